@@ -1,0 +1,3 @@
+from agentbook.cli import console_main
+
+console_main()

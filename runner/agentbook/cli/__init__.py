@@ -1,0 +1,84 @@
+"""The `agentbook` command: a thin layer that parses arguments, calls the library and prints.
+
+Commands are registered by dotted path in `COMMANDS` and imported only when used, so `agentbook
+validate` does not pay for importing the model SDK. Each command module exposes a click object named
+`command` (a command or a group). Built-ins are registered exactly as a plugin would be.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from agentbook import __version__
+from agentbook.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, FatalError
+
+# name -> "module:attribute"; one line per command group. Keep sorted.
+COMMANDS: dict[str, str] = {
+    "demo": "agentbook.cli.demo:command",
+    "runbooks": "agentbook.cli.catalog_cmds:runbooks_group",
+    "skills": "agentbook.cli.catalog_cmds:skills_group",
+    "validate": "agentbook.cli.validate:command",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        module = importlib.import_module(module_name)
+        cmd = getattr(module, attr)
+        assert isinstance(cmd, click.Command)
+        return cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="agentbook")
+def cli() -> None:
+    """agentbook: skills, runbooks and a headless runner for debugging AI systems.
+
+    Every command takes --json; exit codes: 0 ok, 1 findings/failures, 2 usage, 3 bad input,
+    10-15 typed run outcomes (see AGENTS.md), 70 internal error.
+    """
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code. The single top-level error handler lives here."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="agentbook", standalone_mode=False)
+    except FatalError as err:
+        click.echo(f"agentbook: error: {err.render()}", err=True)
+        return err.exit_code
+    except click.exceptions.Exit as ex:
+        return int(ex.exit_code)
+    except click.ClickException as ex:
+        ex.show()
+        return ex.exit_code if ex.exit_code else EXIT_USAGE
+    except click.Abort:
+        click.echo("agentbook: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("agentbook: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:  # a bug: say so plainly, keep the traceback for the report
+        click.echo("agentbook: internal error (this is a bug; please report it with the traceback below)",
+                   err=True)
+        traceback.print_exc()
+        return EXIT_INTERNAL
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def console_main() -> None:
+    sys.exit(main())

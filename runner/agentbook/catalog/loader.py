@@ -1,0 +1,148 @@
+"""The lenient catalog the runner uses: every skill and runbook a repository can see, with reasons.
+
+Search order: the target repo's `skills/`, `.claude/skills/`, `.agents/skills/` and `runbooks/`, then
+the ones agentbook ships (from a source checkout or the installed wheel). The first of a name wins, so
+a repo's own file overrides agentbook's; what was skipped or tolerated is recorded, never raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import agentbook
+from agentbook.catalog.runbook import Runbook, read_runbook
+from agentbook.catalog.skill import Skill, find_skill_md, load_skill
+from agentbook.errors import FatalError
+
+REPO_SKILL_DIRS = ("skills", ".claude/skills", ".agents/skills")
+RUNBOOK_DIR = "runbooks"
+BUNDLED_DIR = "_catalog"  # inside the installed package: agentbook/_catalog/{skills,runbooks}
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    path: Path
+    reason: str
+    skipped: bool  # True: the file is not in the catalog; False: loaded with a note
+
+
+@dataclass
+class Catalog:
+    root: Path
+    skills: list[Skill] = field(default_factory=list)
+    runbooks: list[Runbook] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+
+    def skill(self, name: str) -> Skill | None:
+        return next((s for s in self.skills if s.name == name), None)
+
+    def runbook(self, name: str) -> Runbook | None:
+        return next((r for r in self.runbooks if r.name == name), None)
+
+    def require_skill(self, name: str) -> Skill:
+        found = self.skill(name)
+        if found is None:
+            raise FatalError(f"no skill named '{name}'", hint=_known("skills", [s.name for s in self.skills]))
+        return found
+
+    def require_runbook(self, name: str) -> Runbook:
+        found = self.runbook(name)
+        if found is None:
+            raise FatalError(f"no runbook named '{name}'",
+                             hint=_known("runbooks", [r.name for r in self.runbooks]))
+        return found
+
+
+def _known(kind: str, names: list[str]) -> str:
+    if not names:
+        return f"there are no {kind}; see `agentbook {kind} list`"
+    shown = ", ".join(sorted(names)[:20])
+    return f"known {kind}: {shown}" + (" ..." if len(names) > 20 else "")
+
+
+def shipped_root() -> Path | None:
+    """Where agentbook's own skills/ and runbooks/ are: in the wheel, or at the top of a source checkout."""
+    package = Path(agentbook.__file__).resolve().parent
+    bundled = package / BUNDLED_DIR
+    if (bundled / "skills").is_dir() or (bundled / "runbooks").is_dir():
+        return bundled
+    checkout = package.parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "runner" / "agentbook").is_dir():
+        return checkout
+    return None
+
+
+def skill_files(base: Path) -> list[Path]:
+    """The SKILL.md of every direct sub-folder of `base` (one level, as the spec lays skills out)."""
+    if not base.is_dir():
+        return []
+    found = (find_skill_md(d) for d in sorted(base.iterdir()) if d.is_dir() and not d.name.startswith("."))
+    return [p for p in found if p is not None]
+
+
+def runbook_files(base: Path) -> list[Path]:
+    if not base.is_dir():
+        return []
+    return [p for p in sorted(base.glob("*.md")) if p.is_file() and p.name.lower() != "readme.md"]
+
+
+def catalog_roots(repo_root: Path, shipped: Path | None | Literal["auto"] = "auto") -> list[tuple[Path, str]]:
+    """(root, source) pairs in search order; the shipped root is skipped when it is the repo itself."""
+    roots = [(repo_root.resolve(), "repo")]
+    if shipped == "auto":
+        shipped = shipped_root()
+    if shipped is not None and shipped.resolve() != roots[0][0]:
+        roots.append((shipped.resolve(), "agentbook"))
+    return roots
+
+
+def load_catalog(repo_root: Path | str = ".", *, shipped: Path | None | Literal["auto"] = "auto") -> Catalog:
+    """Everything `repo_root` can use. `shipped` is agentbook's own catalog root ("auto": find it;
+    None: leave it out)."""
+    catalog = Catalog(root=Path(repo_root).resolve())
+    for root, source in catalog_roots(catalog.root, shipped):
+        for sub in REPO_SKILL_DIRS if source == "repo" else ("skills",):
+            for path in skill_files(root / sub):
+                _add_skill(catalog, path, source)
+        for path in runbook_files(root / RUNBOOK_DIR):
+            _add_runbook(catalog, path, source)
+    catalog.skills.sort(key=lambda s: s.name)
+    catalog.runbooks.sort(key=lambda r: r.name)
+    return catalog
+
+
+def _add_skill(catalog: Catalog, path: Path, source: str) -> None:
+    skill, notes = load_skill(path)
+    for note in notes:
+        catalog.problems.append(LoadProblem(path, note, skipped=skill is None))
+    if skill is None:
+        return
+    skill.source = source
+    existing = catalog.skill(skill.name)
+    if existing is None:
+        catalog.skills.append(skill)
+    elif existing.source != source:
+        existing.shadows = path
+    else:
+        catalog.problems.append(LoadProblem(path, f"skipped: skill '{skill.name}' is already loaded from "
+                                                  f"{existing.path}", skipped=True))
+
+
+def _add_runbook(catalog: Catalog, path: Path, source: str) -> None:
+    read = read_runbook(path)
+    if read.runbook is None:
+        why = next((f.message for f in read.findings if f.is_error), "cannot be read")
+        catalog.problems.append(LoadProblem(path, f"skipped: {why}", skipped=True))
+        return
+    runbook = read.runbook
+    runbook.source = source
+    existing = catalog.runbook(runbook.name)
+    if existing is None:
+        catalog.runbooks.append(runbook)
+    elif existing.source != source:
+        existing.shadows = path
+    else:
+        catalog.problems.append(LoadProblem(path, f"skipped: runbook '{runbook.name}' is already loaded from "
+                                                  f"{existing.path}", skipped=True))

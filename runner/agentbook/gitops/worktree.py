@@ -1,0 +1,75 @@
+"""One git worktree per run, under `<repo>/.agentbook/worktrees/<run-id>`.
+
+Creation and removal take the repository lock: `git worktree add` writes shared metadata and a new
+branch ref, and parallel runs must never collide on `index.lock` or `packed-refs.lock`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from agentbook.errors import FatalError
+from agentbook.fsutil import file_lock
+from agentbook.gitops.branches import branch_exists, unique_branch
+from agentbook.gitops.git import Git
+from agentbook.gitops.repo import Repo, ensure_state_ignored
+
+
+def worktree_path(repo: Repo, run_id: str) -> Path:
+    return repo.state_dir / "worktrees" / run_id
+
+
+def create_worktree(repo: Repo, run_id: str, branch: str, base_sha: str, *, dedupe: bool = False
+                    ) -> tuple[Path, str]:
+    """A new worktree on a new branch starting at `base_sha`; returns (path, branch).
+
+    With `dedupe` a taken name becomes `name-2`, `name-3`, ... chosen under the lock, so parallel
+    runs of one template never pick the same name; without it a taken name is an error."""
+    ensure_state_ignored(repo)
+    path = worktree_path(repo, run_id)
+    with file_lock(repo.lock_path):
+        if dedupe:
+            branch = unique_branch(repo, branch)
+        elif branch_exists(repo, branch):
+            raise FatalError(f"branch '{branch}' already exists",
+                             hint="pick another name with --branch, or delete the old branch")
+        if path.exists():
+            raise FatalError(f"worktree {path} already exists", hint="use --resume to continue that run")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        repo.git.run("worktree", "add", "--quiet", "-b", branch, str(path), base_sha)
+    return path, branch
+
+
+def reopen_worktree(repo: Repo, run_id: str, branch: str) -> Path:
+    """The run's worktree for a resume; recreated on its branch if it was removed."""
+    path = worktree_path(repo, run_id)
+    if (path / ".git").exists():
+        return path
+    with file_lock(repo.lock_path):
+        repo.git.run("worktree", "prune")
+        if path.exists():
+            shutil.rmtree(path)
+        repo.git.run("worktree", "add", "--quiet", str(path), branch)
+    return path
+
+
+def remove_worktree(repo: Repo, path: Path) -> None:
+    with file_lock(repo.lock_path):
+        repo.git.run("worktree", "remove", "--force", str(path))
+
+
+def has_changes(worktree: Path) -> bool:
+    """Anything to commit: tracked changes or untracked files that are not ignored."""
+    return bool(Git(worktree).run("status", "--porcelain", "--untracked-files=all").strip())
+
+
+def reset_to(worktree: Path, sha: str) -> None:
+    """Throw away uncommitted work in the run's own worktree (a resume redoes the unfinished step)."""
+    g = Git(worktree)
+    g.run("reset", "--quiet", "--hard", sha)
+    g.run("clean", "-q", "-fd")
+
+
+def head_sha(worktree: Path) -> str:
+    return Git(worktree).run("rev-parse", "HEAD").strip()

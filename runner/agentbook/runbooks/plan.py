@@ -1,0 +1,206 @@
+"""Pre-flight: everything a run needs, resolved and checked before a worktree exists or a model is
+called. Each problem is a `FatalError` a user can act on (exit 3); `--dry-run` prints the plan."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook.catalog import Catalog, Runbook, load_catalog, parse_runbook
+from agentbook.errors import FatalError, UsageError
+from agentbook.gitops.branches import branch_exists, check_branch_name, slug, unique_branch
+from agentbook.gitops.github import GitHubRepo, repo_from_remote
+from agentbook.gitops.repo import Repo, check_clean, identity, open_repo, remote_url, resolve_base
+from agentbook.runbooks.inputs import resolve_inputs
+from agentbook.runbooks.limits import budgets_for, gate_retries_for
+from agentbook.runbooks.render import RenderedStep, fill, shell_quote, system_prompt
+from agentbook.runbooks.tickets import Ticket, empty_ticket, read_ticket
+from agentbook.session.config import DEFAULT_TOOLS, Budgets
+from agentbook.session.tools import get_tools
+
+DEFAULT_BRANCH = "agentbook/{runbook.name}/{ticket.id}"
+DEFAULT_MODEL = "anthropic:claude-sonnet-4-5"
+
+
+@dataclass
+class RunOptions:
+    runbook: str | None
+    ticket: str | None = None
+    stdin_text: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    repo: Path = Path()
+    base: str | None = None
+    branch: str | None = None
+    model: str | None = None
+    max_usd: float | None = None
+    max_turns: int | None = None
+    timeout: str | None = None
+    gate_retries: int | None = None
+    push: str | None = None  # remote name
+    open_pr: bool = False
+    run_id: str | None = None
+
+
+@dataclass
+class RunPlan:
+    repo: Repo
+    runbook: Runbook
+    ticket: Ticket
+    inputs: dict[str, Any]
+    base: str
+    base_sha: str
+    branch: str  # the template's name, or --branch
+    branch_explicit: bool
+    model: str
+    budgets: Budgets
+    gate_retries: int
+    tools: list[str]
+    skills: dict[str, tuple[Path, str, str]]  # name -> (SKILL.md, description, body)
+    protected: list[str]
+    bash_allow: list[str] | None
+    system: str
+    steps: list[RenderedStep]
+    push: str | None
+    open_pr: bool
+    github: GitHubRepo | None = None
+
+    @property
+    def runbook_ref(self) -> str:
+        return f"{self.runbook.name}@{self.runbook.blob_sha}"
+
+    def to_json(self) -> dict[str, Any]:
+        preview = self.branch if self.branch_explicit else unique_branch(self.repo, self.branch)
+        return {"runbook": self.runbook_ref, "runbook_path": str(self.runbook.path), "model": self.model,
+                "ticket": self.ticket.to_json(), "inputs": self.inputs, "base": self.base,
+                "base_sha": self.base_sha, "branch": preview, "limits": self.budgets.to_json(),
+                "gate_retries": self.gate_retries, "tools": self.tools, "skills": sorted(self.skills),
+                "protected": self.protected, "bash_allow": self.bash_allow, "system": self.system,
+                "steps": [{"index": s.index, "title": s.title, "body": s.body, "gates": s.gates}
+                          for s in self.steps],
+                "push": self.push, "open_pr": self.open_pr}
+
+
+def plan_run(opts: RunOptions) -> RunPlan:
+    repo = open_repo(opts.repo)
+    ticket = read_ticket(opts.ticket, opts.stdin_text) if opts.ticket else None
+    catalog = load_catalog(repo.root)
+    runbook = _pick_runbook(opts.runbook, ticket, catalog, repo)
+    if not runbook.steps:
+        raise FatalError(f"runbook '{runbook.name}' has no steps", location=str(runbook.path),
+                         hint="each '## ' heading is a step")
+    base, base_sha = resolve_base(repo, opts.base)
+    check_clean(repo)
+    identity(repo)
+    ticket = ticket or empty_ticket(opts.run_id or "run")
+    front = runbook.front
+    raw_spec = front.get("inputs")
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+    inputs = resolve_inputs(spec, ticket.inputs, opts.inputs, runbook=runbook.name, ticket_source=ticket.source,
+                            ticket_lines=ticket.inputs_line,
+                            path_exists=lambda p: repo.git.ok("cat-file", "-e", f"{base_sha}:{p}"))
+    values = {"inputs": inputs, "ticket": {"id": ticket.id, "title": ticket.title},
+              "runbook": {"name": runbook.name}}
+    steps = _render_steps(runbook, values)
+    branch, explicit = _branch(repo, opts.branch, front, values, runbook)
+    skills = _skills(front, catalog, runbook)
+    tools = _tools(front, bool(skills))
+    raw_limits = front.get("limits")
+    limits: dict[str, Any] = raw_limits if isinstance(raw_limits, dict) else {}
+    protected = [str(p) for p in front.get("protected") or []]
+    bash = front.get("bash")
+    allow = bash.get("allow") if isinstance(bash, dict) else None
+    system = system_prompt(
+        name=runbook.name, description=runbook.description,
+        intro=fill(runbook.intro, values, where=str(runbook.path)), inputs=inputs,
+        input_docs={k: str(v.get("description", "")) for k, v in spec.items() if isinstance(v, dict)},
+        skills=[(n, d) for n, (_, d, _) in skills.items()], protected=protected, total_steps=len(steps),
+        has_gates=any(s.gates for s in steps))
+    push = opts.push or ("origin" if opts.open_pr else None)
+    github = _check_publish(repo, push, opts.open_pr, base)
+    return RunPlan(repo=repo, runbook=runbook, ticket=ticket, inputs=inputs, base=base, base_sha=base_sha,
+                   branch=branch, branch_explicit=explicit,
+                   model=opts.model or _str(front.get("model")) or os.environ.get("AGENTBOOK_MODEL") or DEFAULT_MODEL,
+                   budgets=budgets_for(limits, max_usd=opts.max_usd, max_turns=opts.max_turns, timeout=opts.timeout),
+                   gate_retries=gate_retries_for(limits, opts.gate_retries), tools=tools, skills=skills,
+                   protected=protected, bash_allow=[str(a) for a in allow] if isinstance(allow, list) else None,
+                   system=system, steps=steps, push=push, open_pr=opts.open_pr, github=github)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _pick_runbook(asked: str | None, ticket: Ticket | None, catalog: Catalog, repo: Repo) -> Runbook:
+    named = ticket.runbook if ticket else None
+    if asked is None and named is None:
+        raise UsageError("name a runbook: agentbook run RUNBOOK, or set 'runbook:' in the ticket")
+    if asked and (asked.endswith(".md") or "/" in asked):
+        path = Path(asked) if Path(asked).is_absolute() or Path(asked).exists() else repo.root / asked
+        if not path.is_file():
+            raise FatalError(f"runbook file not found: {asked}")
+        runbook = parse_runbook(path)
+    else:
+        runbook = catalog.require_runbook(asked or named or "")
+    if named and ticket and named != runbook.name:
+        raise FatalError(f"the ticket names runbook '{named}' but the run asks for '{runbook.name}'",
+                         location=ticket.source, hint="drop the RUNBOOK argument or fix the ticket's 'runbook:'")
+    return runbook
+
+
+def _render_steps(runbook: Runbook, values: dict[str, dict[str, Any]]) -> list[RenderedStep]:
+    where = str(runbook.path)
+    total = len(runbook.steps)
+    return [RenderedStep(s.index, total, fill(s.title, values, where=where, line=s.line),
+                         fill(s.body, values, where=where, line=s.line + 1),
+                         [fill(g.command, values, where=where, line=g.line + 1, quote=shell_quote) for g in s.gates])
+            for s in runbook.steps]
+
+
+def _branch(repo: Repo, flag: str | None, front: dict[str, Any], values: dict[str, dict[str, Any]],
+            runbook: Runbook) -> tuple[str, bool]:
+    if flag:
+        check_branch_name(repo, flag)
+        if branch_exists(repo, flag):
+            raise FatalError(f"branch '{flag}' already exists",
+                             hint="pick another --branch, or drop it to get a fresh name from the template")
+        return flag, True
+    template = _str(front.get("branch")) or DEFAULT_BRANCH
+    name = fill(template, values, where=str(runbook.path), quote=slug)
+    check_branch_name(repo, name)
+    return name, False
+
+
+def _skills(front: dict[str, Any], catalog: Catalog, runbook: Runbook) -> dict[str, tuple[Path, str, str]]:
+    out: dict[str, tuple[Path, str, str]] = {}
+    for name in front.get("skills") or []:
+        skill = catalog.skill(str(name))
+        if skill is None:
+            raise FatalError(f"runbook '{runbook.name}' names skill '{name}', which does not exist",
+                             location=str(runbook.path), hint="agentbook skills list shows the skills")
+        out[skill.name] = (skill.path, skill.description, skill.body)
+    return out
+
+
+def _tools(front: dict[str, Any], with_skills: bool) -> list[str]:
+    names = [str(t) for t in front.get("tools") or DEFAULT_TOOLS]
+    if with_skills and "skill" not in names:
+        names.append("skill")
+    import agentbook.runbooks.skill_tool  # noqa: F401  (registers the `skill` tool)
+
+    get_tools(names)  # unknown names fail here, before anything starts
+    return names
+
+
+def _check_publish(repo: Repo, remote: str | None, open_pr: bool, base: str) -> GitHubRepo | None:
+    if remote is None:
+        return None
+    url = remote_url(repo, remote)
+    if not open_pr:
+        return None
+    if not os.environ.get("GITHUB_TOKEN"):
+        raise FatalError("--open-pr needs GITHUB_TOKEN", hint="export a token that may open pull requests")
+    if not branch_exists(repo, base):
+        raise FatalError(f"--open-pr needs the base to be a branch, not '{base}'", hint="pass --base BRANCH")
+    return repo_from_remote(url)

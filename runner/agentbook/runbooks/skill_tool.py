@@ -1,0 +1,61 @@
+"""The `skill` tool: progressive disclosure of Agent Skills. The system prompt lists each skill's
+name and description; the agent calls `skill` to read one's full SKILL.md body, or a file inside
+its folder (references/, scripts/, assets/) when the body points to one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agentbook.session.tools import ToolContext, ToolResult, register_tool
+
+MAX_CHARS = 40_000
+
+
+class SkillTool:
+    name = "skill"
+    description = ("Read the full instructions of a skill listed in the system prompt, or one file "
+                   "inside that skill's folder (e.g. references/guide.md).")
+    read_only = True
+
+    def __init__(self, skills: dict[str, tuple[Path, str]] | None = None) -> None:
+        self.input_schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {"name": {"type": "string", "description": "The skill's name"},
+                           "file": {"type": "string", "description": "Optional path inside the skill folder"}},
+            "required": ["name"],
+        }
+        # name -> (SKILL.md path, body); None loads the catalog of the tool's root on first use
+        self._skills = skills
+
+    def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        skills = self._skills if self._skills is not None else _catalog_skills(ctx.root)
+        name = str(args.get("name", ""))
+        if name not in skills:
+            return ToolResult(f"no skill named {name!r}; available: {', '.join(sorted(skills)) or 'none'}",
+                              is_error=True)
+        path, body = skills[name]
+        rel = args.get("file")
+        if not rel:
+            files = sorted(str(p.relative_to(path.parent)) for p in path.parent.rglob("*")
+                           if p.is_file() and p != path)
+            listing = ("\n\nFiles in this skill (read one with the `file` argument): " + ", ".join(files[:50])
+                       if files else "")
+            return ToolResult(_bounded(body.strip() + listing))
+        target = (path.parent / str(rel)).resolve()
+        if not target.is_relative_to(path.parent.resolve()) or not target.is_file():
+            return ToolResult(f"no file {rel!r} in skill {name!r}", is_error=True)
+        return ToolResult(_bounded(target.read_text(encoding="utf-8", errors="replace")))
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS] + f"\n[truncated: {len(text) - MAX_CHARS} chars]"
+
+
+def _catalog_skills(root: Path) -> dict[str, tuple[Path, str]]:
+    from agentbook.catalog import load_catalog
+
+    return {s.name: (s.path, s.body) for s in load_catalog(root).skills}
+
+
+register_tool("skill", SkillTool)

@@ -1,0 +1,70 @@
+"""What a session is allowed to do: its model, root, tools, limits and protected paths."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentbook.models.base import Model
+    from agentbook.session.tools import Tool
+
+DEFAULT_TOOLS = ("read", "write", "edit", "glob", "grep", "bash")
+
+
+@dataclass
+class Budgets:
+    """Limits checked before every model request; `None` means unlimited.
+
+    `max_turns` counts API rounds (one request each), `max_tokens` all input (cached included) plus
+    output tokens, `max_tool_errors` consecutive failed tool calls. Once any limit is `reserve` used,
+    the agent is told once to save its work and finish.
+    """
+
+    max_turns: int | None = 50
+    max_tokens: int | None = None
+    max_usd: float | None = None
+    wall_seconds: float | None = None
+    max_tool_errors: int | None = 8
+    reserve: float = 0.85
+
+    def to_json(self) -> dict[str, Any]:
+        return {"max_turns": self.max_turns, "max_tokens": self.max_tokens, "max_usd": self.max_usd,
+                "wall_seconds": self.wall_seconds, "max_tool_errors": self.max_tool_errors,
+                "reserve": self.reserve}
+
+
+def _new_session_id() -> str:
+    return "s-" + uuid.uuid4().hex[:12]
+
+
+@dataclass
+class SessionConfig:
+    """Everything a `Session` needs. `model` is a spec string (`scripted:x.script.yaml`) or a Model.
+
+    `tools` are registry names or Tool objects. `protected` are globs relative to `root` the agent
+    may read but never change. `bash_allow` are fnmatch patterns for whole commands; `None` means
+    any command, which is only allowed when bubblewrap is available.
+    """
+
+    model: str | Model
+    root: Path | str
+    system: str = ""
+    tools: list[str | Tool] = field(default_factory=lambda: list[Any](DEFAULT_TOOLS))
+    budgets: Budgets = field(default_factory=Budgets)
+    protected: list[str] = field(default_factory=list)
+    bash_allow: list[str] | None = None
+    transcript_path: Path | str | None = None
+    trace_path: Path | str | None = None
+    session_id: str = field(default_factory=_new_session_id)
+    secrets: list[str] = field(default_factory=list)
+    # Below: defaults suit most callers.
+    max_output_tokens: int = 8192  # per model response
+    thinking: dict[str, Any] | None = None  # e.g. {"type": "enabled", "budget_tokens": 4000}
+    sandbox: str = "auto"  # auto | bwrap | allowlist
+    bash_timeout: float = 120.0
+    turn_retries: int = 4  # whole-turn retries for mid-stream errors and rate limits
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for bash
+    metadata: dict[str, Any] = field(default_factory=dict)  # sent with each request

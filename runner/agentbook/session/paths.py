@@ -1,0 +1,112 @@
+"""Confinement: every path a tool touches resolves inside one root, and protected globs stay read-only.
+
+`resolve_in_root` is the only way tools turn an agent's path into a real one. It refuses what could
+reach outside the root (`..` that climbs out, absolute paths elsewhere, `~`, NUL bytes, overlong
+names, symlinks that point out or loop) with a `PathRefused` whose message the agent sees.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+
+MAX_PATH_BYTES = 4096
+MAX_NAME_BYTES = 255
+# The runner commits from the worktree; a hook or config the agent wrote there would run outside
+# the sandbox, so git's own files are always protected.
+ALWAYS_PROTECTED = (".git", ".git/**")
+
+
+class PathRefused(Exception):
+    """A path the agent may not use; `str(err)` is shown to the agent as the tool error."""
+
+
+def resolve_in_root(root: Path, raw: object) -> Path:
+    """The real path for `raw` (relative to `root`, or absolute inside it), or PathRefused."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise PathRefused("path must be a non-empty string")
+    if "\x00" in raw:
+        raise PathRefused("path contains a NUL byte")
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise PathRefused(f"path is longer than {MAX_PATH_BYTES} bytes")
+    if raw.startswith("~"):
+        raise PathRefused(f"{raw}: home-directory paths are outside the root; use a path relative to it")
+    parts = PurePosixPath(raw).parts
+    if any(len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts):
+        raise PathRefused(f"a name in the path is longer than {MAX_NAME_BYTES} bytes")
+    root = root.resolve()
+    joined = Path(raw) if os.path.isabs(raw) else root / raw
+    if not _is_within(Path(os.path.normpath(joined)), root):
+        raise PathRefused(f"{raw}: outside the root {root}")
+    real = _realpath(joined, raw)
+    if not _is_within(real, root):
+        raise PathRefused(f"{raw}: resolves outside the root (through a symlink)")
+    return real
+
+
+def relative(root: Path, path: Path) -> str:
+    """`path` as the agent sees it: posix, relative to the root ('.' for the root itself)."""
+    rel = path.relative_to(root.resolve()).as_posix()
+    return rel or "."
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _realpath(joined: Path, raw: str) -> Path:
+    try:
+        return Path(os.path.realpath(joined, strict=True))
+    except FileNotFoundError:
+        pass  # a path to be created: resolve what exists (a dangling symlink resolves to its target)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise PathRefused(f"{raw}: symlink loop") from None
+        raise PathRefused(f"{raw}: {err.strerror}") from None
+    return Path(os.path.realpath(joined))
+
+
+def is_protected(rel_path: str, patterns: list[str] | tuple[str, ...]) -> str | None:
+    """The first glob in `patterns` matching `rel_path` or one of its parent folders, else None."""
+    candidates = [rel_path, *(p.as_posix() for p in PurePosixPath(rel_path).parents if str(p) != ".")]
+    for pattern in (*ALWAYS_PROTECTED, *patterns):
+        rx = _glob_regex(pattern.strip("/"))
+        if any(rx.fullmatch(c) for c in candidates):
+            return pattern
+    return None
+
+
+@lru_cache(maxsize=512)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a path glob: `**` spans folders, `*` and `?` stay inside one name, `[...]` classes."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[" and "]" in pattern[i + 1:]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1:end].replace("\\", "\\\\")
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out))
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    return _glob_regex(pattern)

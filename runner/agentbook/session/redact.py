@@ -1,0 +1,45 @@
+"""Secrets never reach a transcript or a trace: known values and anything shaped like an API key."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+REDACTED = "[REDACTED]"
+# Key shapes worth catching even when nobody listed them.
+KEY_SHAPES = re.compile(
+    r"sk-ant-[A-Za-z0-9_\-]{8,}"  # Anthropic
+    r"|sk-(?:proj-)?[A-Za-z0-9_\-]{20,}"  # OpenAI-style
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"  # GitHub
+    r"|AKIA[0-9A-Z]{16}"  # AWS access key id
+    r"|xox[baprs]-[A-Za-z0-9\-]{10,}"  # Slack
+)
+SECRET_ENV_NAMES = re.compile(r"(API_KEY|AUTH_TOKEN|_TOKEN|SECRET|PASSWORD)$")
+MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
+
+
+class Redactor:
+    """Replaces every listed secret (and the values of secret-looking env vars) in strings and JSON."""
+
+    def __init__(self, secrets: list[str] | None = None, *, from_env: bool = True) -> None:
+        values = {s for s in (secrets or []) if s and len(s) >= MIN_SECRET_LEN}
+        if from_env:
+            values |= {v for k, v in os.environ.items() if SECRET_ENV_NAMES.search(k) and len(v) >= MIN_SECRET_LEN}
+        # longest first so a secret containing another is replaced whole
+        self._exact = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))) \
+            if values else None
+
+    def text(self, value: str) -> str:
+        if self._exact is not None:
+            value = self._exact.sub(REDACTED, value)
+        return KEY_SHAPES.sub(REDACTED, value)
+
+    def json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.json(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.json(v) for v in value]
+        return value

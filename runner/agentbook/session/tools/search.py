@@ -1,0 +1,158 @@
+"""Search tools: `glob` (find files by path pattern) and `grep` (regex over file contents), both bounded."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook.session.paths import PathRefused, glob_regex, relative, resolve_in_root
+from agentbook.session.tools import Tool, ToolContext, ToolResult
+
+GLOB_MAX = 200
+GREP_MAX = 100
+GREP_LINE_MAX = 300
+GREP_FILE_MAX_BYTES = 2_000_000
+SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"}
+
+
+def walk_files(root: Path, start: Path) -> Iterator[Path]:
+    """Files under `start` in sorted order, not entering symlinked folders or files that lead out."""
+    if start.is_file():
+        yield start
+        return
+    for dirpath, dirnames, filenames in os.walk(start):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            if path.is_symlink():
+                try:
+                    path = resolve_in_root(root, str(path))
+                except PathRefused:
+                    continue
+                if not path.is_file():
+                    continue
+            yield path
+
+
+def _start(ctx: ToolContext, raw: object) -> Path | ToolResult:
+    try:
+        start = resolve_in_root(ctx.root, raw or ".")
+    except PathRefused as err:
+        return ToolResult(f"error: {err}", is_error=True)
+    if not start.exists():
+        return ToolResult(f"error: {relative(ctx.root, start)} does not exist", is_error=True)
+    return start
+
+
+@dataclass
+class GlobTool:
+    name: str = "glob"
+    description: str = (
+        "List files whose path (relative to the root) matches a glob: `**` spans folders, `*` stays in "
+        "one name, e.g. `**/*.py` or `evals/*/cases/*.yaml`. Sorted, at most 200 shown.")
+    input_schema: dict[str, Any] = field(default_factory=lambda: {
+        "type": "object",
+        "properties": {"pattern": {"type": "string", "description": "Glob, relative to the root"},
+                       "path": {"type": "string", "description": "Folder to search (default: the root)"}},
+        "required": ["pattern"]})
+    read_only: bool = True
+
+    def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        pattern = args.get("pattern")
+        if not isinstance(pattern, str) or not pattern:
+            return ToolResult("error: pattern must be a non-empty string", is_error=True)
+        start = _start(ctx, args.get("path"))
+        if isinstance(start, ToolResult):
+            return start
+        rx = glob_regex(pattern.removeprefix("./"))
+        base = relative(ctx.root, start)
+        hits = []
+        for path in walk_files(ctx.root, start):
+            rel = relative(ctx.root, path)
+            sub = rel if base == "." else rel[len(base) + 1:]
+            if rx.fullmatch(rel) or rx.fullmatch(sub):
+                hits.append(rel)
+        if not hits:
+            return ToolResult(f"no files match {pattern!r}")
+        more = len(hits) - GLOB_MAX
+        tail = [f"[{more} more files; narrow the pattern or pass a path]"] if more > 0 else []
+        return ToolResult("\n".join(hits[:GLOB_MAX] + tail))
+
+
+@dataclass
+class GrepTool:
+    name: str = "grep"
+    description: str = (
+        "Search file contents with a regular expression (Python syntax). Prints `path:line:text` per "
+        "match (or only paths with files_only), at most 100; `offset` skips matches to page on.")
+    input_schema: dict[str, Any] = field(default_factory=lambda: {
+        "type": "object",
+        "properties": {
+            "pattern": {"type": "string", "description": "Regular expression"},
+            "path": {"type": "string", "description": "File or folder to search (default: the root)"},
+            "glob": {"type": "string", "description": "Only files whose path matches this glob"},
+            "ignore_case": {"type": "boolean"},
+            "files_only": {"type": "boolean", "description": "List matching files, not lines"},
+            "offset": {"type": "integer", "minimum": 0, "description": "Skip this many matches"}},
+        "required": ["pattern"]})
+    read_only: bool = True
+
+    def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        try:
+            rx = re.compile(str(args.get("pattern") or ""), re.IGNORECASE if args.get("ignore_case") else 0)
+        except re.error as err:
+            return ToolResult(f"error: bad regular expression: {err}", is_error=True)
+        start = _start(ctx, args.get("path"))
+        if isinstance(start, ToolResult):
+            return start
+        name_rx = glob_regex(str(args["glob"])) if args.get("glob") else None
+        offset = int(args.get("offset") or 0)
+        shown: list[str] = []
+        total = 0
+        for path in walk_files(ctx.root, start):
+            rel = relative(ctx.root, path)
+            if name_rx and not (name_rx.fullmatch(rel) or name_rx.fullmatch(path.name)):
+                continue
+            for line_no, line in _matching_lines(path, rx, stop_at_first=bool(args.get("files_only"))):
+                total += 1
+                if offset < total <= offset + GREP_MAX:
+                    shown.append(rel if args.get("files_only") else f"{rel}:{line_no}:{_cut(line)}")
+        return ToolResult(_grep_report(shown, total, offset, str(args.get("pattern"))))
+
+
+def _matching_lines(path: Path, rx: re.Pattern[str], stop_at_first: bool) -> Iterator[tuple[int, str]]:
+    try:
+        if path.stat().st_size > GREP_FILE_MAX_BYTES:
+            return
+        data = path.read_bytes()
+    except OSError:
+        return
+    if b"\x00" in data[:8192]:
+        return
+    for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        if rx.search(line):
+            yield n, line
+            if stop_at_first:
+                return
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= GREP_LINE_MAX else line[:GREP_LINE_MAX] + " [...]"
+
+
+def _grep_report(shown: list[str], total: int, offset: int, pattern: str) -> str:
+    if total == 0:
+        return f"no matches for {pattern!r}"
+    if not shown:
+        return f"{total} matches; offset {offset} is past the end"
+    last = offset + len(shown)
+    if last < total:
+        shown.append(f"[{total - last} more matches; grep again with offset={last}, or narrow path/glob]")
+    return "\n".join(shown)
+
+
+FACTORIES: tuple[Callable[[], Tool], ...] = (GlobTool, GrepTool)

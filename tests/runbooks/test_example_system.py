@@ -1,0 +1,118 @@
+"""The example system is real data: generated deterministically, loadable, and it behaves as its
+ticket says (the scripted production model writes the buggy query until the prompt states the rule)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import yaml
+from tests.conftest import REPO_ROOT, git
+
+EXAMPLE = REPO_ROOT / "examples" / "incident-assistant"
+GENERATE = EXAMPLE / "scripts" / "generate.py"
+SUITE_SCHEMA = json.loads((REPO_ROOT / "schemas" / "eval-suite.schema.json").read_text())
+TICKET_QUESTION = "Show me errors from checkout in the last hour"
+LABELS = "service_name, namespace, pod, level"
+
+
+def _generate(root: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(GENERATE), "--root", str(root), *flags],
+                          capture_output=True, text=True, check=False)
+
+
+def test_committed_generated_files_are_up_to_date() -> None:
+    proc = _generate(EXAMPLE, "--check")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_check_reports_drift(tmp_path: Path) -> None:
+    proc = _generate(tmp_path, "--check")
+    assert proc.returncode == 1
+    assert "out of date: evals/sut.script.yaml (run python scripts/generate.py)" in proc.stderr
+
+
+def test_big_suite_is_one_deterministic_5mb_file(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert _generate(first, "--big").returncode == 0
+    assert _generate(second, "--big").returncode == 0
+    data = (first / "evals" / "root-cause.yaml").read_bytes()
+    assert data == (second / "evals" / "root-cause.yaml").read_bytes()
+    assert 4_500_000 < len(data) < 5_500_000
+    suite = yaml.load(data, Loader=yaml.CSafeLoader)
+    jsonschema.validate(suite, SUITE_SCHEMA)
+    assert len(suite["tests"]) == 40
+    ids = [case["id"] for case in suite["tests"]]
+    assert len(set(ids)) == 40 and ids[0] == "rc-001-db-pool"
+    for case in suite["tests"]:
+        evidence = case["vars"]["evidence"]
+        keyword = case["assert"][0]["value"]
+        assert 100_000 < len(evidence) < 140_000
+        # the planted cause is really in the haystack: a line mentioning the asserted keyword
+        assert any(keyword.split()[0] in line.lower() for line in evidence.splitlines()), case["id"]
+
+
+def test_small_suites_validate_and_case_ids_match_file_names() -> None:
+    logql = yaml.safe_load((EXAMPLE / "evals" / "logql" / "suite.yaml").read_text())
+    jsonschema.validate(logql, SUITE_SCHEMA)
+    assert logql["tests"] == "file://cases/*.yaml"
+    for path in sorted((EXAMPLE / "evals" / "logql" / "cases").glob("*.yaml")):
+        case = yaml.safe_load(path.read_text())
+        jsonschema.validate({"tests": [case]}, SUITE_SCHEMA)
+        assert case["id"] == path.stem
+    alerts = yaml.safe_load((EXAMPLE / "evals" / "summarise-alert.yaml").read_text())
+    jsonschema.validate(alerts, SUITE_SCHEMA)
+    assert alerts["tests"][0]["id"] == "checkout-latency-critical"
+
+
+def test_traces_are_otlp_with_the_ticket_failure_in_them() -> None:
+    paths = sorted((EXAMPLE / "traces").glob("*.otlp.json"))
+    assert [p.name.split("-")[1] for p in paths] == ["0142", "0143", "0144", "0145"]
+    for path in paths:
+        spans = json.loads(path.read_text())["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        ids = {s["spanId"] for s in spans}
+        assert all(s.get("parentSpanId", spans[0]["spanId"]) in ids for s in spans)
+        assert {len(s["traceId"]) for s in spans} == {32}
+    failure = json.loads(paths[0].read_text())["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    attrs = {s["name"]: {a["key"]: a["value"] for a in s["attributes"]} for s in failure}
+    query = attrs["chat logql"]["gen_ai.output.messages"]["stringValue"]
+    assert '|= \\"error\\"' in query
+    result = json.loads(attrs["execute_tool loki_query_range"]["gen_ai.tool.call.result"]["stringValue"])
+    assert result["data"]["result"] == []
+    errored = json.loads((EXAMPLE / "traces" / "inv-0144-search-disk.otlp.json").read_text())
+    statuses = [s["status"]["code"] for s in errored["resourceSpans"][0]["scopeSpans"][0]["spans"]]
+    assert statuses.count(2) == 1
+
+
+def test_scripted_production_model_rewards_only_the_stated_rule(example_import: Path, tmp_path: Path) -> None:
+    from assistant import harness
+
+    spec = f"scripted:{EXAMPLE / 'evals' / 'sut.script.yaml'}"
+    variables = {"question": TICKET_QUESTION, "labels": LABELS}
+    before = asyncio.run(harness.ask("logql", variables, spec))
+    assert before == '{service_name="checkout"} |= "error"'
+
+    # The same harness on a copy whose prompt states the rule gets the corrected query.
+    prompt = (EXAMPLE / "prompts" / "logql.md").read_text()
+    fixed = prompt.replace('- Parse with', '- Match severity words case-insensitively: `|~ "(?i)error"`.\n- Parse with')
+    assert fixed != prompt
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "logql.md").write_text(fixed)
+    harness_root = harness.ROOT
+    try:
+        harness.ROOT = tmp_path
+        after = asyncio.run(harness.ask("logql", variables, spec))
+    finally:
+        harness.ROOT = harness_root
+    assert after == '{service_name="checkout"} |~ "(?i)error"'
+
+
+def test_example_copies_out_as_its_own_repository(example_repo: Path) -> None:
+    assert git(example_repo, "rev-list", "--count", "HEAD").strip() == "1"
+    tracked = git(example_repo, "ls-files").split()
+    assert "evals/root-cause.yaml" in tracked and "tickets/INC-142-logql-error-case.md" in tracked
+    assert git(example_repo, "status", "--porcelain") == ""

@@ -1,0 +1,42 @@
+"""Model backends behind one protocol (base.py): `load_model(spec)` is the way in.
+
+    model = load_model("scripted:examples/sessions/explore.script.yaml")
+    response = await model.complete(ModelRequest(messages=[{"role": "user", "content": "hi"}]))
+"""
+
+from __future__ import annotations
+
+from agentbook.models.base import Model, ModelRequest, ModelResponse, StreamCallback, Usage
+from agentbook.models.errors import (
+    AuthError,
+    BadRequest,
+    ConnectionFailed,
+    MidStreamError,
+    ModelError,
+    Overloaded,
+    RateLimited,
+    ServerError,
+    SpendLimit,
+)
+from agentbook.models.spec import BackendSpec, parse_spec
+
+
+def load_model(spec: str) -> Model:
+    """Build the backend a spec string names. Bad specs and bad scripts raise FatalError."""
+    from agentbook.models.backend import MessagesBackend
+
+    parsed = parse_spec(spec)
+    if parsed.kind == "scripted":
+        from agentbook.standin import ensure_server
+
+        assert parsed.script is not None
+        server = ensure_server(parsed.script)
+        return MessagesBackend(parsed, server.script.model, server.base_url)
+    return MessagesBackend(parsed, parsed.model, parsed.base_url)
+
+
+__all__ = [
+    "AuthError", "BackendSpec", "BadRequest", "ConnectionFailed", "MidStreamError", "Model", "ModelError",
+    "ModelRequest", "ModelResponse", "Overloaded", "RateLimited", "ServerError", "SpendLimit",
+    "StreamCallback", "Usage", "load_model", "parse_spec",
+]

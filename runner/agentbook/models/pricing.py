@@ -1,0 +1,100 @@
+"""Usage -> USD from the prices in `agentbook/data/prices.yaml` (config, not code).
+
+Exact when the model is priced (every token class billed at its own rate); otherwise costed at the
+file's `default` prices and flagged `estimated`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agentbook.errors import FatalError
+from agentbook.models.base import Usage
+
+PER_TOKEN = 1_000_000  # prices are per million tokens
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
+_FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+
+
+@dataclass(frozen=True)
+class Price:
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+
+    def to_json(self) -> dict[str, float]:
+        return {f: getattr(self, f) for f in _FIELDS}
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    models: dict[str, Price]
+    default: Price
+    batch_discount: float
+    source: str
+
+
+def _price(entry: Any, where: str) -> Price:
+    if not isinstance(entry, dict) or set(entry) != set(_FIELDS):
+        raise FatalError(f"price entry {where} must have exactly {', '.join(_FIELDS)}")
+    try:
+        return Price(**{f: float(entry[f]) for f in _FIELDS})
+    except (TypeError, ValueError):
+        raise FatalError(f"price entry {where} has a non-numeric value") from None
+
+
+def load_prices(path: str | Path | None = None) -> PriceTable:
+    """Read a prices file (default: the packaged one)."""
+    if path is None:
+        text = resources.files("agentbook").joinpath("data/prices.yaml").read_text(encoding="utf-8")
+        source = "agentbook/data/prices.yaml"
+    else:
+        text, source = Path(path).read_text(encoding="utf-8"), str(path)
+    data = yaml.safe_load(text) or {}
+    models = {str(name): _price(entry, f"{source}: models.{name}")
+              for name, entry in (data.get("models") or {}).items()}
+    return PriceTable(models, _price(data.get("default"), f"{source}: default"),
+                      float(data.get("batch_discount", 0.5)), source)
+
+
+@cache
+def price_table() -> PriceTable:
+    return load_prices()
+
+
+def price_for(model: str, table: PriceTable | None = None) -> tuple[Price, bool]:
+    """(price, estimated): exact name, then without a date suffix, then the longest priced prefix."""
+    table = table or price_table()
+    for name in (model, _DATE_SUFFIX.sub("", model)):
+        if name in table.models:
+            return table.models[name], False
+    prefixes = [k for k in table.models if model.startswith(k)]
+    if prefixes:
+        return table.models[max(prefixes, key=len)], False
+    return table.default, True
+
+
+def cost_usd(model: str, usage: Usage, batch: bool = False, *, table: PriceTable | None = None
+             ) -> tuple[float, bool]:
+    """USD for `usage` on `model` and whether that is an estimate (model not in the price table)."""
+    table = table or price_table()
+    price, estimated = price_for(model, table)
+    # cache writes the server did not split by TTL are billed at the 5-minute rate
+    unsplit = max(0, usage.cache_creation_input_tokens - usage.cache_creation_5m - usage.cache_creation_1h)
+    total = (usage.input_tokens * price.input
+             + usage.output_tokens * price.output
+             + (usage.cache_creation_5m + unsplit) * price.cache_write_5m
+             + usage.cache_creation_1h * price.cache_write_1h
+             + usage.cache_read_input_tokens * price.cache_read) / PER_TOKEN
+    if batch:
+        total *= table.batch_discount
+    return total, estimated

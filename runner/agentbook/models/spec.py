@@ -1,0 +1,104 @@
+"""Model spec strings -> what to connect to and how.
+
+    anthropic:<model>[?opts]               the Anthropic API (ANTHROPIC_API_KEY)
+    compat:<base-url>#<model>[?opts]       any server speaking the Messages API (Ollama, vLLM, LiteLLM...)
+    scripted:<path/to/x.script.yaml>[?opts] the stand-in, started in-process on loopback
+
+Options (query string): `auth=bearer|x-api-key|none`, `version=<anthropic-version>`, `key_env=<VAR>`,
+`retries=<n>` (SDK retries, default 2), `timeout=<seconds>`, `body.<field>=<json>` (extra body).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from agentbook.errors import FatalError
+
+AUTH_STYLES = ("bearer", "x-api-key", "none")
+COMPAT_KEY_ENV = "AGENTBOOK_COMPAT_API_KEY"  # never ANTHROPIC_API_KEY: that key must not go to other hosts
+SCRIPTED_KEY = "sk-agentbook-standin"
+_SPEC_HINT = "use anthropic:<model>, compat:<base-url>#<model> or scripted:<file.script.yaml>"
+
+
+@dataclass
+class BackendSpec:
+    spec: str
+    kind: str  # anthropic | compat | scripted
+    model: str  # name sent on the wire ("" for scripted until the script names it)
+    base_url: str | None = None
+    script: str | None = None
+    auth: str = "bearer"
+    version: str | None = None  # None: the SDK's own anthropic-version
+    key_env: str | None = None
+    retries: int = 2
+    timeout: float = 600.0
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+    def api_key(self) -> str | None:
+        if self.kind == "scripted":
+            return os.environ.get(self.key_env, SCRIPTED_KEY) if self.key_env else SCRIPTED_KEY
+        if self.kind == "compat":
+            return os.environ.get(self.key_env or COMPAT_KEY_ENV) or "agentbook"
+        if self.key_env:
+            return os.environ.get(self.key_env)
+        return os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
+
+
+def parse_spec(spec: str) -> BackendSpec:
+    kind, sep, rest = spec.partition(":")
+    if not sep or not rest:
+        raise FatalError(f"bad model spec {spec!r}", hint=_SPEC_HINT)
+    if kind == "compat":
+        base_url, hash_sep, tail = rest.partition("#")
+        model, _, query = tail.partition("?")
+        if not hash_sep or not model:
+            raise FatalError(f"bad model spec {spec!r}: compat needs a model after '#'",
+                             hint="e.g. compat:http://localhost:11434#llama3")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise FatalError(f"bad model spec {spec!r}: {base_url!r} is not an http(s) URL")
+        out = BackendSpec(spec, kind, model, base_url=base_url.rstrip("/"))
+    elif kind in ("anthropic", "scripted"):
+        target, _, query = rest.partition("?")
+        if not target:
+            raise FatalError(f"bad model spec {spec!r}", hint=_SPEC_HINT)
+        out = BackendSpec(spec, kind, target if kind == "anthropic" else "",
+                          script=target if kind == "scripted" else None)
+    else:
+        raise FatalError(f"unknown model backend {kind!r} in {spec!r}", hint=_SPEC_HINT)
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        _apply_option(out, key, value)
+    return out
+
+
+def _apply_option(out: BackendSpec, key: str, value: str) -> None:
+    where = f"model spec {out.spec!r}"
+    if key == "auth":
+        if value not in AUTH_STYLES:
+            raise FatalError(f"{where}: auth must be one of {', '.join(AUTH_STYLES)}, not {value!r}")
+        out.auth = value
+    elif key == "version":
+        out.version = value
+    elif key == "key_env":
+        out.key_env = value
+    elif key in ("retries", "timeout"):
+        try:
+            number = float(value)
+        except ValueError:
+            raise FatalError(f"{where}: {key} must be a number, not {value!r}") from None
+        if key == "retries":
+            out.retries = int(number)
+        else:
+            out.timeout = number
+    elif key.startswith("body."):
+        try:
+            out.extra_body[key[5:]] = json.loads(value)
+        except ValueError:
+            out.extra_body[key[5:]] = value
+    else:
+        raise FatalError(f"{where}: unknown option {key!r}",
+                         hint="options: auth, version, key_env, retries, timeout, body.<field>")

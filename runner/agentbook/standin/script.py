@@ -1,0 +1,318 @@
+"""Scripted-model files (`*.script.yaml`): load, validate, pick the session and turn for a request.
+
+Turn selection is stateless: the session is chosen by matching the request (first user message,
+system prompt, model) and the turn index is the number of assistant messages already in it, so a
+retried or resumed request gets the same answer. Regex named groups become `{name}` placeholders in
+the scripted replies, so one script can serve many different conversations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from agentbook.errors import FatalError
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@cache
+def script_schema() -> dict[str, Any]:
+    # schemas/ sits at the repo root; fall back to the packaged copy when installed as a wheel
+    here = Path(__file__).resolve().parents[3] / "schemas" / "script.schema.json"
+    if here.exists():
+        return dict(json.loads(here.read_text()))
+    return dict(json.loads(resources.files("agentbook").joinpath("data/script.schema.json").read_text()))
+
+
+@dataclass(frozen=True)
+class Condition:
+    contains: str | None = None
+    regex: re.Pattern[str] | None = None
+
+    def test(self, text: str) -> dict[str, str] | None:
+        """The named groups captured (empty when none) if `text` satisfies the condition, else None."""
+        if self.contains is not None and self.contains not in text:
+            return None
+        if self.regex is None:
+            return {}
+        found = self.regex.search(text)
+        if found is None:
+            return None
+        return {k: v for k, v in found.groupdict().items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str  # status | midstream_error | stall | drop
+    status: int = 529
+    error_type: str | None = None
+    message: str | None = None
+    retry_after: float | None = None
+    should_retry: bool | None = None
+    after_events: int = 2
+    seconds: float = 3600.0
+    attempts: int | None = None
+    probability: float | None = None
+    seed: int = 0
+
+
+@dataclass
+class Session:
+    name: str
+    turns: list[dict[str, Any]]
+    match: dict[str, Condition] = field(default_factory=dict)
+    latency_ms: float | None = None
+    faults: list[Fault] | None = None
+    after_last: str = "error"
+    vars: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    auth: tuple[str, ...] = ("x-api-key", "bearer")
+    api_keys: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
+    cache_min_tokens: int = 0
+    batch_seconds: float = 1.0
+    chunk_chars: int = 24
+    json_chunks: int = 3
+
+
+@dataclass
+class Turn:
+    """One resolved answer: content blocks (placeholders filled), its faults and latency."""
+
+    session: str
+    index: int
+    blocks: list[dict[str, Any]]
+    stop_reason: str
+    latency_ms: float
+    faults: list[Fault]
+    captures: dict[str, str]
+
+
+class ScriptExhausted(Exception):
+    """The request asks for a turn past the end of its session (and after_last is `error`)."""
+
+
+@dataclass
+class Script:
+    path: str
+    model: str
+    sessions: list[Session]
+    default: Session | None
+    options: ServerOptions
+    latency_ms: float = 0.0
+    faults: list[Fault] = field(default_factory=list)
+
+    def select(self, request: dict[str, Any]) -> Turn:
+        """The turn that answers `request`. Raises ScriptExhausted past the end, LookupError if no match."""
+        first_user, system = first_user_text(request), system_text(request)
+        model = str(request.get("model", ""))
+        for session in self.sessions:
+            captures = _match(session, first_user=first_user, system=system, model=model)
+            if captures is not None:
+                return self._turn(session, request, captures)
+        if self.default is not None:
+            return self._turn(self.default, request, {})
+        raise LookupError(f"no session in {self.path} matches this request "
+                          f"(first user message starts {first_user[:80]!r})")
+
+    def _turn(self, session: Session, request: dict[str, Any], captures: dict[str, str]) -> Turn:
+        index = sum(1 for m in request.get("messages", []) if m.get("role") == "assistant")
+        spec_index = index
+        if index >= len(session.turns):
+            if session.after_last != "repeat_last":
+                raise ScriptExhausted(f"script {Path(self.path).name}: session {session.name!r} has "
+                                      f"{len(session.turns)} turns; this request asks for turn {index + 1}")
+            spec_index = len(session.turns) - 1
+        spec = session.turns[spec_index]
+        values = {**session.vars, **captures, "turn": str(index + 1), "session": session.name}
+        blocks = [_fill(b, values) for b in turn_blocks(spec)]
+        for n, block in enumerate(blocks):
+            if block["type"] == "tool_use" and not block.get("id"):
+                block["id"] = f"toolu_{session.name}_{index + 1:03d}_{n}"
+        stop = spec.get("stop_reason") or ("tool_use" if any(b["type"] == "tool_use" for b in blocks)
+                                           else "end_turn")
+        latency = spec.get("latency_ms", session.latency_ms if session.latency_ms is not None
+                           else self.latency_ms)
+        if "fault" in spec:
+            faults = _faults(spec["fault"])
+        else:
+            faults = session.faults if session.faults is not None else self.faults
+        return Turn(session.name, index, blocks, stop, float(latency), faults, captures)
+
+
+def _match(session: Session, *, first_user: str, system: str, model: str) -> dict[str, str] | None:
+    texts = {"first_user": first_user, "system": system, "model": model}
+    captures: dict[str, str] = {}
+    for key, cond in session.match.items():
+        got = cond.test(texts[key])
+        if got is None:
+            return None
+        captures.update(got)
+    return captures
+
+
+def turn_blocks(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """A turn's content blocks in wire shape: `blocks:` in order, or shorthand thinking, text, tool_use."""
+    items = spec.get("blocks") or [{k: spec[k]} for k in ("thinking", "text", "tool_use") if k in spec]
+    out: list[dict[str, Any]] = []
+    for item in items:
+        ((kind, value),) = item.items()
+        if kind == "tool_use":
+            out.append({"type": "tool_use", "id": value.get("id", ""), "name": value["name"],
+                        "input": dict(value.get("input") or {})})
+        else:
+            out.append({"type": kind, kind: value})
+    return out
+
+
+def _fill(value: Any, values: dict[str, str]) -> Any:
+    """Replace `{name}` placeholders whose name is known; other braces (JSON, code) stay as written."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+    if isinstance(value, list):
+        return [_fill(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, values) for k, v in value.items()}
+    return value
+
+
+def content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text")
+    return ""
+
+
+def first_user_text(request: dict[str, Any]) -> str:
+    for message in request.get("messages", []):
+        if message.get("role") == "user":
+            return content_text(message.get("content"))
+    return ""
+
+
+def system_text(request: dict[str, Any]) -> str:
+    return content_text(request.get("system") or "")
+
+
+# ---- loading ------------------------------------------------------------------------------------
+
+def load_script(path: str | Path) -> Script:
+    """Read, parse and validate a `*.script.yaml`; a bad file raises FatalError with file:line:col."""
+    p = Path(path)
+    if not p.is_file():
+        raise FatalError(f"script file not found: {p}", hint="pass a path to a *.script.yaml file")
+    return parse_script(p.read_text(encoding="utf-8"), str(p))
+
+
+def parse_script(text: str, origin: str = "<script>") -> Script:
+    """Parse and validate script text; `origin` names it in error locations."""
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        loc = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
+        raise FatalError(f"invalid YAML: {getattr(err, 'problem', None) or err}", location=loc) from None
+    errors = sorted(jsonschema.Draft202012Validator(script_schema()).iter_errors(_plain(data)),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(x) for x in first.absolute_path) or "(top level)"
+        raise FatalError(f"{where}: {_short(first)}",
+                         location=_location(origin, data, list(first.absolute_path)),
+                         hint="see schemas/script.schema.json and runner/agentbook/standin/README.md")
+    return _build(origin, _plain(data), data)
+
+
+def _short(err: jsonschema.ValidationError) -> str:
+    if err.validator in ("oneOf", "anyOf") and err.context:
+        best = min(err.context, key=lambda e: len(list(e.absolute_path)))
+        return best.message
+    return err.message
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _location(path: str, data: Any, keys: list[Any]) -> str:
+    """file:line:col of the deepest node on `keys` that ruamel kept a position for."""
+    line, col, node = 0, 0, data
+    for key in keys:
+        lc = getattr(node, "lc", None)
+        try:
+            if lc is not None:
+                if isinstance(node, dict):
+                    line, col = lc.key(key)
+                else:
+                    line, col = lc.item(key)
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    return f"{path}:{line + 1}:{col + 1}"
+
+
+def _build(path: str, data: dict[str, Any], raw: Any) -> Script:
+    defaults = data.get("defaults") or {}
+    sessions = []
+    for i, s in enumerate(data.get("sessions") or []):
+        sessions.append(_session(s, path, raw["sessions"][i]))
+    default = _session({"name": "default", **data["default"]}, path, raw["default"]) if "default" in data else None
+    server = data.get("server") or {}
+    options = ServerOptions(
+        auth=tuple(server.get("auth", ("x-api-key", "bearer"))),
+        api_keys=tuple(server.get("api_keys", ())),
+        versions=tuple(server.get("versions", ())),
+        cache_min_tokens=int(server.get("cache_min_tokens", 0)),
+        batch_seconds=float(server.get("batch_seconds", 1.0)),
+        chunk_chars=int(server.get("chunk_chars", 24)),
+        json_chunks=int(server.get("json_chunks", 3)),
+    )
+    return Script(path=path, model=str(data.get("model", "scripted")), sessions=sessions, default=default,
+                  options=options, latency_ms=float(defaults.get("latency_ms", 0)),
+                  faults=_faults(defaults.get("fault")))
+
+
+def _session(s: dict[str, Any], path: str, raw: Any) -> Session:
+    match: dict[str, Condition] = {}
+    for key, cond in (s.get("match") or {}).items():
+        if isinstance(cond, str):
+            cond = {"contains": cond}
+        regex = None
+        if "regex" in cond:
+            try:
+                regex = re.compile(cond["regex"], re.DOTALL)
+            except re.error as err:
+                loc = _location(path, raw, ["match", key, "regex"])
+                raise FatalError(f"bad regex for match.{key}: {err}", location=loc) from None
+        match[key] = Condition(contains=cond.get("contains"), regex=regex)
+    defaults = s.get("defaults") or {}
+    return Session(name=s.get("name", "default"), turns=list(s["turns"]), match=match,
+                   latency_ms=defaults.get("latency_ms"),
+                   faults=_faults(defaults["fault"]) if "fault" in defaults else None,
+                   after_last=s.get("after_last", "error"), vars=dict(s.get("vars") or {}))
+
+
+def _faults(value: Any) -> list[Fault]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [Fault(**item) for item in items]

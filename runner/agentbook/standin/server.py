@@ -1,0 +1,462 @@
+"""The stand-in: an Anthropic Messages API server driven by a `*.script.yaml` (README.md here).
+
+asyncio streams + h11 for HTTP/1.1 (keep-alive, chunked SSE). One server can run in the foreground
+(`agentbook standin serve`) or on a background thread (`ensure_server`, used by `scripted:` models),
+always bound to loopback unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import random
+import sys
+import threading
+import traceback
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h11
+
+from agentbook.standin import wire
+from agentbook.standin.batches import BatchStore, batch_json
+from agentbook.standin.recorder import Recorder
+from agentbook.standin.script import Fault, Script, ScriptExhausted, Turn, load_script
+from agentbook.standin.tokens import PromptCache, count_input
+
+API_KEY_HINT_CHARS = 4
+
+
+class _Drop(Exception):
+    """Raised inside a reply to cut the TCP connection (the `drop` fault)."""
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes | AsyncIterator[bytes] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def _json_reply(status: int, obj: Any, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, json.dumps(obj, ensure_ascii=False).encode(), headers or {})
+
+
+class StandinServer:
+    def __init__(self, script: Script, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.script = script
+        self.host, self.port = host, port
+        self.recorder = Recorder()
+        self.cache = PromptCache(script.options.cache_min_tokens)
+        self.batches = BatchStore(script.options.batch_seconds, self._answer_batch_item)
+        self._attempts: dict[str, int] = {}
+        self._seq = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._connection, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def serve_forever(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    def start_in_thread(self) -> str:
+        """Run on a daemon thread with its own event loop; returns the base URL once listening."""
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="agentbook-standin", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.start(), loop).result(timeout=10)
+        return self.base_url
+
+    def stop_thread(self) -> None:
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        loop.close()
+        self._loop = None
+
+    # ---- recorder API ----------------------------------------------------------------------------
+
+    def requests(self, path: str | None = "/v1/messages") -> list[dict[str, Any]]:
+        return self.recorder.requests(path)
+
+    # ---- HTTP plumbing ---------------------------------------------------------------------------
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        conn = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                request = await self._read_request(conn, reader)
+                if request is None:
+                    break
+                reply = await self._dispatch(request)
+                await self._send(conn, writer, reply)
+                if conn.our_state is h11.MUST_CLOSE or conn.their_state is not h11.DONE:
+                    break
+                conn.start_next_cycle()
+        except _Drop:
+            writer.transport.abort()
+            return
+        except (ConnectionError, h11.RemoteProtocolError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            raise
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+        with contextlib.suppress(Exception):
+            writer.close()
+            await writer.wait_closed()
+
+    async def _read_request(self, conn: h11.Connection, reader: asyncio.StreamReader) -> HttpRequest | None:
+        head: h11.Request | None = None
+        body = bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await reader.read(65536)
+                conn.receive_data(data)
+                continue
+            if isinstance(event, h11.Request):
+                head = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                assert head is not None
+                headers = {k.decode().lower(): v.decode("latin-1") for k, v in head.headers}
+                return HttpRequest(head.method.decode(), head.target.decode(), headers, bytes(body))
+            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                return None
+
+    async def _send(self, conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply) -> None:
+        headers = [("content-type", reply.content_type), *reply.headers.items()]
+        if isinstance(reply.body, bytes):
+            headers.append(("content-length", str(len(reply.body))))
+        writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers,
+                                            reason=_reason(reply.status))))
+        if isinstance(reply.body, bytes):
+            writer.write(conn.send(h11.Data(data=reply.body)))
+        else:
+            async for chunk in reply.body:
+                writer.write(conn.send(h11.Data(data=chunk)))
+                await writer.drain()
+        writer.write(conn.send(h11.EndOfMessage()))
+        await writer.drain()
+
+    def _request_id(self) -> str:
+        self._seq += 1
+        return f"req_standin{self._seq:08d}"
+
+    async def _dispatch(self, req: HttpRequest) -> Reply:
+        request_id = self._request_id()
+        try:
+            reply = await self._route(req, request_id)
+        except _Drop:
+            raise
+        except Exception as err:  # noqa: BLE001 -- a bug in the stand-in: answer like the API would, keep the trace
+            traceback.print_exc(file=sys.stderr)
+            reply = self._error(500, "api_error", f"stand-in internal error: {err}", request_id)
+        reply.headers.setdefault("request-id", request_id)
+        return reply
+
+    def _error(self, status: int, error_type: str | None, message: str | None, request_id: str,
+               headers: dict[str, str] | None = None) -> Reply:
+        etype = error_type or wire.error_type_for(status)
+        return _json_reply(status, wire.error_body(etype, message, request_id), headers)
+
+    # ---- routes ----------------------------------------------------------------------------------
+
+    async def _route(self, req: HttpRequest, request_id: str) -> Reply:
+        path = req.path.split("?", 1)[0].rstrip("/")
+        if path == "/_standin/health":
+            return _json_reply(200, {"ok": True, "script": self.script.path})
+        if path == "/_standin/requests":
+            if req.method == "DELETE":
+                self.recorder.clear()
+                return _json_reply(200, {"cleared": True})
+            return _json_reply(200, {"requests": self.recorder.requests()})
+        body = _parse_json(req.body)
+        entry = self.recorder.add(req.method, path, req.headers, body)
+        auth_error = self._check_auth(req, entry, request_id)
+        if auth_error is not None:
+            entry["status"] = auth_error.status
+            return auth_error
+        reply = await self._api(req.method, path, body, entry, request_id)
+        entry["status"] = reply.status
+        return reply
+
+    async def _api(self, method: str, path: str, body: Any, entry: dict[str, Any], request_id: str) -> Reply:
+        if method == "POST" and path == "/v1/messages":
+            return await self._messages(body, entry, request_id)
+        if method == "POST" and path == "/v1/messages/count_tokens":
+            problem = wire.check_request({**body, "max_tokens": 1} if isinstance(body, dict) else body)
+            if problem:
+                return self._error(400, None, problem, request_id)
+            return _json_reply(200, {"input_tokens": count_input(body)})
+        if path.startswith("/v1/messages/batches"):
+            return self._batches(method, path, body, request_id)
+        return self._error(404, None, f"Not found: {method} {path}", request_id)
+
+    def _check_auth(self, req: HttpRequest, entry: dict[str, Any], request_id: str) -> Reply | None:
+        options = self.script.options
+        key, style = req.headers.get("x-api-key"), "x-api-key"
+        if key is None:
+            auth = req.headers.get("authorization", "")
+            key, style = (auth[7:].strip(), "bearer") if auth.lower().startswith("bearer ") else (None, "none")
+        entry["auth"] = style
+        entry["api_key_hint"] = key[-API_KEY_HINT_CHARS:] if key else None
+        if not key:
+            return self._error(401, None, "missing API key: send an x-api-key header or "
+                                          "Authorization: Bearer <key>", request_id)
+        if style not in options.auth:
+            return self._error(401, None, f"authentication style {style} is not accepted by this server "
+                                          f"(accepted: {', '.join(options.auth)})", request_id)
+        if options.api_keys and key not in options.api_keys:
+            return self._error(401, None, "invalid x-api-key", request_id)
+        version = req.headers.get("anthropic-version")
+        if options.versions and version not in options.versions:
+            return self._error(400, None, f"anthropic-version: {version!r} is not a supported version "
+                                          f"(supported: {', '.join(options.versions)})", request_id)
+        return None
+
+    # ---- messages --------------------------------------------------------------------------------
+
+    def _pick(self, body: Any, request_id: str) -> Turn | Reply:
+        problem = wire.check_request(body)
+        if problem:
+            return self._error(400, None, problem, request_id)
+        try:
+            return self.script.select(body)
+        except (ScriptExhausted, LookupError) as err:
+            return self._error(400, None, str(err.args[0]), request_id)
+
+    def _attempt(self, body: dict[str, Any]) -> tuple[str, int]:
+        """A key for this exact request (stable across client retries) and which attempt this is."""
+        stable = {k: body.get(k) for k in ("model", "system", "messages", "tools")}
+        key = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:20]
+        self._attempts[key] = attempt = self._attempts.get(key, 0) + 1
+        return key, attempt
+
+    async def _messages(self, body: Any, entry: dict[str, Any], request_id: str) -> Reply:
+        picked = self._pick(body, request_id)
+        if isinstance(picked, Reply):
+            return picked
+        turn = picked
+        key, attempt = self._attempt(body)
+        fault = _active_fault(turn.faults, key, attempt)
+        entry.update(session=turn.session, turn=turn.index + 1, attempt=attempt,
+                     fault=fault.kind if fault else None)
+        if turn.latency_ms:
+            await asyncio.sleep(turn.latency_ms / 1000)
+        if fault is not None and fault.kind == "status":
+            return self._fault_reply(fault, request_id)
+        usage = self.cache.account(body).to_usage()
+        msg_id = f"msg_standin_{key[:12]}_{attempt}"
+        model = str(body.get("model") or self.script.model)
+        message = wire.build_message(msg_id, model, turn.blocks, turn.stop_reason, usage)
+        if not body.get("stream"):
+            return await self._plain_reply(message, fault, request_id)
+        return Reply(200, self._stream(message, fault), {"cache-control": "no-cache"}, "text/event-stream")
+
+    def _fault_reply(self, fault: Fault, request_id: str) -> Reply:
+        headers: dict[str, str] = {}
+        if fault.retry_after is not None:
+            headers["retry-after"] = _seconds(fault.retry_after)
+            headers["retry-after-ms"] = str(int(fault.retry_after * 1000))
+        if fault.should_retry is not None:
+            headers["x-should-retry"] = "true" if fault.should_retry else "false"
+        return self._error(fault.status, fault.error_type, fault.message, request_id, headers)
+
+    async def _plain_reply(self, message: dict[str, Any], fault: Fault | None, request_id: str) -> Reply:
+        error = await _interrupt(fault) if fault is not None else None
+        if error is not None:
+            # without a stream to break, the error comes as the status the error type stands for
+            status = wire.STATUS_FOR_TYPE.get(error["error"]["type"], 500)
+            return _json_reply(status, {**error, "request_id": request_id})
+        return _json_reply(200, message)
+
+    async def _stream(self, message: dict[str, Any], fault: Fault | None) -> AsyncIterator[bytes]:
+        opts = self.script.options
+        events = wire.sse_events(message, chunk_chars=opts.chunk_chars, json_chunks=opts.json_chunks)
+        for n, (name, data) in enumerate(events):
+            if fault is not None and n == fault.after_events:
+                error = await _interrupt(fault)
+                if error is not None:
+                    yield wire.encode_sse("error", error)
+                    return
+            yield wire.encode_sse(name, data)
+
+    # ---- batches ---------------------------------------------------------------------------------
+
+    def _answer_batch_item(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        picked = self._pick(params, "")
+        if isinstance(picked, Reply):
+            assert isinstance(picked.body, bytes)
+            return "errored", json.loads(picked.body)
+        key, attempt = self._attempt(params)
+        fault = _active_fault(picked.faults, key, attempt)
+        if fault is not None:
+            status = fault.status if fault.kind == "status" else 529
+            etype = fault.error_type or wire.error_type_for(status)
+            return "errored", wire.error_body(etype, fault.message, None)
+        usage = self.cache.account(params).to_usage()
+        model = str(params.get("model") or self.script.model)
+        return "succeeded", wire.build_message(f"msg_standin_{key[:12]}_{attempt}", model, picked.blocks,
+                                               picked.stop_reason, usage, service_tier="batch")
+
+    def _batches(self, method: str, path: str, body: Any, request_id: str) -> Reply:
+        parts = path.split("/")[4:]  # after /v1/messages/batches
+        if method == "POST" and not parts:
+            requests = body.get("requests") if isinstance(body, dict) else None
+            if not isinstance(requests, list) or not requests or \
+                    not all(isinstance(r, dict) and "custom_id" in r and "params" in r for r in requests):
+                return self._error(400, None, "requests: a non-empty list of {custom_id, params} is required",
+                                   request_id)
+            return _json_reply(200, batch_json(self.batches.create(requests), self.base_url))
+        if method == "GET" and not parts:
+            data = [batch_json(b, self.base_url) for b in self.batches.all()]
+            return _json_reply(200, {"data": data, "has_more": False,
+                                     "first_id": data[0]["id"] if data else None,
+                                     "last_id": data[-1]["id"] if data else None})
+        batch = self.batches.cancel(parts[0]) if parts[1:] == ["cancel"] and method == "POST" \
+            else self.batches.get(parts[0])
+        if batch is None:
+            return self._error(404, None, f"message batch {parts[0]} not found", request_id)
+        if parts[1:] == ["results"] and method == "GET":
+            if batch.ended is None:
+                return self._error(400, None, f"message batch {batch.id} is still in progress", request_id)
+            lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch.results)
+            return Reply(200, lines.encode(), {}, "application/binary")
+        if method == "DELETE" and not parts[1:]:
+            return _json_reply(200, {"id": batch.id, "type": "message_batch_deleted"})
+        return _json_reply(200, batch_json(batch, self.base_url))
+
+
+async def _interrupt(fault: Fault) -> dict[str, Any] | None:
+    """Carry out a drop or a stall; for a mid-stream error return the error body to send."""
+    if fault.kind == "drop":
+        raise _Drop()
+    if fault.kind == "stall":
+        await asyncio.sleep(fault.seconds)
+    elif fault.kind == "midstream_error":
+        return wire.error_body(fault.error_type or "overloaded_error", fault.message, None)
+    return None
+
+
+def _active_fault(faults: list[Fault], key: str, attempt: int) -> Fault | None:
+    """The first fault that fires on this attempt: within its first-K window and its probability draw."""
+    for fault in faults:
+        if fault.attempts is not None and attempt > fault.attempts:
+            continue
+        if fault.probability is not None and \
+                random.Random(f"{fault.seed}:{key}:{attempt}").random() >= fault.probability:
+            continue
+        return fault
+    return None
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {"_invalid_json": raw[:200].decode("utf-8", "replace")}
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _reason(status: int) -> bytes:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b"Overloaded" if status == 529 else b""
+
+
+# ---- in-process servers for `scripted:` models ---------------------------------------------------
+
+_RUNNING: dict[tuple[str, float], StandinServer] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def ensure_server(script_path: str | Path) -> StandinServer:
+    """The process-wide in-thread server for this script file (started on first use, random port)."""
+    path = Path(script_path).resolve()
+    script = load_script(path)  # validates; a bad file raises FatalError before anything starts
+    key = (str(path), path.stat().st_mtime)
+    with _RUNNING_LOCK:
+        server = _RUNNING.get(key)
+        if server is None:
+            server = StandinServer(script)
+            server.start_in_thread()
+            _RUNNING[key] = server
+        return server
+
+
+@contextlib.contextmanager
+def running(script: str | Path | Script, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[StandinServer]:
+    """A server on a background thread for the duration of a `with` block (tests use this)."""
+    server = StandinServer(script if isinstance(script, Script) else load_script(script), host, port)
+    server.start_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop_thread()
+
+
+def stop_all() -> None:
+    """Stop every in-thread server (tests call this at teardown)."""
+    with _RUNNING_LOCK:
+        servers = list(_RUNNING.values())
+        _RUNNING.clear()
+    for server in servers:
+        server.stop_thread()

@@ -20,7 +20,9 @@ from agentbook.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAG
 # name -> "module:attribute"; one line per command group. Keep sorted.
 COMMANDS: dict[str, str] = {
     "demo": "agentbook.cli.demo:command",
+    "run": "agentbook.cli.run_cmd:command",
     "runbooks": "agentbook.cli.catalog_cmds:runbooks_group",
+    "runs": "agentbook.cli.runs_cmd:command",
     "skills": "agentbook.cli.catalog_cmds:skills_group",
     "validate": "agentbook.cli.validate:command",
 }

@@ -1,0 +1,351 @@
+"""Run a runbook: one agent session for the whole run, one step at a time in the same conversation,
+the step's gates after it, a commit after every step that changed files.
+
+Crash safety: after a step passes its gates the conversation is checkpointed *before* the commit
+(`commit_state: pending`) and again after it (`done`). `--resume` settles a pending commit (made by
+the killed process, or made now from the finished worktree), throws away the unfinished step's
+files, and continues from the next step with the saved conversation, so no step is committed twice
+and no committed work is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook.errors import FatalError
+from agentbook.fsutil import atomic_write_text
+from agentbook.gitops.commits import (
+    StepTrailers,
+    add_note,
+    commit_all,
+    commit_message,
+    diff_stat,
+    trailers_of,
+)
+from agentbook.gitops.git import Git
+from agentbook.gitops.repo import Repo, open_repo
+from agentbook.gitops.worktree import create_worktree, head_sha, remove_worktree, reopen_worktree, reset_to
+from agentbook.models.base import Usage
+from agentbook.outcome import Outcome, OutcomeKind
+from agentbook.runbooks import publish
+from agentbook.runbooks.gates import run_gate
+from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
+from agentbook.runbooks.record import (
+    INTERRUPTED,
+    RUNNING,
+    RunDir,
+    RunRecord,
+    StepRecord,
+    find_run,
+    new_run_id,
+    now_iso,
+    runs_root,
+)
+from agentbook.runbooks.render import RenderedStep, gate_failure_message, step_message, ticket_block
+from agentbook.runbooks.report import render_report
+from agentbook.runbooks.skill_tool import SkillTool
+from agentbook.session import Budgets, Session, SessionConfig
+
+STEP_DONE = (OutcomeKind.COMPLETED, OutcomeKind.NO_CHANGES)
+RESUMABLE = (RUNNING, INTERRUPTED, OutcomeKind.API_ERROR.value, OutcomeKind.CRASHED.value)
+SECRET_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "OPENAI_API_KEY")
+
+
+class RunInterrupted(FatalError):
+    """SIGTERM/SIGINT stopped the run at a saved state; `--resume` continues it."""
+
+    exit_code = 130
+
+
+@dataclass
+class RunResult:
+    record: RunRecord
+    run_dir: Path
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.from_json(self.record.outcome or {"kind": "crashed"})
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.record.to_json(), "run_dir": str(self.run_dir), "notes": self.notes,
+                "exit_code": self.exit_code}
+
+
+def start_run(opts: RunOptions) -> RunResult:
+    """Pre-flight, then a fresh run on a new branch."""
+    opts.run_id = opts.run_id or new_run_id(Path(opts.runbook or "run").stem)
+    plan = plan_run(opts)
+    return _execute(plan, opts.run_id)
+
+
+def _execute(plan: RunPlan, run_id: str) -> RunResult:
+    repo = plan.repo
+    rd = RunDir(runs_root(repo.root), run_id)
+    worktree, branch = create_worktree(repo, run_id, plan.branch, plan.base_sha, dedupe=not plan.branch_explicit)
+    record = RunRecord(
+        run_id=run_id, runbook=plan.runbook.name, runbook_sha=plan.runbook.blob_sha,
+        runbook_path=str(plan.runbook.path), model=plan.model, branch=branch, base=plan.base,
+        base_sha=plan.base_sha, worktree=str(worktree), repo=str(repo.root), ticket=plan.ticket.to_json(),
+        inputs=plan.inputs, budgets=plan.budgets.to_json(),
+        steps=[StepRecord(s.index, s.title) for s in plan.steps], head=plan.base_sha, pid=os.getpid(),
+        options={"system": plan.system, "steps": [_step_json(s) for s in plan.steps], "tools": plan.tools,
+                 "skills": {n: str(p) for n, (p, _, _) in plan.skills.items()}, "protected": plan.protected,
+                 "bash_allow": plan.bash_allow, "gate_retries": plan.gate_retries, "push": plan.push,
+                 "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None})
+    with _run_lock(rd):
+        rd.save(record)
+        rd.save_checkpoint({"completed": 0, "messages": [], "commit_state": "done", "head": plan.base_sha})
+        return _Runner(repo, rd, record, worktree).run(start=0, history=None)
+
+
+def resume_run(repo_path: Path, run_id: str) -> RunResult:
+    """Continue a run that was killed, interrupted or hit an API error, from its last finished step."""
+    repo = open_repo(repo_path)
+    rd = find_run(repo.root, run_id)
+    with _run_lock(rd):
+        record = rd.load()
+        if record.status not in RESUMABLE:
+            raise FatalError(f"run {record.run_id} already ended '{record.status}'; there is nothing to resume",
+                             hint="start a new run")
+        if record.status == RUNNING and record.pid and record.pid != os.getpid() and _alive(record.pid):
+            raise FatalError(f"run {record.run_id} is still running (pid {record.pid})")
+        worktree = reopen_worktree(repo, record.run_id, record.branch)
+        checkpoint = rd.load_checkpoint() or {"completed": 0, "messages": [], "commit_state": "done"}
+        runner = _Runner(repo, rd, record, worktree)
+        completed = int(checkpoint["completed"])
+        if checkpoint.get("commit_state") == "pending":
+            runner.settle_pending_commit(completed, checkpoint)
+        reset_to(worktree, head_sha(worktree))
+        for step in record.steps[completed:]:
+            step.status, step.commit, step.finished_at = "pending", None, None
+        record.resumes += 1
+        record.status, record.outcome, record.pid = RUNNING, None, os.getpid()
+        rd.save(record)
+        return runner.run(start=completed, history=checkpoint.get("messages") or None)
+
+
+def dry_run(opts: RunOptions) -> dict[str, Any]:
+    """What a run would do, with no worktree, no branch and no model call."""
+    opts.run_id = opts.run_id or "dry-run"
+    return plan_run(opts).to_json()
+
+
+class _Runner:
+    def __init__(self, repo: Repo, rd: RunDir, record: RunRecord, worktree: Path) -> None:
+        self.repo, self.rd, self.record, self.worktree = repo, rd, record, worktree
+        self.opts = record.options
+        self.steps = [RenderedStep(**s) for s in self.opts["steps"]]
+        self.usage_before = Usage(**record.usage) if record.usage else Usage()
+        self.cost_before, self.turns_before = record.cost_usd, record.turns
+        self.started = time.monotonic()
+        self.seconds_before = record.seconds
+
+    # -- the whole run ---------------------------------------------------------------------------
+
+    def run(self, start: int, history: list[dict[str, Any]] | None) -> RunResult:
+        try:
+            outcome = asyncio.run(self._main(start, history))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            self.record.status = INTERRUPTED
+            self._save_progress()
+            raise RunInterrupted(f"run {self.record.run_id} interrupted at a saved state",
+                                 hint=f"agentbook run --resume {self.record.run_id}") from None
+        return self._finish(outcome)
+
+    async def _main(self, start: int, history: list[dict[str, Any]] | None) -> Outcome:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        async with Session(self._config(), history=history) as session:
+            self.session = session
+            return await self._steps(session, start)
+
+    def _config(self) -> SessionConfig:
+        tools: list[Any] = [SkillTool(_skills(self.opts["skills"])) if t == "skill" else t
+                            for t in self.opts["tools"]]
+        return SessionConfig(
+            model=self.record.model, root=self.worktree, system=self.opts["system"], tools=tools,
+            budgets=Budgets(**self.record.budgets), protected=[*self.opts["protected"], ".git"],
+            bash_allow=self.opts["bash_allow"], transcript_path=self.rd.transcript, trace_path=self.rd.trace,
+            session_id=self.record.run_id, secrets=[v for k in SECRET_VARS if (v := os.environ.get(k))],
+            metadata={"run": self.record.run_id})
+
+    async def _steps(self, session: Session, start: int) -> Outcome:
+        for i in range(start, len(self.steps)):
+            step, srec = self.steps[i], self.record.steps[i]
+            srec.status, srec.started_at = "running", now_iso()
+            self._save_progress()
+            first = None if i > 0 else ticket_block(self.record.ticket["id"], self.record.ticket.get("title", ""),
+                                                    self.record.ticket.get("body", ""))
+            outcome = await session.send(step_message(step, first))
+            outcome = await self._gates(session, step, srec, outcome)
+            if outcome.kind not in STEP_DONE:
+                self._stop_in_step(i, outcome)
+                return outcome
+            self._commit_step(i, session)
+        if any(s.commit for s in self.record.steps):
+            return Outcome(OutcomeKind.COMPLETED, "", f"all {len(self.steps)} steps done")
+        return Outcome(OutcomeKind.NO_CHANGES, "", "every step finished but nothing in the repository changed")
+
+    async def _gates(self, session: Session, step: RenderedStep, srec: StepRecord, outcome: Outcome) -> Outcome:
+        retries = int(self.opts["gate_retries"])
+        attempt = 0
+        while outcome.kind in STEP_DONE and step.gates:
+            attempt += 1
+            results = [await asyncio.to_thread(run_gate, g, self.worktree, protected=self.opts["protected"])
+                       for g in step.gates]
+            srec.tries, srec.gates = attempt, [vars(r) for r in results]
+            self._save_progress()
+            failed = [r for r in results if not r.ok]
+            if not failed:
+                break
+            if attempt > retries:
+                first = failed[0]
+                return Outcome(OutcomeKind.BLOCKED, "gate",
+                               f"check `{first.command}` still fails after {attempt} attempts (step {step.label})",
+                               {"step": step.index, "gate": first.command, "exit_code": first.exit_code,
+                                "output": first.output})
+            text = gate_failure_message(step, [(r.command, r.exit_code, r.output) for r in failed], attempt, retries)
+            outcome = await session.send(text)
+        return outcome
+
+    # -- commits and checkpoints -----------------------------------------------------------------
+
+    def _trailers(self, index: int, suffix: str = "") -> StepTrailers:
+        step = self.steps[index]
+        return StepTrailers(self.record.run_id, f"{self.record.runbook}@{self.record.runbook_sha}",
+                            step.label + suffix, self.record.model, list(self.record.ticket.get("co_authors") or []))
+
+    def _message(self, index: int, wip: str | None = None) -> str:
+        step = self.steps[index]
+        subject = f"{self.record.runbook}: {step.title}"
+        body = f"Step {step.index}/{step.total} for ticket {self.record.ticket['id']}"
+        if self.record.ticket.get("title"):
+            body += f": {self.record.ticket['title']}"
+        if wip:
+            subject = f"WIP {subject}"
+            body += f"\n\nUnfinished: {wip}"
+        return commit_message(subject, body + ".", self._trailers(index, " (WIP)" if wip else ""))
+
+    def _commit_step(self, index: int, session: Session) -> None:
+        head = head_sha(self.worktree)
+        self.rd.save_checkpoint({"completed": index + 1, "messages": session.messages, "commit_state": "pending",
+                                 "head_before": head})
+        sha = commit_all(self.worktree, self._message(index))
+        self.rd.save_checkpoint({"completed": index + 1, "messages": session.messages, "commit_state": "done",
+                                 "head": sha or head})
+        srec = self.record.steps[index]
+        srec.status, srec.commit, srec.finished_at = "done", sha, now_iso()
+        self._save_progress()
+
+    def settle_pending_commit(self, completed: int, checkpoint: dict[str, Any]) -> None:
+        """A kill landed between "step finished" and "commit recorded": finish that commit exactly once."""
+        index = completed - 1
+        head = head_sha(self.worktree)
+        step_trailer = trailers_of(Git(self.worktree), head).get("Agentbook-Step", [])
+        if head != checkpoint.get("head_before") and self._trailers(index).step in step_trailer:
+            sha: str | None = head  # the killed process did commit it
+        else:
+            sha = commit_all(self.worktree, self._message(index))
+        self.rd.save_checkpoint({**checkpoint, "commit_state": "done", "head": sha or head})
+        srec = self.record.steps[index]
+        srec.status, srec.commit, srec.finished_at = "done", sha, srec.finished_at or now_iso()
+
+    def _stop_in_step(self, index: int, outcome: Outcome) -> None:
+        """A step that cannot finish: budget and gate/permission stops keep the work as a WIP commit;
+        API errors and crashes leave the worktree for `--resume` to redo the step."""
+        srec = self.record.steps[index]
+        if outcome.kind in (OutcomeKind.BUDGET_EXHAUSTED, OutcomeKind.BLOCKED):
+            srec.commit = commit_all(self.worktree, self._message(index, wip=outcome.message))
+            srec.status = "wip" if outcome.kind is OutcomeKind.BUDGET_EXHAUSTED else "blocked"
+        else:
+            srec.status = "pending"
+        srec.finished_at = now_iso()
+
+    # -- records ---------------------------------------------------------------------------------
+
+    def _save_progress(self) -> None:
+        session = getattr(self, "session", None)
+        if session is not None:
+            self.record.usage = (self.usage_before + session.usage).to_json()
+            self.record.cost_usd = round(self.cost_before + session.cost_usd, 6)
+            self.record.cost_estimated = self.record.cost_estimated or session.cost_estimated
+            self.record.turns = self.turns_before + session.turns
+        self.record.head = head_sha(self.worktree)
+        self.record.seconds = round(self.seconds_before + time.monotonic() - self.started, 3)
+        self.rd.save(self.record)
+
+    def _finish(self, outcome: Outcome) -> RunResult:
+        record = self.record
+        record.outcome = outcome.to_json()
+        record.status = outcome.kind.value
+        record.finished_at = now_iso()
+        self._save_progress()
+        git = Git(self.worktree)
+        summary = self.session.result().final_text if getattr(self, "session", None) else ""
+        report = render_report(record, diff_stat=diff_stat(git, record.base_sha, record.head or record.base_sha),
+                               summary=summary)
+        atomic_write_text(self.rd.report, report)
+        if record.head and record.head != record.base_sha:
+            add_note(self.repo, record.head, report)
+        if outcome.kind not in (OutcomeKind.API_ERROR, OutcomeKind.CRASHED):
+            remove_worktree(self.repo, self.worktree)  # the branch holds the work; resume needs no worktree
+        notes = publish.publish(self.repo, record, report)
+        self.rd.save(record)
+        return RunResult(record, self.rd.path, notes)
+
+
+def _step_json(step: RenderedStep) -> dict[str, Any]:
+    return {"index": step.index, "total": step.total, "title": step.title, "body": step.body, "gates": step.gates}
+
+
+def _skills(paths: dict[str, str]) -> dict[str, tuple[Path, str]]:
+    from agentbook.catalog.skill import load_skill
+
+    out: dict[str, tuple[Path, str]] = {}
+    for name, path in paths.items():
+        skill, _ = load_skill(Path(path))
+        if skill is not None:
+            out[name] = (skill.path, skill.body)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _run_lock(rd: RunDir) -> Iterator[None]:
+    """One process per run: a second `--resume` of the same run fails fast instead of racing."""
+    rd.path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(rd.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FatalError(f"run {rd.run_id} is in use by another agentbook process") from None
+        yield
+    finally:
+        os.close(fd)

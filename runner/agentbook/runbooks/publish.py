@@ -1,0 +1,63 @@
+"""After a run: push its branch (only that ref) and open a pull request with the report as body.
+
+A run with no commits pushes and opens nothing and says so. The PR is a draft unless the run
+`completed` with every gate green.
+"""
+
+from __future__ import annotations
+
+from agentbook.errors import FatalError
+from agentbook.gitops.github import GitHubClient, GitHubRepo, repo_from_remote
+from agentbook.gitops.push import push_branch
+from agentbook.gitops.repo import Repo, remote_url
+from agentbook.runbooks.record import RunRecord
+
+PR_BODY_MAX = 60_000  # GitHub rejects bodies over 65,536 characters
+
+
+def publish(repo: Repo, record: RunRecord, report: str) -> list[str]:
+    """Push and open the PR the run asked for; human notes on what happened. Failures are recorded
+    on the run and raised, so the exit code says the run's branch did not get out."""
+    remote = record.options.get("push")
+    open_pr = bool(record.options.get("open_pr"))
+    if not remote:
+        return []
+    if not record.head or record.head == record.base_sha:
+        note = "no changes: nothing pushed" + (", no pull request opened" if open_pr else "")
+        record.push = {"remote": remote, "pushed": False, "reason": "no changes"}
+        return [note]
+    try:
+        url = push_branch(repo, remote, record.branch)
+    except FatalError as err:
+        record.push = {"remote": remote, "pushed": False, "error": err.message}
+        raise
+    record.push = {"remote": remote, "pushed": True, "branch": record.branch, "head": record.head}
+    notes = [f"pushed {record.branch} to {remote}"]
+    if open_pr:
+        gh = GitHubRepo(*record.options["github"].split("/", 1)) if record.options.get("github") \
+            else repo_from_remote(url or remote_url(repo, remote))
+        draft = not (record.status == "completed" and _all_green(record))
+        try:
+            pr = GitHubClient().open_pull_request(gh, head=record.branch, base=record.base, title=_title(record),
+                                                  body=_body(report), draft=draft)
+        except FatalError as err:
+            record.pull_request = {"opened": False, "error": err.message}
+            raise
+        record.pull_request = {"opened": True, "number": pr.number, "url": pr.url, "draft": pr.draft}
+        notes.append(f"opened {'draft ' if pr.draft else ''}pull request #{pr.number} {pr.url}".rstrip())
+    return notes
+
+
+def _all_green(record: RunRecord) -> bool:
+    return all(g["exit_code"] == 0 for s in record.steps for g in s.gates)
+
+
+def _title(record: RunRecord) -> str:
+    what = record.ticket.get("title") or f"ticket {record.ticket.get('id')}"
+    return f"{record.runbook}: {what}"[:250]
+
+
+def _body(report: str) -> str:
+    if len(report) <= PR_BODY_MAX:
+        return report
+    return report[:PR_BODY_MAX] + "\n\n[report cut; the full report is the git note on the branch head]\n"

@@ -1,0 +1,52 @@
+"""`report.md`: what a run did, for the developer, the PR body and the git note on the branch head."""
+
+from __future__ import annotations
+
+from agentbook.runbooks.record import RunRecord
+
+MAX_SUMMARY = 3000
+
+
+def render_report(record: RunRecord, *, diff_stat: str, summary: str) -> str:
+    outcome = record.outcome or {"kind": record.status, "message": ""}
+    commits = [s for s in record.steps if s.commit]
+    lines = [f"# agentbook run {record.run_id}", "",
+             f"- **Outcome:** `{outcome['kind']}`" + (f": {outcome['message']}" if outcome.get("message") else ""),
+             f"- **Runbook:** `{record.runbook}@{record.runbook_sha[:12]}`",
+             f"- **Ticket:** {record.ticket.get('id')}" + (f": {record.ticket['title']}" if record.ticket.get("title")
+                                                           else ""),
+             (f"- **Branch:** `{record.branch}` from `{record.base}` ({record.base_sha[:12]}), "
+             f"{len(commits)} commit{'s' if len(commits) != 1 else ''}"),
+             (f"- **Model:** `{record.model}`, {record.turns} turns, {_tokens(record.usage)} tokens, "
+             f"cost ${record.cost_usd:.4f}{' (estimated)' if record.cost_estimated else ''}"),
+             f"- **Time:** {record.seconds:.1f}s" + (f", resumed {record.resumes}x" if record.resumes else ""),
+             "", "## Steps", "", "| # | step | status | commit | checks |", "|---|---|---|---|---|"]
+    for s in record.steps:
+        gates = ", ".join(("pass" if g["exit_code"] == 0 else f"FAIL ({g['exit_code']})") for g in s.gates) or "-"
+        lines.append(f"| {s.index} | {_cell(s.title)} | {s.status} | {s.commit[:10] if s.commit else '-'} | {gates} |")
+    failing = [(s, g) for s in record.steps for g in s.gates if g["exit_code"] != 0]
+    if failing:
+        lines += ["", "## Failing checks"]
+        for s, g in failing:
+            lines += ["", f"Step {s.index} `{g['command']}` exited {g['exit_code']}:", "", "```",
+                      g["output"].rstrip()[-2000:], "```"]
+    lines += ["", "## Changes", "", "```", diff_stat or "(no changes)", "```"]
+    left = [s for s in record.steps if s.status != "done"]
+    lines += ["", "## What is left", ""]
+    lines += [f"- step {s.index}: {s.title} ({s.status})" for s in left] or ["- nothing: every step is done"]
+    if summary.strip():
+        text = summary.strip()
+        if len(text) > MAX_SUMMARY:
+            text = text[:MAX_SUMMARY] + "\n[... cut; the transcript has the rest]"
+        lines += ["", "## The agent's last words", "", text]
+    lines += ["", f"Run record: `.agentbook/runs/{record.run_id}/` (run.json, transcript.jsonl, trace.otlp.json)"]
+    return "\n".join(lines) + "\n"
+
+
+def _tokens(usage: dict[str, int]) -> int:
+    return sum(int(usage.get(k, 0)) for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+                                              "cache_read_input_tokens"))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agentbook.session.paths import is_protected, resolve_in_root, PathRefused
+from agentbook.session.paths import PathRefused, is_protected, resolve_in_root
 from agentbook.session.tools import ToolContext, get_tools
 
 from .conftest import tree_state

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "run": "agentbook.cli.run_cmd:command",
     "runbooks": "agentbook.cli.catalog_cmds:runbooks_group",
     "runs": "agentbook.cli.runs_cmd:command",
+    "session": "agentbook.cli.session_cmd:command",
     "skills": "agentbook.cli.catalog_cmds:skills_group",
     "validate": "agentbook.cli.validate:command",
 }

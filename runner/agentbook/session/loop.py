@@ -13,6 +13,8 @@ from typing import Any, Self
 
 from agentbook.errors import FatalError
 from agentbook.models.base import Model, ModelRequest, ModelResponse, Usage
+from agentbook.models.errors import ModelError
+from agentbook.models.pricing import cost_usd
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.session import retry, sandbox
 from agentbook.session.budget import BudgetTracker, Spend
@@ -149,21 +151,23 @@ class Session:
         while True:
             request = self._build_request()
             start = time.time_ns()
+            deadline = asyncio.timeout(self._budget.wall_remaining())
             try:
-                async with asyncio.timeout(self._budget.wall_remaining()):
+                async with deadline:
                     response = await self._model.complete(request)
             except TimeoutError:
+                if not deadline.expired():
+                    raise
                 self._trace_chat(start, request, None, "timeout: wall-clock budget hit during the request")
                 return self._wall_outcome()
-            except Exception as err:  # noqa: BLE001 - every model failure becomes retry or a typed outcome
+            except ModelError as err:
                 failure = retry.classify(err)
                 self._trace_chat(start, request, None, failure.message)
-                self.transcript.event("model_error", kind=failure.kind, status=failure.status,
-                                      message=failure.message, attempt=attempt + 1)
                 attempt += 1
-                if failure.kind == "fatal" or attempt > self.config.turn_retries:
+                self.transcript.event("model_error", attempt=attempt, **failure.evidence)
+                if not failure.retryable or attempt > self.config.turn_retries:
                     return _api_error(failure, attempt)
-                if not await self._wait(retry.backoff(attempt, failure.retry_after)):
+                if not await self._wait(retry.pause(attempt)):
                     return self._wall_outcome()
                 self.retries += 1
                 continue
@@ -187,7 +191,7 @@ class Session:
     def _account(self, start: int, request: ModelRequest, response: ModelResponse) -> None:
         self.turns += 1
         self.usage = self.usage + response.usage
-        usd, estimated = _cost(response.model or self._model.name, response.usage)
+        usd, estimated = cost_usd(response.model or self._model.name, response.usage)
         self.cost_usd += usd
         self.cost_estimated = self.cost_estimated or estimated
         self._trace_chat(start, request, response, None, usd)
@@ -352,14 +356,6 @@ def _model(spec: str | Model) -> tuple[Model, bool]:
     return spec, False
 
 
-def _cost(model_name: str, usage: Usage) -> tuple[float, bool]:
-    try:
-        from agentbook.models.pricing import cost_usd
-    except ImportError:  # TEMP until the model layer's pricing lands: unpriced means estimated
-        return 0.0, True
-    return cost_usd(model_name, usage)
-
-
 def _with_breakpoint(message: dict[str, Any]) -> dict[str, Any]:
     content = message["content"]
     blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
@@ -376,9 +372,7 @@ def _bounded(text: str) -> str:
 
 
 def _api_error(failure: retry.Failure, attempts: int) -> Outcome:
-    status = f" {failure.status}" if failure.status else ""
-    return Outcome(OutcomeKind.API_ERROR, str(failure.status or failure.kind),
-                   f"model API error{status} after {attempts} attempt{'s' if attempts > 1 else ''}: "
-                   f"{failure.message}",
-                   {"status": failure.status, "kind": failure.kind, "message": failure.message,
-                    "request_id": failure.request_id, "attempts": attempts})
+    plural = "s" if attempts > 1 else ""
+    return Outcome(OutcomeKind.API_ERROR, str(failure.status or failure.evidence.get("error", "")),
+                   f"model API error after {attempts} attempt{plural}: {failure.message}",
+                   {**failure.evidence, "attempts": attempts})

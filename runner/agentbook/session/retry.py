@@ -1,49 +1,43 @@
-"""How the session treats a failed model request: retry the turn, wait for the rate limit, or stop."""
+"""How the session treats a failed model request: retry the whole turn after a pause, or stop.
+
+The backend already retries each HTTP request (the SDK's retries) and reports 429/529 to the shared
+governor. What reaches the session is what those could not fix: a retryable `ModelError` (rate limit,
+overload, a dropped connection, an error event mid-stream, which the SDK never retries) gets the whole
+turn retried; auth, spend-limit and bad-request errors stop the session at once.
+"""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
-RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504, 529}
-RATE_STATUSES = {429, 529}
-BACKOFF_BASE, BACKOFF_MAX = 0.5, 30.0
+from agentbook.models.errors import ModelError
+from agentbook.models.governor import GOVERNOR
+
+BACKOFF_BASE, BACKOFF_MAX = 0.25, 20.0
 
 
 @dataclass
 class Failure:
-    kind: str  # rate_limit | transient | fatal
-    status: int | None
+    retryable: bool
     message: str
-    retry_after: float | None = None
-    request_id: str | None = None
+    evidence: dict[str, Any]
+
+    @property
+    def status(self) -> int | None:
+        status = self.evidence.get("status")
+        return status if isinstance(status, int) else None
 
 
-def classify(err: BaseException) -> Failure:
-    """Sort an exception from `Model.complete` into what the session does next."""
-    status = _status(err)
-    retry_after = getattr(err, "retry_after", None)
-    message = f"{type(err).__name__}: {err}"
-    request_id = getattr(err, "request_id", None)
-    retryable = getattr(err, "retryable", None)
-    if status in RATE_STATUSES:
-        return Failure("rate_limit", status, message, retry_after, request_id)
-    if retryable is True or status in RETRY_STATUSES or (status is None and retryable is None):
-        # no status: a dropped connection or an error event mid-stream; the whole turn is retried
-        return Failure("transient", status, message, retry_after, request_id)
-    return Failure("fatal", status, message, retry_after, request_id)
+def classify(err: ModelError) -> Failure:
+    return Failure(err.retryable, err.render(), err.evidence())
 
 
-def _status(err: BaseException) -> int | None:
-    for attr in ("status", "status_code"):
-        value = getattr(err, attr, None)
-        if isinstance(value, int):
-            return value
-    return None
-
-
-def backoff(attempt: int, retry_after: float | None) -> float:
-    """Seconds before retry `attempt` (1-based): the server's retry-after, else exponential with jitter."""
-    if retry_after is not None and retry_after >= 0:
-        return float(retry_after)
+def pause(attempt: int) -> float:
+    """Seconds before whole-turn retry `attempt` (1-based): the governor's pause when one is in force
+    (a 429/529 anywhere in the process), else exponential backoff with jitter."""
+    governed = GOVERNOR.delay()
+    if governed > 0:
+        return governed
     return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)

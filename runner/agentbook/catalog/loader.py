@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import agentbook
 from agentbook.catalog.runbook import Runbook, read_runbook
@@ -117,17 +117,8 @@ def _add_skill(catalog: Catalog, path: Path, source: str) -> None:
     skill, notes = load_skill(path)
     for note in notes:
         catalog.problems.append(LoadProblem(path, note, skipped=skill is None))
-    if skill is None:
-        return
-    skill.source = source
-    existing = catalog.skill(skill.name)
-    if existing is None:
-        catalog.skills.append(skill)
-    elif existing.source != source:
-        existing.shadows = path
-    else:
-        catalog.problems.append(LoadProblem(path, f"skipped: skill '{skill.name}' is already loaded from "
-                                                  f"{existing.path}", skipped=True))
+    if skill is not None:
+        _add_entry(catalog, catalog.skills, skill, source, "skill")
 
 
 def _add_runbook(catalog: Catalog, path: Path, source: str) -> None:
@@ -136,13 +127,25 @@ def _add_runbook(catalog: Catalog, path: Path, source: str) -> None:
         why = next((f.message for f in read.findings if f.is_error), "cannot be read")
         catalog.problems.append(LoadProblem(path, f"skipped: {why}", skipped=True))
         return
-    runbook = read.runbook
-    runbook.source = source
-    existing = catalog.runbook(runbook.name)
+    _add_entry(catalog, catalog.runbooks, read.runbook, source, "runbook")
+
+
+def _add_entry(catalog: Catalog, entries: list[Any], entry: Skill | Runbook, source: str, kind: str) -> None:
+    """First of a name wins; a repo entry records the shipped one it shadows."""
+    entry.source = source
+    existing = next((e for e in entries if e.name == entry.name), None)
     if existing is None:
-        catalog.runbooks.append(runbook)
+        entries.append(entry)
     elif existing.source != source:
-        existing.shadows = path
+        existing.shadows = entry.path
     else:
-        catalog.problems.append(LoadProblem(path, f"skipped: runbook '{runbook.name}' is already loaded from "
-                                                  f"{existing.path}", skipped=True))
+        catalog.problems.append(LoadProblem(entry.path, f"skipped: {kind} '{entry.name}' is already loaded from "
+                                                        f"{existing.path}", skipped=True))
+
+
+def schema_path(kind: str) -> Path:
+    """schemas/<kind>.schema.json, shipped next to the catalog (checkout or wheel)."""
+    root = shipped_root()
+    if root is None:
+        raise FatalError(f"cannot find agentbook's {kind} schema", hint="reinstall agentbook")
+    return root / "schemas" / f"{kind}.schema.json"

@@ -42,7 +42,7 @@ def find_skill_md(skill_dir: Path) -> Path | None:
     """SKILL.md, or skill.md as the reference client also accepts."""
     for name in SKILL_FILES:
         candidate = skill_dir / name
-        if candidate.is_file():
+        if candidate.is_file() or candidate.is_symlink():  # a dangling link is reported when read
             return candidate
     return None
 

@@ -1,0 +1,86 @@
+"""Warnings about a skill's body and folder: length, links that are broken or reach too deep, and
+SKILL.md files nested inside the skill (agents would not load them as skills)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote
+
+from markdown_it import MarkdownIt
+
+from agentbook.catalog.findings import Finding
+from agentbook.catalog.frontmatter import FrontMatter
+
+MAX_BODY_LINES = 500
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark")
+
+
+def check_body(fm: FrontMatter, skill_md: Path) -> list[Finding]:
+    out: list[Finding] = []
+    lines = fm.body.count("\n") + (0 if fm.body.endswith("\n") else 1)
+    if lines > MAX_BODY_LINES:
+        out.append(Finding(fm.path, fm.body_line, 1, "body-length",
+                           f"body is {lines} lines; keep SKILL.md under {MAX_BODY_LINES}",
+                           "move detail into references/ files and link them", "warning"))
+    out += list(_check_links(fm, skill_md.parent))
+    out += _nested_skills(fm, skill_md)
+    return out
+
+
+def links(body: str) -> Iterator[tuple[str, int]]:
+    """(href, body line index) of every Markdown link and image outside code."""
+    if "](" not in body and "]:" not in body:  # no link syntax at all: skip the parse
+        return
+    for block in _markdown().parse(body):
+        if block.type != "inline" or not block.children or not block.map:
+            continue
+        for tok in block.children:
+            target = tok.attrGet("href") if tok.type == "link_open" else tok.attrGet("src") if tok.type == "image" else None
+            if isinstance(target, str):
+                yield target, block.map[0]
+
+
+def _check_links(fm: FrontMatter, skill_dir: Path) -> Iterator[Finding]:
+    body_lines = fm.body.split("\n")
+    for href, index in links(fm.body):
+        if not href or href.startswith(("#", "/")) or _SCHEME.match(href):
+            continue
+        rel = unquote(href.split("#", 1)[0].split("?", 1)[0])
+        if not rel:
+            continue
+        line, col = _locate(href, body_lines, index)
+        parts = Path(rel).parts
+        where = (fm.path, fm.body_line + line, col)
+        if ".." in parts:
+            yield Finding(*where, "link-outside", f"link '{href}' leaves the skill folder",
+                          "copy what it needs into the skill (references/ or assets/)", "warning")
+        elif not (skill_dir / rel).exists():
+            yield Finding(*where, "broken-link", f"link '{href}' points to a file that does not exist",
+                          "fix the path (relative to the skill folder) or add the file", "warning")
+        elif len(parts) > 2:
+            yield Finding(*where, "reference-depth", f"reference '{href}' is more than one level deep",
+                          "keep references one level deep, e.g. references/NAME.md", "warning")
+
+
+def _locate(href: str, lines: list[str], start: int) -> tuple[int, int]:
+    """Body line index and 1-based column of `href` in the paragraph that starts at `start`."""
+    for i in range(start, min(start + 20, len(lines))):
+        col = lines[i].find(href)
+        if col >= 0:
+            return i, col + 1
+    return start, 1
+
+
+def _nested_skills(fm: FrontMatter, skill_md: Path) -> list[Finding]:
+    nested = [p for p in skill_md.parent.rglob("*") if p.name in ("SKILL.md", "skill.md") and p.parent != skill_md.parent]
+    return [Finding(fm.path, 1, 1, "nested-skill",
+                    f"nested {p.relative_to(skill_md.parent)} is not loaded as a skill",
+                    "move it to its own folder next to this skill", "warning") for p in sorted(nested)]

@@ -1,0 +1,98 @@
+"""Which files `agentbook validate` checks, and as what: skills, runbooks and eval suites are told
+apart by where they live and what they look like."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from agentbook.catalog.findings import Finding
+from agentbook.catalog.loader import REPO_SKILL_DIRS, RUNBOOK_DIR
+from agentbook.catalog.skill import SKILL_FILES, find_skill_md
+
+Kind = Literal["skill", "runbook", "suite"]
+# Where `agentbook validate` with no PATH looks, relative to the repository root.
+DEFAULT_PLACES = (*REPO_SKILL_DIRS, RUNBOOK_DIR, "evals", "examples")
+_SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "build", "dist", "cases"})
+_VISIBLE_DOT_DIRS = frozenset({".claude", ".agents"})
+_SUITE_KEYS = re.compile(r"^(tests|prompts):", re.MULTILINE)
+_SUITE_NAMES = frozenset({"suite.yaml", "suite.yml"})
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: Kind
+    path: Path  # SKILL.md, the runbook .md, or the suite .yaml
+
+
+def default_paths(root: Path) -> list[Path]:
+    return [root / place for place in DEFAULT_PLACES if (root / place).exists()]
+
+
+def discover(path: Path) -> tuple[list[Target], list[Finding]]:
+    """Targets under `path` (a file or a folder), and findings for what cannot be checked."""
+    if not path.exists() and not path.is_symlink():
+        return [], [Finding(str(path), 1, 1, "path-missing", "path does not exist", "check the spelling")]
+    if path.is_file() or not path.exists() or path.name in SKILL_FILES:
+        return _classify_file(path, explicit=True)
+    skill_md = find_skill_md(path)
+    if skill_md is not None:
+        return [Target("skill", skill_md)], []
+    targets: list[Target] = []
+    findings: list[Finding] = []
+    _walk(path, targets, findings)
+    if not targets and not findings:
+        findings.append(Finding(str(path), 1, 1, "nothing-found", "no SKILL.md, runbook or eval suite found here",
+                                "a skill is a folder holding SKILL.md; runbooks live in runbooks/*.md"))
+    return targets, findings
+
+
+def _classify_file(path: Path, *, explicit: bool) -> tuple[list[Target], list[Finding]]:
+    if path.name in SKILL_FILES:
+        return [Target("skill", path)], []
+    if path.suffix == ".md":
+        return [Target("runbook", path)], []
+    if path.suffix in (".yaml", ".yml") and (path.name in _SUITE_NAMES or _looks_like_suite(path)):
+        return [Target("suite", path)], []
+    if not explicit:
+        return [], []
+    return [], [Finding(str(path), 1, 1, "unknown-file", "not a skill, runbook or eval suite",
+                        "pass a skill folder, a SKILL.md, a runbook .md or an eval suite .yaml")]
+
+
+def _looks_like_suite(path: Path) -> bool:
+    if path.name.endswith(".script.yaml"):
+        return False
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return bool(_SUITE_KEYS.search(head))
+
+
+def _walk(folder: Path, targets: list[Target], findings: list[Finding]) -> None:
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as err:
+        findings.append(Finding(str(folder), 1, 1, "read-error", f"cannot list folder: {err.strerror or err}"))
+        return
+    in_skills = folder.name == "skills"
+    for entry in entries:
+        if entry.is_dir():
+            if entry.name in _SKIP_DIRS or (entry.name.startswith(".") and entry.name not in _VISIBLE_DOT_DIRS):
+                continue
+            skill_md = find_skill_md(entry)
+            if skill_md is not None:
+                targets.append(Target("skill", skill_md))
+            elif in_skills:
+                findings.append(Finding(str(entry), 1, 1, "no-skill-md", "skill folder has no SKILL.md",
+                                        "add SKILL.md with name and description front-matter"))
+            else:
+                _walk(entry, targets, findings)
+        elif folder.name == RUNBOOK_DIR and entry.suffix == ".md" and entry.name.lower() != "readme.md":
+            targets.append(Target("runbook", entry))
+        elif entry.suffix in (".yaml", ".yml"):
+            targets.extend(_classify_file(entry, explicit=False)[0])

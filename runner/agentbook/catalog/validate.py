@@ -1,0 +1,155 @@
+"""Strict validation of skills, runbooks and eval suites: the library behind `agentbook validate`.
+
+`validate_paths(paths, profile)` returns every finding at once, sorted by file and line; nothing a
+file contains makes it raise. Eval suites are checked by `agentbook.evals.validate.validate_suite`
+when that module is installed, and counted as skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentbook.catalog.body_rules import check_body
+from agentbook.catalog.discover import Target, default_paths, discover
+from agentbook.catalog.findings import Finding, sort_findings
+from agentbook.catalog.loader import REPO_SKILL_DIRS, RUNBOOK_DIR, shipped_root, skill_files
+from agentbook.catalog.profiles import DEFAULT_PROFILE, PROFILES, Profile
+from agentbook.catalog.runbook import read_runbook
+from agentbook.catalog.runbook_rules import check_runbook
+from agentbook.catalog.skill import read_skill
+from agentbook.catalog.skill_rules import check_front_matter
+from agentbook.errors import FatalError, UsageError
+
+
+@dataclass
+class ValidationReport:
+    findings: list[Finding] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=lambda: {"skill": 0, "runbook": 0, "suite": 0})
+    suites_skipped: int = 0  # suites found while the eval-suite validator is not installed
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.findings) - self.errors
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise UsageError(f"unknown profile '{name}'", hint=f"profiles: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def validate_paths(paths: Sequence[Path | str], profile: str = DEFAULT_PROFILE) -> list[Finding]:
+    return validate(paths, profile).findings
+
+
+def collect_targets(paths: Sequence[Path | str], root: Path) -> tuple[list[Target], list[Finding]]:
+    """Targets for `paths` (the catalog places under `root` when empty), each file once."""
+    given = [Path(p) for p in paths] or [relative_to_cwd(p) for p in default_paths(root)]
+    targets: list[Target] = []
+    findings: list[Finding] = []
+    seen: set[Path] = set()
+    for path in given:
+        found, problems = discover(path)
+        findings += problems
+        for target in found:
+            key = target.path.resolve()
+            if key not in seen:
+                seen.add(key)
+                targets.append(target)
+    return targets, findings
+
+
+def validate(paths: Sequence[Path | str], profile: str = DEFAULT_PROFILE, *, root: Path | None = None) -> ValidationReport:
+    prof = get_profile(profile)
+    targets, findings = collect_targets(paths, (root or Path.cwd()).resolve())
+    report = ValidationReport(findings=findings)
+    in_run = {t.path.resolve().parent.name for t in targets if t.kind == "skill"}
+    skills_by_root: dict[Path, set[str]] = {}
+    for target in targets:
+        if target.kind == "skill":
+            report.findings += check_skill(target.path, prof)
+        elif target.kind == "runbook":
+            base = runbook_root(target.path)
+            if base not in skills_by_root:
+                skills_by_root[base] = known_skill_names(base) | in_run
+            report.findings += check_runbook_file(target.path, skills_by_root[base])
+        else:
+            checked = check_suite(target.path)
+            if checked is None:
+                report.suites_skipped += 1
+                continue
+            report.findings += checked
+        report.checked[target.kind] += 1
+    report.findings = sort_findings(report.findings)
+    return report
+
+
+def check_skill(path: Path, profile: Profile) -> list[Finding]:
+    shown = str(path)
+    read = read_skill(path, shown)
+    findings = list(read.findings)
+    fm = read.front_matter
+    if path.name != "SKILL.md":
+        findings.append(Finding(shown, 1, 1, "skill-md-name", f"file is named {path.name}; the spec names it SKILL.md",
+                                f"rename it: git mv {path} {path.with_name('SKILL.md')}", "warning"))
+    if fm is not None and fm.parsed:
+        findings += check_front_matter(fm, path.resolve().parent.name, profile)
+        findings += check_body(fm, path)
+    return findings
+
+
+def check_runbook_file(path: Path, known_skills: set[str]) -> list[Finding]:
+    read = read_runbook(path, str(path))
+    if read.runbook is None or read.front_matter is None:
+        return read.findings
+    return read.findings + check_runbook(read.front_matter, read.runbook, known_skills)
+
+
+def check_suite(path: Path) -> list[Finding] | None:
+    """Findings from the eval-suite validator, or None when it is not installed."""
+    try:
+        from agentbook.evals.validate import validate_suite  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        return list(validate_suite(path))
+    except FatalError as err:
+        line, col = _location_numbers(err.location)
+        return [Finding(str(path), line, col, "suite", err.message, err.hint or "")]
+
+
+def runbook_root(path: Path) -> Path:
+    """The repository a runbook belongs to: the parent of its runbooks/ folder."""
+    folder = path.resolve().parent
+    return folder.parent if folder.name == RUNBOOK_DIR else folder
+
+
+def known_skill_names(root: Path) -> set[str]:
+    """Skills a runbook in `root` may name: the repo's own, then agentbook's shipped ones (folder names;
+    a folder whose name differs from its skill's name is reported on the skill itself)."""
+    roots = [root] + ([shipped] if (shipped := shipped_root()) is not None else [])
+    names: set[str] = set()
+    for base in roots:
+        for sub in (*REPO_SKILL_DIRS, "skills"):
+            names.update(p.parent.name for p in skill_files(base / sub))
+    return names
+
+
+def relative_to_cwd(path: Path) -> Path:
+    try:
+        return Path(os.path.relpath(path))
+    except ValueError:
+        return path
+
+
+def _location_numbers(location: str | None) -> tuple[int, int]:
+    """(line, col) from a "file:line[:col]" breadcrumb; (1, 1) when it has none."""
+    nums = [int(p) for p in (location or "").split(":")[1:] if p.isdigit()]
+    return (nums[0] if nums else 1), (nums[1] if len(nums) > 1 else 1)

@@ -20,6 +20,7 @@ from agentbook.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAG
 # name -> "module:attribute"; one line per command group. Keep sorted.
 COMMANDS: dict[str, str] = {
     "demo": "agentbook.cli.demo:command",
+    "eval": "agentbook.cli.eval_cmd:command",
     "run": "agentbook.cli.run_cmd:command",
     "runbooks": "agentbook.cli.catalog_cmds:runbooks_group",
     "runs": "agentbook.cli.runs_cmd:command",

@@ -1,0 +1,239 @@
+"""`agentbook eval`: list, read, change and run single cases of a YAML eval suite (both layouts)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agentbook.cli.output import DEFAULT_BUDGET, emit_json, json_option
+from agentbook.errors import FatalError, UsageError
+from agentbook.evals import runs as runstore
+from agentbook.evals.fieldpath import get_path, parse_path, parse_value
+from agentbook.evals.store import CaseInfo, EditResult, Suite, open_suite
+from agentbook.evals.views import (
+    FIELD_BUDGET,
+    match_filter,
+    pointer,
+    render_case,
+    slice_field,
+    truncate_leaves,
+)
+from agentbook.evals.yamlio import load_all_rt
+
+suite_arg = click.argument("suite", type=click.Path(path_type=Path))
+
+
+@click.group("eval")
+def command() -> None:
+    """Eval suites (promptfoo-compatible YAML): one case at a time, without reading the whole file.
+
+    SUITE is a suite file (or a folder holding suite.yaml / promptfooconfig.yaml), either with the
+    cases inline under `tests:` or with `tests: file://cases/*.yaml`.
+    """
+
+
+# -- reading ------------------------------------------------------------------------------------
+@command.command("list")
+@suite_arg
+@click.option("--filter", "expr", help="Terms like id=triage-*, assert=llm-rubric, result=fail, size>10000.")
+@click.option("--limit", default=100, show_default=True, help="Rows to show; 0 for all.")
+@json_option
+def list_cmd(suite: Path, expr: str | None, limit: int, as_json: bool) -> None:
+    """Cases: id, description, assert types, size in bytes and the last run's verdict."""
+    s = open_suite(suite)
+    verdicts = runstore.last_verdicts(s.path)
+    rows = [(c, verdicts.get(c.id)) for c in s.list_cases()]
+    hits = [(c, v) for c, v in rows if match_filter(expr, c, v)]
+    shown = hits if limit <= 0 else hits[:limit]
+    if as_json:
+        emit_json({"suite": str(s.path), "layout": s.layout, "total": len(rows), "matched": len(hits),
+                   "cases": [{**c.to_json(), "last": v} for c, v in shown]})
+        return
+    for c, v in shown:
+        click.echo(_row(c, v))
+    if len(shown) < len(hits):
+        click.echo(f"[... {len(hits) - len(shown)} more cases: use --filter EXPR or --limit 0]")
+    click.echo(f"{len(hits)} of {len(rows)} cases ({s.layout} layout)")
+
+
+def _row(c: CaseInfo, verdict: str | None) -> str:
+    desc = c.description if len(c.description) <= 48 else c.description[:47] + "…"
+    asserts = ",".join(c.asserts) or "-"
+    return f"{c.id:<24} {verdict or '-':<5} {c.size:>8}B  {asserts:<28} {desc}"
+
+
+@command.command("show")
+@suite_arg
+@click.argument("case_id")
+@click.option("--field", "field_path", help="Show one field, e.g. vars.logs or assert[0].value.")
+@click.option("--range", "rng", help="Character range A:B of --field (default: the first 4000).")
+@click.option("--full", is_flag=True, help="No truncation (may print megabytes).")
+@json_option
+def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None, full: bool,
+             as_json: bool) -> None:
+    """One case; long values are cut with a pointer to read the rest with --field/--range."""
+    s = open_suite(suite)
+    if field_path:
+        _show_field(s, case_id, field_path, rng, full, as_json)
+        return
+    if rng:
+        raise UsageError("--range needs --field", hint="e.g. --field vars.logs --range 0:2000")
+    value = s.get_case(case_id)
+    shown, cuts = (value, []) if full else truncate_leaves(value, FIELD_BUDGET)
+    if as_json:
+        emit_json({"id": case_id, "suite": str(s.path), "case": shown, "truncated": [c.to_json() for c in cuts]})
+        return
+    text = s.case_text(case_id) if not cuts and not full else render_case(shown)
+    if full:
+        text = s.case_text(case_id)
+    click.echo(f"# case {case_id} in {s.path}")
+    click.echo(text.rstrip("\n"))
+
+
+def _show_field(s: Suite, case_id: str, field_path: str, rng: str | None, full: bool, as_json: bool) -> None:
+    value = get_path(s.get_case(case_id), parse_path(field_path), case_id=case_id)
+    if full and rng is None:
+        rng = ":"
+    text, start, end, total = slice_field(value, field_path, rng)
+    if as_json:
+        emit_json({"id": case_id, "field": field_path, "start": start, "end": end, "size": total,
+                   "text": text, "more": None if end >= total else f"--field {field_path} --range {end}:"
+                   f"{min(total, end + (end - start or DEFAULT_BUDGET))}"})
+        return
+    click.echo(text, nl=not text.endswith("\n"))
+    if end < total:
+        click.echo(pointer(field_path, end, total, max(end - start, 1)))
+
+
+# -- changing -----------------------------------------------------------------------------------
+def _read_case_input(file: str | None) -> str:
+    if file is None:
+        raise UsageError("give the case with --file F (or --file - for stdin)")
+    if file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except OSError as err:
+        raise FatalError(f"cannot read {file}: {err.strerror or err}") from None
+
+
+def _report(result: EditResult, verb: str, as_json: bool) -> None:
+    if as_json:
+        emit_json({"action": verb, **result.to_json()})
+        return
+    how = "fast path" if result.fast else f"full round-trip: {result.reason}"
+    lines = f", lines {result.lines[0]}-{result.lines[1]}" if result.lines[0] else ""
+    click.echo(f"{verb} {result.id} in {result.path}{lines} ({how})")
+
+
+@command.command("add")
+@suite_arg
+@click.option("--file", "file", help="YAML file with one case mapping or a list of them; - for stdin.")
+@json_option
+def add_cmd(suite: Path, file: str | None, as_json: bool) -> None:
+    """Add a case (or several). A case without an id gets a content-derived one."""
+    s = open_suite(suite)
+    docs = [d for d in load_all_rt(_read_case_input(file), where=file or "<stdin>") if d is not None]
+    cases = [c for d in docs for c in (d if isinstance(d, list) else [d])]
+    if not cases:
+        raise FatalError("no case in the input", hint="give a YAML mapping with vars and assert")
+    results = [s.add_case(c) for c in cases]
+    if as_json:
+        emit_json({"action": "added", "cases": [r.to_json() for r in results]})
+        return
+    for r in results:
+        _report(r, "added", False)
+
+
+@command.command("edit")
+@suite_arg
+@click.argument("case_id")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="VALUE is YAML (0.8 is a number); @FILE reads the value from a file.")
+@click.option("--unset", "unsets", multiple=True, metavar="PATH")
+@json_option
+def edit_cmd(suite: Path, case_id: str, sets: tuple[str, ...], unsets: tuple[str, ...], as_json: bool) -> None:
+    """Change fields of one case in place; the rest of the file stays byte-identical."""
+    if not sets and not unsets:
+        raise UsageError("nothing to change", hint="give --set PATH=VALUE or --unset PATH")
+    pairs = [_parse_set(item) for item in sets]
+    _report(open_suite(suite).edit_case(case_id, pairs, list(unsets)), "edited", as_json)
+
+
+def _parse_set(item: str) -> tuple[str, Any]:
+    path, sep, raw = item.partition("=")
+    if not sep or not path.strip():
+        raise UsageError(f"bad --set {item!r}", hint="write it as PATH=VALUE, e.g. assert[0].value=Paris")
+    if raw.startswith("@"):
+        try:
+            return path.strip(), Path(raw[1:]).read_text(encoding="utf-8")
+        except OSError as err:
+            raise FatalError(f"cannot read {raw[1:]}: {err.strerror or err}") from None
+    return path.strip(), parse_value(raw)
+
+
+@command.command("replace")
+@suite_arg
+@click.argument("case_id")
+@click.option("--file", "file", help="YAML file with the new case; - for stdin.")
+@json_option
+def replace_cmd(suite: Path, case_id: str, file: str | None, as_json: bool) -> None:
+    """Replace one case wholesale (its id is kept)."""
+    _report(open_suite(suite).replace_case(case_id, _read_case_input(file)), "replaced", as_json)
+
+
+@command.command("rm")
+@suite_arg
+@click.argument("case_id")
+@json_option
+def rm_cmd(suite: Path, case_id: str, as_json: bool) -> None:
+    """Remove one case (and the comment lines that introduce it)."""
+    _report(open_suite(suite).remove_case(case_id), "removed", as_json)
+
+
+@command.command("split")
+@suite_arg
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the split suite.")
+@json_option
+def split_cmd(suite: Path, out: Path, as_json: bool) -> None:
+    """Turn a single-file suite into suite.yaml + cases/<id>.yaml (lossless; checked after writing)."""
+    from agentbook.evals.split import check_split, split_suite
+
+    s = open_suite(suite)
+    summary = split_suite(s, out)
+    differing = check_split(s, out)
+    if differing:
+        raise FatalError(f"split copy differs for {len(differing)} case(s): {', '.join(differing[:5])}",
+                         hint="this is a bug; the original suite is untouched", exit_code=70)
+    if as_json:
+        emit_json({**summary.to_json(), "verified": True})
+        return
+    click.echo(f"wrote {summary.suite} and {len(summary.cases)} case files in {out / 'cases'} (verified)")
+
+
+@command.command("stats")
+@suite_arg
+@json_option
+def stats_cmd(suite: Path, as_json: bool) -> None:
+    """Counts, sizes, assert types, the largest cases and the last run."""
+    from agentbook.evals.stats import suite_stats
+
+    stats = suite_stats(open_suite(suite))
+    if as_json:
+        emit_json(stats)
+        return
+    click.echo(f"{stats['cases']} cases, {stats['bytes']} bytes in case text ({stats['layout']} layout; "
+               f"{stats['edit_path']})")
+    click.echo("asserts: " + (", ".join(f"{k} {v}" for k, v in stats["asserts"].items()) or "none"))
+    if stats["assigned_ids"]:
+        click.echo(f"{stats['assigned_ids']} cases have no id in the file (ids are derived from content)")
+    click.echo("largest: " + ", ".join(f"{c['id']} ({c['size']}B)" for c in stats["largest"]))
+    if stats["duplicates"]:
+        click.echo("duplicate ids: " + ", ".join(stats["duplicates"]))
+    last = stats.get("last_run")
+    if last:
+        click.echo(f"last run {last['run_id']}: {last['passed']} passed, {last['failed']} failed, "
+                   f"{last['errors']} errors")

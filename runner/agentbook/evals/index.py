@@ -1,0 +1,427 @@
+"""Where each case of a suite file lives, in bytes, read from libyaml's event stream.
+
+One pass of the C parser (no Python objects for the bulk of the text) gives every case's start mark;
+from those we cut byte spans so `show` reads one case and `edit` splices one case back. The index is a
+cache, keyed by the file's size, mtime and content hash, stored in a git-ignored state directory.
+
+A file the fast path cannot handle safely (anchors, aliases, merge keys, tags, flow-style case lists,
+several documents, CRLF, a BOM) is flagged `fast=False` with the reason; callers then do a full
+round-trip instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agentbook.errors import FatalError
+from agentbook.fsutil import atomic_write_json
+
+INDEX_VERSION = 3
+_ITEM_PREFIX = re.compile(rb"( *)- +$")
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class CaseSpan:
+    id: str
+    explicit_id: bool
+    lead: int  # byte offset where this case's leading comment lines start (removed with it)
+    start: int  # byte offset of the start of the line holding the item's dash
+    end: int  # byte offset just past the case's last line
+    line: int  # 1-based line of the dash
+    description: str = ""
+    asserts: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class SuiteIndex:
+    size: int
+    mtime_ns: int
+    digest: str
+    tests: str  # inline | files | none
+    globs: list[str]
+    fast: bool
+    reason: str
+    dash_col: int
+    items_start: int
+    items_end: int
+    cases: list[CaseSpan]
+    version: int = INDEX_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SuiteIndex:
+        cases = [CaseSpan(**c) for c in data.pop("cases")]
+        return cls(cases=cases, **data)
+
+    def find(self, case_id: str) -> list[int]:
+        return [i for i, c in enumerate(self.cases) if c.id == case_id]
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def load_index(path: Path, data: bytes, mtime_ns: int, cache_file: Path | None, *,
+               seq_key: str | None = "tests") -> SuiteIndex:
+    """The index of `data` (the bytes of `path`), from the cache when size, mtime and hash all match."""
+    digest = digest_of(data)
+    if cache_file is not None and cache_file.exists():
+        try:
+            cached = json.loads(cache_file.read_text(encoding="utf-8"))
+            if (cached.get("version") == INDEX_VERSION and cached.get("size") == len(data)
+                    and cached.get("mtime_ns") == mtime_ns and cached.get("digest") == digest):
+                return SuiteIndex.from_json(cached)
+        except (OSError, ValueError, TypeError):
+            pass  # a torn or stale cache is rebuilt below
+    index = build_index(data, where=str(path), seq_key=seq_key)
+    index.mtime_ns, index.digest = mtime_ns, digest
+    if cache_file is not None:
+        save_index(index, cache_file)
+    return index
+
+
+def save_index(index: SuiteIndex, cache_file: Path) -> None:
+    try:
+        atomic_write_json(cache_file, index.to_json())
+    except OSError:
+        pass  # the index is only a cache; a read-only state dir must not break reads
+
+
+def build_index(data: bytes, *, where: str = "<suite>", seq_key: str | None = "tests") -> SuiteIndex:
+    checker = _Checker()
+    try:
+        walk = _Walker(checker.watch(yaml.parse(data, Loader=Loader)), seq_key)
+        walk.run()
+    except yaml.YAMLError as err:
+        raise FatalError(f"invalid YAML: {_yaml_problem(err)}", location=_yaml_location(where, err),
+                         hint="fix the syntax, then retry") from None
+    reason = checker.reason() or walk.reason
+    if data.startswith(b"\xef\xbb\xbf"):
+        reason = reason or "byte-order mark"
+    if b"\r\n" in data:
+        reason = reason or "CRLF line endings"
+    index = SuiteIndex(size=len(data), mtime_ns=0, digest="", tests=walk.kind, globs=walk.globs,
+                       fast=not reason, reason=reason, dash_col=0, items_start=0, items_end=0, cases=[])
+    if walk.kind == "inline" and walk.items:
+        _cut_spans(index, data, walk)
+    return index
+
+
+def _cut_spans(index: SuiteIndex, data: bytes, walk: _Walker) -> None:
+    char_marks = [item.start for item in walk.items] + [walk.seq_end]
+    byte_marks = _to_bytes(data, char_marks)
+    starts: list[int] = []
+    cols: set[int] = set()
+    for pos in byte_marks[:-1]:
+        line_start = data.rfind(b"\n", 0, pos) + 1
+        m = _ITEM_PREFIX.match(data, line_start, pos)
+        if m is None:
+            index.fast = False
+            index.reason = index.reason or "a case whose dash is not on its first line"
+            m_col = pos - line_start
+        else:
+            m_col = len(m.group(1))
+        cols.add(m_col)
+        starts.append(line_start)
+    if len(cols) > 1:
+        index.fast, index.reason = False, index.reason or "cases at different indentation"
+    seq_end = byte_marks[-1]
+    last_end = data.rfind(b"\n", 0, seq_end) + 1 if seq_end < len(data) else len(data)
+    if last_end <= starts[-1]:
+        last_end = len(data)  # the list ends on the last case's own line
+    index.dash_col = min(cols)
+    ends = starts[1:] + [last_end]
+    ends = [_trailing_comment_start(data, s, e, index.dash_col) for s, e in zip(starts, ends)]
+    # a case's leading comments are the lines between the previous case's end and its dash
+    leads = [_leading_comment_start(data, starts[0], index.dash_col)] + ends[:-1]
+    index.items_start, index.items_end = leads[0], ends[-1]
+    for item, lead, start, end in zip(walk.items, leads, starts, ends):
+        index.cases.append(CaseSpan(id=item.id or "", explicit_id=item.id is not None, lead=lead,
+                                    start=start, end=end, line=item.line + 1,
+                                    description=item.description, asserts=item.asserts))
+    _assign_missing_ids(index, data)
+
+
+def _trailing_comment_start(data: bytes, start: int, end: int, dash_col: int) -> int:
+    """Where the comment lines that introduce the next case begin (they go with that case)."""
+    cut = end
+    pos = end
+    while pos > start:
+        prev = data.rfind(b"\n", start, pos - 1) + 1
+        if prev <= start:
+            break
+        line = data[prev:pos]
+        stripped = line.lstrip(b" ")
+        if not stripped.strip():
+            pos = prev
+            continue
+        if stripped.startswith(b"#") and len(line) - len(stripped) <= dash_col:
+            cut = prev
+            pos = prev
+            continue
+        break
+    return cut
+
+
+def _leading_comment_start(data: bytes, start: int, dash_col: int) -> int:
+    """The first case's own comment block: the comment lines right above its dash."""
+    lead = start
+    while lead > 0:
+        prev = data.rfind(b"\n", 0, lead - 1) + 1
+        line = data[prev:lead]
+        stripped = line.lstrip(b" ")
+        if not stripped.startswith(b"#") or len(line) - len(stripped) > dash_col:
+            break
+        lead = prev
+    return lead
+
+
+def _assign_missing_ids(index: SuiteIndex, data: bytes) -> None:
+    values = {i: yaml.load(dedent_chunk(data[c.start:c.end], index.dash_col), Loader=Loader)[0]
+              for i, c in enumerate(index.cases) if not c.explicit_id}
+    ids = fill_ids([c.id if c.explicit_id else None for c in index.cases], values.__getitem__)
+    for case, case_id in zip(index.cases, ids):
+        case.id = case_id
+
+
+def content_id(value: Any) -> str:
+    """The id of a case that has none: a hash of its content, so the same case gets the same id."""
+    canonical = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8")
+    return "case-" + hashlib.sha1(canonical).hexdigest()[:8]
+
+
+def fill_ids(ids: list[str | None], value_of: Callable[[int], Any]) -> list[str]:
+    """Explicit ids as they are; the rest `content_id`, numbered `-2`, `-3` when contents repeat."""
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for i, case_id in enumerate(ids):
+        if case_id is not None:
+            out.append(case_id)
+            continue
+        base = content_id(value_of(i))
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return out
+
+
+def dedent_chunk(chunk: bytes, col: int) -> str:
+    if col == 0:
+        return chunk.decode("utf-8")
+    pad = b" " * col
+    lines = chunk.split(b"\n")
+    return b"\n".join(ln[col:] if ln.startswith(pad) else ln.lstrip(b" ") for ln in lines).decode("utf-8")
+
+
+def _to_bytes(data: bytes, char_marks: list[int]) -> list[int]:
+    """libyaml marks count characters; turn them into byte offsets (identity for ASCII files)."""
+    if data.isascii():
+        return list(char_marks)
+    text = data.decode("utf-8")
+    out, prev_c, prev_b = [], 0, 0
+    for c in char_marks:
+        prev_b += len(text[prev_c:c].encode("utf-8"))
+        prev_c = c
+        out.append(prev_b)
+    return out
+
+
+@dataclass
+class _Item:
+    start: int
+    line: int
+    id: str | None = None
+    description: str = ""
+    asserts: list[str] = field(default_factory=list)
+
+
+class _Checker:
+    """Watches every event for the constructs a byte splice cannot keep consistent."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+        self.documents = 0
+
+    def watch(self, events: Iterator[yaml.Event]) -> Iterator[yaml.Event]:
+        for ev in events:
+            if isinstance(ev, yaml.DocumentStartEvent):
+                self.documents += 1
+            elif isinstance(ev, yaml.AliasEvent):
+                self._add("aliases")
+            elif isinstance(ev, yaml.NodeEvent):
+                if ev.anchor:
+                    self._add("anchors")
+                if getattr(ev, "tag", None):
+                    self._add("tags")
+                if isinstance(ev, yaml.ScalarEvent) and ev.value == "<<" and not ev.style:
+                    self._add("merge keys")
+            yield ev
+
+    def _add(self, what: str) -> None:
+        if what not in self.found:
+            self.found.append(what)
+
+    def reason(self) -> str:
+        if self.documents > 1:
+            self._add("several documents")
+        return ", ".join(self.found)
+
+
+class _Walker:
+    """Reads the root mapping, finds `seq_key` (or the root sequence) and records each case item."""
+
+    def __init__(self, events: Iterator[yaml.Event], seq_key: str | None) -> None:
+        self.events = events
+        self.seq_key = seq_key
+        self.kind = "none"
+        self.globs: list[str] = []
+        self.items: list[_Item] = []
+        self.seq_end = 0
+        self.reason = ""
+
+    def run(self) -> None:
+        for ev in self.events:
+            if isinstance(ev, yaml.DocumentStartEvent):
+                root = next(self.events)
+                if self.seq_key is None:
+                    if isinstance(root, yaml.SequenceStartEvent):
+                        self._tests(root)
+                    else:
+                        _skip(root, self.events)
+                elif isinstance(root, yaml.MappingStartEvent):
+                    self._root_mapping()
+                elif not isinstance(root, yaml.ScalarEvent) or root.value:
+                    raise FatalError("a suite must be a YAML mapping with a `tests:` key",
+                                     location=f"line {_line(root)}")
+                else:
+                    _skip(root, self.events)
+
+    def _root_mapping(self) -> None:
+        while True:
+            key = next(self.events)
+            if isinstance(key, yaml.MappingEndEvent):
+                return
+            value = next(self.events)
+            if isinstance(key, yaml.ScalarEvent) and key.value == self.seq_key and self.kind == "none":
+                self._tests(value)
+            else:
+                _skip(key, self.events)
+                _skip(value, self.events)
+
+    def _tests(self, node: yaml.Event) -> None:
+        if isinstance(node, yaml.ScalarEvent):
+            self.kind = "files" if node.value else "none"
+            self.globs = [node.value] if node.value else []
+            return
+        if not isinstance(node, yaml.SequenceStartEvent):
+            raise FatalError("`tests` must be a list of cases or a file:// path",
+                             location=f"line {_line(node)}")
+        if node.flow_style:
+            self.reason = "a flow-style case list"
+        scalars = 0
+        while True:
+            ev = next(self.events)
+            if isinstance(ev, yaml.SequenceEndEvent):
+                self.seq_end = _mark(ev).index
+                break
+            if isinstance(ev, yaml.MappingStartEvent):
+                if ev.flow_style:
+                    self.reason = self.reason or "a flow-style case"
+                self.items.append(self._case(ev))
+            elif isinstance(ev, yaml.ScalarEvent):
+                scalars += 1
+                self.globs.append(ev.value)
+            elif isinstance(ev, yaml.AliasEvent):
+                self.reason = self.reason or "an aliased case"
+            else:
+                raise FatalError("each entry of `tests` must be a mapping (a case) or a file:// path",
+                                 location=f"line {_line(ev)}")
+        if scalars and self.items:
+            self.reason = self.reason or "a case list mixing files and inline cases"
+        self.kind = "files" if scalars else "inline" if self.items else "none"
+
+    def _case(self, start: yaml.MappingStartEvent) -> _Item:
+        item = _Item(start=_mark(start).index, line=_mark(start).line)
+        while True:
+            key = next(self.events)
+            if isinstance(key, yaml.MappingEndEvent):
+                return item
+            value = next(self.events)
+            name = key.value if isinstance(key, yaml.ScalarEvent) else None
+            if name == "id" and isinstance(value, yaml.ScalarEvent):
+                item.id = value.value
+            elif name == "description" and isinstance(value, yaml.ScalarEvent):
+                item.description = value.value
+            elif name == "assert" and isinstance(value, yaml.SequenceStartEvent):
+                item.asserts = self._assert_types()
+            else:
+                _skip(key, self.events)
+                _skip(value, self.events)
+
+    def _assert_types(self) -> list[str]:
+        types: list[str] = []
+        while True:
+            ev = next(self.events)
+            if isinstance(ev, yaml.SequenceEndEvent):
+                return types
+            if not isinstance(ev, yaml.MappingStartEvent):
+                _skip(ev, self.events)
+                continue
+            while True:
+                key = next(self.events)
+                if isinstance(key, yaml.MappingEndEvent):
+                    break
+                value = next(self.events)
+                if isinstance(key, yaml.ScalarEvent) and key.value == "type" and isinstance(
+                        value, yaml.ScalarEvent):
+                    types.append(value.value)
+                else:
+                    _skip(key, self.events)
+                    _skip(value, self.events)
+
+
+def _skip(ev: yaml.Event, events: Iterator[yaml.Event]) -> None:
+    if not isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+        return
+    depth = 1
+    while depth:
+        nxt = next(events)
+        if isinstance(nxt, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+        elif isinstance(nxt, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    return f"{problem} ({context})" if context else str(problem)
+
+
+def _yaml_location(where: str, err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    return f"{where}:{mark.line + 1}:{mark.column + 1}" if mark is not None else where
+
+
+def _mark(ev: yaml.Event) -> Any:
+    mark = ev.start_mark
+    assert mark is not None  # libyaml always sets marks
+    return mark
+
+
+def _line(ev: yaml.Event) -> int:
+    return int(_mark(ev).line) + 1

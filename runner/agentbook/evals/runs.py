@@ -1,0 +1,91 @@
+"""Stored eval runs: one JSON file per run beside the suite, so `list` shows the last verdict and `diff`
+shows which cases flipped between two runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentbook.errors import FatalError
+from agentbook.evals import state
+from agentbook.fsutil import atomic_write_json
+
+
+def save_run(suite_path: Path, run: dict[str, Any]) -> Path:
+    path = state.runs_dir(suite_path) / f"{run['run_id']}.json"
+    atomic_write_json(path, run)
+    atomic_write_json(state.runs_dir(suite_path) / "latest.json", {"run_id": run["run_id"]})
+    return path
+
+
+def list_runs(suite_path: Path) -> list[str]:
+    folder = state.runs_dir(suite_path)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.json") if p.name != "latest.json")
+
+
+def load_run(suite_path: Path, run_id: str) -> dict[str, Any]:
+    if run_id in ("latest", "last", "@1"):
+        run_id = _latest(suite_path) or ""
+    elif run_id.startswith("@") and run_id[1:].isdigit():  # @2 = the run before the last
+        runs = list_runs(suite_path)
+        n = int(run_id[1:])
+        run_id = runs[-n] if 0 < n <= len(runs) else ""
+    path = state.runs_dir(suite_path) / f"{run_id}.json"
+    if not run_id or not path.is_file():
+        known = ", ".join(list_runs(suite_path)[-5:]) or "none yet"
+        raise FatalError(f"unknown run {run_id or '(none)'!r} for {suite_path}",
+                         hint=f"recent runs: {known}; `agentbook eval run SUITE` makes one")
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise FatalError(f"cannot read run {run_id}: {err}", location=str(path)) from None
+    return loaded
+
+
+def _latest(suite_path: Path) -> str | None:
+    pointer = state.runs_dir(suite_path) / "latest.json"
+    try:
+        return str(json.loads(pointer.read_text(encoding="utf-8"))["run_id"])
+    except (OSError, ValueError, KeyError):
+        runs = list_runs(suite_path)
+        return runs[-1] if runs else None
+
+
+def last_verdicts(suite_path: Path) -> dict[str, str]:
+    """case id -> verdict (pass | fail | error) of the most recent run that ran that case."""
+    verdicts: dict[str, str] = {}
+    for run_id in reversed(list_runs(suite_path)[-20:]):
+        try:
+            run = load_run(suite_path, run_id)
+        except FatalError:
+            continue
+        for case in run.get("cases", []):
+            verdicts.setdefault(case["id"], case["verdict"])
+    return verdicts
+
+
+@dataclass
+class Flip:
+    id: str
+    before: str
+    after: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "before": self.before, "after": self.after}
+
+
+def diff_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    va = {c["id"]: c for c in a.get("cases", [])}
+    vb = {c["id"]: c for c in b.get("cases", [])}
+    flips = [Flip(i, va[i]["verdict"], vb[i]["verdict"]) for i in va if i in vb
+             and va[i]["verdict"] != vb[i]["verdict"]]
+    rate = [{"id": i, "before": va[i]["stats"]["pass_rate"], "after": vb[i]["stats"]["pass_rate"]}
+            for i in va if i in vb and va[i]["verdict"] == vb[i]["verdict"]
+            and va[i]["stats"]["pass_rate"] != vb[i]["stats"]["pass_rate"]]
+    return {"run_a": a["run_id"], "run_b": b["run_id"], "flipped": [f.to_json() for f in flips],
+            "rate_changed": rate, "only_in_a": sorted(set(va) - set(vb)),
+            "only_in_b": sorted(set(vb) - set(va))}

@@ -1,0 +1,44 @@
+"""Where eval state lives: a git-ignored `.agentbook/` folder beside the suite.
+
+It holds the case index cache, locks, stored run results and the response cache. Its `.gitignore`
+ignores everything in it, so nothing there is ever committed by accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from agentbook.fsutil import atomic_write_text
+
+
+def state_dir(suite_path: Path) -> Path:
+    root = suite_path.parent / ".agentbook"
+    ignore = root / ".gitignore"
+    if not ignore.exists():
+        try:
+            atomic_write_text(ignore, "# agentbook state: caches, locks, eval runs; never committed\n*\n")
+        except OSError:
+            pass  # a read-only checkout still reads suites; writes report their own errors
+    return root
+
+
+def _key(path: Path) -> str:
+    digest = hashlib.blake2b(str(path.resolve()).encode(), digest_size=6).hexdigest()
+    return f"{path.name}.{digest}"
+
+
+def index_file(path: Path) -> Path:
+    return state_dir(path) / "index" / f"{_key(path)}.json"
+
+
+def lock_file(path: Path) -> Path:
+    return state_dir(path) / "locks" / f"{_key(path)}.lock"
+
+
+def runs_dir(suite_path: Path) -> Path:
+    return state_dir(suite_path) / "runs" / _key(suite_path)
+
+
+def response_cache_file(suite_path: Path) -> Path:
+    return state_dir(suite_path) / "responses.sqlite"

@@ -1,0 +1,120 @@
+"""Bounded views of cases for agents: long values are cut with an exact pointer to the rest.
+
+An agent asked to change one expected output should read a few hundred bytes, not a 40 KB log, so
+every long string is shown as its head plus `[... N bytes more: use --field vars.logs --range A:B]`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from agentbook.errors import FatalError
+from agentbook.evals.fieldpath import PathPart, format_path
+from agentbook.evals.store import CaseInfo
+
+FIELD_BUDGET = 300  # characters of one long value shown in a case view
+RANGE_BUDGET = 4000  # characters of one field shown by --field
+
+
+def pointer(path: str, shown_to: int, total: int, step: int = RANGE_BUDGET) -> str:
+    rest = total - shown_to
+    return f"[... {rest} bytes more: use --field {path} --range {shown_to}:{min(total, shown_to + step)}]"
+
+
+@dataclass
+class Cut:
+    field: str
+    size: int
+    shown: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "size": self.size, "shown": self.shown,
+                "more": f"--field {self.field} --range {self.shown}:{min(self.size, self.shown + RANGE_BUDGET)}"}
+
+
+def truncate_leaves(value: Any, budget: int = FIELD_BUDGET) -> tuple[Any, list[Cut]]:
+    """`value` with every string longer than `budget` cut to `budget` plus a pointer line."""
+    cuts: list[Cut] = []
+
+    def walk(node: Any, path: list[PathPart]) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, [*path, str(k)]) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, [*path, i]) for i, v in enumerate(node)]
+        if isinstance(node, str) and len(node) > budget:
+            name = format_path(path)
+            cuts.append(Cut(name, len(node), budget))
+            return node[:budget] + "\n" + pointer(name, budget, len(node))
+        return node
+
+    return walk(value, []), cuts
+
+
+def render_case(value: Any) -> str:
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+
+
+def slice_field(value: Any, path: str, rng: str | None) -> tuple[str, int, int, int]:
+    """The text of a field (YAML for non-strings) sliced to `rng` or the default budget.
+
+    Returns (text, start, end, total).
+    """
+    text = value if isinstance(value, str) else render_case(value)
+    total = len(text)
+    if rng is None:
+        start, end = 0, min(total, RANGE_BUDGET)
+    else:
+        m = re.fullmatch(r"(\d*):(\d*)", rng.strip())
+        if m is None:
+            raise FatalError(f"bad --range {rng!r}", hint="write it as A:B, A: or :B (character offsets)")
+        start = int(m.group(1) or 0)
+        end = int(m.group(2)) if m.group(2) else total
+        if start > end:
+            raise FatalError(f"bad --range {rng!r}: start is after end")
+        end = min(end, total)
+    return text[start:end], start, end, total
+
+
+# -- list filters -------------------------------------------------------------------------------
+_TERM = re.compile(r"(id|description|desc|assert|result|size)\s*(=|~|>|<|!=)\s*(.+)")
+
+
+def match_filter(expr: str | None, info: CaseInfo, result: str | None) -> bool:
+    """`--filter` terms, all of which must hold: `id=glob`, `description~text`, `assert=llm-rubric`,
+    `result=fail`, `size>10000`, `field!=glob`, or a bare word matched against id and description."""
+    if not expr:
+        return True
+    return all(_term(t, info, result) for t in _split_terms(expr))
+
+
+def _split_terms(expr: str) -> list[str]:
+    return [t for t in re.split(r"\s*,\s*|\s+(?=(?:id|description|desc|assert|result|size)\s*[=~<>!])",
+                                expr.strip()) if t]
+
+
+def _term(term: str, info: CaseInfo, result: str | None) -> bool:
+    m = _TERM.fullmatch(term.strip())
+    if m is None:
+        word = term.strip().lower()
+        return word in info.id.lower() or word in info.description.lower()
+    field, op, want = m.group(1), m.group(2), m.group(3).strip()
+    if field == "size":
+        try:
+            limit = int(want)
+        except ValueError:
+            raise FatalError(f"bad filter {term!r}: size needs a number") from None
+        return info.size > limit if op == ">" else info.size < limit if op == "<" else info.size == limit
+    values = {"id": [info.id], "description": [info.description], "desc": [info.description],
+              "assert": info.asserts, "result": [result or "none"]}[field]
+    if op == "~":
+        hit = any(want.lower() in v.lower() for v in values)
+    elif op in ("=", "!="):
+        hit = any(fnmatch.fnmatchcase(v, want) for v in values)
+    else:
+        raise FatalError(f"bad filter {term!r}: {field} takes =, != or ~")
+    return not hit if op == "!=" else hit

@@ -1,0 +1,178 @@
+"""The suite store on real files: both layouts, the byte splice, the fallback, ids, split, the index cache."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from agentbook.evals import state
+from agentbook.evals.index import build_index
+from agentbook.evals.split import check_split, split_suite
+from agentbook.evals.store import SingleFileSuite, SplitSuite, open_suite
+from agentbook.evals.synth import synthetic_suite
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    return [ln for ln in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+
+
+def test_both_layouts_list_the_same_shape(suite_copy: Callable[[str], Path]) -> None:
+    single = open_suite(suite_copy("single"))
+    split = open_suite(suite_copy("split"))
+    assert isinstance(single, SingleFileSuite) and isinstance(split, SplitSuite)
+    assert [c.id for c in single.list_cases()] == ["checkout-timeout", "case-cc0e6533", "json-summary"]
+    assert single.list_cases()[0].asserts == ["icontains", "llm-rubric"]
+    assert [c.id for c in split.list_cases()] == ["auth-expired", "cache-stampede", "case-d1203711"]
+    assert split.get_case("cache-stampede")["assert"] == [{"type": "starts-with", "value": "The cache"}]
+    assert single.config()["defaultTest"]["assert"][0]["type"] == "not-icontains"
+    assert "tests" not in single.config()
+
+
+def test_edit_touches_only_the_case_lines(suite_copy: Callable[[str], Path]) -> None:
+    path = suite_copy("single") / "promptfooconfig.yaml"
+    before = path.read_text()
+    result = open_suite(path).edit_case("checkout-timeout", [("assert[0].value", "payment-service")])
+    after = path.read_text()
+    assert result.fast
+    assert changed_lines(before, after) == ["-        value: payments   # the service that actually failed",
+                                            "+        value: payment-service # the service that actually failed"]
+
+
+def test_edit_keeps_block_style_and_quotes(suite_copy: Callable[[str], Path]) -> None:
+    path = suite_copy("single") / "promptfooconfig.yaml"
+    before = path.read_text()
+    open_suite(path).edit_case("checkout-timeout", [("vars.logs", "a\nb\n"), ("vars.question", "Why?")])
+    diff = changed_lines(before, path.read_text())
+    assert diff == ["-      question: 'Why did checkout fail at 10:02?'", "+      question: 'Why?'",
+                    "-        10:01:58 checkout INFO  POST /pay started",
+                    "-        10:02:03 checkout ERROR upstream payments timed out after 5000ms",
+                    "-        10:02:03 checkout WARN  retry 1/3", "+        a", "+        b"]
+
+
+def test_edit_of_a_case_without_id_writes_its_derived_id(suite_copy: Callable[[str], Path]) -> None:
+    path = suite_copy("single") / "promptfooconfig.yaml"
+    before = path.read_text()
+    open_suite(path).edit_case("case-cc0e6533", [("assert[0].value", "space")])
+    diff = changed_lines(before, path.read_text())
+    assert diff == ["-  - description: Disk full on the db host", "+  - id: case-cc0e6533",
+                    "+    description: Disk full on the db host", "-        value: disk", "+        value: space"]
+    assert open_suite(path).get_case("case-cc0e6533")["assert"][0]["value"] == "space"
+
+
+def test_add_replace_remove_round_trip(suite_copy: Callable[[str], Path]) -> None:
+    path = suite_copy("single") / "promptfooconfig.yaml"
+    original = path.read_bytes()
+    suite = open_suite(path)
+    suite.add_case({"id": "new-one", "vars": {"question": "q"}, "assert": [{"type": "equals", "value": "x"}]})
+    assert [c.id for c in suite.list_cases()][-1] == "new-one"
+    suite.replace_case("new-one", "vars:\n  question: other  # kept comment\nassert:\n  - type: contains\n"
+                       "    value: y\n")
+    assert "question: other # kept comment" in path.read_text()
+    assert suite.get_case("new-one") == {"id": "new-one", "vars": {"question": "other"},
+                                         "assert": [{"type": "contains", "value": "y"}]}
+    suite.remove_case("new-one")
+    assert path.read_bytes() == original
+
+
+def test_remove_takes_the_case_comment_header_with_it(suite_copy: Callable[[str], Path]) -> None:
+    path = suite_copy("single") / "promptfooconfig.yaml"
+    before = path.read_text()
+    open_suite(path).remove_case("case-cc0e6533")
+    removed = [ln for ln in changed_lines(before, path.read_text())]
+    assert removed[0] == "-  # --- a case captured without an id (promptfoo users rarely write ids) ---"
+    assert all(ln.startswith("-") for ln in removed) and len(removed) == 11
+    assert [c.id for c in open_suite(path).list_cases()] == ["checkout-timeout", "json-summary"]
+
+
+def test_anchors_take_the_full_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text("defaultTest:\n  assert: &common\n    - type: contains\n      value: ok\n"
+                    "tests:\n  - id: a  # first\n    vars: {q: 1}\n    assert: *common\n"
+                    "  - id: b\n    vars: {q: 2}\n")
+    suite = open_suite(path)
+    result = suite.edit_case("b", [("vars.q", 3)])
+    assert not result.fast and result.reason == "anchors, aliases"
+    text = path.read_text()
+    assert "assert: *common" in text and "- id: a  # first" in text and "vars: {q: 3}" in text
+    assert suite.get_case("a")["assert"] == [{"type": "contains", "value": "ok"}]
+
+
+def test_flow_style_and_multi_document_files_are_flagged() -> None:
+    assert build_index(b"tests: [{id: a}, {id: b}]\n").reason == "a flow-style case list"
+    assert build_index(b"tests:\n  - id: a\n---\nother: 1\n").reason == "several documents"
+    assert build_index(b"tests:\n  - !!map {id: a}\n").reason.startswith("tags")
+    assert build_index(b"tests:\n  - id: a\n    <<: {x: 1}\n").reason == "merge keys"
+
+
+def test_derived_ids_are_deterministic_and_numbered(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text("tests:\n  - vars: {q: 1}\n  - vars: {q: 1}\n  - vars: {q: 2}\n")
+    ids = [c.id for c in open_suite(path).list_cases()]
+    assert ids[0] != ids[2] and ids[1] == f"{ids[0]}-2"
+    (tmp_path / "copy.yaml").write_text(path.read_text())
+    assert [c.id for c in open_suite(tmp_path / "copy.yaml").list_cases()] == ids
+
+
+def test_split_is_lossless_and_promptfoo_shaped(suite_copy: Callable[[str], Path], tmp_path: Path) -> None:
+    folder = suite_copy("single")
+    suite = open_suite(folder)
+    summary = split_suite(suite, tmp_path / "out")
+    assert check_split(suite, tmp_path / "out") == []
+    assert len(summary.cases) == 3
+    head = yaml.safe_load((tmp_path / "out" / "suite.yaml").read_text())
+    assert head["tests"] == "file://cases/*.yaml" and head["providers"][0]["config"] == {"temperature": 0}
+    case_text = (tmp_path / "out" / "cases" / "checkout-timeout.yaml").read_text()
+    assert case_text.startswith("# --- checkout timeouts ---")
+    assert "value: payments   # the service that actually failed" in case_text
+    split = open_suite(tmp_path / "out")
+    split.edit_case("case-cc0e6533", [("vars.question", "Where did the disk go?")])
+    assert split.get_case("case-cc0e6533")["vars"]["question"] == "Where did the disk go?"
+
+
+def test_split_layout_add_edit_remove(suite_copy: Callable[[str], Path]) -> None:
+    folder = suite_copy("split")
+    suite = open_suite(folder / "suite.yaml")
+    suite.add_case("id: fresh\nvars:\n  question: q\nassert:\n  - type: equals\n    value: a\n")
+    assert (folder / "cases" / "fresh.yaml").read_text().startswith("id: fresh\n")
+    suite.edit_case("cache-stampede", [("assert[0].value", "Cache")])  # a case inside a list file
+    assert '      value: "Cache"\n' in (folder / "cases" / "more.yaml").read_text()
+    suite.edit_case("auth-expired", [("min_pass", 3)])
+    text = (folder / "cases" / "auth-expired.yaml").read_text()
+    assert text.startswith("# Captured from INC-1501") and "min_pass: 3" in text
+    suite.remove_case("fresh")
+    assert not (folder / "cases" / "fresh.yaml").exists()
+
+
+def test_index_cache_is_reused_and_invalidated(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text(synthetic_suite(5))
+    suite = open_suite(path)
+    suite.list_cases()
+    cache = state.index_file(path)
+    cached = json.loads(cache.read_text())
+    assert cached["size"] == path.stat().st_size and len(cached["cases"]) == 5
+    cache.write_text(json.dumps({**cached, "cases": cached["cases"][:1]}))  # a lying cache with a matching key
+    assert len(suite.list_cases()) == 1  # proves the cache is what was read
+    path.write_text(synthetic_suite(6))  # new size, mtime and hash: rebuilt
+    assert len(suite.list_cases()) == 6
+    assert (tmp_path / ".agentbook" / ".gitignore").read_text().endswith("*\n")
+
+
+def test_edits_keep_the_index_consistent_with_a_fresh_build(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text(synthetic_suite(20))
+    suite = open_suite(path)
+    suite.edit_case("case-00003", [("vars.logs", "x\n" * 50)])
+    suite.remove_case("case-00010")
+    suite.add_case({"id": "tail", "vars": {"q": "t"}})
+    suite.edit_case("case-00015", [("assert[0].value", "changed")])
+    cached = json.loads(state.index_file(path).read_text())
+    fresh = build_index(path.read_bytes()).to_json()
+    strip = ("mtime_ns", "digest")
+    assert {k: v for k, v in cached.items() if k not in strip} == {
+        k: v for k, v in fresh.items() if k not in strip}

@@ -352,13 +352,16 @@ def logql_answers() -> list[tuple[list[str], str]]:
     ]
 
 
-SUMMARIES = [
-    ('"service_name": "checkout"', ("[critical] checkout: HighLatencyP99\np99 latency 2.4s over 5m (threshold 1s)\n"
+SUMMARIES = [  # keyed by the alert's own summary annotation, whatever the prompt around it says
+    ("p99 latency 2.4s over 5m (threshold 1s)",
+     ("[critical] checkout: HighLatencyP99\np99 latency 2.4s over 5m (threshold 1s)\n"
      "Runbook: https://runbooks.example.com/checkout/latency")),
-    ('"service_name": "payments"', "[warning] payments: ErrorRateHigh\n5xx ratio 3.1% over 10m (threshold 2%)"),
-    ('"service_name": "search"', "[warning] search: DiskAlmostFull\nvolume /data 93% full on search-indexer-2"),
-    ('"service_name": "auth"', ("[critical] auth: TargetDown\n3 of 3 auth targets down for 2m\n"
-     "Runbook: https://runbooks.example.com/auth/down")),
+    ("5xx ratio 3.1% over 10m (threshold 2%)",
+     "[warning] payments: ErrorRateHigh\n5xx ratio 3.1% over 10m (threshold 2%)"),
+    ("volume /data 93% full on search-indexer-2",
+     "[warning] search: DiskAlmostFull\nvolume /data 93% full on search-indexer-2"),
+    ("3 of 3 auth targets down for 2m",
+     "[critical] auth: TargetDown\n3 of 3 auth targets down for 2m\nRunbook: https://runbooks.example.com/auth/down"),
 ]
 
 
@@ -367,7 +370,7 @@ def sut_script(items: list[Incident]) -> str:
 
     rules: list[tuple[list[str], str]] = []
     rules += [(["Grafana Loki LogQL", *needles], answer) for needles, answer in logql_answers()]
-    rules += [(["summarise a firing alert", needle], answer) for needle, answer in SUMMARIES]
+    rules += [([needle], answer) for needle, answer in SUMMARIES]
     rules += [(["most likely root cause", inc.evidence.split("\n", 1)[0]],
                root_cause_answer(inc)) for inc in items]
     return render_script(rules)

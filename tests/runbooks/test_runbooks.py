@@ -1,0 +1,50 @@
+"""Every runbook runs end to end on a fresh copy of the example system with its scripted agent: the
+real runner, real git, real gates calling the real `agentbook eval` against the scripted production
+model. The checks are the spec's (`tests/runbooks/NAME.test.yaml`); the rendered prompt of each is
+printed with its token count (run pytest with -s to read it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.conftest import REPO_ROOT, git
+
+from agentbook.runbooks.executor import dry_run
+from agentbook.workflows import runbook_test as rt
+
+SPECS = REPO_ROOT / "tests" / "runbooks"
+NAMES = ["add-eval", "fix-prompt", "consolidate-prompt"]
+
+
+def _eval_run_landed() -> bool:
+    from agentbook.cli.eval_cmd import command
+
+    return "run" in getattr(command, "commands", {})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dry_run_prompt_is_printed_and_within_budget(name: str, example_repo: Path) -> None:
+    spec = rt.load_spec(SPECS / f"{name}.test.yaml")
+    plan = dry_run(rt.run_options(spec, example_repo))
+    tokens = rt.prompt_tokens(plan)
+    print(f"\n===== {name}: dry-run prompt, {tokens} tokens (budget {spec.dry_run_max_tokens}) =====")
+    print(plan["system"])
+    for step in plan["steps"]:
+        print(f"## {step['index']}/{len(plan['steps'])} {step['title']}\n{step['body']}")
+        print("\n".join(f"check: {g}" for g in step["gates"]))
+    assert spec.dry_run_max_tokens is not None and 0 < tokens <= spec.dry_run_max_tokens
+    assert f'agentbook runbook "{name}"' in plan["system"]
+    # a dry run touches nothing
+    assert git(example_repo, "branch", "--list", "agentbook/*") == ""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _eval_run_landed(), reason="the gates call `agentbook eval run`, not built yet (issue 4)")
+@pytest.mark.parametrize("name", NAMES)
+def test_runbook_end_to_end(name: str, tmp_path: Path) -> None:
+    result = rt.run_test(rt.load_spec(SPECS / f"{name}.test.yaml"), tmp_path)
+    failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.ok]
+    assert not failed, "\n".join(failed)
+    names = {c.name for c in result.checks}
+    assert {"outcome", "main untouched", "branch", "commit count", "report", "report note"} <= names

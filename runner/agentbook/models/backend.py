@@ -14,7 +14,7 @@ import anthropic
 import httpx2
 
 from agentbook.models.base import ModelRequest, ModelResponse, StreamCallback, Usage
-from agentbook.models.errors import AuthError, ModelError, from_sdk
+from agentbook.models.errors import AuthError, ConnectionFailed, from_sdk
 from agentbook.models.governor import GOVERNOR
 from agentbook.models.spec import BackendSpec
 
@@ -97,8 +97,8 @@ class MessagesBackend:
             if typed.error_type in ("overloaded_error", "rate_limit_error") and typed.status == 200:
                 GOVERNOR.limited(None)  # mid-stream limits never reach the response hook
             raise typed from err
-        except ModelError:
-            raise
+        except httpx2.HTTPError as err:  # the body broke off after the headers: outside the SDK's retries
+            raise ConnectionFailed(f"{self.spec}: connection broke mid-response: {err}") from err
         GOVERNOR.ok()
         return ModelResponse(
             id=message.id, model=message.model,

@@ -299,6 +299,8 @@ class StandinServer:
         msg_id = f"msg_standin_{key[:12]}_{attempt}"
         model = str(body.get("model") or self.script.model)
         message = wire.build_message(msg_id, model, turn.blocks, turn.stop_reason, usage)
+        if fault is not None and fault.kind == "drop" and fault.after_events == 0:
+            raise _Drop()  # before any byte of the response: the client sees a reset connection
         if not body.get("stream"):
             return await self._plain_reply(message, fault, request_id)
         return Reply(200, self._stream(message, fault), {"cache-control": "no-cache"}, "text/event-stream")

@@ -29,19 +29,19 @@ def test_anthropic_and_scripted_specs() -> None:
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("claude-opus-5", "bad model spec 'claude-opus-5' (use anthropic:<model>, compat:<base-url>#<model> "
-                      "or scripted:<file.script.yaml>)"),
-    ("openai:gpt", "unknown model backend 'openai' in 'openai:gpt' (use anthropic:<model>, "
-                   "compat:<base-url>#<model> or scripted:<file.script.yaml>)"),
-    ("compat:http://h:1", "bad model spec 'compat:http://h:1': compat needs a model after '#' "
-                          "(e.g. compat:http://localhost:11434#llama3)"),
+    ("claude-opus-5", ("bad model spec 'claude-opus-5' (use anthropic:<model>, compat:<base-url>#<model> "
+                      "or scripted:<file.script.yaml>)")),
+    ("openai:gpt", ("unknown model backend 'openai' in 'openai:gpt' (use anthropic:<model>, "
+                   "compat:<base-url>#<model> or scripted:<file.script.yaml>)")),
+    ("compat:http://h:1", ("bad model spec 'compat:http://h:1': compat needs a model after '#' "
+                          "(e.g. compat:http://localhost:11434#llama3)")),
     ("compat:localhost:1#m", "bad model spec 'compat:localhost:1#m': 'localhost:1' is not an http(s) URL"),
-    ("anthropic:m?auth=basic", "model spec 'anthropic:m?auth=basic': auth must be one of bearer, "
-                               "x-api-key, none, not 'basic'"),
-    ("anthropic:m?retries=many", "model spec 'anthropic:m?retries=many': retries must be a number, "
-                                 "not 'many'"),
-    ("anthropic:m?colour=red", "model spec 'anthropic:m?colour=red': unknown option 'colour' "
-                               "(options: auth, version, key_env, retries, timeout, body.<field>)"),
+    ("anthropic:m?auth=basic", ("model spec 'anthropic:m?auth=basic': auth must be one of bearer, "
+                               "x-api-key, none, not 'basic'")),
+    ("anthropic:m?retries=many", ("model spec 'anthropic:m?retries=many': retries must be a number, "
+                                 "not 'many'")),
+    ("anthropic:m?colour=red", ("model spec 'anthropic:m?colour=red': unknown option 'colour' "
+                               "(options: auth, version, key_env, retries, timeout, body.<field>)")),
 ])
 def test_bad_specs_say_what_is_wrong(spec: str, message: str) -> None:
     with pytest.raises(FatalError) as info:

@@ -105,7 +105,8 @@ def identity(repo: Repo) -> tuple[str, str]:
     email = os.environ.get("GIT_AUTHOR_EMAIL") or repo.git.out("config", "user.email")
     if not name or not email:
         missing = " and ".join(k for k, v in (("user.name", name), ("user.email", email)) if not v)
-        raise FatalError(f"no git identity: {missing} is not set",
+        verb = "are" if " and " in missing else "is"
+        raise FatalError(f"no git identity: {missing} {verb} not set",
                          hint='run git config user.name "..." and git config user.email "..."')
     return name, email
 

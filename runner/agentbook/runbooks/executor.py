@@ -46,7 +46,6 @@ from agentbook.runbooks.record import (
     RunRecord,
     StepRecord,
     find_run,
-    new_run_id,
     now_iso,
     runs_root,
 )
@@ -87,9 +86,8 @@ class RunResult:
 
 def start_run(opts: RunOptions) -> RunResult:
     """Pre-flight, then a fresh run on a new branch."""
-    opts.run_id = opts.run_id or new_run_id(Path(opts.runbook or "run").stem)
     plan = plan_run(opts)
-    return _execute(plan, opts.run_id)
+    return _execute(plan, plan.run_id)
 
 
 def _execute(plan: RunPlan, run_id: str) -> RunResult:
@@ -140,7 +138,6 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
 
 def dry_run(opts: RunOptions) -> dict[str, Any]:
     """What a run would do, with no worktree, no branch and no model call."""
-    opts.run_id = opts.run_id or "dry-run"
     return plan_run(opts).to_json()
 
 
@@ -306,8 +303,10 @@ class _Runner:
             add_note(self.repo, record.head, report)
         if outcome.kind not in (OutcomeKind.API_ERROR, OutcomeKind.CRASHED):
             remove_worktree(self.repo, self.worktree)  # the branch holds the work; resume needs no worktree
-        notes = publish.publish(self.repo, record, report)
-        self.rd.save(record)
+        try:
+            notes = publish.publish(self.repo, record, report)
+        finally:
+            self.rd.save(record)
         return RunResult(record, self.rd.path, notes)
 
 

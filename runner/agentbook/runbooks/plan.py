@@ -15,6 +15,7 @@ from agentbook.gitops.github import GitHubRepo, repo_from_remote
 from agentbook.gitops.repo import Repo, check_clean, identity, open_repo, remote_url, resolve_base
 from agentbook.runbooks.inputs import resolve_inputs
 from agentbook.runbooks.limits import budgets_for, gate_retries_for
+from agentbook.runbooks.record import new_run_id
 from agentbook.runbooks.render import RenderedStep, fill, shell_quote, system_prompt
 from agentbook.runbooks.tickets import Ticket, empty_ticket, read_ticket
 from agentbook.session.config import DEFAULT_TOOLS, Budgets
@@ -45,6 +46,7 @@ class RunOptions:
 
 @dataclass
 class RunPlan:
+    run_id: str
     repo: Repo
     runbook: Runbook
     ticket: Ticket
@@ -72,7 +74,7 @@ class RunPlan:
 
     def to_json(self) -> dict[str, Any]:
         preview = self.branch if self.branch_explicit else unique_branch(self.repo, self.branch)
-        return {"runbook": self.runbook_ref, "runbook_path": str(self.runbook.path), "model": self.model,
+        return {"run_id": self.run_id, "runbook": self.runbook_ref, "runbook_path": str(self.runbook.path), "model": self.model,
                 "ticket": self.ticket.to_json(), "inputs": self.inputs, "base": self.base,
                 "base_sha": self.base_sha, "branch": preview, "limits": self.budgets.to_json(),
                 "gate_retries": self.gate_retries, "tools": self.tools, "skills": sorted(self.skills),
@@ -93,7 +95,8 @@ def plan_run(opts: RunOptions) -> RunPlan:
     base, base_sha = resolve_base(repo, opts.base)
     check_clean(repo)
     identity(repo)
-    ticket = ticket or empty_ticket(opts.run_id or "run")
+    run_id = opts.run_id or new_run_id(runbook.name)
+    ticket = ticket or empty_ticket(run_id)
     front = runbook.front
     raw_spec = front.get("inputs")
     spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
@@ -119,7 +122,7 @@ def plan_run(opts: RunOptions) -> RunPlan:
         has_gates=any(s.gates for s in steps))
     push = opts.push or ("origin" if opts.open_pr else None)
     github = _check_publish(repo, push, opts.open_pr, base)
-    return RunPlan(repo=repo, runbook=runbook, ticket=ticket, inputs=inputs, base=base, base_sha=base_sha,
+    return RunPlan(run_id=run_id, repo=repo, runbook=runbook, ticket=ticket, inputs=inputs, base=base, base_sha=base_sha,
                    branch=branch, branch_explicit=explicit,
                    model=opts.model or _str(front.get("model")) or os.environ.get("AGENTBOOK_MODEL") or DEFAULT_MODEL,
                    budgets=budgets_for(limits, max_usd=opts.max_usd, max_turns=opts.max_turns, timeout=opts.timeout),

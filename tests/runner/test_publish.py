@@ -1,0 +1,148 @@
+"""Push to a local bare remote and open pull requests against a local server that checks the request
+shapes of GitHub's REST API (POST /repos/{owner}/{repo}/pulls)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+TICKET = "---\nid: 9\ntitle: Owl notes\nrunbook: four-steps\ninputs: {topic: owls}\n---\nNotes.\n"
+TOKEN = "ghs_test_token_123"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+class FakeGitHub(BaseHTTPRequestHandler):
+    """Answers like api.github.com does, and 4xx with GitHub's error body when a request is malformed."""
+
+    requests: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        problems = []
+        if self.path != "/repos/acme/widgets/pulls":
+            return self._reply(404, {"message": "Not Found"})
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return self._reply(401, {"message": "Bad credentials"})
+        if self.headers.get("Accept") != "application/vnd.github+json":
+            problems.append("accept")
+        if self.headers.get("X-GitHub-Api-Version") != "2022-11-28":
+            problems.append("api version")
+        for key, kind in (("title", str), ("head", str), ("base", str), ("body", str), ("draft", bool)):
+            if not isinstance(body.get(key), kind):
+                problems.append(key)
+        if problems:
+            return self._reply(422, {"message": "Validation Failed",
+                                     "errors": [{"resource": "PullRequest", "code": "invalid", "field": p}
+                                                for p in problems]})
+        self._reply(201, {"number": 17, "html_url": "https://github.com/acme/widgets/pull/17",
+                          "draft": body["draft"], "head": {"ref": body["head"]}, "base": {"ref": body["base"]}})
+
+    def _reply(self, status: int, data: dict[str, Any]) -> None:
+        raw = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    FakeGitHub.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    yield FakeGitHub.requests
+    server.shutdown()
+
+
+@pytest.fixture
+def remote(runner_repo: Path, tmp_path: Path) -> Path:
+    """origin's URL names acme/widgets on GitHub; pushes go to a local bare repository."""
+    bare = tmp_path / "widgets.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(runner_repo, "remote", "add", "origin", "https://github.com/acme/widgets.git")
+    git(runner_repo, "remote", "set-url", "--push", "origin", str(bare))
+    (runner_repo.parent / "T.md").write_text(TICKET)
+    return bare
+
+
+def run(run_cli, repo: Path, script: str, *extra: str):
+    return run_cli("run", "--ticket", repo.parent / "T.md", "--repo", repo, "--model", f"scripted:{DATA / script}",
+                   "--json", *extra)
+
+
+def test_push_sends_only_the_run_branch(run_cli, runner_repo: Path, remote: Path) -> None:
+    git(runner_repo, "branch", "unrelated")
+    r = run(run_cli, runner_repo, "four-steps.script.yaml", "--push")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert data["notes"] == [f"pushed {data['branch']} to origin"]
+    assert git(remote, "for-each-ref", "--format=%(refname)").split() == [f"refs/heads/{data['branch']}"]
+    assert git(remote, "rev-parse", data["branch"]).strip() == git(runner_repo, "rev-parse", data["branch"]).strip()
+
+
+def test_open_pr_after_a_green_run_is_ready_for_review(run_cli, runner_repo: Path, remote: Path, github) -> None:
+    r = run(run_cli, runner_repo, "four-steps.script.yaml", "--open-pr")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert len(github) == 1
+    body = github[0]["body"]
+    assert body["title"] == "four-steps: Owl notes"
+    assert body["head"] == data["branch"] and body["base"] == "main" and body["draft"] is False
+    assert body["body"] == (Path(data["run_dir"]) / "report.md").read_text()
+    assert data["pull_request"] == {"opened": True, "number": 17, "url": "https://github.com/acme/widgets/pull/17",
+                                    "draft": False}
+    assert "opened pull request #17 https://github.com/acme/widgets/pull/17" in data["notes"]
+    assert TOKEN not in (Path(data["run_dir"]) / "transcript.jsonl").read_text()
+    assert TOKEN not in r.out
+
+
+def test_open_pr_after_a_blocked_run_is_a_draft(run_cli, runner_repo: Path, remote: Path, github) -> None:
+    r = run(run_cli, runner_repo, "gate-fails.script.yaml", "--open-pr")
+    assert r.code == 11, r.err
+    assert github[0]["body"]["draft"] is True
+    assert json.loads(r.out)["pull_request"]["draft"] is True
+
+
+def test_open_pr_with_no_changes_opens_nothing(run_cli, runner_repo: Path, remote: Path, github) -> None:
+    (runner_repo / "runbooks" / "look.md").write_text(
+        "---\nname: look\ndescription: Look around.\n---\n## Look\nRead the README.\n")
+    git(runner_repo, "add", "-A")
+    git(runner_repo, "commit", "-q", "-m", "look runbook")
+    r = run_cli("run", "look", "--repo", runner_repo, "--model", f"scripted:{DATA / 'nothing.script.yaml'}",
+                "--open-pr")
+    assert r.code == 10, r.err
+    assert "no changes: nothing pushed, no pull request opened" in r.out
+    assert github == []
+    assert git(remote, "for-each-ref") == ""
+
+
+def test_github_error_is_reported_with_its_message(run_cli, runner_repo: Path, remote: Path, github,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong")
+    r = run(run_cli, runner_repo, "four-steps.script.yaml", "--open-pr")
+    assert r.code == 3
+    assert "GitHub API POST /repos/acme/widgets/pulls failed: HTTP 401: Bad credentials (GITHUB_TOKEN was rejected)" \
+        in r.err
+    run_dir = next((runner_repo / ".agentbook" / "runs").iterdir())
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "completed" and record["push"]["pushed"] is True
+    assert record["pull_request"] == {"opened": False, "error": record["pull_request"]["error"]}

@@ -237,3 +237,87 @@ def stats_cmd(suite: Path, as_json: bool) -> None:
     if last:
         click.echo(f"last run {last['run_id']}: {last['passed']} passed, {last['failed']} failed, "
                    f"{last['errors']} errors")
+
+
+# -- running ------------------------------------------------------------------------------------
+@command.command("run")
+@suite_arg
+@click.option("--case", "case_ids", multiple=True, help="Run only this case (repeatable).")
+@click.option("--repeat", type=click.IntRange(1, 1000), help="Attempts per case (default: the case's repeat).")
+@click.option("--model", "model", help="Model spec: anthropic:<m>, compat:<url>#<m>, scripted:<file>.")
+@click.option("--grader", "grader", help="Model spec for llm-rubric (default: defaultTest.options.provider).")
+@click.option("--no-cache", is_flag=True, help="Ask the model even when a response is cached.")
+@click.option("--concurrency", default=4, show_default=True, help="Model calls in flight.")
+@json_option
+def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: str | None, grader: str | None,
+            no_cache: bool, concurrency: int, as_json: bool) -> int:
+    """Run cases against a model and grade them. Exit 0 all pass, 1 failures, 2 errors."""
+    from agentbook.evals.runner import RunOptions, exit_code, run_suite
+
+    report = run_suite(open_suite(suite), RunOptions(list(case_ids), repeat, model, grader, not no_cache,
+                                                     concurrency))
+    if as_json:
+        emit_json(_bounded_report(report))
+        return exit_code(report)
+    lines = [_case_line(c) for c in report["cases"]]
+    s = report["summary"]
+    text = "\n".join(lines)
+    if len(text) > DEFAULT_BUDGET:
+        text = text[:DEFAULT_BUDGET] + "\n[... more cases: use --json or eval list --filter result=fail]"
+    click.echo(text)
+    click.echo(f"run {report['run_id']}: {s['passed']} passed, {s['failed']} failed, {s['errors']} errors, "
+               f"{s['flaky']} flaky ({s['cache_hits']} cached responses) with {report['model']}")
+    return exit_code(report)
+
+
+def _case_line(c: dict[str, Any]) -> str:
+    st = c["stats"]
+    head = (f"{c['verdict'].upper():<5} {c['id']:<28} {st['passes']}/{st['n']} "
+            f"[{st['wilson_low']:.2f}, {st['wilson_high']:.2f}]" + (" flaky" if st["flaky"] else ""))
+    failing = next((a for a in c["attempts"] if a["error"] or not a["pass"]), None)
+    return head + (f"\n      {failing['reason'][:240]}" if failing else "")
+
+
+def _bounded_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The run as JSON without model outputs (they are in the stored run file)."""
+    cases = [{**c, "attempts": [{k: v for k, v in a.items() if k != "outputs"} for a in c["attempts"]]}
+             for c in report["cases"]]
+    return {**report, "cases": cases}
+
+
+@command.command("diff")
+@suite_arg
+@click.argument("run_a")
+@click.argument("run_b", default="latest")
+@json_option
+def diff_cmd(suite: Path, run_a: str, run_b: str, as_json: bool) -> None:
+    """Cases whose verdict flipped between two runs (ids, `latest`, or @2 for the run before last)."""
+    s = open_suite(suite)
+    result = runstore.diff_runs(runstore.load_run(s.path, run_a), runstore.load_run(s.path, run_b))
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"{result['run_a']} -> {result['run_b']}: {len(result['flipped'])} flipped")
+    for f in result["flipped"][:100]:
+        click.echo(f"  {f['id']:<28} {f['before']} -> {f['after']}")
+    for r in result["rate_changed"][:20]:
+        click.echo(f"  {r['id']:<28} pass rate {r['before']} -> {r['after']}")
+
+
+@command.group("cache")
+def cache_group() -> None:
+    """The on-disk response cache (SQLite beside the suite)."""
+
+
+@cache_group.command("clear")
+@suite_arg
+@json_option
+def cache_clear_cmd(suite: Path, as_json: bool) -> None:
+    """Drop every cached model response of this suite's folder."""
+    from agentbook.evals.runner import clear_cache
+
+    n = clear_cache(open_suite(suite).path)
+    if as_json:
+        emit_json({"cleared": n})
+    else:
+        click.echo(f"cleared {n} cached responses")

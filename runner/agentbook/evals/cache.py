@@ -1,0 +1,65 @@
+"""The response cache: SQLite beside the suite, keyed by model, rendered messages, params and repeat
+index, so re-grading a run (or re-running after a crash) costs no generation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+
+def cache_key(model: str, system: Any, messages: list[dict[str, Any]], params: dict[str, Any],
+              repeat_index: int) -> str:
+    blob = json.dumps({"model": model, "system": system, "messages": messages, "params": params,
+                       "repeat": repeat_index}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    def __init__(self, path: Path, *, enabled: bool = True) -> None:
+        self.path = path
+        self.enabled = enabled
+        self.hits = 0
+        self.misses = 0
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, "
+                             "body TEXT NOT NULL, created REAL NOT NULL)")
+        return self._db
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        if not self.enabled:
+            return None
+        row = self._conn().execute("SELECT body FROM responses WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        value: dict[str, Any] = json.loads(row[0])
+        return value
+
+    def put(self, key: str, model: str, body: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        self._conn().execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+                             (key, model, json.dumps(body, ensure_ascii=False), time.time()))
+
+    def clear(self) -> int:
+        if not self.path.exists():
+            return 0
+        n = int(self._conn().execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        self._conn().execute("DELETE FROM responses")
+        return n
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,177 @@
+"""Assertions, promptfoo's names and meanings: deterministic checks, `not-` forms and `llm-rubric`.
+
+An `llm-rubric` verdict must parse as JSON with a boolean `pass`; anything else is an error of the
+grader (never a pass), so a judge that rambles cannot make a suite green.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+Judge = Callable[[str, str, Any], Awaitable[str]]  # (rubric, output, provider) -> raw judge text
+
+
+@dataclass
+class AssertResult:
+    type: str
+    passed: bool
+    reason: str
+    error: bool = False  # the assertion could not be evaluated (bad config, unparsable verdict)
+    score: float = 0.0
+    weight: float = 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "pass": self.passed, "error": self.error, "score": self.score,
+                "reason": self.reason}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _equals(out: str, value: Any) -> tuple[bool, str]:
+    if isinstance(value, (dict, list)):
+        try:
+            return json.loads(out) == value, "output JSON equals the expected value"
+        except ValueError:
+            return False, "output is not JSON"
+    return out == _text(value), f"output equals {_text(value)!r}"
+
+
+def _contains(out: str, value: Any) -> tuple[bool, str]:
+    return _text(value) in out, f"output contains {_text(value)!r}"
+
+
+def _icontains(out: str, value: Any) -> tuple[bool, str]:
+    return _text(value).lower() in out.lower(), f"output contains {_text(value)!r} (any case)"
+
+
+def _any_all(check: Callable[[str, Any], tuple[bool, str]], want_all: bool) -> Callable[[str, Any],
+                                                                                       tuple[bool, str]]:
+    def run(out: str, value: Any) -> tuple[bool, str]:
+        items = value if isinstance(value, list) else [s.strip() for s in str(value).split(",")]
+        hits = [check(out, v)[0] for v in items]
+        ok = all(hits) if want_all else any(hits)
+        return ok, f"output contains {'all' if want_all else 'any'} of {items!r}"
+    return run
+
+
+def _regex(out: str, value: Any) -> tuple[bool, str]:
+    return re.search(_text(value), out) is not None, f"output matches /{_text(value)}/"
+
+
+def _starts_with(out: str, value: Any) -> tuple[bool, str]:
+    return out.startswith(_text(value)), f"output starts with {_text(value)!r}"
+
+
+def _schema_ok(doc: Any, schema: Any) -> str | None:
+    if schema in (None, ""):
+        return None
+    if isinstance(schema, str):
+        schema = json.loads(schema)
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    return errors[0].message if errors else None
+
+
+def _is_json(out: str, value: Any) -> tuple[bool, str]:
+    try:
+        doc = json.loads(out)
+    except json.JSONDecodeError as err:
+        return False, f"output is not JSON ({err.msg} at {err.pos})"
+    problem = _schema_ok(doc, value)
+    return problem is None, problem or "output is JSON" + (" matching the schema" if value else "")
+
+
+def _contains_json(out: str, value: Any) -> tuple[bool, str]:
+    decoder = json.JSONDecoder()
+    last_problem = "no JSON object or array in the output"
+    for m in re.finditer(r"[\[{]", out):
+        try:
+            doc, _end = decoder.raw_decode(out, m.start())
+        except ValueError:
+            continue
+        problem = _schema_ok(doc, value)
+        if problem is None:
+            return True, "output contains JSON" + (" matching the schema" if value else "")
+        last_problem = f"JSON in the output does not match the schema: {problem}"
+    return False, last_problem
+
+
+CHECKS: dict[str, Callable[[str, Any], tuple[bool, str]]] = {
+    "equals": _equals, "contains": _contains, "icontains": _icontains, "regex": _regex,
+    "starts-with": _starts_with, "is-json": _is_json, "contains-json": _contains_json,
+    "contains-any": _any_all(_contains, False), "contains-all": _any_all(_contains, True),
+    "icontains-any": _any_all(_icontains, False), "icontains-all": _any_all(_icontains, True),
+}
+SUPPORTED = sorted([*CHECKS, *(f"not-{k}" for k in CHECKS), "llm-rubric"])
+
+JUDGE_PROMPT = """You are grading the output of an AI system against a rubric.
+
+<rubric>
+{rubric}
+</rubric>
+
+<output>
+{output}
+</output>
+
+Reply with only a JSON object: {{"pass": true or false, "score": a number from 0 to 1, "reason": "one sentence"}}"""
+
+
+async def grade(assertion: dict[str, Any], output: str, judge: Judge | None,
+                default_provider: Any = None) -> AssertResult:
+    kind = str(assertion.get("type", ""))
+    weight = float(assertion.get("weight", 1.0))
+    if "transform" in assertion:
+        return AssertResult(kind, False, "`transform` is not supported by agentbook eval run", error=True)
+    if kind == "llm-rubric":
+        return await _rubric(assertion, output, judge, default_provider, weight)
+    negate = kind.startswith("not-")
+    check = CHECKS.get(kind[4:] if negate else kind)
+    if check is None:
+        return AssertResult(kind, False, f"assertion type {kind!r} is not supported "
+                            f"(supported: {', '.join(SUPPORTED)})", error=True, weight=weight)
+    try:
+        ok, reason = check(output, assertion.get("value"))
+    except (re.error, ValueError, jsonschema.SchemaError) as err:
+        return AssertResult(kind, False, f"bad assertion value: {err}", error=True, weight=weight)
+    if negate:
+        ok, reason = not ok, "not: " + reason
+    return AssertResult(kind, ok, reason, score=1.0 if ok else 0.0, weight=weight)
+
+
+async def _rubric(assertion: dict[str, Any], output: str, judge: Judge | None, default_provider: Any,
+                  weight: float) -> AssertResult:
+    if judge is None:
+        return AssertResult("llm-rubric", False, "no grader model (pass --grader SPEC)", error=True)
+    raw = await judge(_text(assertion.get("value", "")), output, assertion.get("provider") or default_provider)
+    verdict = parse_verdict(raw)
+    if verdict is None:
+        return AssertResult("llm-rubric", False, f"unparsable grader verdict: {raw[:200]!r}", error=True,
+                            weight=weight)
+    passed, score, reason = verdict
+    threshold = assertion.get("threshold")
+    if isinstance(threshold, (int, float)):
+        passed = score >= threshold
+    return AssertResult("llm-rubric", passed, reason, score=score, weight=weight)
+
+
+def parse_verdict(raw: str) -> tuple[bool, float, str] | None:
+    """`{"pass": bool, "score": n, "reason": s}` anywhere in the judge's reply, or None."""
+    decoder = json.JSONDecoder()
+    for m in re.finditer(r"\{", raw):
+        try:
+            doc, _ = decoder.raw_decode(raw, m.start())
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("pass"), bool):
+            score = doc.get("score", 1.0 if doc["pass"] else 0.0)
+            score = float(score) if isinstance(score, (int, float)) else (1.0 if doc["pass"] else 0.0)
+            return doc["pass"], score, str(doc.get("reason", ""))
+    return None

@@ -1,0 +1,105 @@
+"""Prompts and variables as promptfoo reads them, rendered with Jinja2 into Messages API requests.
+
+A prompt is a `file://` template (`.txt`/`.md`: one user message; `.json`/`.yaml`: a chat list of
+`{role, content}`), or an inline string. Variables come from `defaultTest.vars` then the case's `vars`;
+a `file://` value is read relative to the suite's folder. Templates are untrusted data, so they render
+in Jinja2's sandbox, and an undefined variable is an error rather than an empty string.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+
+from agentbook.errors import FatalError
+
+
+@dataclass
+class Prompt:
+    label: str
+    chat: list[dict[str, Any]] | None  # role/content templates, or None for a single text template
+    text: str = ""
+
+
+def _env() -> SandboxedEnvironment:
+    return SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                                finalize=lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v)
+
+
+def read_ref(ref: str, base: Path) -> tuple[Path, str]:
+    path = Path(ref.removeprefix("file://"))
+    path = path if path.is_absolute() else base / path
+    try:
+        return path, path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise FatalError(f"cannot read {ref}: {err.strerror or err}", location=str(path)) from None
+
+
+def load_prompts(config: dict[str, Any], base: Path) -> list[Prompt]:
+    raw = config.get("prompts")
+    if raw is None:
+        raise FatalError("the suite has no `prompts`", hint="add prompts: [file://prompt.txt]")
+    items = raw if isinstance(raw, list) else [raw]
+    return [_prompt(item, base) for item in items]
+
+
+def _prompt(item: Any, base: Path) -> Prompt:
+    label = ""
+    if isinstance(item, dict):
+        label = str(item.get("label") or item.get("id") or "")
+        item = item.get("raw") or item.get("id") or ""
+    if not isinstance(item, str) or not item:
+        raise FatalError(f"cannot read prompt {item!r}", hint="use a string or file:// path")
+    if not item.startswith("file://"):
+        return Prompt(label or item[:40], None, item)
+    path, text = read_ref(item, base)
+    if path.suffix in (".json", ".yaml", ".yml"):
+        chat = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        if not isinstance(chat, list) or not all(isinstance(m, dict) and "role" in m for m in chat):
+            raise FatalError("a chat prompt must be a list of {role, content}", location=str(path))
+        return Prompt(label or item, chat)
+    return Prompt(label or item, None, text)
+
+
+def resolve_vars(defaults: dict[str, Any], case_vars: dict[str, Any], base: Path) -> dict[str, Any]:
+    merged = {**(defaults or {}), **(case_vars or {})}
+    out: dict[str, Any] = {}
+    for name, value in merged.items():
+        if isinstance(value, str) and value.startswith("file://"):
+            path, text = read_ref(value, base)
+            if path.suffix == ".json":
+                value = json.loads(text)
+            elif path.suffix in (".yaml", ".yml"):
+                value = yaml.safe_load(text)
+            else:
+                value = text
+        out[str(name)] = value
+    return out
+
+
+def render(prompt: Prompt, variables: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
+    """(system, messages) for the Messages API."""
+    env = _env()
+    try:
+        if prompt.chat is None:
+            return None, [{"role": "user", "content": env.from_string(prompt.text).render(variables)}]
+        system: list[str] = []
+        messages: list[dict[str, Any]] = []
+        for m in prompt.chat:
+            content = env.from_string(str(m.get("content", ""))).render(variables)
+            if m["role"] == "system":
+                system.append(content)
+            else:
+                messages.append({"role": m["role"], "content": content})
+        return ("\n\n".join(system) or None), messages
+    except jinja2.UndefinedError as err:
+        raise FatalError(f"prompt {prompt.label}: {err.message}",
+                         hint="add the variable to the case's vars or to defaultTest.vars") from None
+    except jinja2.TemplateError as err:
+        raise FatalError(f"prompt {prompt.label}: template error: {err}") from None

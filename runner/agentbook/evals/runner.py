@@ -1,0 +1,226 @@
+"""`eval run`: render each case, ask the model (through the cache), grade, repeat, and store the run.
+
+Verdicts per case: `pass` when at least `min_pass` of `repeat` attempts pass, `fail` otherwise, `error`
+when any attempt could not be graded (a model error, an unparsable rubric verdict, a bad assertion).
+Exit code of the run: 0 all pass, 1 failures, 2 errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook.errors import FatalError
+from agentbook.evals import runs as runstore
+from agentbook.evals import state
+from agentbook.evals.cache import ResponseCache, cache_key
+from agentbook.evals.graders import JUDGE_PROMPT, AssertResult, grade
+from agentbook.evals.render import Prompt, load_prompts, render, resolve_vars
+from agentbook.evals.stats import repeat_stats
+from agentbook.evals.store import Suite
+from agentbook.models import ModelError, ModelRequest, load_model
+from agentbook.models.base import Model
+
+MAX_STORED_OUTPUT = 2000
+
+
+def provider_spec(provider: Any) -> str:
+    """A promptfoo provider id as an agentbook model spec (`anthropic:messages:X` -> `anthropic:X`)."""
+    if isinstance(provider, dict):
+        provider = provider.get("id", "")
+    spec = str(provider or "")
+    if spec.startswith("anthropic:messages:"):
+        return "anthropic:" + spec.removeprefix("anthropic:messages:")
+    if spec.split(":", 1)[0] in ("anthropic", "compat", "scripted"):
+        return spec
+    raise FatalError(f"provider {spec or '(none)'!r} is not one agentbook can call",
+                     hint="pass --model anthropic:<model>, compat:<url>#<model> or scripted:<file>")
+
+
+@dataclass
+class RunOptions:
+    case_ids: list[str] = field(default_factory=list)
+    repeat: int | None = None
+    model: str | None = None
+    grader: str | None = None
+    use_cache: bool = True
+    concurrency: int = 4
+
+
+class _Models:
+    """Loaded model backends by spec, shared by every case of the run."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[str, Model] = {}
+
+    def get(self, spec: str) -> Model:
+        if spec not in self.loaded:
+            self.loaded[spec] = load_model(spec)
+        return self.loaded[spec]
+
+    async def close(self) -> None:
+        for model in self.loaded.values():
+            await model.aclose()
+
+
+class _Run:
+    def __init__(self, suite: Suite, opts: RunOptions) -> None:
+        self.suite = suite
+        self.opts = opts
+        self.config = suite.config()
+        self.base = suite.base_dir
+        self.prompts = load_prompts(self.config, self.base)
+        default = self.config.get("defaultTest") or {}
+        self.defaults: dict[str, Any] = default if isinstance(default, dict) else {}
+        providers = self.config.get("providers")
+        first = providers[0] if isinstance(providers, list) and providers else providers
+        self.model_spec = opts.model or provider_spec(first)
+        grader = (self.defaults.get("options") or {}).get("provider")
+        self.grader_spec = opts.grader or (provider_spec(grader) if grader else self.model_spec)
+        self.max_tokens = _max_tokens(first)
+        self.models = _Models()
+        self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
+        self.gate = asyncio.Semaphore(max(1, opts.concurrency))
+
+    async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
+                       repeat_index: int) -> tuple[str, bool]:
+        params = {"max_tokens": self.max_tokens}
+        key = cache_key(spec, system, messages, params, repeat_index)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return str(hit["text"]), True
+        async with self.gate:
+            response = await self.models.get(spec).complete(
+                ModelRequest(messages=messages, system=system, max_tokens=self.max_tokens))
+        text = response.text()
+        self.cache.put(key, spec, {"text": text, "stop_reason": response.stop_reason,
+                                   "usage": response.usage.to_json(), "model": response.model})
+        return text, False
+
+    async def judge(self, rubric: str, output: str, provider: Any, repeat_index: int) -> str:
+        spec = self.opts.grader or (provider_spec(provider) if provider else self.grader_spec)
+        messages = [{"role": "user", "content": JUDGE_PROMPT.format(rubric=rubric, output=output)}]
+        text, _ = await self.complete(spec, None, messages, repeat_index)
+        return text
+
+    async def case(self, case_id: str, case: dict[str, Any]) -> dict[str, Any]:
+        n = self.opts.repeat or int(case.get("repeat") or self.defaults.get("repeat") or 1)
+        min_pass = int(case.get("min_pass") or self.defaults.get("min_pass") or n)
+        min_pass = min(min_pass, n)
+        asserts = [*(self.defaults.get("assert") or []), *(case.get("assert") or [])]
+        attempts = await asyncio.gather(*(self.attempt(case_id, case, asserts, i) for i in range(n)))
+        outcomes = [a["pass"] for a in attempts if not a["error"]]
+        stats = repeat_stats([bool(a["pass"]) for a in attempts], min_pass)
+        errored = any(a["error"] for a in attempts)
+        verdict = "error" if errored else "pass" if sum(outcomes) >= min_pass else "fail"
+        return {"id": case_id, "description": case.get("description", ""), "verdict": verdict,
+                "stats": stats, "attempts": attempts}
+
+    async def attempt(self, case_id: str, case: dict[str, Any], asserts: list[Any], i: int) -> dict[str, Any]:
+        start = time.monotonic()
+        try:
+            variables = resolve_vars(self.defaults.get("vars") or {}, case.get("vars") or {}, self.base)
+            results: list[AssertResult] = []
+            outputs = []
+            for prompt in self.prompts:
+                output, cached = await self._generate(prompt, variables, case, i)
+                outputs.append({"prompt": prompt.label, "output": output[:MAX_STORED_OUTPUT], "cached": cached,
+                                "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
+                for a in asserts:
+                    if not isinstance(a, dict):
+                        raise FatalError(f"case {case_id}: an assertion must be a mapping with `type`")
+                    results.append(await grade(a, output, self._judge_for(i), None))
+        except ModelError as err:
+            return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.message}",
+                    "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
+        except FatalError as err:
+            return {"index": i, "pass": False, "error": True, "reason": err.render(), "asserts": [],
+                    "outputs": [], "seconds": round(time.monotonic() - start, 3)}
+        passed = _case_passes(results, case.get("threshold"))
+        failing = [r for r in results if r.error or not r.passed]
+        return {"index": i, "pass": passed, "error": any(r.error for r in results),
+                "reason": "; ".join(f"{r.type}: {r.reason}" for r in failing)[:500],
+                "asserts": [r.to_json() for r in results], "outputs": outputs,
+                "seconds": round(time.monotonic() - start, 3)}
+
+    def _judge_for(self, i: int) -> Any:
+        async def judge(rubric: str, output: str, provider: Any) -> str:
+            return await self.judge(rubric, output, provider, i)
+        return judge
+
+    async def _generate(self, prompt: Prompt, variables: dict[str, Any], case: dict[str, Any],
+                        i: int) -> tuple[str, bool]:
+        if "providerOutput" in case:  # promptfoo: grade a recorded output without calling a model
+            out = case["providerOutput"]
+            return (out if isinstance(out, str) else str(out.get("output", ""))), True
+        system, messages = render(prompt, variables)
+        spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
+            else self.model_spec
+        return await self.complete(spec, system, messages, i)
+
+
+def _max_tokens(provider: Any) -> int:
+    if isinstance(provider, dict):
+        config = provider.get("config") or {}
+        if isinstance(config.get("max_tokens"), int):
+            return int(config["max_tokens"])
+    return 1024
+
+
+def _case_passes(results: list[AssertResult], threshold: Any) -> bool:
+    if not results:
+        return True
+    if isinstance(threshold, (int, float)):
+        total = sum(r.weight for r in results) or 1.0
+        return sum(r.score * r.weight for r in results) / total >= threshold
+    return all(r.passed and not r.error for r in results)
+
+
+async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
+    run = _Run(suite, opts)
+    infos = suite.list_cases()
+    wanted = opts.case_ids or [c.id for c in infos]
+    known = {c.id for c in infos}
+    missing = [c for c in wanted if c not in known]
+    if missing:
+        raise FatalError(f"unknown case id {missing[0]!r}", location=str(suite.path),
+                         hint="list the ids with `agentbook eval list SUITE`")
+    cases = [(cid, suite.get_case(cid)) for cid in wanted]
+    started = time.time()
+    try:
+        results = await asyncio.gather(*(run.case(cid, case) for cid, case in cases))
+    finally:
+        await run.models.close()
+        run.cache.close()
+    summary = {"cases": len(results), "passed": sum(r["verdict"] == "pass" for r in results),
+               "failed": sum(r["verdict"] == "fail" for r in results),
+               "errors": sum(r["verdict"] == "error" for r in results),
+               "flaky": sum(bool(r["stats"]["flaky"]) for r in results),
+               "cache_hits": run.cache.hits, "cache_misses": run.cache.misses}
+    run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started)) + "-" + secrets.token_hex(2)
+    report = {"run_id": run_id, "suite": str(suite.path), "model": run.model_spec, "grader": run.grader_spec,
+              "started": started, "seconds": round(time.time() - started, 3), "summary": summary,
+              "cases": list(results)}
+    report["stored"] = str(runstore.save_run(suite.path, report))
+    return report
+
+
+def run_suite(suite: Suite, opts: RunOptions | None = None) -> dict[str, Any]:
+    return asyncio.run(run_suite_async(suite, opts or RunOptions()))
+
+
+def exit_code(report: dict[str, Any]) -> int:
+    summary = report["summary"]
+    return 2 if summary["errors"] else 1 if summary["failed"] else 0
+
+
+def clear_cache(suite_path: Path) -> int:
+    cache = ResponseCache(state.response_cache_file(suite_path))
+    try:
+        return cache.clear()
+    finally:
+        cache.close()

@@ -1,0 +1,168 @@
+"""`eval run` end to end: the real SDK against the scripted stand-in, the cache, stored runs and diffs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentbook.evals.graders import grade, parse_verdict
+from agentbook.evals.stats import pass_hat_k, repeat_stats, wilson
+from agentbook.standin import ensure_server
+
+SCRIPTS = Path(__file__).parent / "fixtures" / "scripts"
+MODEL = f"scripted:{SCRIPTS / 'triage.script.yaml'}"
+JUDGE = f"scripted:{SCRIPTS / 'judge.script.yaml'}"
+
+
+def run_json(run_cli: Callable[..., Any], *args: str) -> tuple[int, dict[str, Any]]:
+    res = run_cli("eval", "run", *args, "--model", MODEL, "--grader", JUDGE, "--json")
+    return res.code, json.loads(res.out)
+
+
+def verdicts(report: dict[str, Any]) -> dict[str, str]:
+    return {c["id"]: c["verdict"] for c in report["cases"]}
+
+
+def test_run_grades_a_suite_and_exits_1_on_failures(run_cli: Callable[..., Any],
+                                                      suite_copy: Callable[[str], Path]) -> None:
+    folder = suite_copy("single")
+    code, report = run_json(run_cli, str(folder))
+    assert code == 1
+    assert verdicts(report) == {"checkout-timeout": "pass", "case-cc0e6533": "fail", "json-summary": "fail"}
+    disk = next(c for c in report["cases"] if c["id"] == "case-cc0e6533")["attempts"][0]
+    assert disk["reason"] == ("contains: output contains 'disk'; not-contains: not: output contains 'network'")
+    rubric = next(c for c in report["cases"] if c["id"] == "checkout-timeout")["attempts"][0]["asserts"]
+    assert [a["type"] for a in rubric] == ["not-icontains", "icontains", "llm-rubric"]
+    assert rubric[2] == {"type": "llm-rubric", "pass": True, "error": False, "score": 1.0,
+                         "reason": "names payments and the timeout"}
+    listed = run_cli("eval", "list", str(folder), "--filter", "result=fail", "--json")
+    assert [c["id"] for c in json.loads(listed.out)["cases"]] == ["case-cc0e6533", "json-summary"]
+
+
+def test_unparsable_rubric_verdict_is_an_error_not_a_pass(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    (tmp_path / "p.txt").write_text("Question: {{question}}")
+    (tmp_path / "suite.yaml").write_text(
+        "prompts: [file://p.txt]\nproviders: [anthropic:messages:claude-haiku-4-5]\ntests:\n"
+        "  - id: pirate\n    vars: {question: 'Why did checkout fail?'}\n    assert:\n"
+        "      - type: llm-rubric\n        value: Explains it like a pirate\n")
+    code, report = run_json(run_cli, str(tmp_path / "suite.yaml"))
+    assert code == 2
+    attempt = report["cases"][0]["attempts"][0]
+    assert report["cases"][0]["verdict"] == "error"
+    assert attempt["reason"] == "llm-rubric: unparsable grader verdict: 'Well, I would say it mostly does, arr.'"
+
+
+def test_cache_skips_generation_and_no_cache_asks_again(run_cli: Callable[..., Any],
+                                                        suite_copy: Callable[[str], Path]) -> None:
+    folder = suite_copy("single")
+    server = ensure_server(SCRIPTS / "triage.script.yaml")
+    before = len(server.requests())
+    _, first = run_json(run_cli, str(folder), "--case", "case-cc0e6533", "--repeat", "2")
+    assert len(server.requests()) - before == 2  # one generation per repeat index
+    assert first["summary"]["cache_misses"] == 2
+    _, second = run_json(run_cli, str(folder), "--case", "case-cc0e6533", "--repeat", "2")
+    assert len(server.requests()) - before == 2 and second["summary"]["cache_hits"] == 2
+    _, third = run_json(run_cli, str(folder), "--case", "case-cc0e6533", "--repeat", "2", "--no-cache")
+    assert len(server.requests()) - before == 4 and third["summary"]["cache_hits"] == 0
+    cleared = run_cli("eval", "cache", "clear", str(folder), "--json")
+    assert json.loads(cleared.out) == {"cleared": 2}
+
+
+def test_split_layout_chat_prompt_sidecar_and_repeat_policy(run_cli: Callable[..., Any],
+                                                           suite_copy: Callable[[str], Path]) -> None:
+    folder = suite_copy("split")
+    code, report = run_json(run_cli, str(folder / "suite.yaml"))
+    assert code == 0, report
+    auth = next(c for c in report["cases"] if c["id"] == "auth-expired")
+    assert auth["stats"] == {"n": 3, "passes": 3, "pass_rate": 1.0, "wilson_low": 0.4385, "wilson_high": 1.0,
+                             "pass_hat_k": {"1": 1.0, "2": 1.0, "3": 1.0}, "flaky": False, "min_pass": 2}
+    server = ensure_server(SCRIPTS / "triage.script.yaml")
+    sent = [r["body"] for r in server.requests() if "signing key expired" in json.dumps(r["body"])][-1]
+    assert sent["system"] == "You are an on-call assistant. Answer using only the logs."
+    assert "09:30:12 auth ERROR JWT signature invalid" in sent["messages"][0]["content"]
+
+
+def test_diff_shows_flipped_cases(run_cli: Callable[..., Any], suite_copy: Callable[[str], Path]) -> None:
+    folder = suite_copy("single")
+    run_json(run_cli, str(folder))
+    edited = run_cli("eval", "edit", str(folder), "case-cc0e6533", "--set", "assert[0].value=network",
+                     "--set", "assert[1].type=not-contains", "--set", "assert[1].value=disk")
+    assert edited.code == 0, edited.err
+    code, _ = run_json(run_cli, str(folder))
+    assert code == 1  # json-summary still fails
+    diff = run_cli("eval", "diff", str(folder), "@2", "latest", "--json")
+    assert json.loads(diff.out)["flipped"] == [{"id": "case-cc0e6533", "before": "fail", "after": "pass"}]
+
+
+def test_undefined_template_variable_is_a_case_error(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    (tmp_path / "p.txt").write_text("Question: {{ question }} {{ typo }}")
+    (tmp_path / "suite.yaml").write_text("prompts: [file://p.txt]\nproviders: [anthropic:messages:x]\n"
+                                         "tests:\n  - id: a\n    vars: {question: q}\n")
+    code, report = run_json(run_cli, str(tmp_path / "suite.yaml"))
+    assert code == 2
+    assert report["cases"][0]["attempts"][0]["reason"] == "prompt file://p.txt: 'typo' is undefined " \
+        "(add the variable to the case's vars or to defaultTest.vars)"
+
+
+@pytest.mark.parametrize("assertion,output,passed", [
+    ({"type": "equals", "value": "No incident."}, "No incident.", True),
+    ({"type": "equals", "value": "No incident."}, "No incident", False),
+    ({"type": "equals", "value": {"a": 1}}, '{"a": 1}', True),
+    ({"type": "contains", "value": "disk"}, "the disk is full", True),
+    ({"type": "contains", "value": "Disk"}, "the disk is full", False),
+    ({"type": "icontains", "value": "Disk"}, "the disk is full", True),
+    ({"type": "not-icontains", "value": "as an ai"}, "As an AI, I", False),
+    ({"type": "regex", "value": r"\d{3}ms"}, "after 500ms", True),
+    ({"type": "not-regex", "value": r"^(.*\n){3}."}, "a\nb\nc", True),
+    ({"type": "not-regex", "value": r"^(.*\n){3}."}, "a\nb\nc\nd", False),
+    ({"type": "starts-with", "value": "[critical]"}, "[critical] checkout", True),
+    ({"type": "is-json"}, '{"a": 1}', True),
+    ({"type": "is-json"}, 'x {"a": 1}', False),
+    ({"type": "is-json", "value": {"type": "object", "required": ["b"]}}, '{"a": 1}', False),
+    ({"type": "contains-json"}, 'x {"a": 1} y', True),
+    ({"type": "contains-json", "value": {"required": ["cause"]}}, 'x {"a": 1} {"cause": 2}', True),
+    ({"type": "contains-json", "value": {"required": ["cause"]}}, 'x {"a": 1}', False),
+    ({"type": "not-contains-json"}, "no json here", True),
+    ({"type": "contains-any", "value": ["x", "disk"]}, "disk", True),
+    ({"type": "icontains-all", "value": "DISK, full"}, "disk full", True),
+])
+def test_deterministic_assertions(assertion: dict[str, Any], output: str, passed: bool) -> None:
+    result = asyncio.run(grade(assertion, output, None))
+    assert (result.passed, result.error) == (passed, False), result.reason
+
+
+@pytest.mark.parametrize("assertion,reason", [
+    ({"type": "javascript", "value": "output.length > 3"}, "assertion type 'javascript' is not supported"),
+    ({"type": "regex", "value": "("}, "bad assertion value: missing ), unterminated subpattern at position 0"),
+    ({"type": "llm-rubric", "value": "x"}, "no grader model (pass --grader SPEC)"),
+    ({"type": "contains", "value": "a", "transform": "output.trim()"}, "`transform` is not supported"),
+])
+def test_bad_assertions_are_errors(assertion: dict[str, Any], reason: str) -> None:
+    result = asyncio.run(grade(assertion, "abc", None))
+    assert result.error and not result.passed and result.reason.startswith(reason)
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ('{"pass": true, "score": 0.9, "reason": "ok"}', (True, 0.9, "ok")),
+    ('Verdict:\n{"pass": false, "reason": "missing"} done', (False, 0.0, "missing")),
+    ('{"pass": "yes"}', None),
+    ("PASS", None),
+    ("", None),
+])
+def test_verdict_parsing(raw: str, expected: tuple[bool, float, str] | None) -> None:
+    assert parse_verdict(raw) == expected
+
+
+def test_repeat_statistics() -> None:
+    low, high = wilson(4, 5)
+    assert (round(low, 4), round(high, 4)) == (0.3755, 0.9638)
+    assert pass_hat_k(4, 5, 2) == pytest.approx(6 / 10)
+    stats = repeat_stats([True, True, False, True, True], min_pass=4)
+    assert stats["flaky"] and stats["passes"] == 4 and stats["pass_hat_k"] == {"1": 0.8, "2": 0.6, "3": 0.4,
+                                                                                "5": 0.0}
+    assert not repeat_stats([False] * 3, 1)["flaky"]

@@ -114,3 +114,40 @@ def test_runs_list_and_show(run_cli, runner_repo: Path, script: Path) -> None:
     assert r.code == 0 and f"# agentbook run {data['run_id']}" in r.out
     r = run_cli("runs", "show", "nope", "--repo", runner_repo)
     assert r.code == 3 and "no run 'nope'" in r.err
+
+
+def test_budget_hit_commits_the_work_as_wip(run_cli, runner_repo: Path, script: Path) -> None:
+    r = run_four(run_cli, runner_repo, script, "--max-turns", "4")
+    assert r.code == 12, r.err
+    data = json.loads(r.out)
+    assert data["outcome"]["kind"] == "budget_exhausted" and data["outcome"]["reason"] == "turns"
+    assert [s["status"] for s in data["steps"]] == ["done", "wip", "pending", "pending"]
+    log = git(runner_repo, "log", "--format=%s%x00%(trailers:key=Agentbook-Step,valueonly)", f"main..{data['branch']}")
+    assert [tuple(x.strip().split("\x00")) for x in log.strip().split("\n\n")] == [
+        ("WIP four-steps: Write the second note", "2/4 Write the second note (WIP)"),
+        ("four-steps: Write the first note", "1/4 Write the first note")]
+    assert git(runner_repo, "show", f"{data['branch']}:b.txt") == "second note\n"  # nothing lost
+
+
+def test_plain_text_ticket_on_stdin(run_cli, runner_repo: Path, script: Path, monkeypatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Write notes about owls\n\nPlease.\n"))
+    r = run_cli("run", "four-steps", "--ticket", "-", "--input", "topic=owls", "--repo", runner_repo,
+                "--model", f"scripted:{script}", "--json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert data["ticket"]["title"] == "Write notes about owls"
+    assert data["branch"].startswith("agentbook/four/t-")
+
+
+def test_github_issue_json_ticket(run_cli, runner_repo: Path, script: Path) -> None:
+    issue = {"number": 12, "title": "Owl notes", "labels": [{"name": "agentbook:four-steps"}],
+             "body": "---\ninputs:\n  topic: owls\n---\nWrite them."}
+    path = runner_repo.parent / "issue.json"
+    path.write_text(json.dumps(issue))
+    r = run_cli("run", "--ticket", path, "--repo", runner_repo, "--model", f"scripted:{script}", "--json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert data["branch"] == "agentbook/four/12" and data["inputs"] == {"topic": "owls", "count": 4}
+    assert data["ticket"]["body"] == "Write them."

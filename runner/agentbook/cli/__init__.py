@@ -21,11 +21,13 @@ from agentbook.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAG
 COMMANDS: dict[str, str] = {
     "demo": "agentbook.cli.demo:command",
     "eval": "agentbook.cli.eval_cmd:command",
+    "models": "agentbook.cli.models_cmd:command",
     "run": "agentbook.cli.run_cmd:command",
     "runbooks": "agentbook.cli.catalog_cmds:runbooks_group",
     "runs": "agentbook.cli.runs_cmd:command",
     "session": "agentbook.cli.session_cmd:command",
     "skills": "agentbook.cli.catalog_cmds:skills_group",
+    "standin": "agentbook.cli.standin_cmd:command",
     "validate": "agentbook.cli.validate:command",
 }
 

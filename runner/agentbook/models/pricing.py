@@ -1,4 +1,5 @@
-"""Usage -> USD from the prices in `agentbook/data/prices.yaml` (config, not code).
+"""Usage -> USD from the prices in `agentbook/data/prices.yaml` (config, not code; `AGENTBOOK_PRICES`
+names a file of your own).
 
 Exact when the model is priced (every token class billed at its own rate); otherwise costed at the
 file's `default` prices and flagged `estimated`.
@@ -6,6 +7,7 @@ file's `default` prices and flagged `estimated`.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -66,9 +68,15 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
                       float(data.get("batch_discount", 0.5)), source)
 
 
+PRICES_ENV = "AGENTBOOK_PRICES"  # a prices file of your own instead of the packaged one
+
+
 @cache
 def price_table() -> PriceTable:
-    return load_prices()
+    override = os.environ.get(PRICES_ENV)
+    if override and not Path(override).is_file():
+        raise FatalError(f"{PRICES_ENV}={override}: no such prices file")
+    return load_prices(override or None)
 
 
 def price_for(model: str, table: PriceTable | None = None) -> tuple[Price, bool]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from jsonschema.exceptions import best_match
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -227,22 +228,13 @@ def parse_script(text: str, origin: str = "<script>") -> Script:
         mark = getattr(err, "problem_mark", None)
         loc = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
         raise FatalError(f"invalid YAML: {getattr(err, 'problem', None) or err}", location=loc) from None
-    errors = sorted(jsonschema.Draft202012Validator(script_schema()).iter_errors(_plain(data)),
-                    key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
+    first = best_match(jsonschema.Draft202012Validator(script_schema()).iter_errors(_plain(data)))
+    if first is not None:
         where = "/".join(str(x) for x in first.absolute_path) or "(top level)"
-        raise FatalError(f"{where}: {_short(first)}",
+        raise FatalError(f"{where}: {first.message}",
                          location=_location(origin, data, list(first.absolute_path)),
                          hint="see schemas/script.schema.json and runner/agentbook/standin/README.md")
     return _build(origin, _plain(data), data)
-
-
-def _short(err: jsonschema.ValidationError) -> str:
-    if err.validator in ("oneOf", "anyOf") and err.context:
-        best = min(err.context, key=lambda e: len(list(e.absolute_path)))
-        return best.message
-    return err.message
 
 
 def _plain(node: Any) -> Any:

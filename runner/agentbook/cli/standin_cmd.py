@@ -1,0 +1,65 @@
+"""`agentbook standin serve|check`: the scripted Messages API server, from the shell."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from agentbook.cli.output import emit_json, json_option
+from agentbook.standin import StandinServer, load_script
+from agentbook.standin.script import Script
+
+script_option = click.option("--script", "script_path", required=True, type=click.Path(path_type=Path),
+                             help="The *.script.yaml file to answer from.")
+
+
+@click.group(name="standin")
+def command() -> None:
+    """An Anthropic-compatible scripted model server (see runner/agentbook/standin/README.md)."""
+
+
+def _summary(script: Script) -> dict[str, object]:
+    return {"script": script.path, "model": script.model,
+            "sessions": [{"name": s.name, "turns": len(s.turns)} for s in script.sessions],
+            "default": len(script.default.turns) if script.default else None}
+
+
+@command.command(name="check")
+@script_option
+@json_option
+def check_cmd(script_path: Path, as_json: bool) -> None:
+    """Validate a script file; exit 3 with file:line:col when it is wrong."""
+    script = load_script(script_path)
+    if as_json:
+        emit_json({"ok": True, **_summary(script)})
+        return
+    sessions = ", ".join(f"{s.name} ({len(s.turns)} turns)" for s in script.sessions)
+    default = len(script.default.turns) if script.default else "none"
+    click.echo(f"ok: {script_path}: sessions: {sessions or 'none'}; default: {default}")
+
+
+@command.command(name="serve")
+@script_option
+@click.option("--port", type=int, default=0, show_default=True, help="Port (0: pick a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep loopback.")
+@json_option
+def serve_cmd(script_path: Path, port: int, host: str, as_json: bool) -> None:
+    """Serve the Messages API from SCRIPT until interrupted. Prints the base URL first."""
+    server = StandinServer(load_script(script_path), host, port)
+
+    async def main() -> None:
+        await server.start()
+        if as_json:
+            emit_json({"url": server.base_url, **_summary(server.script)})
+        else:
+            click.echo(f"stand-in listening on {server.base_url} (script {script_path}); Ctrl-C stops it")
+        sys.stdout.flush()  # whoever started us waits for this line before connecting
+        await server.serve_forever()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        click.echo("stand-in stopped", err=True)

@@ -15,8 +15,8 @@ def test_search_order_and_sources(tmp_path: Path, write_skill, write_runbook) ->
     write_skill(tmp_path / ".claude" / "skills", "beta", "name: beta\ndescription: Second.\n")
     write_skill(tmp_path / ".agents" / "skills", "alpha", "name: alpha\ndescription: Shadowed copy.\n")
     write_runbook(tmp_path / "runbooks", "triage", "name: triage\ndescription: Triage.\n", "## Look\n")
-    cat = load_catalog(tmp_path)
-    assert [(s.name, s.source, s.description) for s in cat.skills][:2] == [
+    cat = load_catalog(tmp_path, shipped=None)
+    assert [(s.name, s.source, s.description) for s in cat.skills] == [
         ("alpha", "repo", "First."), ("beta", "repo", "Second.")]
     assert cat.runbook("triage") is not None and cat.runbook("triage").source == "repo"
     assert [(p.path.parent.parent.parent.name, p.reason, p.skipped) for p in cat.problems] == [
@@ -30,8 +30,8 @@ def test_lenient_rules_record_reasons(tmp_path: Path, write_skill, write_runbook
     write_skill(base, "bad-yaml", "name: bad-yaml\ndescription: Use when: asked\n")
     write_skill(base, "no-name", "description: Name comes from the folder.\n")
     write_runbook(tmp_path / "runbooks", "broken", "name: [broken\n", "## Step\n")
-    cat = load_catalog(tmp_path)
-    names = {s.name for s in cat.skills if s.source == "repo"}
+    cat = load_catalog(tmp_path, shipped=None)
+    names = {s.name for s in cat.skills}
     assert names == {"other-name", "no-name"}
     reasons = {(p.path.parent.name if p.path.name == "SKILL.md" else p.path.name, p.reason, p.skipped)
                for p in cat.problems}

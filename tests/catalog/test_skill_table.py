@@ -12,6 +12,7 @@ from agentbook.catalog.validate import validate_paths
 
 LONG_DESC = "x" * 1100
 LONG_COMPAT = "y" * 550
+SPEC_KEYS = "name, description, license, compatibility, metadata, allowed-tools"
 
 
 @dataclass
@@ -120,14 +121,12 @@ CASES = [
     Case("allowed-tools-number", fm(*OK, "allowed-tools: 123"),
          [(4, "allowed-tools-type", "'allowed-tools' must be a string or a list of strings, got a number (123)")]),
     Case("unknown-key", fm(*OK, "unknown_field: should not be here"),
-         [(4, "unknown-key", "unknown key 'unknown_field' (the spec profile allows: name, description, license, "
-                             "compatibility, metadata, allowed-tools)")]),
+         [(4, "unknown-key", f"unknown key 'unknown_field' (the spec profile allows: {SPEC_KEYS})")]),
     Case("claude-code-key-under-spec", fm(*OK, "argument-hint: '[file]'"),
-         [(4, "unknown-key", "unknown key 'argument-hint' (the spec profile allows: name, description, license, "
-                             "compatibility, metadata, allowed-tools)")]),
+         [(4, "unknown-key", f"unknown key 'argument-hint' (the spec profile allows: {SPEC_KEYS})")]),
     Case("unknown-key-under-claude-code", fm(*OK, "argument-hint: '[file]'", "colour: red"),
-         [(5, "unknown-key", "unknown key 'colour' (the claude-code profile allows: name, description, license, "
-                             "compatibility, metadata, allowed-tools, ...)")], profile="claude-code"),
+         [(5, "unknown-key", f"unknown key 'colour' (the claude-code profile allows: {SPEC_KEYS}, ...)")],
+         profile="claude-code"),
     # ---- anthropic profile -----------------------------------------------------------------------
     Case("anthropic-reserved-word", fm("name: claude-helper", "description: A test skill"),
          [(2, "name-reserved", "name 'claude-helper' contains the reserved word 'claude'")],

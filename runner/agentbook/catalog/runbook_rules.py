@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -32,13 +33,12 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-@lru_cache(maxsize=1)
 def known_tools() -> frozenset[str]:
-    try:
-        from agentbook.session.tools import registered_tools
-    except ImportError:
-        return BUILTIN_TOOLS
-    return BUILTIN_TOOLS | frozenset(registered_tools())
+    """The built-in tools, plus any registered in this process. The session registry is consulted
+    only when already imported: importing it pulls in the model SDK (~1 s), too slow for validate."""
+    registry = sys.modules.get("agentbook.session.tools")
+    registered = getattr(registry, "registered_tools", None)
+    return BUILTIN_TOOLS | frozenset(registered()) if callable(registered) else BUILTIN_TOOLS
 
 
 def check_runbook(fm: FrontMatter, runbook: Runbook, known_skills: Iterable[str]) -> list[Finding]:
@@ -87,8 +87,9 @@ def _explain(fm: FrontMatter, err: jsonschema.ValidationError, path: tuple[Any, 
                           "e.g. name: fix-prompt", at=path)
     if kind == "enum":
         choices = ", ".join(map(str, err.validator_value))
-        return fm.finding("schema", f"'{where}' must be one of {choices}; got {err.instance!r}", at=path)
-    return fm.finding("schema", f"'{where}': {err.message}", at=path)
+        return fm.finding("schema", f"'{where}' must be one of {choices}; got {err.instance!r}",
+                          "pick one of the listed values", at=path)
+    return fm.finding("schema", f"'{where}': {err.message}", "see schemas/runbook.schema.json", at=path)
 
 
 def _article(kind: str) -> str:

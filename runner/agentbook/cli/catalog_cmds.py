@@ -60,7 +60,7 @@ def _print_problems(problems: list[LoadProblem], kind: str) -> None:
 
 
 def _front_yaml(front: dict[str, Any]) -> str:
-    return yaml.safe_dump(front, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100).rstrip()
+    return yaml.safe_dump(front, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100).rstrip()
 
 
 # ---- skills -------------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""`agentbook skills install`: copies or links into a real folder; refuses to clobber a different skill."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+GOOD = "---\nname: {name}\ndescription: {desc}\n---\n# {name}\n"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("alpha", "beta"):
+        folder = tmp_path / "skills" / name
+        (folder / "references").mkdir(parents=True)
+        (folder / "SKILL.md").write_text(GOOD.format(name=name, desc=f"The {name} skill."))
+        (folder / "references" / "notes.md").write_text(f"notes for {name}\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_copy_named_skills(run_cli, repo: Path) -> None:
+    res = run_cli("skills", "install", "alpha", "beta", "--target", ".claude/skills")
+    assert res.code == 0, res.err
+    assert res.out.splitlines() == ["copied    alpha -> .claude/skills/alpha", "copied    beta -> .claude/skills/beta"]
+    installed = repo / ".claude/skills/alpha"
+    assert not installed.is_symlink()
+    assert (installed / "references/notes.md").read_text() == "notes for alpha\n"
+    again = run_cli("skills", "install", "alpha", "--target", ".claude/skills")
+    assert again.out == "unchanged alpha -> .claude/skills/alpha\n"
+
+
+def test_link(run_cli, repo: Path) -> None:
+    res = run_cli("skills", "install", "alpha", "--target", ".agents/skills", "--link", "--json")
+    data = json.loads(res.out)
+    assert data["installed"] == [{"name": "alpha", "path": ".agents/skills/alpha", "action": "linked",
+                                  "source": str(repo / "skills/alpha")}]
+    link = repo / ".agents/skills/alpha"
+    assert link.is_symlink() and link.resolve() == repo / "skills/alpha"
+
+
+def test_refuses_a_different_skill_of_the_same_name(run_cli, repo: Path) -> None:
+    other = repo / "elsewhere/alpha"
+    other.mkdir(parents=True)
+    (other / "SKILL.md").write_text(GOOD.format(name="alpha", desc="Somebody else's alpha."))
+    res = run_cli("skills", "install", "alpha", "beta", "--target", "elsewhere")
+    assert res.code == 3
+    assert res.err == ("agentbook: error: elsewhere/alpha already holds a different skill named 'alpha' "
+                       "(remove it, choose another --target, or pass --force to replace it)\n")
+    # nothing was written, not even the skill that had no conflict
+    assert (other / "SKILL.md").read_text() == GOOD.format(name="alpha", desc="Somebody else's alpha.")
+    assert not (repo / "elsewhere/beta").exists()
+    forced = run_cli("skills", "install", "alpha", "--target", "elsewhere", "--force")
+    assert forced.out == "replaced  alpha -> elsewhere/alpha\n"
+    assert (other / "SKILL.md").read_text() == GOOD.format(name="alpha", desc="The alpha skill.")
+
+
+def test_default_installs_every_skill_and_skips_the_target_itself(run_cli, repo: Path) -> None:
+    res = run_cli("skills", "install", "--target", "out", "--json")
+    names = [r["name"] for r in json.loads(res.out)["installed"]]
+    assert {"alpha", "beta"} <= set(names)
+    # a second install over the same copies changes nothing
+    res = run_cli("skills", "install", "--target", "out", "--json")
+    assert {r["action"] for r in json.loads(res.out)["installed"]} == {"unchanged"}
+
+
+def test_unknown_skill(run_cli, repo: Path) -> None:
+    res = run_cli("skills", "install", "nope", "--target", "out")
+    assert res.code == 3 and "no skill named 'nope'" in res.err

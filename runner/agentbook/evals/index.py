@@ -105,7 +105,7 @@ def save_index(index: SuiteIndex, cache_file: Path) -> None:
 def build_index(data: bytes, *, where: str = "<suite>", seq_key: str | None = "tests") -> SuiteIndex:
     checker = _Checker()
     try:
-        walk = _Walker(checker.watch(yaml.parse(data, Loader=Loader)), seq_key)
+        walk = _Walker(checker.watch(yaml.parse(data, Loader=Loader)), seq_key, where)
         walk.run()
     except yaml.YAMLError as err:
         raise FatalError(f"invalid YAML: {_yaml_problem(err)}", location=_yaml_location(where, err),
@@ -284,8 +284,9 @@ class _Checker:
 class _Walker:
     """Reads the root mapping, finds `seq_key` (or the root sequence) and records each case item."""
 
-    def __init__(self, events: Iterator[yaml.Event], seq_key: str | None) -> None:
+    def __init__(self, events: Iterator[yaml.Event], seq_key: str | None, where: str) -> None:
         self.events = events
+        self.where = where
         self.seq_key = seq_key
         self.kind = "none"
         self.globs: list[str] = []
@@ -306,7 +307,7 @@ class _Walker:
                     self._root_mapping()
                 elif not isinstance(root, yaml.ScalarEvent) or root.value:
                     raise FatalError("a suite must be a YAML mapping with a `tests:` key",
-                                     location=f"line {_line(root)}")
+                                     location=f"{self.where}:{_line(root)}")
                 else:
                     _skip(root, self.events)
 
@@ -324,12 +325,15 @@ class _Walker:
 
     def _tests(self, node: yaml.Event) -> None:
         if isinstance(node, yaml.ScalarEvent):
+            if node.value and not node.value.startswith("file://"):
+                raise FatalError("`tests` must be a list of cases or a file:// path",
+                                 location=f"{self.where}:{_line(node)}")
             self.kind = "files" if node.value else "none"
             self.globs = [node.value] if node.value else []
             return
         if not isinstance(node, yaml.SequenceStartEvent):
             raise FatalError("`tests` must be a list of cases or a file:// path",
-                             location=f"line {_line(node)}")
+                             location=f"{self.where}:{_line(node)}")
         if node.flow_style:
             self.reason = "a flow-style case list"
         scalars = 0
@@ -343,13 +347,16 @@ class _Walker:
                     self.reason = self.reason or "a flow-style case"
                 self.items.append(self._case(ev))
             elif isinstance(ev, yaml.ScalarEvent):
+                if not ev.value.startswith("file://"):
+                    raise FatalError("each entry of `tests` must be a mapping (a case) or a file:// path",
+                                     location=f"{self.where}:{_line(ev)}")
                 scalars += 1
                 self.globs.append(ev.value)
             elif isinstance(ev, yaml.AliasEvent):
                 self.reason = self.reason or "an aliased case"
             else:
                 raise FatalError("each entry of `tests` must be a mapping (a case) or a file:// path",
-                                 location=f"line {_line(ev)}")
+                                 location=f"{self.where}:{_line(ev)}")
         if scalars and self.items:
             self.reason = self.reason or "a case list mixing files and inline cases"
         self.kind = "files" if scalars else "inline" if self.items else "none"

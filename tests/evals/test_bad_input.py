@@ -48,17 +48,17 @@ CASES: list[tuple[str, str, list[str], int, str]] = [
     ("duplicate id on edit", DUPLICATE, ["edit", "a", "--set", "vars.q=9"], 3,
      "{path}: duplicate id 'a' (lines 3, 10) (give each case a unique id, then retry)"),
     ("set path that does not exist", SUITE, ["edit", "a", "--set", "varz.q=1"], 3,
-     "path 'varz' does not exist in case 'a': no field 'varz' here (fields: id, vars, assert) "
-     "(see the fields with `agentbook eval show SUITE ID`)"),
+     ("path 'varz' does not exist in case 'a': no field 'varz' here (fields: id, vars, assert) "
+      "(see the fields with `agentbook eval show SUITE ID`)")),
     ("set index out of range", SUITE, ["edit", "a", "--set", "assert[5].value=y"], 3,
-     "path 'assert[5]' does not exist in case 'a': the list has 1 items; index with [0]..[0] "
-     "(see the fields with `agentbook eval show SUITE ID`)"),
+     ("path 'assert[5]' does not exist in case 'a': the list has 1 items; index with [0]..[0] "
+      "(see the fields with `agentbook eval show SUITE ID`)")),
     ("set into a scalar", SUITE, ["edit", "b", "--set", "vars.q.deep=1"], 3,
-     "path 'vars.q.deep' does not exist in case 'b': vars.q is a scalar, not a mapping or list "
-     "(see the fields with `agentbook eval show SUITE ID`)"),
+     ("path 'vars.q.deep' does not exist in case 'b': vars.q is a scalar, not a mapping or list "
+      "(see the fields with `agentbook eval show SUITE ID`)")),
     ("set an unknown top-level field", SUITE, ["edit", "a", "--set", "expectd=1"], 3,
-     "{path}:3: invalid case: (case): unknown field(s) ('expectd' was unexpected) "
-     "(the file on disk is unchanged)"),
+     ("{path}:3: invalid case: (case): unknown field(s) ('expectd' was unexpected) "
+      "(the file on disk is unchanged)")),
     ("set a wrong type", SUITE, ["edit", "a", "--set", "threshold=high"], 3,
      "{path}:3: invalid case: threshold: 'high' is not of type 'number' (the file on disk is unchanged)"),
     ("bad path syntax", SUITE, ["edit", "a", "--set", "vars..q=1"], 3,
@@ -67,16 +67,16 @@ CASES: list[tuple[str, str, list[str], int, str]] = [
      "bad --set 'vars.q' (write it as PATH=VALUE, e.g. assert[0].value=Paris)"),
     ("nothing to change", SUITE, ["edit", "a"], 2, "nothing to change (give --set PATH=VALUE or --unset PATH)"),
     ("unset a missing field", SUITE, ["edit", "a", "--unset", "metadata"], 3,
-     "path 'metadata' does not exist in case 'a': nothing to remove there "
-     "(see the fields with `agentbook eval show SUITE ID`)"),
+     ("path 'metadata' does not exist in case 'a': nothing to remove there "
+      "(see the fields with `agentbook eval show SUITE ID`)")),
     ("bad range", SUITE, ["show", "a", "--field", "vars.q", "--range", "9-3"], 3,
      "bad --range '9-3' (write it as A:B, A: or :B (character offsets))"),
     ("corrupt YAML", "tests:\n  - id: a\n    vars: [unclosed\n  - id: b\n", ["list"], 3,
-     "{path}:4:7: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence) "
-     "(fix the syntax, then retry)"),
+     ("{path}:4:7: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence) "
+      "(fix the syntax, then retry)")),
     ("tab indentation", "tests:\n\t- id: a\n", ["list"], 3,
-     "{path}:2:1: invalid YAML: found character that cannot start any token "
-     "(while scanning for the next token) (fix the syntax, then retry)"),
+     ("{path}:2:1: invalid YAML: found character that cannot start any token "
+      "(while scanning for the next token) (fix the syntax, then retry)")),
     ("tests is not a list", "tests: 5\n", ["list"], 3, "{path}:1: `tests` must be a list of cases or a file:// path"),
     ("not a mapping", "- just\n- a list\n", ["list"], 3, "{path}:1: a suite must be a YAML mapping with a `tests:` key"),
 ]
@@ -152,7 +152,7 @@ def test_disk_full_during_write_leaves_the_old_file(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "agentbook", "eval", "edit", str(path), "case-00003",
                           "--set", "vars.logs=" + "x" * 200, "--json"],
                          preexec_fn=_limit_file_size(len(before) // 2), capture_output=True, text=True,
-                         env=env, timeout=60)
+                         env=env, timeout=60, check=False)
     assert res.returncode == 3, res.stderr
     assert res.stderr.strip() == f"agentbook: error: cannot write {path}: File too large " \
                                  "(the file on disk is unchanged)"

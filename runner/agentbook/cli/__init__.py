@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "skills": "agentbook.cli.catalog_cmds:skills_group",
     "standin": "agentbook.cli.standin_cmd:command",
     "validate": "agentbook.cli.validate:command",
+    "watch": "agentbook.cli.watch_cmd:command",
 }
 
 

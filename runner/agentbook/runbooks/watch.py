@@ -1,0 +1,215 @@
+"""`agentbook watch DIR`: every ticket file dropped in DIR becomes a run, at most N at a time.
+
+State lives in files (`DIR/.agentbook-watch/<ticket>.json`: queued, running, done, failed, with the
+run id), so a restarted watcher neither loses nor repeats a ticket: `running` ones are resumed with
+`agentbook run --resume`, `done`/`failed` ones are left alone. Each run is its own `agentbook run`
+process; SIGTERM stops new starts and forwards SIGTERM, so running sessions stop at a saved state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from agentbook.errors import EXIT_INTERRUPTED, FatalError
+from agentbook.fsutil import atomic_write_json
+from agentbook.gitops.branches import slug
+from agentbook.runbooks.record import new_run_id, now_iso
+
+STATE_DIR = ".agentbook-watch"
+TICKET_SUFFIXES = (".md", ".json", ".txt")
+DONE_CODES = (0, 10)  # completed, no_changes
+SETTLE_SECONDS = 0.3  # a ticket must be unchanged this long before it starts (writers still writing)
+
+
+@dataclass
+class TicketState:
+    ticket: str  # file name inside DIR
+    status: str = "queued"  # queued | running | done | failed
+    run_id: str | None = None
+    exit_code: int | None = None
+    error: str = ""
+    updated_at: str = field(default_factory=now_iso)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+class Watcher:
+    def __init__(self, directory: Path, *, repo: Path, concurrency: int, run_args: list[str], once: bool,
+                 emit: Emit) -> None:
+        if concurrency < 1:
+            raise FatalError("--concurrency must be at least 1")
+        self.dir = directory.resolve()
+        if not self.dir.is_dir():
+            raise FatalError(f"not a directory: {directory}")
+        self.state_dir = self.dir / STATE_DIR
+        self.repo, self.concurrency, self.run_args = repo.resolve(), concurrency, run_args
+        self.once, self.emit = once, emit
+        self.events: queue.Queue[Path] = queue.Queue()
+        self.pending: dict[str, float] = {}  # ticket name -> when it was last seen changing
+        self.running: dict[str, subprocess.Popen[str]] = {}
+        self.stopping = False
+
+    # -- state files -----------------------------------------------------------------------------
+
+    def _state_path(self, name: str) -> Path:
+        return self.state_dir / f"{name}.state.json"
+
+    def load_state(self, name: str) -> TicketState | None:
+        path = self._state_path(name)
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return TicketState(**{k: v for k, v in data.items() if k in TicketState.__dataclass_fields__})
+
+    def save_state(self, state: TicketState) -> None:
+        state.updated_at = now_iso()
+        atomic_write_json(self._state_path(state.ticket), state.to_json())
+        self.emit(state.to_json())
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.state_dir.mkdir(exist_ok=True)
+        with _exclusive(self.state_dir / "watch.lock"), self._observer(), self._sigterm():
+            for path in sorted(self.dir.iterdir()):
+                self._seen(path, initial=True)
+            while True:
+                self._drain_events()
+                if not self.stopping:
+                    self._start_ready()
+                self._reap()
+                if not self.running and (self.stopping or (self.once and not self.pending)):
+                    return 0
+                time.sleep(0.05)
+
+    def _seen(self, path: Path, initial: bool = False) -> None:
+        if path.parent != self.dir or not path.is_file() or path.name.startswith(".") \
+                or path.suffix not in TICKET_SUFFIXES:
+            return
+        state = self.load_state(path.name)
+        if state is None:
+            self.save_state(TicketState(path.name))
+        elif state.status in ("done", "failed") or path.name in self.running:
+            return
+        # queued, or running when a watcher died: (re)start it; an existing run id resumes
+        self.pending[path.name] = 0.0 if initial else time.monotonic()
+
+    def _drain_events(self) -> None:
+        while True:
+            try:
+                path = self.events.get_nowait()
+            except queue.Empty:
+                return
+            self._seen(path)
+
+    def _start_ready(self) -> None:
+        now = time.monotonic()
+        for name in sorted(self.pending):
+            if len(self.running) >= self.concurrency:
+                return
+            path = self.dir / name
+            if not path.exists():
+                self.pending.pop(name)
+                continue
+            if now - self.pending[name] < SETTLE_SECONDS or time.time() - path.stat().st_mtime < SETTLE_SECONDS:
+                continue
+            self.pending.pop(name)
+            self._start(name)
+
+    def _start(self, name: str) -> None:
+        state = self.load_state(name) or TicketState(name)
+        runs = self.repo / ".agentbook" / "runs"
+        if state.run_id and (runs / state.run_id / "run.json").exists():
+            args = ["run", "--resume", state.run_id]
+        else:
+            state.run_id = state.run_id or new_run_id(slug(Path(name).stem, 24))
+            args = ["run", "--ticket", str(self.dir / name), "--run-id", state.run_id, *self.run_args]
+        state.status = "running"
+        self.save_state(state)
+        self.running[name] = subprocess.Popen(
+            [sys.executable, "-m", "agentbook", *args, "--repo", str(self.repo), "--json"], text=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+    def _reap(self) -> None:
+        for name, proc in list(self.running.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            del self.running[name]
+            err = proc.stderr.read() if proc.stderr else ""
+            state = self.load_state(name) or TicketState(name)
+            state.exit_code = code
+            if code == EXIT_INTERRUPTED or (self.stopping and code < 0):
+                state.error = "interrupted; resumes when the watcher starts again"  # status stays running
+            else:
+                state.status = "done" if code in DONE_CODES else "failed"
+                state.error = "" if code in DONE_CODES else err.strip()[-2000:]
+            self.save_state(state)
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _observer(self) -> Iterator[None]:
+        events = self.events
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                target = getattr(event, "dest_path", "") or event.src_path
+                if event.event_type in ("created", "moved", "modified", "closed") and not event.is_directory:
+                    events.put(Path(os.fsdecode(target)))
+
+        observer = Observer()
+        observer.schedule(Handler(), str(self.dir), recursive=False)
+        observer.start()
+        try:
+            yield
+        finally:
+            observer.stop()
+            observer.join(timeout=5)
+
+    @contextlib.contextmanager
+    def _sigterm(self) -> Iterator[None]:
+        def drain(signum: int, frame: FrameType | None) -> None:
+            self.stopping = True
+            for proc in self.running.values():
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+
+        previous = signal.signal(signal.SIGTERM, drain)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FatalError(f"another agentbook watch is already watching {path.parent.parent}") from None
+        yield
+    finally:
+        os.close(fd)

@@ -236,6 +236,15 @@ class CaseFile:
         plain: dict[str, Any] = to_plain(seq[self._locate_id(ids, case_id)])
         return plain
 
+    def values(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every case, in file order, as (id, plain value); duplicates included."""
+        data, index = self.read()
+        if not index.fast:
+            return [(cid, to_plain(c)) for cid, c in self._slow_cases(data)]
+        root = yaml.load(data, Loader=Loader)
+        seq = root if self.seq_key is None else (root or {}).get(self.seq_key)
+        return [(c.id, v) for c, v in zip(index.cases, seq or [])]
+
     def ids(self) -> list[str]:
         data, index = self.read()
         if index.fast:
@@ -507,11 +516,7 @@ class SingleFileSuite(Suite):
         return self.file.header()
 
     def all_cases(self) -> list[tuple[str, dict[str, Any]]]:
-        data, index = self.file.read()
-        if not index.fast:
-            return [(cid, to_plain(c)) for cid, c in self.file._slow_cases(data)]
-        values = yaml.load(data, Loader=Loader) or {}
-        return [(c.id, v) for c, v in zip(index.cases, values.get("tests") or [])]
+        return self.file.values()
 
 
 class SplitSuite(Suite):
@@ -580,6 +585,17 @@ class SplitSuite(Suite):
             asserts = [a.get("type", "?") for a in value.get("assert") or [] if isinstance(a, dict)]
             out.append(CaseInfo(str(value.get("id") or p.stem), str(value.get("description", "")), asserts,
                                 p.stat().st_size, f"{p}:1", "id" in value))
+        return out
+
+    def all_cases(self) -> list[tuple[str, dict[str, Any]]]:
+        out: list[tuple[str, dict[str, Any]]] = []
+        seen: set[Path] = set()
+        for cid, p, value in self._entries():
+            if value is not None:
+                out.append((cid, dict(value)))
+            elif p not in seen:
+                seen.add(p)
+                out.extend(CaseFile(p, seq_key=None).values())
         return out
 
     def case_text(self, case_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -26,14 +27,20 @@ class Redactor:
         values = {s for s in (secrets or []) if s and len(s) >= MIN_SECRET_LEN}
         if from_env:
             values |= {v for k, v in os.environ.items() if SECRET_ENV_NAMES.search(k) and len(v) >= MIN_SECRET_LEN}
-        # longest first so a secret containing another is replaced whole
-        self._exact = re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))) \
-            if values else None
+        self._exact = _alternatives(values)
+        self._escaped = _alternatives({json.dumps(v, ensure_ascii=False)[1:-1] for v in values})
 
     def text(self, value: str) -> str:
         if self._exact is not None:
             value = self._exact.sub(REDACTED, value)
         return KEY_SHAPES.sub(REDACTED, value)
+
+    def dumps(self, value: Any) -> str:
+        """`value` as JSON with every secret replaced: one pass over the text, not over the structure."""
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        if self._escaped is not None:  # secrets as they appear inside JSON strings
+            text = self._escaped.sub(REDACTED, text)
+        return KEY_SHAPES.sub(REDACTED, text)
 
     def json(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -43,3 +50,10 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.json(v) for v in value]
         return value
+
+
+def _alternatives(values: set[str]) -> re.Pattern[str] | None:
+    # longest first, so a secret that contains another is replaced whole
+    if not values:
+        return None
+    return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))

@@ -34,6 +34,7 @@ class Span:
     end_ns: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    content: dict[str, Any] | None = None  # a chat span's raw request/response, rendered on write
 
 
 class TraceRecorder:
@@ -48,21 +49,17 @@ class TraceRecorder:
 
     def chat(self, *, start_ns: int, model: str, request: dict[str, Any], response: dict[str, Any] | None,
              usage: dict[str, int] | None, cost_usd: float | None, error: str | None = None) -> None:
+        """Record a model request. Messages are kept by reference and turned into GenAI JSON only when
+        the file is written, so a long session does not pay for its history on every turn."""
         if self.path is None:
             return
         attrs: dict[str, Any] = {
             "gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic",
-            "gen_ai.request.model": model, "gen_ai.request.max_tokens": request.get("max_tokens", 0),
-            "gen_ai.input.messages": _dumps(to_genai_messages(request.get("messages", []))),
-        }
-        if request.get("system"):
-            attrs["gen_ai.system_instructions"] = _dumps(_system_parts(request["system"]))
+            "gen_ai.request.model": model, "gen_ai.request.max_tokens": request.get("max_tokens", 0)}
         if response is not None:
             attrs.update({
                 "gen_ai.response.id": response.get("id", ""), "gen_ai.response.model": response.get("model", model),
-                "gen_ai.response.finish_reasons": [response.get("stop_reason") or ""],
-                "gen_ai.output.messages": _dumps([{"role": "assistant", "parts": _parts(response["content"]),
-                                                   "finish_reason": response.get("stop_reason") or ""}])})
+                "gen_ai.response.finish_reasons": [response.get("stop_reason") or ""]})
         if usage is not None:
             attrs.update({
                 "gen_ai.usage.input_tokens": usage["input_tokens"] + usage["cache_read_input_tokens"]
@@ -75,7 +72,7 @@ class TraceRecorder:
         if error:
             attrs["error.type"] = error.split(":", 1)[0]
         self._add(Span(f"chat {model}", KIND_CLIENT, start_ns, self.root.span_id, end_ns=time.time_ns(),
-                       attributes=attrs, error=error))
+                       attributes=attrs, error=error, content={"request": request, "response": response}))
 
     def tool(self, *, start_ns: int, call_id: str, name: str, args: Any, result: str, is_error: bool) -> None:
         if self.path is None:
@@ -99,7 +96,7 @@ class TraceRecorder:
             "resource": {"attributes": _attrs({"service.name": "agentbook", "service.version": __version__})},
             "scopeSpans": [{"scope": {"name": "agentbook.session", "version": __version__},
                             "spans": [self._otlp(s) for s in self.spans]}]}]}
-        atomic_write_text(self.path, json.dumps(self.redactor.json(data), ensure_ascii=False) + "\n")
+        atomic_write_text(self.path, self.redactor.dumps(data) + "\n")
 
     def _add(self, span: Span) -> None:
         self.spans.append(span)
@@ -108,12 +105,26 @@ class TraceRecorder:
         out: dict[str, Any] = {"traceId": self.trace_id, "spanId": span.span_id, "name": span.name,
                                "kind": span.kind, "startTimeUnixNano": str(span.start_ns),
                                "endTimeUnixNano": str(span.end_ns or time.time_ns()),
-                               "attributes": _attrs(span.attributes), "status": {}}
+                               "attributes": _attrs({**span.attributes, **_content_attributes(span.content)}),
+                               "status": {}}
         if span.parent:
             out["parentSpanId"] = span.parent
         if span.error:
             out["status"] = {"code": STATUS_ERROR, "message": span.error}
         return out
+
+
+def _content_attributes(content: dict[str, Any] | None) -> dict[str, Any]:
+    if content is None:
+        return {}
+    request, response = content["request"], content["response"]
+    out = {"gen_ai.input.messages": _dumps(to_genai_messages(request.get("messages", [])))}
+    if request.get("system"):
+        out["gen_ai.system_instructions"] = _dumps(_system_parts(request["system"]))
+    if response is not None:
+        out["gen_ai.output.messages"] = _dumps([{"role": "assistant", "parts": _parts(response["content"]),
+                                                 "finish_reason": response.get("stop_reason") or ""}])
+    return out
 
 
 def to_genai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ enough for `kill -9`: the kernel keeps what was written; a torn last line is ski
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -28,7 +27,7 @@ class Transcript:
         if self._fh is None:
             return
         record = {"t": round(time.time(), 3), "session": self.session_id, "event": kind, **fields}
-        self._fh.write(json.dumps(self.redactor.json(record), ensure_ascii=False, default=str) + "\n")
+        self._fh.write(self.redactor.dumps(record) + "\n")
         self._fh.flush()
 
     def close(self) -> None:

@@ -1,0 +1,164 @@
+"""Session benchmark: N concurrent sessions x T turns against the stand-in with fixed latency per turn.
+
+Prints three ratios (issue 3's quality bar):
+  wall / ideal          ideal = T x latency (the sessions run concurrently); target <= 1.10
+  runner CPU per turn   this process's CPU (the stand-in runs in a subprocess) / all turns; target < 5 ms
+  cached input share    cache reads / all input tokens over turns 2..T; target > 0.80
+
+    .venv/bin/python bench/bench_session.py            # 25 sessions x 20 turns x 200 ms
+    .venv/bin/python bench/bench_session.py --quick    # 5 x 6 x 100 ms
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from agentbook.models import Model, ModelRequest, ModelResponse, Usage, load_model
+from agentbook.outcome import OutcomeKind
+from agentbook.session import Budgets, SessionConfig, run_session
+
+SYSTEM = ("You maintain a small Python service. Work in small steps, read before you edit, and keep "
+          "the tests green. ") * 40  # ~700 tokens of stable prefix, like a real system prompt
+
+SERVER = """
+import asyncio, sys
+from agentbook.standin import StandinServer, load_script
+async def main():
+    server = StandinServer(load_script(sys.argv[1]))
+    await server.start()
+    print(server.base_url, flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+def write_script(path: Path, turns: int, latency_ms: float) -> None:
+    tools = [{"tool_use": {"name": "read", "input": {"path": "src/app.py"}}},
+             {"tool_use": {"name": "grep", "input": {"pattern": "def "}}},
+             {"tool_use": {"name": "glob", "input": {"pattern": "**/*.py"}}}]
+    steps = [{"text": f"Step {n}: checking the code.", **tools[n % 3]} for n in range(turns - 1)]
+    script = {"version": 1, "model": "scripted", "sessions": [{
+        "name": "bench", "match": {"first_user": {"regex": "^bench"}},
+        "defaults": {"latency_ms": latency_ms},
+        "turns": [*steps, {"text": "All checked; nothing to change."}]}]}
+    path.write_text(json.dumps(script))  # JSON is YAML
+
+
+class LoopOnlyModel:
+    """The peer: the same turns and latency with no HTTP, SDK or stand-in, so the figures split into
+    what the session loop costs and what the model layer (SDK, HTTP, SSE parsing) costs."""
+
+    spec = name = "scripted"
+
+    def __init__(self, turns: int, latency_ms: float) -> None:
+        self.turns, self.latency = turns, latency_ms / 1000
+        self.prefix = 0
+
+    async def complete(self, request: ModelRequest, *, on_event: Any = None) -> ModelResponse:
+        await asyncio.sleep(self.latency)
+        index = sum(1 for m in request.messages if m["role"] == "assistant")
+        tool = [("read", {"path": "src/app.py"}), ("grep", {"pattern": "def "}), ("glob", {"pattern": "**/*.py"})]
+        name, args = tool[index % 3]
+        content: list[dict[str, Any]] = [{"type": "text", "text": f"Step {index}: checking the code."}]
+        if index < self.turns - 1:
+            content.append({"type": "tool_use", "id": f"toolu_{index}", "name": name, "input": args})
+        size = len(json.dumps(request.messages)) // 4  # no tokenizer: characters / 4
+        usage = Usage(input_tokens=50, cache_read_input_tokens=size, output_tokens=20)
+        return ModelResponse(f"msg_{index}", "scripted", content, "tool_use" if len(content) > 1 else "end_turn",
+                             usage)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def make_root(base: Path, i: int) -> Path:
+    root = base / f"root{i}"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("".join(f"def f{n}():\n    return {n}\n\n" for n in range(40)))
+    return root
+
+
+async def run_all(spec: str | Model, base: Path, sessions: int, turns: int) -> list[Any]:
+    # One Model serves every session, as in a process hosting many analysts; a client of its own per
+    # session would add ~50 ms of CPU each (the SDK builds an SSL context per client).
+    model = load_model(spec) if isinstance(spec, str) else spec
+    configs = [SessionConfig(model=model, root=make_root(base, i), system=SYSTEM,
+                             tools=["read", "grep", "glob", "write", "edit"],
+                             budgets=Budgets(max_turns=turns + 1, reserve=1.0),
+                             transcript_path=base / f"t{i}.jsonl", trace_path=base / f"trace{i}.json")
+               for i in range(sessions)]
+    try:
+        return await asyncio.gather(*(run_session(c, f"bench session {i}") for i, c in enumerate(configs)))
+    finally:
+        await model.aclose()
+
+
+def measure(spec: str | Model, base: Path, sessions: int, turns: int) -> tuple[list[Any], float, float]:
+    base.mkdir(parents=True)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    results = asyncio.run(run_all(spec, base, sessions, turns))
+    return results, time.process_time() - cpu0, time.perf_counter() - wall0
+
+
+def cached_share(transcripts: list[Path]) -> float:
+    read = total = 0
+    for path in transcripts:
+        turns = [json.loads(line) for line in path.read_text().splitlines()]
+        for event in [e for e in turns if e["event"] == "assistant"][1:]:
+            u = event["usage"]
+            read += u["cache_read_input_tokens"]
+            total += u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
+    return read / total if total else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=25)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--latency-ms", type=float, default=200.0)
+    parser.add_argument("--quick", action="store_true", help="5 sessions x 6 turns x 100 ms")
+    args = parser.parse_args()
+    if args.quick:
+        args.sessions, args.turns, args.latency_ms = 5, 6, 100.0
+    with tempfile.TemporaryDirectory(prefix="bench-session-") as tmp:
+        base = Path(tmp)
+        script = base / "bench.script.yaml"
+        write_script(script, args.turns, args.latency_ms)
+        server = subprocess.Popen([sys.executable, "-c", SERVER, str(script)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert server.stdout is not None
+            url = server.stdout.readline().strip()
+            spec = f"compat:{url}#scripted"
+            asyncio.run(run_all(spec, base / "warm", 1, 2))  # imports and first connection out of the figures
+            results, cpu, wall = measure(spec, base / "sdk", args.sessions, args.turns)
+        finally:
+            server.terminate()
+            server.wait()
+        peer = LoopOnlyModel(args.turns, args.latency_ms)
+        _, peer_cpu, peer_wall = measure(peer, base / "peer", args.sessions, args.turns)
+        kinds = {r.outcome.kind for r in results}
+        turns = sum(r.turns for r in results)
+        ideal = args.turns * args.latency_ms / 1000
+        share = cached_share([base / "sdk" / f"t{i}.jsonl" for i in range(args.sessions)])
+        per_turn, peer_per_turn = cpu / turns * 1000, peer_cpu / turns * 1000
+        print(f"sessions {args.sessions} x turns {args.turns} at {args.latency_ms:g} ms/turn; "
+              f"outcomes {sorted(k.value for k in kinds)}; {turns} turns")
+        print(f"wall {wall:.2f}s vs ideal {ideal:.2f}s: ratio {wall / ideal:.3f} (target <= 1.10)")
+        print(f"runner CPU {per_turn:.2f} ms/turn = {per_turn / 5:.2f}x the 5 ms target")
+        print(f"  peer without HTTP/SDK (session loop, tools, transcript, trace only): {peer_per_turn:.2f} ms/turn, "
+              f"wall ratio {peer_wall / ideal:.3f}; model layer (SDK + HTTP + SSE) {per_turn - peer_per_turn:.2f} "
+              f"ms/turn = {(per_turn - peer_per_turn) / per_turn:.0%} of runner CPU")
+        print(f"cached share of input tokens after turn 1: {share:.3f} (target > 0.80)")
+        return 0 if kinds == {OutcomeKind.COMPLETED} else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""File and search tools on real files: paging, exact errors, bounded output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentbook.errors import FatalError
+from agentbook.session.tools import ToolContext, ToolResult, get_tools, register_tool
+
+
+def test_read_numbers_lines_and_pages(work: Path, ctx: ToolContext) -> None:
+    (work / "long.txt").write_text("".join(f"line {n}\n" for n in range(1, 3001)))
+    (read,) = get_tools(["read"])
+    first = read.run({"path": "long.txt"}, ctx).content.splitlines()
+    assert first[0] == "     1\tline 1" and first[1999] == "  2000\tline 2000"
+    assert first[-1] == "[lines 1-2000 of 3000; read with offset=2001 for more]"
+    page = read.run({"path": "long.txt", "offset": 2999, "limit": 5}, ctx).content
+    assert page == "  2999\tline 2999\n  3000\tline 3000"
+    assert read.run({"path": "long.txt", "offset": 4000}, ctx).content == \
+        "long.txt has 3000 lines; offset 4000 is past the end"
+
+
+def test_read_bounds_size_and_refuses_binary_and_folders(work: Path, ctx: ToolContext) -> None:
+    (work / "wide.txt").write_text(("x" * 3000 + "\n") * 100)
+    (work / "blob.bin").write_bytes(b"\x00\x01" * 100)
+    (read,) = get_tools(["read"])
+    wide = read.run({"path": "wide.txt"}, ctx).content
+    assert len(wide) < 60_000 and "[line cut: 1000 more chars]" in wide
+    assert wide.splitlines()[-1].startswith("[lines 1-") and "read with offset=" in wide
+    assert read.run({"path": "blob.bin"}, ctx).content == "blob.bin: binary file (200 bytes), not shown"
+    folder = read.run({"path": "src"}, ctx)
+    assert folder.is_error and folder.content == "error: src is a directory; use glob to list it"
+    missing = read.run({"path": "nope.txt"}, ctx)
+    assert missing.is_error and missing.content == "error: nope.txt does not exist"
+
+
+def test_write_creates_folders_and_reports_change(work: Path, ctx: ToolContext) -> None:
+    (write,) = get_tools(["write"])
+    result = write.run({"path": "docs/deep/new.md", "content": "a\nb\n"}, ctx)
+    assert result == ToolResult("created docs/deep/new.md (2 lines)", changed=["docs/deep/new.md"])
+    assert write.run({"path": "docs/deep/new.md", "content": "c\n"}, ctx).content == "replaced docs/deep/new.md (1 lines)"
+    assert (work / "docs" / "deep" / "new.md").read_text() == "c\n"
+    assert write.run({"path": "x.txt"}, ctx).content == "error: content must be a string"
+
+
+def test_edit_needs_a_unique_exact_match(work: Path, ctx: ToolContext) -> None:
+    (edit,) = get_tools(["edit"])
+    twice = edit.run({"path": "src/app.py", "old_string": "return 'hello'", "new_string": "return 'hi'"}, ctx)
+    assert twice.is_error and twice.content == (
+        "error: old_string occurs 2 times in src/app.py (lines 2, 6); include more context to make it unique, "
+        "or set replace_all")
+    none = edit.run({"path": "src/app.py", "old_string": "return 'bye'", "new_string": "x"}, ctx)
+    assert none.is_error and none.content == "error: old_string not found in src/app.py"
+    same = edit.run({"path": "src/app.py", "old_string": "a", "new_string": "a"}, ctx)
+    assert same.content == "error: old_string and new_string are the same"
+    ok = edit.run({"path": "src/app.py", "old_string": "def greet():\n    return 'hello'",
+                   "new_string": "def greet():\n    return 'hi'"}, ctx)
+    assert ok.content == "edited src/app.py: 1 replacement" and ok.changed == ["src/app.py"]
+    every = edit.run({"path": "src/app.py", "old_string": "return", "new_string": "yield", "replace_all": True}, ctx)
+    assert every.content == "edited src/app.py: 2 replacements"
+    assert (work / "src" / "app.py").read_text() == "def greet():\n    yield 'hi'\n\n\ndef part():\n    yield 'hello'\n"
+
+
+def test_protected_file_is_readable_but_not_writable(work: Path, ctx: ToolContext) -> None:
+    read, write, edit = get_tools(["read", "write", "edit"])
+    assert read.run({"path": "evals/cases/c1.yaml"}, ctx).content == "     1\tvars: {q: hi}"
+    refused = edit.run({"path": "evals/cases/c1.yaml", "old_string": "hi", "new_string": "yo"}, ctx)
+    assert refused.content == ("error: evals/cases/c1.yaml is protected (rule 'evals/**/cases/*.yaml'): "
+                               "you may read it but not change it")
+    assert refused.denied == {"tool": "edit", "path": "evals/cases/c1.yaml", "rule": "evals/**/cases/*.yaml"}
+    new_case = write.run({"path": "evals/x/cases/c2.yaml", "content": "vars: {}\n"}, ctx)
+    assert new_case.denied is not None and not (work / "evals" / "x").exists()
+    (work / "alias.yaml").symlink_to("evals/cases/c1.yaml")  # a link cannot launder a protected path
+    assert write.run({"path": "alias.yaml", "content": "x"}, ctx).denied is not None
+    assert (work / "evals" / "cases" / "c1.yaml").read_text() == "vars: {q: hi}\n"
+
+
+def test_glob_lists_sorted_and_bounded(work: Path, ctx: ToolContext) -> None:
+    for n in range(250):
+        (work / "src" / f"m{n:03d}.py").write_text("")
+    (glob,) = get_tools(["glob"])
+    listed = glob.run({"pattern": "**/*.py"}, ctx).content.splitlines()
+    assert listed[0] == "src/app.py" and listed[1] == "src/m000.py" and len(listed) == 201
+    assert listed[-1] == "[51 more files; narrow the pattern or pass a path]"
+    assert glob.run({"pattern": "*.md"}, ctx).content == "README.md"
+    assert glob.run({"pattern": "*.py", "path": "src"}, ctx).content.splitlines()[0] == "src/app.py"
+    assert glob.run({"pattern": "*.rs"}, ctx).content == "no files match '*.rs'"
+
+
+def test_grep_is_bounded_and_pages(work: Path, ctx: ToolContext) -> None:
+    (work / "many.txt").write_text("".join(f"needle {n}\n" for n in range(250)))
+    (grep,) = get_tools(["grep"])
+    out = grep.run({"pattern": r"needle \d+"}, ctx).content.splitlines()
+    assert out[0] == "many.txt:1:needle 0" and len(out) == 101
+    assert out[-1] == "[150 more matches; grep again with offset=100, or narrow path/glob]"
+    tail = grep.run({"pattern": r"needle \d+", "offset": 200}, ctx).content.splitlines()
+    assert tail[0] == "many.txt:201:needle 200" and len(tail) == 50
+    files = grep.run({"pattern": "hello", "files_only": True}, ctx).content
+    assert files == "README.md\nsrc/app.py"
+    assert grep.run({"pattern": "HELLO", "ignore_case": True, "glob": "*.py"}, ctx).content == \
+        "src/app.py:2:    return 'hello'\nsrc/app.py:6:    return 'hello'"
+    bad = grep.run({"pattern": "(unclosed"}, ctx)
+    assert bad.is_error and bad.content.startswith("error: bad regular expression: missing ), unterminated subpattern")
+
+
+def test_registry_adds_tools_and_names_unknown_ones() -> None:
+    class Echo:
+        def __init__(self) -> None:
+            self.name, self.description, self.read_only = "echo", "Echo the text back", True
+            self.input_schema = {"type": "object", "properties": {"text": {"type": "string"}}}
+
+        def run(self, args: dict, ctx: ToolContext) -> ToolResult:
+            return ToolResult(str(args.get("text")))
+
+    register_tool("echo", Echo)
+    (echo,) = get_tools(["echo"])
+    assert echo.run({"text": "hi"}, ToolContext(root=Path("."))).content == "hi"
+    try:
+        get_tools(["read", "nope"])
+    except FatalError as err:
+        assert err.message == "unknown tool 'nope'" and "echo" in (err.hint or "")
+    else:
+        raise AssertionError("unknown tool accepted")

@@ -86,14 +86,17 @@ class RunResult:
 
 def start_run(opts: RunOptions) -> RunResult:
     """Pre-flight, then a fresh run on a new branch."""
+    started = time.perf_counter()
     plan = plan_run(opts)
-    return _execute(plan, plan.run_id)
+    return _execute(plan, plan.run_id, plan_seconds=time.perf_counter() - started)
 
 
-def _execute(plan: RunPlan, run_id: str) -> RunResult:
+def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
     repo = plan.repo
     rd = RunDir(runs_root(repo.root), run_id)
+    started = time.perf_counter()
     worktree, branch = create_worktree(repo, run_id, plan.branch, plan.base_sha, dedupe=not plan.branch_explicit)
+    timings = {"plan": plan_seconds, "worktree": time.perf_counter() - started}
     record = RunRecord(
         run_id=run_id, runbook=plan.runbook.name, runbook_sha=plan.runbook.blob_sha,
         runbook_path=str(plan.runbook.path), model=plan.model, branch=branch, base=plan.base,
@@ -103,7 +106,8 @@ def _execute(plan: RunPlan, run_id: str) -> RunResult:
         options={"system": plan.system, "steps": [_step_json(s) for s in plan.steps], "tools": plan.tools,
                  "skills": {n: str(p) for n, (p, _, _) in plan.skills.items()}, "protected": plan.protected,
                  "bash_allow": plan.bash_allow, "gate_retries": plan.gate_retries, "push": plan.push,
-                 "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None})
+                 "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None},
+        timings={k: round(v, 4) for k, v in timings.items()})
     with _run_lock(rd):
         rd.save(record)
         rd.save_checkpoint({"completed": 0, "messages": [], "commit_state": "done", "head": plan.base_sha})
@@ -151,6 +155,15 @@ class _Runner:
         self.started = time.monotonic()
         self.seconds_before = record.seconds
 
+    @contextlib.contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = self.record.timings.get(phase, 0.0) + time.perf_counter() - started
+            self.record.timings[phase] = round(spent, 4)
+
     # -- the whole run ---------------------------------------------------------------------------
 
     def run(self, start: int, history: list[dict[str, Any]] | None) -> RunResult:
@@ -169,7 +182,9 @@ class _Runner:
         if task is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        async with Session(self._config(), history=history) as session:
+        with self._timed("model"):  # building the session connects the model backend
+            session = Session(self._config(), history=history)
+        async with session:
             self.session = session
             return await self._steps(session, start)
 
@@ -190,12 +205,15 @@ class _Runner:
             self._save_progress()
             first = None if i > 0 else ticket_block(self.record.ticket["id"], self.record.ticket.get("title", ""),
                                                     self.record.ticket.get("body", ""))
-            outcome = await session.send(step_message(step, first))
+            with self._timed("model"):
+                outcome = await session.send(step_message(step, first))
             outcome = await self._gates(session, step, srec, outcome)
             if outcome.kind not in STEP_DONE:
-                self._stop_in_step(i, outcome)
+                with self._timed("commits"):
+                    self._stop_in_step(i, outcome)
                 return outcome
-            self._commit_step(i, session)
+            with self._timed("commits"):
+                self._commit_step(i, session)
         if any(s.commit for s in self.record.steps):
             return Outcome(OutcomeKind.COMPLETED, "", f"all {len(self.steps)} steps done")
         return Outcome(OutcomeKind.NO_CHANGES, "", "every step finished but nothing in the repository changed")
@@ -205,8 +223,9 @@ class _Runner:
         attempt = 0
         while outcome.kind in STEP_DONE and step.gates:
             attempt += 1
-            results = [await asyncio.to_thread(run_gate, g, self.worktree, protected=self.opts["protected"])
-                       for g in step.gates]
+            with self._timed("gates"):
+                results = [await asyncio.to_thread(run_gate, g, self.worktree, protected=self.opts["protected"])
+                           for g in step.gates]
             srec.tries, srec.gates = attempt, [vars(r) for r in results]
             self._save_progress()
             failed = [r for r in results if not r.ok]
@@ -219,7 +238,8 @@ class _Runner:
                                {"step": step.index, "gate": first.command, "exit_code": first.exit_code,
                                 "output": first.output})
             text = gate_failure_message(step, [(r.command, r.exit_code, r.output) for r in failed], attempt, retries)
-            outcome = await session.send(text)
+            with self._timed("model"):
+                outcome = await session.send(text)
         return outcome
 
     # -- commits and checkpoints -----------------------------------------------------------------
@@ -289,6 +309,12 @@ class _Runner:
         self.rd.save(self.record)
 
     def _finish(self, outcome: Outcome) -> RunResult:
+        with self._timed("finish"):
+            result = self._finish_run(outcome)
+        self.rd.save(self.record)
+        return result
+
+    def _finish_run(self, outcome: Outcome) -> RunResult:
         record = self.record
         record.outcome = outcome.to_json()
         record.status = outcome.kind.value

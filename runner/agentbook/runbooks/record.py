@@ -88,6 +88,8 @@ class RunRecord:
     push: dict[str, Any] | None = None
     pull_request: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)  # gate_retries, push/PR flags, for resume
+    # seconds per phase: plan, worktree, model (session turns incl. tools), gates, commits, finish
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

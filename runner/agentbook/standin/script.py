@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,12 @@ from agentbook.errors import FatalError
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "schemas" / "script.schema.json"
+
+
 @cache
 def script_schema() -> dict[str, Any]:
-    # schemas/ sits at the repo root; fall back to the packaged copy when installed as a wheel
-    here = Path(__file__).resolve().parents[3] / "schemas" / "script.schema.json"
-    if here.exists():
-        return dict(json.loads(here.read_text()))
-    return dict(json.loads(resources.files("agentbook").joinpath("data/script.schema.json").read_text()))
+    return dict(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,12 @@ def test_findings_name_file_line_and_rule(tmp_path: Path) -> None:
     rendered = [f.render().replace(str(tmp_path) + "/", "") for f in validate_suite(path)]
     assert rendered == [
         "suite.yaml:1:1: error[eval-prompt]: cannot read file://nope.txt: No such file or directory",
-        "suite.yaml:3:1: warning[eval-assert-type]: assertion type 'javascript' is not run by agentbook eval run"
-        " (promptfoo may still run it)",
-        f"suite.yaml:3:1: error[eval-missing-file]: vars.logs: file://missing.txt does not exist (paths are "
-        f"relative to {tmp_path})",
-        "suite.yaml:8:1: error[eval-duplicate-id]: duplicate id 'a' (first used at suite.yaml:3; give each case"
-        " a unique id)",
+        ("suite.yaml:3:1: warning[eval-assert-type]: assertion type 'javascript' is not run by agentbook eval"
+         " run (promptfoo may still run it)"),
+        (f"suite.yaml:3:1: error[eval-missing-file]: vars.logs: file://missing.txt does not exist (paths are "
+         f"relative to {tmp_path})"),
+        ("suite.yaml:8:1: error[eval-duplicate-id]: duplicate id 'a' (first used at suite.yaml:3; give each"
+         " case a unique id)"),
         "suite.yaml:10:1: error[eval-case-schema]: (case): unknown field(s) ('expectd' was unexpected)",
         "suite.yaml:10:1: error[eval-case-schema]: min_pass: 3 is more than repeat (2)",
     ]

@@ -201,7 +201,9 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
                "errors": sum(r["verdict"] == "error" for r in results),
                "flaky": sum(bool(r["stats"]["flaky"]) for r in results),
                "cache_hits": run.cache.hits, "cache_misses": run.cache.misses}
-    run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started)) + "-" + secrets.token_hex(2)
+    # sortable by time to the microsecond (`@2` is the run before last), then a random tail
+    run_id = (time.strftime("%Y%m%d-%H%M%S", time.gmtime(started)) + f"{started % 1:.6f}"[1:].replace(".", "")
+              + "-" + secrets.token_hex(2))
     report = {"run_id": run_id, "suite": str(suite.path), "model": run.model_spec, "grader": run.grader_spec,
               "started": started, "seconds": round(time.time() - started, 3), "summary": summary,
               "cases": list(results)}

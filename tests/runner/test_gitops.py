@@ -117,3 +117,21 @@ def test_repo_from_remote(url: str, slug: str) -> None:
 def test_repo_from_remote_rejects_local_path() -> None:
     with pytest.raises(FatalError, match="cannot tell the GitHub repository from remote URL '/tmp/x.git'"):
         repo_from_remote("/tmp/x.git")
+
+
+def test_gate_runs_sandboxed_with_this_agentbook_on_path(tmp_path: Path) -> None:
+    import sys
+
+    from agentbook.runbooks.gates import run_gate
+
+    (tmp_path / "keep.txt").write_text("x\n")
+    r = run_gate("command -v agentbook; echo $ANTHROPIC_API_KEY; touch /etc/agentbook-gate || echo ro; "
+                 "echo hi > out.txt", tmp_path, protected=[])
+    lines = r.output.splitlines()
+    assert r.exit_code == 0
+    assert lines[0] == str(Path(sys.executable).parent / "agentbook")
+    assert lines[1] == ""  # no API keys in a gate's environment
+    assert "ro" in lines  # the system is read-only in the sandbox
+    assert (tmp_path / "out.txt").read_text() == "hi\n"  # the worktree is writable
+    failed = run_gate("echo boom >&2; exit 3", tmp_path, protected=[])
+    assert (failed.exit_code, failed.output.strip()) == (3, "boom")

@@ -37,7 +37,7 @@ from agentbook.gitops.worktree import create_worktree, head_sha, remove_worktree
 from agentbook.models.base import Usage
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.runbooks import publish
-from agentbook.runbooks.gates import run_gate
+from agentbook.runbooks.gates import run_gate, tool_path
 from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
 from agentbook.runbooks.record import (
     INTERRUPTED,
@@ -196,7 +196,7 @@ class _Runner:
             budgets=Budgets(**self.record.budgets), protected=[*self.opts["protected"], ".git"],
             bash_allow=self.opts["bash_allow"], transcript_path=self.rd.transcript, trace_path=self.rd.trace,
             session_id=self.record.run_id, secrets=[v for k in SECRET_VARS if (v := os.environ.get(k))],
-            metadata={"run": self.record.run_id})
+            env={"PATH": tool_path()}, metadata={"run": self.record.run_id})
 
     async def _steps(self, session: Session, start: int) -> Outcome:
         for i in range(start, len(self.steps)):

@@ -7,7 +7,9 @@ command runs unsandboxed with the same clean environment, and the result says so
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +17,14 @@ from agentbook.runbooks.record import GateResult
 from agentbook.session.sandbox import bwrap_argv, bwrap_works, clean_env, protected_binds
 
 OUTPUT_TAIL = 4000  # characters of gate output kept for the agent and the report
+
+
+def tool_path() -> str:
+    """PATH with this installation's bin folder first, so gates and the agent's bash find the same
+    `agentbook` that runs them even when its virtualenv is not activated."""
+    own = str(Path(sys.executable).parent)
+    parts = [p for p in os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(os.pathsep) if p and p != own]
+    return os.pathsep.join([own, *parts])
 
 
 def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: float = 600.0) -> GateResult:
@@ -25,7 +35,7 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
         argv = bwrap_argv(root, argv, protected_binds(root, protected))
     start = time.monotonic()
     try:
-        proc = subprocess.run(argv, check=False, cwd=root, env=clean_env({}, root), capture_output=True, text=True,
+        proc = subprocess.run(argv, check=False, cwd=root, env=clean_env({"PATH": tool_path()}, root), capture_output=True, text=True,
                               errors="replace", timeout=timeout, stdin=subprocess.DEVNULL)
         code, output = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:

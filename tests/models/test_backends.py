@@ -200,3 +200,14 @@ def test_connection_cut_mid_stream_is_connection_failed(scripted: Scripted) -> N
     with pytest.raises(ConnectionFailed) as info:
         complete(spec)
     assert "connection broke mid-response" in info.value.message and info.value.retryable
+
+
+def test_a_rate_limit_pauses_every_backend_in_the_process(scripted: Scripted) -> None:
+    limited = scripted(fault_script("{kind: status, status: 429, retry_after: 30}")) + "?retries=0"
+    with pytest.raises(RateLimited) as info:
+        complete(limited)
+    assert info.value.retry_after == 30.0
+    # another model, another server: its next attempt would wait for the pause the first one got
+    assert 29.0 < GOVERNOR.delay() <= 30.0 + 0.25
+    GOVERNOR.reset()
+    assert GOVERNOR.delay() == 0.0

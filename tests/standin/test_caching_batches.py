@@ -129,3 +129,28 @@ def test_batch_cancel_and_list(standin: Standin) -> None:
     assert canceling.processing_status == "canceling" and canceling.cancel_initiated_at is not None
     assert ended.processing_status == "ended" and ended.request_counts.canceled == 1
     assert listed == [ended.id]
+
+
+def test_bad_batch_and_count_tokens_bodies_are_400(standin: Standin) -> None:
+    server = standin(SCRIPT)
+
+    async def go() -> list[str]:
+        messages = []
+        async with anthropic.AsyncAnthropic(base_url=server.base_url, api_key="k") as c:
+            try:
+                await c.messages.batches.create(requests=[])
+            except anthropic.BadRequestError as err:
+                messages.append(err.body["error"]["message"])
+            try:
+                await c.messages.count_tokens(model="m", messages=[])
+            except anthropic.BadRequestError as err:
+                messages.append(err.body["error"]["message"])
+            try:
+                await c.messages.batches.retrieve("msgbatch_nope")
+            except anthropic.NotFoundError as err:
+                messages.append(err.body["error"]["message"])
+        return messages
+
+    assert asyncio.run(go()) == ["requests: a non-empty list of {custom_id, params} is required",
+                                 "messages: at least one message is required",
+                                 "message batch msgbatch_nope not found"]

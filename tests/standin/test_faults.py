@@ -121,3 +121,28 @@ def _status(server: StandinServer, body: dict[str, Any]) -> int:
             return int(resp.status)
     except urllib.error.HTTPError as err:
         return err.code
+
+
+def test_stall_with_pings_outlives_the_client_read_timeout(standin: Standin) -> None:
+    server = standin(script("{kind: stall, seconds: 1, ping_every: 0.1, after_events: 2}"))
+    message = call(server, timeout=0.5, max_retries=0)  # no read waits 0.5 s: pings keep arriving
+    assert message.content[0].type == "text" and message.content[0].text == "recovered"
+
+
+def test_turn_longer_than_max_tokens_is_cut(standin: Standin) -> None:
+    server = standin("""
+        version: 1
+        default:
+          turns:
+            - text: "0123456789012345678901234567890123456789"
+              tool_use: {name: read, input: {path: x}}
+    """)
+
+    async def go() -> anthropic.types.Message:
+        async with anthropic.AsyncAnthropic(base_url=server.base_url, api_key="k") as c:
+            return await c.messages.create(**{**REQUEST, "max_tokens": 4})
+
+    message = asyncio.run(go())
+    assert message.stop_reason == "max_tokens"
+    assert [b.model_dump(exclude_none=True) for b in message.content] == [{"type": "text", "text": "0123456789012345"}]
+    assert message.usage.output_tokens == 4

@@ -60,6 +60,7 @@ class Fault:
     should_retry: bool | None = None
     after_events: int = 2
     seconds: float = 3600.0
+    ping_every: float | None = None
     attempts: int | None = None
     probability: float | None = None
     seed: int = 0
@@ -229,7 +230,10 @@ def parse_script(text: str, origin: str = "<script>") -> Script:
     first = best_match(jsonschema.Draft202012Validator(script_schema()).iter_errors(_plain(data)))
     if first is not None:
         where = "/".join(str(x) for x in first.absolute_path) or "(top level)"
-        raise FatalError(f"{where}: {first.message}",
+        message = first.message
+        if first.validator == "anyOf" and not first.absolute_path:
+            message = "a script needs `sessions:`, `default:` or both"
+        raise FatalError(f"{where}: {message}",
                          location=_location(origin, data, list(first.absolute_path)),
                          hint="see schemas/script.schema.json and runner/agentbook/standin/README.md")
     return _build(origin, _plain(data), data)

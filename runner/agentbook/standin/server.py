@@ -298,8 +298,9 @@ class StandinServer:
         usage = self.cache.account(body).to_usage()
         msg_id = f"msg_standin_{key[:12]}_{attempt}"
         model = str(body.get("model") or self.script.model)
-        message = wire.build_message(msg_id, model, turn.blocks, turn.stop_reason, usage)
-        if fault is not None and fault.kind == "drop" and fault.after_events == 0:
+        blocks, cut = wire.within_max_tokens(turn.blocks, int(body["max_tokens"]))
+        message = wire.build_message(msg_id, model, blocks, "max_tokens" if cut else turn.stop_reason, usage)
+        if fault is not None and fault.kind == "drop" and not fault.after_events:
             raise _Drop()  # before any byte of the response: the client sees a reset connection
         if not body.get("stream"):
             return await self._plain_reply(message, fault, request_id)
@@ -327,10 +328,15 @@ class StandinServer:
         events = wire.sse_events(message, chunk_chars=opts.chunk_chars, json_chunks=opts.json_chunks)
         for n, (name, data) in enumerate(events):
             if fault is not None and n == fault.after_events:
-                error = await _interrupt(fault)
-                if error is not None:
-                    yield wire.encode_sse("error", error)
-                    return
+                if fault.kind == "stall" and fault.ping_every:
+                    async for ping in _pinging_stall(fault.seconds, fault.ping_every):
+                        yield ping
+                    fault = None
+                else:
+                    error = await _interrupt(fault)
+                    if error is not None:
+                        yield wire.encode_sse("error", error)
+                        return
             yield wire.encode_sse(name, data)
 
     # ---- batches ---------------------------------------------------------------------------------
@@ -348,8 +354,10 @@ class StandinServer:
             return "errored", wire.error_body(etype, fault.message, None)
         usage = self.cache.account(params).to_usage()
         model = str(params.get("model") or self.script.model)
-        return "succeeded", wire.build_message(f"msg_standin_{key[:12]}_{attempt}", model, picked.blocks,
-                                               picked.stop_reason, usage, service_tier="batch")
+        blocks, cut = wire.within_max_tokens(picked.blocks, int(params["max_tokens"]))
+        return "succeeded", wire.build_message(f"msg_standin_{key[:12]}_{attempt}", model, blocks,
+                                               "max_tokens" if cut else picked.stop_reason, usage,
+                                               service_tier="batch")
 
     def _batches(self, method: str, path: str, body: Any, request_id: str) -> Reply:
         parts = path.split("/")[4:]  # after /v1/messages/batches
@@ -377,6 +385,15 @@ class StandinServer:
         if method == "DELETE" and not parts[1:]:
             return _json_reply(200, {"id": batch.id, "type": "message_batch_deleted"})
         return _json_reply(200, batch_json(batch, self.base_url))
+
+
+async def _pinging_stall(seconds: float, every: float) -> AsyncIterator[bytes]:
+    """A stall that keeps the connection alive with pings, so no client read timeout ever fires."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while (left := end - loop.time()) > 0:
+        await asyncio.sleep(min(left, every))
+        yield wire.encode_sse("ping", {"type": "ping"})
 
 
 async def _interrupt(fault: Fault) -> dict[str, Any] | None:

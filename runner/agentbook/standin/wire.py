@@ -72,6 +72,28 @@ def build_message(msg_id: str, model: str, blocks: list[dict[str, Any]], stop_re
     }
 
 
+def within_max_tokens(blocks: list[dict[str, Any]], max_tokens: int) -> tuple[list[dict[str, Any]], bool]:
+    """The blocks that fit in `max_tokens` output tokens (the last text cut short), and whether any were cut."""
+    from agentbook.standin.tokens import block_tokens, count_text
+
+    out: list[dict[str, Any]] = []
+    left = max_tokens
+    for block in blocks:
+        need = block_tokens(block)
+        if need <= left:
+            out.append(block)
+            left -= need
+            continue
+        kind = block["type"]
+        if kind in ("text", "thinking") and left > 0:
+            text = block[kind][: left * 4]
+            while count_text(text) > left:
+                text = text[:-1]
+            out.append({**block, kind: text})
+        return out, True  # a tool_use that does not fit is not sent at all
+    return out, False
+
+
 def _chunks(text: str, size: int) -> list[str]:
     return [text[i: i + size] for i in range(0, len(text), size)] or [""]
 

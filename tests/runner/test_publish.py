@@ -146,3 +146,17 @@ def test_github_error_is_reported_with_its_message(run_cli, runner_repo: Path, r
     record = json.loads((run_dir / "run.json").read_text())
     assert record["status"] == "completed" and record["push"]["pushed"] is True
     assert record["pull_request"] == {"opened": False, "error": record["pull_request"]["error"]}
+
+
+def test_github_workflow_uses_flags_the_runner_has(run_cli) -> None:
+    import re
+
+    import yaml
+
+    workflow = yaml.safe_load((Path(__file__).parents[2] / "examples" / "github" / "agentbook.yml").read_text())
+    steps = workflow["jobs"]["run"]["steps"]
+    script = next(s["run"] for s in steps if "agentbook run" in s.get("run", ""))
+    used = set(re.findall(r"(--[a-z-]+)", script.split("agentbook run", 1)[1].split(">", 1)[0]))
+    help_text = run_cli("run", "--help").out
+    assert used and all(flag in help_text for flag in used), used
+    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write", "issues": "read"}

@@ -23,6 +23,8 @@ def render_report(record: RunRecord, *, diff_stat: str, summary: str) -> str:
              "", "## Steps", "", "| # | step | status | commit | checks |", "|---|---|---|---|---|"]
     for s in record.steps:
         gates = ", ".join(("pass" if g["exit_code"] == 0 else f"FAIL ({g['exit_code']})") for g in s.gates) or "-"
+        if s.tries > 1:
+            gates += f" ({s.tries} tries)"
         lines.append(f"| {s.index} | {_cell(s.title)} | {s.status} | {s.commit[:10] if s.commit else '-'} | {gates} |")
     failing = [(s, g) for s in record.steps for g in s.gates if g["exit_code"] != 0]
     if failing:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "schemas" / "eval-suite.schema.json"
 
@@ -20,6 +21,8 @@ def suite_schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def _validator(ref: str) -> jsonschema.protocols.Validator:
+    import jsonschema  # imported on first use: `eval show` and `eval list` never need it
+
     schema = suite_schema()
     target = schema if not ref else {"$ref": f"#/$defs/{ref}", "$defs": schema["$defs"]}
     cls = jsonschema.validators.validator_for(schema)

@@ -10,6 +10,7 @@ Two layouts, one API (`open_suite`):
 
 from __future__ import annotations
 
+import fnmatch
 import glob as globlib
 import os
 from abc import ABC, abstractmethod
@@ -17,10 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from agentbook.errors import FatalError
 from agentbook.evals import fieldpath, state
@@ -49,8 +49,11 @@ from agentbook.evals.yamlio import (
 )
 from agentbook.fsutil import atomic_write_bytes, file_lock
 
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
 SUITE_NAMES = ("suite.yaml", "promptfooconfig.yaml", "promptfooconfig.yml", "suite.yml")
-Mutation = Callable[[CommentedMap, str], None]
+Mutation = Callable[["CommentedMap", str], None]
 
 
 @dataclass
@@ -162,6 +165,8 @@ def check_case(value: Any, where: str) -> None:
 
 def as_case_map(mapping: Any, where: str) -> CommentedMap:
     """A case given by the user (text or mapping) as a ruamel mapping, keeping its comments."""
+    from ruamel.yaml.comments import CommentedMap
+
     if isinstance(mapping, str):
         mapping = load_rt(mapping, where=where)
     if isinstance(mapping, CommentedMap):
@@ -222,6 +227,8 @@ class CaseFile:
         if index.fast:
             span = index.cases[self._locate(index, case_id)]
             return dedent_chunk(data[span.start:span.end], index.dash_col)
+        from ruamel.yaml.comments import CommentedSeq
+
         _docs, seq, ids = self._slow_load(data)
         return dump_rt(CommentedSeq([seq[self._locate_id(ids, case_id)]]))
 
@@ -394,6 +401,8 @@ class CaseFile:
         return docs, seq, ids
 
     def _seq_of(self, docs: list[Any]) -> CommentedSeq:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
         for doc in docs:
             if self.seq_key is None and isinstance(doc, CommentedSeq):
                 return doc
@@ -426,6 +435,8 @@ class CaseFile:
         return EditResult(new_id, str(self.path), False, index.reason or "case not indented like its list")
 
     def _slow_add(self, data: bytes, index: SuiteIndex, case: CommentedMap, case_id: str) -> EditResult:
+        from ruamel.yaml.comments import CommentedMap
+
         docs = load_all_rt(data.decode("utf-8"), where=str(self.path)) if data.strip() else [CommentedMap()]
         self._seq_of(docs).append(case)
         self._slow_write(data, docs)
@@ -528,17 +539,24 @@ class SplitSuite(Suite):
         self.path = path
         self.globs = globs
 
-    def case_files(self) -> list[Path]:
-        files: list[Path] = []
+    def _patterns(self) -> list[str]:
+        out = []
         for pattern in self.globs:
             rel = pattern.removeprefix("file://")
-            full = rel if os.path.isabs(rel) else str(self.base_dir / rel)
+            out.append(rel if os.path.isabs(rel) else str(self.base_dir / rel))
+        return out
+
+    def case_files(self) -> list[Path]:
+        files: dict[Path, None] = {}  # ordered and de-duplicated
+        for full in self._patterns():
             matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
             for m in matched:
-                p = Path(m)
-                if p.suffix in (".yaml", ".yml", ".json") and p not in files:
-                    files.append(p)
-        return files
+                if m.endswith((".yaml", ".yml", ".json")):
+                    files.setdefault(Path(m), None)
+        return list(files)
+
+    def _is_case_file(self, path: Path) -> bool:
+        return any(fnmatch.fnmatchcase(str(path), full) for full in self._patterns())
 
     def cases_dir(self) -> Path:
         first = self.globs[0].removeprefix("file://") if self.globs else "cases/*.yaml"
@@ -561,7 +579,7 @@ class SplitSuite(Suite):
 
     def _find(self, case_id: str) -> tuple[Path, Any]:
         direct = self.cases_dir() / f"{case_id}.yaml"
-        if direct.is_file() and direct in self.case_files():
+        if direct.is_file() and self._is_case_file(direct):
             value = _load_file(direct)
             if isinstance(value, dict) and str(value.get("id") or direct.stem) == case_id:
                 return direct, value

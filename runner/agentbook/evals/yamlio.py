@@ -9,18 +9,15 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError as RuamelError
-from ruamel.yaml.scalarstring import (
-    DoubleQuotedScalarString,
-    FoldedScalarString,
-    LiteralScalarString,
-    SingleQuotedScalarString,
-)
+from typing import TYPE_CHECKING, Any
 
 from agentbook.errors import FatalError
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
+# ruamel is imported inside the functions that need it: reads (`show`, `list`) never do, and importing
+# it costs more than reading one case.
 
 
 @dataclass(frozen=True)
@@ -38,6 +35,8 @@ CANDIDATE_STYLES = (Style(2, 4, 2), Style(2, 2, 0), Style(4, 4, 0), Style(4, 6, 
 
 
 def make_yaml(style: Style = Style()) -> YAML:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 1 << 20  # never re-wrap long lines: a re-wrap would touch lines the user did not edit
@@ -46,6 +45,8 @@ def make_yaml(style: Style = Style()) -> YAML:
 
 
 def load_rt(text: str, *, where: str = "<yaml>") -> Any:
+    from ruamel.yaml.error import YAMLError as RuamelError
+
     try:
         return make_yaml().load(text)
     except RuamelError as err:
@@ -53,6 +54,8 @@ def load_rt(text: str, *, where: str = "<yaml>") -> Any:
 
 
 def load_all_rt(text: str, *, where: str = "<yaml>") -> list[Any]:
+    from ruamel.yaml.error import YAMLError as RuamelError
+
     try:
         return list(make_yaml().load_all(text))
     except RuamelError as err:
@@ -97,6 +100,13 @@ def to_plain(obj: Any) -> Any:
 
 def styled_like(old: Any, new: Any) -> Any:
     """`new` in the scalar style of `old` (quotes, block literal), so an edit keeps the file's look."""
+    from ruamel.yaml.scalarstring import (
+        DoubleQuotedScalarString,
+        FoldedScalarString,
+        LiteralScalarString,
+        SingleQuotedScalarString,
+    )
+
     if not isinstance(new, str) or isinstance(new, (LiteralScalarString, FoldedScalarString)):
         return new
     if isinstance(old, (LiteralScalarString, FoldedScalarString)) or "\n" in new:

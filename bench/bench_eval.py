@@ -1,0 +1,135 @@
+"""Benchmark the eval store on generated suites: `eval show` / `eval edit` of one case vs a full ruamel
+round-trip, bytes outside the edited case, the split layout, and the bytes an agent reads.
+
+    .venv/bin/python bench/bench_eval.py            # 5 MB suite (1,280 cases)
+    .venv/bin/python bench/bench_eval.py --full     # also the 20 MB suite (5,000 cases; ~1 min more)
+
+Figures are wall-clock seconds on this machine, printed as ratios against the full round-trip measured in
+the same run. `cli` times are whole `agentbook` processes (interpreter start included); `lib` times are
+the library call alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from agentbook.evals import state
+from agentbook.evals.split import split_suite
+from agentbook.evals.store import SingleFileSuite, open_suite
+from agentbook.evals.synth import synthetic_suite
+
+AGENTBOOK = [sys.executable, "-m", "agentbook"]
+
+
+def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def cli(*args: str) -> tuple[float, bytes]:
+    start = time.perf_counter()
+    res = subprocess.run([*AGENTBOOK, *args], capture_output=True, check=True)
+    return time.perf_counter() - start, res.stdout
+
+
+def cli_best(*args: str, repeat: int = 3) -> tuple[float, bytes]:
+    runs = [cli(*args) for _ in range(repeat)]
+    return min(t for t, _ in runs), runs[-1][1]
+
+
+def full_round_trip(path: Path) -> float:
+    start = time.perf_counter()
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 1 << 20
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    doc = yaml.load(path.read_text())
+    doc["tests"][len(doc["tests"]) // 2]["assert"][0]["value"] = "changed"
+    buf = io.StringIO()
+    yaml.dump(doc, buf)
+    return time.perf_counter() - start
+
+
+def outside_identical(before: bytes, after: bytes, start: int, end: int) -> bool:
+    """Bytes before the case's start and after its end are unchanged (the case may change length)."""
+    tail = len(before) - end
+    return before[:start] == after[:start] and before[end:] == after[len(after) - tail:]
+
+
+def bench_size(label: str, n: int, size: int, work: Path) -> None:
+    path = work / f"suite-{label}.yaml"
+    path.write_text(synthetic_suite(n, case_bytes=size // n))
+    mb = path.stat().st_size / 1e6
+    print(f"\n== {label}: {mb:.1f} MB, {n} cases ({path})")
+    target = f"case-{n // 2:05d}"
+    floor, _ = cli_best("--version")
+    print(f"interpreter floor (agentbook --version): {floor:.3f}s")
+
+    index_cold, _ = timed(lambda: (state.index_file(path).unlink(missing_ok=True),
+                                   open_suite(path).list_cases()), repeat=1)
+    print(f"index build (cold, once per file version): {index_cold:.3f}s")
+
+    suite = open_suite(path)
+    assert isinstance(suite, SingleFileSuite)
+    show_lib, _ = timed(lambda: suite.get_case(target))
+    show_cli, show_out = cli_best("eval", "show", str(path), target)
+    print(f"eval show  lib {show_lib:.4f}s  cli {show_cli:.3f}s  (target < 0.5 s)")
+
+    rt = full_round_trip(path)
+    print(f"full ruamel round-trip (load + dump, once): {rt:.2f}s")
+
+    _, index = suite.file.read()
+    span = next(c for c in index.cases if c.id == target)
+    before = path.read_bytes()
+    edit_cli, edit_out = cli("eval", "edit", str(path), target, "--set", "assert[0].value=svc-changed")
+    after = path.read_bytes()
+    same = outside_identical(before, after, span.start, span.end)
+    edit_lib, _ = timed(lambda: suite.edit_case(target, [("assert[0].value", "svc-changed-again")]))
+    print(f"eval edit  lib {edit_lib:.4f}s  cli {edit_cli:.3f}s  (target < 0.5 s)")
+    print(f"ratio full round-trip / eval edit: {rt / edit_lib:.0f}x (lib), {rt / edit_cli:.0f}x (cli)")
+    print(f"bytes outside the edited case identical: {'yes' if same else 'NO'}; "
+          f"changed lines: {sum(a != b for a, b in zip(before.splitlines(), after.splitlines()))}")
+
+    agent_bytes = len(show_out) + len(edit_out)
+    print(f"agent task 'change the expected output of {target}': reads {agent_bytes} B with the CLI "
+          f"(show + edit) vs {len(before)} B reading the file: {len(before) / agent_bytes:.0f}x fewer "
+          f"(target >= 100x)")
+
+    out = work / f"split-{label}"
+    split_suite(open_suite(path), out)
+    split = open_suite(out)
+    sshow_lib, _ = timed(lambda: split.get_case(target))
+    sedit_lib, _ = timed(lambda: split.edit_case(target, [("assert[0].value", "svc-split")]))
+    sshow_cli, _ = cli_best("eval", "show", str(out), target)
+    sedit_cli, _ = cli("eval", "edit", str(out), target, "--set", "assert[0].value=svc-split-cli")
+    print(f"split layout: show lib {sshow_lib:.4f}s cli {sshow_cli:.3f}s; edit lib {sedit_lib:.4f}s "
+          f"cli {sedit_cli:.3f}s  (target < 0.1 s lib; cli includes the {floor:.2f}s interpreter floor)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--full", action="store_true", help="also run the 20 MB / 5,000-case suite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
+        work = Path(tmp)
+        bench_size("5MB", 1280, 5_000_000, work)
+        if args.full:
+            bench_size("20MB", 5000, 20_000_000, work)
+
+
+if __name__ == "__main__":
+    main()

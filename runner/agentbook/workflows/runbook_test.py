@@ -15,8 +15,8 @@ report). `agentbook test-runbook NAME` is the command; the spec is `tests/runboo
         - {step: 2/5 Add a case that reproduces the behaviour, files: [evals/logql/cases/x.yaml]}
       files:                                 # at the branch head
         - {path: prompts/logql.md, contains: ['(?i)error'], not_contains: []}
-      gates:                                 # per step: how many gate rounds, last results
-        - {step: 3, tries: 2, results: [pass]}
+      gates:                                 # per step: gate rounds, last results, their output
+        - {step: 3, tries: 2, results: [pass], output_contains: ["ok: no regressions"]}
       report_contains: ["completed"]
 """
 
@@ -258,6 +258,8 @@ def _check_gates(expected: list[dict[str, Any]], run: dict[str, Any]) -> list[Ch
             problems.append(f"{step['tries']} gate rounds, expected {want['tries']}")
         if "results" in want and got != list(want["results"]):
             problems.append(f"last results {got}, expected {list(want['results'])}")
+        output = "\n".join(g["output"] for g in step["gates"])
+        problems += [f"output lacks {n!r}" for n in want.get("output_contains") or [] if n not in output]
         checks.append(Check(f"gates of step {want['step']}", not problems,
                             "; ".join(problems) or f"{step['tries']} round(s), last {got}"))
     return checks

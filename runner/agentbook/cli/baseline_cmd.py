@@ -1,0 +1,103 @@
+"""`agentbook baseline save|check|show SUITE`: hold a prompt change to the suite's earlier numbers.
+
+Runbook gates use it: `save` on the unchanged prompt, `check` after the change (exit 1 when a case
+that passed no longer does, the pass rate drops, or with --shorter the prompt did not get shorter).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from agentbook.cli.output import emit_json, json_option
+from agentbook.errors import EXIT_FINDINGS, EXIT_OK
+
+suite_arg = click.argument("suite", type=click.Path(path_type=Path))
+model_opt = click.option("--model", help="Model spec for the run (default: the suite's provider).")
+prompt_opt = click.option("--prompt", type=click.Path(path_type=Path, dir_okay=False),
+                          help="The prompt file whose token count is recorded and compared.")
+
+
+@click.group("baseline")
+def command() -> None:
+    """Record a suite's results on the unchanged prompt, then check a change against them."""
+
+
+@command.command("save")
+@suite_arg
+@model_opt
+@prompt_opt
+@json_option
+def save_cmd(suite: Path, model: str | None, prompt: Path | None, as_json: bool) -> int:
+    """Run the whole suite and record the result as the baseline (failing cases are allowed)."""
+    from agentbook.workflows import baseline
+
+    snap = baseline.take(suite, model, prompt)
+    path = baseline.save(snap, suite)
+    if as_json:
+        emit_json({**snap.to_json(), "path": str(path)})
+    else:
+        click.echo(f"baseline {_numbers(snap)} (run {snap.run_id}, {snap.model})")
+        click.echo(f"saved {path}")
+    errored = [i for i, v in snap.verdicts.items() if v == "error"]
+    if errored:
+        click.echo(f"error: {len(errored)} case(s) could not run: {', '.join(errored[:10])}", err=True)
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+@command.command("check")
+@suite_arg
+@model_opt
+@prompt_opt
+@click.option("--shorter", is_flag=True, help="Also require the prompt's token count to have dropped.")
+@json_option
+def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool, as_json: bool) -> int:
+    """Run the whole suite again and compare with the baseline; exit 1 on any regression."""
+    from agentbook.workflows import baseline
+
+    before = baseline.load(suite)
+    after = baseline.take(suite, model, prompt or (Path(before.prompt) if before.prompt else None))
+    result = baseline.compare(before, after, require_shorter=shorter)
+    if as_json:
+        emit_json(result.to_json())
+        return EXIT_OK if result.ok else EXIT_FINDINGS
+    click.echo(f"before {_numbers(before)} (run {before.run_id})")
+    click.echo(f"after  {_numbers(after)} (run {after.run_id})")
+    for r in result.regressions[:20]:
+        click.echo(f"  regression {r['id']}: {r['before']} -> {r['after']}")
+    for c in result.new_cases[:20]:
+        click.echo(f"  new case   {c['id']}: {c['verdict']}")
+    for problem in result.problems:
+        click.echo(f"FAIL: {problem}")
+    if result.ok:
+        click.echo("ok: no regressions" + (", prompt shorter" if shorter else ""))
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+@command.command("show")
+@suite_arg
+@json_option
+def show_cmd(suite: Path, as_json: bool) -> int:
+    """Print the recorded baseline."""
+    from agentbook.workflows import baseline
+
+    snap = baseline.load(suite)
+    if as_json:
+        emit_json(snap.to_json())
+    else:
+        click.echo(f"baseline {_numbers(snap)} (run {snap.run_id}, {snap.model})")
+        for case_id, verdict in list(snap.verdicts.items())[:100]:
+            click.echo(f"  {verdict:<5} {case_id}")
+    return EXIT_OK
+
+
+def _numbers(snap: object) -> str:
+    from agentbook.workflows.baseline import Snapshot
+
+    assert isinstance(snap, Snapshot)
+    text = f"{snap.passed}/{snap.total} passed ({snap.pass_rate:.0%})"
+    if snap.prompt_tokens is not None:
+        text += f", prompt {snap.prompt} {snap.prompt_tokens} tokens"
+    return text

@@ -1,0 +1,136 @@
+"""Eval baselines: the numbers a prompt change is held to.
+
+A runbook's first step records how the suite does on the unchanged prompt (`agentbook baseline
+save`); a later gate runs the suite again and compares (`agentbook baseline check`): no case that
+passed may stop passing, the pass rate may not drop, and for a consolidation the prompt's token
+count must drop. The baseline is a file beside the suite's other eval state (`.agentbook/`, never
+committed), so it lives in the run's worktree and dies with it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook.errors import FatalError
+from agentbook.fsutil import atomic_write_json
+
+
+@dataclass
+class Snapshot:
+    """One run of a suite reduced to what a comparison needs."""
+
+    suite: str
+    run_id: str
+    model: str
+    verdicts: dict[str, str]  # case id -> pass | fail | error
+    prompt: str | None = None
+    prompt_tokens: int | None = None
+
+    @property
+    def passed(self) -> int:
+        return sum(v == "pass" for v in self.verdicts.values())
+
+    @property
+    def total(self) -> int:
+        return len(self.verdicts)
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.total if self.total else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed, "total": self.total, "pass_rate": round(self.pass_rate, 4)}
+
+
+@dataclass
+class Comparison:
+    before: Snapshot
+    after: Snapshot
+    regressions: list[dict[str, str]] = field(default_factory=list)  # {id, before, after}
+    new_cases: list[dict[str, str]] = field(default_factory=list)  # {id, verdict}
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "problems": self.problems, "before": self.before.to_json(),
+                "after": self.after.to_json(), "regressions": self.regressions, "new_cases": self.new_cases}
+
+
+def prompt_tokens(path: Path) -> int:
+    """The prompt file's size in tokens as agentbook's stand-in counts them (about 4 bytes a token):
+    not a real tokenizer, but deterministic, offline and monotonic in the text, which is what a
+    "did it get shorter" check needs."""
+    from agentbook.standin.tokens import count_text
+
+    try:
+        return count_text(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise FatalError(f"cannot read prompt: {err.strerror}", location=str(path)) from None
+
+
+def take(suite_path: Path, model: str | None, prompt: Path | None = None) -> Snapshot:
+    """Run the whole suite now (the cases' own repeat policies apply) and reduce it to a snapshot."""
+    from agentbook.evals.runner import RunOptions, run_suite
+    from agentbook.evals.store import open_suite
+
+    suite = open_suite(suite_path)
+    report = run_suite(suite, RunOptions(model=model))
+    return Snapshot(suite=str(suite_path), run_id=report["run_id"], model=str(report["model"]),
+                    verdicts={c["id"]: c["verdict"] for c in report["cases"]},
+                    prompt=str(prompt) if prompt else None,
+                    prompt_tokens=prompt_tokens(prompt) if prompt else None)
+
+
+def baseline_path(suite_path: Path) -> Path:
+    from agentbook.evals.state import state_dir
+    from agentbook.evals.store import open_suite
+
+    suite = open_suite(suite_path).path
+    return state_dir(suite) / "baselines" / f"{suite.name}.json"  # one per suite file in the folder
+
+
+def save(snapshot: Snapshot, suite_path: Path) -> Path:
+    path = baseline_path(suite_path)
+    atomic_write_json(path, snapshot.to_json())
+    return path
+
+
+def load(suite_path: Path) -> Snapshot:
+    path = baseline_path(suite_path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FatalError(f"no baseline recorded for {suite_path}",
+                         hint=f"record one on the unchanged prompt first: agentbook baseline save {suite_path}"
+                         ) from None
+    except (OSError, ValueError) as err:
+        raise FatalError(f"cannot read the baseline: {err}", location=str(path)) from None
+    known = set(Snapshot.__dataclass_fields__)
+    return Snapshot(**{k: v for k, v in data.items() if k in known})
+
+
+def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False) -> Comparison:
+    """Regressions are cases that passed before and do not now; new cases are listed, not judged."""
+    result = Comparison(before, after)
+    for case_id, was in before.verdicts.items():
+        now = after.verdicts.get(case_id, "missing")
+        if was == "pass" and now != "pass":
+            result.regressions.append({"id": case_id, "before": was, "after": now})
+    result.new_cases = [{"id": i, "verdict": v} for i, v in after.verdicts.items() if i not in before.verdicts]
+    if result.regressions:
+        ids = ", ".join(r["id"] for r in result.regressions[:10])
+        result.problems.append(f"{len(result.regressions)} case(s) passed in the baseline and do not now: {ids}")
+    if after.pass_rate < before.pass_rate:
+        result.problems.append(f"pass rate dropped: {before.pass_rate:.0%} -> {after.pass_rate:.0%}")
+    if require_shorter:
+        if before.prompt_tokens is None or after.prompt_tokens is None:
+            result.problems.append("no prompt token count to compare: pass --prompt to both save and check")
+        elif after.prompt_tokens >= before.prompt_tokens:
+            result.problems.append(f"the prompt is not shorter: {before.prompt_tokens} -> {after.prompt_tokens} tokens")
+    return result

@@ -1,0 +1,85 @@
+"""`agentbook baseline save|check|show` on the example's real suites with the scripted production
+model: a prompt change that breaks a case is caught, a shorter prompt is measured, bad input is clear."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tests.conftest import CliResult
+
+MODEL = "scripted:evals/sut.script.yaml"
+LOGQL = "evals/logql/suite.yaml"
+ALERTS = "evals/summarise-alert.yaml"
+
+
+@pytest.fixture
+def repo(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(example_repo)
+    return example_repo
+
+
+def test_save_then_check_unchanged_prompt_passes(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    saved = run_cli("baseline", "save", LOGQL, "--model", MODEL, "--prompt", "prompts/logql.md")
+    assert saved.code == 0, saved.err
+    assert saved.out.startswith("baseline 5/5 passed (100%), prompt prompts/logql.md 173 tokens (run ")
+    assert "saved evals/logql/.agentbook/baselines/suite.yaml.json" in saved.out
+    checked = run_cli("baseline", "check", LOGQL, "--model", MODEL)
+    assert checked.code == 0
+    assert checked.out.splitlines()[-1] == "ok: no regressions"
+
+
+def test_a_broken_case_is_a_regression(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    assert run_cli("baseline", "save", LOGQL, "--model", MODEL).code == 0
+    prompt = repo / "prompts" / "logql.md"
+    # drop the logfmt rule: the scripted model does not care, so break the question a case asks instead
+    case = repo / "evals" / "logql" / "cases" / "timeouts-payments.yaml"
+    case.write_text(case.read_text().replace("Show me the timeout lines from payments", "Show me payments timeouts"))
+    res = run_cli("baseline", "check", LOGQL, "--model", MODEL, "--json")
+    data = json.loads(res.out)
+    assert res.code == 1
+    assert data["regressions"] == [{"id": "timeouts-payments", "before": "pass", "after": "error"}]
+    assert data["problems"][0] == "1 case(s) passed in the baseline and do not now: timeouts-payments"
+    assert data["before"]["passed"] == 5 and data["after"]["passed"] == 4
+    assert prompt.read_text().startswith("You translate")
+
+
+def test_new_cases_are_listed_not_judged(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    assert run_cli("baseline", "save", LOGQL, "--model", MODEL).code == 0
+    (repo / "evals" / "logql" / "cases" / "errors-checkout.yaml").write_text(
+        "id: errors-checkout\nvars: {question: Show me errors from checkout in the last hour}\n"
+        "assert:\n  - {type: contains, value: checkout}\n")
+    res = run_cli("baseline", "check", LOGQL, "--model", MODEL)
+    assert res.code == 0, res.out
+    assert "  new case   errors-checkout: pass" in res.out
+
+
+def test_shorter_requires_fewer_tokens(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    args = ("--model", MODEL, "--prompt", "prompts/summarise-alert.md")
+    assert run_cli("baseline", "save", ALERTS, *args).code == 0
+    same = run_cli("baseline", "check", ALERTS, *args, "--shorter")
+    assert same.code == 1
+    assert "FAIL: the prompt is not shorter: 327 -> 327 tokens" in same.out
+    prompt = repo / "prompts" / "summarise-alert.md"
+    prompt.write_text(prompt.read_text().replace("- Do not write more than three lines.\n", ""))
+    shorter = run_cli("baseline", "check", ALERTS, *args, "--shorter")
+    assert shorter.code == 0, shorter.out
+    assert "prompt prompts/summarise-alert.md 318 tokens" in shorter.out
+    assert shorter.out.splitlines()[-1] == "ok: no regressions, prompt shorter"
+
+
+def test_check_without_a_baseline_says_how_to_make_one(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    res = run_cli("baseline", "check", ALERTS, "--model", MODEL)
+    assert res.code == 3
+    assert "agentbook: error: no baseline recorded for evals/summarise-alert.yaml" in res.err
+    assert "agentbook baseline save evals/summarise-alert.yaml" in res.err
+
+
+def test_show_prints_the_recorded_verdicts(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    assert run_cli("baseline", "save", ALERTS, "--model", MODEL).code == 0
+    res = run_cli("baseline", "show", ALERTS, "--json")
+    data = json.loads(res.out)
+    assert data["verdicts"] == {"checkout-latency-critical": "pass", "payments-errors-warning": "pass",
+                                "search-disk-no-speculation": "pass", "auth-down-first-person": "pass"}

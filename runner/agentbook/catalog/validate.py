@@ -59,7 +59,7 @@ def collect_targets(paths: Sequence[Path | str], root: Path) -> tuple[list[Targe
         found, problems = discover(path)
         findings += problems
         for target in found:
-            key = target.path.resolve()
+            key = Path(os.path.abspath(target.path))
             if key not in seen:
                 seen.add(key)
                 targets.append(target)
@@ -70,7 +70,7 @@ def validate(paths: Sequence[Path | str], profile: str = DEFAULT_PROFILE, *, roo
     prof = get_profile(profile)
     targets, findings = collect_targets(paths, (root or Path.cwd()).resolve())
     report = ValidationReport(findings=findings)
-    in_run = {t.path.resolve().parent.name for t in targets if t.kind == "skill"}
+    in_run = {Path(os.path.abspath(t.path)).parent.name for t in targets if t.kind == "skill"}
     skills_by_root: dict[Path, set[str]] = {}
     for target in targets:
         if target.kind == "skill":
@@ -127,7 +127,7 @@ def check_suite(path: Path) -> list[Finding] | None:
 
 def runbook_root(path: Path) -> Path:
     """The repository a runbook belongs to: the parent of its runbooks/ folder."""
-    folder = path.resolve().parent
+    folder = Path(os.path.abspath(path)).parent
     return folder.parent if folder.name == RUNBOOK_DIR else folder
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from agentbook.fsutil import read_jsonl
 from agentbook.outcome import OutcomeKind
-from agentbook.session import Budgets, Session, SessionConfig, run_session
+from agentbook.session import Budgets, Session, SessionConfig, history_from_transcript, run_session
 from agentbook.standin import ensure_server
 
 HERE = Path(__file__).parent
@@ -218,3 +218,38 @@ def test_secrets_never_reach_transcript_or_trace(work: Path) -> None:
         text = Path(str(path)).read_text()
         assert token not in text and "hunter2-password" not in text and "sk-ant-api03" not in text
         assert "[REDACTED]" in text
+
+
+def test_resume_from_transcript_after_a_stop(work: Path) -> None:
+    cfg = config(work, EXPLORE, budgets=Budgets(max_turns=3))
+    first = asyncio.run(run_session(cfg, "explore, then resume"))
+    assert first.outcome.reason == "turns"
+    history = history_from_transcript(first.transcript_path)
+    assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant", "user", "assistant", "user"]
+    assert history[1]["content"][0]["type"] == "thinking"  # comes back signed, as the stand-in checks
+
+    async def resume() -> Any:
+        async with Session(config(work, EXPLORE, session_id=cfg.session_id), history=history) as session:
+            outcome = await session.send("Continue where you stopped.")
+            return outcome, session
+
+    outcome, session = asyncio.run(resume())
+    assert outcome.ok, outcome
+    assert session.turns == 4 and (work / "NOTES.md").read_text().endswith("Status: reviewed\n")
+
+
+def test_history_cut_after_a_tool_request_is_repaired(work: Path) -> None:
+    history = [{"role": "user", "content": "two-steps: do step one"},
+               {"role": "assistant", "content": [{"type": "text", "text": "Step one done."},
+                                                 {"type": "tool_use", "id": "toolu_x", "name": "read",
+                                                  "input": {"path": "README.md"}}]}]
+    async def resume() -> Any:
+        async with Session(config(work), history=history) as session:
+            repaired = session.messages[-1]
+            return repaired, await session.send("now step two")
+
+    repaired, outcome = asyncio.run(resume())
+    assert repaired == {"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "toolu_x", "is_error": True,
+         "content": "not run: the session was interrupted before this call ran; check the state and retry"}]}
+    assert outcome.ok and (work / "step2.txt").read_text() == "two\n"

@@ -16,6 +16,7 @@ from agentbook.models.base import Model, ModelRequest, ModelResponse, Usage
 from agentbook.models.errors import ModelError
 from agentbook.models.pricing import cost_usd
 from agentbook.outcome import Outcome, OutcomeKind
+from agentbook.session import history as history_mod
 from agentbook.session import retry, sandbox
 from agentbook.session.budget import BudgetTracker, Spend
 from agentbook.session.config import SessionConfig
@@ -47,7 +48,7 @@ class Session:
         self._by_name = {t.name: t for t in self.tools}
         has_bash = "bash" in self._by_name
         self.sandbox = sandbox.resolve_mode(config.sandbox) if has_bash else "none"
-        self.messages: list[dict[str, Any]] = [dict(m) for m in history or []]
+        self.messages: list[dict[str, Any]] = history_mod.repair(history or [])
         self.usage = Usage()
         self.cost_usd = 0.0
         self.cost_estimated = False
@@ -136,7 +137,9 @@ class Session:
                 return Outcome(OutcomeKind.BLOCKED, "refusal", "the model refused the task", self._evidence())
             if not tool_uses:
                 if response.stop_reason in ("max_tokens", "pause_turn"):
-                    self._add_user_text("[agentbook] Your reply was cut off; continue where you stopped.")
+                    note = "[agentbook] Your reply was cut off; continue where you stopped."
+                    self._add_user_text(note)
+                    self.transcript.event("note", text=note)
                     continue
                 return Outcome(OutcomeKind.COMPLETED, "", "the model ended its turn", self._evidence())
             denied = await self._run_tools(tool_uses, truncated=response.stop_reason == "max_tokens")

@@ -19,6 +19,8 @@ from agentbook.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAG
 
 # name -> "module:attribute"; one line per command group. Keep sorted.
 COMMANDS: dict[str, str] = {
+    "backtest": "agentbook.cli.backtest_cmd:command",
+    "baseline": "agentbook.cli.baseline_cmd:command",
     "demo": "agentbook.cli.demo:command",
     "eval": "agentbook.cli.eval_cmd:command",
     "models": "agentbook.cli.models_cmd:command",
@@ -28,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "session": "agentbook.cli.session_cmd:command",
     "skills": "agentbook.cli.catalog_cmds:skills_group",
     "standin": "agentbook.cli.standin_cmd:command",
+    "test-runbook": "agentbook.cli.test_runbook_cmd:command",
+    "trace": "agentbook.cli.trace_cmd:command",
     "validate": "agentbook.cli.validate:command",
     "watch": "agentbook.cli.watch_cmd:command",
 }

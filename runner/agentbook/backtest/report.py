@@ -1,0 +1,160 @@
+"""`backtest report`: report.md with accuracy overall, by account and by cohort, the top cohorts by
+impact with their code pointers and proposed change, the cost of the analysis, and two PNG charts."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook.backtest.cohorts import read_index
+from agentbook.backtest.folder import BacktestFolder, Investigation
+from agentbook.fsutil import atomic_write_bytes, atomic_write_text
+
+TOP_COHORTS = 5
+ACCOUNT_ROWS = 30
+
+
+@dataclass
+class ReportSummary:
+    path: str
+    total: int
+    correct: int
+    accounts: dict[str, dict[str, Any]]
+    cohorts: list[dict[str, Any]]
+    analysed: int
+    cost_usd: float
+    cost_by_mode: dict[str, float]
+    charts: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "total": self.total, "correct": self.correct,
+                "accuracy": round(self.accuracy, 4), "accounts": self.accounts,
+                "cohorts": [{k: c[k] for k in ("slug", "name", "count", "scope", "impact_pp")}
+                            for c in self.cohorts],
+                "analysed": self.analysed, "cost_usd": round(self.cost_usd, 6),
+                "cost_by_mode": {k: round(v, 6) for k, v in self.cost_by_mode.items()}, "charts": self.charts}
+
+
+def account_accuracy(invs: list[Investigation]) -> dict[str, dict[str, Any]]:
+    totals: Counter[str] = Counter(i.account for i in invs)
+    right: Counter[str] = Counter(i.account for i in invs if i.correct)
+    return {a: {"total": n, "correct": right[a], "accuracy": round(right[a] / n, 4)}
+            for a, n in sorted(totals.items(), key=lambda kv: (right[kv[0]] / kv[1], kv[0]))}
+
+
+def _costs(invs: list[Investigation]) -> tuple[int, dict[str, float]]:
+    analysed, by_mode = 0, defaultdict[str, float](float)
+    for inv in invs:
+        analysis = inv.analysis()
+        if analysis:
+            analysed += 1
+            meta = analysis.get("meta") or {}
+            by_mode[str(meta.get("mode", "live"))] += float(meta.get("cost_usd") or 0)
+    return analysed, dict(by_mode)
+
+
+def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts: list[dict[str, Any]]
+            ) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = []
+    names = list(accounts)
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(names) + 2), 4))
+    ax.bar(names, [accounts[a]["accuracy"] * 100 for a in names], color="#4c72b0")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("Accuracy by account")
+    ax.tick_params(axis="x", rotation=60, labelsize=8)
+    fig.tight_layout()
+    out.append(_save(fig, folder.root / "charts" / "accuracy-by-account.png"))
+    plt.close(fig)
+    if cohorts:
+        shown = cohorts[:15][::-1]
+        colours = {"systemic": "#c44e52", "account-specific": "#dd8452", "few-accounts": "#8c8c8c"}
+        fig, ax = plt.subplots(figsize=(8, 0.4 * len(shown) + 1.5))
+        ax.barh([c["slug"][:40] for c in shown], [c["count"] for c in shown],
+                color=[colours.get(c["scope"], "#8c8c8c") for c in shown])
+        ax.set_xlabel("failed investigations")
+        ax.set_title("Cohort sizes (red: systemic, orange: account-specific)")
+        ax.tick_params(axis="y", labelsize=8)
+        fig.tight_layout()
+        out.append(_save(fig, folder.root / "charts" / "cohort-sizes.png"))
+        plt.close(fig)
+    return out
+
+
+def _save(fig: Any, path: Path) -> str:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    atomic_write_bytes(path, buf.getvalue())
+    return path.name
+
+
+def build_report(root: str, *, charts: bool = True) -> ReportSummary:
+    folder = BacktestFolder(root).require()
+    invs = folder.investigations()
+    correct = sum(1 for i in invs if i.correct)
+    accounts = account_accuracy(invs)
+    index = read_index(folder) or {"cohorts": [], "unanalysed": []}
+    cohorts = [dict(c, impact_pp=round(100 * c["count"] / max(1, len(invs)), 2)) for c in index["cohorts"]]
+    analysed, by_mode = _costs(invs)
+    summary = ReportSummary(path=str(folder.root / "report.md"), total=len(invs), correct=correct,
+                            accounts=accounts, cohorts=cohorts, analysed=analysed,
+                            cost_usd=sum(by_mode.values()), cost_by_mode=by_mode)
+    if charts:
+        summary.charts = [f"charts/{name}" for name in _charts(folder, accounts, cohorts)]
+    atomic_write_text(folder.root / "report.md", render(summary, index))
+    return summary
+
+
+def render(s: ReportSummary, index: dict[str, Any]) -> str:
+    wrong = s.total - s.correct
+    lines = ["# Backtest report", "",
+             f"**Accuracy: {s.accuracy:.1%}** ({s.correct} of {s.total} investigations correct, {wrong} not), "
+             f"over {len(s.accounts)} accounts. {s.analysed} investigations analysed"
+             f" for ${s.cost_usd:.2f} (" + ", ".join(f"{m} ${c:.2f}" for m, c in sorted(s.cost_by_mode.items()))
+             + ").", ""]
+    if index.get("unanalysed"):
+        lines += [(f"{len(index['unanalysed'])} failed investigations have no analysis yet and are in no "
+                  "cohort: run `agentbook backtest analyze` again."), ""]
+    lines += ["## Top causes by impact", ""]
+    if not s.cohorts:
+        lines += ["No cohorts yet: run `agentbook backtest cluster` first.", ""]
+    for n, c in enumerate(s.cohorts[:TOP_COHORTS], 1):
+        where = ", ".join(f"`{x['location']}`" for x in c["suspected"][:3]) or "no code location named"
+        lines += [f"### {n}. {c['name']} ({c['count']} failures, {c['scope']})", "",
+                  c["definition"], "",
+                  f"- impact: fixing it would lift accuracy by up to {c['impact_pp']:.1f} points",
+                  f"- accounts: {len(c['accounts'])} (" + ", ".join(list(c["accounts"])[:6])
+                  + (", ..." if len(c["accounts"]) > 6 else "") + ")",
+                  f"- code: {where}",
+                  f"- proposed change: {c['proposed_change'] or 'none proposed yet'}",
+                  f"- details: [cohorts/{c['slug']}.md](cohorts/{c['slug']}.md)", ""]
+    lines += ["## Accuracy by cohort", "", "| cohort | scope | failures | accounts | accuracy if fixed |",
+              "| --- | --- | ---: | ---: | ---: |"]
+    for c in s.cohorts:
+        fixed = (s.correct + c["count"]) / max(1, s.total)
+        lines.append(f"| [{c['slug']}](cohorts/{c['slug']}.md) | {c['scope']} | {c['count']} | "
+                     f"{len(c['accounts'])} | {fixed:.1%} |")
+    lines += ["", "## Accuracy by account (worst first)", "", "| account | correct | total | accuracy |",
+              "| --- | ---: | ---: | ---: |"]
+    for account, row in list(s.accounts.items())[:ACCOUNT_ROWS]:
+        lines.append(f"| {account} | {row['correct']} | {row['total']} | {row['accuracy']:.0%} |")
+    if len(s.accounts) > ACCOUNT_ROWS:
+        lines.append(f"| ... {len(s.accounts) - ACCOUNT_ROWS} more accounts | | | |")
+    if s.charts:
+        lines += ["", "## Charts", ""] + [f"![{Path(c).stem}]({c})" for c in s.charts]
+    lines += ["", (f"Cohort agreement between two clustering runs (adjusted Rand index): "
+                  f"{index.get('agreement_ari', 1.0):.2f}.")]
+    return "\n".join(lines) + "\n"

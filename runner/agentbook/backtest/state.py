@@ -1,0 +1,60 @@
+"""What `analyze` records outside the investigations: an append-only event log and a run lock.
+
+`.agentbook/analyze.jsonl` gets one line per start, finish and failure (fsynced), so after a crash it
+tells which investigations were in flight, and tests can check that nothing finished was started again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agentbook.backtest.analysis import render_markdown
+from agentbook.backtest.folder import ANALYSIS_ERROR, ANALYSIS_JSON, ANALYSIS_MD, Investigation
+from agentbook.errors import FatalError
+from agentbook.fsutil import append_line, atomic_write_json, atomic_write_text
+
+
+class EventLog:
+    def __init__(self, path: Path, run_id: str) -> None:
+        self.path = path
+        self.run_id = run_id
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def event(self, kind: str, inv_id: str, **extra: Any) -> None:
+        append_line(self.path, json.dumps({"event": kind, "id": inv_id, "run": self.run_id,
+                                           "t": round(time.time(), 3), **extra}))
+
+
+@contextlib.contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """One `analyze` per backtest at a time; the kernel drops the lock when the process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FatalError(f"another `agentbook backtest analyze` is running on {path.parent.parent}",
+                             hint="wait for it to finish, or stop it; a killed run releases the lock") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def save_analysis(inv: Investigation, analysis: dict[str, Any]) -> None:
+    """analysis.md first, then analysis.json (the marker that the investigation is done), both atomic."""
+    atomic_write_text(inv.path / ANALYSIS_MD, render_markdown(inv, analysis))
+    atomic_write_json(inv.path / ANALYSIS_JSON, analysis)
+    with contextlib.suppress(FileNotFoundError):
+        (inv.path / ANALYSIS_ERROR).unlink()
+
+
+def save_failure(inv: Investigation, reason: str, message: str, meta: dict[str, Any]) -> None:
+    atomic_write_json(inv.path / ANALYSIS_ERROR, {"reason": reason, "message": message, "meta": meta})

@@ -1,0 +1,147 @@
+"""`agentbook backtest import|analyze|cluster|report|compare`: parse, call agentbook.backtest, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from agentbook.cli.output import bounded, emit_json, json_option
+from agentbook.errors import EXIT_FINDINGS, EXIT_OK
+
+DEFAULT_MODEL = "anthropic:claude-sonnet-4-5"
+
+
+@click.group("backtest")
+def command() -> None:
+    """Analyse a backtest: import it, run one analyst per investigation, cluster failures, report.
+
+    The folder layout is described in the README.md that `import` writes; start there.
+    """
+
+
+@command.command("import")
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--update", is_flag=True, help="Add new investigations to an existing backtest; analysed ones "
+              "are left as they are.")
+@json_option
+def import_cmd(manifest: Path, out: Path, update: bool, as_json: bool) -> int:
+    """Turn MANIFEST (JSONL: id, account, trace, answer, truth, verdict/score, metadata) into folder OUT."""
+    from agentbook.backtest.importer import import_backtest
+
+    summary = import_backtest(manifest, out, update=update)
+    if as_json:
+        emit_json(summary.to_json())
+        return EXIT_OK
+    click.echo(f"{out}: {len(summary.imported)} imported, {len(summary.refreshed)} refreshed, "
+               f"{len(summary.unchanged)} unchanged of {summary.total}")
+    if summary.kept_changed:
+        click.echo(f"{len(summary.kept_changed)} changed in the manifest but already analysed, kept as they are "
+                   f"(delete their folders to re-import): {', '.join(summary.kept_changed[:10])}")
+    click.echo(f"next: agentbook backtest analyze {out} --model SPEC")
+    return EXIT_OK
+
+
+@command.command("analyze")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Model spec for the analysts.")
+@click.option("--concurrency", default=25, show_default=True, help="Analyses in flight at once.")
+@click.option("--code", type=click.Path(path_type=Path), help="The system's codebase, readable by the analysts.")
+@click.option("--limit", type=int, help="Analyse at most N investigations this run.")
+@click.option("--only", multiple=True, help="Only these investigation ids (repeat, or comma-separate).")
+@click.option("--batch", is_flag=True, help="Single-turn analyses through the Message Batches API (half price).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--retries", default=1, show_default=True, help="Extra rounds for analyses that failed this run.")
+@click.option("--max-turns", default=20, show_default=True, help="Turn limit per analyst.")
+@click.option("--max-usd", type=float, default=1.0, show_default=True, help="Spend limit per analyst.")
+@json_option
+def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, limit: int | None,
+                only: tuple[str, ...], batch: bool, executor: str, retries: int, max_turns: int, max_usd: float,
+                as_json: bool) -> int:
+    """One read-only analyst per investigation in FOLDER, writing analysis.json + analysis.md.
+
+    Re-running skips finished analyses whose inputs and prompt are unchanged and retries failed ones.
+    """
+    from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
+
+    ids = [i for item in only for i in item.split(",") if i]
+    options = AnalyzeOptions(model=model, concurrency=concurrency, code=str(code) if code else None, limit=limit,
+                             only=ids, batch=batch, executor=executor, retries=retries, max_turns=max_turns,
+                             max_usd=max_usd, progress=None if not as_json else False)
+    summary = analyze_backtest(folder, options)
+    if as_json:
+        emit_json(summary.to_json())
+    else:
+        click.echo(f"{folder}: {summary.done} analysed, {summary.skipped} already done, "
+                   f"{len(summary.failed)} failed, of {summary.total}; ${summary.cost_usd:.4f} "
+                   f"({summary.mode}, {summary.executor}), {summary.wall_seconds:.1f}s")
+        for f in summary.failed[:10]:
+            click.echo(f"  failed {f['id']}: {f['reason']}: {f['message'][:160]}")
+        if len(summary.failed) > 10:
+            click.echo(f"  ... {len(summary.failed) - 10} more (see analysis.error.json in each folder)")
+        click.echo("re-run the same command to retry failures" if summary.failed
+                   else f"next: agentbook backtest cluster {folder}")
+    return EXIT_FINDINGS if summary.failed else EXIT_OK
+
+
+@command.command("cluster")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--model", help="Also let this model name, merge and split the candidate cohorts.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the first clustering run (the check uses seed+1).")
+@json_option
+def cluster_cmd(folder: Path, model: str | None, seed: int, as_json: bool) -> int:
+    """Group the failures in FOLDER into cohorts: cohorts/<slug>.md and cohorts/index.json."""
+    from agentbook.backtest.cohorts import cluster_backtest
+
+    summary = cluster_backtest(str(folder), model=model, seed=seed)
+    if as_json:
+        emit_json(summary.to_json())
+        return EXIT_OK
+    lines = [(f"{summary.failures} analysed failures in {len(summary.cohorts)} cohorts "
+             f"(agreement between two runs: ARI {summary.agreement_ari:.2f})")]
+    for c in summary.cohorts:
+        lines.append(f"  {c['count']:4d}  {c['scope']:<16} {c['slug']}  ({len(c['accounts'])} accounts)")
+    if summary.unanalysed:
+        lines.append(f"{len(summary.unanalysed)} failed investigations have no analysis yet (run analyze)")
+    if summary.refine_note:
+        lines.append(f"model pass: {summary.refine_note}")
+    lines.append(f"details: {folder}/cohorts/<slug>.md; next: agentbook backtest report {folder}")
+    click.echo(bounded("\n".join(lines), more_hint=f"see {folder}/cohorts/index.json"))
+    return EXIT_OK
+
+
+@command.command("report")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
+@json_option
+def report_cmd(folder: Path, no_charts: bool, as_json: bool) -> int:
+    """Write FOLDER/report.md: accuracy overall, by account and cohort, top causes, cost, charts."""
+    from agentbook.backtest.report import build_report
+
+    summary = build_report(str(folder), charts=not no_charts)
+    if as_json:
+        emit_json(summary.to_json())
+        return EXIT_OK
+    click.echo(f"accuracy {summary.accuracy:.1%} ({summary.correct}/{summary.total}); "
+               f"{len(summary.cohorts)} cohorts; analysis cost ${summary.cost_usd:.4f}")
+    for c in summary.cohorts[:5]:
+        click.echo(f"  {c['count']:4d}  {c['scope']:<16} {c['slug']}")
+    click.echo(f"wrote {summary.path}" + (f" and {', '.join(summary.charts)}" if summary.charts else ""))
+    return EXIT_OK
+
+
+@command.command("compare")
+@click.argument("dir_a", type=click.Path(path_type=Path))
+@click.argument("dir_b", type=click.Path(path_type=Path))
+@json_option
+def compare_cmd(dir_a: Path, dir_b: Path, as_json: bool) -> int:
+    """What changed from backtest DIR_A to DIR_B: flips, cohorts, accounts. Exit 1 if anything regressed."""
+    from agentbook.backtest.compare import compare_backtests, render
+
+    result = compare_backtests(str(dir_a), str(dir_b))
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        click.echo(bounded(render(result), more_hint="use --json for every row"))
+    return EXIT_FINDINGS if result.broken or result.regressed_accounts else EXIT_OK

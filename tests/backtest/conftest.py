@@ -1,0 +1,76 @@
+"""Backtest fixtures: the generated example backtest (200 investigations, 20 accounts), imported and
+analysed once per test session with the scripted analyst; tests that change a folder copy it first."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
+from agentbook.backtest.importer import import_backtest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "incident-assistant" / "backtest"
+SCRIPT = EXAMPLE / "analyst.script.yaml"
+SCRIPTED = f"scripted:{SCRIPT}"
+
+
+def load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("backtest_generate", EXAMPLE / "generate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def planted(source: Path) -> dict[str, dict[str, str | None]]:
+    rows = [json.loads(line) for line in (source / "planted.jsonl").read_text().splitlines()]
+    return {r["id"]: r for r in rows}
+
+
+def script_with(text: str, tmp: Path, name: str = "analyst.script.yaml") -> Path:
+    """The example analyst script with extra top-level YAML (defaults, server) inserted after `version`."""
+    body = SCRIPT.read_text().replace("version: 1\n", f"version: 1\n{text}", 1)
+    out = tmp / name
+    out.write_text(body)
+    return out
+
+
+def script_with_session(session: str, tmp: Path, name: str = "custom.script.yaml") -> Path:
+    """The example analyst script with `session` (YAML of one list item) tried before its own."""
+    body = SCRIPT.read_text().replace("\nsessions:\n", f"\nsessions:\n{session}", 1)
+    out = tmp / name
+    out.write_text(body)
+    return out
+
+
+def copy_backtest(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("analyze.lock"))
+    return dst
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("generated")
+    load_generator().generate(out, seed=7, count=200, accounts=20)
+    return out
+
+
+@pytest.fixture(scope="session")
+def imported(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("imported") / "bt"
+    import_backtest(generated / "manifest.jsonl", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def analysed(imported: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = copy_backtest(imported, tmp_path_factory.mktemp("analysed") / "bt")
+    summary = analyze_backtest(out, AnalyzeOptions(model=SCRIPTED, progress=False))
+    assert summary.done == 200 and not summary.failed, summary.to_json()
+    return out

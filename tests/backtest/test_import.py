@@ -1,0 +1,132 @@
+"""`backtest import`: manifest checks with locations, the folder layout, idempotence, --update."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agentbook.backtest.folder import BacktestFolder
+from agentbook.backtest.importer import import_backtest
+from agentbook.errors import FatalError
+
+from .conftest import load_generator
+
+
+def _manifest(tmp: Path, rows: list[object], traces: list[str] = ("t1.json",)) -> Path:
+    gen = load_generator()
+    src = tmp / "src"
+    gen.generate(src, seed=1, count=2, accounts=2)
+    for name in traces:
+        (tmp / name).write_bytes((src / "traces" / "inv-0001.json").read_bytes())
+    path = tmp / "manifest.jsonl"
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+def _row(i: int = 1, **over: object) -> dict[str, object]:
+    row: dict[str, object] = {"id": f"inv-{i}", "account": "acme", "trace": "t1.json", "answer": "a",
+                              "truth": "t", "verdict": "wrong"}
+    row.update(over)
+    return row
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    (["{not json"], "manifest.jsonl:1: invalid JSON: Expecting property name enclosed in double quotes at column 2"),
+    ([_row(), _row()], "manifest.jsonl:2: duplicate id 'inv-1' (first on line 1)"),
+    ([_row(trace="missing.json")], "manifest.jsonl:1: trace file not found: missing.json"),
+    ([_row(id="../../etc")], "manifest.jsonl:1: 'id' '../../etc' must match "),
+    ([_row(verdict="maybe")], "manifest.jsonl:1: needs 'verdict' (one of correct, wrong, partial) or a numeric 'score'"),
+    ([_row(), _row(2, account=""), "[1]"], ("manifest.jsonl:2: 'account' must be a non-empty string (also line 3: "
+                                           "each line must be a JSON object)")),
+])
+def test_bad_manifest_is_refused_with_its_line_and_nothing_written(tmp_path: Path, rows: list[object],
+                                                                    message: str) -> None:
+    manifest = _manifest(tmp_path, rows)
+    with pytest.raises(FatalError) as err:
+        import_backtest(manifest, tmp_path / "out")
+    assert str(err.value).startswith(str(tmp_path / message.split(":", 1)[0]) + ":" + message.split(":", 1)[1])
+    assert "nothing was imported" in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_score_alone_gives_the_verdict(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, [_row(1, verdict=None, score=0.9), _row(2, verdict=None, score=0.2)])
+    import_backtest(manifest, tmp_path / "out")
+    invs = {i.id: i for i in BacktestFolder(tmp_path / "out").investigations()}
+    assert (invs["inv-1"].verdict, invs["inv-2"].verdict) == ("correct", "wrong")
+
+
+def test_layout_of_an_imported_backtest(imported: Path) -> None:
+    folder = BacktestFolder(imported)
+    invs = folder.investigations()
+    assert len(invs) == 200 and len({i.account for i in invs}) == 20
+    inv = invs[0]
+    for rel in ("trace/README.md", "trace/errors.md", "trace/tree.txt", "trace/index.tsv", "outcome.md",
+                "truth.md", "meta.yaml"):
+        assert (inv.path / rel).is_file(), rel
+    meta = yaml.safe_load((inv.path / "meta.yaml").read_text())
+    assert meta["export"]["spans"] == 6 and "out_dir" not in meta["export"]
+    assert (imported / "README.md").read_text().startswith("# Backtest")
+    rows = [json.loads(line) for line in (imported / "manifest.jsonl").read_text().splitlines()]
+    assert len(rows) == 200 and rows[0]["trace"] == f"investigations/{rows[0]['account']}/{rows[0]['id']}/trace"
+
+
+def test_import_again_is_a_no_op_and_other_manifests_need_update(generated: Path, tmp_path: Path,
+                                                                  run_cli: Callable[..., object]) -> None:
+    out = tmp_path / "bt"
+    first = import_backtest(generated / "manifest.jsonl", out)
+    assert len(first.imported) == 200
+    stamp = {p: p.stat().st_mtime_ns for p in out.rglob("meta.yaml")}
+    again = import_backtest(generated / "manifest.jsonl", out)
+    assert (len(again.imported), len(again.unchanged)) == (0, 200)
+    assert stamp == {p: p.stat().st_mtime_ns for p in out.rglob("meta.yaml")}
+    other = tmp_path / "other.jsonl"
+    lines = (generated / "manifest.jsonl").read_text().splitlines()
+    other.write_text("\n".join(line.replace('"traces/', f'"{generated}/traces/') for line in lines[:5]) + "\n")
+    result = run_cli("backtest", "import", other, out)
+    assert result.code == 3  # type: ignore[attr-defined]
+    assert result.err.strip() == (f"agentbook: error: {out} was imported from a different manifest "  # type: ignore[attr-defined]
+                                  "(pass --update to add its new investigations)")
+
+
+def test_update_adds_new_investigations_and_leaves_analysed_ones_alone(generated: Path, tmp_path: Path) -> None:
+    lines = (generated / "manifest.jsonl").read_text().splitlines()
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join(line.replace('"traces/', f'"{generated}/traces/') for line in lines[:10]) + "\n")
+    out = tmp_path / "bt"
+    import_backtest(first, out)
+    analysed = BacktestFolder(out).investigations()[0]
+    (analysed.path / "analysis.json").write_text('{"verdict": "wrong"}\n')
+    before = (analysed.path / "meta.yaml").read_bytes()
+    # the second manifest changes the analysed investigation's answer and adds five more
+    second = tmp_path / "second.jsonl"
+    rows = [json.loads(line.replace('"traces/', f'"{generated}/traces/')) for line in lines[:15]]
+    for row in rows:
+        if row["id"] == analysed.id:
+            row["answer"] = "changed"
+    second.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = import_backtest(second, out, update=True)
+    assert len(summary.imported) == 5 and summary.kept_changed == [analysed.id]
+    assert (analysed.path / "meta.yaml").read_bytes() == before
+    assert (analysed.path / "analysis.json").read_text() == '{"verdict": "wrong"}\n'
+    assert len(BacktestFolder(out).investigations()) == 15
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 15
+
+
+def test_a_killed_import_leaves_whole_investigations_and_resumes(generated: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bt"
+    import_backtest(generated / "manifest.jsonl", out)
+    victim = BacktestFolder(out).investigations()[3]
+    # what kill -9 leaves: a temp folder mid-build, and the investigation it was building missing
+    stale = victim.path.with_name(f".tmp-{victim.id}-{os.getpid() + 1}")
+    victim.path.rename(stale)
+    (stale / "truth.md").unlink()
+    assert victim.id not in {i.id for i in BacktestFolder(out).investigations()}
+    summary = import_backtest(generated / "manifest.jsonl", out)
+    assert summary.imported == [victim.id] and not stale.exists()
+    assert (victim.path / "truth.md").is_file()

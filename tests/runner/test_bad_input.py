@@ -62,6 +62,8 @@ CASES = [
     ("open-pr-without-token", lambda r: then(git(r, "remote", "add", "origin", "https://github.com/o/r.git"),
                                              "four-steps", "--input", "topic=x", "--open-pr"),
      3, "--open-pr needs GITHUB_TOKEN"),
+    ("missing-script", lambda r: ["four-steps", "--input", "topic=x"], 3,
+     "scripted model file not found: /nonexistent/never-loaded.script.yaml"),
     ("push-unknown-remote", lambda r: ["four-steps", "--input", "topic=x", "--push=upstream"], 3,
      "no remote named 'upstream'"),
 ]
@@ -75,6 +77,13 @@ def test_bad_input_fails_before_anything_starts(run_cli, runner_repo: Path, name
     assert message in r.err
     assert "Traceback" not in r.err
     assert git(runner_repo, "branch", "--list", "agentbook/*") == ""
+    assert not (runner_repo / ".agentbook" / "runs").exists()
+
+
+def test_anthropic_model_without_a_key(run_cli, runner_repo: Path) -> None:
+    r = run_cli("run", "four-steps", "--input", "topic=x", "--repo", runner_repo, "--model", "anthropic:claude-x")
+    assert r.code == 3
+    assert "model anthropic:claude-x needs an API key (set ANTHROPIC_API_KEY, or pass --model)" in r.err
     assert not (runner_repo / ".agentbook" / "runs").exists()
 
 

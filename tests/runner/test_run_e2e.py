@@ -95,7 +95,7 @@ def test_failing_gate_ends_blocked_with_its_output(run_cli, runner_repo: Path) -
 
 def test_dry_run_prints_plan_and_creates_nothing(run_cli, runner_repo: Path, script: Path) -> None:
     r = run_cli("run", "four-steps", "--repo", runner_repo, "--input", "topic=owls", "--model",
-                "scripted:/nonexistent.yaml", "--dry-run")
+                f"scripted:{script}", "--dry-run")
     assert r.code == 0, r.err
     assert "--- system prompt ---" in r.out
     assert 'You are a coding agent running the agentbook runbook "four-steps"' in r.out
@@ -151,3 +151,18 @@ def test_github_issue_json_ticket(run_cli, runner_repo: Path, script: Path) -> N
     data = json.loads(r.out)
     assert data["branch"] == "agentbook/four/12" and data["inputs"] == {"topic": "owls", "count": 4}
     assert data["ticket"]["body"] == "Write them."
+
+
+def test_secrets_reach_no_record_commit_or_report(run_cli, runner_repo: Path, script: Path, monkeypatch) -> None:
+    secret = "ghp_0123456789abcdefSECRETvalue"
+    monkeypatch.setenv("GITHUB_TOKEN", secret)
+    ticket = runner_repo.parent / "T.md"
+    ticket.write_text(TICKET.replace("title: Notes about owls", f"title: Owls {secret}")
+                      + f"\nMy token is {secret}, use it.\n")
+    r = run_cli("run", "--ticket", ticket, "--repo", runner_repo, "--model", f"scripted:{script}", "--json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert secret not in r.out
+    for f in Path(data["run_dir"]).iterdir():
+        assert secret not in f.read_text(), f.name
+    assert secret not in git(runner_repo, "log", "--format=%B%N", "--notes=agentbook", data["branch"])

@@ -79,7 +79,7 @@ def test_sigterm_drains_and_restart_neither_loses_nor_repeats(runner_repo: Path,
         time.sleep(0.05)
     time.sleep(0.8)  # inside a step
     watcher.send_signal(signal.SIGTERM)
-    out, err = watcher.communicate(timeout=60)
+    _out, err = watcher.communicate(timeout=60)
     assert watcher.returncode == 0, err
     got = states(inbox)
     interrupted = [s for s in got.values() if s["status"] == "running"]
@@ -88,7 +88,7 @@ def test_sigterm_drains_and_restart_neither_loses_nor_repeats(runner_repo: Path,
         record = json.loads((runner_repo / ".agentbook" / "runs" / s["run_id"] / "run.json").read_text())
         assert record["status"] == "interrupted"
     assert [s["status"] for s in got.values()].count("queued") == 1
-    restarted = subprocess.run([*args, "--once"], env=env, text=True, capture_output=True, timeout=120)
+    restarted = subprocess.run([*args, "--once"], check=False, env=env, text=True, capture_output=True, timeout=120)
     assert restarted.returncode == 0, restarted.stderr
     got = states(inbox)
     assert {s["status"] for s in got.values()} == {"done"}

@@ -53,6 +53,7 @@ from agentbook.runbooks.render import RenderedStep, gate_failure_message, step_m
 from agentbook.runbooks.report import render_report
 from agentbook.runbooks.skill_tool import SkillTool
 from agentbook.session import Budgets, Session, SessionConfig
+from agentbook.session.redact import Redactor
 
 STEP_DONE = (OutcomeKind.COMPLETED, OutcomeKind.NO_CHANGES)
 RESUMABLE = (RUNNING, INTERRUPTED, OutcomeKind.API_ERROR.value, OutcomeKind.CRASHED.value)
@@ -100,7 +101,8 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
     record = RunRecord(
         run_id=run_id, runbook=plan.runbook.name, runbook_sha=plan.runbook.blob_sha,
         runbook_path=str(plan.runbook.path), model=plan.model, branch=branch, base=plan.base,
-        base_sha=plan.base_sha, worktree=str(worktree), repo=str(repo.root), ticket=plan.ticket.to_json(),
+        base_sha=plan.base_sha, worktree=str(worktree), repo=str(repo.root),
+        ticket=Redactor(_secrets()).json(plan.ticket.to_json()),  # a pasted token never reaches the agent
         inputs=plan.inputs, budgets=plan.budgets.to_json(),
         steps=[StepRecord(s.index, s.title) for s in plan.steps], head=plan.base_sha, pid=os.getpid(),
         options={"system": plan.system, "steps": [_step_json(s) for s in plan.steps], "tools": plan.tools,
@@ -154,6 +156,8 @@ class _Runner:
         self.cost_before, self.turns_before = record.cost_usd, record.turns
         self.started = time.monotonic()
         self.seconds_before = record.seconds
+        # checkpoints and the report hold conversation text: secrets are cut there as in the transcript
+        self.redactor = Redactor(_secrets())
 
     @contextlib.contextmanager
     def _timed(self, phase: str) -> Iterator[None]:
@@ -174,6 +178,8 @@ class _Runner:
             self._save_progress()
             raise RunInterrupted(f"run {self.record.run_id} interrupted at a saved state",
                                  hint=f"agentbook run --resume {self.record.run_id}") from None
+        except FatalError as err:  # e.g. the model backend cannot start: typed, resumable once fixed
+            outcome = Outcome(OutcomeKind.CRASHED, type(err).__name__, err.render())
         return self._finish(outcome)
 
     async def _main(self, start: int, history: list[dict[str, Any]] | None) -> Outcome:
@@ -195,7 +201,7 @@ class _Runner:
             model=self.record.model, root=self.worktree, system=self.opts["system"], tools=tools,
             budgets=Budgets(**self.record.budgets), protected=[*self.opts["protected"], ".git"],
             bash_allow=self.opts["bash_allow"], transcript_path=self.rd.transcript, trace_path=self.rd.trace,
-            session_id=self.record.run_id, secrets=[v for k in SECRET_VARS if (v := os.environ.get(k))],
+            session_id=self.record.run_id, secrets=_secrets(),
             env={"PATH": tool_path()}, metadata={"run": self.record.run_id})
 
     async def _steps(self, session: Session, start: int) -> Outcome:
@@ -258,14 +264,15 @@ class _Runner:
         if wip:
             subject = f"WIP {subject}"
             body += f"\n\nUnfinished: {wip}"
-        return commit_message(subject, body + ".", self._trailers(index, " (WIP)" if wip else ""))
+        return self.redactor.text(commit_message(subject, body + ".", self._trailers(index, " (WIP)" if wip else "")))
 
     def _commit_step(self, index: int, session: Session) -> None:
         head = head_sha(self.worktree)
-        self.rd.save_checkpoint({"completed": index + 1, "messages": session.messages, "commit_state": "pending",
+        messages = self.redactor.json(session.messages)
+        self.rd.save_checkpoint({"completed": index + 1, "messages": messages, "commit_state": "pending",
                                  "head_before": head})
         sha = commit_all(self.worktree, self._message(index))
-        self.rd.save_checkpoint({"completed": index + 1, "messages": session.messages, "commit_state": "done",
+        self.rd.save_checkpoint({"completed": index + 1, "messages": messages, "commit_state": "done",
                                  "head": sha or head})
         srec = self.record.steps[index]
         srec.status, srec.commit, srec.finished_at = "done", sha, now_iso()
@@ -321,7 +328,7 @@ class _Runner:
         record.finished_at = now_iso()
         self._save_progress()
         git = Git(self.worktree)
-        summary = self.session.result().final_text if getattr(self, "session", None) else ""
+        summary = self.redactor.text(self.session.result().final_text) if getattr(self, "session", None) else ""
         report = render_report(record, diff_stat=diff_stat(git, record.base_sha, record.head or record.base_sha),
                                summary=summary)
         atomic_write_text(self.rd.report, report)
@@ -334,6 +341,10 @@ class _Runner:
         finally:
             self.rd.save(record)
         return RunResult(record, self.rd.path, notes)
+
+
+def _secrets() -> list[str]:
+    return [v for k in SECRET_VARS if (v := os.environ.get(k))]
 
 
 def _step_json(step: RenderedStep) -> dict[str, Any]:

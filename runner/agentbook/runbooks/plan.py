@@ -122,13 +122,26 @@ def plan_run(opts: RunOptions) -> RunPlan:
         has_gates=any(s.gates for s in steps))
     push = opts.push or ("origin" if opts.open_pr else None)
     github = _check_publish(repo, push, opts.open_pr, base)
+    model = opts.model or _str(front.get("model")) or os.environ.get("AGENTBOOK_MODEL") or DEFAULT_MODEL
+    check_model(model)
     return RunPlan(run_id=run_id, repo=repo, runbook=runbook, ticket=ticket, inputs=inputs, base=base, base_sha=base_sha,
                    branch=branch, branch_explicit=explicit,
-                   model=opts.model or _str(front.get("model")) or os.environ.get("AGENTBOOK_MODEL") or DEFAULT_MODEL,
+                   model=model,
                    budgets=budgets_for(limits, max_usd=opts.max_usd, max_turns=opts.max_turns, timeout=opts.timeout),
                    gate_retries=gate_retries_for(limits, opts.gate_retries), tools=tools, skills=skills,
                    protected=protected, bash_allow=[str(a) for a in allow] if isinstance(allow, list) else None,
                    system=system, steps=steps, push=push, open_pr=opts.open_pr, github=github)
+
+
+def check_model(spec: str) -> None:
+    """The model spec parses and has what it needs (a key, a script), without calling the model."""
+    from agentbook.models.spec import parse_spec
+
+    parsed = parse_spec(spec)
+    if parsed.kind == "anthropic" and not parsed.api_key():
+        raise FatalError(f"model {spec} needs an API key", hint="set ANTHROPIC_API_KEY, or pass --model")
+    if parsed.kind == "scripted" and parsed.script and not Path(parsed.script).is_file():
+        raise FatalError(f"scripted model file not found: {parsed.script}")
 
 
 def _str(value: Any) -> str | None:

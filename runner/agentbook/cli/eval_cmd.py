@@ -321,3 +321,42 @@ def cache_clear_cmd(suite: Path, as_json: bool) -> None:
         emit_json({"cleared": n})
     else:
         click.echo(f"cleared {n} cached responses")
+
+
+# -- capturing ----------------------------------------------------------------------------------
+@command.command("capture")
+@suite_arg
+@click.option("--span", "span_dir", type=click.Path(path_type=Path),
+              help="An llm span folder from `agentbook trace export`.")
+@click.option("--otlp", "otlp", type=click.Path(path_type=Path), help="An OTLP JSON trace file (with --span-id).")
+@click.option("--span-id", "span_id", help="The span to capture from --otlp.")
+@click.option("--id", "case_id", help="Id of the new case (default: capture-<span id>).")
+@click.option("--sidecar-over", default=2000, show_default=True,
+              help="Variables larger than this many bytes go to sidecars/<id>.<var>.txt.")
+@json_option
+def capture_cmd(suite: Path, span_dir: Path | None, otlp: Path | None, span_id: str | None, case_id: str | None,
+                sidecar_over: int, as_json: bool) -> None:
+    """Turn one LLM call of a trace into a new case, then say what to trim and what to assert."""
+    from agentbook.evals.capture import capture_case, from_otlp, from_span_folder
+
+    if (span_dir is None) == (otlp is None):
+        raise UsageError("give either --span DIR or --otlp FILE --span-id ID")
+    if otlp is not None and not span_id:
+        raise UsageError("--otlp needs --span-id")
+    call = from_span_folder(span_dir) if span_dir is not None else from_otlp(otlp, str(span_id))  # type: ignore[arg-type]
+    s = open_suite(suite)
+    report = capture_case(s, call, case_id=case_id, sidecar_over=sidecar_over)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    cid = report.result.id
+    how = "matched the suite's prompt template" if report.matched_template else \
+        "did not match the prompt template: the whole message is vars.input"
+    click.echo(f"captured {cid} into {report.result.path} ({how})")
+    for name, size in sorted(report.sizes.items(), key=lambda kv: -kv[1]):
+        where = f" -> {report.sidecars[name]}" if name in report.sidecars else ""
+        click.echo(f"  vars.{name}: {size} bytes{where}")
+    big = [n for n in report.sidecars]
+    if big:
+        click.echo(f"trim: keep only the lines the expected answer depends on in {', '.join(report.sidecars[n] for n in big)}")
+    click.echo(f"next: agentbook eval edit {suite} {cid} --set 'assert[0]={{type: icontains, value: ...}}'")

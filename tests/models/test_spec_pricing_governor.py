@@ -29,10 +29,10 @@ def test_anthropic_and_scripted_specs() -> None:
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("claude-opus-5", ("bad model spec 'claude-opus-5' (use anthropic:<model>, compat:<base-url>#<model> "
-                      "or scripted:<file.script.yaml>)")),
+    ("claude-opus-5", ("bad model spec 'claude-opus-5' (use anthropic:<model>, compat:<base-url>#<model>, "
+                      "scripted:<file.script.yaml> or an alias from $AGENTBOOK_MODELS)")),
     ("openai:gpt", ("unknown model backend 'openai' in 'openai:gpt' (use anthropic:<model>, "
-                   "compat:<base-url>#<model> or scripted:<file.script.yaml>)")),
+                   "compat:<base-url>#<model>, scripted:<file.script.yaml> or an alias from $AGENTBOOK_MODELS)")),
     ("compat:http://h:1", ("bad model spec 'compat:http://h:1': compat needs a model after '#' "
                           "(e.g. compat:http://localhost:11434#llama3)")),
     ("compat:localhost:1#m", "bad model spec 'compat:localhost:1#m': 'localhost:1' is not an http(s) URL"),
@@ -104,3 +104,22 @@ def test_governor_honours_retry_after_and_backs_off_without_it() -> None:
 class _Top(random.Random):
     def uniform(self, a: float, b: float) -> float:
         return b
+
+
+def test_aliases_name_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    aliases = tmp_path / "models.yaml"
+    aliases.write_text("aliases:\n  local: 'compat:http://localhost:11434#llama3?auth=x-api-key'\n")
+    monkeypatch.setenv("AGENTBOOK_MODELS", str(aliases))
+    spec = parse_spec("local")
+    assert (spec.kind, spec.model, spec.auth) == ("compat", "llama3", "x-api-key")
+    assert spec.spec == "local (compat:http://localhost:11434#llama3?auth=x-api-key)"
+    with pytest.raises(FatalError, match="bad model spec 'remote'"):
+        parse_spec("remote")
+    aliases.write_text("aliases: [a, b]\n")
+    with pytest.raises(FatalError) as info:
+        parse_spec("local")
+    assert info.value.location == str(aliases)
+    assert info.value.message == "expected `aliases:` mapping names to spec strings"
+    monkeypatch.setenv("AGENTBOOK_MODELS", str(tmp_path / "missing.yaml"))
+    with pytest.raises(FatalError, match="AGENTBOOK_MODELS=.*missing.yaml: no such file"):
+        parse_spec("local")

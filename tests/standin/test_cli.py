@@ -18,9 +18,11 @@ EXPLORE = REPO / "examples" / "sessions" / "explore.script.yaml"
 Run = Callable[..., Any]
 
 
-def test_models_list_json_shows_backends_and_prices_never_keys(run_cli: Run,
+def test_models_list_json_shows_backends_and_prices_never_keys(run_cli: Run, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-do-not-print-1234")
+    (tmp_path / "models.yaml").write_text("aliases: {fast: 'anthropic:claude-haiku-4-5'}\n")
+    monkeypatch.setenv("AGENTBOOK_MODELS", str(tmp_path / "models.yaml"))
     monkeypatch.chdir(REPO)
     result = run_cli("models", "list", "--json")
     assert result.code == 0
@@ -32,6 +34,7 @@ def test_models_list_json_shows_backends_and_prices_never_keys(run_cli: Run,
     assert data["prices"]["models"]["claude-opus-5"] == {"input": 5.0, "output": 25.0, "cache_write_5m": 6.25,
                                                          "cache_write_1h": 10.0, "cache_read": 0.5}
     assert data["prices"]["batch_discount"] == 0.5
+    assert data["aliases"] == {"file": str(tmp_path / "models.yaml"), "aliases": {"fast": "anthropic:claude-haiku-4-5"}}
     assert "do-not-print" not in result.out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from agentbook.cli.output import emit_json, json_option
-from agentbook.models.listing import list_backends, list_prices
+from agentbook.models.listing import list_aliases, list_backends, list_prices
 
 
 @click.group(name="models")
@@ -17,9 +17,9 @@ def command() -> None:
 @json_option
 def list_cmd(as_json: bool) -> None:
     """Show each backend, whether it is ready, and USD prices per million tokens."""
-    backends, prices = list_backends(), list_prices()
+    backends, aliases, prices = list_backends(), list_aliases(), list_prices()
     if as_json:
-        emit_json({"backends": backends, "prices": prices})
+        emit_json({"backends": backends, "aliases": aliases, "prices": prices})
         return
     for b in backends:
         state = "ready" if b["ready"] else "not ready"
@@ -27,6 +27,12 @@ def list_cmd(as_json: bool) -> None:
         click.echo(f"{'':<10} key: {b['key']}")
         for script in b.get("scripts", []):
             click.echo(f"{'':<10} script: {script}")
+    names = aliases["aliases"]
+    click.echo(f"\naliases ({aliases['file']}): {'none' if not names else ''}")
+    for name, spec in list(names.items())[:20]:
+        click.echo(f"  {name:<12} {spec}")
+    if len(names) > 20:
+        click.echo(f"  ... {len(names) - 20} more: agentbook models list --json")
     click.echo(f"\nprices ({prices['unit']}; batch x{prices['batch_discount']}; from {prices['source']}):")
     click.echo(f"{'model':<20} {'input':>7} {'output':>7} {'write5m':>8} {'write1h':>8} {'read':>6}")
     for name, p in prices["models"].items():

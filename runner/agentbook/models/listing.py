@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agentbook.models.pricing import price_table
-from agentbook.models.spec import COMPAT_KEY_ENV
+from agentbook.models.spec import COMPAT_KEY_ENV, aliases_file, load_aliases
 
 MAX_SCRIPTS = 20  # bounded output: example scripts listed at most
 
@@ -32,6 +32,10 @@ def list_backends(root: Path | None = None) -> list[dict[str, Any]]:
          "key": "none needed (in-process stand-in on 127.0.0.1)", "scripts": scripts[:MAX_SCRIPTS],
          "more_scripts": max(0, len(scripts) - MAX_SCRIPTS)},
     ]
+
+
+def list_aliases() -> dict[str, Any]:
+    return {"file": str(aliases_file()), "aliases": load_aliases()}
 
 
 def list_prices() -> dict[str, Any]:

@@ -4,6 +4,9 @@
     compat:<base-url>#<model>[?opts]       any server speaking the Messages API (Ollama, vLLM, LiteLLM...)
     scripted:<path/to/x.script.yaml>[?opts] the stand-in, started in-process on loopback
 
+A bare name (no colon) is looked up in the aliases file ($AGENTBOOK_MODELS or
+~/.config/agentbook/models.yaml: `aliases: {local: "compat:http://localhost:11434#llama3?auth=x-api-key"}`).
+
 Options (query string): `auth=bearer|x-api-key|none`, `version=<anthropic-version>`, `key_env=<VAR>`,
 `retries=<n>` (SDK retries, default 2), `timeout=<seconds>`, `body.<field>=<json>` (extra body).
 """
@@ -13,15 +16,20 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+import yaml
 
 from agentbook.errors import FatalError
 
 AUTH_STYLES = ("bearer", "x-api-key", "none")
+ALIASES_ENV = "AGENTBOOK_MODELS"  # a YAML file of named specs: aliases: {fast: "anthropic:claude-haiku-4-5"}
 COMPAT_KEY_ENV = "AGENTBOOK_COMPAT_API_KEY"  # never ANTHROPIC_API_KEY: that key must not go to other hosts
 SCRIPTED_KEY = "sk-agentbook-standin"
-_SPEC_HINT = "use anthropic:<model>, compat:<base-url>#<model> or scripted:<file.script.yaml>"
+_SPEC_HINT = ("use anthropic:<model>, compat:<base-url>#<model>, scripted:<file.script.yaml> "
+              "or an alias from $AGENTBOOK_MODELS")
 
 
 @dataclass
@@ -48,7 +56,37 @@ class BackendSpec:
         return os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
 
 
+def aliases_file() -> Path:
+    """Where named model specs live: $AGENTBOOK_MODELS, else ~/.config/agentbook/models.yaml."""
+    return Path(os.environ.get(ALIASES_ENV) or Path.home() / ".config" / "agentbook" / "models.yaml")
+
+
+def load_aliases() -> dict[str, str]:
+    """`aliases: {name: spec}` from the aliases file (empty when there is none)."""
+    path = aliases_file()
+    if not path.is_file():
+        if os.environ.get(ALIASES_ENV):
+            raise FatalError(f"{ALIASES_ENV}={path}: no such file")
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise FatalError(f"invalid YAML: {err}", location=str(path)) from None
+    aliases = data.get("aliases") if isinstance(data, dict) else None
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
+        raise FatalError("expected `aliases:` mapping names to spec strings", location=str(path),
+                         hint="e.g. aliases: {local: 'compat:http://localhost:11434#llama3?auth=x-api-key'}")
+    return {str(k): v for k, v in aliases.items()}
+
+
 def parse_spec(spec: str) -> BackendSpec:
+    """Parse a spec string, or the name of an alias (its `spec` keeps the name the user gave)."""
+    if ":" not in spec:
+        aliases = load_aliases()
+        if spec in aliases:
+            resolved = parse_spec(aliases[spec])
+            resolved.spec = f"{spec} ({aliases[spec]})"
+            return resolved
     kind, sep, rest = spec.partition(":")
     if not sep or not rest:
         raise FatalError(f"bad model spec {spec!r}", hint=_SPEC_HINT)

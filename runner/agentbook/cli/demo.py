@@ -1,41 +1,54 @@
-"""`agentbook demo`: agentbook's main job on the bundled example. For now: validate the catalog and
-list it (a later issue swaps in the runbook demo)."""
+"""`agentbook demo`: the README's first command. The fix-prompt runbook on the bundled example system
+with the scripted model: a branch, commits with trailers, eval results before/after, a report."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
-from agentbook.catalog.loader import load_catalog, shipped_root
-from agentbook.catalog.validate import relative_to_cwd, validate
-from agentbook.cli.catalog_cmds import runbook_json, skill_json
 from agentbook.cli.output import emit_json, json_option
-from agentbook.cli.validate import exit_code, summary
-from agentbook.errors import FatalError
+from agentbook.errors import EXIT_OK
 
 
 @click.command("demo")
+@click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
+              help="Empty folder for the example repository (default: a new temporary folder, kept).")
 @json_option
-def command(as_json: bool) -> int:
-    """Validate agentbook's own skills and runbooks, then list them."""
-    root = shipped_root()
-    if root is None:
-        raise FatalError("cannot find agentbook's catalog", hint="reinstall agentbook")
-    places = [relative_to_cwd(root / sub) for sub in ("skills", "runbooks") if (root / sub).is_dir()]
-    report = validate(places, root=root)
-    catalog = load_catalog(root, shipped=None)
+def command(workdir: Path | None, as_json: bool) -> int:
+    """Run fix-prompt on the example system's ticket with the scripted model (no API key needed)."""
+    from agentbook.workflows.demo import run_demo
+
+    result = run_demo(workdir)
+    data = result.to_json()
     if as_json:
-        emit_json({"findings": [f.to_json() for f in report.findings], "checked": report.checked,
-                   "skills": [skill_json(s) for s in catalog.skills],
-                   "runbooks": [runbook_json(r) for r in catalog.runbooks]})
-        return exit_code(report, strict=False)
-    click.echo(f"== validate {root}")
-    for finding in report.findings[:40]:
-        click.echo(finding.render())
-    click.echo(summary(report))
-    click.echo(f"\n== skills ({len(catalog.skills)})")
-    for skill in catalog.skills:
-        click.echo(f"  {skill.name:<22} {skill.description[:90]}")
-    click.echo(f"\n== runbooks ({len(catalog.runbooks)})")
-    for rb in catalog.runbooks:
-        click.echo(f"  {rb.name:<22} {len(rb.steps)} steps  {rb.description[:80]}")
-    return exit_code(report, strict=False)
+        emit_json(data)
+    else:
+        click.echo(_text(data, result.before.verdicts, result.after.verdicts))
+    code = result.run.get("exit_code", EXIT_OK)
+    return int(code)
+
+
+def _text(d: dict[str, Any], before: dict[str, str], after: dict[str, str]) -> str:
+    ev = d["eval"]
+    lines = ["agentbook demo: the fix-prompt runbook on the incident-assistant example (scripted model)",
+             f"example repo  {d['repo']}",
+             "ticket        tickets/INC-142-logql-error-case.md",
+             f"run           {d['run_id']}: {d['outcome']}, {d['turns']} model turns, ${d['cost_usd']:.2f}",
+             f"branch        {d['branch']} (from {d['base']}, {len(d['commits'])} commits)", "",
+             f"$ git log --format='%h %s%n%(trailers)' {d['base']}..{d['branch']}"]
+    for c in reversed(d["commits"]):
+        lines.append(f"{c['sha'][:10]} {c['subject']}")
+        lines += [f"    {k}: {v}" for k, values in c["trailers"].items() for v in values]
+    lines += ["", f"eval {ev['suite']} with {ev['model']}", f"  {'case':<36} {'before':<8} after"]
+    for case_id in sorted(set(before) | set(after)):
+        lines.append(f"  {case_id:<36} {before.get(case_id, '-'):<8} {after.get(case_id, '-')}")
+    b, a = ev["before"], ev["after"]
+    lines += [f"  {'total':<36} {b['passed']}/{b['total']:<6} {a['passed']}/{a['total']}",
+              "  (before: the new case on the old prompt; after: the branch head)", "",
+              f"report        {d['report']}",
+              f"took          {d['seconds']}s", "",
+              "Run it against Claude instead of the scripted model:",
+              f"  {d['against_claude']}"]
+    return "\n".join(lines)

@@ -211,3 +211,11 @@ def test_a_rate_limit_pauses_every_backend_in_the_process(scripted: Scripted) ->
     assert 29.0 < GOVERNOR.delay() <= 30.0 + 0.25
     GOVERNOR.reset()
     assert GOVERNOR.delay() == 0.0
+
+
+def test_stream_that_ends_without_message_stop_is_connection_failed(scripted: Scripted) -> None:
+    spec = scripted(fault_script("{kind: truncate, after_events: 5}"))
+    with pytest.raises(ConnectionFailed) as info:
+        complete(spec)
+    assert info.value.message == f"{spec}: the stream ended before message_stop"
+    assert info.value.retryable

@@ -53,7 +53,7 @@ def test_standin_check(run_cli: Run, tmp_path: Path) -> None:
     result = run_cli("standin", "check", "--script", str(bad))
     assert result.code == 3
     assert result.err == (f"agentbook: error: {bad}:5:15: default/turns/0/fault/kind: 'explode' is not one of "
-                          "['status', 'midstream_error', 'stall', 'drop'] (see schemas/script.schema.json and "
+                          "['status', 'midstream_error', 'stall', 'drop', 'truncate'] (see schemas/script.schema.json and "
                           "runner/agentbook/standin/README.md)\n")
     assert "Traceback" not in result.err
 

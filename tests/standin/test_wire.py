@@ -209,10 +209,11 @@ def test_count_tokens_matches_the_usage_of_the_same_request(standin: Standin) ->
 
 def test_recorder_over_http(standin: Standin) -> None:
     server = standin(TOOLS_SCRIPT)
+    raw_post(server, "/v1/messages", first_request("investigate inv-1"), {"x-api-key": "sk-secret-0000"})
     raw_post(server, "/v1/messages", first_request(), {"x-api-key": "sk-secret-9999"})
-    with urllib.request.urlopen(server.base_url + "/_standin/requests", timeout=10) as resp:
+    with urllib.request.urlopen(server.base_url + "/_standin/requests?limit=1", timeout=10) as resp:
         recorded = json.loads(resp.read())["requests"]
-    assert len(recorded) == 1
+    assert len(recorded) == 1 and recorded[0]["seq"] == 2
     entry = recorded[0]
     assert entry["path"] == "/v1/messages" and entry["body"]["messages"][0]["content"] == "Please investigate inv-42 now"
     assert "sk-secret" not in json.dumps(recorded)

@@ -49,6 +49,9 @@ def check_cmd(script_path: Path, as_json: bool) -> None:
 def serve_cmd(script_path: Path, port: int, host: str, as_json: bool) -> None:
     """Serve the Messages API from SCRIPT until interrupted. Prints the base URL first."""
     server = StandinServer(load_script(script_path), host, port)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: serving on {host}: any host that can reach it may use it (no real keys "
+                   "are checked)", err=True)
 
     async def main() -> None:
         await server.start()

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import h11
 
@@ -219,7 +220,7 @@ class StandinServer:
             if req.method == "DELETE":
                 self.recorder.clear()
                 return _json_reply(200, {"cleared": True})
-            return _json_reply(200, {"requests": self.recorder.requests()})
+            return _json_reply(200, {"requests": self.recorder.requests()[-_limit(req.path):]})
         body = _parse_json(req.body)
         entry = self.recorder.add(req.method, path, req.headers, body)
         auth_error = self._check_auth(req, entry, request_id)
@@ -316,6 +317,8 @@ class StandinServer:
         return self._error(fault.status, fault.error_type, fault.message, request_id, headers)
 
     async def _plain_reply(self, message: dict[str, Any], fault: Fault | None, request_id: str) -> Reply:
+        if fault is not None and fault.kind == "truncate":
+            return Reply(200, json.dumps(message).encode()[:40])  # a body that ends mid-JSON
         error = await _interrupt(fault) if fault is not None else None
         if error is not None:
             # without a stream to break, the error comes as the status the error type stands for
@@ -328,6 +331,8 @@ class StandinServer:
         events = wire.sse_events(message, chunk_chars=opts.chunk_chars, json_chunks=opts.json_chunks)
         for n, (name, data) in enumerate(events):
             if fault is not None and n == fault.after_events:
+                if fault.kind == "truncate":
+                    return
                 if fault.kind == "stall" and fault.ping_every:
                     async for ping in _pinging_stall(fault.seconds, fault.ping_every):
                         yield ping
@@ -417,6 +422,15 @@ def _active_fault(faults: list[Fault], key: str, attempt: int) -> Fault | None:
             continue
         return fault
     return None
+
+
+def _limit(target: str) -> int:
+    """`?limit=N` on the recorder endpoint: the last N requests (default 1000) keep answers bounded."""
+    query = parse_qs(urlsplit(target).query)
+    try:
+        return max(1, int(query.get("limit", ["1000"])[0]))
+    except ValueError:
+        return 1000
 
 
 def _parse_json(raw: bytes) -> Any:

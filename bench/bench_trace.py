@@ -1,0 +1,133 @@
+"""Benchmark: export a generated OTLP trace of 100,000 spans (~100 MB) and measure memory and speed.
+
+Prints the peak RSS of the exporting process against the input size (target: under 2x), spans per
+second, and the export time as a multiple of merely `json.load`ing the same file (the floor any reader
+pays). Each measurement runs in its own subprocess so peak RSS is that job's alone.
+
+    .venv/bin/python bench/bench_trace.py              # 100,000 spans
+    .venv/bin/python bench/bench_trace.py --spans 5000 # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SYSTEM = ("You are the incident assistant. Read the alert, query the logs with the tools given, and answer "
+          "with the root cause and the evidence. " * 2)
+WORDS = ["alert", "latency", "error", "pod", "restart", "loki", "query", "timeout", "upstream", "database", "disk", "cache", "deploy"]
+
+
+def _attr(key: str, value: object) -> dict[str, object]:
+    if isinstance(value, int):
+        return {"key": key, "value": {"intValue": str(value)}}
+    return {"key": key, "value": {"stringValue": str(value)}}
+
+
+def _text(n: int, words: int) -> str:
+    return " ".join(WORDS[(n * 7 + i * 3) % len(WORDS)] for i in range(words))
+
+
+def _span(n: int, parent: str, start: int) -> dict[str, object]:
+    """Every 100th span is a sub-agent; the rest alternate chat and tool calls, 1% fail."""
+    span_id = f"{n + 1:016x}"
+    kind = "agent" if n % 100 == 1 else ("chat" if n % 2 == 0 else "tool")
+    attrs: list[dict[str, object]]
+    if kind == "agent":
+        attrs = [_attr("gen_ai.operation.name", "invoke_agent"), _attr("gen_ai.agent.name", f"worker-{n}")]
+    elif kind == "chat":
+        messages = [{"role": "user", "parts": [{"type": "text", "content": _text(n, 20)}]},
+                    {"role": "assistant", "parts": [{"type": "tool_call", "id": f"c{n}", "name": "loki_query",
+                                                     "arguments": {"query": _text(n, 6)}}]}]
+        attrs = [_attr("gen_ai.operation.name", "chat"), _attr("gen_ai.request.model", "claude-sonnet-4-5"),
+                 _attr("gen_ai.system_instructions", json.dumps([{"type": "text", "content": SYSTEM}])),
+                 _attr("gen_ai.input.messages", json.dumps(messages)),
+                 _attr("gen_ai.output.messages", json.dumps([{"role": "assistant", "parts": [
+                     {"type": "text", "content": _text(n + 1, 15)}], "finish_reason": "end_turn"}])),
+                 _attr("gen_ai.usage.input_tokens", 1200 + n % 500), _attr("gen_ai.usage.output_tokens", 80)]
+    else:
+        attrs = [_attr("gen_ai.operation.name", "execute_tool"), _attr("gen_ai.tool.name", "loki_query"),
+                 _attr("gen_ai.tool.call.arguments", json.dumps({"query": _text(n, 6)})),
+                 _attr("gen_ai.tool.call.result", _text(n, 30))]
+    span: dict[str, object] = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": span_id,
+                               "parentSpanId": parent, "name": f"{kind} {n}", "kind": 1,
+                               "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 1_000_000 + n),
+                               "attributes": attrs}
+    if n % 100 == 37:
+        span["status"] = {"code": 2, "message": "upstream timeout"}
+    return span
+
+
+def generate(path: Path, spans: int) -> None:
+    """Write the document span by span (never holding it whole)."""
+    start = 1_700_000_000_000_000_000
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":'
+                 '"bench"}}]},"scopeSpans":[{"scope":{"name":"bench"},"spans":[')
+        root = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": f"{1:016x}", "name": "invoke_agent root",
+                "kind": 1, "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 10**12),
+                "attributes": [_attr("gen_ai.operation.name", "invoke_agent")]}
+        fh.write(json.dumps(root))
+        agent = f"{1:016x}"
+        for n in range(1, spans):
+            if n % 100 == 1:
+                parent = f"{1:016x}"
+                agent = f"{n + 1:016x}"
+            else:
+                parent = agent
+            fh.write("," + json.dumps(_span(n, parent, start + n * 1000)))
+        fh.write("]}]}]}\n")
+
+
+def _measure(code: str, *args: str) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB, and stdout of `python -c code args...` in a fresh process."""
+    began = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - began
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark step failed ({proc.returncode}): {code[:60]}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+LOAD = "import json,sys; json.load(open(sys.argv[1], 'rb'))"
+IDLE = "import agentbook.traces"
+EXPORT = ("import sys; from agentbook.traces import read_trace, export_trace; "
+          "t = read_trace(sys.argv[1]); s = export_trace(t[0], sys.argv[2]); print(s.spans, s.files)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=100_000, help="spans in the generated trace")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-trace-"))
+    try:
+        src = work / "trace.json"
+        generate(src, args.spans)
+        size_mb = src.stat().st_size / 2**20
+        load_s, load_rss, _ = _measure(LOAD, str(src))
+        _, idle_rss, _ = _measure(IDLE)
+        export_s, export_rss, out = _measure(EXPORT, str(src), str(work / "out"))
+        spans, files = (int(x) for x in out.split())
+        print(f"input: {spans} spans, {size_mb:.1f} MB OTLP/JSON (one document)")
+        print(f"json.load alone: {load_s:.2f}s, peak RSS {load_rss:.0f} MB ({load_rss / size_mb:.2f}x input)")
+        print(f"export: {export_s:.2f}s, {spans / export_s:,.0f} spans/s, {files} files written")
+        print(f"export peak RSS: {export_rss:.0f} MB = {export_rss / size_mb:.2f}x input "
+              f"(target < 2x; interpreter + imports alone: {idle_rss:.0f} MB)")
+        print(f"export time / json.load time: {export_s / load_s:.1f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""`agentbook trace export|summary`: a trace file as a folder an agent can navigate, or one screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from agentbook.cli.output import emit_json, json_option
+from agentbook.traces import FORMATS, read_trace, summarize, summary_text
+from agentbook.traces.export import export_many, pick_traces
+
+format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+                             help="Trace format; auto detects it from the content.")
+trace_id_option = click.option("--trace-id", default=None, help="Only the trace with this id.")
+
+
+@click.group(name="trace")
+def command() -> None:
+    """Read traces (OTLP/JSON, OpenInference, Langfuse, ATIF, agentbook transcripts)."""
+
+
+@command.command(name="export")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@format_option
+@trace_id_option
+@json_option
+def export_cmd(file: Path, out: Path, fmt: str, trace_id: str | None, as_json: bool) -> None:
+    """Export FILE as a folder at OUT (a file with several traces: one folder per trace inside OUT)."""
+    traces = pick_traces(read_trace(file, fmt), trace_id)
+    summaries = export_many(traces, out)
+    if as_json:
+        emit_json({"out": str(out), "traces": [s.to_json() for s in summaries]})
+        return
+    for s in summaries[:20]:
+        click.echo(f"exported trace {s.trace_id} ({s.format}): {s.spans} spans, {s.messages} messages, "
+                   f"{s.tool_calls} tool calls, {s.errors} failed, {s.flagged} flagged, {s.orphans} orphans "
+                   f"-> {s.out_dir}")
+    if len(summaries) > 20:
+        click.echo(f"... and {len(summaries) - 20} more traces: see {out}/README.md")
+    click.echo(f"next: read {summaries[0].out_dir}/README.md, then errors.md and tree.txt")
+
+
+@command.command(name="summary")
+@click.argument("file", type=click.Path(path_type=Path))
+@format_option
+@trace_id_option
+@json_option
+def summary_cmd(file: Path, fmt: str, trace_id: str | None, as_json: bool) -> None:
+    """One screen about each trace in FILE: counts, errors, tokens, cost, slowest spans."""
+    traces = pick_traces(read_trace(file, fmt), trace_id)
+    data = [summarize(t) for t in traces]
+    if as_json:
+        emit_json({"traces": data})
+        return
+    for item in data[:5]:
+        click.echo(summary_text(item))
+    if len(data) > 5:
+        click.echo(f"... {len(data) - 5} more traces; pick one with --trace-id, or use --json")

@@ -1,0 +1,331 @@
+"""`export_trace(trace, out_dir) -> ExportSummary`: one trace as a folder of small text files.
+
+The folder is built in a temporary sibling and renamed into place, so OUT is the old export or the
+new one, never half of each; a re-export of the same trace gives the same bytes. Only regular files
+and folders are created, with names the exporter builds (numbers plus slugs), so nothing from the
+trace can point outside OUT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook.errors import FatalError
+from agentbook.fsutil import atomic_write_text
+
+from .findings import TITLES, Finding, find
+from .layout import Layout, plan
+from .model import Message, Span, Trace
+from .names import one_line, slug
+from .render import cut, digest, fmt_ms, io_md, message_file_name, message_md, pretty_json, span_yaml
+from .summary import readme_md
+from .values import clean_text
+
+WRITE_THREADS = 4
+MAX_PENDING = 4096  # queued writes before the renderer waits (bounds memory on huge traces)
+MARKER = ".agentbook-trace"  # marks a folder this exporter made (and may therefore replace)
+
+
+@dataclass
+class ExportSummary:
+    out_dir: str
+    trace_id: str
+    format: str
+    spans: int = 0
+    messages: int = 0
+    tool_calls: int = 0
+    tool_spans: int = 0
+    errors: int = 0
+    flagged: int = 0  # entries in errors.md
+    orphans: int = 0
+    problems: list[str] = field(default_factory=list)
+    files: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Writer:
+    def __init__(self, root: str, trace: Trace, layout: Layout) -> None:
+        self.root, self.trace, self.layout = root, trace, layout
+        self.files = 0
+        # File creation dominates export time on real disks and releases the GIL: a few threads
+        # overlap it. Contents are decided here, in order, so the result does not depend on timing.
+        self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="trace-export")
+        self._pending: deque[Future[None]] = deque()
+        self.shared = self._shared_prompts()
+
+    def write(self, rel: str, text: str) -> None:
+        """Queue one file under the export root; long text is cut and its rest written beside it."""
+        rest_name = _rest_name(os.path.basename(rel))
+        head, rest = cut(text, rest_name)
+        full = os.path.join(self.root, rel)
+        self.files += 1 if rest is None else 2
+        if len(self._pending) >= MAX_PENDING:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(_put, full, head, rest, rest_name))
+
+    def write_lines(self, rel: str, lines: Iterable[str]) -> None:
+        with open(os.path.join(self.root, rel), "w", encoding="utf-8", newline="\n") as fh:
+            fh.writelines(line + "\n" for line in lines)
+        self.files += 1
+
+    def close(self) -> None:
+        """Wait for every queued write; the first failure (disk full, ...) is raised here."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _shared_prompts(self) -> dict[str, str]:
+        """System prompts long enough and used by two or more spans: content digest -> prompts/ file."""
+        seen: dict[str, int] = {}
+        for _, span in self.layout.order:
+            for key in {digest(m.content) for m in span.input_messages
+                        if m.role == "system" and len(m.content) >= 200}:
+                seen[key] = seen.get(key, 0) + 1
+            span.release()
+        repeated = [k for k, n in seen.items() if n > 1]
+        return {k: f"prompts/system-{i:02d}-{k}.md" for i, k in enumerate(repeated, 1)}
+
+    def span(self, span: Span) -> None:
+        lay = self.layout
+        path = lay.path[id(span)]
+        parent = self._parent_path(span)
+        text, cut_attrs = span_yaml(span, lay.number[id(span)], path, parent)
+        self.write(f"{path}/span.yaml", text)
+        if cut_attrs:
+            self.write(f"{path}/attributes.json",
+                       json.dumps(span.attributes, indent=2, ensure_ascii=False, default=str, sort_keys=True) + "\n")
+        shared = self._messages(span, path)
+        for side, msgs, text_value in (("input", span.input_messages, span.input_text),
+                                       ("output", span.output_messages, span.output_text)):
+            if msgs or text_value or (side == "input" and span.prompt.get("template")):
+                names = self._names(span, side)
+                self.write(f"{path}/{side}.md", io_md(span, side, list(zip(names, msgs, strict=True)), shared))
+        if span.tool_args is not None:
+            self.write(f"{path}/tool/args.json", pretty_json(span.tool_args) + "\n")
+        if span.tool_result is not None:
+            self.write(f"{path}/tool/result.txt", clean_text(span.tool_result) + "\n")
+        moved = lay.continued.get(id(span))
+        if moved:
+            lines = [f"- `{lay.path[id(c)]}/`" for c in moved]
+            self.write(f"{path}/continued.md", "# children of this span continue elsewhere\n\nThe folder path "
+                       "got too long, so these children (and their subtrees) live at:\n\n" + "\n".join(lines) + "\n")
+        span.release()
+
+    def _parent_path(self, span: Span) -> str | None:
+        parent = self._by_id.get(span.parent_id or "")
+        return self.layout.path.get(id(parent)) if parent is not None else None
+
+    def _names(self, span: Span, side: str) -> list[str]:
+        offset = 0 if side == "input" else len(span.input_messages)
+        msgs = span.input_messages if side == "input" else span.output_messages
+        return [message_file_name(offset + i, m) for i, m in enumerate(msgs)]
+
+    def _messages(self, span: Span, path: str) -> dict[int, str]:
+        shared: dict[int, str] = {}
+        for side in ("input", "output"):
+            msgs = span.input_messages if side == "input" else span.output_messages
+            for name, msg in zip(self._names(span, side), msgs, strict=True):
+                index = int(name.split("-", 1)[0])
+                ref = self._shared_ref(msg)
+                if ref is not None:
+                    shared[id(msg)] = ref
+                self.write(f"{path}/messages/{name}", message_md(index, msg, side, ref))
+        return shared
+
+    def _shared_ref(self, msg: Message) -> str | None:
+        if msg.role != "system" or len(msg.content) < 200:
+            return None
+        key = digest(msg.content)
+        ref = self.shared.get(key)
+        if ref is not None and key not in self._written:
+            self._written.add(key)
+            self.write(ref, f"# system prompt used by several spans ({len(msg.content)} chars)\n\n"
+                       + clean_text(msg.content) + "\n")
+        return ref
+
+    def all(self) -> list[Finding]:
+        self._by_id = {s.span_id: s for s in self.trace.spans}
+        self._written: set[str] = set()
+        ordered = [s for _, s in self.layout.order]
+        for span in ordered:
+            self.span(span)
+        findings = find(self.trace, ordered)
+        # Index files are never cut: they are what one greps to find everything else.
+        self.write_lines("tree.txt", tree_lines(self.trace, self.layout, findings))
+        self.write_lines("index.tsv", index_lines(self.layout))
+        self.write_lines("errors.md", errors_lines(self.trace, self.layout, findings))
+        self.write("README.md", readme_md(self.trace, self.layout, findings, sorted(self.shared.values())))
+        self.write("trace.json", json.dumps({"trace_id": self.trace.trace_id, "format": self.trace.format,
+                                             "name": self.trace.name, "counts": self.trace.counts(),
+                                             "problems": self.trace.problems, "metadata": self.trace.metadata},
+                                            indent=2, ensure_ascii=False, default=str) + "\n")
+        self.write(MARKER, f"agentbook trace export of {self.trace.trace_id}\n")
+        return findings
+
+
+def _put(full: str, head: str, rest: str | None, rest_name: str) -> None:
+    folder = os.path.dirname(full)
+    os.makedirs(folder, exist_ok=True)
+    with open(full, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(head)
+    if rest is not None:
+        with open(os.path.join(folder, rest_name), "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(rest)
+
+
+def _rest_name(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.rest.{ext}" if dot and stem else f"{name}.rest"
+
+
+def tree_lines(trace: Trace, layout: Layout, findings: list[Finding]) -> Iterator[str]:
+    flagged = {id(f.span) for f in findings}
+    yield (f"# {len(layout.order)} spans of trace {trace.trace_id}. Columns: number kind name [status] "
+           "duration tokens. '!!' = listed in errors.md. Folder of number N: grep '/N-' index.tsv")
+    orphan_ids = {id(s) for s in trace.orphans}
+    for depth, span in layout.order:
+        if id(span) in orphan_ids:
+            yield "_orphans/ (spans whose parent could not be placed; see errors.md)"
+        status = span.status.upper() if span.status == "error" else span.status
+        tokens = f"{span.total_tokens} tok" if span.total_tokens is not None else "-"
+        mark = "!! " if id(span) in flagged else ""
+        yield (f"{'  ' * depth}{mark}{layout.number[id(span)]:0{layout.width}d} {span.kind} "
+               f"{one_line(clean_text(span.name), 80)} [{status}] {fmt_ms(span.duration_ms)} {tokens}")
+
+
+def index_lines(layout: Layout) -> Iterator[str]:
+    yield "path\tkind\tname\tstatus\ttokens\tms\tspan_id"
+    for _, span in layout.order:
+        ms = f"{span.duration_ms:.1f}" if span.duration_ms is not None else ""
+        tokens = "" if span.total_tokens is None else str(span.total_tokens)
+        yield "\t".join([layout.path[id(span)] + "/", span.kind, one_line(clean_text(span.name), 120),
+                         span.status, tokens, ms, one_line(clean_text(span.span_id), 80)])
+
+
+def errors_lines(trace: Trace, layout: Layout, findings: list[Finding]) -> Iterator[str]:
+    yield "# Errors and suspicious spans"
+    yield ""
+    if not findings and not trace.problems:
+        yield "No failed or suspicious spans found, and every span was placed in the tree."
+    section = ""
+    for f in findings:
+        if f.section != section:
+            section = f.section
+            yield from ("", f"## {TITLES[section]}", "")
+        yield (f"- `{layout.path[id(f.span)]}/` {f.span.kind} `{one_line(clean_text(f.span.name), 60)}`: "
+               f"{one_line(clean_text(f.detail), 300)}")
+    if trace.problems:
+        yield from ("", "## Could not place", "", ("The source had spans this export could not put in the tree "
+                    "as given; they are under `_orphans/`."), "")
+        yield from (f"- {one_line(clean_text(p), 300)}" for p in trace.problems)
+
+
+def _prepare(out: Path) -> None:
+    if out.is_symlink():
+        raise FatalError(f"{out}: is a symlink; refusing to export through it", hint="pass a real folder path")
+    if out.exists() and not out.is_dir():
+        raise FatalError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise FatalError(f"{out}: exists, is not empty and is not a trace export; refusing to overwrite it",
+                         hint="pick a new folder, or remove this one")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+
+def export_trace(trace: Trace, out_dir: Path | str) -> ExportSummary:
+    """Write `trace` as a folder at `out_dir` (replacing an earlier export there) and count what went in."""
+    out = Path(out_dir)
+    _prepare(out)
+    layout = plan(trace)
+    tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
+    try:
+        writer = _Writer(tmp, trace, layout)
+        try:
+            findings = writer.all()
+        finally:
+            writer.close()
+        _swap(Path(tmp), out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    counts = trace.counts()
+    return ExportSummary(out_dir=str(out), trace_id=trace.trace_id, format=trace.format, spans=counts["spans"],
+                         messages=counts["messages"], tool_calls=counts["tool_calls"],
+                         tool_spans=counts["tool_spans"], errors=counts["errors"], flagged=len(findings),
+                         orphans=len(trace.orphans), problems=list(trace.problems), files=writer.files)
+
+
+def _swap(new: Path, out: Path) -> None:
+    os.chmod(new, 0o755)
+    if not out.exists():
+        os.rename(new, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.rename(out, old / "x")
+    try:
+        os.rename(new, out)
+    except OSError:
+        os.rename(old / "x", out)
+        raise
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(old)
+
+
+CONTAINER_MARKER = ".agentbook-traces"  # marks a folder holding one export per trace of a file
+
+
+def pick_traces(traces: list[Trace], trace_id: str | None) -> list[Trace]:
+    """All traces, or the one whose id is `trace_id` (a clear error listing the ids otherwise)."""
+    if trace_id is None:
+        return traces
+    wanted = norm_trace_id(trace_id)
+    chosen = [t for t in traces if t.trace_id in (trace_id, wanted)]
+    if not chosen:
+        ids = ", ".join(t.trace_id for t in traces[:10]) + (" ..." if len(traces) > 10 else "")
+        raise FatalError(f"no trace with id {trace_id!r} in this file", hint=f"it holds: {ids}")
+    return chosen
+
+
+def norm_trace_id(text: str) -> str:
+    from .values import norm_id
+
+    return norm_id(text, 32)
+
+
+def export_many(traces: list[Trace], out_dir: Path | str) -> list[ExportSummary]:
+    """One trace: export it at `out_dir`. Several: `out_dir/NN-<trace id>/` each, plus a README listing them."""
+    out = Path(out_dir)
+    if len(traces) == 1:
+        return [export_trace(traces[0], out)]
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise FatalError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / CONTAINER_MARKER).is_file():
+        raise FatalError(f"{out}: exists, is not empty and is not a trace export; refusing to write into it",
+                         hint="pick a new folder, or remove this one")
+    width = max(2, len(str(len(traces))))
+    summaries = []
+    lines = [f"# {len(traces)} traces", "", ("Each folder is one trace exported by `agentbook trace export`; "
+             "start with its README.md."), "", "| folder | trace id | spans | failed | name |", "|---|---|---|---|---|"]
+    for n, trace in enumerate(traces, 1):
+        name = f"{n:0{width}d}-{slug(trace.trace_id, 32, 'trace')}"
+        summary = export_trace(trace, out / name)
+        summaries.append(summary)
+        lines.append(f"| `{name}/` | {one_line(clean_text(trace.trace_id), 40)} | {summary.spans} | "
+                     f"{summary.errors} | {one_line(clean_text(trace.name), 60).replace('|', '/')} |")
+    atomic_write_text(out / "README.md", "\n".join(lines) + "\n")
+    atomic_write_text(out / CONTAINER_MARKER, f"{len(traces)} trace exports\n")
+    return summaries

@@ -1,0 +1,74 @@
+"""What errors.md lists: failed spans, tool errors, empty or truncated outputs, retries, refusals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .model import Span, Trace
+
+TRUNCATED_REASONS = {"length", "max_tokens", "max_output_tokens", "model_length"}
+REFUSAL_REASONS = {"content_filter", "refusal", "safety"}
+REFUSAL_TEXT = re.compile(
+    r"^\s*(I'm sorry|I am sorry|Sorry, I can|I can(?:no|')t (?:help|assist|do)|I'm unable|I am unable|"
+    r"I won't|I will not)", re.IGNORECASE)
+SECTIONS = ("failed", "tool_error", "empty_output", "truncated_output", "retry", "refusal", "warning")
+TITLES = {
+    "failed": "Failed spans (status ERROR)", "tool_error": "Tool errors",
+    "empty_output": "Empty outputs (model spans that returned nothing)",
+    "truncated_output": "Truncated outputs (stopped by a length limit)",
+    "retry": "Retries (same step run again after a failure)", "refusal": "Refusals (possible)",
+    "warning": "Warnings",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    section: str
+    span: Span
+    detail: str
+
+
+def _finish_reasons(span: Span) -> set[str]:
+    return {r.strip().lower() for m in span.output_messages for r in m.finish_reason.split(",") if r.strip()}
+
+
+def _span_findings(span: Span) -> list[Finding]:
+    out: list[Finding] = []
+    if span.status == "error":
+        section = "tool_error" if span.kind == "tool" else "failed"
+        out.append(Finding(section, span, span.status_message or "status ERROR, no message"))
+    reasons = _finish_reasons(span)
+    has_output = any(m.content or m.tool_calls for m in span.output_messages) or span.output_text
+    if span.kind == "llm" and span.status != "error" and not has_output and span.output_messages:
+        out.append(Finding("empty_output", span, "the model's reply has no text and no tool calls"))
+    if reasons & TRUNCATED_REASONS:
+        out.append(Finding("truncated_output", span, "finish reason " + ", ".join(sorted(reasons))))
+    reply = " ".join(m.content for m in span.output_messages if m.role == "assistant")
+    if reasons & REFUSAL_REASONS:
+        out.append(Finding("refusal", span, "finish reason " + ", ".join(sorted(reasons))))
+    elif span.kind == "llm" and REFUSAL_TEXT.match(reply):
+        out.append(Finding("refusal", span, "reply starts: " + reply.strip()[:80]))
+    for warning in span.warnings:
+        out.append(Finding("warning", span, warning))
+    return out
+
+
+def _retries(span: Span) -> list[Finding]:
+    out = []
+    for before, after in zip(span.children, span.children[1:], strict=False):
+        if before.status == "error" and after.kind == before.kind and (
+                after.name == before.name or after.kind == "llm"):
+            out.append(Finding("retry", after, f"runs again after the failed span {before.span_id}"))
+    return out
+
+
+def find(trace: Trace, order: list[Span]) -> list[Finding]:
+    """Findings in tree order (so errors.md reads top to bottom like tree.txt)."""
+    found: list[Finding] = []
+    for span in order:
+        found += _span_findings(span)
+        found += _retries(span)
+        span.release()  # packed content was unpacked to look at it; drop that copy again
+    rank = {name: n for n, name in enumerate(SECTIONS)}
+    return sorted(found, key=lambda f: rank[f.section])

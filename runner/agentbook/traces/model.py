@@ -1,0 +1,201 @@
+"""The one in-memory shape every trace format is read into: a `Trace` of `Span`s with messages.
+
+Readers fill these; `tree.build_tree` links parents and children and records what it could not
+place; the exporter only ever sees this shape.
+
+A span's bulky content (messages, payloads, attributes, events) can be packed into one compressed
+blob (`Span.pack`): a 100,000-span trace then fits in less memory than its file. Packed content is
+unpacked on first access and dropped again with `Span.release`, so code reads `span.input_messages`
+the same way either way.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+# The span kinds the folder names and the README talk about.
+KINDS = ("agent", "llm", "tool", "chain", "retrieval", "other")
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """A tool call the model asked for inside a message (not its execution, which is a tool span)."""
+
+    name: str
+    arguments: str = ""  # raw text as the source had it (usually JSON)
+    id: str = ""
+
+
+@dataclass(slots=True)
+class Message:
+    role: str
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str = ""  # for role=tool: which call this answers
+    name: str = ""
+    reasoning: str = ""
+    finish_reason: str = ""
+
+
+@dataclass(slots=True)
+class Content:
+    """The bulky part of a span: what `Span.pack` compresses."""
+
+    input_messages: list[Message] = field(default_factory=list)
+    output_messages: list[Message] = field(default_factory=list)
+    input_text: str = ""  # input that is not a message list (a query, a JSON payload)
+    output_text: str = ""
+    tool_args: str | None = None
+    tool_result: str | None = None
+    prompt: dict[str, str] = field(default_factory=dict)  # template id / name / version when known
+    attributes: dict[str, Any] = field(default_factory=dict)  # what no other field took
+    events: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # suspicious but not failed (WARNING level, ...)
+
+
+CONTENT_FIELDS = tuple(Content.__dataclass_fields__)
+LIGHT_FIELDS = ("span_id", "parent_id", "trace_id", "name", "kind", "start_ns", "end_ns", "status",
+                "status_message", "model", "input_tokens", "output_tokens", "cost_usd", "tool_name", "tool_call_id")
+_DEFAULTS: dict[str, Any] = {"parent_id": None, "trace_id": "", "name": "", "kind": "other", "start_ns": None,
+                             "end_ns": None, "status": "unset", "status_message": "", "model": "",
+                             "input_tokens": None, "output_tokens": None, "cost_usd": None, "tool_name": "",
+                             "tool_call_id": ""}
+
+
+def _content_property(name: str) -> property:
+    def get(self: Span) -> Any:
+        return getattr(self.content(), name)
+
+    def put(self: Span, value: Any) -> None:
+        setattr(self.content(), name, value)
+
+    return property(get, put)
+
+
+class Span:
+    """One operation: an agent run, a model call, a tool call, a chain step.
+
+    Light fields are plain attributes; the `Content` fields are properties over `content()`.
+    """
+
+    __slots__ = (*LIGHT_FIELDS, "children", "_content", "_packed", "_counts")
+
+    span_id: str
+    parent_id: str | None
+    trace_id: str
+    name: str
+    kind: str
+    start_ns: int | None
+    end_ns: int | None
+    status: str  # ok | error | unset
+    status_message: str
+    model: str
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    tool_name: str
+    tool_call_id: str
+
+    input_messages = _content_property("input_messages")
+    output_messages = _content_property("output_messages")
+    input_text = _content_property("input_text")
+    output_text = _content_property("output_text")
+    tool_args = _content_property("tool_args")
+    tool_result = _content_property("tool_result")
+    prompt = _content_property("prompt")
+    attributes = _content_property("attributes")
+    events = _content_property("events")
+    scores = _content_property("scores")
+    warnings = _content_property("warnings")
+
+    def __init__(self, span_id: str, **fields: Any) -> None:
+        self.span_id = span_id
+        for key, default in _DEFAULTS.items():
+            setattr(self, key, fields.pop(key, default))
+        self.children: list[Span] = []
+        self._content: Content | None = None
+        self._packed: bytes | None = None
+        self._counts: tuple[int, int] | None = None
+        unknown = set(fields) - set(CONTENT_FIELDS)
+        if unknown:
+            raise TypeError(f"Span() got unknown fields: {sorted(unknown)}")
+        if fields:
+            self._content = Content(**fields)
+
+    def __repr__(self) -> str:
+        return f"Span({self.span_id!r}, kind={self.kind!r}, name={self.name!r}, status={self.status!r})"
+
+    def content(self) -> Content:
+        if self._content is None:
+            self._content = pickle.loads(zlib.decompress(self._packed)) if self._packed else Content()
+        return self._content
+
+    def pack(self) -> None:
+        """Compress the content and drop the unpacked copy (done by readers for every span)."""
+        content = self._content
+        if content is None:
+            return
+        self._counts = (len(content.input_messages) + len(content.output_messages),
+                        sum(len(m.tool_calls) for m in content.input_messages + content.output_messages))
+        self._packed = zlib.compress(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        self._content = None
+        for key in ("trace_id", "model", "tool_name", "kind", "status"):
+            value = getattr(self, key)
+            if value:
+                setattr(self, key, sys.intern(value))
+
+    def release(self) -> None:
+        """Drop the unpacked copy of packed content (changes made since `pack` are lost)."""
+        if self._packed is not None:
+            self._content = None
+
+    @property
+    def duration_ms(self) -> float | None:
+        if self.start_ns is None or self.end_ns is None:
+            return None
+        return (self.end_ns - self.start_ns) / 1e6
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.input_tokens is None and self.output_tokens is None:
+            return None
+        return (self.input_tokens or 0) + (self.output_tokens or 0)
+
+    @property
+    def message_count(self) -> int:
+        if self._content is None and self._counts is not None:
+            return self._counts[0]
+        return len(self.input_messages) + len(self.output_messages)
+
+    @property
+    def tool_call_count(self) -> int:
+        if self._content is None and self._counts is not None:
+            return self._counts[1]
+        return sum(len(m.tool_calls) for m in self.input_messages + self.output_messages)
+
+
+@dataclass(slots=True)
+class Trace:
+    trace_id: str
+    format: str
+    source: str = ""
+    name: str = ""
+    spans: list[Span] = field(default_factory=list)  # every span, in source order
+    roots: list[Span] = field(default_factory=list)  # filled by build_tree
+    orphans: list[Span] = field(default_factory=list)  # placed under _orphans/, with problems saying why
+    problems: list[str] = field(default_factory=list)  # what the reader or the tree could not place
+    metadata: dict[str, Any] = field(default_factory=dict)  # trace-level input/output/scores/resources
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "spans": len(self.spans),
+            "messages": sum(s.message_count for s in self.spans),
+            "tool_calls": sum(s.tool_call_count for s in self.spans),
+            "tool_spans": sum(1 for s in self.spans if s.kind == "tool"),
+            "errors": sum(1 for s in self.spans if s.status == "error"),
+        }

@@ -1,0 +1,135 @@
+"""OTLP/JSON and the span-dump shapes near it -> spans.
+
+Covers the canonical envelope (`resourceSpans[].scopeSpans[].spans[]`, camelCase, typed values,
+integer enums), its JSON Lines form (one TracesData per line, as the collector's file exporter writes),
+snake_case SDK dumps (`context.span_id`, `parent.span_id`, integer ids, as the Python SDK's `to_json`
+and any-agent write), Phoenix span JSON (`span_kind`, `parent_id`, `status_code`), and a bare attribute
+map of one span. Attributes are then read with the GenAI and OpenInference conventions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from .attrs import otlp_attributes
+from .genai import apply_genai, has_genai
+from .model import Span
+from .openinference import apply_openinference, has_openinference
+from .values import as_dict, first, norm_id, to_ns
+
+SPAN_PATH = "resourceSpans.item.scopeSpans.item.spans.item"
+ERROR_CODES = {"2", "error", "status_code_error"}
+OK_CODES = {"1", "ok", "status_code_ok"}
+OTEL_KINDS = {"1": "internal", "2": "server", "3": "client", "4": "producer", "5": "consumer"}
+
+
+def _status(d: dict[str, Any]) -> tuple[str, str]:
+    status = d.get("status")
+    if isinstance(status, dict):
+        code = first(status, "code", "status_code", "statusCode")
+        message = first(status, "message", "description") or ""
+    else:
+        code, message = first(d, "status_code", "statusCode") or status, first(d, "status_message") or ""
+    text = str(code if code is not None else "").lower().replace("spanstatuscode.", "").replace("statuscode.", "")
+    state = "error" if text in ERROR_CODES else "ok" if text in OK_CODES else "unset"
+    return state, str(message)
+
+
+def _parent(d: dict[str, Any]) -> Any:
+    parent = first(d, "parentSpanId", "parent_span_id", "parent_id", "parentId")
+    if parent is None and isinstance(d.get("parent"), dict):
+        parent = first(d["parent"], "span_id", "spanId")
+    return parent
+
+
+def _events(raw: Any) -> list[dict[str, Any]]:
+    out = []
+    for ev in raw or []:
+        if isinstance(ev, dict):
+            out.append({"name": str(ev.get("name", "")),
+                        "time_ns": to_ns(first(ev, "timeUnixNano", "time_unix_nano", "timestamp")),
+                        "attributes": otlp_attributes(ev.get("attributes"))})
+    return out
+
+
+def span_from_dict(d: dict[str, Any], index: int) -> Span:
+    """One span in any of the shapes above, attributes still raw (see `interpret`)."""
+    ctx = as_dict(d.get("context"))
+    span_id = norm_id(first(d, "spanId", "span_id") or first(ctx, "span_id", "spanId"), 16)
+    trace_id = norm_id(first(d, "traceId", "trace_id") or first(ctx, "trace_id", "traceId"), 32)
+    status, message = _status(d)
+    span = Span(span_id=span_id or f"span-{index:06d}", parent_id=norm_id(_parent(d), 16) or None,
+                trace_id=trace_id, name=str(d.get("name") or ""), status=status, status_message=message,
+                start_ns=to_ns(first(d, "startTimeUnixNano", "start_time_unix_nano", "start_time", "startTime")),
+                end_ns=to_ns(first(d, "endTimeUnixNano", "end_time_unix_nano", "end_time", "endTime")),
+                attributes=otlp_attributes(d.get("attributes")), events=_events(d.get("events")))
+    kind = str(d.get("kind", "") or "").lower().replace("spankind.", "").replace("span_kind_", "")
+    kind = OTEL_KINDS.get(kind, kind)
+    if kind and kind not in ("internal", "unspecified", "0"):
+        span.attributes.setdefault("otel.span_kind", kind)
+    if d.get("span_kind"):  # Phoenix's spelling of the OpenInference kind
+        span.attributes.setdefault("openinference.span.kind", d["span_kind"])
+    return span
+
+
+def interpret(span: Span) -> Span:
+    """Read GenAI and OpenInference attributes into fields; exceptions become the status message."""
+    if has_genai(span.attributes):
+        apply_genai(span)
+    if has_openinference(span.attributes):
+        apply_openinference(span)
+    for event in span.events:
+        if event.get("name") == "exception":
+            attrs = event.get("attributes") or {}
+            detail = ": ".join(str(attrs[k]) for k in ("exception.type", "exception.message") if attrs.get(k))
+            span.status_message = span.status_message or detail
+    if not span.name:
+        span.name = "span"
+    return span
+
+
+def spans_from_envelope(doc: dict[str, Any], resources: list[dict[str, Any]], start: int) -> Iterator[Span]:
+    """Spans of one TracesData (`resourceSpans`, or the snake_case `resource_spans`)."""
+    n = start
+    for rs in first(doc, "resourceSpans", "resource_spans") or []:
+        resource = otlp_attributes((rs.get("resource") or {}).get("attributes"))
+        if resource and resource not in resources:
+            resources.append(resource)
+        for ss in first(rs, "scopeSpans", "scope_spans", "instrumentationLibrarySpans") or []:
+            for raw in ss.get("spans") or []:
+                if isinstance(raw, dict):
+                    yield interpret(span_from_dict(raw, n))
+                    n += 1
+
+
+def spans_from_list(items: Iterable[Any], start: int = 0) -> Iterator[Span]:
+    for n, raw in enumerate(items, start):
+        if isinstance(raw, dict):
+            yield interpret(span_from_dict(raw, n))
+
+
+def span_from_flat_map(attrs: dict[str, Any]) -> Span:
+    """A file that is just one span's attribute map (as some test fixtures are)."""
+    span = Span(span_id="span-000000", attributes=otlp_attributes(attrs))
+    for key in ("input", "output"):  # raw request/response bodies some dumps add beside the attributes
+        if key in span.attributes and not has_openinference(span.attributes):
+            span.attributes[f"raw.{key}"] = span.attributes.pop(key)
+    interpret(span)
+    if span.name == "span":
+        span.name = " ".join(x for x in (span.kind, span.tool_name or span.model) if x)
+    return span
+
+
+def stream_envelope(fh: IO[bytes], resources: list[dict[str, Any]]) -> Iterator[Span]:
+    """A large single-document OTLP file, span by span, without loading the whole document."""
+    import ijson  # only big files need it
+
+    for n, raw in enumerate(ijson.items(fh, SPAN_PATH, use_float=True)):
+        if isinstance(raw, dict):
+            yield interpret(span_from_dict(raw, n))
+    fh.seek(0)
+    for res in ijson.items(fh, "resourceSpans.item.resource", use_float=True):
+        attrs = otlp_attributes((res or {}).get("attributes"))
+        if attrs and attrs not in resources:
+            resources.append(attrs)

@@ -1,0 +1,216 @@
+"""Small normalisers shared by the readers: ids, timestamps, JSON-in-strings, chat messages.
+
+Every trace format spells the same things differently (hex, base64 or integer ids; nanoseconds,
+ISO strings or seconds; OpenAI, Anthropic, OTel GenAI or Vercel message shapes). These functions turn
+each spelling into one, and never raise on odd input: what they cannot read they keep as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from .model import Message, ToolCall
+
+_HEX = re.compile(r"^(0x)?[0-9a-fA-F]+$")
+
+
+def norm_id(value: Any, width: int = 16) -> str:
+    """An id as lower-case hex when it is hex, base64 or an integer; other strings unchanged."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return format(value, "x").zfill(width) if value >= 0 else str(value)
+    text = str(value).strip()
+    if _HEX.match(text) and (len(text) in (16, 32) or text.startswith("0x")):
+        return text.removeprefix("0x").lower().zfill(width)
+    if text.isdigit() and len(text) > 12:
+        return format(int(text), "x").zfill(width)
+    if len(text) in (12, 24) and re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", text):
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return text
+        if len(raw) in (8, 16):
+            return raw.hex()
+    return text
+
+
+def to_ns(value: Any) -> int | None:
+    """Nanoseconds since the epoch from ns/us/ms/s numbers, decimal strings or ISO 8601."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d+", text):
+            value = int(text)
+        elif re.fullmatch(r"\d+\.\d*", text):
+            value = float(text)
+        else:
+            return _iso_ns(text)
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if number <= 0:
+            return None
+        scale = 1 if number > 1e17 else 1_000 if number > 1e14 else 1_000_000 if number > 1e11 else 1_000_000_000
+        return int(value) * scale if isinstance(value, int) else int(number * scale)
+    return None
+
+
+def _iso_ns(text: str) -> int | None:
+    match = re.match(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$", text)
+    if not match:
+        return None
+    base, frac, zone = match.groups()
+    zone = "+00:00" if zone in (None, "Z") else zone
+    try:
+        seconds = datetime.fromisoformat(base.replace(" ", "T") + zone).timestamp()
+    except ValueError:
+        return None
+    nanos = int((frac or ".0")[1:].ljust(9, "0")[:9])
+    return int(seconds) * 1_000_000_000 + nanos
+
+
+def maybe_json(value: Any) -> Any:
+    """Parse a string that holds a JSON object or array; anything else comes back unchanged."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in ("{", "[") and text[-1:] in ("}", "]"):
+            try:
+                return json.loads(text)
+            except ValueError:
+                return value
+    return value
+
+
+def as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def first(mapping: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = mapping.get(key)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+# --- chat messages in the shapes found in the wild ------------------------------------------------
+
+def _tool_call(obj: dict[str, Any]) -> ToolCall:
+    fn = as_dict(obj.get("function"))
+    name = first(obj, "name", "toolName", "function_name", "tool.name") or fn.get("name") or ""
+    args = first(obj, "arguments", "args", "input", "tool.args")
+    if args is None:
+        args = fn.get("arguments")
+    call_id = first(obj, "id", "toolCallId", "tool_call_id") or ""
+    return ToolCall(name=str(name), arguments=as_text(args), id=str(call_id))
+
+
+def _add_part(msg: Message, part: Any, texts: list[str]) -> None:
+    """One content part: text, tool call, tool result, reasoning; unknown parts kept as JSON."""
+    if isinstance(part, str):
+        texts.append(part)
+        return
+    if not isinstance(part, dict):
+        texts.append(as_text(part))
+        return
+    kind = str(part.get("type", "text"))
+    if kind in ("tool_call", "tool_use", "tool-call", "function_call"):
+        msg.tool_calls.append(_tool_call(part))
+    elif kind in ("tool_call_response", "tool_result", "tool-result", "function_call_output"):
+        msg.tool_call_id = msg.tool_call_id or str(first(part, "id", "tool_use_id", "toolCallId", "call_id") or "")
+        texts.append(as_text(first(part, "response", "result", "content", "output")))
+    elif kind in ("reasoning", "thinking"):
+        msg.reasoning += as_text(first(part, "content", "thinking", "text"))
+    elif "text" in part or "content" in part:
+        texts.append(as_text(first(part, "text", "content")))
+    else:
+        texts.append(as_text(part))
+
+
+def to_message(obj: Any, default_role: str = "user") -> Message:
+    """One message from OTel GenAI parts, OpenAI, Anthropic or Vercel AI SDK shapes."""
+    if not isinstance(obj, dict):
+        return Message(role=default_role, content=as_text(obj))
+    msg = Message(role=str(obj.get("role") or default_role))
+    msg.name = str(obj.get("name") or "")
+    msg.tool_call_id = str(first(obj, "tool_call_id", "toolCallId") or "")
+    msg.finish_reason = str(obj.get("finish_reason") or "")
+    texts: list[str] = []
+    for key in ("parts", "content"):
+        value = obj.get(key)
+        if isinstance(value, list):
+            for part in value:
+                _add_part(msg, part, texts)
+        elif value is not None:
+            texts.append(as_text(value))
+    for call in obj.get("tool_calls") or []:
+        if isinstance(call, dict):
+            msg.tool_calls.append(_tool_call(call))
+    if obj.get("reasoning_content"):
+        msg.reasoning += as_text(obj["reasoning_content"])
+    msg.content = "\n".join(t for t in texts if t)
+    return msg
+
+
+def is_message_list(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(m, dict) and "role" in m for m in value))
+
+
+def to_messages(value: Any, default_role: str = "user") -> list[Message] | None:
+    """A message list, or None when `value` does not look like one (then it is plain input)."""
+    value = maybe_json(value)
+    if is_message_list(value):
+        return [to_message(m, default_role) for m in value]
+    if isinstance(value, dict) and "role" in value and ("content" in value or "parts" in value):
+        return [to_message(value, default_role)]
+    if isinstance(value, dict) and is_message_list(value.get("messages")):
+        out = []
+        if value.get("system"):
+            out.append(Message(role="system", content=as_text(value["system"])))
+        return out + [to_message(m, default_role) for m in value["messages"]]
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """Remove control characters (escape sequences, NUL, CR) but keep tabs and newlines."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub("", text.replace("\r\n", "\n"))

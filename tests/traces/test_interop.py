@@ -1,0 +1,144 @@
+"""Every third-party sample exports, and its spans, messages and tool calls all reach the folder.
+
+The expected numbers are counted here straight from the source JSON, format by format, without the
+readers under test; the folder is then counted file by file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentbook.traces import export_trace, read_trace
+
+SAMPLES = {
+    "anyagent_OPENAI_trace.json": "otlp",
+    "anyagent_LLAMA_INDEX_trace.json": "otlp",
+    "agentprism_langfuse-1.json": "langfuse",
+    "openinference-genai_otel_genai_client_span_tool_calls.json": "otlp",
+    "openinference-genai_openinference_client_span_tool_calls.json": "openinference",
+    "otlp-proto_examples_trace.json": "otlp",
+}
+
+
+def _anyagent(doc: dict[str, Any]) -> tuple[int, int, int, int, set[str]]:
+    messages = calls = tools = 0
+    ids = set()
+    for span in doc["spans"]:
+        ids.add(format(span["context"]["span_id"], "016x"))
+        attrs = span["attributes"]
+        op = attrs.get("gen_ai.operation.name")
+        if "gen_ai.input.messages" in attrs:
+            messages += len(json.loads(attrs["gen_ai.input.messages"]))
+        if op == "execute_tool":
+            tools += 1
+        elif "gen_ai.output" in attrs:
+            messages += 1
+            try:
+                out = json.loads(attrs["gen_ai.output"])
+            except ValueError:
+                out = None
+            if isinstance(out, list):
+                calls += sum(1 for x in out if isinstance(x, dict) and "tool.name" in x)
+    return len(doc["spans"]), messages, calls, tools, ids
+
+
+def _langfuse_messages(value: Any) -> int:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return 0
+    if isinstance(value, list) and value and all(isinstance(m, dict) and "role" in m for m in value):
+        return len(value)
+    if isinstance(value, dict) and isinstance(value.get("messages"), list):
+        return len(value["messages"]) + (1 if value.get("system") else 0)
+    return 0
+
+
+def _langfuse(doc: dict[str, Any]) -> tuple[int, int, int, int, set[str]]:
+    obs = doc["observations"]
+    messages = sum(_langfuse_messages(o.get("input")) + _langfuse_messages(o.get("output")) for o in obs)
+    tools = sum(1 for o in obs if o["type"] == "TOOL")
+    return len(obs), messages, 0, tools, {o["id"] for o in obs}
+
+
+def _openinference(doc: dict[str, Any]) -> tuple[int, int, int, int, set[str]]:
+    msgs = {m.group(1) for k in doc if (m := re.match(r"llm\.((?:input|output)_messages\.\d+)\.", k))}
+    calls = {m.group(1) for k in doc if (m := re.match(r"(llm\.\w+\.\d+\.message\.tool_calls\.\d+)\.", k))}
+    return 1, len(msgs), len(calls), 0, set()
+
+
+def _genai_flat(doc: dict[str, Any]) -> tuple[int, int, int, int, set[str]]:
+    inputs = json.loads(doc["gen_ai.input.messages"])
+    outputs = json.loads(doc["gen_ai.output.messages"])
+    calls = sum(1 for m in inputs + outputs for p in m["parts"] if p["type"] == "tool_call")
+    return 1, len(inputs) + len(outputs), calls, 0, set()
+
+
+def _otlp(doc: dict[str, Any]) -> tuple[int, int, int, int, set[str]]:
+    spans = [s for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    return len(spans), 0, 0, 0, {s["spanId"].lower() for s in spans}
+
+
+def _expected(name: str, doc: dict[str, Any]) -> tuple[int, int, int, int, set[str]]:
+    if name.startswith("anyagent"):
+        return _anyagent(doc)
+    if name.startswith("agentprism_langfuse"):
+        return _langfuse(doc)
+    if "openinference_client" in name:
+        return _openinference(doc)
+    if "otel_genai_client" in name:
+        return _genai_flat(doc)
+    return _otlp(doc)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_exports_everything(name: str, interop_traces: Path, tmp_path: Path,
+                                   count_folder: Callable[..., Any]) -> None:
+    source = interop_traces / name
+    if not source.is_file():
+        pytest.skip(f"{name} not in the interop folder")
+    spans, messages, calls, tools, ids = _expected(name, json.loads(source.read_text(encoding="utf-8")))
+    traces = read_trace(source)
+    assert len(traces) == 1
+    assert traces[0].format == SAMPLES[name]
+    summary = export_trace(traces[0], tmp_path / "out")
+    found = count_folder(tmp_path / "out")
+    assert (found.spans, found.index_rows, found.messages, found.tool_calls, found.tool_dirs) == (
+        spans, spans, messages, calls, tools)
+    assert (summary.spans, summary.messages, summary.tool_calls, summary.tool_spans) == (
+        spans, messages, calls, tools)
+    index = (tmp_path / "out" / "index.tsv").read_text(encoding="utf-8")
+    assert ids <= {row.split("\t")[-1] for row in index.splitlines()[1:]}
+
+
+def test_langfuse_sample_keeps_scores_and_shares_the_system_prompt(interop_traces: Path, tmp_path: Path) -> None:
+    source = interop_traces / "agentprism_langfuse-1.json"
+    if not source.is_file():
+        pytest.skip("langfuse sample missing")
+    export_trace(read_trace(source)[0], tmp_path / "out")
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert "score `helpfulness` = 0.2" in readme
+    prompts = list((tmp_path / "out" / "prompts").iterdir())
+    assert len(prompts) == 1
+    text = prompts[0].read_text(encoding="utf-8")
+    assert "You are a helpful Langfuse support agent" in text
+    refs = [p for p in (tmp_path / "out").rglob("000-system.md")
+            if f"prompts/{prompts[0].name}" in p.read_text(encoding="utf-8")]
+    assert len(refs) == 2
+
+
+def test_otlp_sample_orphan_is_placed_and_explained(interop_traces: Path, tmp_path: Path) -> None:
+    source = interop_traces / "otlp-proto_examples_trace.json"
+    if not source.is_file():
+        pytest.skip("otlp sample missing")
+    export_trace(read_trace(source)[0], tmp_path / "out")
+    assert [p.name for p in (tmp_path / "out" / "_orphans").iterdir()] == ["001-other-i-m-a-server-span"]
+    errors = (tmp_path / "out" / "errors.md").read_text(encoding="utf-8")
+    assert "has parent eee19b7ec3c1b173, which is not in this trace" in errors

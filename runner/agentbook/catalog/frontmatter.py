@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from agentbook.catalog.findings import Finding
+from agentbook.catalog.findings import Finding, Severity
 
 _FENCE = re.compile(r"^---[ \t]*$")
 _YAMLISH = re.compile(r"^([A-Za-z_][\w.-]*[ \t]*:([ \t]|$)|[ \t]+\S|-[ \t]|#)")
@@ -59,9 +59,10 @@ class FrontMatter:
         return node.start_mark.line + self.yaml_line, node.start_mark.column + 1
 
     def finding(self, rule: str, message: str, hint: str = "", *, at: KeyPath = (), key: bool = False,
-                severity: str = "error") -> Finding:
+                severity: Severity = "error") -> Finding:
+        """A finding about the key (or its value) at path `at`; no path: the top of the file."""
         line, col = (self.key_pos(*at) if key else self.value_pos(*at)) if at else (1, 1)
-        return Finding(self.path, line, col, rule, message, hint, severity)  # type: ignore[arg-type]
+        return Finding(self.path, line, col, rule, message, hint, severity)
 
 
 def parse_front_matter(text: str, path: str) -> FrontMatter:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from agentbook.catalog.findings import Finding, Severity
+from agentbook.catalog.findings import Finding
 
 _FENCE = re.compile(r"^---[ \t]*$")
 _YAMLISH = re.compile(r"^([A-Za-z_][\w.-]*[ \t]*:([ \t]|$)|[ \t]+\S|-[ \t]|#)")
@@ -59,10 +59,9 @@ class FrontMatter:
         return node.start_mark.line + self.yaml_line, node.start_mark.column + 1
 
     def finding(self, rule: str, message: str, hint: str = "", *, at: KeyPath = (), key: bool = False,
-                severity: Severity = "error") -> Finding:
-        """A finding about the key (or its value) at path `at`; no path: the top of the file."""
+                severity: str = "error") -> Finding:
         line, col = (self.key_pos(*at) if key else self.value_pos(*at)) if at else (1, 1)
-        return Finding(self.path, line, col, rule, message, hint, severity)
+        return Finding(self.path, line, col, rule, message, hint, severity)  # type: ignore[arg-type]
 
 
 def parse_front_matter(text: str, path: str) -> FrontMatter:

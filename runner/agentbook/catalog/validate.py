@@ -115,7 +115,7 @@ def check_runbook_file(path: Path, known_skills: set[str]) -> list[Finding]:
 def check_suite(path: Path) -> list[Finding] | None:
     """Findings from the eval-suite validator, or None when it is not installed."""
     try:
-        from agentbook.evals.validate import validate_suite
+        from agentbook.evals.validate import validate_suite  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -70,8 +71,7 @@ class LoopOnlyModel:
         content: list[dict[str, Any]] = [{"type": "text", "text": f"Step {index}: checking the code."}]
         if index < self.turns - 1:
             content.append({"type": "tool_use", "id": f"toolu_{index}", "name": name, "input": args})
-        size = len(json.dumps(request.messages)) // 4  # no tokenizer: characters / 4
-        usage = Usage(input_tokens=50, cache_read_input_tokens=size, output_tokens=20)
+        usage = Usage(input_tokens=50, cache_read_input_tokens=1000 + 100 * index, output_tokens=20)
         return ModelResponse(f"msg_{index}", "scripted", content, "tool_use" if len(content) > 1 else "end_turn",
                              usage)
 
@@ -150,7 +150,8 @@ def main() -> int:
         share = cached_share([base / "sdk" / f"t{i}.jsonl" for i in range(args.sessions)])
         per_turn, peer_per_turn = cpu / turns * 1000, peer_cpu / turns * 1000
         print(f"sessions {args.sessions} x turns {args.turns} at {args.latency_ms:g} ms/turn; "
-              f"outcomes {sorted(k.value for k in kinds)}; {turns} turns")
+              f"outcomes {sorted(k.value for k in kinds)}; {turns} turns; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall figures need a quiet machine)")
         print(f"wall {wall:.2f}s vs ideal {ideal:.2f}s: ratio {wall / ideal:.3f} (target <= 1.10)")
         print(f"runner CPU {per_turn:.2f} ms/turn = {per_turn / 5:.2f}x the 5 ms target")
         print(f"  peer without HTTP/SDK (session loop, tools, transcript, trace only): {peer_per_turn:.2f} ms/turn, "

@@ -253,3 +253,12 @@ def test_history_cut_after_a_tool_request_is_repaired(work: Path) -> None:
         {"type": "tool_result", "tool_use_id": "toolu_x", "is_error": True,
          "content": "not run: the session was interrupted before this call ran; check the state and retry"}]}
     assert outcome.ok and (work / "step2.txt").read_text() == "two\n"
+
+
+def test_bash_is_not_offered_without_sandbox_or_allow_list(work: Path) -> None:
+    async def offered(bash_allow: list[str] | None) -> tuple[list[str], str]:
+        async with Session(config(work, sandbox="allowlist", bash_allow=bash_allow)) as session:
+            return [t.name for t in session.tools], session.sandbox
+
+    assert asyncio.run(offered(None)) == (["read", "write", "edit", "glob", "grep"], "none")
+    assert asyncio.run(offered(["make test"])) == (["read", "write", "edit", "glob", "grep", "bash"], "allowlist")

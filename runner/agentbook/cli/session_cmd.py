@@ -42,7 +42,8 @@ def default_out_dir() -> Path:
 @click.option("--max-turns", type=int, default=50, show_default=True, help="Model requests at most.")
 @click.option("--max-tokens", type=int, help="Tokens (input incl. cached + output) at most.")
 @click.option("--max-usd", type=float, help="Spend at most this many dollars.")
-@click.option("--timeout", "timeout", help="Wall clock limit: seconds, or 90s / 45m / 1h.")
+@click.option("--timeout", "timeout", default="30m", show_default=True,
+              help="Wall clock limit: seconds, or 90s / 45m / 1h.")
 @click.option("--max-tool-errors", type=int, default=8, show_default=True, help="Consecutive failed tool calls.")
 @click.option("--protected", multiple=True, help="Glob the agent may read but not change (repeatable).")
 @click.option("--bash-allow", multiple=True, help="fnmatch pattern of an allowed command (repeatable).")
@@ -53,7 +54,7 @@ def default_out_dir() -> Path:
 @json_option
 @click.argument("task")
 def command(model: str, root: Path, system: str, system_file: Path | None, tools: str, max_turns: int,
-            max_tokens: int | None, max_usd: float | None, timeout: str | None, max_tool_errors: int,
+            max_tokens: int | None, max_usd: float | None, timeout: str, max_tool_errors: int,
             protected: tuple[str, ...], bash_allow: tuple[str, ...], sandbox: str, out_dir: Path | None,
             secrets: tuple[str, ...], as_json: bool, task: str) -> int:
     """Run TASK (or `-` for stdin) as one agent session in ROOT; exit code is the outcome's."""
@@ -64,7 +65,7 @@ def command(model: str, root: Path, system: str, system_file: Path | None, tools
     if system_file is not None:
         system = system_file.read_text(encoding="utf-8")
     budgets = Budgets(max_turns=max_turns, max_tokens=max_tokens, max_usd=max_usd,
-                      wall_seconds=parse_duration(timeout) if timeout else None, max_tool_errors=max_tool_errors)
+                      wall_seconds=parse_duration(timeout), max_tool_errors=max_tool_errors)
     config = SessionConfig(model=model, root=root, system=system, budgets=budgets, protected=list(protected),
                            tools=[t.strip() for t in tools.split(",") if t.strip()],
                            bash_allow=list(bash_allow) or None, sandbox=sandbox, secrets=list(secrets))

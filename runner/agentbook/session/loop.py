@@ -45,9 +45,14 @@ class Session:
         if not self.root.is_dir():
             raise FatalError(f"session root {config.root} is not a folder")
         self.tools = _build_tools(config.tools)
+        self.sandbox = "none"
+        if any(t.name == "bash" for t in self.tools):
+            self.sandbox = sandbox.resolve_mode(config.sandbox)
+            if self.sandbox == "allowlist" and config.bash_allow is None:
+                # no sandbox and no allow-list: every command would be refused, so do not offer bash
+                self.tools = [t for t in self.tools if t.name != "bash"]
+                self.sandbox = "none"
         self._by_name = {t.name: t for t in self.tools}
-        has_bash = "bash" in self._by_name
-        self.sandbox = sandbox.resolve_mode(config.sandbox) if has_bash else "none"
         self.messages: list[dict[str, Any]] = history_mod.repair(history or [])
         self.usage = Usage()
         self.cost_usd = 0.0

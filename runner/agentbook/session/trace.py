@@ -9,7 +9,8 @@ TracesData object on one line, so it reads as JSON and as the OTLP file exporter
 from __future__ import annotations
 
 import json
-import secrets
+import os
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,11 @@ from agentbook.session.redact import Redactor
 
 KIND_INTERNAL, KIND_CLIENT = 1, 3
 STATUS_ERROR = 2
+_IDS = random.Random(os.urandom(16))  # span ids need to be unique, not secret: no syscall per id
+
+
+def _new_id(bits: int) -> str:
+    return f"{_IDS.getrandbits(bits):0{bits // 4}x}"
 PART_MAX_CHARS = 8000  # per text part; the transcript keeps everything
 
 
@@ -30,7 +36,7 @@ class Span:
     kind: int
     start_ns: int
     parent: str | None
-    span_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    span_id: str = field(default_factory=lambda: _new_id(64))
     end_ns: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -41,7 +47,7 @@ class TraceRecorder:
     def __init__(self, path: Path | str | None, session_id: str, redactor: Redactor) -> None:
         self.path = Path(path) if path is not None else None
         self.redactor = redactor
-        self.trace_id = secrets.token_hex(16)
+        self.trace_id = _new_id(128)
         self.root = Span("invoke_agent agentbook", KIND_INTERNAL, time.time_ns(), None, attributes={
             "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "agentbook",
             "gen_ai.conversation.id": session_id})
@@ -92,20 +98,21 @@ class TraceRecorder:
     def write(self) -> None:
         if self.path is None:
             return
+        rendered: dict[int, str] = {}  # id(message) -> its GenAI JSON: each turn repeats the history
         data = {"resourceSpans": [{
             "resource": {"attributes": _attrs({"service.name": "agentbook", "service.version": __version__})},
             "scopeSpans": [{"scope": {"name": "agentbook.session", "version": __version__},
-                            "spans": [self._otlp(s) for s in self.spans]}]}]}
+                            "spans": [self._otlp(s, rendered) for s in self.spans]}]}]}
         atomic_write_text(self.path, self.redactor.dumps(data) + "\n")
 
     def _add(self, span: Span) -> None:
         self.spans.append(span)
 
-    def _otlp(self, span: Span) -> dict[str, Any]:
+    def _otlp(self, span: Span, rendered: dict[int, str]) -> dict[str, Any]:
         out: dict[str, Any] = {"traceId": self.trace_id, "spanId": span.span_id, "name": span.name,
                                "kind": span.kind, "startTimeUnixNano": str(span.start_ns),
                                "endTimeUnixNano": str(span.end_ns or time.time_ns()),
-                               "attributes": _attrs({**span.attributes, **_content_attributes(span.content)}),
+                               "attributes": _attrs({**span.attributes, **_content_attributes(span.content, rendered)}),
                                "status": {}}
         if span.parent:
             out["parentSpanId"] = span.parent
@@ -114,11 +121,16 @@ class TraceRecorder:
         return out
 
 
-def _content_attributes(content: dict[str, Any] | None) -> dict[str, Any]:
+def _content_attributes(content: dict[str, Any] | None, rendered: dict[int, str]) -> dict[str, Any]:
     if content is None:
         return {}
     request, response = content["request"], content["response"]
-    out = {"gen_ai.input.messages": _dumps(to_genai_messages(request.get("messages", [])))}
+    parts = []
+    for message in request.get("messages", []):
+        if id(message) not in rendered:
+            rendered[id(message)] = _dumps(to_genai_messages([message])[0])
+        parts.append(rendered[id(message)])
+    out = {"gen_ai.input.messages": "[" + ", ".join(parts) + "]"}
     if request.get("system"):
         out["gen_ai.system_instructions"] = _dumps(_system_parts(request["system"]))
     if response is not None:

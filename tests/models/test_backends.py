@@ -219,3 +219,10 @@ def test_stream_that_ends_without_message_stop_is_connection_failed(scripted: Sc
         complete(spec)
     assert info.value.message == f"{spec}: the stream ended before message_stop"
     assert info.value.retryable
+
+
+def test_only_user_id_metadata_goes_on_the_wire(scripted: Scripted) -> None:
+    spec = scripted("version: 1\ndefault: {turns: [{text: hi}]}\n")
+    complete(spec, ModelRequest(messages=HELLO.messages, metadata={"user_id": "run-7", "session": "s-1"}))
+    body = ensure_server(spec.removeprefix("scripted:")).requests()[-1]["body"]
+    assert body["metadata"] == {"user_id": "run-7"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +114,11 @@ def test_bad_scripts_name_the_place(text: str, location: str, message: str) -> N
         parse_script(text, "s.yaml")
     assert info.value.location == location
     assert message in info.value.message
+
+
+def test_the_readme_example_is_a_valid_script() -> None:
+    readme = Path(__file__).resolve().parents[2] / "runner" / "agentbook" / "standin" / "README.md"
+    (example,) = re.findall(r"```yaml\n(.*?)```", readme.read_text(), re.DOTALL)
+    script = parse_script(example, str(readme))
+    turn = script.select(request("look at investigation inv-77", "You are an incident assistant"))
+    assert turn.blocks[1] == {"type": "text", "text": "Checking inv-77."}

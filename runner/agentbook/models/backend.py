@@ -87,6 +87,8 @@ class MessagesBackend:
             params["thinking"] = request.thinking
         if request.tool_choice:
             params["tool_choice"] = request.tool_choice
+        if request.metadata.get("user_id"):  # the one metadata field the API takes; the rest stays local
+            params["metadata"] = {"user_id": str(request.metadata["user_id"])}
         if self.backend.extra_body:
             params["extra_body"] = dict(self.backend.extra_body)
         return params

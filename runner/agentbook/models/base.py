@@ -40,7 +40,7 @@ class ModelRequest:
     max_tokens: int = 4096
     thinking: dict[str, Any] | None = None
     tool_choice: dict[str, Any] | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)  # e.g. {"session": id} for the stand-in
+    metadata: dict[str, Any] = field(default_factory=dict)  # local tags; only `user_id` is sent to the API
 
 
 @dataclass

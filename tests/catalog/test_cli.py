@@ -103,7 +103,7 @@ def _reader(proc: subprocess.Popen[str]) -> queue.Queue[str]:
     return lines
 
 
-def _until(lines: queue.Queue[str], predicate, timeout: float = 15.0) -> list[str]:
+def _until(lines: queue.Queue[str], predicate, timeout: float = 90.0) -> list[str]:
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,7 +138,7 @@ def test_watch_reports_only_what_changed(tmp_path: Path) -> None:
         assert fixed[1] == "checked 1 skill, 0 runbooks, 0 eval suites: 0 errors, 0 warnings"
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=10)
+        code = proc.wait(timeout=60)
     assert code == 0
 
 

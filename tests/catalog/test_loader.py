@@ -64,3 +64,13 @@ def test_repo_skill_overrides_shipped_one(tmp_path: Path, write_skill) -> None:
     assert got == {"debug-trace": ("repo", "Ours.", shipped / "skills/debug-trace/SKILL.md"),
                    "eval-tool": ("agentbook", "Shipped too.", None)}
     assert {s.name for s in load_catalog(repo, shipped=None).skills} == {"debug-trace"}
+
+
+def test_bom_and_crlf_skills_load(tmp_path: Path) -> None:
+    """The validator reports BOM and CRLF; the lenient loader still reads such files correctly."""
+    folder = tmp_path / "skills" / "windows"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_bytes(b"\xef\xbb\xbf---\r\nname: windows\r\ndescription: Saved on Windows.\r\n---\r\n")
+    cat = load_catalog(tmp_path, shipped=None)
+    assert [(s.name, s.description) for s in cat.skills] == [("windows", "Saved on Windows.")]
+    assert cat.problems == []

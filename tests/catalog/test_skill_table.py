@@ -261,3 +261,35 @@ def test_lowercase_skill_md_is_accepted_with_a_warning(tmp_path: Path) -> None:
     (skill_dir / "skill.md").write_text(fm(*OK))
     (finding,) = validate_paths([skill_dir])
     assert (finding.severity, finding.rule) == ("warning", "skill-md-name")
+
+
+def test_reference_validator_path_cases(tmp_path: Path) -> None:
+    """skills-ref's own path cases: a file that is not a skill, and a folder without SKILL.md."""
+    (tmp_path / "file.txt").write_text("test")
+    (not_skill,) = validate_paths([tmp_path / "file.txt"])
+    assert (not_skill.rule, not_skill.message) == ("unknown-file", "not a skill, runbook or eval suite")
+    (tmp_path / "my-skill").mkdir()
+    (no_md,) = validate_paths([tmp_path / "my-skill"])
+    assert (no_md.rule, no_md.severity) == ("nothing-found", "error")
+
+
+def test_symlink_loops_and_linked_skills_are_checked_once(tmp_path: Path) -> None:
+    skill_dir = _write(tmp_path, Case("x", fm("name: my-skill", "description: d:  x: y"), []))
+    (tmp_path / "up").symlink_to(tmp_path)
+    (tmp_path / ".claude" / "skills").mkdir(parents=True)
+    (tmp_path / ".claude" / "skills" / "my-skill").symlink_to(skill_dir)
+    (finding,) = validate_paths([tmp_path])
+    assert (Path(finding.path).resolve(), finding.rule) == ((skill_dir / "SKILL.md").resolve(), "yaml-colon")
+
+
+def test_alias_bomb_is_a_finding_not_a_hang(tmp_path: Path) -> None:
+    lines = ["name: my-skill", "description: d", "a: &a [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+    (finding,) = validate_paths([_write(tmp_path, Case("x", fm(*lines), []))])
+    assert (finding.line, finding.rule, finding.message) == (
+        2, "yaml-aliases", "front-matter expands to more than 10,000 values through YAML aliases")
+
+
+def test_body_text_and_a_rule_after_the_front_matter_is_fine(tmp_path: Path) -> None:
+    text = fm(*OK, body="Note: read this first.\n---\n# Body\n")
+    assert validate_paths([_write(tmp_path, Case("x", text, []))]) == []

@@ -42,7 +42,7 @@ def discover(path: Path) -> tuple[list[Target], list[Finding]]:
         return [Target("skill", skill_md)], []
     targets: list[Target] = []
     findings: list[Finding] = []
-    _walk(path, targets, findings)
+    _walk(path, targets, findings, set())
     if not targets and not findings:
         findings.append(Finding(str(path), 1, 1, "nothing-found", "no SKILL.md, runbook or eval suite found here",
                                 "a skill is a folder holding SKILL.md; runbooks live in runbooks/*.md"))
@@ -73,8 +73,14 @@ def _looks_like_suite(path: Path) -> bool:
     return bool(_SUITE_KEYS.search(head))
 
 
-def _walk(folder: Path, targets: list[Target], findings: list[Finding]) -> None:
+def _walk(folder: Path, targets: list[Target], findings: list[Finding], visited: set[tuple[int, int]]) -> None:
+    """Collect targets under `folder`; `visited` holds (device, inode) of folders seen, so a symlink
+    loop is walked once."""
     try:
+        stat = folder.stat()
+        if (stat.st_dev, stat.st_ino) in visited:
+            return
+        visited.add((stat.st_dev, stat.st_ino))
         entries = sorted(folder.iterdir())
     except OSError as err:
         findings.append(Finding(str(folder), 1, 1, "read-error", f"cannot list folder: {err.strerror or err}"))
@@ -91,7 +97,7 @@ def _walk(folder: Path, targets: list[Target], findings: list[Finding]) -> None:
                 findings.append(Finding(str(entry), 1, 1, "no-skill-md", "skill folder has no SKILL.md",
                                         "add SKILL.md with name and description front-matter"))
             else:
-                _walk(entry, targets, findings)
+                _walk(entry, targets, findings, visited)
         elif folder.name == RUNBOOK_DIR and entry.suffix == ".md" and entry.name.lower() != "readme.md":
             targets.append(Target("runbook", entry))
         elif entry.suffix in (".yaml", ".yml"):

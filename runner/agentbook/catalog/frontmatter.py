@@ -14,13 +14,20 @@ from typing import Any
 
 import yaml
 
-from agentbook.catalog.findings import Finding
+from agentbook.catalog.findings import Finding, Severity
 
 _FENCE = re.compile(r"^---[ \t]*$")
 _YAMLISH = re.compile(r"^([A-Za-z_][\w.-]*[ \t]*:([ \t]|$)|[ \t]+\S|-[ \t]|#)")
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KeyPath = tuple[str | int, ...]
+# Keys that mark a line after the closing '---' as stray front-matter rather than body text
+# ("Note: ..." followed by a Markdown rule is body; "description: ..." followed by '---' is not).
+FRONT_MATTER_KEYS = frozenset({
+    "name", "description", "license", "compatibility", "metadata", "allowed-tools", "when_to_use",
+    "argument-hint", "disable-model-invocation", "user-invocable", "model", "context", "agent", "hooks",
+    "inputs", "skills", "tools", "bash", "protected", "limits", "branch"})
+MAX_VALUES = 10_000  # YAML aliases can make a few lines expand to millions of values
 
 
 @dataclass
@@ -59,9 +66,10 @@ class FrontMatter:
         return node.start_mark.line + self.yaml_line, node.start_mark.column + 1
 
     def finding(self, rule: str, message: str, hint: str = "", *, at: KeyPath = (), key: bool = False,
-                severity: str = "error") -> Finding:
+                severity: Severity = "error") -> Finding:
+        """A finding about the key (or its value) at path `at`; no path: the top of the file."""
         line, col = (self.key_pos(*at) if key else self.value_pos(*at)) if at else (1, 1)
-        return Finding(self.path, line, col, rule, message, hint, severity)  # type: ignore[arg-type]
+        return Finding(self.path, line, col, rule, message, hint, severity)
 
 
 def parse_front_matter(text: str, path: str) -> FrontMatter:
@@ -120,7 +128,7 @@ def _check_split(fm: FrontMatter, lines: list[str], close: int) -> None:
             continue
         if not _YAMLISH.match(line):
             return
-        keys += 1
+        keys += line.split(":", 1)[0].strip() in FRONT_MATTER_KEYS
 
 
 def _parse_yaml(fm: FrontMatter, tab_lines: set[int]) -> None:
@@ -142,6 +150,11 @@ def _parse_yaml(fm: FrontMatter, tab_lines: set[int]) -> None:
         fm.findings.append(Finding(fm.path, fm.yaml_line, 1, "frontmatter-not-mapping",
                                    f"front-matter must be a YAML mapping of keys to values, got {type_name(data)}",
                                    "write 'key: value' lines"))
+        return
+    if node is not None and _expanded_size(node, {}) > MAX_VALUES:
+        fm.findings.append(Finding(fm.path, fm.yaml_line, 1, "yaml-aliases",
+                                   f"front-matter expands to more than {MAX_VALUES:,} values through YAML aliases",
+                                   "write the values out instead of using '&anchor' / '*alias'"))
         return
     fm.data, fm.parsed = {str(k): v for k, v in data.items()}, True
     if node is not None:
@@ -166,6 +179,21 @@ def _yaml_error(fm: FrontMatter, err: yaml.MarkedYAMLError) -> Finding:
                        f"close it, or quote the value if the '{opener}' is text")
     return Finding(fm.path, line, col, "yaml-syntax", f"invalid YAML: {problem}",
                    "check the quoting and indentation of this line")
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values `node` stands for once aliases are expanded (memoised per shared node)."""
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # a node that contains itself counts once
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(item, memo) for item in node.value)
+    else:
+        size = 1
+    memo[id(node)] = size
+    return size
 
 
 def _index(fm: FrontMatter, node: yaml.Node, path: KeyPath) -> None:

@@ -48,9 +48,12 @@ def _string_or_finding(fm: FrontMatter, key: str) -> str | Finding | None:
             return fm.finding(f"{key}-empty", f"'{key}' is empty", f"write a {key}", at=(key,), key=True)
         return value
     raw = fm.raw_value(key)
-    hint = f'quote it: {key}: "{raw}"' if raw and not isinstance(value, dict | type(None)) else f"write {key} as text"
     if isinstance(value, list):
         hint = f'a bare [..] is a YAML list; quote it: {key}: "{raw}"'
+    elif raw and not isinstance(value, dict):
+        hint = f'quote it: {key}: "{raw}"'  # yes, 1.0, 2024-01-01: YAML reads these as other types
+    else:
+        hint = f"write {key} as text"
     return fm.finding(f"{key}-type", f"'{key}' must be a string, got {type_name(value)}", hint, at=(key,))
 
 
@@ -105,8 +108,9 @@ def _check_description(fm: FrontMatter, profile: Profile) -> list[Finding]:
         out.append(fm.finding("description-length",
                               f"description is {len(got)} characters; the limit is {MAX_DESCRIPTION}",
                               "shorten it; move detail into the body of SKILL.md", at=("description",)))
-    if profile.no_xml and _XML_TAG.search(got):
-        out.append(fm.finding("xml-tag", f"description contains an XML tag ({_XML_TAG.search(got).group(0)})",  # type: ignore[union-attr]
+    tag = _XML_TAG.search(got) if profile.no_xml else None
+    if tag:
+        out.append(fm.finding("xml-tag", f"description contains an XML tag ({tag.group(0)})",
                               "remove the tag or write it without angle brackets", at=("description",)))
     return out
 

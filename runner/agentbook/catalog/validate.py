@@ -54,16 +54,25 @@ def collect_targets(paths: Sequence[Path | str], root: Path) -> tuple[list[Targe
     given = [Path(p) for p in paths] or [relative_to_cwd(p) for p in default_paths(root)]
     targets: list[Target] = []
     findings: list[Finding] = []
-    seen: set[Path] = set()
+    seen: set[object] = set()
     for path in given:
         found, problems = discover(path)
         findings += problems
         for target in found:
-            key = Path(os.path.abspath(target.path))
+            key = _identity(target.path)
             if key not in seen:
                 seen.add(key)
                 targets.append(target)
     return targets, findings
+
+
+def _identity(path: Path) -> object:
+    """The same file reached by two paths (a symlinked skill) is checked once."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return os.path.abspath(path)
+    return stat.st_dev, stat.st_ino
 
 
 def validate(paths: Sequence[Path | str], profile: str = DEFAULT_PROFILE, *, root: Path | None = None) -> ValidationReport:
@@ -115,7 +124,7 @@ def check_runbook_file(path: Path, known_skills: set[str]) -> list[Finding]:
 def check_suite(path: Path) -> list[Finding] | None:
     """Findings from the eval-suite validator, or None when it is not installed."""
     try:
-        from agentbook.evals.validate import validate_suite  # type: ignore[import-not-found,unused-ignore]
+        from agentbook.evals.validate import validate_suite
     except ImportError:
         return None
     try:

@@ -262,3 +262,28 @@ def test_bash_is_not_offered_without_sandbox_or_allow_list(work: Path) -> None:
 
     assert asyncio.run(offered(None)) == (["read", "write", "edit", "glob", "grep"], "none")
     assert asyncio.run(offered(["make test"])) == (["read", "write", "edit", "glob", "grep", "bash"], "allowlist")
+
+
+def test_trace_exporter_reads_the_session_trace(work: Path, tmp_path: Path) -> None:
+    from agentbook.traces import export_trace, read_trace
+
+    result = asyncio.run(run_session(config(work, EXPLORE), "explore for the exporter"))
+    (trace,) = read_trace(result.trace_path)
+    assert trace.format == "otlp"
+    kinds = [s.kind for s in trace.spans]
+    assert kinds.count("agent") == 1 and kinds.count("llm") == 7 and kinds.count("tool") == 6
+    llm = [s for s in trace.spans if s.kind == "llm"]
+    assert llm[0].output_messages[0].tool_calls[0].name == "glob"
+    assert [m.role for m in llm[1].input_messages] == ["system", "user", "assistant", "tool"]
+    export_trace(trace, tmp_path / "export")
+    assert "execute_tool" in (tmp_path / "export" / "tree.txt").read_text()
+
+
+def test_connection_dropped_mid_stream_retries_the_turn(work: Path) -> None:
+    result = asyncio.run(run_session(config(work), "dropped-connection"))
+    assert result.outcome.ok, result.outcome
+    # a drop after HTTP 200 is past the SDK's retries: each one is a whole-turn retry of the session
+    assert result.retries == 3 and result.final_text == "Read it after the connection came back."
+    assert [r["attempt"] for r in requests_for(LOOP, "dropped") if r["turn"] == 1] == [1, 2, 3, 4]
+    errors = [e for e in read_jsonl(result.transcript_path) if e["event"] == "model_error"]
+    assert [e["error"] for e in errors] == ["ConnectionFailed"] * 3

@@ -154,3 +154,18 @@ def test_bad_batch_and_count_tokens_bodies_are_400(standin: Standin) -> None:
     assert asyncio.run(go()) == ["requests: a non-empty list of {custom_id, params} is required",
                                  "messages: at least one message is required",
                                  "message batch msgbatch_nope not found"]
+
+
+def test_a_breakpoint_looks_back_at_most_20_blocks(standin: Standin) -> None:
+    server = standin(SCRIPT)
+    system = [{k: v for k, v in block.items() if k != "cache_control"} for block in SYSTEM]  # one breakpoint
+    marked = {"type": "text", "text": "m" * 40, "cache_control": {"type": "ephemeral"}}
+    plain = [{"type": "text", "text": f"{n:04d}"} for n in range(25)]  # 1 token each
+    first = [{"role": "user", "content": [marked]}]
+    assert usage(create(server, system=system, messages=first))[1] == 313  # written
+    near = [{"role": "user", "content": [{**marked, "cache_control": None}, *plain[:18],
+                                         {**plain[18], "cache_control": {"type": "ephemeral"}}]}]
+    far = [{"role": "user", "content": [{**marked, "cache_control": None}, *plain[:24],
+                                        {**plain[24], "cache_control": {"type": "ephemeral"}}]}]
+    assert usage(create(server, system=system, messages=far))[2] == 0  # 25 blocks back: not seen
+    assert usage(create(server, system=system, messages=near))[2] == 313  # 19 blocks back: found

@@ -18,6 +18,7 @@ from typing import Any
 
 MESSAGE_OVERHEAD = 3  # tokens per message for the role and framing
 MAX_BREAKPOINTS = 4
+LOOKBACK_BLOCKS = 20  # a breakpoint finds earlier cache entries at most this many blocks back
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 
 
@@ -135,7 +136,7 @@ class PromptCache:
             return CacheUsage(total, 0, 0, 0, 0)
         now = time.monotonic()
         with self._lock:
-            hit = self._longest_hit(segs, breakpoints[-1], now)
+            hit = self._longest_hit(segs, breakpoints, now)
             read = sum(s.tokens for s in segs[: hit + 1]) if hit >= 0 else 0
             created = {"5m": 0, "1h": 0}
             start = hit + 1
@@ -154,9 +155,12 @@ class PromptCache:
         creation = created["5m"] + created["1h"]
         return CacheUsage(total - read - creation, read, creation, created["5m"], created["1h"])
 
-    def _longest_hit(self, segs: list[Segment], last_bp: int, now: float) -> int:
-        """Index of the last block of the longest cached prefix (refreshing its TTL), or -1."""
-        for i in range(last_bp, -1, -1):
+    def _longest_hit(self, segs: list[Segment], breakpoints: list[int], now: float) -> int:
+        """Index of the last block of the longest cached prefix (refreshing its TTL), or -1. Like the
+        API, only boundaries up to LOOKBACK_BLOCKS blocks before a breakpoint are checked."""
+        candidates = sorted({i for bp in breakpoints for i in range(max(0, bp - LOOKBACK_BLOCKS + 1), bp + 1)},
+                            reverse=True)
+        for i in candidates:
             entry = self._entries.get(segs[i].digest)
             if entry is None:
                 continue

@@ -68,6 +68,8 @@ CASES = [
          [(5, "tab", "tab character in YAML indentation")]),
     Case("yes-is-a-boolean", fm("name: my-skill", "description: yes"),
          [(3, "description-type", "'description' must be a string, got a boolean (true)")]),
+    Case("comment-in-description", fm("name: my-skill", "description: Use for issue #42"),
+         [(3, "yaml-comment", "'#42' is a YAML comment, not part of 'description'")]),
     Case("date-description", fm("name: my-skill", "description: 2024-01-01"),
          [(3, "description-type", "'description' must be a string, got a date (2024-01-01)")]),
     # ---- name ------------------------------------------------------------------------------------

@@ -65,9 +65,10 @@ def test_description_over_1024_in_a_block_scalar(tmp_path: Path) -> None:
 def test_template_with_comment_and_other_folder(tmp_path: Path) -> None:
     front = ("name: template-skill # Must be lowercase, numbers, and hyphens only\n"
              "description: Replace with a description of the skill and when to use it.\n")
-    (finding,) = validate_paths([_write(tmp_path, "template", front)])
-    assert (finding.line, finding.rule, finding.message) == (
-        2, "name-folder", "name 'template-skill' differs from its folder 'template'")
+    findings = validate_paths([_write(tmp_path, "template", front)])
+    assert [(f.line, f.rule, f.message) for f in findings if f.is_error] == [
+        (2, "name-folder", "name 'template-skill' differs from its folder 'template'")]
+    assert [(f.rule, f.severity) for f in findings if not f.is_error] == [("yaml-comment", "warning")]
 
 
 def test_anthropic_profile_rejects_the_reserved_word_in_claude_api(tmp_path: Path) -> None:

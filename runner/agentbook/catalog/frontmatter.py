@@ -159,6 +159,7 @@ def _parse_yaml(fm: FrontMatter, tab_lines: set[int]) -> None:
     fm.data, fm.parsed = {str(k): v for k, v in data.items()}, True
     if node is not None:
         _index(fm, node, ())
+        _check_comments(fm, node)
 
 
 def _yaml_error(fm: FrontMatter, err: yaml.MarkedYAMLError) -> Finding:
@@ -179,6 +180,24 @@ def _yaml_error(fm: FrontMatter, err: yaml.MarkedYAMLError) -> Finding:
                        f"close it, or quote the value if the '{opener}' is text")
     return Finding(fm.path, line, col, "yaml-syntax", f"invalid YAML: {problem}",
                    "check the quoting and indentation of this line")
+
+
+def _check_comments(fm: FrontMatter, node: yaml.Node) -> None:
+    """`description: Fix issue #42` is read as 'Fix issue': a ' #' after a plain value starts a comment."""
+    if not isinstance(node, yaml.MappingNode):
+        return
+    lines = fm.yaml_text.split("\n")
+    for key_node, value in node.value:
+        if not isinstance(value, yaml.ScalarNode) or value.style or not value.value:  # plain scalars only
+            continue
+        end = value.end_mark
+        rest = lines[end.line][end.column:] if end.line < len(lines) else ""
+        if rest.lstrip(" \t").startswith("#") and rest[:1] in (" ", "\t"):
+            key = key_node.value
+            fm.findings.append(Finding(
+                fm.path, end.line + fm.yaml_line, end.column + len(rest) - len(rest.lstrip(" \t")) + 1,
+                "yaml-comment", f"'{rest.strip()}' is a YAML comment, not part of '{key}'",
+                f"quote the whole value if the '#' is text: {key}: \"{value.value} {rest.strip()}\"", "warning"))
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:

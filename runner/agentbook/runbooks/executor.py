@@ -200,9 +200,14 @@ class _Runner:
         return SessionConfig(
             model=self.record.model, root=self.worktree, system=self.opts["system"], tools=tools,
             budgets=Budgets(**self.record.budgets), protected=[*self.opts["protected"], ".git"],
-            bash_allow=self.opts["bash_allow"], transcript_path=self.rd.transcript, trace_path=self.rd.trace,
+            bash_allow=self.opts["bash_allow"], transcript_path=self.rd.transcript, trace_path=self._trace_path(),
             session_id=self.record.run_id, secrets=_secrets(),
             env={"PATH": tool_path()}, metadata={"run": self.record.run_id})
+
+    def _trace_path(self) -> Path:
+        """The first session's trace is trace.otlp.json; each resume adds its own file, losing none."""
+        n = self.record.resumes
+        return self.rd.trace if n == 0 else self.rd.path / f"trace.resume-{n}.otlp.json"
 
     async def _steps(self, session: Session, start: int) -> Outcome:
         for i in range(start, len(self.steps)):

@@ -32,7 +32,8 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
     argv = ["bash", "-c", command]
     sandboxed = bwrap_works()
     if sandboxed:
-        argv = bwrap_argv(root, argv, protected_binds(root, protected))
+        # protected_binds walks the whole tree: skip it when there is nothing to protect
+        argv = bwrap_argv(root, argv, protected_binds(root, protected) if protected else [])
     start = time.monotonic()
     try:
         proc = subprocess.run(argv, check=False, cwd=root, env=clean_env({"PATH": tool_path()}, root), capture_output=True, text=True,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import subprocess
 import sys
 import tempfile
@@ -77,7 +78,8 @@ def bench_size(label: str, n: int, size: int, work: Path) -> None:
     print(f"\n== {label}: {mb:.1f} MB, {n} cases ({path})")
     target = f"case-{n // 2:05d}"
     floor, _ = cli_best("--version")
-    print(f"interpreter floor (agentbook --version): {floor:.3f}s")
+    print(f"interpreter floor (agentbook --version): {floor:.3f}s; load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (timings are wall-clock)")
 
     index_cold, _ = timed(lambda: (state.index_file(path).unlink(missing_ok=True),
                                    open_suite(path).list_cases()), repeat=1)
@@ -97,6 +99,9 @@ def bench_size(label: str, n: int, size: int, work: Path) -> None:
     before = path.read_bytes()
     edit_cli, edit_out = cli("eval", "edit", str(path), target, "--set", "assert[0].value=svc-changed")
     after = path.read_bytes()
+    for i in range(2):  # best of three processes, like the other CLI figures
+        edit_cli = min(edit_cli, cli("eval", "edit", str(path), target, "--set",
+                                     f"assert[0].value=svc-changed-{i}")[0])
     same = outside_identical(before, after, span.start, span.end)
     edit_lib, _ = timed(lambda: suite.edit_case(target, [("assert[0].value", "svc-changed-again")]))
     print(f"eval edit  lib {edit_lib:.4f}s  cli {edit_cli:.3f}s  (target < 0.5 s)")
@@ -115,7 +120,8 @@ def bench_size(label: str, n: int, size: int, work: Path) -> None:
     sshow_lib, _ = timed(lambda: split.get_case(target))
     sedit_lib, _ = timed(lambda: split.edit_case(target, [("assert[0].value", "svc-split")]))
     sshow_cli, _ = cli_best("eval", "show", str(out), target)
-    sedit_cli, _ = cli("eval", "edit", str(out), target, "--set", "assert[0].value=svc-split-cli")
+    sedit_cli = min(cli("eval", "edit", str(out), target, "--set", f"assert[0].value=svc-split-{i}")[0]
+                    for i in range(3))
     print(f"split layout: show lib {sshow_lib:.4f}s cli {sshow_cli:.3f}s; edit lib {sedit_lib:.4f}s "
           f"cli {sedit_cli:.3f}s  (target < 0.1 s lib; cli includes the {floor:.2f}s interpreter floor)")
 

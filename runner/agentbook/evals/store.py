@@ -93,10 +93,11 @@ def open_suite(path: Path | str) -> Suite:
         p = found
     if not p.is_file():
         raise FatalError(f"suite not found: {p}", hint="pass the path of a suite YAML file")
-    index = CaseFile(p, seq_key="tests").index()
+    file = CaseFile(p, seq_key="tests")
+    index = file.index()
     if index.tests == "files":
         return SplitSuite(p, index.globs)
-    return SingleFileSuite(p)
+    return SingleFileSuite(p, file)
 
 
 class Suite(ABC):
@@ -195,15 +196,24 @@ class CaseFile:
     def __init__(self, path: Path, seq_key: str | None) -> None:
         self.path = path
         self.seq_key = seq_key
+        # the last read, keyed by (size, mtime_ns, inode) of the file it came from: a second call in
+        # the same process (open_suite, then edit under the lock) skips reading and hashing again
+        self._memo: tuple[tuple[int, int, int], bytes, SuiteIndex] | None = None
 
     # -- reading -------------------------------------------------------------------------------
     def read(self) -> tuple[bytes, SuiteIndex]:
         try:
-            data = self.path.read_bytes()
-            mtime = self.path.stat().st_mtime_ns
+            with open(self.path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                key = (st.st_size, st.st_mtime_ns, st.st_ino)
+                if self._memo is not None and self._memo[0] == key:
+                    return self._memo[1], self._memo[2]
+                data = fh.read()
         except OSError as err:
             raise FatalError(f"cannot read {self.path}: {err.strerror or err}") from None
-        return data, load_index(self.path, data, mtime, state.index_file(self.path), seq_key=self.seq_key)
+        index = load_index(self.path, data, st.st_mtime_ns, state.index_file(self.path), seq_key=self.seq_key)
+        self._memo = (key, data, index)
+        return data, index
 
     def index(self) -> SuiteIndex:
         return self.read()[1]
@@ -334,8 +344,7 @@ class CaseFile:
         start = at + len(prefix)
         span = CaseSpan(case_id, True, start, start, start + len(chunk), 0,
                         str(value.get("description", "")), _assert_types(value))
-        index.cases.append(span)
-        self._commit(new, index, len(index.cases) - 1)
+        self._commit(new, index, len(index.cases), added=span)
         return EditResult(case_id, str(self.path), True,
                           lines=(span.line, span.line + chunk.count(b"\n") - 1))
 
@@ -367,9 +376,14 @@ class CaseFile:
         return _reindent(text, dash_col)
 
     def _commit(self, new: bytes, index: SuiteIndex, i: int, *, removed: CaseSpan | None = None,
-                replaced: tuple[bytes, dict[str, Any], str] | None = None) -> None:
-        """Write `new`, then update the index in place (spans after the change shift) and cache it."""
+                replaced: tuple[bytes, dict[str, Any], str] | None = None, added: CaseSpan | None = None) -> None:
+        """Write `new`, then update the index in place (spans after the change shift) and cache it.
+
+        Nothing is touched before the write succeeds, so a failed write leaves index and memo as they were.
+        """
         write_bytes(self.path, new)
+        if added is not None:
+            index.cases.append(added)
         if removed is not None:
             del index.cases[i]
             _shift(index.cases[i:], -(removed.end - removed.lead))
@@ -385,8 +399,10 @@ class CaseFile:
         if index.cases:
             index.items_start, index.items_end = index.cases[0].lead, index.cases[-1].end
         index.size, index.digest = len(new), digest_of(new)
-        index.mtime_ns = self.path.stat().st_mtime_ns
+        st = self.path.stat()
+        index.mtime_ns = st.st_mtime_ns
         _fix_lines(index, new)
+        self._memo = ((st.st_size, st.st_mtime_ns, st.st_ino), new, index) if index.cases else None
         if index.cases:
             save_index(index, state.index_file(self.path))
         else:
@@ -496,9 +512,9 @@ class CaseFile:
 class SingleFileSuite(Suite):
     layout = "single"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, file: CaseFile | None = None) -> None:
         self.path = path
-        self.file = CaseFile(path, seq_key="tests")
+        self.file = file or CaseFile(path, seq_key="tests")
 
     def list_cases(self) -> list[CaseInfo]:
         return self.file.infos()

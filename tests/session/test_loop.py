@@ -239,7 +239,9 @@ def test_resume_from_transcript_after_a_stop(work: Path) -> None:
 
 
 def test_history_cut_after_a_tool_request_is_repaired(work: Path) -> None:
-    history = [{"role": "user", "content": "two-steps: do step one"},
+    history = [{"role": "user", "content": [{"type": "text", "text": "two-steps: do step one",
+                                             "cache_control": {"type": "ephemeral"}},
+                                            {"type": "text", "text": "(resumed)"}]},
                {"role": "assistant", "content": [{"type": "text", "text": "Step one done."},
                                                  {"type": "tool_use", "id": "toolu_x", "name": "read",
                                                   "input": {"path": "README.md"}}]}]
@@ -253,6 +255,10 @@ def test_history_cut_after_a_tool_request_is_repaired(work: Path) -> None:
         {"type": "tool_result", "tool_use_id": "toolu_x", "is_error": True,
          "content": "not run: the session was interrupted before this call ran; check the state and retry"}]}
     assert outcome.ok and (work / "step2.txt").read_text() == "two\n"
+    assert history[0]["content"][0]["cache_control"]  # the caller's list is left as it was
+    sent = [r["body"] for r in requests_for(LOOP, "two-steps") if r["body"]["messages"][0]["content"][-1:]
+            == [{"type": "text", "text": "(resumed)", "cache_control": {"type": "ephemeral"}}]]
+    assert sent and all(json.dumps(b).count('"cache_control"') == 4 for b in sent)  # the API allows four
 
 
 def test_bash_is_not_offered_without_sandbox_or_allow_list(work: Path) -> None:

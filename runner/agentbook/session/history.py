@@ -15,8 +15,9 @@ INTERRUPTED = "not run: the session was interrupted before this call ran; check 
 
 
 def repair(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A copy of `messages` in which every tool_use of the last assistant message has a result."""
-    out = [dict(m) for m in messages]
+    """A copy of `messages` without cache breakpoints (the session places its own, and the API allows
+    four) in which every tool_use of the last assistant message has a result."""
+    out = [_without_breakpoints(m) for m in messages]
     if not out or out[-1].get("role") != "assistant" or not isinstance(out[-1].get("content"), list):
         return out
     pending = [b for b in out[-1]["content"] if b.get("type") == "tool_use"]
@@ -25,6 +26,14 @@ def repair(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {"type": "tool_result", "tool_use_id": b.get("id", ""), "content": INTERRUPTED, "is_error": True}
             for b in pending]})
     return out
+
+
+def _without_breakpoints(message: dict[str, Any]) -> dict[str, Any]:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return dict(message)
+    blocks = [{k: v for k, v in b.items() if k != "cache_control"} if isinstance(b, dict) else b for b in content]
+    return {**message, "content": blocks}
 
 
 def history_from_transcript(path: Path | str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections import deque
@@ -29,7 +30,7 @@ from .model import Message, Span, Trace
 from .names import one_line, slug
 from .render import cut, digest, fmt_ms, io_md, message_file_name, message_md, pretty_json, span_yaml
 from .summary import readme_md
-from .values import clean_text
+from .values import clean_text, norm_id
 
 WRITE_THREADS = 4
 MAX_PENDING = 4096  # queued writes before the renderer waits (bounds memory on huge traces)
@@ -292,18 +293,14 @@ def pick_traces(traces: list[Trace], trace_id: str | None) -> list[Trace]:
     """All traces, or the one whose id is `trace_id` (a clear error listing the ids otherwise)."""
     if trace_id is None:
         return traces
-    wanted = norm_trace_id(trace_id)
-    chosen = [t for t in traces if t.trace_id in (trace_id, wanted)]
+    wanted = {trace_id, norm_id(trace_id, 32)}
+    if re.fullmatch(r"[0-9a-fA-F]{1,32}", trace_id):  # hex ids may be given without leading zeros
+        wanted.add(trace_id.lower().zfill(32))
+    chosen = [t for t in traces if t.trace_id in wanted]
     if not chosen:
         ids = ", ".join(t.trace_id for t in traces[:10]) + (" ..." if len(traces) > 10 else "")
         raise FatalError(f"no trace with id {trace_id!r} in this file", hint=f"it holds: {ids}")
     return chosen
-
-
-def norm_trace_id(text: str) -> str:
-    from .values import norm_id
-
-    return norm_id(text, 32)
 
 
 def export_many(traces: list[Trace], out_dir: Path | str) -> list[ExportSummary]:

@@ -28,7 +28,7 @@ class Layout:
     width: int = 3
 
     def folder(self, span: Span) -> str:
-        return f"{self.number[id(span)]:0{self.width}d}-{span.kind}-{slug(span.name)}"
+        return f"{self.number[id(span)]:0{self.width}d}-{slug(span.kind, 12, 'other')}-{slug(span.name)}"
 
 
 def plan(trace: Trace) -> Layout:

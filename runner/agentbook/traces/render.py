@@ -137,6 +137,9 @@ def span_yaml(span: Span, number: int, path: str, parent_path: str | None) -> tu
         doc["tool"] = {"name": clean_text(span.tool_name), "call_id": clean_text(span.tool_call_id)}
     doc["messages"] = {"input": len(span.input_messages), "output": len(span.output_messages),
                        "tool_calls": span.tool_call_count}
+    reasons = [clean_text(m.finish_reason) for m in span.output_messages if m.finish_reason]
+    if reasons:
+        doc["finish_reasons"] = reasons
     doc["children"] = len(span.children)
     for key in ("warnings", "scores"):
         if getattr(span, key):
@@ -157,8 +160,8 @@ def message_file_name(index: int, msg: Message) -> str:
 
 def message_md(index: int, msg: Message, side: str, shared_prompt: str | None) -> str:
     head = f"# message {index:03d} · {clean_text(msg.role)} · {side}\n"
-    meta = [f"{k}: {clean_text(v)}" for k, v in (("name", msg.name), ("tool_call_id", msg.tool_call_id),
-                                                     ("finish_reason", msg.finish_reason)) if v]
+    # finish_reason lives in span.yaml and output.md, so an output message file is the reply alone
+    meta = [f"{k}: {clean_text(v)}" for k, v in (("name", msg.name), ("tool_call_id", msg.tool_call_id)) if v]
     parts = [head + ("\n".join(meta) + "\n" if meta else "")]
     if shared_prompt is not None:
         parts.append(f"[repeated system prompt, {len(msg.content)} chars: written once at "
@@ -193,13 +196,16 @@ def io_md(span: Span, side: str, files: list[tuple[str, Message]], shared: dict[
         for name, msg in files:
             calls = f", {len(msg.tool_calls)} tool call(s): " + ", ".join(
                 preview(c.name, 40) for c in msg.tool_calls) if msg.tool_calls else ""
-            body = f"(system prompt at {shared[id(msg)]})" if id(msg) in shared else f'"{preview(msg.content)}"'
+            body = f"(system prompt at {shared[id(msg)]})" if id(msg) in shared else \
+                f'"{preview(msg.content)}"' if msg.content else "(no text)"
             out.append(f"- `messages/{name}` {clean_text(msg.role)}, {len(msg.content)} chars{calls}: {body}")
         out.append("")
     if side == "output" and files:
         for _, msg in files:
             if msg.content and id(msg) not in shared:
                 out.append(f"## {clean_text(msg.role)}\n\n{clean_text(msg.content)}\n")
+            if msg.finish_reason:
+                out.append(f"finish reason: {clean_text(msg.finish_reason)}\n")
     if side == "input" and span.prompt.get("template"):
         out.append("## prompt template\n\n" + clean_text(span.prompt["template"]) + "\n")
     if text:

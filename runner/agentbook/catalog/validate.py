@@ -8,7 +8,7 @@ when that module is installed, and counted as skipped otherwise.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,25 +79,33 @@ def validate(paths: Sequence[Path | str], profile: str = DEFAULT_PROFILE, *, roo
     prof = get_profile(profile)
     targets, findings = collect_targets(paths, (root or Path.cwd()).resolve())
     report = ValidationReport(findings=findings)
+    # skills being validated in this run count as existing for the runbooks validated with them
     in_run = {Path(os.path.abspath(t.path)).parent.name for t in targets if t.kind == "skill"}
     skills_by_root: dict[Path, set[str]] = {}
+
+    def skills_for(runbook: Path) -> set[str]:
+        base = runbook_root(runbook)
+        if base not in skills_by_root:
+            skills_by_root[base] = known_skill_names(base) | in_run
+        return skills_by_root[base]
+
     for target in targets:
-        if target.kind == "skill":
-            report.findings += check_skill(target.path, prof)
-        elif target.kind == "runbook":
-            base = runbook_root(target.path)
-            if base not in skills_by_root:
-                skills_by_root[base] = known_skill_names(base) | in_run
-            report.findings += check_runbook_file(target.path, skills_by_root[base])
-        else:
-            checked = check_suite(target.path)
-            if checked is None:
-                report.suites_skipped += 1
-                continue
-            report.findings += checked
+        found = _check_target(target, prof, skills_for)
+        if found is None:
+            report.suites_skipped += 1
+            continue
+        report.findings += found
         report.checked[target.kind] += 1
     report.findings = sort_findings(report.findings)
     return report
+
+
+def _check_target(target: Target, profile: Profile, skills_for: Callable[[Path], set[str]]) -> list[Finding] | None:
+    if target.kind == "skill":
+        return check_skill(target.path, profile)
+    if target.kind == "runbook":
+        return check_runbook_file(target.path, skills_for(target.path))
+    return check_suite(target.path)
 
 
 def check_skill(path: Path, profile: Profile) -> list[Finding]:

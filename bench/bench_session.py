@@ -101,6 +101,28 @@ async def run_all(spec: str | Model, base: Path, sessions: int, turns: int) -> l
         await model.aclose()
 
 
+async def sdk_only(spec: str, sessions: int, turns: int) -> None:
+    """The other peer: the same conversations straight through the model layer, no session around them
+    (tool results are a fixed string), to see what the session adds on top of the SDK."""
+    model = load_model(spec)
+
+    async def converse(i: int) -> None:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": f"bench sdk {i}"}]}]
+        for _ in range(turns):
+            response = await model.complete(ModelRequest(messages=list(messages), system=SYSTEM))
+            messages.append({"role": "assistant", "content": response.content})
+            calls = [b for b in response.content if b["type"] == "tool_use"]
+            if not calls:
+                return
+            messages.append({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": b["id"], "content": "ok"} for b in calls]})
+
+    try:
+        await asyncio.gather(*(converse(i) for i in range(sessions)))
+    finally:
+        await model.aclose()
+
+
 def measure(spec: str | Model, base: Path, sessions: int, turns: int) -> tuple[list[Any], float, float]:
     base.mkdir(parents=True)
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -139,6 +161,9 @@ def main() -> int:
             spec = f"compat:{url}#scripted"
             asyncio.run(run_all(spec, base / "warm", 1, 2))  # imports and first connection out of the figures
             results, cpu, wall = measure(spec, base / "sdk", args.sessions, args.turns)
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            asyncio.run(sdk_only(spec, args.sessions, args.turns))
+            sdk_cpu, sdk_wall = time.process_time() - cpu0, time.perf_counter() - wall0
         finally:
             server.terminate()
             server.wait()
@@ -154,6 +179,8 @@ def main() -> int:
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall figures need a quiet machine)")
         print(f"wall {wall:.2f}s vs ideal {ideal:.2f}s: ratio {wall / ideal:.3f} (target <= 1.10)")
         print(f"runner CPU {per_turn:.2f} ms/turn = {per_turn / 5:.2f}x the 5 ms target")
+        print(f"  peer: the same conversations through the model layer alone: wall ratio {sdk_wall / ideal:.3f}, "
+              f"{sdk_cpu / turns * 1000:.2f} ms/turn; the session adds {wall / sdk_wall - 1:+.1%} wall")
         print(f"  peer without HTTP/SDK (session loop, tools, transcript, trace only): {peer_per_turn:.2f} ms/turn, "
               f"wall ratio {peer_wall / ideal:.3f}; model layer (SDK + HTTP + SSE) {per_turn - peer_per_turn:.2f} "
               f"ms/turn = {(per_turn - peer_per_turn) / per_turn:.0%} of runner CPU")

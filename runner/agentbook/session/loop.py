@@ -103,11 +103,14 @@ class Session:
             outcome = await self._loop()
         except asyncio.CancelledError:
             self._finish(Outcome(OutcomeKind.CRASHED, "cancelled", "the session was cancelled"))
+            self.trace.write()
             raise
         except Exception as err:  # noqa: BLE001 - a bug in a tool hook or here: typed, with the traceback as evidence
             outcome = Outcome(OutcomeKind.CRASHED, type(err).__name__, f"session crashed: {err}",
                               {"traceback": traceback.format_exc(limit=8)})
         self._finish(outcome)
+        # serialising and fsyncing the trace off the event loop keeps other sessions' streams moving
+        await asyncio.to_thread(self.trace.write)
         return outcome
 
     def result(self) -> SessionResult:

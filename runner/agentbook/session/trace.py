@@ -90,10 +90,10 @@ class TraceRecorder:
                        end_ns=time.time_ns(), attributes=attrs, error=_cut(result, 500) if is_error else None))
 
     def finish(self, attributes: dict[str, Any], error: str | None) -> None:
+        """Close the root span; `write()` then puts the file on disk."""
         self.root.end_ns = time.time_ns()
         self.root.attributes.update(attributes)
         self.root.error = error
-        self.write()
 
     def write(self) -> None:
         if self.path is None:

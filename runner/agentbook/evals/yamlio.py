@@ -31,7 +31,7 @@ class Style:
 
 # The styles seen in the wild, most common (promptfoo's docs) first.
 CANDIDATE_STYLES = (Style(2, 4, 2), Style(2, 2, 0), Style(4, 4, 0), Style(4, 6, 4), Style(4, 4, 2),
-                    Style(2, 4, 0))
+                    Style(2, 4, 0), Style(4, 8, 4), Style(4, 6, 2), Style(3, 3, 0))
 
 
 def make_yaml(style: Style = Style()) -> YAML:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agentbook.errors import FatalError
-from agentbook.models import BadRequest, ModelRequest, load_model
+from agentbook.models import BadRequest, ModelError, ModelRequest, load_model
 from agentbook.standin import ensure_server, stop_all
 
 EXPLORE = Path(__file__).resolve().parents[2] / "examples" / "sessions" / "explore.script.yaml"
@@ -100,3 +100,43 @@ def test_bad_script_is_a_fatal_error_with_location(tmp_path: Path) -> None:
 def test_missing_script_file(tmp_path: Path) -> None:
     with pytest.raises(FatalError, match="script file not found"):
         load_model(f"scripted:{tmp_path / 'nope.script.yaml'}")
+
+
+FLAKY = EXPLORE.with_name("flaky.script.yaml")
+
+
+async def _triage(model: Any, inv: str) -> tuple[list[dict[str, Any]], int]:
+    """A caller's loop: answer tools with 'ok', retry a whole turn on retryable typed errors."""
+    messages: list[dict[str, Any]] = [{"role": "user", "content": f"triage {inv} please"}]
+    retries = 0
+    while True:
+        try:
+            response = await model.complete(ModelRequest(messages=messages))
+        except ModelError as err:
+            assert err.retryable, err
+            retries += 1
+            continue
+        messages.append({"role": "assistant", "content": response.content})
+        if response.stop_reason != "tool_use":
+            return messages, retries
+        messages.append({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": t["id"], "content": "ok"} for t in response.tool_uses()]})
+
+
+def test_flaky_example_every_conversation_completes_through_faults() -> None:
+    async def go() -> list[tuple[list[dict[str, Any]], int]]:
+        model = load_model(f"scripted:{FLAKY}")
+        try:
+            return await asyncio.gather(*(_triage(model, f"inv-{n:03d}") for n in range(12)))
+        finally:
+            await model.aclose()
+
+    results = run(go())
+    for n, (messages, _) in enumerate(results):
+        assert messages[-1]["content"][-1]["text"] == f"Finished inv-{n:03d}: wrote findings-inv-{n:03d}.md."
+    recorded = ensure_server(FLAKY).requests()
+    statuses = [r["status"] for r in recorded]
+    assert statuses.count(429) + statuses.count(529) > 0.15 * len(statuses)  # faults really happened
+    assert sum(1 for r in recorded if r["fault"] == "midstream_error") == 12  # one per conversation
+    assert sum(retries for _, retries in results) >= 12  # at least the mid-stream ones, retried by the caller
+    stop_all()

@@ -92,13 +92,35 @@ def test_governor_honours_retry_after_and_backs_off_without_it() -> None:
     pause = gov.limited(2.0)
     assert 1.9 < pause <= 2.0
     assert 1.9 < gov.delay() <= 2.0 + 0.2  # jitter adds at most 10% of the pause
-    # no retry-after: exponential backoff with full jitter, capped; here the jitter draws its maximum
-    top = Governor(rng=_Top())
-    pauses = [round(top.limited(None), 1) for _ in range(6)]
+    # no retry-after: exponential backoff with full jitter (here drawing its maximum), capped at 8 s,
+    # one step per failure window
+    clock = _Clock()
+    top = Governor(rng=_Top(), clock=clock)
+    pauses = []
+    for _ in range(6):
+        pauses.append(top.limited(None))
+        clock.now += 100  # the pause has passed: the next failure opens a new window
     assert pauses == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
-    top.reset()
-    assert top.delay() == 0.0 and top.stats.limited == 0
-    assert round(top.limited(None), 1) == 0.5
+    top.ok()
+    assert top.limited(None) == 0.5  # a success starts the streak over
+
+
+def test_failures_in_one_window_count_once() -> None:
+    clock = _Clock()
+    gov = Governor(rng=_Top(), clock=clock)
+    assert [gov.limited(None) for _ in range(12)] == [0.5] * 12  # 12 sessions failing together
+    clock.now += 0.4
+    assert gov.delay() == pytest.approx(0.1 + 0.01)  # remaining plus 10% jitter (drawn at its max)
+    clock.now += 1
+    assert gov.delay() == 0.0 and gov.limited(None) == 1.0  # the next window: one step up
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class _Top(random.Random):

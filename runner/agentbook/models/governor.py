@@ -14,6 +14,7 @@ import asyncio
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 BASE_BACKOFF = 0.5
@@ -30,16 +31,17 @@ class GovernorStats:
 
 
 class Governor:
-    def __init__(self, *, rng: random.Random | None = None) -> None:
+    def __init__(self, *, rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._paused_until = 0.0
         self._streak = 0
         self._rng = rng or random.Random()
+        self._clock = clock
         self._lock = threading.Lock()
         self.stats = GovernorStats()
 
     def delay(self) -> float:
         """Seconds the next attempt should wait (0 when no pause is in force), jitter included."""
-        remaining = self._paused_until - time.monotonic()
+        remaining = self._paused_until - self._clock()
         if remaining <= 0:
             return 0.0
         return remaining + self._rng.uniform(0, min(JITTER_CAP, remaining * JITTER_FRACTION))
@@ -52,16 +54,23 @@ class Governor:
             await asyncio.sleep(delay)
 
     def limited(self, retry_after: float | None) -> float:
-        """Record a 429/529; returns the pause now in force (seconds from now)."""
+        """Record a 429/529; returns the pause now in force (seconds from now).
+
+        The server's retry-after is obeyed as given. Without one, the backoff grows one step per
+        failure *window*: the many sessions that fail at the same moment count once, not once each.
+        """
         with self._lock:
+            now = self._clock()
             self.stats.limited += 1
-            self._streak += 1
             if retry_after is not None and retry_after >= 0:
                 pause = retry_after
             else:
-                pause = self._rng.uniform(0, min(MAX_BACKOFF, BASE_BACKOFF * 2 ** (self._streak - 1)))
-            self._paused_until = max(self._paused_until, time.monotonic() + pause)
-            return self._paused_until - time.monotonic()
+                if now >= self._paused_until:
+                    self._streak += 1
+                step = BASE_BACKOFF * 2 ** (max(self._streak, 1) - 1)
+                pause = self._rng.uniform(0, min(MAX_BACKOFF, step))
+            self._paused_until = max(self._paused_until, now + pause)
+            return self._paused_until - now
 
     def ok(self) -> None:
         """Record a success: the backoff streak starts over."""

@@ -166,3 +166,16 @@ def test_secrets_reach_no_record_commit_or_report(run_cli, runner_repo: Path, sc
     for f in Path(data["run_dir"]).iterdir():
         assert secret not in f.read_text(), f.name
     assert secret not in git(runner_repo, "log", "--format=%B%N", "--notes=agentbook", data["branch"])
+
+
+def test_commits_are_signed_when_the_repo_config_says_so(run_cli, runner_repo: Path, script: Path) -> None:
+    key = runner_repo.parent / "signing_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    git(runner_repo, "config", "gpg.format", "ssh")
+    git(runner_repo, "config", "user.signingkey", str(key))
+    git(runner_repo, "config", "commit.gpgsign", "true")
+    r = run_four(run_cli, runner_repo, script)
+    assert r.code == 0, r.err
+    branch = json.loads(r.out)["branch"]
+    for sha in git(runner_repo, "rev-list", f"main..{branch}").split():
+        assert "-----BEGIN SSH SIGNATURE-----" in git(runner_repo, "cat-file", "commit", sha)

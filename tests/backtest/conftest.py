@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -50,8 +51,23 @@ def script_with_session(session: str, tmp: Path, name: str = "custom.script.yaml
 
 
 def copy_backtest(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("analyze.lock"))
+    """A copy made of hard links (fast: a backtest is thousands of small files). The pipeline only ever
+    replaces files by renaming, which never writes through a link; tests that edit a file in place
+    must `rewrite` it."""
+    def link_or_copy(source: str, target: str) -> None:
+        if f"{os.sep}.agentbook{os.sep}" in source:  # logs are appended to in place: real copies
+            shutil.copy2(source, target)
+        else:
+            os.link(source, target)
+
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("analyze.lock"), copy_function=link_or_copy)
     return dst
+
+
+def rewrite(path: Path, text: str) -> None:
+    """Write `path` as a new file, so a hard-linked original keeps its bytes."""
+    path.unlink()
+    path.write_text(text)
 
 
 @pytest.fixture(scope="session")

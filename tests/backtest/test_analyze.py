@@ -17,7 +17,7 @@ from agentbook.backtest.folder import BacktestFolder
 from agentbook.fsutil import read_jsonl
 from agentbook.standin import running
 
-from .conftest import SCRIPTED, copy_backtest, planted, script_with, script_with_session
+from .conftest import SCRIPTED, copy_backtest, planted, rewrite, script_with, script_with_session
 
 
 def _events(folder: Path) -> list[dict[str, Any]]:
@@ -47,7 +47,7 @@ def test_rerun_skips_finished_and_redoes_changed(analysed: Path, tmp_path: Path,
     out = json.loads(result.out)
     assert (out["done"], out["skipped"], out["todo"]) == (0, 200, 0)
     changed = BacktestFolder(folder).investigations()[7]
-    (changed.path / "truth.md").write_text("# Truth\n\nSomething else entirely.\n")
+    rewrite(changed.path / "truth.md", "# Truth\n\nSomething else entirely.\n")
     result = run_cli("backtest", "analyze", folder, "--model", SCRIPTED, "--json")
     out = json.loads(result.out)
     assert (out["done"], out["skipped"]) == (1, 199)

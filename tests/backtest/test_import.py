@@ -130,3 +130,11 @@ def test_a_killed_import_leaves_whole_investigations_and_resumes(generated: Path
     summary = import_backtest(generated / "manifest.jsonl", out)
     assert summary.imported == [victim.id] and not stale.exists()
     assert (victim.path / "truth.md").is_file()
+
+
+def test_generator_is_deterministic_and_matches_the_committed_example(generated: Path, tmp_path: Path) -> None:
+    gen = load_generator()
+    gen.generate(tmp_path / "again", seed=7, count=200, accounts=20)
+    assert gen.digest(tmp_path / "again") == gen.digest(generated)
+    committed = Path(__file__).resolve().parents[2] / "examples" / "incident-assistant" / "backtest"
+    assert gen.digest(committed) == gen.digest(generated), "re-run examples/incident-assistant/backtest/generate.py"

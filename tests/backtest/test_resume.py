@@ -1,0 +1,156 @@
+"""Resume after kill -9, batch mode (and resuming a batch), and the Ray executor."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from agentbook.backtest.analysis import analysis_schema
+from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
+from agentbook.backtest.folder import BacktestFolder
+from agentbook.fsutil import read_jsonl
+from agentbook.standin import running
+
+from .conftest import REPO, copy_backtest, script_with
+
+
+def _analyze_cmd(folder: Path, model: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "agentbook", "backtest", "analyze", str(folder), "--model", model, "--json",
+            *extra]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO / "runner")}
+
+
+def _assert_complete(folder: Path, total: int) -> None:
+    invs = BacktestFolder(folder).investigations()
+    assert len(invs) == total
+    for inv in invs:
+        jsonschema.validate(json.loads((inv.path / "analysis.json").read_text()), analysis_schema())
+        assert (inv.path / "analysis.md").is_file()
+    leftovers = [p for p in folder.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".tmp-")]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_then_resume(imported: Path, tmp_path: Path) -> None:
+    folder = copy_backtest(imported, tmp_path / "bt")
+    script = script_with("defaults: {latency_ms: 15}\n", tmp_path)
+    model = f"scripted:{script}"
+    rng = random.Random(20261126)
+    log = folder / ".agentbook" / "analyze.jsonl"
+    kills = 0
+    for _ in range(4):
+        seen = len(read_jsonl(log))
+        proc = subprocess.Popen(_analyze_cmd(folder, model, "--concurrency", "10"), env=_env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60  # start-up time varies with load: wait for work to begin
+        while len(read_jsonl(log)) <= seen and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.1, 1.5))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    done_before = len(list(folder.rglob("analysis.json")))
+    final = subprocess.run(_analyze_cmd(folder, model, "--concurrency", "10"), env=_env(), capture_output=True,
+                           text=True, timeout=240)
+    assert final.returncode == 0, final.stderr
+    print(f"\nkills: {kills}, analyses finished before the last run: {done_before}, "
+          f"last run: {json.loads(final.stdout)['done']}")
+    assert kills >= 2 and 0 < done_before < 200
+    _assert_complete(folder, 200)
+    # nothing finished was ever started again; re-starts are only what was in flight at a kill
+    events = read_jsonl(folder / ".agentbook" / "analyze.jsonl")
+    finished: set[str] = set()
+    starts: Counter[str] = Counter()
+    in_flight_at_kill: defaultdict[str, int] = defaultdict(int)
+    for e in events:
+        if e["event"] == "start":
+            assert e["id"] not in finished, f"{e['id']} analysed twice"
+            starts[e["id"]] += 1
+        elif e["event"] == "done":
+            finished.add(e["id"])
+    assert finished == {i.id for i in BacktestFolder(folder).investigations()}
+    for inv_id, n in starts.items():
+        in_flight_at_kill[inv_id] = n - 1
+    assert max(in_flight_at_kill.values()) <= kills
+    assert sum(in_flight_at_kill.values()) <= kills * 10  # at most `concurrency` in flight per kill
+
+
+def test_batch_mode_analyses_at_the_batch_price(imported: Path, tmp_path: Path) -> None:
+    folder = copy_backtest(imported, tmp_path / "bt")
+    ids = [i.id for i in BacktestFolder(folder).investigations()][:12]
+    script = script_with("model: claude-haiku-4-5\nserver: {batch_seconds: 0.3}\n", tmp_path)
+    script.write_text(script.read_text().replace("\nmodel: scripted\n", "\n", 1))
+    with running(script) as server:
+        spec = f"compat:{server.base_url}#claude-haiku-4-5"
+        summary = analyze_backtest(folder, AnalyzeOptions(model=spec, only=ids, batch=True, progress=False))
+        batch_creates = server.requests("/v1/messages/batches")
+        live = analyze_backtest(copy_backtest(imported, tmp_path / "live"),
+                                AnalyzeOptions(model=spec, only=ids, progress=False))
+    assert summary.done == 12 and not summary.failed and len(summary.batches) == 1
+    assert len([r for r in batch_creates if r["method"] == "POST"]) == 1
+    analyses = [json.loads(p.read_text()) for p in folder.rglob("analysis.json")]
+    assert {a["meta"]["mode"] for a in analyses} == {"batch"} and all(a["meta"]["turns"] == 1 for a in analyses)
+    print(f"\n12 analyses: batch ${summary.cost_usd:.5f} vs live ${live.cost_usd:.5f}")
+    assert 0 < summary.cost_usd < live.cost_usd
+    again = analyze_backtest(folder, AnalyzeOptions(model=spec, only=ids, batch=True, progress=False))
+    assert (again.done, again.skipped, again.batches) == (0, 12, [])
+
+
+@pytest.mark.slow
+def test_a_killed_batch_run_resumes_polling_and_never_resubmits(imported: Path, tmp_path: Path) -> None:
+    folder = copy_backtest(imported, tmp_path / "bt")
+    script = script_with("server: {batch_seconds: 6}\n", tmp_path)
+    with running(script) as server:
+        spec = f"compat:{server.base_url}#scripted"
+        proc = subprocess.Popen(_analyze_cmd(folder, spec, "--batch", "--limit", "30"), env=_env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        state = folder / ".agentbook" / "batches.jsonl"
+        deadline = time.monotonic() + 60
+        while not (state.exists() and read_jsonl(state)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert list(folder.rglob("analysis.json")) == []  # killed while the batch was in progress
+        submitted = read_jsonl(state)[0]["batch"]
+        summary = analyze_backtest(folder, AnalyzeOptions(model=spec, batch=True, limit=30, progress=False))
+        creates = [r for r in server.requests("/v1/messages/batches") if r["method"] == "POST"]
+    assert summary.batches == [submitted] and len(creates) == 1
+    assert summary.done == 30
+    assert [r["status"] for r in read_jsonl(state)] == ["submitted", "collected"]
+
+
+@pytest.mark.slow
+def test_ray_executor_runs_the_same_analyses(imported: Path, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    from .conftest import SCRIPTED
+
+    folder = copy_backtest(imported, tmp_path / "bt")
+    ids = [i.id for i in BacktestFolder(folder).investigations()][:4]
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        summary = analyze_backtest(folder, AnalyzeOptions(model=SCRIPTED, only=ids, executor="ray",
+                                                          concurrency=2, progress=False))
+    finally:
+        ray.shutdown()
+    assert summary.done == 4 and not summary.failed and summary.executor == "ray"
+    local = copy_backtest(imported, tmp_path / "local")
+    analyze_backtest(local, AnalyzeOptions(model=SCRIPTED, only=ids, progress=False))
+    for inv_id in ids:
+        a = json.loads(next(folder.rglob(f"{inv_id}/analysis.json")).read_text())
+        b = json.loads(next(local.rglob(f"{inv_id}/analysis.json")).read_text())
+        a.pop("meta"), b.pop("meta")
+        assert a == b

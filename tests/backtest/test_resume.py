@@ -65,6 +65,7 @@ def test_kill_9_at_random_points_then_resume(imported: Path, tmp_path: Path) -> 
         proc.wait()
     done_before = len(list(folder.rglob("analysis.json")))
     final = subprocess.run(_analyze_cmd(folder, model, "--concurrency", "10"), env=_env(), capture_output=True,
+                           check=False,
                            text=True, timeout=240)
     assert final.returncode == 0, final.stderr
     print(f"\nkills: {kills}, analyses finished before the last run: {done_before}, "

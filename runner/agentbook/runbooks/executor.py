@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import signal
 import time
@@ -38,6 +37,7 @@ from agentbook.models.base import Usage
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.runbooks import publish
 from agentbook.runbooks.gates import run_gate, tool_path
+from agentbook.runbooks.locks import exclusive
 from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
 from agentbook.runbooks.record import (
     INTERRUPTED,
@@ -110,7 +110,7 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
                  "bash_allow": plan.bash_allow, "gate_retries": plan.gate_retries, "push": plan.push,
                  "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None},
         timings={k: round(v, 4) for k, v in timings.items()})
-    with _run_lock(rd):
+    with exclusive(rd.path / "lock", f"run {rd.run_id} is in use by another agentbook process"):
         rd.save(record)
         rd.save_checkpoint({"completed": 0, "messages": [], "commit_state": "done", "head": plan.base_sha})
         return _Runner(repo, rd, record, worktree).run(start=0, history=None)
@@ -120,7 +120,7 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
     """Continue a run that was killed, interrupted or hit an API error, from its last finished step."""
     repo = open_repo(repo_path)
     rd = find_run(repo.root, run_id)
-    with _run_lock(rd):
+    with exclusive(rd.path / "lock", f"run {rd.run_id} is in use by another agentbook process"):
         record = rd.load()
         if record.status not in RESUMABLE:
             raise FatalError(f"run {record.run_id} already ended '{record.status}'; there is nothing to resume",
@@ -375,18 +375,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-@contextlib.contextmanager
-def _run_lock(rd: RunDir) -> Iterator[None]:
-    """One process per run: a second `--resume` of the same run fails fast instead of racing."""
-    rd.path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(rd.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FatalError(f"run {rd.run_id} is in use by another agentbook process") from None
-        yield
-    finally:
-        os.close(fd)

@@ -9,7 +9,6 @@ process; SIGTERM stops new starts and forwards SIGTERM, so running sessions stop
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import queue
@@ -29,6 +28,7 @@ from watchdog.observers import Observer
 from agentbook.errors import EXIT_INTERRUPTED, FatalError
 from agentbook.fsutil import atomic_write_json
 from agentbook.gitops.branches import slug
+from agentbook.runbooks.locks import exclusive
 from agentbook.runbooks.record import new_run_id, now_iso
 
 STATE_DIR = ".agentbook-watch"
@@ -90,7 +90,8 @@ class Watcher:
 
     def run(self) -> int:
         self.state_dir.mkdir(exist_ok=True)
-        with _exclusive(self.state_dir / "watch.lock"), self._observer(), self._sigterm():
+        busy = f"another agentbook watch is already watching {self.dir}"
+        with exclusive(self.state_dir / "watch.lock", busy), self._observer(), self._sigterm():
             for path in sorted(self.dir.iterdir()):
                 self._seen(path, initial=True)
             while True:
@@ -200,16 +201,3 @@ class Watcher:
             yield
         finally:
             signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FatalError(f"another agentbook watch is already watching {path.parent.parent}") from None
-        yield
-    finally:
-        os.close(fd)

@@ -147,6 +147,10 @@ class StandinServer:
         except asyncio.CancelledError:
             writer.transport.abort()
             raise
+        except Exception:  # noqa: BLE001 -- a bug while streaming: keep the trace, cut this connection only
+            traceback.print_exc(file=sys.stderr)
+            writer.transport.abort()
+            return
         finally:
             if task is not None:
                 self._tasks.discard(task)

@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 
 from agentbook.fsutil import read_jsonl
+from agentbook.models import Usage
+from agentbook.models.pricing import cost_usd
 from agentbook.outcome import OutcomeKind
 from agentbook.session import Budgets, Session, SessionConfig, history_from_transcript, run_session
+from agentbook.session.tools import ToolResult
 from agentbook.standin import ensure_server
 
 HERE = Path(__file__).parent
@@ -293,3 +296,52 @@ def test_connection_dropped_mid_stream_retries_the_turn(work: Path) -> None:
     assert [r["attempt"] for r in requests_for(LOOP, "dropped") if r["turn"] == 1] == [1, 2, 3, 4]
     errors = [e for e in read_jsonl(result.transcript_path) if e["event"] == "model_error"]
     assert [e["error"] for e in errors] == ["ConnectionFailed"] * 3
+
+
+def test_cut_off_tool_call_is_not_run(work: Path) -> None:
+    result = asyncio.run(run_session(config(work), "cut-off"))
+    assert result.outcome.ok and not (work / "half.txt").exists()
+    tool = next(e for e in read_jsonl(result.transcript_path) if e["event"] == "tool")
+    assert tool["is_error"] and tool["content"].startswith("error: your reply was cut off at the output limit")
+
+
+def test_refusal_is_blocked_not_completed(work: Path) -> None:
+    outcome = asyncio.run(run_session(config(work), "refuse-me")).outcome
+    assert outcome.kind is OutcomeKind.BLOCKED and outcome.reason == "refusal"
+
+
+def test_tool_failures_are_answers_not_crashes(work: Path) -> None:
+    class Explode:
+        def __init__(self) -> None:
+            self.name, self.description, self.read_only = "explode", "Always fails", True
+            self.input_schema: dict[str, Any] = {"type": "object"}
+
+        def run(self, args: dict[str, Any], ctx: Any) -> ToolResult:
+            raise RuntimeError("kaboom")
+
+    class SlowEcho:
+        def __init__(self) -> None:
+            self.name, self.description, self.read_only = "slow_echo", "Echo after a pause", True
+            self.input_schema: dict[str, Any] = {"type": "object"}
+
+        async def run(self, args: dict[str, Any], ctx: Any) -> ToolResult:
+            await asyncio.sleep(0.01)
+            return ToolResult(str(args["text"]))
+
+    result = asyncio.run(run_session(config(work, tools=["read", Explode(), SlowEcho()]), "odd-tools"))
+    assert result.outcome.ok and result.final_text == "Handled."
+    tools = {e["name"]: e for e in read_jsonl(result.transcript_path) if e["event"] == "tool"}
+    assert tools["explode"]["content"] == "error: tool explode failed: RuntimeError: kaboom"
+    assert tools["slow_echo"]["content"] == "async works" and not tools["slow_echo"]["is_error"]
+    assert tools["teleport"]["content"] == "error: no tool named 'teleport'; tools: read, explode, slow_echo"
+
+
+def test_usd_budget_uses_exact_prices(work: Path) -> None:
+    priced = HERE / "scripts" / "priced.script.yaml"
+    result = asyncio.run(run_session(config(work, priced, budgets=Budgets(max_usd=0.01)), "read forever"))
+    assert result.outcome.kind is OutcomeKind.BUDGET_EXHAUSTED and result.outcome.reason == "usd"
+    assert result.model == f"scripted:{priced}" and not result.cost_estimated
+    turns = [e for e in read_jsonl(result.transcript_path) if e["event"] == "assistant"]
+    expected = sum(cost_usd("claude-sonnet-5", Usage(**e["usage"]))[0] for e in turns)
+    assert result.cost_usd == pytest.approx(expected) and result.cost_usd >= 0.01
+    assert sum(e["cost_usd"] for e in turns[:-1]) < 0.01  # it stopped at the first turn over the limit

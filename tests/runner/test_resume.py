@@ -167,3 +167,19 @@ def test_resume_refuses_finished_and_unknown_runs(runner_repo: Path, run_cli) ->
     with exclusive(runner_repo / ".agentbook" / "runs" / run_id / "lock", "held by the test"):
         r = run_cli("run", "--resume", run_id, "--repo", runner_repo)
     assert r.code == 3 and f"run {run_id} is in use by another agentbook process" in r.err
+
+
+def test_api_error_keeps_the_worktree_and_resume_finishes(runner_repo: Path, run_cli) -> None:
+    (runner_repo.parent / "T.md").write_text(TICKET)
+    r = run_cli("run", "--ticket", runner_repo.parent / "T.md", "--repo", runner_repo, "--model",
+                f"scripted:{DATA / 'four-steps-401.script.yaml'}", "--json")
+    assert r.code == 13, r.err
+    data = json.loads(r.out)
+    assert data["outcome"]["kind"] == "api_error" and data["outcome"]["evidence"]["status"] == 401
+    assert [s["status"] for s in data["steps"]] == ["done", "pending", "pending", "pending"]
+    assert Path(data["worktree"]).is_dir()
+    r = run_cli("run", "--resume", data["run_id"], "--repo", runner_repo, "--json")
+    assert r.code == 0, r.err
+    done = json.loads(r.out)
+    assert [s["status"] for s in done["steps"]] == ["done"] * 4 and done["resumes"] == 1
+    assert len(git(runner_repo, "rev-list", f"main..{done['branch']}").split()) == 4

@@ -196,7 +196,7 @@ def _rest_name(name: str) -> str:
 def tree_lines(trace: Trace, layout: Layout, findings: list[Finding]) -> Iterator[str]:
     flagged = {id(f.span) for f in findings}
     yield (f"# {len(layout.order)} spans of trace {trace.trace_id}. Columns: number kind name [status] "
-           "duration tokens. '!!' = listed in errors.md. Folder of number N: grep '/N-' index.tsv")
+           "duration tokens. '!!' = listed in errors.md. Folder of number N: grep -P '(^|/)N-' index.tsv")
     orphan_ids = {id(s) for s in trace.orphans}
     for depth, span in layout.order:
         if id(span) in orphan_ids:
@@ -219,16 +219,17 @@ def index_lines(layout: Layout) -> Iterator[str]:
 
 def errors_lines(trace: Trace, layout: Layout, findings: list[Finding]) -> Iterator[str]:
     yield "# Errors and suspicious spans"
-    yield ""
     if not findings and not trace.problems:
-        yield "No failed or suspicious spans found, and every span was placed in the tree."
+        yield from ("", "No failed or suspicious spans found, and every span was placed in the tree.")
     section = ""
     for f in findings:
         if f.section != section:
             section = f.section
             yield from ("", f"## {TITLES[section]}", "")
-        yield (f"- `{layout.path[id(f.span)]}/` {f.span.kind} `{one_line(clean_text(f.span.name), 60)}`: "
-               f"{one_line(clean_text(f.detail), 300)}")
+        detail = one_line(clean_text(f.detail), 300)
+        if f.related is not None:
+            detail += f" (`{layout.path[id(f.related)]}/`)"
+        yield f"- `{layout.path[id(f.span)]}/` {f.span.kind} `{one_line(clean_text(f.span.name), 60)}`: {detail}"
     if trace.problems:
         yield from ("", "## Could not place", "", ("The source had spans this export could not put in the tree "
                     "as given; they are under `_orphans/`."), "")

@@ -27,6 +27,7 @@ class Finding:
     section: str
     span: Span
     detail: str
+    related: Span | None = None  # for retries: the failed span that came before
 
 
 def _finish_reasons(span: Span) -> set[str]:
@@ -59,7 +60,7 @@ def _retries(span: Span) -> list[Finding]:
     for before, after in zip(span.children, span.children[1:], strict=False):
         if before.status == "error" and after.kind == before.kind and (
                 after.name == before.name or after.kind == "llm"):
-            out.append(Finding("retry", after, f"runs again after the failed span {before.span_id}"))
+            out.append(Finding("retry", after, "runs again after a failed span", before))
     return out
 
 

@@ -38,8 +38,9 @@ def summarize(trace: Trace, findings: list[Finding] | None = None) -> dict[str, 
         "cost_usd": round(sum(costs), 8) if costs else None,
         "models": sorted({s.model for s in trace.spans if s.model}),
         "orphans": len(trace.orphans), "problems": trace.problems[:20],
-        "findings": [{"section": f.section, "span_id": f.span.span_id, "kind": f.span.kind,
-                      "name": f.span.name, "detail": one_line(f.detail, 200)} for f in findings[:20]],
+        "findings": [{"section": f.section, "span_id": f.span.span_id, "kind": f.span.kind, "name": f.span.name,
+                      "detail": one_line(f.detail, 200) + (f" ({f.related.span_id})" if f.related else "")}
+                     for f in findings[:20]],
         "findings_total": len(findings),
         "slowest": [{"span_id": s.span_id, "kind": s.kind, "name": s.name, "ms": round(s.duration_ms or 0, 1)}
                     for s in sorted((s for s in trace.spans if s.duration_ms and s.parent_id),

@@ -121,3 +121,13 @@ def test_registry_adds_tools_and_names_unknown_ones() -> None:
         assert err.message == "unknown tool 'nope'" and "echo" in (err.hint or "")
     else:
         raise AssertionError("unknown tool accepted")
+
+
+def test_read_refuses_huge_files(work: Path, ctx: ToolContext) -> None:
+    with open(work / "huge.log", "wb") as fh:
+        fh.truncate(25_000_000)  # sparse: no real disk used
+    (read,) = get_tools(["read"])
+    result = read.run({"path": "huge.log"}, ctx)
+    assert result.is_error and result.content == (
+        "error: huge.log is 25000000 bytes, too big to read here; use grep, or bash with head/sed to look at "
+        "part of it")

@@ -74,7 +74,9 @@ def command(model: str, root: Path, system: str, system_file: Path | None, tools
     config.protected += _inside(records, root)
     result = asyncio.run(run_session(config, task))
     if as_json:
-        emit_json(result.to_json())
+        data = result.to_json()
+        data["final_text"] = bounded(result.final_text, 4000, f"the whole reply is in {result.transcript_path}")
+        emit_json(data)
     else:
         click.echo(_human(result))
     return result.exit_code

@@ -16,6 +16,7 @@ READ_DEFAULT_LINES = 2000
 READ_MAX_CHARS = 50_000
 LINE_MAX_CHARS = 2000
 WRITE_MAX_BYTES = 5_000_000
+READ_MAX_FILE_BYTES = 20_000_000
 
 
 def _path_prop(what: str) -> dict[str, Any]:
@@ -65,6 +66,10 @@ class ReadTool:
             return ToolResult(f"error: {rel} is a directory; use glob to list it", is_error=True)
         if not real.is_file():
             return ToolResult(f"error: {rel} does not exist", is_error=True)
+        size = real.stat().st_size
+        if size > READ_MAX_FILE_BYTES:
+            return ToolResult(f"error: {rel} is {size} bytes, too big to read here; use grep, or bash with "
+                              "head/sed to look at part of it", is_error=True)
         data = real.read_bytes()
         if b"\x00" in data[:8192]:
             return ToolResult(f"{rel}: binary file ({len(data)} bytes), not shown")

@@ -166,3 +166,22 @@ def test_repeat_statistics() -> None:
     assert stats["flaky"] and stats["passes"] == 4 and stats["pass_hat_k"] == {"1": 0.8, "2": 0.6, "3": 0.4,
                                                                                 "5": 0.0}
     assert not repeat_stats([False] * 3, 1)["flaky"]
+
+
+def test_promptfoo_shapes_txt_prompts_yaml12_scalars_refs_default_file(run_cli: Callable[..., Any],
+                                                                       suite_copy: Callable[[str], Path]) -> None:
+    folder = suite_copy("shapes")
+    res = run_cli("eval", "run", str(folder), "--model", f"scripted:{SCRIPTS / 'french.script.yaml'}", "--json")
+    report = json.loads(res.out)
+    assert res.code == 0, report
+    stored = json.loads(Path(report["stored"]).read_text())  # --json leaves model outputs in the run file
+    first = stored["cases"][0]["attempts"][0]
+    assert [o["prompt"] for o in first["outputs"]] == ["file://prompts.txt#1", "file://prompts.txt#2"]
+    assert [o["output"] for o in first["outputs"]] == ["Oui.", "Oui."]
+    assert [a["type"] for a in first["asserts"]] == ["not-icontains", "icontains"] * 2
+    second = report["cases"][1]["attempts"][0]["asserts"]
+    assert second[1] == {"type": "icontains", "pass": True, "error": False, "score": 1.0,
+                         "reason": "output contains 'bonjour' (any case)"}
+    server = ensure_server(SCRIPTS / "french.script.yaml")
+    sent = [r["body"]["messages"][0]["content"] for r in server.requests()]
+    assert "Translate to French: Yes (sent at 10:02)" in sent  # not True / 602, as PyYAML's YAML 1.1 would

@@ -98,8 +98,10 @@ def unset_path(root: Any, parts: list[PathPart], *, case_id: str = "") -> None:
 
 def parse_value(text: str) -> Any:
     """A `--set` value: YAML (so 0.8 is a number and "[a, b]" a list); anything unparsable is a string."""
+    from agentbook.evals.index import Loader  # YAML 1.2 scalars: `Yes` stays a string, as in promptfoo
+
     try:
-        return yaml.safe_load(text) if text.strip() else text
+        return yaml.load(text, Loader=Loader) if text.strip() else text
     except yaml.YAMLError:
         return text
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -26,7 +26,34 @@ from agentbook.fsutil import atomic_write_text
 
 INDEX_VERSION = 5
 _ITEM_PREFIX = re.compile(rb"( *)- +$")
-Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """libyaml with YAML 1.2 core scalars, as promptfoo (js-yaml) and ruamel read them.
+
+    PyYAML's 1.1 rules would turn `body: Yes` into True, `at: 10:02` into 602 and `day: 2026-01-01`
+    into a date; in a prompt variable each of those is a silent change of the test.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+def _core_resolvers() -> None:
+    keep = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:str"}
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items():
+        Loader.yaml_implicit_resolvers[first] = [(tag, rx) for tag, rx in resolvers if tag in keep]
+    Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                 list("tTfF"))
+    Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+                                 list("-+0123456789"))
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+                   r"|\.(?:nan|NaN|NAN))$"), list("-+.0123456789"))
+
+
+_core_resolvers()
 
 
 @dataclass

@@ -9,6 +9,7 @@ in Jinja2's sandbox, and an undefined variable is an error rather than an empty 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from agentbook.errors import FatalError
+from agentbook.evals.index import Loader
 
 
 @dataclass
@@ -46,7 +48,20 @@ def load_prompts(config: dict[str, Any], base: Path) -> list[Prompt]:
     if raw is None:
         raise FatalError("the suite has no `prompts`", hint="add prompts: [file://prompt.txt]")
     items = raw if isinstance(raw, list) else [raw]
-    return [_prompt(item, base) for item in items]
+    return [p for item in items for p in _prompts(item, base)]
+
+
+_SEPARATOR = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)
+
+
+def _prompts(item: Any, base: Path) -> list[Prompt]:
+    """promptfoo: a `.txt` prompt file may hold several prompts separated by lines of `---`."""
+    if isinstance(item, str) and item.startswith("file://") and item.endswith(".txt"):
+        _path, text = read_ref(item, base)
+        parts = [p for p in _SEPARATOR.split(text) if p.strip()]
+        if len(parts) > 1:
+            return [Prompt(f"{item}#{n + 1}", None, part.rstrip("\n")) for n, part in enumerate(parts)]
+    return [_prompt(item, base)]
 
 
 def _prompt(item: Any, base: Path) -> Prompt:
@@ -60,7 +75,7 @@ def _prompt(item: Any, base: Path) -> Prompt:
         return Prompt(label or item[:40], None, item)
     path, text = read_ref(item, base)
     if path.suffix in (".json", ".yaml", ".yml"):
-        chat = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        chat = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=Loader)
         if not isinstance(chat, list) or not all(isinstance(m, dict) and "role" in m for m in chat):
             raise FatalError("a chat prompt must be a list of {role, content}", location=str(path))
         return Prompt(label or item, chat)
@@ -76,7 +91,7 @@ def resolve_vars(defaults: dict[str, Any], case_vars: dict[str, Any], base: Path
             if path.suffix == ".json":
                 value = json.loads(text)
             elif path.suffix in (".yaml", ".yml"):
-                value = yaml.safe_load(text)
+                value = yaml.load(text, Loader=Loader)
             else:
                 value = text
         out[str(name)] = value

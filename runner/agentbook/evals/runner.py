@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from agentbook.errors import FatalError
 from agentbook.evals import runs as runstore
 from agentbook.evals import state
 from agentbook.evals.cache import ResponseCache, cache_key
 from agentbook.evals.graders import JUDGE_PROMPT, AssertResult, grade
-from agentbook.evals.render import Prompt, load_prompts, render, resolve_vars
+from agentbook.evals.index import Loader
+from agentbook.evals.render import Prompt, load_prompts, read_ref, render, resolve_vars
 from agentbook.evals.stats import repeat_stats
 from agentbook.evals.store import Suite
 from agentbook.models import ModelError, ModelRequest, load_model
@@ -75,6 +78,8 @@ class _Run:
         self.base = suite.base_dir
         self.prompts = load_prompts(self.config, self.base)
         default = self.config.get("defaultTest") or {}
+        if isinstance(default, str) and default.startswith("file://"):
+            default = yaml.load(read_ref(default, self.base)[1], Loader=Loader) or {}
         self.defaults: dict[str, Any] = default if isinstance(default, dict) else {}
         providers = self.config.get("providers")
         first = providers[0] if isinstance(providers, list) and providers else providers
@@ -131,9 +136,7 @@ class _Run:
                 outputs.append({"prompt": prompt.label, "output": output[:MAX_STORED_OUTPUT], "cached": cached,
                                 "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
                 for a in asserts:
-                    if not isinstance(a, dict):
-                        raise FatalError(f"case {case_id}: an assertion must be a mapping with `type`")
-                    results.append(await grade(a, output, self._judge_for(i), None))
+                    results.append(await grade(self.resolve_ref(a, case_id), output, self._judge_for(i), None))
         except ModelError as err:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.message}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
@@ -146,6 +149,23 @@ class _Run:
                 "reason": "; ".join(f"{r.type}: {r.reason}" for r in failing)[:500],
                 "asserts": [r.to_json() for r in results], "outputs": outputs,
                 "seconds": round(time.monotonic() - start, 3)}
+
+    def resolve_ref(self, assertion: Any, case_id: str) -> dict[str, Any]:
+        """promptfoo's `$ref: '#/assertionTemplates/name'`: a JSON pointer into the suite."""
+        if not isinstance(assertion, dict):
+            raise FatalError(f"case {case_id}: an assertion must be a mapping with `type`")
+        ref = assertion.get("$ref")
+        if ref is None:
+            return assertion
+        node: Any = self.config
+        for part in str(ref).removeprefix("#/").split("/"):
+            if not str(ref).startswith("#/") or not isinstance(node, dict) or part not in node:
+                raise FatalError(f"case {case_id}: cannot resolve $ref {ref!r}",
+                                 hint="point it at a mapping in the suite, e.g. #/assertionTemplates/name")
+            node = node[part]
+        if not isinstance(node, dict):
+            raise FatalError(f"case {case_id}: $ref {ref!r} is not an assertion mapping")
+        return node
 
     def _judge_for(self, i: int) -> Any:
         async def judge(rubric: str, output: str, provider: Any) -> str:

@@ -565,6 +565,9 @@ class SplitSuite(Suite):
     def case_files(self) -> list[Path]:
         files: dict[Path, None] = {}  # ordered and de-duplicated
         for full in self._patterns():
+            if full.endswith((".csv", ".xlsx", ".jsonl", ".js", ".py")):
+                raise FatalError(f"tests from {Path(full).suffix} files are not supported by agentbook eval",
+                                 location=str(self.path), hint="keep cases as YAML (one mapping or a list per file)")
             matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
             for m in matched:
                 if m.endswith((".yaml", ".yml", ".json")):

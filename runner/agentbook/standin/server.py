@@ -1,8 +1,8 @@
 """The stand-in: an Anthropic Messages API server driven by a `*.script.yaml` (README.md here).
 
-asyncio streams + h11 for HTTP/1.1 (keep-alive, chunked SSE). One server can run in the foreground
-(`agentbook standin serve`) or on a background thread (`ensure_server`, used by `scripted:` models),
-always bound to loopback unless told otherwise.
+Routes, auth, faults, caching and batches; the HTTP plumbing is in http.py. One server runs in the
+foreground (`agentbook standin serve`) or on a background thread (`ensure_server`, used by
+`scripted:` models), bound to loopback unless told otherwise.
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ import sys
 import threading
 import traceback
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import h11
-
 from agentbook.standin import wire
 from agentbook.standin.batches import BatchStore, batch_json
+from agentbook.standin.http import DropConnection, HttpRequest, HttpServer, Reply, json_reply
 from agentbook.standin.recorder import Recorder
 from agentbook.standin.script import Fault, Script, ScriptExhausted, Turn, load_script
 from agentbook.standin.tokens import PromptCache, count_input
@@ -32,176 +30,31 @@ from agentbook.standin.tokens import PromptCache, count_input
 API_KEY_HINT_CHARS = 4
 
 
-class _Drop(Exception):
-    """Raised inside a reply to cut the TCP connection (the `drop` fault)."""
+class StandinServer(HttpServer):
+    """The Messages API, answered from a script; see README.md for what it speaks."""
 
-
-@dataclass
-class HttpRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes | AsyncIterator[bytes] = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
-
-
-def _json_reply(status: int, obj: Any, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status, json.dumps(obj, ensure_ascii=False).encode(), headers or {})
-
-
-class StandinServer:
     def __init__(self, script: Script, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.script = script
-        self.host, self.port = host, port
         self.recorder = Recorder()
         self.cache = PromptCache(script.options.cache_min_tokens)
         self.batches = BatchStore(script.options.batch_seconds, self._answer_batch_item)
         self._attempts: dict[str, int] = {}
         self._seq = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    # ---- lifecycle -------------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._connection, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    async def serve_forever(self) -> None:
-        if self._server is None:
-            await self.start()
-        assert self._server is not None
-        await self._server.serve_forever()
-
-    def start_in_thread(self) -> str:
-        """Run on a daemon thread with its own event loop; returns the base URL once listening."""
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="agentbook-standin", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.start(), loop).result(timeout=10)
-        return self.base_url
-
-    def stop_thread(self) -> None:
-        loop = self._loop
-        if loop is None or not loop.is_running():
-            return
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        loop.close()
-        self._loop = None
-
-    # ---- recorder API ----------------------------------------------------------------------------
 
     def requests(self, path: str | None = "/v1/messages") -> list[dict[str, Any]]:
+        """What clients sent (to `path`; None: every path), for tests to assert on."""
         return self.recorder.requests(path)
-
-    # ---- HTTP plumbing ---------------------------------------------------------------------------
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        conn = h11.Connection(h11.SERVER)
-        try:
-            while True:
-                request = await self._read_request(conn, reader)
-                if request is None:
-                    break
-                reply = await self._dispatch(request)
-                await self._send(conn, writer, reply)
-                if conn.our_state is h11.MUST_CLOSE or conn.their_state is not h11.DONE:
-                    break
-                conn.start_next_cycle()
-        except _Drop:
-            writer.transport.abort()
-            return
-        except (ConnectionError, h11.RemoteProtocolError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:
-            writer.transport.abort()
-            raise
-        except Exception:  # noqa: BLE001 -- a bug while streaming: keep the trace, cut this connection only
-            traceback.print_exc(file=sys.stderr)
-            writer.transport.abort()
-            return
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
-        with contextlib.suppress(Exception):
-            writer.close()
-            await writer.wait_closed()
-
-    async def _read_request(self, conn: h11.Connection, reader: asyncio.StreamReader) -> HttpRequest | None:
-        head: h11.Request | None = None
-        body = bytearray()
-        while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                data = await reader.read(65536)
-                conn.receive_data(data)
-                continue
-            if isinstance(event, h11.Request):
-                head = event
-            elif isinstance(event, h11.Data):
-                body += event.data
-            elif isinstance(event, h11.EndOfMessage):
-                assert head is not None
-                headers = {k.decode().lower(): v.decode("latin-1") for k, v in head.headers}
-                return HttpRequest(head.method.decode(), head.target.decode(), headers, bytes(body))
-            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
-                return None
-
-    async def _send(self, conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply) -> None:
-        headers = [("content-type", reply.content_type), *reply.headers.items()]
-        if isinstance(reply.body, bytes):
-            headers.append(("content-length", str(len(reply.body))))
-        writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers,
-                                            reason=_reason(reply.status))))
-        if isinstance(reply.body, bytes):
-            writer.write(conn.send(h11.Data(data=reply.body)))
-        else:
-            async for chunk in reply.body:
-                writer.write(conn.send(h11.Data(data=chunk)))
-                await writer.drain()
-        writer.write(conn.send(h11.EndOfMessage()))
-        await writer.drain()
 
     def _request_id(self) -> str:
         self._seq += 1
         return f"req_standin{self._seq:08d}"
 
-    async def _dispatch(self, req: HttpRequest) -> Reply:
+    async def handle(self, req: HttpRequest) -> Reply:
         request_id = self._request_id()
         try:
             reply = await self._route(req, request_id)
-        except _Drop:
+        except DropConnection:
             raise
         except Exception as err:  # noqa: BLE001 -- a bug in the stand-in: answer like the API would, keep the trace
             traceback.print_exc(file=sys.stderr)
@@ -212,19 +65,19 @@ class StandinServer:
     def _error(self, status: int, error_type: str | None, message: str | None, request_id: str,
                headers: dict[str, str] | None = None) -> Reply:
         etype = error_type or wire.error_type_for(status)
-        return _json_reply(status, wire.error_body(etype, message, request_id), headers)
+        return json_reply(status, wire.error_body(etype, message, request_id), headers)
 
     # ---- routes ----------------------------------------------------------------------------------
 
     async def _route(self, req: HttpRequest, request_id: str) -> Reply:
         path = req.path.split("?", 1)[0].rstrip("/")
         if path == "/_standin/health":
-            return _json_reply(200, {"ok": True, "script": self.script.path})
+            return json_reply(200, {"ok": True, "script": self.script.path})
         if path == "/_standin/requests":
             if req.method == "DELETE":
                 self.recorder.clear()
-                return _json_reply(200, {"cleared": True})
-            return _json_reply(200, {"requests": self.recorder.requests()[-_limit(req.path):]})
+                return json_reply(200, {"cleared": True})
+            return json_reply(200, {"requests": self.recorder.requests()[-_limit(req.path):]})
         body = _parse_json(req.body)
         entry = self.recorder.add(req.method, path, req.headers, body)
         auth_error = self._check_auth(req, entry, request_id)
@@ -242,7 +95,7 @@ class StandinServer:
             problem = wire.check_request({**body, "max_tokens": 1} if isinstance(body, dict) else body)
             if problem:
                 return self._error(400, None, problem, request_id)
-            return _json_reply(200, {"input_tokens": count_input(body)})
+            return json_reply(200, {"input_tokens": count_input(body)})
         if path.startswith("/v1/messages/batches"):
             return self._batches(method, path, body, request_id)
         return self._error(404, None, f"Not found: {method} {path}", request_id)
@@ -306,7 +159,7 @@ class StandinServer:
         blocks, cut = wire.within_max_tokens(turn.blocks, int(body["max_tokens"]))
         message = wire.build_message(msg_id, model, blocks, "max_tokens" if cut else turn.stop_reason, usage)
         if fault is not None and fault.kind == "drop" and not fault.after_events:
-            raise _Drop()  # before any byte of the response: the client sees a reset connection
+            raise DropConnection()  # before any byte of the response: the client sees a reset connection
         if not body.get("stream"):
             return await self._plain_reply(message, fault, request_id)
         return Reply(200, self._stream(message, fault), {"cache-control": "no-cache"}, "text/event-stream")
@@ -327,8 +180,8 @@ class StandinServer:
         if error is not None:
             # without a stream to break, the error comes as the status the error type stands for
             status = wire.STATUS_FOR_TYPE.get(error["error"]["type"], 500)
-            return _json_reply(status, {**error, "request_id": request_id})
-        return _json_reply(200, message)
+            return json_reply(status, {**error, "request_id": request_id})
+        return json_reply(200, message)
 
     async def _stream(self, message: dict[str, Any], fault: Fault | None) -> AsyncIterator[bytes]:
         opts = self.script.options
@@ -376,10 +229,10 @@ class StandinServer:
                     not all(isinstance(r, dict) and "custom_id" in r and "params" in r for r in requests):
                 return self._error(400, None, "requests: a non-empty list of {custom_id, params} is required",
                                    request_id)
-            return _json_reply(200, batch_json(self.batches.create(requests), self.base_url))
+            return json_reply(200, batch_json(self.batches.create(requests), self.base_url))
         if method == "GET" and not parts:
             data = [batch_json(b, self.base_url) for b in self.batches.all()]
-            return _json_reply(200, {"data": data, "has_more": False,
+            return json_reply(200, {"data": data, "has_more": False,
                                      "first_id": data[0]["id"] if data else None,
                                      "last_id": data[-1]["id"] if data else None})
         batch = self.batches.cancel(parts[0]) if parts[1:] == ["cancel"] and method == "POST" \
@@ -392,8 +245,8 @@ class StandinServer:
             lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch.results)
             return Reply(200, lines.encode(), {}, "application/binary")
         if method == "DELETE" and not parts[1:]:
-            return _json_reply(200, {"id": batch.id, "type": "message_batch_deleted"})
-        return _json_reply(200, batch_json(batch, self.base_url))
+            return json_reply(200, {"id": batch.id, "type": "message_batch_deleted"})
+        return json_reply(200, batch_json(batch, self.base_url))
 
 
 async def _pinging_stall(seconds: float, every: float) -> AsyncIterator[bytes]:
@@ -408,7 +261,7 @@ async def _pinging_stall(seconds: float, every: float) -> AsyncIterator[bytes]:
 async def _interrupt(fault: Fault) -> dict[str, Any] | None:
     """Carry out a drop or a stall; for a mid-stream error return the error body to send."""
     if fault.kind == "drop":
-        raise _Drop()
+        raise DropConnection()
     if fault.kind == "stall":
         await asyncio.sleep(fault.seconds)
     elif fault.kind == "midstream_error":
@@ -448,15 +301,6 @@ def _parse_json(raw: bytes) -> Any:
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def _reason(status: int) -> bytes:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase.encode()
-    except ValueError:
-        return b"Overloaded" if status == 529 else b""
 
 
 # ---- in-process servers for `scripted:` models ---------------------------------------------------

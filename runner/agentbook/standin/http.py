@@ -1,0 +1,181 @@
+"""A small asyncio HTTP/1.1 server (h11 for the protocol): keep-alive, chunked streaming bodies, a
+way to cut a connection on purpose, and a run-on-a-thread mode. The stand-in builds on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import threading
+import traceback
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+import h11
+
+
+class DropConnection(Exception):
+    """Raised while handling a request (or inside a streaming body) to cut the TCP connection."""
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes | AsyncIterator[bytes] = b""  # an async iterator is sent chunked, as it is produced
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def json_reply(status: int, obj: Any, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, json.dumps(obj, ensure_ascii=False).encode(), headers or {})
+
+
+class HttpServer:
+    """Serves `handle(request) -> Reply` on host:port (port 0: a free one, known after start)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def handle(self, request: HttpRequest) -> Reply:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._connection, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def serve_forever(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    def start_in_thread(self) -> str:
+        """Run on a daemon thread with its own event loop; returns the base URL once listening."""
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="agentbook-standin", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.start(), loop).result(timeout=10)
+        return self.base_url
+
+    def stop_thread(self) -> None:
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        with contextlib.suppress(Exception):  # a stop that fails or hangs must not keep the loop alive
+            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        loop.close()
+        self._loop = None
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        conn = h11.Connection(h11.SERVER)
+        try:
+            while True:
+                request = await self._read_request(conn, reader)
+                if request is None:
+                    break
+                reply = await self.handle(request)
+                await self._send(conn, writer, reply)
+                if conn.our_state is h11.MUST_CLOSE or conn.their_state is not h11.DONE:
+                    break
+                conn.start_next_cycle()
+        except DropConnection:
+            writer.transport.abort()
+            return
+        except (ConnectionError, h11.RemoteProtocolError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            raise
+        except Exception:  # noqa: BLE001 -- a bug while streaming: keep the trace, cut this connection only
+            traceback.print_exc(file=sys.stderr)
+            writer.transport.abort()
+            return
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+        with contextlib.suppress(Exception):
+            writer.close()
+            await writer.wait_closed()
+
+    @staticmethod
+    async def _read_request(conn: h11.Connection, reader: asyncio.StreamReader) -> HttpRequest | None:
+        head: h11.Request | None = None
+        body = bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await reader.read(65536)
+                conn.receive_data(data)
+                continue
+            if isinstance(event, h11.Request):
+                head = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                assert head is not None
+                headers = {k.decode().lower(): v.decode("latin-1") for k, v in head.headers}
+                return HttpRequest(head.method.decode(), head.target.decode(), headers, bytes(body))
+            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                return None
+
+    @staticmethod
+    async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply) -> None:
+        headers = [("content-type", reply.content_type), *reply.headers.items()]
+        if isinstance(reply.body, bytes):
+            headers.append(("content-length", str(len(reply.body))))
+        writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers,
+                                            reason=_reason(reply.status))))
+        if isinstance(reply.body, bytes):
+            writer.write(conn.send(h11.Data(data=reply.body)))
+        else:
+            async for chunk in reply.body:
+                writer.write(conn.send(h11.Data(data=chunk)))
+                await writer.drain()
+        writer.write(conn.send(h11.EndOfMessage()))
+        await writer.drain()
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b"Overloaded" if status == 529 else b""
+
+

@@ -140,21 +140,28 @@ class Session:
                 return response
             if response.content:
                 self.messages.append({"role": "assistant", "content": response.content})
-            tool_uses = [b for b in response.content if b.get("type") == "tool_use"]
-            if response.stop_reason == "refusal":
-                return Outcome(OutcomeKind.BLOCKED, "refusal", "the model refused the task", self._evidence())
-            if not tool_uses:
-                if response.stop_reason in ("max_tokens", "pause_turn"):
-                    note = "[agentbook] Your reply was cut off; continue where you stopped."
-                    self._add_user_text(note)
-                    self.transcript.event("note", text=note)
-                    continue
+            outcome = await self._act(response)
+            if outcome is not None:
+                return outcome
+
+    async def _act(self, response: ModelResponse) -> Outcome | None:
+        """Do what the reply asks: run its tool calls, or end the turn. None means: ask the model again."""
+        tool_uses = [b for b in response.content if b.get("type") == "tool_use"]
+        if response.stop_reason == "refusal":
+            return Outcome(OutcomeKind.BLOCKED, "refusal", "the model refused the task", self._evidence())
+        if not tool_uses:
+            if response.stop_reason not in ("max_tokens", "pause_turn"):
                 return Outcome(OutcomeKind.COMPLETED, "", "the model ended its turn", self._evidence())
-            denied = await self._run_tools(tool_uses, truncated=response.stop_reason == "max_tokens")
-            if denied is not None:
-                what = denied.get("path") or denied.get("command") or denied.get("tool")
-                return Outcome(OutcomeKind.BLOCKED, "permission", f"{denied.get('tool')} refused: {what}",
-                               {**self._evidence(), "denied": denied})
+            note = "[agentbook] Your reply was cut off; continue where you stopped."
+            self._add_user_text(note)
+            self.transcript.event("note", text=note)
+            return None
+        denied = await self._run_tools(tool_uses, truncated=response.stop_reason == "max_tokens")
+        if denied is None:
+            return None
+        what = denied.get("path") or denied.get("command") or denied.get("tool")
+        return Outcome(OutcomeKind.BLOCKED, "permission", f"{denied.get('tool')} refused: {what}",
+                       {**self._evidence(), "denied": denied})
 
     async def _request(self) -> ModelResponse | Outcome:
         """One model round with whole-turn retries; an Outcome when it cannot be had."""

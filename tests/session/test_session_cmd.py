@@ -64,3 +64,17 @@ def test_records_inside_the_root_are_protected(run_cli, work: Path) -> None:
     data = json.loads(r.out)
     start = read_jsonl(data["transcript_path"])[0]
     assert start["protected"] == [f".records/{data['session_id']}"]
+
+
+def test_fix_under_faults_example(run_cli, tmp_path: Path) -> None:
+    root = tmp_path / "w"
+    root.mkdir()
+    r = run_cli("session", "--model", f"scripted:{REPO / 'examples' / 'sessions' / 'fix-under-faults.script.yaml'}",
+                "--root", root, "--out", tmp_path / "out", "--json", "fix greet")
+    data = json.loads(r.out)
+    assert r.code == 0, data["outcome"]
+    assert data["retries"] == 2  # the 529 outlived the SDK's own retries once; the mid-stream error once
+    assert (root / "greet.py").read_text() == "def greet(name):\n    return f'Hello, {name}!'\n"
+    tools = [e for e in read_jsonl(data["transcript_path"]) if e["event"] == "tool"]
+    assert "AssertionError: Hello Ada" in tools[2]["content"] and tools[2]["is_error"]
+    assert tools[4]["content"] == "ok\n[exit code 0]"

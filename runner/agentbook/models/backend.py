@@ -17,12 +17,10 @@ import anthropic
 import httpx2
 
 from agentbook.models.base import ModelRequest, ModelResponse, StreamCallback, Usage
-from agentbook.models.errors import AuthError, ConnectionFailed, from_sdk
+from agentbook.models.errors import AuthError, ConnectionFailed, from_sdk, retry_after_seconds
 from agentbook.models.governor import GOVERNOR
 from agentbook.models.spec import BackendSpec
 
-RAW_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",
-                        "message_delta", "message_stop"})
 LIMIT_STATUSES = frozenset({429, 529})
 
 
@@ -32,14 +30,7 @@ async def _gate(request: httpx2.Request) -> None:
 
 async def _observe(response: httpx2.Response) -> None:
     if response.status_code in LIMIT_STATUSES:
-        value = response.headers.get("retry-after-ms")
-        seconds = float(value) / 1000 if value else None
-        if seconds is None and response.headers.get("retry-after"):
-            try:
-                seconds = float(response.headers["retry-after"])
-            except ValueError:
-                seconds = None
-        GOVERNOR.limited(seconds)
+        GOVERNOR.limited(retry_after_seconds(response.headers))
 
 
 @cache

@@ -96,7 +96,8 @@ def _error_message(body: object, fallback: str) -> str:
     return fallback
 
 
-def _retry_after(headers: Any) -> float | None:
+def retry_after_seconds(headers: Any) -> float | None:
+    """The server's requested wait: `retry-after-ms` (precise) or `retry-after` (seconds)."""
     if headers is None:
         return None
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
@@ -123,7 +124,7 @@ def from_sdk(err: Exception, spec: str) -> ModelError:
     request_id = err.response.headers.get("request-id") if err.response is not None else None
     message = _error_message(body, str(err))
     kwargs: dict[str, Any] = {"status": status, "error_type": etype, "request_id": request_id,
-                              "retry_after": _retry_after(err.response.headers if err.response else None)}
+                              "retry_after": retry_after_seconds(err.response.headers if err.response else None)}
     text = f"{spec}: {status} {etype or 'error'}: {message}"
     cls: type[ModelError]
     if status == 200:

@@ -131,10 +131,15 @@ def _report(result: EditResult, verb: str, as_json: bool) -> None:
 
 @command.command("add")
 @suite_arg
+@click.argument("source", required=False, metavar="[FILE|-]")
 @click.option("--file", "file", help="YAML file with one case mapping or a list of them; - for stdin.")
 @json_option
-def add_cmd(suite: Path, file: str | None, as_json: bool) -> None:
-    """Add a case (or several). A case without an id gets a content-derived one."""
+def add_cmd(suite: Path, source: str | None, file: str | None, as_json: bool) -> None:
+    """Add a case (or several) from --file F, FILE or - (stdin). A case without an id gets one derived
+    from its content."""
+    if source and file:
+        raise UsageError("give the case once: FILE/- or --file")
+    file = file or source
     s = open_suite(suite)
     docs = [d for d in load_all_rt(_read_case_input(file), where=file or "<stdin>") if d is not None]
     cases = [c for d in docs for c in (d if isinstance(d, list) else [d])]

@@ -55,8 +55,20 @@ def truncate_leaves(value: Any, budget: int = FIELD_BUDGET) -> tuple[Any, list[C
     return walk(value, []), cuts
 
 
+class _ViewDumper(yaml.SafeDumper):
+    """Multi-line strings as `|` blocks, so a cut log reads like the log it is."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_ViewDumper.add_representer(str, _str)
+
+
 def render_case(value: Any) -> str:
-    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    return yaml.dump(value, Dumper=_ViewDumper, sort_keys=False, allow_unicode=True, width=100,
+                     default_flow_style=False)
 
 
 def slice_field(value: Any, path: str, rng: str | None) -> tuple[str, int, int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -83,3 +84,21 @@ def test_standin_serve_answers_the_real_sdk(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_standin_check_json(run_cli: Run) -> None:
+    result = run_cli("standin", "check", "--script", str(EXPLORE), "--json")
+    assert result.code == 0
+    assert json.loads(result.out) == {"ok": True, "script": str(EXPLORE), "model": "scripted",
+                                      "sessions": [{"name": "explore", "turns": 7}], "default": 1}
+
+
+def test_standin_serve_on_a_taken_port_is_a_clear_error(run_cli: Run) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("standin", "serve", "--script", str(EXPLORE), "--port", str(port))
+    assert result.code == 3
+    assert result.err == (f"agentbook: error: cannot listen on 127.0.0.1:{port}: address already in use "
+                          "(pick another --port, or --port 0 for a free one)\n")

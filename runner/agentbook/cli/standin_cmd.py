@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from agentbook.cli.output import emit_json, json_option
+from agentbook.errors import FatalError
 from agentbook.standin import StandinServer, load_script
 from agentbook.standin.script import Script
 
@@ -54,7 +56,12 @@ def serve_cmd(script_path: Path, port: int, host: str, as_json: bool) -> None:
                    "are checked)", err=True)
 
     async def main() -> None:
-        await server.start()
+        try:
+            await server.start()
+        except OSError as err:  # port taken, address not ours: the user's to fix
+            reason = os.strerror(err.errno).lower() if err.errno else str(err)
+            raise FatalError(f"cannot listen on {host}:{port}: {reason}",
+                             hint="pick another --port, or --port 0 for a free one") from None
         if as_json:
             emit_json({"url": server.base_url, **_summary(server.script)})
         else:

@@ -97,3 +97,20 @@ def test_sigterm_drains_and_restart_neither_loses_nor_repeats(runner_repo: Path,
         record = json.loads((runner_repo / ".agentbook" / "runs" / s["run_id"] / "run.json").read_text())
         assert record["status"] == "completed"
         assert len(git(runner_repo, "rev-list", f"main..{record['branch']}").split()) == 4
+
+
+def test_restart_after_a_watcher_died_settles_a_finished_run(run_cli, runner_repo: Path, tmp_path: Path) -> None:
+    """The watcher was killed after its run finished but before it wrote `done`: no second run."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    drop(inbox, 1)
+    model = f"scripted:{DATA / 'four-steps.script.yaml'}"
+    assert run_cli("watch", inbox, "--repo", runner_repo, "--once", "--model", model).code == 0
+    state_file = inbox / ".agentbook-watch" / "t0.md.state.json"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "status": "running", "exit_code": None}))
+    r = run_cli("watch", inbox, "--repo", runner_repo, "--once", "--model", model, "--json")
+    assert r.code == 0, r.err
+    assert [json.loads(x)["status"] for x in r.out.splitlines()] == ["done"]
+    assert states(inbox)["t0.md"]["exit_code"] == 0
+    assert len(list((runner_repo / ".agentbook" / "runs").iterdir())) == 1

@@ -47,6 +47,7 @@ from agentbook.runbooks.record import (
     StepRecord,
     find_run,
     now_iso,
+    pid_alive,
     runs_root,
 )
 from agentbook.runbooks.render import RenderedStep, gate_failure_message, step_message, ticket_block
@@ -125,7 +126,7 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
         if record.status not in RESUMABLE:
             raise FatalError(f"run {record.run_id} already ended '{record.status}'; there is nothing to resume",
                              hint="start a new run")
-        if record.status == RUNNING and record.pid and record.pid != os.getpid() and _alive(record.pid):
+        if record.status == RUNNING and record.pid and record.pid != os.getpid() and pid_alive(record.pid):
             raise FatalError(f"run {record.run_id} is still running (pid {record.pid})")
         worktree = reopen_worktree(repo, record.run_id, record.branch)
         checkpoint = rd.load_checkpoint() or {"completed": 0, "messages": [], "commit_state": "done"}
@@ -365,13 +366,3 @@ def _skills(paths: dict[str, str]) -> dict[str, tuple[Path, str]]:
         if skill is not None:
             out[name] = (skill.path, skill.body)
     return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -11,6 +11,7 @@ Every file is written atomically, so a `kill -9` leaves the previous version rea
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,23 @@ INTERRUPTED = "interrupted"  # stopped by SIGTERM/SIGINT at a saved state; resum
 def new_run_id(runbook: str) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return f"{stamp}-{runbook[:32]}-{secrets.token_hex(3)}"
+
+
+def pid_alive(pid: object) -> bool:
+    """Whether `pid` is a live agentbook process (a recycled pid running something else is not)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return b"agentbook" in cmdline.read_bytes() if cmdline.parent.exists() else True
+    except OSError:
+        return False
 
 
 def now_iso() -> str:

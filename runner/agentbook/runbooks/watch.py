@@ -28,12 +28,14 @@ from watchdog.observers import Observer
 from agentbook.errors import EXIT_INTERRUPTED, FatalError
 from agentbook.fsutil import atomic_write_json
 from agentbook.gitops.branches import slug
+from agentbook.outcome import EXIT_CODES, OutcomeKind
 from agentbook.runbooks.locks import exclusive
-from agentbook.runbooks.record import new_run_id, now_iso
+from agentbook.runbooks.record import RUNNING, new_run_id, now_iso, pid_alive
 
 STATE_DIR = ".agentbook-watch"
 TICKET_SUFFIXES = (".md", ".json", ".txt")
 DONE_CODES = (0, 10)  # completed, no_changes
+TERMINAL = {k.value for k in OutcomeKind}
 SETTLE_SECONDS = 0.3  # a ticket must be unchanged this long before it starts (writers still writing)
 
 
@@ -139,9 +141,15 @@ class Watcher:
 
     def _start(self, name: str) -> None:
         state = self.load_state(name) or TicketState(name)
-        runs = self.repo / ".agentbook" / "runs"
-        if state.run_id and (runs / state.run_id / "run.json").exists():
-            args = ["run", "--resume", state.run_id]
+        record = self._record(state.run_id)
+        if record is not None:
+            if record["status"] in TERMINAL:  # it finished after its watcher died
+                self._settle(state, EXIT_CODES[OutcomeKind(record["status"])], "")
+                return
+            if record["status"] == RUNNING and pid_alive(record.get("pid")):  # still running, orphaned
+                self.pending[name] = time.monotonic() + 1.0
+                return
+            args = ["run", "--resume", str(state.run_id)]
         else:
             state.run_id = state.run_id or new_run_id(slug(Path(name).stem, 24))
             args = ["run", "--ticket", str(self.dir / name), "--run-id", state.run_id, *self.run_args]
@@ -151,6 +159,19 @@ class Watcher:
             [sys.executable, "-m", "agentbook", *args, "--repo", str(self.repo), "--json"], text=True,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
+    def _record(self, run_id: str | None) -> dict[str, Any] | None:
+        path = self.repo / ".agentbook" / "runs" / str(run_id) / "run.json"
+        if not run_id or not path.exists():
+            return None
+        record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return record
+
+    def _settle(self, state: TicketState, code: int, err: str) -> None:
+        state.exit_code = code
+        state.status = "done" if code in DONE_CODES else "failed"
+        state.error = "" if code in DONE_CODES else err.strip()[-2000:]
+        self.save_state(state)
+
     def _reap(self) -> None:
         for name, proc in list(self.running.items()):
             code = proc.poll()
@@ -159,13 +180,12 @@ class Watcher:
             del self.running[name]
             err = proc.stderr.read() if proc.stderr else ""
             state = self.load_state(name) or TicketState(name)
-            state.exit_code = code
             if code == EXIT_INTERRUPTED or (self.stopping and code < 0):
+                state.exit_code = code
                 state.error = "interrupted; resumes when the watcher starts again"  # status stays running
+                self.save_state(state)
             else:
-                state.status = "done" if code in DONE_CODES else "failed"
-                state.error = "" if code in DONE_CODES else err.strip()[-2000:]
-            self.save_state(state)
+                self._settle(state, code, err)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -196,8 +216,9 @@ class Watcher:
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGTERM)
 
-        previous = signal.signal(signal.SIGTERM, drain)
+        previous = {sig: signal.signal(sig, drain) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             yield
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

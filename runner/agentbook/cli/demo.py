@@ -37,7 +37,7 @@ def _text(d: dict[str, Any], before: dict[str, str], after: dict[str, str]) -> s
              "ticket        tickets/INC-142-logql-error-case.md",
              f"run           {d['run_id']}: {d['outcome']}, {d['turns']} model turns, ${d['cost_usd']:.2f}",
              f"branch        {d['branch']} (from {d['base']}, {len(d['commits'])} commits)", "",
-             f"$ git log --format='%h %s%n%(trailers)' {d['base']}..{d['branch']}"]
+             f"git log --format='%h %s%n%(trailers)' {d['base']}..{d['branch']}"]
     for c in reversed(d["commits"]):
         lines.append(f"{c['sha'][:10]} {c['subject']}")
         lines += [f"    {k}: {v}" for k, values in c["trailers"].items() for v in values]

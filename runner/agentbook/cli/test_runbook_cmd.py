@@ -29,7 +29,7 @@ def command(name: str | None, spec_dir: Path | None, list_only: bool, workdir: P
         if as_json:
             emit_json([{"name": n, "spec": str(p)} for n, p in specs.items()])
         else:
-            click.echo("\n".join(f"{n:<24} {p}" for n, p in specs.items()) or "no runbook tests found")
+            click.echo("\n".join(f"{n:<24} {_shown(p)}" for n, p in specs.items()) or "no runbook tests found")
         return EXIT_OK
     if not name:
         raise UsageError("name a runbook test (see `agentbook test-runbook --list`)")
@@ -39,6 +39,14 @@ def command(name: str | None, spec_dir: Path | None, list_only: bool, workdir: P
     else:
         click.echo(_text(result.to_json()))
     return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the current folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _text(r: dict[str, object]) -> str:

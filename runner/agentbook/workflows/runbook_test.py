@@ -213,7 +213,7 @@ def _check_commits(expected: list[dict[str, Any]] | None, run: dict[str, Any], g
     shas = git.run("rev-list", "--reverse", f"{run['base_sha']}..{branch}").split()
     if expected is None:
         return []
-    checks = [Check("commit count", len(shas) == len(expected), f"{len(shas)} commits (expected {len(expected)})")]
+    checks = [Check("commit count", len(shas) == len(expected), f"{len(shas)} commit(s) (expected {len(expected)})")]
     runbook_ref = f"{run['runbook']}@{run['runbook_sha']}"
     for n, (sha, want) in enumerate(zip(shas, expected, strict=False), 1):
         trailers = trailers_of(git, sha)

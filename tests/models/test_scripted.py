@@ -140,3 +140,11 @@ def test_flaky_example_every_conversation_completes_through_faults() -> None:
     assert sum(1 for r in recorded if r["fault"] == "midstream_error") == 12  # one per conversation
     assert sum(retries for _, retries in results) >= 12  # at least the mid-stream ones, retried by the caller
     stop_all()
+
+
+def test_unreadable_script_is_a_fatal_error(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.script.yaml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(FatalError, match="cannot read script: 'utf-8' codec can't decode") as info:
+        load_model(f"scripted:{binary}")
+    assert info.value.location == str(binary)

@@ -84,6 +84,13 @@ def test_prices_file_errors_are_clear(tmp_path: Path) -> None:
     bad.write_text("default: {input: 1}\n")
     with pytest.raises(FatalError, match="must have exactly input, output, cache_write_5m"):
         load_prices(bad)
+    bad.write_text("default: [\n")
+    with pytest.raises(FatalError, match="invalid YAML in prices file") as info:
+        load_prices(bad)
+    assert info.value.location == str(bad)
+    bad.write_bytes(b"\xff\xfe")
+    with pytest.raises(FatalError, match="cannot read prices file"):
+        load_prices(bad)
 
 
 def test_governor_honours_retry_after_and_backs_off_without_it() -> None:

@@ -60,8 +60,16 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
         text = resources.files("agentbook").joinpath("data/prices.yaml").read_text(encoding="utf-8")
         source = "agentbook/data/prices.yaml"
     else:
-        text, source = Path(path).read_text(encoding="utf-8"), str(path)
-    data = yaml.safe_load(text) or {}
+        try:
+            text, source = Path(path).read_text(encoding="utf-8"), str(path)
+        except (OSError, UnicodeDecodeError) as err:
+            raise FatalError(f"cannot read prices file: {err}", location=str(path)) from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise FatalError(f"invalid YAML in prices file: {err}", location=source) from None
+    if not isinstance(data, dict):
+        raise FatalError("a prices file is a mapping with `default:` and `models:`", location=source)
     models = {str(name): _price(entry, f"{source}: models.{name}")
               for name, entry in (data.get("models") or {}).items()}
     return PriceTable(models, _price(data.get("default"), f"{source}: default"),

@@ -215,7 +215,11 @@ def load_script(path: str | Path) -> Script:
     p = Path(path)
     if not p.is_file():
         raise FatalError(f"script file not found: {p}", hint="pass a path to a *.script.yaml file")
-    return parse_script(p.read_text(encoding="utf-8"), str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise FatalError(f"cannot read script: {err}", location=str(p)) from None
+    return parse_script(text, str(p))
 
 
 def parse_script(text: str, origin: str = "<script>") -> Script:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 
 from agentbook.errors import FatalError
-from agentbook.traces import Span, Trace, export_trace, layout
+from agentbook.traces import Span, Trace, export_trace, layout, read_trace
 from agentbook.traces.tree import build_tree
 
 MAX_PATH = 200
@@ -147,3 +149,17 @@ def test_export_json_counts_match_folder(tmp_path: Path, run_cli: Callable[..., 
     assert (summary["spans"], summary["messages"], summary["tool_calls"]) == (
         found.spans, found.messages, found.tool_calls) == (6, 10, 1)
     assert summary["errors"] == 2 and summary["flagged"] == 5
+
+
+def test_leftovers_of_a_killed_export_are_cleaned_up(tmp_path: Path) -> None:
+    """kill -9 during an export leaves its temporary folder; the next export removes it, OUT stays whole."""
+    fixture = Path(__file__).parent / "fixtures" / "otlp_events.json"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    stale = tmp_path / f".out.tmp-{dead.stdout.strip()}-abc123"
+    (stale / "001-agent-x").mkdir(parents=True)
+    mine = tmp_path / f".out.tmp-{os.getpid()}-live"  # a live process's folder is left alone
+    mine.mkdir()
+    export_trace(read_trace(fixture)[0], tmp_path / "out")
+    assert not stale.exists() and mine.exists()
+    assert (tmp_path / "out" / "README.md").is_file()

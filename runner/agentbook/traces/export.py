@@ -9,6 +9,7 @@ trace can point outside OUT.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import re
@@ -251,8 +252,9 @@ def export_trace(trace: Trace, out_dir: Path | str) -> ExportSummary:
     """Write `trace` as a folder at `out_dir` (replacing an earlier export there) and count what went in."""
     out = Path(out_dir)
     _prepare(out)
+    _remove_stale(out)
     layout = plan(trace)
-    tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
+    tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent)
     try:
         writer = _Writer(tmp, trace, layout)
         try:
@@ -270,12 +272,31 @@ def export_trace(trace: Trace, out_dir: Path | str) -> ExportSummary:
                          orphans=len(trace.orphans), problems=list(trace.problems), files=writer.files)
 
 
+def _remove_stale(out: Path) -> None:
+    """Temporary folders left by an export that was killed (its process is gone) are removed."""
+    leftovers = [p for kind in ("tmp", "old") for p in out.parent.glob(f".{glob.escape(out.name)}.{kind}-*-*")]
+    for leftover in leftovers:
+        pid = leftover.name.rsplit(".", 1)[-1].split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)) and leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _swap(new: Path, out: Path) -> None:
     os.chmod(new, 0o755)
     if not out.exists():
         os.rename(new, out)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
     os.rename(out, old / "x")
     try:
         os.rename(new, out)

@@ -65,6 +65,8 @@ def test_four_steps_make_four_commits_with_trailers(run_cli, runner_repo: Path, 
     note = git(runner_repo, "notes", "--ref", "refs/notes/agentbook", "show", data["branch"])
     assert note.strip() == report.strip()
     transcript = [json.loads(x) for x in (run_dir / "transcript.jsonl").read_text().splitlines()]
+    gates = [(e["step"], e["command"], e["exit_code"]) for e in transcript if e["event"] == "gate"]
+    assert gates == [(1, "test -f a.txt", 0), (2, "grep -q second b.txt", 0), (4, "test -f d.txt && test -f a.txt", 0)]
     skill_call = [e for e in transcript if e["event"] == "tool" and e["name"] == "skill"]
     assert skill_call[0]["content"].startswith("Keep each note to one line.")
     assert json.loads((run_dir / "trace.otlp.json").read_text())["resourceSpans"]

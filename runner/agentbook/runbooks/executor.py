@@ -239,6 +239,9 @@ class _Runner:
                 results = [await asyncio.to_thread(run_gate, g, self.worktree, protected=self.opts["protected"])
                            for g in step.gates]
             srec.tries, srec.gates = attempt, [vars(r) for r in results]
+            for r in results:  # the transcript is the whole story: gate runs go in it too
+                session.transcript.event("gate", step=step.index, attempt=attempt, command=r.command,
+                                         exit_code=r.exit_code, output=r.output, seconds=r.seconds)
             self._save_progress()
             failed = [r for r in results if not r.ok]
             if not failed:

@@ -20,6 +20,7 @@ from agentbook.models import (
     SpendLimit,
     load_model,
 )
+from agentbook.models.backend import MessagesBackend
 from agentbook.models.governor import GOVERNOR
 from agentbook.standin import ensure_server, parse_script, running
 
@@ -226,3 +227,19 @@ def test_only_user_id_metadata_goes_on_the_wire(scripted: Scripted) -> None:
     complete(spec, ModelRequest(messages=HELLO.messages, metadata={"user_id": "run-7", "session": "s-1"}))
     body = ensure_server(spec.removeprefix("scripted:")).requests()[-1]["body"]
     assert body["metadata"] == {"user_id": "run-7"}
+
+
+def test_count_tokens_through_the_backend(scripted: Scripted) -> None:
+    spec = scripted("version: 1\ndefault: {turns: [{text: hi}]}\n")
+
+    async def go() -> tuple[int, ModelResponse]:
+        model = load_model(spec)
+        assert isinstance(model, MessagesBackend)
+        try:
+            request = ModelRequest(messages=HELLO.messages, system="You are terse.")
+            return await model.count_tokens(request), await model.complete(request)
+        finally:
+            await model.aclose()
+
+    counted, response = asyncio.run(go())
+    assert counted == response.usage.total_input == 4 + 2 + 3  # system, "hello", per-message overhead

@@ -107,6 +107,16 @@ class MessagesBackend:
         GOVERNOR.ok()
         return message.response(self.spec, request_id)
 
+    async def count_tokens(self, request: ModelRequest) -> int:
+        """Input tokens the request would use (`POST /v1/messages/count_tokens`); not part of `Model`,
+        since not every compatible server has the endpoint."""
+        params = {k: v for k, v in self.params(request).items() if k not in ("max_tokens", "metadata")}
+        try:
+            counted = await self._client.messages.count_tokens(**params)
+        except anthropic.AnthropicError as err:
+            raise from_sdk(err, self.spec) from err
+        return int(counted.input_tokens)
+
     async def aclose(self) -> None:
         await self._client.close()
 

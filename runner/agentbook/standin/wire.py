@@ -10,6 +10,8 @@ import hashlib
 import json
 from typing import Any
 
+from agentbook.standin.tokens import block_tokens, count_text
+
 ERROR_TYPES = {
     400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
     403: "permission_error", 404: "not_found_error", 413: "request_too_large",
@@ -57,8 +59,6 @@ def sign_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def output_tokens(blocks: list[dict[str, Any]]) -> int:
-    from agentbook.standin.tokens import block_tokens
-
     return max(1, sum(block_tokens(b) for b in blocks))
 
 
@@ -74,8 +74,6 @@ def build_message(msg_id: str, model: str, blocks: list[dict[str, Any]], stop_re
 
 def within_max_tokens(blocks: list[dict[str, Any]], max_tokens: int) -> tuple[list[dict[str, Any]], bool]:
     """The blocks that fit in `max_tokens` output tokens (the last text cut short), and whether any were cut."""
-    from agentbook.standin.tokens import block_tokens, count_text
-
     out: list[dict[str, Any]] = []
     left = max_tokens
     for block in blocks:

@@ -54,6 +54,8 @@ def fault_script(fault: str) -> str:
     ("{kind: status, status: 529, retry_after: 0.01}", Overloaded, 529, "overloaded_error"),
     ("{kind: status, status: 401}", AuthError, 401, "authentication_error"),
     ("{kind: status, status: 402}", SpendLimit, 402, "billing_error"),
+    ("{kind: status, status: 400, message: 'Your credit balance is too low to access the Anthropic API.'}",
+     SpendLimit, 400, "invalid_request_error"),
     ("{kind: midstream_error}", MidStreamError, 200, "overloaded_error"),
 ])
 def test_failures_become_typed_errors(scripted: Scripted, fault: str, error: type[ModelError], status: int,

@@ -121,10 +121,11 @@ def from_sdk(err: Exception, spec: str) -> ModelError:
         return ModelError(f"{spec}: {type(err).__name__}: {err}")
     status, body = err.status_code, err.body
     etype = _error_type(body)
-    request_id = err.response.headers.get("request-id") if err.response is not None else None
+    headers = err.response.headers if err.response is not None else None
     message = _error_message(body, str(err))
-    kwargs: dict[str, Any] = {"status": status, "error_type": etype, "request_id": request_id,
-                              "retry_after": retry_after_seconds(err.response.headers if err.response else None)}
+    kwargs: dict[str, Any] = {"status": status, "error_type": etype,
+                              "request_id": headers.get("request-id") if headers is not None else None,
+                              "retry_after": retry_after_seconds(headers)}
     text = f"{spec}: {status} {etype or 'error'}: {message}"
     cls: type[ModelError]
     if status == 200:
@@ -132,7 +133,8 @@ def from_sdk(err: Exception, spec: str) -> ModelError:
     elif status in (401, 403) or etype in ("authentication_error", "permission_error"):
         cls = AuthError
         kwargs["hint"] = "check the API key and the backend's auth style (auth=x-api-key|bearer)"
-    elif status == 402 or etype == "billing_error":
+    elif status == 402 or etype == "billing_error" or "credit balance is too low" in message:
+        # the API reports an exhausted balance as a 400 invalid_request_error with this wording
         cls = SpendLimit
     elif status == 429:
         cls = RateLimited

@@ -122,3 +122,10 @@ def test_the_readme_example_is_a_valid_script() -> None:
     script = parse_script(example, str(readme))
     turn = script.select(request("look at investigation inv-77", "You are an incident assistant"))
     assert turn.blocks[1] == {"type": "text", "text": "Checking inv-77."}
+
+
+def test_one_script_serves_a_thousand_investigations() -> None:
+    answers = {SCRIPT.select(request(f"look at inv-{n}", "incident, team t", assistants=1)).blocks[0]["text"]
+               for n in range(1000)}
+    assert len(answers) == 1000
+    assert "done with 999 for t at turn 2 in inv" in answers

@@ -1,12 +1,12 @@
 """`read_trace(path, format="auto")`: any supported file -> span trees, the format found by looking.
 
-Small files are parsed whole (JSON, or JSON Lines when that fails); a large single-document OTLP file
-is streamed span by span so memory stays near the size of what is kept, not of the parse tree.
+`load.py` turns the file into JSON documents (or says a large OTLP document must be streamed span by
+span); the first few documents decide the format; the matching reader makes spans, which are packed
+as they arrive and grouped by trace id.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from agentbook.errors import FatalError
 
 from .atif import is_atif, read_atif
 from .langfuse import is_langfuse, read_langfuse
+from .load import Documents, load_documents
 from .model import Span, Trace
 from .openinference import has_openinference
 from .otlp import span_from_flat_map, spans_from_envelope, spans_from_list, stream_envelope
@@ -22,7 +23,6 @@ from .transcript import is_transcript, read_transcript
 from .tree import build_tree
 
 FORMATS = ("auto", "otlp", "openinference", "langfuse", "atif", "agentbook")
-STREAM_BYTES = 8 * 1024 * 1024  # above this, a single-document OTLP file is streamed
 SPAN_FAMILY = {"otlp", "openinference"}  # one span reader serves both; attributes decide the meaning
 
 
@@ -33,30 +33,22 @@ def read_trace(path: Path | str, format: str = "auto") -> list[Trace]:
         raise FatalError(f"unknown trace format {format!r}", hint="use one of: " + ", ".join(FORMATS))
     if not path.is_file():
         raise FatalError(f"{path}: no such trace file")
-    if format in ("auto", "otlp", "openinference") and _is_big_envelope(path):
+    docs = load_documents(path)
+    if docs is None:  # a large single-document OTLP file
+        if format not in ("auto", "otlp", "openinference"):
+            raise FatalError(f"{path}: this is not {format} (it looks like otlp)",
+                             hint="leave --format at auto, or pass the format the file is in")
         traces = _streamed(path)
     else:
-        docs, problems = _load(path)
         traces = _dispatch(docs, path, format)
         for trace in traces:
-            trace.problems[:0] = problems
+            trace.problems[:0] = docs.problems
     if not traces or not any(t.spans for t in traces):
         raise FatalError(f"{path}: no spans found", hint="the file parsed but held no spans, observations or steps")
     for trace in traces:
         for span in trace.spans:
             span.pack()
     return [build_tree(t) for t in traces]
-
-
-def _is_big_envelope(path: Path) -> bool:
-    if path.stat().st_size < STREAM_BYTES:
-        return False
-    with path.open("rb") as fh:
-        head = fh.read(4096)
-        fh.seek(-1, 2)
-        tail = fh.read(1)
-    first_line = head.split(b"\n", 1)
-    return head.lstrip()[:1] == b"{" and b'"resourceSpans"' in head and (len(first_line) == 1 or tail in b"}\n ")
 
 
 def _streamed(path: Path) -> list[Trace]:
@@ -70,48 +62,13 @@ def _streamed(path: Path) -> list[Trace]:
         raise FatalError(f"{path}: not valid OTLP/JSON ({type(err).__name__}: {err})",
                          hint="the file may be truncated") from None
     for trace in traces:
-        trace.metadata["resources"] = resources
+        if resources:
+            trace.metadata["resources"] = resources
     return traces
 
 
-def _load(path: Path) -> tuple[list[Any], list[str]]:
-    """The file as one JSON document, or as JSON Lines (a torn last line is reported, not fatal)."""
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise FatalError(f"{path}: the file is empty", hint="trace files are JSON or JSON Lines")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise FatalError(f"{path}: not a text trace file (byte {err.start} is not UTF-8)",
-                         hint="trace files are JSON or JSON Lines") from None
-    try:
-        return [json.loads(text)], []
-    except json.JSONDecodeError as whole_err:
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-        return _load_lines(path, lines, whole_err)
-
-
-def _load_lines(path: Path, lines: list[tuple[int, str]],
-                whole_err: json.JSONDecodeError) -> tuple[list[Any], list[str]]:
-    docs: list[Any] = []
-    problems: list[str] = []
-    for pos, (n, line) in enumerate(lines):
-        try:
-            docs.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            if pos == 0 or (len(lines) == 1):
-                raise FatalError(f"not valid JSON or JSON Lines: {whole_err.msg}",
-                                 location=f"{path}:{whole_err.lineno}:{whole_err.colno}",
-                                 hint="the file may be truncated" if whole_err.pos >= len(whole_err.doc) - 2
-                                 else "fix the JSON at that position") from None
-            if pos == len(lines) - 1:
-                problems.append(f"line {n} is not complete JSON ({err.msg}): skipped, the file may be truncated")
-                continue
-            raise FatalError(f"line {n} is not valid JSON: {err.msg}", location=f"{path}:{n}:{err.colno}") from None
-    return docs, problems
-
-
 def _detect(docs: list[Any]) -> str:
+    """The format, from the first few documents of the file ("" when none fits)."""
     doc = docs[0]
     if len(docs) > 1 and is_transcript(docs):
         return "agentbook"
@@ -166,10 +123,10 @@ def _describe(doc: Any) -> str:
     return f"a JSON {type(doc).__name__}"
 
 
-def _dispatch(docs: list[Any], path: Path, format: str) -> list[Trace]:
-    found = _detect(docs)
+def _dispatch(docs: Documents, path: Path, format: str) -> list[Trace]:
+    found = _detect(docs.head)
     if not found:
-        raise FatalError(f"{path}: unknown trace format ({_describe(docs[0])})",
+        raise FatalError(f"{path}: unknown trace format ({_describe(docs.head[0])})",
                          hint="supported: OTLP/JSON, OpenInference/Phoenix spans, Langfuse exports, ATIF, "
                               "agentbook transcripts")
     if format != "auto" and format != found and not (format in SPAN_FAMILY and found in SPAN_FAMILY):
@@ -177,16 +134,23 @@ def _dispatch(docs: list[Any], path: Path, format: str) -> list[Trace]:
                          hint="leave --format at auto, or pass the format the file is in")
     source = str(path)
     if found == "langfuse":
-        return [read_langfuse(docs[0], source)]
+        return [read_langfuse(docs.head[0], source)]
     if found == "atif":
-        return [read_atif(docs[0], source)]
+        return [read_atif(docs.head[0], source)]
     if found == "agentbook":
-        return read_transcript([d for d in docs if isinstance(d, dict)], source)
-    return _group(_span_stream(docs), found, source, docs)
-
-
-def _span_stream(docs: list[Any]) -> Iterable[Span]:
+        return read_transcript((d for d in docs.iterate() if isinstance(d, dict)), source)
+    first = docs.head[0]
     resources: list[dict[str, Any]] = []
+    traces = _group(_span_stream(docs.iterate(), resources), found, source)
+    for trace in traces:
+        if resources:
+            trace.metadata["resources"] = resources
+        if isinstance(first, dict) and "final_output" in first and len(traces) == 1:
+            trace.metadata["final_output"] = first["final_output"]  # any-agent's run result
+    return traces
+
+
+def _span_stream(docs: Iterable[Any], resources: list[dict[str, Any]]) -> Iterable[Span]:
     count = 0
     for doc in docs:
         if isinstance(doc, dict) and ("resourceSpans" in doc or "resource_spans" in doc):
@@ -207,7 +171,7 @@ def _span_stream(docs: list[Any]) -> Iterable[Span]:
         yield from spans
 
 
-def _group(spans: Iterable[Span], format: str, source: str, docs: list[Any] | None = None) -> list[Trace]:
+def _group(spans: Iterable[Span], format: str, source: str, extra: Any = None) -> list[Trace]:
     """Spans by trace id, traces in order of first appearance."""
     traces: dict[str, Trace] = {}
     for span in spans:
@@ -217,10 +181,7 @@ def _group(spans: Iterable[Span], format: str, source: str, docs: list[Any] | No
         if trace is None:
             trace = traces[key] = Trace(trace_id=key, format=format, source=source)
         trace.spans.append(span)
-    extra = docs[0].get("final_output") if docs and isinstance(docs[0], dict) else None
     for trace in traces.values():
         roots = [s for s in trace.spans if not s.parent_id]
         trace.name = roots[0].name if roots else (trace.spans[0].name if trace.spans else "")
-        if extra is not None and len(traces) == 1:
-            trace.metadata["final_output"] = extra
     return list(traces.values())

@@ -10,6 +10,7 @@ session writes beside it is read by the OTLP reader instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .model import Message, Span, Trace
@@ -19,6 +20,7 @@ EVENT_KINDS = {"session_start", "user", "assistant", "tool", "model_error", "bud
 
 
 def is_transcript(lines: list[Any]) -> bool:
+    """True when the first documents are transcript events (`event` and `session` on each)."""
     return bool(lines) and all(isinstance(x, dict) and "event" in x and "session" in x for x in lines[:5])
 
 
@@ -109,7 +111,7 @@ class _Builder:
                                  "attributes": {k: v for k, v in ev.items() if k not in ("t", "session", "event")}})
 
 
-def read_transcript(lines: list[dict[str, Any]], source: str) -> list[Trace]:
+def read_transcript(lines: Iterable[dict[str, Any]], source: str) -> list[Trace]:
     builders: dict[str, _Builder] = {}
     for n, ev in enumerate(lines):
         session = str(ev.get("session") or "session")

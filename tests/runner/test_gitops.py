@@ -135,3 +135,19 @@ def test_gate_runs_sandboxed_with_this_agentbook_on_path(tmp_path: Path) -> None
     assert (tmp_path / "out.txt").read_text() == "hi\n"  # the worktree is writable
     failed = run_gate("echo boom >&2; exit 3", tmp_path, protected=[])
     assert (failed.exit_code, failed.output.strip()) == (3, "boom")
+
+
+def test_reopen_worktree_recreates_what_a_kill_left_out(git_repo: Path) -> None:
+    from agentbook.gitops.worktree import reopen_worktree, worktree_path
+
+    repo = open_repo(git_repo)
+    _, base = resolve_base(repo, None)
+    # killed after the run recorded its branch name, before git created branch and worktree
+    path = reopen_worktree(repo, "r9", "agentbook/new", base)
+    assert path == worktree_path(repo, "r9") and (path / "README.md").exists()
+    assert git(git_repo, "rev-parse", "agentbook/new").strip() == base
+    # the worktree folder was deleted by hand: recreated on the existing branch
+    import shutil
+
+    shutil.rmtree(path)
+    assert reopen_worktree(repo, "r9", "agentbook/new", base) == path and (path / ".git").exists()

@@ -7,6 +7,7 @@ branch ref, and parallel runs must never collide on `index.lock` or `packed-refs
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from agentbook.errors import FatalError
@@ -20,12 +21,13 @@ def worktree_path(repo: Repo, run_id: str) -> Path:
     return repo.state_dir / "worktrees" / run_id
 
 
-def create_worktree(repo: Repo, run_id: str, branch: str, base_sha: str, *, dedupe: bool = False
-                    ) -> tuple[Path, str]:
+def create_worktree(repo: Repo, run_id: str, branch: str, base_sha: str, *, dedupe: bool = False,
+                    on_branch: Callable[[str], None] | None = None) -> tuple[Path, str]:
     """A new worktree on a new branch starting at `base_sha`; returns (path, branch).
 
     With `dedupe` a taken name becomes `name-2`, `name-3`, ... chosen under the lock, so parallel
-    runs of one template never pick the same name; without it a taken name is an error."""
+    runs of one template never pick the same name; without it a taken name is an error. `on_branch`
+    hears the chosen name before git creates it, so a caller can record it first (crash safety)."""
     ensure_state_ignored(repo)
     path = worktree_path(repo, run_id)
     with file_lock(repo.lock_path):
@@ -37,12 +39,15 @@ def create_worktree(repo: Repo, run_id: str, branch: str, base_sha: str, *, dedu
         if path.exists():
             raise FatalError(f"worktree {path} already exists", hint="use --resume to continue that run")
         path.parent.mkdir(parents=True, exist_ok=True)
+        if on_branch is not None:
+            on_branch(branch)
         repo.git.run("worktree", "add", "--quiet", "-b", branch, str(path), base_sha)
     return path, branch
 
 
-def reopen_worktree(repo: Repo, run_id: str, branch: str) -> Path:
-    """The run's worktree for a resume; recreated on its branch if it was removed."""
+def reopen_worktree(repo: Repo, run_id: str, branch: str, base_sha: str) -> Path:
+    """The run's worktree for a resume; recreated on its branch if it was removed, and the branch
+    from `base_sha` if a kill came before git made it."""
     path = worktree_path(repo, run_id)
     if (path / ".git").exists():
         return path
@@ -50,7 +55,10 @@ def reopen_worktree(repo: Repo, run_id: str, branch: str) -> Path:
         repo.git.run("worktree", "prune")
         if path.exists():
             shutil.rmtree(path)
-        repo.git.run("worktree", "add", "--quiet", str(path), branch)
+        if branch_exists(repo, branch):
+            repo.git.run("worktree", "add", "--quiet", str(path), branch)
+        else:
+            repo.git.run("worktree", "add", "--quiet", "-b", branch, str(path), base_sha)
     return path
 
 

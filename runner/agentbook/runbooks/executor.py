@@ -32,7 +32,14 @@ from agentbook.gitops.commits import (
 )
 from agentbook.gitops.git import Git
 from agentbook.gitops.repo import Repo, open_repo
-from agentbook.gitops.worktree import create_worktree, head_sha, remove_worktree, reopen_worktree, reset_to
+from agentbook.gitops.worktree import (
+    create_worktree,
+    head_sha,
+    remove_worktree,
+    reopen_worktree,
+    reset_to,
+    worktree_path,
+)
 from agentbook.models.base import Usage
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.runbooks import publish
@@ -96,13 +103,10 @@ def start_run(opts: RunOptions) -> RunResult:
 def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
     repo = plan.repo
     rd = RunDir(runs_root(repo.root), run_id)
-    started = time.perf_counter()
-    worktree, branch = create_worktree(repo, run_id, plan.branch, plan.base_sha, dedupe=not plan.branch_explicit)
-    timings = {"plan": plan_seconds, "worktree": time.perf_counter() - started}
     record = RunRecord(
         run_id=run_id, runbook=plan.runbook.name, runbook_sha=plan.runbook.blob_sha,
-        runbook_path=str(plan.runbook.path), model=plan.model, branch=branch, base=plan.base,
-        base_sha=plan.base_sha, worktree=str(worktree), repo=str(repo.root),
+        runbook_path=str(plan.runbook.path), model=plan.model, branch=plan.branch, base=plan.base,
+        base_sha=plan.base_sha, worktree=str(worktree_path(repo, run_id)), repo=str(repo.root),
         ticket=Redactor(_secrets()).json(plan.ticket.to_json()),  # a pasted token never reaches the agent
         inputs=plan.inputs, budgets=plan.budgets.to_json(),
         steps=[StepRecord(s.index, s.title) for s in plan.steps], head=plan.base_sha, pid=os.getpid(),
@@ -110,9 +114,24 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
                  "skills": {n: str(p) for n, (p, _, _) in plan.skills.items()}, "protected": plan.protected,
                  "bash_allow": plan.bash_allow, "gate_retries": plan.gate_retries, "push": plan.push,
                  "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None},
-        timings={k: round(v, 4) for k, v in timings.items()})
-    with exclusive(rd.path / "lock", f"run {rd.run_id} is in use by another agentbook process"):
+        timings={"plan": round(plan_seconds, 4)})
+
+    def claim(branch: str) -> None:  # recorded before git makes it: a kill from here on is resumable
+        record.branch = branch
         rd.save(record)
+
+    with exclusive(rd.path / "lock", f"run {rd.run_id} is in use by another agentbook process"):
+        started = time.perf_counter()
+        try:
+            worktree, _ = create_worktree(repo, run_id, plan.branch, plan.base_sha,
+                                          dedupe=not plan.branch_explicit, on_branch=claim)
+        except FatalError as err:
+            if rd.run_json.exists():  # claimed, then git failed: say so; `--resume` retries
+                record.status = OutcomeKind.CRASHED.value
+                record.outcome = Outcome(OutcomeKind.CRASHED, "worktree", err.render()).to_json()
+                rd.save(record)
+            raise
+        record.timings["worktree"] = round(time.perf_counter() - started, 4)
         rd.save_checkpoint({"completed": 0, "messages": [], "commit_state": "done", "head": plan.base_sha})
         return _Runner(repo, rd, record, worktree).run(start=0, history=None)
 
@@ -128,7 +147,7 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
                              hint="start a new run")
         if record.status == RUNNING and record.pid and record.pid != os.getpid() and pid_alive(record.pid):
             raise FatalError(f"run {record.run_id} is still running (pid {record.pid})")
-        worktree = reopen_worktree(repo, record.run_id, record.branch)
+        worktree = reopen_worktree(repo, record.run_id, record.branch, record.base_sha)
         checkpoint = rd.load_checkpoint() or {"completed": 0, "messages": [], "commit_state": "done"}
         runner = _Runner(repo, rd, record, worktree)
         completed = int(checkpoint["completed"])

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.conftest import INTEROP
 
-FIXTURES = Path(__file__).parent / "fixtures"
-GOLDEN = Path(__file__).parent / "golden"
-REPO = Path(__file__).resolve().parents[2]
-INTEROP_TRACES = REPO.parent / "shared" / "interop" / "traces"
+INTEROP_TRACES = INTEROP / "traces"
 
 
 @dataclass

@@ -131,6 +131,8 @@ def _legacy_events(span: Span) -> None:
                 body.update(maybe_json(body.pop(key)))
         if name in ROLE_EVENTS:
             body.setdefault("role", ROLE_EVENTS[name])
+            if name == "gen_ai.tool.message" and "id" in body:  # the older events name the call `id`
+                body.setdefault("tool_call_id", body.pop("id"))
             span.input_messages.append(to_message(_unjson(body), ROLE_EVENTS[name]))
         elif name == "gen_ai.choice":
             message = maybe_json(body.get("message")) or {}

@@ -113,7 +113,8 @@ class _Run:
         return text
 
     async def case(self, case_id: str, case: dict[str, Any]) -> dict[str, Any]:
-        n = self.opts.repeat or int(case.get("repeat") or self.defaults.get("repeat") or 1)
+        suite_repeat = (self.config.get("evaluateOptions") or {}).get("repeat")  # promptfoo's suite-wide knob
+        n = self.opts.repeat or int(case.get("repeat") or self.defaults.get("repeat") or suite_repeat or 1)
         min_pass = int(case.get("min_pass") or self.defaults.get("min_pass") or n)
         min_pass = min(min_pass, n)
         asserts = [*(self.defaults.get("assert") or []), *(case.get("assert") or [])]

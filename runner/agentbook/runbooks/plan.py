@@ -16,7 +16,7 @@ from agentbook.gitops.repo import Repo, check_clean, identity, open_repo, remote
 from agentbook.runbooks.inputs import resolve_inputs
 from agentbook.runbooks.limits import budgets_for, gate_retries_for
 from agentbook.runbooks.record import new_run_id
-from agentbook.runbooks.render import RenderedStep, fill, shell_quote, system_prompt
+from agentbook.runbooks.render import RenderedStep, fill, shell_quote, system_prompt, without_gates
 from agentbook.runbooks.tickets import Ticket, empty_ticket, read_ticket
 from agentbook.session.config import DEFAULT_TOOLS, Budgets
 from agentbook.session.tools import get_tools
@@ -169,7 +169,7 @@ def _render_steps(runbook: Runbook, values: dict[str, dict[str, Any]]) -> list[R
     where = str(runbook.path)
     total = len(runbook.steps)
     return [RenderedStep(s.index, total, fill(s.title, values, where=where, line=s.line),
-                         fill(s.body, values, where=where, line=s.line + 1),
+                         without_gates(fill(s.body, values, where=where, line=s.line + 1)),
                          [fill(g.command, values, where=where, line=g.line + 1, quote=shell_quote) for g in s.gates])
             for s in runbook.steps]
 

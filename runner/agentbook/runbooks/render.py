@@ -49,6 +49,14 @@ def fill(text: str, values: dict[str, dict[str, Any]], *, where: str, line: int 
     return PLACEHOLDER.sub(sub, text)
 
 
+_GATE_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*check\b[^\n]*\n.*?^(?P=fence)[ \t]*$\n?", re.MULTILINE | re.DOTALL)
+
+
+def without_gates(body: str) -> str:
+    """A step's text for the agent: its ```check blocks are listed once, after it, by `step_message`."""
+    return re.sub(r"\n{3,}", "\n\n", _GATE_FENCE.sub("", body)).strip()
+
+
 def shell_quote(value: str) -> str:
     """Placeholders in gate commands become one shell word, whatever the ticket wrote."""
     return shlex.quote(value)

@@ -106,12 +106,17 @@ def test_binary_and_huge_attributes_are_bounded_and_lossless(tmp_path: Path) -> 
         {"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}},
         {"key": "gen_ai.tool.call.result", "value": {"stringValue": huge}},
         {"key": "payload", "value": {"stringValue": "y" * 5000}}])
+    stack = "Traceback (most recent call last):\n" + "  File \"x.py\", line 1, in f\n" * 100
+    span["events"] = [{"name": "exception", "timeUnixNano": "1700000000500000000",
+                       "attributes": [{"key": "exception.stacktrace", "value": {"stringValue": stack}}]}]
     export_trace(read_trace(_write(tmp_path, _otlp(span)))[0], tmp_path / "out")
     folder = tmp_path / "out" / "001-tool-big"
     span_yaml = (folder / "span.yaml").read_text(encoding="utf-8")
     assert 'blob: "[binary: 10 bytes, not shown]"' in span_yaml
-    assert "[truncated: 4600 bytes, rest in attributes.json]" in span_yaml
-    assert json.loads((folder / "attributes.json").read_text(encoding="utf-8"))["payload"] == "y" * 5000
+    assert "[truncated: 4600 bytes, rest in span.json]" in span_yaml
+    full = json.loads((folder / "span.json").read_text(encoding="utf-8"))
+    assert full["attributes"]["payload"] == "y" * 5000
+    assert full["events"][0]["attributes"]["exception.stacktrace"] == stack
     head = (folder / "tool" / "result.txt").read_text(encoding="utf-8")
     rest = (folder / "tool" / "result.rest.txt").read_text(encoding="utf-8")
     assert head.endswith("[truncated: 30004 bytes, rest in result.rest.txt]\n")
@@ -140,3 +145,11 @@ def test_control_characters_never_reach_the_files(tmp_path: Path) -> None:
     message = next((tmp_path / "out").rglob("messages/000-*.md"))
     assert message.name == "000-user-x.md"
     assert "hithere[2J" in message.read_text(encoding="utf-8")
+
+
+def test_index_and_json_files_are_never_cut(tmp_path: Path) -> None:
+    doc = {"id": "t1", "name": "big", "timestamp": "2025-01-01T00:00:00Z", "input": "q" * 60_000,
+           "observations": [{"id": "o1", "type": "SPAN", "name": "step", "startTime": "2025-01-01T00:00:00Z"}]}
+    export_trace(read_trace(_write(tmp_path, json.dumps(doc)))[0], tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "trace.json").read_text(encoding="utf-8"))["metadata"]["input"] == "q" * 60_000
+    assert not list((tmp_path / "out").glob("*.rest.*"))

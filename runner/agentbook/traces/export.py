@@ -29,7 +29,7 @@ from .findings import TITLES, Finding, find
 from .layout import Layout, plan
 from .model import Message, Span, Trace
 from .names import one_line, slug
-from .render import cut, digest, fmt_ms, io_md, message_file_name, message_md, pretty_json, span_yaml
+from .render import cut, digest, fmt_ms, io_md, message_file_name, message_md, pretty_json, span_files
 from .summary import readme_md
 from .values import clean_text, norm_id
 
@@ -67,10 +67,10 @@ class _Writer:
         self._pending: deque[Future[None]] = deque()
         self.shared = self._shared_prompts()
 
-    def write(self, rel: str, text: str) -> None:
+    def write(self, rel: str, text: str, cut_long: bool = True) -> None:
         """Queue one file under the export root; long text is cut and its rest written beside it."""
         rest_name = _rest_name(os.path.basename(rel))
-        head, rest = cut(text, rest_name)
+        head, rest = cut(text, rest_name) if cut_long else (text, None)
         full = os.path.join(self.root, rel)
         self.files += 1 if rest is None else 2
         if len(self._pending) >= MAX_PENDING:
@@ -105,11 +105,10 @@ class _Writer:
         lay = self.layout
         path = lay.path[id(span)]
         parent = self._parent_path(span)
-        text, cut_attrs = span_yaml(span, lay.number[id(span)], path, parent)
+        text, full = span_files(span, lay.number[id(span)], path, parent)
         self.write(f"{path}/span.yaml", text)
-        if cut_attrs:
-            self.write(f"{path}/attributes.json",
-                       json.dumps(span.attributes, indent=2, ensure_ascii=False, default=str, sort_keys=True) + "\n")
+        if full is not None:
+            self.write(f"{path}/span.json", full, cut_long=False)
         shared = self._messages(span, path)
         for side, msgs, text_value in (("input", span.input_messages, span.input_text),
                                        ("output", span.output_messages, span.output_text)):
@@ -171,7 +170,7 @@ class _Writer:
         self.write_lines("index.tsv", index_lines(self.layout))
         self.write_lines("errors.md", errors_lines(self.trace, self.layout, findings))
         self.write("README.md", readme_md(self.trace, self.layout, findings, sorted(self.shared.values())))
-        self.write("trace.json", json.dumps({"trace_id": self.trace.trace_id, "format": self.trace.format,
+        self.write("trace.json", cut_long=False, text=json.dumps({"trace_id": self.trace.trace_id, "format": self.trace.format,
                                              "name": self.trace.name, "counts": self.trace.counts(),
                                              "problems": self.trace.problems, "metadata": self.trace.metadata},
                                             indent=2, ensure_ascii=False, default=str) + "\n")

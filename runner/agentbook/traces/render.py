@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from .model import Message, Span
@@ -18,7 +19,7 @@ from .names import one_line, slug
 from .values import clean_text, maybe_json
 
 LIMIT = 20_000  # characters per text file before the rest moves to a `.rest` file
-ATTR_LIMIT = 400  # characters per attribute value in span.yaml (all of it stays in attributes.json)
+ATTR_LIMIT = 400  # characters per value in span.yaml (span.json then holds every value in full)
 SYSTEM_MIN = 200  # system prompts at least this long and seen twice are written once under prompts/
 
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9 _./@+-]*$")
@@ -102,27 +103,52 @@ def digest(text: str) -> str:
 
 
 def _short(value: Any) -> Any:
-    """An attribute value small enough for span.yaml; the caller learns if anything was cut."""
+    """A value small enough for span.yaml: long text is cut with a pointer to span.json."""
     if isinstance(value, (bool, int, float)) or value is None:
         return value
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     text = clean_text(text)
     if len(text) > ATTR_LIMIT:
         rest = len(text[ATTR_LIMIT:].encode("utf-8"))
-        return text[:ATTR_LIMIT] + f" [truncated: {rest} bytes, rest in attributes.json]"
+        return text[:ATTR_LIMIT] + f" [truncated: {rest} bytes, rest in span.json]"
     return text
 
 
-def span_yaml(span: Span, number: int, path: str, parent_path: str | None) -> tuple[str, bool]:
-    """span.yaml text, and whether any attribute was cut (then attributes.json holds them all)."""
-    attrs = {clean_text(str(k)): _short(v) for k, v in sorted(span.attributes.items())}
-    cut_any = any(isinstance(v, str) and "rest in attributes.json]" in v for v in attrs.values())
+def _full(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _full(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_full(v) for v in value]
+    return value
+
+
+def span_files(span: Span, number: int, path: str, parent_path: str | None) -> tuple[str, str | None]:
+    """span.yaml, and span.json (every value in full) when span.yaml had to shorten something."""
+    cut: list[bool] = []
+
+    def short(value: Any) -> Any:
+        out = _short(value)
+        if isinstance(out, str) and out.endswith("rest in span.json]"):
+            cut.append(True)
+        return out
+
+    text = "\n".join(yaml_block(_span_doc(span, number, path, parent_path, short))) + "\n"
+    if not cut:
+        return text, None
+    full = _span_doc(span, number, path, parent_path, _full)
+    return text, json.dumps(full, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def _span_doc(span: Span, number: int, path: str, parent_path: str | None,
+              value: Callable[[Any], Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "number": number, "path": path, "parent_path": parent_path, "id": span.span_id,
         "parent_id": span.parent_id, "trace_id": span.trace_id, "kind": span.kind, "name": clean_text(span.name),
         "status": span.status}
     if span.status_message:
-        doc["status_message"] = _short(span.status_message)
+        doc["status_message"] = value(span.status_message)
     doc["start"] = iso(span.start_ns)
     doc["duration_ms"] = round(span.duration_ms, 3) if span.duration_ms is not None else None
     if span.model:
@@ -132,7 +158,7 @@ def span_yaml(span: Span, number: int, path: str, parent_path: str | None) -> tu
     if span.cost_usd is not None:
         doc["cost_usd"] = round(span.cost_usd, 8)
     if span.prompt:
-        doc["prompt"] = {k: _short(v) for k, v in sorted(span.prompt.items()) if k != "template"}
+        doc["prompt"] = {k: value(v) for k, v in sorted(span.prompt.items()) if k != "template"}
     if span.tool_name or span.tool_call_id:
         doc["tool"] = {"name": clean_text(span.tool_name), "call_id": clean_text(span.tool_call_id)}
     doc["messages"] = {"input": len(span.input_messages), "output": len(span.output_messages),
@@ -143,15 +169,15 @@ def span_yaml(span: Span, number: int, path: str, parent_path: str | None) -> tu
     doc["children"] = len(span.children)
     for key in ("warnings", "scores"):
         if getattr(span, key):
-            doc[key] = [_short(x) if not isinstance(x, dict) else {k: _short(v) for k, v in x.items()}
+            doc[key] = [value(x) if not isinstance(x, dict) else {k: value(v) for k, v in x.items()}
                         for x in getattr(span, key)]
-    if attrs:
-        doc["attributes"] = attrs
+    if span.attributes:
+        doc["attributes"] = {clean_text(str(k)): value(v) for k, v in sorted(span.attributes.items())}
     if span.events:
-        doc["events"] = [{"name": _short(e.get("name")), "time": iso(e.get("time_ns")),
-                          "attributes": {clean_text(str(k)): _short(v) for k, v in (e.get("attributes") or {}).items()}}
+        doc["events"] = [{"name": value(e.get("name")), "time": iso(e.get("time_ns")),
+                          "attributes": {clean_text(str(k)): value(v) for k, v in (e.get("attributes") or {}).items()}}
                          for e in span.events]
-    return "\n".join(yaml_block(doc)) + "\n", cut_any
+    return doc
 
 
 def message_file_name(index: int, msg: Message) -> str:

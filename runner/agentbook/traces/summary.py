@@ -135,7 +135,7 @@ NNN-kind-name/   one folder per span, numbered in tree order; child spans are fo
   output.md        the output: reply text, or the payload
   messages/NNN-role.md   one file per message (input first, then output), tool calls as JSON blocks
   tool/args.json   tool spans: the arguments; tool/result.txt: what the tool returned
-  attributes.json  all attributes, when span.yaml had to shorten some
+  span.json        every field in full, when span.yaml had to shorten a value
   continued.md     when the tree is too deep, where this span's children continue (under _deep/)
 NNNN-MMMM/       a range folder: a long run of siblings is split into groups of 100
 _orphans/        spans whose parent is missing, a cycle, or a duplicate id (errors.md says which)

@@ -137,7 +137,7 @@ def save_index(index: SuiteIndex, cache_file: Path) -> None:
 def build_index(data: bytes, *, where: str = "<suite>", seq_key: str | None = "tests") -> SuiteIndex:
     checker = _Checker()
     try:
-        walk = _Walker(checker.watch(yaml.parse(data, Loader=Loader)), seq_key, where)
+        walk = _Walker(checker.watch(data), seq_key, where)
         walk.run()
     except yaml.YAMLError as err:
         raise FatalError(f"invalid YAML: {_yaml_problem(err)}", location=_yaml_location(where, err),
@@ -288,20 +288,34 @@ class _Checker:
         self.found: list[str] = []
         self.documents = 0
 
-    def watch(self, events: Iterator[yaml.Event]) -> Iterator[yaml.Event]:
-        for ev in events:
-            if isinstance(ev, yaml.DocumentStartEvent):
-                self.documents += 1
-            elif isinstance(ev, yaml.AliasEvent):
-                self._add("aliases")
-            elif isinstance(ev, yaml.NodeEvent):
-                if ev.anchor:
-                    self._add("anchors")
-                if getattr(ev, "tag", None):
-                    self._add("tags")
-                if isinstance(ev, yaml.ScalarEvent) and ev.value == "<<" and not ev.style:
-                    self._add("merge keys")
-            yield ev
+    def watch(self, data: bytes) -> Iterator[yaml.Event]:
+        """The events of `data`, straight from the C parser (no `yaml.parse` generator in between)."""
+        parser = Loader(data)
+        get = parser.get_event
+        scalar, alias, mstart, sstart, dstart = (yaml.ScalarEvent, yaml.AliasEvent, yaml.MappingStartEvent,
+                                                 yaml.SequenceStartEvent, yaml.DocumentStartEvent)
+        try:
+            while True:
+                ev = get()
+                kind = type(ev)
+                if kind is scalar:
+                    if ev.anchor or ev.tag:
+                        self._add("anchors" if ev.anchor else "tags")
+                    elif ev.value == "<<" and not ev.style:
+                        self._add("merge keys")
+                elif kind is mstart or kind is sstart:
+                    if ev.anchor or ev.tag:
+                        self._add("anchors" if ev.anchor else "tags")
+                elif kind is alias:
+                    self._add("aliases")
+                elif kind is dstart:
+                    self.documents += 1
+                elif kind is yaml.StreamEndEvent:
+                    yield ev
+                    return
+                yield ev
+        finally:
+            parser.dispose()
 
     def _add(self, what: str) -> None:
         if what not in self.found:

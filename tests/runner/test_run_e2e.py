@@ -181,3 +181,15 @@ def test_commits_are_signed_when_the_repo_config_says_so(run_cli, runner_repo: P
     branch = json.loads(r.out)["branch"]
     for sha in git(runner_repo, "rev-list", f"main..{branch}").split():
         assert "-----BEGIN SSH SIGNATURE-----" in git(runner_repo, "cat-file", "commit", sha)
+
+
+def test_json_output_stays_small_for_a_huge_ticket(run_cli, runner_repo: Path, script: Path) -> None:
+    ticket = runner_repo.parent / "T.md"
+    ticket.write_text(TICKET + "log line\n" * 5000)
+    r = run_cli("run", "--ticket", ticket, "--repo", runner_repo, "--model", f"scripted:{script}", "--json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert len(r.out) < 8000
+    assert data["ticket"]["body"].endswith("characters more in run.json]")
+    record = json.loads((Path(data["run_dir"]) / "run.json").read_text())
+    assert record["ticket"]["body"].count("log line") == 5000  # the record keeps everything

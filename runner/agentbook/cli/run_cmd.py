@@ -40,6 +40,7 @@ def command(runbook: str | None, ticket: str | None, inputs: tuple[str, ...], re
     from agentbook.runbooks.executor import resume_run, start_run
     from agentbook.runbooks.inputs import parse_cli_inputs
     from agentbook.runbooks.plan import RunOptions
+    from agentbook.runbooks.record import compact_json
 
     if resume:
         if runbook or ticket or inputs or dry_run:
@@ -56,9 +57,7 @@ def command(runbook: str | None, ticket: str | None, inputs: tuple[str, ...], re
             return 0
         result = start_run(opts)
     if as_json:
-        data = result.to_json()
-        data.pop("options", None)  # the rendered prompt and steps: see run.json
-        emit_json(data)
+        emit_json(compact_json(result.to_json()))
     else:
         click.echo(_result_text(result.to_json()))
     return result.exit_code

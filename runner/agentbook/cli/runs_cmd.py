@@ -49,14 +49,12 @@ def list_cmd(repo: Path, limit: int, as_json: bool) -> int:
 def show_cmd(run_id: str, repo: Path, as_json: bool) -> int:
     """One run: its record and report."""
     from agentbook.gitops.repo import open_repo
-    from agentbook.runbooks.record import find_run
+    from agentbook.runbooks.record import compact_json, find_run
 
     rd = find_run(open_repo(repo).root, run_id)
     record = rd.load()
     if as_json:
-        data = record.to_json()
-        data.pop("options", None)
-        emit_json({**data, "run_dir": str(rd.path)})
+        emit_json({**compact_json(record.to_json()), "run_dir": str(rd.path)})
         return 0
     report = rd.report.read_text(encoding="utf-8") if rd.report.exists() else \
         f"run {record.run_id}: {record.status} (no report yet)\n"

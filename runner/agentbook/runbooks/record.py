@@ -120,6 +120,23 @@ class RunRecord:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def compact_json(data: dict[str, Any], *, text_budget: int = 600) -> dict[str, Any]:
+    """A run record for agent-facing output: no rendered prompt, long texts cut with a pointer to
+    run.json, so `--json` stays a few KB however long the ticket or the gate output was."""
+    out = {k: v for k, v in data.items() if k != "options"}
+
+    def cut(text: str) -> str:
+        return text if len(text) <= text_budget else text[:text_budget] + f"[... {len(text) - text_budget} " \
+            "characters more in run.json]"
+
+    out["ticket"] = {**data["ticket"], "body": cut(str(data["ticket"].get("body", "")))}
+    out["steps"] = [{**s, "gates": [{**g, "output": cut(g["output"])} for g in s["gates"]]} for s in data["steps"]]
+    if out.get("outcome") and "output" in (out["outcome"].get("evidence") or {}):
+        evidence = out["outcome"]["evidence"]
+        out["outcome"] = {**out["outcome"], "evidence": {**evidence, "output": cut(str(evidence["output"]))}}
+    return out
+
+
 class RunDir:
     """The files of one run."""
 

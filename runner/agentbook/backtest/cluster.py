@@ -201,13 +201,20 @@ def _most_common(values: list[str]) -> str:
     return Counter(present).most_common(1)[0][0] if present else ""
 
 
+def _words(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to about `limit` characters."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
+
+
 def describe(members: Sequence[Failure]) -> tuple[str, str]:
     """A deterministic name and definition: the dominant stage, component and error signature."""
     stage = Counter(f.stage for f in members).most_common(1)[0][0]
     component = Counter(f.component for f in members).most_common(1)[0][0]
     signature = _most_common([f.signature for f in members])
     mode = _most_common([f.analysis.get("failure_mode") or "" for f in members])
-    name = f"{stage}: {PurePosixPath(component).name}" + (f" ({signature[:60]})" if signature else "")
+    name = f"{stage}: {PurePosixPath(component).name}" + (f" ({_words(signature, 60)})" if signature else "")
     definition = f"Failures first going wrong at the {stage} stage, pointing at `{component}`"
     definition += f", with errors like `{signature[:160]}`." if signature else "."
     if mode:

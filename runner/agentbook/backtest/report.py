@@ -59,8 +59,8 @@ def _costs(invs: list[Investigation]) -> tuple[int, dict[str, float]]:
     return analysed, dict(by_mode)
 
 
-def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts: list[dict[str, Any]]
-            ) -> list[str]:
+def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts: list[dict[str, Any]],
+            overall: float) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -70,6 +70,8 @@ def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts
     names = list(accounts)
     fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(names) + 2), 4))
     ax.bar(names, [accounts[a]["accuracy"] * 100 for a in names], color="#4c72b0")
+    ax.axhline(overall * 100, color="#333333", linestyle="--", linewidth=1, label=f"overall {overall:.0%}")
+    ax.legend(loc="lower right", fontsize=8)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_title("Accuracy by account")
@@ -113,7 +115,7 @@ def build_report(root: str, *, charts: bool = True) -> ReportSummary:
                             accounts=accounts, cohorts=cohorts, analysed=analysed,
                             cost_usd=sum(by_mode.values()), cost_by_mode=by_mode)
     if charts:
-        summary.charts = [f"charts/{name}" for name in _charts(folder, accounts, cohorts)]
+        summary.charts = [f"charts/{name}" for name in _charts(folder, accounts, cohorts, summary.accuracy)]
     atomic_write_text(folder.root / "report.md", render(summary, index))
     return summary
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,16 @@ def test_example_copies_out_as_its_own_repository(example_repo: Path) -> None:
     tracked = git(example_repo, "ls-files").split()
     assert "evals/root-cause.yaml" in tracked and "tickets/INC-142-logql-error-case.md" in tracked
     assert git(example_repo, "status", "--porcelain") == ""
+
+
+def test_the_backtests_code_pointers_exist_in_the_example() -> None:
+    """The backtest's analysts blame files of this system by path and line: those must be real."""
+    script = (EXAMPLE / "backtest" / "analyst.script.yaml").read_text()
+    pointers = set(re.findall(r'"path": "((?:prompts|assistant)/[^"]+)", "line": (null|\d+)', script))
+    assert {p for p, _ in pointers} >= {"prompts/logql.md", "prompts/root-cause.md", "assistant/tools/loki.py",
+                                        "assistant/accounts.py"}
+    for path, line in pointers:
+        lines = (EXAMPLE / path).read_text().splitlines()
+        assert line == "null" or int(line) <= len(lines), f"{path}:{line} is past the end"
+    logql = (EXAMPLE / "prompts" / "logql.md").read_text().splitlines()
+    assert "logfmt" in logql[9] and "service_name" in logql[5]  # the lines the cohorts cite: :10 and :6

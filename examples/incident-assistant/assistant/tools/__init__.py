@@ -1,0 +1,1 @@
+"""Tools the incident assistant calls between prompts (only Loki for now)."""

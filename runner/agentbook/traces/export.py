@@ -25,11 +25,11 @@ from typing import Any
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text
 
-from .findings import TITLES, Finding, find
+from .findings import TITLES, Finding, in_order, span_findings
 from .layout import Layout, plan
-from .model import Message, Span, Trace
+from .model import SHARED_MIN, Message, Span, Trace, text_digest
 from .names import one_line, slug
-from .render import cut, digest, fmt_ms, io_md, message_file_name, message_md, pretty_json, span_files
+from .render import cut, fmt_ms, io_md, message_file_name, message_md, pretty_json, span_files
 from .summary import readme_md
 from .values import clean_text, norm_id
 
@@ -94,10 +94,8 @@ class _Writer:
         """System prompts long enough and used by two or more spans: content digest -> prompts/ file."""
         seen: dict[str, int] = {}
         for _, span in self.layout.order:
-            for key in {digest(m.content) for m in span.input_messages
-                        if m.role == "system" and len(m.content) >= 200}:
+            for key in span.system_prompt_keys():
                 seen[key] = seen.get(key, 0) + 1
-            span.release()
         repeated = [k for k, n in seen.items() if n > 1]
         return {k: f"prompts/system-{i:02d}-{k}.md" for i, k in enumerate(repeated, 1)}
 
@@ -124,6 +122,7 @@ class _Writer:
             lines = [f"- `{lay.path[id(c)]}/`" for c in moved]
             self.write(f"{path}/continued.md", "# children of this span continue elsewhere\n\nThe folder path "
                        "got too long, so these children (and their subtrees) live at:\n\n" + "\n".join(lines) + "\n")
+        self.findings += span_findings(span)
         span.release()
 
     def _parent_path(self, span: Span) -> str | None:
@@ -148,9 +147,9 @@ class _Writer:
         return shared
 
     def _shared_ref(self, msg: Message) -> str | None:
-        if msg.role != "system" or len(msg.content) < 200:
+        if msg.role != "system" or len(msg.content) < SHARED_MIN:
             return None
-        key = digest(msg.content)
+        key = text_digest(msg.content)
         ref = self.shared.get(key)
         if ref is not None and key not in self._written:
             self._written.add(key)
@@ -162,9 +161,10 @@ class _Writer:
         self._by_id = {s.span_id: s for s in self.trace.spans}
         self._written: set[str] = set()
         ordered = [s for _, s in self.layout.order]
+        self.findings: list[Finding] = []
         for span in ordered:
             self.span(span)
-        findings = find(self.trace, ordered)
+        findings = in_order(self.findings)
         # Index files are never cut: they are what one greps to find everything else.
         self.write_lines("tree.txt", tree_lines(self.trace, self.layout, findings))
         self.write_lines("index.tsv", index_lines(self.layout))

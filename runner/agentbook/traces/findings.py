@@ -64,12 +64,20 @@ def _retries(span: Span) -> list[Finding]:
     return out
 
 
-def find(trace: Trace, order: list[Span]) -> list[Finding]:
-    """Findings in tree order (so errors.md reads top to bottom like tree.txt)."""
-    found: list[Finding] = []
-    for span in order:
-        found += _span_findings(span)
-        found += _retries(span)
-        span.release()  # packed content was unpacked to look at it; drop that copy again
+def span_findings(span: Span) -> list[Finding]:
+    """What errors.md lists for this span (and retries among its children)."""
+    return _span_findings(span) + _retries(span)
+
+
+def in_order(found: list[Finding]) -> list[Finding]:
+    """Grouped by section; within one, tree order is kept (so errors.md reads like tree.txt)."""
     rank = {name: n for n, name in enumerate(SECTIONS)}
     return sorted(found, key=lambda f: rank[f.section])
+
+
+def find(trace: Trace, order: list[Span]) -> list[Finding]:
+    found: list[Finding] = []
+    for span in order:
+        found += span_findings(span)
+        span.release()  # packed content was unpacked to look at it; drop that copy again
+    return in_order(found)

@@ -11,6 +11,7 @@ the same way either way.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import sys
 import zlib
@@ -19,6 +20,11 @@ from typing import Any
 
 # The span kinds the folder names and the README talk about.
 KINDS = ("agent", "llm", "tool", "chain", "retrieval", "other")
+SHARED_MIN = 200  # system prompts at least this long, used by two or more spans, are written once
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
 
 
 @dataclass(slots=True)
@@ -83,7 +89,7 @@ class Span:
     Light fields are plain attributes; the `Content` fields are properties over `content()`.
     """
 
-    __slots__ = (*LIGHT_FIELDS, "children", "_content", "_packed", "_counts")
+    __slots__ = (*LIGHT_FIELDS, "children", "_content", "_packed", "_counts", "_system_keys")
 
     span_id: str
     parent_id: str | None
@@ -121,6 +127,7 @@ class Span:
         self._content: Content | None = None
         self._packed: bytes | None = None
         self._counts: tuple[int, int] | None = None
+        self._system_keys: tuple[str, ...] | None = None
         unknown = set(fields) - set(CONTENT_FIELDS)
         if unknown:
             raise TypeError(f"Span() got unknown fields: {sorted(unknown)}")
@@ -142,12 +149,24 @@ class Span:
             return
         self._counts = (len(content.input_messages) + len(content.output_messages),
                         sum(len(m.tool_calls) for m in content.input_messages + content.output_messages))
+        self._system_keys = self._digest_system_prompts(content)
         self._packed = zlib.compress(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL), 1)
         self._content = None
         for key in ("trace_id", "model", "tool_name", "kind", "status"):
             value = getattr(self, key)
             if value:
                 setattr(self, key, sys.intern(value))
+
+    @staticmethod
+    def _digest_system_prompts(content: Content) -> tuple[str, ...]:
+        return tuple(sorted({text_digest(m.content) for m in content.input_messages
+                             if m.role == "system" and len(m.content) >= SHARED_MIN}))
+
+    def system_prompt_keys(self) -> tuple[str, ...]:
+        """Digests of this span's long system prompts (known without unpacking a packed span)."""
+        if self._content is None and self._system_keys is not None:
+            return self._system_keys
+        return self._digest_system_prompts(self.content())
 
     def release(self) -> None:
         """Drop the unpacked copy of packed content (changes made since `pack` are lost)."""

@@ -7,7 +7,6 @@ written to FILE beside them, so nothing is lost and no file is too big to `cat`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -20,7 +19,6 @@ from .values import clean_text, maybe_json
 
 LIMIT = 20_000  # characters per text file before the rest moves to a `.rest` file
 ATTR_LIMIT = 400  # characters per value in span.yaml (span.json then holds every value in full)
-SYSTEM_MIN = 200  # system prompts at least this long and seen twice are written once under prompts/
 
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9 _./@+-]*$")
 _SPECIAL = re.compile(r"^(?:y|n|yes|no|on|off|true|false|null|none|~)$", re.IGNORECASE)
@@ -96,10 +94,6 @@ def fmt_ms(ms: float | None) -> str:
     if ms is None:
         return "-"
     return f"{ms:.0f}ms" if ms < 1000 else f"{ms / 1000:.2f}s"
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
 
 
 def _short(value: Any) -> Any:

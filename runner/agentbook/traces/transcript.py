@@ -2,7 +2,7 @@
 
 Each line is `{"t": seconds, "session": id, "event": kind, ...}` with kinds `session_start`, `user`,
 `assistant` (Anthropic content blocks, usage, cost), `tool` (input, content, is_error, ms),
-`model_error`, `budget_warning` and `outcome`. The session becomes an agent span; each model turn an
+`model_error`, `budget_warning`, `note`, `gate` (a runbook check the runner ran) and `outcome`. The session becomes an agent span; each model turn an
 llm span whose input is what was added since the previous turn (the transcript does not repeat the
 whole conversation) and whose output is the reply; each tool call a tool span. The OTLP trace the
 session writes beside it is read by the OTLP reader instead.
@@ -16,7 +16,8 @@ from typing import Any
 from .model import Message, Span, Trace
 from .values import as_dict, as_float, as_int, as_text, to_message, to_ns
 
-EVENT_KINDS = {"session_start", "user", "assistant", "tool", "model_error", "budget_warning", "outcome"}
+EVENT_KINDS = {"session_start", "user", "assistant", "tool", "model_error", "budget_warning", "note", "gate",
+               "outcome"}
 
 
 def is_transcript(lines: list[Any]) -> bool:
@@ -93,6 +94,24 @@ class _Builder:
     def on_budget_warning(self, n: int, ev: dict[str, Any], now: int | None) -> None:
         self.root.warnings.append(f"budget warning: {as_text(ev.get('text'))}")
         self.pending.append(Message(role="user", content=as_text(ev.get("text"))))
+
+    def on_note(self, n: int, ev: dict[str, Any], now: int | None) -> None:
+        """A message agentbook itself added to the conversation (e.g. "your reply was cut off")."""
+        self.pending.append(Message(role="user", content=as_text(ev.get("text"))))
+
+    def on_gate(self, n: int, ev: dict[str, Any], now: int | None) -> None:
+        """A runbook gate (a `check` command) the runner ran after a step; its output goes back to the agent."""
+        seconds = as_float(ev.get("seconds")) or 0.0
+        code = as_int(ev.get("exit_code"))
+        span = self.child(f"gate-{n:05d}", kind="chain", name=f"gate step {ev.get('step', '?')}: {ev.get('command', '')}",
+                          end_ns=now, start_ns=(now - int(seconds * 1e9)) if now else None,
+                          status="ok" if code == 0 else "error")
+        span.input_text = as_text(ev.get("command"))
+        span.output_text = as_text(ev.get("output"))
+        span.attributes.update({k: ev[k] for k in ("step", "attempt", "exit_code") if k in ev})
+        if code != 0:
+            span.status_message = f"gate failed with exit code {code}"
+            self.pending.append(Message(role="user", content=span.output_text))
 
     def on_outcome(self, n: int, ev: dict[str, Any], now: int | None) -> None:
         outcome = as_dict(ev.get("outcome"))

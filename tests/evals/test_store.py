@@ -27,7 +27,7 @@ def test_both_layouts_list_the_same_shape(suite_copy: Callable[[str], Path]) -> 
     assert isinstance(single, SingleFileSuite) and isinstance(split, SplitSuite)
     assert [c.id for c in single.list_cases()] == ["checkout-timeout", "case-cc0e6533", "json-summary"]
     assert single.list_cases()[0].asserts == ["icontains", "llm-rubric"]
-    assert [c.id for c in split.list_cases()] == ["auth-expired", "cache-stampede", "case-d1203711"]
+    assert [c.id for c in split.list_cases()] == ["auth-expired", "cache-stampede", "case-19ba1e94"]
     assert split.get_case("cache-stampede")["assert"] == [{"type": "starts-with", "value": "The cache"}]
     assert single.config()["defaultTest"]["assert"][0]["type"] == "not-icontains"
     assert "tests" not in single.config()

@@ -118,3 +118,16 @@ def render(prompt: Prompt, variables: dict[str, Any]) -> tuple[str | None, list[
                          hint="add the variable to the case's vars or to defaultTest.vars") from None
     except jinja2.TemplateError as err:
         raise FatalError(f"prompt {prompt.label}: template error: {err}") from None
+
+
+def render_value(value: Any, variables: dict[str, Any]) -> Any:
+    """promptfoo renders `{{var}}` inside assertion values too (`value: '{{expected}}'`)."""
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+    try:
+        return _env().from_string(value).render(variables)
+    except jinja2.UndefinedError as err:
+        raise FatalError(f"assertion value {value!r}: {err.message}",
+                         hint="add the variable to the case's vars or to defaultTest.vars") from None
+    except jinja2.TemplateError as err:
+        raise FatalError(f"assertion value {value!r}: template error: {err}") from None

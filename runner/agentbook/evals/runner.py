@@ -22,7 +22,7 @@ from agentbook.evals import state
 from agentbook.evals.cache import ResponseCache, cache_key
 from agentbook.evals.graders import JUDGE_PROMPT, AssertResult, grade
 from agentbook.evals.index import Loader
-from agentbook.evals.render import Prompt, load_prompts, read_ref, render, resolve_vars
+from agentbook.evals.render import Prompt, load_prompts, read_ref, render, render_value, resolve_vars
 from agentbook.evals.stats import repeat_stats
 from agentbook.evals.store import Suite
 from agentbook.models import ModelError, ModelRequest, load_model
@@ -137,7 +137,10 @@ class _Run:
                 outputs.append({"prompt": prompt.label, "output": output[:MAX_STORED_OUTPUT], "cached": cached,
                                 "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
                 for a in asserts:
-                    results.append(await grade(self.resolve_ref(a, case_id), output, self._judge_for(i), None))
+                    assertion = self.resolve_ref(a, case_id)
+                    if "value" in assertion:
+                        assertion = {**assertion, "value": render_value(assertion["value"], variables)}
+                    results.append(await grade(assertion, output, self._judge_for(i), None))
         except ModelError as err:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.message}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -140,8 +141,10 @@ def run(url: str, args: argparse.Namespace, server: psutil.Process) -> None:
     floor = args.turns * args.latency_ms / 1000
     total = sum(u.total_input for u in usage)
     cached = sum(u.cache_read_input_tokens for u in usage) / total if total else 0.0
+    load = os.getloadavg()[0]
     print(f"model layer: {args.sessions} concurrent conversations x {args.turns} turns, "
-          f"{args.latency_ms} ms per turn, stand-in in its own process")
+          f"{args.latency_ms} ms per turn, stand-in in its own process "
+          f"(machine load {load:.1f} on {os.cpu_count()} cores: wall figures need an idle machine)")
     print(f"  wall          {wall:6.2f} s   floor {floor:.2f} s   ratio {wall / floor:5.3f}   (target <= 1.10)")
     print(f"  client cpu    {cpu / requests * 1000:6.2f} ms per turn                (target < 5 ms)")
     print(f"  vs bare SDK   {bare_cpu / requests * 1000:6.2f} ms per turn   ratio {cpu / bare_cpu:5.3f}   "

@@ -210,3 +210,11 @@ def test_limit_analyses_only_that_many(imported: Path, tmp_path: Path, limit: in
     folder = copy_backtest(imported, tmp_path / "bt")
     summary = analyze_backtest(folder, AnalyzeOptions(model=SCRIPTED, limit=limit, progress=False))
     assert summary.done == limit and len(list(folder.rglob("analysis.json"))) == limit
+
+
+def test_progress_line_shows_done_running_failed_cost_and_eta(imported: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    folder = copy_backtest(imported, tmp_path / "bt")
+    analyze_backtest(folder, AnalyzeOptions(model=SCRIPTED, only=["inv-0001", "inv-0002"], progress=True))
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("analyse ") and " 2/2 running 0  failed 0  $0.00 " in line and " ETA " in line

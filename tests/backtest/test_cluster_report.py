@@ -167,3 +167,21 @@ def test_compare_reports_flips_cohorts_and_accounts(clustered: Path, tmp_path: P
     assert [r["account"] for r in out["regressed_accounts"]] == ["acme"]
     text = run_cli("backtest", "compare", clustered, after).out
     assert f"now wrong (were correct): 2: {', '.join(broken)}" in text and "accounts that regressed:" in text
+
+
+def test_cli_json_and_bounded_text(analysed: Path, tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    folder = copy_backtest(analysed, tmp_path / "bt")
+    result = run_cli("backtest", "cluster", folder, "--json")
+    assert result.code == 0, result.err
+    cohorts = json.loads(result.out)["cohorts"]
+    assert [c["count"] for c in cohorts] == sorted((c["count"] for c in cohorts), reverse=True)
+    result = run_cli("backtest", "report", folder, "--json", "--no-charts")
+    report = json.loads(result.out)
+    assert result.code == 0 and report["total"] == 200 and report["charts"] == []
+    assert report["accuracy"] == round(report["correct"] / 200, 4)
+    text = run_cli("backtest", "cluster", folder)
+    assert text.code == 0 and len(text.out) < 4000
+    assert text.out.splitlines()[0].startswith(f"{sum(c['count'] for c in cohorts)} analysed failures in "
+                                               f"{len(cohorts)} cohorts (agreement between two runs: ARI ")
+    result = run_cli("backtest", "report", tmp_path / "nope")
+    assert result.code == 3 and "not a backtest folder" in result.err

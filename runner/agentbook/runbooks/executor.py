@@ -153,7 +153,8 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
         completed = int(checkpoint["completed"])
         if checkpoint.get("commit_state") == "pending":
             runner.settle_pending_commit(completed, checkpoint)
-        reset_to(worktree, head_sha(worktree))
+        record.head = head_sha(worktree)
+        reset_to(worktree, record.head)
         for step in record.steps[completed:]:
             step.status, step.commit, step.finished_at = "pending", None, None
         record.resumes += 1
@@ -233,7 +234,8 @@ class _Runner:
         for i in range(start, len(self.steps)):
             step, srec = self.steps[i], self.record.steps[i]
             srec.status, srec.started_at = "running", now_iso()
-            self._save_progress()
+            with self._timed("records"):
+                self._save_progress()
             first = None if i > 0 else ticket_block(self.record.ticket["id"], self.record.ticket.get("title", ""),
                                                     self.record.ticket.get("body", ""))
             with self._timed("model"):
@@ -261,7 +263,8 @@ class _Runner:
             for r in results:  # the transcript is the whole story: gate runs go in it too
                 session.transcript.event("gate", step=step.index, attempt=attempt, command=r.command,
                                          exit_code=r.exit_code, output=r.output, seconds=r.seconds)
-            self._save_progress()
+            with self._timed("records"):
+                self._save_progress()
             failed = [r for r in results if not r.ok]
             if not failed:
                 break
@@ -295,7 +298,7 @@ class _Runner:
         return self.redactor.text(commit_message(subject, body + ".", self._trailers(index, " (WIP)" if wip else "")))
 
     def _commit_step(self, index: int, session: Session) -> None:
-        head = head_sha(self.worktree)
+        head = self.record.head or self.record.base_sha
         messages = self.redactor.json(session.messages)
         self.rd.save_checkpoint({"completed": index + 1, "messages": messages, "commit_state": "pending",
                                  "head_before": head})
@@ -304,6 +307,7 @@ class _Runner:
                                  "head": sha or head})
         srec = self.record.steps[index]
         srec.status, srec.commit, srec.finished_at = "done", sha, now_iso()
+        self.record.head = sha or head
         self._save_progress()
 
     def settle_pending_commit(self, completed: int, checkpoint: dict[str, Any]) -> None:
@@ -318,6 +322,7 @@ class _Runner:
         self.rd.save_checkpoint({**checkpoint, "commit_state": "done", "head": sha or head})
         srec = self.record.steps[index]
         srec.status, srec.commit, srec.finished_at = "done", sha, srec.finished_at or now_iso()
+        self.record.head = sha or head
 
     def _stop_in_step(self, index: int, outcome: Outcome) -> None:
         """A step that cannot finish: budget and gate/permission stops keep the work as a WIP commit;
@@ -325,6 +330,7 @@ class _Runner:
         srec = self.record.steps[index]
         if outcome.kind in (OutcomeKind.BUDGET_EXHAUSTED, OutcomeKind.BLOCKED):
             srec.commit = commit_all(self.worktree, self._message(index, wip=outcome.message))
+            self.record.head = srec.commit or self.record.head
             srec.status = "wip" if outcome.kind is OutcomeKind.BUDGET_EXHAUSTED else "blocked"
         else:
             srec.status = "pending"
@@ -339,7 +345,6 @@ class _Runner:
             self.record.cost_usd = round(self.cost_before + session.cost_usd, 6)
             self.record.cost_estimated = self.record.cost_estimated or session.cost_estimated
             self.record.turns = self.turns_before + session.turns
-        self.record.head = head_sha(self.worktree)
         self.record.seconds = round(self.seconds_before + time.monotonic() - self.started, 3)
         self.rd.save(self.record)
 

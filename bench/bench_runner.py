@@ -167,7 +167,7 @@ def main() -> None:
                             ("commits", "commits + checkpoints"), ("records", "run.json saves (fsync)"),
                             ("finish", "report, note, cleanup")):
             print(f"    {label:<34}{phases[name]:7.3f} s")
-        print(f"    {'rest (locks, asyncio, stand-in stop)':<34}{other:7.3f} s")
+        print(f"    {'rest (locks, event loop)':<34}{other:7.3f} s")
         print(f"  overhead outside the model            {overhead:7.3f} s")
         git_part = phases["worktree"] + phases["commits"] + phases["finish"]
         print(f"  floor: same git work by hand          {floor:7.3f} s   runner git work / floor = "

@@ -277,8 +277,10 @@ def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: s
 
 def _case_line(c: dict[str, Any]) -> str:
     st = c["stats"]
+    k = str(st["n"])
+    hat = f" pass^{k}={st['pass_hat_k'][k]:.2f}" if st["n"] > 1 and k in st["pass_hat_k"] else ""
     head = (f"{c['verdict'].upper():<5} {c['id']:<28} {st['passes']}/{st['n']} "
-            f"[{st['wilson_low']:.2f}, {st['wilson_high']:.2f}]" + (" flaky" if st["flaky"] else ""))
+            f"[{st['wilson_low']:.2f}, {st['wilson_high']:.2f}]{hat}" + (" flaky" if st["flaky"] else ""))
     failing = next((a for a in c["attempts"] if a["error"] or not a["pass"]), None)
     return head + (f"\n      {failing['reason'][:240]}" if failing else "")
 

@@ -61,7 +61,7 @@ def test_standin_check(run_cli: Run, tmp_path: Path) -> None:
 
 def test_standin_serve_answers_the_real_sdk(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "agentbook", "standin", "serve", "--script", str(EXPLORE),
-                             "--port", "0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--port", "0", "--json", "--log"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=tmp_path)
     try:
         assert proc.stdout is not None
@@ -84,6 +84,8 @@ def test_standin_serve_answers_the_real_sdk(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    assert proc.stderr is not None
+    assert proc.stderr.read().splitlines()[0] == "POST /v1/messages 200 session=explore turn=1 attempt=1"
 
 
 def test_standin_check_json(run_cli: Run) -> None:

@@ -29,6 +29,12 @@ def _summary(script: Script) -> dict[str, object]:
             "default": len(script.default.turns) if script.default else None}
 
 
+def _log_line(entry: dict[str, object]) -> None:
+    where = f" session={entry['session']} turn={entry['turn']} attempt={entry['attempt']}" if "session" in entry else ""
+    fault = f" fault={entry['fault']}" if entry.get("fault") else ""
+    click.echo(f"{entry['method']} {entry['path']} {entry['status']}{where}{fault}", err=True)
+
+
 @command.command(name="check")
 @script_option
 @json_option
@@ -47,10 +53,13 @@ def check_cmd(script_path: Path, as_json: bool) -> None:
 @script_option
 @click.option("--port", type=int, default=0, show_default=True, help="Port (0: pick a free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep loopback.")
+@click.option("--log", "log_requests", is_flag=True, help="One line per request on stderr.")
 @json_option
-def serve_cmd(script_path: Path, port: int, host: str, as_json: bool) -> None:
+def serve_cmd(script_path: Path, port: int, host: str, log_requests: bool, as_json: bool) -> None:
     """Serve the Messages API from SCRIPT until interrupted. Prints the base URL first."""
     server = StandinServer(load_script(script_path), host, port)
+    if log_requests:
+        server.on_request = _log_line
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: serving on {host}: any host that can reach it may use it (no real keys "
                    "are checked)", err=True)

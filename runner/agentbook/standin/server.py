@@ -15,7 +15,7 @@ import random
 import sys
 import threading
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +41,7 @@ class StandinServer(HttpServer):
         self.batches = BatchStore(script.options.batch_seconds, self._answer_batch_item)
         self._attempts: dict[str, int] = {}
         self._seq = 0
+        self.on_request: Callable[[dict[str, Any]], None] | None = None  # sees each answered API request
 
     def requests(self, path: str | None = "/v1/messages") -> list[dict[str, Any]]:
         """What clients sent (to `path`; None: every path), for tests to assert on."""
@@ -86,6 +87,8 @@ class StandinServer(HttpServer):
             return auth_error
         reply = await self._api(req.method, path, body, entry, request_id)
         entry["status"] = reply.status
+        if self.on_request is not None:
+            self.on_request(entry)
         return reply
 
     async def _api(self, method: str, path: str, body: Any, entry: dict[str, Any], request_id: str) -> Reply:

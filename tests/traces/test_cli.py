@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agentbook.traces import read_trace
 
 HERE = Path(__file__).parent
@@ -79,3 +81,19 @@ def test_real_session_records_export(tmp_path: Path, run_cli: Callable[..., Any]
         assert (found.spans, found.messages, found.tool_calls, found.tool_dirs) == (
             summary["spans"], summary["messages"], summary["tool_calls"], summary["tool_spans"])
         assert found.tool_dirs == 6
+
+
+@pytest.mark.parametrize("fixture", ["langfuse_trace.json", "atif_trajectory.json"])
+@pytest.mark.parametrize("shape", ["array", "lines"])
+def test_several_langfuse_or_atif_documents_are_several_traces(fixture: str, shape: str, tmp_path: Path,
+                                                               run_cli: Callable[..., Any]) -> None:
+    one = json.loads((FIXTURES / fixture).read_text(encoding="utf-8"))
+    two = json.loads(json.dumps(one).replace("lf-trace-7", "lf-trace-8").replace("run-42", "run-43"))
+    source = tmp_path / ("many.json" if shape == "array" else "many.jsonl")
+    source.write_text(json.dumps([one, two]) if shape == "array" else f"{json.dumps(one)}\n{json.dumps(two)}\n")
+    result = run_cli("trace", "summary", source, "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)["traces"]
+    assert [t["trace_id"] for t in data] == (["lf-trace-7", "lf-trace-8"] if "langfuse" in fixture
+                                             else ["run-42", "run-43"])
+    assert data[0]["spans"] == data[1]["spans"] > 1

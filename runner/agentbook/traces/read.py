@@ -7,7 +7,7 @@ as they arrive and grouped by trace id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,10 @@ def _detect(docs: list[Any]) -> str:
             return "openinference" if has_openinference(doc) else "otlp"
     if isinstance(doc, list) and doc and _is_span(doc[0]):
         return _span_family(doc)
+    if isinstance(doc, list) and doc and all(is_langfuse(d) for d in doc):
+        return "langfuse"
+    if isinstance(doc, list) and doc and all(is_atif(d) for d in doc):
+        return "atif"
     if isinstance(doc, list) and doc and isinstance(doc[0], dict) and "resourceSpans" in doc[0]:
         return "otlp"
     return ""
@@ -133,10 +137,9 @@ def _dispatch(docs: Documents, path: Path, format: str) -> list[Trace]:
         raise FatalError(f"{path}: this is not {format} (it looks like {found})",
                          hint="leave --format at auto, or pass the format the file is in")
     source = str(path)
-    if found == "langfuse":
-        return [read_langfuse(docs.head[0], source)]
-    if found == "atif":
-        return [read_atif(docs.head[0], source)]
+    if found in ("langfuse", "atif"):  # one trace per document (a JSON array or JSON Lines of them)
+        read = read_langfuse if found == "langfuse" else read_atif
+        return [read(d, source) for d in _each(docs.iterate())]
     if found == "agentbook":
         return read_transcript((d for d in docs.iterate() if isinstance(d, dict)), source)
     first = docs.head[0]
@@ -148,6 +151,13 @@ def _dispatch(docs: Documents, path: Path, format: str) -> list[Trace]:
         if isinstance(first, dict) and "final_output" in first and len(traces) == 1:
             trace.metadata["final_output"] = first["final_output"]  # any-agent's run result
     return traces
+
+
+def _each(docs: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    for doc in docs:
+        for item in doc if isinstance(doc, list) else [doc]:
+            if isinstance(item, dict):
+                yield item
 
 
 def _span_stream(docs: Iterable[Any], resources: list[dict[str, Any]]) -> Iterable[Span]:

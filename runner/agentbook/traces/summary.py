@@ -104,6 +104,8 @@ def readme_md(trace: Trace, layout: Layout, findings: list[Finding], prompts: li
         f"- {len(findings)} finding(s) in `errors.md`; {len(trace.problems)} placement problem(s)"
         + ("; see `_orphans/`" if trace.orphans else ""),
     ]
+    for f in findings[:5]:
+        lines.append(f"  - {f.section}: `{layout.path[id(f.span)]}/`")
     if prompts:
         lines.append(f"- {len(prompts)} repeated system prompt(s) written once under `prompts/`")
     lines += _metadata_lines(trace)[:12]

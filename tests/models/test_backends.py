@@ -245,3 +245,13 @@ def test_count_tokens_through_the_backend(scripted: Scripted) -> None:
 
     counted, response = asyncio.run(go())
     assert counted == response.usage.total_input == 4 + 2 + 3  # system, "hello", per-message overhead
+
+
+def test_compat_auth_none_sends_no_key() -> None:
+    with running(parse_script("version: 1\ndefault: {turns: [{text: hi}]}\n")) as server:
+        with pytest.raises(AuthError) as info:
+            complete(f"compat:{server.base_url}#m?auth=none")
+        assert info.value.message.endswith("401 authentication_error: missing API key: send an x-api-key "
+                                           "header or Authorization: Bearer <key>")
+        headers = server.requests()[-1]["headers"]
+        assert "authorization" not in headers and "x-api-key" not in headers

@@ -160,3 +160,21 @@ def test_github_workflow_uses_flags_the_runner_has(run_cli) -> None:
     help_text = run_cli("run", "--help").out
     assert used and all(flag in help_text for flag in used), used
     assert workflow["permissions"] == {"contents": "write", "pull-requests": "write", "issues": "read"}
+
+
+def test_the_agent_cannot_commit_move_refs_or_push(run_cli, runner_repo: Path, remote: Path) -> None:
+    from agentbook.session.sandbox import bwrap_works
+
+    if not bwrap_works():
+        pytest.skip("bubblewrap cannot create namespaces here")
+    main_before = git(runner_repo, "rev-parse", "main").strip()
+    r = run(run_cli, runner_repo, "rogue.script.yaml")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    transcript = [json.loads(x) for x in (Path(data["run_dir"]) / "transcript.jsonl").read_text().splitlines()]
+    bash = next(e for e in transcript if e["event"] == "tool" and e["name"] == "bash")["content"]
+    assert "commit=0" not in bash and "update-ref=0" not in bash and "push=0" not in bash
+    assert git(runner_repo, "rev-parse", "main").strip() == main_before
+    assert "rogue-commit" not in git(runner_repo, "log", "--all", "--format=%s")
+    assert git(remote, "for-each-ref") == ""
+    assert len(git(runner_repo, "rev-list", f"main..{data['branch']}").split()) == 4

@@ -85,6 +85,16 @@ def imported(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 60-investigation backtest for the tests that run `analyze` in subprocesses."""
+    src = tmp_path_factory.mktemp("small-src")
+    load_generator().generate(src, seed=3, count=60, accounts=10)
+    out = tmp_path_factory.mktemp("small") / "bt"
+    import_backtest(src / "manifest.jsonl", out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def analysed(imported: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = copy_backtest(imported, tmp_path_factory.mktemp("analysed") / "bt")
     summary = analyze_backtest(out, AnalyzeOptions(model=SCRIPTED, progress=False))

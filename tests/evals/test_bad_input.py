@@ -12,6 +12,7 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,7 @@ def test_missing_suite(run_cli: Callable[..., Any], tmp_path: Path) -> None:
 
 EDITOR = """
 import sys
+import time
 from agentbook.evals.store import open_suite
 path, case_id, tag = sys.argv[1:4]
 suite = open_suite(path)
@@ -170,3 +172,33 @@ def test_json_errors_are_machine_readable(run_cli: Callable[..., Any], tmp_path:
     assert res.code == 3 and res.out == ""
     assert "unknown case id 'zzz'" in res.err
     assert json.loads(run_cli("eval", "list", str(path), "--json").out)["total"] == 2
+
+
+KILLED_EDITOR = """
+import sys
+import time
+from agentbook.evals.store import open_suite
+suite = open_suite(sys.argv[1])
+i = 0
+while True:
+    suite.edit_case("case-00010", [("vars.question", f"v{i}")])
+    i += 1
+"""
+
+
+def test_kill_9_during_edits_leaves_old_or_new_never_a_mix(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text(synthetic_suite(200, case_bytes=10_000))  # 2 MB: each write takes a while
+    before = path.read_text()
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_EDITOR, str(path)])
+    deadline = time.monotonic() + 30
+    while path.read_text() == before and time.monotonic() < deadline:  # wait for the first edit to land
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    after = path.read_text()
+    question = open_suite(path).get_case("case-00010")["vars"]["question"]
+    assert question.startswith("v")
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert changed == [('      question: "What failed in incident 10?"', f'      question: "{question}"')]

@@ -68,3 +68,14 @@ def test_add_from_stdin(run_cli: Callable[..., Any], big: Path, monkeypatch: pyt
     assert res.code == 0, res.err
     assert [c["id"] for c in json.loads(res.out)["cases"]] == ["one", "two"]
     assert [c.id for c in open_suite(big).list_cases()][-2:] == ["one", "two"]
+
+
+def test_show_bounds_a_case_of_many_small_fields(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    asserts = "".join(f"      - type: contains\n        value: word-{i}\n" for i in range(600))
+    path.write_text(f"tests:\n  - id: wide\n    assert:\n{asserts}")
+    res = run_cli("eval", "show", str(path), "wide")
+    assert len(res.out) < 8200
+    assert res.out.rstrip().endswith("bytes more: read one field with --field PATH, or everything with --full]")
+    field = run_cli("eval", "show", str(path), "wide", "--field", "assert[599].value")
+    assert field.out == "word-599\n"

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from agentbook.cli.output import DEFAULT_BUDGET, emit_json, json_option
+from agentbook.cli.output import DEFAULT_BUDGET, bounded, emit_json, json_option
 from agentbook.errors import FatalError, UsageError
 from agentbook.evals import runs as runstore
 from agentbook.evals.fieldpath import get_path, parse_path, parse_value
@@ -86,9 +86,10 @@ def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None,
     if as_json:
         emit_json({"id": case_id, "suite": str(s.path), "case": shown, "truncated": [c.to_json() for c in cuts]})
         return
-    text = s.case_text(case_id) if not cuts and not full else render_case(shown)
-    if full:
-        text = s.case_text(case_id)
+    # the case as written (comments and all) when it fits; otherwise the cut view with pointers
+    text = s.case_text(case_id) if full or not cuts else render_case(shown)
+    if not full:  # many small fields can still add up
+        text = bounded(text, 2 * DEFAULT_BUDGET, "read one field with --field PATH, or everything with --full")
     click.echo(f"# case {case_id} in {s.path}")
     click.echo(text.rstrip("\n"))
 

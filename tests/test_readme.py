@@ -42,6 +42,8 @@ VOLATILE = [
     (re.compile(r"\b\d+(\.\d+)?s\b"), "<SECONDS>"),
     (re.compile(r"/tmp/[^\s'\"]*"), "<TMP>"),
     (re.compile(r"\$\d+\.\d+"), "<USD>"),
+    # a runbook's rendered prompt size follows the runner's prompt layout, not the README's claims
+    (re.compile(r"\b(prompt|budget) \d+ tokens\b|\b\d+ tokens \(budget"), "<PROMPT-TOKENS>"),
 ]
 
 

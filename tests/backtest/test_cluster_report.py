@@ -185,3 +185,19 @@ def test_cli_json_and_bounded_text(analysed: Path, tmp_path: Path, run_cli: Call
                                                f"{len(cohorts)} cohorts (agreement between two runs: ARI ")
     result = run_cli("backtest", "report", tmp_path / "nope")
     assert result.code == 3 and "not a backtest folder" in result.err
+
+
+def test_example_model_pass_names_every_planted_cause(analysed: Path, tmp_path: Path, generated: Path) -> None:
+    from .conftest import SCRIPTED
+
+    folder = copy_backtest(analysed, tmp_path / "bt")
+    summary = cluster_backtest(str(folder), model=SCRIPTED)
+    truth = planted(generated)
+    named = {c["slug"]: Counter(truth[i]["cause"] for i in c["members"]) for c in summary.cohorts}
+    assert {slug: dict(causes) for slug, causes in named.items()} == {
+        "logql-filter-without-parser": {"logql-missing-parser": 18},
+        "root-cause-anchors-on-first-line": {"anchors-on-first-error": 18},
+        "loki-timeout-on-long-ranges": {"loki-timeout": 17},
+        "tenant-stream-label-mismatch": {"umbrella-app-label": 7},
+        "tenant-log-timezone-skew": {"northwind-clock-skew": 5}}
+    assert summary.refine_note == "" and summary.refined_by == SCRIPTED

@@ -143,12 +143,11 @@ class RunDir:
     def __init__(self, runs_root: Path, run_id: str) -> None:
         self.run_id = run_id
         self.path = runs_root / run_id
-
-    run_json = property(lambda self: self.path / "run.json")
-    checkpoint = property(lambda self: self.path / "checkpoint.json")
-    transcript = property(lambda self: self.path / "transcript.jsonl")
-    trace = property(lambda self: self.path / "trace.otlp.json")
-    report = property(lambda self: self.path / "report.md")
+        self.run_json = self.path / "run.json"
+        self.checkpoint = self.path / "checkpoint.json"
+        self.transcript = self.path / "transcript.jsonl"
+        self.trace = self.path / "trace.otlp.json"
+        self.report = self.path / "report.md"
 
     def save(self, record: RunRecord) -> None:
         atomic_write_json(self.run_json, record.to_json())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .model import Message, Span, ToolCall, Trace
-from .values import as_dict, as_float, as_int, as_text, to_ns
+from .values import as_dict, as_float, as_int, as_list, as_text, to_ns
 
 
 def is_atif(doc: Any) -> bool:
@@ -37,7 +37,7 @@ def read_atif(doc: dict[str, Any], source: str) -> Trace:
         if doc.get(key):
             trace.metadata[key] = doc[key]
     trace.spans.append(root)
-    for n, step in enumerate(doc.get("steps") or []):
+    for n, step in enumerate(as_list(doc.get("steps"))):
         if not isinstance(step, dict):
             trace.problems.append(f"step {n} is not an object: skipped")
             continue
@@ -59,7 +59,7 @@ def _step_spans(step: dict[str, Any], n: int, root: Span, session: str) -> list[
         span.kind, span.name = "llm", f"step {step_id} agent"
         span.model = str(step.get("model_name") or root.model)
         calls = [ToolCall(name=str(c.get("function_name", "")), arguments=as_text(c.get("arguments")),
-                          id=str(c.get("tool_call_id", ""))) for c in step.get("tool_calls") or []
+                          id=str(c.get("tool_call_id", ""))) for c in as_list(step.get("tool_calls"))
                  if isinstance(c, dict)]
         span.output_messages.append(Message(role="assistant", content=message, tool_calls=calls,
                                             reasoning=as_text(step.get("reasoning_content"))))
@@ -82,7 +82,7 @@ def _observation_spans(step: dict[str, Any], parent: Span, session: str) -> list
     observation = as_dict(step.get("observation"))
     calls = {c.id: c for m in parent.output_messages for c in m.tool_calls}
     out = []
-    for k, result in enumerate(observation.get("results") or []):
+    for k, result in enumerate(as_list(observation.get("results"))):
         if not isinstance(result, dict):
             continue
         call = calls.get(str(result.get("source_call_id") or ""))
@@ -93,7 +93,7 @@ def _observation_spans(step: dict[str, Any], parent: Span, session: str) -> list
         tool.tool_call_id = call.id if call else str(result.get("source_call_id") or "")
         tool.tool_args = call.arguments if call else None
         text = as_text(result.get("content"))
-        for ref in result.get("subagent_trajectory_ref") or []:
+        for ref in as_list(result.get("subagent_trajectory_ref")):
             if isinstance(ref, dict):
                 text += f"\n[subagent trajectory: session {ref.get('session_id')}, {ref.get('trajectory_path') or ''}]"
         tool.tool_result = text

@@ -6,6 +6,8 @@ import base64
 import binascii
 from typing import Any
 
+from .values import as_dict, as_list
+
 
 def otlp_value(value: Any) -> Any:
     """An OTLP AnyValue (`{"stringValue": ...}` etc.) as a plain Python value."""
@@ -23,9 +25,9 @@ def otlp_value(value: Any) -> Any:
     if "boolValue" in value:
         return value["boolValue"]
     if "arrayValue" in value:
-        return [otlp_value(v) for v in (value["arrayValue"] or {}).get("values") or []]
+        return [otlp_value(v) for v in as_list(as_dict(value["arrayValue"]).get("values"))]
     if "kvlistValue" in value:
-        return otlp_attributes((value["kvlistValue"] or {}).get("values") or [])
+        return otlp_attributes(as_list(as_dict(value["kvlistValue"]).get("values")))
     if "bytesValue" in value:
         return binary_note(value["bytesValue"])
     return None if not value else value
@@ -45,7 +47,7 @@ def otlp_attributes(items: Any) -> dict[str, Any]:
     if isinstance(items, dict):
         return flatten(items)
     out: dict[str, Any] = {}
-    for item in items or []:
+    for item in as_list(items):
         if isinstance(item, dict) and "key" in item:
             out[str(item["key"])] = otlp_value(item.get("value"))
     return out

@@ -237,6 +237,8 @@ def errors_lines(trace: Trace, layout: Layout, findings: list[Finding]) -> Itera
 
 
 def _prepare(out: Path) -> None:
+    if "\x00" in str(out):
+        raise FatalError(f"{str(out)!r}: a folder name cannot contain a NUL byte")
     if out.is_symlink():
         raise FatalError(f"{out}: is a symlink; refusing to export through it", hint="pass a real folder path")
     if out.exists() and not out.is_dir():

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from .model import Message, Span, Trace
-from .values import as_dict, as_float, as_int, as_text, first, maybe_json, to_messages, to_ns
+from .values import as_dict, as_float, as_int, as_list, as_text, first, maybe_json, to_messages, to_ns
 
 TYPE_KINDS = {
     "GENERATION": "llm", "SPAN": "chain", "EVENT": "other", "AGENT": "agent", "TOOL": "tool",
@@ -67,7 +67,8 @@ def _io(value: Any, role: str) -> tuple[list[Message], str]:
 
 def span_from_observation(obs: dict[str, Any], trace_id: str) -> Span:
     level = str(obs.get("level") or "DEFAULT").upper()
-    span = Span(span_id=str(obs.get("id") or ""), parent_id=obs.get("parentObservationId") or None,
+    parent = obs.get("parentObservationId")
+    span = Span(span_id=str(obs.get("id") or ""), parent_id=str(parent) if parent not in (None, "") else None,
                 trace_id=trace_id, name=str(obs.get("name") or obs.get("type") or "observation"),
                 kind=TYPE_KINDS.get(str(obs.get("type") or "").upper(), "other"),
                 start_ns=to_ns(obs.get("startTime")), end_ns=to_ns(obs.get("endTime")),
@@ -96,7 +97,7 @@ def span_from_observation(obs: dict[str, Any], trace_id: str) -> Span:
 
 def read_langfuse(doc: dict[str, Any], source: str) -> Trace:
     trace_obj = as_dict(doc.get("trace")) or doc
-    observations = doc.get("observations", trace_obj.get("observations")) or []
+    observations = as_list(doc.get("observations", trace_obj.get("observations")))
     trace_id = str(trace_obj.get("id") or "")
     trace = Trace(trace_id=trace_id, format="langfuse", source=source, name=str(trace_obj.get("name") or ""))
     seen: set[str] = set()
@@ -109,7 +110,7 @@ def read_langfuse(doc: dict[str, Any], source: str) -> Trace:
         trace.spans.append(span)
         seen.add(span.span_id)
     by_id = {s.span_id: s for s in trace.spans}
-    for score in trace_obj.get("scores") or doc.get("scores") or []:
+    for score in as_list(trace_obj.get("scores")) or as_list(doc.get("scores")):
         if isinstance(score, dict):
             target = by_id.get(str(score.get("observationId") or ""))
             (target.scores if target else trace.metadata.setdefault("scores", [])).append(_score(score))

@@ -16,7 +16,7 @@ from .attrs import otlp_attributes
 from .genai import apply_genai, has_genai
 from .model import Span
 from .openinference import apply_openinference, has_openinference
-from .values import as_dict, first, norm_id, to_ns
+from .values import as_dict, as_list, first, norm_id, to_ns
 
 SPAN_PATH = "resourceSpans.item.scopeSpans.item.spans.item"
 ERROR_CODES = {"2", "error", "status_code_error"}
@@ -45,7 +45,7 @@ def _parent(d: dict[str, Any]) -> Any:
 
 def _events(raw: Any) -> list[dict[str, Any]]:
     out = []
-    for ev in raw or []:
+    for ev in as_list(raw):
         if isinstance(ev, dict):
             out.append({"name": str(ev.get("name", "")),
                         "time_ns": to_ns(first(ev, "timeUnixNano", "time_unix_nano", "timestamp")),
@@ -92,12 +92,12 @@ def interpret(span: Span) -> Span:
 def spans_from_envelope(doc: dict[str, Any], resources: list[dict[str, Any]], start: int) -> Iterator[Span]:
     """Spans of one TracesData (`resourceSpans`, or the snake_case `resource_spans`)."""
     n = start
-    for rs in first(doc, "resourceSpans", "resource_spans") or []:
-        resource = otlp_attributes((rs.get("resource") or {}).get("attributes"))
+    for rs in as_list(first(doc, "resourceSpans", "resource_spans")):
+        resource = otlp_attributes(as_dict(as_dict(rs).get("resource")).get("attributes"))
         if resource and resource not in resources:
             resources.append(resource)
-        for ss in first(rs, "scopeSpans", "scope_spans", "instrumentationLibrarySpans") or []:
-            for raw in ss.get("spans") or []:
+        for ss in as_list(first(as_dict(rs), "scopeSpans", "scope_spans", "instrumentationLibrarySpans")):
+            for raw in as_list(as_dict(ss).get("spans")):
                 if isinstance(raw, dict):
                     yield interpret(span_from_dict(raw, n))
                     n += 1

@@ -21,6 +21,7 @@ from .openinference import has_openinference
 from .otlp import span_from_flat_map, spans_from_envelope, spans_from_list, stream_envelope
 from .transcript import is_transcript, read_transcript
 from .tree import build_tree
+from .values import as_list
 
 FORMATS = ("auto", "otlp", "openinference", "langfuse", "atif", "agentbook")
 SPAN_FAMILY = {"otlp", "openinference"}  # one span reader serves both; attributes decide the meaning
@@ -168,7 +169,7 @@ def _span_stream(docs: Iterable[Any], resources: list[dict[str, Any]]) -> Iterab
         elif isinstance(doc, list) and doc and isinstance(doc[0], dict) and "resourceSpans" in doc[0]:
             spans = [s for d in doc for s in spans_from_envelope(d, resources, count)]
         elif isinstance(doc, dict) and isinstance(doc.get("spans") or doc.get("data"), list):
-            spans = list(spans_from_list(doc.get("spans") or doc.get("data") or [], count))
+            spans = list(spans_from_list(as_list(doc.get("spans")) or as_list(doc.get("data")), count))
         elif isinstance(doc, list):
             spans = list(spans_from_list(doc, count))
         elif isinstance(doc, dict) and _is_span(doc):

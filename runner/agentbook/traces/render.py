@@ -86,7 +86,10 @@ def cut(text: str, rest_name: str) -> tuple[str, str | None]:
 def iso(ns: int | None) -> str | None:
     if ns is None:
         return None
-    stamp = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    try:
+        stamp = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    except (OverflowError, OSError, ValueError):  # readers bound timestamps; library callers may not
+        return None
     return f"{stamp}.{ns % 1_000_000_000 // 1_000_000:03d}Z"
 
 

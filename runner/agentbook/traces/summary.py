@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .model import KINDS, Trace
 from .names import one_line
 from .render import fmt_ms
-from .values import clean_text
+from .values import as_list, clean_text
 
 if TYPE_CHECKING:
     from .findings import Finding
@@ -72,7 +72,7 @@ def summary_text(data: dict[str, Any]) -> str:
 
 def _metadata_lines(trace: Trace) -> list[str]:
     out: list[str] = []
-    for score in trace.metadata.get("scores") or []:
+    for score in as_list(trace.metadata.get("scores")):
         comment = one_line(clean_text(str(score.get("comment", ""))), 160)
         out.append(f"- score `{clean_text(str(score.get('name')))}` = {score.get('value')}: {comment}")
     for key in ("input", "output", "final_output"):

@@ -78,7 +78,7 @@ class _Builder:
     def on_tool(self, n: int, ev: dict[str, Any], now: int | None) -> None:
         ms = as_float(ev.get("ms")) or 0.0
         span = self.child(f"tool-{n:05d}", kind="tool", name=f"execute_tool {ev.get('name', '')}",
-                          end_ns=now, start_ns=(now - int(ms * 1e6)) if now else None, status="ok")
+                          end_ns=now, start_ns=_before(now, ms / 1000), status="ok")
         span.tool_name, span.tool_call_id = str(ev.get("name") or ""), str(ev.get("id") or "")
         span.tool_args, span.tool_result = as_text(ev.get("input")), as_text(ev.get("content"))
         if ev.get("is_error") or ev.get("denied"):
@@ -104,8 +104,7 @@ class _Builder:
         seconds = as_float(ev.get("seconds")) or 0.0
         code = as_int(ev.get("exit_code"))
         span = self.child(f"gate-{n:05d}", kind="chain", name=f"gate step {ev.get('step', '?')}: {ev.get('command', '')}",
-                          end_ns=now, start_ns=(now - int(seconds * 1e9)) if now else None,
-                          status="ok" if code == 0 else "error")
+                          end_ns=now, start_ns=_before(now, seconds), status="ok" if code == 0 else "error")
         span.input_text = as_text(ev.get("command"))
         span.output_text = as_text(ev.get("output"))
         span.attributes.update({k: ev[k] for k in ("step", "attempt", "exit_code") if k in ev})
@@ -128,6 +127,13 @@ class _Builder:
     def on_other(self, n: int, ev: dict[str, Any], now: int | None) -> None:
         self.root.events.append({"name": str(ev.get("event")), "time_ns": now,
                                  "attributes": {k: v for k, v in ev.items() if k not in ("t", "session", "event")}})
+
+
+def _before(now: int | None, seconds: float) -> int | None:
+    """The start of something that ended at `now` and took `seconds` (None when that makes no sense)."""
+    if now is None or not 0 <= seconds * 1e9 < now:
+        return None
+    return now - int(seconds * 1e9)
 
 
 def read_transcript(lines: Iterable[dict[str, Any]], source: str) -> list[Trace]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from .model import Message, ToolCall
 
 _HEX = re.compile(r"^(0x)?[0-9a-fA-F]+$")
+MAX_NS = 10**19  # about the year 2286: anything later is not a timestamp
 
 
 def norm_id(value: Any, width: int = 16) -> str:
@@ -30,7 +32,7 @@ def norm_id(value: Any, width: int = 16) -> str:
     text = str(value).strip()
     if _HEX.match(text) and (len(text) in (16, 32) or text.startswith("0x")):
         return text.removeprefix("0x").lower().zfill(width)
-    if text.isdigit() and len(text) > 12:
+    if text.isdigit() and 12 < len(text) <= 40:
         return format(int(text), "x").zfill(width)
     if len(text) in (12, 24) and re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", text):
         try:
@@ -48,6 +50,8 @@ def to_ns(value: Any) -> int | None:
         return None
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > 40:
+            return None
         if re.fullmatch(r"\d+", text):
             value = int(text)
         elif re.fullmatch(r"\d+\.\d*", text):
@@ -56,7 +60,7 @@ def to_ns(value: Any) -> int | None:
             return _iso_ns(text)
     if isinstance(value, (int, float)):
         number = float(value)
-        if number <= 0:
+        if not math.isfinite(number) or number <= 0 or number >= MAX_NS:
             return None
         scale = 1 if number > 1e17 else 1_000 if number > 1e14 else 1_000_000 if number > 1e11 else 1_000_000_000
         return int(value) * scale if isinstance(value, int) else int(number * scale)
@@ -74,7 +78,8 @@ def _iso_ns(text: str) -> int | None:
     except ValueError:
         return None
     nanos = int((frac or ".0")[1:].ljust(9, "0")[:9])
-    return int(seconds) * 1_000_000_000 + nanos
+    total = int(seconds) * 1_000_000_000 + nanos
+    return total if 0 < total < MAX_NS else None
 
 
 def maybe_json(value: Any) -> Any:
@@ -101,22 +106,28 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def as_int(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
 def as_float(value: Any) -> float | None:
+    """A finite float, or None (NaN and infinities are as good as missing)."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def first(mapping: dict[str, Any], *keys: str) -> Any:
@@ -177,7 +188,7 @@ def to_message(obj: Any, default_role: str = "user") -> Message:
                 _add_part(msg, part, texts)
         elif value is not None:
             texts.append(as_text(value))
-    for call in obj.get("tool_calls") or []:
+    for call in as_list(obj.get("tool_calls")):
         if isinstance(call, dict):
             msg.tool_calls.append(_tool_call(call))
     if obj.get("reasoning_content"):

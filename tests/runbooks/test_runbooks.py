@@ -5,6 +5,7 @@ printed with its token count (run pytest with -s to read it)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,19 @@ def test_runbook_end_to_end(name: str, tmp_path: Path) -> None:
     assert not failed, "\n".join(failed)
     names = {c.name for c in result.checks}
     assert {"outcome", "main untouched", "branch", "commit count", "report", "report note"} <= names
+
+
+def test_fix_prompt_consolidation_gate_runs_only_when_asked(example_repo: Path) -> None:
+    spec = rt.load_spec(SPECS / "fix-prompt.test.yaml")
+    gates = {}
+    for answer in ("no", "yes"):
+        opts = rt.run_options(spec, example_repo)
+        opts.inputs = {"consolidate": answer}
+        step = dry_run(opts)["steps"][4]
+        assert step["title"] == "Consolidate, if the ticket asks for it"
+        gates[answer] = step["gates"]
+    assert gates["no"] == [("test no = no || agentbook baseline check evals/logql/suite.yaml "
+                           "--model scripted:evals/sut.script.yaml")]
+    no_op = subprocess.run(["bash", "-c", gates["no"][0].split(" ||")[0]], check=False)
+    yes_op = subprocess.run(["bash", "-c", gates["yes"][0].split(" ||")[0]], check=False)
+    assert (no_op.returncode, yes_op.returncode) == (0, 1)  # "yes" falls through to the baseline check

@@ -16,7 +16,9 @@ import pickle
 import sys
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
+
+T = TypeVar("T")
 
 # The span kinds the folder names and the README talk about.
 KINDS = ("agent", "llm", "tool", "chain", "retrieval", "other")
@@ -73,14 +75,26 @@ _DEFAULTS: dict[str, Any] = {"parent_id": None, "trace_id": "", "name": "", "kin
                              "tool_call_id": ""}
 
 
-def _content_property(name: str) -> property:
-    def get(self: Span) -> Any:
-        return getattr(self.content(), name)
+class _ContentField(Generic[T]):
+    """A Span attribute that lives in its (possibly packed) `Content`; typed for callers and mypy."""
 
-    def put(self: Span, value: Any) -> None:
-        setattr(self.content(), name, value)
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
-    return property(get, put)
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _ContentField[T]: ...
+
+    @overload
+    def __get__(self, obj: Span, objtype: type | None = None) -> T: ...
+
+    def __get__(self, obj: Span | None, objtype: type | None = None) -> T | _ContentField[T]:
+        if obj is None:
+            return self
+        value: T = getattr(obj.content(), self.name)
+        return value
+
+    def __set__(self, obj: Span, value: T) -> None:
+        setattr(obj.content(), self.name, value)
 
 
 class Span:
@@ -107,17 +121,17 @@ class Span:
     tool_name: str
     tool_call_id: str
 
-    input_messages = _content_property("input_messages")
-    output_messages = _content_property("output_messages")
-    input_text = _content_property("input_text")
-    output_text = _content_property("output_text")
-    tool_args = _content_property("tool_args")
-    tool_result = _content_property("tool_result")
-    prompt = _content_property("prompt")
-    attributes = _content_property("attributes")
-    events = _content_property("events")
-    scores = _content_property("scores")
-    warnings = _content_property("warnings")
+    input_messages: _ContentField[list[Message]] = _ContentField()
+    output_messages: _ContentField[list[Message]] = _ContentField()
+    input_text: _ContentField[str] = _ContentField()
+    output_text: _ContentField[str] = _ContentField()
+    tool_args: _ContentField[str | None] = _ContentField()
+    tool_result: _ContentField[str | None] = _ContentField()
+    prompt: _ContentField[dict[str, str]] = _ContentField()
+    attributes: _ContentField[dict[str, Any]] = _ContentField()
+    events: _ContentField[list[dict[str, Any]]] = _ContentField()
+    scores: _ContentField[list[dict[str, Any]]] = _ContentField()
+    warnings: _ContentField[list[str]] = _ContentField()
 
     def __init__(self, span_id: str, **fields: Any) -> None:
         self.span_id = span_id

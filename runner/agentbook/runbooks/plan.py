@@ -85,6 +85,7 @@ class RunPlan:
 
 
 def plan_run(opts: RunOptions) -> RunPlan:
+    """Resolve and check everything, in the order a user fixes things; no side effects."""
     repo = open_repo(opts.repo)
     ticket = read_ticket(opts.ticket, opts.stdin_text) if opts.ticket else None
     catalog = load_catalog(repo.root)
@@ -98,10 +99,8 @@ def plan_run(opts: RunOptions) -> RunPlan:
     run_id = opts.run_id or new_run_id(runbook.name)
     ticket = ticket or empty_ticket(run_id)
     front = runbook.front
-    raw_spec = front.get("inputs")
-    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
-    inputs = resolve_inputs(spec, ticket.inputs, opts.inputs, runbook=runbook.name, ticket_source=ticket.source,
-                            ticket_lines=ticket.inputs_line,
+    inputs = resolve_inputs(_mapping(front.get("inputs")), ticket.inputs, opts.inputs, runbook=runbook.name,
+                            ticket_source=ticket.source, ticket_lines=ticket.inputs_line,
                             path_exists=lambda p: repo.git.ok("cat-file", "-e", f"{base_sha}:{p}"))
     values = {"inputs": inputs, "ticket": {"id": ticket.id, "title": ticket.title},
               "runbook": {"name": runbook.name}}
@@ -109,28 +108,34 @@ def plan_run(opts: RunOptions) -> RunPlan:
     branch, explicit = _branch(repo, opts.branch, front, values, runbook)
     skills = _skills(front, catalog, runbook)
     tools = _tools(front, bool(skills))
-    raw_limits = front.get("limits")
-    limits: dict[str, Any] = raw_limits if isinstance(raw_limits, dict) else {}
     protected = [str(p) for p in front.get("protected") or []]
-    bash = front.get("bash")
-    allow = bash.get("allow") if isinstance(bash, dict) else None
-    system = system_prompt(
-        name=runbook.name, description=runbook.description,
-        intro=fill(runbook.intro, values, where=str(runbook.path)), inputs=inputs,
-        input_docs={k: str(v.get("description", "")) for k, v in spec.items() if isinstance(v, dict)},
-        skills=[(n, d) for n, (_, d, _) in skills.items()], protected=protected, total_steps=len(steps),
-        has_gates=any(s.gates for s in steps))
+    allow = _mapping(front.get("bash")).get("allow")
     push = opts.push or ("origin" if opts.open_pr else None)
     github = _check_publish(repo, push, opts.open_pr, base)
     model = opts.model or _str(front.get("model")) or os.environ.get("AGENTBOOK_MODEL") or DEFAULT_MODEL
     check_model(model)
-    return RunPlan(run_id=run_id, repo=repo, runbook=runbook, ticket=ticket, inputs=inputs, base=base, base_sha=base_sha,
-                   branch=branch, branch_explicit=explicit,
-                   model=model,
+    limits = _mapping(front.get("limits"))
+    return RunPlan(run_id=run_id, repo=repo, runbook=runbook, ticket=ticket, inputs=inputs, base=base,
+                   base_sha=base_sha, branch=branch, branch_explicit=explicit, model=model,
                    budgets=budgets_for(limits, max_usd=opts.max_usd, max_turns=opts.max_turns, timeout=opts.timeout),
                    gate_retries=gate_retries_for(limits, opts.gate_retries), tools=tools, skills=skills,
                    protected=protected, bash_allow=[str(a) for a in allow] if isinstance(allow, list) else None,
-                   system=system, steps=steps, push=push, open_pr=opts.open_pr, github=github)
+                   system=_system(runbook, values, inputs, skills, protected, steps), steps=steps, push=push,
+                   open_pr=opts.open_pr, github=github)
+
+
+def _system(runbook: Runbook, values: dict[str, dict[str, Any]], inputs: dict[str, Any],
+            skills: dict[str, tuple[Path, str, str]], protected: list[str], steps: list[RenderedStep]) -> str:
+    docs = {k: str(v.get("description", "")) for k, v in _mapping(runbook.front.get("inputs")).items()
+            if isinstance(v, dict)}
+    return system_prompt(name=runbook.name, description=runbook.description,
+                         intro=fill(runbook.intro, values, where=str(runbook.path)), inputs=inputs, input_docs=docs,
+                         skills=[(n, d) for n, (_, d, _) in skills.items()], protected=protected,
+                         total_steps=len(steps), has_gates=any(s.gates for s in steps))
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def check_model(spec: str) -> None:

@@ -114,3 +114,15 @@ def test_restart_after_a_watcher_died_settles_a_finished_run(run_cli, runner_rep
     assert [json.loads(x)["status"] for x in r.out.splitlines()] == ["done"]
     assert states(inbox)["t0.md"]["exit_code"] == 0
     assert len(list((runner_repo / ".agentbook" / "runs").iterdir())) == 1
+
+
+def test_concurrency_limits_runs_at_once(run_cli, runner_repo: Path, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    drop(inbox, 2)
+    r = run_cli("watch", inbox, "--repo", runner_repo, "--once", "--concurrency", "1", "--model",
+                f"scripted:{DATA / 'four-steps.script.yaml'}", "--json")
+    assert r.code == 0, r.err
+    events = [(e["ticket"], e["status"]) for e in map(json.loads, r.out.splitlines())]
+    assert events == [("t0.md", "queued"), ("t1.md", "queued"), ("t0.md", "running"), ("t0.md", "done"),
+                      ("t1.md", "running"), ("t1.md", "done")]

@@ -13,7 +13,7 @@ from tests.conftest import REPO_ROOT
 from agentbook.cli import cli
 
 SKILLS = ("eval-tool", "prompt-craft", "logql", "backtest-analysis")
-RUNBOOKS = ("add-eval", "fix-prompt", "consolidate-prompt")
+RUNBOOKS = ("add-eval", "fix-prompt", "consolidate-prompt", "analyze-backtest")
 FILES = [p for name in SKILLS for p in sorted((REPO_ROOT / "skills" / name).rglob("*.md"))] + [
     REPO_ROOT / "runbooks" / f"{name}.md" for name in RUNBOOKS]
 # `agentbook GROUP [SUB] ...flags` inside backticks or a check block, up to the end of that span

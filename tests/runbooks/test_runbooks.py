@@ -15,7 +15,7 @@ from agentbook.runbooks.executor import dry_run
 from agentbook.workflows import runbook_test as rt
 
 SPECS = REPO_ROOT / "tests" / "runbooks"
-NAMES = ["add-eval", "fix-prompt", "consolidate-prompt"]
+NAMES = ["add-eval", "fix-prompt", "consolidate-prompt", "analyze-backtest"]
 
 
 def _eval_run_landed() -> bool:

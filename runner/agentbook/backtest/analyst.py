@@ -55,7 +55,7 @@ async def analyse(inv: Investigation, settings: AnalystSettings, model: Model | 
         budgets=Budgets(max_turns=settings.max_turns, max_usd=settings.max_usd,
                         wall_seconds=settings.wall_seconds),
         transcript_path=transcript, session_id=f"analyze-{inv.id}", metadata={"investigation": inv.id})
-    hashed_input = input_hash(inv)
+    hashed_input = inv.inputs_hash or input_hash(inv)
     async with Session(config) as session:
         outcome = await session.send(task_prompt(inv))
         finding: dict[str, Any] | None = None

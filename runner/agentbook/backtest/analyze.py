@@ -12,7 +12,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,8 @@ def plan(folder: BacktestFolder, options: AnalyzeOptions, hashes: set[str]) -> t
     todo, done = [], 0
     for inv in invs:
         meta = (inv.analysis() or {}).get("meta") or {}
-        if meta.get("prompt_hash") in hashes and meta.get("input_hash") == input_hash(inv):
+        inv.inputs_hash = input_hash(inv)
+        if meta.get("prompt_hash") in hashes and meta.get("input_hash") == inv.inputs_hash:
             done += 1
         else:
             todo.append(inv)
@@ -204,27 +205,37 @@ async def run_local(todo: Iterable[Investigation], settings: AnalystSettings, co
                     analyse_fn: Callable[..., Awaitable[dict[str, Any]]] = analyse) -> None:
     """`concurrency` workers share one model (one connection pool, one rate-limit governor).
 
-    Results are saved by one writer thread: the fsyncs of atomic writes must not stall the event loop
-    that 25 sessions share, and one writer keeps the counters and the event log free of races.
+    Results are saved by one writer thread, in order: the fsyncs of atomic writes must neither stall
+    the event loop the sessions share nor hold a worker back from its next analysis, and one writer
+    keeps the counters and the event log free of races. A write that fails is raised at the end.
     """
     from agentbook.models import load_model
 
     model = load_model(settings.model)
     queue = iter(todo)  # workers pull lazily: memory stays flat in the number of investigations
-    loop = asyncio.get_running_loop()
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest-writer")
+    errors: list[BaseException] = []
+
+    def keep_error(future: Future[None]) -> None:
+        error = future.exception()
+        if error is not None:
+            errors.append(error)
+
+    def write(fn: Callable[..., None], *args: Any) -> None:
+        writer.submit(fn, *args).add_done_callback(keep_error)
 
     async def worker() -> None:
         for inv in queue:
-            await loop.run_in_executor(writer, on_start, inv)
-            result = await analyse_safely(inv, settings, model, analyse_fn)
-            await loop.run_in_executor(writer, on_result, inv, result)
+            write(on_start, inv)
+            write(on_result, inv, await analyse_safely(inv, settings, model, analyse_fn))
 
     try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     finally:
-        writer.shutdown(wait=True)
+        await asyncio.to_thread(writer.shutdown, wait=True)
         await model.aclose()
+    if errors:
+        raise errors[0]
 
 
 async def analyse_safely(inv: Investigation, settings: AnalystSettings, model: Any,

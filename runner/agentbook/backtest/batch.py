@@ -114,7 +114,7 @@ async def _collect(client: Any, batch_id: str, record: dict[str, Any], by_id: di
         inv = by_id.get(record["items"].get(entry.custom_id, ""))
         if inv is None:
             continue  # the investigation was removed from the folder since
-        meta: dict[str, Any] = {"model": settings.model, "mode": "batch", "input_hash": input_hash(inv),
+        meta: dict[str, Any] = {"model": settings.model, "mode": "batch", "input_hash": inv.inputs_hash or input_hash(inv),
                                 "prompt_hash": record["prompt_hash"], "turns": 0, "batch": batch_id,
                                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
         result = entry.result

@@ -18,18 +18,22 @@ from typing import Any
 from agentbook.backtest.analysis import render_markdown
 from agentbook.backtest.folder import ANALYSIS_ERROR, ANALYSIS_JSON, ANALYSIS_MD, Investigation
 from agentbook.errors import FatalError
-from agentbook.fsutil import append_line, atomic_write_json, atomic_write_text
+from agentbook.fsutil import atomic_write_json, atomic_write_text
 
 
 class EventLog:
+    """Lines are flushed to the kernel, not fsynced: a killed process loses none (only a machine crash
+    could), and the analyses themselves are fsynced where it matters, in their atomic writes."""
+
     def __init__(self, path: Path, run_id: str) -> None:
         self.path = path
         self.run_id = run_id
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def event(self, kind: str, inv_id: str, **extra: Any) -> None:
-        append_line(self.path, json.dumps({"event": kind, "id": inv_id, "run": self.run_id,
-                                           "t": round(time.time(), 3), **extra}))
+        line = json.dumps({"event": kind, "id": inv_id, "run": self.run_id, "t": round(time.time(), 3), **extra})
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
 
 
 @contextlib.contextmanager

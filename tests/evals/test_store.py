@@ -176,3 +176,28 @@ def test_edits_keep_the_index_consistent_with_a_fresh_build(tmp_path: Path) -> N
     strip = ("mtime_ns", "digest")
     assert {k: v for k, v in cached.items() if k not in strip} == {
         k: v for k, v in fresh.items() if k not in strip}
+
+
+def test_flow_style_list_and_several_documents_edit_and_add(tmp_path: Path) -> None:
+    flow = tmp_path / "flow.yaml"
+    flow.write_text("tests: [{id: a, vars: {q: 1}}, {id: b, vars: {q: 2}}]  # flow\n")
+    suite = open_suite(flow)
+    assert suite.edit_case("b", [("vars.q", 3)]).reason == "a flow-style case list"
+    suite.add_case({"id": "c", "vars": {"q": 4}})
+    assert flow.read_text() == "tests: [{id: a, vars: {q: 1}}, {id: b, vars: {q: 3}}, {id: c, vars: {q: 4}}] # flow\n"
+    multi = tmp_path / "multi.yaml"
+    multi.write_text("tests:\n  - id: a\n    vars: {q: 1}\n---\nother: doc\n")
+    open_suite(multi).edit_case("a", [("vars.q", 5)])
+    assert multi.read_text() == "tests:\n  - id: a\n    vars: {q: 5}\n---\nother: doc\n"
+
+
+def test_empty_list_grows_and_shrinks(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text("description: empty\ntests:\n")
+    suite = open_suite(path)
+    assert not suite.add_case({"id": "first"}).fast  # nothing to splice next to yet
+    assert suite.add_case({"id": "second"}).fast
+    assert path.read_text() == "description: empty\ntests:\n  - id: first\n  - id: second\n"
+    suite.remove_case("first")
+    suite.remove_case("second")
+    assert path.read_text() == "description: empty\ntests:\n" and suite.list_cases() == []

@@ -454,7 +454,10 @@ class CaseFile:
         from ruamel.yaml.comments import CommentedMap
 
         docs = load_all_rt(data.decode("utf-8"), where=str(self.path)) if data.strip() else [CommentedMap()]
-        self._seq_of(docs).append(case)
+        seq = self._seq_of(docs)
+        if seq.fa.flow_style():  # a new case in a `[...]` list is written `{...}` like its neighbours
+            case.fa.set_flow_style()
+        seq.append(case)
         self._slow_write(data, docs)
         return EditResult(case_id, str(self.path), False, index.reason or "empty case list")
 

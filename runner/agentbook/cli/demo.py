@@ -25,12 +25,12 @@ def command(workdir: Path | None, as_json: bool) -> int:
     if as_json:
         emit_json(data)
     else:
-        click.echo(_text(data, result.before.verdicts, result.after.verdicts))
+        click.echo(render_text(data, result.before.verdicts, result.after.verdicts))
     code = result.run.get("exit_code", EXIT_OK)
     return int(code)
 
 
-def _text(d: dict[str, Any], before: dict[str, str], after: dict[str, str]) -> str:
+def render_text(d: dict[str, Any], before: dict[str, str], after: dict[str, str]) -> str:
     ev = d["eval"]
     lines = ["agentbook demo: the fix-prompt runbook on the incident-assistant example (scripted model)",
              f"example repo  {d['repo']}",

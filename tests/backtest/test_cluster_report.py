@@ -201,3 +201,16 @@ def test_example_model_pass_names_every_planted_cause(analysed: Path, tmp_path: 
         "tenant-stream-label-mismatch": {"umbrella-app-label": 7},
         "tenant-log-timezone-skew": {"northwind-clock-skew": 5}}
     assert summary.refine_note == "" and summary.refined_by == SCRIPTED
+
+
+def test_report_lists_verdicts_the_analysts_dispute(analysed: Path, tmp_path: Path, generated: Path) -> None:
+    folder = copy_backtest(analysed, tmp_path / "bt")
+    truth = planted(generated)
+    scored_wrong = sorted(i for i, t in truth.items() if t["cause"] is None)[:2]  # the analyst said correct
+    for inv_id in scored_wrong:
+        _flip(folder, inv_id, "wrong")
+    summary = build_report(str(folder), charts=False)
+    assert [Path(rel).name for rel in summary.disputed] == sorted(scored_wrong, key=lambda i: (truth[i]["account"], i))
+    text = (folder / "report.md").read_text()
+    assert "## Verdicts the analysts dispute" in text and f"/{scored_wrong[0]}/analysis.md)" in text
+    assert build_report(str(analysed), charts=False).disputed == []

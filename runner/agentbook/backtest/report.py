@@ -14,6 +14,7 @@ from agentbook.fsutil import atomic_write_bytes, atomic_write_text
 
 TOP_COHORTS = 5
 ACCOUNT_ROWS = 30
+DISPUTED_SHOWN = 10
 
 
 @dataclass
@@ -26,6 +27,7 @@ class ReportSummary:
     analysed: int
     cost_usd: float
     cost_by_mode: dict[str, float]
+    disputed: list[str] = field(default_factory=list)  # investigation folders, relative
     charts: list[str] = field(default_factory=list)
 
     @property
@@ -38,7 +40,8 @@ class ReportSummary:
                 "cohorts": [{k: c[k] for k in ("slug", "name", "count", "scope", "impact_pp")}
                             for c in self.cohorts],
                 "analysed": self.analysed, "cost_usd": round(self.cost_usd, 6),
-                "cost_by_mode": {k: round(v, 6) for k, v in self.cost_by_mode.items()}, "charts": self.charts}
+                "cost_by_mode": {k: round(v, 6) for k, v in self.cost_by_mode.items()},
+                "disputed": self.disputed, "charts": self.charts}
 
 
 def account_accuracy(invs: list[Investigation]) -> dict[str, dict[str, Any]]:
@@ -48,15 +51,19 @@ def account_accuracy(invs: list[Investigation]) -> dict[str, dict[str, Any]]:
             for a, n in sorted(totals.items(), key=lambda kv: (right[kv[0]] / kv[1], kv[0]))}
 
 
-def _costs(invs: list[Investigation]) -> tuple[int, dict[str, float]]:
-    analysed, by_mode = 0, defaultdict[str, float](float)
+def _analyses(invs: list[Investigation]) -> tuple[int, dict[str, float], list[Investigation]]:
+    """How many are analysed, their cost by mode, and those whose analyst disputes the backtest's verdict
+    (the scorer may be wrong: worth a look before trusting the accuracy)."""
+    analysed, by_mode, disputed = 0, defaultdict[str, float](float), []
     for inv in invs:
         analysis = inv.analysis()
         if analysis:
             analysed += 1
             meta = analysis.get("meta") or {}
             by_mode[str(meta.get("mode", "live"))] += float(meta.get("cost_usd") or 0)
-    return analysed, dict(by_mode)
+            if (analysis.get("verdict") == "correct") != inv.correct and analysis.get("verdict") != "unclear":
+                disputed.append(inv)
+    return analysed, dict(by_mode), disputed
 
 
 def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts: list[dict[str, Any]],
@@ -110,10 +117,11 @@ def build_report(root: str, *, charts: bool = True) -> ReportSummary:
     accounts = account_accuracy(invs)
     index = read_index(folder) or {"cohorts": [], "unanalysed": []}
     cohorts = [dict(c, impact_pp=round(100 * c["count"] / max(1, len(invs)), 2)) for c in index["cohorts"]]
-    analysed, by_mode = _costs(invs)
+    analysed, by_mode, disputed = _analyses(invs)
     summary = ReportSummary(path=str(folder.root / "report.md"), total=len(invs), correct=correct,
                             accounts=accounts, cohorts=cohorts, analysed=analysed,
-                            cost_usd=sum(by_mode.values()), cost_by_mode=by_mode)
+                            cost_usd=sum(by_mode.values()), cost_by_mode=by_mode,
+                            disputed=[inv.rel for inv in disputed])
     if charts:
         summary.charts = [f"charts/{name}" for name in _charts(folder, accounts, cohorts, summary.accuracy)]
     atomic_write_text(folder.root / "report.md", render(summary, index))
@@ -149,6 +157,13 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
         fixed = (s.correct + c["count"]) / max(1, s.total)
         lines.append(f"| [{c['slug']}](cohorts/{c['slug']}.md) | {c['scope']} | {c['count']} | "
                      f"{len(c['accounts'])} | {fixed:.1%} |")
+    if s.disputed:
+        lines += ["", "## Verdicts the analysts dispute", "",
+                  (f"{len(s.disputed)} investigations where the analyst's verdict differs from the backtest's "
+                  "score: check the scorer before trusting the accuracy."), ""]
+        lines += [f"- [{Path(rel).name}]({rel}/analysis.md)" for rel in s.disputed[:DISPUTED_SHOWN]]
+        if len(s.disputed) > DISPUTED_SHOWN:
+            lines.append(f"- ... {len(s.disputed) - DISPUTED_SHOWN} more (`backtest report --json`)")
     lines += ["", "## Accuracy by account (worst first)", "", "| account | correct | total | accuracy |",
               "| --- | ---: | ---: | ---: |"]
     for account, row in list(s.accounts.items())[:ACCOUNT_ROWS]:

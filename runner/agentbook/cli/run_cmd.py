@@ -92,7 +92,15 @@ def _result_text(r: dict[str, Any]) -> str:
     lines.append(f"model {r['model']}: {r['turns']} turns, ${r['cost_usd']:.4f}"
                  f"{' (estimated)' if r['cost_estimated'] else ''}, {r['seconds']:.1f}s")
     lines += r["notes"]
-    lines.append(f"report {r['run_dir']}/report.md")
+    lines.append(f"report {_shown(Path(r['run_dir']) / 'report.md')}")
     if outcome.get("kind") in ("api_error", "crashed"):
         lines.append(f"resume with: agentbook run --resume {r['run_id']}")
     return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the current folder when it is inside it (shorter, and copy-pastable)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

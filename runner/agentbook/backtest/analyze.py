@@ -174,30 +174,28 @@ def _run_rounds(todo: list[Investigation], settings: AnalystSettings, options: A
     """The first round, then up to `retries` more for what failed with a retryable reason."""
     failed: list[Investigation] = []
 
+    def start(inv: Investigation) -> None:
+        log.event("start", inv.id)
+        bar.started()
+
     def collect(inv: Investigation, result: dict[str, Any] | AnalysisFailed) -> None:
         on_result(inv, result)
         if isinstance(result, AnalysisFailed) and result.reason in RETRYABLE:
             failed.append(inv)
 
-    batch = todo
-    for _round in range(1 + options.retries):
-        if not batch:
-            break
-        failed.clear()
-
-        def start(inv: Investigation) -> None:
-            log.event("start", inv.id)
-            bar.started()
-
+    this_round = todo
+    for round_no in range(1 + options.retries):
+        if round_no:
+            bar.retrying(len(this_round))
         if options.executor == "ray":
             from agentbook.backtest.ray_executor import run_ray
 
-            run_ray(batch, settings, options.concurrency, start, collect)
+            run_ray(this_round, settings, options.concurrency, start, collect)
         else:
-            asyncio.run(run_local(batch, settings, options.concurrency, start, collect))
-        batch = list(failed)
-        if batch and _round < options.retries:
-            bar.retrying(len(batch))
+            asyncio.run(run_local(this_round, settings, options.concurrency, start, collect))
+        this_round, failed[:] = list(failed), []
+        if not this_round:
+            return
 
 
 async def run_local(todo: Iterable[Investigation], settings: AnalystSettings, concurrency: int,

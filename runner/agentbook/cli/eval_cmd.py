@@ -11,8 +11,9 @@ import click
 from agentbook.cli.output import DEFAULT_BUDGET, bounded, emit_json, json_option
 from agentbook.errors import FatalError, UsageError
 from agentbook.evals import runs as runstore
+from agentbook.evals.cases import CaseInfo, EditResult
 from agentbook.evals.fieldpath import get_path, parse_path, parse_value
-from agentbook.evals.store import CaseInfo, EditResult, Suite, open_suite
+from agentbook.evals.store import Suite, open_suite
 from agentbook.evals.views import (
     FIELD_BUDGET,
     match_filter,

@@ -17,7 +17,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "CaseInfo": "agentbook.evals.store", "EditResult": "agentbook.evals.store", "Suite": "agentbook.evals.store",
+    "CaseInfo": "agentbook.evals.cases", "EditResult": "agentbook.evals.cases", "Suite": "agentbook.evals.store",
     "open_suite": "agentbook.evals.store", "RunOptions": "agentbook.evals.runner",
     "run_suite": "agentbook.evals.runner", "run_suite_async": "agentbook.evals.runner",
     "validate_suite": "agentbook.evals.validate", "split_suite": "agentbook.evals.split",

@@ -18,8 +18,9 @@ from typing import Any
 import yaml
 
 from agentbook.errors import FatalError
+from agentbook.evals.cases import EditResult, write_bytes
 from agentbook.evals.render import load_prompts
-from agentbook.evals.store import EditResult, Suite, write_bytes
+from agentbook.evals.store import Suite
 
 _HEADER = re.compile(r"\A# message \d+ · (\w+) · (input|output)\n\n?")
 _TRUNCATED = re.compile(r"\[truncated: \d+ bytes, rest in ([^\]]+)\]\s*\Z")

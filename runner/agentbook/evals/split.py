@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from agentbook.errors import FatalError
+from agentbook.evals.cases import write_bytes
 from agentbook.evals.index import dedent_chunk
-from agentbook.evals.store import SingleFileSuite, Suite, open_suite, write_bytes
+from agentbook.evals.store import SingleFileSuite, Suite, open_suite
 from agentbook.evals.yamlio import dump_rt
 
 CASES_GLOB = "file://cases/*.yaml"

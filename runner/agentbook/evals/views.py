@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from agentbook.errors import FatalError
+from agentbook.evals.cases import CaseInfo
 from agentbook.evals.fieldpath import PathPart, format_path
-from agentbook.evals.store import CaseInfo
 
 FIELD_BUDGET = 300  # characters of one long value shown in a case view
 RANGE_BUDGET = 4000  # characters of one field shown by --field

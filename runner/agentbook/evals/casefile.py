@@ -1,0 +1,423 @@
+"""One YAML file holding a list of cases, read and changed a case at a time.
+
+The cases are a block sequence under a key of the root mapping (`tests:` of a suite) or the root
+itself (a case file of the split layout holding several cases). Reads cut a case's bytes out using
+the index; an edit round-trips only that case with ruamel, splices it back, re-validates it and
+writes the file atomically under a lock. Files the splice cannot handle safely (see `index.py`) take
+a full ruamel round-trip instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from agentbook.errors import FatalError
+from agentbook.evals import state
+from agentbook.evals.cases import (
+    CaseInfo,
+    EditResult,
+    Mutation,
+    assert_types,
+    check_case,
+    ensure_id,
+    unknown_id,
+    write_bytes,
+)
+from agentbook.evals.index import (
+    CaseSpan,
+    Loader,
+    SuiteIndex,
+    dedent_chunk,
+    digest_of,
+    fill_ids,
+    load_index,
+    save_index,
+)
+from agentbook.evals.yamlio import (
+    Style,
+    dump_all_rt,
+    dump_rt,
+    fit_style,
+    fit_style_scored,
+    load_all_rt,
+    load_rt,
+    to_plain,
+)
+from agentbook.fsutil import file_lock
+
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+
+class CaseFile:
+    """One YAML file holding a list of cases: under `seq_key` of the root mapping, or as the root."""
+
+    def __init__(self, path: Path, seq_key: str | None) -> None:
+        self.path = path
+        self.seq_key = seq_key
+        # the last read, keyed by (size, mtime_ns, inode) of the file it came from: a second call in
+        # the same process (open_suite, then edit under the lock) skips reading and hashing again
+        self._memo: tuple[tuple[int, int, int], bytes, SuiteIndex] | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+    def read(self) -> tuple[bytes, SuiteIndex]:
+        try:
+            with open(self.path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                key = (st.st_size, st.st_mtime_ns, st.st_ino)
+                if self._memo is not None and self._memo[0] == key:
+                    return self._memo[1], self._memo[2]
+                data = fh.read()
+        except OSError as err:
+            raise FatalError(f"cannot read {self.path}: {err.strerror or err}") from None
+        index = load_index(self.path, data, st.st_mtime_ns, state.index_file(self.path), seq_key=self.seq_key)
+        self._memo = (key, data, index)
+        return data, index
+
+    def index(self) -> SuiteIndex:
+        return self.read()[1]
+
+    def infos(self) -> list[CaseInfo]:
+        data, index = self.read()
+        if index.fast:
+            return [CaseInfo(c.id, c.description, c.asserts, c.size, f"{self.path}:{c.line}", c.explicit_id)
+                    for c in index.cases]
+        return [self._info(cid, case, n) for n, (cid, case) in enumerate(self._slow_cases(data))]
+
+    def _info(self, cid: str, case: Any, n: int) -> CaseInfo:
+        asserts = [a.get("type", "?") for a in case.get("assert") or [] if isinstance(a, dict)]
+        line = case.lc.line + 1 if hasattr(case, "lc") else 0
+        size = len(dump_rt(case).encode())
+        return CaseInfo(cid, str(case.get("description", "")), asserts, size, f"{self.path}:{line}",
+                        "id" in case)
+
+    def case_text(self, case_id: str) -> str:
+        data, index = self.read()
+        if index.fast:
+            span = index.cases[self._locate(index, case_id)]
+            return dedent_chunk(data[span.start:span.end], index.dash_col)
+        from ruamel.yaml.comments import CommentedSeq
+
+        _docs, seq, ids = self._slow_load(data)
+        return dump_rt(CommentedSeq([seq[self._locate_id(ids, case_id)]]))
+
+    def get_case(self, case_id: str) -> dict[str, Any]:
+        data, index = self.read()
+        if index.fast:
+            span = index.cases[self._locate(index, case_id)]
+            text = dedent_chunk(data[span.start:span.end], index.dash_col)
+            value: dict[str, Any] = yaml.load(text, Loader=Loader)[0]
+            return value
+        _docs, seq, ids = self._slow_load(data)
+        plain: dict[str, Any] = to_plain(seq[self._locate_id(ids, case_id)])
+        return plain
+
+    def values(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every case, in file order, as (id, plain value); duplicates included."""
+        data, index = self.read()
+        if not index.fast:
+            return [(cid, to_plain(c)) for cid, c in self._slow_cases(data)]
+        root = yaml.load(data, Loader=Loader)
+        seq = root if self.seq_key is None else (root or {}).get(self.seq_key)
+        return [(c.id, v) for c, v in zip(index.cases, seq or [])]
+
+    def ids(self) -> list[str]:
+        data, index = self.read()
+        if index.fast:
+            return [c.id for c in index.cases]
+        return [cid for cid, _ in self._slow_cases(data)]
+
+    # -- writing -------------------------------------------------------------------------------
+    @contextmanager
+    def locked(self) -> Iterator[tuple[bytes, SuiteIndex]]:
+        with file_lock(state.lock_file(self.path)):
+            yield self.read()
+
+    def edit(self, case_id: str, mutate: Mutation) -> EditResult:
+        with self.locked() as (data, index):
+            if index.fast:
+                i = self._locate(index, case_id)
+                span = index.cases[i]
+                chunk = data[span.start:span.end]
+                if _indented_at_least(chunk, index.dash_col):
+                    return self._fast_rewrite(data, index, i, mutate)
+            return self._slow_edit(data, index, case_id, mutate)
+
+    def add(self, case: CommentedMap, case_id: str) -> EditResult:
+        with self.locked() as (data, index):
+            existing = [c.id for c in index.cases] if index.fast else [i for i, _ in self._slow_cases(data)]
+            if case_id in existing:
+                raise FatalError(f"duplicate id {case_id!r}: the suite already has a case with it",
+                                 location=str(self.path), hint="pick another id or use `eval replace`")
+            ensure_id(case, case_id)
+            check_case(to_plain(case), f"{self.path} (new case {case_id})")
+            if index.fast and index.cases:
+                return self._fast_append(data, index, case, case_id)
+            return self._slow_add(data, index, case, case_id)
+
+    def remove(self, case_id: str) -> EditResult:
+        with self.locked() as (data, index):
+            if index.fast:
+                i = self._locate(index, case_id)
+                span = index.cases[i]
+                new = data[:span.lead] + data[span.end:]
+                self._commit(new, index, i, removed=span)
+                line = data.count(b"\n", 0, span.lead) + 1
+                return EditResult(case_id, str(self.path), True, lines=(line, line))
+            docs, seq, ids = self._slow_load(data)
+            del seq[self._locate_id(ids, case_id)]
+            self._slow_write(data, docs)
+            return EditResult(case_id, str(self.path), False, index.reason)
+
+    # -- the fast path -------------------------------------------------------------------------
+    def _fast_rewrite(self, data: bytes, index: SuiteIndex, i: int, mutate: Mutation) -> EditResult:
+        span = index.cases[i]
+        where = f"{self.path}:{span.line}"
+        root, seq, style = self._load_chunk(data[span.start:span.end], where)
+        case = seq[0]
+        if not span.explicit_id:
+            ensure_id(case, span.id)
+        mutate(case, span.id)
+        new_id = str(case.get("id", span.id))
+        if new_id != span.id and index.find(new_id):
+            raise FatalError(f"duplicate id {new_id!r}: another case already has it", location=str(self.path))
+        chunk = self._dump_chunk(root, style, index.dash_col)
+        if not data[span.start:span.end].endswith(b"\n"):
+            chunk = chunk.rstrip(b"\n")
+        value = _revalidate(chunk, index.dash_col, where)
+        new = data[:span.start] + chunk + data[span.end:]
+        self._commit(new, index, i, replaced=(chunk, value, new_id))
+        last = span.line + chunk.count(b"\n") - (1 if chunk.endswith(b"\n") else 0)
+        return EditResult(new_id, str(self.path), True, lines=(span.line, last))
+
+    def _fast_append(self, data: bytes, index: SuiteIndex, case: CommentedMap, case_id: str) -> EditResult:
+        last = index.cases[-1]
+        root, seq, style = self._load_chunk(data[last.start:last.end], str(self.path))
+        seq.clear()
+        seq.append(case)
+        chunk = self._dump_chunk(root, style, index.dash_col)
+        value = _revalidate(chunk, index.dash_col, str(self.path))
+        at = index.items_end
+        prefix = b"" if at == 0 or data[at - 1:at] == b"\n" else b"\n"
+        new = data[:at] + prefix + chunk + data[at:]
+        start = at + len(prefix)
+        span = CaseSpan(case_id, True, start, start, start + len(chunk), 0,
+                        str(value.get("description", "")), assert_types(value))
+        self._commit(new, index, len(index.cases), added=span)
+        return EditResult(case_id, str(self.path), True,
+                          lines=(span.line, span.line + chunk.count(b"\n") - 1))
+
+    def _load_chunk(self, chunk: bytes, where: str) -> tuple[Any, CommentedSeq, Style]:
+        """Round-trip load one case's text inside a parent key, so nested lists keep their indent.
+
+        ruamel has one sequence offset for the whole dump; a list at column 0 whose nested lists are
+        offset by 2 is only reproducible after shifting the case right, so a few shifts are tried.
+        """
+        body = chunk.decode("utf-8")
+        best: tuple[Any, CommentedSeq, Style] | None = None
+        best_diff = -1
+        for pad in (0, 2, 4):
+            shifted = body if not pad else "".join(
+                (" " * pad + ln) if ln.strip() else ln for ln in body.splitlines(keepends=True))
+            text = f"{self.seq_key or 'tests'}:\n{shifted}"
+            root = load_rt(text, where=where)
+            seq = root[self.seq_key or "tests"]
+            style, diff = fit_style_scored(text, root)
+            if best is None or diff < best_diff:
+                best, best_diff = (root, seq, style), diff
+            if diff == 0:
+                break
+        assert best is not None
+        return best
+
+    def _dump_chunk(self, root: Any, style: Style, dash_col: int) -> bytes:
+        text = dump_rt(root, style).split("\n", 1)[1]
+        return _reindent(text, dash_col)
+
+    def _commit(self, new: bytes, index: SuiteIndex, i: int, *, removed: CaseSpan | None = None,
+                replaced: tuple[bytes, dict[str, Any], str] | None = None, added: CaseSpan | None = None) -> None:
+        """Write `new`, then update the index in place (spans after the change shift) and cache it.
+
+        Nothing is touched before the write succeeds, so a failed write leaves index and memo as they were.
+        """
+        write_bytes(self.path, new)
+        if added is not None:
+            index.cases.append(added)
+        if removed is not None:
+            del index.cases[i]
+            _shift(index.cases[i:], -(removed.end - removed.lead))
+        elif replaced is not None:
+            chunk, value, new_id = replaced
+            span = index.cases[i]
+            delta = len(chunk) - (span.end - span.start)
+            span.end = span.start + len(chunk)
+            span.id, span.explicit_id = new_id, True
+            span.description = str(value.get("description", ""))
+            span.asserts = assert_types(value)
+            _shift(index.cases[i + 1:], delta)
+        if index.cases:
+            index.items_start, index.items_end = index.cases[0].lead, index.cases[-1].end
+        index.size, index.digest = len(new), digest_of(new)
+        st = self.path.stat()
+        index.mtime_ns = st.st_mtime_ns
+        _fix_lines(index, new)
+        self._memo = ((st.st_size, st.st_mtime_ns, st.st_ino), new, index) if index.cases else None
+        if index.cases:
+            save_index(index, state.index_file(self.path))
+        else:
+            index.fast = False  # an emptied list is re-indexed from scratch on the next read
+
+    # -- the full round-trip -------------------------------------------------------------------
+    def _slow_load(self, data: bytes) -> tuple[list[Any], CommentedSeq, list[str]]:
+        docs = load_all_rt(data.decode("utf-8"), where=str(self.path))
+        seq = self._seq_of(docs)
+        ids = fill_ids([str(c["id"]) if isinstance(c, dict) and "id" in c else None for c in seq],
+                       lambda n: to_plain(seq[n]))
+        return docs, seq, ids
+
+    def _seq_of(self, docs: list[Any]) -> CommentedSeq:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        for doc in docs:
+            if self.seq_key is None and isinstance(doc, CommentedSeq):
+                return doc
+            if self.seq_key is not None and isinstance(doc, CommentedMap) and self.seq_key in doc:
+                if doc[self.seq_key] is None:
+                    doc[self.seq_key] = CommentedSeq()
+                seq = doc[self.seq_key]
+                if isinstance(seq, CommentedSeq):
+                    return seq
+        if self.seq_key is not None and docs and isinstance(docs[0], CommentedMap):
+            docs[0][self.seq_key] = CommentedSeq()
+            return docs[0][self.seq_key]
+        raise FatalError(f"no case list in {self.path}", hint="a suite needs a `tests:` list")
+
+    def _slow_cases(self, data: bytes) -> list[tuple[str, Any]]:
+        _docs, seq, ids = self._slow_load(data)
+        return list(zip(ids, seq))
+
+    def _slow_edit(self, data: bytes, index: SuiteIndex, case_id: str, mutate: Mutation) -> EditResult:
+        docs, seq, ids = self._slow_load(data)
+        n = self._locate_id(ids, case_id)
+        case = seq[n]
+        ensure_id(case, case_id)
+        mutate(case, case_id)
+        new_id = str(case.get("id", case_id))
+        if new_id != case_id and new_id in ids:
+            raise FatalError(f"duplicate id {new_id!r}: another case already has it", location=str(self.path))
+        check_case(to_plain(case), f"{self.path} (case {case_id})")
+        self._slow_write(data, docs)
+        return EditResult(new_id, str(self.path), False, index.reason or "case not indented like its list")
+
+    def _slow_add(self, data: bytes, index: SuiteIndex, case: CommentedMap, case_id: str) -> EditResult:
+        from ruamel.yaml.comments import CommentedMap
+
+        docs = load_all_rt(data.decode("utf-8"), where=str(self.path)) if data.strip() else [CommentedMap()]
+        seq = self._seq_of(docs)
+        if seq.fa.flow_style():  # a new case in a `[...]` list is written `{...}` like its neighbours
+            case.fa.set_flow_style()
+        seq.append(case)
+        self._slow_write(data, docs)
+        return EditResult(case_id, str(self.path), False, index.reason or "empty case list")
+
+    def _slow_write(self, data: bytes, docs: list[Any]) -> None:
+        original = data.decode("utf-8")
+        text = dump_all_rt(docs, fit_style(original, docs, multi=True)) if len(docs) > 1 else dump_rt(
+            docs[0], fit_style(original, docs[0]))
+        new = text.encode("utf-8")
+        try:
+            values = list(yaml.load_all(new, Loader=Loader))
+        except yaml.YAMLError as err:  # pragma: no cover - ruamel wrote something libyaml rejects
+            raise FatalError(f"refusing to write {self.path}: the result does not parse ({err})") from None
+        for doc in values:
+            cases = doc if self.seq_key is None else (doc or {}).get(self.seq_key) if isinstance(doc, dict) \
+                else None
+            for n, value in enumerate(cases or []):
+                if isinstance(value, dict):
+                    check_case(value, f"{self.path} (case {n + 1})")
+        write_bytes(self.path, new)
+
+    # -- lookup --------------------------------------------------------------------------------
+    def _locate(self, index: SuiteIndex, case_id: str) -> int:
+        hits = index.find(case_id)
+        if len(hits) == 1:
+            return hits[0]
+        if not hits:
+            raise unknown_id(case_id, [c.id for c in index.cases], self.path)
+        lines = ", ".join(str(index.cases[h].line) for h in hits)
+        raise FatalError(f"duplicate id {case_id!r} (lines {lines})", location=str(self.path),
+                         hint="give each case a unique id, then retry")
+
+    def _locate_id(self, ids: list[str], case_id: str) -> int:
+        hits = [n for n, i in enumerate(ids) if i == case_id]
+        if len(hits) == 1:
+            return hits[0]
+        if not hits:
+            raise unknown_id(case_id, ids, self.path)
+        raise FatalError(f"duplicate id {case_id!r} (cases {', '.join(str(h + 1) for h in hits)})",
+                         location=str(self.path), hint="give each case a unique id, then retry")
+
+    def header(self) -> dict[str, Any]:
+        """The file without its cases, parsed: cheap on a big file because the cases are cut out."""
+        data, index = self.read()
+        if index.fast and index.cases:
+            data = data[:index.items_start] + data[index.items_end:]
+            docs = list(yaml.load_all(data, Loader=Loader))
+        else:
+            docs = [to_plain(d) for d in load_all_rt(data.decode("utf-8"), where=str(self.path))]
+        for doc in docs:
+            if isinstance(doc, dict):
+                return {k: v for k, v in doc.items() if k != "tests"}
+        return {}
+
+
+def _indented_at_least(chunk: bytes, col: int) -> bool:
+    pad = b" " * col
+    return all(not ln.strip() or ln.startswith(pad) for ln in chunk.split(b"\n"))
+
+
+def _reindent(text: str, col: int) -> bytes:
+    lines = text.split("\n")
+    first = next((ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), "")
+    have = len(first) - len(first.lstrip(" "))
+    shift = col - have
+    if shift > 0:
+        lines = [(" " * shift + ln) if ln.strip() else ln for ln in lines]
+    elif shift < 0:
+        lines = [ln[-shift:] if ln.startswith(" " * -shift) else ln.lstrip(" ") for ln in lines]
+    return "\n".join(lines).encode("utf-8")
+
+
+def _revalidate(chunk: bytes, col: int, where: str) -> dict[str, Any]:
+    """Parse the new case text on its own, as it will sit in the file, and check it against the schema."""
+    try:
+        value = yaml.load(dedent_chunk(chunk, col), Loader=Loader)
+    except yaml.YAMLError as err:  # pragma: no cover - ruamel wrote something libyaml rejects
+        raise FatalError(f"refusing to write: the edited case does not parse ({err})", location=where) from None
+    if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
+        raise FatalError("refusing to write: the edited case is not one mapping", location=where)
+    check_case(value[0], where)
+    case: dict[str, Any] = value[0]
+    return case
+
+
+def _shift(spans: list[CaseSpan], delta: int) -> None:
+    for s in spans:
+        s.lead += delta
+        s.start += delta
+        s.end += delta
+
+
+def _fix_lines(index: SuiteIndex, data: bytes) -> None:
+    """Recompute 1-based dash lines from the byte offsets (one pass over the newlines)."""
+    pos, line = 0, 1
+    for span in index.cases:
+        line += data.count(b"\n", pos, span.start)
+        pos = span.start
+        span.line = line

@@ -1,0 +1,129 @@
+"""What every layout shares about one case: its summary row, the result of a change, the changes
+themselves (set/unset/replace as mutations of a ruamel mapping), schema checks and safe writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentbook.errors import FatalError
+from agentbook.evals import fieldpath
+from agentbook.evals.index import content_id
+from agentbook.evals.schema import case_problems
+from agentbook.evals.yamlio import dump_rt, load_rt, styled_like, to_plain
+from agentbook.fsutil import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap
+
+Mutation = Callable[["CommentedMap", str], None]
+
+
+@dataclass
+class CaseInfo:
+    id: str
+    description: str
+    asserts: list[str]
+    size: int
+    location: str  # file:line
+    explicit_id: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "description": self.description, "asserts": self.asserts,
+                "size": self.size, "location": self.location, "explicit_id": self.explicit_id}
+
+
+@dataclass
+class EditResult:
+    id: str
+    path: str
+    fast: bool  # True when only the case's bytes were re-serialised
+    reason: str = ""  # why the full round-trip was used
+    lines: tuple[int, int] = (0, 0)  # first and last changed line of the new file (1-based)
+    changed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "path": self.path, "fast_path": self.fast, "reason": self.reason,
+                "lines": list(self.lines), "changed": self.changed}
+
+
+def mutation_for(sets: list[tuple[str, Any]], unsets: list[str]) -> Mutation:
+    parsed_sets = [(fieldpath.parse_path(p), v) for p, v in sets]
+    parsed_unsets = [fieldpath.parse_path(p) for p in unsets]
+
+    def apply(case: CommentedMap, case_id: str) -> None:
+        for parts, value in parsed_sets:
+            fieldpath.set_path(case, parts, value, case_id=case_id, styler=styled_like)
+        for parts in parsed_unsets:
+            fieldpath.unset_path(case, parts, case_id=case_id)
+
+    return apply
+
+
+def check_case(value: Any, where: str) -> None:
+    if not isinstance(value, dict):
+        raise FatalError("a case must be a YAML mapping", location=where)
+    problems = case_problems(value)
+    if problems:
+        raise FatalError("invalid case: " + "; ".join(problems[:5]), location=where,
+                         hint="the file on disk is unchanged")
+
+
+def as_case_map(mapping: Any, where: str) -> CommentedMap:
+    """A case given by the user (text or mapping) as a ruamel mapping, keeping its comments."""
+    from ruamel.yaml.comments import CommentedMap
+
+    if isinstance(mapping, str):
+        mapping = load_rt(mapping, where=where)
+    if isinstance(mapping, CommentedMap):
+        return mapping
+    if isinstance(mapping, dict):
+        return load_rt(dump_rt(mapping), where=where)
+    raise FatalError("a case must be a YAML mapping", location=where)
+
+
+def ensure_id(case: CommentedMap, case_id: str) -> None:
+    if "id" not in case:
+        case.insert(0, "id", case_id)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as err:
+        raise FatalError(f"cannot write {path}: {err.strerror or err}",
+                         hint="the file on disk is unchanged") from None
+
+
+def replacer(new_case: CommentedMap) -> Mutation:
+    def apply(case: CommentedMap, case_id: str) -> None:
+        if "id" in new_case and str(new_case["id"]) != case_id:
+            raise FatalError(f"the replacement has id {new_case['id']!r}, not {case_id!r}",
+                             hint="drop the id from the file or make it match")
+        keys = list(case)
+        for key in keys:
+            if key != "id":
+                del case[key]
+        for key, value in new_case.items():
+            if key != "id":
+                case[key] = value
+        ensure_id(case, case_id)
+        case.ca.items.update(new_case.ca.items)
+
+    return apply
+
+
+def new_id(case: CommentedMap) -> str:
+    return str(case["id"]) if "id" in case else content_id(to_plain(case))
+
+
+def unknown_id(case_id: str, known: list[str], path: Path) -> FatalError:
+    near = [k for k in known if case_id.lower() in k.lower() or k.lower() in case_id.lower()][:5]
+    hint = f"did you mean {', '.join(near)}?" if near else "list the ids with `agentbook eval list SUITE`"
+    return FatalError(f"unknown case id {case_id!r}", location=str(path), hint=hint)
+
+
+def assert_types(value: dict[str, Any]) -> list[str]:
+    return [str(a.get("type", "?")) for a in value.get("assert") or [] if isinstance(a, dict)]

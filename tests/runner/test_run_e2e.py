@@ -92,7 +92,9 @@ def test_failing_gate_ends_blocked_with_its_output(run_cli, runner_repo: Path) -
     subjects = git(runner_repo, "log", "--format=%s", f"main..{data['branch']}").splitlines()
     assert subjects == ["WIP four-steps: Write the second note", "four-steps: Write the first note"]
     report = (Path(data["run_dir"]) / "report.md").read_text()
-    assert "## Failing checks" in report and "`grep -q second b.txt` exited 1" in report
+    assert "Step 2 `grep -q second b.txt` exited 1:\n\n```\n(no output)\n```" in report
+    transcript = (Path(data["run_dir"]) / "transcript.jsonl").read_text()
+    assert "$ grep -q second b.txt\\n(exit 1)\\n(no output)" in transcript  # what the agent was told
 
 
 def test_dry_run_prints_plan_and_creates_nothing(run_cli, runner_repo: Path, script: Path) -> None:

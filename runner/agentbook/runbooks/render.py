@@ -109,5 +109,5 @@ def gate_failure_message(step: RenderedStep, failed: list[tuple[str, int, str]],
     lines = [(f"The checks for step {step.index}/{step.total} failed "
               f"(attempt {attempt} of {retries + 1}). Fix the cause, then end your turn.")]
     for command, code, output in failed:
-        lines.append(f"\n$ {command}\n(exit {code})\n{output.rstrip()}")
+        lines.append(f"\n$ {command}\n(exit {code})\n{output.rstrip() or '(no output)'}")
     return "\n".join(lines) + "\n"

@@ -31,7 +31,7 @@ def render_report(record: RunRecord, *, diff_stat: str, summary: str) -> str:
         lines += ["", "## Failing checks"]
         for s, g in failing:
             lines += ["", f"Step {s.index} `{g['command']}` exited {g['exit_code']}:", "", "```",
-                      g["output"].rstrip()[-2000:], "```"]
+                      g["output"].rstrip()[-2000:] or "(no output)", "```"]
     lines += ["", "## Changes", "", "```", diff_stat or "(no changes)", "```"]
     left = [s for s in record.steps if s.status != "done"]
     lines += ["", "## What is left", ""]

@@ -16,10 +16,12 @@ from agentbook.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 @click.option("--dir", "spec_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Folder of NAME.test.yaml specs (default: ./tests/runbooks, then agentbook's own).")
 @click.option("--list", "list_only", is_flag=True, help="List the runbook tests that can be run.")
+@click.option("--all", "run_all", is_flag=True, help="Run every runbook test found (each in its own fixture).")
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
               help="Empty folder for the fixture repository (default: a new temporary folder, kept).")
 @json_option
-def command(name: str | None, spec_dir: Path | None, list_only: bool, workdir: Path | None, as_json: bool) -> int:
+def command(name: str | None, spec_dir: Path | None, list_only: bool, run_all: bool, workdir: Path | None,
+            as_json: bool) -> int:
     """Test runbook NAME: fixture repo, scripted agent, real runner, real gates; exit 1 if a check fails."""
     from agentbook.workflows import runbook_test as rt
 
@@ -31,14 +33,19 @@ def command(name: str | None, spec_dir: Path | None, list_only: bool, workdir: P
         else:
             click.echo("\n".join(f"{n:<24} {_shown(p)}" for n, p in specs.items()) or "no runbook tests found")
         return EXIT_OK
-    if not name:
-        raise UsageError("name a runbook test (see `agentbook test-runbook --list`)")
-    result = rt.run_test(rt.load_spec(rt.find_spec(name, dirs)), workdir)
+    if bool(name) == run_all:
+        raise UsageError("name one runbook test or pass --all (see `agentbook test-runbook --list`)")
+    names = sorted(rt.list_specs(dirs)) if run_all else [str(name)]
+    if run_all and workdir is not None:
+        raise UsageError("--workdir holds one fixture: use it with a single NAME")
+    results = [rt.run_test(rt.load_spec(rt.find_spec(n, dirs)), workdir).to_json() for n in names]
     if as_json:
-        emit_json(result.to_json())
+        emit_json(results if run_all else results[0])
     else:
-        click.echo(_text(result.to_json()))
-    return EXIT_OK if result.ok else EXIT_FINDINGS
+        click.echo("\n".join(_text(r) for r in results))
+        if run_all:
+            click.echo(f"{sum(bool(r['ok']) for r in results)} of {len(results)} runbook tests ok")
+    return EXIT_OK if all(r["ok"] for r in results) else EXIT_FINDINGS
 
 
 def _shown(path: Path) -> str:

@@ -218,3 +218,17 @@ def test_progress_line_shows_done_running_failed_cost_and_eta(imported: Path, tm
     analyze_backtest(folder, AnalyzeOptions(model=SCRIPTED, only=["inv-0001", "inv-0002"], progress=True))
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line.startswith("analyse ") and " 2/2 running 0  failed 0  $0.00 " in line and " ETA " in line
+
+
+def test_a_bad_key_stops_the_run_instead_of_failing_every_investigation(imported: Path, tmp_path: Path,
+                                                                         run_cli: Callable[..., Any]) -> None:
+    folder = copy_backtest(imported, tmp_path / "bt")
+    script = script_with("server: {api_keys: [only-this-key]}\n", tmp_path)
+    result = run_cli("backtest", "analyze", folder, "--model", f"scripted:{script}", "--concurrency", "3")
+    assert result.code == 13
+    assert result.err.strip() == (
+        f"agentbook: error: analysis stopped: model API error after 1 attempt: scripted:{script}: 401 "
+        "authentication_error: invalid x-api-key (check the API key and the backend's auth style "
+        "(auth=x-api-key|bearer)) (fix the model settings and run again; finished analyses are kept)")
+    starts = [e for e in _events(folder) if e["event"] == "start"]
+    assert 1 <= len(starts) <= 3  # what was in flight when the first 401 came back, no more

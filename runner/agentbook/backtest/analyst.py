@@ -16,6 +16,7 @@ from agentbook.backtest.analysis import AnalysisInvalid, input_hash, parse_answe
 from agentbook.backtest.folder import Investigation
 from agentbook.backtest.tools import analyst_tools
 from agentbook.models.base import Model
+from agentbook.outcome import OutcomeKind
 from agentbook.session import Budgets, Session, SessionConfig
 
 REPAIR = ("[agentbook] Your answer is not a valid analysis: {error}. Reply with the corrected JSON object "
@@ -37,10 +38,13 @@ class AnalystSettings:
 
 
 class AnalysisFailed(Exception):
-    def __init__(self, reason: str, message: str, meta: dict[str, Any] | None = None) -> None:
+    """`fatal` means no other analysis can succeed either (bad key, spend limit): the run stops."""
+
+    def __init__(self, reason: str, message: str, meta: dict[str, Any] | None = None, fatal: bool = False) -> None:
         super().__init__(message)
         self.reason = reason
         self.meta = meta or {}
+        self.fatal = fatal
 
 
 async def analyse(inv: Investigation, settings: AnalystSettings, model: Model | str) -> dict[str, Any]:
@@ -78,7 +82,8 @@ async def analyse(inv: Investigation, settings: AnalystSettings, model: Model | 
             "seconds": round(time.monotonic() - started, 3),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
     if not outcome.ok:
-        raise AnalysisFailed(outcome.kind.value, outcome.message, meta)
+        fatal = outcome.kind is OutcomeKind.API_ERROR and outcome.evidence.get("retryable") is False
+        raise AnalysisFailed(outcome.kind.value, outcome.message, meta, fatal=fatal)
     if finding is None:
         raise AnalysisFailed("invalid_answer", error, meta)
     return {"id": inv.id, "account": inv.account, **finding, "meta": meta}

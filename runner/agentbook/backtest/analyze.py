@@ -23,6 +23,7 @@ from agentbook.backtest.folder import BacktestFolder, Investigation
 from agentbook.backtest.progress import AnalyzeProgress
 from agentbook.backtest.state import EventLog, run_lock, save_analysis, save_failure
 from agentbook.errors import FatalError, UsageError
+from agentbook.outcome import EXIT_CODES, OutcomeKind
 
 EXECUTORS = ("local", "ray")
 RETRYABLE = ("api_error", "crashed", "budget_exhausted", "invalid_answer")
@@ -213,6 +214,7 @@ async def run_local(todo: Iterable[Investigation], settings: AnalystSettings, co
     queue = iter(todo)  # workers pull lazily: memory stays flat in the number of investigations
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest-writer")
     errors: list[BaseException] = []
+    fatal: list[AnalysisFailed] = []  # once one is fatal (bad key, spend limit), start no more
 
     def keep_error(future: Future[None]) -> None:
         error = future.exception()
@@ -224,8 +226,13 @@ async def run_local(todo: Iterable[Investigation], settings: AnalystSettings, co
 
     async def worker() -> None:
         for inv in queue:
+            if fatal:
+                return
             write(on_start, inv)
-            write(on_result, inv, await analyse_safely(inv, settings, model, analyse_fn))
+            result = await analyse_safely(inv, settings, model, analyse_fn)
+            write(on_result, inv, result)
+            if isinstance(result, AnalysisFailed) and result.fatal:
+                fatal.append(result)
 
     try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -234,6 +241,9 @@ async def run_local(todo: Iterable[Investigation], settings: AnalystSettings, co
         await model.aclose()
     if errors:
         raise errors[0]
+    if fatal:
+        raise FatalError(f"analysis stopped: {fatal[0]}", exit_code=EXIT_CODES[OutcomeKind.API_ERROR],
+                         hint="fix the model settings and run again; finished analyses are kept")
 
 
 async def analyse_safely(inv: Investigation, settings: AnalystSettings, model: Any,

@@ -31,7 +31,14 @@ OnResult = Callable[[Investigation, "dict[str, Any] | AnalysisFailed"], None]
 
 def run_batches(folder: BacktestFolder, todo: list[Investigation], settings: AnalystSettings, log: EventLog,
                 bar: AnalyzeProgress, on_result: OnResult) -> list[str]:
-    return asyncio.run(_run(folder, todo, settings, log, bar, on_result))
+    import anthropic
+
+    from agentbook.models.errors import from_sdk
+
+    try:
+        return asyncio.run(_run(folder, todo, settings, log, bar, on_result))
+    except anthropic.APIError as err:  # the SDK already retried; say what the API said, no traceback
+        raise from_sdk(err, settings.model) from err
 
 
 def _client(spec: str) -> tuple[Any, Any]:

@@ -34,7 +34,7 @@ from .summary import readme_md
 from .values import clean_text, norm_id
 
 WRITE_THREADS = 4
-MAX_PENDING = 4096  # queued writes before the renderer waits (bounds memory on huge traces)
+MAX_PENDING = 1024  # queued spans' files before the renderer waits (bounds memory on huge traces)
 MARKER = ".agentbook-trace"  # marks a folder this exporter made (and may therefore replace)
 
 
@@ -65,17 +65,24 @@ class _Writer:
         # overlap it. Contents are decided here, in order, so the result does not depend on timing.
         self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="trace-export")
         self._pending: deque[Future[None]] = deque()
+        self._batch: list[tuple[str, str, str | None, str]] = []
         self.shared = self._shared_prompts()
 
     def write(self, rel: str, text: str, cut_long: bool = True) -> None:
-        """Queue one file under the export root; long text is cut and its rest written beside it."""
+        """Add one file to the batch; long text is cut and its rest written beside it."""
         rest_name = _rest_name(os.path.basename(rel))
         head, rest = cut(text, rest_name) if cut_long else (text, None)
-        full = os.path.join(self.root, rel)
         self.files += 1 if rest is None else 2
+        self._batch.append((os.path.join(self.root, rel), head, rest, rest_name))
+
+    def flush(self) -> None:
+        """Hand the batch (one span's files) to a writer thread; wait when too many are queued."""
+        if not self._batch:
+            return
         if len(self._pending) >= MAX_PENDING:
             self._pending.popleft().result()
-        self._pending.append(self._pool.submit(_put, full, head, rest, rest_name))
+        self._pending.append(self._pool.submit(_put_all, self._batch))
+        self._batch = []
 
     def write_lines(self, rel: str, lines: Iterable[str]) -> None:
         with open(os.path.join(self.root, rel), "w", encoding="utf-8", newline="\n") as fh:
@@ -84,6 +91,7 @@ class _Writer:
 
     def close(self) -> None:
         """Wait for every queued write; the first failure (disk full, ...) is raised here."""
+        self.flush()
         try:
             while self._pending:
                 self._pending.popleft().result()
@@ -124,6 +132,7 @@ class _Writer:
                        "got too long, so these children (and their subtrees) live at:\n\n" + "\n".join(lines) + "\n")
         self.findings += span_findings(span)
         span.release()
+        self.flush()
 
     def _parent_path(self, span: Span) -> str | None:
         parent = self._by_id.get(span.parent_id or "")
@@ -178,14 +187,18 @@ class _Writer:
         return findings
 
 
-def _put(full: str, head: str, rest: str | None, rest_name: str) -> None:
-    folder = os.path.dirname(full)
-    os.makedirs(folder, exist_ok=True)
-    with open(full, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(head)
-    if rest is not None:
-        with open(os.path.join(folder, rest_name), "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(rest)
+def _put_all(batch: list[tuple[str, str, str | None, str]]) -> None:
+    made: set[str] = set()
+    for full, head, rest, rest_name in batch:
+        folder = os.path.dirname(full)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        with open(full, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(head)
+        if rest is not None:
+            with open(os.path.join(folder, rest_name), "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(rest)
 
 
 def _rest_name(name: str) -> str:

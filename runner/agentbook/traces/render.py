@@ -21,6 +21,7 @@ LIMIT = 20_000  # characters per text file before the rest moves to a `.rest` fi
 ATTR_LIMIT = 400  # characters per value in span.yaml (span.json then holds every value in full)
 
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9 _./@+-]*$")
+_QUOTE_ONLY = re.compile(r"^[A-Za-z0-9_./@+ :#-]*$")
 _SPECIAL = re.compile(r"^(?:y|n|yes|no|on|off|true|false|null|none|~)$", re.IGNORECASE)
 
 
@@ -36,6 +37,8 @@ def yaml_scalar(value: Any) -> str:
     if _PLAIN.match(text) and not _SPECIAL.match(text) and not text.endswith((" ", ":")) and ": " not in text \
             and " #" not in text:
         return text
+    if _QUOTE_ONLY.match(text):  # ids, numbers-as-text, paths: quoting needs no escapes
+        return f'"{text}"'
     return json.dumps(text, ensure_ascii=False)
 
 

@@ -10,6 +10,7 @@ a full ruamel round-trip instead.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -218,23 +219,35 @@ class CaseFile:
 
         ruamel has one sequence offset for the whole dump; a list at column 0 whose nested lists are
         offset by 2 is only reproducible after shifting the case right, so a few shifts are tried.
+        The style is fitted on a skeleton of the case (block scalars cut to their first line): the
+        indentation is the same, and a 100 KB captured log need not be dumped just to compare.
         """
         body = chunk.decode("utf-8")
+        skeleton = _collapse_block_scalars(body)
+        if skeleton != body:
+            for pad in (0, 2, 4):
+                text = self._wrap(skeleton, pad)
+                style, diff = fit_style_scored(text, load_rt(text, where=where))
+                if diff == 0:
+                    root = load_rt(self._wrap(body, pad), where=where)
+                    return root, root[self.seq_key or "tests"], style
         best: tuple[Any, CommentedSeq, Style] | None = None
         best_diff = -1
         for pad in (0, 2, 4):
-            shifted = body if not pad else "".join(
-                (" " * pad + ln) if ln.strip() else ln for ln in body.splitlines(keepends=True))
-            text = f"{self.seq_key or 'tests'}:\n{shifted}"
+            text = self._wrap(body, pad)
             root = load_rt(text, where=where)
-            seq = root[self.seq_key or "tests"]
             style, diff = fit_style_scored(text, root)
             if best is None or diff < best_diff:
-                best, best_diff = (root, seq, style), diff
+                best, best_diff = (root, root[self.seq_key or "tests"], style), diff
             if diff == 0:
                 break
         assert best is not None
         return best
+
+    def _wrap(self, body: str, pad: int) -> str:
+        shifted = body if not pad else "".join(
+            (" " * pad + ln) if ln.strip() else ln for ln in body.splitlines(keepends=True))
+        return f"{self.seq_key or 'tests'}:\n{shifted}"
 
     def _dump_chunk(self, root: Any, style: Style, dash_col: int) -> bytes:
         text = dump_rt(root, style).split("\n", 1)[1]
@@ -375,6 +388,34 @@ class CaseFile:
             if isinstance(doc, dict):
                 return {k: v for k, v in doc.items() if k != "tests"}
         return {}
+
+
+_BLOCK_HEADER = re.compile(r"^( *)(?:- +)*([^\s#][^\n]*?):[ \t]+[|>][-+0-9]*[ \t]*(?:#.*)?$")
+
+
+def _collapse_block_scalars(text: str) -> str:
+    """`text` with every block scalar (`key: |`, `key: >-`) cut to its first content line."""
+    out: list[str] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        i += 1
+        m = _BLOCK_HEADER.match(line)
+        if m is None:
+            continue
+        key_col = line.index(m.group(2))
+        kept = False
+        while i < len(lines):
+            nxt = lines[i]
+            if nxt.strip() and len(nxt) - len(nxt.lstrip(" ")) <= key_col:
+                break
+            if not kept and nxt.strip():
+                out.append(nxt)
+                kept = True
+            i += 1
+    return "\n".join(out)
 
 
 def _indented_at_least(chunk: bytes, col: int) -> bool:

@@ -8,11 +8,12 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
 import yaml
-from tests.conftest import REPO_ROOT, git
+from tests.conftest import REPO_ROOT, CliResult, git
 
 EXAMPLE = REPO_ROOT / "examples" / "incident-assistant"
 GENERATE = EXAMPLE / "scripts" / "generate.py"
@@ -130,3 +131,15 @@ def test_the_backtests_code_pointers_exist_in_the_example() -> None:
         assert line == "null" or int(line) <= len(lines), f"{path}:{line} is past the end"
     logql = (EXAMPLE / "prompts" / "logql.md").read_text().splitlines()
     assert "logfmt" in logql[9] and "service_name" in logql[5]  # the lines the cohorts cite: :10 and :6
+
+
+def test_agentbook_validates_the_example_suites(example_repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    suites = [example_repo / "evals" / p for p in ("logql/suite.yaml", "summarise-alert.yaml", "root-cause.yaml")]
+    res = run_cli("validate", *suites)
+    assert res.code == 0, res.out + res.err
+    assert res.out.strip().endswith("checked 0 skills, 0 runbooks, 3 eval suites: 0 errors, 0 warnings")
+    listed = run_cli("eval", "list", suites[2], "--json")
+    assert listed.code == 0
+    data = json.loads(listed.out)
+    assert (data["layout"], data["total"]) == ("single", 40)
+    assert all(c["size"] > 100_000 for c in data["cases"])  # each case carries ~125 KB of captured logs

@@ -154,8 +154,10 @@ def main() -> None:
         script = root / "four.script.yaml"
         script.write_text(AGENTBOOK_SCRIPT)
         agentbook_run(repo, script, 0)  # warm-up: imports, stand-in start, bwrap probe
-        runs = [agentbook_run(repo, script, n) for n in range(1, repeat + 1)]
-        floors = [git_floor(repo, n) for n in range(repeat)]
+        runs, floors = [], []
+        for n in range(1, repeat + 1):  # interleaved, so load drifting on a shared machine hits both alike
+            runs.append(agentbook_run(repo, script, n))
+            floors.append(git_floor(repo, n))
         total = statistics.median(r[0] for r in runs)
         phases = {k: statistics.median(r[1].get(k, 0.0) for r in runs)
                   for k in ("plan", "worktree", "model", "gates", "commits", "records", "finish", "rest")}

@@ -97,3 +97,18 @@ def test_several_langfuse_or_atif_documents_are_several_traces(fixture: str, sha
     assert [t["trace_id"] for t in data] == (["lf-trace-7", "lf-trace-8"] if "langfuse" in fixture
                                              else ["run-42", "run-43"])
     assert data[0]["spans"] == data[1]["spans"] > 1
+
+
+def test_reexport_switches_between_one_and_many_traces_cleanly(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    out = tmp_path / "out"
+    assert run_cli("trace", "export", FIXTURES / "otlp_two_traces.jsonl", out).code == 0
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "01-5b8efff798038103d269b633813fc60c", "02-00000000000000000000000000000abc", "README.md"]
+    assert run_cli("trace", "export", FIXTURES / "otlp_events.json", out).code == 0
+    assert not (out / "01-5b8efff798038103d269b633813fc60c").exists()
+    assert (out / "tree.txt").is_file()
+    one = run_cli("trace", "export", FIXTURES / "otlp_two_traces.jsonl", out, "--trace-id", "abc")
+    assert one.code == 0
+    assert run_cli("trace", "export", FIXTURES / "otlp_two_traces.jsonl", out).code == 0
+    assert not (out / "tree.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

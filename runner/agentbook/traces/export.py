@@ -36,6 +36,7 @@ from .values import clean_text, norm_id
 WRITE_THREADS = 4
 MAX_PENDING = 1024  # queued spans' files before the renderer waits (bounds memory on huge traces)
 MARKER = ".agentbook-trace"  # marks a folder this exporter made (and may therefore replace)
+CONTAINER_MARKER = ".agentbook-traces"  # marks a folder holding one export per trace of a file
 
 
 @dataclass
@@ -256,7 +257,7 @@ def _prepare(out: Path) -> None:
         raise FatalError(f"{out}: is a symlink; refusing to export through it", hint="pass a real folder path")
     if out.exists() and not out.is_dir():
         raise FatalError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+    if out.is_dir() and any(out.iterdir()) and not ((out / MARKER).is_file() or (out / CONTAINER_MARKER).is_file()):
         raise FatalError(f"{out}: exists, is not empty and is not a trace export; refusing to overwrite it",
                          hint="pick a new folder, or remove this one")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -322,8 +323,6 @@ def _swap(new: Path, out: Path) -> None:
             shutil.rmtree(old)
 
 
-CONTAINER_MARKER = ".agentbook-traces"  # marks a folder holding one export per trace of a file
-
 
 def pick_traces(traces: list[Trace], trace_id: str | None) -> list[Trace]:
     """All traces, or the one whose id is `trace_id` (a clear error listing the ids otherwise)."""
@@ -340,25 +339,38 @@ def pick_traces(traces: list[Trace], trace_id: str | None) -> list[Trace]:
 
 
 def export_many(traces: list[Trace], out_dir: Path | str) -> list[ExportSummary]:
-    """One trace: export it at `out_dir`. Several: `out_dir/NN-<trace id>/` each, plus a README listing them."""
+    """One trace: export it at `out_dir`. Several: `out_dir/NN-<trace id>/` each, plus a README listing them.
+
+    Either way OUT is built beside itself and swapped in whole, replacing an earlier export of either kind.
+    """
     out = Path(out_dir)
     if len(traces) == 1:
         return [export_trace(traces[0], out)]
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise FatalError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / CONTAINER_MARKER).is_file():
-        raise FatalError(f"{out}: exists, is not empty and is not a trace export; refusing to write into it",
-                         hint="pick a new folder, or remove this one")
+    _prepare(out)
+    _remove_stale(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    try:
+        summaries = _export_each(traces, tmp)
+        _swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for summary in summaries:
+        summary.out_dir = str(out / Path(summary.out_dir).name)
+    return summaries
+
+
+def _export_each(traces: list[Trace], root: Path) -> list[ExportSummary]:
     width = max(2, len(str(len(traces))))
     summaries = []
     lines = [f"# {len(traces)} traces", "", ("Each folder is one trace exported by `agentbook trace export`; "
              "start with its README.md."), "", "| folder | trace id | spans | failed | name |", "|---|---|---|---|---|"]
     for n, trace in enumerate(traces, 1):
         name = f"{n:0{width}d}-{slug(trace.trace_id, 32, 'trace')}"
-        summary = export_trace(trace, out / name)
+        summary = export_trace(trace, root / name)
         summaries.append(summary)
         lines.append(f"| `{name}/` | {one_line(clean_text(trace.trace_id), 40)} | {summary.spans} | "
                      f"{summary.errors} | {one_line(clean_text(trace.name), 60).replace('|', '/')} |")
-    atomic_write_text(out / "README.md", "\n".join(lines) + "\n")
-    atomic_write_text(out / CONTAINER_MARKER, f"{len(traces)} trace exports\n")
+    atomic_write_text(root / "README.md", "\n".join(lines) + "\n")
+    atomic_write_text(root / CONTAINER_MARKER, f"{len(traces)} trace exports\n")
     return summaries

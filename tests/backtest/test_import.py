@@ -138,3 +138,33 @@ def test_generator_is_deterministic_and_matches_the_committed_example(generated:
     assert gen.digest(tmp_path / "again") == gen.digest(generated)
     committed = Path(__file__).resolve().parents[2] / "examples" / "incident-assistant" / "backtest"
     assert gen.digest(committed) == gen.digest(generated), "re-run examples/incident-assistant/backtest/generate.py"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "meta.yaml" and ".agentbook" not in p.parts}
+
+
+def test_parallel_import_writes_the_same_bytes_as_serial(generated: Path, tmp_path: Path) -> None:
+    serial = import_backtest(generated / "manifest.jsonl", tmp_path / "serial", jobs=1)
+    parallel = import_backtest(generated / "manifest.jsonl", tmp_path / "parallel", jobs=2)
+    assert serial.imported == parallel.imported
+    assert _tree(tmp_path / "serial") == _tree(tmp_path / "parallel")
+
+
+def test_a_bad_trace_stops_the_import_with_its_line_and_leaves_whole_investigations(generated: Path,
+                                                                                     tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (generated / "manifest.jsonl").read_text().splitlines()[:60]]
+    for row in rows:
+        row["trace"] = str(generated / row["trace"])
+    (tmp_path / "broken.json").write_text('{"resourceSpans": [')
+    rows[40]["trace"] = str(tmp_path / "broken.json")
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(FatalError) as err:
+        import_backtest(tmp_path / "m.jsonl", tmp_path / "bt", jobs=2)
+    assert str(err.value).startswith(f"{tmp_path / 'm.jsonl'}:41: investigation {rows[40]['id']}: cannot read trace "
+                                     f"{tmp_path / 'broken.json'}: ")
+    placed = BacktestFolder(tmp_path / "bt").investigations()
+    assert 0 < len(placed) < 60 and rows[40]["id"] not in {i.id for i in placed}
+    assert all((i.path / "trace" / "tree.txt").is_file() for i in placed)
+    assert not [p for p in (tmp_path / "bt").rglob(".tmp-*")]

@@ -10,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +28,8 @@ from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json, atomic_write_text, file_lock
 
 TMP_PREFIX = ".tmp-"
+DEFAULT_JOBS = min(4, os.cpu_count() or 1)
+PARALLEL_FROM = 50  # fewer investigations than this are quicker to export than to start workers for
 
 README = """\
 # Backtest
@@ -168,7 +173,9 @@ def _merged_manifest(folder: BacktestFolder, entries: list[ManifestEntry]) -> li
     return sorted(rows.values(), key=lambda r: (r["account"], r["id"]))
 
 
-def import_backtest(manifest: Path | str, out: Path | str, *, update: bool = False) -> ImportSummary:
+def import_backtest(manifest: Path | str, out: Path | str, *, update: bool = False,
+                    jobs: int = DEFAULT_JOBS) -> ImportSummary:
+    """Import every investigation of `manifest` into `out`; `jobs` processes export traces in parallel."""
     manifest = Path(manifest)
     entries = read_manifest(manifest)
     folder = BacktestFolder(out)
@@ -178,8 +185,16 @@ def import_backtest(manifest: Path | str, out: Path | str, *, update: bool = Fal
     summary = ImportSummary(out=str(folder.root), total=len(entries))
     with file_lock(folder.state / "import.lock"):
         _clean_stale_temps(folder)
-        for entry in entries:
-            _import_one(folder, entry, manifest, update, summary)
+        work = [job for entry in entries if (job := _plan_one(folder, entry, manifest, update, summary))]
+        try:
+            for job, error in zip(work, _build_all(work, jobs), strict=True):
+                if error is not None:
+                    raise error
+                (summary.refreshed if job.dest.exists() else summary.imported).append(job.entry.id)
+                _place(job.tmp, job.dest)
+        finally:
+            for job in work:
+                shutil.rmtree(job.tmp, ignore_errors=True)
         lines = [json.dumps(r, ensure_ascii=False) for r in _merged_manifest(folder, entries)]
         atomic_write_text(folder.manifest, "\n".join(lines) + "\n")
         if not (folder.root / "README.md").exists():
@@ -189,25 +204,47 @@ def import_backtest(manifest: Path | str, out: Path | str, *, update: bool = Fal
     return summary
 
 
-def _import_one(folder: BacktestFolder, entry: ManifestEntry, manifest: Path, update: bool,
-                summary: ImportSummary) -> None:
+@dataclass
+class _Job:
+    entry: ManifestEntry
+    dest: Path
+    tmp: Path
+    source_hash: str
+    manifest: Path
+
+
+def _plan_one(folder: BacktestFolder, entry: ManifestEntry, manifest: Path, update: bool,
+              summary: ImportSummary) -> _Job | None:
+    """The job that (re)builds `entry`, or None when it is unchanged or analysed and must stay."""
     dest = folder.investigation_dir(entry.account, entry.id)
     source_hash = entry.source_hash()
     if dest.exists():
         if _existing_hash(dest) == source_hash:
             summary.unchanged.append(entry.id)
-            return
+            return None
         if (dest / ANALYSIS_JSON).exists():
             summary.kept_changed.append(entry.id)
-            return
+            return None
         if not update:
             raise FatalError(f"investigation {entry.id} changed since it was imported",
                              location=f"{manifest}:{entry.line}", hint="pass --update to refresh it")
-    tmp = dest.with_name(f"{TMP_PREFIX}{entry.id}-{os.getpid()}")
+    return _Job(entry, dest, dest.with_name(f"{TMP_PREFIX}{entry.id}-{os.getpid()}"), source_hash, manifest)
+
+
+def _build(job: _Job) -> FatalError | None:
+    """Build one investigation in its temp folder (in a worker process); a bad trace comes back as a value."""
     try:
-        _write_investigation(entry, tmp, source_hash, manifest)
-        (summary.refreshed if dest.exists() else summary.imported).append(entry.id)
-        _place(tmp, dest)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        _write_investigation(job.entry, job.tmp, job.source_hash, job.manifest)
+    except FatalError as err:
+        return err
+    return None
+
+
+def _build_all(work: list[_Job], jobs: int) -> Iterator[FatalError | None]:
+    """Results in manifest order. Worker processes are spawned, not forked: the caller may have threads
+    (a stand-in server, a writer) whose locks a fork would copy mid-use."""
+    if jobs <= 1 or len(work) < PARALLEL_FROM:
+        yield from map(_build, work)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_build, work, chunksize=8)

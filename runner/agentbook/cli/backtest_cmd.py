@@ -25,12 +25,13 @@ def command() -> None:
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--update", is_flag=True, help="Add new investigations to an existing backtest; analysed ones "
               "are left as they are.")
+@click.option("--jobs", type=click.IntRange(1, 64), help="Processes exporting traces (default: up to 4).")
 @json_option
-def import_cmd(manifest: Path, out: Path, update: bool, as_json: bool) -> int:
+def import_cmd(manifest: Path, out: Path, update: bool, jobs: int | None, as_json: bool) -> int:
     """Turn MANIFEST (JSONL: id, account, trace, answer, truth, verdict/score, metadata) into folder OUT."""
-    from agentbook.backtest.importer import import_backtest
+    from agentbook.backtest.importer import DEFAULT_JOBS, import_backtest
 
-    summary = import_backtest(manifest, out, update=update)
+    summary = import_backtest(manifest, out, update=update, jobs=jobs or DEFAULT_JOBS)
     if as_json:
         emit_json(summary.to_json())
         return EXIT_OK

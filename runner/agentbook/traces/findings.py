@@ -41,8 +41,12 @@ def _span_findings(span: Span) -> list[Finding]:
         out.append(Finding(section, span, span.status_message or "status ERROR, no message"))
     reasons = _finish_reasons(span)
     has_output = any(m.content or m.tool_calls for m in span.output_messages) or span.output_text
-    if span.kind == "llm" and span.status != "error" and not has_output and span.output_messages:
-        out.append(Finding("empty_output", span, "the model's reply has no text and no tool calls"))
+    has_input = bool(span.input_messages or span.input_text)
+    if span.kind == "llm" and span.status != "error" and not has_output:
+        if span.output_messages:
+            out.append(Finding("empty_output", span, "the model's reply has no text and no tool calls"))
+        elif has_input:  # content was captured (there is input), yet no output: the call never finished?
+            out.append(Finding("empty_output", span, "input recorded but no output"))
     if reasons & TRUNCATED_REASONS:
         out.append(Finding("truncated_output", span, "finish reason " + ", ".join(sorted(reasons))))
     reply = " ".join(m.content for m in span.output_messages if m.role == "assistant")

@@ -6,6 +6,7 @@ import difflib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -201,3 +202,26 @@ def test_empty_list_grows_and_shrinks(tmp_path: Path) -> None:
     suite.remove_case("first")
     suite.remove_case("second")
     assert path.read_text() == "description: empty\ntests:\n" and suite.list_cases() == []
+
+
+def test_split_with_sidecars_copies_references_and_still_runs_the_same(
+        run_cli: Callable[..., Any], suite_copy: Callable[[str], Path], tmp_path: Path) -> None:
+    folder = suite_copy("single")
+    out = tmp_path / "split"
+    res = run_cli("eval", "split", str(folder), "--out", str(out), "--sidecar-over", "100", "--json")
+    assert res.code == 0, res.err
+    summary = json.loads(res.out)
+    assert summary["sidecars"] == ["sidecars/checkout-timeout.logs.txt"] and summary["verified"]
+    assert sorted(summary["copied"]) == ["prompts/triage.txt", "sidecars/json-logs.txt"]
+    case_text = (out / "cases" / "checkout-timeout.yaml").read_text()
+    assert "      logs: file://sidecars/checkout-timeout.logs.txt\n    assert:" not in case_text
+    assert "  logs: file://sidecars/checkout-timeout.logs.txt\nassert:\n" in case_text
+    assert (out / "sidecars" / "checkout-timeout.logs.txt").read_text().startswith("10:01:58 checkout INFO")
+    scripts = Path(__file__).parent / "fixtures" / "scripts"
+    args = ["--model", f"scripted:{scripts / 'triage.script.yaml'}", "--grader", f"scripted:{scripts / 'judge.script.yaml'}",
+            "--json"]
+    before = json.loads(run_cli("eval", "run", str(folder), *args).out)
+    after = json.loads(run_cli("eval", "run", str(out), *args).out)
+    verdicts = {c["id"]: c["verdict"] for c in before["cases"]}
+    assert verdicts == {c["id"]: c["verdict"] for c in after["cases"]}
+    assert verdicts == {"checkout-timeout": "pass", "case-cc0e6533": "fail", "json-summary": "fail"}

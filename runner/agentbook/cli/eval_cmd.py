@@ -204,13 +204,15 @@ def rm_cmd(suite: Path, case_id: str, as_json: bool) -> None:
 @command.command("split")
 @suite_arg
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the split suite.")
+@click.option("--sidecar-over", type=click.IntRange(1), default=None,
+              help="Move string vars larger than this many bytes to sidecars/<id>.<var>.txt.")
 @json_option
-def split_cmd(suite: Path, out: Path, as_json: bool) -> None:
+def split_cmd(suite: Path, out: Path, sidecar_over: int | None, as_json: bool) -> None:
     """Turn a single-file suite into suite.yaml + cases/<id>.yaml (lossless; checked after writing)."""
     from agentbook.evals.split import check_split, split_suite
 
     s = open_suite(suite)
-    summary = split_suite(s, out)
+    summary = split_suite(s, out, sidecar_over=sidecar_over)
     differing = check_split(s, out)
     if differing:
         raise FatalError(f"split copy differs for {len(differing)} case(s): {', '.join(differing[:5])}",
@@ -218,7 +220,10 @@ def split_cmd(suite: Path, out: Path, as_json: bool) -> None:
     if as_json:
         emit_json({**summary.to_json(), "verified": True})
         return
-    click.echo(f"wrote {summary.suite} and {len(summary.cases)} case files in {out / 'cases'} (verified)")
+    extra = f", {len(summary.sidecars)} sidecars" if summary.sidecars else ""
+    click.echo(f"wrote {summary.suite} and {len(summary.cases)} case files in {out / 'cases'}{extra} (verified)")
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}")
 
 
 @command.command("stats")

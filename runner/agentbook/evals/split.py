@@ -3,6 +3,10 @@
 Each case file is the case's own text (comments included) moved left to column 0; the suite file is
 the original with the case list replaced by the promptfoo glob `file://cases/*.yaml`. Cases without an
 id need none in the split layout: the file name is the id, the same one `eval list` showed before.
+With `sidecar_over`, string variables larger than that many bytes move to `sidecars/<id>.<var>.txt`
+and the case says `file://sidecars/<id>.<var>.txt` (promptfoo reads such a variable as the file's
+text). Files the suite references relatively (prompts, sidecars) are copied along, so the split copy
+runs where it is written.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from agentbook.errors import FatalError
 from agentbook.evals.cases import write_bytes
-from agentbook.evals.index import dedent_chunk
+from agentbook.evals.index import Loader, dedent_chunk
 from agentbook.evals.store import SingleFileSuite, Suite, open_suite
 from agentbook.evals.yamlio import dump_rt
 
@@ -25,12 +31,16 @@ CASES_GLOB = "file://cases/*.yaml"
 class SplitSummary:
     suite: str
     cases: list[str] = field(default_factory=list)
+    sidecars: list[str] = field(default_factory=list)
+    copied: list[str] = field(default_factory=list)  # referenced files copied along
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"suite": self.suite, "cases": len(self.cases), "case_files": self.cases}
+        return {"suite": self.suite, "cases": len(self.cases), "case_files": self.cases,
+                "sidecars": self.sidecars, "copied": self.copied, "warnings": self.warnings}
 
 
-def split_suite(suite: Suite, out_dir: Path) -> SplitSummary:
+def split_suite(suite: Suite, out_dir: Path, *, sidecar_over: int | None = None) -> SplitSummary:
     if not isinstance(suite, SingleFileSuite):
         raise FatalError(f"{suite.path} is already split into case files")
     out_dir = Path(out_dir)
@@ -47,10 +57,63 @@ def split_suite(suite: Suite, out_dir: Path) -> SplitSummary:
         path = cases_dir / f"{case_id}.yaml"
         if path.exists():
             raise FatalError(f"duplicate id {case_id!r}", hint="give each case a unique id, then retry")
+        if sidecar_over is not None:
+            body = _to_sidecars(body, case_id, sidecar_over, out_dir, summary)
         write_bytes(path, body)
         summary.cases.append(str(path))
     write_bytes(target, _header(data, index, suite))
+    _copy_references(suite, out_dir, summary)
     return summary
+
+
+def _to_sidecars(body: bytes, case_id: str, limit: int, out_dir: Path, summary: SplitSummary) -> bytes:
+    """Cut string `vars` over `limit` bytes out of the case text into sidecar files."""
+    text = body.decode("utf-8")
+    cuts: list[tuple[int, int, str, str]] = []
+    depth, in_vars, key, expect_key = 0, False, None, True
+    for ev in yaml.parse(text, Loader=Loader):
+        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            in_vars = in_vars or (depth == 1 and key == "vars" and isinstance(ev, yaml.MappingStartEvent))
+            depth += 1
+            expect_key = True
+        elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+            in_vars = in_vars and depth >= 2
+            expect_key = True
+        elif isinstance(ev, yaml.ScalarEvent):
+            if expect_key:
+                key = ev.value
+            elif in_vars and depth == 2 and key and len(ev.value.encode("utf-8")) > limit:
+                cuts.append((ev.start_mark.index, ev.end_mark.index, key, ev.value))  # type: ignore[union-attr]
+            expect_key = not expect_key
+    for start, end, name, value in reversed(cuts):
+        rel = f"sidecars/{case_id}.{name}.txt"
+        write_bytes(out_dir / rel, value.encode("utf-8"))
+        summary.sidecars.append(rel)
+        text = text[:start] + f"file://{rel}" + ("\n" if text[start:end].endswith("\n") else "") + text[end:]
+    return text.encode("utf-8")
+
+
+def _copy_references(suite: SingleFileSuite, out_dir: Path, summary: SplitSummary) -> None:
+    """Copy the relative `file://` files the suite uses (prompts, default test, vars) into `out_dir`."""
+    config = suite.config()
+    refs = [p for p in config.get("prompts") or [] if isinstance(p, str)]
+    refs += [config["defaultTest"]] if isinstance(config.get("defaultTest"), str) else []
+    refs += [v for _, case in suite.all_cases() for v in (case.get("vars") or {}).values()
+             if isinstance(case.get("vars"), dict)]
+    base = suite.base_dir.resolve()
+    for ref in {r for r in refs if isinstance(r, str) and r.startswith("file://")}:
+        rel = Path(ref.removeprefix("file://"))
+        source = (base / rel).resolve()
+        if rel.is_absolute() or not source.is_file():
+            continue
+        if not source.is_relative_to(base):
+            summary.warnings.append(f"{ref} is outside the suite folder; fix the path in {out_dir}")
+            continue
+        target = out_dir / rel
+        if not target.exists():
+            write_bytes(target, source.read_bytes())
+            summary.copied.append(str(rel))
 
 
 def _fast_bodies(data: bytes, index: Any) -> list[tuple[str, bytes]]:
@@ -94,10 +157,23 @@ def _header(data: bytes, index: Any, suite: SingleFileSuite) -> bytes:
 
 
 def check_split(original: Suite, out_dir: Path) -> list[str]:
-    """Ids whose values differ between the original and the split copy (empty when lossless)."""
+    """Ids whose values differ between the original and the split copy (empty when lossless);
+    `file://` variables are compared by the text they point to, each relative to its own suite."""
     split = open_suite(out_dir / "suite.yaml")
-    before = dict(original.all_cases())
-    after = dict(split.all_cases())
-    before = {k: {kk: vv for kk, vv in v.items() if kk != "id"} for k, v in before.items()}
-    after = {k: {kk: vv for kk, vv in v.items() if kk != "id"} for k, v in after.items()}
+    before = {k: _resolved(v, original.base_dir) for k, v in original.all_cases()}
+    after = {k: _resolved(v, split.base_dir) for k, v in split.all_cases()}
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def _resolved(case: dict[str, Any], base: Path) -> dict[str, Any]:
+    out = {k: v for k, v in case.items() if k != "id"}
+    if isinstance(out.get("vars"), dict):
+        out["vars"] = {k: _read(v, base) for k, v in out["vars"].items()}
+    return out
+
+
+def _read(value: Any, base: Path) -> Any:
+    if isinstance(value, str) and value.startswith("file://") and value.endswith((".txt", ".md")):
+        path = base / value.removeprefix("file://")
+        return path.read_text(encoding="utf-8") if path.is_file() else value
+    return value

@@ -227,3 +227,20 @@ def test_unknown_path_is_a_404_error_body(standin: Standin) -> None:
     status, _, raw = raw_post(server, "/v1/complete", {}, {"x-api-key": "k"})
     assert status == 404 and json.loads(raw)["error"] == {"type": "not_found_error",
                                                           "message": "Not found: POST /v1/complete"}
+
+
+def test_head_request_gets_headers_and_no_body_then_the_connection_still_serves(standin: Standin) -> None:
+    # Claude Code probes the base URL with HEAD; a body there is a protocol error that killed the reply.
+    import http.client
+
+    server = standin(TOOLS_SCRIPT)
+    host, port = server.base_url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("HEAD", "/v1/complete", headers={"x-api-key": "k"})
+    head = conn.getresponse()
+    assert head.status == 404 and head.read() == b""
+    conn.request("POST", "/v1/messages", body=json.dumps(first_request()),
+                 headers={"content-type": "application/json", "x-api-key": "k"})
+    reply = conn.getresponse()
+    assert reply.status == 200 and json.loads(reply.read())["type"] == "message"
+    conn.close()

@@ -111,7 +111,7 @@ class HttpServer:
                 if request is None:
                     break
                 reply = await self.handle(request)
-                await self._send(conn, writer, reply)
+                await self._send(conn, writer, reply, head_only=request.method == "HEAD")
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is not h11.DONE:
                     break
                 conn.start_next_cycle()
@@ -156,13 +156,16 @@ class HttpServer:
                 return None
 
     @staticmethod
-    async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply) -> None:
+    async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply,
+                    *, head_only: bool = False) -> None:
         headers = [("content-type", reply.content_type), *reply.headers.items()]
         if isinstance(reply.body, bytes):
             headers.append(("content-length", str(len(reply.body))))
         writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers,
                                             reason=_reason(reply.status))))
-        if isinstance(reply.body, bytes):
+        if head_only:  # HEAD: the headers a GET would have, never a body (h11 refuses one)
+            pass
+        elif isinstance(reply.body, bytes):
             writer.write(conn.send(h11.Data(data=reply.body)))
         else:
             async for chunk in reply.body:

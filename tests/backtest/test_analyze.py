@@ -33,8 +33,9 @@ def test_every_investigation_gets_a_valid_analysis(analysed: Path, generated: Pa
         assert analysis["verdict"] == ("correct" if truth[inv.id]["cause"] is None else "wrong")
         assert (inv.path / "analysis.md").read_text().startswith(f"# Analysis of {inv.id} ({inv.account})")
         step = analysis["first_wrong_step"]
-        if step and step["span_path"] != "trace":  # the path the analyst names exists in the export
+        if step:  # the span the analyst names exists in the export, and so does its evidence
             assert (inv.path / "trace" / step["span_path"] / "span.yaml").is_file()
+        assert all((inv.path / e["path"]).exists() for e in analysis["evidence"]), analysis["evidence"]
     counts = Counter(e["event"] for e in _events(analysed))
     assert counts == {"start": 200, "done": 200}
 

@@ -185,3 +185,20 @@ def test_promptfoo_shapes_txt_prompts_yaml12_scalars_refs_default_file(run_cli: 
     server = ensure_server(SCRIPTS / "french.script.yaml")
     sent = [r["body"]["messages"][0]["content"] for r in server.requests()]
     assert "Translate to French: Yes (sent at 10:02)" in sent  # not True / 602, as PyYAML's YAML 1.1 would
+
+
+def test_list_vars_expand_into_every_combination(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    (tmp_path / "p.txt").write_text("Question: {{question}} ({{tone}})")
+    (tmp_path / "suite.yaml").write_text(
+        "prompts: [file://p.txt]\ntests:\n  - id: both\n    vars:\n      question: [Is anything wrong?,"
+        " 'Why did latency spike after the deploy?']\n      tone: calm\n    assert:\n"
+        "      - type: not-icontains\n        value: I do not know\n"
+        "  - id: literal\n    options: {disableVarExpansion: true}\n    vars: {question: [a, b], tone: x}\n")
+    code, report = run_json(run_cli, str(tmp_path / "suite.yaml"))
+    assert code == 0, report
+    stored = json.loads(Path(report["stored"]).read_text())
+    outputs = {c["id"]: c["attempts"][0]["outputs"] for c in stored["cases"]}
+    assert [o["prompt"] for o in outputs["both"]] == ["file://p.txt [question=Is anything wrong?]",
+                                                      "file://p.txt [question=Why did latency spike after the deploy?]"]
+    assert [o["output"] for o in outputs["both"]] == ["No incident.", "The cache hit ratio collapsed after deploy 7f2c."]
+    assert len(outputs["literal"]) == 1

@@ -8,6 +8,7 @@ Exit code of the run: 0 all pass, 1 failures, 2 errors.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -129,18 +130,19 @@ class _Run:
     async def attempt(self, case_id: str, case: dict[str, Any], asserts: list[Any], i: int) -> dict[str, Any]:
         start = time.monotonic()
         try:
-            variables = resolve_vars(self.defaults.get("vars") or {}, case.get("vars") or {}, self.base)
+            merged = resolve_vars(self.defaults.get("vars") or {}, case.get("vars") or {}, self.base)
             results: list[AssertResult] = []
             outputs = []
-            for prompt in self.prompts:
-                output, cached = await self._generate(prompt, variables, case, i)
-                outputs.append({"prompt": prompt.label, "output": output[:MAX_STORED_OUTPUT], "cached": cached,
-                                "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
-                for a in asserts:
-                    assertion = self.resolve_ref(a, case_id)
-                    if "value" in assertion:
-                        assertion = {**assertion, "value": render_value(assertion["value"], variables)}
-                    results.append(await grade(assertion, output, self._judge_for(i), None))
+            for variables, label in expand_vars(merged, case):
+                for prompt in self.prompts:
+                    output, cached = await self._generate(prompt, variables, case, i)
+                    outputs.append({"prompt": prompt.label + label, "output": output[:MAX_STORED_OUTPUT],
+                                    "cached": cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
+                    for a in asserts:
+                        assertion = self.resolve_ref(a, case_id)
+                        if "value" in assertion:
+                            assertion = {**assertion, "value": render_value(assertion["value"], variables)}
+                        results.append(await grade(assertion, output, self._judge_for(i), None))
         except ModelError as err:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.message}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
@@ -185,6 +187,20 @@ class _Run:
         spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
             else self.model_spec
         return await self.complete(spec, system, messages, i)
+
+
+def expand_vars(variables: dict[str, Any], case: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """promptfoo runs every combination of list-valued vars (`language: [French, German]`) unless
+    `options.disableVarExpansion`; an attempt passes only when every combination passes."""
+    lists = {k: v for k, v in variables.items() if isinstance(v, list)}
+    if not lists or (case.get("options") or {}).get("disableVarExpansion"):
+        return [(variables, "")]
+    combos = itertools.product(*lists.values())
+    out = []
+    for combo in combos:
+        chosen = dict(zip(lists, combo))
+        out.append(({**variables, **chosen}, " [" + ", ".join(f"{k}={v}" for k, v in chosen.items()) + "]"))
+    return out
 
 
 def _max_tokens(provider: Any) -> int:

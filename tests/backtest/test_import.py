@@ -168,3 +168,12 @@ def test_a_bad_trace_stops_the_import_with_its_line_and_leaves_whole_investigati
     assert 0 < len(placed) < 60 and rows[40]["id"] not in {i.id for i in placed}
     assert all((i.path / "trace" / "tree.txt").is_file() for i in placed)
     assert not [p for p in (tmp_path / "bt").rglob(".tmp-*")]
+
+
+def test_a_missing_optional_library_names_the_extra() -> None:
+    from agentbook.backtest.deps import need
+
+    with pytest.raises(FatalError) as err:
+        need("agentbook_no_such_library.sub", "--executor ray")
+    assert str(err.value) == ("--executor ray needs agentbook_no_such_library, which is not installed "
+                              "(pip install 'agentbook[backtest]')")

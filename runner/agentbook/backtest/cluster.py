@@ -17,11 +17,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from agentbook.backtest.deps import need
 from agentbook.backtest.folder import BacktestFolder, Investigation
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SUBSAMPLE = 0.9  # share of failures the stability run keeps
 DISTANCE = 0.6  # cosine distance under which fingerprint groups merge (average linkage)
@@ -123,6 +125,8 @@ def collect_failures(folder: BacktestFolder) -> tuple[list[Failure], list[Invest
 
 
 def _features(failures: Sequence[Failure]) -> np.ndarray:
+    np = need("numpy", "clustering")
+    need("sklearn", "clustering")
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
@@ -141,6 +145,7 @@ def _features(failures: Sequence[Failure]) -> np.ndarray:
 
 def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float = DISTANCE) -> list[int]:
     """A cohort label per failure. Same fingerprint -> same label; labels numbered by first appearance."""
+    np = need("numpy", "clustering")
     from sklearn.cluster import AgglomerativeClustering
 
     if not failures:

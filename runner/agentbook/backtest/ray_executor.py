@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentbook.backtest.analyst import AnalysisFailed, AnalystSettings
+from agentbook.backtest.deps import need
 from agentbook.backtest.folder import Investigation
 
 
@@ -38,8 +39,7 @@ def _task(inv: Investigation, settings: AnalystSettings) -> dict[str, Any]:
 def run_ray(todo: list[Investigation], settings: AnalystSettings, concurrency: int,
             on_start: Callable[[Investigation], None],
             on_result: Callable[[Investigation, dict[str, Any] | AnalysisFailed], None]) -> None:
-    import ray
-
+    ray = need("ray", "--executor ray")
     if not ray.is_initialized():
         ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
                  log_to_driver=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agentbook.backtest.cohorts import read_index
+from agentbook.backtest.deps import need
 from agentbook.backtest.folder import BacktestFolder, Investigation
 from agentbook.fsutil import atomic_write_bytes, atomic_write_text
 
@@ -68,8 +69,7 @@ def _analyses(invs: list[Investigation]) -> tuple[int, dict[str, float], list[In
 
 def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts: list[dict[str, Any]],
             overall: float) -> list[str]:
-    import matplotlib
-
+    matplotlib = need("matplotlib", "the report's charts (or pass --no-charts)")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

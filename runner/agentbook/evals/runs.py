@@ -10,13 +10,19 @@ from typing import Any
 
 from agentbook.errors import FatalError
 from agentbook.evals import state
-from agentbook.fsutil import atomic_write_json
+from agentbook.fsutil import atomic_write_json, file_lock
 
 
 def save_run(suite_path: Path, run: dict[str, Any]) -> Path:
-    path = state.runs_dir(suite_path) / f"{run['run_id']}.json"
+    folder = state.runs_dir(suite_path)
+    path = folder / f"{run['run_id']}.json"
     atomic_write_json(path, run)
-    atomic_write_json(state.runs_dir(suite_path) / "latest.json", {"run_id": run["run_id"]})
+    # the last verdict of every case, kept small so `eval list` does not read whole runs
+    with file_lock(folder / ".verdicts.lock"):
+        verdicts = last_verdicts(suite_path)
+        verdicts.update({c["id"]: c["verdict"] for c in run.get("cases", [])})
+        atomic_write_json(folder / "verdicts.json", verdicts)
+    atomic_write_json(folder / "latest.json", {"run_id": run["run_id"]})
     return path
 
 
@@ -24,7 +30,7 @@ def list_runs(suite_path: Path) -> list[str]:
     folder = state.runs_dir(suite_path)
     if not folder.is_dir():
         return []
-    return sorted(p.stem for p in folder.glob("*.json") if p.name != "latest.json")
+    return sorted(p.stem for p in folder.glob("*.json") if p.name not in ("latest.json", "verdicts.json"))
 
 
 def load_run(suite_path: Path, run_id: str) -> dict[str, Any]:
@@ -57,15 +63,11 @@ def _latest(suite_path: Path) -> str | None:
 
 def last_verdicts(suite_path: Path) -> dict[str, str]:
     """case id -> verdict (pass | fail | error) of the most recent run that ran that case."""
-    verdicts: dict[str, str] = {}
-    for run_id in reversed(list_runs(suite_path)[-20:]):
-        try:
-            run = load_run(suite_path, run_id)
-        except FatalError:
-            continue
-        for case in run.get("cases", []):
-            verdicts.setdefault(case["id"], case["verdict"])
-    return verdicts
+    try:
+        loaded = json.loads((state.runs_dir(suite_path) / "verdicts.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
 @dataclass

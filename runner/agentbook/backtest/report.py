@@ -3,6 +3,8 @@ impact with their code pointers and proposed change, the cost of the analysis, a
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +71,9 @@ def _analyses(invs: list[Investigation]) -> tuple[int, dict[str, float], list[In
 
 def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts: list[dict[str, Any]],
             overall: float) -> list[str]:
+    # matplotlib caches fonts under $HOME/.cache; in a runner worktree HOME is the repo, and the cache
+    # must not end up in a commit
+    os.environ.setdefault("MPLCONFIGDIR", str(Path(tempfile.gettempdir()) / "agentbook-matplotlib"))
     matplotlib = need("matplotlib", "the report's charts (or pass --no-charts)")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

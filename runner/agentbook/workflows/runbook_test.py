@@ -65,7 +65,7 @@ class Spec:
 
 
 @dataclass
-class TestResult:
+class RunbookTestResult:
     spec: Spec
     repo: Path
     checks: list[Check] = field(default_factory=list)
@@ -164,14 +164,14 @@ def prompt_tokens(plan: dict[str, Any]) -> int:
     return count_text(plan["system"]) + count_text(steps)
 
 
-def run_test(spec: Spec, workdir: Path | None = None) -> TestResult:
+def run_test(spec: Spec, workdir: Path | None = None) -> RunbookTestResult:
     """Make the fixture, dry-run (prompt budget), run, then check every expectation."""
     from agentbook.runbooks.executor import dry_run, start_run
 
     ensure_cli_on_path()
     base = workdir or Path(tempfile.mkdtemp(prefix=f"agentbook-test-{spec.name}-"))
     repo = make_repo(spec.fixture, base / "repo", spec.setup, f"fixture for runbook test {spec.name}")
-    result = TestResult(spec, repo)
+    result = RunbookTestResult(spec, repo)
     plan = dry_run(run_options(spec, repo))
     result.prompt_tokens = prompt_tokens(plan)
     if spec.dry_run_max_tokens is not None:

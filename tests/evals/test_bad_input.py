@@ -202,3 +202,17 @@ def test_kill_9_during_edits_leaves_old_or_new_never_a_mix(tmp_path: Path) -> No
     assert question.startswith("v")
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
     assert changed == [('      question: "What failed in incident 10?"', f'      question: "{question}"')]
+
+
+def test_unusable_state_folder_is_a_clear_error_and_reads_still_work(run_cli: Callable[..., Any],
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE)
+    (tmp_path / ".agentbook").write_text("not a folder")  # where locks and caches would go
+    assert json.loads(run_cli("eval", "list", str(path), "--json").out)["total"] == 2
+    res = run_cli("eval", "edit", str(path), "a", "--set", "vars.q=2")
+    assert res.code == 3
+    assert res.err.strip() == (f"agentbook: error: cannot lock {path}: {tmp_path / '.agentbook' / 'locks'}: "
+                               "Not a directory (agentbook keeps locks and caches in .agentbook/ beside the "
+                               "suite; make it writable)")
+    assert path.read_text() == SUITE

@@ -50,7 +50,6 @@ from agentbook.evals.yamlio import (
     load_rt,
     to_plain,
 )
-from agentbook.fsutil import file_lock
 
 if TYPE_CHECKING:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -137,7 +136,7 @@ class CaseFile:
     # -- writing -------------------------------------------------------------------------------
     @contextmanager
     def locked(self) -> Iterator[tuple[bytes, SuiteIndex]]:
-        with file_lock(state.lock_file(self.path)):
+        with state.locked(self.path):
             yield self.read()
 
     def edit(self, case_id: str, mutate: Mutation) -> EditResult:

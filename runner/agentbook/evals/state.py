@@ -6,10 +6,13 @@ ignores everything in it, so nothing there is ever committed by accident.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from agentbook.fsutil import atomic_write_text
+from agentbook.errors import FatalError
+from agentbook.fsutil import atomic_write_text, file_lock
 
 
 def state_dir(suite_path: Path) -> Path:
@@ -42,3 +45,17 @@ def runs_dir(suite_path: Path) -> Path:
 
 def response_cache_file(suite_path: Path) -> Path:
     return state_dir(suite_path) / "responses.sqlite"
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """The write lock of `path` (a suite or case file); a state folder we cannot use is a clear error."""
+    lock = lock_file(path)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(lock))
+        except OSError as err:
+            raise FatalError(f"cannot lock {path}: {lock.parent}: {err.strerror or err}",
+                             hint="agentbook keeps locks and caches in .agentbook/ beside the suite; "
+                                  "make it writable") from None
+        yield

@@ -36,7 +36,6 @@ from agentbook.evals.cases import (
 )
 from agentbook.evals.index import Loader
 from agentbook.evals.yamlio import dump_rt, fit_style, load_rt, to_plain
-from agentbook.fsutil import file_lock
 
 __all__ = ["CaseFile", "CaseInfo", "EditResult", "SingleFileSuite", "SplitSuite", "Suite", "open_suite",
            "write_bytes"]
@@ -246,7 +245,7 @@ class SplitSuite(Suite):
         ensure_id(case, case_id)
         check_case(to_plain(case), f"new case {case_id}")
         target = self.cases_dir() / f"{case_id}.yaml"
-        with file_lock(state.lock_file(self.path)):
+        with state.locked(self.path):
             if target.exists() or case_id in {cid for cid, _, _ in self._entries()}:
                 raise FatalError(f"duplicate id {case_id!r}: the suite already has a case with it",
                                  location=str(self.path), hint="pick another id or use `eval replace`")
@@ -264,7 +263,7 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).remove(case_id)
-        with file_lock(state.lock_file(p)):
+        with state.locked(p):
             try:
                 p.unlink()
             except OSError as err:
@@ -275,7 +274,7 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).edit(case_id, mutate)
-        with file_lock(state.lock_file(p)):
+        with state.locked(p):
             text = p.read_text(encoding="utf-8")
             case = load_rt(text, where=str(p))
             style = fit_style(text, case)

@@ -216,3 +216,14 @@ def test_unusable_state_folder_is_a_clear_error_and_reads_still_work(run_cli: Ca
                                "Not a directory (agentbook keeps locks and caches in .agentbook/ beside the "
                                "suite; make it writable)")
     assert path.read_text() == SUITE
+
+
+def test_run_with_an_unusable_state_folder(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE)
+    (tmp_path / "p.txt").write_text("{{q}}")
+    (tmp_path / ".agentbook").write_text("not a folder")
+    res = run_cli("eval", "run", str(path), "--model", "scripted:/nonexistent.script.yaml")
+    assert res.code == 3
+    assert res.err.startswith(f"agentbook: error: cannot open the response cache "
+                              f"{tmp_path / '.agentbook' / 'responses.sqlite'}:")

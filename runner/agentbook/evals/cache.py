@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agentbook.errors import FatalError
+
 
 def cache_key(model: str, system: Any, messages: list[dict[str, Any]], params: dict[str, Any],
               repeat_index: int) -> str:
@@ -28,12 +30,22 @@ class ResponseCache:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, "
-                             "body TEXT NOT NULL, created REAL NOT NULL)")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, "
+                                 "body TEXT NOT NULL, created REAL NOT NULL)")
+            except (OSError, sqlite3.Error) as err:
+                self._db = None
+                raise FatalError(f"cannot open the response cache {self.path}: {err}",
+                                 hint="run with --no-cache, or make .agentbook/ beside the suite writable") from None
         return self._db
+
+    def open(self) -> None:
+        """Fail early (before any model call) when the cache cannot be used."""
+        if self.enabled:
+            self._conn()
 
     def get(self, key: str) -> dict[str, Any] | None:
         if not self.enabled:

@@ -90,6 +90,7 @@ class _Run:
         self.max_tokens = _max_tokens(first)
         self.models = _Models()
         self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
+        self.cache.open()
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
 
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
@@ -247,7 +248,12 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
     report = {"run_id": run_id, "suite": str(suite.path), "model": run.model_spec, "grader": run.grader_spec,
               "started": started, "seconds": round(time.time() - started, 3), "summary": summary,
               "cases": list(results)}
-    report["stored"] = str(runstore.save_run(suite.path, report))
+    try:
+        report["stored"] = str(runstore.save_run(suite.path, report))
+    except OSError as err:
+        raise FatalError(f"cannot store the run: {err.strerror or err}",
+                         hint="make .agentbook/ beside the suite writable; responses are cached for a re-run"
+                         ) from None
     return report
 
 

@@ -39,7 +39,7 @@ def cli(*args: str, cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]
 def bench_prompts(tmp: Path) -> None:
     repo = make_repo(example_dir(), tmp / "prompts-repo", ["python scripts/generate.py"])
     print("prompts   runbook              tokens  budget  share")
-    for name in ("add-eval", "fix-prompt", "consolidate-prompt"):
+    for name in ("add-eval", "fix-prompt", "consolidate-prompt", "analyze-backtest"):
         spec = rt.load_spec(ROOT / "tests" / "runbooks" / f"{name}.test.yaml")
         tokens = rt.prompt_tokens(dry_run(rt.run_options(spec, repo)))
         budget = spec.dry_run_max_tokens or 0

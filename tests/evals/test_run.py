@@ -202,3 +202,17 @@ def test_list_vars_expand_into_every_combination(run_cli: Callable[..., Any], tm
                                                       "file://p.txt [question=Why did latency spike after the deploy?]"]
     assert [o["output"] for o in outputs["both"]] == ["No incident.", "The cache hit ratio collapsed after deploy 7f2c."]
     assert len(outputs["literal"]) == 1
+
+
+def test_model_errors_make_the_case_an_error(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    script = tmp_path / "broken.script.yaml"
+    script.write_text("version: 1\nmodel: scripted-broken\ndefault:\n  turns:\n"
+                      "    - text: never sent\n      fault: {kind: status, status: 400}\n")
+    (tmp_path / "p.txt").write_text("Q: {{q}}")
+    (tmp_path / "suite.yaml").write_text("prompts: [file://p.txt]\ntests:\n  - id: a\n    vars: {q: x}\n"
+                                         "    assert:\n      - type: contains\n        value: x\n")
+    res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--model", f"scripted:{script}", "--json")
+    report = json.loads(res.out)
+    assert res.code == 2
+    assert report["cases"][0]["verdict"] == "error"
+    assert report["cases"][0]["attempts"][0]["reason"].startswith("model error: ")

@@ -127,7 +127,10 @@ def _report(result: EditResult, verb: str, as_json: bool) -> None:
         emit_json({"action": verb, **result.to_json()})
         return
     how = "fast path" if result.fast else f"full round-trip: {result.reason}"
-    lines = f", lines {result.lines[0]}-{result.lines[1]}" if result.lines[0] else ""
+    first, last = result.lines
+    if not result.changed:
+        how = "no change"
+    lines = "" if not first else f", line {first}" if first == last else f", lines {first}-{last}"
     click.echo(f"{verb} {result.id} in {result.path}{lines} ({how})")
 
 

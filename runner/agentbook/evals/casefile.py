@@ -169,11 +169,11 @@ class CaseFile:
                 new = data[:span.lead] + data[span.end:]
                 self._commit(new, index, i, removed=span)
                 line = data.count(b"\n", 0, span.lead) + 1
-                return EditResult(case_id, str(self.path), True, lines=(line, line))
+                return EditResult(case_id, str(self.path), True, lines=(line, line), changed=[str(self.path)])
             docs, seq, ids = self._slow_load(data)
             del seq[self._locate_id(ids, case_id)]
             self._slow_write(data, docs)
-            return EditResult(case_id, str(self.path), False, index.reason)
+            return EditResult(case_id, str(self.path), False, index.reason, changed=[str(self.path)])
 
     # -- the fast path -------------------------------------------------------------------------
     def _fast_rewrite(self, data: bytes, index: SuiteIndex, i: int, mutate: Mutation) -> EditResult:
@@ -191,10 +191,13 @@ class CaseFile:
         if not data[span.start:span.end].endswith(b"\n"):
             chunk = chunk.rstrip(b"\n")
         value = _revalidate(chunk, index.dash_col, where)
-        new = data[:span.start] + chunk + data[span.end:]
-        self._commit(new, index, i, replaced=(chunk, value, new_id))
-        last = span.line + chunk.count(b"\n") - (1 if chunk.endswith(b"\n") else 0)
-        return EditResult(new_id, str(self.path), True, lines=(span.line, last))
+        old_chunk = data[span.start:span.end]
+        first_line = span.line
+        if chunk != old_chunk:
+            new = data[:span.start] + chunk + data[span.end:]
+            self._commit(new, index, i, replaced=(chunk, value, new_id))
+        return EditResult(new_id, str(self.path), True, lines=changed_lines(old_chunk, chunk, first_line),
+                          changed=[str(self.path)] if chunk != old_chunk else [])
 
     def _fast_append(self, data: bytes, index: SuiteIndex, case: CommentedMap, case_id: str) -> EditResult:
         last = index.cases[-1]
@@ -210,7 +213,7 @@ class CaseFile:
         span = CaseSpan(case_id, True, start, start, start + len(chunk), 0,
                         str(value.get("description", "")), assert_types(value))
         self._commit(new, index, len(index.cases), added=span)
-        return EditResult(case_id, str(self.path), True,
+        return EditResult(case_id, str(self.path), True, changed=[str(self.path)],
                           lines=(span.line, span.line + chunk.count(b"\n") - 1))
 
     def _load_chunk(self, chunk: bytes, where: str) -> tuple[Any, CommentedSeq, Style]:
@@ -325,7 +328,8 @@ class CaseFile:
             raise FatalError(f"duplicate id {new_id!r}: another case already has it", location=str(self.path))
         check_case(to_plain(case), f"{self.path} (case {case_id})")
         self._slow_write(data, docs)
-        return EditResult(new_id, str(self.path), False, index.reason or "case not indented like its list")
+        return EditResult(new_id, str(self.path), False, index.reason or "case not indented like its list",
+                          changed=[str(self.path)])
 
     def _slow_add(self, data: bytes, index: SuiteIndex, case: CommentedMap, case_id: str) -> EditResult:
         from ruamel.yaml.comments import CommentedMap
@@ -336,7 +340,8 @@ class CaseFile:
             case.fa.set_flow_style()
         seq.append(case)
         self._slow_write(data, docs)
-        return EditResult(case_id, str(self.path), False, index.reason or "empty case list")
+        return EditResult(case_id, str(self.path), False, index.reason or "empty case list",
+                          changed=[str(self.path)])
 
     def _slow_write(self, data: bytes, docs: list[Any]) -> None:
         original = data.decode("utf-8")
@@ -415,6 +420,18 @@ def _collapse_block_scalars(text: str) -> str:
                 kept = True
             i += 1
     return "\n".join(out)
+
+
+def changed_lines(old: bytes, new: bytes, first_line: int) -> tuple[int, int]:
+    """First and last line of `new` (numbered from `first_line`) that differ from `old`; (0, 0) if none."""
+    a, b = old.split(b"\n"), new.split(b"\n")
+    if a == b:
+        return 0, 0
+    head = next(i for i, (x, y) in enumerate(zip([*a, None], [*b, None])) if x != y)
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return first_line + head, first_line + max(head, len(b) - tail - 1)
 
 
 def _indented_at_least(chunk: bytes, col: int) -> bool:

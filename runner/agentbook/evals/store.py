@@ -20,7 +20,7 @@ import yaml
 
 from agentbook.errors import FatalError
 from agentbook.evals import state
-from agentbook.evals.casefile import CaseFile
+from agentbook.evals.casefile import CaseFile, changed_lines
 from agentbook.evals.cases import (
     CaseInfo,
     EditResult,
@@ -284,8 +284,11 @@ class SplitSuite(Suite):
                 raise FatalError("cannot change the id of a case file in place",
                                  hint="add a new case and remove the old one")
             check_case(to_plain(case), str(p))
-            write_bytes(p, dump_rt(case, style).encode("utf-8"))
-        return EditResult(case_id, str(p), True, changed=[str(p)])
+            old, new = text.encode("utf-8"), dump_rt(case, style).encode("utf-8")
+            if new != old:
+                write_bytes(p, new)
+        return EditResult(case_id, str(p), True, lines=changed_lines(old, new, 1),
+                          changed=[str(p)] if new != old else [])
 
     def config(self) -> dict[str, Any]:
         value = _load_file(self.path)

@@ -147,13 +147,14 @@ def _protected(suite: Suite, command: str, args: dict[str, Any], ctx: ToolContex
 
 
 def _changed(result: dict[str, Any], ctx: ToolContext) -> list[str]:
-    path = result.get("path")
-    if not isinstance(path, str) or "fast_path" not in result:
-        return []
-    try:
-        return [relative(ctx.root, Path(path).resolve())]
-    except ValueError:
-        return []
+    """Root-relative paths a write command changed (none for reads and no-op edits)."""
+    out = []
+    for path in result.get("changed") or []:
+        try:
+            out.append(relative(ctx.root, Path(path).resolve()))
+        except ValueError:
+            continue
+    return out
 
 
 register_tool("eval", EvalTool)

@@ -83,3 +83,18 @@ def test_show_prints_the_recorded_verdicts(repo: Path, run_cli: Callable[..., Cl
     data = json.loads(res.out)
     assert data["verdicts"] == {"checkout-latency-critical": "pass", "payments-errors-warning": "pass",
                                 "search-disk-no-speculation": "pass", "auth-down-first-person": "pass"}
+
+
+def test_editing_an_existing_case_is_caught_even_when_it_passes(repo: Path,
+                                                                run_cli: Callable[..., CliResult]) -> None:
+    assert run_cli("baseline", "save", LOGQL, "--model", MODEL).code == 0
+    case = repo / "evals" / "logql" / "cases" / "auth-staging.yaml"
+    case.write_text(case.read_text().replace("value: '```'", "value: 'anything'"))
+    res = run_cli("baseline", "check", LOGQL, "--model", MODEL)
+    assert res.code == 1
+    assert "  changed    auth-staging" in res.out
+    assert ("FAIL: 1 case(s) changed since the baseline: auth-staging (hold the prompt to the cases; "
+            "do not edit them to pass)") in res.out
+    # reformatting a case without changing its content is not a change
+    case.write_text(case.read_text().replace("value: 'anything'", "value: '```'") + "\n# a comment\n")
+    assert run_cli("baseline", "check", LOGQL, "--model", MODEL).code == 0

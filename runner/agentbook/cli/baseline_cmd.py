@@ -1,7 +1,8 @@
 """`agentbook baseline save|check|show SUITE`: hold a prompt change to the suite's earlier numbers.
 
 Runbook gates use it: `save` on the unchanged prompt, `check` after the change (exit 1 when a case
-that passed no longer does, the pass rate drops, or with --shorter the prompt did not get shorter).
+that passed no longer does, the pass rate drops, a case was edited, or with --shorter the prompt did
+not get shorter).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool
         click.echo(f"  regression {r['id']}: {r['before']} -> {r['after']}")
     for c in result.new_cases[:20]:
         click.echo(f"  new case   {c['id']}: {c['verdict']}")
+    for case_id in result.changed_cases[:20]:
+        click.echo(f"  changed    {case_id}")
     for problem in result.problems:
         click.echo(f"FAIL: {problem}")
     if result.ok:

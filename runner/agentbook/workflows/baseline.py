@@ -2,13 +2,14 @@
 
 A runbook's first step records how the suite does on the unchanged prompt (`agentbook baseline
 save`); a later gate runs the suite again and compares (`agentbook baseline check`): no case that
-passed may stop passing, the pass rate may not drop, and for a consolidation the prompt's token
-count must drop. The baseline is a file beside the suite's other eval state (`.agentbook/`, never
+passed may stop passing, the pass rate may not drop, no case of the baseline may have been edited
+(each case's content is hashed), and for a consolidation the prompt's token count must drop. The baseline is a file beside the suite's other eval state (`.agentbook/`, never
 committed), so it lives in the run's worktree and dies with it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ class Snapshot:
     verdicts: dict[str, str]  # case id -> pass | fail | error
     prompt: str | None = None
     prompt_tokens: int | None = None
+    case_hashes: dict[str, str] = field(default_factory=dict)  # case id -> hash of its content
 
     @property
     def passed(self) -> int:
@@ -51,6 +53,7 @@ class Comparison:
     after: Snapshot
     regressions: list[dict[str, str]] = field(default_factory=list)  # {id, before, after}
     new_cases: list[dict[str, str]] = field(default_factory=list)  # {id, verdict}
+    changed_cases: list[str] = field(default_factory=list)  # ids whose content differs from the baseline
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -59,7 +62,8 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "problems": self.problems, "before": self.before.to_json(),
-                "after": self.after.to_json(), "regressions": self.regressions, "new_cases": self.new_cases}
+                "after": self.after.to_json(), "regressions": self.regressions, "new_cases": self.new_cases,
+                "changed_cases": self.changed_cases}
 
 
 def prompt_tokens(path: Path) -> int:
@@ -84,7 +88,14 @@ def take(suite_path: Path, model: str | None, prompt: Path | None = None) -> Sna
     return Snapshot(suite=str(suite_path), run_id=report["run_id"], model=str(report["model"]),
                     verdicts={c["id"]: c["verdict"] for c in report["cases"]},
                     prompt=str(prompt) if prompt else None,
-                    prompt_tokens=prompt_tokens(prompt) if prompt else None)
+                    prompt_tokens=prompt_tokens(prompt) if prompt else None,
+                    case_hashes={c["id"]: case_hash(suite.get_case(c["id"])) for c in report["cases"]})
+
+
+def case_hash(case: Any) -> str:
+    """A case's content, whatever its layout or formatting: a prompt change must not touch it."""
+    canonical = json.dumps(case, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def baseline_path(suite_path: Path) -> Path:
@@ -116,7 +127,8 @@ def load(suite_path: Path) -> Snapshot:
 
 
 def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False) -> Comparison:
-    """Regressions are cases that passed before and do not now; new cases are listed, not judged."""
+    """Regressions are cases that passed before and do not now; edited cases are problems too (a
+    prompt change is held to the cases, never the other way round); new cases are listed, not judged."""
     result = Comparison(before, after)
     for case_id, was in before.verdicts.items():
         now = after.verdicts.get(case_id, "missing")
@@ -128,6 +140,12 @@ def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False)
         result.problems.append(f"{len(result.regressions)} case(s) passed in the baseline and do not now: {ids}")
     if after.pass_rate < before.pass_rate:
         result.problems.append(f"pass rate dropped: {before.pass_rate:.0%} -> {after.pass_rate:.0%}")
+    result.changed_cases = [i for i, h in before.case_hashes.items()
+                            if i in after.case_hashes and after.case_hashes[i] != h]
+    if result.changed_cases:
+        ids = ", ".join(result.changed_cases[:10])
+        result.problems.append(f"{len(result.changed_cases)} case(s) changed since the baseline: {ids} "
+                               "(hold the prompt to the cases; do not edit them to pass)")
     if require_shorter:
         if before.prompt_tokens is None or after.prompt_tokens is None:
             result.problems.append("no prompt token count to compare: pass --prompt to both save and check")

@@ -131,3 +131,15 @@ def test_read_refuses_huge_files(work: Path, ctx: ToolContext) -> None:
     assert result.is_error and result.content == (
         "error: huge.log is 25000000 bytes, too big to read here; use grep, or bash with head/sed to look at "
         "part of it")
+
+
+def test_tools_of_other_packages_load_by_name_in_a_fresh_interpreter() -> None:
+    # `eval` and `skill` live in other packages; asking for them by name must import their providers.
+    import subprocess
+    import sys
+
+    code = ("from agentbook.session.tools import get_tools, registered_tools;"
+            "print([t.name for t in get_tools(['eval', 'skill', 'read'])]);"
+            "print('eval' in registered_tools())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["['eval', 'skill', 'read']", "True"]

@@ -11,6 +11,7 @@ allowed) also sets `denied` with evidence, and the session then ends `blocked`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,14 +63,37 @@ def register_tool(name: str, factory: ToolFactory) -> None:
     _REGISTRY[name] = factory
 
 
+# Tools that other agentbook packages provide, imported on first request by name. A plugin registers
+# the same way through the `agentbook.tools` entry-point group (value: the module that registers).
+_PROVIDERS: dict[str, str] = {
+    "eval": "agentbook.evals.tool",
+    "skill": "agentbook.runbooks.skill_tool",
+}
+
+
+def _load_provider(name: str) -> None:
+    module = _PROVIDERS.get(name)
+    if module is None:
+        from importlib.metadata import entry_points
+
+        module = next((ep.value for ep in entry_points(group="agentbook.tools") if ep.name == name), None)
+    if module is not None:
+        importlib.import_module(module)
+
+
 def registered_tools() -> list[str]:
     _load_builtins()
+    for name in _PROVIDERS:
+        _load_provider(name)
     return sorted(_REGISTRY)
 
 
 def get_tools(names: list[str]) -> list[Tool]:
     """Build one fresh Tool per name, in order. Unknown names are a FatalError listing the known ones."""
     _load_builtins()
+    for name in names:
+        if name not in _REGISTRY:
+            _load_provider(name)
     unknown = [n for n in names if n not in _REGISTRY]
     if unknown:
         raise FatalError(f"unknown tool {unknown[0]!r}", hint=f"known tools: {', '.join(sorted(_REGISTRY))}")

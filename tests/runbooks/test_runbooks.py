@@ -15,7 +15,7 @@ from agentbook.runbooks.executor import dry_run
 from agentbook.workflows import runbook_test as rt
 
 SPECS = REPO_ROOT / "tests" / "runbooks"
-NAMES = ["add-eval", "fix-prompt", "consolidate-prompt", "analyze-backtest"]
+NAMES = ["add-eval", "fix-prompt", "consolidate-prompt", "analyze-backtest", "fix-prompt-blocked"]
 
 
 def _eval_run_landed() -> bool:
@@ -35,7 +35,7 @@ def test_dry_run_prompt_is_printed_and_within_budget(name: str, example_repo: Pa
         print(f"## {step['index']}/{len(plan['steps'])} {step['title']}\n{step['body']}")
         print("\n".join(f"check: {g}" for g in step["gates"]))
     assert spec.dry_run_max_tokens is not None and 0 < tokens <= spec.dry_run_max_tokens
-    assert f'agentbook runbook "{name}"' in plan["system"]
+    assert f'agentbook runbook "{spec.runbook}"' in plan["system"]
     # a dry run touches nothing
     assert git(example_repo, "branch", "--list", "agentbook/*") == ""
 

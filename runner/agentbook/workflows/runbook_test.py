@@ -100,7 +100,7 @@ def list_specs(dirs: list[Path]) -> dict[str, Path]:
     for folder in dirs:
         for path in sorted(folder.glob(f"*{SPEC_SUFFIX}")):
             found.setdefault(path.name[: -len(SPEC_SUFFIX)], path)
-    return found
+    return dict(sorted(found.items()))
 
 
 def find_spec(name: str, dirs: list[Path]) -> Path:

@@ -89,7 +89,7 @@ def run_demo(workdir: Path | None = None) -> DemoResult:
     run = result.to_json()
     git = Git(repo)
     commits = [_commit(git, sha) for sha in git.run("rev-list", "--reverse", f"{run['base_sha']}..{run['branch']}").split()]
-    before, after = _before_after(git, repo, commits)
+    before, after = _before_after(git, repo, commits, run["base_sha"])
     return DemoResult(repo, run, commits, before, after, time.monotonic() - started)
 
 
@@ -99,12 +99,13 @@ def _commit(git: Git, sha: str) -> Commit:
     return Commit(sha, subject, files, trailers_of(git, sha))
 
 
-def _before_after(git: Git, repo: Path, commits: list[Commit]) -> tuple[baseline.Snapshot, baseline.Snapshot]:
-    """The suite as the branch leaves it (new case included), run on the old prompt and on the new one."""
-    if not commits:
-        raise FatalError("the demo run made no commits; see its report")
+def _before_after(git: Git, repo: Path, commits: list[Commit], base_sha: str
+                  ) -> tuple[baseline.Snapshot, baseline.Snapshot]:
+    """The suite as the branch leaves it (new case included), run on the old prompt and on the new one.
+    A run that stopped early shows what it got to (no commits: the base, twice)."""
     views = repo / ".agentbook" / "demo"
-    points = {"before": f"{commits[-1].sha}~1" if len(commits) > 1 else commits[0].sha, "after": commits[-1].sha}
+    last = commits[-1].sha if commits else base_sha
+    points = {"before": f"{last}~1" if len(commits) > 1 else last, "after": last}
     snaps = {}
     for name, ref in points.items():
         tree = views / name

@@ -6,6 +6,7 @@ folder records, and the next `analyze` run retries it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,7 +60,7 @@ async def analyse(inv: Investigation, settings: AnalystSettings, model: Model | 
         budgets=Budgets(max_turns=settings.max_turns, max_usd=settings.max_usd,
                         wall_seconds=settings.wall_seconds),
         transcript_path=transcript, session_id=f"analyze-{inv.id}", metadata={"investigation": inv.id})
-    hashed_input = inv.inputs_hash or input_hash(inv)
+    hashed_input = await asyncio.to_thread(input_hash, inv)  # reads every file: keep it off the loop
     async with Session(config) as session:
         outcome = await session.send(task_prompt(inv))
         finding: dict[str, Any] | None = None

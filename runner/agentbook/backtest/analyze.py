@@ -86,8 +86,8 @@ def plan(folder: BacktestFolder, options: AnalyzeOptions, hashes: set[str]) -> t
     todo, done = [], 0
     for inv in invs:
         meta = (inv.analysis() or {}).get("meta") or {}
-        inv.inputs_hash = input_hash(inv)
-        if meta.get("prompt_hash") in hashes and meta.get("input_hash") == inv.inputs_hash:
+        # only an analysed folder needs hashing now; the others are hashed by their analysis, off the loop
+        if meta.get("prompt_hash") in hashes and meta.get("input_hash") == input_hash(inv):
             done += 1
         else:
             todo.append(inv)

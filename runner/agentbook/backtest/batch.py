@@ -82,6 +82,8 @@ async def _run(folder: BacktestFolder, todo: list[Investigation], settings: Anal
                         for cid, inv in zip(items, chunk, strict=True)]
             batch = await client.messages.batches.create(requests=requests)
             record = {"batch": batch.id, "status": "submitted", "items": items,
+                      # what each request was built from: an input changed before collection is redone
+                      "input_hashes": {inv.id: input_hash(inv) for inv in chunk},
                       "prompt_hash": settings.prompt_hash, "model": settings.model,
                       "submitted_at": datetime.now(UTC).isoformat(timespec="seconds")}
             append_line(state, json.dumps(record))
@@ -121,7 +123,7 @@ async def _collect(client: Any, batch_id: str, record: dict[str, Any], by_id: di
         inv = by_id.get(record["items"].get(entry.custom_id, ""))
         if inv is None:
             continue  # the investigation was removed from the folder since
-        meta: dict[str, Any] = {"model": settings.model, "mode": "batch", "input_hash": inv.inputs_hash or input_hash(inv),
+        meta: dict[str, Any] = {"model": settings.model, "mode": "batch", "input_hash": record.get("input_hashes", {}).get(inv.id, ""),
                                 "prompt_hash": record["prompt_hash"], "turns": 0, "batch": batch_id,
                                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds")}
         result = entry.result

@@ -42,7 +42,6 @@ class Investigation:
     verdict: str
     score: float | None
     meta: dict[str, Any]
-    inputs_hash: str | None = None  # set by `analyze` when it plans, so each folder is hashed once
 
     @property
     def rel(self) -> str:

@@ -304,23 +304,34 @@ INVESTIGATIONS = (
 )
 
 
+LABELS = "service_name, namespace, pod, level"
+
+
+def render_prompt(name: str, **variables: str) -> str:
+    """The user message the assistant sent: the prompt file with its `{{var}}` placeholders filled, as
+    the harness renders it, so `agentbook eval capture` recovers the variables from a span."""
+    text = (ROOT / "prompts" / f"{name}.md").read_text(encoding="utf-8")
+    for key, value in variables.items():
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
 def trace(inv: Investigation) -> dict[str, object]:
     b = TraceBuilder(inv.name, [])
     root = b.span("invoke_agent incident-assistant", 2, {
         "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "incident-assistant",
         "incident_assistant.investigation": inv.name, "incident_assistant.alert": inv.alert}, 0, None)
-    alert = json.dumps(inv.alert)
-    b.chat("summarise-alert", f"Here is the alert as Alertmanager sent it:\n\n{alert}",
+    alert_text = json.dumps(inv.alert)
+    b.chat("summarise-alert", render_prompt("summarise-alert", alert=alert_text),
            f"[{inv.alert['severity']}] {inv.alert['service_name']}: {inv.alert['alertname']}\n"
            f"{inv.alert['summary']}", root, (420, 38))
-    b.chat("logql", f"Labels indexed in this Loki: service_name, namespace, pod, level\n\n"
-           f"Question: {inv.question}", inv.query, root, (310, 16))
+    b.chat("logql", render_prompt("logql", labels=LABELS, question=inv.question), inv.query, root, (310, 16))
     results = []
     for result, error in inv.loki:
         b.tool({"query": inv.query, "since": "1h", "limit": 500}, result, root, error)
         results.append(result)
-    b.chat("root-cause", f"Alert:\n{alert}\n\nEvidence (logs and metrics captured from production, "
-           f"oldest first):\n{results[-1]}", json.dumps(inv.verdict), root, (1850, 90))
+    b.chat("root-cause", render_prompt("root-cause", alert=alert_text, evidence=results[-1]),
+           json.dumps(inv.verdict), root, (1850, 90))
     b.spans[0]["endTimeUnixNano"] = str(T0_NS + b.clock_ms * 1_000_000)
     return b.document()
 

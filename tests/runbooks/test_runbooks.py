@@ -6,10 +6,11 @@ printed with its token count (run pytest with -s to read it)."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.conftest import REPO_ROOT, git
+from tests.conftest import REPO_ROOT, CliResult, git
 
 from agentbook.runbooks.executor import dry_run
 from agentbook.workflows import runbook_test as rt
@@ -65,3 +66,11 @@ def test_fix_prompt_consolidation_gate_runs_only_when_asked(example_repo: Path) 
     no_op = subprocess.run(["bash", "-c", gates["no"][0].split(" ||")[0]], check=False)
     yes_op = subprocess.run(["bash", "-c", gates["yes"][0].split(" ||")[0]], check=False)
     assert (no_op.returncode, yes_op.returncode) == (0, 1)  # "yes" falls through to the baseline check
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in SPECS.glob("*.yaml") if not p.name.endswith(".test.yaml")))
+def test_scripted_sessions_are_valid_scripts(script: str, run_cli: Callable[..., CliResult]) -> None:
+    res = run_cli("standin", "check", "--script", SPECS / script)
+    assert res.code == 0, res.err
+    spec = SPECS / script.replace(".yaml", ".test.yaml")
+    assert spec.is_file(), f"{script} has no spec beside it"

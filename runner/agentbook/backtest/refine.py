@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from agentbook.backtest.cluster import Cohort, Failure
+from agentbook.backtest.cluster import Cohort, Failure, describe
 
 SAMPLES = 4
 PROMPT = """\
@@ -84,8 +84,8 @@ def apply_answer(cohorts: list[Cohort], items: list[dict[str, Any]]) -> tuple[li
     for item in items:
         sources = [k for k in item.get("from") or [] if k in by_key and k not in used_keys]
         picked = [by_id[i] for i in item.get("members") or [] if i in by_id and i not in used_ids]
-        members = [f for k in sources for f in by_key[k].members if f.inv.id not in used_ids]
-        members += [f for f, _ in picked]
+        chosen = [f for k in sources for f in by_key[k].members] + [f for f, _ in picked]
+        members = list({f.inv.id: f for f in chosen if f.inv.id not in used_ids}.values())  # each id once
         if not members:
             problems.append(f"cohort {item.get('name')!r} has no valid members")
             continue
@@ -103,8 +103,6 @@ def apply_answer(cohorts: list[Cohort], items: list[dict[str, Any]]) -> tuple[li
                               proposed_change=c.proposed_change, sources=[c.key]))
     for c in out:
         if not c.name or not c.definition:
-            from agentbook.backtest.cluster import describe
-
             name, definition = describe(c.members)
             c.name, c.definition = c.name or name, c.definition or definition
     out.sort(key=lambda c: (-len(c.members), c.members[0].inv.id))

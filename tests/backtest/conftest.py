@@ -85,12 +85,18 @@ def imported(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 60-investigation backtest for the tests that run `analyze` in subprocesses."""
+def small_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated 60-investigation backtest (manifest + traces): enough to take the parallel import path."""
     src = tmp_path_factory.mktemp("small-src")
     load_generator().generate(src, seed=3, count=60, accounts=10)
+    return src
+
+
+@pytest.fixture(scope="session")
+def small(small_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small backtest imported, for the tests that run `analyze` in subprocesses."""
     out = tmp_path_factory.mktemp("small") / "bt"
-    import_backtest(src / "manifest.jsonl", out)
+    import_backtest(small_source / "manifest.jsonl", out)
     return out
 
 

@@ -76,14 +76,15 @@ def test_layout_of_an_imported_backtest(imported: Path) -> None:
     assert len(rows) == 200 and rows[0]["trace"] == f"investigations/{rows[0]['account']}/{rows[0]['id']}/trace"
 
 
-def test_import_again_is_a_no_op_and_other_manifests_need_update(generated: Path, tmp_path: Path,
+def test_import_again_is_a_no_op_and_other_manifests_need_update(small_source: Path, tmp_path: Path,
                                                                   run_cli: Callable[..., object]) -> None:
+    generated = small_source
     out = tmp_path / "bt"
     first = import_backtest(generated / "manifest.jsonl", out)
-    assert len(first.imported) == 200
+    assert len(first.imported) == 60
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("meta.yaml")}
     again = import_backtest(generated / "manifest.jsonl", out)
-    assert (len(again.imported), len(again.unchanged)) == (0, 200)
+    assert (len(again.imported), len(again.unchanged)) == (0, 60)
     assert stamp == {p: p.stat().st_mtime_ns for p in out.rglob("meta.yaml")}
     other = tmp_path / "other.jsonl"
     lines = (generated / "manifest.jsonl").read_text().splitlines()
@@ -118,7 +119,8 @@ def test_update_adds_new_investigations_and_leaves_analysed_ones_alone(generated
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 15
 
 
-def test_a_killed_import_leaves_whole_investigations_and_resumes(generated: Path, tmp_path: Path) -> None:
+def test_a_killed_import_leaves_whole_investigations_and_resumes(small_source: Path, tmp_path: Path) -> None:
+    generated = small_source
     out = tmp_path / "bt"
     import_backtest(generated / "manifest.jsonl", out)
     victim = BacktestFolder(out).investigations()[3]
@@ -145,7 +147,8 @@ def _tree(root: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != "meta.yaml" and ".agentbook" not in p.parts}
 
 
-def test_parallel_import_writes_the_same_bytes_as_serial(generated: Path, tmp_path: Path) -> None:
+def test_parallel_import_writes_the_same_bytes_as_serial(small_source: Path, tmp_path: Path) -> None:
+    generated = small_source
     serial = import_backtest(generated / "manifest.jsonl", tmp_path / "serial", jobs=1)
     parallel = import_backtest(generated / "manifest.jsonl", tmp_path / "parallel", jobs=2)
     assert serial.imported == parallel.imported

@@ -52,9 +52,12 @@ def import_cmd(manifest: Path, out: Path, update: bool, jobs: int | None, as_jso
 @click.option("--limit", type=int, help="Analyse at most N investigations this run.")
 @click.option("--only", multiple=True, help="Only these investigation ids (repeat, or comma-separate).")
 @click.option("--batch", is_flag=True, help="Single-turn analyses through the Message Batches API (half price).")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
-@click.option("--retries", default=1, show_default=True, help="Extra rounds for analyses that failed this run.")
-@click.option("--max-turns", default=20, show_default=True, help="Turn limit per analyst.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Run the analyses in this process (asyncio) or as Ray tasks (RAY_ADDRESS, else local Ray).")
+@click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
+              help="Extra rounds for analyses that failed this run.")
+@click.option("--max-turns", type=click.IntRange(1, 500), default=20, show_default=True,
+              help="Turn limit per analyst.")
 @click.option("--max-usd", type=float, default=1.0, show_default=True, help="Spend limit per analyst.")
 @json_option
 def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, limit: int | None,

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import pytest
-
 from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_text, read_jsonl, append_line
+from agentbook.fsutil import append_line, atomic_write_text, read_jsonl
 
 
 def test_version(run_cli):

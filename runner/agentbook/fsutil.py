@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from agentbook.errors import FatalError
+
 
 def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
     path = Path(path)
@@ -78,4 +80,22 @@ def file_lock(path: Path | str, *, shared: bool = False) -> Iterator[None]:
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path | str, busy: str, *, hint: str | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `path` or fail at once with FatalError(busy) when another process holds
+    it: for "one writer per folder" rules, where waiting would hide a second runner. The kernel frees
+    the lock when the holder dies, so a `kill -9` never leaves it stuck."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FatalError(busy, hint=hint) from None
+        yield
+    finally:
         os.close(fd)

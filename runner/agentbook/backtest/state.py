@@ -7,18 +7,14 @@ tells which investigations were in flight, and tests can check that nothing fini
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from agentbook.backtest.analysis import render_markdown
 from agentbook.backtest.folder import ANALYSIS_ERROR, ANALYSIS_JSON, ANALYSIS_MD, Investigation
-from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_json, atomic_write_text
+from agentbook.fsutil import atomic_write_json, atomic_write_text, exclusive_lock
 
 
 class EventLog:
@@ -36,20 +32,10 @@ class EventLog:
             fh.write(line + "\n")
 
 
-@contextlib.contextmanager
-def run_lock(path: Path) -> Iterator[None]:
+def run_lock(path: Path) -> contextlib.AbstractContextManager[None]:
     """One `analyze` per backtest at a time; the kernel drops the lock when the process dies."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FatalError(f"another `agentbook backtest analyze` is running on {path.parent.parent}",
-                             hint="wait for it to finish, or stop it; a killed run releases the lock") from None
-        yield
-    finally:
-        os.close(fd)
+    return exclusive_lock(path, f"another `agentbook backtest analyze` is running on {path.parent.parent}",
+                          hint="wait for it to finish, or stop it; a killed run releases the lock")
 
 
 def save_analysis(inv: Investigation, analysis: dict[str, Any]) -> None:

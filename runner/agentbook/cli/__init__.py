@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
-    except Exception:  # a bug: say so plainly, keep the traceback for the report
+    except Exception:  # noqa: BLE001 -- a bug: say so plainly, keep the traceback for the report
         click.echo("agentbook: internal error (this is a bug; please report it with the traceback below)",
                    err=True)
         traceback.print_exc()

@@ -201,7 +201,10 @@ def test_readme_has_commands_to_run() -> None:
 
 
 def test_make_demo_is_agentbook_demo() -> None:
-    out = subprocess.run(["make", "-n", "demo"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    # Under CI this runs inside `make test`: drop the parent make's flags so the child prints only commands.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    out = subprocess.run(["make", "--no-print-directory", "-n", "demo"], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == ".venv/bin/agentbook demo"
 
 

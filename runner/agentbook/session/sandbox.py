@@ -13,6 +13,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from agentbook.errors import FatalError
@@ -85,9 +86,21 @@ def protected_binds(root: Path, patterns: list[str]) -> list[str]:
     return out
 
 
+def _installs_under_tmp() -> list[str]:
+    """This Python and agentbook's install, when they live under /tmp (a CI checkout often does):
+    the sandbox's private /tmp would hide them, and gates call `agentbook` from there."""
+    import agentbook
+
+    places = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+              str(Path(agentbook.__file__).resolve().parent.parent)}
+    return sorted(p for p in places if p == "/tmp" or p.startswith("/tmp/"))
+
+
 def bwrap_argv(root: Path, argv: list[str], read_only: list[str]) -> list[str]:
-    cmd = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-           "--bind", str(root), str(root)]
+    cmd = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in _installs_under_tmp():
+        cmd += ["--ro-bind", path, path]
+    cmd += ["--bind", str(root), str(root)]
     for path in read_only:
         if not os.path.islink(path):
             cmd += ["--ro-bind", path, path]

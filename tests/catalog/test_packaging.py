@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agentbook.catalog import load_catalog, shipped_root
-from agentbook.catalog.loader import schema_path
+from agentbook.shipped import schema_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +50,8 @@ def test_wheel_ships_the_catalog_inside_the_package(tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(site)
     probe = ("import json, agentbook\nfrom agentbook.catalog import load_catalog, shipped_root\n"
              "c = load_catalog('.')\n"
+             "from agentbook.shipped import load_schema\n"
+             "assert all(load_schema(k) for k in ('runbook', 'eval-suite', 'script', 'analysis'))\n"
              "print(json.dumps([agentbook.__file__, str(shipped_root()), sorted(s.name for s in c.skills)]))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
                          env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, check=True).stdout

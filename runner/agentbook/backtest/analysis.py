@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from agentbook.backtest.folder import ANALYSIS_ERROR, ANALYSIS_JSON, ANALYSIS_MD, TRACE_DIR, Investigation
+from agentbook.shipped import load_schema
 
 PIPELINE_FIELDS = ("id", "account", "meta")
 INLINE_FILES = ("outcome.md", "truth.md", f"{TRACE_DIR}/errors.md", f"{TRACE_DIR}/tree.txt")
@@ -68,11 +67,8 @@ Reply with the JSON object described in your instructions.
 """
 
 
-@cache
 def analysis_schema() -> dict[str, Any]:
-    # schemas/ sits at the repo root (runner/agentbook/backtest -> parents[3])
-    path = Path(__file__).resolve().parents[3] / "schemas" / "analysis.schema.json"
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    return load_schema("analysis")
 
 
 def system_prompt(with_code: bool, mode: str = "live") -> str:

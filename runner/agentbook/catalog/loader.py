@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import agentbook
 from agentbook.catalog.runbook import Runbook, read_runbook
 from agentbook.catalog.skill import Skill, find_skill_md, load_skill
 from agentbook.errors import FatalError
+from agentbook.shipped import shipped_root
 
 REPO_SKILL_DIRS = ("skills", ".claude/skills", ".agents/skills")
 RUNBOOK_DIR = "runbooks"
-BUNDLED_DIR = "_catalog"  # inside the installed package: agentbook/_catalog/{skills,runbooks}
 
 
 @dataclass(frozen=True)
@@ -60,18 +59,6 @@ def _known(kind: str, names: list[str]) -> str:
         return f"there are no {kind}; see `agentbook {kind} list`"
     shown = ", ".join(sorted(names)[:20])
     return f"known {kind}: {shown}" + (" ..." if len(names) > 20 else "")
-
-
-def shipped_root() -> Path | None:
-    """Where agentbook's own skills/ and runbooks/ are: in the wheel, or at the top of a source checkout."""
-    package = Path(agentbook.__file__).resolve().parent
-    bundled = package / BUNDLED_DIR
-    if (bundled / "skills").is_dir() or (bundled / "runbooks").is_dir():
-        return bundled
-    checkout = package.parent.parent
-    if (checkout / "pyproject.toml").is_file() and (checkout / "runner" / "agentbook").is_dir():
-        return checkout
-    return None
 
 
 def skill_files(base: Path) -> list[Path]:
@@ -141,11 +128,3 @@ def _add_entry(catalog: Catalog, entries: list[Any], entry: Skill | Runbook, sou
     else:
         catalog.problems.append(LoadProblem(entry.path, f"skipped: {kind} '{entry.name}' is already loaded from "
                                                         f"{existing.path}", skipped=True))
-
-
-def schema_path(kind: str) -> Path:
-    """schemas/<kind>.schema.json, shipped next to the catalog (checkout or wheel)."""
-    root = shipped_root()
-    if root is None:
-        raise FatalError(f"cannot find agentbook's {kind} schema", hint="reinstall agentbook")
-    return root / "schemas" / f"{kind}.schema.json"

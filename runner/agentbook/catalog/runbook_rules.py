@@ -4,7 +4,6 @@ there, the branch template makes a valid git ref)."""
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Iterable
@@ -17,6 +16,7 @@ import jsonschema
 from agentbook.catalog.findings import Finding
 from agentbook.catalog.frontmatter import FrontMatter, type_name
 from agentbook.catalog.runbook import Runbook
+from agentbook.shipped import load_schema
 
 # Tools every session has, plus the ones other packages register (`eval`, `skill`).
 BUILTIN_TOOLS = frozenset({"read", "write", "edit", "grep", "glob", "bash", "eval", "skill"})
@@ -27,9 +27,7 @@ _REF_BAD = re.compile(r"(\.\.|@\{|//|[\x00-\x20\x7f~^:?*\[\\])")
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
-    from agentbook.catalog.loader import schema_path
-
-    schema = json.loads(schema_path("runbook").read_text(encoding="utf-8"))
+    schema = load_schema("runbook")
     return jsonschema.Draft202012Validator(inline_refs(schema, schema.get("$defs", {})))
 
 

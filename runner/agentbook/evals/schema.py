@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from agentbook.shipped import load_schema
 
 if TYPE_CHECKING:
     import jsonschema
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "schemas" / "eval-suite.schema.json"
 
-
-@lru_cache(maxsize=1)
 def suite_schema() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return loaded
+    return load_schema("eval-suite")
 
 
 @lru_cache(maxsize=4)

@@ -8,10 +8,8 @@ the scripted replies, so one script can serve many different conversations.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +19,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from agentbook.errors import FatalError
+from agentbook.shipped import load_schema
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "schemas" / "script.schema.json"
-
-
-@cache
 def script_schema() -> dict[str, Any]:
-    return dict(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    return load_schema("script")
 
 
 @dataclass(frozen=True)

@@ -125,14 +125,16 @@ def test_gate_runs_sandboxed_with_this_agentbook_on_path(tmp_path: Path) -> None
     from agentbook.runbooks.gates import run_gate
 
     (tmp_path / "keep.txt").write_text("x\n")
+    schema_probe = f"{sys.executable} -c 'from agentbook.shipped import load_schema; load_schema(\"script\")'"
     r = run_gate("command -v agentbook; echo $ANTHROPIC_API_KEY; touch /etc/agentbook-gate || echo ro; "
-                 "echo hi > out.txt", tmp_path, protected=[])
+                 f"echo hi > out.txt; {schema_probe} && echo schemas-visible", tmp_path, protected=[])
     lines = r.output.splitlines()
     assert r.exit_code == 0
     assert lines[0] == str(Path(sys.executable).parent / "agentbook")
     assert lines[1] == ""  # no API keys in a gate's environment
     assert "ro" in lines  # the system is read-only in the sandbox
     assert (tmp_path / "out.txt").read_text() == "hi\n"  # the worktree is writable
+    assert lines[-1] == "schemas-visible"  # agentbook's own files too, even when installed under /tmp
     failed = run_gate("echo boom >&2; exit 3", tmp_path, protected=[])
     assert (failed.exit_code, failed.output.strip()) == (3, "boom")
 

@@ -90,9 +90,13 @@ def _installs_under_tmp() -> list[str]:
     """This Python and agentbook's install, when they live under /tmp (a CI checkout often does):
     the sandbox's private /tmp would hide them, and gates call `agentbook` from there."""
     import agentbook
+    from agentbook.shipped import shipped_root
 
     places = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
               str(Path(agentbook.__file__).resolve().parent.parent)}
+    shipped = shipped_root()  # skills, runbooks and schemas of a checkout sit beside runner/
+    if shipped is not None:
+        places.add(str(shipped))
     return sorted(p for p in places if p == "/tmp" or p.startswith("/tmp/"))
 
 

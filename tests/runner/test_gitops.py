@@ -134,7 +134,7 @@ def test_gate_runs_sandboxed_with_this_agentbook_on_path(tmp_path: Path) -> None
     assert lines[1] == ""  # no API keys in a gate's environment
     assert "ro" in lines  # the system is read-only in the sandbox
     assert (tmp_path / "out.txt").read_text() == "hi\n"  # the worktree is writable
-    assert lines[-1] == "schemas-visible"  # agentbook's own files too, even when installed under /tmp
+    assert "schemas-visible" in lines  # agentbook's own files too, even when installed under /tmp
     failed = run_gate("echo boom >&2; exit 3", tmp_path, protected=[])
     assert (failed.exit_code, failed.output.strip()) == (3, "boom")
 

@@ -216,3 +216,74 @@ def test_model_errors_make_the_case_an_error(run_cli: Callable[..., Any], tmp_pa
     assert res.code == 2
     assert report["cases"][0]["verdict"] == "error"
     assert report["cases"][0]["attempts"][0]["reason"].startswith("model error: ")
+
+
+FLAKY_SUITE = """\
+prompts: [file://p.txt]
+providers: [anthropic:messages:claude-haiku-4-5]
+tests:
+  - id: deploy-lenient
+    vars: {question: "Is the deploy safe? (change 101)"}
+    min_pass: 3
+    assert: [{type: starts-with, value: "Yes"}]
+  - id: deploy-strict
+    vars: {question: "Is the deploy safe? (change 102)"}
+    min_pass: 4
+    assert: [{type: starts-with, value: "Yes"}]
+  - id: checkout
+    vars: {question: "Why did checkout fail?"}
+    assert: [{type: icontains, value: payments}]
+"""
+
+
+def test_repeat_flags_a_flaky_case_end_to_end(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    script = SCRIPTS / "flaky.script.yaml"
+    (tmp_path / "p.txt").write_text("{{question}}")
+    (tmp_path / "suite.yaml").write_text(FLAKY_SUITE)
+    server = ensure_server(script)
+
+    def run(*extra: str) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+        before = len(server.requests())
+        res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--repeat", "5", *extra,
+                      "--model", f"scripted:{script}", "--json")
+        return res.code, json.loads(res.out), server.requests()[before:]
+
+    code, report, sent = run("--no-cache")
+    assert code == 1  # deploy-strict fails
+    assert len(sent) == 15 and report["summary"]["cache_hits"] == 0  # 5 real requests per case
+    per_case = {q: sum(q in json.dumps(r["body"]) for r in sent)
+                for q in ("change 101", "change 102", "checkout")}
+    assert per_case == {"change 101": 5, "change 102": 5, "checkout": 5}
+    assert sorted(r["variant"] for r in sent if "change 101" in json.dumps(r["body"])) == [1, 2, 3, 4, 5]
+    cases = {c["id"]: c for c in report["cases"]}
+    flaky = {"n": 5, "passes": 3, "pass_rate": 0.6, "wilson_low": 0.2307, "wilson_high": 0.8824,
+             "pass_hat_k": {"1": 0.6, "2": 0.3, "3": 0.1, "5": 0.0}, "flaky": True}
+    assert cases["deploy-lenient"]["stats"] == {**flaky, "min_pass": 3}
+    assert cases["deploy-strict"]["stats"] == {**flaky, "min_pass": 4}
+    assert (flaky["wilson_low"], flaky["wilson_high"]) == tuple(round(x, 4) for x in wilson(3, 5))
+    assert (cases["deploy-lenient"]["verdict"], cases["deploy-strict"]["verdict"]) == ("pass", "fail")
+    assert [a["pass"] for a in cases["deploy-strict"]["attempts"]].count(False) == 2
+    assert cases["checkout"]["verdict"] == "pass"
+    assert cases["checkout"]["stats"] == {"n": 5, "passes": 5, "pass_rate": 1.0, "wilson_low": 0.5655,
+                                          "wilson_high": 1.0, "flaky": False, "min_pass": 5,
+                                          "pass_hat_k": {"1": 1.0, "2": 1.0, "3": 1.0, "5": 1.0}}
+    assert report["summary"] == {**report["summary"], "cases": 3, "passed": 2, "failed": 1, "errors": 0,
+                                 "flaky": 2}
+
+    # the same again, asked afresh: the server's count carries on but a 5-cycle tallies the same
+    code, again, sent = run("--no-cache")
+    assert code == 1 and len(sent) == 15
+    assert {c["id"]: (c["verdict"], c["stats"]) for c in again["cases"]} == \
+        {c["id"]: (c["verdict"], c["stats"]) for c in report["cases"]}
+
+    # with the cache (keyed by repeat index) the first run asks 5 times per case, the next asks nothing
+    _, filled, sent = run()
+    assert len(sent) == 15 and filled["summary"]["cache_misses"] == 15
+    _, cached, sent = run()
+    assert sent == [] and cached["summary"]["cache_hits"] == 15
+    assert {c["id"]: c["stats"] for c in cached["cases"]} == {c["id"]: c["stats"] for c in filled["cases"]}
+    assert cached["cases"][0]["stats"]["flaky"] and cached["summary"]["flaky"] == 2
+
+    text = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--repeat", "5", "--model",
+                   f"scripted:{script}")
+    assert "deploy-strict" in text.out and "3/5 [0.23, 0.88] pass^5=0.00 flaky" in text.out

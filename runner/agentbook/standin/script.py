@@ -3,11 +3,16 @@
 Turn selection is stateless: the session is chosen by matching the request (first user message,
 system prompt, model) and the turn index is the number of assistant messages already in it, so a
 retried or resumed request gets the same answer. Regex named groups become `{name}` placeholders in
-the scripted replies, so one script can serve many different conversations.
+the scripted replies, so one script can serve many different conversations. The one deliberate
+exception: a turn with `variants:` answers the Nth attempt of the same request with a chosen variant
+(`pick: cycle` or seeded `pick: random`), so a flaky model can be scripted deterministically.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +27,7 @@ from agentbook.errors import FatalError
 from agentbook.shipped import load_schema
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CONTENT_KEYS = ("text", "thinking", "tool_use", "blocks")  # a chosen variant replaces these
 
 
 def script_schema() -> dict[str, Any]:
@@ -94,6 +100,7 @@ class Turn:
     latency_ms: float
     faults: list[Fault]
     captures: dict[str, str]
+    variant: int | None = None  # 0-based index of the chosen `variants:` entry, None without variants
 
 
 class ScriptExhausted(Exception):
@@ -110,20 +117,23 @@ class Script:
     latency_ms: float = 0.0
     faults: list[Fault] = field(default_factory=list)
 
-    def select(self, request: dict[str, Any]) -> Turn:
-        """The turn that answers `request`. Raises ScriptExhausted past the end, LookupError if no match."""
+    def select(self, request: dict[str, Any], attempt: int = 1) -> Turn:
+        """The turn that answers `request`, the `attempt`-th time (1-based) this exact request is seen;
+        the attempt only matters to a turn with `variants:`. Raises ScriptExhausted past the end,
+        LookupError if no session matches."""
         first_user, system = first_user_text(request), system_text(request)
         model = str(request.get("model", ""))
         for session in self.sessions:
             captures = _match(session, first_user=first_user, system=system, model=model)
             if captures is not None:
-                return self._turn(session, request, captures)
+                return self._turn(session, request, captures, attempt)
         if self.default is not None:
-            return self._turn(self.default, request, {})
+            return self._turn(self.default, request, {}, attempt)
         raise LookupError(f"no session in {self.path} matches this request "
                           f"(first user message starts {first_user[:80]!r})")
 
-    def _turn(self, session: Session, request: dict[str, Any], captures: dict[str, str]) -> Turn:
+    def _turn(self, session: Session, request: dict[str, Any], captures: dict[str, str],
+              attempt: int) -> Turn:
         index = sum(1 for m in request.get("messages", []) if m.get("role") == "assistant")
         spec_index = index
         if index >= len(session.turns):
@@ -132,6 +142,10 @@ class Script:
                                       f"{len(session.turns)} turns; this request asks for turn {index + 1}")
             spec_index = len(session.turns) - 1
         spec = session.turns[spec_index]
+        variant = None
+        if spec.get("variants"):
+            variant = pick_variant(spec, request_key(request), attempt, f"{session.name}:{index}")
+            spec = {**{k: v for k, v in spec.items() if k not in _CONTENT_KEYS}, **spec["variants"][variant]}
         values = {**session.vars, **captures, "turn": str(index + 1), "session": session.name}
         blocks = [_fill(b, values) for b in turn_blocks(spec)]
         for n, block in enumerate(blocks):
@@ -145,7 +159,24 @@ class Script:
             faults = _faults(spec["fault"])
         else:
             faults = session.faults if session.faults is not None else self.faults
-        return Turn(session.name, index, blocks, stop, float(latency), faults, captures)
+        return Turn(session.name, index, blocks, stop, float(latency), faults, captures, variant)
+
+
+def request_key(request: dict[str, Any]) -> str:
+    """A hash of what makes two requests the same one (model, system, messages, tools): retries of a
+    request share it, so the server counts attempts per key (faults' `attempts:`, turns' `variants:`)."""
+    stable = {k: request.get(k) for k in ("model", "system", "messages", "tools")}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def pick_variant(spec: dict[str, Any], key: str, attempt: int, where: str = "") -> int:
+    """Which of a turn's `variants:` answers the `attempt`-th (1-based) sight of the request `key`:
+    `pick: cycle` (default) takes them in order round and round; `pick: random` draws one from a
+    generator seeded by `seed`, the turn (`where`), the request and the attempt, so a rerun repeats it."""
+    count = len(spec["variants"])
+    if spec.get("pick", "cycle") == "random":
+        return random.Random(f"{spec.get('seed', 0)}:{where}:{key}:{attempt}").randrange(count)
+    return (max(attempt, 1) - 1) % count
 
 
 def _match(session: Session, *, first_user: str, system: str, model: str) -> dict[str, str] | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import random
 import sys
@@ -24,7 +23,7 @@ from agentbook.standin import wire
 from agentbook.standin.batches import BatchStore, batch_json
 from agentbook.standin.http import DropConnection, HttpRequest, HttpServer, Reply, json_reply
 from agentbook.standin.recorder import Recorder
-from agentbook.standin.script import Fault, Script, ScriptExhausted, Turn, load_script
+from agentbook.standin.script import Fault, Script, ScriptExhausted, Turn, load_script, request_key
 from agentbook.standin.tokens import PromptCache, count_input
 
 API_KEY_HINT_CHARS = 4
@@ -127,31 +126,34 @@ class StandinServer(HttpServer):
 
     # ---- messages --------------------------------------------------------------------------------
 
-    def _pick(self, body: Any, request_id: str) -> Turn | Reply:
+    def _pick(self, body: Any, request_id: str) -> tuple[Turn, str, int] | Reply:
+        """The turn answering `body`, the request's key and which attempt of it this is.
+
+        One counter per distinct request (stable across client retries) serves both faults'
+        `attempts:` windows and turns' `variants:`; a request the script cannot answer is not counted.
+        """
         problem = wire.check_request(body)
         if problem:
             return self._error(400, None, problem, request_id)
+        key = request_key(body)
+        attempt = self._attempts.get(key, 0) + 1
         try:
-            return self.script.select(body)
+            turn = self.script.select(body, attempt)
         except (ScriptExhausted, LookupError) as err:
             return self._error(400, None, str(err.args[0]), request_id)
-
-    def _attempt(self, body: dict[str, Any]) -> tuple[str, int]:
-        """A key for this exact request (stable across client retries) and which attempt this is."""
-        stable = {k: body.get(k) for k in ("model", "system", "messages", "tools")}
-        key = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:20]
-        self._attempts[key] = attempt = self._attempts.get(key, 0) + 1
-        return key, attempt
+        self._attempts[key] = attempt
+        return turn, key, attempt
 
     async def _messages(self, body: Any, entry: dict[str, Any], request_id: str) -> Reply:
         picked = self._pick(body, request_id)
         if isinstance(picked, Reply):
             return picked
-        turn = picked
-        key, attempt = self._attempt(body)
+        turn, key, attempt = picked
         fault = _active_fault(turn.faults, key, attempt)
         entry.update(session=turn.session, turn=turn.index + 1, attempt=attempt,
                      fault=fault.kind if fault else None)
+        if turn.variant is not None:
+            entry["variant"] = turn.variant + 1
         if turn.latency_ms:
             await asyncio.sleep(turn.latency_ms / 1000)
         if fault is not None and fault.kind == "status":
@@ -207,11 +209,11 @@ class StandinServer(HttpServer):
     # ---- batches ---------------------------------------------------------------------------------
 
     def _answer_batch_item(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        picked = self._pick(params, "")
-        if isinstance(picked, Reply):
-            assert isinstance(picked.body, bytes)
-            return "errored", json.loads(picked.body)
-        key, attempt = self._attempt(params)
+        answer = self._pick(params, "")
+        if isinstance(answer, Reply):
+            assert isinstance(answer.body, bytes)
+            return "errored", json.loads(answer.body)
+        picked, key, attempt = answer
         fault = _active_fault(picked.faults, key, attempt)
         if fault is not None:
             status = fault.status if fault.kind == "status" else 529

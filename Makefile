@@ -2,17 +2,26 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The demo needs only agentbook itself; tests add the dev tools and the backtest extras (scikit-learn,
+# matplotlib, ray), which are large. Each stamp is redone when pyproject.toml changes.
+BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+$(VENV)/bin/python:
+	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,backtest]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(BASE): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install -q -e .
+	touch $(BASE)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install -q -e '.[dev,backtest]'
+	touch $(BASE) $(STAMP)
+
+demo: $(BASE)
 	$(BIN)/agentbook demo
 
 test: $(STAMP)

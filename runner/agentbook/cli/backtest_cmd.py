@@ -8,8 +8,7 @@ import click
 
 from agentbook.cli.output import bounded, emit_json, json_option
 from agentbook.errors import EXIT_FINDINGS, EXIT_OK
-
-DEFAULT_MODEL = "anthropic:claude-sonnet-4-5"
+from agentbook.models.spec import DEFAULT_MODEL, default_model
 
 
 @click.group("backtest")
@@ -46,7 +45,7 @@ def import_cmd(manifest: Path, out: Path, update: bool, jobs: int | None, as_jso
 
 @command.command("analyze")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Model spec for the analysts.")
+@click.option("--model", default=default_model, show_default=DEFAULT_MODEL, help="Model spec for the analysts.")
 @click.option("--concurrency", default=25, show_default=True, help="Analyses in flight at once.")
 @click.option("--code", type=click.Path(path_type=Path), help="The system's codebase, readable by the analysts.")
 @click.option("--limit", type=int, help="Analyse at most N investigations this run.")

@@ -24,6 +24,14 @@ import yaml
 
 from agentbook.errors import FatalError
 
+# The model used when neither a flag, a runbook nor $AGENTBOOK_MODEL names one.
+DEFAULT_MODEL = "anthropic:claude-sonnet-4-5"
+
+
+def default_model() -> str:
+    return os.environ.get("AGENTBOOK_MODEL") or DEFAULT_MODEL
+
+
 AUTH_STYLES = ("bearer", "x-api-key", "none")
 ALIASES_ENV = "AGENTBOOK_MODELS"  # a YAML file of named specs: aliases: {fast: "anthropic:claude-haiku-4-5"}
 COMPAT_KEY_ENV = "AGENTBOOK_COMPAT_API_KEY"  # never ANTHROPIC_API_KEY: that key must not go to other hosts

@@ -13,6 +13,7 @@ from agentbook.errors import FatalError, UsageError
 from agentbook.gitops.branches import branch_exists, check_branch_name, slug, unique_branch
 from agentbook.gitops.github import GitHubRepo, repo_from_remote
 from agentbook.gitops.repo import Repo, check_clean, identity, open_repo, remote_url, resolve_base
+from agentbook.models.spec import default_model
 from agentbook.runbooks.inputs import resolve_inputs
 from agentbook.runbooks.limits import budgets_for, gate_retries_for
 from agentbook.runbooks.record import new_run_id
@@ -22,7 +23,6 @@ from agentbook.session.config import DEFAULT_TOOLS, Budgets
 from agentbook.session.tools import get_tools
 
 DEFAULT_BRANCH = "agentbook/{runbook.name}/{ticket.id}"
-DEFAULT_MODEL = "anthropic:claude-sonnet-4-5"
 
 
 @dataclass
@@ -112,7 +112,7 @@ def plan_run(opts: RunOptions) -> RunPlan:
     allow = _mapping(front.get("bash")).get("allow")
     push = opts.push or ("origin" if opts.open_pr else None)
     github = _check_publish(repo, push, opts.open_pr, base)
-    model = opts.model or _str(front.get("model")) or os.environ.get("AGENTBOOK_MODEL") or DEFAULT_MODEL
+    model = opts.model or _str(front.get("model")) or default_model()
     check_model(model)
     limits = _mapping(front.get("limits"))
     return RunPlan(run_id=run_id, repo=repo, runbook=runbook, ticket=ticket, inputs=inputs, base=base,

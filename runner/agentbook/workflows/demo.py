@@ -17,6 +17,7 @@ from typing import Any
 from agentbook.errors import FatalError
 from agentbook.gitops.commits import trailers_of
 from agentbook.gitops.git import Git
+from agentbook.models.spec import DEFAULT_MODEL
 from agentbook.workflows import baseline
 from agentbook.workflows.fixture import example_dir, make_repo, source_root
 from agentbook.workflows.runbook_test import ensure_cli_on_path
@@ -24,7 +25,7 @@ from agentbook.workflows.runbook_test import ensure_cli_on_path
 TICKET = "tickets/INC-142-logql-error-case.md"
 SUITE = "evals/logql/suite.yaml"
 EVAL_MODEL = "scripted:evals/sut.script.yaml"
-CLAUDE_MODEL = "anthropic:claude-sonnet-4-5"
+CLAUDE_MODEL = DEFAULT_MODEL
 
 
 @dataclass

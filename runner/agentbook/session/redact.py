@@ -38,7 +38,10 @@ class Redactor:
 
     def dumps(self, value: Any) -> str:
         """`value` as JSON with every secret replaced: one pass over the text, not over the structure."""
-        text = json.dumps(value, ensure_ascii=False, default=str)
+        return self.json_text(json.dumps(value, ensure_ascii=False, default=str))
+
+    def json_text(self, text: str) -> str:
+        """JSON text with every secret replaced."""
         if self._escaped is not None:  # secrets as they appear inside JSON strings
             text = self._escaped.sub(REDACTED, text)
         return _key_shapes(text)

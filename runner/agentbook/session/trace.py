@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ _IDS = random.Random(os.urandom(16))  # span ids need to be unique, not secret: 
 def _new_id(bits: int) -> str:
     return f"{_IDS.getrandbits(bits):0{bits // 4}x}"
 PART_MAX_CHARS = 8000  # per text part; the transcript keeps everything
+PLACEHOLDER = "\ue000"  # private use: JSON keeps it as is and no key shape or escape touches it
 
 
 @dataclass
@@ -98,21 +100,42 @@ class TraceRecorder:
     def write(self) -> None:
         if self.path is None:
             return
-        rendered: dict[int, str] = {}  # id(message) -> its GenAI JSON: each turn repeats the history
+        atomic_write_text(self.path, self.render() + "\n")
+
+    def render(self) -> str:
+        """The TracesData JSON, redacted. Each chat span repeats the whole history on
+        `gen_ai.input.messages`, so the file grows with turns squared; that repeated part is built
+        once per message instead: rendered, redacted and escaped as a JSON string fragment a single
+        time, and spliced into the small redacted skeleton by a placeholder (with a nonce no content
+        can know); so is the system prompt each chat span repeats. Key shapes and listed secrets never
+        span two messages, so redacting each one on its own finds what a pass over the whole text would."""
+        fragments: dict[int, str] = {}  # id(message) -> its GenAI JSON, redacted, escaped for a JSON string;
+        # id(system) -> its placeholder
+        spliced: list[str] = []  # the repeated attribute texts, redacted and escaped, by placeholder number
+        nonce = _new_id(64)
         data = {"resourceSpans": [{
             "resource": {"attributes": _attrs({"service.name": "agentbook", "service.version": __version__})},
             "scopeSpans": [{"scope": {"name": "agentbook.session", "version": __version__},
-                            "spans": [self._otlp(s, rendered) for s in self.spans]}]}]}
-        atomic_write_text(self.path, self.redactor.dumps(data) + "\n")
+                            "spans": [self._otlp(s, fragments, spliced, nonce) for s in self.spans]}]}]}
+        if not spliced:
+            return self.redactor.dumps(data)
+        placeholder = re.compile(f"{PLACEHOLDER}{nonce}:([0-9]+){PLACEHOLDER}")
+        skeleton = _dumps(data)
+        uses = len(placeholder.findall(skeleton))
+        text, found = placeholder.subn(lambda m: spliced[int(m.group(1))], self.redactor.json_text(skeleton))
+        if found != uses:  # a listed secret matched inside a placeholder: redact the whole text instead
+            text = self.redactor.json_text(placeholder.sub(lambda m: spliced[int(m.group(1))], skeleton))
+        return text
 
     def _add(self, span: Span) -> None:
         self.spans.append(span)
 
-    def _otlp(self, span: Span, rendered: dict[int, str]) -> dict[str, Any]:
+    def _otlp(self, span: Span, fragments: dict[int, str], spliced: list[str], nonce: str) -> dict[str, Any]:
+        content = self._content_attributes(span.content, fragments, spliced, nonce)
         out: dict[str, Any] = {"traceId": self.trace_id, "spanId": span.span_id, "name": span.name,
                                "kind": span.kind, "startTimeUnixNano": str(span.start_ns),
                                "endTimeUnixNano": str(span.end_ns or time.time_ns()),
-                               "attributes": _attrs({**span.attributes, **_content_attributes(span.content, rendered)}),
+                               "attributes": _attrs({**span.attributes, **content}),
                                "status": {}}
         if span.parent:
             out["parentSpanId"] = span.parent
@@ -121,22 +144,30 @@ class TraceRecorder:
         return out
 
 
-def _content_attributes(content: dict[str, Any] | None, rendered: dict[int, str]) -> dict[str, Any]:
-    if content is None:
-        return {}
-    request, response = content["request"], content["response"]
-    parts = []
-    for message in request.get("messages", []):
-        if id(message) not in rendered:
-            rendered[id(message)] = _dumps(to_genai_messages([message])[0])
-        parts.append(rendered[id(message)])
-    out = {"gen_ai.input.messages": "[" + ", ".join(parts) + "]"}
-    if request.get("system"):
-        out["gen_ai.system_instructions"] = _dumps(_system_parts(request["system"]))
-    if response is not None:
-        out["gen_ai.output.messages"] = _dumps([{"role": "assistant", "parts": _parts(response["content"]),
-                                                 "finish_reason": response.get("stop_reason") or ""}])
-    return out
+    def _content_attributes(self, content: dict[str, Any] | None, fragments: dict[int, str], spliced: list[str],
+                            nonce: str) -> dict[str, Any]:
+        if content is None:
+            return {}
+        request, response = content["request"], content["response"]
+        parts = []
+        for message in request.get("messages", []):
+            if id(message) not in fragments:
+                text = self.redactor.dumps(to_genai_messages([message])[0])
+                fragments[id(message)] = json.dumps(text, ensure_ascii=False)[1:-1]
+            parts.append(fragments[id(message)])
+        spliced.append("[" + ", ".join(parts) + "]")
+        out = {"gen_ai.input.messages": f"{PLACEHOLDER}{nonce}:{len(spliced) - 1}{PLACEHOLDER}"}
+        system = request.get("system")
+        if system:  # the same on every turn: rendered and spliced once, like a message
+            if id(system) not in fragments:
+                text = self.redactor.dumps(_system_parts(system))
+                spliced.append(json.dumps(text, ensure_ascii=False)[1:-1])
+                fragments[id(system)] = f"{PLACEHOLDER}{nonce}:{len(spliced) - 1}{PLACEHOLDER}"
+            out["gen_ai.system_instructions"] = fragments[id(system)]
+        if response is not None:
+            out["gen_ai.output.messages"] = _dumps([{"role": "assistant", "parts": _parts(response["content"]),
+                                                     "finish_reason": response.get("stop_reason") or ""}])
+        return out
 
 
 def to_genai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

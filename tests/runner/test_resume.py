@@ -162,9 +162,9 @@ def test_resume_refuses_finished_and_unknown_runs(runner_repo: Path, run_cli) ->
     assert f"run {run_id} already ended 'completed'; there is nothing to resume" in r.err
     r = run_cli("run", "--resume", "nope", "--repo", runner_repo)
     assert r.code == 3 and "no run 'nope'" in r.err
-    from agentbook.runbooks.locks import exclusive
+    from agentbook.fsutil import exclusive_lock
 
-    with exclusive(runner_repo / ".agentbook" / "runs" / run_id / "lock", "held by the test"):
+    with exclusive_lock(runner_repo / ".agentbook" / "runs" / run_id / "lock", "held by the test"):
         r = run_cli("run", "--resume", run_id, "--repo", runner_repo)
     assert r.code == 3 and f"run {run_id} is in use by another agentbook process" in r.err
 

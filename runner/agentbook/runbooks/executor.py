@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_text
+from agentbook.fsutil import atomic_write_text, exclusive_lock
 from agentbook.gitops.commits import (
     StepTrailers,
     add_note,
@@ -44,7 +44,6 @@ from agentbook.models.base import Usage
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.runbooks import publish
 from agentbook.runbooks.gates import run_gate, tool_path
-from agentbook.runbooks.locks import exclusive
 from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
 from agentbook.runbooks.record import (
     INTERRUPTED,
@@ -120,7 +119,7 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
         record.branch = branch
         rd.save(record)
 
-    with exclusive(rd.path / "lock", f"run {rd.run_id} is in use by another agentbook process"):
+    with exclusive_lock(rd.path / "lock", f"run {rd.run_id} is in use by another agentbook process"):
         started = time.perf_counter()
         try:
             worktree, _ = create_worktree(repo, run_id, plan.branch, plan.base_sha,
@@ -140,7 +139,7 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
     """Continue a run that was killed, interrupted or hit an API error, from its last finished step."""
     repo = open_repo(repo_path)
     rd = find_run(repo.root, run_id)
-    with exclusive(rd.path / "lock", f"run {rd.run_id} is in use by another agentbook process"):
+    with exclusive_lock(rd.path / "lock", f"run {rd.run_id} is in use by another agentbook process"):
         record = rd.load()
         if record.status not in RESUMABLE:
             raise FatalError(f"run {record.run_id} already ended '{record.status}'; there is nothing to resume",

@@ -208,8 +208,6 @@ def _tools(front: dict[str, Any], with_skills: bool) -> list[str]:
     names = [str(t) for t in front.get("tools") or DEFAULT_TOOLS]
     if with_skills and "skill" not in names:
         names.append("skill")
-    import agentbook.runbooks.skill_tool  # noqa: F401  (registers the `skill` tool)
-
     get_tools(names)  # unknown names fail here, before anything starts
     return names
 

@@ -26,10 +26,9 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from agentbook.errors import EXIT_INTERRUPTED, FatalError
-from agentbook.fsutil import atomic_write_json
+from agentbook.fsutil import atomic_write_json, exclusive_lock
 from agentbook.gitops.branches import slug
 from agentbook.outcome import EXIT_CODES, OutcomeKind
-from agentbook.runbooks.locks import exclusive
 from agentbook.runbooks.record import RUNNING, new_run_id, now_iso, pid_alive
 
 STATE_DIR = ".agentbook-watch"
@@ -93,7 +92,7 @@ class Watcher:
     def run(self) -> int:
         self.state_dir.mkdir(exist_ok=True)
         busy = f"another agentbook watch is already watching {self.dir}"
-        with exclusive(self.state_dir / "watch.lock", busy), self._observer(), self._sigterm():
+        with exclusive_lock(self.state_dir / "watch.lock", busy), self._observer(), self._sigterm():
             for path in sorted(self.dir.iterdir()):
                 self._seen(path, initial=True)
             while True:

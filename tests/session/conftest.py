@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import inspect
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from agentbook.session.tools import ToolContext
+from agentbook.session.tools import Tool, ToolContext, ToolResult
+
+
+def run_async(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    """Call a coroutine tool (glob, grep) from a plain test."""
+    assert inspect.iscoroutinefunction(tool.run)
+    result = asyncio.run(tool.run(args, ctx))
+    assert isinstance(result, ToolResult)
+    return result
 
 
 def tree_state(path: Path) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 from agentbook.session.paths import PathRefused, is_protected, resolve_in_root
 from agentbook.session.tools import ToolContext, get_tools
 
-from .conftest import tree_state
+from .conftest import run_async, tree_state
 
 
 def _plant_links(root: Path) -> None:
@@ -77,7 +77,7 @@ def test_every_file_tool_refuses_the_escape(work: Path, ctx: ToolContext, raw: s
                write.run({"path": path, "content": "pwned\n"}, ctx),
                edit.run({"path": path, "old_string": "do not touch", "new_string": "pwned"}, ctx)]
     if path:  # an empty search path means the root itself
-        results += [grep.run({"pattern": "touch", "path": path}, ctx), glob.run({"pattern": "*", "path": path}, ctx)]
+        results += [run_async(grep, {"pattern": "touch", "path": path}, ctx), run_async(glob, {"pattern": "*", "path": path}, ctx)]
     for result in results:
         assert result.is_error, result.content
         assert expected in result.content
@@ -101,8 +101,8 @@ def test_absolute_path_inside_root_is_allowed(work: Path) -> None:
 def test_search_does_not_follow_links_out(work: Path, ctx: ToolContext) -> None:
     _plant_links(work)
     grep, glob = get_tools(["grep", "glob"])
-    assert grep.run({"pattern": "do not touch"}, ctx).content == "no matches for 'do not touch'"
-    listed = glob.run({"pattern": "**"}, ctx).content.splitlines()
+    assert run_async(grep, {"pattern": "do not touch"}, ctx).content == "no matches for 'do not touch'"
+    listed = run_async(glob, {"pattern": "**"}, ctx).content.splitlines()
     assert "out/victim.txt" not in listed and "victim_link" not in listed
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -311,12 +312,15 @@ def test_refusal_is_blocked_not_completed(work: Path) -> None:
 
 
 def test_tool_failures_are_answers_not_crashes(work: Path) -> None:
+    threads: list[threading.Thread] = []
+
     class Explode:
         def __init__(self) -> None:
             self.name, self.description, self.read_only = "explode", "Always fails", True
             self.input_schema: dict[str, Any] = {"type": "object"}
 
         def run(self, args: dict[str, Any], ctx: Any) -> ToolResult:
+            threads.append(threading.current_thread())
             raise RuntimeError("kaboom")
 
     class SlowEcho:
@@ -332,6 +336,7 @@ def test_tool_failures_are_answers_not_crashes(work: Path) -> None:
     assert result.outcome.ok and result.final_text == "Handled."
     tools = {e["name"]: e for e in read_jsonl(result.transcript_path) if e["event"] == "tool"}
     assert tools["explode"]["content"] == "error: tool explode failed: RuntimeError: kaboom"
+    assert threads and threads[0] is not threading.main_thread()  # a plain run() goes to a worker thread
     assert tools["slow_echo"]["content"] == "async works" and not tools["slow_echo"]["is_error"]
     assert tools["teleport"]["content"] == "error: no tool named 'teleport'; tools: read, explode, slow_echo"
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from agentbook.errors import FatalError
-from agentbook.session.tools import ToolContext, ToolResult, get_tools, register_tool
+from agentbook.session.tools import ToolContext, ToolResult, get_tools, register_tool, runs_on_loop, search
+
+from .conftest import run_async
 
 
 def test_read_numbers_lines_and_pages(work: Path, ctx: ToolContext) -> None:
@@ -79,27 +85,27 @@ def test_glob_lists_sorted_and_bounded(work: Path, ctx: ToolContext) -> None:
     for n in range(250):
         (work / "src" / f"m{n:03d}.py").write_text("")
     (glob,) = get_tools(["glob"])
-    listed = glob.run({"pattern": "**/*.py"}, ctx).content.splitlines()
+    listed = run_async(glob, {"pattern": "**/*.py"}, ctx).content.splitlines()
     assert listed[0] == "src/app.py" and listed[1] == "src/m000.py" and len(listed) == 201
     assert listed[-1] == "[51 more files; narrow the pattern or pass a path]"
-    assert glob.run({"pattern": "*.md"}, ctx).content == "README.md"
-    assert glob.run({"pattern": "*.py", "path": "src"}, ctx).content.splitlines()[0] == "src/app.py"
-    assert glob.run({"pattern": "*.rs"}, ctx).content == "no files match '*.rs'"
+    assert run_async(glob, {"pattern": "*.md"}, ctx).content == "README.md"
+    assert run_async(glob, {"pattern": "*.py", "path": "src"}, ctx).content.splitlines()[0] == "src/app.py"
+    assert run_async(glob, {"pattern": "*.rs"}, ctx).content == "no files match '*.rs'"
 
 
 def test_grep_is_bounded_and_pages(work: Path, ctx: ToolContext) -> None:
     (work / "many.txt").write_text("".join(f"needle {n}\n" for n in range(250)))
     (grep,) = get_tools(["grep"])
-    out = grep.run({"pattern": r"needle \d+"}, ctx).content.splitlines()
+    out = run_async(grep, {"pattern": r"needle \d+"}, ctx).content.splitlines()
     assert out[0] == "many.txt:1:needle 0" and len(out) == 101
     assert out[-1] == "[150 more matches; grep again with offset=100, or narrow path/glob]"
-    tail = grep.run({"pattern": r"needle \d+", "offset": 200}, ctx).content.splitlines()
+    tail = run_async(grep, {"pattern": r"needle \d+", "offset": 200}, ctx).content.splitlines()
     assert tail[0] == "many.txt:201:needle 200" and len(tail) == 50
-    files = grep.run({"pattern": "hello", "files_only": True}, ctx).content
+    files = run_async(grep, {"pattern": "hello", "files_only": True}, ctx).content
     assert files == "README.md\nsrc/app.py"
-    assert grep.run({"pattern": "HELLO", "ignore_case": True, "glob": "*.py"}, ctx).content == \
+    assert run_async(grep, {"pattern": "HELLO", "ignore_case": True, "glob": "*.py"}, ctx).content == \
         "src/app.py:2:    return 'hello'\nsrc/app.py:6:    return 'hello'"
-    bad = grep.run({"pattern": "(unclosed"}, ctx)
+    bad = run_async(grep, {"pattern": "(unclosed"}, ctx)
     assert bad.is_error and bad.content.startswith("error: bad regular expression: missing ), unterminated subpattern")
 
 
@@ -143,3 +149,44 @@ def test_tools_of_other_packages_load_by_name_in_a_fresh_interpreter() -> None:
             "print('eval' in registered_tools())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["['eval', 'skill', 'read']", "True"]
+
+
+def test_only_short_bounded_tools_run_on_the_event_loop() -> None:
+    class Plain:
+        name, description, read_only, input_schema = "plain", "", True, {"type": "object"}
+
+        def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+            return ToolResult("ok")
+
+    on_loop = {t.name: runs_on_loop(t) for t in get_tools(["read", "write", "edit", "glob", "grep", "bash"])}
+    assert on_loop == {"read": True, "write": False, "edit": False, "glob": True, "grep": True, "bash": False}
+    assert not runs_on_loop(Plain())
+
+
+def test_search_hands_the_event_loop_back_while_it_walks(work: Path, ctx: ToolContext,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(30):
+        (work / "many" / f"f{n:02}.txt").parent.mkdir(exist_ok=True)
+        (work / "many" / f"f{n:02}.txt").write_text(f"needle {n}\n")
+    monkeypatch.setattr(search, "SLICE_SECONDS", -1.0)  # every file is a slice: yield after each
+    (grep,) = get_tools(["grep"])
+
+    async def race() -> tuple[ToolResult, int]:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(ticker())
+        result = await grep.run({"pattern": "needle", "path": "many"}, ctx)
+        done.set()
+        await task
+        return result, ticks
+
+    result, ticks = asyncio.run(race())
+    assert len(result.content.splitlines()) == 30
+    assert ticks >= 30  # another task ran between files

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -146,3 +148,20 @@ def test_turn_longer_than_max_tokens_is_cut(standin: Standin) -> None:
     assert message.stop_reason == "max_tokens"
     assert [b.model_dump(exclude_none=True) for b in message.content] == [{"type": "text", "text": "0123456789012345"}]
     assert message.usage.output_tokens == 4
+
+
+@pytest.mark.parametrize("fault", ["", "\n              fault: {kind: status, status: 400}"])
+def test_latency_holds_back_the_answer(standin: Standin, fault: str) -> None:
+    # a lower bound only: latency runs from the request's arrival, so no answer comes sooner
+    server = standin(f"""
+        version: 1
+        default:
+          turns:
+            - text: "late"
+              latency_ms: 300{fault}
+    """)
+    start = time.perf_counter()
+    with contextlib.suppress(anthropic.BadRequestError):
+        assert call(server, max_retries=0).content[0].text == "late"
+    assert time.perf_counter() - start >= 0.3
+    assert server.requests()[0]["status"] == (400 if fault else 200)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentbook.session.tools import Tool, ToolContext, ToolResult, get_tools
+from agentbook.session.tools import Tool, ToolContext, ToolResult, get_tools, runs_on_loop
 
 ANALYST_TOOLS = ("read", "glob", "grep")
 
@@ -34,6 +34,7 @@ class TwoRootTool:
         schema.setdefault("properties", {})["root"] = {
             "enum": ["investigation", "code"], "description": "Where paths resolve (default: investigation)"}
         self.input_schema: dict[str, Any] = schema
+        self.blocking = not runs_on_loop(self.inner)  # called where the inner tool would be
 
     def run(self, args: dict[str, Any], ctx: ToolContext) -> Any:
         args = dict(args)

@@ -22,7 +22,7 @@ from agentbook.session.budget import BudgetTracker, Spend
 from agentbook.session.config import SessionConfig
 from agentbook.session.redact import Redactor
 from agentbook.session.result import SessionResult
-from agentbook.session.tools import Tool, ToolContext, ToolResult, get_tools, tool_spec
+from agentbook.session.tools import Tool, ToolContext, ToolResult, get_tools, runs_on_loop, tool_spec
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
 
@@ -109,8 +109,10 @@ class Session:
             outcome = Outcome(OutcomeKind.CRASHED, type(err).__name__, f"session crashed: {err}",
                               {"traceback": traceback.format_exc(limit=8)})
         self._finish(outcome)
-        # serialising and fsyncing the trace off the event loop keeps other sessions' streams moving
-        await asyncio.to_thread(self.trace.write)
+        # rendered here (a worker thread would hold the GIL as long, and hand it back and forth), written
+        # and fsynced off the loop so the disk's wait does not stall the other sessions
+        if self.trace.path is not None:
+            await asyncio.to_thread(self.trace.write, self.trace.render())
         return outcome
 
     def result(self) -> SessionResult:
@@ -254,12 +256,12 @@ class Session:
         self._ctx.bash_timeout = self.config.bash_timeout if remaining is None \
             else max(1.0, min(self.config.bash_timeout, remaining))
         try:
-            if inspect.iscoroutinefunction(tool.run):
-                outcome = await tool.run(args, self._ctx)
+            if runs_on_loop(tool):
+                outcome = tool.run(args, self._ctx)
             else:
                 outcome = await asyncio.to_thread(tool.run, args, self._ctx)
-                if inspect.isawaitable(outcome):
-                    outcome = await outcome
+            if inspect.isawaitable(outcome):
+                outcome = await outcome
         except Exception as err:  # noqa: BLE001 - a tool's bug is the agent's error message, not the session's end
             return ToolResult(f"error: tool {tool.name} failed: {type(err).__name__}: {err}", is_error=True)
         assert isinstance(outcome, ToolResult)

@@ -37,7 +37,7 @@ def resolve_in_root(root: Path, raw: object) -> Path:
     parts = PurePosixPath(raw).parts
     if any(len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts):
         raise PathRefused(f"a name in the path is longer than {MAX_NAME_BYTES} bytes")
-    root = root.resolve()
+    root = real_root(root)
     joined = Path(raw) if os.path.isabs(raw) else root / raw
     if not _is_within(Path(os.path.normpath(joined)), root):
         raise PathRefused(f"{raw}: outside the root {root}")
@@ -49,8 +49,16 @@ def resolve_in_root(root: Path, raw: object) -> Path:
 
 def relative(root: Path, path: Path) -> str:
     """`path` as the agent sees it: posix, relative to the root ('.' for the root itself)."""
-    rel = path.relative_to(root.resolve()).as_posix()
+    rel = path.relative_to(real_root(root)).as_posix()
     return rel or "."
+
+
+@lru_cache(maxsize=256)
+def real_root(root: Path) -> Path:
+    """`root` with its symlinks resolved, once per root: every tool call checks against it. A stale
+    answer (the root's own path re-pointed meanwhile) can only refuse paths, never admit one, as each
+    path is still resolved afresh and must land under this one."""
+    return root.resolve()
 
 
 def _is_within(path: Path, root: Path) -> bool:

@@ -42,10 +42,14 @@ class Span:
     end_ns: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
-    content: dict[str, Any] | None = None  # a chat span's raw request/response, rendered on write
+    content: dict[str, Any] | None = None  # a chat span's raw request/response, rendered when it closes
 
 
 class TraceRecorder:
+    """Spans are rendered as they close, each once, so writing the file at the end of a session only
+    joins them: a session's last moments (and the other sessions on the same event loop) do not wait
+    for its whole history to be serialised."""
+
     def __init__(self, path: Path | str | None, session_id: str, redactor: Redactor) -> None:
         self.path = Path(path) if path is not None else None
         self.redactor = redactor
@@ -53,12 +57,17 @@ class TraceRecorder:
         self.root = Span("invoke_agent agentbook", KIND_INTERNAL, time.time_ns(), None, attributes={
             "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "agentbook",
             "gen_ai.conversation.id": session_id})
-        self.spans: list[Span] = [self.root]
+        self._closed: list[str] = []  # the root's children, rendered (redacted JSON objects), in order
+        # id(message or system prompt) -> (the object, kept so its id stays its own; its GenAI JSON,
+        # redacted and escaped to sit inside a JSON string)
+        self._fragments: dict[int, tuple[Any, str]] = {}
+        self._nonce = _new_id(64)
+        self._placeholder = re.compile(f"{PLACEHOLDER}{self._nonce}:([0-9]+){PLACEHOLDER}")
 
     def chat(self, *, start_ns: int, model: str, request: dict[str, Any], response: dict[str, Any] | None,
              usage: dict[str, int] | None, cost_usd: float | None, error: str | None = None) -> None:
-        """Record a model request. Messages are kept by reference and turned into GenAI JSON only when
-        the file is written, so a long session does not pay for its history on every turn."""
+        """Record a model request. Each message is turned into GenAI JSON once, the first time a request
+        carries it, however many later requests repeat it."""
         if self.path is None:
             return
         attrs: dict[str, Any] = {
@@ -79,8 +88,8 @@ class TraceRecorder:
             attrs["agentbook.cost_usd"] = cost_usd
         if error:
             attrs["error.type"] = error.split(":", 1)[0]
-        self._add(Span(f"chat {model}", KIND_CLIENT, start_ns, self.root.span_id, end_ns=time.time_ns(),
-                       attributes=attrs, error=error, content={"request": request, "response": response}))
+        self._close(Span(f"chat {model}", KIND_CLIENT, start_ns, self.root.span_id, end_ns=time.time_ns(),
+                         attributes=attrs, error=error, content={"request": request, "response": response}))
 
     def tool(self, *, start_ns: int, call_id: str, name: str, args: Any, result: str, is_error: bool) -> None:
         if self.path is None:
@@ -88,8 +97,8 @@ class TraceRecorder:
         attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name, "gen_ai.tool.call.id": call_id,
                  "gen_ai.tool.type": "function", "gen_ai.tool.call.arguments": _dumps(args),
                  "gen_ai.tool.call.result": _cut(result)}
-        self._add(Span(f"execute_tool {name}", KIND_INTERNAL, start_ns, self.root.span_id,
-                       end_ns=time.time_ns(), attributes=attrs, error=_cut(result, 500) if is_error else None))
+        self._close(Span(f"execute_tool {name}", KIND_INTERNAL, start_ns, self.root.span_id,
+                         end_ns=time.time_ns(), attributes=attrs, error=_cut(result, 500) if is_error else None))
 
     def finish(self, attributes: dict[str, Any], error: str | None) -> None:
         """Close the root span; `write()` then puts the file on disk."""
@@ -97,41 +106,42 @@ class TraceRecorder:
         self.root.attributes.update(attributes)
         self.root.error = error
 
-    def write(self) -> None:
+    def write(self, rendered: str | None = None) -> None:
+        """Put the trace on disk; `rendered` is what `render()` returned, if the caller already has it."""
         if self.path is None:
             return
-        atomic_write_text(self.path, self.render() + "\n")
+        atomic_write_text(self.path, (self.render() if rendered is None else rendered) + "\n")
 
     def render(self) -> str:
-        """The TracesData JSON, redacted. Each chat span repeats the whole history on
-        `gen_ai.input.messages`, so the file grows with turns squared; that repeated part is built
-        once per message instead: rendered, redacted and escaped as a JSON string fragment a single
-        time, and spliced into the small redacted skeleton by a placeholder (with a nonce no content
-        can know); so is the system prompt each chat span repeats. Key shapes and listed secrets never
-        span two messages, so redacting each one on its own finds what a pass over the whole text would."""
-        fragments: dict[int, str] = {}  # id(message) -> its GenAI JSON, redacted, escaped for a JSON string;
-        # id(system) -> its placeholder
-        spliced: list[str] = []  # the repeated attribute texts, redacted and escaped, by placeholder number
-        nonce = _new_id(64)
-        data = {"resourceSpans": [{
+        """The TracesData JSON, redacted: the root span (still open, or closed by `finish`), then the rest."""
+        shell = self.redactor.dumps({"resourceSpans": [{
             "resource": {"attributes": _attrs({"service.name": "agentbook", "service.version": __version__})},
             "scopeSpans": [{"scope": {"name": "agentbook.session", "version": __version__},
-                            "spans": [self._otlp(s, fragments, spliced, nonce) for s in self.spans]}]}]}
+                            "spans": [self._nonce]}]}]})
+        return shell.replace(f'"{self._nonce}"', ", ".join([self._render(self.root), *self._closed]), 1)
+
+    def _close(self, span: Span) -> None:
+        self._closed.append(self._render(span))
+
+    def _render(self, span: Span) -> str:
+        """One span as redacted JSON. Each chat span repeats the whole history on
+        `gen_ai.input.messages`, so the file grows with turns squared; that repeated part is built once
+        per message instead: rendered, redacted and escaped as a JSON string fragment a single time, and
+        spliced into the span's small redacted skeleton by a placeholder (with a nonce no content can
+        know); so is the system prompt. Key shapes and listed secrets never span two messages, so
+        redacting each one on its own finds what a pass over the whole text would."""
+        spliced: list[str] = []  # the repeated attribute texts, redacted and escaped, by placeholder number
+        skeleton = _dumps(self._otlp(span, spliced))
         if not spliced:
-            return self.redactor.dumps(data)
-        placeholder = re.compile(f"{PLACEHOLDER}{nonce}:([0-9]+){PLACEHOLDER}")
-        skeleton = _dumps(data)
-        uses = len(placeholder.findall(skeleton))
-        text, found = placeholder.subn(lambda m: spliced[int(m.group(1))], self.redactor.json_text(skeleton))
+            return self.redactor.json_text(skeleton)
+        uses = len(self._placeholder.findall(skeleton))
+        text, found = self._placeholder.subn(lambda m: spliced[int(m.group(1))], self.redactor.json_text(skeleton))
         if found != uses:  # a listed secret matched inside a placeholder: redact the whole text instead
-            text = self.redactor.json_text(placeholder.sub(lambda m: spliced[int(m.group(1))], skeleton))
+            text = self.redactor.json_text(self._placeholder.sub(lambda m: spliced[int(m.group(1))], skeleton))
         return text
 
-    def _add(self, span: Span) -> None:
-        self.spans.append(span)
-
-    def _otlp(self, span: Span, fragments: dict[int, str], spliced: list[str], nonce: str) -> dict[str, Any]:
-        content = self._content_attributes(span.content, fragments, spliced, nonce)
+    def _otlp(self, span: Span, spliced: list[str]) -> dict[str, Any]:
+        content = self._content_attributes(span.content, spliced)
         out: dict[str, Any] = {"traceId": self.trace_id, "spanId": span.span_id, "name": span.name,
                                "kind": span.kind, "startTimeUnixNano": str(span.start_ns),
                                "endTimeUnixNano": str(span.end_ns or time.time_ns()),
@@ -143,31 +153,31 @@ class TraceRecorder:
             out["status"] = {"code": STATUS_ERROR, "message": span.error}
         return out
 
-
-    def _content_attributes(self, content: dict[str, Any] | None, fragments: dict[int, str], spliced: list[str],
-                            nonce: str) -> dict[str, Any]:
+    def _content_attributes(self, content: dict[str, Any] | None, spliced: list[str]) -> dict[str, Any]:
         if content is None:
             return {}
         request, response = content["request"], content["response"]
-        parts = []
-        for message in request.get("messages", []):
-            if id(message) not in fragments:
-                text = self.redactor.dumps(to_genai_messages([message])[0])
-                fragments[id(message)] = json.dumps(text, ensure_ascii=False)[1:-1]
-            parts.append(fragments[id(message)])
-        spliced.append("[" + ", ".join(parts) + "]")
-        out = {"gen_ai.input.messages": f"{PLACEHOLDER}{nonce}:{len(spliced) - 1}{PLACEHOLDER}"}
+        parts = [self._fragment(message, lambda m: to_genai_messages([m])[0])
+                 for message in request.get("messages", [])]
+        out = {"gen_ai.input.messages": self._splice(spliced, "[" + ", ".join(parts) + "]")}
         system = request.get("system")
-        if system:  # the same on every turn: rendered and spliced once, like a message
-            if id(system) not in fragments:
-                text = self.redactor.dumps(_system_parts(system))
-                spliced.append(json.dumps(text, ensure_ascii=False)[1:-1])
-                fragments[id(system)] = f"{PLACEHOLDER}{nonce}:{len(spliced) - 1}{PLACEHOLDER}"
-            out["gen_ai.system_instructions"] = fragments[id(system)]
+        if system:  # the same on every turn: rendered once, like a message
+            out["gen_ai.system_instructions"] = self._splice(spliced, self._fragment(system, _system_parts))
         if response is not None:
             out["gen_ai.output.messages"] = _dumps([{"role": "assistant", "parts": _parts(response["content"]),
                                                      "finish_reason": response.get("stop_reason") or ""}])
         return out
+
+    def _fragment(self, value: Any, to_genai: Any) -> str:
+        known = self._fragments.get(id(value))
+        if known is None or known[0] is not value:
+            text = self.redactor.dumps(to_genai(value))
+            known = self._fragments[id(value)] = (value, json.dumps(text, ensure_ascii=False)[1:-1])
+        return known[1]
+
+    def _splice(self, spliced: list[str], text: str) -> str:
+        spliced.append(text)
+        return f"{PLACEHOLDER}{self._nonce}:{len(spliced) - 1}{PLACEHOLDER}"
 
 
 def to_genai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ class HttpRequest:
     path: str
     headers: dict[str, str]  # names lower-cased
     body: bytes
+    received: float  # event-loop time the request was read in full: latency counts from here
 
 
 @dataclass
@@ -151,7 +152,8 @@ class HttpServer:
             elif isinstance(event, h11.EndOfMessage):
                 assert head is not None
                 headers = {k.decode().lower(): v.decode("latin-1") for k, v in head.headers}
-                return HttpRequest(head.method.decode(), head.target.decode(), headers, bytes(body))
+                return HttpRequest(head.method.decode(), head.target.decode(), headers, bytes(body),
+                                   asyncio.get_running_loop().time())
             elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
                 return None
 

@@ -84,15 +84,16 @@ class StandinServer(HttpServer):
         if auth_error is not None:
             entry["status"] = auth_error.status
             return auth_error
-        reply = await self._api(req.method, path, body, entry, request_id)
+        reply = await self._api(req.method, path, body, entry, request_id, req.received)
         entry["status"] = reply.status
         if self.on_request is not None:
             self.on_request(entry)
         return reply
 
-    async def _api(self, method: str, path: str, body: Any, entry: dict[str, Any], request_id: str) -> Reply:
+    async def _api(self, method: str, path: str, body: Any, entry: dict[str, Any], request_id: str,
+                   received: float) -> Reply:
         if method == "POST" and path == "/v1/messages":
-            return await self._messages(body, entry, request_id)
+            return await self._messages(body, entry, request_id, received)
         if method == "POST" and path == "/v1/messages/count_tokens":
             problem = wire.check_request({**body, "max_tokens": 1} if isinstance(body, dict) else body)
             if problem:
@@ -144,7 +145,7 @@ class StandinServer(HttpServer):
         self._attempts[key] = attempt
         return turn, key, attempt
 
-    async def _messages(self, body: Any, entry: dict[str, Any], request_id: str) -> Reply:
+    async def _messages(self, body: Any, entry: dict[str, Any], request_id: str, received: float) -> Reply:
         picked = self._pick(body, request_id)
         if isinstance(picked, Reply):
             return picked
@@ -154,15 +155,17 @@ class StandinServer(HttpServer):
                      fault=fault.kind if fault else None)
         if turn.variant is not None:
             entry["variant"] = turn.variant + 1
-        if turn.latency_ms:
-            await asyncio.sleep(turn.latency_ms / 1000)
+        # latency_ms runs from the request's arrival: the answer is built within it, not after it
+        due = received + turn.latency_ms / 1000
         if fault is not None and fault.kind == "status":
+            await _sleep_until(due)
             return self._fault_reply(fault, request_id)
         usage = self.cache.account(body).to_usage()
         msg_id = f"msg_standin_{key[:12]}_{attempt}"
         model = str(body.get("model") or self.script.model)
         blocks, cut = wire.within_max_tokens(turn.blocks, int(body["max_tokens"]))
         message = wire.build_message(msg_id, model, blocks, "max_tokens" if cut else turn.stop_reason, usage)
+        await _sleep_until(due)
         if fault is not None and fault.kind == "drop" and not fault.after_events:
             raise DropConnection()  # before any byte of the response: the client sees a reset connection
         if not body.get("stream"):
@@ -252,6 +255,12 @@ class StandinServer(HttpServer):
         if method == "DELETE" and not parts[1:]:
             return json_reply(200, {"id": batch.id, "type": "message_batch_deleted"})
         return json_reply(200, batch_json(batch, self.base_url))
+
+
+async def _sleep_until(due: float) -> None:
+    left = due - asyncio.get_running_loop().time()
+    if left > 0:
+        await asyncio.sleep(left)
 
 
 async def _pinging_stall(seconds: float, every: float) -> AsyncIterator[bytes]:

@@ -55,6 +55,7 @@ class ReadTool:
                        "limit": {"type": "integer", "minimum": 1, "description": "Number of lines"}},
         "required": ["path"]})
     read_only: bool = True
+    blocking: bool = False  # one file, capped in size: cheaper on the loop than through a thread
 
     def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:

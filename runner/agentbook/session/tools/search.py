@@ -1,10 +1,16 @@
-"""Search tools: `glob` (find files by path pattern) and `grep` (regex over file contents), both bounded."""
+"""Search tools: `glob` (find files by path pattern) and `grep` (regex over file contents), both bounded.
+
+Both run on the session's event loop and hand it back every few milliseconds of walking, so a search
+over a big tree neither stalls the other sessions nor pays a worker thread's GIL hand-offs per file.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +23,17 @@ GREP_MAX = 100
 GREP_LINE_MAX = 300
 GREP_FILE_MAX_BYTES = 2_000_000
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"}
+SLICE_SECONDS = 0.004  # longest stretch a walk keeps the event loop
+
+
+async def paced(items: Iterator[Path]) -> AsyncIterator[Path]:
+    """`items`, yielding to the event loop whenever a slice of work (the caller's included) is used up."""
+    deadline = time.monotonic() + SLICE_SECONDS
+    for item in items:
+        yield item
+        if time.monotonic() > deadline:
+            await asyncio.sleep(0)
+            deadline = time.monotonic() + SLICE_SECONDS
 
 
 def walk_files(root: Path, start: Path) -> Iterator[Path]:
@@ -61,7 +78,7 @@ class GlobTool:
         "required": ["pattern"]})
     read_only: bool = True
 
-    def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         pattern = args.get("pattern")
         if not isinstance(pattern, str) or not pattern:
             return ToolResult("error: pattern must be a non-empty string", is_error=True)
@@ -71,7 +88,7 @@ class GlobTool:
         rx = glob_regex(pattern.removeprefix("./"))
         base = relative(ctx.root, start)
         hits = []
-        for path in walk_files(ctx.root, start):
+        async for path in paced(walk_files(ctx.root, start)):
             rel = relative(ctx.root, path)
             sub = rel if base == "." else rel[len(base) + 1:]
             if rx.fullmatch(rel) or rx.fullmatch(sub):
@@ -101,7 +118,7 @@ class GrepTool:
         "required": ["pattern"]})
     read_only: bool = True
 
-    def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:
             rx = re.compile(str(args.get("pattern") or ""), re.IGNORECASE if args.get("ignore_case") else 0)
         except re.error as err:
@@ -113,7 +130,7 @@ class GrepTool:
         offset = int(args.get("offset") or 0)
         shown: list[str] = []
         total = 0
-        for path in walk_files(ctx.root, start):
+        async for path in paced(walk_files(ctx.root, start)):
             rel = relative(ctx.root, path)
             if name_rx and not (name_rx.fullmatch(rel) or name_rx.fullmatch(path.name)):
                 continue

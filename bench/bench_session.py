@@ -5,6 +5,11 @@ Prints three ratios (issue 3's quality bar):
   runner CPU per turn   this process's CPU (the stand-in runs in a subprocess) / all turns; target < 5 ms
   cached input share    cache reads / all input tokens over turns 2..T; target > 0.80
 
+One model serves the whole process, as in `backtest analyze`: its first wave of sessions opens the
+connections and is reported on its own (cold start); the figures are the median of --repeat waves
+after it. Peers measured in the same run: the same conversations through the model layer alone, and
+the session loop over a model with no HTTP at all.
+
     .venv/bin/python bench/bench_session.py            # 25 sessions x 20 turns x 200 ms
     .venv/bin/python bench/bench_session.py --quick    # 5 x 6 x 100 ms
 """

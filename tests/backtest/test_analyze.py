@@ -233,3 +233,20 @@ def test_a_bad_key_stops_the_run_instead_of_failing_every_investigation(imported
         "(auth=x-api-key|bearer)) (fix the model settings and run again; finished analyses are kept)")
     starts = [e for e in _events(folder) if e["event"] == "start"]
     assert 1 <= len(starts) <= 3  # what was in flight when the first 401 came back, no more
+
+
+def test_an_analysis_written_but_not_logged_before_a_kill_is_logged_on_resume(imported: Path,
+                                                                              tmp_path: Path) -> None:
+    # the window a kill -9 can hit: analysis.json is in place, its `done` line never reached the log
+    folder = copy_backtest(imported, tmp_path / "bt")
+    analyze_backtest(folder, AnalyzeOptions(model=SCRIPTED, only=["inv-0001", "inv-0002"], progress=False))
+    log = folder / ".agentbook" / "analyze.jsonl"
+    kept = [e for e in read_jsonl(log) if not (e["event"] == "done" and e["id"] == "inv-0002")]
+    log.write_text("".join(json.dumps(e) + "\n" for e in kept))
+    summary = analyze_backtest(folder, AnalyzeOptions(model=SCRIPTED, only=["inv-0001", "inv-0002"],
+                                                      progress=False))
+    assert (summary.skipped, summary.done) == (2, 0)  # nothing analysed twice
+    done = [e for e in read_jsonl(log) if e["event"] == "done"]
+    assert [(e["id"], e.get("recovered", False)) for e in done] == [
+        ("inv-0001", False), ("inv-0002", True)]
+    assert [e["id"] for e in read_jsonl(log) if e["event"] == "start"].count("inv-0002") == 1

@@ -73,7 +73,7 @@ def test_every_file_tool_refuses_the_escape(work: Path, ctx: ToolContext, raw: s
     before = tree_state(work.parent / "outside")
     path = _fill(raw, work)
     read, write, edit, grep, glob = get_tools(["read", "write", "edit", "grep", "glob"])
-    results = [read.run({"path": path}, ctx),
+    results = [run_async(read, {"path": path}, ctx),
                write.run({"path": path, "content": "pwned\n"}, ctx),
                edit.run({"path": path, "old_string": "do not touch", "new_string": "pwned"}, ctx)]
     if path:  # an empty search path means the root itself
@@ -89,7 +89,7 @@ def test_every_file_tool_refuses_the_escape(work: Path, ctx: ToolContext, raw: s
 def test_symlinks_inside_the_root_still_work(work: Path, ctx: ToolContext) -> None:
     (work / "docs").symlink_to("src")
     read, write = get_tools(["read", "write"])
-    assert "def greet" in read.run({"path": "docs/app.py"}, ctx).content
+    assert "def greet" in run_async(read, {"path": "docs/app.py"}, ctx).content
     assert write.run({"path": "docs/new.py", "content": "x = 1\n"}, ctx).changed == ["src/new.py"]
     assert (work / "src" / "new.py").read_text() == "x = 1\n"
 

@@ -71,8 +71,8 @@ class AnalyzeSummary:
 OnResult = Callable[[Investigation, "dict[str, Any] | AnalysisFailed"], None]
 
 
-def plan(folder: BacktestFolder, options: AnalyzeOptions, hashes: set[str]) -> tuple[list[Investigation], int,
-                                                                                    int]:
+def plan(folder: BacktestFolder, options: AnalyzeOptions, hashes: set[str]
+         ) -> tuple[list[Investigation], list[Investigation], int]:
     """(to analyse, already done, total considered). `hashes` are the prompt hashes that count as done."""
     invs = folder.investigations()
     if options.only:
@@ -83,12 +83,13 @@ def plan(folder: BacktestFolder, options: AnalyzeOptions, hashes: set[str]) -> t
                              hint="ids are listed in manifest.jsonl")
         wanted = set(options.only)
         invs = [i for i in invs if i.id in wanted]
-    todo, done = [], 0
+    todo: list[Investigation] = []
+    done: list[Investigation] = []
     for inv in invs:
         meta = (inv.analysis() or {}).get("meta") or {}
         # only an analysed folder needs hashing now; the others are hashed by their analysis, off the loop
         if meta.get("prompt_hash") in hashes and meta.get("input_hash") == input_hash(inv):
-            done += 1
+            done.append(inv)
         else:
             todo.append(inv)
     if options.limit is not None:
@@ -129,9 +130,10 @@ def analyze_backtest(root: str | Path, options: AnalyzeOptions) -> AnalyzeSummar
                              executor=options.executor)
     with run_lock(folder.state / "analyze.lock"):
         remove_stale_temps(folder)
-        todo, summary.skipped, summary.total = plan(folder, options, {live_hash, batch_hash})
-        summary.todo = len(todo)
+        todo, done, summary.total = plan(folder, options, {live_hash, batch_hash})
+        summary.skipped, summary.todo = len(done), len(todo)
         log = EventLog(folder.state / "analyze.jsonl", uuid.uuid4().hex[:8])
+        log.recover_done(done)
         settings = AnalystSettings(model=options.model, prompt_hash=batch_hash if options.batch else live_hash,
                                    code=str(Path(options.code).resolve()) if options.code else None,
                                    max_turns=options.max_turns, max_usd=options.max_usd,

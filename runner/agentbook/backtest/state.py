@@ -1,6 +1,6 @@
 """What `analyze` records outside the investigations: an append-only event log and a run lock.
 
-`.agentbook/analyze.jsonl` gets one line per start, finish and failure (fsynced), so after a crash it
+`.agentbook/analyze.jsonl` gets one line per start, finish and failure (flushed), so after a crash it
 tells which investigations were in flight, and tests can check that nothing finished was started again.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from agentbook.backtest.analysis import render_markdown
 from agentbook.backtest.folder import ANALYSIS_ERROR, ANALYSIS_JSON, ANALYSIS_MD, Investigation
-from agentbook.fsutil import atomic_write_json, atomic_write_text, exclusive_lock
+from agentbook.fsutil import atomic_write_json, atomic_write_text, exclusive_lock, read_jsonl
 
 
 class EventLog:
@@ -30,6 +30,15 @@ class EventLog:
         line = json.dumps({"event": kind, "id": inv_id, "run": self.run_id, "t": round(time.time(), 3), **extra})
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
+
+    def recover_done(self, done: list[Investigation]) -> None:
+        """A kill between writing an analysis and logging it leaves a finished investigation whose `done`
+        the log never saw: log it now (marked recovered), so the log names every finished one."""
+        logged = {e.get("id") for e in read_jsonl(self.path) if e.get("event") == "done"}
+        for inv in done:
+            if inv.id not in logged:
+                meta = (inv.analysis() or {}).get("meta") or {}
+                self.event("done", inv.id, cost_usd=meta.get("cost_usd", 0), recovered=True)
 
 
 def run_lock(path: Path) -> contextlib.AbstractContextManager[None]:

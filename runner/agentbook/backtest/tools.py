@@ -8,12 +8,14 @@ Nothing here can write, run a command or reach the network.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentbook.session.tools import Tool, ToolContext, ToolResult, get_tools, runs_on_loop
+from agentbook.session.tools import Tool, ToolContext, ToolResult, get_tools
 
 ANALYST_TOOLS = ("read", "glob", "grep")
 
@@ -34,16 +36,20 @@ class TwoRootTool:
         schema.setdefault("properties", {})["root"] = {
             "enum": ["investigation", "code"], "description": "Where paths resolve (default: investigation)"}
         self.input_schema: dict[str, Any] = schema
-        self.blocking = not runs_on_loop(self.inner)  # called where the inner tool would be
 
-    def run(self, args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         args = dict(args)
         where = args.pop("root", "investigation")
         if where not in ("investigation", "code"):
             return ToolResult("error: root must be \"investigation\" or \"code\"", is_error=True)
         if where == "code":
             ctx = ToolContext(root=self.code_root, session_id=ctx.session_id)
-        return self.inner.run(args, ctx)
+        if inspect.iscoroutinefunction(self.inner.run):  # where the session would have called it
+            result = await self.inner.run(args, ctx)
+        else:
+            result = await asyncio.to_thread(self.inner.run, args, ctx)
+        assert isinstance(result, ToolResult)
+        return result
 
 
 def analyst_tools(code: Path | None) -> list[Tool]:

@@ -1,11 +1,10 @@
 """The tool seam: a tiny `Tool` protocol and a registry other packages add tools to.
 
 A tool is an object with a name, a description and a JSON Schema for its input, whose `run(args,
-ctx)` returns a `ToolResult` (it may also be a coroutine function). A plain `run` is called in a
-worker thread, so a slow one cannot stall the other sessions on the event loop; a tool whose every
-call is short and bounded (one capped file) sets `blocking = False` and is called on the loop
-instead, as the thread hand-off costs more than such a call (about 1 ms of CPU under load, spent
-passing the GIL back and forth). Errors the agent can fix are
+ctx)` returns a `ToolResult`. A plain `run` is called in a worker thread, so a slow one cannot stall
+the other sessions on the event loop; a coroutine `run` is awaited on the loop and must not block it
+(the built-in `read`, `glob` and `grep` are: a hop to a thread costs more than a short call, about
+1 ms of CPU under load spent passing the GIL back and forth). Errors the agent can fix are
 returned as `ToolResult(..., is_error=True)`; a refusal by policy (a protected path, a command not
 allowed) also sets `denied` with evidence, and the session then ends `blocked`.
 
@@ -16,7 +15,6 @@ allowed) also sets `denied` with evidence, and the session then ends `blocked`.
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,10 +56,6 @@ class Tool(Protocol):
 
     def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult | Awaitable[ToolResult]: ...
 
-
-def runs_on_loop(tool: Tool) -> bool:
-    """Whether the session may call `tool.run` on the event loop (see the module docstring)."""
-    return inspect.iscoroutinefunction(tool.run) or getattr(tool, "blocking", True) is False
 
 
 ToolFactory = Callable[[], Tool]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ READ_MAX_CHARS = 50_000
 LINE_MAX_CHARS = 2000
 WRITE_MAX_BYTES = 5_000_000
 READ_MAX_FILE_BYTES = 20_000_000
+READ_ON_LOOP_BYTES = 256_000  # smaller files are read on the event loop: cheaper than a thread hop
 
 
 def _path_prop(what: str) -> dict[str, Any]:
@@ -55,9 +57,8 @@ class ReadTool:
                        "limit": {"type": "integer", "minimum": 1, "description": "Number of lines"}},
         "required": ["path"]})
     read_only: bool = True
-    blocking: bool = False  # one file, capped in size: cheaper on the loop than through a thread
 
-    def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:
             real = resolve_in_root(ctx.root, args.get("path"))
         except PathRefused as err:
@@ -71,11 +72,17 @@ class ReadTool:
         if size > READ_MAX_FILE_BYTES:
             return ToolResult(f"error: {rel} is {size} bytes, too big to read here; use grep, or bash with "
                               "head/sed to look at part of it", is_error=True)
-        data = real.read_bytes()
-        if b"\x00" in data[:8192]:
-            return ToolResult(f"{rel}: binary file ({len(data)} bytes), not shown")
         offset, limit = int(args.get("offset") or 1), int(args.get("limit") or READ_DEFAULT_LINES)
-        return ToolResult(number_lines(data.decode("utf-8", "replace"), rel, offset, limit))
+        if size > READ_ON_LOOP_BYTES:  # reading and splitting it would hold the event loop for a while
+            return await asyncio.to_thread(_read_numbered, real, rel, offset, limit)
+        return _read_numbered(real, rel, offset, limit)
+
+
+def _read_numbered(real: Path, rel: str, offset: int, limit: int) -> ToolResult:
+    data = real.read_bytes()
+    if b"\x00" in data[:8192]:
+        return ToolResult(f"{rel}: binary file ({len(data)} bytes), not shown")
+    return ToolResult(number_lines(data.decode("utf-8", "replace"), rel, offset, limit))
 
 
 def number_lines(text: str, rel: str, offset: int, limit: int) -> str:

@@ -43,6 +43,15 @@ class FatalError(Exception):
                 "exit_code": self.exit_code, "type": type(self).__name__}
 
 
+def invalid_yaml(err: Exception, source: str, *, what: str = "", line_offset: int = 0) -> FatalError:
+    """The error for YAML that does not parse: `source:line:col: invalid YAML[ in what]: problem`, with
+    the line and column PyYAML's error carries (`line_offset`: lines before the parsed text)."""
+    mark = getattr(err, "problem_mark", None)
+    location = f"{source}:{mark.line + 1 + line_offset}:{mark.column + 1}" if mark is not None else source
+    problem = getattr(err, "problem", None) or str(err).strip().splitlines()[0]
+    return FatalError(f"invalid YAML{' in ' + what if what else ''}: {problem}", location=location)
+
+
 class UsageError(FatalError):
     """Arguments that do not make sense together; exit 2 like click's own usage errors."""
 

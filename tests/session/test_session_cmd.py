@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from agentbook.fsutil import read_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,3 +80,21 @@ def test_fix_under_faults_example(run_cli, tmp_path: Path) -> None:
     tools = [e for e in read_jsonl(data["transcript_path"]) if e["event"] == "tool"]
     assert "AssertionError: Hello Ada" in tools[2]["content"] and tools[2]["is_error"]
     assert tools[4]["content"] == "ok\n[exit code 0]"
+
+
+def test_a_broken_prices_file_stops_before_the_first_request(run_cli, work: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentbook.models.pricing import price_table
+
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("models: [not, a, mapping\n")
+    monkeypatch.setenv("AGENTBOOK_PRICES", str(prices))
+    price_table.cache_clear()
+    try:
+        r = run_cli("session", "--model", f"scripted:{EXPLORE}", "--root", work, "--out", tmp_path / "out",
+                    "explore")
+    finally:
+        monkeypatch.delenv("AGENTBOOK_PRICES")
+        price_table.cache_clear()
+    assert r.code == 3 and r.err.startswith(f"agentbook: error: {prices}") and "Traceback" not in r.err
+    assert not list((tmp_path / "out").rglob("transcript.jsonl"))  # no session was started, nothing was paid

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from agentbook.errors import FatalError
+from agentbook.errors import FatalError, invalid_yaml
 
 STATE_DIR = ".agentbook"
 ANALYSIS_JSON = "analysis.json"
@@ -114,7 +114,7 @@ def read_investigation(inv_dir: Path) -> Investigation:
     try:
         meta = load_yaml(meta_path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
-        raise FatalError(f"invalid meta.yaml: {err}", location=str(meta_path)) from err
+        raise invalid_yaml(err, str(meta_path)) from None
     if not isinstance(meta, dict):
         raise FatalError("meta.yaml must be a mapping", location=str(meta_path))
     score = meta.get("score")

@@ -22,10 +22,14 @@ from agentbook.models.spec import BackendSpec, parse_spec
 
 
 def load_model(spec: str) -> Model:
-    """Build the backend a spec string names. Bad specs and bad scripts raise FatalError."""
+    """Build the backend a spec string names. Bad specs, bad scripts and a bad prices file raise
+    FatalError: the prices are read here, so a broken `AGENTBOOK_PRICES` stops a run before its first
+    paid request (and the first turn of a process does not pay for parsing them)."""
     from agentbook.models.backend import MessagesBackend
+    from agentbook.models.pricing import price_table
 
     parsed = parse_spec(spec)
+    price_table()
     if parsed.kind == "scripted":
         from agentbook.standin import ensure_server
 

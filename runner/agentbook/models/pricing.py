@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from agentbook.errors import FatalError
+from agentbook.errors import FatalError, invalid_yaml
 from agentbook.models.base import Usage
 
 PER_TOKEN = 1_000_000  # prices are per million tokens
@@ -67,7 +67,7 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
-        raise FatalError(f"invalid YAML in prices file: {err}", location=source) from None
+        raise invalid_yaml(err, source, what="prices file") from None
     if not isinstance(data, dict):
         raise FatalError("a prices file is a mapping with `default:` and `models:`", location=source)
     models = {str(name): _price(entry, f"{source}: models.{name}")

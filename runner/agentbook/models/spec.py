@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from agentbook.errors import FatalError
+from agentbook.errors import FatalError, invalid_yaml
 
 # The model used when neither a flag, a runbook nor $AGENTBOOK_MODEL names one.
 DEFAULT_MODEL = "anthropic:claude-sonnet-4-5"
@@ -79,7 +79,7 @@ def load_aliases() -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
-        raise FatalError(f"invalid YAML: {err}", location=str(path)) from None
+        raise invalid_yaml(err, str(path)) from None
     aliases = data.get("aliases") if isinstance(data, dict) else None
     if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
         raise FatalError("expected `aliases:` mapping names to spec strings", location=str(path),

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from agentbook.errors import FatalError
+from agentbook.errors import FatalError, invalid_yaml
 
 FRONT_KEYS = {"id", "title", "runbook", "inputs", "co-authored-by", "labels"}
 RUNBOOK_LABEL = "agentbook:"
@@ -104,10 +104,8 @@ def _from_markdown(text: str, source: str, stem: str | None) -> Ticket:
 def _load_front(yaml_text: str, source: str, line_offset: int = 1) -> dict[str, Any]:
     try:
         data = yaml.safe_load(yaml_text) if yaml_text.strip() else {}
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark
-        loc = f"{source}:{mark.line + 1 + line_offset}:{mark.column + 1}" if mark else source
-        raise FatalError(f"invalid YAML in ticket front-matter: {err.problem}", location=loc) from None
+    except yaml.YAMLError as err:
+        raise invalid_yaml(err, source, what="ticket front-matter", line_offset=line_offset) from None
     if not isinstance(data, dict):
         raise FatalError("ticket front-matter must be a mapping", location=f"{source}:2:1")
     unknown = sorted(set(map(str, data)) - FRONT_KEYS)

@@ -23,7 +23,7 @@ from jsonschema.exceptions import best_match
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from agentbook.errors import FatalError
+from agentbook.errors import FatalError, invalid_yaml
 from agentbook.shipped import load_schema
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -254,9 +254,7 @@ def parse_script(text: str, origin: str = "<script>") -> Script:
     try:
         data = yaml.load(text)
     except YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        loc = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
-        raise FatalError(f"invalid YAML: {getattr(err, 'problem', None) or err}", location=loc) from None
+        raise invalid_yaml(err, origin) from None
     first = best_match(jsonschema.Draft202012Validator(script_schema()).iter_errors(_plain(data)))
     if first is not None:
         where = "/".join(str(x) for x in first.absolute_path) or "(top level)"

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from agentbook.errors import FatalError
+from agentbook.errors import FatalError, invalid_yaml
 from agentbook.gitops.commits import trailers_of
 from agentbook.gitops.git import Git
 from agentbook.workflows.fixture import make_repo, source_root
@@ -116,9 +116,7 @@ def load_spec(path: Path) -> Spec:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        loc = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise FatalError(f"invalid YAML: {getattr(err, 'problem', None) or err}", location=loc) from None
+        raise invalid_yaml(err, str(path)) from None
     except OSError as err:
         raise FatalError(f"cannot read runbook test: {err}", location=str(path)) from None
     if not isinstance(data, dict):

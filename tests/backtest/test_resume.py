@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
+import anthropic
 import jsonschema
 import pytest
 
-from agentbook.backtest.analysis import analysis_schema
+from agentbook.backtest.analysis import analysis_schema, input_hash, prompt_hash
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.fsutil import read_jsonl
@@ -123,17 +125,83 @@ def test_a_killed_batch_run_resumes_polling_and_never_resubmits(small: Path, tmp
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         state = folder / ".agentbook" / "batches.jsonl"
         deadline = time.monotonic() + 60
-        while not (state.exists() and read_jsonl(state)) and time.monotonic() < deadline:
+        while not [r for r in read_jsonl(state) if r["status"] == "submitted"] and time.monotonic() < deadline:
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert list(folder.rglob("analysis.json")) == []  # killed while the batch was in progress
-        submitted = read_jsonl(state)[0]["batch"]
+        submitted = read_jsonl(state)[1]["batch"]
         summary = analyze_backtest(folder, AnalyzeOptions(model=spec, batch=True, limit=30, progress=False))
         creates = [r for r in server.requests("/v1/messages/batches") if r["method"] == "POST"]
     assert summary.batches == [submitted] and len(creates) == 1
     assert summary.done == 30
-    assert [r["status"] for r in read_jsonl(state)] == ["submitted", "collected"]
+    assert [r["status"] for r in read_jsonl(state)] == ["submitting", "submitted", "collected"]
+
+
+def _orphan(folder: Path, spec: str, count: int, create: bool) -> str:
+    """What a run killed inside `batches.create` leaves: its `submitting` line, and (if the request
+    reached the API) the batch, created but never recorded. Returns the intent."""
+    from agentbook.backtest.batch import request_params
+
+    invs = BacktestFolder(folder).investigations()[:count]
+    intent = "0123456789ab"
+    items = {f"{intent}-r{n:06d}": inv.id for n, inv in enumerate(invs)}
+    state = folder / ".agentbook" / "batches.jsonl"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({
+        "intent": intent, "status": "submitting", "items": items,
+        "input_hashes": {inv.id: input_hash(inv) for inv in invs},
+        "prompt_hash": prompt_hash(model=spec, with_code=False, mode="batch"), "model": spec,
+        "submitted_at": datetime.now(UTC).isoformat(timespec="seconds")}) + "\n")
+    if create:
+        base_url = spec.removeprefix("compat:").split("#")[0]
+        with anthropic.Anthropic(base_url=base_url, api_key="k") as client:
+            client.messages.batches.create(requests=[
+                {"custom_id": cid, "params": request_params(inv, "scripted")}
+                for cid, inv in zip(items, invs, strict=True)])
+    return intent
+
+
+def test_a_batch_created_by_a_run_killed_before_recording_it_is_adopted_not_paid_twice(
+        small: Path, tmp_path: Path) -> None:
+    folder = copy_backtest(small, tmp_path / "bt")
+    script = script_with("server: {batch_seconds: 0.3}\n", tmp_path)
+    with running(script) as server:
+        spec = f"compat:{server.base_url}#scripted"
+        # someone else's batches on the same account, one as big as the killed run's: a candidate too
+        with anthropic.Anthropic(base_url=server.base_url, api_key="k") as client:
+            strangers = [client.messages.batches.create(requests=[
+                {"custom_id": f"other-{n}", "params": {"model": "scripted", "max_tokens": 10,
+                                                       "messages": [{"role": "user", "content": "hi"}]}}
+                for n in range(size)]).id for size in (1, 5)]
+        intent = _orphan(folder, spec, 5, create=True)
+        first = AnalyzeOptions(model=spec, batch=True, progress=False,
+                               only=[i.id for i in BacktestFolder(folder).investigations()[:5]])
+        summary = analyze_backtest(folder, first)
+        creates = [r for r in server.requests("/v1/messages/batches") if r["method"] == "POST"]
+        again = analyze_backtest(folder, first)
+    assert len(creates) == 3  # the strangers' and the killed run's: nothing sent again
+    assert summary.done == 5 and not summary.failed  # the killed run's results, the stranger's ignored
+    lines = read_jsonl(folder / ".agentbook" / "batches.jsonl")
+    adopted = [r["batch"] for r in lines if r["status"] == "submitted"]
+    assert strangers[0] not in adopted and strangers[1] in adopted and len(adopted) == 2
+    assert all(r["intent"] == intent and r["adopted"] for r in lines if r["status"] == "submitted")
+    assert sorted(r["batch"] for r in lines if r["status"] == "collected") == sorted(adopted)
+    assert (again.done, again.batches) == (0, [])  # settled: nothing to adopt, poll or send
+
+
+def test_an_intent_whose_batch_never_reached_the_api_is_sent_again(small: Path, tmp_path: Path) -> None:
+    folder = copy_backtest(small, tmp_path / "bt")
+    script = script_with("server: {batch_seconds: 0.3}\n", tmp_path)
+    with running(script) as server:
+        spec = f"compat:{server.base_url}#scripted"
+        intent = _orphan(folder, spec, 5, create=False)
+        summary = analyze_backtest(folder, AnalyzeOptions(model=spec, batch=True, limit=5, progress=False))
+        creates = [r for r in server.requests("/v1/messages/batches") if r["method"] == "POST"]
+    assert len(creates) == 1 and summary.done == 5
+    lines = read_jsonl(folder / ".agentbook" / "batches.jsonl")
+    assert [r["status"] for r in lines] == ["submitting", "abandoned", "submitting", "submitted", "collected"]
+    assert lines[1]["intent"] == intent != lines[2]["intent"]
 
 
 @pytest.mark.slow

@@ -4,14 +4,22 @@ Each investigation becomes one request (its key files inlined, no tools). Batch 
 `.agentbook/batches.jsonl` as soon as the API returns them, so a run killed while a batch is processing
 resumes polling that batch on the next run instead of paying for it twice. A batch whose results were
 collected gets a `collected` line; its failures are resubmitted by the next run.
+
+A kill while the batch is being created (after the request left, before its id was written) is covered
+too: a `submitting` line goes first, naming the requests' custom ids (all starting with the line's
+`intent`). The next run looks for batches the account created since, with as many requests, and polls
+them as possibly its own; the results say which one is (custom ids with the intent's prefix). When the
+API has no such batch, the create never landed and the requests are sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from agentbook.backtest.analysis import AnalysisInvalid, input_hash, parse_answer, system_prompt, task_prompt
@@ -23,6 +31,9 @@ from agentbook.errors import FatalError
 from agentbook.fsutil import append_line, read_jsonl
 
 BATCH_MAX = 1000  # requests per batch (the API allows 100,000; smaller batches finish and save sooner)
+# a batch created by a killed run falls between its `submitting` line's time minus the first (clock skew)
+# and plus the second (the create call's upload)
+ORPHAN_WINDOW = (timedelta(minutes=2), timedelta(hours=1))
 MAX_TOKENS = 4096
 POLL_SECONDS = (0.2, 30.0)  # first and longest wait between status checks
 
@@ -58,6 +69,47 @@ def open_batches(folder: BacktestFolder) -> dict[str, dict[str, Any]]:
     return {r["batch"]: r for r in records if r.get("status") == "submitted" and r["batch"] not in collected}
 
 
+def unsettled_intents(folder: BacktestFolder) -> list[dict[str, Any]]:
+    """`submitting` lines no later line settles (with the batch it created, or as abandoned)."""
+    records = read_jsonl(folder.state / "batches.jsonl")
+    settled = {r.get("intent") for r in records if r.get("status") in ("submitted", "abandoned")}
+    return [r for r in records if r.get("status") == "submitting" and r.get("intent") not in settled]
+
+
+async def adopt_orphans(client: Any, folder: BacktestFolder, state: Path) -> None:
+    """Settle each unsettled intent: every batch the account created in its window, with as many requests,
+    that no line names yet becomes a `submitted` line for it (collecting tells whether the batch really
+    was its; a stranger's yields nothing); with no such batch the intent is `abandoned`."""
+    intents = unsettled_intents(folder)
+    if not intents:
+        return
+    known = {r.get("batch") for r in read_jsonl(state)}
+    earliest = min(_when(i["submitted_at"]) for i in intents) - ORPHAN_WINDOW[0]
+    candidates = []
+    async for batch in client.messages.batches.list(limit=100):  # newest first
+        if batch.created_at < earliest:
+            break
+        if batch.id not in known:
+            candidates.append(batch)
+    for intent in intents:
+        start = _when(intent["submitted_at"])
+        mine = [b for b in candidates if start - ORPHAN_WINDOW[0] <= b.created_at <= start + ORPHAN_WINDOW[1]
+                and _total(b) == len(intent["items"])]
+        for batch in mine:
+            append_line(state, json.dumps({**intent, "status": "submitted", "batch": batch.id, "adopted": True}))
+        if not mine:
+            append_line(state, json.dumps({"intent": intent["intent"], "status": "abandoned"}))
+
+
+def _when(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
+def _total(batch: Any) -> int:
+    counts = batch.request_counts
+    return int(counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired)
+
+
 def request_params(inv: Investigation, model_name: str) -> dict[str, Any]:
     return {"model": model_name, "max_tokens": MAX_TOKENS, "system": system_prompt(False, "batch"),
             "messages": [{"role": "user", "content": task_prompt(inv, "batch")}]}
@@ -68,6 +120,7 @@ async def _run(folder: BacktestFolder, todo: list[Investigation], settings: Anal
     model, client = _client(settings.model)
     state = folder.state / "batches.jsonl"
     try:
+        await adopt_orphans(client, folder, state)
         pending = open_batches(folder)
         for record in pending.values():  # a killed run's batches: poll them, never resubmit
             for inv_id in record["items"].values():
@@ -77,15 +130,18 @@ async def _run(folder: BacktestFolder, todo: list[Investigation], settings: Anal
         fresh = [inv for inv in todo if inv.id not in in_flight]
         for start in range(0, len(fresh), BATCH_MAX):
             chunk = fresh[start:start + BATCH_MAX]
-            items = {f"r{n:06d}": inv.id for n, inv in enumerate(chunk)}
+            intent = uuid.uuid4().hex[:12]
+            items = {f"{intent}-r{n:06d}": inv.id for n, inv in enumerate(chunk)}
             requests = [{"custom_id": cid, "params": request_params(inv, model.name)}
                         for cid, inv in zip(items, chunk, strict=True)]
-            batch = await client.messages.batches.create(requests=requests)
-            record = {"batch": batch.id, "status": "submitted", "items": items,
+            record = {"intent": intent, "status": "submitting", "items": items,
                       # what each request was built from: an input changed before collection is redone
                       "input_hashes": {inv.id: input_hash(inv) for inv in chunk},
                       "prompt_hash": settings.prompt_hash, "model": settings.model,
                       "submitted_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            append_line(state, json.dumps(record))
+            batch = await client.messages.batches.create(requests=requests)
+            record = {**record, "status": "submitted", "batch": batch.id}
             append_line(state, json.dumps(record))
             pending[batch.id] = record
             for inv in chunk:

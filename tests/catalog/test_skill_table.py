@@ -143,6 +143,11 @@ CASES = [
          [(5, "body-length", "body is 501 lines; keep SKILL.md under 500")]),
     Case("broken-link", fm(*OK, body="# Body\n\nSee [the guide](references/guide.md).\n"),
          [(7, "broken-link", "link 'references/guide.md' points to a file that does not exist")]),
+    Case("broken-link-with-wrapped-text",
+         fm(*OK, body="# Body\n\nSee [the guide on how\nto write prompts](references/prompts.md) and\n"
+                      "`[not](a-link.md)` or <https://example.com>, then [this](gone.md).\n"),
+         [(8, "broken-link", "link 'references/prompts.md' points to a file that does not exist"),
+          (9, "broken-link", "link 'gone.md' points to a file that does not exist")]),
     Case("reference-too-deep", fm(*OK, body="# Body\n\nSee [x](references/deep/x.md).\n"),
          [(7, "reference-depth", "reference 'references/deep/x.md' is more than one level deep")],
          extra={"references/deep/x.md": "# x\n"}),

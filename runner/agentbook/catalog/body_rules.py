@@ -30,29 +30,52 @@ _REF_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?([^\s>]+)")  # [label]: target
 def links(body: str) -> Iterator[tuple[str, int]]:
     """(href, body line index) of every Markdown link and image outside fenced code.
 
-    Only lines that hold link syntax go through markdown-it's inline parser (which knows code spans
-    and escapes); parsing the whole body as blocks costs ~2 ms for a long list, 10x the rest."""
+    Blank lines and fences cut the body into runs of lines; only runs that hold link syntax go through
+    markdown-it's inline parser (which knows code spans and escapes, and a link whose text wraps onto
+    the next line); parsing the whole body as blocks costs ~2 ms for a long list, 10x the rest."""
     fence: str | None = None
+    run: list[str] = []
+    first = 0
     for index, line in enumerate(body.split("\n")):
         opener = _FENCE_OPEN.match(line)
         if fence is not None:
             if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
                 fence = None
             continue
-        if opener:
-            fence = opener.group(1)
+        if opener or not line.strip():
+            yield from _run_links(run, first)
+            run = []
+            fence = opener.group(1) if opener else None
             continue
-        if "](" not in line and "]:" not in line:
-            continue
-        for block in _markdown().parseInline(line):
-            for tok in block.children or []:
-                target = tok.attrGet("href") if tok.type == "link_open" else (
-                    tok.attrGet("src") if tok.type == "image" else None)
-                if isinstance(target, str):
-                    yield target, index
+        if not run:
+            first = index
+        run.append(line)
+    yield from _run_links(run, first)
+
+
+def _run_links(run: list[str], first: int) -> Iterator[tuple[str, int]]:
+    """The links of consecutive lines starting at body line `first`: each on the line of its `](`."""
+    text = "\n".join(run)
+    if "](" not in text and "]:" not in text:
+        return
+    found = 0
+    for block in _markdown().parseInline(text):
+        for tok in block.children or []:
+            target = tok.attrGet("href") if tok.type == "link_open" else (
+                tok.attrGet("src") if tok.type == "image" else None)
+            if not isinstance(target, str):
+                continue
+            if tok.markup == "autolink":  # <https://...>: no `](`, and never a file of the skill
+                yield target, first + text.count("\n", 0, max(text.find(target), 0))
+                continue
+            at = text.find(f"]({target}", found)  # the target as written, unless markdown-it normalised it
+            at = at if at >= 0 else text.find("](", found)
+            found = at + 2 if at >= 0 else found
+            yield target, first + text.count("\n", 0, max(at, 0))
+    for offset, line in enumerate(run):
         definition = _REF_DEF.match(line)
         if definition:
-            yield definition.group(1), index
+            yield definition.group(1), first + offset
 
 
 def check_body(fm: FrontMatter, skill_md: Path) -> list[Finding]:

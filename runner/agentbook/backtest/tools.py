@@ -8,14 +8,12 @@ Nothing here can write, run a command or reach the network.
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentbook.session.tools import Tool, ToolContext, ToolResult, get_tools
+from agentbook.session.tools import Tool, ToolContext, ToolResult, call_tool, get_tools
 
 ANALYST_TOOLS = ("read", "glob", "grep")
 
@@ -44,12 +42,7 @@ class TwoRootTool:
             return ToolResult("error: root must be \"investigation\" or \"code\"", is_error=True)
         if where == "code":
             ctx = ToolContext(root=self.code_root, session_id=ctx.session_id)
-        if inspect.iscoroutinefunction(self.inner.run):  # where the session would have called it
-            result = await self.inner.run(args, ctx)
-        else:
-            result = await asyncio.to_thread(self.inner.run, args, ctx)
-        assert isinstance(result, ToolResult)
-        return result
+        return await call_tool(self.inner, args, ctx)  # where the session would have called it
 
 
 def analyst_tools(code: Path | None) -> list[Tool]:

@@ -5,7 +5,6 @@ limit hits. Every way out is a typed `Outcome`; nothing that did not finish repo
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 import traceback
 from pathlib import Path
@@ -22,7 +21,7 @@ from agentbook.session.budget import BudgetTracker, Spend
 from agentbook.session.config import SessionConfig
 from agentbook.session.redact import Redactor
 from agentbook.session.result import SessionResult
-from agentbook.session.tools import Tool, ToolContext, ToolResult, get_tools, tool_spec
+from agentbook.session.tools import Tool, ToolContext, ToolResult, call_tool, get_tools, tool_spec
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
 
@@ -256,16 +255,9 @@ class Session:
         self._ctx.bash_timeout = self.config.bash_timeout if remaining is None \
             else max(1.0, min(self.config.bash_timeout, remaining))
         try:
-            if inspect.iscoroutinefunction(tool.run):
-                outcome = await tool.run(args, self._ctx)
-            else:
-                outcome = await asyncio.to_thread(tool.run, args, self._ctx)
-                if inspect.isawaitable(outcome):
-                    outcome = await outcome
+            return await call_tool(tool, args, self._ctx)
         except Exception as err:  # noqa: BLE001 - a tool's bug is the agent's error message, not the session's end
             return ToolResult(f"error: tool {tool.name} failed: {type(err).__name__}: {err}", is_error=True)
-        assert isinstance(outcome, ToolResult)
-        return outcome
 
     def _note_tool(self, call: dict[str, Any], result: ToolResult, start: int) -> None:
         self.tool_calls += 1

@@ -14,7 +14,9 @@ allowed) also sets `denied` with evidence, and the session then ends `blocked`.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +57,18 @@ class Tool(Protocol):
     read_only: bool
 
     def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult | Awaitable[ToolResult]: ...
+
+
+async def call_tool(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    """Run one call where it belongs: a coroutine `run` on the event loop, a plain one in a worker thread."""
+    if inspect.iscoroutinefunction(tool.run):
+        outcome = await tool.run(args, ctx)
+    else:
+        outcome = await asyncio.to_thread(tool.run, args, ctx)
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+    assert isinstance(outcome, ToolResult)
+    return outcome
 
 
 

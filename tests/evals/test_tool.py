@@ -54,9 +54,14 @@ def test_tool_respects_protected_cases_and_the_root(suite_copy: Callable[[str], 
 
 def test_tool_runs_cases(suite_copy: Callable[[str], Path]) -> None:
     root = suite_copy("split")
+    script = root / "triage.script.yaml"  # a scripted model the tool may use must lie inside the root
+    script.write_bytes((SCRIPTS / "triage.script.yaml").read_bytes())
     out = json.loads(call(root, command="run", suite="suite.yaml", cases=["cache-stampede"],
-                          model=f"scripted:{SCRIPTS / 'triage.script.yaml'}").content)
+                          model=f"scripted:{script}").content)
     assert out["exit_code"] == 0 and [c["verdict"] for c in out["cases"]] == ["pass"]
+    outside = call(root, command="run", suite="suite.yaml", cases=["cache-stampede"],
+                   model=f"scripted:{SCRIPTS / 'triage.script.yaml'}")
+    assert outside.is_error and "is outside the session root" in outside.content
 
 
 def test_a_session_agent_edits_a_case_through_the_tool(suite_copy: Callable[[str], Path], tmp_path: Path) -> None:

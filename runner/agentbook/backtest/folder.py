@@ -17,19 +17,21 @@ from typing import Any
 
 import yaml
 
-from agentbook.errors import FatalError, invalid_yaml
+from agentbook import yamlsafe
+from agentbook.errors import FatalError
 
 STATE_DIR = ".agentbook"
 ANALYSIS_JSON = "analysis.json"
 ANALYSIS_MD = "analysis.md"
 ANALYSIS_ERROR = "analysis.error.json"  # the last failure of an analysis; removed on success
 TRACE_DIR = "trace"
+MAX_META_BYTES = 1 << 20  # meta.yaml holds a few facts; the trace itself is a separate file
 # libyaml's loader is ~10x faster; planning a 1,000-investigation run reads every meta.yaml
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_LOADER)
+def load_yaml(text: str, source: str = "<yaml>") -> Any:
+    return yamlsafe.load(text, source, loader=_LOADER, limit=MAX_META_BYTES)
 
 
 @dataclass
@@ -111,10 +113,8 @@ class BacktestFolder:
 
 def read_investigation(inv_dir: Path) -> Investigation:
     meta_path = inv_dir / "meta.yaml"
-    try:
-        meta = load_yaml(meta_path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise invalid_yaml(err, str(meta_path)) from None
+    meta = load_yaml(yamlsafe.read_bytes(meta_path, limit=MAX_META_BYTES).decode("utf-8", "replace"),
+                     str(meta_path)) or {}
     if not isinstance(meta, dict):
         raise FatalError("meta.yaml must be a mapping", location=str(meta_path))
     score = meta.get("score")

@@ -93,11 +93,17 @@ def build_runbook(source: SourceText, fm: FrontMatter) -> Runbook:
 
 
 def parse_runbook(path: Path | str) -> Runbook:
-    """Read one runbook for execution; unreadable files and broken front-matter raise FatalError."""
+    """Read one runbook for execution; unreadable files, broken front-matter and front-matter the JSON
+    Schema refuses (`protected: 5`, `bash: {allow: 'x'}`) raise FatalError at file:line:col."""
+    from agentbook.catalog.runbook_rules import schema_findings  # jsonschema: only when a runbook runs
+
     read = read_runbook(Path(path))
-    errors = [f for f in read.findings if f.is_error and f.rule not in _COSMETIC]
+    findings = read.findings
+    if read.front_matter is not None and read.front_matter.parsed:
+        findings = [*findings, *schema_findings(read.front_matter, require=False)]
+    errors = [f for f in findings if f.is_error and f.rule not in _COSMETIC]
     if read.runbook is None or errors:
-        first = errors[0] if errors else read.findings[0]
+        first = errors[0] if errors else findings[0]
         raise FatalError(f"runbook cannot be read: {first.message}", location=f"{first.path}:{first.line}:{first.col}",
                          hint=first.hint or f"run `agentbook validate {path}`")
     return read.runbook

@@ -25,9 +25,11 @@ _TICKET_FIELDS = frozenset({"id", "title", "body", "runbook", "labels", "number"
 _REF_BAD = re.compile(r"(\.\.|@\{|//|[\x00-\x20\x7f~^:?*\[\\])")
 
 
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
+@lru_cache(maxsize=2)
+def _validator(require: bool = True) -> jsonschema.Draft202012Validator:
     schema = load_schema("runbook")
+    if not require:  # the runner names a runbook after its file when `name` is missing
+        schema = {k: v for k, v in schema.items() if k != "required"}
     return jsonschema.Draft202012Validator(inline_refs(schema, schema.get("$defs", {})))
 
 
@@ -53,7 +55,7 @@ def known_tools() -> frozenset[str]:
 
 
 def check_runbook(fm: FrontMatter, runbook: Runbook, known_skills: Iterable[str]) -> list[Finding]:
-    out = _schema_findings(fm)
+    out = schema_findings(fm)
     out += _name_matches_file(fm, runbook.path)
     out += _skills_exist(fm, set(known_skills))
     out += _tools_known(fm)
@@ -63,9 +65,11 @@ def check_runbook(fm: FrontMatter, runbook: Runbook, known_skills: Iterable[str]
     return out
 
 
-def _schema_findings(fm: FrontMatter) -> list[Finding]:
+def schema_findings(fm: FrontMatter, *, require: bool = True) -> list[Finding]:
+    """The front-matter against `schemas/runbook.schema.json`, one finding per violation;
+    `require=False` checks the keys that are there without asking for the required ones."""
     out = []
-    for err in sorted(_validator().iter_errors(fm.data), key=lambda e: list(map(str, e.absolute_path))):
+    for err in sorted(_validator(require).iter_errors(fm.data), key=lambda e: list(map(str, e.absolute_path))):
         path = tuple(err.absolute_path)
         out.append(_explain(fm, err, path))
     return out

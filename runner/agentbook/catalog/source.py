@@ -14,6 +14,7 @@ from pathlib import Path
 from agentbook.catalog.findings import Finding
 
 BOM = b"\xef\xbb\xbf"
+MAX_SOURCE_BYTES = 1 << 20  # a skill or runbook is instructions for a model; more is a mistake or an attack
 
 
 @dataclass
@@ -37,12 +38,16 @@ def read_source(path: Path, shown: str | None = None) -> SourceText | Finding:
     """Read `path`; a file that cannot be read or decoded comes back as a single Finding."""
     where = shown or str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_SOURCE_BYTES + 1)  # never more: a huge file costs 1 MB to refuse
     except IsADirectoryError:
         return Finding(where, 1, 1, "read-error", "expected a file, found a directory")
     except OSError as err:
         return Finding(where, 1, 1, "read-error", f"cannot read file: {err.strerror or err}",
                        "check that the file exists and is readable")
+    if len(raw) > MAX_SOURCE_BYTES:
+        return Finding(where, 1, 1, "too-large", f"file is larger than the limit of {MAX_SOURCE_BYTES:,} bytes",
+                       "keep SKILL.md and runbooks short; move reference material into references/*.md")
     findings: list[Finding] = []
     data = raw
     if data.startswith(BOM):

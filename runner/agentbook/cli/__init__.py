@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import click
 
 from agentbook import __version__
+from agentbook.cli import confined
+from agentbook.confine import from_env
 from agentbook.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, FatalError
 
 # name -> "module:attribute"; one line per command group. Keep sorted.
@@ -45,11 +47,14 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(cmd_name)
         if target is None:
             return None
+        confinement = from_env()
+        if confinement is not None and cmd_name in confined.REFUSED:
+            raise confined.refuse(cmd_name)
         module_name, _, attr = target.partition(":")
         module = importlib.import_module(module_name)
         cmd = getattr(module, attr)
         assert isinstance(cmd, click.Command)
-        return cmd
+        return cmd if confinement is None else confined.confine_command(cmd, confinement)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

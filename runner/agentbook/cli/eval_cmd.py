@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from agentbook import confine
 from agentbook.cli.output import DEFAULT_BUDGET, bounded, emit_json, json_option
 from agentbook.errors import FatalError, UsageError
 from agentbook.evals import runs as runstore
@@ -179,7 +180,7 @@ def _parse_set(item: str) -> tuple[str, Any]:
         raise UsageError(f"bad --set {item!r}", hint="write it as PATH=VALUE, e.g. assert[0].value=Paris")
     if raw.startswith("@"):
         try:
-            return path.strip(), Path(raw[1:]).read_text(encoding="utf-8")
+            return path.strip(), confine.check_path(raw[1:], "--set @FILE").read_text(encoding="utf-8")
         except OSError as err:
             raise FatalError(f"cannot read {raw[1:]}: {err.strerror or err}") from None
     return path.strip(), parse_value(raw)

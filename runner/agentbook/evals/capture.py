@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from agentbook import yamlsafe
 from agentbook.errors import FatalError
 from agentbook.evals.cases import EditResult, write_bytes
 from agentbook.evals.render import load_prompts
@@ -46,7 +45,9 @@ def from_span_folder(folder: Path) -> CapturedCall:
     if not span_file.is_file():
         raise FatalError(f"{folder} is not an exported span folder (no span.yaml)",
                          hint="pass a folder like trace/001-agent-x/003-llm-chat-y from `agentbook trace export`")
-    span = yaml.safe_load(span_file.read_text(encoding="utf-8")) or {}
+    span = yamlsafe.load(yamlsafe.read_bytes(span_file), str(span_file)) or {}
+    if not isinstance(span, dict):
+        raise FatalError("span.yaml must be a mapping", location=str(span_file))
     if span.get("kind") != "llm":
         raise FatalError(f"span {span.get('name', folder.name)!r} is of kind {span.get('kind')}; only llm spans become cases",
                          location=str(span_file))
@@ -143,7 +144,7 @@ class CaptureReport:
 
 def capture_case(suite: Suite, call: CapturedCall, *, case_id: str | None = None,
                  sidecar_over: int = 2000) -> CaptureReport:
-    prompts = load_prompts(suite.config(), suite.base_dir)
+    prompts = load_prompts(suite.config(), suite.base_dir, suite.root)
     template = prompts[0].text if prompts and prompts[0].chat is None else None
     if prompts and prompts[0].chat is not None:
         template = next((str(m.get("content", "")) for m in prompts[0].chat if m.get("role") == "user"), None)

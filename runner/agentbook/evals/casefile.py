@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from agentbook import yamlsafe
 from agentbook.errors import FatalError
 from agentbook.evals import state
 from agentbook.evals.cases import (
@@ -73,6 +72,10 @@ class CaseFile:
                 key = (st.st_size, st.st_mtime_ns, st.st_ino)
                 if self._memo is not None and self._memo[0] == key:
                     return self._memo[1], self._memo[2]
+                if st.st_size > yamlsafe.max_bytes():
+                    raise FatalError(f"suite file is {st.st_size:,} bytes, more than the limit of "
+                                     f"{yamlsafe.max_bytes():,}", location=str(self.path),
+                                     hint="split it (`agentbook eval split`) or raise AGENTBOOK_YAML_MAX_BYTES")
                 data = fh.read()
         except OSError as err:
             raise FatalError(f"cannot read {self.path}: {err.strerror or err}") from None
@@ -112,7 +115,7 @@ class CaseFile:
         if index.fast:
             span = index.cases[self._locate(index, case_id)]
             text = dedent_chunk(data[span.start:span.end], index.dash_col)
-            value: dict[str, Any] = yaml.load(text, Loader=Loader)[0]
+            value: dict[str, Any] = yamlsafe.load(text, str(self.path), loader=Loader, line_offset=span.line - 1)[0]
             return value
         _docs, seq, ids = self._slow_load(data)
         plain: dict[str, Any] = to_plain(seq[self._locate_id(ids, case_id)])
@@ -123,7 +126,7 @@ class CaseFile:
         data, index = self.read()
         if not index.fast:
             return [(cid, to_plain(c)) for cid, c in self._slow_cases(data)]
-        root = yaml.load(data, Loader=Loader)
+        root = yamlsafe.load(data, str(self.path), loader=Loader)
         seq = root if self.seq_key is None else (root or {}).get(self.seq_key)
         return [(c.id, v) for c, v in zip(index.cases, seq or [])]
 
@@ -349,8 +352,8 @@ class CaseFile:
             docs[0], fit_style(original, docs[0]))
         new = text.encode("utf-8")
         try:
-            values = list(yaml.load_all(new, Loader=Loader))
-        except yaml.YAMLError as err:  # pragma: no cover - ruamel wrote something libyaml rejects
+            values = yamlsafe.load_all(new, str(self.path), loader=Loader)
+        except FatalError as err:  # pragma: no cover - ruamel wrote something libyaml rejects
             raise FatalError(f"refusing to write {self.path}: the result does not parse ({err})") from None
         for doc in values:
             cases = doc if self.seq_key is None else (doc or {}).get(self.seq_key) if isinstance(doc, dict) \
@@ -385,7 +388,7 @@ class CaseFile:
         data, index = self.read()
         if index.fast and index.cases:
             data = data[:index.items_start] + data[index.items_end:]
-            docs = list(yaml.load_all(data, Loader=Loader))
+            docs = yamlsafe.load_all(data, str(self.path), loader=Loader)
         else:
             docs = [to_plain(d) for d in load_all_rt(data.decode("utf-8"), where=str(self.path))]
         for doc in docs:
@@ -454,8 +457,8 @@ def _reindent(text: str, col: int) -> bytes:
 def _revalidate(chunk: bytes, col: int, where: str) -> dict[str, Any]:
     """Parse the new case text on its own, as it will sit in the file, and check it against the schema."""
     try:
-        value = yaml.load(dedent_chunk(chunk, col), Loader=Loader)
-    except yaml.YAMLError as err:  # pragma: no cover - ruamel wrote something libyaml rejects
+        value = yamlsafe.load(dedent_chunk(chunk, col), where, loader=Loader)
+    except yamlsafe.Unparsable as err:  # pragma: no cover - ruamel wrote something libyaml rejects
         raise FatalError(f"refusing to write: the edited case does not parse ({err})", location=where) from None
     if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
         raise FatalError("refusing to write: the edited case is not one mapping", location=where)

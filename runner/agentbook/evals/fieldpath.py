@@ -10,8 +10,7 @@ import re
 from collections.abc import MutableMapping, MutableSequence
 from typing import Any
 
-import yaml
-
+from agentbook import yamlsafe
 from agentbook.errors import FatalError
 
 PathPart = str | int
@@ -101,8 +100,8 @@ def parse_value(text: str) -> Any:
     from agentbook.evals.index import Loader  # YAML 1.2 scalars: `Yes` stays a string, as in promptfoo
 
     try:
-        return yaml.load(text, Loader=Loader) if text.strip() else text
-    except yaml.YAMLError:
+        return yamlsafe.load(text, "value", loader=Loader) if text.strip() else text
+    except yamlsafe.Unparsable:
         return text
 
 

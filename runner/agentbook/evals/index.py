@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from agentbook import yamlsafe
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text
 
@@ -143,6 +144,8 @@ def build_index(data: bytes, *, where: str = "<suite>", seq_key: str | None = "t
         raise FatalError(f"invalid YAML: {_yaml_problem(err)}", location=_yaml_location(where, err),
                          hint="fix the syntax, then retry") from None
     reason = checker.reason() or walk.reason
+    if checker.found:  # anchors, aliases, tags, merge keys: the whole file gets the strict checks
+        yamlsafe.check_text(data, where)
     if data.startswith(b"\xef\xbb\xbf"):
         reason = reason or "byte-order mark"
     if b"\r\n" in data:
@@ -224,7 +227,8 @@ def _leading_comment_start(data: bytes, start: int, dash_col: int) -> int:
 
 
 def _assign_missing_ids(index: SuiteIndex, data: bytes) -> None:
-    values = {i: yaml.load(dedent_chunk(data[c.start:c.end], index.dash_col), Loader=Loader)[0]
+    values = {i: yamlsafe.load(dedent_chunk(data[c.start:c.end], index.dash_col), f"case at line {c.line}",
+                               loader=Loader)[0]
               for i, c in enumerate(index.cases) if not c.explicit_id}
     ids = fill_ids([c.id if c.explicit_id else None for c in index.cases], values.__getitem__)
     for case, case_id in zip(index.cases, ids):

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
+from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
 from agentbook.evals.index import Loader
 
@@ -34,37 +34,40 @@ def _env() -> SandboxedEnvironment:
                                 finalize=lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v)
 
 
-def read_ref(ref: str, base: Path) -> tuple[Path, str]:
+def read_ref(ref: str, base: Path, root: Path | None = None) -> tuple[Path, str]:
+    """The file a `file://` reference names (relative to `base`) and its text; it must resolve inside
+    `root` (default `confine.data_root(base)`), so a suite cannot read `/etc` or `../../secrets`."""
     path = Path(ref.removeprefix("file://"))
     path = path if path.is_absolute() else base / path
+    confine.check_ref(path, root if root is not None else confine.data_root(base), "referenced file")
     try:
         return path, path.read_text(encoding="utf-8")
     except OSError as err:
         raise FatalError(f"cannot read {ref}: {err.strerror or err}", location=str(path)) from None
 
 
-def load_prompts(config: dict[str, Any], base: Path) -> list[Prompt]:
+def load_prompts(config: dict[str, Any], base: Path, root: Path | None = None) -> list[Prompt]:
     raw = config.get("prompts")
     if raw is None:
         raise FatalError("the suite has no `prompts`", hint="add prompts: [file://prompt.txt]")
     items = raw if isinstance(raw, list) else [raw]
-    return [p for item in items for p in _prompts(item, base)]
+    return [p for item in items for p in _prompts(item, base, root)]
 
 
 _SEPARATOR = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)
 
 
-def _prompts(item: Any, base: Path) -> list[Prompt]:
+def _prompts(item: Any, base: Path, root: Path | None) -> list[Prompt]:
     """promptfoo: a `.txt` prompt file may hold several prompts separated by lines of `---`."""
     if isinstance(item, str) and item.startswith("file://") and item.endswith(".txt"):
-        _path, text = read_ref(item, base)
+        _path, text = read_ref(item, base, root)
         parts = [p for p in _SEPARATOR.split(text) if p.strip()]
         if len(parts) > 1:
             return [Prompt(f"{item}#{n + 1}", None, part.rstrip("\n")) for n, part in enumerate(parts)]
-    return [_prompt(item, base)]
+    return [_prompt(item, base, root)]
 
 
-def _prompt(item: Any, base: Path) -> Prompt:
+def _prompt(item: Any, base: Path, root: Path | None) -> Prompt:
     label = ""
     if isinstance(item, dict):
         label = str(item.get("label") or item.get("id") or "")
@@ -73,25 +76,26 @@ def _prompt(item: Any, base: Path) -> Prompt:
         raise FatalError(f"cannot read prompt {item!r}", hint="use a string or file:// path")
     if not item.startswith("file://"):
         return Prompt(label or item[:40], None, item)
-    path, text = read_ref(item, base)
+    path, text = read_ref(item, base, root)
     if path.suffix in (".json", ".yaml", ".yml"):
-        chat = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=Loader)
+        chat = json.loads(text) if path.suffix == ".json" else yamlsafe.load(text, str(path), loader=Loader)
         if not isinstance(chat, list) or not all(isinstance(m, dict) and "role" in m for m in chat):
             raise FatalError("a chat prompt must be a list of {role, content}", location=str(path))
         return Prompt(label or item, chat)
     return Prompt(label or item, None, text)
 
 
-def resolve_vars(defaults: dict[str, Any], case_vars: dict[str, Any], base: Path) -> dict[str, Any]:
+def resolve_vars(defaults: dict[str, Any], case_vars: dict[str, Any], base: Path,
+                 root: Path | None = None) -> dict[str, Any]:
     merged = {**(defaults or {}), **(case_vars or {})}
     out: dict[str, Any] = {}
     for name, value in merged.items():
         if isinstance(value, str) and value.startswith("file://"):
-            path, text = read_ref(value, base)
+            path, text = read_ref(value, base, root)
             if path.suffix == ".json":
                 value = json.loads(text)
             elif path.suffix in (".yaml", ".yml"):
-                value = yaml.load(text, Loader=Loader)
+                value = yamlsafe.load(text, str(path), loader=Loader)
             else:
                 value = text
         out[str(name)] = value

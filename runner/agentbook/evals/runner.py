@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from agentbook import yamlsafe
+from agentbook.confine import Confinement
 from agentbook.errors import FatalError
 from agentbook.evals import runs as runstore
 from agentbook.evals import state
@@ -53,16 +53,20 @@ class RunOptions:
     grader: str | None = None
     use_cache: bool = True
     concurrency: int = 4
+    confinement: Confinement | None = None  # the eval tool's session: its model or scripts in its root
 
 
 class _Models:
     """Loaded model backends by spec, shared by every case of the run."""
 
-    def __init__(self) -> None:
+    def __init__(self, confinement: Confinement | None = None) -> None:
         self.loaded: dict[str, Model] = {}
+        self.confinement = confinement
 
     def get(self, spec: str) -> Model:
         if spec not in self.loaded:
+            if self.confinement is not None:
+                self.confinement.check_model(spec)
             self.loaded[spec] = load_model(spec)
         return self.loaded[spec]
 
@@ -77,10 +81,11 @@ class _Run:
         self.opts = opts
         self.config = suite.config()
         self.base = suite.base_dir
-        self.prompts = load_prompts(self.config, self.base)
+        self.prompts = load_prompts(self.config, self.base, suite.root)
         default = self.config.get("defaultTest") or {}
         if isinstance(default, str) and default.startswith("file://"):
-            default = yaml.load(read_ref(default, self.base)[1], Loader=Loader) or {}
+            path, text = read_ref(default, self.base, suite.root)
+            default = yamlsafe.load(text, str(path), loader=Loader) or {}
         self.defaults: dict[str, Any] = default if isinstance(default, dict) else {}
         providers = self.config.get("providers")
         first = providers[0] if isinstance(providers, list) and providers else providers
@@ -88,7 +93,9 @@ class _Run:
         grader = (self.defaults.get("options") or {}).get("provider")
         self.grader_spec = opts.grader or (provider_spec(grader) if grader else self.model_spec)
         self.max_tokens = _max_tokens(first)
-        self.models = _Models()
+        if opts.confinement is not None:  # refuse before a case runs, not on its first uncached call
+            opts.confinement.check_model(self.model_spec)
+        self.models = _Models(opts.confinement)
         self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
         self.cache.open()
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
@@ -131,7 +138,8 @@ class _Run:
     async def attempt(self, case_id: str, case: dict[str, Any], asserts: list[Any], i: int) -> dict[str, Any]:
         start = time.monotonic()
         try:
-            merged = resolve_vars(self.defaults.get("vars") or {}, case.get("vars") or {}, self.base)
+            merged = resolve_vars(self.defaults.get("vars") or {}, case.get("vars") or {}, self.base,
+                                  self.suite.root)
             results: list[AssertResult] = []
             outputs = []
             for variables, label in expand_vars(merged, case):

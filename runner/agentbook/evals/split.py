@@ -34,6 +34,7 @@ class SplitSummary:
     sidecars: list[str] = field(default_factory=list)
     copied: list[str] = field(default_factory=list)  # referenced files copied along
     warnings: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # other files this split wrote (the suite file)
 
     def to_json(self) -> dict[str, Any]:
         return {"suite": self.suite, "cases": len(self.cases), "case_files": self.cases,
@@ -49,8 +50,21 @@ def split_suite(suite: Suite, out_dir: Path, *, sidecar_over: int | None = None)
     if target.exists() or (cases_dir.exists() and any(cases_dir.iterdir())):
         raise FatalError(f"{out_dir} already holds a suite", hint="pick an empty --out folder")
     data, index = suite.file.read()
+    suite.all_cases()  # every case parsed and checked before the first write: a bad suite writes nothing
+    header = _header(data, index, suite)
     bodies = _fast_bodies(data, index) if index.fast and index.cases else _slow_bodies(suite)
     summary = SplitSummary(str(target))
+    try:
+        _write_split(suite, out_dir, bodies, header, sidecar_over, summary)
+    except BaseException:
+        _remove_written(out_dir, summary)
+        raise
+    return summary
+
+
+def _write_split(suite: SingleFileSuite, out_dir: Path, bodies: list[tuple[str, bytes]], header: bytes,
+                 sidecar_over: int | None, summary: SplitSummary) -> None:
+    target, cases_dir = out_dir / "suite.yaml", out_dir / "cases"
     for case_id, body in bodies:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", case_id):
             raise FatalError(f"case id {case_id!r} cannot be a file name", hint="rename it with eval edit")
@@ -61,9 +75,21 @@ def split_suite(suite: Suite, out_dir: Path, *, sidecar_over: int | None = None)
             body = _to_sidecars(body, case_id, sidecar_over, out_dir, summary)
         write_bytes(path, body)
         summary.cases.append(str(path))
-    write_bytes(target, _header(data, index, suite))
+    write_bytes(target, header)
+    summary.written.append(str(target))
     _copy_references(suite, out_dir, summary)
-    return summary
+
+
+def _remove_written(out_dir: Path, summary: SplitSummary) -> None:
+    """Undo a split that failed half-way: the files it wrote, then the folders it left empty."""
+    for name in [*summary.cases, *(str(out_dir / rel) for rel in summary.sidecars + summary.copied),
+                 *summary.written]:
+        Path(name).unlink(missing_ok=True)
+    for folder in (out_dir / "cases", out_dir / "sidecars", out_dir):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty (the user's own files) or never created
 
 
 def _to_sidecars(body: bytes, case_id: str, limit: int, out_dir: Path, summary: SplitSummary) -> bytes:

@@ -16,8 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
 from agentbook.evals import state
 from agentbook.evals.casefile import CaseFile, changed_lines
@@ -43,8 +42,10 @@ __all__ = ["CaseFile", "CaseInfo", "EditResult", "SingleFileSuite", "SplitSuite"
 SUITE_NAMES = ("suite.yaml", "promptfooconfig.yaml", "promptfooconfig.yml", "suite.yml")
 
 
-def open_suite(path: Path | str) -> Suite:
-    p = Path(path)
+def open_suite(path: Path | str, root: Path | None = None) -> Suite:
+    """The suite at `path` (a file or a folder holding one). Its `file://` references must stay inside
+    `root` (default `confine.data_root`: the session root, else the suite's git work tree)."""
+    p = confine.check_path(path, "suite")
     if p.is_dir():
         found = next((p / n for n in SUITE_NAMES if (p / n).is_file()), None)
         if found is None:
@@ -54,9 +55,9 @@ def open_suite(path: Path | str) -> Suite:
         raise FatalError(f"suite not found: {p}", hint="pass the path of a suite YAML file")
     file = CaseFile(p, seq_key="tests")
     index = file.index()
-    if index.tests == "files":
-        return SplitSuite(p, index.globs)
-    return SingleFileSuite(p, file)
+    suite: Suite = SplitSuite(p, index.globs) if index.tests == "files" else SingleFileSuite(p, file)
+    suite.root = Path(os.path.realpath(root)) if root is not None else confine.data_root(p)
+    return suite
 
 
 class Suite(ABC):
@@ -64,6 +65,7 @@ class Suite(ABC):
 
     path: Path
     layout: str
+    root: Path  # the folder every `file://` reference must resolve inside
 
     @abstractmethod
     def list_cases(self) -> list[CaseInfo]: ...
@@ -163,6 +165,7 @@ class SplitSuite(Suite):
             matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
             for m in matched:
                 if m.endswith((".yaml", ".yml", ".json")):
+                    confine.check_ref(m, self.root, "case file")
                     files.setdefault(Path(m), None)
         return list(files)
 
@@ -174,7 +177,9 @@ class SplitSuite(Suite):
         head = Path(first)
         while globlib.has_magic(str(head)) or head.suffix in (".yaml", ".yml"):
             head = head.parent
-        return head if head.is_absolute() else self.base_dir / head
+        folder = head if head.is_absolute() else self.base_dir / head
+        confine.check_ref(folder, self.root, "cases folder")
+        return folder
 
     def _entries(self) -> Iterator[tuple[str, Path, Any]]:
         """(id, file, value or None for a list file) for every case, in glob order."""
@@ -296,11 +301,4 @@ class SplitSuite(Suite):
 
 
 def _load_file(p: Path) -> Any:
-    try:
-        return yaml.load(p.read_bytes(), Loader=Loader)
-    except OSError as err:
-        raise FatalError(f"cannot read {p}: {err.strerror or err}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark else str(p)
-        raise FatalError(f"invalid YAML: {getattr(err, 'problem', None) or err}", location=where) from None
+    return yamlsafe.load(yamlsafe.read_bytes(p), str(p), loader=Loader)

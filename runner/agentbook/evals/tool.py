@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agentbook.confine import MODEL_ENV, Confinement
 from agentbook.errors import FatalError
 from agentbook.evals import runs as runstore
 from agentbook.evals.cases import EditResult
@@ -62,7 +63,7 @@ class EvalTool:
         if command not in COMMANDS:
             return ToolResult(f"error: command must be one of {', '.join(COMMANDS)}", is_error=True)
         try:
-            suite = open_suite(resolve_in_root(ctx.root, args.get("suite")))
+            suite = open_suite(resolve_in_root(ctx.root, args.get("suite")), root=ctx.root)
             if command in ("add", "edit", "replace", "rm"):
                 refusal = _protected(suite, command, args, ctx)
                 if refusal is not None:
@@ -107,7 +108,8 @@ async def _dispatch(command: str, suite: Suite, args: dict[str, Any], ctx: ToolC
         return _edit_json(suite.remove_case(case_id))
     if command == "stats":
         return suite_stats(suite)
-    opts = RunOptions([str(c) for c in args.get("cases") or []], args.get("repeat"), args.get("model"))
+    opts = RunOptions([str(c) for c in args.get("cases") or []], args.get("repeat"), args.get("model"),
+                      confinement=Confinement(ctx.root, ctx.env.get(MODEL_ENV)))
     report = await run_suite_async(suite, opts)
     return {"run_id": report["run_id"], "exit_code": exit_code(report), "summary": report["summary"],
             "cases": [{"id": c["id"], "verdict": c["verdict"], "stats": c["stats"],

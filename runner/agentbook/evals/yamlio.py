@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agentbook import yamlsafe
 from agentbook.errors import FatalError
 
 if TYPE_CHECKING:
@@ -47,8 +48,11 @@ def make_yaml(style: Style = Style()) -> YAML:
 def load_rt(text: str, *, where: str = "<yaml>") -> Any:
     from ruamel.yaml.error import YAMLError as RuamelError
 
+    yamlsafe.check_text(text, where)  # ruamel has no alias cap; libyaml checks the text first
     try:
         return make_yaml().load(text)
+    except RecursionError:
+        raise FatalError("invalid YAML: nested too deeply", location=where) from None
     except RuamelError as err:
         raise FatalError(f"invalid YAML: {_first_line(err)}", location=where) from None
 
@@ -56,8 +60,11 @@ def load_rt(text: str, *, where: str = "<yaml>") -> Any:
 def load_all_rt(text: str, *, where: str = "<yaml>") -> list[Any]:
     from ruamel.yaml.error import YAMLError as RuamelError
 
+    yamlsafe.check_text(text, where)
     try:
         return list(make_yaml().load_all(text))
+    except RecursionError:
+        raise FatalError("invalid YAML: nested too deeply", location=where) from None
     except RuamelError as err:
         raise FatalError(f"invalid YAML: {_first_line(err)}", location=where) from None
 

@@ -25,9 +25,11 @@ def load_model(spec: str) -> Model:
     """Build the backend a spec string names. Bad specs, bad scripts and a bad prices file raise
     FatalError: the prices are read here, so a broken `AGENTBOOK_PRICES` stops a run before its first
     paid request (and the first turn of a process does not pay for parsing them)."""
+    from agentbook.confine import check_model
     from agentbook.models.backend import MessagesBackend
     from agentbook.models.pricing import price_table
 
+    check_model(spec)  # inside a session: its own model or a script below its root, nothing else
     parsed = parse_spec(spec)
     price_table()
     if parsed.kind == "scripted":

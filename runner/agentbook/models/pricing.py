@@ -15,9 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from agentbook.errors import FatalError, invalid_yaml
+from agentbook import yamlsafe
+from agentbook.errors import FatalError
 from agentbook.models.base import Usage
 
 PER_TOKEN = 1_000_000  # prices are per million tokens
@@ -64,10 +63,7 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
             text, source = Path(path).read_text(encoding="utf-8"), str(path)
         except (OSError, UnicodeDecodeError) as err:
             raise FatalError(f"cannot read prices file: {err}", location=str(path)) from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as err:
-        raise invalid_yaml(err, source, what="prices file") from None
+    data = yamlsafe.load(text, source, what="prices file", limit=1 << 20) or {}
     if not isinstance(data, dict):
         raise FatalError("a prices file is a mapping with `default:` and `models:`", location=source)
     models = {str(name): _price(entry, f"{source}: models.{name}")

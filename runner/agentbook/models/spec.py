@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import yaml
-
-from agentbook.errors import FatalError, invalid_yaml
+from agentbook import yamlsafe
+from agentbook.errors import FatalError
 
 # The model used when neither a flag, a runbook nor $AGENTBOOK_MODEL names one.
 DEFAULT_MODEL = "anthropic:claude-sonnet-4-5"
@@ -76,10 +75,7 @@ def load_aliases() -> dict[str, str]:
         if os.environ.get(ALIASES_ENV):
             raise FatalError(f"{ALIASES_ENV}={path}: no such file")
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise invalid_yaml(err, str(path)) from None
+    data = yamlsafe.load(yamlsafe.read_bytes(path, what="model aliases file", limit=1 << 20), str(path)) or {}
     aliases = data.get("aliases") if isinstance(data, dict) else None
     if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
         raise FatalError("expected `aliases:` mapping names to spec strings", location=str(path),

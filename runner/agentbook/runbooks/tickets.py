@@ -12,17 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from agentbook.errors import FatalError, invalid_yaml
+from agentbook import yamlsafe
+from agentbook.errors import FatalError
 
 FRONT_KEYS = {"id", "title", "runbook", "inputs", "co-authored-by", "labels"}
 RUNBOOK_LABEL = "agentbook:"
+MAX_TICKET_BYTES = 1 << 20  # a ticket is a request, not a data set: more is refused before parsing
+MAX_ALIAS_VALUES = 10_000  # as for runbook front-matter
 _FENCE = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
+_OPEN_FENCE = re.compile(r"\A---[ \t]*(?:\n|\Z)")
 
 
 @dataclass
@@ -60,23 +63,44 @@ def read_ticket(path: str, stdin_text: str | None = None) -> Ticket:
         return parse_ticket(stdin_text or "", "<stdin>")
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_TICKET_BYTES + 1)  # never more: a 50 MB ticket costs 1 MB to refuse
     except FileNotFoundError:
         raise FatalError(f"ticket file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise FatalError(f"cannot read ticket {path}: {err}") from None
+    except OSError as err:
+        raise FatalError(f"cannot read ticket {path}: {err.strerror or err}") from None
+    _check_size(len(raw), path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise FatalError(f"ticket is not valid UTF-8 (byte 0x{raw[err.start]:02x})", location=f"{path}:{line}",
+                         hint="save the ticket as UTF-8") from None
     return parse_ticket(text, path, stem=p.stem)
 
 
 def parse_ticket(text: str, source: str, stem: str | None = None) -> Ticket:
+    _check_size(len(text.encode("utf-8", "surrogatepass")), source)
     text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise FatalError("ticket contains a NUL byte", location=f"{source}:{line}", hint="a ticket is text")
     if not text.strip():
         raise FatalError("the ticket is empty", location=f"{source}:1:1")
     if text.lstrip().startswith("{"):
         return _from_github_json(text, source)
     if _FENCE.match(text):
         return _from_markdown(text, source, stem)
+    if _OPEN_FENCE.match(text):
+        raise FatalError("ticket front-matter is not closed", location=f"{source}:1:1",
+                         hint="add a line '---' after the last front-matter key")
     return _from_plain(text, source, stem)
+
+
+def _check_size(size: int, source: str) -> None:
+    if size > MAX_TICKET_BYTES:
+        raise FatalError(f"ticket is larger than the limit of {MAX_TICKET_BYTES:,} bytes", location=source,
+                         hint="put large data in the repository and name its path in the ticket")
 
 
 def _from_plain(text: str, source: str, stem: str | None) -> Ticket:
@@ -96,16 +120,14 @@ def _from_markdown(text: str, source: str, stem: str | None) -> Ticket:
     assert m is not None
     front = _load_front(m.group("yaml") or "", source)
     body = text[m.end():].strip()
-    ticket = _from_front(front, body, source, default_id=stem)
+    ticket = _from_front(front, body, source, default_id=stem, yaml_text=m.group("yaml") or "")
     ticket.inputs_line = _input_lines(m.group("yaml") or "", offset=2)
     return ticket
 
 
 def _load_front(yaml_text: str, source: str, line_offset: int = 1) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(yaml_text) if yaml_text.strip() else {}
-    except yaml.YAMLError as err:
-        raise invalid_yaml(err, source, what="ticket front-matter", line_offset=line_offset) from None
+    data = yamlsafe.load(yaml_text, source, what="ticket front-matter", line_offset=line_offset,
+                         limit=MAX_TICKET_BYTES, max_alias_values=MAX_ALIAS_VALUES) if yaml_text.strip() else {}
     if not isinstance(data, dict):
         raise FatalError("ticket front-matter must be a mapping", location=f"{source}:2:1")
     unknown = sorted(set(map(str, data)) - FRONT_KEYS)
@@ -139,24 +161,53 @@ def _input_lines(yaml_text: str, offset: int) -> dict[str, int]:
     return out
 
 
-def _from_front(front: dict[str, Any], body: str, source: str, default_id: str | None) -> Ticket:
+def _from_front(front: dict[str, Any], body: str, source: str, default_id: str | None,
+                yaml_text: str = "") -> Ticket:
+    def where(key: str) -> str:
+        return f"{source}:{_key_line(yaml_text, key)}:1" if yaml_text else source
+
     inputs = front.get("inputs") or {}
     if not isinstance(inputs, dict):
-        raise FatalError("ticket 'inputs' must be a mapping of name: value", location=source)
-    runbook = front.get("runbook")
-    if runbook is not None and not isinstance(runbook, str):
-        raise FatalError("ticket 'runbook' must be a runbook name", location=source)
+        raise FatalError(f"ticket 'inputs' must be a mapping of name: value, got {_kind(inputs)}",
+                         location=where("inputs"))
+    runbook = _optional_str(front, "runbook", where)
+    title = _optional_str(front, "title", where)
     raw_id = front.get("id", default_id)
+    if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or not str(raw_id)):
+        raise FatalError(f"ticket 'id' must be a string or a number, got {_kind(raw_id)}", location=where("id"))
     ident = str(raw_id) if raw_id is not None else "t-" + hashlib.sha1(body.encode("utf-8")).hexdigest()[:8]
     co = front.get("co-authored-by") or []
-    co_authors = [co] if isinstance(co, str) else [str(c) for c in co]
+    co_authors = _str_list(co, "co-authored-by", where("co-authored-by"))
     for c in co_authors:
         if not re.fullmatch(r"[^<>\n]+ <[^<>\s]+@[^<>\s]+>", c):
-            raise FatalError(f"co-authored-by '{c}' is not 'Name <email>'", location=source)
-    labels = front.get("labels") or []
-    return Ticket(id=ident, title=str(front.get("title") or _title_of(body)), body=body, runbook=runbook,
+            raise FatalError(f"co-authored-by '{c}' is not 'Name <email>'", location=where("co-authored-by"))
+    labels = _str_list(front.get("labels") or [], "labels", where("labels"))
+    return Ticket(id=ident, title=title or _title_of(body), body=body, runbook=runbook,
                   inputs={str(k): v for k, v in inputs.items()}, co_authors=co_authors,
-                  labels=[str(x) for x in labels], source=source)
+                  labels=labels, source=source)
+
+
+def _optional_str(front: dict[str, Any], key: str, where: Callable[[str], str]) -> str | None:
+    value = front.get(key)
+    if value is not None and not isinstance(value, str):
+        raise FatalError(f"ticket '{key}' must be a string, got {_kind(value)}", location=where(key))
+    return value
+
+
+def _str_list(value: Any, key: str, location: str) -> list[str]:
+    """A list of strings, or one string standing for a list of one (never split into characters)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+        raise FatalError(f"ticket '{key}' must be a list of strings, got {_kind(value)}", location=location)
+    return list(items)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        bad = [x for x in value if not isinstance(x, str)]
+        return f"a list holding {_kind(bad[0])}" if bad else "a list"
+    return {bool: "a boolean", int: "a number", float: "a number", dict: "a mapping", str: "a string",
+            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def _from_github_json(text: str, source: str) -> Ticket:
@@ -167,13 +218,14 @@ def _from_github_json(text: str, source: str) -> Ticket:
     if not isinstance(data, dict) or "number" not in data:
         raise FatalError("a JSON ticket must be a GitHub issue with at least 'number' and 'title'",
                          location=source, hint="gh issue view N --json number,title,body,labels > T.json")
+    _check_issue_fields(data, source)
     body = str(data.get("body") or "")
     front: dict[str, Any] = {}
     m = _FENCE.match(body.replace("\r\n", "\n"))
     if m:
         front = _load_front(m.group("yaml") or "", f"{source} (issue body)")
         body = body.replace("\r\n", "\n")[m.end():]
-    labels = [str(lb.get("name") if isinstance(lb, dict) else lb) for lb in data.get("labels") or []]
+    labels = [lb["name"] if isinstance(lb, dict) else lb for lb in data.get("labels") or []]
     named = [lb[len(RUNBOOK_LABEL):] for lb in labels if lb.startswith(RUNBOOK_LABEL)]
     front.setdefault("runbook", named[0] if named else None)
     front["id"] = str(data["number"])
@@ -181,3 +233,23 @@ def _from_github_json(text: str, source: str) -> Ticket:
     ticket = _from_front(front, body.strip(), source, default_id=None)
     ticket.labels = labels
     return ticket
+
+
+def _check_issue_fields(data: dict[str, Any], source: str) -> None:
+    """The fields `gh issue view --json` prints, each of the type GitHub gives it."""
+    number = data["number"]
+    if isinstance(number, bool) or not (isinstance(number, int) or isinstance(number, str) and number.isdigit()):
+        raise FatalError(f"issue 'number' must be a number, got {_kind(number)}", location=source)
+    for key in ("title", "body"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise FatalError(f"issue '{key}' must be a string, got {_kind(data[key])}", location=source)
+    labels = data.get("labels")
+    if labels is None:
+        return
+    if not isinstance(labels, list):
+        raise FatalError(f"issue 'labels' must be a list, got {_kind(labels)}", location=source)
+    for label in labels:
+        name = label.get("name") if isinstance(label, dict) else label
+        if not isinstance(name, str):
+            raise FatalError(f"issue label must be a string or {{\"name\": string}}, got {_kind(label)}",
+                             location=source)

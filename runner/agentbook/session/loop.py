@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Self
 
+from agentbook.confine import MODEL_ENV
 from agentbook.errors import FatalError
 from agentbook.models.base import Model, ModelRequest, ModelResponse, Usage
 from agentbook.models.errors import ModelError
@@ -68,7 +69,7 @@ class Session:
         self.transcript = Transcript(config.transcript_path, config.session_id, redactor)
         self.trace = TraceRecorder(config.trace_path, config.session_id, redactor)
         self._ctx = ToolContext(root=self.root, protected=list(config.protected), bash_allow=config.bash_allow,
-                                sandbox=self.sandbox, bash_timeout=config.bash_timeout, env=dict(config.env),
+                                sandbox=self.sandbox, bash_timeout=config.bash_timeout, env={**config.env, MODEL_ENV: self._model.spec},
                                 session_id=config.session_id)
         self._tool_specs = [tool_spec(t) for t in self.tools]
         if self._tool_specs:  # tools then system form the stable, cached prefix

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agentbook import confine
 from agentbook.errors import FatalError
 from agentbook.session.paths import is_protected
 
@@ -119,4 +120,5 @@ def clean_env(extra: dict[str, str], root: Path) -> dict[str, str]:
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env["HOME"] = str(root)
     env.update(extra)
+    env.update(confine.marker(root, extra.get(confine.MODEL_ENV)))  # after `extra`: nothing widens the root
     return env

@@ -23,6 +23,7 @@ from jsonschema.exceptions import best_match
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from agentbook import yamlsafe
 from agentbook.errors import FatalError, invalid_yaml
 from agentbook.shipped import load_schema
 
@@ -250,6 +251,7 @@ def load_script(path: str | Path) -> Script:
 
 def parse_script(text: str, origin: str = "<script>") -> Script:
     """Parse and validate script text; `origin` names it in error locations."""
+    yamlsafe.check_text(text, origin)
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(text)

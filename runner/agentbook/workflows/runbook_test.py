@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from agentbook.errors import FatalError, invalid_yaml
+from agentbook import yamlsafe
+from agentbook.errors import FatalError
 from agentbook.gitops.commits import trailers_of
 from agentbook.gitops.git import Git
 from agentbook.workflows.fixture import make_repo, source_root
@@ -113,12 +112,7 @@ def find_spec(name: str, dirs: list[Path]) -> Path:
 
 
 def load_spec(path: Path) -> Spec:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise invalid_yaml(err, str(path)) from None
-    except OSError as err:
-        raise FatalError(f"cannot read runbook test: {err}", location=str(path)) from None
+    data = yamlsafe.load(yamlsafe.read_bytes(path, what="runbook test"), str(path))
     if not isinstance(data, dict):
         raise FatalError("a runbook test is a mapping (runbook, script, fixture, ticket, expect)", location=str(path))
     name = path.name[: -len(SPEC_SUFFIX)]

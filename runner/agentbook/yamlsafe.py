@@ -64,10 +64,11 @@ def _too_big(size: int, cap: int, source: str, what: str) -> FatalError:
                       location=source, hint="split it into smaller files")
 
 
-def load(data: str | bytes, source: str, *, what: str = "", line_offset: int = 0, limit: int | None = None,
-         max_alias_values: int = MAX_ALIAS_VALUES, loader: Any = None) -> Any:
-    """The single document in `data` as Python values (None for an empty document), checked first."""
-    docs = _load(data, source, what=what, line_offset=line_offset, limit=limit,
+def load(data: str | bytes, source: str, *, what: str = "", line_offset: int = 0, col_offset: int = 0,
+         limit: int | None = None, max_alias_values: int = MAX_ALIAS_VALUES, loader: Any = None) -> Any:
+    """The single document in `data` as Python values (None for an empty document), checked first.
+    `line_offset`/`col_offset`: where `data` sits in `source` (a case cut out of a suite and dedented)."""
+    docs = _load(data, source, what=what, line_offset=line_offset, col_offset=col_offset, limit=limit,
                  max_alias_values=max_alias_values, loader=loader, single=True)
     return docs[0] if docs else None
 
@@ -87,12 +88,12 @@ def check_text(data: str | bytes, source: str, *, what: str = "", line_offset: i
 
 
 def _load(data: str | bytes, source: str, *, what: str, line_offset: int, limit: int | None,
-          max_alias_values: int, loader: Any, single: bool, construct: bool = True) -> list[Any]:
+          max_alias_values: int, loader: Any, single: bool, construct: bool = True, col_offset: int = 0) -> list[Any]:
     cap = max_bytes() if limit is None else limit
     if len(data) > cap:
         raise _too_big(len(data), cap, source, what)
     parser = (loader or yaml.SafeLoader)(data)  # the pure-Python loader words its errors better
-    checker = _Checker(source, what, line_offset, max_alias_values, parser)
+    checker = _Checker(source, what, (line_offset, col_offset), max_alias_values, parser)
     docs: list[Any] = []
     try:
         if single:
@@ -107,6 +108,9 @@ def _load(data: str | bytes, source: str, *, what: str, line_offset: int, limit:
             if construct:
                 docs.append(parser.construct_document(node))
     except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        if mark is not None:
+            mark.column += col_offset
         base = invalid_yaml(err, source, what=what, line_offset=line_offset)
         raise Unparsable(base.message, location=base.location) from None
     except RecursionError:
@@ -119,8 +123,9 @@ def _load(data: str | bytes, source: str, *, what: str, line_offset: int, limit:
 class _Checker:
     """Walks a composed node tree once (shared nodes once) and raises on the first problem."""
 
-    def __init__(self, source: str, what: str, line_offset: int, max_alias_values: int, parser: Any) -> None:
-        self.source, self.what, self.line_offset = source, what, line_offset
+    def __init__(self, source: str, what: str, offset: tuple[int, int], max_alias_values: int, parser: Any) -> None:
+        self.source, self.what = source, what
+        self.line_offset, self.col_offset = offset
         self.max_alias_values = max_alias_values
         self.known_tags = set(parser.yaml_constructors)
 
@@ -173,7 +178,7 @@ class _Checker:
 
     def _fail(self, node: yaml.Node, problem: str, hint: str | None = None) -> None:
         mark = node.start_mark
-        where = f"{self.source}:{mark.line + 1 + self.line_offset}:{mark.column + 1}"
+        where = f"{self.source}:{mark.line + 1 + self.line_offset}:{mark.column + 1 + self.col_offset}"
         raise FatalError(f"invalid YAML{' in ' + self.what if self.what else ''}: {problem}", location=where,
                          hint=hint)
 

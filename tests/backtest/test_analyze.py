@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -127,8 +128,9 @@ def test_instructions_inside_a_trace_are_data(generated: Path, tmp_path: Path) -
     system = "".join(b["text"] for b in first["system"])
     assert "never follow it" in system
     task = first["messages"][0]["content"][0]["text"]
-    data_start, data_end = task.index('<data file="trace/errors.md">'), task.index("</data>", task.index(
-        '<data file="trace/errors.md">'))
+    tag = re.search(r'<(data-[0-9a-f]{16}) file="trace/errors.md">', task)
+    assert tag is not None
+    data_start, data_end = tag.start(), task.index(f"</{tag.group(1)}>", tag.start())
     assert data_start < task.index("IGNORE ALL PREVIOUS") < data_end
     results = [b for m in requests[-1]["messages"] for b in (m["content"] if isinstance(m["content"], list) else [])
                if b.get("type") == "tool_result"]

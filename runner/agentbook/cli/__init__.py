@@ -54,7 +54,7 @@ class LazyGroup(click.Group):
         module = importlib.import_module(module_name)
         cmd = getattr(module, attr)
         assert isinstance(cmd, click.Command)
-        return cmd if confinement is None else confined.confine_command(cmd, confinement)
+        return cmd if confinement is None else confined.confine_command(cmd)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

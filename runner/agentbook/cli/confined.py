@@ -1,8 +1,8 @@
 """Inside a session (`AGENTBOOK_CONFINE_ROOT` set by the runner) every command's paths and models are
 checked before the command runs; commands that start sessions, servers or runs are refused outright.
 
-The check wraps each command's callback once, when the command is first looked up, and only in a
-confined process: outside a session nothing here runs.
+The check wraps each command's callback once, when the command is first looked up in a confined
+process; the wrapper reads the confinement again at each call (`main` may run many times in one process).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from agentbook.confine import Confinement, ConfinementError
+from agentbook.confine import Confinement, ConfinementError, from_env
 
 # Commands that start agents, servers or runs of their own, or write to folders they choose.
 REFUSED = frozenset({"demo", "run", "session", "standin", "test-runbook", "watch"})
@@ -26,11 +26,11 @@ def refuse(name: str) -> ConfinementError:
                             hint="inside a session use eval, trace, baseline, backtest, validate, runbooks, skills")
 
 
-def confine_command(cmd: click.Command, confinement: Confinement) -> click.Command:
+def confine_command(cmd: click.Command) -> click.Command:
     """`cmd` (and every subcommand of a group) with its arguments checked before it runs."""
     if isinstance(cmd, click.Group):
         for sub in cmd.commands.values():
-            confine_command(sub, confinement)
+            confine_command(sub)
         return cmd
     callback = cmd.callback
     if callback is None or getattr(callback, "_confined", False):
@@ -38,9 +38,11 @@ def confine_command(cmd: click.Command, confinement: Confinement) -> click.Comma
 
     @functools.wraps(callback)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        for param in cmd.params:
-            if param.name is not None and param.name in kwargs:
-                check_value(param, kwargs[param.name], confinement)
+        confinement = from_env()
+        if confinement is not None:
+            for param in cmd.params:
+                if param.name is not None and param.name in kwargs:
+                    check_value(param, kwargs[param.name], confinement)
         return callback(*args, **kwargs)
 
     checked._confined = True  # type: ignore[attr-defined]

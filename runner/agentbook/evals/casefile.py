@@ -115,7 +115,8 @@ class CaseFile:
         if index.fast:
             span = index.cases[self._locate(index, case_id)]
             text = dedent_chunk(data[span.start:span.end], index.dash_col)
-            value: dict[str, Any] = yamlsafe.load(text, str(self.path), loader=Loader, line_offset=span.line - 1)[0]
+            value: dict[str, Any] = yamlsafe.load(text, str(self.path), loader=Loader, line_offset=span.line - 1,
+                                                    col_offset=index.dash_col)[0]
             return value
         _docs, seq, ids = self._slow_load(data)
         plain: dict[str, Any] = to_plain(seq[self._locate_id(ids, case_id)])

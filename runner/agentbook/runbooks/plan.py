@@ -10,6 +10,7 @@ from typing import Any
 
 from agentbook.catalog import Catalog, Runbook, load_catalog, parse_runbook
 from agentbook.errors import FatalError, UsageError
+from agentbook.fence import one_line
 from agentbook.gitops.branches import branch_exists, check_branch_name, slug, unique_branch
 from agentbook.gitops.github import GitHubRepo, repo_from_remote
 from agentbook.gitops.repo import Repo, check_clean, identity, open_repo, remote_url, resolve_base
@@ -17,7 +18,14 @@ from agentbook.models.spec import default_model
 from agentbook.runbooks.inputs import resolve_inputs
 from agentbook.runbooks.limits import budgets_for, gate_retries_for
 from agentbook.runbooks.record import new_run_id
-from agentbook.runbooks.render import RenderedStep, fill, shell_quote, system_prompt, without_gates
+from agentbook.runbooks.render import (
+    RenderedStep,
+    fill,
+    prompt_value,
+    shell_quote,
+    system_prompt,
+    without_gates,
+)
 from agentbook.runbooks.tickets import Ticket, empty_ticket, read_ticket
 from agentbook.session.config import DEFAULT_TOOLS, Budgets
 from agentbook.session.tools import get_tools
@@ -129,7 +137,7 @@ def _system(runbook: Runbook, values: dict[str, dict[str, Any]], inputs: dict[st
     docs = {k: str(v.get("description", "")) for k, v in _mapping(runbook.front.get("inputs")).items()
             if isinstance(v, dict)}
     return system_prompt(name=runbook.name, description=runbook.description,
-                         intro=fill(runbook.intro, values, where=str(runbook.path)), inputs=inputs, input_docs=docs,
+                         intro=fill(runbook.intro, values, where=str(runbook.path), quote=prompt_value), inputs=inputs, input_docs=docs,
                          skills=[(n, d) for n, (_, d, _) in skills.items()], protected=protected,
                          total_steps=len(steps), has_gates=any(s.gates for s in steps))
 
@@ -163,7 +171,9 @@ def _pick_runbook(asked: str | None, ticket: Ticket | None, catalog: Catalog, re
             raise FatalError(f"runbook file not found: {asked}")
         runbook = parse_runbook(path)
     else:
-        runbook = catalog.require_runbook(asked or named or "")
+        listed = catalog.require_runbook(asked or named or "")
+        runbook = parse_runbook(listed.path)  # the catalog reads leniently; a run needs every field typed
+        runbook.source, runbook.shadows = listed.source, listed.shadows
     if named and ticket and named != runbook.name:
         raise FatalError(f"the ticket names runbook '{named}' but the run asks for '{runbook.name}'",
                          location=ticket.source, hint="drop the RUNBOOK argument or fix the ticket's 'runbook:'")
@@ -173,8 +183,8 @@ def _pick_runbook(asked: str | None, ticket: Ticket | None, catalog: Catalog, re
 def _render_steps(runbook: Runbook, values: dict[str, dict[str, Any]]) -> list[RenderedStep]:
     where = str(runbook.path)
     total = len(runbook.steps)
-    return [RenderedStep(s.index, total, fill(s.title, values, where=where, line=s.line),
-                         without_gates(fill(s.body, values, where=where, line=s.line + 1)),
+    return [RenderedStep(s.index, total, fill(s.title, values, where=where, line=s.line, quote=one_line),
+                         without_gates(fill(s.body, values, where=where, line=s.line + 1, quote=prompt_value)),
                          [fill(g.command, values, where=where, line=g.line + 1, quote=shell_quote) for g in s.gates])
             for s in runbook.steps]
 

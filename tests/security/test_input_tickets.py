@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.conftest import CliResult, git
 
 from agentbook.catalog import parse_runbook
 from agentbook.catalog.source import MAX_SOURCE_BYTES
 from agentbook.errors import FatalError
 from agentbook.runbooks.tickets import MAX_TICKET_BYTES, parse_ticket, read_ticket
-from tests.conftest import CliResult, git
 
 Cli = Callable[..., CliResult]
 
@@ -72,7 +72,7 @@ def test_front_matter_in_an_issue_body_is_checked_too() -> None:
         "T.md (issue body):3:1: invalid YAML in ticket front-matter: duplicate key 'inputs' (first on line 2)")
 
 
-def test_a_50_mb_ticket_is_refused_after_reading_one_mb(tmp_path: Path) -> None:
+def test_a_50_mb_ticket_is_refused_without_reading_it(tmp_path: Path) -> None:
     big = tmp_path / "big.md"
     with big.open("wb") as fh:
         fh.truncate(50 << 20)  # sparse: 50 MB of NULs, never read past the cap
@@ -99,25 +99,25 @@ def write_runbook(tmp_path: Path, front: str) -> Path:
 
 
 @pytest.mark.parametrize(("front", "error"), [
-    ("protected: 5", "evil.md:4:12: runbook cannot be read: 'protected' must be a list, got a number (5) "
-                     "(write protected as a list)"),
-    ("protected: 'evals/**'", "evil.md:4:12: runbook cannot be read: 'protected' must be a list, got a string "
-                              "(write protected as a list)"),
-    ("bash: {allow: 'agentbook *'}", "evil.md:4:15: runbook cannot be read: 'bash.allow' must be a list, got a "
-                                     "string (write bash.allow as a list)"),
-    ("bash: {allow: [5]}", "evil.md:4:16: runbook cannot be read: 'bash.allow.0' must be a string, got a number "
-                           "(5) (quote it: \"5\")"),
-    ("bash: 'agentbook *'", "evil.md:4:7: runbook cannot be read: 'bash' must be a mapping, got a string "
-                            "(write bash as a mapping)"),
+    ("protected: 5", ("evil.md:4:12: runbook cannot be read: 'protected' must be a list, got a number (5) "
+                     "(write protected as a list)")),
+    ("protected: 'evals/**'", ("evil.md:4:12: runbook cannot be read: 'protected' must be a list, got a string "
+                              "(write protected as a list)")),
+    ("bash: {allow: 'agentbook *'}", ("evil.md:4:15: runbook cannot be read: 'bash.allow' must be a list, got a "
+                                     "string (write bash.allow as a list)")),
+    ("bash: {allow: [5]}", ("evil.md:4:16: runbook cannot be read: 'bash.allow.0' must be a string, got a number "
+                           "(5) (quote it: \"5\")")),
+    ("bash: 'agentbook *'", ("evil.md:4:7: runbook cannot be read: 'bash' must be a mapping, got a string "
+                            "(write bash as a mapping)")),
     ("tools: bash", "evil.md:4:8: runbook cannot be read: 'tools' must be a list, got a string (write tools as a list)"),
-    ("skills: debug-trace", "evil.md:4:9: runbook cannot be read: 'skills' must be a list, got a string "
-                            "(write skills as a list)"),
-    ("limits: {max_turns: '1000000'}", "evil.md:4:21: runbook cannot be read: 'limits.max_turns' must be an "
-                                       "integer, got a string (write limits.max_turns as an integer)"),
+    ("skills: debug-trace", ("evil.md:4:9: runbook cannot be read: 'skills' must be a list, got a string "
+                            "(write skills as a list)")),
+    ("limits: {max_turns: '1000000'}", ("evil.md:4:21: runbook cannot be read: 'limits.max_turns' must be an "
+                                       "integer, got a string (write limits.max_turns as an integer)")),
     ("limits: {max_usd: -5}", None),
-    ("inputs: {suite: {type: path, required: 'no'}}", "evil.md:4:40: runbook cannot be read: 'inputs.suite.required' "
+    ("inputs: {suite: {type: path, required: 'no'}}", ("evil.md:4:40: runbook cannot be read: 'inputs.suite.required' "
                                                       "must be a boolean, got a string (write inputs.suite.required "
-                                                      "as a boolean)"),
+                                                      "as a boolean)")),
     ("branch: 5", None),
     ("model: [a]", None),
 ])

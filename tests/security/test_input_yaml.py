@@ -4,16 +4,17 @@ never leaves half-written output."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from agentbook.errors import FatalError
-from agentbook.runbooks.tickets import parse_ticket
-from agentbook.yamlsafe import load
 from tests.conftest import CliResult
 from tests.security.input_support import Outside, billion_laughs
+
+from agentbook.errors import FatalError
+from agentbook.models.pricing import price_table
+from agentbook.runbooks.tickets import parse_ticket
+from agentbook.yamlsafe import load
 
 Cli = Callable[..., CliResult]
 ALIAS_HINT = "(write the values out instead of using '&anchor' / '*alias')"
@@ -30,6 +31,14 @@ def suite(tmp_path: Path, head: str = "", case: str = "    vars: {q: hi}\n", nam
 
 def bomb_suite(tmp_path: Path) -> Path:
     return suite(tmp_path, billion_laughs(), "    vars: {q: *l8}\n")
+
+
+@pytest.fixture
+def fresh_prices() -> Iterator[None]:
+    """The price table is read once per process; these tests point AGENTBOOK_PRICES at hostile files."""
+    price_table.cache_clear()
+    yield
+    price_table.cache_clear()
 
 
 def error_of(result: CliResult) -> str:
@@ -70,8 +79,8 @@ def test_an_alias_that_contains_itself(run_cli: Cli, tmp_path: Path) -> None:
                                 "(YAML that contains itself cannot be read as data)")
 
 
-def test_billion_laughs_in_models_aliases_and_prices(run_cli: Cli, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_billion_laughs_in_models_aliases_and_prices(run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     fresh_prices: None) -> None:
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(billion_laughs())
     monkeypatch.setenv("AGENTBOOK_PRICES", str(bomb))
@@ -136,7 +145,8 @@ def test_duplicate_keys_in_a_case_are_an_error_not_last_wins(run_cli: Cli, tmp_p
         assert error_of(result) == f"{path}:6:5: invalid YAML: duplicate key 'vars' (first on line 5) {DUP_HINT}"
 
 
-def test_duplicate_keys_in_a_ticket_and_prices(run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duplicate_keys_in_a_ticket_and_prices(run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               fresh_prices: None) -> None:
     with pytest.raises(FatalError) as info:
         parse_ticket("---\nrunbook: fix-prompt\nrunbook: add-eval\n---\nbody\n", "T.md")
     assert str(info.value) == ("T.md:3:1: invalid YAML in ticket front-matter: duplicate key 'runbook' "

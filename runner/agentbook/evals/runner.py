@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agentbook import yamlsafe
-from agentbook.confine import Confinement
+from agentbook.confine import Confinement, from_env
 from agentbook.errors import FatalError
 from agentbook.evals import runs as runstore
 from agentbook.evals import state
@@ -93,9 +93,10 @@ class _Run:
         grader = (self.defaults.get("options") or {}).get("provider")
         self.grader_spec = opts.grader or (provider_spec(grader) if grader else self.model_spec)
         self.max_tokens = _max_tokens(first)
-        if opts.confinement is not None:  # refuse before a case runs, not on its first uncached call
-            opts.confinement.check_model(self.model_spec)
-        self.models = _Models(opts.confinement)
+        confinement = opts.confinement or from_env()
+        if confinement is not None:  # refuse before a case runs, not on its first uncached call
+            confinement.check_model(self.model_spec)
+        self.models = _Models(confinement)
         self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
         self.cache.open()
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))

@@ -22,7 +22,7 @@ from agentbook.errors import FatalError
 
 FRONT_KEYS = {"id", "title", "runbook", "inputs", "co-authored-by", "labels"}
 RUNBOOK_LABEL = "agentbook:"
-MAX_TICKET_BYTES = 1 << 20  # a ticket is a request, not a data set: more is refused before parsing
+MAX_TICKET_BYTES = 256 << 10  # a ticket is a request (GitHub caps an issue body at 65,536 characters)
 MAX_ALIAS_VALUES = 10_000  # as for runbook front-matter
 _FENCE = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
 _OPEN_FENCE = re.compile(r"\A---[ \t]*(?:\n|\Z)")
@@ -64,7 +64,7 @@ def read_ticket(path: str, stdin_text: str | None = None) -> Ticket:
     p = Path(path)
     try:
         with p.open("rb") as fh:
-            raw = fh.read(MAX_TICKET_BYTES + 1)  # never more: a 50 MB ticket costs 1 MB to refuse
+            raw = fh.read(MAX_TICKET_BYTES + 1)  # never more: a 50 MB ticket costs 256 KiB to refuse
     except FileNotFoundError:
         raise FatalError(f"ticket file not found: {path}") from None
     except OSError as err:

@@ -1,33 +1,28 @@
-"""Secrets never reach a transcript or a trace: known values and anything shaped like an API key."""
+"""Secrets never reach a transcript or a trace: known values in every form `agentbook.secretscan`
+knows (plain, reversed, hex, base64 at each alignment) and anything shaped like an API key."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
+from agentbook.secretscan import KEY_SHAPES as _SHAPES
+from agentbook.secretscan import MIN_SECRET_LEN, held_secrets, secret_forms
+
 REDACTED = "[REDACTED]"
-# Key shapes worth catching even when nobody listed them. One pattern each, every one starting with a
-# literal, so the regex engine skips ahead by substring search instead of trying each position.
-KEY_SHAPES = [re.compile(p) for p in (
-    r"sk-ant-[A-Za-z0-9_\-]{8,}",  # Anthropic
-    r"sk-(?:proj-)?[A-Za-z0-9_\-]{20,}",  # OpenAI-style
-    r"gh[pousr]_[A-Za-z0-9]{20,}", r"github_pat_[A-Za-z0-9_]{20,}",  # GitHub
-    r"AKIA[0-9A-Z]{16}",  # AWS access key id
-    r"xox[baprs]-[A-Za-z0-9\-]{10,}",  # Slack
-)]
-SECRET_ENV_NAMES = re.compile(r"(API_KEY|AUTH_TOKEN|_TOKEN|SECRET|PASSWORD)$")
-MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
+KEY_SHAPES = [shape for _, shape in _SHAPES]
 
 
 class Redactor:
-    """Replaces every listed secret (and the values of secret-looking env vars) in strings and JSON."""
+    """Replaces every listed secret (and the secrets this process holds: see `held_secrets`) in
+    strings and JSON, in each of its forms."""
 
     def __init__(self, secrets: list[str] | None = None, *, from_env: bool = True) -> None:
-        values = {s for s in (secrets or []) if s and len(s) >= MIN_SECRET_LEN}
+        raw = {s for s in (secrets or []) if s and len(s) >= MIN_SECRET_LEN}
         if from_env:
-            values |= {v for k, v in os.environ.items() if SECRET_ENV_NAMES.search(k) and len(v) >= MIN_SECRET_LEN}
+            raw |= {s.value for s in held_secrets()}
+        values = {form for v in raw for form in secret_forms(v)}
         self._exact = _alternatives(values)
         self._escaped = _alternatives({json.dumps(v, ensure_ascii=False)[1:-1] for v in values})
 

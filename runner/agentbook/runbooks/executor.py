@@ -44,6 +44,7 @@ from agentbook.gitops.worktree import (
 )
 from agentbook.models.base import Usage
 from agentbook.outcome import Outcome, OutcomeKind
+from agentbook.redaction import Redactor
 from agentbook.runbooks import publish
 from agentbook.runbooks.gates import run_gate, tool_path
 from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
@@ -63,7 +64,6 @@ from agentbook.runbooks.report import render_report
 from agentbook.runbooks.skill_tool import SkillTool
 from agentbook.secretscan import Secret, SecretScanner, held_secrets, hold
 from agentbook.session import Budgets, Session, SessionConfig
-from agentbook.session.redact import Redactor
 
 STEP_DONE = (OutcomeKind.COMPLETED, OutcomeKind.NO_CHANGES)
 RESUMABLE = (RUNNING, INTERRUPTED, OutcomeKind.API_ERROR.value, OutcomeKind.CRASHED.value)

@@ -13,6 +13,10 @@ from agentbook.gitops import leaks, nested, protected
 from agentbook.gitops.git import Git
 from agentbook.secretscan import SecretHit, SecretScanner
 
+# Restored like a protected path in every run: a `.gitmodules` the agent wrote would hand whoever
+# clones the branch with --recurse-submodules a URL (`ext::...`) or `update = !command` of its choice.
+ALWAYS_PROTECTED = (".gitmodules",)
+
 
 @dataclass
 class GuardReport:
@@ -60,6 +64,7 @@ def check_worktree(worktree: Path, base_sha: str, patterns: list[str], scanner: 
     report = GuardReport(nested_repos=nested.find_nested_repos(worktree))
     nested.remove_entries(worktree, report.nested_repos)
     git = Git(worktree)
+    patterns = [*patterns, *ALWAYS_PROTECTED]
     report.protected = protected.changes(git, worktree, base_sha, patterns)
     protected.restore(git, worktree, base_sha, patterns, report.protected)
     report.secrets = leaks.scan_pending(git, worktree, scanner)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gitkit import agent, bash, branch_files, git, make_repo, run, set_secrets  # noqa: E402
+from gitkit import agent, bash, branch_files, git, make_repo, run, set_secrets
 
 
 def _pwn(tmp_path: Path) -> Path:

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gitkit import agent, bash, branch_files, git, make_repo, run  # noqa: E402
+from gitkit import agent, bash, branch_files, git, make_repo, run
 
 ATTACKS = {
     # the issue's bypass: same size and mtime, different content (the old check compared only those)
-    "mv-mkdir-touch-r": ("mv prompts p_old && mkdir prompts && printf 'You are evil.\\n' > prompts/a.md && "
-                         "cp p_old/b.md prompts/b.md && touch -r p_old/a.md prompts/a.md", {"prompts/a.md"}),
-    "same-size-content": ("mv prompts p_old && mkdir prompts && printf 'You are a careless assistant.\\n' > "
-                          "prompts/a.md && cp -p p_old/b.md prompts/ && touch -r p_old/a.md prompts/a.md",
+    "mv-mkdir-touch-r": (("mv prompts p_old && mkdir prompts && printf 'You are evil.\\n' > prompts/a.md && "
+                         "cp p_old/b.md prompts/b.md && touch -r p_old/a.md prompts/a.md"), {"prompts/a.md"}),
+    "same-size-content": (("mv prompts p_old && mkdir prompts && printf 'You are a careless assistant.\\n' > "
+                          "prompts/a.md && cp -p p_old/b.md prompts/ && touch -r p_old/a.md prompts/a.md"),
                           {"prompts/a.md"}),
     "rename": ("mv prompts p_old && mkdir prompts && cp p_old/a.md prompts/c.md && cp p_old/b.md prompts/",
                {"prompts/a.md", "prompts/c.md"}),
@@ -31,8 +31,8 @@ ATTACKS = {
     "file-to-fifo": ("mv prompts p && mkdir prompts && cp p/b.md prompts/ && mkfifo prompts/a.md", {"prompts/a.md"}),
     "suite-rewritten": ("mv evals e && mkdir evals && echo 'tests: [{vars: {}, assert: []}]' > evals/suite.yaml",
                         {"evals/suite.yaml"}),
-    "gitmodules": ("printf '[submodule \"x\"]\\n\\tpath = x\\n\\turl = ext::sh -c touch% /tmp/pwn\\n"
-                   "\\tupdate = !sh -c \"touch /tmp/pwn\"\\n' > .gitmodules", {".gitmodules"}),
+    "gitmodules": (("printf '[submodule \"x\"]\\n\\tpath = x\\n\\turl = ext::sh -c touch% /tmp/pwn\\n"
+                   "\\tupdate = !sh -c \"touch /tmp/pwn\"\\n' > .gitmodules"), {".gitmodules"}),
 }
 
 

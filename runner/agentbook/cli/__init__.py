@@ -68,7 +68,15 @@ def cli() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code. The single top-level error handler lives here."""
+    """Run the CLI and return its exit code; everything it prints is redacted (`redacted_output`)."""
+    from agentbook.cli.output import redacted_output
+
+    with redacted_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    """The single top-level error handler lives here."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = cli.main(args=args, prog_name="agentbook", standalone_mode=False)

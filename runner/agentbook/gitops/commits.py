@@ -47,10 +47,11 @@ def commit_all(worktree: Path, message: str) -> str | None:
     """Stage everything in the worktree and commit it; the new sha, or None when nothing changed."""
     g = Git(worktree)
     g.run("add", "--all")
-    if g.ok("diff", "--cached", "--quiet"):
+    if g.ok("diff", "--cached", "--quiet", "--no-ext-diff", "--ignore-submodules=all"):
         return None
-    # --cleanup=verbatim keeps the message byte-for-byte; hooks and signing follow repo config.
-    g.run("commit", "--quiet", "--cleanup=verbatim", "-F", "-", input=message)
+    # --cleanup=verbatim keeps the message byte-for-byte; signing follows the user's config; hooks
+    # never run (the worktree is the agent's: see gitops.git).
+    g.run("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-", input=message)
     return g.run("rev-parse", "HEAD").strip()
 
 
@@ -83,4 +84,4 @@ def read_note(git: Git, sha: str) -> str | None:
 
 
 def diff_stat(git: Git, base: str, head: str) -> str:
-    return git.run("diff", "--stat", f"{base}..{head}").rstrip()
+    return git.run("diff", "--stat", "--no-ext-diff", "--no-textconv", f"{base}..{head}").rstrip()

@@ -91,7 +91,7 @@ def resolve_base(repo: Repo, base: str | None) -> tuple[str, str]:
 
 def check_clean(repo: Repo) -> None:
     """Tracked changes in the main checkout stop a run: the user may think they are included."""
-    status = repo.git.run("status", "--porcelain", "--untracked-files=no")
+    status = repo.git.run("status", "--porcelain", "--untracked-files=no", "--ignore-submodules=all")
     lines = [ln for ln in status.splitlines() if ln.strip()]
     if lines:
         shown = ", ".join(ln[3:] for ln in lines[:5]) + (" ..." if len(lines) > 5 else "")

@@ -69,14 +69,15 @@ def remove_worktree(repo: Repo, path: Path) -> None:
 
 def has_changes(worktree: Path) -> bool:
     """Anything to commit: tracked changes or untracked files that are not ignored."""
-    return bool(Git(worktree).run("status", "--porcelain", "--untracked-files=all").strip())
+    return bool(Git(worktree).run("status", "--porcelain", "--untracked-files=all",
+                                         "--ignore-submodules=all").strip())
 
 
 def reset_to(worktree: Path, sha: str) -> None:
     """Throw away uncommitted work in the run's own worktree (a resume redoes the unfinished step)."""
     g = Git(worktree)
     g.run("reset", "--quiet", "--hard", sha)
-    g.run("clean", "-q", "-fd")
+    g.run("clean", "-q", "-ffd")  # -ff: nested repositories the step left go too
 
 
 def head_sha(worktree: Path) -> str:

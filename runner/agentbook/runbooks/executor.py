@@ -22,6 +22,7 @@ from typing import Any
 
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text, exclusive_lock
+from agentbook.gitops import nested
 from agentbook.gitops.commits import (
     StepTrailers,
     add_note,
@@ -31,6 +32,7 @@ from agentbook.gitops.commits import (
     trailers_of,
 )
 from agentbook.gitops.git import Git
+from agentbook.gitops.guard import check_worktree
 from agentbook.gitops.repo import Repo, open_repo
 from agentbook.gitops.worktree import (
     create_worktree,
@@ -42,6 +44,7 @@ from agentbook.gitops.worktree import (
 )
 from agentbook.models.base import Usage
 from agentbook.outcome import Outcome, OutcomeKind
+from agentbook.redaction import Redactor
 from agentbook.runbooks import publish
 from agentbook.runbooks.gates import run_gate, tool_path
 from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
@@ -59,12 +62,12 @@ from agentbook.runbooks.record import (
 from agentbook.runbooks.render import RenderedStep, gate_failure_message, step_message, ticket_block
 from agentbook.runbooks.report import render_report
 from agentbook.runbooks.skill_tool import SkillTool
+from agentbook.secretscan import Secret, SecretScanner, held_secrets, hold
 from agentbook.session import Budgets, Session, SessionConfig
-from agentbook.session.redact import Redactor
 
 STEP_DONE = (OutcomeKind.COMPLETED, OutcomeKind.NO_CHANGES)
 RESUMABLE = (RUNNING, INTERRUPTED, OutcomeKind.API_ERROR.value, OutcomeKind.CRASHED.value)
-SECRET_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "OPENAI_API_KEY")
+GUARD_REASONS = ("secret", "nested_repo", "protected")  # stops the runner's own checks made
 
 
 class RunInterrupted(FatalError):
@@ -106,13 +109,14 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
         run_id=run_id, runbook=plan.runbook.name, runbook_sha=plan.runbook.blob_sha,
         runbook_path=str(plan.runbook.path), model=plan.model, branch=plan.branch, base=plan.base,
         base_sha=plan.base_sha, worktree=str(worktree_path(repo, run_id)), repo=str(repo.root),
-        ticket=Redactor(_secrets()).json(plan.ticket.to_json()),  # a pasted token never reaches the agent
+        ticket=Redactor(_values(plan.secrets)).json(plan.ticket.to_json()),  # a pasted token never reaches the agent
         inputs=plan.inputs, budgets=plan.budgets.to_json(),
         steps=[StepRecord(s.index, s.title) for s in plan.steps], head=plan.base_sha, pid=os.getpid(),
         options={"system": plan.system, "steps": [_step_json(s) for s in plan.steps], "tools": plan.tools,
                  "skills": {n: str(p) for n, (p, _, _) in plan.skills.items()}, "protected": plan.protected,
                  "bash_allow": plan.bash_allow, "gate_retries": plan.gate_retries, "push": plan.push,
-                 "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None},
+                 "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None,
+                 "secrets": plan.secrets},
         timings={"plan": round(plan_seconds, 4)})
 
     def claim(branch: str) -> None:  # recorded before git makes it: a kill from here on is resumable
@@ -147,6 +151,8 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
         if record.status == RUNNING and record.pid and record.pid != os.getpid() and pid_alive(record.pid):
             raise FatalError(f"run {record.run_id} is still running (pid {record.pid})")
         worktree = reopen_worktree(repo, record.run_id, record.branch, record.base_sha)
+        # the unfinished step's nested repositories go before the runner's git touches the worktree
+        nested.remove_entries(worktree, nested.find_nested_repos(worktree))
         checkpoint = rd.load_checkpoint() or {"completed": 0, "messages": [], "commit_state": "done"}
         runner = _Runner(repo, rd, record, worktree)
         completed = int(checkpoint["completed"])
@@ -177,7 +183,9 @@ class _Runner:
         self.started = time.monotonic()
         self.seconds_before = record.seconds
         # checkpoints and the report hold conversation text: secrets are cut there as in the transcript
-        self.redactor = Redactor(_secrets())
+        self.held: list[Secret] = _held(self.opts.get("secrets") or [])
+        self.redactor = Redactor([s.value for s in self.held])
+        self.scanner = SecretScanner(self.held)
 
     @contextlib.contextmanager
     def _timed(self, phase: str) -> Iterator[None]:
@@ -221,7 +229,7 @@ class _Runner:
             model=self.record.model, root=self.worktree, system=self.opts["system"], tools=tools,
             budgets=Budgets(**self.record.budgets), protected=[*self.opts["protected"], ".git"],
             bash_allow=self.opts["bash_allow"], transcript_path=self.rd.transcript, trace_path=self._trace_path(),
-            session_id=self.record.run_id, secrets=_secrets(),
+            session_id=self.record.run_id, secrets=[s.value for s in self.held],
             env={"PATH": tool_path()}, metadata={"run": self.record.run_id})
 
     def _trace_path(self) -> Path:
@@ -240,11 +248,10 @@ class _Runner:
             with self._timed("model"):
                 outcome = await session.send(step_message(step, first))
             outcome = await self._gates(session, step, srec, outcome)
-            if outcome.kind not in STEP_DONE:
-                with self._timed("commits"):
-                    self._stop_in_step(i, outcome)
-                return outcome
             with self._timed("commits"):
+                stop = outcome if outcome.kind not in STEP_DONE else self._guard()
+                if stop is not None:
+                    return self._stop_in_step(i, stop)
                 self._commit_step(i, session)
         if any(s.commit for s in self.record.steps):
             return Outcome(OutcomeKind.COMPLETED, "", f"all {len(self.steps)} steps done")
@@ -323,17 +330,30 @@ class _Runner:
         srec.status, srec.commit, srec.finished_at = "done", sha, srec.finished_at or now_iso()
         self.record.head = sha or head
 
-    def _stop_in_step(self, index: int, outcome: Outcome) -> None:
-        """A step that cannot finish: budget and gate/permission stops keep the work as a WIP commit;
+    def _guard(self) -> Outcome | None:
+        """The checks before any commit (see `gitops.guard`); a `blocked` outcome with the evidence
+        (paths, lines, secret names; never a value) when one fails."""
+        report = check_worktree(self.worktree, self.record.base_sha, list(self.opts["protected"]), self.scanner)
+        if report.clean:
+            return None
+        return Outcome(OutcomeKind.BLOCKED, report.reason, report.message(), report.evidence())
+
+    def _stop_in_step(self, index: int, outcome: Outcome) -> Outcome:
+        """A step that cannot finish: budget and gate/permission stops keep the work as a WIP commit
+        (after the pre-commit checks; a secret in it means no commit at all, and the run is blocked);
         API errors and crashes leave the worktree for `--resume` to redo the step."""
         srec = self.record.steps[index]
-        if outcome.kind in (OutcomeKind.BUDGET_EXHAUSTED, OutcomeKind.BLOCKED):
+        srec.finished_at = now_iso()
+        if outcome.kind not in (OutcomeKind.BUDGET_EXHAUSTED, OutcomeKind.BLOCKED):
+            srec.status = "pending"
+            return outcome
+        if outcome.reason not in GUARD_REASONS:
+            outcome = self._guard() or outcome
+        if outcome.reason != "secret":
             srec.commit = commit_all(self.worktree, self._message(index, wip=outcome.message))
             self.record.head = srec.commit or self.record.head
-            srec.status = "wip" if outcome.kind is OutcomeKind.BUDGET_EXHAUSTED else "blocked"
-        else:
-            srec.status = "pending"
-        srec.finished_at = now_iso()
+        srec.status = "wip" if outcome.kind is OutcomeKind.BUDGET_EXHAUSTED else "blocked"
+        return outcome
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -361,8 +381,11 @@ class _Runner:
         self._save_progress()
         git = Git(self.worktree)
         summary = self.redactor.text(self.session.result().final_text) if getattr(self, "session", None) else ""
-        report = render_report(record, diff_stat=diff_stat(git, record.base_sha, record.head or record.base_sha),
-                               summary=summary)
+        leaked = publish.push_scan(self.repo, record, self.scanner)
+        if leaked is not None:  # nothing goes out: the run is blocked with the findings as evidence
+            record.outcome, record.status = leaked.to_json(), leaked.kind.value
+        report = self.redactor.text(render_report(
+            record, diff_stat=diff_stat(git, record.base_sha, record.head or record.base_sha), summary=summary))
         atomic_write_text(self.rd.report, report)
         if record.head and record.head != record.base_sha:
             add_note(self.repo, record.head, report)
@@ -375,8 +398,14 @@ class _Runner:
         return RunResult(record, self.rd.path, notes)
 
 
-def _secrets() -> list[str]:
-    return [v for k in SECRET_VARS if (v := os.environ.get(k))]
+def _held(names: list[str]) -> list[Secret]:
+    """The secrets this run holds; `--secret` names also cover whatever this process prints."""
+    hold(names)
+    return held_secrets(names)
+
+
+def _values(names: list[str]) -> list[str]:
+    return [s.value for s in _held(names)]
 
 
 def _step_json(step: RenderedStep) -> dict[str, Any]:

@@ -4,6 +4,7 @@ called. Each problem is a `FatalError` a user can act on (exit 3); `--dry-run` p
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,12 @@ from agentbook.runbooks.render import (
     without_gates,
 )
 from agentbook.runbooks.tickets import Ticket, empty_ticket, read_ticket
+from agentbook.secretscan import MIN_SECRET_LEN, SecretScanner, held_secrets
 from agentbook.session.config import DEFAULT_TOOLS, Budgets
 from agentbook.session.tools import get_tools
 
 DEFAULT_BRANCH = "agentbook/{runbook.name}/{ticket.id}"
+_SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass
@@ -50,6 +53,7 @@ class RunOptions:
     push: str | None = None  # remote name
     open_pr: bool = False
     run_id: str | None = None
+    secrets: list[str] = field(default_factory=list)  # names of variables holding more secrets (--secret)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class RunPlan:
     push: str | None
     open_pr: bool
     github: GitHubRepo | None = None
+    secrets: list[str] = field(default_factory=list)  # --secret NAMEs
 
     @property
     def runbook_ref(self) -> str:
@@ -114,6 +119,7 @@ def plan_run(opts: RunOptions) -> RunPlan:
               "runbook": {"name": runbook.name}}
     steps = _render_steps(runbook, values)
     branch, explicit = _branch(repo, opts.branch, front, values, runbook)
+    _check_secrets(opts.secrets, branch)
     skills = _skills(front, catalog, runbook)
     tools = _tools(front, bool(skills))
     protected = [str(p) for p in front.get("protected") or []]
@@ -129,7 +135,7 @@ def plan_run(opts: RunOptions) -> RunPlan:
                    gate_retries=gate_retries_for(limits, opts.gate_retries), tools=tools, skills=skills,
                    protected=protected, bash_allow=[str(a) for a in allow] if isinstance(allow, list) else None,
                    system=_system(runbook, values, inputs, skills, protected, steps), steps=steps, push=push,
-                   open_pr=opts.open_pr, github=github)
+                   open_pr=opts.open_pr, github=github, secrets=list(opts.secrets))
 
 
 def _system(runbook: Runbook, values: dict[str, dict[str, Any]], inputs: dict[str, Any],
@@ -201,6 +207,21 @@ def _branch(repo: Repo, flag: str | None, front: dict[str, Any], values: dict[st
     name = fill(template, values, where=str(runbook.path), quote=slug)
     check_branch_name(repo, name)
     return name, False
+
+
+def _check_secrets(names: list[str], branch: str) -> None:
+    """Every `--secret NAME` is set, and no held secret is in the branch name (a ref name is pushed
+    and shown everywhere; built from the ticket, it is the attacker's to choose)."""
+    for name in names:
+        if not _SECRET_NAME.match(name):
+            raise FatalError(f"--secret {name!r}: expected the name of an environment variable")
+        if len(os.environ.get(name) or "") < MIN_SECRET_LEN:
+            raise FatalError(f"--secret {name}: the variable is not set (or shorter than {MIN_SECRET_LEN} characters)",
+                             hint="export it, or drop --secret")
+    hits = SecretScanner(held_secrets(names)).scan(branch, "the branch name", name_only=True)
+    if hits:
+        raise FatalError(f"the branch name would contain a secret ({hits[0].secret}); refusing to create it",
+                         hint="the ticket's id or title holds a secret: fix the ticket, or pass --branch NAME")
 
 
 def _skills(front: dict[str, Any], catalog: Catalog, runbook: Runbook) -> dict[str, tuple[Path, str, str]]:

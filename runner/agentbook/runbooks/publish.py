@@ -8,11 +8,30 @@ from __future__ import annotations
 
 from agentbook.errors import FatalError
 from agentbook.gitops.github import GitHubClient, GitHubRepo, repo_from_remote
+from agentbook.gitops.leaks import scan_push
 from agentbook.gitops.push import push_branch
 from agentbook.gitops.repo import Repo, remote_url
+from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.runbooks.record import RunRecord
+from agentbook.secretscan import SecretScanner
 
 PR_BODY_MAX = 60_000  # GitHub rejects bodies over 65,536 characters
+
+
+def push_scan(repo: Repo, record: RunRecord, scanner: SecretScanner) -> Outcome | None:
+    """Before a push, like GitHub push protection: every blob, commit message and the branch name the
+    push would send, scanned for held secrets and key shapes. A hit: the push is off (recorded on
+    the run) and the run ends `blocked` with file:line and the secret's name as evidence."""
+    if not record.options.get("push") or not record.head or record.head == record.base_sha:
+        return None
+    hits = scan_push(repo.git, record.base_sha, record.head, record.branch, scanner)
+    if not hits:
+        return None
+    findings = [h.to_json() for h in hits]
+    record.push = {"pushed": False, "reason": "secret", "secrets": findings}
+    shown = "; ".join(h.render() for h in hits[:5])
+    return Outcome(OutcomeKind.BLOCKED, "secret", f"secrets in the branch, nothing pushed: {shown}",
+                   {"secrets": findings})
 
 
 def publish(repo: Repo, record: RunRecord, report: str) -> list[str]:
@@ -22,6 +41,8 @@ def publish(repo: Repo, record: RunRecord, report: str) -> list[str]:
     open_pr = bool(record.options.get("open_pr"))
     if not remote:
         return []
+    if record.push and record.push.get("reason") == "secret":  # push_scan found one: nothing goes out
+        return [f"secrets in the branch: nothing pushed to {remote}"]
     if not record.head or record.head == record.base_sha:
         note = "no changes: nothing pushed" + (", no pull request opened" if open_pr else "")
         record.push = {"remote": remote, "pushed": False, "reason": "no changes"}

@@ -20,6 +20,7 @@ from typing import Any
 
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json
+from agentbook.redaction import process_redactor
 
 RUNNING = "running"  # status while a runner process works on it (or was killed doing so)
 INTERRUPTED = "interrupted"  # stopped by SIGTERM/SIGINT at a saved state; resumable
@@ -150,7 +151,8 @@ class RunDir:
         self.report = self.path / "report.md"
 
     def save(self, record: RunRecord) -> None:
-        atomic_write_json(self.run_json, record.to_json())
+        # gate output, outcome messages and notes can quote what the agent wrote: no held secret stays
+        atomic_write_json(self.run_json, process_redactor().json(record.to_json()))
 
     def load(self) -> RunRecord:
         try:

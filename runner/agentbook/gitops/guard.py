@@ -1,0 +1,71 @@
+"""What the runner checks before it commits a step: no nested repository, protected paths as the
+base has them, and no secret in the changes. Nested `.git` entries are deleted and protected paths
+restored (so a work-in-progress commit after the stop never holds them); a secret stops the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook.gitops import leaks, nested, protected
+from agentbook.gitops.git import Git
+from agentbook.secretscan import SecretHit, SecretScanner
+
+# Restored like a protected path in every run: a `.gitmodules` the agent wrote would hand whoever
+# clones the branch with --recurse-submodules a URL (`ext::...`) or `update = !command` of its choice.
+ALWAYS_PROTECTED = (".gitmodules",)
+
+
+@dataclass
+class GuardReport:
+    nested_repos: list[str] = field(default_factory=list)
+    protected: list[protected.ProtectedChange] = field(default_factory=list)
+    secrets: list[SecretHit] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.nested_repos or self.protected or self.secrets)
+
+    @property
+    def reason(self) -> str:
+        """The outcome's reason: the gravest finding first (a secret means nothing is committed)."""
+        if self.secrets:
+            return "secret"
+        return "nested_repo" if self.nested_repos else "protected"
+
+    def message(self) -> str:
+        parts = []
+        if self.secrets:
+            shown = "; ".join(h.render() for h in self.secrets[:5])
+            more = f" and {len(self.secrets) - 5} more" if len(self.secrets) > 5 else ""
+            parts.append(f"secrets in the changes, nothing committed: {shown}{more}")
+        if self.nested_repos:
+            parts.append("nested git repositories refused and removed: " + ", ".join(self.nested_repos[:5]))
+        if self.protected:
+            parts.append("protected paths changed, restored from the base: "
+                         + ", ".join(f"{c.path} ({c.change})" for c in self.protected[:5]))
+        return "; ".join(parts)
+
+    def evidence(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.secrets:
+            out["secrets"] = [h.to_json() for h in self.secrets]
+        if self.nested_repos:
+            out["nested_repos"] = self.nested_repos
+        if self.protected:
+            out["protected"] = [c.to_json() for c in self.protected]
+        return out
+
+
+def check_worktree(worktree: Path, base_sha: str, patterns: list[str], scanner: SecretScanner) -> GuardReport:
+    """Take out nested repositories, restore protected paths, then scan what would be committed."""
+    report = GuardReport(nested_repos=nested.find_nested_repos(worktree))
+    nested.remove_entries(worktree, report.nested_repos)
+    git = Git(worktree)
+    patterns = [*patterns, *ALWAYS_PROTECTED]
+    report.protected = protected.changes(git, worktree, base_sha, patterns)
+    protected.restore(git, worktree, base_sha, patterns, report.protected)
+    report.secrets = leaks.scan_pending(git, worktree, scanner)
+    return report

@@ -1,0 +1,75 @@
+"""Secrets never reach a transcript or a trace: known values in every form `agentbook.secretscan`
+knows (plain, reversed, hex, base64 at each alignment) and anything shaped like an API key."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+
+from agentbook.secretscan import KEY_SHAPES as _SHAPES
+from agentbook.secretscan import MIN_SECRET_LEN, held_secrets, secret_forms
+
+REDACTED = "[REDACTED]"
+KEY_SHAPES = [shape for _, shape in _SHAPES]
+
+
+class Redactor:
+    """Replaces every listed secret (and the secrets this process holds: see `held_secrets`) in
+    strings and JSON, in each of its forms."""
+
+    def __init__(self, secrets: list[str] | None = None, *, from_env: bool = True) -> None:
+        raw = {s for s in (secrets or []) if s and len(s) >= MIN_SECRET_LEN}
+        if from_env:
+            raw |= {s.value for s in held_secrets()}
+        values = {form for v in raw for form in secret_forms(v)}
+        self._exact = _alternatives(values)
+        self._escaped = _alternatives({json.dumps(v, ensure_ascii=False)[1:-1] for v in values})
+
+    def text(self, value: str) -> str:
+        if self._exact is not None:
+            value = self._exact.sub(REDACTED, value)
+        return _key_shapes(value)
+
+    def dumps(self, value: Any) -> str:
+        """`value` as JSON with every secret replaced: one pass over the text, not over the structure."""
+        return self.json_text(json.dumps(value, ensure_ascii=False, default=str))
+
+    def json_text(self, text: str) -> str:
+        """JSON text with every secret replaced."""
+        if self._escaped is not None:  # secrets as they appear inside JSON strings
+            text = self._escaped.sub(REDACTED, text)
+        return _key_shapes(text)
+
+    def json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.json(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.json(v) for v in value]
+        return value
+
+
+def _alternatives(values: set[str]) -> re.Pattern[str] | None:
+    # longest first, so a secret that contains another is replaced whole
+    if not values:
+        return None
+    return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+
+
+def _key_shapes(text: str) -> str:
+    for shape in KEY_SHAPES:
+        text = shape.sub(REDACTED, text)
+    return text
+
+
+def process_redactor() -> Redactor:
+    """A redactor for every secret this process holds now (rebuilt only when that set changes)."""
+    return _cached(tuple(s.value for s in held_secrets()))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(values: tuple[str, ...]) -> Redactor:
+    return Redactor(list(values), from_env=False)

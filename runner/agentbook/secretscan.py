@@ -1,0 +1,176 @@
+"""Secrets the runner holds, the forms they take in text, and finding them (by name, never by value).
+
+Like GitHub push protection, two kinds of finding:
+- a *held secret*: the value of a variable the runner has (`ANTHROPIC_API_KEY`, `GITHUB_TOKEN`,
+  `AGENTBOOK_COMPAT_API_KEY`, ..., and every `--secret NAME`), found as written, reversed, in hex,
+  in base64 at each of the three byte alignments (standard and URL-safe alphabets), and split over
+  lines (the same forms after whitespace, quotes, `+` and backslashes are squeezed out);
+- a *key shape*: something that looks like a well-known credential (Anthropic, OpenAI, GitHub,
+  AWS, Slack, GitLab, Google, Stripe, npm, PyPI tokens; private-key PEM headers).
+
+Own patterns rather than `detect-secrets`: redaction needs the same patterns as substitutable
+regexes over streamed text, the library's last release is from 2024, and its entropy detectors
+flag the commit and blob ids that fill agentbook's records.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+# Variables the runner always treats as secrets, and names that look like one.
+SECRET_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "OPENAI_API_KEY",
+               "AGENTBOOK_COMPAT_API_KEY")
+SECRET_ENV_NAMES = re.compile(r"(API_KEY|AUTH_TOKEN|_TOKEN|SECRET|PASSWORD)$")
+MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
+MIN_FORM_LEN = 12  # derived forms (base64, hex, reversed) only for values this long
+MIN_CORE_LEN = 8  # a base64 core shorter than this would match ordinary text
+
+# One pattern each, every one starting with a literal, so the regex engine skips ahead by substring
+# search instead of trying each position.
+KEY_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(p)) for name, p in (
+    ("Anthropic API key", r"sk-ant-[A-Za-z0-9_\-]{8,}"),
+    ("OpenAI-style API key", r"sk-(?:proj-)?[A-Za-z0-9_\-]{20,}"),
+    ("GitHub token", r"gh[pousr]_[A-Za-z0-9]{20,}"),
+    ("GitHub fine-grained token", r"github_pat_[A-Za-z0-9_]{20,}"),
+    ("AWS access key id", r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
+    ("Slack token", r"xox[baprs]-[A-Za-z0-9\-]{10,}"),
+    ("GitLab token", r"glpat-[A-Za-z0-9_\-]{20,}"),
+    ("Google API key", r"AIza[0-9A-Za-z_\-]{35}"),
+    ("Stripe key", r"[sr]k_live_[0-9A-Za-z]{20,}"),
+    ("npm token", r"npm_[A-Za-z0-9]{36}"),
+    ("PyPI token", r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{20,}"),
+    ("private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
+))
+_SQUEEZED = re.compile(r"[\s\"'+\\]+")  # what a secret split over lines has between its pieces
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A held secret: the variable's name (what findings say) and its value (what they never say)."""
+
+    name: str
+    value: str
+
+    def forms(self) -> tuple[str, ...]:
+        """Every text the value can hide as: itself, reversed, hex, base64 cores."""
+        return secret_forms(self.value)
+
+
+def secret_forms(value: str) -> tuple[str, ...]:
+    forms = {value}
+    if len(value) >= MIN_FORM_LEN:
+        raw = value.encode("utf-8")
+        forms |= {value[::-1], raw.hex(), raw.hex().upper()}
+        forms |= _base64_cores(raw)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _base64_cores(raw: bytes) -> set[str]:
+    """The part of base64 fixed by `raw` alone, for each of its three possible alignments: the
+    first quad also holds bytes before it, the last one bytes after it, so both are left out."""
+    cores = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        core = encoded[4 if shift else 0:4 * ((shift + len(raw)) // 3)]
+        if len(core) >= MIN_CORE_LEN:
+            cores |= {core, core.translate(_URLSAFE)}
+    return cores
+
+
+_NAMED: set[str] = set()  # `--secret NAME`s given to this process: every later redaction covers them
+
+
+def hold(names: Iterable[str]) -> None:
+    """Treat the variables `names` as secrets for the rest of this process (`--secret NAME`)."""
+    _NAMED.update(names)
+
+
+def held_secrets(names: Iterable[str] = (), environ: dict[str, str] | None = None) -> list[Secret]:
+    """The secrets this process holds: the fixed variables, secret-looking ones, `hold()`'s names
+    and `names`."""
+    env = os.environ if environ is None else environ
+    wanted = set(SECRET_VARS) | _NAMED | set(names) | {k for k in env if SECRET_ENV_NAMES.search(k)}
+    return [Secret(k, env[k]) for k in sorted(wanted) if len(env.get(k) or "") >= MIN_SECRET_LEN]
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    """Where a secret was found: `path` (or what was scanned), its line (0: the path itself), and the
+    secret's name or the key shape's kind. The value is never kept."""
+
+    path: str
+    line: int
+    secret: str
+    form: str = "plain"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "secret": self.secret, "form": self.form}
+
+    def render(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else f"{self.path} (its name)"
+        return f"{where}: {self.secret}" + ("" if self.form == "plain" else f" ({self.form})")
+
+
+class SecretScanner:
+    """Finds held secrets (every form) and key shapes in text, a line number for each."""
+
+    def __init__(self, secrets: Iterable[Secret]) -> None:
+        self.secrets = [s for s in secrets if len(s.value) >= MIN_SECRET_LEN]
+        self._forms = [(s.name, f, _form_kind(s.value, f)) for s in self.secrets for f in s.forms()]
+
+    def scan(self, text: str, where: str, *, name_only: bool = False) -> list[SecretHit]:
+        """Hits in `text` (a file's content, a message); with `name_only` the text is a path and
+        every hit is reported on line 0, case-insensitively (branch names are lowercased)."""
+        hits: dict[tuple[int, str], SecretHit] = {}
+        haystack = text.lower() if name_only else text
+        for name, form, kind in self._forms:
+            needle = form.lower() if name_only else form
+            pos = haystack.find(needle)
+            if pos >= 0:
+                line = 0 if name_only else text.count("\n", 0, pos) + 1
+                hits.setdefault((line, name), SecretHit(where, line, name, kind))
+        for kind, shape in KEY_SHAPES:
+            for m in shape.finditer(text):
+                line = 0 if name_only else text.count("\n", 0, m.start()) + 1
+                hits.setdefault((line, kind), SecretHit(where, line, kind, "key shape"))
+                break
+        if not name_only and "\n" in text:
+            for hit in self._split(text, where):
+                hits.setdefault((hit.line, hit.secret), hit)
+        return sorted(hits.values(), key=lambda h: (h.line, h.secret))
+
+    def _split(self, text: str, where: str) -> list[SecretHit]:
+        """Forms cut into pieces over lines (quotes, `+`, backslashes and whitespace between)."""
+        squeezed = _SQUEEZED.sub("", text)
+        out = []
+        for name, form, kind in self._forms:
+            pos = squeezed.find(_SQUEEZED.sub("", form))
+            if pos >= 0:
+                out.append(SecretHit(where, _line_of_squeezed(text, pos), name, f"{kind}, split over lines"))
+        return out
+
+
+def _form_kind(value: str, form: str) -> str:
+    if form == value:
+        return "plain"
+    if form == value[::-1]:
+        return "reversed"
+    if re.fullmatch(r"[0-9a-fA-F]+", form) and len(form) == 2 * len(value.encode("utf-8")):
+        return "hex"
+    return "base64"
+
+
+def _line_of_squeezed(text: str, pos: int) -> int:
+    """The line of `text` holding character `pos` of its squeezed copy."""
+    removed = 0
+    for m in _SQUEEZED.finditer(text):
+        if pos < m.start() - removed:  # the character lies before this gap
+            break
+        removed += m.end() - m.start()
+    return text.count("\n", 0, pos + removed) + 1

@@ -6,6 +6,11 @@ retried or resumed request gets the same answer. Regex named groups become `{nam
 the scripted replies, so one script can serve many different conversations. The one deliberate
 exception: a turn with `variants:` answers the Nth attempt of the same request with a chosen variant
 (`pick: cycle` or seeded `pick: random`), so a flaky model can be scripted deterministically.
+
+A turn with `on_result:` reacts to what its tools returned: it answers with the first case whose
+`if:` condition holds for the last tool result (or, with `results: all`, every tool result so far),
+and that case's regex named groups fill its placeholders too. That is still stateless (the tool
+results are in the request), and it lets a scripted analyst report what it read in a file.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from agentbook.errors import FatalError, invalid_yaml
 from agentbook.shipped import load_schema
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_CONTENT_KEYS = ("text", "thinking", "tool_use", "blocks")  # a chosen variant replaces these
+_CONTENT_KEYS = ("text", "thinking", "tool_use", "blocks")  # a chosen variant or case replaces these
 
 
 def script_schema() -> dict[str, Any]:
@@ -77,6 +82,16 @@ class Session:
     faults: list[Fault] | None = None
     after_last: str = "error"
     vars: dict[str, str] = field(default_factory=dict)
+    cases: dict[int, list[ResultCase]] = field(default_factory=dict)  # turn index -> its on_result cases
+
+
+@dataclass(frozen=True)
+class ResultCase:
+    """One `on_result:` entry: a condition on tool results (none: always holds) and the reply it gives."""
+
+    spec: dict[str, Any]
+    condition: Condition | None = None
+    results: str = "last"  # last: the tool results of the latest user message; all: every one so far
 
 
 @dataclass(frozen=True)
@@ -105,7 +120,8 @@ class Turn:
 
 
 class ScriptExhausted(Exception):
-    """The request asks for a turn past the end of its session (and after_last is `error`)."""
+    """The request asks for a turn past the end of its session (and after_last is `error`), or an
+    `on_result:` turn has no case for what the tools returned."""
 
 
 @dataclass
@@ -147,6 +163,8 @@ class Script:
         if spec.get("variants"):
             variant = pick_variant(spec, request_key(request), attempt, f"{session.name}:{index}")
             spec = {**{k: v for k, v in spec.items() if k not in _CONTENT_KEYS}, **spec["variants"][variant]}
+        if spec_index in session.cases:
+            spec, captures = self._case(session, spec_index, spec, request, captures)
         values = {**session.vars, **captures, "turn": str(index + 1), "session": session.name}
         blocks = [_fill(b, values) for b in turn_blocks(spec)]
         for n, block in enumerate(blocks):
@@ -161,6 +179,19 @@ class Script:
         else:
             faults = session.faults if session.faults is not None else self.faults
         return Turn(session.name, index, blocks, stop, float(latency), faults, captures, variant)
+
+
+    def _case(self, session: Session, index: int, spec: dict[str, Any], request: dict[str, Any],
+              captures: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+        """The turn's spec with the first matching `on_result:` case's reply, and the captures with its groups."""
+        texts = {"last": tool_results_text(request, last_only=True), "all": tool_results_text(request)}
+        for case in session.cases[index]:
+            got = case.condition.test(texts[case.results]) if case.condition else {}
+            if got is not None:
+                rest = {k: v for k, v in spec.items() if k not in (*_CONTENT_KEYS, "on_result")}
+                return {**rest, **case.spec}, {**captures, **got}
+        raise ScriptExhausted(f"script {Path(self.path).name}: session {session.name!r} turn {index + 1}: no "
+                              f"on_result case matches the tool result (starts {texts['last'][:80]!r})")
 
 
 def request_key(request: dict[str, Any]) -> str:
@@ -229,6 +260,19 @@ def first_user_text(request: dict[str, Any]) -> str:
         if message.get("role") == "user":
             return content_text(message.get("content"))
     return ""
+
+
+def tool_results_text(request: dict[str, Any], *, last_only: bool = False) -> str:
+    """The text of the tool_result blocks in user messages (only the latest user message with
+    `last_only`), one result per line block, in order."""
+    users = [m for m in request.get("messages", []) if m.get("role") == "user"]
+    out: list[str] = []
+    for message in users[-1:] if last_only else users:
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                out.append(content_text(block.get("content")))
+    return "\n".join(out)
 
 
 def system_text(request: dict[str, Any]) -> str:
@@ -316,23 +360,33 @@ def _build(path: str, data: dict[str, Any], raw: Any) -> Script:
 
 
 def _session(s: dict[str, Any], path: str, raw: Any) -> Session:
-    match: dict[str, Condition] = {}
-    for key, cond in (s.get("match") or {}).items():
-        if isinstance(cond, str):
-            cond = {"contains": cond}
-        regex = None
-        if "regex" in cond:
-            try:
-                regex = re.compile(cond["regex"], re.DOTALL)
-            except re.error as err:
-                loc = _location(path, raw, ["match", key, "regex"])
-                raise FatalError(f"bad regex for match.{key}: {err}", location=loc) from None
-        match[key] = Condition(contains=cond.get("contains"), regex=regex)
+    match = {key: _condition(cond, path, raw, ["match", key], f"match.{key}")
+             for key, cond in (s.get("match") or {}).items()}
+    cases: dict[int, list[ResultCase]] = {}
+    for t, turn in enumerate(s["turns"]):
+        for c, case in enumerate(turn.get("on_result") or []):
+            where = ["turns", t, "on_result", c, "if"]
+            cond = _condition(case["if"], path, raw, where, f"turns[{t}].on_result[{c}].if") if "if" in case else None
+            spec = {k: v for k, v in case.items() if k not in ("if", "results")}
+            cases.setdefault(t, []).append(ResultCase(spec, cond, case.get("results", "last")))
     defaults = s.get("defaults") or {}
     return Session(name=s.get("name", "default"), turns=list(s["turns"]), match=match,
                    latency_ms=defaults.get("latency_ms"),
                    faults=_faults(defaults["fault"]) if "fault" in defaults else None,
-                   after_last=s.get("after_last", "error"), vars=dict(s.get("vars") or {}))
+                   after_last=s.get("after_last", "error"), vars=dict(s.get("vars") or {}), cases=cases)
+
+
+def _condition(cond: str | dict[str, str], path: str, raw: Any, keys: list[Any], name: str) -> Condition:
+    """A `contains`/`regex` condition; a regex that does not compile is reported at its file:line:col."""
+    if isinstance(cond, str):
+        cond = {"contains": cond}
+    regex = None
+    if "regex" in cond:
+        try:
+            regex = re.compile(cond["regex"], re.DOTALL)
+        except re.error as err:
+            raise FatalError(f"bad regex for {name}: {err}", location=_location(path, raw, [*keys, "regex"])) from None
+    return Condition(contains=cond.get("contains"), regex=regex)
 
 
 def _faults(value: Any) -> list[Fault]:

@@ -179,7 +179,7 @@ def test_codex_failed_command_is_a_tool_error(tmp_path: Path) -> None:
     failed = [s for s in trace.spans if s.status == "error"]
     assert [(s.tool_name, s.status_message) for s in failed] == [
         ("shell", "exit code 1: cat: nope.txt: No such file or directory")]
-    retry = [s for s in trace.spans if s.tool_call_id == "c2"][0]
+    retry = next(s for s in trace.spans if s.tool_call_id == "c2")
     assert retry.parent_id != failed[0].parent_id  # a new model turn, after the output came back
     assert sum(s.input_tokens or 0 for s in trace.spans if s.kind == "llm") == 5300
 

@@ -48,7 +48,9 @@ def test_names_are_known_without_importing_a_tool() -> None:
 def test_a_registered_tool_is_known_to_validate(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     class Probe:
         name, description, read_only = "probe", "a probe", True
-        input_schema = {"type": "object", "properties": {}}
+
+        def __init__(self) -> None:
+            self.input_schema = {"type": "object", "properties": {}}
 
         def run(self, args: dict, ctx: object) -> ToolResult:
             return ToolResult("ok")

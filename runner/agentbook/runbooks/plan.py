@@ -29,6 +29,7 @@ from agentbook.runbooks.render import (
 )
 from agentbook.runbooks.tickets import Ticket, empty_ticket, read_ticket
 from agentbook.secretscan import MIN_SECRET_LEN, SecretScanner, held_secrets
+from agentbook.session import allowlist
 from agentbook.session.config import DEFAULT_TOOLS, Budgets
 from agentbook.session.tools import get_tools
 
@@ -123,7 +124,7 @@ def plan_run(opts: RunOptions) -> RunPlan:
     skills = _skills(front, catalog, runbook)
     tools = _tools(front, bool(skills))
     protected = [str(p) for p in front.get("protected") or []]
-    allow = _mapping(front.get("bash")).get("allow")
+    allow = _bash_allow(front, runbook)
     push = opts.push or ("origin" if opts.open_pr else None)
     github = _check_publish(repo, push, opts.open_pr, base)
     model = opts.model or _str(front.get("model")) or default_model()
@@ -133,7 +134,7 @@ def plan_run(opts: RunOptions) -> RunPlan:
                    base_sha=base_sha, branch=branch, branch_explicit=explicit, model=model,
                    budgets=budgets_for(limits, max_usd=opts.max_usd, max_turns=opts.max_turns, timeout=opts.timeout),
                    gate_retries=gate_retries_for(limits, opts.gate_retries), tools=tools, skills=skills,
-                   protected=protected, bash_allow=[str(a) for a in allow] if isinstance(allow, list) else None,
+                   protected=protected, bash_allow=allow,
                    system=_system(runbook, values, inputs, skills, protected, steps), steps=steps, push=push,
                    open_pr=opts.open_pr, github=github, secrets=list(opts.secrets))
 
@@ -233,6 +234,20 @@ def _skills(front: dict[str, Any], catalog: Catalog, runbook: Runbook) -> dict[s
                              location=str(runbook.path), hint="agentbook skills list shows the skills")
         out[skill.name] = (skill.path, skill.description, skill.body)
     return out
+
+
+def _bash_allow(front: dict[str, Any], runbook: Runbook) -> list[str] | None:
+    """The runbook's allow-list, each pattern checked the way the session will match it."""
+    allow = _mapping(front.get("bash")).get("allow")
+    if not isinstance(allow, list):
+        return None
+    patterns = [str(a) for a in allow]
+    for pattern in patterns:
+        why = allowlist.check_pattern(pattern)
+        if why is not None:
+            raise FatalError(f"runbook '{runbook.name}': {why}", location=str(runbook.path),
+                             hint="bash.allow lists one command pattern per entry, e.g. 'agentbook eval *'")
+    return patterns
 
 
 def _tools(front: dict[str, Any], with_skills: bool) -> list[str]:

@@ -5,8 +5,9 @@ ctx)` returns a `ToolResult`. A plain `run` is called in a worker thread, so a s
 the other sessions on the event loop; a coroutine `run` is awaited on the loop and must not block it
 (the built-in `read`, `glob` and `grep` are: a hop to a thread costs more than a short call, about
 1 ms of CPU under load spent passing the GIL back and forth). Errors the agent can fix are
-returned as `ToolResult(..., is_error=True)`; a refusal by policy (a protected path, a command not
-allowed) also sets `denied` with evidence, and the session then ends `blocked`.
+returned as `ToolResult(..., is_error=True)` (a command outside the allow-list is one of them); a
+refusal by policy that must stop the work (a protected path) also sets `denied` with evidence, and the
+session then ends `blocked`.
 
     register_tool("eval", lambda: EvalTool())
     tools = get_tools(["read", "eval"])

@@ -4,7 +4,6 @@ an output cap that keeps the head and the tail."""
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import threading
@@ -13,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from agentbook.session import sandbox
+from agentbook.session import allowlist, sandbox
 from agentbook.session.paths import is_protected
 from agentbook.session.tools import Tool, ToolContext, ToolResult
 
@@ -38,9 +37,8 @@ class BashTool:
         if not isinstance(command, str) or not command.strip():
             return ToolResult("error: command must be a non-empty string", is_error=True)
         why = sandbox.check_command(command, ctx.bash_allow, ctx.sandbox)
-        if why is not None:
-            return ToolResult(f"error: {why}", is_error=True,
-                              denied={"tool": "bash", "command": command, "reason": why, "sandbox": ctx.sandbox})
+        if why is not None:  # an error the agent can read and work around, counted as a tool error
+            return ToolResult(f"error: {why}", is_error=True)
         timeout = min(float(args.get("timeout") or ctx.bash_timeout), ctx.bash_timeout)
         before = snapshot_protected(ctx.root, ctx.protected)
         try:
@@ -60,11 +58,10 @@ class BashTool:
 
 
 def _argv(command: str, ctx: ToolContext) -> list[str]:
-    # With an allow-list the command was checked as one plain command: run it without a shell.
-    argv = shlex.split(command) if ctx.bash_allow is not None else ["/bin/bash", "-c", command]
-    if ctx.sandbox == "bwrap":
-        return sandbox.bwrap_argv(ctx.root, argv, sandbox.protected_binds(ctx.root, ctx.protected))
-    return argv
+    if ctx.sandbox != "bwrap":  # checked as one plain command: run it without a shell
+        return allowlist.argv(command)
+    return sandbox.bwrap_argv(ctx.root, ["/bin/bash", "-c", command],
+                              sandbox.protected_binds(ctx.root, ctx.protected))
 
 
 def snapshot_protected(root: Path, patterns: list[str]) -> dict[str, tuple[int, int]]:

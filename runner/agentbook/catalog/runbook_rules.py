@@ -16,6 +16,7 @@ import jsonschema
 from agentbook.catalog.findings import Finding
 from agentbook.catalog.frontmatter import FrontMatter, type_name
 from agentbook.catalog.runbook import Runbook
+from agentbook.errors import FatalError
 from agentbook.shipped import load_schema
 
 # Tools every session has, plus the ones other packages register (`eval`, `skill`).
@@ -56,6 +57,7 @@ def known_tools() -> frozenset[str]:
 
 def check_runbook(fm: FrontMatter, runbook: Runbook, known_skills: Iterable[str]) -> list[Finding]:
     out = schema_findings(fm)
+    out += requires_findings(fm)
     out += _name_matches_file(fm, runbook.path)
     out += _skills_exist(fm, set(known_skills))
     out += _tools_known(fm)
@@ -73,6 +75,23 @@ def schema_findings(fm: FrontMatter, *, require: bool = True) -> list[Finding]:
         path = tuple(err.absolute_path)
         out.append(_explain(fm, err, path))
     return out
+
+
+def requires_findings(fm: FrontMatter) -> list[Finding]:
+    """`requires:` (a version specifier) against the running agentbook: a runbook written for a newer
+    agentbook is an error at its `requires:` line, before anything it needs is missing."""
+    spec = fm.data.get("requires")
+    if not isinstance(spec, str):
+        return []  # absent, or the schema already reports the wrong type
+    from agentbook.version import UPGRADE_HINT, requires_problem
+
+    try:
+        problem = requires_problem(spec)
+    except FatalError as err:
+        return [fm.finding("requires-invalid", err.message, err.hint or "", at=("requires",))]
+    if problem is None:
+        return []
+    return [fm.finding("requires-version", f"this runbook {problem}", UPGRADE_HINT, at=("requires",))]
 
 
 def _explain(fm: FrontMatter, err: jsonschema.ValidationError, path: tuple[Any, ...]) -> Finding:

@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from agentbook.session import allowlist, sandbox
 from agentbook.session.paths import is_protected
-from agentbook.session.tools import Tool, ToolContext, ToolResult
+from agentbook.session.tools import ToolContext, ToolResult
 
 OUTPUT_CAP = 30_000  # characters the agent sees: first and last halves, with the gap counted
 
@@ -137,5 +136,3 @@ class _CappedReader:
         gap = self.total - len(self.head) - len(self.tail)
         return head + f"\n[... {gap} bytes of output cut ...]\n" + self.tail.decode("utf-8", "replace")
 
-
-FACTORIES: tuple[Callable[[], Tool], ...] = (BashTool,)

@@ -52,7 +52,15 @@ def _core_resolvers() -> None:
                    r"|\.(?:nan|NaN|NAN))$"), list("-+.0123456789"))
 
 
+def _core_int(loader: Any, node: yaml.ScalarNode) -> int:
+    """YAML 1.2 core integers: `010` is ten (PyYAML's 1.1 constructor would read it as octal 8)."""
+    text = str(loader.construct_scalar(node))
+    sign, body = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+    return sign * int(body, 0 if body.startswith(("0o", "0x")) else 10)
+
+
 _core_resolvers()
+Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
 
 
 @dataclass

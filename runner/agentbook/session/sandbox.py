@@ -2,13 +2,13 @@
 
 Under bubblewrap the whole filesystem is read-only except the root (bound writable at the same path),
 `/tmp` is private, there is no network, and protected paths inside the root are bound read-only
-again. Without it, a command runs only if it matches an allow-list pattern and has no shell syntax
-that could chain another command onto it; it is then executed without a shell.
+again. An allow-list (`agentbook.session.allowlist`) is checked in both modes: under bubblewrap every
+command of a pipeline or list must match it; without bubblewrap only one plain command that matches
+runs, and it is executed without a shell.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
 import shutil
@@ -18,10 +18,10 @@ from pathlib import Path
 
 from agentbook import confine
 from agentbook.errors import FatalError
+from agentbook.session import allowlist
 from agentbook.session.paths import is_protected
 
 BWRAP = "/usr/bin/bwrap"
-SHELL_SYNTAX = (";", "&", "|", "`", "$(", ">", "<", "\n", "\r")
 SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TERM", "TZ")
 
 
@@ -52,19 +52,13 @@ def resolve_mode(requested: str) -> str:
 
 
 def check_command(command: str, allow: list[str] | None, mode: str) -> str | None:
-    """Why `command` may not run (a sentence for the agent), or None when it may."""
+    """Why `command` may not run (a sentence for the agent), or None when it may. Under bubblewrap
+    every command of a pipeline or list must match the allow-list; without it, one plain command."""
     if allow is None:
         if mode == "bwrap":
             return None
         return "bash is disabled: bubblewrap is not available and no allow-list was configured"
-    stripped = command.strip()
-    syntax = [s for s in SHELL_SYNTAX if s in stripped]
-    if syntax:
-        return (f"command uses shell syntax {syntax[0]!r}; with an allow-list only single plain commands run "
-                f"(allowed: {', '.join(allow)})")
-    if not any(fnmatch.fnmatchcase(stripped, pattern) for pattern in allow):
-        return f"command not in the allow-list (allowed: {', '.join(allow) or 'nothing'})"
-    return None
+    return allowlist.check(command, allow, shell=mode == "bwrap")
 
 
 def protected_binds(root: Path, patterns: list[str]) -> list[str]:

@@ -4,18 +4,16 @@ an output cap that keeps the head and the tail."""
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from agentbook.session import sandbox
+from agentbook.session import allowlist, sandbox
 from agentbook.session.paths import is_protected
-from agentbook.session.tools import Tool, ToolContext, ToolResult
+from agentbook.session.tools import ToolContext, ToolResult
 
 OUTPUT_CAP = 30_000  # characters the agent sees: first and last halves, with the gap counted
 
@@ -38,9 +36,8 @@ class BashTool:
         if not isinstance(command, str) or not command.strip():
             return ToolResult("error: command must be a non-empty string", is_error=True)
         why = sandbox.check_command(command, ctx.bash_allow, ctx.sandbox)
-        if why is not None:
-            return ToolResult(f"error: {why}", is_error=True,
-                              denied={"tool": "bash", "command": command, "reason": why, "sandbox": ctx.sandbox})
+        if why is not None:  # an error the agent can read and work around, counted as a tool error
+            return ToolResult(f"error: {why}", is_error=True)
         timeout = min(float(args.get("timeout") or ctx.bash_timeout), ctx.bash_timeout)
         before = snapshot_protected(ctx.root, ctx.protected)
         try:
@@ -60,11 +57,10 @@ class BashTool:
 
 
 def _argv(command: str, ctx: ToolContext) -> list[str]:
-    # With an allow-list the command was checked as one plain command: run it without a shell.
-    argv = shlex.split(command) if ctx.bash_allow is not None else ["/bin/bash", "-c", command]
-    if ctx.sandbox == "bwrap":
-        return sandbox.bwrap_argv(ctx.root, argv, sandbox.protected_binds(ctx.root, ctx.protected))
-    return argv
+    if ctx.sandbox != "bwrap":  # checked as one plain command: run it without a shell
+        return allowlist.argv(command)
+    return sandbox.bwrap_argv(ctx.root, ["/bin/bash", "-c", command],
+                              sandbox.protected_binds(ctx.root, ctx.protected))
 
 
 def snapshot_protected(root: Path, patterns: list[str]) -> dict[str, tuple[int, int]]:
@@ -140,5 +136,3 @@ class _CappedReader:
         gap = self.total - len(self.head) - len(self.tail)
         return head + f"\n[... {gap} bytes of output cut ...]\n" + self.tail.decode("utf-8", "replace")
 
-
-FACTORIES: tuple[Callable[[], Tool], ...] = (BashTool,)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from agentbook.errors import FatalError
+from agentbook.session.limits import Limits
 
 
 @dataclass
@@ -40,10 +41,12 @@ class ToolContext:
     root: Path
     protected: list[str] = field(default_factory=list)
     bash_allow: list[str] | None = None
-    sandbox: str = "allowlist"  # the resolved mode: bwrap | allowlist
+    sandbox: str = "allowlist"  # the resolved mode: bwrap | allowlist (both jailed) | unconfined
     bash_timeout: float = 120.0
     env: dict[str, str] = field(default_factory=dict)
     session_id: str = ""
+    limits: Limits = field(default_factory=Limits)
+    state: dict[str, Any] = field(default_factory=dict)  # what a tool keeps across calls (bash: the disk meter)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean dist changelog
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -35,5 +35,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
+# The release build: sdist, then a wheel built from that sdist (so a file missing from the sdist shows up
+# here), both with agentbook/_version.py naming this commit. The dev tools bring setuptools and build.
+dist: $(STAMP)
+	rm -rf dist build
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	@ls -l dist
+
+# Rewrite CHANGELOG.md's Unreleased section from the commits since the last vX.Y.Z tag.
+changelog:
+	$(PY) .ci/changelog.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache dist build

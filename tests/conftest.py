@@ -13,7 +13,8 @@ import pytest
 from agentbook.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-INTEROP = REPO_ROOT.parent / "shared" / "interop"
+# Third-party samples read in place (never copied in); AGENTBOOK_INTEROP points elsewhere (a worktree).
+INTEROP = Path(os.environ.get("AGENTBOOK_INTEROP") or REPO_ROOT.parent / "shared" / "interop")
 
 # Tests must never pick up a developer's real keys or git identity.
 for _var in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "GITHUB_TOKEN"):

@@ -1,3 +1,3 @@
-from agentbook.cli import console_main
+from agentbook.launcher import main
 
-console_main()
+main()

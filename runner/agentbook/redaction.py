@@ -1,8 +1,10 @@
 """Secrets never reach a transcript or a trace: known values in every form `agentbook.secretscan`
-knows (plain, reversed, hex, base64 at each alignment) and anything shaped like an API key."""
+knows (plain, reversed, hex, base64 at each alignment, each also split over lines) and anything
+shaped like an API key."""
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -13,6 +15,9 @@ from agentbook.secretscan import MIN_SECRET_LEN, held_secrets, secret_forms
 
 REDACTED = "[REDACTED]"
 KEY_SHAPES = [shape for _, shape in _SHAPES]
+# What lies between the pieces of a value split over lines: whitespace, quotes, `+` and backslashes as
+# in `secretscan`, and (text that is JSON) the escapes `\n`, `\r`, `\t` that stand for line breaks.
+_GAP = re.compile(r"(?:\\[nrt]|[\s\"'+\\])+")
 
 
 class Redactor:
@@ -26,10 +31,11 @@ class Redactor:
         values = {form for v in raw for form in secret_forms(v)}
         self._exact = _alternatives(values)
         self._escaped = _alternatives({json.dumps(v, ensure_ascii=False)[1:-1] for v in values})
+        self._squeezed = _alternatives({_GAP.sub("", v) for v in values} - {""})
 
     def text(self, value: str) -> str:
         if self._exact is not None:
-            value = self._exact.sub(REDACTED, value)
+            value = self._split(self._exact.sub(REDACTED, value))
         return _key_shapes(value)
 
     def dumps(self, value: Any) -> str:
@@ -39,8 +45,31 @@ class Redactor:
     def json_text(self, text: str) -> str:
         """JSON text with every secret replaced."""
         if self._escaped is not None:  # secrets as they appear inside JSON strings
-            text = self._escaped.sub(REDACTED, text)
+            text = self._split(self._escaped.sub(REDACTED, text))
         return _key_shapes(text)
+
+    def _split(self, text: str) -> str:
+        """Values cut into pieces over lines (`"sk-ant-" +\\n "rest"`): found in the text with the gaps
+        squeezed out, and the whole stretch of the original they span replaced."""
+        if self._squeezed is None or ("\n" not in text and "\\n" not in text):
+            return text
+        gaps = [(m.start(), m.end()) for m in _GAP.finditer(text)]
+        squeezed = _GAP.sub("", text)
+        found = [(m.start(), m.end()) for m in self._squeezed.finditer(squeezed)]
+        if not found:
+            return text
+        # gap k starts at squeezed position starts[k]; removed[k] characters were cut before it ends
+        starts, removed, cut = [], [], 0
+        for start, end in gaps:
+            starts.append(start - cut)
+            cut += end - start
+            removed.append(cut)
+        spans = [(_original(lo, starts, removed), _original(hi - 1, starts, removed) + 1) for lo, hi in found]
+        out, last = [], 0
+        for lo, hi in spans:
+            out += [text[last:lo], REDACTED]
+            last = hi
+        return "".join(out) + text[last:]
 
     def json(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -57,6 +86,12 @@ def _alternatives(values: set[str]) -> re.Pattern[str] | None:
     if not values:
         return None
     return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+
+
+def _original(pos: int, starts: list[int], removed: list[int]) -> int:
+    """The index in the original text of character `pos` of its squeezed copy."""
+    k = bisect.bisect_right(starts, pos)
+    return pos + (removed[k - 1] if k else 0)
 
 
 def _key_shapes(text: str) -> str:

@@ -19,7 +19,7 @@ import base64
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 # Variables the runner always treats as secrets, and names that look like one.
@@ -143,6 +143,10 @@ class SecretScanner:
         if not name_only and "\n" in text:
             for hit in self._split(text, where):
                 hits.setdefault((hit.line, hit.secret), hit)
+        if not name_only and "\0" in text:  # UTF-16/UTF-32 text: ASCII with NUL bytes between
+            for hit in self.scan(text.replace("\0", ""), where):
+                wide = replace(hit, form=f"{hit.form}, UTF-16/32")
+                hits.setdefault((hit.line, hit.secret), wide)
         return sorted(hits.values(), key=lambda h: (h.line, h.secret))
 
     def _split(self, text: str, where: str) -> list[SecretHit]:

@@ -129,7 +129,7 @@ def all_objects_text(git_dir: Path) -> str:
     blobs = [line.split()[0] for line in shas.splitlines() if line.split()[1] in ("blob", "commit", "tag")]
     if not blobs:
         return ""
-    proc = subprocess.run(["git", "cat-file", "--batch"], cwd=git_dir, input="\n".join(blobs) + "\n",
+    proc = subprocess.run(["git", "cat-file", "--batch"], cwd=git_dir, input=("\n".join(blobs) + "\n").encode(),
                           capture_output=True, check=True)
     return proc.stdout.decode("latin-1")
 

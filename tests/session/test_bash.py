@@ -103,18 +103,21 @@ def test_allow_list_mode_runs_plain_commands_without_a_shell(git_repo: Path) -> 
     out, err, denied = bash(ctx, "git status --short")
     assert not err and denied is None and out == "[exit code 0]"
     out, err, denied = bash(ctx, "ls -la")
-    assert denied is not None and out == "error: command not in the allow-list (allowed: git diff*, git status*)"
-    for sneaky in ("git diff; rm -rf /", "git diff && curl x", "git diff | sh", "git diff $(whoami)",
-                   "git diff `id`", "git diff > /etc/passwd", "git diff\nrm -rf /"):
+    assert err and denied is None and out == "error: command not in the allow-list (allowed: git diff*, git status*)"
+    for sneaky in ("git diff; rm -rf /", "git diff && curl x", "git diff | sh", "git diff > /etc/passwd",
+                   "git diff\nrm -rf /"):
         out, err, denied = bash(ctx, sneaky)
-        assert denied is not None and out.startswith("error: command uses shell syntax"), sneaky
+        assert err and out.startswith("error: command uses shell syntax"), sneaky
+    for sneaky in ("git diff $(whoami)", "git diff `id`", "git diff \"$(id)\""):
+        out, err, denied = bash(ctx, sneaky)
+        assert err and out.startswith("error: command substitution"), sneaky
 
 
 def test_allow_list_mode_without_a_list_refuses_everything(work: Path) -> None:
     ctx = ToolContext(root=work, sandbox="allowlist", bash_allow=None)
     out, _err, denied = bash(ctx, "echo hi")
     assert out == "error: bash is disabled: the allowlist sandbox mode has no allow-list configured"
-    assert denied is not None and denied["sandbox"] == "allowlist"
+    assert denied is None
 
 
 @needs_bwrap
@@ -131,6 +134,12 @@ def test_allow_list_also_applies_under_bwrap(git_repo: Path) -> None:
     ctx = ToolContext(root=git_repo, sandbox="bwrap", bash_allow=["git log*"])
     out, err, _ = bash(ctx, "git log --oneline")
     assert not err and out.endswith("initial\n[exit code 0]")
-    assert bash(ctx, "git push")[2] is not None
+    # under bubblewrap the line goes to bash: every command of a pipeline must be allowed
+    out, err, _ = bash(ctx, "git log --oneline | git log -1 2>&1")
+    assert not err and out.endswith("initial\n[exit code 0]")
+    out, err, _ = bash(ctx, "git log --oneline | wc -l")
+    assert err and out.startswith("error: command 'wc -l' not in the allow-list (allowed: git log*)")
+    out, err, denied = bash(ctx, "git push")
+    assert err and denied is None and out.startswith("error: command not in the allow-list")
     assert subprocess.run(["git", "status", "--short"], cwd=git_repo, capture_output=True, text=True,
                           check=True).stdout == ""

@@ -50,7 +50,7 @@ def test_budget_flags(run_cli, work: Path, tmp_path: Path) -> None:
 
 def test_bad_input_is_a_clear_error(run_cli, work: Path, tmp_path: Path) -> None:
     r = run_cli("session", "--model", f"scripted:{EXPLORE}", "--root", work, "--timeout", "soon", "explore")
-    assert r.code == 2 and "bad duration 'soon'" in r.err
+    assert r.code == 2 and "--timeout: expected a duration, got 'soon'" in r.err
     r = run_cli("session", "--model", f"scripted:{EXPLORE}", "--root", work, "--tools", "read,teleport",
                 "--out", tmp_path, "explore")
     assert r.code == 3 and "unknown tool 'teleport'" in r.err and "Traceback" not in r.err

@@ -55,7 +55,8 @@ def _load(name: str) -> list[Any]:
         return docs
 
 
-CASES = [(name, seed) for name in sorted(p.name for p in FIXTURES.iterdir()) for seed in range(12)]
+CASES = [(name, seed) for name in sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*")
+                                         if p.suffix in (".json", ".jsonl")) for seed in range(12)]
 
 
 @pytest.mark.parametrize(("name", "seed"), CASES, ids=[f"{n}-{s}" for n, s in CASES])
@@ -66,7 +67,7 @@ def test_junk_values_never_crash(name: str, seed: int, tmp_path: Path, run_cli: 
         which = rng.randrange(len(docs))
         path = rng.choice(_paths(docs[which])[1:] or [()])
         docs[which] = _replace(docs[which], path, copy.deepcopy(rng.choice(JUNK)))
-    source = tmp_path / name
+    source = tmp_path / Path(name).name
     source.write_text("\n".join(json.dumps(d) for d in docs) + "\n", encoding="utf-8")
     result = run_cli("trace", "export", source, tmp_path / "out")
     assert result.code in (0, 3), result.err[-3000:]

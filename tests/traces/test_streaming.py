@@ -52,7 +52,7 @@ def test_large_truncated_otlp_document_is_a_clear_error(tmp_path: Path, monkeypa
     monkeypatch.setattr(load, "STREAM_BYTES", 64)
     with pytest.raises(FatalError) as err:
         read_trace(source)
-    assert err.value.render().startswith(f"{source}: not valid OTLP/JSON (IncompleteJSONError: ")
+    assert err.value.render().startswith(f"{source}: not valid OTLP/JSON: Unterminated string starting at (character ")
     assert err.value.render().endswith("(the file may be truncated)")
 
 

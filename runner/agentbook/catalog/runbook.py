@@ -95,16 +95,20 @@ def build_runbook(source: SourceText, fm: FrontMatter) -> Runbook:
 def parse_runbook(path: Path | str) -> Runbook:
     """Read one runbook for execution; unreadable files, broken front-matter and front-matter the JSON
     Schema refuses (`protected: 5`, `bash: {allow: 'x'}`) raise FatalError at file:line:col."""
-    from agentbook.catalog.runbook_rules import schema_findings  # jsonschema: only when a runbook runs
+    # jsonschema is imported only when a runbook runs
+    from agentbook.catalog.runbook_rules import requires_findings, schema_findings
 
     read = read_runbook(Path(path))
     findings = read.findings
     if read.front_matter is not None and read.front_matter.parsed:
-        findings = [*findings, *schema_findings(read.front_matter, require=False)]
+        # `requires:` first: a runbook for a newer agentbook may use keys this one does not know
+        findings = [*requires_findings(read.front_matter), *findings,
+                    *schema_findings(read.front_matter, require=False)]
     errors = [f for f in findings if f.is_error and f.rule not in _COSMETIC]
     if read.runbook is None or errors:
         first = errors[0] if errors else findings[0]
-        raise FatalError(f"runbook cannot be read: {first.message}", location=f"{first.path}:{first.line}:{first.col}",
+        message = first.message if first.rule.startswith("requires-") else f"runbook cannot be read: {first.message}"
+        raise FatalError(message, location=f"{first.path}:{first.line}:{first.col}",
                          hint=first.hint or f"run `agentbook validate {path}`")
     return read.runbook
 

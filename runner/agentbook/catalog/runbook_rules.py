@@ -5,7 +5,6 @@ there, the branch template makes a valid git ref)."""
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -16,10 +15,10 @@ import jsonschema
 from agentbook.catalog.findings import Finding
 from agentbook.catalog.frontmatter import FrontMatter, type_name
 from agentbook.catalog.runbook import Runbook
+from agentbook.errors import FatalError
 from agentbook.shipped import load_schema
+from agentbook.tools import tool_names
 
-# Tools every session has, plus the ones other packages register (`eval`, `skill`).
-BUILTIN_TOOLS = frozenset({"read", "write", "edit", "grep", "glob", "bash", "eval", "skill"})
 _PLACEHOLDER = re.compile(r"\{(inputs|ticket)\.([^{}\s]*)\}")
 _TICKET_FIELDS = frozenset({"id", "title", "body", "runbook", "labels", "number"})
 _REF_BAD = re.compile(r"(\.\.|@\{|//|[\x00-\x20\x7f~^:?*\[\\])")
@@ -46,16 +45,9 @@ def inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def known_tools() -> frozenset[str]:
-    """The built-in tools, plus any registered in this process. The session registry is consulted
-    only when already imported: importing it pulls in the model SDK (~1 s), too slow for validate."""
-    registry = sys.modules.get("agentbook.session.tools")
-    registered = getattr(registry, "registered_tools", None)
-    return BUILTIN_TOOLS | frozenset(registered()) if callable(registered) else BUILTIN_TOOLS
-
-
 def check_runbook(fm: FrontMatter, runbook: Runbook, known_skills: Iterable[str]) -> list[Finding]:
     out = schema_findings(fm)
+    out += requires_findings(fm)
     out += _name_matches_file(fm, runbook.path)
     out += _skills_exist(fm, set(known_skills))
     out += _tools_known(fm)
@@ -73,6 +65,23 @@ def schema_findings(fm: FrontMatter, *, require: bool = True) -> list[Finding]:
         path = tuple(err.absolute_path)
         out.append(_explain(fm, err, path))
     return out
+
+
+def requires_findings(fm: FrontMatter) -> list[Finding]:
+    """`requires:` (a version specifier) against the running agentbook: a runbook written for a newer
+    agentbook is an error at its `requires:` line, before anything it needs is missing."""
+    spec = fm.data.get("requires")
+    if not isinstance(spec, str):
+        return []  # absent, or the schema already reports the wrong type
+    from agentbook.version import UPGRADE_HINT, requires_problem
+
+    try:
+        problem = requires_problem(spec)
+    except FatalError as err:
+        return [fm.finding("requires-invalid", err.message, err.hint or "", at=("requires",))]
+    if problem is None:
+        return []
+    return [fm.finding("requires-version", f"this runbook {problem}", UPGRADE_HINT, at=("requires",))]
 
 
 def _explain(fm: FrontMatter, err: jsonschema.ValidationError, path: tuple[Any, ...]) -> Finding:
@@ -131,7 +140,7 @@ def _skills_exist(fm: FrontMatter, known: set[str]) -> list[Finding]:
 
 
 def _tools_known(fm: FrontMatter) -> list[Finding]:
-    known = known_tools()
+    known = tool_names()
     return [fm.finding("tool-unknown", f"unknown tool '{name}'", f"known tools: {', '.join(sorted(known))}",
                        at=("tools", i)) for i, name in _string_items(fm, "tools") if name not in known]
 

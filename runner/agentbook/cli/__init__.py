@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 import click
 
-from agentbook import __version__
 from agentbook.cli import confined
 from agentbook.confine import from_env
 from agentbook.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, FatalError
@@ -35,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "test-runbook": "agentbook.cli.test_runbook_cmd:command",
     "trace": "agentbook.cli.trace_cmd:command",
     "validate": "agentbook.cli.validate:command",
+    "version": "agentbook.cli.version_cmd:command",
     "watch": "agentbook.cli.watch_cmd:command",
 }
 
@@ -57,8 +57,19 @@ class LazyGroup(click.Group):
         return cmd if confinement is None else confined.confine_command(cmd)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """The same line the console script prints before loading the CLI (agentbook.launcher)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from agentbook.version import version_info
+
+    click.echo(version_info().line())
+    ctx.exit(0)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="agentbook")
+@click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and the commit it was built from, and exit.")
 def cli() -> None:
     """agentbook: skills, runbooks and a headless runner for debugging AI systems.
 

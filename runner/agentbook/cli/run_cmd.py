@@ -20,6 +20,7 @@ from agentbook.errors import UsageError
 @click.option("--base", metavar="REF", help="Branch from REF (default: the checked-out branch).")
 @click.option("--branch", metavar="NAME", help="Branch name instead of the runbook's template.")
 @click.option("--model", metavar="SPEC", help="anthropic:MODEL, compat:URL#MODEL or scripted:FILE.script.yaml.")
+@click.option("--agent", metavar="AGENT", help="Who works the steps: agentbook (default), claude-code, command:'ARGV'.")
 @click.option("--max-usd", type=float, help="Spend limit in USD (overrides the runbook's).")
 @click.option("--max-turns", type=int, help="Model round limit (overrides the runbook's).")
 @click.option("--timeout", metavar="DURATION", help="Wall-clock limit, e.g. 45m (overrides the runbook's).")
@@ -38,7 +39,7 @@ from agentbook.errors import UsageError
 @click.option("--run-id", hidden=True, help="Use this run id (agentbook watch assigns ids up front).")
 @json_option
 def command(runbook: str | None, ticket: str | None, inputs: tuple[str, ...], repo: Path, base: str | None,
-            branch: str | None, model: str | None, max_usd: float | None, max_turns: int | None,
+            branch: str | None, model: str | None, agent: str | None, max_usd: float | None, max_turns: int | None,
             timeout: str | None, gate_retries: int | None, push: str | None, open_pr: bool, dry_run: bool,
             resume: str | None, secrets: tuple[str, ...], sandbox: str, limit_flags: tuple[str, ...],
             run_id: str | None, as_json: bool) -> int:
@@ -51,16 +52,16 @@ def command(runbook: str | None, ticket: str | None, inputs: tuple[str, ...], re
     from agentbook.session.limits import parse_flags
 
     if resume:
-        if runbook or ticket or inputs or dry_run or secrets or limit_flags or sandbox != "auto":
-            raise UsageError("--resume RUN_ID takes no RUNBOOK, --ticket, --input, --dry-run, --secret, --sandbox "
-                             "or --limit (the run keeps the ones it started with)")
+        if runbook or ticket or inputs or dry_run or secrets or agent or limit_flags or sandbox != "auto":
+            raise UsageError("--resume RUN_ID takes no RUNBOOK, --ticket, --input, --dry-run, --secret, --agent, "
+                             "--sandbox or --limit (the run keeps the ones it started with)")
         result = resume_run(repo, resume)
     else:
         opts = RunOptions(runbook=runbook, ticket=ticket, inputs=parse_cli_inputs(inputs), repo=repo, base=base,
                           branch=branch, model=model, max_usd=max_usd, max_turns=max_turns, timeout=timeout,
                           gate_retries=gate_retries, push=push, open_pr=open_pr, run_id=run_id, secrets=list(secrets),
                           sandbox=sandbox, limits=parse_flags(limit_flags),
-                          stdin_text=sys.stdin.read() if ticket == "-" else None)
+                          stdin_text=sys.stdin.read() if ticket == "-" else None, agent=agent)
         if dry_run:
             plan = plan_only(opts)
             emit_json(plan) if as_json else click.echo(_plan_text(plan))
@@ -75,7 +76,7 @@ def command(runbook: str | None, ticket: str | None, inputs: tuple[str, ...], re
 
 def _plan_text(plan: dict[str, Any]) -> str:
     limits = ", ".join(f"{k}={v}" for k, v in plan["limits"].items() if v is not None)
-    lines = [f"runbook  {plan['runbook']}", f"model    {plan['model']}",
+    lines = [f"runbook  {plan['runbook']}", f"model    {plan['model']}", f"agent    {plan['agent']}",
              f"branch   {plan['branch']} (from {plan['base']} {plan['base_sha'][:12]})",
              f"tools    {', '.join(plan['tools'])}", f"skills   {', '.join(plan['skills']) or '-'}",
              f"limits   {limits}, gate_retries={plan['gate_retries']}",
@@ -99,7 +100,9 @@ def _result_text(r: dict[str, Any]) -> str:
         checks = " ".join("pass" if g["exit_code"] == 0 else f"FAIL({g['exit_code']})" for g in s["gates"])
         lines.append(f"  {s['index']}. {s['title'][:60]:<60} {s['status']:<8} {(s['commit'] or '-')[:10]:<10} "
                      f"{checks}".rstrip())
-    lines.append(f"model {r['model']}: {r['turns']} turns, ${r['cost_usd']:.4f}"
+    agent = (r.get("options") or {}).get("agent") or "agentbook"
+    by = "" if agent == "agentbook" else f" by {agent}"
+    lines.append(f"model {r['model']}{by}: {r['turns']} turns, ${r['cost_usd']:.4f}"
                  f"{' (estimated)' if r['cost_estimated'] else ''}, {r['seconds']:.1f}s")
     lines += r["notes"]
     lines.append(f"report {_shown(Path(r['run_dir']) / 'report.md')}")

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 from pathlib import Path
 
 import click
 
 from agentbook.cli.output import bounded, emit_json, json_option
+from agentbook.duration import parse_duration
 from agentbook.errors import UsageError
 from agentbook.session import DEFAULT_TOOLS, Budgets, SessionConfig, run_session
 from agentbook.session.limits import parse_flags as parse_limit_flags
 from agentbook.session.limits import resolve as resolve_limits
 from agentbook.session.result import SessionResult
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from `90`, `90s`, `45m` or `1.5h`."""
-    found = _DURATION.match(text)
-    if found is None:
-        raise UsageError(f"bad duration {text!r}", hint="use seconds or a number with s, m or h: 90s, 45m, 1h")
-    return float(found.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[found.group(2)]
 
 
 def default_out_dir() -> Path:
@@ -72,7 +62,7 @@ def command(model: str, root: Path, system: str, system_file: Path | None, tools
     if system_file is not None:
         system = system_file.read_text(encoding="utf-8")
     budgets = Budgets(max_turns=max_turns, max_tokens=max_tokens, max_usd=max_usd,
-                      wall_seconds=parse_duration(timeout), max_tool_errors=max_tool_errors)
+                      wall_seconds=parse_duration(timeout, where="--timeout", error=UsageError), max_tool_errors=max_tool_errors)
     config = SessionConfig(model=model, root=root, system=system, budgets=budgets, protected=list(protected),
                            tools=[t.strip() for t in tools.split(",") if t.strip()],
                            bash_allow=list(bash_allow) or None, sandbox=sandbox, secrets=list(secrets),

@@ -10,14 +10,15 @@ from agentbook.cli.output import emit_json, json_option
 from agentbook.traces import FORMATS, read_trace, summarize, summary_text
 from agentbook.traces.export import export_many, pick_traces
 
-format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
-                             help="Trace format; auto detects it from the content.")
+# A plain string, checked by read_trace: plugins add formats, and listing them would import every reader.
+format_option = click.option("--format", "fmt", default="auto", show_default=True,
+                             help="Trace format; auto detects it from the content. Built in: " + ", ".join(FORMATS[1:]))
 trace_id_option = click.option("--trace-id", default=None, help="Only the trace with this id.")
 
 
 @click.group(name="trace")
 def command() -> None:
-    """Read traces (OTLP/JSON, OpenInference, Langfuse, ATIF, agentbook transcripts)."""
+    """Read traces (OTLP/JSON, OpenInference, Langfuse, LangSmith, ATIF, Claude Code, Codex, agentbook)."""
 
 
 @command.command(name="export")

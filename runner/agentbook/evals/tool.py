@@ -22,7 +22,7 @@ from agentbook.evals.stats import suite_stats
 from agentbook.evals.store import SingleFileSuite, SplitSuite, Suite, open_suite
 from agentbook.evals.views import FIELD_BUDGET, match_filter, slice_field, truncate_leaves
 from agentbook.session.paths import PathRefused, is_protected, relative, resolve_in_root
-from agentbook.session.tools import ToolContext, ToolResult, register_tool
+from agentbook.session.tools import ToolContext, ToolResult
 
 MAX_CHARS = 8000
 COMMANDS = ("list", "show", "add", "edit", "replace", "rm", "run", "stats")
@@ -158,5 +158,3 @@ def _changed(result: dict[str, Any], ctx: ToolContext) -> list[str]:
             continue
     return out
 
-
-register_tool("eval", EvalTool)

@@ -3,10 +3,14 @@ everything a push would send (blobs, commit messages, the branch name).
 
 Changes are read from the worktree's files *before* `git add`, so a secret never even becomes an
 object in the repository's store; a push is checked over `base..head` in the object store itself.
+A file git would re-encode on its way in (a `working-tree-encoding` attribute: the agent writes the
+key in UTF-16 or EBCDIC and `.gitattributes` makes git store it as UTF-8) is scanned as git will store
+it, not as its bytes on disk.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 from pathlib import Path
@@ -31,9 +35,11 @@ def pending_paths(git: Git) -> list[str]:
 def scan_pending(git: Git, worktree: Path, scanner: SecretScanner) -> list[SecretHit]:
     """Held secrets and key shapes in the names and contents of the files about to be committed."""
     hits: list[SecretHit] = []
-    for rel in pending_paths(git):
+    paths = pending_paths(git)
+    encodings = worktree_encodings(git, paths)
+    for rel in paths:
         hits += scanner.scan(rel, rel, name_only=True)
-        hits += scanner.scan(_read(worktree / rel), rel)
+        hits += scanner.scan(_read(worktree / rel, encodings.get(rel)), rel)
         if len(hits) >= MAX_HITS:
             break
     return hits[:MAX_HITS]
@@ -71,9 +77,24 @@ def _blob_paths(git: Git, base: str, head: str) -> dict[str, str]:
     return out
 
 
-def _read(path: Path) -> str:
+def worktree_encodings(git: Git, paths: list[str]) -> dict[str, str]:
+    """path -> the `working-tree-encoding` git applies to it when adding (only paths that have one)."""
+    if not paths:
+        return {}
+    out = git.run("check-attr", "-z", "--stdin", "working-tree-encoding", input="\0".join(paths) + "\0")
+    fields = out.split("\0")
+    found = {}
+    for path, value in zip(fields[0::3], fields[2::3], strict=False):
+        if value not in ("unspecified", "unset", "set", ""):
+            found[path] = value
+    return found
+
+
+def _read(path: Path, encoding: str | None = None) -> str:
     """A file's text for scanning (latin-1: every byte one character, so binary files scan too);
-    "" for what is not a regular file (a symlink's target is scanned as its name)."""
+    "" for what is not a regular file (a symlink's target is scanned as its name). With `encoding`,
+    the text git will store after converting from it (an encoding Python does not know, or bytes
+    that do not decode, are scanned raw: git refuses to add those anyway)."""
     try:
         st = os.lstat(path)
     except OSError:
@@ -83,4 +104,10 @@ def _read(path: Path) -> str:
     if not stat.S_ISREG(st.st_mode):
         return ""
     with open(path, "rb") as fh:
-        return fh.read().decode("latin-1")
+        raw = fh.read()
+    if encoding:
+        try:
+            return raw.decode(codecs.lookup(encoding).name)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return raw.decode("latin-1")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anthropic
-
 from agentbook.errors import FatalError
 
 EXIT_API_ERROR = 13
@@ -112,6 +110,8 @@ def retry_after_seconds(headers: Any) -> float | None:
 
 def from_sdk(err: Exception, spec: str) -> ModelError:
     """Translate an `anthropic` SDK exception into the typed error the session understands."""
+    import anthropic  # only a backend that already holds an SDK error gets here: no start-up cost
+
     if isinstance(err, anthropic.APITimeoutError):
         return ConnectionFailed(f"{spec}: request timed out", hint="the server did not answer in time")
     if isinstance(err, anthropic.APIConnectionError):
@@ -119,10 +119,15 @@ def from_sdk(err: Exception, spec: str) -> ModelError:
         return ConnectionFailed(f"{spec}: connection failed: {type(cause).__name__}: {cause}".rstrip(": "))
     if not isinstance(err, anthropic.APIStatusError):
         return ModelError(f"{spec}: {type(err).__name__}: {err}")
-    status, body = err.status_code, err.body
-    etype = _error_type(body)
     headers = err.response.headers if err.response is not None else None
-    message = _error_message(body, str(err))
+    return from_status(err.status_code, err.body, headers, spec, str(err))
+
+
+def from_status(status: int, body: object, headers: Any, spec: str, fallback: str) -> ModelError:
+    """The typed error for an HTTP error answer (`body` the parsed JSON; `fallback` the message when the
+    body has none). The SDK path and the in-process scripted model both come through here."""
+    etype = _error_type(body)
+    message = _error_message(body, fallback)
     kwargs: dict[str, Any] = {"status": status, "error_type": etype,
                               "request_id": headers.get("request-id") if headers is not None else None,
                               "retry_after": retry_after_seconds(headers)}

@@ -46,6 +46,7 @@ from agentbook.models.base import Usage
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.redaction import Redactor
 from agentbook.runbooks import publish
+from agentbook.runbooks.engines import DEFAULT_ENGINE, AgentSession, EngineContext, engine_for
 from agentbook.runbooks.gates import run_gate, tool_path
 from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
 from agentbook.runbooks.record import (
@@ -61,9 +62,8 @@ from agentbook.runbooks.record import (
 )
 from agentbook.runbooks.render import RenderedStep, gate_failure_message, step_message, ticket_block
 from agentbook.runbooks.report import render_report
-from agentbook.runbooks.skill_tool import SkillTool
 from agentbook.secretscan import Secret, SecretScanner, held_secrets, hold
-from agentbook.session import Budgets, Session, SessionConfig
+from agentbook.session import Budgets
 from agentbook.session.limits import Limits
 
 STEP_DONE = (OutcomeKind.COMPLETED, OutcomeKind.NO_CHANGES)
@@ -117,7 +117,8 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
                  "skills": {n: str(p) for n, (p, _, _) in plan.skills.items()}, "protected": plan.protected,
                  "bash_allow": plan.bash_allow, "gate_retries": plan.gate_retries, "push": plan.push,
                  "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None,
-                 "secrets": plan.secrets, "sandbox": plan.sandbox, "sandbox_limits": plan.limits.to_json()},
+                 "secrets": plan.secrets, "agent": plan.agent, "sandbox": plan.sandbox,
+                 "sandbox_limits": plan.limits.to_json()},
         timings={"plan": round(plan_seconds, 4)})
 
     def claim(branch: str) -> None:  # recorded before git makes it: a kill from here on is resumable
@@ -137,7 +138,7 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
             raise
         record.timings["worktree"] = round(time.perf_counter() - started, 4)
         rd.save_checkpoint({"completed": 0, "messages": [], "commit_state": "done", "head": plan.base_sha})
-        return _Runner(repo, rd, record, worktree).run(start=0, history=None)
+        return _Runner(repo, rd, record, worktree).run(start=0, state=None)
 
 
 def resume_run(repo_path: Path, run_id: str) -> RunResult:
@@ -166,7 +167,7 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
         record.resumes += 1
         record.status, record.outcome, record.pid = RUNNING, None, os.getpid()
         rd.save(record)
-        return runner.run(start=completed, history=checkpoint.get("messages") or None)
+        return runner.run(start=completed, state=checkpoint)
 
 
 def dry_run(opts: RunOptions) -> dict[str, Any]:
@@ -199,9 +200,9 @@ class _Runner:
 
     # -- the whole run ---------------------------------------------------------------------------
 
-    def run(self, start: int, history: list[dict[str, Any]] | None) -> RunResult:
+    def run(self, start: int, state: dict[str, Any] | None) -> RunResult:
         try:
-            outcome = asyncio.run(self._main(start, history))
+            outcome = asyncio.run(self._main(start, state))
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.record.status = INTERRUPTED
             self._save_progress()
@@ -211,27 +212,30 @@ class _Runner:
             outcome = Outcome(OutcomeKind.CRASHED, type(err).__name__, err.render())
         return self._finish(outcome)
 
-    async def _main(self, start: int, history: list[dict[str, Any]] | None) -> Outcome:
+    async def _main(self, start: int, state: dict[str, Any] | None) -> Outcome:
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         if task is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        with self._timed("model"):  # building the session connects the model backend
-            session = Session(self._config(), history=history)
-        async with session:
-            self.session = session
+        engine = engine_for(self.opts.get("agent") or DEFAULT_ENGINE)
+        with self._timed("model"):  # opening the session connects the model backend
+            session = engine.open(self._context(), state)
+        self.session: AgentSession | None = session
+        try:
             return await self._steps(session, start)
+        finally:
+            await session.aclose()
 
-    def _config(self) -> SessionConfig:
-        tools: list[Any] = [SkillTool(_skills(self.opts["skills"])) if t == "skill" else t
-                            for t in self.opts["tools"]]
-        return SessionConfig(
-            model=self.record.model, root=self.worktree, system=self.opts["system"], tools=tools,
-            budgets=Budgets(**self.record.budgets), protected=[*self.opts["protected"], ".git"],
-            bash_allow=self.opts["bash_allow"], transcript_path=self.rd.transcript, trace_path=self._trace_path(),
-            session_id=self.record.run_id, secrets=[s.value for s in self.held],
-            env={"PATH": tool_path()}, metadata={"run": self.record.run_id},
+    def _context(self) -> EngineContext:
+        return EngineContext(
+            model=self.record.model, root=self.worktree, system=self.opts["system"], tools=list(self.opts["tools"]),
+            skills=_skills(self.opts["skills"]), budgets=Budgets(**self.record.budgets),
+            protected=list(self.opts["protected"]), bash_allow=self.opts["bash_allow"],
+            transcript_path=self.rd.transcript, trace_path=self._trace_path(), session_id=self.record.run_id,
+            secrets=[s.value for s in self.held], env={"PATH": tool_path()}, state_dir=self.rd.path,
+            metadata={"run": self.record.run_id},
+            spent=(self.usage_before, self.cost_before, self.turns_before),
             sandbox=self._sandbox(), limits=self._limits())
 
     def _sandbox(self) -> str:
@@ -245,7 +249,7 @@ class _Runner:
         n = self.record.resumes
         return self.rd.trace if n == 0 else self.rd.path / f"trace.resume-{n}.otlp.json"
 
-    async def _steps(self, session: Session, start: int) -> Outcome:
+    async def _steps(self, session: AgentSession, start: int) -> Outcome:
         for i in range(start, len(self.steps)):
             step, srec = self.steps[i], self.record.steps[i]
             srec.status, srec.started_at = "running", now_iso()
@@ -265,7 +269,7 @@ class _Runner:
             return Outcome(OutcomeKind.COMPLETED, "", f"all {len(self.steps)} steps done")
         return Outcome(OutcomeKind.NO_CHANGES, "", "every step finished but nothing in the repository changed")
 
-    async def _gates(self, session: Session, step: RenderedStep, srec: StepRecord, outcome: Outcome) -> Outcome:
+    async def _gates(self, session: AgentSession, step: RenderedStep, srec: StepRecord, outcome: Outcome) -> Outcome:
         retries = int(self.opts["gate_retries"])
         attempt = 0
         while outcome.kind in STEP_DONE and step.gates:
@@ -312,14 +316,12 @@ class _Runner:
             body += f"\n\nUnfinished: {wip}"
         return self.redactor.text(commit_message(subject, body + ".", self._trailers(index, " (WIP)" if wip else "")))
 
-    def _commit_step(self, index: int, session: Session) -> None:
+    def _commit_step(self, index: int, session: AgentSession) -> None:
         head = self.record.head or self.record.base_sha
-        messages = self.redactor.json(session.messages)
-        self.rd.save_checkpoint({"completed": index + 1, "messages": messages, "commit_state": "pending",
-                                 "head_before": head})
+        state = self.redactor.json(session.checkpoint())
+        self.rd.save_checkpoint({**state, "completed": index + 1, "commit_state": "pending", "head_before": head})
         sha = commit_all(self.worktree, self._message(index))
-        self.rd.save_checkpoint({"completed": index + 1, "messages": messages, "commit_state": "done",
-                                 "head": sha or head})
+        self.rd.save_checkpoint({**state, "completed": index + 1, "commit_state": "done", "head": sha or head})
         srec = self.record.steps[index]
         srec.status, srec.commit, srec.finished_at = "done", sha, now_iso()
         self.record.head = sha or head
@@ -389,7 +391,8 @@ class _Runner:
         record.finished_at = now_iso()
         self._save_progress()
         git = Git(self.worktree)
-        summary = self.redactor.text(self.session.result().final_text) if getattr(self, "session", None) else ""
+        session = getattr(self, "session", None)
+        summary = self.redactor.text(session.final_text()) if session is not None else ""
         leaked = publish.push_scan(self.repo, record, self.scanner)
         if leaked is not None:  # nothing goes out: the run is blocked with the findings as evidence
             record.outcome, record.status = leaked.to_json(), leaked.kind.value

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from agentbook.duration import parse_duration
 from agentbook.errors import FatalError
 from agentbook.session.config import Budgets
 
 DEFAULT_GATE_RETRIES = 2
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
-
-
-def parse_duration(value: Any, *, where: str = "timeout") -> float:
-    """'45m', '1h30m', '90s', '90' or a number -> seconds."""
-    if isinstance(value, bool):
-        raise FatalError(f"{where}: expected a duration like 45m, got {value!r}")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
-        if not m or not any(m.groups()):
-            raise FatalError(f"{where}: expected a duration like 45m, 1h30m or 90s, got {value!r}")
-        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-        seconds = h * 3600 + mi * 60 + s
-    if seconds <= 0:
-        raise FatalError(f"{where}: the duration must be positive, got {value!r}")
-    return seconds
-
-
 def budgets_for(limits: dict[str, Any] | None, *, max_usd: float | None, max_turns: int | None,
                 timeout: str | None, max_tokens: int | None = None) -> Budgets:
     limits = limits if isinstance(limits, dict) else {}

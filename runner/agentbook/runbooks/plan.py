@@ -16,6 +16,7 @@ from agentbook.gitops.branches import branch_exists, check_branch_name, slug, un
 from agentbook.gitops.github import GitHubRepo, repo_from_remote
 from agentbook.gitops.repo import Repo, check_clean, identity, open_repo, remote_url, resolve_base
 from agentbook.models.spec import default_model
+from agentbook.runbooks.engines import DEFAULT_ENGINE, engine_for, engine_names, parse_agent
 from agentbook.runbooks.inputs import resolve_inputs
 from agentbook.runbooks.limits import budgets_for, gate_retries_for
 from agentbook.runbooks.record import new_run_id
@@ -29,6 +30,7 @@ from agentbook.runbooks.render import (
 )
 from agentbook.runbooks.tickets import Ticket, empty_ticket, read_ticket
 from agentbook.secretscan import MIN_SECRET_LEN, SecretScanner, held_secrets
+from agentbook.session import allowlist
 from agentbook.session.config import DEFAULT_TOOLS, Budgets
 from agentbook.session.limits import Limits
 from agentbook.session.limits import resolve as resolve_limits
@@ -59,6 +61,7 @@ class RunOptions:
     secrets: list[str] = field(default_factory=list)  # names of variables holding more secrets (--secret)
     sandbox: str = "auto"  # --sandbox: where bash and the gates run (session.sandbox)
     limits: dict[str, Any] = field(default_factory=dict)  # --limit NAME=VALUE, over the runbook's limits.sandbox
+    agent: str | None = None  # --agent: agentbook | claude-code | command:ARGV (runbooks/engines.py)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class RunPlan:
     secrets: list[str] = field(default_factory=list)  # --secret NAMEs
     sandbox: str = "auto"
     limits: Limits = field(default_factory=Limits)
+    agent: str = "agentbook"
 
     @property
     def runbook_ref(self) -> str:
@@ -96,7 +100,7 @@ class RunPlan:
         preview = self.branch if self.branch_explicit else unique_branch(self.repo, self.branch)
         return {"run_id": self.run_id, "runbook": self.runbook_ref, "runbook_path": str(self.runbook.path), "model": self.model,
                 "ticket": self.ticket.to_json(), "inputs": self.inputs, "base": self.base,
-                "base_sha": self.base_sha, "branch": preview, "limits": self.budgets.to_json(),
+                "base_sha": self.base_sha, "branch": preview, "agent": self.agent, "limits": self.budgets.to_json(),
                 "gate_retries": self.gate_retries, "tools": self.tools, "skills": sorted(self.skills),
                 "protected": self.protected, "bash_allow": self.bash_allow, "system": self.system,
                 "steps": [{"index": s.index, "title": s.title, "body": s.body, "gates": s.gates}
@@ -131,11 +135,13 @@ def plan_run(opts: RunOptions) -> RunPlan:
     skills = _skills(front, catalog, runbook)
     tools = _tools(front, bool(skills))
     protected = [str(p) for p in front.get("protected") or []]
-    allow = _mapping(front.get("bash")).get("allow")
+    allow = _bash_allow(front, runbook)
     push = opts.push or ("origin" if opts.open_pr else None)
     github = _check_publish(repo, push, opts.open_pr, base)
     model = opts.model or _str(front.get("model")) or default_model()
     check_model(model)
+    agent = _agent(opts.agent, ticket, front, runbook)
+    engine_for(agent).check(tools, [str(a) for a in allow] if isinstance(allow, list) else None)
     limits = _mapping(front.get("limits"))
     sandbox_limits = resolve_limits(limits.get("sandbox"), opts.limits, where=f"{runbook.path}: limits.sandbox")
     if "bash" in tools or any(s.gates for s in steps):  # fail closed before a worktree exists
@@ -144,10 +150,10 @@ def plan_run(opts: RunOptions) -> RunPlan:
                    base_sha=base_sha, branch=branch, branch_explicit=explicit, model=model,
                    budgets=budgets_for(limits, max_usd=opts.max_usd, max_turns=opts.max_turns, timeout=opts.timeout),
                    gate_retries=gate_retries_for(limits, opts.gate_retries), tools=tools, skills=skills,
-                   protected=protected, bash_allow=[str(a) for a in allow] if isinstance(allow, list) else None,
+                   protected=protected, bash_allow=allow,
                    system=_system(runbook, values, inputs, skills, protected, steps), steps=steps, push=push,
-                   open_pr=opts.open_pr, github=github, secrets=list(opts.secrets), sandbox=opts.sandbox,
-                   limits=sandbox_limits)
+                   open_pr=opts.open_pr, github=github, secrets=list(opts.secrets), agent=agent,
+                   sandbox=opts.sandbox, limits=sandbox_limits)
 
 
 def _system(runbook: Runbook, values: dict[str, dict[str, Any]], inputs: dict[str, Any],
@@ -158,6 +164,19 @@ def _system(runbook: Runbook, values: dict[str, dict[str, Any]], inputs: dict[st
                          intro=fill(runbook.intro, values, where=str(runbook.path), quote=prompt_value), inputs=inputs, input_docs=docs,
                          skills=[(n, d) for n, (_, d, _) in skills.items()], protected=protected,
                          total_steps=len(steps), has_gates=any(s.gates for s in steps))
+
+
+def _agent(flag: str | None, ticket: Ticket, front: dict[str, Any], runbook: Runbook) -> str:
+    """--agent, else the ticket's `agent:`, else the runbook's, else agentbook's own loop. A ticket is
+    anyone's to write: it may pick a registered agent by name, never a command line to run."""
+    if flag:
+        return flag
+    if ticket.agent:
+        if parse_agent(ticket.agent)[1] or parse_agent(ticket.agent)[0] == "command":
+            raise FatalError(f"the ticket's agent {ticket.agent!r} is a command line; a ticket may only name an agent",
+                             location=ticket.source, hint=f"use one of: {', '.join(n for n in engine_names() if n != 'command')}")
+        return ticket.agent
+    return _str(front.get("agent")) or DEFAULT_ENGINE
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -245,6 +264,20 @@ def _skills(front: dict[str, Any], catalog: Catalog, runbook: Runbook) -> dict[s
                              location=str(runbook.path), hint="agentbook skills list shows the skills")
         out[skill.name] = (skill.path, skill.description, skill.body)
     return out
+
+
+def _bash_allow(front: dict[str, Any], runbook: Runbook) -> list[str] | None:
+    """The runbook's allow-list, each pattern checked the way the session will match it."""
+    allow = _mapping(front.get("bash")).get("allow")
+    if not isinstance(allow, list):
+        return None
+    patterns = [str(a) for a in allow]
+    for pattern in patterns:
+        why = allowlist.check_pattern(pattern)
+        if why is not None:
+            raise FatalError(f"runbook '{runbook.name}': {why}", location=str(runbook.path),
+                             hint="bash.allow lists one command pattern per entry, e.g. 'agentbook eval *'")
+    return patterns
 
 
 def _tools(front: dict[str, Any], with_skills: bool) -> list[str]:

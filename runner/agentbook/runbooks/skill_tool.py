@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agentbook.session.tools import ToolContext, ToolResult, register_tool
+from agentbook.session.tools import ToolContext, ToolResult
 
 MAX_CHARS = 40_000
 
@@ -57,5 +57,3 @@ def _catalog_skills(root: Path) -> dict[str, tuple[Path, str]]:
 
     return {s.name: (s.path, s.body) for s in load_catalog(root).skills}
 
-
-register_tool("skill", SkillTool)

@@ -20,7 +20,7 @@ from typing import Any
 from agentbook import yamlsafe
 from agentbook.errors import FatalError
 
-FRONT_KEYS = {"id", "title", "runbook", "inputs", "co-authored-by", "labels"}
+FRONT_KEYS = {"id", "title", "runbook", "inputs", "co-authored-by", "labels", "agent"}
 RUNBOOK_LABEL = "agentbook:"
 MAX_TICKET_BYTES = 256 << 10  # a ticket is a request (GitHub caps an issue body at 65,536 characters)
 MAX_ALIAS_VALUES = 10_000  # as for runbook front-matter
@@ -39,17 +39,18 @@ class Ticket:
     labels: list[str] = field(default_factory=list)
     source: str = "-"
     inputs_line: dict[str, int] = field(default_factory=dict)  # input name -> line in the source
+    agent: str | None = None  # a registered agent's name (runbooks/engines.py)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "body": self.body, "runbook": self.runbook,
                 "inputs": self.inputs, "co_authors": self.co_authors, "labels": self.labels,
-                "source": self.source}
+                "source": self.source, "agent": self.agent}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Ticket:
         return cls(str(data["id"]), data.get("title", ""), data.get("body", ""), data.get("runbook"),
                    dict(data.get("inputs") or {}), list(data.get("co_authors") or []),
-                   list(data.get("labels") or []), data.get("source", "-"))
+                   list(data.get("labels") or []), data.get("source", "-"), agent=data.get("agent"))
 
 
 def empty_ticket(run_id: str) -> Ticket:
@@ -171,6 +172,7 @@ def _from_front(front: dict[str, Any], body: str, source: str, default_id: str |
         raise FatalError(f"ticket 'inputs' must be a mapping of name: value, got {_kind(inputs)}",
                          location=where("inputs"))
     runbook = _optional_str(front, "runbook", where)
+    agent = _optional_str(front, "agent", where)
     title = _optional_str(front, "title", where)
     raw_id = front.get("id", default_id)
     if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or not str(raw_id)):
@@ -184,7 +186,7 @@ def _from_front(front: dict[str, Any], body: str, source: str, default_id: str |
     labels = _str_list(front.get("labels") or [], "labels", where("labels"))
     return Ticket(id=ident, title=title or _title_of(body), body=body, runbook=runbook,
                   inputs={str(k): v for k, v in inputs.items()}, co_authors=co_authors,
-                  labels=labels, source=source)
+                  labels=labels, source=source, agent=agent)
 
 
 def _optional_str(front: dict[str, Any], key: str, where: Callable[[str], str]) -> str | None:

@@ -47,8 +47,8 @@ class SessionConfig:
     """Everything a `Session` needs. `model` is a spec string (`scripted:x.script.yaml`) or a Model.
 
     `tools` are registry names or Tool objects. `protected` are globs relative to `root` the agent
-    may read but never change. `bash_allow` are fnmatch patterns for whole commands; `None` means
-    any command, which is only allowed when bubblewrap is available.
+    may read but never change. `bash_allow` are command patterns (`agentbook.session.allowlist`); `None`
+    means any command, which is only allowed when bubblewrap is available.
     """
 
     model: str | Model

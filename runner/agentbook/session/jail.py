@@ -181,7 +181,8 @@ def ulimit_line(limits: Limits) -> str:
             f"|| exit {RLIMIT_FAILED}")
 
 
-def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int, installs: bool = True) -> list[str]:
+def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int, installs: bool = True,
+               host_ro: list[str] | None = None) -> list[str]:
     """bubblewrap's part of the argv, up to and including `--`."""
     bwrap = bwrap_path()
     if bwrap is None:
@@ -207,7 +208,7 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
             cmd += ["--ro-bind", "/dev/null", path]
     cmd += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
             "--size", str(limits.tmp), "--tmpfs", "/tmp"]
-    for path in install_paths(root) if installs else []:
+    for path in [*(install_paths(root) if installs else []), *(host_ro or [])]:
         cmd += ["--ro-bind", path, path]
     cmd += ["--bind", str(root), str(root)]
     for path in read_only:
@@ -221,11 +222,13 @@ _counter = itertools.count()
 
 
 def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[str] | None = None,
-            read_only: list[str] | None = None, installs: bool = True, cgroup: bool = True) -> Call:
+            read_only: list[str] | None = None, installs: bool = True, cgroup: bool = True,
+            host_ro: list[str] | None = None) -> Call:
     """A jailed call of `shell` (a bash command line) or `argv` (run as is) in `root`.
 
     `installs=False` leaves this Python and agentbook out (a shell-only jail); `cgroup=False` skips the
-    pids cgroup (for a caller that starts bubblewrap as another user)."""
+    pids cgroup (for a caller that starts bubblewrap as another user); `host_ro` are host paths the
+    caller chose to show read-only (the relay's socket folder)."""
     program = seccomp_program()
     if shell is not None:
         inner = ["/bin/bash", "-c", ulimit_line(limits) + "\n" + shell]
@@ -237,7 +240,7 @@ def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[
     finally:
         os.close(write_fd)
     try:
-        cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs) + inner
+        cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs, host_ro) + inner
         group = _new_cgroup(limits.processes) if cgroup else None
     except BaseException:
         os.close(read_fd)

@@ -28,7 +28,7 @@ from agentbook.session.transcript import Transcript
 
 EPHEMERAL = {"type": "ephemeral"}
 TOOL_RESULT_MAX_CHARS = 100_000  # a safety net for registered tools that do not bound themselves
-TOOL_GRACE_SECONDS = 5.0  # past a call's own limit, before the loop abandons it
+TOOL_GRACE_SECONDS = 2.0  # past a call's own limit (bash stops itself then), before the loop abandons it
 NOT_RUN = "not run: the session stopped at an earlier refused call in this turn"
 
 

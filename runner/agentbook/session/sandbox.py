@@ -1,25 +1,25 @@
 """Where `bash` runs: in the jail (`agentbook.session.jail`), or nowhere.
 
 A session that offers bash needs a working jail, whatever the mode: `auto` and `bwrap` run any
-command in it, `allowlist` runs only allow-listed plain commands, in it too. Where the jail cannot
+command in it, `allowlist` runs only allow-listed plain commands, in it too; an allow-list
+(`agentbook.session.allowlist`) is checked in every mode, under `bwrap` command by command of a
+pipeline or list, otherwise as one plain command run without a shell. Where the jail cannot
 run, the session does not start (fail closed) unless the user names the risk:
 `--sandbox none-i-accept-the-risk` runs commands unconfined, allow-list still applied when one is set.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from pathlib import Path
 
 from agentbook import confine
 from agentbook.errors import FatalError
-from agentbook.session import jail
+from agentbook.session import allowlist, jail
 from agentbook.session.paths import is_protected
 
 UNCONFINED = "none-i-accept-the-risk"  # the only way to run bash without the jail, named so nobody picks it by accident
 MODES = ("auto", "bwrap", "allowlist", UNCONFINED)
-SHELL_SYNTAX = (";", "&", "|", "`", "$(", ">", "<", "\n", "\r")
 SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TERM", "TZ")
 
 
@@ -45,19 +45,13 @@ def resolve_mode(requested: str) -> str:
 
 
 def check_command(command: str, allow: list[str] | None, mode: str) -> str | None:
-    """Why `command` may not run (a sentence for the agent), or None when it may."""
+    """Why `command` may not run (a sentence for the agent), or None when it may. Under bubblewrap
+    every command of a pipeline or list must match the allow-list; without it, one plain command."""
     if allow is None:
         if mode in ("bwrap", "unconfined"):
             return None
         return "bash is disabled: the allowlist sandbox mode has no allow-list configured"
-    stripped = command.strip()
-    syntax = [s for s in SHELL_SYNTAX if s in stripped]
-    if syntax:
-        return (f"command uses shell syntax {syntax[0]!r}; with an allow-list only single plain commands run "
-                f"(allowed: {', '.join(allow)})")
-    if not any(fnmatch.fnmatchcase(stripped, pattern) for pattern in allow):
-        return f"command not in the allow-list (allowed: {', '.join(allow) or 'nothing'})"
-    return None
+    return allowlist.check(command, allow, shell=mode == "bwrap")
 
 
 def protected_binds(root: Path, patterns: list[str]) -> list[str]:

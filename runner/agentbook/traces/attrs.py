@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any
 
-from .values import as_dict, as_list
+from .values import as_dict, as_list, maybe_json
 
 
 def otlp_value(value: Any) -> Any:
@@ -34,12 +34,13 @@ def otlp_value(value: Any) -> Any:
 
 
 def binary_note(data: Any) -> str:
-    """Binary payloads are described, not dumped into text files."""
+    """Binary payloads are described, with the base64 text kept after the description (span.yaml shows
+    its start; span.json has it whole), so it is never dropped."""
     try:
         size = len(base64.b64decode(str(data), validate=False))
     except (binascii.Error, ValueError):
         size = len(str(data))
-    return f"[binary: {size} bytes, not shown]"
+    return f"[binary: {size} bytes, base64] {data}"
 
 
 def otlp_attributes(items: Any) -> dict[str, Any]:
@@ -68,10 +69,13 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def pop_indexed(attrs: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     """Remove and return `prefix.N.rest` keys as a list (by N) of `{rest: value}` maps.
 
-    Also accepts `prefix` holding a list of (possibly nested) maps, as Phoenix JSON does.
+    Also accepts `prefix` holding a list of (possibly nested) maps, as Phoenix JSON does, or that list
+    as a JSON string. A value under `prefix` that is neither stays in `attrs`, untouched: the callers
+    read message lists, and what is not one must still reach the export.
     """
-    listed = attrs.pop(prefix, None)
+    listed = maybe_json(attrs.get(prefix))
     if isinstance(listed, list):
+        del attrs[prefix]
         return [flatten(item) if isinstance(item, dict) else {"": item} for item in listed]
     head = prefix + "."
     groups: dict[int, dict[str, Any]] = {}

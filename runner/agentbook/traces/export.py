@@ -30,7 +30,7 @@ from .layout import Layout, plan
 from .model import SHARED_MIN, Message, Span, Trace, text_digest
 from .names import one_line, slug
 from .render import cut, fmt_ms, io_md, message_file_name, message_md, pretty_json, span_files
-from .summary import readme_md
+from .summary import kept_verbatim, readme_md
 from .values import clean_text, norm_id
 
 WRITE_THREADS = 4
@@ -182,7 +182,8 @@ class _Writer:
         self.write("README.md", readme_md(self.trace, self.layout, findings, sorted(self.shared.values())))
         self.write("trace.json", cut_long=False, text=json.dumps({"trace_id": self.trace.trace_id, "format": self.trace.format,
                                              "name": self.trace.name, "counts": self.trace.counts(),
-                                             "problems": self.trace.problems, "metadata": self.trace.metadata},
+                                             "problems": self.trace.problems, "kept_verbatim": kept_verbatim(self.trace),
+                                             "metadata": self.trace.metadata},
                                             indent=2, ensure_ascii=False, default=str) + "\n")
         self.write(MARKER, f"agentbook trace export of {self.trace.trace_id}\n")
         return findings

@@ -59,12 +59,22 @@ def _span_findings(span: Span) -> list[Finding]:
     return out
 
 
+RETRY_WINDOW = 5  # later siblings looked at for a retry of a failed span
+
+
 def _retries(span: Span) -> list[Finding]:
+    """A failed child run again by a later sibling (the same tool or step, or any model call), even with
+    other spans in between; each failure is matched with its first retry only."""
     out = []
-    for before, after in zip(span.children, span.children[1:], strict=False):
-        if before.status == "error" and after.kind == before.kind and (
-                after.name == before.name or after.kind == "llm"):
-            out.append(Finding("retry", after, "runs again after a failed span", before))
+    children = span.children
+    for n, before in enumerate(children):
+        if before.status != "error":
+            continue
+        for after in children[n + 1:n + 1 + RETRY_WINDOW]:
+            same = after.name == before.name or (before.tool_name and after.tool_name == before.tool_name)
+            if after.kind == before.kind and (same or after.kind == "llm"):
+                out.append(Finding("retry", after, "runs again after a failed span", before))
+                break
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .attrs import pop_first, pop_indexed
 from .model import Message, Span, ToolCall
-from .values import as_float, as_int, as_text, maybe_json, to_message, to_messages
+from .values import as_float, as_int, as_text, is_message_list, maybe_json, to_message, to_messages
 
 OPERATION_KINDS = {
     "chat": "llm", "text_completion": "llm", "generate_content": "llm", "call_llm": "llm",
@@ -98,12 +98,26 @@ def _anyagent_output(output: Any) -> Message:
 
 
 def _indexed(a: dict[str, Any], prefix: str, role: str) -> list[Message]:
+    """`prefix.N.*` attributes, or `prefix` as a JSON message list / a JSON `{text, finish_reason}` reply
+    (the deprecated `gen_ai.prompt` / `gen_ai.completion`). What reads as neither stays in `a`."""
+    value = maybe_json(a.get(prefix))
+    if isinstance(value, dict) and "text" in value and "role" not in value:
+        del a[prefix]
+        return [Message(role=role, content=as_text(value.get("text")),
+                        finish_reason=as_text(value.get("finish_reason") or ""))]
+    if isinstance(value, list) and is_message_list(value):
+        del a[prefix]
+        return to_messages(value, role) or []
     out = []
     for item in pop_indexed(a, prefix):
         calls = [ToolCall(name=str(c.get("name", "")), arguments=as_text(c.get("arguments")), id=str(c.get("id", "")))
                  for c in pop_indexed(item, "tool_calls")]
         out.append(Message(role=str(item.get("role") or role), content=as_text(item.get("content")),
-                           tool_calls=calls, finish_reason=str(item.get("finish_reason") or "")))
+                           tool_calls=calls, finish_reason=str(item.get("finish_reason") or ""),
+                           tool_call_id=str(item.get("tool_call_id") or "")))
+        rest = {k: v for k, v in item.items() if k not in ("role", "content", "finish_reason", "tool_call_id")}
+        if rest:  # fields of a message no rule reads: back as attributes, verbatim
+            a.update({f"{prefix}.{len(out) - 1}.{k}": v for k, v in rest.items()})
     return out
 
 
@@ -148,6 +162,8 @@ def _legacy_events(span: Span) -> None:
                 Message(role="assistant", content=as_text(body.get("gen_ai.completion")))]
         else:
             kept.append(event)
+    if len(kept) < len(span.events):  # the events read became messages: say which, so their names are kept
+        span.attributes["gen_ai.events.read"] = [str(e.get("name", "")) for e in span.events if e not in kept]
     span.events = kept
 
 

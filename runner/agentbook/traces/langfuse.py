@@ -21,10 +21,9 @@ TYPE_KINDS = {
 # Fields shown elsewhere (span fields, span.yaml header) or pure bookkeeping.
 CONSUMED = {
     "id", "traceId", "parentObservationId", "type", "name", "startTime", "endTime", "level",
-    "statusMessage", "input", "output", "model", "usageDetails", "costDetails", "usage", "promptName",
-    "promptVersion", "promptId", "projectId", "createdAt", "updatedAt", "inputUsage", "outputUsage",
-    "totalUsage", "inputCost", "outputCost", "totalCost", "calculatedTotalCost", "metadata",
-}
+    "statusMessage", "input", "output", "model", "usageDetails", "costDetails", "promptName",
+    "promptVersion", "promptId", "metadata",
+}  # everything else (bookkeeping, raw usage and cost fields) stays in the span's attributes, verbatim
 
 
 def is_langfuse(doc: Any) -> bool:
@@ -114,13 +113,13 @@ def read_langfuse(doc: dict[str, Any], source: str) -> Trace:
         if isinstance(score, dict):
             target = by_id.get(str(score.get("observationId") or ""))
             (target.scores if target else trace.metadata.setdefault("scores", [])).append(_score(score))
-    for key in ("input", "output", "userId", "sessionId", "tags", "release", "version", "environment",
-                "timestamp", "latency", "totalCost", "htmlPath"):
-        if trace_obj.get(key) not in (None, "", []):
-            trace.metadata[key] = maybe_json(trace_obj[key])
+    for key, value in trace_obj.items():  # trace-level fields, all of them (nothing is dropped silently)
+        if key not in ("observations", "scores", "id", "name") and value not in (None, "", [], {}):
+            trace.metadata[key] = maybe_json(value)
     return trace
 
 
 def _score(score: dict[str, Any]) -> dict[str, Any]:
-    keep = ("name", "value", "stringValue", "dataType", "source", "comment", "observationId")
-    return {k: score[k] for k in keep if score.get(k) not in (None, "")}
+    first = ("name", "value", "stringValue", "dataType", "source", "comment", "observationId")
+    ordered = [k for k in first if k in score] + [k for k in score if k not in first]
+    return {k: score[k] for k in ordered if score.get(k) not in (None, "")}

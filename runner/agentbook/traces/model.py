@@ -47,6 +47,7 @@ class Message:
     name: str = ""
     reasoning: str = ""
     finish_reason: str = ""
+    time_ns: int | None = None  # when the source recorded it (session transcripts do, spans do not)
 
 
 @dataclass(slots=True)
@@ -223,6 +224,14 @@ class Trace:
     orphans: list[Span] = field(default_factory=list)  # placed under _orphans/, with problems saying why
     problems: list[str] = field(default_factory=list)  # what the reader or the tree could not place
     metadata: dict[str, Any] = field(default_factory=dict)  # trace-level input/output/scores/resources
+    # Records the reader did not understand, by kind; each is kept verbatim (as an event of the root
+    # span) and counted in the export's trace.json and README, so nothing is dropped silently.
+    unread: dict[str, int] = field(default_factory=dict)
+
+    def keep_unread(self, span: Span, kind: str, record: dict[str, Any], time_ns: int | None = None) -> None:
+        """Keep a record no reader rule understood, verbatim, as an event of `span`, and count it."""
+        span.events.append({"name": f"unread {kind}", "time_ns": time_ns, "attributes": record})
+        self.unread[kind] = self.unread.get(kind, 0) + 1
 
     def counts(self) -> dict[str, int]:
         return {

@@ -38,24 +38,34 @@ def apply_openinference(span: Span) -> None:
     a.pop("llm.token_count.total", None)
     if span.cost_usd is None:
         span.cost_usd = as_float(a.pop("llm.cost.total", None))
-    span.input_messages += [_message(m, "user") for m in pop_indexed(a, "llm.input_messages")]
-    span.output_messages += [_message(m, "assistant") for m in pop_indexed(a, "llm.output_messages")]
+    for side, role in (("input", "user"), ("output", "assistant")):
+        target = span.input_messages if side == "input" else span.output_messages
+        for n, item in enumerate(pop_indexed(a, f"llm.{side}_messages")):
+            target.append(_message(item, role))
+            # fields no rule reads (an image url, a vendor extension) go back as attributes, verbatim
+            a.update({f"llm.{side}_messages.{n}.message.{k}": v for k, v in item.items()})
     _values(span, a)
     _prompt(span, a)
     _documents(span, a)
 
 
 def _message(item: dict[str, Any], default_role: str) -> Message:
-    item = {k.removeprefix("message."): v for k, v in item.items()}
+    """One flattened message; what it reads is removed from `item`, so what is left was not understood."""
+    for key in list(item):
+        if key.startswith("message."):
+            item[key.removeprefix("message.")] = item.pop(key)
     msg = Message(role=str(item.pop("role", "") or default_role), name=str(item.pop("name", "") or ""),
                   tool_call_id=str(item.pop("tool_call_id", "") or ""))
-    texts = [as_text(item.pop("content"))] if item.get("content") not in (None, "") else []
-    for part in pop_indexed(item, "contents"):
-        part = {k.removeprefix("message_content."): v for k, v in part.items()}
+    content = item.pop("content", None)
+    texts = [as_text(content)] if content not in (None, "") else []
+    for k, part in enumerate(pop_indexed(item, "contents")):
+        part = {key.removeprefix("message_content."): v for key, v in part.items()}
+        kind = part.pop("type", None)
         if part.get("text") not in (None, ""):
-            texts.append(as_text(part["text"]))
-        elif part.get("type") not in (None, "text"):
-            texts.append(f"[{part.get('type')} content]")
+            texts.append(as_text(part.pop("text")))
+        elif kind not in (None, "text"):
+            texts.append(f"[{kind} content]")
+        item.update({f"contents.{k}.message_content.{key}": v for key, v in part.items() if v not in (None, "")})
     for call in pop_indexed(item, "tool_calls"):
         call = {k.removeprefix("tool_call."): v for k, v in call.items()}
         msg.tool_calls.append(ToolCall(name=str(call.get("function.name", "")),

@@ -10,17 +10,21 @@ map of one span. Attributes are then read with the GenAI and OpenInference conve
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import Any
 
 from .attrs import otlp_attributes
 from .genai import apply_genai, has_genai
 from .model import Span
 from .openinference import apply_openinference, has_openinference
-from .values import as_dict, as_list, first, norm_id, to_ns
+from .values import as_dict, as_list, as_text, first, norm_id, to_ns
 
-SPAN_PATH = "resourceSpans.item.scopeSpans.item.spans.item"
 ERROR_CODES = {"2", "error", "status_code_error"}
 OK_CODES = {"1", "ok", "status_code_ok"}
+# Fields span_from_dict reads (in any of their spellings); any other field is kept as `span.<field>`.
+SPAN_FIELDS = {"spanId", "span_id", "traceId", "trace_id", "context", "parentSpanId", "parent_span_id", "parent_id",
+               "parentId", "parent", "name", "status", "status_code", "statusCode", "status_message", "startTimeUnixNano",
+               "start_time_unix_nano", "start_time", "startTime", "endTimeUnixNano", "end_time_unix_nano", "end_time",
+               "endTime", "attributes", "events", "kind", "span_kind", "resource"}
 OTEL_KINDS = {"1": "internal", "2": "server", "3": "client", "4": "producer", "5": "consumer"}
 
 
@@ -70,6 +74,9 @@ def span_from_dict(d: dict[str, Any], index: int) -> Span:
         span.attributes.setdefault("otel.span_kind", kind)
     if d.get("span_kind"):  # Phoenix's spelling of the OpenInference kind
         span.attributes.setdefault("openinference.span.kind", d["span_kind"])
+    for key, value in d.items():  # links, trace state, flags, dropped counts, ...: kept, not dropped
+        if key not in SPAN_FIELDS and value not in (None, "", [], {}, 0):
+            span.attributes[f"span.{key}"] = value
     return span
 
 
@@ -89,23 +96,44 @@ def interpret(span: Span) -> Span:
     return span
 
 
-def spans_from_envelope(doc: dict[str, Any], resources: list[dict[str, Any]], start: int) -> Iterator[Span]:
+def note_scope(ss: dict[str, Any], scopes: list[dict[str, Any]]) -> None:
+    """The instrumentation scope of a scopeSpans entry, kept once per trace (name, version, attributes)."""
+    scope = as_dict(first(ss, "scope", "instrumentationLibrary"))
+    entry = {k: (otlp_attributes(v) if k == "attributes" else v) for k, v in scope.items() if v not in (None, "", [])}
+    if ss.get("schemaUrl"):
+        entry["schemaUrl"] = ss["schemaUrl"]
+    if entry and entry not in scopes:
+        scopes.append(entry)
+
+
+def note_resource(rs: dict[str, Any], resources: list[dict[str, Any]]) -> None:
+    resource = otlp_attributes(as_dict(rs.get("resource")).get("attributes"))
+    if resource and resource not in resources:
+        resources.append(resource)
+
+
+def spans_from_envelope(doc: dict[str, Any], resources: list[dict[str, Any]], start: int,
+                        scopes: list[dict[str, Any]] | None = None) -> Iterator[Span]:
     """Spans of one TracesData (`resourceSpans`, or the snake_case `resource_spans`)."""
     n = start
+    scopes = [] if scopes is None else scopes
     for rs in as_list(first(doc, "resourceSpans", "resource_spans")):
-        resource = otlp_attributes(as_dict(as_dict(rs).get("resource")).get("attributes"))
-        if resource and resource not in resources:
-            resources.append(resource)
+        note_resource(as_dict(rs), resources)
         for ss in as_list(first(as_dict(rs), "scopeSpans", "scope_spans", "instrumentationLibrarySpans")):
+            note_scope(as_dict(ss), scopes)
             for raw in as_list(as_dict(ss).get("spans")):
                 if isinstance(raw, dict):
                     yield interpret(span_from_dict(raw, n))
                     n += 1
 
 
-def spans_from_list(items: Iterable[Any], start: int = 0) -> Iterator[Span]:
+def spans_from_list(items: Iterable[Any], start: int = 0,
+                    resources: list[dict[str, Any]] | None = None) -> Iterator[Span]:
+    """Spans given one by one (SDK dumps repeat their resource on each span: it is kept once)."""
     for n, raw in enumerate(items, start):
         if isinstance(raw, dict):
+            if resources is not None and isinstance(raw.get("resource"), dict):
+                note_resource(raw, resources)
             yield interpret(span_from_dict(raw, n))
 
 
@@ -116,20 +144,11 @@ def span_from_flat_map(attrs: dict[str, Any]) -> Span:
         if key in span.attributes and not has_openinference(span.attributes):
             span.attributes[f"raw.{key}"] = span.attributes.pop(key)
     interpret(span)
+    if span.kind == "tool":  # a tool execution span's dump keeps its arguments and result beside the attributes
+        if span.tool_args is None and "raw.input" in span.attributes:
+            span.tool_args = as_text(span.attributes.pop("raw.input"))
+        if span.tool_result is None and "raw.output" in span.attributes:
+            span.tool_result = as_text(span.attributes.pop("raw.output"))
     if span.name == "span":
         span.name = " ".join(x for x in (span.kind, span.tool_name or span.model) if x)
     return span
-
-
-def stream_envelope(fh: IO[bytes], resources: list[dict[str, Any]]) -> Iterator[Span]:
-    """A large single-document OTLP file, span by span, without loading the whole document."""
-    import ijson  # only big files need it
-
-    for n, raw in enumerate(ijson.items(fh, SPAN_PATH, use_float=True)):
-        if isinstance(raw, dict):
-            yield interpret(span_from_dict(raw, n))
-    fh.seek(0)
-    for res in ijson.items(fh, "resourceSpans.item.resource", use_float=True):
-        attrs = otlp_attributes((res or {}).get("attributes"))
-        if attrs and attrs not in resources:
-            resources.append(attrs)

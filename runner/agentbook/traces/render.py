@@ -150,6 +150,8 @@ def _span_doc(span: Span, number: int, path: str, parent_path: str | None,
     if span.status_message:
         doc["status_message"] = value(span.status_message)
     doc["start"] = iso(span.start_ns)
+    if span.end_ns is not None and span.end_ns != span.start_ns:
+        doc["end"] = iso(span.end_ns)
     doc["duration_ms"] = round(span.duration_ms, 3) if span.duration_ms is not None else None
     if span.model:
         doc["model"] = clean_text(span.model)
@@ -187,7 +189,8 @@ def message_file_name(index: int, msg: Message) -> str:
 def message_md(index: int, msg: Message, side: str, shared_prompt: str | None) -> str:
     head = f"# message {index:03d} · {clean_text(msg.role)} · {side}\n"
     # finish_reason lives in span.yaml and output.md, so an output message file is the reply alone
-    meta = [f"{k}: {clean_text(v)}" for k, v in (("name", msg.name), ("tool_call_id", msg.tool_call_id)) if v]
+    meta = [f"{k}: {clean_text(v)}" for k, v in (("name", msg.name), ("tool_call_id", msg.tool_call_id),
+                                                   ("time", iso(msg.time_ns) or "")) if v]
     parts = [head + ("\n".join(meta) + "\n" if meta else "")]
     if shared_prompt is not None:
         parts.append(f"[repeated system prompt, {len(msg.content)} chars: written once at "

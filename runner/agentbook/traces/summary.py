@@ -48,6 +48,15 @@ def summarize(trace: Trace, findings: list[Finding] | None = None) -> dict[str, 
     }
 
 
+def kept_verbatim(trace: Trace) -> dict[str, Any]:
+    """What the reader kept without interpreting it: the export's account that nothing was dropped."""
+    keys: Counter[str] = Counter()
+    for span in trace.spans:
+        keys.update(span.attributes.keys())
+    return {"attributes": sum(keys.values()), "records": sum(trace.unread.values()),
+            "attribute_keys": dict(keys.most_common(30)), "record_kinds": dict(sorted(trace.unread.items()))}
+
+
 def summary_text(data: dict[str, Any]) -> str:
     kinds = ", ".join(f"{n} {k}" for k, n in data["kinds"].items())
     cost = f"${data['cost_usd']:.4f}" if data["cost_usd"] is not None else "n/a"
@@ -108,6 +117,11 @@ def readme_md(trace: Trace, layout: Layout, findings: list[Finding], prompts: li
         lines.append(f"  - {f.section}: `{layout.path[id(f.span)]}/`")
     if prompts:
         lines.append(f"- {len(prompts)} repeated system prompt(s) written once under `prompts/`")
+    kept = kept_verbatim(trace)
+    if kept["attributes"] or kept["records"]:
+        lines.append(f"- kept verbatim, not interpreted: {kept['attributes']} attribute value(s) (`attributes:` in "
+                     f"span.yaml) and {kept['records']} record(s) of unknown kinds (`events:` named `unread ...`); "
+                     "counts by key in `trace.json`")
     lines += _metadata_lines(trace)[:12]
     lines += ["", "## Where to start", "",
               "1. `errors.md`: every failed or suspicious span with its folder path.",
@@ -130,7 +144,7 @@ errors.md        failed spans, tool errors, empty/truncated outputs, retries, re
                  and spans that could not be placed, each with its folder path
 index.tsv        one line per span: path kind name status tokens ms span_id (for grep/awk/sort)
 trace.json       trace-level data: counts, problems, scores, trace input/output, resources
-prompts/         system prompts used by several spans, written once and referenced from messages/
+prompts/         only when system prompts repeat: each written once, referenced from messages/
 NNN-kind-name/   one folder per span, numbered in tree order; child spans are folders inside it
   span.yaml        id, parent, kind, status, timing, model, tokens, cost, prompt, attributes, events
   input.md         the input: message list with previews (full text in messages/), or the payload

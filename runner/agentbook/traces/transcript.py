@@ -142,4 +142,9 @@ def read_transcript(lines: Iterable[dict[str, Any]], source: str) -> list[Trace]
         session = str(ev.get("session") or "session")
         builder = builders.setdefault(session, _Builder(session, source))
         builder.add(n, ev)
+    for builder in builders.values():
+        if builder.pending:  # input no model turn answered (the session stopped first): keep it visible
+            span = builder.child("unanswered", kind="chain", name="input after the last model turn", status="ok",
+                                 start_ns=builder.last_ns, end_ns=builder.last_ns)
+            span.input_messages = builder.pending
     return [b.trace for b in builders.values()]

@@ -1,12 +1,13 @@
-"""The tool seam: a tiny `Tool` protocol and a registry other packages add tools to.
+"""The tool seam: a tiny `Tool` protocol (the registry of tools by name is `agentbook.tools`).
 
 A tool is an object with a name, a description and a JSON Schema for its input, whose `run(args,
 ctx)` returns a `ToolResult`. A plain `run` is called in a worker thread, so a slow one cannot stall
 the other sessions on the event loop; a coroutine `run` is awaited on the loop and must not block it
 (the built-in `read`, `glob` and `grep` are: a hop to a thread costs more than a short call, about
 1 ms of CPU under load spent passing the GIL back and forth). Errors the agent can fix are
-returned as `ToolResult(..., is_error=True)`; a refusal by policy (a protected path, a command not
-allowed) also sets `denied` with evidence, and the session then ends `blocked`.
+returned as `ToolResult(..., is_error=True)` (a command outside the allow-list is one of them); a
+refusal by policy that must stop the work (a protected path) also sets `denied` with evidence, and the
+session then ends `blocked`.
 
     register_tool("eval", lambda: EvalTool())
     tools = get_tools(["read", "eval"])
@@ -15,15 +16,18 @@ allowed) also sets `denied` with evidence, and the session then ends `blocked`.
 from __future__ import annotations
 
 import asyncio
-import importlib
+import contextvars
 import inspect
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from agentbook.errors import FatalError
 from agentbook.session.limits import Limits
+
+# The registry is agentbook.tools (one list for every package); these names stay importable from here.
+from agentbook.tools import ToolFactory, get_tools, register_tool, registered_tools
 
 
 @dataclass
@@ -67,76 +71,45 @@ async def call_tool(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ToolR
     if inspect.iscoroutinefunction(tool.run):
         outcome = await tool.run(args, ctx)
     else:
-        outcome = await asyncio.to_thread(tool.run, args, ctx)
+        outcome = await _in_daemon_thread(tool.run, args, ctx)
         if inspect.isawaitable(outcome):
             outcome = await outcome
     assert isinstance(outcome, ToolResult)
     return outcome
 
 
+async def _in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` in a thread of its own that nothing waits for: a call the session abandons at its
+    wall clock (a tool hung in a system call) cannot keep the process from exiting, as a call in the
+    loop's executor would (asyncio.run joins those threads at the end)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
 
-ToolFactory = Callable[[], Tool]
-_REGISTRY: dict[str, ToolFactory] = {}
+    def settle(ok: bool, value: Any) -> None:
+        if not done.done():
+            done.set_result(value) if ok else done.set_exception(value)
 
+    def work() -> None:
+        try:
+            value = context.run(fn, *args)
+        except BaseException as err:  # noqa: BLE001 - handed to the awaiting coroutine as it is
+            ok, value = False, err
+        else:
+            ok = True
+        try:
+            loop.call_soon_threadsafe(settle, ok, value)
+        except RuntimeError:
+            pass  # the loop is gone: the call was abandoned
 
-def register_tool(name: str, factory: ToolFactory) -> None:
-    """Make `name` available to `get_tools`; registering a name again replaces it."""
-    _REGISTRY[name] = factory
-
-
-# Tools that other agentbook packages provide, imported on first request by name. A plugin registers
-# the same way through the `agentbook.tools` entry-point group (value: the module that registers).
-_PROVIDERS: dict[str, str] = {
-    "eval": "agentbook.evals.tool",
-    "skill": "agentbook.runbooks.skill_tool",
-}
-
-
-def _load_provider(name: str) -> None:
-    module = _PROVIDERS.get(name)
-    if module is None:
-        from importlib.metadata import entry_points
-
-        module = next((ep.value for ep in entry_points(group="agentbook.tools") if ep.name == name), None)
-    if module is not None:
-        importlib.import_module(module)
-
-
-def registered_tools() -> list[str]:
-    _load_builtins()
-    for name in _PROVIDERS:
-        _load_provider(name)
-    return sorted(_REGISTRY)
+    threading.Thread(target=work, name=f"tool-{getattr(fn, '__qualname__', 'call')}", daemon=True).start()
+    return await done
 
 
-def get_tools(names: list[str]) -> list[Tool]:
-    """Build one fresh Tool per name, in order. Unknown names are a FatalError listing the known ones."""
-    _load_builtins()
-    for name in names:
-        if name not in _REGISTRY:
-            _load_provider(name)
-    unknown = [n for n in names if n not in _REGISTRY]
-    if unknown:
-        raise FatalError(f"unknown tool {unknown[0]!r}", hint=f"known tools: {', '.join(sorted(_REGISTRY))}")
-    return [_REGISTRY[n]() for n in names]
+__all__ = ["Tool", "ToolContext", "ToolFactory", "ToolResult", "call_tool", "get_tools", "register_tool",
+           "registered_tools", "tool_spec"]
 
 
 def tool_spec(tool: Tool) -> dict[str, Any]:
     """The tool as the Messages API wants it."""
     return {"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}
-
-
-_BUILTINS_LOADED = False
-
-
-def _load_builtins() -> None:
-    # Imported on first use so `agentbook.session.tools` stays cheap and free of import cycles.
-    global _BUILTINS_LOADED
-    if _BUILTINS_LOADED:
-        return
-    _BUILTINS_LOADED = True
-    from agentbook.session.tools import bash, files, search
-
-    for factory in (*files.FACTORIES, *search.FACTORIES, *bash.FACTORIES):
-        tool = factory()
-        _REGISTRY.setdefault(tool.name, factory)

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import math
 import os
-import shlex
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from agentbook.session import jail, sandbox
+from agentbook.session import allowlist, jail, sandbox
 from agentbook.session.limits import Limits
 from agentbook.session.paths import is_protected
-from agentbook.session.tools import Tool, ToolContext, ToolResult
+from agentbook.session.tools import ToolContext, ToolResult
 from agentbook.session.watchdog import DiskMeter, Watchdog
 
 OUTPUT_CAP = 30_000  # characters the agent sees: first and last halves, with the gap counted
@@ -42,9 +40,8 @@ class BashTool:
         if not isinstance(command, str) or not command.strip():
             return ToolResult("error: command must be a non-empty string", is_error=True)
         why = sandbox.check_command(command, ctx.bash_allow, ctx.sandbox)
-        if why is not None:
-            return ToolResult(f"error: {why}", is_error=True,
-                              denied={"tool": "bash", "command": command, "reason": why, "sandbox": ctx.sandbox})
+        if why is not None:  # an error the agent can read and work around, counted as a tool error
+            return ToolResult(f"error: {why}", is_error=True)
         timeout = _timeout(args.get("timeout"), ctx)
         before = snapshot_protected(ctx.root, ctx.protected)
         try:
@@ -116,8 +113,8 @@ class _Prepared:
 
 
 def _call(command: str, ctx: ToolContext) -> _Prepared:
-    # With an allow-list the command was checked as one plain command: run it without a shell.
-    argv = shlex.split(command) if ctx.bash_allow is not None else None
+    # Outside `bwrap` mode an allow-list was checked as one plain command: run it without a shell.
+    argv = allowlist.argv(command) if ctx.bash_allow is not None and ctx.sandbox != "bwrap" else None
     if ctx.sandbox == "unconfined":
         return _Prepared(argv or ["/bin/bash", "-c", command])
     read_only = sandbox.protected_binds(ctx.root, ctx.protected)
@@ -217,5 +214,3 @@ class _CappedReader:
         gap = self.total - len(self.head) - len(self.tail)
         return head + f"\n[... {gap} bytes of output cut ...]\n" + self.tail.decode("utf-8", "replace")
 
-
-FACTORIES: tuple[Callable[[], Tool], ...] = (BashTool,)

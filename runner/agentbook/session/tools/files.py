@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentbook.fsutil import atomic_write_bytes, atomic_write_text
 from agentbook.session.paths import PathRefused, is_protected, relative, resolve_in_root
-from agentbook.session.tools import Tool, ToolContext, ToolResult
+from agentbook.session.tools import ToolContext, ToolResult
 
 READ_DEFAULT_LINES = 2000
 READ_MAX_CHARS = 50_000
@@ -220,5 +219,3 @@ def _match_lines(text: str, needle: str, most: int = 10) -> str:
         start = i + 1
     return ", ".join(found)
 
-
-FACTORIES: tuple[Callable[[], Tool], ...] = (ReadTool, WriteTool, EditTool)

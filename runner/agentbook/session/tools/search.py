@@ -11,13 +11,13 @@ import os
 import re
 import stat
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentbook.session.paths import PathRefused, glob_regex, relative, resolve_in_root
-from agentbook.session.tools import Tool, ToolContext, ToolResult
+from agentbook.session.tools import ToolContext, ToolResult
 from agentbook.session.tools.files import read_regular
 
 GLOB_MAX = 200
@@ -183,5 +183,3 @@ def _grep_report(shown: list[str], total: int, offset: int, pattern: str) -> str
         shown.append(f"[{total - last} more matches; grep again with offset={last}, or narrow path/glob]")
     return "\n".join(shown)
 
-
-FACTORIES: tuple[Callable[[], Tool], ...] = (GlobTool, GrepTool)

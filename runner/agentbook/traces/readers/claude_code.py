@@ -1,0 +1,236 @@
+"""Claude Code session transcripts (`~/.claude/projects/<project>/<session>.jsonl`).
+
+Each line is one record: `user` and `assistant` lines carry an Anthropic `message` (content blocks:
+`text`, `thinking`, `tool_use`, `tool_result`), with `uuid`/`parentUuid`, `sessionId`, `timestamp`,
+and on assistant lines `requestId` and `usage`; newer versions write one line per content block of
+the same message id. `summary` lines name the session; other record types (`system`,
+`file-history-snapshot`, `queue-operation`, ...) are kept verbatim on the root span and counted.
+
+The session becomes an agent span; each assistant message an llm span whose input is what the
+conversation gained since the previous one (user text, tool results), and each `tool_use` a tool span
+under it whose result is the matching `tool_result` (`is_error` fails it). Sidechain records (Task
+subagents) hang under one agent span per sidechain root.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..load import Documents
+from ..model import Message, Span, ToolCall, Trace
+from ..values import as_dict, as_float, as_int, as_list, as_text, to_ns
+from . import Reader
+
+MESSAGE_TYPES = {"user", "assistant"}
+CONSUMED = {"type", "uuid", "parentUuid", "sessionId", "timestamp", "message", "requestId", "isSidechain",
+            "toolUseResult", "costUSD", "isApiErrorMessage"}
+MESSAGE_FIELDS = {"role", "content", "id", "type", "model", "stop_reason", "stop_sequence", "usage"}
+
+
+def _detect(docs: list[Any]) -> bool:
+    lines = [d for d in docs if isinstance(d, dict)]
+    return len(lines) == len(docs) and any(
+        isinstance(d.get("type"), str) and d["type"] in MESSAGE_TYPES and "sessionId" in d and isinstance(d.get("message"), dict) for d in lines)
+
+
+class _Session:
+    def __init__(self, session: str, source: str) -> None:
+        self.trace = Trace(trace_id=session, format="claude-code", source=source, name=f"claude code session {session}")
+        self.root = Span(span_id="session", trace_id=session, kind="agent", name="claude code session", status="ok")
+        self.trace.spans.append(self.root)
+        self.pending: list[Message] = []
+        self.last: Span | None = None  # the llm span of the message being continued (same message id)
+        self.last_message_id = ""
+        self.tools: dict[str, Span] = {}  # tool_use id -> its tool span
+        self.sidechains: dict[str, Span] = {}  # first uuid of a sidechain -> its agent span
+        self.owner: dict[str, Span] = {}  # record uuid -> the agent span it belongs to
+        self.matched: Any = None  # the record's toolUseResult, once a tool span took it
+
+    def child(self, parent: Span, span_id: str, **fields: Any) -> Span:
+        span = Span(span_id=span_id, parent_id=parent.span_id, trace_id=self.trace.trace_id, **fields)
+        self.trace.spans.append(span)
+        return span
+
+    def agent_for(self, rec: dict[str, Any], n: int) -> Span:
+        parent_uuid = str(rec.get("parentUuid") or "")
+        if not rec.get("isSidechain"):
+            owner = self.root
+        elif parent_uuid in self.owner and self.owner[parent_uuid] is not self.root:
+            owner = self.owner[parent_uuid]
+        else:
+            owner = self.child(self.root, f"sidechain-{n:05d}", kind="agent", name="subagent (sidechain)",
+                               status="ok", start_ns=to_ns(rec.get("timestamp")))
+            self.sidechains[str(rec.get("uuid") or n)] = owner
+        self.owner[str(rec.get("uuid") or n)] = owner
+        owner.end_ns = to_ns(rec.get("timestamp")) or owner.end_ns
+        return owner
+
+    def add(self, n: int, rec: dict[str, Any]) -> None:
+        now = to_ns(rec.get("timestamp"))
+        if now is not None:
+            self.root.start_ns = self.root.start_ns if self.root.start_ns is not None else now
+            self.root.end_ns = now
+        kind = rec.get("type") if isinstance(rec.get("type"), str) else ""
+        if kind == "summary":
+            self.trace.metadata.setdefault("summaries", []).append(as_text(rec.get("summary")))
+            self.trace.name = as_text(rec.get("summary")) or self.trace.name
+            return
+        if kind == "user" and isinstance(rec.get("message"), dict):
+            self.on_user(n, rec, now)
+        elif kind == "assistant" and isinstance(rec.get("message"), dict):
+            self.on_assistant(n, rec, now)
+        else:
+            self.trace.keep_unread(self.root, str(kind or "record"), rec, now)
+            return
+        self.keep_rest(rec)
+
+    def keep_rest(self, rec: dict[str, Any]) -> None:
+        """Fields no rule reads: the session's own (cwd, version, ...) once on the root, any change of them
+        and anything else kept verbatim, so nothing is dropped silently."""
+        session = self.root.attributes.setdefault("session", {})
+        rest: dict[str, Any] = {}
+        for key, value in rec.items():
+            if key in CONSUMED:
+                continue
+            if key not in session:
+                session[key] = value
+            elif session[key] != value:
+                rest[key] = value
+        message = rec.get("message")
+        odd = {k: v for k, v in message.items() if k not in MESSAGE_FIELDS} if isinstance(message, dict) else {}
+        if odd:
+            rest["message"] = odd
+        if rec.get("toolUseResult") is not None and rec.get("toolUseResult") is not self.matched:
+            rest["toolUseResult"] = rec["toolUseResult"]
+        if rest:
+            rest["uuid"] = rec.get("uuid")
+            self.trace.keep_unread(self.root, f"{rec.get('type')} fields", rest, to_ns(rec.get("timestamp")))
+        self.matched = None
+
+    def on_user(self, n: int, rec: dict[str, Any], now: int | None) -> None:
+        self.agent_for(rec, n)  # records which agent (main or sidechain) this record belongs to
+        content = as_dict(rec.get("message")).get("content")
+        blocks = content if isinstance(content, list) else [{"type": "text", "text": as_text(content)}]
+        for block in blocks:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                self.on_tool_result(block, rec, now)
+            elif isinstance(block, dict) and block.get("type") == "text":
+                self.pending.append(Message(role="user", content=as_text(block.get("text")), time_ns=now))
+            elif block is not None and block != {"type": "text", "text": ""}:
+                self.pending.append(Message(role="user", content=as_text(block), time_ns=now))
+        self.last, self.last_message_id = None, ""
+
+    def on_tool_result(self, block: dict[str, Any], rec: dict[str, Any], now: int | None) -> None:
+        call_id = str(block.get("tool_use_id") or "")
+        text = _block_text(block.get("content"))
+        self.pending.append(Message(role="tool", content=text, tool_call_id=call_id, time_ns=now))
+        span = self.tools.get(call_id)
+        if span is None:
+            self.trace.problems.append(f"tool result for {call_id or '(no id)'} has no matching tool call: "
+                                       "kept as a message of the next model turn")
+            return
+        span.tool_result = text
+        span.end_ns = now or span.end_ns
+        if rec.get("toolUseResult") is not None:
+            span.attributes["toolUseResult"] = self.matched = rec["toolUseResult"]
+        if block.get("is_error"):
+            span.status, span.status_message = "error", _first_line(text) or "tool returned an error"
+
+    def on_assistant(self, n: int, rec: dict[str, Any], now: int | None) -> None:
+        agent = self.agent_for(rec, n)
+        msg = as_dict(rec.get("message"))
+        message_id = str(msg.get("id") or rec.get("requestId") or "")
+        span = self.last if message_id and message_id == self.last_message_id else None
+        if span is None:
+            span = self.child(agent, f"turn-{n:05d}", kind="llm", name=f"{msg.get('model') or 'model'} turn",
+                              start_ns=now, end_ns=now, status="ok", model=str(msg.get("model") or ""))
+            span.input_messages, self.pending = self.pending, []
+            span.output_messages.append(Message(role="assistant", time_ns=now))
+            self.root.model = self.root.model or span.model
+            if rec.get("requestId"):
+                span.attributes["request_id"] = rec["requestId"]
+        self.last, self.last_message_id = span, message_id
+        span.end_ns = now or span.end_ns
+        reply = span.output_messages[-1]
+        for block in as_list(msg.get("content")) if isinstance(msg.get("content"), list) else [msg.get("content")]:
+            self.on_block(span, reply, block, now)
+        reply.finish_reason = str(msg.get("stop_reason") or reply.finish_reason or "")
+        usage = as_dict(msg.get("usage"))
+        if usage:  # repeated on each line of one message: the last one holds the final count
+            span.input_tokens = sum(as_int(usage.get(k)) or 0 for k in (
+                "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+            span.output_tokens = as_int(usage.get("output_tokens"))
+            span.attributes["usage"] = usage
+        if as_float(rec.get("costUSD")) is not None:
+            span.cost_usd = as_float(rec.get("costUSD"))
+        if rec.get("isApiErrorMessage"):
+            span.status, span.status_message = "error", _first_line(reply.content) or "API error"
+
+    def on_block(self, span: Span, reply: Message, block: Any, now: int | None) -> None:
+        if not isinstance(block, dict):
+            reply.content = "\n".join(x for x in (reply.content, as_text(block)) if x)
+            return
+        kind = block.get("type")
+        if kind == "text":
+            reply.content = "\n".join(x for x in (reply.content, as_text(block.get("text"))) if x)
+        elif kind in ("thinking", "redacted_thinking"):
+            reply.reasoning += as_text(block.get("thinking") or block.get("data"))
+        elif kind == "tool_use":
+            call = ToolCall(name=str(block.get("name") or ""), arguments=as_text(block.get("input")),
+                            id=str(block.get("id") or ""))
+            reply.tool_calls.append(call)
+            tool = self.child(span, f"tool-{call.id or len(self.trace.spans)}", kind="tool",
+                              name=f"execute_tool {call.name}", start_ns=now, end_ns=now, status="ok")
+            tool.tool_name, tool.tool_call_id, tool.tool_args = call.name, call.id, call.arguments
+            self.tools[call.id] = tool
+        else:
+            reply.content = "\n".join(x for x in (reply.content, as_text(block)) if x)
+
+
+def _block_text(content: Any) -> str:
+    if isinstance(content, list):
+        return "\n".join(as_text(b.get("text")) if isinstance(b, dict) and b.get("type") == "text" else as_text(b)
+                         for b in content)
+    return as_text(content)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else ""
+
+
+def _read(docs: Documents, source: str) -> list[Trace]:
+    sessions: dict[str, _Session] = {}
+    loose: list[tuple[int, dict[str, Any]]] = []  # records without a session id (summaries, snapshots)
+    for n, rec in enumerate(docs.iterate()):
+        if not isinstance(rec, dict):
+            rec = {"type": "not-an-object", "value": rec}
+        key = str(rec.get("sessionId") or "")
+        if not key:
+            loose.append((n, rec))
+            continue
+        if key not in sessions:
+            sessions[key] = _Session(key, source)
+        sessions[key].add(n, rec)
+    for n, rec in loose:  # a summary names its session by the last message it covers (`leafUuid`)
+        leaf = str(rec.get("leafUuid") or "")
+        owner = next((s for s in sessions.values() if leaf in s.owner), None) or next(iter(sessions.values()), None)
+        if owner is None:
+            owner = sessions[""] = _Session("session", source)
+        owner.add(n, rec)
+    for session in sessions.values():
+        _finish(session)
+    return [s.trace for s in sessions.values()]
+
+
+def _finish(session: _Session) -> None:
+    if session.pending:  # the conversation ended with input no model turn answered
+        span = session.child(session.root, "unanswered", kind="chain", name="input after the last model turn",
+                             status="ok", start_ns=session.root.end_ns, end_ns=session.root.end_ns)
+        span.input_messages = session.pending
+    spans = [s for s in session.trace.spans if s.kind == "llm"]
+    session.root.input_tokens = sum(s.input_tokens or 0 for s in spans) or None
+    session.root.output_tokens = sum(s.output_tokens or 0 for s in spans) or None
+
+
+READER = Reader(name="claude-code", priority=20, detect=_detect, read=_read,
+                expects="Claude Code transcript (JSON Lines with `type`, `sessionId`, `uuid`, `message`)")

@@ -1,0 +1,131 @@
+"""LangSmith run exports: runs as the LangSmith API and SDK return them (`Run` objects as JSON).
+
+A file is a list of runs, JSON Lines of runs, an object with `runs`/`traces`, or one root run with its
+`child_runs` nested. Each run becomes a span: `run_type` gives the kind (llm, tool, chain, retriever,
+...); `inputs`/`outputs` give messages when they hold chat messages (`messages`, LangChain
+`generations`), tool arguments/results for tool runs, plain payloads otherwise; `error` fails it;
+tokens and cost come from `prompt_tokens`/`completion_tokens`/`total_cost` or `extra.metadata.usage_metadata`.
+Parents come from `parent_run_id` (or nesting); traces from `trace_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..load import Documents
+from ..model import Message, Span, Trace
+from ..values import as_dict, as_float, as_int, as_list, as_text, first, maybe_json, to_messages, to_ns
+from . import Reader
+from .spans import group
+
+KINDS = {"llm": "llm", "chat_model": "llm", "tool": "tool", "chain": "chain", "retriever": "retrieval",
+         "embedding": "other", "prompt": "chain", "parser": "chain"}
+CONSUMED = {"id", "name", "run_type", "start_time", "end_time", "inputs", "outputs", "error", "parent_run_id",
+            "trace_id", "child_runs", "prompt_tokens", "completion_tokens", "total_tokens", "total_cost",
+            "prompt_cost", "completion_cost", "status"}
+
+
+def _is_run(doc: Any) -> bool:
+    return isinstance(doc, dict) and "run_type" in doc and "id" in doc and ("inputs" in doc or "dotted_order" in doc
+                                                                             or "trace_id" in doc)
+
+
+def _runs_of(doc: Any) -> list[Any] | None:
+    if isinstance(doc, list) and doc and _is_run(doc[0]):
+        return doc
+    if isinstance(doc, dict):
+        for key in ("runs", "traces", "data"):
+            items = doc.get(key)
+            if isinstance(items, list) and items and _is_run(items[0]):
+                return items
+        if _is_run(doc):
+            return [doc]
+    return None
+
+
+def _detect(docs: list[Any]) -> bool:
+    return _runs_of(docs[0]) is not None
+
+
+def _flatten(runs: list[Any], parent: str | None = None) -> Iterator[tuple[dict[str, Any], str | None]]:
+    for run in runs:
+        if isinstance(run, dict):
+            yield run, parent
+            yield from _flatten(as_list(run.get("child_runs")), str(run.get("id")))
+
+
+def _usage(span: Span, run: dict[str, Any]) -> None:
+    usage = as_dict(as_dict(as_dict(run.get("extra")).get("metadata")).get("usage_metadata"))
+    span.input_tokens = as_int(first(run, "prompt_tokens")) or as_int(usage.get("input_tokens"))
+    span.output_tokens = as_int(first(run, "completion_tokens")) or as_int(usage.get("output_tokens"))
+    span.cost_usd = as_float(run.get("total_cost"))
+
+
+def _messages(value: Any, role: str) -> list[Message] | None:
+    value = maybe_json(value)
+    if isinstance(value, dict):
+        for key in ("messages", "input", "output"):
+            found = to_messages(value.get(key), role)
+            if found:
+                return found
+        generations = value.get("generations")
+        if isinstance(generations, list):  # LangChain LLMResult: [[{text, message}]]
+            out = []
+            for gen in (g for batch in generations for g in (batch if isinstance(batch, list) else [batch])):
+                message = as_dict(gen).get("message")
+                kwargs = as_dict(as_dict(message).get("kwargs")) or as_dict(message)
+                content = kwargs.get("content", as_dict(gen).get("text"))
+                out.append(Message(role=role, content=as_text(content),
+                                   finish_reason=str(as_dict(as_dict(gen).get("generation_info")).get("finish_reason")
+                                                     or "")))
+            return out or None
+    return to_messages(value, role)
+
+
+def _span(run: dict[str, Any], parent: str | None, n: int) -> Span:
+    kind = KINDS.get(str(run.get("run_type") or "").lower(), "other")
+    span = Span(span_id=str(run.get("id") or f"run-{n:06d}"), parent_id=str(run.get("parent_run_id") or parent or "")
+                or None, trace_id=str(run.get("trace_id") or ""), name=str(run.get("name") or run.get("run_type") or "run"),
+                kind=kind, start_ns=to_ns(run.get("start_time")), end_ns=to_ns(run.get("end_time")),
+                status="error" if run.get("error") else "ok" if run.get("end_time") else "unset")
+    span.status_message = as_text(run.get("error"))
+    _usage(span, run)
+    inputs, outputs = run.get("inputs"), run.get("outputs")
+    if kind == "tool":
+        span.tool_name = span.name
+        span.tool_args = as_text(inputs.get("input") if isinstance(inputs, dict) and len(inputs) == 1 else inputs)
+        span.tool_result = as_text(outputs.get("output") if isinstance(outputs, dict) and len(outputs) == 1
+                                   else outputs) if outputs is not None else None
+    else:
+        in_msgs, out_msgs = _messages(inputs, "user"), _messages(outputs, "assistant")
+        span.input_messages = in_msgs or []
+        span.output_messages = out_msgs or []
+        if inputs not in (None, {}) and not in_msgs:
+            span.input_text = as_text(inputs)
+        if outputs not in (None, {}) and not out_msgs:
+            span.output_text = as_text(outputs)
+        elif out_msgs and isinstance(outputs, dict) and "generations" in outputs:
+            span.attributes["outputs"] = outputs  # llm_output and the generations' extra fields, verbatim
+    extra = as_dict(run.get("extra"))
+    span.model = str(first(as_dict(extra.get("metadata")), "ls_model_name") or first(
+        as_dict(extra.get("invocation_params")), "model", "model_name") or "")
+    span.attributes.update({k: v for k, v in run.items() if k not in CONSUMED and v not in (None, "", [], {})})
+    return span
+
+
+def _read(docs: Documents, source: str) -> list[Trace]:
+    def spans() -> Iterator[Span]:
+        n = 0
+        for doc in docs.iterate():
+            for run, parent in _flatten(_runs_of(doc) or ([doc] if isinstance(doc, dict) else [])):
+                yield _span(run, parent, n)
+                n += 1
+    traces = group(spans(), "langsmith", source)
+    for trace in traces:
+        trace.name = next((s.name for s in trace.spans if not s.parent_id), trace.name)
+    return traces
+
+
+READER = Reader(name="langsmith", priority=30, detect=_detect, read=_read,
+                expects="LangSmith runs (`id`, `run_type`, `inputs`, `outputs`, `parent_run_id`/`child_runs`)")

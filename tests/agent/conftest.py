@@ -1,0 +1,30 @@
+"""Agent-engine fixtures: the runner's 4-step repo (tests/runner/data) and the pinned Claude Code."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+RUNNER_DATA = Path(__file__).parent.parent / "runner" / "data"
+DATA = Path(__file__).parent / "data"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def four_repo(git_repo: Path) -> Path:
+    """`git_repo` plus runbooks/four-steps.md and skills/note-style, committed on main."""
+    (git_repo / "runbooks").mkdir()
+    shutil.copy(RUNNER_DATA / "four-steps.md", git_repo / "runbooks" / "four-steps.md")
+    skill = git_repo / "skills" / "note-style"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text("---\nname: note-style\ndescription: How to write a short note.\n---\n"
+                                    "Keep each note to one line.\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "add runbook")
+    return git_repo

@@ -1,0 +1,85 @@
+"""The skills and runbooks we ship agree: every command a shipped skill tells an agent to run is
+permitted by the bash allow-list of each shipped runbook that loads that skill.
+
+Commands are the inline code spans of two or more words that start with a program name, and every
+`sh`/`bash`/`shell` fenced block (as one script), in a skill's SKILL.md and its references. Runbooks run
+under bubblewrap (the line goes to bash, each command in it must match); a plain command must also
+pass without bubblewrap, where only single commands run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+from tests.conftest import REPO_ROOT
+
+from agentbook.catalog import load_catalog
+from agentbook.session import allowlist
+
+PROGRAMS = frozenset({"agentbook", "grep", "cut", "sort", "head", "tail", "cat", "ls", "git", "jq", "sed",
+                      "awk", "find", "wc", "python", "python3", "curl", "promptfoo", "npx", "make"})
+SHELL_FENCES = frozenset({"sh", "bash", "shell", "console"})
+
+
+def skill_commands(skill_dir: Path) -> list[tuple[str, str]]:
+    """(where, command) for every command the skill's markdown files show."""
+    out: list[tuple[str, str]] = []
+    md = MarkdownIt("commonmark")
+    for path in sorted(skill_dir.rglob("*.md")):
+        rel = path.relative_to(REPO_ROOT)
+        for token in md.parse(path.read_text()):
+            if token.type == "fence" and token.info.strip() in SHELL_FENCES:
+                out.append((f"{rel}:{(token.map or [0])[0] + 1}", token.content))  # one script
+            for child in token.children or []:
+                words = child.content.split()
+                if child.type == "code_inline" and len(words) > 1 and words[0] in PROGRAMS:
+                    out.append((f"{rel}:{(token.map or [0])[0] + 1}", child.content))
+    return out
+
+
+def shipped_runbooks() -> list[tuple[str, list[str], list[str]]]:
+    """(runbook, skills, bash allow-list) of each shipped runbook that offers bash."""
+    catalog = load_catalog(REPO_ROOT)
+    out = []
+    for runbook in catalog.runbooks:
+        front = runbook.front
+        if "bash" not in (front.get("tools") or []):
+            continue
+        allow = (front.get("bash") or {}).get("allow")
+        assert isinstance(allow, list), f"{runbook.name}: a shipped runbook lists its bash commands"
+        out.append((runbook.name, [str(s) for s in front.get("skills") or []], [str(a) for a in allow]))
+    return out
+
+
+RUNBOOKS = shipped_runbooks()
+
+
+def test_every_skill_teaches_commands_and_every_runbook_loads_skills() -> None:
+    assert {name for name, _, _ in RUNBOOKS} >= {"fix-prompt", "add-eval", "consolidate-prompt", "analyze-backtest"}
+    for skill in ("eval-tool", "debug-trace", "prompt-craft", "backtest-analysis"):
+        assert skill_commands(REPO_ROOT / "skills" / skill), skill
+    taught = [c for _, c in skill_commands(REPO_ROOT / "skills" / "eval-tool")]
+    assert "agentbook eval add SUITE --file case.yaml" in taught
+    assert any(c.startswith("agentbook eval add SUITE --file - <<'EOF'\n") for c in taught)
+
+
+@pytest.mark.parametrize(("runbook", "skills", "allow"), RUNBOOKS, ids=[r[0] for r in RUNBOOKS])
+def test_runbooks_permit_every_command_their_skills_teach(runbook: str, skills: list[str], allow: list[str]) -> None:
+    refused = []
+    for skill in skills:
+        for where, command in skill_commands(REPO_ROOT / "skills" / skill):
+            why = allowlist.check(command, allow, shell=True)
+            if why is None and allowlist.parse(command.strip()).shell_syntax is None:
+                why = allowlist.check(command, allow, shell=False)
+            if why is not None:
+                refused.append(f"{where}: {command!r}: {why}")
+    assert not refused, f"runbook {runbook} refuses what its skills teach:\n" + "\n".join(refused)
+
+
+def test_the_check_fails_for_a_runbook_that_forgets_a_command() -> None:
+    """The test above can fail: fix-prompt's skills teach `agentbook baseline`."""
+    allow = ["agentbook eval *", "agentbook trace *"]
+    commands = [c for skill in ("eval-tool", "prompt-craft") for _, c in skill_commands(REPO_ROOT / "skills" / skill)]
+    assert any(allowlist.check(c, allow, shell=True) for c in commands)

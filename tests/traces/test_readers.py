@@ -1,0 +1,275 @@
+"""The reader registry and the dialects found in the wild, each on a real third-party sample
+(`fixtures/wild/`, provenance in its PROVENANCE.md) and, for shapes no sample shows, a small file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentbook.errors import FatalError
+from agentbook.traces import export_trace, read_trace
+from agentbook.traces.readers import BUILTIN, registry
+from agentbook.traces.tree import walk
+
+WILD = Path(__file__).parent / "fixtures" / "wild"
+CODEX = WILD / "codex_rollout-2026-01-02T03-04-05-11111111-1111-4111-8111-111111111111.jsonl"
+
+PLUGIN = '''
+from agentbook.traces.model import Span, Trace
+from agentbook.traces.readers import Reader
+
+def _read(docs, source):
+    trace = Trace(trace_id="csv", format="csvtrace", source=source)
+    for n, doc in enumerate(docs.iterate()):
+        trace.spans.append(Span(f"s{n}", name=doc["csvtrace"], kind="tool", status="ok"))
+    return [trace]
+
+READER = Reader(name="csvtrace", expects="a csvtrace row", read=_read,
+                detect=lambda docs: isinstance(docs[0], dict) and "csvtrace" in docs[0])
+'''
+
+
+@pytest.fixture
+def plugin_path(tmp_path: Path) -> Iterator[Path]:
+    """A real installed-package layout (a dist-info with entry_points.txt) on sys.path."""
+    (tmp_path / "csvtrace_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    info = tmp_path / "csvtrace_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: csvtrace-plugin\nVersion: 0.1\n", encoding="utf-8")
+    sys.path.insert(0, str(tmp_path))
+    registry.cache_clear()
+    try:
+        yield info
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("csvtrace_plugin", None)
+        registry.cache_clear()
+
+
+def _entry_points(info: Path, lines: str) -> None:
+    (info / "entry_points.txt").write_text("[agentbook.trace_readers]\n" + lines, encoding="utf-8")
+    registry.cache_clear()
+
+
+def test_builtins_are_the_registered_entry_points() -> None:
+    reg = registry()
+    assert set(reg.names()) == set(BUILTIN)
+    assert reg.problems == ()
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    for name, value in BUILTIN.items():
+        assert f'{name} = "{value}"' in pyproject
+
+
+def test_a_plugin_reader_is_found_and_used(plugin_path: Path, tmp_path: Path) -> None:
+    _entry_points(plugin_path, "csvtrace = csvtrace_plugin:READER\n")
+    assert "csvtrace" in registry().names()
+    source = tmp_path / "rows.jsonl"
+    source.write_text('{"csvtrace": "first"}\n{"csvtrace": "second"}\n', encoding="utf-8")
+    trace = read_trace(source)[0]
+    assert (trace.format, [s.name for s in trace.spans]) == ("csvtrace", ["first", "second"])
+    assert read_trace(source, "csvtrace")[0].format == "csvtrace"
+
+
+def test_a_plugin_cannot_replace_a_builtin_and_a_broken_one_is_named(plugin_path: Path) -> None:
+    _entry_points(plugin_path, "otlp = csvtrace_plugin:READER\nbroken = csvtrace_plugin:NOTHING\n")
+    reg = registry()
+    assert reg.get("otlp") is not None and reg.get("otlp").expects.startswith("OTLP/JSON")  # type: ignore[union-attr]
+    assert "broken" not in reg.names()
+    assert [p.split(":")[0] for p in reg.problems] == [
+        "trace reader plugin 'otlp' (csvtrace_plugin", "trace reader plugin 'broken' (csvtrace_plugin"]
+
+
+def test_an_unknown_format_name_lists_the_registered_ones(tmp_path: Path) -> None:
+    with pytest.raises(FatalError) as err:
+        read_trace(tmp_path / "x.json", "zipkin")
+    assert err.value.render() == ("unknown trace format 'zipkin' (use one of: auto, " + ", ".join(registry().names())
+                                  + ")")
+
+
+def test_deprecated_genai_prompt_and_completion_json_strings_become_messages() -> None:
+    trace = read_trace(WILD / "openinference_otel_genai_deprecated_client_span_tool_calls.json")[0]
+    span = trace.spans[0]
+    assert [(m.role, m.content) for m in span.input_messages] == [
+        ("user", "Weather in Paris?"), ("assistant", "Absolutely! Let me check the weather for you."),
+        ("tool", "rainy, 57°F")]
+    assert [(c.name, json.loads(c.arguments), c.id) for c in span.input_messages[1].tool_calls] == [
+        ("get_weather", {"location": "Paris"}, "1234")]
+    assert [(m.content, m.finish_reason) for m in span.output_messages] == [
+        ("The weather in Paris is currently rainy with a temperature of 57°F.", "stop")]
+    assert not any(k.startswith(("gen_ai.prompt", "gen_ai.completion")) for k in span.attributes)
+    assert (span.kind, span.model, span.input_tokens, span.output_tokens) == ("llm", "gpt-4-0613", 97, 52)
+
+
+def test_genai_tool_execution_dump_fills_tool_folder(tmp_path: Path) -> None:
+    trace = read_trace(WILD / "openinference_otel_genai_tool_execution_span.json")[0]
+    span = trace.spans[0]
+    assert (span.kind, span.tool_name, span.tool_call_id) == ("tool", "get_weather", "1234")
+    assert json.loads(span.tool_args or "") == {"city": "New York"}
+    assert json.loads(span.tool_result or "")["status"] == "success"
+    export_trace(trace, tmp_path / "out")
+    folder = next((tmp_path / "out").glob("001-*"))
+    assert json.loads((folder / "tool" / "args.json").read_text(encoding="utf-8")) == {"city": "New York"}
+    assert "sunny with a temperature" in (folder / "tool" / "result.txt").read_text(encoding="utf-8")
+
+
+def test_unparseable_message_strings_are_kept_not_dropped(tmp_path: Path) -> None:
+    """A message attribute that reads as no message list stays, verbatim, in the span's attributes."""
+    source = tmp_path / "span.json"
+    source.write_text(json.dumps({"gen_ai.operation.name": "chat", "gen_ai.prompt": "plain text prompt, not JSON",
+                                  "llm.input_messages": "[not json either"}), encoding="utf-8")
+    span = read_trace(source)[0].spans[0]
+    assert span.attributes["gen_ai.prompt"] == "plain text prompt, not JSON"
+    assert span.attributes["llm.input_messages"] == "[not json either"
+
+
+def test_openinference_messages_given_as_a_json_string(tmp_path: Path) -> None:
+    messages = [{"message.role": "system", "message.content": "Be brief."},
+                {"message.role": "user", "message.content": "Weather in Paris?", "message.image_url": "https://x/y.png"}]
+    source = tmp_path / "span.json"
+    source.write_text(json.dumps({"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o",
+                                  "llm.input_messages": json.dumps(messages)}), encoding="utf-8")
+    span = read_trace(source)[0].spans[0]
+    assert [(m.role, m.content) for m in span.input_messages] == [("system", "Be brief."), ("user", "Weather in Paris?")]
+    assert span.attributes == {"llm.input_messages.1.message.image_url": "https://x/y.png"}
+
+
+def test_codex_session() -> None:
+    trace = read_trace(CODEX)[0]
+    assert (trace.format, trace.trace_id) == ("codex", "11111111-1111-4111-8111-111111111111")
+    tools = [s for s in trace.spans if s.kind == "tool"]
+    assert [(t.tool_name, t.tool_call_id, t.tool_result) for t in tools] == [
+        ("exec_command", "call-structured-001", "./alpha.txt\n./beta.txt"),
+        ("apply_patch", "call-custom-001", "Done!"),
+        ("mcp__synthetic__lookup", "call-mcp-001", '{"status":"ok"}')]
+    first = tools[0].parent_id
+    turn = next(s for s in trace.spans if s.span_id == first)
+    assert [(m.role, m.content) for m in turn.input_messages] == [("user", "List the synthetic files.")]
+    assert turn.output_messages[0].reasoning == "I will inspect the synthetic directory."
+    assert turn.model == "synthetic-model"
+    last = [s for s in trace.spans if s.kind == "llm"][-1]
+    assert last.output_messages[0].content == "The synthetic files are alpha.txt and beta.txt."
+    assert trace.unread == {"future_synthetic_record": 1}
+
+
+def test_codex_failed_command_is_a_tool_error(tmp_path: Path) -> None:
+    lines = [
+        {"timestamp": "2026-01-02T17:00:00Z", "type": "session_meta", "payload": {"id": "s1"}},
+        {"timestamp": "2026-01-02T17:00:01Z", "type": "response_item",
+         "payload": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "cat it"}]}},
+        {"timestamp": "2026-01-02T17:00:02Z", "type": "response_item",
+         "payload": {"type": "function_call", "name": "shell", "arguments": '{"command":["cat","nope.txt"]}',
+                     "call_id": "c1"}},
+        {"timestamp": "2026-01-02T17:00:03Z", "type": "response_item",
+         "payload": {"type": "function_call_output", "call_id": "c1", "output": json.dumps(
+             {"output": "cat: nope.txt: No such file or directory\n", "metadata": {"exit_code": 1}})}},
+        {"timestamp": "2026-01-02T17:00:04Z", "type": "response_item",
+         "payload": {"type": "function_call", "name": "shell", "arguments": '{"command":["ls"]}', "call_id": "c2"}},
+        {"timestamp": "2026-01-02T17:00:05Z", "type": "event_msg", "payload": {"type": "token_count", "info": {
+            "last_token_usage": {"input_tokens": 5300, "output_tokens": 180},
+            "total_token_usage": {"input_tokens": 5300, "output_tokens": 180}}}},
+    ]
+    source = tmp_path / "rollout.jsonl"
+    source.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    trace = read_trace(source)[0]
+    failed = [s for s in trace.spans if s.status == "error"]
+    assert [(s.tool_name, s.status_message) for s in failed] == [
+        ("shell", "exit code 1: cat: nope.txt: No such file or directory")]
+    retry = next(s for s in trace.spans if s.tool_call_id == "c2")
+    assert retry.parent_id != failed[0].parent_id  # a new model turn, after the output came back
+    assert sum(s.input_tokens or 0 for s in trace.spans if s.kind == "llm") == 5300
+
+
+def test_claude_code_transcript(tmp_path: Path) -> None:
+    traces = read_trace(WILD / "claude-code_edge_cases.jsonl")
+    assert [t.trace_id for t in traces] == ["edge_cases", "todowrite_session"]
+    trace = traces[0]
+    assert trace.name.startswith("Tested various edge cases including markdown formatting, long text, tool errors")
+    failed = [s for s in trace.spans if s.status == "error"]
+    assert [(s.kind, s.tool_name, s.status_message) for s in failed] == [
+        ("tool", "FailingTool", "Error: Tool execution failed with error: Command not found")]
+    # the sample's damaged lines (a misspelt `contenst`, a result for no call, a string, a number, ...): kept, counted
+    assert trace.unread == {"user fields": 2, "user": 1, "not-an-object": 3, "record": 1}
+    summary = export_trace(trace, tmp_path / "out")
+    assert summary.flagged == 1
+    errors = (tmp_path / "out" / "errors.md").read_text(encoding="utf-8")
+    assert "FailingTool" in errors and "Command not found" in errors
+    manifest = json.loads((tmp_path / "out" / "trace.json").read_text(encoding="utf-8"))
+    assert manifest["kept_verbatim"]["record_kinds"] == {"not-an-object": 3, "record": 1, "user": 1, "user fields": 2}
+    assert "7 record(s) of unknown kinds" in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+
+
+def _langsmith_runs() -> list[dict[str, Any]]:
+    root, llm, tool = "0a1b2c3d-0000-4000-8000-000000000001", "0a1b2c3d-0000-4000-8000-000000000002", \
+        "0a1b2c3d-0000-4000-8000-000000000003"
+    return [
+        {"id": root, "name": "AgentExecutor", "run_type": "chain", "trace_id": root, "parent_run_id": None,
+         "start_time": "2024-05-01T10:00:00.000000", "end_time": "2024-05-01T10:00:05.000000",
+         "inputs": {"input": "weather in Paris?"}, "outputs": {"output": "Rainy."}, "tags": ["prod"]},
+        {"id": llm, "name": "ChatOpenAI", "run_type": "llm", "trace_id": root, "parent_run_id": root,
+         "start_time": "2024-05-01T10:00:01.000000", "end_time": "2024-05-01T10:00:02.000000",
+         "inputs": {"messages": [{"role": "user", "content": "weather in Paris?"}]},
+         "outputs": {"generations": [[{"text": "Let me look.", "generation_info": {"finish_reason": "tool_calls"}}]]},
+         "prompt_tokens": 12, "completion_tokens": 5, "total_cost": 0.0003,
+         "extra": {"invocation_params": {"model": "gpt-4o"}}},
+        {"id": tool, "name": "weather", "run_type": "tool", "trace_id": root, "parent_run_id": root,
+         "start_time": "2024-05-01T10:00:03.000000", "end_time": "2024-05-01T10:00:04.000000",
+         "inputs": {"input": "Paris"}, "outputs": None, "error": "TimeoutError: upstream weather API"},
+    ]
+
+
+def test_langsmith_runs(tmp_path: Path) -> None:
+    source = tmp_path / "runs.json"
+    source.write_text(json.dumps(_langsmith_runs()), encoding="utf-8")
+    trace = read_trace(source)[0]
+    assert trace.format == "langsmith"
+    assert [(d, s.kind, s.name) for d, s in walk(trace.roots)] == [
+        (0, "chain", "AgentExecutor"), (1, "llm", "ChatOpenAI"), (1, "tool", "weather")]
+    llm = trace.roots[0].children[0]
+    assert (llm.model, llm.input_tokens, llm.output_tokens, llm.cost_usd) == ("gpt-4o", 12, 5, 0.0003)
+    assert [(m.content, m.finish_reason) for m in llm.output_messages] == [("Let me look.", "tool_calls")]
+    tool = trace.roots[0].children[1]
+    assert (tool.status, tool.status_message, tool.tool_args) == ("error", "TimeoutError: upstream weather API", "Paris")
+    nested = dict(_langsmith_runs()[0], child_runs=_langsmith_runs()[1:])
+    source.write_text(json.dumps(nested), encoding="utf-8")
+    assert len(read_trace(source)[0].spans) == 3
+
+
+def test_phoenix_object_of_several_traces(tmp_path: Path) -> None:
+    def span(trace: str, span_id: str, parent: str | None, name: str) -> dict[str, Any]:
+        return {"name": name, "context": {"trace_id": trace, "span_id": span_id}, "parent_id": parent,
+                "span_kind": "TOOL" if parent else "AGENT", "start_time": "2026-07-24T12:00:00+00:00",
+                "end_time": "2026-07-24T12:00:01+00:00", "status_code": "OK", "attributes": {"tool.name": name}}
+    doc = {"accepted": [span("a" * 32, "1" * 16, None, "turn"), span("a" * 32, "2" * 16, "1" * 16, "save_prompt")],
+           "rejected": [span("b" * 32, "3" * 16, None, "turn")]}
+    source = tmp_path / "pxi.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    traces = read_trace(source)
+    assert [(t.format, t.trace_id, len(t.spans)) for t in traces] == [
+        ("openinference", "a" * 32, 2), ("openinference", "b" * 32, 1)]
+
+
+def test_retry_after_an_intervening_span_is_flagged(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    def span(span_id: str, parent: str | None, name: str, start: int, error: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"traceId": "c" * 32, "spanId": span_id, "name": name,
+                               "startTimeUnixNano": str(1_700_000_000_000_000_000 + start),
+                               "attributes": [{"key": "gen_ai.tool.name", "value": {"stringValue": name}}]}
+        if parent:
+            out["parentSpanId"] = parent
+        if error:
+            out["status"] = {"code": 2, "message": "permission denied"}
+        return out
+    spans = [span("a" * 16, None, "agent", 0), span("b" * 16, "a" * 16, "write_file", 1, error=True),
+             span("c" * 16, "a" * 16, "list_dir", 2), span("d" * 16, "a" * 16, "write_file", 3)]
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}), encoding="utf-8")
+    result = run_cli("trace", "export", source, tmp_path / "out")
+    assert result.code == 0, result.err
+    errors = (tmp_path / "out" / "errors.md").read_text(encoding="utf-8")
+    assert "## Retries (same step run again after a failed span)" in errors or "## Retries" in errors
+    retry_lines = [line for line in errors.splitlines() if "runs again after a failed span" in line]
+    assert len(retry_lines) == 1 and "004-tool-write_file" in retry_lines[0] and "002-tool-write_file" in retry_lines[0]

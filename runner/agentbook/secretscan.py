@@ -47,6 +47,11 @@ KEY_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(p)
     ("private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
 ))
 _SQUEEZED = re.compile(r"[\s\"'+\\]+")  # what a secret split over lines has between its pieces
+# Names (paths, branches) are often made branch-safe: lower-cased, every other run of characters one
+# dash, cut to a length. A name holding any 16 characters in a row of a form made safe that way holds
+# most of a secret (the rest is a small search away), so that counts as a hit too.
+_NAME_UNSAFE = re.compile(r"[^a-z0-9]+")
+NAME_WINDOW = 16
 _URLSAFE = str.maketrans("+/", "-_")
 
 
@@ -123,6 +128,11 @@ class SecretScanner:
     def __init__(self, secrets: Iterable[Secret]) -> None:
         self.secrets = [s for s in secrets if len(s.value) >= MIN_SECRET_LEN]
         self._forms = [(s.name, f, _form_kind(s.value, f)) for s in self.secrets for f in s.forms()]
+        self._windows: dict[str, tuple[str, str]] = {}
+        for name, form, kind in self._forms:
+            key = _name_key(form)
+            for i in range(max(1, len(key) - NAME_WINDOW + 1)):
+                self._windows.setdefault(key[i:i + NAME_WINDOW], (name, kind))
 
     def scan(self, text: str, where: str, *, name_only: bool = False) -> list[SecretHit]:
         """Hits in `text` (a file's content, a message); with `name_only` the text is a path and
@@ -135,6 +145,9 @@ class SecretScanner:
             if pos >= 0:
                 line = 0 if name_only else text.count("\n", 0, pos) + 1
                 hits.setdefault((line, name), SecretHit(where, line, name, kind))
+        if name_only:
+            for name, kind in self._in_name(text):
+                hits.setdefault((0, name), SecretHit(where, 0, name, f"{kind}, in part, made branch-safe"))
         for kind, shape in KEY_SHAPES:
             for m in shape.finditer(text):
                 line = 0 if name_only else text.count("\n", 0, m.start()) + 1
@@ -149,6 +162,20 @@ class SecretScanner:
                 hits.setdefault((hit.line, hit.secret), wide)
         return sorted(hits.values(), key=lambda h: (h.line, h.secret))
 
+    def _in_name(self, text: str) -> list[tuple[str, str]]:
+        """(secret name, form kind) of every held secret that a branch-safe copy of `text` holds
+        `NAME_WINDOW` characters of (all of it when the form is shorter)."""
+        hay = _name_key(text)
+        found: dict[str, str] = {}
+        for i in range(max(1, len(hay) - NAME_WINDOW + 1)):
+            hit = self._windows.get(hay[i:i + NAME_WINDOW])
+            if hit:
+                found.setdefault(*hit)
+        for key, (name, kind) in self._windows.items():
+            if len(key) < NAME_WINDOW and key in hay:
+                found.setdefault(name, kind)
+        return sorted(found.items())
+
     def _split(self, text: str, where: str) -> list[SecretHit]:
         """Forms cut into pieces over lines (quotes, `+`, backslashes and whitespace between)."""
         squeezed = _SQUEEZED.sub("", text)
@@ -158,6 +185,10 @@ class SecretScanner:
             if pos >= 0:
                 out.append(SecretHit(where, _line_of_squeezed(text, pos), name, f"{kind}, split over lines"))
         return out
+
+
+def _name_key(text: str) -> str:
+    return _NAME_UNSAFE.sub("-", text.lower())
 
 
 def _form_kind(value: str, form: str) -> str:

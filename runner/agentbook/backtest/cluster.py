@@ -12,34 +12,22 @@ index between the two labelings is reported.
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agentbook.backtest.deps import need
+from agentbook.backtest.features import FeatureSpace, build_features, describe_failure, normalise_error
 from agentbook.backtest.folder import BacktestFolder, Investigation
 
-if TYPE_CHECKING:
-    import numpy as np
-
 SUBSAMPLE = 0.9  # share of failures the stability run keeps
-DISTANCE = 0.6  # cosine distance under which fingerprint groups merge (average linkage)
-STAGE_WEIGHT, COMPONENT_WEIGHT = 0.3, 0.5  # relative to the unit-length TF-IDF text vector
-SPECIFIC_SHARE = 0.8  # a cohort this concentrated in one account is account-specific
-SYSTEMIC_ACCOUNTS = 3  # ... and one spread over at least this many accounts is systemic
-
-_MASKS = [
-    (re.compile(r"\b[0-9a-f]{8,}\b"), "<hex>"),
-    (re.compile(r"\b\d{1,2}:\d{2}(:\d{2})?(z|[+-]\d{2}:\d{2})?", re.IGNORECASE), "<time>"),
-    (re.compile(r"\d+(\.\d+)?"), "<n>"),
-    (re.compile(r"\"[^\"]*\"|'[^']*'"), "<str>"),
-    (re.compile(r"\{[^}]*\}"), "<sel>"),
-    (re.compile(r"\s+"), " "),
-]
-
+DISTANCE = 0.9  # cosine distance under which groups merge (average linkage)
+MEMBER_SIMILARITY = 0.15  # a member less similar than this to the rest of its group on average is bucketed
+PAIR_SIMILARITY = 0.6  # two failures alone make a cohort only when this similar
+NO_CAUSE = -1
+SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
 @dataclass
 class Failure:
@@ -58,23 +46,7 @@ class Failure:
 
     @property
     def signature(self) -> str:
-        return normalise_signature(self.analysis.get("error_signature") or "")
-
-    @property
-    def fingerprint(self) -> str:
-        return f"{self.stage}|{self.component}|{self.signature[:80]}"
-
-    def document(self) -> str:
-        step = self.analysis.get("first_wrong_step") or {}
-        return " ".join(str(x) for x in (self.analysis.get("failure_mode") or "", self.signature,
-                                          step.get("description", ""), self.component) if x)
-
-
-def normalise_signature(text: str) -> str:
-    text = text.strip().lower()
-    for rx, repl in _MASKS:
-        text = rx.sub(repl, text)
-    return text.strip()
+        return normalise_error(self.analysis.get("error_signature") or "")
 
 
 @dataclass
@@ -86,6 +58,10 @@ class Cohort:
     definition: str = ""
     proposed_change: str = ""
     sources: list[str] = field(default_factory=list)  # candidate keys it came from
+    medoid: Failure | None = None  # the most representative member (evidence.py)
+    evidence: dict[str, Any] = field(default_factory=dict)  # what binds it (evidence.py)
+    account_test: dict[str, Any] = field(default_factory=dict)  # is one account over-represented?
+    locations: list[dict[str, Any]] = field(default_factory=list)  # cited code, checked against --code
 
     @property
     def accounts(self) -> Counter[str]:
@@ -93,11 +69,9 @@ class Cohort:
 
     @property
     def scope(self) -> str:
-        accounts = self.accounts
-        top = accounts.most_common(1)[0][1] if accounts else 0
-        if len(self.members) >= 2 and top / len(self.members) >= SPECIFIC_SHARE:
+        if self.account_test.get("specific"):
             return "account-specific"
-        if len(accounts) >= SYSTEMIC_ACCOUNTS:
+        if len(self.accounts) >= SYSTEMIC_ACCOUNTS:
             return "systemic"
         return "few-accounts"
 
@@ -124,51 +98,70 @@ def collect_failures(folder: BacktestFolder) -> tuple[list[Failure], list[Invest
     return failures, missing
 
 
-def _features(failures: Sequence[Failure]) -> np.ndarray:
-    np = need("numpy", "clustering")
-    need("sklearn", "clustering")
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import normalize
+@dataclass
+class Clustering:
+    """Labels per failure (NO_CAUSE for the no-common-cause bucket) and the space they were made in."""
 
-    docs = [f.document() for f in failures]
-    text = TfidfVectorizer(sublinear_tf=True, stop_words="english", ngram_range=(1, 2),
-                           token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_.]+\b").fit_transform(docs)
-    stages = sorted({f.stage for f in failures})
-    components = sorted({f.component for f in failures})
-    cat = np.zeros((len(failures), len(stages) + len(components)))
-    for i, f in enumerate(failures):
-        cat[i, stages.index(f.stage)] = STAGE_WEIGHT
-        cat[i, len(stages) + components.index(f.component)] = COMPONENT_WEIGHT
-    dense = np.hstack([normalize(text).toarray(), cat])
-    return np.asarray(normalize(dense))
+    labels: list[int]
+    space: FeatureSpace
 
 
-def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float = DISTANCE) -> list[int]:
-    """A cohort label per failure. Same fingerprint -> same label; labels numbered by first appearance."""
+def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None) -> Clustering:
+    """Average-linkage clustering of the failures' feature vectors (cosine distance under `distance`).
+
+    A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
+    PAIR_SIMILARITY, and any member whose mean similarity to the rest of its group is under
+    MEMBER_SIMILARITY. Labels are numbered by first appearance in `failures`; the seed shuffles the
+    order the clustering sees, which must not decide the result."""
     np = need("numpy", "clustering")
     from sklearn.cluster import AgglomerativeClustering
 
-    if not failures:
-        return []
-    groups: dict[str, list[int]] = {}
-    for i, f in enumerate(failures):
-        groups.setdefault(f.fingerprint, []).append(i)
-    keys = list(groups)
-    random.Random(seed).shuffle(keys)  # the input order must not decide the result; the seed varies it
-    features = _features(failures)
-    centroids = np.array([features[groups[k]].mean(axis=0) for k in keys])
-    if len(keys) == 1:
-        group_label = [0]
-    else:
-        model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine",
-                                        linkage="average")
-        group_label = [int(x) for x in model.fit_predict(centroids)]
-    raw = [0] * len(failures)
-    for key, label in zip(keys, group_label, strict=True):
-        for i in groups[key]:
-            raw[i] = label
+    order = list(range(len(failures)))
+    random.Random(seed).shuffle(order)
+    space = build_features([describe_failure(failures[i].analysis) for i in order])
+    if len(failures) < 2:
+        return Clustering([NO_CAUSE] * len(failures), space)
+    sim = space.similarity()
+    model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance or DISTANCE, metric="cosine",
+                                    linkage="average")
+    shuffled = [int(x) for x in model.fit_predict(space.matrix)]
+    groups: dict[int, list[int]] = {}
+    for row, label in enumerate(shuffled):
+        groups.setdefault(label, []).append(row)
+    raw = [NO_CAUSE] * len(failures)
+    for rows in groups.values():
+        for row in _tight(rows, sim, np):
+            raw[order[row]] = rows[0] + 1  # any id unique to the group
     renumber: dict[int, int] = {}
-    return [renumber.setdefault(label, len(renumber)) for label in raw]
+    labels = [NO_CAUSE if x == NO_CAUSE else renumber.setdefault(x, len(renumber)) for x in raw]
+    inverse = [0] * len(order)
+    for row, i in enumerate(order):
+        inverse[i] = row
+    return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms))
+
+
+def _tight(rows: list[int], sim: Any, np: Any) -> list[int]:
+    """The members of a group that make a cause: the rest go to the no-common-cause bucket."""
+    while len(rows) > 2:
+        block = sim[np.ix_(rows, rows)]
+        mean = (block.sum(axis=1) - 1) / (len(rows) - 1)
+        worst = int(np.argmin(mean))
+        if mean[worst] >= MEMBER_SIMILARITY:
+            return rows
+        rows = rows[:worst] + rows[worst + 1:]
+    if len(rows) == 2 and sim[rows[0], rows[1]] >= PAIR_SIMILARITY:
+        return rows
+    return []
+
+
+def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None) -> list[int]:
+    """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
+    return cluster(failures, seed=seed, distance=distance).labels
+
+
+def _named(labels: list[int], ids: Sequence[int]) -> list[str]:
+    """Labels for the adjusted Rand index: every bucketed failure is a group of its own."""
+    return [f"b{i}" if label == NO_CAUSE else f"c{label}" for i, label in zip(ids, labels, strict=True)]
 
 
 def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1)) -> float:
@@ -182,46 +175,26 @@ def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1)) -> f
     rng = random.Random(seeds[1])
     kept = sorted(rng.sample(range(len(failures)), max(2, int(len(failures) * SUBSAMPLE))))
     sub = cluster_labels([failures[i] for i in kept], seed=seeds[1])
-    return float(adjusted_rand_score([full[i] for i in kept], sub))
+    return float(adjusted_rand_score(_named([full[i] for i in kept], kept), _named(sub, kept)))
 
 
-def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0) -> list[Cohort]:
-    """Deterministic cohorts, biggest first, keyed c01, c02, ... in that order."""
-    labels = cluster_labels(failures, seed=seed)
+@dataclass
+class Candidates:
+    cohorts: list[Cohort]  # biggest first, keyed c01, c02, ...
+    unassigned: list[Failure]  # the no-common-cause bucket
+    space: FeatureSpace
+    rows: dict[str, int]  # investigation id -> row of `space`
+
+
+def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0) -> Candidates:
+    """Deterministic cohorts and the failures that share a cause with none of them."""
+    result = cluster(failures, seed=seed)
     by_label: dict[int, list[Failure]] = {}
-    for f, label in zip(failures, labels, strict=True):
+    for f, label in zip(failures, result.labels, strict=True):
         by_label.setdefault(label, []).append(f)
+    bucket = by_label.pop(NO_CAUSE, [])
     ordered = sorted(by_label.values(), key=lambda ms: (-len(ms), ms[0].inv.id))
-    cohorts = []
-    for n, members in enumerate(ordered, 1):
-        cohort = Cohort(key=f"c{n:02d}", members=members, sources=[f"c{n:02d}"])
-        cohort.name, cohort.definition = describe(members)
-        cohort.proposed_change = _most_common([f.analysis.get("proposed_change") or "" for f in members])
-        cohorts.append(cohort)
-    return cohorts
-
-
-def _most_common(values: list[str]) -> str:
-    present = [v for v in values if v]
-    return Counter(present).most_common(1)[0][0] if present else ""
-
-
-def _words(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to about `limit` characters."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
-
-
-def describe(members: Sequence[Failure]) -> tuple[str, str]:
-    """A deterministic name and definition: the dominant stage, component and error signature."""
-    stage = Counter(f.stage for f in members).most_common(1)[0][0]
-    component = Counter(f.component for f in members).most_common(1)[0][0]
-    signature = _most_common([f.signature for f in members])
-    mode = _most_common([f.analysis.get("failure_mode") or "" for f in members])
-    name = f"{stage}: {PurePosixPath(component).name}" + (f" ({_words(signature, 60)})" if signature else "")
-    definition = f"Failures first going wrong at the {stage} stage, pointing at `{component}`"
-    definition += f", with errors like `{signature[:160]}`." if signature else "."
-    if mode:
-        definition += f" Typical analyst finding: {mode}"
-    return name, definition
+    cohorts = [Cohort(key=f"c{n:02d}", members=members, sources=[f"c{n:02d}"])
+               for n, members in enumerate(ordered, 1)]
+    rows = {f.inv.id: i for i, f in enumerate(failures)}
+    return Candidates(cohorts=cohorts, unassigned=bucket, space=result.space, rows=rows)

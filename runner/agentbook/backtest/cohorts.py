@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agentbook.backtest.cluster import Cohort, Failure, candidate_cohorts, collect_failures, stability
+from agentbook.backtest.evidence import annotate
 from agentbook.backtest.folder import BacktestFolder
+from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json, atomic_write_text
 
 REPRESENTATIVES = 5
 MEMBERS_LISTED = 50
+BUCKET_SLUG = "no-common-cause"
 
 
 @dataclass
@@ -24,11 +28,14 @@ class ClusterSummary:
     seed: int = 0
     refined_by: str | None = None
     refine_note: str = ""
+    no_common_cause: list[str] = field(default_factory=list)  # failures that share a cause with no other
+    code: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"failures": self.failures, "agreement_ari": round(self.agreement_ari, 4), "seed": self.seed,
-                "refined_by": self.refined_by, "refine_note": self.refine_note,
-                "unanalysed": self.unanalysed, "cohorts": self.cohorts}
+                "refined_by": self.refined_by, "refine_note": self.refine_note, "code": self.code,
+                "unanalysed": self.unanalysed, "cohorts": self.cohorts,
+                "no_common_cause": {"count": len(self.no_common_cause), "members": self.no_common_cause}}
 
 
 def slugify(text: str, limit: int = 60) -> str:
@@ -37,8 +44,12 @@ def slugify(text: str, limit: int = 60) -> str:
 
 
 def _auto_slug(cohort: Cohort) -> str:
-    f = cohort.members[0]
-    words = [w for w in re.findall(r"[a-z]{3,}", f.signature) if w not in ("error", "the", "for")][:3]
+    """Stage, file and error words of the most representative member (else the binding terms): never
+    whichever member happens to be first."""
+    f = cohort.medoid or cohort.members[0]
+    source = re.findall(r"[a-z]{3,}", f.signature) or [
+        w for t in cohort.evidence.get("terms", []) for w in re.findall(r"[a-z]{3,}", t.removeprefix("class:"))]
+    words = [w for w in dict.fromkeys(source) if w not in ("error", "the", "for", "failed", "with")][:3]
     return slugify("-".join([f.stage, PurePosixPath(f.component).stem, *words]))
 
 
@@ -57,8 +68,10 @@ def cohort_json(cohort: Cohort, total_failures: int) -> dict[str, Any]:
     accounts = cohort.accounts
     return {"slug": cohort.slug, "name": cohort.name, "definition": cohort.definition,
             "count": len(cohort.members), "share": round(len(cohort.members) / max(1, total_failures), 4),
-            "scope": cohort.scope, "accounts": dict(accounts.most_common()),
-            "suspected": [{"location": loc, "count": n} for loc, n in cohort.suspected()[:5]],
+            "scope": cohort.scope, "account_test": cohort.account_test, "accounts": dict(accounts.most_common()),
+            "medoid": cohort.medoid.inv.id if cohort.medoid else None, "evidence": cohort.evidence,
+            "suspected": [loc for loc in cohort.locations if loc["exists"] is not False][:5],
+            "missing_locations": [loc for loc in cohort.locations if loc["exists"] is False][:5],
             "proposed_change": cohort.proposed_change, "sources": cohort.sources,
             "members": sorted(f.inv.id for f in cohort.members)}
 
@@ -70,25 +83,35 @@ def _rep_line(f: Failure) -> str:
 
 def render_cohort(cohort: Cohort, total_failures: int) -> str:
     accounts = cohort.accounts
-    top_account, top_n = accounts.most_common(1)[0]
-    scope_why = {"account-specific": f"{top_n} of {len(cohort.members)} in account `{top_account}`",
-                 "systemic": f"spread over {len(accounts)} accounts, at most {top_n} in one",
-                 "few-accounts": f"{len(accounts)} account(s); too few to call systemic"}[cohort.scope]
+    top_n = accounts.most_common(1)[0][1]
     lines = [f"# {cohort.name}", "", f"**Definition.** {cohort.definition}", "",
              (f"- count: {len(cohort.members)} failures ({len(cohort.members) / max(1, total_failures):.0%} "
              "of all analysed failures)"),
-             f"- scope: **{cohort.scope}** ({scope_why})",
+             f"- scope: **{cohort.scope}** ({scope_why(cohort, len(accounts), top_n)})",
              "- accounts affected: " + ", ".join(f"`{a}` ({n})" for a, n in accounts.most_common()),
              "- stages: " + ", ".join(sorted({f.stage for f in cohort.members}))]
     sigs = sorted({f.signature for f in cohort.members if f.signature})
     if sigs:
         lines.append("- error signatures: " + "; ".join(f"`{s[:120]}`" for s in sigs[:3]))
+    evidence = cohort.evidence
+    if evidence.get("terms") or evidence.get("fields"):
+        lines.append("- bound by: " + "; ".join(
+            ([("terms " + ", ".join(f"`{t}`" for t in evidence["terms"]))] if evidence.get("terms") else [])
+            + [f"{k} `{v}`" for k, v in evidence.get("fields", {}).items()]))
     lines += ["", "## Suspected code locations", ""]
-    lines += [f"- `{loc}` (cited by {n})" for loc, n in cohort.suspected()[:5]] or ["- none named"]
+    shown = [loc for loc in cohort.locations if loc["exists"] is not False][:5]
+    lines += [f"- `{loc['location']}` (cited by {loc['count']})" + (" (not checked: no --code)"
+              if loc["exists"] is None else "") for loc in shown] or ["- none that exists in the code"]
+    missing = [loc for loc in cohort.locations if loc["exists"] is False]
+    if missing:
+        lines.append("- not in the code, so not listed as where to fix: "
+                     + ", ".join(f"`{loc['location']}` ({loc['count']})" for loc in missing[:5]))
     if cohort.proposed_change:
-        lines += ["", "## Proposed change", "", cohort.proposed_change]
-    reps = sorted(cohort.members, key=lambda f: (-float(f.analysis.get("confidence", 0)), f.inv.id))
-    lines += ["", "## Representative investigations", ""] + [_rep_line(f) for f in reps[:REPRESENTATIVES]]
+        lines += ["", "## Proposed change (from the most representative members)", "", cohort.proposed_change]
+    reps = [cohort.medoid] if cohort.medoid else []
+    reps += sorted((f for f in cohort.members if f is not cohort.medoid),
+                   key=lambda f: (-float(f.analysis.get("confidence", 0)), f.inv.id))
+    lines += ["", "## Representative investigations (medoid first)", ""] + [_rep_line(f) for f in reps[:REPRESENTATIVES]]
     ids = sorted(f"{f.inv.rel}" for f in cohort.members)
     lines += ["", f"## All members ({len(ids)})", ""] + [f"- `{p}`" for p in ids[:MEMBERS_LISTED]]
     if len(ids) > MEMBERS_LISTED:
@@ -96,29 +119,78 @@ def render_cohort(cohort: Cohort, total_failures: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0) -> ClusterSummary:
+def scope_why(cohort: Cohort, n_accounts: int, top_n: int) -> str:
+    test = cohort.account_test
+    if cohort.scope == "account-specific":
+        return (f"{test['members']} of {test['of']} in account `{test['account']}`, which has "
+                f"{test['expected_share']:.0%} of investigations: {test['ratio']}x its share, "
+                f"p = {test['p_adjusted']:.2g} ({test['test']})")
+    chance = f"; most in one account: `{test['account']}` p = {test['p_adjusted']:.2g}, not unusual" if test else ""
+    if cohort.scope == "systemic":
+        return f"spread over {n_accounts} accounts, at most {top_n} in one{chance}"
+    return f"{n_accounts} account(s); too few to call systemic{chance}"
+
+
+def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code: str | None = None) -> ClusterSummary:
     folder = BacktestFolder(root).require()
+    code_dir = _code_dir(code)
     failures, missing = collect_failures(folder)
-    cohorts = candidate_cohorts(failures, seed=seed)
+    found = candidate_cohorts(failures, seed=seed)
+    cohorts = found.cohorts
     note = ""
     if model and cohorts:
         from agentbook.backtest.refine import refine_cohorts
 
         cohorts, note = refine_cohorts(cohorts, model)
+    shares = account_shares(folder)
+    for cohort in cohorts:
+        annotate(cohort, found.space, found.rows, shares, code_dir)
     assign_slugs(cohorts)
+    if BUCKET_SLUG in {c.slug for c in cohorts}:
+        raise FatalError(f"a cohort may not be called {BUCKET_SLUG!r}: that page lists the failures with no common cause")
     summary = ClusterSummary(failures=len(failures), cohorts=[cohort_json(c, len(failures)) for c in cohorts],
                              unanalysed=sorted(i.id for i in missing),
                              agreement_ari=stability(failures, (seed, seed + 1)), seed=seed,
-                             refined_by=model, refine_note=note)
-    _write(folder, cohorts, summary)
+                             refined_by=model, refine_note=note,
+                             no_common_cause=sorted(f.inv.id for f in found.unassigned),
+                             code=str(code_dir) if code_dir else None)
+    _write(folder, cohorts, summary, found.unassigned)
     return summary
 
 
-def _write(folder: BacktestFolder, cohorts: list[Cohort], summary: ClusterSummary) -> None:
+def _code_dir(code: str | None) -> Path | None:
+    if code is None:
+        return None
+    path = Path(code)
+    if not path.is_dir():
+        raise FatalError(f"--code is not a folder: {code}", hint="point it at the system's repository")
+    return path.resolve()
+
+
+def account_shares(folder: BacktestFolder) -> dict[str, float]:
+    """Each account's share of all investigations (what the account test compares a cohort with)."""
+    counts = Counter(inv.account for inv in folder.iter_investigations())
+    total = sum(counts.values())
+    return {a: n / total for a, n in counts.items()} if total else {}
+
+
+def render_bucket(bucket: list[Failure]) -> str:
+    lines = ["# Failures with no common cause", "",
+             (f"{len(bucket)} failures whose findings share no cause with any other failure (or too little "
+              "to be one). Each may still be worth a look; none is counted as a cause."), ""]
+    lines += [_rep_line(f) for f in sorted(bucket, key=lambda f: f.inv.id)[:MEMBERS_LISTED]]
+    if len(bucket) > MEMBERS_LISTED:
+        lines.append(f"- ... {len(bucket) - MEMBERS_LISTED} more in cohorts/index.json")
+    return "\n".join(lines) + "\n"
+
+
+def _write(folder: BacktestFolder, cohorts: list[Cohort], summary: ClusterSummary, bucket: list[Failure]) -> None:
     out = folder.cohorts_dir
-    keep = {f"{c.slug}.md" for c in cohorts} | {"index.json"}
+    keep = {f"{c.slug}.md" for c in cohorts} | {"index.json"} | ({f"{BUCKET_SLUG}.md"} if bucket else set())
     for cohort in cohorts:
         atomic_write_text(out / f"{cohort.slug}.md", render_cohort(cohort, summary.failures))
+    if bucket:
+        atomic_write_text(out / f"{BUCKET_SLUG}.md", render_bucket(bucket))
     atomic_write_json(out / "index.json", summary.to_json())
     for stale in out.glob("*.md"):
         if stale.name not in keep:

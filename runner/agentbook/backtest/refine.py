@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from agentbook.backtest.cluster import Cohort, Failure, describe
+from agentbook.backtest.cluster import Cohort, Failure
 
 SAMPLES = 4
 PROMPT = """\
@@ -101,10 +101,6 @@ def apply_answer(cohorts: list[Cohort], items: list[dict[str, Any]]) -> tuple[li
             problems.append(f"{c.key}: {len(rest)} investigation(s) not covered, kept as clustered")
             out.append(Cohort(key=c.key, members=rest, name=c.name, definition=c.definition,
                               proposed_change=c.proposed_change, sources=[c.key]))
-    for c in out:
-        if not c.name or not c.definition:
-            name, definition = describe(c.members)
-            c.name, c.definition = c.name or name, c.definition or definition
     out.sort(key=lambda c: (-len(c.members), c.members[0].inv.id))
     return out, "; ".join(problems)
 

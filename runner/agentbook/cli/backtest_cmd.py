@@ -92,12 +92,14 @@ def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, l
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--model", help="Also let this model name, merge and split the candidate cohorts.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the first clustering run (the check uses seed+1).")
+@click.option("--code", type=click.Path(path_type=Path),
+              help="The system's codebase: cited code locations are checked to exist in it.")
 @json_option
-def cluster_cmd(folder: Path, model: str | None, seed: int, as_json: bool) -> int:
+def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, as_json: bool) -> int:
     """Group the failures in FOLDER into cohorts: cohorts/<slug>.md and cohorts/index.json."""
     from agentbook.backtest.cohorts import cluster_backtest
 
-    summary = cluster_backtest(str(folder), model=model, seed=seed)
+    summary = cluster_backtest(str(folder), model=model, seed=seed, code=str(code) if code else None)
     if as_json:
         emit_json(summary.to_json())
         return EXIT_OK
@@ -105,6 +107,8 @@ def cluster_cmd(folder: Path, model: str | None, seed: int, as_json: bool) -> in
              f"(agreement between two runs: ARI {summary.agreement_ari:.2f})")]
     for c in summary.cohorts:
         lines.append(f"  {c['count']:4d}  {c['scope']:<16} {c['slug']}  ({len(c['accounts'])} accounts)")
+    if summary.no_common_cause:
+        lines.append(f"  {len(summary.no_common_cause):4d}  {'no common cause':<16} {folder}/cohorts/no-common-cause.md")
     if summary.unanalysed:
         lines.append(f"{len(summary.unanalysed)} failed investigations have no analysis yet (run analyze)")
     if summary.refine_note:

@@ -1,0 +1,193 @@
+"""What a failure means, as a vector: the analysts' findings, normalised, plus fields as features.
+
+A failure is described by what its analyst found (failure mode, summary, first wrong step, proposed
+change, why a location is suspected) and the error it quotes. Three steps make failures of one cause
+land together however they are worded, and keep failures that share nothing apart:
+
+- error wording is normalised: ids, numbers, quoted values and times are masked, and the common ways
+  of saying one failure class ("timed out", "deadline exceeded", "504 Gateway Timeout") become one
+  token (`ERROR_CLASSES`);
+- text is weighted by TF-IDF over this backtest's failures, on words and word pairs seen in at least
+  two failures (a word only one failure uses cannot bind two failures); words that analysts put in
+  nearly every finding ("the agent", "failed") weigh little;
+- stage, the suspected file and the failing tool are features beside the text, not a partition:
+  failures at one stage with different findings stay apart, one cause seen at two stages stays whole.
+
+`similarity()` is the cosine between two failures' vectors; `top_terms()` says which terms bind a
+group (its evidence).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from agentbook.backtest.deps import need
+
+if TYPE_CHECKING:
+    import numpy as np
+
+CLASS_WEIGHT = 3.0  # an error class token (errclass_timeout) against one word of the finding
+FIELD_WEIGHT = 1.0  # a stage/file/tool token against one word of the finding
+
+_MASKS = [
+    (re.compile(r"\b[0-9a-f]{8,}\b"), "<hex>"),
+    (re.compile(r"\b\d{1,2}:\d{2}(:\d{2})?(z|[+-]\d{2}:\d{2})?", re.IGNORECASE), "<time>"),
+    (re.compile(r"\b\w*\d\w*\b"), "<n>"),  # numbers and words with digits (ids, sizes, versions)
+    (re.compile(r"\"[^\"]*\"|'[^']*'"), "<str>"),
+    (re.compile(r"\{[^}]*\}"), "<sel>"),
+    (re.compile(r"\s+"), " "),
+]
+
+# How systems and analysts word the same failure class. Each pattern becomes one token, so "read timed
+# out" and "deadline exceeded" share a feature. Generic failure vocabulary, not any one system's.
+ERROR_CLASSES: list[tuple[str, re.Pattern[str]]] = [(token, re.compile(rx, re.IGNORECASE)) for token, rx in [
+    ("errclass_timeout", (r"time[ds]?[ -]?out|deadline|did not respond|no response within|took too long|"
+                         r"\b504\b|time limit|too slow|\bslow\b")),
+    ("errclass_ratelimit", r"rate[ -]?limit|too many requests|\b429\b|quota|throttl"),
+    ("errclass_auth", (r"unauthori[sz]ed|forbidden|permission|access denied|\b40[13]\b|expired token|"
+                      r"invalid api key")),
+    ("errclass_notfound", (r"not found|\b404\b|no such|does not exist|doesn't exist|unknown \w+|"
+                          r"non-?existent|no \w+ named")),
+    ("errclass_parse", (r"pars(e|ing) error|syntax error|unexpected (token|identifier|character|end)|"
+                       r"decode ?error|invalid json|malformed|expecting value")),
+    ("errclass_connection", (r"connection (refused|reset|closed|aborted)|econnre|unreachable|broken pipe|"
+                            r"name resolution|dns")),
+    ("errclass_server", r"\b50[023]\b|internal server error|bad gateway|service unavailable|overloaded"),
+    ("errclass_stale", (r"stale|outdated|out of date|obsolete|superseded|archived|deprecated|legacy|"
+                       r"no longer (valid|current)")),
+    ("errclass_truncated", r"truncat|cut off|cut short|max(imum)? tokens|token limit"),
+    ("errclass_empty", (r"empty result|no results?\b|returned nothing|nothing (was )?returned|no rows|"
+                       r"no (log )?lines|no streams")),
+    ("errclass_invented", r"invent|hallucinat|made[ -]up|fabricat|non-?existent"),
+]]
+_WORD = re.compile(r"(?u)\b[a-zA-Z_][a-zA-Z0-9_./-]*[a-zA-Z0-9_]\b")
+
+
+@dataclass(frozen=True)
+class Described:
+    """The parts of one failure the features are built from, each a text of its own."""
+
+    parts: dict[str, str]
+    stage: str
+    component: str
+    tool: str
+
+
+def normalise_error(text: str) -> str:
+    """Error text with volatile parts masked and lower-cased: the same error reads the same."""
+    text = text.strip().lower()
+    for rx, repl in _MASKS:
+        text = rx.sub(repl, text)
+    return text.strip()
+
+
+def error_classes(text: str) -> list[str]:
+    return [token for token, rx in ERROR_CLASSES if rx.search(text)]
+
+
+def _tool_of(analysis: dict[str, Any]) -> str:
+    """The failing tool, from the first wrong step's span folder (NNN-tool-NAME), if it is a tool span."""
+    step = analysis.get("first_wrong_step") or {}
+    leaf = PurePosixPath(str(step.get("span_path") or "")).name
+    match = re.match(r"\d+-tool-(.+)", leaf)
+    return match.group(1).lower() if match else ""
+
+
+def component_of(analysis: dict[str, Any]) -> str:
+    suspected = analysis.get("suspected") or []
+    return str(PurePosixPath(str(suspected[0]["path"]).split(":")[0])).lower() if suspected else ""
+
+
+def describe_failure(analysis: dict[str, Any]) -> Described:
+    step = analysis.get("first_wrong_step") or {}
+    error = str(analysis.get("error_signature") or "")
+    finding = " ".join(str(x or "") for x in (analysis.get("failure_mode"), analysis.get("summary"),
+                                               step.get("description")))
+    change = " ".join([str(analysis.get("proposed_change") or "")]
+                      + [str(s.get("why") or "") for s in (analysis.get("suspected") or [])[:3]])
+    stage, component, tool = str(analysis.get("stage") or "other"), component_of(analysis), _tool_of(analysis)
+    classes = error_classes(f"{error} {finding} {change}")
+    where = [f"stage_{stage}"] + ([f"file_{component}"] if component else []) + ([f"tool_{tool}"] if tool else [])
+    parts = {"finding": normalise_error(finding), "change": normalise_error(change),
+             "error": " ".join([normalise_error(error), *classes]), "where": " ".join(where)}
+    return Described(parts=parts, stage=stage, component=component, tool=tool)
+
+
+@dataclass
+class FeatureSpace:
+    matrix: np.ndarray  # one unit-length row per failure
+    terms: list[str]  # one per column, "part:term"
+
+    def similarity(self) -> np.ndarray:
+        return self.matrix @ self.matrix.T  # rows are unit length: the cosine
+
+
+def _tokens(d: Described) -> list[str]:
+    """Words and word pairs of each prose part (pairs never span two parts), then the class and field
+    tokens as they are."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    out: list[str] = []
+    for part in ("finding", "change", "error"):
+        words = [w for w in _WORD.findall(d.parts[part])
+                 if w not in ENGLISH_STOP_WORDS and not w.startswith("errclass_")]
+        out += words + [f"{a} {b}" for a, b in pairwise(words)]
+    out += [t for t in d.parts["error"].split() if t.startswith("errclass_")] + d.parts["where"].split()
+    return out
+
+
+def _block(items: Sequence[Described]) -> tuple[Any, list[str]]:
+    """Binary term presence weighted by log(n/df): a word every failure has weighs 0."""
+    np = need("numpy", "clustering")
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vec = CountVectorizer(binary=True, analyzer=_tokens)
+    try:
+        counts = vec.fit_transform(items)
+    except ValueError:  # no words at all
+        return np.zeros((len(items), 0)), []
+    df = np.asarray(counts.sum(axis=0)).ravel()
+    idf = np.log((len(items) + 1) / (df + 1))
+    return counts.multiply(idf).toarray(), [str(t) for t in vec.get_feature_names_out()]
+
+
+def build_features(items: Sequence[Described]) -> FeatureSpace:
+    """Unit-length rows over one vocabulary: the finding's words, the error's words and classes, and the
+    where-tokens (stage_X, file_X, tool_X), each column weighted by log(n/df) and its kind's weight."""
+    np = need("numpy", "clustering")
+    need("sklearn", "clustering")
+    from sklearn.preprocessing import normalize
+
+    block, terms = _block(items)
+    weights = np.array([CLASS_WEIGHT if t.startswith("errclass_") else
+                        FIELD_WEIGHT if t.startswith(("stage_", "file_", "tool_")) else 1.0 for t in terms])
+    matrix = block * weights if terms else block
+    return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms)
+
+
+def top_terms(space: FeatureSpace, rows: Sequence[int], k: int = 6) -> list[str]:
+    """The terms that bind `rows`: highest mean weight inside the group, minus the mean outside it."""
+    np = need("numpy", "clustering")
+    if not space.terms or not rows:
+        return []
+    inside = space.matrix[list(rows)].mean(axis=0)
+    mask = np.ones(space.matrix.shape[0], dtype=bool)
+    mask[list(rows)] = False
+    outside = space.matrix[mask].mean(axis=0) if mask.any() else 0 * inside
+    score = inside - outside
+    order = np.argsort(-score)
+    picked: list[str] = []
+    for i in order:
+        if score[i] <= 0 or len(picked) >= k:
+            break
+        if space.terms[i].startswith(("stage_", "file_", "tool_")):
+            continue  # fields are reported as fields
+        term = space.terms[i].replace("errclass_", "class:")
+        if not any(term in p.split() or p in term.split() for p in picked):  # "crm" and "crm timeout": one
+            picked.append(term)
+    return picked

@@ -95,8 +95,8 @@ def test_disk_over_after_a_fast_burst_is_reported(root: Path) -> None:
 
 
 def test_disk_usage_counts_what_was_there_before(root: Path) -> None:
-    (root / "old.bin").write_bytes(os.urandom(3 * MIB))
-    result = bash(ctx_for(root, disk=4 * MIB), "head -c 2M /dev/urandom > more; echo wrote")
+    (root / "old.bin").write_bytes(os.urandom(5 * MIB))
+    result = bash(ctx_for(root, disk=4 * MIB), "echo tiny > more; echo wrote")
     assert result.is_error and "disk limit" in result.content
 
 

@@ -4,7 +4,9 @@ The worktree's size is known exactly only by walking it, which is too slow to do
 second. So the meter walks once, then reads the file system's free space (one statvfs call) on every
 tick: the worktree cannot have grown by more than the space that disappeared meanwhile. Only when
 that bound passes the limit does it walk again, so other writers on the same disk cost a walk, never a
-wrong kill, and a call that really passes the limit is stopped within a tick.
+wrong kill, and a call that really passes the limit is stopped within a tick. Space freed elsewhere on
+the same disk at the same moment could hide growth from that bound, so a running call is also walked
+again every REWALK_SECONDS.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 TICK_SECONDS = 0.05
+REWALK_SECONDS = 1.0
 
 
 class DiskMeter:
@@ -25,13 +28,16 @@ class DiskMeter:
         self.root, self.limit = root, limit
         self._known: int | None = None  # bytes under root at the last walk
         self._free_then = 0  # free bytes on its file system at that walk
+        self._walked = 0.0  # when (monotonic)
 
-    def over(self) -> int | None:
-        """The worktree's size when it is over the limit, else None."""
+    def over(self, rewalk_after: float | None = None) -> int | None:
+        """The worktree's size when it is over the limit, else None. `rewalk_after`: walk anyway when
+        the last walk is older than that many seconds."""
         free = _free_bytes(self.root)
-        if self._known is not None and self._known + max(0, self._free_then - free) <= self.limit:
+        stale = rewalk_after is not None and time.monotonic() - self._walked > rewalk_after
+        if not stale and self._known is not None and self._known + max(0, self._free_then - free) <= self.limit:
             return None
-        self._known, self._free_then = tree_bytes(self.root), free
+        self._known, self._free_then, self._walked = tree_bytes(self.root), free, time.monotonic()
         return self._known if self._known > self.limit else None
 
 
@@ -91,7 +97,7 @@ class Watchdog:
             if time.monotonic() >= self.deadline:
                 self._fire("timeout")
                 return
-            if self.meter is not None and self.meter.over() is not None:
+            if self.meter is not None and self.meter.over(REWALK_SECONDS) is not None:
                 self._fire("disk")
                 return
 

@@ -24,7 +24,7 @@ from agentbook.backtest.folder import BacktestFolder, Investigation
 
 SUBSAMPLE = 0.9  # share of failures the stability run keeps
 DISTANCE = 0.9  # cosine distance under which groups merge (average linkage)
-MEMBER_SIMILARITY = 0.15  # a member less similar than this to the rest of its group on average is bucketed
+MEMBER_SIMILARITY = 0.12  # a member less similar than this to the rest of its group on average is bucketed
 PAIR_SIMILARITY = 0.6  # two failures alone make a cohort only when this similar
 NO_CAUSE = -1
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)

@@ -66,7 +66,7 @@ CASES = [
      [(2, "name-file", "name 'Fix_It' differs from the file name 'fix-it.md'"),
       (2, "schema", "name 'Fix_It' must be lowercase a-z, 0-9 and single hyphens")]),
     ("bad-input-type", ("type: path", "type: directory"),
-     [(5, "schema", ("'inputs.suite.type' must be one of string, path, integer, number, boolean, str, int, "
+     [(5, "schema", ("'inputs.suite.type' must be one of string, path, integer, number, boolean, model, str, int, "
                     "float, bool, file; got 'directory'"))]),
     ("description-list", ("description: Fix a prompt.", "description: [Fix a prompt]"),
      [(3, "schema", "'description' must be a string, got a list")]),

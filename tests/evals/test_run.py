@@ -287,3 +287,39 @@ def test_repeat_flags_a_flaky_case_end_to_end(run_cli: Callable[..., Any], tmp_p
     text = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--repeat", "5", "--model",
                    f"scripted:{script}")
     assert "deploy-strict" in text.out and "3/5 [0.23, 0.88] pass^5=0.00 flaky" in text.out
+
+
+def test_a_failing_case_shows_what_the_model_answered(run_cli: Callable[..., Any],
+                                                      suite_copy: Callable[[str], Path]) -> None:
+    """In text, in --json and so in a gate's output: the answer, bounded, with where the rest is."""
+    folder = suite_copy("single")
+    code, report = run_json(run_cli, str(folder))
+    assert code == 1
+    cases = {c["id"]: c for c in report["cases"]}
+    answer = cases["case-cc0e6533"]["answer"]
+    stored = json.loads(Path(report["stored"]).read_text())
+    full = next(c for c in stored["cases"] if c["id"] == "case-cc0e6533")["attempts"][0]["outputs"][0]["output"]
+    assert answer["text"] == full[:300] and answer["chars"] == len(full) and answer["attempt"] == 0
+    assert "answer" not in cases["checkout-timeout"]  # a pass shows no answer
+    text = run_cli("eval", "run", str(folder), "--model", MODEL, "--grader", JUDGE)
+    assert text.code == 1
+    lines = text.out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("FAIL  case-cc0e6533"))
+    assert lines[at + 1].strip().startswith("contains: output contains 'disk'")
+    assert lines[at + 2] == f"      answered (attempt 1): {json.dumps(full)}" and len(full) < 300
+
+
+def test_a_long_failing_answer_is_cut_with_a_pointer(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    script = tmp_path / "long.script.yaml"
+    script.write_text("version: 1\nmodel: scripted-long\ndefault:\n  turns:\n    - text: " + "word " * 400 + "\n")
+    (tmp_path / "p.txt").write_text("Q: {{q}}")
+    (tmp_path / "suite.yaml").write_text("prompts: [file://p.txt]\ntests:\n  - id: refund-monthly\n    vars: {q: x}\n"
+                                         "    assert:\n      - type: equals\n        value: billing\n")
+    res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--model", f"scripted:{script}")
+    assert res.code == 1
+    first, reason, answered, summary = res.out.splitlines()
+    assert first.startswith("FAIL  refund-monthly") and reason.strip().startswith("equals: ")
+    run_id = summary.split()[1].rstrip(":")
+    assert answered.startswith('      answered (attempt 1): "' + "word " * 60 + '"')  # 300 chars, quoted
+    stored = next(tmp_path.joinpath(".agentbook").rglob(f"{run_id}.json"))
+    assert answered.endswith(f'" [... {len("word " * 400) - 1 - 300} chars more in {stored}]')

@@ -40,7 +40,10 @@ def test_a_broken_case_is_a_regression(repo: Path, run_cli: Callable[..., CliRes
     res = run_cli("baseline", "check", LOGQL, "--model", MODEL, "--json")
     data = json.loads(res.out)
     assert res.code == 1
-    assert data["regressions"] == [{"id": "timeouts-payments", "before": "pass", "after": "error"}]
+    (regression,) = data["regressions"]
+    assert {k: regression[k] for k in ("id", "before", "after")} == {"id": "timeouts-payments", "before": "pass",
+                                                                     "after": "error"}
+    assert regression["reason"].startswith("model error: ") and regression["answer"] == ""
     assert data["problems"][0] == "1 case(s) passed in the baseline and do not now: timeouts-payments"
     assert data["before"]["passed"] == 5 and data["after"]["passed"] == 4
     assert prompt.read_text().startswith("You translate")
@@ -98,3 +101,43 @@ def test_editing_an_existing_case_is_caught_even_when_it_passes(repo: Path,
     # reformatting a case without changing its content is not a change
     case.write_text(case.read_text().replace("value: 'anything'", "value: '```'") + "\n# a comment\n")
     assert run_cli("baseline", "check", LOGQL, "--model", MODEL).code == 0
+
+
+def test_a_baseline_with_errored_cases_is_refused(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    """A typo in the model spec made every case an error; `save` recorded 0/5 and `check` said ok."""
+    res = run_cli("baseline", "save", LOGQL, "--model", "scripted:evals/modle.script.yaml")
+    assert res.code == 3 and "not saved: 5 of 5 case(s) could not run" in res.err
+    assert "modle.script.yaml" in res.err and "Traceback" not in res.err
+    assert not (repo / "evals" / "logql" / ".agentbook" / "baselines").exists()
+
+
+def test_check_refuses_another_model_unless_told(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    assert run_cli("baseline", "save", LOGQL, "--model", MODEL).code == 0
+    other = "scripted:evals/other.script.yaml"
+    (repo / "evals" / "other.script.yaml").write_text((repo / "evals" / "sut.script.yaml").read_text())
+    res = run_cli("baseline", "check", LOGQL, "--model", other)
+    assert res.code == 3 and f"the baseline was recorded with {MODEL}, this check runs {other}" in res.err
+    assert "--other-model" in res.err
+    assert run_cli("baseline", "check", LOGQL, "--model", other, "--other-model").code == 0
+
+
+def test_errors_are_never_no_regression(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    """A case that failed in the baseline and cannot run now is still a problem, not "ok"."""
+    case = repo / "evals" / "logql" / "cases" / "timeouts-payments.yaml"
+    case.write_text(case.read_text().replace("- type: contains", "- type: equals", 1))
+    assert run_cli("baseline", "save", LOGQL, "--model", MODEL).code == 0
+    case.write_text(case.read_text().replace("- type: equals", "- type: no-such-assertion", 1))
+    res = run_cli("baseline", "check", LOGQL, "--model", MODEL, "--other-model")
+    assert res.code == 1 and "ok: no regressions" not in res.out
+    assert "FAIL: 1 case(s) could not run: timeouts-payments" in res.out
+
+
+def test_a_regression_shows_the_answer(repo: Path, run_cli: Callable[..., CliResult]) -> None:
+    assert run_cli("baseline", "save", LOGQL, "--model", MODEL).code == 0
+    case = repo / "evals" / "logql" / "cases" / "auth-staging.yaml"
+    case.write_text(case.read_text().replace('service_name="auth"', 'service_name="nope"'))
+    res = run_cli("baseline", "check", LOGQL, "--model", MODEL)
+    assert res.code == 1
+    line = next(x for x in res.out.splitlines() if x.startswith("  regression auth-staging: pass -> fail; "))
+    answered = res.out.splitlines()[res.out.splitlines().index(line) + 1]
+    assert answered.startswith('      answered: "') and len(answered) < 340

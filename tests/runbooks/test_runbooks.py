@@ -74,3 +74,18 @@ def test_scripted_sessions_are_valid_scripts(script: str, run_cli: Callable[...,
     assert res.code == 0, res.err
     spec = SPECS / script.replace(".yaml", ".test.yaml")
     assert spec.is_file(), f"{script} has no spec beside it"
+
+
+def test_a_model_input_with_a_typo_stops_the_run_in_pre_flight(example_repo: Path,
+                                                                run_cli: Callable[..., CliResult]) -> None:
+    """`eval_model` is a `model` input: a script that is not in the repository is caught before the run."""
+    ticket = example_repo / "tickets" / "INC-142-logql-error-case.md"
+    for typo, message in (("scripted:evals/modle.script.yaml",
+                           "input 'eval_model': path 'evals/modle.script.yaml' does not exist in the repository"),
+                          ("antropic:claude", "input 'eval_model': unknown model backend 'antropic'")):
+        res = run_cli("run", "--ticket", ticket, "--repo", example_repo, "--input", f"eval_model={typo}",
+                      "--model", "scripted:tests/never.script.yaml", "--dry-run")
+        assert res.code == 3 and message in res.err and "Traceback" not in res.err, res.err
+    ok = run_cli("run", "--ticket", ticket, "--repo", example_repo, "--dry-run", "--json",
+                 "--model", f"scripted:{SPECS / 'fix-prompt.yaml'}")
+    assert ok.code == 0, ok.err

@@ -7,6 +7,7 @@ not get shorter).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -31,20 +32,18 @@ def command() -> None:
 @prompt_opt
 @json_option
 def save_cmd(suite: Path, model: str | None, prompt: Path | None, as_json: bool) -> int:
-    """Run the whole suite and record the result as the baseline (failing cases are allowed)."""
+    """Run the whole suite and record the result as the baseline (failing cases are allowed; cases
+    that could not run are not: nothing is saved)."""
     from agentbook.workflows import baseline
 
     snap = baseline.take(suite, model, prompt)
+    baseline.check_savable(snap)
     path = baseline.save(snap, suite)
     if as_json:
         emit_json({**snap.to_json(), "path": str(path)})
     else:
         click.echo(f"baseline {_numbers(snap)} (run {snap.run_id}, {snap.model})")
         click.echo(f"saved {path}")
-    errored = [i for i, v in snap.verdicts.items() if v == "error"]
-    if errored:
-        click.echo(f"error: {len(errored)} case(s) could not run: {', '.join(errored[:10])}", err=True)
-        return EXIT_FINDINGS
     return EXIT_OK
 
 
@@ -53,13 +52,18 @@ def save_cmd(suite: Path, model: str | None, prompt: Path | None, as_json: bool)
 @model_opt
 @prompt_opt
 @click.option("--shorter", is_flag=True, help="Also require the prompt's token count to have dropped.")
+@click.option("--other-model", is_flag=True, help="Compare even though --model differs from the baseline's.")
 @json_option
-def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool, as_json: bool) -> int:
-    """Run the whole suite again and compare with the baseline; exit 1 on any regression."""
+def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool, other_model: bool,
+              as_json: bool) -> int:
+    """Run the whole suite again and compare with the baseline; exit 1 on any regression or error."""
     from agentbook.workflows import baseline
 
     before = baseline.load(suite)
+    if model is not None:  # before the run: it may cost money
+        baseline.check_model(before, model, other_model=other_model)
     after = baseline.take(suite, model, prompt or (Path(before.prompt) if before.prompt else None))
+    baseline.check_model(before, after.model, other_model=other_model)
     result = baseline.compare(before, after, require_shorter=shorter)
     if as_json:
         emit_json(result.to_json())
@@ -67,7 +71,9 @@ def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool
     click.echo(f"before {_numbers(before)} (run {before.run_id})")
     click.echo(f"after  {_numbers(after)} (run {after.run_id})")
     for r in result.regressions[:20]:
-        click.echo(f"  regression {r['id']}: {r['before']} -> {r['after']}")
+        click.echo(f"  regression {r['id']}: {r['before']} -> {r['after']}" + (f"; {r['reason']}" if r.get("reason") else ""))
+        if r.get("answer"):
+            click.echo(f"      answered: {json.dumps(r['answer'], ensure_ascii=False)}")
     for c in result.new_cases[:20]:
         click.echo(f"  new case   {c['id']}: {c['verdict']}")
     for case_id in result.changed_cases[:20]:

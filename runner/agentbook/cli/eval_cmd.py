@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -275,7 +276,7 @@ def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: s
     if as_json:
         emit_json(_bounded_report(report))
         return exit_code(report)
-    lines = [_case_line(c) for c in report["cases"]]
+    lines = [_case_line(c, report.get("stored")) for c in report["cases"]]
     s = report["summary"]
     text = "\n".join(lines)
     if len(text) > DEFAULT_BUDGET:
@@ -286,14 +287,27 @@ def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: s
     return exit_code(report)
 
 
-def _case_line(c: dict[str, Any]) -> str:
+def _case_line(c: dict[str, Any], stored: str | None = None) -> str:
     st = c["stats"]
     k = str(st["n"])
     hat = f" pass^{k}={st['pass_hat_k'][k]:.2f}" if st["n"] > 1 and k in st["pass_hat_k"] else ""
     head = (f"{c['verdict'].upper():<5} {c['id']:<28} {st['passes']}/{st['n']} "
             f"[{st['wilson_low']:.2f}, {st['wilson_high']:.2f}]{hat}" + (" flaky" if st["flaky"] else ""))
     failing = next((a for a in c["attempts"] if a["error"] or not a["pass"]), None)
-    return head + (f"\n      {failing['reason'][:240]}" if failing else "")
+    line = head + (f"\n      {failing['reason'][:240]}" if failing else "")
+    return line + _answer_line(c.get("answer"), stored)
+
+
+def _answer_line(answer: dict[str, Any] | None, stored: str | None) -> str:
+    """`answered: '...'` for a case that did not pass, bounded, with where the whole output is."""
+    if not answer:
+        return ""
+    text = json.dumps(answer["text"], ensure_ascii=False)
+    more = answer["chars"] - len(answer["text"])
+    if more > 0:
+        text += f" [... {more} chars more"
+        text += f" in {stored}]" if stored else "]"
+    return f"\n      answered (attempt {answer['attempt'] + 1}): {text}"
 
 
 def _bounded_report(report: dict[str, Any]) -> dict[str, Any]:

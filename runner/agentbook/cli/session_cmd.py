@@ -40,7 +40,8 @@ def default_out_dir() -> Path:
 @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "allowlist"]), default="auto", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where transcript and trace go (default: $XDG_STATE_HOME/agentbook/sessions/<id>).")
-@click.option("--secret", "secrets", multiple=True, help="A value to redact from transcript and trace.")
+@click.option("--secret", "secrets", multiple=True, metavar="NAME",
+              help="Also treat the value of environment variable NAME as a secret (repeatable).")
 @json_option
 @click.argument("task")
 def command(model: str, root: Path, system: str, system_file: Path | None, tools: str, max_turns: int,
@@ -58,7 +59,7 @@ def command(model: str, root: Path, system: str, system_file: Path | None, tools
                       wall_seconds=parse_duration(timeout, where="--timeout", error=UsageError), max_tool_errors=max_tool_errors)
     config = SessionConfig(model=model, root=root, system=system, budgets=budgets, protected=list(protected),
                            tools=[t.strip() for t in tools.split(",") if t.strip()],
-                           bash_allow=list(bash_allow) or None, sandbox=sandbox, secrets=list(secrets))
+                           bash_allow=list(bash_allow) or None, sandbox=sandbox, secrets=_secret_values(secrets))
     records = (out_dir or default_out_dir()) / config.session_id
     config.transcript_path, config.trace_path = records / "transcript.jsonl", records / "trace.otlp.json"
     config.protected += _inside(records, root)
@@ -70,6 +71,19 @@ def command(model: str, root: Path, system: str, system_file: Path | None, tools
     else:
         click.echo(_human(result))
     return result.exit_code
+
+
+def _secret_values(names: tuple[str, ...]) -> list[str]:
+    """The values of `--secret NAME`s (a value never goes on a command line, where `ps` shows it);
+    held for the rest of the process, so everything it prints is redacted too."""
+    from agentbook.secretscan import MIN_SECRET_LEN, held_secrets, hold
+
+    for name in names:
+        if len(os.environ.get(name) or "") < MIN_SECRET_LEN:
+            raise UsageError(f"--secret {name}: no such environment variable (or shorter than {MIN_SECRET_LEN} "
+                             "characters); pass the variable's name, not its value")
+    hold(names)
+    return [s.value for s in held_secrets(names)]
 
 
 def _inside(records: Path, root: Path) -> list[str]:

@@ -30,6 +30,7 @@ from agentbook.models import ModelError, ModelRequest, load_model
 from agentbook.models.base import Model
 
 MAX_STORED_OUTPUT = 2000
+ANSWER_CHARS = 300  # of a failing case's answer, in the report and the CLI line
 
 
 def provider_spec(provider: Any) -> str:
@@ -133,8 +134,12 @@ class _Run:
         stats = repeat_stats([bool(a["pass"]) for a in attempts], min_pass)
         errored = any(a["error"] for a in attempts)
         verdict = "error" if errored else "pass" if sum(outcomes) >= min_pass else "fail"
-        return {"id": case_id, "description": case.get("description", ""), "verdict": verdict,
-                "stats": stats, "attempts": attempts}
+        out = {"id": case_id, "description": case.get("description", ""), "verdict": verdict,
+               "stats": stats, "attempts": attempts}
+        answer = failing_answer(attempts) if verdict != "pass" else None
+        if answer is not None:
+            out["answer"] = answer
+        return out
 
     async def attempt(self, case_id: str, case: dict[str, Any], asserts: list[Any], i: int) -> dict[str, Any]:
         start = time.monotonic()
@@ -197,6 +202,19 @@ class _Run:
         spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
             else self.model_spec
         return await self.complete(spec, system, messages, i)
+
+
+def failing_answer(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What the model answered in the first attempt that did not pass, bounded: a failure that does
+    not show the answer reads like a pass. The stored run (`report["stored"]`) keeps every output."""
+    for attempt in attempts:
+        if attempt["pass"] or not attempt["outputs"]:
+            continue
+        first = attempt["outputs"][0]
+        text = str(first["output"])
+        return {"attempt": attempt["index"], "prompt": first["prompt"], "text": text[:ANSWER_CHARS],
+                "chars": len(text) + int(first.get("truncated") or 0)}
+    return None
 
 
 def expand_vars(variables: dict[str, Any], case: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:

@@ -1,7 +1,8 @@
 """Runbook inputs: collected from the ticket and `--input k=v`, typed and checked before a run starts.
 
 A runbook declares `inputs: {name: {type, required, description, default, enum}}`; types are
-`string`, `path` (must exist in the repository at the base commit), `integer`, `number`, `boolean`.
+`string`, `path` (must exist in the repository at the base commit), `integer`, `number`, `boolean`,
+`model` (a model spec that parses; a `scripted:` one names a script that exists in the repository).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from agentbook.errors import FatalError, UsageError
 
-TYPES = ("string", "path", "integer", "number", "boolean")
+TYPES = ("string", "path", "integer", "number", "boolean", "model")
 _ALIASES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "file": "path"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -73,6 +74,8 @@ def coerce(name: str, value: Any, decl: dict[str, Any], *, where: str,
         raise FatalError(f"input '{name}' must be {_ARTICLE[kind]}, got {value!r}", location=loc)
     if kind == "path":
         converted = _check_path(name, converted, loc, path_exists)
+    if kind == "model":
+        _check_model(name, converted, loc, path_exists)
     choices = decl.get("enum")
     if choices and converted not in choices:
         raise FatalError(f"input '{name}' must be one of {', '.join(map(str, choices))}; got {value!r}",
@@ -89,6 +92,18 @@ def _check_path(name: str, value: str, loc: str | None, path_exists: Callable[[s
         raise FatalError(f"input '{name}': path '{norm}' does not exist in the repository", location=loc,
                          hint="paths are checked at the base commit; commit the file first")
     return norm
+
+
+def _check_model(name: str, value: str, loc: str | None, path_exists: Callable[[str], bool]) -> None:
+    """A typo in a model spec would only show as every eval case erroring, after the run started."""
+    from agentbook.models.spec import parse_spec
+
+    try:
+        spec = parse_spec(value)
+    except FatalError as err:
+        raise FatalError(f"input '{name}': {err.message}", location=loc, hint=err.hint) from None
+    if spec.kind == "scripted" and spec.script is not None and not PurePosixPath(spec.script).is_absolute():
+        _check_path(name, spec.script, loc, path_exists)
 
 
 def _to_string(v: Any) -> str | None:
@@ -123,6 +138,6 @@ def _to_bool(v: Any) -> bool | None:
 
 
 _CONVERT: dict[str, Callable[[Any], Any]] = {"string": _to_string, "path": _to_string, "integer": _to_int,
-                                             "number": _to_number, "boolean": _to_bool}
+                                             "number": _to_number, "boolean": _to_bool, "model": _to_string}
 _ARTICLE = {"string": "a string", "path": "a path", "integer": "an integer", "number": "a number",
-            "boolean": "true or false"}
+            "boolean": "true or false", "model": "a model spec"}

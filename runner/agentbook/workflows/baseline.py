@@ -30,6 +30,12 @@ class Snapshot:
     prompt: str | None = None
     prompt_tokens: int | None = None
     case_hashes: dict[str, str] = field(default_factory=dict)  # case id -> hash of its content
+    answers: dict[str, str] = field(default_factory=dict)  # case id -> start of its answer, when not a pass
+    reasons: dict[str, str] = field(default_factory=dict)  # case id -> why it did not pass
+
+    @property
+    def errored(self) -> list[str]:
+        return [i for i, v in self.verdicts.items() if v == "error"]
 
     @property
     def passed(self) -> int:
@@ -51,7 +57,7 @@ class Snapshot:
 class Comparison:
     before: Snapshot
     after: Snapshot
-    regressions: list[dict[str, str]] = field(default_factory=list)  # {id, before, after}
+    regressions: list[dict[str, str]] = field(default_factory=list)  # {id, before, after, reason, answer}
     new_cases: list[dict[str, str]] = field(default_factory=list)  # {id, verdict}
     changed_cases: list[str] = field(default_factory=list)  # ids whose content differs from the baseline
     problems: list[str] = field(default_factory=list)
@@ -85,11 +91,37 @@ def take(suite_path: Path, model: str | None, prompt: Path | None = None) -> Sna
 
     suite = open_suite(suite_path)
     report = run_suite(suite, RunOptions(model=model))
+    failing = [c for c in report["cases"] if c["verdict"] != "pass"]
     return Snapshot(suite=str(suite_path), run_id=report["run_id"], model=str(report["model"]),
                     verdicts={c["id"]: c["verdict"] for c in report["cases"]},
+                    answers={c["id"]: c["answer"]["text"] for c in failing if c.get("answer")},
+                    reasons={c["id"]: _reason(c) for c in failing},
                     prompt=str(prompt) if prompt else None,
                     prompt_tokens=prompt_tokens(prompt) if prompt else None,
                     case_hashes={c["id"]: case_hash(suite.get_case(c["id"])) for c in report["cases"]})
+
+
+def _reason(case: dict[str, Any]) -> str:
+    attempt = next((a for a in case["attempts"] if a["error"] or not a["pass"]), None)
+    return str(attempt["reason"])[:300] if attempt else ""
+
+
+def check_savable(snapshot: Snapshot) -> None:
+    """A baseline of cases that could not run would let every later error pass as "no regression"."""
+    errored = snapshot.errored
+    if errored:
+        first = snapshot.reasons.get(errored[0], "")
+        raise FatalError(f"not saved: {len(errored)} of {snapshot.total} case(s) could not run "
+                         f"({', '.join(errored[:5])}); first: {first}",
+                         hint="fix the model spec or the cases (agentbook eval run SUITE --case ID shows why), "
+                              "then save again")
+
+
+def check_model(before: Snapshot, model: str, *, other_model: bool) -> None:
+    """The baseline was recorded with one model; results of another say nothing about the prompt."""
+    if model != before.model and not other_model:
+        raise FatalError(f"the baseline was recorded with {before.model}, this check runs {model}",
+                         hint=f"check with --model {before.model}, or pass --other-model to compare anyway")
 
 
 def case_hash(case: Any) -> str:
@@ -133,11 +165,16 @@ def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False)
     for case_id, was in before.verdicts.items():
         now = after.verdicts.get(case_id, "missing")
         if was == "pass" and now != "pass":
-            result.regressions.append({"id": case_id, "before": was, "after": now})
+            result.regressions.append({"id": case_id, "before": was, "after": now,
+                                       "reason": after.reasons.get(case_id, ""),
+                                       "answer": after.answers.get(case_id, "")})
     result.new_cases = [{"id": i, "verdict": v} for i, v in after.verdicts.items() if i not in before.verdicts]
     if result.regressions:
         ids = ", ".join(r["id"] for r in result.regressions[:10])
         result.problems.append(f"{len(result.regressions)} case(s) passed in the baseline and do not now: {ids}")
+    errored = after.errored
+    if errored:  # an error is never a pass, nor "no regression", whatever the baseline said
+        result.problems.append(f"{len(errored)} case(s) could not run: {', '.join(errored[:10])}")
     if after.pass_rate < before.pass_rate:
         result.problems.append(f"pass rate dropped: {before.pass_rate:.0%} -> {after.pass_rate:.0%}")
     result.changed_cases = [i for i, h in before.case_hashes.items()

@@ -19,6 +19,7 @@ its expansion. Importing this module costs no more than `yaml` itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,9 @@ def _load(data: str | bytes, source: str, *, what: str, line_offset: int, limit:
                 docs.append(parser.construct_document(node))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        if mark is not None:
-            mark.column += col_offset
+        if mark is not None and col_offset:
+            with contextlib.suppress(AttributeError):  # libyaml's marks are read-only
+                mark.column += col_offset
         base = invalid_yaml(err, source, what=what, line_offset=line_offset)
         raise Unparsable(base.message, location=base.location) from None
     except RecursionError:

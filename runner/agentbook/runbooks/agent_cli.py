@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ from agentbook.models.relay import Relay, RelayLimits
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.redaction import Redactor
 from agentbook.runbooks.engines import EngineContext
-from agentbook.session.sandbox import bwrap_argv, bwrap_works, clean_env, protected_binds
+from agentbook.session import jail
+from agentbook.session.limits import GIB, Limits
+from agentbook.session.sandbox import bwrap_works, clean_env, protected_binds
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
 
@@ -49,22 +52,22 @@ def require_jail(agent: str) -> None:
                          hint="install bubblewrap (and allow user namespaces), or use --agent agentbook")
 
 
-def jail_argv(root: Path, argv: list[str], *, protected: list[str], writable: list[Path],
-              readable: list[Path]) -> list[str]:
-    """`argv` inside the same bubblewrap jail as the agent's bash, plus the agent's own binds."""
-    cmd = bwrap_argv(root, argv, protected_binds(root, [*protected, ".git"]))
-    extra: list[str] = []
-    for path in writable:
-        extra += ["--bind", str(path), str(path)]
-    for path in readable:
-        extra += ["--ro-bind", str(path), str(path)]
-    cut = cmd.index("--unshare-net")
-    return [*cmd[:cut], *extra, *cmd[cut:]]
+def agent_limits(limits: Limits, wall_seconds: float | None) -> Limits:
+    """The run's jail limits for an agent CLI: one long-lived process (a JavaScript runtime reserves far
+    more address space than a build step), so memory and CPU time are at least wide enough for a
+    session; the run's wall clock still ends it."""
+    return replace(limits, memory=max(limits.memory, 64 * GIB), cpu=max(limits.cpu, 3600.0, wall_seconds or 0.0))
 
 
-def under_tmp(path: Path) -> bool:
-    real = os.path.realpath(path)
-    return real == "/tmp" or real.startswith("/tmp/")
+def jail_call(root: Path, argv: list[str], *, protected: list[str], writable: list[Path],
+              readable: list[Path], limits: Limits) -> jail.Call:
+    """`argv` in the same jail as the agent's bash (session/jail.py), plus the agent's own binds:
+    `readable` host folders (the relay's socket, the agent's binary) and `writable` ones (its home)."""
+    call = jail.prepare(root, limits, argv=argv, read_only=protected_binds(root, [*protected, ".git"]),
+                        host_ro=[str(p) for p in readable])
+    cut = call.argv.index("--chdir")  # bubblewrap's own options end with --chdir ROOT --seccomp FD --
+    extra = [part for path in writable for part in ("--bind", str(path), str(path))]
+    return jail.Call([*call.argv[:cut], *extra, *call.argv[cut:]], call.pass_fds, call.cgroup)
 
 
 class CliAgentSession:
@@ -78,7 +81,8 @@ class CliAgentSession:
         self.root = ctx.root.resolve()
         self.home = ctx.state_dir / "agent-home"
         self.home.mkdir(parents=True, exist_ok=True)
-        self.binary = binary
+        # the real file: the jail shows its folder only, not the npm link that points there
+        self.binary = Path(os.path.realpath(binary)) if binary is not None else None
         redactor = Redactor(ctx.secrets)
         self.transcript = Transcript(ctx.transcript_path, ctx.session_id, redactor)
         self.trace = TraceRecorder(ctx.trace_path, ctx.session_id, redactor)
@@ -154,21 +158,33 @@ class CliAgentSession:
                  MODEL_ENV: self.ctx.model}
         return clean_env(extra, self.root)
 
-    def argv_in_jail(self, argv: list[str]) -> list[str]:
+    def call_in_jail(self, argv: list[str]) -> jail.Call:
         forward = [sys.executable, "-I", relay_forward.__file__, str(self.relay.socket_path), "--", *argv]
         readable = [self._sock_dir]
-        if self.binary is not None and under_tmp(self.binary):  # the jail's /tmp is its own
+        if self.binary is not None:  # the jail shows /usr and agentbook's install, not where npm put the agent
             readable.append(Path(os.path.realpath(self.binary)).parent)
-        return jail_argv(self.root, forward, protected=self.ctx.protected, writable=[self.home],
-                         readable=readable)
+        return jail_call(self.root, forward, protected=self.ctx.protected, writable=[self.home.resolve()],
+                         readable=readable, limits=agent_limits(self.ctx.limits, self.ctx.budgets.wall_seconds))
 
     async def run_jailed(self, argv: list[str], stdin: bytes, on_line: Callable[[bytes], bool]) -> tuple[int | None, bool]:
         """Run `argv` in the jail, feeding each stdout line to `on_line` (False: stop the agent now).
         Returns (exit code or None when stopped, whether the wall clock ran out)."""
-        proc = await asyncio.create_subprocess_exec(
-            *self.argv_in_jail(argv), cwd=self.root, env=self.env(), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT,
-            start_new_session=True)
+        call = self.call_in_jail(argv)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *call.argv, cwd=self.root, env=self.env(), stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT,
+                start_new_session=True, pass_fds=call.pass_fds)
+        except BaseException:
+            call.close()
+            raise
+        try:
+            return await self._watch(proc, stdin, on_line)
+        finally:
+            call.close()
+
+    async def _watch(self, proc: asyncio.subprocess.Process, stdin: bytes,
+                     on_line: Callable[[bytes], bool]) -> tuple[int | None, bool]:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         proc.stdin.write(stdin)
         with contextlib.suppress(ConnectionError):

@@ -1,8 +1,11 @@
-"""Benchmark: export a generated OTLP trace of 100,000 spans (~100 MB) and measure memory and speed.
+"""Benchmark: read and export a generated OTLP trace of 100,000 spans (~115 MB), against `json.load`.
 
-Prints the peak RSS of the exporting process against the input size (target: under 2x), spans per
-second, and the export time as a multiple of merely `json.load`ing the same file (the floor any reader
-pays). Each measurement runs in its own subprocess so peak RSS is that job's alone.
+Prints, as ratios against merely `json.load`ing the same file in the same run (the floor any reader
+pays): reading (target at most 3x), reading + writing the folder (at most 10x), the exporting
+process's peak RSS against the input size (at most 2x), the files written, and how many files an agent
+reads to get from the README to the failure (README -> errors.md -> the span), in the per-span folder
+layout and in the compact layout large traces get. Each measurement runs in its own subprocess, so
+peak RSS is that job's alone.
 
     .venv/bin/python bench/bench_trace.py              # 100,000 spans
     .venv/bin/python bench/bench_trace.py --spans 5000 # a quick run
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,41 +106,74 @@ def _measure(code: str, *args: str) -> tuple[float, float, str]:
 
 LOAD = "import json,sys; json.load(open(sys.argv[1], 'rb'))"
 IDLE = "import agentbook.traces"
-EXPORT = ("import sys, time; from agentbook.traces import read_trace, export_trace; began = time.perf_counter(); "
-          "t = read_trace(sys.argv[1]); read = time.perf_counter() - began; s = export_trace(t[0], sys.argv[2]); "
-          "print(s.spans, s.files, read)")
-# The floor for writing the folder: create the same kind of small files (5 per folder) with nothing else.
-FLOOR = ("import os, sys; root = sys.argv[1]; n = int(sys.argv[2])\n"
-         "for i in range(0, n, 5):\n"
-         "    d = os.path.join(root, str(i // 500), str(i)); os.makedirs(d)\n"
-         "    for j in range(5):\n"
-         "        open(os.path.join(d, f'{j}.md'), 'w').write('x' * 200)\n")
+READ = "import sys; from agentbook.traces import read_trace; read_trace(sys.argv[1])"
+EXPORT = ("import sys; from agentbook.traces import read_trace, export_trace; "
+          "s = export_trace(read_trace(sys.argv[1])[0], sys.argv[2], sys.argv[3]); print(s.spans, s.files)")
 
+
+def reads_to_failure(out: Path) -> int:
+    """Files an agent reads following the export's README to the first failure in errors.md, until it
+    has seen the failed span's status message, arguments and result (what it needs to debug it)."""
+    reads = 2  # README.md, which sends it to errors.md; errors.md
+    errors = (out / "errors.md").read_text(encoding="utf-8")
+    ref = re.search(r"^- `([^`]+)` tool", errors, re.MULTILINE)
+    if ref is None:
+        raise SystemExit("no tool error in errors.md")
+    target = ref.group(1)
+    if not target.endswith("/"):  # compact: file:line, the whole span is there
+        file, _, line = target.rpartition(":")
+        section = (out / file).read_text(encoding="utf-8").splitlines()[int(line) - 1:][:80]
+        assert any(line.startswith("### tool result") for line in section)
+        return reads + 1
+    folder = out / target
+    needed = {"status_message", "args", "result"}
+    for name in ("span.yaml", "input.md", "output.md", "tool/args.json", "tool/result.txt"):  # README's order
+        if not (folder / name).is_file():
+            continue
+        reads += 1
+        text = (folder / name).read_text(encoding="utf-8")
+        needed -= {"status_message"} if "status_message:" in text else set()
+        needed -= {"args"} if name == "tool/args.json" else set()
+        needed -= {"result"} if name == "tool/result.txt" else set()
+        if not needed:
+            return reads
+    raise SystemExit(f"the failure's content is not in {folder}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=100_000, help="spans in the generated trace")
+    parser.add_argument("--sample", type=int, default=2_000, help="spans of the trace exported both ways "
+                        "to count reads to the failure (the per-span layout of the full trace takes long)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-trace-"))
     try:
-        src = work / "trace.json"
+        src, sample = work / "trace.json", work / "sample.json"
         generate(src, args.spans)
+        generate(sample, min(args.sample, args.spans))
         size_mb = src.stat().st_size / 2**20
         load_s, load_rss, _ = _measure(LOAD, str(src))
         _, idle_rss, _ = _measure(IDLE)
-        export_s, export_rss, out = _measure(EXPORT, str(src), str(work / "out"))
-        spans, files, read_s = int(out.split()[0]), int(out.split()[1]), float(out.split()[2])
-        floor_s = _measure(FLOOR, str(work / "floor"), str(files))[0]
+        read_s, read_rss, _ = _measure(READ, str(src))
+        export_s, export_rss, out = _measure(EXPORT, str(src), str(work / "out"), "auto")
+        spans, files = (int(x) for x in out.split())
+        _, _, out = _measure(EXPORT, str(sample), str(work / "folders"), "folders")
+        sample_spans, sample_files = (int(x) for x in out.split())
+        _measure(EXPORT, str(sample), str(work / "compact"), "compact")
+        before, after = reads_to_failure(work / "folders"), reads_to_failure(work / "out")
         print(f"input: {spans} spans, {size_mb:.1f} MB OTLP/JSON (one document)")
         print(f"json.load alone: {load_s:.2f}s, peak RSS {load_rss:.0f} MB ({load_rss / size_mb:.2f}x input)")
-        print(f"export: {export_s:.2f}s ({read_s:.2f}s reading), {spans / export_s:,.0f} spans/s, {files} files written")
-        print(f"floor: creating {files} small files (5 per folder) alone takes {floor_s:.2f}s on this disk; "
-              f"export / floor = {export_s / floor_s:.2f}x")
-        print(f"export peak RSS: {export_rss:.0f} MB = {export_rss / size_mb:.2f}x input (target < 2x at the full "
-              f"size; interpreter + imports alone: {idle_rss:.0f} MB, so {(export_rss - idle_rss) / size_mb:.2f}x "
-              "without them)")
-        print(f"export time / json.load time: {export_s / load_s:.1f}x")
+        print(f"read_trace: {read_s:.2f}s = {read_s / load_s:.1f}x json.load (target <= 3x); "
+              f"peak RSS {read_rss / size_mb:.2f}x input")
+        print(f"export (read + write): {export_s:.2f}s = {export_s / load_s:.1f}x json.load (target <= 10x), "
+              f"{spans / export_s:,.0f} spans/s, {files:,} files written "
+              f"({'compact' if spans > 2000 else 'folders'} layout)")
+        print(f"export peak RSS: {export_rss:.0f} MB = {export_rss / size_mb:.2f}x input (target <= 2x; interpreter "
+              f"+ imports alone: {idle_rss:.0f} MB, so {(export_rss - idle_rss) / size_mb:.2f}x without them)")
+        print(f"per-span folder layout on a {sample_spans:,}-span sample: {sample_files:,} files "
+              f"({sample_files / sample_spans:.1f} per span; {files / spans:.3f} per span in the compact layout)")
+        print(f"reads to the failure (README, errors.md, the span): per-span folders {before}, compact {after} "
+              f"(same failure, same trace; the sample's compact export needs {reads_to_failure(work / 'compact')})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

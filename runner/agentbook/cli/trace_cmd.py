@@ -9,6 +9,7 @@ import click
 from agentbook.cli.output import emit_json, json_option
 from agentbook.traces import FORMATS, read_trace, summarize, summary_text
 from agentbook.traces.export import export_many, pick_traces
+from agentbook.traces.layout import COMPACT_MIN, LAYOUTS
 
 # A plain string, checked by read_trace: plugins add formats, and listing them would import every reader.
 format_option = click.option("--format", "fmt", default="auto", show_default=True,
@@ -26,11 +27,14 @@ def command() -> None:
 @click.argument("out", type=click.Path(path_type=Path))
 @format_option
 @trace_id_option
+@click.option("--layout", "layout_name", type=click.Choice(LAYOUTS), default="auto", show_default=True,
+              help="folders: a folder per span; compact: a file per agent subtree; auto: compact above "
+                   f"{COMPACT_MIN:,} spans.")
 @json_option
-def export_cmd(file: Path, out: Path, fmt: str, trace_id: str | None, as_json: bool) -> None:
+def export_cmd(file: Path, out: Path, fmt: str, trace_id: str | None, layout_name: str, as_json: bool) -> None:
     """Export FILE as a folder at OUT (a file with several traces: one folder per trace inside OUT)."""
     traces = pick_traces(read_trace(file, fmt), trace_id)
-    summaries = export_many(traces, out)
+    summaries = export_many(traces, out, layout_name)
     if as_json:
         emit_json({"out": str(out), "traces": [s.to_json() for s in summaries]})
         return

@@ -25,8 +25,9 @@ from typing import Any
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text
 
+from .compact import write_group
 from .findings import TITLES, Finding, in_order, span_findings
-from .layout import Layout, plan
+from .layout import LAYOUTS, Layout, plan
 from .model import SHARED_MIN, Message, Span, Trace, text_digest
 from .names import one_line, slug
 from .render import cut, fmt_ms, io_md, message_file_name, message_md, pretty_json, span_files
@@ -170,23 +171,33 @@ class _Writer:
     def all(self) -> list[Finding]:
         self._by_id = {s.span_id: s for s in self.trace.spans}
         self._written: set[str] = set()
-        ordered = [s for _, s in self.layout.order]
         self.findings: list[Finding] = []
-        for span in ordered:
-            self.span(span)
+        self.spans()
         findings = in_order(self.findings)
+        self.tail(findings)
+        return findings
+
+    def spans(self) -> None:
+        if self.layout.compact:
+            for head, members in self.layout.groups:
+                write_group(self, head, members)
+            return
+        for _, span in self.layout.order:
+            self.span(span)
+
+    def tail(self, findings: list[Finding]) -> None:
+        """The files at the top of the export (written last: they point at everything else)."""
         # Index files are never cut: they are what one greps to find everything else.
         self.write_lines("tree.txt", tree_lines(self.trace, self.layout, findings))
         self.write_lines("index.tsv", index_lines(self.layout))
         self.write_lines("errors.md", errors_lines(self.trace, self.layout, findings))
         self.write("README.md", readme_md(self.trace, self.layout, findings, sorted(self.shared.values())))
-        self.write("trace.json", cut_long=False, text=json.dumps({"trace_id": self.trace.trace_id, "format": self.trace.format,
-                                             "name": self.trace.name, "counts": self.trace.counts(),
-                                             "problems": self.trace.problems, "kept_verbatim": kept_verbatim(self.trace),
-                                             "metadata": self.trace.metadata},
-                                            indent=2, ensure_ascii=False, default=str) + "\n")
+        self.write("trace.json", cut_long=False, text=json.dumps({
+            "trace_id": self.trace.trace_id, "format": self.trace.format, "name": self.trace.name,
+            "layout": "compact" if self.layout.compact else "folders", "counts": self.trace.counts(),
+            "problems": self.trace.problems, "kept_verbatim": kept_verbatim(self.trace),
+            "metadata": self.trace.metadata}, indent=2, ensure_ascii=False, default=str) + "\n")
         self.write(MARKER, f"agentbook trace export of {self.trace.trace_id}\n")
-        return findings
 
 
 def _put_all(batch: list[tuple[str, str, str | None, str]]) -> None:
@@ -210,8 +221,10 @@ def _rest_name(name: str) -> str:
 
 def tree_lines(trace: Trace, layout: Layout, findings: list[Finding]) -> Iterator[str]:
     flagged = {id(f.span) for f in findings}
+    where = ("File and line of number N: grep -rn '^## N ' --include='spans-*.md' ." if layout.compact
+             else "Folder of number N: grep -P '(^|/)N-' index.tsv")
     yield (f"# {len(layout.order)} spans of trace {trace.trace_id}. Columns: number kind name [status] "
-           "duration tokens. '!!' = listed in errors.md. Folder of number N: grep -P '(^|/)N-' index.tsv")
+           f"duration tokens. '!!' = listed in errors.md. {where}")
     orphan_ids = {id(s) for s in trace.orphans}
     for depth, span in layout.order:
         if id(span) in orphan_ids:
@@ -228,7 +241,7 @@ def index_lines(layout: Layout) -> Iterator[str]:
     for _, span in layout.order:
         ms = f"{span.duration_ms:.1f}" if span.duration_ms is not None else ""
         tokens = "" if span.total_tokens is None else str(span.total_tokens)
-        yield "\t".join([layout.path[id(span)] + "/", span.kind, one_line(clean_text(span.name), 120),
+        yield "\t".join([layout.ref(span), span.kind, one_line(clean_text(span.name), 120),
                          span.status, tokens, ms, one_line(clean_text(span.span_id), 80)])
 
 
@@ -243,8 +256,8 @@ def errors_lines(trace: Trace, layout: Layout, findings: list[Finding]) -> Itera
             yield from ("", f"## {TITLES[section]}", "")
         detail = one_line(clean_text(f.detail), 300)
         if f.related is not None:
-            detail += f" (`{layout.path[id(f.related)]}/`)"
-        yield f"- `{layout.path[id(f.span)]}/` {f.span.kind} `{one_line(clean_text(f.span.name), 60)}`: {detail}"
+            detail += f" (`{layout.ref(f.related)}`)"
+        yield f"- `{layout.ref(f.span)}` {f.span.kind} `{one_line(clean_text(f.span.name), 60)}`: {detail}"
     if trace.problems:
         yield from ("", "## Could not place", "", ("The source had spans this export could not put in the tree "
                     "as given; they are under `_orphans/`."), "")
@@ -264,12 +277,17 @@ def _prepare(out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
 
 
-def export_trace(trace: Trace, out_dir: Path | str) -> ExportSummary:
-    """Write `trace` as a folder at `out_dir` (replacing an earlier export there) and count what went in."""
+def export_trace(trace: Trace, out_dir: Path | str, layout_name: str = "auto") -> ExportSummary:
+    """Write `trace` as a folder at `out_dir` (replacing an earlier export there) and count what went in.
+
+    `layout_name`: `folders` (a folder per span), `compact` (a file per agent subtree), or `auto`
+    (compact above `layout.COMPACT_MIN` spans)."""
+    if layout_name not in LAYOUTS:
+        raise FatalError(f"unknown layout {layout_name!r}", hint="use one of: " + ", ".join(LAYOUTS))
     out = Path(out_dir)
     _prepare(out)
     _remove_stale(out)
-    layout = plan(trace)
+    layout = plan(trace, layout_name)
     tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent)
     try:
         writer = _Writer(tmp, trace, layout)
@@ -339,19 +357,19 @@ def pick_traces(traces: list[Trace], trace_id: str | None) -> list[Trace]:
     return chosen
 
 
-def export_many(traces: list[Trace], out_dir: Path | str) -> list[ExportSummary]:
+def export_many(traces: list[Trace], out_dir: Path | str, layout_name: str = "auto") -> list[ExportSummary]:
     """One trace: export it at `out_dir`. Several: `out_dir/NN-<trace id>/` each, plus a README listing them.
 
     Either way OUT is built beside itself and swapped in whole, replacing an earlier export of either kind.
     """
     out = Path(out_dir)
     if len(traces) == 1:
-        return [export_trace(traces[0], out)]
+        return [export_trace(traces[0], out, layout_name)]
     _prepare(out)
     _remove_stale(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
-        summaries = _export_each(traces, tmp)
+        summaries = _export_each(traces, tmp, layout_name)
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -361,14 +379,14 @@ def export_many(traces: list[Trace], out_dir: Path | str) -> list[ExportSummary]
     return summaries
 
 
-def _export_each(traces: list[Trace], root: Path) -> list[ExportSummary]:
+def _export_each(traces: list[Trace], root: Path, layout_name: str) -> list[ExportSummary]:
     width = max(2, len(str(len(traces))))
     summaries = []
     lines = [f"# {len(traces)} traces", "", ("Each folder is one trace exported by `agentbook trace export`; "
              "start with its README.md."), "", "| folder | trace id | spans | failed | name |", "|---|---|---|---|---|"]
     for n, trace in enumerate(traces, 1):
         name = f"{n:0{width}d}-{slug(trace.trace_id, 32, 'trace')}"
-        summary = export_trace(trace, root / name)
+        summary = export_trace(trace, root / name, layout_name)
         summaries.append(summary)
         lines.append(f"| `{name}/` | {one_line(clean_text(trace.trace_id), 40)} | {summary.spans} | "
                      f"{summary.errors} | {one_line(clean_text(trace.name), 60).replace('|', '/')} |")

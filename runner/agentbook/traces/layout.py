@@ -1,4 +1,9 @@
-"""Where each span's folder goes: numbered in tree order, nested like the tree, bounded both ways.
+"""Where each span goes: numbered in tree order, nested like the tree, bounded both ways.
+
+Two layouts. `folders` (the default for traces up to `COMPACT_MIN` spans): one folder per span.
+`compact` (larger traces): one folder per agent subtree (each root, orphan and agent span heads a
+group of the spans below it down to the next agent), its spans written in files of up to
+`CHUNK_SPANS` spans; a span's place is then `file:line`. Either way folders nest like the tree.
 
 Wide: a folder never holds more than `MAX_ENTRIES` child folders; longer runs of siblings are grouped
 into range folders (`0002-0101/`), recursively. Deep: when a folder path would pass `MAX_DIR_CHARS`
@@ -8,6 +13,7 @@ into range folders (`0002-0101/`), recursively. Deep: when a folder path would p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .model import Span, Trace
@@ -17,6 +23,10 @@ from .tree import walk
 MAX_ENTRIES = 150  # child folders per folder before runs are grouped
 GROUP_SIZE = 100
 MAX_DIR_CHARS = 150  # + up to ~45 for files inside (messages/0001-assistant.rest.md) stays under 200
+COMPACT_MIN = 2000  # spans: above this, the compact layout (a file per agent subtree, not a folder per span)
+CHUNK_SPANS = 200  # spans per file in the compact layout
+LAYOUTS = ("auto", "folders", "compact")
+Kids = Callable[[Span], list[Span]]
 
 
 @dataclass
@@ -26,20 +36,75 @@ class Layout:
     order: list[tuple[int, Span]] = field(default_factory=list)  # (depth, span) in tree order
     continued: dict[int, list[Span]] = field(default_factory=dict)  # id(parent) -> children moved to _deep/
     width: int = 3
+    compact: bool = False
+    groups: list[tuple[Span, list[Span]]] = field(default_factory=list)  # compact: (head, its spans) in order
+    group_of: dict[int, Span] = field(default_factory=dict)  # compact: id(span) -> the head of its group
+    parents: dict[int, Span | None] = field(default_factory=dict)  # compact: id(span) -> its parent in the tree
 
     def folder(self, span: Span) -> str:
         return f"{self.number[id(span)]:0{self.width}d}-{slug(span.kind, 12, 'other')}-{slug(span.name)}"
 
+    def ref(self, span: Span) -> str:
+        """Where to look for a span: its folder (`path/`), or in the compact layout its `file:line`."""
+        return self.path[id(span)] if self.compact else self.path[id(span)] + "/"
 
-def plan(trace: Trace) -> Layout:
+
+def _children(span: Span) -> list[Span]:
+    return span.children
+
+
+def plan(trace: Trace, layout_name: str = "auto") -> Layout:
     layout = Layout()
     layout.order = walk(trace.roots) + walk(trace.orphans)
     layout.width = max(3, len(str(len(layout.order))))
     for n, (_, span) in enumerate(layout.order, 1):
         layout.number[id(span)] = n
+    layout.compact = layout_name == "compact" or (layout_name == "auto" and len(layout.order) > COMPACT_MIN)
+    if not layout.compact:
+        _plan(layout, trace.roots, trace.orphans, _children)
+        return layout
+    heads = _group(layout, trace)
+    # Group folders nest like the agents do: a head's folder goes inside the folder of its parent's group.
+    kids: dict[int, list[Span]] = {id(h): [] for h in heads}
+    for head in heads:
+        parent = layout.parents.get(id(head))
+        if parent is not None:
+            kids[id(layout.group_of[id(parent)])].append(head)
+    orphans = {id(s) for s in trace.orphans}
+    tops = [h for h in heads if layout.parents.get(id(h)) is None]
+    _plan(layout, [h for h in tops if id(h) not in orphans], [h for h in tops if id(h) in orphans],
+          lambda s: kids[id(s)])
+    return layout
+
+
+def _group(layout: Layout, trace: Trace) -> list[Span]:
+    """Assign each span to its group (compact layout); the heads, in tree order."""
+    tops = {id(s) for s in trace.roots + trace.orphans}
+    stack: list[tuple[int, Span]] = []  # (depth, head) of the groups enclosing the current span
+    path: list[Span] = []  # ancestors of the current span
+    heads: list[Span] = []
+    members: dict[int, list[Span]] = {}
+    for depth, span in layout.order:
+        del path[depth:]
+        layout.parents[id(span)] = path[-1] if path and id(span) not in tops else None
+        path.append(span)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        if id(span) in tops or span.kind == "agent" or not stack:
+            stack.append((depth, span))
+            heads.append(span)
+            members[id(span)] = []
+        head = stack[-1][1]
+        layout.group_of[id(span)] = head
+        members[id(head)].append(span)
+    layout.groups = [(h, members[id(h)]) for h in heads]
+    return heads
+
+
+def _plan(layout: Layout, roots: list[Span], orphans: list[Span], kids: Kids) -> None:
     cut: list[Span] = []
-    _place(layout, trace.roots, "", cut)
-    _place(layout, trace.orphans, "_orphans", cut)
+    _place(layout, roots, "", cut, kids)
+    _place(layout, orphans, "_orphans", cut, kids)
     # Cut subtrees are laid out under a placeholder as long as any real `_deep/<range>/` prefix, so
     # swapping in the real prefix afterwards can only shorten paths.
     placeholder = "_deep/" + "#" * (2 * (2 * layout.width + 2))
@@ -49,7 +114,7 @@ def plan(trace: Trace) -> Layout:
         batch, cut = cut, []
         for root in batch:
             deep_roots.append(root)
-            members[id(root)] = _place(layout, [root], placeholder, cut)
+            members[id(root)] = _place(layout, [root], placeholder, cut, kids)
     deep_roots.sort(key=lambda s: layout.number[id(s)])
     for group_dir, group in _groups(layout, deep_roots, "_deep"):
         for root in group:
@@ -57,7 +122,6 @@ def plan(trace: Trace) -> Layout:
                 old = layout.path[id(span)]
                 if old.startswith(placeholder + "/"):
                     layout.path[id(span)] = group_dir + old[len(placeholder):]
-    return layout
 
 
 def _join(base: str, name: str) -> str:
@@ -80,7 +144,7 @@ def _groups(layout: Layout, spans: list[Span], base: str) -> list[tuple[str, lis
     return out
 
 
-def _place(layout: Layout, spans: list[Span], base: str, cut: list[Span]) -> list[Span]:
+def _place(layout: Layout, spans: list[Span], base: str, cut: list[Span], kids: Kids) -> list[Span]:
     """Give `spans` and their subtrees folders under `base`; subtrees that get too deep go to `cut`."""
     placed: list[Span] = []
     stack: list[tuple[list[Span], str, Span | None]] = [(spans, base, None)]
@@ -95,6 +159,7 @@ def _place(layout: Layout, spans: list[Span], base: str, cut: list[Span]) -> lis
                     continue
                 layout.path[id(span)] = path
                 placed.append(span)
-                if span.children:
-                    stack.append((span.children, path, span))
+                children = kids(span)
+                if children:
+                    stack.append((children, path, span))
     return placed

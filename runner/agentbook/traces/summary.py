@@ -95,7 +95,7 @@ def _metadata_lines(trace: Trace) -> list[str]:
 def readme_md(trace: Trace, layout: Layout, findings: list[Finding], prompts: list[str]) -> str:
     data = summarize(trace, findings)
     source = PurePath(trace.source).name  # not the full path: the same file gives the same folder anywhere
-    roots = [f"`{layout.path[id(s)]}/`" for s in trace.roots[:5]]
+    roots = [f"`{layout.ref(s)}`" for s in trace.roots[:5]]
     lines = [
         f"# Trace {one_line(clean_text(trace.name or trace.trace_id), 80)}",
         "",
@@ -114,7 +114,7 @@ def readme_md(trace: Trace, layout: Layout, findings: list[Finding], prompts: li
         + ("; see `_orphans/`" if trace.orphans else ""),
     ]
     for f in findings[:5]:
-        lines.append(f"  - {f.section}: `{layout.path[id(f.span)]}/`")
+        lines.append(f"  - {f.section}: `{layout.ref(f.span)}`")
     if prompts:
         lines.append(f"- {len(prompts)} repeated system prompt(s) written once under `prompts/`")
     kept = kept_verbatim(trace)
@@ -123,17 +123,60 @@ def readme_md(trace: Trace, layout: Layout, findings: list[Finding], prompts: li
                      f"span.yaml) and {kept['records']} record(s) of unknown kinds (`events:` named `unread ...`); "
                      "counts by key in `trace.json`")
     lines += _metadata_lines(trace)[:12]
-    lines += ["", "## Where to start", "",
-              "1. `errors.md`: every failed or suspicious span with its folder path.",
-              ("2. `tree.txt`: the whole hierarchy, one line per span (kind, status, duration, tokens); "
-              "`!!` marks spans listed in errors.md."),
-              ("3. Open the span's folder: `span.yaml` first, then `input.md` / `output.md`, then "
-              "`messages/` or `tool/` for the full text."),
-              ("4. Walk up (`parent_path` in span.yaml) to see what fed it the bad input; find the prompt or "
-              "component in the codebase by its text or the span name."),
-              "", LAYOUT]
+    lines += ["", "## Where to start", "", *(WHERE_COMPACT if layout.compact else WHERE), "",
+              LAYOUT_COMPACT if layout.compact else LAYOUT]
     return "\n".join(lines) + "\n"
 
+
+WHERE = [
+    "1. `errors.md`: every failed or suspicious span with its folder path.",
+    ("2. `tree.txt`: the whole hierarchy, one line per span (kind, status, duration, tokens); "
+     "`!!` marks spans listed in errors.md."),
+    ("3. Open the span's folder: `span.yaml` first, then `input.md` / `output.md`, then "
+     "`messages/` or `tool/` for the full text."),
+    ("4. Walk up (`parent_path` in span.yaml) to see what fed it the bad input; find the prompt or "
+     "component in the codebase by its text or the span name."),
+]
+WHERE_COMPACT = [
+    "1. `errors.md`: every failed or suspicious span with its `file:line`.",
+    "2. Read the span there: `sed -n 'LINE,+80p' FILE` shows it (it ends at the next `## ` header line).",
+    ("3. `tree.txt`: the whole hierarchy, one line per span; `!!` marks spans listed in errors.md. Its "
+     "parent is `parent NNN` in the span's first line: `grep -rn '^## NNN ' --include='spans-*.md' .`"),
+    "4. Find the prompt or component in the codebase by its text or the span name.",
+]
+LAYOUT_COMPACT = """## Layout (compact: this trace is large, so spans are grouped by agent)
+
+```
+README.md        this file
+tree.txt         one line per span, indented like the tree: NNN kind name [status] duration tokens
+errors.md        failed spans, tool errors, empty/truncated outputs, retries, refusals, warnings,
+                 and spans that could not be placed, each with its file:line
+index.tsv        one line per span: file:line kind name status tokens ms span_id (for grep/awk/sort)
+trace.json       trace-level data: counts, problems, what was kept verbatim, scores, resources
+prompts/         only when system prompts repeat: each written once, referenced from the spans
+NNN-kind-name/   one folder per root, agent or orphan span: its subtree down to the next agent,
+                 whose own folder is nested inside it
+  spans-A-B.md     spans A..B of that subtree in tree order; each starts with a line
+                   `## NNN kind name [status] duration tokens`, then `- id ...; parent NNN; ...`,
+                   status, attributes, events, `### input` / `### output` messages
+                   (`#### NNN role`), `### tool args`, `### tool result`
+  spans-A-B.jsonl  the same spans, every field in full, one JSON object per line
+NNNN-MMMM/       a range folder: a long run of sibling folders is split into groups of 100
+_orphans/        spans whose parent is missing, a cycle, or a duplicate id (errors.md says which)
+_deep/           subtrees moved up because their folder path grew too long
+```
+
+Texts over 20,000 characters are cut in the .md with a pointer to the .jsonl line that has them whole.
+Same trace in, same bytes out.
+
+## Searching
+
+- Failed spans: `grep -P '\\terror\\t' index.tsv`
+- Slowest spans: `sort -t$'\\t' -k6 -g -r index.tsv | head`
+- Most tokens: `sort -t$'\\t' -k5 -g -r index.tsv | head`
+- All LLM calls of one model: `grep -rn 'model NAME' --include='spans-*.md' .`
+- Where a phrase of a prompt appears: `grep -rn 'PHRASE' --include='spans-*.md' .`
+"""
 
 LAYOUT = """## Layout
 

@@ -14,6 +14,7 @@ Each figure is the median of R interleaved runs (load drifting on a shared machi
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import resource
 import shutil
@@ -80,12 +81,21 @@ def find_peer(install: bool) -> str | None:
     return None
 
 
+def compile_bytecode() -> None:
+    """Byte-compile agentbook as `pip install` does: an editable checkout run with
+    PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every start."""
+    import agentbook
+
+    compileall.compile_dir(str(Path(agentbook.__file__).parent), quiet=1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--install-peer", action="store_true",
                     help=f"npm-install Claude Code {PEER_VERSION} into {PEER_CACHE} when it is missing")
     args = ap.parse_args()
+    compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         base = Path(tmp)
         script = base / "trivial.script.yaml"
@@ -102,6 +112,8 @@ def main() -> None:
             "agentbook eval list (50 cases)": lambda: run([*AGENTBOOK, "eval", "list", str(suite)], base, env),
             "session + 1 turn, scripted": lambda: run(
                 [*session, "--model", f"scripted:{script}", "say hi"], base, env),
+            "session + 1 turn, scripted ?http=1 (SDK)": lambda: run(
+                [*session, "--model", f"scripted:{script}?http=1", "say hi"], base, env),
         }
         peer = find_peer(args.install_peer)
         server = None
@@ -130,10 +142,10 @@ def report(samples: dict[str, list[tuple[float, float]]], repeat: int, peer: str
     floor = wall["floor: python -c pass"]
     cc = wall.get("peer: claude -p (same stand-in)")
     print(f"start-up, median of {repeat} interleaved runs ({os.cpu_count()} cores)")
-    print(f"  {'':36}{'wall':>9}{'cpu':>9}{'/ floor':>9}{'/ claude -p':>13}")
+    print(f"  {'':42}{'wall':>9}{'cpu':>9}{'/ floor':>9}{'/ claude -p':>13}")
     for name in samples:
         vs_peer = f"{wall[name] / cc:12.2f}x" if cc else f"{'':>13}"
-        print(f"  {name:<36}{wall[name] * 1000:7.0f}ms{cpu[name] * 1000:7.0f}ms{wall[name] / floor:8.2f}x{vs_peer}")
+        print(f"  {name:<42}{wall[name] * 1000:7.0f}ms{cpu[name] * 1000:7.0f}ms{wall[name] / floor:8.2f}x{vs_peer}")
     if cc is None:
         print("  peer: claude -p                     skipped (no `claude`; rerun with --install-peer to npm-install "
               f"@anthropic-ai/claude-code@{PEER_VERSION} into {PEER_CACHE})")

@@ -7,6 +7,7 @@ reader (or a `kill -9`) sees the old bytes or the new bytes, never a mix.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -35,6 +36,69 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+Piece = bytes | tuple[int, int]  # new bytes, or (offset, length) of the file being replaced
+_COPY_CHUNK = 1 << 20
+
+
+def atomic_splice(path: Path | str, pieces: list[Piece]) -> os.stat_result:
+    """Atomically replace `path` with `pieces` joined: new bytes, or (offset, length) ranges of the
+    current file, which the kernel copies (`copy_file_range`, a reflink where the file system has one)
+    without passing them through this process. One fsync; returns the new file's stat.
+
+    Changing one case of a 20 MB suite thus moves a few KB through Python instead of 40 MB."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with open(path, "rb") as src:
+            for piece in pieces:
+                if isinstance(piece, tuple):
+                    _copy_range(src.fileno(), fd, *piece)
+                else:
+                    _write_all(fd, piece)
+            os.fsync(fd)
+            os.fchmod(fd, os.fstat(src.fileno()).st_mode & 0o7777)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+        return os.stat(path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _copy_range(src: int, dst: int, offset: int, length: int) -> None:
+    """Append `length` bytes of `src` from `offset` to `dst`: in the kernel, else (a file system or
+    kernel without copy_file_range) through a bounded buffer."""
+    end = offset + length
+    while offset < end:
+        try:
+            copied = os.copy_file_range(src, dst, end - offset, offset)
+        except OSError as err:
+            if err.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+                raise
+            copied = -1
+        if copied == 0:
+            raise OSError(errno.EIO, f"source ended at byte {offset}, {end - offset} bytes short")
+        if copied < 0:
+            while offset < end:
+                chunk = os.pread(src, min(_COPY_CHUNK, end - offset), offset)
+                if not chunk:
+                    raise OSError(errno.EIO, f"source ended at byte {offset}, {end - offset} bytes short")
+                _write_all(dst, chunk)
+                offset += len(chunk)
+            return
+        offset += copied
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -> None:

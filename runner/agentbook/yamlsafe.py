@@ -19,6 +19,7 @@ its expansion. Importing this module costs no more than `yaml` itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,9 @@ def _load(data: str | bytes, source: str, *, what: str, line_offset: int, limit:
                 docs.append(parser.construct_document(node))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        if mark is not None:
-            mark.column += col_offset
+        if mark is not None and col_offset:
+            with contextlib.suppress(AttributeError):  # libyaml's marks are read-only
+                mark.column += col_offset
         base = invalid_yaml(err, source, what=what, line_offset=line_offset)
         raise Unparsable(base.message, location=base.location) from None
     except RecursionError:
@@ -130,7 +132,12 @@ class _Checker:
         self.known_tags = set(parser.yaml_constructors)
 
     def check(self, root: yaml.Node) -> None:
-        sizes: dict[int, int] = {}  # expanded size of every finished node
+        # Scalars (most nodes) are checked where their parent lists them and count 1 each: only
+        # collections get the bookkeeping that aliases need.
+        if isinstance(root, yaml.ScalarNode):
+            self._check_node(root)
+            return
+        sizes: dict[int, int] = {}  # expanded size of every finished collection
         depths: dict[int, int] = {}
         unique = 0  # nodes as written; the rest of the expanded size is what aliases add
         open_: set[int] = set()
@@ -140,8 +147,8 @@ class _Checker:
             key = id(node)
             if done:
                 children = _children(node)
-                sizes[key] = 1 + sum(sizes[id(c)] for c in children)
-                depths[key] = 1 + max((depths[id(c)] for c in children), default=0)
+                sizes[key] = 1 + sum(1 if type(c) is _SCALAR else sizes[id(c)] for c in children)
+                depths[key] = 1 + max((1 if type(c) is _SCALAR else depths[id(c)] for c in children), default=0)
                 open_.discard(key)
                 if depths[key] > MAX_DEPTH:
                     self._fail(node, f"nested more than {MAX_DEPTH} levels deep")
@@ -158,7 +165,13 @@ class _Checker:
             unique += 1
             self._check_node(node)
             stack.append((node, True))
-            stack.extend((c, False) for c in reversed(_children(node)))
+            for child in reversed(_children(node)):
+                if type(child) is _SCALAR:
+                    unique += 1
+                    if child.tag not in self.known_tags:
+                        self._check_node(child)
+                else:
+                    stack.append((child, False))
 
     def _check_node(self, node: yaml.Node) -> None:
         if node.tag not in self.known_tags and node.tag != "tag:yaml.org,2002:merge":
@@ -181,6 +194,9 @@ class _Checker:
         where = f"{self.source}:{mark.line + 1 + self.line_offset}:{mark.column + 1 + self.col_offset}"
         raise FatalError(f"invalid YAML{' in ' + self.what if self.what else ''}: {problem}", location=where,
                          hint=hint)
+
+
+_SCALAR = yaml.ScalarNode
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -18,7 +18,9 @@ import pytest
 from agentbook.models import relay_forward
 from agentbook.models.relay import Relay, RelayLimits
 from agentbook.redaction import Redactor
-from agentbook.session.sandbox import bwrap_argv, bwrap_works
+from agentbook.session import jail
+from agentbook.session.limits import Limits
+from agentbook.session.sandbox import bwrap_works
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
 
@@ -143,13 +145,16 @@ def test_a_sandboxed_agent_reaches_only_the_relay(tmp_path: Path) -> None:
     work.mkdir()
 
     async def body(relay: Relay) -> Any:
-        argv = bwrap_argv(work, [sys.executable, "-I", relay_forward.__file__, str(relay.socket_path), "--",
-                                 sys.executable, "-c", AGENT], [])
-        cut = argv.index("--unshare-net")
-        argv[cut:cut] = ["--ro-bind", str(sock_dir), str(sock_dir)]
+        call = jail.prepare(work, Limits(), argv=[sys.executable, "-I", relay_forward.__file__,
+                                                  str(relay.socket_path), "--", sys.executable, "-c", AGENT],
+                            host_ro=[str(sock_dir)])
         env = {"PATH": os.environ["PATH"], "HOME": str(work), "ANTHROPIC_API_KEY": relay.token}
-        proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out, err = await proc.communicate()
+        try:
+            proc = await asyncio.create_subprocess_exec(*call.argv, env=env, stdout=subprocess.PIPE,
+                                                        stderr=subprocess.PIPE, pass_fds=call.pass_fds)
+            out, err = await proc.communicate()
+        finally:
+            call.close()
         return proc.returncode, out.decode(), err.decode()
 
     async def with_socket() -> tuple[Relay, Any]:

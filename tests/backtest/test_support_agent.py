@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cohorts import cluster_backtest
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import score
+from agentbook.backtest.report import build_report
 
-from .conftest import copy_backtest
+from .conftest import copy_backtest, rewrite
 from .support import SUPPORT_ANALYST, SUPPORT_CODE, support_generator, support_planted
 
 
@@ -168,3 +170,61 @@ def test_cited_locations_outside_the_code_are_never_listed(read_support: Path, t
     assert all("(at `" not in c["proposed_change"] for c in summary.cohorts)
     result = run_cli("backtest", "cluster", folder, "--code", tmp_path / "nope")
     assert result.code == 3 and "--code is not a folder" in result.err and "Traceback" not in result.err
+
+
+def _flip(folder: Path, inv_id: str, verdict: str) -> None:
+    meta_path = next(folder.glob(f"investigations/*/{inv_id}/meta.yaml"))
+    meta = yaml.safe_load(meta_path.read_text())
+    meta["verdict"] = verdict
+    rewrite(meta_path, yaml.safe_dump(meta, sort_keys=False))
+
+
+def test_compare_matches_cohorts_by_members_through_a_partial_fix(read_support: Path, source: Path, tmp_path: Path,
+                                                                   run_cli: Callable[..., Any]) -> None:
+    """Fix 8 of the CRM timeouts (the representative one among them, so the cohort's name and slug may
+    change) and break two correct investigations of an account that improves overall."""
+    truth = support_planted(source)
+    before = copy_backtest(read_support, tmp_path / "a")
+    cluster_backtest(str(before), code=str(SUPPORT_CODE))
+    index_a = json.loads((before / "cohorts" / "index.json").read_text())
+    crm_a = next(c for c in index_a["cohorts"] if truth[c["medoid"]]["cause"] == "crm-timeout")
+    crm_ids = sorted(i for i, t in truth.items() if t["cause"] == "crm-timeout")
+    fixed = sorted({crm_a["medoid"], *[i for i in crm_ids if i != crm_a["medoid"]][:7]})
+    account = Counter(str(truth[i]["account"]) for i in fixed).most_common(1)[0][0]
+    broken = sorted(i for i, t in truth.items() if t["account"] == account and not t["cause"]
+                    and t["noise"] is None)[:2]
+    after = copy_backtest(before, tmp_path / "b")
+    for inv_id in fixed:
+        _flip(after, inv_id, "correct")
+    for inv_id in broken:
+        _flip(after, inv_id, "wrong")
+    cluster_backtest(str(after), code=str(SUPPORT_CODE))
+    result = run_cli("backtest", "compare", before, after, "--json")
+    assert result.code == 1, result.err
+    out = json.loads(result.out)
+    assert out["fixed"] == fixed and out["broken"] == broken
+    rows = {r["slug_a"]: r for r in out["cohorts"] if r["slug_a"]}
+    crm = rows[crm_a["slug"]]
+    assert (crm["a"], crm["b"], crm["fixed"], crm["status"]) == (20, 12, 8, "shrank")
+    for row in out["cohorts"]:  # nothing is "gone" while one of its members still fails
+        assert row["status"] != "gone" or row["still_failing"] == 0, row
+    regressed = {r["account"]: r for r in out["regressed_accounts"]}
+    assert regressed[account]["broken"] == 2 and regressed[account]["broken_ids"] == broken
+    fixed_here = sum(1 for i in fixed if truth[i]["account"] == account)
+    assert regressed[account]["fixed"] == fixed_here > 2 and regressed[account]["delta"] > 0  # improved overall
+    assert 0 < regressed[account]["p_adjusted"] <= 1 and "significant" in regressed[account]
+    text = run_cli("backtest", "compare", before, after).out
+    assert f"{crm_a['slug']}" in text and ": 20 -> 12 (shrank: 8 fixed" in text
+    assert f"  {account}: 2 broke ({', '.join(broken)})" in text
+
+
+def test_report_counts_the_bucket_apart_and_draws_it(read_support: Path, tmp_path: Path) -> None:
+    folder = copy_backtest(read_support, tmp_path / "bt")
+    summary = cluster_backtest(str(folder), code=str(SUPPORT_CODE))
+    report = build_report(str(folder))
+    text = (folder / "report.md").read_text()
+    n = len(summary.no_common_cause)
+    assert f"{n} failures share no cause with any other failure" in text
+    assert "](cohorts/no-common-cause.md)" in text and "| no-common-cause |" not in text
+    assert report.charts == ["charts/accuracy-by-account.png", "charts/cohort-sizes.png"]
+    assert (folder / "charts" / "cohort-sizes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

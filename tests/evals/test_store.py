@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import yaml
 
 from agentbook.evals import state
 from agentbook.evals.index import build_index
+from agentbook.evals.indexstore import IndexStore, stat_key
 from agentbook.evals.split import check_split, split_suite
 from agentbook.evals.store import SingleFileSuite, SplitSuite, open_suite
 from agentbook.evals.synth import synthetic_suite
@@ -154,13 +156,20 @@ def test_index_cache_is_reused_and_invalidated(tmp_path: Path) -> None:
     path.write_text(synthetic_suite(5))
     suite = open_suite(path)
     suite.list_cases()
-    cache = state.index_file(path)
-    cached = json.loads(cache.read_text())
-    assert cached["size"] == path.stat().st_size and len(cached["cases"]) == 5
-    cache.write_text(json.dumps({**cached, "cases": cached["cases"][:1]}))  # a lying cache with a matching key
-    assert len(open_suite(path).list_cases()) == 1  # a new process (no memo) reads the cache
-    path.write_text(synthetic_suite(6))  # new size, mtime and hash: rebuilt
+    store = IndexStore(state.index_db(path))
+    key = stat_key(path.stat())
+    cached = store.load(key)
+    assert cached is not None and cached.size == path.stat().st_size and len(cached.cases) == 5
+    store.save(build_index(synthetic_suite(1).encode()), key, synthetic_suite(1).encode())  # a lying cache
+    assert len(open_suite(path).list_cases()) == 1  # a new process (no memo) trusts a cache with the file's stat
+    path.write_text(synthetic_suite(6))  # new size, mtime and ctime: rebuilt
     assert len(suite.list_cases()) == 6
+    before = path.stat()
+    assert store.load(stat_key(before)) is not None
+    path.write_text(synthetic_suite(6).replace("case-00001", "case-0000X"))  # another tool's same-size edit
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # ... that even kept the mtime
+    assert store.load(stat_key(path.stat())) is None  # the ctime tells
+    assert [c.id for c in suite.list_cases()][1] == "case-0000X"
     assert (tmp_path / ".agentbook" / ".gitignore").read_text().endswith("*\n")
 
 
@@ -172,10 +181,11 @@ def test_edits_keep_the_index_consistent_with_a_fresh_build(tmp_path: Path) -> N
     suite.remove_case("case-00010")
     suite.add_case({"id": "tail", "vars": {"q": "t"}})
     suite.edit_case("case-00015", [("assert[0].value", "changed")])
-    cached = json.loads(state.index_file(path).read_text())
+    cached = IndexStore(state.index_db(path)).load(stat_key(path.stat()))
+    assert cached is not None
     fresh = build_index(path.read_bytes()).to_json()
     strip = ("mtime_ns", "digest")
-    assert {k: v for k, v in cached.items() if k not in strip} == {
+    assert {k: v for k, v in cached.to_json().items() if k not in strip} == {
         k: v for k, v in fresh.items() if k not in strip}
 
 

@@ -22,6 +22,7 @@ from agentbook.models import (
 )
 from agentbook.models.backend import MessagesBackend
 from agentbook.models.governor import GOVERNOR
+from agentbook.models.scripted import ScriptedModel
 from agentbook.standin import ensure_server, parse_script, running
 
 Scripted = Callable[[str], str]
@@ -231,12 +232,14 @@ def test_only_user_id_metadata_goes_on_the_wire(scripted: Scripted) -> None:
     assert body["metadata"] == {"user_id": "run-7"}
 
 
-def test_count_tokens_through_the_backend(scripted: Scripted) -> None:
-    spec = scripted("version: 1\ndefault: {turns: [{text: hi}]}\n")
+@pytest.mark.parametrize("option", ["?http=1", ""])
+def test_count_tokens_through_the_backend(scripted: Scripted, option: str) -> None:
+    spec = scripted("version: 1\ndefault: {turns: [{text: hi}]}\n") + option
 
     async def go() -> tuple[int, ModelResponse]:
         model = load_model(spec)
-        assert isinstance(model, MessagesBackend)
+        assert isinstance(model, MessagesBackend) == bool(option)  # the in-process model counts the same
+        assert isinstance(model, (MessagesBackend, ScriptedModel))
         try:
             request = ModelRequest(messages=HELLO.messages, system="You are terse.")
             return await model.count_tokens(request), await model.complete(request)

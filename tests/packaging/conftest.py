@@ -59,7 +59,7 @@ def fresh_venv(path: Path) -> Path:
 
 def pip_install(python: Path, *args: str) -> None:
     """`pip install ARGS` into the environment of `python`; skips the test when the index is out of reach."""
-    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *args],
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-compile", *args],
                           capture_output=True, text=True, check=False, timeout=900)
     if done.returncode != 0 and any(mark in done.stderr for mark in OFFLINE):
         pytest.skip(f"the package index is not reachable: {done.stderr.strip().splitlines()[-1]}")

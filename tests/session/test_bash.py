@@ -97,6 +97,7 @@ def test_timeout_kills_the_whole_group_and_output_is_capped(work: Path, ctx: Too
     assert out == "left a child\n[exit code 0]"
 
 
+@needs_bwrap
 def test_allow_list_mode_runs_plain_commands_without_a_shell(git_repo: Path) -> None:
     ctx = ToolContext(root=git_repo, sandbox="allowlist", bash_allow=["git diff*", "git status*"])
     out, err, denied = bash(ctx, "git status --short")
@@ -115,13 +116,15 @@ def test_allow_list_mode_runs_plain_commands_without_a_shell(git_repo: Path) -> 
 def test_allow_list_mode_without_a_list_refuses_everything(work: Path) -> None:
     ctx = ToolContext(root=work, sandbox="allowlist", bash_allow=None)
     out, _err, denied = bash(ctx, "echo hi")
-    assert out == "error: bash is disabled: bubblewrap is not available and no allow-list was configured"
+    assert out == "error: bash is disabled: the allowlist sandbox mode has no allow-list configured"
     assert denied is None
 
 
+@needs_bwrap
 def test_mode_resolution() -> None:
-    assert sandbox.resolve_mode("allowlist") == "allowlist"
-    assert sandbox.resolve_mode("auto") == ("bwrap" if sandbox.bwrap_works() else "allowlist")
+    assert sandbox.resolve_mode("allowlist") == "allowlist"  # jailed too: the allow-list is on top
+    assert sandbox.resolve_mode("auto") == sandbox.resolve_mode("bwrap") == "bwrap"
+    assert sandbox.resolve_mode("none-i-accept-the-risk") == "unconfined"
     with pytest.raises(FatalError, match="unknown sandbox mode 'docker'"):
         sandbox.resolve_mode("docker")
 

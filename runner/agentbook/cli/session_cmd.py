@@ -13,6 +13,8 @@ from agentbook.cli.output import bounded, emit_json, json_option
 from agentbook.duration import parse_duration
 from agentbook.errors import UsageError
 from agentbook.session import DEFAULT_TOOLS, Budgets, SessionConfig, run_session
+from agentbook.session.limits import parse_flags as parse_limit_flags
+from agentbook.session.limits import resolve as resolve_limits
 from agentbook.session.result import SessionResult
 
 
@@ -37,7 +39,11 @@ def default_out_dir() -> Path:
 @click.option("--max-tool-errors", type=int, default=8, show_default=True, help="Consecutive failed tool calls.")
 @click.option("--protected", multiple=True, help="Glob the agent may read but not change (repeatable).")
 @click.option("--bash-allow", multiple=True, help="fnmatch pattern of an allowed command (repeatable).")
-@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "allowlist"]), default="auto", show_default=True)
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "allowlist", "none-i-accept-the-risk"]), default="auto",
+              show_default=True, help="Where bash runs: the jail (auto, bwrap; allowlist adds --bash-allow), or "
+                                      "unconfined, only if you accept the risk.")
+@click.option("--limit", "limit_flags", multiple=True, metavar="NAME=VALUE",
+              help="A sandbox limit, e.g. memory=2G, processes=256, tool_seconds=120 (repeatable).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where transcript and trace go (default: $XDG_STATE_HOME/agentbook/sessions/<id>).")
 @click.option("--secret", "secrets", multiple=True, metavar="NAME",
@@ -46,7 +52,8 @@ def default_out_dir() -> Path:
 @click.argument("task")
 def command(model: str, root: Path, system: str, system_file: Path | None, tools: str, max_turns: int,
             max_tokens: int | None, max_usd: float | None, timeout: str, max_tool_errors: int,
-            protected: tuple[str, ...], bash_allow: tuple[str, ...], sandbox: str, out_dir: Path | None,
+            protected: tuple[str, ...], bash_allow: tuple[str, ...], sandbox: str, limit_flags: tuple[str, ...],
+            out_dir: Path | None,
             secrets: tuple[str, ...], as_json: bool, task: str) -> int:
     """Run TASK (or `-` for stdin) as one agent session in ROOT; exit code is the outcome's."""
     if task == "-":
@@ -59,7 +66,8 @@ def command(model: str, root: Path, system: str, system_file: Path | None, tools
                       wall_seconds=parse_duration(timeout, where="--timeout", error=UsageError), max_tool_errors=max_tool_errors)
     config = SessionConfig(model=model, root=root, system=system, budgets=budgets, protected=list(protected),
                            tools=[t.strip() for t in tools.split(",") if t.strip()],
-                           bash_allow=list(bash_allow) or None, sandbox=sandbox, secrets=_secret_values(secrets))
+                           bash_allow=list(bash_allow) or None, sandbox=sandbox, secrets=_secret_values(secrets),
+                           limits=resolve_limits(None, parse_limit_flags(limit_flags)))
     records = (out_dir or default_out_dir()) / config.session_id
     config.transcript_path, config.trace_path = records / "transcript.jsonl", records / "trace.otlp.json"
     config.protected += _inside(records, root)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,16 +30,8 @@ from agentbook.evals.cases import (
     unknown_id,
     write_bytes,
 )
-from agentbook.evals.index import (
-    CaseSpan,
-    Loader,
-    SuiteIndex,
-    dedent_chunk,
-    digest_of,
-    fill_ids,
-    load_index,
-    save_index,
-)
+from agentbook.evals.index import CaseSpan, Loader, SuiteIndex, build_index, dedent_chunk, fill_ids
+from agentbook.evals.indexstore import IndexStore, Located, StatKey, stat_key
 from agentbook.evals.yamlio import (
     Style,
     dump_all_rt,
@@ -49,6 +42,7 @@ from agentbook.evals.yamlio import (
     load_rt,
     to_plain,
 )
+from agentbook.fsutil import Piece, atomic_splice
 
 if TYPE_CHECKING:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -60,37 +54,95 @@ class CaseFile:
     def __init__(self, path: Path, seq_key: str | None) -> None:
         self.path = path
         self.seq_key = seq_key
-        # the last read, keyed by (size, mtime_ns, inode) of the file it came from: a second call in
-        # the same process (open_suite, then edit under the lock) skips reading and hashing again
-        self._memo: tuple[tuple[int, int, int], bytes, SuiteIndex] | None = None
+        # the last whole read, keyed by the stat of the file it came from: a second call in the same
+        # process (open_suite, then edit under the lock) skips reading it again
+        self._memo: tuple[StatKey, bytes, SuiteIndex] | None = None
+        self._store: IndexStore | None = None
+
+    @property
+    def store(self) -> IndexStore:
+        if self._store is None:
+            self._store = IndexStore(state.index_db(self.path))
+        return self._store
 
     # -- reading -------------------------------------------------------------------------------
-    def read(self) -> tuple[bytes, SuiteIndex]:
+    @contextmanager
+    def _opened(self) -> Iterator[tuple[int, os.stat_result]]:
+        """The file open for reading and its stat: reads through this fd see one version of it."""
         try:
-            with open(self.path, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                key = (st.st_size, st.st_mtime_ns, st.st_ino)
-                if self._memo is not None and self._memo[0] == key:
-                    return self._memo[1], self._memo[2]
-                if st.st_size > yamlsafe.max_bytes():
-                    raise FatalError(f"suite file is {st.st_size:,} bytes, more than the limit of "
-                                     f"{yamlsafe.max_bytes():,}", location=str(self.path),
-                                     hint="split it (`agentbook eval split`) or raise AGENTBOOK_YAML_MAX_BYTES")
-                data = fh.read()
+            fd = os.open(self.path, os.O_RDONLY)
         except OSError as err:
             raise FatalError(f"cannot read {self.path}: {err.strerror or err}") from None
-        index = load_index(self.path, data, st.st_mtime_ns, state.index_file(self.path), seq_key=self.seq_key)
+        try:
+            st = os.fstat(fd)
+            if st.st_size > yamlsafe.max_bytes():
+                raise FatalError(f"suite file is {st.st_size:,} bytes, more than the limit of "
+                                 f"{yamlsafe.max_bytes():,}", location=str(self.path),
+                                 hint="split it (`agentbook eval split`) or raise AGENTBOOK_YAML_MAX_BYTES")
+            yield fd, st
+        finally:
+            os.close(fd)
+
+    def read(self) -> tuple[bytes, SuiteIndex]:
+        """The whole file and its index (from the cache when it matches the file's stat)."""
+        with self._opened() as (fd, st):
+            key = stat_key(st)
+            if self._memo is not None and self._memo[0] == key:
+                return self._memo[1], self._memo[2]
+            try:
+                with open(fd, "rb", closefd=False) as fh:
+                    data = fh.read()
+            except OSError as err:
+                raise FatalError(f"cannot read {self.path}: {err.strerror or err}") from None
+        index = self.store.load(key)
+        if index is None:
+            index = build_index(data, where=str(self.path), seq_key=self.seq_key)
+            index.mtime_ns = st.st_mtime_ns
+            self.store.save(index, key, data)
         self._memo = (key, data, index)
         return data, index
 
     def index(self) -> SuiteIndex:
-        return self.read()[1]
+        """The index alone: from the cache without reading the file when it matches the file's stat."""
+        with self._opened() as (_fd, st):
+            key = stat_key(st)
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[2]
+        cached = self.store.load(key)
+        return cached if cached is not None else self.read()[1]
+
+    def layout(self) -> tuple[str, list[str]]:
+        """How the file holds its cases (`inline`, `files` or `none`) and the `file://` globs, from the
+        cache's header when it matches: opening a suite reads neither the file nor the cases' rows."""
+        with self._opened() as (_fd, st):
+            key = stat_key(st)
+        found = self.store.layout(key)
+        if found is not None:
+            return found
+        index = self.index()
+        return index.tests, index.globs
+
+    def _one(self, case_id: str) -> _Fast | None:
+        """One case's bytes and place, read through the cache without touching the rest of the file;
+        None when the cache cannot answer (first touch, a file for the full round-trip, duplicates)."""
+        with self._opened() as (fd, st):
+            key = stat_key(st)
+            found = self.store.locate(key, case_id)
+            if found is None or found.count != 1:
+                return None
+            span = found.span
+            chunk = os.pread(fd, span.end - span.start, span.start)
+        if len(chunk) != span.end - span.start or not _dash_first(chunk, found.dash_col):
+            self.store.drop()  # a cache that does not fit the bytes is not trusted again
+            return None
+        return _Fast(found, chunk, key, st.st_size)
 
     def infos(self) -> list[CaseInfo]:
-        data, index = self.read()
+        index = self.index()
         if index.fast:
             return [CaseInfo(c.id, c.description, c.asserts, c.size, f"{self.path}:{c.line}", c.explicit_id)
                     for c in index.cases]
+        data, _index = self.read()
         return [self._info(cid, case, n) for n, (cid, case) in enumerate(self._slow_cases(data))]
 
     def _info(self, cid: str, case: Any, n: int) -> CaseInfo:
@@ -101,6 +153,9 @@ class CaseFile:
                         "id" in case)
 
     def case_text(self, case_id: str) -> str:
+        one = self._one(case_id)
+        if one is not None:
+            return dedent_chunk(one.chunk, one.found.dash_col)
         data, index = self.read()
         if index.fast:
             span = index.cases[self._locate(index, case_id)]
@@ -111,16 +166,22 @@ class CaseFile:
         return dump_rt(CommentedSeq([seq[self._locate_id(ids, case_id)]]))
 
     def get_case(self, case_id: str) -> dict[str, Any]:
+        one = self._one(case_id)
+        if one is not None:
+            return self._parse_case(one.chunk, one.found.span, one.found.dash_col)
         data, index = self.read()
         if index.fast:
             span = index.cases[self._locate(index, case_id)]
-            text = dedent_chunk(data[span.start:span.end], index.dash_col)
-            value: dict[str, Any] = yamlsafe.load(text, str(self.path), loader=Loader, line_offset=span.line - 1,
-                                                    col_offset=index.dash_col)[0]
-            return value
+            return self._parse_case(data[span.start:span.end], span, index.dash_col)
         _docs, seq, ids = self._slow_load(data)
         plain: dict[str, Any] = to_plain(seq[self._locate_id(ids, case_id)])
         return plain
+
+    def _parse_case(self, chunk: bytes, span: CaseSpan, dash_col: int) -> dict[str, Any]:
+        text = dedent_chunk(chunk, dash_col)
+        value: dict[str, Any] = yamlsafe.load(text, str(self.path), loader=Loader, line_offset=span.line - 1,
+                                                col_offset=dash_col)[0]
+        return value
 
     def values(self) -> list[tuple[str, dict[str, Any]]]:
         """Every case, in file order, as (id, plain value); duplicates included."""
@@ -143,82 +204,124 @@ class CaseFile:
         with state.locked(self.path):
             yield self.read()
 
+    def _cached(self, find: Callable[[], _Fast | None]) -> _Fast | None:
+        """`find()` through the cache; on a miss the file is read and indexed once, then asked again."""
+        one = find()
+        if one is None:
+            _data, index = self.read()
+            one = find() if index.fast and index.cases else None
+        return one
+
     def edit(self, case_id: str, mutate: Mutation) -> EditResult:
-        with self.locked() as (data, index):
+        with state.locked(self.path):
+            one = self._cached(lambda: self._one(case_id))
+            if one is not None and _indented_at_least(one.chunk, one.found.dash_col):
+                return self._splice_edit(one, mutate)
+            data, index = self.read()
             if index.fast:
-                i = self._locate(index, case_id)
-                span = index.cases[i]
-                chunk = data[span.start:span.end]
-                if _indented_at_least(chunk, index.dash_col):
-                    return self._fast_rewrite(data, index, i, mutate)
+                self._locate(index, case_id)  # an unknown or duplicate id is reported here
             return self._slow_edit(data, index, case_id, mutate)
 
     def add(self, case: CommentedMap, case_id: str) -> EditResult:
-        with self.locked() as (data, index):
-            existing = [c.id for c in index.cases] if index.fast else [i for i, _ in self._slow_cases(data)]
-            if case_id in existing:
+        with state.locked(self.path):
+            last = self._cached(self._last)
+            if last is not None:
+                taken = self.store.has_id(case_id)
+            else:
+                data, index = self.read()
+                taken = case_id in ([c.id for c in index.cases] if index.fast
+                                    else [i for i, _ in self._slow_cases(data)])
+            if taken:
                 raise FatalError(f"duplicate id {case_id!r}: the suite already has a case with it",
                                  location=str(self.path), hint="pick another id or use `eval replace`")
             ensure_id(case, case_id)
             check_case(to_plain(case), f"{self.path} (new case {case_id})")
-            if index.fast and index.cases:
-                return self._fast_append(data, index, case, case_id)
+            if last is not None:
+                return self._splice_append(last, case, case_id)
+            data, index = self.read()
             return self._slow_add(data, index, case, case_id)
 
     def remove(self, case_id: str) -> EditResult:
-        with self.locked() as (data, index):
+        with state.locked(self.path):
+            one = self._cached(lambda: self._one(case_id))
+            if one is not None:
+                span = one.found.span
+                self._splice([(0, span.lead), (span.end, one.size - span.end)], one,
+                             lambda new: self.store.removed(one.key, new, one.found))
+                line = one.found.lead_line
+                return EditResult(case_id, str(self.path), True, lines=(line, line),
+                                  changed=[str(self.path)])
+            data, index = self.read()
             if index.fast:
-                i = self._locate(index, case_id)
-                span = index.cases[i]
-                new = data[:span.lead] + data[span.end:]
-                self._commit(new, index, i, removed=span)
-                line = data.count(b"\n", 0, span.lead) + 1
-                return EditResult(case_id, str(self.path), True, lines=(line, line), changed=[str(self.path)])
+                self._locate(index, case_id)
             docs, seq, ids = self._slow_load(data)
             del seq[self._locate_id(ids, case_id)]
             self._slow_write(data, docs)
             return EditResult(case_id, str(self.path), False, index.reason, changed=[str(self.path)])
 
-    # -- the fast path -------------------------------------------------------------------------
-    def _fast_rewrite(self, data: bytes, index: SuiteIndex, i: int, mutate: Mutation) -> EditResult:
-        span = index.cases[i]
+    # -- the fast path: one case spliced in, the rest copied by the kernel ---------------------
+    def _last(self) -> _Fast | None:
+        """The last case (a new case copies its style) and the byte before the end of the list."""
+        with self._opened() as (fd, st):
+            key = stat_key(st)
+            found = self.store.last(key)
+            if found is None:
+                return None
+            span = found.span
+            chunk = os.pread(fd, span.end - span.start, span.start)
+            before = os.pread(fd, 1, found.items_end - 1) if found.items_end else b""
+        if len(chunk) != span.end - span.start or not _dash_first(chunk, found.dash_col):
+            self.store.drop()
+            return None
+        return _Fast(found, chunk, key, st.st_size, before)
+
+    def _splice_edit(self, one: _Fast, mutate: Mutation) -> EditResult:
+        span, dash_col = one.found.span, one.found.dash_col
         where = f"{self.path}:{span.line}"
-        root, seq, style = self._load_chunk(data[span.start:span.end], where)
+        root, seq, style = self._load_chunk(one.chunk, where)
         case = seq[0]
         if not span.explicit_id:
             ensure_id(case, span.id)
         mutate(case, span.id)
         new_id = str(case.get("id", span.id))
-        if new_id != span.id and index.find(new_id):
+        if new_id != span.id and self.store.has_id(new_id):
             raise FatalError(f"duplicate id {new_id!r}: another case already has it", location=str(self.path))
-        chunk = self._dump_chunk(root, style, index.dash_col)
-        if not data[span.start:span.end].endswith(b"\n"):
+        chunk = self._dump_chunk(root, style, dash_col)
+        if not one.chunk.endswith(b"\n"):
             chunk = chunk.rstrip(b"\n")
-        value = _revalidate(chunk, index.dash_col, where)
-        old_chunk = data[span.start:span.end]
-        first_line = span.line
-        if chunk != old_chunk:
-            new = data[:span.start] + chunk + data[span.end:]
-            self._commit(new, index, i, replaced=(chunk, value, new_id))
-        return EditResult(new_id, str(self.path), True, lines=changed_lines(old_chunk, chunk, first_line),
-                          changed=[str(self.path)] if chunk != old_chunk else [])
+        value = _revalidate(chunk, dash_col, where)
+        if chunk != one.chunk:
+            self._splice([(0, span.start), chunk, (span.end, one.size - span.end)], one,
+                         lambda new: self.store.replaced(one.key, new, one.found, chunk, new_id,
+                                                         str(value.get("description", "")), assert_types(value)))
+        return EditResult(new_id, str(self.path), True, lines=changed_lines(one.chunk, chunk, span.line),
+                          changed=[str(self.path)] if chunk != one.chunk else [])
 
-    def _fast_append(self, data: bytes, index: SuiteIndex, case: CommentedMap, case_id: str) -> EditResult:
-        last = index.cases[-1]
-        root, seq, style = self._load_chunk(data[last.start:last.end], str(self.path))
+    def _splice_append(self, last: _Fast, case: CommentedMap, case_id: str) -> EditResult:
+        root, seq, style = self._load_chunk(last.chunk, str(self.path))
         seq.clear()
         seq.append(case)
-        chunk = self._dump_chunk(root, style, index.dash_col)
-        value = _revalidate(chunk, index.dash_col, str(self.path))
-        at = index.items_end
-        prefix = b"" if at == 0 or data[at - 1:at] == b"\n" else b"\n"
-        new = data[:at] + prefix + chunk + data[at:]
-        start = at + len(prefix)
-        span = CaseSpan(case_id, True, start, start, start + len(chunk), 0,
-                        str(value.get("description", "")), assert_types(value))
-        self._commit(new, index, len(index.cases), added=span)
+        chunk = self._dump_chunk(root, style, last.found.dash_col)
+        value = _revalidate(chunk, last.found.dash_col, str(self.path))
+        at = last.found.items_end
+        prefix = b"" if at == 0 or last.before == b"\n" else b"\n"
+        self._splice([(0, at), prefix + chunk, (at, last.size - at)], last,
+                     lambda new: self.store.appended(last.key, new, prefix, chunk, case_id,
+                                                     str(value.get("description", "")), assert_types(value)))
+        line = last.found.span.line + last.chunk.count(b"\n") + len(prefix)
         return EditResult(case_id, str(self.path), True, changed=[str(self.path)],
-                          lines=(span.line, span.line + chunk.count(b"\n") - 1))
+                          lines=(line, line + chunk.count(b"\n") - 1))
+
+    def _splice(self, pieces: list[Piece], one: _Fast, record: Callable[[StatKey], None]) -> None:
+        """Write the file from `pieces` (kernel-copied ranges of the old file and new bytes), then tell
+        the cache; nothing is cached before the write succeeds."""
+        try:
+            st = atomic_splice(self.path, pieces)
+        except OSError as err:
+            raise FatalError(f"cannot write {self.path}: {err.strerror or err}",
+                             hint="the file on disk is unchanged") from None
+        self._memo = None
+        record(stat_key(st))
 
     def _load_chunk(self, chunk: bytes, where: str) -> tuple[Any, CommentedSeq, Style]:
         """Round-trip load one case's text inside a parent key, so nested lists keep their indent.
@@ -258,39 +361,6 @@ class CaseFile:
     def _dump_chunk(self, root: Any, style: Style, dash_col: int) -> bytes:
         text = dump_rt(root, style).split("\n", 1)[1]
         return _reindent(text, dash_col)
-
-    def _commit(self, new: bytes, index: SuiteIndex, i: int, *, removed: CaseSpan | None = None,
-                replaced: tuple[bytes, dict[str, Any], str] | None = None, added: CaseSpan | None = None) -> None:
-        """Write `new`, then update the index in place (spans after the change shift) and cache it.
-
-        Nothing is touched before the write succeeds, so a failed write leaves index and memo as they were.
-        """
-        write_bytes(self.path, new)
-        if added is not None:
-            index.cases.append(added)
-        if removed is not None:
-            del index.cases[i]
-            _shift(index.cases[i:], -(removed.end - removed.lead))
-        elif replaced is not None:
-            chunk, value, new_id = replaced
-            span = index.cases[i]
-            delta = len(chunk) - (span.end - span.start)
-            span.end = span.start + len(chunk)
-            span.id, span.explicit_id = new_id, True
-            span.description = str(value.get("description", ""))
-            span.asserts = assert_types(value)
-            _shift(index.cases[i + 1:], delta)
-        if index.cases:
-            index.items_start, index.items_end = index.cases[0].lead, index.cases[-1].end
-        index.size, index.digest = len(new), digest_of(new)
-        st = self.path.stat()
-        index.mtime_ns = st.st_mtime_ns
-        _fix_lines(index, new)
-        self._memo = ((st.st_size, st.st_mtime_ns, st.st_ino), new, index) if index.cases else None
-        if index.cases:
-            save_index(index, state.index_file(self.path))
-        else:
-            index.fast = False  # an emptied list is re-indexed from scratch on the next read
 
     # -- the full round-trip -------------------------------------------------------------------
     def _slow_load(self, data: bytes) -> tuple[list[Any], CommentedSeq, list[str]]:
@@ -398,6 +468,22 @@ class CaseFile:
         return {}
 
 
+@dataclass
+class _Fast:
+    """One case read through the cache: where it is, its bytes, and the file version they came from."""
+
+    found: Located
+    chunk: bytes
+    key: StatKey
+    size: int
+    before: bytes = b""  # `_last` only: the byte before the end of the list
+
+
+def _dash_first(chunk: bytes, dash_col: int) -> bool:
+    """Whether the chunk starts with its item's dash at `dash_col`: a cache that points elsewhere is stale."""
+    return chunk[:dash_col] == b" " * dash_col and chunk[dash_col:dash_col + 1] == b"-"
+
+
 _BLOCK_HEADER = re.compile(r"^( *)(?:- +)*([^\s#][^\n]*?):[ \t]+[|>][-+0-9]*[ \t]*(?:#.*)?$")
 
 
@@ -466,19 +552,3 @@ def _revalidate(chunk: bytes, col: int, where: str) -> dict[str, Any]:
     check_case(value[0], where)
     case: dict[str, Any] = value[0]
     return case
-
-
-def _shift(spans: list[CaseSpan], delta: int) -> None:
-    for s in spans:
-        s.lead += delta
-        s.start += delta
-        s.end += delta
-
-
-def _fix_lines(index: SuiteIndex, data: bytes) -> None:
-    """Recompute 1-based dash lines from the byte offsets (one pass over the newlines)."""
-    pos, line = 0, 1
-    for span in index.cases:
-        line += data.count(b"\n", pos, span.start)
-        pos = span.start
-        span.line = line

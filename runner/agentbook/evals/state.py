@@ -31,8 +31,9 @@ def _key(path: Path) -> str:
     return f"{path.name}.{digest}"
 
 
-def index_file(path: Path) -> Path:
-    return state_dir(path) / "index" / f"{_key(path)}.json"
+def index_db(path: Path) -> Path:
+    """The SQLite index cache of a suite or case file (evals/indexstore.py)."""
+    return state_dir(path) / "index" / f"{_key(path)}.sqlite"
 
 
 def lock_file(path: Path) -> Path:

@@ -54,8 +54,8 @@ def open_suite(path: Path | str, root: Path | None = None) -> Suite:
     if not p.is_file():
         raise FatalError(f"suite not found: {p}", hint="pass the path of a suite YAML file")
     file = CaseFile(p, seq_key="tests")
-    index = file.index()
-    suite: Suite = SplitSuite(p, index.globs) if index.tests == "files" else SingleFileSuite(p, file)
+    tests, globs = file.layout()
+    suite: Suite = SplitSuite(p, globs) if tests == "files" else SingleFileSuite(p, file)
     suite.root = Path(os.path.realpath(root)) if root is not None else confine.data_root(p)
     return suite
 

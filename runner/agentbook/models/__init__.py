@@ -26,20 +26,28 @@ def load_model(spec: str) -> Model:
     FatalError: the prices are read here, so a broken `AGENTBOOK_PRICES` stops a run before its first
     paid request (and the first turn of a process does not pay for parsing them)."""
     from agentbook.confine import check_model
-    from agentbook.models.backend import MessagesBackend
     from agentbook.models.pricing import price_table
 
     check_model(spec)  # inside a session: its own model or a script below its root, nothing else
     parsed = parse_spec(spec)
     price_table()
     if parsed.kind == "scripted":
-        from agentbook.standin import ensure_server
+        from agentbook.models.scripted import ScriptedModel, needs_http
+        from agentbook.standin.server import ensure_server, script_server
 
         assert parsed.script is not None
+        server = script_server(parsed.script)
+        if needs_http(parsed, server.script) is None:
+            return ScriptedModel(parsed, server)
         server = ensure_server(parsed.script)
-        return MessagesBackend(parsed, server.script.model, server.base_url)
-    return MessagesBackend(parsed, parsed.model, parsed.base_url)
+        return _sdk_backend(parsed, server.script.model, server.base_url)
+    return _sdk_backend(parsed, parsed.model, parsed.base_url)
 
+
+def _sdk_backend(parsed: BackendSpec, name: str, base_url: str | None) -> Model:
+    from agentbook.models.backend import MessagesBackend  # the SDK: only for a model that speaks HTTP
+
+    return MessagesBackend(parsed, name, base_url)
 
 __all__ = [
     "AuthError", "BackendSpec", "BadRequest", "ConnectionFailed", "MidStreamError", "Model", "ModelError",

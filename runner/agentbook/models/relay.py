@@ -25,10 +25,10 @@ from typing import Any
 
 import anthropic
 
-from agentbook.models.backend import _Accumulator, usage_from_dict
 from agentbook.models.base import Usage
 from agentbook.models.pricing import cost_usd
 from agentbook.models.spec import BackendSpec, parse_spec
+from agentbook.models.stream import Accumulator, usage_from_dict
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
 from agentbook.standin.http import HttpRequest, HttpServer, Reply, json_reply
@@ -204,7 +204,7 @@ class Relay(HttpServer):
 
     async def _relay_stream(self, resp: Any, body: dict[str, Any], start_ns: int,
                             started: float) -> AsyncIterator[bytes]:
-        acc, buffer, error = _Accumulator(), b"", None
+        acc, buffer, error = Accumulator(), b"", None
         try:
             async for chunk in resp.aiter_raw():
                 yield chunk
@@ -253,7 +253,7 @@ class Relay(HttpServer):
         return self._messages.setdefault(key, message)
 
 
-def _feed(acc: _Accumulator, raw: bytes) -> None:
+def _feed(acc: Accumulator, raw: bytes) -> None:
     for line in raw.split(b"\n"):
         if line.startswith(b"data:"):
             try:

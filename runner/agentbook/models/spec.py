@@ -2,13 +2,15 @@
 
     anthropic:<model>[?opts]               the Anthropic API (ANTHROPIC_API_KEY)
     compat:<base-url>#<model>[?opts]       any server speaking the Messages API (Ollama, vLLM, LiteLLM...)
-    scripted:<path/to/x.script.yaml>[?opts] the stand-in, started in-process on loopback
+    scripted:<path/to/x.script.yaml>[?opts] the stand-in: answered in-process, or on loopback over HTTP
+                                           when the script tests the transport (models/scripted.py)
 
 A bare name (no colon) is looked up in the aliases file ($AGENTBOOK_MODELS or
 ~/.config/agentbook/models.yaml: `aliases: {local: "compat:http://localhost:11434#llama3?auth=x-api-key"}`).
 
 Options (query string): `auth=bearer|x-api-key|none`, `version=<anthropic-version>`, `key_env=<VAR>`,
-`retries=<n>` (SDK retries, default 2), `timeout=<seconds>`, `body.<field>=<json>` (extra body).
+`retries=<n>` (SDK retries, default 2), `timeout=<seconds>`, `body.<field>=<json>` (extra body),
+`http=1` (scripted only: through the SDK to a listening stand-in even when no HTTP is under test).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class BackendSpec:
     retries: int = 2
     timeout: float = 600.0
     extra_body: dict[str, Any] = field(default_factory=dict)
+    http: bool = False  # scripted only: serve over HTTP through the SDK even when in-process would do
 
     def api_key(self) -> str | None:
         if self.kind == "scripted":
@@ -136,6 +139,10 @@ def _apply_option(out: BackendSpec, key: str, value: str) -> None:
             out.retries = int(number)
         else:
             out.timeout = number
+    elif key == "http" and out.kind == "scripted":
+        if value not in ("0", "1"):
+            raise FatalError(f"{where}: http must be 0 or 1, not {value!r}")
+        out.http = value == "1"
     elif key.startswith("body."):
         try:
             out.extra_body[key[5:]] = json.loads(value)

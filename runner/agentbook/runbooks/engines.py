@@ -24,6 +24,7 @@ from agentbook.errors import FatalError
 from agentbook.models.base import Usage
 from agentbook.outcome import Outcome
 from agentbook.session.config import Budgets
+from agentbook.session.limits import Limits
 from agentbook.session.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class EngineContext:
     state_dir: Path  # the run's own folder for the engine's files (outside the worktree)
     metadata: dict[str, Any] = field(default_factory=dict)
     spent: tuple[Usage, float, int] = field(default_factory=lambda: (Usage(), 0.0, 0))  # before a resume
+    sandbox: str = "auto"  # where bash runs (agentbook.session.sandbox): --sandbox of the run
+    limits: Limits = field(default_factory=Limits)  # the sandbox's limits: runbook limits.sandbox and --limit
 
 
 class AgentSession(Protocol):
@@ -180,7 +183,7 @@ class BuiltinEngine:
             model=ctx.model, root=ctx.root, system=ctx.system, tools=tools, budgets=ctx.budgets,
             protected=[*ctx.protected, ".git"], bash_allow=ctx.bash_allow, transcript_path=ctx.transcript_path,
             trace_path=ctx.trace_path, session_id=ctx.session_id, secrets=ctx.secrets, env=ctx.env,
-            metadata=ctx.metadata)
+            metadata=ctx.metadata, sandbox=ctx.sandbox, limits=ctx.limits)
         return _BuiltinSession(Session(config, history=(state or {}).get("messages") or None))
 
 

@@ -64,6 +64,7 @@ from agentbook.runbooks.render import RenderedStep, gate_failure_message, step_m
 from agentbook.runbooks.report import render_report
 from agentbook.secretscan import Secret, SecretScanner, held_secrets, hold
 from agentbook.session import Budgets
+from agentbook.session.limits import Limits
 
 STEP_DONE = (OutcomeKind.COMPLETED, OutcomeKind.NO_CHANGES)
 RESUMABLE = (RUNNING, INTERRUPTED, OutcomeKind.API_ERROR.value, OutcomeKind.CRASHED.value)
@@ -116,7 +117,8 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
                  "skills": {n: str(p) for n, (p, _, _) in plan.skills.items()}, "protected": plan.protected,
                  "bash_allow": plan.bash_allow, "gate_retries": plan.gate_retries, "push": plan.push,
                  "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None,
-                 "secrets": plan.secrets, "agent": plan.agent},
+                 "secrets": plan.secrets, "agent": plan.agent, "sandbox": plan.sandbox,
+                 "sandbox_limits": plan.limits.to_json()},
         timings={"plan": round(plan_seconds, 4)})
 
     def claim(branch: str) -> None:  # recorded before git makes it: a kill from here on is resumable
@@ -233,7 +235,14 @@ class _Runner:
             transcript_path=self.rd.transcript, trace_path=self._trace_path(), session_id=self.record.run_id,
             secrets=[s.value for s in self.held], env={"PATH": tool_path()}, state_dir=self.rd.path,
             metadata={"run": self.record.run_id},
-            spent=(self.usage_before, self.cost_before, self.turns_before))
+            spent=(self.usage_before, self.cost_before, self.turns_before),
+            sandbox=self._sandbox(), limits=self._limits())
+
+    def _sandbox(self) -> str:
+        return str(self.opts.get("sandbox") or "auto")  # runs recorded before --sandbox existed: the default
+
+    def _limits(self) -> Limits:
+        return Limits(**self.opts.get("sandbox_limits") or {})
 
     def _trace_path(self) -> Path:
         """The first session's trace is trace.otlp.json; each resume adds its own file, losing none."""
@@ -266,7 +275,8 @@ class _Runner:
         while outcome.kind in STEP_DONE and step.gates:
             attempt += 1
             with self._timed("gates"):
-                results = [await asyncio.to_thread(run_gate, g, self.worktree, protected=self.opts["protected"])
+                results = [await asyncio.to_thread(run_gate, g, self.worktree, protected=self.opts["protected"],
+                                                   sandbox=self._sandbox(), limits=self._limits())
                            for g in step.gates]
             srec.tries, srec.gates = attempt, [vars(r) for r in results]
             for r in results:  # the transcript is the whole story: gate runs go in it too

@@ -1,8 +1,9 @@
 """Gates: the ```check commands of a step, run in the run's worktree after the agent finishes it.
 
-They run sandboxed exactly like the agent's `bash` (bubblewrap: read-only system, writable worktree,
-private /tmp, no network, a clean environment without API keys). Where bubblewrap does not work the
-command runs unsandboxed with the same clean environment, and the result says so.
+They run in the same jail as the agent's `bash` (`agentbook.session.jail`: no capabilities, read-only
+system, writable worktree, private /tmp, no network, seccomp, the run's limits, a clean environment
+without API keys). Where the jail does not work a gate does not run (fail closed) unless the run was
+started with `--sandbox none-i-accept-the-risk`; then it runs unconfined and the result says so.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import time
 from pathlib import Path
 
 from agentbook.runbooks.record import GateResult
-from agentbook.session.sandbox import bwrap_argv, bwrap_works, clean_env, protected_binds
+from agentbook.session import jail
+from agentbook.session.limits import Limits
+from agentbook.session.sandbox import UNCONFINED, clean_env, protected_binds
 
 OUTPUT_TAIL = 4000  # characters of gate output kept for the agent and the report
 
@@ -27,24 +30,36 @@ def tool_path() -> str:
     return os.pathsep.join([own, *parts])
 
 
-def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: float = 600.0) -> GateResult:
+def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: float = 600.0,
+             sandbox: str = "auto", limits: Limits | None = None) -> GateResult:
     root = worktree.resolve()
-    argv = ["bash", "-c", command]
-    sandboxed = bwrap_works()
-    if sandboxed:
-        # protected_binds walks the whole tree: skip it when there is nothing to protect
-        argv = bwrap_argv(root, argv, protected_binds(root, protected) if protected else [])
     start = time.monotonic()
+    why = None if sandbox == UNCONFINED else jail.problem()
+    if why is not None:
+        return GateResult(command, 126, f"[gate not run: it needs a working sandbox and there is none here: {why}]",
+                          0.0)
+    call = None
+    argv = ["bash", "-c", command]
+    if sandbox != UNCONFINED:
+        # protected_binds walks the whole tree: skip it when there is nothing to protect
+        call = jail.prepare(root, limits or Limits(), shell=command,
+                            read_only=protected_binds(root, protected) if protected else [])
+        argv = call.argv
     try:
-        proc = subprocess.run(argv, check=False, cwd=root, env=clean_env({"PATH": tool_path()}, root), capture_output=True, text=True,
-                              errors="replace", timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(argv, check=False, cwd=root, env=clean_env({"PATH": tool_path()}, root),
+                              capture_output=True, text=True, errors="replace", timeout=timeout,
+                              stdin=subprocess.DEVNULL, pass_fds=call.pass_fds if call else (),
+                              start_new_session=True)
         code, output = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout or ""
         text = out.decode("utf-8", "replace") if isinstance(out, bytes) else out
         code, output = 124, text + f"\n[gate timed out after {timeout:.0f}s]"
-    if not sandboxed:
-        output += "\n[note: bubblewrap is unavailable; this check ran without a sandbox]"
+    finally:
+        if call is not None:
+            call.close()
+    if call is None:
+        output += f"\n[note: this check ran without a sandbox (--sandbox {UNCONFINED})]"
     return GateResult(command, code, _tail(output), round(time.monotonic() - start, 3))
 
 

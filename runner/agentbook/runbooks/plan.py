@@ -32,6 +32,9 @@ from agentbook.runbooks.tickets import Ticket, empty_ticket, read_ticket
 from agentbook.secretscan import MIN_SECRET_LEN, SecretScanner, held_secrets
 from agentbook.session import allowlist
 from agentbook.session.config import DEFAULT_TOOLS, Budgets
+from agentbook.session.limits import Limits
+from agentbook.session.limits import resolve as resolve_limits
+from agentbook.session.sandbox import resolve_mode
 from agentbook.session.tools import get_tools
 
 DEFAULT_BRANCH = "agentbook/{runbook.name}/{ticket.id}"
@@ -56,6 +59,8 @@ class RunOptions:
     open_pr: bool = False
     run_id: str | None = None
     secrets: list[str] = field(default_factory=list)  # names of variables holding more secrets (--secret)
+    sandbox: str = "auto"  # --sandbox: where bash and the gates run (session.sandbox)
+    limits: dict[str, Any] = field(default_factory=dict)  # --limit NAME=VALUE, over the runbook's limits.sandbox
     agent: str | None = None  # --agent: agentbook | claude-code | command:ARGV (runbooks/engines.py)
     dry_run: bool = False  # only plan: no model is called, so no API key is needed
 
@@ -84,6 +89,8 @@ class RunPlan:
     open_pr: bool
     github: GitHubRepo | None = None
     secrets: list[str] = field(default_factory=list)  # --secret NAMEs
+    sandbox: str = "auto"
+    limits: Limits = field(default_factory=Limits)
     agent: str = "agentbook"
 
     @property
@@ -99,7 +106,8 @@ class RunPlan:
                 "protected": self.protected, "bash_allow": self.bash_allow, "system": self.system,
                 "steps": [{"index": s.index, "title": s.title, "body": s.body, "gates": s.gates}
                           for s in self.steps],
-                "push": self.push, "open_pr": self.open_pr}
+                "push": self.push, "open_pr": self.open_pr, "sandbox": self.sandbox,
+                "sandbox_limits": self.limits.to_json()}
 
 
 def plan_run(opts: RunOptions) -> RunPlan:
@@ -136,13 +144,17 @@ def plan_run(opts: RunOptions) -> RunPlan:
     agent = _agent(opts.agent, ticket, front, runbook)
     engine_for(agent).check(tools, [str(a) for a in allow] if isinstance(allow, list) else None)
     limits = _mapping(front.get("limits"))
+    sandbox_limits = resolve_limits(limits.get("sandbox"), opts.limits, where=f"{runbook.path}: limits.sandbox")
+    if "bash" in tools or any(s.gates for s in steps):  # fail closed before a worktree exists
+        resolve_mode(opts.sandbox)
     return RunPlan(run_id=run_id, repo=repo, runbook=runbook, ticket=ticket, inputs=inputs, base=base,
                    base_sha=base_sha, branch=branch, branch_explicit=explicit, model=model,
                    budgets=budgets_for(limits, max_usd=opts.max_usd, max_turns=opts.max_turns, timeout=opts.timeout),
                    gate_retries=gate_retries_for(limits, opts.gate_retries), tools=tools, skills=skills,
                    protected=protected, bash_allow=allow,
                    system=_system(runbook, values, inputs, skills, protected, steps), steps=steps, push=push,
-                   open_pr=opts.open_pr, github=github, secrets=list(opts.secrets), agent=agent)
+                   open_pr=opts.open_pr, github=github, secrets=list(opts.secrets), agent=agent,
+                   sandbox=opts.sandbox, limits=sandbox_limits)
 
 
 def _system(runbook: Runbook, values: dict[str, dict[str, Any]], inputs: dict[str, Any],

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentbook.session.limits import Limits
+
 if TYPE_CHECKING:
     from agentbook.models.base import Model
     from agentbook.session.tools import Tool
@@ -63,8 +65,9 @@ class SessionConfig:
     # Below: defaults suit most callers.
     max_output_tokens: int = 8192  # per model response
     thinking: dict[str, Any] | None = None  # e.g. {"type": "enabled", "budget_tokens": 4000}
-    sandbox: str = "auto"  # auto | bwrap | allowlist
+    sandbox: str = "auto"  # auto | bwrap | allowlist | none-i-accept-the-risk (see session.sandbox)
     bash_timeout: float = 120.0
+    limits: Limits = field(default_factory=Limits)  # the sandbox's resources and every tool call's wall clock
     turn_retries: int = 4  # whole-turn retries for mid-stream errors and rate limits
     env: dict[str, str] = field(default_factory=dict)  # extra environment for bash
     metadata: dict[str, Any] = field(default_factory=dict)  # sent with each request

@@ -28,6 +28,7 @@ from agentbook.session.transcript import Transcript
 
 EPHEMERAL = {"type": "ephemeral"}
 TOOL_RESULT_MAX_CHARS = 100_000  # a safety net for registered tools that do not bound themselves
+TOOL_GRACE_SECONDS = 2.0  # past a call's own limit (bash stops itself then), before the loop abandons it
 NOT_RUN = "not run: the session stopped at an earlier refused call in this turn"
 
 
@@ -70,7 +71,7 @@ class Session:
         self.trace = TraceRecorder(config.trace_path, config.session_id, redactor)
         self._ctx = ToolContext(root=self.root, protected=list(config.protected), bash_allow=config.bash_allow,
                                 sandbox=self.sandbox, bash_timeout=config.bash_timeout, env={**config.env, MODEL_ENV: self._model.spec},
-                                session_id=config.session_id)
+                                session_id=config.session_id, limits=config.limits)
         self._tool_specs = [tool_spec(t) for t in self.tools]
         if self._tool_specs:  # tools then system form the stable, cached prefix
             self._tool_specs[-1] = {**self._tool_specs[-1], "cache_control": EPHEMERAL}
@@ -79,6 +80,7 @@ class Session:
         self.transcript.event("session_start", model=self._model.spec, root=str(self.root), sandbox=self.sandbox,
                               tools=[t.name for t in self.tools], protected=config.protected,
                               bash_allow=config.bash_allow, budgets=config.budgets.to_json(),
+                              limits=config.limits.to_json(),
                               system=config.system, history_messages=len(self.messages))
 
     async def __aenter__(self) -> Self:
@@ -255,8 +257,19 @@ class Session:
         remaining = self._budget.wall_remaining()
         self._ctx.bash_timeout = self.config.bash_timeout if remaining is None \
             else max(1.0, min(self.config.bash_timeout, remaining))
+        # Every call has a wall clock, whatever the tool does: the per-call limit, or what is left of the
+        # session's (then the next turn ends the session). A tool that stops itself (bash) gets a grace.
+        seconds = self.config.limits.tool_seconds + TOOL_GRACE_SECONDS
+        session_ends = remaining is not None and remaining < seconds
         try:
-            return await call_tool(tool, args, self._ctx)
+            async with asyncio.timeout(max(0.0, remaining) if session_ends and remaining is not None else seconds):
+                return await call_tool(tool, args, self._ctx)
+        except TimeoutError:
+            if session_ends:
+                return ToolResult(f"error: the session's wall clock ran out during this {tool.name} call; it was "
+                                  "abandoned", is_error=True)
+            return ToolResult(f"error: {tool.name} did not finish within {self.config.limits.tool_seconds:g}s "
+                              "(limit 'tool_seconds') and was abandoned", is_error=True)
         except Exception as err:  # noqa: BLE001 - a tool's bug is the agent's error message, not the session's end
             return ToolResult(f"error: tool {tool.name} failed: {type(err).__name__}: {err}", is_error=True)
 

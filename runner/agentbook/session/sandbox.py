@@ -1,63 +1,56 @@
-"""Where `bash` runs: under bubblewrap when it works here, otherwise only allow-listed commands.
+"""Where `bash` runs: in the jail (`agentbook.session.jail`), or nowhere.
 
-Under bubblewrap the whole filesystem is read-only except the root (bound writable at the same path),
-`/tmp` is private, there is no network, and protected paths inside the root are bound read-only
-again. An allow-list (`agentbook.session.allowlist`) is checked in both modes: under bubblewrap every
-command of a pipeline or list must match it; without bubblewrap only one plain command that matches
-runs, and it is executed without a shell.
+A session that offers bash needs a working jail, whatever the mode: `auto` and `bwrap` run any
+command in it, `allowlist` runs only allow-listed plain commands, in it too; an allow-list
+(`agentbook.session.allowlist`) is checked in every mode, under `bwrap` command by command of a
+pipeline or list, otherwise as one plain command run without a shell. Where the jail cannot
+run, the session does not start (fail closed) unless the user names the risk:
+`--sandbox none-i-accept-the-risk` runs commands unconfined, allow-list still applied when one is set.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from agentbook import confine
 from agentbook.errors import FatalError
-from agentbook.session import allowlist
+from agentbook.session import allowlist, jail
 from agentbook.session.paths import is_protected
 
-BWRAP = "/usr/bin/bwrap"
+UNCONFINED = "none-i-accept-the-risk"  # the only way to run bash without the jail, named so nobody picks it by accident
+MODES = ("auto", "bwrap", "allowlist", UNCONFINED)
 SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TERM", "TZ")
 
 
-@functools.lru_cache(maxsize=1)
 def bwrap_works() -> bool:
-    """True when bubblewrap is installed and can create the namespaces it needs here."""
-    path = shutil.which("bwrap") or (BWRAP if os.path.exists(BWRAP) else None)
-    if path is None:
-        return False
-    try:
-        probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--die-with-parent", "true"],
-                               check=False, capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
+    """True when the jail (bubblewrap, seccomp, the limits) runs here."""
+    return jail.works()
 
 
 def resolve_mode(requested: str) -> str:
-    """`auto` picks bwrap when it works; asking for bwrap where it does not is a FatalError."""
-    if requested not in ("auto", "bwrap", "allowlist"):
-        raise FatalError(f"unknown sandbox mode {requested!r}", hint="use auto, bwrap or allowlist")
-    if requested == "bwrap" and not bwrap_works():
-        raise FatalError("sandbox 'bwrap' requested but bubblewrap is not usable here",
-                         hint="install bubblewrap or use --sandbox allowlist with --bash-allow")
-    if requested == "auto":
-        return "bwrap" if bwrap_works() else "allowlist"
-    return requested
+    """The mode a session runs bash in: `bwrap`, `allowlist` (both jailed) or `unconfined`.
+
+    Any mode but the named risk needs a working jail; without one this is a FatalError (fail closed)."""
+    if requested not in MODES:
+        raise FatalError(f"unknown sandbox mode {requested!r}", hint=f"use one of: {', '.join(MODES)}")
+    if requested == UNCONFINED:
+        return "unconfined"
+    why = jail.problem()
+    if why is not None:
+        raise FatalError(f"bash needs a working sandbox and there is none here: {why}",
+                         hint="install bubblewrap and libseccomp2 (see .ci/sysdeps), drop bash from the tools, "
+                              f"or run commands unconfined with --sandbox {UNCONFINED}")
+    return "allowlist" if requested == "allowlist" else "bwrap"
 
 
 def check_command(command: str, allow: list[str] | None, mode: str) -> str | None:
     """Why `command` may not run (a sentence for the agent), or None when it may. Under bubblewrap
     every command of a pipeline or list must match the allow-list; without it, one plain command."""
     if allow is None:
-        if mode == "bwrap":
+        if mode in ("bwrap", "unconfined"):
             return None
-        return "bash is disabled: bubblewrap is not available and no allow-list was configured"
+        return "bash is disabled: the allowlist sandbox mode has no allow-list configured"
     return allowlist.check(command, allow, shell=mode == "bwrap")
 
 
@@ -79,33 +72,6 @@ def protected_binds(root: Path, patterns: list[str]) -> list[str]:
             if is_protected(rel, patterns) is not None:
                 out.append(os.path.join(dirpath, name))
     return out
-
-
-def _installs_under_tmp() -> list[str]:
-    """This Python and agentbook's install, when they live under /tmp (a CI checkout often does):
-    the sandbox's private /tmp would hide them, and gates call `agentbook` from there."""
-    import agentbook
-    from agentbook.shipped import shipped_root
-
-    places = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-              str(Path(agentbook.__file__).resolve().parent.parent)}
-    shipped = shipped_root()  # skills, runbooks and schemas of a checkout sit beside runner/
-    if shipped is not None:
-        places.add(str(shipped))
-    return sorted(p for p in places if p == "/tmp" or p.startswith("/tmp/"))
-
-
-def bwrap_argv(root: Path, argv: list[str], read_only: list[str]) -> list[str]:
-    cmd = [BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    for path in _installs_under_tmp():
-        cmd += ["--ro-bind", path, path]
-    cmd += ["--bind", str(root), str(root)]
-    for path in read_only:
-        if not os.path.islink(path):
-            cmd += ["--ro-bind", path, path]
-    cmd += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session",
-            "--chdir", str(root), "--", *argv]
-    return cmd
 
 
 def clean_env(extra: dict[str, str], root: Path) -> dict[str, str]:

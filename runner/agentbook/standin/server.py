@@ -40,6 +40,7 @@ class StandinServer(HttpServer):
         self.batches = BatchStore(script.options.batch_seconds, self._answer_batch_item)
         self._attempts: dict[str, int] = {}
         self._seq = 0
+        self._state_lock = threading.Lock()
         self.on_request: Callable[[dict[str, Any]], None] | None = None  # sees each answered API request
 
     def requests(self, path: str | None = "/v1/messages") -> list[dict[str, Any]]:
@@ -145,26 +146,63 @@ class StandinServer(HttpServer):
         self._attempts[key] = attempt
         return turn, key, attempt
 
-    async def _messages(self, body: Any, entry: dict[str, Any], request_id: str, received: float) -> Reply:
-        picked = self._pick(body, request_id)
-        if isinstance(picked, Reply):
-            return picked
-        turn, key, attempt = picked
-        fault = _active_fault(turn.faults, key, attempt)
-        entry.update(session=turn.session, turn=turn.index + 1, attempt=attempt,
-                     fault=fault.kind if fault else None)
-        if turn.variant is not None:
-            entry["variant"] = turn.variant + 1
-        # latency_ms runs from the request's arrival: the answer is built within it, not after it
-        due = received + turn.latency_ms / 1000
-        if fault is not None and fault.kind == "status":
-            await _sleep_until(due)
-            return self._fault_reply(fault, request_id)
-        usage = self.cache.account(body).to_usage()
+    def _compose(self, body: Any, entry: dict[str, Any], request_id: str
+                 ) -> tuple[dict[str, Any] | None, Fault | None, float] | Reply:
+        """The message answering `body` (None for a status fault), the fault that fires and the turn's
+        latency in seconds, or the error reply; the HTTP and the in-process paths both build it here."""
+        with self._state_lock:  # counters, recorder and cache are shared by both paths' threads
+            picked = self._pick(body, request_id)
+            if isinstance(picked, Reply):
+                return picked
+            turn, key, attempt = picked
+            fault = _active_fault(turn.faults, key, attempt)
+            entry.update(session=turn.session, turn=turn.index + 1, attempt=attempt,
+                         fault=fault.kind if fault else None)
+            if turn.variant is not None:
+                entry["variant"] = turn.variant + 1
+            if fault is not None and fault.kind == "status":
+                return None, fault, turn.latency_ms / 1000
+            usage = self.cache.account(body).to_usage()
         msg_id = f"msg_standin_{key[:12]}_{attempt}"
         model = str(body.get("model") or self.script.model)
         blocks, cut = wire.within_max_tokens(turn.blocks, int(body["max_tokens"]))
         message = wire.build_message(msg_id, model, blocks, "max_tokens" if cut else turn.stop_reason, usage)
+        return message, fault, turn.latency_ms / 1000
+
+    async def answer(self, body: dict[str, Any], headers: dict[str, str]
+                     ) -> tuple[str, list[tuple[str, dict[str, Any]]] | Reply]:
+        """`POST /v1/messages` without HTTP, for an in-process scripted model: the request id and the
+        stream's events, or the error reply the server would send. Recorded, counted, cached and delayed
+        as over HTTP; faults are not carried out here (a script with faults is served over HTTP)."""
+        received = asyncio.get_running_loop().time()
+        request_id = self._request_id()
+        entry = self.recorder.add("POST", "/v1/messages", headers, body)
+        entry.update(auth="in-process", api_key_hint=None)
+        composed = self._compose(body, entry, request_id)
+        if isinstance(composed, Reply):
+            result: list[tuple[str, dict[str, Any]]] | Reply = composed
+        elif composed[0] is None:
+            raise RuntimeError("a status fault reached the in-process path")  # load_model routes these to HTTP
+        else:
+            opts = self.script.options
+            result = wire.sse_events(composed[0], chunk_chars=opts.chunk_chars, json_chunks=opts.json_chunks)
+            await _sleep_until(received + composed[2])
+        entry["status"] = result.status if isinstance(result, Reply) else 200
+        if self.on_request is not None:
+            self.on_request(entry)
+        return request_id, result
+
+    async def _messages(self, body: Any, entry: dict[str, Any], request_id: str, received: float) -> Reply:
+        composed = self._compose(body, entry, request_id)
+        if isinstance(composed, Reply):
+            return composed
+        message, fault, latency = composed
+        # latency_ms runs from the request's arrival: the answer is built within it, not after it
+        due = received + latency
+        if message is None:
+            assert fault is not None
+            await _sleep_until(due)
+            return self._fault_reply(fault, request_id)
         await _sleep_until(due)
         if fault is not None and fault.kind == "drop" and not fault.after_events:
             raise DropConnection()  # before any byte of the response: the client sees a reset connection
@@ -323,18 +361,30 @@ _RUNNING: dict[tuple[str, float], StandinServer] = {}
 _RUNNING_LOCK = threading.Lock()
 
 
-def ensure_server(script_path: str | Path) -> StandinServer:
-    """The process-wide in-thread server for this script file (started on first use, random port)."""
+def script_server(script_path: str | Path) -> StandinServer:
+    """The process-wide server for this script file, not necessarily listening: an in-process scripted
+    model asks it directly (`answer`), so a session that tests no HTTP starts no thread and no socket."""
     path = Path(script_path).resolve()
-    script = load_script(path)  # validates; a bad file raises FatalError before anything starts
-    key = (str(path), path.stat().st_mtime)
+    try:
+        key = (str(path), path.stat().st_mtime)
+    except OSError:
+        key = (str(path), 0.0)
     with _RUNNING_LOCK:
         server = _RUNNING.get(key)
-        if server is None:
-            server = StandinServer(script)
-            server.start_in_thread()
-            _RUNNING[key] = server
+    if server is not None:
         return server
+    script = load_script(path)  # validates; a bad file raises FatalError before anything starts
+    with _RUNNING_LOCK:
+        return _RUNNING.setdefault(key, StandinServer(script))
+
+
+def ensure_server(script_path: str | Path) -> StandinServer:
+    """The process-wide in-thread server for this script file (listening from first use, random port)."""
+    server = script_server(script_path)
+    with _RUNNING_LOCK:
+        if server._loop is None:
+            server.start_in_thread()
+    return server
 
 
 @contextlib.contextmanager

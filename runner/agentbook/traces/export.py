@@ -35,7 +35,8 @@ from .summary import kept_verbatim, readme_md
 from .values import clean_text, norm_id
 
 WRITE_THREADS = 4
-MAX_PENDING = 1024  # queued spans' files before the renderer waits (bounds memory on huge traces)
+MAX_PENDING = 1024  # queued batches (a span's files, or a compact file pair) before the renderer waits
+MAX_PENDING_CHARS = 8 << 20  # ... or queued text: either bound keeps memory flat on huge traces
 MARKER = ".agentbook-trace"  # marks a folder this exporter made (and may therefore replace)
 CONTAINER_MARKER = ".agentbook-traces"  # marks a folder holding one export per trace of a file
 
@@ -66,7 +67,8 @@ class _Writer:
         # File creation dominates export time on real disks and releases the GIL: a few threads
         # overlap it. Contents are decided here, in order, so the result does not depend on timing.
         self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="trace-export")
-        self._pending: deque[Future[None]] = deque()
+        self._pending: deque[tuple[Future[None], int]] = deque()
+        self._pending_chars = 0
         self._batch: list[tuple[str, str, str | None, str]] = []
         self.shared = self._shared_prompts()
 
@@ -81,10 +83,17 @@ class _Writer:
         """Hand the batch (one span's files) to a writer thread; wait when too many are queued."""
         if not self._batch:
             return
-        if len(self._pending) >= MAX_PENDING:
-            self._pending.popleft().result()
-        self._pending.append(self._pool.submit(_put_all, self._batch))
+        size = sum(len(head) + len(rest or "") for _, head, rest, _ in self._batch)
+        while self._pending and (len(self._pending) >= MAX_PENDING or self._pending_chars + size > MAX_PENDING_CHARS):
+            self._wait_oldest()
+        self._pending.append((self._pool.submit(_put_all, self._batch), size))
+        self._pending_chars += size
         self._batch = []
+
+    def _wait_oldest(self) -> None:
+        future, size = self._pending.popleft()
+        self._pending_chars -= size
+        future.result()
 
     def write_lines(self, rel: str, lines: Iterable[str]) -> None:
         with open(os.path.join(self.root, rel), "w", encoding="utf-8", newline="\n") as fh:
@@ -96,7 +105,7 @@ class _Writer:
         self.flush()
         try:
             while self._pending:
-                self._pending.popleft().result()
+                self._wait_oldest()
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
 

@@ -17,7 +17,7 @@ from agentbook.errors import FatalError
 
 STREAM_BYTES = 8 * 1024 * 1024  # files at least this big are not parsed whole
 HEAD = 5  # documents kept aside for format detection
-LINE_PEEK = 64 * 1024 * 1024  # how far to look for the end of the first line of a large file
+HEAD_BYTES = 1 << 20  # how far to look for the end of the first line of a large file
 
 
 @dataclass
@@ -39,22 +39,13 @@ def load_documents(path: Path) -> Documents | None:
     size = path.stat().st_size
     if size >= STREAM_BYTES:
         with path.open("rb") as fh:
-            first = fh.readline(LINE_PEEK)
-            more = any(line.strip() for line in _peek_lines(fh))
-            head = first[:4096]
-        if first.endswith(b"\n") and more and _parses(first):
-            return _lines_from_file(path)
-        if b'"resourceSpans"' in head:
-            return None
+            head = fh.read(HEAD_BYTES)
+        newline = head.find(b"\n")
+        if newline != -1 and head[newline + 1:].strip() and _parses(head[:newline]):
+            return _lines_from_file(path)  # JSON Lines: line by line (a torn last line is a problem, not fatal)
+        if head.lstrip()[:1] == b"{" and (b'"resourceSpans"' in head[:4096] or b'"resource_spans"' in head[:4096]):
+            return None  # one large OTLP document (or lines longer than HEAD_BYTES): streamed span by span
     return _whole(path, _decode(path, path.read_bytes()))
-
-
-def _peek_lines(fh: Any, limit: int = 3) -> Iterator[bytes]:
-    for _ in range(limit):
-        line = fh.readline(4096)
-        if not line:
-            return
-        yield line
 
 
 def _parses(line: bytes) -> bool:

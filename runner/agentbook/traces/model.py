@@ -3,8 +3,9 @@
 Readers fill these; `tree.build_tree` links parents and children and records what it could not
 place; the exporter only ever sees this shape.
 
-A span's bulky content (messages, payloads, attributes, events) can be packed into one compressed
-blob (`Span.pack`): a 100,000-span trace then fits in less memory than its file. Packed content is
+A span's bulky content (messages, payloads, attributes, events) can be packed into one bytes blob
+(`Span.pack`, `marshal` of plain tuples: several times faster than pickle, and half the size of the
+JSON it came from), so a 100,000-span trace fits in less memory than its file. Packed content is
 unpacked on first access and dropped again with `Span.release`, so code reads `span.input_messages`
 the same way either way.
 """
@@ -12,9 +13,9 @@ the same way either way.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import pickle
 import sys
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
@@ -136,8 +137,14 @@ class Span:
 
     def __init__(self, span_id: str, **fields: Any) -> None:
         self.span_id = span_id
-        for key, default in _DEFAULTS.items():
-            setattr(self, key, fields.pop(key, default))
+        pop = fields.pop
+        self.parent_id, self.trace_id, self.name = pop("parent_id", None), pop("trace_id", ""), pop("name", "")
+        self.kind, self.start_ns, self.end_ns = pop("kind", "other"), pop("start_ns", None), pop("end_ns", None)
+        self.status, self.status_message = pop("status", "unset"), pop("status_message", "")
+        self.model, self.input_tokens, self.output_tokens = pop("model", ""), pop("input_tokens", None), \
+            pop("output_tokens", None)
+        self.cost_usd, self.tool_name, self.tool_call_id = pop("cost_usd", None), pop("tool_name", ""), \
+            pop("tool_call_id", "")
         self.children: list[Span] = []
         self._content: Content | None = None
         self._packed: bytes | None = None
@@ -154,7 +161,7 @@ class Span:
 
     def content(self) -> Content:
         if self._content is None:
-            self._content = pickle.loads(zlib.decompress(self._packed)) if self._packed else Content()
+            self._content = _unpack(self._packed) if self._packed else Content()
         return self._content
 
     def pack(self) -> None:
@@ -165,7 +172,7 @@ class Span:
         self._counts = (len(content.input_messages) + len(content.output_messages),
                         sum(len(m.tool_calls) for m in content.input_messages + content.output_messages))
         self._system_keys = self._digest_system_prompts(content)
-        self._packed = zlib.compress(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        self._packed = _pack(content)
         self._content = None
         for key in ("trace_id", "model", "tool_name", "kind", "status"):
             value = getattr(self, key)
@@ -211,6 +218,35 @@ class Span:
         if self._content is None and self._counts is not None:
             return self._counts[1]
         return sum(len(m.tool_calls) for m in self.input_messages + self.output_messages)
+
+
+def _message_tuple(m: Message) -> tuple[Any, ...]:
+    return (m.role, m.content, tuple((c.name, c.arguments, c.id) for c in m.tool_calls), m.tool_call_id, m.name,
+            m.reasoning, m.finish_reason, m.time_ns)
+
+
+def _message(t: tuple[Any, ...]) -> Message:
+    return Message(t[0], t[1], [ToolCall(*c) for c in t[2]], *t[3:])
+
+
+def _pack(c: Content) -> bytes:
+    """`marshal` of plain tuples (b"M"), or pickle (b"P") when a library caller put in a value marshal
+    cannot hold (readers only produce JSON values)."""
+    plain = (tuple(map(_message_tuple, c.input_messages)), tuple(map(_message_tuple, c.output_messages)),
+             c.input_text, c.output_text, c.tool_args, c.tool_result, c.prompt, c.attributes, c.events, c.scores,
+             c.warnings)
+    try:
+        return b"M" + marshal.dumps(plain)
+    except ValueError:
+        return b"P" + pickle.dumps(c, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack(blob: bytes) -> Content:
+    if blob[:1] == b"P":
+        content: Content = pickle.loads(blob[1:])
+        return content
+    t = marshal.loads(blob[1:])
+    return Content([_message(m) for m in t[0]], [_message(m) for m in t[1]], *t[2:])
 
 
 @dataclass(slots=True)

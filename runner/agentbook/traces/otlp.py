@@ -59,14 +59,19 @@ def _events(raw: Any) -> list[dict[str, Any]]:
 
 def span_from_dict(d: dict[str, Any], index: int) -> Span:
     """One span in any of the shapes above, attributes still raw (see `interpret`)."""
-    ctx = as_dict(d.get("context"))
-    span_id = norm_id(first(d, "spanId", "span_id") or first(ctx, "span_id", "spanId"), 16)
-    trace_id = norm_id(first(d, "traceId", "trace_id") or first(ctx, "trace_id", "traceId"), 32)
+    if "spanId" in d:  # canonical OTLP/JSON: read its spellings directly (most spans of large files)
+        span_id, trace_id = norm_id(d["spanId"], 16), norm_id(d.get("traceId"), 32)
+        start, end = d.get("startTimeUnixNano"), d.get("endTimeUnixNano")
+    else:
+        ctx = as_dict(d.get("context"))
+        span_id = norm_id(first(d, "span_id") or first(ctx, "span_id", "spanId"), 16)
+        trace_id = norm_id(first(d, "traceId", "trace_id") or first(ctx, "trace_id", "traceId"), 32)
+        start = first(d, "startTimeUnixNano", "start_time_unix_nano", "start_time", "startTime")
+        end = first(d, "endTimeUnixNano", "end_time_unix_nano", "end_time", "endTime")
     status, message = _status(d)
     span = Span(span_id=span_id or f"span-{index:06d}", parent_id=norm_id(_parent(d), 16) or None,
                 trace_id=trace_id, name=str(d.get("name") or ""), status=status, status_message=message,
-                start_ns=to_ns(first(d, "startTimeUnixNano", "start_time_unix_nano", "start_time", "startTime")),
-                end_ns=to_ns(first(d, "endTimeUnixNano", "end_time_unix_nano", "end_time", "endTime")),
+                start_ns=to_ns(start), end_ns=to_ns(end),
                 attributes=otlp_attributes(d.get("attributes")), events=_events(d.get("events")))
     kind = str(d.get("kind", "") or "").lower().replace("spankind.", "").replace("span_kind_", "")
     kind = OTEL_KINDS.get(kind, kind)

@@ -1,4 +1,5 @@
-"""A large single-document OTLP/JSON file, span by span, with the standard library's JSON decoder.
+"""A large OTLP/JSON file (one document, or JSON Lines of them), span by span, with the standard
+library's JSON decoder.
 
 The envelope (`{"resourceSpans": [{"resource": .., "scopeSpans": [{"scope": .., "spans": [..]}]}]}`)
 is walked key by key; each span object, and every other value, is decoded whole with
@@ -58,6 +59,14 @@ class _Text:
                 return self.buf[self.pos]
             if not self.more():
                 raise StreamError(f"the document ends early (character {self.offset + self.pos})")
+
+    def at_end(self) -> bool:
+        """Only whitespace is left."""
+        try:
+            self.peek()
+        except StreamError:
+            return True
+        return False
 
     def expect(self, chars: str) -> str:
         found = self.peek()
@@ -140,11 +149,14 @@ def stream_envelope(fh: IO[bytes], resources: list[dict[str, Any]], scopes: list
     """Every span of the envelope in `fh`, interpreted, in file order; resources are collected."""
     text = _Text(fh)
     count = 0
-    for key in _keys(text):
-        if key in RESOURCE_LISTS and text.peek() == "[":
-            for _ in _items(text):
-                for raw in _resource(text, resources, scopes):
-                    yield interpret(span_from_dict(raw, count))
-                    count += 1
-        else:
-            text.value()
+    while True:  # one envelope, or several one after another (the collector's file exporter writes JSON Lines)
+        for key in _keys(text):
+            if key in RESOURCE_LISTS and text.peek() == "[":
+                for _ in _items(text):
+                    for raw in _resource(text, resources, scopes):
+                        yield interpret(span_from_dict(raw, count))
+                        count += 1
+            else:
+                text.value()
+        if text.at_end():
+            return

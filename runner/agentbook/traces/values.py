@@ -18,6 +18,7 @@ from typing import Any
 from .model import Message, ToolCall
 
 _HEX = re.compile(r"^(0x)?[0-9a-fA-F]+$")
+_CANONICAL = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")  # already as norm_id writes it (the common case)
 MAX_NS = 10**19  # about the year 2286: anything later is not a timestamp
 
 
@@ -25,6 +26,8 @@ def norm_id(value: Any, width: int = 16) -> str:
     """An id as lower-case hex when it is hex, base64 or an integer; other strings unchanged."""
     if value is None or value == "":
         return ""
+    if type(value) is str and _CANONICAL.fullmatch(value) and len(value) == width:
+        return value
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -48,6 +51,8 @@ def to_ns(value: Any) -> int | None:
     """Nanoseconds since the epoch from ns/us/ms/s numbers, decimal strings or ISO 8601."""
     if value is None or value == "" or isinstance(value, bool):
         return None
+    if type(value) is str and 18 <= len(value) <= 19 and value.isdigit():  # OTLP's nanoseconds (the common case)
+        return int(value) if int(value) < MAX_NS else None
     if isinstance(value, str):
         text = value.strip()
         if len(text) > 40:

@@ -16,11 +16,15 @@ session then ends `blocked`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
-from collections.abc import Awaitable
+import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from agentbook.session.limits import Limits
 
 # The registry is agentbook.tools (one list for every package); these names stay importable from here.
 from agentbook.tools import ToolFactory, get_tools, register_tool, registered_tools
@@ -41,10 +45,12 @@ class ToolContext:
     root: Path
     protected: list[str] = field(default_factory=list)
     bash_allow: list[str] | None = None
-    sandbox: str = "allowlist"  # the resolved mode: bwrap | allowlist
+    sandbox: str = "allowlist"  # the resolved mode: bwrap | allowlist (both jailed) | unconfined
     bash_timeout: float = 120.0
     env: dict[str, str] = field(default_factory=dict)
     session_id: str = ""
+    limits: Limits = field(default_factory=Limits)
+    state: dict[str, Any] = field(default_factory=dict)  # what a tool keeps across calls (bash: the disk meter)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -65,11 +71,39 @@ async def call_tool(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> ToolR
     if inspect.iscoroutinefunction(tool.run):
         outcome = await tool.run(args, ctx)
     else:
-        outcome = await asyncio.to_thread(tool.run, args, ctx)
+        outcome = await _in_daemon_thread(tool.run, args, ctx)
         if inspect.isawaitable(outcome):
             outcome = await outcome
     assert isinstance(outcome, ToolResult)
     return outcome
+
+
+async def _in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` in a thread of its own that nothing waits for: a call the session abandons at its
+    wall clock (a tool hung in a system call) cannot keep the process from exiting, as a call in the
+    loop's executor would (asyncio.run joins those threads at the end)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not done.done():
+            done.set_result(value) if ok else done.set_exception(value)
+
+    def work() -> None:
+        try:
+            value = context.run(fn, *args)
+        except BaseException as err:  # noqa: BLE001 - handed to the awaiting coroutine as it is
+            ok, value = False, err
+        else:
+            ok = True
+        try:
+            loop.call_soon_threadsafe(settle, ok, value)
+        except RuntimeError:
+            pass  # the loop is gone: the call was abandoned
+
+    threading.Thread(target=work, name=f"tool-{getattr(fn, '__qualname__', 'call')}", daemon=True).start()
+    return await done
 
 
 __all__ = ["Tool", "ToolContext", "ToolFactory", "ToolResult", "call_tool", "get_tools", "register_tool",

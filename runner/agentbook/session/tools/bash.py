@@ -1,8 +1,9 @@
-"""The `bash` tool: one command in the sandbox (see `agentbook.session.sandbox`), with a timeout and
-an output cap that keeps the head and the tail."""
+"""The `bash` tool: one command in the jail (see `agentbook.session.sandbox` and `.jail`), with a wall
+clock, a watch on the worktree's disk use, and an output cap that keeps the head and the tail."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -11,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from agentbook.session import allowlist, sandbox
+from agentbook.session import allowlist, jail, sandbox
+from agentbook.session.limits import Limits
 from agentbook.session.paths import is_protected
 from agentbook.session.tools import ToolContext, ToolResult
+from agentbook.session.watchdog import DiskMeter, Watchdog
 
 OUTPUT_CAP = 30_000  # characters the agent sees: first and last halves, with the gap counted
 
@@ -23,7 +26,8 @@ class BashTool:
     name: str = "bash"
     description: str = (
         "Run a shell command in the working root (sandboxed: no network, only the root is writable, "
-        "/tmp is private). Output (stdout+stderr) is capped; long runs stop at the timeout.")
+        "/tmp is private, processes/memory/file size/disk are limited). Output (stdout+stderr) is capped; "
+        "long runs stop at the timeout.")
     input_schema: dict[str, Any] = field(default_factory=lambda: {
         "type": "object",
         "properties": {"command": {"type": "string", "description": "The command line"},
@@ -38,29 +42,84 @@ class BashTool:
         why = sandbox.check_command(command, ctx.bash_allow, ctx.sandbox)
         if why is not None:  # an error the agent can read and work around, counted as a tool error
             return ToolResult(f"error: {why}", is_error=True)
-        timeout = min(float(args.get("timeout") or ctx.bash_timeout), ctx.bash_timeout)
+        timeout = _timeout(args.get("timeout"), ctx)
         before = snapshot_protected(ctx.root, ctx.protected)
         try:
-            argv = _argv(command, ctx)
+            call = _call(command, ctx)
         except ValueError as err:
             return ToolResult(f"error: cannot parse the command: {err}", is_error=True)
-        code, output, timed_out = run_command(argv, ctx.root,
-                                              sandbox.clean_env(ctx.env, ctx.root), timeout)
+        except jail.JailUnavailable as err:
+            return ToolResult(f"error: the sandbox cannot run: {err}", is_error=True)
+        meter = _meter(ctx) if call.jailed else None
+        try:
+            ran = run_command(call.argv, ctx.root, sandbox.clean_env(ctx.env, ctx.root), timeout,
+                              pass_fds=call.pass_fds, meter=meter)
+        finally:
+            call.close()
         after = snapshot_protected(ctx.root, ctx.protected)
         changed = [p for p in sorted(set(before) | set(after)) if before.get(p) != after.get(p)]
-        status = f"[timed out after {timeout:g}s; killed]" if timed_out else f"[exit code {code}]"
-        text = (output.rstrip("\n") + "\n" + status).lstrip("\n")
+        text = (ran.output.rstrip("\n") + "\n" + _status(ran, timeout, ctx.limits)).lstrip("\n")
         if changed:
             return ToolResult(text + f"\nerror: the command changed protected paths: {', '.join(changed)}",
                               is_error=True, denied={"tool": "bash", "command": command, "changed": changed})
-        return ToolResult(text, is_error=timed_out or code != 0)
+        return ToolResult(text, is_error=ran.stopped is not None or ran.code != 0)
 
 
-def _argv(command: str, ctx: ToolContext) -> list[str]:
-    if ctx.sandbox != "bwrap":  # checked as one plain command: run it without a shell
-        return allowlist.argv(command)
-    return sandbox.bwrap_argv(ctx.root, ["/bin/bash", "-c", command],
-                              sandbox.protected_binds(ctx.root, ctx.protected))
+def _timeout(asked: object, ctx: ToolContext) -> float:
+    """The agent's timeout, never above the session's bash timeout nor the per-call limit."""
+    cap = min(ctx.bash_timeout, ctx.limits.tool_seconds)
+    try:
+        wanted = float(asked) if asked is not None and not isinstance(asked, bool) else cap  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        wanted = cap
+    return cap if math.isnan(wanted) else max(0.1, min(wanted, cap))  # NaN asks for nothing
+
+
+def _status(ran: Ran, timeout: float, limits: Limits) -> str:
+    if ran.stopped == "timeout":
+        return f"[timed out after {timeout:g}s; killed]"
+    if ran.stopped == "disk":
+        return (f"[killed: the worktree grew past its disk limit of {_size(limits.disk)} (limit 'disk'); "
+                "delete what you do not need]")
+    if ran.code == jail.RLIMIT_FAILED:
+        return f"[exit code {ran.code}: the sandbox could not set its limits]"
+    return f"[exit code {ran.code}]"
+
+
+def _size(n: int) -> str:
+    for unit, size in (("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return f"{n} bytes"
+
+
+def _meter(ctx: ToolContext) -> DiskMeter:
+    meter = ctx.state.get("disk_meter")
+    if not isinstance(meter, DiskMeter) or meter.limit != ctx.limits.disk:
+        meter = ctx.state["disk_meter"] = DiskMeter(ctx.root, ctx.limits.disk)
+    return meter
+
+
+@dataclass
+class _Prepared:
+    argv: list[str]
+    pass_fds: tuple[int, ...] = ()
+    jailed: bool = False
+    handle: jail.Call | None = None
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def _call(command: str, ctx: ToolContext) -> _Prepared:
+    # Outside `bwrap` mode an allow-list was checked as one plain command: run it without a shell.
+    argv = allowlist.argv(command) if ctx.bash_allow is not None and ctx.sandbox != "bwrap" else None
+    if ctx.sandbox == "unconfined":
+        return _Prepared(argv or ["/bin/bash", "-c", command])
+    read_only = sandbox.protected_binds(ctx.root, ctx.protected)
+    handle = jail.prepare(ctx.root, ctx.limits, shell=None if argv else command, argv=argv, read_only=read_only)
+    return _Prepared(handle.argv, handle.pass_fds, True, handle)
 
 
 def snapshot_protected(root: Path, patterns: list[str]) -> dict[str, tuple[int, int]]:
@@ -82,32 +141,51 @@ def snapshot_protected(root: Path, patterns: list[str]) -> dict[str, tuple[int, 
     return out
 
 
-def run_command(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str, bool]:
-    """Run `argv`; return (exit code, capped output, timed out). The whole process group is killed."""
+@dataclass
+class Ran:
+    code: int
+    output: str
+    stopped: str | None = None  # "timeout" or "disk" when the watchdog killed it
+
+    @property
+    def timed_out(self) -> bool:
+        return self.stopped == "timeout"
+
+
+def run_command(argv: list[str], cwd: Path, env: dict[str, str], timeout: float, *,
+                pass_fds: tuple[int, ...] = (), meter: DiskMeter | None = None) -> Ran:
+    """Run `argv` until it exits, its time is up or the worktree passes its disk limit; everything it
+    started is killed with it (its process group; in the jail, its whole pid namespace)."""
     try:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, pass_fds=pass_fds)
     except OSError as err:
-        return 127, f"error: cannot run {argv[0]}: {err.strerror}", False
+        return Ran(127, f"error: cannot run {argv[0]}: {err.strerror}")
     assert proc.stdout is not None
     capture = _CappedReader(proc.stdout, OUTPUT_CAP)
     reader = threading.Thread(target=capture.drain, daemon=True)
     reader.start()
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+    dog = Watchdog(timeout, meter, lambda _reason: _signal_group(proc))
+    dog.start()
+    proc.wait()
+    dog.stop()
+    if dog.reason is None and meter is not None and meter.over() is not None:
+        dog.reason = "disk"  # it got past the limit between two ticks and exited
     _kill_group(proc)  # also children left holding the pipe after the shell exited
     reader.join(timeout=5)
-    return proc.returncode if proc.returncode is not None else -9, capture.text(), timed_out
+    proc.stdout.close()
+    return Ran(proc.returncode if proc.returncode is not None else -9, capture.text(), dog.reason)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _signal_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    _signal_group(proc)
     proc.wait()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,32 @@ LINE_MAX_CHARS = 2000
 WRITE_MAX_BYTES = 5_000_000
 READ_MAX_FILE_BYTES = 20_000_000
 READ_ON_LOOP_BYTES = 256_000  # smaller files are read on the event loop: cheaper than a thread hop
+
+
+class NotRegular(OSError):
+    """A fifo, socket, device or folder where a file was expected: reading it could block for ever."""
+
+
+def file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "regular file" if stat.S_ISREG(mode) else "special file"
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of `path` if it is a regular file, else NotRegular. Opened non-blocking and checked
+    on the open descriptor, so a fifo swapped in after a check cannot hang the caller."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise NotRegular(f"{file_kind(st.st_mode)}, not a regular file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegular(f"{file_kind(mode)}, not a regular file")
+        return handle.read()
 
 
 def _path_prop(what: str) -> dict[str, Any]:
@@ -63,11 +90,16 @@ class ReadTool:
         except PathRefused as err:
             return ToolResult(f"error: {err}", is_error=True)
         rel = relative(ctx.root, real)
-        if real.is_dir():
-            return ToolResult(f"error: {rel} is a directory; use glob to list it", is_error=True)
-        if not real.is_file():
+        try:
+            st = real.stat()
+        except OSError:
             return ToolResult(f"error: {rel} does not exist", is_error=True)
-        size = real.stat().st_size
+        if stat.S_ISDIR(st.st_mode):
+            return ToolResult(f"error: {rel} is a directory; use glob to list it", is_error=True)
+        if not stat.S_ISREG(st.st_mode):
+            return ToolResult(f"error: {rel} is a {file_kind(st.st_mode)}, not a regular file; refused",
+                              is_error=True)
+        size = st.st_size
         if size > READ_MAX_FILE_BYTES:
             return ToolResult(f"error: {rel} is {size} bytes, too big to read here; use grep, or bash with "
                               "head/sed to look at part of it", is_error=True)
@@ -78,7 +110,10 @@ class ReadTool:
 
 
 def _read_numbered(real: Path, rel: str, offset: int, limit: int) -> ToolResult:
-    data = real.read_bytes()
+    try:
+        data = read_regular(real)
+    except OSError as err:
+        return ToolResult(f"error: cannot read {rel}: {err}", is_error=True)
     if b"\x00" in data[:8192]:
         return ToolResult(f"{rel}: binary file ({len(data)} bytes), not shown")
     return ToolResult(number_lines(data.decode("utf-8", "replace"), rel, offset, limit))
@@ -159,9 +194,12 @@ class EditTool:
         if isinstance(target, ToolResult):
             return target
         real, rel = target
-        if not real.is_file():
+        if not real.exists():
             return ToolResult(f"error: {rel} does not exist", is_error=True)
-        text = real.read_text(encoding="utf-8", errors="surrogateescape")
+        try:
+            text = read_regular(real).decode("utf-8", "surrogateescape")
+        except OSError as err:
+            return ToolResult(f"error: cannot edit {rel}: {err}", is_error=True)
         count = text.count(old)
         if count == 0:
             return ToolResult(f"error: old_string not found in {rel}", is_error=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import stat
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 from agentbook.session.paths import PathRefused, glob_regex, relative, resolve_in_root
 from agentbook.session.tools import ToolContext, ToolResult
+from agentbook.session.tools.files import read_regular
 
 GLOB_MAX = 200
 GREP_MAX = 100
@@ -37,9 +39,12 @@ async def paced(items: Iterator[Path]) -> AsyncIterator[Path]:
 
 
 def walk_files(root: Path, start: Path) -> Iterator[Path]:
-    """Files under `start` in sorted order, not entering symlinked folders or files that lead out."""
-    if start.is_file():
+    """Regular files under `start` in sorted order, not entering symlinked folders or files that lead
+    out; fifos, sockets and devices are left out (reading one could block the session for ever)."""
+    if _regular(start):
         yield start
+        return
+    if not start.is_dir():
         return
     for dirpath, dirnames, filenames in os.walk(start):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -50,9 +55,16 @@ def walk_files(root: Path, start: Path) -> Iterator[Path]:
                     path = resolve_in_root(root, str(path))
                 except PathRefused:
                     continue
-                if not path.is_file():
-                    continue
+            if not _regular(path):
+                continue
             yield path
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _start(ctx: ToolContext, raw: object) -> Path | ToolResult:
@@ -145,7 +157,7 @@ def _matching_lines(path: Path, rx: re.Pattern[str], stop_at_first: bool) -> Ite
     try:
         if path.stat().st_size > GREP_FILE_MAX_BYTES:
             return
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError:
         return
     if b"\x00" in data[:8192]:

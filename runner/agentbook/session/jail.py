@@ -1,0 +1,349 @@
+"""The jail every sandboxed command runs in: bubblewrap with no capabilities, every namespace, a seccomp
+filter and resource limits, seeing only what a build needs.
+
+What the command sees: /usr (and the /bin, /lib* links or folders), /etc without the files only root
+may read (shadow, sudoers, private keys ...), this Python and agentbook's install, all read-only; a
+fresh /proc (pid namespace: no host process is visible) with /proc/sys, /proc/fs and friends
+read-only; a minimal /dev that is read-only but for a small /dev/shm; a private, size-capped /tmp; the
+root read-write. Nothing of /root, /home, /run, /var, /sys or any host socket is there.
+
+Why each flag: root keeps every capability inside bubblewrap unless they are dropped
+(`--cap-drop ALL`); as uid 0 even without capabilities the command could still write global sysctls
+such as kernel.core_pattern (a root escape: the kernel runs that program as root outside every
+namespace), so /proc/sys is bound read-only again; `--disable-userns` stops the command from making a
+user namespace of its own to get capabilities back; the seccomp filter (libseccomp through the
+`pyseccomp` binding) refuses the calls a confined build never needs and that are the usual ways out
+or up: ptrace, mount, namespaces, keyrings, bpf, perf, kexec, modules, io_uring. Rlimits are set by
+the shell that starts the command, as hard limits it cannot raise again.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import itertools
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentbook.session.limits import KIB, Limits
+
+BWRAP = "/usr/bin/bwrap"
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ETC_HIDDEN = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d",
+              "/etc/ssl/private", "/etc/security/opasswd", "/etc/.pwd.lock")
+# Docker's lists: parts of /proc that are read-only, and parts that are hidden outright.
+PROC_READ_ONLY = ("sys", "fs", "bus", "irq", "sysrq-trigger")
+PROC_HIDDEN = ("kcore", "keys", "timer_list", "sched_debug", "latency_stats", "timer_stats", "kallsyms",
+               "acpi", "scsi", "asound")
+SHM_BYTES = 64 * 1024 * 1024
+BLOCKED_SYSCALLS = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+    "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsmount", "fsconfig",
+    "fspick", "mount_setattr", "unshare", "setns",
+    "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
+    "swapon", "swapoff", "acct", "quotactl", "quotactl_fd", "open_by_handle_at", "name_to_handle_at",
+    "syslog", "lookup_dcookie", "uselib", "vhangup", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "iopl", "ioperm",
+)
+CLONE_NAMESPACES = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
+TIOCSTI, TIOCLINUX = 0x5412, 0x541C
+RLIMIT_FAILED = 125  # the exit code when the shell could not set the limits (nothing else ran)
+
+
+class JailUnavailable(Exception):
+    """The jail cannot be built here; `str(err)` says why."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One jailed command, ready for `subprocess.Popen(argv, pass_fds=pass_fds)`.
+
+    `close()` releases the seccomp pipe in this process and removes the call's cgroup."""
+
+    argv: list[str]
+    pass_fds: tuple[int, ...]
+    cgroup: Path | None
+
+    def close(self) -> None:
+        for fd in self.pass_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.cgroup is not None:
+            _remove_cgroup(self.cgroup)
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap") or (BWRAP if os.path.exists(BWRAP) else None)
+
+
+@functools.lru_cache(maxsize=1)
+def seccomp_program() -> bytes:
+    """The compiled filter (BPF), built once per process; JailUnavailable without libseccomp."""
+    try:
+        import pyseccomp as sc
+    except (ImportError, OSError) as err:  # the binding loads libseccomp.so.2 when imported
+        raise JailUnavailable(f"no seccomp library: {err} (install libseccomp2 and the pyseccomp package)") from err
+    flt = sc.SyscallFilter(sc.ALLOW)
+    for name in BLOCKED_SYSCALLS:
+        _rule(sc, flt, sc.ERRNO(errno.EPERM), name)
+    for flag in CLONE_NAMESPACES:  # fork and threads stay allowed; a new namespace does not
+        _rule(sc, flt, sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+    _rule(sc, flt, sc.ERRNO(errno.ENOSYS), "clone3")  # its flags sit in memory a filter cannot read; libc falls back to clone
+    for request in (TIOCSTI, TIOCLINUX):  # typing into the runner's terminal
+        _rule(sc, flt, sc.ERRNO(errno.EPERM), "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
+    with tempfile.TemporaryFile() as out:
+        flt.export_bpf(out)
+        out.seek(0)
+        return out.read()
+
+
+def _rule(sc: object, flt: object, action: int, name: str, *args: object) -> None:
+    try:
+        flt.add_rule(action, name, *args)  # type: ignore[attr-defined]
+    except (ValueError, RuntimeError, OSError):
+        pass  # a call this libseccomp or architecture does not know cannot be made here either
+
+
+def hidden_etc() -> list[str]:
+    """Paths under /etc a plain user could not read (so root should not either), plus the known ones."""
+    return list(_hidden_etc())
+
+
+@functools.lru_cache(maxsize=1)
+def _hidden_etc() -> tuple[str, ...]:
+    out: set[str] = {p for p in ETC_HIDDEN if os.path.lexists(p) and not os.path.islink(p)}
+    for dirpath, dirnames, filenames in os.walk("/etc"):
+        keep = []
+        for name in dirnames:
+            path = os.path.join(dirpath, name)
+            mode = _mode(path)
+            if mode is not None and not stat.S_ISLNK(mode) and mode & 0o005 != 0o005:
+                out.add(path)
+            else:
+                keep.append(name)
+        dirnames[:] = keep
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            mode = _mode(path)
+            if mode is not None and stat.S_ISREG(mode) and not mode & stat.S_IROTH:
+                out.add(path)
+    return tuple(sorted(p for p in out if not any(p.startswith(q + "/") for q in out)))
+
+
+def _mode(path: str) -> int | None:
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return None
+
+
+def install_paths(root: Path) -> list[str]:
+    """This Python and agentbook's install, when /usr does not already hold them (gates and the agent
+    call `agentbook` and `python` from there); never a place inside the root, which is bound anyway."""
+    import agentbook
+    from agentbook.shipped import shipped_root
+
+    places = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+              str(Path(agentbook.__file__).resolve().parent.parent)}
+    shipped = shipped_root()
+    if shipped is not None:  # only the catalog and the file that marks a checkout: its top may hold anything
+        places |= {str(shipped / d) for d in ("skills", "runbooks", "schemas", "pyproject.toml")
+                   if (shipped / d).exists()}
+    real_root = str(root)
+    out: list[str] = []
+    for place in sorted(os.path.realpath(p) for p in places):
+        if place == "/" or _under(place, "/usr") or _under(place, real_root) or any(_under(place, p) for p in out):
+            continue
+        if os.path.exists(place):
+            out.append(place)
+    return out
+
+
+def _under(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def ulimit_line(limits: Limits) -> str:
+    """The shell line that sets the limits as hard limits before the command runs."""
+    return (f"ulimit -HS -u {limits.processes} -n {limits.open_files} -f {max(1, limits.file_size // KIB)} "
+            f"-d {max(1, limits.memory // KIB)} -t {max(1, int(limits.cpu + 0.999))} -c 0 "
+            f"|| exit {RLIMIT_FAILED}")
+
+
+def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int, installs: bool = True,
+               host_ro: list[str] | None = None) -> list[str]:
+    """bubblewrap's part of the argv, up to and including `--`."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise JailUnavailable("bubblewrap (bwrap) is not installed")
+    cmd = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+           "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            cmd += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            cmd += ["--ro-bind", path, path]
+    cmd += ["--ro-bind", "/etc", "/etc"]
+    for path in hidden_etc():
+        cmd += ["--tmpfs", path, "--remount-ro", path] if os.path.isdir(path) else ["--ro-bind", "/dev/null", path]
+    cmd += ["--proc", "/proc"]
+    for name in PROC_READ_ONLY:
+        cmd += ["--ro-bind-try", f"/proc/{name}", f"/proc/{name}"]
+    for name in PROC_HIDDEN:
+        path = f"/proc/{name}"
+        if os.path.isdir(path):
+            cmd += ["--tmpfs", path, "--remount-ro", path]
+        elif os.path.exists(path):
+            cmd += ["--ro-bind", "/dev/null", path]
+    cmd += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+            "--size", str(limits.tmp), "--tmpfs", "/tmp"]
+    for path in [*(install_paths(root) if installs else []), *(host_ro or [])]:
+        cmd += ["--ro-bind", path, path]
+    cmd += ["--bind", str(root), str(root)]
+    for path in read_only:
+        if not os.path.islink(path):
+            cmd += ["--ro-bind", path, path]
+    cmd += ["--chdir", str(root), "--seccomp", str(seccomp_fd), "--"]
+    return cmd
+
+
+_counter = itertools.count()
+
+
+def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[str] | None = None,
+            read_only: list[str] | None = None, installs: bool = True, cgroup: bool = True,
+            host_ro: list[str] | None = None) -> Call:
+    """A jailed call of `shell` (a bash command line) or `argv` (run as is) in `root`.
+
+    `installs=False` leaves this Python and agentbook out (a shell-only jail); `cgroup=False` skips the
+    pids cgroup (for a caller that starts bubblewrap as another user); `host_ro` are host paths the
+    caller chose to show read-only (the relay's socket folder)."""
+    program = seccomp_program()
+    if shell is not None:
+        inner = ["/bin/bash", "-c", ulimit_line(limits) + "\n" + shell]
+    else:
+        inner = ["/bin/bash", "-c", ulimit_line(limits) + '\nexec "$@"', "agentbook-jail", *(argv or [])]
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, program)  # a few hundred bytes: well inside the pipe's buffer
+    finally:
+        os.close(write_fd)
+    try:
+        cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs, host_ro) + inner
+        group = _new_cgroup(limits.processes) if cgroup else None
+    except BaseException:
+        os.close(read_fd)
+        raise
+    if group is not None:  # the shell joins the cgroup, then becomes bubblewrap: every process is counted
+        cmd = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" || exit 125; exec "$@"', str(group), *cmd]
+    return Call(cmd, (read_fd,), group)
+
+
+# -- processes as root: a pids cgroup ----------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def pids_cgroup_base() -> Path | None:
+    """Where this process may make pids cgroups (root only; RLIMIT_NPROC does not bind root), or None."""
+    if os.geteuid() != 0:
+        return None
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        if not (base / "cgroup.procs").exists():
+            continue
+        if base.name != "pids" and "pids" not in _read(base / "cgroup.subtree_control").split():
+            continue
+        probe = base / f"agentbook-probe-{os.getpid()}"
+        try:
+            probe.mkdir()
+        except OSError:
+            continue
+        works = (probe / "pids.max").exists()
+        _remove_cgroup(probe)
+        if works:
+            return base
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _new_cgroup(processes: int) -> Path | None:
+    base = pids_cgroup_base()
+    if base is None:
+        return None
+    path = base / f"agentbook-{os.getpid()}-{next(_counter)}"
+    try:
+        path.mkdir()
+        (path / "pids.max").write_text(str(processes))
+    except OSError:
+        _remove_cgroup(path)
+        return None
+    return path
+
+
+def _remove_cgroup(path: Path) -> None:
+    """rmdir once the killed processes are gone (the kernel takes a moment to reap a pid namespace)."""
+    for _ in range(100):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.01)
+    threading.Thread(target=_remove_later, args=(path,), daemon=True).start()
+
+
+def _remove_later(path: Path) -> None:
+    for _ in range(60):
+        time.sleep(1)
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            continue
+
+
+# -- does it work here --------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def problem() -> str | None:
+    """Why the jail cannot run here (None when it can): a real jailed `true`, run once per process."""
+    if bwrap_path() is None:
+        return "bubblewrap (bwrap) is not installed"
+    with tempfile.TemporaryDirectory(prefix="agentbook-jail-probe-") as tmp:
+        try:
+            call = prepare(Path(tmp), Limits())
+        except JailUnavailable as err:
+            return str(err)
+        try:
+            probe = subprocess.run(call.argv, pass_fds=call.pass_fds, capture_output=True, timeout=20,
+                                   check=False, cwd=tmp, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            return f"bubblewrap did not run: {err}"
+        finally:
+            call.close()
+    if probe.returncode != 0:
+        said = probe.stderr.decode("utf-8", "replace").strip().splitlines()
+        return f"bubblewrap failed here (exit {probe.returncode}): {said[-1] if said else 'no message'}"
+    return None
+
+
+def works() -> bool:
+    return problem() is None

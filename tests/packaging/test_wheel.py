@@ -1,0 +1,151 @@
+"""The release build, installed the way a user installs it: `make dist`'s build (sdist, then the wheel
+from the sdist) of a snapshot of this checkout, the wheel pip-installed with its dependencies into a
+fresh virtual environment outside the checkout, and its CLI run from there with a clean environment:
+version, catalog, validate, and the fix-prompt runbook on the example system to a branch with trailers
+(the scripted model, no network)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from tests.packaging.conftest import (
+    REPO_ROOT,
+    Snapshot,
+    clean_env,
+    fresh_venv,
+    git,
+    pip_install,
+    repository_url,
+)
+
+from agentbook import __version__
+from agentbook.workflows.fixture import make_repo
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Installed:
+    snapshot: Snapshot
+    wheel: Path
+    sdist: Path
+    venv: Path
+    work: Path  # outside the checkout and the snapshot: where the CLI runs
+
+    def agentbook(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(self.venv / "bin" / "agentbook"), *args], cwd=cwd or self.work,
+                              env=clean_env(self.work / "home", self.venv / "bin"), capture_output=True, text=True,
+                              check=False, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def installed(snapshot: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    pytest.importorskip("build", reason="the build frontend comes with the dev extra (make .venv/.installed)")
+    base = tmp_path_factory.mktemp("release")
+    dist = base / "dist"
+    built = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist),
+                            str(snapshot.root)], capture_output=True, text=True, check=False, timeout=600)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    (wheel,) = dist.glob("agentbook-*.whl")
+    (sdist,) = dist.glob("agentbook-*.tar.gz")
+    python = fresh_venv(base / "venv")
+    pip_install(python, str(wheel))
+    work = base / "work"
+    work.mkdir()
+    return Installed(snapshot, wheel, sdist, base / "venv", work)
+
+
+def test_the_wheel_and_sdist_carry_the_commit_and_the_catalog(installed: Installed) -> None:
+    wheel = zipfile.ZipFile(installed.wheel)
+    names = set(wheel.namelist())
+    baked = wheel.read("agentbook/_version.py").decode()
+    assert f'COMMIT = "{installed.snapshot.commit}"' in baked and f'VERSION = "{__version__}"' in baked
+    assert "MODIFIED = False" in baked
+    for kind, pattern in (("skills", "*/SKILL.md"), ("runbooks", "*.md"), ("schemas", "*.json")):
+        for path in (REPO_ROOT / kind).glob(pattern):
+            assert f"agentbook/_catalog/{path.relative_to(REPO_ROOT)}" in names, path
+    metadata = wheel.read(f"agentbook-{__version__}.dist-info/METADATA").decode()
+    assert f"Project-URL: Repository, {repository_url()}" in metadata
+    assert "Requires-Dist: packaging" in metadata
+    entry = wheel.read(f"agentbook-{__version__}.dist-info/entry_points.txt").decode()
+    assert "agentbook = agentbook.launcher:main" in entry
+    with tarfile.open(installed.sdist) as sdist:
+        top = f"agentbook-{__version__}"
+        members = set(sdist.getnames())
+        assert {f"{top}/CHANGELOG.md", f"{top}/setup.py", f"{top}/skills/eval-tool/SKILL.md",
+                f"{top}/runbooks/fix-prompt.md", f"{top}/runner/agentbook/_version.py"} <= members
+        extracted = sdist.extractfile(f"{top}/runner/agentbook/_version.py")
+        assert extracted is not None and installed.snapshot.commit in extracted.read().decode()
+
+
+def test_the_installed_cli_names_its_commit_and_reads_nothing_from_a_checkout(installed: Installed) -> None:
+    version = installed.agentbook("--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"agentbook {__version__} (commit {installed.snapshot.commit[:12]})"
+    info = installed.agentbook("version", "--json")
+    assert info.returncode == 0, info.stderr
+    data = json.loads(info.stdout)
+    site = installed.venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    assert data["source"] == "wheel" and data["commit"] == installed.snapshot.commit
+    assert data["package"] == str(site / "agentbook")
+    assert data["catalog"] == str(site / "agentbook" / "_catalog")
+
+
+def test_the_installed_catalog_lists_and_validates(installed: Installed) -> None:
+    runbooks = installed.agentbook("runbooks", "list", "--json")
+    assert runbooks.returncode == 0, runbooks.stderr
+    listed = json.loads(runbooks.stdout)
+    rows = listed if isinstance(listed, list) else listed.get("runbooks", [])
+    assert sorted(r["name"] for r in rows) == sorted(p.stem for p in (REPO_ROOT / "runbooks").glob("*.md"))
+    assert {r["source"] for r in rows} == {"agentbook"}
+    skills = installed.agentbook("skills", "list", "--json")
+    assert skills.returncode == 0, skills.stderr
+    listed = json.loads(skills.stdout)
+    rows = listed if isinstance(listed, list) else listed.get("skills", [])
+    assert sorted(s["name"] for s in rows) == sorted(p.parent.name for p in (REPO_ROOT / "skills").glob("*/SKILL.md"))
+    catalog = json.loads(installed.agentbook("version", "--json").stdout)["catalog"]
+    shipped = installed.agentbook("validate", f"{catalog}/skills", f"{catalog}/runbooks")
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+    assert shipped.stdout.startswith(f"checked {len(rows)} skills, {len(list((REPO_ROOT / 'runbooks').glob('*.md')))} "
+                                     "runbooks"), shipped.stdout
+    bad = installed.work / "runbooks" / "newer.md"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text('---\nname: newer\ndescription: Needs a later agentbook.\nrequires: ">=99"\n---\n## Step\n\nDo.\n')
+    refused = installed.agentbook("validate", str(bad))
+    assert refused.returncode == 1
+    assert f"this runbook needs agentbook >=99, but this is agentbook {__version__}" in refused.stdout
+
+
+def test_the_installed_wheel_runs_fix_prompt_to_a_branch_with_trailers(installed: Installed) -> None:
+    """The example system copied out as its own repository, and the scripted agent of the demo copied
+    next to it: everything the run reads is either there or in the installed package."""
+    repo = make_repo(installed.snapshot.root / "examples" / "incident-assistant", installed.work / "example",
+                     ["python scripts/generate.py --big"], "incident-assistant")
+    agent = installed.work / "agent.script.yaml"
+    shutil.copy2(installed.snapshot.root / "tests" / "runbooks" / "fix-prompt.yaml", agent)
+    run = installed.agentbook("run", "fix-prompt", "--repo", str(repo), "--ticket",
+                              "tickets/INC-142-logql-error-case.md", "--model", f"scripted:{agent}", "--json",
+                              cwd=repo)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    record = json.loads(run.stdout)
+    branch = record["branch"]
+    assert branch == "agentbook/fix-prompt/inc-142"
+    log = git(repo, "log", "--reverse", "--format=%s%n%(trailers:only,unfold)%x00", f"main..{branch}")
+    commits = [c.strip() for c in log.split("\0") if c.strip()]
+    assert len(commits) == 2, log
+    runbook_blob = git(installed.snapshot.root, "hash-object", "runbooks/fix-prompt.md").strip()
+    for text in commits:
+        assert f"Agentbook-Run: {record['run_id']}" in text
+        assert f"Agentbook-Runbook: fix-prompt@{runbook_blob}" in text
+        assert "Agentbook-Step: " in text
+    assert "Agentbook-Step: 3/6 Change the prompt" in commits[1]
+    prompt = git(repo, "show", f"{branch}:prompts/logql.md")
+    assert '|~ "(?i)error"' in prompt

@@ -1,0 +1,152 @@
+"""Resource attacks on the bash sandbox: fork bombs, memory, huge files, disk filling, CPU burn, file
+descriptors, /tmp and /dev/shm, processes left behind, raising the limits back. Small limits keep each
+test to a second or two; the defaults are documented in docs/SECURITY.md (Limits)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from sandbox_kit import bash, ctx_for, make_root, needs_jail
+
+from agentbook.errors import FatalError
+from agentbook.session.limits import MIB, Limits, parse_flags, resolve
+from agentbook.session.watchdog import tree_bytes
+
+pytestmark = needs_jail
+
+
+def survivors(root: Path) -> list[str]:
+    """Host processes still working in `root` (by their cwd): none may outlive a call."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if cwd == str(root) or cwd.startswith(str(root) + "/"):
+            found.append(pid)
+    return found
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    made = make_root(tmp_path)
+    yield made
+    assert survivors(made) == []
+
+
+FORK = ("python3 - <<'EOF'\nimport os, time\nn = 0\ntry:\n    while n < 2000:\n        if os.fork() == 0:\n"
+        "            time.sleep(30)\n            os._exit(0)\n        n += 1\nexcept OSError as e:\n"
+        "    print('stopped after', n, 'errno', e.errno)\nelse:\n    print('made', n)\nEOF")
+
+
+def test_process_limit_stops_a_fork_loop(root: Path) -> None:
+    out = bash(ctx_for(root, processes=40), FORK, timeout=20).content
+    assert "stopped after" in out, out
+    assert int(out.split("stopped after ")[1].split()[0]) < 40
+
+
+def test_fork_bomb_ends_at_the_timeout_and_leaves_nothing(root: Path) -> None:
+    result = bash(ctx_for(root, processes=60), ":(){ :|:& };:; sleep 30", timeout=2)
+    assert result.is_error and "[timed out after 2s; killed]" in result.content
+
+
+def test_memory_limit(root: Path) -> None:
+    out = bash(ctx_for(root, memory=256 * MIB), "python3 -c 'b = bytearray(600 * 2**20); print(\"got it\")'").content
+    assert "MemoryError" in out and "got it" not in out
+
+
+def test_file_size_limit(root: Path) -> None:
+    out = bash(ctx_for(root, file_size=1 * MIB), "head -c 3M /dev/zero > big.bin; echo rc=$?").content
+    assert "rc=0" not in out
+    assert (root / "big.bin").stat().st_size <= 1 * MIB
+
+
+def test_cpu_limit_kills_a_busy_loop(root: Path) -> None:
+    result = bash(ctx_for(root, cpu=1), "python3 -c 'while True: pass'; echo rc=$?", timeout=20)
+    assert "rc=152" in result.content or "rc=137" in result.content  # SIGXCPU, or SIGKILL at the hard limit
+    assert "timed out" not in result.content
+
+
+def test_open_files_limit(root: Path) -> None:
+    out = bash(ctx_for(root, open_files=32),
+               "python3 -c 'fs = [open(\"README.md\") for _ in range(100)]; print(\"opened\")'").content
+    assert "Too many open files" in out and "opened" not in out
+
+
+def test_disk_watchdog_kills_a_slow_filler(root: Path) -> None:
+    result = bash(ctx_for(root, disk=8 * MIB),
+                  "for i in $(seq 60); do head -c 1M /dev/urandom > fill$i; sleep 0.03; done; echo finished",
+                  timeout=20)
+    assert result.is_error and "disk limit of 8M" in result.content and "finished" not in result.content
+    assert tree_bytes(root) < 40 * MIB
+
+
+def test_disk_over_after_a_fast_burst_is_reported(root: Path) -> None:
+    result = bash(ctx_for(root, disk=4 * MIB), "head -c 12M /dev/urandom > burst; echo wrote")
+    assert result.is_error and "disk limit of 4M" in result.content
+
+
+def test_disk_usage_counts_what_was_there_before(root: Path) -> None:
+    (root / "old.bin").write_bytes(os.urandom(5 * MIB))
+    result = bash(ctx_for(root, disk=4 * MIB), "echo tiny > more; echo wrote")
+    assert result.is_error and "disk limit" in result.content
+
+
+def test_tmp_is_small_and_private(root: Path) -> None:
+    out = bash(ctx_for(root, tmp=4 * MIB), "head -c 8M /dev/zero > /tmp/x; echo rc=$?; df -k /tmp | tail -1").content
+    assert "No space left on device" in out and "rc=1" in out
+
+
+def test_dev_shm_is_capped_and_dev_read_only(root: Path) -> None:
+    out = bash(ctx_for(root), "head -c 100M /dev/zero > /dev/shm/x; echo shm=$?; echo x > /dev/newfile; "
+                              "echo dev=$?; mknod /dev/sda2 b 8 2; echo mknod=$?").content
+    assert "shm=1" in out and "dev=1" in out and "mknod=0" not in out
+
+
+def test_background_processes_do_not_outlive_a_call(root: Path) -> None:
+    result = bash(ctx_for(root), "setsid sleep 300 & nohup sleep 301 >/dev/null 2>&1 & disown; "
+                                 "(sleep 302 &); echo started")
+    assert result.content.startswith("started")  # returns at once: nothing left holds it
+
+
+def test_timeout_kills_everything_the_call_started(root: Path) -> None:
+    result = bash(ctx_for(root), "setsid sleep 300 & sleep 303", timeout=1)
+    assert "[timed out after 1s; killed]" in result.content
+
+
+def test_tool_seconds_caps_the_agents_timeout(root: Path) -> None:
+    result = bash(ctx_for(root, tool_seconds=1), "sleep 30", timeout=600)
+    assert "[timed out after 1s; killed]" in result.content
+
+
+def test_output_flood_is_bounded(root: Path) -> None:
+    result = bash(ctx_for(root), "head -c 50M /dev/zero | tr '\\0' x; echo; echo end")
+    assert len(result.content) < 31_000 and "bytes of output cut" in result.content
+
+
+def test_limits_cannot_be_raised_again(root: Path) -> None:
+    out = bash(ctx_for(root, processes=100, open_files=64),
+               "ulimit -u 100000; echo u=$?; ulimit -n 100000; echo n=$?; ulimit -Hf unlimited; echo f=$?; "
+               "python3 -c 'import resource as r; r.setrlimit(r.RLIMIT_NPROC, (10**6, 10**6))'; echo py=$?; "
+               "ulimit -c; ulimit -Hu").content
+    for probe in ("u", "n", "f", "py"):
+        assert f"{probe}=0" not in out
+    assert out.splitlines()[-3:-1] == ["0", "100"]
+
+
+def test_limit_flags_and_runbook_values_parse() -> None:
+    limits = resolve({"memory": "2G", "processes": 64, "tool_seconds": "2m"}, parse_flags(["disk=512M", "cpu=90s"]))
+    assert limits == Limits(memory=2 * 1024 * MIB, processes=64, tool_seconds=120.0, disk=512 * MIB, cpu=90.0)
+    for bad in ({"memory": "lots"}, {"processes": -1}, {"forks": 3}, {"cpu": True}, {"tmp": "0"}):
+        with pytest.raises(FatalError):
+            resolve(bad, None)
+    with pytest.raises(FatalError, match="expected NAME=VALUE"):
+        parse_flags(["memory"])

@@ -1,0 +1,67 @@
+"""Valid scripts are read with libyaml; the result is the same Script the located (ruamel) reader
+builds, and anything invalid is still reported by the located reader at its file:line:col."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agentbook.errors import FatalError
+from agentbook.standin.script import Script, _parse_located, parse_script
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = sorted(p for p in [*REPO.glob("examples/**/*.script.yaml"), *REPO.glob("tests/**/*.script.yaml"),
+                             *(t for t in REPO.glob("tests/runbooks/*.yaml") if not t.name.endswith(".test.yaml"))]
+                 if ".venv" not in p.parts)
+
+
+def test_there_are_scripts_to_compare() -> None:
+    assert len(SCRIPTS) >= 10
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_fast_and_located_readers_agree(path: Path) -> None:
+    text = path.read_text()
+    assert parse_script(text, str(path)) == _parse_located(text, str(path))
+
+
+SCALARS = """version: 1
+model: "m"
+default:
+  vars: {a: "yes", b: "1.0", c: "2026-01-01", d: "~"}
+  turns:
+    - text: "on: off {a} {b} {c} {d}"
+    - text: 2026-01-01
+    - text: yes
+    - tool_use: {name: t, input: {n: 010, f: 1e3, x: .inf, y: null, z: [1, "2", true]}}
+"""
+
+
+def outcome(read: Callable[[str], Script], text: str) -> Script | str:
+    try:
+        return read(text)
+    except FatalError as err:
+        return err.render()
+
+
+@pytest.mark.parametrize("text", [SCALARS, SCALARS.replace("    - text: 2026-01-01\n", "")])
+def test_yaml_1_2_scalars_read_alike(text: str) -> None:
+    assert outcome(parse_script, text) == outcome(_parse_located, text)
+    assert isinstance(outcome(parse_script, text), str) == ("2026-01-01\n" in text)  # a date is not text
+
+
+@pytest.mark.parametrize("text, where", [
+    ("version: 1\ndefault:\n  turns:\n    - text: hi\n      latency_ms: slow\n", "<script>:5:"),
+    (("version: 1\nsessions:\n  - name: s\n    match: {first_user: {regex: '(unclosed'}}\n"
+     "    turns: [{text: hi}]\n"), "<script>:4:"),
+    ("version: 1\ndefault: {turns: [{text: hi}]\n", "<script>:"),
+])
+def test_errors_still_point_at_the_line(text: str, where: str) -> None:
+    with pytest.raises(FatalError) as fast:
+        parse_script(text)
+    with pytest.raises(FatalError) as located:
+        _parse_located(text)
+    assert fast.value.render() == located.value.render()
+    assert (fast.value.location or "").startswith(where)

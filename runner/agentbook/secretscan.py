@@ -128,10 +128,14 @@ class SecretScanner:
     def __init__(self, secrets: Iterable[Secret]) -> None:
         self.secrets = [s for s in secrets if len(s.value) >= MIN_SECRET_LEN]
         self._forms = [(s.name, f, _form_kind(s.value, f)) for s in self.secrets for f in s.forms()]
-        self._windows: dict[str, tuple[str, str]] = {}
+        self._squeezed = [(name, _SQUEEZED.sub("", form), kind) for name, form, kind in self._forms]
+        self._windows: dict[str, tuple[str, str]] = {}  # every NAME_WINDOW-long piece of a form made safe
+        self._short: list[tuple[str, str, str]] = []  # forms shorter than that, made safe, whole
         for name, form, kind in self._forms:
             key = _name_key(form)
-            for i in range(max(1, len(key) - NAME_WINDOW + 1)):
+            if len(key) < NAME_WINDOW:
+                self._short.append((key, name, kind))
+            for i in range(len(key) - NAME_WINDOW + 1):
                 self._windows.setdefault(key[i:i + NAME_WINDOW], (name, kind))
 
     def scan(self, text: str, where: str, *, name_only: bool = False) -> list[SecretHit]:
@@ -171,8 +175,8 @@ class SecretScanner:
             hit = self._windows.get(hay[i:i + NAME_WINDOW])
             if hit:
                 found.setdefault(*hit)
-        for key, (name, kind) in self._windows.items():
-            if len(key) < NAME_WINDOW and key in hay:
+        for key, name, kind in self._short:
+            if key in hay:
                 found.setdefault(name, kind)
         return sorted(found.items())
 
@@ -180,8 +184,8 @@ class SecretScanner:
         """Forms cut into pieces over lines (quotes, `+`, backslashes and whitespace between)."""
         squeezed = _SQUEEZED.sub("", text)
         out = []
-        for name, form, kind in self._forms:
-            pos = squeezed.find(_SQUEEZED.sub("", form))
+        for name, form, kind in self._squeezed:
+            pos = squeezed.find(form)
             if pos >= 0:
                 out.append(SecretHit(where, _line_of_squeezed(text, pos), name, f"{kind}, split over lines"))
         return out

@@ -132,7 +132,12 @@ class _Checker:
         self.known_tags = set(parser.yaml_constructors)
 
     def check(self, root: yaml.Node) -> None:
-        sizes: dict[int, int] = {}  # expanded size of every finished node
+        # Scalars (most nodes) are checked where their parent lists them and count 1 each: only
+        # collections get the bookkeeping that aliases need.
+        if isinstance(root, yaml.ScalarNode):
+            self._check_node(root)
+            return
+        sizes: dict[int, int] = {}  # expanded size of every finished collection
         depths: dict[int, int] = {}
         unique = 0  # nodes as written; the rest of the expanded size is what aliases add
         open_: set[int] = set()
@@ -142,8 +147,8 @@ class _Checker:
             key = id(node)
             if done:
                 children = _children(node)
-                sizes[key] = 1 + sum(sizes[id(c)] for c in children)
-                depths[key] = 1 + max((depths[id(c)] for c in children), default=0)
+                sizes[key] = 1 + sum(1 if type(c) is _SCALAR else sizes[id(c)] for c in children)
+                depths[key] = 1 + max((1 if type(c) is _SCALAR else depths[id(c)] for c in children), default=0)
                 open_.discard(key)
                 if depths[key] > MAX_DEPTH:
                     self._fail(node, f"nested more than {MAX_DEPTH} levels deep")
@@ -160,7 +165,13 @@ class _Checker:
             unique += 1
             self._check_node(node)
             stack.append((node, True))
-            stack.extend((c, False) for c in reversed(_children(node)))
+            for child in reversed(_children(node)):
+                if type(child) is _SCALAR:
+                    unique += 1
+                    if child.tag not in self.known_tags:
+                        self._check_node(child)
+                else:
+                    stack.append((child, False))
 
     def _check_node(self, node: yaml.Node) -> None:
         if node.tag not in self.known_tags and node.tag != "tag:yaml.org,2002:merge":
@@ -183,6 +194,9 @@ class _Checker:
         where = f"{self.source}:{mark.line + 1 + self.line_offset}:{mark.column + 1 + self.col_offset}"
         raise FatalError(f"invalid YAML{' in ' + self.what if self.what else ''}: {problem}", location=where,
                          hint=hint)
+
+
+_SCALAR = yaml.ScalarNode
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

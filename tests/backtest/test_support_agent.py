@@ -16,6 +16,7 @@ from agentbook.backtest.cohorts import cluster_backtest
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import score
+from agentbook.backtest.report import build_report
 
 from .conftest import copy_backtest, rewrite
 from .support import SUPPORT_ANALYST, SUPPORT_CODE, support_generator, support_planted
@@ -215,3 +216,15 @@ def test_compare_matches_cohorts_by_members_through_a_partial_fix(read_support: 
     text = run_cli("backtest", "compare", before, after).out
     assert f"{crm_a['slug']}" in text and ": 20 -> 12 (shrank: 8 fixed" in text
     assert f"  {account}: 2 broke ({', '.join(broken)})" in text
+
+
+def test_report_counts_the_bucket_apart_and_draws_it(read_support: Path, tmp_path: Path) -> None:
+    folder = copy_backtest(read_support, tmp_path / "bt")
+    summary = cluster_backtest(str(folder), code=str(SUPPORT_CODE))
+    report = build_report(str(folder))
+    text = (folder / "report.md").read_text()
+    n = len(summary.no_common_cause)
+    assert f"{n} failures share no cause with any other failure" in text
+    assert "](cohorts/no-common-cause.md)" in text and "| no-common-cause |" not in text
+    assert report.charts == ["charts/accuracy-by-account.png", "charts/cohort-sizes.png"]
+    assert (folder / "charts" / "cohort-sizes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -49,8 +49,10 @@ def _auto_slug(cohort: Cohort) -> str:
     f = cohort.medoid or cohort.members[0]
     source = re.findall(r"[a-z]{3,}", f.signature) or [
         w for t in cohort.evidence.get("terms", []) for w in re.findall(r"[a-z]{3,}", t.removeprefix("class:"))]
-    words = [w for w in dict.fromkeys(source) if w not in ("error", "the", "for", "failed", "with")][:3]
-    return slugify("-".join([f.stage, PurePosixPath(f.component).stem, *words]))
+    head = [f.stage, PurePosixPath(f.component).stem]
+    seen = set("-".join(head).split("-"))
+    words = [w for w in dict.fromkeys(source) if w not in seen and w not in ("error", "the", "for", "failed", "with")]
+    return slugify("-".join([*dict.fromkeys(head), *words[:3]]))
 
 
 def assign_slugs(cohorts: list[Cohort]) -> None:

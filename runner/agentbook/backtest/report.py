@@ -70,7 +70,7 @@ def _analyses(invs: list[Investigation]) -> tuple[int, dict[str, float], list[In
 
 
 def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts: list[dict[str, Any]],
-            overall: float) -> list[str]:
+            overall: float, bucket: int = 0) -> list[str]:
     # matplotlib caches fonts under $HOME/.cache; in a runner worktree HOME is the repo, and the cache
     # must not end up in a commit
     os.environ.setdefault("MPLCONFIGDIR", str(Path(tempfile.gettempdir()) / "agentbook-matplotlib"))
@@ -80,37 +80,79 @@ def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts
 
     out = []
     names = list(accounts)
-    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(names) + 2), 4))
-    ax.bar(names, [accounts[a]["accuracy"] * 100 for a in names], color="#4c72b0")
+    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(names) + 2), 4.5))
+    bars = ax.bar(names, [accounts[a]["accuracy"] * 100 for a in names], color="#4c72b0")
+    ax.bar_label(bars, labels=[f"{accounts[a]['correct']}/{accounts[a]['total']}" for a in names], fontsize=7,
+                 padding=2)
     ax.axhline(overall * 100, color="#333333", linestyle="--", linewidth=1, label=f"overall {overall:.0%}")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title("Accuracy by account")
+    ax.legend(loc="upper left", fontsize=8)  # worst first: the left bars are the lowest
+    ax.set_ylabel("accuracy (%); labels: correct/total")
+    ax.set_ylim(0, 110)
+    ax.set_title("Accuracy by account (worst first)")
     ax.tick_params(axis="x", rotation=60, labelsize=8)
     fig.tight_layout()
     out.append(_save(fig, folder.root / "charts" / "accuracy-by-account.png"))
     plt.close(fig)
-    if cohorts:
-        shown = cohorts[:15][::-1]
-        colours = {"systemic": "#c44e52", "account-specific": "#dd8452", "few-accounts": "#8c8c8c"}
-        fig, ax = plt.subplots(figsize=(8, 0.4 * len(shown) + 1.5))
-        ax.barh([c["slug"][:40] for c in shown], [c["count"] for c in shown],
-                color=[colours.get(c["scope"], "#8c8c8c") for c in shown])
-        ax.set_xlabel("failed investigations")
-        ax.set_title("Cohort sizes (red: systemic, orange: account-specific)")
-        ax.tick_params(axis="y", labelsize=8)
-        fig.tight_layout()
-        out.append(_save(fig, folder.root / "charts" / "cohort-sizes.png"))
-        plt.close(fig)
+    if cohorts or bucket:
+        out.append(_cohort_chart(plt, folder, cohorts, bucket))
     return out
+
+
+SCOPE_COLOURS = {"systemic": "#c44e52", "account-specific": "#dd8452", "few-accounts": "#8c8c8c"}
+SCOPE_MEANING = {"systemic": "systemic (3+ accounts)", "account-specific": "account-specific (binomial test)",
+                 "few-accounts": "few accounts (1-2, not unusual)"}
+
+
+def _cohort_chart(plt: Any, folder: BacktestFolder, cohorts: list[dict[str, Any]], bucket: int) -> str:
+    """Horizontal bars, biggest cause on top, the no-common-cause bucket last; integer ticks, full
+    names wrapped over two lines, the count on each bar and a legend for the colours."""
+    import textwrap
+
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
+
+    shown = cohorts[:15]
+    labels = [textwrap.shorten(c["slug"], 80, placeholder="...") for c in shown]
+    labels = ["\n".join(textwrap.wrap(label, 42, break_on_hyphens=True)) for label in labels]
+    counts = [c["count"] for c in shown]
+    colours = [SCOPE_COLOURS.get(c["scope"], "#8c8c8c") for c in shown]
+    hatches = [""] * len(shown)
+    if bucket:
+        labels.append("no common cause\n(not a cause: each failure alone)")
+        counts.append(bucket)
+        colours.append("#e5e5e5")
+        hatches.append("//")
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(labels) + 1.8))
+    y = list(range(len(labels)))[::-1]
+    bars = ax.barh(y, counts, color=colours, edgecolor="#555555", linewidth=0.5)
+    for bar, hatch in zip(bars, hatches, strict=True):
+        bar.set_hatch(hatch)
+    ax.bar_label(bars, padding=3, fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0, max(counts) * 1.15 + 1)
+    ax.set_xlabel("failed investigations")
+    title = "Failures by cause (cohort)"
+    if len(cohorts) > len(shown):
+        title += f": top {len(shown)} of {len(cohorts)}"
+    ax.set_title(title)
+    handles = [Patch(color=SCOPE_COLOURS[k], label=v) for k, v in SCOPE_MEANING.items()
+               if any(c["scope"] == k for c in shown)]
+    if bucket:
+        handles.append(Patch(facecolor="#e5e5e5", edgecolor="#555555", hatch="//", label="no common cause"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.9 / (len(labels) + 3)),
+              ncol=2, fontsize=8, frameon=False)  # below the axes: never over a bar
+    fig.tight_layout()
+    path = _save(fig, folder.root / "charts" / "cohort-sizes.png")
+    plt.close(fig)
+    return path
 
 
 def _save(fig: Any, path: Path) -> str:
     import io
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None}, bbox_inches="tight")
     atomic_write_bytes(path, buf.getvalue())
     return path.name
 
@@ -128,7 +170,8 @@ def build_report(root: str, *, charts: bool = True) -> ReportSummary:
                             cost_usd=sum(by_mode.values()), cost_by_mode=by_mode,
                             disputed=[inv.rel for inv in disputed])
     if charts:
-        summary.charts = [f"charts/{name}" for name in _charts(folder, accounts, cohorts, summary.accuracy)]
+        bucket = int((index.get("no_common_cause") or {}).get("count", 0))
+        summary.charts = [f"charts/{name}" for name in _charts(folder, accounts, cohorts, summary.accuracy, bucket)]
     atomic_write_text(folder.root / "report.md", render(summary, index))
     return summary
 
@@ -143,6 +186,10 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
     if index.get("unanalysed"):
         lines += [(f"{len(index['unanalysed'])} failed investigations have no analysis yet and are in no "
                   "cohort: run `agentbook backtest analyze` again."), ""]
+    bucket = (index.get("no_common_cause") or {}).get("count", 0)
+    if bucket:
+        lines += [(f"{bucket} failures share no cause with any other failure: they are in no cohort "
+                   "([cohorts/no-common-cause.md](cohorts/no-common-cause.md)); each may still be worth a look."), ""]
     lines += ["## Top causes by impact", ""]
     if not s.cohorts:
         lines += ["No cohorts yet: run `agentbook backtest cluster` first.", ""]

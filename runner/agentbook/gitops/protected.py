@@ -9,15 +9,17 @@ the same content) is a violation, and is restored from the base before anything 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from agentbook.gitops.git import Git
-from agentbook.session.paths import is_protected
+from agentbook.session.paths import _glob_regex as glob_regex  # the session's glob rules, exactly
 
 FILE, EXEC, LINK, OTHER = "100644", "100755", "120000", "other"
 
@@ -88,6 +90,8 @@ def changes(git: Git, worktree: Path, base_sha: str, patterns: list[str]) -> lis
 
 def restore(git: Git, worktree: Path, base_sha: str, patterns: list[str], found: list[ProtectedChange]) -> None:
     """Put every changed path back as the base has it (added ones are deleted)."""
+    if not found:
+        return
     base = base_entries(git, base_sha, patterns)
     for change in found:
         target = _clear(worktree, change.path)
@@ -122,8 +126,20 @@ def _clear(worktree: Path, rel: str) -> Path:
 
 
 def _matches(rel: str, patterns: list[str]) -> bool:
-    # is_protected always covers `.git`; here only the run's own globs count
-    return any(is_protected(rel, [p]) == p for p in patterns)
+    """`rel` or one of its parent folders matches one of the run's own globs (the session's rules,
+    `session.paths.is_protected`, without its always-protected names: `.git` is handled apart).
+    String slicing rather than pathlib: this runs for every file of the worktree and the base."""
+    candidates = [rel]
+    cut = rel.rfind("/")
+    while cut > 0:
+        candidates.append(rel[:cut])
+        cut = rel.rfind("/", 0, cut)
+    return any(rx.fullmatch(c) for rx in _regexes(tuple(patterns)) for c in candidates)
+
+
+@functools.lru_cache(maxsize=64)
+def _regexes(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
+    return [glob_regex(p.strip("/")) for p in patterns]
 
 
 def _hash_entry(path: str) -> tuple[str, str]:

@@ -14,6 +14,7 @@ Each figure is the median of R interleaved runs (load drifting on a shared machi
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import resource
 import shutil
@@ -80,12 +81,21 @@ def find_peer(install: bool) -> str | None:
     return None
 
 
+def compile_bytecode() -> None:
+    """Byte-compile agentbook as `pip install` does: an editable checkout run with
+    PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every start."""
+    import agentbook
+
+    compileall.compile_dir(str(Path(agentbook.__file__).parent), quiet=1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--install-peer", action="store_true",
                     help=f"npm-install Claude Code {PEER_VERSION} into {PEER_CACHE} when it is missing")
     args = ap.parse_args()
+    compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         base = Path(tmp)
         script = base / "trivial.script.yaml"

@@ -327,5 +327,5 @@ def test_a_line_that_is_no_trajectory_is_kept_not_dropped(tmp_path: Path) -> Non
     source.write_text(json.dumps(doc) + '\n42\n"a stray line that is not a trajectory"\n', encoding="utf-8")
     trace = read_trace(source)[0]
     assert trace.metadata["not_read"] == [42, "a stray line that is not a trajectory"]
-    assert trace.problems == ["2 item(s) of the file are not objects: kept in trace.json (metadata.not_read), "
-                              "not read as traces"]
+    assert trace.problems == [("2 item(s) of the file are not objects: kept in trace.json (metadata.not_read), "
+                               "not read as traces")]

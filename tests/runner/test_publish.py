@@ -120,6 +120,9 @@ def test_open_pr_after_a_blocked_run_is_a_draft(run_cli, runner_repo: Path, remo
     assert r.code == 11, r.err
     assert github[0]["body"]["draft"] is True
     assert json.loads(r.out)["pull_request"]["draft"] is True
+    commits = sum(1 for step in json.loads(r.out)["steps"] if step["commit"])
+    listed = run_cli("runs", "list", "--repo", runner_repo).out
+    assert f"  {commits} commit{'s' if commits != 1 else ''}  $" in listed
 
 
 def test_open_pr_with_no_changes_opens_nothing(run_cli, runner_repo: Path, remote: Path, github) -> None:
@@ -133,6 +136,9 @@ def test_open_pr_with_no_changes_opens_nothing(run_cli, runner_repo: Path, remot
     assert "no changes: nothing pushed, no pull request opened" in r.out
     assert github == []
     assert git(remote, "for-each-ref") == ""
+    # a run that made no commit leaves no branch behind (each run used to add one: look, look-2, ...)
+    assert "branch agentbook/look/" in r.out and "deleted: the run made no commit" in r.out
+    assert git(runner_repo, "branch", "--list", "agentbook/*") == ""
 
 
 def test_github_error_is_reported_with_its_message(run_cli, runner_repo: Path, remote: Path, github,

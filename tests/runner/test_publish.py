@@ -159,13 +159,18 @@ def test_github_workflow_uses_flags_the_runner_has(run_cli) -> None:
 
     import yaml
 
-    workflow = yaml.safe_load((Path(__file__).parents[2] / "examples" / "github" / "agentbook.yml").read_text())
-    steps = workflow["jobs"]["run"]["steps"]
-    script = next(s["run"] for s in steps if "agentbook run" in s.get("run", ""))
-    used = set(re.findall(r"(--[a-z-]+)", script.split("agentbook run", 1)[1].split(">", 1)[0]))
-    help_text = run_cli("run", "--help").out
-    assert used and all(flag in help_text for flag in used), used
-    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write", "issues": "read"}
+    examples = Path(__file__).parents[2] / "examples" / "github"
+    for name, job, command in (("agentbook.yml", "run", "run"), ("agentbook-watch.yml", "watch", "watch")):
+        workflow = yaml.safe_load((examples / name).read_text())
+        steps = workflow["jobs"][job]["steps"]
+        call = f'/bin/agentbook" {command} '  # the CLI of the venv the workflow installs
+        script = next(s["run"] for s in steps if call in s.get("run", ""))
+        used = set(re.findall(r"(--[a-z-]+)", script.split(call, 1)[1].split(">", 1)[0]))
+        help_text = run_cli(command, "--help").out
+        assert used and all(flag in help_text for flag in used), (name, used)
+        assert workflow["permissions"] == {}
+        assert workflow["jobs"][job]["permissions"] == {"contents": "write", "pull-requests": "write",
+                                                        "issues": "read"}
 
 
 def test_the_agent_cannot_commit_move_refs_or_push(run_cli, runner_repo: Path, remote: Path) -> None:

@@ -49,3 +49,31 @@ def test_read_jsonl_skips_torn_last_line(tmp_path):
     with open(p, "a") as fh:
         fh.write('{"b": ')
     assert read_jsonl(p) == [{"a": 1}]
+
+
+def test_errors_honour_json(run_cli, tmp_path):
+    """With --json an error is one JSON object on stdout with the same exit code (and text on stderr)."""
+    import json
+
+    missing = tmp_path / "nope.yaml"
+    r = run_cli("eval", "list", missing, "--json")
+    assert r.code == 3 and "agentbook: error:" in r.err
+    data = json.loads(r.out)
+    assert data["exit_code"] == 3 and data["type"] == "FatalError" and str(missing) in data["error"] + str(data["location"])
+    usage = run_cli("eval", "run", "--json")  # the SUITE argument is missing
+    assert usage.code == 2
+    assert json.loads(usage.out) == {"error": "Missing argument 'SUITE'.", "location": None, "hint": None,
+                                     "exit_code": 2, "type": "UsageError"}
+    plain = run_cli("eval", "list", missing)
+    assert plain.code == 3 and plain.out == ""
+
+
+def test_help_names_the_outcome_codes_there_are(run_cli):
+    from agentbook.outcome import EXIT_CODES
+
+    text = " ".join(run_cli("--help").out.split())
+    codes = sorted(c for c in EXIT_CODES.values() if c)
+    assert f"{codes[0]}-{codes[-1]} typed run outcomes" in text
+    for kind, code in EXIT_CODES.items():
+        if code:
+            assert f"{code} {kind.value.replace('_', ' ').replace('api', 'API')}" in text

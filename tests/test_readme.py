@@ -172,7 +172,19 @@ def _env(ws: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "GITHUB_TOKEN"))}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["HOME"] = str(ws.parent / "home")
+    claude = claude_code()
+    if claude:
+        env["AGENTBOOK_CLAUDE"] = claude
     return env
+
+
+def claude_code() -> str | None:
+    """The Claude Code that tests/agent installs from npm (pinned, in the user's cache), or one on PATH."""
+    if os.environ.get("AGENTBOOK_CLAUDE"):
+        return os.environ["AGENTBOOK_CLAUDE"]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentbook-test"
+    found = sorted(cache.glob("claude-code-*/node_modules/.bin/claude"))
+    return str(found[-1]) if found else shutil.which("claude")
 
 
 def run(command: Command, ws: Path, cwd: str = ".") -> tuple[int, str]:
@@ -217,6 +229,8 @@ def test_readme_block(block: Block, workspace: Path) -> None:
     for command in block.commands:
         if command.text in NOT_RUN:
             continue
+        if "--agent claude-code" in command.text and claude_code() is None:
+            pytest.skip(f"README.md:{command.line} needs Claude Code (tests/agent installs it from npm)")
         code, out = run(command, workspace, block.cwd)
         where = f"README.md:{command.line}: `{command.text}`"
         assert "Traceback (most recent call last)" not in out, f"{where} crashed:\n{out[-3000:]}"

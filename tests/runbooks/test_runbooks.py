@@ -72,8 +72,11 @@ def test_fix_prompt_consolidation_gate_runs_only_when_asked(example_repo: Path) 
 def test_scripted_sessions_are_valid_scripts(script: str, run_cli: Callable[..., CliResult]) -> None:
     res = run_cli("standin", "check", "--script", SPECS / script)
     assert res.code == 0, res.err
-    spec = SPECS / script.replace(".yaml", ".test.yaml")
+    # NAME.yaml, or NAME.AGENT.yaml named in NAME.test.yaml's `agents:` (the same agent in another CLI's tools)
+    spec = SPECS / (script.split(".")[0] + ".test.yaml")
     assert spec.is_file(), f"{script} has no spec beside it"
+    assert script == spec.name.replace(".test.yaml", ".yaml") or script in spec.read_text(), \
+        f"{spec.name} does not name {script} in its agents:"
 
 
 def test_a_model_input_with_a_typo_stops_the_run_in_pre_flight(example_repo: Path,

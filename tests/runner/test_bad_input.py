@@ -3,6 +3,7 @@ run record, and no model call (the model spec points at a script that does not e
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -85,6 +86,11 @@ def test_anthropic_model_without_a_key(run_cli, runner_repo: Path) -> None:
     assert r.code == 3
     assert "model anthropic:claude-x needs an API key (set ANTHROPIC_API_KEY, or pass --model)" in r.err
     assert not (runner_repo / ".agentbook" / "runs").exists()
+    # a dry run calls no model, so it needs no key
+    dry = run_cli("run", "four-steps", "--input", "topic=x", "--repo", runner_repo, "--model", "anthropic:claude-x",
+                  "--dry-run", "--json")
+    assert dry.code == 0, dry.err
+    assert json.loads(dry.out)["model"] == "anthropic:claude-x"
 
 
 def test_no_git_identity(run_cli, runner_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -120,6 +120,9 @@ def test_open_pr_after_a_blocked_run_is_a_draft(run_cli, runner_repo: Path, remo
     assert r.code == 11, r.err
     assert github[0]["body"]["draft"] is True
     assert json.loads(r.out)["pull_request"]["draft"] is True
+    commits = sum(1 for step in json.loads(r.out)["steps"] if step["commit"])
+    listed = run_cli("runs", "list", "--repo", runner_repo).out
+    assert f"  {commits} commit{'s' if commits != 1 else ''}  $" in listed
 
 
 def test_open_pr_with_no_changes_opens_nothing(run_cli, runner_repo: Path, remote: Path, github) -> None:
@@ -133,6 +136,9 @@ def test_open_pr_with_no_changes_opens_nothing(run_cli, runner_repo: Path, remot
     assert "no changes: nothing pushed, no pull request opened" in r.out
     assert github == []
     assert git(remote, "for-each-ref") == ""
+    # a run that made no commit leaves no branch behind (each run used to add one: look, look-2, ...)
+    assert "branch agentbook/look/" in r.out and "deleted: the run made no commit" in r.out
+    assert git(runner_repo, "branch", "--list", "agentbook/*") == ""
 
 
 def test_github_error_is_reported_with_its_message(run_cli, runner_repo: Path, remote: Path, github,
@@ -153,13 +159,18 @@ def test_github_workflow_uses_flags_the_runner_has(run_cli) -> None:
 
     import yaml
 
-    workflow = yaml.safe_load((Path(__file__).parents[2] / "examples" / "github" / "agentbook.yml").read_text())
-    steps = workflow["jobs"]["run"]["steps"]
-    script = next(s["run"] for s in steps if "agentbook run" in s.get("run", ""))
-    used = set(re.findall(r"(--[a-z-]+)", script.split("agentbook run", 1)[1].split(">", 1)[0]))
-    help_text = run_cli("run", "--help").out
-    assert used and all(flag in help_text for flag in used), used
-    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write", "issues": "read"}
+    examples = Path(__file__).parents[2] / "examples" / "github"
+    for name, job, command in (("agentbook.yml", "run", "run"), ("agentbook-watch.yml", "watch", "watch")):
+        workflow = yaml.safe_load((examples / name).read_text())
+        steps = workflow["jobs"][job]["steps"]
+        call = f'/bin/agentbook" {command} '  # the CLI of the venv the workflow installs
+        script = next(s["run"] for s in steps if call in s.get("run", ""))
+        used = set(re.findall(r"(--[a-z-]+)", script.split(call, 1)[1].split(">", 1)[0]))
+        help_text = run_cli(command, "--help").out
+        assert used and all(flag in help_text for flag in used), (name, used)
+        assert workflow["permissions"] == {}
+        assert workflow["jobs"][job]["permissions"] == {"contents": "write", "pull-requests": "write",
+                                                        "issues": "read"}
 
 
 def test_the_agent_cannot_commit_move_refs_or_push(run_cli, runner_repo: Path, remote: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sandbox_kit import bash, ctx_for, make_root, needs_jail
 
 from agentbook.errors import FatalError
+from agentbook.session import jail
 from agentbook.session.limits import MIB, Limits, parse_flags, resolve
 from agentbook.session.watchdog import tree_bytes
 
@@ -150,3 +152,22 @@ def test_limit_flags_and_runbook_values_parse() -> None:
             resolve(bad, None)
     with pytest.raises(FatalError, match="expected NAME=VALUE"):
         parse_flags(["memory"])
+
+
+def test_each_call_gets_its_own_process_limit_and_leaves_its_cgroup_empty(root: Path) -> None:
+    for processes in (40, 15):  # a pooled cgroup is reused with the new call's limit
+        out = bash(ctx_for(root, processes=processes), FORK, timeout=20).content
+        assert int(out.split("stopped after ")[1].split()[0]) < processes
+    base = jail.pids_cgroup_base()
+    if base is not None:  # as root: the call cgroups of this process hold nothing once calls are done
+        for group in base.glob(f"agentbook-{os.getpid()}-*"):
+            assert (group / "cgroup.procs").read_text().strip() == "" or _settles(group)
+
+
+def _settles(group: Path) -> bool:
+    """The last call's pid namespace takes a moment to go after bubblewrap exits."""
+    for _ in range(200):
+        if not (group / "cgroup.procs").read_text().strip():
+            return True
+        time.sleep(0.01)
+    return False

@@ -201,6 +201,11 @@ def test_claude_code_transcript(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "out" / "trace.json").read_text(encoding="utf-8"))
     assert manifest["kept_verbatim"]["record_kinds"] == {"not-an-object": 3, "record": 1, "user": 1, "user fields": 2}
     assert "7 record(s) of unknown kinds" in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    # no costUSD in the file: priced from agentbook's table (claude-sonnet-4: $3 in, $15 out per Mtok) ...
+    llm = next(s for s in traces[1].spans if s.kind == "llm")
+    assert llm.cost_usd == round((168 * 3 + 85 * 15) / 1e6, 8)
+    # ... and left unknown for a model the table does not price, rather than guessed
+    assert {s.cost_usd for s in trace.spans if s.kind == "llm"} == {None}
 
 
 def _langsmith_runs() -> list[dict[str, Any]]:
@@ -239,6 +244,17 @@ def test_langsmith_runs(tmp_path: Path) -> None:
     assert len(read_trace(source)[0].spans) == 3
 
 
+def test_langsmith_sdk_batch_sample() -> None:
+    """The SDK's post/patch batch (a real payload from langsmith-sdk's tests): one run, merged."""
+    trace = read_trace(WILD / "langsmith-sdk_wrap_openai_default.json")[0]
+    (span,) = trace.spans
+    assert (trace.format, span.kind, span.name, span.status) == ("langsmith", "llm", "ChatOpenAI", "ok")
+    assert [(m.role, m.content) for m in span.input_messages] == [("user", "howdy")]
+    assert [(m.content, m.finish_reason) for m in span.output_messages] == [("Howdy! How can I assist you today?", "stop")]
+    assert (span.input_tokens, span.output_tokens, span.model) == (9, 9, "gpt-4o-mini-2024-07-18")
+    assert span.duration_ms == 1115.0
+
+
 def test_phoenix_object_of_several_traces(tmp_path: Path) -> None:
     def span(trace: str, span_id: str, parent: str | None, name: str) -> dict[str, Any]:
         return {"name": name, "context": {"trace_id": trace, "span_id": span_id}, "parent_id": parent,
@@ -273,3 +289,43 @@ def test_retry_after_an_intervening_span_is_flagged(tmp_path: Path, run_cli: Cal
     assert "## Retries (same step run again after a failed span)" in errors or "## Retries" in errors
     retry_lines = [line for line in errors.splitlines() if "runs again after a failed span" in line]
     assert len(retry_lines) == 1 and "004-tool-write_file" in retry_lines[0] and "002-tool-write_file" in retry_lines[0]
+
+
+def test_atif_of_another_shape_is_read_not_misread(tmp_path: Path) -> None:
+    """A trajectory written by another exporter (as the issue found from a Claude Code run): version
+    without the ATIF- prefix, tool calls as {id, name, input}, one result per observation with
+    is_error, totals under other names. Tool names, results, the error and the cost all arrive."""
+    doc = {"schema_version": "1.4", "session_id": "cc-7", "agent": {"name": "claude-code", "model_name": "m"},
+           "steps": [
+               {"step_id": 1, "actor": "user", "message": "make the config writable",
+                "timestamp": "2025-11-02T10:00:00Z"},
+               {"step_id": 2, "source": "agent", "message": "Editing it.", "timestamp": "2025-11-02T10:00:03Z",
+                "tool_calls": [{"id": "toolu_1", "name": "Write", "input": {"file_path": "/etc/app.conf"}}],
+                "observation": {"tool_call_id": "toolu_1", "is_error": True,
+                                "content": "EACCES: permission denied, open '/etc/app.conf'"},
+                "metrics": {"input_tokens": 14800, "output_tokens": 213, "cost": 0.1268}}],
+           "final_metrics": {"total_tokens": 15013, "total_cost": 0.1268}}
+    source = tmp_path / "trajectory.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    trace = read_trace(source)[0]
+    tool = next(s for s in trace.spans if s.kind == "tool")
+    assert (tool.tool_name, tool.tool_call_id, tool.status) == ("Write", "toolu_1", "error")
+    assert tool.tool_result == "EACCES: permission denied, open '/etc/app.conf'"
+    assert json.loads(tool.tool_args or "") == {"file_path": "/etc/app.conf"}
+    summary = export_trace(trace, tmp_path / "out")
+    assert summary.flagged >= 1
+    assert "permission denied" in (tmp_path / "out" / "errors.md").read_text(encoding="utf-8")
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert "tokens in/out 14800/213; cost $0.1268" in readme
+    assert "15013" in (tmp_path / "out" / "001-agent-claude-code" / "span.yaml").read_text(encoding="utf-8")
+
+
+def test_a_line_that_is_no_trajectory_is_kept_not_dropped(tmp_path: Path) -> None:
+    doc = {"schema_version": "ATIF-v1.4", "session_id": "s", "agent": {"name": "a"},
+           "steps": [{"step_id": 1, "source": "user", "message": "hello"}]}
+    source = tmp_path / "trajectories.jsonl"
+    source.write_text(json.dumps(doc) + '\n42\n"a stray line that is not a trajectory"\n', encoding="utf-8")
+    trace = read_trace(source)[0]
+    assert trace.metadata["not_read"] == [42, "a stray line that is not a trajectory"]
+    assert trace.problems == [("2 item(s) of the file are not objects: kept in trace.json (metadata.not_read), "
+                               "not read as traces")]

@@ -122,7 +122,8 @@ def _check_split(fm: FrontMatter, lines: list[str], close: int) -> None:
                 fm.findings.append(Finding(
                     fm.path, close + 1, 1, "frontmatter-split",
                     f"'---' on line {close + 1} ends the front-matter, but YAML keys continue to line {i + 1}",
-                    f"remove the '---' on line {close + 1} so the keys below it stay in the front-matter"))
+                    f"remove the '---' on line {close + 1} so the keys below it stay in the front-matter",
+                    "warning"))  # the body may hold '---' (a rule); the spec has no rule against it
             return
         if not line.strip():
             continue

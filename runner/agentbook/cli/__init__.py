@@ -74,7 +74,8 @@ def cli() -> None:
     """agentbook: skills, runbooks and a headless runner for debugging AI systems.
 
     Every command takes --json; exit codes: 0 ok, 1 findings/failures, 2 usage, 3 bad input,
-    10-15 typed run outcomes (see AGENTS.md), 70 internal error.
+    10-14 typed run outcomes (10 no changes, 11 blocked, 12 budget exhausted, 13 API error,
+    14 crashed), 70 internal error. With --json an error is a JSON object on stdout too.
     """
 
 
@@ -89,16 +90,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     """The single top-level error handler lives here."""
     args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     try:
         result = cli.main(args=args, prog_name="agentbook", standalone_mode=False)
     except FatalError as err:
         click.echo(f"agentbook: error: {err.render()}", err=True)
+        if as_json:
+            _json_error(err.to_json())
         return err.exit_code
     except click.exceptions.Exit as ex:
         return int(ex.exit_code)
     except click.ClickException as ex:
         ex.show()
-        return ex.exit_code if ex.exit_code else EXIT_USAGE
+        code = ex.exit_code if ex.exit_code else EXIT_USAGE
+        if as_json:
+            _json_error({"error": ex.format_message(), "location": None, "hint": None, "exit_code": code,
+                         "type": "UsageError"})
+        return code
     except click.Abort:
         click.echo("agentbook: interrupted", err=True)
         return EXIT_INTERRUPTED
@@ -111,8 +119,21 @@ def _main(argv: Sequence[str] | None) -> int:
         click.echo("agentbook: internal error (this is a bug; please report it with the traceback below)",
                    err=True)
         traceback.print_exc()
+        if as_json:
+            _json_error({"error": "internal error (a bug; the traceback is on stderr)", "location": None,
+                         "hint": "please report it", "exit_code": EXIT_INTERNAL, "type": "InternalError"})
         return EXIT_INTERNAL
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _json_error(obj: dict[str, object]) -> None:
+    """With --json, an error is one JSON object on stdout (the text stays on stderr for people)."""
+    import json
+
+    try:
+        click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+    except BrokenPipeError:
+        pass
 
 
 def console_main() -> None:

@@ -36,7 +36,7 @@ def render_text(d: dict[str, Any], before: dict[str, str], after: dict[str, str]
              f"example repo  {d['repo']}",
              "ticket        tickets/INC-142-logql-error-case.md",
              f"run           {d['run_id']}: {d['outcome']}, {d['turns']} model turns, ${d['cost_usd']:.2f}",
-             f"branch        {d['branch']} (from {d['base']}, {len(d['commits'])} commits)", "",
+             f"branch        {d['branch']} (from {d['base']}, {len(d['commits'])} commit{'s' if len(d['commits']) != 1 else ''})", "",
              f"git log --format='%h %s%n%(trailers)' {d['base']}..{d['branch']}"]
     for c in reversed(d["commits"]):
         lines.append(f"{c['sha'][:10]} {c['subject']}")

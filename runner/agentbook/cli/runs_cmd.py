@@ -36,7 +36,7 @@ def list_cmd(repo: Path, limit: int, as_json: bool) -> int:
         click.echo("no runs yet (agentbook run RUNBOOK starts one)")
     for r in shown:
         commits = sum(1 for s in r.steps if s.commit)
-        click.echo(f"{r.run_id}  {r.status:<16} {r.branch}  {commits} commits  ${r.cost_usd:.4f}")
+        click.echo(f"{r.run_id}  {r.status:<16} {r.branch}  {commits} commit{'s' if commits != 1 else ''}  ${r.cost_usd:.4f}")
     if len(runs) > limit:
         click.echo(f"[{len(runs) - limit} older runs: --limit {len(runs)} shows all]")
     return 0

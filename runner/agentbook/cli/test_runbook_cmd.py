@@ -19,9 +19,10 @@ from agentbook.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 @click.option("--all", "run_all", is_flag=True, help="Run every runbook test found (each in its own fixture).")
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
               help="Empty folder for the fixture repository (default: a new temporary folder, kept).")
+@click.option("--agent", metavar="AGENT", help="Run on this agent (claude-code, ...) with the spec's `agents:` script.")
 @json_option
 def command(name: str | None, spec_dir: Path | None, list_only: bool, run_all: bool, workdir: Path | None,
-            as_json: bool) -> int:
+            agent: str | None, as_json: bool) -> int:
     """Test runbook NAME: fixture repo, scripted agent, real runner, real gates; exit 1 if a check fails."""
     from agentbook.workflows import runbook_test as rt
 
@@ -38,7 +39,7 @@ def command(name: str | None, spec_dir: Path | None, list_only: bool, run_all: b
     names = sorted(rt.list_specs(dirs)) if run_all else [str(name)]
     if run_all and workdir is not None:
         raise UsageError("--workdir holds one fixture: use it with a single NAME")
-    results = [rt.run_test(rt.load_spec(rt.find_spec(n, dirs)), workdir).to_json() for n in names]
+    results = [rt.run_test(rt.load_spec(rt.find_spec(n, dirs)), workdir, agent).to_json() for n in names]
     if as_json:
         emit_json(results if run_all else results[0])
     else:

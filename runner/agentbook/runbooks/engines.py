@@ -188,3 +188,5 @@ class BuiltinEngine:
 
 
 register_engine(DEFAULT_ENGINE, BuiltinEngine)
+register_engine("claude-code", "agentbook.runbooks.claude_code:ClaudeCodeEngine")
+register_engine("command", "agentbook.runbooks.command_agent:CommandEngine")

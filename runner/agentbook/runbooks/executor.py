@@ -16,12 +16,12 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_text, exclusive_lock
+from agentbook.fsutil import atomic_write_text, exclusive_lock, file_lock
 from agentbook.gitops import nested
 from agentbook.gitops.commits import (
     StepTrailers,
@@ -171,8 +171,8 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
 
 
 def dry_run(opts: RunOptions) -> dict[str, Any]:
-    """What a run would do, with no worktree, no branch and no model call."""
-    return plan_run(opts).to_json()
+    """What a run would do, with no worktree, no branch and no model call (so no API key either)."""
+    return plan_run(replace(opts, dry_run=True)).to_json()
 
 
 class _Runner:
@@ -401,13 +401,24 @@ class _Runner:
         atomic_write_text(self.rd.report, report)
         if record.head and record.head != record.base_sha:
             add_note(self.repo, record.head, report)
+        deleted: list[str] = []
         if outcome.kind not in (OutcomeKind.API_ERROR, OutcomeKind.CRASHED):
             remove_worktree(self.repo, self.worktree)  # the branch holds the work; resume needs no worktree
+            if delete_empty_branch(self.repo, record.branch, record.base_sha):
+                deleted.append(f"branch {record.branch} deleted: the run made no commit")
         try:
             notes = publish.publish(self.repo, record, report)
         finally:
             self.rd.save(record)
-        return RunResult(record, self.rd.path, notes)
+        return RunResult(record, self.rd.path, [*deleted, *notes])
+
+
+def delete_empty_branch(repo: Repo, branch: str | None, base_sha: str) -> bool:
+    """A finished run that made no commit leaves no branch behind (`sup-7`, `sup-7-2`, ... piled up)."""
+    if not branch:
+        return False
+    with file_lock(repo.lock_path):  # deleted only while it still points at the base: atomic in git
+        return repo.git.ok("update-ref", "-d", f"refs/heads/{branch}", base_sha)
 
 
 def _held(names: list[str]) -> list[Secret]:

@@ -62,6 +62,7 @@ class RunOptions:
     sandbox: str = "auto"  # --sandbox: where bash and the gates run (session.sandbox)
     limits: dict[str, Any] = field(default_factory=dict)  # --limit NAME=VALUE, over the runbook's limits.sandbox
     agent: str | None = None  # --agent: agentbook | claude-code | command:ARGV (runbooks/engines.py)
+    dry_run: bool = False  # only plan: no model is called, so no API key is needed
 
 
 @dataclass
@@ -139,7 +140,7 @@ def plan_run(opts: RunOptions) -> RunPlan:
     push = opts.push or ("origin" if opts.open_pr else None)
     github = _check_publish(repo, push, opts.open_pr, base)
     model = opts.model or _str(front.get("model")) or default_model()
-    check_model(model)
+    check_model(model, need_key=not opts.dry_run)
     agent = _agent(opts.agent, ticket, front, runbook)
     engine_for(agent).check(tools, [str(a) for a in allow] if isinstance(allow, list) else None)
     limits = _mapping(front.get("limits"))
@@ -183,12 +184,12 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def check_model(spec: str) -> None:
+def check_model(spec: str, *, need_key: bool = True) -> None:
     """The model spec parses and has what it needs (a key, a script), without calling the model."""
     from agentbook.models.spec import parse_spec
 
     parsed = parse_spec(spec)
-    if parsed.kind == "anthropic" and not parsed.api_key():
+    if need_key and parsed.kind == "anthropic" and not parsed.api_key():
         raise FatalError(f"model {spec} needs an API key", hint="set ANTHROPIC_API_KEY, or pass --model")
     if parsed.kind == "scripted" and parsed.script and not Path(parsed.script).is_file():
         raise FatalError(f"scripted model file not found: {parsed.script}")

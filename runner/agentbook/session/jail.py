@@ -19,6 +19,7 @@ the shell that starts the command, as hard limits it cannot raise again.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import functools
 import itertools
@@ -40,7 +41,7 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_HIDDEN = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d",
               "/etc/ssl/private", "/etc/security/opasswd", "/etc/.pwd.lock")
 # Docker's lists: parts of /proc that are read-only, and parts that are hidden outright.
-PROC_READ_ONLY = ("sys", "fs", "bus", "irq", "sysrq-trigger")
+PROC_READ_ONLY = ("sys", "fs", "sysrq-trigger")  # bubblewrap covers bus and irq itself
 PROC_HIDDEN = ("kcore", "keys", "timer_list", "sched_debug", "latency_stats", "timer_stats", "kallsyms",
                "acpi", "scsi", "asound")
 SHM_BYTES = 64 * 1024 * 1024
@@ -80,7 +81,7 @@ class Call:
             except OSError:
                 pass
         if self.cgroup is not None:
-            _remove_cgroup(self.cgroup)
+            _release_cgroup(self.cgroup)
 
 
 def bwrap_path() -> str | None:
@@ -270,6 +271,7 @@ def pids_cgroup_base() -> Path | None:
         works = (probe / "pids.max").exists()
         _remove_cgroup(probe)
         if works:
+            _sweep(base)
             return base
     return None
 
@@ -282,17 +284,65 @@ def _read(path: Path) -> str:
 
 
 def _new_cgroup(processes: int) -> Path | None:
+    """A pids cgroup for one call: an idle one from the pool (mkdir and rmdir cost more than the call's
+    own exec on a busy machine), or a new one named after this process."""
     base = pids_cgroup_base()
     if base is None:
         return None
-    path = base / f"agentbook-{os.getpid()}-{next(_counter)}"
+    path = _idle_from_pool()
+    if path is None:
+        path = base / f"agentbook-{os.getpid()}-{next(_counter)}"
+        try:
+            path.mkdir()
+        except OSError:
+            return None
     try:
-        path.mkdir()
         (path / "pids.max").write_text(str(processes))
     except OSError:
         _remove_cgroup(path)
         return None
     return path
+
+
+def _release_cgroup(path: Path) -> None:
+    """Back to the pool; it is reused once no process is left in it (the pid namespace of the call that
+    had it takes a moment to go after bubblewrap exits)."""
+    with _pool_lock:
+        _pool.append(path)
+
+
+def _idle_from_pool() -> Path | None:
+    with _pool_lock:
+        for i, path in enumerate(_pool):
+            if not _read(path / "cgroup.procs").strip():
+                return _pool.pop(i)
+    return None
+
+
+def _drain_pool() -> None:
+    with _pool_lock:
+        paths, _pool[:] = list(_pool), []
+    for path in paths:
+        try:
+            path.rmdir()
+        except OSError:
+            pass
+
+
+def _sweep(base: Path) -> None:
+    """Remove empty call cgroups left by agentbook processes that are gone (a runner killed with -9)."""
+    for entry in base.glob("agentbook-*-*"):
+        pid = entry.name.split("-")[1]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                entry.rmdir()
+            except OSError:
+                pass
+
+
+_pool: list[Path] = []
+_pool_lock = threading.Lock()
+atexit.register(_drain_pool)
 
 
 def _remove_cgroup(path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from .findings import span_findings
 from .layout import CHUNK_SPANS, Layout
-from .model import Message, Span
+from .model import Content, Message, Span
 from .names import one_line
 from .render import LIMIT, fmt_ms, iso
 from .values import clean_text, maybe_json
@@ -50,7 +50,7 @@ def header(span: Span, layout: Layout) -> str:
             f"{fmt_ms(span.duration_ms)}{tokens}")
 
 
-def _facts(span: Span, layout: Layout) -> list[str]:
+def _facts(span: Span, c: Content, layout: Layout) -> list[str]:
     parent = layout.parents.get(id(span))
     facts = [f"id {clean_text(span.span_id)}"]
     if parent is not None:
@@ -67,18 +67,18 @@ def _facts(span: Span, layout: Layout) -> list[str]:
     lines = ["- " + "; ".join(facts)]
     if span.status_message:
         lines.append(f"- status: {_short(span.status_message)}")
-    for warning in span.warnings:
+    for warning in c.warnings:
         lines.append(f"- warning: {_short(warning)}")
-    if span.prompt:
-        lines.append("- prompt: " + ", ".join(f"{k}={_short(v)}" for k, v in sorted(span.prompt.items())
+    if c.prompt:
+        lines.append("- prompt: " + ", ".join(f"{k}={_short(v)}" for k, v in sorted(c.prompt.items())
                                               if k != "template"))
-    if span.attributes:
+    if c.attributes:
         lines.append("- attributes: " + "; ".join(f"{clean_text(str(k))}={_short(v)}"
-                                                 for k, v in sorted(span.attributes.items())))
-    for event in span.events:
+                                                 for k, v in sorted(c.attributes.items())))
+    for event in c.events:
         lines.append(f"- event {_short(event.get('name'))} at {iso(event.get('time_ns'))}: "
                      f"{_short(event.get('attributes') or {})}")
-    for score in span.scores:
+    for score in c.scores:
         lines.append(f"- score: {_short(score)}")
     return lines
 
@@ -103,10 +103,10 @@ def _message(index: int, msg: Message, side: str, shared: str | None, where: str
 
 def section(span: Span, layout: Layout, shared: dict[int, str], where: str) -> list[str]:
     """The lines of one span in a spans-*.md file."""
-    lines = [header(span, layout), *_facts(span, layout)]
+    c = span.content()
+    lines = [header(span, layout), *_facts(span, c, layout)]
     offset = 0
-    for side, msgs, text in (("input", span.input_messages, span.input_text),
-                             ("output", span.output_messages, span.output_text)):
+    for side, msgs, text in (("input", c.input_messages, c.input_text), ("output", c.output_messages, c.output_text)):
         if msgs or text:
             lines.append(f"### {side}")
             for n, msg in enumerate(msgs, offset):
@@ -114,12 +114,12 @@ def section(span: Span, layout: Layout, shared: dict[int, str], where: str) -> l
             if text:
                 lines.append(_cut(text, where))
         offset += len(msgs)
-    if span.prompt.get("template"):
-        lines += ["### prompt template", _cut(span.prompt["template"], where)]
-    if span.tool_args is not None:
-        lines += ["### tool args", _cut(_pretty(span.tool_args), where)]
-    if span.tool_result is not None:
-        lines += ["### tool result", _cut(span.tool_result, where)]
+    if c.prompt.get("template"):
+        lines += ["### prompt template", _cut(c.prompt["template"], where)]
+    if c.tool_args is not None:
+        lines += ["### tool args", _cut(_pretty(c.tool_args), where)]
+    if c.tool_result is not None:
+        lines += ["### tool result", _cut(c.tool_result, where)]
     return [line for part in lines for line in part.split("\n")] + [""]
 
 
@@ -146,13 +146,14 @@ def record(span: Span, layout: Layout) -> dict[str, Any]:
         "input_tokens": span.input_tokens, "output_tokens": span.output_tokens, "cost_usd": span.cost_usd,
         "tool_name": span.tool_name, "tool_call_id": span.tool_call_id}
     out = {k: v for k, v in out.items() if v not in (None, "")}
+    c = span.content()
     for key in ("input_messages", "output_messages"):
-        msgs = getattr(span, key)
+        msgs = getattr(c, key)
         if msgs:
             out[key] = [_message_record(m) for m in msgs]
     for key in ("input_text", "output_text", "tool_args", "tool_result", "prompt", "attributes", "events", "scores",
                 "warnings"):
-        value = getattr(span, key)
+        value = getattr(c, key)
         if value not in (None, "", [], {}):
             out[key] = value
     return out

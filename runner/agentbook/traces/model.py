@@ -105,7 +105,7 @@ class Span:
     Light fields are plain attributes; the `Content` fields are properties over `content()`.
     """
 
-    __slots__ = (*LIGHT_FIELDS, "children", "_content", "_packed", "_counts", "_system_keys")
+    __slots__ = (*LIGHT_FIELDS, "children", "_content", "_packed", "_counts", "_system_keys", "_attr_keys")
 
     span_id: str
     parent_id: str | None
@@ -150,6 +150,7 @@ class Span:
         self._packed: bytes | None = None
         self._counts: tuple[int, int] | None = None
         self._system_keys: tuple[str, ...] | None = None
+        self._attr_keys: tuple[str, ...] | None = None
         unknown = set(fields) - set(CONTENT_FIELDS)
         if unknown:
             raise TypeError(f"Span() got unknown fields: {sorted(unknown)}")
@@ -172,6 +173,7 @@ class Span:
         self._counts = (len(content.input_messages) + len(content.output_messages),
                         sum(len(m.tool_calls) for m in content.input_messages + content.output_messages))
         self._system_keys = self._digest_system_prompts(content)
+        self._attr_keys = tuple(sys.intern(str(k)) for k in content.attributes)
         self._packed = _pack(content)
         self._content = None
         for key in ("trace_id", "model", "tool_name", "kind", "status"):
@@ -189,6 +191,12 @@ class Span:
         if self._content is None and self._system_keys is not None:
             return self._system_keys
         return self._digest_system_prompts(self.content())
+
+    def attribute_keys(self) -> tuple[str, ...]:
+        """The names of the span's raw attributes (known without unpacking a packed span)."""
+        if self._content is None and self._attr_keys is not None:
+            return self._attr_keys
+        return tuple(self.content().attributes)
 
     def release(self) -> None:
         """Drop the unpacked copy of packed content (changes made since `pack` are lost)."""

@@ -7,6 +7,7 @@ written to FILE beside them, so nothing is lost and no file is too big to `cat`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -86,14 +87,20 @@ def cut(text: str, rest_name: str) -> tuple[str, str | None]:
     return text[:LIMIT] + marker, rest
 
 
-def iso(ns: int | None) -> str | None:
-    if ns is None:
-        return None
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str | None:
     try:
-        stamp = datetime.fromtimestamp(ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     except (OverflowError, OSError, ValueError):  # readers bound timestamps; library callers may not
         return None
-    return f"{stamp}.{ns % 1_000_000_000 // 1_000_000:03d}Z"
+
+
+def iso(ns: int | None) -> str | None:
+    """ISO 8601 with milliseconds (spans of one trace share seconds: those are formatted once)."""
+    if ns is None:
+        return None
+    stamp = _second(ns // 1_000_000_000)
+    return None if stamp is None else f"{stamp}.{ns % 1_000_000_000 // 1_000_000:03d}Z"
 
 
 def fmt_ms(ms: float | None) -> str:

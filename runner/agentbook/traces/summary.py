@@ -52,7 +52,7 @@ def kept_verbatim(trace: Trace) -> dict[str, Any]:
     """What the reader kept without interpreting it: the export's account that nothing was dropped."""
     keys: Counter[str] = Counter()
     for span in trace.spans:
-        keys.update(span.attributes.keys())
+        keys.update(span.attribute_keys())
     return {"attributes": sum(keys.values()), "records": sum(trace.unread.values()),
             "attribute_keys": dict(keys.most_common(30)), "record_kinds": dict(sorted(trace.unread.items()))}
 

@@ -61,6 +61,8 @@ class Spec:
     inputs: dict[str, str]
     expect: dict[str, Any]
     dry_run_max_tokens: int | None = None
+    agent_scripts: dict[str, Path] = field(default_factory=dict)  # `agents: {claude-code: x.yaml}`: the same
+    # agent in another agent CLI's tools, for `--agent NAME`
 
 
 @dataclass
@@ -124,7 +126,12 @@ def load_spec(path: Path) -> Spec:
     if not script.is_file():
         raise FatalError(f"scripted session not found: {script}", location=str(path),
                          hint="write the agent's turns in the *.script.yaml format (schemas/script.schema.json)")
+    agents = data.get("agents") or {}
+    if not isinstance(agents, dict):
+        raise FatalError("agents: maps an agent name to its scripted session, e.g. {claude-code: x.yaml}",
+                         location=str(path))
     return Spec(name=name, path=path, runbook=str(data.get("runbook") or name), script=script,
+                agent_scripts={str(k): path.parent / str(v) for k, v in agents.items()},
                 fixture=(path.parent / str(fixture["copy"])).resolve(), setup=list(fixture.get("setup") or []),
                 ticket=data.get("ticket"), inputs={str(k): str(v) for k, v in (data.get("inputs") or {}).items()},
                 expect=dict(data.get("expect") or {}), dry_run_max_tokens=data.get("dry_run_max_tokens"))
@@ -140,12 +147,25 @@ def ensure_cli_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([bin_dir, *[p for p in parts if p != bin_dir]])
 
 
-def run_options(spec: Spec, repo: Path) -> Any:
+def run_options(spec: Spec, repo: Path, agent: str | None = None) -> Any:
     from agentbook.runbooks.plan import RunOptions
 
     ticket = str(repo / spec.ticket) if spec.ticket else None
     return RunOptions(runbook=spec.runbook, ticket=ticket, inputs=dict(spec.inputs), repo=repo,
-                      model=f"scripted:{spec.script}")
+                      model=f"scripted:{script_for(spec, agent)}", agent=agent)
+
+
+def script_for(spec: Spec, agent: str | None) -> Path:
+    """The scripted session for `agent`: the spec's own, or the one its `agents:` names for that agent."""
+    if agent is None or agent == "agentbook":
+        return spec.script
+    if agent not in spec.agent_scripts:
+        raise FatalError(f"runbook test {spec.name} has no scripted session for agent {agent!r}",
+                         location=str(spec.path), hint=f"add agents: {{{agent}: {spec.name}.{agent}.yaml}}")
+    script = spec.agent_scripts[agent]
+    if not script.is_file():
+        raise FatalError(f"scripted session not found: {script}", location=str(spec.path))
+    return script
 
 
 def prompt_tokens(plan: dict[str, Any]) -> int:
@@ -156,7 +176,7 @@ def prompt_tokens(plan: dict[str, Any]) -> int:
     return count_text(plan["system"]) + count_text(steps)
 
 
-def run_test(spec: Spec, workdir: Path | None = None) -> RunbookTestResult:
+def run_test(spec: Spec, workdir: Path | None = None, agent: str | None = None) -> RunbookTestResult:
     """Make the fixture, dry-run (prompt budget), run, then check every expectation."""
     from agentbook.runbooks.executor import dry_run, start_run
 
@@ -164,13 +184,13 @@ def run_test(spec: Spec, workdir: Path | None = None) -> RunbookTestResult:
     base = workdir or Path(tempfile.mkdtemp(prefix=f"agentbook-test-{spec.name}-"))
     repo = make_repo(spec.fixture, base / "repo", spec.setup, f"fixture for runbook test {spec.name}")
     result = RunbookTestResult(spec, repo)
-    plan = dry_run(run_options(spec, repo))
+    plan = dry_run(run_options(spec, repo, agent))
     result.prompt_tokens = prompt_tokens(plan)
     if spec.dry_run_max_tokens is not None:
         result.checks.append(Check("dry-run prompt budget", result.prompt_tokens <= spec.dry_run_max_tokens,
                                    f"{result.prompt_tokens} tokens (budget {spec.dry_run_max_tokens})"))
     main_before = Git(repo).run("rev-parse", "HEAD").strip()
-    run = start_run(run_options(spec, repo))
+    run = start_run(run_options(spec, repo, agent))
     result.run = run.to_json()
     result.checks += check_run(spec.expect, result.run, repo, main_before)
     return result

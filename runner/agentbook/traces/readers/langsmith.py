@@ -1,7 +1,8 @@
 """LangSmith run exports: runs as the LangSmith API and SDK return them (`Run` objects as JSON).
 
-A file is a list of runs, JSON Lines of runs, an object with `runs`/`traces`, or one root run with its
-`child_runs` nested. Each run becomes a span: `run_type` gives the kind (llm, tool, chain, retriever,
+A file is a list of runs, JSON Lines of runs, an object with `runs`/`traces`, one root run with its
+`child_runs` nested, or a batch as the SDK sends it (`{"post": [runs], "patch": [updates]}`: each
+update is merged into its run by id, else by `dotted_order`). Each run becomes a span: `run_type` gives the kind (llm, tool, chain, retriever,
 ...); `inputs`/`outputs` give messages when they hold chat messages (`messages`, LangChain
 `generations`), tool arguments/results for tool runs, plain payloads otherwise; `error` fails it;
 tokens and cost come from `prompt_tokens`/`completion_tokens`/`total_cost` or `extra.metadata.usage_metadata`.
@@ -31,9 +32,27 @@ def _is_run(doc: Any) -> bool:
                                                                              or "trace_id" in doc)
 
 
+def _merged(posts: list[Any], patches: list[Any]) -> list[Any]:
+    """The SDK's batch: runs as created, then their updates (end time, outputs, error)."""
+    runs = [dict(p) if isinstance(p, dict) else p for p in posts]
+    by_id = {str(r.get("id")): r for r in runs if isinstance(r, dict)}
+    by_order = {str(r.get("dotted_order")): r for r in runs if isinstance(r, dict) and r.get("dotted_order")}
+    for patch in patches:
+        if not isinstance(patch, dict):
+            continue
+        target = by_id.get(str(patch.get("id"))) or by_order.get(str(patch.get("dotted_order")))
+        if target is None:
+            runs.append(patch)  # an update of a run not in the file: kept as a run of its own
+        else:
+            target.update(patch)
+    return runs
+
+
 def _runs_of(doc: Any) -> list[Any] | None:
     if isinstance(doc, list) and doc and _is_run(doc[0]):
         return doc
+    if isinstance(doc, dict) and isinstance(doc.get("post"), list) and doc["post"] and _is_run(doc["post"][0]):
+        return _merged(doc["post"], as_list(doc.get("patch")))
     if isinstance(doc, dict):
         for key in ("runs", "traces", "data"):
             items = doc.get(key)
@@ -56,7 +75,8 @@ def _flatten(runs: list[Any], parent: str | None = None) -> Iterator[tuple[dict[
 
 
 def _usage(span: Span, run: dict[str, Any]) -> None:
-    usage = as_dict(as_dict(as_dict(run.get("extra")).get("metadata")).get("usage_metadata"))
+    usage = as_dict(as_dict(as_dict(run.get("extra")).get("metadata")).get("usage_metadata")) or as_dict(
+        as_dict(run.get("outputs")).get("usage_metadata"))
     span.input_tokens = as_int(first(run, "prompt_tokens")) or as_int(usage.get("input_tokens"))
     span.output_tokens = as_int(first(run, "completion_tokens")) or as_int(usage.get("output_tokens"))
     span.cost_usd = as_float(run.get("total_cost"))
@@ -69,6 +89,15 @@ def _messages(value: Any, role: str) -> list[Message] | None:
             found = to_messages(value.get(key), role)
             if found:
                 return found
+        choices = value.get("choices")
+        if isinstance(choices, list) and choices:  # an OpenAI chat completion as the run's output
+            out = []
+            for choice in choices:
+                msg = to_messages(as_dict(choice).get("message"), role) or []
+                for m in msg:
+                    m.finish_reason = str(as_dict(choice).get("finish_reason") or "")
+                out += msg
+            return out or None
         generations = value.get("generations")
         if isinstance(generations, list):  # LangChain LLMResult: [[{text, message}]]
             out = []
@@ -99,17 +128,21 @@ def _span(run: dict[str, Any], parent: str | None, n: int) -> Span:
                                    else outputs) if outputs is not None else None
     else:
         in_msgs, out_msgs = _messages(inputs, "user"), _messages(outputs, "assistant")
+        if in_msgs and isinstance(inputs, dict):  # request fields beside the messages (model, tools, ...)
+            rest = {k: v for k, v in inputs.items() if k not in ("messages", "input") and v not in (None, "", [], {})}
+            if rest:
+                span.attributes["inputs"] = rest
         span.input_messages = in_msgs or []
         span.output_messages = out_msgs or []
         if inputs not in (None, {}) and not in_msgs:
             span.input_text = as_text(inputs)
         if outputs not in (None, {}) and not out_msgs:
             span.output_text = as_text(outputs)
-        elif out_msgs and isinstance(outputs, dict) and "generations" in outputs:
-            span.attributes["outputs"] = outputs  # llm_output and the generations' extra fields, verbatim
+        elif out_msgs and isinstance(outputs, dict) and ("generations" in outputs or "choices" in outputs):
+            span.attributes["outputs"] = outputs  # ids, usage, the generations' extra fields: verbatim
     extra = as_dict(run.get("extra"))
-    span.model = str(first(as_dict(extra.get("metadata")), "ls_model_name") or first(
-        as_dict(extra.get("invocation_params")), "model", "model_name") or "")
+    span.model = str(first(as_dict(outputs), "model") or first(as_dict(extra.get("metadata")), "ls_model_name")
+                     or first(as_dict(extra.get("invocation_params")), "model", "model_name") or "")
     span.attributes.update({k: v for k, v in run.items() if k not in CONSUMED and v not in (None, "", [], {})})
     return span
 

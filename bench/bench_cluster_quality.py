@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""How well `backtest cluster` recovers planted causes, on two unlike generators, over several seeds.
+
+For each seed: generate, import, analyse, cluster, then score the cohorts against the plant
+(`agentbook.backtest.quality`): adjusted Rand index, purity, recall and purity of the cohort holding
+each cause with >= 5 failures, and the share of causeless failures kept out of cause cohorts.
+
+  support-agent  / file-reading: the scripted analyst that reads each trace (on_result turns)
+  support-agent  / templated:    analyses in three writing styles, several phrasings per cause
+  incident-assistant / scripted: the example backtest's own analyst
+
+The peer, measured in the same run on the same analyses, is the fingerprint partition the pipeline
+used before (stage | suspected file | masked error text, each distinct fingerprint one cohort).
+Targets (issue 14): recall and purity >= 0.8 per cause, causeless kept out >= 0.7, ARI >= 0.8 with
+file-reading analysts and >= 0.6 with templated ones.
+
+    .venv/bin/python bench/bench_cluster_quality.py [--seeds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
+from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
+from agentbook.backtest.features import normalise_error
+from agentbook.backtest.folder import BacktestFolder
+from agentbook.backtest.importer import import_backtest
+from agentbook.backtest.quality import Quality, score
+
+REPO = Path(__file__).resolve().parents[1]
+SUPPORT = REPO / "examples" / "support-agent"
+INCIDENT = REPO / "examples" / "incident-assistant" / "backtest"
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
+    import json
+
+    rows = {r["id"]: r["cause"] for r in map(json.loads, (source / "planted.jsonl").read_text().splitlines())}
+    return {f.inv.id: rows[f.inv.id] for f in failures}
+
+
+def _groups(failures: list[Failure], labels: list[int]) -> list[list[str]]:
+    groups: dict[int, list[str]] = {}
+    for f, label in zip(failures, labels, strict=True):
+        if label != NO_CAUSE:
+            groups.setdefault(label, []).append(f.inv.id)
+    return list(groups.values())
+
+
+def fingerprint_peer(failures: list[Failure]) -> list[list[str]]:
+    """The previous first step: one cohort per stage | file | masked error text."""
+    groups: dict[str, list[str]] = {}
+    for f in failures:
+        key = f"{f.stage}|{f.component}|{normalise_error(f.analysis.get('error_signature') or '')[:80]}"
+        groups.setdefault(key, []).append(f.inv.id)
+    return list(groups.values())
+
+
+def measure(folder: Path, source: Path) -> tuple[Quality, Quality]:
+    failures, _ = collect_failures(BacktestFolder(folder))
+    truth = _truth(source, failures)
+    ours = score(_groups(failures, cluster_labels(failures)), truth)
+    return ours, score(fingerprint_peer(failures), truth)
+
+
+def runs(work: Path, seeds: int) -> dict[str, list[tuple[Quality, Quality]]]:
+    support = _load(SUPPORT / "generate.py", "bench_support_generate")
+    incident = _load(INCIDENT / "generate.py", "bench_incident_generate")
+    out: dict[str, list[tuple[Quality, Quality]]] = {"support-agent/file-reading": [], "support-agent/templated": [],
+                                                     "incident-assistant/scripted": []}
+    for n in range(seeds):
+        seed = 11 + n
+        src = work / f"sa-src-{seed}"
+        support.generate(src, seed=seed)
+        read, tpl = work / f"sa-read-{seed}", work / f"sa-tpl-{seed}"
+        import_backtest(src / "manifest.jsonl", read)
+        shutil.copytree(read, tpl)
+        analyze_backtest(read, AnalyzeOptions(model=f"scripted:{SUPPORT / 'analyst.script.yaml'}", progress=False))
+        support.write_analyses(tpl, src / "templated.jsonl")
+        out["support-agent/file-reading"].append(measure(read, src))
+        out["support-agent/templated"].append(measure(tpl, src))
+        seed = 7 + n
+        src = work / f"ia-src-{seed}"
+        incident.generate(src, seed=seed, count=200, accounts=20)
+        folder = work / f"ia-{seed}"
+        import_backtest(src / "manifest.jsonl", folder)
+        analyze_backtest(folder, AnalyzeOptions(model=f"scripted:{INCIDENT / 'analyst.script.yaml'}", progress=False))
+        out["incident-assistant/scripted"].append(measure(folder, src))
+        print(f"seed {n + 1}/{seeds} done", file=sys.stderr)
+    return out
+
+
+def _worst(q: Quality) -> tuple[float, float]:
+    main = q.main_causes()
+    return min(q.recall[c] for c in main), min(q.cause_purity[c] for c in main)
+
+
+def _fmt(x: float | None) -> str:
+    return "  n/a" if x is None else f"{x:5.3f}"
+
+
+def report(results: dict[str, list[tuple[Quality, Quality]]]) -> None:
+    print(f"{'generator / analysts':32} {'seed':>4} {'ARI':>6} {'peer':>6} {'purity':>6} {'min rec':>7} "
+          f"{'min pur':>7} {'kept out':>8} {'cohorts':>7}")
+    for name, rows in results.items():
+        for n, (q, _peer) in enumerate(rows):
+            rec, pur = _worst(q)
+            print(f"{name:32} {n + 1:4d} {q.ari:6.3f} {_peer.ari:6.3f} {q.purity:6.3f} {rec:7.2f} {pur:7.2f} "
+                  f"{_fmt(q.causeless_kept_out):>8} {q.cohorts:7d}")
+    print()
+    print(f"{'summary over seeds':32} {'ARI min/median':>15} {'x peer':>7} {'min recall':>10} {'min purity':>10} "
+          f"{'kept out min':>12}  target")
+    targets = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "incident-assistant/scripted": 0.8}
+    for name, rows in results.items():
+        aris = [q.ari for q, _ in rows]
+        peer = statistics.median(p.ari for _, p in rows)
+        worst = [_worst(q) for q, _ in rows]
+        kept = [q.causeless_kept_out for q, _ in rows if q.causeless_kept_out is not None]
+        ok = min(aris) >= targets[name] and min(r for r, _ in worst) >= 0.8 and min(p for _, p in worst) >= 0.8 \
+            and (not kept or min(kept) >= 0.7)
+        print(f"{name:32} {min(aris):6.3f}/{statistics.median(aris):6.3f}  {statistics.median(aris) / max(peer, 1e-9):6.2f}x"
+              f" {min(r for r, _ in worst):10.2f} {min(p for _, p in worst):10.2f} "
+              f"{_fmt(min(kept) if kept else None):>12}  ARI>={targets[name]}: {'met' if ok else 'NOT met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
+        report(runs(Path(tmp), args.seeds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""What every agent CLI engine shares: the jail it runs in, the relay it talks through, its spend.
+
+An agent CLI (Claude Code, or any `command:`) runs in the same bubblewrap confinement as agentbook's
+own bash: a read-only system, the run's worktree writable, protected paths and `.git` read-only, a
+private /tmp, its own process and network namespaces. Its network namespace holds only loopback, so
+the one way out is the relay's unix socket, bound read-only into the jail, which `relay_forward.py`
+turns back into `ANTHROPIC_BASE_URL=http://127.0.0.1:<port>` for the agent. Its key is the relay's
+token; the real key stays in the runner. Its home is the run's own `agent-home` folder (bound
+writable, outside the worktree, so nothing there is committed), where its session files survive a
+kill for `--resume`. Without bubblewrap there is no such confinement: these engines refuse to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from agentbook.confine import MODEL_ENV
+from agentbook.errors import FatalError
+from agentbook.models import relay_forward
+from agentbook.models.base import Usage
+from agentbook.models.relay import Relay, RelayLimits
+from agentbook.outcome import Outcome, OutcomeKind
+from agentbook.redaction import Redactor
+from agentbook.runbooks.engines import EngineContext
+from agentbook.session import jail
+from agentbook.session.limits import GIB, Limits
+from agentbook.session.sandbox import bwrap_works, clean_env, protected_binds
+from agentbook.session.trace import TraceRecorder
+from agentbook.session.transcript import Transcript
+
+STDERR_TAIL = 4000
+LINE_LIMIT = 64 << 20  # one stream-json line carries a whole tool result
+QUIET_ENV = {  # no updater, telemetry or error reports: there is no network to send them over anyway
+    "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "NO_COLOR": "1"}
+
+
+def require_jail(agent: str) -> None:
+    if not bwrap_works():
+        raise FatalError(f"agent {agent!r} runs only inside the bubblewrap sandbox, which does not work here",
+                         hint="install bubblewrap (and allow user namespaces), or use --agent agentbook")
+
+
+def agent_limits(limits: Limits, wall_seconds: float | None) -> Limits:
+    """The run's jail limits for an agent CLI: one long-lived process (a JavaScript runtime reserves far
+    more address space than a build step), so memory and CPU time are at least wide enough for a
+    session; the run's wall clock still ends it."""
+    return replace(limits, memory=max(limits.memory, 64 * GIB), cpu=max(limits.cpu, 3600.0, wall_seconds or 0.0))
+
+
+def jail_call(root: Path, argv: list[str], *, protected: list[str], writable: list[Path],
+              readable: list[Path], limits: Limits) -> jail.Call:
+    """`argv` in the same jail as the agent's bash (session/jail.py), plus the agent's own binds:
+    `readable` host folders (the relay's socket, the agent's binary) and `writable` ones (its home)."""
+    call = jail.prepare(root, limits, argv=argv, read_only=protected_binds(root, [*protected, ".git"]),
+                        host_ro=[str(p) for p in readable])
+    cut = call.argv.index("--chdir")  # bubblewrap's own options end with --chdir ROOT --seccomp FD --
+    extra = [part for path in writable for part in ("--bind", str(path), str(path))]
+    return jail.Call([*call.argv[:cut], *extra, *call.argv[cut:]], call.pass_fds, call.cgroup)
+
+
+class CliAgentSession:
+    """The relay, the jail, the records and the spend of one agent CLI over a run's steps; subclasses
+    say how to start the CLI for a message and what its output means."""
+
+    agent = "command"
+
+    def __init__(self, ctx: EngineContext, binary: Path | None) -> None:
+        self.ctx = ctx
+        self.root = ctx.root.resolve()
+        self.home = ctx.state_dir / "agent-home"
+        self.home.mkdir(parents=True, exist_ok=True)
+        # the real file: the jail shows its folder only, not the npm link that points there
+        self.binary = Path(os.path.realpath(binary)) if binary is not None else None
+        redactor = Redactor(ctx.secrets)
+        self.transcript = Transcript(ctx.transcript_path, ctx.session_id, redactor)
+        self.trace = TraceRecorder(ctx.trace_path, ctx.session_id, redactor)
+        self.trace.root.attributes["gen_ai.agent.name"] = self.agent
+        self._sock_dir = Path(tempfile.mkdtemp(prefix="agentbook-relay-"))  # short: socket paths are <108 bytes
+        before_usage, before_usd, self.turns_before = ctx.spent
+        self.relay = Relay(ctx.model, socket_path=self._sock_dir / "relay.sock", trace=self.trace,
+                           transcript=self.transcript, spent=(before_usage, before_usd),
+                           limits=RelayLimits(max_usd=ctx.budgets.max_usd, max_tokens=ctx.budgets.max_tokens))
+        self._started = False
+        self._clock: float | None = None
+        self._final = ""
+        self.stderr_tail = ""
+
+    # -- spend, as the runner reads it -----------------------------------------------------------
+
+    @property
+    def usage(self) -> Usage:
+        return self.relay.stats.usage
+
+    @property
+    def cost_usd(self) -> float:
+        return self.relay.stats.cost_usd
+
+    @property
+    def cost_estimated(self) -> bool:
+        return self.relay.stats.cost_estimated
+
+    @property
+    def turns(self) -> int:
+        return self.relay.stats.requests
+
+    def final_text(self) -> str:
+        return self._final
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {}
+
+    async def aclose(self) -> None:
+        if self._started:
+            await self.relay.stop()
+        self.transcript.close()
+        shutil.rmtree(self._sock_dir, ignore_errors=True)
+
+    # -- one message -----------------------------------------------------------------------------
+
+    async def send(self, text: str) -> Outcome:
+        if not self._started:
+            await self.relay.start()
+            self._started = True
+        if self._clock is None:
+            self._clock = time.monotonic()
+        self.transcript.event("user", text=text)
+        try:
+            outcome = await self._send(text)
+        except asyncio.CancelledError:
+            self._finish(Outcome(OutcomeKind.CRASHED, "cancelled", "the agent was cancelled"))
+            raise
+        self._finish(outcome)
+        return outcome
+
+    async def _send(self, text: str) -> Outcome:
+        raise NotImplementedError
+
+    def wall_remaining(self) -> float | None:
+        wall = self.ctx.budgets.wall_seconds
+        if wall is None:
+            return None
+        return wall - (time.monotonic() - (self._clock or time.monotonic()))
+
+    def env(self) -> dict[str, str]:
+        extra = {**self.ctx.env, **QUIET_ENV, "HOME": str(self.home), "ANTHROPIC_API_KEY": self.relay.token,
+                 MODEL_ENV: self.ctx.model}
+        return clean_env(extra, self.root)
+
+    def call_in_jail(self, argv: list[str]) -> jail.Call:
+        forward = [sys.executable, "-I", relay_forward.__file__, str(self.relay.socket_path), "--", *argv]
+        readable = [self._sock_dir]
+        if self.binary is not None:  # the jail shows /usr and agentbook's install, not where npm put the agent
+            readable.append(Path(os.path.realpath(self.binary)).parent)
+        return jail_call(self.root, forward, protected=self.ctx.protected, writable=[self.home.resolve()],
+                         readable=readable, limits=agent_limits(self.ctx.limits, self.ctx.budgets.wall_seconds))
+
+    async def run_jailed(self, argv: list[str], stdin: bytes, on_line: Callable[[bytes], bool]) -> tuple[int | None, bool]:
+        """Run `argv` in the jail, feeding each stdout line to `on_line` (False: stop the agent now).
+        Returns (exit code or None when stopped, whether the wall clock ran out)."""
+        call = self.call_in_jail(argv)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *call.argv, cwd=self.root, env=self.env(), stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT,
+                start_new_session=True, pass_fds=call.pass_fds)
+        except BaseException:
+            call.close()
+            raise
+        try:
+            return await self._watch(proc, stdin, on_line)
+        finally:
+            call.close()
+
+    async def _watch(self, proc: asyncio.subprocess.Process, stdin: bytes,
+                     on_line: Callable[[bytes], bool]) -> tuple[int | None, bool]:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        proc.stdin.write(stdin)
+        with contextlib.suppress(ConnectionError):
+            await proc.stdin.drain()
+        proc.stdin.close()
+        errors = asyncio.ensure_future(self._tail(proc.stderr))
+        stopped = timed_out = False
+        try:
+            async with asyncio.timeout(self.wall_remaining()):
+                while line := await proc.stdout.readline():
+                    if not on_line(line):
+                        stopped = True
+                        break
+        except TimeoutError:
+            timed_out = True
+        except BaseException:  # cancelled (SIGTERM to the runner): the jail goes with it
+            _kill(proc)
+            raise
+        if stopped or timed_out:
+            _kill(proc)
+        code = await proc.wait()
+        await errors
+        return (None if stopped or timed_out else code), timed_out
+
+    async def _tail(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.stderr_tail = (self.stderr_tail + chunk.decode("utf-8", "replace"))[-STDERR_TAIL:]
+
+    # -- shared outcomes -------------------------------------------------------------------------
+
+    def evidence(self) -> dict[str, Any]:
+        tokens, usd = self.relay.spent()
+        return {"agent": self.agent, "turns": self.turns, "tokens": tokens, "cost_usd": round(usd, 6)}
+
+    def limit_outcome(self, timed_out: bool) -> Outcome | None:
+        """The relay's budget stop or the wall clock: these win over whatever the agent said."""
+        if self.relay.stopped is not None:
+            reason, sentence = self.relay.stopped
+            return Outcome(OutcomeKind.BUDGET_EXHAUSTED, reason, f"budget exhausted: {sentence} (stopped at the relay)",
+                           self.evidence())
+        if timed_out:
+            return Outcome(OutcomeKind.BUDGET_EXHAUSTED, "wall",
+                           f"budget exhausted: wall clock ({self.ctx.budgets.wall_seconds:g}s) ran out", self.evidence())
+        return None
+
+    def _finish(self, outcome: Outcome) -> None:
+        self.transcript.event("outcome", outcome=outcome.to_json(), turns=self.turns, usage=self.usage.to_json(),
+                              cost_usd=round(self.cost_usd, 6))
+        error = None if outcome.kind in (OutcomeKind.COMPLETED, OutcomeKind.NO_CHANGES) else \
+            f"{outcome.kind.value}: {outcome.message}"
+        self.trace.finish({"agentbook.outcome": outcome.kind.value, "agentbook.outcome.reason": outcome.reason,
+                           "gen_ai.request.model": self.ctx.model, "agentbook.turns": self.turns,
+                           "gen_ai.usage.input_tokens": self.usage.total_input,
+                           "gen_ai.usage.output_tokens": self.usage.output_tokens,
+                           "agentbook.cost_usd": self.cost_usd, "agentbook.sandbox": "bwrap",
+                           "agentbook.agent": self.agent}, error)
+        self.trace.write()
+
+
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    """The whole jail goes: bwrap's process group (the agent's namespace dies with its init)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

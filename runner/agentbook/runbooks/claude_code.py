@@ -1,0 +1,267 @@
+"""`--agent claude-code`: a run's steps worked by Claude Code in headless mode.
+
+Each step (and each gate failure sent back) is one `claude -p --output-format stream-json --verbose`
+process in the run's worktree, inside the agent jail (runbooks/agent_cli.py), talking to the model
+only through the keyless relay. The first step starts a conversation with a session id chosen here;
+later steps and gate failures `--resume` it, so Claude Code keeps the context of the run as agentbook's
+own loop does, and a resumed run picks it up from the run's agent home.
+
+Mapped from the runbook: the system prompt (`--append-system-prompt`), tools (`--tools`, only the
+built-ins the runbook names) and the bash allow-list (`--allowedTools "Bash(PATTERN)"`: as root Claude
+Code refuses `--dangerously-skip-permissions`, and in `-p` mode anything not allowed is denied), the
+turn limit (`--max-turns`, what is left of the run's), the model (its wire name), and the skills
+(copied to `~/.claude/skills/NAME/` of the agent home). Settings come only from that home
+(`--setting-sources user`, rewritten before every step), MCP servers from nowhere
+(`--strict-mcp-config`): a repository's `.claude/settings.json` cannot widen what the agent may do.
+
+The outcome is read from the event stream, never from the exit code alone: a permission denial stops
+the agent at once and the step ends `blocked`; `error_max_turns` is `budget_exhausted` (turns); a
+refusal at the relay is `budget_exhausted` (usd/tokens); an error result is `api_error` or `crashed`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from agentbook.errors import FatalError
+from agentbook.fsutil import atomic_write_text
+from agentbook.models.spec import parse_spec
+from agentbook.outcome import Outcome, OutcomeKind
+from agentbook.runbooks.agent_cli import CliAgentSession, require_jail
+from agentbook.runbooks.engines import AgentSession, EngineContext
+
+BINARY_ENV = "AGENTBOOK_CLAUDE"  # the `claude` to run; default: the one on PATH
+TOOLS = {"read": "Read", "write": "Write", "edit": "Edit", "glob": "Glob", "grep": "Grep", "bash": "Bash",
+         "skill": "Skill"}
+RESULT_TAIL = 2000
+
+
+def find_claude() -> Path | None:
+    named = os.environ.get(BINARY_ENV)
+    if named:
+        return Path(named) if Path(named).is_file() else None
+    found = shutil.which("claude")
+    return Path(found) if found else None
+
+
+def wire_model(spec: str) -> str:
+    """The model name the agent sends: the script's for `scripted:`, else the spec's."""
+    parsed = parse_spec(spec)
+    if parsed.kind == "scripted":
+        from agentbook.standin.script import load_script
+
+        return load_script(parsed.script or "").model
+    return parsed.model
+
+
+def permission_rules(tools: list[str], bash_allow: list[str] | None) -> tuple[list[str], list[str]]:
+    """(built-in tools to offer, `--allowedTools` rules) for the runbook's tools and bash allow-list."""
+    unknown = [t for t in tools if t not in TOOLS]
+    if unknown:
+        raise FatalError(f"agent 'claude-code' has no tool like agentbook's {', '.join(map(repr, unknown))}",
+                         hint="name only read, write, edit, glob, grep, bash, skill in the runbook's tools "
+                              "(agentbook's own commands run through bash: add them to bash.allow)")
+    offered = [TOOLS[t] for t in tools]
+    rules = [TOOLS[t] for t in tools if t != "bash"]
+    if "bash" in tools:
+        if bash_allow is None:
+            rules.append("Bash")
+        for pattern in bash_allow or []:
+            if any(c in pattern for c in "()\n"):
+                raise FatalError(f"bash allow pattern {pattern!r} cannot be a Claude Code rule (no parentheses or newlines)")
+            rules.append(f"Bash({pattern})")
+    return offered, rules
+
+
+class ClaudeCodeEngine:
+    name = "claude-code"
+
+    def __init__(self, arg: str = "") -> None:
+        if arg:
+            raise FatalError(f"agent 'claude-code' takes no argument, got {arg!r}",
+                             hint=f"pick the binary with {BINARY_ENV}=/path/to/claude")
+
+    def check(self, tools: list[str], bash_allow: list[str] | None) -> None:
+        permission_rules(tools, bash_allow)
+        if find_claude() is None:
+            raise FatalError("agent 'claude-code': no `claude` command found",
+                             hint=f"npm i -g @anthropic-ai/claude-code, or set {BINARY_ENV}=/path/to/claude")
+        require_jail(self.name)
+
+    def open(self, ctx: EngineContext, state: dict[str, Any] | None) -> AgentSession:
+        binary = find_claude()
+        if binary is None:
+            raise FatalError("agent 'claude-code': no `claude` command found", hint=f"set {BINARY_ENV}")
+        require_jail(self.name)
+        return ClaudeCodeSession(ctx, binary, (state or {}).get("claude_session"))
+
+
+class ClaudeCodeSession(CliAgentSession):
+    agent = "claude-code"
+
+    def __init__(self, ctx: EngineContext, binary: Path, session: str | None) -> None:
+        super().__init__(ctx, binary)
+        self.session = session
+        self.model_name = wire_model(ctx.model)
+        self.offered, self.rules = permission_rules(ctx.tools, ctx.bash_allow)
+        self._install_skills()
+        self.transcript.event("session_start", agent=self.agent, model=ctx.model, root=str(self.root),
+                              sandbox="bwrap", tools=self.offered, allowed=self.rules, budgets=ctx.budgets.to_json(),
+                              system=ctx.system, resumed=session)
+        self._reset()
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {"claude_session": self.session}
+
+    def _install_skills(self) -> None:
+        target = self.home / ".claude" / "skills"
+        for name, (path, _) in self.ctx.skills.items():
+            dest = target / name
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.copytree(Path(path).parent, dest, symlinks=False,
+                            ignore=shutil.ignore_patterns(".git", "__pycache__"))
+
+    def _reset(self) -> None:
+        self._result: dict[str, Any] | None = None
+        self._denied: dict[str, Any] | None = None
+        self._calls: dict[str, tuple[str, Any, int]] = {}
+
+    def _argv(self) -> list[str]:
+        assert self.binary is not None
+        remaining = self.ctx.budgets.max_turns
+        if remaining is not None:
+            remaining = max(1, remaining - self.turns_before - self.turns)
+        argv = [str(self.binary), "-p", "--output-format", "stream-json", "--verbose", "--model", self.model_name,
+                "--setting-sources", "user", "--strict-mcp-config", "--tools", ",".join(self.offered)]
+        if self.ctx.system:
+            argv += ["--append-system-prompt", self.ctx.system]
+        if remaining is not None:
+            argv += ["--max-turns", str(remaining)]
+        if self.session is None:
+            self.session = str(uuid.uuid4())
+            argv += ["--session-id", self.session]
+        else:
+            argv += ["--resume", self.session]
+        if self.rules:
+            argv += ["--allowedTools", *self.rules]
+        return argv  # the prompt goes on stdin: nothing it says can be read as an option
+
+    async def _send(self, text: str) -> Outcome:
+        self._reset()
+        # what the agent wrote into its home's settings last step does not carry over
+        atomic_write_text(self.home / ".claude" / "settings.json", "{}\n")
+        code, timed_out = await self.run_jailed(self._argv(), text.encode(), self._on_line)
+        return self._outcome(code, timed_out)
+
+    # -- the event stream ------------------------------------------------------------------------
+
+    def _on_line(self, line: bytes) -> bool:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return True
+        if not isinstance(event, dict):
+            return True
+        kind, sub = event.get("type"), event.get("subtype")
+        if kind == "system" and sub == "init":
+            self.session = str(event.get("session_id") or self.session)
+            self.transcript.event("agent_init", session=self.session, version=event.get("claude_code_version"),
+                                  tools=event.get("tools"), skills=event.get("skills"),
+                                  key_source=event.get("apiKeySource"))
+        elif kind == "assistant":
+            self._assistant(event.get("message") or {})
+        elif kind == "user":
+            self._tool_results(event.get("message") or {})
+        elif kind == "system" and sub == "permission_denied":
+            call = self._calls.get(str(event.get("tool_use_id")), ("", None, 0))
+            self._denied = {"tool": event.get("tool_name"), "input": call[1], "message": event.get("message")}
+            self.transcript.event("permission_denied", **self._denied)
+            return False  # fail closed, as agentbook's own loop does: the first refused call ends the step
+        elif kind == "system" and sub == "api_retry":
+            self.transcript.event("agent_retry", attempt=event.get("attempt"), status=event.get("error_status"),
+                                  error=event.get("error"))
+        elif kind == "result":
+            self._result = event
+            self._final = str(event.get("result") or "")
+        return True
+
+    def _assistant(self, message: dict[str, Any]) -> None:
+        content = message.get("content") or []
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                self._calls[str(block.get("id"))] = (str(block.get("name")), block.get("input"), time.time_ns())
+        self.transcript.event("assistant", content=content, model=message.get("model"))
+
+    def _tool_results(self, message: dict[str, Any]) -> None:
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
+                continue
+            call_id = str(block.get("tool_use_id"))
+            name, args, start = self._calls.pop(call_id, ("?", None, time.time_ns()))
+            result = _text(block.get("content"))
+            error = bool(block.get("is_error"))
+            self.trace.tool(start_ns=start, call_id=call_id, name=name, args=args, result=result, is_error=error)
+            self.transcript.event("tool", id=call_id, name=name, input=args, content=result, is_error=error)
+
+    # -- the outcome -----------------------------------------------------------------------------
+
+    def _outcome(self, code: int | None, timed_out: bool) -> Outcome:
+        limit = self.limit_outcome(timed_out)
+        if limit is not None:
+            return limit
+        evidence = {**self.evidence(), "session": self.session}
+        result = self._result or {}
+        denied = self._denied or _first_denial(result)
+        if denied is not None:
+            given = denied.get("input")
+            args: dict[str, Any] = given if isinstance(given, dict) else {}
+            what = args.get("command") or args.get("file_path") or denied.get("message")
+            return Outcome(OutcomeKind.BLOCKED, "permission", f"{denied.get('tool')} refused: {what}",
+                           {**evidence, "denied": denied})
+        if self._result is None:
+            return Outcome(OutcomeKind.CRASHED, "agent_exit", f"claude exited ({code}) without a result",
+                           {**evidence, "exit_code": code, "stderr": self.stderr_tail})
+        sub = result.get("subtype")
+        if sub == "error_max_turns":
+            return Outcome(OutcomeKind.BUDGET_EXHAUSTED, "turns", f"budget exhausted: used all {result.get('num_turns')} turns",
+                           evidence)
+        if sub == "error_max_budget_usd":
+            return Outcome(OutcomeKind.BUDGET_EXHAUSTED, "usd", "budget exhausted: Claude Code's own spend limit", evidence)
+        if result.get("is_error") or sub != "success":
+            text = str(result.get("result") or sub)[-RESULT_TAIL:]
+            status = result.get("api_error_status") or self._upstream_status()
+            if status:
+                return Outcome(OutcomeKind.API_ERROR, str(status), f"model API error: {text}",
+                               {**evidence, "status": status})
+            return Outcome(OutcomeKind.CRASHED, str(sub), f"claude ended with an error: {text}",
+                           {**evidence, "stderr": self.stderr_tail})
+        if code not in (0, None):
+            return Outcome(OutcomeKind.CRASHED, "agent_exit", f"claude exited {code} after its result",
+                           {**evidence, "stderr": self.stderr_tail})
+        return Outcome(OutcomeKind.COMPLETED, "", "the agent ended its turn", evidence)
+
+    def _upstream_status(self) -> int | None:
+        failed = [c.status for c in self.relay.stats.calls if c.status >= 400]
+        return failed[-1] if failed else None
+
+
+def _first_denial(result: dict[str, Any]) -> dict[str, Any] | None:
+    denials = result.get("permission_denials") or []
+    if not denials or not isinstance(denials[0], dict):
+        return None
+    first = denials[0]
+    return {"tool": first.get("tool_name"), "input": first.get("tool_input"), "message": "permission denied"}
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return str(content or "")
+

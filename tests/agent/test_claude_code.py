@@ -1,0 +1,130 @@
+"""`--agent claude-code` with the real Claude Code (pinned, from npm) against the stand-in, through the
+relay, in the real bubblewrap jail: the shipped fix-prompt test gives the same branch, commits,
+trailers and gate rounds as agentbook's own loop; the API key never reaches the agent; max_usd stops
+at the relay; a denied tool ends the run blocked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agentbook.gitops.commits import trailers_of
+from agentbook.gitops.git import Git
+from agentbook.workflows import runbook_test as rt
+
+from .conftest import DATA, git
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+REAL_KEY = "sk-ant-probe-real-key-0123456789abcdefghij"
+PROBE = """---
+name: probe
+description: One step for the agent-engine tests.
+tools: [read, write, bash]
+{bash}
+limits: {{max_turns: 10, timeout: 5m, gate_retries: 0}}
+branch: "agentbook/probe/{{ticket.id}}"
+---
+Probe the sandbox.
+
+## Probe
+
+Write probe.txt.
+
+```check
+test -f probe.txt
+```
+"""
+
+
+def probe_repo(repo: Path, bash: str = "") -> Path:
+    (repo / "runbooks").mkdir()
+    (repo / "runbooks" / "probe.md").write_text(PROBE.format(bash=bash))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "probe runbook")
+    return repo
+
+
+def run_json(run_cli, repo: Path, script: str, *extra: str) -> tuple[int, dict]:
+    r = run_cli("run", "probe", "--repo", repo, "--model", script, "--agent", "claude-code", "--json", *extra)
+    assert "Traceback" not in r.err
+    return r.code, json.loads(r.out)
+
+
+def test_fix_prompt_on_claude_code_is_the_built_in_runs_shape(claude: Path, tmp_path: Path) -> None:
+    spec = rt.load_spec(REPO_ROOT / "tests" / "runbooks" / "fix-prompt.test.yaml")
+    result = rt.run_test(spec, tmp_path / "cc", agent="claude-code")
+    assert result.ok, [c.to_json() for c in result.checks if not c.ok]
+    run = result.run
+    assert run["options"]["agent"] == "claude-code"
+    # the same checks the built-in run passes (tests/runbooks): branch, both commits and their files,
+    # gate rounds per step (step 3 twice: the vague first change fails its check, the resumed session fixes it)
+    assert [s["tries"] for s in run["steps"][:5]] == [1, 1, 2, 1, 1]
+    repo_git = Git(result.repo)
+    heads = repo_git.run("rev-list", "--reverse", f"main..{run['branch']}").split()
+    trailers = [trailers_of(repo_git, sha) for sha in heads]
+    assert [t["Agentbook-Step"] for t in trailers] == [["2/6 Add a case that reproduces the behaviour"],
+                                                       ["3/6 Change the prompt"]]
+    assert all(t["Agentbook-Run"] == [run["run_id"]] and t["Agentbook-Model"] == [run["model"]] for t in trailers)
+    # Claude Code's own files stay in the run's agent home: nothing of it is on the branch
+    files = repo_git.run("diff", "--name-only", f"main..{run['branch']}").split()
+    assert files == ["evals/logql/cases/errors-checkout-case-insensitive.yaml", "prompts/logql.md"]
+    assert (Path(run["run_dir"]) / "agent-home" / ".claude" / "skills" / "eval-tool" / "SKILL.md").is_file()
+
+
+def test_the_api_key_never_reaches_the_agent(claude: Path, run_cli, git_repo: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTBOOK_PROBE_KEY", REAL_KEY)
+    repo = probe_repo(git_repo)
+    code, data = run_json(run_cli, repo, f"scripted:{DATA / 'probe.script.yaml'}?key_env=AGENTBOOK_PROBE_KEY")
+    assert code == 0, data["outcome"]  # the upstream took the request: the relay added the real key
+    probe = git(repo, "show", f"{data['branch']}:probe.txt").split("\n")
+    # no variable holds the key; the agent's key is the relay's token; its base URL is the in-jail
+    # forwarder on loopback; no file under its home, the worktree or /tmp holds the key
+    assert probe[:4] == ["0", "sk-agentbook-relay-", "http://127.0.0.1:", "0"]
+    run_dir = Path(data["run_dir"])
+    for path in [p for p in run_dir.rglob("*") if p.is_file()]:
+        assert REAL_KEY.encode() not in path.read_bytes(), path
+    trace = (run_dir / "trace.otlp.json").read_text()
+    assert "chat claude-haiku-4-5" in trace and "execute_tool Bash" in trace  # the relay's and the stream's spans
+    assert REAL_KEY not in git(repo, "log", "-p", "--all")
+
+
+def test_max_usd_stops_the_step_at_the_relay(claude: Path, run_cli, git_repo: Path) -> None:
+    repo = probe_repo(git_repo)
+    code, data = run_json(run_cli, repo, f"scripted:{DATA / 'budget.script.yaml'}", "--max-usd", "0.01")
+    assert code == 12
+    outcome = data["outcome"]
+    assert outcome["kind"] == "budget_exhausted" and outcome["reason"] == "usd"
+    assert "stopped at the relay" in outcome["message"]
+    assert data["cost_usd"] >= 0.01 and data["turns"] == 1  # one paid request; the second never went upstream
+    events = [json.loads(line) for line in (Path(data["run_dir"]) / "transcript.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events].count("relay") == 1
+    assert any(e["event"] == "relay_refused" and e["reason"] == "usd" for e in events)
+    assert git(repo, "show", f"{data['branch']}:probe.txt") == "first\n"  # kept as a WIP commit
+    assert data["steps"][0]["status"] == "wip"
+
+
+def test_a_denied_tool_ends_blocked(claude: Path, run_cli, git_repo: Path) -> None:
+    repo = probe_repo(git_repo, bash='bash: {allow: ["echo *"]}')
+    code, data = run_json(run_cli, repo, f"scripted:{DATA / 'deny.script.yaml'}")
+    assert code == 11
+    outcome = data["outcome"]
+    assert outcome["kind"] == "blocked" and outcome["reason"] == "permission"
+    assert outcome["message"] == "Bash refused: rm -rf README.md"
+    assert outcome["evidence"]["denied"]["input"] == {"command": "rm -rf README.md"}
+    assert data["turns"] == 2  # stopped at the denial: the model was not asked again
+    assert git(repo, "show", f"{data['branch']}:README.md") == "# test repo\n"
+
+
+def test_claude_code_refuses_a_tool_it_has_no_match_for(claude: Path, run_cli, git_repo: Path) -> None:
+    repo = probe_repo(git_repo)
+    path = repo / "runbooks" / "probe.md"
+    path.write_text(path.read_text().replace("tools: [read, write, bash]", "tools: [read, write, bash, eval]"))
+    subprocess.run(["git", "commit", "-qam", "eval tool"], cwd=repo, check=True)
+    r = run_cli("run", "probe", "--repo", repo, "--model", f"scripted:{DATA / 'deny.script.yaml'}",
+                "--agent", "claude-code")
+    assert r.code == 3 and "has no tool like agentbook's 'eval'" in r.err
+    assert not (repo / ".agentbook" / "runs").exists()

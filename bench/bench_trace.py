@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 SYSTEM = ("You are the incident assistant. Read the alert, query the logs with the tools given, and answer "
@@ -91,17 +90,16 @@ def generate(path: Path, spans: int) -> None:
 
 
 def _measure(code: str, *args: str) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB, and stdout of `python -c code args...` in a fresh process."""
-    began = time.perf_counter()
+    """CPU seconds (user + system, all threads), peak RSS in MB, and stdout of `python -c code args...` in a
+    fresh process. CPU time, not wall time: the machine is shared, and wall time swings with its load."""
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - began
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed ({proc.returncode}): {code[:60]}")
-    return wall, usage.ru_maxrss / 1024, out
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
 
 
 LOAD = "import json,sys; json.load(open(sys.argv[1], 'rb'))"
@@ -162,6 +160,7 @@ def main() -> None:
         _measure(EXPORT, str(sample), str(work / "compact"), "compact")
         before, after = reads_to_failure(work / "folders"), reads_to_failure(work / "out")
         print(f"input: {spans} spans, {size_mb:.1f} MB OTLP/JSON (one document)")
+        print("times are CPU seconds (user + system) of each step's own process")
         print(f"json.load alone: {load_s:.2f}s, peak RSS {load_rss:.0f} MB ({load_rss / size_mb:.2f}x input)")
         print(f"read_trace: {read_s:.2f}s = {read_s / load_s:.1f}x json.load (target <= 3x); "
               f"peak RSS {read_rss / size_mb:.2f}x input")

@@ -74,6 +74,26 @@ def test_fix_prompt_on_claude_code_is_the_built_in_runs_shape(claude: Path, tmp_
     assert (Path(run["run_dir"]) / "agent-home" / ".claude" / "skills" / "eval-tool" / "SKILL.md").is_file()
 
 
+OTHER_SPECS = ["add-eval", "consolidate-prompt", "analyze-backtest"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", OTHER_SPECS)
+def test_every_shipped_runbook_test_passes_on_claude_code(name: str, claude: Path, tmp_path: Path) -> None:
+    """The spec's checks (branch, commits and files, gate rounds, report) hold for Claude Code too."""
+    spec = rt.load_spec(REPO_ROOT / "tests" / "runbooks" / f"{name}.test.yaml")
+    result = rt.run_test(spec, tmp_path / "cc", agent="claude-code")
+    assert result.ok, [c.to_json() for c in result.checks if not c.ok]
+    assert result.run["options"]["agent"] == "claude-code"
+
+
+def test_every_shipped_runbook_test_has_a_claude_code_script() -> None:
+    specs = sorted(p.name.removesuffix(".test.yaml") for p in (REPO_ROOT / "tests" / "runbooks").glob("*.test.yaml"))
+    with_agent = [n for n in specs if "claude-code" in rt.load_spec(REPO_ROOT / "tests" / "runbooks" /
+                                                                    f"{n}.test.yaml").agent_scripts]
+    assert set(with_agent) == {*OTHER_SPECS, "fix-prompt"}  # fix-prompt-blocked: the built-in's blocked path only
+
+
 def test_the_api_key_never_reaches_the_agent(claude: Path, run_cli, git_repo: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENTBOOK_PROBE_KEY", REAL_KEY)

@@ -69,3 +69,32 @@ def test_default_installs_every_skill_and_skips_the_target_itself(run_cli, repo:
 def test_unknown_skill(run_cli, repo: Path) -> None:
     res = run_cli("skills", "install", "nope", "--target", "out")
     assert res.code == 3 and "no skill named 'nope'" in res.err
+
+
+def test_installed_copies_never_shadow_agentbook_and_upgrade_without_force(run_cli, repo: Path) -> None:
+    """An unchanged copy is agentbook's own (the shipped skill wins, no "overrides agentbook"); the next
+    install upgrades it without --force; an edited copy is the user's and is kept."""
+    res = run_cli("skills", "install", "eval-tool", "alpha", "--target", ".claude/skills")
+    assert res.code == 0, res.err
+    marker = json.loads((repo / ".claude/skills/eval-tool/.agentbook-install.json").read_text())
+    assert marker["skill"] == "eval-tool" and marker["source"] == "agentbook"
+    listed = {s["name"]: s for s in json.loads(run_cli("skills", "list", "--json").out)["skills"]}
+    assert listed["eval-tool"]["source"] == "agentbook" and "overrides" not in run_cli("skills", "list").out
+    assert listed["alpha"]["path"].endswith("skills/alpha/SKILL.md") and ".claude" not in listed["alpha"]["path"]
+    # an older copy (as if agentbook was upgraded since) is replaced without --force
+    old = repo / ".claude/skills/eval-tool/references/commands.md"
+    old.write_text("old text\n")
+    data = json.loads((repo / ".claude/skills/eval-tool/.agentbook-install.json").read_text())
+    from agentbook.catalog.install import tree_hash
+
+    data["tree"] = tree_hash(repo / ".claude/skills/eval-tool")
+    (repo / ".claude/skills/eval-tool/.agentbook-install.json").write_text(json.dumps(data))
+    up = run_cli("skills", "install", "eval-tool", "--target", ".claude/skills")
+    assert up.out == "upgraded  eval-tool -> .claude/skills/eval-tool\n" and old.read_text() != "old text\n"
+    # an edited copy is the user's: it overrides agentbook and is not clobbered
+    skill_md = repo / ".claude/skills/eval-tool/SKILL.md"
+    skill_md.write_text(skill_md.read_text() + "\nOur team's extra rule.\n")
+    assert "repo (overrides agentbook)" in run_cli("skills", "list").out
+    again = run_cli("skills", "install", "eval-tool", "--target", ".claude/skills")
+    assert again.out == "unchanged eval-tool -> .claude/skills/eval-tool\n"
+    assert skill_md.read_text().endswith("Our team's extra rule.\n")

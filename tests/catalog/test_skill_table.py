@@ -119,7 +119,18 @@ CASES = [
     Case("metadata-list-value", fm(*OK, "metadata:", "  tags: [a, b]"),
          [(5, "metadata-value", "metadata value 'tags' must be a string, got a list")]),
     Case("allowed-tools-item-number", fm(*OK, "allowed-tools:", "  - Read", "  - 123"),
-         [(6, "allowed-tools-type", "allowed-tools item 2 must be a string, got a number (123)")]),
+         [(6, "allowed-tools-type", "allowed-tools item 2 must be a string, got a number (123)")],
+         profile="claude-code"),
+    Case("allowed-tools-list-in-spec", fm(*OK, "allowed-tools: [Read, Bash]"),
+         [(4, "allowed-tools-type", "'allowed-tools' must be a space-separated string in the spec profile, got a list")]),
+    Case("nested-metadata-on-the-key-line", fm(*OK, "metadata:", "  owner:", "    team: x"),
+         [(5, "metadata-value", "metadata value 'owner' must be a string, got a mapping")]),
+    Case("claude-code-types", fm(*OK, 'disable-model-invocation: "yes"', "context: forked", "model: 42"),
+         [(4, "disable-model-invocation-type", "'disable-model-invocation' must be true or false, got \"yes\""),
+          (5, "context-type", "'context' must be 'fork', got forked"),
+          (6, "model-type", "'model' must be a model name or alias such as sonnet, got 42")],
+         profile="claude-code"),
+    Case("footnotes-are-not-links", fm(*OK, body="# Body\n\nA claim.[^1]\n\n[^1]: the source, 2024\n"), []),
     Case("allowed-tools-number", fm(*OK, "allowed-tools: 123"),
          [(4, "allowed-tools-type", "'allowed-tools' must be a string or a list of strings, got a number (123)")]),
     Case("unknown-key", fm(*OK, "unknown_field: should not be here"),
@@ -162,8 +173,9 @@ VALID = [
     Case("minimal", fm(*OK), []),
     Case("all-fields", fm(*OK, "license: MIT", "compatibility: Requires Python 3.11+", "metadata:",
                           "  author: Test", "  version: '1.0'", "allowed-tools: Bash(jq:*) Bash(git:*)"), []),
-    Case("allowed-tools-inline-list", fm(*OK, "allowed-tools: [Read, Write, Edit, Bash]"), []),
-    Case("allowed-tools-block-list", fm(*OK, "allowed-tools:", "  - Read", "  - Bash"), []),
+    Case("allowed-tools-inline-list", fm(*OK, "allowed-tools: [Read, Write, Edit, Bash]"), [], profile="claude-code"),
+    Case("allowed-tools-block-list", fm(*OK, "allowed-tools:", "  - Read", "  - Bash"), [], profile="claude-code"),
+    Case("claude-code-name-defaults-to-the-folder", fm("description: A test skill"), [], profile="claude-code"),
     Case("chinese-name", fm("name: 技能", "description: A skill with a Chinese name"), [], folder="技能"),
     Case("russian-hyphens", fm("name: мой-навык", "description: A skill"), [], folder="мой-навык"),
     Case("nfkc-decomposed-name", fm("name: cafe\u0301", "description: A test skill"), [], folder="café"),
@@ -300,3 +312,36 @@ def test_alias_bomb_is_a_finding_not_a_hang(tmp_path: Path) -> None:
 def test_body_text_and_a_rule_after_the_front_matter_is_fine(tmp_path: Path) -> None:
     text = fm(*OK, body="Note: read this first.\n---\n# Body\n")
     assert validate_paths([_write(tmp_path, Case("x", text, []))]) == []
+
+
+def test_spec_silent_rules_are_warnings_not_errors(tmp_path: Path) -> None:
+    """CRLF and a '---' after key-like body lines: the spec has no such rule (a public skill failed for it)."""
+    crlf = _write(tmp_path / "a", Case("crlf", fm(*OK).replace("\n", "\r\n"), []))
+    dashes = _write(tmp_path / "b", Case("dashes", "---\nname: my-skill\ndescription: d\n---\nlicense: x\n---\n", []))
+    for folder in (crlf, dashes):
+        found = validate_paths([folder])
+        assert found and not [f for f in found if f.is_error], found
+
+
+def test_name_hints_agree_with_each_other(tmp_path: Path) -> None:
+    """Every hint for a bad name suggests the same valid name; none suggests an invalid folder name."""
+    same = _write(tmp_path / "a", Case("x", fm("name: Refund_Rules", "description: d"), [], folder="Refund_Rules"))
+    hints = {f.hint for f in validate_paths([same]) if f.rule.startswith("name-")}
+    assert hints == {"use 'refund-rules' and rename the folder to 'refund-rules'"}
+    other = _write(tmp_path / "b", Case("x", fm("name: refund-rules", "description: d"), [], folder="Refund_Rules"))
+    (finding,) = validate_paths([other])
+    assert finding.rule == "name-folder" and finding.hint == "rename the folder to 'refund-rules'"
+
+
+def test_hidden_and_category_folders_are_walked(tmp_path: Path) -> None:
+    for place in (".github/skills/gh-skill", "skills/category/cat-skill"):
+        (tmp_path / place).mkdir(parents=True)
+        name = place.rsplit("/", 1)[1]
+        (tmp_path / place / "SKILL.md").write_text(fm(f"name: {name}", "description: d"))
+    (tmp_path / "skills" / "empty").mkdir()
+    found = validate_paths([tmp_path])
+    assert [(Path(f.path).name, f.rule) for f in found] == [("empty", "no-skill-md")]
+    from agentbook.catalog.discover import discover
+
+    targets, _ = discover(tmp_path)
+    assert sorted(t.path.parent.name for t in targets) == ["cat-skill", "gh-skill"]

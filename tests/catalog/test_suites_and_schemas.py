@@ -45,7 +45,7 @@ def test_broken_suite_reaches_the_eval_validator(tmp_path: Path) -> None:
 SPEC_VALID = [
     {"name": "my-skill", "description": "A test skill"},
     {"name": "my-skill", "description": "d", "license": "MIT", "compatibility": "Python 3.11+",
-     "metadata": {"author": "me"}, "allowed-tools": ["Read", "Bash"]},
+     "metadata": {"author": "me"}, "allowed-tools": "Read Bash"},
     {"name": "мой-навык", "description": "d"},
 ]
 SPEC_INVALID = [

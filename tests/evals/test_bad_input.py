@@ -169,7 +169,7 @@ def test_json_errors_are_machine_readable(run_cli: Callable[..., Any], tmp_path:
     path = tmp_path / "suite.yaml"
     path.write_text(SUITE)
     res = run_cli("eval", "show", str(path), "zzz", "--json")
-    assert res.code == 3 and res.out == ""
+    assert res.code == 3 and json.loads(res.out)["error"] == "unknown case id 'zzz'"  # --json: on stdout too
     assert "unknown case id 'zzz'" in res.err
     assert json.loads(run_cli("eval", "list", str(path), "--json").out)["total"] == 2
 

@@ -6,7 +6,9 @@ version, catalog, validate, and the fix-prompt runbook on the example system to 
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -48,19 +50,33 @@ class Installed:
 
 @pytest.fixture(scope="module")
 def installed(snapshot: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """Built and installed once per test session: pytest-xdist workers share one base temp folder,
+    and a lock there makes the second worker wait for the first one's release and reuse it."""
     pytest.importorskip("build", reason="the build frontend comes with the dev extra (make .venv/.installed)")
-    base = tmp_path_factory.mktemp("release")
-    dist = base / "dist"
-    built = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist),
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # this session's folder, above each worker's own
+    with (shared / "agentbook-release.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        base = shared / "agentbook-release"
+        if not (base / "installed").is_file():
+            shutil.rmtree(base, ignore_errors=True)
+            _build_and_install(snapshot, base)
+            (base / "installed").write_text(snapshot.commit)
+    built = Snapshot(snapshot.root, (base / "installed").read_text())  # the commit the shared build names
+    (wheel,) = (base / "dist").glob("agentbook-*.whl")
+    (sdist,) = (base / "dist").glob("agentbook-*.tar.gz")
+    work = tmp_path_factory.mktemp("work")
+    return Installed(built, wheel, sdist, base / "venv", work)
+
+
+def _build_and_install(snapshot: Snapshot, base: Path) -> None:
+    base.mkdir(parents=True)
+    built = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(base / "dist"),
                             str(snapshot.root)], capture_output=True, text=True, check=False, timeout=600)
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
-    (wheel,) = dist.glob("agentbook-*.whl")
-    (sdist,) = dist.glob("agentbook-*.tar.gz")
-    python = fresh_venv(base / "venv")
-    pip_install(python, str(wheel))
-    work = base / "work"
-    work.mkdir()
-    return Installed(snapshot, wheel, sdist, base / "venv", work)
+    (wheel,) = (base / "dist").glob("agentbook-*.whl")
+    pip_install(fresh_venv(base / "venv"), str(wheel))
 
 
 def test_the_wheel_and_sdist_carry_the_commit_and_the_catalog(installed: Installed) -> None:

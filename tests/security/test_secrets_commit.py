@@ -118,6 +118,13 @@ def _nowhere(form: str, *texts: str) -> None:
         assert squeezed_form not in _SQUEEZE.sub("", text)
 
 
+def _committed(repo: Path, branch: str) -> int:
+    """Commits the run made on its branch (a run that made none deletes the branch: 0 too)."""
+    if not git(repo, "branch", "--list", branch).strip():
+        return 0
+    return int(git(repo, "rev-list", "--count", f"main..{branch}"))
+
+
 def _assert_blocked(repo: Path, code: int, data: dict[str, Any], out: str, path: str, line: int, name: str,
                     form: str) -> None:
     assert code == 11, out
@@ -127,7 +134,7 @@ def _assert_blocked(repo: Path, code: int, data: dict[str, Any], out: str, path:
         {k: f[k] for k in ("path", "line", "secret")} for f in findings], findings
     where = f"{path}:{line}: {name}" if line else f"{path} (its name): {name}"
     assert where in data["outcome"]["message"]
-    assert git(repo, "rev-parse", data["branch"]) == git(repo, "rev-parse", "main")  # nothing committed
+    assert _committed(repo, data["branch"]) == 0
     records = files_under(Path(data["run_dir"]))
     _nowhere(form, out, all_objects_text(repo / ".git"), *records.values())
 
@@ -175,5 +182,5 @@ def test_a_secret_in_unfinished_work_is_not_committed_as_wip(tmp_path: Path, mon
     turns = [write("wip.txt", f"{ANTHROPIC_KEY[::-1]}\n")] + [bash("true")] * 6
     code, data, out = run(repo, agent(tmp_path, *turns), "--max-turns", "3", capsys=capsys)
     assert code == 11 and data["outcome"]["reason"] == "secret", out
-    assert git(repo, "rev-parse", data["branch"]) == git(repo, "rev-parse", "main")
+    assert _committed(repo, data["branch"]) == 0
     _nowhere(ANTHROPIC_KEY[::-1], out, all_objects_text(repo / ".git"))

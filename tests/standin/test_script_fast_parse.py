@@ -65,3 +65,38 @@ def test_errors_still_point_at_the_line(text: str, where: str) -> None:
         _parse_located(text)
     assert fast.value.render() == located.value.render()
     assert (fast.value.location or "").startswith(where)
+
+
+def test_a_valid_script_is_checked_once_per_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    markers = tmp_path / "cache" / "agentbook" / "valid-scripts"
+    first = parse_script(SCALARS.replace("    - text: 2026-01-01\n", ""))
+    assert len(list(markers.iterdir())) == 1
+    assert parse_script(SCALARS.replace("    - text: 2026-01-01\n", "")) == first  # checked by its marker
+    with pytest.raises(FatalError):
+        parse_script(SCALARS)  # invalid: reported, never marked
+    assert len(list(markers.iterdir())) == 1
+
+
+def test_no_marker_inside_a_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentbook import confine
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv(confine.ROOT_ENV, str(tmp_path))
+    parse_script("version: 1\ndefault: {turns: [{text: hi}]}\n")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_scripted_session_start_skips_jsonschema_once_checked(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "s.script.yaml"
+    script.write_text("version: 1\ndefault: {turns: [{text: hi}]}\n")
+    probe = ("import sys\nfrom agentbook.standin.script import load_script\n"
+             f"load_script({str(script)!r})\nprint('jsonschema' in sys.modules)")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                           check=True).stdout.split() for _ in range(2)]
+    assert runs == [["True"], ["False"]]

@@ -201,6 +201,11 @@ def test_claude_code_transcript(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "out" / "trace.json").read_text(encoding="utf-8"))
     assert manifest["kept_verbatim"]["record_kinds"] == {"not-an-object": 3, "record": 1, "user": 1, "user fields": 2}
     assert "7 record(s) of unknown kinds" in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    # no costUSD in the file: priced from agentbook's table (claude-sonnet-4: $3 in, $15 out per Mtok) ...
+    llm = next(s for s in traces[1].spans if s.kind == "llm")
+    assert llm.cost_usd == round((168 * 3 + 85 * 15) / 1e6, 8)
+    # ... and left unknown for a model the table does not price, rather than guessed
+    assert {s.cost_usd for s in trace.spans if s.kind == "llm"} == {None}
 
 
 def _langsmith_runs() -> list[dict[str, Any]]:
@@ -313,3 +318,14 @@ def test_atif_of_another_shape_is_read_not_misread(tmp_path: Path) -> None:
     readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     assert "tokens in/out 14800/213; cost $0.1268" in readme
     assert "15013" in (tmp_path / "out" / "001-agent-claude-code" / "span.yaml").read_text(encoding="utf-8")
+
+
+def test_a_line_that_is_no_trajectory_is_kept_not_dropped(tmp_path: Path) -> None:
+    doc = {"schema_version": "ATIF-v1.4", "session_id": "s", "agent": {"name": "a"},
+           "steps": [{"step_id": 1, "source": "user", "message": "hello"}]}
+    source = tmp_path / "trajectories.jsonl"
+    source.write_text(json.dumps(doc) + '\n42\n"a stray line that is not a trajectory"\n', encoding="utf-8")
+    trace = read_trace(source)[0]
+    assert trace.metadata["not_read"] == [42, "a stray line that is not a trajectory"]
+    assert trace.problems == [("2 item(s) of the file are not objects: kept in trace.json (metadata.not_read), "
+                               "not read as traces")]

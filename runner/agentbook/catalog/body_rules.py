@@ -24,7 +24,7 @@ def _markdown() -> MarkdownIt:
 
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_REF_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?([^\s>]+)")  # [label]: target
+_REF_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*<?([^\s>]+)")  # [label]: target; not a footnote [^1]: text
 
 
 def links(body: str) -> Iterator[tuple[str, int]]:

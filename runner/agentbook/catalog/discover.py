@@ -16,7 +16,10 @@ Kind = Literal["skill", "runbook", "suite"]
 # Where `agentbook validate` with no PATH looks, relative to the repository root.
 DEFAULT_PLACES = (*REPO_SKILL_DIRS, RUNBOOK_DIR, "evals", "examples")
 _SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "build", "dist", "cases"})
-_VISIBLE_DOT_DIRS = frozenset({".claude", ".agents"})
+# Hidden folders are walked (skills live in .claude/skills, .agents/skills, .github/skills, ...) except
+# these, which hold tools' state, never skills.
+_SKIP_DOT_DIRS = frozenset({".git", ".hg", ".svn", ".venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache",
+                            ".ruff_cache", ".cache", ".agentbook", ".idea", ".vscode", ".eggs"})
 _SUITE_KEYS = re.compile(r"^(tests|prompts):", re.MULTILINE)
 _SUITE_NAMES = frozenset({"suite.yaml", "suite.yml"})
 
@@ -88,16 +91,17 @@ def _walk(folder: Path, targets: list[Target], findings: list[Finding], visited:
     in_skills = folder.name == "skills"
     for entry in entries:
         if entry.is_dir():
-            if entry.name in _SKIP_DIRS or (entry.name.startswith(".") and entry.name not in _VISIBLE_DOT_DIRS):
+            if entry.name in _SKIP_DIRS or entry.name in _SKIP_DOT_DIRS:
                 continue
             skill_md = find_skill_md(entry)
             if skill_md is not None:
                 targets.append(Target("skill", skill_md))
-            elif in_skills:
+                continue
+            before = len(targets)
+            _walk(entry, targets, findings, visited)
+            if in_skills and len(targets) == before:  # a category folder that holds skills is fine
                 findings.append(Finding(str(entry), 1, 1, "no-skill-md", "skill folder has no SKILL.md",
                                         "add SKILL.md with name and description front-matter"))
-            else:
-                _walk(entry, targets, findings, visited)
         elif folder.name == RUNBOOK_DIR and entry.suffix == ".md" and entry.name.lower() != "readme.md":
             targets.append(Target("runbook", entry))
         elif entry.suffix in (".yaml", ".yml"):

@@ -108,7 +108,7 @@ def _check_lines(fm: FrontMatter, yaml_lines: list[str]) -> set[int]:
             fm.findings.append(Finding(
                 fm.path, lineno, line.index("---") + 1, "frontmatter-dashes",
                 "'---' inside the front-matter: loaders that split on '---' end the front-matter here",
-                "reword the value without '---'"))
+                "reword the value without '---'", "warning"))  # valid YAML and valid by the spec
     return tab_lines
 
 
@@ -122,7 +122,8 @@ def _check_split(fm: FrontMatter, lines: list[str], close: int) -> None:
                 fm.findings.append(Finding(
                     fm.path, close + 1, 1, "frontmatter-split",
                     f"'---' on line {close + 1} ends the front-matter, but YAML keys continue to line {i + 1}",
-                    f"remove the '---' on line {close + 1} so the keys below it stay in the front-matter"))
+                    f"remove the '---' on line {close + 1} so the keys below it stay in the front-matter",
+                    "warning"))  # the body may hold '---' (a rule); the spec has no rule against it
             return
         if not line.strip():
             continue

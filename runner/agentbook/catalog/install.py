@@ -1,9 +1,16 @@
 """Put skills where an agent looks for them (.claude/skills, .agents/skills, any folder): copied or
-symlinked, never over a different skill of the same name."""
+symlinked, never over a different skill of the same name.
+
+A copy carries a marker file (`MARKER`: where it came from and a hash of what was copied). While the
+copy is unchanged it is agentbook's own: the catalog prefers the shipped skill over it (a copy never
+shadows a newer agentbook), and the next install replaces it without `--force` (an upgrade). Once
+someone edits it, it is theirs: it overrides the shipped skill and an install refuses to clobber it."""
 
 from __future__ import annotations
 
 import filecmp
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -14,7 +21,8 @@ from typing import Literal
 from agentbook.catalog.skill import Skill
 from agentbook.errors import FatalError
 
-Action = Literal["copied", "linked", "unchanged", "replaced"]
+Action = Literal["copied", "linked", "unchanged", "replaced", "upgraded"]
+MARKER = ".agentbook-install.json"
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,8 @@ def install_skills(skills: list[Skill], target: Path, *, link: bool = False, for
     """Check every destination first, then install: a refusal leaves the target untouched."""
     plan = [(skill, target / skill.name) for skill in skills]
     for skill, dest in plan:
-        if (dest.exists() or dest.is_symlink()) and not force and not same_skill(skill.dir, dest):
+        if (dest.exists() or dest.is_symlink()) and not force and not same_skill(skill.dir, dest) \
+                and not pristine_copy(dest):
             raise FatalError(f"{dest} already holds a different skill named '{skill.name}'",
                              hint="remove it, choose another --target, or pass --force to replace it")
     target.mkdir(parents=True, exist_ok=True)
@@ -41,17 +50,41 @@ def _install_one(skill: Skill, dest: Path, link: bool) -> Installed:
     existed = dest.exists() or dest.is_symlink()
     if existed and same_skill(source, dest) and dest.is_symlink() == link:
         return Installed(skill.name, dest, "unchanged", source)
+    upgrade = existed and pristine_copy(dest)
     staging = Path(tempfile.mkdtemp(prefix=f".{skill.name}.", dir=dest.parent))
     new = staging / skill.name
     if link:
         os.symlink(source, new, target_is_directory=True)
     else:
-        shutil.copytree(source, new, symlinks=True)
+        shutil.copytree(source, new, symlinks=True, ignore=shutil.ignore_patterns(MARKER))
+        marker = {"installed_by": "agentbook skills install", "skill": skill.name, "source": skill.source,
+                  "from": str(source), "tree": tree_hash(new)}
+        (new / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     if existed:
         _remove(dest)
     os.replace(new, dest)
     staging.rmdir()
-    return Installed(skill.name, dest, "replaced" if existed else ("linked" if link else "copied"), source)
+    action: Action = "upgraded" if upgrade else "replaced" if existed else ("linked" if link else "copied")
+    return Installed(skill.name, dest, action, source)
+
+
+def tree_hash(folder: Path) -> str:
+    """A hash of every file under `folder` (paths and bytes), the marker left out."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.name != MARKER and (p.is_file() or p.is_symlink())):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(os.readlink(path).encode() if path.is_symlink() else path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def pristine_copy(folder: Path) -> bool:
+    """True for a copy `skills install` made that nobody has changed since."""
+    try:
+        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        return not folder.is_symlink() and isinstance(marker, dict) and marker.get("tree") == tree_hash(folder)
+    except (OSError, ValueError):
+        return False
 
 
 def _remove(path: Path) -> None:
@@ -67,7 +100,7 @@ def same_skill(source: Path, dest: Path) -> bool:
         return True
     if not dest.is_dir():
         return False
-    return _same_tree(filecmp.dircmp(source, dest))
+    return _same_tree(filecmp.dircmp(source, dest, ignore=[MARKER, *filecmp.DEFAULT_IGNORES]))
 
 
 def _same_tree(cmp: filecmp.dircmp[str]) -> bool:

@@ -89,18 +89,26 @@ def load_catalog(repo_root: Path | str = ".", *, shipped: Path | None | Literal[
     """Everything `repo_root` can use. `shipped` is agentbook's own catalog root ("auto": find it;
     None: leave it out)."""
     catalog = Catalog(root=Path(repo_root).resolve())
+    installed: list[Path] = []
     for root, source in catalog_roots(catalog.root, shipped):
         for sub in REPO_SKILL_DIRS if source == "repo" else ("skills",):
             for path in skill_files(root / sub):
-                _add_skill(catalog, path, source)
+                _add_skill(catalog, path, source, installed)
         for path in runbook_files(root / RUNBOOK_DIR):
             _add_runbook(catalog, path, source)
+    for path in installed:  # unchanged installed copies only fill in for a skill agentbook does not ship
+        _add_skill(catalog, path, "installed")
     catalog.skills.sort(key=lambda s: s.name)
     catalog.runbooks.sort(key=lambda r: r.name)
     return catalog
 
 
-def _add_skill(catalog: Catalog, path: Path, source: str) -> None:
+def _add_skill(catalog: Catalog, path: Path, source: str, installed: list[Path] | None = None) -> None:
+    from agentbook.catalog.install import pristine_copy
+
+    if installed is not None and source == "repo" and pristine_copy(path.parent):
+        installed.append(path)  # an unchanged copy `skills install` made: agentbook's own skill comes first
+        return
     skill, notes = load_skill(path)
     for note in notes:
         catalog.problems.append(LoadProblem(path, note, skipped=skill is None))
@@ -123,6 +131,9 @@ def _add_entry(catalog: Catalog, entries: list[Any], entry: Skill | Runbook, sou
     existing = next((e for e in entries if e.name == entry.name), None)
     if existing is None:
         entries.append(entry)
+    elif source == "installed":  # an unchanged copy of what is already loaded: not an override
+        catalog.problems.append(LoadProblem(entry.path, f"skipped: an unchanged installed copy of {kind} "
+                                                        f"'{entry.name}' ({existing.path} is used)", skipped=True))
     elif existing.source != source:
         existing.shadows = entry.path
     else:

@@ -21,11 +21,15 @@ class Profile:
     ascii_names: bool = False  # names limited to a-z0-9- (no other scripts)
     no_xml: bool = False  # no XML tags in name or description
     reserved_words: tuple[str, ...] = ()  # words a name may not contain
+    tools_list: bool = False  # allowed-tools may be a YAML list (Claude Code); the spec says a string
+    name_required: bool = True  # Claude Code names a skill after its folder when `name` is missing
+    typed_keys: bool = False  # check the types of Claude Code's own keys
 
 
 PROFILES: dict[str, Profile] = {
     "spec": Profile("spec", SPEC_KEYS),
-    "claude-code": Profile("claude-code", SPEC_KEYS + CLAUDE_CODE_KEYS),
+    "claude-code": Profile("claude-code", SPEC_KEYS + CLAUDE_CODE_KEYS, tools_list=True, name_required=False,
+                           typed_keys=True),
     "anthropic": Profile("anthropic", SPEC_KEYS, ascii_names=True, no_xml=True,
                          reserved_words=("anthropic", "claude")),
 }

@@ -26,7 +26,9 @@ def check_front_matter(fm: FrontMatter, folder: str, profile: Profile) -> list[F
     out += _optional_string(fm, "license")
     out += _optional_string(fm, "compatibility", MAX_COMPATIBILITY)
     out += _check_metadata(fm)
-    out += _check_allowed_tools(fm)
+    out += _check_allowed_tools(fm, profile)
+    if profile.typed_keys:
+        out += _check_claude_code_keys(fm)
     return out
 
 
@@ -60,6 +62,8 @@ def _string_or_finding(fm: FrontMatter, key: str) -> str | Finding | None:
 def _check_name(fm: FrontMatter, folder: str, profile: Profile) -> list[Finding]:
     got = _string_or_finding(fm, "name")
     if got is None:
+        if not profile.name_required:
+            return []
         return [fm.finding("name-missing", "missing required key 'name'", f"add 'name: {_suggest(folder)}'")]
     if isinstance(got, Finding):
         return [got]
@@ -71,17 +75,19 @@ def _check_name(fm: FrontMatter, folder: str, profile: Profile) -> list[Finding]
 
     if len(name) > MAX_NAME:
         bad("name-length", f"name is {len(name)} characters; the limit is {MAX_NAME}", "shorten it")
+    good = _suggest(name)  # one suggestion, valid by every rule, in every hint
+    fixed = f"use '{good}'" + (f" and rename the folder to '{good}'" if good != name and name == folder else "")
     if name != name.lower():
-        bad("name-case", f"name '{name}' must be lowercase", f"use '{name.lower()}'")
+        bad("name-case", f"name '{name}' must be lowercase", fixed)
     if name.startswith("-") or name.endswith("-"):
-        bad("name-hyphen", f"name '{name}' must not start or end with a hyphen", f"use '{name.strip('-')}'")
+        bad("name-hyphen", f"name '{name}' must not start or end with a hyphen", fixed)
     if "--" in name:
-        bad("name-double-hyphen", f"name '{name}' must not contain '--'", f"use '{re.sub('-+', '-', name)}'")
+        bad("name-double-hyphen", f"name '{name}' must not contain '--'", fixed)
     invalid = sorted({c for c in name if not (c.isalnum() or c == "-")})
     if invalid:
         shown = " ".join(repr(c) for c in invalid)
         bad("name-chars", f"name '{name}' contains {shown}; only lowercase letters, digits and hyphens are allowed",
-            f"use '{_suggest(name)}'")
+            fixed)
     if profile.ascii_names and not invalid and not _ASCII_NAME.match(name.lower()):
         bad("name-ascii", f"name '{name}' must use only a-z, 0-9 and '-' for the {profile.name} profile",
             "transliterate it to ASCII")
@@ -91,8 +97,11 @@ def _check_name(fm: FrontMatter, folder: str, profile: Profile) -> list[Finding]
     if profile.no_xml and _XML_TAG.search(name):
         bad("xml-tag", "name contains an XML tag", "remove the '<...>' tag")
     if name != unicodedata.normalize("NFKC", folder):
-        bad("name-folder", f"name '{name}' differs from its folder '{folder}'",
-            f"rename the folder to '{name}' or set 'name: {folder}'")
+        good = _suggest(name)
+        hint = f"rename the folder to '{good}'" + (f" or set 'name: {folder}'" if _suggest(folder) == folder else "")
+        if good != name:
+            hint += f" (and set 'name: {good}')"
+        bad("name-folder", f"name '{name}' differs from its folder '{folder}'", hint)
     return out
 
 
@@ -136,23 +145,67 @@ def _check_metadata(fm: FrontMatter) -> list[Finding]:
     for key, value in meta.items():
         if not isinstance(value, str):
             raw = fm.raw_value("metadata", str(key))
+            hint = f'quote it: {key}: "{raw}"' if not isinstance(value, (dict, list)) else \
+                f"make '{key}' one string, or give each entry its own key under metadata"
             out.append(fm.finding("metadata-value", f"metadata value '{key}' must be a string, got {type_name(value)}",
-                                  f'quote it: {key}: "{raw}"', at=("metadata", str(key))))
+                                  hint, at=("metadata", str(key)), key=True))
     return out
 
 
-def _check_allowed_tools(fm: FrontMatter) -> list[Finding]:
+def _check_allowed_tools(fm: FrontMatter, profile: Profile) -> list[Finding]:
     if "allowed-tools" not in fm.data:
         return []
     value = fm.data["allowed-tools"]
     if isinstance(value, str):
         return []
+    if isinstance(value, list) and not profile.tools_list:
+        words = " ".join(str(v) for v in value)
+        return [fm.finding("allowed-tools-type", "'allowed-tools' must be a space-separated string in the "
+                           f"{profile.name} profile, got a list",
+                           f"write 'allowed-tools: {words}' (`--profile claude-code` accepts a list)",
+                           at=("allowed-tools",))]
     if isinstance(value, list):
         return [fm.finding("allowed-tools-type", f"allowed-tools item {i + 1} must be a string, got {type_name(item)}",
                            f'quote it: "{fm.raw_value("allowed-tools", i)}"', at=("allowed-tools", i))
                 for i, item in enumerate(value) if not isinstance(item, str)]
     return [fm.finding("allowed-tools-type", f"'allowed-tools' must be a string or a list of strings, "
                        f"got {type_name(value)}", "write 'allowed-tools: Read Grep' or a list", at=("allowed-tools",))]
+
+
+# Claude Code's own keys and the types it reads them as (value check: None = any value of the type).
+_CLAUDE_CODE_TYPES: dict[str, tuple[tuple[type, ...], str, tuple[str, ...] | None]] = {
+    "disable-model-invocation": ((bool,), "true or false", None),
+    "user-invocable": ((bool,), "true or false", None),
+    "context": ((str,), "'fork'", ("fork", "inherit")),
+    "model": ((str,), "a model name or alias such as sonnet", None),
+    "effort": ((str,), "a string", None),
+    "agent": ((str,), "an agent name", None),
+    "argument-hint": ((str,), "a string", None),
+    "when_to_use": ((str,), "a string", None),
+    "version": ((str,), "a string (quote numbers)", None),
+    "shell": ((str,), "a string", None),
+    "paths": ((str, list), "a string or a list of globs", None),
+    "hooks": ((dict,), "a mapping", None),
+}
+
+
+def _check_claude_code_keys(fm: FrontMatter) -> list[Finding]:
+    out: list[Finding] = []
+    for key, (types, want, choices) in _CLAUDE_CODE_TYPES.items():
+        if key not in fm.data:
+            continue
+        value = fm.data[key]
+        ok = isinstance(value, types) and not (bool not in types and isinstance(value, bool))
+        if ok and choices is not None and value not in choices:
+            ok = False
+        if not ok:
+            raw = fm.raw_value(key)
+            hint = f"use {want}" + (f" (one of: {', '.join(choices)})" if choices else "")
+            if bool in types and isinstance(value, str):
+                hint = f"write {key}: true or {key}: false, unquoted"
+            out.append(fm.finding(f"{key}-type", f"'{key}' must be {want}, got {raw or type_name(value)}", hint,
+                                  at=(key,)))
+    return out
 
 
 def _suggest(text: str) -> str:

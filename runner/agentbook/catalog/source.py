@@ -62,8 +62,10 @@ def read_source(path: Path, shown: str | None = None) -> SourceText | Finding:
                        "save the file as UTF-8")
     if "\r\n" in text:
         line = text[: text.index("\r\n")].count("\n") + 1
+        # a warning: the spec has no rule on line endings and agentbook reads either; some tools do not
         findings.append(Finding(where, line, len(text[: text.index("\r\n")].rsplit("\n", 1)[-1]) + 1, "crlf",
-                                "CRLF line endings", "convert to LF line endings (e.g. `dos2unix FILE`)"))
+                                "CRLF line endings", "convert to LF line endings (e.g. `dos2unix FILE`)",
+                                "warning"))
         text = text.replace("\r\n", "\n")
     return SourceText(path, raw, text, findings)
 

@@ -30,7 +30,15 @@ from agentbook.evals.cases import (
     unknown_id,
     write_bytes,
 )
-from agentbook.evals.index import CaseSpan, Loader, SuiteIndex, build_index, dedent_chunk, fill_ids
+from agentbook.evals.index import (
+    REF_PREFIX,
+    CaseSpan,
+    Loader,
+    SuiteIndex,
+    build_index,
+    dedent_chunk,
+    fill_ids,
+)
 from agentbook.evals.indexstore import IndexStore, Located, StatKey, stat_key
 from agentbook.evals.yamlio import (
     Style,
@@ -146,7 +154,8 @@ class CaseFile:
         return [self._info(cid, case, n) for n, (cid, case) in enumerate(self._slow_cases(data))]
 
     def _info(self, cid: str, case: Any, n: int) -> CaseInfo:
-        asserts = [a.get("type", "?") for a in case.get("assert") or [] if isinstance(a, dict)]
+        asserts = [str(a["type"]) if "type" in a else f"{REF_PREFIX}{a['$ref']}" if "$ref" in a else "?"
+                   for a in case.get("assert") or [] if isinstance(a, dict)]
         line = case.lc.line + 1 if hasattr(case, "lc") else 0
         size = len(dump_rt(case).encode())
         return CaseInfo(cid, str(case.get("description", "")), asserts, size, f"{self.path}:{line}",

@@ -27,6 +27,8 @@ INDEX_VERSION = 5
 _ITEM_PREFIX = re.compile(rb"( *)- +$")
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+REF_PREFIX = "$ref:"  # an assertion given by `$ref`: resolved against the suite by the store
+
 
 class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """libyaml with YAML 1.2 core scalars, as promptfoo (js-yaml) and ruamel read them.
@@ -421,6 +423,9 @@ class _Walker:
                 if isinstance(key, yaml.ScalarEvent) and key.value == "type" and isinstance(
                         value, yaml.ScalarEvent):
                     types.append(value.value)
+                elif isinstance(key, yaml.ScalarEvent) and key.value == "$ref" and isinstance(
+                        value, yaml.ScalarEvent):
+                    types.append(REF_PREFIX + value.value)  # the suite's config names the type
                 else:
                     _skip(key, self.events)
                     _skip(value, self.events)

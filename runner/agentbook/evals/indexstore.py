@@ -23,7 +23,7 @@ from pathlib import Path
 
 from agentbook.evals.index import CaseSpan, SuiteIndex
 
-SCHEMA = 1
+SCHEMA = 2  # 2: assertions given by $ref are indexed (as "$ref:POINTER")
 StatKey = tuple[int, int, int, int, int]
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (one INTEGER PRIMARY KEY CHECK (one = 0), schema INTEGER, size INTEGER,

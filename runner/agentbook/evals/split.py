@@ -11,6 +11,7 @@ runs where it is written.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,11 @@ def split_suite(suite: Suite, out_dir: Path, *, sidecar_over: int | None = None)
     header = _header(data, index, suite)
     bodies = _fast_bodies(data, index) if index.fast and index.cases else _slow_bodies(suite)
     summary = SplitSummary(str(target))
+    moved = _outside_refs(suite, out_dir)
+    if moved:  # a path out of the suite's folder is rewritten to reach the same file from the new one
+        header = _rewrite(header, moved)
+        bodies = [(case_id, _rewrite(body, moved)) for case_id, body in bodies]
+        summary.warnings += [f"{old} is outside the suite folder: written as {new}" for old, new in moved.items()]
     try:
         _write_split(suite, out_dir, bodies, header, sidecar_over, summary)
     except BaseException:
@@ -134,12 +140,42 @@ def _copy_references(suite: SingleFileSuite, out_dir: Path, summary: SplitSummar
         if rel.is_absolute() or not source.is_file():
             continue
         if not source.is_relative_to(base):
-            summary.warnings.append(f"{ref} is outside the suite folder; fix the path in {out_dir}")
-            continue
+            continue  # rewritten by _outside_refs, not copied
         target = out_dir / rel
         if not target.exists():
             write_bytes(target, source.read_bytes())
             summary.copied.append(str(rel))
+
+
+def _file_refs(suite: SingleFileSuite) -> set[str]:
+    config = suite.config()
+    refs = [p for p in config.get("prompts") or [] if isinstance(p, str)]
+    refs += [config["defaultTest"]] if isinstance(config.get("defaultTest"), str) else []
+    refs += [v for _, case in suite.all_cases() for v in (case.get("vars") or {}).values()
+             if isinstance(case.get("vars"), dict)]
+    return {r for r in refs if isinstance(r, str) and r.startswith("file://")}
+
+
+def _outside_refs(suite: SingleFileSuite, out_dir: Path) -> dict[str, str]:
+    """`file://` paths that leave the suite's folder (`../prompts/x.md`), each with the path that reaches
+    the same file from `out_dir`."""
+    base = suite.base_dir.resolve()
+    new_base = out_dir.resolve()
+    out: dict[str, str] = {}
+    for ref in _file_refs(suite):
+        rel = Path(ref.removeprefix("file://"))
+        if rel.is_absolute() or any(ch in str(rel) for ch in "*?["):
+            continue
+        source = (base / rel).resolve()
+        if not source.is_relative_to(base):
+            out[ref] = "file://" + os.path.relpath(source, new_base)
+    return out
+
+
+def _rewrite(data: bytes, moved: dict[str, str]) -> bytes:
+    for old in sorted(moved, key=len, reverse=True):
+        data = data.replace(old.encode(), moved[old].encode())
+    return data
 
 
 def _fast_bodies(data: bytes, index: Any) -> list[tuple[str, bytes]]:

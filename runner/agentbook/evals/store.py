@@ -12,7 +12,7 @@ import fnmatch
 import glob as globlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from agentbook.evals.cases import (
     unknown_id,
     write_bytes,
 )
-from agentbook.evals.index import Loader
+from agentbook.evals.index import REF_PREFIX, Loader
 from agentbook.evals.yamlio import dump_rt, fit_style, load_rt, to_plain
 
 __all__ = ["CaseFile", "CaseInfo", "EditResult", "SingleFileSuite", "SplitSuite", "Suite", "open_suite",
@@ -111,7 +111,7 @@ class SingleFileSuite(Suite):
         self.file = file or CaseFile(path, seq_key="tests")
 
     def list_cases(self) -> list[CaseInfo]:
-        return self.file.infos()
+        return named_refs(self.file.infos(), self.config)
 
     def case_text(self, case_id: str) -> str:
         return self.file.case_text(case_id)
@@ -216,10 +216,11 @@ class SplitSuite(Suite):
                     out.extend(CaseFile(p, seq_key=None).infos())
                 seen.add(p)
                 continue
-            asserts = [a.get("type", "?") for a in value.get("assert") or [] if isinstance(a, dict)]
+            asserts = [str(a["type"]) if "type" in a else f"{REF_PREFIX}{a['$ref']}" if "$ref" in a else "?"
+                       for a in value.get("assert") or [] if isinstance(a, dict)]
             out.append(CaseInfo(str(value.get("id") or p.stem), str(value.get("description", "")), asserts,
                                 p.stat().st_size, f"{p}:1", "id" in value))
-        return out
+        return named_refs(out, self.config)
 
     def all_cases(self) -> list[tuple[str, dict[str, Any]]]:
         out: list[tuple[str, dict[str, Any]]] = []
@@ -302,3 +303,24 @@ class SplitSuite(Suite):
 
 def _load_file(p: Path) -> Any:
     return yamlsafe.load(yamlsafe.read_bytes(p), str(p), loader=Loader)
+
+
+def named_refs(infos: list[CaseInfo], config: Callable[[], dict[str, Any]]) -> list[CaseInfo]:
+    """Assertions given by `$ref: '#/assertionTemplates/x'` listed by the type they point at
+    (`$ref` when the pointer leads nowhere); the suite's config is read only when a case has one."""
+    if not any(t.startswith(REF_PREFIX) for info in infos for t in info.asserts):
+        return infos
+    conf = config()
+
+    def named(kind: str) -> str:
+        if not kind.startswith(REF_PREFIX):
+            return kind
+        node: Any = conf
+        pointer = kind.removeprefix(REF_PREFIX)
+        for part in pointer.removeprefix("#/").split("/"):
+            node = node.get(part) if isinstance(node, dict) and pointer.startswith("#/") else None
+        return str(node["type"]) if isinstance(node, dict) and "type" in node else "$ref"
+
+    for info in infos:
+        info.asserts = [named(t) for t in info.asserts]
+    return infos

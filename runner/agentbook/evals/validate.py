@@ -1,8 +1,8 @@
 """`validate_suite`: every problem of an eval suite as findings with file:line:col, for `agentbook validate`.
 
 Checks: YAML syntax, the suite schema, each case against the case schema (both layouts, each case
-file), duplicate ids, `min_pass` above `repeat`, unsupported assertion types (warning: promptfoo may
-still run them) and `file://` references that point nowhere.
+file), duplicate ids, `min_pass` above `repeat`, unsupported assertion types and `transform` (warnings:
+promptfoo may still run them; `eval run` does not) and `file://` references that point nowhere.
 """
 
 from __future__ import annotations
@@ -54,6 +54,12 @@ def _case_findings(case: Any, where: str, line: int, base: Path) -> list[Finding
             out.append(Finding(where, line, 1, "eval-assert-type",
                                f"assertion type {kind!r} is not run by agentbook eval run",
                                "promptfoo may still run it", "warning"))
+        if isinstance(a, dict) and "transform" in a:  # `eval run` makes such a case an error
+            out.append(Finding(where, line, 1, "eval-transform",
+                               f"assertion {kind or a.get('$ref', '?')!r} has `transform`, which agentbook eval run "
+                               "does not apply (the case would be an error)",
+                               "drop the transform and assert on the output as it is; promptfoo may still run it",
+                               "warning"))
     for name, value in (case.get("vars") or {}).items() if isinstance(case.get("vars"), dict) else []:
         if isinstance(value, str) and value.startswith("file://"):
             target = base / value.removeprefix("file://")

@@ -9,7 +9,6 @@ started with `--sandbox none-i-accept-the-risk`; then it runs unconfined and the
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,8 @@ from agentbook.runbooks.record import GateResult
 from agentbook.session import jail
 from agentbook.session.limits import Limits
 from agentbook.session.sandbox import UNCONFINED, clean_env, protected_binds
+from agentbook.session.tools.bash import run_command
+from agentbook.session.watchdog import DiskMeter
 
 OUTPUT_TAIL = 4000  # characters of gate output kept for the agent and the report
 
@@ -45,19 +46,19 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
         call = jail.prepare(root, limits or Limits(), shell=command,
                             read_only=protected_binds(root, protected) if protected else [])
         argv = call.argv
+    limits = limits or Limits()
+    meter = DiskMeter(root, limits.disk) if call is not None else None  # gates run the agent's code too
     try:
-        proc = subprocess.run(argv, check=False, cwd=root, env=clean_env({"PATH": tool_path()}, root),
-                              capture_output=True, text=True, errors="replace", timeout=timeout,
-                              stdin=subprocess.DEVNULL, pass_fds=call.pass_fds if call else (),
-                              start_new_session=True)
-        code, output = proc.returncode, proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout or ""
-        text = out.decode("utf-8", "replace") if isinstance(out, bytes) else out
-        code, output = 124, text + f"\n[gate timed out after {timeout:.0f}s]"
+        ran = run_command(argv, root, clean_env({"PATH": tool_path()}, root), timeout,
+                          pass_fds=call.pass_fds if call else (), meter=meter)
     finally:
         if call is not None:
             call.close()
+    code, output = (ran.code if ran.code >= 0 else 128 - ran.code), ran.output
+    if ran.stopped == "timeout":
+        code, output = 124, output + f"\n[gate timed out after {timeout:.0f}s]"
+    elif ran.stopped == "disk":
+        output += f"\n[gate killed: the worktree grew past its disk limit of {limits.disk} bytes (limit 'disk')]"
     if call is None:
         output += f"\n[note: this check ran without a sandbox (--sandbox {UNCONFINED})]"
     return GateResult(command, code, _tail(output), round(time.monotonic() - start, 3))

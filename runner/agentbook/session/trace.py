@@ -29,6 +29,16 @@ _IDS = random.Random(os.urandom(16))  # span ids need to be unique, not secret: 
 def _new_id(bits: int) -> str:
     return f"{_IDS.getrandbits(bits):0{bits // 4}x}"
 PART_MAX_CHARS = 8000  # per text part; the transcript keeps everything
+# Each chat span repeats the whole conversation, so a trace grows with turns squared. Past this many
+# bytes (`AGENTBOOK_TRACE_HISTORY_BYTES`), a chat span carries only the messages no earlier span
+# carried, and says how many it left out (`agentbook.input.messages_omitted`): the trace then grows
+# linearly, and a long or hostile session cannot fill the disk with copies of its own history.
+HISTORY_MAX_BYTES = 32 << 20
+
+
+def history_max_bytes() -> int:
+    raw = os.environ.get("AGENTBOOK_TRACE_HISTORY_BYTES", "")
+    return int(raw) if raw.isdigit() else HISTORY_MAX_BYTES
 PLACEHOLDER = "\ue000"  # private use: JSON keeps it as is and no key shape or escape touches it
 
 
@@ -62,6 +72,9 @@ class TraceRecorder:
         # redacted and escaped to sit inside a JSON string)
         self._fragments: dict[int, tuple[Any, str]] = {}
         self._nonce = _new_id(64)
+        self._size = 0  # bytes of the closed spans, rendered
+        self._sent = 0  # messages the last chat span's request held
+        self._history_max = history_max_bytes()
         self._placeholder = re.compile(f"{PLACEHOLDER}{self._nonce}:([0-9]+){PLACEHOLDER}")
 
     def chat(self, *, start_ns: int, model: str, request: dict[str, Any], response: dict[str, Any] | None,
@@ -121,7 +134,9 @@ class TraceRecorder:
         return shell.replace(f'"{self._nonce}"', ", ".join([self._render(self.root), *self._closed]), 1)
 
     def _close(self, span: Span) -> None:
-        self._closed.append(self._render(span))
+        rendered = self._render(span)
+        self._size += len(rendered)
+        self._closed.append(rendered)
 
     def _render(self, span: Span) -> str:
         """One span as redacted JSON. Each chat span repeats the whole history on
@@ -157,9 +172,13 @@ class TraceRecorder:
         if content is None:
             return {}
         request, response = content["request"], content["response"]
-        parts = [self._fragment(message, lambda m: to_genai_messages([m])[0])
-                 for message in request.get("messages", [])]
-        out = {"gen_ai.input.messages": self._splice(spliced, "[" + ", ".join(parts) + "]")}
+        messages = request.get("messages", [])
+        skip = self._sent if self._size > self._history_max and self._sent <= len(messages) else 0
+        self._sent = len(messages)
+        parts = [self._fragment(message, lambda m: to_genai_messages([m])[0]) for message in messages[skip:]]
+        out: dict[str, Any] = {"gen_ai.input.messages": self._splice(spliced, "[" + ", ".join(parts) + "]")}
+        if skip:
+            out["agentbook.input.messages_omitted"] = skip
         system = request.get("system")
         if system:  # the same on every turn: rendered once, like a message
             out["gen_ai.system_instructions"] = self._splice(spliced, self._fragment(system, _system_parts))

@@ -15,23 +15,22 @@ results are in the request), and it lets a scripted analyst report what it read 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
-from jsonschema.exceptions import best_match
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from agentbook import yamlsafe
+from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError, invalid_yaml
 from agentbook.evals.index import Loader as CoreLoader
+from agentbook.fsutil import atomic_write_bytes
 from agentbook.shipped import load_schema
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -314,16 +313,46 @@ def parse_script(text: str, origin: str = "<script>") -> Script:
     is read again the slow way, which knows each node's line and column for the error."""
     try:
         data = _plain(yamlsafe.load(text, origin, loader=_FastLoader))
-        valid = isinstance(data, dict) and \
-            jsonschema.Draft202012Validator(script_schema()).is_valid(data)
-        if valid:
+        if isinstance(data, dict) and _valid(data, text):
             return _build(origin, data, None)
     except FatalError:
         pass  # reported below, at its file:line:col
     return _parse_located(text, origin)
 
 
+def _valid(data: dict[str, Any], text: str) -> bool:
+    """Whether `data` (read from `text`) meets the script schema. A text that met it once is marked in
+    the user's cache, so the next process skips importing jsonschema (a sixth of a scripted session's
+    start); inside a session or gate (a confined process, HOME in its root) nothing is cached."""
+    schema = script_schema()
+    marker = _valid_marker(text, schema)
+    if marker is not None and marker.exists():
+        return True
+    import jsonschema  # imported only when a script must be checked
+
+    valid = bool(jsonschema.Draft202012Validator(schema).is_valid(data))
+    if valid and marker is not None:
+        with contextlib.suppress(OSError):  # only a cache
+            atomic_write_bytes(marker, b"")
+    return valid
+
+
+def _valid_marker(text: str, schema: dict[str, Any]) -> Path | None:
+    if confine.from_env() is not None:
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    digest = hashlib.sha256(json.dumps(schema, sort_keys=True).encode() + b"\0" + text.encode()).hexdigest()
+    return Path(base) / "agentbook" / "valid-scripts" / digest[:40]
+
+
 def _parse_located(text: str, origin: str = "<script>") -> Script:
+    """Read with ruamel, which keeps every node's line and column, and check against the schema: the
+    path for a script with an error, which it reports at its file:line:col."""
+    import jsonschema
+    from jsonschema.exceptions import best_match
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     yamlsafe.check_text(text, origin)
     yaml = YAML(typ="rt")
     try:

@@ -139,7 +139,8 @@ WHERE = [
 ]
 WHERE_COMPACT = [
     "1. `errors.md`: every failed or suspicious span with its `file:line`.",
-    "2. Read the span there: `sed -n 'LINE,+80p' FILE` shows it (it ends at the next `## ` header line).",
+    ("2. Read the span there: about 80 lines from LINE (a read tool's offset/limit, or `sed -n 'LINE,+80p' "
+     "FILE`); it ends at the next `## ` header line."),
     ("3. `tree.txt`: the whole hierarchy, one line per span; `!!` marks spans listed in errors.md. Its "
      "parent is `parent NNN` in the span's first line: `grep -rn '^## NNN ' --include='spans-*.md' .`"),
     "4. Find the prompt or component in the codebase by its text or the span name.",

@@ -163,6 +163,8 @@ class _Session:
             span.attributes["usage"] = usage
         if as_float(rec.get("costUSD")) is not None:
             span.cost_usd = as_float(rec.get("costUSD"))
+        elif usage:
+            span.cost_usd = _priced(span.model, usage)
         if rec.get("isApiErrorMessage"):
             span.status, span.status_message = "error", _first_line(reply.content) or "API error"
 
@@ -185,6 +187,24 @@ class _Session:
             self.tools[call.id] = tool
         else:
             reply.content = "\n".join(x for x in (reply.content, as_text(block)) if x)
+
+
+def _priced(model: str, usage: dict[str, Any]) -> float | None:
+    """What the turn cost at agentbook's price table (transcripts stopped recording `costUSD`); None
+    for a model the table does not know, rather than a guess."""
+    from agentbook.errors import FatalError
+    from agentbook.models.base import Usage
+    from agentbook.models.pricing import cost_usd
+
+    counts = {k: as_int(usage.get(k)) or 0 for k in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
+                                                     "cache_read_input_tokens")}
+    split = as_dict(usage.get("cache_creation"))
+    try:
+        cost, estimated = cost_usd(model, Usage(**counts, cache_creation_5m=as_int(split.get("ephemeral_5m_input_tokens"))
+                                                or 0, cache_creation_1h=as_int(split.get("ephemeral_1h_input_tokens")) or 0))
+    except FatalError:  # an unreadable price file (AGENTBOOK_PRICES): no cost, the trace still reads
+        return None
+    return None if estimated else round(cost, 8)
 
 
 def _block_text(content: Any) -> str:

@@ -6,7 +6,7 @@ from ..langfuse import is_langfuse, read_langfuse
 from ..load import Documents
 from ..model import Trace
 from . import Reader
-from .common import each_object
+from .common import each_object, keep_skipped
 
 
 def _detect(docs: list[object]) -> bool:
@@ -15,7 +15,8 @@ def _detect(docs: list[object]) -> bool:
 
 
 def _read(docs: Documents, source: str) -> list[Trace]:
-    return [read_langfuse(d, source) for d in each_object(docs.iterate())]
+    skipped: list[object] = []
+    return keep_skipped([read_langfuse(d, source) for d in each_object(docs.iterate(), skipped)], skipped)
 
 
 READER = Reader(name="langfuse", priority=40, detect=_detect, read=_read,

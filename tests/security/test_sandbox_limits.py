@@ -41,6 +41,11 @@ def survivors(root: Path) -> list[str]:
 def root(tmp_path: Path) -> Path:
     made = make_root(tmp_path)
     yield made
+    # The kernel kills what is left in the call's pid namespace once its init exits; on a loaded machine
+    # the dying processes can still show in /proc for a moment, so give them a few seconds to go.
+    deadline = time.monotonic() + 10
+    while survivors(made) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert survivors(made) == []
 
 

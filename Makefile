@@ -34,6 +34,8 @@ demo: $(BASE)
 
 test: $(STAMP) $(ACTIONLINT)
 	@bash .ci/sysdeps
+	@# npm tools some tests run (Claude Code, promptfoo): installed before, not inside a test's timeout
+	$(BIN)/python -m tests.npm_tools
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from tests.npm_tools import install_claude
 
 RUNNER_DATA = Path(__file__).parent.parent / "runner" / "data"
 DATA = Path(__file__).parent / "data"
@@ -32,41 +31,7 @@ def four_repo(git_repo: Path) -> Path:
     return git_repo
 
 
-# -- the real Claude Code, pinned, installed from npm into a cache by the tests themselves ---------------
-
-CLAUDE_VERSION = "2.1.328"
-CLAUDE_PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_VERSION}"
-
-
-def claude_cache() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "agentbook-test" / f"claude-code-{CLAUDE_VERSION}"
-
-
-def install_claude() -> tuple[Path | None, str]:
-    """(the pinned `claude`, "") once installed, else (None, why not). One install per machine: a lock
-    keeps parallel test workers from racing npm into the same folder."""
-    cache = claude_cache()
-    binary = cache / "node_modules" / ".bin" / "claude"
-    cache.mkdir(parents=True, exist_ok=True)
-    with open(cache / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not binary.exists():
-            npm = shutil.which("npm")
-            if npm is None:
-                return None, "npm is not installed (Claude Code comes from the npm registry)"
-            try:
-                proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(cache), CLAUDE_PACKAGE],
-                                      capture_output=True, text=True, timeout=900, check=False)
-            except subprocess.TimeoutExpired:
-                return None, f"npm install {CLAUDE_PACKAGE} timed out (registry unreachable?)"
-            if proc.returncode != 0 or not binary.exists():
-                return None, f"npm install {CLAUDE_PACKAGE} failed: {(proc.stderr or proc.stdout)[-300:]}"
-    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False)
-    if CLAUDE_VERSION not in version.stdout:
-        return None, f"{binary} --version says {version.stdout.strip()!r}, not {CLAUDE_VERSION}"
-    return binary, ""
-
+# -- the real Claude Code, pinned, installed from npm into a cache (tests/npm_tools.py) -----------------
 
 @pytest.fixture(scope="session")
 def claude_binary() -> Path:

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import REPO_ROOT
+from tests.npm_tools import install_promptfoo
 
 from agentbook.evals.store import open_suite
 
-VERSION = "0.121"
-CACHE = Path(os.environ.get("AGENTBOOK_TEST_CACHE", Path.home() / ".cache" / "agentbook-tests")) / f"promptfoo-{VERSION}"
 SUITES = [
     "examples/incident-assistant/evals/logql/suite.yaml",
     "examples/incident-assistant/evals/summarise-alert.yaml",
@@ -28,20 +27,9 @@ SUITES = [
 
 @pytest.fixture(scope="module")
 def promptfoo() -> Path:
-    binary = CACHE / "node_modules" / ".bin" / "promptfoo"
-    if binary.exists():
-        return binary
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("node and npm are not installed: cannot run promptfoo itself")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    try:
-        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error", f"promptfoo@{VERSION}"],
-                              cwd=CACHE, capture_output=True, text=True, timeout=900, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.skip("npm install promptfoo timed out (registry unreachable or slow)")
-    if done.returncode != 0 or not binary.exists():
-        pytest.skip(f"npm install promptfoo@{VERSION} failed (registry unreachable?): {done.stderr.strip()[-300:]}")
+    binary, why = install_promptfoo()
+    if binary is None:
+        pytest.skip(why)
     return binary
 
 

@@ -10,12 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.repos import git
 
 from agentbook.gitops.commits import trailers_of
 from agentbook.gitops.git import Git
 from agentbook.workflows import runbook_test as rt
 
-from .conftest import DATA, git
+from .conftest import DATA
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 REAL_KEY = "sk-ant-probe-real-key-0123456789abcdefghij"

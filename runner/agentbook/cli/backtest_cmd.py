@@ -203,3 +203,31 @@ def compare_cmd(dir_a: Path, dir_b: Path, as_json: bool) -> int:
     else:
         click.echo(bounded(render(result), more_hint="use --json for every row"))
     return EXIT_FINDINGS if result.broken or result.regressed_accounts else EXIT_OK
+
+
+@command.command("fixes")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--code", type=click.Path(path_type=Path), default=Path("."), show_default=True,
+              help="The system's repository: where the prompts, eval suites and tickets are.")
+@click.option("--eval-model", required=True,
+              help="Model spec the tickets' gates run the suite with (a scripted: stand-in: gates have no API key).")
+@click.option("--tickets", type=click.Path(path_type=Path), help="Folder for the tickets (default: CODE/tickets).")
+@click.option("--top", type=click.IntRange(1, 20), default=5, show_default=True, help="Fixes for this many cohorts.")
+@json_option
+def fixes_cmd(folder: Path, code: Path, eval_model: str, tickets: Path | None, top: int, as_json: bool) -> int:
+    """FOLDER/fixes.md (one fix per top cohort) and a fix-prompt ticket for each fix to a prompt."""
+    from agentbook.backtest.fixes import write_fixes
+
+    summary = write_fixes(folder, code=code, eval_model=eval_model, tickets=tickets, top=top)
+    if as_json:
+        emit_json(summary.to_json())
+        return EXIT_OK
+    lines = [f"{len(summary.fixes)} fixes in {summary.fixes_md}"]
+    for f in summary.fixes:
+        where = f.ticket or f"no ticket: {f.no_ticket}"
+        lines.append(f"  {f.n}. {f.count:4d}  {f.slug}  {f.location or '-'}  -> {where}")
+    written = [f.ticket for f in summary.fixes if f.ticket]
+    if written:
+        lines.append(f"next: agentbook run fix-prompt --ticket {written[0]}")
+    click.echo(bounded("\n".join(lines), more_hint="use --json"))
+    return EXIT_OK

@@ -192,17 +192,29 @@ def report_cmd(folder: Path, no_charts: bool, as_json: bool) -> int:
 @command.command("compare")
 @click.argument("dir_a", type=click.Path(path_type=Path))
 @click.argument("dir_b", type=click.Path(path_type=Path))
+@click.option("--ticket", "tickets", multiple=True, type=click.Path(path_type=Path),
+              help="A fix ticket (from `backtest fixes`) whose fix DIR_B ran: check its cohort shrank and no other "
+                   "grew (repeatable).")
 @json_option
-def compare_cmd(dir_a: Path, dir_b: Path, as_json: bool) -> int:
-    """What changed from backtest DIR_A to DIR_B: flips, cohorts, accounts. Exit 1 if anything regressed."""
+def compare_cmd(dir_a: Path, dir_b: Path, tickets: tuple[Path, ...], as_json: bool) -> int:
+    """What changed from backtest DIR_A to DIR_B: flips, cohorts, accounts. Exit 1 if anything regressed
+    (or a --ticket's fix is not ready)."""
     from agentbook.backtest.compare import compare_backtests, render
+    from agentbook.backtest.fixes import read_ticket_cohort
+    from agentbook.workflows.fixcheck import assess, members_of, render_check
 
+    targets = [read_ticket_cohort(t) for t in tickets]  # a bad ticket fails before any work
     result = compare_backtests(str(dir_a), str(dir_b))
+    checks = [assess(t, result, members_of(str(dir_a))) for t in targets]
     if as_json:
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), "fixes": [c.to_json() for c in checks]} if checks else result.to_json())
     else:
-        click.echo(bounded(render(result), more_hint="use --json for every row"))
-    return EXIT_FINDINGS if result.broken or result.regressed_accounts else EXIT_OK
+        text = render(result)
+        for check in checks:
+            text += f"\nfix {check.ticket_id}:\n" + "\n".join(f"  {line}" for line in render_check(check))
+        click.echo(bounded(text, more_hint="use --json for every row"))
+    bad = result.broken or result.regressed_accounts or any(not c.ready for c in checks)
+    return EXIT_FINDINGS if bad else EXIT_OK
 
 
 @command.command("fixes")

@@ -27,6 +27,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ VOLATILE = [
     (re.compile(r"\b[0-9a-f]{7,40}\b"), "<SHA>"),
     (re.compile(r"\b\d+(\.\d+)?m?s\b"), "<SECONDS>"),
     (re.compile(r"/tmp/[^\s'\"]*"), "<TMP>"),
+    (re.compile(re.escape(tempfile.gettempdir()) + r"/[^\s'\"]*"), "<TMP>"),  # where $TMPDIR is not /tmp
     (re.compile(r"\$\d+\.\d+"), "<USD>"),
     # a runbook's rendered prompt size follows the runner's prompt layout, not the README's claims
     (re.compile(r"\b(prompt|budget) \d+ tokens\b|\b\d+ tokens \(budget"), "<PROMPT-TOKENS>"),

@@ -27,6 +27,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ VOLATILE = [
     (re.compile(r"\b[0-9a-f]{7,40}\b"), "<SHA>"),
     (re.compile(r"\b\d+(\.\d+)?m?s\b"), "<SECONDS>"),
     (re.compile(r"/tmp/[^\s'\"]*"), "<TMP>"),
+    (re.compile(re.escape(tempfile.gettempdir()) + r"/[^\s'\"]*"), "<TMP>"),  # where $TMPDIR is not /tmp
     (re.compile(r"\$\d+\.\d+"), "<USD>"),
     # a runbook's rendered prompt size follows the runner's prompt layout, not the README's claims
     (re.compile(r"\b(prompt|budget) \d+ tokens\b|\b\d+ tokens \(budget"), "<PROMPT-TOKENS>"),
@@ -108,6 +110,33 @@ def tour_blocks(text: str) -> list[TourBlock]:
             block.expected = after.body
         blocks.append(block)
     return blocks
+
+
+def tour_convention_problems(text: str) -> list[str]:
+    """What breaks the Tour's convention: a shell block the sequence would skip without saying so,
+    a `$ ` prompt in a block meant to be pasted, hidden set-up, an unmarked block that is not run."""
+    lines = text.split("\n")
+    all_fences, inside = fences(text)
+    headings = [n for n, line in enumerate(lines) if n not in inside and line.startswith("## ")]
+    start = next((n for n in headings if lines[n].strip() == TOUR), None)
+    if start is None:
+        return [f"README.md has no '{TOUR}' section"]
+    end = next((n for n in headings if n > start), len(lines))
+    problems = [f"README.md:{n + 1}: an HTML comment in the Tour (set-up must be a visible ```sh block)"
+                for n in range(start, end) if n not in inside and "<!--" in lines[n]]
+    for fence in (f for f in all_fences if start < f.line - 1 < end):
+        where = f"README.md:{fence.line}"
+        if fence.lang in ("bash", "shell", "zsh", ""):
+            problems.append(f"{where}: ```{fence.lang} block in the Tour: use ```sh (pasted, run by this test) "
+                            "or ```console with `$ ` prompts (not part of the sequence)")
+        if fence.lang == "sh" and any(line.startswith("$ ") for line in fence.body):
+            problems.append(f"{where}: a `$ ` prompt in a ```sh block (it would not paste)")
+        if fence.lang == "console":
+            before = " ".join(lines[max(start, fence.line - 8):fence.line - 1]).lower()
+            if "not part of the sequence" not in before:
+                problems.append(f"{where}: a ```console block (not run) without 'Not part of the sequence' "
+                                "and the reason in the paragraph before it")
+    return problems
 
 
 def demo_output(text: str) -> list[str]:
@@ -313,6 +342,18 @@ def test_extractor_takes_only_the_tours_sh_blocks_with_their_output() -> None:
     script, where = tour_script(blocks)
     assert script.startswith("set -euo pipefail\n") and "needs-an-api-key" not in script
     assert where[script.split("\n").index("BROKEN") + 1] == 37
+
+
+def test_the_tour_keeps_its_convention() -> None:
+    assert tour_convention_problems(README_TEXT) == []
+    bad = SAMPLE.replace("```console\n", "<!-- doctest: setup -->\n```console\n").replace(
+        "```sh\nBROKEN", "```bash\nBROKEN").replace("mkdir -p sub", "$ mkdir -p sub")
+    found = tour_convention_problems(bad)
+    assert len(found) == 4, found
+    for problem, start in zip(found, ["README.md:23: an HTML comment in the Tour", "README.md:13: a `$ ` prompt",
+                                      "README.md:24: a ```console block (not run) without",
+                                      "README.md:37: ```bash block in the Tour"], strict=True):
+        assert problem.startswith(start), problem
 
 
 def test_a_broken_block_fails_the_tour_at_its_line(tmp_path: Path) -> None:

@@ -136,6 +136,9 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     space = build_features([describe_failure(failures[i].analysis) for i in order])
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space)
+    # a term every failure has weighs 0: failures all described alike are all zero rows, one cause
+    if not space.matrix.any():
+        return Clustering([0] * len(failures), space)
     cores = _groups(corroborated(space).similarity(), distance or DISTANCE, np)
     core_of = {row: n for n, rows in enumerate(cores) for row in rows}
     raw = [NO_CAUSE] * len(failures)
@@ -154,8 +157,8 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
 
 def _groups(sim: Any, distance: float, np: Any) -> list[list[int]]:
     """Average-linkage groups under cosine `distance`, each tightened (`_tight`); rows in none are loose.
-    Precomputed distances: a row of zeros (a failure the corroborated view finds nothing backed in)
-    is at distance 1 from every other."""
+    Precomputed distances: a row of zeros (a failure with no term that weighs, or none backed in the
+    corroborated view) is at distance 1 from every other."""
     from sklearn.cluster import AgglomerativeClustering
 
     dist = np.clip(1.0 - sim, 0.0, 2.0)

@@ -22,7 +22,9 @@ using the term. Analysts' framing ("Root cause: ... Impact: the customer got a w
 eval case for this ticket") is spread over failures that share nothing else, so it counts for none
 of them; a cause's words are shared by failures that also share other words, files or error
 classes, so they keep their weight. Terms that always occur together (one phrase) are left out of
-each other's check, else a phrase would vouch for itself.
+each other's check, else a phrase would vouch for itself; but failures that say little besides
+that phrase are alike in what they say and back each other as far as the phrase is their whole
+description.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 CORROBORATION_ROUNDS = 2  # reweight, then check again in the reweighted space
+PHRASE_COVER = 0.75  # a failure this much of whose weight is one phrase says little else
 MATE_JACCARD = 0.8  # terms whose failure sets overlap this much are one phrase: neither vouches for the other
 CLASS_WEIGHT = 3.0  # an error class token (errclass_timeout) against one word of the finding
 FIELD_WEIGHT = 1.0  # a stage/file/tool token against one word of the finding
@@ -212,8 +215,12 @@ def _backing(matrix: Any, present: Any, np: Any) -> Any:
         mates = np.nonzero(shared >= MATE_JACCARD * (df[t] + df - shared))[0]
         part = matrix[np.ix_(rows, mates)]
         sub = gram[np.ix_(rows, rows)] - part @ part.T
-        left = np.sqrt(np.maximum(np.diag(sub), 1e-12))
+        rest = np.diag(sub)
+        left = np.sqrt(np.maximum(rest, 1e-12))
         cos = sub / np.outer(left, left)
+        cover = 1.0 - rest / np.maximum(np.diag(gram)[rows], 1e-12)  # how much of each failure the phrase is
+        said = np.nonzero(cover >= PHRASE_COVER)[0]  # failures that say little besides the phrase
+        cos[np.ix_(said, said)] = 1.0  # are alike in what they say
         mean = (cos.sum(axis=1) - np.diag(cos)) / (len(rows) - 1)
         backing[rows, t] = np.clip(mean / background - 1.0, 0.0, 1.0)
     return backing

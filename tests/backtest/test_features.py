@@ -26,7 +26,7 @@ def test_framing_shared_by_unrelated_failures_binds_nothing_but_a_cause_does() -
               for m in cause]
     plain = build_features(items).similarity()
     view = corroborated(build_features(items)).similarity()
-    noise, ours = range(0, 5), range(5, 8)
+    noise, ours = range(5), range(5, 8)
     assert min(plain[i, j] for i in noise for j in noise if i != j) > 0.1  # the framing makes them alike
     assert max(view[i, j] for i in noise for j in noise if i != j) < 0.05  # not once other evidence is asked for
     assert min(view[i, j] for i in ours for j in ours if i != j) > 0.3

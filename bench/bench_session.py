@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from agentbook.models import Model, ModelRequest, ModelResponse, Usage, load_model
 from agentbook.outcome import OutcomeKind
@@ -141,7 +141,41 @@ async def ideal_wave(sessions: int, turns: int, latency_ms: float) -> float:
     return time.perf_counter() - started
 
 
-async def one_run(spec: str, base: Path, args: argparse.Namespace) -> dict[str, Any]:
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process `pid` has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class LoopLag:
+    """How late this event loop wakes a task that asks for 5 ms: the queueing every session's next step
+    meets while the loop is busy with the others."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + 0.005
+            await asyncio.sleep(0.005)
+            self.lags.append(loop.time() - due)
+
+    def __enter__(self) -> Self:
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+    def summary(self) -> dict[str, float]:
+        lags = sorted(self.lags) or [0.0]
+        return {"p50": lags[len(lags) // 2] * 1000, "p95": lags[int(len(lags) * 0.95)] * 1000}
+
+
+async def one_run(spec: str, server_pid: int, base: Path, args: argparse.Namespace) -> dict[str, Any]:
     """One process-wide model, as `backtest analyze` keeps one for all its analysts: its first wave of
     sessions opens the connections and pays first-use costs (the cold wave), then the warm waves."""
     ideal = await ideal_wave(args.sessions, args.turns, args.latency_ms)
@@ -152,8 +186,12 @@ async def one_run(spec: str, base: Path, args: argparse.Namespace) -> dict[str, 
     try:
         for n in range(1 + max(1, args.waves)):
             tag = "cold" if n == 0 else f"wave{n}"
-            results, cpu, wall = await timed(lambda tag=tag: run_all(model, base / tag, args.sessions, args.turns, tag))
-            waves.append({"tag": tag, "wall": wall, "cpu": cpu, "turns": sum(r.turns for r in results),
+            server0 = proc_cpu(server_pid)
+            with LoopLag() as lag:
+                results, cpu, wall = await timed(
+                    lambda tag=tag: run_all(model, base / tag, args.sessions, args.turns, tag))
+            waves.append({"tag": tag, "wall": wall, "cpu": cpu, "server_cpu": proc_cpu(server_pid) - server0,
+                          "turns": sum(r.turns for r in results), "lag": lag.summary(),
                           "outcomes": sorted({r.outcome.kind.value for r in results})})
         _, sdk_cpu, sdk_wall = await timed(lambda: sdk_only(model, args.sessions, args.turns))
     finally:
@@ -183,7 +221,7 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
         try:
             assert server.stdout is not None
             spec = f"compat:{server.stdout.readline().strip()}#scripted"
-            got = asyncio.run(one_run(spec, base, args))
+            got = asyncio.run(one_run(spec, server.pid, base, args))
         finally:
             server.terminate()
             server.wait()
@@ -203,6 +241,7 @@ def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> bool:
     tags = [w["tag"] for w in runs[0]["waves"]]
     print(f"  {'run':<4}{'load':>11}{'ideal':>8}{'/nominal':>9}{'model load':>11}"
           + "".join(f"{t:>8}" for t in tags) + f"{'worst':>8}{'cpu':>7}")
+    detail: list[str] = []
     met = 0
     for n, run in enumerate(runs, 1):
         ratios = [w["wall"] / run["ideal"] for w in run["waves"]]
@@ -211,6 +250,12 @@ def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> bool:
         print(f"  {n:<4}{run['load_before']:>5.1f}->{run['load_after']:<4.1f}{run['ideal']:>7.3f}s"
               f"{run['ideal'] / nominal:>9.3f}{run['load_model']['wall'] * 1000:>9.0f}ms"
               + "".join(f"{r:>8.3f}" for r in ratios) + f"{max(ratios):>8.3f}{cpu:>7.2f}")
+        detail.append(f"  run {n}: " + "; ".join(
+            f"{w['tag']} runner {w['cpu'] / w['turns'] * 1000:.2f} + stand-in {w['server_cpu'] / w['turns'] * 1000:.2f} "
+            f"ms/turn, loop lag p50 {w['lag']['p50']:.1f} p95 {w['lag']['p95']:.1f} ms" for w in run["waves"]))
+    print("where the time above ideal goes (CPU per turn of this process and of the stand-in; how late the event "
+          "loop wakes a 5 ms timer while the sessions run):")
+    print("\n".join(detail))
     last = runs[-1]
     waves = last["waves"][1:]
     wall = statistics.median(w["wall"] for w in waves)

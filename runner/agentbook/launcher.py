@@ -9,6 +9,8 @@ a command imports) is loaded, because bots, skills and gates run them often:
   left to click, which parses and reports it exactly as before. Inside a session the suite is checked
   against the confinement first, as the click path's wrapper (`cli/confined.py`) does.
 
+For `session` and `run`, the jail's probe is started here in a thread (`sandbox.probe_early`).
+
 Nothing here imports more than that at the top: `python -m agentbook` and the console script pay only
 for what the command uses.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import sys
 
 VERSION_FLAGS = (["--version"], ["-V"])
+UNCONFINED = "none-i-accept-the-risk"  # session/sandbox.py's name for running bash without the jail
 EVAL_LIST_OPTIONS = ("--filter", "--limit")
 
 
@@ -32,6 +35,12 @@ def main() -> None:
         code = eval_list(args[2:])
         if code is not None:
             sys.exit(code)
+    if args[:1] in (["session"], ["run"]) and not {"-h", "--help", UNCONFINED} & set(args):
+        # these ask whether the jail works before their first bash call: start bubblewrap's probe now,
+        # so its wall time overlaps loading click and the command (session/sandbox.py, probe_early)
+        from agentbook.session.sandbox import probe_early
+
+        probe_early()
     from agentbook.cli import console_main
 
     console_main()

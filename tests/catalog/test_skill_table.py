@@ -345,3 +345,12 @@ def test_hidden_and_category_folders_are_walked(tmp_path: Path) -> None:
 
     targets, _ = discover(tmp_path)
     assert sorted(t.path.parent.name for t in targets) == ["cat-skill", "gh-skill"]
+
+
+def test_all_findings_of_a_file_come_in_one_pass(tmp_path: Path) -> None:
+    """A file with several problems reports all of them at once, not one per run of validate."""
+    text = fm("name: Refund_Rules", "description: refunds", "foo: bar", "metadata:", "  a: [1]",
+              body="# Body\n[x](missing.md)\n")
+    found = validate_paths([_write(tmp_path, Case("x", text, [], folder="Refund_Rules"))])
+    assert [(f.line, f.rule) for f in found] == [(2, "name-case"), (2, "name-chars"), (4, "unknown-key"),
+                                                 (6, "metadata-value"), (9, "broken-link")]

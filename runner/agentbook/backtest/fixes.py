@@ -185,7 +185,8 @@ def render_ticket(fix: Fix, eval_model: str, backtest: str) -> str:
             f"- evidence: {evidence} (in each, `analysis.md`, then `trace/errors.md`)",
             (f"- eval to add: case `{fix.case}` in `{fix.suite}`, a question like the evidence's that fails on "
             "the prompt as it is and passes once the change is made"),
-            "", "Once fixed, a re-run of the backtest should show this cohort shrink and no other grow."]
+            "", ("`agentbook backtest close-loop` runs this ticket, re-runs the backtest on its branch and checks that "
+            "this cohort shrinks and no other grows.")]
     dumped = yaml.safe_dump(front, sort_keys=False, width=100, allow_unicode=True)
     # the members last, on one line (a JSON list is YAML): the cohort block stays readable at any size
     members = json.dumps(fix.members[:MEMBERS_MAX])
@@ -194,7 +195,8 @@ def render_ticket(fix: Fix, eval_model: str, backtest: str) -> str:
 
 def render_fixes(s: FixesSummary, backtest: str) -> str:
     lines = [f"# Proposed fixes for backtest `{backtest}`", "",
-              "One per top cohort, systemic first. A ticket runs as it is: `agentbook run fix-prompt --ticket TICKET`.", ""]
+              ("One per top cohort, systemic first. A ticket runs as it is: `agentbook run fix-prompt --ticket "
+              "TICKET`; `agentbook backtest close-loop TICKET...` runs them and checks each against a re-run."), ""]
     for f in s.fixes:
         lines += [f"## {f.n}. {_one_line(f.name, 100)} ({f.count} failures, {f.accounts} accounts, {f.scope})", "",
                   f"- cohort: [cohorts/{f.slug}.md](cohorts/{f.slug}.md)",

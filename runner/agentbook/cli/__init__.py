@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -116,6 +115,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception:  # noqa: BLE001 -- a bug: say so plainly, keep the traceback for the report
         click.echo("agentbook: internal error (this is a bug; please report it with the traceback below)",
                    err=True)
+        import traceback  # here: every command would otherwise pay for importing it
+
         traceback.print_exc()
         if as_json:
             json_error({"error": "internal error (a bug; the traceback is on stderr)", "location": None,

@@ -240,6 +240,53 @@ def fixes_cmd(folder: Path, code: Path, eval_model: str, tickets: Path | None, t
         lines.append(f"  {f.n}. {f.count:4d}  {f.slug}  {f.location or '-'}  -> {where}")
     written = [f.ticket for f in summary.fixes if f.ticket]
     if written:
-        lines.append(f"next: agentbook run fix-prompt --ticket {written[0]}")
+        lines.append(f"next: agentbook run fix-prompt --ticket {written[0]}, or all of them checked against a re-run: "
+                     "agentbook backtest close-loop TICKET... --spec RUN_SPEC --analyst-model SPEC")
     click.echo(bounded("\n".join(lines), more_hint="use --json"))
     return EXIT_OK
+
+
+@command.command("close-loop")
+@click.argument("tickets", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--spec", required=True, help="The backtest run spec, relative to the repo (read on each fix's branch).")
+@click.option("--model", "agent_model", default=default_model, show_default=DEFAULT_MODEL,
+              help="Model spec of the agent that works each ticket (agentbook run --model).")
+@click.option("--analyst-model", required=True, help="Model spec for the re-run's analysts.")
+@click.option("--baseline", type=click.Path(path_type=Path),
+              help="The clustered backtest the tickets came from (default: the tickets' cohort.backtest).")
+@click.option("--repo", type=click.Path(path_type=Path), default=Path("."), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Working folder (default: REPO/.agentbook/loop).")
+@click.option("--system-model", help="Model spec the system runs with in the re-run (default: the spec's model:).")
+@click.option("--agent", help="Who works the tickets: agentbook | claude-code | command:'ARGV' (agentbook run --agent).")
+@click.option("--jobs", type=click.IntRange(1, 256), default=4, show_default=True, help="Investigations in flight.")
+@click.option("--concurrency", type=click.IntRange(1, 500), default=25, show_default=True, help="Analyses in flight.")
+@click.option("--sandbox", default="auto", show_default=True, help="Sandbox for gates and the system (as agentbook run).")
+@click.option("--push", "push", metavar="REMOTE", help="Push each fix's branch to REMOTE.")
+@click.option("--open-pr", is_flag=True, help="With --push: a ready pull request for a fix that is ready, a draft "
+              "saying why for any other.")
+@json_option
+def close_loop_cmd(tickets: tuple[Path, ...], spec: str, agent_model: str, analyst_model: str, baseline: Path | None,
+                   repo: Path, out: Path | None, system_model: str | None, agent: str | None, jobs: int,
+                   concurrency: int, sandbox: str, push: str | None, open_pr: bool, as_json: bool) -> int:
+    """Run each fix ticket on its branch, re-run the backtest there, and check the fix against the baseline.
+
+    Per fix: the targeted cohort before -> after, other cohorts that grew, accounts that regressed, and
+    whether it is ready. Re-running the same command after an interruption carries on. Exit 1 if a fix
+    is not ready.
+    """
+    from agentbook.errors import UsageError
+    from agentbook.workflows.loop import LoopOptions, close_loop, render_report
+
+    if open_pr and not push:
+        raise UsageError("--open-pr needs --push REMOTE")
+    summary = close_loop(LoopOptions(tickets=list(tickets), spec=spec, agent_model=agent_model,
+                                     analyst_model=analyst_model, repo=repo, baseline=baseline, out=out,
+                                     system_model=system_model, agent=agent, jobs=jobs, concurrency=concurrency,
+                                     sandbox=sandbox, push=push, open_pr=open_pr))
+    if as_json:
+        emit_json(summary.to_json())
+    else:
+        text = render_report(summary).replace("```\n", "")
+        click.echo(bounded(text + f"took {summary.seconds:.1f}s; report: {summary.out}/report.md",
+                           more_hint=f"see {summary.out}/report.md or use --json"))
+    return EXIT_OK if all(f.ready for f in summary.fixes) else EXIT_FINDINGS

@@ -44,6 +44,11 @@ class FixCheck:
     def ready(self) -> bool:
         return not self.reasons
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FixCheck:
+        names = [n for n in cls.__dataclass_fields__ if n in data]
+        return cls(**{n: data[n] for n in names})
+
     def to_json(self) -> dict[str, Any]:
         return {"ticket_id": self.ticket_id, "target": self.target, "target_jaccard": self.target_jaccard,
                 "before": self.before, "after": self.after, "still_failing": self.still_failing,

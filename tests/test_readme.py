@@ -1,32 +1,33 @@
-"""The README cannot drift: every command in it is run here.
+"""README.md's Tour, run the way a newcomer types it.
 
-Commands are the `$ ` lines of its ```console blocks (a trailing `\\` continues a line) and the lines
-of its ```sh blocks. They run one after another in one workspace where every path the README uses
-resolves: a fresh git repository holding agentbook's tracked files with the example system
-(`examples/incident-assistant`, its big suite generated) laid over its root, so both
-`examples/sessions/...` and `tickets/INC-142-...` exist. agentbook's CLI is first on PATH, no API key
-is set.
+The Tour's convention (stated at its top): its ```sh blocks are pasted, in order, into one bash shell
+that starts in a fresh clone where `make demo` has run; a ```text block right after a ```sh block shows
+what that block prints (`...` stands for lines left out). Blocks with a `$ ` prompt (```console) need
+what a fresh machine lacks (an API key, Claude Code from npm, a GitHub token) or run until stopped:
+they are not part of the sequence and are not run here.
 
-Every command must exit 0 or 1 (1 = "ran and found something", e.g. validation findings) and print
-no traceback. A block preceded by `<!-- doctest: output -->` must also print what the README shows:
-its lines appear in the real output in order, after volatile parts (run ids, commit ids, timings,
-temporary paths) are normalised; a `...` line skips any number of lines. `<!-- doctest: exit=N -->`
-expects exit N; `setup="CMD"` runs CMD in the workspace first and `cwd=DIR` runs the block's commands
-in that folder of it, for examples that need files of their own.
+`test_tour_from_a_fresh_clone` does exactly that: `git clone` of this repository's HEAD into tmp_path,
+every ```sh block of the `## Tour` section (subsections included, whoever wrote them) concatenated
+verbatim into one `bash` script under `set -euo pipefail`, run once in the clone, with no API key and
+a HOME of its own. Each block's output must contain its ```text block's lines in order (after volatile
+parts such as run ids, commit ids, timings and /tmp paths are normalised), nothing may print a
+traceback, and the effects the Tour describes must be real (branches with trailer commits, eval
+results, a backtest report).
 
-Three commands are not run here, on purpose: `make test` (it runs this test suite), `make demo`
-(checked to be `agentbook demo`) and `agentbook demo` itself, which tests/runbooks/test_demo.py runs
-once and compares with the README's block.
+Not run here: `make test` (it runs this suite) and `make demo` (`test_make_demo_is_agentbook_demo`
+checks what it runs; tests/runbooks/test_demo.py runs the demo once and compares it with the README's
+block of its output).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import shlex
-import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,17 +35,18 @@ import pytest
 from tests.conftest import REPO_ROOT, git
 
 README = REPO_ROOT / "README.md"
-EXAMPLE = REPO_ROOT / "examples" / "incident-assistant"
-MARKER = re.compile(r"<!--\s*doctest:\s*(?P<opts>[^>]*?)\s*-->\s*$")
-NOT_RUN = {"make test": "it runs this very test suite",
-           "agentbook demo": "tests/runbooks/test_demo.py runs it once and compares its output with this block"}
-SERVER_SECONDS = 8  # `... serve` commands run until stopped: check their first output, then stop them
-COMMAND_SECONDS = 240
+TOUR = "## Tour"
+TOUR_SECONDS = 900  # a hang guard only; the Tour takes about a minute on a shared 2-core machine
+BLOCK_MARK = "@@readme-block {}@@"
+END_MARK = "@@readme-end@@"
+FAIL_MARK = re.compile(r"@@readme-failed exit (\d+) at script line (\d+)@@")
 VOLATILE = [
     (re.compile(r"\b\d{8}-\d{6}\d*-[\w-]*[0-9a-f]{4,}\b"), "<RUN>"),  # run ids (runner and eval)
+    (re.compile(r"\bs-[0-9a-f]{12}\b"), "<SESSION>"),
     (re.compile(r"\b[0-9a-f]{7,40}\b"), "<SHA>"),
-    (re.compile(r"\b\d+(\.\d+)?s\b"), "<SECONDS>"),
+    (re.compile(r"\b\d+(\.\d+)?m?s\b"), "<SECONDS>"),
     (re.compile(r"/tmp/[^\s'\"]*"), "<TMP>"),
+    (re.compile(re.escape(tempfile.gettempdir()) + r"/[^\s'\"]*"), "<TMP>"),  # where $TMPDIR is not /tmp
     (re.compile(r"\$\d+\.\d+"), "<USD>"),
     # a runbook's rendered prompt size follows the runner's prompt layout, not the README's claims
     (re.compile(r"\b(prompt|budget) \d+ tokens\b|\b\d+ tokens \(budget"), "<PROMPT-TOKENS>"),
@@ -52,74 +54,158 @@ VOLATILE = [
 
 
 @dataclass
-class Command:
-    text: str
-    line: int  # README line of the `$ ` prompt
-    expected: list[str] = field(default_factory=list)
+class Fence:
+    lang: str
+    line: int  # README line of the opening ```
+    body: list[str]
 
 
 @dataclass
-class Block:
-    line: int
-    lang: str
-    commands: list[Command]
-    check_output: bool = False
-    exit_code: int | None = None
-    setup: str | None = None
-    cwd: str = "."
+class TourBlock:
+    line: int  # README line of the opening ```sh
+    body: list[str]
+    expected: list[str] | None = None  # the ```text block right after it, if any
+    output: str = field(default="", repr=False)
 
     @property
-    def id(self) -> str:
+    def where(self) -> str:
         return f"README.md:{self.line}"
 
 
-def parse_readme(text: str) -> list[Block]:
-    blocks: list[Block] = []
-    lines = text.split("\n")
+def fences(text: str) -> tuple[list[Fence], set[int]]:
+    """Every fenced block, and the (0-based) line numbers inside fences, fences included."""
+    lines, found, inside = text.split("\n"), [], set()
     i = 0
     while i < len(lines):
-        fence = re.match(r"^```(console|sh)\s*$", lines[i])
-        if not fence:
+        opening = re.match(r"^(`{3,})(\S*)\s*$", lines[i])
+        if not opening:
             i += 1
             continue
-        opts = _marker(lines, i)
-        end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
-        body = lines[i + 1:end]
-        commands = _console(body, i + 2) if fence.group(1) == "console" else _sh(body, i + 2)
-        blocks.append(Block(i + 1, fence.group(1), commands, "output" in opts,
-                            int(opts["exit"]) if "exit" in opts else None, opts.get("setup"), opts.get("cwd", ".")))
+        ticks = opening.group(1)
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].rstrip() == ticks), len(lines))
+        found.append(Fence(opening.group(2), i + 1, lines[i + 1:end]))
+        inside.update(range(i, end + 1))
         i = end + 1
+    return found, inside
+
+
+def tour_blocks(text: str) -> list[TourBlock]:
+    """The ```sh blocks of the `## Tour` section in order, each with the ```text block that follows it."""
+    lines = text.split("\n")
+    all_fences, inside = fences(text)
+    headings = [n for n, line in enumerate(lines) if n not in inside and line.startswith("## ")]
+    start = next((n for n in headings if lines[n].strip() == TOUR), None)
+    if start is None:
+        return []
+    end = next((n for n in headings if n > start), len(lines))
+    in_tour = [f for f in all_fences if start < f.line - 1 < end]
+    blocks: list[TourBlock] = []
+    for k, fence in enumerate(in_tour):
+        if fence.lang != "sh":
+            continue
+        block = TourBlock(fence.line, fence.body)
+        after = in_tour[k + 1] if k + 1 < len(in_tour) else None
+        closing = fence.line + len(fence.body) + 1  # 1-based line of the closing ```
+        if after and after.lang == "text" and all(not lines[n].strip() for n in range(closing, after.line - 1)):
+            block.expected = after.body
+        blocks.append(block)
     return blocks
 
 
-def _marker(lines: list[str], fence_index: int) -> dict[str, str]:
-    prev = next((lines[j] for j in range(fence_index - 1, -1, -1) if lines[j].strip()), "")
-    found = MARKER.search(prev)
-    if not found:
-        return {}
-    return dict(part.partition("=")[::2] for part in shlex.split(found.group("opts")))
+def tour_convention_problems(text: str) -> list[str]:
+    """What breaks the Tour's convention: a shell block the sequence would skip without saying so,
+    a `$ ` prompt in a block meant to be pasted, hidden set-up, an unmarked block that is not run."""
+    lines = text.split("\n")
+    all_fences, inside = fences(text)
+    headings = [n for n, line in enumerate(lines) if n not in inside and line.startswith("## ")]
+    start = next((n for n in headings if lines[n].strip() == TOUR), None)
+    if start is None:
+        return [f"README.md has no '{TOUR}' section"]
+    end = next((n for n in headings if n > start), len(lines))
+    problems = [f"README.md:{n + 1}: an HTML comment in the Tour (set-up must be a visible ```sh block)"
+                for n in range(start, end) if n not in inside and "<!--" in lines[n]]
+    for fence in (f for f in all_fences if start < f.line - 1 < end):
+        where = f"README.md:{fence.line}"
+        if fence.lang in ("bash", "shell", "zsh", ""):
+            problems.append(f"{where}: ```{fence.lang} block in the Tour: use ```sh (pasted, run by this test) "
+                            "or ```console with `$ ` prompts (not part of the sequence)")
+        if fence.lang == "sh" and any(line.startswith("$ ") for line in fence.body):
+            problems.append(f"{where}: a `$ ` prompt in a ```sh block (it would not paste)")
+        if fence.lang == "console":
+            before = " ".join(lines[max(start, fence.line - 8):fence.line - 1]).lower()
+            if "not part of the sequence" not in before:
+                problems.append(f"{where}: a ```console block (not run) without 'Not part of the sequence' "
+                                "and the reason in the paragraph before it")
+    return problems
 
 
-def _console(body: list[str], first_line: int) -> list[Command]:
-    commands: list[Command] = []
-    current: Command | None = None
-    continued = False
-    for n, line in enumerate(body):
-        if continued and current is not None:
-            current.text += "\n" + line
-            continued = line.endswith("\\")
-        elif line.startswith("$ "):
-            current = Command(line[2:], first_line + n)
-            commands.append(current)
-            continued = line.endswith("\\")
-        elif current is not None:
-            current.expected.append(line)
-    return commands
+def demo_output(text: str) -> list[str]:
+    """The README's excerpt of what `make demo` prints (tests/runbooks/test_demo.py compares it)."""
+    found, _ = fences(text)
+    return next(f.body for f in found if f.lang == "text" and f.body and f.body[0].startswith("agentbook demo:"))
 
 
-def _sh(body: list[str], first_line: int) -> list[Command]:
-    return [Command(line.split("#")[0].strip(), first_line + n) for n, line in enumerate(body)
-            if line.strip() and not line.lstrip().startswith("#")]
+def tour_script(blocks: list[TourBlock]) -> tuple[str, dict[int, int]]:
+    """One bash script: the blocks verbatim, a marker line before each; script line -> README line."""
+    script = ["set -euo pipefail",
+              "trap 'echo \"@@readme-failed exit $? at script line $LINENO@@\"' ERR"]
+    where: dict[int, int] = {}
+    for k, block in enumerate(blocks):
+        # on a line of its own even after output that does not end in a newline
+        script.append(f"printf '\\n%s\\n' '{BLOCK_MARK.format(k)}'")
+        for n, line in enumerate(block.body):
+            script.append(line)
+            where[len(script)] = block.line + 1 + n
+    script.append(f"printf '\\n%s\\n' '{END_MARK}'")
+    return "\n".join(script) + "\n", where
+
+
+@dataclass
+class TourRun:
+    code: int
+    log: str
+    problems: list[str]
+
+
+def run_tour(blocks: list[TourBlock], cwd: Path, env: dict[str, str], script_path: Path) -> TourRun:
+    """Run the blocks in one bash process in `cwd`; problems name the README line that caused them."""
+    script, where = tour_script(blocks)
+    script_path.write_text(script)
+    log_path = script_path.with_suffix(".log")
+    proc = subprocess.Popen(["bash", "--noprofile", "--norc", str(script_path)], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        log, _ = proc.communicate(timeout=TOUR_SECONDS)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the shell and whatever it started
+        log, _ = proc.communicate()
+        code, log = -1, log + f"\n(the tour was still running after {TOUR_SECONDS}s)"
+    log_path.write_text(log)  # the whole transcript, beside the script, for whoever debugs a failure
+    _split_outputs(blocks, log)
+    problems: list[str] = []
+    failed = FAIL_MARK.search(log)
+    if code != 0 or END_MARK not in log:
+        line = where.get(int(failed.group(2))) if failed else None
+        at = f"README.md:{line}" if line else "the tour"
+        ran = next((b for b in reversed(blocks) if b.output), None)
+        tail = (ran.output if ran else log)[-3000:]
+        problems.insert(0, f"{at}: the shell stopped (exit {failed.group(1) if failed else code}):\n{tail}")
+    for block in blocks:
+        if "Traceback (most recent call last)" in block.output:
+            problems.append(f"{block.where}: a command printed a traceback:\n{block.output[-3000:]}")
+        if block.expected is not None and (block.output or END_MARK in log):
+            missing = missing_lines(block.expected, block.output)
+            if missing:
+                problems.append(f"{block.where}: output lacks {missing[:5]}\n--- real output ---\n"
+                                f"{block.output[-4000:]}")
+    return TourRun(code, log, problems)
+
+
+def _split_outputs(blocks: list[TourBlock], log: str) -> None:
+    parts = re.split(r"\n@@readme-block (\d+)@@\n", log.split(END_MARK)[0])
+    for k, out in zip(parts[1::2], parts[2::2], strict=True):
+        blocks[int(k)].output = FAIL_MARK.sub("", out).strip("\n")
 
 
 def normalise(text: str) -> str:
@@ -143,73 +229,164 @@ def missing_lines(expected: list[str], output: str) -> list[str]:
     return missing
 
 
-# -- the workspace ---------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ws = tmp_path_factory.mktemp("readme") / "agentbook"
-    for rel in git(REPO_ROOT, "ls-files").splitlines():
-        src = REPO_ROOT / rel
-        if src.is_file():
-            (ws / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, ws / rel)
-    shutil.copytree(EXAMPLE, ws, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(".agentbook", "__pycache__", ".gitignore"))
-    subprocess.run([sys.executable, "scripts/generate.py", "--big", "--root", str(ws)], cwd=EXAMPLE, check=True,
-                   capture_output=True)
-    git(ws, "init", "-q", "-b", "main")
-    (ws / ".git" / "info").mkdir(parents=True, exist_ok=True)
-    (ws / ".git" / "info" / "exclude").write_text(".readme/\n")  # where `setup=` blocks make their files
-    for key, value in (("user.name", "README reader"), ("user.email", "reader@example.com"),
-                       ("commit.gpgsign", "false")):
-        git(ws, "config", key, value)
-    git(ws, "add", "-A")
-    git(ws, "commit", "-q", "-m", "agentbook checkout with the example system laid over it")
-    return ws
-
-
-def _env(ws: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "GITHUB_TOKEN"))}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["HOME"] = str(ws.parent / "home")
-    claude = claude_code()
-    if claude:
-        env["AGENTBOOK_CLAUDE"] = claude
+def newcomer_env(home: Path) -> dict[str, str]:
+    """A fresh machine's environment: no API keys or tokens, no agentbook settings, no venv on PATH."""
+    drop = ("ANTHROPIC_", "GITHUB_TOKEN", "AGENTBOOK_", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME",
+            "VIRTUAL_ENV", "PYTHON")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    venv_bin = str(Path(sys.prefix) / "bin")
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    env["HOME"] = str(home)
     return env
 
 
-def claude_code() -> str | None:
-    """The Claude Code that tests/agent installs from npm (pinned, in the user's cache), or one on PATH."""
-    if os.environ.get("AGENTBOOK_CLAUDE"):
-        return os.environ["AGENTBOOK_CLAUDE"]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentbook-test"
-    found = sorted(cache.glob("claude-code-*/node_modules/.bin/claude"))
-    return str(found[-1]) if found else shutil.which("claude")
+README_TEXT = README.read_text(encoding="utf-8")
+BLOCKS = tour_blocks(README_TEXT)
 
 
-def run(command: Command, ws: Path, cwd: str = ".") -> tuple[int, str]:
-    server = " serve " in f" {command.text} "
-    proc = subprocess.Popen(["bash", "-c", command.text], cwd=ws / cwd, env=_env(ws), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=SERVER_SECONDS if server else COMMAND_SECONDS)
-        return proc.returncode, out
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 15)
-        out, _ = proc.communicate()
-        if server:
-            return 0, out  # still serving after its first lines: that is a server working
-        raise AssertionError(f"README.md:{command.line}: `{command.text}` still running after {COMMAND_SECONDS}s")
+# -- the Tour, from a fresh clone ------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.timeout(TOUR_SECONDS + 60)
+def test_tour_from_a_fresh_clone(tmp_path: Path) -> None:
+    clone = tmp_path / "agentbook"
+    # HEAD of this checkout, whatever is uncommitted or untracked in it (a worktree clones fine this way)
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(REPO_ROOT), str(clone)], check=True)
+    git(clone, "fetch", "-q", str(REPO_ROOT), "HEAD")
+    git(clone, "checkout", "-q", "-B", "main", "FETCH_HEAD")
+    # `make demo` (the README's first command) builds .venv/ with agentbook installed. Building it again
+    # here would mean a pip install from PyPI per run, so the clone gets the venv running this test in
+    # its place; the Tour's own commands (its `export PATH=...` included) then run exactly as typed.
+    venv = Path(sys.prefix)
+    assert (venv / "bin" / "agentbook").is_file(), f"run the tests from the project's venv ({venv})"
+    (clone / ".venv").symlink_to(venv, target_is_directory=True)
+    (tmp_path / "home").mkdir()
+
+    blocks = tour_blocks((clone / "README.md").read_text(encoding="utf-8"))
+    assert len(blocks) >= 10 and sum(b.expected is not None for b in blocks) >= 8
+    result = run_tour(blocks, clone, newcomer_env(tmp_path / "home"), tmp_path / "tour.sh")
+    assert not result.problems, "\n\n".join(result.problems)
+    assert result.code == 0
+
+    # what the Tour says happened, happened: in the example repository it made beside the clone
+    example = tmp_path / "incident-assistant"
+    assert git(example, "log", "--format=%s", "main") == "incident-assistant: prompts, eval suites, traces\n"
+    add_eval = git(example, "log", "--format=%s|%(trailers:key=Agentbook-Run,valueonly,separator=%x2C)",
+                   "main..agentbook/add-eval/inc-150").splitlines()
+    assert len(add_eval) == 1 and re.fullmatch(r"add-eval: .+\|\d{8}-\d{6}-add-eval-[0-9a-f]+", add_eval[0]), add_eval
+    fix = git(example, "log", "--format=%s", "main..agentbook/fix-prompt/inc-142").splitlines()
+    assert fix == ["fix-prompt: Change the prompt", "fix-prompt: Add a case that reproduces the behaviour"]
+    assert '(?i)' in git(example, "show", "agentbook/fix-prompt/inc-142:prompts/logql.md")
+    assert "errors-checkout-case-insensitive" not in git(example, "ls-tree", "-r", "--name-only", "main")
+    baseline = json.loads((example / "evals/.agentbook/baselines/root-cause.yaml.json").read_text())
+    assert (baseline["passed"], baseline["total"]) == (38, 40)
+    assert sorted(k for k, v in baseline["verdicts"].items() if v != "pass") == ["rc-007-disk", "rc-023-disk"]
+    assert (example / "bt" / "report.md").is_file()
+    assert git(example, "status", "--porcelain", "--untracked-files=no") == ""  # the tour restored what it edited
 
 
-BLOCKS = parse_readme(README.read_text(encoding="utf-8"))
+# -- the harness itself: it must fail when a block is broken ---------------------------------------
+
+SAMPLE = """# x
+
+## Install
+
+```sh
+echo not-in-the-tour
+```
+
+## Tour
+
+Paste these.
+
+```sh
+mkdir -p sub
+cd sub
+echo "in $(basename "$PWD")"
+```
+
+```text
+in sub
+```
+
+```console
+$ needs-an-api-key
+```
+
+### More
+
+````sh
+cat > notes.md <<'EOF'
+## not a heading: inside a fence
+EOF
+echo second
+````
+
+```sh
+BROKEN
+echo never
+```
+
+## Exit codes
+```sh
+echo after-the-tour
+```
+"""
 
 
-def test_readme_has_commands_to_run() -> None:
-    commands = [c.text for b in BLOCKS for c in b.commands]
-    assert "make demo" in commands and "make test" in commands
-    assert any(c.startswith("agentbook demo") for c in commands)
-    assert sum(b.check_output for b in BLOCKS) >= 3
+def test_extractor_takes_only_the_tours_sh_blocks_with_their_output() -> None:
+    blocks = tour_blocks(SAMPLE)
+    assert [b.body[-1] for b in blocks] == ['echo "in $(basename "$PWD")"', "echo second", "echo never"]
+    assert [b.line for b in blocks] == [13, 29, 36]
+    assert blocks[0].expected == ["in sub"] and blocks[1].expected is None
+    script, where = tour_script(blocks)
+    assert script.startswith("set -euo pipefail\n") and "needs-an-api-key" not in script
+    assert where[script.split("\n").index("BROKEN") + 1] == 37
+
+
+def test_the_tour_keeps_its_convention() -> None:
+    assert tour_convention_problems(README_TEXT) == []
+    bad = SAMPLE.replace("```console\n", "<!-- doctest: setup -->\n```console\n").replace(
+        "```sh\nBROKEN", "```bash\nBROKEN").replace("mkdir -p sub", "$ mkdir -p sub")
+    found = tour_convention_problems(bad)
+    assert len(found) == 4, found
+    for problem, start in zip(found, ["README.md:23: an HTML comment in the Tour", "README.md:13: a `$ ` prompt",
+                                      "README.md:24: a ```console block (not run) without",
+                                      "README.md:37: ```bash block in the Tour"], strict=True):
+        assert problem.startswith(start), problem
+
+
+def test_a_broken_block_fails_the_tour_at_its_line(tmp_path: Path) -> None:
+    env = newcomer_env(tmp_path)
+    result = run_tour(tour_blocks(SAMPLE), tmp_path, env, tmp_path / "tour.sh")
+    assert result.code == 127
+    assert result.problems and result.problems[0].startswith("README.md:37: the shell stopped (exit 127)")
+    assert "never" not in result.log
+    assert (tmp_path / "sub" / "notes.md").is_file()  # one shell: the `cd` of the first block held
+
+
+def test_wrong_output_fails_the_tour(tmp_path: Path) -> None:
+    sample = SAMPLE.replace("```text\nin sub", "```text\nin somewhere-else").replace("BROKEN\n", "")
+    result = run_tour(tour_blocks(sample), tmp_path, newcomer_env(tmp_path), tmp_path / "tour.sh")
+    assert result.code == 0
+    assert len(result.problems) == 1 and result.problems[0].startswith("README.md:13: output lacks ['in somewhere-else']")
+
+
+def test_normalise_and_matching_catch_drift() -> None:
+    out = "run 20261126-102718-fix-prompt-95adb3: completed\nbranch x: 2 commits\nreport /tmp/a/b.md\ntook 54.8s"
+    assert missing_lines(["run 20261126-000000-fix-prompt-000000: completed", "...", "took 1.0s"], out) == []
+    assert missing_lines(["branch x: 3 commits"], out) == ["branch x: 3 commits"]
+    assert missing_lines(["took 1.0s", "branch x: 2 commits"], out) == ["branch x: 2 commits"]  # order matters
+
+
+# -- the two commands ------------------------------------------------------------------------------
+
+def test_readme_has_the_two_commands_and_a_tour() -> None:
+    found, _ = fences(README_TEXT)
+    two = next(f for f in found if f.lang == "sh" and any(line.startswith("make demo") for line in f.body))
+    assert [line.split("#")[0].strip() for line in two.body] == ["make demo", "make test"]
+    assert demo_output(README_TEXT)
+    assert BLOCKS and BLOCKS[0].body[0].startswith('export PATH="$PWD/.venv/bin:$PATH"')
 
 
 def test_make_demo_is_agentbook_demo() -> None:
@@ -218,42 +395,3 @@ def test_make_demo_is_agentbook_demo() -> None:
     out = subprocess.run(["make", "--no-print-directory", "-n", "demo"], cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == ".venv/bin/agentbook demo"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang == "console"], ids=lambda b: b.id)
-def test_readme_block(block: Block, workspace: Path) -> None:
-    if block.setup:
-        code, out = run(Command(block.setup, block.line), workspace)
-        assert code == 0, f"{block.id}: setup `{block.setup}` failed:\n{out[-2000:]}"
-    for command in block.commands:
-        if command.text in NOT_RUN:
-            continue
-        if "--agent claude-code" in command.text and claude_code() is None:
-            pytest.skip(f"README.md:{command.line} needs Claude Code (tests/agent installs it from npm)")
-        code, out = run(command, workspace, block.cwd)
-        where = f"README.md:{command.line}: `{command.text}`"
-        assert "Traceback (most recent call last)" not in out, f"{where} crashed:\n{out[-3000:]}"
-        if block.exit_code is not None:
-            assert code == block.exit_code, f"{where} exited {code}, README says {block.exit_code}:\n{out[-3000:]}"
-        else:
-            assert code in (0, 1), f"{where} exited {code}:\n{out[-3000:]}"
-        if block.check_output:
-            missing = missing_lines(command.expected, out)
-            assert not missing, f"{where}: output lacks {missing[:5]}\n--- real output ---\n{out[-4000:]}"
-
-
-def test_sh_blocks_run(workspace: Path) -> None:
-    for block in (b for b in BLOCKS if b.lang == "sh"):
-        for command in block.commands:
-            if command.text in NOT_RUN or command.text == "make demo":
-                continue
-            code, out = run(command, workspace)
-            assert code in (0, 1), f"README.md:{command.line}: `{command.text}` exited {code}:\n{out[-3000:]}"
-
-
-def test_normalise_and_matching_catch_drift() -> None:
-    out = "run 20261126-102718-fix-prompt-95adb3: completed\nbranch x: 2 commits\nreport /tmp/a/b.md\ntook 54.8s"
-    assert missing_lines(["run 20261126-000000-fix-prompt-000000: completed", "...", "took 1.0s"], out) == []
-    assert missing_lines(["branch x: 3 commits"], out) == ["branch x: 3 commits"]
-    assert missing_lines(["took 1.0s", "branch x: 2 commits"], out) == ["branch x: 2 commits"]  # order matters

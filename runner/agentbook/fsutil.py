@@ -11,17 +11,30 @@ import errno
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from agentbook.errors import FatalError
+
+TYPE_CHECKING = False  # `typing` at run time would cost `agentbook eval list` several ms
+if TYPE_CHECKING:
+    from typing import Any
+
+MAX_BYTES = 64 << 20  # the default cap on a file agentbook parses whole (YAML suites, catalogs)
+
+
+def max_bytes() -> int:
+    """The default size cap: `AGENTBOOK_YAML_MAX_BYTES` when set to a positive integer, else 64 MiB.
+    Here rather than in yamlsafe (which re-exports it) so `eval list` checks it without a YAML parser."""
+    raw = os.environ.get("AGENTBOOK_YAML_MAX_BYTES", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else MAX_BYTES
 
 
 def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # here, not at the top: it imports shutil, bz2, lzma (costly for read-only commands)
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -49,6 +62,8 @@ def atomic_splice(path: Path | str, pieces: list[Piece]) -> os.stat_result:
 
     Changing one case of a 20 MB suite thus moves a few KB through Python instead of 40 MB."""
     path = Path(path)
+    import tempfile  # here, not at the top: it imports shutil, bz2, lzma (costly for read-only commands)
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with open(path, "rb") as src:

@@ -8,10 +8,13 @@ import bisect
 import functools
 import json
 import re
-from typing import Any
 
 from agentbook.secretscan import KEY_SHAPES as _SHAPES
 from agentbook.secretscan import MIN_SECRET_LEN, held_secrets, secret_forms
+
+TYPE_CHECKING = False  # `typing` at run time would cost `agentbook eval list` several ms
+if TYPE_CHECKING:
+    from typing import Any
 
 REDACTED = "[REDACTED]"
 KEY_SHAPES = [shape for _, shape in _SHAPES]

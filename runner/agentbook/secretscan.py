@@ -20,7 +20,10 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+
+TYPE_CHECKING = False  # `typing` at run time would cost `agentbook eval list` several ms
+if TYPE_CHECKING:
+    from typing import Any
 
 # Variables the runner always treats as secrets, and names that look like one.
 SECRET_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "OPENAI_API_KEY",

@@ -9,24 +9,39 @@ model SDK or anything else; `packaging` is imported only when a `requires:` is c
 from __future__ import annotations
 
 import os
-import subprocess
+import select
 import sys
-from dataclasses import asdict, dataclass
-from functools import cache
-from pathlib import Path
+import time
 
 from agentbook import __version__
 from agentbook.errors import FatalError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+# A plain path string, not pathlib: `--version` imports nothing it does not use (see the docstring).
+PACKAGE_DIR = os.path.dirname(os.path.realpath(__file__))
+GIT_TIMEOUT = 10.0  # seconds for one git query before it is killed and the answer is "unknown"
+_FIELDS = ("version", "commit", "modified", "source")
 
 
-@dataclass(frozen=True)
 class VersionInfo:
-    version: str
-    commit: str | None  # full hex sha, None when neither the build nor git could say
-    modified: bool  # built from (or running in) a tree with uncommitted changes to tracked files
-    source: str  # "wheel" (baked at build time), "checkout" (asked git) or "unknown"
+    """A plain class rather than a dataclass or NamedTuple: `dataclasses` and `typing` cost
+    `--version` more than the rest of its work (they pull in `inspect`, `ast`, `re`)."""
+
+    __slots__ = _FIELDS
+
+    def __init__(self, version: str, commit: str | None, modified: bool, source: str) -> None:
+        self.version = version
+        self.commit = commit  # full hex sha, None when neither the build nor git could say
+        self.modified = modified  # built from (or running in) a tree with uncommitted changes to tracked files
+        self.source = source  # "wheel" (baked at build time), "checkout" (asked git) or "unknown"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VersionInfo) and self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.as_dict().values()))
+
+    def __repr__(self) -> str:
+        return "VersionInfo(" + ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ")"
 
     def line(self) -> str:
         """`agentbook 0.1.0 (commit 0123456789ab)`: what `--version` prints."""
@@ -36,19 +51,27 @@ class VersionInfo:
         return f"agentbook {self.version} (commit {self.commit[:12]}{extra})"
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
 
 
-@cache
+_CACHED: list[VersionInfo] = []  # one answer per process (functools.cache would import more)
+
+
 def version_info() -> VersionInfo:
+    if not _CACHED:
+        _CACHED.append(_find())
+    return _CACHED[0]
+
+
+def _find() -> VersionInfo:
     baked = _baked()
     if baked is not None:
         return baked
-    checkout = PACKAGE_DIR.parent.parent
-    if (checkout / ".git").exists() and (checkout / "pyproject.toml").is_file():
-        commit = _git(checkout, "rev-parse", "--verify", "-q", "HEAD")
-        status = _git(checkout, "status", "--porcelain", "--untracked-files=no") if commit else None
-        return VersionInfo(__version__, commit or None, bool(status), "checkout")
+    checkout = os.path.dirname(os.path.dirname(PACKAGE_DIR))
+    if os.path.exists(os.path.join(checkout, ".git")) and os.path.isfile(os.path.join(checkout, "pyproject.toml")):
+        commit, status = _git(checkout, ("rev-parse", "--verify", "-q", "HEAD"),
+                              ("status", "--porcelain", "--untracked-files=no"))
+        return VersionInfo(__version__, commit or None, bool(commit and status), "checkout")
     return VersionInfo(__version__, None, False, "unknown")
 
 
@@ -62,16 +85,59 @@ def _baked() -> VersionInfo | None:
                        bool(getattr(_version, "MODIFIED", False)), "wheel")
 
 
-def _git(cwd: Path, *args: str) -> str | None:
-    """One read-only git query in agentbook's own checkout; None when git is missing or fails.
-    System and global config are ignored: nothing but the repository decides the answer."""
+def _git(cwd: str, *queries: tuple[str, ...]) -> list[str | None]:
+    """Read-only git queries in agentbook's own checkout, run side by side; each answer is None when
+    git is missing, fails or takes longer than GIT_TIMEOUT. System and global config are ignored:
+    nothing but the repository decides the answer. Spawned with `os.posix_spawnp` rather than
+    `subprocess`, whose imports cost `--version` more than git itself does."""
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_OPTIONAL_LOCKS": "0"}
+    started = [_spawn(["git", "-C", cwd, *args], env) for args in queries]
+    deadline = time.monotonic() + GIT_TIMEOUT
+    return [None if one is None else _collect(*one, deadline) for one in started]
+
+
+def _spawn(argv: list[str], env: dict[str, str]) -> tuple[int, int] | None:
+    """(pid, read end of its stdout) of a process with stdin and stderr on /dev/null."""
+    read_end, write_end = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDWR)
     try:
-        done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, env=env,
-                              timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
+        pid = os.posix_spawnp(argv[0], argv, env, file_actions=[
+            (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, write_end, 1),
+            (os.POSIX_SPAWN_DUP2, devnull, 2)])
+    except OSError:
+        os.close(read_end)
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    finally:
+        os.close(write_end)
+        os.close(devnull)
+    return pid, read_end
+
+
+def _collect(pid: int, fd: int, deadline: float) -> str | None:
+    """What the process printed, stripped, when it exits 0 before `deadline` (else it is killed)."""
+    out = _read_until(fd, deadline)
+    if out is None:
+        os.kill(pid, 9)  # SIGKILL; the `signal` module would import `enum`
+    _pid, status = os.waitpid(pid, 0)
+    if out is None or os.waitstatus_to_exitcode(status) != 0:
+        return None
+    return out.decode("utf-8", "replace").strip()
+
+
+def _read_until(fd: int, deadline: float) -> bytes | None:
+    """Everything written to the pipe `fd` until its writer closes it; None past `deadline`."""
+    chunks: list[bytes] = []
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
 
 
 def describe() -> dict[str, object]:
@@ -79,7 +145,7 @@ def describe() -> dict[str, object]:
     from agentbook.shipped import shipped_root
 
     root = shipped_root()
-    return {**version_info().as_dict(), "python": sys.version.split()[0], "package": str(PACKAGE_DIR),
+    return {**version_info().as_dict(), "python": sys.version.split()[0], "package": PACKAGE_DIR,
             "catalog": str(root) if root is not None else None}
 
 

@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from agentbook.errors import FatalError, invalid_yaml
+from agentbook.fsutil import MAX_BYTES, max_bytes
 
-MAX_BYTES = 64 << 20
 MAX_ALIAS_VALUES = 1_000_000
 MAX_DEPTH = 200
 SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # for big files: pass loader=SafeLoader
@@ -39,12 +39,6 @@ __all__ = ["MAX_ALIAS_VALUES", "MAX_BYTES", "MAX_DEPTH", "SafeLoader", "Unparsab
 
 class Unparsable(FatalError):
     """Text that is not YAML at all (as opposed to YAML these checks refuse)."""
-
-
-def max_bytes() -> int:
-    """The default size cap: `AGENTBOOK_YAML_MAX_BYTES` when set to a positive integer, else 64 MiB."""
-    raw = os.environ.get("AGENTBOOK_YAML_MAX_BYTES", "")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else MAX_BYTES
 
 
 def read_bytes(path: Path, *, what: str = "", limit: int | None = None) -> bytes:

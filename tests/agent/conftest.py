@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from tests.npm_tools import install_claude
+from tests.repos import add_four_steps
 
-RUNNER_DATA = Path(__file__).parent.parent / "runner" / "data"
 DATA = Path(__file__).parent / "data"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture
 def four_repo(git_repo: Path) -> Path:
     """`git_repo` plus runbooks/four-steps.md and skills/note-style, committed on main."""
-    (git_repo / "runbooks").mkdir()
-    shutil.copy(RUNNER_DATA / "four-steps.md", git_repo / "runbooks" / "four-steps.md")
-    skill = git_repo / "skills" / "note-style"
-    skill.mkdir(parents=True)
-    (skill / "SKILL.md").write_text("---\nname: note-style\ndescription: How to write a short note.\n---\n"
-                                    "Keep each note to one line.\n")
-    git(git_repo, "add", "-A")
-    git(git_repo, "commit", "-q", "-m", "add runbook")
-    return git_repo
+    return add_four_steps(git_repo)
 
 
 # -- the real Claude Code, pinned, installed from npm into a cache (tests/npm_tools.py) -----------------

@@ -10,12 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.repos import git
 
 from agentbook.gitops.commits import trailers_of
 from agentbook.gitops.git import Git
 from agentbook.workflows import runbook_test as rt
 
-from .conftest import DATA, git
+from .conftest import DATA
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 REAL_KEY = "sk-ant-probe-real-key-0123456789abcdefghij"
@@ -148,3 +149,23 @@ def test_claude_code_refuses_a_tool_it_has_no_match_for(claude: Path, run_cli, g
                 "--agent", "claude-code")
     assert r.code == 3 and "has no tool like agentbook's 'eval'" in r.err
     assert not (repo / ".agentbook" / "runs").exists()
+
+
+def test_a_held_secret_the_agent_read_is_scrubbed_from_its_own_files(claude: Path, run_cli, git_repo: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Claude Code keeps its own session transcript in the run's agent home: a held secret it read in a
+    file of the repository is redacted there too, as in agentbook's records."""
+    value = "probe-held-secret-6f1c2a9e77d04b"
+    monkeypatch.setenv("AGENTBOOK_PROBE_TOKEN", value)  # held: the name ends in _TOKEN
+    repo = probe_repo(git_repo)
+    (repo / "notes.txt").write_text(f"the deploy token is {value}\n")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-q", "-m", "notes")
+    code, data = run_json(run_cli, repo, f"scripted:{DATA / 'probe-read.script.yaml'}")
+    assert code == 0, data["outcome"]
+    home = Path(data["run_dir"]) / "agent-home"
+    sessions = [p for p in home.rglob("*.jsonl") if p.is_file()]
+    assert sessions, "Claude Code wrote no session transcript in its home"
+    assert any("[REDACTED]" in p.read_text() for p in sessions)  # the read happened and was scrubbed
+    for path in [p for p in Path(data["run_dir"]).rglob("*") if p.is_file()]:
+        assert value.encode() not in path.read_bytes(), path

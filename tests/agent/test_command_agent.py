@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.repos import git
 
 from agentbook.session.sandbox import bwrap_works
 
-from .conftest import DATA, git
+from .conftest import DATA
 
 pytestmark = pytest.mark.skipif(not bwrap_works(), reason="the jail does not work here; agent CLIs run only in it")
 

@@ -7,9 +7,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from agentbook.runbooks.engines import engine_names
+from tests.repos import RUNNER_DATA
 
-from .conftest import RUNNER_DATA
+from agentbook.runbooks.engines import engine_names
 
 SCRIPT = f"scripted:{RUNNER_DATA / 'four-steps.script.yaml'}"
 

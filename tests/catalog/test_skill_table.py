@@ -130,6 +130,9 @@ CASES = [
           (5, "context-type", "'context' must be 'fork', got forked"),
           (6, "model-type", "'model' must be a model name or alias such as sonnet, got 42")],
          profile="claude-code"),
+    Case("metadata-flow-mapping", fm(*OK, 'metadata: {"version": "1.0"}'),
+         [(4, "yaml-flow", ("'metadata' is written in YAML flow style ({...}); the reference validator "
+                            "(skills-ref, strict YAML) refuses flow style"))]),
     Case("footnotes-are-not-links", fm(*OK, body="# Body\n\nA claim.[^1]\n\n[^1]: the source, 2024\n"), []),
     Case("allowed-tools-number", fm(*OK, "allowed-tools: 123"),
          [(4, "allowed-tools-type", "'allowed-tools' must be a string or a list of strings, got a number (123)")]),
@@ -345,3 +348,12 @@ def test_hidden_and_category_folders_are_walked(tmp_path: Path) -> None:
 
     targets, _ = discover(tmp_path)
     assert sorted(t.path.parent.name for t in targets) == ["cat-skill", "gh-skill"]
+
+
+def test_all_findings_of_a_file_come_in_one_pass(tmp_path: Path) -> None:
+    """A file with several problems reports all of them at once, not one per run of validate."""
+    text = fm("name: Refund_Rules", "description: refunds", "foo: bar", "metadata:", "  a: [1]",
+              body="# Body\n[x](missing.md)\n")
+    found = validate_paths([_write(tmp_path, Case("x", text, [], folder="Refund_Rules"))])
+    assert [(f.line, f.rule) for f in found] == [(2, "name-case"), (2, "name-chars"), (4, "unknown-key"),
+                                                 (6, "metadata-value"), (9, "broken-link")]

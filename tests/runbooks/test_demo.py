@@ -1,7 +1,7 @@
 """`agentbook demo`, the README's first command: the whole fix-prompt loop offline, asserted on its
 real effects (branch, commits with trailers, before/after eval results, report) and on the README:
-the human view rendered from the same run must show what README.md shows (tests/test_readme.py
-leaves this one command to this test, so the ~minute-long demo runs once)."""
+the human view rendered from the same run must show what README.md shows under "The two commands"
+(tests/test_readme.py leaves `make demo` to this test, so the demo runs once)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import CliResult, git
-from tests.test_readme import BLOCKS, missing_lines
+from tests.test_readme import README_TEXT, demo_output, missing_lines
 
 from agentbook.cli.demo import render_text
 
 
 @pytest.mark.slow
 def test_demo_runs_fix_prompt_end_to_end(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
-    res = run_cli("demo", "--workdir", tmp_path, "--json")
+    res = run_cli("demo", "--workdir", tmp_path, "--act", "fix", "--json")  # act 2: tests/loop/test_example_loop.py
     assert res.code == 0, res.err
     d = json.loads(res.out)
     assert d["outcome"] == "completed"
@@ -42,8 +42,7 @@ def test_demo_runs_fix_prompt_end_to_end(tmp_path: Path, run_cli: Callable[..., 
 
     # the README's demo block is what a person sees for this very run
     text = render_text(d, before["verdicts"], after["verdicts"])
-    readme = next(c for b in BLOCKS for c in b.commands if c.text == "agentbook demo")
-    assert missing_lines(readme.expected, text) == []
+    assert missing_lines(demo_output(README_TEXT), text) == []
 
 
 def test_demo_refuses_a_non_empty_workdir(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:

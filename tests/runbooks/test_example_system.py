@@ -148,21 +148,19 @@ def test_agentbook_validates_the_example_suites(example_repo: Path, run_cli: Cal
 
 
 def test_the_examples_own_readme_commands_run(tmp_path: Path) -> None:
-    """Each line of the example README's sh block, as written, from a copy of the example folder."""
+    """The example README's sh block, as typed, in one shell, from a copy of the example folder."""
     text = (EXAMPLE / "README.md").read_text()
     block = re.search(r"## Use it.*?```sh\n(.*?)```", text, re.DOTALL)
     assert block is not None
     commands = [line for line in block.group(1).splitlines() if line.strip()]
-    assert len(commands) == 4
+    assert len(commands) == 5 and commands[1] == "cd ../incident-assistant-repo"
     here = tmp_path / "example"
     shutil.copytree(EXAMPLE, here, ignore=shutil.ignore_patterns(".agentbook", "__pycache__", "root-cause.yaml"))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    outputs = []
-    for command in commands:
-        proc = subprocess.run(["bash", "-c", command], cwd=here, env=env, capture_output=True, text=True, check=False)
-        assert proc.returncode == 0, f"`{command}` exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
-        outputs.append(proc.stdout)
-    assert "5 passed, 0 failed, 0 errors" in outputs[1]
-    assert outputs[2].strip() == '{service_name="checkout"} |= "error"'  # the bug the ticket reports
-    assert "steps:" in outputs[3] and "Change the prompt" in outputs[3]
+    proc = subprocess.run(["bash", "-c", "set -euo pipefail\n" + block.group(1)], cwd=here, env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"the block exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert "5 passed, 0 failed, 0 errors" in proc.stdout
+    assert '\n{service_name="checkout"} |= "error"\n' in proc.stdout  # the bug the ticket reports
+    assert "steps:" in proc.stdout and "Change the prompt" in proc.stdout
     assert (tmp_path / "incident-assistant-repo" / "evals" / "root-cause.yaml").stat().st_size > 4_500_000

@@ -2,41 +2,21 @@
 permitted by the bash allow-list of each shipped runbook that loads that skill.
 
 Commands are the inline code spans of two or more words that start with a program name, and every
-`sh`/`bash`/`shell` fenced block (as one script), in a skill's SKILL.md and its references. Runbooks run
+`sh`/`bash`/`shell` fenced block (as one script), in a skill's SKILL.md and its references (the parser
+is `skill_forms.py`, shared with the scripted agents of test_skills_taught_forms.py). Runbooks run
 under bubblewrap (the line goes to bash, each command in it must match); a plain command must also
 pass without bubblewrap, where only single commands run.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from markdown_it import MarkdownIt
 from tests.conftest import REPO_ROOT
 
 from agentbook.catalog import load_catalog
 from agentbook.session import allowlist
 
-PROGRAMS = frozenset({"agentbook", "grep", "cut", "sort", "head", "tail", "cat", "ls", "git", "jq", "sed",
-                      "awk", "find", "wc", "python", "python3", "curl", "promptfoo", "npx", "make"})
-SHELL_FENCES = frozenset({"sh", "bash", "shell", "console"})
-
-
-def skill_commands(skill_dir: Path) -> list[tuple[str, str]]:
-    """(where, command) for every command the skill's markdown files show."""
-    out: list[tuple[str, str]] = []
-    md = MarkdownIt("commonmark")
-    for path in sorted(skill_dir.rglob("*.md")):
-        rel = path.relative_to(REPO_ROOT)
-        for token in md.parse(path.read_text()):
-            if token.type == "fence" and token.info.strip() in SHELL_FENCES:
-                out.append((f"{rel}:{(token.map or [0])[0] + 1}", token.content))  # one script
-            for child in token.children or []:
-                words = child.content.split()
-                if child.type == "code_inline" and len(words) > 1 and words[0] in PROGRAMS:
-                    out.append((f"{rel}:{(token.map or [0])[0] + 1}", child.content))
-    return out
+from .skill_forms import skill_commands, skill_grammar
 
 
 def shipped_runbooks() -> list[tuple[str, list[str], list[str]]]:
@@ -75,6 +55,9 @@ def test_runbooks_permit_every_command_their_skills_teach(runbook: str, skills: 
                 why = allowlist.check(command, allow, shell=False)
             if why is not None:
                 refused.append(f"{where}: {command!r}: {why}")
+        for where, synopsis in skill_grammar(REPO_ROOT / "skills" / skill):  # the command tables, as plain words
+            if (why := allowlist.check(synopsis, allow, shell=False)) is not None:
+                refused.append(f"{where}: {synopsis!r}: {why}")
     assert not refused, f"runbook {runbook} refuses what its skills teach:\n" + "\n".join(refused)
 
 

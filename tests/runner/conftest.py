@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from tests.repos import add_four_steps
 
 DATA = Path(__file__).parent / "data"
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 @pytest.fixture
 def runner_repo(git_repo: Path) -> Path:
-    """`git_repo` plus runbooks/four-steps.md and skills/note-style, committed on main."""
-    (git_repo / "runbooks").mkdir()
-    shutil.copy(DATA / "four-steps.md", git_repo / "runbooks" / "four-steps.md")
-    skill = git_repo / "skills" / "note-style"
-    skill.mkdir(parents=True)
-    (skill / "SKILL.md").write_text("---\nname: note-style\ndescription: How to write a short note.\n---\n"
-                                    "Keep each note to one line.\n")
-    (git_repo / "notes").mkdir()
-    (git_repo / "notes" / "source.md").write_text("quote me\n")
-    git(git_repo, "add", "-A")
-    git(git_repo, "commit", "-q", "-m", "add runbook")
-    return git_repo
+    """`git_repo` plus runbooks/four-steps.md, skills/note-style and notes/source.md, committed on main."""
+    return add_four_steps(git_repo, notes=True)
 
 
 @pytest.fixture

@@ -108,3 +108,26 @@ def test_no_git_identity(run_cli, runner_repo: Path, tmp_path: Path, monkeypatch
 def test_not_a_repository(run_cli, tmp_path: Path) -> None:
     r = run_cli("run", "four-steps", "--repo", tmp_path, "--model", NO_MODEL)
     assert r.code == 3 and f"not a git repository: {tmp_path}" in r.err
+
+
+def test_a_path_given_from_a_subfolder_says_paths_are_relative_to_the_root(
+        run_cli, runner_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a newcomer hit running an example's ticket inside agentbook's own checkout: the ticket's
+    # paths are relative to the root, so `source.md` from `notes/` does not exist; the hint says why.
+    monkeypatch.chdir(runner_repo / "notes")
+    r = run_cli("run", "four-steps", "--input", "topic=x", "--input", "source=source.md", "--model", NO_MODEL)
+    assert r.code == 3, r.err
+    assert "input 'source': path 'source.md' does not exist in the repository" in r.err
+    assert "paths are relative to the repository root, not to this folder: from the root it is 'notes/source.md'" in r.err
+    monkeypatch.chdir(runner_repo)  # from the root the usual hint: nothing under a subfolder to point at
+    r = run_cli("run", "four-steps", "--input", "topic=x", "--input", "source=source.md", "--model", NO_MODEL)
+    assert r.code == 3 and "commit the file first" in r.err and "from the root it is" not in r.err
+
+
+def test_a_missing_ticket_says_where_it_was_looked_for(run_cli, runner_repo: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(runner_repo)
+    r = run_cli("run", "--ticket", "tickets/T-1.md", "--model", NO_MODEL)
+    assert r.code == 3
+    assert (f"ticket file not found: tickets/T-1.md (a relative path is read from the current folder, "
+            f"{runner_repo})") in r.err

@@ -70,6 +70,20 @@ def test_memory_limit(root: Path) -> None:
     assert "MemoryError" in out and "got it" not in out
 
 
+MANY = ("for i in 1 2 3 4 5 6; do python3 -c 'import time; b = bytearray(150 * 2**20); b[::4096] = b\"x\" * len(b[::4096]); "
+        "time.sleep(2); print(\"held\")' & done; wait")
+
+
+@pytest.mark.skipif(jail.memory_cgroup_base() is None, reason="no memory cgroup can be made here (root only)")
+def test_memory_limit_binds_the_whole_call_not_each_process(root: Path) -> None:
+    """Six processes of 150 MiB each pass a 256 MiB per-process limit; together they are over the call's
+    256 MiB, and the kernel kills some of them instead of letting the call take the host's memory."""
+    out = bash(ctx_for(root, memory=256 * MIB), MANY, timeout=30).content
+    assert out.splitlines().count("held") < 6 and "Killed" in out, out
+    alone = bash(ctx_for(root, memory=2048 * MIB), MANY, timeout=30).content  # the same work fits in 2 GiB
+    assert alone.splitlines().count("held") == 6, alone
+
+
 def test_file_size_limit(root: Path) -> None:
     out = bash(ctx_for(root, file_size=1 * MIB), "head -c 3M /dev/zero > big.bin; echo rc=$?").content
     assert "rc=0" not in out

@@ -122,12 +122,20 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space)
     sim = space.similarity()
-    model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance or DISTANCE, metric="cosine",
-                                    linkage="average")
-    shuffled = [int(x) for x in model.fit_predict(space.matrix)]
+    # a term every failure has weighs 0, so failures described alike are zero rows, which cosine cannot
+    # place: all of them zero is one cause; a few zero among others share nothing that binds (bucket)
+    nonzero = [row for row in range(len(order)) if space.matrix[row].any()]
     groups: dict[int, list[int]] = {}
-    for row, label in enumerate(shuffled):
-        groups.setdefault(label, []).append(row)
+    if not nonzero:
+        groups[0] = list(range(len(order)))
+        sim = np.ones((len(order), len(order)))
+    elif len(nonzero) == 1:
+        pass
+    else:
+        model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance or DISTANCE, metric="cosine",
+                                        linkage="average")
+        for row, label in zip(nonzero, model.fit_predict(space.matrix[nonzero]), strict=True):
+            groups.setdefault(int(label), []).append(row)
     raw = [NO_CAUSE] * len(failures)
     for rows in groups.values():
         for row in _tight(rows, sim, np):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
 
 from agentbook.cli import confined
 from agentbook.confine import from_env
+from agentbook.console import json_error, report_fatal
 from agentbook.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, FatalError
 
 # name -> "module:attribute"; one line per command group. Keep sorted.
@@ -81,7 +81,7 @@ def cli() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; everything it prints is redacted (`redacted_output`)."""
-    from agentbook.cli.output import redacted_output
+    from agentbook.console import redacted_output
 
     with redacted_output():
         return _main(argv)
@@ -94,17 +94,14 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         result = cli.main(args=args, prog_name="agentbook", standalone_mode=False)
     except FatalError as err:
-        click.echo(f"agentbook: error: {err.render()}", err=True)
-        if as_json:
-            _json_error(err.to_json())
-        return err.exit_code
+        return report_fatal(err, as_json)
     except click.exceptions.Exit as ex:
         return int(ex.exit_code)
     except click.ClickException as ex:
         ex.show()
         code = ex.exit_code if ex.exit_code else EXIT_USAGE
         if as_json:
-            _json_error({"error": ex.format_message(), "location": None, "hint": None, "exit_code": code,
+            json_error({"error": ex.format_message(), "location": None, "hint": None, "exit_code": code,
                          "type": "UsageError"})
         return code
     except click.Abort:
@@ -118,22 +115,14 @@ def _main(argv: Sequence[str] | None) -> int:
     except Exception:  # noqa: BLE001 -- a bug: say so plainly, keep the traceback for the report
         click.echo("agentbook: internal error (this is a bug; please report it with the traceback below)",
                    err=True)
+        import traceback  # here: every command would otherwise pay for importing it
+
         traceback.print_exc()
         if as_json:
-            _json_error({"error": "internal error (a bug; the traceback is on stderr)", "location": None,
+            json_error({"error": "internal error (a bug; the traceback is on stderr)", "location": None,
                          "hint": "please report it", "exit_code": EXIT_INTERNAL, "type": "InternalError"})
         return EXIT_INTERNAL
     return result if isinstance(result, int) else EXIT_OK
-
-
-def _json_error(obj: dict[str, object]) -> None:
-    """With --json, an error is one JSON object on stdout (the text stays on stderr for people)."""
-    import json
-
-    try:
-        click.echo(json.dumps(obj, ensure_ascii=False, default=str))
-    except BrokenPipeError:
-        pass
 
 
 def console_main() -> None:

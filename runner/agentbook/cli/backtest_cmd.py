@@ -1,4 +1,4 @@
-"""`agentbook backtest import|analyze|cluster|report|compare`: parse, call agentbook.backtest, print."""
+"""`agentbook backtest run|import|analyze|cluster|report|compare`: parse, call agentbook.backtest, print."""
 
 from __future__ import annotations
 
@@ -13,10 +13,61 @@ from agentbook.models.spec import DEFAULT_MODEL, default_model
 
 @click.group("backtest")
 def command() -> None:
-    """Analyse a backtest: import it, run one analyst per investigation, cluster failures, report.
+    """Analyse a backtest: run (or import) it, run one analyst per investigation, cluster failures, report.
 
     The folder layout is described in the README.md that `import` writes; start there.
     """
+
+
+@command.command("run")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--jobs", type=click.IntRange(1, 256), default=4, show_default=True,
+              help="Investigations in flight at once.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Run investigations in threads of this process or as Ray tasks (RAY_ADDRESS, else local Ray).")
+@click.option("--model", help="Model spec given to the system as AGENTBOOK_MODEL (overrides the spec's model:).")
+@click.option("--grader", help="Model spec for llm-rubric assertions (overrides the spec's grader:).")
+@click.option("--limit", type=int, help="Run at most N investigations this time.")
+@click.option("--only", multiple=True, help="Only these input ids (repeat, or comma-separate).")
+@click.option("--sandbox", type=click.Choice(["auto", "none-i-accept-the-risk"]), default="auto", show_default=True,
+              help="The system's command runs in the bubblewrap jail; without one, nothing runs unless the risk "
+                   "is named.")
+@click.option("--pass-env", multiple=True, metavar="NAME",
+              help="Give the command this variable of your environment (e.g. an API key); none is given otherwise.")
+@json_option
+def run_cmd(spec: Path, out: Path, jobs: int, executor: str, model: str | None, grader: str | None,
+            limit: int | None, only: tuple[str, ...], sandbox: str, pass_env: tuple[str, ...], as_json: bool) -> int:
+    """Run the system SPEC names over its recorded inputs, grade each answer, write OUT/manifest.jsonl.
+
+    SPEC is a YAML file (command, inputs, assert; see docs/BACKTEST-RUN.md). Per input the command
+    runs jailed in the repo with the input on stdin and in $AGENTBOOK_INPUT, answers on stdout (or in
+    $AGENTBOOK_ANSWER) and leaves an OTLP trace at $AGENTBOOK_TRACE_FILE. Re-running resumes: finished
+    investigations of the same code and spec are skipped. Exit 1 if some investigation failed to run.
+    """
+    from agentbook.backtest.produce import RunOptions, produce_backtest
+
+    ids = [i for item in only for i in item.split(",") if i]
+    options = RunOptions(jobs=jobs, executor=executor, limit=limit, only=ids, model=model, grader=grader,
+                         sandbox=sandbox, pass_env=list(pass_env), progress=None if not as_json else False)
+    summary = produce_backtest(spec, out, options)
+    if as_json:
+        emit_json(summary.to_json())
+        return EXIT_FINDINGS if summary.failed else EXIT_OK
+    lines = [(f"{out}: {summary.done} ran ({summary.correct} correct, {summary.wrong} wrong), "
+              f"{summary.skipped} already done, {len(summary.failed)} failed, of {summary.total}; "
+              f"{summary.wall_seconds:.1f}s with {summary.jobs} jobs ({summary.executor})")]
+    if summary.unconfined:
+        lines.append("note: the system ran WITHOUT a sandbox (--sandbox none-i-accept-the-risk)")
+    for f in summary.failed[:10]:
+        lines.append(f"  failed {f['id']}: {f['reason']}: {f['message'][:200]}")
+    if len(summary.failed) > 10:
+        lines.append(f"  ... {len(summary.failed) - 10} more (see runs/<id>/error.json)")
+    lines.append(f"manifest: {summary.manifest} ({summary.in_manifest} investigations)")
+    lines.append("re-run the same command to retry failures" if summary.failed
+                 else f"next: agentbook backtest import {summary.manifest} BACKTEST_DIR")
+    click.echo(bounded("\n".join(lines), more_hint="use --json for every row"))
+    return EXIT_FINDINGS if summary.failed else EXIT_OK
 
 
 @command.command("import")
@@ -141,14 +192,107 @@ def report_cmd(folder: Path, no_charts: bool, as_json: bool) -> int:
 @command.command("compare")
 @click.argument("dir_a", type=click.Path(path_type=Path))
 @click.argument("dir_b", type=click.Path(path_type=Path))
+@click.option("--ticket", "tickets", multiple=True, type=click.Path(path_type=Path),
+              help="A fix ticket (from `backtest fixes`) whose fix DIR_B ran: check its cohort shrank and no other "
+                   "grew (repeatable).")
 @json_option
-def compare_cmd(dir_a: Path, dir_b: Path, as_json: bool) -> int:
-    """What changed from backtest DIR_A to DIR_B: flips, cohorts, accounts. Exit 1 if anything regressed."""
+def compare_cmd(dir_a: Path, dir_b: Path, tickets: tuple[Path, ...], as_json: bool) -> int:
+    """What changed from backtest DIR_A to DIR_B: flips, cohorts, accounts. Exit 1 if anything regressed
+    (or a --ticket's fix is not ready)."""
     from agentbook.backtest.compare import compare_backtests, render
+    from agentbook.backtest.fixes import read_ticket_cohort
+    from agentbook.workflows.fixcheck import assess, members_of, render_check
 
+    targets = [read_ticket_cohort(t) for t in tickets]  # a bad ticket fails before any work
     result = compare_backtests(str(dir_a), str(dir_b))
+    checks = [assess(t, result, members_of(str(dir_a))) for t in targets]
     if as_json:
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), "fixes": [c.to_json() for c in checks]} if checks else result.to_json())
     else:
-        click.echo(bounded(render(result), more_hint="use --json for every row"))
-    return EXIT_FINDINGS if result.broken or result.regressed_accounts else EXIT_OK
+        text = render(result)
+        for check in checks:
+            text += f"\nfix {check.ticket_id}:\n" + "\n".join(f"  {line}" for line in render_check(check))
+        click.echo(bounded(text, more_hint="use --json for every row"))
+    bad = result.broken or result.regressed_accounts or any(not c.ready for c in checks)
+    return EXIT_FINDINGS if bad else EXIT_OK
+
+
+@command.command("fixes")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--code", type=click.Path(path_type=Path), default=Path("."), show_default=True,
+              help="The system's repository: where the prompts, eval suites and tickets are.")
+@click.option("--eval-model", required=True,
+              help="Model spec the tickets' gates run the suite with (a scripted: stand-in: gates have no API key).")
+@click.option("--tickets", type=click.Path(path_type=Path), help="Folder for the tickets (default: CODE/tickets).")
+@click.option("--top", type=click.IntRange(1, 20), default=5, show_default=True, help="Fixes for this many cohorts.")
+@json_option
+def fixes_cmd(folder: Path, code: Path, eval_model: str, tickets: Path | None, top: int, as_json: bool) -> int:
+    """FOLDER/fixes.md (one fix per top cohort) and a fix-prompt ticket for each fix to a prompt."""
+    from agentbook.backtest.fixes import write_fixes
+
+    summary = write_fixes(folder, code=code, eval_model=eval_model, tickets=tickets, top=top)
+    if as_json:
+        emit_json(summary.to_json())
+        return EXIT_OK
+    lines = [f"{len(summary.fixes)} fixes in {summary.fixes_md}"]
+    for f in summary.fixes:
+        where = f.ticket or f"no ticket: {f.no_ticket}"
+        lines.append(f"  {f.n}. {f.count:4d}  {f.slug}  {f.location or '-'}  -> {where}")
+    written = [f.ticket for f in summary.fixes if f.ticket]
+    if written:
+        lines.append(f"next: agentbook run fix-prompt --ticket {written[0]}, or all of them checked against a re-run: "
+                     "agentbook backtest close-loop TICKET... --spec RUN_SPEC --analyst-model SPEC")
+    click.echo(bounded("\n".join(lines), more_hint="use --json"))
+    return EXIT_OK
+
+
+@command.command("close-loop")
+@click.argument("tickets", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--spec", required=True, help="The backtest run spec, relative to the repo (read on each fix's branch).")
+@click.option("--model", "agent_model", default=default_model, show_default=DEFAULT_MODEL,
+              help="Model spec of the agent that works each ticket (agentbook run --model).")
+@click.option("--analyst-model", required=True, help="Model spec for the re-run's analysts.")
+@click.option("--baseline", type=click.Path(path_type=Path),
+              help="The clustered backtest the tickets came from (default: the tickets' cohort.backtest).")
+@click.option("--repo", type=click.Path(path_type=Path), default=Path("."), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Working folder (default: REPO/.agentbook/loop).")
+@click.option("--system-model", help="Model spec the system runs with in the re-run (default: the spec's model:).")
+@click.option("--agent", help="Who works the tickets: agentbook | claude-code | command:'ARGV' (agentbook run --agent).")
+@click.option("--jobs", type=click.IntRange(1, 256), default=4, show_default=True, help="Investigations in flight.")
+@click.option("--concurrency", type=click.IntRange(1, 500), default=25, show_default=True, help="Analyses in flight.")
+@click.option("--sandbox", default="auto", show_default=True, help="Sandbox of the fix runs' gates (as agentbook run).")
+@click.option("--system-sandbox", type=click.Choice(["auto", "none-i-accept-the-risk"]), default="auto",
+              show_default=True, help="Sandbox of the system in the re-run (as backtest run --sandbox).")
+@click.option("--pass-env", multiple=True, metavar="NAME",
+              help="A variable the system gets in the re-run (as backtest run --pass-env; repeatable).")
+@click.option("--push", "push", metavar="REMOTE", help="Push each fix's branch to REMOTE.")
+@click.option("--open-pr", is_flag=True, help="With --push: a ready pull request for a fix that is ready, a draft "
+              "saying why for any other.")
+@json_option
+def close_loop_cmd(tickets: tuple[Path, ...], spec: str, agent_model: str, analyst_model: str, baseline: Path | None,
+                   repo: Path, out: Path | None, system_model: str | None, agent: str | None, jobs: int,
+                   concurrency: int, sandbox: str, system_sandbox: str, pass_env: tuple[str, ...], push: str | None,
+                   open_pr: bool, as_json: bool) -> int:
+    """Run each fix ticket on its branch, re-run the backtest there, and check the fix against the baseline.
+
+    Per fix: the targeted cohort before -> after, other cohorts that grew, accounts that regressed, and
+    whether it is ready. Re-running the same command after an interruption carries on. Exit 1 if a fix
+    is not ready.
+    """
+    from agentbook.errors import UsageError
+    from agentbook.workflows.loop import LoopOptions, close_loop, render_report
+
+    if open_pr and not push:
+        raise UsageError("--open-pr needs --push REMOTE")
+    summary = close_loop(LoopOptions(tickets=list(tickets), spec=spec, agent_model=agent_model,
+                                     analyst_model=analyst_model, repo=repo, baseline=baseline, out=out,
+                                     system_model=system_model, agent=agent, jobs=jobs, concurrency=concurrency,
+                                     sandbox=sandbox, system_sandbox=system_sandbox, pass_env=list(pass_env),
+                                     push=push, open_pr=open_pr))
+    if as_json:
+        emit_json(summary.to_json())
+    else:
+        text = render_report(summary).replace("```\n", "")
+        click.echo(bounded(text + f"took {summary.seconds:.1f}s; report: {summary.out}/report.md",
+                           more_hint=f"see {summary.out}/report.md or use --json"))
+    return EXIT_OK if all(f.ready for f in summary.fixes) else EXIT_FINDINGS

@@ -11,14 +11,15 @@ import click
 
 from agentbook import confine
 from agentbook.cli.output import DEFAULT_BUDGET, bounded, emit_json, json_option
+from agentbook.console import echo
 from agentbook.errors import FatalError, UsageError
 from agentbook.evals import runs as runstore
-from agentbook.evals.cases import CaseInfo, EditResult
+from agentbook.evals.cases import EditResult
 from agentbook.evals.fieldpath import get_path, parse_path, parse_value
+from agentbook.evals.listing import LIST_LIMIT, list_output
 from agentbook.evals.store import Suite, open_suite
 from agentbook.evals.views import (
     FIELD_BUDGET,
-    match_filter,
     pointer,
     render_case,
     slice_field,
@@ -42,30 +43,12 @@ def command() -> None:
 @command.command("list")
 @suite_arg
 @click.option("--filter", "expr", help="Terms like id=triage-*, assert=llm-rubric, result=fail, size>10000.")
-@click.option("--limit", default=100, show_default=True, help="Rows to show; 0 for all.")
+@click.option("--limit", default=LIST_LIMIT, show_default=True, help="Rows to show; 0 for all.")
 @json_option
 def list_cmd(suite: Path, expr: str | None, limit: int, as_json: bool) -> None:
     """Cases: id, description, assert types, size in bytes and the last run's verdict."""
-    s = open_suite(suite)
-    verdicts = runstore.last_verdicts(s.path)
-    rows = [(c, verdicts.get(c.id)) for c in s.list_cases()]
-    hits = [(c, v) for c, v in rows if match_filter(expr, c, v)]
-    shown = hits if limit <= 0 else hits[:limit]
-    if as_json:
-        emit_json({"suite": str(s.path), "layout": s.layout, "total": len(rows), "matched": len(hits),
-                   "cases": [{**c.to_json(), "last": v} for c, v in shown]})
-        return
-    for c, v in shown:
-        click.echo(_row(c, v))
-    if len(shown) < len(hits):
-        click.echo(f"[... {len(hits) - len(shown)} more cases: use --filter EXPR or --limit 0]")
-    click.echo(f"{len(hits)} of {len(rows)} cases ({s.layout} layout)")
-
-
-def _row(c: CaseInfo, verdict: str | None) -> str:
-    desc = c.description if len(c.description) <= 48 else c.description[:47] + "…"
-    asserts = ",".join(c.asserts) or "-"
-    return f"{c.id:<24} {verdict or '-':<5} {c.size:>8}B  {asserts:<28} {desc}"
+    # the same function the launcher calls for the plain forms of this command, before click loads
+    echo(list_output(suite, expr, limit, as_json))
 
 
 @command.command("show")

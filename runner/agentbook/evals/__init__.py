@@ -14,10 +14,13 @@ Names are imported on first use, so `agentbook eval show` does not pay for the m
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+TYPE_CHECKING = False  # `typing` itself costs `agentbook eval list` more than the rest of this package
+if TYPE_CHECKING:
+    from typing import Any
 
 _EXPORTS = {
-    "CaseInfo": "agentbook.evals.cases", "EditResult": "agentbook.evals.cases", "Suite": "agentbook.evals.store",
+    "CaseInfo": "agentbook.evals.rows", "EditResult": "agentbook.evals.cases", "Suite": "agentbook.evals.store",
     "open_suite": "agentbook.evals.store", "RunOptions": "agentbook.evals.runner",
     "run_suite": "agentbook.evals.runner", "run_suite_async": "agentbook.evals.runner",
     "validate_suite": "agentbook.evals.validate", "split_suite": "agentbook.evals.split",

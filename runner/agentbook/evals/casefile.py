@@ -21,7 +21,6 @@ from agentbook import yamlsafe
 from agentbook.errors import FatalError
 from agentbook.evals import state
 from agentbook.evals.cases import (
-    CaseInfo,
     EditResult,
     Mutation,
     assert_types,
@@ -40,6 +39,7 @@ from agentbook.evals.index import (
     fill_ids,
 )
 from agentbook.evals.indexstore import IndexStore, Located, StatKey, stat_key
+from agentbook.evals.rows import CaseInfo
 from agentbook.evals.yamlio import (
     Style,
     dump_all_rt,

@@ -22,20 +22,6 @@ Mutation = Callable[["CommentedMap", str], None]
 
 
 @dataclass
-class CaseInfo:
-    id: str
-    description: str
-    asserts: list[str]
-    size: int
-    location: str  # file:line
-    explicit_id: bool = True
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "description": self.description, "asserts": self.asserts,
-                "size": self.size, "location": self.location, "explicit_id": self.explicit_id}
-
-
-@dataclass
 class EditResult:
     id: str
     path: str

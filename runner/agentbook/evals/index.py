@@ -22,13 +22,10 @@ import yaml
 
 from agentbook import yamlsafe
 from agentbook.errors import FatalError
+from agentbook.evals.rows import REF_PREFIX, CaseSpan, SuiteIndex
 
-INDEX_VERSION = 5
 _ITEM_PREFIX = re.compile(rb"( *)- +$")
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-REF_PREFIX = "$ref:"  # an assertion given by `$ref`: resolved against the suite by the store
-
 
 class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """libyaml with YAML 1.2 core scalars, as promptfoo (js-yaml) and ruamel read them.
@@ -63,53 +60,6 @@ def _core_int(loader: Any, node: yaml.ScalarNode) -> int:
 
 _core_resolvers()
 Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
-
-
-@dataclass
-class CaseSpan:
-    id: str
-    explicit_id: bool
-    lead: int  # byte offset where this case's leading comment lines start (removed with it)
-    start: int  # byte offset of the start of the line holding the item's dash
-    end: int  # byte offset just past the case's last line
-    line: int  # 1-based line of the dash
-    description: str = ""
-    asserts: list[str] = field(default_factory=list)
-
-    @property
-    def size(self) -> int:
-        return self.end - self.start
-
-
-@dataclass
-class SuiteIndex:
-    size: int
-    mtime_ns: int
-    digest: str
-    tests: str  # inline | files | none
-    globs: list[str]
-    fast: bool
-    reason: str
-    dash_col: int
-    items_start: int
-    items_end: int
-    cases: list[CaseSpan]
-    version: int = INDEX_VERSION
-
-    def to_json(self) -> dict[str, Any]:
-        """Cases as rows, not objects: the cache of a 5,000-case suite stays small and fast to write."""
-        head = {k: v for k, v in self.__dict__.items() if k != "cases"}
-        rows = [[c.id, c.explicit_id, c.lead, c.start, c.end, c.line, c.description, c.asserts]
-                for c in self.cases]
-        return {**head, "cases": rows}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SuiteIndex:
-        cases = [CaseSpan(*row) for row in data.pop("cases")]
-        return cls(cases=cases, **data)
-
-    def find(self, case_id: str) -> list[int]:
-        return [i for i, c in enumerate(self.cases) if c.id == case_id]
 
 
 def build_index(data: bytes, *, where: str = "<suite>", seq_key: str | None = "tests") -> SuiteIndex:

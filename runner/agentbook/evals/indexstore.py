@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentbook.evals.index import CaseSpan, SuiteIndex
+from agentbook.evals.rows import CaseSpan, SuiteIndex
 
 SCHEMA = 2  # 2: assertions given by $ref are indexed (as "$ref:POINTER")
 StatKey = tuple[int, int, int, int, int]

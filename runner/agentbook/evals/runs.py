@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agentbook.errors import FatalError
 from agentbook.evals import state
 from agentbook.fsutil import atomic_write_json, file_lock
+
+TYPE_CHECKING = False  # `typing` at run time would cost `agentbook eval list` several ms
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def save_run(suite_path: Path, run: dict[str, Any]) -> Path:

@@ -7,12 +7,16 @@ ignores everything in it, so nothing there is ever committed by accident.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text, file_lock
+
+try:  # hashlib's blake2b itself, without hashlib's import of the OpenSSL bindings (`eval list` feels it)
+    from _blake2 import blake2b
+except ImportError:  # another interpreter
+    from hashlib import blake2b
 
 
 def state_dir(suite_path: Path) -> Path:
@@ -27,7 +31,7 @@ def state_dir(suite_path: Path) -> Path:
 
 
 def _key(path: Path) -> str:
-    digest = hashlib.blake2b(str(path.resolve()).encode(), digest_size=6).hexdigest()
+    digest = blake2b(str(path.resolve()).encode(), digest_size=6).hexdigest()
     return f"{path.name}.{digest}"
 
 

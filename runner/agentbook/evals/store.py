@@ -21,7 +21,6 @@ from agentbook.errors import FatalError
 from agentbook.evals import state
 from agentbook.evals.casefile import CaseFile, changed_lines
 from agentbook.evals.cases import (
-    CaseInfo,
     EditResult,
     Mutation,
     as_case_map,
@@ -34,12 +33,13 @@ from agentbook.evals.cases import (
     write_bytes,
 )
 from agentbook.evals.index import REF_PREFIX, Loader
+from agentbook.evals.listing import SUITE_NAMES
+from agentbook.evals.rows import CaseInfo
 from agentbook.evals.yamlio import dump_rt, fit_style, load_rt, to_plain
 
 __all__ = ["CaseFile", "CaseInfo", "EditResult", "SingleFileSuite", "SplitSuite", "Suite", "open_suite",
            "write_bytes"]
 
-SUITE_NAMES = ("suite.yaml", "promptfooconfig.yaml", "promptfooconfig.yml", "suite.yml")
 
 
 def open_suite(path: Path | str, root: Path | None = None) -> Suite:

@@ -17,10 +17,11 @@ from agentbook.errors import FatalError
 from agentbook.evals import runs as runstore
 from agentbook.evals.cases import EditResult
 from agentbook.evals.fieldpath import get_path, parse_path
+from agentbook.evals.listing import match_filter
 from agentbook.evals.runner import RunOptions, exit_code, run_suite_async
 from agentbook.evals.stats import suite_stats
 from agentbook.evals.store import SingleFileSuite, SplitSuite, Suite, open_suite
-from agentbook.evals.views import FIELD_BUDGET, match_filter, slice_field, truncate_leaves
+from agentbook.evals.views import FIELD_BUDGET, slice_field, truncate_leaves
 from agentbook.session.paths import PathRefused, is_protected, relative, resolve_in_root
 from agentbook.session.tools import ToolContext, ToolResult
 

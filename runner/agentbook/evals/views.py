@@ -6,7 +6,6 @@ every long string is shown as its head plus `[... N bytes more: use --field vars
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import yaml
 
 from agentbook.errors import FatalError
-from agentbook.evals.cases import CaseInfo
 from agentbook.evals.fieldpath import PathPart, format_path
 
 FIELD_BUDGET = 300  # characters of one long value shown in a case view
@@ -90,43 +88,3 @@ def slice_field(value: Any, path: str, rng: str | None) -> tuple[str, int, int, 
             raise FatalError(f"bad --range {rng!r}: start is after end")
         end = min(end, total)
     return text[start:end], start, end, total
-
-
-# -- list filters -------------------------------------------------------------------------------
-_TERM = re.compile(r"(id|description|desc|assert|result|size)\s*(=|~|>|<|!=)\s*(.+)")
-
-
-def match_filter(expr: str | None, info: CaseInfo, result: str | None) -> bool:
-    """`--filter` terms, all of which must hold: `id=glob`, `description~text`, `assert=llm-rubric`,
-    `result=fail`, `size>10000`, `field!=glob`, or a bare word matched against id and description."""
-    if not expr:
-        return True
-    return all(_term(t, info, result) for t in _split_terms(expr))
-
-
-def _split_terms(expr: str) -> list[str]:
-    return [t for t in re.split(r"\s*,\s*|\s+(?=(?:id|description|desc|assert|result|size)\s*[=~<>!])",
-                                expr.strip()) if t]
-
-
-def _term(term: str, info: CaseInfo, result: str | None) -> bool:
-    m = _TERM.fullmatch(term.strip())
-    if m is None:
-        word = term.strip().lower()
-        return word in info.id.lower() or word in info.description.lower()
-    field, op, want = m.group(1), m.group(2), m.group(3).strip()
-    if field == "size":
-        try:
-            limit = int(want)
-        except ValueError:
-            raise FatalError(f"bad filter {term!r}: size needs a number") from None
-        return info.size > limit if op == ">" else info.size < limit if op == "<" else info.size == limit
-    values = {"id": [info.id], "description": [info.description], "desc": [info.description],
-              "assert": info.asserts, "result": [result or "none"]}[field]
-    if op == "~":
-        hit = any(want.lower() in v.lower() for v in values)
-    elif op in ("=", "!="):
-        hit = any(fnmatch.fnmatchcase(v, want) for v in values)
-    else:
-        raise FatalError(f"bad filter {term!r}: {field} takes =, != or ~")
-    return not hit if op == "!=" else hit

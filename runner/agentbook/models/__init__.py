@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import os
+
 from agentbook.models.base import Model, ModelRequest, ModelResponse, StreamCallback, Usage
 from agentbook.models.errors import (
     AuthError,
@@ -31,6 +33,15 @@ def load_model(spec: str) -> Model:
     check_model(spec)  # inside a session: its own model or a script below its root, nothing else
     parsed = parse_spec(spec)
     price_table()
+    model = _load(parsed)
+    if os.environ.get("AGENTBOOK_TRACE_FILE"):  # the program asked for a trace of its model calls
+        from agentbook.models.tracing import traced
+
+        return traced(model)
+    return model
+
+
+def _load(parsed: BackendSpec) -> Model:
     if parsed.kind == "scripted":
         from agentbook.models.scripted import ScriptedModel, needs_http
         from agentbook.standin.server import ensure_server, script_server

@@ -11,7 +11,6 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +55,7 @@ def _price(entry: Any, where: str) -> Price:
 def load_prices(path: str | Path | None = None) -> PriceTable:
     """Read a prices file (default: the packaged one)."""
     if path is None:
-        text = resources.files("agentbook").joinpath("data/prices.yaml").read_text(encoding="utf-8")
-        source = "agentbook/data/prices.yaml"
+        text, source = _packaged_prices(), "agentbook/data/prices.yaml"
     else:
         try:
             text, source = Path(path).read_text(encoding="utf-8"), str(path)
@@ -70,6 +68,17 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
               for name, entry in (data.get("models") or {}).items()}
     return PriceTable(models, _price(data.get("default"), f"{source}: default"),
                       float(data.get("batch_discount", 0.5)), source)
+
+
+def _packaged_prices() -> str:
+    """The packaged prices file, read beside this module; importlib.resources (which imports tempfile,
+    zipfile and more, a cost every session start would pay) only for a package not on the file system."""
+    beside = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
+    if beside.is_file():
+        return beside.read_text(encoding="utf-8")
+    from importlib import resources
+
+    return resources.files("agentbook").joinpath("data/prices.yaml").read_text(encoding="utf-8")
 
 
 PRICES_ENV = "AGENTBOOK_PRICES"  # a prices file of your own instead of the packaged one

@@ -17,6 +17,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ from typing import Any
 
 from agentbook.confine import MODEL_ENV
 from agentbook.errors import FatalError
+from agentbook.fsutil import atomic_write_text
 from agentbook.models import relay_forward
 from agentbook.models.base import Usage
 from agentbook.models.relay import Relay, RelayLimits
@@ -70,6 +72,32 @@ def jail_call(root: Path, argv: list[str], *, protected: list[str], writable: li
     return jail.Call([*call.argv[:cut], *extra, *call.argv[cut:]], call.pass_fds, call.cgroup)
 
 
+HOME_SCRUB_LIMIT = 64 * 1024 * 1024  # larger files in the agent's home are caches, not transcripts
+
+
+def scrub_home(home: Path, redactor: Redactor) -> int:
+    """Redact the agent CLI's own files (its session transcripts, history, caches) as agentbook's records
+    are: they sit in the run folder and hold whatever the agent read, a held secret included. Text files
+    only; symlinks are not followed. Returns how many files were rewritten."""
+    rewritten = 0
+    for folder, _dirs, files in os.walk(home):
+        for name in files:
+            path = Path(folder) / name
+            try:
+                info = path.lstat()
+                if not stat.S_ISREG(info.st_mode) or info.st_size > HOME_SCRUB_LIMIT:
+                    continue
+                text = path.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            clean = redactor.json_text(redactor.text(text)) if name.endswith((".json", ".jsonl")) else \
+                redactor.text(text)
+            if clean != text:
+                atomic_write_text(path, clean, mode=stat.S_IMODE(info.st_mode))
+                rewritten += 1
+    return rewritten
+
+
 class CliAgentSession:
     """The relay, the jail, the records and the spend of one agent CLI over a run's steps; subclasses
     say how to start the CLI for a message and what its output means."""
@@ -83,7 +111,7 @@ class CliAgentSession:
         self.home.mkdir(parents=True, exist_ok=True)
         # the real file: the jail shows its folder only, not the npm link that points there
         self.binary = Path(os.path.realpath(binary)) if binary is not None else None
-        redactor = Redactor(ctx.secrets)
+        self.redactor = redactor = Redactor(ctx.secrets)
         self.transcript = Transcript(ctx.transcript_path, ctx.session_id, redactor)
         self.trace = TraceRecorder(ctx.trace_path, ctx.session_id, redactor)
         self.trace.root.attributes["gen_ai.agent.name"] = self.agent
@@ -140,8 +168,10 @@ class CliAgentSession:
             outcome = await self._send(text)
         except asyncio.CancelledError:
             self._finish(Outcome(OutcomeKind.CRASHED, "cancelled", "the agent was cancelled"))
+            scrub_home(self.home, self.redactor)
             raise
         self._finish(outcome)
+        scrub_home(self.home, self.redactor)
         return outcome
 
     async def _send(self, text: str) -> Outcome:

@@ -32,8 +32,12 @@ def parse_cli_inputs(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 def resolve_inputs(spec: dict[str, Any], ticket_inputs: dict[str, Any], cli_inputs: dict[str, str], *,
                    runbook: str, path_exists: Callable[[str], bool], ticket_source: str = "ticket",
-                   ticket_lines: dict[str, int] | None = None) -> dict[str, Any]:
-    """Merge (CLI wins over ticket), type and check every input; FatalError on the first problem."""
+                   ticket_lines: dict[str, int] | None = None, subdir: str = "") -> dict[str, Any]:
+    """Merge (CLI wins over ticket), type and check every input; FatalError on the first problem.
+
+    `subdir` is the folder the command was started in, relative to the repository root: a path that
+    is missing from the root but present under it gets a hint (paths are relative to the root).
+    """
     spec = spec or {}
     merged: dict[str, tuple[Any, str]] = {}
     for name, value in ticket_inputs.items():
@@ -52,7 +56,7 @@ def resolve_inputs(spec: dict[str, Any], ticket_inputs: dict[str, Any], cli_inpu
         decl = decl if isinstance(decl, dict) else {"type": "string"}
         if name in merged:
             value, where = merged[name]
-            out[name] = coerce(name, value, decl, where=where, path_exists=path_exists)
+            out[name] = coerce(name, value, decl, where=where, path_exists=path_exists, subdir=subdir)
         elif "default" in decl:
             out[name] = decl["default"]
         elif decl.get("required", False):
@@ -63,7 +67,7 @@ def resolve_inputs(spec: dict[str, Any], ticket_inputs: dict[str, Any], cli_inpu
 
 
 def coerce(name: str, value: Any, decl: dict[str, Any], *, where: str,
-           path_exists: Callable[[str], bool]) -> Any:
+           path_exists: Callable[[str], bool], subdir: str = "") -> Any:
     kind = _ALIASES.get(str(decl.get("type", "string")), str(decl.get("type", "string")))
     loc = None if where == "--input" else where
     if kind not in TYPES:
@@ -73,9 +77,9 @@ def coerce(name: str, value: Any, decl: dict[str, Any], *, where: str,
     if converted is None:
         raise FatalError(f"input '{name}' must be {_ARTICLE[kind]}, got {value!r}", location=loc)
     if kind == "path":
-        converted = _check_path(name, converted, loc, path_exists)
+        converted = _check_path(name, converted, loc, path_exists, subdir)
     if kind == "model":
-        _check_model(name, converted, loc, path_exists)
+        _check_model(name, converted, loc, path_exists, subdir)
     choices = decl.get("enum")
     if choices and converted not in choices:
         raise FatalError(f"input '{name}' must be one of {', '.join(map(str, choices))}; got {value!r}",
@@ -83,18 +87,26 @@ def coerce(name: str, value: Any, decl: dict[str, Any], *, where: str,
     return converted
 
 
-def _check_path(name: str, value: str, loc: str | None, path_exists: Callable[[str], bool]) -> str:
+def _check_path(name: str, value: str, loc: str | None, path_exists: Callable[[str], bool],
+                subdir: str = "") -> str:
     p = PurePosixPath(value)
     norm = str(p).removeprefix("./")
     if p.is_absolute() or ".." in p.parts or not norm or norm == ".":
         raise FatalError(f"input '{name}' must be a path inside the repository, got '{value}'", location=loc)
     if not path_exists(norm):
+        hint = "paths are checked at the base commit; commit the file first"
+        if subdir and path_exists(f"{subdir}/{norm}"):
+            # e.g. a ticket of examples/incident-assistant run inside agentbook's own checkout
+            hint = (f"paths are relative to the repository root, not to this folder: from the root it is "
+                    f"'{subdir}/{norm}'; if '{subdir}' is meant to be a repository of its own, run from a copy "
+                    f"of it that is one")
         raise FatalError(f"input '{name}': path '{norm}' does not exist in the repository", location=loc,
-                         hint="paths are checked at the base commit; commit the file first")
+                         hint=hint)
     return norm
 
 
-def _check_model(name: str, value: str, loc: str | None, path_exists: Callable[[str], bool]) -> None:
+def _check_model(name: str, value: str, loc: str | None, path_exists: Callable[[str], bool],
+                 subdir: str = "") -> None:
     """A typo in a model spec would only show as every eval case erroring, after the run started."""
     from agentbook.models.spec import parse_spec
 
@@ -103,7 +115,7 @@ def _check_model(name: str, value: str, loc: str | None, path_exists: Callable[[
     except FatalError as err:
         raise FatalError(f"input '{name}': {err.message}", location=loc, hint=err.hint) from None
     if spec.kind == "scripted" and spec.script is not None and not PurePosixPath(spec.script).is_absolute():
-        _check_path(name, spec.script, loc, path_exists)
+        _check_path(name, spec.script, loc, path_exists, subdir)
 
 
 def _to_string(v: Any) -> str | None:

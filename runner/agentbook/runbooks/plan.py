@@ -110,6 +110,15 @@ class RunPlan:
                 "sandbox_limits": self.limits.to_json()}
 
 
+def _subdir(root: Path) -> str:
+    """The current folder relative to the repository root ('' at the root or outside it)."""
+    try:
+        rel = Path.cwd().resolve().relative_to(Path(root).resolve())
+    except (ValueError, OSError):
+        return ""
+    return "" if rel == Path() else rel.as_posix()
+
+
 def plan_run(opts: RunOptions) -> RunPlan:
     """Resolve and check everything, in the order a user fixes things; no side effects."""
     repo = open_repo(opts.repo)
@@ -127,7 +136,8 @@ def plan_run(opts: RunOptions) -> RunPlan:
     front = runbook.front
     inputs = resolve_inputs(_mapping(front.get("inputs")), ticket.inputs, opts.inputs, runbook=runbook.name,
                             ticket_source=ticket.source, ticket_lines=ticket.inputs_line,
-                            path_exists=lambda p: repo.git.ok("cat-file", "-e", f"{base_sha}:{p}"))
+                            path_exists=lambda p: repo.git.ok("cat-file", "-e", f"{base_sha}:{p}"),
+                            subdir=_subdir(repo.root))
     values = {"inputs": inputs, "ticket": {"id": ticket.id, "title": ticket.title},
               "runbook": {"name": runbook.name}}
     steps = _render_steps(runbook, values)

@@ -20,7 +20,9 @@ from typing import Any
 from agentbook import yamlsafe
 from agentbook.errors import FatalError
 
-FRONT_KEYS = {"id", "title", "runbook", "inputs", "co-authored-by", "labels", "agent"}
+# `cohort`: the backtest cohort a fix ticket targets (backtest/fixes.py); the runner ignores it and the
+# agent never sees it; what checks the fix against a re-run reads it
+FRONT_KEYS = {"id", "title", "runbook", "inputs", "co-authored-by", "labels", "agent", "cohort"}
 RUNBOOK_LABEL = "agentbook:"
 MAX_TICKET_BYTES = 256 << 10  # a ticket is a request (GitHub caps an issue body at 65,536 characters)
 MAX_ALIAS_VALUES = 10_000  # as for runbook front-matter
@@ -67,7 +69,8 @@ def read_ticket(path: str, stdin_text: str | None = None) -> Ticket:
         with p.open("rb") as fh:
             raw = fh.read(MAX_TICKET_BYTES + 1)  # never more: a 50 MB ticket costs 256 KiB to refuse
     except FileNotFoundError:
-        raise FatalError(f"ticket file not found: {path}") from None
+        where = None if p.is_absolute() else f"a relative path is read from the current folder, {Path.cwd()}"
+        raise FatalError(f"ticket file not found: {path}", hint=where) from None
     except OSError as err:
         raise FatalError(f"cannot read ticket {path}: {err.strerror or err}") from None
     _check_size(len(raw), path)
@@ -78,6 +81,14 @@ def read_ticket(path: str, stdin_text: str | None = None) -> Ticket:
         raise FatalError(f"ticket is not valid UTF-8 (byte 0x{raw[err.start]:02x})", location=f"{path}:{line}",
                          hint="save the ticket as UTF-8") from None
     return parse_ticket(text, path, stem=p.stem)
+
+
+def ticket_front(path: str) -> dict[str, Any]:
+    """The front-matter of a Markdown ticket file as a mapping ({} when it has none), for the keys the
+    runner itself ignores (`cohort`). Call `read_ticket` first: it reports a bad file."""
+    text = Path(path).read_text(encoding="utf-8").lstrip("\ufeff").replace("\r\n", "\n")
+    m = _FENCE.match(text)
+    return _load_front(m.group("yaml") or "", path) if m else {}
 
 
 def parse_ticket(text: str, source: str, stem: str | None = None) -> Ticket:

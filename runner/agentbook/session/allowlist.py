@@ -31,10 +31,13 @@ class Refused(ValueError):
 
 @dataclass
 class Command:
-    """One simple command: its words (quotes removed) and whether a redirection or here-doc came with it."""
+    """One simple command: its words (quotes removed), whether a redirection or here-doc came with it,
+    and the operator that joins it to the next command (`|`, `&&`, `;`, a newline as `\\n`)."""
 
     words: list[str] = field(default_factory=list)
     redirected: bool = False
+    heredoc: bool = False
+    after: str | None = None
 
     def text(self) -> str:
         return shlex.join(self.words)
@@ -251,6 +254,7 @@ class _Parser:
                 raise Refused(f"{op!r} without a command before it")
         elif self.current.words or self.current.redirected:
             self.syntax = self.syntax or "\n"
+        self.current.after = op if (self.current.words or self.current.redirected) else None
         self._end_command()
 
     # -- words -------------------------------------------------------------------------------------
@@ -269,6 +273,7 @@ class _Parser:
                 raw = self._raw_word_before()
                 quoted = any(q in raw for q in "'\"\\")
                 self.heredocs.append((text, quoted, self.want_target == "<<-"))
+                self.current.heredoc = True
             self.want_target = None
             return
         self.current.words.append(text)

@@ -24,6 +24,7 @@ import errno
 import functools
 import itertools
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -72,7 +73,7 @@ class Call:
 
     argv: list[str]
     pass_fds: tuple[int, ...]
-    cgroup: Path | None
+    cgroup: CallGroup | None
 
     def close(self) -> None:
         for fd in self.pass_fds:
@@ -245,12 +246,12 @@ def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[
         os.close(write_fd)
     try:
         cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs, host_ro, ro_at) + inner
-        group = _new_cgroup(limits.processes) if cgroup else None
+        group = _new_cgroup(limits) if cgroup else None
     except BaseException:
         os.close(read_fd)
         raise
-    if group is not None:  # the shell joins the cgroup, then becomes bubblewrap: every process is counted
-        cmd = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" || exit 125; exec "$@"', str(group), *cmd]
+    if group is not None:  # the shell joins the cgroups, then becomes bubblewrap: every process is counted
+        cmd = [*group.join_command(), *cmd]
     return Call(cmd, (read_fd,), group)
 
 
@@ -286,50 +287,144 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _new_cgroup(processes: int) -> Path | None:
-    """A pids cgroup for one call: an idle one from the pool (mkdir and rmdir cost more than the call's
-    own exec on a busy machine), or a new one named after this process."""
+@functools.lru_cache(maxsize=1)
+def memory_cgroup_base() -> Path | None:
+    """Where this process may make memory cgroups (root only), or None: cgroup v1's memory hierarchy at
+    this process's own place in it, or the pids base when that is a v2 group with the memory controller."""
+    if os.geteuid() != 0:
+        return None
+    pids = pids_cgroup_base()
+    if pids is not None and pids.name != "pids" and "memory" in _read(pids / "cgroup.subtree_control").split():
+        return pids  # v2: one group per call carries both limits
+    own = next((line.split(":", 2)[2] for line in _read(Path("/proc/self/cgroup")).splitlines()
+                if line.split(":")[1:2] == ["memory"]), None)
+    if own is None:
+        return None
+    base = Path("/sys/fs/cgroup/memory") / own.strip().lstrip("/")
+    probe = base / f"agentbook-probe-{os.getpid()}"
+    try:
+        probe.mkdir()
+    except OSError:
+        return None
+    works = (probe / "memory.limit_in_bytes").exists()
+    _remove_cgroup(probe)
+    if not works:
+        return None
+    _sweep(base)
+    return base
+
+
+@dataclass(frozen=True)
+class CallGroup:
+    """The cgroups of one call: `pids` caps its processes; `memory` (None where none can be made) caps the
+    memory of all of them together, which a per-process limit cannot (512 processes x 4G)."""
+
+    pids: Path
+    memory: Path | None = None
+
+    def procs_files(self) -> list[Path]:
+        groups = [self.pids, *([self.memory] if self.memory not in (None, self.pids) else [])]
+        return [g / "cgroup.procs" for g in groups]
+
+    def idle(self) -> bool:
+        return not any(_read(f).strip() for f in self.procs_files())
+
+    def join_command(self) -> list[str]:
+        """`sh -c` that moves itself into every group, then becomes the call (exit 125 if it cannot)."""
+        joins = " && ".join(f"echo $$ > {shlex.quote(str(f))}" for f in self.procs_files())
+        return ["/bin/sh", "-c", joins + ' || exit 125; exec "$@"', "agentbook-cgroup"]
+
+
+def _new_cgroup(limits: Limits) -> CallGroup | None:
+    """The cgroups for one call: an idle pair from the pool (mkdir and rmdir cost more than the call's own
+    exec on a busy machine), or new ones named after this process."""
     base = pids_cgroup_base()
     if base is None:
         return None
-    path = _idle_from_pool()
-    if path is None:
-        path = base / f"agentbook-{os.getpid()}-{next(_counter)}"
+    group = _idle_from_pool()
+    if group is None:
+        name = f"agentbook-{os.getpid()}-{next(_counter)}"
+        group = CallGroup(base / name, _make_memory_group(name, base / name))
         try:
-            path.mkdir()
+            group.pids.mkdir()
         except OSError:
+            _remove_group(group)
             return None
     try:
-        (path / "pids.max").write_text(str(processes))
+        (group.pids / "pids.max").write_text(str(limits.processes))
     except OSError:
-        _remove_cgroup(path)
+        _remove_group(group)
+        return None
+    if group.memory is not None and not _limit_memory(group.memory, limits.memory):
+        _remove_cgroup(group.memory)  # the per-process limit still holds; the call is not left unbounded
+        group = CallGroup(group.pids)
+    return group
+
+
+def _make_memory_group(name: str, pids: Path) -> Path | None:
+    base = memory_cgroup_base()
+    if base is None:
+        return None
+    path = base / name
+    if path == pids:
+        return path
+    try:
+        path.mkdir()
+    except OSError:
         return None
     return path
 
 
-def _release_cgroup(path: Path) -> None:
+def _limit_memory(group: Path, limit: int) -> bool:
+    """The call's memory, swap included, at most `limit` bytes; False when the kernel refused it."""
+    if (group / "memory.max").exists():  # v2
+        names = ["memory.max", "memory.swap.max"]
+        values = [str(limit), "0"]
+    else:  # v1: memsw (memory + swap) may never be below the plain limit, so the order depends on the move
+        names = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+        values = [str(limit), str(limit)]
+        current = _read(group / "memory.limit_in_bytes").strip()
+        if current.isdigit() and int(current) < limit:
+            names, values = names[::-1], values[::-1]
+    for name, value in zip(names, values, strict=True):
+        try:
+            (group / name).write_text(value)
+        except FileNotFoundError:
+            continue  # no swap accounting on this kernel: the plain limit is what there is
+        except OSError:
+            return False
+    return True
+
+
+def _release_cgroup(group: CallGroup) -> None:
     """Back to the pool; it is reused once no process is left in it (the pid namespace of the call that
     had it takes a moment to go after bubblewrap exits)."""
     with _pool_lock:
-        _pool.append(path)
+        _pool.append(group)
 
 
-def _idle_from_pool() -> Path | None:
+def _idle_from_pool() -> CallGroup | None:
     with _pool_lock:
-        for i, path in enumerate(_pool):
-            if not _read(path / "cgroup.procs").strip():
+        for i, group in enumerate(_pool):
+            if group.idle():
                 return _pool.pop(i)
     return None
 
 
 def _drain_pool() -> None:
     with _pool_lock:
-        paths, _pool[:] = list(_pool), []
-    for path in paths:
-        try:
-            path.rmdir()
-        except OSError:
-            pass
+        groups, _pool[:] = list(_pool), []
+    for group in groups:
+        for path in {group.pids, *([group.memory] if group.memory else [])}:
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+
+
+def _remove_group(group: CallGroup) -> None:
+    for path in {group.pids, *([group.memory] if group.memory else [])}:
+        _remove_cgroup(path)
 
 
 def _sweep(base: Path) -> None:
@@ -343,7 +438,7 @@ def _sweep(base: Path) -> None:
                 pass
 
 
-_pool: list[Path] = []
+_pool: list[CallGroup] = []
 _pool_lock = threading.Lock()
 atexit.register(_drain_pool)
 

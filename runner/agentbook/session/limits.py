@@ -3,7 +3,8 @@
 Set with `--limit NAME=VALUE` on `agentbook run` / `agentbook session`, or a runbook's
 `limits: {sandbox: {NAME: VALUE}}`; the CLI wins. Sizes take K/M/G suffixes (powers of 1024), times
 take s/m/h. `processes` and `memory` are per user and per process (RLIMIT_NPROC, RLIMIT_DATA); as root
-RLIMIT_NPROC does not apply, so a pids cgroup carries `processes` where one can be made.
+RLIMIT_NPROC does not apply, so a pids cgroup carries `processes` where one can be made, and a memory
+cgroup caps the whole call's `memory` (session/jail.py).
 """
 
 from __future__ import annotations

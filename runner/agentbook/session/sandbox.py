@@ -11,6 +11,7 @@ run, the session does not start (fail closed) unless the user names the risk:
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from agentbook import confine
@@ -28,6 +29,19 @@ def bwrap_works() -> bool:
     return jail.works()
 
 
+_early: list[threading.Thread] = []
+
+
+def probe_early() -> None:
+    """Start the jail's probe (`jail.problem`, once per process) in a thread, so the time bubblewrap
+    takes to set up and tear down its namespaces (mostly waiting, little CPU) overlaps the imports and
+    set-up of a command that will ask for it; `resolve_mode` waits for it. Not a daemon thread: a
+    process that ends first still lets the probe clean up its folder and cgroup."""
+    if not _early:
+        _early.append(threading.Thread(target=jail.problem, name="agentbook-jail-probe"))
+        _early[0].start()
+
+
 def resolve_mode(requested: str) -> str:
     """The mode a session runs bash in: `bwrap`, `allowlist` (both jailed) or `unconfined`.
 
@@ -36,6 +50,8 @@ def resolve_mode(requested: str) -> str:
         raise FatalError(f"unknown sandbox mode {requested!r}", hint=f"use one of: {', '.join(MODES)}")
     if requested == UNCONFINED:
         return "unconfined"
+    if _early:
+        _early[0].join()  # its answer is jail.problem's cached one
     why = jail.problem()
     if why is not None:
         raise FatalError(f"bash needs a working sandbox and there is none here: {why}",

@@ -13,9 +13,10 @@ import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import h11
+if TYPE_CHECKING:
+    import h11
 
 
 class DropConnection(Exception):
@@ -105,6 +106,8 @@ class HttpServer:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        import h11  # here, not at the top: an in-process scripted model uses this module's types only
+
         conn = h11.Connection(h11.SERVER)
         try:
             while True:
@@ -137,6 +140,8 @@ class HttpServer:
 
     @staticmethod
     async def _read_request(conn: h11.Connection, reader: asyncio.StreamReader) -> HttpRequest | None:
+        import h11
+
         head: h11.Request | None = None
         body = bytearray()
         while True:
@@ -160,6 +165,8 @@ class HttpServer:
     @staticmethod
     async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply,
                     *, head_only: bool = False) -> None:
+        import h11
+
         headers = [("content-type", reply.content_type), *reply.headers.items()]
         if isinstance(reply.body, bytes):
             headers.append(("content-length", str(len(reply.body))))

@@ -11,6 +11,11 @@ A turn with `on_result:` reacts to what its tools returned: it answers with the 
 `if:` condition holds for the last tool result (or, with `results: all`, every tool result so far),
 and that case's regex named groups fill its placeholders too. That is still stateless (the tool
 results are in the request), and it lets a scripted analyst report what it read in a file.
+
+A turn with `when:` answers by what the request says: the first case whose `if:` conditions all hold
+for the named parts of the request (`system`, `first_user`, `last_user`, `result`, `results`)
+answers. A scripted production model so depends on the prompt it is sent: add the instruction a
+prompt was missing and the answer changes, as a real model's would.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ class Session:
     after_last: str = "error"
     vars: dict[str, str] = field(default_factory=dict)
     cases: dict[int, list[ResultCase]] = field(default_factory=dict)  # turn index -> its on_result cases
+    when: dict[int, list[PromptCase]] = field(default_factory=dict)  # turn index -> its when cases
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,23 @@ class ResultCase:
     spec: dict[str, Any]
     condition: Condition | None = None
     results: str = "last"  # last: the tool results of the latest user message; all: every one so far
+
+
+@dataclass(frozen=True)
+class PromptCase:
+    """One `when:` entry: conditions on parts of the request (all must hold; none: always) and its reply."""
+
+    spec: dict[str, Any]
+    conditions: dict[str, Condition] = field(default_factory=dict)
+
+    def test(self, texts: dict[str, str]) -> dict[str, str] | None:
+        captures: dict[str, str] = {}
+        for part, cond in self.conditions.items():
+            got = cond.test(texts[part])
+            if got is None:
+                return None
+            captures.update(got)
+        return captures
 
 
 @dataclass(frozen=True)
@@ -177,6 +200,8 @@ class Script:
             spec = {**{k: v for k, v in spec.items() if k not in _CONTENT_KEYS}, **spec["variants"][variant]}
         if spec_index in session.cases:
             spec, captures = self._case(session, spec_index, spec, request, captures)
+        elif spec_index in session.when:
+            spec, captures = self._when(session, spec_index, spec, request, captures)
         values = {**session.vars, **captures, "turn": str(index + 1), "session": session.name}
         blocks = [_fill(b, values) for b in turn_blocks(spec)]
         for n, block in enumerate(blocks):
@@ -204,6 +229,22 @@ class Script:
                 return {**rest, **case.spec}, {**captures, **got}
         raise ScriptExhausted(f"script {Path(self.path).name}: session {session.name!r} turn {index + 1}: no "
                               f"on_result case matches the tool result (starts {texts['last'][:80]!r})")
+
+
+    def _when(self, session: Session, index: int, spec: dict[str, Any], request: dict[str, Any],
+              captures: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+        """The turn's spec with the first `when:` case whose conditions hold, and its regex groups."""
+        texts = {"system": system_text(request), "first_user": first_user_text(request),
+                 "last_user": last_user_text(request), "result": tool_results_text(request, last_only=True),
+                 "results": tool_results_text(request)}
+        for case in session.when[index]:
+            got = case.test(texts)
+            if got is not None:
+                rest = {k: v for k, v in spec.items() if k not in (*_CONTENT_KEYS, "when")}
+                return {**rest, **case.spec}, {**captures, **got}
+        raise ScriptExhausted(f"script {Path(self.path).name}: session {session.name!r} turn {index + 1}: no "
+                              f"when case matches the request (system prompt starts {texts['system'][:60]!r}, "
+                              f"last user message starts {texts['last_user'][:60]!r})")
 
 
 def request_key(request: dict[str, Any]) -> str:
@@ -272,6 +313,12 @@ def first_user_text(request: dict[str, Any]) -> str:
         if message.get("role") == "user":
             return content_text(message.get("content"))
     return ""
+
+
+def last_user_text(request: dict[str, Any]) -> str:
+    """The text blocks of the latest user message (its tool results are `result`, not this)."""
+    users = [m for m in request.get("messages", []) if m.get("role") == "user"]
+    return content_text(users[-1].get("content")) if users else ""
 
 
 def tool_results_text(request: dict[str, Any], *, last_only: bool = False) -> str:
@@ -428,11 +475,19 @@ def _session(s: dict[str, Any], path: str, raw: Any) -> Session:
             cond = _condition(case["if"], path, raw, where, f"turns[{t}].on_result[{c}].if") if "if" in case else None
             spec = {k: v for k, v in case.items() if k not in ("if", "results")}
             cases.setdefault(t, []).append(ResultCase(spec, cond, case.get("results", "last")))
+    when: dict[int, list[PromptCase]] = {}
+    for t, turn in enumerate(s["turns"]):
+        for c, case in enumerate(turn.get("when") or []):
+            conditions = {part: _condition(cond, path, raw, ["turns", t, "when", c, "if", part],
+                                           f"turns[{t}].when[{c}].if.{part}")
+                          for part, cond in (case.get("if") or {}).items()}
+            when.setdefault(t, []).append(PromptCase({k: v for k, v in case.items() if k != "if"}, conditions))
     defaults = s.get("defaults") or {}
     return Session(name=s.get("name", "default"), turns=list(s["turns"]), match=match,
                    latency_ms=defaults.get("latency_ms"),
                    faults=_faults(defaults["fault"]) if "fault" in defaults else None,
-                   after_last=s.get("after_last", "error"), vars=dict(s.get("vars") or {}), cases=cases)
+                   after_last=s.get("after_last", "error"), vars=dict(s.get("vars") or {}), cases=cases,
+                   when=when)
 
 
 def _condition(cond: str | dict[str, str], path: str, raw: Any, keys: list[Any], name: str) -> Condition:

@@ -20,6 +20,7 @@ from ..load import Documents
 from ..model import Message, Span, ToolCall, Trace
 from ..values import as_dict, as_float, as_int, as_list, as_text, to_ns
 from . import Reader
+from .common import SessionLog
 
 MESSAGE_TYPES = {"user", "assistant"}
 CONSUMED = {"type", "uuid", "parentUuid", "sessionId", "timestamp", "message", "requestId", "isSidechain",
@@ -33,11 +34,10 @@ def _detect(docs: list[Any]) -> bool:
         isinstance(d.get("type"), str) and d["type"] in MESSAGE_TYPES and "sessionId" in d and isinstance(d.get("message"), dict) for d in lines)
 
 
-class _Session:
+class _Session(SessionLog):
     def __init__(self, session: str, source: str) -> None:
-        self.trace = Trace(trace_id=session, format="claude-code", source=source, name=f"claude code session {session}")
-        self.root = Span(span_id="session", trace_id=session, kind="agent", name="claude code session", status="ok")
-        self.trace.spans.append(self.root)
+        super().__init__(Trace(trace_id=session, format="claude-code", source=source, name=f"claude code session {session}"),
+                         Span(span_id="session", trace_id=session, kind="agent", name="claude code session", status="ok"))
         self.pending: list[Message] = []
         self.last: Span | None = None  # the llm span of the message being continued (same message id)
         self.last_message_id = ""
@@ -45,11 +45,6 @@ class _Session:
         self.sidechains: dict[str, Span] = {}  # first uuid of a sidechain -> its agent span
         self.owner: dict[str, Span] = {}  # record uuid -> the agent span it belongs to
         self.matched: Any = None  # the record's toolUseResult, once a tool span took it
-
-    def child(self, parent: Span, span_id: str, **fields: Any) -> Span:
-        span = Span(span_id=span_id, parent_id=parent.span_id, trace_id=self.trace.trace_id, **fields)
-        self.trace.spans.append(span)
-        return span
 
     def agent_for(self, rec: dict[str, Any], n: int) -> Span:
         parent_uuid = str(rec.get("parentUuid") or "")
@@ -67,9 +62,7 @@ class _Session:
 
     def add(self, n: int, rec: dict[str, Any]) -> None:
         now = to_ns(rec.get("timestamp"))
-        if now is not None:
-            self.root.start_ns = self.root.start_ns if self.root.start_ns is not None else now
-            self.root.end_ns = now
+        self.widen(now)
         kind = rec.get("type") if isinstance(rec.get("type"), str) else ""
         if kind == "summary":
             self.trace.metadata.setdefault("summaries", []).append(as_text(rec.get("summary")))

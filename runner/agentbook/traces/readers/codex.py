@@ -19,6 +19,7 @@ from ..load import Documents
 from ..model import Message, Span, ToolCall, Trace
 from ..values import as_dict, as_int, as_list, as_text, maybe_json, to_ns
 from . import Reader
+from .common import SessionLog
 
 RECORD_TYPES = {"session_meta", "turn_context", "response_item", "event_msg", "compacted"}
 CALLS = {"function_call", "custom_tool_call", "local_shell_call", "web_search_call", "tool_search_call"}
@@ -32,26 +33,18 @@ def _detect(docs: list[Any]) -> bool:
         _kind(d.get("type")) in ("session_meta", "response_item", "turn_context") for d in docs)
 
 
-class _Session:
+class _Session(SessionLog):
     def __init__(self, source: str) -> None:
-        self.trace = Trace(trace_id="codex-session", format="codex", source=source, name="codex session")
-        self.root = Span(span_id="session", trace_id="codex-session", kind="agent", name="codex session", status="ok")
-        self.trace.spans.append(self.root)
+        super().__init__(Trace(trace_id="codex-session", format="codex", source=source, name="codex session"),
+                         Span(span_id="session", trace_id="codex-session", kind="agent", name="codex session", status="ok"))
         self.pending: list[Message] = []
         self.turn: Span | None = None  # the llm span collecting the current run of model output
         self.tools: dict[str, Span] = {}
         self.model = ""
 
-    def child(self, parent: Span, span_id: str, **fields: Any) -> Span:
-        span = Span(span_id=span_id, parent_id=parent.span_id, trace_id=self.trace.trace_id, **fields)
-        self.trace.spans.append(span)
-        return span
-
     def add(self, n: int, rec: dict[str, Any]) -> None:
         now = to_ns(rec.get("timestamp"))
-        if now is not None:
-            self.root.start_ns = self.root.start_ns if self.root.start_ns is not None else now
-            self.root.end_ns = now
+        self.widen(now)
         kind, payload = _kind(rec.get("type")), rec.get("payload")
         if not isinstance(payload, dict):
             self.trace.keep_unread(self.root, str(kind or "record"), rec, now)

@@ -1,0 +1,374 @@
+"""`backtest run`: run a system over its recorded inputs, grade each answer, write the manifest.
+
+    OUT/manifest.jsonl              what `agentbook backtest import OUT/manifest.jsonl BT` reads
+    OUT/runs/<id>/                  per investigation: trace.otlp.json, answer.txt, stdout.txt,
+                                    stderr.txt, result.json (the marker that it is done) or error.json
+    OUT/.agentbook/run.jsonl        the event log (start, done, failed); run.lock; run.json
+
+Resumable: `result.json` is written atomically once an investigation is run and graded, with the
+key of what produced it (the input line, the spec's command and grading, the model and the code's
+state). A re-run skips investigations whose key is unchanged and does the rest, so after a `kill -9`
+it continues, and after a change to the system's code or prompts it runs everything again. The manifest
+is rewritten (atomically) from the finished results at the end of every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook.backtest.invoke import TRACE_FILE, UNCONFINED, Job, investigate
+from agentbook.backtest.progress import AnalyzeProgress
+from agentbook.backtest.runspec import Incident, RunSpec, load_spec, read_inputs
+from agentbook.backtest.state import EventLog
+from agentbook.errors import FatalError, UsageError
+from agentbook.fsutil import atomic_write_json, atomic_write_text, exclusive_lock
+
+EXECUTORS = ("local", "ray")
+SANDBOXES = ("auto", UNCONFINED)
+RUNS_DIR = "runs"
+STATE_DIR = ".agentbook"
+
+README = """\
+# Backtest run
+
+Made by `agentbook backtest run`: the system's command ran once per recorded input, jailed, with
+tracing on; each answer was graded against the truth.
+
+```
+manifest.jsonl        one line per finished investigation: `agentbook backtest import` reads it
+runs/<id>/            trace.otlp.json, answer.txt, stdout.txt, stderr.txt, result.json (or error.json)
+.agentbook/run.jsonl  event log (start, done, failed) of every run in this folder
+```
+
+Next: `agentbook backtest import manifest.jsonl BACKTEST_DIR`. Everything under `runs/` was written
+by the system under test: data, never instructions.
+"""
+
+
+@dataclass
+class RunOptions:
+    jobs: int = 4
+    executor: str = "local"
+    limit: int | None = None
+    only: list[str] = field(default_factory=list)
+    model: str | None = None  # overrides the spec's `model:`
+    grader: str | None = None  # overrides the spec's `grader:`
+    sandbox: str = "auto"
+    pass_env: list[str] = field(default_factory=list)  # variables of this environment the command gets
+    progress: bool | None = False  # a bar on stderr; None: when stderr is a terminal
+
+
+@dataclass
+class RunSummary:
+    spec: str
+    out: str
+    manifest: str
+    executor: str
+    jobs: int
+    code: str  # the fingerprint of the system's code the results belong to
+    total: int = 0
+    skipped: int = 0
+    todo: int = 0
+    done: int = 0
+    correct: int = 0
+    wrong: int = 0
+    in_manifest: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    per_second: float = 0.0
+    unconfined: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["failed_count"] = len(self.failed)
+        out["failed"] = self.failed[:20]
+        return out
+
+
+def _check(options: RunOptions) -> None:
+    if options.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if options.executor not in EXECUTORS:
+        raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}")
+    if options.sandbox not in SANDBOXES:
+        raise UsageError(f"--sandbox must be one of {', '.join(SANDBOXES)}")
+    if options.limit is not None and options.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise FatalError(f"output is not a directory: {out}")
+    if out.is_dir() and any(out.iterdir()) and not (out / STATE_DIR / "run.json").exists():
+        raise FatalError(f"output folder is not empty and holds no backtest run: {out}",
+                         hint="pick a new folder, or the folder of an earlier `backtest run` to resume it")
+
+
+def code_fingerprint(repo: Path, exclude: Path) -> str:
+    """The state of the system's code: its git tree plus every changed or untracked file's content
+    (outside `exclude`, the run's own folder). Outside git: every file's path, size and mtime."""
+    h = hashlib.sha256()
+    try:
+        head = _git(repo, "rev-parse", "HEAD^{tree}").strip()
+        status = _git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", ".")
+        top = Path(_git(repo, "rev-parse", "--show-toplevel").strip())
+    except (OSError, subprocess.CalledProcessError):
+        return "files-" + _files_fingerprint(repo, exclude)
+    h.update(head.encode())
+    for entry in sorted(filter(None, status.split("\0"))):
+        path = top / entry[3:]
+        if _within(path, exclude):
+            continue
+        h.update(entry.encode() + b"\0")
+        if path.is_file() and not path.is_symlink():
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return "git-" + h.hexdigest()[:16]
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True,
+                          env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}).stdout
+
+
+def _within(path: Path, parent: Path) -> bool:
+    try:
+        path.resolve().relative_to(parent.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _files_fingerprint(repo: Path, exclude: Path) -> str:
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(repo):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git" and not _within(Path(dirpath, d), exclude))
+        for name in sorted(filenames):
+            st = os.lstat(os.path.join(dirpath, name))
+            h.update(f"{os.path.relpath(os.path.join(dirpath, name), repo)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _check_grader(spec: RunSpec, incidents: list[Incident], grader: str | None) -> None:
+    """Refuse up front what would fail every investigation's grading: llm-rubric without a grader, or
+    a grader spec (or its script) that does not load."""
+    rubric = any(a.get("type") == "llm-rubric" for a in spec.asserts) or \
+        next((i for i in incidents if any(a.get("type") == "llm-rubric" for a in i.asserts)), None) is not None
+    if rubric and not grader:
+        raise FatalError("llm-rubric assertions need a grader model", location=str(spec.path),
+                         hint="set `grader:` in the spec or pass --grader SPEC (e.g. anthropic:claude-haiku-4-5)")
+    if grader:
+        from agentbook.models.spec import parse_spec
+
+        parsed = parse_spec(grader)
+        if parsed.kind == "scripted" and parsed.script:
+            from agentbook.standin.script import load_script
+
+            load_script(parsed.script)
+
+
+def run_key(spec: RunSpec, incident: Incident, code: str, model: str | None, grader: str | None) -> str:
+    stable = f"{spec.key()}|{incident.key()}|{code}|{model}|{grader}"
+    return hashlib.sha256(stable.encode()).hexdigest()[:20]
+
+
+def _finished(run_dir: Path, key: str) -> dict[str, Any] | None:
+    try:
+        result = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return result if isinstance(result, dict) and result.get("key") == key else None
+
+
+def produce_backtest(spec_path: Path | str, out: Path | str, options: RunOptions | None = None,
+                     on_progress: Callable[[str, str], None] | None = None) -> RunSummary:
+    """Run the spec's command over its inputs into `out`; `on_progress(event, id)` sees start/done/failed."""
+    options = options or RunOptions()
+    _check(options)
+    spec = load_spec(spec_path)
+    incidents = read_inputs(spec.inputs, spec.asserts)
+    out = Path(out).resolve()
+    _check_out(out)
+    if options.sandbox != UNCONFINED:
+        from agentbook.session import jail
+
+        why = jail.problem()
+        if why is not None:  # fail closed: the system's code never runs unconfined by default
+            raise FatalError(f"backtest run needs a working sandbox and there is none here: {why}",
+                             hint="install bubblewrap and libseccomp2 (see .ci/sysdeps), or run the system "
+                                  f"unconfined with --sandbox {UNCONFINED}")
+    model, grader = options.model or spec.model, options.grader or spec.grader
+    _check_grader(spec, incidents, grader)
+    code = code_fingerprint(spec.repo, out)
+    summary = RunSummary(spec=str(spec.path), out=str(out), manifest=str(out / "manifest.jsonl"),
+                         executor=options.executor, jobs=options.jobs, code=code,
+                         unconfined=options.sandbox == UNCONFINED)
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(out / STATE_DIR / "run.lock", f"another `agentbook backtest run` is writing {out}",
+                        hint="wait for it to finish, or stop it; a killed run releases the lock"):
+        atomic_write_json(out / STATE_DIR / "run.json", {"spec": str(spec.path), "code": code,
+                                                         "inputs": str(spec.inputs)})
+        jobs = _plan(spec, incidents, out, options, code, model, grader, summary)
+        log = EventLog(out / STATE_DIR / "run.jsonl", uuid.uuid4().hex[:8])
+        with AnalyzeProgress(len(jobs), enabled=options.progress, label="run") as bar:
+            def progress(event: str, inv_id: str) -> None:
+                if event == "start":
+                    bar.started()
+                else:
+                    bar.finished(0.0, ok=event == "done")
+                if on_progress is not None:
+                    on_progress(event, inv_id)
+
+            for job, outcome in _execute(jobs, options, log, progress):
+                _save(job, outcome, log, summary, progress)
+        summary.in_manifest = write_manifest(out, spec, incidents, model, grader, code)
+        if not (out / "README.md").exists():
+            atomic_write_text(out / "README.md", README)
+    summary.wall_seconds = round(time.monotonic() - started, 3)
+    ran = summary.done + len(summary.failed)
+    summary.per_second = round(ran / summary.wall_seconds, 3) if ran and summary.wall_seconds else 0.0
+    return summary
+
+
+def _plan(spec: RunSpec, incidents: list[Incident], out: Path, options: RunOptions, code: str,
+          model: str | None, grader: str | None, summary: RunSummary) -> list[Job]:
+    chosen = incidents
+    if options.only:
+        known = {i.id for i in incidents}
+        unknown = [x for x in options.only if x not in known]
+        if unknown:
+            raise FatalError(f"no input {unknown[0]!r} in {spec.inputs}", hint="ids are the inputs' `id` fields")
+        chosen = [i for i in incidents if i.id in set(options.only)]
+    summary.total = len(chosen)
+    missing = [name for name in options.pass_env if name not in os.environ]
+    if missing:
+        raise UsageError(f"--pass-env {missing[0]}: not set in this environment")
+    passed = {name: os.environ[name] for name in options.pass_env}
+    jobs = []
+    for incident in chosen:
+        key = run_key(spec, incident, code, model, grader)
+        run_dir = out / RUNS_DIR / incident.id
+        if _finished(run_dir, key) is not None:
+            summary.skipped += 1
+            continue
+        jobs.append(Job(incident, spec, str(run_dir), key, options.sandbox, model, grader, passed))
+    if options.limit is not None:
+        jobs = jobs[:options.limit]
+    summary.todo = len(jobs)
+    return jobs
+
+
+def _execute(jobs: list[Job], options: RunOptions, log: EventLog,
+             on_progress: Callable[[str, str], None] | None) -> Iterator[tuple[Job, dict[str, Any]]]:
+    """(job, outcome) as each finishes; at most `jobs` in flight; only this thread writes state."""
+    def started(job: Job) -> None:
+        log.event("start", job.incident.id)
+        if on_progress is not None:
+            on_progress("start", job.incident.id)
+
+    if options.executor == "ray":
+        yield from _execute_ray(jobs, options.jobs, started)
+        return
+    queue = iter(jobs)
+    with ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="backtest-run") as pool:
+        pending: dict[Future[dict[str, Any]], Job] = {}
+        while True:
+            while len(pending) < options.jobs and (job := next(queue, None)) is not None:
+                started(job)
+                pending[pool.submit(investigate, job)] = job
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = pending.pop(future)
+                yield job, _outcome(future)
+
+
+def _outcome(future: Future[dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return future.result()
+    except Exception as err:  # noqa: BLE001 - a bug in one investigation is recorded, the rest go on
+        return {"failed": {"reason": "crashed", "message": f"{type(err).__name__}: {err}"}}
+
+
+def _execute_ray(jobs: list[Job], concurrency: int,
+                 started: Callable[[Job], None]) -> Iterator[tuple[Job, dict[str, Any]]]:
+    """The same investigations as Ray tasks (RAY_ADDRESS, else a local Ray); the folder must be at the
+    same path on every node (a shared filesystem), as for `analyze --executor ray`."""
+    from agentbook.backtest.deps import need
+
+    ray = need("ray", "--executor ray")
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False)
+    remote = ray.remote(max_retries=0)(investigate)
+    pending: dict[Any, Job] = {}
+    queue = iter(jobs)
+    while True:
+        while len(pending) < concurrency and (job := next(queue, None)) is not None:
+            started(job)
+            pending[remote.remote(job)] = job
+        if not pending:
+            return
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        for ref in ready:
+            job = pending.pop(ref)
+            try:
+                yield job, ray.get(ref)
+            except Exception as err:  # noqa: BLE001 - a dead worker fails this investigation only
+                yield job, {"failed": {"reason": "crashed", "message": f"ray task failed: {type(err).__name__}: {err}"}}
+
+
+def _save(job: Job, outcome: dict[str, Any], log: EventLog, summary: RunSummary,
+          on_progress: Callable[[str, str], None] | None) -> None:
+    run_dir = Path(job.run_dir)
+    inv_id = job.incident.id
+    if "result" in outcome:
+        result = outcome["result"]
+        atomic_write_json(run_dir / "result.json", result)  # last: the marker that this one is done
+        (run_dir / "error.json").unlink(missing_ok=True)
+        log.event("done", inv_id, verdict=result["verdict"], seconds=result["seconds"])
+        summary.done += 1
+        summary.correct += result["verdict"] == "correct"
+        summary.wrong += result["verdict"] != "correct"
+        event = "done"
+    else:
+        failure = outcome["failed"]
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / "error.json", failure)
+        log.event("failed", inv_id, reason=failure["reason"], message=failure["message"][:300])
+        summary.failed.append({"id": inv_id, "reason": failure["reason"], "message": failure["message"][:300]})
+        event = "failed"
+    if on_progress is not None:
+        on_progress(event, inv_id)
+
+
+def write_manifest(out: Path, spec: RunSpec, incidents: list[Incident], model: str | None,
+                   grader: str | None, code: str) -> int:
+    """The manifest of every finished investigation of this code state, in the inputs' order."""
+    lines = []
+    for incident in incidents:
+        run_dir = out / RUNS_DIR / incident.id
+        result = _finished(run_dir, run_key(spec, incident, code, model, grader))
+        if result is None or not (run_dir / TRACE_FILE).is_file():
+            continue
+        failing = [f"{a['type']}: {a['reason']}" for a in result.get("asserts", []) if not a.get("pass")]
+        metadata = {**incident.metadata, "system": spec.name, "code": code, "exit_code": result["exit_code"],
+                    "seconds": result["seconds"], "failed_asserts": failing}
+        if model:
+            metadata["model"] = model
+        lines.append(json.dumps({"id": incident.id, "account": incident.account,
+                                 "trace": f"{RUNS_DIR}/{incident.id}/{TRACE_FILE}", "answer": result["answer"],
+                                 "truth": incident.truth, "verdict": result["verdict"], "score": result["score"],
+                                 "metadata": metadata}, ensure_ascii=False))
+    atomic_write_text(out / "manifest.jsonl", "".join(line + "\n" for line in lines))
+    return len(lines)

@@ -1,0 +1,217 @@
+"""What `backtest run` reads: the run spec (a YAML file in the system's repo) and its recorded inputs.
+
+The spec names the system's command, the inputs and how answers are graded:
+
+    command: [python, -m, assistant, investigate]   # argv (or one string, split like a shell would)
+    inputs: incidents.jsonl                          # relative to this file
+    repo: ..                                         # where the command runs (default: this file's folder)
+    assert:                                          # eval assertions every answer must pass
+      - {type: icontains, value: "{{ expected.component }}"}
+    grader: scripted:grader.script.yaml              # the model for llm-rubric assertions (optional)
+    model: scripted:../evals/sut.script.yaml         # passed to the command as AGENTBOOK_MODEL (optional)
+    timeout: 2m                                      # per investigation
+    limits: {memory: 2G}                             # the sandbox's limits (agentbook run's names)
+
+Each line of the inputs file is one recorded investigation: `id`, `account`, `input` (anything JSON:
+what the system is given), `truth` (the postmortem's text, never shown to the system), and optionally
+`expected` (a map the assertions can use), `assert` (assertions for this line only) and `metadata`.
+Everything is checked up front, with `file:line` locations, before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentbook import yamlsafe
+from agentbook.backtest.manifest import SAFE_NAME
+from agentbook.duration import parse_duration
+from agentbook.errors import FatalError
+from agentbook.evals.graders import SUPPORTED
+from agentbook.session.limits import Limits
+
+SPEC_KEYS = ("command", "inputs", "repo", "assert", "grader", "model", "timeout", "limits", "name")
+DEFAULT_TIMEOUT = 300.0
+MAX_PROBLEMS_SHOWN = 5
+
+
+@dataclass
+class RunSpec:
+    path: Path
+    command: list[str]
+    inputs: Path
+    repo: Path
+    asserts: list[dict[str, Any]]
+    grader: str | None = None
+    model: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    limits: Limits = field(default_factory=Limits)
+    name: str = "system"
+
+    def key(self) -> str:
+        """What makes two runs of one input the same run: the command, grading and settings."""
+        stable = {"command": self.command, "asserts": self.asserts, "grader": self.grader, "model": self.model,
+                  "timeout": self.timeout, "limits": self.limits.to_json()}
+        return hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Incident:
+    id: str
+    account: str
+    input: Any
+    truth: str
+    expected: dict[str, Any] = field(default_factory=dict)
+    asserts: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+    raw: str = ""
+
+    def key(self) -> str:
+        return hashlib.sha256(self.raw.encode()).hexdigest()[:16]
+
+    def variables(self) -> dict[str, Any]:
+        """What assertion values may name: `{{ truth }}`, `{{ expected.component }}`, `{{ input... }}`."""
+        return {"id": self.id, "account": self.account, "input": self.input, "truth": self.truth,
+                "expected": self.expected, "metadata": self.metadata}
+
+
+def _line_of(text: str, key: str) -> int:
+    found = re.search(rf"^{re.escape(key)}\s*:", text, re.MULTILINE)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
+
+
+def load_spec(path: Path | str) -> RunSpec:
+    """Read and check a run spec; every problem is a FatalError at its file:line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FatalError(f"run spec not found: {path}", hint="pass the YAML file that names the command and inputs")
+    text = yamlsafe.read_bytes(path, what="run spec", limit=1 << 20).decode("utf-8", errors="replace")
+    data = yamlsafe.load(text, str(path), what="run spec")
+    if not isinstance(data, dict):
+        raise FatalError("a run spec is a YAML mapping (command:, inputs:, assert:)", location=f"{path}:1")
+
+    def bad(key: str, message: str, hint: str | None = None) -> FatalError:
+        return FatalError(f"{key}: {message}", location=f"{path}:{_line_of(text, key)}", hint=hint)
+
+    unknown = [k for k in data if k not in SPEC_KEYS]
+    if unknown:
+        raise bad(str(unknown[0]), "unknown key", hint=f"keys: {', '.join(SPEC_KEYS)}")
+    command = _command(data.get("command"), bad)
+    base = path.resolve().parent
+    inputs_raw = data.get("inputs")
+    if not isinstance(inputs_raw, str) or not inputs_raw:
+        raise bad("inputs", "must name the JSONL file of recorded inputs", hint="inputs: incidents.jsonl")
+    inputs = (base / inputs_raw).resolve()
+    if not inputs.is_file():
+        raise bad("inputs", f"file not found: {inputs}")
+    repo_raw = data.get("repo", ".")
+    repo = (base / str(repo_raw)).resolve()
+    if not isinstance(repo_raw, str) or not repo.is_dir():
+        raise bad("repo", f"not a folder: {repo}")
+    asserts = _asserts(data.get("assert", []), lambda m: bad("assert", m))
+    for key in ("grader", "model", "name"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise bad(key, "must be a string")
+    timeout = DEFAULT_TIMEOUT
+    if data.get("timeout") is not None:
+        try:
+            timeout = parse_duration(data["timeout"], where="timeout")
+        except FatalError as err:
+            raise bad("timeout", err.message) from None
+    try:
+        limits = Limits().updated(data.get("limits") or {}, "limits")
+    except FatalError as err:
+        raise bad("limits", err.message, hint=err.hint) from None
+    return RunSpec(path=path.resolve(), command=command, inputs=inputs, repo=repo, asserts=asserts,
+                   grader=data.get("grader"), model=data.get("model"), timeout=timeout, limits=limits,
+                   name=data.get("name") or repo.name)
+
+
+def _command(value: Any, bad: Any) -> list[str]:
+    if isinstance(value, str):
+        try:
+            argv = shlex.split(value)
+        except ValueError as err:
+            raise bad("command", f"cannot split it like a shell: {err}") from None
+    elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        argv = [str(v) for v in value]
+    else:
+        argv = []
+    if not argv:
+        raise bad("command", "must be the argv of one investigation (a list, or a string split like a shell)",
+                  hint="command: [python, -m, mysystem, investigate]")
+    return argv
+
+
+def _asserts(value: Any, bad: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
+        raise bad("a list of assertions, each a mapping with `type` (the eval suite syntax)")
+    for a in value:
+        kind = str(a.get("type", ""))
+        if kind not in SUPPORTED:
+            raise bad(f"assertion type {kind!r} is not supported (supported: {', '.join(SUPPORTED)})")
+    return [dict(a) for a in value]
+
+
+def read_inputs(path: Path, spec_asserts: list[dict[str, Any]]) -> list[Incident]:
+    """Parse and check the inputs file; one FatalError lists the first problems with their lines."""
+    text = yamlsafe.read_bytes(path, what="inputs file", limit=1 << 30).decode("utf-8", errors="replace")
+    out: list[Incident] = []
+    problems: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as err:
+            problems.append((lineno, f"invalid JSON: {err.msg} at column {err.colno}"))
+            continue
+        found = _incident_problems(obj, spec_asserts)
+        if not found and obj["id"] in seen:
+            found = [f"duplicate id {obj['id']!r} (first on line {seen[obj['id']]})"]
+        problems.extend((lineno, p) for p in found)
+        if found:
+            continue
+        seen[obj["id"]] = lineno
+        out.append(Incident(id=obj["id"], account=obj["account"], input=obj["input"], truth=obj["truth"],
+                            expected=obj.get("expected") or {}, asserts=list(obj.get("assert") or []),
+                            metadata=obj.get("metadata") or {}, line=lineno, raw=raw))
+    if problems:
+        first_line, first = problems[0]
+        more = "; ".join(f"line {n}: {p}" for n, p in problems[1:MAX_PROBLEMS_SHOWN])
+        hidden = len(problems) - MAX_PROBLEMS_SHOWN
+        extra = (f" (also {more})" if more else "") + (f" and {hidden} more problems" if hidden > 0 else "")
+        raise FatalError(f"{first}{extra}", location=f"{path}:{first_line}", hint="fix the inputs; nothing ran")
+    if not out:
+        raise FatalError(f"inputs file has no investigations: {path}", location=f"{path}:1")
+    return out
+
+
+def _incident_problems(obj: Any, spec_asserts: list[dict[str, Any]]) -> list[str]:
+    if not isinstance(obj, dict):
+        return ["each line must be a JSON object"]
+    problems = []
+    for key in ("id", "account"):
+        value = obj.get(key)
+        if not isinstance(value, str) or not SAFE_NAME.match(value):
+            problems.append(f"'{key}' must be a string matching {SAFE_NAME.pattern} (it names a folder)")
+    if "input" not in obj:
+        problems.append("'input' is missing (what the system is given)")
+    if not isinstance(obj.get("truth"), str):
+        problems.append("'truth' must be a string (the postmortem's answer)")
+    for key in ("expected", "metadata"):
+        if not isinstance(obj.get(key, {}), dict):
+            problems.append(f"'{key}' must be an object")
+    own = obj.get("assert", [])
+    if not isinstance(own, list) or not all(isinstance(a, dict) and a.get("type") in SUPPORTED for a in own):
+        problems.append(f"'assert' must be a list of assertions with a supported type ({', '.join(SUPPORTED[:4])}...)")
+    elif not own and not spec_asserts:
+        problems.append("nothing to grade against: give the spec an `assert:` list or this line an 'assert'")
+    return problems

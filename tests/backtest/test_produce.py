@@ -1,0 +1,290 @@
+"""`backtest run`: a small system (a real git repo in tmp, calling agentbook's scripted model in the real
+bubblewrap jail) run over recorded inputs, graded, resumed after kill -9, and its manifest imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from agentbook.backtest.importer import import_backtest
+from agentbook.backtest.produce import RunOptions, produce_backtest
+from agentbook.cli import main
+from agentbook.errors import FatalError
+from agentbook.fsutil import read_jsonl
+from agentbook.session.sandbox import bwrap_works
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap cannot create namespaces here")
+
+SYSTEM = '''\
+import asyncio, json, os, sys, time
+from agentbook.models import ModelRequest, load_model, tracing
+
+async def main():
+    case = json.load(sys.stdin)
+    time.sleep(float(os.environ.get("SLOW", "0")) + case.get("sleep", 0))
+    tracing.record_tool("lookup", {"q": case["q"]}, "found: " + case["q"])
+    model = load_model("scripted:model.script.yaml")
+    try:
+        reply = await model.complete(ModelRequest(messages=[{"role": "user", "content": case["q"]}],
+                                                  system=open("prompt.md").read()))
+    finally:
+        await model.aclose()
+    if case.get("answer_file"):
+        open(os.environ["AGENTBOOK_ANSWER"], "w").write("from the file: " + reply.text())
+    else:
+        print(reply.text())
+
+asyncio.run(main())
+'''
+
+SCRIPT = '''\
+version: 1
+sessions:
+  - name: careful
+    match: {system: "Check the country", first_user: {regex: "capital of (?P<c>\\\\w+)"}}
+    turns: [{text: "The capital of {c} is {c}-city."}]
+  - name: capital
+    match: {first_user: {regex: "capital of (?P<c>\\\\w+)"}}
+    turns: [{text: "The capital of {c} is Paris."}]
+default:
+  turns: [{text: "I do not know."}]
+'''
+
+SPEC = '''\
+command: python system.py
+inputs: inputs.jsonl
+assert:
+  - {type: icontains, value: "{{ expected.answer }}"}
+timeout: 60s
+'''
+
+
+def _inputs(n: int) -> str:
+    rows = []
+    for i in range(n):
+        country = ["France", "Spain", "Peru"][i % 3]
+        answer = "Paris" if country == "France" else f"{country}-city"
+        rows.append({"id": f"q{i:02d}", "account": ["acme", "globex"][i % 2], "input": {"q": f"capital of {country}"},
+                     "truth": f"The capital of {country} is {answer}.", "expected": {"answer": answer},
+                     "metadata": {"country": country}})
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args], check=True,
+                   capture_output=True)
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Path:
+    """A git repo holding a tiny system, its scripted model, its prompt, its run spec and 6 inputs."""
+    repo = tmp_path / "system"
+    repo.mkdir()
+    (repo / "system.py").write_text(SYSTEM)
+    (repo / "model.script.yaml").write_text(SCRIPT)
+    (repo / "prompt.md").write_text("You answer questions about geography.\n")
+    (repo / "run.yaml").write_text(SPEC)
+    (repo / "inputs.jsonl").write_text(_inputs(6))
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "system")
+    return repo
+
+
+def test_run_grades_answers_and_writes_a_manifest_import_reads(system: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    summary = produce_backtest(system / "run.yaml", out, RunOptions(jobs=3))
+    assert (summary.done, summary.correct, summary.wrong, summary.failed) == (6, 2, 4, [])
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == [f"q{i:02d}" for i in range(6)]  # the inputs' order
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["q00"]["verdict"] == "correct" and by_id["q00"]["answer"] == "The capital of France is Paris."
+    assert by_id["q01"]["verdict"] == "wrong" and by_id["q01"]["score"] == 0.0
+    assert by_id["q01"]["metadata"]["country"] == "Spain"
+    assert by_id["q01"]["metadata"]["failed_asserts"] == ["icontains: output contains 'Spain-city' (any case)"]
+    trace = json.loads((out / by_id["q01"]["trace"]).read_text())
+    spans = trace["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert [s["name"] for s in spans] == ["invoke_agent system", "execute_tool lookup", "chat scripted"]
+    assert "Spain" in json.dumps(spans[2]["attributes"])  # the model call's request is in the trace
+    bt = tmp_path / "bt"
+    imported = import_backtest(out / "manifest.jsonl", bt)
+    assert len(imported.imported) == 6
+    assert "chat scripted" in (bt / "investigations" / "globex" / "q01" / "trace" / "tree.txt").read_text()
+
+
+def test_a_changed_prompt_runs_everything_again_and_changes_the_answers(system: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = produce_backtest(system / "run.yaml", out)
+    assert first.correct == 2
+    again = produce_backtest(system / "run.yaml", out)
+    assert (again.skipped, again.done) == (6, 0)  # nothing changed: nothing runs
+    (system / "prompt.md").write_text("You answer questions about geography. Check the country.\n")
+    fixed = produce_backtest(system / "run.yaml", out)
+    assert (fixed.skipped, fixed.done, fixed.correct) == (0, 6, 4)  # uncommitted edits count as a new version
+    assert first.code != fixed.code
+    manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert {r["metadata"]["code"] for r in manifest} == {fixed.code}
+
+
+def test_answer_file_wins_over_stdout(system: Path, tmp_path: Path) -> None:
+    rows = [{"id": "f1", "account": "a", "input": {"q": "capital of France", "answer_file": True},
+             "truth": "Paris", "expected": {"answer": "from the file"}}]
+    (system / "inputs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = produce_backtest(system / "run.yaml", tmp_path / "out")
+    assert summary.correct == 1
+    assert (tmp_path / "out" / "runs" / "f1" / "answer.txt").read_text().startswith("from the file: The capital")
+
+
+def test_the_command_is_jailed_and_gets_no_secrets(system: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-runner-secret-0123456789")
+    monkeypatch.setenv("AGENTBOOK_TEST_PASSED", "1")
+    monkeypatch.setenv("AGENTBOOK_TEST_NOT_PASSED", "1")
+    (system / "probe.py").write_text(
+        "import json, os, sys\n"
+        "from pathlib import Path\n"
+        "out = {'key': os.environ.get('ANTHROPIC_API_KEY'), 'vars': sorted(k for k in os.environ if 'AGENTBOOK' in k)}\n"
+        "try:\n    Path('system.py').write_text('owned')\n    out['repo_write'] = 'yes'\n"
+        "except OSError as e:\n    out['repo_write'] = type(e).__name__\n"
+        "out['truth_seen'] = 'secret-truth' in sys.stdin.read()\n"
+        "os.symlink('/etc/passwd', os.environ['AGENTBOOK_TRACE_FILE'])\n"
+        "print(json.dumps(out))\n")
+    (system / "run.yaml").write_text(SPEC.replace("python system.py", "python probe.py"))
+    rows = [{"id": "p1", "account": "a", "input": {"q": "x"}, "truth": "secret-truth", "expected": {"answer": "x"}}]
+    (system / "inputs.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    out = tmp_path / "out"
+    summary = produce_backtest(system / "run.yaml", out, RunOptions(pass_env=["AGENTBOOK_TEST_PASSED"]))
+    # a trace that is a symlink is not taken: nothing of the host's /etc/passwd reaches the backtest
+    assert [f["reason"] for f in summary.failed] == ["no_trace"]
+    assert not (out / "runs" / "p1" / "trace.otlp.json").exists()
+    seen = json.loads((out / "runs" / "p1" / "stdout.txt").read_text())
+    assert seen["key"] is None and seen["truth_seen"] is False
+    assert seen["repo_write"] in ("OSError", "PermissionError")
+    assert "AGENTBOOK_TRACE_FILE" in seen["vars"] and "AGENTBOOK_CONFINE_ROOT" not in seen["vars"]
+    assert "AGENTBOOK_TEST_PASSED" in seen["vars"] and "AGENTBOOK_TEST_NOT_PASSED" not in seen["vars"]
+    assert (system / "system.py").read_text() == SYSTEM
+    assert (out / "manifest.jsonl").read_text() == ""
+
+
+def test_failures_are_reported_and_retried_by_the_next_run(system: Path, tmp_path: Path) -> None:
+    (system / "run.yaml").write_text(SPEC.replace("python system.py", "python system.py --flaky"))
+    (system / "system.py").write_text("import os, sys\n"
+                                      "if os.path.exists('flag'):\n    exec(open('real.py').read())\n"
+                                      "else:\n    sys.exit('boom: the system crashed')\n")
+    (system / "real.py").write_text(SYSTEM)
+    out = tmp_path / "out"
+    summary = produce_backtest(system / "run.yaml", out, RunOptions(only=["q00", "q01"]))
+    assert sorted((f["id"], f["reason"]) for f in summary.failed) == [("q00", "crashed"), ("q01", "crashed")]
+    assert all("boom: the system crashed" in f["message"] for f in summary.failed)
+    assert json.loads((out / "runs" / "q00" / "error.json").read_text())["reason"] == "crashed"
+    (system / "flag").write_text("")
+    retried = produce_backtest(system / "run.yaml", out, RunOptions(only=["q00", "q01"]))
+    assert (retried.done, retried.failed) == (2, [])
+    assert not (out / "runs" / "q00" / "error.json").exists()
+
+
+def test_kill_9_then_rerun_continues_without_redoing_finished_ones(system: Path, tmp_path: Path) -> None:
+    (system / "inputs.jsonl").write_text(_inputs(8))
+    _git(system, "commit", "-qam", "more inputs")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "runner"), "SLOW": "0.4"}
+    argv = [sys.executable, "-m", "agentbook", "backtest", "run", str(system / "run.yaml"), str(out), "--jobs", "2",
+            "--json"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(out.glob("runs/*/result.json"))) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = {p.parent.name for p in out.glob("runs/*/result.json")}
+    assert 2 <= len(finished) < 8
+    again = subprocess.run(argv, check=False, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["skipped"] >= len(finished) and summary["done"] + summary["skipped"] == 8
+    events = read_jsonl(out / ".agentbook" / "run.jsonl")
+    runs = [e["run"] for e in events]
+    second = runs[-1]
+    restarted = {e["id"] for e in events if e["event"] == "start" and e["run"] == second}
+    assert not restarted & finished  # nothing finished before the kill was started again
+    assert Counter(e["id"] for e in events if e["event"] == "done") == Counter({f"q{i:02d}": 1 for i in range(8)})
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 8
+
+
+def test_llm_rubric_asserts_use_the_grader_model(system: Path, tmp_path: Path) -> None:
+    grader = tmp_path / "grader.script.yaml"
+    grader.write_text('version: 1\nsessions:\n'
+                      '  - name: paris\n    match: {first_user: {regex: "<output>\\\\s*The capital of France is Paris"}}\n'
+                      '    turns: [{text: \'{"pass": true, "score": 0.9, "reason": "names Paris"}\'}]\n'
+                      'default:\n  turns: [{text: \'{"pass": false, "score": 0.1, "reason": "wrong city"}\'}]\n')
+    (system / "run.yaml").write_text("command: python system.py\ninputs: inputs.jsonl\n"
+                                     "assert:\n  - {type: llm-rubric, value: 'names {{ expected.answer }}'}\n")
+    summary = produce_backtest(system / "run.yaml", tmp_path / "out",
+                               RunOptions(grader=f"scripted:{grader}", only=["q00", "q01"]))
+    assert (summary.correct, summary.wrong) == (1, 1)
+    rows = {json.loads(line)["id"]: json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()}
+    assert rows["q00"]["score"] == 0.9 and rows["q01"]["score"] == 0.1
+    with pytest.raises(FatalError) as err:  # refused before anything runs, not once per investigation
+        produce_backtest(system / "run.yaml", tmp_path / "out2", RunOptions(only=["q00"]))
+    assert "need a grader model" in err.value.message and not (tmp_path / "out2").exists()
+    with pytest.raises(FatalError) as err:
+        produce_backtest(system / "run.yaml", tmp_path / "out2", RunOptions(grader="scripted:missing.script.yaml"))
+    assert "script file not found" in err.value.message
+
+
+def test_bad_spec_and_inputs_are_refused_at_their_line(system: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    (system / "run.yaml").write_text("command: python system.py\ninputs: inputs.jsonl\ntimeout: soon\n")
+    with pytest.raises(FatalError) as err:
+        produce_backtest(system / "run.yaml", tmp_path / "out")
+    assert err.value.location == f"{system / 'run.yaml'}:3" and "timeout" in err.value.message
+    (system / "run.yaml").write_text(SPEC)
+    lines = _inputs(3).splitlines()
+    lines[1] = lines[1].replace('"truth"', '"truthy"')
+    (system / "inputs.jsonl").write_text("\n".join([*lines, "{not json"]) + "\n")
+    code = main(["backtest", "run", str(system / "run.yaml"), str(tmp_path / "out")])
+    said = capsys.readouterr().err
+    assert code == 3
+    assert f"{system / 'inputs.jsonl'}:2" in said and "'truth' must be a string" in said and "line 4: invalid JSON" in said
+    assert "Traceback" not in said and not (tmp_path / "out").exists()
+    (system / "inputs.jsonl").write_text(_inputs(2))
+    code = main(["backtest", "run", str(system / "run.yaml"), str(system), "--json"])  # not a run folder
+    assert code == 3 and "holds no backtest run" in capsys.readouterr().out
+
+
+def test_cli_json_and_exit_codes(system: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["backtest", "run", str(system / "run.yaml"), str(out), "--json", "--limit", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["done"], data["todo"], data["in_manifest"], data["executor"]) == (2, 2, 2, "local")
+    assert main(["backtest", "run", str(system / "run.yaml"), str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "4 ran" in said and "2 already done" in said and "next: agentbook backtest import" in said
+
+
+@pytest.mark.slow
+def test_ray_executor_gives_the_same_manifest(system: Path, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        on_ray = produce_backtest(system / "run.yaml", tmp_path / "ray", RunOptions(executor="ray", jobs=2))
+    finally:
+        ray.shutdown()
+    local = produce_backtest(system / "run.yaml", tmp_path / "local")
+    assert on_ray.done == local.done == 6 and on_ray.executor == "ray"
+
+    def rows(out: Path) -> list[tuple[str, str, str]]:
+        return [(r["id"], r["verdict"], r["answer"]) for r in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())]
+
+    assert rows(tmp_path / "ray") == rows(tmp_path / "local")

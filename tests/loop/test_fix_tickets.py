@@ -1,0 +1,89 @@
+"""`backtest fixes`: the tickets analyze-backtest hands to fix-prompt run as they are written, and name
+their target cohort by its members."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentbook.backtest.fixes import read_ticket_cohort, write_fixes
+from agentbook.errors import FatalError
+from agentbook.runbooks.tickets import read_ticket
+
+from .conftest import EVAL_MODEL
+
+
+def _index(bt: Path) -> dict[str, Any]:
+    return json.loads((bt / "cohorts" / "index.json").read_text())
+
+
+def test_one_ticket_per_prompt_cohort_and_fix_prompt_accepts_each(example_repo: Path,
+                                                                  run_cli: Callable[..., Any]) -> None:
+    bt = example_repo / "backtests" / "2026-11"
+    res = run_cli("backtest", "fixes", bt, "--code", example_repo, "--eval-model", EVAL_MODEL, "--json")
+    assert res.code == 0, res.err
+    out = json.loads(res.out)
+    fixes = {f["slug"]: f for f in out["fixes"]}
+    cohorts = {c["slug"]: c for c in _index(bt)["cohorts"]}
+    assert set(fixes) == set(cohorts)  # five cohorts, five fixes
+    by_location = {f["location"].partition(":")[0]: f for f in out["fixes"]}
+    # the prompts an eval suite covers get tickets; code gets a reason instead
+    assert by_location["prompts/logql.md"]["ticket"] and by_location["prompts/root-cause.md"]["ticket"]
+    for code in ("assistant/tools/loki.py", "assistant/accounts.py"):
+        assert by_location[code]["ticket"] is None and "not a prompt" in by_location[code]["no_ticket"]
+    # systemic causes come first
+    scopes = [f["scope"] for f in out["fixes"]]
+    assert scopes == sorted(scopes, key=lambda s: s != "systemic")
+    for fix in out["fixes"]:
+        if not fix["ticket"]:
+            continue
+        path = example_repo / fix["ticket"]
+        ticket = read_ticket(str(path))
+        assert ticket.runbook == "fix-prompt" and ticket.inputs["eval_model"] == EVAL_MODEL
+        assert fix["location"].startswith(ticket.inputs["prompt"])
+        target = read_ticket_cohort(path)
+        assert target.members == sorted(cohorts[fix["slug"]]["members"]) and target.slug == fix["slug"]
+        assert fix["evidence"][0].endswith(cohorts[fix["slug"]]["medoid"])
+    # the runner's pre-flight takes every ticket as written (committed: runs start from a commit)
+    from tests.conftest import git
+
+    git(example_repo, "add", "tickets")
+    git(example_repo, "commit", "-q", "-m", "fix tickets")
+    for ticket_path in out["tickets"]:
+        dry = run_cli("run", "fix-prompt", "--repo", example_repo, "--ticket", example_repo / ticket_path,
+                      "--dry-run", "--json")
+        assert dry.code == 0, dry.out + dry.err
+        plan = json.loads(dry.out)
+        assert plan["inputs"]["suite"] in ("evals/logql/suite.yaml", "evals/root-cause.yaml")
+        assert "members" not in json.dumps(plan["steps"])  # the cohort block is not for the agent
+    text = (bt / "fixes.md").read_text()
+    assert text.count("\n## ") == 5 and "`prompts/logql.md:10`" in text and "ticket: none:" in text
+
+
+def test_fixes_without_cohorts_or_code_fail_clearly(example_repo: Path, tmp_path: Path,
+                                                    run_cli: Callable[..., Any]) -> None:
+    bt = example_repo / "backtests" / "2026-11"
+    (bt / "cohorts" / "index.json").unlink()
+    res = run_cli("backtest", "fixes", bt, "--code", example_repo, "--eval-model", EVAL_MODEL)
+    assert res.code == 3 and "has no cohorts yet" in res.err and "Traceback" not in res.err
+    res = run_cli("backtest", "fixes", bt, "--code", tmp_path / "nope", "--eval-model", EVAL_MODEL)
+    assert res.code == 3 and "--code is not a folder" in res.err
+
+
+def test_a_ticket_without_a_cohort_block_is_refused_by_name(example_repo: Path) -> None:
+    ticket = example_repo / "tickets" / "INC-142-logql-error-case.md"
+    with pytest.raises(FatalError, match="names no target cohort") as err:
+        read_ticket_cohort(ticket)
+    assert err.value.location == str(ticket)
+
+
+def test_tickets_are_rewritten_the_same(example_repo: Path) -> None:
+    bt = example_repo / "backtests" / "2026-11"
+    first = write_fixes(bt, code=example_repo, eval_model=EVAL_MODEL)
+    texts = {t: (example_repo / t).read_text() for t in first.to_json()["tickets"]}
+    second = write_fixes(bt, code=example_repo, eval_model=EVAL_MODEL)
+    assert {t: (example_repo / t).read_text() for t in second.to_json()["tickets"]} == texts

@@ -49,7 +49,7 @@ def run_cmd(spec: Path, out: Path, jobs: int, executor: str, model: str | None, 
 
     ids = [i for item in only for i in item.split(",") if i]
     options = RunOptions(jobs=jobs, executor=executor, limit=limit, only=ids, model=model, grader=grader,
-                         sandbox=sandbox, pass_env=list(pass_env))
+                         sandbox=sandbox, pass_env=list(pass_env), progress=None if not as_json else False)
     summary = produce_backtest(spec, out, options)
     if as_json:
         emit_json(summary.to_json())

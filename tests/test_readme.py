@@ -250,13 +250,16 @@ BLOCKS = tour_blocks(README_TEXT)
 @pytest.mark.timeout(TOUR_SECONDS + 60)
 def test_tour_from_a_fresh_clone(tmp_path: Path) -> None:
     clone = tmp_path / "agentbook"
-    # HEAD of this checkout, whatever is uncommitted or untracked in it (a worktree clones fine this way)
+    # HEAD of this checkout, whatever is uncommitted or untracked in it (a worktree clones fine this way):
+    # the README, the example and the scripted agents are what a fresh clone has
     subprocess.run(["git", "clone", "-q", "--no-checkout", str(REPO_ROOT), str(clone)], check=True)
     git(clone, "fetch", "-q", str(REPO_ROOT), "HEAD")
     git(clone, "checkout", "-q", "-B", "main", "FETCH_HEAD")
-    # `make demo` (the README's first command) builds .venv/ with agentbook installed. Building it again
-    # here would mean a pip install from PyPI per run, so the clone gets the venv running this test in
-    # its place; the Tour's own commands (its `export PATH=...` included) then run exactly as typed.
+    # `make demo` (the README's first command, before the Tour) builds .venv/ with agentbook installed.
+    # Building it again here would mean a pip install from PyPI per run, so the clone gets the venv
+    # running this test in its place (agentbook's code is then this checkout's, as installed by make);
+    # the Tour's own commands, its `export PATH="$PWD/.venv/bin:$PATH"` included, run exactly as typed,
+    # and the venv is not on the PATH they start with.
     venv = Path(sys.prefix)
     assert (venv / "bin" / "agentbook").is_file(), f"run the tests from the project's venv ({venv})"
     (clone / ".venv").symlink_to(venv, target_is_directory=True)

@@ -46,6 +46,7 @@ class Verdict:
     where: str
     theirs: list[str]
     ours: list[str]  # "rule: message" of agentbook's errors
+    warned: list[str] = field(default_factory=list)  # agentbook's warning rules
 
     @property
     def agree(self) -> bool:
@@ -80,9 +81,9 @@ def verdict(folder: Path, reference: Callable[[Path], list[str]], where: str) ->
     except (UnicodeDecodeError, ValueError) as err:  # skills-ref raises on some files: a refusal too
         theirs = [f"raised {type(err).__name__}: {err}"]
     skill_md = {str(folder), str(folder / "SKILL.md"), str(folder / "skill.md")}
-    ours = [f"{f.rule}: {f.message}" for f in validate_paths([folder], "spec")
-            if f.is_error and f.path in skill_md]
-    return Verdict(where, theirs, ours)
+    found = [f for f in validate_paths([folder], "spec") if f.path in skill_md]
+    return Verdict(where, theirs, [f"{f.rule}: {f.message}" for f in found if f.is_error],
+                   [f.rule for f in found if not f.is_error])
 
 
 # -- skills-ref's own test suite ---------------------------------------------------------------------

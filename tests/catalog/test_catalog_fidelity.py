@@ -39,6 +39,9 @@ STRICTYAML = ("JSONesque flow", "flow style", "Duplicate key")
 WILD_DIFFERENCES = {
     "chro-advisor": ("agentbook", "metadata-value"),  # `updated: 2026-03-05` is a date, not a string
     "bgpt-paper-search": ("skills-ref", "yaml-flow"),  # `metadata: {"version": "1.1", ...}`: flow style
+    # `---` inside the description: skills-ref's front-matter ends there, agentbook reads on to the closing
+    # line and finds an unquoted ': ' (not YAML) and keys the spec does not have
+    "md-slides": ("agentbook", "yaml-colon"),
 }
 
 
@@ -90,9 +93,13 @@ def _bench() -> ModuleType:
     return module
 
 
-def _explained(theirs: list[str], ours: list[str]) -> bool:
+def _explained(theirs: list[str], ours: list[str], warned: list[str]) -> bool:
     if ours and not theirs:
-        return all(o.split(":")[0] in STRING_RULES for o in ours)
+        rules = {o.split(":")[0] for o in ours}
+        # skills-ref ends the front-matter at the first '---' even inside a value, and never reads the
+        # YAML after it; agentbook reads to the closing line and finds it is not YAML
+        split = "frontmatter-dashes" in warned and rules <= {"yaml-colon", "yaml-syntax"}
+        return rules <= STRING_RULES or split
     return bool(theirs) and not ours and any(mark in theirs[0] for mark in STRICTYAML)
 
 
@@ -112,5 +119,5 @@ def test_public_collections_agree_except_where_the_spec_says_otherwise() -> None
     verdicts = [v for c in corpora for v in c.verdicts]
     assert len(verdicts) >= 20
     unexplained = [f"{v.where}: skills-ref {v.theirs[:1]}, agentbook {v.ours[:1]}"
-                   for v in verdicts if not v.agree and not _explained(v.theirs, v.ours)]
+                   for v in verdicts if not v.agree and not _explained(v.theirs, v.ours, v.warned)]
     assert not unexplained, "\n".join(unexplained)

@@ -56,7 +56,7 @@ def run_cmd(spec: Path, out: Path, jobs: int, executor: str, model: str | None, 
         return EXIT_FINDINGS if summary.failed else EXIT_OK
     lines = [(f"{out}: {summary.done} ran ({summary.correct} correct, {summary.wrong} wrong), "
               f"{summary.skipped} already done, {len(summary.failed)} failed, of {summary.total}; "
-              f"{summary.wall_seconds:.1f}s, {summary.per_second:.2f}/s with {summary.jobs} jobs ({summary.executor})")]
+              f"{summary.wall_seconds:.1f}s with {summary.jobs} jobs ({summary.executor})")]
     if summary.unconfined:
         lines.append("note: the system ran WITHOUT a sandbox (--sandbox none-i-accept-the-risk)")
     for f in summary.failed[:10]:

@@ -24,6 +24,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -71,7 +72,11 @@ class Corpus:
 
 
 def _kind(message: str) -> str:
-    """skills-ref's message without the values in it: 'Skill name ... must be lowercase'."""
+    """skills-ref's message without the values in it: 'Skill name must be lowercase'; a YAML error by its
+    reason (strictyaml's last line), without line and column numbers."""
+    if message.startswith("Invalid YAML"):
+        found = re.search(r"\n(Found [^\n]*|[A-Z][^\n]*not allowed[^\n]*)", message)
+        return "Invalid YAML: " + (found.group(1) if found else "")[:70]
     return " ".join(w for w in message.split() if not w.startswith("'"))[:80]
 
 

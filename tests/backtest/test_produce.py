@@ -235,8 +235,12 @@ def test_llm_rubric_asserts_use_the_grader_model(system: Path, tmp_path: Path) -
     assert (summary.correct, summary.wrong) == (1, 1)
     rows = {json.loads(line)["id"]: json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()}
     assert rows["q00"]["score"] == 0.9 and rows["q01"]["score"] == 0.1
-    no_grader = produce_backtest(system / "run.yaml", tmp_path / "out2", RunOptions(only=["q00"]))
-    assert no_grader.failed[0]["reason"] == "grading" and "grader" in no_grader.failed[0]["message"]
+    with pytest.raises(FatalError) as err:  # refused before anything runs, not once per investigation
+        produce_backtest(system / "run.yaml", tmp_path / "out2", RunOptions(only=["q00"]))
+    assert "need a grader model" in err.value.message and not (tmp_path / "out2").exists()
+    with pytest.raises(FatalError) as err:
+        produce_backtest(system / "run.yaml", tmp_path / "out2", RunOptions(grader="scripted:missing.script.yaml"))
+    assert "script file not found" in err.value.message
 
 
 def test_bad_spec_and_inputs_are_refused_at_their_line(system: Path, tmp_path: Path,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agentbook.backtest.invoke import TRACE_FILE, UNCONFINED, Job, investigate
+from agentbook.backtest.progress import AnalyzeProgress
 from agentbook.backtest.runspec import Incident, RunSpec, load_spec, read_inputs
 from agentbook.backtest.state import EventLog
 from agentbook.errors import FatalError, UsageError
@@ -64,6 +65,7 @@ class RunOptions:
     grader: str | None = None  # overrides the spec's `grader:`
     sandbox: str = "auto"
     pass_env: list[str] = field(default_factory=list)  # variables of this environment the command gets
+    progress: bool | None = False  # a bar on stderr; None: when stderr is a terminal
 
 
 @dataclass
@@ -156,6 +158,24 @@ def _files_fingerprint(repo: Path, exclude: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _check_grader(spec: RunSpec, incidents: list[Incident], grader: str | None) -> None:
+    """Refuse up front what would fail every investigation's grading: llm-rubric without a grader, or
+    a grader spec (or its script) that does not load."""
+    rubric = any(a.get("type") == "llm-rubric" for a in spec.asserts) or \
+        next((i for i in incidents if any(a.get("type") == "llm-rubric" for a in i.asserts)), None) is not None
+    if rubric and not grader:
+        raise FatalError("llm-rubric assertions need a grader model", location=str(spec.path),
+                         hint="set `grader:` in the spec or pass --grader SPEC (e.g. anthropic:claude-haiku-4-5)")
+    if grader:
+        from agentbook.models.spec import parse_spec
+
+        parsed = parse_spec(grader)
+        if parsed.kind == "scripted" and parsed.script:
+            from agentbook.standin.script import load_script
+
+            load_script(parsed.script)
+
+
 def run_key(spec: RunSpec, incident: Incident, code: str, model: str | None, grader: str | None) -> str:
     stable = f"{spec.key()}|{incident.key()}|{code}|{model}|{grader}"
     return hashlib.sha256(stable.encode()).hexdigest()[:20]
@@ -187,6 +207,7 @@ def produce_backtest(spec_path: Path | str, out: Path | str, options: RunOptions
                              hint="install bubblewrap and libseccomp2 (see .ci/sysdeps), or run the system "
                                   f"unconfined with --sandbox {UNCONFINED}")
     model, grader = options.model or spec.model, options.grader or spec.grader
+    _check_grader(spec, incidents, grader)
     code = code_fingerprint(spec.repo, out)
     summary = RunSummary(spec=str(spec.path), out=str(out), manifest=str(out / "manifest.jsonl"),
                          executor=options.executor, jobs=options.jobs, code=code,
@@ -199,8 +220,17 @@ def produce_backtest(spec_path: Path | str, out: Path | str, options: RunOptions
                                                          "inputs": str(spec.inputs)})
         jobs = _plan(spec, incidents, out, options, code, model, grader, summary)
         log = EventLog(out / STATE_DIR / "run.jsonl", uuid.uuid4().hex[:8])
-        for job, outcome in _execute(jobs, options, log, on_progress):
-            _save(job, outcome, log, summary, on_progress)
+        with AnalyzeProgress(len(jobs), enabled=options.progress, label="run") as bar:
+            def progress(event: str, inv_id: str) -> None:
+                if event == "start":
+                    bar.started()
+                else:
+                    bar.finished(0.0, ok=event == "done")
+                if on_progress is not None:
+                    on_progress(event, inv_id)
+
+            for job, outcome in _execute(jobs, options, log, progress):
+                _save(job, outcome, log, summary, progress)
         summary.in_manifest = write_manifest(out, spec, incidents, model, grader, code)
         if not (out / "README.md").exists():
             atomic_write_text(out / "README.md", README)

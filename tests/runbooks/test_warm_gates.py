@@ -1,6 +1,7 @@
-"""Gates give the same exit codes and output whether their `agentbook` calls are answered by the warm
-worker (`agentbook.warm`) or start cold: the fix-prompt runbook's gates on the example system, plus
-the edges (usage errors, bad input, pipes, redirections, stdin, a signal, a refused command)."""
+"""Gates (and the agent's bash) give the same exit codes and output whether their `agentbook` calls are
+answered by the warm worker (`agentbook.warm`) or start cold: the fix-prompt runbook's gates on the
+example system, plus the edges (usage errors, bad input, pipes, redirections, stdin, a signal, a
+refused command)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from agentbook.runbooks.gates import prewarm, run_gate
+from agentbook.runbooks.gates import prewarm, run_gate, tool_path
 from agentbook.session import jail
+from agentbook.session.limits import Limits
+from agentbook.session.tools import ToolContext, get_tools
 from agentbook.warm import pool
 from agentbook.workflows.fixture import example_dir, make_repo
 
@@ -73,3 +76,32 @@ def test_gates_are_the_same_warm_and_cold(tmp_path: Path, monkeypatch: pytest.Mo
         assert w == c, f"{command}\n--- cold ---\n{c[1]}\n--- warm ---\n{w[1]}"
     assert {0, 1, 3} <= {code for code, _ in cold}  # passes, failures and bad input alike
     assert log.count("warm: ") >= len(GATES), log  # the worker answered (it logs a line per call)
+
+
+def test_the_agents_bash_is_the_same_warm_and_cold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tool,) = get_tools(["bash"])
+    commands = [f"agentbook eval show {SUITE} auth-staging", f"agentbook validate --strict {SUITE} --json",
+                "agentbook nosuch", f"agentbook eval list {SUITE} | wc -l"]
+
+    def results(root: Path) -> list[tuple[bool, str]]:
+        ctx = ToolContext(root=root, sandbox="bwrap", limits=Limits(), env={"PATH": tool_path()})
+        out = []
+        for command in commands:
+            result = tool.run({"command": command}, ctx)
+            out.append((result.is_error, _normal(result.content, root)))
+        return out
+
+    monkeypatch.setenv("AGENTBOOK_WARM", "0")
+    cold = results(_repo(tmp_path, "cold"))
+    monkeypatch.setenv("AGENTBOOK_WARM", "1")
+    root = _repo(tmp_path, "warm")
+    try:
+        results(root)  # its first `agentbook` call starts the agent's worker, and runs cold
+        worker = pool._workers[(str(root.resolve()), "bash")]
+        assert worker.wait_ready(120), worker.log.read_text()
+        warm = results(root)
+        log = pool.log_of("bash", root)
+    finally:
+        pool.stop(root)
+    assert warm == cold
+    assert log.count("warm: ") >= len(commands), log

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sandbox_kit import SECRETS, Sentinels, make_root, needs_jail, no_secret
+from sandbox_kit import SECRETS, Sentinels, bash, ctx_for, make_root, needs_jail, no_secret
 
-from agentbook.runbooks.gates import prewarm, run_gate
+from agentbook.runbooks.gates import prewarm, run_gate, tool_path
 from agentbook.warm import pool
 
 pytestmark = needs_jail
@@ -67,8 +67,8 @@ def _log(root: Path) -> str:
     return worker.log.read_text() if worker is not None and worker.log.exists() else "(no log)"
 
 
-def _worker_ns(root: Path) -> str:
-    pid = pool.worker_pid("gate", root)
+def _worker_ns(root: Path, role: str = "gate") -> str:
+    pid = pool.worker_pid(role, root)
     assert pid is not None
     return os.readlink(f"/proc/{_python_below(pid)}/ns/pid")
 
@@ -203,3 +203,22 @@ def test_a_killed_worker_leaves_the_gates_cold_and_jailed(warm_root: Path) -> No
     gate = run_gate("agentbook version --json >/dev/null; echo rc=$?; grep CapEff /proc/self/status", warm_root,
                     protected=[], timeout=GATE_SECONDS)
     assert "rc=0" in gate.output and "CapEff:\t0000000000000000" in gate.output
+
+
+def test_the_agents_bash_has_a_worker_of_its_own(warm_root: Path) -> None:
+    """The agent's first `agentbook` call in bash starts its own worker (and runs cold); later calls go
+    to that worker, never to the gates' one (which is bound only into the gates' jails)."""
+    ctx = ctx_for(warm_root)
+    ctx.env = {"PATH": tool_path()}
+    first = bash(ctx, "agentbook version --json >/dev/null; echo rc=$?")
+    assert "rc=0" in first.content
+    worker = pool._workers[(str(warm_root.resolve()), "bash")]
+    assert worker.wait_ready(120), worker.log.read_text()
+    _evil(warm_root, "{ grep CapEff /proc/self/status; env; } > out/seen 2>&1")
+    call = bash(ctx, EVIL_CALL)
+    ns = (warm_root / "out" / "ns").read_text().strip()
+    assert ns == _worker_ns(warm_root, "bash") != _worker_ns(warm_root, "gate")
+    assert ns not in call.content.splitlines()
+    seen = (warm_root / "out" / "seen").read_text()
+    no_secret(seen + call.content)
+    assert "CapEff:\t0000000000000000" in seen

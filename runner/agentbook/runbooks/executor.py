@@ -47,7 +47,7 @@ from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.redaction import Redactor
 from agentbook.runbooks import publish
 from agentbook.runbooks.engines import DEFAULT_ENGINE, AgentSession, EngineContext, engine_for
-from agentbook.runbooks.gates import calls_agentbook, prewarm, run_gate, tool_path
+from agentbook.runbooks.gates import prewarm, run_gate, tool_path
 from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
 from agentbook.runbooks.record import (
     INTERRUPTED,
@@ -66,6 +66,7 @@ from agentbook.secretscan import Secret, SecretScanner, held_secrets, hold
 from agentbook.session import Budgets
 from agentbook.session.limits import Limits
 from agentbook.session.sandbox import UNCONFINED
+from agentbook.warm import calls_agentbook
 from agentbook.warm import pool as warm_pool
 
 STEP_DONE = (OutcomeKind.COMPLETED, OutcomeKind.NO_CHANGES)

@@ -12,7 +12,6 @@ A gate's own `agentbook ...` calls are answered by a warm worker in a jail like 
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -40,11 +39,6 @@ def gate_env(worktree: Path) -> dict[str, str]:
     """The environment every gate of `worktree` runs with (before the warm worker's PATH)."""
     root = worktree.resolve()
     return clean_env({"PATH": tool_path()}, root)
-
-
-def calls_agentbook(command: str) -> bool:
-    """Whether a gate calls `agentbook` (only then is a warm worker worth its start)."""
-    return re.search(r"(^|[\s;|&(`$])agentbook(\s|$|[;|&)])", command) is not None
 
 
 def prewarm(worktree: Path, *, protected: list[str], limits: Limits | None = None, wait: float = 0.0) -> bool:

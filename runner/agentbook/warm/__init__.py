@@ -1,5 +1,5 @@
 """The warm worker: agentbook's own commands, called from a gate or the agent's bash, answered by a
-pre-imported agentbook inside the same jail instead of a new Python start-up each.
+pre-imported agentbook inside a jail like theirs instead of a new Python start-up each.
 
 - `pool`: the runner's side: one worker per worktree and role (gates, the agent's bash), started in
   its own jail built like the calls' jails, and what a call needs to use it (a read-only bind and PATH).
@@ -14,11 +14,20 @@ pre-imported agentbook inside the same jail instead of a new Python start-up eac
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
 ENV_SWITCH = "AGENTBOOK_WARM"
 JAIL_DIR = "/run/agentbook-warm"  # where the shim and the socket are bound in a call's jail
+
+
+CALLS_AGENTBOOK = re.compile(r"(^|[\s;|&(`$])agentbook(\s|$|[;|&)])")
+
+
+def calls_agentbook(command: str) -> bool:
+    """Whether a command line calls `agentbook` (only then is a warm worker worth its start)."""
+    return CALLS_AGENTBOOK.search(command) is not None
 
 
 def enabled() -> bool:

@@ -188,13 +188,19 @@ _workers: dict[tuple[str, str], Worker] = {}
 _starts: dict[tuple[str, str], int] = {}
 
 
-def use(role: str, root: Path, limits: Limits, read_only: list[str], env: dict[str, str]) -> Use | None:
-    """For one jailed call in `root`: how to reach a ready worker, or None to run cold. Only `prewarm`
-    starts a worker (a run or session that will call agentbook); one still importing is waited for (a
-    cold start would cost as much, and compete with it for the CPU). A worker whose jail or environment
-    differs from this call's is replaced, for the next call."""
-    worker = _get(role, root, limits, read_only, env, start=False)
-    return worker.use() if worker is not None and worker.wait_ready(WAIT_FOR_START) else None
+def use(role: str, root: Path, limits: Limits, read_only: list[str], env: dict[str, str], *,
+        start: bool = False) -> Use | None:
+    """For one jailed call in `root`: how to reach a ready worker, or None to run cold. `prewarm`
+    starts a worker (a run whose gates call agentbook), or a call with `start` (the agent's first bash
+    call of agentbook: it runs cold itself); one still importing is waited for (a cold start would cost
+    as much, and compete with it for the CPU). A worker whose jail or environment differs from this
+    call's is replaced, for the next call."""
+    with _lock:
+        fresh = (str(root.resolve()), role) not in _workers
+    worker = _get(role, root, limits, read_only, env, start=start)
+    if worker is None or (fresh and not worker.ready()):
+        return None
+    return worker.use() if worker.wait_ready(WAIT_FOR_START) else None
 
 
 def prewarm(role: str, root: Path, limits: Limits, read_only: list[str], env: dict[str, str],

@@ -142,7 +142,7 @@ def render_loop(d: dict[str, Any]) -> list[str]:
         if check:
             lines.append(f"  cohort {check['target']}: {check['before']} -> {check['after']}; accuracy "
                          f"{check['accuracy_before']:.1%} -> {check['accuracy_after']:.1%}; others grew: "
-                         f"{len(check['grew'])}; investigations broken: {len(check['broken'])}")
+                         f"{len(check['grew'])}; investigations broken: {check['broken_count']}")
         lines.append("  verdict: ready for a pull request" if fix["ready"]
                      else "  verdict: NOT ready: " + "; ".join(fix["reasons"])[:600])
     s = d["seconds"]

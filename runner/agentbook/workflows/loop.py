@@ -265,6 +265,10 @@ def _checkout(repo: Any, head: str, tree: Path) -> Path:
         if Git(tree).run("rev-parse", "HEAD").strip() == head:
             return tree
         git.run("worktree", "remove", "--force", str(tree))
+    elif tree.exists():  # a kill in the middle of `worktree add` left a folder git does not know
+        import shutil
+
+        shutil.rmtree(tree)
     git.run("worktree", "prune")
     tree.parent.mkdir(parents=True, exist_ok=True)
     git.run("worktree", "add", "--quiet", "--detach", str(tree), head)

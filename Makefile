@@ -2,8 +2,8 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The demo needs only agentbook itself; tests add the dev tools and the backtest extras (scikit-learn,
-# matplotlib, ray), which are large. Each stamp is redone when pyproject.toml changes.
+# The demo needs agentbook and, for its second act's clustering, scikit-learn and scipy (the `demo`
+# extra); tests add the dev tools and the rest of the backtest extras (matplotlib, ray), which are large. Each stamp is redone when pyproject.toml changes.
 BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
 
@@ -14,7 +14,7 @@ $(VENV)/bin/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(BASE): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[demo]'
 	touch $(BASE)
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python

@@ -7,8 +7,10 @@
           `cluster`, `compare --ticket`; their wall times summed (no typing, no reading between them)
 
 The system is tests/loop/data/mini (28 recorded incidents, a scripted production model that depends
-on its prompt, the scripted right fixer). The ratio loop / floor is what chaining costs (or saves:
-one process instead of seven imports). Usage: bench_loop.py [--repeat N]
+on its prompt, the scripted right fixer), or with --example the incident assistant (60 incidents, its
+LogQL fix ticket, tests/loop/data/example-fixer-good.script.yaml: the demo's second act). The ratio
+loop / floor is what chaining costs (or saves: one process instead of seven imports).
+Usage: bench_loop.py [--repeat N] [--example]
 """
 
 from __future__ import annotations
@@ -27,9 +29,18 @@ from agentbook.workflows.fixture import make_repo, source_root
 
 ROOT = source_root() or Path.cwd()
 DATA = ROOT / "tests" / "loop" / "data"
-ANALYST = "scripted:backtest/analyst.script.yaml"
-FIXER = f"scripted:{DATA / 'fixer-good.script.yaml'}"
-SPEC = "backtest/run.yaml"
+SYSTEMS = {  # name: (source, setup, run spec, analyst, eval model, fixer, the ticket's prompt)
+    "mini": (DATA / "mini", [], "backtest/run.yaml", "scripted:backtest/analyst.script.yaml",
+             "scripted:evals/model.script.yaml", f"scripted:{DATA / 'fixer-good.script.yaml'}", "prompts/triage.md"),
+    "example": (ROOT / "examples" / "incident-assistant", ["python scripts/generate.py --big"], "backtest/run/run.yaml",
+                "scripted:backtest/run/analyst.script.yaml", "scripted:evals/sut.script.yaml",
+                f"scripted:{DATA / 'example-fixer-good.script.yaml'}", "prompts/logql.md"),
+}
+SYSTEM = "mini"
+
+
+def _sys() -> tuple[Path, list[str], str, str, str, str, str]:
+    return SYSTEMS[SYSTEM]
 
 
 def cli(*args: str, cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -44,38 +55,42 @@ def cli(*args: str, cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]
 
 def prepare(dest: Path) -> tuple[Path, str]:
     """A fresh copy of the system with its baseline backtest clustered and its fix ticket committed."""
-    repo = make_repo(DATA / "mini", dest)
-    for args in (("run", SPEC, "backtests/base-run"), ("import", "backtests/base-run/manifest.jsonl", "backtests/base"),
-                 ("analyze", "backtests/base", "--model", ANALYST, "--code", "."),
+    source, setup, spec, analyst, eval_model, _, prompt = _sys()
+    repo = make_repo(source, dest, setup)
+    with (repo / ".git" / "info" / "exclude").open("a") as fh:
+        fh.write("backtests/\n")
+    for args in (("run", spec, "backtests/base-run"), ("import", "backtests/base-run/manifest.jsonl", "backtests/base"),
+                 ("analyze", "backtests/base", "--model", analyst, "--code", "."),
                  ("cluster", "backtests/base", "--code", ".")):
         cli("backtest", *args, cwd=repo)
-    _, proc = cli("backtest", "fixes", "backtests/base", "--code", ".", "--eval-model",
-                  "scripted:evals/model.script.yaml", "--json", cwd=repo)
-    ticket = json.loads(proc.stdout)["tickets"][0]
+    _, proc = cli("backtest", "fixes", "backtests/base", "--code", ".", "--eval-model", eval_model, "--json", cwd=repo)
+    ticket = next(f["ticket"] for f in json.loads(proc.stdout)["fixes"] if f["ticket"] and f["location"].startswith(prompt))
     subprocess.run(["git", "add", "tickets"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-qm", "tickets"], cwd=repo, check=True)
     return repo, ticket
 
 
 def loop(repo: Path, ticket: str) -> tuple[float, str]:
-    seconds, proc = cli("backtest", "close-loop", ticket, "--spec", SPEC, "--model", FIXER, "--analyst-model", ANALYST,
+    _, _, spec, analyst, _, fixer, _ = _sys()
+    seconds, proc = cli("backtest", "close-loop", ticket, "--spec", spec, "--model", fixer, "--analyst-model", analyst,
                         "--json", cwd=repo)
     fix = json.loads(proc.stdout)["fixes"][0]
     return seconds, f"{fix['check']['before']} -> {fix['check']['after']}, ready={fix['ready']}"
 
 
 def by_hand(repo: Path, ticket: str) -> tuple[dict[str, float], str]:
+    _, _, spec, analyst, _, fixer, _ = _sys()
     hops: dict[str, float] = {}
-    hops["run fix-prompt"], proc = cli("run", "fix-prompt", "--ticket", ticket, "--model", FIXER, "--json", cwd=repo)
+    hops["run fix-prompt"], proc = cli("run", "fix-prompt", "--ticket", ticket, "--model", fixer, "--json", cwd=repo)
     branch = json.loads(proc.stdout)["branch"]
     start = time.perf_counter()
     subprocess.run(["git", "worktree", "add", "-q", "--detach", ".agentbook/hand/tree", branch], cwd=repo, check=True)
     hops["git worktree add"] = time.perf_counter() - start
     tree = ".agentbook/hand/tree"
-    hops["backtest run"], _ = cli("backtest", "run", f"{tree}/{SPEC}", ".agentbook/hand/run", cwd=repo)
+    hops["backtest run"], _ = cli("backtest", "run", f"{tree}/{spec}", ".agentbook/hand/run", cwd=repo)
     hops["backtest import"], _ = cli("backtest", "import", ".agentbook/hand/run/manifest.jsonl", ".agentbook/hand/bt",
                                      cwd=repo)
-    hops["backtest analyze"], _ = cli("backtest", "analyze", ".agentbook/hand/bt", "--model", ANALYST, "--code", tree,
+    hops["backtest analyze"], _ = cli("backtest", "analyze", ".agentbook/hand/bt", "--model", analyst, "--code", tree,
                                       cwd=repo)
     hops["backtest cluster"], _ = cli("backtest", "cluster", ".agentbook/hand/bt", "--code", tree, cwd=repo)
     hops["backtest compare"], proc = cli("backtest", "compare", "backtests/base", ".agentbook/hand/bt", "--ticket",
@@ -87,7 +102,10 @@ def by_hand(repo: Path, ticket: str) -> tuple[dict[str, float], str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--example", action="store_true", help="the incident assistant instead of the mini system")
     args = parser.parse_args()
+    global SYSTEM
+    SYSTEM = "example" if args.example else "mini"
     loops, floors, hop_runs = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
         for i in range(args.repeat):
@@ -99,7 +117,7 @@ def main() -> None:
             hop_runs.append(hops)
             floors.append(sum(hops.values()))
             assert got_loop == got_hand, (got_loop, got_hand)  # the same result either way
-    print(f"system    tests/loop/data/mini: 28 incidents, 1 fix ticket ({got_loop}); median of {args.repeat}")
+    print(f"system    {_sys()[0].relative_to(ROOT)}: 1 fix ticket ({got_loop}); median of {args.repeat}")
     for name in hop_runs[0]:
         print(f"  hop     {name:<18} {statistics.median(h[name] for h in hop_runs):6.2f}s")
     floor, chained = statistics.median(floors), statistics.median(loops)

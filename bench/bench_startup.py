@@ -127,25 +127,31 @@ def main() -> None:
             (base / "home").mkdir()
             cases["peer: claude -p (same stand-in)"] = lambda: run(
                 [peer, "-p", "say hi", "--output-format", "json"], root, peer_env)
-        for fn in cases.values():  # warm-up: page cache, .pyc files, the bwrap probe
+        load_before = os.getloadavg()[0]
+        for fn in cases.values():  # warm-up: page cache, .pyc files
             fn()
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for _ in range(args.repeat):
             for name, fn in cases.items():
                 samples[name].append(fn())
-        report(samples, args.repeat, peer)
+        report(samples, args.repeat, peer, (load_before, os.getloadavg()[0]))
 
 
-def report(samples: dict[str, list[tuple[float, float]]], repeat: int, peer: str | None) -> None:
+def report(samples: dict[str, list[tuple[float, float]]], repeat: int, peer: str | None,
+           load: tuple[float, float]) -> None:
     wall = {k: statistics.median(w for w, _ in v) for k, v in samples.items()}
     cpu = {k: statistics.median(c for _, c in v) for k, v in samples.items()}
     floor = wall["floor: python -c pass"]
     cc = wall.get("peer: claude -p (same stand-in)")
-    print(f"start-up, median of {repeat} interleaved runs ({os.cpu_count()} cores)")
-    print(f"  {'':42}{'wall':>9}{'cpu':>9}{'/ floor':>9}{'/ claude -p':>13}")
+    cc_cpu = cpu.get("peer: claude -p (same stand-in)")
+    print(f"start-up, median of {repeat} interleaved runs ({os.cpu_count()} cores; 1-min load average "
+          f"{load[0]:.1f} -> {load[1]:.1f}: above the core count, wall figures measure the machine's queue)")
+    print(f"  {'':42}{'wall':>9}{'cpu':>9}{'/ floor':>9}{'wall / claude':>15}{'cpu / claude':>14}")
     for name in samples:
-        vs_peer = f"{wall[name] / cc:12.2f}x" if cc else f"{'':>13}"
-        print(f"  {name:<42}{wall[name] * 1000:7.0f}ms{cpu[name] * 1000:7.0f}ms{wall[name] / floor:8.2f}x{vs_peer}")
+        vs_peer = f"{wall[name] / cc:14.2f}x" if cc else f"{'':>15}"
+        vs_peer_cpu = f"{cpu[name] / cc_cpu:13.2f}x" if cc_cpu else f"{'':>14}"
+        print(f"  {name:<42}{wall[name] * 1000:7.0f}ms{cpu[name] * 1000:7.0f}ms{wall[name] / floor:8.2f}x"
+              f"{vs_peer}{vs_peer_cpu}")
     if cc is None:
         print("  peer: claude -p                     skipped (no `claude`; rerun with --install-peer to npm-install "
               f"@anthropic-ai/claude-code@{PEER_VERSION} into {PEER_CACHE})")

@@ -36,9 +36,9 @@ from tests.conftest import REPO_ROOT, git
 
 README = REPO_ROOT / "README.md"
 TOUR = "## Tour"
-TOUR_SECONDS = 900  # a hang guard only; the Tour takes about a minute on a shared 2-core machine
-BLOCK_MARK = "@@readme-block {}@@"
-END_MARK = "@@readme-end@@"
+TOUR_SECONDS = 900  # a hang guard only: the Tour takes 1-3 minutes on the 2 shared cores, by their load
+BLOCK_MARK = "@@readme-block {} $EPOCHREALTIME@@"  # bash's clock, so each block's time shows in the log
+END_MARK = "@@readme-end {}@@"
 FAIL_MARK = re.compile(r"@@readme-failed exit (\d+) at script line (\d+)@@")
 VOLATILE = [
     (re.compile(r"\b\d{8}-\d{6}\d*-[\w-]*[0-9a-f]{4,}\b"), "<RUN>"),  # run ids (runner and eval)
@@ -66,6 +66,7 @@ class TourBlock:
     body: list[str]
     expected: list[str] | None = None  # the ```text block right after it, if any
     output: str = field(default="", repr=False)
+    seconds: float | None = None  # wall time in the tour run
 
     @property
     def where(self) -> str:
@@ -152,11 +153,11 @@ def tour_script(blocks: list[TourBlock]) -> tuple[str, dict[int, int]]:
     where: dict[int, int] = {}
     for k, block in enumerate(blocks):
         # on a line of its own even after output that does not end in a newline
-        script.append(f"printf '\\n%s\\n' '{BLOCK_MARK.format(k)}'")
+        script.append(f'printf "\\n%s\\n" "{BLOCK_MARK.format(k)}"')
         for n, line in enumerate(block.body):
             script.append(line)
             where[len(script)] = block.line + 1 + n
-    script.append(f"printf '\\n%s\\n' '{END_MARK}'")
+    script.append(f'printf "\\n%s\\n" "{END_MARK.format("$EPOCHREALTIME")}"')
     return "\n".join(script) + "\n", where
 
 
@@ -185,7 +186,8 @@ def run_tour(blocks: list[TourBlock], cwd: Path, env: dict[str, str], script_pat
     _split_outputs(blocks, log)
     problems: list[str] = []
     failed = FAIL_MARK.search(log)
-    if code != 0 or END_MARK not in log:
+    ended = "@@readme-end " in log
+    if code != 0 or not ended:
         line = where.get(int(failed.group(2))) if failed else None
         at = f"README.md:{line}" if line else "the tour"
         ran = next((b for b in reversed(blocks) if b.output), None)
@@ -194,7 +196,7 @@ def run_tour(blocks: list[TourBlock], cwd: Path, env: dict[str, str], script_pat
     for block in blocks:
         if "Traceback (most recent call last)" in block.output:
             problems.append(f"{block.where}: a command printed a traceback:\n{block.output[-3000:]}")
-        if block.expected is not None and (block.output or END_MARK in log):
+        if block.expected is not None and (block.output or ended):
             missing = missing_lines(block.expected, block.output)
             if missing:
                 problems.append(f"{block.where}: output lacks {missing[:5]}\n--- real output ---\n"
@@ -203,9 +205,14 @@ def run_tour(blocks: list[TourBlock], cwd: Path, env: dict[str, str], script_pat
 
 
 def _split_outputs(blocks: list[TourBlock], log: str) -> None:
-    parts = re.split(r"\n@@readme-block (\d+)@@\n", log.split(END_MARK)[0])
-    for k, out in zip(parts[1::2], parts[2::2], strict=True):
+    """Each block's output and wall time (bash before 5.0 has no $EPOCHREALTIME: no times then)."""
+    parts = re.split(r"\n@@readme-block (\d+) ([\d.,]*)@@\n", log.split("\n@@readme-end ")[0])
+    end = re.search(r"@@readme-end ([\d.,]*)@@", log)
+    clock = [*parts[2::3], end.group(1) if end else ""]
+    for n, (k, out) in enumerate(zip(parts[1::3], parts[3::3], strict=True)):
         blocks[int(k)].output = FAIL_MARK.sub("", out).strip("\n")
+        if clock[n] and clock[n + 1]:
+            blocks[int(k)].seconds = float(clock[n + 1].replace(",", ".")) - float(clock[n].replace(",", "."))
 
 
 def normalise(text: str) -> str:
@@ -250,13 +257,16 @@ BLOCKS = tour_blocks(README_TEXT)
 @pytest.mark.timeout(TOUR_SECONDS + 60)
 def test_tour_from_a_fresh_clone(tmp_path: Path) -> None:
     clone = tmp_path / "agentbook"
-    # HEAD of this checkout, whatever is uncommitted or untracked in it (a worktree clones fine this way)
+    # HEAD of this checkout, whatever is uncommitted or untracked in it (a worktree clones fine this way):
+    # the README, the example and the scripted agents are what a fresh clone has
     subprocess.run(["git", "clone", "-q", "--no-checkout", str(REPO_ROOT), str(clone)], check=True)
     git(clone, "fetch", "-q", str(REPO_ROOT), "HEAD")
     git(clone, "checkout", "-q", "-B", "main", "FETCH_HEAD")
-    # `make demo` (the README's first command) builds .venv/ with agentbook installed. Building it again
-    # here would mean a pip install from PyPI per run, so the clone gets the venv running this test in
-    # its place; the Tour's own commands (its `export PATH=...` included) then run exactly as typed.
+    # `make demo` (the README's first command, before the Tour) builds .venv/ with agentbook installed.
+    # Building it again here would mean a pip install from PyPI per run, so the clone gets the venv
+    # running this test in its place (agentbook's code is then this checkout's, as installed by make);
+    # the Tour's own commands, its `export PATH="$PWD/.venv/bin:$PATH"` included, run exactly as typed,
+    # and the venv is not on the PATH they start with.
     venv = Path(sys.prefix)
     assert (venv / "bin" / "agentbook").is_file(), f"run the tests from the project's venv ({venv})"
     (clone / ".venv").symlink_to(venv, target_is_directory=True)
@@ -265,6 +275,8 @@ def test_tour_from_a_fresh_clone(tmp_path: Path) -> None:
     blocks = tour_blocks((clone / "README.md").read_text(encoding="utf-8"))
     assert len(blocks) >= 10 and sum(b.expected is not None for b in blocks) >= 8
     result = run_tour(blocks, clone, newcomer_env(tmp_path / "home"), tmp_path / "tour.sh")
+    for block in sorted(blocks, key=lambda b: -(b.seconds or 0))[:5]:  # shown by pytest on a failure
+        print(f"{block.where}: {block.seconds or 0:.1f}s")
     assert not result.problems, "\n\n".join(result.problems)
     assert result.code == 0
 
@@ -367,8 +379,11 @@ def test_a_broken_block_fails_the_tour_at_its_line(tmp_path: Path) -> None:
 
 def test_wrong_output_fails_the_tour(tmp_path: Path) -> None:
     sample = SAMPLE.replace("```text\nin sub", "```text\nin somewhere-else").replace("BROKEN\n", "")
-    result = run_tour(tour_blocks(sample), tmp_path, newcomer_env(tmp_path), tmp_path / "tour.sh")
+    blocks = tour_blocks(sample)
+    result = run_tour(blocks, tmp_path, newcomer_env(tmp_path), tmp_path / "tour.sh")
     assert result.code == 0
+    assert [b.output for b in blocks] == ["in sub", "second", "never"]
+    assert all(b.seconds is not None and b.seconds >= 0 for b in blocks)
     assert len(result.problems) == 1 and result.problems[0].startswith("README.md:13: output lacks ['in somewhere-else']")
 
 

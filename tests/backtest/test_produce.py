@@ -235,8 +235,12 @@ def test_llm_rubric_asserts_use_the_grader_model(system: Path, tmp_path: Path) -
     assert (summary.correct, summary.wrong) == (1, 1)
     rows = {json.loads(line)["id"]: json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()}
     assert rows["q00"]["score"] == 0.9 and rows["q01"]["score"] == 0.1
-    no_grader = produce_backtest(system / "run.yaml", tmp_path / "out2", RunOptions(only=["q00"]))
-    assert no_grader.failed[0]["reason"] == "grading" and "grader" in no_grader.failed[0]["message"]
+    with pytest.raises(FatalError) as err:  # refused before anything runs, not once per investigation
+        produce_backtest(system / "run.yaml", tmp_path / "out2", RunOptions(only=["q00"]))
+    assert "need a grader model" in err.value.message and not (tmp_path / "out2").exists()
+    with pytest.raises(FatalError) as err:
+        produce_backtest(system / "run.yaml", tmp_path / "out2", RunOptions(grader="scripted:missing.script.yaml"))
+    assert "script file not found" in err.value.message
 
 
 def test_bad_spec_and_inputs_are_refused_at_their_line(system: Path, tmp_path: Path,
@@ -284,3 +288,46 @@ def test_ray_executor_gives_the_same_manifest(system: Path, tmp_path: Path) -> N
         return [(r["id"], r["verdict"], r["answer"]) for r in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())]
 
     assert rows(tmp_path / "ray") == rows(tmp_path / "local")
+
+
+RELAYED_SYSTEM = '''\
+import asyncio, json, os, sys
+from agentbook.models import ModelRequest, load_model
+
+async def main():
+    case = json.load(sys.stdin)
+    sys.stderr.write(json.dumps({"key": os.environ.get("ANTHROPIC_API_KEY"), "model": os.environ["AGENTBOOK_MODEL"],
+                                 "compat_key": os.environ.get("AGENTBOOK_COMPAT_API_KEY")}))
+    model = load_model(os.environ["AGENTBOOK_MODEL"])
+    try:
+        reply = await model.complete(ModelRequest(messages=[{"role": "user", "content": case["q"]}]))
+    finally:
+        await model.aclose()
+    print(reply.text())
+
+asyncio.run(main())
+'''
+
+
+def test_a_real_model_is_reached_through_the_keyless_relay(system: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A non-scripted model: the jail has no network, so the command reaches it through the relay's unix
+    socket with a token good for this run only; the real key never enters the jail."""
+    from agentbook.standin import parse_script, running
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-runner-secret-0123456789")
+    monkeypatch.setenv("AGENTBOOK_COMPAT_API_KEY", "compat-secret-abcd")
+    (system / "relayed.py").write_text(RELAYED_SYSTEM)
+    upstream_script = parse_script(SCRIPT.replace("version: 1\n", "version: 1\nmodel: claude-haiku-4-5\n"), "up.script.yaml")
+    with running(upstream_script) as upstream:
+        (system / "run.yaml").write_text(SPEC.replace("python system.py", "python relayed.py")
+                                         + f"model: 'compat:{upstream.base_url}#claude-haiku-4-5'\n")
+        summary = produce_backtest(system / "run.yaml", tmp_path / "out", RunOptions(only=["q00", "q01"]))
+        hints = {r.get("api_key_hint") for r in upstream.requests() if r["path"] == "/v1/messages"}
+    assert (summary.done, summary.correct, summary.failed) == (2, 1, [])
+    seen = json.loads((tmp_path / "out" / "runs" / "q00" / "stderr.txt").read_text())
+    assert seen["key"].startswith("sk-agentbook-relay-") and seen["compat_key"] is None
+    assert seen["model"] == "anthropic:claude-haiku-4-5"
+    assert hints == {"abcd"}  # upstream got the runner's compat key, added by the relay outside the jail
+    trace = (tmp_path / "out" / "runs" / "q00" / "trace.otlp.json").read_text()
+    assert "chat claude-haiku-4-5" in trace and "sk-ant-runner-secret" not in trace

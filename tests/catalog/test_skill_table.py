@@ -130,6 +130,9 @@ CASES = [
           (5, "context-type", "'context' must be 'fork', got forked"),
           (6, "model-type", "'model' must be a model name or alias such as sonnet, got 42")],
          profile="claude-code"),
+    Case("metadata-flow-mapping", fm(*OK, 'metadata: {"version": "1.0"}'),
+         [(4, "yaml-flow", ("'metadata' is written in YAML flow style ({...}); the reference validator "
+                            "(skills-ref, strict YAML) refuses flow style"))]),
     Case("footnotes-are-not-links", fm(*OK, body="# Body\n\nA claim.[^1]\n\n[^1]: the source, 2024\n"), []),
     Case("allowed-tools-number", fm(*OK, "allowed-tools: 123"),
          [(4, "allowed-tools-type", "'allowed-tools' must be a string or a list of strings, got a number (123)")]),

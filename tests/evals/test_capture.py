@@ -89,6 +89,10 @@ def test_capture_refuses_a_span_that_is_not_an_llm_call(run_cli: Callable[..., A
     ("{{a}} and {{a}}", "x and x", {"a": "x"}),
     ("{{a}} and {{a}}", "x and y", None),
     ("Q: {{q}}", "nothing alike", None),
+    # a placeholder after a blank line: the paragraph before it must still be found in the message
+    ("Intro.\n\nHere is the alert:\n\n{{alert}}\n\nWrite it.", "Here is the alert:\n\n{\"a\": 1}", {"alert": '{"a": 1}'}),
+    ("Intro.\n\nHere is the alert:\n\n{{alert}}\n\nWrite it.", "You write LogQL.\n\nRules: none", None),
+    ("{{a}}\n\nEnd.", "whatever it was", None),
 ])
 def test_extract_vars(template: str, text: str, expected: dict[str, str] | None) -> None:
     assert extract_vars(template, text) == expected

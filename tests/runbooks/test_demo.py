@@ -18,7 +18,7 @@ from agentbook.cli.demo import render_text
 
 @pytest.mark.slow
 def test_demo_runs_fix_prompt_end_to_end(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
-    res = run_cli("demo", "--workdir", tmp_path, "--json")
+    res = run_cli("demo", "--workdir", tmp_path, "--act", "fix", "--json")  # act 2: tests/loop/test_example_loop.py
     assert res.code == 0, res.err
     d = json.loads(res.out)
     assert d["outcome"] == "completed"

@@ -16,7 +16,7 @@ from tests.conftest import REPO_ROOT
 from agentbook.catalog import load_catalog
 from agentbook.session import allowlist
 
-from .skill_forms import skill_commands
+from .skill_forms import skill_commands, skill_grammar
 
 
 def shipped_runbooks() -> list[tuple[str, list[str], list[str]]]:
@@ -55,6 +55,9 @@ def test_runbooks_permit_every_command_their_skills_teach(runbook: str, skills: 
                 why = allowlist.check(command, allow, shell=False)
             if why is not None:
                 refused.append(f"{where}: {command!r}: {why}")
+        for where, synopsis in skill_grammar(REPO_ROOT / "skills" / skill):  # the command tables, as plain words
+            if (why := allowlist.check(synopsis, allow, shell=False)) is not None:
+                refused.append(f"{where}: {synopsis!r}: {why}")
     assert not refused, f"runbook {runbook} refuses what its skills teach:\n" + "\n".join(refused)
 
 

@@ -119,10 +119,13 @@ def test_each_scripted_command_passes_its_runbooks_allow_list(name: str) -> None
     assert not refused, "\n".join(refused)
 
 
-def _bash_calls(run: dict[str, Any]) -> list[dict[str, Any]]:
+def _events(run: dict[str, Any]) -> list[dict[str, Any]]:
     transcript = Path(run["run_dir"]) / "transcript.jsonl"
-    events = [json.loads(line) for line in transcript.read_text().splitlines() if line.strip()]
-    return [e for e in events if e.get("event") == "tool" and e.get("name") == "bash"]
+    return [json.loads(line) for line in transcript.read_text().splitlines() if line.strip()]
+
+
+def _bash_calls(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in _events(run) if e.get("event") == "tool" and e.get("name") == "bash"]
 
 
 @pytest.mark.slow
@@ -141,3 +144,8 @@ def test_the_runbook_completes_with_the_taught_forms(name: str, tmp_path: Path) 
         if call["content"].startswith("error:") or call.get("denied") or code not in (0, 1):
             broken.append(f"{call['input']['command']!r}:\n{call['content'][-600:]}")
     assert not broken, "taught commands that did not run:\n" + "\n\n".join(broken)
+    if name == "fix-prompt":  # its first prompt change fails the check: the feedback shows the model's answer
+        feedback = [e["text"] for e in _events(result.run) if e.get("event") == "user"
+                    and str(e.get("text", "")).startswith("The checks for step 3/6 failed")]
+        assert len(feedback) == 1 and 'answered (attempt 1): "{service_name=\\"checkout\\"} |= \\"error\\""' \
+            in feedback[0], feedback

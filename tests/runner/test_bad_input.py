@@ -122,3 +122,12 @@ def test_a_path_given_from_a_subfolder_says_paths_are_relative_to_the_root(
     monkeypatch.chdir(runner_repo)  # from the root the usual hint: nothing under a subfolder to point at
     r = run_cli("run", "four-steps", "--input", "topic=x", "--input", "source=source.md", "--model", NO_MODEL)
     assert r.code == 3 and "commit the file first" in r.err and "from the root it is" not in r.err
+
+
+def test_a_missing_ticket_says_where_it_was_looked_for(run_cli, runner_repo: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(runner_repo)
+    r = run_cli("run", "--ticket", "tickets/T-1.md", "--model", NO_MODEL)
+    assert r.code == 3
+    assert (f"ticket file not found: tickets/T-1.md (a relative path is read from the current folder, "
+            f"{runner_repo})") in r.err

@@ -24,6 +24,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,17 @@ class Job:
     model: str | None = None
     grader: str | None = None
     pass_env: dict[str, str] = field(default_factory=dict)  # named by the user (--pass-env): never stored
+    relay: Relayed | None = None  # a real model, reached from inside the jail through the keyless relay
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """Where the jailed command reaches the run's model: the relay's unix socket and its token (good for
+    this run's relay only), and the model name it asks for."""
+
+    socket: str
+    token: str
+    model: str
 
 
 def investigate(job: Job) -> dict[str, Any]:
@@ -111,6 +123,8 @@ def command_env(job: Job, work: Path) -> dict[str, str]:
                 "AGENTBOOK_ACCOUNT": job.incident.account, "AGENTBOOK_REPO": str(job.spec.repo)})
     if job.model:
         env["AGENTBOOK_MODEL"] = job.model
+    if job.relay is not None:  # relay_forward sets ANTHROPIC_BASE_URL to its loopback end of the relay
+        env.update({"AGENTBOOK_MODEL": f"anthropic:{job.relay.model}", "ANTHROPIC_API_KEY": job.relay.token})
     env.update(job.pass_env)
     return env
 
@@ -126,8 +140,14 @@ def _run(job: Job, run_dir: Path, work: Path, input_file: Path) -> tuple[int, st
     if job.sandbox != UNCONFINED:
         # the jail's root is the scratch folder; the command starts in the repo, bound read-only
         inner = ["/bin/sh", "-c", 'cd "$0" && exec "$@"', str(spec.repo), *spec.command]
+        readable = [str(spec.repo)]
+        if job.relay is not None:
+            from agentbook.models import relay_forward
+
+            inner = [sys.executable, "-I", relay_forward.__file__, job.relay.socket, "--", *inner]
+            readable.append(str(Path(job.relay.socket).parent))
         try:
-            call = jail.prepare(work, spec.limits, argv=inner, host_ro=[str(spec.repo)])
+            call = jail.prepare(work, spec.limits, argv=inner, host_ro=readable)
         except jail.JailUnavailable as err:
             raise FatalError(f"the sandbox cannot run here: {err}") from None
         argv, cwd = call.argv, work

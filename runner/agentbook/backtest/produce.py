@@ -14,10 +14,13 @@ is rewritten (atomically) from the finished results at the end of every run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentbook.backtest.invoke import TRACE_FILE, UNCONFINED, Job, investigate
+from agentbook.backtest.invoke import TRACE_FILE, UNCONFINED, Job, Relayed, investigate
+from agentbook.backtest.progress import AnalyzeProgress
 from agentbook.backtest.runspec import Incident, RunSpec, load_spec, read_inputs
 from agentbook.backtest.state import EventLog
 from agentbook.errors import FatalError, UsageError
@@ -64,6 +68,7 @@ class RunOptions:
     grader: str | None = None  # overrides the spec's `grader:`
     sandbox: str = "auto"
     pass_env: list[str] = field(default_factory=list)  # variables of this environment the command gets
+    progress: bool | None = False  # a bar on stderr; None: when stderr is a terminal
 
 
 @dataclass
@@ -156,6 +161,24 @@ def _files_fingerprint(repo: Path, exclude: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _check_grader(spec: RunSpec, incidents: list[Incident], grader: str | None) -> None:
+    """Refuse up front what would fail every investigation's grading: llm-rubric without a grader, or
+    a grader spec (or its script) that does not load."""
+    rubric = any(a.get("type") == "llm-rubric" for a in spec.asserts) or \
+        next((i for i in incidents if any(a.get("type") == "llm-rubric" for a in i.asserts)), None) is not None
+    if rubric and not grader:
+        raise FatalError("llm-rubric assertions need a grader model", location=str(spec.path),
+                         hint="set `grader:` in the spec or pass --grader SPEC (e.g. anthropic:claude-haiku-4-5)")
+    if grader:
+        from agentbook.models.spec import parse_spec
+
+        parsed = parse_spec(grader)
+        if parsed.kind == "scripted" and parsed.script:
+            from agentbook.standin.script import load_script
+
+            load_script(parsed.script)
+
+
 def run_key(spec: RunSpec, incident: Incident, code: str, model: str | None, grader: str | None) -> str:
     stable = f"{spec.key()}|{incident.key()}|{code}|{model}|{grader}"
     return hashlib.sha256(stable.encode()).hexdigest()[:20]
@@ -187,6 +210,7 @@ def produce_backtest(spec_path: Path | str, out: Path | str, options: RunOptions
                              hint="install bubblewrap and libseccomp2 (see .ci/sysdeps), or run the system "
                                   f"unconfined with --sandbox {UNCONFINED}")
     model, grader = options.model or spec.model, options.grader or spec.grader
+    _check_grader(spec, incidents, grader)
     code = code_fingerprint(spec.repo, out)
     summary = RunSummary(spec=str(spec.path), out=str(out), manifest=str(out / "manifest.jsonl"),
                          executor=options.executor, jobs=options.jobs, code=code,
@@ -198,9 +222,10 @@ def produce_backtest(spec_path: Path | str, out: Path | str, options: RunOptions
         atomic_write_json(out / STATE_DIR / "run.json", {"spec": str(spec.path), "code": code,
                                                          "inputs": str(spec.inputs)})
         jobs = _plan(spec, incidents, out, options, code, model, grader, summary)
-        log = EventLog(out / STATE_DIR / "run.jsonl", uuid.uuid4().hex[:8])
-        for job, outcome in _execute(jobs, options, log, on_progress):
-            _save(job, outcome, log, summary, on_progress)
+        with _relay(model, options, bool(jobs)) as relayed:
+            for job in jobs:
+                job.relay = relayed
+            _run_jobs(jobs, options, out, summary, on_progress)
         summary.in_manifest = write_manifest(out, spec, incidents, model, grader, code)
         if not (out / "README.md").exists():
             atomic_write_text(out / "README.md", README)
@@ -208,6 +233,44 @@ def produce_backtest(spec_path: Path | str, out: Path | str, options: RunOptions
     ran = summary.done + len(summary.failed)
     summary.per_second = round(ran / summary.wall_seconds, 3) if ran and summary.wall_seconds else 0.0
     return summary
+
+
+@contextlib.contextmanager
+def _relay(model: str | None, options: RunOptions, needed: bool) -> Iterator[Relayed | None]:
+    """The keyless relay for a real model (not `scripted:`) when the command runs jailed: the jail has
+    no network, and the key stays here; the command gets a token good for this relay only."""
+    from agentbook.models.spec import parse_spec
+
+    if not needed or model is None or options.sandbox == UNCONFINED or parse_spec(model).kind == "scripted":
+        yield None
+        return
+    from agentbook.models.relay import Relay
+
+    parsed = parse_spec(model)
+    folder = Path(tempfile.mkdtemp(prefix="agentbook-relay-"))  # short: socket paths are < 108 bytes
+    relay = Relay(model, socket_path=folder / "relay.sock")
+    relay.start_in_thread()
+    try:
+        yield Relayed(str(folder / "relay.sock"), relay.token, parsed.model)
+    finally:
+        relay.stop_thread()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_jobs(jobs: list[Job], options: RunOptions, out: Path, summary: RunSummary,
+              on_progress: Callable[[str, str], None] | None) -> None:
+    log = EventLog(out / STATE_DIR / "run.jsonl", uuid.uuid4().hex[:8])
+    with AnalyzeProgress(len(jobs), enabled=options.progress, label="run") as bar:
+        def progress(event: str, inv_id: str) -> None:
+            if event == "start":
+                bar.started()
+            else:
+                bar.finished(0.0, ok=event == "done")
+            if on_progress is not None:
+                on_progress(event, inv_id)
+
+        for job, outcome in _execute(jobs, options, log, progress):
+            _save(job, outcome, log, summary, progress)
 
 
 def _plan(spec: RunSpec, incidents: list[Incident], out: Path, options: RunOptions, code: str,

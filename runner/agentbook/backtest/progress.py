@@ -19,18 +19,18 @@ from rich.progress import (
 class AnalyzeProgress:
     """Counters the executors update; drawn by rich when `enabled` (a terminal, not --json)."""
 
-    def __init__(self, total: int, *, enabled: bool | None = None) -> None:
+    def __init__(self, total: int, *, enabled: bool | None = None, label: str = "analyse") -> None:
         self.total = total
         self.done = self.failed = self.running = 0
         self.cost_usd = 0.0
         if enabled is None:
             enabled = sys.stderr.isatty()
         self._progress = Progress(
-            TextColumn("analyse"), BarColumn(), MofNCompleteColumn(),
+            TextColumn(label), BarColumn(), MofNCompleteColumn(),
             TextColumn("running {task.fields[running]}  failed {task.fields[failed]}  ${task.fields[cost]:.2f}"),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
             console=Console(stderr=True), disable=not enabled, transient=False)
-        self._task = self._progress.add_task("analyse", total=total, running=0, failed=0, cost=0.0)
+        self._task = self._progress.add_task(label, total=total, running=0, failed=0, cost=0.0)
 
     def __enter__(self) -> Self:
         self._progress.start()

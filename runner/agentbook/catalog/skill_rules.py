@@ -27,6 +27,8 @@ def check_front_matter(fm: FrontMatter, folder: str, profile: Profile) -> list[F
     out += _optional_string(fm, "compatibility", MAX_COMPATIBILITY)
     out += _check_metadata(fm)
     out += _check_allowed_tools(fm, profile)
+    if not profile.tools_list:
+        out += _flow_mappings(fm)
     if profile.typed_keys:
         out += _check_claude_code_keys(fm)
     return out
@@ -38,6 +40,16 @@ def _unknown_keys(fm: FrontMatter, profile: Profile) -> list[Finding]:
     return [fm.finding("unknown-key", f"unknown key '{key}' (the {profile.name} profile allows: {allowed})",
                        f"remove it or move it under 'metadata'{other}", at=(key,), key=True)
             for key in fm.data if key not in profile.keys]
+
+
+def _flow_mappings(fm: FrontMatter) -> list[Finding]:
+    """`metadata: {"version": "1.0"}` is YAML and valid to the spec, but skills-ref, the spec's reference
+    validator, reads front-matter with strictyaml, which refuses flow style: a warning, so a skill that
+    passes here does not fail there unannounced."""
+    return [fm.finding("yaml-flow", f"'{key}' is written in YAML flow style ({{...}}); the reference validator "
+                       "(skills-ref, strict YAML) refuses flow style", "write it in block style: one 'key: value' "
+                       "per line, indented under the key", at=(key,), severity="warning")
+            for key, value in fm.data.items() if isinstance(value, dict) and fm.raw_value(key).startswith("{")]
 
 
 def _string_or_finding(fm: FrontMatter, key: str) -> str | Finding | None:

@@ -49,14 +49,14 @@ def run_cmd(spec: Path, out: Path, jobs: int, executor: str, model: str | None, 
 
     ids = [i for item in only for i in item.split(",") if i]
     options = RunOptions(jobs=jobs, executor=executor, limit=limit, only=ids, model=model, grader=grader,
-                         sandbox=sandbox, pass_env=list(pass_env))
+                         sandbox=sandbox, pass_env=list(pass_env), progress=None if not as_json else False)
     summary = produce_backtest(spec, out, options)
     if as_json:
         emit_json(summary.to_json())
         return EXIT_FINDINGS if summary.failed else EXIT_OK
     lines = [(f"{out}: {summary.done} ran ({summary.correct} correct, {summary.wrong} wrong), "
               f"{summary.skipped} already done, {len(summary.failed)} failed, of {summary.total}; "
-              f"{summary.wall_seconds:.1f}s, {summary.per_second:.2f}/s with {summary.jobs} jobs ({summary.executor})")]
+              f"{summary.wall_seconds:.1f}s with {summary.jobs} jobs ({summary.executor})")]
     if summary.unconfined:
         lines.append("note: the system ran WITHOUT a sandbox (--sandbox none-i-accept-the-risk)")
     for f in summary.failed[:10]:
@@ -260,14 +260,19 @@ def fixes_cmd(folder: Path, code: Path, eval_model: str, tickets: Path | None, t
 @click.option("--agent", help="Who works the tickets: agentbook | claude-code | command:'ARGV' (agentbook run --agent).")
 @click.option("--jobs", type=click.IntRange(1, 256), default=4, show_default=True, help="Investigations in flight.")
 @click.option("--concurrency", type=click.IntRange(1, 500), default=25, show_default=True, help="Analyses in flight.")
-@click.option("--sandbox", default="auto", show_default=True, help="Sandbox for gates and the system (as agentbook run).")
+@click.option("--sandbox", default="auto", show_default=True, help="Sandbox of the fix runs' gates (as agentbook run).")
+@click.option("--system-sandbox", type=click.Choice(["auto", "none-i-accept-the-risk"]), default="auto",
+              show_default=True, help="Sandbox of the system in the re-run (as backtest run --sandbox).")
+@click.option("--pass-env", multiple=True, metavar="NAME",
+              help="A variable the system gets in the re-run (as backtest run --pass-env; repeatable).")
 @click.option("--push", "push", metavar="REMOTE", help="Push each fix's branch to REMOTE.")
 @click.option("--open-pr", is_flag=True, help="With --push: a ready pull request for a fix that is ready, a draft "
               "saying why for any other.")
 @json_option
 def close_loop_cmd(tickets: tuple[Path, ...], spec: str, agent_model: str, analyst_model: str, baseline: Path | None,
                    repo: Path, out: Path | None, system_model: str | None, agent: str | None, jobs: int,
-                   concurrency: int, sandbox: str, push: str | None, open_pr: bool, as_json: bool) -> int:
+                   concurrency: int, sandbox: str, system_sandbox: str, pass_env: tuple[str, ...], push: str | None,
+                   open_pr: bool, as_json: bool) -> int:
     """Run each fix ticket on its branch, re-run the backtest there, and check the fix against the baseline.
 
     Per fix: the targeted cohort before -> after, other cohorts that grew, accounts that regressed, and
@@ -282,7 +287,8 @@ def close_loop_cmd(tickets: tuple[Path, ...], spec: str, agent_model: str, analy
     summary = close_loop(LoopOptions(tickets=list(tickets), spec=spec, agent_model=agent_model,
                                      analyst_model=analyst_model, repo=repo, baseline=baseline, out=out,
                                      system_model=system_model, agent=agent, jobs=jobs, concurrency=concurrency,
-                                     sandbox=sandbox, push=push, open_pr=open_pr))
+                                     sandbox=sandbox, system_sandbox=system_sandbox, pass_env=list(pass_env),
+                                     push=push, open_pr=open_pr))
     if as_json:
         emit_json(summary.to_json())
     else:

@@ -9,25 +9,51 @@ from typing import Any
 import click
 
 from agentbook.cli.output import emit_json, json_option
-from agentbook.errors import EXIT_OK
+from agentbook.errors import EXIT_FINDINGS, EXIT_OK, FatalError
 
 
 @click.command("demo")
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
               help="Empty folder for the example repository (default: a new temporary folder, kept).")
+@click.option("--act", type=click.Choice(["all", "fix", "loop"]), default="all", show_default=True,
+              help="fix: fix-prompt on the example's ticket; loop: the example's backtest, fix tickets, close-loop "
+                   "with a right and a wrong fix; all: both, in one example repository.")
 @json_option
-def command(workdir: Path | None, as_json: bool) -> int:
-    """Run fix-prompt on the example system's ticket with the scripted model (no API key needed)."""
-    from agentbook.workflows.demo import run_demo
+def command(workdir: Path | None, act: str, as_json: bool) -> int:
+    """Run fix-prompt on the example system's ticket, then close the loop on its backtest (scripted models,
+    no API key needed)."""
+    from agentbook.workflows.demo import make_example, run_demo
+    from agentbook.workflows.demo_loop import missing_dependency, render_loop, run_loop_demo
 
-    result = run_demo(workdir)
-    data = result.to_json()
+    data: dict[str, Any] = {}
+    code = EXIT_OK
+    lines: list[str] = []
+    repo = None
+    if act in ("all", "fix"):
+        result = run_demo(workdir)
+        data = result.to_json()
+        repo = result.repo
+        lines.append(render_text(data, result.before.verdicts, result.after.verdicts))
+        code = int(result.run.get("exit_code", EXIT_OK))
+    missing = missing_dependency() if act in ("all", "loop") else None
+    if missing and act == "loop":
+        raise FatalError(f"act 2 (close the loop) clusters failures and needs {missing}",
+                         hint="pip install 'agentbook[demo]' (make demo installs it)")
+    if act in ("all", "loop") and not missing and code == EXIT_OK:
+        loop = run_loop_demo(repo or make_example(workdir)).to_json()
+        data["loop"] = loop
+        lines += render_loop(loop)
+        caught = loop["right"]["ready"] and not loop["wrong"]["ready"]
+        code = EXIT_OK if caught else EXIT_FINDINGS
+    elif missing:
+        data["loop"] = {"skipped": f"needs {missing}: pip install 'agentbook[demo]'"}
+        lines += ["", (f"Act 2 (close the loop) skipped: it needs {missing} (pip install 'agentbook[demo]'; "
+                      "make demo installs it).")]
     if as_json:
         emit_json(data)
     else:
-        click.echo(render_text(data, result.before.verdicts, result.after.verdicts))
-    code = result.run.get("exit_code", EXIT_OK)
-    return int(code)
+        click.echo("\n".join(lines))
+    return code
 
 
 def render_text(d: dict[str, Any], before: dict[str, str], after: dict[str, str]) -> str:

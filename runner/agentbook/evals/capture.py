@@ -112,7 +112,12 @@ def extract_vars(template: str, text: str) -> dict[str, str] | None:
     exact = _pattern(literals, names, re.escape(literals[0]), re.escape(literals[-1]))
     found = re.fullmatch(exact, text, re.DOTALL)
     if found is None:
-        head = literals[0].split("\n\n")[-1]
+        preamble = literals[0].rstrip()
+        if not preamble:  # nothing before the first placeholder to anchor a loose match: any text would do
+            return None
+        # the last paragraph before the placeholder (and the blank line after it) anchors the match; an
+        # empty anchor, when the placeholder follows a blank line, matched any message at all
+        head = preamble.split("\n\n")[-1] + literals[0][len(preamble):]
         tail = literals[-1].strip("\n").split("\n\n")[0]
         loose = _pattern(literals, names, r"[\s\S]*?" + re.escape(head),
                          f"(?:\\s*{re.escape(tail)}[\\s\\S]*)?" if tail else r"\s*")

@@ -69,7 +69,8 @@ def read_ticket(path: str, stdin_text: str | None = None) -> Ticket:
         with p.open("rb") as fh:
             raw = fh.read(MAX_TICKET_BYTES + 1)  # never more: a 50 MB ticket costs 256 KiB to refuse
     except FileNotFoundError:
-        raise FatalError(f"ticket file not found: {path}") from None
+        where = None if p.is_absolute() else f"a relative path is read from the current folder, {Path.cwd()}"
+        raise FatalError(f"ticket file not found: {path}", hint=where) from None
     except OSError as err:
         raise FatalError(f"cannot read ticket {path}: {err.strerror or err}") from None
     _check_size(len(raw), path)

@@ -8,6 +8,7 @@ TracesData object on one line, so it reads as JSON and as the OTLP file exporter
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -76,6 +77,8 @@ class TraceRecorder:
         self._sent = 0  # messages the last chat span's request held
         self._history_max = history_max_bytes()
         self._placeholder = re.compile(f"{PLACEHOLDER}{self._nonce}:([0-9]+){PLACEHOLDER}")
+        self._pending: list[Span] = []  # closed spans not rendered yet (see _close)
+        self._failed: BaseException | None = None  # a rendering error, raised by the next render()
 
     def chat(self, *, start_ns: int, model: str, request: dict[str, Any], response: dict[str, Any] | None,
              usage: dict[str, int] | None, cost_usd: float | None, error: str | None = None) -> None:
@@ -127,6 +130,9 @@ class TraceRecorder:
 
     def render(self) -> str:
         """The TracesData JSON, redacted: the root span (still open, or closed by `finish`), then the rest."""
+        self._drain()
+        if self._failed is not None:
+            raise self._failed
         shell = self.redactor.dumps({"resourceSpans": [{
             "resource": {"attributes": _attrs({"service.name": "agentbook", "service.version": __version__})},
             "scopeSpans": [{"scope": {"name": "agentbook.session", "version": __version__},
@@ -134,9 +140,27 @@ class TraceRecorder:
         return shell.replace(f'"{self._nonce}"', ", ".join([self._render(self.root), *self._closed]), 1)
 
     def _close(self, span: Span) -> None:
-        rendered = self._render(span)
-        self._size += len(rendered)
-        self._closed.append(rendered)
+        """Render `span` soon, not now: inside an event loop, at its next turn, by which time the session
+        that closed it has usually sent its next request, so the rendering (a tenth of a turn's CPU) sits
+        off the session's path from one reply to its next request; other sessions' ready work goes first.
+        Spans are rendered in the order they closed, and `render()` first renders any still pending."""
+        self._pending.append(span)
+        if len(self._pending) > 1:
+            return
+        try:
+            asyncio.get_running_loop().call_soon(self._drain)
+        except RuntimeError:  # no event loop: render now
+            self._drain()
+
+    def _drain(self) -> None:
+        pending, self._pending = self._pending, []
+        try:
+            for span in pending:
+                rendered = self._render(span)
+                self._size += len(rendered)
+                self._closed.append(rendered)
+        except Exception as err:  # noqa: BLE001 -- raised where the trace is rendered (`render`), not lost
+            self._failed = self._failed or err
 
     def _render(self, span: Span) -> str:
         """One span as redacted JSON. Each chat span repeats the whole history on

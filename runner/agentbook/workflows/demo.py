@@ -81,10 +81,7 @@ def run_demo(workdir: Path | None = None) -> DemoResult:
     from agentbook.runbooks.plan import RunOptions
 
     started = time.monotonic()
-    ensure_cli_on_path()
-    base = workdir or Path(tempfile.mkdtemp(prefix="agentbook-demo-"))
-    repo = make_repo(example_dir(), base / "incident-assistant", ["python scripts/generate.py --big"],
-                     "incident-assistant: prompts, eval suites, traces")
+    repo = make_example(workdir)
     result = start_run(RunOptions(runbook="fix-prompt", ticket=str(repo / TICKET), repo=repo,
                                   model=f"scripted:{agent_script()}"))
     run = result.to_json()
@@ -92,6 +89,14 @@ def run_demo(workdir: Path | None = None) -> DemoResult:
     commits = [_commit(git, sha) for sha in git.run("rev-list", "--reverse", f"{run['base_sha']}..{run['branch']}").split()]
     before, after = _before_after(git, repo, commits, run["base_sha"])
     return DemoResult(repo, run, commits, before, after, time.monotonic() - started)
+
+
+def make_example(workdir: Path | None = None) -> Path:
+    """The example system copied into a fresh git repository (its generated files tracked)."""
+    ensure_cli_on_path()
+    base = workdir or Path(tempfile.mkdtemp(prefix="agentbook-demo-"))
+    return make_repo(example_dir(), base / "incident-assistant", ["python scripts/generate.py --big"],
+                     "incident-assistant: prompts, eval suites, traces")
 
 
 def _commit(git: Git, sha: str) -> Commit:

@@ -21,6 +21,7 @@ from agentbook.backtest.fixes import TicketCohort
 
 MIN_TARGET_JACCARD = 0.5  # below this the baseline holds no cohort the ticket could mean
 SHOWN = 5
+LISTED = 50  # ids and rows in --json: the counts say how many there are in all
 
 
 @dataclass
@@ -46,6 +47,7 @@ class FixCheck:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FixCheck:
+        """From to_json (lists cut at LISTED: enough to render it again)."""
         names = [n for n in cls.__dataclass_fields__ if n in data]
         return cls(**{n: data[n] for n in names})
 
@@ -53,7 +55,8 @@ class FixCheck:
         return {"ticket_id": self.ticket_id, "target": self.target, "target_jaccard": self.target_jaccard,
                 "before": self.before, "after": self.after, "still_failing": self.still_failing,
                 "fixed": self.fixed, "target_status": self.target_status, "shrank": self.after < self.before,
-                "grew": self.grew, "broken": self.broken, "regressed_accounts": self.regressed_accounts,
+                "grew": self.grew[:LISTED], "broken": self.broken[:LISTED], "broken_count": len(self.broken),
+                "regressed_accounts": [dict(r, broken_ids=r["broken_ids"][:SHOWN]) for r in self.regressed_accounts[:LISTED]],
                 "accuracy_before": self.accuracy_before, "accuracy_after": self.accuracy_after,
                 "ready": self.ready, "reasons": self.reasons}
 

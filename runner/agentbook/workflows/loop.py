@@ -31,6 +31,7 @@ from agentbook.fsutil import atomic_write_json, atomic_write_text, exclusive_loc
 from agentbook.workflows.fixcheck import FixCheck, check_fix, render_check
 
 PHASES = ("fix", "rerun", "check", "publish", "done")
+SMALL = 200  # investigations imported in this process rather than by worker processes
 
 
 @dataclass
@@ -46,7 +47,9 @@ class LoopOptions:
     agent: str | None = None
     jobs: int = 4
     concurrency: int = 25
-    sandbox: str = "auto"
+    sandbox: str = "auto"  # for the fix run's gates and bash (agentbook run --sandbox)
+    system_sandbox: str = "auto"  # for the system in the re-run (backtest run --sandbox)
+    pass_env: list[str] = field(default_factory=list)  # variables the system gets (backtest run --pass-env)
     push: str | None = None
     open_pr: bool = False
 
@@ -186,7 +189,7 @@ def _fix(result: FixResult, target: TicketCohort, opts: LoopOptions, repo: Any, 
         return
     outcome = record.outcome or {}
     result.run.update(status=record.status, branch=record.branch, head=record.head, base=record.base,
-                      base_sha=record.base_sha, summary=str(outcome.get("summary") or outcome.get("reason") or "")[:300],
+                      base_sha=record.base_sha, summary=str(outcome.get("message") or outcome.get("reason") or "")[:400],
                       cost_usd=record.cost_usd, push=record.push)
     if record.status != "completed" or not record.head or record.head == record.base_sha:
         why = "made no change" if record.status == "completed" else f"ended {record.status}"
@@ -225,7 +228,8 @@ def _rerun(result: FixResult, opts: LoopOptions, repo: Any, out: Path) -> None:
     timings: dict[str, float] = {}
     started = time.monotonic()
     produced = produce_backtest(tree / opts.spec, base / "run",
-                                ProduceOptions(jobs=opts.jobs, model=opts.system_model, sandbox=opts.sandbox))
+                                ProduceOptions(jobs=opts.jobs, model=opts.system_model, sandbox=opts.system_sandbox,
+                                               pass_env=list(opts.pass_env)))
     timings["run"] = time.monotonic() - started
     if produced.failed:
         raise FatalError(f"{len(produced.failed)} investigations of the re-run for {result.ticket_id} failed to run "
@@ -233,7 +237,8 @@ def _rerun(result: FixResult, opts: LoopOptions, repo: Any, out: Path) -> None:
                          hint="run the same close-loop command again to retry them")
     bt = base / "backtest"
     started = time.monotonic()
-    import_backtest(produced.manifest, bt, update=bt.exists())
+    # worker processes cost more to start than a small backtest takes to export (each re-imports agentbook)
+    import_backtest(produced.manifest, bt, update=bt.exists(), jobs=1 if produced.in_manifest <= SMALL else 4)
     timings["import"] = time.monotonic() - started
     started = time.monotonic()
     analysed = analyze_backtest(bt, AnalyzeOptions(model=opts.analyst_model, code=str(tree),
@@ -260,6 +265,10 @@ def _checkout(repo: Any, head: str, tree: Path) -> Path:
         if Git(tree).run("rev-parse", "HEAD").strip() == head:
             return tree
         git.run("worktree", "remove", "--force", str(tree))
+    elif tree.exists():  # a kill in the middle of `worktree add` left a folder git does not know
+        import shutil
+
+        shutil.rmtree(tree)
     git.run("worktree", "prune")
     tree.parent.mkdir(parents=True, exist_ok=True)
     git.run("worktree", "add", "--quiet", "--detach", str(tree), head)

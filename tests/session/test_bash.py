@@ -87,6 +87,18 @@ def test_api_keys_do_not_reach_commands(work: Path, ctx: ToolContext, monkeypatc
 
 
 @needs_bwrap
+def test_caches_and_settings_of_tools_stay_out_of_the_worktree(work: Path, ctx: ToolContext) -> None:
+    """HOME is the worktree; what tools keep under XDG folders (fontconfig's cache when a report draws a
+    chart) goes to the call's private /tmp, or the step would commit it."""
+    before = tree_state(work)
+    out, err, _ = bash(ctx, 'mkdir -p "${XDG_CACHE_HOME:-$HOME/.cache}/fontconfig" "${XDG_CONFIG_HOME:-$HOME/.config}/tool" '
+                            '"${MPLCONFIGDIR:-$HOME/.config/matplotlib}" && touch "${XDG_CACHE_HOME:-$HOME/.cache}/fontconfig/x" '
+                            '&& echo ok')
+    assert out.startswith("ok") and not err, out
+    assert tree_state(work) == before
+
+
+@needs_bwrap
 def test_timeout_kills_the_whole_group_and_output_is_capped(work: Path, ctx: ToolContext) -> None:
     out, err, _ = bash(ctx, "echo start; sleep 30", timeout=1)
     assert err and out == "start\n[timed out after 1s; killed]"

@@ -22,6 +22,11 @@ from agentbook.session.paths import is_protected
 UNCONFINED = "none-i-accept-the-risk"  # the only way to run bash without the jail, named so nobody picks it by accident
 MODES = ("auto", "bwrap", "allowlist", UNCONFINED)
 SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TERM", "TZ")
+# HOME is the worktree, so caches and settings tools keep under it (fontconfig's and matplotlib's when a
+# report draws a chart, pip's, npm's) would be committed with the step's work: they go to the call's
+# private /tmp instead.
+SCRATCH_ENV = {"XDG_CACHE_HOME": "/tmp/.cache", "XDG_CONFIG_HOME": "/tmp/.config", "MPLCONFIGDIR": "/tmp/.matplotlib",
+               "npm_config_cache": "/tmp/.npm"}
 
 
 def bwrap_works() -> bool:
@@ -95,6 +100,7 @@ def clean_env(extra: dict[str, str], root: Path) -> dict[str, str]:
     env = {k: os.environ[k] for k in SAFE_ENV if k in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env["HOME"] = str(root)
+    env.update(SCRATCH_ENV)
     env.update(extra)
     env.update(confine.marker(root, extra.get(confine.MODEL_ENV)))  # after `extra`: nothing widens the root
     return env

@@ -132,7 +132,12 @@ class Worker:
             return "its folder is outside the root"
         if any(_elsewhere(value, self.root) for value in request.args):
             return "an argument names the caller's own /tmp, /dev or /proc, or climbs out of the root"
-        if any(_elsewhere(value, self.root) for value in request.env.values()):
+        from agentbook.session.sandbox import SCRATCH_ENV  # loaded with the CLI already: a lookup
+
+        # the scratch folders every call gets (XDG caches...) name "a private /tmp": the worker's, emptied
+        # after each call, serves as well as the call's own
+        scratch = {k.encode(): v.encode() for k, v in SCRATCH_ENV.items()}
+        if any(_elsewhere(value, self.root) for key, value in request.env.items() if scratch.get(key) != value):
             return "a variable names the caller's own /tmp, /dev or /proc, or climbs out of the root"
         theirs = {k: v for k, v in request.env.items() if k.startswith(INTERPRETER_ENV)}
         if theirs != self.own_env:

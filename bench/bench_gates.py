@@ -1,12 +1,18 @@
-"""The demo's gates: what its ```check commands cost now, against the path they all took before.
+"""The demo's gates: what its ```check commands cost now, against the paths they took before.
 
-Runs `agentbook demo`, then runs the same gate commands again, sandboxed exactly as the runner runs
-them, on a worktree of the branch the demo made, in three ways (interleaved, median of R rounds):
-  now      the commands as the runbook wrote them: `scripted:` models answered in-process
-  before   the same with `?http=1` on every scripted model: the stand-in over loopback HTTP through
-           the `anthropic` SDK, the path every gate's `eval run`/`baseline` took before
-  floor    `true` in the same sandbox, once per gate: what no gate can go below
+Runs `agentbook demo` twice (the warm worker off, then on: the demo's own gate time, as `run.json`
+records it), then runs the same gate commands again, sandboxed exactly as the runner runs them, on a
+worktree of the branch the demo made, in four ways (interleaved, median of R rounds):
+  warm      what a run does now: each gate's `agentbook ...` answered by the warm worker
+            (`agentbook.warm`), started before the first gate as a run starts it
+  cold      the same with the worker off (AGENTBOOK_WARM=0): a Python start-up and imports per call
+  original  cold, with `?http=1` on every scripted model: the stand-in over loopback HTTP through the
+            `anthropic` SDK, the path every gate's `eval run`/`baseline` took when issue 17 was filed
+            ("today" in its done-when; the goal is original / warm >= 3x)
+  floor     `true` in the same sandbox, once per gate: what no gate can go below
 Exit codes are not checked (a gate meant to fail before the fix passes on the branch head).
+CPU is taken outside the sandbox (bubblewrap's pid namespace hides its children's CPU): the same
+commands with the gates' environment, and for `warm` the worker's own and its children's CPU too.
 
     .venv/bin/python bench/bench_gates.py [--repeat 3]
 """
@@ -26,17 +32,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentbook.runbooks.gates import run_gate, tool_path
-from agentbook.session.sandbox import clean_env
+from agentbook.runbooks.gates import gate_env, prewarm, run_gate
+from agentbook.session.limits import Limits
+from agentbook.warm import ENV_SWITCH, pool
 
 SCRIPTED = re.compile(r"(scripted:[^\s;|&?]+)")
 
 
-def demo(work: Path) -> tuple[Path, str, list[str], float]:
+def demo(work: Path, warm: bool) -> tuple[Path, str, list[str], float]:
     """Run the demo; return its repo, branch, gate commands (in order) and the run's own gate time."""
     agentbook = str(Path(sys.executable).parent / "agentbook")
     proc = subprocess.run([agentbook, "demo", "--workdir", str(work), "--json"], capture_output=True, text=True,
-                          check=False)
+                          check=False, env={**os.environ, ENV_SWITCH: "1" if warm else "0"})
     if proc.returncode != 0:
         raise SystemExit(f"agentbook demo failed ({proc.returncode}): {proc.stderr[-1000:]}")
     data = json.loads(proc.stdout)
@@ -51,22 +58,53 @@ def forget_responses(worktree: Path) -> None:
         cache.unlink()
 
 
-def timed_gates(commands: list[str], worktree: Path) -> tuple[float, float]:
+def timed_gates(commands: list[str], worktree: Path, warm: bool) -> tuple[float, float]:
     """Wall seconds of running `commands` as gates (sandboxed), and CPU seconds of running them with
     the gates' environment outside the sandbox (bubblewrap's pid namespace hides its children's CPU)."""
+    os.environ[ENV_SWITCH] = "1" if warm else "0"
+    if warm and not prewarm(worktree, protected=[], wait=120):
+        raise SystemExit("the warm worker did not start")
     forget_responses(worktree)
     start = time.perf_counter()
     for command in commands:
         run_gate(command, worktree, protected=[])
     wall = time.perf_counter() - start
     forget_responses(worktree)
+    env = gate_env(worktree)
+    if warm:  # the shim beside the worker's socket: the same worker answers outside the sandbox
+        use = pool.use("gate", worktree.resolve(), Limits(), [], env)
+        assert use is not None
+        env = {**use.env, "PATH": use.ro_at[0][0] + os.pathsep + env["PATH"]}
+    worker_before = worker_cpu(worktree) if warm else 0.0
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    env = clean_env({"PATH": tool_path()}, worktree.resolve())
     for command in commands:
         subprocess.run(["bash", "-c", command], cwd=worktree, env=env, capture_output=True, check=False,
                        stdin=subprocess.DEVNULL)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    worker = worker_cpu(worktree) - worker_before if warm else 0.0
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) + worker
+
+
+def worker_cpu(worktree: Path) -> float:
+    """CPU seconds of the warm worker and of the children it has waited for (every call's)."""
+    pid = pool.worker_pid("gate", worktree)
+    assert pid is not None
+    python = _descendant_python(pid)
+    fields = Path(f"/proc/{python}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendant_python(pid: int) -> int:
+    """bubblewrap -> its init -> the worker: the first descendant that runs Python."""
+    queue = [pid]
+    while queue:
+        current = queue.pop(0)
+        if "python" in Path(f"/proc/{current}/comm").read_text():
+            return current
+        for task in Path(f"/proc/{current}/task").iterdir():
+            queue += [int(c) for c in (task / "children").read_text().split()]
+    raise SystemExit("no worker process found")
 
 
 def compile_bytecode() -> None:
@@ -83,31 +121,39 @@ def main() -> None:
     args = ap.parse_args()
     compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="bench-gates-") as tmp:
-        repo, branch, gates, in_run = demo(Path(tmp) / "demo")
+        _, _, _, demo_cold = demo(Path(tmp) / "demo-cold", warm=False)
+        repo, branch, gates, demo_warm = demo(Path(tmp) / "demo", warm=True)
         worktree = Path(tmp) / "head"
         subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", "--detach", str(worktree), branch],
                        check=True)
         variants = {
-            "now (in-process scripted models)": gates,
-            "before (?http=1: stand-in over HTTP + SDK)": [SCRIPTED.sub(r"\1?http=1", g) for g in gates],
-            "floor (`true` in the same sandbox)": ["true"] * len(gates),
+            "warm (the worker answers agentbook calls)": (gates, True),
+            "cold (a Python start-up per call)": (gates, False),
+            "original (cold, ?http=1: stand-in over HTTP + SDK)": ([SCRIPTED.sub(r"\1?http=1", g) for g in gates],
+                                                                    False),
+            "floor (`true` in the same sandbox)": (["true"] * len(gates), False),
         }
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
-        for _ in range(args.repeat):
-            for name, commands in variants.items():
-                samples[name].append(timed_gates(commands, worktree))
+        try:
+            for _ in range(args.repeat):
+                for name, (commands, warm) in variants.items():
+                    samples[name].append(timed_gates(commands, worktree, warm))
+        finally:
+            pool.stop()
     median = {name: statistics.median(w for w, _ in v) for name, v in samples.items()}
     cpu = {name: statistics.median(c for _, c in v) for name, v in samples.items()}
-    now, before, floor = median.values()
+    warm, cold, original, floor = median.values()
+    cpu_warm, cpu_cold, cpu_original, _ = cpu.values()
     print(f"the demo's {len(gates)} gates, sandboxed, median of {args.repeat} interleaved rounds "
           f"(load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    print(f"  {'':46}{'wall':>9}{'cpu':>9}  (cpu: the same commands outside the sandbox)")
+    print(f"  {'':52}{'wall':>9}{'cpu':>9}  (cpu: the same commands outside the sandbox)")
     for name, seconds in median.items():
-        print(f"  {name:<46}{seconds:7.2f} s{cpu[name]:7.2f} s")
-    cpu_now, cpu_before, _ = cpu.values()
-    print(f"  before / now = {before / now:.2f}x wall, {cpu_before / cpu_now:.2f}x cpu (goal >= 3x); "
-          f"now / floor = {now / floor:.2f}x wall")
-    print(f"  (inside the demo's own run the gates took {in_run:.2f} s)")
+        print(f"  {name:<52}{seconds:7.2f} s{cpu[name]:7.2f} s")
+    print(f"  original / warm = {original / warm:.2f}x wall, {cpu_original / cpu_warm:.2f}x cpu (goal >= 3x)")
+    print(f"  cold / warm     = {cold / warm:.2f}x wall, {cpu_cold / cpu_warm:.2f}x cpu; "
+          f"warm / floor = {warm / floor:.2f}x wall")
+    print(f"  the demo's own gate time (run.json): {demo_cold:.2f} s with the worker off, {demo_warm:.2f} s with it "
+          f"({demo_cold / demo_warm:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from tests.conftest import REPO_ROOT, git
 
 README = REPO_ROOT / "README.md"
 TOUR = "## Tour"
-TOUR_SECONDS = 900  # a hang guard only; the Tour takes about a minute on a shared 2-core machine
+TOUR_SECONDS = 900  # a hang guard only: the Tour takes 1-3 minutes on the 2 shared cores, by their load
 BLOCK_MARK = "@@readme-block {} $EPOCHREALTIME@@"  # bash's clock, so each block's time shows in the log
 END_MARK = "@@readme-end {}@@"
 FAIL_MARK = re.compile(r"@@readme-failed exit (\d+) at script line (\d+)@@")

@@ -233,14 +233,18 @@ def test_report_counts_the_bucket_apart_and_draws_it(read_support: Path, tmp_pat
 def test_templated_analysts_what_holds_and_what_does_not(source: Path, imported_support: Path,
                                                          tmp_path: Path) -> None:
     """Templated analysts (three framings, several phrasings per cause, nothing from the trace): the
-    cohorts found are pure, but one cause's phrasings split over cohorts and causeless failures with
-    the same framing group together. Seed 11 gives ARI 0.58 (issue target 0.6; 0.45-0.76 over five
-    seeds in bench_cluster_quality.py), this guards it from getting worse."""
+    cohorts are pure and causeless failures stay out of them (their shared framing is not
+    corroborated by anything else they share), and ARI meets the issue's 0.6. What does not hold: a
+    phrasing that shares no content word with the others ("Slow CRM ... 504" blaming another file)
+    stays a cohort of its own, so one cause's recall is 0.5-0.9 over five seeds
+    (bench_cluster_quality.py)."""
     folder = copy_backtest(imported_support, tmp_path / "bt")
     support_generator().write_analyses(folder, source / "templated.jsonl")
     cluster_backtest(str(folder), code=str(SUPPORT_CODE))
     _, q = _cohort_quality(folder, source)
     print(f"\ntemplated analysts: {q.to_json()}")
-    assert q.ari >= 0.55
+    assert q.ari >= 0.6
+    assert q.causeless_kept_out is not None and q.causeless_kept_out >= 0.7
     assert all(q.cause_purity[c] >= 0.9 for c in q.main_causes())
-    assert q.recall["crm-timeout"] >= 0.6 and q.recall["stale-refund-policy"] >= 0.6
+    assert q.recall["stale-refund-policy"] >= 0.8 and q.recall["sek-vat-pricing"] >= 0.8
+    assert q.recall["crm-timeout"] >= 0.6

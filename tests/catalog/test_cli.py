@@ -119,9 +119,16 @@ def _until(lines: queue.Queue[str], predicate, timeout: float = 90.0) -> list[st
 
 def test_watch_reports_only_what_changed(tmp_path: Path) -> None:
     folder = skill(tmp_path / "skills", "alpha")
-    proc = subprocess.Popen([sys.executable, "-m", "agentbook", "validate", "--watch", str(tmp_path / "skills")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    # Ctrl-C as in a terminal: a test run started in the background inherits SIGINT ignored, and a
+    # Python started with it ignored never raises KeyboardInterrupt. A handler (not SIG_IGN) here
+    # becomes the default in the child at exec.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "agentbook", "validate", "--watch", str(tmp_path / "skills")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         lines = _reader(proc)
         first = _until(lines, lambda s: s.startswith("checked"))

@@ -1,12 +1,21 @@
 """`backtest cluster`: group the failures of a backtest into cohorts (causes).
 
-Deterministic first: each failure is normalised into a fingerprint (stage, component file, error
-signature with numbers, ids and quoted values masked); failures with the same fingerprint always share
-a cohort. Fingerprint groups are then merged by agglomerative clustering (scikit-learn) over TF-IDF
-vectors of the analysts' failure descriptions plus the stage and component. An optional model pass
-(`refine.py`) names, merges and splits the candidates. Stability is measured, not assumed: the
-clustering is repeated with a second seed (another order and a 90% subsample) and the adjusted Rand
-index between the two labelings is reported.
+Deterministic first, in two views of what the analysts found (features.py):
+
+1. Groups: average-linkage agglomerative clustering (scikit-learn) of the failures' TF-IDF vectors
+   (findings, normalised errors and error classes, stage / file / tool as features), cut at a
+   cosine distance; a member too unlike the rest of its group goes to the no-common-cause bucket.
+2. Cores: the same clustering in the corroborated view, where a term counts in a failure only when
+   other evidence backs it, so framing and boilerplate that analysts repeat everywhere bind nothing.
+   A group is a cause only if at least CORE_SIZE of its members also share a core; a group held
+   together only by wording that failures with nothing else in common share goes to the bucket.
+
+Groups come from the plain view because it keeps one cause worded several ways whole (the words
+the wordings share, and the framing around them, add up); cores come from the corroborated view
+because it keeps failures that share only framing apart. An optional model pass (`refine.py`)
+names, merges and splits the candidates. Stability is measured, not assumed: the clustering is
+repeated with a second seed (another order and a 90% subsample) and the adjusted Rand index between
+the two labelings is reported.
 """
 
 from __future__ import annotations
@@ -19,13 +28,20 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from agentbook.backtest.deps import need
-from agentbook.backtest.features import FeatureSpace, build_features, describe_failure, normalise_error
+from agentbook.backtest.features import (
+    FeatureSpace,
+    build_features,
+    corroborated,
+    describe_failure,
+    normalise_error,
+)
 from agentbook.backtest.folder import BacktestFolder, Investigation
 
 SUBSAMPLE = 0.9  # share of failures the stability run keeps
 DISTANCE = 0.9  # cosine distance under which groups merge (average linkage)
 MEMBER_SIMILARITY = 0.12  # a member less similar than this to the rest of its group on average is bucketed
 PAIR_SIMILARITY = 0.6  # two failures alone make a cohort only when this similar
+CORE_SIZE = 2  # a group is a cause only if this many of its members share a core (corroborated view)
 NO_CAUSE = -1
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
@@ -107,45 +123,52 @@ class Clustering:
 
 
 def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None) -> Clustering:
-    """Average-linkage clustering of the failures' feature vectors (cosine distance under `distance`).
+    """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
-    PAIR_SIMILARITY, and any member whose mean similarity to the rest of its group is under
-    MEMBER_SIMILARITY. Labels are numbered by first appearance in `failures`; the seed shuffles the
-    order the clustering sees, which must not decide the result."""
+    PAIR_SIMILARITY, any member whose mean similarity to the rest of its group is under
+    MEMBER_SIMILARITY, and a group fewer than CORE_SIZE of whose members share a core. Labels are
+    numbered by first appearance in `failures`; the seed shuffles the order the clustering sees,
+    which must not decide the result."""
     np = need("numpy", "clustering")
-    from sklearn.cluster import AgglomerativeClustering
-
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
     space = build_features([describe_failure(failures[i].analysis) for i in order])
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space)
-    sim = space.similarity()
-    # a term every failure has weighs 0, so failures described alike are zero rows, which cosine cannot
-    # place: all of them zero is one cause; a few zero among others share nothing that binds (bucket)
-    nonzero = [row for row in range(len(order)) if space.matrix[row].any()]
-    groups: dict[int, list[int]] = {}
-    if not nonzero:
-        groups[0] = list(range(len(order)))
-        sim = np.ones((len(order), len(order)))
-    elif len(nonzero) == 1:
-        pass
-    else:
-        model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance or DISTANCE, metric="cosine",
-                                        linkage="average")
-        for row, label in zip(nonzero, model.fit_predict(space.matrix[nonzero]), strict=True):
-            groups.setdefault(int(label), []).append(row)
+    # a term every failure has weighs 0: failures all described alike are all zero rows, one cause
+    if not space.matrix.any():
+        return Clustering([0] * len(failures), space)
+    cores = _groups(corroborated(space).similarity(), distance or DISTANCE, np)
+    core_of = {row: n for n, rows in enumerate(cores) for row in rows}
     raw = [NO_CAUSE] * len(failures)
-    for rows in groups.values():
-        for row in _tight(rows, sim, np):
-            raw[order[row]] = rows[0] + 1  # any id unique to the group
+    for rows in _groups(space.similarity(), distance or DISTANCE, np):
+        shared = Counter(core_of[row] for row in rows if row in core_of)
+        if shared and shared.most_common(1)[0][1] >= CORE_SIZE:
+            for row in rows:
+                raw[order[row]] = rows[0] + 1  # any id unique to the group
     renumber: dict[int, int] = {}
     labels = [NO_CAUSE if x == NO_CAUSE else renumber.setdefault(x, len(renumber)) for x in raw]
     inverse = [0] * len(order)
     for row, i in enumerate(order):
         inverse[i] = row
     return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms))
+
+
+def _groups(sim: Any, distance: float, np: Any) -> list[list[int]]:
+    """Average-linkage groups under cosine `distance`, each tightened (`_tight`); rows in none are loose.
+    Precomputed distances: a row of zeros (a failure with no term that weighs, or none backed in the
+    corroborated view) is at distance 1 from every other."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    dist = np.clip(1.0 - sim, 0.0, 2.0)
+    np.fill_diagonal(dist, 0.0)
+    model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="precomputed",
+                                    linkage="average")
+    groups: dict[int, list[int]] = {}
+    for row, label in enumerate(model.fit_predict(dist)):
+        groups.setdefault(int(label), []).append(row)
+    return [kept for rows in groups.values() if (kept := _tight(rows, sim, np))]
 
 
 def _tight(rows: list[int], sim: Any, np: Any) -> list[int]:

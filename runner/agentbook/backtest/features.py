@@ -15,6 +15,16 @@ land together however they are worded, and keep failures that share nothing apar
 
 `similarity()` is the cosine between two failures' vectors; `top_terms()` says which terms bind a
 group (its evidence).
+
+`corroborated()` is a second view of the same vectors for telling causes from boilerplate: a term
+counts in a failure only as far as that failure resembles, on its other terms, the other failures
+using the term. Analysts' framing ("Root cause: ... Impact: the customer got a wrong answer", "Add an
+eval case for this ticket") is spread over failures that share nothing else, so it counts for none
+of them; a cause's words are shared by failures that also share other words, files or error
+classes, so they keep their weight. Terms that always occur together (one phrase) are left out of
+each other's check, else a phrase would vouch for itself; but failures that say little besides
+that phrase are alike in what they say and back each other as far as the phrase is their whole
+description.
 """
 
 from __future__ import annotations
@@ -31,6 +41,9 @@ from agentbook.backtest.deps import need
 if TYPE_CHECKING:
     import numpy as np
 
+CORROBORATION_ROUNDS = 2  # reweight, then check again in the reweighted space
+PHRASE_COVER = 0.75  # a failure this much of whose weight is one phrase says little else
+MATE_JACCARD = 0.8  # terms whose failure sets overlap this much are one phrase: neither vouches for the other
 CLASS_WEIGHT = 3.0  # an error class token (errclass_timeout) against one word of the finding
 FIELD_WEIGHT = 1.0  # a stage/file/tool token against one word of the finding
 
@@ -168,6 +181,49 @@ def build_features(items: Sequence[Described]) -> FeatureSpace:
                         FIELD_WEIGHT if t.startswith(("stage_", "file_", "tool_")) else 1.0 for t in terms])
     matrix = block * weights if terms else block
     return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms)
+
+
+def corroborated(space: FeatureSpace) -> FeatureSpace:
+    """The space with each failure's terms weighted by how far other evidence backs them (see module
+    doc). A failure whose every term is unbacked becomes a zero row: it resembles nothing."""
+    np = need("numpy", "clustering")
+    from sklearn.preprocessing import normalize
+
+    base = space.matrix
+    present = base > 0
+    weighted = base
+    for _ in range(CORROBORATION_ROUNDS):
+        weighted = base * _backing(weighted, present, np)
+    return FeatureSpace(matrix=np.asarray(normalize(weighted)), terms=space.terms)
+
+
+def _backing(matrix: Any, present: Any, np: Any) -> Any:
+    """Per failure and term, in [0, 1]: the failure's mean cosine (mates left out) to the other failures
+    with the term, over the mean cosine of all pairs of failures; 1 at twice that mean or more."""
+    n = matrix.shape[0]
+    gram = matrix @ matrix.T
+    norms = np.sqrt(np.maximum(np.diag(gram), 1e-12))
+    pairs = np.triu_indices(n, 1)
+    background = float((gram / np.outer(norms, norms))[pairs].mean()) if n > 1 else 0.0
+    df = present.sum(axis=0)
+    backing = np.ones(matrix.shape)
+    if background <= 0:
+        return backing
+    for t in np.nonzero(df >= 2)[0]:
+        rows = np.nonzero(present[:, t])[0]
+        shared = present[rows].sum(axis=0)  # per term, how many of these failures also have it
+        mates = np.nonzero(shared >= MATE_JACCARD * (df[t] + df - shared))[0]
+        part = matrix[np.ix_(rows, mates)]
+        sub = gram[np.ix_(rows, rows)] - part @ part.T
+        rest = np.diag(sub)
+        left = np.sqrt(np.maximum(rest, 1e-12))
+        cos = sub / np.outer(left, left)
+        cover = 1.0 - rest / np.maximum(np.diag(gram)[rows], 1e-12)  # how much of each failure the phrase is
+        said = np.nonzero(cover >= PHRASE_COVER)[0]  # failures that say little besides the phrase
+        cos[np.ix_(said, said)] = 1.0  # are alike in what they say
+        mean = (cos.sum(axis=1) - np.diag(cos)) / (len(rows) - 1)
+        backing[rows, t] = np.clip(mean / background - 1.0, 0.0, 1.0)
+    return backing
 
 
 def top_terms(space: FeatureSpace, rows: Sequence[int], k: int = 6) -> list[str]:

@@ -47,7 +47,7 @@ from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.redaction import Redactor
 from agentbook.runbooks import publish
 from agentbook.runbooks.engines import DEFAULT_ENGINE, AgentSession, EngineContext, engine_for
-from agentbook.runbooks.gates import run_gate, tool_path
+from agentbook.runbooks.gates import prewarm, run_gate, tool_path
 from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
 from agentbook.runbooks.record import (
     INTERRUPTED,
@@ -65,6 +65,9 @@ from agentbook.runbooks.report import render_report
 from agentbook.secretscan import Secret, SecretScanner, held_secrets, hold
 from agentbook.session import Budgets
 from agentbook.session.limits import Limits
+from agentbook.session.sandbox import UNCONFINED
+from agentbook.warm import calls_agentbook
+from agentbook.warm import pool as warm_pool
 
 STEP_DONE = (OutcomeKind.COMPLETED, OutcomeKind.NO_CHANGES)
 RESUMABLE = (RUNNING, INTERRUPTED, OutcomeKind.API_ERROR.value, OutcomeKind.CRASHED.value)
@@ -219,13 +222,19 @@ class _Runner:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signal.SIGTERM, task.cancel)
         engine = engine_for(self.opts.get("agent") or DEFAULT_ENGINE)
-        with self._timed("model"):  # opening the session connects the model backend
-            session = engine.open(self._context(), state)
-        self.session: AgentSession | None = session
+        if self._sandbox() != UNCONFINED and any(calls_agentbook(g) for s in self.steps[start:] for g in s.gates):
+            # the gates' warm worker imports agentbook while the agent works on the first step
+            prewarm(self.worktree, protected=list(self.opts["protected"]), limits=self._limits())
         try:
-            return await self._steps(session, start)
+            with self._timed("model"):  # opening the session connects the model backend
+                session = engine.open(self._context(), state)
+            self.session: AgentSession | None = session
+            try:
+                return await self._steps(session, start)
+            finally:
+                await session.aclose()
         finally:
-            await session.aclose()
+            warm_pool.stop(self.worktree)
 
     def _context(self) -> EngineContext:
         return EngineContext(

@@ -4,6 +4,9 @@ They run in the same jail as the agent's `bash` (`agentbook.session.jail`: no ca
 system, writable worktree, private /tmp, no network, seccomp, the run's limits, a clean environment
 without API keys). Where the jail does not work a gate does not run (fail closed) unless the run was
 started with `--sandbox none-i-accept-the-risk`; then it runs unconfined and the result says so.
+
+A gate's own `agentbook ...` calls are answered by a warm worker in a jail like the gate's
+(`agentbook.warm`) once one is ready for the worktree, and start cold otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from agentbook.session.limits import Limits
 from agentbook.session.sandbox import UNCONFINED, clean_env, protected_binds
 from agentbook.session.tools.bash import run_command
 from agentbook.session.watchdog import DiskMeter
+from agentbook.warm import pool
 
 OUTPUT_TAIL = 4000  # characters of gate output kept for the agent and the report
 
@@ -31,6 +35,19 @@ def tool_path() -> str:
     return os.pathsep.join([own, *parts])
 
 
+def gate_env(worktree: Path) -> dict[str, str]:
+    """The environment every gate of `worktree` runs with (before the warm worker's PATH)."""
+    root = worktree.resolve()
+    return clean_env({"PATH": tool_path()}, root)
+
+
+def prewarm(worktree: Path, *, protected: list[str], limits: Limits | None = None, wait: float = 0.0) -> bool:
+    """Start the warm worker the gates of `worktree` will use; True when it is ready."""
+    root = worktree.resolve()
+    return pool.prewarm("gate", root, limits or Limits(), protected_binds(root, protected) if protected else [],
+                        gate_env(root), wait=wait)
+
+
 def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: float = 600.0,
              sandbox: str = "auto", limits: Limits | None = None) -> GateResult:
     root = worktree.resolve()
@@ -41,16 +58,18 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
                           0.0)
     call = None
     argv = ["bash", "-c", command]
+    limits = limits or Limits()
+    env = gate_env(root)
     if sandbox != UNCONFINED:
         # protected_binds walks the whole tree: skip it when there is nothing to protect
-        call = jail.prepare(root, limits or Limits(), shell=command,
-                            read_only=protected_binds(root, protected) if protected else [])
+        read_only = protected_binds(root, protected) if protected else []
+        warm = pool.use("gate", root, limits, read_only, env)  # None: agentbook starts cold in the call
+        call = jail.prepare(root, limits, shell=command, read_only=read_only, ro_at=warm.ro_at if warm else None)
+        env = warm.env if warm else env
         argv = call.argv
-    limits = limits or Limits()
     meter = DiskMeter(root, limits.disk) if call is not None else None  # gates run the agent's code too
     try:
-        ran = run_command(argv, root, clean_env({"PATH": tool_path()}, root), timeout,
-                          pass_fds=call.pass_fds if call else (), meter=meter)
+        ran = run_command(argv, root, env, timeout, pass_fds=call.pass_fds if call else (), meter=meter)
     finally:
         if call is not None:
             call.close()

@@ -184,7 +184,7 @@ def ulimit_line(limits: Limits) -> str:
 
 
 def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int, installs: bool = True,
-               host_ro: list[str] | None = None) -> list[str]:
+               host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None) -> list[str]:
     """bubblewrap's part of the argv, up to and including `--`."""
     bwrap = bwrap_path()
     if bwrap is None:
@@ -212,6 +212,8 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
             "--size", str(limits.tmp), "--tmpfs", "/tmp"]
     for path in [*(install_paths(root) if installs else []), *(host_ro or [])]:
         cmd += ["--ro-bind", path, path]
+    for source, target in ro_at or []:
+        cmd += ["--ro-bind", source, target]
     cmd += ["--bind", str(root), str(root)]
     for path in read_only:
         if not os.path.islink(path):
@@ -225,12 +227,13 @@ _counter = itertools.count()
 
 def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[str] | None = None,
             read_only: list[str] | None = None, installs: bool = True, cgroup: bool = True,
-            host_ro: list[str] | None = None) -> Call:
+            host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None) -> Call:
     """A jailed call of `shell` (a bash command line) or `argv` (run as is) in `root`.
 
     `installs=False` leaves this Python and agentbook out (a shell-only jail); `cgroup=False` skips the
     pids cgroup (for a caller that starts bubblewrap as another user); `host_ro` are host paths the
-    caller chose to show read-only (the relay's socket folder)."""
+    caller chose to show read-only (the relay's socket folder); `ro_at` are (host path, jail path) pairs
+    shown read-only at another path (the warm worker's folder at `agentbook.warm.JAIL_DIR`)."""
     program = seccomp_program()
     if shell is not None:
         inner = ["/bin/bash", "-c", ulimit_line(limits) + "\n" + shell]
@@ -242,7 +245,7 @@ def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[
     finally:
         os.close(write_fd)
     try:
-        cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs, host_ro) + inner
+        cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs, host_ro, ro_at) + inner
         group = _new_cgroup(limits) if cgroup else None
     except BaseException:
         os.close(read_fd)

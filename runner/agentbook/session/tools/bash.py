@@ -17,6 +17,8 @@ from agentbook.session.limits import Limits
 from agentbook.session.paths import is_protected
 from agentbook.session.tools import ToolContext, ToolResult
 from agentbook.session.watchdog import DiskMeter, Watchdog
+from agentbook.warm import calls_agentbook
+from agentbook.warm import pool as warm_pool
 
 OUTPUT_CAP = 30_000  # characters the agent sees: first and last halves, with the gap counted
 
@@ -52,8 +54,7 @@ class BashTool:
             return ToolResult(f"error: the sandbox cannot run: {err}", is_error=True)
         meter = _meter(ctx) if call.jailed else None
         try:
-            ran = run_command(call.argv, ctx.root, sandbox.clean_env(ctx.env, ctx.root), timeout,
-                              pass_fds=call.pass_fds, meter=meter)
+            ran = run_command(call.argv, ctx.root, call.env, timeout, pass_fds=call.pass_fds, meter=meter)
         finally:
             call.close()
         after = snapshot_protected(ctx.root, ctx.protected)
@@ -103,6 +104,7 @@ def _meter(ctx: ToolContext) -> DiskMeter:
 @dataclass
 class _Prepared:
     argv: list[str]
+    env: dict[str, str]
     pass_fds: tuple[int, ...] = ()
     jailed: bool = False
     handle: jail.Call | None = None
@@ -115,11 +117,16 @@ class _Prepared:
 def _call(command: str, ctx: ToolContext) -> _Prepared:
     # Outside `bwrap` mode an allow-list was checked as one plain command: run it without a shell.
     argv = allowlist.argv(command) if ctx.bash_allow is not None and ctx.sandbox != "bwrap" else None
+    env = sandbox.clean_env(ctx.env, ctx.root)
     if ctx.sandbox == "unconfined":
-        return _Prepared(argv or ["/bin/bash", "-c", command])
+        return _Prepared(argv or ["/bin/bash", "-c", command], env)
     read_only = sandbox.protected_binds(ctx.root, ctx.protected)
-    handle = jail.prepare(ctx.root, ctx.limits, shell=None if argv else command, argv=argv, read_only=read_only)
-    return _Prepared(handle.argv, handle.pass_fds, True, handle)
+    # the agent's own `agentbook` calls: a warm worker of the agent's (never the gates'), started by its
+    # first such call, which runs cold; None whenever the worker cannot take them
+    warm = warm_pool.use("bash", ctx.root, ctx.limits, read_only, env, start=calls_agentbook(command))
+    handle = jail.prepare(ctx.root, ctx.limits, shell=None if argv else command, argv=argv, read_only=read_only,
+                          ro_at=warm.ro_at if warm else None)
+    return _Prepared(handle.argv, warm.env if warm else env, handle.pass_fds, True, handle)
 
 
 def snapshot_protected(root: Path, patterns: list[str]) -> dict[str, tuple[int, int]]:

@@ -403,6 +403,12 @@ def _release_cgroup(group: CallGroup) -> None:
         _pool.append(group)
 
 
+def pooled_cgroups() -> list[CallGroup]:
+    """The cgroups of finished calls, kept for reuse (each empty once its call's processes are gone)."""
+    with _pool_lock:
+        return list(_pool)
+
+
 def _idle_from_pool() -> CallGroup | None:
     with _pool_lock:
         for i, group in enumerate(_pool):

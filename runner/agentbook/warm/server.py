@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 MAGIC = b"AB1"
@@ -71,6 +72,12 @@ class Request:
 class Worker:
     def __init__(self, listener: socket.socket, root: bytes) -> None:
         self.listener, self.root = listener, root
+        from agentbook.session.jail import install_paths
+
+        # bound at the same place in every jail of this root: the root and this Python's and agentbook's
+        # install (a checkout or venv under /tmp, as in CI, is not "the caller's /tmp")
+        self.same = sorted([root, *(os.fsencode(p) for p in install_paths(Path(os.fsdecode(root))))],
+                           key=len, reverse=True)
         self.own_env = {k: v for k, v in os.environb.items() if k.startswith(INTERPRETER_ENV)}
 
     def serve(self) -> Request:
@@ -130,14 +137,14 @@ class Worker:
         cwd = request.cwd
         if cwd != self.root and not cwd.startswith(self.root.rstrip(b"/") + b"/"):
             return "its folder is outside the root"
-        if any(_elsewhere(value, self.root) for value in request.args):
+        if any(_elsewhere(value, self.same) for value in request.args):
             return "an argument names the caller's own /tmp, /dev or /proc, or climbs out of the root"
         from agentbook.session.sandbox import SCRATCH_ENV  # loaded with the CLI already: a lookup
 
         # the scratch folders every call gets (XDG caches...) name "a private /tmp": the worker's, emptied
         # after each call, serves as well as the call's own
         scratch = {k.encode(): v.encode() for k, v in SCRATCH_ENV.items()}
-        if any(_elsewhere(value, self.root) for key, value in request.env.items() if scratch.get(key) != value):
+        if any(_elsewhere(value, self.same) for key, value in request.env.items() if scratch.get(key) != value):
             return "a variable names the caller's own /tmp, /dev or /proc, or climbs out of the root"
         theirs = {k: v for k, v in request.env.items() if k.startswith(INTERPRETER_ENV)}
         if theirs != self.own_env:
@@ -167,10 +174,13 @@ class Worker:
             conn.setblocking(True)
 
 
-def _elsewhere(value: bytes, root: bytes) -> bool:
+def _elsewhere(value: bytes, same: list[bytes]) -> bool:
     """Whether `value` may name a place that is the caller's own (its /tmp, its descriptors) or climb
-    out of the root towards one; the root itself (often under /tmp) is the same in both jails."""
-    rest = value.replace(root.rstrip(b"/"), b"")
+    out of the root towards one; the places in `same` (the root, often under /tmp, and the install) are
+    the same in both jails."""
+    rest = value
+    for place in same:
+        rest = rest.replace(place.rstrip(b"/"), b"")
     return any(place in rest for place in ELSEWHERE) or b"../" in rest or rest.endswith(b"..")
 
 

@@ -136,7 +136,10 @@ def test_a_denied_tool_ends_blocked(claude: Path, run_cli, git_repo: Path) -> No
     assert outcome["kind"] == "blocked" and outcome["reason"] == "permission"
     assert outcome["message"] == "Bash refused: rm -rf README.md"
     assert outcome["evidence"]["denied"]["input"] == {"command": "rm -rf README.md"}
-    assert data["turns"] == 2  # stopped at the denial: the model was not asked again
+    # Claude Code answers its own denial to the model at once; the runner stops it on reading the denial
+    # from its stream, which may come just after that next request (a race: seen on a quiet machine).
+    # Nothing the model says after the denial is acted on: the branch keeps README.md.
+    assert data["turns"] in (2, 3)
     assert git(repo, "show", f"{data['branch']}:README.md") == "# test repo\n"
 
 

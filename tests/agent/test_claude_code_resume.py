@@ -5,32 +5,17 @@ messages) as an uninterrupted run, no step twice."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from tests.repos import git
+from tests.repos import agentbook, commits, git, wait_for_step
 
 from .conftest import DATA
 
 TICKET = "---\nid: 7\ntitle: Owls\nrunbook: four-steps\ninputs: {topic: owls}\n---\nNotes on owls.\n"
 SCRIPT = f"scripted:{DATA / 'four-steps.claude.script.yaml'}"
-
-
-def agentbook(repo: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "GITHUB_TOKEN")}
-    return subprocess.Popen([sys.executable, "-m", "agentbook", *args], cwd=repo, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def commits(repo: Path, branch: str, run_id: str) -> list[tuple[str, str]]:
-    out = git(repo, "log", "--reverse", "--format=%T%x00%B%x1e", f"main..{branch}")
-    pairs = [e.strip("\n").split("\x00", 1) for e in out.split("\x1e") if e.strip()]
-    return [(tree, msg.replace(run_id, "RUN")) for tree, msg in pairs]
 
 
 def claude_processes(binary: Path) -> list[int]:
@@ -45,20 +30,6 @@ def claude_processes(binary: Path) -> list[int]:
         except OSError:
             continue
     return pids
-
-
-def wait_for_step(run_dir: Path, index: int, proc: subprocess.Popen[str], timeout: float = 120) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        assert proc.poll() is None, f"runner exited early: {proc.communicate()}"
-        try:
-            record = json.loads((run_dir / "run.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            record = None
-        if record and record["steps"][index]["status"] == "running":
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"step {index + 1} never started")
 
 
 @pytest.mark.slow
@@ -80,7 +51,7 @@ def test_kill_9_mid_run_then_resume_gives_the_same_commits(claude: Path, four_re
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
     run_dir = next(p.parent for p in runs.glob("*/run.json") if p.parent.name != done["run_id"])
-    wait_for_step(run_dir, 1, proc)
+    wait_for_step(run_dir, 1, proc, timeout=120)
     time.sleep(0.3)  # inside step 2: Claude Code is starting or answering
     proc.send_signal(signal.SIGKILL)
     proc.wait()

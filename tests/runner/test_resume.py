@@ -4,54 +4,21 @@ same commits (trees and messages) as an uninterrupted run, no step twice, nothin
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from tests.repos import agentbook, commits, git, wait_for_step
 
 DATA = Path(__file__).parent / "data"
 TICKET = "---\nid: 7\ntitle: Owls\nrunbook: four-steps\ninputs: {topic: owls}\n---\nNotes on owls.\n"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def agentbook(repo: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "GITHUB_TOKEN")}
-    return subprocess.Popen([sys.executable, "-m", "agentbook", *args], cwd=repo, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def commits(repo: Path, branch: str, run_id: str) -> list[tuple[str, str]]:
-    """(tree, message with the run id blanked) of each commit on the branch, oldest first."""
-    out = git(repo, "log", "--reverse", "--format=%T%x00%B%x1e", f"main..{branch}")
-    pairs = [e.strip("\n").split("\x00", 1) for e in out.split("\x1e") if e.strip()]
-    return [(tree, msg.replace(run_id, "RUN")) for tree, msg in pairs]
 
 
 def only_run(repo: Path) -> Path:
     runs = [p for p in (repo / ".agentbook" / "runs").iterdir() if p.is_dir()]
     assert len(runs) == 1
     return runs[0]
-
-
-def wait_for_step(run_dir: Path, index: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        assert proc.poll() is None, f"runner exited early: {proc.communicate()}"
-        try:
-            record = json.loads((run_dir / "run.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            record = None
-        if record and record["steps"][index]["status"] == "running":
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"step {index + 1} never started")
 
 
 @pytest.fixture

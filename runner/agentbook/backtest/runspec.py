@@ -34,6 +34,7 @@ from agentbook.backtest.manifest import SAFE_NAME
 from agentbook.duration import parse_duration
 from agentbook.errors import FatalError
 from agentbook.evals.graders import SUPPORTED
+from agentbook.models.spec import WRITTEN_SPEC_HINT, written_spec_problem
 from agentbook.session.limits import Limits
 
 SPEC_KEYS = ("command", "inputs", "repo", "assert", "grader", "model", "timeout", "limits", "name")
@@ -118,6 +119,10 @@ def load_spec(path: Path | str) -> RunSpec:
     for key in ("grader", "model", "name"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise bad(key, "must be a string")
+    for key in ("grader", "model"):  # the spec may be anyone's (close-loop reads it from the fix branch)
+        why = written_spec_problem(data[key]) if data.get(key) else None
+        if why is not None:
+            raise bad(key, why, hint=WRITTEN_SPEC_HINT)
     timeout = DEFAULT_TIMEOUT
     if data.get("timeout") is not None:
         try:

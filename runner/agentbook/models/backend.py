@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import inspect
 import json
 import ssl
@@ -50,7 +51,13 @@ def _settle_heap() -> None:
     """Once per process, when the first client is made (the SDK, pydantic and httpx are loaded by then),
     move every object alive now out of the cyclic collector's sight. They are mostly modules, types and
     schemas that live as long as the process (~160k objects); left in view, each full collection walks
-    them all, a ~90 ms pause for every concurrent session at once. Reference counting still frees them."""
+    them all, a ~90 ms pause for every concurrent session at once. Reference counting still frees them.
+
+    First, load what the first request would: httpcore reaches asyncio through anyio, whose backend
+    module is imported on first use (15-60 ms of CPU). Paid inside the first request, that import held
+    up every session starting with it (the event loop is one thread); paid here, with the SDK's own."""
+    with contextlib.suppress(ImportError):  # a private name: if anyio moves it, the first request loads it
+        importlib.import_module("anyio._backends._asyncio")
     gc.freeze()
 
 

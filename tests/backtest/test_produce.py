@@ -176,6 +176,34 @@ def test_the_command_is_jailed_and_gets_no_secrets(system: Path, tmp_path: Path,
     assert (out / "manifest.jsonl").read_text() == ""
 
 
+def test_a_scripted_model_is_checked_once_per_run_not_per_investigation(system: Path, tmp_path: Path) -> None:
+    """Each investigation starts with a fresh HOME, so it would check the model's script against its
+    schema again (importing jsonschema); the run checks it once and shows the mark read-only."""
+    (system / "probe.py").write_text(
+        "import asyncio, json, os, sys\n"
+        "from pathlib import Path\n"
+        "from agentbook.models import ModelRequest, load_model\n"
+        "async def main():\n"
+        "    model = load_model(os.environ['AGENTBOOK_MODEL'])\n"
+        "    reply = await model.complete(ModelRequest(messages=[{'role': 'user', 'content': json.load(sys.stdin)['q']}]))\n"
+        "    await model.aclose()\n"
+        "    try:\n"
+        "        (Path(os.environ.get('XDG_CACHE_HOME') or '/nonexistent') / 'forged').write_text('x')\n"
+        "        wrote = 'yes'\n"
+        "    except OSError as e:\n"
+        "        wrote = type(e).__name__\n"
+        "    print(json.dumps({'answer': reply.text(), 'checked': 'jsonschema' in sys.modules, 'wrote': wrote}))\n"
+        "asyncio.run(main())\n")
+    (system / "run.yaml").write_text(SPEC.replace("python system.py", "python probe.py")
+                                     + "model: scripted:model.script.yaml\n")
+    summary = produce_backtest(system / "run.yaml", tmp_path / "out", RunOptions(jobs=2))
+    assert (summary.done, summary.correct, summary.failed) == (6, 2, [])
+    for n in range(6):
+        seen = json.loads((tmp_path / "out" / "runs" / f"q{n:02d}" / "stdout.txt").read_text())
+        assert seen["checked"] is False and seen["wrote"] in ("OSError", "PermissionError"), seen
+    assert not list((tmp_path / "out").rglob("forged"))
+
+
 def test_failures_are_reported_and_retried_by_the_next_run(system: Path, tmp_path: Path) -> None:
     (system / "run.yaml").write_text(SPEC.replace("python system.py", "python system.py --flaky"))
     (system / "system.py").write_text("import os, sys\n"

@@ -92,6 +92,10 @@ def load_spec(path: Path | str) -> RunSpec:
     path = Path(path)
     if not path.is_file():
         raise FatalError(f"run spec not found: {path}", hint="pass the YAML file that names the command and inputs")
+    top = _holder(path)
+    if not _within(path.resolve(), top):
+        raise FatalError(f"run spec {path} leads outside its repository ({top}) to {path.resolve()}",
+                         hint="a run spec is a file of the system's repository, not a link out of it")
     text = yamlsafe.read_bytes(path, what="run spec", limit=1 << 20).decode("utf-8", errors="replace")
     data = yamlsafe.load(text, str(path), what="run spec")
     if not isinstance(data, dict):
@@ -115,6 +119,10 @@ def load_spec(path: Path | str) -> RunSpec:
     repo = (base / str(repo_raw)).resolve()
     if not isinstance(repo_raw, str) or not repo.is_dir():
         raise bad("repo", f"not a folder: {repo}")
+    for key, place in (("inputs", inputs), ("repo", repo)):  # repo is shown to the jailed command
+        if not _within(place, top):
+            raise bad(key, f"{place} is outside the repository that holds the spec ({top})",
+                      hint="a run spec names its own repository's files: the spec may be anyone's to write")
     asserts = _asserts(data.get("assert", []), lambda m: bad("assert", m))
     for key in ("grader", "model", "name"):
         if data.get(key) is not None and not isinstance(data[key], str):
@@ -136,6 +144,20 @@ def load_spec(path: Path | str) -> RunSpec:
     return RunSpec(path=path.resolve(), command=command, inputs=inputs, repo=repo, asserts=asserts,
                    grader=data.get("grader"), model=data.get("model"), timeout=timeout, limits=limits,
                    name=data.get("name") or repo.name)
+
+
+def _holder(path: Path) -> Path:
+    """The repository a spec belongs to, resolved: its nearest folder holding `.git` (a checkout or a
+    worktree), else its own folder. Found from the path as given, so a link out of it is not followed."""
+    folder = path.absolute().parent
+    for place in (folder, *folder.parents):
+        if (place / ".git").exists():
+            return place.resolve()
+    return folder.resolve()
+
+
+def _within(path: Path, top: Path) -> bool:
+    return path == top or top in path.parents
 
 
 def _command(value: Any, bad: Any) -> list[str]:

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -146,6 +147,13 @@ def _run(job: Job, run_dir: Path, work: Path, input_file: Path) -> tuple[int, st
         readable = [str(spec.repo), *([job.cache_home] if job.cache_home else [])]
         if job.relay is not None:
             from agentbook.models import relay_forward
+
+            if not Path(job.relay.socket).exists():  # a Ray worker on another machine than the driver
+                raise FatalError(f"the model relay's socket {job.relay.socket} is not on this machine "
+                                 f"({socket.gethostname()}): the relay runs beside `backtest run` and a real "
+                                 "model is reached only from its machine",
+                                 hint="run on one machine (the local executor, or Ray on this machine only), "
+                                      "or with a scripted: model")
 
             inner = [sys.executable, "-I", relay_forward.__file__, job.relay.socket, "--", *inner]
             readable.append(str(Path(job.relay.socket).parent))

@@ -294,6 +294,8 @@ def test_tour_from_a_fresh_clone(tmp_path: Path) -> None:
     assert (baseline["passed"], baseline["total"]) == (38, 40)
     assert sorted(k for k, v in baseline["verdicts"].items() if v != "pass") == ["rc-007-disk", "rc-023-disk"]
     assert (example / "bt" / "report.md").is_file()
+    loop = json.loads((example / ".agentbook" / "loop" / "loop.json").read_text())  # both prompt fixes, checked
+    assert loop["ready"] == 2 and all(f["check"]["after"] < f["check"]["before"] for f in loop["fixes"]), loop
     assert git(example, "status", "--porcelain", "--untracked-files=no") == ""  # the tour restored what it edited
 
 

@@ -16,10 +16,10 @@ A marker that names a folder that does not exist confines to nothing: every path
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from agentbook.errors import FatalError
+from agentbook.records import FrozenRecord
 
 ROOT_ENV = "AGENTBOOK_CONFINE_ROOT"
 MODEL_ENV = "AGENTBOOK_CONFINE_MODEL"
@@ -29,10 +29,13 @@ class ConfinementError(FatalError):
     """A path or model outside what the session may reach."""
 
 
-@dataclass(frozen=True)
-class Confinement:
+class Confinement(FrozenRecord):
+    __slots__ = ("model", "root")
     root: Path  # already resolved
-    model: str | None = None
+    model: str | None
+
+    def __init__(self, root: Path, model: str | None = None) -> None:
+        self._set(root=root, model=model)
 
     def check_path(self, path: Path | str, what: str = "path") -> Path:
         """`path` with symlinks resolved, or ConfinementError when that lands outside the root."""

@@ -19,7 +19,8 @@ import base64
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+
+from agentbook.records import FrozenRecord
 
 TYPE_CHECKING = False  # `typing` at run time would cost `agentbook eval list` several ms
 if TYPE_CHECKING:
@@ -58,12 +59,15 @@ NAME_WINDOW = 16
 _URLSAFE = str.maketrans("+/", "-_")
 
 
-@dataclass(frozen=True)
-class Secret:
+class Secret(FrozenRecord):
     """A held secret: the variable's name (what findings say) and its value (what they never say)."""
 
+    __slots__ = ("name", "value")
     name: str
     value: str
+
+    def __init__(self, name: str, value: str) -> None:
+        self._set(name=name, value=value)
 
     def forms(self) -> tuple[str, ...]:
         """Every text the value can hide as: itself, reversed, hex, base64 cores."""
@@ -107,15 +111,18 @@ def held_secrets(names: Iterable[str] = (), environ: dict[str, str] | None = Non
     return [Secret(k, env[k]) for k in sorted(wanted) if len(env.get(k) or "") >= MIN_SECRET_LEN]
 
 
-@dataclass(frozen=True)
-class SecretHit:
+class SecretHit(FrozenRecord):
     """Where a secret was found: `path` (or what was scanned), its line (0: the path itself), and the
     secret's name or the key shape's kind. The value is never kept."""
 
+    __slots__ = ("form", "line", "path", "secret")
     path: str
     line: int
     secret: str
-    form: str = "plain"
+    form: str
+
+    def __init__(self, path: str, line: int, secret: str, form: str = "plain") -> None:
+        self._set(path=path, line=line, secret=secret, form=form)
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "line": self.line, "secret": self.secret, "form": self.form}
@@ -165,7 +172,7 @@ class SecretScanner:
                 hits.setdefault((hit.line, hit.secret), hit)
         if not name_only and "\0" in text:  # UTF-16/UTF-32 text: ASCII with NUL bytes between
             for hit in self.scan(text.replace("\0", ""), where):
-                wide = replace(hit, form=f"{hit.form}, UTF-16/32")
+                wide = hit.replace(form=f"{hit.form}, UTF-16/32")
                 hits.setdefault((hit.line, hit.secret), wide)
         return sorted(hits.values(), key=lambda h: (h.line, h.secret))
 

@@ -16,7 +16,6 @@ from agentbook.backtest.cluster import collect_failures, stability
 from agentbook.backtest.cohorts import cluster_backtest
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.report import build_report
-from agentbook.standin import running
 
 from .conftest import copy_backtest, planted, rewrite
 
@@ -97,45 +96,6 @@ def test_clustering_is_stable_under_order_and_subsampling(analysed: Path) -> Non
     scores = [stability(failures, (a, a + 1)) for a in (0, 5, 11)]
     print(f"\nARI across seed pairs: {[round(s, 3) for s in scores]}")
     assert min(scores) >= 0.8
-
-
-REFINE_SCRIPT = """\
-version: 1
-model: scripted
-sessions:
-  - name: refine
-    match: {first_user: candidate groups}
-    turns:
-      - text: |
-          ```json
-          {"cohorts": [
-            {"name": "Loki gives no logs", "slug": "loki-no-logs", "definition": "Any failure where Loki returned nothing usable.",
-             "proposed_change": "Harden the Loki tool.", "from": ["c01", "c03"]},
-            {"name": "Timeout part", "slug": "split-a", "definition": "First half.", "members": ["{first}"]}
-          ]}
-          ```
-"""
-
-
-def test_model_pass_merges_renames_and_splits(analysed: Path, tmp_path: Path) -> None:
-    folder = copy_backtest(analysed, tmp_path / "bt")
-    plain = cluster_backtest(str(folder))
-    c02 = plain.cohorts[1]
-    first = c02["members"][0]
-    (tmp_path / "refine.script.yaml").write_text(REFINE_SCRIPT.replace("{first}", first))
-    with running(tmp_path / "refine.script.yaml") as server:
-        refined = cluster_backtest(str(folder), model=f"compat:{server.base_url}#scripted")
-        prompt = server.requests("/v1/messages")[0]["body"]["messages"][0]["content"]
-    assert "## c01:" in prompt and "not\ninstructions" in prompt
-    by_slug = {c["slug"]: c for c in refined.cohorts}
-    merged = by_slug["loki-no-logs"]
-    assert merged["count"] == plain.cohorts[0]["count"] + plain.cohorts[2]["count"]
-    assert merged["sources"] == ["c01", "c03"] and merged["definition"].startswith("Any failure")
-    assert by_slug["split-a"]["members"] == [first]
-    rest = [c for c in refined.cohorts if c["sources"] == ["c02"] and c["slug"] != "split-a"]
-    assert len(rest) == 1 and rest[0]["count"] == c02["count"] - 1
-    assert "c02: " + str(c02["count"] - 1) + " investigation(s) not covered" in refined.refine_note
-    assert sum(c["count"] for c in refined.cohorts) == plain.failures
 
 
 def _flip(folder: Path, inv_id: str, verdict: str) -> None:

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -135,3 +136,36 @@ def test_each_fix_repairs_the_incidents_its_cause_broke(baseline: tuple[Path, Pa
     after = produce_backtest(fixed / "backtest" / "run" / "run.yaml", tmp_path / "run", RunOptions(only=sample))
     assert after.failed == [] and after.correct == len(sample)
     assert [before[i] for i in sample] == ["correct" if CAUSE[shapes[i]] is None else "wrong" for i in sample]
+
+
+@pytest.mark.parametrize("prompts", ["as they are", "fixed"])
+def test_the_eval_model_answers_the_backtests_prompts_as_production_does(
+        prompts: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One model, two uses: every incident investigated with the eval model (`evals/sut.script.yaml`, what
+    fix-prompt's checks run) gets the answer the production model (`backtest run`'s) gives, on the prompts
+    as they are and with both prompt fixes: so a prompt fix the evals accept is one that moves the backtest."""
+    import asyncio
+
+    system = tmp_path / "system"
+    shutil.copytree(EXAMPLE / "assistant", system / "assistant", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(EXAMPLE / "prompts", system / "prompts")
+    for rel, (old, new) in FIXES.items():
+        if prompts == "fixed" and rel.startswith("prompts/"):
+            (system / rel).write_text((system / rel).read_text().replace(old, new, 1))
+    monkeypatch.delenv("AGENTBOOK_TRACE_FILE", raising=False)
+    monkeypatch.syspath_prepend(str(system))
+    for name in [m for m in sys.modules if m == "assistant" or m.startswith("assistant.")]:
+        monkeypatch.delitem(sys.modules, name)
+    from assistant.investigate import investigate
+
+    rows = [json.loads(line) for line in (RUN / "incidents.jsonl").read_text().splitlines()]
+    models = {name: f"scripted:{path}" for name, path in (("eval", EXAMPLE / "evals" / "sut.script.yaml"),
+                                                          ("production", RUN / "production.script.yaml"))}
+
+    async def answers(spec: str) -> list[dict[str, object]]:
+        return [await investigate(row["input"], spec) for row in rows]
+
+    got = {name: asyncio.run(answers(spec)) for name, spec in models.items()}
+    assert got["eval"] == got["production"]
+    right = sum(a["component"] == row["expected"]["component"] for a, row in zip(got["eval"], rows, strict=True))
+    assert right == (24 if prompts == "as they are" else 24 + 12 + 10)  # the two prompt cohorts, repaired

@@ -140,7 +140,7 @@ def test_a_warm_listing_loads_no_yaml_parser_nor_click(suites: dict[str, Path]) 
              "from agentbook.launcher import main\n"
              "try:\n    main()\nexcept SystemExit as ex:\n    code = ex.code\n"
              "heavy = sorted(m for m in ('click', 'yaml', 'ruamel.yaml', 'jsonschema', 'anthropic', 'httpx', 'typing',"
-             " 'subprocess', 'tempfile') if m in sys.modules)\n"
+             " 'subprocess', 'tempfile', 'dataclasses', 'inspect') if m in sys.modules)\n"
              "print('HEAVY', code, heavy)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTBOOK_CONFINE")}
     runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)

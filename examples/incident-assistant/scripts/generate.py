@@ -12,7 +12,10 @@ What it writes:
   of a copied-out example, so there it is an ordinary committed file.
 - `traces/*.otlp.json`: four investigations as OTLP/JSON (OTel GenAI conventions), one of them the
   failure the example ticket is about.
-- `evals/sut.script.yaml`: the scripted stand-in for the production model (see its header).
+- `evals/sut.script.yaml`: the scripted stand-in for the production model (see its header): the
+  answers captured with the eval cases, then the production model's prompt rules, read from
+  `backtest/run/production.script.yaml` (the one place they are written), so the evals and the
+  backtest run the same model and a prompt fix that passes the one moves the other.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG_SUITE = "evals/root-cause.yaml"
+PRODUCTION = "backtest/run/production.script.yaml"  # the production model's prompt rules (hand-written)
 T0_NS = 1_790_000_000_000_000_000  # 2026-09-21T13:46:40Z, a fixed start so output never changes
 MODEL = "claude-haiku-4-5"
 
@@ -377,14 +381,15 @@ SUMMARIES = [  # keyed by the alert's own summary annotation, whatever the promp
 
 
 def sut_script(items: list[Incident]) -> str:
-    from sut_format import render_script
+    from sut_format import production_sessions, render_script
 
     rules: list[tuple[list[str], str]] = []
     rules += [(["Grafana Loki LogQL", *needles], answer) for needles, answer in logql_answers()]
     rules += [([needle], answer) for needle, answer in SUMMARIES]
     rules += [(["most likely root cause", inc.evidence.split("\n", 1)[0]],
                root_cause_answer(inc)) for inc in items]
-    return render_script(rules)
+    # The input, not an output: read from this example, whatever --root the outputs go to.
+    return render_script(rules, production_sessions(ROOT / PRODUCTION), PRODUCTION)
 
 
 # --------------------------------------------------------------------------------------------------

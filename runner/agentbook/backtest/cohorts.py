@@ -36,6 +36,7 @@ class ClusterSummary:
     seed: int = 0
     refined_by: str | None = None
     refine_note: str = ""
+    refine_stats: dict[str, Any] = field(default_factory=dict)  # the model pass: calls, tokens, what it did
     no_common_cause: list[str] = field(default_factory=list)  # failures that share a cause with no other
     code: str | None = None
     meaning: Meaning = field(default_factory=lambda: WORDS_ONLY)  # words and meaning, or words only and why
@@ -43,7 +44,8 @@ class ClusterSummary:
     def to_json(self) -> dict[str, Any]:
         return {"failures": self.failures, "agreement_ari": round(self.agreement_ari, 4), "seed": self.seed,
                 "meaning": {"used": self.meaning.used, "note": self.meaning.note},
-                "refined_by": self.refined_by, "refine_note": self.refine_note, "code": self.code,
+                "refined_by": self.refined_by, "refine_note": self.refine_note,
+                "refine": self.refine_stats, "code": self.code,
                 "unanalysed": self.unanalysed, "cohorts": self.cohorts,
                 "no_common_cause": {"count": len(self.no_common_cause), "members": self.no_common_cause}}
 
@@ -66,7 +68,7 @@ def _auto_slug(cohort: Cohort) -> str:
 
 
 def assign_slugs(cohorts: list[Cohort]) -> None:
-    seen: set[str] = set()
+    seen = {BUCKET_SLUG, "index"}  # taken by the bucket's page and index.json (a model may offer either)
     for cohort in cohorts:
         base = slugify(cohort.slug) if cohort.slug else _auto_slug(cohort)
         slug, n = base, 2
@@ -151,20 +153,21 @@ def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code
     found = candidate_cohorts(failures, seed=seed, meaning=meaning)
     cohorts = found.cohorts
     note = ""
+    stats: dict[str, Any] = {}
     if model and cohorts:
         from agentbook.backtest.refine import refine_cohorts
 
-        cohorts, note = refine_cohorts(cohorts, model)
+        refined = refine_cohorts(found, model)
+        cohorts, note, stats = refined.cohorts, refined.note, refined.stats()
+        found.unassigned += refined.bucketed
     shares = account_shares(folder)
     for cohort in cohorts:
         annotate(cohort, found.space, found.rows, shares, code_dir)
     assign_slugs(cohorts)
-    if BUCKET_SLUG in {c.slug for c in cohorts}:
-        raise FatalError(f"a cohort may not be called {BUCKET_SLUG!r}: that page lists the failures with no common cause")
     summary = ClusterSummary(failures=len(failures), cohorts=[cohort_json(c, len(failures)) for c in cohorts],
                              unanalysed=sorted(i.id for i in missing),
                              agreement_ari=stability(failures, (seed, seed + 1), meaning=meaning), seed=seed,
-                             refined_by=model, refine_note=note,
+                             refined_by=model, refine_note=note, refine_stats=stats,
                              no_common_cause=sorted(f.inv.id for f in found.unassigned),
                              code=str(code_dir) if code_dir else None, meaning=found.meaning)
     _write(folder, cohorts, summary, found.unassigned)

@@ -2,11 +2,15 @@
 
 Investigations are matched by id: those that flipped correct <-> wrong. Cohorts are matched by
 membership, never by name (a cohort's name comes from its members' text, so fixing one member can
-rename it): the Jaccard index of every pair of cohorts' member sets, then the one-to-one assignment
-that maximises the total (scipy's linear_sum_assignment). A matched pair is reported as `N -> M` with
-how many members were fixed, moved out or came in; an A cohort whose still-failing members spread over
-several B cohorts is a split, a B cohort fed by several A cohorts a merge. A cohort is "gone" only
-when none of its members still fails.
+rename it), and only by the members that still fail: a fix that takes a cohort from 18 to 3 leaves a
+B cohort whose 3 members were all in it (Jaccard of the whole sets, 3/18, would call that no match).
+A B cohort continues an A cohort when at least MIN_SHARE of it came from that cohort and at least
+MIN_SHARE of that cohort's still-failing members landed in it, one of the two at least MIN_CONTINUES;
+among those, the one-to-one assignment (scipy's linear_sum_assignment) maximises the total Dice index
+of the still-failing members and the B cohort. A matched pair is reported as `N -> M` with how many
+members were fixed, moved out or came in. An A cohort whose still-failing members spread over
+several B cohorts is a split, a B cohort fed by several A cohorts a merge; an A cohort no B cohort
+continues is "gone" only when none of its members still fails, else it says where they went.
 
 Accounts that regressed are those with investigations that were correct in A and are wrong in B,
 whatever their overall accuracy did; each gets a one-sided binomial test of its share of the new
@@ -25,7 +29,11 @@ from agentbook.backtest.deps import need
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.report import account_accuracy
 
-MIN_JACCARD = 0.2  # a pair sharing less than this is no match: one of them is new or gone
+# A B cohort continues an A cohort when at least MIN_SHARE of each side is the other's (of A, only
+# the members that still fail) and at least MIN_CONTINUES of one side is
+MIN_SHARE = 0.2
+MIN_CONTINUES = 0.5
+TIE = 1e-6
 SPLIT_MIN = 2  # members that must land in another cohort to call it a split or merge
 REGRESSION_ALPHA = 0.05
 NO_CAUSE = ""
@@ -62,7 +70,8 @@ def compare_backtests(dir_a: str, dir_b: str) -> Comparison:
     result.fixed = [i for i in common if not ia[i].correct and ib[i].correct]
     result.broken = [i for i in common if ia[i].correct and not ib[i].correct]
     failing_b = {i for i in ib if not ib[i].correct}
-    result.cohorts = match_cohorts(read_index(fa) or {}, read_index(fb) or {}, failing_b)
+    correct_a = {i for i in common if ia[i].correct}
+    result.cohorts = match_cohorts(read_index(fa) or {}, read_index(fb) or {}, failing_b, correct_a)
     acc_a = account_accuracy([ia[i] for i in common])
     acc_b = account_accuracy([ib[i] for i in common])
     could_break = Counter(ia[i].account for i in common if ia[i].correct)
@@ -99,57 +108,93 @@ def _accuracy(flags: list[bool]) -> float:
     return round(sum(flags) / len(flags), 4) if flags else 0.0
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a | b else 0.0
+def _share(n: int, of: int) -> float:
+    return n / of if of else 0.0
 
 
-def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str]) -> list[dict[str, Any]]:
-    """One row per cohort of A (matched, split or gone) and per unmatched cohort of B (new or merged)."""
+def _pair_scores(still: set[str], after: set[str]) -> tuple[float, float, float]:
+    """How far B cohort `after` continues A cohort whose still-failing members are `still`:
+    the share of `after` that came from it, the share of `still` that landed in `after`, and their
+    harmonic mean (the Dice index of the two sets: the assignment's weight)."""
+    shared = len(still & after)
+    came_from, landed = _share(shared, len(after)), _share(shared, len(still))
+    return came_from, landed, _share(2 * shared, len(still) + len(after))
+
+
+def _continues(came_from: float, landed: float) -> bool:
+    return min(came_from, landed) >= MIN_SHARE and max(came_from, landed) >= MIN_CONTINUES
+
+
+def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
+                  correct_a: set[str] | None = None) -> list[dict[str, Any]]:
+    """One row per cohort of A (matched, split, merged, dissolved or gone) and per unmatched cohort of
+    B (new, merged from several A cohorts, or split off one). `correct_a`: investigations correct in A (members of B that are new failures)."""
     np = need("numpy", "compare")
     from scipy.optimize import linear_sum_assignment
 
     ca = {c["slug"]: set(c["members"]) for c in a.get("cohorts", [])}
     cb = {c["slug"]: set(c["members"]) for c in b.get("cohorts", [])}
+    still = {slug: members & failing_b for slug, members in ca.items()}
     names_a, names_b = list(ca), list(cb)
     pairs: dict[str, str] = {}
     if names_a and names_b:
-        score = np.array([[_jaccard(ca[x], cb[y]) for y in names_b] for x in names_a])
-        for i, j in zip(*linear_sum_assignment(-score), strict=True):
-            if score[i, j] >= MIN_JACCARD:
+        scores = [[_pair_scores(still[x], cb[y]) for y in names_b] for x in names_a]
+        # a tie (a cohort split in equal halves) goes to the B cohort that kept the A cohort's name
+        weight = np.array([[s[2] + (TIE if x == y else 0.0) if _continues(s[0], s[1]) else 0.0
+                            for y, s in zip(names_b, row, strict=True)] for x, row in zip(names_a, scores, strict=True)])
+        for i, j in zip(*linear_sum_assignment(-weight), strict=True):
+            if weight[i, j] > 0:
                 pairs[names_a[i]] = names_b[j]
+    where_a = {m: slug for slug, members in ca.items() for m in members}
     where_b = {m: slug for slug, members in cb.items() for m in members}
-    matched_b = set(pairs.values())
-    rows = []
-    for slug in names_a:
-        members = ca[slug]
-        still = members & failing_b
-        spread = Counter(where_b.get(m, NO_CAUSE) for m in still)
-        into = sorted((s for s, n in spread.items() if s != NO_CAUSE and s != pairs.get(slug) and n >= SPLIT_MIN),
-                      key=lambda s: (-spread[s], s))
-        row: dict[str, Any] = {"slug": pairs.get(slug, slug), "slug_a": slug, "slug_b": pairs.get(slug),
-                               "a": len(members), "fixed": len(members - failing_b),
-                               "still_failing": len(still), "into": {s: spread[s] for s in into},
-                               "no_common_cause": spread.get(NO_CAUSE, 0)}
-        if slug in pairs:
-            target = cb[pairs[slug]]
-            row.update(b=len(target), moved_in=len(target - members),
-                       moved_out=len(still - target), jaccard=round(_jaccard(members, target), 4))
-            row["status"] = "split" if into else "same" if row["b"] == row["a"] else \
-                "grew" if row["b"] > row["a"] else "shrank"
-        else:
-            row.update(b=0, moved_in=0, moved_out=len(still), jaccard=0.0)
-            row["status"] = "gone" if not still else "split" if len(into) > 1 else "moved"
-        row["delta"] = row["b"] - row["a"]
-        rows.append(row)
-    for slug in names_b:
-        if slug in matched_b:
-            continue
-        origin = Counter(s for s, members in ca.items() for m in cb[slug] if m in members)
-        sources = {s: n for s, n in origin.most_common() if n >= SPLIT_MIN}
-        rows.append({"slug": slug, "slug_a": None, "slug_b": slug, "a": 0, "b": len(cb[slug]),
-                     "delta": len(cb[slug]), "fixed": 0, "moved_in": len(cb[slug]), "moved_out": 0,
-                     "jaccard": 0.0, "from": sources, "status": "merged" if len(sources) > 1 else "new"})
+    matched_a = {y: x for x, y in pairs.items()}
+    rows = [_row_a(x, ca[x], still[x], pairs.get(x), cb, where_b, where_a, correct_a or set()) for x in names_a]
+    for y in names_b:
+        if y not in matched_a:
+            rows.append(_row_new(y, cb[y], where_a, correct_a or set()))
     return sorted(rows, key=lambda r: (r["status"] == "same", -abs(r["delta"]), r["slug"]))
+
+
+def _origins(members: set[str], own: str | None, where_a: dict[str, str], correct_a: set[str]) -> dict[str, Any]:
+    """Where a B cohort's members were in A, apart from its own A cohort."""
+    others = Counter(where_a[m] for m in members if m in where_a and where_a[m] != own)
+    return {"from": dict(sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "newly_failing": len(members & correct_a)}
+
+
+def _row_a(slug: str, members: set[str], still: set[str], match: str | None, cb: dict[str, set[str]],
+           where_b: dict[str, str], where_a: dict[str, str], correct_a: set[str]) -> dict[str, Any]:
+    spread = Counter(where_b.get(m, NO_CAUSE) for m in still)
+    into = sorted((s for s, n in spread.items() if s not in (NO_CAUSE, match) and n >= SPLIT_MIN),
+                  key=lambda s: (-spread[s], s))
+    row: dict[str, Any] = {"slug": match or slug, "slug_a": slug, "slug_b": match, "a": len(members),
+                           "fixed": len(members) - len(still), "still_failing": len(still),
+                           "into": {s: spread[s] for s in into}, "no_common_cause": spread.get(NO_CAUSE, 0)}
+    if match:
+        target = cb[match]
+        came_from, landed, _ = _pair_scores(still, target)
+        origins = _origins(target, slug, where_a, correct_a)
+        merged = {s: n for s, n in origins["from"].items() if n >= SPLIT_MIN}
+        row.update(b=len(target), moved_in=len(target - members), moved_out=len(still - target),
+                   came_from=round(came_from, 4), landed=round(landed, 4), merged_with=merged, **origins)
+        row["status"] = ("split" if into else "merged" if merged else "same" if row["b"] == row["a"]
+                         else "grew" if row["b"] > row["a"] else "shrank")
+    else:
+        row.update(b=0, moved_in=0, moved_out=len(still), came_from=0.0, landed=0.0, merged_with={},
+                   **{"from": {}, "newly_failing": 0})
+        row["status"] = ("gone" if not still else "split" if len(into) > 1 else "merged" if into
+                         else "dissolved")
+    row["delta"] = row["b"] - row["a"]
+    return row
+
+
+def _row_new(slug: str, members: set[str], where_a: dict[str, str], correct_a: set[str]) -> dict[str, Any]:
+    origins = _origins(members, None, where_a, correct_a)
+    sources = {s: n for s, n in origins["from"].items() if n >= SPLIT_MIN}
+    return {"slug": slug, "slug_a": None, "slug_b": slug, "a": 0, "b": len(members), "delta": len(members),
+            "fixed": 0, "still_failing": 0, "moved_in": len(members), "moved_out": 0, "into": {},
+            "no_common_cause": 0, "came_from": 0.0, "landed": 0.0, "merged_with": sources, **origins,
+            "status": "merged" if len(sources) > 1 else "split-off" if sources else "new"}
 
 
 def render(c: Comparison, limit: int = 20) -> str:
@@ -159,7 +204,7 @@ def render(c: Comparison, limit: int = 20) -> str:
     for label, ids in (("now wrong (were correct)", c.broken), ("now correct (were wrong)", c.fixed)):
         shown = ", ".join(ids[:limit]) + (f", ... {len(ids) - limit} more" if len(ids) > limit else "")
         lines.append(f"{label}: {len(ids)}" + (f": {shown}" if ids else ""))
-    changed = [r for r in c.cohorts if r["status"] != "same"]
+    changed = _shown(c.cohorts)
     if changed:
         lines.append("cohorts (matched by members):")
         lines += [f"  {_cohort_line(r)}" for r in changed[:limit]]
@@ -177,18 +222,45 @@ def render(c: Comparison, limit: int = 20) -> str:
 
 
 def _cohort_line(r: dict[str, Any]) -> str:
+    if r["slug_a"] and not r["slug_b"]:
+        return _unmatched_line(r)
     name = r["slug"] if not r.get("slug_a") or r["slug_a"] == r["slug"] else f"{r['slug_a']} -> {r['slug']}"
     parts = [f"{r['fixed']} fixed"] if r["fixed"] else []
-    if r.get("moved_out"):
-        parts.append(f"{r['moved_out']} moved out")
-    if r.get("moved_in"):
-        parts.append(f"{r['moved_in']} came in")
     if r.get("into"):
-        parts.append("split into " + ", ".join(f"{s} ({n})" for s, n in r["into"].items()))
-    if r.get("from") and r["status"] == "merged":
-        parts.append("merged from " + ", ".join(f"{s} ({n})" for s, n in r["from"].items()))
-    if r["status"] in ("moved", "split") and not r.get("slug_b"):
-        parts.append(f"{r['still_failing']} still failing")
+        parts.append(("into " if r["status"] == "split" else "split into ") + _counts(r["into"]))
     if r.get("no_common_cause"):
         parts.append(f"{r['no_common_cause']} now in no common cause")
+    scattered = r["moved_out"] - sum(r["into"].values()) - r["no_common_cause"]
+    if scattered:
+        parts.append(f"{scattered} moved to other cohorts")
+    if r.get("merged_with"):
+        verb = "from " if not r.get("slug_a") else "with " if r["status"] == "merged" else "merged with "
+        parts.append(verb + _counts(r["merged_with"]))
+    if r.get("newly_failing"):
+        parts.append(f"{r['newly_failing']} newly failing")
+    other = r["moved_in"] - sum(r["merged_with"].values()) - r["newly_failing"]
+    if other:
+        parts.append(f"{other} came in")
     return f"{name}: {r['a']} -> {r['b']} ({r['status']}" + (f": {', '.join(parts)}" if parts else "") + ")"
+
+
+def _unmatched_line(r: dict[str, Any]) -> str:
+    """An A cohort no B cohort continues: gone only when none of its members still fails."""
+    if r["status"] == "gone":
+        return f"{r['slug']}: {r['a']} -> 0 (gone: {r['fixed']} fixed)"
+    where = {"merged": "merged into ", "split": "split into "}.get(r["status"], "in no cohort")
+    tail = [f"{r['fixed']} fixed"] if r["fixed"] else []
+    tail.append(f"{r['still_failing']} still failing")
+    if r.get("no_common_cause"):
+        tail.append(f"{r['no_common_cause']} in no common cause")
+    return f"{r['slug']}: {r['a']} -> {where}{_counts(r['into'])}; {', '.join(tail)}"
+
+
+def _shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Changed rows, without a split-off part made only of members its source's row already lists."""
+    return [r for r in rows if r["status"] != "same" and not (
+        r["status"] == "split-off" and r["moved_in"] == sum(r["merged_with"].values()))]
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{s} ({n})" for s, n in counts.items())

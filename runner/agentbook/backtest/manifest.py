@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentbook.backtest.jsonlines import LineProblems, json_lines
 from agentbook.errors import FatalError
 
 VERDICTS = ("correct", "wrong", "partial")
 # ids and accounts become folder names: keep them to a portable, traversal-free alphabet
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-MAX_PROBLEMS_SHOWN = 5
 
 
 @dataclass
@@ -92,17 +92,10 @@ def read_manifest(path: Path | str) -> list[ManifestEntry]:
     if not path.is_file():
         raise FatalError(f"manifest not found: {path}", hint="pass the path of a .jsonl file")
     entries: list[ManifestEntry] = []
-    problems: list[tuple[int, str]] = []
+    problems = LineProblems()
     seen: dict[str, int] = {}
     text = path.read_text(encoding="utf-8", errors="replace")
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as err:
-            problems.append((lineno, f"invalid JSON: {err.msg} at column {err.colno}"))
-            continue
+    for lineno, _raw, obj in json_lines(text, problems):
         found = _entry_problems(obj)
         if not found:
             trace = (path.parent / obj["trace"]).resolve()
@@ -110,7 +103,7 @@ def read_manifest(path: Path | str) -> list[ManifestEntry]:
                 found.append(f"duplicate id {obj['id']!r} (first on line {seen[obj['id']]})")
             elif not trace.is_file():
                 found.append(f"trace file not found: {obj['trace']}")
-        problems.extend((lineno, p) for p in found)
+        problems.add(lineno, found)
         if found:
             continue
         seen[obj["id"]] = lineno
@@ -120,15 +113,7 @@ def read_manifest(path: Path | str) -> list[ManifestEntry]:
             truth=obj.get("truth", ""), verdict=verdict_of(obj) or "wrong",
             score=float(score) if score is not None else None, metadata=obj.get("metadata", {}),
             line=lineno, raw=obj))
-    if problems:
-        first_line, first = problems[0]
-        more = "; ".join(f"line {n}: {p}" for n, p in problems[1:MAX_PROBLEMS_SHOWN])
-        extra = f" (also {more})" if more else ""
-        hidden = len(problems) - MAX_PROBLEMS_SHOWN
-        if hidden > 0:
-            extra += f" and {hidden} more problems"
-        raise FatalError(f"{first}{extra}", location=f"{path}:{first_line}",
-                         hint="fix the manifest; nothing was imported")
+    problems.raise_any(path, hint="fix the manifest; nothing was imported")
     if not entries:
         raise FatalError(f"manifest has no investigations: {path}", location=f"{path}:1")
     return entries

@@ -29,15 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from agentbook import yamlsafe
+from agentbook.backtest.jsonlines import LineProblems, json_lines
 from agentbook.backtest.manifest import SAFE_NAME
 from agentbook.duration import parse_duration
 from agentbook.errors import FatalError
 from agentbook.evals.graders import SUPPORTED
+from agentbook.models.spec import WRITTEN_SPEC_HINT, written_spec_problem
 from agentbook.session.limits import Limits
 
 SPEC_KEYS = ("command", "inputs", "repo", "assert", "grader", "model", "timeout", "limits", "name")
 DEFAULT_TIMEOUT = 300.0
-MAX_PROBLEMS_SHOWN = 5
 
 
 @dataclass
@@ -91,6 +92,10 @@ def load_spec(path: Path | str) -> RunSpec:
     path = Path(path)
     if not path.is_file():
         raise FatalError(f"run spec not found: {path}", hint="pass the YAML file that names the command and inputs")
+    top = _holder(path)
+    if not _within(path.resolve(), top):
+        raise FatalError(f"run spec {path} leads outside its repository ({top}) to {path.resolve()}",
+                         hint="a run spec is a file of the system's repository, not a link out of it")
     text = yamlsafe.read_bytes(path, what="run spec", limit=1 << 20).decode("utf-8", errors="replace")
     data = yamlsafe.load(text, str(path), what="run spec")
     if not isinstance(data, dict):
@@ -114,10 +119,18 @@ def load_spec(path: Path | str) -> RunSpec:
     repo = (base / str(repo_raw)).resolve()
     if not isinstance(repo_raw, str) or not repo.is_dir():
         raise bad("repo", f"not a folder: {repo}")
+    for key, place in (("inputs", inputs), ("repo", repo)):  # repo is shown to the jailed command
+        if not _within(place, top):
+            raise bad(key, f"{place} is outside the repository that holds the spec ({top})",
+                      hint="a run spec names its own repository's files: the spec may be anyone's to write")
     asserts = _asserts(data.get("assert", []), lambda m: bad("assert", m))
     for key in ("grader", "model", "name"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise bad(key, "must be a string")
+    for key in ("grader", "model"):  # the spec may be anyone's (close-loop reads it from the fix branch)
+        why = written_spec_problem(data[key]) if data.get(key) else None
+        if why is not None:
+            raise bad(key, why, hint=WRITTEN_SPEC_HINT)
     timeout = DEFAULT_TIMEOUT
     if data.get("timeout") is not None:
         try:
@@ -131,6 +144,20 @@ def load_spec(path: Path | str) -> RunSpec:
     return RunSpec(path=path.resolve(), command=command, inputs=inputs, repo=repo, asserts=asserts,
                    grader=data.get("grader"), model=data.get("model"), timeout=timeout, limits=limits,
                    name=data.get("name") or repo.name)
+
+
+def _holder(path: Path) -> Path:
+    """The repository a spec belongs to, resolved: its nearest folder holding `.git` (a checkout or a
+    worktree), else its own folder. Found from the path as given, so a link out of it is not followed."""
+    folder = path.absolute().parent
+    for place in (folder, *folder.parents):
+        if (place / ".git").exists():
+            return place.resolve()
+    return folder.resolve()
+
+
+def _within(path: Path, top: Path) -> bool:
+    return path == top or top in path.parents
 
 
 def _command(value: Any, bad: Any) -> list[str]:
@@ -163,32 +190,20 @@ def read_inputs(path: Path, spec_asserts: list[dict[str, Any]]) -> list[Incident
     """Parse and check the inputs file; one FatalError lists the first problems with their lines."""
     text = yamlsafe.read_bytes(path, what="inputs file", limit=1 << 30).decode("utf-8", errors="replace")
     out: list[Incident] = []
-    problems: list[tuple[int, str]] = []
+    problems = LineProblems()
     seen: dict[str, int] = {}
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as err:
-            problems.append((lineno, f"invalid JSON: {err.msg} at column {err.colno}"))
-            continue
+    for lineno, raw, obj in json_lines(text, problems):
         found = _incident_problems(obj, spec_asserts)
         if not found and obj["id"] in seen:
             found = [f"duplicate id {obj['id']!r} (first on line {seen[obj['id']]})"]
-        problems.extend((lineno, p) for p in found)
+        problems.add(lineno, found)
         if found:
             continue
         seen[obj["id"]] = lineno
         out.append(Incident(id=obj["id"], account=obj["account"], input=obj["input"], truth=obj["truth"],
                             expected=obj.get("expected") or {}, asserts=list(obj.get("assert") or []),
                             metadata=obj.get("metadata") or {}, line=lineno, raw=raw))
-    if problems:
-        first_line, first = problems[0]
-        more = "; ".join(f"line {n}: {p}" for n, p in problems[1:MAX_PROBLEMS_SHOWN])
-        hidden = len(problems) - MAX_PROBLEMS_SHOWN
-        extra = (f" (also {more})" if more else "") + (f" and {hidden} more problems" if hidden > 0 else "")
-        raise FatalError(f"{first}{extra}", location=f"{path}:{first_line}", hint="fix the inputs; nothing ran")
+    problems.raise_any(path, hint="fix the inputs; nothing ran")
     if not out:
         raise FatalError(f"inputs file has no investigations: {path}", location=f"{path}:1")
     return out

@@ -141,7 +141,8 @@ def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, l
 
 @command.command("cluster")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--model", help="Also let this model name, merge and split the candidate cohorts.")
+@click.option("--model", help="Also let this model name the cohorts and settle the merges and splits the "
+                               "clustering is unsure about (bounded; its answer is checked).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the first clustering run (the check uses seed+1).")
 @click.option("--code", type=click.Path(path_type=Path),
               help="The system's codebase: cited code locations are checked to exist in it.")
@@ -162,6 +163,12 @@ def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, a
         lines.append(f"  {len(summary.no_common_cause):4d}  {'no common cause':<16} {folder}/cohorts/no-common-cause.md")
     if summary.unanalysed:
         lines.append(f"{len(summary.unanalysed)} failed investigations have no analysis yet (run analyze)")
+    if summary.refined_by:
+        r = summary.refine_stats
+        lines.append(f"model pass ({summary.refined_by}): {r.get('calls', 0)} call(s), {r.get('input_tokens', 0)} "
+                     f"tokens in, {r.get('output_tokens', 0)} out; asked {r.get('merges_asked', 0)} merge(s), "
+                     f"{r.get('splits_asked', 0)} split(s); merged {len(r.get('merged', []))}, split "
+                     f"{len(r.get('split', []))}, named {r.get('named', 0)}")
     if summary.refine_note:
         lines.append(f"model pass: {summary.refine_note}")
     if not summary.meaning.used:

@@ -43,7 +43,7 @@ def command(workdir: Path | None, act: str, as_json: bool) -> int:
         loop = run_loop_demo(repo or make_example(workdir)).to_json()
         data["loop"] = loop
         lines += render_loop(loop)
-        caught = loop["right"]["ready"] and not loop["wrong"]["ready"]
+        caught = all(fix["ready"] for fix in loop["right"]) and not loop["wrong"]["ready"]
         code = EXIT_OK if caught else EXIT_FINDINGS
     elif missing:
         data["loop"] = {"skipped": f"needs {missing}: pip install 'agentbook[demo]'"}

@@ -18,10 +18,10 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from agentbook.evals.rows import CaseSpan, SuiteIndex
+from agentbook.records import Record
 
 SCHEMA = 2  # 2: assertions given by $ref are indexed (as "$ref:POINTER")
 StatKey = tuple[int, int, int, int, int]
@@ -41,16 +41,19 @@ def stat_key(st: os.stat_result) -> StatKey:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-@dataclass
-class Located:
+class Located(Record):
     """One case found by id: its place in the order and its absolute span, plus what an edit needs."""
 
-    ord: int
-    span: CaseSpan
-    dash_col: int
-    items_end: int
-    count: int  # cases with this id (more than one: a duplicate the caller reports)
-    lead_line: int  # 1-based line where the case's leading comments (or its dash) start
+    __slots__ = ("count", "dash_col", "items_end", "lead_line", "ord", "span")
+
+    def __init__(self, ord: int, span: CaseSpan, dash_col: int, items_end: int, count: int,
+                 lead_line: int) -> None:
+        self.ord = ord
+        self.span = span
+        self.dash_col = dash_col
+        self.items_end = items_end
+        self.count = count  # cases with this id (more than one: a duplicate the caller reports)
+        self.lead_line = lead_line  # 1-based line where the case's leading comments (or its dash) start
 
 
 class IndexStore:

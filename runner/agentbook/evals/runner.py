@@ -28,6 +28,7 @@ from agentbook.evals.stats import repeat_stats
 from agentbook.evals.store import Suite
 from agentbook.models import ModelError, ModelRequest, load_model
 from agentbook.models.base import Model
+from agentbook.models.spec import WRITTEN_SPEC_HINT, written_spec_problem
 
 MAX_STORED_OUTPUT = 2000
 ANSWER_CHARS = 300  # of a failing case's answer, in the report and the CLI line
@@ -39,8 +40,11 @@ def provider_spec(provider: Any) -> str:
         provider = provider.get("id", "")
     spec = str(provider or "")
     if spec.startswith("anthropic:messages:"):
-        return "anthropic:" + spec.removeprefix("anthropic:messages:")
+        spec = "anthropic:" + spec.removeprefix("anthropic:messages:")
     if spec.split(":", 1)[0] in ("anthropic", "compat", "scripted"):
+        why = written_spec_problem(spec)  # a suite is anyone's to write: it never chooses where a key goes
+        if why is not None:
+            raise FatalError(why, hint=WRITTEN_SPEC_HINT)
         return spec
     raise FatalError(f"provider {spec or '(none)'!r} is not one agentbook can call",
                      hint="pass --model anthropic:<model>, compat:<url>#<model> or scripted:<file>")

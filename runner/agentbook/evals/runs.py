@@ -4,12 +4,12 @@ shows which cases flipped between two runs."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from agentbook.errors import FatalError
 from agentbook.evals import state
 from agentbook.fsutil import atomic_write_json, file_lock
+from agentbook.records import Record
 
 TYPE_CHECKING = False  # `typing` at run time would cost `agentbook eval list` several ms
 if TYPE_CHECKING:
@@ -73,11 +73,13 @@ def last_verdicts(suite_path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
-@dataclass
-class Flip:
-    id: str
-    before: str
-    after: str
+class Flip(Record):
+    __slots__ = ("after", "before", "id")
+
+    def __init__(self, id: str, before: str, after: str) -> None:
+        self.id = id
+        self.before = before
+        self.after = after
 
     def to_json(self) -> dict[str, str]:
         return {"id": self.id, "before": self.before, "after": self.after}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import inspect
 import json
 import ssl
@@ -16,9 +17,9 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-import anthropic
 import httpx2
 
+from agentbook.models import sdk
 from agentbook.models.base import ModelRequest, ModelResponse, StreamCallback, Usage
 from agentbook.models.errors import AuthError, ConnectionFailed, from_sdk, retry_after_seconds
 from agentbook.models.governor import GOVERNOR
@@ -50,11 +51,17 @@ def _settle_heap() -> None:
     """Once per process, when the first client is made (the SDK, pydantic and httpx are loaded by then),
     move every object alive now out of the cyclic collector's sight. They are mostly modules, types and
     schemas that live as long as the process (~160k objects); left in view, each full collection walks
-    them all, a ~90 ms pause for every concurrent session at once. Reference counting still frees them."""
+    them all, a ~90 ms pause for every concurrent session at once. Reference counting still frees them.
+
+    First, load what the first request would: httpcore reaches asyncio through anyio, whose backend
+    module is imported on first use (15-60 ms of CPU). Paid inside the first request, that import held
+    up every session starting with it (the event loop is one thread); paid here, with the SDK's own."""
+    with contextlib.suppress(ImportError):  # a private name: if anyio moves it, the first request loads it
+        importlib.import_module("anyio._backends._asyncio")
     gc.freeze()
 
 
-def make_client(spec: BackendSpec, base_url: str | None) -> anthropic.AsyncAnthropic:
+def make_client(spec: BackendSpec, base_url: str | None) -> sdk.AsyncAnthropic:
     """An AsyncAnthropic configured for the spec's auth style, API version and retries."""
     _settle_heap()
     key = spec.api_key()
@@ -62,14 +69,14 @@ def make_client(spec: BackendSpec, base_url: str | None) -> anthropic.AsyncAnthr
         raise AuthError(f"{spec.spec}: no API key", hint="set ANTHROPIC_API_KEY (or key_env=<VAR> in the spec)")
     headers: dict[str, Any] = {}
     if spec.auth == "x-api-key":
-        headers = {"x-api-key": key, "Authorization": anthropic.omit}
+        headers = {"x-api-key": key, "Authorization": sdk.omit}
     elif spec.auth == "none":
-        headers = {"Authorization": anthropic.omit}
+        headers = {"Authorization": sdk.omit}
     if spec.version:
         headers["anthropic-version"] = spec.version
-    http = anthropic.DefaultAsyncHttpxClient(event_hooks={"request": [_gate], "response": [_observe]},
+    http = sdk.DefaultAsyncHttpxClient(event_hooks={"request": [_gate], "response": [_observe]},
                                              verify=_tls_context())
-    return anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=spec.retries,
+    return sdk.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=spec.retries,
                                     timeout=spec.timeout, default_headers=headers, http_client=http)
 
 
@@ -84,18 +91,18 @@ class MessagesBackend:
         # One client per concurrent request, reused most-recent first: httpcore checks every connection
         # of a pool (a syscall or two apiece) when a request starts and when its response closes, so one
         # pool shared by 25 streams cost ~0.7 ms of CPU per turn; a pool per stream holds one connection.
-        self._idle: list[anthropic.AsyncAnthropic] = [make_client(spec, base_url)]
+        self._idle: list[sdk.AsyncAnthropic] = [make_client(spec, base_url)]
         self._clients = list(self._idle)
 
     @contextlib.contextmanager
-    def _client(self) -> Iterator[anthropic.AsyncAnthropic]:
+    def _client(self) -> Iterator[sdk.AsyncAnthropic]:
         client = self._idle.pop() if self._idle else self._new_client()
         try:
             yield client
         finally:
             self._idle.append(client)
 
-    def _new_client(self) -> anthropic.AsyncAnthropic:
+    def _new_client(self) -> sdk.AsyncAnthropic:
         client = make_client(self.backend, self.base_url)
         self._clients.append(client)
         return client
@@ -117,7 +124,7 @@ class MessagesBackend:
                             result = on_event(event)
                             if inspect.isawaitable(result):
                                 await result
-        except anthropic.AnthropicError as err:
+        except sdk.AnthropicError as err:
             typed = from_sdk(err, self.spec)
             if typed.error_type in ("overloaded_error", "rate_limit_error") and typed.status == 200:
                 GOVERNOR.limited(None)  # mid-stream limits never reach the response hook
@@ -127,8 +134,8 @@ class MessagesBackend:
         GOVERNOR.ok()
         return message.response(self.spec, request_id)
 
-    async def _open_stream(self, client: anthropic.AsyncAnthropic, request: ModelRequest
-                           ) -> anthropic.AsyncStream[Any]:
+    async def _open_stream(self, client: sdk.AsyncAnthropic, request: ModelRequest
+                           ) -> sdk.AsyncStream[Any]:
         """POST /v1/messages with `stream: true` through the SDK's client (its retries, error types and
         SSE decoding, our governor hooks), but with the body encoded here and the events left as dicts.
 
@@ -144,7 +151,7 @@ class MessagesBackend:
         # chunk type `object`: the SDK hands each event's parsed JSON over as is (any other type, even
         # `dict[str, Any]`, is walked to "construct" it)
         return await client.post("/v1/messages", cast_to=object, content=content, stream=True,
-                                       stream_cls=anthropic.AsyncStream[object])
+                                       stream_cls=sdk.AsyncStream[object])
 
     async def count_tokens(self, request: ModelRequest) -> int:
         """Input tokens the request would use (`POST /v1/messages/count_tokens`); not part of `Model`,
@@ -153,7 +160,7 @@ class MessagesBackend:
         try:
             with self._client() as client:
                 counted = await client.messages.count_tokens(**params)
-        except anthropic.AnthropicError as err:
+        except sdk.AnthropicError as err:
             raise from_sdk(err, self.spec) from err
         return int(counted.input_tokens)
 

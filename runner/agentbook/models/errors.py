@@ -110,14 +110,14 @@ def retry_after_seconds(headers: Any) -> float | None:
 
 def from_sdk(err: Exception, spec: str) -> ModelError:
     """Translate an `anthropic` SDK exception into the typed error the session understands."""
-    import anthropic  # only a backend that already holds an SDK error gets here: no start-up cost
+    from agentbook.models import sdk  # only a backend that already holds an SDK error gets here
 
-    if isinstance(err, anthropic.APITimeoutError):
+    if isinstance(err, sdk.APITimeoutError):
         return ConnectionFailed(f"{spec}: request timed out", hint="the server did not answer in time")
-    if isinstance(err, anthropic.APIConnectionError):
+    if isinstance(err, sdk.APIConnectionError):
         cause = err.__cause__ or err
         return ConnectionFailed(f"{spec}: connection failed: {type(cause).__name__}: {cause}".rstrip(": "))
-    if not isinstance(err, anthropic.APIStatusError):
+    if not isinstance(err, sdk.APIStatusError):
         return ModelError(f"{spec}: {type(err).__name__}: {err}")
     headers = err.response.headers if err.response is not None else None
     return from_status(err.status_code, err.body, headers, spec, str(err))

@@ -15,6 +15,7 @@ Options (query string): `auth=bearer|x-api-key|none`, `version=<anthropic-versio
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from dataclasses import dataclass, field
@@ -118,6 +119,37 @@ def parse_spec(spec: str) -> BackendSpec:
     for key, value in parse_qsl(query, keep_blank_values=True):
         _apply_option(out, key, value)
     return out
+
+
+def written_spec_problem(spec: str) -> str | None:
+    """Why a model spec written in a file anyone may have written (a suite's providers, a `backtest run`
+    spec's model or grader) must not be used, or None. Such a file chooses a model, never where a key
+    goes: no `key_env` (it would send any variable of the runner's, GITHUB_TOKEN too, as the key), and
+    no `compat:` server but one on this machine's loopback. An alias (the user's own file) or a
+    --model/--grader flag may say anything."""
+    if ":" not in spec and spec in load_aliases():
+        return None
+    parsed = parse_spec(spec)
+    if parsed.key_env is not None:
+        return (f"model spec {spec!r} sets key_env: a file may not choose which of your variables is sent as the "
+                f"key")
+    if parsed.kind == "compat":
+        host = (urlsplit(parsed.base_url or "").hostname or "").lower()
+        if not _loopback(host):
+            return f"model spec {spec!r} names a server ({host}): a file may not choose where your key is sent"
+    return None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback  # 127.0.0.0/8 and ::1; never a name like 127.evil.example
+    except ValueError:
+        return False
+
+
+WRITTEN_SPEC_HINT = "name an alias from $AGENTBOOK_MODELS (your own file), or pass the spec on the command line"
 
 
 def _apply_option(out: BackendSpec, key: str, value: str) -> None:

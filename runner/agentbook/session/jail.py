@@ -46,6 +46,11 @@ PROC_READ_ONLY = ("sys", "fs", "sysrq-trigger")  # bubblewrap covers bus and irq
 PROC_HIDDEN = ("kcore", "keys", "timer_list", "sched_debug", "latency_stats", "timer_stats", "kallsyms",
                "acpi", "scsi", "asound")
 SHM_BYTES = 64 * 1024 * 1024
+# Host places a caller may never show in the jail (`host_ro`): binding one of these, or a folder above
+# one, would lay the host's own over what the jail hides or replaces (/etc/shadow, the runner's /proc,
+# host sockets under /run, /root); the kernel's and the system's interfaces are refused below too.
+NEVER_SHOWN = ("/etc", "/proc", "/dev", "/sys", "/tmp", "/run", "/var", "/root", "/home", "/boot")
+NEVER_BELOW = ("/etc", "/proc", "/dev", "/sys", "/run", "/var/run", "/boot")
 BLOCKED_SYSCALLS = (
     "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
     "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsmount", "fsconfig",
@@ -210,6 +215,8 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
             cmd += ["--ro-bind", "/dev/null", path]
     cmd += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
             "--size", str(limits.tmp), "--tmpfs", "/tmp"]
+    for path in host_ro or []:
+        _check_shown(path)
     for path in [*(install_paths(root) if installs else []), *(host_ro or [])]:
         cmd += ["--ro-bind", path, path]
     for source, target in ro_at or []:
@@ -220,6 +227,13 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
             cmd += ["--ro-bind", path, path]
     cmd += ["--chdir", str(root), "--seccomp", str(seccomp_fd), "--"]
     return cmd
+
+
+def _check_shown(path: str) -> None:
+    """Refuse (JailUnavailable) a host folder whose showing would undo the jail; see NEVER_SHOWN."""
+    real = os.path.realpath(path)
+    if any(_under(place, real) for place in NEVER_SHOWN) or any(_under(real, place) for place in NEVER_BELOW):
+        raise JailUnavailable(f"refusing to show {path} in the sandbox: it would show what the sandbox hides")
 
 
 _counter = itertools.count()

@@ -62,6 +62,8 @@ class HttpServer:
         raise NotImplementedError
 
     async def start(self) -> None:
+        import h11  # noqa: F401 -- now, not on the first connection: that request would wait for it
+
         self._server = await asyncio.start_server(self._connection, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 

@@ -232,6 +232,11 @@ class StandinServer(HttpServer):
     async def _stream(self, message: dict[str, Any], fault: Fault | None) -> AsyncIterator[bytes]:
         opts = self.script.options
         events = wire.sse_events(message, chunk_chars=opts.chunk_chars, json_chunks=opts.json_chunks)
+        if fault is None:
+            # every event is ready at once: one write of them all, as a server's send buffer would
+            # coalesce them, not one HTTP chunk (a syscall here, a read and a parse in the client) apiece
+            yield b"".join(wire.encode_sse(name, data) for name, data in events)
+            return
         for n, (name, data) in enumerate(events):
             if fault is not None and n == fault.after_events:
                 if fault.kind == "truncate":

@@ -3,9 +3,12 @@
 In the example repository the first act made, on its main branch: the assistant runs its own backtest
 over its recorded incidents (`backtest run`, its scripted production model depending on its prompts),
 the failures are analysed and clustered against its code, `backtest fixes` writes one fix ticket per
-top prompt cohort, and `backtest close-loop` runs the LogQL ticket twice: with a scripted agent that
-makes the right fix (its cohort shrinks: ready) and with one that edits the wrong prompt (caught: not
-ready, and why). Both agents are tests/loop/data/example-fixer-*.script.yaml.
+top prompt cohort, and `backtest close-loop` runs every ticket with a scripted agent that makes the
+right fix (each targeted cohort shrinks: ready), then the LogQL ticket again with one that edits the
+wrong prompt (caught: not ready, and why). Both agents are tests/loop/data/example-fixer-*.script.yaml.
+The evals the fixes are checked with and the backtest run the same scripted model (the evals'
+`evals/sut.script.yaml` carries the production script's prompt rules), so a fix that passes the one
+moves the other.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ SPEC = "backtest/run/run.yaml"
 ANALYST = "backtest/run/analyst.script.yaml"
 EVAL_MODEL = "scripted:evals/sut.script.yaml"
 BASELINE = "backtests/baseline"
-TICKET_PROMPT = "prompts/logql.md"  # the ticket the scripted fixers know
+WRONG_PROMPT = "prompts/logql.md"  # the ticket the wrong fixer works
 JOBS = 8
 
 
@@ -31,19 +34,21 @@ JOBS = 8
 class LoopDemo:
     baseline: dict[str, Any]  # accuracy, cohorts (slug, count, scope)
     fixes: list[dict[str, Any]]  # what `backtest fixes` proposed (slug, location, ticket or why none)
-    ticket: str
-    right: dict[str, Any]  # close-loop's result for the right fix
-    wrong: dict[str, Any]  # ... and for the wrong one
+    tickets: list[str]  # every ticket written, each closed with the right fix
+    right: list[dict[str, Any]]  # close-loop's result per ticket, right fixes
+    ticket: str  # the ticket the wrong fix is tried on
+    wrong: dict[str, Any]  # close-loop's result for the wrong fix
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"spec": SPEC, "baseline": self.baseline, "fixes": self.fixes, "ticket": self.ticket,
-                "right": self.right, "wrong": self.wrong, "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
-                "against_claude": claude_command(self.ticket)}
+        return {"spec": SPEC, "baseline": self.baseline, "fixes": self.fixes, "tickets": self.tickets,
+                "right": self.right, "ticket": self.ticket, "wrong": self.wrong,
+                "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
+                "against_claude": claude_command(self.tickets)}
 
 
-def claude_command(ticket: str) -> str:
-    return (f"ANTHROPIC_API_KEY=... agentbook backtest close-loop {ticket} --spec {SPEC} "
+def claude_command(tickets: list[str]) -> str:
+    return (f"ANTHROPIC_API_KEY=... agentbook backtest close-loop {' '.join(tickets)} --spec {SPEC} "
             f"--model anthropic:claude-sonnet-4-5 --analyst-model anthropic:claude-sonnet-4-5")
 
 
@@ -81,26 +86,27 @@ def run_loop_demo(repo: Path) -> LoopDemo:
     seconds["baseline"] = time.monotonic() - started
     started = time.monotonic()
     summary = write_fixes(repo / BASELINE, code=repo, eval_model=EVAL_MODEL)
-    tickets = [f for f in summary.fixes if f.ticket and f.location.startswith(TICKET_PROMPT)]
-    if not tickets:
-        raise FatalError(f"the example's backtest gave no fix ticket for {TICKET_PROMPT}",
+    tickets = [str(f.ticket) for f in summary.fixes if f.ticket]
+    wrong_ticket = next((str(f.ticket) for f in summary.fixes if f.ticket and f.location.startswith(WRONG_PROMPT)), None)
+    if wrong_ticket is None:
+        raise FatalError(f"the example's backtest gave no fix ticket for {WRONG_PROMPT}",
                          hint=f"see {repo / BASELINE / 'fixes.md'}")
     git = Git(repo)
     git.run("add", "tickets")
     git.run("commit", "-q", "--no-verify", "-m", "fix tickets from the baseline backtest")  # runs start from a commit
-    ticket = str(tickets[0].ticket)
     seconds["fixes"] = time.monotonic() - started
     results = {}
-    for kind in ("right", "wrong"):
+    for kind, chosen in (("right", tickets), ("wrong", [wrong_ticket])):
         started = time.monotonic()
-        loop = close_loop(LoopOptions(tickets=[repo / ticket], spec=SPEC, agent_model=f"scripted:{fixer(kind)}",
-                                      analyst_model=f"scripted:{repo / ANALYST}", repo=repo, jobs=JOBS,
-                                      out=repo / ".agentbook" / f"loop-{kind}"))
-        results[kind] = loop.fixes[0].to_json() | {"report": str(Path(loop.out) / "report.md")}
-        seconds[f"{kind} fix"] = time.monotonic() - started
+        loop = close_loop(LoopOptions(tickets=[repo / t for t in chosen], spec=SPEC,
+                                      agent_model=f"scripted:{fixer(kind)}", analyst_model=f"scripted:{repo / ANALYST}",
+                                      repo=repo, jobs=JOBS, out=repo / ".agentbook" / f"loop-{kind}"))
+        report = str(Path(loop.out) / "report.md")
+        results[kind] = [f.to_json() | {"ticket": t, "report": report} for t, f in zip(chosen, loop.fixes, strict=True)]
+        seconds[f"{kind} fix" + ("es" if len(chosen) > 1 else "")] = time.monotonic() - started
     fixes = [{"slug": f.slug, "count": f.count, "location": f.location, "ticket": f.ticket, "no_ticket": f.no_ticket}
              for f in summary.fixes]
-    return LoopDemo(baseline, fixes, ticket, results["right"], results["wrong"], seconds)
+    return LoopDemo(baseline, fixes, tickets, results["right"], wrong_ticket, results["wrong"][0], seconds)
 
 
 def _baseline(repo: Path) -> dict[str, Any]:
@@ -134,11 +140,9 @@ def render_loop(d: dict[str, Any]) -> list[str]:
     lines.append("fixes         agentbook backtest fixes: one per cohort")
     lines += [f"  {f['location'] or '-'}: " + (f"ticket {f['ticket']}" if f["ticket"] else f"no ticket ({f['no_ticket']})")
               for f in d["fixes"]]
-    for kind in ("right", "wrong"):
-        fix = d[kind]
+    for kind, fix in [("right", f) for f in d["right"]] + [("wrong", d["wrong"])]:
         check = fix.get("check") or {}
-        head = f"close-loop    the {kind} fix of {d['ticket']}: {fix['run'].get('status')}"
-        lines.append(head)
+        lines.append(f"close-loop    the {kind} fix of {fix['ticket']}: {fix['run'].get('status')}")
         if check:
             lines.append(f"  cohort {check['target']}: {check['before']} -> {check['after']}; accuracy "
                          f"{check['accuracy_before']:.1%} -> {check['accuracy_after']:.1%}; others grew: "
@@ -147,5 +151,5 @@ def render_loop(d: dict[str, Any]) -> list[str]:
                      else "  verdict: NOT ready: " + "; ".join(fix["reasons"])[:600])
     s = d["seconds"]
     lines += [f"took          {sum(s.values()):.1f}s (" + ", ".join(f"{k} {v}s" for k, v in s.items()) + ")",
-              "", "Run the same chain against Claude instead of the scripted models:", f"  {d['against_claude']}"]
+              "", "Close the same tickets with Claude instead of the scripted models:", f"  {d['against_claude']}"]
     return lines

@@ -3,8 +3,9 @@ investigations and accounts that regressed, from `backtest compare` of the basel
 
 The target is found by membership: the baseline cohort whose members best overlap the ticket's
 `cohort.members` (Jaccard), never by slug, since re-clustering renames cohorts. After the fix its size
-is that of the cohort compare matched it to on the re-run, or, when nothing matched (the cohort broke
-up or vanished), the number of its members that still fail.
+is that of the cohort compare matched it to on the re-run (compare matches by the members that still
+fail, so a large partial fix is still `N -> M`), or, when no re-run cohort continues it (it was
+fixed, merged into another cause or broke up), the number of its members that still fail.
 
 A fix is ready for a pull request only when its run completed, the targeted cohort shrank, no other
 cohort grew and no investigation that was correct is now wrong. Anything else: not ready, with the
@@ -93,12 +94,9 @@ def assess(target: TicketCohort, c: Comparison, cohorts_a: dict[str, set[str]]) 
     check.target, check.target_status = slug, str(row["status"])
     check.before = int(row["a"])
     check.still_failing, check.fixed = int(row["still_failing"]), int(row["fixed"])
-    remnant = [r for r in c.cohorts if _remnant_of(r, slug)]
-    check.after = int(row["b"]) if row.get("slug_b") else sum(int(r["b"]) for r in remnant) or check.still_failing
-    if remnant and not row.get("slug_b"):
-        check.target_status = "shrank"
+    check.after = int(row["b"]) if row.get("slug_b") else check.still_failing
     check.grew = [{"slug": r["slug"], "slug_a": r.get("slug_a"), "a": r["a"], "b": r["b"], "status": r["status"]}
-                  for r in c.cohorts if r is not row and r not in remnant and r["b"] > r["a"]]
+                  for r in c.cohorts if r is not row and _grew(r, slug)]
     check.broken = list(c.broken)
     check.regressed_accounts = [{k: r[k] for k in ("account", "broken", "broken_ids", "a", "b", "p_adjusted")}
                                 for r in c.regressed_accounts]
@@ -106,11 +104,10 @@ def assess(target: TicketCohort, c: Comparison, cohorts_a: dict[str, set[str]]) 
     return check
 
 
-def _remnant_of(row: dict[str, Any], slug: str) -> bool:
-    """A re-run cohort compare left unmatched that is mostly the target's own members: what is left of
-    the target after a large partial fix (too small to pass compare's overlap threshold), not a cohort
-    that grew."""
-    return not row.get("slug_a") and int(row.get("from", {}).get(slug, 0)) * 2 > int(row["b"])
+def _grew(row: dict[str, Any], target: str) -> bool:
+    """A cohort grew by more than the target's own still-failing members moving into it (those are
+    the target's failures under another name, not new ones)."""
+    return int(row["b"]) - int(row.get("from", {}).get(target, 0)) > int(row["a"])
 
 
 def _reasons(check: FixCheck) -> list[str]:

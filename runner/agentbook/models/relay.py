@@ -37,6 +37,11 @@ ANTHROPIC_URL = "https://api.anthropic.com"
 RELAYED = ("/v1/messages", "/v1/messages/count_tokens")
 # request headers the agent may set; everything else (its auth above all) is dropped
 PASS_HEADERS = ("content-type", "accept", "anthropic-version", "anthropic-beta", "user-agent", "x-app")
+# Tools the client runs itself (custom ones have no type, or "custom"; Anthropic-defined client tools are
+# named by these prefixes). Any other type is a server tool (web search, web fetch, code execution, MCP):
+# Anthropic would reach the internet for the sandboxed agent, on the runner's key, so it is not relayed.
+CLIENT_TOOL_TYPES = ("bash_", "text_editor_", "computer_", "memory_")
+SERVER_SIDE_FIELDS = ("mcp_servers", "container")
 REPLY_HEADERS = ("request-id", "retry-after", "retry-after-ms", "x-should-retry", "anthropic-ratelimit-requests-remaining")
 
 
@@ -156,6 +161,12 @@ class Relay(HttpServer):
             return _error(400, "invalid_request_error", "agentbook relay: the body is not JSON")
         if not isinstance(body, dict):
             return _error(400, "invalid_request_error", "agentbook relay: the body is not a JSON object")
+        reaching = _server_side(body)
+        if reaching is not None:
+            if self.transcript is not None:
+                self.transcript.event("relay_refused", reason="server_tool", message=reaching)
+            return _error(400, "invalid_request_error", f"agentbook relay: {reaching} is not relayed: the sandbox "
+                                                        "has no network, and the model's servers do not stand in for it")
         return await self._forward_messages(request, path, body)
 
     def _authorised(self, headers: dict[str, str]) -> bool:
@@ -251,6 +262,20 @@ class Relay(HttpServer):
     def _interned(self, message: Any) -> Any:
         key = json.dumps(message, sort_keys=True, default=str)
         return self._messages.setdefault(key, message)
+
+
+def _server_side(body: dict[str, Any]) -> str | None:
+    """What in a request would have the model's servers reach out for the agent (a server tool, an MCP
+    server, a code-execution container), or None."""
+    for name in SERVER_SIDE_FIELDS:
+        if body.get(name):
+            return f"`{name}`"
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else ([] if tools is None else [tools]):
+        kind = tool.get("type") if isinstance(tool, dict) else "?"
+        if kind not in (None, "custom") and not (isinstance(kind, str) and kind.startswith(CLIENT_TOOL_TYPES)):
+            return f"the server tool {str(kind)[:60]!r}"
+    return None
 
 
 def _feed(acc: Accumulator, raw: bytes) -> None:

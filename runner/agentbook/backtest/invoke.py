@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -54,6 +55,7 @@ class Job:
     grader: str | None = None
     pass_env: dict[str, str] = field(default_factory=dict)  # named by the user (--pass-env): never stored
     relay: Relayed | None = None  # a real model, reached from inside the jail through the keyless relay
+    cache_home: str | None = None  # the command's XDG_CACHE_HOME, prepared by the run, read-only in the jail
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ def command_env(job: Job, work: Path) -> dict[str, str]:
                 "AGENTBOOK_ACCOUNT": job.incident.account, "AGENTBOOK_REPO": str(job.spec.repo)})
     if job.model:
         env["AGENTBOOK_MODEL"] = job.model
+    if job.cache_home:
+        env["XDG_CACHE_HOME"] = job.cache_home
     if job.relay is not None:  # relay_forward sets ANTHROPIC_BASE_URL to its loopback end of the relay
         env.update({"AGENTBOOK_MODEL": f"anthropic:{job.relay.model}", "ANTHROPIC_API_KEY": job.relay.token})
     env.update(job.pass_env)
@@ -140,9 +144,16 @@ def _run(job: Job, run_dir: Path, work: Path, input_file: Path) -> tuple[int, st
     if job.sandbox != UNCONFINED:
         # the jail's root is the scratch folder; the command starts in the repo, bound read-only
         inner = ["/bin/sh", "-c", 'cd "$0" && exec "$@"', str(spec.repo), *spec.command]
-        readable = [str(spec.repo)]
+        readable = [str(spec.repo), *([job.cache_home] if job.cache_home else [])]
         if job.relay is not None:
             from agentbook.models import relay_forward
+
+            if not Path(job.relay.socket).exists():  # a Ray worker on another machine than the driver
+                raise FatalError(f"the model relay's socket {job.relay.socket} is not on this machine "
+                                 f"({socket.gethostname()}): the relay runs beside `backtest run` and a real "
+                                 "model is reached only from its machine",
+                                 hint="run on one machine (the local executor, or Ray on this machine only), "
+                                      "or with a scripted: model")
 
             inner = [sys.executable, "-I", relay_forward.__file__, job.relay.socket, "--", *inner]
             readable.append(str(Path(job.relay.socket).parent))

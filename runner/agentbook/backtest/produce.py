@@ -222,9 +222,10 @@ def produce_backtest(spec_path: Path | str, out: Path | str, options: RunOptions
         atomic_write_json(out / STATE_DIR / "run.json", {"spec": str(spec.path), "code": code,
                                                          "inputs": str(spec.inputs)})
         jobs = _plan(spec, incidents, out, options, code, model, grader, summary)
+        cache = _script_cache(spec, model, out, options) if jobs else None
         with _relay(model, options, bool(jobs)) as relayed:
             for job in jobs:
-                job.relay = relayed
+                job.relay, job.cache_home = relayed, cache
             _run_jobs(jobs, options, out, summary, on_progress)
         summary.in_manifest = write_manifest(out, spec, incidents, model, grader, code)
         if not (out / "README.md").exists():
@@ -255,6 +256,24 @@ def _relay(model: str | None, options: RunOptions, needed: bool) -> Iterator[Rel
     finally:
         relay.stop_thread()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _script_cache(spec: RunSpec, model: str | None, out: Path, options: RunOptions) -> str | None:
+    """A cache folder in which a `scripted:` model's script is marked valid once, here: each jailed
+    investigation starts with a fresh HOME, so without it every one of them imports jsonschema to check
+    the same script again (a fifth of an investigation of the example). The jail shows it read-only, so
+    an investigation cannot mark a script for the others."""
+    from agentbook.models.spec import parse_spec
+    from agentbook.standin.script import mark_valid
+
+    if model is None or options.executor != "local":
+        return None  # Ray: the workers are other machines, with other files
+    parsed = parse_spec(model)
+    if parsed.kind != "scripted" or not parsed.script:
+        return None
+    script = Path(parsed.script)
+    cache = out / STATE_DIR / "cache"
+    return str(cache) if mark_valid(script if script.is_absolute() else spec.repo / script, cache) else None
 
 
 def _run_jobs(jobs: list[Job], options: RunOptions, out: Path, summary: RunSummary,

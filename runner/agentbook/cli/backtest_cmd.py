@@ -171,6 +171,8 @@ def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, a
                      f"{len(r.get('split', []))}, named {r.get('named', 0)}")
     if summary.refine_note:
         lines.append(f"model pass: {summary.refine_note}")
+    if not summary.meaning.used:
+        lines.append(f"clustered on {summary.meaning.note}")
     lines.append(f"details: {folder}/cohorts/<slug>.md; next: agentbook backtest report {folder}")
     click.echo(bounded("\n".join(lines), more_hint=f"see {folder}/cohorts/index.json"))
     return EXIT_OK

@@ -387,9 +387,32 @@ def _valid(data: dict[str, Any], text: str) -> bool:
 def _valid_marker(text: str, schema: dict[str, Any]) -> Path | None:
     if confine.from_env() is not None:
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return _marker_in(Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")), text, schema)
+
+
+def _marker_in(cache_home: Path, text: str, schema: dict[str, Any]) -> Path:
     digest = hashlib.sha256(json.dumps(schema, sort_keys=True).encode() + b"\0" + text.encode()).hexdigest()
-    return Path(base) / "agentbook" / "valid-scripts" / digest[:40]
+    return cache_home / "agentbook" / "valid-scripts" / digest[:40]
+
+
+def mark_valid(path: str | Path, cache_home: Path) -> bool:
+    """Check the script at `path` here and, when it is valid, leave the marker that a process with
+    `XDG_CACHE_HOME=cache_home` finds, so it skips the check (and importing jsonschema). For a runner
+    that starts many short processes with a fresh HOME each (a backtest's investigations) and shows
+    them `cache_home` read-only: they cannot forge a marker. False, and no marker, otherwise."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+        data = _plain(yamlsafe.load(text, str(p), loader=_FastLoader))
+    except (OSError, UnicodeDecodeError, FatalError):
+        return False
+    import jsonschema
+
+    schema = script_schema()
+    if not (isinstance(data, dict) and jsonschema.Draft202012Validator(schema).is_valid(data)):
+        return False
+    atomic_write_bytes(_marker_in(cache_home, text, schema), b"")
+    return True
 
 
 def _parse_located(text: str, origin: str = "<script>") -> Script:

@@ -105,3 +105,18 @@ def test_a_folder_of_the_callers_is_still_shown(tmp_path: Path) -> None:
     finally:
         call.close()
     assert done.stdout == "visible\n", done.stderr
+
+
+def test_the_repositorys_git_data_is_not_shown(tmp_path: Path) -> None:
+    """actions/checkout keeps the job's token in .git/config (http.extraheader) unless told not to: the
+    system's command, shown its repository, does not see the repository's git data at all."""
+    repo = _world(tmp_path, "inputs: in.jsonl\nrepo: .\n")
+    subprocess.run(["git", "-C", str(repo), "config", "http.https://github.com/.extraheader",
+                    f"AUTHORIZATION: basic {TOKEN}"], check=True)
+    (repo / "run.yaml").write_text((repo / "run.yaml").read_text().replace(
+        "sorted(os.listdir('.'))", "sorted(os.listdir('.')) + ['.git/config']"))
+    summary = produce_backtest(repo / "run.yaml", tmp_path / "out")
+    assert summary.done == 1
+    seen = (tmp_path / "out" / "runs" / "i1" / "stdout.txt").read_text()
+    assert "command:" in seen and TOKEN not in seen
+    assert TOKEN in (repo / ".git" / "config").read_text()  # still there for the runner's own git

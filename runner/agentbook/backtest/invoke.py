@@ -18,6 +18,7 @@ is taken only as regular files it wrote itself, size-capped, never through a sym
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -158,7 +159,7 @@ def _run(job: Job, run_dir: Path, work: Path, input_file: Path) -> tuple[int, st
             inner = [sys.executable, "-I", relay_forward.__file__, job.relay.socket, "--", *inner]
             readable.append(str(Path(job.relay.socket).parent))
         try:
-            call = jail.prepare(work, spec.limits, argv=inner, host_ro=readable)
+            call = jail.prepare(work, spec.limits, argv=inner, host_ro=readable, ro_at=_no_git_data(spec.repo, run_dir))
         except jail.JailUnavailable as err:
             raise FatalError(f"the sandbox cannot run here: {err}") from None
         argv, cwd = call.argv, work
@@ -183,8 +184,23 @@ def _run(job: Job, run_dir: Path, work: Path, input_file: Path) -> tuple[int, st
     finally:
         if call is not None:
             call.close()
+        with contextlib.suppress(OSError):
+            (run_dir / "no-git").rmdir()  # not part of the run folder: it only stood in for .git
     code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
     return code, dog.reason
+
+
+def _no_git_data(repo: Path, run_dir: Path) -> list[tuple[str, str]]:
+    """What covers the repo's own `.git` in the jail: its config may hold the checkout's credentials
+    (actions/checkout keeps the token there by default) and the system's code has no use for it."""
+    git = repo / ".git"
+    if git.is_symlink() or not git.exists():
+        return []
+    if git.is_dir():
+        empty = run_dir / "no-git"
+        empty.mkdir(exist_ok=True)
+        return [(str(empty), str(git))]
+    return [(os.devnull, str(git))]
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

@@ -8,9 +8,10 @@
 
 The system is tests/loop/data/mini (28 recorded incidents, a scripted production model that depends
 on its prompt, the scripted right fixer), or with --example the incident assistant (60 incidents, its
-LogQL fix ticket, tests/loop/data/example-fixer-good.script.yaml: the demo's second act). The ratio
+LogQL fix ticket, or with --prompt prompts/root-cause.md its root-cause one;
+tests/loop/data/example-fixer-good.script.yaml works both: the demo's second act). The ratio
 loop / floor is what chaining costs (or saves: one process instead of seven imports).
-Usage: bench_loop.py [--repeat N] [--example]
+Usage: bench_loop.py [--repeat N] [--example [--prompt PROMPT]]
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ SYSTEMS = {  # name: (source, setup, run spec, analyst, eval model, fixer, the t
                 f"scripted:{DATA / 'example-fixer-good.script.yaml'}", "prompts/logql.md"),
 }
 SYSTEM = "mini"
+PROMPT: str | None = None  # the ticket's prompt, when not the system's default
 
 
 def _sys() -> tuple[Path, list[str], str, str, str, str, str]:
-    return SYSTEMS[SYSTEM]
+    source, setup, spec, analyst, eval_model, fixer, prompt = SYSTEMS[SYSTEM]
+    return source, setup, spec, analyst, eval_model, fixer, PROMPT or prompt
 
 
 def cli(*args: str, cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -103,9 +106,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--example", action="store_true", help="the incident assistant instead of the mini system")
+    parser.add_argument("--prompt", help="the fix ticket of this prompt (default: the system's first, e.g. prompts/logql.md)")
     args = parser.parse_args()
-    global SYSTEM
-    SYSTEM = "example" if args.example else "mini"
+    global SYSTEM, PROMPT
+    SYSTEM, PROMPT = "example" if args.example else "mini", args.prompt
     loops, floors, hop_runs = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as tmp:
         for i in range(args.repeat):
@@ -117,7 +121,7 @@ def main() -> None:
             hop_runs.append(hops)
             floors.append(sum(hops.values()))
             assert got_loop == got_hand, (got_loop, got_hand)  # the same result either way
-    print(f"system    {_sys()[0].relative_to(ROOT)}: 1 fix ticket ({got_loop}); median of {args.repeat}")
+    print(f"system    {_sys()[0].relative_to(ROOT)}: the {_sys()[6]} fix ticket ({got_loop}); median of {args.repeat}")
     for name in hop_runs[0]:
         print(f"  hop     {name:<18} {statistics.median(h[name] for h in hop_runs):6.2f}s")
     floor, chained = statistics.median(floors), statistics.median(loops)

@@ -134,13 +134,17 @@ def render_cohort(cohort: Cohort, total_failures: int) -> str:
 
 
 def scope_why(cohort: Cohort, n_accounts: int, top_n: int) -> str:
-    test = cohort.account_test
-    if cohort.scope == "account-specific":
+    return scope_reason(cohort.scope, cohort.account_test, n_accounts, top_n)
+
+
+def scope_reason(scope: str, test: dict[str, Any], n_accounts: int, top_n: int) -> str:
+    """Why a cohort has its scope, with the account test's figures (cohort pages and report.md)."""
+    if scope == "account-specific":
         return (f"{test['members']} of {test['of']} in account `{test['account']}`, which has "
                 f"{test['expected_share']:.0%} of investigations: {test['ratio']}x its share, "
                 f"p = {test['p_adjusted']:.2g} ({test['test']})")
     chance = f"; most in one account: `{test['account']}` p = {test['p_adjusted']:.2g}, not unusual" if test else ""
-    if cohort.scope == "systemic":
+    if scope == "systemic":
         return f"spread over {n_accounts} accounts, at most {top_n} in one{chance}"
     return f"{n_accounts} account(s); too few to call systemic{chance}"
 

@@ -16,6 +16,7 @@ whether one account holds more of it than chance would give, and which cited cod
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -98,17 +99,43 @@ def locations(cohort: Cohort, code: Path | None) -> list[dict[str, Any]]:
 
 def proposed_change(ordered: Sequence[Failure], code: Path | None) -> tuple[str, str]:
     """The proposed change of the most representative member that has one, and the first of its cited
-    locations that exists (any cited one when there is no code to check against)."""
+    locations that exists (any cited one when there is no code to check against); a file cited
+    without a line gets the line where it defines a name the finding mentions, when it has one."""
     for f in ordered:
         change = str(f.analysis.get("proposed_change") or "").strip()
         if not change:
             continue
         for s in (f.analysis.get("suspected") or [])[:3]:
             loc = f"{s['path']}:{s['line']}" if s.get("line") else str(s["path"])
-            if check_location(loc, code) is not False:
-                return change, loc
+            found = check_location(loc, code)
+            if found is not False:
+                return change, defining_line(loc, f, code) if found and not s.get("line") else loc
         return change, ""
     return "", ""
+
+
+_DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)|^([A-Za-z_]\w*)[ \t]*[:=]", re.MULTILINE)
+_NAME = re.compile(r"[A-Za-z_]\w{2,}")
+DEFINES_SCANNED = 200_000  # characters of a cited file looked at
+
+
+def defining_line(path: str, f: Failure, code: Path | None) -> str:
+    """`path:line` of the definition (def, class, assignment or key) in `path` of the name the
+    finding mentions most, else `path`."""
+    if code is None:
+        return path
+    a = f.analysis
+    said = " ".join(str(x or "") for x in (a.get("failure_mode"), a.get("error_signature"), a.get("proposed_change"),
+                                           *((s.get("why") or "") for s in (a.get("suspected") or [])[:3])))
+    mentions = Counter(_NAME.findall(said))
+    text = (code / path).read_text(encoding="utf-8", errors="replace")[:DEFINES_SCANNED]
+    best: tuple[int, int] | None = None  # (-mentions, line)
+    for m in _DEFINES.finditer(text):
+        name = m.group(1) or m.group(2)
+        if mentions[name]:
+            key = (-mentions[name], text.count("\n", 0, m.start()) + 1)
+            best = min(best, key) if best else key
+    return f"{path}:{best[1]}" if best else path
 
 
 def annotate(cohort: Cohort, space: FeatureSpace, rows: Mapping[str, int], shares: Mapping[str, float],

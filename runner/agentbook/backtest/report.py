@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentbook.backtest.cohorts import read_index
+from agentbook.backtest.cohorts import read_index, scope_reason
 from agentbook.backtest.deps import need
 from agentbook.backtest.folder import BacktestFolder, Investigation
 from agentbook.fsutil import atomic_write_bytes, atomic_write_text
@@ -198,6 +198,8 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
         lines += [f"### {n}. {c['name']} ({c['count']} failures, {c['scope']})", "",
                   c["definition"], "",
                   f"- impact: fixing it would lift accuracy by up to {c['impact_pp']:.1f} points",
+                  f"- scope: {c['scope']} (" + scope_reason(c["scope"], c.get("account_test") or {}, len(c["accounts"]),
+                                                           max(c["accounts"].values(), default=0)) + ")",
                   f"- accounts: {len(c['accounts'])} (" + ", ".join(list(c["accounts"])[:6])
                   + (", ..." if len(c["accounts"]) > 6 else "") + ")",
                   f"- code: {where}",

@@ -108,12 +108,15 @@ def _check_path(name: str, value: str, loc: str | None, path_exists: Callable[[s
 def _check_model(name: str, value: str, loc: str | None, path_exists: Callable[[str], bool],
                  subdir: str = "") -> None:
     """A typo in a model spec would only show as every eval case erroring, after the run started."""
-    from agentbook.models.spec import parse_spec
+    from agentbook.models.spec import WRITTEN_SPEC_HINT, parse_spec, written_spec_problem
 
     try:
         spec = parse_spec(value)
+        why = written_spec_problem(value)  # a ticket is anyone's: it names a model, never where a key goes
     except FatalError as err:
         raise FatalError(f"input '{name}': {err.message}", location=loc, hint=err.hint) from None
+    if why is not None:
+        raise FatalError(f"input '{name}': {why}", location=loc, hint=WRITTEN_SPEC_HINT)
     if spec.kind == "scripted" and spec.script is not None and not PurePosixPath(spec.script).is_absolute():
         _check_path(name, spec.script, loc, path_exists, subdir)
 

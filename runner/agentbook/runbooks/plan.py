@@ -150,6 +150,8 @@ def plan_run(opts: RunOptions) -> RunPlan:
     push = opts.push or ("origin" if opts.open_pr else None)
     github = _check_publish(repo, push, opts.open_pr, base)
     model = opts.model or _str(front.get("model")) or default_model()
+    if not opts.model and _str(front.get("model")):  # a repository's runbook is a file anyone may write
+        _check_written_model(model, runbook)
     check_model(model, need_key=not opts.dry_run)
     agent = _agent(opts.agent, ticket, front, runbook)
     engine_for(agent).check(tools, [str(a) for a in allow] if isinstance(allow, list) else None)
@@ -203,6 +205,15 @@ def check_model(spec: str, *, need_key: bool = True) -> None:
         raise FatalError(f"model {spec} needs an API key", hint="set ANTHROPIC_API_KEY, or pass --model")
     if parsed.kind == "scripted" and parsed.script and not Path(parsed.script).is_file():
         raise FatalError(f"scripted model file not found: {parsed.script}")
+
+
+def _check_written_model(spec: str, runbook: Runbook) -> None:
+    from agentbook.models.spec import WRITTEN_SPEC_HINT, written_spec_problem
+
+    why = written_spec_problem(spec)
+    if why is not None:
+        raise FatalError(f"runbook '{runbook.name}': model: {why}", location=str(runbook.path),
+                         hint=f"{WRITTEN_SPEC_HINT} (--model)")
 
 
 def _str(value: Any) -> str | None:

@@ -97,13 +97,15 @@ def _quality(folder: Path, source: Path) -> Any:
 
 
 def test_the_model_merges_one_cause_worded_two_ways(templated: Path, support_source: Path, tmp_path: Path) -> None:
+    """On words alone (no meaning model, as where it is not installed) the CRM timeout's wordings stay
+    apart; the model pass joins them."""
     plain = copy_backtest(templated, tmp_path / "plain")
-    cluster_backtest(str(plain))
+    cluster_backtest(str(plain), meaning=False)
     before = _quality(plain, support_source)
     folder = copy_backtest(templated, tmp_path / "bt")
     (tmp_path / "crm.script.yaml").write_text(CRM_MODEL)
     with running(tmp_path / "crm.script.yaml") as server:
-        summary = cluster_backtest(str(folder), model=f"compat:{server.base_url}#scripted")
+        summary = cluster_backtest(str(folder), model=f"compat:{server.base_url}#scripted", meaning=False)
         bodies = [r["body"] for r in server.requests("/v1/messages")]
     after = _quality(folder, support_source)
     print(f"\ncrm-timeout recall {before.recall['crm-timeout']:.2f} -> {after.recall['crm-timeout']:.2f}, "
@@ -126,7 +128,7 @@ def test_hostile_answer_changes_nothing(templated: Path, tmp_path: Path) -> None
     """Answers that name cohorts with links or markup, ask about cohorts and questions that do not
     exist, place investigations that were not shown: each item is ignored, with a note."""
     failures, _ = collect_failures(BacktestFolder(templated))
-    found = candidate_cohorts(failures)
+    found = candidate_cohorts(failures, meaning=False)  # words alone: more for the model to settle
     batch = plan(found)[0]
     answer = parse_answer(json.dumps({
         "names": [{"cohort": "c01", "name": "Click [here](http://evil.example)"}, {"cohort": "c01", "name": "x" * 81},
@@ -154,7 +156,7 @@ def test_a_split_the_model_makes_sends_a_lone_member_to_the_bucket(templated: Pa
     members not shown follow the shown member most like them."""
     truth = support_planted(support_source)
     failures, _ = collect_failures(BacktestFolder(templated))
-    found = candidate_cohorts(failures)
+    found = candidate_cohorts(failures, meaning=False)  # words alone: more for the model to settle
     batch = plan(found)[0]
     question = next(s for s in batch.splits if any(truth[f.inv.id]["cause"] is None for f in s.shown))
     odd = [f.inv.id for f in question.shown if truth[f.inv.id]["cause"] is None]

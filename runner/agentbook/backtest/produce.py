@@ -134,8 +134,16 @@ def code_fingerprint(repo: Path, exclude: Path) -> str:
             continue
         h.update(entry.encode() + b"\0")
         if path.is_file() and not path.is_symlink():
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+            h.update(_digest_or_gone(path))
     return "git-" + h.hexdigest()[:16]
+
+
+def _digest_or_gone(path: Path) -> bytes:
+    """A file removed between git's listing and our read is fingerprinted as gone, not a traceback."""
+    try:
+        return hashlib.sha256(path.read_bytes()).digest()
+    except FileNotFoundError:
+        return b"gone"
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -156,7 +164,10 @@ def _files_fingerprint(repo: Path, exclude: Path) -> str:
     for dirpath, dirnames, filenames in os.walk(repo):
         dirnames[:] = sorted(d for d in dirnames if d != ".git" and not _within(Path(dirpath, d), exclude))
         for name in sorted(filenames):
-            st = os.lstat(os.path.join(dirpath, name))
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except FileNotFoundError:  # removed while we walked: not part of the state we run on
+                continue
             h.update(f"{os.path.relpath(os.path.join(dirpath, name), repo)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 

@@ -3,8 +3,10 @@ work and never tuned on: templated analysts whose phrasings of one cause share f
 failures worded in the causes' own domain vocabulary.
 
 What holds is asserted: cohorts stay pure and causeless failures stay out of them. What does not is
-printed, not asserted: a cause's phrasings that share no content word stay apart (recall 0.33-0.6,
-ARI 0.37-0.39 over seeds 100-102), which word features cannot join (issue 14's model pass)."""
+printed, not asserted: a cause's phrasings that share no content word stay apart on words alone
+(recall 0.33-0.6, ARI 0.37-0.39 over seeds 100-102) and mostly still with the findings' mean token
+embeddings (ARI min 0.43, recall 0.30 in bench_cluster_quality): joining them needs a sentence model
+or the model pass (`backtest cluster --model`)."""
 
 from __future__ import annotations
 

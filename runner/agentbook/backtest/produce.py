@@ -232,12 +232,14 @@ def produce_backtest(spec_path: Path | str, out: Path | str, options: RunOptions
                         hint="wait for it to finish, or stop it; a killed run releases the lock"):
         atomic_write_json(out / STATE_DIR / "run.json", {"spec": str(spec.path), "code": code,
                                                          "inputs": str(spec.inputs)})
-        jobs = _plan(spec, incidents, out, options, code, model, grader, summary)
+        jobs, finished = _plan(spec, incidents, out, options, code, model, grader, summary)
+        log = EventLog(out / STATE_DIR / "run.jsonl", uuid.uuid4().hex[:8])
+        _recover_done(log, finished)
         cache = _script_cache(spec, model, out, options) if jobs else None
         with _relay(model, options, bool(jobs)) as relayed:
             for job in jobs:
                 job.relay, job.cache_home = relayed, cache
-            _run_jobs(jobs, options, out, summary, on_progress)
+            _run_jobs(jobs, options, log, summary, on_progress)
         summary.in_manifest = write_manifest(out, spec, incidents, model, grader, code)
         if not (out / "README.md").exists():
             atomic_write_text(out / "README.md", README)
@@ -287,9 +289,17 @@ def _script_cache(spec: RunSpec, model: str | None, out: Path, options: RunOptio
     return str(cache) if mark_valid(script if script.is_absolute() else spec.repo / script, cache) else None
 
 
-def _run_jobs(jobs: list[Job], options: RunOptions, out: Path, summary: RunSummary,
+def _recover_done(log: EventLog, finished: dict[str, dict[str, Any]]) -> None:
+    """A kill between writing `result.json` and logging it leaves a finished investigation whose `done`
+    the log never saw: log it now (marked recovered), so the log names every finished one once."""
+    logged = log.done_ids()
+    for inv_id, result in finished.items():
+        if inv_id not in logged:
+            log.event("done", inv_id, verdict=result.get("verdict"), seconds=result.get("seconds"), recovered=True)
+
+
+def _run_jobs(jobs: list[Job], options: RunOptions, log: EventLog, summary: RunSummary,
               on_progress: Callable[[str, str], None] | None) -> None:
-    log = EventLog(out / STATE_DIR / "run.jsonl", uuid.uuid4().hex[:8])
     with AnalyzeProgress(len(jobs), enabled=options.progress, label="run") as bar:
         def progress(event: str, inv_id: str) -> None:
             if event == "start":
@@ -304,7 +314,8 @@ def _run_jobs(jobs: list[Job], options: RunOptions, out: Path, summary: RunSumma
 
 
 def _plan(spec: RunSpec, incidents: list[Incident], out: Path, options: RunOptions, code: str,
-          model: str | None, grader: str | None, summary: RunSummary) -> list[Job]:
+          model: str | None, grader: str | None, summary: RunSummary) -> tuple[list[Job], dict[str, dict[str, Any]]]:
+    """The jobs still to run, and the results of those already finished for this code state."""
     chosen = incidents
     if options.only:
         known = {i.id for i in incidents}
@@ -317,18 +328,19 @@ def _plan(spec: RunSpec, incidents: list[Incident], out: Path, options: RunOptio
     if missing:
         raise UsageError(f"--pass-env {missing[0]}: not set in this environment")
     passed = {name: os.environ[name] for name in options.pass_env}
-    jobs = []
+    jobs, finished = [], {}
     for incident in chosen:
         key = run_key(spec, incident, code, model, grader)
         run_dir = out / RUNS_DIR / incident.id
-        if _finished(run_dir, key) is not None:
+        if (result := _finished(run_dir, key)) is not None:
+            finished[incident.id] = result
             summary.skipped += 1
             continue
         jobs.append(Job(incident, spec, str(run_dir), key, options.sandbox, model, grader, passed))
     if options.limit is not None:
         jobs = jobs[:options.limit]
     summary.todo = len(jobs)
-    return jobs
+    return jobs, finished
 
 
 def _execute(jobs: list[Job], options: RunOptions, log: EventLog,

@@ -31,10 +31,14 @@ class EventLog:
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
 
+    def done_ids(self) -> set[str]:
+        """The ids any run of this log has logged `done` for."""
+        return {e["id"] for e in read_jsonl(self.path) if e.get("event") == "done" and isinstance(e.get("id"), str)}
+
     def recover_done(self, done: list[Investigation]) -> None:
         """A kill between writing an analysis and logging it leaves a finished investigation whose `done`
         the log never saw: log it now (marked recovered), so the log names every finished one."""
-        logged = {e.get("id") for e in read_jsonl(self.path) if e.get("event") == "done"}
+        logged = self.done_ids()
         for inv in done:
             if inv.id not in logged:
                 meta = (inv.analysis() or {}).get("meta") or {}

@@ -61,8 +61,19 @@ def _settle_heap() -> None:
     gc.freeze()
 
 
+@cache
+def _platform() -> Any:
+    """The OS name the SDK sends in its `X-Stainless-OS` header, found once per process."""
+    return sdk.get_platform()
+
+
 def make_client(spec: BackendSpec, base_url: str | None) -> sdk.AsyncAnthropic:
-    """An AsyncAnthropic configured for the spec's auth style, API version and retries."""
+    """An AsyncAnthropic configured for the spec's auth style, API version and retries.
+
+    The SDK finds the platform name on each client's first request in a worker thread (it may block
+    on some systems); with a client per concurrent stream, a cold wave of 25 sessions made 25 thread
+    hops, each waiting for the GIL behind the event loop. The name is the same for every client, so it
+    is found once here and handed to each."""
     _settle_heap()
     key = spec.api_key()
     if spec.kind == "anthropic" and not key:
@@ -76,8 +87,10 @@ def make_client(spec: BackendSpec, base_url: str | None) -> sdk.AsyncAnthropic:
         headers["anthropic-version"] = spec.version
     http = sdk.DefaultAsyncHttpxClient(event_hooks={"request": [_gate], "response": [_observe]},
                                              verify=_tls_context())
-    return sdk.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=spec.retries,
-                                    timeout=spec.timeout, default_headers=headers, http_client=http)
+    client = sdk.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=spec.retries,
+                                timeout=spec.timeout, default_headers=headers, http_client=http)
+    client._platform = _platform()
+    return client
 
 
 class MessagesBackend:

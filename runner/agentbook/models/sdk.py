@@ -55,7 +55,7 @@ def _enter_package() -> None:
 
 _enter_package()
 
-from anthropic._base_client import DefaultAsyncHttpxClient
+from anthropic._base_client import DefaultAsyncHttpxClient, get_platform
 from anthropic._client import AsyncAnthropic
 from anthropic._exceptions import (
     AnthropicError,
@@ -67,4 +67,4 @@ from anthropic._streaming import AsyncStream
 from anthropic._types import omit
 
 __all__ = ["APIConnectionError", "APIStatusError", "APITimeoutError", "AnthropicError", "AsyncAnthropic",
-           "AsyncStream", "DefaultAsyncHttpxClient", "omit"]
+           "AsyncStream", "DefaultAsyncHttpxClient", "get_platform", "omit"]

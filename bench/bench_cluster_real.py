@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""How well `backtest cluster` recovers what people found, on failures annotated by hand (not planted).
+
+Datasets (tests/backtest/real_failures.py; the data stays outside the repository, in
+$AGENTBOOK_INTEROP/agent-failures with its PROVENANCE): AgentRx's tau-bench retail and Magentic-One
+failures (reason + category per failure), and Who&When's reasons for the same Magentic-One failures.
+Each failure is one failed investigation whose analysis is the annotator's text; the clustering is
+scored (`agentbook.backtest.quality`) against the annotators' categories at two levels: the category
+alone, and blamed agent + category (nearer to a cause: one thing to change in one place).
+
+Beside it, in the same run on the same analyses, the two peers bench_cluster_quality.py prints: the
+same clustering on words alone (no meaning model), and the fingerprint partition the pipeline used
+before (stage | suspected file | masked error text). Per category: its failures, the recall of the
+cohort holding most of them, and that cohort's purity.
+
+The peer sees no stage and no error text here (the annotations have neither), so it is the partition
+by blamed agent: the annotators' own agent label, which is why it does well on agent + category and on
+the per-step data, where one label (WebSurfer / instruction adherence) holds 196 of 295 failures and
+lumping wins ARI.
+
+Read the figures against what the labels are: a taxonomy category ("Misinterpretation of Tool
+Output") holds unrelated causes, so a clustering that groups by cause splits it (low recall) without
+being wrong; the categories are the coarsest truth a cohort could be scored against.
+
+    .venv/bin/python bench/bench_cluster_real.py [--cohorts]   # --cohorts: each cohort's label mix
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+
+from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
+from agentbook.backtest.embeddings import embedder
+from agentbook.backtest.folder import BacktestFolder
+from agentbook.backtest.importer import import_backtest
+from agentbook.backtest.quality import Quality, score
+
+REPO = Path(__file__).resolve().parents[1]
+METHODS = ("meaning", "words", "peer")
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+REAL = _load(REPO / "tests" / "backtest" / "real_failures.py", "bench_real_failures")
+SUPPORT = _load(REPO / "examples" / "support-agent" / "generate.py", "bench_real_support")
+QUALITY = _load(REPO / "bench" / "bench_cluster_quality.py", "bench_real_quality")
+
+
+def _groups(failures: list[Failure], labels: list[int]) -> list[list[str]]:
+    groups: dict[int, list[str]] = {}
+    for f, label in zip(failures, labels, strict=True):
+        if label != NO_CAUSE:
+            groups.setdefault(label, []).append(f.inv.id)
+    return list(groups.values())
+
+
+def build(work: Path, dataset: str, data: Path) -> tuple[Path, dict[str, dict[str, str | None]]]:
+    """Generate, import and store the annotators' analyses; returns the folder and the truth per level."""
+    src, folder = work / f"{dataset}-src", work / dataset
+    REAL.generate(src, dataset, data)
+    import_backtest(src / "manifest.jsonl", folder)
+    SUPPORT.write_analyses(folder, src / "analyses.jsonl")
+    rows = [json.loads(line) for line in (src / "planted.jsonl").read_text().splitlines()]
+    return folder, {level: {r["id"]: r[level] for r in rows} for level in REAL.LEVELS}
+
+
+def partitions(folder: Path) -> dict[str, list[list[str]]]:
+    failures, _ = collect_failures(BacktestFolder(folder))
+    return {"meaning": _groups(failures, cluster_labels(failures)),
+            "words": _groups(failures, cluster_labels(failures, meaning=False)),
+            "peer": QUALITY.fingerprint_peer(failures)}
+
+
+def _fmt(x: float | None) -> str:
+    return "  n/a" if x is None else f"{x:5.2f}"
+
+
+def report_dataset(dataset: str, parts: dict[str, list[list[str]]], truth: dict[str, dict[str, str | None]],
+                   show_cohorts: bool) -> dict[str, dict[str, Quality]]:
+    scored = {level: {m: score(parts[m], truth[level]) for m in METHODS} for level in REAL.LEVELS}
+    n = len(truth["category"])
+    causeless = sum(1 for c in truth["category"].values() if c is None)
+    print(f"\n== {dataset}: {n} failures, {causeless} without a category")
+    for level in REAL.LEVELS:
+        q = scored[level]
+        big = q["meaning"].main_causes()
+        print(f"  truth = {level}: {len(q['meaning'].sizes)} labels, {len(big)} with >= 5 failures")
+        print(f"    {'':8} {'ARI':>6} {'purity':>6} {'cohorts':>7} {'bucketed':>8} {'kept out':>8} "
+              f"{'med rec>=5':>10} {'med pur>=5':>10}")
+        for m in METHODS:
+            s = q[m]
+            rec = statistics.median(s.recall[c] for c in big) if big else None
+            pur = statistics.median(s.cause_purity[c] for c in big) if big else None
+            print(f"    {m:8} {s.ari:6.3f} {s.purity:6.3f} {s.cohorts:7d} {s.bucketed:8d} {_fmt(s.causeless_kept_out):>8} "
+                  f"{_fmt(rec):>10} {_fmt(pur):>10}")
+        print(f"    {'label':44} {'n':>3}  recall/purity: {'meaning':>11} {'words':>11} {'peer':>11}")
+        for cause, size in sorted(q["meaning"].sizes.items(), key=lambda kv: -kv[1]):
+            cells = " ".join(f"{q[m].recall[cause]:5.2f}/{q[m].cause_purity[cause]:4.2f}" for m in METHODS)
+            print(f"    {cause[:44]:44} {size:3d}  {'':14} {cells}")
+    if show_cohorts:
+        for k, members in enumerate(sorted(parts["meaning"], key=len, reverse=True), 1):
+            mix = Counter(truth["agent-category"][m] or "(none)" for m in members)
+            print(f"    cohort {k} ({len(members)}): " + ", ".join(f"{c} x{v}" for c, v in mix.most_common()))
+    return scored
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cohorts", action="store_true", help="print each cohort's mix of labels")
+    args = parser.parse_args()
+    data = REAL.data_dir()
+    if data is None:
+        print(f"not measured: no annotated failures at {REAL.INTEROP / REAL.DATA} (set AGENTBOOK_INTEROP)")
+        return
+    print(f"clustering on: {embedder()[1].note}; data: {data}")
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-real-") as tmp:
+        summary = {}
+        for dataset in REAL.DATASETS:
+            folder, truth = build(Path(tmp), dataset, data)
+            summary[dataset] = report_dataset(dataset, partitions(folder), truth, args.cohorts)
+    same, total = REAL.teams_agree(data)
+    print(f"\nWho&When and AgentRx blame the same agent for {same} of {total} Magentic-One failures")
+    print(f"\n{'summary: ARI with meaning, w words, p peer':36} {'category':>26} {'agent-category':>26}")
+    for dataset, scored in summary.items():
+        cells = []
+        for level in REAL.LEVELS:
+            q = scored[level]
+            cells.append(f"{q['meaning'].ari:6.3f} w{q['words'].ari:6.3f} p{q['peer'].ari:6.3f}")
+        print(f"{dataset:36} {cells[0]:>26} {cells[1]:>26}")
+
+
+if __name__ == "__main__":
+    main()

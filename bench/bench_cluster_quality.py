@@ -13,6 +13,8 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
   heldout-coding / templated:    the same runs, three framings around a few phrasings per cause
   heldout-atlas / templated:     held-out generator (tests/backtest/heldout_atlas.py, a retrieval Q&A
                                  bot), four writing styles, phrasings of a cause that share few words
+  heldout-voice / templated:     held-out generator (tests/backtest/heldout_voice.py, a phone booking
+                                 agent), bullet notes, narratives, questions, German/English shorthand
 
 The held-out generators are never tuned on: they say whether the figures hold on a backtest the
 clustering was not shaped by.
@@ -55,6 +57,7 @@ SUPPORT = REPO / "examples" / "support-agent"
 INCIDENT = REPO / "examples" / "incident-assistant" / "backtest"
 HELDOUT = REPO / "tests" / "backtest" / "heldout_coding.py"
 ATLAS = REPO / "tests" / "backtest" / "heldout_atlas.py"
+VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
 # with meaning, words only, fingerprint peer; each installed meaning model's pair AUC
 Measured = tuple[Quality, Quality, Quality, dict[str, float]]
 
@@ -131,9 +134,11 @@ def runs(work: Path, seeds: int) -> dict[str, list[Measured]]:
     incident = _load(INCIDENT / "generate.py", "bench_incident_generate")
     heldout = _load(HELDOUT, "bench_heldout_coding")
     atlas = _load(ATLAS, "bench_heldout_atlas")
+    voice = _load(VOICE, "bench_heldout_voice")
     out: dict[str, list[Measured]] = {"support-agent/file-reading": [], "support-agent/templated": [],
                                       "incident-assistant/scripted": [], "heldout-coding/quoting": [],
-                                      "heldout-coding/templated": [], "heldout-atlas/templated": []}
+                                      "heldout-coding/templated": [], "heldout-atlas/templated": [],
+                                      "heldout-voice/templated": []}
     for n in range(seeds):
         seed = 11 + n
         src = work / f"sa-src-{seed}"
@@ -169,6 +174,13 @@ def runs(work: Path, seeds: int) -> dict[str, list[Measured]]:
         import_backtest(src / "manifest.jsonl", tpl)
         support.write_analyses(tpl, src / "templated.jsonl")
         out["heldout-atlas/templated"].append(measure(tpl, src))
+        seed = 21 + n
+        src = work / f"hv-src-{seed}"
+        voice.generate(src, seed=seed)
+        tpl = work / f"hv-tpl-{seed}"
+        import_backtest(src / "manifest.jsonl", tpl)
+        support.write_analyses(tpl, src / "templated.jsonl")
+        out["heldout-voice/templated"].append(measure(tpl, src))
         print(f"seed {n + 1}/{seeds} done", file=sys.stderr)
     return out
 
@@ -183,7 +195,8 @@ def _fmt(x: float | None) -> str:
 
 
 TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "incident-assistant/scripted": 0.8,
-           "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6}
+           "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
+           "heldout-voice/templated": 0.6}
 
 
 def report(results: dict[str, list[Measured]]) -> None:

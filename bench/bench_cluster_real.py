@@ -18,6 +18,11 @@ by blamed agent: the annotators' own agent label, which is why it does well on a
 the per-step data, where one label (WebSurfer / instruction adherence) holds 196 of 295 failures and
 lumping wins ARI.
 
+The per-step data is not a set of independent failures: annotators repeat one sentence for every
+step of a loop (295 steps, 113 distinct findings; "Was not able to search for historical stock prices
+of apple ..." dozens of times in one run) and a few steps carry only the category's own name as the
+reason; its cohorts are mostly one run's repeated step, which says little about causes across runs.
+
 Read the figures against what the labels are: a taxonomy category ("Misinterpretation of Tool
 Output") holds unrelated causes, so a clustering that groups by cause splits it (low recall) without
 being wrong; the categories are the coarsest truth a cohort could be scored against.
@@ -69,14 +74,16 @@ def _groups(failures: list[Failure], labels: list[int]) -> list[list[str]]:
     return list(groups.values())
 
 
-def build(work: Path, dataset: str, data: Path) -> tuple[Path, dict[str, dict[str, str | None]]]:
-    """Generate, import and store the annotators' analyses; returns the folder and the truth per level."""
+def build(work: Path, dataset: str, data: Path) -> tuple[Path, dict[str, dict[str, str | None]], int]:
+    """Generate, import and store the annotators' analyses; returns the folder, the truth per level and
+    how many distinct findings there are (annotators repeat a sentence for every step of a loop)."""
     src, folder = work / f"{dataset}-src", work / dataset
-    REAL.generate(src, dataset, data)
+    rows = REAL.generate(src, dataset, data)
+    distinct = len({a.finding for a in rows})
     import_backtest(src / "manifest.jsonl", folder)
     SUPPORT.write_analyses(folder, src / "analyses.jsonl")
-    rows = [json.loads(line) for line in (src / "planted.jsonl").read_text().splitlines()]
-    return folder, {level: {r["id"]: r[level] for r in rows} for level in REAL.LEVELS}
+    planted = [json.loads(line) for line in (src / "planted.jsonl").read_text().splitlines()]
+    return folder, {level: {r["id"]: r[level] for r in planted} for level in REAL.LEVELS}, distinct
 
 
 def partitions(folder: Path) -> dict[str, list[list[str]]]:
@@ -91,11 +98,11 @@ def _fmt(x: float | None) -> str:
 
 
 def report_dataset(dataset: str, parts: dict[str, list[list[str]]], truth: dict[str, dict[str, str | None]],
-                   show_cohorts: bool) -> dict[str, dict[str, Quality]]:
+                   distinct: int, show_cohorts: bool) -> dict[str, dict[str, Quality]]:
     scored = {level: {m: score(parts[m], truth[level]) for m in METHODS} for level in REAL.LEVELS}
     n = len(truth["category"])
     causeless = sum(1 for c in truth["category"].values() if c is None)
-    print(f"\n== {dataset}: {n} failures, {causeless} without a category")
+    print(f"\n== {dataset}: {n} failures ({distinct} distinct findings), {causeless} without a category")
     for level in REAL.LEVELS:
         q = scored[level]
         big = q["meaning"].main_causes()
@@ -131,8 +138,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cluster-real-") as tmp:
         summary = {}
         for dataset in REAL.DATASETS:
-            folder, truth = build(Path(tmp), dataset, data)
-            summary[dataset] = report_dataset(dataset, partitions(folder), truth, args.cohorts)
+            folder, truth, distinct = build(Path(tmp), dataset, data)
+            summary[dataset] = report_dataset(dataset, partitions(folder), truth, distinct, args.cohorts)
     same, total = REAL.teams_agree(data)
     print(f"\nWho&When and AgentRx blame the same agent for {same} of {total} Magentic-One failures")
     print(f"\n{'summary: ARI with meaning, w words, p peer':36} {'category':>26} {'agent-category':>26}")

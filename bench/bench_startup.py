@@ -2,6 +2,8 @@
 
 Printed as ratios measured in this run:
   floor  `python -c pass` (the same interpreter, site-packages and all): no CLI can start faster
+  SDK floor  `import pydantic, httpx2, anyio, httpcore2, h11` and OpenTelemetry's API: what the SDK's
+         client module itself imports; no session that talks HTTP through the SDK starts faster
   peer   Claude Code headless (`claude -p`) answering the same trivial turn from the same stand-in
          script, over HTTP; skipped with a note when no `claude` is found (PATH, or the cache dir
          `--install-peer` fills with `npm i @anthropic-ai/claude-code@VERSION`)
@@ -108,6 +110,8 @@ def main() -> None:
         session = [*AGENTBOOK, "session", "--root", str(root), "--out", str(base / "out"), "--max-turns", "2"]
         cases: dict[str, Callable[[], tuple[float, float]]] = {
             "floor: python -c pass": lambda: run([sys.executable, "-c", "pass"], base, env),
+            "SDK floor: import its dependencies": lambda: run(
+                [sys.executable, "-c", "import pydantic, httpx2, anyio, httpcore2, h11, opentelemetry.trace"], base, env),
             "agentbook --version": lambda: run([*AGENTBOOK, "--version"], base, env),
             "agentbook eval list (50 cases)": lambda: run([*AGENTBOOK, "eval", "list", str(suite)], base, env),
             "session + 1 turn, scripted": lambda: run(

@@ -80,3 +80,62 @@ def test_sdk_parts_reuse_an_sdk_already_imported() -> None:
             "print(sdk.AsyncAnthropic is anthropic.AsyncAnthropic, sdk.APIStatusError is anthropic.APIStatusError)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.split() == ["True", "True"]
+
+
+def run_python(code: str) -> list[str]:
+    return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+
+
+def test_sdk_parts_leave_the_api_types_unloaded() -> None:
+    """The Messages path loads none of the request/response type trees (`anthropic.types` re-exports
+    ~1,600 pydantic classes; the client module reaches them only through the SDK's tracing helpers):
+    fails if an SDK upgrade gives those packages' `__init__` code of its own or imports them another way."""
+    out = run_python("import sys\nfrom agentbook.models import sdk\n"
+                     "print(len([m for m in sys.modules if m.startswith('anthropic.types')]))\n"
+                     "for m in ('anthropic.types.message_create_params', 'anthropic.types.beta.beta_message',"
+                     " 'anthropic.lib._tracing._api_call', 'anthropic.lib._tracing._work'):\n"
+                     "    print(m in sys.modules)")
+    assert out[1:] == ["False"] * 4
+    assert int(out[0]) < 1000  # the error classes' own types only; all of them are ~2,000 modules
+
+
+@pytest.mark.parametrize("package", ["anthropic.types", "anthropic.types.beta", "anthropic.types.shared",
+                                     "anthropic.lib._tracing"])
+def test_deferred_packages_still_only_reexport(package: str) -> None:
+    """The packages the backend defers still have an `__init__` that only re-exports (the condition for
+    answering their names one by one); an SDK release that adds code there falls back to a full import."""
+    import importlib.util
+
+    from agentbook.models.sdk import reexports
+
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.origin is not None
+    names = reexports(Path(spec.origin).read_text(encoding="utf-8"), package)
+    assert names, f"{package}/__init__.py is no longer re-exports only"
+
+
+def test_deferred_packages_answer_what_a_full_import_does() -> None:
+    """Every name `anthropic.types` and `anthropic.types.beta` re-export, looked up one by one through
+    the deferred packages, is the very object the package holds once its `__init__` has run."""
+    out = run_python(
+        "import importlib, sys\nfrom agentbook.models import sdk\n"
+        "pkgs = {p: importlib.import_module(p) for p in ('anthropic.types', 'anthropic.types.beta')}\n"
+        "names = {p: sdk.reexports(open(m.__spec__.origin).read(), p) for p, m in pkgs.items()}\n"
+        "early = {(p, n): getattr(m, n) for p, m in pkgs.items() for n in names[p]}\n"
+        "print(len(early), '__getattr__' in vars(pkgs['anthropic.types']))\n"
+        "for m in pkgs.values():\n    getattr(m, 'no_such_name', None)  # runs the __init__ in place\n"
+        "print('__getattr__' in vars(pkgs['anthropic.types']))\n"
+        "print(sorted(f'{p}.{n}' for (p, n), obj in early.items() if getattr(pkgs[p], n) is not obj) or 'same')")
+    assert int(out[0]) > 1000 and out[1:] == ["True", "False", "same"]
+
+
+def test_call_through_function_calls_the_real_one() -> None:
+    """The tracing function the client module holds (answered without importing its module) forwards
+    each call, arguments and result, to the SDK's own function."""
+    out = run_python(
+        "import sys\nfrom agentbook.models import sdk\nimport anthropic._base_client as base\n"
+        "held = base.finish_api_call_span\nprint('anthropic.lib._tracing._api_call' in sys.modules)\n"
+        "import anthropic.lib._tracing._api_call as real\n"
+        "real.finish_api_call_span = lambda *a, **k: ('real', a, k)\n"
+        "print(held(1, 2, result=3) == ('real', (1, 2), {'result': 3}), held.__name__)")
+    assert out == ["False", "True", "finish_api_call_span"]

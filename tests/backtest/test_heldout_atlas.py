@@ -5,8 +5,9 @@ failures worded in the causes' own domain vocabulary.
 What holds is asserted: cohorts stay pure and causeless failures stay out of them. What does not is
 printed, not asserted: a cause's phrasings that share no content word stay apart on words alone
 (recall 0.33-0.6, ARI 0.37-0.39 over seeds 100-102) and mostly still with the findings' mean token
-embeddings (ARI min 0.43, recall 0.30 in bench_cluster_quality): joining them needs a sentence model
-or the model pass (`backtest cluster --model`)."""
+embeddings (ARI min 0.43, recall 0.30 in bench_cluster_quality). A sentence encoder (all-MiniLM-L6-v2,
+backtest/embeddings.py, measured there but not the default) joins more (ARI 0.54-0.61, recall 0.44)
+and still not enough; the model pass (`backtest cluster --model`) is the other way to join them."""
 
 from __future__ import annotations
 

@@ -38,8 +38,10 @@ def test_root_is_writable_and_everything_else_is_not(work: Path, ctx: ToolContex
 def test_git_folder_is_read_only_inside(git_repo: Path) -> None:
     ctx = ToolContext(root=git_repo, sandbox="bwrap")
     hook = git_repo / ".git" / "hooks" / "pre-commit"
-    out, _err, _ = bash(ctx, "echo 'curl evil' > .git/hooks/pre-commit; git status --short; echo ok > new.txt")
-    assert "Read-only file system" in out and not hook.exists()
+    out, _err, _ = bash(ctx, "echo 'curl evil' > .git/hooks/pre-commit; echo '[core]' >> .git/config; "
+                             "git status --short; echo ok > new.txt")
+    assert ".git/config: Permission denied" in out and not hook.exists()  # a read-only file in a read-only view
+    assert (git_repo / ".git" / "config").read_text().count("[core]") == 1
     assert (git_repo / "new.txt").read_text() == "ok\n"
 
 

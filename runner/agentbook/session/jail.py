@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentbook.session import gitview
 from agentbook.session.limits import KIB, Limits
 
 BWRAP = "/usr/bin/bwrap"
@@ -225,6 +226,7 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
     for path in read_only:
         if not os.path.islink(path):
             cmd += ["--ro-bind", path, path]
+    cmd += gitview.cover(root)  # after the root's bind: the git folder is seen through a sanitized view
     cmd += ["--chdir", str(root), "--seccomp", str(seccomp_fd), "--"]
     return cmd
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
@@ -44,7 +45,38 @@ def resolve_in_root(root: Path, raw: object) -> Path:
     real = _realpath(joined, raw)
     if not _is_within(real, root):
         raise PathRefused(f"{raw}: resolves outside the root (through a symlink)")
+    if _in_git_data(root, Path(os.path.normpath(joined))) or _in_git_data(root, real):
+        raise PathRefused(f"{raw}: git's own data is not shown to the agent (it may hold the checkout's "
+                          "credentials); the runner commits and diffs your changes itself")
     return real
+
+
+def _in_git_data(root: Path, path: Path) -> bool:
+    """`path` is the root's `.git` or below it (by name, or where `.git` leads): what the jail covers."""
+    return any(path == place or place in path.parents for place in git_data_places(root))
+
+
+def git_data_places(root: Path) -> list[Path]:
+    """The root's own git data: `.git` (a folder, or a `gitdir:` file) and, when they lie inside the
+    root, the place a symlinked `.git` or a `gitdir:` line leads to. A plain checkout keeps its
+    credentials there (actions/checkout writes the job's token into `.git/config`), so neither the
+    tools nor the jail (`jail.git_data_cover`) show it to the agent."""
+    dot_git = root / ".git"
+    places = [dot_git]
+    try:
+        st = os.lstat(dot_git)
+    except OSError:
+        return places
+    if stat.S_ISLNK(st.st_mode):
+        places.append(Path(os.path.realpath(dot_git)))
+    elif stat.S_ISREG(st.st_mode) and st.st_size < 4096:
+        try:
+            line = dot_git.read_text("utf-8", "replace").strip()
+        except OSError:
+            line = ""
+        if line.startswith("gitdir:"):
+            places.append(Path(os.path.realpath(root / line[len("gitdir:"):].strip())))
+    return [p for p in places if _is_within(p, root)]
 
 
 def relative(root: Path, path: Path) -> str:

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -66,7 +67,7 @@ class _Writer:
         self.files = 0
         # File creation dominates export time on real disks and releases the GIL: a few threads
         # overlap it. Contents are decided here, in order, so the result does not depend on timing.
-        self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="trace-export")
+        self._pool = _write_pool()
         self._pending: deque[tuple[Future[None], int]] = deque()
         self._pending_chars = 0
         self._batch: list[tuple[str, str, str | None, str]] = []
@@ -102,12 +103,17 @@ class _Writer:
 
     def close(self) -> None:
         """Wait for every queued write; the first failure (disk full, ...) is raised here."""
-        self.flush()
         try:
+            self.flush()
             while self._pending:
                 self._wait_oldest()
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        finally:  # after a failure, this export's queued writes are dropped; the pool serves the next
+            for future, _ in self._pending:
+                future.cancel()
+            for future, _ in self._pending:
+                with contextlib.suppress(BaseException):
+                    future.result()  # one already running finishes before the temp folder goes
+            self._pending.clear()
 
     def _shared_prompts(self) -> dict[str, str]:
         """System prompts long enough and used by two or more spans: content digest -> prompts/ file."""
@@ -207,6 +213,21 @@ class _Writer:
             "problems": self.trace.problems, "kept_verbatim": kept_verbatim(self.trace),
             "metadata": self.trace.metadata}, indent=2, ensure_ascii=False, default=str) + "\n")
         self.write(MARKER, f"agentbook trace export of {self.trace.trace_id}\n")
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _write_pool() -> ThreadPoolExecutor:
+    """The writer threads, one set per process, shared by every export: an import of 60 traces started
+    (and joined) 240 threads when each export had its own. A forked child makes its own: the parent's
+    threads do not exist there."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="trace-export"))
+        return _pool[1]
 
 
 def _put_all(batch: list[tuple[str, str, str | None, str]]) -> None:

@@ -13,8 +13,9 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
   heldout-coding / templated:    the same runs, three framings around a few phrasings per cause
   heldout-atlas / templated:     held-out generator (tests/backtest/heldout_atlas.py, a retrieval Q&A
                                  bot), four writing styles, phrasings of a cause that share few words
-  heldout-voice / templated:     held-out generator (tests/backtest/heldout_voice.py, a phone booking
-                                 agent), bullet notes, narratives, questions, German/English shorthand
+  heldout-voice / quoting:       held-out generator (tests/backtest/heldout_voice.py, a phone booking
+                                 agent), analyses quoting the span that went wrong, verbatim
+  heldout-voice / templated:     the same calls: bullet notes, narratives, questions, German/English shorthand
 
 The held-out generators are never tuned on: they say whether the figures hold on a backtest the
 clustering was not shaped by.
@@ -22,7 +23,9 @@ clustering was not shaped by.
 Two peers, measured in the same run on the same analyses: the same clustering on words alone (what
 runs when the meaning model, backtest/embeddings.py, is not installed), and the fingerprint partition
 the pipeline used before (stage | suspected file | masked error text, each distinct fingerprint one
-cohort). Then the cost of meaning: embedding 1,000 failures' findings, and `cluster` on them with and
+cohort). Then each installed meaning model's pair AUC on the same findings (how often two failures
+of one cause are more alike than a pair that is not; backtest/embeddings.py picks the first), and the
+cost of meaning: embedding 1,000 failures' findings with each model, and `cluster` on them with and
 without meaning.
 Targets (issue 14): recall and purity >= 0.8 per cause, causeless kept out >= 0.7, ARI >= 0.8 with
 file-reading analysts and >= 0.6 with templated ones.
@@ -44,7 +47,7 @@ from types import ModuleType
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
-from agentbook.backtest.embeddings import embedder, load_from, package_root
+from agentbook.backtest.embeddings import Model, embedder, models
 from agentbook.backtest.features import describe_failure, normalise_error
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
@@ -56,7 +59,8 @@ INCIDENT = REPO / "examples" / "incident-assistant" / "backtest"
 HELDOUT = REPO / "tests" / "backtest" / "heldout_coding.py"
 ATLAS = REPO / "tests" / "backtest" / "heldout_atlas.py"
 VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
-Measured = tuple[Quality, Quality, Quality]  # with meaning, words only, fingerprint peer
+# with meaning, words only, fingerprint peer; each installed meaning model's pair AUC
+Measured = tuple[Quality, Quality, Quality, dict[str, float]]
 
 
 def _load(path: Path, name: str) -> ModuleType:
@@ -92,12 +96,38 @@ def fingerprint_peer(failures: list[Failure]) -> list[list[str]]:
     return list(groups.values())
 
 
+def pair_auc(model: Model, texts: list[str], causes: list[str | None]) -> float:
+    """How often a pair of failures of one cause is more alike than a pair that is not (two causes, or
+    a cause and a causeless failure, or two causeless ones); ties count half."""
+    import numpy as np
+
+    vectors = model.embed(texts)
+    sim = vectors @ vectors.T
+    upper = np.triu_indices(len(texts), 1)
+    ids = {c: n for n, c in enumerate(sorted({c for c in causes if c is not None}))}
+    label = np.array([-1 if c is None else ids[c] for c in causes])
+    same = (label[upper[0]] == label[upper[1]]) & (label[upper[0]] != -1)
+    pos, neg = np.sort(sim[upper][same]), np.sort(sim[upper][~same])
+    if not len(pos) or not len(neg):
+        return float("nan")
+    below = np.searchsorted(neg, pos, side="left") + np.searchsorted(neg, pos, side="right")
+    return float(below.sum() / (2 * len(pos) * len(neg)))
+
+
+_MODELS: dict[str, Model | str] = {}
+
+
 def measure(folder: Path, source: Path) -> Measured:
     failures, _ = collect_failures(BacktestFolder(folder))
     truth = _truth(source, failures)
     ours = score(_groups(failures, cluster_labels(failures)), truth)
     words = score(_groups(failures, cluster_labels(failures, meaning=False)), truth)
-    return ours, words, score(fingerprint_peer(failures), truth)
+    if not _MODELS:
+        _MODELS.update(models())
+    texts = [describe_failure(f.analysis).text for f in failures]
+    causes = [truth[f.inv.id] for f in failures]
+    aucs = {name: pair_auc(m, texts, causes) for name, m in _MODELS.items() if not isinstance(m, str)}
+    return ours, words, score(fingerprint_peer(failures), truth), aucs
 
 
 def runs(work: Path, seeds: int) -> dict[str, list[Measured]]:
@@ -109,7 +139,7 @@ def runs(work: Path, seeds: int) -> dict[str, list[Measured]]:
     out: dict[str, list[Measured]] = {"support-agent/file-reading": [], "support-agent/templated": [],
                                       "incident-assistant/scripted": [], "heldout-coding/quoting": [],
                                       "heldout-coding/templated": [], "heldout-atlas/templated": [],
-                                      "heldout-voice/templated": []}
+                                      "heldout-voice/quoting": [], "heldout-voice/templated": []}
     for n in range(seeds):
         seed = 11 + n
         src = work / f"sa-src-{seed}"
@@ -148,9 +178,12 @@ def runs(work: Path, seeds: int) -> dict[str, list[Measured]]:
         seed = 21 + n
         src = work / f"hv-src-{seed}"
         voice.generate(src, seed=seed)
-        tpl = work / f"hv-tpl-{seed}"
-        import_backtest(src / "manifest.jsonl", tpl)
+        quoting, tpl = work / f"hv-quoting-{seed}", work / f"hv-tpl-{seed}"
+        import_backtest(src / "manifest.jsonl", quoting)
+        shutil.copytree(quoting, tpl)
+        support.write_analyses(quoting, src / "quoting.jsonl")
         support.write_analyses(tpl, src / "templated.jsonl")
+        out["heldout-voice/quoting"].append(measure(quoting, src))
         out["heldout-voice/templated"].append(measure(tpl, src))
         print(f"seed {n + 1}/{seeds} done", file=sys.stderr)
     return out
@@ -167,7 +200,7 @@ def _fmt(x: float | None) -> str:
 
 TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "incident-assistant/scripted": 0.8,
            "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
-           "heldout-voice/templated": 0.6}
+           "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6}
 
 
 def report(results: dict[str, list[Measured]]) -> None:
@@ -175,7 +208,7 @@ def report(results: dict[str, list[Measured]]) -> None:
     print(f"{'generator / analysts':32} {'seed':>4} {'ARI':>6} {'words':>6} {'peer':>6} {'purity':>6} {'min rec':>7} "
           f"{'(words)':>7} {'min pur':>7} {'kept out':>8} {'cohorts':>7}")
     for name, rows in results.items():
-        for n, (q, w, peer) in enumerate(rows):
+        for n, (q, w, peer, _) in enumerate(rows):
             rec, pur = _worst(q)
             print(f"{name:32} {n + 1:4d} {q.ari:6.3f} {w.ari:6.3f} {peer.ari:6.3f} {q.purity:6.3f} {rec:7.2f} "
                   f"{_worst(w)[0]:7.2f} {pur:7.2f} {_fmt(q.causeless_kept_out):>8} {q.cohorts:7d}")
@@ -183,19 +216,29 @@ def report(results: dict[str, list[Measured]]) -> None:
     print(f"{'summary over seeds':32} {'ARI min/median':>15} {'words':>6} {'x peer':>7} {'min recall':>10} {'(words)':>7} "
           f"{'min purity':>10} {'kept out min':>12}  target")
     for name, rows in results.items():
-        aris = [q.ari for q, _, _ in rows]
-        peer = statistics.median(p.ari for _, _, p in rows)
-        worst = [_worst(q) for q, _, _ in rows]
-        kept = [q.causeless_kept_out for q, _, _ in rows if q.causeless_kept_out is not None]
+        aris = [q.ari for q, _, _, _ in rows]
+        peer = statistics.median(p.ari for _, _, p, _ in rows)
+        worst = [_worst(q) for q, _, _, _ in rows]
+        kept = [q.causeless_kept_out for q, _, _, _ in rows if q.causeless_kept_out is not None]
         short = [what for what, ok in (("ARI", min(aris) >= TARGETS[name]),
                                        ("recall", min(r for r, _ in worst) >= 0.8),
                                        ("purity", min(p for _, p in worst) >= 0.8),
                                        ("kept out", not kept or min(kept) >= 0.7)) if not ok]
-        print(f"{name:32} {min(aris):6.3f}/{statistics.median(aris):6.3f} {min(w.ari for _, w, _ in rows):6.3f} "
+        print(f"{name:32} {min(aris):6.3f}/{statistics.median(aris):6.3f} {min(w.ari for _, w, _, _ in rows):6.3f} "
               f"{statistics.median(aris) / max(peer, 1e-9):6.2f}x {min(r for r, _ in worst):10.2f} "
-              f"{min(_worst(w)[0] for _, w, _ in rows):7.2f} {min(p for _, p in worst):10.2f} "
+              f"{min(_worst(w)[0] for _, w, _, _ in rows):7.2f} {min(p for _, p in worst):10.2f} "
               f"{_fmt(min(kept) if kept else None):>12}  ARI>={TARGETS[name]}: "
               + ("all met" if not short else f"NOT met: {', '.join(short)}"))
+    names = sorted({m for rows in results.values() for *_, aucs in rows for m in aucs})
+    if names:
+        print()
+        print("pair AUC of each installed meaning model (min / median over seeds; the first is the one clustering used)")
+        for name, rows in results.items():
+            cells = []
+            for model in names:
+                vals = [aucs[model] for *_, aucs in rows if model in aucs]
+                cells.append(f"{model}: {min(vals):.3f}/{statistics.median(vals):.3f}" if vals else f"{model}: n/a")
+            print(f"{name:32} " + "   ".join(cells))
 
 
 def cost(work: Path, count: int = 1000) -> None:
@@ -209,25 +252,29 @@ def cost(work: Path, count: int = 1000) -> None:
     import_backtest(src / "manifest.jsonl", folder)
     support.write_analyses(folder, src / "templated.jsonl")
     failures, _ = collect_failures(BacktestFolder(folder))
-    model, meaning = embedder()
+    _, meaning = embedder()
     print()
-    if model is None:
+    if not meaning.used:
         print(f"cost: not measured ({meaning.note})")
         return
     texts = [describe_failure(f.analysis).text for f in failures]
     t0 = time.perf_counter()
-    load_from(package_root())  # what the first clustering in a process pays: SHA-256 checks, then the table
+    fresh = models()  # what the first clustering in a process pays: SHA-256 checks, then the files
     load = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    model.embed(texts)
-    embed = time.perf_counter() - t0
+    embed = {}
+    for name, model in fresh.items():
+        if not isinstance(model, str):
+            t0 = time.perf_counter()
+            model.embed(texts)  # a fresh model: nothing embedded yet
+            embed[name] = time.perf_counter() - t0
     t0 = time.perf_counter()
     cluster_labels(failures, meaning=False)
     words = time.perf_counter() - t0
     t0 = time.perf_counter()
     cluster_labels(failures)
     both = time.perf_counter() - t0
-    print(f"cost on {len(failures)} failures: loading the model {load:.3f}s once, embedding {embed:.3f}s; cluster {both:.2f}s with meaning, "
+    each = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in embed.items())
+    print(f"cost on {len(failures)} failures: loading the models {load:.3f}s once; embedding: {each}; cluster {both:.2f}s with meaning, "
           f"{words:.2f}s on words alone ({both / max(words, 1e-9):.2f}x; {meaning.note})")
 
 

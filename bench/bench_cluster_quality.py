@@ -13,8 +13,9 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
   heldout-coding / templated:    the same runs, three framings around a few phrasings per cause
   heldout-atlas / templated:     held-out generator (tests/backtest/heldout_atlas.py, a retrieval Q&A
                                  bot), four writing styles, phrasings of a cause that share few words
-  heldout-voice / templated:     held-out generator (tests/backtest/heldout_voice.py, a phone booking
-                                 agent), bullet notes, narratives, questions, German/English shorthand
+  heldout-voice / quoting:       held-out generator (tests/backtest/heldout_voice.py, a phone booking
+                                 agent), analyses quoting the span that went wrong, verbatim
+  heldout-voice / templated:     the same calls: bullet notes, narratives, questions, German/English shorthand
 
 The held-out generators are never tuned on: they say whether the figures hold on a backtest the
 clustering was not shaped by.
@@ -138,7 +139,7 @@ def runs(work: Path, seeds: int) -> dict[str, list[Measured]]:
     out: dict[str, list[Measured]] = {"support-agent/file-reading": [], "support-agent/templated": [],
                                       "incident-assistant/scripted": [], "heldout-coding/quoting": [],
                                       "heldout-coding/templated": [], "heldout-atlas/templated": [],
-                                      "heldout-voice/templated": []}
+                                      "heldout-voice/quoting": [], "heldout-voice/templated": []}
     for n in range(seeds):
         seed = 11 + n
         src = work / f"sa-src-{seed}"
@@ -177,9 +178,12 @@ def runs(work: Path, seeds: int) -> dict[str, list[Measured]]:
         seed = 21 + n
         src = work / f"hv-src-{seed}"
         voice.generate(src, seed=seed)
-        tpl = work / f"hv-tpl-{seed}"
-        import_backtest(src / "manifest.jsonl", tpl)
+        quoting, tpl = work / f"hv-quoting-{seed}", work / f"hv-tpl-{seed}"
+        import_backtest(src / "manifest.jsonl", quoting)
+        shutil.copytree(quoting, tpl)
+        support.write_analyses(quoting, src / "quoting.jsonl")
         support.write_analyses(tpl, src / "templated.jsonl")
+        out["heldout-voice/quoting"].append(measure(quoting, src))
         out["heldout-voice/templated"].append(measure(tpl, src))
         print(f"seed {n + 1}/{seeds} done", file=sys.stderr)
     return out
@@ -196,7 +200,7 @@ def _fmt(x: float | None) -> str:
 
 TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "incident-assistant/scripted": 0.8,
            "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
-           "heldout-voice/templated": 0.6}
+           "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6}
 
 
 def report(results: dict[str, list[Measured]]) -> None:

@@ -11,7 +11,8 @@ alone, and blamed agent + category (nearer to a cause: one thing to change in on
 Beside it, in the same run on the same analyses, the two peers bench_cluster_quality.py prints: the
 same clustering on words alone (no meaning model), and the fingerprint partition the pipeline used
 before (stage | suspected file | masked error text). Per category: its failures, the recall of the
-cohort holding most of them, and that cohort's purity.
+cohort holding most of them, and that cohort's purity. Last, each installed meaning model's pair AUC
+(bench_cluster_quality.pair_auc: how often two failures with one label are more alike than two without).
 
 The peer sees no stage and no error text here (the annotations have neither), so it is the partition
 by blamed agent: the annotators' own agent label, which is why it does well on agent + category and on
@@ -43,7 +44,8 @@ from pathlib import Path
 from types import ModuleType
 
 from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
-from agentbook.backtest.embeddings import embedder
+from agentbook.backtest.embeddings import embedder, models
+from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import Quality, score
@@ -84,6 +86,15 @@ def build(work: Path, dataset: str, data: Path) -> tuple[Path, dict[str, dict[st
     SUPPORT.write_analyses(folder, src / "analyses.jsonl")
     planted = [json.loads(line) for line in (src / "planted.jsonl").read_text().splitlines()]
     return folder, {level: {r["id"]: r[level] for r in planted} for level in REAL.LEVELS}, distinct
+
+
+def pair_aucs(folder: Path, truth: dict[str, dict[str, str | None]]) -> dict[str, dict[str, float]]:
+    """Each installed meaning model's pair AUC against each level of truth (bench_cluster_quality.pair_auc)."""
+    failures, _ = collect_failures(BacktestFolder(folder))
+    texts = [describe_failure(f.analysis).text for f in failures]
+    return {name: {level: QUALITY.pair_auc(model, texts, [truth[level][f.inv.id] for f in failures])
+                   for level in REAL.LEVELS}
+            for name, model in models().items() if not isinstance(model, str)}
 
 
 def partitions(folder: Path) -> dict[str, list[list[str]]]:
@@ -136,10 +147,11 @@ def main() -> None:
         return
     print(f"clustering on: {embedder()[1].note}; data: {data}")
     with tempfile.TemporaryDirectory(prefix="bench-cluster-real-") as tmp:
-        summary = {}
+        summary, aucs = {}, {}
         for dataset in REAL.DATASETS:
             folder, truth, distinct = build(Path(tmp), dataset, data)
             summary[dataset] = report_dataset(dataset, partitions(folder), truth, distinct, args.cohorts)
+            aucs[dataset] = pair_aucs(folder, truth)
     same, total = REAL.teams_agree(data)
     print(f"\nWho&When and AgentRx blame the same agent for {same} of {total} Magentic-One failures")
     print(f"\n{'summary: ARI with meaning, w words, p peer':36} {'category':>26} {'agent-category':>26}")
@@ -149,6 +161,11 @@ def main() -> None:
             q = scored[level]
             cells.append(f"{q['meaning'].ari:6.3f} w{q['words'].ari:6.3f} p{q['peer'].ari:6.3f}")
         print(f"{dataset:36} {cells[0]:>26} {cells[1]:>26}")
+    if any(aucs.values()):
+        print("\npair AUC of each installed meaning model (category / agent-category; the first is the one clustering used)")
+        for dataset, by_model in aucs.items():
+            print(f"{dataset:36} " + "   ".join(f"{name}: {v['category']:.3f}/{v['agent-category']:.3f}"
+                                                 for name, v in by_model.items()))
 
 
 if __name__ == "__main__":

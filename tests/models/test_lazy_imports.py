@@ -87,16 +87,18 @@ def run_python(code: str) -> list[str]:
 
 
 def test_sdk_parts_leave_the_api_types_unloaded() -> None:
-    """The Messages path loads none of the request/response type trees (`anthropic.types` re-exports
-    ~1,600 pydantic classes; the client module reaches them only through the SDK's tracing helpers):
-    fails if an SDK upgrade gives those packages' `__init__` code of its own or imports them another way."""
+    """The Messages path loads none of the API's type trees (`anthropic.types` re-exports ~1,600
+    pydantic classes; the client module reaches them through the SDK's tracing helpers and its typed
+    status errors): fails if an SDK upgrade gives those packages' `__init__` code of its own or
+    imports them another way."""
     out = run_python("import sys\nfrom agentbook.models import sdk\n"
                      "print(len([m for m in sys.modules if m.startswith('anthropic.types')]))\n"
                      "for m in ('anthropic.types.message_create_params', 'anthropic.types.beta.beta_message',"
                      " 'anthropic.lib._tracing._api_call', 'anthropic.lib._tracing._work'):\n"
-                     "    print(m in sys.modules)")
-    assert out[1:] == ["False"] * 4
-    assert int(out[0]) < 1000  # the error classes' own types only; all of them are ~2,000 modules
+                     "    print(m in sys.modules)\n"
+                     "print('ERROR_CLASSES' in vars(sys.modules['anthropic._error_classes']))")
+    assert out[1:] == ["False"] * 5
+    assert int(out[0]) < 20  # the package itself and the few its client module names; all are ~2,000
 
 
 @pytest.mark.parametrize("package", ["anthropic.types", "anthropic.types.beta", "anthropic.types.shared",
@@ -129,13 +131,21 @@ def test_deferred_packages_answer_what_a_full_import_does() -> None:
     assert int(out[0]) > 1000 and out[1:] == ["True", "False", "same"]
 
 
-def test_call_through_function_calls_the_real_one() -> None:
-    """The tracing function the client module holds (answered without importing its module) forwards
-    each call, arguments and result, to the SDK's own function."""
+def test_call_through_functions_call_the_real_ones() -> None:
+    """The functions the client module holds for rare paths (answered without importing their modules)
+    forward each call, arguments and result, to the SDK's own: the tracing finisher, and the status-error
+    factory, which gives the SDK's typed error class for the API's error code."""
     out = run_python(
         "import sys\nfrom agentbook.models import sdk\nimport anthropic._base_client as base\n"
         "held = base.finish_api_call_span\nprint('anthropic.lib._tracing._api_call' in sys.modules)\n"
         "import anthropic.lib._tracing._api_call as real\n"
         "real.finish_api_call_span = lambda *a, **k: ('real', a, k)\n"
-        "print(held(1, 2, result=3) == ('real', (1, 2), {'result': 3}), held.__name__)")
-    assert out == ["False", "True", "finish_api_call_span"]
+        "print(held(1, 2, result=3) == ('real', (1, 2), {'result': 3}), held.__name__)\n"
+        "import httpx2\n"
+        "request = httpx2.Request('POST', 'http://127.0.0.1:1/v1/messages')\n"
+        "body = {'type': 'error', 'error': {'type': 'not_found_error', 'message': 'x', 'details': {'error_code': 'file_expired'}}}\n"
+        "response = httpx2.Response(404, request=request, json=body)\n"
+        "err = base.make_status_error('gone', body=body, response=response)\n"
+        "import anthropic\n"
+        "print(type(err).__name__, isinstance(err, anthropic.NotFoundError), err.status_code)")
+    assert out == ["False", "True", "finish_api_call_span", "FileExpiredError", "True", "404"]

@@ -11,6 +11,9 @@ which a session that streams raw events uses none. Two deferrals keep that out:
   is set, so its submodules import as usual). The first lookup of any other top-level name
   (`anthropic.X`, from any code) runs the package's `__init__` right then, in the same module object,
   and answers from it.
+- Two functions the client module imports for rare paths (the OpenTelemetry span finisher, the
+  typed status-error factory) are answered with a forwarder that loads the real one on its first
+  call (CALL_THROUGH below).
 - A package under `anthropic.types` or `anthropic.lib` whose `__init__` does nothing but re-export its
   submodules' names (`from .x import Y as Y`, checked by reading the file; any other statement and it
   imports as usual) is entered the same way, knowing where each name comes from: `from anthropic.types
@@ -18,7 +21,7 @@ which a session that streams raw events uses none. Two deferrals keep that out:
   name the `__init__` does not re-export runs the `__init__` in place, as above.
 
 Nothing ever sees a partial package: every name a package's `__init__` would define is answered with
-the object it would hold. A process that already imported `anthropic` just uses it.
+the object it would hold (a forwarder: with one that calls it). A process that already imported `anthropic` just uses it.
 """
 
 from __future__ import annotations
@@ -36,19 +39,22 @@ from typing import Any
 
 _lock = threading.RLock()
 SCOPE = ("anthropic.types", "anthropic.lib")  # packages whose re-exports may be answered one by one
-# Functions the client module imports only to call when OpenTelemetry tracing is on, from modules that
-# import the whole request and message type trees: answered with a function that imports the real one
-# on its first call (same arguments, same result), so a process that never traces never loads them.
-CALL_THROUGH = {("anthropic.lib._tracing", "finish_api_call_span")}
-
+# Functions the client module imports for a rare path, from modules that import large type trees:
+# answered with a function that loads the real one on its first call (same arguments, same result),
+# so a process that never takes the path never loads them. The tracing finisher runs only with
+# OpenTelemetry tracing on; the status-error factory (with ~100 typed error classes, each with its
+# details model) only when the API answers with an error, which then pays the import once.
+CALL_THROUGH = {"anthropic.lib._tracing": {"finish_api_call_span"}, "anthropic._error_classes": {"make_status_error"}}
 Source = tuple[str, str | None]  # (absolute module, attribute in it; None: the module itself)
 
 
 def _defer(package: ModuleType, run_init: Any, names: dict[str, Source]) -> None:
-    """Give `package` a PEP 562 hook: re-exported names from their own modules, submodules as
-    submodules, anything else from the package's `__init__`, run in place on first need."""
+    """Give `package` (or a plain module) a PEP 562 hook: re-exported names from their own modules,
+    submodules as submodules, CALL_THROUGH names as forwarders, anything else from the package's
+    `__init__` (the module's code), run in place on first need."""
     state = {"done": False}
     prefix = package.__name__
+    forwarded = CALL_THROUGH.get(prefix, set())
 
     def complete() -> None:
         with _lock:
@@ -59,15 +65,22 @@ def _defer(package: ModuleType, run_init: Any, names: dict[str, Source]) -> None
 
     def lookup(name: str) -> Any:
         if not state["done"]:
+            if name in forwarded:
+                return _call_through(lambda: _resolve(*names[name]) if name in names else real(name), prefix, name)
             if name in names:
-                value = _call_through(*names[name]) if (prefix, name) in CALL_THROUGH else _resolve(*names[name])
+                value = _resolve(*names[name])
                 package.__dict__[name] = value
                 return value
-            path = getattr(package, "__path__", None)
+            path = package.__dict__.get("__path__")
+            if name == "__path__" and path is None:  # a plain module (the import system asks)
+                raise AttributeError(f"module {prefix!r} has no attribute '__path__'")
             if not name.startswith("__") and path is not None and \
                     importlib.machinery.PathFinder.find_spec(f"{prefix}.{name}", path) is not None:
                 # a submodule (`from . import _exceptions` in the SDK asks for it this way): itself
                 return importlib.import_module(f"{prefix}.{name}")
+        return real(name)
+
+    def real(name: str) -> Any:
         complete()
         try:
             return package.__dict__[name]
@@ -77,11 +90,12 @@ def _defer(package: ModuleType, run_init: Any, names: dict[str, Source]) -> None
     package.__getattr__ = lookup  # type: ignore[method-assign]  # only for names not yet in the module
 
 
-def _call_through(module: str, attr: str | None) -> Any:
+def _call_through(target: Any, module: str, name: str) -> Any:
+    """A function that calls `target()`'s result (the real function, loaded then) with its arguments."""
     def call(*args: Any, **kwargs: Any) -> Any:
-        return _resolve(module, attr)(*args, **kwargs)
+        return target()(*args, **kwargs)
 
-    call.__name__ = call.__qualname__ = str(attr)
+    call.__name__ = call.__qualname__ = name
     call.__module__ = module
     return call
 
@@ -122,6 +136,11 @@ class _ReexportFinder(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
                   ) -> importlib.machinery.ModuleSpec | None:
+        if fullname in CALL_THROUGH and not any(fullname == s or fullname.startswith(s + ".") for s in SCOPE):
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path)  # a plain module: deferred whole
+            if spec is not None and spec.loader is not None and not spec.submodule_search_locations:
+                spec.loader = _DeferredInit(spec.loader, {})
+            return spec
         if not any(fullname == s or fullname.startswith(s + ".") for s in SCOPE):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)

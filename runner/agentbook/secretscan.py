@@ -51,6 +51,17 @@ KEY_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(p)
     ("private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
 ))
 _SQUEEZED = re.compile(r"[\s\"'+\\]+")  # what a secret split over lines has between its pieces
+# the same characters among the first 256, for squeezing latin-1 text as bytes (many times faster)
+_SQUEEZED_BYTES = bytes(c for c in range(256) if _SQUEEZED.fullmatch(chr(c)))
+
+
+def squeeze(text: str) -> str:
+    """`text` without what `_SQUEEZED` matches."""
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return _SQUEEZED.sub("", text)
+    return raw.translate(None, _SQUEEZED_BYTES).decode("latin-1")
 # Names (paths, branches) are often made branch-safe: lower-cased, every other run of characters one
 # dash, cut to a length. A name holding any 16 characters in a row of a form made safe that way holds
 # most of a secret (the rest is a small search away), so that counts as a hit too.
@@ -128,6 +139,8 @@ class SecretHit(FrozenRecord):
         return {"path": self.path, "line": self.line, "secret": self.secret, "form": self.form}
 
     def render(self) -> str:
+        if self.line < 0:  # what could not be scanned (too large, out of time): never committed or pushed
+            return f"{self.path}: {self.secret}: {self.form}"
         where = f"{self.path}:{self.line}" if self.line else f"{self.path} (its name)"
         return f"{where}: {self.secret}" + ("" if self.form == "plain" else f" ({self.form})")
 
@@ -148,7 +161,7 @@ class SecretScanner:
             for i in range(len(key) - NAME_WINDOW + 1):
                 self._windows.setdefault(key[i:i + NAME_WINDOW], (name, kind))
 
-    def scan(self, text: str, where: str, *, name_only: bool = False) -> list[SecretHit]:
+    def scan(self, text: str, where: str, *, name_only: bool = False, split: bool = True) -> list[SecretHit]:
         """Hits in `text` (a file's content, a message); with `name_only` the text is a path and
         every hit is reported on line 0, case-insensitively (branch names are lowercased)."""
         hits: dict[tuple[int, str], SecretHit] = {}
@@ -167,13 +180,47 @@ class SecretScanner:
                 line = 0 if name_only else text.count("\n", 0, m.start()) + 1
                 hits.setdefault((line, kind), SecretHit(where, line, kind, "key shape"))
                 break
-        if not name_only and "\n" in text:
+        if not name_only and split and "\n" in text:
             for hit in self._split(text, where):
                 hits.setdefault((hit.line, hit.secret), hit)
         if not name_only and "\0" in text:  # UTF-16/UTF-32 text: ASCII with NUL bytes between
-            for hit in self.scan(text.replace("\0", ""), where):
+            for hit in self.scan(text.replace("\0", ""), where, split=split):
                 wide = hit.replace(form=f"{hit.form}, UTF-16/32")
                 hits.setdefault((hit.line, hit.secret), wide)
+        return sorted(hits.values(), key=lambda h: (h.line, h.secret))
+
+    def overlap(self) -> int:
+        """Characters each window of a streamed scan repeats from the one before: enough for the
+        longest form written in UTF-32 (four characters each) and the longest key shape's minimum."""
+        longest = max((len(form) for _, form, _ in self._forms), default=0)
+        return 4 * longest + 256
+
+    def scan_stream(self, chunks: Iterable[str], where: str) -> list[SecretHit]:
+        """`scan` over text that comes in pieces (a file read a window at a time, memory bounded by
+        the window): each window starts with the last `overlap()` characters of the one before, so a
+        secret cut by a window's edge is whole in the next; line numbers count from the stream's start.
+        A form split over lines with more filler than the overlap between its pieces is looked for in
+        the squeezed stream, which carries its own tail."""
+        hits: dict[tuple[int, str], SecretHit] = {}
+        keep = self.overlap()
+        longest = max((len(form) for _, form, _ in self._squeezed), default=1)
+        tail, tail_line = "", 1  # the end of the previous window, and the line it starts on
+        squeezed_tail = ""
+        for chunk in chunks:
+            window = tail + chunk
+            for hit in self.scan(window, where, split=False):  # split forms: the squeezed stream below
+                line = hit.line + tail_line - 1
+                hits.setdefault((line, hit.secret), hit.replace(line=line))
+            squeezed = squeezed_tail + squeeze(chunk.replace("\0", "") if "\0" in chunk else chunk)
+            found = {hit.secret for hit in hits.values()}
+            for name, form, kind in self._squeezed:
+                if name not in found and squeezed.find(form) >= 0:  # its line: where this window begins
+                    hits[(tail_line, name)] = SecretHit(where, tail_line, name, f"{kind}, split over lines")
+                    found.add(name)
+            squeezed_tail = squeezed[-(longest - 1):] if longest > 1 else ""
+            cut = max(0, len(window) - keep)
+            tail_line += window.count("\n", 0, cut)
+            tail = window[cut:]
         return sorted(hits.values(), key=lambda h: (h.line, h.secret))
 
     def _in_name(self, text: str) -> list[tuple[str, str]]:
@@ -192,7 +239,7 @@ class SecretScanner:
 
     def _split(self, text: str, where: str) -> list[SecretHit]:
         """Forms cut into pieces over lines (quotes, `+`, backslashes and whitespace between)."""
-        squeezed = _SQUEEZED.sub("", text)
+        squeezed = squeeze(text)
         out = []
         for name, form, kind in self._squeezed:
             pos = squeezed.find(form)

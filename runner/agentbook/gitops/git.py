@@ -23,9 +23,10 @@ import functools
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from agentbook.errors import FatalError
 
@@ -113,6 +114,23 @@ class Git:
             raise GitError(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
         out: bytes = proc.stdout
         return out
+
+    @contextlib.contextmanager
+    def stream(self, *args: str) -> Iterator[IO[bytes]]:
+        """stdout of `git ARGS` to read a piece at a time (a blob larger than memory should hold);
+        `GitError` when it fails."""
+        proc = subprocess.Popen(self._argv(args), cwd=self.cwd, env=self._env(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            yield proc.stdout
+        finally:
+            proc.stdout.close()
+            err = proc.stderr.read()
+            proc.stderr.close()
+            code = proc.wait()
+        if code != 0:
+            raise GitError(list(args), code, err.decode("utf-8", "replace"))
 
     def ok(self, *args: str) -> bool:
         """True when `git ARGS` exits 0 (for questions like "does this ref exist?")."""

@@ -106,15 +106,17 @@ def make_root(base: Path, i: int) -> Path:
     return root
 
 
-async def run_all(model: Model, base: Path, sessions: int, turns: int, tag: str,
-                  stamps: list[dict[str, Any]] | None = None) -> list[Any]:
+def prepare(model: Model, base: Path, sessions: int, turns: int) -> list[SessionConfig]:
+    """The sessions' roots and configs, made before the clock starts: the bench's setup, not the runner's."""
     base.mkdir(parents=True)
-    configs = [SessionConfig(model=model, root=make_root(base, i), system=SYSTEM,
-                             tools=["read", "grep", "glob", "write", "edit"],
-                             budgets=Budgets(max_turns=turns + 1, reserve=1.0),
-                             transcript_path=base / f"t{i}.jsonl", trace_path=base / f"trace{i}.json")
-               for i in range(sessions)]
+    return [SessionConfig(model=model, root=make_root(base, i), system=SYSTEM,
+                          tools=["read", "grep", "glob", "write", "edit"],
+                          budgets=Budgets(max_turns=turns + 1, reserve=1.0),
+                          transcript_path=base / f"t{i}.jsonl", trace_path=base / f"trace{i}.json")
+            for i in range(sessions)]
 
+
+async def run_all(configs: list[SessionConfig], tag: str, stamps: list[dict[str, Any]] | None = None) -> list[Any]:
     async def one(i: int, config: SessionConfig) -> Any:
         # a distinct first message per run, so no run finds its conversations in the stand-in's cache
         key, began = f"bench {tag} session {i}", time.monotonic()
@@ -216,9 +218,10 @@ async def one_run(base_url: str, server_pid: int, base: Path, args: argparse.Nam
             server0 = proc_cpu(server_pid)
             stamps: list[dict[str, Any]] = []
             records.clear()
+            configs = prepare(model, base / tag, args.sessions, args.turns)
             with LoopLag() as lag:
                 results, cpu, wall = await timed(
-                    lambda tag=tag, stamps=stamps: run_all(model, base / tag, args.sessions, args.turns, tag, stamps))
+                    lambda tag=tag, stamps=stamps, configs=configs: run_all(configs, tag, stamps))
             waves.append({"tag": tag, "wall": wall, "cpu": cpu, "server_cpu": proc_cpu(server_pid) - server0,
                           "turns": sum(r.turns for r in results), "lag": lag.summary(),
                           "outcomes": sorted({r.outcome.kind.value for r in results})})
@@ -264,7 +267,8 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
             server.terminate()
             server.wait()
         peer = LoopOnlyModel(args.turns, args.latency_ms)
-        _, peer_cpu, peer_wall = asyncio.run(timed(lambda: run_all(peer, base / "peer", args.sessions, args.turns, "")))
+        configs = prepare(peer, base / "peer", args.sessions, args.turns)
+        _, peer_cpu, peer_wall = asyncio.run(timed(lambda: run_all(configs, "")))
         last = got["waves"][-1]["tag"]
         got["cached_share"] = cached_share([base / last / f"t{i}.jsonl" for i in range(args.sessions)])
     got.update(peer_cpu=peer_cpu, peer_wall=peer_wall, load_before=load_before, load_after=os.getloadavg()[0])

@@ -8,7 +8,7 @@ annotations of "modifying a pending order's items locks it, so its address canno
 under three categories). So recall of a category is not a target; what is asserted:
 
 - the cohorts that form are mostly one annotated label (purity >= 0.75 at agent + category: 0.80 on
-  words alone, 0.86 with meaning for Magentic-One; 0.80 / 1.00 for tau-bench),
+  words alone, 0.86 with meaning for Magentic-One; 1.00 on words alone, 0.80 with meaning for tau-bench),
 - the two causes the Magentic-One annotators wrote again and again in their own words (the
   orchestrator going ahead on WebSurfer's incomplete list; the Azure content filter) each lead a cohort,
 - with the meaning model, ARI against the categories beats the fingerprint partition measured on the

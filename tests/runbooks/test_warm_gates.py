@@ -37,6 +37,8 @@ EDGES = [
     "cd evals && agentbook validate --strict logql/suite.yaml --json; echo rc=$?",
     "umask 077; agentbook eval new made.yaml >/dev/null 2>&1; echo rc=$?; stat -c %a made.yaml 2>&1",
     f"sleep 30 | agentbook eval add {SUITE} --file - & sleep 1; kill -TERM $!; wait $!; echo rc=$?",  # a signal
+    # leaves the export's writer threads idle at exit: the worker must let them go as the interpreter does
+    "agentbook trace export traces/inv-0142-checkout-errors.otlp.json exported --json >/dev/null; echo rc=$?",
 ]
 RUN_ID = re.compile(r"\b\d{8}-\d{6,}-[0-9a-f]{4}\b")
 SECONDS = re.compile(r"\b\d+(\.\d+)?\s?(s|ms)\b|\"(seconds|duration_ms|started_at|finished_at|created_at)\": [^,}]+")

@@ -29,6 +29,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from agentbook.catalog.frontmatter import parse_front_matter
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text
 from agentbook.models.relay import wire_model
@@ -120,12 +123,21 @@ class ClaudeCodeSession(CliAgentSession):
         return {**super().env(), **pinned}
 
     def _install_skills(self) -> None:
+        """Each skill's folder, with a SKILL.md whose front-matter is only its name and description.
+        Claude Code acts on more keys than the spec's (`allowed-tools` runs tools without the run's
+        permission rules, `hooks` runs commands, `model` picks another model, `context: fork` another
+        agent), and a repository's skill is a file the ticket's author may have written."""
         target = self.home / ".claude" / "skills"
-        for name, (path, _) in self.ctx.skills.items():
+        for name, (path, body) in self.ctx.skills.items():
             dest = target / name
             shutil.rmtree(dest, ignore_errors=True)
             shutil.copytree(Path(path).parent, dest, symlinks=False,
                             ignore=shutil.ignore_patterns(".git", "__pycache__"))
+            parsed = parse_front_matter((dest / "SKILL.md").read_text(encoding="utf-8", errors="replace"), str(path))
+            description = parsed.data.get("description")
+            kept = {"name": name, "description": description if isinstance(description, str) else ""}
+            front = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True, width=1 << 16)
+            atomic_write_text(dest / "SKILL.md", f"---\n{front}---\n{body}")
 
     def _reset(self) -> None:
         self._result: dict[str, Any] | None = None

@@ -121,7 +121,7 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
                  "bash_allow": plan.bash_allow, "gate_retries": plan.gate_retries, "push": plan.push,
                  "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None,
                  "secrets": plan.secrets, "agent": plan.agent, "sandbox": plan.sandbox,
-                 "sandbox_limits": plan.limits.to_json()},
+                 "sandbox_limits": plan.limits.to_json(), "limits_capped": plan.limits_capped},
         timings={"plan": round(plan_seconds, 4)})
 
     def claim(branch: str) -> None:  # recorded before git makes it: a kill from here on is resumable
@@ -419,7 +419,7 @@ class _Runner:
             notes = publish.publish(self.repo, record, report)
         finally:
             self.rd.save(record)
-        return RunResult(record, self.rd.path, [*deleted, *notes])
+        return RunResult(record, self.rd.path, [*record.options.get("limits_capped", []), *deleted, *notes])
 
 
 def delete_empty_branch(repo: Repo, branch: str | None, base_sha: str) -> bool:

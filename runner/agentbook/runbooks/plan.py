@@ -92,6 +92,7 @@ class RunPlan:
     sandbox: str = "auto"
     limits: Limits = field(default_factory=Limits)
     agent: str = "agentbook"
+    limits_capped: list[str] = field(default_factory=list)  # the runbook's limits above their ceiling, capped
 
     @property
     def runbook_ref(self) -> str:
@@ -107,7 +108,7 @@ class RunPlan:
                 "steps": [{"index": s.index, "title": s.title, "body": s.body, "gates": s.gates}
                           for s in self.steps],
                 "push": self.push, "open_pr": self.open_pr, "sandbox": self.sandbox,
-                "sandbox_limits": self.limits.to_json()}
+                "sandbox_limits": self.limits.to_json(), "limits_capped": self.limits_capped}
 
 
 def _subdir(root: Path) -> str:
@@ -156,17 +157,27 @@ def plan_run(opts: RunOptions) -> RunPlan:
     agent = _agent(opts.agent, ticket, front, runbook)
     engine_for(agent).check(tools, [str(a) for a in allow] if isinstance(allow, list) else None)
     limits = _mapping(front.get("limits"))
-    sandbox_limits = resolve_limits(limits.get("sandbox"), opts.limits, where=f"{runbook.path}: limits.sandbox")
+    trusted, capped = is_shipped(runbook), list[str]()  # a repository's runbook may lower limits, never raise them
+    sandbox_limits = resolve_limits(limits.get("sandbox"), opts.limits, where=f"{runbook.path}: limits.sandbox",
+                                    trusted=trusted, notes=capped)
+    budgets = budgets_for(limits, max_usd=opts.max_usd, max_turns=opts.max_turns, timeout=opts.timeout,
+                          trusted=trusted, notes=capped)
+    gate_retries = gate_retries_for(limits, opts.gate_retries, trusted=trusted, notes=capped)
     if "bash" in tools or any(s.gates for s in steps):  # fail closed before a worktree exists
         resolve_mode(opts.sandbox)
     return RunPlan(run_id=run_id, repo=repo, runbook=runbook, ticket=ticket, inputs=inputs, base=base,
                    base_sha=base_sha, branch=branch, branch_explicit=explicit, model=model,
-                   budgets=budgets_for(limits, max_usd=opts.max_usd, max_turns=opts.max_turns, timeout=opts.timeout),
-                   gate_retries=gate_retries_for(limits, opts.gate_retries), tools=tools, skills=skills,
+                   budgets=budgets, gate_retries=gate_retries, tools=tools, skills=skills,
                    protected=protected, bash_allow=allow,
                    system=_system(runbook, values, inputs, skills, protected, steps), steps=steps, push=push,
                    open_pr=opts.open_pr, github=github, secrets=list(opts.secrets), agent=agent,
-                   sandbox=opts.sandbox, limits=sandbox_limits)
+                   sandbox=opts.sandbox, limits=sandbox_limits, limits_capped=capped)
+
+
+def is_shipped(runbook: Runbook) -> bool:
+    """The runbook is one of agentbook's own (chosen by whoever installed it), not the repository's
+    (which the ticket's author may have written, or shadowed one of agentbook's with)."""
+    return runbook.source == "agentbook"
 
 
 def _system(runbook: Runbook, values: dict[str, dict[str, Any]], inputs: dict[str, Any],

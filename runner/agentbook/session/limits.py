@@ -93,9 +93,37 @@ def parse_flags(flags: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def resolve(runbook_values: Any, flags: dict[str, Any] | None, where: str = "limits.sandbox") -> Limits:
-    """The defaults, then the runbook's `limits.sandbox`, then the CLI's `--limit` flags."""
-    limits = Limits()
-    if runbook_values is not None:
-        limits = limits.updated(runbook_values, where)
-    return limits.updated(flags or {}, "--limit")
+def shown(name: str, value: float) -> str:
+    """A limit's value as a user writes it: 4G, 90s, 512."""
+    if name in SIZES:
+        for unit in ("T", "G", "M", "K"):
+            if value >= _UNITS[unit] and value % _UNITS[unit] == 0:
+                return f"{int(value // _UNITS[unit])}{unit}"
+        return str(int(value))
+    return f"{value:g}s" if name in TIMES else f"{value:g}"
+
+
+def resolve(runbook_values: Any, flags: dict[str, Any] | None, where: str = "limits.sandbox", *,
+            trusted: bool = True, notes: list[str] | None = None) -> Limits:
+    """The defaults, the CLI's `--limit` flags over them, and the runbook's `limits.sandbox` under
+    those: a runbook may lower a limit, never raise it past the flag (or, when it is not agentbook's
+    own, past the default). A runbook value capped is noted in `notes`."""
+    base = Limits()
+    flagged = base.updated(flags or {}, "--limit")
+    if runbook_values is None:
+        return flagged
+    asked = Limits().updated(runbook_values, where)
+    given = set((flags or {}).keys())
+    changes: dict[str, Any] = {}
+    for name in sorted({str(k) for k in runbook_values}):
+        want, ceiling = getattr(asked, name), getattr(flagged, name)
+        if (name not in given and trusted) or want <= ceiling:
+            changes[name] = want
+        else:
+            by = "the --limit given" if name in given else \
+                "the runner's default for a repository's runbook (raise it with --limit)"
+            if notes is not None:
+                notes.append(f"runbook limits.sandbox.{name} {shown(name, want)} is above {by}: "
+                             f"capped at {shown(name, ceiling)}")
+            changes[name] = ceiling
+    return replace(flagged, **changes)

@@ -12,13 +12,14 @@ import contextlib
 import glob
 import json
 import os
+import queue
 import re
 import shutil
 import tempfile
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,7 @@ class _Writer:
         self.root, self.trace, self.layout = root, trace, layout
         self.files = 0
         # File creation dominates export time on real disks and releases the GIL: a few threads
-        # overlap it. Contents are decided here, in order, so the result does not depend on timing.
-        self._pool = _write_pool()
+        # overlap it (_submit). Contents are decided here, in order, so the result does not depend on timing.
         self._pending: deque[tuple[Future[None], int]] = deque()
         self._pending_chars = 0
         self._batch: list[tuple[str, str, str | None, str]] = []
@@ -87,7 +87,7 @@ class _Writer:
         size = sum(len(head) + len(rest or "") for _, head, rest, _ in self._batch)
         while self._pending and (len(self._pending) >= MAX_PENDING or self._pending_chars + size > MAX_PENDING_CHARS):
             self._wait_oldest()
-        self._pending.append((self._pool.submit(_put_all, self._batch), size))
+        self._pending.append((_submit(self._batch), size))
         self._pending_chars += size
         self._batch = []
 
@@ -107,7 +107,7 @@ class _Writer:
             self.flush()
             while self._pending:
                 self._wait_oldest()
-        finally:  # after a failure, this export's queued writes are dropped; the pool serves the next
+        finally:  # after a failure, this export's queued writes are dropped; the writers serve the next
             for future, _ in self._pending:
                 future.cancel()
             for future, _ in self._pending:
@@ -215,19 +215,39 @@ class _Writer:
         self.write(MARKER, f"agentbook trace export of {self.trace.trace_id}\n")
 
 
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_pool_lock = threading.Lock()
+_writers: tuple[int, queue.SimpleQueue[tuple[Future[None], list[Any]]]] | None = None
+_writers_lock = threading.Lock()
 
 
-def _write_pool() -> ThreadPoolExecutor:
-    """The writer threads, one set per process, shared by every export: an import of 60 traces started
-    (and joined) 240 threads when each export had its own. A forked child makes its own: the parent's
-    threads do not exist there."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="trace-export"))
-        return _pool[1]
+def _submit(batch: list[tuple[str, str, str | None, str]]) -> Future[None]:
+    """Queue one batch for the writer threads: WRITE_THREADS per process, shared by every export (an
+    import of 60 traces started and joined 240 threads when each export had its own pool). Daemon
+    threads: an export waits for its own writes, so none is pending when the process ends, and an idle
+    writer must not hold up an exit (the warm worker's child joins every other thread before its own).
+    A forked child starts its own: the parent's threads do not exist there."""
+    global _writers
+    with _writers_lock:
+        if _writers is None or _writers[0] != os.getpid():
+            jobs: queue.SimpleQueue[tuple[Future[None], list[Any]]] = queue.SimpleQueue()
+            for n in range(WRITE_THREADS):
+                threading.Thread(target=_write_loop, args=(jobs,), name=f"trace-export-{n}", daemon=True).start()
+            _writers = (os.getpid(), jobs)
+        future: Future[None] = Future()
+        _writers[1].put((future, batch))
+    return future
+
+
+def _write_loop(jobs: queue.SimpleQueue[tuple[Future[None], list[Any]]]) -> None:
+    while True:
+        future, batch = jobs.get()
+        if not future.set_running_or_notify_cancel():
+            continue  # cancelled: its export failed and is gone
+        try:
+            _put_all(batch)
+        except BaseException as err:  # noqa: BLE001 -- handed to the export that waits for it
+            future.set_exception(err)
+        else:
+            future.set_result(None)
 
 
 def _put_all(batch: list[tuple[str, str, str | None, str]]) -> None:

@@ -148,8 +148,10 @@ def report(samples: dict[str, list[tuple[float, float]]], repeat: int, peer: str
     floor = wall["floor: python -c pass"]
     cc = wall.get("peer: claude -p (same stand-in)")
     cc_cpu = cpu.get("peer: claude -p (same stand-in)")
+    busy = max(load) > (os.cpu_count() or 1)
+    caveat = ": above the core count, wall figures measure the machine's queue" if busy else ""
     print(f"start-up, median of {repeat} interleaved runs ({os.cpu_count()} cores; 1-min load average "
-          f"{load[0]:.1f} -> {load[1]:.1f}: above the core count, wall figures measure the machine's queue)")
+          f"{load[0]:.1f} -> {load[1]:.1f}{caveat})")
     print(f"  {'':42}{'wall':>9}{'cpu':>9}{'/ floor':>9}{'wall / claude':>15}{'cpu / claude':>14}")
     for name in samples:
         vs_peer = f"{wall[name] / cc:14.2f}x" if cc else f"{'':>15}"

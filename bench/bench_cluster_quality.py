@@ -36,22 +36,22 @@ file-reading analysts and >= 0.6 with templated ones.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import ModuleType
+
+from loader import load_module
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
 from agentbook.backtest.embeddings import Model, embedder, models
-from agentbook.backtest.features import describe_failure, normalise_error
+from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
-from agentbook.backtest.quality import Quality, score
+from agentbook.backtest.quality import Quality, fingerprint_partition, score
 
 REPO = Path(__file__).resolve().parents[1]
 SUPPORT = REPO / "examples" / "support-agent"
@@ -61,15 +61,6 @@ ATLAS = REPO / "tests" / "backtest" / "heldout_atlas.py"
 VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
 # with meaning, words only, fingerprint peer; each installed meaning model's pair AUC
 Measured = tuple[Quality, Quality, Quality, dict[str, float]]
-
-
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
@@ -84,15 +75,6 @@ def _groups(failures: list[Failure], labels: list[int]) -> list[list[str]]:
     for f, label in zip(failures, labels, strict=True):
         if label != NO_CAUSE:
             groups.setdefault(label, []).append(f.inv.id)
-    return list(groups.values())
-
-
-def fingerprint_peer(failures: list[Failure]) -> list[list[str]]:
-    """The previous first step: one cohort per stage | file | masked error text."""
-    groups: dict[str, list[str]] = {}
-    for f in failures:
-        key = f"{f.stage}|{f.component}|{normalise_error(f.analysis.get('error_signature') or '')[:80]}"
-        groups.setdefault(key, []).append(f.inv.id)
     return list(groups.values())
 
 
@@ -127,15 +109,15 @@ def measure(folder: Path, source: Path) -> Measured:
     texts = [describe_failure(f.analysis).text for f in failures]
     causes = [truth[f.inv.id] for f in failures]
     aucs = {name: pair_auc(m, texts, causes) for name, m in _MODELS.items() if not isinstance(m, str)}
-    return ours, words, score(fingerprint_peer(failures), truth), aucs
+    return ours, words, score(fingerprint_partition(failures), truth), aucs
 
 
 def runs(work: Path, seeds: int) -> dict[str, list[Measured]]:
-    support = _load(SUPPORT / "generate.py", "bench_support_generate")
-    incident = _load(INCIDENT / "generate.py", "bench_incident_generate")
-    heldout = _load(HELDOUT, "bench_heldout_coding")
-    atlas = _load(ATLAS, "bench_heldout_atlas")
-    voice = _load(VOICE, "bench_heldout_voice")
+    support = load_module(SUPPORT / "generate.py", "bench_support_generate")
+    incident = load_module(INCIDENT / "generate.py", "bench_incident_generate")
+    heldout = load_module(HELDOUT, "bench_heldout_coding")
+    atlas = load_module(ATLAS, "bench_heldout_atlas")
+    voice = load_module(VOICE, "bench_heldout_voice")
     out: dict[str, list[Measured]] = {"support-agent/file-reading": [], "support-agent/templated": [],
                                       "incident-assistant/scripted": [], "heldout-coding/quoting": [],
                                       "heldout-coding/templated": [], "heldout-atlas/templated": [],
@@ -244,8 +226,8 @@ def report(results: dict[str, list[Measured]]) -> None:
 def cost(work: Path, count: int = 1000) -> None:
     """What meaning costs on `count` failures (atlas-qa analyses, the wordiest): the embedding step alone,
     and `cluster` with and without it."""
-    atlas = _load(ATLAS, "bench_heldout_atlas_cost")
-    support = _load(SUPPORT / "generate.py", "bench_support_generate_cost")
+    atlas = load_module(ATLAS, "bench_heldout_atlas_cost")
+    support = load_module(SUPPORT / "generate.py", "bench_support_generate_cost")
     src, folder = work / "cost-src", work / "cost"
     causes = atlas.FAILURE_RATE * sum(atlas.SHARES.values())  # its causeless failures are capped (len(NOISE))
     atlas.generate(src, seed=1, count=round((count - len(atlas.NOISE)) / causes))

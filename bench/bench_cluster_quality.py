@@ -40,22 +40,22 @@ file-reading analysts and >= 0.6 with templated ones.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import ModuleType
+
+from loader import load_module
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
 from agentbook.backtest.embeddings import Model, embedder, models
-from agentbook.backtest.features import describe_failure, normalise_error
+from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
-from agentbook.backtest.quality import Quality, score
+from agentbook.backtest.quality import Quality, fingerprint_partition, score
 
 REPO = Path(__file__).resolve().parents[1]
 SUPPORT = REPO / "examples" / "support-agent"
@@ -66,15 +66,6 @@ VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
 DEV = REPO / "tests" / "backtest" / "dev_ledger.py"
 # with meaning, words only, fingerprint peer; each installed meaning model's pair AUC
 Measured = tuple[Quality, Quality, Quality, dict[str, float]]
-
-
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
@@ -89,15 +80,6 @@ def _groups(failures: list[Failure], labels: list[int]) -> list[list[str]]:
     for f, label in zip(failures, labels, strict=True):
         if label != NO_CAUSE:
             groups.setdefault(label, []).append(f.inv.id)
-    return list(groups.values())
-
-
-def fingerprint_peer(failures: list[Failure]) -> list[list[str]]:
-    """The previous first step: one cohort per stage | file | masked error text."""
-    groups: dict[str, list[str]] = {}
-    for f in failures:
-        key = f"{f.stage}|{f.component}|{normalise_error(f.analysis.get('error_signature') or '')[:80]}"
-        groups.setdefault(key, []).append(f.inv.id)
     return list(groups.values())
 
 
@@ -132,11 +114,11 @@ def measure(folder: Path, source: Path) -> Measured:
     texts = [describe_failure(f.analysis).text for f in failures]
     causes = [truth[f.inv.id] for f in failures]
     aucs = {name: pair_auc(m, texts, causes) for name, m in _MODELS.items() if not isinstance(m, str)}
-    return ours, words, score(fingerprint_peer(failures), truth), aucs
+    return ours, words, score(fingerprint_partition(failures), truth), aucs
 
 
 def _support(work: Path, n: int) -> dict[str, Measured]:
-    support = _load(SUPPORT / "generate.py", "bench_support_generate")
+    support = load_module(SUPPORT / "generate.py", "bench_support_generate")
     seed = 11 + n
     src = work / f"sa-src-{seed}"
     support.generate(src, seed=seed)
@@ -151,16 +133,16 @@ def _support(work: Path, n: int) -> dict[str, Measured]:
 def _dev(work: Path, n: int) -> dict[str, Measured]:
     seed = 31 + n
     src, tpl = work / f"dl-src-{seed}", work / f"dl-tpl-{seed}"
-    _load(DEV, "bench_dev_ledger").generate(src, seed=seed)
+    load_module(DEV, "bench_dev_ledger").generate(src, seed=seed)
     import_backtest(src / "manifest.jsonl", tpl)
-    _load(SUPPORT / "generate.py", "bench_support_generate").write_analyses(tpl, src / "templated.jsonl")
+    load_module(SUPPORT / "generate.py", "bench_support_generate").write_analyses(tpl, src / "templated.jsonl")
     return {"dev-ledger/templated": measure(tpl, src)}
 
 
 def _incident(work: Path, n: int) -> dict[str, Measured]:
     seed = 7 + n
     src = work / f"ia-src-{seed}"
-    _load(INCIDENT / "generate.py", "bench_incident_generate").generate(src, seed=seed, count=200, accounts=20)
+    load_module(INCIDENT / "generate.py", "bench_incident_generate").generate(src, seed=seed, count=200, accounts=20)
     folder = work / f"ia-{seed}"
     import_backtest(src / "manifest.jsonl", folder)
     analyze_backtest(folder, AnalyzeOptions(model=f"scripted:{INCIDENT / 'analyst.script.yaml'}", progress=False))
@@ -169,8 +151,8 @@ def _incident(work: Path, n: int) -> dict[str, Measured]:
 
 def _heldout(work: Path, name: str, path: Path, seed: int, kinds: tuple[str, ...]) -> dict[str, Measured]:
     src = work / f"{name}-src-{seed}"
-    _load(path, f"bench_{name.replace('-', '_')}").generate(src, seed=seed)
-    support = _load(SUPPORT / "generate.py", "bench_support_generate")
+    load_module(path, f"bench_{name.replace('-', '_')}").generate(src, seed=seed)
+    support = load_module(SUPPORT / "generate.py", "bench_support_generate")
     out = {}
     for kind in kinds:
         folder = work / f"{name}-{kind}-{seed}"
@@ -257,8 +239,8 @@ def report(results: dict[str, list[Measured]]) -> None:
 def cost(work: Path, count: int = 1000) -> None:
     """What meaning costs on `count` failures (atlas-qa analyses, the wordiest): the embedding step alone,
     and `cluster` with and without it."""
-    atlas = _load(ATLAS, "bench_heldout_atlas_cost")
-    support = _load(SUPPORT / "generate.py", "bench_support_generate_cost")
+    atlas = load_module(ATLAS, "bench_heldout_atlas_cost")
+    support = load_module(SUPPORT / "generate.py", "bench_support_generate_cost")
     src, folder = work / "cost-src", work / "cost"
     causes = atlas.FAILURE_RATE * sum(atlas.SHARES.values())  # its causeless failures are capped (len(NOISE))
     atlas.generate(src, seed=1, count=round((count - len(atlas.NOISE)) / causes))

@@ -34,38 +34,28 @@ being wrong; the categories are the coarsest truth a cohort could be scored agai
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
+
+from bench_cluster_quality import pair_auc
+from loader import load_module
 
 from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
 from agentbook.backtest.embeddings import embedder, models
 from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
-from agentbook.backtest.quality import Quality, score
+from agentbook.backtest.quality import Quality, fingerprint_partition, score
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ("meaning", "words", "peer")
 
 
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-REAL = _load(REPO / "tests" / "backtest" / "real_failures.py", "bench_real_failures")
-SUPPORT = _load(REPO / "examples" / "support-agent" / "generate.py", "bench_real_support")
-QUALITY = _load(REPO / "bench" / "bench_cluster_quality.py", "bench_real_quality")
+REAL = load_module(REPO / "tests" / "backtest" / "real_failures.py", "bench_real_failures")
+SUPPORT = load_module(REPO / "examples" / "support-agent" / "generate.py", "bench_real_support")
 
 
 def _groups(failures: list[Failure], labels: list[int]) -> list[list[str]]:
@@ -92,7 +82,7 @@ def pair_aucs(folder: Path, truth: dict[str, dict[str, str | None]]) -> dict[str
     """Each installed meaning model's pair AUC against each level of truth (bench_cluster_quality.pair_auc)."""
     failures, _ = collect_failures(BacktestFolder(folder))
     texts = [describe_failure(f.analysis).text for f in failures]
-    return {name: {level: QUALITY.pair_auc(model, texts, [truth[level][f.inv.id] for f in failures])
+    return {name: {level: pair_auc(model, texts, [truth[level][f.inv.id] for f in failures])
                    for level in REAL.LEVELS}
             for name, model in models().items() if not isinstance(model, str)}
 
@@ -101,7 +91,7 @@ def partitions(folder: Path) -> dict[str, list[list[str]]]:
     failures, _ = collect_failures(BacktestFolder(folder))
     return {"meaning": _groups(failures, cluster_labels(failures)),
             "words": _groups(failures, cluster_labels(failures, meaning=False)),
-            "peer": QUALITY.fingerprint_peer(failures)}
+            "peer": fingerprint_partition(failures)}
 
 
 def _fmt(x: float | None) -> str:

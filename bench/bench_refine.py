@@ -19,14 +19,13 @@ about) saves.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
-import sys
 import tempfile
 import time
 from pathlib import Path
-from types import ModuleType
+
+from loader import load_module
 
 from agentbook.backtest.cluster import candidate_cohorts, collect_failures
 from agentbook.backtest.cohorts import cluster_backtest
@@ -52,15 +51,6 @@ sessions:
 """
 
 
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _request(prompt: str) -> dict[str, object]:
     return {"model": "scripted", "system": SYSTEM, "max_tokens": 4096, "messages": [{"role": "user", "content": prompt}]}
 
@@ -69,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--failures", type=int, default=1000)
     args = parser.parse_args()
-    gen = _load(SUPPORT / "generate.py", "support_generate")
+    gen = load_module(SUPPORT / "generate.py", "support_generate")
     count = math.ceil(args.failures / gen.FAILURE_RATE)
     with tempfile.TemporaryDirectory(prefix="bench-refine-") as tmp:
         src, bt = Path(tmp) / "src", Path(tmp) / "bt"

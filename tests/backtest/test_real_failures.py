@@ -22,7 +22,6 @@ categorised.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections import Counter
 from pathlib import Path
@@ -34,23 +33,12 @@ from agentbook.backtest.cohorts import cluster_backtest
 from agentbook.backtest.embeddings import embedder
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
-from agentbook.backtest.quality import score
+from agentbook.backtest.quality import fingerprint_partition, score
 
 from .real_failures import data_dir, generate
 from .support import support_generator
 
 Clustered = tuple[Path, list[list[str]], dict[str, dict[str, str | None]]]  # folder, cohorts, truth per level
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_cluster_quality.py"
-
-
-def _fingerprint_peer(folder: Path) -> list[list[str]]:
-    """The partition the pipeline used before (stage | file | masked error), as bench_cluster_quality.py defines it."""
-    spec = importlib.util.spec_from_file_location("bench_cluster_quality_peer", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    groups: list[list[str]] = module.fingerprint_peer(collect_failures(BacktestFolder(folder))[0])
-    return groups
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +97,6 @@ def test_with_meaning_the_categories_are_recovered_better_than_by_fingerprints(m
         pytest.skip(f"the meaning model is not installed ({embedder()[1].note})")
     folder, cohorts, truth = magentic
     ours = score(cohorts, truth["category"])
-    peer = score(_fingerprint_peer(folder), truth["category"])
+    peer = score(fingerprint_partition(collect_failures(BacktestFolder(folder))[0]), truth["category"])
     print(f"\nARI vs category: {ours.ari:.3f}, fingerprint partition {peer.ari:.3f}")
     assert ours.ari > peer.ari, (ours.to_json(), peer.to_json())

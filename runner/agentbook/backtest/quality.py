@@ -10,6 +10,10 @@ members are investigation ids; whatever no cohort holds is in the no-common-caus
 - recall per cause: the largest share of the cause's failures that one cohort holds, and that
   cohort's purity (the share of its members with this cause);
 - causeless kept out: the share of causeless failures in no cohort.
+
+`fingerprint_partition` is the baseline the clustering is measured against (bench/bench_cluster_quality.py,
+bench/bench_cluster_real.py, tests/backtest/test_real_failures.py): the partition the pipeline used
+before it clustered, one cohort per stage | suspected file | masked error text.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentbook.backtest.cluster import Failure
 
 
 @dataclass
@@ -65,3 +73,11 @@ def score(cohorts: Sequence[Sequence[str]], truth: Mapping[str, str | None]) -> 
     return Quality(ari=ari, purity=majority / len(held) if held else 1.0, recall=recall, sizes=dict(sizes),
                    causeless_kept_out=kept, cohorts=len(cohorts), bucketed=len(failures) - len(where),
                    cause_purity=dict(sorted(cause_purity.items())))
+
+
+def fingerprint_partition(failures: Sequence[Failure]) -> list[list[str]]:
+    """One cohort per stage | suspected file | masked error text (its first 80 characters), causeless or not."""
+    groups: dict[str, list[str]] = {}
+    for f in failures:
+        groups.setdefault(f"{f.stage}|{f.component}|{f.signature[:80]}", []).append(f.inv.id)
+    return list(groups.values())

@@ -55,6 +55,11 @@ PASS_HEADERS = ("content-type", "accept", "anthropic-version", "anthropic-beta",
 # Anthropic would reach the internet for the sandboxed agent, on the runner's key, so it is not relayed.
 CLIENT_TOOL_TYPES = ("bash_", "text_editor_", "computer_", "memory_")
 SERVER_SIDE_FIELDS = ("mcp_servers", "container")
+# Content sources relayed: inline data only. A `url` source (an image, a PDF) is fetched by the model's
+# servers, which would be a network for the agent; a `file` one (or a block's `file_id`) reads a file of
+# the runner's organisation that the agent did not upload. Any other type (one added later) is refused.
+INLINE_SOURCES = ("base64", "text", "content")
+CONTENT_DEPTH = 32  # content nests (a tool result holds a document holding content): deeper is refused
 # Bytes of request body per input token, to reserve a request's input before its usage is known: text
 # and code run 3-4 bytes a token, JSON escaping adds bytes, so this over-reserves ordinary requests.
 INPUT_BYTES_PER_TOKEN = 3
@@ -250,6 +255,11 @@ class Relay(HttpServer):
         if path.endswith("count_tokens"):
             return await self._forward_plain(request, path)
         reaching = _server_side(body)
+        if reaching is None:
+            fetched = _fetched(body.get("messages"))
+            if fetched is not None:
+                return self._refuse("server_fetch", f"{fetched} is not relayed: the model's servers would fetch "
+                                                    "it for the agent, which has no network; send the content inline")
         if reaching is not None:
             return self._refuse("server_tool", f"{reaching} is not relayed: the sandbox has no network, and the "
                                                "model's servers do not stand in for it")
@@ -385,6 +395,32 @@ def _server_side(body: dict[str, Any]) -> str | None:
         kind = tool.get("type") if isinstance(tool, dict) else "?"
         if kind not in (None, "custom") and not (isinstance(kind, str) and kind.startswith(CLIENT_TOOL_TYPES)):
             return f"the server tool {str(kind)[:60]!r}"
+    return None
+
+
+def _fetched(blocks: Any, depth: int = 0) -> str | None:
+    """What in `messages` (and the content blocks nested in them) the model's servers would fetch: a
+    source other than inline data, or a file id; None when there is nothing. Only content is walked,
+    never a tool call's `input` (the agent's own arguments, which the API does not read)."""
+    if depth > CONTENT_DEPTH:
+        return "content nested deeper than the relay reads"
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict):
+            continue
+        source = block.get("source")
+        if isinstance(source, dict):
+            kind = source.get("type")
+            if kind not in INLINE_SOURCES:
+                return f"a {str(kind)[:40]!r} source in a {str(block.get('type'))[:40]!r} block"
+            found = _fetched(source.get("content"), depth + 1)
+            if found is not None:
+                return found
+        if "file_id" in block:
+            return f"a file id in a {str(block.get('type'))[:40]!r} block"
+        if block.get("type") != "tool_use":
+            found = _fetched(block.get("content"), depth + 1)
+            if found is not None:
+                return found
     return None
 
 

@@ -1,0 +1,55 @@
+"""The development generator (dev_ledger.py: a text-to-SQL analytics assistant) plants what its docstring
+says: its causes at their shares, one cause in one account only, five analyst styles (one of them French
+shorthand) over causes and causeless failures alike, and structured fields that are sometimes off or
+missing. Same seed, same bytes; its backtest imports and takes its analyses."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from agentbook.backtest.folder import BacktestFolder
+from agentbook.backtest.importer import import_backtest
+
+from .dev_ledger import CAUSES, STYLE_NAMES, generate
+from .support import support_generator
+
+
+def _rows(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_plants_causes_styles_and_noisy_fields(tmp_path: Path) -> None:
+    generate(tmp_path / "a", seed=31)
+    planted = _rows(tmp_path / "a" / "planted.jsonl")
+    causes = Counter(p["cause"] for p in planted if p["cause"])
+    assert causes == {"renamed-column": 22, "fiscal-quarter": 13, "join-fanout": 9, "stale-fx": 6, "row-limit": 2}
+    assert {p["account"] for p in planted if p["cause"] == "stale-fx"} == {"nordhavn"}
+    noise = [p for p in planted if p["noise"] is not None]
+    assert len(noise) == 19 and len({p["noise"] for p in noise}) == 19  # each causeless failure its own problem
+    failed = [p for p in planted if p["cause"] or p["noise"] is not None]
+    assert {p["style"] for p in failed if p["cause"]} == set(STYLE_NAMES)
+    assert {p["style"] for p in noise} == set(STYLE_NAMES)  # noise is written in every style too
+    analyses = {a["id"]: a for a in _rows(tmp_path / "a" / "templated.jsonl")}
+    assert len(analyses) == len(failed)
+    french = [analyses[p["id"]] for p in failed if p["style"] == "french"]
+    assert all(str(a["failure_mode"]).startswith("constat:") for a in french)
+    cause_rows = [(p, analyses[p["id"]]) for p in failed if p["cause"]]
+    usual = [a["stage"] == CAUSES[p["cause"]]["stage"] for p, a in cause_rows]
+    filed = [bool(a["suspected"]) and a["suspected"][0]["path"] == CAUSES[p["cause"]]["file"] for p, a in cause_rows]
+    assert 0.5 < sum(usual) / len(usual) < 0.95 and 0.5 < sum(filed) / len(filed) < 0.95  # sometimes off
+    assert any(not a["suspected"] for a in analyses.values())  # sometimes missing
+    generate(tmp_path / "b", seed=31)
+    for name in ("manifest.jsonl", "planted.jsonl", "templated.jsonl"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_imports_and_takes_its_analyses(tmp_path: Path) -> None:
+    generate(tmp_path / "src", seed=32, count=40)
+    import_backtest(tmp_path / "src" / "manifest.jsonl", tmp_path / "bt")
+    written = support_generator().write_analyses(tmp_path / "bt", tmp_path / "src" / "templated.jsonl")
+    invs = BacktestFolder(tmp_path / "bt").investigations()
+    assert written == sum(1 for i in invs if not i.correct) > 0
+    assert all(i.analysis() is not None for i in invs if not i.correct)
+    assert any("warehouse.query" in p.name for i in invs for p in (i.path / "trace").rglob("*"))

@@ -207,6 +207,40 @@ def test_count_tokens_matches_the_usage_of_the_same_request(standin: Standin) ->
     assert message.usage.cache_read_input_tokens == 0 and message.usage.cache_creation_input_tokens == 0
 
 
+def test_scripted_usage_is_reported_exactly_in_json_and_in_the_stream(standin: Standin) -> None:
+    server = standin("""
+        version: 1
+        sessions:
+          - name: fixed
+            match: {first_user: fixed}
+            turns:
+              - {text: "ok", usage: {input_tokens: 10, output_tokens: 777}}
+          - name: worst
+            match: {first_user: worst}
+            turns:
+              - {text: "ok", stop_reason: max_tokens, usage: {output_tokens: max_tokens}}
+    """)
+
+    async def go(first_user: str, max_tokens: int) -> tuple[anthropic.types.Message, list[Any], anthropic.types.Message]:
+        request = {"model": "claude-sonnet-5", "max_tokens": max_tokens, "messages": [{"role": "user", "content": first_user}]}
+        async with client(server) as c:
+            plain = await c.messages.create(**request)
+            async with c.messages.stream(**request) as stream:
+                events = [event async for event in stream]
+                return plain, events, await stream.get_final_message()
+
+    plain, events, streamed = asyncio.run(go("fixed", 100))
+    for message in (plain, streamed):
+        assert (message.usage.input_tokens, message.usage.output_tokens) == (10, 777)
+    start = next(e for e in events if e.type == "message_start")
+    assert (start.message.usage.input_tokens, start.message.usage.output_tokens) == (10, 1)  # as the API starts
+    plain, _, streamed = asyncio.run(go("worst", 4321))
+    for message in (plain, streamed):
+        assert message.usage.output_tokens == 4321 and message.content[0].text == "ok"
+        assert message.usage.input_tokens == plain.usage.input_tokens > 0  # input still counted
+        assert message.stop_reason == "max_tokens"
+
+
 def test_recorder_over_http(standin: Standin) -> None:
     server = standin(TOOLS_SCRIPT)
     raw_post(server, "/v1/messages", first_request("investigate inv-1"), {"x-api-key": "sk-secret-0000"})

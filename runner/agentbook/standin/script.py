@@ -152,6 +152,7 @@ class Turn:
     faults: list[Fault]
     captures: dict[str, str]
     variant: int | None = None  # 0-based index of the chosen `variants:` entry, None without variants
+    usage: dict[str, int | str] | None = None  # the script's own usage figures (`usage:`), else counted
 
 
 class ScriptExhausted(Exception):
@@ -215,7 +216,7 @@ class Script:
             faults = _faults(spec["fault"])
         else:
             faults = session.faults if session.faults is not None else self.faults
-        return Turn(session.name, index, blocks, stop, float(latency), faults, captures, variant)
+        return Turn(session.name, index, blocks, stop, float(latency), faults, captures, variant, spec.get("usage"))
 
 
     def _case(self, session: Session, index: int, spec: dict[str, Any], request: dict[str, Any],

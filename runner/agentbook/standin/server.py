@@ -163,11 +163,20 @@ class StandinServer(HttpServer):
             if fault is not None and fault.kind == "status":
                 return None, fault, turn.latency_ms / 1000
             usage = self.cache.account(body).to_usage()
-        msg_id = f"msg_standin_{key[:12]}_{attempt}"
-        model = str(body.get("model") or self.script.model)
-        blocks, cut = wire.within_max_tokens(turn.blocks, int(body["max_tokens"]))
-        message = wire.build_message(msg_id, model, blocks, "max_tokens" if cut else turn.stop_reason, usage)
-        return message, fault, turn.latency_ms / 1000
+        return self._message(turn, body, key, attempt, usage), fault, turn.latency_ms / 1000
+
+    def _message(self, turn: Turn, body: dict[str, Any], key: str, attempt: int, usage: dict[str, Any],
+                 service_tier: str = "standard") -> dict[str, Any]:
+        """The message a picked turn answers with: its blocks cut to `max_tokens`, and the usage counted
+        (`usage`: input and cache) or, for what the turn's `usage:` names, the script's exact figures."""
+        max_tokens = int(body["max_tokens"])
+        blocks, cut = wire.within_max_tokens(turn.blocks, max_tokens)
+        message = wire.build_message(f"msg_standin_{key[:12]}_{attempt}", str(body.get("model") or self.script.model),
+                                     blocks, "max_tokens" if cut else turn.stop_reason, usage,
+                                     service_tier=service_tier)
+        for name, value in (turn.usage or {}).items():
+            message["usage"][name] = max_tokens if value == "max_tokens" else int(value)
+        return message
 
     async def answer(self, body: dict[str, Any], headers: dict[str, str]
                      ) -> tuple[str, list[tuple[str, dict[str, Any]]] | Reply]:
@@ -266,11 +275,7 @@ class StandinServer(HttpServer):
             etype = fault.error_type or wire.error_type_for(status)
             return "errored", wire.error_body(etype, fault.message, None)
         usage = self.cache.account(params).to_usage()
-        model = str(params.get("model") or self.script.model)
-        blocks, cut = wire.within_max_tokens(picked.blocks, int(params["max_tokens"]))
-        return "succeeded", wire.build_message(f"msg_standin_{key[:12]}_{attempt}", model, blocks,
-                                               "max_tokens" if cut else picked.stop_reason, usage,
-                                               service_tier="batch")
+        return "succeeded", self._message(picked, params, key, attempt, usage, service_tier="batch")
 
     def _batches(self, method: str, path: str, body: Any, request_id: str) -> Reply:
         parts = path.split("/")[4:]  # after /v1/messages/batches

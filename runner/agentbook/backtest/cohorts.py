@@ -43,7 +43,7 @@ class ClusterSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {"failures": self.failures, "agreement_ari": round(self.agreement_ari, 4), "seed": self.seed,
-                "meaning": {"used": self.meaning.used, "note": self.meaning.note},
+                "meaning": self.meaning.to_json(),
                 "refined_by": self.refined_by, "refine_note": self.refine_note,
                 "refine": self.refine_stats, "code": self.code,
                 "unanalysed": self.unanalysed, "cohorts": self.cohorts,
@@ -150,7 +150,7 @@ def scope_reason(scope: str, test: dict[str, Any], n_accounts: int, top_n: int) 
 
 
 def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code: str | None = None,
-                     meaning: bool = True) -> ClusterSummary:
+                     meaning: bool | str = True) -> ClusterSummary:
     folder = BacktestFolder(root).require()
     code_dir = _code_dir(code)
     failures, missing = collect_failures(folder)

@@ -10,6 +10,10 @@ from agentbook.cli.output import bounded, emit_json, json_option
 from agentbook.errors import EXIT_FINDINGS, EXIT_OK
 from agentbook.models.spec import DEFAULT_MODEL, default_model
 
+# the choices of `backtest cluster --meaning` (agentbook.backtest.embeddings.CHOICES; kept here so --help
+# does not import the backtest package, and tests/backtest/test_embeddings.py checks the two agree)
+MEANING_CHOICES = ("auto", "wordllama", "minilm", "none")
+
 
 @click.group("backtest")
 def command() -> None:
@@ -146,12 +150,17 @@ def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, l
 @click.option("--seed", default=0, show_default=True, help="Seed of the first clustering run (the check uses seed+1).")
 @click.option("--code", type=click.Path(path_type=Path),
               help="The system's codebase: cited code locations are checked to exist in it.")
+@click.option("--meaning", type=click.Choice(MEANING_CHOICES), default="auto", show_default=True,
+              help="The encoder that reads what the findings mean, beside their words (the `meaning` extra): "
+                   "auto is wordllama when installed, else words alone; a named one that is not installed is "
+                   "an error; none is words alone.")
 @json_option
-def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, as_json: bool) -> int:
+def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, meaning: str, as_json: bool) -> int:
     """Group the failures in FOLDER into cohorts: cohorts/<slug>.md and cohorts/index.json."""
     from agentbook.backtest.cohorts import cluster_backtest
 
-    summary = cluster_backtest(str(folder), model=model, seed=seed, code=str(code) if code else None)
+    summary = cluster_backtest(str(folder), model=model, seed=seed, code=str(code) if code else None,
+                               meaning=meaning)
     if as_json:
         emit_json(summary.to_json())
         return EXIT_OK

@@ -61,7 +61,7 @@ def test_four_steps_make_four_commits_with_trailers(run_cli, runner_repo: Path, 
     assert record["steps"][1]["gates"][0]["command"] == "grep -q second b.txt"
     assert record["turns"] == 9
     report = (run_dir / "report.md").read_text()
-    assert "- **Outcome:** `completed`: all 4 steps done" in report
+    assert "- **Outcome:** `completed`: `all 4 steps done`" in report
     note = git(runner_repo, "notes", "--ref", "refs/notes/agentbook", "show", data["branch"])
     assert note.strip() == report.strip()
     transcript = [json.loads(x) for x in (run_dir / "transcript.jsonl").read_text().splitlines()]
@@ -92,7 +92,7 @@ def test_failing_gate_ends_blocked_with_its_output(run_cli, runner_repo: Path) -
     subjects = git(runner_repo, "log", "--format=%s", f"main..{data['branch']}").splitlines()
     assert subjects == ["WIP four-steps: Write the second note", "four-steps: Write the first note"]
     report = (Path(data["run_dir"]) / "report.md").read_text()
-    assert "Step 2 `grep -q second b.txt` exited 1:\n\n```\n(no output)\n```" in report
+    assert "Step 2 `grep -q second b.txt` exited 1:\n\n```text\n(no output)\n```" in report
     transcript = (Path(data["run_dir"]) / "transcript.jsonl").read_text()
     assert "$ grep -q second b.txt\\n(exit 1)\\n(no output)" in transcript  # what the agent was told
 

@@ -33,6 +33,7 @@ from agentbook.gitops.commits import (
 )
 from agentbook.gitops.git import Git
 from agentbook.gitops.guard import check_worktree
+from agentbook.gitops.inert import inert
 from agentbook.gitops.repo import Repo, open_repo
 from agentbook.gitops.worktree import (
     create_worktree,
@@ -323,7 +324,9 @@ class _Runner:
         if wip:
             subject = f"WIP {subject}"
             body += f"\n\nUnfinished: {wip}"
-        return self.redactor.text(commit_message(subject, body + ".", self._trailers(index, " (WIP)" if wip else "")))
+        # redacted before made inert: a joiner inside a secret would hide it from the redactor
+        return inert(self.redactor.text(commit_message(subject, body + ".",
+                                                       self._trailers(index, " (WIP)" if wip else ""))))
 
     def _commit_step(self, index: int, session: AgentSession) -> None:
         head = self.record.head or self.record.base_sha
@@ -405,8 +408,8 @@ class _Runner:
         leaked = publish.push_scan(self.repo, record, self.scanner)
         if leaked is not None:  # nothing goes out: the run is blocked with the findings as evidence
             record.outcome, record.status = leaked.to_json(), leaked.kind.value
-        report = self.redactor.text(render_report(
-            record, diff_stat=diff_stat(git, record.base_sha, record.head or record.base_sha), summary=summary))
+        report = inert(self.redactor.text(render_report(
+            record, diff_stat=diff_stat(git, record.base_sha, record.head or record.base_sha), summary=summary)))
         atomic_write_text(self.rd.report, report)
         if record.head and record.head != record.base_sha:
             add_note(self.repo, record.head, report)

@@ -7,7 +7,9 @@ A run with no commits pushes and opens nothing and says so. The PR is a draft un
 from __future__ import annotations
 
 from agentbook.errors import FatalError
+from agentbook.fence import one_line
 from agentbook.gitops.github import GitHubClient, GitHubRepo, repo_from_remote
+from agentbook.gitops.inert import inert
 from agentbook.gitops.leaks import scan_push
 from agentbook.gitops.push import push_branch
 from agentbook.gitops.repo import Repo, remote_url
@@ -74,8 +76,9 @@ def _all_green(record: RunRecord) -> bool:
 
 
 def _title(record: RunRecord) -> str:
+    """One line, no closing keyword or mention that acts (the ticket's author wrote the title)."""
     what = record.ticket.get("title") or f"ticket {record.ticket.get('id')}"
-    return f"{record.runbook}: {what}"[:250]
+    return inert(one_line(f"{record.runbook}: {what}", 240))
 
 
 def _body(report: str) -> str:

@@ -1,7 +1,13 @@
-"""`report.md`: what a run did, for the developer, the PR body and the git note on the branch head."""
+"""`report.md`: what a run did, for the developer, the PR body and the git note on the branch head.
+
+What the ticket's author may steer (the ticket's title, the runbook's step titles and checks, a check's
+output, the files' names, the outcome's message, the agent's last words) is shown literally, as code
+(`gitops/inert.py`): in a pull request it could otherwise fake a section, hide text or load an image.
+"""
 
 from __future__ import annotations
 
+from agentbook.gitops.inert import block, span
 from agentbook.runbooks.record import RunRecord
 
 MAX_SUMMARY = 3000
@@ -11,9 +17,9 @@ def render_report(record: RunRecord, *, diff_stat: str, summary: str) -> str:
     outcome = record.outcome or {"kind": record.status, "message": ""}
     commits = [s for s in record.steps if s.commit]
     lines = [f"# agentbook run {record.run_id}", "",
-             f"- **Outcome:** `{outcome['kind']}`" + (f": {outcome['message']}" if outcome.get("message") else ""),
+             f"- **Outcome:** `{outcome['kind']}`" + (f": {span(outcome['message'])}" if outcome.get("message") else ""),
              f"- **Runbook:** `{record.runbook}@{record.runbook_sha[:12]}`",
-             f"- **Ticket:** {record.ticket.get('id')}" + (f": {record.ticket['title']}" if record.ticket.get("title")
+             f"- **Ticket:** {span(str(record.ticket.get('id')))}" + (f": {span(record.ticket['title'])}" if record.ticket.get("title")
                                                            else ""),
              (f"- **Branch:** `{record.branch}` from `{record.base}` ({record.base_sha[:12]}), "
              f"{len(commits)} commit{'s' if len(commits) != 1 else ''}"),
@@ -30,17 +36,17 @@ def render_report(record: RunRecord, *, diff_stat: str, summary: str) -> str:
     if failing:
         lines += ["", "## Failing checks"]
         for s, g in failing:
-            lines += ["", f"Step {s.index} `{g['command']}` exited {g['exit_code']}:", "", "```",
-                      g["output"].rstrip()[-2000:] or "(no output)", "```"]
-    lines += ["", "## Changes", "", "```", diff_stat or "(no changes)", "```"]
+            lines += ["", f"Step {s.index} {span(g['command'])} exited {g['exit_code']}:", "",
+                      block(g["output"].rstrip()[-2000:], "(no output)")]
+    lines += ["", "## Changes", "", block(diff_stat, "(no changes)")]
     left = [s for s in record.steps if s.status != "done"]
     lines += ["", "## What is left", ""]
-    lines += [f"- step {s.index}: {s.title} ({s.status})" for s in left] or ["- nothing: every step is done"]
+    lines += [f"- step {s.index}: {span(s.title)} ({s.status})" for s in left] or ["- nothing: every step is done"]
     if summary.strip():
         text = summary.strip()
         if len(text) > MAX_SUMMARY:
             text = text[:MAX_SUMMARY] + "\n[... cut; the transcript has the rest]"
-        lines += ["", "## The agent's last words", "", text]
+        lines += ["", "## The agent's last words", "", block(text)]
     lines += ["", f"Run record: `.agentbook/runs/{record.run_id}/` (run.json, transcript.jsonl, trace.otlp.json)"]
     return "\n".join(lines) + "\n"
 
@@ -51,4 +57,4 @@ def _tokens(usage: dict[str, int]) -> int:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return span(text).replace("|", "\\|")  # GitHub splits a table's cells on | even inside a code span

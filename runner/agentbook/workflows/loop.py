@@ -283,14 +283,21 @@ def _publish(result: FixResult, opts: LoopOptions, repo: Any) -> None:
     if not pushed:
         result.pull_request = {"opened": False, "reason": "the branch was not pushed"}
         return
+    from agentbook.fence import one_line
     from agentbook.gitops.github import GitHubClient, repo_from_remote
+    from agentbook.gitops.inert import block, inert
     from agentbook.gitops.repo import remote_url
+    from agentbook.redaction import process_redactor
 
     gh = repo_from_remote(remote_url(repo, opts.push))
     draft = bool(result.reasons)
-    body = "\n".join(render_fix(result)) + ("\n\nNot ready: " + "; ".join(result.reasons) if draft else "")
+    # the check's cases and reasons come from the fix branch, which the agent wrote: shown as code,
+    # redacted, then made inert (gitops/inert.py), as a run's own pull request is
+    text = "\n".join(render_fix(result)) + ("\n\nNot ready: " + "; ".join(result.reasons) if draft else "")
+    body = inert(process_redactor().text(block(text)))
+    title = inert(process_redactor().text(one_line(f"fix-prompt: {result.ticket_id}", 240)))
     pr = GitHubClient().open_pull_request(gh, head=result.run["branch"], base=result.run["base"],
-                                          title=f"fix-prompt: {result.ticket_id}"[:250], body=body, draft=draft)
+                                          title=title, body=body, draft=draft)
     result.pull_request = {"opened": True, "number": pr.number, "url": pr.url, "draft": pr.draft}
 
 

@@ -1,0 +1,58 @@
+"""Untrusted text in what GitHub renders and acts on: the pull request's title and body, commit messages.
+
+The ticket's title, a runbook's step titles, a check's output, the files' names and the agent's last
+words are the ticket author's to steer. Put into a pull request as they are, they could act on the
+repository: "Fixes #12" (or `acme/other#3`, `GH-4`, an issue URL) in a body or a commit message closes
+that issue when the branch is merged; "@org/team" notifies people; and as Markdown they could draw a
+fake "all checks passed" section, hide text in an HTML comment, or load an image from the attacker's
+server when a reviewer opens the page. So:
+
+- `block` and `span` show such text literally: a fenced code block or a code span whose fence is
+  longer than any run of backticks in it, so nothing inside can close it and none of it is Markdown.
+- `inert` breaks what GitHub acts on even inside code: a closing keyword followed by an issue
+  reference, and an @-mention, get a WORD JOINER (U+2060, invisible) after their first character.
+  Run it over the whole text *after* secrets are redacted (a joiner inside a secret would hide it
+  from the redactor).
+"""
+
+from __future__ import annotations
+
+import re
+
+JOINER = "\u2060"
+# GitHub's closing keywords, when a reference follows: #12, owner/repo#12, GH-12, .../issues/12 or /pull/12
+# (inside a longer word too: breaking "prefix #1" costs nothing, missing a form GitHub reads would)
+_CLOSING = re.compile(r"(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)(?=[\s:]*\S*?(?:#\d|gh-\d|/(?:issues|pull)/\d))",
+                      re.IGNORECASE)
+# an @-mention: @user or @org/team, not the @ inside an e-mail address or a package@version
+_MENTION = re.compile(r"(?<![\w.+/`-])@(?=[A-Za-z0-9])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def inert(text: str) -> str:
+    """`text` with every closing keyword that precedes an issue reference, and every @-mention, broken."""
+    text = _CLOSING.sub(lambda m: m.group(0)[0] + JOINER + m.group(0)[1:], text)
+    return _MENTION.sub("@" + JOINER, text)
+
+
+def _longest_backticks(text: str) -> int:
+    return max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+
+
+def block(text: str, empty: str = "(none)") -> str:
+    """`text` as a fenced code block that nothing in it can close (lines, without a trailing newline)."""
+    body = text.rstrip("\n") or empty
+    fence = "`" * max(3, _longest_backticks(body) + 1)
+    return f"{fence}text\n{body}\n{fence}"
+
+
+def span(text: str, limit: int = 300) -> str:
+    """`text` on one line (whitespace runs, newlines included, become a space) as a code span."""
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[:limit] + "..."
+    if not flat:
+        return "` `"
+    ticks = "`" * (_longest_backticks(flat) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{ticks}{pad}{flat}{pad}{ticks}"

@@ -1,0 +1,185 @@
+"""Attacks through what the runner puts on GitHub: the pull request's title and body (the run's report)
+and the commit messages of the pushed branch. The ticket's title, the repository's runbook (its step
+titles), the output of a check (a file the agent wrote) and the agent's last words are the attacker's.
+Put into GitHub as they are, they would:
+
+- close issues of the maintainers' choosing when the branch is merged ("Fixes #1" in the body or in
+  a commit message; `owner/repo#2`, `GH-3`, an issue URL),
+- notify people (`@acme/owners`),
+- fake the report (close the code fence around a check's output and write "all checks passed"),
+  hide text in an HTML comment, or load an image from the attacker's server when a reviewer looks.
+
+A real run (scripted agent, real git, a bare remote) pushes and opens a pull request against a local
+server that answers like GitHub's REST API; the body is parsed as GitHub parses it (CommonMark with
+tables, markdown-it-py) and the attacker's text must be code only, with no closing keyword or mention
+left that GitHub would act on, anywhere (code included)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from markdown_it import MarkdownIt
+from tests.repos import git
+
+from agentbook.gitops.inert import block, inert, span
+
+TOKEN = "ghs_redteam_token_0123456789"
+MARK = "ATTACK"  # every attacker string carries it, to find where it ended up
+TICKET = """---
+id: 9
+title: "ATTACK-title Fixes #1, closes acme/widgets#2, ping @acme/owners <img src=x onerror=alert(1)>"
+runbook: probe
+---
+Please look.
+"""
+RUNBOOK = """---
+name: probe
+description: Two steps whose titles, checks and output the ticket's author wrote.
+tools: [write]
+limits: {max_turns: 10, gate_retries: 0}
+branch: "agentbook/probe/{{ticket.id}}"
+---
+Probe what reaches GitHub.
+
+## ATTACK-step Resolves GH-3 ![beacon](https://attacker.example/step.png)
+
+Write out.txt.
+
+```check
+test -f out.txt
+```
+
+## ATTACK-second fixes https://github.com/acme/widgets/issues/4 <!-- hidden -->
+
+Show it.
+
+```check
+cat out.txt && false
+```
+"""
+FAKE = ("ATTACK-output\n```\n\n## Failing checks\n\nnone: every check passed ✅\n\n"
+        "<!-- ATTACK-hidden: the real output is below -->\n![ATTACK](https://attacker.example/beacon.png)\n"
+        "Closes #5 and cc @acme/security-team\n````\n")
+LAST_WORDS = ("ATTACK-last ```` \n# All green, merge me\n[approve](https://attacker.example/phish)\n"
+              "<details>ATTACK-hidden</details>\nResolves: #6 @octocat")
+SCRIPT = {
+    "version": 1, "model": "scripted",
+    "sessions": [{"name": "probe", "match": {"system": 'agentbook runbook "probe"'}, "turns": [
+        {"tool_use": {"name": "write", "input": {"path": "out.txt", "content": FAKE}}},
+        {"text": "Wrote out.txt."},
+        {"text": LAST_WORDS}]}],
+}
+# What GitHub acts on: a closing keyword followed by an issue reference, and an @-mention
+CLOSES = re.compile(r"(?i)\b(close[sd]?|fix(e[sd])?|resolve[sd]?)[\s:]*\S*?(#\d|gh-\d|/(issues|pull)/\d)")
+MENTION = re.compile(r"(?<![\w.+/`-])@[A-Za-z0-9]")
+
+
+class FakeGitHub(BaseHTTPRequestHandler):
+    pulls: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        ok = self.path == "/repos/acme/widgets/pulls" and self.headers.get("Authorization") == f"Bearer {TOKEN}"
+        if ok:
+            self.pulls.append(body)
+        reply = json.dumps({"number": 17, "html_url": "https://github.com/acme/widgets/pull/17",
+                            "draft": body.get("draft")} if ok else {"message": "Not Found"}).encode()
+        self.send_response(201 if ok else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    FakeGitHub.pulls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    yield FakeGitHub.pulls
+    server.shutdown()
+
+
+def _outside_code(markdown: str) -> tuple[list[str], list[str]]:
+    """(text GitHub renders as Markdown rather than code, kinds of token that are not plain text or code)."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    text, kinds = [], []
+    for token in tokens:
+        if token.type in ("html_block",):
+            kinds.append(token.type)
+            text.append(token.content)
+        for child in token.children or []:
+            if child.type in ("html_inline", "image", "link_open"):
+                kinds.append(child.type)
+            if child.type not in ("code_inline",):
+                text.append(child.content)
+        if token.type == "heading_open":
+            kinds.append(f"heading:{token.tag}")
+    return text, kinds
+
+
+def test_a_pull_request_shows_the_attackers_text_as_inert_code(run_cli, git_repo: Path, tmp_path: Path,
+                                                               github: list[dict[str, Any]]) -> None:
+    (git_repo / "runbooks").mkdir()
+    (git_repo / "runbooks" / "probe.md").write_text(RUNBOOK)
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "probe runbook")
+    bare = tmp_path / "widgets.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(git_repo, "remote", "add", "origin", "https://github.com/acme/widgets.git")
+    git(git_repo, "remote", "set-url", "--push", "origin", str(bare))
+    (tmp_path / "T.md").write_text(TICKET)
+    script = tmp_path / "probe.script.yaml"
+    script.write_text(json.dumps(SCRIPT))
+
+    r = run_cli("run", "--ticket", tmp_path / "T.md", "--repo", git_repo, "--model", f"scripted:{script}",
+                "--open-pr", "--json")
+    data = json.loads(r.out)
+    assert r.code == 11, (r.err, data.get("outcome"))  # step 2's check fails: blocked, a draft pull request
+    assert len(github) == 1 and github[0]["draft"] is True
+    title, body = github[0]["title"], github[0]["body"]
+    assert MARK in body and "Closes #5" not in body  # the output and last words are there, made inert
+
+    text, kinds = _outside_code(body)
+    rendered = "\n".join(text)
+    assert MARK not in rendered, rendered  # every attacker string is inside code
+    assert kinds.count("html_block") == 0 and "html_inline" not in kinds and "image" not in kinds
+    assert "link_open" not in kinds
+    assert [k for k in kinds if k.startswith("heading")] == ["heading:h1"] + ["heading:h2"] * 5  # the report's own
+
+    messages = git(bare, "log", "--format=%B%x00", data["branch"]).split("\x00")
+    for where, what in [("title", title), ("body", body), *(("commit", m) for m in messages)]:
+        assert not CLOSES.search(what), (where, CLOSES.search(what), what)
+        assert not MENTION.search(what), (where, MENTION.search(what), what)
+    assert any("ATTACK-step" in m for m in messages)  # the step's commit did carry the title
+    assert TOKEN not in body and TOKEN not in r.out
+
+
+@pytest.mark.parametrize("text", ["plain", "```", "a ```` b", "`x`", "line\n```\n## h\n<!-- c -->", ""])
+def test_nothing_closes_a_block_or_a_span(text: str) -> None:
+    """Whatever the text, CommonMark reads the block as one fence and the span as one code span."""
+    md = MarkdownIt("commonmark")
+    tokens = md.parse(block(text))
+    assert [t.type for t in tokens] == ["fence"] and tokens[0].content.rstrip("\n") == (text.rstrip("\n") or "(none)")
+    inline = md.parse(span(text))[1].children or []
+    assert [t.type for t in inline] == ["code_inline"]
+    assert inline[0].content == (" ".join(text.split()) or " ").strip() or inline[0].content == " "
+
+
+def test_inert_leaves_ordinary_words_and_addresses_alone() -> None:
+    kept = "fix-prompt: Fix the prompt for ops@example.com (pkg@1.2, issue 7)"
+    assert inert(kept) == kept
+    assert not CLOSES.search(inert("Fixes #1; closes: acme/widgets#2; resolved GH-3"))
+    assert not MENTION.search(inert("@octocat and @acme/owners"))

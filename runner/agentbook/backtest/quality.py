@@ -75,6 +75,18 @@ def score(cohorts: Sequence[Sequence[str]], truth: Mapping[str, str | None]) -> 
                    cause_purity=dict(sorted(cause_purity.items())))
 
 
+def cohorts_of(failures: Sequence[Failure], labels: Sequence[int]) -> list[list[str]]:
+    """The cohorts (member ids) that a clustering's labels make, the no-common-cause bucket left out:
+    what `score` takes."""
+    from agentbook.backtest.cluster import NO_CAUSE
+
+    groups: dict[int, list[str]] = {}
+    for f, label in zip(failures, labels, strict=True):
+        if label != NO_CAUSE:
+            groups.setdefault(label, []).append(f.inv.id)
+    return list(groups.values())
+
+
 def fingerprint_partition(failures: Sequence[Failure]) -> list[list[str]]:
     """One cohort per stage | suspected file | masked error text (its first 80 characters), causeless or not."""
     groups: dict[str, list[str]] = {}

@@ -1,21 +1,57 @@
-"""`analyze --executor ray`: the same analyses as Ray tasks, for backtests bigger than one machine.
+"""`--executor ray` for `backtest analyze` and `backtest run`: the same work as Ray tasks, for backtests
+bigger than one machine.
 
-The driver keeps at most `concurrency` tasks in flight and is the only writer of the folder; each task
-opens its own model (a connection pool per worker process) and returns the analysis, or the failure,
-as plain data. Tasks need the backtest folder at the same path (a shared filesystem on a cluster).
-Connects to `RAY_ADDRESS` when set, to an already initialised Ray, or starts a local instance.
+Both commands share `as_finished`: connect to Ray (`RAY_ADDRESS` when set, an already initialised Ray,
+or a local instance), keep at most `concurrency` tasks in flight, and hand each result back to the
+driver as it finishes, so the driver stays the only writer of the folder; a task Ray lost comes back as
+`TaskDied`, never raised, so one dead worker fails one item. Tasks need the folder at the same path (a
+shared filesystem on a cluster). What a task is and what its failure becomes stay with each command:
+an analysis opens its own model (a connection pool per worker process) and comes back as plain data
+(`_task`, `run_ray` here); a run's investigation is `invoke.investigate` as it is, in produce.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from agentbook.backtest.analyst import AnalysisFailed, AnalystSettings
 from agentbook.backtest.deps import need
 from agentbook.backtest.folder import Investigation
+
+Item = TypeVar("Item")
+
+
+class TaskDied(Exception):
+    """A Ray task that raised or whose worker died: the message says which."""
+
+
+def as_finished(fn: Callable[..., Any], items: Iterable[Item], concurrency: int,
+                on_start: Callable[[Item], None], *args: Any) -> Iterator[tuple[Item, Any]]:
+    """`fn(item, *args)` as Ray tasks, at most `concurrency` in flight, started lazily; yields (item, its
+    result) as each finishes, with a `TaskDied` for a result where the task failed."""
+    ray = need("ray", "--executor ray")
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False)
+    remote = ray.remote(max_retries=0)(fn)  # a retry is the pipeline's call, not Ray's
+    pending: dict[Any, Item] = {}
+    queue = iter(items)
+    while True:
+        while len(pending) < concurrency and (item := next(queue, None)) is not None:
+            on_start(item)
+            pending[remote.remote(item, *args)] = item
+        if not pending:
+            return
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        for ref in ready:
+            item = pending.pop(ref)
+            try:
+                result = ray.get(ref)
+            except Exception as err:  # noqa: BLE001 - a dead worker fails this one item, not the run
+                result = TaskDied(f"ray task failed: {type(err).__name__}: {err}")
+            yield item, result
 
 
 def _task(inv: Investigation, settings: AnalystSettings) -> dict[str, Any]:
@@ -39,32 +75,11 @@ def _task(inv: Investigation, settings: AnalystSettings) -> dict[str, Any]:
 def run_ray(todo: list[Investigation], settings: AnalystSettings, concurrency: int,
             on_start: Callable[[Investigation], None],
             on_result: Callable[[Investigation, dict[str, Any] | AnalysisFailed], None]) -> None:
-    ray = need("ray", "--executor ray")
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False,
-                 log_to_driver=False)
-    remote = ray.remote(max_retries=0)(_task)  # a retry is the pipeline's call, not Ray's
-    pending: dict[Any, Investigation] = {}
-    queue = iter(todo)
-    while True:
-        while len(pending) < concurrency:
-            inv = next(queue, None)
-            if inv is None:
-                break
-            on_start(inv)
-            pending[remote.remote(inv, settings)] = inv
-        if not pending:
-            return
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        for ref in ready:
-            inv = pending.pop(ref)
-            try:
-                out = ray.get(ref)
-            except Exception as err:  # noqa: BLE001 - a dead worker fails this one analysis, not the run
-                on_result(inv, AnalysisFailed("crashed", f"ray task failed: {type(err).__name__}: {err}"))
-                continue
-            if "failed" in out:
-                f = out["failed"]
-                on_result(inv, AnalysisFailed(f["reason"], f["message"], f["meta"]))
-            else:
-                on_result(inv, out["analysis"])
+    for inv, out in as_finished(_task, todo, concurrency, on_start, settings):
+        if isinstance(out, TaskDied):
+            on_result(inv, AnalysisFailed("crashed", str(out)))
+        elif "failed" in out:
+            f = out["failed"]
+            on_result(inv, AnalysisFailed(f["reason"], f["message"], f["meta"]))
+        else:
+            on_result(inv, out["analysis"])

@@ -12,7 +12,7 @@ from agentbook.models.spec import DEFAULT_MODEL, default_model
 
 # the choices of `backtest cluster --meaning` (agentbook.backtest.embeddings.CHOICES; kept here so --help
 # does not import the backtest package, and tests/backtest/test_embeddings.py checks the two agree)
-MEANING_CHOICES = ("auto", "wordllama", "minilm", "none")
+MEANING_CHOICES = ("auto", "wordllama", "minilm", "e5", "none")
 
 
 @click.group("backtest")
@@ -152,8 +152,9 @@ def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, l
               help="The system's codebase: cited code locations are checked to exist in it.")
 @click.option("--meaning", type=click.Choice(MEANING_CHOICES), default="auto", show_default=True,
               help="The encoder that reads what the findings mean, beside their words (the `meaning` extra): "
-                   "auto is wordllama when installed, else words alone; a named one that is not installed is "
-                   "an error; none is words alone.")
+                   "auto is wordllama when installed, else words alone; minilm a sentence encoder; e5 a "
+                   "multilingual one (joins wordings in different languages; slower); a named one that is not "
+                   "installed is an error; none is words alone.")
 @json_option
 def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, meaning: str, as_json: bool) -> int:
     """Group the failures in FOLDER into cohorts: cohorts/<slug>.md and cohorts/index.json."""

@@ -258,4 +258,22 @@ def worker_pid(role: str, root: Path) -> int | None:
     return worker.proc.pid if worker is not None and worker.proc is not None else None
 
 
+def worker_python_pid(role: str, root: Path) -> int | None:
+    """The host pid of the worker's own Python process (bubblewrap -> its init -> the worker: the first
+    descendant that runs Python), whose pid namespace and CPU time tests and the benchmark read; None
+    when no worker runs or its Python has not started."""
+    pid = worker_pid(role, root)
+    queue = [] if pid is None else [pid]
+    while queue:
+        current = queue.pop(0)
+        try:
+            if "python" in Path(f"/proc/{current}/comm").read_text():
+                return current
+            queue += [int(child) for task in Path(f"/proc/{current}/task").iterdir()
+                      for child in (task / "children").read_text().split()]
+        except OSError:  # it ended while we looked
+            continue
+    return None
+
+
 atexit.register(stop)

@@ -59,7 +59,7 @@ def test_one_cause_worded_several_ways_is_one_cohort(tmp_path: Path) -> None:
     assert q.ari >= 0.8 and q.causeless_kept_out is not None and q.causeless_kept_out >= 0.9
     assert stability(collect_failures(BacktestFolder(folder))[0]) >= 0.8
     build_report(str(folder), charts=False)
-    assert f"Cohorts clustered on {index['meaning']['note']}." in (folder / "report.md").read_text()
+    assert f"Cohorts clustered on {index['meaning']['note']} (weights SHA-256" in (folder / "report.md").read_text()
 
 
 @needs_model

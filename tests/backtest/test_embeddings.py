@@ -166,6 +166,20 @@ def test_cluster_records_the_chosen_encoder(backtest: Path, capsys: pytest.Captu
         embeddings.package_root(encoder.package.replace("-", "_")) / encoder.files[0][0])
 
 
+def test_the_report_says_how_it_was_clustered(backtest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agentbook.backtest.report import build_report
+
+    meaning = _cluster_json(backtest, capsys, "--meaning", "none")
+    build_report(str(backtest), charts=False)
+    assert "Cohorts clustered on words only: meaning turned off.\n" in (backtest / "report.md").read_text()
+    if isinstance(LOADED[embeddings.DEFAULT], str):
+        return
+    meaning = _cluster_json(backtest, capsys)
+    build_report(str(backtest), charts=False)
+    assert (f"Cohorts clustered on {meaning['note']} (weights SHA-256 {meaning['sha256']}, `--meaning auto`)."
+            in (backtest / "report.md").read_text())
+
+
 def test_cluster_meaning_none_and_auto(backtest: Path, capsys: pytest.CaptureFixture[str]) -> None:
     meaning = _cluster_json(backtest, capsys, "--meaning", "none")
     assert meaning == {"used": False, "note": "words only: meaning turned off", "encoder": "none", "chosen": "none",

@@ -228,6 +228,7 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
         lines += ["", "## Charts", ""] + [f"![{Path(c).stem}]({c})" for c in s.charts]
     lines += ["", (f"Cohort agreement between two clustering runs (adjusted Rand index): "
                   f"{index.get('agreement_ari', 1.0):.2f}.")]
-    if index.get("meaning"):
-        lines.append(f"Cohorts clustered on {index['meaning']['note']}.")
+    if meaning := index.get("meaning"):
+        pinned = f" (weights SHA-256 {meaning['sha256']}, `--meaning {meaning['chosen']}`)" if meaning.get("sha256") else ""
+        lines.append(f"Cohorts clustered on {meaning['note']}{pinned}.")
     return "\n".join(lines) + "\n"

@@ -12,16 +12,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.conftest import git
-from tests.runner.test_publish import TOKEN, FakeGitHub
+from tests.github_api import TOKEN
 
 from agentbook.session.sandbox import bwrap_works
 from agentbook.workflows.fixture import make_repo
@@ -33,17 +31,6 @@ ANALYST = "scripted:backtest/analyst.script.yaml"
 EVAL_MODEL = "scripted:evals/model.script.yaml"
 GOOD = f"scripted:{DATA / 'fixer-good.script.yaml'}"
 WRONG = f"scripted:{DATA / 'fixer-wrong.script.yaml'}"
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    FakeGitHub.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    yield FakeGitHub.requests
-    server.shutdown()
 
 
 @pytest.fixture

@@ -29,7 +29,9 @@ class AnalyzeProgress:
             TextColumn(label), BarColumn(), MofNCompleteColumn(),
             TextColumn("running {task.fields[running]}  failed {task.fields[failed]}  ${task.fields[cost]:.2f}"),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=Console(stderr=True), disable=not enabled, transient=False)
+            # the real stderr: its escape codes are rich's own (redacted output shows any as text), and it
+            # draws only counts and a label agentbook chose
+            console=Console(file=sys.__stderr__ or sys.stderr), disable=not enabled, transient=False)
         self._task = self._progress.add_task(label, total=total, running=0, failed=0, cost=0.0)
 
     def __enter__(self) -> Self:

@@ -9,7 +9,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from tests.repos import git
 
 TOKEN = "ghs_test_token_123"  # the GITHUB_TOKEN it accepts
 REPO = "acme/widgets"  # the only repository it knows
@@ -71,3 +74,12 @@ def serving() -> Iterator[GitHubServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def github_origin(repo: Path, bare: Path) -> Path:
+    """Give `repo` an origin that names REPO on GitHub (where `--open-pr` reads owner/repo from) while its
+    pushes go to `bare`, a new local bare repository; returns `bare`."""
+    git(bare.parent, "init", "-q", "--bare", str(bare))
+    git(repo, "remote", "add", "origin", f"https://github.com/{REPO}.git")
+    git(repo, "remote", "set-url", "--push", "origin", str(bare))
+    return bare

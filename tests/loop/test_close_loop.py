@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import git
-from tests.github_api import TOKEN
+from tests.github_api import TOKEN, github_origin
 
 from agentbook.session.sandbox import bwrap_works
 from agentbook.workflows.fixture import make_repo
@@ -51,10 +51,7 @@ def mini(tmp_path: Path, run_cli: Callable[..., Any], monkeypatch: pytest.Monkey
     assert len(tickets) == 1 and [f["no_ticket"] is None for f in fixes["fixes"]] == [True, False]
     git(repo, "add", "tickets")
     git(repo, "commit", "-q", "-m", "fix tickets from backtest base")
-    bare = tmp_path / "mini.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(repo, "remote", "add", "origin", "https://github.com/acme/widgets.git")
-    git(repo, "remote", "set-url", "--push", "origin", str(bare))
+    github_origin(repo, tmp_path / "mini.git")
     return repo, tickets[0]
 
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.github_api import TOKEN
+from tests.github_api import TOKEN, github_origin
 
 DATA = Path(__file__).parent / "data"
 TICKET = "---\nid: 9\ntitle: Owl notes\nrunbook: four-steps\ninputs: {topic: owls}\n---\nNotes.\n"
@@ -21,10 +21,7 @@ def git(cwd: Path, *args: str) -> str:
 @pytest.fixture
 def remote(runner_repo: Path, tmp_path: Path) -> Path:
     """origin's URL names acme/widgets on GitHub; pushes go to a local bare repository."""
-    bare = tmp_path / "widgets.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(runner_repo, "remote", "add", "origin", "https://github.com/acme/widgets.git")
-    git(runner_repo, "remote", "set-url", "--push", "origin", str(bare))
+    bare = github_origin(runner_repo, tmp_path / "widgets.git")
     (runner_repo.parent / "T.md").write_text(TICKET)
     return bare
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from markdown_it import MarkdownIt
-from tests.github_api import TOKEN
+from tests.github_api import TOKEN, github_origin
 from tests.repos import git
 
 from agentbook.gitops.inert import block, inert, span
@@ -102,10 +102,7 @@ def test_a_pull_request_shows_the_attackers_text_as_inert_code(run_cli, git_repo
     (git_repo / "runbooks" / "probe.md").write_text(RUNBOOK)
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-q", "-m", "probe runbook")
-    bare = tmp_path / "widgets.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(git_repo, "remote", "add", "origin", "https://github.com/acme/widgets.git")
-    git(git_repo, "remote", "set-url", "--push", "origin", str(bare))
+    bare = github_origin(git_repo, tmp_path / "widgets.git")
     (tmp_path / "T.md").write_text(TICKET)
     script = tmp_path / "probe.script.yaml"
     script.write_text(json.dumps(SCRIPT))

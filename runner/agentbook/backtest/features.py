@@ -11,7 +11,12 @@ land together however they are worded, and keep failures that share nothing apar
   two failures (a word only one failure uses cannot bind two failures); words that analysts put in
   nearly every finding ("the agent", "failed") weigh little;
 - stage, the suspected file and the failing tool are features beside the text, not a partition:
-  failures at one stage with different findings stay apart, one cause seen at two stages stays whole.
+  failures at one stage with different findings stay apart, one cause seen at two stages stays whole;
+- words an analyst's writing style puts around every finding weigh nothing: a term counts as far as
+  the failures using it agree on those fields beyond chance (`field_agreement`), which a style's
+  framing ("Finding: ... Impact: ...", "I traced the run ...", a shorthand's function words) never
+  does, being spread over failures whatever their cause, and a cause's words do, however noisily
+  analysts fill the fields. Causeless failures written in one style then share nothing that weighs.
 
 `similarity()` is the cosine between two failures' vectors, blended with the cosine of what their
 findings mean when the meaning model is installed (embeddings.py, `above_typical`); `top_terms()`
@@ -48,6 +53,10 @@ MATE_JACCARD = 0.8  # terms whose failure sets overlap this much are one phrase:
 CLASS_WEIGHT = 3.0  # an error class token (errclass_timeout) against one word of the finding
 FIELD_WEIGHT = 1.0  # a stage/file/tool token against one word of the finding
 MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain view (the corroborated one is words)
+FRAMING_MIN_DF = 3  # a term is tested for framing only when this many failures use it
+FRAMING_FULL = 0.3  # field agreement (kappa) among a term's failures from which it counts in full
+FRAMING_FIELDS = 2  # fields that must vary for the test: one field alone is too thin a view of where
+
 
 _MASKS = [
     (re.compile(r"\b[0-9a-f]{8,}\b"), "<hex>"),
@@ -217,18 +226,65 @@ def _block(items: Sequence[Described]) -> tuple[Any, list[str]]:
     return counts.multiply(idf).toarray(), [str(t) for t in vec.get_feature_names_out()]
 
 
-def build_features(items: Sequence[Described]) -> FeatureSpace:
+def build_features(items: Sequence[Described], *, framing: bool = True) -> FeatureSpace:
     """Unit-length rows over one vocabulary: the finding's words, the error's words and classes, and the
-    where-tokens (stage_X, file_X, tool_X), each column weighted by log(n/df) and its kind's weight."""
+    where-tokens (stage_X, file_X, tool_X), each column weighted by log(n/df) and its kind's weight, and
+    each word and class by how far the fields of the failures using it agree (`field_agreement`)."""
     np = need("numpy", "clustering")
     need("sklearn", "clustering")
     from sklearn.preprocessing import normalize
 
     block, terms = _block(items)
-    weights = np.array([CLASS_WEIGHT if t.startswith("errclass_") else
-                        FIELD_WEIGHT if t.startswith(("stage_", "file_", "tool_")) else 1.0 for t in terms])
+    fields = np.array([t.startswith(("stage_", "file_", "tool_")) for t in terms], dtype=bool)
+    weights = np.array([CLASS_WEIGHT if t.startswith("errclass_") else FIELD_WEIGHT if f else 1.0
+                        for t, f in zip(terms, fields, strict=True)])
+    if framing and terms:
+        weights = weights * np.where(fields, 1.0, field_agreement(block > 0, items))
     matrix = block * weights if terms else block
     return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms)
+
+
+def _field_values(items: Sequence[Described]) -> list[list[str]]:
+    """Per field (stage, file, tool), each failure's value, "" where the analyst gave none."""
+    return [[d.stage if d.stage not in ("other", "none") else "" for d in items],
+            [d.component for d in items], [d.tool for d in items]]
+
+
+def field_agreement(present: Any, items: Sequence[Described]) -> Any:
+    """Per term, in [0, 1]: how far the failures using it agree on their fields beyond chance.
+
+    Framing that an analyst style puts around every finding ("Finding: ... Impact: ...", "I traced the
+    run ...", a shorthand's function words) is spread over failures whatever their cause, so the stage,
+    file and tool of the failures using it agree no more than two failures picked at random; a cause's
+    words are used by failures that tend to share a stage or file, however noisily analysts fill them.
+    Per field, among pairs of a term's failures that both give a value: the share that agree, as Cohen's
+    kappa against the share among all such pairs (0: chance, 1: all agree); averaged over the fields
+    that vary, weighted by those pairs. A term counts in full from FRAMING_FULL; terms fewer than
+    FRAMING_MIN_DF failures use, and every term when no field varies, are not tested (weight 1)."""
+    np = need("numpy", "clustering")
+    present = np.asarray(present, dtype=float)
+    df = present.sum(axis=0)
+    agree_sum, pair_sum = np.zeros(present.shape[1]), np.zeros(present.shape[1])
+    varying = [values for values in _field_values(items) if len({v for v in values if v}) >= 2]
+    if len(varying) < FRAMING_FIELDS:
+        return np.ones(present.shape[1])
+    for values in varying:
+        names = sorted({v for v in values if v})
+        onehot = np.array([[v == name for name in names] for v in values], dtype=float)
+        known = onehot.sum(axis=1)
+        all_pairs = known.sum() * (known.sum() - 1)
+        chance = float((onehot.sum(axis=0) * (onehot.sum(axis=0) - 1)).sum() / max(all_pairs, 1.0))
+        if chance >= 1.0:
+            continue
+        counts = present.T @ onehot  # per term and value: failures using the term with that value
+        m = present.T @ known
+        pairs = m * (m - 1)
+        agree = (counts * (counts - 1)).sum(axis=1) / np.maximum(pairs, 1.0)
+        agree_sum += pairs * (agree - chance) / (1.0 - chance)
+        pair_sum += pairs
+    kappa = agree_sum / np.maximum(pair_sum, 1.0)
+    weight = np.clip(kappa / FRAMING_FULL, 0.0, 1.0)
+    return np.where((df >= FRAMING_MIN_DF) & (pair_sum > 0), weight, 1.0)
 
 
 def corroborated(space: FeatureSpace) -> FeatureSpace:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from agentbook.fence import visible
+
 JOINER = "\u2060"
 # GitHub's closing keywords, when a reference follows: #12, owner/repo#12, GH-12, .../issues/12 or /pull/12
 # (inside a longer word too: breaking "prefix #1" costs nothing, missing a form GitHub reads would)
@@ -41,14 +43,14 @@ def _longest_backticks(text: str) -> int:
 
 def block(text: str, empty: str = "(none)") -> str:
     """`text` as a fenced code block that nothing in it can close (lines, without a trailing newline)."""
-    body = text.rstrip("\n") or empty
+    body = visible(text.rstrip("\n")) or empty
     fence = "`" * max(3, _longest_backticks(body) + 1)
     return f"{fence}text\n{body}\n{fence}"
 
 
 def span(text: str, limit: int = 300) -> str:
     """`text` on one line (whitespace runs, newlines included, become a space) as a code span."""
-    flat = " ".join(text.split())
+    flat = " ".join(visible(text).split())
     if len(flat) > limit:
         flat = flat[:limit] + "..."
     if not flat:

@@ -2,7 +2,8 @@
 image or a document given as `{"source": {"type": "url", "url": ...}}` itself, from the model
 provider's servers: a sandboxed agent with no network could put the repository (or anything it read)
 into such a URL's query, on the runner's key, or fetch a page of orders that way. Such a block is
-refused wherever it sits (a user turn, a tool result, nested), and so is a `file` source (a file of
+refused wherever it sits (a user turn, a tool result, nested), on `/v1/messages` and `count_tokens`
+alike, and so is a `file` source (a file of
 the runner's organisation, uploaded by someone else); the stand-in model server upstream hears
 nothing. Inline (base64, text) sources still go through."""
 
@@ -61,6 +62,13 @@ FUTURE_SOURCE = {"type": "image", "source": {"type": "remote_29991231", "href": 
 NESTED_DOCUMENT = {"type": "document", "source": {"type": "content", "content": [URL_IMAGE]}}
 
 
+async def _count(client: anthropic.AsyncAnthropic, messages: list[dict[str, Any]]) -> Any:
+    try:
+        return await client.messages.count_tokens(model="m", messages=messages)  # type: ignore[arg-type]
+    except anthropic.APIStatusError as err:
+        return err
+
+
 @pytest.mark.parametrize("messages", [
     _user({"type": "text", "text": "describe this"}, URL_IMAGE),
     _user(URL_DOCUMENT),
@@ -76,7 +84,11 @@ def test_content_the_models_servers_would_fetch_is_refused(tmp_path: Path, stand
     _, result, events = through_relay(tmp_path, standin, one_request(messages=messages))
     assert isinstance(result, anthropic.BadRequestError), result
     assert "is not relayed" in str(result)
-    assert standin.requests() == []  # upstream heard nothing: no fetch, nothing spent
+    # counting the tokens of an image by URL would fetch it just the same
+    (tmp_path / "count").mkdir()
+    _, counted, _ = through_relay(tmp_path / "count", standin, lambda client: _count(client, messages))
+    assert isinstance(counted, anthropic.BadRequestError), counted
+    assert standin.requests(None) == []  # upstream heard nothing, on any path: no fetch, nothing spent
     refused = [e for e in events if e["event"] == "relay_refused"]
     assert refused and refused[0]["reason"] == "server_fetch"
     assert "attacker.example" not in json.dumps(events)  # the URL (and what it carries) is not kept either

@@ -252,14 +252,13 @@ class Relay(HttpServer):
         if body.get("model") not in self.models:
             return self._refuse("model", f"the model {str(body.get('model'))[:80]!r} is not relayed: this run's "
                                          f"model is {' or '.join(sorted(map(repr, self.models)))}")
+        fetched = _fetched(body.get("messages"))  # counting an image's tokens fetches it too
+        if fetched is not None:
+            return self._refuse("server_fetch", f"{fetched} is not relayed: the model's servers would fetch "
+                                                "it for the agent, which has no network; send the content inline")
         if path.endswith("count_tokens"):
             return await self._forward_plain(request, path)
         reaching = _server_side(body)
-        if reaching is None:
-            fetched = _fetched(body.get("messages"))
-            if fetched is not None:
-                return self._refuse("server_fetch", f"{fetched} is not relayed: the model's servers would fetch "
-                                                    "it for the agent, which has no network; send the content inline")
         if reaching is not None:
             return self._refuse("server_tool", f"{reaching} is not relayed: the sandbox has no network, and the "
                                                "model's servers do not stand in for it")

@@ -244,7 +244,7 @@ def build_features(items: Sequence[Described], *, framing: bool = True) -> Featu
     return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms)
 
 
-def _field_values(items: Sequence[Described]) -> list[list[str]]:
+def field_values(items: Sequence[Described]) -> list[list[str]]:
     """Per field (stage, file, tool), each failure's value, "" where the analyst gave none."""
     return [[d.stage if d.stage not in ("other", "none") else "" for d in items],
             [d.component for d in items], [d.tool for d in items]]
@@ -265,7 +265,7 @@ def field_agreement(present: Any, items: Sequence[Described]) -> Any:
     present = np.asarray(present, dtype=float)
     df = present.sum(axis=0)
     agree_sum, pair_sum = np.zeros(present.shape[1]), np.zeros(present.shape[1])
-    varying = [values for values in _field_values(items) if len({v for v in values if v}) >= 2]
+    varying = [values for values in field_values(items) if len({v for v in values if v}) >= 2]
     if len(varying) < FRAMING_FIELDS:
         return np.ones(present.shape[1])
     for values in varying:

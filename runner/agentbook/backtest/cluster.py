@@ -42,6 +42,7 @@ from agentbook.backtest.features import (
     corroborated,
     describe_failure,
     field_values,
+    framing_presence,
     normalise_error,
 )
 from agentbook.backtest.folder import BacktestFolder, Investigation
@@ -51,7 +52,8 @@ DISTANCE = 0.9  # cosine distance under which groups merge (average linkage)
 MEMBER_SIMILARITY = 0.12  # a member less similar than this to the rest of its group on average is bucketed
 PAIR_SIMILARITY = 0.6  # two failures alone make a cohort only when this similar
 CORE_SIZE = 2  # a group is a cause only if this many of its members share a core (corroborated view)
-BRIDGE_FIELDS = 0.8  # two groups whose stages and files agree this much (Bhattacharyya) are one cause
+BRIDGE_FIELDS = 0.8  # two groups written differently whose stages and files agree this much (Bhattacharyya) ...
+BRIDGE_STYLE = 0.5  # ... are one cause; written alike (framing profiles' cosine at least this), they are not
 # With meaning (embeddings.py) the plain view blends words and meaning (features.FeatureSpace.similarity):
 # every pair more alike in meaning than the backtest's typical pair comes nearer than on words alone, so
 # groups are cut closer and a member must be more like the rest of its group.
@@ -185,6 +187,12 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms, unshuffled, classes), note)
 
 
+def _alike(a: Any, b: Any, np: Any) -> float:
+    """Cosine of two groups' framing profiles; 1 when either has no framing (nothing says they differ)."""
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return float(a @ b) / (na * nb) if na and nb else 1.0
+
+
 def _profiles(rows: list[int], fields: list[list[str]]) -> list[Counter[str]]:
     return [Counter(values[row] for row in rows if values[row]) for values in fields]
 
@@ -209,12 +217,17 @@ def bridge(groups: list[list[int]], described: Sequence[Described]) -> list[list
     fields = [values for values in field_values(described) if len({v for v in values if v}) >= 2]
     if len(fields) < FRAMING_FIELDS or len(groups) < 2:
         return groups
+    np = need("numpy", "clustering")
+    framing = framing_presence(described)
     groups = [list(g) for g in groups]
     while True:
         best, pair = BRIDGE_FIELDS, None
         profiles = [_profiles(g, fields) for g in groups]
+        styles = [framing[g].mean(axis=0) for g in groups]
         for i in range(len(groups)):
             for j in range(i + 1, len(groups)):
+                if _alike(styles[i], styles[j], np) >= BRIDGE_STYLE:
+                    continue  # written alike: different words then mean different causes
                 overlaps = [o for a, b in zip(profiles[i], profiles[j], strict=True) if (o := _overlap(a, b)) is not None]
                 if len(overlaps) >= FRAMING_FIELDS and min(overlaps) >= best:
                     best, pair = min(overlaps), (i, j)

@@ -55,6 +55,7 @@ FIELD_WEIGHT = 1.0  # a stage/file/tool token against one word of the finding
 MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain view (the corroborated one is words)
 FRAMING_MIN_DF = 3  # a term is tested for framing only when this many failures use it
 FRAMING_FULL = 0.3  # field agreement (kappa) among a term's failures from which it counts in full
+FRAMING_STYLE = 0.1  # a term weighed under this by field agreement is framing: it says how, not what
 FRAMING_FIELDS = 2  # fields that must vary for the test: one field alone is too thin a view of where
 
 
@@ -242,6 +243,20 @@ def build_features(items: Sequence[Described], *, framing: bool = True) -> Featu
         weights = weights * np.where(fields, 1.0, field_agreement(block > 0, items))
     matrix = block * weights if terms else block
     return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms)
+
+
+def framing_presence(items: Sequence[Described]) -> Any:
+    """Per failure, which framing terms it uses (terms FRAMING_MIN_DF failures use that field agreement
+    weighs under FRAMING_STYLE): how it is written rather than what it says. No rows' columns where no
+    term is framing or fewer than FRAMING_FIELDS fields vary."""
+    np = need("numpy", "clustering")
+    block, terms = _block(items)
+    if not terms:
+        return np.zeros((len(items), 0))
+    present = block > 0
+    fields = np.array([t.startswith(("stage_", "file_", "tool_")) for t in terms], dtype=bool)
+    framing = (field_agreement(present, items) < FRAMING_STYLE) & (present.sum(axis=0) >= FRAMING_MIN_DF) & ~fields
+    return present[:, framing].astype(float)
 
 
 def field_values(items: Sequence[Described]) -> list[list[str]]:

@@ -70,6 +70,12 @@ class _RedactingStream:
         return getattr(self._inner, name)
 
 
+def unredacted(stream: Any) -> Any:
+    """The stream under the redactor, for a writer whose escape codes are its own (a progress bar
+    that draws only counts and a label agentbook chose); any other stream as it is."""
+    return stream._inner if isinstance(stream, _RedactingStream) else stream
+
+
 @contextlib.contextmanager
 def redacted_output() -> Iterator[None]:
     """stdout and stderr redacted for the duration (the CLI's `main` runs every command inside)."""

@@ -20,7 +20,7 @@ process without the encoder.
 The held-out generators are measured here, never tuned on. The default run is short (2 seeds, 300
 findings for the cost): the machine is shared.
 
-    .venv/bin/python bench/bench_encoders.py [--seeds 2] [--sets support,atlas,...] [--cost-findings 300]
+    .venv/bin/python bench/bench_encoders.py [--seeds 2] [--sets support,atlas,...] [--cost-findings 300] [--cost-only]
 """
 
 from __future__ import annotations
@@ -285,6 +285,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--sets", help=f"comma-separated, of: {', '.join(SETS)} (default: all)")
     parser.add_argument("--cost-findings", type=int, default=300)
+    parser.add_argument("--cost-only", action="store_true", help="only the cross-language pairs and the cost")
     parser.add_argument("--child", nargs=2, metavar=("ENCODER", "TEXTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -302,8 +303,8 @@ def main() -> None:
     for name in models:
         print(embeddings.ENCODERS[name].describe())
     with tempfile.TemporaryDirectory(prefix="bench-encoders-") as tmp:
-        results = quality(Path(tmp), args.seeds, sets, models)
-        report(results, models, args.seeds)
+        if not args.cost_only:
+            report(quality(Path(tmp), args.seeds, sets, models), models, args.seeds)
         report_cross(cross_language(models))
         report_cost(cost(Path(tmp), models, args.cost_findings))
 

@@ -20,7 +20,6 @@ commands with the gates' environment, and for `warm` the worker's own and its ch
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import re
@@ -31,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from precompile import compile_agentbook
 
 from agentbook.runbooks.gates import gate_env, prewarm, run_gate
 from agentbook.session.limits import Limits
@@ -95,19 +96,11 @@ def worker_cpu(worktree: Path) -> float:
     return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
 
 
-def compile_bytecode() -> None:
-    """Byte-compile agentbook as `pip install` does: an editable checkout run with
-    PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every start."""
-    import agentbook
-
-    compileall.compile_dir(str(Path(agentbook.__file__).parent), quiet=1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    compile_bytecode()
+    compile_agentbook()
     with tempfile.TemporaryDirectory(prefix="bench-gates-") as tmp:
         _, _, _, demo_cold = demo(Path(tmp) / "demo-cold", warm=False)
         repo, branch, gates, demo_warm = demo(Path(tmp) / "demo", warm=True)

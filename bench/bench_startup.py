@@ -16,7 +16,6 @@ Each figure is the median of R interleaved runs (load drifting on a shared machi
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import resource
 import shutil
@@ -27,6 +26,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from precompile import compile_agentbook
 
 PEER_VERSION = "2.1.328"
 PEER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentbook-bench"
@@ -83,21 +84,13 @@ def find_peer(install: bool) -> str | None:
     return None
 
 
-def compile_bytecode() -> None:
-    """Byte-compile agentbook as `pip install` does: an editable checkout run with
-    PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every start."""
-    import agentbook
-
-    compileall.compile_dir(str(Path(agentbook.__file__).parent), quiet=1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--install-peer", action="store_true",
                     help=f"npm-install Claude Code {PEER_VERSION} into {PEER_CACHE} when it is missing")
     args = ap.parse_args()
-    compile_bytecode()
+    compile_agentbook()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         base = Path(tmp)
         script = base / "trivial.script.yaml"

@@ -1,14 +1,17 @@
-"""Shared fixtures: real git repositories in tmp dirs, the CLI run in-process through `main(argv)`."""
+"""Shared fixtures: real git repositories in tmp dirs, the CLI run in-process through `main(argv)`, a
+local GitHub API for `--open-pr` (tests/github_api.py)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from tests.github_api import TOKEN, serving
 
 from agentbook.cli import main
 
@@ -58,3 +61,13 @@ def git_repo(tmp_path: Path) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "initial")
     return repo
+
+
+@pytest.fixture
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """The requests a run's `--open-pr` sent to the local GitHub API (tests/github_api.py), which
+    GITHUB_API_URL and GITHUB_TOKEN point at for the test."""
+    with serving() as server:
+        monkeypatch.setenv("GITHUB_API_URL", server.url)
+        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+        yield server.requests

@@ -1,9 +1,10 @@
 """Printing without click: what `agentbook.cli.main` and the commands the launcher answers before click
 loads (`agentbook.launcher`) both use, so the two print the same bytes.
 
-`echo` writes as `click.echo` does (one write of the text and a newline, then a flush) and hands text
-holding an escape sequence to click itself, which strips ANSI codes when the stream is not a
-terminal. `redacted_output` puts every write through the process's redactor.
+`echo` writes as `click.echo` does (one write of the text and a newline, then a flush).
+`redacted_output` puts every write through the process's redactor, and shows every character a
+terminal would act on as its escape (`fence.visible`): agentbook itself prints no escape sequence, so
+any is a ticket's, a trace's or a model's, and must not drive the reader's terminal.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Iterator
 
 from agentbook.errors import FatalError
+from agentbook.fence import visible
 from agentbook.redaction import process_redactor
 
 TYPE_CHECKING = False  # typing's own constant would import `typing`, which the fast path does not need
@@ -22,11 +24,6 @@ if TYPE_CHECKING:
 
 
 def echo(text: str, *, err: bool = False) -> None:
-    if "\x1b" in text:  # click decides whether a terminal gets the escape codes
-        import click
-
-        click.echo(text, err=err)
-        return
     stream = sys.stderr if err else sys.stdout
     stream.write(text + "\n")
     stream.flush()
@@ -55,7 +52,8 @@ def json_error(obj: dict[str, object]) -> None:
 
 class _RedactingStream:
     """A text stream that passes every write through the redactor: nothing the CLI prints (a model's
-    reply, a ticket title, a traceback) shows a secret this process holds, in any of its forms."""
+    reply, a ticket title, a traceback) shows a secret this process holds, in any of its forms, or
+    drives the terminal it is shown on."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -63,13 +61,19 @@ class _RedactingStream:
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError("write() argument must be str")  # how click tells text streams from binary
-        self._inner.write(process_redactor().text(text))
+        self._inner.write(visible(process_redactor().text(text)))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:
         if name == "buffer":  # writing bytes past the redactor is not offered
             raise AttributeError(name)
         return getattr(self._inner, name)
+
+
+def unredacted(stream: Any) -> Any:
+    """The stream under the redactor, for a writer whose escape codes are its own (a progress bar
+    that draws only counts and a label agentbook chose); any other stream as it is."""
+    return stream._inner if isinstance(stream, _RedactingStream) else stream
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""Untrusted text inside a prompt, fenced so that nothing in it can close the fence.
+"""Untrusted text inside a prompt, fenced so that nothing in it can close the fence (and, `visible`,
+on a terminal, shown so that nothing in it can drive the terminal).
 
 A fixed tag like `<data>...</data>` is closed by any text that writes `</data>` (or `</DATA>`,
 `</data >`, a lookalike the model reads the same way), and escaping every variant is a losing game.
@@ -13,6 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 
+# Characters a terminal acts on (C0 controls but tab and newline, DEL, C1 controls such as the one-byte
+# CSI U+009B) and the bidirectional overrides and isolates that reorder what is shown ("Trojan Source")
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 TAG_HEX = 16  # 64 bits of the digest: far beyond what a writer of the content could search
 _ATTR_UNSAFE = re.compile(r'["<>\n\r&]')
 
@@ -37,3 +41,13 @@ def one_line(text: str, limit: int = 200) -> str:
     newlines included, become one space, so it cannot start a heading or a section of its own."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit] + "..."
+
+
+def visible(text: str) -> str:
+    """`text` with every character a terminal would act on written as its `\\uXXXX` escape: an escape
+    sequence from a ticket or a trace (set the clipboard with OSC 52, rewrite the lines above, retitle
+    the window) shows as text. Inside a JSON string the escape means the same character, so JSON output
+    stays valid and equal."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -12,16 +12,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.conftest import git
-from tests.runner.test_publish import TOKEN, FakeGitHub
+from tests.github_api import TOKEN, github_origin
 
 from agentbook.session.sandbox import bwrap_works
 from agentbook.workflows.fixture import make_repo
@@ -33,17 +31,6 @@ ANALYST = "scripted:backtest/analyst.script.yaml"
 EVAL_MODEL = "scripted:evals/model.script.yaml"
 GOOD = f"scripted:{DATA / 'fixer-good.script.yaml'}"
 WRONG = f"scripted:{DATA / 'fixer-wrong.script.yaml'}"
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    FakeGitHub.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    yield FakeGitHub.requests
-    server.shutdown()
 
 
 @pytest.fixture
@@ -64,10 +51,7 @@ def mini(tmp_path: Path, run_cli: Callable[..., Any], monkeypatch: pytest.Monkey
     assert len(tickets) == 1 and [f["no_ticket"] is None for f in fixes["fixes"]] == [True, False]
     git(repo, "add", "tickets")
     git(repo, "commit", "-q", "-m", "fix tickets from backtest base")
-    bare = tmp_path / "mini.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(repo, "remote", "add", "origin", "https://github.com/acme/widgets.git")
-    git(repo, "remote", "set-url", "--push", "origin", str(bare))
+    github_origin(repo, tmp_path / "mini.git")
     return repo, tickets[0]
 
 

@@ -1,85 +1,27 @@
 """Push to a local bare remote and open pull requests against a local server that checks the request
-shapes of GitHub's REST API (POST /repos/{owner}/{repo}/pulls)."""
+shapes of GitHub's REST API (POST /repos/{owner}/{repo}/pulls; tests/github_api.py, the `github` fixture)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
+from tests.github_api import TOKEN, github_origin
 
 DATA = Path(__file__).parent / "data"
 TICKET = "---\nid: 9\ntitle: Owl notes\nrunbook: four-steps\ninputs: {topic: owls}\n---\nNotes.\n"
-TOKEN = "ghs_test_token_123"
 
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-class FakeGitHub(BaseHTTPRequestHandler):
-    """Answers like api.github.com does, and 4xx with GitHub's error body when a request is malformed."""
-
-    requests: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        problems = []
-        if self.path != "/repos/acme/widgets/pulls":
-            return self._reply(404, {"message": "Not Found"})
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return self._reply(401, {"message": "Bad credentials"})
-        if self.headers.get("Accept") != "application/vnd.github+json":
-            problems.append("accept")
-        if self.headers.get("X-GitHub-Api-Version") != "2022-11-28":
-            problems.append("api version")
-        for key, kind in (("title", str), ("head", str), ("base", str), ("body", str), ("draft", bool)):
-            if not isinstance(body.get(key), kind):
-                problems.append(key)
-        if problems:
-            return self._reply(422, {"message": "Validation Failed",
-                                     "errors": [{"resource": "PullRequest", "code": "invalid", "field": p}
-                                                for p in problems]})
-        self._reply(201, {"number": 17, "html_url": "https://github.com/acme/widgets/pull/17",
-                          "draft": body["draft"], "head": {"ref": body["head"]}, "base": {"ref": body["base"]}})
-
-    def _reply(self, status: int, data: dict[str, Any]) -> None:
-        raw = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    FakeGitHub.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    yield FakeGitHub.requests
-    server.shutdown()
-
-
 @pytest.fixture
 def remote(runner_repo: Path, tmp_path: Path) -> Path:
     """origin's URL names acme/widgets on GitHub; pushes go to a local bare repository."""
-    bare = tmp_path / "widgets.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(runner_repo, "remote", "add", "origin", "https://github.com/acme/widgets.git")
-    git(runner_repo, "remote", "set-url", "--push", "origin", str(bare))
+    bare = github_origin(runner_repo, tmp_path / "widgets.git")
     (runner_repo.parent / "T.md").write_text(TICKET)
     return bare
 

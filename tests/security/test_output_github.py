@@ -18,19 +18,16 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from markdown_it import MarkdownIt
+from tests.github_api import TOKEN, github_origin
 from tests.repos import git
 
 from agentbook.gitops.inert import block, inert, span
 
-TOKEN = "ghs_redteam_token_0123456789"
 MARK = "ATTACK"  # every attacker string carries it, to find where it ended up
 TICKET = """---
 id: 9
@@ -81,37 +78,6 @@ CLOSES = re.compile(r"(?i)\b(close[sd]?|fix(e[sd])?|resolve[sd]?)[\s:]*\S*?(#\d|
 MENTION = re.compile(r"(?<![\w.+/`-])@[A-Za-z0-9]")
 
 
-class FakeGitHub(BaseHTTPRequestHandler):
-    pulls: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        ok = self.path == "/repos/acme/widgets/pulls" and self.headers.get("Authorization") == f"Bearer {TOKEN}"
-        if ok:
-            self.pulls.append(body)
-        reply = json.dumps({"number": 17, "html_url": "https://github.com/acme/widgets/pull/17",
-                            "draft": body.get("draft")} if ok else {"message": "Not Found"}).encode()
-        self.send_response(201 if ok else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    FakeGitHub.pulls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_port}")
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    yield FakeGitHub.pulls
-    server.shutdown()
-
-
 def _outside_code(markdown: str) -> tuple[list[str], list[str]]:
     """(text GitHub renders as Markdown rather than code, kinds of token that are not plain text or code)."""
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
@@ -136,10 +102,7 @@ def test_a_pull_request_shows_the_attackers_text_as_inert_code(run_cli, git_repo
     (git_repo / "runbooks" / "probe.md").write_text(RUNBOOK)
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-q", "-m", "probe runbook")
-    bare = tmp_path / "widgets.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(git_repo, "remote", "add", "origin", "https://github.com/acme/widgets.git")
-    git(git_repo, "remote", "set-url", "--push", "origin", str(bare))
+    bare = github_origin(git_repo, tmp_path / "widgets.git")
     (tmp_path / "T.md").write_text(TICKET)
     script = tmp_path / "probe.script.yaml"
     script.write_text(json.dumps(SCRIPT))
@@ -148,8 +111,8 @@ def test_a_pull_request_shows_the_attackers_text_as_inert_code(run_cli, git_repo
                 "--open-pr", "--json")
     data = json.loads(r.out)
     assert r.code == 11, (r.err, data.get("outcome"))  # step 2's check fails: blocked, a draft pull request
-    assert len(github) == 1 and github[0]["draft"] is True
-    title, body = github[0]["title"], github[0]["body"]
+    assert len(github) == 1 and github[0]["body"]["draft"] is True
+    title, body = github[0]["body"]["title"], github[0]["body"]["body"]
     assert MARK in body and "Closes #5" not in body  # the output and last words are there, made inert
 
     text, kinds = _outside_code(body)

@@ -9,7 +9,7 @@ real SDK against the real relay; upstream is the stand-in on loopback, scripted 
 from __future__ import annotations
 
 import asyncio
-import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,10 @@ from typing import Any
 import anthropic
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
+from relay_kit import Attack, send, through_relay
+
 from agentbook.models.relay import Relay, RelayLimits
-from agentbook.redaction import Redactor
-from agentbook.session.transcript import Transcript
 from agentbook.standin import StandinServer, parse_script, running
 
 MODEL = "claude-sonnet-4-5"  # priced: $3 in, $15 out per million tokens
@@ -59,24 +60,8 @@ def upstream() -> Iterator[StandinServer]:
         yield server
 
 
-def _attack(tmp_path: Path, upstream: StandinServer, limits: RelayLimits, attack: Any) -> tuple[Relay, Any, list[dict[str, Any]]]:
-    """Run `attack(client)` (the real SDK pointed at the relay, no retries); (relay, result, transcript)."""
-    async def go() -> tuple[Relay, Any]:
-        transcript = Transcript(tmp_path / "transcript.jsonl", "run-1", Redactor([]))
-        relay = Relay(f"compat:{upstream.base_url}#{MODEL}", limits=limits, transcript=transcript)
-        await relay.start()
-        client = anthropic.AsyncAnthropic(base_url=relay.base_url, api_key=relay.token, max_retries=0)
-        try:
-            return relay, await attack(client)
-        finally:
-            await client.close()
-            await relay.stop()
-            transcript.close()
-
-    relay, result = asyncio.run(go())
-    path = tmp_path / "transcript.jsonl"
-    events = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    return relay, result, events
+def _attack(tmp_path: Path, upstream: StandinServer, limits: RelayLimits, attack: Attack) -> tuple[Relay, Any, list[dict[str, Any]]]:
+    return through_relay(tmp_path, upstream, attack, model=MODEL, limits=limits)
 
 
 HELLO = [{"role": "user", "content": "hello"}]
@@ -120,14 +105,7 @@ def test_a_huge_max_tokens_cannot_spend_past_the_budget(tmp_path: Path, upstream
     budget = 0.01
 
     async def attack(client: anthropic.AsyncAnthropic) -> list[Any]:
-        out = []
-        for _ in range(3):
-            try:
-                out.append(await client.messages.create(model=MODEL, max_tokens=1_000_000, messages=HELLO,
-                                                              timeout=30))
-            except anthropic.APIStatusError as err:
-                out.append(err)
-        return out
+        return [await send(client, model=MODEL, max_tokens=1_000_000, messages=HELLO, timeout=30) for _ in range(3)]
 
     relay, results, events = _attack(tmp_path, upstream, RelayLimits(max_usd=budget), attack)
     assert upstream.requests()[0]["body"]["max_tokens"] < budget / OUTPUT_USD  # lowered to what the budget pays for
@@ -141,12 +119,7 @@ def test_parallel_requests_cannot_spend_past_the_budget(tmp_path: Path) -> None:
     budget = 0.05  # eight requests of 4000 output tokens would cost $0.48
 
     async def attack(client: anthropic.AsyncAnthropic) -> list[Any]:
-        async def one() -> Any:
-            try:
-                return await client.messages.create(model=MODEL, max_tokens=4000, messages=HELLO)
-            except anthropic.APIStatusError as err:
-                return err
-        return await asyncio.gather(*(one() for _ in range(8)))
+        return await asyncio.gather(*(send(client, model=MODEL, max_tokens=4000, messages=HELLO) for _ in range(8)))
 
     with serving(latency_ms=300) as slow:
         relay, results, _ = _attack(tmp_path, slow, RelayLimits(max_usd=budget), attack)

@@ -8,9 +8,9 @@ nothing. Inline (base64, text) sources still go through."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,9 @@ from typing import Any
 import anthropic
 import pytest
 
-from agentbook.models.relay import Relay
-from agentbook.redaction import Redactor
-from agentbook.session.transcript import Transcript
+sys.path.insert(0, str(Path(__file__).parent))
+from relay_kit import one_request, through_relay
+
 from agentbook.standin.script import load_script
 from agentbook.standin.server import StandinServer, running
 
@@ -42,27 +42,6 @@ def standin(tmp_path: Path) -> Iterator[StandinServer]:
     path.write_text(SCRIPT)
     with running(load_script(path)) as server:
         yield server
-
-
-def _through_relay(tmp_path: Path, server: StandinServer, messages: list[dict[str, Any]]) -> tuple[Any, list[dict]]:
-    """One request from the real SDK (as the agent) through the relay to the stand-in."""
-    async def go() -> Any:
-        transcript = Transcript(tmp_path / "transcript.jsonl", "run-1", Redactor([]))
-        relay = Relay(f"compat:{server.base_url}#m", socket_path=None, transcript=transcript)
-        await relay.start()
-        client = anthropic.AsyncAnthropic(base_url=relay.base_url, api_key=relay.token, max_retries=0)
-        try:
-            return await client.messages.create(model="m", max_tokens=64, messages=messages)
-        except anthropic.APIStatusError as err:
-            return err
-        finally:
-            await client.close()
-            await relay.stop()
-            transcript.close()
-
-    result = asyncio.run(go())
-    events = [json.loads(line) for line in (tmp_path / "transcript.jsonl").read_text().splitlines()]
-    return result, events
 
 
 def _user(*blocks: dict[str, Any]) -> list[dict[str, Any]]:
@@ -94,7 +73,7 @@ NESTED_DOCUMENT = {"type": "document", "source": {"type": "content", "content": 
         "url_image_in_tool_result", "url_document_in_tool_result"])
 def test_content_the_models_servers_would_fetch_is_refused(tmp_path: Path, standin: StandinServer,
                                                            messages: list[dict[str, Any]]) -> None:
-    result, events = _through_relay(tmp_path, standin, messages)
+    _, result, events = through_relay(tmp_path, standin, one_request(messages=messages))
     assert isinstance(result, anthropic.BadRequestError), result
     assert "is not relayed" in str(result)
     assert standin.requests() == []  # upstream heard nothing: no fetch, nothing spent
@@ -108,7 +87,7 @@ def test_inline_content_still_goes_through(tmp_path: Path, standin: StandinServe
               {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "a note"}},
               {"type": "document", "source": {"type": "content", "content": [{"type": "text", "text": "a note"}]}},
               {"type": "text", "text": f"a URL in plain text is only text: {LEAK}"}]
-    result, _ = _through_relay(tmp_path, standin, _tool_result(*inline))
+    _, result, _ = through_relay(tmp_path, standin, one_request(messages=_tool_result(*inline)))
     assert result.content[0].text == "ok"
     sent = standin.requests()[0]["body"]["messages"][2]["content"][0]["content"]
     assert [b["type"] for b in sent] == ["image", "document", "document", "text"]

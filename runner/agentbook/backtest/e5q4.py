@@ -20,6 +20,7 @@ the 250,002 x 384 word table stays 4-bit and only the rows a batch uses are expa
 from __future__ import annotations
 
 import struct
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,17 @@ def _q4_t(buf: Any, rows: int, cols: int) -> np.ndarray:
     import numpy as np
 
     return np.ascontiguousarray(_q4(buf, rows, cols).T)
+
+
+def _one_blas_thread() -> AbstractContextManager[object]:
+    """BLAS on one thread while encoding: OpenBLAS's threads spin waiting for each other, and on a shared
+    machine (the 2 cores CI and developers share) that made encoding 3-9x slower than one thread
+    (measured); one thread is also what the MiniLM encoder's onnxruntime session uses."""
+    try:
+        from threadpoolctl import threadpool_limits  # scikit-learn's dependency: there wherever clustering is
+    except ImportError:
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
@@ -252,9 +264,11 @@ class E5Small:
         for row, sentence in enumerate(sentences):
             ids = self.ids(sentence)
             by_length.setdefault(len(ids), []).append((row, ids))
-        for group in by_length.values():
-            for start in range(0, len(group), BATCH):
-                batch = group[start:start + BATCH]
-                out[[row for row, _ in batch]] = self.forward(np.array([ids for _, ids in batch], dtype=np.int64))
+        with _one_blas_thread():
+            for group in by_length.values():
+                for start in range(0, len(group), BATCH):
+                    batch = group[start:start + BATCH]
+                    stacked = np.array([ids for _, ids in batch], dtype=np.int64)
+                    out[[row for row, _ in batch]] = self.forward(stacked)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)

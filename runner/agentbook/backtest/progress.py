@@ -15,6 +15,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from agentbook.console import unredacted
+
 
 class AnalyzeProgress:
     """Counters the executors update; drawn by rich when `enabled` (a terminal, not --json)."""
@@ -29,7 +31,9 @@ class AnalyzeProgress:
             TextColumn(label), BarColumn(), MofNCompleteColumn(),
             TextColumn("running {task.fields[running]}  failed {task.fields[failed]}  ${task.fields[cost]:.2f}"),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=Console(stderr=True), disable=not enabled, transient=False)
+            # stderr under the redactor (which shows any escape code as text): these are rich's own,
+            # drawing only counts and a label agentbook chose
+            console=Console(file=unredacted(sys.stderr)), disable=not enabled, transient=False)
         self._task = self._progress.add_task(label, total=total, running=0, failed=0, cost=0.0)
 
     def __enter__(self) -> Self:

@@ -1,9 +1,15 @@
 """`backtest report`: report.md with accuracy overall, by account and by cohort, the top cohorts by
-impact with their code pointers and proposed change, the cost of the analysis, and two PNG charts."""
+impact with their code pointers and proposed change, the cost of the analysis, and two PNG charts.
+
+Cohort names, definitions and proposed changes are analysts' words about traces anyone may have
+written, and account names come from the traces' manifest: they are shown as literal prose
+(`gitops/inert.py`), so none makes a link, an image, HTML or a section of the report, which may be
+committed and shown in a pull request."""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -14,7 +20,9 @@ from agentbook.backtest.cohorts import read_index, scope_reason
 from agentbook.backtest.deps import need
 from agentbook.backtest.folder import BacktestFolder, Investigation
 from agentbook.fsutil import atomic_write_bytes, atomic_write_text
+from agentbook.gitops.inert import plain, span
 
+_AT_SUFFIX = re.compile(r" \(at `([^`]*)`\)$")
 TOP_COHORTS = 5
 ACCOUNT_ROWS = 30
 DISPUTED_SHOWN = 10
@@ -176,6 +184,15 @@ def build_report(root: str, *, charts: bool = True) -> ReportSummary:
     return summary
 
 
+def _change(text: str) -> str:
+    """A proposed change as prose, and the location agentbook checked and appended (` (at `file:line`)`,
+    backtest/evidence.py) as code."""
+    where = _AT_SUFFIX.search(text)
+    if where is None:
+        return plain(text)
+    return f"{plain(text[:where.start()])} (at {span(where.group(1))})"
+
+
 def render(s: ReportSummary, index: dict[str, Any]) -> str:
     wrong = s.total - s.correct
     lines = ["# Backtest report", "",
@@ -194,16 +211,16 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
     if not s.cohorts:
         lines += ["No cohorts yet: run `agentbook backtest cluster` first.", ""]
     for n, c in enumerate(s.cohorts[:TOP_COHORTS], 1):
-        where = ", ".join(f"`{x['location']}`" for x in c["suspected"][:3]) or "no code location named"
-        lines += [f"### {n}. {c['name']} ({c['count']} failures, {c['scope']})", "",
-                  c["definition"], "",
+        where = ", ".join(span(x["location"]) for x in c["suspected"][:3]) or "no code location named"
+        lines += [f"### {n}. {plain(c['name'])} ({c['count']} failures, {c['scope']})", "",
+                  plain(c["definition"]), "",
                   f"- impact: fixing it would lift accuracy by up to {c['impact_pp']:.1f} points",
                   f"- scope: {c['scope']} (" + scope_reason(c["scope"], c.get("account_test") or {}, len(c["accounts"]),
                                                            max(c["accounts"].values(), default=0)) + ")",
-                  f"- accounts: {len(c['accounts'])} (" + ", ".join(list(c["accounts"])[:6])
+                  f"- accounts: {len(c['accounts'])} (" + ", ".join(plain(a) for a in list(c["accounts"])[:6])
                   + (", ..." if len(c["accounts"]) > 6 else "") + ")",
                   f"- code: {where}",
-                  f"- proposed change: {c['proposed_change'] or 'none proposed yet'}",
+                  f"- proposed change: {_change(c['proposed_change']) if c['proposed_change'] else 'none proposed yet'}",
                   f"- details: [cohorts/{c['slug']}.md](cohorts/{c['slug']}.md)", ""]
     lines += ["## Accuracy by cohort", "", "| cohort | scope | failures | accounts | accuracy if fixed |",
               "| --- | --- | ---: | ---: | ---: |"]
@@ -221,7 +238,7 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
     lines += ["", "## Accuracy by account (worst first)", "", "| account | correct | total | accuracy |",
               "| --- | ---: | ---: | ---: |"]
     for account, row in list(s.accounts.items())[:ACCOUNT_ROWS]:
-        lines.append(f"| {account} | {row['correct']} | {row['total']} | {row['accuracy']:.0%} |")
+        lines.append(f"| {plain(account)} | {row['correct']} | {row['total']} | {row['accuracy']:.0%} |")
     if len(s.accounts) > ACCOUNT_ROWS:
         lines.append(f"| ... {len(s.accounts) - ACCOUNT_ROWS} more accounts | | | |")
     if s.charts:

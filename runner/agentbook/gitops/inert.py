@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from agentbook.fence import visible
+
 JOINER = "\u2060"
 # GitHub's closing keywords, when a reference follows: #12, owner/repo#12, GH-12, .../issues/12 or /pull/12
 # (inside a longer word too: breaking "prefix #1" costs nothing, missing a form GitHub reads would)
@@ -27,6 +29,10 @@ _CLOSING = re.compile(r"(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)(?=[\s:]*\S*?(?
 # an @-mention: @user or @org/team, not the @ inside an e-mail address or a package@version
 _MENTION = re.compile(r"(?<![\w.+/`-])@(?=[A-Za-z0-9])")
 _BACKTICKS = re.compile(r"`+")
+# ASCII punctuation that makes Markdown (links, images, HTML, code, emphasis, headings, table cells, entities)
+# under CommonMark with GitHub's tables and strike-through; a backslash makes each literal (a list marker or a
+# bare URL is left: it makes a list or a visible link, nothing hidden)
+_MARKUP = re.compile(r"([\\`*_{}\[\]()#!|<>~&])")
 
 
 def inert(text: str) -> str:
@@ -39,16 +45,25 @@ def _longest_backticks(text: str) -> int:
     return max((len(m) for m in _BACKTICKS.findall(text)), default=0)
 
 
+def plain(text: str, limit: int = 2000) -> str:
+    """`text` on one line as literal prose: every character Markdown could act on escaped, so it makes
+    no link, image, HTML, heading, emphasis or table cell, yet reads as the words it is."""
+    flat = " ".join(visible(text).split())
+    if len(flat) > limit:
+        flat = flat[:limit] + "..."
+    return _MARKUP.sub(r"\\\1", flat)
+
+
 def block(text: str, empty: str = "(none)") -> str:
     """`text` as a fenced code block that nothing in it can close (lines, without a trailing newline)."""
-    body = text.rstrip("\n") or empty
+    body = visible(text.rstrip("\n")) or empty
     fence = "`" * max(3, _longest_backticks(body) + 1)
     return f"{fence}text\n{body}\n{fence}"
 
 
 def span(text: str, limit: int = 300) -> str:
     """`text` on one line (whitespace runs, newlines included, become a space) as a code span."""
-    flat = " ".join(text.split())
+    flat = " ".join(visible(text).split())
     if len(flat) > limit:
         flat = flat[:limit] + "..."
     if not flat:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import resource
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from loader import load_module
 
 from agentbook.backtest.importer import import_backtest
 
@@ -59,10 +59,7 @@ def write_script(path: Path) -> None:
 
 
 def make_backtest(work: Path, count: int) -> Path:
-    spec = importlib.util.spec_from_file_location("backtest_generate", GENERATOR)
-    assert spec and spec.loader
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_module(GENERATOR, "backtest_generate")
     gen.generate(work / "src", seed=7, count=count, accounts=max(20, count // 10))
     import_backtest(work / "src" / "manifest.jsonl", work / "bt")
     return work / "bt"

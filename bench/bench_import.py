@@ -15,7 +15,6 @@ Serial (--jobs 1) so every call happens in this process; each figure is the medi
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import statistics
@@ -24,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Self
+
+from loader import load_module
 
 from agentbook.backtest import importer
 
@@ -65,10 +66,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=60)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    spec = importlib.util.spec_from_file_location("backtest_generate", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_module(GENERATOR, "backtest_generate")
     load_before = os.getloadavg()[0]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:

@@ -1,8 +1,9 @@
 """Import a file of the repository that is not on sys.path (an example's generator, a test's held-out
-generator, a sibling bench) as a module, for the benches in this folder.
+generator, a bench) as a module, for the benches in this folder and the tests.
 
 A bench run as `python bench/bench_x.py` has bench/ on sys.path, so `from loader import load_module`
-works there; code outside bench/ must not import a bench (tests import the library instead).
+works there; tests, run from the repository's root, import it as `bench.loader`. A bench that a test
+loads by path (bench_catalog_fidelity.py) must not import its siblings: bench/ is not on sys.path then.
 """
 
 from __future__ import annotations

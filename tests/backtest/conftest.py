@@ -3,7 +3,6 @@ analysed once per test session with the scripted analyst; tests that change a fo
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -11,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from bench.loader import load_module
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.importer import import_backtest
@@ -22,11 +22,7 @@ SCRIPTED = f"scripted:{SCRIPT}"
 
 
 def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("backtest_generate", EXAMPLE / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(EXAMPLE / "generate.py", "backtest_generate")
 
 
 def planted(source: Path) -> dict[str, dict[str, str | None]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+
+from bench.loader import load_module
 
 REPO = Path(__file__).resolve().parents[2]
 SUPPORT = REPO / "examples" / "support-agent"
@@ -14,11 +15,7 @@ SUPPORT_CODE = SUPPORT  # what `--code` points at: the agent's own repository
 
 
 def support_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("support_agent_generate", SUPPORT / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(SUPPORT / "generate.py", "support_agent_generate")
 
 
 def support_planted(source: Path) -> dict[str, dict[str, object]]:

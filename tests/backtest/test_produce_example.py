@@ -5,16 +5,15 @@ the code changes the answers of exactly the incidents that cause broke."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from bench.loader import load_module
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cohorts import cluster_backtest
@@ -45,11 +44,7 @@ FIXES = {  # file -> (text, replacement): the fix each planted cause needs
 
 
 def _shapes() -> dict[str, str]:
-    spec = importlib.util.spec_from_file_location("make_incidents", RUN / "make_incidents.py")
-    assert spec and spec.loader
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    plan: dict[str, str] = module.shapes()
+    plan: dict[str, str] = load_module(RUN / "make_incidents.py", "make_incidents").shapes()
     return plan
 
 

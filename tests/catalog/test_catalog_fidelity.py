@@ -11,13 +11,12 @@ whole collections.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from bench.loader import load_module
 from tests.conftest import REPO_ROOT
 
 from agentbook.catalog.validate import validate_paths
@@ -85,12 +84,7 @@ def test_every_sample_has_provenance_and_every_difference_is_in_the_readme() -> 
 # -- the fetched collections, where present ----------------------------------------------------------
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_catalog_fidelity", REPO_ROOT / "bench" / "bench_catalog_fidelity.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_module(REPO_ROOT / "bench" / "bench_catalog_fidelity.py", "bench_catalog_fidelity")
 
 
 def _explained(theirs: list[str], ours: list[str], warned: list[str]) -> bool:

@@ -10,6 +10,8 @@ Deterministic first, in two views of what the analysts found (features.py):
    other evidence backs it, so framing and boilerplate that analysts repeat everywhere bind nothing.
    A group is a cause only if at least CORE_SIZE of its members also share a core; a group held
    together only by wording that failures with nothing else in common share goes to the bucket.
+3. Bridges: groups whose members' stages and files agree (`bridge`) are one cause written in styles or
+   languages whose words never meet (English notes and another language's shorthand), and merge.
 
 Groups come from the plain view because it keeps one cause worded several ways whole (the words
 the wordings share, the framing around them, and their meaning add up; meaning joins wordings that
@@ -32,11 +34,15 @@ from typing import Any
 from agentbook.backtest.deps import need
 from agentbook.backtest.embeddings import Choice, Meaning, embedder
 from agentbook.backtest.features import (
+    FRAMING_FIELDS,
+    Described,
     FeatureSpace,
     build_features,
     classes_of,
     corroborated,
     describe_failure,
+    field_values,
+    framing_presence,
     normalise_error,
 )
 from agentbook.backtest.folder import BacktestFolder, Investigation
@@ -46,6 +52,8 @@ DISTANCE = 0.9  # cosine distance under which groups merge (average linkage)
 MEMBER_SIMILARITY = 0.12  # a member less similar than this to the rest of its group on average is bucketed
 PAIR_SIMILARITY = 0.6  # two failures alone make a cohort only when this similar
 CORE_SIZE = 2  # a group is a cause only if this many of its members share a core (corroborated view)
+BRIDGE_FIELDS = 0.8  # two groups written differently whose stages and files agree this much (Bhattacharyya) ...
+BRIDGE_STYLE = 0.5  # ... are one cause; written alike (framing profiles' cosine at least this), they are not
 # With meaning (embeddings.py) the plain view blends words and meaning (features.FeatureSpace.similarity):
 # every pair more alike in meaning than the backtest's typical pair comes nearer than on words alone, so
 # groups are cut closer and a member must be more like the rest of its group.
@@ -161,11 +169,14 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
         space.classes = [classes_of(d) for d in described]
     cut, member = (MEANING_DISTANCE, MEANING_MEMBER_SIMILARITY) if model is not None else (DISTANCE, MEMBER_SIMILARITY)
     raw = [NO_CAUSE] * len(failures)
+    kept = []
     for rows in _groups(space.similarity(), distance or cut, member, np):
         shared = Counter(core_of[row] for row in rows if row in core_of)
         if shared and shared.most_common(1)[0][1] >= CORE_SIZE:
-            for row in rows:
-                raw[order[row]] = rows[0] + 1  # any id unique to the group
+            kept.append(rows)
+    for rows in bridge(kept, described):
+        for row in rows:
+            raw[order[row]] = rows[0] + 1  # any id unique to the group
     renumber: dict[int, int] = {}
     labels = [NO_CAUSE if x == NO_CAUSE else renumber.setdefault(x, len(renumber)) for x in raw]
     inverse = [0] * len(order)
@@ -174,6 +185,57 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     unshuffled = None if space.meaning is None else space.meaning[inverse]
     classes = None if space.classes is None else [space.classes[row] for row in inverse]
     return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms, unshuffled, classes), note)
+
+
+def _alike(a: Any, b: Any, np: Any) -> float:
+    """Cosine of two groups' framing profiles; 1 when either has no framing (nothing says they differ)."""
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return float(a @ b) / (na * nb) if na and nb else 1.0
+
+
+def _profiles(rows: list[int], fields: list[list[str]]) -> list[Counter[str]]:
+    return [Counter(values[row] for row in rows if values[row]) for values in fields]
+
+
+def _overlap(a: Counter[str], b: Counter[str]) -> float | None:
+    """Bhattacharyya coefficient of two value distributions (1: the same), None if either gives none."""
+    na, nb = sum(a.values()), sum(b.values())
+    if not na or not nb:
+        return None
+    return sum((a[v] / na * b[v] / nb) ** 0.5 for v in a.keys() & b.keys())
+
+
+def bridge(groups: list[list[int]], described: Sequence[Described]) -> list[list[int]]:
+    """Groups (rows of `described`) whose stages and files agree (every varying field's distribution
+    over the groups' members at least BRIDGE_FIELDS alike) merged, most alike first.
+
+    One cause written in two styles or languages (English notes and a shorthand in another language)
+    can share no word that weighs, so words and an English meaning model keep it apart; what analysts
+    put in the fields does not depend on how they write. Groups only, never a bucketed failure: a
+    causeless failure sharing a cause's file and stage stays out. Not where fewer than FRAMING_FIELDS
+    fields vary (one field, such as the blamed agent alone, says too little about where)."""
+    fields = [values for values in field_values(described) if len({v for v in values if v}) >= 2]
+    if len(fields) < FRAMING_FIELDS or len(groups) < 2:
+        return groups
+    np = need("numpy", "clustering")
+    framing = framing_presence(described)
+    groups = [list(g) for g in groups]
+    while True:
+        best, pair = BRIDGE_FIELDS, None
+        profiles = [_profiles(g, fields) for g in groups]
+        styles = [framing[g].mean(axis=0) for g in groups]
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                if _alike(styles[i], styles[j], np) >= BRIDGE_STYLE:
+                    continue  # written alike: different words then mean different causes
+                overlaps = [o for a, b in zip(profiles[i], profiles[j], strict=True) if (o := _overlap(a, b)) is not None]
+                if len(overlaps) >= FRAMING_FIELDS and min(overlaps) >= best:
+                    best, pair = min(overlaps), (i, j)
+        if pair is None:
+            return groups
+        i, j = pair
+        groups[i] = sorted(groups[i] + groups[j])
+        del groups[j]
 
 
 def _groups(sim: Any, distance: float, member: float, np: Any) -> list[list[int]]:

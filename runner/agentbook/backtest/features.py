@@ -55,6 +55,7 @@ FIELD_WEIGHT = 1.0  # a stage/file/tool token against one word of the finding
 MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain view (the corroborated one is words)
 FRAMING_MIN_DF = 3  # a term is tested for framing only when this many failures use it
 FRAMING_FULL = 0.3  # field agreement (kappa) among a term's failures from which it counts in full
+FRAMING_STYLE = 0.1  # a term weighed under this by field agreement is framing: it says how, not what
 FRAMING_FIELDS = 2  # fields that must vary for the test: one field alone is too thin a view of where
 
 
@@ -244,7 +245,21 @@ def build_features(items: Sequence[Described], *, framing: bool = True) -> Featu
     return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms)
 
 
-def _field_values(items: Sequence[Described]) -> list[list[str]]:
+def framing_presence(items: Sequence[Described]) -> Any:
+    """Per failure, which framing terms it uses (terms FRAMING_MIN_DF failures use that field agreement
+    weighs under FRAMING_STYLE): how it is written rather than what it says. No rows' columns where no
+    term is framing or fewer than FRAMING_FIELDS fields vary."""
+    np = need("numpy", "clustering")
+    block, terms = _block(items)
+    if not terms:
+        return np.zeros((len(items), 0))
+    present = block > 0
+    fields = np.array([t.startswith(("stage_", "file_", "tool_")) for t in terms], dtype=bool)
+    framing = (field_agreement(present, items) < FRAMING_STYLE) & (present.sum(axis=0) >= FRAMING_MIN_DF) & ~fields
+    return present[:, framing].astype(float)
+
+
+def field_values(items: Sequence[Described]) -> list[list[str]]:
     """Per field (stage, file, tool), each failure's value, "" where the analyst gave none."""
     return [[d.stage if d.stage not in ("other", "none") else "" for d in items],
             [d.component for d in items], [d.tool for d in items]]
@@ -265,7 +280,7 @@ def field_agreement(present: Any, items: Sequence[Described]) -> Any:
     present = np.asarray(present, dtype=float)
     df = present.sum(axis=0)
     agree_sum, pair_sum = np.zeros(present.shape[1]), np.zeros(present.shape[1])
-    varying = [values for values in _field_values(items) if len({v for v in values if v}) >= 2]
+    varying = [values for values in field_values(items) if len({v for v in values if v}) >= 2]
     if len(varying) < FRAMING_FIELDS:
         return np.ones(present.shape[1])
     for values in varying:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """How well `backtest cluster` recovers what people found, on failures annotated by hand (not planted).
 
-Datasets (tests/backtest/real_failures.py; the data stays outside the repository, in
-$AGENTBOOK_INTEROP/agent-failures with its PROVENANCE): AgentRx's tau-bench retail and Magentic-One
+Datasets (tests/backtest/real_failures.py; a small MIT extract in tests/backtest/data/agent-failures
+with its PROVENANCE): AgentRx's tau-bench retail and Magentic-One
 failures (reason + category per failure), and Who&When's reasons for the same Magentic-One failures.
 Each failure is one failed investigation whose analysis is the annotator's text; the clustering is
 scored (`agentbook.backtest.quality`) against the annotators' categories at two levels: the category
@@ -125,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     data = REAL.data_dir()
     if data is None:
-        print(f"not measured: no annotated failures at {REAL.INTEROP / REAL.DATA} (set AGENTBOOK_INTEROP)")
+        print(f"not measured: no annotated failures at {REAL.DATA} (set AGENTBOOK_FAILURES)")
         return
     print(f"clustering on: {embedder()[1].note}; data: {data}")
     with tempfile.TemporaryDirectory(prefix="bench-cluster-real-") as tmp:

@@ -299,7 +299,7 @@ def main() -> None:
         print(f"not measured: {BASE}, the peer every figure is a ratio to, is not usable")
         return
     if "real" in sets and REAL.data_dir() is None:
-        print(f"real: not measured (no annotated failures at {REAL.INTEROP / REAL.DATA}; set AGENTBOOK_INTEROP)")
+        print(f"real: not measured (no annotated failures at {REAL.DATA}; set AGENTBOOK_FAILURES)")
     for name in models:
         print(embeddings.ENCODERS[name].describe())
     with tempfile.TemporaryDirectory(prefix="bench-encoders-") as tmp:

@@ -1,9 +1,9 @@
 """Backtests built from failures that people annotated, not from a generator (tests/backtest).
 
-The data is third-party and stays outside the repository: an extract under
-`$AGENTBOOK_INTEROP/agent-failures/` (default: the `shared/interop` folder beside the checkout), with a
-PROVENANCE file saying where each file came from (source repository, commit, licence). Callers skip
-with a reason when it is absent (`data_dir()` returns None).
+The data is third-party (MIT): a small extract in `tests/backtest/data/agent-failures/`, with a
+PROVENANCE file saying where each file came from (source repository, commit, licence) and the script
+that rebuilds it. `$AGENTBOOK_FAILURES` points elsewhere (another extract); `data_dir()` returns None
+when the folder it names lacks the files, and callers skip with a reason.
 
 Each annotated failure becomes one failed investigation whose analysis is what the annotator wrote:
 the finding (`failure_mode`) is the human-written reason, the summary the annotator's one-line summary
@@ -37,11 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-# The same place tests/conftest.py reads third-party samples from (this module is also loaded by path
-# from bench/, where tests.conftest is not importable).
-INTEROP = Path(os.environ.get("AGENTBOOK_INTEROP") or REPO.parent / "shared" / "interop")
-DATA = "agent-failures"
+# This module is also loaded by path from bench/, so the folder is found from this file, not a conftest.
+DATA = Path(os.environ.get("AGENTBOOK_FAILURES") or Path(__file__).resolve().parent / "data" / "agent-failures")
 DATASETS = ("agentrx-tau", "agentrx-magentic", "whowhen-magentic", "agentrx-magentic-steps")
 LEVELS = ("category", "agent-category")
 CAUSELESS = {"", "inconclusive"}
@@ -65,7 +62,7 @@ class Annotated:
 
 def data_dir() -> Path | None:
     """The extract's folder, or None when it is not on this machine."""
-    folder = INTEROP / DATA
+    folder = DATA
     return folder if (folder / "agentrx" / "magentic_one_ground_truth.json").is_file() else None
 
 

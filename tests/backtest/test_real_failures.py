@@ -1,6 +1,6 @@
 """`backtest cluster` on failures people annotated (AgentRx, Who&When; tests/backtest/real_failures.py).
 
-The data is third-party and read in place from the interop folder; these tests skip when it is absent.
+The data is a small third-party extract (MIT) in tests/backtest/data/agent-failures, with its PROVENANCE.
 The truth here is the annotators' failure category (or blamed agent + category), which is coarser than
 a cause: "Misinterpretation of Tool Output" holds "the orchestrator acted on WebSurfer's incomplete
 list" beside unrelated one-off misreadings, and one cause can carry several categories (three tau-bench
@@ -35,7 +35,7 @@ from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import fingerprint_partition, score
 
-from .real_failures import data_dir, generate
+from .real_failures import DATA, data_dir, generate
 from .support import support_generator
 
 Clustered = tuple[Path, list[list[str]], dict[str, dict[str, str | None]]]  # folder, cohorts, truth per level
@@ -45,8 +45,8 @@ Clustered = tuple[Path, list[list[str]], dict[str, dict[str, str | None]]]  # fo
 def data() -> Path:
     found = data_dir()
     if found is None:
-        pytest.skip("annotated failures (AgentRx, Who&When) not present in the interop folder "
-                    "(AGENTBOOK_INTEROP/agent-failures)")
+        pytest.skip(f"annotated failures (AgentRx, Who&When) not present at {DATA} "
+                    "(AGENTBOOK_FAILURES)")
     return found
 
 

@@ -21,16 +21,33 @@ HOSTILE = (" ATTACK ![beacon](https://attacker.example/b.png) [approve](https://
            "<img src=x onerror=alert(1)> <!-- hidden --> `code` | cell | **bold** \n# Heading")
 
 
-def test_analysts_markdown_is_text_in_the_report(analysed: Path, tmp_path: Path) -> None:
+def _hostile_backtest(analysed: Path, tmp_path: Path) -> Path:
     folder = copy_backtest(analysed, tmp_path / "bt")
     for path in folder.glob("investigations/*/*/analysis.json"):
         analysis = json.loads(path.read_text())
-        for key in ("failure_mode", "proposed_change"):
+        for key in ("failure_mode", "proposed_change", "error_signature"):
             analysis[key] = str(analysis.get(key) or "") + HOSTILE
         rewrite(path, json.dumps(analysis))
     cluster_backtest(str(folder))
+    return folder
+
+
+def test_analysts_markdown_is_text_in_the_report(analysed: Path, tmp_path: Path) -> None:
+    folder = _hostile_backtest(analysed, tmp_path)
     build_report(str(folder), charts=False)
-    text = (folder / "report.md").read_text()
+    _assert_inert((folder / "report.md").read_text())
+
+
+def test_analysts_markdown_is_text_in_the_cohort_pages(analysed: Path, tmp_path: Path) -> None:
+    """The cohort pages (cohorts/<slug>.md) are committed beside report.md and linked from it."""
+    folder = _hostile_backtest(analysed, tmp_path)
+    pages = sorted((folder / "cohorts").glob("*.md"))
+    assert pages
+    for page in pages:
+        _assert_inert(page.read_text())
+
+
+def _assert_inert(text: str) -> None:
     assert "ATTACK" in text and "attacker.example" in text  # the analysts' words are reported
 
     tokens = MarkdownIt("commonmark").enable("table").parse(text)

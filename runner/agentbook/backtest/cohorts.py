@@ -21,6 +21,7 @@ from agentbook.backtest.evidence import annotate
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json, atomic_write_text
+from agentbook.gitops.inert import plain, span
 
 REPRESENTATIVES = 5
 MEMBERS_LISTED = 50
@@ -91,43 +92,46 @@ def cohort_json(cohort: Cohort, total_failures: int) -> dict[str, Any]:
 
 
 def _rep_line(f: Failure) -> str:
-    mode = (f.analysis.get("failure_mode") or f.analysis.get("summary") or "").replace("\n", " ")
-    return f"- [{f.inv.id}](../{f.inv.rel}/analysis.md) ({f.inv.account}): {mode[:200]}"
+    mode = str(f.analysis.get("failure_mode") or f.analysis.get("summary") or "")
+    # ids and accounts are safe names (manifest.SAFE_NAME), so the link is the page's own
+    return f"- [{f.inv.id}](../{f.inv.rel}/analysis.md) ({f.inv.account}): {plain(mode, 200)}"
 
 
 def render_cohort(cohort: Cohort, total_failures: int) -> str:
     accounts = cohort.accounts
     top_n = accounts.most_common(1)[0][1]
-    lines = [f"# {cohort.name}", "", f"**Definition.** {cohort.definition}", "",
+    # Every field below but the counts restates what analysts wrote about traces anyone may write, and
+    # the page is committed and shown in a pull request: it is literal prose or a code span (inert.py).
+    lines = [f"# {plain(cohort.name)}", "", f"**Definition.** {plain(cohort.definition)}", "",
              (f"- count: {len(cohort.members)} failures ({len(cohort.members) / max(1, total_failures):.0%} "
              "of all analysed failures)"),
              f"- scope: **{cohort.scope}** ({scope_why(cohort, len(accounts), top_n)})",
-             "- accounts affected: " + ", ".join(f"`{a}` ({n})" for a, n in accounts.most_common()),
-             "- stages: " + ", ".join(sorted({f.stage for f in cohort.members}))]
+             "- accounts affected: " + ", ".join(f"{span(a)} ({n})" for a, n in accounts.most_common()),
+             "- stages: " + ", ".join(plain(s) for s in sorted({f.stage for f in cohort.members}))]
     sigs = sorted({f.signature for f in cohort.members if f.signature})
     if sigs:
-        lines.append("- error signatures: " + "; ".join(f"`{s[:120]}`" for s in sigs[:3]))
+        lines.append("- error signatures: " + "; ".join(span(s, 120) for s in sigs[:3]))
     evidence = cohort.evidence
     if evidence.get("terms") or evidence.get("fields"):
         lines.append("- bound by: " + "; ".join(
-            ([("terms " + ", ".join(f"`{t}`" for t in evidence["terms"]))] if evidence.get("terms") else [])
-            + [f"{k} `{v}`" for k, v in evidence.get("fields", {}).items()]))
+            ([("terms " + ", ".join(span(t) for t in evidence["terms"]))] if evidence.get("terms") else [])
+            + [f"{plain(k)} {span(str(v))}" for k, v in evidence.get("fields", {}).items()]))
     lines += ["", "## Suspected code locations", ""]
     shown = [loc for loc in cohort.locations if loc["exists"] is not False][:5]
-    lines += [f"- `{loc['location']}` (cited by {loc['count']})" + (" (not checked: no --code)"
+    lines += [f"- {span(loc['location'])} (cited by {loc['count']})" + (" (not checked: no --code)"
               if loc["exists"] is None else "") for loc in shown] or ["- none that exists in the code"]
     missing = [loc for loc in cohort.locations if loc["exists"] is False]
     if missing:
         lines.append("- not in the code, so not listed as where to fix: "
-                     + ", ".join(f"`{loc['location']}` ({loc['count']})" for loc in missing[:5]))
+                     + ", ".join(f"{span(loc['location'])} ({loc['count']})" for loc in missing[:5]))
     if cohort.proposed_change:
-        lines += ["", "## Proposed change (from the most representative members)", "", cohort.proposed_change]
+        lines += ["", "## Proposed change (from the most representative members)", "", plain(cohort.proposed_change)]
     reps = [cohort.medoid] if cohort.medoid else []
     reps += sorted((f for f in cohort.members if f is not cohort.medoid),
                    key=lambda f: (-float(f.analysis.get("confidence", 0)), f.inv.id))
     lines += ["", "## Representative investigations (medoid first)", ""] + [_rep_line(f) for f in reps[:REPRESENTATIVES]]
     ids = sorted(f"{f.inv.rel}" for f in cohort.members)
-    lines += ["", f"## All members ({len(ids)})", ""] + [f"- `{p}`" for p in ids[:MEMBERS_LISTED]]
+    lines += ["", f"## All members ({len(ids)})", ""] + [f"- {span(p)}" for p in ids[:MEMBERS_LISTED]]
     if len(ids) > MEMBERS_LISTED:
         lines.append(f"- ... {len(ids) - MEMBERS_LISTED} more in cohorts/index.json")
     return "\n".join(lines) + "\n"

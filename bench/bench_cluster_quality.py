@@ -45,6 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from loader import load_module
@@ -109,7 +110,12 @@ def measure(folder: Path, source: Path) -> Measured:
     return ours, words, score(fingerprint_partition(failures), truth), aucs
 
 
-def _support(work: Path, n: int) -> dict[str, Measured]:
+# One seed's analysed backtests: row name -> (the analysed backtest folder, the generator's folder with the plant).
+# bench_encoders.py builds the same backtests to score its encoders on.
+Built = dict[str, tuple[Path, Path]]
+
+
+def _support(work: Path, n: int) -> Built:
     support = load_module(SUPPORT / "generate.py", "bench_support_generate")
     seed = 11 + n
     src = work / f"sa-src-{seed}"
@@ -119,29 +125,29 @@ def _support(work: Path, n: int) -> dict[str, Measured]:
     shutil.copytree(read, tpl)
     analyze_backtest(read, AnalyzeOptions(model=f"scripted:{SUPPORT / 'analyst.script.yaml'}", progress=False))
     support.write_analyses(tpl, src / "templated.jsonl")
-    return {"support-agent/file-reading": measure(read, src), "support-agent/templated": measure(tpl, src)}
+    return {"support-agent/file-reading": (read, src), "support-agent/templated": (tpl, src)}
 
 
-def _dev(work: Path, n: int) -> dict[str, Measured]:
+def _dev(work: Path, n: int) -> Built:
     seed = 31 + n
     src, tpl = work / f"dl-src-{seed}", work / f"dl-tpl-{seed}"
     load_module(DEV, "bench_dev_ledger").generate(src, seed=seed)
     import_backtest(src / "manifest.jsonl", tpl)
     load_module(SUPPORT / "generate.py", "bench_support_generate").write_analyses(tpl, src / "templated.jsonl")
-    return {"dev-ledger/templated": measure(tpl, src)}
+    return {"dev-ledger/templated": (tpl, src)}
 
 
-def _incident(work: Path, n: int) -> dict[str, Measured]:
+def _incident(work: Path, n: int) -> Built:
     seed = 7 + n
     src = work / f"ia-src-{seed}"
     load_module(INCIDENT / "generate.py", "bench_incident_generate").generate(src, seed=seed, count=200, accounts=20)
     folder = work / f"ia-{seed}"
     import_backtest(src / "manifest.jsonl", folder)
     analyze_backtest(folder, AnalyzeOptions(model=f"scripted:{INCIDENT / 'analyst.script.yaml'}", progress=False))
-    return {"incident-assistant/scripted": measure(folder, src)}
+    return {"incident-assistant/scripted": (folder, src)}
 
 
-def _heldout(work: Path, name: str, path: Path, seed: int, kinds: tuple[str, ...]) -> dict[str, Measured]:
+def _heldout(work: Path, name: str, path: Path, seed: int, kinds: tuple[str, ...]) -> Built:
     src = work / f"{name}-src-{seed}"
     load_module(path, f"bench_{name.replace('-', '_')}").generate(src, seed=seed)
     support = load_module(SUPPORT / "generate.py", "bench_support_generate")
@@ -150,11 +156,11 @@ def _heldout(work: Path, name: str, path: Path, seed: int, kinds: tuple[str, ...
         folder = work / f"{name}-{kind}-{seed}"
         import_backtest(src / "manifest.jsonl", folder)
         support.write_analyses(folder, src / f"{kind}.jsonl")
-        out[f"{name}/{kind}"] = measure(folder, src)
+        out[f"{name}/{kind}"] = (folder, src)
     return out
 
 
-GENERATORS = {  # name -> one seed's rows (n: 0, 1, ...)
+GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's backtests (n: 0, 1, ...)
     "support-agent": _support,
     "dev-ledger": _dev,
     "incident-assistant": _incident,
@@ -169,8 +175,8 @@ def runs(work: Path, seeds: int, only: list[str] | None = None) -> dict[str, lis
     for n in range(seeds):
         for name, run in GENERATORS.items():
             if only is None or name in only:
-                for row, measured in run(work, n).items():
-                    out.setdefault(row, []).append(measured)
+                for row, (folder, src) in run(work, n).items():
+                    out.setdefault(row, []).append(measure(folder, src))
         print(f"seed {n + 1}/{seeds} done", file=sys.stderr)
     return out
 
@@ -216,7 +222,8 @@ def report(results: dict[str, list[Measured]]) -> None:
               f"{min(_worst(w)[0] for _, w, _, _ in rows):7.2f} {min(p for _, p in worst):10.2f} "
               f"{_fmt(min(kept) if kept else None):>12}  ARI>={TARGETS[name]}: "
               + ("all met" if not short else f"NOT met: {', '.join(short)}"))
-    names = sorted({m for rows in results.values() for *_, aucs in rows for m in aucs})
+    used = embedder()[1].encoder
+    names = sorted({m for rows in results.values() for *_, aucs in rows for m in aucs}, key=lambda m: (m != used, m))
     if names:
         print()
         print("pair AUC of each installed meaning model (min / median over seeds; the first is the one clustering used)")

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,6 @@ from pathlib import Path
 from loader import load_module
 
 from agentbook.backtest import embeddings
-from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
 from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
@@ -49,7 +47,6 @@ from agentbook.backtest.quality import score
 
 REPO = Path(__file__).resolve().parents[1]
 SUPPORT = REPO / "examples" / "support-agent"
-INCIDENT = REPO / "examples" / "incident-assistant" / "backtest"
 TESTS = REPO / "tests" / "backtest"
 QUALITY = load_module(REPO / "bench" / "bench_cluster_quality.py", "bench_encoders_quality")
 REAL = load_module(TESTS / "real_failures.py", "bench_encoders_real")
@@ -65,38 +62,10 @@ def _read(folder: Path, src: Path, level: str = "cause") -> Built:
     return failures, {f.inv.id: rows[f.inv.id] for f in failures}
 
 
-def _support(work: Path, n: int) -> dict[str, Built]:
-    seed = 11 + n
-    src, read, tpl = work / f"sa-src-{seed}", work / f"sa-read-{seed}", work / f"sa-tpl-{seed}"
-    GEN.generate(src, seed=seed)
-    import_backtest(src / "manifest.jsonl", read)
-    shutil.copytree(read, tpl)
-    analyze_backtest(read, AnalyzeOptions(model=f"scripted:{SUPPORT / 'analyst.script.yaml'}", progress=False))
-    GEN.write_analyses(tpl, src / "templated.jsonl")
-    return {"support/file-reading": _read(read, src), "support/templated": _read(tpl, src)}
-
-
-def _example(work: Path, n: int) -> dict[str, Built]:
-    seed = 7 + n
-    src, folder = work / f"ia-src-{seed}", work / f"ia-{seed}"
-    load_module(INCIDENT / "generate.py", "bench_encoders_incident").generate(src, seed=seed, count=200, accounts=20)
-    import_backtest(src / "manifest.jsonl", folder)
-    analyze_backtest(folder, AnalyzeOptions(model=f"scripted:{INCIDENT / 'analyst.script.yaml'}", progress=False))
-    return {"example/scripted": _read(folder, src)}
-
-
-def _generated(name: str, path: Path, first_seed: int, kinds: tuple[str, ...]) -> Callable[[Path, int], dict[str, Built]]:
+def _planted(generator: str) -> Callable[[Path, int], dict[str, Built]]:
+    """One seed of a generator's backtests, built as bench_cluster_quality.py builds them."""
     def build(work: Path, n: int) -> dict[str, Built]:
-        seed = first_seed + n
-        src = work / f"{name}-src-{seed}"
-        load_module(path, f"bench_encoders_{name}").generate(src, seed=seed)
-        out = {}
-        for kind in kinds:
-            folder = work / f"{name}-{kind}-{seed}"
-            import_backtest(src / "manifest.jsonl", folder)
-            GEN.write_analyses(folder, src / f"{kind}.jsonl")
-            out[f"{name}/{kind}"] = _read(folder, src)
-        return out
+        return {row: _read(folder, src) for row, (folder, src) in QUALITY.GENERATORS[generator](work, n).items()}
     return build
 
 
@@ -116,12 +85,12 @@ def _real(work: Path, n: int) -> dict[str, Built]:
 
 
 SETS: dict[str, Callable[[Path, int], dict[str, Built]]] = {
-    "support": _support,
-    "example": _example,
-    "dev": _generated("dev-ledger", TESTS / "dev_ledger.py", 31, ("templated",)),
-    "coding": _generated("coding", TESTS / "heldout_coding.py", 5, ("quoting", "templated")),
-    "atlas": _generated("atlas", TESTS / "heldout_atlas.py", 100, ("templated",)),
-    "voice": _generated("voice", TESTS / "heldout_voice.py", 21, ("quoting", "templated")),
+    "support": _planted("support-agent"),
+    "example": _planted("incident-assistant"),
+    "dev": _planted("dev-ledger"),
+    "coding": _planted("heldout-coding"),
+    "atlas": _planted("heldout-atlas"),
+    "voice": _planted("heldout-voice"),
     "real": _real,
 }
 

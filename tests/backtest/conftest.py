@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 from bench.loader import load_module
 
+from agentbook.backtest import embeddings
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.importer import import_backtest
 
@@ -102,3 +103,14 @@ def analysed(imported: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = analyze_backtest(out, AnalyzeOptions(model=SCRIPTED, progress=False))
     assert summary.done == 200 and not summary.failed, summary.to_json()
     return out
+
+
+@pytest.fixture
+def default_meaning() -> None:
+    """For tests whose figures are measured with the default encoder (WordLlama, which `make test`
+    installs): without it `cluster` falls back to words alone and the cohorts differ, so the test says
+    that instead of failing on an ARI or a member."""
+    meaning = embeddings.embedder()[1]
+    if meaning.encoder != embeddings.WORDLLAMA:
+        pytest.fail(f"this test's figures are measured with WordLlama, which is not usable here ({meaning.note}); "
+                    "`make meaning` installs it (`make test` does)", pytrace=False)

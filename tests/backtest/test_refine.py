@@ -217,6 +217,7 @@ def test_an_injection_in_a_trace_stays_data_and_a_model_that_obeys_it_changes_no
     assert summary.refine_stats["calls"] == 1 and summary.refine_stats["ignored"] >= 8
 
 
+@pytest.mark.usefixtures("default_meaning")
 def test_a_broken_answer_or_a_failed_call_keeps_the_deterministic_cohorts(templated: Path, tmp_path: Path,
                                                                          run_cli: Any) -> None:
     plain = copy_backtest(templated, tmp_path / "plain")

@@ -179,6 +179,7 @@ def _flip(folder: Path, inv_id: str, verdict: str) -> None:
     rewrite(meta_path, yaml.safe_dump(meta, sort_keys=False))
 
 
+@pytest.mark.usefixtures("default_meaning")
 def test_compare_matches_cohorts_by_members_through_a_partial_fix(read_support: Path, source: Path, tmp_path: Path,
                                                                    run_cli: Callable[..., Any]) -> None:
     """Fix 8 of the CRM timeouts (the representative one among them, so the cohort's name and slug may
@@ -230,6 +231,7 @@ def test_report_counts_the_bucket_apart_and_draws_it(read_support: Path, tmp_pat
     assert (folder / "charts" / "cohort-sizes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.usefixtures("default_meaning")
 def test_templated_analysts_what_holds_and_what_does_not(source: Path, imported_support: Path,
                                                          tmp_path: Path) -> None:
     """Templated analysts (three framings, several phrasings per cause, nothing from the trace): the

@@ -67,11 +67,16 @@ def make_repo(tmp_path: Path) -> Path:
     files = {"runbooks/attack.md": RUNBOOK, "prompts/a.md": "You are a careful assistant.\n",
              "prompts/b.md": "Answer briefly.\n", "evals/suite.yaml": "tests: []\n", "README.md": "# repo\n",
              "src/app.py": "print('hi')\n"}
+    return commit_files(repo, files, "initial")
+
+
+def commit_files(repo: Path, files: dict[str, str], message: str) -> Path:
+    """Write `files` (path under `repo` -> text) and commit them all."""
     for rel, text in files.items():
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_text(text)
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
+    git(repo, "commit", "-q", "-m", message)
     return repo
 
 

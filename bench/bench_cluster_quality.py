@@ -30,7 +30,9 @@ the pipeline used before (stage | suspected file | masked error text, each disti
 cohort). Then each installed meaning model's pair AUC on the same findings (how often two failures
 of one cause are more alike than a pair that is not; backtest/embeddings.py picks the first), and the
 cost of meaning: embedding 1,000 failures' findings with each model, and `cluster` on them with and
-without meaning.
+without meaning. Beside them, the same clustering with the other setting of `--trace-errors` (the errors
+each failure's trace records, backtest/traceterms.py, read as terms beside the analysts' words), and
+what reading them costs on about 1,000 dev-ledger failures: the reads, and `cluster` with and without.
 Targets (issue 14): recall and purity >= 0.8 per cause, causeless kept out >= 0.7, ARI >= 0.8 with
 file-reading analysts and >= 0.6 with templated ones.
 
@@ -47,16 +49,18 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from loader import load_module
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
-from agentbook.backtest.cluster import Failure, cluster_labels, collect_failures
+from agentbook.backtest.cluster import TRACE_ERRORS, Failure, cluster_labels, collect_failures
 from agentbook.backtest.embeddings import Model, embedder, models
 from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import Quality, cohorts_of, fingerprint_partition, score
+from agentbook.backtest.traceterms import TRACE_BYTES, trace_errors
 
 REPO = Path(__file__).resolve().parents[1]
 SUPPORT = REPO / "examples" / "support-agent"
@@ -65,8 +69,12 @@ HELDOUT = REPO / "tests" / "backtest" / "heldout_coding.py"
 ATLAS = REPO / "tests" / "backtest" / "heldout_atlas.py"
 VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
 DEV = REPO / "tests" / "backtest" / "dev_ledger.py"
-# with meaning, words only, fingerprint peer; each installed meaning model's pair AUC
-Measured = tuple[Quality, Quality, Quality, dict[str, float]]
+class Measured(NamedTuple):
+    ours: Quality  # with meaning: what `cluster` does
+    words: Quality  # words alone (no meaning model)
+    peer: Quality  # the fingerprint partition
+    aucs: dict[str, float]  # each installed meaning model's pair AUC
+    other: Quality  # with meaning, the traces' errors read if `cluster` does not by default, else not (traceterms.py)
 
 
 def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
@@ -107,7 +115,8 @@ def measure(folder: Path, source: Path) -> Measured:
     texts = [describe_failure(f.analysis).text for f in failures]
     causes = [truth[f.inv.id] for f in failures]
     aucs = {name: pair_auc(m, texts, causes) for name, m in _MODELS.items() if not isinstance(m, str)}
-    return ours, words, score(fingerprint_partition(failures), truth), aucs
+    other = score(cohorts_of(failures, cluster_labels(failures, trace=not TRACE_ERRORS)), truth)
+    return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other)
 
 
 # One seed's analysed backtests: row name -> (the analysed backtest folder, the generator's folder with the plant).
@@ -197,40 +206,46 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "d
 
 
 def report(results: dict[str, list[Measured]]) -> None:
-    print("ARI and the rest with meaning; 'words' is the same clustering on words alone, 'peer' the fingerprint partition")
-    print(f"{'generator / analysts':32} {'seed':>4} {'ARI':>6} {'words':>6} {'peer':>6} {'purity':>6} {'min rec':>7} "
-          f"{'(words)':>7} {'min pur':>7} {'kept out':>8} {'cohorts':>7}")
+    other, short = ("no trace", "(no tr)") if TRACE_ERRORS else ("trace", "(trace)")
+    print(f"ARI and the rest with meaning{' and the traces errors' if TRACE_ERRORS else ''}; 'words' is the same "
+          f"clustering on words alone, '{other}' with meaning {'without' if TRACE_ERRORS else 'and with'} the errors "
+          "the failures' traces record (--trace-errors), 'peer' the fingerprint partition")
+    print(f"{'generator / analysts':32} {'seed':>4} {'ARI':>6} {'words':>6} {other:>8} {'peer':>6} {'purity':>6} "
+          f"{'min rec':>7} {'(words)':>7} {short:>7} {'min pur':>7} {'kept out':>8} {'cohorts':>7}")
     for name, rows in results.items():
-        for n, (q, w, peer, _) in enumerate(rows):
+        for n, m in enumerate(rows):
+            q, w = m.ours, m.words
             rec, pur = _worst(q)
-            print(f"{name:32} {n + 1:4d} {q.ari:6.3f} {w.ari:6.3f} {peer.ari:6.3f} {q.purity:6.3f} {rec:7.2f} "
-                  f"{_worst(w)[0]:7.2f} {pur:7.2f} {_fmt(q.causeless_kept_out):>8} {q.cohorts:7d}")
+            print(f"{name:32} {n + 1:4d} {q.ari:6.3f} {w.ari:6.3f} {m.other.ari:8.3f} {m.peer.ari:6.3f} "
+                  f"{q.purity:6.3f} {rec:7.2f} {_worst(w)[0]:7.2f} {_worst(m.other)[0]:7.2f} {pur:7.2f} "
+                  f"{_fmt(q.causeless_kept_out):>8} {q.cohorts:7d}")
     print()
-    print(f"{'summary over seeds':32} {'ARI min/median':>15} {'words':>6} {'x peer':>7} {'min recall':>10} {'(words)':>7} "
-          f"{'min purity':>10} {'kept out min':>12}  target")
+    print(f"{'summary over seeds':32} {'ARI min/median':>15} {'words':>6} {other:>8} {'x peer':>7} {'min recall':>10} "
+          f"{'(words)':>7} {short:>7} {'min purity':>10} {'kept out min':>12}  target")
     for name, rows in results.items():
-        aris = [q.ari for q, _, _, _ in rows]
-        peer = statistics.median(p.ari for _, _, p, _ in rows)
-        worst = [_worst(q) for q, _, _, _ in rows]
-        kept = [q.causeless_kept_out for q, _, _, _ in rows if q.causeless_kept_out is not None]
+        aris = [m.ours.ari for m in rows]
+        peer = statistics.median(m.peer.ari for m in rows)
+        worst = [_worst(m.ours) for m in rows]
+        kept = [m.ours.causeless_kept_out for m in rows if m.ours.causeless_kept_out is not None]
         short = [what for what, ok in (("ARI", min(aris) >= TARGETS[name]),
                                        ("recall", min(r for r, _ in worst) >= 0.8),
                                        ("purity", min(p for _, p in worst) >= 0.8),
                                        ("kept out", not kept or min(kept) >= 0.7)) if not ok]
-        print(f"{name:32} {min(aris):6.3f}/{statistics.median(aris):6.3f} {min(w.ari for _, w, _, _ in rows):6.3f} "
-              f"{statistics.median(aris) / max(peer, 1e-9):6.2f}x {min(r for r, _ in worst):10.2f} "
-              f"{min(_worst(w)[0] for _, w, _, _ in rows):7.2f} {min(p for _, p in worst):10.2f} "
+        print(f"{name:32} {min(aris):6.3f}/{statistics.median(aris):6.3f} {min(m.words.ari for m in rows):6.3f} "
+              f"{min(m.other.ari for m in rows):8.3f} {statistics.median(aris) / max(peer, 1e-9):6.2f}x "
+              f"{min(r for r, _ in worst):10.2f} {min(_worst(m.words)[0] for m in rows):7.2f} "
+              f"{min(_worst(m.other)[0] for m in rows):7.2f} {min(p for _, p in worst):10.2f} "
               f"{_fmt(min(kept) if kept else None):>12}  ARI>={TARGETS[name]}: "
               + ("all met" if not short else f"NOT met: {', '.join(short)}"))
     used = embedder()[1].encoder
-    names = sorted({m for rows in results.values() for *_, aucs in rows for m in aucs}, key=lambda m: (m != used, m))
+    names = sorted({m for rows in results.values() for row in rows for m in row.aucs}, key=lambda m: (m != used, m))
     if names:
         print()
         print("pair AUC of each installed meaning model (min / median over seeds; the first is the one clustering used)")
         for name, rows in results.items():
             cells = []
             for model in names:
-                vals = [aucs[model] for *_, aucs in rows if model in aucs]
+                vals = [row.aucs[model] for row in rows if model in row.aucs]
                 cells.append(f"{model}: {min(vals):.3f}/{statistics.median(vals):.3f}" if vals else f"{model}: n/a")
             print(f"{name:32} " + "   ".join(cells))
 
@@ -272,6 +287,31 @@ def cost(work: Path, count: int = 1000) -> None:
           f"{words:.2f}s on words alone ({both / max(words, 1e-9):.2f}x; {meaning.note})")
 
 
+def trace_cost(work: Path, count: int = 1000) -> None:
+    """What the traces' errors cost on about `count` failures (dev-ledger, whose traces record an error in
+    about half of them): reading every failure's errors.md, and `cluster` (words alone, so that meaning's
+    cost does not hide it) with and without the terms they give."""
+    dev = load_module(DEV, "bench_dev_ledger_cost")
+    src, folder = work / "trace-cost-src", work / "trace-cost"
+    dev.generate(src, seed=1, count=round(count / dev.FAILURE_RATE))
+    import_backtest(src / "manifest.jsonl", folder)
+    load_module(SUPPORT / "generate.py", "bench_support_generate_cost").write_analyses(folder, src / "templated.jsonl")
+    failures, _ = collect_failures(BacktestFolder(folder))
+    t0 = time.perf_counter()
+    errors = [trace_errors(f.inv.path) for f in failures]
+    read = time.perf_counter() - t0
+    size = sum(min(TRACE_BYTES, (f.inv.path / "trace" / "errors.md").stat().st_size) for f in failures)
+    t0 = time.perf_counter()
+    cluster_labels(failures, meaning=False, trace=False)
+    bare = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cluster_labels(failures, meaning=False, trace=True)
+    traced = time.perf_counter() - t0
+    print(f"traces' errors on {len(failures)} failures ({sum(1 for e in errors if e)} with an error): reading them "
+          f"{read:.3f}s ({size / 1e6:.2f} MB); cluster on words {traced:.2f}s with them, {bare:.2f}s without "
+          f"({traced / max(bare, 1e-9):.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -285,6 +325,7 @@ def main() -> None:
         report(runs(Path(tmp), args.seeds, only))
         if only is None:
             cost(Path(tmp))
+            trace_cost(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,11 @@ Causes, as shares of the failures (~72 of 160 investigations by default):
   (none)           ~27% failures with no common cause
 
 Writes `manifest.jsonl`, `traces/`, `planted.jsonl` (each investigation's cause: tests and benchmarks
-only) and `templated.jsonl` (one analysis per failure, stored with support-agent's `write_analyses`).
+only), `templated.jsonl` (one analysis per failure, stored with support-agent's `write_analyses`) and
+`quoting.jsonl` (the same failures as an analyst that quotes the run's error, else the reviewer note).
+The traces record each cause's error where it has one; with `noisy_traces` they also record errors
+that are not a cause (a retried timeout in any run, right or wrong; a totals check that flags several
+causes and causeless failures alike), so clustering on what traces record is tried against both.
 Same seed, same bytes.
 """
 
@@ -255,6 +259,14 @@ def templated_analysis(rng: random.Random, cause: str | None, noise: int | None,
             "summary": text.split("\n")[0][:200], "style": style}
 
 
+def quoting_analysis(templated: dict[str, Any], error: str, note: str) -> dict[str, Any]:
+    """An analyst that quotes what it read: the run's own error where the system reported one, else the
+    reviewer's note, verbatim; its fields are the templated analyst's (as noisy), no random draw."""
+    quote = error or f"Reviewer note: {note}."
+    return {**templated, "failure_mode": quote, "summary": quote[:200], "error_signature": error or None,
+            "proposed_change": None}
+
+
 def _hex(rng: random.Random, n: int) -> str:
     return "".join(rng.choice("0123456789abcdef") for _ in range(n))
 
@@ -265,36 +277,59 @@ def _attr(key: str, value: Any) -> dict[str, Any]:
     return {"key": key, "value": {"stringValue": value if isinstance(value, str) else json.dumps(value)}}
 
 
-def _trace(rng: random.Random, n: int, question: str, sql: str, error: str, answer: str) -> dict[str, Any]:
+# With noisy traces (generate(noisy_traces=True)), traces also record errors that are not the cause:
+# a warehouse call that timed out and was retried, in runs that went right as often as in failures, and
+# a totals check that flags the answer whatever made it wrong (a symptom several causes share).
+TRANSIENT = "canceling statement due to statement timeout (attempt 1 of 3)"
+TRANSIENT_SHARE = 0.3
+SYMPTOM = "ledger check: answered total differs from the ledger by {pct}%"
+SYMPTOM_CAUSES = {"fiscal-quarter", "join-fanout", "stale-fx", "row-limit"}
+SYMPTOM_NOISE_SHARE = 0.5
+RUN_FAILED_SHARE = 0.6  # failed runs whose agent span is marked ERROR without a message
+
+
+def _trace(rng: random.Random, n: int, question: str, sql: str, error: str, answer: str,
+           extra: tuple[bool, str, bool] = (False, "", False), extra_rng: random.Random | None = None) -> dict[str, Any]:
     """OTLP/JSON with OTel GenAI attributes: an agent span, the SQL model call, the warehouse tool call,
-    the answer model call."""
+    the answer model call; with `extra` (noisy traces) a timed-out first warehouse call before it, and
+    a ledger check after the answer that fails with the given message."""
     trace_id, clock = _hex(rng, 32), 1_770_000_000_000_000_000 + n * 60_000_000_000
     spans: list[dict[str, Any]] = []
 
-    def span(name: str, attrs: dict[str, Any], ms: int, parent: str | None, err: str = "") -> str:
+    def span(name: str, attrs: dict[str, Any], ms: int, parent: str | None, err: str = "",
+             ids: random.Random = rng, failed: bool = False) -> str:
         nonlocal clock
-        sid = _hex(rng, 16)
+        sid = _hex(ids, 16)
         s: dict[str, Any] = {"traceId": trace_id, "spanId": sid, "name": name, "kind": 1,
                              "startTimeUnixNano": str(clock), "endTimeUnixNano": str(clock + ms * 1_000_000),
                              "attributes": [_attr(k, v) for k, v in attrs.items()],
-                             "status": {"code": 2, "message": err} if err else {"code": 1}}
+                             "status": {"code": 2, "message": err} if err or failed else {"code": 1}}
         if parent:
             s["parentSpanId"] = parent
         spans.append(s)
         clock += ms * 1_000_000 + 1_000_000
         return sid
 
+    retried, check, run_failed = extra
     root = span("invoke_agent ledgerlens", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "ledgerlens",
-                                            "input.value": question}, 5, None)
+                                            "input.value": question}, 5, None, err=(error or check) if run_failed else "",
+                failed=run_failed)
     span("chat write_sql", {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4.1",
                             "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": question,
                             "gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": sql}, 900, root)
+    if retried:
+        span("execute_tool warehouse.query", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "warehouse.query",
+                                              "gen_ai.tool.call.arguments": json.dumps({"sql": sql})}, 30000, root, TRANSIENT,
+             extra_rng or rng)
     span("execute_tool warehouse.query", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "warehouse.query",
                                           "gen_ai.tool.call.arguments": json.dumps({"sql": sql})},
          rng.randint(200, 4000), root, error)
     span("chat answer", {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4.1",
                          "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": question,
                          "gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": answer}, 700, root)
+    if check:
+        span("execute_tool ledger.check", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "ledger.check"},
+             40, root, check, extra_rng or rng)
     return {"resourceSpans": [{"resource": {"attributes": [_attr("service.name", "ledgerlens")]},
                                "scopeSpans": [{"scope": {"name": "ledgerlens"}, "spans": spans}]}]}
 
@@ -329,10 +364,22 @@ def _plan(rng: random.Random, count: int, names: list[str]) -> list[tuple[str, s
     return slots
 
 
-def generate(out: Path, seed: int = 31, count: int = 160) -> None:
+def _noise_in_trace(rng: random.Random, cause: str | None, noise: int | None) -> tuple[bool, str, bool]:
+    """What a noisy trace adds (see TRANSIENT): whether a first call timed out, the ledger check's error,
+    and whether the run's own span is marked failed (no message), as some tracers mark every failed run."""
+    retried = rng.random() < TRANSIENT_SHARE
+    flagged = cause in SYMPTOM_CAUSES or (noise is not None and rng.random() < SYMPTOM_NOISE_SHARE)
+    run_failed = (cause is not None or noise is not None) and rng.random() < RUN_FAILED_SHARE
+    return retried, SYMPTOM.format(pct=rng.randint(2, 300)) if flagged else "", run_failed
+
+
+def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = False) -> None:
+    """`noisy_traces`: traces also record errors that are not the cause (TRANSIENT, SYMPTOM), drawn from
+    a second random stream, so everything else (plant, analyses) is the same as without."""
     rng = random.Random(seed)
+    trace_rng = random.Random(seed + 1_000_003)
     (out / "traces").mkdir(parents=True, exist_ok=True)
-    manifest, planted, templated = [], [], []
+    manifest, planted, templated, quoting = [], [], [], []
     for n, (account, cause, noise) in enumerate(_plan(rng, count, ACCOUNTS), 1):
         inv_id = f"q-{n:04d}"
         question = rng.choice(QUESTIONS).format(q=rng.randint(1, 4), region=rng.choice(REGIONS))
@@ -344,7 +391,8 @@ def generate(out: Path, seed: int = 31, count: int = 160) -> None:
             sql = "SELECT SUM(i.amount_net) FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id"
         wrong = cause is not None or noise is not None
         answer = rng.choice(["Revenue was 4.2M EUR.", "The total is 1,284,330 SEK.", "Here are the figures you asked for."])
-        trace = _trace(rng, n, question, sql, error, answer)
+        extra = _noise_in_trace(trace_rng, cause, noise) if noisy_traces else (False, "", False)
+        trace = _trace(rng, n, question, sql, error, answer, extra, trace_rng)
         (out / "traces" / f"{inv_id}.json").write_text(json.dumps(trace, separators=(",", ":")) + "\n")
         note = (rng.choice(CAUSES[cause]["en"]) if cause else NOISE[noise][3] if noise is not None else "")
         truth = "Expected: the figure finance reports for this question." + (f"\nReviewer note: {note}." if note else "")
@@ -356,6 +404,8 @@ def generate(out: Path, seed: int = 31, count: int = 160) -> None:
             analysis = templated_analysis(rng, cause, noise, error)
             planted[-1]["style"] = analysis.pop("style")
             templated.append({"id": inv_id, **analysis})
+            quoting.append({"id": inv_id, **quoting_analysis(analysis, error, note)})
     (out / "manifest.jsonl").write_text("".join(json.dumps(m) + "\n" for m in manifest))
     (out / "planted.jsonl").write_text("".join(json.dumps(p) + "\n" for p in planted))
     (out / "templated.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in templated))
+    (out / "quoting.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in quoting))

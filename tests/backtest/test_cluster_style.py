@@ -47,7 +47,8 @@ def test_framing_spread_over_fields_weighs_nothing_a_cause_word_counts_in_full()
     assert set(field_agreement(build_features(flat, framing=False).matrix > 0, flat)) == {1.0}
 
 
-def _dev(tmp_path: Path, seed: int) -> tuple[list[Any], dict[str, str | None]]:
+def dev_backtest(tmp_path: Path, seed: int) -> tuple[list[Any], dict[str, str | None]]:
+    """Dev generator's backtest for `seed` with its templated analyses: the failures and each one's cause."""
     generate(tmp_path / "src", seed=seed)
     import_backtest(tmp_path / "src" / "manifest.jsonl", tmp_path / "bt")
     support_generator().write_analyses(tmp_path / "bt", tmp_path / "src" / "templated.jsonl")
@@ -69,7 +70,7 @@ def test_causeless_failures_in_one_style_form_no_cohort(tmp_path: Path, seed: in
     """Dev generator, words alone (the meaning model need not be installed): causeless failures written
     in one style no longer form cohorts of that style (kept out 0.42 and 0.47 without the field-agreement
     weights), and cohorts are purer (0.82 on both without)."""
-    failures, truth = _dev(tmp_path, seed)
+    failures, truth = dev_backtest(tmp_path, seed)
     q = _score(failures, truth, cluster_labels(failures, meaning=False))
     print(f"\ndev-ledger seed {seed}, words: {q.to_json()}")
     assert q.causeless_kept_out is not None and q.causeless_kept_out >= 0.75, q.to_json()
@@ -113,7 +114,7 @@ def test_groups_written_differently_with_the_same_stage_and_file_are_bridged() -
 def test_one_cause_in_english_and_french_is_one_cohort(tmp_path: Path) -> None:
     """Dev generator seed 35, words alone: the renamed column's French notes joined to its English ones
     (recall 0.41, ARI 0.44 without the bridge)."""
-    failures, truth = _dev(tmp_path, 35)
+    failures, truth = dev_backtest(tmp_path, 35)
     q = _score(failures, truth, cluster_labels(failures, meaning=False))
     print(f"\ndev-ledger seed 35, words: {q.to_json()}")
     assert q.recall["renamed-column"] >= 0.8 and q.cause_purity["renamed-column"] >= 0.9, q.to_json()

@@ -12,7 +12,7 @@ from pathlib import Path
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 
-from .dev_ledger import CAUSES, STYLE_NAMES, generate
+from .dev_ledger import CAUSES, STYLE_NAMES, SYMPTOM_CAUSES, TRANSIENT, generate
 from .support import support_generator
 
 
@@ -53,3 +53,20 @@ def test_imports_and_takes_its_analyses(tmp_path: Path) -> None:
     assert written == sum(1 for i in invs if not i.correct) > 0
     assert all(i.analysis() is not None for i in invs if not i.correct)
     assert any("warehouse.query" in p.name for i in invs for p in (i.path / "trace").rglob("*"))
+
+
+def test_noisy_traces_change_only_the_traces(tmp_path: Path) -> None:
+    """With noisy traces the plant and the analyses are the same bytes; traces of runs that went right
+    record a retried timeout too, and the totals check flags failures of several causes alike."""
+    generate(tmp_path / "plain", seed=33)
+    generate(tmp_path / "noisy", seed=33, noisy_traces=True)
+    for name in ("manifest.jsonl", "planted.jsonl", "templated.jsonl", "quoting.jsonl"):
+        assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "noisy" / name).read_bytes()
+    planted = _rows(tmp_path / "noisy" / "planted.jsonl")
+    text = {p["id"]: (tmp_path / "noisy" / "traces" / f"{p['id']}.json").read_text() for p in planted}
+    assert any(TRANSIENT in text[p["id"]] for p in planted if p["cause"] is None and p["noise"] is None)
+    flagged = {p["cause"] for p in planted if "ledger check" in text[p["id"]]}
+    assert SYMPTOM_CAUSES <= flagged and None in flagged
+    quoted = {a["id"]: a for a in _rows(tmp_path / "noisy" / "quoting.jsonl")}
+    assert all(a["failure_mode"] == a["error_signature"] or a["failure_mode"].startswith("Reviewer note:")
+               for a in quoted.values())

@@ -3,7 +3,8 @@
 Deterministic first, in two views of what the analysts found (features.py):
 
 1. Groups: average-linkage agglomerative clustering (scikit-learn) of the failures' TF-IDF vectors
-   (findings, normalised errors and error classes, stage / file / tool as features), blended with
+   (findings, normalised errors and error classes, stage / file / tool as features, and with
+   `trace=True` the errors each failure's trace records, traceterms.py), blended with
    what the findings mean (embeddings.py: a word-embedding model, when installed), cut at a cosine
    distance; a member too unlike the rest of its group goes to the no-common-cause bucket.
 2. Cores: the same clustering in the corroborated view, where a term counts in a failure only when
@@ -44,8 +45,10 @@ from agentbook.backtest.features import (
     field_values,
     framing_presence,
     normalise_error,
+    trace_part,
 )
 from agentbook.backtest.folder import BacktestFolder, Investigation
+from agentbook.backtest.traceterms import trace_errors
 
 SUBSAMPLE = 0.9  # share of failures the stability run keeps
 DISTANCE = 0.9  # cosine distance under which groups merge (average linkage)
@@ -61,6 +64,7 @@ MEANING_DISTANCE = 0.85
 MEANING_MEMBER_SIMILARITY = 0.2
 WORDS_ONLY = Meaning(False, "words only: meaning turned off")
 NO_CAUSE = -1
+TRACE_ERRORS = False  # read the errors each failure's trace records (traceterms.py)? Opt-in: see ARCHITECTURE.md
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
 @dataclass
@@ -142,7 +146,7 @@ class Clustering:
 
 
 def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-            meaning: Choice = True) -> Clustering:
+            meaning: Choice = True, trace: bool = TRACE_ERRORS) -> Clustering:
     """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
@@ -154,8 +158,9 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     np = need("numpy", "clustering")
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
-    described = [describe_failure(failures[i].analysis) for i in order]
-    space = build_features(described)
+    described = [describe_failure(failures[i].analysis, trace_errors(failures[i].inv.path) if trace else ())
+                 for i in order]
+    space = build_features(described, passing=passing_traces(failures) if trace else None)
     model, note = embedder(meaning)
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space, note)
@@ -185,6 +190,14 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     unshuffled = None if space.meaning is None else space.meaning[inverse]
     classes = None if space.classes is None else [space.classes[row] for row in inverse]
     return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms, unshuffled, classes), note)
+
+
+def passing_traces(failures: Sequence[Failure]) -> list[str]:
+    """The errors (`features.trace_part`) of the traces of the runs that went right, in the backtests the
+    failures come from (DIR/investigations/<account>/<id>): what any run records, cause or not."""
+    roots = {f.inv.path.parents[2] for f in failures}
+    return [trace_part(trace_errors(inv.path)) for root in sorted(roots)
+            for inv in BacktestFolder(root).iter_investigations() if inv.correct]
 
 
 def _alike(a: Any, b: Any, np: Any) -> float:
@@ -269,9 +282,9 @@ def _tight(rows: list[int], sim: Any, member: float, np: Any) -> list[int]:
 
 
 def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-                   meaning: Choice = True) -> list[int]:
+                   meaning: Choice = True, trace: bool = TRACE_ERRORS) -> list[int]:
     """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
-    return cluster(failures, seed=seed, distance=distance, meaning=meaning).labels
+    return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace).labels
 
 
 def _named(labels: list[int], ids: Sequence[int]) -> list[str]:
@@ -279,17 +292,18 @@ def _named(labels: list[int], ids: Sequence[int]) -> list[str]:
     return [f"b{i}" if label == NO_CAUSE else f"c{label}" for i, label in zip(ids, labels, strict=True)]
 
 
-def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1), *, meaning: Choice = True) -> float:
+def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1), *, meaning: Choice = True,
+              trace: bool = TRACE_ERRORS) -> float:
     """Adjusted Rand index between the full clustering (seed A) and a 90% subsample in another order
     (seed B), over the failures both contain. 1.0 means the same partition."""
     from sklearn.metrics import adjusted_rand_score
 
     if len(failures) < 3:
         return 1.0
-    full = cluster_labels(failures, seed=seeds[0], meaning=meaning)
+    full = cluster_labels(failures, seed=seeds[0], meaning=meaning, trace=trace)
     rng = random.Random(seeds[1])
     kept = sorted(rng.sample(range(len(failures)), max(2, int(len(failures) * SUBSAMPLE))))
-    sub = cluster_labels([failures[i] for i in kept], seed=seeds[1], meaning=meaning)
+    sub = cluster_labels([failures[i] for i in kept], seed=seeds[1], meaning=meaning, trace=trace)
     return float(adjusted_rand_score(_named([full[i] for i in kept], kept), _named(sub, kept)))
 
 
@@ -302,9 +316,10 @@ class Candidates:
     meaning: Meaning = WORDS_ONLY  # whether the clustering used meaning, or why not
 
 
-def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0, meaning: Choice = True) -> Candidates:
+def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0, meaning: Choice = True,
+                      trace: bool = TRACE_ERRORS) -> Candidates:
     """Deterministic cohorts and the failures that share a cause with none of them."""
-    result = cluster(failures, seed=seed, meaning=meaning)
+    result = cluster(failures, seed=seed, meaning=meaning, trace=trace)
     by_label: dict[int, list[Failure]] = {}
     for f, label in zip(failures, result.labels, strict=True):
         by_label.setdefault(label, []).append(f)

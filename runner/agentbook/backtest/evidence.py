@@ -4,7 +4,8 @@ whether one account holds more of it than chance would give, and which cited cod
 - Medoid: the member with the highest mean similarity to the other members. The cohort's name,
   definition and proposed change come from it (and its nearest members), never from whichever member
   happens to be first.
-- Evidence: the terms whose weight inside the cohort most exceeds their weight outside it, and the
+- Evidence: the terms whose weight inside the cohort most exceeds their weight outside it (the
+  analysts' and, apart, the ones from the errors their traces record: traceterms.py), and the
   stage / suspected file / failing tool shared by most members.
 - Account test: one-sided binomial test of "k of the cohort's n failures are in account A" against
   A's share of all investigations, Bonferroni-corrected for the number of accounts. Account-specific
@@ -47,7 +48,8 @@ def binding(members: Sequence[Failure], space: FeatureSpace, rows: Mapping[str, 
             top, n = counts.most_common(1)[0]
             if n / len(members) >= FIELD_SHARE:
                 fields[key] = f"{top} ({n}/{len(members)})"
-    return {"terms": top_terms(space, [rows[f.inv.id] for f in members]), "fields": fields}
+    idx = [rows[f.inv.id] for f in members]
+    return {"terms": top_terms(space, idx), "trace_terms": top_terms(space, idx, trace=True), "fields": fields}
 
 
 def _tool(f: Failure) -> str:
@@ -166,9 +168,12 @@ def summarise(cohort: Cohort) -> tuple[str, str]:
     finding = str(m.analysis.get("summary") or m.analysis.get("failure_mode") or "")
     name = _cut(finding, 80) or f"{m.stage} failures"
     terms = ", ".join(f"`{t}`" for t in cohort.evidence.get("terms", [])[:5])
+    traced = ", ".join(f"`{t}`" for t in cohort.evidence.get("trace_terms", [])[:3])
     fields = "; ".join(f"{k} {v}" for k, v in cohort.evidence.get("fields", {}).items())
     definition = (f"Failures like {m.inv.id}, the most representative member: "
                   f"{_cut(str(m.analysis.get('failure_mode') or finding), 300)}")
-    if terms or fields:
-        definition += " Bound by " + " and ".join(x for x in (f"the terms {terms}" if terms else "", fields) if x) + "."
+    if terms or traced or fields:
+        definition += " Bound by " + " and ".join(
+            x for x in (f"the terms {terms}" if terms else "", f"the traces' errors {traced}" if traced else "", fields)
+            if x) + "."
     return name, definition

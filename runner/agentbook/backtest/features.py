@@ -12,6 +12,12 @@ land together however they are worded, and keep failures that share nothing apar
   nearly every finding ("the agent", "failed") weigh little;
 - stage, the suspected file and the failing tool are features beside the text, not a partition:
   failures at one stage with different findings stay apart, one cause seen at two stages stays whole;
+- what the trace itself records (with `cluster --trace-errors`) is a part of its own, apart from the
+  analyst's words: each error its errors.md lists (traceterms.py), as the failing span
+  (`span_<kind>_<name>`) and its masked message, every term prefixed `trace:` and weighted TRACE_WEIGHT
+  and by how much more often failures record it than passing runs (`passing_contrast`), so a cause
+  whose analysts word it apart and blame different files is still bound by the error its runs share;
+  a trace with no error adds nothing, and its terms are never counted as a writing style's framing;
 - words an analyst's writing style puts around every finding weigh nothing: a term counts as far as
   the failures using it agree on those fields beyond chance (`field_agreement`), which a style's
   framing ("Finding: ... Impact: ...", "I traced the run ...", a shorthand's function words) never
@@ -36,6 +42,7 @@ description.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -43,6 +50,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from agentbook.backtest.deps import need
+from agentbook.backtest.traceterms import TraceError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,6 +60,8 @@ PHRASE_COVER = 0.75  # a failure this much of whose weight is one phrase says li
 MATE_JACCARD = 0.8  # terms whose failure sets overlap this much are one phrase: neither vouches for the other
 CLASS_WEIGHT = 3.0  # an error class token (errclass_timeout) against one word of the finding
 FIELD_WEIGHT = 1.0  # a stage/file/tool token against one word of the finding
+SPAN_WEIGHT = 1.0  # the failing span a trace records, against one word of its message
+TRACE_WEIGHT = 3.0  # a term from the trace (traceterms.py) against one of the analyst's words: tuned on dev_ledger
 MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain view (the corroborated one is words)
 FRAMING_MIN_DF = 3  # a term is tested for framing only when this many failures use it
 FRAMING_FULL = 0.3  # field agreement (kappa) among a term's failures from which it counts in full
@@ -133,7 +143,9 @@ def component_of(analysis: dict[str, Any]) -> str:
     return str(PurePosixPath(str(suspected[0]["path"]).split(":")[0])).lower() if suspected else ""
 
 
-def describe_failure(analysis: dict[str, Any]) -> Described:
+def describe_failure(analysis: dict[str, Any], trace: Sequence[TraceError] = ()) -> Described:
+    """The parts of a failure: what its analyst wrote, its fields, and the errors its trace records
+    (traceterms.py), each masked as `normalise_error` masks error text."""
     step = analysis.get("first_wrong_step") or {}
     error = str(analysis.get("error_signature") or "")
     finding = " ".join(str(x or "") for x in (analysis.get("failure_mode"), analysis.get("summary"),
@@ -144,9 +156,21 @@ def describe_failure(analysis: dict[str, Any]) -> Described:
     classes = error_classes(f"{error} {finding} {change}")
     where = [f"stage_{stage}"] + ([f"file_{component}"] if component else []) + ([f"tool_{tool}"] if tool else [])
     parts = {"finding": normalise_error(finding), "change": normalise_error(change),
-             "error": " ".join([normalise_error(error), *classes]), "where": " ".join(where)}
+             "error": " ".join([normalise_error(error), *classes]), "where": " ".join(where),
+             "trace": trace_part(trace)}
     text = " ".join(x for x in (finding, str(analysis.get("proposed_change") or ""), error) if x.strip())
     return Described(parts=parts, stage=stage, component=component, tool=tool, text=text)
+
+
+def trace_part(trace: Sequence[TraceError]) -> str:
+    """The trace's errors as one text: per error, the failing span (`span_<kind>_<name>`), its masked
+    message and its error classes, each error on a line of its own (word pairs never span two)."""
+    lines = []
+    for e in trace:
+        name = re.sub(r"\W+", "_", normalise_error(f"{e.kind} {e.name}")).strip("_")
+        message = normalise_error(e.message)
+        lines.append(" ".join([f"span_{name}", message, *error_classes(message)]))
+    return "\n".join(lines)
 
 
 @dataclass
@@ -209,6 +233,19 @@ def _tokens(d: Described) -> list[str]:
                  if w not in ENGLISH_STOP_WORDS and not w.startswith("errclass_")]
         out += words + [f"{a} {b}" for a, b in pairwise(words)]
     out += [t for t in d.parts["error"].split() if t.startswith("errclass_")] + d.parts["where"].split()
+    return out + _trace_tokens(d.parts.get("trace", ""))
+
+
+def _trace_tokens(part: str) -> list[str]:
+    """Per error line of a `trace_part`: its span, its words and word pairs and its classes, each `trace:`."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    out: list[str] = []
+    for line in part.splitlines():
+        span, _, message = line.partition(" ")
+        words = [w for w in _WORD.findall(message) if w not in ENGLISH_STOP_WORDS and not w.startswith("errclass_")]
+        out += [f"trace:{span}"] + [f"trace:{w}" for w in words] + [f"trace:{a} {b}" for a, b in pairwise(words)]
+        out += [f"trace:{t}" for t in message.split() if t.startswith("errclass_")]
     return out
 
 
@@ -227,22 +264,52 @@ def _block(items: Sequence[Described]) -> tuple[Any, list[str]]:
     return counts.multiply(idf).toarray(), [str(t) for t in vec.get_feature_names_out()]
 
 
-def build_features(items: Sequence[Described], *, framing: bool = True) -> FeatureSpace:
+def _weight(term: str, field: bool) -> float:
+    trace = term.startswith("trace:")
+    term = term.removeprefix("trace:")
+    base = CLASS_WEIGHT if term.startswith("errclass_") else SPAN_WEIGHT if term.startswith("span_") else \
+        FIELD_WEIGHT if field else 1.0
+    return base * (TRACE_WEIGHT if trace else 1.0)
+
+
+def build_features(items: Sequence[Described], *, framing: bool = True,
+                   passing: Sequence[str] | None = None) -> FeatureSpace:
     """Unit-length rows over one vocabulary: the finding's words, the error's words and classes, and the
     where-tokens (stage_X, file_X, tool_X), each column weighted by log(n/df) and its kind's weight, and
-    each word and class by how far the fields of the failures using it agree (`field_agreement`)."""
+    each word and class by how far the fields of the failures using it agree (`field_agreement`); each
+    term from the trace by how much more often failures' traces have it than `passing` runs' (their
+    `trace_part`s; `passing_contrast`)."""
     np = need("numpy", "clustering")
     need("sklearn", "clustering")
     from sklearn.preprocessing import normalize
 
     block, terms = _block(items)
     fields = np.array([t.startswith(("stage_", "file_", "tool_")) for t in terms], dtype=bool)
-    weights = np.array([CLASS_WEIGHT if t.startswith("errclass_") else FIELD_WEIGHT if f else 1.0
-                        for t, f in zip(terms, fields, strict=True)])
+    weights = np.array([_weight(t, f) for t, f in zip(terms, fields, strict=True)])
     if framing and terms:
         weights = weights * np.where(fields, 1.0, field_agreement(block > 0, items))
+    if passing and terms:
+        weights = weights * passing_contrast(block > 0, terms, passing)
     matrix = block * weights if terms else block
     return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms)
+
+
+def passing_contrast(present: Any, terms: Sequence[str], passing: Sequence[str]) -> Any:
+    """Per term, in [0, 1]: for a term from the trace, 1 - (share of passing runs whose trace has it) /
+    (share of failures whose trace has it); 1 for the analysts' terms. An error that runs which went
+    right record as often (a timeout retried, a check that always warns) says nothing about a cause."""
+    np = need("numpy", "clustering")
+    out = np.ones(len(terms))
+    if not passing:
+        return out
+    seen: Counter[str] = Counter()
+    for part in passing:
+        seen.update(set(_trace_tokens(part)))
+    rate = np.asarray(present, dtype=float).mean(axis=0)
+    for i, term in enumerate(terms):
+        if term.startswith("trace:") and seen[term] and rate[i] > 0:
+            out[i] = max(0.0, 1.0 - (seen[term] / len(passing)) / rate[i])
+    return out
 
 
 def framing_presence(items: Sequence[Described]) -> Any:
@@ -255,7 +322,8 @@ def framing_presence(items: Sequence[Described]) -> Any:
         return np.zeros((len(items), 0))
     present = block > 0
     fields = np.array([t.startswith(("stage_", "file_", "tool_")) for t in terms], dtype=bool)
-    framing = (field_agreement(present, items) < FRAMING_STYLE) & (present.sum(axis=0) >= FRAMING_MIN_DF) & ~fields
+    traced = np.array([t.startswith("trace:") for t in terms], dtype=bool)  # the trace's words are not a style's
+    framing = (field_agreement(present, items) < FRAMING_STYLE) & (present.sum(axis=0) >= FRAMING_MIN_DF) & ~fields & ~traced
     return present[:, framing].astype(float)
 
 
@@ -345,8 +413,9 @@ def _backing(matrix: Any, present: Any, np: Any) -> Any:
     return backing
 
 
-def top_terms(space: FeatureSpace, rows: Sequence[int], k: int = 6) -> list[str]:
-    """The terms that bind `rows`: highest mean weight inside the group, minus the mean outside it."""
+def top_terms(space: FeatureSpace, rows: Sequence[int], k: int = 6, *, trace: bool = False) -> list[str]:
+    """The terms that bind `rows`: highest mean weight inside the group, minus the mean outside it; the
+    analyst's terms, or with `trace` those from the trace (without their `trace:` prefix)."""
     np = need("numpy", "clustering")
     if not space.terms or not rows:
         return []
@@ -360,9 +429,9 @@ def top_terms(space: FeatureSpace, rows: Sequence[int], k: int = 6) -> list[str]
     for i in order:
         if score[i] <= 0 or len(picked) >= k:
             break
-        if space.terms[i].startswith(("stage_", "file_", "tool_")):
-            continue  # fields are reported as fields
-        term = space.terms[i].replace("errclass_", "class:")
+        if space.terms[i].startswith(("stage_", "file_", "tool_")) or space.terms[i].startswith("trace:") != trace:
+            continue  # fields are reported as fields, the trace's terms apart from the analyst's
+        term = space.terms[i].removeprefix("trace:").replace("errclass_", "class:")
         if not any(term in p.split() or p in term.split() for p in picked):  # "crm" and "crm timeout": one
             picked.append(term)
     return picked

@@ -155,13 +155,17 @@ def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, l
                    "auto is wordllama when installed, else words alone; minilm a sentence encoder; e5 a "
                    "multilingual one (joins wordings in different languages; slower); a named one that is not "
                    "installed is an error; none is words alone.")
+@click.option("--trace-errors/--no-trace-errors", "trace", default=None,
+              help="Whether to read the errors each failure's trace records (trace/errors.md: failing span, "
+                   "masked message) as evidence beside the analysts' words (default: off; bench_cluster_quality.py measures both).")
 @json_option
-def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, meaning: str, as_json: bool) -> int:
+def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, meaning: str, trace: bool | None,
+                as_json: bool) -> int:
     """Group the failures in FOLDER into cohorts: cohorts/<slug>.md and cohorts/index.json."""
     from agentbook.backtest.cohorts import cluster_backtest
 
     summary = cluster_backtest(str(folder), model=model, seed=seed, code=str(code) if code else None,
-                               meaning=meaning)
+                               meaning=meaning, **({} if trace is None else {"trace": trace}))
     if as_json:
         emit_json(summary.to_json())
         return EXIT_OK

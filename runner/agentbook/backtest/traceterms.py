@@ -1,0 +1,95 @@
+"""What the trace itself shows of a failure, as terms that do not depend on how its analyst writes.
+
+Failures of one cause share what their traces record: the same failing span (tool, step) and the same
+error text once ids, numbers and quoted values are masked; failures with no common cause do not.
+Analysts word a cause in many ways and blame different files for it, the trace does not. So beside the
+analyst's words (features.py) each failure gets the errors its exported trace lists in `errors.md`
+(the exporter's own summary, traces/findings.py): for each failed span or tool error, its kind and
+name and its masked message. A trace with no error gives no term: having no error is not something
+two failures share; nor does a span marked failed without a message (NO_MESSAGE), which a tracer sets
+on the run's own span whenever the run failed.
+
+Opt-in (`backtest cluster --trace-errors`, cluster.TRACE_ERRORS): measured by bench_cluster_quality.py it
+joins causes templated analysts word apart (dev-ledger, the support agent, two held-out generators), but
+on the held-out coding agent it split and mixed causes for analysts that quote each run's error, and
+what does that was not found on the development generators (dev_ledger.py's noisy traces: a retried
+timeout in any run, a check flagging several causes alike, the run's span failed, quoting analysts).
+
+Bounded: at most TRACE_BYTES of each `errors.md` (and of at most TRACE_FILES of them, when one
+investigation holds several traces) and ENTRIES_PER_FAILURE entries are read, so clustering 1,000
+failures reads at most a few MB. The file is data written from an attacker's trace: it is read
+without following symlinks, only ever becomes lower-cased masked tokens, and is never shown as is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentbook.backtest.folder import TRACE_DIR
+
+TRACE_BYTES = 16_000  # of each errors.md read: the errors are listed first (traces/findings.py SECTIONS)
+TRACE_FILES = 4  # errors.md files read per investigation (one per trace it holds)
+ENTRIES_PER_FAILURE = 8  # error entries kept per failure: a trace failing in 200 places is one failure
+ERROR_SECTIONS = ("## Failed spans", "## Tool errors")  # errors, not the merely suspicious (retries, warnings)
+# What the exporter writes for a span marked failed with no message (traces/findings.py): no error text,
+# only "this span failed"; a run's own span is marked so whenever the run failed, whatever the cause.
+NO_MESSAGE = "status ERROR, no message"
+_ENTRY = re.compile(r"^- `[^`]*` (\w+) `([^`]*)`: (.*)$")
+
+
+@dataclass(frozen=True)
+class TraceError:
+    """One error the trace records: the span's kind and name, and its message, as written."""
+
+    kind: str
+    name: str
+    message: str
+
+
+def _read_capped(path: Path) -> str:
+    """The first TRACE_BYTES of a regular file, "" for anything else (a symlink, a fifo, nothing)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return ""
+        return fh.read(TRACE_BYTES).decode("utf-8", "replace")
+
+
+def _error_files(trace: Path) -> list[Path]:
+    """errors.md of the trace, or of each trace an investigation with several holds (numbered subfolders)."""
+    if trace.is_symlink() or not trace.is_dir():
+        return []  # an imported trace is a folder of its own: a link may lead anywhere
+    if (trace / "errors.md").is_file():
+        return [trace / "errors.md"]
+    subs = sorted(p for p in trace.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:1].isdigit())
+    return [p / "errors.md" for p in subs[:TRACE_FILES]]
+
+
+def parse_errors(text: str) -> list[TraceError]:
+    """The entries of errors.md's error sections (failed spans, tool errors), in order."""
+    out: list[TraceError] = []
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            inside = line.startswith(ERROR_SECTIONS)
+        elif inside and (m := _ENTRY.match(line)) and m.group(3) != NO_MESSAGE:
+            out.append(TraceError(kind=m.group(1), name=m.group(2), message=m.group(3)))
+    return out
+
+
+def trace_errors(investigation: Path) -> list[TraceError]:
+    """The errors an investigation's exported trace lists, at most ENTRIES_PER_FAILURE, each distinct once."""
+    seen: dict[tuple[str, str, str], TraceError] = {}
+    for path in _error_files(investigation / TRACE_DIR):
+        for error in parse_errors(_read_capped(path)):
+            seen.setdefault((error.kind, error.name, error.message), error)
+            if len(seen) >= ENTRIES_PER_FAILURE:
+                return list(seen.values())
+    return list(seen.values())

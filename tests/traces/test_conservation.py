@@ -1,6 +1,7 @@
 """Conservation: no content is dropped silently. Every string of 20+ characters in an input file is
 findable in its export (whatever the reader understood is rendered; whatever it did not is kept
-verbatim), for every fixture, every third-party sample in `fixtures/wild/`, and the interop samples.
+verbatim), for every fixture, every third-party sample in `fixtures/wild/` and `data/<source>/`, and the
+interop samples.
 
 A string that itself holds JSON (a message list in an attribute) counts by its own strings; ISO
 timestamps and hex/base64/integer ids count in the normalised form the export writes them in.
@@ -25,18 +26,20 @@ from agentbook.traces.values import maybe_json, norm_id, to_ns
 
 HERE = Path(__file__).parent
 MIN = 20
+SUFFIXES = (".json", ".jsonl", ".ndjson")
 _REST = re.compile(r"\n\n\[truncated: \d+ bytes, rest in ([^\]]+)\]\n$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _sources() -> list[Path]:
     mine = sorted(p for d in (HERE / "fixtures", HERE / "fixtures" / "wild") if d.is_dir()
-                  for p in d.iterdir() if p.suffix in (".json", ".jsonl"))
+                  for p in d.iterdir() if p.suffix in SUFFIXES)
+    mine += sorted(p for p in (HERE / "data").rglob("*") if p.suffix in SUFFIXES)
     interop = sorted(INTEROP_TRACES.glob("*.json")) if INTEROP_TRACES.is_dir() else []
     return mine + interop
 
 
-def _documents(path: Path) -> list[Any]:
+def documents(path: Path) -> list[Any]:
     text = path.read_text(encoding="utf-8-sig")
     try:
         return [json.loads(text)]
@@ -130,7 +133,7 @@ def _forms(text: str) -> list[str]:
 def missing(source: Path, out: Path) -> list[str]:
     found = corpus(out)
     lost = []
-    for text in dict.fromkeys(s for doc in _documents(source) for s in strings(doc)):
+    for text in dict.fromkeys(s for doc in documents(source) for s in strings(doc)):
         if not any(_norm(form) in found for form in _forms(text)):
             lost.append(text)
     return lost

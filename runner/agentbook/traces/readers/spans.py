@@ -25,8 +25,12 @@ from . import Reader
 
 
 def is_span(item: Any) -> bool:
-    return isinstance(item, dict) and ("spanId" in item or "span_id" in item or (
-        isinstance(item.get("context"), dict) and ("span_id" in item["context"] or "spanId" in item["context"])))
+    if not isinstance(item, dict):
+        return False
+    if "spanId" in item or "span_id" in item:
+        return True
+    ctx = item.get("context") if isinstance(item.get("context"), dict) else item.get("spanContext")
+    return isinstance(ctx, dict) and ("span_id" in ctx or "spanId" in ctx)
 
 
 def _is_envelope(doc: Any) -> bool:
@@ -71,6 +75,8 @@ def sample_spans(docs: list[Any]) -> list[dict[str, Any]] | None:
 
 def _openinference_flavoured(spans: list[dict[str, Any]]) -> bool:
     for span in spans:
+        if not isinstance(span, dict):  # a list of spans with junk among them: the junk is not a span
+            continue
         attrs = span.get("attributes")
         flat = attrs if isinstance(attrs, dict) else {}
         if "span_kind" in span or has_openinference(flat) or "openinference" in flat:

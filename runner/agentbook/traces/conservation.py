@@ -5,7 +5,7 @@ The content of an input is every string value (not key) of 20+ characters in it;
 ("ok", "user") would be found anywhere. A string that itself holds JSON (a message list in an
 attribute) counts by its own strings; OTLP's `{"key": name, "value": {...}}` is a map entry, so its
 name is a key. ISO timestamps and hex/base64/integer ids count in the normalised form the export
-writes them in. The export's text is every file as written, plus the decoded strings of its JSON and
+writes them in, and a string may be found escaped as it stood inside JSON text. The export's text is every file as written, plus the decoded strings of its JSON and
 YAML files (which escape what they quote), a cut long payload joined back to its rest file. The tests
 require every string to be found; the trace bench prints the share found per format.
 """
@@ -120,8 +120,12 @@ def _all_strings(value: Any) -> Iterator[str]:
 
 
 def _forms(text: str) -> list[str]:
-    """The ways the export may write `text`: as is, as an id, as a timestamp."""
+    """The ways the export may write `text`: as is, escaped as in a JSON string (a value of JSON held in
+    a string is shown as that JSON text, verbatim), as an id, as a timestamp."""
     forms = [text]
+    escaped = json.dumps(text, ensure_ascii=False)[1:-1]
+    if escaped != text:
+        forms.append(escaped)
     if norm_id(text, 32) != text:
         forms += [norm_id(text, 32), norm_id(text, 16)]
     ns = to_ns(text)

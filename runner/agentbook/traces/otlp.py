@@ -5,7 +5,8 @@ integer enums), its JSON Lines form (one TracesData per line, as the collector's
 snake_case SDK dumps (`context.span_id`, `parent.span_id`, integer ids, as the Python SDK's `to_json`
 and any-agent write), the JS SDK's ReadableSpan as `JSON.stringify` writes it (`spanContext`,
 `parentSpanContext` or `parentSpanId`, times as `[seconds, nanoseconds]`), Phoenix span JSON (`span_kind`, `parent_id`, `status_code`), and a bare attribute
-map of one span. Attributes are then read with the GenAI, OpenInference and Vercel AI SDK conventions.
+map of one span. Attributes are then read with the GenAI, OpenInference, Vercel AI SDK and MLflow
+conventions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from .attrs import otlp_attributes
 from .genai import apply_genai, has_genai
+from .mlflow import apply_mlflow, has_mlflow
 from .model import Span
 from .openinference import apply_openinference, has_openinference
 from .values import as_dict, as_list, as_text, first, norm_id, to_ns
@@ -103,6 +105,8 @@ def interpret(span: Span) -> Span:
         apply_openinference(span)
     if has_vercel(span.attributes):
         apply_vercel(span)
+    if has_mlflow(span.attributes):
+        apply_mlflow(span)
     for event in span.events:
         if event.get("name") == "exception":
             attrs = event.get("attributes") or {}

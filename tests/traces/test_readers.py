@@ -329,3 +329,27 @@ def test_a_line_that_is_no_trajectory_is_kept_not_dropped(tmp_path: Path) -> Non
     assert trace.metadata["not_read"] == [42, "a stray line that is not a trajectory"]
     assert trace.problems == [("2 item(s) of the file are not objects: kept in trace.json (metadata.not_read), "
                                "not read as traces")]
+
+
+def test_mlflow_trace_info_data_spans_and_assessments(tmp_path: Path) -> None:
+    """MLflow's `{"info", "data": {"spans"}}` (as `mlflow traces get` prints it; written here after that
+    shape): JSON-encoded attributes decoded, span types, chat messages, token usage, assessments as scores."""
+    source = Path(__file__).parent / "fixtures" / "mlflow_trace.json"
+    doc = json.loads(source.read_text(encoding="utf-8"))
+    (trace,) = read_trace(source)
+    root, chat, tool = trace.spans
+    assert [s.kind for s in trace.spans] == ["agent", "llm", "tool"]
+    assert (chat.parent_id, tool.parent_id) == (root.span_id, root.span_id)
+    assert (chat.input_tokens, chat.output_tokens, chat.model) == (412, 57, "gpt-4.1-2025-04-14")
+    assert [m.role for m in chat.input_messages] == ["system", "user"]
+    assert [c.name for c in chat.output_messages[0].tool_calls] == ["loki_query"]
+    assert chat.attributes["mlflow.spanInputs"] == {"model": "gpt-4.1", "temperature": 0.2}
+    assert (tool.status, json.loads(tool.tool_args or "")) == ("error", {"query": '{app="checkout"} |= "timeout"', "since": "1h"})
+    assert root.output_text == "I could not query the logs: the Loki request timed out."
+    judged, expected = doc["info"]["assessments"]
+    assert [s["name"] for s in chat.scores] == [judged["assessment_name"]]
+    assert chat.scores[0]["comment"] == judged["rationale"]
+    assert trace.metadata["scores"] == [{"name": "expected_root_cause", "value": expected["expectation"]["value"],
+                                         "source": "HUMAN", "source_id": "sre-reviewer@example.com"}]
+    export_trace(trace, tmp_path / "out")
+    assert "score `expected_root_cause` = connection pool exhausted" in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")

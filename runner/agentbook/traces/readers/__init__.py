@@ -29,6 +29,7 @@ GROUP = "agentbook.trace_readers"
 BUILTIN = {
     "agentbook": "agentbook.traces.readers.agentbook:READER",
     "claude-code": "agentbook.traces.readers.claude_code:READER",
+    "claude-stream": "agentbook.traces.readers.claude_stream:READER",
     "codex": "agentbook.traces.readers.codex:READER",
     "langsmith": "agentbook.traces.readers.langsmith:READER",
     "langfuse": "agentbook.traces.readers.langfuse:READER",

@@ -1,0 +1,76 @@
+"""Dead ends an agent following the eval-tool and prompt-craft skills met in `agentbook eval` and
+`agentbook baseline`: each test types the commands as the skill teaches them and asserts the exact text
+that tells the agent what happened and what to do next."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import CliResult
+
+SUITE = "evals/logql/suite.yaml"
+MODEL = "scripted:evals/sut.script.yaml"
+INC_150 = """\
+id: warnings-per-pod-inventory
+vars:
+  question: How many warnings per pod did inventory log?
+assert:
+  - type: contains
+    value: '|~ "(?i)warn"'
+  - type: not-contains
+    value: '|= "warn"'
+"""
+
+
+def _run_id(result: CliResult) -> str:
+    return str(json.loads(result.out)["run_id"])
+
+
+def test_diff_after_a_case_run_names_the_cases_it_did_not_compare(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """prompt-craft had the agent check the whole suite with `eval diff` after `eval run --case`: the
+    diff compared the one case both runs held and printed `0 flipped`, read as "no regressions"."""
+    whole = _run_id(run_cli("eval", "run", SUITE, "--model", MODEL, "--json"))
+    one = _run_id(run_cli("eval", "run", SUITE, "--case", "timeouts-payments", "--model", MODEL, "--json"))
+    again = _run_id(run_cli("eval", "run", SUITE, "--model", MODEL, "--json"))
+    res = run_cli("eval", "diff", SUITE, "@2", "latest")
+    assert res.code == 0
+    assert res.out.splitlines() == [
+        f"{one} -> {again}: 0 flipped (1 case in both runs)",
+        f"  not compared, only in {again}: auth-staging, oom-by-pod-checkout, rate-5xx-gateway, slow-requests-search",
+        ("  (a run with --case holds only those cases: compare two runs of the whole suite, or check the suite "
+         "against a baseline: agentbook baseline save / check)")]
+    assert json.loads(run_cli("eval", "diff", SUITE, "@2", "latest", "--json").out)["compared"] == 1
+    assert run_cli("eval", "diff", SUITE, whole, again).out == f"{whole} -> {again}: 0 flipped (5 cases in both runs)\n"
+
+
+def test_a_run_without_model_says_the_suite_chose_it_and_how_to_choose(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """eval-tool's `agentbook eval run SUITE --case ID --repeat 5`, without an API key: each case said
+    `model error: anthropic:claude-haiku-4-5: no API key`, not that the suite named that model nor that
+    --model picks the ticket's eval model."""
+    res = run_cli("eval", "run", SUITE, "--case", "timeouts-payments", "--repeat", "5")
+    assert res.code == 2
+    assert res.out.splitlines()[1] == (
+        "      model error: anthropic:claude-haiku-4-5: no API key (set ANTHROPIC_API_KEY (or key_env=<VAR> in the "
+        "spec)); anthropic:claude-haiku-4-5 is the suite's `providers:` model: --model SPEC runs another")
+    chosen = run_cli("eval", "run", SUITE, "--case", "timeouts-payments", "--model", "anthropic:claude-haiku-4-5")
+    assert chosen.out.splitlines()[1] == (
+        "      model error: anthropic:claude-haiku-4-5: no API key (set ANTHROPIC_API_KEY (or key_env=<VAR> in the "
+        "spec))")
+
+
+def test_a_failed_check_says_it_failed(example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """The INC-150 case added as eval-tool teaches (a file, then `eval add --file`), run to see it fail:
+    the line under FAIL read `contains: output contains '|~ "(?i)warn"'`, the check and not its result."""
+    Path(".agentbook").mkdir(exist_ok=True)
+    Path(".agentbook/case.yaml").write_text(INC_150)
+    assert run_cli("eval", "add", SUITE, "--file", ".agentbook/case.yaml").code == 0
+    res = run_cli("eval", "run", SUITE, "--case", "warnings-per-pod-inventory", "--model", MODEL)
+    assert res.code == 1
+    assert res.out.splitlines()[:3] == [
+        "FAIL  warnings-per-pod-inventory   0/1 [0.00, 0.79]",
+        "      failed: contains: output contains '|~ \"(?i)warn\"'; not-contains: not: output contains '|= \"warn\"'",
+        '      answered (attempt 1): "sum by (pod) (count_over_time({service_name=\\"inventory\\"} |= \\"warn\\" [5m]))"']

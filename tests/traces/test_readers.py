@@ -353,3 +353,30 @@ def test_mlflow_trace_info_data_spans_and_assessments(tmp_path: Path) -> None:
                                          "source": "HUMAN", "source_id": "sre-reviewer@example.com"}]
     export_trace(trace, tmp_path / "out")
     assert "score `expected_root_cause` = connection pool exhausted" in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+
+
+def test_openai_agents_sdk_export_spans_by_type(tmp_path: Path) -> None:
+    """The Agents SDK's `{"data": [trace, span, ...]}` (`Trace.export()` / `Span.export()` as the SDK's
+    source writes them; the file is written here after that shape), and the same items one per line."""
+    source = Path(__file__).parent / "fixtures" / "openai_agents_export.json"
+    items = json.loads(source.read_text(encoding="utf-8"))["data"]
+    (trace,) = read_trace(source)
+    spans = {s.span_id: s for s in trace.spans}
+    assert (trace.format, trace.name, trace.metadata["trace"]) == ("openai-agents", "Incident triage", items[0])
+    for item in items[1:]:
+        span, data = spans[item["id"]], item["span_data"]
+        assert (span.parent_id, span.kind) == (item["parent_id"], {
+            "agent": "agent", "generation": "llm", "response": "llm", "function": "tool", "handoff": "chain"}.get(
+            data["type"], "other"))
+        assert span.status == ("error" if item["error"] else "ok")
+        if data["type"] == "function":
+            assert (span.tool_name, span.tool_args, span.tool_result) == (data["name"], data["input"], data["output"])
+        if data["type"] in ("generation", "response"):
+            assert (span.input_tokens, span.output_tokens) == (data["usage"]["input_tokens"], data["usage"]["output_tokens"])
+    generation = spans[items[2]["id"]]
+    assert [m.role for m in generation.input_messages] == ["system", "user"]
+    assert generation.output_messages[0].tool_calls[0].name == "lookup_runbook"
+    assert spans[items[3]["id"]].status_message.endswith(items[3]["error"]["data"]["error"])
+    lines = tmp_path / "items.jsonl"
+    lines.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
+    assert [s.span_id for s in read_trace(lines)[0].spans] == [s.span_id for s in trace.spans]

@@ -31,6 +31,7 @@ BUILTIN = {
     "claude-code": "agentbook.traces.readers.claude_code:READER",
     "claude-stream": "agentbook.traces.readers.claude_stream:READER",
     "codex": "agentbook.traces.readers.codex:READER",
+    "openai-agents": "agentbook.traces.readers.openai_agents:READER",
     "langsmith": "agentbook.traces.readers.langsmith:READER",
     "langfuse": "agentbook.traces.readers.langfuse:READER",
     "atif": "agentbook.traces.readers.atif:READER",

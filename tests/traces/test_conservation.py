@@ -1,5 +1,5 @@
-"""Conservation: no content is dropped silently. Every string of 20+ characters in an input file is
-findable in its export (whatever the reader understood is rendered; whatever it did not is kept
+"""Conservation: no content is dropped silently. Every string of 20+ characters and every number of two
+or more digits in an input file is findable in its export (whatever the reader understood is rendered; whatever it did not is kept
 verbatim), for every fixture, every third-party sample in `fixtures/wild/` and `data/<source>/`, and the
 interop samples. How strings are counted and found: `agentbook.traces.conservation`.
 """
@@ -47,3 +47,17 @@ def test_the_check_catches_a_dropped_string(tmp_path: Path) -> None:
         if path.is_file():
             path.write_text(path.read_text(encoding="utf-8").replace("find . -maxdepth 1", "(gone)"), encoding="utf-8")
     assert missing(source, tmp_path / "out") == ["find . -maxdepth 1 -type f"]
+
+
+def test_the_check_catches_a_dropped_number(tmp_path: Path) -> None:
+    """Numbers count too: a duration the export no longer holds is reported."""
+    source = HERE / "data" / "claude-agent-sdk-gleam" / "basic_query.ndjson"
+    export_many(read_trace(source), tmp_path / "out")
+    assert missing(source, tmp_path / "out") == []
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            for spelling in ('"duration_api_ms": 2325', '\\"duration_api_ms\\": 2325'):  # in JSON, in YAML
+                text = text.replace(spelling, spelling.replace("2325", "0"))
+            path.write_text(text, encoding="utf-8")
+    assert missing(source, tmp_path / "out") == ["2325"]

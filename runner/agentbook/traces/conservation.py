@@ -63,44 +63,33 @@ def documents(path: Path) -> list[Any]:
         return docs
 
 
-def strings(value: Any) -> Iterator[str]:
-    """Every string value (not key) of MIN+ characters; strings holding JSON are opened up."""
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every value that is not a container: strings holding JSON are opened up, OTLP's `{"key": name,
+    "value": {...}}` counts its name as a key, and a `[seconds, nanoseconds]` pair is one time in ns."""
     if isinstance(value, dict):
-        if set(value) == {"key", "value"}:
-            yield from strings(value["value"])
-            return
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
-    elif isinstance(value, str):
-        parsed = maybe_json(value)
-        if isinstance(parsed, (dict, list)):
-            yield from strings(parsed)
-        elif len(value) >= MIN:
-            yield value
-
-
-def numbers(value: Any) -> Iterator[float]:
-    """Every number of two or more digits (booleans are not numbers here); numbers inside JSON text
-    are opened up; a `[seconds, nanoseconds]` pair is one time in nanoseconds."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from numbers(item)
+        yield from _leaves(value["value"]) if set(value) == {"key", "value"} else (
+            leaf for item in value.values() for leaf in _leaves(item))
     elif isinstance(value, list):
         if len(value) == 2 and all(type(x) is int for x in value) and 10**9 <= value[0] < 10**11 \
                 and 0 <= value[1] < 10**9:
             yield value[0] * 1_000_000_000 + value[1]
-            return
-        for item in value:
-            yield from numbers(item)
-    elif isinstance(value, str):
-        parsed = maybe_json(value)
-        if isinstance(parsed, (dict, list)):
-            yield from numbers(parsed)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10:
+        else:
+            yield from (leaf for item in value for leaf in _leaves(item))
+    elif isinstance(value, str) and isinstance(parsed := maybe_json(value), (dict, list)):
+        yield from _leaves(parsed)
+    else:
         yield value
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string value (not key) of MIN+ characters."""
+    return (leaf for leaf in _leaves(value) if isinstance(leaf, str) and len(leaf) >= MIN)
+
+
+def numbers(value: Any) -> Iterator[float]:
+    """Every number of two or more digits (booleans are not numbers here)."""
+    return (leaf for leaf in _leaves(value)
+            if isinstance(leaf, (int, float)) and not isinstance(leaf, bool) and abs(leaf) >= 10)
 
 
 def _number_forms(number: float) -> list[str]:

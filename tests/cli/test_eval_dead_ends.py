@@ -74,3 +74,15 @@ def test_a_failed_check_says_it_failed(example_cwd: Path, run_cli: Callable[...,
         "FAIL  warnings-per-pod-inventory   0/1 [0.00, 0.79]",
         "      failed: contains: output contains '|~ \"(?i)warn\"'; not-contains: not: output contains '|= \"warn\"'",
         '      answered (attempt 1): "sum by (pod) (count_over_time({service_name=\\"inventory\\"} |= \\"warn\\" [5m]))"']
+
+
+def test_a_cut_description_says_where_it_is_whole(example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """add-eval's first step: `agentbook eval list SUITE` to see the cases' style; descriptions ended in
+    `…` with nothing saying how to read them."""
+    res = run_cli("eval", "list", SUITE)
+    assert res.code == 0
+    assert res.out.splitlines()[-2:] == [
+        f"(descriptions cut at 48 characters: agentbook eval show {SUITE} ID, or --json, has them whole)",
+        "5 of 5 cases (split layout)"]
+    assert run_cli("eval", "list", SUITE, "--filter", "id=slow-*").out.splitlines()[-1:] == [
+        "1 of 5 cases (split layout)"]  # nothing cut, nothing said

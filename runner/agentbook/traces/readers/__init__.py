@@ -32,6 +32,7 @@ BUILTIN = {
     "claude-stream": "agentbook.traces.readers.claude_stream:READER",
     "codex": "agentbook.traces.readers.codex:READER",
     "openai-agents": "agentbook.traces.readers.openai_agents:READER",
+    "pydantic-ai": "agentbook.traces.readers.pydantic_ai:READER",
     "langsmith": "agentbook.traces.readers.langsmith:READER",
     "langfuse": "agentbook.traces.readers.langfuse:READER",
     "atif": "agentbook.traces.readers.atif:READER",

@@ -30,6 +30,7 @@ BUILTIN = {
     "agentbook": "agentbook.traces.readers.agentbook:READER",
     "claude-code": "agentbook.traces.readers.claude_code:READER",
     "claude-stream": "agentbook.traces.readers.claude_stream:READER",
+    "claude-sessions": "agentbook.traces.readers.claude_sessions:READER",
     "codex": "agentbook.traces.readers.codex:READER",
     "openai-agents": "agentbook.traces.readers.openai_agents:READER",
     "pydantic-ai": "agentbook.traces.readers.pydantic_ai:READER",

@@ -65,10 +65,8 @@ class _Session(SessionLog):
         super().__init__(Trace(trace_id="session", format="claude-sessions", source=source, name="managed agent session"),
                          Span(span_id="session", trace_id="session", kind="agent", name="managed agent session",
                               status="ok"))
-        self.pending: list[Message] = []
         self.turn: Span | None = None  # the open model request
         self.requests: dict[str, Span] = {}
-        self.tools: dict[str, Span] = {}
 
     def add(self, rec: Any) -> None:
         if _is_call(rec):
@@ -155,24 +153,12 @@ class _Session(SessionLog):
     def on_use(self, event: dict[str, Any], now: int | None) -> None:
         call = ToolCall(name=str(event.get("name") or ""), arguments=as_text(event.get("input")),
                         id=str(event.get("id") or ""))
-        parent = self.turn or self.root
-        if self.turn:
-            self.turn.output_messages[-1].tool_calls.append(call)
-        tool = self.child(parent, f"tool-{call.id or len(self.trace.spans)}", kind="tool", status="ok",
-                          name=f"execute_tool {call.name}", start_ns=now, end_ns=now)
-        tool.tool_name, tool.tool_call_id, tool.tool_args = call.name, call.id, call.arguments
-        self.tools[call.id] = tool
+        self.tool_call(self.turn or self.root, self.turn.output_messages[-1] if self.turn else None, call, now)
 
     def on_result(self, event: dict[str, Any], now: int | None, use_id: str) -> None:
         text = _text(event.get("content"))
-        self.pending.append(Message(role="tool", content=text, tool_call_id=use_id, time_ns=now))
-        tool = self.tools.get(use_id)
-        if tool is None:
-            self.trace.problems.append(f"tool result {event.get('id')} answers {use_id or '(no id)'}, "
-                                       "which is not in this file: kept as a message of the next request")
-            return
-        tool.tool_result, tool.end_ns = text, now or tool.end_ns
-        if event.get("is_error"):
+        tool = self.tool_result(use_id, text, now)
+        if tool is not None and event.get("is_error"):
             tool.status, tool.status_message = "error", text.strip().splitlines()[0][:300] if text.strip() \
                 else "tool returned an error"
 

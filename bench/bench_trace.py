@@ -193,7 +193,7 @@ def bench_samples(repeat: int) -> None:
     per_format: dict[str, list[int]] = {}
     print(f"\nreal samples: CPU ms of the export (read + write) vs the floor (json.load + walk every leaf), "
           f"least of {repeat} runs; conservation = input strings and numbers found in the export / in the input")
-    print(f"{'file':64} {'format':14} {'KB':>6} {'export':>8} {'floor':>7} {'ratio':>6}  conservation")
+    print(f"{'file':64} {'format':16} {'KB':>6} {'export':>8} {'floor':>7} {'ratio':>6}  conservation")
     with tempfile.TemporaryDirectory(prefix="bench-trace-samples-") as tmp:
         for path in sample_files():
             name = f"{path.parent.name}/{path.name}"[:64]
@@ -204,18 +204,18 @@ def bench_samples(repeat: int) -> None:
                 docs = documents(path)
                 total = len({s for d in docs for s in strings(d)}) + len({n for d in docs for n in numbers(d)})
                 per_format.setdefault("(refused)", [0, 0])[1] += total
-                print(f"{name:64} {'refused':14} {path.stat().st_size / 1024:6.1f}  -- no reader: 0/{total}")
+                print(f"{name:64} {'refused':16} {path.stat().st_size / 1024:6.1f}  -- no reader: 0/{total}")
                 continue
             export_s = _cpu(lambda p=path, o=out: export_many(read_trace(p), o), repeat)
             floor_s = _cpu(lambda p=path: _floor(p), repeat)
             kept = measure(path, out)
             counts = per_format.setdefault(fmt, [0, 0])
             counts[0], counts[1] = counts[0] + kept.found, counts[1] + kept.total
-            print(f"{name:64} {fmt:14} {path.stat().st_size / 1024:6.1f} {export_s * 1000:8.1f} "
+            print(f"{name:64} {fmt:16} {path.stat().st_size / 1024:6.1f} {export_s * 1000:8.1f} "
                   f"{floor_s * 1000:7.2f} {export_s / max(floor_s, 1e-6):5.0f}x  {kept.found}/{kept.total}")
     print("conservation per format:")
     for fmt, (found, total) in sorted(per_format.items()):
-        print(f"  {fmt:14} {found}/{total} = {found / total if total else 1:.3f}")
+        print(f"  {fmt:16} {found}/{total} = {found / total if total else 1:.3f}")
 
 
 def main() -> None:

@@ -54,8 +54,6 @@ class _Run(SessionLog):
         trace_id = f"pydantic-ai-run-{n:03d}"
         super().__init__(Trace(trace_id=trace_id, format="pydantic-ai", source=source, name="pydantic ai run"),
                          Span(span_id="run", trace_id=trace_id, kind="agent", name="pydantic ai run", status="ok"))
-        self.pending: list[Message] = []
-        self.tools: dict[str, Span] = {}
 
     def add(self, n: int, message: Any) -> None:
         if not _is_message(message):
@@ -116,13 +114,8 @@ class _Run(SessionLog):
         self.keep({k: v for k, v in message.items() if k != "finish_reason"}, "response", span)
 
     def on_call(self, span: Span, reply: Message, part: dict[str, Any], now: int | None) -> None:
-        call = ToolCall(name=str(part.get("tool_name") or ""), arguments=as_text(part.get("args")),
-                        id=str(part.get("tool_call_id") or ""))
-        reply.tool_calls.append(call)
-        tool = self.child(span, f"tool-{call.id or len(self.trace.spans)}", kind="tool", status="ok",
-                          name=f"execute_tool {call.name}", start_ns=now, end_ns=now)
-        tool.tool_name, tool.tool_call_id, tool.tool_args = call.name, call.id, call.arguments
-        self.tools[call.id] = tool
+        self.tool_call(span, reply, ToolCall(name=str(part.get("tool_name") or ""), arguments=as_text(part.get("args")),
+                                             id=str(part.get("tool_call_id") or "")), now)
 
     def keep(self, record: dict[str, Any], what: str, span: Span | None = None) -> None:
         """A part's or message's fields no rule reads, on its span (the run's for request parts)."""

@@ -10,8 +10,9 @@ peak RSS is that job's alone.
 Then, on the real third-party samples (`tests/traces/data/`, `tests/traces/fixtures/wild/`, and the
 interop samples in `$AGENTBOOK_INTEROP/traces` or `../shared/interop/traces` when present): each file's
 export CPU time against a floor measured in the same run (`json.load` of the file and a walk over every
-leaf), and the conservation ratio per format (strings of the input found in the export / strings in
-the input, as `agentbook.traces.conservation` counts them; a file no reader recognises counts 0 found).
+leaf), and the conservation ratio per format (strings and numbers of the input found in the export /
+those in the input, as `agentbook.traces.conservation` counts them; a file no reader recognises counts
+0 found).
 
     .venv/bin/python bench/bench_trace.py              # 100,000 spans, then the samples
     .venv/bin/python bench/bench_trace.py --spans 5000 # a quick run
@@ -185,14 +186,14 @@ def _cpu(step: Callable[[], object], repeat: int) -> float:
 def bench_samples(repeat: int) -> None:
     """Export speed against the floor, and conservation per format, on every real sample."""
     from agentbook.errors import FatalError
-    from agentbook.traces.conservation import documents, measure, strings
+    from agentbook.traces.conservation import documents, measure, numbers, strings
     from agentbook.traces.export import export_many
     from agentbook.traces.read import read_trace
 
     per_format: dict[str, list[int]] = {}
     print(f"\nreal samples: CPU ms of the export (read + write) vs the floor (json.load + walk every leaf), "
-          f"least of {repeat} runs; conservation = input strings found in the export / strings in the input")
-    print(f"{'file':64} {'format':14} {'KB':>6} {'export':>8} {'floor':>7} {'ratio':>6}  conservation")
+          f"least of {repeat} runs; conservation = input strings and numbers found in the export / in the input")
+    print(f"{'file':64} {'format':16} {'KB':>6} {'export':>8} {'floor':>7} {'ratio':>6}  conservation")
     with tempfile.TemporaryDirectory(prefix="bench-trace-samples-") as tmp:
         for path in sample_files():
             name = f"{path.parent.name}/{path.name}"[:64]
@@ -200,20 +201,21 @@ def bench_samples(repeat: int) -> None:
             try:
                 fmt = read_trace(path)[0].format
             except FatalError:
-                total = len({s for d in documents(path) for s in strings(d)})
+                docs = documents(path)
+                total = len({s for d in docs for s in strings(d)}) + len({n for d in docs for n in numbers(d)})
                 per_format.setdefault("(refused)", [0, 0])[1] += total
-                print(f"{name:64} {'refused':14} {path.stat().st_size / 1024:6.1f}  -- no reader: 0/{total}")
+                print(f"{name:64} {'refused':16} {path.stat().st_size / 1024:6.1f}  -- no reader: 0/{total}")
                 continue
             export_s = _cpu(lambda p=path, o=out: export_many(read_trace(p), o), repeat)
             floor_s = _cpu(lambda p=path: _floor(p), repeat)
             kept = measure(path, out)
             counts = per_format.setdefault(fmt, [0, 0])
             counts[0], counts[1] = counts[0] + kept.found, counts[1] + kept.total
-            print(f"{name:64} {fmt:14} {path.stat().st_size / 1024:6.1f} {export_s * 1000:8.1f} "
+            print(f"{name:64} {fmt:16} {path.stat().st_size / 1024:6.1f} {export_s * 1000:8.1f} "
                   f"{floor_s * 1000:7.2f} {export_s / max(floor_s, 1e-6):5.0f}x  {kept.found}/{kept.total}")
     print("conservation per format:")
     for fmt, (found, total) in sorted(per_format.items()):
-        print(f"  {fmt:14} {found}/{total} = {found / total if total else 1:.3f}")
+        print(f"  {fmt:16} {found}/{total} = {found / total if total else 1:.3f}")
 
 
 def main() -> None:

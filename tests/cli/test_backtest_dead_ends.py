@@ -39,3 +39,17 @@ def test_an_analysis_written_by_hand_is_checked_field_by_field(
     folder = run_cli("validate", FOLDER)
     assert (folder.code, folder.out) == (0, ("checked 0 skills, 0 runbooks, 0 eval suites, 1 backtest analysis: "
                                             "0 errors, 0 warnings\n"))
+
+
+def test_each_step_names_the_next_as_the_runbook_runs_it(example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """analyze-backtest, step by step: analyze's `next:` left out the --code it was given (so the cohorts'
+    locations went unchecked), and report named no next step at all."""
+    assert run_cli("backtest", "import", "backtest/manifest.jsonl", FOLDER).code == 0
+    analyzed = run_cli("backtest", "analyze", FOLDER, "--model", "scripted:backtest/analyst.script.yaml", "--code", ".")
+    assert analyzed.code == 0
+    assert analyzed.out.splitlines()[-1] == f"next: agentbook backtest cluster {FOLDER} --code ."
+    assert run_cli("backtest", "cluster", FOLDER, "--code", ".", "--meaning", "none").code == 0
+    report = run_cli("backtest", "report", FOLDER, "--no-charts")
+    assert report.code == 0
+    assert report.out.splitlines()[-1] == (f"next: read {FOLDER}/report.md; a fix per top cohort: agentbook backtest "
+                                           f"fixes {FOLDER} --code PATH --eval-model SPEC")

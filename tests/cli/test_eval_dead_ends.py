@@ -86,3 +86,39 @@ def test_a_cut_description_says_where_it_is_whole(example_cwd: Path, run_cli: Ca
         "5 of 5 cases (split layout)"]
     assert run_cli("eval", "list", SUITE, "--filter", "id=slow-*").out.splitlines()[-1:] == [
         "1 of 5 cases (split layout)"]  # nothing cut, nothing said
+
+
+def test_a_long_run_lists_the_cases_that_did_not_pass(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """eval-tool's `agentbook eval run SUITE` on a suite of 150 cases: the output was cut after the first
+    4,000 characters of PASS lines, and the one failing case, last in the file, was not on screen."""
+    script = tmp_path / "sut.script.yaml"
+    script.write_text("version: 1\nmodel: scripted-capital\ndefault:\n  turns:\n    - text: Paris\n")
+    (tmp_path / "p.txt").write_text("Capital of {{country}}?")
+    cases = "".join(f"  - id: capital-{i:03d}\n    vars: {{country: France}}\n    assert: [{{type: equals, value: "
+                    f"{'Lyon' if i == 149 else 'Paris'}}}]\n" for i in range(150))
+    (tmp_path / "suite.yaml").write_text("prompts: [file://p.txt]\ntests:\n" + cases)
+    res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--model", f"scripted:{script}")
+    assert res.code == 1
+    lines = res.out.splitlines()
+    assert lines[:3] == ["FAIL  capital-149                  0/1 [0.00, 0.79]",
+                         "      failed: equals: output equals 'Lyon'", '      answered (attempt 1): "Paris"']
+    assert lines[3] == "[149 passing cases not listed: --json lists every case]"
+    assert lines[4].startswith("run ") and lines[4].endswith(": 149 passed, 1 failed, 0 errors, 0 flaky "
+                                                              f"(149 cached responses) with scripted:{script}")
+
+
+def test_a_run_id_is_a_name_in_the_suites_runs_not_a_path(example_cwd: Path,
+                                                          run_cli: Callable[..., CliResult]) -> None:
+    """`eval show --run RUN` and `eval diff` read RUN.json in the suite's runs folder; a path climbing out
+    of it reads another JSON file, which in a session may be outside the agent's root."""
+    run = _run_id(run_cli("eval", "run", SUITE, "--case", "timeouts-payments", "--model", MODEL, "--json"))
+    runs = next(Path("evals/logql/.agentbook/runs").iterdir())
+    (Path("evals") / "elsewhere.json").write_text((runs / f"{run}.json").read_text())
+    climb = "../" * len(runs.parts) + "evals/elsewhere"
+    assert (runs / f"{climb}.json").resolve() == (example_cwd / "evals" / "elsewhere.json").resolve()
+    for args in (("show", SUITE, "timeouts-payments", "--run", climb), ("diff", SUITE, climb, "latest")):
+        res = run_cli("eval", *args)
+        assert res.code == 3 and res.err.startswith(f"agentbook: error: unknown run '{climb}' for "), res.err
+    shown = run_cli("eval", "show", SUITE, "timeouts-payments", "--run", "latest")
+    assert shown.code == 0 and shown.out.splitlines()[:2] == [
+        f"# case timeouts-payments in run {run} with {MODEL}: pass (1/1 attempts passed)", "attempt 1: pass"]

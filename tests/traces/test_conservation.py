@@ -1,5 +1,5 @@
-"""Conservation: no content is dropped silently. Every string of 20+ characters in an input file is
-findable in its export (whatever the reader understood is rendered; whatever it did not is kept
+"""Conservation: no content is dropped silently. Every string of 20+ characters and every number of two
+or more digits in an input file is findable in its export (whatever the reader understood is rendered; whatever it did not is kept
 verbatim), for every fixture, every third-party sample in `fixtures/wild/` and `data/<source>/`, and the
 interop samples. How strings are counted and found: `agentbook.traces.conservation`.
 """
@@ -38,12 +38,29 @@ def test_every_input_string_reaches_the_export(source: Path, tmp_path: Path) -> 
     assert not lost, f"{len(lost)} string(s) of {source.name} are nowhere in the export, e.g. {lost[:3]}"
 
 
+def _lost_after_editing(source: Path, out: Path, edits: dict[str, str]) -> list[str]:
+    """What the check reports once every file of the export has had `edits` made to it."""
+    export_many(read_trace(source), out)
+    assert missing(source, out) == []
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            for old, new in edits.items():
+                text = text.replace(old, new)
+            path.write_text(text, encoding="utf-8")
+    return missing(source, out)
+
+
 def test_the_check_catches_a_dropped_string(tmp_path: Path) -> None:
     """The conservation check itself fails when an export lacks a string of its input."""
     source = HERE / "fixtures" / "wild" / "codex_rollout-2026-01-02T03-04-05-11111111-1111-4111-8111-111111111111.jsonl"
-    export_many(read_trace(source), tmp_path / "out")
-    assert missing(source, tmp_path / "out") == []
-    for path in (tmp_path / "out").rglob("*"):
-        if path.is_file():
-            path.write_text(path.read_text(encoding="utf-8").replace("find . -maxdepth 1", "(gone)"), encoding="utf-8")
-    assert missing(source, tmp_path / "out") == ["find . -maxdepth 1 -type f"]
+    lost = _lost_after_editing(source, tmp_path / "out", {"find . -maxdepth 1": "(gone)"})
+    assert lost == ["find . -maxdepth 1 -type f"]
+
+
+def test_the_check_catches_a_dropped_number(tmp_path: Path) -> None:
+    """Numbers count too: a duration the export no longer holds is reported."""
+    source = HERE / "data" / "claude-agent-sdk-gleam" / "basic_query.ndjson"
+    in_json, in_yaml = '"duration_api_ms": 2325', '\\"duration_api_ms\\": 2325'
+    edits = {in_json: in_json.replace("2325", "0"), in_yaml: in_yaml.replace("2325", "0")}
+    assert _lost_after_editing(source, tmp_path / "out", edits) == ["2325"]

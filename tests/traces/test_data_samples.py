@@ -125,3 +125,42 @@ def test_claude_code_loglines_wrapper_reads_like_a_transcript() -> None:
     thoughts = [b["thinking"] for b in blocks if b["type"] == "thinking"]
     reasoning = "".join(m.reasoning for s in _only(trace, "llm") for m in s.output_messages)
     assert thoughts and all(t in reasoning for t in thoughts)
+
+
+def _recorded(name: str) -> list[tuple[str, Any]]:
+    path = DATA / "langsmith-sdk" / f"anthropic_managed_{name}.jsonl"
+    return [tuple(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_claude_managed_agents_session_from_recorded_calls() -> None:
+    calls = _recorded("custom_tools")
+    session = calls[0][1]
+    events = [p for m, p in calls if m.endswith("events.stream")]
+    trace = read_trace(DATA / "langsmith-sdk" / "anthropic_managed_custom_tools.jsonl")[0]
+    root = trace.spans[0]
+    assert (trace.format, trace.trace_id, root.model) == ("claude-sessions", session["id"], session["agent"]["model"]["id"])
+    assert root.input_messages[0].content == session["agent"]["system"]
+    requests = _only(trace, "llm")
+    ends = [e for e in events if e["type"] == "span.model_request_end"]
+    assert [(s.input_tokens, s.output_tokens) for s in requests] == [
+        (sum(e["model_usage"][k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")),
+         e["model_usage"]["output_tokens"]) for e in ends]
+    use = next(e for e in events if e["type"] == "agent.custom_tool_use")
+    answer = next(e for e in events if e["type"] == "user.custom_tool_result")
+    (tool,) = _only(trace, "tool")
+    assert (tool.tool_name, json.loads(tool.tool_args or ""), tool.tool_result) == (
+        use["name"], use["input"], answer["content"][0]["text"])
+    said = next(e for e in events if e["type"] == "agent.message")
+    assert requests[-1].output_messages[0].content == said["content"][0]["text"]
+
+
+def test_claude_managed_agents_rejected_tool_fails_and_plain_events_read_alike(tmp_path: Path) -> None:
+    source = DATA / "langsmith-sdk" / "anthropic_managed_mcp_tools_reject.jsonl"
+    trace = read_trace(source)[0]
+    failed = [s for s in _only(trace, "tool") if s.status == "error"]
+    assert [s.tool_name for s in failed] == ["web_search_exa"] and "rejected" in failed[0].status_message
+    events = [p for m, p in _recorded("mcp_tools_reject") if m.endswith("events.stream")]
+    (tmp_path / "events.json").write_text(json.dumps({"data": events}), encoding="utf-8")
+    plain = read_trace(tmp_path / "events.json")[0]
+    shape = [(s.kind, s.tool_name, s.status, s.input_tokens) for s in trace.spans[1:]]
+    assert [(s.kind, s.tool_name, s.status, s.input_tokens) for s in plain.spans[1:]] == shape  # no model: no session

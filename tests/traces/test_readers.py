@@ -380,3 +380,27 @@ def test_openai_agents_sdk_export_spans_by_type(tmp_path: Path) -> None:
     lines = tmp_path / "items.jsonl"
     lines.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
     assert [s.span_id for s in read_trace(lines)[0].spans] == [s.span_id for s in trace.spans]
+
+
+def test_pydantic_ai_message_history(tmp_path: Path) -> None:
+    """`all_messages_json()` output (written here after pydantic_ai.messages' shapes): responses become
+    model calls fed by the request parts before them, tool calls are matched to their returns, and a
+    retry-prompt fails the call it answers. Two histories one per line are two traces."""
+    source = Path(__file__).parent / "fixtures" / "pydantic_ai_messages.json"
+    history = json.loads(source.read_text(encoding="utf-8"))
+    (trace,) = read_trace(source)
+    llm = [s for s in trace.spans if s.kind == "llm"]
+    tools = {s.tool_call_id: s for s in trace.spans if s.kind == "tool"}
+    responses = [m for m in history if m["kind"] == "response"]
+    assert [(s.model, s.input_tokens, s.output_tokens) for s in llm] == [
+        (m["model_name"], m["usage"]["input_tokens"], m["usage"]["output_tokens"]) for m in responses]
+    assert [m.role for m in llm[0].input_messages] == ["system", "user"]
+    assert llm[0].output_messages[0].reasoning == responses[0]["parts"][0]["content"]
+    assert llm[-1].output_messages[0].content == responses[-1]["parts"][0]["content"]
+    deploys, logs = tools["call_dpl_01"], tools["call_logs_02"]
+    assert (deploys.status, json.loads(deploys.tool_result or "")) == ("ok", history[2]["parts"][0]["content"])
+    assert (logs.status, json.loads(logs.tool_args or "")) == ("error", responses[1]["parts"][0]["args"])
+    assert "literal_error" in logs.status_message
+    two = tmp_path / "two.jsonl"
+    two.write_text(json.dumps(history) + "\n" + json.dumps(history[:2]) + "\n", encoding="utf-8")
+    assert [len(t.spans) for t in read_trace(two)] == [len(trace.spans), 3]

@@ -298,9 +298,11 @@ def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: s
     lines = [_case_line(c, str(suite), report["run_id"]) for c in report["cases"]]
     s = report["summary"]
     text = "\n".join(lines)
-    if len(text) > DEFAULT_BUDGET:
-        text = text[:DEFAULT_BUDGET] + "\n[... more cases: use --json or eval list --filter result=fail]"
-    click.echo(text)
+    if len(text) > DEFAULT_BUDGET:  # too long for one screen: the cases that did not pass, never cut for passes
+        failing = [line for c, line in zip(report["cases"], lines, strict=True) if c["verdict"] != "pass"]
+        text = bounded("\n".join(failing), DEFAULT_BUDGET, "eval list SUITE --filter result=fail lists them")
+        text += f"\n[{len(lines) - len(failing)} passing cases not listed: --json lists every case]"
+    click.echo(text.lstrip("\n"))
     click.echo(f"run {report['run_id']}: {s['passed']} passed, {s['failed']} failed, {s['errors']} errors, "
                f"{s['flaky']} flaky ({s['cache_hits']} cached responses) with {report['model']}")
     return exit_code(report)

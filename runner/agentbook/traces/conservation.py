@@ -1,11 +1,14 @@
 """Conservation: how much of a trace file's content its export holds, found by text, not by trusting
 the readers.
 
-The content of an input is every string value (not key) of 20+ characters in it; shorter strings
-("ok", "user") would be found anywhere. A string that itself holds JSON (a message list in an
+The content of an input is every string value (not key) of 20+ characters in it, and every number of
+two or more digits (token counts, costs, durations, timestamps); shorter strings ("ok", "user") and
+one-digit numbers would be found anywhere. A string that itself holds JSON (a message list in an
 attribute) counts by its own strings; OTLP's `{"key": name, "value": {...}}` is a map entry, so its
 name is a key. ISO timestamps and hex/base64/integer ids count in the normalised form the export
-writes them in, and a string may be found escaped as it stood inside JSON text. The export's text is every file as written, plus the decoded strings of its JSON and
+writes them in (a number that is a time as an ISO timestamp, an integer id as hex, the JS SDK's
+`[seconds, nanoseconds]` pair as one timestamp), and a string may be found escaped as it stood inside
+JSON text. The export's text is every file as written, plus the decoded strings of its JSON and
 YAML files (which escape what they quote), a cut long payload joined back to its rest file. The tests
 require every string to be found; the trace bench prints the share found per format.
 """
@@ -34,7 +37,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 @dataclass(frozen=True)
 class Conservation:
     total: int  # distinct strings of the input
-    lost: list[str]  # those found nowhere in the export
+    lost: list[str]  # those found nowhere in the export (numbers as their text)
 
     @property
     def found(self) -> int:
@@ -60,23 +63,45 @@ def documents(path: Path) -> list[Any]:
         return docs
 
 
-def strings(value: Any) -> Iterator[str]:
-    """Every string value (not key) of MIN+ characters; strings holding JSON are opened up."""
+def _leaves(value: Any) -> Iterator[Any]:
+    """Every value that is not a container: strings holding JSON are opened up, OTLP's `{"key": name,
+    "value": {...}}` counts its name as a key, and a `[seconds, nanoseconds]` pair is one time in ns."""
     if isinstance(value, dict):
-        if set(value) == {"key", "value"}:
-            yield from strings(value["value"])
-            return
-        for item in value.values():
-            yield from strings(item)
+        yield from _leaves(value["value"]) if set(value) == {"key", "value"} else (
+            leaf for item in value.values() for leaf in _leaves(item))
     elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
-    elif isinstance(value, str):
-        parsed = maybe_json(value)
-        if isinstance(parsed, (dict, list)):
-            yield from strings(parsed)
-        elif len(value) >= MIN:
-            yield value
+        if len(value) == 2 and all(type(x) is int for x in value) and 10**9 <= value[0] < 10**11 \
+                and 0 <= value[1] < 10**9:
+            yield value[0] * 1_000_000_000 + value[1]
+        else:
+            yield from (leaf for item in value for leaf in _leaves(item))
+    elif isinstance(value, str) and isinstance(parsed := maybe_json(value), (dict, list)):
+        yield from _leaves(parsed)
+    else:
+        yield value
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string value (not key) of MIN+ characters."""
+    return (leaf for leaf in _leaves(value) if isinstance(leaf, str) and len(leaf) >= MIN)
+
+
+def numbers(value: Any) -> Iterator[float]:
+    """Every number of two or more digits (booleans are not numbers here)."""
+    return (leaf for leaf in _leaves(value)
+            if isinstance(leaf, (int, float)) and not isinstance(leaf, bool) and abs(leaf) >= 10)
+
+
+def _number_forms(number: float) -> list[str]:
+    """The ways the export may write `number`: as JSON writes it, as a time, as an integer id."""
+    forms = [json.dumps(number), str(number)]
+    ns = to_ns(number)
+    stamp = iso(ns) if ns is not None and ns > 10**18 else None  # after 2001: a timestamp, written in ISO
+    if stamp:
+        forms.append(stamp[:19])
+    if isinstance(number, int) and number > 2**40:
+        forms += [norm_id(number, 16), norm_id(number, 32)]
+    return forms
 
 
 def _norm(text: str) -> str:
@@ -136,8 +161,11 @@ def _forms(text: str) -> list[str]:
 
 
 def measure(source: Path, out: Path) -> Conservation:
-    """How many of the input's strings the export at `out` holds, and which it lacks."""
+    """How many of the input's strings and numbers the export at `out` holds, and which it lacks."""
     found = corpus(out)
-    wanted = list(dict.fromkeys(s for doc in documents(source) for s in strings(doc)))
+    docs = documents(source)
+    wanted = list(dict.fromkeys(s for doc in docs for s in strings(doc)))
     lost = [text for text in wanted if not any(_norm(form) in found for form in _forms(text))]
-    return Conservation(len(wanted), lost)
+    counted = list(dict.fromkeys(n for doc in docs for n in numbers(doc)))
+    lost += [str(n) for n in counted if not any(form in found for form in _number_forms(n))]
+    return Conservation(len(wanted) + len(counted), lost)

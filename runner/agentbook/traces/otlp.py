@@ -64,7 +64,7 @@ def _events(raw: Any) -> list[dict[str, Any]]:
     for ev in as_list(raw):
         if isinstance(ev, dict):
             out.append({"name": str(ev.get("name", "")),
-                        "time_ns": to_ns(first(ev, "timeUnixNano", "time_unix_nano", "timestamp")),
+                        "time_ns": _time(first(ev, "timeUnixNano", "time_unix_nano", "timestamp", "time")),
                         "attributes": otlp_attributes(ev.get("attributes"))})
     return out
 

@@ -58,11 +58,9 @@ class Session(SessionLog):
     def __init__(self, session: str, source: str) -> None:
         super().__init__(Trace(trace_id=session, format="claude-code", source=source, name=f"claude code session {session}"),
                          Span(span_id="session", trace_id=session, kind="agent", name="claude code session", status="ok"))
-        self.pending: list[Message] = []
         self.pending_uuids: list[str] = []  # the records `pending` came from (kept on the turn that reads them)
         self.last: Span | None = None  # the llm span of the message being continued (same message id)
         self.last_message_id = ""
-        self.tools: dict[str, Span] = {}  # tool_use id -> its tool span
         self.sidechains: dict[str, Span] = {}  # first uuid of a sidechain -> its agent span
         self.owner: dict[str, Span] = {}  # record uuid -> the agent span it belongs to
         self.matched: Any = None  # the record's toolUseResult, once a tool span took it
@@ -137,16 +135,10 @@ class Session(SessionLog):
         self.last, self.last_message_id = None, ""
 
     def on_tool_result(self, block: dict[str, Any], rec: dict[str, Any], now: int | None) -> None:
-        call_id = str(block.get("tool_use_id") or "")
         text = _block_text(block.get("content"))
-        self.pending.append(Message(role="tool", content=text, tool_call_id=call_id, time_ns=now))
-        span = self.tools.get(call_id)
+        span = self.tool_result(str(block.get("tool_use_id") or ""), text, now)
         if span is None:
-            self.trace.problems.append(f"tool result for {call_id or '(no id)'} has no matching tool call: "
-                                       "kept as a message of the next model turn")
             return
-        span.tool_result = text
-        span.end_ns = now or span.end_ns
         if rec.get("toolUseResult") is not None:
             span.attributes["toolUseResult"] = self.matched = rec["toolUseResult"]
         if block.get("is_error"):
@@ -200,13 +192,8 @@ class Session(SessionLog):
         elif kind in ("thinking", "redacted_thinking"):
             reply.reasoning += as_text(block.get("thinking") or block.get("data"))
         elif kind == "tool_use":
-            call = ToolCall(name=str(block.get("name") or ""), arguments=as_text(block.get("input")),
-                            id=str(block.get("id") or ""))
-            reply.tool_calls.append(call)
-            tool = self.child(span, f"tool-{call.id or len(self.trace.spans)}", kind="tool",
-                              name=f"execute_tool {call.name}", start_ns=now, end_ns=now, status="ok")
-            tool.tool_name, tool.tool_call_id, tool.tool_args = call.name, call.id, call.arguments
-            self.tools[call.id] = tool
+            self.tool_call(span, reply, ToolCall(name=str(block.get("name") or ""), arguments=as_text(block.get("input")),
+                                                 id=str(block.get("id") or "")), now)
         else:
             reply.content = "\n".join(x for x in (reply.content, as_text(block)) if x)
 

@@ -7,8 +7,16 @@ reads to get from the README to the failure (README -> errors.md -> the span), i
 layout and in the compact layout large traces get. Each measurement runs in its own subprocess, so
 peak RSS is that job's alone.
 
-    .venv/bin/python bench/bench_trace.py              # 100,000 spans
+Then, on the real third-party samples (`tests/traces/data/`, `tests/traces/fixtures/wild/`, and the
+interop samples in `$AGENTBOOK_INTEROP/traces` or `../shared/interop/traces` when present): each file's
+export CPU time against a floor measured in the same run (`json.load` of the file and a walk over every
+leaf), and the conservation ratio per format (strings and numbers of the input found in the export /
+those in the input, as `agentbook.traces.conservation` counts them; a file no reader recognises counts
+0 found).
+
+    .venv/bin/python bench/bench_trace.py              # 100,000 spans, then the samples
     .venv/bin/python bench/bench_trace.py --spans 5000 # a quick run
+    .venv/bin/python bench/bench_trace.py --samples-only
 """
 
 from __future__ import annotations
@@ -21,7 +29,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 SYSTEM = ("You are the incident assistant. Read the alert, query the logs with the tools given, and answer "
           "with the root cause and the evidence. " * 2)
@@ -138,12 +152,86 @@ def reads_to_failure(out: Path) -> int:
     raise SystemExit(f"the failure's content is not in {folder}")
 
 
+def sample_files() -> list[Path]:
+    interop = Path(os.environ.get("AGENTBOOK_INTEROP") or REPO.parent / "shared" / "interop") / "traces"
+    folders = [REPO / "tests" / "traces" / "data", REPO / "tests" / "traces" / "fixtures" / "wild", interop]
+    return [p for folder in folders if folder.is_dir() for p in sorted(folder.rglob("*"))
+            if p.suffix in SAMPLE_SUFFIXES]
+
+
+def _leaves(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_leaves(v) for v in value.values()) + len(value)
+    if isinstance(value, list):
+        return sum(_leaves(v) for v in value)
+    return 1
+
+
+def _floor(path: Path) -> None:
+    from agentbook.traces.conservation import documents
+
+    _leaves(documents(path))
+
+
+def _cpu(step: Callable[[], object], repeat: int) -> float:
+    """The least CPU time (all threads of this process) of `repeat` runs of `step`."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        step()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def bench_samples(repeat: int) -> None:
+    """Export speed against the floor, and conservation per format, on every real sample."""
+    from agentbook.errors import FatalError
+    from agentbook.traces.conservation import documents, measure, numbers, strings
+    from agentbook.traces.export import export_many
+    from agentbook.traces.read import read_trace
+
+    per_format: dict[str, list[int]] = {}
+    print(f"\nreal samples: CPU ms of the export (read + write) vs the floor (json.load + walk every leaf), "
+          f"least of {repeat} runs; conservation = input strings and numbers found in the export / in the input")
+    print(f"{'file':64} {'format':16} {'KB':>6} {'export':>8} {'floor':>7} {'ratio':>6}  conservation")
+    with tempfile.TemporaryDirectory(prefix="bench-trace-samples-") as tmp:
+        for path in sample_files():
+            name = f"{path.parent.name}/{path.name}"[:64]
+            out = Path(tmp) / "out"
+            try:
+                fmt = read_trace(path)[0].format
+            except FatalError:
+                docs = documents(path)
+                total = len({s for d in docs for s in strings(d)}) + len({n for d in docs for n in numbers(d)})
+                per_format.setdefault("(refused)", [0, 0])[1] += total
+                print(f"{name:64} {'refused':16} {path.stat().st_size / 1024:6.1f}  -- no reader: 0/{total}")
+                continue
+            export_s = _cpu(lambda p=path, o=out: export_many(read_trace(p), o), repeat)
+            floor_s = _cpu(lambda p=path: _floor(p), repeat)
+            kept = measure(path, out)
+            counts = per_format.setdefault(fmt, [0, 0])
+            counts[0], counts[1] = counts[0] + kept.found, counts[1] + kept.total
+            print(f"{name:64} {fmt:16} {path.stat().st_size / 1024:6.1f} {export_s * 1000:8.1f} "
+                  f"{floor_s * 1000:7.2f} {export_s / max(floor_s, 1e-6):5.0f}x  {kept.found}/{kept.total}")
+    print("conservation per format:")
+    for fmt, (found, total) in sorted(per_format.items()):
+        print(f"  {fmt:16} {found}/{total} = {found / total if total else 1:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=100_000, help="spans in the generated trace")
     parser.add_argument("--sample", type=int, default=2_000, help="spans of the trace exported both ways "
                         "to count reads to the failure (the per-span layout of the full trace takes long)")
+    parser.add_argument("--samples-only", action="store_true", help="only the real third-party samples")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per sample (the least CPU time counts)")
     args = parser.parse_args()
+    if not args.samples_only:
+        bench_generated(args)
+    bench_samples(args.repeat)
+
+
+def bench_generated(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-trace-"))
     try:
         src, sample = work / "trace.json", work / "sample.json"

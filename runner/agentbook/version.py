@@ -178,5 +178,27 @@ def requires_problem(spec: object, version: str = __version__) -> str | None:
     return f"needs agentbook {specifiers}, but this is agentbook {version}"
 
 
+def extra_hint(extra: str) -> str:
+    """How to add the optional dependencies `extra` to this agentbook: from its checkout, or from its own
+    repository at its release. Never by the bare name: on a package index `agentbook` is another
+    project (README, "Install it in your own project"), so `pip install 'agentbook[x]'` installs it."""
+    if version_info().source == "checkout":
+        return f"in agentbook's checkout: .venv/bin/python -m pip install -e '.[{extra}]'"
+    requirement = f'"agentbook[{extra}] @ git+{_repository_url()}@v{__version__}"'
+    return (f"pip install {requirement} into the environment agentbook runs in "
+            f"(or uv tool install / pipx install --force with the same requirement)")
+
+
+def _repository_url() -> str:
+    """`[project.urls] Repository` as the installed package's metadata records it."""
+    from importlib import metadata
+
+    for entry in metadata.metadata("agentbook").get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip() == "Repository":
+            return url.strip()
+    return "<agentbook's repository: see its README>"
+
+
 UPGRADE_HINT = ("install a newer agentbook (see the install line in agentbook's README), "
                 "then check with `agentbook --version`")

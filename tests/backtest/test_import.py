@@ -179,4 +179,4 @@ def test_a_missing_optional_library_names_the_extra() -> None:
     with pytest.raises(FatalError) as err:
         need("agentbook_no_such_library.sub", "--executor ray")
     assert str(err.value) == ("--executor ray needs agentbook_no_such_library, which is not installed "
-                              "(pip install 'agentbook[backtest]')")
+                              "(in agentbook's checkout: .venv/bin/python -m pip install -e '.[backtest]')")

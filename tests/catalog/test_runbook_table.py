@@ -72,6 +72,11 @@ CASES = [
      [(3, "schema", "'description' must be a string, got a list")]),
     ("yaml-colon", ("description: Fix a prompt.", "description: Fix: a prompt"),
      [(3, "yaml-colon", "unquoted ': ' inside the value of 'description'")]),
+    # the agent must be able to run what a gate runs, or it cannot check its step before the gate does
+    ("gate-not-allowed", ("tools: [read, bash]\n", 'tools: [read, bash]\nbash: {allow: ["agentbook baseline *"]}\n'),
+     [(16, "gate-not-allowed", ("the gate of step 1 runs `agentbook eval ...`, which the agent's bash may not run, "
+                                "so it cannot check its work the way the gate will"))]),
+    ("gate-allowed", ("tools: [read, bash]\n", 'tools: [read, bash]\nbash: {allow: ["agentbook eval *"]}\n'), []),
 ]
 
 

@@ -289,7 +289,7 @@ def test_reference_validator_path_cases(tmp_path: Path) -> None:
     """skills-ref's own path cases: a file that is not a skill, and a folder without SKILL.md."""
     (tmp_path / "file.txt").write_text("test")
     (not_skill,) = validate_paths([tmp_path / "file.txt"])
-    assert (not_skill.rule, not_skill.message) == ("unknown-file", "not a skill, runbook or eval suite")
+    assert (not_skill.rule, not_skill.message) == ("unknown-file", "not a skill, runbook, eval suite or analysis.json")
     (tmp_path / "my-skill").mkdir()
     (no_md,) = validate_paths([tmp_path / "my-skill"])
     assert (no_md.rule, no_md.severity) == ("nothing-found", "error")

@@ -100,8 +100,10 @@ def test_the_row_limit_and_the_pointer_to_the_rest(capsys: pytest.CaptureFixture
                                                    suites: dict[str, Path]) -> None:
     code, out, _err = _fast(capsys, [str(suites["many"])]) or (None, "", "")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 102
-    assert lines[-2] == "[... 30 more cases: use --filter EXPR or --limit 0]"
+    assert code == 0 and len(lines) == 103
+    assert lines[-3] == "[... 30 more cases: use --filter EXPR or --limit 0]"
+    assert lines[-2] == (f"(descriptions cut at 48 characters: agentbook eval show {suites['many']} ID, or --json, "
+                         "has them whole)")
     assert lines[-1] == "130 of 130 cases (single layout)"
     assert lines[0].endswith("\u2026") and "contains" in lines[0]
 

@@ -305,7 +305,7 @@ def test_a_failing_case_shows_what_the_model_answered(run_cli: Callable[..., Any
     assert text.code == 1
     lines = text.out.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("FAIL  case-cc0e6533"))
-    assert lines[at + 1].strip().startswith("contains: output contains 'disk'")
+    assert lines[at + 1].strip().startswith("failed: contains: output contains 'disk'")
     assert lines[at + 2] == f"      answered (attempt 1): {json.dumps(full)}" and len(full) < 300
 
 
@@ -318,8 +318,15 @@ def test_a_long_failing_answer_is_cut_with_a_pointer(run_cli: Callable[..., Any]
     res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--model", f"scripted:{script}")
     assert res.code == 1
     first, reason, answered, summary = res.out.splitlines()
-    assert first.startswith("FAIL  refund-monthly") and reason.strip().startswith("equals: ")
+    assert first.startswith("FAIL  refund-monthly") and reason.strip().startswith("failed: equals: ")
     run_id = summary.split()[1].rstrip(":")
     assert answered.startswith('      answered (attempt 1): "' + "word " * 60 + '"')  # 300 chars, quoted
-    stored = next(tmp_path.joinpath(".agentbook").rglob(f"{run_id}.json"))
-    assert answered.endswith(f'" [... {len("word " * 400) - 1 - 300} chars more in {stored}]')
+    suite = tmp_path / "suite.yaml"
+    assert answered.endswith(f'" [... {len("word " * 400) - 1 - 300} chars more: agentbook eval show {suite} '
+                             f'refund-monthly --run {run_id}]')
+    # the pointer is a command, not a 78 KB run file to read: it prints the whole stored answer
+    whole = run_cli("eval", "show", str(suite), "refund-monthly", "--run", run_id)
+    assert whole.code == 0 and whole.out.splitlines() == [
+        f"# case refund-monthly in run {run_id} with scripted:{script}: fail (0/1 attempts passed)",
+        "attempt 1: fail", "  failed: equals: output equals 'billing'", "  answer to file://p.txt:",
+        ("word " * 400).strip()]

@@ -165,3 +165,21 @@ def test_the_installed_wheel_runs_fix_prompt_to_a_branch_with_trailers(installed
     assert "Agentbook-Step: 3/6 Change the prompt" in commits[1]
     prompt = git(repo, "show", f"{branch}:prompts/logql.md")
     assert '|~ "(?i)error"' in prompt
+
+
+def test_a_missing_extra_is_named_with_the_install_line_not_the_bare_name(installed: Installed) -> None:
+    """analyze-backtest's cluster step on the plain wheel (no `backtest` extra): the hint was `pip install
+    'agentbook[backtest]'`, which installs the index's `agentbook`, another project (README, Install)."""
+    repo = make_repo(installed.snapshot.root / "examples" / "incident-assistant", installed.work / "bt-example",
+                     [], "incident-assistant")
+    assert installed.agentbook("backtest", "import", "backtest/manifest.jsonl", "backtests/2026-11",
+                               cwd=repo).returncode == 0
+    analyzed = installed.agentbook("backtest", "analyze", "backtests/2026-11", "--model",
+                                   "scripted:backtest/analyst.script.yaml", "--code", ".", cwd=repo)
+    assert analyzed.returncode == 0, analyzed.stdout + analyzed.stderr
+    cluster = installed.agentbook("backtest", "cluster", "backtests/2026-11", cwd=repo)
+    assert cluster.returncode == 3
+    assert cluster.stderr == (
+        "agentbook: error: clustering needs numpy, which is not installed (pip install "
+        f'"agentbook[backtest] @ git+{repository_url()}@v{__version__}" into the environment agentbook runs in '
+        "(or uv tool install / pipx install --force with the same requirement))\n")

@@ -138,6 +138,6 @@ def test_a_regression_shows_the_answer(repo: Path, run_cli: Callable[..., CliRes
     case.write_text(case.read_text().replace('service_name="auth"', 'service_name="nope"'))
     res = run_cli("baseline", "check", LOGQL, "--model", MODEL)
     assert res.code == 1
-    line = next(x for x in res.out.splitlines() if x.startswith("  regression auth-staging: pass -> fail; "))
+    line = next(x for x in res.out.splitlines() if x.startswith("  regression auth-staging: pass -> fail; failed: "))
     answered = res.out.splitlines()[res.out.splitlines().index(line) + 1]
     assert answered.startswith('      answered: "') and len(answered) < 340

@@ -10,6 +10,8 @@ pass without bubblewrap, where only single commands run.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from tests.conftest import REPO_ROOT
 
@@ -66,3 +68,20 @@ def test_the_check_fails_for_a_runbook_that_forgets_a_command() -> None:
     allow = ["agentbook eval *", "agentbook trace *"]
     commands = [c for skill in ("eval-tool", "prompt-craft") for _, c in skill_commands(REPO_ROOT / "skills" / skill)]
     assert any(allowlist.check(c, allow, shell=True) for c in commands)
+
+
+def test_what_a_runbook_tells_the_agent_to_read_is_loaded() -> None:
+    """A runbook may send its agent to a skill it loads, never to another runbook's text: fix-prompt said
+    "Follow the add-eval procedure", which its agent has not got and whose `agentbook runbooks show` its
+    bash may not run."""
+    catalog = load_catalog(REPO_ROOT)
+    names = {r.name for r in catalog.runbooks}
+    wrong = []
+    for runbook in catalog.runbooks:
+        loaded = {str(s) for s in runbook.front.get("skills") or []}
+        text = " ".join(runbook.body.split())
+        wrong += [f"{runbook.name}: skill {m!r} is not in its skills:" for m in
+                  re.findall(r"skills? `([a-z0-9-]+)`", text) if m not in loaded]
+        wrong += [f"{runbook.name}: {m.group(0)!r}" for m in
+                  re.finditer(r"\b([a-z0-9-]+) (procedure|runbook's steps)\b", text) if m.group(1) in names]
+    assert not wrong, "\n".join(wrong)

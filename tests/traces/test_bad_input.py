@@ -159,3 +159,13 @@ def test_index_and_json_files_are_never_cut(tmp_path: Path) -> None:
     export_trace(read_trace(_write(tmp_path, json.dumps(doc)))[0], tmp_path / "out")
     assert json.loads((tmp_path / "out" / "trace.json").read_text(encoding="utf-8"))["metadata"]["input"] == "q" * 60_000
     assert not list((tmp_path / "out").glob("*.rest.*"))
+
+
+def test_refusal_of_an_unknown_file_is_bounded_and_inert(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    """The keys a refusal quotes are the file's: control characters go, each is cut, the message stays short."""
+    source = tmp_path / "odd.json"
+    source.write_text(json.dumps({"\x1b]0;pwned\x07" + "k" * 100_000: 1, "second": 2}), encoding="utf-8")
+    result = run_cli("trace", "export", source, tmp_path / "out")
+    assert result.code == 3
+    assert "unknown trace format" in result.err and "second" in result.err
+    assert "\x1b" not in result.err and "pwned" in result.err and len(result.err) < 3000

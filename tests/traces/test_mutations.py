@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+HERE = Path(__file__).parent
+SUFFIXES = (".json", ".jsonl", ".ndjson")
 JUNK: list[Any] = [None, 0, -1, 2**70, 1e308, -0.5, True, "", "x", "0x", "\x00\x1b[2J", [], {}, [None], {"a": None},
                    [1, "2", {}], {"stringValue": None}, {"intValue": "NaN"}, "2025-13-45T99:99:99Z", "../../etc"]
 
@@ -40,8 +41,8 @@ def _replace(node: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 def _load(name: str) -> list[Any]:
-    text = (FIXTURES / name).read_text(encoding="utf-8")
-    if name.endswith(".jsonl"):
+    text = (HERE / name).read_text(encoding="utf-8")
+    if name.endswith((".jsonl", ".ndjson")):
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     try:
         return [json.loads(text)]
@@ -55,8 +56,9 @@ def _load(name: str) -> list[Any]:
         return docs
 
 
-CASES = [(name, seed) for name in sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*")
-                                         if p.suffix in (".json", ".jsonl")) for seed in range(12)]
+CASES = [(name, seed) for name in sorted(str(p.relative_to(HERE)) for folder in ("fixtures", "data")
+                                         for p in (HERE / folder).rglob("*") if p.suffix in SUFFIXES)
+         for seed in range(12)]
 
 
 @pytest.mark.parametrize(("name", "seed"), CASES, ids=[f"{n}-{s}" for n, s in CASES])

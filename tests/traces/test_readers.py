@@ -329,3 +329,78 @@ def test_a_line_that_is_no_trajectory_is_kept_not_dropped(tmp_path: Path) -> Non
     assert trace.metadata["not_read"] == [42, "a stray line that is not a trajectory"]
     assert trace.problems == [("2 item(s) of the file are not objects: kept in trace.json (metadata.not_read), "
                                "not read as traces")]
+
+
+def test_mlflow_trace_info_data_spans_and_assessments(tmp_path: Path) -> None:
+    """MLflow's `{"info", "data": {"spans"}}` (as `mlflow traces get` prints it; written here after that
+    shape): JSON-encoded attributes decoded, span types, chat messages, token usage, assessments as scores."""
+    source = Path(__file__).parent / "fixtures" / "mlflow_trace.json"
+    doc = json.loads(source.read_text(encoding="utf-8"))
+    (trace,) = read_trace(source)
+    root, chat, tool = trace.spans
+    assert [s.kind for s in trace.spans] == ["agent", "llm", "tool"]
+    assert (chat.parent_id, tool.parent_id) == (root.span_id, root.span_id)
+    assert (chat.input_tokens, chat.output_tokens, chat.model) == (412, 57, "gpt-4.1-2025-04-14")
+    assert [m.role for m in chat.input_messages] == ["system", "user"]
+    assert [c.name for c in chat.output_messages[0].tool_calls] == ["loki_query"]
+    assert chat.attributes["mlflow.spanInputs"] == {"model": "gpt-4.1", "temperature": 0.2}
+    assert (tool.status, json.loads(tool.tool_args or "")) == ("error", {"query": '{app="checkout"} |= "timeout"', "since": "1h"})
+    assert root.output_text == "I could not query the logs: the Loki request timed out."
+    judged, expected = doc["info"]["assessments"]
+    assert [s["name"] for s in chat.scores] == [judged["assessment_name"]]
+    assert chat.scores[0]["comment"] == judged["rationale"]
+    assert trace.metadata["scores"] == [{"name": "expected_root_cause", "value": expected["expectation"]["value"],
+                                         "source": "HUMAN", "source_id": "sre-reviewer@example.com"}]
+    export_trace(trace, tmp_path / "out")
+    assert "score `expected_root_cause` = connection pool exhausted" in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+
+
+def test_openai_agents_sdk_export_spans_by_type(tmp_path: Path) -> None:
+    """The Agents SDK's `{"data": [trace, span, ...]}` (`Trace.export()` / `Span.export()` as the SDK's
+    source writes them; the file is written here after that shape), and the same items one per line."""
+    source = Path(__file__).parent / "fixtures" / "openai_agents_export.json"
+    items = json.loads(source.read_text(encoding="utf-8"))["data"]
+    (trace,) = read_trace(source)
+    spans = {s.span_id: s for s in trace.spans}
+    assert (trace.format, trace.name, trace.metadata["trace"]) == ("openai-agents", "Incident triage", items[0])
+    for item in items[1:]:
+        span, data = spans[item["id"]], item["span_data"]
+        assert (span.parent_id, span.kind) == (item["parent_id"], {
+            "agent": "agent", "generation": "llm", "response": "llm", "function": "tool", "handoff": "chain"}.get(
+            data["type"], "other"))
+        assert span.status == ("error" if item["error"] else "ok")
+        if data["type"] == "function":
+            assert (span.tool_name, span.tool_args, span.tool_result) == (data["name"], data["input"], data["output"])
+        if data["type"] in ("generation", "response"):
+            assert (span.input_tokens, span.output_tokens) == (data["usage"]["input_tokens"], data["usage"]["output_tokens"])
+    generation = spans[items[2]["id"]]
+    assert [m.role for m in generation.input_messages] == ["system", "user"]
+    assert generation.output_messages[0].tool_calls[0].name == "lookup_runbook"
+    assert spans[items[3]["id"]].status_message.endswith(items[3]["error"]["data"]["error"])
+    lines = tmp_path / "items.jsonl"
+    lines.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
+    assert [s.span_id for s in read_trace(lines)[0].spans] == [s.span_id for s in trace.spans]
+
+
+def test_pydantic_ai_message_history(tmp_path: Path) -> None:
+    """`all_messages_json()` output (written here after pydantic_ai.messages' shapes): responses become
+    model calls fed by the request parts before them, tool calls are matched to their returns, and a
+    retry-prompt fails the call it answers. Two histories one per line are two traces."""
+    source = Path(__file__).parent / "fixtures" / "pydantic_ai_messages.json"
+    history = json.loads(source.read_text(encoding="utf-8"))
+    (trace,) = read_trace(source)
+    llm = [s for s in trace.spans if s.kind == "llm"]
+    tools = {s.tool_call_id: s for s in trace.spans if s.kind == "tool"}
+    responses = [m for m in history if m["kind"] == "response"]
+    assert [(s.model, s.input_tokens, s.output_tokens) for s in llm] == [
+        (m["model_name"], m["usage"]["input_tokens"], m["usage"]["output_tokens"]) for m in responses]
+    assert [m.role for m in llm[0].input_messages] == ["system", "user"]
+    assert llm[0].output_messages[0].reasoning == responses[0]["parts"][0]["content"]
+    assert llm[-1].output_messages[0].content == responses[-1]["parts"][0]["content"]
+    deploys, logs = tools["call_dpl_01"], tools["call_logs_02"]
+    assert (deploys.status, json.loads(deploys.tool_result or "")) == ("ok", history[2]["parts"][0]["content"])
+    assert (logs.status, json.loads(logs.tool_args or "")) == ("error", responses[1]["parts"][0]["args"])
+    assert "literal_error" in logs.status_message
+    two = tmp_path / "two.jsonl"
+    two.write_text(json.dumps(history) + "\n" + json.dumps(history[:2]) + "\n", encoding="utf-8")
+    assert [len(t.spans) for t in read_trace(two)] == [len(trace.spans), 3]

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from agentbook.backtest.folder import ANALYSIS_ERROR, ANALYSIS_JSON, ANALYSIS_MD, TRACE_DIR, Investigation
 from agentbook.fence import fence_tag, fenced, one_line
+from agentbook.session.paths import PathRefused, resolve_in_root
+from agentbook.session.tools.files import file_kind, open_regular
 from agentbook.shipped import load_schema
 
 PIPELINE_FIELDS = ("id", "account", "meta")
 INLINE_FILES = ("outcome.md", "truth.md", f"{TRACE_DIR}/errors.md", f"{TRACE_DIR}/tree.txt")
 INLINE_BUDGET = 6000  # characters per inlined file; the analyst reads the rest with its tools
 NOT_HASHED = (ANALYSIS_JSON, ANALYSIS_MD, ANALYSIS_ERROR)
+HASH_MAX_BYTES = 256 << 20  # a trace export is a few MB; past this a file is hashed by size and mtime
 
 SYSTEM_PROMPT = """\
 You are a backtest analyst. An AI system (the system under test) ran one investigation; the backtest
@@ -80,12 +86,21 @@ def system_prompt(with_code: bool, mode: str = "live") -> str:
 
 
 def _inline_text(inv: Investigation, rel: str) -> str | None:
-    path = inv.path / rel
-    if not path.is_file():
+    """The start of `rel`, read as the analyst's own `read` would: inside the investigation folder,
+    regular files only. A hostile folder's `outcome.md` may be a symlink to /proc/self/environ (the
+    runner's keys, sent to the model) or a fifo (the analysis hangs before its clock starts)."""
+    try:
+        path = resolve_in_root(inv.path, rel)
+        with open_regular(path) as handle:
+            data = handle.read(INLINE_BUDGET * 4 + 4)  # UTF-8 is at most 4 bytes a character
+            size = os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
         return None
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if len(text) > INLINE_BUDGET:
-        text = text[:INLINE_BUDGET] + f"\n[truncated: {len(text) - INLINE_BUDGET} more characters; read {rel}]"
+    except (PathRefused, OSError) as err:
+        return f"[agentbook: {rel} is not shown: {err}]"
+    text = data.decode("utf-8", errors="replace")
+    if len(text) > INLINE_BUDGET or size > len(data):
+        text = text[:INLINE_BUDGET] + f"\n[truncated: {size:,} bytes in all; read {rel}]"
     return text.rstrip()
 
 
@@ -119,15 +134,38 @@ def prompt_hash(*, model: str, with_code: bool, mode: str) -> str:
 
 
 def input_hash(inv: Investigation) -> str:
-    """A hash of every file in the investigation folder except what the analysis itself writes."""
+    """A hash of every file in the investigation folder except what the analysis itself writes.
+
+    Nothing is followed or opened that could leave the folder or block: a symlink counts by where it
+    points, a fifo, socket or device by its kind, and a regular file over HASH_MAX_BYTES by its size and
+    modification time (a hostile folder's sparse terabyte would otherwise be hashed for an hour)."""
     h = hashlib.sha256()
-    for path in sorted(inv.path.rglob("*")):
+    for path in sorted(_folder_entries(inv.path)):
         rel = path.relative_to(inv.path).as_posix()
-        if path.is_dir() or rel in NOT_HASHED or any(part.startswith(".") for part in path.parts[-1:]):
+        if rel in NOT_HASHED or path.name.startswith("."):
             continue
         h.update(rel.encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+        h.update(_entry_digest(path))
     return h.hexdigest()[:16]
+
+
+def _folder_entries(root: Path) -> list[Path]:
+    """Everything under `root` but folders, without entering symlinked folders."""
+    return [Path(top, name) for top, dirs, files in os.walk(root) for name in files
+            + [d for d in dirs if os.path.islink(os.path.join(top, d))]]
+
+
+def _entry_digest(path: Path) -> bytes:
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return hashlib.sha256(b"symlink\0" + os.fsencode(os.readlink(path))).digest()
+    if not stat.S_ISREG(st.st_mode) or st.st_size > HASH_MAX_BYTES:
+        return hashlib.sha256(f"{file_kind(st.st_mode)}\0{st.st_size}\0{st.st_mtime_ns}".encode()).digest()
+    digest = hashlib.sha256()
+    with open_regular(path, follow=False) as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
 
 
 class AnalysisInvalid(Exception):

@@ -6,6 +6,7 @@ import importlib
 from types import ModuleType
 
 from agentbook.errors import FatalError
+from agentbook.version import extra_hint
 
 
 def need(module: str, purpose: str) -> ModuleType:
@@ -14,4 +15,4 @@ def need(module: str, purpose: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         raise FatalError(f"{purpose} needs {module.split('.')[0]}, which is not installed",
-                         hint="pip install 'agentbook[backtest]'") from None
+                         hint=extra_hint("backtest")) from None

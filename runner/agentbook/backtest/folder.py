@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from agentbook import yamlsafe
+from agentbook.backtest.manifest import SAFE_NAME
 from agentbook.errors import FatalError
 
 STATE_DIR = ".agentbook"
@@ -99,11 +100,11 @@ class BacktestFolder:
         if not self.investigations_dir.is_dir():
             return
         for account_dir in sorted(self.investigations_dir.iterdir()):
-            if not account_dir.is_dir() or account_dir.name.startswith("."):
+            if account_dir.name.startswith(".") or not _own_folder(account_dir):
                 continue
             for inv_dir in sorted(account_dir.iterdir()):
-                meta_path = inv_dir / "meta.yaml"
-                if inv_dir.name.startswith(".") or not meta_path.is_file():
+                if inv_dir.name.startswith(".") or not _own_folder(inv_dir) \
+                        or not (inv_dir / "meta.yaml").is_file():
                     continue
                 yield read_investigation(inv_dir)
 
@@ -111,14 +112,30 @@ class BacktestFolder:
         return list(self.iter_investigations())
 
 
+def _own_folder(path: Path) -> bool:
+    """A real folder of the backtest's own, or False for a file; a symlink is refused: an investigation
+    linked to /root or / would give its analyst's tools (whose root it is) and its writes that place."""
+    if path.is_symlink():
+        raise FatalError(f"{path} is a symlink; a backtest folder holds its investigations itself",
+                         hint="re-import the backtest with `agentbook backtest import`")
+    return path.is_dir()
+
+
 def read_investigation(inv_dir: Path) -> Investigation:
     meta_path = inv_dir / "meta.yaml"
+    if meta_path.is_symlink():
+        raise FatalError("meta.yaml is a symlink; an imported investigation's is a file", location=str(meta_path))
     meta = load_yaml(yamlsafe.read_bytes(meta_path, limit=MAX_META_BYTES).decode("utf-8", "replace"),
                      str(meta_path)) or {}
     if not isinstance(meta, dict):
         raise FatalError("meta.yaml must be a mapping", location=str(meta_path))
+    names = {key: str(meta.get(key, default)) for key, default in (("id", inv_dir.name),
+                                                                    ("account", inv_dir.parent.name))}
+    for key, name in names.items():
+        if not SAFE_NAME.match(name):  # they name files: the analyst's transcript is <account>/<id>.jsonl
+            raise FatalError(f"meta.yaml: {key} {name!r} is not a plain name (letters, digits, '.', '_', '-')",
+                             location=str(meta_path))
     score = meta.get("score")
-    return Investigation(id=str(meta.get("id", inv_dir.name)),
-                         account=str(meta.get("account", inv_dir.parent.name)), path=inv_dir,
+    return Investigation(id=names["id"], account=names["account"], path=inv_dir,
                          verdict=str(meta.get("verdict", "wrong")),
                          score=float(score) if isinstance(score, int | float) else None, meta=meta)

@@ -20,7 +20,7 @@ from agentbook.errors import FatalError
 
 VERDICTS = ("correct", "wrong", "partial")
 # ids and accounts become folder names: keep them to a portable, traversal-free alphabet
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+SAFE_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # \Z: "$" would take a trailing newline
 
 
 @dataclass

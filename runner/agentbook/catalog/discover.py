@@ -12,7 +12,8 @@ from agentbook.catalog.findings import Finding
 from agentbook.catalog.loader import REPO_SKILL_DIRS, RUNBOOK_DIR
 from agentbook.catalog.skill import SKILL_FILES, find_skill_md
 
-Kind = Literal["skill", "runbook", "suite"]
+Kind = Literal["skill", "runbook", "suite", "analysis"]
+ANALYSIS_JSON = "analysis.json"  # a backtest investigation's finding (schemas/analysis.schema.json)
 # Where `agentbook validate` with no PATH looks, relative to the repository root.
 DEFAULT_PLACES = (*REPO_SKILL_DIRS, RUNBOOK_DIR, "evals", "examples")
 _SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "build", "dist", "cases"})
@@ -55,14 +56,17 @@ def discover(path: Path) -> tuple[list[Target], list[Finding]]:
 def _classify_file(path: Path, *, explicit: bool) -> tuple[list[Target], list[Finding]]:
     if path.name in SKILL_FILES:
         return [Target("skill", path)], []
+    if path.name == ANALYSIS_JSON:
+        return [Target("analysis", path)], []
     if path.suffix == ".md":
         return [Target("runbook", path)], []
     if path.suffix in (".yaml", ".yml") and (path.name in _SUITE_NAMES or _looks_like_suite(path)):
         return [Target("suite", path)], []
     if not explicit:
         return [], []
-    return [], [Finding(str(path), 1, 1, "unknown-file", "not a skill, runbook or eval suite",
-                        "pass a skill folder, a SKILL.md, a runbook .md or an eval suite .yaml")]
+    return [], [Finding(str(path), 1, 1, "unknown-file", "not a skill, runbook, eval suite or analysis.json",
+                        "pass a skill folder, a SKILL.md, a runbook .md, an eval suite .yaml or a backtest's "
+                        "analysis.json")]
 
 
 def _looks_like_suite(path: Path) -> bool:
@@ -104,5 +108,5 @@ def _walk(folder: Path, targets: list[Target], findings: list[Finding], visited:
                                         "add SKILL.md with name and description front-matter"))
         elif folder.name == RUNBOOK_DIR and entry.suffix == ".md" and entry.name.lower() != "readme.md":
             targets.append(Target("runbook", entry))
-        elif entry.suffix in (".yaml", ".yml"):
+        elif entry.suffix in (".yaml", ".yml") or entry.name == ANALYSIS_JSON:
             targets.extend(_classify_file(entry, explicit=False)[0])

@@ -54,6 +54,7 @@ def check_runbook(fm: FrontMatter, runbook: Runbook, known_skills: Iterable[str]
     out += _placeholders(fm)
     out += _branch_ref(fm)
     out += _steps_and_gates(fm, runbook)
+    out += _gates_the_agent_can_run(fm, runbook)
     return out
 
 
@@ -202,3 +203,31 @@ def _steps_and_gates(fm: FrontMatter, runbook: Runbook) -> list[Finding]:
     return [Finding(fm.path, gate.line, 1, "gate-empty", f"gate in step {step.index} ('{step.title}') is empty",
                     "put the shell command to run inside the ```check block, or remove it")
             for step in runbook.steps for gate in step.gates if not gate.command.strip()]
+
+
+def _gates_the_agent_can_run(fm: FrontMatter, runbook: Runbook) -> list[Finding]:
+    """An `agentbook` command a gate runs must be one the agent's bash may run too: otherwise the agent
+    cannot check its step before the gate does, and learns what the gate wanted only from its failure."""
+    from agentbook.session import allowlist  # the session's own matcher, so the two never disagree
+
+    bash = fm.data.get("bash")
+    allow = bash.get("allow") if isinstance(bash, dict) else None
+    if "bash" not in (fm.data.get("tools") or []) or not isinstance(allow, list):
+        return []
+    patterns = [str(p) for p in allow]
+    out = []
+    for step in runbook.steps:
+        for gate in step.gates:
+            try:
+                commands = allowlist.parse(_PLACEHOLDER.sub("x", gate.command)).commands
+            except allowlist.Refused:
+                continue
+            for command in commands:
+                if command.words[:1] == ["agentbook"] and not any(allowlist.matches(command.words, p)
+                                                                  for p in patterns):
+                    group = " ".join(command.words[:2])
+                    out.append(Finding(fm.path, gate.line + 1, 1, "gate-not-allowed",
+                                       f"the gate of step {step.index} runs `{group} ...`, which the agent's bash "
+                                       "may not run, so it cannot check its work the way the gate will",
+                                       f"add '{group} *' to bash.allow", "warning"))
+    return out

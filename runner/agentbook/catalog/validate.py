@@ -27,7 +27,7 @@ from agentbook.errors import FatalError, UsageError
 @dataclass
 class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
-    checked: dict[str, int] = field(default_factory=lambda: {"skill": 0, "runbook": 0, "suite": 0})
+    checked: dict[str, int] = field(default_factory=lambda: {"skill": 0, "runbook": 0, "suite": 0, "analysis": 0})
     suites_skipped: int = 0  # suites found while the eval-suite validator is not installed
 
     @property
@@ -105,6 +105,8 @@ def _check_target(target: Target, profile: Profile, skills_for: Callable[[Path],
         return check_skill(target.path, profile)
     if target.kind == "runbook":
         return check_runbook_file(target.path, skills_for(target.path))
+    if target.kind == "analysis":
+        return check_analysis(target.path)
     return check_suite(target.path)
 
 
@@ -140,6 +142,39 @@ def check_suite(path: Path) -> list[Finding] | None:
     except FatalError as err:
         line, col = _location_numbers(err.location)
         return [Finding(str(path), line, col, "suite", err.message, err.hint or "")]
+
+
+def check_analysis(path: Path) -> list[Finding]:
+    """A backtest analysis (written by an analyst, or by hand as the backtest-analysis skill teaches)
+    against schemas/analysis.schema.json: `backtest cluster` reads what it finds, so check it first."""
+    import json
+
+    import jsonschema
+
+    from agentbook.shipped import load_schema
+
+    hint = "the fields: skill backtest-analysis, references/analysis-fields.md"
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as err:
+        return [Finding(str(path), 1, 1, "read-error", f"cannot read: {err.strerror or err}")]
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        line, col = (err.lineno, err.colno) if isinstance(err, json.JSONDecodeError) else (1, 1)
+        return [Finding(str(path), line, col, "analysis-json", f"not JSON: {getattr(err, 'msg', err)}", hint)]
+    errors = jsonschema.Draft202012Validator(load_schema("analysis")).iter_errors(data)
+    return [Finding(str(path), _key_line(text, err.absolute_path), 1, "analysis-schema",
+                    f"{'/'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}", hint)
+            for err in errors]
+
+
+def _key_line(text: str, where: Sequence[object]) -> int:
+    """The line of the last key of `where` in the JSON text (1 when the error is about the whole object)."""
+    keys = [p for p in where if isinstance(p, str)]
+    if not keys:
+        return 1
+    at = text.find(f'"{keys[-1]}"')
+    return text.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
 def runbook_root(path: Path) -> Path:

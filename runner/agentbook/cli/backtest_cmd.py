@@ -138,8 +138,9 @@ def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, l
             click.echo(f"  failed {f['id']}: {f['reason']}: {f['message'][:160]}")
         if len(summary.failed) > 10:
             click.echo(f"  ... {len(summary.failed) - 10} more (see analysis.error.json in each folder)")
+        with_code = f" --code {code}" if code else ""  # cluster checks the cited file:line against it
         click.echo("re-run the same command to retry failures" if summary.failed
-                   else f"next: agentbook backtest cluster {folder}")
+                   else f"next: agentbook backtest cluster {folder}{with_code}")
     return EXIT_FINDINGS if summary.failed else EXIT_OK
 
 
@@ -209,6 +210,8 @@ def report_cmd(folder: Path, no_charts: bool, as_json: bool) -> int:
     for c in summary.cohorts[:5]:
         click.echo(f"  {c['count']:4d}  {c['scope']:<16} {c['slug']}")
     click.echo(f"wrote {summary.path}" + (f" and {', '.join(summary.charts)}" if summary.charts else ""))
+    click.echo(f"next: read {summary.path}; a fix per top cohort: agentbook backtest fixes {folder} --code PATH "
+               "--eval-model SPEC")
     return EXIT_OK
 
 

@@ -71,7 +71,9 @@ def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool
     click.echo(f"before {_numbers(before)} (run {before.run_id})")
     click.echo(f"after  {_numbers(after)} (run {after.run_id})")
     for r in result.regressions[:20]:
-        click.echo(f"  regression {r['id']}: {r['before']} -> {r['after']}" + (f"; {r['reason']}" if r.get("reason") else ""))
+        failed = "failed: " if r["after"] == "fail" else ""  # the reason names the check, not its result
+        click.echo(f"  regression {r['id']}: {r['before']} -> {r['after']}"
+                   + (f"; {failed}{r['reason']}" if r.get("reason") else ""))
         if r.get("answer"):
             click.echo(f"      answered: {json.dumps(r['answer'], ensure_ascii=False)}")
     for c in result.new_cases[:20]:

@@ -49,6 +49,8 @@ def _print_table(rows: list[tuple[str, str, str, str]], kind: str) -> None:
     lines = [f"{name:<{name_w}}  {src:<{src_w}}  {desc}\n{'':<{name_w}}  {'':<{src_w}}  {path}"
              for name, src, desc, path in rows]
     click.echo(bounded("\n".join(lines), more_hint=f"use --json for the whole list of {kind}"))
+    if any(desc.endswith("...") for _, _, desc, _ in rows):
+        click.echo(f"(descriptions cut at 80 characters: agentbook {kind} show NAME has the whole text)")
 
 
 def _print_problems(problems: list[LoadProblem], kind: str) -> None:

@@ -10,6 +10,7 @@ import click
 
 from agentbook.cli.output import emit_json, json_option
 from agentbook.errors import EXIT_FINDINGS, EXIT_OK, FatalError
+from agentbook.version import extra_hint
 
 
 @click.command("demo")
@@ -38,7 +39,7 @@ def command(workdir: Path | None, act: str, as_json: bool) -> int:
     missing = missing_dependency() if act in ("all", "loop") else None
     if missing and act == "loop":
         raise FatalError(f"act 2 (close the loop) clusters failures and needs {missing}",
-                         hint="pip install 'agentbook[demo]' (make demo installs it)")
+                         hint=f"make demo installs it; or {extra_hint('demo')}")
     if act in ("all", "loop") and not missing and code == EXIT_OK:
         loop = run_loop_demo(repo or make_example(workdir)).to_json()
         data["loop"] = loop
@@ -46,9 +47,8 @@ def command(workdir: Path | None, act: str, as_json: bool) -> int:
         caught = all(fix["ready"] for fix in loop["right"]) and not loop["wrong"]["ready"]
         code = EXIT_OK if caught else EXIT_FINDINGS
     elif missing:
-        data["loop"] = {"skipped": f"needs {missing}: pip install 'agentbook[demo]'"}
-        lines += ["", (f"Act 2 (close the loop) skipped: it needs {missing} (pip install 'agentbook[demo]'; "
-                      "make demo installs it).")]
+        data["loop"] = {"skipped": f"needs {missing}: {extra_hint('demo')}"}
+        lines += ["", f"Act 2 (close the loop) skipped: it needs {missing} (make demo installs it; or {extra_hint('demo')})."]
     if as_json:
         emit_json(data)
     else:

@@ -57,11 +57,18 @@ def list_cmd(suite: Path, expr: str | None, limit: int, as_json: bool) -> None:
 @click.option("--field", "field_path", help="Show one field, e.g. vars.logs or assert[0].value.")
 @click.option("--range", "rng", help="Character range A:B of --field (default: the first 4000).")
 @click.option("--full", is_flag=True, help="No truncation (may print megabytes).")
+@click.option("--run", "run_id", metavar="RUN",
+              help="The case's result in a stored run (an id, latest, @2): its checks and the model's answers.")
 @json_option
-def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None, full: bool,
+def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None, full: bool, run_id: str | None,
              as_json: bool) -> None:
     """One case; long values are cut with a pointer to read the rest with --field/--range."""
     s = open_suite(suite)
+    if run_id is not None:
+        if field_path or rng:
+            raise UsageError("--run shows the case's result; --field/--range read the case itself")
+        _show_result(s, case_id, run_id, full, as_json)
+        return
     if field_path:
         _show_field(s, case_id, field_path, rng, full, as_json)
         return
@@ -93,6 +100,35 @@ def _show_field(s: Suite, case_id: str, field_path: str, rng: str | None, full: 
     click.echo(text, nl=not text.endswith("\n"))
     if end < total:
         click.echo(pointer(field_path, end, total, max(end - start, 1)))
+
+
+def _show_result(s: Suite, case_id: str, run_id: str, full: bool, as_json: bool) -> None:
+    """What `eval run` stored for one case: a failing answer cut on the run's line is whole here."""
+    run = runstore.load_run(s.path, run_id)
+    result = runstore.case_result(run, case_id)
+    if as_json:
+        emit_json({"run_id": run["run_id"], "model": run.get("model"), **result})
+        return
+    st = result["stats"]
+    lines = [(f"# case {case_id} in run {run['run_id']} with {run.get('model')}: {result['verdict']} "
+              f"({st['passes']}/{st['n']} attempts passed)")]
+    for attempt in result["attempts"]:
+        lines += _attempt_lines(attempt)
+    text = "\n".join(lines)
+    click.echo(text if full else bounded(text, 2 * DEFAULT_BUDGET, "--full or --json prints it all"))
+
+
+def _attempt_lines(attempt: dict[str, Any]) -> list[str]:
+    verdict = "error" if attempt["error"] else "pass" if attempt["pass"] else "fail"
+    unrun = attempt["error"] and not attempt["asserts"]  # the model call itself failed: its reason says why
+    lines = [f"attempt {attempt['index'] + 1}: {verdict}" + (f": {attempt['reason']}" if unrun else "")]
+    lines += [f"  {'error' if a['error'] else 'passed' if a['pass'] else 'failed'}: {a['type']}: {a['reason']}"
+              for a in attempt["asserts"]]
+    for out in attempt["outputs"]:
+        lines += [f"  answer to {out['prompt']}:", out["output"]]
+        if out.get("truncated"):
+            lines.append(f"[... {out['truncated']} chars more were not stored]")
+    return lines
 
 
 # -- changing -----------------------------------------------------------------------------------
@@ -259,37 +295,39 @@ def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: s
     if as_json:
         emit_json(_bounded_report(report))
         return exit_code(report)
-    lines = [_case_line(c, report.get("stored")) for c in report["cases"]]
+    lines = [_case_line(c, str(suite), report["run_id"]) for c in report["cases"]]
     s = report["summary"]
     text = "\n".join(lines)
-    if len(text) > DEFAULT_BUDGET:
-        text = text[:DEFAULT_BUDGET] + "\n[... more cases: use --json or eval list --filter result=fail]"
-    click.echo(text)
+    if len(text) > DEFAULT_BUDGET:  # too long for one screen: the cases that did not pass, never cut for passes
+        failing = [line for c, line in zip(report["cases"], lines, strict=True) if c["verdict"] != "pass"]
+        text = bounded("\n".join(failing), DEFAULT_BUDGET, "eval list SUITE --filter result=fail lists them")
+        text += f"\n[{len(lines) - len(failing)} passing cases not listed: --json lists every case]"
+    click.echo(text.lstrip("\n"))
     click.echo(f"run {report['run_id']}: {s['passed']} passed, {s['failed']} failed, {s['errors']} errors, "
                f"{s['flaky']} flaky ({s['cache_hits']} cached responses) with {report['model']}")
     return exit_code(report)
 
 
-def _case_line(c: dict[str, Any], stored: str | None = None) -> str:
+def _case_line(c: dict[str, Any], suite: str, run_id: str) -> str:
     st = c["stats"]
     k = str(st["n"])
     hat = f" pass^{k}={st['pass_hat_k'][k]:.2f}" if st["n"] > 1 and k in st["pass_hat_k"] else ""
     head = (f"{c['verdict'].upper():<5} {c['id']:<28} {st['passes']}/{st['n']} "
             f"[{st['wilson_low']:.2f}, {st['wilson_high']:.2f}]{hat}" + (" flaky" if st["flaky"] else ""))
     failing = next((a for a in c["attempts"] if a["error"] or not a["pass"]), None)
-    line = head + (f"\n      {failing['reason'][:240]}" if failing else "")
-    return line + _answer_line(c.get("answer"), stored)
+    # a failed check reads as the check ("contains: output contains 'x'"): say that it failed
+    line = head + (f"\n      {'' if failing['error'] else 'failed: '}{failing['reason'][:240]}" if failing else "")
+    return line + _answer_line(c.get("answer"), suite, c["id"], run_id)
 
 
-def _answer_line(answer: dict[str, Any] | None, stored: str | None) -> str:
-    """`answered: '...'` for a case that did not pass, bounded, with where the whole output is."""
+def _answer_line(answer: dict[str, Any] | None, suite: str, case_id: str, run_id: str) -> str:
+    """`answered: '...'` for a case that did not pass, bounded, with the command that shows it whole."""
     if not answer:
         return ""
     text = json.dumps(answer["text"], ensure_ascii=False)
     more = answer["chars"] - len(answer["text"])
     if more > 0:
-        text += f" [... {more} chars more"
-        text += f" in {stored}]" if stored else "]"
+        text += f" [... {more} chars more: agentbook eval show {suite} {case_id} --run {run_id}]"
     return f"\n      answered (attempt {answer['attempt'] + 1}): {text}"
 
 
@@ -312,11 +350,21 @@ def diff_cmd(suite: Path, run_a: str, run_b: str, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    click.echo(f"{result['run_a']} -> {result['run_b']}: {len(result['flipped'])} flipped")
+    both = result["compared"]
+    click.echo(f"{result['run_a']} -> {result['run_b']}: {len(result['flipped'])} flipped "
+               f"({both} case{'' if both == 1 else 's'} in both runs)")
     for f in result["flipped"][:100]:
         click.echo(f"  {f['id']:<28} {f['before']} -> {f['after']}")
     for r in result["rate_changed"][:20]:
         click.echo(f"  {r['id']:<28} pass rate {r['before']} -> {r['after']}")
+    for key, run in (("only_in_a", result["run_a"]), ("only_in_b", result["run_b"])):
+        if result[key]:  # a `--case` run holds only its cases: "0 flipped" must not read as "no regressions"
+            ids = result[key]
+            more = f" and {len(ids) - 10} more (--json lists them)" if len(ids) > 10 else ""
+            click.echo(f"  not compared, only in {run}: {', '.join(ids[:10])}{more}")
+    if result["only_in_a"] or result["only_in_b"]:
+        click.echo("  (a run with --case holds only those cases: compare two runs of the whole suite, or check "
+                   "the suite against a baseline: agentbook baseline save / check)")
 
 
 @command.group("cache")

@@ -54,18 +54,21 @@ def _print_findings(findings: list[Finding]) -> None:
 
 
 def summary(report: ValidationReport) -> str:
-    counts = ", ".join(_plural(n, _LABELS[kind]) for kind, n in report.checked.items())
+    counts = ", ".join(_plural(n, _LABELS[kind]) for kind, n in report.checked.items()
+                       if n or kind != "analysis")  # the three kinds always, analyses when there were any
     text = f"checked {counts}: {_plural(report.errors, 'error')}, {_plural(report.warnings, 'warning')}"
     if report.suites_skipped:
         text += f" ({_plural(report.suites_skipped, 'eval suite')} not checked: the eval-suite validator is not installed)"
     return text
 
 
-_LABELS = {"skill": "skill", "runbook": "runbook", "suite": "eval suite"}
+_LABELS = {"skill": "skill", "runbook": "runbook", "suite": "eval suite", "analysis": "backtest analysis"}
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    if n != 1:
+        word = word[:-2] + "es" if word.endswith("is") else word + "s"  # analysis -> analyses
+    return f"{n} {word}"
 
 
 def _watch(paths: list[Path], profile: str, strict: bool, as_json: bool) -> int:

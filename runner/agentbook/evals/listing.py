@@ -97,12 +97,18 @@ def list_output(suite: Path | str, expr: str | None, limit: int, as_json: bool) 
     lines = [_row(c, v) for c, v in shown]
     if len(shown) < len(hits):
         lines.append(f"[... {len(hits) - len(shown)} more cases: use --filter EXPR or --limit 0]")
+    if any(len(c.description) > DESCRIPTION_CHARS for c, _ in shown):
+        lines.append(f"(descriptions cut at {DESCRIPTION_CHARS} characters: agentbook eval show {suite} ID, "
+                     "or --json, has them whole)")
     lines.append(f"{len(hits)} of {len(rows)} cases ({listing.layout} layout)")
     return "\n".join(lines)
 
 
+DESCRIPTION_CHARS = 48  # of a case's description on its `eval list` row
+
+
 def _row(c: CaseInfo, verdict: str | None) -> str:
-    desc = c.description if len(c.description) <= 48 else c.description[:47] + "…"
+    desc = c.description if len(c.description) <= DESCRIPTION_CHARS else c.description[:DESCRIPTION_CHARS - 1] + "…"
     asserts = ",".join(c.asserts) or "-"
     return f"{c.id:<24} {verdict or '-':<5} {c.size:>8}B  {asserts:<28} {desc}"
 

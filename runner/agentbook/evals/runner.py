@@ -163,7 +163,7 @@ class _Run:
                             assertion = {**assertion, "value": render_value(assertion["value"], variables)}
                         results.append(await grade(assertion, output, self._judge_for(i), None))
         except ModelError as err:
-            return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.message}",
+            return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.render()}{self._whose()}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
         except FatalError as err:
             return {"index": i, "pass": False, "error": True, "reason": err.render(), "asserts": [],
@@ -174,6 +174,13 @@ class _Run:
                 "reason": "; ".join(f"{r.type}: {r.reason}" for r in failing)[:500],
                 "asserts": [r.to_json() for r in results], "outputs": outputs,
                 "seconds": round(time.monotonic() - start, 3)}
+
+    def _whose(self) -> str:
+        """Where the failing model came from, when the user did not choose it: an agent that ran `eval run
+        SUITE` as a skill shows it learns here that the suite named the model and how to pick another."""
+        if self.opts.model:
+            return ""
+        return f"; {self.model_spec} is the suite's `providers:` model: --model SPEC runs another"
 
     def resolve_ref(self, assertion: Any, case_id: str) -> dict[str, Any]:
         """promptfoo's `$ref: '#/assertionTemplates/name'`: a JSON pointer into the suite."""

@@ -43,8 +43,10 @@ def load_run(suite_path: Path, run_id: str) -> dict[str, Any]:
         runs = list_runs(suite_path)
         n = int(run_id[1:])
         run_id = runs[-n] if 0 < n <= len(runs) else ""
+    # a run id names a file in the suite's runs folder, nothing else: `../x` would read any JSON file
+    plain = bool(run_id) and "/" not in run_id and "\\" not in run_id and not run_id.startswith(".")
     path = state.runs_dir(suite_path) / f"{run_id}.json"
-    if not run_id or not path.is_file():
+    if not plain or not path.is_file():
         known = ", ".join(list_runs(suite_path)[-5:]) or "none yet"
         raise FatalError(f"unknown run {run_id or '(none)'!r} for {suite_path}",
                          hint=f"recent runs: {known}; `agentbook eval run SUITE` makes one")
@@ -53,6 +55,16 @@ def load_run(suite_path: Path, run_id: str) -> dict[str, Any]:
     except (OSError, ValueError) as err:
         raise FatalError(f"cannot read run {run_id}: {err}", location=str(path)) from None
     return loaded
+
+
+def case_result(run: dict[str, Any], case_id: str) -> dict[str, Any]:
+    """The stored result of one case in `run` (verdict, attempts with their checks and answers)."""
+    for case in run.get("cases", []):
+        if case.get("id") == case_id:
+            return dict(case)
+    ran = ", ".join(str(c.get("id")) for c in run.get("cases", [])[:10]) or "none"
+    raise FatalError(f"run {run.get('run_id')} did not run case {case_id!r}",
+                     hint=f"it ran: {ran}; `agentbook eval run SUITE --case {case_id}` makes a run that does")
 
 
 def _latest(suite_path: Path) -> str | None:
@@ -93,6 +105,7 @@ def diff_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     rate = [{"id": i, "before": va[i]["stats"]["pass_rate"], "after": vb[i]["stats"]["pass_rate"]}
             for i in va if i in vb and va[i]["verdict"] == vb[i]["verdict"]
             and va[i]["stats"]["pass_rate"] != vb[i]["stats"]["pass_rate"]]
-    return {"run_a": a["run_id"], "run_b": b["run_id"], "flipped": [f.to_json() for f in flips],
+    return {"run_a": a["run_id"], "run_b": b["run_id"], "compared": len(set(va) & set(vb)),
+            "flipped": [f.to_json() for f in flips],
             "rate_changed": rate, "only_in_a": sorted(set(va) - set(vb)),
             "only_in_b": sorted(set(vb) - set(va))}

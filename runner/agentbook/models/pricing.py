@@ -36,11 +36,22 @@ class Price:
 
 
 @dataclass(frozen=True)
+class LongContext:
+    """What the 1M-context beta bills past `threshold_tokens` of input (cache reads and writes counted):
+    every input class at `input` times its rate and output at `output` times, for the whole request."""
+
+    threshold_tokens: int = 200_000
+    input: float = 2.0
+    output: float = 1.5
+
+
+@dataclass(frozen=True)
 class PriceTable:
     models: dict[str, Price]
     default: Price
     batch_discount: float
     source: str
+    long_context: LongContext = LongContext()
 
 
 def _price(entry: Any, where: str) -> Price:
@@ -67,7 +78,24 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
     models = {str(name): _price(entry, f"{source}: models.{name}")
               for name, entry in (data.get("models") or {}).items()}
     return PriceTable(models, _price(data.get("default"), f"{source}: default"),
-                      float(data.get("batch_discount", 0.5)), source)
+                      float(data.get("batch_discount", 0.5)), source, _long_context(data.get("long_context"), source))
+
+
+def _long_context(entry: Any, source: str) -> LongContext:
+    """The file's `long_context:`, or the published surcharge when it has none (a budget never assumes
+    the cheaper rate)."""
+    if entry is None:
+        return LongContext()
+    fields = ("threshold_tokens", "input", "output")
+    if not isinstance(entry, dict) or set(entry) != set(fields):
+        raise FatalError(f"long_context must have exactly {', '.join(fields)}", location=source)
+    try:
+        found = LongContext(int(entry["threshold_tokens"]), float(entry["input"]), float(entry["output"]))
+    except (TypeError, ValueError):
+        raise FatalError("long_context has a non-numeric value", location=source) from None
+    if found.threshold_tokens < 0 or found.input < 1 or found.output < 1:
+        raise FatalError("long_context rates are multipliers of at least 1", location=source)
+    return found
 
 
 def _packaged_prices() -> str:
@@ -104,18 +132,25 @@ def price_for(model: str, table: PriceTable | None = None) -> tuple[Price, bool]
     return table.default, True
 
 
-def cost_usd(model: str, usage: Usage, batch: bool = False, *, table: PriceTable | None = None
-             ) -> tuple[float, bool]:
-    """USD for `usage` on `model` and whether that is an estimate (model not in the price table)."""
+def cost_usd(model: str, usage: Usage, batch: bool = False, *, table: PriceTable | None = None,
+             long_context: bool | None = False) -> tuple[float, bool]:
+    """USD for `usage` on `model` and whether that is an estimate (model not in the price table).
+
+    `long_context`: the request was sent with the 1M-context beta, so past the table's threshold it is
+    billed at the long-context rates; `None` bills those rates whatever the size (a reservation's worst
+    case, made before the real input is known)."""
     table = table or price_table()
     price, estimated = price_for(model, table)
+    longer = table.long_context
+    surcharged = long_context is None or (long_context and usage.total_input > longer.threshold_tokens)
+    into, out = (longer.input, longer.output) if surcharged else (1.0, 1.0)
     # cache writes the server did not split by TTL are billed at the 5-minute rate
     unsplit = max(0, usage.cache_creation_input_tokens - usage.cache_creation_5m - usage.cache_creation_1h)
-    total = (usage.input_tokens * price.input
-             + usage.output_tokens * price.output
-             + (usage.cache_creation_5m + unsplit) * price.cache_write_5m
-             + usage.cache_creation_1h * price.cache_write_1h
-             + usage.cache_read_input_tokens * price.cache_read) / PER_TOKEN
+    total = (usage.input_tokens * price.input * into
+             + usage.output_tokens * price.output * out
+             + (usage.cache_creation_5m + unsplit) * price.cache_write_5m * into
+             + usage.cache_creation_1h * price.cache_write_1h * into
+             + usage.cache_read_input_tokens * price.cache_read * into) / PER_TOKEN
     if batch:
         total *= table.batch_discount
     return total, estimated

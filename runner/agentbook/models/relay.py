@@ -63,6 +63,25 @@ CONTENT_DEPTH = 32  # content nests (a tool result holds a document holding cont
 # Bytes of request body per input token, to reserve a request's input before its usage is known: text
 # and code run 3-4 bytes a token, JSON escaping adds bytes, so this over-reserves ordinary requests.
 INPUT_BYTES_PER_TOKEN = 3
+# `anthropic-beta` values relayed: those the runner can budget. None changes what a token costs but the
+# 1M-context beta, which `pricing` bills at its long-context rates; whatever one lets a request ask of
+# the model's servers (server tools, MCP, files, content by URL) is refused by the body checks above
+# whatever the header says. Any other beta is refused (400): a beta can change the price (fast mode
+# bills six times the rate, compaction and the advisor tool add model calls the usage does not show) or
+# have the model's servers act for the agent (web fetch, code execution, skills, files). The first line
+# and a half are what Claude Code (2.1.328) was seen sending on its own, `[1m]` models adding the 1M one.
+LONG_CONTEXT_BETA = "context-1m-2025-08-07"
+RELAYED_BETAS = frozenset({
+    "claude-code-20250219", "interleaved-thinking-2025-05-14", "context-management-2025-06-27",
+    "advanced-tool-use-2025-11-20", "thinking-token-count-2026-05-13", "effort-2025-11-24",
+    "thinking-display-updates-2026-08-18", "mid-conversation-tool-changes-2026-07-01", LONG_CONTEXT_BETA,
+    "mid-conversation-output-config-2026-07-01",
+    "fine-grained-tool-streaming-2025-05-14", "token-efficient-tools-2025-02-19", "prompt-caching-2024-07-31",
+    "prompt-caching-scope-2026-01-05", "extended-cache-ttl-2025-04-11", "output-128k-2025-02-19",
+    "structured-outputs-2025-11-13", "computer-use-2025-01-24", "computer-use-2025-11-24",
+})
+# Body fields that change the price at any value but these (fast mode: `speed`; US-only inference: 1.1x)
+PRICED_FIELDS = {"speed": (None, "standard"), "inference_geo": (None, "global")}
 REPLY_HEADERS = ("request-id", "retry-after", "retry-after-ms", "x-should-retry", "anthropic-ratelimit-requests-remaining")
 
 
@@ -180,9 +199,10 @@ class Relay(HttpServer):
             return "tokens", f"used {tokens} of {self.limits.max_tokens} tokens"
         return None
 
-    def _rooms(self, input_tokens: int, model: str) -> dict[str, int]:
+    def _rooms(self, input_tokens: int, model: str, long: bool | None) -> dict[str, int]:
         """Per limit ("tokens", "usd"), how many output tokens a request of `input_tokens` may ask for
-        within what is left after the requests in flight; no entry for a limit not set."""
+        within what is left after the requests in flight; no entry for a limit not set. `long`: as
+        `pricing.cost_usd`'s `long_context`."""
         tokens, usd = self.spent()
         rooms: dict[str, int] = {}
         if self.limits.max_tokens is not None:
@@ -190,18 +210,19 @@ class Relay(HttpServer):
             rooms["tokens"] = self.limits.max_tokens - tokens - held - input_tokens
         if self.limits.max_usd is not None:
             held_usd = sum(u for _, u in self._reserved.values())
-            input_usd, _ = cost_usd(model, Usage(input_tokens=input_tokens))
-            per_output = cost_usd(model, Usage(output_tokens=1_000_000))[0] / 1_000_000
+            input_usd, _ = cost_usd(model, Usage(input_tokens=input_tokens), long_context=long)
+            per_output = cost_usd(model, Usage(output_tokens=1_000_000), long_context=long)[0] / 1_000_000
             left = self.limits.max_usd - usd - held_usd - input_usd
             rooms["usd"] = int(left / per_output) if per_output > 0 else (1 << 40 if left >= 0 else 0)
         return rooms
 
-    async def _admit(self, body: dict[str, Any], size: int) -> int:
+    async def _admit(self, body: dict[str, Any], size: int, with_long_context: bool) -> int:
         """Reserve the request's worst case, lowering its `max_tokens` to what is left, and waiting for
         the requests in flight when nothing is; `_Refused` when none is in flight either. The ticket
         to release once the request's usage is known."""
         model = str(body.get("model"))
         input_tokens = size // INPUT_BYTES_PER_TOKEN + 1
+        long = None if with_long_context else False  # the beta's rates whatever the size: the worst case
         if self._settled is None:
             self._settled = asyncio.Condition()
         async with self._settled:
@@ -209,7 +230,7 @@ class Relay(HttpServer):
                 spent = self.exhausted()
                 if spent is not None:
                     raise _Refused(*spent)
-                rooms = self._rooms(input_tokens, model)
+                rooms = self._rooms(input_tokens, model, long)
                 room = min(rooms.values()) if rooms else None
                 if room is None or room >= 1:
                     break
@@ -225,7 +246,7 @@ class Relay(HttpServer):
                 body["max_tokens"] = room
             worst = Usage(input_tokens=input_tokens, output_tokens=body["max_tokens"])
             ticket = next(self._tickets)
-            self._reserved[ticket] = (input_tokens + body["max_tokens"], cost_usd(model, worst)[0])
+            self._reserved[ticket] = (input_tokens + body["max_tokens"], cost_usd(model, worst, long_context=long)[0])
             return ticket
 
     async def _release(self, ticket: int) -> None:
@@ -256,6 +277,10 @@ class Relay(HttpServer):
         if fetched is not None:
             return self._refuse("server_fetch", f"{fetched} is not relayed: the model's servers would fetch "
                                                 "it for the agent, which has no network; send the content inline")
+        unpriced = _unpriced(request.headers.get("anthropic-beta", ""), body)
+        if unpriced is not None:
+            return self._refuse("price", f"{unpriced} is not relayed: it changes what the run pays in a way "
+                                         f"its budget does not count. Relayed betas: {', '.join(sorted(RELAYED_BETAS))}")
         if path.endswith("count_tokens"):
             return await self._forward_plain(request, path)
         reaching = _server_side(body)
@@ -266,7 +291,7 @@ class Relay(HttpServer):
         if not isinstance(asked, int) or isinstance(asked, bool) or asked < 1:
             return _error(400, "invalid_request_error", "agentbook relay: max_tokens must be a positive integer")
         try:
-            ticket = await self._admit(body, len(request.body or b""))
+            ticket = await self._admit(body, len(request.body or b""), long_context(request.headers))
         except _Refused as refused:
             self.stopped = (refused.reason, refused.sentence)
             # 400: an agent retries 429/5xx for minutes, but gives up on an invalid request at once
@@ -310,12 +335,13 @@ class Relay(HttpServer):
 
     async def _forward_messages(self, request: HttpRequest, path: str, body: dict[str, Any], ticket: int) -> Reply:
         start_ns, started = time.time_ns(), time.monotonic()
+        long = long_context(request.headers)
         try:
             upstream = self._client.build_request("POST", self._upstream + path, content=request.body,
                                                   headers=self._headers(request.headers))
             resp = await self._client.send(upstream, stream=True)
         except Exception as err:  # noqa: BLE001 - see _forward_plain
-            self._record(body, start_ns, started, None, 502, f"upstream unreachable: {type(err).__name__}")
+            self._record(body, start_ns, started, None, 502, f"upstream unreachable: {type(err).__name__}", long=long)
             await self._release(ticket)
             return _error(502, "api_error", f"agentbook relay: upstream unreachable: {type(err).__name__}")
         headers = _reply_headers(resp.headers)
@@ -325,13 +351,13 @@ class Relay(HttpServer):
             await resp.aclose()
             message = _json_or_none(raw) if resp.status_code == 200 else None
             error = None if resp.status_code == 200 else f"HTTP {resp.status_code}: {raw[:300].decode('utf-8', 'replace')}"
-            self._record(body, start_ns, started, message, resp.status_code, error)
+            self._record(body, start_ns, started, message, resp.status_code, error, long=long)
             await self._release(ticket)
             return Reply(resp.status_code, raw, headers, kind)
-        return Reply(200, self._relay_stream(resp, body, start_ns, started, ticket), headers, kind)
+        return Reply(200, self._relay_stream(resp, body, start_ns, started, ticket, long), headers, kind)
 
     async def _relay_stream(self, resp: Any, body: dict[str, Any], start_ns: int,
-                            started: float, ticket: int) -> AsyncIterator[bytes]:
+                            started: float, ticket: int, long: bool) -> AsyncIterator[bytes]:
         acc, buffer, error = Accumulator(), b"", None
         try:
             async for chunk in resp.aiter_raw():
@@ -350,16 +376,16 @@ class Relay(HttpServer):
                 "usage": acc.usage}
             self._record(body, start_ns, started, message, 200,
                          error or (None if acc.stopped else "the stream ended before message_stop"),
-                         charged=None if acc.stopped else _unfinished(acc, body))
+                         charged=None if acc.stopped else _unfinished(acc, body), long=long)
             await self._release(ticket)
 
     # -- records ---------------------------------------------------------------------------------
 
     def _record(self, body: dict[str, Any], start_ns: int, started: float, message: dict[str, Any] | None,
-                status: int, error: str | None, charged: Usage | None = None) -> None:
+                status: int, error: str | None, charged: Usage | None = None, long: bool = False) -> None:
         model = str(body.get("model") or self.spec.model)  # the pinned name, whatever the reply says
         usage = charged or usage_from_dict((message or {}).get("usage") or {})
-        usd, estimated = cost_usd(model, usage)
+        usd, estimated = cost_usd(model, usage, long_context=long)
         self.stats.requests += 1
         self.stats.usage = self.stats.usage + usage
         self.stats.cost_usd += usd
@@ -381,6 +407,27 @@ class Relay(HttpServer):
     def _interned(self, message: Any) -> Any:
         key = json.dumps(message, sort_keys=True, default=str)
         return self._messages.setdefault(key, message)
+
+
+def _betas(header: str) -> list[str]:
+    return [b.strip() for b in header.split(",") if b.strip()]
+
+
+def _unpriced(beta_header: str, body: dict[str, Any]) -> str | None:
+    """What in a request would change its price past what the budget counts (a beta not relayed, a
+    priced body field), or None."""
+    for beta in _betas(beta_header):
+        if beta not in RELAYED_BETAS:
+            return f"the beta {beta[:80]!r}"
+    for name, standard in PRICED_FIELDS.items():
+        if body.get(name) not in standard:
+            return f"`{name}: {str(body.get(name))[:40]}`"
+    return None
+
+
+def long_context(headers: dict[str, str]) -> bool:
+    """The request goes out with the 1M-context beta, so it is billed at the long-context rates."""
+    return LONG_CONTEXT_BETA in _betas(headers.get("anthropic-beta", ""))
 
 
 def _server_side(body: dict[str, Any]) -> str | None:

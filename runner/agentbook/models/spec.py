@@ -137,7 +137,17 @@ def written_spec_problem(spec: str) -> str | None:
         host = (urlsplit(parsed.base_url or "").hostname or "").lower()
         if not _loopback(host):
             return f"model spec {spec!r} names a server ({host}): a file may not choose where your key is sent"
+    extra = sorted(set(parsed.extra_body) - WRITTEN_BODY_FIELDS)
+    if extra:
+        return (f"model spec {spec!r} sets body.{extra[0]}: a file may set only sampling fields "
+                f"({', '.join(sorted(WRITTEN_BODY_FIELDS))}); others change the price (speed, inference_geo) "
+                "or have the model's servers act (mcp_servers, container, tools)")
     return None
+
+
+# The extra body fields a written spec may set: sampling and local servers' knobs, none of which changes
+# what a token costs or reaches past the request.
+WRITTEN_BODY_FIELDS = frozenset({"temperature", "top_p", "top_k", "stop_sequences", "keep_alive", "options"})
 
 
 def _loopback(host: str) -> bool:

@@ -3,8 +3,10 @@
 Covers the canonical envelope (`resourceSpans[].scopeSpans[].spans[]`, camelCase, typed values,
 integer enums), its JSON Lines form (one TracesData per line, as the collector's file exporter writes),
 snake_case SDK dumps (`context.span_id`, `parent.span_id`, integer ids, as the Python SDK's `to_json`
-and any-agent write), Phoenix span JSON (`span_kind`, `parent_id`, `status_code`), and a bare attribute
-map of one span. Attributes are then read with the GenAI and OpenInference conventions.
+and any-agent write), the JS SDK's ReadableSpan as `JSON.stringify` writes it (`spanContext`,
+`parentSpanContext` or `parentSpanId`, times as `[seconds, nanoseconds]`), Phoenix span JSON (`span_kind`, `parent_id`, `status_code`), and a bare attribute
+map of one span. Attributes are then read with the GenAI, OpenInference, Vercel AI SDK and MLflow
+conventions.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from typing import Any
 
 from .attrs import otlp_attributes
 from .genai import apply_genai, has_genai
+from .mlflow import apply_mlflow, has_mlflow
 from .model import Span
 from .openinference import apply_openinference, has_openinference
 from .values import as_dict, as_list, as_text, first, norm_id, to_ns
+from .vercel import apply_vercel, has_vercel
 
 ERROR_CODES = {"2", "error", "status_code_error"}
 OK_CODES = {"1", "ok", "status_code_ok"}
 # Fields span_from_dict reads (in any of their spellings); any other field is kept as `span.<field>`.
-SPAN_FIELDS = {"spanId", "span_id", "traceId", "trace_id", "context", "parentSpanId", "parent_span_id", "parent_id",
+SPAN_FIELDS = {"spanId", "span_id", "traceId", "trace_id", "context", "spanContext", "parentSpanContext", "parentSpanId", "parent_span_id", "parent_id",
                "parentId", "parent", "name", "status", "status_code", "statusCode", "status_message", "startTimeUnixNano",
                "start_time_unix_nano", "start_time", "startTime", "endTimeUnixNano", "end_time_unix_nano", "end_time",
                "endTime", "attributes", "events", "kind", "span_kind", "resource"}
@@ -42,9 +46,17 @@ def _status(d: dict[str, Any]) -> tuple[str, str]:
 
 def _parent(d: dict[str, Any]) -> Any:
     parent = first(d, "parentSpanId", "parent_span_id", "parent_id", "parentId")
-    if parent is None and isinstance(d.get("parent"), dict):
-        parent = first(d["parent"], "span_id", "spanId")
+    for key in ("parent", "parentSpanContext"):
+        if parent is None and isinstance(d.get(key), dict):
+            parent = first(d[key], "span_id", "spanId")
     return parent
+
+
+def _time(value: Any) -> int | None:
+    """A timestamp in any spelling, including the JS SDK's HrTime `[seconds, nanoseconds]`."""
+    if isinstance(value, list) and len(value) == 2 and all(type(x) is int and x >= 0 for x in value):
+        return to_ns(value[0] * 1_000_000_000 + value[1]) if value[0] else None
+    return to_ns(value)
 
 
 def _events(raw: Any) -> list[dict[str, Any]]:
@@ -52,7 +64,7 @@ def _events(raw: Any) -> list[dict[str, Any]]:
     for ev in as_list(raw):
         if isinstance(ev, dict):
             out.append({"name": str(ev.get("name", "")),
-                        "time_ns": to_ns(first(ev, "timeUnixNano", "time_unix_nano", "timestamp")),
+                        "time_ns": _time(first(ev, "timeUnixNano", "time_unix_nano", "timestamp", "time")),
                         "attributes": otlp_attributes(ev.get("attributes"))})
     return out
 
@@ -63,7 +75,7 @@ def span_from_dict(d: dict[str, Any], index: int) -> Span:
         span_id, trace_id = norm_id(d["spanId"], 16), norm_id(d.get("traceId"), 32)
         start, end = d.get("startTimeUnixNano"), d.get("endTimeUnixNano")
     else:
-        ctx = as_dict(d.get("context"))
+        ctx = as_dict(d.get("context")) or as_dict(d.get("spanContext"))
         span_id = norm_id(first(d, "span_id") or first(ctx, "span_id", "spanId"), 16)
         trace_id = norm_id(first(d, "traceId", "trace_id") or first(ctx, "trace_id", "traceId"), 32)
         start = first(d, "startTimeUnixNano", "start_time_unix_nano", "start_time", "startTime")
@@ -71,7 +83,7 @@ def span_from_dict(d: dict[str, Any], index: int) -> Span:
     status, message = _status(d)
     span = Span(span_id=span_id or f"span-{index:06d}", parent_id=norm_id(_parent(d), 16) or None,
                 trace_id=trace_id, name=str(d.get("name") or ""), status=status, status_message=message,
-                start_ns=to_ns(start), end_ns=to_ns(end),
+                start_ns=_time(start), end_ns=_time(end),
                 attributes=otlp_attributes(d.get("attributes")), events=_events(d.get("events")))
     kind = str(d.get("kind", "") or "").lower().replace("spankind.", "").replace("span_kind_", "")
     kind = OTEL_KINDS.get(kind, kind)
@@ -91,6 +103,10 @@ def interpret(span: Span) -> Span:
         apply_genai(span)
     if has_openinference(span.attributes):
         apply_openinference(span)
+    if has_vercel(span.attributes):
+        apply_vercel(span)
+    if has_mlflow(span.attributes):
+        apply_mlflow(span)
     for event in span.events:
         if event.get("name") == "exception":
             attrs = event.get("attributes") or {}

@@ -222,6 +222,40 @@ def to_messages(value: Any, default_role: str = "user") -> list[Message] | None:
     return None
 
 
+def chat_messages(value: Any, role: str) -> list[Message] | None:
+    """The messages of a request or response body: `messages`/`input`/`output` lists, an OpenAI chat
+    completion (`choices`), a LangChain LLMResult (`generations`), or a bare message list; None when
+    there are none (then the body is plain input or output)."""
+    value = maybe_json(value)
+    if isinstance(value, dict):
+        for key in ("messages", "input", "output"):
+            found = to_messages(value.get(key), role)
+            if found:
+                return found
+        choices = value.get("choices")
+        if isinstance(choices, list) and choices:  # an OpenAI chat completion as the run's output
+            out = []
+            for choice in choices:
+                msg = to_messages(as_dict(choice).get("message"), role) or []
+                for m in msg:
+                    m.finish_reason = str(as_dict(choice).get("finish_reason") or "")
+                out += msg
+            return out or None
+        generations = value.get("generations")
+        if isinstance(generations, list):  # LangChain LLMResult: [[{text, message}]]
+            out = []
+            for gen in (g for batch in generations for g in (batch if isinstance(batch, list) else [batch])):
+                message = as_dict(gen).get("message")
+                kwargs = as_dict(as_dict(message).get("kwargs")) or as_dict(message)
+                content = kwargs.get("content", as_dict(gen).get("text"))
+                out.append(Message(role=role, content=as_text(content),
+                                   finish_reason=str(as_dict(as_dict(gen).get("generation_info")).get("finish_reason")
+                                                     or "")))
+            return out or None
+    return to_messages(value, role)
+
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 

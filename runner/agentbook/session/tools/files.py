@@ -7,7 +7,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from agentbook.fsutil import atomic_write_bytes, atomic_write_text
 from agentbook.session.paths import PathRefused, is_protected, relative, resolve_in_root
@@ -33,18 +33,28 @@ def file_kind(mode: int) -> str:
     return "regular file" if stat.S_ISREG(mode) else "special file"
 
 
-def read_regular(path: Path) -> bytes:
-    """The bytes of `path` if it is a regular file, else NotRegular. Opened non-blocking and checked
-    on the open descriptor, so a fifo swapped in after a check cannot hang the caller."""
+def read_regular(path: Path, limit: int = -1) -> bytes:
+    """The bytes of `path` (at most `limit` of them) if it is a regular file, else NotRegular. Opened
+    non-blocking and checked on the open descriptor, so a fifo swapped in after a check cannot hang the
+    caller."""
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
         raise NotRegular(f"{file_kind(st.st_mode)}, not a regular file")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegular(f"{file_kind(mode)}, not a regular file")
-        return handle.read()
+    with open_regular(path) as handle:
+        return handle.read(limit)
+
+
+def open_regular(path: Path, follow: bool = True) -> BinaryIO:
+    """`path` opened for reading if it is a regular file (not a symlink either, unless `follow`), else
+    NotRegular (or OSError). The open cannot block (O_NONBLOCK: a fifo with no writer) and the type is
+    checked on the descriptor, so nothing swapped in after a check is read."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotRegular(f"{file_kind(mode)}, not a regular file")
+    return os.fdopen(fd, "rb")
 
 
 def _path_prop(what: str) -> dict[str, Any]:

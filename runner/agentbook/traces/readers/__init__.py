@@ -24,12 +24,17 @@ from agentbook.errors import FatalError
 
 from ..load import Documents
 from ..model import Trace
+from ..values import clean_text
 
 GROUP = "agentbook.trace_readers"
 BUILTIN = {
     "agentbook": "agentbook.traces.readers.agentbook:READER",
     "claude-code": "agentbook.traces.readers.claude_code:READER",
+    "claude-stream": "agentbook.traces.readers.claude_stream:READER",
+    "claude-sessions": "agentbook.traces.readers.claude_sessions:READER",
     "codex": "agentbook.traces.readers.codex:READER",
+    "openai-agents": "agentbook.traces.readers.openai_agents:READER",
+    "pydantic-ai": "agentbook.traces.readers.pydantic_ai:READER",
     "langsmith": "agentbook.traces.readers.langsmith:READER",
     "langfuse": "agentbook.traces.readers.langfuse:READER",
     "atif": "agentbook.traces.readers.atif:READER",
@@ -108,10 +113,17 @@ def registry() -> Registry:
     return Registry(tuple(readers), tuple(problems))
 
 
+def _short(key: Any) -> str:
+    """A key as a refusal shows it: control characters out, at most 40 characters (keys are the
+    attacker's, and an error message must stay readable and bounded)."""
+    text = clean_text(str(key)).replace("\n", " ")
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def describe(doc: Any) -> str:
     """What a document looked like, for a refusal."""
     if isinstance(doc, dict):
-        keys = ", ".join(list(map(str, doc))[:8])
+        keys = ", ".join(_short(k) for k in list(doc)[:8])
         return f"a JSON object with keys: {keys}" if keys else "an empty JSON object"
     if isinstance(doc, list):
         first = f" (the first {describe(doc[0]).removeprefix('a ')})" if doc else ""

@@ -5,6 +5,8 @@ Each line is one record: `user` and `assistant` lines carry an Anthropic `messag
 and on assistant lines `requestId` and `usage`; newer versions write one line per content block of
 the same message id. `summary` lines name the session; other record types (`system`,
 `file-history-snapshot`, `queue-operation`, ...) are kept verbatim on the root span and counted.
+The same records wrapped as `{"loglines": [...]}` (a session fetched from Claude Code on the web) are
+read alike.
 
 The session becomes an agent span; each assistant message an llm span whose input is what the
 conversation gained since the previous one (user text, tool results), and each `tool_use` a tool span
@@ -14,6 +16,7 @@ subagents) hang under one agent span per sidechain root.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..load import Documents
@@ -28,20 +31,36 @@ CONSUMED = {"type", "uuid", "parentUuid", "sessionId", "timestamp", "message", "
 MESSAGE_FIELDS = {"role", "content", "id", "type", "model", "stop_reason", "stop_sequence", "usage"}
 
 
+def _is_message(rec: Any) -> bool:
+    kind = rec.get("type") if isinstance(rec, dict) else None
+    return isinstance(kind, str) and kind in MESSAGE_TYPES and isinstance(rec.get("message"), dict)
+
+
 def _detect(docs: list[Any]) -> bool:
     lines = [d for d in docs if isinstance(d, dict)]
-    return len(lines) == len(docs) and any(
-        isinstance(d.get("type"), str) and d["type"] in MESSAGE_TYPES and "sessionId" in d and isinstance(d.get("message"), dict) for d in lines)
+    if len(docs) == 1 and lines and isinstance(lines[0].get("loglines"), list):
+        return any(_is_message(r) for r in lines[0]["loglines"][:20])
+    return len(lines) == len(docs) and any(_is_message(d) and "sessionId" in d for d in lines)
 
 
-class _Session(SessionLog):
+def records(docs: Documents, wrapper: dict[str, Any]) -> Iterator[Any]:
+    """Every record: the lines, or the items of a `{"loglines": [...]}` document (whose other fields
+    go to `wrapper`)."""
+    for doc in docs.iterate():
+        if isinstance(doc, dict) and isinstance(doc.get("loglines"), list):
+            wrapper.update({k: v for k, v in doc.items() if k != "loglines"})
+            yield from doc["loglines"]
+        else:
+            yield doc
+
+
+class Session(SessionLog):
     def __init__(self, session: str, source: str) -> None:
         super().__init__(Trace(trace_id=session, format="claude-code", source=source, name=f"claude code session {session}"),
                          Span(span_id="session", trace_id=session, kind="agent", name="claude code session", status="ok"))
-        self.pending: list[Message] = []
+        self.pending_uuids: list[str] = []  # the records `pending` came from (kept on the turn that reads them)
         self.last: Span | None = None  # the llm span of the message being continued (same message id)
         self.last_message_id = ""
-        self.tools: dict[str, Span] = {}  # tool_use id -> its tool span
         self.sidechains: dict[str, Span] = {}  # first uuid of a sidechain -> its agent span
         self.owner: dict[str, Span] = {}  # record uuid -> the agent span it belongs to
         self.matched: Any = None  # the record's toolUseResult, once a tool span took it
@@ -102,6 +121,8 @@ class _Session(SessionLog):
 
     def on_user(self, n: int, rec: dict[str, Any], now: int | None) -> None:
         self.agent_for(rec, n)  # records which agent (main or sidechain) this record belongs to
+        if rec.get("uuid"):
+            self.pending_uuids.append(as_text(rec["uuid"]))
         content = as_dict(rec.get("message")).get("content")
         blocks = content if isinstance(content, list) else [{"type": "text", "text": as_text(content)}]
         for block in blocks:
@@ -114,16 +135,10 @@ class _Session(SessionLog):
         self.last, self.last_message_id = None, ""
 
     def on_tool_result(self, block: dict[str, Any], rec: dict[str, Any], now: int | None) -> None:
-        call_id = str(block.get("tool_use_id") or "")
         text = _block_text(block.get("content"))
-        self.pending.append(Message(role="tool", content=text, tool_call_id=call_id, time_ns=now))
-        span = self.tools.get(call_id)
+        span = self.tool_result(str(block.get("tool_use_id") or ""), text, now)
         if span is None:
-            self.trace.problems.append(f"tool result for {call_id or '(no id)'} has no matching tool call: "
-                                       "kept as a message of the next model turn")
             return
-        span.tool_result = text
-        span.end_ns = now or span.end_ns
         if rec.get("toolUseResult") is not None:
             span.attributes["toolUseResult"] = self.matched = rec["toolUseResult"]
         if block.get("is_error"):
@@ -138,11 +153,17 @@ class _Session(SessionLog):
             span = self.child(agent, f"turn-{n:05d}", kind="llm", name=f"{msg.get('model') or 'model'} turn",
                               start_ns=now, end_ns=now, status="ok", model=str(msg.get("model") or ""))
             span.input_messages, self.pending = self.pending, []
+            if self.pending_uuids:
+                span.attributes["input_uuids"], self.pending_uuids = self.pending_uuids, []
+            if msg.get("id"):
+                span.attributes["message_id"] = msg["id"]
             span.output_messages.append(Message(role="assistant", time_ns=now))
             self.root.model = self.root.model or span.model
             if rec.get("requestId"):
                 span.attributes["request_id"] = rec["requestId"]
         self.last, self.last_message_id = span, message_id
+        if rec.get("uuid"):  # one per line: a message split over lines has several
+            span.attributes.setdefault("uuids", []).append(rec["uuid"])
         span.end_ns = now or span.end_ns
         reply = span.output_messages[-1]
         for block in as_list(msg.get("content")) if isinstance(msg.get("content"), list) else [msg.get("content")]:
@@ -171,13 +192,8 @@ class _Session(SessionLog):
         elif kind in ("thinking", "redacted_thinking"):
             reply.reasoning += as_text(block.get("thinking") or block.get("data"))
         elif kind == "tool_use":
-            call = ToolCall(name=str(block.get("name") or ""), arguments=as_text(block.get("input")),
-                            id=str(block.get("id") or ""))
-            reply.tool_calls.append(call)
-            tool = self.child(span, f"tool-{call.id or len(self.trace.spans)}", kind="tool",
-                              name=f"execute_tool {call.name}", start_ns=now, end_ns=now, status="ok")
-            tool.tool_name, tool.tool_call_id, tool.tool_args = call.name, call.id, call.arguments
-            self.tools[call.id] = tool
+            self.tool_call(span, reply, ToolCall(name=str(block.get("name") or ""), arguments=as_text(block.get("input")),
+                                                 id=str(block.get("id") or "")), now)
         else:
             reply.content = "\n".join(x for x in (reply.content, as_text(block)) if x)
 
@@ -212,34 +228,44 @@ def _first_line(text: str) -> str:
 
 
 def _read(docs: Documents, source: str) -> list[Trace]:
-    sessions: dict[str, _Session] = {}
+    wrapper: dict[str, Any] = {}
+    traces = read_sessions(records(docs, wrapper), source, Session)
+    if wrapper and traces:
+        traces[0].metadata["file"] = wrapper
+    return traces
+
+
+def read_sessions(recs: Iterable[Any], source: str, session_type: type[Session], key_field: str = "sessionId") -> list[Trace]:
+    sessions: dict[str, Session] = {}
     loose: list[tuple[int, dict[str, Any]]] = []  # records without a session id (summaries, snapshots)
-    for n, rec in enumerate(docs.iterate()):
+    for n, rec in enumerate(recs):
         if not isinstance(rec, dict):
             rec = {"type": "not-an-object", "value": rec}
-        key = str(rec.get("sessionId") or "")
+        key = str(rec.get(key_field) or "")
         if not key:
             loose.append((n, rec))
             continue
         if key not in sessions:
-            sessions[key] = _Session(key, source)
+            sessions[key] = session_type(key, source)
         sessions[key].add(n, rec)
     for n, rec in loose:  # a summary names its session by the last message it covers (`leafUuid`)
         leaf = str(rec.get("leafUuid") or "")
         owner = next((s for s in sessions.values() if leaf in s.owner), None) or next(iter(sessions.values()), None)
         if owner is None:
-            owner = sessions[""] = _Session("session", source)
+            owner = sessions[""] = session_type("session", source)
         owner.add(n, rec)
     for session in sessions.values():
         _finish(session)
     return [s.trace for s in sessions.values()]
 
 
-def _finish(session: _Session) -> None:
+def _finish(session: Session) -> None:
     if session.pending:  # the conversation ended with input no model turn answered
         span = session.child(session.root, "unanswered", kind="chain", name="input after the last model turn",
                              status="ok", start_ns=session.root.end_ns, end_ns=session.root.end_ns)
         span.input_messages = session.pending
+        if session.pending_uuids:
+            span.attributes["input_uuids"] = session.pending_uuids
     spans = [s for s in session.trace.spans if s.kind == "llm"]
     session.root.input_tokens = sum(s.input_tokens or 0 for s in spans) or None
     session.root.output_tokens = sum(s.output_tokens or 0 for s in spans) or None

@@ -37,9 +37,7 @@ class _Session(SessionLog):
     def __init__(self, source: str) -> None:
         super().__init__(Trace(trace_id="codex-session", format="codex", source=source, name="codex session"),
                          Span(span_id="session", trace_id="codex-session", kind="agent", name="codex session", status="ok"))
-        self.pending: list[Message] = []
         self.turn: Span | None = None  # the llm span collecting the current run of model output
-        self.tools: dict[str, Span] = {}
         self.model = ""
 
     def add(self, n: int, rec: dict[str, Any]) -> None:
@@ -111,30 +109,22 @@ class _Session(SessionLog):
         args = item.get("arguments", item.get("input", item.get("action")))
         name = str(item.get("name") or kind.removesuffix("_call"))
         call = ToolCall(name=name, arguments=as_text(args), id=str(item.get("call_id") or item.get("id") or ""))
-        reply.tool_calls.append(call)
-        tool = self.child(turn, f"tool-{call.id or len(self.trace.spans)}", kind="tool", name=f"execute_tool {name}",
-                          start_ns=now, end_ns=now, status="ok")
-        tool.tool_name, tool.tool_call_id, tool.tool_args = name, call.id, call.arguments
+        tool = self.tool_call(turn, reply, call, now)
         tool.attributes["call.type"] = kind
         rest = {k: v for k, v in item.items() if k not in ("type", "name", "arguments", "input", "action", "call_id")}
         if rest:
             tool.attributes.update(rest)
         if item.get("status") in ("failed", "incomplete"):
             tool.status, tool.status_message = "error", f"call {item['status']}"
-        self.tools[call.id] = tool
 
     def on_output(self, item: dict[str, Any], now: int | None) -> None:
         call_id = str(item.get("call_id") or "")
         output = item.get("output")
         parsed = maybe_json(output)
         text = _text(parsed.get("output")) if isinstance(parsed, dict) and "output" in parsed else _text(output)
-        self.pending.append(Message(role="tool", content=text, tool_call_id=call_id, time_ns=now))
-        tool = self.tools.get(call_id)
+        tool = self.tool_result(call_id, text, now)
         if tool is None:
-            self.trace.problems.append(f"tool output for {call_id or '(no id)'} has no matching call: kept as a "
-                                       "message of the next model turn")
             return
-        tool.tool_result, tool.end_ns = text, now or tool.end_ns
         tool.attributes["output.type"] = item.get("type")
         meta = as_dict(parsed.get("metadata")) if isinstance(parsed, dict) else {}
         if meta:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..model import Span, Trace
+from ..model import Message, Span, ToolCall, Trace
 
 
 def each_object(docs: Iterable[Any], skipped: list[Any]) -> Iterator[dict[str, Any]]:
@@ -29,11 +29,36 @@ def keep_skipped(traces: list[Trace], skipped: list[Any]) -> list[Trace]:
 
 class SessionLog:
     """A session transcript being read record by record: its trace, the root agent span and new children
-    under it. The root spans the first to the last record time seen."""
+    under it. The root spans the first to the last record time seen. `pending` is the input gathered
+    for the next model turn; `tools` the tool spans by call id, for their results to find."""
 
     def __init__(self, trace: Trace, root: Span) -> None:
         self.trace, self.root = trace, root
+        self.pending: list[Message] = []
+        self.tools: dict[str, Span] = {}
         trace.spans.append(root)
+
+    def tool_call(self, parent: Span, reply: Message | None, call: ToolCall, now: int | None) -> Span:
+        """A tool call of a model turn: on its reply, and as a tool span under `parent`."""
+        if reply is not None:
+            reply.tool_calls.append(call)
+        tool = self.child(parent, f"tool-{call.id or len(self.trace.spans)}", kind="tool", status="ok",
+                          name=f"execute_tool {call.name}", start_ns=now, end_ns=now)
+        tool.tool_name, tool.tool_call_id, tool.tool_args = call.name, call.id, call.arguments
+        self.tools[call.id] = tool
+        return tool
+
+    def tool_result(self, call_id: str, text: str, now: int | None) -> Span | None:
+        """A tool's result: input of the next model turn, and the result of its call's tool span (None,
+        and a problem noted, when the call is not in the file)."""
+        self.pending.append(Message(role="tool", content=text, tool_call_id=call_id, time_ns=now))
+        tool = self.tools.get(call_id)
+        if tool is None:
+            self.trace.problems.append(f"tool result for {call_id or '(no id)'} has no matching tool call: "
+                                       "kept as a message of the next model turn")
+            return None
+        tool.tool_result, tool.end_ns = text, now or tool.end_ns
+        return tool
 
     def child(self, parent: Span, span_id: str, **fields: Any) -> Span:
         span = Span(span_id=span_id, parent_id=parent.span_id, trace_id=self.trace.trace_id, **fields)

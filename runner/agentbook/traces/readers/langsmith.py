@@ -15,8 +15,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..load import Documents
-from ..model import Message, Span, Trace
-from ..values import as_dict, as_float, as_int, as_list, as_text, first, maybe_json, to_messages, to_ns
+from ..model import Span, Trace
+from ..values import (
+    as_dict,
+    as_float,
+    as_int,
+    as_list,
+    as_text,
+    chat_messages,
+    first,
+    to_ns,
+)
 from . import Reader
 from .spans import group
 
@@ -82,36 +91,6 @@ def _usage(span: Span, run: dict[str, Any]) -> None:
     span.cost_usd = as_float(run.get("total_cost"))
 
 
-def _messages(value: Any, role: str) -> list[Message] | None:
-    value = maybe_json(value)
-    if isinstance(value, dict):
-        for key in ("messages", "input", "output"):
-            found = to_messages(value.get(key), role)
-            if found:
-                return found
-        choices = value.get("choices")
-        if isinstance(choices, list) and choices:  # an OpenAI chat completion as the run's output
-            out = []
-            for choice in choices:
-                msg = to_messages(as_dict(choice).get("message"), role) or []
-                for m in msg:
-                    m.finish_reason = str(as_dict(choice).get("finish_reason") or "")
-                out += msg
-            return out or None
-        generations = value.get("generations")
-        if isinstance(generations, list):  # LangChain LLMResult: [[{text, message}]]
-            out = []
-            for gen in (g for batch in generations for g in (batch if isinstance(batch, list) else [batch])):
-                message = as_dict(gen).get("message")
-                kwargs = as_dict(as_dict(message).get("kwargs")) or as_dict(message)
-                content = kwargs.get("content", as_dict(gen).get("text"))
-                out.append(Message(role=role, content=as_text(content),
-                                   finish_reason=str(as_dict(as_dict(gen).get("generation_info")).get("finish_reason")
-                                                     or "")))
-            return out or None
-    return to_messages(value, role)
-
-
 def _span(run: dict[str, Any], parent: str | None, n: int) -> Span:
     kind = KINDS.get(str(run.get("run_type") or "").lower(), "other")
     span = Span(span_id=str(run.get("id") or f"run-{n:06d}"), parent_id=str(run.get("parent_run_id") or parent or "")
@@ -127,7 +106,7 @@ def _span(run: dict[str, Any], parent: str | None, n: int) -> Span:
         span.tool_result = as_text(outputs.get("output") if isinstance(outputs, dict) and len(outputs) == 1
                                    else outputs) if outputs is not None else None
     else:
-        in_msgs, out_msgs = _messages(inputs, "user"), _messages(outputs, "assistant")
+        in_msgs, out_msgs = chat_messages(inputs, "user"), chat_messages(outputs, "assistant")
         if in_msgs and isinstance(inputs, dict):  # request fields beside the messages (model, tools, ...)
             rest = {k: v for k, v in inputs.items() if k not in ("messages", "input") and v not in (None, "", [], {})}
             if rest:

@@ -20,13 +20,17 @@ from ..load import Documents
 from ..model import Span, Trace
 from ..openinference import has_openinference
 from ..otlp import span_from_flat_map, spans_from_envelope, spans_from_list
-from ..values import as_list
+from ..values import as_dict, as_list, norm_id
 from . import Reader
 
 
 def is_span(item: Any) -> bool:
-    return isinstance(item, dict) and ("spanId" in item or "span_id" in item or (
-        isinstance(item.get("context"), dict) and ("span_id" in item["context"] or "spanId" in item["context"])))
+    if not isinstance(item, dict):
+        return False
+    if "spanId" in item or "span_id" in item:
+        return True
+    ctx = item.get("context") if isinstance(item.get("context"), dict) else item.get("spanContext")
+    return isinstance(ctx, dict) and ("span_id" in ctx or "spanId" in ctx)
 
 
 def _is_envelope(doc: Any) -> bool:
@@ -48,6 +52,14 @@ def _keyed_lists(doc: dict[str, Any]) -> list[list[Any]] | None:
     return None
 
 
+def _span_items(doc: dict[str, Any]) -> list[Any] | None:
+    """The span list of a wrapper document: `spans`, `data`, or MLflow's `data.spans` (beside `info`)."""
+    for items in (doc.get("spans"), doc.get("data"), as_dict(doc.get("data")).get("spans")):
+        if isinstance(items, list):
+            return items
+    return None
+
+
 def sample_spans(docs: list[Any]) -> list[dict[str, Any]] | None:
     """A few spans of the file when it is one of the span shapes (None when it is not)."""
     doc = docs[0]
@@ -56,8 +68,8 @@ def sample_spans(docs: list[Any]) -> list[dict[str, Any]] | None:
     if isinstance(doc, list) and doc and is_span(doc[0]):
         return doc[:5]
     if isinstance(doc, dict):
-        items = doc.get("spans") if isinstance(doc.get("spans"), list) else doc.get("data")
-        if isinstance(items, list) and items and is_span(items[0]):
+        items = _span_items(doc)
+        if items and is_span(items[0]):
             return items[:5]
         if is_span(doc):
             return [d for d in docs if isinstance(d, dict)]
@@ -71,6 +83,8 @@ def sample_spans(docs: list[Any]) -> list[dict[str, Any]] | None:
 
 def _openinference_flavoured(spans: list[dict[str, Any]]) -> bool:
     for span in spans:
+        if not isinstance(span, dict):  # a list of spans with junk among them: the junk is not a span
+            continue
         attrs = span.get("attributes")
         flat = attrs if isinstance(attrs, dict) else {}
         if "span_kind" in span or has_openinference(flat) or "openinference" in flat:
@@ -94,10 +108,12 @@ def _span_stream(docs: Iterable[Any], resources: list[dict[str, Any]], scopes: l
             spans = list(spans_from_envelope(doc, resources, count, scopes))
         elif isinstance(doc, list) and doc and _is_envelope(doc[0]):
             spans = [s for d in doc for s in spans_from_envelope(d, resources, count, scopes)]
-        elif isinstance(doc, dict) and isinstance(doc.get("spans") or doc.get("data"), list):
-            items = as_list(doc.get("spans")) or as_list(doc.get("data"))
-            spans = list(spans_from_list(items, count, resources))
+        elif isinstance(doc, dict) and _span_items(doc):
+            spans = list(spans_from_list(_span_items(doc) or [], count, resources))
             rest = {k: v for k, v in doc.items() if k not in ("spans", "data")}
+            data_rest = {k: v for k, v in as_dict(doc.get("data")).items() if k != "spans"}
+            if data_rest:
+                rest["data"] = data_rest
             if rest and rest not in resources:  # the wrapper's own fields (any-agent's final_output, ...)
                 resources.append({"file": rest})
         elif isinstance(doc, list):
@@ -140,8 +156,27 @@ def _reader_for(format: str) -> Any:
             _context(trace, resources, scopes)
             if isinstance(first, dict) and "final_output" in first and len(traces) == 1:
                 trace.metadata["final_output"] = first["final_output"]  # any-agent's run result
+            if isinstance(first, dict) and isinstance(first.get("info"), dict) and len(traces) == 1:
+                _assessments(trace, first["info"])  # MLflow's: feedback and expectations, as scores
         return traces
     return read
+
+
+def _assessments(trace: Trace, info: dict[str, Any]) -> None:
+    """MLflow assessments as scores: on their span when they name one, else on the trace. The whole
+    `info` is kept too (with the file's other fields, in the trace's resources)."""
+    by_id = {s.span_id: s for s in trace.spans}
+    for item in as_list(info.get("assessments")):
+        if not isinstance(item, dict):
+            continue
+        verdict = as_dict(item.get("feedback")) or as_dict(item.get("expectation"))
+        source = as_dict(item.get("source"))
+        score = {"name": item.get("assessment_name") or item.get("name"), "value": verdict.get("value"),
+                 "comment": item.get("rationale"), "source": source.get("source_type"),
+                 "source_id": source.get("source_id"), "error": verdict.get("error")}
+        score = {k: v for k, v in score.items() if v not in (None, "")}
+        target = by_id.get(norm_id(item.get("span_id"), 16))
+        (target.scores if target else trace.metadata.setdefault("scores", [])).append(score)
 
 
 def stream(path: Path) -> list[Trace]:

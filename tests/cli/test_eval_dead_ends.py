@@ -1,0 +1,124 @@
+"""Dead ends an agent following the eval-tool and prompt-craft skills met in `agentbook eval` and
+`agentbook baseline`: each test types the commands as the skill teaches them and asserts the exact text
+that tells the agent what happened and what to do next."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import CliResult
+
+SUITE = "evals/logql/suite.yaml"
+MODEL = "scripted:evals/sut.script.yaml"
+INC_150 = """\
+id: warnings-per-pod-inventory
+vars:
+  question: How many warnings per pod did inventory log?
+assert:
+  - type: contains
+    value: '|~ "(?i)warn"'
+  - type: not-contains
+    value: '|= "warn"'
+"""
+
+
+def _run_id(result: CliResult) -> str:
+    return str(json.loads(result.out)["run_id"])
+
+
+def test_diff_after_a_case_run_names_the_cases_it_did_not_compare(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """prompt-craft had the agent check the whole suite with `eval diff` after `eval run --case`: the
+    diff compared the one case both runs held and printed `0 flipped`, read as "no regressions"."""
+    whole = _run_id(run_cli("eval", "run", SUITE, "--model", MODEL, "--json"))
+    one = _run_id(run_cli("eval", "run", SUITE, "--case", "timeouts-payments", "--model", MODEL, "--json"))
+    again = _run_id(run_cli("eval", "run", SUITE, "--model", MODEL, "--json"))
+    res = run_cli("eval", "diff", SUITE, "@2", "latest")
+    assert res.code == 0
+    assert res.out.splitlines() == [
+        f"{one} -> {again}: 0 flipped (1 case in both runs)",
+        f"  not compared, only in {again}: auth-staging, oom-by-pod-checkout, rate-5xx-gateway, slow-requests-search",
+        ("  (a run with --case holds only those cases: compare two runs of the whole suite, or check the suite "
+         "against a baseline: agentbook baseline save / check)")]
+    assert json.loads(run_cli("eval", "diff", SUITE, "@2", "latest", "--json").out)["compared"] == 1
+    assert run_cli("eval", "diff", SUITE, whole, again).out == f"{whole} -> {again}: 0 flipped (5 cases in both runs)\n"
+
+
+def test_a_run_without_model_says_the_suite_chose_it_and_how_to_choose(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """eval-tool's `agentbook eval run SUITE --case ID --repeat 5`, without an API key: each case said
+    `model error: anthropic:claude-haiku-4-5: no API key`, not that the suite named that model nor that
+    --model picks the ticket's eval model."""
+    res = run_cli("eval", "run", SUITE, "--case", "timeouts-payments", "--repeat", "5")
+    assert res.code == 2
+    assert res.out.splitlines()[1] == (
+        "      model error: anthropic:claude-haiku-4-5: no API key (set ANTHROPIC_API_KEY (or key_env=<VAR> in the "
+        "spec)); anthropic:claude-haiku-4-5 is the suite's `providers:` model: --model SPEC runs another")
+    chosen = run_cli("eval", "run", SUITE, "--case", "timeouts-payments", "--model", "anthropic:claude-haiku-4-5")
+    assert chosen.out.splitlines()[1] == (
+        "      model error: anthropic:claude-haiku-4-5: no API key (set ANTHROPIC_API_KEY (or key_env=<VAR> in the "
+        "spec))")
+
+
+def test_a_failed_check_says_it_failed(example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """The INC-150 case added as eval-tool teaches (a file, then `eval add --file`), run to see it fail:
+    the line under FAIL read `contains: output contains '|~ "(?i)warn"'`, the check and not its result."""
+    Path(".agentbook").mkdir(exist_ok=True)
+    Path(".agentbook/case.yaml").write_text(INC_150)
+    assert run_cli("eval", "add", SUITE, "--file", ".agentbook/case.yaml").code == 0
+    res = run_cli("eval", "run", SUITE, "--case", "warnings-per-pod-inventory", "--model", MODEL)
+    assert res.code == 1
+    assert res.out.splitlines()[:3] == [
+        "FAIL  warnings-per-pod-inventory   0/1 [0.00, 0.79]",
+        "      failed: contains: output contains '|~ \"(?i)warn\"'; not-contains: not: output contains '|= \"warn\"'",
+        '      answered (attempt 1): "sum by (pod) (count_over_time({service_name=\\"inventory\\"} |= \\"warn\\" [5m]))"']
+
+
+def test_a_cut_description_says_where_it_is_whole(example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """add-eval's first step: `agentbook eval list SUITE` to see the cases' style; descriptions ended in
+    `…` with nothing saying how to read them."""
+    res = run_cli("eval", "list", SUITE)
+    assert res.code == 0
+    assert res.out.splitlines()[-2:] == [
+        f"(descriptions cut at 48 characters: agentbook eval show {SUITE} ID, or --json, has them whole)",
+        "5 of 5 cases (split layout)"]
+    assert run_cli("eval", "list", SUITE, "--filter", "id=slow-*").out.splitlines()[-1:] == [
+        "1 of 5 cases (split layout)"]  # nothing cut, nothing said
+
+
+def test_a_long_run_lists_the_cases_that_did_not_pass(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """eval-tool's `agentbook eval run SUITE` on a suite of 150 cases: the output was cut after the first
+    4,000 characters of PASS lines, and the one failing case, last in the file, was not on screen."""
+    script = tmp_path / "sut.script.yaml"
+    script.write_text("version: 1\nmodel: scripted-capital\ndefault:\n  turns:\n    - text: Paris\n")
+    (tmp_path / "p.txt").write_text("Capital of {{country}}?")
+    cases = "".join(f"  - id: capital-{i:03d}\n    vars: {{country: France}}\n    assert: [{{type: equals, value: "
+                    f"{'Lyon' if i == 149 else 'Paris'}}}]\n" for i in range(150))
+    (tmp_path / "suite.yaml").write_text("prompts: [file://p.txt]\ntests:\n" + cases)
+    res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--model", f"scripted:{script}")
+    assert res.code == 1
+    lines = res.out.splitlines()
+    assert lines[:3] == ["FAIL  capital-149                  0/1 [0.00, 0.79]",
+                         "      failed: equals: output equals 'Lyon'", '      answered (attempt 1): "Paris"']
+    assert lines[3] == "[149 passing cases not listed: --json lists every case]"
+    assert lines[4].startswith("run ") and lines[4].endswith(": 149 passed, 1 failed, 0 errors, 0 flaky "
+                                                              f"(149 cached responses) with scripted:{script}")
+
+
+def test_a_run_id_is_a_name_in_the_suites_runs_not_a_path(example_cwd: Path,
+                                                          run_cli: Callable[..., CliResult]) -> None:
+    """`eval show --run RUN` and `eval diff` read RUN.json in the suite's runs folder; a path climbing out
+    of it reads another JSON file, which in a session may be outside the agent's root."""
+    run = _run_id(run_cli("eval", "run", SUITE, "--case", "timeouts-payments", "--model", MODEL, "--json"))
+    runs = next(Path("evals/logql/.agentbook/runs").iterdir())
+    (Path("evals") / "elsewhere.json").write_text((runs / f"{run}.json").read_text())
+    climb = "../" * len(runs.parts) + "evals/elsewhere"
+    assert (runs / f"{climb}.json").resolve() == (example_cwd / "evals" / "elsewhere.json").resolve()
+    for args in (("show", SUITE, "timeouts-payments", "--run", climb), ("diff", SUITE, climb, "latest")):
+        res = run_cli("eval", *args)
+        assert res.code == 3 and res.err.startswith(f"agentbook: error: unknown run '{climb}' for "), res.err
+    shown = run_cli("eval", "show", SUITE, "timeouts-payments", "--run", "latest")
+    assert shown.code == 0 and shown.out.splitlines()[:2] == [
+        f"# case timeouts-payments in run {run} with {MODEL}: pass (1/1 attempts passed)", "attempt 1: pass"]

@@ -1,0 +1,166 @@
+"""What each reader makes of the third-party samples in `data/<source>/` (provenance in
+`data/PROVENANCE.md`), and, for shapes no sample shows, a small file written here.
+
+Expected values are read straight from the source JSON, not from the readers under test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agentbook.traces import export_trace, read_trace
+from agentbook.traces.model import Span, Trace
+
+DATA = Path(__file__).parent / "data"
+
+
+def _only(trace: Trace, kind: str) -> list[Span]:
+    return [s for s in trace.spans if s.kind == kind]
+
+
+def test_vercel_ai_sdk_spans_become_model_calls_with_their_messages() -> None:
+    source = DATA / "openinference-vercel" / "all-spans.json"
+    raw = json.loads(source.read_text(encoding="utf-8"))
+    traces = read_trace(source)
+    assert len(traces) == len(raw)  # the fixture keeps one span per trace
+    for item, trace in zip(raw, traces, strict=True):
+        span, attrs = trace.spans[0], item["attributes"]
+        start = item["startTime"][0] * 10**9 + item["startTime"][1]
+        assert (trace.format, span.span_id, span.start_ns) == ("otlp", item["spanContext"]["spanId"], start)
+        operation = attrs["ai.operationId"]
+        assert span.kind == ("llm" if operation.endswith(("doGenerate", "doStream")) else
+                             "other" if "embed" in operation else "chain")
+        if "ai.response.model" in attrs:
+            assert span.model == attrs["ai.response.model"]
+        tokens = attrs.get("ai.usage.inputTokens", attrs.get("ai.usage.promptTokens", attrs.get("ai.usage.tokens")))
+        assert span.input_tokens == tokens
+        if "ai.prompt.messages" in attrs:
+            assert len(span.input_messages) == len(json.loads(attrs["ai.prompt.messages"]))
+        answer = attrs.get("ai.response.text", attrs.get("ai.response.object"))
+        if answer is not None:
+            assert span.output_messages[-1].content == answer
+            assert span.output_messages[-1].finish_reason == attrs["ai.response.finishReason"]
+
+
+def test_vercel_tool_call_spans_and_parent_spellings(tmp_path: Path) -> None:
+    """The attributes the AI SDK documents for `ai.toolCall` (no sample has one), under a provider call,
+    with the parent given either way the JS SDK has written it."""
+    hr = [1770131992, 5]
+    spans = [
+        {"name": "ai.generateText.doGenerate", "spanContext": {"traceId": "ab" * 16, "spanId": "01" * 8},
+         "startTime": hr, "endTime": hr, "status": {"code": 2, "message": "boom"},
+         "attributes": {"ai.operationId": "ai.generateText.doGenerate", "ai.model.id": "m",
+                        "ai.response.toolCalls": json.dumps([{"toolCallType": "function", "toolCallId": "call-1",
+                                                              "toolName": "getWeather", "input": '{"city":"Prague"}'}]),
+                        "ai.response.finishReason": "tool-calls"}},
+        {"name": "ai.toolCall", "spanContext": {"traceId": "ab" * 16, "spanId": "02" * 8},
+         "parentSpanContext": {"traceId": "ab" * 16, "spanId": "01" * 8}, "startTime": hr, "endTime": hr,
+         "attributes": {"ai.operationId": "ai.toolCall", "ai.toolCall.name": "getWeather",
+                        "ai.toolCall.id": "call-1", "ai.toolCall.args": '{"city":"Prague"}',
+                        "ai.toolCall.result": "Sunny in Prague"}},
+        {"name": "ai.toolCall", "spanContext": {"traceId": "ab" * 16, "spanId": "03" * 8},
+         "parentSpanId": "01" * 8, "attributes": {"ai.operationId": "ai.toolCall", "ai.toolCall.name": "x"}},
+    ]
+    (tmp_path / "spans.json").write_text(json.dumps(spans), encoding="utf-8")
+    trace = read_trace(tmp_path / "spans.json")[0]
+    call, tool, bare = trace.spans
+    assert (call.kind, call.status, call.model) == ("llm", "error", "m")
+    assert [(c.name, c.id, c.arguments) for c in call.output_messages[0].tool_calls] == [
+        ("getWeather", "call-1", '{"city":"Prague"}')]
+    assert (tool.kind, tool.parent_id, tool.tool_name, tool.tool_call_id) == ("tool", "01" * 8, "getWeather", "call-1")
+    assert (tool.tool_args, tool.tool_result) == ('{"city":"Prague"}', "Sunny in Prague")
+    assert (bare.parent_id, bare.tool_args, bare.tool_result) == ("01" * 8, None, None)
+    summary = export_trace(trace, tmp_path / "out")
+    assert (summary.tool_spans, summary.errors) == (2, 1)
+
+
+def test_claude_stream_json_session_reads_turns_result_and_cost() -> None:
+    source = DATA / "claude-agent-sdk-gleam" / "basic_query.ndjson"
+    lines = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    init, reply, result = lines
+    trace = read_trace(source)[0]
+    root, turn = trace.spans
+    assert (trace.format, trace.trace_id) == ("claude-stream", init["session_id"])
+    assert (root.status, root.cost_usd, root.output_text, root.model) == (
+        "ok", result["total_cost_usd"], result["result"], init["model"])
+    usage = reply["message"]["usage"]
+    assert (turn.kind, turn.model, turn.output_messages[0].content) == ("llm", reply["message"]["model"], "4")
+    assert turn.input_tokens == usage["input_tokens"] + usage["cache_creation_input_tokens"]
+    assert turn.attributes["message_id"] == reply["message"]["id"]
+    assert (root.attributes["init"], root.attributes["result"]) == (init, result)
+
+
+def test_claude_stream_json_lines_one_per_file() -> None:
+    folder = DATA / "claude-agent-sdk-gleam"
+    call = json.loads((folder / "assistant_message.json").read_text(encoding="utf-8"))["message"]["content"][0]
+    tool = _only(read_trace(folder / "assistant_message.json")[0], "tool")[0]
+    assert (tool.tool_name, tool.tool_call_id, json.loads(tool.tool_args or "")) == (call["name"], call["id"], call["input"])
+    answer = read_trace(folder / "user_message.json")[0]
+    assert answer.format == "claude-stream"
+    assert any("has no matching tool call" in p for p in answer.problems)
+    assert read_trace(folder / "result_success.json")[0].spans[0].status == "ok"
+
+
+def test_claude_stream_json_failed_result_fails_the_session(tmp_path: Path) -> None:
+    lines: list[dict[str, Any]] = [
+        {"type": "system", "subtype": "init", "session_id": "s1", "model": "claude-x"},
+        {"type": "result", "subtype": "error_max_turns", "is_error": True, "session_id": "s1", "num_turns": 6},
+    ]
+    (tmp_path / "out.jsonl").write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    root = read_trace(tmp_path / "out.jsonl")[0].spans[0]
+    assert (root.status, root.status_message) == ("error", "error_max_turns")
+
+
+def test_claude_code_loglines_wrapper_reads_like_a_transcript() -> None:
+    source = DATA / "claude-code-transcripts" / "sample_session.json"
+    records = json.loads(source.read_text(encoding="utf-8"))["loglines"]
+    blocks = [b for r in records if isinstance(r["message"].get("content"), list) for b in r["message"]["content"]]
+    trace = read_trace(source)[0]
+    tools = _only(trace, "tool")
+    assert trace.format == "claude-code"
+    assert [t.tool_name for t in tools] == [b["name"] for b in blocks if b["type"] == "tool_use"]
+    assert sum(t.status == "error" for t in tools) == sum(bool(b.get("is_error")) for b in blocks)
+    thoughts = [b["thinking"] for b in blocks if b["type"] == "thinking"]
+    reasoning = "".join(m.reasoning for s in _only(trace, "llm") for m in s.output_messages)
+    assert thoughts and all(t in reasoning for t in thoughts)
+
+
+def _recorded(name: str) -> list[tuple[str, Any]]:
+    path = DATA / "langsmith-sdk" / f"anthropic_managed_{name}.jsonl"
+    return [tuple(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_claude_managed_agents_session_from_recorded_calls() -> None:
+    calls = _recorded("custom_tools")
+    session = calls[0][1]
+    events = [p for m, p in calls if m.endswith("events.stream")]
+    trace = read_trace(DATA / "langsmith-sdk" / "anthropic_managed_custom_tools.jsonl")[0]
+    root = trace.spans[0]
+    assert (trace.format, trace.trace_id, root.model) == ("claude-sessions", session["id"], session["agent"]["model"]["id"])
+    assert root.input_messages[0].content == session["agent"]["system"]
+    requests = _only(trace, "llm")
+    ends = [e for e in events if e["type"] == "span.model_request_end"]
+    assert [(s.input_tokens, s.output_tokens) for s in requests] == [
+        (sum(e["model_usage"][k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")),
+         e["model_usage"]["output_tokens"]) for e in ends]
+    use = next(e for e in events if e["type"] == "agent.custom_tool_use")
+    answer = next(e for e in events if e["type"] == "user.custom_tool_result")
+    (tool,) = _only(trace, "tool")
+    assert (tool.tool_name, json.loads(tool.tool_args or ""), tool.tool_result) == (
+        use["name"], use["input"], answer["content"][0]["text"])
+    said = next(e for e in events if e["type"] == "agent.message")
+    assert requests[-1].output_messages[0].content == said["content"][0]["text"]
+
+
+def test_claude_managed_agents_rejected_tool_fails_and_plain_events_read_alike(tmp_path: Path) -> None:
+    source = DATA / "langsmith-sdk" / "anthropic_managed_mcp_tools_reject.jsonl"
+    trace = read_trace(source)[0]
+    failed = [s for s in _only(trace, "tool") if s.status == "error"]
+    assert [s.tool_name for s in failed] == ["web_search_exa"] and "rejected" in failed[0].status_message
+    events = [p for m, p in _recorded("mcp_tools_reject") if m.endswith("events.stream")]
+    (tmp_path / "events.json").write_text(json.dumps({"data": events}), encoding="utf-8")
+    plain = read_trace(tmp_path / "events.json")[0]
+    shape = [(s.kind, s.tool_name, s.status, s.input_tokens) for s in trace.spans[1:]]
+    assert [(s.kind, s.tool_name, s.status, s.input_tokens) for s in plain.spans[1:]] == shape  # no model: no session

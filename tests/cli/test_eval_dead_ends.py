@@ -105,3 +105,20 @@ def test_a_long_run_lists_the_cases_that_did_not_pass(tmp_path: Path, run_cli: C
     assert lines[3] == "[149 passing cases not listed: --json lists every case]"
     assert lines[4].startswith("run ") and lines[4].endswith(": 149 passed, 1 failed, 0 errors, 0 flaky "
                                                               f"(149 cached responses) with scripted:{script}")
+
+
+def test_a_run_id_is_a_name_in_the_suites_runs_not_a_path(example_cwd: Path,
+                                                          run_cli: Callable[..., CliResult]) -> None:
+    """`eval show --run RUN` and `eval diff` read RUN.json in the suite's runs folder; a path climbing out
+    of it reads another JSON file, which in a session may be outside the agent's root."""
+    run = _run_id(run_cli("eval", "run", SUITE, "--case", "timeouts-payments", "--model", MODEL, "--json"))
+    runs = next(Path("evals/logql/.agentbook/runs").iterdir())
+    (Path("evals") / "elsewhere.json").write_text((runs / f"{run}.json").read_text())
+    climb = "../" * len(runs.parts) + "evals/elsewhere"
+    assert (runs / f"{climb}.json").resolve() == (example_cwd / "evals" / "elsewhere.json").resolve()
+    for args in (("show", SUITE, "timeouts-payments", "--run", climb), ("diff", SUITE, climb, "latest")):
+        res = run_cli("eval", *args)
+        assert res.code == 3 and res.err.startswith(f"agentbook: error: unknown run '{climb}' for "), res.err
+    shown = run_cli("eval", "show", SUITE, "timeouts-payments", "--run", "latest")
+    assert shown.code == 0 and shown.out.splitlines()[:2] == [
+        f"# case timeouts-payments in run {run} with {MODEL}: pass (1/1 attempts passed)", "attempt 1: pass"]

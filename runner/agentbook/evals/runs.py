@@ -43,8 +43,10 @@ def load_run(suite_path: Path, run_id: str) -> dict[str, Any]:
         runs = list_runs(suite_path)
         n = int(run_id[1:])
         run_id = runs[-n] if 0 < n <= len(runs) else ""
+    # a run id names a file in the suite's runs folder, nothing else: `../x` would read any JSON file
+    plain = bool(run_id) and "/" not in run_id and "\\" not in run_id and not run_id.startswith(".")
     path = state.runs_dir(suite_path) / f"{run_id}.json"
-    if not run_id or not path.is_file():
+    if not plain or not path.is_file():
         known = ", ".join(list_runs(suite_path)[-5:]) or "none yet"
         raise FatalError(f"unknown run {run_id or '(none)'!r} for {suite_path}",
                          hint=f"recent runs: {known}; `agentbook eval run SUITE` makes one")

@@ -5,6 +5,7 @@ zero wall clock would end a session before its first request."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -30,6 +31,8 @@ def parse_duration(value: Any, *, where: str = "timeout", error: type[FatalError
             raise error(f"{where}: expected a duration, got {value!r}", hint=HINT)
         parts = {k: float(v) if v else 0.0 for k, v in found.groupdict().items()}
         seconds = parts["bare"] + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+    if not math.isfinite(seconds):  # YAML's .nan and .inf: NaN compares false with everything, bounding nothing
+        raise error(f"{where}: the duration must be finite, got {value!r}", hint=HINT)
     if not seconds > 0:
         raise error(f"{where}: the duration must be above zero, got {value!r}", hint=HINT)
     return seconds

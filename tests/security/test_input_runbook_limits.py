@@ -45,8 +45,10 @@ def test_a_repositorys_runbook_cannot_raise_the_runners_defaults(tmp_path: Path,
                  "sandbox.tool_seconds", "sandbox.tmp"):
         assert f"runbook limits.{name}" in capped, capped
     assert "the runner's default for a repository's runbook (raise it with --max-turns): capped at 50" in capped
-    # no default bounds these: the runbook's value lowers "unlimited", it raises nothing
-    assert plan["limits"]["max_usd"] == 1000 and plan["limits"]["wall_seconds"] == 100 * 3600
+    # spend and time have defaults too ($10, 2h): without them the runbook's $1000 and 100h went through
+    assert plan["limits"]["max_usd"] == 10 and plan["limits"]["wall_seconds"] == 2 * 3600
+    assert "runbook limits.max_usd 1000 is above the runner's default" in capped
+    assert "runbook limits.timeout 360000 is above the runner's default" in capped
 
 
 def test_the_users_flags_are_the_ceiling(tmp_path: Path, capsys) -> None:

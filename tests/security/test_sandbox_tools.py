@@ -98,6 +98,22 @@ def test_a_hung_tool_is_abandoned_at_tool_seconds(tmp_path: Path) -> None:
     assert second["content"].startswith("     1\t# the agent")
 
 
+@pytest.mark.timeout(120)  # before the fix the session never came back: the regex held the GIL, clocks and all
+def test_a_backtracking_grep_pattern_is_stopped_at_tool_seconds(tmp_path: Path) -> None:
+    """A file the agent reads can dictate its next grep; `(a+)+$` against 40 `a`s and a `b` backtracks for
+    days, and Python's `re` holds the GIL throughout: in the runner's process no clock could fire."""
+    root = make_root(tmp_path)
+    (root / "trap.txt").write_text("a" * 40 + "b\n")
+    agent = script(tmp_path, call("grep", pattern="(a+)+$"), call("grep", pattern="b$"))
+    config = SessionConfig(model=f"scripted:{agent}", root=root, tools=["grep"], limits=Limits(tool_seconds=2),
+                           budgets=Budgets(wall_seconds=60), transcript_path=tmp_path / "t.jsonl")
+    result = asyncio.run(run_session(config, "attack"))
+    assert result.outcome.kind.value == "completed"
+    stuck, after = tool_results(tmp_path / "t.jsonl")
+    assert stuck["is_error"] and "2s" in stuck["content"], stuck
+    assert after["content"] == "trap.txt:1:" + "a" * 40 + "b"
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("blocking", [True, False], ids=["thread", "coroutine"])
 def test_session_timeout_fires_whatever_a_tool_does(tmp_path: Path, blocking: bool) -> None:

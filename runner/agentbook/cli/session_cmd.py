@@ -13,6 +13,7 @@ from agentbook.cli.output import bounded, emit_json, json_option
 from agentbook.duration import parse_duration
 from agentbook.errors import UsageError
 from agentbook.session import DEFAULT_TOOLS, Budgets, SessionConfig, run_session
+from agentbook.session.config import DEFAULT_MAX_USD
 from agentbook.session.limits import parse_flags as parse_limit_flags
 from agentbook.session.limits import resolve as resolve_limits
 from agentbook.session.result import SessionResult
@@ -33,7 +34,7 @@ def default_out_dir() -> Path:
 @click.option("--tools", default=",".join(DEFAULT_TOOLS), show_default=True, help="Comma-separated tool names.")
 @click.option("--max-turns", type=int, default=50, show_default=True, help="Model requests at most.")
 @click.option("--max-tokens", type=int, help="Tokens (input incl. cached + output) at most.")
-@click.option("--max-usd", type=float, help="Spend at most this many dollars.")
+@click.option("--max-usd", type=float, default=DEFAULT_MAX_USD, show_default=True, help="Spend at most this many dollars.")
 @click.option("--timeout", "timeout", default="30m", show_default=True,
               help="Wall clock limit: seconds, or 90s / 45m / 1h.")
 @click.option("--max-tool-errors", type=int, default=8, show_default=True, help="Consecutive failed tool calls.")

@@ -9,6 +9,7 @@ never past a flag. A runbook asking more than its ceiling gets the ceiling, and 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from agentbook.duration import parse_duration
@@ -78,6 +79,6 @@ def _int(value: Any, name: str, default: int | None) -> int | None:
 def _float(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise FatalError(f"runbook limits.max_usd must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise FatalError(f"runbook limits.max_usd must be a number above 0, got {value!r}")
     return float(value)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentbook.errors import FatalError
 from agentbook.session.limits import Limits
 
 if TYPE_CHECKING:
@@ -16,26 +17,54 @@ if TYPE_CHECKING:
 DEFAULT_TOOLS = ("read", "write", "edit", "glob", "grep", "bash")
 
 
+# What a run or session that names no spend or time limit gets: a ticket or runbook that leaves them out
+# (or a bot's workflow that forgets --max-usd) must not run unbounded on the runner's key. Raise them with
+# --max-usd / --timeout (or a runbook of agentbook's own); past the ceilings a value is taken for a slip.
+DEFAULT_MAX_USD = 10.0
+DEFAULT_WALL_SECONDS = 2 * 3600.0
+MAX_USD_CEILING = 10_000.0
+MAX_WALL_SECONDS = 7 * 86400.0
+
+
 @dataclass
 class Budgets:
-    """Limits checked before every model request; `None` means unlimited.
+    """Limits checked before every model request; `None` means unlimited (only a library caller can ask
+    for that: the CLI and runbooks fall back to the defaults above).
 
     `max_turns` counts API rounds (one request each), `max_tokens` all input (cached included) plus
     output tokens, `max_tool_errors` consecutive failed tool calls. Once any limit is `reserve` used,
-    the agent is told once to save its work and finish.
+    the agent is told once to save its work and finish. Absurd values (NaN, infinite, zero, negative,
+    past the ceilings) are a FatalError: NaN compares false with everything, so it bounded nothing.
     """
 
     max_turns: int | None = 50
     max_tokens: int | None = None
-    max_usd: float | None = None
-    wall_seconds: float | None = None
+    max_usd: float | None = DEFAULT_MAX_USD
+    wall_seconds: float | None = DEFAULT_WALL_SECONDS
     max_tool_errors: int | None = 8
     reserve: float = 0.85
+
+    def __post_init__(self) -> None:
+        for name, ceiling, shown in (("max_usd", MAX_USD_CEILING, f"${MAX_USD_CEILING:,.0f}"),
+                                     ("wall_seconds", MAX_WALL_SECONDS, f"{MAX_WALL_SECONDS / 86400:g} days")):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= ceiling:
+                raise FatalError(f"budget {_BUDGET_NAMES[name]} must be above 0 and at most {shown}, got {value!r}",
+                                 hint="a limit past the ceiling is taken for a slip; split the work instead")
+        for name in ("max_turns", "max_tokens", "max_tool_errors"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise FatalError(f"budget {name} must be a whole number of 0 or more, got {value!r}")
 
     def to_json(self) -> dict[str, Any]:
         return {"max_turns": self.max_turns, "max_tokens": self.max_tokens, "max_usd": self.max_usd,
                 "wall_seconds": self.wall_seconds, "max_tool_errors": self.max_tool_errors,
                 "reserve": self.reserve}
+
+
+_BUDGET_NAMES = {"max_usd": "max_usd (--max-usd)", "wall_seconds": "timeout (--timeout)"}
 
 
 def _new_session_id() -> str:

@@ -125,7 +125,8 @@ class Session:
             final_text=self._final_text(), files_changed=list(self.files_changed), tool_calls=self.tool_calls,
             retries=self.retries, wall_seconds=self._budget.elapsed(),
             transcript_path=Path(self.config.transcript_path) if self.config.transcript_path else None,
-            trace_path=Path(self.config.trace_path) if self.config.trace_path else None)
+            trace_path=Path(self.config.trace_path) if self.config.trace_path else None,
+            budgets=self.config.budgets.to_json())
 
     # -- the loop --------------------------------------------------------------------------------
 

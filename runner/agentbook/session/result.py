@@ -27,6 +27,7 @@ class SessionResult:
     wall_seconds: float = 0.0
     transcript_path: Path | None = None
     trace_path: Path | None = None
+    budgets: dict[str, Any] = field(default_factory=dict)  # the limits it ran under (defaults included)
 
     @property
     def exit_code(self) -> int:
@@ -39,4 +40,4 @@ class SessionResult:
                 "files_changed": self.files_changed, "tool_calls": self.tool_calls, "retries": self.retries,
                 "wall_seconds": round(self.wall_seconds, 3),
                 "transcript_path": str(self.transcript_path) if self.transcript_path else None,
-                "trace_path": str(self.trace_path) if self.trace_path else None}
+                "trace_path": str(self.trace_path) if self.trace_path else None, "budgets": self.budgets}

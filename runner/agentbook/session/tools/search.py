@@ -7,9 +7,11 @@ over a big tree neither stalls the other sessions nor pays a worker thread's GIL
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import stat
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -17,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agentbook.session.paths import PathRefused, glob_regex, relative, resolve_in_root
-from agentbook.session.tools import ToolContext, ToolResult
-from agentbook.session.tools.files import read_regular
+from agentbook.session.tools import ToolContext, ToolResult, grep_worker
 
 GLOB_MAX = 200
 GREP_MAX = 100
@@ -26,6 +27,9 @@ GREP_LINE_MAX = 300
 GREP_FILE_MAX_BYTES = 2_000_000
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"}
 SLICE_SECONDS = 0.004  # longest stretch a walk keeps the event loop
+WORKER = Path(grep_worker.__file__)
+# a pattern of plain characters only: it matches in time linear in the line, whatever the file says
+LITERAL = re.compile(r"[A-Za-z0-9_ \-/:=,;'\"#@<>%!&~`]+")
 
 
 async def paced(items: Iterator[Path]) -> AsyncIterator[Path]:
@@ -140,37 +144,43 @@ class GrepTool:
             return start
         name_rx = glob_regex(str(args["glob"])) if args.get("glob") else None
         offset = int(args.get("offset") or 0)
-        shown: list[str] = []
-        total = 0
+        files: list[list[str]] = []
         async for path in paced(walk_files(ctx.root, start)):
             rel = relative(ctx.root, path)
-            if name_rx and not (name_rx.fullmatch(rel) or name_rx.fullmatch(path.name)):
-                continue
-            for line_no, line in _matching_lines(path, rx, stop_at_first=bool(args.get("files_only"))):
-                total += 1
-                if offset < total <= offset + GREP_MAX:
-                    shown.append(rel if args.get("files_only") else f"{rel}:{line_no}:{_cut(line)}")
-        return ToolResult(_grep_report(shown, total, offset, str(args.get("pattern"))))
+            if name_rx is None or name_rx.fullmatch(rel) or name_rx.fullmatch(path.name):
+                files.append([str(path), rel])
+        job = {"pattern": rx.pattern, "ignore_case": bool(args.get("ignore_case")), "offset": offset,
+               "files_only": bool(args.get("files_only")), "max": GREP_MAX, "line_max": GREP_LINE_MAX,
+               "file_max": GREP_FILE_MAX_BYTES, "files": files}
+        if LITERAL.fullmatch(rx.pattern):  # no operator, so no backtracking: a thread is enough (and 10x cheaper)
+            found: dict[str, Any] | ToolResult = await asyncio.to_thread(grep_worker.search, job)
+        else:
+            found = await _match_apart(job, ctx.limits.tool_seconds)
+        if isinstance(found, ToolResult):
+            return found
+        return ToolResult(_grep_report(found["shown"], found["total"], offset, str(args.get("pattern"))))
 
 
-def _matching_lines(path: Path, rx: re.Pattern[str], stop_at_first: bool) -> Iterator[tuple[int, str]]:
+async def _match_apart(job: dict[str, Any], seconds: float) -> dict[str, Any] | ToolResult:
+    """`job` matched by grep_worker.py in a process of its own, killed after `seconds` (or when the call
+    is abandoned): a pattern that backtracks catastrophically holds the GIL, and in this process it
+    froze every session on the loop, their clocks included."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-I", "-S", str(WORKER), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={})
     try:
-        if path.stat().st_size > GREP_FILE_MAX_BYTES:
-            return
-        data = read_regular(path)
-    except OSError:
-        return
-    if b"\x00" in data[:8192]:
-        return
-    for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-        if rx.search(line):
-            yield n, line
-            if stop_at_first:
-                return
-
-
-def _cut(line: str) -> str:
-    return line if len(line) <= GREP_LINE_MAX else line[:GREP_LINE_MAX] + " [...]"
+        out, err = await asyncio.wait_for(proc.communicate(json.dumps(job).encode()), seconds)
+    except TimeoutError:
+        return ToolResult(f"error: grep stopped after {seconds:g}s: the pattern {job['pattern'][:80]!r} backtracks "
+                          "too much on these files (nested repeats like (a+)+); simplify it", is_error=True)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    if proc.returncode != 0:
+        return ToolResult(f"error: grep failed: {err.decode('utf-8', 'replace').strip()[-300:]}", is_error=True)
+    found: dict[str, Any] = json.loads(out)
+    return found
 
 
 def _grep_report(shown: list[str], total: int, offset: int, pattern: str) -> str:

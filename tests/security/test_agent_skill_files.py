@@ -6,20 +6,16 @@ files are copied, none through a link. The agent is the real Claude Code, script
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gitkit import make_repo
-from test_agent_skill_frontmatter import RUNBOOK, claude  # noqa: F401 - the fixture
-
-from agentbook.cli import main
+from test_agent_skill_frontmatter import RUNBOOK, claude, run_probe  # noqa: F401 - claude: the fixture
 
 SECRET = "sk-ant-api03-skill-folder-must-not-carry-this"
 SKILL = "---\nname: note-style\ndescription: How notes are written here.\n---\n# Notes\n\nBe brief.\n"
@@ -44,16 +40,8 @@ def test_a_skill_folders_links_and_specials_are_not_copied_into_the_agents_home(
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(repo), "commit", "-qm", "a skill"], check=True)
     os.mkfifo(skill / "pipe")  # git keeps no fifo: only a checkout has one
-    script = tmp_path / "agent.script.yaml"
-    script.write_text(yaml.safe_dump({"version": 1, "model": "claude-haiku-4-5", "sessions": [
-        {"name": "note", "match": {"system": 'agentbook runbook "probe"'},
-         "turns": [{"tool_use": {"name": "Write", "input": {"file_path": "note.txt", "content": "Do it.\n"}}},
-                   {"text": "Wrote note.txt."}]}]}))
-    code = main(["run", "probe", "--repo", str(repo), "--model", f"scripted:{script}", "--agent", "claude-code",
-                 "--json"])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    home = Path(json.loads(out)["run_dir"]) / "agent-home"
+    data = run_probe(repo, tmp_path, capsys)
+    home = Path(data["run_dir"]) / "agent-home"
     installed = home / ".claude" / "skills" / "note-style"
     assert sorted(p.name for p in installed.iterdir()) == ["SKILL.md", "example.md"]
     for path in home.rglob("*"):

@@ -63,6 +63,20 @@ def claude() -> Path:
     return binary
 
 
+def run_probe(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+    """`agentbook run probe --agent claude-code --json` on `repo`, the agent writing note.txt; its JSON."""
+    script = tmp_path / "agent.script.yaml"
+    script.write_text(yaml.safe_dump({"version": 1, "model": "claude-haiku-4-5", "sessions": [
+        {"name": "note", "match": {"system": 'agentbook runbook "probe"'},
+         "turns": [{"tool_use": {"name": "Write", "input": {"file_path": "note.txt", "content": "Do it.\n"}}},
+                   {"text": "Wrote note.txt."}]}]}))
+    code = main(["run", "probe", "--repo", str(repo), "--model", f"scripted:{script}", "--agent", "claude-code",
+                 "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return json.loads(out)
+
+
 def test_a_repositorys_skill_reaches_claude_code_with_only_its_name_and_description(
         claude: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("AGENTBOOK_CLAUDE", str(claude))
@@ -73,16 +87,7 @@ def test_a_repositorys_skill_reaches_claude_code_with_only_its_name_and_descript
     (repo / "runbooks" / "probe.md").write_text(RUNBOOK)
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(repo), "commit", "-qm", "a skill"], check=True)
-    script = tmp_path / "agent.script.yaml"
-    script.write_text(yaml.safe_dump({"version": 1, "model": "claude-haiku-4-5", "sessions": [
-        {"name": "note", "match": {"system": 'agentbook runbook "probe"'},
-         "turns": [{"tool_use": {"name": "Write", "input": {"file_path": "note.txt", "content": "Do it.\n"}}},
-                   {"text": "Wrote note.txt."}]}]}))
-    code = main(["run", "probe", "--repo", str(repo), "--model", f"scripted:{script}", "--agent", "claude-code",
-                 "--json"])
-    out = capsys.readouterr().out
-    data = json.loads(out)
-    assert code == 0, out
+    data = run_probe(repo, tmp_path, capsys)
     installed = Path(data["run_dir"]) / "agent-home" / ".claude" / "skills" / "note-style"
     text = (installed / "SKILL.md").read_text()
     front = yaml.safe_load(text.split("---\n")[1])

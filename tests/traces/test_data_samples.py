@@ -164,3 +164,22 @@ def test_claude_managed_agents_rejected_tool_fails_and_plain_events_read_alike(t
     plain = read_trace(tmp_path / "events.json")[0]
     shape = [(s.kind, s.tool_name, s.status, s.input_tokens) for s in trace.spans[1:]]
     assert [(s.kind, s.tool_name, s.status, s.input_tokens) for s in plain.spans[1:]] == shape  # no model: no session
+
+
+def test_claude_stream_json_subagent_lines_go_under_their_task_call(tmp_path: Path) -> None:
+    """No sample has a subagent: lines written here after the stream-json shape (`parent_tool_use_id`)."""
+    def say(content: list[dict[str, Any]], parent: str | None = None, role: str = "assistant") -> dict[str, Any]:
+        return {"type": role, "session_id": "s1", "parent_tool_use_id": parent, "uuid": f"u{len(lines)}",
+                "message": {"id": f"m{len(lines)}", "role": role, "model": "claude-x", "content": content}}
+    lines: list[dict[str, Any]] = [{"type": "system", "subtype": "init", "session_id": "s1", "model": "claude-x"}]
+    lines.append(say([{"type": "tool_use", "id": "toolu_task", "name": "Task", "input": {"prompt": "look"}}]))
+    lines.append(say([{"type": "tool_use", "id": "toolu_sub", "name": "Bash", "input": {"command": "ls"}}], "toolu_task"))
+    lines.append(say([{"type": "tool_result", "tool_use_id": "toolu_sub", "content": "a.py"}], "toolu_task", "user"))
+    lines.append(say([{"type": "tool_result", "tool_use_id": "toolu_task", "content": "found a.py"}], None, "user"))
+    (tmp_path / "out.jsonl").write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    spans = {s.span_id: s for s in read_trace(tmp_path / "out.jsonl")[0].spans}
+    bash, task = spans["tool-toolu_sub"], spans["tool-toolu_task"]
+    sub_turn = spans[bash.parent_id or ""]
+    subagent = spans[sub_turn.parent_id or ""]
+    assert (subagent.kind, subagent.parent_id, bash.tool_result) == ("agent", task.span_id, "a.py")
+    assert task.tool_result == "found a.py"

@@ -38,6 +38,7 @@ from agentbook.models.relay import wire_model
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.runbooks.agent_cli import CliAgentSession, require_jail
 from agentbook.runbooks.engines import AgentSession, EngineContext
+from agentbook.session.tools.files import open_regular
 
 BINARY_ENV = "AGENTBOOK_CLAUDE"  # the `claude` to run; default: the one on PATH
 TOOLS = {"read": "Read", "write": "Write", "edit": "Edit", "glob": "Glob", "grep": "Grep", "bash": "Bash",
@@ -131,9 +132,10 @@ class ClaudeCodeSession(CliAgentSession):
         for name, (path, body) in self.ctx.skills.items():
             dest = target / name
             shutil.rmtree(dest, ignore_errors=True)
-            shutil.copytree(Path(path).parent, dest, symlinks=False,
-                            ignore=shutil.ignore_patterns(".git", "__pycache__"))
-            parsed = parse_front_matter((dest / "SKILL.md").read_text(encoding="utf-8", errors="replace"), str(path))
+            copy_skill_folder(Path(path).parent, dest)
+            copied = dest / "SKILL.md"  # not there when the skill's own was a link: it is not followed
+            parsed = parse_front_matter(copied.read_text(encoding="utf-8", errors="replace")
+                                        if copied.is_file() else "", str(path))
             description = parsed.data.get("description")
             kept = {"name": name, "description": description if isinstance(description, str) else ""}
             front = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True, width=1 << 16)
@@ -277,3 +279,29 @@ def _text(content: Any) -> str:
         return "".join(b.get("text", "") for b in content if isinstance(b, dict))
     return str(content or "")
 
+
+SKILL_FILE_MAX_BYTES = 16 << 20  # a skill's references and scripts; past this a file is left out
+
+
+def copy_skill_folder(src: Path, dest: Path) -> list[str]:
+    """Copy a skill's folder into the agent's home: its regular files only, each read without following
+    a symlink or blocking, at most SKILL_FILE_MAX_BYTES each; the names left out are returned. The home
+    is the jailed agent's to read, and a repository's skill folder is the ticket author's to fill: with
+    symlinks followed, `env -> /proc/self/environ` put the runner's environment (its API key, the
+    GitHub token) in the jail, a fifo blocked the run and `/dev/zero` filled the disk."""
+    left_out: list[str] = []
+    for folder, dirs, files in os.walk(src):  # never enters a symlinked folder
+        dirs[:] = [d for d in dirs if d not in (".git", "__pycache__") and not os.path.islink(os.path.join(folder, d))]
+        into = dest / Path(folder).relative_to(src)
+        into.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            try:
+                with open_regular(Path(folder, name), follow=False) as handle:
+                    data = handle.read(SKILL_FILE_MAX_BYTES + 1)
+            except OSError:  # a symlink (ELOOP with O_NOFOLLOW), fifo, socket or device
+                data = None
+            if data is None or len(data) > SKILL_FILE_MAX_BYTES:
+                left_out.append(str(Path(folder, name).relative_to(src)))
+                continue
+            (into / name).write_bytes(data)
+    return left_out

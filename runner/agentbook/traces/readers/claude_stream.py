@@ -6,7 +6,8 @@ later subtypes such as hook and status notices), `assistant` and `user` lines ca
 Anthropic `message` as a session transcript, `stream_event` lines (partial messages, with
 `--include-partial-messages`) and a closing `result` (subtype `success` or `error_*`, `is_error`, the
 final text, `total_cost_usd`, `usage`, durations, permission denials). Fields are snake_case
-(`session_id`, `parent_tool_use_id`, `tool_use_result`) where the transcript has camelCase.
+(`session_id`, `tool_use_result`) where the transcript has camelCase; a subagent's lines name the Task
+call that started it (`parent_tool_use_id`), and its turns go under that call.
 
 Messages are read as the Claude Code transcript reader reads them; the `result` line sets the session
 span's status, final output and cost. The init and result lines are kept whole on the session span,
@@ -18,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..load import Documents
-from ..model import Trace
-from ..values import as_float, as_text
+from ..model import Span, Trace
+from ..values import as_float, as_text, to_ns
 from . import Reader
 from .claude_code import MESSAGE_TYPES, Session, read_sessions
 
@@ -38,6 +39,22 @@ class _StreamSession(Session):
         super().__init__(session, source)
         self.trace.format = "claude-stream"
         self.trace.name = f"claude -p session {session}"
+        self.subagents: dict[str, Span] = {}  # Task tool call id -> the subagent's span
+
+    def agent_for(self, rec: dict[str, Any], n: int) -> Span:
+        """A line with `parent_tool_use_id` is a subagent's (the Task tool call it names): one agent span
+        per such call, under that call's tool span."""
+        call_id = str(rec.get("parent_tool_use_id") or "")
+        if not call_id:
+            return super().agent_for(rec, n)
+        owner = self.subagents.get(call_id)
+        if owner is None:
+            owner = self.subagents[call_id] = self.child(self.tools.get(call_id, self.root), f"subagent-{n:05d}",
+                                                         kind="agent", name="subagent", status="ok")
+        self.owner[str(rec.get("uuid") or n)] = owner
+        now = to_ns(rec.get("timestamp"))
+        owner.start_ns, owner.end_ns = owner.start_ns or now, now or owner.end_ns
+        return owner
 
     def add(self, n: int, rec: dict[str, Any]) -> None:
         """The init and result lines are kept whole on the session span (`init`, `result`); messages are

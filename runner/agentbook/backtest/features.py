@@ -424,7 +424,12 @@ def top_terms(space: FeatureSpace, rows: Sequence[int], k: int = 6, *, trace: bo
     mask[list(rows)] = False
     outside = space.matrix[mask].mean(axis=0) if mask.any() else 0 * inside
     score = inside - outside
-    order = np.argsort(-score)
+    # Ties are common (the words of one sentence all members share score alike) and argsort ordered them
+    # by whatever SIMD sort the CPU has, so a cohort's terms and name changed from one machine to the
+    # next. Ties go to phrases before single words (a phrase says more), then by name; scores are
+    # rounded past the last bits another summation order can move.
+    order = sorted(range(len(space.terms)),
+                   key=lambda i: (-round(float(score[i]), 9), -space.terms[i].count(" "), space.terms[i]))
     picked: list[str] = []
     for i in order:
         if score[i] <= 0 or len(picked) >= k:

@@ -55,7 +55,10 @@ class ClusterSummary:
 
 def slugify(text: str, limit: int = 60) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "cohort"
+    if len(slug) > limit:  # cut at a word's end ("...-add-cascade", not "...-add-cascade-anc")
+        end = slug.rfind("-", 0, limit + 1)
+        slug = slug[:end] if end > limit // 2 else slug[:limit]
+    return slug.rstrip("-") or "cohort"
 
 
 def _auto_slug(cohort: Cohort) -> str:

@@ -126,9 +126,11 @@ class MessagesBackend:
     async def complete(self, request: ModelRequest, *, on_event: StreamCallback | None = None
                        ) -> ModelResponse:
         message = Accumulator()
+        opened = False
         try:
             with self._client() as client:
                 stream = await self._open_stream(client, request)
+                opened = True
                 request_id = stream.response.headers.get("request-id")
                 async with stream:
                     async for event in stream:
@@ -138,6 +140,10 @@ class MessagesBackend:
                             if inspect.isawaitable(result):
                                 await result
         except sdk.AnthropicError as err:
+            if opened and isinstance(err, sdk.APIConnectionError) and not isinstance(err, sdk.APITimeoutError):
+                # anthropic 2.17 wraps a body that broke off after the headers in APIConnectionError
+                # (earlier releases let httpx2's error through, below): either way the SDK did not retry it
+                raise ConnectionFailed(f"{self.spec}: connection broke mid-response: {err.__cause__ or err}") from err
             typed = from_sdk(err, self.spec)
             if typed.error_type in ("overloaded_error", "rate_limit_error") and typed.status == 200:
                 GOVERNOR.limited(None)  # mid-stream limits never reach the response hook

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agentbook.evals.graders import grade, parse_verdict
+from agentbook.evals.graders import PATTERN_SECONDS, grade, parse_verdict
 from agentbook.evals.stats import pass_hat_k, repeat_stats, wilson
 from agentbook.standin import ensure_server
 
@@ -138,13 +138,43 @@ def test_deterministic_assertions(assertion: dict[str, Any], output: str, passed
 
 @pytest.mark.parametrize("assertion,reason", [
     ({"type": "javascript", "value": "output.length > 3"}, "assertion type 'javascript' is not supported"),
-    ({"type": "regex", "value": "("}, "bad assertion value: missing ), unterminated subpattern at position 0"),
+    ({"type": "regex", "value": "("}, "bad assertion value: /(/ is not a regular expression: missing ) at position 1"),
     ({"type": "llm-rubric", "value": "x"}, "no grader model (pass --grader SPEC)"),
     ({"type": "contains", "value": "a", "transform": "output.trim()"}, "`transform` is not supported"),
 ])
 def test_bad_assertions_are_errors(assertion: dict[str, Any], reason: str) -> None:
     result = asyncio.run(grade(assertion, "abc", None))
     assert result.error and not result.passed and result.reason.startswith(reason)
+
+
+HOSTILE = "(a|aa)+$"  # backtracks 2^n ways on n a's and a character it cannot end with
+
+
+@pytest.mark.timeout(60)  # without the deadline, re ran each of these for hours holding the GIL
+@pytest.mark.parametrize("assertion", [
+    {"type": "regex", "value": HOSTILE},
+    {"type": "not-regex", "value": HOSTILE},
+    {"type": "is-json", "value": {"properties": {"x": {"pattern": HOSTILE}}}},
+    {"type": "contains-json", "value": {"patternProperties": {HOSTILE: {"type": "string"}}}},
+])
+def test_a_pattern_that_backtracks_without_end_is_an_error_at_its_deadline(assertion: dict[str, Any]) -> None:
+    answer = "a" * 40 + "!"
+    result = asyncio.run(grade(assertion, f'{{"x": "{answer}", "{answer}": 1}}' if "json" in assertion["type"]
+                               else answer, None))
+    assert result.error and not result.passed
+    assert result.reason == (f"bad assertion value: /{HOSTILE}/ ran over {PATTERN_SECONDS:g} s on the output "
+                             "(a pattern that backtracks without end, such as (a|aa)+$)")
+
+
+@pytest.mark.parametrize("schema,answer,passed", [
+    ({"properties": {"x": {"pattern": "^a+$"}}}, '{"x": "aaa"}', True),
+    ({"properties": {"x": {"pattern": "^a+$"}}}, '{"x": "aab"}', False),
+    ({"patternProperties": {"^n_": {"type": "integer"}}}, '{"n_a": 1, "s": "x"}', True),
+    ({"patternProperties": {"^n_": {"type": "integer"}}}, '{"n_a": "1"}', False),
+])
+def test_schema_patterns_still_mean_what_json_schema_says(schema: dict[str, Any], answer: str, passed: bool) -> None:
+    result = asyncio.run(grade({"type": "is-json", "value": schema}, answer, None))
+    assert (result.passed, result.error) == (passed, False), result.reason
 
 
 @pytest.mark.parametrize("raw,expected", [

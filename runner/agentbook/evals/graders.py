@@ -2,6 +2,12 @@
 
 An `llm-rubric` verdict must parse as JSON with a boolean `pass`; anything else is an error of the
 grader (never a pass), so a judge that rambles cannot make a suite green.
+
+A suite's patterns (`regex`, a schema's `pattern` and `patternProperties`) are data anyone who can write
+to the repository wrote. Python's `re` cannot be stopped once it backtracks (`(a|aa)+$` against 40
+characters runs for hours) and holds the GIL meanwhile, so one such pattern froze the runner: every
+session on its loop, their clocks and `--timeout` included. They are matched with `regex` (the same
+syntax), which gives up at a deadline; a pattern that runs over it is an error of the assertion.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+import regex
 
 Judge = Callable[[str, str, Any], Awaitable[str]]  # (rubric, output, provider) -> raw judge text
 
@@ -62,8 +69,22 @@ def _any_all(check: Callable[[str, Any], tuple[bool, str]], want_all: bool) -> C
     return run
 
 
+PATTERN_SECONDS = 2.0  # far more than any sane pattern needs on a model's answer
+
+
+def search(pattern: str, text: str) -> bool:
+    """Whether `pattern` matches somewhere in `text`; ValueError if it is no pattern or runs too long."""
+    try:
+        return regex.search(pattern, text, timeout=PATTERN_SECONDS) is not None
+    except regex.error as err:
+        raise ValueError(f"/{pattern}/ is not a regular expression: {err}") from None
+    except TimeoutError:
+        raise ValueError(f"/{pattern}/ ran over {PATTERN_SECONDS:g} s on the output "
+                         "(a pattern that backtracks without end, such as (a|aa)+$)") from None
+
+
 def _regex(out: str, value: Any) -> tuple[bool, str]:
-    return re.search(_text(value), out) is not None, f"output matches /{_text(value)}/"
+    return search(_text(value), out), f"output matches /{_text(value)}/"
 
 
 def _starts_with(out: str, value: Any) -> tuple[bool, str]:
@@ -75,8 +96,29 @@ def _schema_ok(doc: Any, schema: Any) -> str | None:
         return None
     if isinstance(schema, str):
         schema = json.loads(schema)
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    errors = list(_SchemaValidator(schema).iter_errors(doc))
     return errors[0].message if errors else None
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    if validator.is_type(instance, "string") and not search(pattern, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+# Draft 2020-12 with the two pattern keywords matched under the deadline (`additionalProperties` beside
+# `patternProperties` still matches property names with `re`: names are short, and a hang there needs one
+# of 30-odd characters written for the pattern)
+_SchemaValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties})
 
 
 def _is_json(out: str, value: Any) -> tuple[bool, str]:
@@ -139,7 +181,7 @@ async def grade(assertion: dict[str, Any], output: str, judge: Judge | None,
                             f"(supported: {', '.join(SUPPORTED)})", error=True, weight=weight)
     try:
         ok, reason = check(output, assertion.get("value"))
-    except (re.error, ValueError, jsonschema.SchemaError) as err:
+    except (ValueError, jsonschema.SchemaError) as err:
         return AssertResult(kind, False, f"bad assertion value: {err}", error=True, weight=weight)
     if negate:
         ok, reason = not ok, "not: " + reason

@@ -156,7 +156,7 @@ def scope_reason(scope: str, test: dict[str, Any], n_accounts: int, top_n: int) 
     chance = f"; most in one account: `{test['account']}` p = {test['p_adjusted']:.2g}, not unusual" if test else ""
     if scope == "systemic":
         return f"spread over {n_accounts} accounts, at most {top_n} in one{chance}"
-    return f"{n_accounts} account(s); too few to call systemic{chance}"
+    return f"{n_accounts} account{'' if n_accounts == 1 else 's'}; too few to call systemic{chance}"
 
 
 def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code: str | None = None,

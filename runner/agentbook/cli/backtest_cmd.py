@@ -173,7 +173,8 @@ def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, m
     lines = [(f"{summary.failures} analysed failures in {len(summary.cohorts)} cohorts "
              f"(agreement between two runs: ARI {summary.agreement_ari:.2f})")]
     for c in summary.cohorts:
-        lines.append(f"  {c['count']:4d}  {c['scope']:<16} {c['slug']}  ({len(c['accounts'])} accounts)")
+        n = len(c['accounts'])
+        lines.append(f"  {c['count']:4d}  {c['scope']:<16} {c['slug']}  ({n} account{'' if n == 1 else 's'})")
     if summary.no_common_cause:
         lines.append(f"  {len(summary.no_common_cause):4d}  {'no common cause':<16} {folder}/cohorts/no-common-cause.md")
     if summary.unanalysed:

@@ -129,8 +129,8 @@ def test_auto_without_the_default_is_words_only_and_says_why() -> None:
               "    print(e.exit_code, e)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     first, second = out.splitlines()
-    assert first == f"True False none words only: {hidden} is not installed (make meaning, or pip install " \
-                    "'agentbook[meaning]')"
+    assert first == (f"True False none words only: {hidden} is not installed (make meaning, or in agentbook's "
+                     "checkout: .venv/bin/python -m pip install -e '.[meaning]')")
     assert second.startswith(f"3 --meaning {embeddings.DEFAULT}: {hidden} is not installed")
 
 

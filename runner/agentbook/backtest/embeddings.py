@@ -71,7 +71,12 @@ if TYPE_CHECKING:
 
 BATCH = 256
 DATA = Path(__file__).resolve().parents[1] / "data" / "meaning"
-INSTALL_HINT = "make meaning, or pip install 'agentbook[meaning]'; --meaning auto falls back to words"
+def install_hint() -> str:
+    """How to install the encoders: never `pip install 'agentbook[meaning]'`, which on a package index
+    installs another project of that name (`version.extra_hint`)."""
+    from agentbook.version import extra_hint
+
+    return f"make meaning, or {extra_hint('meaning')}"
 
 # WordLlama: a static token-embedding table
 PACKAGE = "wordllama"
@@ -253,7 +258,7 @@ def package_root(package: str = PACKAGE, version: str = VERSION) -> Path:
     """Where an installed package's files are, without running its code."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.origin:
-        raise Unavailable(f"{package} is not installed ({INSTALL_HINT.split(';')[0]})")
+        raise Unavailable(f"{package} is not installed ({install_hint()})")
     return Path(spec.origin).parent
 
 
@@ -376,7 +381,8 @@ def _embedder(name: str) -> tuple[Model | None, Meaning]:
         model = load(encoder.name)
     except Unavailable as e:
         if name != AUTO:
-            raise MeaningUnavailable(f"--meaning {name}: {e}", hint=INSTALL_HINT) from None
+            raise MeaningUnavailable(f"--meaning {name}: {e}",
+                                         hint=f"{install_hint()}; --meaning auto falls back to words") from None
         return None, Meaning(False, f"words only: {e}", chosen=AUTO)
     described = f"{encoder.model} ({encoder.package} {encoder.version})"
     return model, Meaning(True, f"words and meaning ({encoder.name}: {described})", encoder=encoder.name,

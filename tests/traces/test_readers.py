@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -404,3 +405,14 @@ def test_pydantic_ai_message_history(tmp_path: Path) -> None:
     two = tmp_path / "two.jsonl"
     two.write_text(json.dumps(history) + "\n" + json.dumps(history[:2]) + "\n", encoding="utf-8")
     assert [len(t.spans) for t in read_trace(two)] == [len(trace.spans), 3]
+
+
+def test_the_debug_trace_skill_names_every_built_in_format() -> None:
+    """An agent forcing a format, or wondering whether its file is readable, learns the names from the
+    skill; four readers were added once without it saying so."""
+    skill = Path(__file__).resolve().parents[2] / "skills" / "debug-trace"
+    taught = (skill / "SKILL.md").read_text()
+    table = (skill / "references" / "formats.md").read_text()
+    listed = re.split(r"[(),;\s]+", taught.split("`--format NAME`", 1)[1].split("and pick one trace", 1)[0])
+    missing = [name for name in BUILTIN if name not in listed or f"(`{name}`)" not in table]
+    assert not missing, missing

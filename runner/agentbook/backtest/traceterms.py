@@ -23,13 +23,12 @@ without following symlinks, only ever becomes lower-cased masked tokens, and is 
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from agentbook.backtest.folder import TRACE_DIR
+from agentbook.session.tools.files import open_regular
 
 TRACE_BYTES = 16_000  # of each errors.md read: the errors are listed first (traces/findings.py SECTIONS)
 TRACE_FILES = 4  # errors.md files read per investigation (one per trace it holds)
@@ -53,13 +52,10 @@ class TraceError:
 def _read_capped(path: Path) -> str:
     """The first TRACE_BYTES of a regular file, "" for anything else (a symlink, a fifo, nothing)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+        with open_regular(path, follow=False) as fh:
+            return fh.read(TRACE_BYTES).decode("utf-8", "replace")
+    except OSError:  # NotRegular included
         return ""
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return ""
-        return fh.read(TRACE_BYTES).decode("utf-8", "replace")
 
 
 def _error_files(trace: Path) -> list[Path]:

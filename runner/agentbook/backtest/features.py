@@ -428,7 +428,8 @@ def top_terms(space: FeatureSpace, rows: Sequence[int], k: int = 6, *, trace: bo
     # by whatever SIMD sort the CPU has, so a cohort's terms and name changed from one machine to the
     # next. Ties go to phrases before single words (a phrase says more), then by name; scores are
     # rounded past the last bits another summation order can move.
-    order = sorted(range(len(space.terms)),
+    # (only the terms that bind at all are sorted: a backtest has tens of thousands, a group a few dozen)
+    order = sorted(np.flatnonzero(score > 0).tolist(),
                    key=lambda i: (-round(float(score[i]), 9), -space.terms[i].count(" "), space.terms[i]))
     picked: list[str] = []
     for i in order:

@@ -9,41 +9,22 @@ phrasings stay apart (min recall 0.33 templated, 0.57 quoting), so it is printed
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from agentbook.backtest.cohorts import cluster_backtest
 from agentbook.backtest.folder import BacktestFolder
-from agentbook.backtest.importer import import_backtest
-from agentbook.backtest.quality import Quality, score
 
 from .heldout_claims import generate
-from .support import support_generator
+from .support import analysed, clustered_quality
 
 MAIN_CAUSES = ["double-deduct", "fraud-timeout", "multi-policy", "us-dates", "water-as-flood"]
 
 
 @pytest.fixture(scope="module")
 def claims(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("claims")
-    generate(root / "src", seed=61)
-    import_backtest(root / "src" / "manifest.jsonl", root / "quoting")
-    shutil.copytree(root / "quoting", root / "templated")
-    for kind in ("quoting", "templated"):
-        support_generator().write_analyses(root / kind, root / "src" / f"{kind}.jsonl")
-    return root
-
-
-def _quality(root: Path, kind: str) -> Quality:
-    folder = root / kind
-    cluster_backtest(str(folder))
-    index = json.loads((folder / "cohorts" / "index.json").read_text())
-    planted = {r["id"]: r for r in map(json.loads, (root / "src" / "planted.jsonl").read_text().splitlines())}
-    failed = {i.id for i in BacktestFolder(folder).investigations() if not i.correct}
-    return score([c["members"] for c in index["cohorts"]], {i: planted[i]["cause"] for i in failed})
+    return analysed(tmp_path_factory.mktemp("claims"), generate, 61, ("quoting", "templated"))
 
 
 def test_generator_plants_langfuse_traces_and_a_local_cause(claims: Path) -> None:
@@ -60,19 +41,11 @@ def test_generator_plants_langfuse_traces_and_a_local_cause(claims: Path) -> Non
     assert "fraud.score" in (inv.path / "trace" / "errors.md").read_text()
 
 
-def test_quoting_analysts_keep_cohorts_pure_and_meet_the_ari(claims: Path) -> None:
-    q = _quality(claims, "quoting")
-    print(f"\nheld-out claims, quoting analysts: {q.to_json()}")
+@pytest.mark.parametrize(("kind", "min_ari"), [("quoting", 0.8), ("templated", 0.6)])
+def test_analysts_keep_cohorts_pure_and_meet_the_ari(claims: Path, kind: str, min_ari: float) -> None:
+    q = clustered_quality(claims, kind)
+    print(f"\nheld-out claims, {kind} analysts: {q.to_json()}")
     assert sorted(q.main_causes()) == MAIN_CAUSES
     assert q.purity >= 0.9, q.to_json()
     assert q.causeless_kept_out is not None and q.causeless_kept_out >= 0.7, q.to_json()
-    assert q.ari >= 0.8, q.to_json()
-
-
-def test_templated_analysts_keep_cohorts_pure_and_meet_the_ari(claims: Path) -> None:
-    q = _quality(claims, "templated")
-    print(f"\nheld-out claims, templated analysts: {q.to_json()}")
-    assert sorted(q.main_causes()) == MAIN_CAUSES
-    assert q.purity >= 0.9, q.to_json()
-    assert q.causeless_kept_out is not None and q.causeless_kept_out >= 0.7, q.to_json()
-    assert q.ari >= 0.6, q.to_json()
+    assert q.ari >= min_ari, q.to_json()

@@ -73,7 +73,8 @@ def _missing_prompt_files(path: Path, config: dict[str, Any], base: Path) -> lis
     try:
         load_prompts(config, base)
     except FatalError as err:
-        return [Finding(str(path), 1, 1, "eval-prompt", err.message, err.hint or "")]
+        where = f" ({err.location})" if err.location else ""  # the prompt file's own line, when it has one
+        return [Finding(str(path), 1, 1, "eval-prompt", err.message + where, err.hint or "")]
     return []
 
 

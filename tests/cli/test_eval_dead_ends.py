@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from tests.conftest import CliResult
 
 SUITE = "evals/logql/suite.yaml"
@@ -122,3 +123,60 @@ def test_a_run_id_is_a_name_in_the_suites_runs_not_a_path(example_cwd: Path,
     shown = run_cli("eval", "show", SUITE, "timeouts-payments", "--run", "latest")
     assert shown.code == 0 and shown.out.splitlines()[:2] == [
         f"# case timeouts-payments in run {run} with {MODEL}: pass (1/1 attempts passed)", "attempt 1: pass"]
+
+
+def test_an_add_says_what_happened_to_the_file_in_plain_words(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """`eval add` ended in `(fast path)` or `(full round-trip: anchors, ...)`: words of the
+    implementation, with nothing an agent can do with them. It says now whether the rest of the file was
+    left as it was, and when the whole file was rewritten, why and how to look at what changed."""
+    Path(".agentbook").mkdir(exist_ok=True)
+    Path(".agentbook/case.yaml").write_text(INC_150)
+    res = run_cli("eval", "add", "evals/summarise-alert.yaml", "--file", ".agentbook/case.yaml")
+    assert res.code == 0
+    assert res.out.endswith(" (the rest of the file is as it was)\n"), res.out
+    Path("evals/odd.yaml").write_text(
+        "prompts: [file://../prompts/logql.md]\nx-checks: &checks\n  - type: contains\n    value: logql\n"
+        "tests:\n  - id: first\n    vars: {question: Errors now}\n    assert: *checks\n")
+    res = run_cli("eval", "add", "evals/odd.yaml", "--file", ".agentbook/case.yaml")
+    assert res.code == 0
+    assert res.out == ("added warnings-per-pod-inventory in evals/odd.yaml (the whole file was rewritten, not "
+                       "just this case (anchors, aliases); comments are kept, the layout may change: "
+                       "git diff evals/odd.yaml shows what changed)\n")
+
+
+def test_a_missing_baseline_hint_is_a_command_that_runs(example_cwd: Path,
+                                                        run_cli: Callable[..., CliResult]) -> None:
+    """fix-prompt's last gate, `baseline check SUITE --model M`, with no baseline: the hint said
+    `agentbook baseline save SUITE`, which runs the suite's own model (no API key here) and fails again.
+    The hint carries the --model (and --prompt) of the check; that command saves."""
+    res = run_cli("baseline", "check", SUITE, "--model", MODEL, "--prompt", "prompts/logql.md")
+    assert res.code == 3
+    hinted = f"agentbook baseline save {SUITE} --model {MODEL} --prompt prompts/logql.md"
+    assert res.err.rstrip().endswith(f"(record one on the unchanged prompt first: {hinted})"), res.err
+    assert run_cli(*hinted.split()[1:]).code == 0
+    unsaved = run_cli("baseline", "save", SUITE)  # the suite's own model: no API key
+    assert unsaved.code == 3
+    assert unsaved.err.rstrip().endswith(
+        f"(fix the model spec or the cases (agentbook eval run {SUITE} --case auth-staging --model SPEC shows "
+        "why), then save again)"), unsaved.err
+
+
+def test_an_edit_through_an_alias_changes_only_the_case_named(tmp_path: Path,
+                                                              run_cli: Callable[..., CliResult]) -> None:
+    """A suite whose cases share their checks through an anchor (`assert: *checks`): `eval edit SUITE
+    first --set 'assert[0].value=...'` rewrote the anchored list, so every case sharing it changed too,
+    and said only that the edit was made. The case named gets its own copy; the others keep theirs."""
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("prompts: [file://p.txt]\nx-checks: &checks\n  - type: contains\n    value: logql\n"
+                     "defaults: &vars\n  labels: pod\ntests:\n"
+                     "  - id: first\n    vars: {<<: *vars, question: a}\n    assert: *checks\n"
+                     "  - id: second\n    vars: *vars\n    assert: *checks\n")
+    for args in (["first", "--set", "assert[0].value=(?i)error"], ["second", "--set", "vars.labels=level"]):
+        assert run_cli("eval", "edit", str(suite), *args).code == 0
+    data = yaml.safe_load(suite.read_text())
+    assert data["tests"][0]["assert"] == [{"type": "contains", "value": "(?i)error"}]
+    assert data["tests"][1]["assert"] == [{"type": "contains", "value": "logql"}]
+    assert data["tests"][1]["vars"] == {"labels": "level"}
+    assert data["tests"][0]["vars"] == {"labels": "pod", "question": "a"}
+    assert data["x-checks"] == [{"type": "contains", "value": "logql"}] and data["defaults"] == {"labels": "pod"}

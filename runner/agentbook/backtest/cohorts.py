@@ -164,6 +164,7 @@ def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code
     folder = BacktestFolder(root).require()
     code_dir = _code_dir(code)
     failures, missing = collect_failures(folder)
+    check_analyses(failures)
     found = candidate_cohorts(failures, seed=seed, meaning=meaning, trace=trace)
     cohorts = found.cohorts
     note = ""
@@ -187,6 +188,45 @@ def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code
                              code=str(code_dir) if code_dir else None, meaning=found.meaning)
     _write(folder, cohorts, summary, found.unassigned)
     return summary
+
+
+INVALID_LISTED = 10  # invalid analyses named in the error; `agentbook validate` lists them all
+
+
+def check_analyses(failures: list[Failure]) -> None:
+    """FatalError naming each analysis.json that breaks schemas/analysis.schema.json (file:line, field, what).
+
+    Clustering one would mis-cluster silently: a made-up stage becomes a feature, a confidence of 2 or a
+    suspected entry without a path is read as if it meant something. `backtest analyze` checks every
+    analysis it writes, so an invalid one was written by hand or by another tool; skipping it instead
+    would change every cohort's count, share and account test by an amount the reader cannot see.
+    The pipeline's own fields (PIPELINE_FIELDS: id, account, meta) are not checked: clustering never
+    reads them (a generator that records `meta.mode: templated` clusters as well as an analyst's)."""
+    import jsonschema
+
+    from agentbook.backtest.analysis import PIPELINE_FIELDS
+    from agentbook.catalog.validate import check_analysis
+    from agentbook.shipped import load_schema
+
+    validator = jsonschema.Draft202012Validator(load_schema("analysis"))
+    bad = [f for f in failures
+           if not validator.is_valid({k: v for k, v in f.analysis.items() if k not in PIPELINE_FIELDS})]
+    if not bad:
+        return
+    findings = [finding for f in bad[:INVALID_LISTED] for finding in check_analysis(f.inv.path / "analysis.json")
+                if re.split(r"[/:]", finding.message, maxsplit=1)[0] not in PIPELINE_FIELDS]
+    lines = [f"{x.path}:{x.line}: {x.message}" for x in findings]
+    more = f"\n... and {len(bad) - INVALID_LISTED} more" if len(bad) > INVALID_LISTED else ""
+    one = len(bad) == 1
+    raise FatalError(f"{len(bad)} analysis file{'' if one else 's'} break{'s' if one else ''} the analysis schema, so "
+                     "clustering would misread them:\n" + "\n".join(lines) + more,
+                     hint=f"fix them (`agentbook validate {folder_of(bad[0])}` lists every problem) or delete "
+                          "them and run `agentbook backtest analyze` again")
+
+
+def folder_of(failure: Failure) -> Path:
+    """The backtest folder a failure comes from (DIR/investigations/<account>/<id>)."""
+    return failure.inv.path.parents[2]
 
 
 def _code_dir(code: str | None) -> Path | None:

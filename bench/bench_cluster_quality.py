@@ -19,6 +19,10 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
   heldout-voice / quoting:       held-out generator (tests/backtest/heldout_voice.py, a phone booking
                                  agent), analyses quoting the span that went wrong, verbatim
   heldout-voice / templated:     the same calls: bullet notes, narratives, questions, German/English shorthand
+  heldout-claims / quoting:      held-out generator (tests/backtest/heldout_claims.py, an insurance claims agent
+                                 traced with Langfuse), analyses quoting the run's error or the reviewer's note
+  heldout-claims / templated:    the same claims: hedged essays naming what they ruled out, ticket lines, a
+                                 markdown checklist, Spanish shorthand; the stage and file often off
 
 The clustering may be tuned on support-agent, dev-ledger and the hand-annotated real failures
 (bench_cluster_real.py); the held-out generators are never tuned on: they say whether the figures hold on a backtest the
@@ -69,6 +73,7 @@ HELDOUT = REPO / "tests" / "backtest" / "heldout_coding.py"
 ATLAS = REPO / "tests" / "backtest" / "heldout_atlas.py"
 VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
 DEV = REPO / "tests" / "backtest" / "dev_ledger.py"
+CLAIMS = REPO / "tests" / "backtest" / "heldout_claims.py"
 class Measured(NamedTuple):
     ours: Quality  # with meaning: what `cluster` does
     words: Quality  # words alone (no meaning model)
@@ -176,6 +181,7 @@ GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's ba
     "heldout-coding": lambda work, n: _heldout(work, "heldout-coding", HELDOUT, 5 + n, ("quoting", "templated")),
     "heldout-atlas": lambda work, n: _heldout(work, "heldout-atlas", ATLAS, 100 + n, ("templated",)),
     "heldout-voice": lambda work, n: _heldout(work, "heldout-voice", VOICE, 21 + n, ("quoting", "templated")),
+    "heldout-claims": lambda work, n: _heldout(work, "heldout-claims", CLAIMS, 61 + n, ("quoting", "templated")),
 }
 
 
@@ -202,7 +208,8 @@ def _fmt(x: float | None) -> str:
 TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "dev-ledger/templated": 0.6,
            "incident-assistant/scripted": 0.8,
            "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
-           "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6}
+           "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6,
+           "heldout-claims/quoting": 0.8, "heldout-claims/templated": 0.6}
 
 
 def report(results: dict[str, list[Measured]]) -> None:

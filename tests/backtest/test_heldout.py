@@ -10,39 +10,18 @@ seeds 1-3: ARI min 0.754, median 0.99, min recall 0.56), so only what holds on e
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from agentbook.backtest.cohorts import cluster_backtest
-from agentbook.backtest.folder import BacktestFolder
-from agentbook.backtest.importer import import_backtest
-from agentbook.backtest.quality import Quality, score
-
 from .heldout_coding import generate
-from .support import support_generator
+from .support import analysed, clustered_quality
 
 
 @pytest.fixture(scope="module")
 def heldout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("heldout")
-    generate(root / "src", seed=5)
-    import_backtest(root / "src" / "manifest.jsonl", root / "quoting")
-    shutil.copytree(root / "quoting", root / "templated")
-    for kind in ("quoting", "templated"):
-        support_generator().write_analyses(root / kind, root / "src" / f"{kind}.jsonl")
-    return root
-
-
-def _quality(root: Path, kind: str) -> Quality:
-    folder = root / kind
-    cluster_backtest(str(folder))
-    index = json.loads((folder / "cohorts" / "index.json").read_text())
-    planted = {r["id"]: r for r in map(json.loads, (root / "src" / "planted.jsonl").read_text().splitlines())}
-    failed = {i.id for i in BacktestFolder(folder).investigations() if not i.correct}
-    return score([c["members"] for c in index["cohorts"]], {i: planted[i]["cause"] for i in failed})
+    return analysed(tmp_path_factory.mktemp("heldout"), generate, 5, ("quoting", "templated"))
 
 
 def test_generator_plants_other_causes_at_other_rates(heldout: Path) -> None:
@@ -58,7 +37,7 @@ def test_generator_plants_other_causes_at_other_rates(heldout: Path) -> None:
 
 
 def test_quoting_analysts_meet_the_figures(heldout: Path) -> None:
-    q = _quality(heldout, "quoting")
+    q = clustered_quality(heldout, "quoting")
     print(f"\nheld-out, quoting analysts: {q.to_json()}")
     assert sorted(q.main_causes()) == ["dependency-conflict", "hunk-rejected", "offline-sandbox", "wrong-test-target"]
     for cause in q.main_causes():
@@ -68,7 +47,7 @@ def test_quoting_analysts_meet_the_figures(heldout: Path) -> None:
 
 
 def test_templated_analysts_keep_cohorts_pure_and_causeless_failures_out(heldout: Path) -> None:
-    q = _quality(heldout, "templated")
+    q = clustered_quality(heldout, "templated")
     print(f"\nheld-out, templated analysts: {q.to_json()}")
     assert all(q.cause_purity[c] >= 0.9 for c in q.main_causes()), q.to_json()
     assert q.causeless_kept_out is not None and q.causeless_kept_out >= 0.7

@@ -122,3 +122,40 @@ def test_a_run_id_is_a_name_in_the_suites_runs_not_a_path(example_cwd: Path,
     shown = run_cli("eval", "show", SUITE, "timeouts-payments", "--run", "latest")
     assert shown.code == 0 and shown.out.splitlines()[:2] == [
         f"# case timeouts-payments in run {run} with {MODEL}: pass (1/1 attempts passed)", "attempt 1: pass"]
+
+
+def test_an_add_says_what_happened_to_the_file_in_plain_words(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """`eval add` ended in `(fast path)` or `(full round-trip: anchors, ...)`: words of the
+    implementation, with nothing an agent can do with them. It says now whether the rest of the file was
+    left as it was, and when the whole file was rewritten, why and how to look at what changed."""
+    Path(".agentbook").mkdir(exist_ok=True)
+    Path(".agentbook/case.yaml").write_text(INC_150)
+    res = run_cli("eval", "add", "evals/summarise-alert.yaml", "--file", ".agentbook/case.yaml")
+    assert res.code == 0
+    assert res.out.endswith(" (the rest of the file is as it was)\n"), res.out
+    Path("evals/odd.yaml").write_text(
+        "prompts: [file://../prompts/logql.md]\nx-checks: &checks\n  - type: contains\n    value: logql\n"
+        "tests:\n  - id: first\n    vars: {question: Errors now}\n    assert: *checks\n")
+    res = run_cli("eval", "add", "evals/odd.yaml", "--file", ".agentbook/case.yaml")
+    assert res.code == 0
+    assert res.out == ("added warnings-per-pod-inventory in evals/odd.yaml (the whole file was rewritten, not "
+                       "just this case (anchors, aliases); comments are kept, the layout may change: "
+                       "git diff evals/odd.yaml shows what changed)\n")
+
+
+def test_a_missing_baseline_hint_is_a_command_that_runs(example_cwd: Path,
+                                                        run_cli: Callable[..., CliResult]) -> None:
+    """fix-prompt's last gate, `baseline check SUITE --model M`, with no baseline: the hint said
+    `agentbook baseline save SUITE`, which runs the suite's own model (no API key here) and fails again.
+    The hint carries the --model (and --prompt) of the check; that command saves."""
+    res = run_cli("baseline", "check", SUITE, "--model", MODEL, "--prompt", "prompts/logql.md")
+    assert res.code == 3
+    hinted = f"agentbook baseline save {SUITE} --model {MODEL} --prompt prompts/logql.md"
+    assert res.err.rstrip().endswith(f"(record one on the unchanged prompt first: {hinted})"), res.err
+    assert run_cli(*hinted.split()[1:]).code == 0
+    unsaved = run_cli("baseline", "save", SUITE)  # the suite's own model: no API key
+    assert unsaved.code == 3
+    assert unsaved.err.rstrip().endswith(
+        f"(fix the model spec or the cases (agentbook eval run {SUITE} --case auth-staging --model SPEC shows "
+        "why), then save again)"), unsaved.err

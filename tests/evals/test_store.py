@@ -240,7 +240,8 @@ def test_split_with_sidecars_copies_references_and_still_runs_the_same(
 def test_edit_reports_exactly_the_changed_lines(run_cli: Callable[..., Any], suite_copy: Callable[[str], Path]) -> None:
     folder = suite_copy("single")
     first = run_cli("eval", "edit", str(folder), "checkout-timeout", "--set", "assert[0].value=payments-api")
-    assert first.out == f"edited checkout-timeout in {folder / 'promptfooconfig.yaml'}, line 32 (fast path)\n"
+    assert first.out == (f"edited checkout-timeout in {folder / 'promptfooconfig.yaml'}, line 32 "
+                         "(the rest of the file is as it was)\n")
     again = run_cli("eval", "edit", str(folder), "checkout-timeout", "--set", "assert[0].value=payments-api",
                     "--json")
     assert json.loads(again.out)["changed"] == [] and json.loads(again.out)["lines"] == [0, 0]

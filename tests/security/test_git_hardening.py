@@ -105,7 +105,9 @@ def test_signing_program_sees_no_secret(tmp_path: Path, monkeypatch, capsys) -> 
     it holds no API key or token (git's environment is an allow-list)."""
     set_secrets(monkeypatch)
     seen = tmp_path / "gpg-env"
-    gpg = _script(tmp_path / "fake-gpg", f'env > {seen}\nprintf "\\n[GNUPG:] SIG_CREATED D 1 8 00 0 X\\n" >&2\n'
+    # Like gpg, it reads all of the commit git writes to its stdin before it answers: one that exits
+    # first makes git's write fail (EPIPE) when git is scheduled late, "gpg failed to sign the data".
+    gpg = _script(tmp_path / "fake-gpg", f'cat > /dev/null\nenv > {seen}\nprintf "\\n[GNUPG:] SIG_CREATED D 1 8 00 0 X\\n" >&2\n'
                   'printf -- "-----BEGIN PGP SIGNATURE-----\\nfake\\n-----END PGP SIGNATURE-----\\n"')
     repo = make_repo(tmp_path)
     git(repo, "config", "commit.gpgsign", "true")

@@ -84,7 +84,7 @@ def test_the_failure_is_three_reads_away(tmp_path: Path) -> None:
     export_trace(read_trace(_otlp(tmp_path, agents=3, per_agent=20))[0], tmp_path / "out", "compact")
     out = tmp_path / "out"
     readme = (out / "README.md").read_text(encoding="utf-8")
-    assert "1. `errors.md`: every failed or suspicious span with its `file:line`." in readme
+    assert "1. `errors.md`: every failed span and tool error with its `file:line`" in readme
     errors = (out / "errors.md").read_text(encoding="utf-8")
     ref = re.search(r"^- `([^`]+:\d+)` tool", errors, re.MULTILINE)
     assert ref is not None
@@ -120,3 +120,22 @@ def test_auto_switches_above_the_threshold(tmp_path: Path, run_cli: Callable[...
     again = run_cli("trace", "export", big, tmp_path / "big2", "--layout", "compact")
     assert again.code == 0
     assert (tmp_path / "big" / "errors.md").read_bytes() == (tmp_path / "big2" / "errors.md").read_bytes()
+
+
+def test_errors_md_summarises_thousands_of_model_spans_without_output(tmp_path: Path) -> None:
+    """2,500 chat spans that recorded input but no output made errors.md 136 KB of one line each: it
+    now says so in one line per kind, still lists every real error in full, and findings.tsv has all."""
+    source = _otlp(tmp_path, agents=2, per_agent=1250)
+    export_trace(read_trace(source)[0], tmp_path / "out")
+    out = tmp_path / "out"
+    errors = (out / "errors.md").read_text(encoding="utf-8")
+    assert len(errors.encode()) < 4_000, errors[:4_000]
+    failed = re.search(r"^- `([^`]+:\d+)` tool `tool \d+`: permission denied writing /etc/app.conf$", errors, re.MULTILINE)
+    assert failed is not None and "[error]" in _line(out, failed.group(1))
+    line = re.search(r"^- 1250 llm spans: input recorded but no output\b.*$", errors, re.MULTILINE)
+    assert line is not None and "`m1`" in line.group(0) and "findings.tsv" in line.group(0)
+    rows = [r.split("\t") for r in (out / "findings.tsv").read_text(encoding="utf-8").splitlines()]
+    assert rows[0][:3] == ["section", "where", "kind"]
+    empty = [r for r in rows[1:] if r[0] == "empty_output"]
+    assert len(empty) == 1250 and all(HEADER.match(_line(out, r[1])) for r in empty[:50])
+    assert [r[0] for r in rows[1:]].count("tool_error") == 1

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from agentbook.traces import Message, Span, Trace
+from agentbook.traces import Message, Span, Trace, export_trace
+from agentbook.traces.errors_md import LISTED_ERRORS
 from agentbook.traces.findings import find
 from agentbook.traces.tree import build_tree
 
@@ -44,3 +48,23 @@ def test_retry_points_at_the_failed_sibling() -> None:
     trace = build_tree(Trace(trace_id="t", format="otlp", spans=spans))
     retries = [f for f in find(trace, spans) if f.section == "retry"]
     assert [(f.span.span_id, f.related.span_id if f.related else None) for f in retries] == [("b", "a")]
+
+
+def test_errors_md_lists_real_errors_in_full_up_to_a_bound(tmp_path: Path) -> None:
+    """Failed spans are listed one by one (the message in full), 200 of them; findings.tsv has the rest.
+    A short suspicious section stays a list; a long one is one line per kind."""
+    spans = [Span("root", kind="agent")]
+    spans += [Span(f"f{n}", parent_id="root", kind="llm", name="chat", status="error", start_ns=n,
+                   status_message=f"HTTP 529 overloaded, attempt {n}") for n in range(250)]
+    spans += [Span(f"c{n}", parent_id="root", kind="llm", name="chat", start_ns=1000 + n,
+                   output_messages=[Message("assistant", "The cause", finish_reason="length")]) for n in range(3)]
+    export_trace(build_tree(Trace(trace_id="t", format="otlp", spans=spans)), tmp_path / "out", "folders")
+    errors = (tmp_path / "out" / "errors.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^- `[^`]+` llm `chat`: HTTP 529 overloaded, attempt (\d+)$", errors, re.MULTILINE)
+    assert listed == [str(n) for n in range(LISTED_ERRORS)]
+    assert f"- ... and {250 - LISTED_ERRORS} more, one a line in `findings.tsv`" in errors
+    assert len(re.findall(r"^- `[^`]+` llm `chat`: finish reason length$", errors, re.MULTILINE)) == 3
+    # retries of the failed calls: more than a short list, so one line for all of them
+    assert re.search(r"^- 250 llm spans: runs again after a failed span; names `chat` x250;", errors, re.MULTILINE)
+    rows = (tmp_path / "out" / "findings.tsv").read_text(encoding="utf-8").splitlines()
+    assert sum(r.startswith("failed\t") for r in rows) == 250 and sum(r.startswith("retry\t") for r in rows) == 250

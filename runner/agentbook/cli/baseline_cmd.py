@@ -37,7 +37,7 @@ def save_cmd(suite: Path, model: str | None, prompt: Path | None, as_json: bool)
     from agentbook.workflows import baseline
 
     snap = baseline.take(suite, model, prompt)
-    baseline.check_savable(snap)
+    baseline.check_savable(snap, suite, model)
     path = baseline.save(snap, suite)
     if as_json:
         emit_json({**snap.to_json(), "path": str(path)})
@@ -59,7 +59,7 @@ def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool
     """Run the whole suite again and compare with the baseline; exit 1 on any regression or error."""
     from agentbook.workflows import baseline
 
-    before = baseline.load(suite)
+    before = baseline.load(suite, model, prompt)
     if model is not None:  # before the run: it may cost money
         baseline.check_model(before, model, other_model=other_model)
     after = baseline.take(suite, model, prompt or (Path(before.prompt) if before.prompt else None))

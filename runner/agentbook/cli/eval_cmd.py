@@ -147,12 +147,20 @@ def _report(result: EditResult, verb: str, as_json: bool) -> None:
     if as_json:
         emit_json({"action": verb, **result.to_json()})
         return
-    how = "fast path" if result.fast else f"full round-trip: {result.reason}"
     first, last = result.lines
-    if not result.changed:
-        how = "no change"
     lines = "" if not first else f", line {first}" if first == last else f", lines {first}-{last}"
-    click.echo(f"{verb} {result.id} in {result.path}{lines} ({how})")
+    click.echo(f"{verb} {result.id} in {result.path}{lines}{_what_was_written(result)}")
+
+
+def _what_was_written(result: EditResult) -> str:
+    """What happened to the suite file, in words an agent can act on (not which code path ran)."""
+    if not result.changed:
+        return " (no change)"
+    if result.fast:
+        return " (the rest of the file is as it was)" if result.lines[0] else ""
+    why = f" ({result.reason})" if result.reason else ""
+    return (f" (the whole file was rewritten, not just this case{why}; comments are kept, the layout may change: "
+            f"git diff {result.path} shows what changed)")
 
 
 @command.command("add")

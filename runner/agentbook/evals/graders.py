@@ -3,8 +3,8 @@
 An `llm-rubric` verdict must parse as JSON with a boolean `pass`; anything else is an error of the
 grader (never a pass), so a judge that rambles cannot make a suite green.
 
-A suite's patterns (`regex`, a schema's `pattern` and `patternProperties`) are data anyone who can write
-to the repository wrote. Python's `re` cannot be stopped once it backtracks (`(a|aa)+$` against 40
+A suite's patterns (`regex`, a schema's `pattern`, `patternProperties` and `additionalProperties`) are
+data anyone who can write to the repository wrote. Python's `re` cannot be stopped once it backtracks (`(a|aa)+$` against 40
 characters runs for hours) and holds the GIL meanwhile, so one such pattern froze the runner: every
 session on its loop, their clocks and `--timeout` included. They are matched with `regex` (the same
 syntax), which gives up at a deadline; a pattern that runs over it is an error of the assertion.
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+import referencing.exceptions
 import regex
 
 Judge = Callable[[str, str, Any], Awaitable[str]]  # (rubric, output, provider) -> raw judge text
@@ -96,8 +97,52 @@ def _schema_ok(doc: Any, schema: Any) -> str | None:
         return None
     if isinstance(schema, str):
         schema = json.loads(schema)
-    errors = list(_SchemaValidator(schema).iter_errors(doc))
+    schema = _own_dialect(schema)
+    _SchemaValidator.check_schema(schema, format_checker=None)  # misshapen: SchemaError, not a crash below
+    try:
+        errors = list(_SchemaValidator(schema).iter_errors(doc))
+    except referencing.exceptions.Unresolvable as err:
+        raise ValueError(f"the schema's $ref leads nowhere ({str(err)[:200]})") from None
+    except RecursionError:
+        raise ValueError("the schema's $ref leads back to itself without end") from None
     return errors[0].message if errors else None
+
+
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _own_dialect(schema: Any) -> Any:
+    """`schema` for `_SchemaValidator`, or ValueError where jsonschema would match with `re`.
+
+    A `$schema` anywhere makes jsonschema validate that part (or, through `$ref: "#"`, all) with its
+    stock validator for that draft, whose patterns run on `re`; only the top-level one naming this
+    draft is harmless, and is dropped. `unevaluatedProperties` finds the names `patternProperties`
+    matched with `re` wherever they sit (in an `allOf`, behind a `$ref`), so the two are not taken
+    together."""
+    if isinstance(schema, dict) and str(schema.get("$schema", _DIALECT)).rstrip("#") == _DIALECT:
+        schema = {k: v for k, v in schema.items() if k != "$schema"}
+    keys = _keys_within(schema)
+    if "$schema" in keys:
+        raise ValueError(f"a schema's $schema may only name {_DIALECT}, at its top: another draft's "
+                         "validator would match the schema's patterns without a deadline")
+    if {"unevaluatedProperties", "patternProperties"} <= keys:
+        raise ValueError("unevaluatedProperties and patternProperties in one schema are not supported: "
+                         "property names would be matched without a deadline")
+    return schema
+
+
+def _keys_within(value: Any) -> set[str]:
+    """Every mapping key anywhere in `value` (no recursion, so a deep schema cannot overflow it)."""
+    keys: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            keys.update(k for k in item if isinstance(k, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return keys
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
@@ -114,11 +159,23 @@ def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any,
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-# Draft 2020-12 with the two pattern keywords matched under the deadline (`additionalProperties` beside
-# `patternProperties` still matches property names with `re`: names are short, and a hang there needs one
-# of 30-odd characters written for the pattern)
+def _additional_properties(validator: Any, additional: Any, instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    named, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+    extras = [key for key in instance if key not in named and not any(search(p, key) for p in patterns)]
+    if validator.is_type(additional, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], additional, path=key)
+    elif additional is False and extras:
+        yield jsonschema.ValidationError(f"additional properties are not allowed ({', '.join(map(repr, extras))} "
+                                         f"{'was' if len(extras) == 1 else 'were'} unexpected)")
+
+
+# Draft 2020-12 with every keyword that matches a pattern doing so under the deadline
 _SchemaValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties})
+    jsonschema.Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties,
+                                      "additionalProperties": _additional_properties})
 
 
 def _is_json(out: str, value: Any) -> tuple[bool, str]:

@@ -28,7 +28,8 @@ from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text
 
 from .compact import write_group
-from .findings import TITLES, Finding, in_order, span_findings
+from .errors_md import FINDINGS_FILE, errors_lines, findings_lines
+from .findings import Finding, in_order, span_findings
 from .layout import LAYOUTS, Layout, plan
 from .model import SHARED_MIN, Message, Span, Trace, text_digest
 from .names import one_line, slug
@@ -206,6 +207,7 @@ class _Writer:
         self.write_lines("tree.txt", tree_lines(self.trace, self.layout, findings))
         self.write_lines("index.tsv", index_lines(self.layout))
         self.write_lines("errors.md", errors_lines(self.trace, self.layout, findings))
+        self.write_lines(FINDINGS_FILE, findings_lines(self.layout, findings))
         self.write("README.md", readme_md(self.trace, self.layout, findings, sorted(self.shared.values())))
         self.write("trace.json", cut_long=False, text=json.dumps({
             "trace_id": self.trace.trace_id, "format": self.trace.format, "name": self.trace.name,
@@ -293,25 +295,6 @@ def index_lines(layout: Layout) -> Iterator[str]:
         tokens = "" if span.total_tokens is None else str(span.total_tokens)
         yield "\t".join([layout.ref(span), span.kind, one_line(clean_text(span.name), 120),
                          span.status, tokens, ms, one_line(clean_text(span.span_id), 80)])
-
-
-def errors_lines(trace: Trace, layout: Layout, findings: list[Finding]) -> Iterator[str]:
-    yield "# Errors and suspicious spans"
-    if not findings and not trace.problems:
-        yield from ("", "No failed or suspicious spans found, and every span was placed in the tree.")
-    section = ""
-    for f in findings:
-        if f.section != section:
-            section = f.section
-            yield from ("", f"## {TITLES[section]}", "")
-        detail = one_line(clean_text(f.detail), 300)
-        if f.related is not None:
-            detail += f" (`{layout.ref(f.related)}`)"
-        yield f"- `{layout.ref(f.span)}` {f.span.kind} `{one_line(clean_text(f.span.name), 60)}`: {detail}"
-    if trace.problems:
-        yield from ("", "## Could not place", "", ("The source had spans this export could not put in the tree "
-                    "as given; they are under `_orphans/`."), "")
-        yield from (f"- {one_line(clean_text(p), 300)}" for p in trace.problems)
 
 
 def _prepare(out: Path) -> None:

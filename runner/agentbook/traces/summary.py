@@ -129,7 +129,8 @@ def readme_md(trace: Trace, layout: Layout, findings: list[Finding], prompts: li
 
 
 WHERE = [
-    "1. `errors.md`: every failed or suspicious span with its folder path.",
+    ("1. `errors.md`: every failed span and tool error with its folder path; other suspicious spans too, "
+     "summarised by kind when there are many (`findings.tsv` lists each)."),
     ("2. `tree.txt`: the whole hierarchy, one line per span (kind, status, duration, tokens); "
      "`!!` marks spans listed in errors.md."),
     ("3. Open the span's folder: `span.yaml` first, then `input.md` / `output.md`, then "
@@ -138,7 +139,8 @@ WHERE = [
      "component in the codebase by its text or the span name."),
 ]
 WHERE_COMPACT = [
-    "1. `errors.md`: every failed or suspicious span with its `file:line`.",
+    ("1. `errors.md`: every failed span and tool error with its `file:line`; other suspicious spans too, "
+     "summarised by kind when there are many (`findings.tsv` lists each)."),
     ("2. Read the span there: about 80 lines from LINE (a read tool's offset/limit, or `sed -n 'LINE,+80p' "
      "FILE`); it ends at the next `## ` header line."),
     ("3. `tree.txt`: the whole hierarchy, one line per span; `!!` marks spans listed in errors.md. Its "
@@ -151,7 +153,9 @@ LAYOUT_COMPACT = """## Layout (compact: this trace is large, so spans are groupe
 README.md        this file
 tree.txt         one line per span, indented like the tree: NNN kind name [status] duration tokens
 errors.md        failed spans, tool errors, empty/truncated outputs, retries, refusals, warnings,
-                 and spans that could not be placed, each with its file:line
+                 and spans that could not be placed, each with its file:line; a long list of
+                 one suspicious kind is summarised in a line (count, names, models, first places)
+findings.tsv     every finding, one a line: section where kind name model span_id detail
 index.tsv        one line per span: file:line kind name status tokens ms span_id (for grep/awk/sort)
 trace.json       trace-level data: counts, problems, what was kept verbatim, scores, resources
 prompts/         only when system prompts repeat: each written once, referenced from the spans
@@ -173,6 +177,7 @@ Same trace in, same bytes out.
 ## Searching
 
 - Failed spans: `grep -P '\\terror\\t' index.tsv`
+- Model calls that recorded no output: `grep -P '^empty_output\\t' findings.tsv | cut -f2,4,5`
 - Slowest spans: `sort -t$'\\t' -k6 -g -r index.tsv | head`
 - Most tokens: `sort -t$'\\t' -k5 -g -r index.tsv | head`
 - All LLM calls of one model: `grep -rn 'model NAME' --include='spans-*.md' .`
@@ -185,7 +190,9 @@ LAYOUT = """## Layout
 README.md        this file
 tree.txt         one line per span, indented like the tree: NNN kind name [status] duration tokens
 errors.md        failed spans, tool errors, empty/truncated outputs, retries, refusals, warnings,
-                 and spans that could not be placed, each with its folder path
+                 and spans that could not be placed, each with its folder path; a long list of
+                 one suspicious kind is summarised in a line (count, names, models, first places)
+findings.tsv     every finding, one a line: section where kind name model span_id detail
 index.tsv        one line per span: path kind name status tokens ms span_id (for grep/awk/sort)
 trace.json       trace-level data: counts, problems, scores, trace input/output, resources
 prompts/         only when system prompts repeat: each written once, referenced from messages/
@@ -208,6 +215,7 @@ it, named `*.rest.*`) holds the rest. Same trace in, same bytes out.
 ## Searching
 
 - Failed spans: `grep -P '\\terror\\t' index.tsv`
+- Model calls that recorded no output: `grep -P '^empty_output\\t' findings.tsv | cut -f2,4,5`
 - Slowest spans: `sort -t$'\\t' -k6 -g -r index.tsv | head`
 - Most tokens: `sort -t$'\\t' -k5 -g -r index.tsv | head`
 - All LLM calls of one model: `grep -rl 'model: NAME' --include=span.yaml .`

@@ -106,15 +106,16 @@ def _reason(case: dict[str, Any]) -> str:
     return str(attempt["reason"])[:300] if attempt else ""
 
 
-def check_savable(snapshot: Snapshot) -> None:
-    """A baseline of cases that could not run would let every later error pass as "no regression"."""
+def check_savable(snapshot: Snapshot, suite_path: Path, model: str | None) -> None:
+    """A baseline of cases that could not run would let every later error pass as "no regression".
+    `model` is the --model given (None: the suite's own, the likely culprit, so the hint asks for one)."""
     errored = snapshot.errored
     if errored:
         first = snapshot.reasons.get(errored[0], "")
+        rerun = f"agentbook eval run {suite_path} --case {errored[0]} --model {model or 'SPEC'}"
         raise FatalError(f"not saved: {len(errored)} of {snapshot.total} case(s) could not run "
                          f"({', '.join(errored[:5])}); first: {first}",
-                         hint="fix the model spec or the cases (agentbook eval run SUITE --case ID shows why), "
-                              "then save again")
+                         hint=f"fix the model spec or the cases ({rerun} shows why), then save again")
 
 
 def check_model(before: Snapshot, model: str, *, other_model: bool) -> None:
@@ -144,14 +145,17 @@ def save(snapshot: Snapshot, suite_path: Path) -> Path:
     return path
 
 
-def load(suite_path: Path) -> Snapshot:
+def load(suite_path: Path, model: str | None = None, prompt: Path | None = None) -> Snapshot:
+    """The recorded baseline; `model` and `prompt` (the check's) go into the hint that saves a missing one,
+    so the command it names runs the same model as the check."""
     path = baseline_path(suite_path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        save = f"agentbook baseline save {suite_path}" + (f" --model {model}" if model else "") + \
+            (f" --prompt {prompt}" if prompt else "")
         raise FatalError(f"no baseline recorded for {suite_path}",
-                         hint=f"record one on the unchanged prompt first: agentbook baseline save {suite_path}"
-                         ) from None
+                         hint=f"record one on the unchanged prompt first: {save}") from None
     except (OSError, ValueError) as err:
         raise FatalError(f"cannot read the baseline: {err}", location=str(path)) from None
     known = set(Snapshot.__dataclass_fields__)

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agentbook.backtest.cluster import (
+    TRACE_CALLS,
     TRACE_ERRORS,
     WORDS_ONLY,
     Cohort,
@@ -43,10 +44,12 @@ class ClusterSummary:
     code: str | None = None
     meaning: Meaning = field(default_factory=lambda: WORDS_ONLY)  # words and meaning, or words only and why
     trace_errors: bool = False  # whether the errors the failures' traces record were read (traceterms.py)
+    trace_calls: bool = False  # whether the calls the traces record were read (tracecalls.py)
 
     def to_json(self) -> dict[str, Any]:
         return {"failures": self.failures, "agreement_ari": round(self.agreement_ari, 4), "seed": self.seed,
                 "meaning": self.meaning.to_json(), "trace_errors": self.trace_errors,
+                "trace_calls": self.trace_calls,
                 "refined_by": self.refined_by, "refine_note": self.refine_note,
                 "refine": self.refine_stats, "code": self.code,
                 "unanalysed": self.unanalysed, "cohorts": self.cohorts,
@@ -120,7 +123,7 @@ def render_cohort(cohort: Cohort, total_failures: int) -> str:
     if evidence.get("terms") or evidence.get("trace_terms") or evidence.get("fields"):
         lines.append("- bound by: " + "; ".join(
             [f"{what} " + ", ".join(span(t) for t in evidence[key])
-             for key, what in (("terms", "terms"), ("trace_terms", "the traces' errors")) if evidence.get(key)]
+             for key, what in (("terms", "terms"), ("trace_terms", "the traces")) if evidence.get(key)]
             + [f"{plain(k)} {span(str(v))}" for k, v in evidence.get("fields", {}).items()]))
     lines += ["", "## Suspected code locations", ""]
     shown = [loc for loc in cohort.locations if loc["exists"] is not False][:5]
@@ -160,12 +163,13 @@ def scope_reason(scope: str, test: dict[str, Any], n_accounts: int, top_n: int) 
 
 
 def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code: str | None = None,
-                     meaning: bool | str = True, trace: bool = TRACE_ERRORS) -> ClusterSummary:
+                     meaning: bool | str = True, trace: bool = TRACE_ERRORS,
+                     calls: bool = TRACE_CALLS) -> ClusterSummary:
     folder = BacktestFolder(root).require()
     code_dir = _code_dir(code)
     failures, missing = collect_failures(folder)
     check_analyses(failures)
-    found = candidate_cohorts(failures, seed=seed, meaning=meaning, trace=trace)
+    found = candidate_cohorts(failures, seed=seed, meaning=meaning, trace=trace, calls=calls)
     cohorts = found.cohorts
     note = ""
     stats: dict[str, Any] = {}
@@ -181,8 +185,9 @@ def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code
     assign_slugs(cohorts)
     summary = ClusterSummary(failures=len(failures), cohorts=[cohort_json(c, len(failures)) for c in cohorts],
                              unanalysed=sorted(i.id for i in missing),
-                             agreement_ari=stability(failures, (seed, seed + 1), meaning=meaning, trace=trace),
-                             seed=seed, trace_errors=trace,
+                             agreement_ari=stability(failures, (seed, seed + 1), meaning=meaning, trace=trace,
+                                                     calls=calls),
+                             seed=seed, trace_errors=trace, trace_calls=calls,
                              refined_by=model, refine_note=note, refine_stats=stats,
                              no_common_cause=sorted(f.inv.id for f in found.unassigned),
                              code=str(code_dir) if code_dir else None, meaning=found.meaning)

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from tests.conftest import CliResult
 
 SUITE = "evals/logql/suite.yaml"
@@ -159,3 +160,23 @@ def test_a_missing_baseline_hint_is_a_command_that_runs(example_cwd: Path,
     assert unsaved.err.rstrip().endswith(
         f"(fix the model spec or the cases (agentbook eval run {SUITE} --case auth-staging --model SPEC shows "
         "why), then save again)"), unsaved.err
+
+
+def test_an_edit_through_an_alias_changes_only_the_case_named(tmp_path: Path,
+                                                              run_cli: Callable[..., CliResult]) -> None:
+    """A suite whose cases share their checks through an anchor (`assert: *checks`): `eval edit SUITE
+    first --set 'assert[0].value=...'` rewrote the anchored list, so every case sharing it changed too,
+    and said only that the edit was made. The case named gets its own copy; the others keep theirs."""
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("prompts: [file://p.txt]\nx-checks: &checks\n  - type: contains\n    value: logql\n"
+                     "defaults: &vars\n  labels: pod\ntests:\n"
+                     "  - id: first\n    vars: {<<: *vars, question: a}\n    assert: *checks\n"
+                     "  - id: second\n    vars: *vars\n    assert: *checks\n")
+    for args in (["first", "--set", "assert[0].value=(?i)error"], ["second", "--set", "vars.labels=level"]):
+        assert run_cli("eval", "edit", str(suite), *args).code == 0
+    data = yaml.safe_load(suite.read_text())
+    assert data["tests"][0]["assert"] == [{"type": "contains", "value": "(?i)error"}]
+    assert data["tests"][1]["assert"] == [{"type": "contains", "value": "logql"}]
+    assert data["tests"][1]["vars"] == {"labels": "level"}
+    assert data["tests"][0]["vars"] == {"labels": "pod", "question": "a"}
+    assert data["x-checks"] == [{"type": "contains", "value": "logql"}] and data["defaults"] == {"labels": "pod"}

@@ -227,3 +227,22 @@ def test_run_with_an_unusable_state_folder(run_cli: Callable[..., Any], tmp_path
     assert res.code == 3
     assert res.err.startswith(f"agentbook: error: cannot open the response cache "
                               f"{tmp_path / '.agentbook' / 'responses.sqlite'}:")
+
+
+@pytest.mark.parametrize("suite", [
+    "prompts: [file://chat.json]\ntests:\n  - id: a\n    vars: {q: x}\n",
+    "prompts: ['{{q}}']\ntests:\n  - id: a\n    vars: {q: file://chat.json}\n"], ids=["prompt", "var"])
+def test_a_json_file_that_is_not_json_is_a_finding_at_its_line(run_cli: Callable[..., Any], tmp_path: Path,
+                                                               suite: str) -> None:
+    """A chat prompt or a `file://...json` variable with a trailing comma: `eval run` and `validate`
+    died with a JSONDecodeError traceback (exit 70) instead of saying where the file is broken."""
+    (tmp_path / "chat.json").write_text('[\n  {"role": "user", "content": "{{q}}"},\n]\n')
+    (tmp_path / "suite.yaml").write_text(suite)
+    script = tmp_path / "m.script.yaml"
+    script.write_text("version: 1\nmodel: scripted\ndefault:\n  turns:\n    - text: x\n")
+    res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--model", f"scripted:{script}")
+    assert res.code in (2, 3) and "Traceback" not in res.err + res.out, res.err
+    assert f"{tmp_path / 'chat.json'}:3:1: invalid JSON: Expecting value" in res.err + res.out
+    if "prompts: [file://chat.json]" in suite:
+        found = run_cli("validate", "--strict", str(tmp_path / "suite.yaml"))
+        assert found.code == 1 and f"invalid JSON: Expecting value ({tmp_path / 'chat.json'}:3:1)" in found.out

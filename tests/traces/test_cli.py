@@ -78,9 +78,10 @@ def test_real_session_records_export(tmp_path: Path, run_cli: Callable[..., Any]
         assert result.code == 0, result.err
         summary = json.loads(result.out)["traces"][0]
         found = count_folder(tmp_path / name)
-        assert (found.spans, found.messages, found.tool_calls, found.tool_dirs) == (
-            summary["spans"], summary["messages"], summary["tool_calls"], summary["tool_spans"])
-        assert found.tool_dirs == 6
+        assert (found.spans, found.messages, found.tool_dirs) == (
+            summary["spans"], summary["messages"], summary["tool_spans"])
+        # the OTLP record repeats earlier calls in each model call's input: 6 distinct calls, 27 sections
+        assert found.tool_dirs == summary["tool_calls"] == 6 <= found.tool_calls
 
 
 @pytest.mark.parametrize("fixture", ["langfuse_trace.json", "atif_trajectory.json"])

@@ -3,7 +3,8 @@ themselves (set/unset/replace as mutations of a ruamel mapping), schema checks a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, MutableMapping, MutableSequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,11 +42,51 @@ def mutation_for(sets: list[tuple[str, Any]], unsets: list[str]) -> Mutation:
 
     def apply(case: CommentedMap, case_id: str) -> None:
         for parts, value in parsed_sets:
+            _own_path(case, parts)
             fieldpath.set_path(case, parts, value, case_id=case_id, styler=styled_like)
         for parts in parsed_unsets:
+            _own_path(case, parts)
             fieldpath.unset_path(case, parts, case_id=case_id)
 
     return apply
+
+
+def _own_path(case: CommentedMap, parts: list[fieldpath.PathPart]) -> None:
+    """Give the case its own copy of each anchored mapping or list on the way to the parent of `parts`.
+    An alias (`assert: *checks`) loads as the very object its anchor does, so a change made in place
+    would change the anchor and every case that shares it, not only the case named."""
+    node: Any = case
+    for part in parts[:-1]:
+        if isinstance(node, MutableMapping) and str(part) in node:
+            key: str | int = str(part)
+        elif isinstance(node, MutableSequence) and isinstance(part, int) and 0 <= part < len(node):
+            key = part
+        else:
+            return  # a missing step: set_path/unset_path say what is missing
+        child = node[key]
+        if _anchored(child):
+            child = copy.deepcopy(child)
+            _drop_anchors(child)  # the copy is this case's: no second definition of the anchor's name
+            node[key] = child
+        node = child
+
+
+def _anchor(node: Any) -> Any:
+    """ruamel's anchor of a loaded mapping or list (its `.value` is the name, None when it has none)."""
+    return getattr(node, "anchor", None) if isinstance(node, MutableMapping | MutableSequence) else None
+
+
+def _anchored(node: Any) -> bool:
+    anchor = _anchor(node)
+    return anchor is not None and anchor.value is not None
+
+
+def _drop_anchors(node: Any) -> None:
+    if isinstance(node, MutableMapping | MutableSequence):
+        if _anchored(node):
+            _anchor(node).value = None
+        for child in node.values() if isinstance(node, MutableMapping) else node:
+            _drop_anchors(child)
 
 
 def check_case(value: Any, where: str) -> None:

@@ -78,11 +78,22 @@ def _prompt(item: Any, base: Path, root: Path | None) -> Prompt:
         return Prompt(label or item[:40], None, item)
     path, text = read_ref(item, base, root)
     if path.suffix in (".json", ".yaml", ".yml"):
-        chat = json.loads(text) if path.suffix == ".json" else yamlsafe.load(text, str(path), loader=Loader)
+        chat = _data(path, text)
         if not isinstance(chat, list) or not all(isinstance(m, dict) and "role" in m for m in chat):
             raise FatalError("a chat prompt must be a list of {role, content}", location=str(path))
         return Prompt(label or item, chat)
     return Prompt(label or item, None, text)
+
+
+def _data(path: Path, text: str) -> Any:
+    """A referenced .json/.yaml file's content; a broken one is an error at its file:line:col."""
+    if path.suffix != ".json":
+        return yamlsafe.load(text, str(path), loader=Loader)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise FatalError(f"invalid JSON: {err.msg}", location=f"{path}:{err.lineno}:{err.colno}",
+                         hint="fix the syntax, then retry") from None
 
 
 def resolve_vars(defaults: dict[str, Any], case_vars: dict[str, Any], base: Path,
@@ -92,12 +103,7 @@ def resolve_vars(defaults: dict[str, Any], case_vars: dict[str, Any], base: Path
     for name, value in merged.items():
         if isinstance(value, str) and value.startswith("file://"):
             path, text = read_ref(value, base, root)
-            if path.suffix == ".json":
-                value = json.loads(text)
-            elif path.suffix in (".yaml", ".yml"):
-                value = yamlsafe.load(text, str(path), loader=Loader)
-            else:
-                value = text
+            value = _data(path, text) if path.suffix in (".json", ".yaml", ".yml") else text
         out[str(name)] = value
     return out
 

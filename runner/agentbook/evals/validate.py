@@ -7,6 +7,7 @@ promptfoo may still run them; `eval run` does not) and `file://` references that
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,9 @@ def _missing_prompt_files(path: Path, config: dict[str, Any], base: Path) -> lis
     try:
         load_prompts(config, base)
     except FatalError as err:
-        return [Finding(str(path), 1, 1, "eval-prompt", err.message, err.hint or "")]
+        at_line = err.location and re.search(r":\d+(:\d+)?$", err.location)  # a line in the prompt file
+        where = f" ({err.location})" if at_line else ""
+        return [Finding(str(path), 1, 1, "eval-prompt", err.message + where, err.hint or "")]
     return []
 
 

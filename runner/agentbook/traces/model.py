@@ -105,7 +105,8 @@ class Span:
     Light fields are plain attributes; the `Content` fields are properties over `content()`.
     """
 
-    __slots__ = (*LIGHT_FIELDS, "children", "_content", "_packed", "_counts", "_system_keys", "_attr_keys")
+    __slots__ = (*LIGHT_FIELDS, "children", "_content", "_packed", "_counts", "_system_keys", "_attr_keys",
+                 "_call_keys")
 
     span_id: str
     parent_id: str | None
@@ -151,6 +152,7 @@ class Span:
         self._counts: tuple[int, int] | None = None
         self._system_keys: tuple[str, ...] | None = None
         self._attr_keys: tuple[str, ...] | None = None
+        self._call_keys: tuple[tuple[str, str], ...] | None = None
         unknown = set(fields) - set(CONTENT_FIELDS)
         if unknown:
             raise TypeError(f"Span() got unknown fields: {sorted(unknown)}")
@@ -174,6 +176,7 @@ class Span:
                         sum(len(m.tool_calls) for m in content.input_messages + content.output_messages))
         self._system_keys = self._digest_system_prompts(content)
         self._attr_keys = tuple(sys.intern(str(k)) for k in content.attributes)
+        self._call_keys = _call_keys(content)
         self._packed = _pack(content)
         self._content = None
         for key in ("trace_id", "model", "tool_name", "kind", "status"):
@@ -197,6 +200,12 @@ class Span:
         if self._content is None and self._attr_keys is not None:
             return self._attr_keys
         return tuple(self.content().attributes)
+
+    def tool_call_keys(self) -> tuple[tuple[str, str], ...]:
+        """(key, tool name) of each distinct tool call in the span's messages (known without unpacking)."""
+        if self._content is None and self._call_keys is not None:
+            return self._call_keys
+        return _call_keys(self.content())
 
     def release(self) -> None:
         """Drop the unpacked copy of packed content (changes made since `pack` are lost)."""
@@ -226,6 +235,55 @@ class Span:
         if self._content is None and self._counts is not None:
             return self._counts[1]
         return sum(len(m.tool_calls) for m in self.input_messages + self.output_messages)
+
+
+def call_key(call_id: str) -> str:
+    """The key of a tool call by its id (long ids digested: the keys of a huge trace stay small)."""
+    return "id:" + (call_id if len(call_id) <= 64 else text_digest(call_id))
+
+
+def _call_keys(content: Content) -> tuple[tuple[str, str], ...]:
+    """(key, name) of each tool call the messages hold, once each: by its id, or for a call without one by
+    its name, arguments and how many such came before it in the span, so the history a later model call
+    replays gives the same keys again and is not counted twice."""
+    keys: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for message in content.input_messages + content.output_messages:
+        for call in message.tool_calls:
+            if call.id:
+                keys.setdefault(call_key(call.id), call.name)
+                continue
+            digest = text_digest(f"{call.name}\0{call.arguments}")
+            seen[digest] = seen.get(digest, 0) + 1
+            keys.setdefault(f"call:{digest}:{seen[digest]}", call.name)
+    return tuple(keys.items())
+
+
+def count_tool_calls(spans: list[Span]) -> int:
+    """Distinct tool calls: those the model asked for in a message, and tool spans that ran one. A tool
+    span is the run of the call with its id, or else of a not yet matched call of its name; one that
+    matches no call (the trace records tool runs but not the messages asking for them) counts on its own.
+    """
+    calls: dict[str, str] = {}
+    for span in spans:
+        for key, name in span.tool_call_keys():
+            calls.setdefault(key, name)
+    tools = [s for s in spans if s.kind == "tool"]
+    matched = {call_key(s.tool_call_id) for s in tools if s.tool_call_id and call_key(s.tool_call_id) in calls}
+    free: dict[str, int] = {}
+    for key, name in calls.items():
+        if key not in matched:
+            free[name] = free.get(name, 0) + 1
+    alone = 0
+    for span in tools:
+        if span.tool_call_id and call_key(span.tool_call_id) in matched:
+            continue
+        name = span.tool_name or span.name
+        if free.get(name, 0):
+            free[name] -= 1
+        else:
+            alone += 1
+    return len(calls) + alone
 
 
 def _message_tuple(m: Message) -> tuple[Any, ...]:
@@ -281,7 +339,7 @@ class Trace:
         return {
             "spans": len(self.spans),
             "messages": sum(s.message_count for s in self.spans),
-            "tool_calls": sum(s.tool_call_count for s in self.spans),
+            "tool_calls": count_tool_calls(self.spans),
             "tool_spans": sum(1 for s in self.spans if s.kind == "tool"),
             "errors": sum(1 for s in self.spans if s.status == "error"),
         }

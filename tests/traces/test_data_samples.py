@@ -183,3 +183,40 @@ def test_claude_stream_json_subagent_lines_go_under_their_task_call(tmp_path: Pa
     subagent = spans[sub_turn.parent_id or ""]
     assert (subagent.kind, subagent.parent_id, bash.tool_result) == ("agent", task.span_id, "a.py")
     assert task.tool_result == "found a.py"
+
+
+def test_pydantic_ai_v2_tool_return_with_an_error_outcome_fails_its_tool_span() -> None:
+    """Pydantic AI 2 sends a tool's ModelRetry back as a `tool-return` part with `outcome: retried` (no
+    longer a `retry-prompt`): the tool span fails with the message, the calls around it do not."""
+    source = DATA / "pydantic-ai-run" / "all_messages.json"
+    parts = [p for m in json.loads(source.read_text(encoding="utf-8")) for p in m["parts"]]
+    returns = {p["tool_call_id"]: p for p in parts if p["part_kind"] == "tool-return"}
+    assert {p["outcome"] for p in returns.values()} == {"success", "retried"}
+    trace = read_trace(source)[0]
+    tools = {s.tool_call_id: s for s in _only(trace, "tool")}
+    assert set(tools) == set(returns)
+    for call_id, part in returns.items():
+        failed = part["outcome"] in ("failed", "retried")
+        assert (tools[call_id].status, tools[call_id].status_message) == (
+            ("error", part["content"]) if failed else ("ok", ""))
+
+
+def test_openai_agents_sdk_task_and_turn_steps_are_chain_spans_and_a_tool_error_fails_its_span() -> None:
+    source = DATA / "openai-agents-run" / "export.json"
+    items = [i for i in json.loads(source.read_text(encoding="utf-8"))["data"] if i["object"] == "trace.span"]
+    trace = read_trace(source)[0]
+    by_id = {s.span_id: s for s in trace.spans}
+    assert len(by_id) == len(items)
+    for item in items:
+        span, data = by_id[item["id"]], item["span_data"]
+        steps = data.get("data", {}) if data["type"] == "custom" else {}
+        if steps.get("sdk_span_type") == "task":
+            assert (span.kind, span.name) == ("chain", f"task {steps['name']}")
+        elif steps.get("sdk_span_type") == "turn":
+            assert (span.kind, span.name) == ("chain", f"turn {steps['turn']} {steps['agent_name']}")
+        elif data["type"] == "function":
+            assert (span.kind, span.tool_name, span.status == "error") == ("tool", data["name"], bool(item["error"]))
+            if item["error"]:
+                assert span.status_message.startswith(item["error"]["message"])
+        elif data["type"] == "generation":
+            assert span.kind == "llm" and span.output_tokens == data["usage"]["output_tokens"]

@@ -72,9 +72,11 @@ def _classify_file(path: Path, *, explicit: bool) -> tuple[list[Target], list[Fi
 def _looks_like_suite(path: Path) -> bool:
     if path.name.endswith(".script.yaml"):
         return False
+    from agentbook.session.tools.files import open_regular
+
     try:
-        with path.open("r", encoding="utf-8", errors="replace") as fh:
-            head = fh.read(65536)
+        with open_regular(path) as fh:  # never a fifo's blocking open (NotRegular is an OSError)
+            head = fh.read(65536).decode("utf-8", "replace")
     except OSError:
         return False
     return bool(_SUITE_KEYS.search(head))

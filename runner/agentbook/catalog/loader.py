@@ -103,9 +103,22 @@ def load_catalog(repo_root: Path | str = ".", *, shipped: Path | None | Literal[
     return catalog
 
 
+def leads_out(path: Path, root: Path) -> bool:
+    """Whether `path` (a repository's SKILL.md or runbook, or a folder above it) is a symlink, or lies
+    in one, that leads out of `root`: the repository is the ticket author's to write, and a link to
+    `/proc/self/environ` or a file of the user's made that file a skill (its description in the
+    agent's prompt, its body and folder readable through the `skill` tool) or a runbook to run."""
+    real = path.resolve()
+    return real != root and root not in real.parents
+
+
 def _add_skill(catalog: Catalog, path: Path, source: str, installed: list[Path] | None = None) -> None:
     from agentbook.catalog.install import pristine_copy
 
+    if source == "repo" and leads_out(path, catalog.root):
+        catalog.problems.append(LoadProblem(path, "skipped: a symlink that leads out of the repository",
+                                            skipped=True))
+        return
     if installed is not None and source == "repo" and pristine_copy(path.parent):
         installed.append(path)  # an unchanged copy `skills install` made: agentbook's own skill comes first
         return
@@ -117,6 +130,10 @@ def _add_skill(catalog: Catalog, path: Path, source: str, installed: list[Path] 
 
 
 def _add_runbook(catalog: Catalog, path: Path, source: str) -> None:
+    if source == "repo" and leads_out(path, catalog.root):
+        catalog.problems.append(LoadProblem(path, "skipped: a symlink that leads out of the repository",
+                                            skipped=True))
+        return
     read = read_runbook(path)
     if read.runbook is None:
         why = next((f.message for f in read.findings if f.is_error), "cannot be read")

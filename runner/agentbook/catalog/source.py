@@ -36,12 +36,17 @@ def git_blob_sha(raw: bytes) -> str:
 
 def read_source(path: Path, shown: str | None = None) -> SourceText | Finding:
     """Read `path`; a file that cannot be read or decoded comes back as a single Finding."""
+    from agentbook.session.tools.files import NotRegular, open_regular
+
     where = shown or str(path)
     try:
-        with path.open("rb") as fh:
+        # a regular file only, opened without blocking: a SKILL.md that is a fifo hung every catalog load
+        with open_regular(path) as fh:
             raw = fh.read(MAX_SOURCE_BYTES + 1)  # never more: a huge file costs 1 MB to refuse
-    except IsADirectoryError:
-        return Finding(where, 1, 1, "read-error", "expected a file, found a directory")
+    except NotRegular as err:
+        if path.is_dir():
+            return Finding(where, 1, 1, "read-error", "expected a file, found a directory")
+        return Finding(where, 1, 1, "read-error", f"cannot read file: a {err}")
     except OSError as err:
         return Finding(where, 1, 1, "read-error", f"cannot read file: {err.strerror or err}",
                        "check that the file exists and is readable")

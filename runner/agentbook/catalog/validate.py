@@ -15,7 +15,7 @@ from pathlib import Path
 from agentbook.catalog.body_rules import check_body
 from agentbook.catalog.discover import Target, default_paths, discover
 from agentbook.catalog.findings import Finding, sort_findings
-from agentbook.catalog.loader import REPO_SKILL_DIRS, RUNBOOK_DIR, shipped_root, skill_files
+from agentbook.catalog.loader import REPO_SKILL_DIRS, RUNBOOK_DIR, leads_out, shipped_root, skill_files
 from agentbook.catalog.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from agentbook.catalog.runbook import read_runbook
 from agentbook.catalog.runbook_rules import check_runbook
@@ -59,6 +59,11 @@ def collect_targets(paths: Sequence[Path | str], root: Path) -> tuple[list[Targe
         found, problems = discover(path)
         findings += problems
         for target in found:
+            if not paths and leads_out(target.path, root):  # the repository's own: not a file it links to
+                findings.append(Finding(str(target.path), 1, 1, "link-outside",
+                                        "a symlink that leads out of the repository; not read",
+                                        "commit the file itself, not a link to it"))
+                continue
             key = _identity(target.path)
             if key not in seen:
                 seen.add(key)

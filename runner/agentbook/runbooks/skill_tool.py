@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agentbook.session.paths import git_data_places
 from agentbook.session.tools import ToolContext, ToolResult
+from agentbook.session.tools.files import open_regular
 
 MAX_CHARS = 40_000
 
@@ -42,10 +44,26 @@ class SkillTool:
             listing = ("\n\nFiles in this skill (read one with the `file` argument): " + ", ".join(files[:50])
                        if files else "")
             return ToolResult(_bounded(body.strip() + listing))
+        folder = path.parent.resolve()
         target = (path.parent / str(rel)).resolve()
-        if not target.is_relative_to(path.parent.resolve()) or not target.is_file():
+        if not target.is_relative_to(folder) or _git_data(folder, target):
             return ToolResult(f"no file {rel!r} in skill {name!r}", is_error=True)
-        return ToolResult(_bounded(target.read_text(encoding="utf-8", errors="replace")))
+        try:
+            with open_regular(target) as handle:  # a fifo cannot block, a huge file is read no further
+                raw = handle.read(MAX_CHARS * 4 + 1)
+        except OSError:
+            return ToolResult(f"no file {rel!r} in skill {name!r}", is_error=True)
+        text = raw.decode("utf-8", errors="replace")
+        return ToolResult(_bounded(text) if len(raw) <= MAX_CHARS * 4 else
+                          text[:MAX_CHARS] + "\n[truncated: the file is longer]")
+
+
+def _git_data(folder: Path, target: Path) -> bool:
+    """A skill folder that is, or links to, a checkout's top holds its git data, whose `config` keeps
+    the CI job's token: the tool runs outside the jail, so it refuses what the file tools refuse."""
+    inside = target.relative_to(folder).parts
+    return any(part.lower() == ".git" for part in inside) or any(
+        target == place or place in target.parents for place in git_data_places(folder))
 
 
 def _bounded(text: str) -> str:

@@ -180,3 +180,26 @@ def test_an_edit_through_an_alias_changes_only_the_case_named(tmp_path: Path,
     assert data["tests"][1]["vars"] == {"labels": "level"}
     assert data["tests"][0]["vars"] == {"labels": "pod", "question": "a"}
     assert data["x-checks"] == [{"type": "contains", "value": "logql"}] and data["defaults"] == {"labels": "pod"}
+
+
+def test_a_rewritten_file_keeps_its_line_endings_and_byte_order_mark(
+        tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """`eval add` to a suite written on Windows (CRLF, a byte-order mark) rewrote every line of it with
+    LF and dropped the mark: `git diff` showed the whole file changed for one added case."""
+    suite = tmp_path / "suite.yaml"
+    original = "\ufeffprompts: [file://p.txt]\r\ntests:\r\n  - id: a\r\n    vars: {q: 1}  # one\r\n"
+    suite.write_bytes(original.encode("utf-8"))
+    case = tmp_path / "case.yaml"
+    case.write_text("id: b\nvars: {q: 2}\n")
+    assert run_cli("eval", "add", str(suite), "--file", str(case)).code == 0
+    written = suite.read_bytes().decode("utf-8")
+    assert written.startswith(original), written
+    assert "\n" not in written.replace("\r\n", "") and "id: b\r\n" in written
+    cases = tmp_path / "split" / "cases"
+    cases.mkdir(parents=True)
+    (tmp_path / "split" / "suite.yaml").write_text("prompts: [file://p.txt]\ntests: file://cases/*.yaml\n")
+    one = "id: one\r\nvars:\r\n  q: 1\r\nassert:\r\n  - type: contains\r\n    value: x\r\n"
+    (cases / "one.yaml").write_bytes(one.encode())
+    res = run_cli("eval", "edit", str(tmp_path / "split" / "suite.yaml"), "one", "--set", "vars.q=2")
+    assert res.out.endswith(", line 3 (the rest of the file is as it was)\n"), res.out
+    assert (cases / "one.yaml").read_bytes() == one.replace("q: 1", "q: 2").encode()

@@ -46,6 +46,7 @@ from agentbook.evals.yamlio import (
     dump_rt,
     fit_style,
     fit_style_scored,
+    like_original,
     load_all_rt,
     load_rt,
     to_plain,
@@ -430,7 +431,7 @@ class CaseFile:
         original = data.decode("utf-8")
         text = dump_all_rt(docs, fit_style(original, docs, multi=True)) if len(docs) > 1 else dump_rt(
             docs[0], fit_style(original, docs[0]))
-        new = text.encode("utf-8")
+        new = like_original(text, original).encode("utf-8")
         try:
             values = yamlsafe.load_all(new, str(self.path), loader=Loader)
         except FatalError as err:  # pragma: no cover - ruamel wrote something libyaml rejects

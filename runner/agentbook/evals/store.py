@@ -35,7 +35,7 @@ from agentbook.evals.cases import (
 from agentbook.evals.index import REF_PREFIX, Loader
 from agentbook.evals.listing import SUITE_NAMES
 from agentbook.evals.rows import CaseInfo
-from agentbook.evals.yamlio import dump_rt, fit_style, load_rt, to_plain
+from agentbook.evals.yamlio import dump_rt, fit_style, like_original, load_rt, to_plain
 
 __all__ = ["CaseFile", "CaseInfo", "EditResult", "SingleFileSuite", "SplitSuite", "Suite", "open_suite",
            "write_bytes"]
@@ -281,7 +281,8 @@ class SplitSuite(Suite):
         if value is None:
             return CaseFile(p, seq_key=None).edit(case_id, mutate)
         with state.locked(p):
-            text = p.read_text(encoding="utf-8")
+            old = p.read_bytes()  # not read_text: its newline translation would lose a file's CRLF
+            text = old.decode("utf-8")
             case = load_rt(text, where=str(p))
             style = fit_style(text, case)
             mutate(case, case_id)
@@ -290,7 +291,7 @@ class SplitSuite(Suite):
                 raise FatalError("cannot change the id of a case file in place",
                                  hint="add a new case and remove the old one")
             check_case(to_plain(case), str(p))
-            old, new = text.encode("utf-8"), dump_rt(case, style).encode("utf-8")
+            new = like_original(dump_rt(case, style), text).encode("utf-8")
             if new != old:
                 write_bytes(p, new)
         return EditResult(case_id, str(p), True, lines=changed_lines(old, new, 1),

@@ -75,6 +75,18 @@ def dump_rt(obj: Any, style: Style = Style()) -> str:
     return buf.getvalue()
 
 
+def like_original(text: str, original: str) -> str:
+    """The dumped text with the original's byte-order mark and CRLF line endings, which the YAML dumper
+    drops: without them one added case shows in `git diff` as every line of the file changed. Any line
+    break in the text may become CRLF: YAML reads CRLF inside a scalar as the LF it was loaded as."""
+    if original.startswith("\ufeff") and not text.startswith("\ufeff"):
+        text = "\ufeff" + text
+    first_break = original.find("\n")
+    if first_break > 0 and original[first_break - 1] == "\r":
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return text
+
+
 def dump_all_rt(docs: list[Any], style: Style = Style()) -> str:
     buf = io.StringIO()
     make_yaml(style).dump_all(docs, buf)

@@ -142,9 +142,19 @@ class _Refused(Exception):
         self.reason, self.sentence = reason, sentence
 
 
+# The Messages API takes request bodies up to 32 MB; the relay reads no more of one (413), and holds at
+# most four such at once: it runs in the runner's process, out of the jail's memory limit, and a body
+# it read whole (a chunked upload from /dev/zero) grew the runner without bound.
+MAX_BODY_BYTES = 32 << 20
+MAX_HELD_BYTES = 4 * MAX_BODY_BYTES
+
+
 class Relay(HttpServer):
     """Serve with `await relay.start()` (socket or loopback port), point the agent at it, then read
     `stats` / `stopped`; `await relay.stop()` at the end."""
+
+    max_body = MAX_BODY_BYTES
+    max_held = MAX_HELD_BYTES
 
     def __init__(self, model: str, *, socket_path: Path | None = None, limits: RelayLimits | None = None,
                  trace: TraceRecorder | None = None, transcript: Transcript | None = None,

@@ -44,11 +44,23 @@ def json_reply(status: int, obj: Any, headers: dict[str, str] | None = None) -> 
     return Reply(status, json.dumps(obj, ensure_ascii=False).encode(), headers or {})
 
 
+class BodyTooLarge(Exception):
+    """A request body past `HttpServer.max_body`, or past what the server holds at once."""
+
+
 class HttpServer:
-    """Serves `handle(request) -> Reply` on host:port (port 0: a free one, known after start)."""
+    """Serves `handle(request) -> Reply` on host:port (port 0: a free one, known after start).
+
+    `max_body` bounds one request's body and `max_held` the bodies of all requests read and not yet
+    answered (None: no bound); past either the request is answered 413 and its connection closed, the
+    rest of the body unread, so a client cannot grow this process's memory by what it sends."""
+
+    max_body: int | None = None
+    max_held: int | None = None
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host, self.port = host, port
+        self._held = 0  # bytes of request bodies read and not yet answered, all connections together
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -111,16 +123,27 @@ class HttpServer:
         import h11  # here, not at the top: an in-process scripted model uses this module's types only
 
         conn = h11.Connection(h11.SERVER)
+        held = [0]  # this connection's share of `_held`
         try:
             while True:
-                request = await self._read_request(conn, reader)
-                if request is None:
-                    break
-                reply = await self.handle(request)
+                try:
+                    request = await self._read_request(conn, reader, held)
+                    if request is None:
+                        break
+                    reply = await self.handle(request)
+                finally:
+                    self._held -= held[0]
+                    held[0] = 0
                 await self._send(conn, writer, reply, head_only=request.method == "HEAD")
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is not h11.DONE:
                     break
                 conn.start_next_cycle()
+        except BodyTooLarge as err:
+            with contextlib.suppress(Exception):
+                await self._send(conn, writer, json_reply(413, {"type": "error", "error": {
+                    "type": "request_too_large", "message": str(err)}}, {"connection": "close"}))
+            writer.transport.abort()
+            return
         except DropConnection:
             writer.transport.abort()
             return
@@ -140,8 +163,8 @@ class HttpServer:
             writer.close()
             await writer.wait_closed()
 
-    @staticmethod
-    async def _read_request(conn: h11.Connection, reader: asyncio.StreamReader) -> HttpRequest | None:
+    async def _read_request(self, conn: h11.Connection, reader: asyncio.StreamReader,
+                            held: list[int]) -> HttpRequest | None:
         import h11
 
         head: h11.Request | None = None
@@ -155,6 +178,8 @@ class HttpServer:
             if isinstance(event, h11.Request):
                 head = event
             elif isinstance(event, h11.Data):
+                self._hold(len(body), len(event.data))
+                held[0] += len(event.data)
                 body += event.data
             elif isinstance(event, h11.EndOfMessage):
                 assert head is not None
@@ -163,6 +188,15 @@ class HttpServer:
                                    asyncio.get_running_loop().time())
             elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
                 return None
+
+    def _hold(self, have: int, more: int) -> None:
+        """Count `more` bytes of a body that has `have`, or BodyTooLarge past either bound."""
+        if self.max_body is not None and have + more > self.max_body:
+            raise BodyTooLarge(f"request body larger than {self.max_body >> 20} MiB")
+        if self.max_held is not None and self._held + more > self.max_held:
+            raise BodyTooLarge(f"the requests in flight hold {self.max_held >> 20} MiB already; send it again "
+                               "when one has been answered")
+        self._held += more
 
     @staticmethod
     async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply,

@@ -6,6 +6,7 @@ Expected values are read straight from the source JSON, not from the readers und
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,29 @@ def test_openai_agents_sdk_task_and_turn_steps_are_chain_spans_and_a_tool_error_
                 assert span.status_message.startswith(item["error"]["message"])
         elif data["type"] == "generation":
             assert span.kind == "llm" and span.output_tokens == data["usage"]["output_tokens"]
+
+
+def _otlp_spans(path: Path) -> list[dict[str, Any]]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return [s for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+
+
+def _attr(span: dict[str, Any], key: str) -> Any:
+    value = next(a["value"] for a in span["attributes"] if a["key"] == key)
+    return next(iter(value.values()))
+
+
+def test_logfire_spans_are_named_by_their_message_and_cost_what_logfire_says() -> None:
+    """Logfire names a span by its message template (`Chat Completion with {request_data[model]!r}`) and
+    puts the formatted message in `logfire.msg`, the cost in `operation.cost`."""
+    source = DATA / "logfire-run" / "openai_calls_otlp.json"
+    raw = {s["name"]: s for s in _otlp_spans(source)}  # (one template for all three calls)
+    by_id = {base64.b64decode(s["spanId"]).hex(): s for s in _otlp_spans(source)}
+    assert len(raw) == 1 and len(by_id) == 3
+    for trace in read_trace(source):
+        (span,) = trace.spans
+        item = by_id[span.span_id]
+        assert span.name == _attr(item, "logfire.msg") and span.attributes["logfire.msg_template"] == item["name"]
+        costs = [a for a in item["attributes"] if a["key"] == "operation.cost"]
+        assert span.cost_usd == (_attr(item, "operation.cost") if costs else None)
+    assert any(s.cost_usd for t in read_trace(source) for s in t.spans)

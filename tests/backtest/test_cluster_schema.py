@@ -47,3 +47,16 @@ def test_pipeline_fields_are_not_the_clusterings_concern(analysed: Path, tmp_pat
     result = run_cli("backtest", "cluster", folder, "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["failures"] > 0
+
+
+def test_a_backtest_with_no_analysed_failure_clusters_to_nothing(imported: Path, tmp_path: Path,
+                                                                 run_cli: Callable[..., Any]) -> None:
+    """Before any analysis (or when every run went right) there is nothing to group: no cohort, and
+    the failures still to analyse are named. It died with a ValueError (exit 70) building features
+    for no failures."""
+    folder = copy_backtest(imported, tmp_path / "bt")
+    result = run_cli("backtest", "cluster", folder, "--json")
+    assert result.code == 0, result.err
+    out = json.loads(result.out)
+    failed = sorted(i.id for i in BacktestFolder(folder).iter_investigations() if not i.correct)
+    assert out["failures"] == 0 and out["cohorts"] == [] and out["unanalysed"] == failed and failed

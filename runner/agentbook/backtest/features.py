@@ -302,6 +302,8 @@ def build_features(items: Sequence[Described], *, framing: bool = True,
     need("sklearn", "clustering")
     from sklearn.preprocessing import normalize
 
+    if not items:  # nothing analysed yet: no rows (normalize refuses an empty matrix)
+        return FeatureSpace(matrix=np.zeros((0, 0)), terms=[])
     block, terms = _block(items)
     fields = np.array([t.startswith(("stage_", "file_", "tool_")) for t in terms], dtype=bool)
     weights = np.array([_weight(t, f) for t, f in zip(terms, fields, strict=True)])

@@ -203,3 +203,21 @@ def test_a_rewritten_file_keeps_its_line_endings_and_byte_order_mark(
     res = run_cli("eval", "edit", str(tmp_path / "split" / "suite.yaml"), "one", "--set", "vars.q=2")
     assert res.out.endswith(", line 3 (the rest of the file is as it was)\n"), res.out
     assert (cases / "one.yaml").read_bytes() == one.replace("q: 1", "q: 2").encode()
+
+
+def test_list_filters_add_up_and_an_unknown_field_is_an_error(example_cwd: Path,
+                                                               run_cli: Callable[..., CliResult]) -> None:
+    """On a suite of thousands of cases: `eval list SUITE --filter 'size>2000' --filter 'result=fail'`
+    listed every failing case (the second --filter replaced the first), and `--filter 'type=contains'`
+    printed '0 of N cases' with exit 0, read as "no such case" when the field does not exist."""
+    both = run_cli("eval", "list", SUITE, "--filter", "size>330", "--filter", "assert=regex")
+    assert both.code == 0
+    assert [line.split()[0] for line in both.out.splitlines()[:-2]] == ["auth-staging"]
+    assert both.out == run_cli("eval", "list", SUITE, "--filter", "size>330,assert=regex").out
+    for term in ("type=contains", "vars.question~errors"):
+        wrong = run_cli("eval", "list", SUITE, "--filter", term)
+        assert wrong.code == 3 and wrong.out == ""
+        field = term.split("=")[0].split("~")[0]
+        assert wrong.err == (f"agentbook: error: bad filter {term!r}: no field {field!r} to filter on (fields: id, "
+                             "description, assert, result, size (e.g. assert=contains, size>10000); a bare word "
+                             "matches ids and descriptions)\n")

@@ -245,3 +245,20 @@ def test_a_check_without_model_refuses_before_it_runs_the_suite(tmp_path: Path,
                        f"scripted:suites.script.yaml (check with --model {saved}, or pass --other-model to "
                        "compare anyway)\n")
     assert before and sorted(runs.rglob("*")) == before
+
+
+def test_a_check_measures_the_baselines_prompt_and_a_wrong_path_costs_no_run(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """consolidate-prompt's gates with a slip in --prompt: `baseline check ... --prompt` of another file
+    compared the token counts of two files (a shorter other file read as 'prompt shorter'), and `baseline
+    save --prompt` of a path that does not exist ran the whole suite before saying it cannot be read."""
+    runs = Path("evals/logql/.agentbook/runs")
+    res = run_cli("baseline", "save", SUITE, "--model", MODEL, "--prompt", "prompts/nope.md")
+    assert res.code == 3 and "prompts/nope.md: cannot read prompt" in res.err and not runs.exists()
+    assert run_cli("baseline", "save", SUITE, "--model", MODEL, "--prompt", "prompts/logql.md").code == 0
+    before = sorted(runs.rglob("*"))
+    other = run_cli("baseline", "check", SUITE, "--model", MODEL, "--prompt", "prompts/summarise-alert.md")
+    assert other.code == 3 and sorted(runs.rglob("*")) == before
+    assert other.err == ("agentbook: error: the baseline measured the prompt prompts/logql.md, this check would "
+                         "measure prompts/summarise-alert.md (check with --prompt prompts/logql.md (or leave "
+                         "--prompt out), or save a new baseline for the other prompt)\n")

@@ -64,6 +64,7 @@ def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool
     before = baseline.load(suite, model, prompt)
     # before the run, which may cost money: without --model the run is the suite's providers: model
     baseline.check_model(before, model or suite_model(open_suite(suite)), other_model=other_model)
+    baseline.check_prompt(before, prompt)
     after = baseline.take(suite, model, prompt or (Path(before.prompt) if before.prompt else None))
     baseline.check_model(before, after.model, other_model=other_model)
     result = baseline.compare(before, after, require_shorter=shorter)

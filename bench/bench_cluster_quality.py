@@ -10,6 +10,9 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
   dev-ledger     / templated:    the development generator (tests/backtest/dev_ledger.py, a text-to-SQL
                                  assistant): five analyst styles with framing words (one French
                                  shorthand), causeless failures in every style, fields sometimes off
+  dev-ledger     / quoting:      the same runs, analyses quoting each run's own error or reviewer note
+  dev-ledger-noisy / both:       the same plant with noisy traces: errors that are no cause (a retried
+                                 timeout in any run, a totals check flagging several causes alike)
   incident-assistant / scripted: the example backtest's own analyst
   heldout-coding / quoting:      held-out generator (tests/backtest/heldout_coding.py, a coding agent),
                                  analyses quoting each run's own error or reviewer note
@@ -58,12 +61,13 @@ from typing import NamedTuple
 from loader import load_module
 
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
-from agentbook.backtest.cluster import TRACE_ERRORS, Failure, cluster_labels, collect_failures
+from agentbook.backtest.cluster import TRACE_CALLS, TRACE_ERRORS, Failure, cluster_labels, collect_failures
 from agentbook.backtest.embeddings import Model, embedder, models
 from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import Quality, cohorts_of, fingerprint_partition, score
+from agentbook.backtest.tracecalls import call_terms
 from agentbook.backtest.traceterms import TRACE_BYTES, trace_errors
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,6 +84,8 @@ class Measured(NamedTuple):
     peer: Quality  # the fingerprint partition
     aucs: dict[str, float]  # each installed meaning model's pair AUC
     other: Quality  # with meaning, the traces' errors read if `cluster` does not by default, else not (traceterms.py)
+    calls: Quality  # with meaning, the other setting of the traces' calls (tracecalls.py)
+    both: Quality  # with meaning, the traces' errors and calls read
 
 
 def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
@@ -121,7 +127,9 @@ def measure(folder: Path, source: Path) -> Measured:
     causes = [truth[f.inv.id] for f in failures]
     aucs = {name: pair_auc(m, texts, causes) for name, m in _MODELS.items() if not isinstance(m, str)}
     other = score(cohorts_of(failures, cluster_labels(failures, trace=not TRACE_ERRORS)), truth)
-    return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other)
+    calls = score(cohorts_of(failures, cluster_labels(failures, calls=not TRACE_CALLS)), truth)
+    both = score(cohorts_of(failures, cluster_labels(failures, trace=True, calls=True)), truth)
+    return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other, calls, both)
 
 
 # One seed's analysed backtests: row name -> (the analysed backtest folder, the generator's folder with the plant).
@@ -142,13 +150,18 @@ def _support(work: Path, n: int) -> Built:
     return {"support-agent/file-reading": (read, src), "support-agent/templated": (tpl, src)}
 
 
-def _dev(work: Path, n: int) -> Built:
-    seed = 31 + n
-    src, tpl = work / f"dl-src-{seed}", work / f"dl-tpl-{seed}"
-    load_module(DEV, "bench_dev_ledger").generate(src, seed=seed)
-    import_backtest(src / "manifest.jsonl", tpl)
-    load_module(SUPPORT / "generate.py", "bench_support_generate").write_analyses(tpl, src / "templated.jsonl")
-    return {"dev-ledger/templated": (tpl, src)}
+def _dev(work: Path, n: int, noisy: bool = False) -> Built:
+    seed, name = 31 + n, "dev-ledger-noisy" if noisy else "dev-ledger"
+    src = work / f"{name}-src-{seed}"
+    load_module(DEV, "bench_dev_ledger").generate(src, seed=seed, noisy_traces=noisy)
+    support = load_module(SUPPORT / "generate.py", "bench_support_generate")
+    out = {}
+    for kind in ("templated", "quoting"):
+        folder = work / f"{name}-{kind}-{seed}"
+        import_backtest(src / "manifest.jsonl", folder)
+        support.write_analyses(folder, src / f"{kind}.jsonl")
+        out[f"{name}/{kind}"] = (folder, src)
+    return out
 
 
 def _incident(work: Path, n: int) -> Built:
@@ -177,6 +190,7 @@ def _heldout(work: Path, name: str, path: Path, seed: int, kinds: tuple[str, ...
 GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's backtests (n: 0, 1, ...)
     "support-agent": _support,
     "dev-ledger": _dev,
+    "dev-ledger-noisy": lambda work, n: _dev(work, n, noisy=True),
     "incident-assistant": _incident,
     "heldout-coding": lambda work, n: _heldout(work, "heldout-coding", HELDOUT, 5 + n, ("quoting", "templated")),
     "heldout-atlas": lambda work, n: _heldout(work, "heldout-atlas", ATLAS, 100 + n, ("templated",)),
@@ -206,6 +220,7 @@ def _fmt(x: float | None) -> str:
 
 
 TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "dev-ledger/templated": 0.6,
+           "dev-ledger/quoting": 0.8, "dev-ledger-noisy/templated": 0.6, "dev-ledger-noisy/quoting": 0.8,
            "incident-assistant/scripted": 0.8,
            "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
            "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6,
@@ -216,16 +231,20 @@ def report(results: dict[str, list[Measured]]) -> None:
     other, short = ("no trace", "(no tr)") if TRACE_ERRORS else ("trace", "(trace)")
     print(f"ARI and the rest with meaning{' and the traces errors' if TRACE_ERRORS else ''}; 'words' is the same "
           f"clustering on words alone, '{other}' with meaning {'without' if TRACE_ERRORS else 'and with'} the errors "
-          "the failures' traces record (--trace-errors), 'peer' the fingerprint partition")
+          "the failures' traces record (--trace-errors), 'calls' with the other setting of --trace-calls (the calls "
+          "and argument identifiers traces record, tracecalls.py), 'both' with errors and calls, 'peer' the "
+          "fingerprint partition")
     print(f"{'generator / analysts':32} {'seed':>4} {'ARI':>6} {'words':>6} {other:>8} {'peer':>6} {'purity':>6} "
-          f"{'min rec':>7} {'(words)':>7} {short:>7} {'min pur':>7} {'kept out':>8} {'cohorts':>7}")
+          f"{'min rec':>7} {'(words)':>7} {short:>7} {'min pur':>7} {'kept out':>8} {'cohorts':>7} "
+          f"{'calls':>6} {'rec':>5} {'pur':>5} {'both':>6} {'rec':>5} {'pur':>5}")
     for name, rows in results.items():
         for n, m in enumerate(rows):
             q, w = m.ours, m.words
             rec, pur = _worst(q)
             print(f"{name:32} {n + 1:4d} {q.ari:6.3f} {w.ari:6.3f} {m.other.ari:8.3f} {m.peer.ari:6.3f} "
                   f"{q.purity:6.3f} {rec:7.2f} {_worst(w)[0]:7.2f} {_worst(m.other)[0]:7.2f} {pur:7.2f} "
-                  f"{_fmt(q.causeless_kept_out):>8} {q.cohorts:7d}")
+                  f"{_fmt(q.causeless_kept_out):>8} {q.cohorts:7d} {m.calls.ari:6.3f} {_worst(m.calls)[0]:5.2f} "
+                  f"{_worst(m.calls)[1]:5.2f} {m.both.ari:6.3f} {_worst(m.both)[0]:5.2f} {_worst(m.both)[1]:5.2f}")
     print()
     print(f"{'summary over seeds':32} {'ARI min/median':>15} {'words':>6} {other:>8} {'x peer':>7} {'min recall':>10} "
           f"{'(words)':>7} {short:>7} {'min purity':>10} {'kept out min':>12}  target")
@@ -244,6 +263,18 @@ def report(results: dict[str, list[Measured]]) -> None:
               f"{min(_worst(m.other)[0] for m in rows):7.2f} {min(p for _, p in worst):10.2f} "
               f"{_fmt(min(kept) if kept else None):>12}  ARI>={TARGETS[name]}: "
               + ("all met" if not short else f"NOT met: {', '.join(short)}"))
+    print()
+    print(f"{'other trace settings':32} " + "   ".join(f"{what:>34}" for what in (
+        f"calls ({'off' if TRACE_CALLS else 'on'}) ARI min/med rec pur out", "errors+calls ARI min/med rec pur out")))
+    for name, rows in results.items():
+        cells = []
+        for pick in (lambda m: m.calls, lambda m: m.both):
+            qs = [pick(m) for m in rows]
+            aris, worst = [q.ari for q in qs], [_worst(q) for q in qs]
+            out = [q.causeless_kept_out for q in qs if q.causeless_kept_out is not None]
+            cells.append(f"{min(aris):6.3f}/{statistics.median(aris):6.3f} {min(r for r, _ in worst):5.2f} "
+                         f"{min(p for _, p in worst):5.2f} {_fmt(min(out) if out else None)}")
+        print(f"{name:32} " + "   ".join(f"{c:>34}" for c in cells))
     used = embedder()[1].encoder
     names = sorted({m for rows in results.values() for row in rows for m in row.aucs}, key=lambda m: (m != used, m))
     if names:
@@ -314,9 +345,18 @@ def trace_cost(work: Path, count: int = 1000) -> None:
     t0 = time.perf_counter()
     cluster_labels(failures, meaning=False, trace=True)
     traced = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    calls = [call_terms(f.inv.path) for f in failures]
+    read_calls = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cluster_labels(failures, meaning=False, trace=True, calls=True)
+    both = time.perf_counter() - t0
     print(f"traces' errors on {len(failures)} failures ({sum(1 for e in errors if e)} with an error): reading them "
           f"{read:.3f}s ({size / 1e6:.2f} MB); cluster on words {traced:.2f}s with them, {bare:.2f}s without "
           f"({traced / max(bare, 1e-9):.2f}x)")
+    print(f"traces' calls on the same failures ({sum(len(c) for c in calls) / max(len(calls), 1):.1f} terms each): "
+          f"reading them {read_calls:.3f}s; cluster on words with errors and calls {both:.2f}s (passing runs' traces "
+          f"read too), {both / max(bare, 1e-9):.2f}x of without")
 
 
 def main() -> None:

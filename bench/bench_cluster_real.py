@@ -10,7 +10,9 @@ alone, and blamed agent + category (nearer to a cause: one thing to change in on
 
 Beside it, in the same run on the same analyses, the two peers bench_cluster_quality.py prints: the
 same clustering on words alone (no meaning model), and the fingerprint partition the pipeline used
-before (stage | suspected file | masked error text). Per category: its failures, the recall of the
+before (stage | suspected file | masked error text); and with meaning and the traces' evidence
+(`--trace-errors --trace-calls`), which on these one-span traces without errors, tool calls or
+passing runs must change nothing. Per category: its failures, the recall of the
 cohort holding most of them, and that cohort's purity. Last, each installed meaning model's pair AUC
 (bench_cluster_quality.pair_auc: how often two failures with one label are more alike than two without).
 
@@ -51,7 +53,7 @@ from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import Quality, cohorts_of, fingerprint_partition, score
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = ("meaning", "words", "peer")
+METHODS = ("meaning", "words", "peer", "trace")
 
 
 REAL = load_module(REPO / "tests" / "backtest" / "real_failures.py", "bench_real_failures")
@@ -83,7 +85,8 @@ def partitions(folder: Path) -> dict[str, list[list[str]]]:
     failures, _ = collect_failures(BacktestFolder(folder))
     return {"meaning": cohorts_of(failures, cluster_labels(failures)),
             "words": cohorts_of(failures, cluster_labels(failures, meaning=False)),
-            "peer": fingerprint_partition(failures)}
+            "peer": fingerprint_partition(failures),
+            "trace": cohorts_of(failures, cluster_labels(failures, trace=True, calls=True))}
 
 
 def _fmt(x: float | None) -> str:
@@ -108,7 +111,7 @@ def report_dataset(dataset: str, parts: dict[str, list[list[str]]], truth: dict[
             pur = statistics.median(s.cause_purity[c] for c in big) if big else None
             print(f"    {m:8} {s.ari:6.3f} {s.purity:6.3f} {s.cohorts:7d} {s.bucketed:8d} {_fmt(s.causeless_kept_out):>8} "
                   f"{_fmt(rec):>10} {_fmt(pur):>10}")
-        print(f"    {'label':44} {'n':>3}  recall/purity: {'meaning':>11} {'words':>11} {'peer':>11}")
+        print(f"    {'label':44} {'n':>3}  recall/purity: {'meaning':>11} {'words':>11} {'peer':>11} {'trace':>11}")
         for cause, size in sorted(q["meaning"].sizes.items(), key=lambda kv: -kv[1]):
             cells = " ".join(f"{q[m].recall[cause]:5.2f}/{q[m].cause_purity[cause]:4.2f}" for m in METHODS)
             print(f"    {cause[:44]:44} {size:3d}  {'':14} {cells}")

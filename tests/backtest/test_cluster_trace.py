@@ -13,7 +13,7 @@ import pytest
 
 from agentbook.backtest.cluster import cluster_labels, collect_failures
 from agentbook.backtest.cohorts import cluster_backtest
-from agentbook.backtest.features import build_features, describe_failure, trace_part
+from agentbook.backtest.features import build_features, describe_failure, trace_terms
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import cohorts_of, score
@@ -120,10 +120,10 @@ def test_an_error_runs_that_went_right_record_as_often_binds_nothing() -> None:
              describe_failure(_analysis("the glossary mapped churn wrongly", "retrieval", "app/glossary.py"), [retried]),
              *(describe_failure(_analysis(f"unrelated problem number {w}", "input", "app/agent.py"))
                for w in ("one", "two", "three", "four"))]  # a third of the failures record it, as of passing runs
-    passing = [trace_part([retried] if n % 3 == 0 else []) for n in range(30)]
+    passing = [trace_terms([retried] if n % 3 == 0 else []) for n in range(30)]
     assert build_features(items).similarity()[0, 1] > 0.3
     assert build_features(items, passing=passing).similarity()[0, 1] == 0.0
-    assert build_features(items, passing=[trace_part([]) for _ in range(30)]).similarity()[0, 1] > 0.3
+    assert build_features(items, passing=[trace_terms([]) for _ in range(30)]).similarity()[0, 1] > 0.3
 
 
 @pytest.mark.usefixtures("default_meaning")
@@ -165,4 +165,4 @@ def test_support_agent_words_alone_one_cohort_per_cause(tmp_path: Path, capsys: 
     assert "span_tool_crm_get_customer" in crm or "class:timeout" in crm, crm
     assert by_cause["stale-refund-policy"]["evidence"]["trace_terms"] == []
     page = (tmp_path / "bt" / "cohorts" / f"{by_cause['crm-timeout']['slug']}.md").read_text()
-    assert "the traces' errors `" in page
+    assert "the traces `" in page

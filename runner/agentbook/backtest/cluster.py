@@ -4,7 +4,8 @@ Deterministic first, in two views of what the analysts found (features.py):
 
 1. Groups: average-linkage agglomerative clustering (scikit-learn) of the failures' TF-IDF vectors
    (findings, normalised errors and error classes, stage / file / tool as features, and with
-   `trace=True` the errors each failure's trace records, traceterms.py), blended with
+   `trace=True` the errors each failure's trace records, traceterms.py, with `calls=True` the calls and
+   argument identifiers it records that tell failures from passing runs, tracecalls.py), blended with
    what the findings mean (embeddings.py: a word-embedding model, when installed), cut at a cosine
    distance; a member too unlike the rest of its group goes to the no-common-cause bucket.
 2. Cores: the same clustering in the corroborated view, where a term counts in a failure only when
@@ -45,9 +46,10 @@ from agentbook.backtest.features import (
     field_values,
     framing_presence,
     normalise_error,
-    trace_part,
+    trace_terms,
 )
 from agentbook.backtest.folder import BacktestFolder, Investigation
+from agentbook.backtest.tracecalls import call_terms
 from agentbook.backtest.traceterms import trace_errors
 
 SUBSAMPLE = 0.9  # share of failures the stability run keeps
@@ -65,6 +67,7 @@ MEANING_MEMBER_SIMILARITY = 0.2
 WORDS_ONLY = Meaning(False, "words only: meaning turned off")
 NO_CAUSE = -1
 TRACE_ERRORS = False  # read the errors each failure's trace records (traceterms.py)? Opt-in: see ARCHITECTURE.md
+TRACE_CALLS = False  # read the calls and argument identifiers each trace records (tracecalls.py)?
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
 @dataclass
@@ -146,7 +149,7 @@ class Clustering:
 
 
 def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-            meaning: Choice = True, trace: bool = TRACE_ERRORS) -> Clustering:
+            meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> Clustering:
     """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
@@ -158,9 +161,9 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     np = need("numpy", "clustering")
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
-    described = [describe_failure(failures[i].analysis, trace_errors(failures[i].inv.path) if trace else ())
-                 for i in order]
-    space = build_features(described, passing=passing_traces(failures) if trace else None)
+    described = [describe_failure(failures[i].analysis, trace_errors(failures[i].inv.path) if trace else (),
+                                  call_terms(failures[i].inv.path) if calls else ()) for i in order]
+    space = build_features(described, passing=passing_traces(failures, trace, calls) if trace or calls else None)
     model, note = embedder(meaning)
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space, note)
@@ -192,12 +195,13 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms, unshuffled, classes), note)
 
 
-def passing_traces(failures: Sequence[Failure]) -> list[str]:
-    """The errors (`features.trace_part`) of the traces of the runs that went right, in the backtests the
-    failures come from (DIR/investigations/<account>/<id>): what any run records, cause or not."""
+def passing_traces(failures: Sequence[Failure], errors: bool = True, calls: bool = False) -> list[frozenset[str]]:
+    """The trace terms (`features.trace_terms`: errors, and calls with `calls`) of the runs that went right,
+    in the backtests the failures come from (DIR/investigations/<account>/<id>): what any run records,
+    cause or not."""
     roots = {f.inv.path.parents[2] for f in failures}
-    return [trace_part(trace_errors(inv.path)) for root in sorted(roots)
-            for inv in BacktestFolder(root).iter_investigations() if inv.correct]
+    return [trace_terms(trace_errors(inv.path) if errors else (), call_terms(inv.path) if calls else ())
+            for root in sorted(roots) for inv in BacktestFolder(root).iter_investigations() if inv.correct]
 
 
 def _alike(a: Any, b: Any, np: Any) -> float:
@@ -282,9 +286,9 @@ def _tight(rows: list[int], sim: Any, member: float, np: Any) -> list[int]:
 
 
 def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-                   meaning: Choice = True, trace: bool = TRACE_ERRORS) -> list[int]:
+                   meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> list[int]:
     """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
-    return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace).labels
+    return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace, calls=calls).labels
 
 
 def _named(labels: list[int], ids: Sequence[int]) -> list[str]:
@@ -293,17 +297,17 @@ def _named(labels: list[int], ids: Sequence[int]) -> list[str]:
 
 
 def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1), *, meaning: Choice = True,
-              trace: bool = TRACE_ERRORS) -> float:
+              trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> float:
     """Adjusted Rand index between the full clustering (seed A) and a 90% subsample in another order
     (seed B), over the failures both contain. 1.0 means the same partition."""
     from sklearn.metrics import adjusted_rand_score
 
     if len(failures) < 3:
         return 1.0
-    full = cluster_labels(failures, seed=seeds[0], meaning=meaning, trace=trace)
+    full = cluster_labels(failures, seed=seeds[0], meaning=meaning, trace=trace, calls=calls)
     rng = random.Random(seeds[1])
     kept = sorted(rng.sample(range(len(failures)), max(2, int(len(failures) * SUBSAMPLE))))
-    sub = cluster_labels([failures[i] for i in kept], seed=seeds[1], meaning=meaning, trace=trace)
+    sub = cluster_labels([failures[i] for i in kept], seed=seeds[1], meaning=meaning, trace=trace, calls=calls)
     return float(adjusted_rand_score(_named([full[i] for i in kept], kept), _named(sub, kept)))
 
 
@@ -317,9 +321,9 @@ class Candidates:
 
 
 def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0, meaning: Choice = True,
-                      trace: bool = TRACE_ERRORS) -> Candidates:
+                      trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> Candidates:
     """Deterministic cohorts and the failures that share a cause with none of them."""
-    result = cluster(failures, seed=seed, meaning=meaning, trace=trace)
+    result = cluster(failures, seed=seed, meaning=meaning, trace=trace, calls=calls)
     by_label: dict[int, list[Failure]] = {}
     for f, label in zip(failures, result.labels, strict=True):
         by_label.setdefault(label, []).append(f)

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agentbook.backtest.cluster import (
+    TRACE_CALLS,
     TRACE_ERRORS,
     WORDS_ONLY,
     Cohort,
@@ -43,10 +44,12 @@ class ClusterSummary:
     code: str | None = None
     meaning: Meaning = field(default_factory=lambda: WORDS_ONLY)  # words and meaning, or words only and why
     trace_errors: bool = False  # whether the errors the failures' traces record were read (traceterms.py)
+    trace_calls: bool = False  # whether the calls the traces record were read (tracecalls.py)
 
     def to_json(self) -> dict[str, Any]:
         return {"failures": self.failures, "agreement_ari": round(self.agreement_ari, 4), "seed": self.seed,
                 "meaning": self.meaning.to_json(), "trace_errors": self.trace_errors,
+                "trace_calls": self.trace_calls,
                 "refined_by": self.refined_by, "refine_note": self.refine_note,
                 "refine": self.refine_stats, "code": self.code,
                 "unanalysed": self.unanalysed, "cohorts": self.cohorts,
@@ -120,7 +123,7 @@ def render_cohort(cohort: Cohort, total_failures: int) -> str:
     if evidence.get("terms") or evidence.get("trace_terms") or evidence.get("fields"):
         lines.append("- bound by: " + "; ".join(
             [f"{what} " + ", ".join(span(t) for t in evidence[key])
-             for key, what in (("terms", "terms"), ("trace_terms", "the traces' errors")) if evidence.get(key)]
+             for key, what in (("terms", "terms"), ("trace_terms", "the traces")) if evidence.get(key)]
             + [f"{plain(k)} {span(str(v))}" for k, v in evidence.get("fields", {}).items()]))
     lines += ["", "## Suspected code locations", ""]
     shown = [loc for loc in cohort.locations if loc["exists"] is not False][:5]
@@ -160,11 +163,13 @@ def scope_reason(scope: str, test: dict[str, Any], n_accounts: int, top_n: int) 
 
 
 def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code: str | None = None,
-                     meaning: bool | str = True, trace: bool = TRACE_ERRORS) -> ClusterSummary:
+                     meaning: bool | str = True, trace: bool = TRACE_ERRORS,
+                     calls: bool = TRACE_CALLS) -> ClusterSummary:
     folder = BacktestFolder(root).require()
     code_dir = _code_dir(code)
     failures, missing = collect_failures(folder)
-    found = candidate_cohorts(failures, seed=seed, meaning=meaning, trace=trace)
+    check_analyses(failures)
+    found = candidate_cohorts(failures, seed=seed, meaning=meaning, trace=trace, calls=calls)
     cohorts = found.cohorts
     note = ""
     stats: dict[str, Any] = {}
@@ -180,13 +185,53 @@ def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code
     assign_slugs(cohorts)
     summary = ClusterSummary(failures=len(failures), cohorts=[cohort_json(c, len(failures)) for c in cohorts],
                              unanalysed=sorted(i.id for i in missing),
-                             agreement_ari=stability(failures, (seed, seed + 1), meaning=meaning, trace=trace),
-                             seed=seed, trace_errors=trace,
+                             agreement_ari=stability(failures, (seed, seed + 1), meaning=meaning, trace=trace,
+                                                     calls=calls),
+                             seed=seed, trace_errors=trace, trace_calls=calls,
                              refined_by=model, refine_note=note, refine_stats=stats,
                              no_common_cause=sorted(f.inv.id for f in found.unassigned),
                              code=str(code_dir) if code_dir else None, meaning=found.meaning)
     _write(folder, cohorts, summary, found.unassigned)
     return summary
+
+
+INVALID_LISTED = 10  # invalid analyses named in the error; `agentbook validate` lists them all
+
+
+def check_analyses(failures: list[Failure]) -> None:
+    """FatalError naming each analysis.json that breaks schemas/analysis.schema.json (file:line, field, what).
+
+    Clustering one would mis-cluster silently: a made-up stage becomes a feature, a confidence of 2 or a
+    suspected entry without a path is read as if it meant something. `backtest analyze` checks every
+    analysis it writes, so an invalid one was written by hand or by another tool; skipping it instead
+    would change every cohort's count, share and account test by an amount the reader cannot see.
+    The pipeline's own fields (PIPELINE_FIELDS: id, account, meta) are not checked: clustering never
+    reads them (a generator that records `meta.mode: templated` clusters as well as an analyst's)."""
+    import jsonschema
+
+    from agentbook.backtest.analysis import PIPELINE_FIELDS
+    from agentbook.catalog.validate import check_analysis
+    from agentbook.shipped import load_schema
+
+    validator = jsonschema.Draft202012Validator(load_schema("analysis"))
+    bad = [f for f in failures
+           if not validator.is_valid({k: v for k, v in f.analysis.items() if k not in PIPELINE_FIELDS})]
+    if not bad:
+        return
+    findings = [finding for f in bad[:INVALID_LISTED] for finding in check_analysis(f.inv.path / "analysis.json")
+                if re.split(r"[/:]", finding.message, maxsplit=1)[0] not in PIPELINE_FIELDS]
+    lines = [f"{x.path}:{x.line}: {x.message}" for x in findings]
+    more = f"\n... and {len(bad) - INVALID_LISTED} more" if len(bad) > INVALID_LISTED else ""
+    one = len(bad) == 1
+    raise FatalError(f"{len(bad)} analysis file{'' if one else 's'} break{'s' if one else ''} the analysis schema, so "
+                     "clustering would misread them:\n" + "\n".join(lines) + more,
+                     hint=f"fix them (`agentbook validate {folder_of(bad[0])}` lists every problem) or delete "
+                          "them and run `agentbook backtest analyze` again")
+
+
+def folder_of(failure: Failure) -> Path:
+    """The backtest folder a failure comes from (DIR/investigations/<account>/<id>)."""
+    return failure.inv.path.parents[2]
 
 
 def _code_dir(code: str | None) -> Path | None:

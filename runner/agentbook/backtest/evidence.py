@@ -174,6 +174,6 @@ def summarise(cohort: Cohort) -> tuple[str, str]:
                   f"{_cut(str(m.analysis.get('failure_mode') or finding), 300)}")
     if terms or traced or fields:
         definition += " Bound by " + " and ".join(
-            x for x in (f"the terms {terms}" if terms else "", f"the traces' errors {traced}" if traced else "", fields)
+            x for x in (f"the terms {terms}" if terms else "", f"the traces {traced}" if traced else "", fields)
             if x) + "."
     return name, definition

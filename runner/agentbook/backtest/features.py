@@ -18,6 +18,14 @@ land together however they are worded, and keep failures that share nothing apar
   and by how much more often failures record it than passing runs (`passing_contrast`), so a cause
   whose analysts word it apart and blame different files is still bound by the error its runs share;
   a trace with no error adds nothing, and its terms are never counted as a writing style's framing;
+  a word of the trace's errors that analysts quote weighs only by the share of its failures whose
+  analyst did not write it (`already_written`), so quoting analysts do not make an error's wording
+  outweigh everything else;
+- what the trace did (with `cluster --trace-calls`): its calls and the identifiers their arguments name
+  (tracecalls.py), `trace:call_...` and `trace:arg_...`, weighted CALL_WEIGHT and kept only where
+  failures carry them clearly more often than passing runs (`call_enriched`: a one-sided Fisher test,
+  Benjamini-Hochberg corrected), so a cause that leaves no error but a mark in what the run did (the SQL
+  names a renamed column, joins a line table) is bound by that mark;
 - words an analyst's writing style puts around every finding weigh nothing: a term counts as far as
   the failures using it agree on those fields beyond chance (`field_agreement`), which a style's
   framing ("Finding: ... Impact: ...", "I traced the run ...", a shorthand's function words) never
@@ -62,6 +70,9 @@ CLASS_WEIGHT = 3.0  # an error class token (errclass_timeout) against one word o
 FIELD_WEIGHT = 1.0  # a stage/file/tool token against one word of the finding
 SPAN_WEIGHT = 1.0  # the failing span a trace records, against one word of its message
 TRACE_WEIGHT = 3.0  # a term from the trace (traceterms.py) against one of the analyst's words: tuned on dev_ledger
+CALL_WEIGHT = 3.0  # a call or argument identifier from the trace (tracecalls.py) against one of the analyst's words
+CALL_SUPPORT = 3  # failures that must carry a call term before it is tested at all
+CALL_FDR = 0.05  # false discovery rate (Benjamini-Hochberg) over the call terms' Fisher tests
 MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain view (the corroborated one is words)
 FRAMING_MIN_DF = 3  # a term is tested for framing only when this many failures use it
 FRAMING_FULL = 0.3  # field agreement (kappa) among a term's failures from which it counts in full
@@ -143,9 +154,10 @@ def component_of(analysis: dict[str, Any]) -> str:
     return str(PurePosixPath(str(suspected[0]["path"]).split(":")[0])).lower() if suspected else ""
 
 
-def describe_failure(analysis: dict[str, Any], trace: Sequence[TraceError] = ()) -> Described:
-    """The parts of a failure: what its analyst wrote, its fields, and the errors its trace records
-    (traceterms.py), each masked as `normalise_error` masks error text."""
+def describe_failure(analysis: dict[str, Any], trace: Sequence[TraceError] = (), calls: Sequence[str] = ()) -> Described:
+    """The parts of a failure: what its analyst wrote, its fields, the errors its trace records
+    (traceterms.py), each masked as `normalise_error` masks error text, and the calls and argument
+    identifiers its trace records (tracecalls.py), as they are."""
     step = analysis.get("first_wrong_step") or {}
     error = str(analysis.get("error_signature") or "")
     finding = " ".join(str(x or "") for x in (analysis.get("failure_mode"), analysis.get("summary"),
@@ -157,7 +169,7 @@ def describe_failure(analysis: dict[str, Any], trace: Sequence[TraceError] = ())
     where = [f"stage_{stage}"] + ([f"file_{component}"] if component else []) + ([f"tool_{tool}"] if tool else [])
     parts = {"finding": normalise_error(finding), "change": normalise_error(change),
              "error": " ".join([normalise_error(error), *classes]), "where": " ".join(where),
-             "trace": trace_part(trace)}
+             "trace": trace_part(trace), "calls": " ".join(calls)}
     text = " ".join(x for x in (finding, str(analysis.get("proposed_change") or ""), error) if x.strip())
     return Described(parts=parts, stage=stage, component=component, tool=tool, text=text)
 
@@ -233,7 +245,7 @@ def _tokens(d: Described) -> list[str]:
                  if w not in ENGLISH_STOP_WORDS and not w.startswith("errclass_")]
         out += words + [f"{a} {b}" for a, b in pairwise(words)]
     out += [t for t in d.parts["error"].split() if t.startswith("errclass_")] + d.parts["where"].split()
-    return out + _trace_tokens(d.parts.get("trace", ""))
+    return out + _trace_tokens(d.parts.get("trace", "")) + [f"trace:{t}" for t in d.parts.get("calls", "").split()]
 
 
 def _trace_tokens(part: str) -> list[str]:
@@ -264,7 +276,14 @@ def _block(items: Sequence[Described]) -> tuple[Any, list[str]]:
     return counts.multiply(idf).toarray(), [str(t) for t in vec.get_feature_names_out()]
 
 
+def is_call(term: str) -> bool:
+    """A term from what the trace did (tracecalls.py), not from its errors."""
+    return term.startswith(("trace:call_", "trace:arg_"))
+
+
 def _weight(term: str, field: bool) -> float:
+    if is_call(term):
+        return CALL_WEIGHT
     trace = term.startswith("trace:")
     term = term.removeprefix("trace:")
     base = CLASS_WEIGHT if term.startswith("errclass_") else SPAN_WEIGHT if term.startswith("span_") else \
@@ -273,43 +292,105 @@ def _weight(term: str, field: bool) -> float:
 
 
 def build_features(items: Sequence[Described], *, framing: bool = True,
-                   passing: Sequence[str] | None = None) -> FeatureSpace:
+                   passing: Sequence[frozenset[str]] | None = None) -> FeatureSpace:
     """Unit-length rows over one vocabulary: the finding's words, the error's words and classes, and the
     where-tokens (stage_X, file_X, tool_X), each column weighted by log(n/df) and its kind's weight, and
     each word and class by how far the fields of the failures using it agree (`field_agreement`); each
     term from the trace by how much more often failures' traces have it than `passing` runs' (their
-    `trace_part`s; `passing_contrast`)."""
+    `trace_terms`; `passing_contrast`)."""
     np = need("numpy", "clustering")
     need("sklearn", "clustering")
     from sklearn.preprocessing import normalize
 
+    if not items:  # nothing analysed yet: no rows (normalize refuses an empty matrix)
+        return FeatureSpace(matrix=np.zeros((0, 0)), terms=[])
     block, terms = _block(items)
     fields = np.array([t.startswith(("stage_", "file_", "tool_")) for t in terms], dtype=bool)
     weights = np.array([_weight(t, f) for t, f in zip(terms, fields, strict=True)])
     if framing and terms:
         weights = weights * np.where(fields, 1.0, field_agreement(block > 0, items))
-    if passing and terms:
+    if passing is not None and terms:
         weights = weights * passing_contrast(block > 0, terms, passing)
-    matrix = block * weights if terms else block
+    matrix = block * weights * already_written(block > 0, terms) if terms else block
     return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms)
 
 
-def passing_contrast(present: Any, terms: Sequence[str], passing: Sequence[str]) -> Any:
+def already_written(present: Any, terms: Sequence[str]) -> Any:
+    """Per term, in [0, 1]: for a word of the trace's errors, the share of the failures recording it whose
+    analyst did not write it too; 1 for every other term.
+
+    An analyst that quotes the run's error puts its words in the finding already; counting them again
+    from the trace, TRACE_WEIGHT times, only makes the error's wording weigh more than anything else the
+    failures share. One cause whose runs report several wordings of its error (a column missing, said
+    by each database driver its own way) then splits by wording (dev_ledger.py's renamed-column with
+    its quoting analysts). Per term over the backtest, not per failure: a failure whose analyst quoted
+    the error and one whose analyst did not still share the trace's term, at the same weight."""
+    np = need("numpy", "clustering")
+    present = np.asarray(present, dtype=bool)
+    column = {t: i for i, t in enumerate(terms)}
+    out = np.ones(len(terms))
+    for i, term in enumerate(terms):
+        twin = column.get(term.removeprefix("trace:")) if term.startswith("trace:") and not is_call(term) else None
+        if twin is not None and present[:, i].any():
+            out[i] = 1.0 - float((present[:, i] & present[:, twin]).sum()) / float(present[:, i].sum())
+    return out
+
+
+def trace_terms(trace: Sequence[TraceError] = (), calls: Sequence[str] = ()) -> frozenset[str]:
+    """The `trace:` terms a run's trace gives (its errors, `trace_part`, and its calls), as `_tokens` makes them."""
+    return frozenset(_trace_tokens(trace_part(trace)) + [f"trace:{t}" for t in calls])
+
+
+def passing_contrast(present: Any, terms: Sequence[str], passing: Sequence[frozenset[str]]) -> Any:
     """Per term, in [0, 1]: for a term from the trace, 1 - (share of passing runs whose trace has it) /
     (share of failures whose trace has it); 1 for the analysts' terms. An error that runs which went
-    right record as often (a timeout retried, a check that always warns) says nothing about a cause."""
+    right record as often (a timeout retried, a check that always warns) says nothing about a cause.
+    A call term (`is_call`) must also pass `call_enriched`, and counts for nothing without passing runs
+    to tell it from what every run does."""
     np = need("numpy", "clustering")
     out = np.ones(len(terms))
+    present = np.asarray(present, dtype=bool)
+    calls = np.array([is_call(t) for t in terms], dtype=bool)
     if not passing:
-        return out
+        return np.where(calls, 0.0, out)
     seen: Counter[str] = Counter()
-    for part in passing:
-        seen.update(set(_trace_tokens(part)))
-    rate = np.asarray(present, dtype=float).mean(axis=0)
-    for i, term in enumerate(terms):
-        if term.startswith("trace:") and seen[term] and rate[i] > 0:
-            out[i] = max(0.0, 1.0 - (seen[term] / len(passing)) / rate[i])
-    return out
+    for run in passing:
+        seen.update(run)
+    in_passing = np.array([seen[t] for t in terms], dtype=float)
+    rate = present.mean(axis=0)
+    traced = np.array([t.startswith("trace:") for t in terms], dtype=bool) & (in_passing > 0) & (rate > 0)
+    lift = 1.0 - (in_passing / len(passing)) / np.maximum(rate, 1e-12)
+    out = np.where(traced, np.clip(lift, 0.0, 1.0), out)
+    kept = call_enriched(present.sum(axis=0), in_passing, present.shape[0], len(passing))
+    return np.where(calls & ~kept, 0.0, out)
+
+
+def call_enriched(in_failures: Any, in_passing: Any, failures: int, passing: int) -> Any:
+    """Per term: do failures carry it clearly more often than passing runs? One-sided Fisher exact test
+    (the hypergeometric tail: this many failures or more among the runs carrying it, were failing
+    unrelated to it), Benjamini-Hochberg at CALL_FDR over the terms CALL_SUPPORT failures carry.
+
+    Fisher because the counts are small (a cause of 5 failures, a term no passing run has) and exact
+    matters there; a false discovery rate because a trace gives hundreds of terms, so a fixed p-value
+    would keep a few by chance in every backtest, and a family-wise bound (Bonferroni) would drop a
+    small cause's whole evidence. Runs that fail more on some questions than others make their words
+    enriched too; that is the backtest's own contrast, and the analysts' words still decide groups."""
+    np = need("numpy", "clustering")
+    from scipy.stats import hypergeom
+
+    in_failures = np.asarray(in_failures, dtype=float)
+    tested = np.flatnonzero(in_failures >= CALL_SUPPORT)
+    kept = np.zeros(len(in_failures), dtype=bool)
+    if not len(tested) or not passing:
+        return kept
+    carrying = in_failures[tested] + np.asarray(in_passing, dtype=float)[tested]
+    p = hypergeom.sf(in_failures[tested] - 1, failures + passing, carrying, failures)
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * len(tested) / np.arange(1, len(tested) + 1)
+    passed = np.flatnonzero(ranked <= CALL_FDR)
+    if len(passed):
+        kept[tested[order[: passed.max() + 1]]] = True
+    return kept
 
 
 def framing_presence(items: Sequence[Described]) -> Any:

@@ -11,9 +11,11 @@ on the run's own span whenever the run failed.
 
 Opt-in (`backtest cluster --trace-errors`, cluster.TRACE_ERRORS): measured by bench_cluster_quality.py it
 joins causes templated analysts word apart (dev-ledger, the support agent, two held-out generators), but
-on the held-out coding agent it split and mixed causes for analysts that quote each run's error, and
-what does that was not found on the development generators (dev_ledger.py's noisy traces: a retried
-timeout in any run, a check flagging several causes alike, the run's span failed, quoting analysts).
+on the held-out coding agent it split and mixed causes for analysts that quote each run's error. On
+dev_ledger.py the same split shows with its quoting analysts once the trace's calls bind a cause
+(tracecalls.py): a cause whose runs word one error four ways (each database driver its own) split by
+wording, the quoted words counted twice, the trace's TRACE_WEIGHT times; features.already_written
+now weighs a word of the trace's errors by the share of its failures whose analyst did not write it.
 
 Bounded: at most TRACE_BYTES of each `errors.md` (and of at most TRACE_FILES of them, when one
 investigation holds several traces) and ENTRIES_PER_FAILURE entries are read, so clustering 1,000
@@ -49,23 +51,23 @@ class TraceError:
     message: str
 
 
-def _read_capped(path: Path) -> str:
-    """The first TRACE_BYTES of a regular file, "" for anything else (a symlink, a fifo, nothing)."""
+def read_capped(path: Path, limit: int = TRACE_BYTES) -> str:
+    """The first `limit` bytes of a regular file, "" for anything else (a symlink, a fifo, nothing)."""
     try:
         with open_regular(path, follow=False) as fh:
-            return fh.read(TRACE_BYTES).decode("utf-8", "replace")
+            return fh.read(limit).decode("utf-8", "replace")
     except OSError:  # NotRegular included
         return ""
 
 
-def _error_files(trace: Path) -> list[Path]:
-    """errors.md of the trace, or of each trace an investigation with several holds (numbered subfolders)."""
+def trace_folders(trace: Path) -> list[Path]:
+    """The exported trace, or each trace an investigation with several holds (numbered subfolders)."""
     if trace.is_symlink() or not trace.is_dir():
         return []  # an imported trace is a folder of its own: a link may lead anywhere
-    if (trace / "errors.md").is_file():
-        return [trace / "errors.md"]
+    if (trace / "errors.md").is_file() or (trace / "index.tsv").is_file():
+        return [trace]
     subs = sorted(p for p in trace.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:1].isdigit())
-    return [p / "errors.md" for p in subs[:TRACE_FILES]]
+    return subs[:TRACE_FILES]
 
 
 def parse_errors(text: str) -> list[TraceError]:
@@ -83,8 +85,8 @@ def parse_errors(text: str) -> list[TraceError]:
 def trace_errors(investigation: Path) -> list[TraceError]:
     """The errors an investigation's exported trace lists, at most ENTRIES_PER_FAILURE, each distinct once."""
     seen: dict[tuple[str, str, str], TraceError] = {}
-    for path in _error_files(investigation / TRACE_DIR):
-        for error in parse_errors(_read_capped(path)):
+    for folder in trace_folders(investigation / TRACE_DIR):
+        for error in parse_errors(read_capped(folder / "errors.md")):
             seen.setdefault((error.kind, error.name, error.message), error)
             if len(seen) >= ENTRIES_PER_FAILURE:
                 return list(seen.values())

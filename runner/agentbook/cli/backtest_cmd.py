@@ -159,14 +159,19 @@ def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, l
 @click.option("--trace-errors/--no-trace-errors", "trace", default=None,
               help="Whether to read the errors each failure's trace records (trace/errors.md: failing span, "
                    "masked message) as evidence beside the analysts' words (default: off; bench_cluster_quality.py measures both).")
+@click.option("--trace-calls/--no-trace-calls", "calls", default=None,
+              help="Whether to read the calls each failure's trace records (trace/index.tsv: span kinds and names; "
+                   "tool/args.json: the identifiers the arguments name) and keep those failures carry clearly more "
+                   "often than passing runs (default: off; bench_cluster_quality.py measures both).")
 @json_option
 def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, meaning: str, trace: bool | None,
-                as_json: bool) -> int:
+                calls: bool | None, as_json: bool) -> int:
     """Group the failures in FOLDER into cohorts: cohorts/<slug>.md and cohorts/index.json."""
     from agentbook.backtest.cohorts import cluster_backtest
 
     summary = cluster_backtest(str(folder), model=model, seed=seed, code=str(code) if code else None,
-                               meaning=meaning, **({} if trace is None else {"trace": trace}))
+                               meaning=meaning, **({} if trace is None else {"trace": trace}),
+                               **({} if calls is None else {"calls": calls}))
     if as_json:
         emit_json(summary.to_json())
         return EXIT_OK

@@ -1,0 +1,137 @@
+"""What the trace did as evidence (tracecalls.py): each failure's calls and the identifiers their arguments
+name, kept only where failures carry them clearly more often than passing runs (features.call_enriched).
+Developed on dev_ledger.py, whose fiscal-quarter and join-fanout causes leave no error in the trace."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from bench.loader import load_module
+
+from agentbook.backtest.cluster import cluster_labels, collect_failures, passing_traces
+from agentbook.backtest.features import CALL_SUPPORT, already_written, call_enriched
+from agentbook.backtest.folder import BacktestFolder
+from agentbook.backtest.importer import import_backtest
+from agentbook.backtest.quality import cohorts_of, score
+from agentbook.backtest.tracecalls import TOOL_SPANS, argument_identifiers, call_terms
+
+from .dev_ledger import generate
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _dev(tmp: Path, seed: int = 32, count: int = 160) -> tuple[Path, dict[str, str | None]]:
+    src, folder = tmp / "src", tmp / "bt"
+    generate(src, seed=seed, count=count)
+    import_backtest(src / "manifest.jsonl", folder)
+    load_module(REPO / "examples" / "support-agent" / "generate.py", "calls_support").write_analyses(
+        folder, src / "templated.jsonl")
+    truth = {r["id"]: r["cause"] for r in map(json.loads, (src / "planted.jsonl").read_text().splitlines())}
+    return folder, truth
+
+
+def test_argument_identifiers_leave_out_data_numbers_and_quoted_values() -> None:
+    args = json.dumps({"sql": "SELECT SUM(i.amount) FROM invoices i WHERE i.account = 'nordhavn' AND i.year = 2025",
+                       "limit": 1000, "run_id": "7f3a9c2e11", "path": "src/billing/fx_cache.py"})
+    assert argument_identifiers(args) == ["sql", "select", "sum", "i.amount", "from", "invoices", "where",
+                                          "i.account", "and", "i.year", "limit", "run_id", "path",
+                                          "src/billing/fx_cache.py"]
+    # not JSON (a plain command line, or JSON cut at ARGS_BYTES): the text as it is, quoted literals left out
+    assert argument_identifiers("git log --oneline src/app.py 'fix the bug'") == ["git", "log", "oneline", "src/app.py"]
+
+
+def test_call_terms_of_an_exported_trace(tmp_path: Path) -> None:
+    folder, truth = _dev(tmp_path, count=40)
+    inv = next(i for i in BacktestFolder(folder).iter_investigations() if truth[i.id] == "renamed-column")
+    terms = call_terms(inv.path)
+    assert terms[:3] == ["call_agent_invoke_agent_ledgerlens", "call_llm_chat_write_sql",
+                         "call_tool_execute_tool_warehouse.query"]
+    assert "arg_i.amount" in terms and "arg_i.amount_net" not in terms
+    assert not any(inv.account in t for t in terms)  # the quoted account is the run's data
+    assert call_terms(tmp_path / "nothing-here") == []
+
+
+def test_call_terms_stay_inside_the_trace(tmp_path: Path) -> None:
+    """index.tsv is written by whoever wrote the trace: a folder it names is read only if it is a plain
+    folder inside the trace, reached without a symlink, and args.json only if it is a regular file."""
+    outside = tmp_path / "outside" / "tool"
+    outside.mkdir(parents=True)
+    (outside / "args.json").write_text('{"secret_token": "x"}')
+    trace = tmp_path / "inv" / "trace"
+    (trace / "001-tool-a" / "tool").mkdir(parents=True)
+    (trace / "001-tool-a" / "tool" / "args.json").write_text('{"ok_arg": "x"}')
+    os.symlink(tmp_path / "outside", trace / "002-tool-b")
+    (trace / "003-tool-c" / "tool").mkdir(parents=True)
+    os.symlink(outside / "args.json", trace / "003-tool-c" / "tool" / "args.json")
+    (trace / "004-tool-d" / "tool").mkdir(parents=True)
+    os.mkfifo(trace / "004-tool-d" / "tool" / "args.json")  # never waited on
+    rows = ["001-tool-a/", "002-tool-b/", "003-tool-c/", "004-tool-d/", "../../outside/", "/abs/"]
+    (trace / "index.tsv").write_text("path\tkind\tname\tstatus\n" + "".join(f"{r}\ttool\tt\tok\n" for r in rows)
+                                     + "005-tool-e/\ttool\tGET /users/8812\tok\n")  # the id is masked
+    assert call_terms(tmp_path / "inv") == ["call_tool_t", "arg_ok_arg", "call_tool_get_users_n"]
+
+
+def test_tool_spans_read_are_bounded(tmp_path: Path) -> None:
+    trace = tmp_path / "inv" / "trace"
+    rows = []
+    for n in range(TOOL_SPANS + 5):
+        (trace / f"{n:03d}-tool-x" / "tool").mkdir(parents=True)
+        word = "".join(chr(ord("a") + int(c)) for c in f"{n:03d}")
+        (trace / f"{n:03d}-tool-x" / "tool" / "args.json").write_text(json.dumps({"arg": f"name_{word}"}))
+        rows.append(f"{n:03d}-tool-x/\ttool\tx\tok\n")
+    (trace / "index.tsv").write_text("path\tkind\tname\tstatus\n" + "".join(rows))
+    args = [t for t in call_terms(tmp_path / "inv") if t.startswith("arg_name_")]
+    assert len(args) == TOOL_SPANS
+
+
+def test_call_enriched_is_a_corrected_fisher_test() -> None:
+    # 72 failures, 88 passing runs: a cause's 9 failures carry a join no passing run has (p ~ 6e-4);
+    # a term every run has, one passing runs have as often, and one below the support are not kept
+    kept = call_enriched(np.array([9, 72, 20, CALL_SUPPORT - 1, 22]), np.array([0, 88, 24, 0, 0]), 72, 88)
+    assert kept.tolist() == [True, False, False, False, True]
+    assert not call_enriched(np.array([9]), np.array([0]), 72, 0).any()  # no passing run: nothing to tell apart
+    # the correction: one such term alone is kept; among 200 tested terms that fail the test, it is not
+    lone = call_enriched(np.array([5]), np.array([0]), 72, 88)
+    crowd = call_enriched(np.array([5] + [30] * 199), np.array([0] + [36] * 199), 72, 88)
+    assert lone.tolist() == [True] and not crowd[0]
+
+
+def test_passing_runs_tell_which_calls_count(tmp_path: Path) -> None:
+    folder, truth = _dev(tmp_path)
+    failures, _ = collect_failures(BacktestFolder(folder))
+    passing = passing_traces(failures, errors=False, calls=True)
+    assert len(passing) == 160 - len(failures) and all("trace:call_llm_chat_write_sql" in p for p in passing)
+    labels = cluster_labels(failures, calls=True, meaning=False)
+    q = score(cohorts_of(failures, labels), {f.inv.id: truth[f.inv.id] for f in failures})
+    plain = score(cohorts_of(failures, cluster_labels(failures, meaning=False)), {f.inv.id: truth[f.inv.id] for f in failures})
+    print(f"\ndev-ledger seed 32, words: calls {q.to_json()}\nwithout: {plain.to_json()}")
+    assert q.recall["join-fanout"] >= 0.8 and q.cause_purity["join-fanout"] >= 0.8
+
+
+def test_an_error_the_analyst_quoted_is_not_counted_twice() -> None:
+    """A word of the trace's errors weighs by the share of failures recording it whose analyst did not
+    write it too; spans, calls and the analysts' own words are left as they are."""
+    terms = ["column", "trace:column", "trace:span_tool_q", "trace:arg_i.amount", "trace:exist"]
+    present = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0], [0, 1, 1, 1, 1], [0, 1, 1, 0, 0]], dtype=bool)
+    assert already_written(present, terms).tolist() == [1.0, 0.5, 1.0, 1.0, 1.0]
+
+
+def test_quoting_analysts_keep_a_cause_whose_error_is_worded_four_ways(tmp_path: Path) -> None:
+    """dev_ledger.py's renamed-column: each run's database driver words the missing column its own way
+    and the quoting analyst copies it; counted again from the trace, TRACE_WEIGHT times, the wording
+    split the cause (recall 0.73 on words, seed 31) though every run's SQL names `i.amount`."""
+    src, folder = tmp_path / "src", tmp_path / "bt"
+    generate(src, seed=31)
+    import_backtest(src / "manifest.jsonl", folder)
+    load_module(REPO / "examples" / "support-agent" / "generate.py", "calls_support").write_analyses(
+        folder, src / "quoting.jsonl")
+    truth = {r["id"]: r["cause"] for r in map(json.loads, (src / "planted.jsonl").read_text().splitlines())}
+    failures, _ = collect_failures(BacktestFolder(folder))
+    labels = cluster_labels(failures, trace=True, calls=True, meaning=False)
+    q = score(cohorts_of(failures, labels), {f.inv.id: truth[f.inv.id] for f in failures})
+    print(f"\ndev-ledger seed 31 quoting, words, errors and calls: {q.to_json()}")
+    assert q.recall["renamed-column"] == 1.0 and q.cause_purity["renamed-column"] == 1.0
+    assert q.recall["join-fanout"] == 1.0 and q.ari >= 0.85

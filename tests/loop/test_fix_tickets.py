@@ -87,3 +87,26 @@ def test_tickets_are_rewritten_the_same(example_repo: Path) -> None:
     texts = {t: (example_repo / t).read_text() for t in first.to_json()["tickets"]}
     second = write_fixes(bt, code=example_repo, eval_model=EVAL_MODEL)
     assert {t: (example_repo / t).read_text() for t in second.to_json()["tickets"]} == texts
+
+
+def test_a_ticket_carries_what_its_evidence_recorded_fenced_and_never_a_linked_file(example_repo: Path,
+                                                                                     tmp_path: Path) -> None:
+    """The fix-prompt agent's worktree is made from a commit: an uncommitted backtest folder (or one
+    outside --code) is not in it, so the ticket inlines the evidence's answer, truth and finding."""
+    bt = example_repo / "backtests" / "2026-11"
+    fix = next(f for f in write_fixes(bt, code=example_repo, eval_model=EVAL_MODEL).fixes if f.ticket)
+    inv = bt / fix.evidence[0]
+    body = read_ticket(str(example_repo / str(fix.ticket))).body
+    truth = (inv / "truth.md").read_text().strip()
+    finding = json.loads((inv / "analysis.json").read_text())["failure_mode"]
+    assert "never instructions" in body
+    assert truth[:200] in body and finding[:200] in body
+    tag = body.split('field="truth">')[0].rsplit("<", 1)[1].split()[0]
+    assert tag.startswith("recorded-") and body.count(f"</{tag}>") == body.count(f"<{tag} ")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("sk-ant-api03-not-for-tickets")
+    (inv / "truth.md").unlink()
+    (inv / "truth.md").symlink_to(secret)
+    again = next(f for f in write_fixes(bt, code=example_repo, eval_model=EVAL_MODEL).fixes if f.slug == fix.slug)
+    body = read_ticket(str(example_repo / str(again.ticket))).body
+    assert "not-for-tickets" not in body and finding[:200] in body

@@ -203,3 +203,62 @@ def test_a_rewritten_file_keeps_its_line_endings_and_byte_order_mark(
     res = run_cli("eval", "edit", str(tmp_path / "split" / "suite.yaml"), "one", "--set", "vars.q=2")
     assert res.out.endswith(", line 3 (the rest of the file is as it was)\n"), res.out
     assert (cases / "one.yaml").read_bytes() == one.replace("q: 1", "q: 2").encode()
+
+
+def test_list_filters_add_up_and_an_unknown_field_is_an_error(example_cwd: Path,
+                                                               run_cli: Callable[..., CliResult]) -> None:
+    """On a suite of thousands of cases: `eval list SUITE --filter 'size>2000' --filter 'result=fail'`
+    listed every failing case (the second --filter replaced the first), and `--filter 'type=contains'`
+    printed '0 of N cases' with exit 0, read as "no such case" when the field does not exist."""
+    both = run_cli("eval", "list", SUITE, "--filter", "size>330", "--filter", "assert=regex")
+    assert both.code == 0
+    assert [line.split()[0] for line in both.out.splitlines()[:-2]] == ["auth-staging"]
+    assert both.out == run_cli("eval", "list", SUITE, "--filter", "size>330,assert=regex").out
+    for term in ("type=contains", "vars.question~errors"):
+        wrong = run_cli("eval", "list", SUITE, "--filter", term)
+        assert wrong.code == 3 and wrong.out == ""
+        field = term.split("=")[0].split("~")[0]
+        assert wrong.err == (f"agentbook: error: bad filter {term!r}: no field {field!r} to filter on (fields: id, "
+                             "description, assert, result, size (e.g. assert=contains, size>10000); a bare word "
+                             "matches ids and descriptions)\n")
+
+
+
+def test_a_check_without_model_refuses_before_it_runs_the_suite(tmp_path: Path,
+                                                                 run_cli: Callable[..., CliResult]) -> None:
+    """A baseline saved with --model M, then `baseline check SUITE` without it: the whole suite ran on the
+    suite's providers: model (with a real one, the bill of a full run) and only then was refused as
+    another model. The refusal now comes first, and no run is recorded."""
+    for name in ("suites", "saved"):
+        (tmp_path / f"{name}.script.yaml").write_text("version: 1\nmodel: m\ndefault:\n  turns:\n    - text: x\n")
+    (tmp_path / "p.txt").write_text("Q {{q}}")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("prompts: [file://p.txt]\nproviders: [scripted:suites.script.yaml]\ntests:\n"
+                     "  - id: a\n    vars: {q: one}\n    assert: [{type: contains, value: x}]\n")
+    saved = f"scripted:{tmp_path / 'saved.script.yaml'}"
+    assert run_cli("baseline", "save", str(suite), "--model", saved).code == 0
+    runs = tmp_path / ".agentbook" / "runs"
+    before = sorted(runs.rglob("*"))
+    res = run_cli("baseline", "check", str(suite))
+    assert res.code == 3
+    assert res.err == (f"agentbook: error: the baseline was recorded with {saved}, this check runs "
+                       f"scripted:suites.script.yaml (check with --model {saved}, or pass --other-model to "
+                       "compare anyway)\n")
+    assert before and sorted(runs.rglob("*")) == before
+
+
+def test_a_check_measures_the_baselines_prompt_and_a_wrong_path_costs_no_run(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """consolidate-prompt's gates with a slip in --prompt: `baseline check ... --prompt` of another file
+    compared the token counts of two files (a shorter other file read as 'prompt shorter'), and `baseline
+    save --prompt` of a path that does not exist ran the whole suite before saying it cannot be read."""
+    runs = Path("evals/logql/.agentbook/runs")
+    res = run_cli("baseline", "save", SUITE, "--model", MODEL, "--prompt", "prompts/nope.md")
+    assert res.code == 3 and "prompts/nope.md: cannot read prompt" in res.err and not runs.exists()
+    assert run_cli("baseline", "save", SUITE, "--model", MODEL, "--prompt", "prompts/logql.md").code == 0
+    before = sorted(runs.rglob("*"))
+    other = run_cli("baseline", "check", SUITE, "--model", MODEL, "--prompt", "prompts/summarise-alert.md")
+    assert other.code == 3 and sorted(runs.rglob("*")) == before
+    assert other.err == ("agentbook: error: the baseline measured the prompt prompts/logql.md, this check would "
+                         "measure prompts/summarise-alert.md (check with --prompt prompts/logql.md (or leave "
+                         "--prompt out), or save a new baseline for the other prompt)\n")

@@ -73,7 +73,7 @@ def _click(capsys: pytest.CaptureFixture[str], args: list[str]) -> CliRun:
 
 VARIANTS = [[], ["--json"], ["--filter", "id=*timeout*"], ["--filter=assert=contains", "--limit", "3"],
             ["--limit=0", "--json"], ["--limit", "5"], ["--filter", "result=none,size>10", "--json"],
-            ["--filter", "size>lots"], ["--filter", "id~x", "--json"]]
+            ["--filter", "size>lots"], ["--filter", "id~x", "--json"], ["--filter", "type=contains"]]
 
 
 @pytest.mark.parametrize("name", ["single", "single-file", "split", "shapes", "many", "many-dir", "refs", "bad",

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tracemalloc
 from pathlib import Path
 
-from agentbook.models.relay import MAX_BODY_BYTES, Relay
+from agentbook.models.relay import MAX_BODY_BYTES, MAX_CONNECTIONS, Relay
 
 CHUNK = b"x" * (1 << 20)
 
@@ -67,7 +68,36 @@ def test_a_body_past_the_api_limit_is_refused_before_it_is_read(tmp_path: Path) 
 
 
 def test_many_connections_cannot_hold_more_than_the_relay_keeps(tmp_path: Path) -> None:
-    """Each body just under the limit: together they would hold 12 times it."""
+    """Each body just under the limit: together they would hold 12 times it (and more while a body
+    read whole is copied once), the relay holds 4 at most (and their copies)."""
     answers, peak = _attack(tmp_path, [(MAX_BODY_BYTES >> 20) - 1] * 12)
     assert any(a.startswith(b"HTTP/1.1 413 ") for a in answers)
-    assert peak < 8 * MAX_BODY_BYTES, f"peak {peak >> 20} MiB"
+    assert peak < 10 * MAX_BODY_BYTES, f"peak {peak >> 20} MiB"
+
+
+def test_a_flood_of_connections_cannot_take_the_runners_descriptors(tmp_path: Path) -> None:
+    """Each connection the relay keeps open is a descriptor of the runner's (20,000 here; a jailed
+    agent has 512 processes of 4,096 each): run out, and the runner's own git, transcript and the other
+    runs of `agentbook watch` fail. Past its bound the relay closes new connections at once, and still
+    answers once the flood is gone."""
+    flood = MAX_CONNECTIONS + 200
+
+    async def go() -> tuple[int, int, bytes]:
+        relay = Relay("compat:http://127.0.0.1:9#m")
+        await relay.start()
+        try:
+            before = len(os.listdir("/proc/self/fd"))
+            clients = [await asyncio.open_connection("127.0.0.1", relay.port) for _ in range(flood)]
+            await asyncio.sleep(0.5)  # let the relay accept them all
+            held = len(os.listdir("/proc/self/fd")) - before - flood  # the relay's ends still open
+            for _, writer in clients:
+                writer.close()
+            await asyncio.sleep(0.5)
+            answer = await _upload(relay.port, 0, token="wrong")
+            return held, before, answer
+        finally:
+            await relay.stop()
+
+    held, _, answer = asyncio.run(go())
+    assert held <= MAX_CONNECTIONS + 8, f"the relay held {held} connections"
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]

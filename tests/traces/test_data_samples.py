@@ -6,6 +6,7 @@ Expected values are read straight from the source JSON, not from the readers und
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,66 @@ def test_claude_stream_json_subagent_lines_go_under_their_task_call(tmp_path: Pa
     subagent = spans[sub_turn.parent_id or ""]
     assert (subagent.kind, subagent.parent_id, bash.tool_result) == ("agent", task.span_id, "a.py")
     assert task.tool_result == "found a.py"
+
+
+def test_pydantic_ai_v2_tool_return_with_an_error_outcome_fails_its_tool_span() -> None:
+    """Pydantic AI 2 sends a tool's ModelRetry back as a `tool-return` part with `outcome: retried` (no
+    longer a `retry-prompt`): the tool span fails with the message, the calls around it do not."""
+    source = DATA / "pydantic-ai-run" / "all_messages.json"
+    parts = [p for m in json.loads(source.read_text(encoding="utf-8")) for p in m["parts"]]
+    returns = {p["tool_call_id"]: p for p in parts if p["part_kind"] == "tool-return"}
+    assert {p["outcome"] for p in returns.values()} == {"success", "retried"}
+    trace = read_trace(source)[0]
+    tools = {s.tool_call_id: s for s in _only(trace, "tool")}
+    assert set(tools) == set(returns)
+    for call_id, part in returns.items():
+        failed = part["outcome"] in ("failed", "retried")
+        assert (tools[call_id].status, tools[call_id].status_message) == (
+            ("error", part["content"]) if failed else ("ok", ""))
+
+
+def test_openai_agents_sdk_task_and_turn_steps_are_chain_spans_and_a_tool_error_fails_its_span() -> None:
+    source = DATA / "openai-agents-run" / "export.json"
+    items = [i for i in json.loads(source.read_text(encoding="utf-8"))["data"] if i["object"] == "trace.span"]
+    trace = read_trace(source)[0]
+    by_id = {s.span_id: s for s in trace.spans}
+    assert len(by_id) == len(items)
+    for item in items:
+        span, data = by_id[item["id"]], item["span_data"]
+        steps = data.get("data", {}) if data["type"] == "custom" else {}
+        if steps.get("sdk_span_type") == "task":
+            assert (span.kind, span.name) == ("chain", f"task {steps['name']}")
+        elif steps.get("sdk_span_type") == "turn":
+            assert (span.kind, span.name) == ("chain", f"turn {steps['turn']} {steps['agent_name']}")
+        elif data["type"] == "function":
+            assert (span.kind, span.tool_name, span.status == "error") == ("tool", data["name"], bool(item["error"]))
+            if item["error"]:
+                assert span.status_message.startswith(item["error"]["message"])
+        elif data["type"] == "generation":
+            assert span.kind == "llm" and span.output_tokens == data["usage"]["output_tokens"]
+
+
+def _otlp_spans(path: Path) -> list[dict[str, Any]]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return [s for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+
+
+def _attr(span: dict[str, Any], key: str) -> Any:
+    value = next(a["value"] for a in span["attributes"] if a["key"] == key)
+    return next(iter(value.values()))
+
+
+def test_logfire_spans_are_named_by_their_message_and_cost_what_logfire_says() -> None:
+    """Logfire names a span by its message template (`Chat Completion with {request_data[model]!r}`) and
+    puts the formatted message in `logfire.msg`, the cost in `operation.cost`."""
+    source = DATA / "logfire-run" / "openai_calls_otlp.json"
+    raw = {s["name"]: s for s in _otlp_spans(source)}  # (one template for all three calls)
+    by_id = {base64.b64decode(s["spanId"]).hex(): s for s in _otlp_spans(source)}
+    assert len(raw) == 1 and len(by_id) == 3
+    for trace in read_trace(source):
+        (span,) = trace.spans
+        item = by_id[span.span_id]
+        assert span.name == _attr(item, "logfire.msg") and span.attributes["logfire.msg_template"] == item["name"]
+        costs = [a for a in item["attributes"] if a["key"] == "operation.cost"]
+        assert span.cost_usd == (_attr(item, "operation.cost") if costs else None)
+    assert any(s.cost_usd for t in read_trace(source) for s in t.spans)

@@ -57,11 +57,14 @@ def save_cmd(suite: Path, model: str | None, prompt: Path | None, as_json: bool)
 def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool, other_model: bool,
               as_json: bool) -> int:
     """Run the whole suite again and compare with the baseline; exit 1 on any regression or error."""
+    from agentbook.evals.runner import suite_model
+    from agentbook.evals.store import open_suite
     from agentbook.workflows import baseline
 
     before = baseline.load(suite, model, prompt)
-    if model is not None:  # before the run: it may cost money
-        baseline.check_model(before, model, other_model=other_model)
+    # before the run, which may cost money: without --model the run is the suite's providers: model
+    baseline.check_model(before, model or suite_model(open_suite(suite)), other_model=other_model)
+    baseline.check_prompt(before, prompt)
     after = baseline.take(suite, model, prompt or (Path(before.prompt) if before.prompt else None))
     baseline.check_model(before, after.model, other_model=other_model)
     result = baseline.compare(before, after, require_shorter=shorter)

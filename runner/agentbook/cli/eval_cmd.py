@@ -42,13 +42,15 @@ def command() -> None:
 # -- reading ------------------------------------------------------------------------------------
 @command.command("list")
 @suite_arg
-@click.option("--filter", "expr", help="Terms like id=triage-*, assert=llm-rubric, result=fail, size>10000.")
+@click.option("--filter", "exprs", multiple=True,
+              help="Terms like id=triage-*, assert=llm-rubric, result=fail, size>10000 (repeatable, or comma-"
+                   "separated: every term must hold).")
 @click.option("--limit", default=LIST_LIMIT, show_default=True, help="Rows to show; 0 for all.")
 @json_option
-def list_cmd(suite: Path, expr: str | None, limit: int, as_json: bool) -> None:
+def list_cmd(suite: Path, exprs: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Cases: id, description, assert types, size in bytes and the last run's verdict."""
     # the same function the launcher calls for the plain forms of this command, before click loads
-    echo(list_output(suite, expr, limit, as_json))
+    echo(list_output(suite, ",".join(exprs) if exprs else None, limit, as_json))
 
 
 @command.command("show")

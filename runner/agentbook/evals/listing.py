@@ -130,9 +130,20 @@ def _split_terms(expr: str) -> list[str]:
                                 expr.strip()) if t]
 
 
+def _no_unknown_field(term: str) -> None:
+    """`vars.q=x` or `type=contains` read as a bare word would match no case and list nothing, which
+    looks like an answer; a term shaped like FIELD OP VALUE must name a field the filter knows."""
+    shaped = re.fullmatch(r"\s*([A-Za-z_][\w.\[\]-]*)\s*(=|~|>|<|!=)\s*(.+)", term)
+    if shaped:
+        raise FatalError(f"bad filter {term!r}: no field {shaped.group(1)!r} to filter on",
+                         hint="fields: id, description, assert, result, size (e.g. assert=contains, size>10000); "
+                              "a bare word matches ids and descriptions")
+
+
 def _term(term: str, info: CaseInfo, result: str | None) -> bool:
     m = _TERM.fullmatch(term.strip())
     if m is None:
+        _no_unknown_field(term)
         word = term.strip().lower()
         return word in info.id.lower() or word in info.description.lower()
     field, op, want = m.group(1), m.group(2), m.group(3).strip()

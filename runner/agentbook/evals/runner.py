@@ -80,6 +80,16 @@ class _Models:
             await model.aclose()
 
 
+def suite_model(suite: Suite) -> str:
+    """The model spec a run of `suite` without --model uses: its first `providers:` entry."""
+    return provider_spec(_first_provider(suite.config()))
+
+
+def _first_provider(config: dict[str, Any]) -> Any:
+    providers = config.get("providers")
+    return providers[0] if isinstance(providers, list) and providers else providers
+
+
 class _Run:
     def __init__(self, suite: Suite, opts: RunOptions) -> None:
         self.suite = suite
@@ -92,8 +102,7 @@ class _Run:
             path, text = read_ref(default, self.base, suite.root)
             default = yamlsafe.load(text, str(path), loader=Loader) or {}
         self.defaults: dict[str, Any] = default if isinstance(default, dict) else {}
-        providers = self.config.get("providers")
-        first = providers[0] if isinstance(providers, list) and providers else providers
+        first = _first_provider(self.config)
         self.model_spec = opts.model or provider_spec(first)
         grader = (self.defaults.get("options") or {}).get("provider")
         self.grader_spec = opts.grader or (provider_spec(grader) if grader else self.model_spec)

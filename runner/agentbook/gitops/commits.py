@@ -83,5 +83,9 @@ def read_note(git: Git, sha: str) -> str | None:
     return git.out("notes", "--ref", NOTES_REF, "show", sha) or None
 
 
+STAT_FILES = 200  # files a diff stat names (the count of all is its last line): the report is the PR's body
+
+
 def diff_stat(git: Git, base: str, head: str) -> str:
-    return git.run("diff", "--stat", "--no-ext-diff", "--no-textconv", f"{base}..{head}").rstrip()
+    return git.run("diff", "--stat", f"--stat-count={STAT_FILES}", "--no-ext-diff", "--no-textconv",
+                   f"{base}..{head}").rstrip()

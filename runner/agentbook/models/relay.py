@@ -147,6 +147,7 @@ class _Refused(Exception):
 # it read whole (a chunked upload from /dev/zero) grew the runner without bound.
 MAX_BODY_BYTES = 32 << 20
 MAX_HELD_BYTES = 4 * MAX_BODY_BYTES
+MAX_CONNECTIONS = 256  # each is a descriptor of the runner's; an agent CLI keeps a handful open
 
 
 class Relay(HttpServer):
@@ -155,6 +156,7 @@ class Relay(HttpServer):
 
     max_body = MAX_BODY_BYTES
     max_held = MAX_HELD_BYTES
+    max_connections = MAX_CONNECTIONS
 
     def __init__(self, model: str, *, socket_path: Path | None = None, limits: RelayLimits | None = None,
                  trace: TraceRecorder | None = None, transcript: Transcript | None = None,

@@ -44,6 +44,14 @@ def json_reply(status: int, obj: Any, headers: dict[str, str] | None = None) -> 
     return Reply(status, json.dumps(obj, ensure_ascii=False).encode(), headers or {})
 
 
+LINGER_SECONDS = 2.0
+
+
+async def _discard(reader: asyncio.StreamReader) -> None:
+    while await reader.read(65536):
+        pass
+
+
 class BodyTooLarge(Exception):
     """A request body past `HttpServer.max_body`, or past what the server holds at once."""
 
@@ -51,12 +59,14 @@ class BodyTooLarge(Exception):
 class HttpServer:
     """Serves `handle(request) -> Reply` on host:port (port 0: a free one, known after start).
 
-    `max_body` bounds one request's body and `max_held` the bodies of all requests read and not yet
-    answered (None: no bound); past either the request is answered 413 and its connection closed, the
+    `max_connections` bounds the connections open at once (more are closed as they come), `max_body` one
+    request's body and `max_held` the bodies of all requests read and not yet answered (None: no
+    bound); past either of the last two the request is answered 413 and its connection closed, the
     rest of the body unread, so a client cannot grow this process's memory by what it sends."""
 
     max_body: int | None = None
     max_held: int | None = None
+    max_connections: int | None = None  # open at once; more are closed as they come
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host, self.port = host, port
@@ -117,6 +127,9 @@ class HttpServer:
         self._loop = None
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.max_connections is not None and len(self._tasks) >= self.max_connections:
+            writer.transport.abort()  # at once: each open connection is one of this process's descriptors
+            return
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
@@ -142,6 +155,10 @@ class HttpServer:
             with contextlib.suppress(Exception):
                 await self._send(conn, writer, json_reply(413, {"type": "error", "error": {
                     "type": "request_too_large", "message": str(err)}}, {"connection": "close"}))
+                writer.write_eof()
+                # a lingering close: what the client still sends is read and dropped for a moment, so
+                # that a reset does not reach it before it has read the answer
+                await asyncio.wait_for(_discard(reader), LINGER_SECONDS)
             writer.transport.abort()
             return
         except DropConnection:

@@ -53,7 +53,7 @@ def apply_genai(span: Span) -> None:
 def _usage(span: Span, a: dict[str, Any]) -> None:
     span.input_tokens = as_int(pop_first(a, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"))
     span.output_tokens = as_int(pop_first(a, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"))
-    cost = as_float(pop_first(a, "gen_ai.usage.cost", "agentbook.cost_usd"))
+    cost = as_float(pop_first(a, "gen_ai.usage.cost", "operation.cost", "agentbook.cost_usd"))
     parts = [as_float(a.pop(k, None)) for k in ("gen_ai.usage.input_cost", "gen_ai.usage.output_cost")]
     if cost is None and any(p is not None for p in parts):
         cost = sum(p or 0.0 for p in parts)

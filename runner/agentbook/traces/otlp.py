@@ -98,7 +98,8 @@ def span_from_dict(d: dict[str, Any], index: int) -> Span:
 
 
 def interpret(span: Span) -> Span:
-    """Read GenAI and OpenInference attributes into fields; exceptions become the status message."""
+    """Read GenAI and OpenInference attributes into fields; exceptions become the status message; a
+    Logfire span named by its message template is named by the formatted message instead."""
     if has_genai(span.attributes):
         apply_genai(span)
     if has_openinference(span.attributes):
@@ -107,6 +108,10 @@ def interpret(span: Span) -> Span:
         apply_vercel(span)
     if has_mlflow(span.attributes):
         apply_mlflow(span)
+    message = span.attributes.get("logfire.msg")
+    if isinstance(message, str) and message.strip() and "{" in span.name and \
+            span.name == span.attributes.get("logfire.msg_template"):
+        span.name = message  # Logfire names a span by its template; logfire.msg_template keeps that
     for event in span.events:
         if event.get("name") == "exception":
             attrs = event.get("attributes") or {}

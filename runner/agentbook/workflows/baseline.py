@@ -90,6 +90,7 @@ def take(suite_path: Path, model: str | None, prompt: Path | None = None) -> Sna
     from agentbook.evals.store import open_suite
 
     suite = open_suite(suite_path)
+    tokens = prompt_tokens(prompt) if prompt else None  # before the run: a wrong path must not cost one
     report = run_suite(suite, RunOptions(model=model))
     failing = [c for c in report["cases"] if c["verdict"] != "pass"]
     return Snapshot(suite=str(suite_path), run_id=report["run_id"], model=str(report["model"]),
@@ -97,7 +98,7 @@ def take(suite_path: Path, model: str | None, prompt: Path | None = None) -> Sna
                     answers={c["id"]: c["answer"]["text"] for c in failing if c.get("answer")},
                     reasons={c["id"]: _reason(c) for c in failing},
                     prompt=str(prompt) if prompt else None,
-                    prompt_tokens=prompt_tokens(prompt) if prompt else None,
+                    prompt_tokens=tokens,
                     case_hashes={c["id"]: case_hash(suite.get_case(c["id"])) for c in report["cases"]})
 
 
@@ -123,6 +124,14 @@ def check_model(before: Snapshot, model: str, *, other_model: bool) -> None:
     if model != before.model and not other_model:
         raise FatalError(f"the baseline was recorded with {before.model}, this check runs {model}",
                          hint=f"check with --model {before.model}, or pass --other-model to compare anyway")
+
+
+def check_prompt(before: Snapshot, prompt: Path | None) -> None:
+    """Token counts of two files say nothing about a change: the check measures the baseline's prompt."""
+    if prompt is not None and before.prompt is not None and Path(before.prompt).resolve() != prompt.resolve():
+        raise FatalError(f"the baseline measured the prompt {before.prompt}, this check would measure {prompt}",
+                         hint=f"check with --prompt {before.prompt} (or leave --prompt out), or save a new "
+                              "baseline for the other prompt")
 
 
 def case_hash(case: Any) -> str:

@@ -26,6 +26,7 @@ from . import Reader
 from .common import SessionLog
 
 MESSAGE_TYPES = {"user", "assistant"}
+MAX_DANGLING = 5  # records with a missing parent said one by one; a damaged file could have thousands
 CONSUMED = {"type", "uuid", "parentUuid", "sessionId", "timestamp", "message", "requestId", "isSidechain",
             "toolUseResult", "costUSD", "isApiErrorMessage"}
 MESSAGE_FIELDS = {"role", "content", "id", "type", "model", "stop_reason", "stop_sequence", "usage"}
@@ -63,6 +64,8 @@ class Session(SessionLog):
         self.last_message_id = ""
         self.sidechains: dict[str, Span] = {}  # first uuid of a sidechain -> its agent span
         self.owner: dict[str, Span] = {}  # record uuid -> the agent span it belongs to
+        self.seen: set[str] = set()  # uuids of the records read so far
+        self.dangling = 0  # records whose parentUuid is not among them
         self.matched: Any = None  # the record's toolUseResult, once a tool span took it
 
     def agent_for(self, rec: dict[str, Any], n: int) -> Span:
@@ -80,6 +83,7 @@ class Session(SessionLog):
         return owner
 
     def add(self, n: int, rec: dict[str, Any]) -> None:
+        self.check_parent(rec)
         now = to_ns(rec.get("timestamp"))
         self.widen(now)
         kind = rec.get("type") if isinstance(rec.get("type"), str) else ""
@@ -95,6 +99,18 @@ class Session(SessionLog):
             self.trace.keep_unread(self.root, str(kind or "record"), rec, now)
             return
         self.keep_rest(rec)
+
+    def check_parent(self, rec: dict[str, Any]) -> None:
+        """A record that follows one the file does not hold means lines are missing before it, or the
+        session was resumed from another file: said on the session (the first few), not guessed at."""
+        uuid, parent = as_text(rec.get("uuid") or ""), as_text(rec.get("parentUuid") or "")
+        if parent and parent not in self.seen:
+            self.dangling += 1
+            if self.dangling <= MAX_DANGLING:
+                self.root.warnings.append(f"record {uuid or '?'} follows {parent}, which is not earlier in this "
+                                          "file (lines missing, or the session was resumed from another file)")
+        if uuid:
+            self.seen.add(uuid)
 
     def keep_rest(self, rec: dict[str, Any]) -> None:
         """Fields no rule reads: the session's own (cwd, version, ...) once on the root, any change of them

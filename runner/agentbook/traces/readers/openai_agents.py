@@ -6,8 +6,9 @@ writes them (one item per line): each item is `Trace.export()` (`object: "trace"
 Span types: `agent` (name, handoffs, tools, output type), `generation` (model, input and output
 messages, usage), `response` (the Responses API id, and the response when it was kept), `function`
 (a tool call: input, output, MCP data), `handoff` (from and to agent), `guardrail` (triggered),
-`mcp_tools`, `custom`, `transcription`, `speech`. A span's `error` fails it. Fields not read here stay
-attributes, so nothing is dropped.
+`mcp_tools`, `custom` (the SDK's own `task` and `turn` steps are custom spans too: read as chain
+spans named by the run, or by turn number and agent), `transcription`, `speech`. A span's `error`
+fails it. Fields not read here stay attributes, so nothing is dropped.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def _span(item: dict[str, Any], n: int) -> Span:
         span.tool_result = None if rest.get("output") is None else as_text(rest.pop("output"))
     elif kind in ("generation", "response"):
         _generation(span, rest)
+    elif kind == "custom" and as_dict(rest.get("data")).get("sdk_span_type") in ("task", "turn"):
+        _task_or_turn(span, as_dict(rest["data"]))
     elif kind == "handoff":
         span.name = f"handoff {rest.get('from_agent') or '?'} -> {rest.get('to_agent') or '?'}"
     elif kind == "guardrail" and rest.get("triggered"):
@@ -76,6 +79,16 @@ def _span(item: dict[str, Any], n: int) -> Span:
     span.attributes.update({k: v for k, v in rest.items() if v not in (None, "", [], {})})
     span.attributes.update({k: v for k, v in item.items() if k not in READ and v not in (None, "", [], {})})
     return span
+
+
+def _task_or_turn(span: Span, data: dict[str, Any]) -> None:
+    """The SDK's own steps, exported as custom spans: `task` (one Runner run, its usage summed) and
+    `turn` (one pass of the agent loop: a model call and the tools it asked for)."""
+    span.kind = "chain"
+    if data["sdk_span_type"] == "task":
+        span.name = f"task {as_text(data.get('name') or '')}".strip()
+    else:
+        span.name = f"turn {as_text(data.get('turn') or '')} {as_text(data.get('agent_name') or '')}".strip()
 
 
 def _generation(span: Span, rest: dict[str, Any]) -> None:

@@ -2,14 +2,15 @@
 writes them: a JSON array of messages, `kind` `request` or `response`, each with typed `parts`.
 
 A request's parts (`part_kind`): `system-prompt`, `user-prompt`, `tool-return` (a tool's result, by
-`tool_call_id`), `retry-prompt` (validation or tool error sent back to the model). A response's:
+`tool_call_id`; from 2.0 an `outcome`, `failed` or `retried` when it went back as an error),
+`retry-prompt` (validation or tool error sent back to the model). A response's:
 `text`, `thinking`, `tool-call` (`tool_name`, `args` as JSON text or an object, `tool_call_id`),
 plus `usage`, `model_name`, `timestamp`, `provider_name`, `finish_reason`. Several histories may follow
 each other (a JSON Lines file, or an array of arrays): one trace each.
 
 The run becomes an agent span; each response an llm span whose input is the request parts since the
 previous response; each tool call a tool span under it whose result is the matching `tool-return`,
-failed by a matching `retry-prompt`. Part and message fields not read here stay attributes.
+failed by a matching `retry-prompt` or an error outcome. Part and message fields not read here stay attributes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from .common import SessionLog, keep_skipped
 
 KINDS = {"request", "response"}
 REQUEST_ROLES = {"system-prompt": "system", "user-prompt": "user", "tool-return": "tool", "retry-prompt": "tool"}
+# A tool-return's outcome (Pydantic AI 2) that went back to the model as an error: the tool raised
+# (`failed`), or asked the model to call it again (`retried`, ModelRetry; a retry-prompt before 2.0).
+ERROR_OUTCOMES = {"failed", "retried"}
 PART_READ = {"part_kind", "content", "timestamp", "tool_name", "tool_call_id", "args"}
 MESSAGE_READ = {"kind", "parts", "usage", "model_name", "timestamp"}
 
@@ -81,7 +85,7 @@ class _Run(SessionLog):
             tool = self.tools.get(call_id) if kind in ("tool-return", "retry-prompt") else None
             if tool is not None:
                 tool.tool_result, tool.end_ns = text, to_ns(part.get("timestamp")) or tool.end_ns
-                if kind == "retry-prompt":
+                if kind == "retry-prompt" or part.get("outcome") in ERROR_OUTCOMES:
                     tool.status, tool.status_message = "error", text.strip().splitlines()[0][:300] if text.strip() \
                         else "the model was asked to retry"
             self.keep(part, f"{kind} part")

@@ -179,14 +179,38 @@ def requires_problem(spec: object, version: str = __version__) -> str | None:
 
 
 def extra_hint(extra: str) -> str:
-    """How to add the optional dependencies `extra` to this agentbook: from its checkout, or from its own
-    repository at its release. Never by the bare name: on a package index `agentbook` is another
+    """How to add the optional dependencies `extra` to this agentbook: from its checkout, from the wheel
+    or repository it was installed from, or from its own repository at its release. Never by the bare name: on a package index `agentbook` is another
     project (README, "Install it in your own project"), so `pip install 'agentbook[x]'` installs it."""
     if version_info().source == "checkout":
         return f"in agentbook's checkout: .venv/bin/python -m pip install -e '.[{extra}]'"
-    requirement = f'"agentbook[{extra}] @ git+{_repository_url()}@v{__version__}"'
+    source = _installed_from() or f"git+{_repository_url()}@v{__version__}"
+    requirement = f'"agentbook[{extra}] @ {source}"'
     return (f"pip install {requirement} into the environment agentbook runs in "
             f"(or uv tool install / pipx install --force with the same requirement)")
+
+
+def _installed_from() -> str | None:
+    """Where this agentbook was installed from, as pip recorded it (PEP 610 `direct_url.json`): the
+    wheel or folder it came from while that is still there, or the repository at the commit pip
+    checked out. The same source again is the one requirement sure to add the extra to this install."""
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    try:
+        record = json.loads(metadata.distribution("agentbook").read_text("direct_url.json") or "null")
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("url"), str):
+        return None
+    url, vcs = record["url"], record.get("vcs_info")
+    if isinstance(vcs, dict) and isinstance(vcs.get("vcs"), str) and isinstance(vcs.get("commit_id"), str):
+        return f"{vcs['vcs']}+{url}@{vcs['commit_id']}"
+    parsed = urlparse(url)
+    if parsed.scheme == "file" and not os.path.exists(unquote(parsed.path)):
+        return None  # the wheel was deleted since: a hint naming it would fail
+    return url
 
 
 def _repository_url() -> str:

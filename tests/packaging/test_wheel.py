@@ -169,7 +169,9 @@ def test_the_installed_wheel_runs_fix_prompt_to_a_branch_with_trailers(installed
 
 def test_a_missing_extra_is_named_with_the_install_line_not_the_bare_name(installed: Installed) -> None:
     """analyze-backtest's cluster step on the plain wheel (no `backtest` extra): the hint was `pip install
-    'agentbook[backtest]'`, which installs the index's `agentbook`, another project (README, Install)."""
+    'agentbook[backtest]'`, which installs the index's `agentbook`, another project (README, Install), and
+    then the project's repository URL, which a wheel handed round cannot reach; it names the wheel pip
+    installed from (PEP 610's direct_url.json)."""
     repo = make_repo(installed.snapshot.root / "examples" / "incident-assistant", installed.work / "bt-example",
                      [], "incident-assistant")
     assert installed.agentbook("backtest", "import", "backtest/manifest.jsonl", "backtests/2026-11",
@@ -181,5 +183,5 @@ def test_a_missing_extra_is_named_with_the_install_line_not_the_bare_name(instal
     assert cluster.returncode == 3
     assert cluster.stderr == (
         "agentbook: error: clustering needs numpy, which is not installed (pip install "
-        f'"agentbook[backtest] @ git+{repository_url()}@v{__version__}" into the environment agentbook runs in '
+        f'"agentbook[backtest] @ {installed.wheel.resolve().as_uri()}" into the environment agentbook runs in '
         "(or uv tool install / pipx install --force with the same requirement))\n")

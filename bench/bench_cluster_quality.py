@@ -229,7 +229,8 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "d
 
 def report(results: dict[str, list[Measured]]) -> None:
     other, short = ("no trace", "(no tr)") if TRACE_ERRORS else ("trace", "(trace)")
-    print(f"ARI and the rest with meaning{' and the traces errors' if TRACE_ERRORS else ''}; 'words' is the same "
+    print(f"ARI and the rest with meaning{' and the traces errors' if TRACE_ERRORS else ''}"
+          f"{' and the traces calls' if TRACE_CALLS else ''}; 'words' is the same "
           f"clustering on words alone, '{other}' with meaning {'without' if TRACE_ERRORS else 'and with'} the errors "
           "the failures' traces record (--trace-errors), 'calls' with the other setting of --trace-calls (the calls "
           "and argument identifiers traces record, tracecalls.py), 'both' with errors and calls, 'peer' the "

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from bench.loader import load_module
@@ -135,3 +137,14 @@ def test_quoting_analysts_keep_a_cause_whose_error_is_worded_four_ways(tmp_path:
     print(f"\ndev-ledger seed 31 quoting, words, errors and calls: {q.to_json()}")
     assert q.recall["renamed-column"] == 1.0 and q.cause_purity["renamed-column"] == 1.0
     assert q.recall["join-fanout"] == 1.0 and q.ari >= 0.85
+
+
+def test_calls_are_read_by_default(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    """They held or helped on every development and held-out set (ARCHITECTURE.md); --no-trace-calls
+    clusters on the analysts' words alone, and index.json says which ran."""
+    folder, _ = _dev(tmp_path, count=60)
+    for flags, read in (((), True), (("--no-trace-calls",), False)):
+        result = run_cli("backtest", "cluster", folder, "--meaning", "none", "--json", *flags)
+        assert result.code == 0, result.err
+        assert json.loads(result.out)["trace_calls"] is read
+        assert json.loads((folder / "cohorts" / "index.json").read_text())["trace_calls"] is read

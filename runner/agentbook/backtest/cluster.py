@@ -67,7 +67,7 @@ MEANING_MEMBER_SIMILARITY = 0.2
 WORDS_ONLY = Meaning(False, "words only: meaning turned off")
 NO_CAUSE = -1
 TRACE_ERRORS = False  # read the errors each failure's trace records (traceterms.py)? Opt-in: see ARCHITECTURE.md
-TRACE_CALLS = False  # read the calls and argument identifiers each trace records (tracecalls.py)?
+TRACE_CALLS = True  # read the calls and argument identifiers each trace records (tracecalls.py)? See ARCHITECTURE.md
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
 @dataclass

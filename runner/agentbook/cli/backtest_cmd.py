@@ -162,7 +162,7 @@ def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, l
 @click.option("--trace-calls/--no-trace-calls", "calls", default=None,
               help="Whether to read the calls each failure's trace records (trace/index.tsv: span kinds and names; "
                    "tool/args.json: the identifiers the arguments name) and keep those failures carry clearly more "
-                   "often than passing runs (default: off; bench_cluster_quality.py measures both).")
+                   "often than passing runs (default: on; bench_cluster_quality.py measures both).")
 @json_option
 def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, meaning: str, trace: bool | None,
                 calls: bool | None, as_json: bool) -> int:

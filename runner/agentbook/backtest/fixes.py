@@ -95,7 +95,11 @@ def write_fixes(root: str | Path, *, code: str | Path, eval_model: str, tickets:
     if index is None:
         raise FatalError(f"{folder.root} has no cohorts yet", hint=f"run `agentbook backtest cluster {root}` first")
     out = Path(tickets) if tickets else code_dir / "tickets"
-    rel_of = {inv.id: inv.rel for inv in folder.iter_investigations()}
+    investigations = folder.investigations()
+    rel_of = {inv.id: inv.rel for inv in investigations}
+    # the folder each evidence's texts are read from is the one the listing checked (no symlink), never
+    # a path rebuilt from the names its meta.yaml gives
+    path_of = {inv.rel: inv.path for inv in investigations}
     chosen = sorted(index.get("cohorts", []), key=lambda c: (c.get("scope") != "systemic", -int(c["count"]), c["slug"]))
     summary = FixesSummary(backtest=str(folder.root), fixes_md=str(folder.root / "fixes.md"), tickets_dir=str(out))
     suites = _suites_by_prompt(code_dir)
@@ -103,7 +107,7 @@ def write_fixes(root: str | Path, *, code: str | Path, eval_model: str, tickets:
     for n, cohort in enumerate(chosen[:top], 1):
         fix = _fix(n, cohort, rel_of, suites, code_dir)
         if fix.suite:
-            fix.recorded = [_recorded(folder.root / rel) for rel in fix.evidence]
+            fix.recorded = [_recorded(path_of[rel]) for rel in fix.evidence]
             fix.ticket_id = f"{prefix}-{n}-{slugify(fix.slug, 36)}"
             path = out / f"{fix.ticket_id}.md"
             atomic_write_text(path, render_ticket(fix, eval_model, _shown(folder.root, code_dir)))

@@ -49,7 +49,7 @@ from agentbook.backtest.features import (
     trace_terms,
 )
 from agentbook.backtest.folder import BacktestFolder, Investigation
-from agentbook.backtest.tracecalls import call_terms
+from agentbook.backtest.tracecalls import OUTPUTS, call_terms
 from agentbook.backtest.traceterms import trace_errors
 
 SUBSAMPLE = 0.9  # share of failures the stability run keeps
@@ -149,7 +149,8 @@ class Clustering:
 
 
 def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-            meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> Clustering:
+            meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
+            outputs: bool = OUTPUTS) -> Clustering:
     """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
@@ -157,13 +158,14 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     MEMBER_SIMILARITY, and a group fewer than CORE_SIZE of whose members share a core. Labels are
     numbered by first appearance in `failures`; the seed shuffles the order the clustering sees,
     which must not decide the result. `meaning` chooses the encoder (embeddings.py: True is `auto`,
-    a name one encoder); `meaning=False` clusters on words alone, as when no encoder is installed."""
+    a name one encoder); `meaning=False` clusters on words alone, as when no encoder is installed.
+    With `calls`, `outputs` also reads what the traces' models said and tools returned (tracecalls.py)."""
     np = need("numpy", "clustering")
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
     described = [describe_failure(failures[i].analysis, trace_errors(failures[i].inv.path) if trace else (),
-                                  call_terms(failures[i].inv.path) if calls else ()) for i in order]
-    space = build_features(described, passing=passing_traces(failures, trace, calls) if trace or calls else None)
+                                  call_terms(failures[i].inv.path, outputs) if calls else ()) for i in order]
+    space = build_features(described, passing=passing_traces(failures, trace, calls, outputs) if trace or calls else None)
     model, note = embedder(meaning)
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space, note)
@@ -195,12 +197,13 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms, unshuffled, classes), note)
 
 
-def passing_traces(failures: Sequence[Failure], errors: bool = True, calls: bool = False) -> list[frozenset[str]]:
+def passing_traces(failures: Sequence[Failure], errors: bool = True, calls: bool = False,
+                   outputs: bool = OUTPUTS) -> list[frozenset[str]]:
     """The trace terms (`features.trace_terms`: errors, and calls with `calls`) of the runs that went right,
     in the backtests the failures come from (DIR/investigations/<account>/<id>): what any run records,
     cause or not."""
     roots = {f.inv.path.parents[2] for f in failures}
-    return [trace_terms(trace_errors(inv.path) if errors else (), call_terms(inv.path) if calls else ())
+    return [trace_terms(trace_errors(inv.path) if errors else (), call_terms(inv.path, outputs) if calls else ())
             for root in sorted(roots) for inv in BacktestFolder(root).iter_investigations() if inv.correct]
 
 
@@ -286,9 +289,11 @@ def _tight(rows: list[int], sim: Any, member: float, np: Any) -> list[int]:
 
 
 def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-                   meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> list[int]:
+                   meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
+                   outputs: bool = OUTPUTS) -> list[int]:
     """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
-    return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace, calls=calls).labels
+    return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace, calls=calls,
+                   outputs=outputs).labels
 
 
 def _named(labels: list[int], ids: Sequence[int]) -> list[str]:

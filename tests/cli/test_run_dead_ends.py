@@ -52,3 +52,26 @@ def test_the_summary_step_sees_the_numbers_the_last_check_printed(
     report = (example_cwd / ".agentbook" / "runs" / run["run_id"] / "report.md").read_text()
     last_words = report.split("## The agent's last words", 1)[1]
     assert "Pass rate 4/4 -> 4/4; prompt 327 -> " in last_words, last_words
+
+
+def test_a_refused_ticket_starts_again_once_it_is_fixed(
+        git_repo: Path, tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """`agentbook watch DIR --once` with a ticket naming a runbook with a typo: it failed (exit 3) and the
+    watcher exited 0. Fixed and watched again, the ticket was never retried and nothing was printed:
+    the failed state was final, and neither the help nor the README said how to start it again."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    ticket = inbox / "t1.md"
+    ticket.write_text("---\nid: t1\nrunbook: consolidate-promtp\n---\nShorten it.\n")
+    first = run_cli("watch", inbox, "--repo", git_repo, "--once")
+    assert first.code == 1
+    assert "t1.md: failed" in first.out and "no runbook named 'consolidate-promtp'" in first.out
+    ticket.write_text("---\nid: t1\nrunbook: consolidate-prompt\n---\nShorten it.\n")  # still lacks inputs
+    second = run_cli("watch", inbox, "--repo", git_repo, "--once")
+    assert second.code == 1
+    assert "t1.md: running" in second.out and "input 'prompt'" in second.out, second.out
+    third = run_cli("watch", inbox, "--repo", git_repo, "--once")  # unchanged: left alone, and said so
+    assert third.code == 0
+    assert third.out.splitlines()[-1].endswith(
+        "left alone: failed earlier (edit the ticket to start it again if it was refused before its run began; "
+        "else delete its state file)")

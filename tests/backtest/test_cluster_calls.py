@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from bench.loader import load_module
 
-from agentbook.backtest.cluster import cluster_labels, collect_failures, passing_traces
+from agentbook.backtest.cluster import by_marks, cluster_labels, collect_failures, passing_traces
 from agentbook.backtest.features import CALL_SUPPORT, already_written, call_enriched
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
@@ -219,3 +219,31 @@ def test_a_cause_only_a_model_output_records(tmp_path: Path) -> None:
     print(f"\ndev-ledger seed 31 templated, words: with outputs {q.to_json()}\nwithout: {before.to_json()}")
     assert q.recall["fiscal-quarter"] > before.recall["fiscal-quarter"]
     assert q.cause_purity["fiscal-quarter"] >= 0.8
+
+
+def test_a_member_moves_to_the_group_whose_trace_mark_it_carries() -> None:
+    """Group 0's mark is arg_a (all its members, at most 10% of the rest); group 1's is said_b. Row 4, filed
+    with group 1 by its analyst's words, carries arg_a and not said_b: it moves. Row 5 carries both marks
+    (stays); row 10, in the bucket, carries arg_a and is never pulled in; an analyst's word is no mark."""
+    terms = ["trace:arg_a", "trace:said_b", "word"]
+    rows = [[1, 0, 1], [1, 0, 1], [1, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 1, 0],
+            [0, 1, 0], [1, 0, 1]] + [[0, 0, 1]] * 30
+    matrix = np.array(rows, dtype=float)
+    groups = [[0, 1, 2], [3, 4, 5, 6, 7, 8, 9]]
+    assert by_marks(groups, matrix, terms) == [[0, 1, 2, 4], [3, 5, 6, 7, 8, 9]]
+    assert by_marks(groups, matrix[:, 2:], terms[2:]) == groups
+
+
+def test_trace_marks_join_a_cause_its_analysts_split(tmp_path: Path) -> None:
+    """dev_ledger.py seed 33, templated analysts: fiscal-quarter is two cohorts, one holding three
+    renamed-column failures written alike; their SQL names i.amount (renamed-column's mark) and most
+    fiscal failures' answer model says it summed a calendar quarter. Opt-in (cluster.TRACE_MARKS)."""
+    folder, truth = _dev(tmp_path, seed=33)
+    failures, _ = collect_failures(BacktestFolder(folder))
+    t = {f.inv.id: truth[f.inv.id] for f in failures}
+    before = score(cohorts_of(failures, cluster_labels(failures)), t)
+    after = score(cohorts_of(failures, cluster_labels(failures, marks=True)), t)
+    print(f"\ndev-ledger seed 33 templated: without marks {before.to_json()}\nwith marks {after.to_json()}")
+    assert after.recall["renamed-column"] > before.recall["renamed-column"]
+    assert all(after.cause_purity[c] >= 0.9 for c in after.main_causes())
+    assert after.causeless_kept_out == before.causeless_kept_out

@@ -26,6 +26,10 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
                                  traced with Langfuse), analyses quoting the run's error or the reviewer's note
   heldout-claims / templated:    the same claims: hedged essays naming what they ruled out, ticket lines, a
                                  markdown checklist, Spanish shorthand; the stage and file often off
+  heldout-dispatch / quoting:    held-out generator (tests/backtest/heldout_dispatch.py, four dispatch agents handing
+                                 off, OpenAI Agents SDK traces), analyses quoting the run's first error, else the span
+  heldout-dispatch / templated:  the same runs: root-cause trees, bug reports, one-liners, Dutch shorthand, analysts
+                                 blaming a neighbouring agent, analysts listing three candidate causes
 
 The clustering may be tuned on support-agent, dev-ledger and the hand-annotated real failures
 (bench_cluster_real.py); the held-out generators are never tuned on: they say whether the figures hold on a backtest the
@@ -78,6 +82,7 @@ ATLAS = REPO / "tests" / "backtest" / "heldout_atlas.py"
 VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
 DEV = REPO / "tests" / "backtest" / "dev_ledger.py"
 CLAIMS = REPO / "tests" / "backtest" / "heldout_claims.py"
+DISPATCH = REPO / "tests" / "backtest" / "heldout_dispatch.py"
 class Measured(NamedTuple):
     ours: Quality  # with meaning: what `cluster` does
     words: Quality  # words alone (no meaning model)
@@ -196,6 +201,7 @@ GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's ba
     "heldout-atlas": lambda work, n: _heldout(work, "heldout-atlas", ATLAS, 100 + n, ("templated",)),
     "heldout-voice": lambda work, n: _heldout(work, "heldout-voice", VOICE, 21 + n, ("quoting", "templated")),
     "heldout-claims": lambda work, n: _heldout(work, "heldout-claims", CLAIMS, 61 + n, ("quoting", "templated")),
+    "heldout-dispatch": lambda work, n: _heldout(work, "heldout-dispatch", DISPATCH, 81 + n, ("quoting", "templated")),
 }
 
 
@@ -224,7 +230,8 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "d
            "incident-assistant/scripted": 0.8,
            "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
            "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6,
-           "heldout-claims/quoting": 0.8, "heldout-claims/templated": 0.6}
+           "heldout-claims/quoting": 0.8, "heldout-claims/templated": 0.6,
+           "heldout-dispatch/quoting": 0.8, "heldout-dispatch/templated": 0.6}
 
 
 def report(results: dict[str, list[Measured]]) -> None:

@@ -102,9 +102,23 @@ def show_cmd(suite: Path, as_json: bool) -> int:
         emit_json(snap.to_json())
     else:
         click.echo(f"baseline {_numbers(snap)} (run {snap.run_id}, {snap.model})")
-        for case_id, verdict in list(snap.verdicts.items())[:100]:
-            click.echo(f"  {verdict:<5} {case_id}")
+        click.echo(_verdict_lines(snap.verdicts))
     return EXIT_OK
+
+
+def _verdict_lines(verdicts: dict[str, str]) -> str:
+    """Every case when the list is short; else the cases that did not pass (the ones a later check
+    must not blame on a change), bounded, and a count of the passes left out."""
+    from agentbook.cli.output import DEFAULT_BUDGET, bounded
+
+    lines = [f"  {verdict:<5} {case_id}" for case_id, verdict in verdicts.items()]
+    text = "\n".join(lines)
+    if len(text) <= DEFAULT_BUDGET:
+        return text
+    failing = [f"  {verdict:<5} {case_id}" for case_id, verdict in verdicts.items() if verdict != "pass"]
+    text = bounded("\n".join(failing), DEFAULT_BUDGET, "--json lists every case")
+    passing = len(lines) - len(failing)
+    return (text + "\n" if text else "") + f"[{passing} passing cases not listed: --json lists every case]"
 
 
 def _numbers(snap: object) -> str:

@@ -72,6 +72,37 @@ def jail_call(root: Path, argv: list[str], *, protected: list[str], writable: li
     return jail.Call([*call.argv[:cut], *extra, *call.argv[cut:]], call.pass_fds, call.cgroup)
 
 
+def home_folder(home: Path, *parts: str) -> Path:
+    """`home/parts...`, each folder on the way a real one: whatever the agent left in a folder's place
+    (a symlink to a host folder, a file) is removed and the folder made. The home is the jailed agent's
+    to write, and the runner writes there as itself (root): through `~/.claude -> /etc` it wrote into
+    /etc. Called only while no process of the agent's runs (the jail dies with each message), so
+    nothing can swap a link in between the check and the write."""
+    path = home
+    for part in parts:
+        path = path / part
+        try:
+            is_folder = stat.S_ISDIR(path.lstat().st_mode)
+        except FileNotFoundError:
+            is_folder = False
+        if not is_folder:
+            clear(path)
+            path.mkdir()
+    return path
+
+
+def clear(path: Path) -> None:
+    """Remove `path` whatever it is (a link itself, never what it leads to); nothing when absent."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(path)  # never follows a link inside
+    else:
+        path.unlink()
+
+
 HOME_SCRUB_LIMIT = 64 * 1024 * 1024  # larger files in the agent's home are caches, not transcripts
 
 

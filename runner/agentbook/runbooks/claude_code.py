@@ -36,7 +36,7 @@ from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text
 from agentbook.models.relay import wire_model
 from agentbook.outcome import Outcome, OutcomeKind
-from agentbook.runbooks.agent_cli import CliAgentSession, require_jail
+from agentbook.runbooks.agent_cli import CliAgentSession, clear, home_folder, require_jail
 from agentbook.runbooks.engines import AgentSession, EngineContext
 from agentbook.session.tools.files import open_regular
 
@@ -128,10 +128,10 @@ class ClaudeCodeSession(CliAgentSession):
         Claude Code acts on more keys than the spec's (`allowed-tools` runs tools without the run's
         permission rules, `hooks` runs commands, `model` picks another model, `context: fork` another
         agent), and a repository's skill is a file the ticket's author may have written."""
-        target = self.home / ".claude" / "skills"
+        target = home_folder(self.home, ".claude", "skills")  # no link the agent left on the way
         for name, (path, body) in self.ctx.skills.items():
             dest = target / name
-            shutil.rmtree(dest, ignore_errors=True)
+            clear(dest)
             copy_skill_folder(Path(path).parent, dest)
             copied = dest / "SKILL.md"  # not there when the skill's own was a link: it is not followed
             parsed = parse_front_matter(copied.read_text(encoding="utf-8", errors="replace")
@@ -169,7 +169,9 @@ class ClaudeCodeSession(CliAgentSession):
     async def _send(self, text: str) -> Outcome:
         self._reset()
         # what the agent wrote into its home's settings last step does not carry over
-        atomic_write_text(self.home / ".claude" / "settings.json", "{}\n")
+        settings = home_folder(self.home, ".claude") / "settings.json"
+        clear(settings)  # a folder in its place would stop the write; a link is replaced anyway
+        atomic_write_text(settings, "{}\n")
         code, timed_out = await self.run_jailed(self._argv(), text.encode(), self._on_line)
         return self._outcome(code, timed_out)
 

@@ -304,3 +304,23 @@ def test_diff_with_a_run_number_past_the_stored_runs_names_it(
     assert res.code == 3
     assert res.err.splitlines()[0].startswith(
         f"agentbook: error: unknown run '@9' for {suite}: 2 runs are stored, @1 (latest) to @2 (recent runs: ")
+
+
+def test_a_check_with_many_regressions_says_how_many_it_did_not_show(
+        tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """prompt-craft's `baseline check SUITE --model M` after a change that broke 2,750 of 3,000 cases:
+    it showed 20 regressions, then `FAIL: 2750 case(s) ... do not now:` and ten ids, with nothing saying
+    the lists were cut nor where the rest is."""
+    suite = _many_cases(tmp_path, 30, set())
+    (tmp_path / "m.script.yaml").write_text(
+        "version: 1\nmodel: m\nsessions:\n  - name: old\n    match: {first_user: 'Q '}\n    turns: [{text: 'yes'}]\n"
+        "default:\n  turns: [{text: 'no'}]\n")
+    model = f"scripted:{tmp_path / 'm.script.yaml'}"
+    assert run_cli("baseline", "save", str(suite), "--model", model).code == 0
+    (tmp_path / "p.txt").write_text("Ask {{q}}")
+    res = run_cli("baseline", "check", str(suite), "--model", model)
+    assert res.code == 1
+    lines = res.out.splitlines()
+    assert "  [10 more regressions not shown: --json lists every one]" in lines
+    assert ("FAIL: 30 case(s) passed in the baseline and do not now: case-000, case-001, case-002, case-003, "
+            "case-004, case-005, case-006, case-007, case-008, case-009 and 20 more") in lines

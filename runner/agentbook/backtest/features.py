@@ -22,7 +22,8 @@ land together however they are worded, and keep failures that share nothing apar
   analyst did not write it (`already_written`), so quoting analysts do not make an error's wording
   outweigh everything else;
 - what the trace did (by default; `cluster --no-trace-calls` turns it off): its calls and the identifiers their arguments name
-  (tracecalls.py), `trace:call_...` and `trace:arg_...`, weighted CALL_WEIGHT and kept only where
+  (tracecalls.py), `trace:call_...` and `trace:arg_...`, and what its models said and its tools returned,
+  `trace:said_...` and `trace:got_...`, weighted CALL_WEIGHT and kept only where
   failures carry them clearly more often than passing runs (`call_enriched`: a one-sided Fisher test,
   Benjamini-Hochberg corrected), so a cause that leaves no error but a mark in what the run did (the SQL
   names a renamed column, joins a line table) is bound by that mark;

@@ -36,7 +36,7 @@ def test_link(run_cli, repo: Path) -> None:
     res = run_cli("skills", "install", "alpha", "--target", ".agents/skills", "--link", "--json")
     data = json.loads(res.out)
     assert data["installed"] == [{"name": "alpha", "path": ".agents/skills/alpha", "action": "linked",
-                                  "source": str(repo / "skills/alpha")}]
+                                  "source": str(repo / "skills/alpha"), "errors": []}]
     link = repo / ".agents/skills/alpha"
     assert link.is_symlink() and link.resolve() == repo / "skills/alpha"
 

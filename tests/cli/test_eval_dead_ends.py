@@ -262,3 +262,65 @@ def test_a_check_measures_the_baselines_prompt_and_a_wrong_path_costs_no_run(
     assert other.err == ("agentbook: error: the baseline measured the prompt prompts/logql.md, this check would "
                          "measure prompts/summarise-alert.md (check with --prompt prompts/logql.md (or leave "
                          "--prompt out), or save a new baseline for the other prompt)\n")
+
+
+def _many_cases(folder: Path, total: int, failing: set[int]) -> Path:
+    """A suite of `total` cases on a model that always answers `yes`; the cases in `failing` expect `no`."""
+    (folder / "m.script.yaml").write_text("version: 1\nmodel: m\ndefault:\n  turns:\n    - text: 'yes'\n")
+    (folder / "p.txt").write_text("Q {{q}}")
+    cases = "".join(f"  - id: case-{i:03d}\n    vars: {{q: '{i}'}}\n"
+                    f"    assert: [{{type: contains, value: '{'no' if i in failing else 'yes'}'}}]\n"
+                    for i in range(total))
+    suite = folder / "suite.yaml"
+    suite.write_text("prompts: [file://p.txt]\ntests:\n" + cases)
+    return suite
+
+
+def test_baseline_show_of_a_big_suite_lists_what_failed_and_says_what_it_left_out(
+        tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """prompt-craft's baseline on a suite of 3,000 cases, then `baseline show SUITE`: it printed the
+    first 100 verdicts in suite order, 100 passes, and stopped without a word, so the 250 cases that
+    failed in the baseline (the ones a fix must not be blamed for) were nowhere to be seen."""
+    suite = _many_cases(tmp_path, 300, {250})
+    model = f"scripted:{tmp_path / 'm.script.yaml'}"
+    assert run_cli("baseline", "save", str(suite), "--model", model).code == 0
+    res = run_cli("baseline", "show", str(suite))
+    assert res.code == 0
+    lines = res.out.splitlines()
+    assert lines[0].startswith("baseline 299/300 passed (100%) (run ")
+    assert lines[1:] == ["  fail  case-250", "[299 passing cases not listed: --json lists every case]"]
+    assert len(json.loads(run_cli("baseline", "show", str(suite), "--json").out)["verdicts"]) == 300
+
+
+def test_diff_with_a_run_number_past_the_stored_runs_names_it(
+        tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """eval-tool's `eval diff SUITE @2 latest` with one run too many (@9 of 2 stored): the error said
+    `unknown run '(none)'`, not which of the two names was wrong nor how many runs there are."""
+    suite = _many_cases(tmp_path, 2, set())
+    model = f"scripted:{tmp_path / 'm.script.yaml'}"
+    for _ in range(2):
+        assert run_cli("eval", "run", str(suite), "--model", model).code == 0
+    res = run_cli("eval", "diff", str(suite), "@9", "latest")
+    assert res.code == 3
+    assert res.err.splitlines()[0].startswith(
+        f"agentbook: error: unknown run '@9' for {suite}: 2 runs are stored, @1 (latest) to @2 (recent runs: ")
+
+
+def test_a_check_with_many_regressions_says_how_many_it_did_not_show(
+        tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """prompt-craft's `baseline check SUITE --model M` after a change that broke 2,750 of 3,000 cases:
+    it showed 20 regressions, then `FAIL: 2750 case(s) ... do not now:` and ten ids, with nothing saying
+    the lists were cut nor where the rest is."""
+    suite = _many_cases(tmp_path, 30, set())
+    (tmp_path / "m.script.yaml").write_text(
+        "version: 1\nmodel: m\nsessions:\n  - name: old\n    match: {first_user: 'Q '}\n    turns: [{text: 'yes'}]\n"
+        "default:\n  turns: [{text: 'no'}]\n")
+    model = f"scripted:{tmp_path / 'm.script.yaml'}"
+    assert run_cli("baseline", "save", str(suite), "--model", model).code == 0
+    (tmp_path / "p.txt").write_text("Ask {{q}}")
+    res = run_cli("baseline", "check", str(suite), "--model", model)
+    assert res.code == 1
+    lines = res.out.splitlines()
+    assert "  [10 more regressions not shown: --json lists every one]" in lines
+    assert ("FAIL: 30 case(s) passed in the baseline and do not now: case-000, case-001, case-002, case-003, "
+            "case-004, case-005, case-006, case-007, case-008, case-009 and 20 more") in lines

@@ -100,6 +100,22 @@ def test_a_wrong_fix_is_caught_and_only_gets_a_draft(mini: tuple[Path, str], run
     assert "verdict: NOT ready: 1 other cohort(s) grew" in res.out and "0 -> 4" in res.out
 
 
+def test_a_fix_run_that_could_not_start_starts_when_asked_again(
+        mini: tuple[Path, str], run_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`backtest fixes`' next: line, `close-loop TICKET --spec ... --analyst-model ...`, typed without
+    --model or an API key: the fix run could not start (exit 1, "needs an API key"). The same command
+    with `--model` then printed the same verdict in 0.0 s and never started the run: the ticket's state
+    said done, and only deleting it (said nowhere) let it go again."""
+    _, ticket = mini
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    res = close_loop(run_cli, ticket, "anthropic:claude-sonnet-4-5", ".agentbook/loop")
+    assert res.code == 1 and "the fix run could not start: model anthropic:claude-sonnet-4-5 needs an API key" in res.out
+    res = close_loop(run_cli, ticket, GOOD, ".agentbook/loop", "--json")
+    assert res.code == 0, res.out[-3000:] + res.err
+    fix = json.loads(res.out)["fixes"][0]
+    assert fix["ready"] and fix["run"]["status"] == "completed" and fix["check"]["after"] == 0
+
+
 def test_bad_input_is_refused_before_any_work(mini: tuple[Path, str], run_cli: Callable[..., Any]) -> None:
     repo, ticket = mini
     res = close_loop(run_cli, ticket, GOOD, ".agentbook/x", "--open-pr")

@@ -56,7 +56,7 @@ def test_failed_ticket_is_marked_failed_with_the_error(run_cli, runner_repo: Pat
     inbox.mkdir()
     (inbox / "bad.md").write_text("---\nid: b\nrunbook: nope\n---\nGo.\n")
     r = run_cli("watch", inbox, "--repo", runner_repo, "--once")
-    assert r.code == 0
+    assert r.code == 1  # --once says a ticket failed
     state = states(inbox)["bad.md"]
     assert state["status"] == "failed" and state["exit_code"] == 3
     assert "no runbook named 'nope'" in state["error"]

@@ -247,3 +247,70 @@ def test_logfire_spans_are_named_by_their_message_and_cost_what_logfire_says() -
         costs = [a for a in item["attributes"] if a["key"] == "operation.cost"]
         assert span.cost_usd == (_attr(item, "operation.cost") if costs else None)
     assert any(s.cost_usd for t in read_trace(source) for s in t.spans)
+
+
+def test_mlflow_trace_written_by_mlflow_reads_kinds_messages_tokens_error_and_feedback() -> None:
+    """MLflow 3's own `Trace.to_json()`: span attributes JSON-encoded, OpenAI chat shapes as a chat
+    model's inputs and outputs (its token counts only in the completion's `usage`), a tool raising."""
+    source = DATA / "mlflow-run" / "trace.json"
+    doc = json.loads(source.read_text(encoding="utf-8"))
+    raw = {base64.b64decode(s["span_id"]).hex(): s for s in doc["data"]["spans"]}
+    (trace,) = read_trace(source)
+    assert trace.format == "otlp" and len(trace.spans) == len(raw)
+    kinds = {s.span_id: s.kind for s in trace.spans}
+    expected = {"AGENT": "agent", "CHAT_MODEL": "llm", "TOOL": "tool", "RETRIEVER": "retrieval"}
+    assert kinds == {k: expected[json.loads(s["attributes"]["mlflow.spanType"])] for k, s in raw.items()}
+    for span in _only(trace, "llm"):
+        outputs = json.loads(raw[span.span_id]["attributes"]["mlflow.spanOutputs"])
+        usage = outputs["usage"]
+        assert (span.input_tokens, span.output_tokens) == (usage["prompt_tokens"], usage["completion_tokens"])
+        assert span.model == outputs["model"]
+        assert span.output_messages[-1].finish_reason == outputs["choices"][0]["finish_reason"]
+    (tool,) = _only(trace, "tool")
+    assert tool.status == "error" and tool.status_message == raw[tool.span_id]["status"]["message"]
+    (feedback,) = trace.metadata["scores"]
+    assert feedback["name"] == doc["info"]["assessments"][0]["assessment_name"]
+
+
+def test_weave_write_ahead_log_merges_each_call_and_reads_kinds_messages_tokens_and_the_exception() -> None:
+    """W&B Weave 0.54's own write-ahead log: a call's start and end are separate lines (an end may come
+    before its start), op code and objects are records of their own."""
+    source = DATA / "weave-run" / "calls.wal.jsonl"
+    records = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    starts = {r["req"]["start"]["id"]: r["req"]["start"] for r in records if r["type"] == "call_start"}
+    ends = {r["req"]["end"]["id"]: r["req"]["end"] for r in records if r["type"] == "call_end"}
+    (trace,) = read_trace(source)
+    assert trace.format == "weave" and {s.span_id for s in trace.spans} == set(starts) == set(ends)
+    for span in trace.spans:
+        start, end = starts[span.span_id], ends[span.span_id]
+        assert span.parent_id == start["parent_id"] and span.trace_id == start["trace_id"]
+        kind = start["attributes"]["weave"].get("kind")
+        assert span.kind == {"agent": "agent", "tool": "tool"}.get(kind, "llm" if "usage" in str(end["output"]) else "other")
+        if span.kind == "llm":
+            usage = end["output"]["usage"]
+            assert (span.input_tokens, span.output_tokens) == (usage["prompt_tokens"], usage["completion_tokens"])
+            assert [m.content for m in span.input_messages] == [m.get("content") or "" for m in start["inputs"]["messages"]]
+        exception = json.loads(end["exception"]) if end["exception"] else None
+        assert span.status == ("error" if exception else "ok")
+        if exception:
+            assert span.status_message == f"{exception['type']}: {exception['message']}"
+    assert len(trace.metadata["weave_objects"]) == sum(r["type"] not in ("call_start", "call_end") for r in records)
+
+
+def test_weave_call_records_read_like_the_log_they_came_from(tmp_path: Path) -> None:
+    """The API's call records are each call's start and end in one object: a list of them reads into the
+    same spans as the log."""
+    source = DATA / "weave-run" / "calls.wal.jsonl"
+    merged: dict[str, dict[str, Any]] = {}
+    for line in source.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        part = record["req"].get("start") or record["req"].get("end")
+        if record["type"] in ("call_start", "call_end"):
+            merged.setdefault(part["id"], {}).update({k: v for k, v in part.items() if v is not None})
+    calls = tmp_path / "calls.json"
+    calls.write_text(json.dumps(list(merged.values())), encoding="utf-8")
+    (from_log,), (from_calls,) = read_trace(source), read_trace(calls)
+    assert from_calls.format == "weave"
+    shape = [(s.span_id, s.parent_id, s.kind, s.name, s.status, s.status_message, s.total_tokens) for s in from_log.spans]
+    assert sorted(shape) == sorted((s.span_id, s.parent_id, s.kind, s.name, s.status, s.status_message, s.total_tokens)
+                                   for s in from_calls.spans)

@@ -66,3 +66,25 @@ def test_console_exporter_output_is_read(tmp_path: Path) -> None:
     llm = trace.roots[0].children[0]
     assert [m.role for m in llm.input_messages] == ["system", "user"]
     assert llm.output_messages[0].tool_calls[0].arguments == '{"team": "network"}'
+
+
+def test_packed_spans_hold_a_repeated_system_prompt_once() -> None:
+    """Every model call of an agent repeats its system prompt; a 100,000-span trace must not hold a copy
+    per span (the bench's memory target), and unpacking must give the exact messages back."""
+    from agentbook.traces.model import Message, Span, ToolCall
+
+    prompt = "You are the incident assistant. Read the alert and query the logs. " * 20
+    spans = []
+    for n in range(3):
+        span = Span(f"{n:016x}", input_messages=[Message("system", prompt), Message("user", f"question {n}")],
+                    output_messages=[Message("assistant", tool_calls=[ToolCall("loki_query", '{"q": 1}', f"c{n}")])])
+        span.pack()
+        spans.append(span)
+    assert all(len(s._packed or b"") < len(prompt) for s in spans)  # the prompt is not inside each blob
+    for n, span in enumerate(spans):
+        assert [(m.role, m.content) for m in span.input_messages] == [("system", prompt), ("user", f"question {n}")]
+        assert type(span.input_messages[0].content) is str  # a plain str: YAML and JSON writers want one
+        assert span.output_messages[0].tool_calls[0].id == f"c{n}"
+        span.pack()  # packing again what was unpacked keeps it right
+        assert len(span._packed or b"") < len(prompt)
+        assert span.input_messages[0].content == prompt

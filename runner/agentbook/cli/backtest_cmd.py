@@ -273,7 +273,7 @@ def fixes_cmd(folder: Path, code: Path, eval_model: str, tickets: Path | None, t
     written = [f.ticket for f in summary.fixes if f.ticket]
     if written:
         lines.append(f"next: agentbook run fix-prompt --ticket {written[0]}, or all of them checked against a re-run: "
-                     "agentbook backtest close-loop TICKET... --spec RUN_SPEC --analyst-model SPEC")
+                     "agentbook backtest close-loop TICKET... --spec RUN_SPEC --model AGENT --analyst-model SPEC")
     click.echo(bounded("\n".join(lines), more_hint="use --json"))
     return EXIT_OK
 

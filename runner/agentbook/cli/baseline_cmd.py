@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -79,10 +80,13 @@ def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool
                    + (f"; {failed}{r['reason']}" if r.get("reason") else ""))
         if r.get("answer"):
             click.echo(f"      answered: {json.dumps(r['answer'], ensure_ascii=False)}")
+    _more(result.regressions, "regressions")
     for c in result.new_cases[:20]:
         click.echo(f"  new case   {c['id']}: {c['verdict']}")
+    _more(result.new_cases, "new cases")
     for case_id in result.changed_cases[:20]:
         click.echo(f"  changed    {case_id}")
+    _more(result.changed_cases, "changed cases")
     for problem in result.problems:
         click.echo(f"FAIL: {problem}")
     if result.ok:
@@ -102,9 +106,28 @@ def show_cmd(suite: Path, as_json: bool) -> int:
         emit_json(snap.to_json())
     else:
         click.echo(f"baseline {_numbers(snap)} (run {snap.run_id}, {snap.model})")
-        for case_id, verdict in list(snap.verdicts.items())[:100]:
-            click.echo(f"  {verdict:<5} {case_id}")
+        click.echo(_verdict_lines(snap.verdicts))
     return EXIT_OK
+
+
+def _verdict_lines(verdicts: dict[str, str]) -> str:
+    """Every case when the list is short; else the cases that did not pass (the ones a later check
+    must not blame on a change), bounded, and a count of the passes left out."""
+    from agentbook.cli.output import DEFAULT_BUDGET, bounded
+
+    lines = [f"  {verdict:<5} {case_id}" for case_id, verdict in verdicts.items()]
+    text = "\n".join(lines)
+    if len(text) <= DEFAULT_BUDGET:
+        return text
+    failing = [f"  {verdict:<5} {case_id}" for case_id, verdict in verdicts.items() if verdict != "pass"]
+    text = bounded("\n".join(failing), DEFAULT_BUDGET, "--json lists every case")
+    passing = len(lines) - len(failing)
+    return (text + "\n" if text else "") + f"[{passing} passing cases not listed: --json lists every case]"
+
+
+def _more(items: list[Any], what: str, shown: int = 20) -> None:
+    if len(items) > shown:
+        click.echo(f"  [{len(items) - shown} more {what} not shown: --json lists every one]")
 
 
 def _numbers(snap: object) -> str:

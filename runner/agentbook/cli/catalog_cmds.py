@@ -129,14 +129,28 @@ def skills_install(names: tuple[str, ...], target: Path, link: bool, force: bool
     catalog = load_catalog(repo)
     chosen = [catalog.require_skill(n) for n in names] if names else _installable(catalog, target)
     results = install_skills(chosen, target, link=link, force=force)
+    errors = {r.name: _spec_errors(r.path) for r in results}
     if as_json:
         emit_json({"target": str(target), "installed": [
-            {"name": r.name, "path": str(r.path), "action": r.action, "source": str(r.source)} for r in results]})
+            {"name": r.name, "path": str(r.path), "action": r.action, "source": str(r.source),
+             "errors": [f.to_json() for f in errors[r.name]]} for r in results]})
         return
     for r in results:
         click.echo(f"{r.action:<9} {r.name} -> {r.path}")
+        click.echo(bounded("\n".join(f"  {f.render()}" for f in errors[r.name]), 1500,
+                           f"agentbook validate {r.path}"), nl=bool(errors[r.name]))
+    broken = sum(bool(e) for e in errors.values())
+    if broken:  # a copy of someone else's slip: the repository's own `validate` fails on it from now on
+        click.echo(f"{broken} installed skill{'s break' if broken > 1 else ' breaks'} the spec: agentbook validate "
+                   "(or --json) in the repository fails on it until it is fixed there or upstream")
     if not results:
         click.echo("no skills to install")
+
+
+def _spec_errors(installed: Path) -> list[Any]:
+    from agentbook.catalog import validate_paths
+
+    return [f for f in validate_paths([installed]) if f.severity == "error"]
 
 
 def _installable(catalog: Catalog, target: Path) -> list[Skill]:

@@ -20,7 +20,7 @@ from agentbook.cli.output import json_option
 @click.option("--timeout", metavar="DURATION", help="Wall-clock limit per run.")
 @click.option("--push", is_flag=False, flag_value="origin", default=None, metavar="[REMOTE]")
 @click.option("--open-pr", is_flag=True)
-@click.option("--once", is_flag=True, help="Handle the tickets already there, then exit.")
+@click.option("--once", is_flag=True, help="Handle the tickets already there, then exit (1 if one failed).")
 @json_option
 def command(directory: Path, concurrency: int, repo: Path, runbook: str | None, model: str | None,
             max_usd: float | None, timeout: str | None, push: str | None, open_pr: bool, once: bool,

@@ -37,6 +37,7 @@ def list_runs(suite_path: Path) -> list[str]:
 
 
 def load_run(suite_path: Path, run_id: str) -> dict[str, Any]:
+    asked = run_id
     if run_id in ("latest", "last", "@1"):
         run_id = _latest(suite_path) or ""
     elif run_id.startswith("@") and run_id[1:].isdigit():  # @2 = the run before the last
@@ -47,14 +48,23 @@ def load_run(suite_path: Path, run_id: str) -> dict[str, Any]:
     plain = bool(run_id) and "/" not in run_id and "\\" not in run_id and not run_id.startswith(".")
     path = state.runs_dir(suite_path) / f"{run_id}.json"
     if not plain or not path.is_file():
-        known = ", ".join(list_runs(suite_path)[-5:]) or "none yet"
-        raise FatalError(f"unknown run {run_id or '(none)'!r} for {suite_path}",
-                         hint=f"recent runs: {known}; `agentbook eval run SUITE` makes one")
+        raise _unknown_run(suite_path, asked)
     try:
         loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise FatalError(f"cannot read run {run_id}: {err}", location=str(path)) from None
     return loaded
+
+
+def _unknown_run(suite_path: Path, asked: str) -> FatalError:
+    """Which name was wrong, and for `@N` how far back the stored runs go."""
+    stored = list_runs(suite_path)
+    known = ", ".join(stored[-5:]) or "none yet"
+    where = ""
+    if asked.startswith("@") and stored:
+        where = f": {len(stored)} run{'s are' if len(stored) != 1 else ' is'} stored, @1 (latest) to @{len(stored)}"
+    return FatalError(f"unknown run {asked!r} for {suite_path}{where}",
+                      hint=f"recent runs: {known}; `agentbook eval run SUITE` makes one")
 
 
 def case_result(run: dict[str, Any], case_id: str) -> dict[str, Any]:

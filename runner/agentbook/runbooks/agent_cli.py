@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import shutil
 import signal
@@ -40,6 +41,7 @@ from agentbook.session.limits import GIB, Limits
 from agentbook.session.sandbox import bwrap_works, clean_env, protected_binds
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
+from agentbook.session.watchdog import DiskMeter, Watchdog
 
 STDERR_TAIL = 4000
 LINE_LIMIT = 64 << 20  # one stream-json line carries a whole tool result
@@ -72,6 +74,40 @@ def jail_call(root: Path, argv: list[str], *, protected: list[str], writable: li
     return jail.Call([*call.argv[:cut], *extra, *call.argv[cut:]], call.pass_fds, call.cgroup)
 
 
+def home_folder(home: Path, *parts: str) -> Path:
+    """`home/parts...`, each folder on the way a real one: whatever the agent left in a folder's place
+    (a symlink to a host folder, a file) is removed and the folder made. The home is the jailed agent's
+    to write, and the runner writes there as itself (root): through `~/.claude -> /etc` it wrote into
+    /etc. Called only while no process of the agent's runs (the jail dies with each message), so
+    nothing can swap a link in between the check and the write."""
+    path = home
+    for part in parts:
+        path = path / part
+        try:
+            is_folder = stat.S_ISDIR(path.lstat().st_mode)
+        except FileNotFoundError:
+            is_folder = False
+        if not is_folder:
+            clear(path)
+            path.mkdir()
+    return path
+
+
+def clear(path: Path) -> None:
+    """Remove `path` whatever it is (a link itself, never what it leads to); nothing when absent."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(path)  # never follows a link inside
+    else:
+        path.unlink()
+
+
+# An agent CLI runs for minutes: its worktree is walked again this often (not every second, as for a
+# bash call), the file system's free space read between walks still bounding the growth every tick.
+DISK_REWALK_SECONDS = 5.0
 HOME_SCRUB_LIMIT = 64 * 1024 * 1024  # larger files in the agent's home are caches, not transcripts
 
 
@@ -124,6 +160,8 @@ class CliAgentSession:
         self._clock: float | None = None
         self._final = ""
         self.stderr_tail = ""
+        self.disk_over = False  # the disk watchdog stopped the agent
+        self.broken: str | None = None  # why the agent's output could not be read, which stopped it
 
     # -- spend, as the runner reads it -----------------------------------------------------------
 
@@ -222,17 +260,28 @@ class CliAgentSession:
         proc.stdin.close()
         errors = asyncio.ensure_future(self._tail(proc.stderr))
         stopped = timed_out = False
+        # the worktree and the home are host folders: their growth is the jail's disk limit, as for bash
+        meter = DiskMeter(self.root, self.ctx.limits.disk, also=(self.home,))
+        dog = Watchdog(math.inf, meter, lambda _reason: _kill(proc), rewalk=DISK_REWALK_SECONDS)
+        dog.start()
         try:
             async with asyncio.timeout(self.wall_remaining()):
                 while line := await proc.stdout.readline():
                     if not on_line(line):
                         stopped = True
                         break
+        except ValueError:  # a line past LINE_LIMIT (asyncio's LimitOverrunError, re-raised as this)
+            self.broken = f"a line of the agent's output passed {LINE_LIMIT >> 20} MiB"
+            stopped = True
         except TimeoutError:
             timed_out = True
         except BaseException:  # cancelled (SIGTERM to the runner): the jail goes with it
             _kill(proc)
             raise
+        finally:
+            dog.stop()
+        self.disk_over = self.disk_over or dog.reason == "disk"
+        stopped = stopped or self.disk_over
         if stopped or timed_out:
             _kill(proc)
         code = await proc.wait()
@@ -250,11 +299,18 @@ class CliAgentSession:
         return {"agent": self.agent, "turns": self.turns, "tokens": tokens, "cost_usd": round(usd, 6)}
 
     def limit_outcome(self, timed_out: bool) -> Outcome | None:
-        """The relay's budget stop or the wall clock: these win over whatever the agent said."""
+        """The relay's budget stop, output that cannot be read, the disk limit or the wall clock: these win
+        over whatever the agent said."""
         if self.relay.stopped is not None:
             reason, sentence = self.relay.stopped
             return Outcome(OutcomeKind.BUDGET_EXHAUSTED, reason, f"budget exhausted: {sentence} (stopped at the relay)",
                            self.evidence())
+        if self.broken is not None:
+            return Outcome(OutcomeKind.CRASHED, "agent_output", f"{self.broken}: the agent was stopped", self.evidence())
+        if self.disk_over:
+            return Outcome(OutcomeKind.BUDGET_EXHAUSTED, "disk",
+                           f"budget exhausted: the worktree and the agent's home grew past the disk limit of "
+                           f"{self.ctx.limits.disk} bytes (limit 'disk'); the agent was stopped", self.evidence())
         if timed_out:
             return Outcome(OutcomeKind.BUDGET_EXHAUSTED, "wall",
                            f"budget exhausted: wall clock ({self.ctx.budgets.wall_seconds:g}s) ran out", self.evidence())

@@ -36,7 +36,7 @@ from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text
 from agentbook.models.relay import wire_model
 from agentbook.outcome import Outcome, OutcomeKind
-from agentbook.runbooks.agent_cli import CliAgentSession, require_jail
+from agentbook.runbooks.agent_cli import CliAgentSession, clear, home_folder, require_jail
 from agentbook.runbooks.engines import AgentSession, EngineContext
 from agentbook.session.tools.files import open_regular
 
@@ -128,10 +128,10 @@ class ClaudeCodeSession(CliAgentSession):
         Claude Code acts on more keys than the spec's (`allowed-tools` runs tools without the run's
         permission rules, `hooks` runs commands, `model` picks another model, `context: fork` another
         agent), and a repository's skill is a file the ticket's author may have written."""
-        target = self.home / ".claude" / "skills"
+        target = home_folder(self.home, ".claude", "skills")  # no link the agent left on the way
         for name, (path, body) in self.ctx.skills.items():
             dest = target / name
-            shutil.rmtree(dest, ignore_errors=True)
+            clear(dest)
             copy_skill_folder(Path(path).parent, dest)
             copied = dest / "SKILL.md"  # not there when the skill's own was a link: it is not followed
             parsed = parse_front_matter(copied.read_text(encoding="utf-8", errors="replace")
@@ -169,7 +169,9 @@ class ClaudeCodeSession(CliAgentSession):
     async def _send(self, text: str) -> Outcome:
         self._reset()
         # what the agent wrote into its home's settings last step does not carry over
-        atomic_write_text(self.home / ".claude" / "settings.json", "{}\n")
+        settings = home_folder(self.home, ".claude") / "settings.json"
+        clear(settings)  # a folder in its place would stop the write; a link is replaced anyway
+        atomic_write_text(settings, "{}\n")
         code, timed_out = await self.run_jailed(self._argv(), text.encode(), self._on_line)
         return self._outcome(code, timed_out)
 
@@ -178,7 +180,7 @@ class ClaudeCodeSession(CliAgentSession):
     def _on_line(self, line: bytes) -> bool:
         try:
             event = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # any process in the jail can write to Claude Code's stdout
             return True
         if not isinstance(event, dict):
             return True
@@ -189,9 +191,9 @@ class ClaudeCodeSession(CliAgentSession):
                                   tools=event.get("tools"), skills=event.get("skills"),
                                   key_source=event.get("apiKeySource"))
         elif kind == "assistant":
-            self._assistant(event.get("message") or {})
+            self._assistant(_object(event.get("message")))
         elif kind == "user":
-            self._tool_results(event.get("message") or {})
+            self._tool_results(_object(event.get("message")))
         elif kind == "system" and sub == "permission_denied":
             call = self._calls.get(str(event.get("tool_use_id")), ("", None, 0))
             self._denied = {"tool": event.get("tool_name"), "input": call[1], "message": event.get("message")}
@@ -206,8 +208,8 @@ class ClaudeCodeSession(CliAgentSession):
         return True
 
     def _assistant(self, message: dict[str, Any]) -> None:
-        content = message.get("content") or []
-        for block in content:
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
             if isinstance(block, dict) and block.get("type") == "tool_use":
                 self._calls[str(block.get("id"))] = (str(block.get("name")), block.get("input"), time.time_ns())
         self.transcript.event("assistant", content=content, model=message.get("model"))
@@ -267,11 +269,16 @@ class ClaudeCodeSession(CliAgentSession):
 
 
 def _first_denial(result: dict[str, Any]) -> dict[str, Any] | None:
-    denials = result.get("permission_denials") or []
-    if not denials or not isinstance(denials[0], dict):
+    denials = result.get("permission_denials")
+    if not isinstance(denials, list) or not denials or not isinstance(denials[0], dict):
         return None
     first = denials[0]
     return {"tool": first.get("tool_name"), "input": first.get("tool_input"), "message": "permission denied"}
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: a line of the stream may be anyone's."""
+    return value if isinstance(value, dict) else {}
 
 
 def _text(content: Any) -> str:

@@ -267,8 +267,9 @@ class _Runner:
                 self._save_progress()
             first = None if i > 0 else ticket_block(self.record.ticket["id"], self.record.ticket.get("title", ""),
                                                     self.record.ticket.get("body", ""))
+            passed = self.record.steps[i - 1].gates if i > 0 else None  # from run.json too, after a resume
             with self._timed("model"):
-                outcome = await session.send(step_message(step, first))
+                outcome = await session.send(step_message(step, first, passed))
             outcome = await self._gates(session, step, srec, outcome)
             with self._timed("commits"):
                 stop = outcome if outcome.kind not in STEP_DONE else self._guard()

@@ -2,13 +2,15 @@
 
 State lives in files (`DIR/.agentbook-watch/<ticket>.json`: queued, running, done, failed, with the
 run id), so a restarted watcher neither loses nor repeats a ticket: `running` ones are resumed with
-`agentbook run --resume`, `done`/`failed` ones are left alone. Each run is its own `agentbook run`
+`agentbook run --resume`, `done`/`failed` ones are left alone, except a ticket refused before its run
+began (a typo in its runbook or inputs) whose file has changed since: that one starts again. Each run is its own `agentbook run`
 process; SIGTERM stops new starts and forwards SIGTERM, so running sessions stop at a saved state.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import queue
@@ -46,6 +48,7 @@ class TicketState:
     exit_code: int | None = None
     error: str = ""
     updated_at: str = field(default_factory=now_iso)
+    ticket_sha: str = ""  # the file as it was started: a refused ticket edited since starts again
 
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -69,6 +72,7 @@ class Watcher:
         self.pending: dict[str, float] = {}  # ticket name -> when it was last seen changing
         self.running: dict[str, subprocess.Popen[str]] = {}
         self.stopping = False
+        self.failed = 0  # tickets that failed in this watcher's lifetime (`--once` exits 1)
 
     # -- state files -----------------------------------------------------------------------------
 
@@ -101,7 +105,7 @@ class Watcher:
                     self._start_ready()
                 self._reap()
                 if not self.running and (self.stopping or (self.once and not self.pending)):
-                    return 0
+                    return 1 if self.failed and not self.stopping else 0
                 time.sleep(0.05)
 
     def _seen(self, path: Path, initial: bool = False) -> None:
@@ -109,12 +113,23 @@ class Watcher:
                 or path.suffix not in TICKET_SUFFIXES:
             return
         state = self.load_state(path.name)
-        if state is None:
+        if state is None or (state.status == "failed" and self._edited_since_refused(state, path)):
             self.save_state(TicketState(path.name))
         elif state.status in ("done", "failed") or path.name in self.running:
+            if initial and state.status == "failed":  # say so: a silent skip reads as "nothing to do"
+                self.emit({**state.to_json(), "error": (state.error + "\n" if state.error else "")
+                           + "left alone: failed earlier (edit the ticket to start it again if it was "
+                           "refused before its run began; else delete its state file)"})
             return
         # queued, or running when a watcher died: (re)start it; an existing run id resumes
         self.pending[path.name] = 0.0 if initial else time.monotonic()
+
+    def _edited_since_refused(self, state: TicketState, path: Path) -> bool:
+        """A ticket refused before its run began (no run record: nothing to resume, no branch made)
+        whose file is no longer the one that was refused."""
+        if self._record(state.run_id) is not None or not state.ticket_sha:
+            return False
+        return _sha(path) != state.ticket_sha
 
     def _drain_events(self) -> None:
         while True:
@@ -151,6 +166,7 @@ class Watcher:
             args = ["run", "--resume", str(state.run_id)]
         else:
             state.run_id = state.run_id or new_run_id(slug(Path(name).stem, 24))
+            state.ticket_sha = _sha(self.dir / name)
             args = ["run", "--ticket", str(self.dir / name), "--run-id", state.run_id, *self.run_args]
         state.status = "running"
         self.save_state(state)
@@ -169,6 +185,7 @@ class Watcher:
         state.exit_code = code
         state.status = "done" if code in DONE_CODES else "failed"
         state.error = "" if code in DONE_CODES else err.strip()[-2000:]
+        self.failed += code not in DONE_CODES
         self.save_state(state)
 
     def _reap(self) -> None:
@@ -221,3 +238,11 @@ class Watcher:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _sha(path: Path) -> str:
+    try:
+        with path.open("rb") as f:  # in chunks: a ticket is whatever someone dropped in the folder
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return ""

@@ -22,36 +22,42 @@ REWALK_SECONDS = 1.0
 
 
 class DiskMeter:
-    """The size of everything under `root` (allocated blocks, hard links once), cheaply kept current."""
+    """The size of everything under `root` (and the `also` folders: an agent CLI's home beside its
+    worktree), allocated blocks, hard links once, cheaply kept current."""
 
-    def __init__(self, root: Path, limit: int) -> None:
+    def __init__(self, root: Path, limit: int, also: tuple[Path, ...] = ()) -> None:
         self.root, self.limit = root, limit
-        self._known: int | None = None  # bytes under root at the last walk
-        self._free_then = 0  # free bytes on its file system at that walk
+        self.roots = (root, *also)
+        self._known: int | None = None  # bytes under the roots at the last walk
+        self._free_then = 0  # free bytes on their file systems at that walk
         self._walked = 0.0  # when (monotonic)
 
     def over(self, rewalk_after: float | None = None) -> int | None:
         """The worktree's size when it is over the limit, else None. `rewalk_after`: walk anyway when
         the last walk is older than that many seconds."""
-        free = _free_bytes(self.root)
+        free = _free_bytes(self.roots)
         stale = rewalk_after is not None and time.monotonic() - self._walked > rewalk_after
         if not stale and self._known is not None and self._known + max(0, self._free_then - free) <= self.limit:
             return None
-        self._known, self._free_then, self._walked = tree_bytes(self.root), free, time.monotonic()
+        self._known, self._free_then, self._walked = tree_bytes(*self.roots), free, time.monotonic()
         return self._known if self._known > self.limit else None
 
 
-def _free_bytes(path: Path) -> int:
-    try:
-        st = os.statvfs(path)
-    except OSError:
-        return 0
-    return st.f_bavail * st.f_frsize
+def _free_bytes(paths: tuple[Path, ...]) -> int:
+    """Free bytes summed over the distinct file systems holding `paths`."""
+    free: dict[int, int] = {}
+    for path in paths:
+        try:
+            st, dev = os.statvfs(path), os.stat(path).st_dev
+        except OSError:
+            continue
+        free[dev] = st.f_bavail * st.f_frsize
+    return sum(free.values())
 
 
-def tree_bytes(root: Path) -> int:
+def tree_bytes(*roots: Path) -> int:
     total, seen = 0, set()
-    stack = [str(root)]
+    stack = [str(root) for root in roots]
     while stack:
         try:
             entries = list(os.scandir(stack.pop()))
@@ -78,9 +84,10 @@ class Watchdog:
         dog = Watchdog(deadline, meter, kill); dog.start(); proc.wait(); dog.stop()
     """
 
-    def __init__(self, seconds: float, meter: DiskMeter | None, kill: Callable[[str], None]) -> None:
+    def __init__(self, seconds: float, meter: DiskMeter | None, kill: Callable[[str], None], *,
+                 rewalk: float = REWALK_SECONDS) -> None:
         self.deadline = time.monotonic() + seconds
-        self.meter, self.kill = meter, kill
+        self.meter, self.kill, self.rewalk = meter, kill, rewalk
         self.reason: str | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -97,7 +104,7 @@ class Watchdog:
             if time.monotonic() >= self.deadline:
                 self._fire("timeout")
                 return
-            if self.meter is not None and self.meter.over(REWALK_SECONDS) is not None:
+            if self.meter is not None and self.meter.over(self.rewalk) is not None:
                 self._fire("disk")
                 return
 

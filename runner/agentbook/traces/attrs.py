@@ -50,7 +50,11 @@ def otlp_attributes(items: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in as_list(items):
         if isinstance(item, dict) and "key" in item:
-            out[str(item["key"])] = otlp_value(item.get("value"))
+            value = item.get("value")
+            if type(value) is dict and "stringValue" in value:  # most attributes: no call needed
+                out[str(item["key"])] = value["stringValue"]
+            else:
+                out[str(item["key"])] = otlp_value(value)
     return out
 
 

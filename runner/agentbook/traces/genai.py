@@ -61,31 +61,32 @@ def _usage(span: Span, a: dict[str, Any]) -> None:
 
 
 def _messages(span: Span, a: dict[str, Any]) -> None:
+    c = span.content()  # once: every field below is read and set many times per span
     system = a.pop("gen_ai.system_instructions", None)
     if system is not None:
         parsed = maybe_json(system)
         items = parsed if isinstance(parsed, list) else [parsed]
         content = "\n".join(as_text(p.get("content")) if isinstance(p, dict) else as_text(p) for p in items)
-        span.input_messages.append(Message(role="system", content=content))
+        c.input_messages.append(Message(role="system", content=content))
     raw_in = a.pop("gen_ai.input.messages", None)
     if raw_in is not None:
-        span.input_messages += to_messages(raw_in) or [Message(role="user", content=as_text(raw_in))]
+        c.input_messages += to_messages(raw_in) or [Message(role="user", content=as_text(raw_in))]
     raw_out = a.pop("gen_ai.output.messages", None)
     if raw_out is not None:
-        span.output_messages += to_messages(raw_out, "assistant") or [
+        c.output_messages += to_messages(raw_out, "assistant") or [
             Message(role="assistant", content=as_text(raw_out))]
-    span.input_messages += _indexed(a, "gen_ai.prompt", "user")
-    span.output_messages += _indexed(a, "gen_ai.completion", "assistant")
+    c.input_messages += _indexed(a, "gen_ai.prompt", "user")
+    c.output_messages += _indexed(a, "gen_ai.completion", "assistant")
     reasons = a.get("gen_ai.response.finish_reasons")
-    if isinstance(reasons, list) and span.output_messages and not span.output_messages[-1].finish_reason:
-        span.output_messages[-1].finish_reason = ",".join(str(r) for r in reasons)
+    if isinstance(reasons, list) and c.output_messages and not c.output_messages[-1].finish_reason:
+        c.output_messages[-1].finish_reason = ",".join(str(r) for r in reasons)
     output = a.pop("gen_ai.output", None)
     if output is not None and span.kind != "tool":
         a.pop("gen_ai.output.type", None)
-        span.output_messages.append(_anyagent_output(output))
+        c.output_messages.append(_anyagent_output(output))
     elif output is not None:
         a.pop("gen_ai.output.type", None)
-        span.tool_result = as_text(output)
+        c.tool_result = as_text(output)
 
 
 def _anyagent_output(output: Any) -> Message:
@@ -100,6 +101,8 @@ def _anyagent_output(output: Any) -> Message:
 def _indexed(a: dict[str, Any], prefix: str, role: str) -> list[Message]:
     """`prefix.N.*` attributes, or `prefix` as a JSON message list / a JSON `{text, finish_reason}` reply
     (the deprecated `gen_ai.prompt` / `gen_ai.completion`). What reads as neither stays in `a`."""
+    if prefix not in a and not any(k.startswith(prefix) for k in a):  # the common case, cheaply
+        return []
     value = maybe_json(a.get(prefix))
     if isinstance(value, dict) and "text" in value and "role" not in value:
         del a[prefix]
@@ -136,6 +139,8 @@ def _tool(span: Span, a: dict[str, Any]) -> None:
 
 def _legacy_events(span: Span) -> None:
     """Per-message events (<= v1.36): take their content, keep all other events as they are."""
+    if not span.events:
+        return
     kept = []
     for event in span.events:
         name = str(event.get("name", ""))

@@ -74,5 +74,14 @@ def _content(span: Span, inputs: Any, outputs: Any) -> None:
         if isinstance(outputs, dict) and ("choices" in outputs or "generations" in outputs):
             span.attributes["mlflow.spanOutputs"] = outputs  # ids, usage, filter results: verbatim
             span.model = span.model or str(outputs.get("model") or "")
+            _completion_usage(span, as_dict(outputs.get("usage")))
     elif outputs is not None:
         span.output_text = as_text(outputs)
+
+
+def _completion_usage(span: Span, usage: dict[str, Any]) -> None:
+    """Token counts from an OpenAI completion's `usage` when MLflow recorded none of its own (a traced
+    function, not an autologged client, sets no `mlflow.chat.tokenUsage`); the usage stays in the output."""
+    if span.input_tokens is None and span.output_tokens is None:
+        span.input_tokens = as_int(usage.get("prompt_tokens", usage.get("input_tokens")))
+        span.output_tokens = as_int(usage.get("completion_tokens", usage.get("output_tokens")))

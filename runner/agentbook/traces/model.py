@@ -16,6 +16,7 @@ import hashlib
 import marshal
 import pickle
 import sys
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
@@ -106,7 +107,7 @@ class Span:
     """
 
     __slots__ = (*LIGHT_FIELDS, "children", "_content", "_packed", "_counts", "_system_keys", "_attr_keys",
-                 "_call_keys")
+                 "_call_keys", "_shared")
 
     span_id: str
     parent_id: str | None
@@ -136,16 +137,18 @@ class Span:
     scores: _ContentField[list[dict[str, Any]]] = _ContentField()
     warnings: _ContentField[list[str]] = _ContentField()
 
-    def __init__(self, span_id: str, **fields: Any) -> None:
-        self.span_id = span_id
-        pop = fields.pop
-        self.parent_id, self.trace_id, self.name = pop("parent_id", None), pop("trace_id", ""), pop("name", "")
-        self.kind, self.start_ns, self.end_ns = pop("kind", "other"), pop("start_ns", None), pop("end_ns", None)
-        self.status, self.status_message = pop("status", "unset"), pop("status_message", "")
-        self.model, self.input_tokens, self.output_tokens = pop("model", ""), pop("input_tokens", None), \
-            pop("output_tokens", None)
-        self.cost_usd, self.tool_name, self.tool_call_id = pop("cost_usd", None), pop("tool_name", ""), \
-            pop("tool_call_id", "")
+    def __init__(self, span_id: str, parent_id: str | None = None, trace_id: str = "", name: str = "",
+                 kind: str = "other", start_ns: int | None = None, end_ns: int | None = None,
+                 status: str = "unset", status_message: str = "", model: str = "",
+                 input_tokens: int | None = None, output_tokens: int | None = None, cost_usd: float | None = None,
+                 tool_name: str = "", tool_call_id: str = "", **content: Any) -> None:
+        # Named parameters, not a **fields map popped one by one: readers make one Span per span of
+        # a trace, and binding keywords is the interpreter's job (several times faster).
+        self.span_id, self.parent_id, self.trace_id, self.name = span_id, parent_id, trace_id, name
+        self.kind, self.start_ns, self.end_ns = kind, start_ns, end_ns
+        self.status, self.status_message, self.model = status, status_message, model
+        self.input_tokens, self.output_tokens, self.cost_usd = input_tokens, output_tokens, cost_usd
+        self.tool_name, self.tool_call_id = tool_name, tool_call_id
         self.children: list[Span] = []
         self._content: Content | None = None
         self._packed: bytes | None = None
@@ -153,18 +156,19 @@ class Span:
         self._system_keys: tuple[str, ...] | None = None
         self._attr_keys: tuple[str, ...] | None = None
         self._call_keys: tuple[tuple[str, str], ...] | None = None
-        unknown = set(fields) - set(CONTENT_FIELDS)
-        if unknown:
-            raise TypeError(f"Span() got unknown fields: {sorted(unknown)}")
-        if fields:
-            self._content = Content(**fields)
+        self._shared: tuple[str, ...] = ()  # long system prompts the packed content refers to, held once
+        if content:
+            unknown = set(content) - set(CONTENT_FIELDS)
+            if unknown:
+                raise TypeError(f"Span() got unknown fields: {sorted(unknown)}")
+            self._content = Content(**content)
 
     def __repr__(self) -> str:
         return f"Span({self.span_id!r}, kind={self.kind!r}, name={self.name!r}, status={self.status!r})"
 
     def content(self) -> Content:
         if self._content is None:
-            self._content = _unpack(self._packed) if self._packed else Content()
+            self._content = _unpack(self._packed, self._shared) if self._packed else Content()
         return self._content
 
     def pack(self) -> None:
@@ -174,10 +178,13 @@ class Span:
             return
         self._counts = (len(content.input_messages) + len(content.output_messages),
                         sum(len(m.tool_calls) for m in content.input_messages + content.output_messages))
-        self._system_keys = self._digest_system_prompts(content)
+        prompts = {text_digest(m.content): m.content for m in content.input_messages
+                   if m.role == "system" and len(m.content) >= SHARED_MIN}
+        self._system_keys = tuple(sorted(prompts))
         self._attr_keys = tuple(sys.intern(str(k)) for k in content.attributes)
         self._call_keys = _call_keys(content)
-        self._packed = _pack(content)
+        self._shared = tuple(_shared_text(key, text) for key, text in prompts.items())
+        self._packed = _pack(content, self._shared)
         self._content = None
         for key in ("trace_id", "model", "tool_name", "kind", "status"):
             value = getattr(self, key)
@@ -286,19 +293,43 @@ def count_tool_calls(spans: list[Span]) -> int:
     return len(calls) + alone
 
 
-def _message_tuple(m: Message) -> tuple[Any, ...]:
-    return (m.role, m.content, tuple((c.name, c.arguments, c.id) for c in m.tool_calls), m.tool_call_id, m.name,
+class _SharedText(str):
+    """A long system prompt, one object for every span that repeats it (a str subclass: weakly referable)."""
+
+
+# Long system prompts by digest while a span holds them: an agent's every model call repeats its
+# system prompt, and a packed span refers to this one copy instead of holding its own.
+_SHARED: weakref.WeakValueDictionary[str, _SharedText] = weakref.WeakValueDictionary()
+
+
+def _shared_text(key: str, text: str) -> str:
+    found = _SHARED.get(key)
+    if found is not None and found == text:
+        return found
+    made = _SharedText(text)
+    if found is None:  # a different text under the same digest (a collision) is simply not shared
+        _SHARED[key] = made
+    return made
+
+
+def _message_tuple(m: Message, shared: tuple[str, ...]) -> tuple[Any, ...]:
+    content: str | int = m.content
+    if m.role == "system" and len(m.content) >= SHARED_MIN:
+        content = next((i for i, text in enumerate(shared) if text == m.content), m.content)
+    return (m.role, content, tuple((c.name, c.arguments, c.id) for c in m.tool_calls), m.tool_call_id, m.name,
             m.reasoning, m.finish_reason, m.time_ns)
 
 
-def _message(t: tuple[Any, ...]) -> Message:
-    return Message(t[0], t[1], [ToolCall(*c) for c in t[2]], *t[3:])
+def _message(t: tuple[Any, ...], shared: tuple[str, ...]) -> Message:
+    content = str(shared[t[1]]) if type(t[1]) is int else t[1]  # a plain str again: serialisers want one
+    return Message(t[0], content, [ToolCall(*c) for c in t[2]], *t[3:])
 
 
-def _pack(c: Content) -> bytes:
-    """`marshal` of plain tuples (b"M"), or pickle (b"P") when a library caller put in a value marshal
-    cannot hold (readers only produce JSON values)."""
-    plain = (tuple(map(_message_tuple, c.input_messages)), tuple(map(_message_tuple, c.output_messages)),
+def _pack(c: Content, shared: tuple[str, ...]) -> bytes:
+    """`marshal` of plain tuples (b"M"; a long system prompt in `shared` is its index there), or pickle
+    (b"P") when a library caller put in a value marshal cannot hold (readers only produce JSON values)."""
+    plain = (tuple(_message_tuple(m, shared) for m in c.input_messages),
+             tuple(_message_tuple(m, shared) for m in c.output_messages),
              c.input_text, c.output_text, c.tool_args, c.tool_result, c.prompt, c.attributes, c.events, c.scores,
              c.warnings)
     try:
@@ -307,12 +338,12 @@ def _pack(c: Content) -> bytes:
         return b"P" + pickle.dumps(c, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _unpack(blob: bytes) -> Content:
+def _unpack(blob: bytes, shared: tuple[str, ...]) -> Content:
     if blob[:1] == b"P":
         content: Content = pickle.loads(blob[1:])
         return content
     t = marshal.loads(blob[1:])
-    return Content([_message(m) for m in t[0]], [_message(m) for m in t[1]], *t[2:])
+    return Content([_message(m, shared) for m in t[0]], [_message(m, shared) for m in t[1]], *t[2:])
 
 
 @dataclass(slots=True)

@@ -34,6 +34,8 @@ OTEL_KINDS = {"1": "internal", "2": "server", "3": "client", "4": "producer", "5
 
 def _status(d: dict[str, Any]) -> tuple[str, str]:
     status = d.get("status")
+    if status is None and "status_code" not in d and "statusCode" not in d and "status_message" not in d:
+        return "unset", ""  # most spans of an OTLP file: nothing to read
     if isinstance(status, dict):
         code = first(status, "code", "status_code", "statusCode")
         message = first(status, "message", "description") or ""
@@ -81,19 +83,24 @@ def span_from_dict(d: dict[str, Any], index: int) -> Span:
         start = first(d, "startTimeUnixNano", "start_time_unix_nano", "start_time", "startTime")
         end = first(d, "endTimeUnixNano", "end_time_unix_nano", "end_time", "endTime")
     status, message = _status(d)
-    span = Span(span_id=span_id or f"span-{index:06d}", parent_id=norm_id(_parent(d), 16) or None,
-                trace_id=trace_id, name=str(d.get("name") or ""), status=status, status_message=message,
+    attributes = otlp_attributes(d.get("attributes"))
+    events = d.get("events")
+    span = Span(span_id or f"span-{index:06d}", norm_id(_parent(d), 16) or None, trace_id,
+                str(d.get("name") or ""), status=status, status_message=message,
                 start_ns=_time(start), end_ns=_time(end),
-                attributes=otlp_attributes(d.get("attributes")), events=_events(d.get("events")))
-    kind = str(d.get("kind", "") or "").lower().replace("spankind.", "").replace("span_kind_", "")
-    kind = OTEL_KINDS.get(kind, kind)
-    if kind and kind not in ("internal", "unspecified", "0"):
-        span.attributes.setdefault("otel.span_kind", kind)
+                attributes=attributes, events=_events(events) if events else [])
+    kind = d.get("kind")
+    if kind is not None and kind != "" and not (type(kind) is int and kind in (0, 1)):  # 0, 1: unspecified, internal
+        kind = str(kind).lower().replace("spankind.", "").replace("span_kind_", "")
+        kind = OTEL_KINDS.get(kind, kind)
+        if kind and kind not in ("internal", "unspecified", "0"):
+            attributes.setdefault("otel.span_kind", kind)
     if d.get("span_kind"):  # Phoenix's spelling of the OpenInference kind
-        span.attributes.setdefault("openinference.span.kind", d["span_kind"])
-    for key, value in d.items():  # links, trace state, flags, dropped counts, ...: kept, not dropped
-        if key not in SPAN_FIELDS and value not in (None, "", [], {}, 0):
-            span.attributes[f"span.{key}"] = value
+        attributes.setdefault("openinference.span.kind", d["span_kind"])
+    for key in d.keys() - SPAN_FIELDS and [k for k in d if k not in SPAN_FIELDS]:
+        value = d[key]  # links, trace state, flags, dropped counts, ...: kept, not dropped
+        if value not in (None, "", [], {}, 0):
+            attributes[f"span.{key}"] = value
     return span
 
 

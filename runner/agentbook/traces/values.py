@@ -18,7 +18,9 @@ from typing import Any
 from .model import Message, ToolCall
 
 _HEX = re.compile(r"^(0x)?[0-9a-fA-F]+$")
-_CANONICAL = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")  # already as norm_id writes it (the common case)
+_LOWER_HEX = "0123456789abcdef"
+_JSON = json.JSONDecoder()
+_TO_JSON = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(value, ensure_ascii=False), made once
 MAX_NS = 10**19  # about the year 2286: anything later is not a timestamp
 
 
@@ -26,7 +28,7 @@ def norm_id(value: Any, width: int = 16) -> str:
     """An id as lower-case hex when it is hex, base64 or an integer; other strings unchanged."""
     if value is None or value == "":
         return ""
-    if type(value) is str and _CANONICAL.fullmatch(value) and len(value) == width:
+    if type(value) is str and len(value) == width and not value.strip(_LOWER_HEX):  # already canonical
         return value
     if isinstance(value, bool):
         return str(value)
@@ -92,10 +94,11 @@ def maybe_json(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         if text[:1] in ("{", "[") and text[-1:] in ("}", "]"):
-            try:
-                return json.loads(text)
+            try:  # the decoder itself, not json.loads: its checks and regexes cost more than a small value
+                parsed, end = _JSON.raw_decode(text)
             except ValueError:
                 return value
+            return parsed if end == len(text) else value
     return value
 
 
@@ -104,7 +107,7 @@ def as_text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return _TO_JSON(value)
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -181,16 +184,19 @@ def to_message(obj: Any, default_role: str = "user") -> Message:
     """One message from OTel GenAI parts, OpenAI, Anthropic or Vercel AI SDK shapes."""
     if not isinstance(obj, dict):
         return Message(role=default_role, content=as_text(obj))
-    msg = Message(role=str(obj.get("role") or default_role))
-    msg.name = str(obj.get("name") or "")
-    msg.tool_call_id = str(first(obj, "tool_call_id", "toolCallId") or "")
-    msg.finish_reason = str(obj.get("finish_reason") or "")
+    get = obj.get
+    msg = Message(str(get("role") or default_role), "", [], str(first(obj, "tool_call_id", "toolCallId") or ""),
+                  str(get("name") or ""), "", str(get("finish_reason") or ""))
     texts: list[str] = []
     for key in ("parts", "content"):
-        value = obj.get(key)
+        value = get(key)
         if isinstance(value, list):
             for part in value:
-                _add_part(msg, part, texts)
+                if type(part) is dict and part.get("type") == "text" and type(part.get("content")) is str \
+                        and "text" not in part:
+                    texts.append(part["content"])  # the OTel GenAI text part (most parts): no call needed
+                else:
+                    _add_part(msg, part, texts)
         elif value is not None:
             texts.append(as_text(value))
     for call in as_list(obj.get("tool_calls")):

@@ -183,11 +183,11 @@ def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False)
                                        "answer": after.answers.get(case_id, "")})
     result.new_cases = [{"id": i, "verdict": v} for i, v in after.verdicts.items() if i not in before.verdicts]
     if result.regressions:
-        ids = ", ".join(r["id"] for r in result.regressions[:10])
+        ids = _ids([r["id"] for r in result.regressions])
         result.problems.append(f"{len(result.regressions)} case(s) passed in the baseline and do not now: {ids}")
     errored = after.errored
     if errored:  # an error is never a pass, nor "no regression", whatever the baseline said
-        result.problems.append(f"{len(errored)} case(s) could not run: {', '.join(errored[:10])}")
+        result.problems.append(f"{len(errored)} case(s) could not run: {_ids(errored)}")
     if after.pass_rate < before.pass_rate:
         result.problems.append(f"pass rate dropped: {before.pass_rate:.0%} -> {after.pass_rate:.0%}")
     result.changed_cases = [i for i, h in before.case_hashes.items()
@@ -202,3 +202,9 @@ def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False)
         elif after.prompt_tokens >= before.prompt_tokens:
             result.problems.append(f"the prompt is not shorter: {before.prompt_tokens} -> {after.prompt_tokens} tokens")
     return result
+
+
+def _ids(ids: list[str], shown: int = 10) -> str:
+    """The first ids, and how many more (the JSON result lists every one)."""
+    text = ", ".join(ids[:shown])
+    return text + (f" and {len(ids) - shown} more" if len(ids) > shown else "")

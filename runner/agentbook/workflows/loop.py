@@ -183,10 +183,11 @@ def _fix(result: FixResult, target: TicketCohort, opts: LoopOptions, repo: Any, 
     try:
         record = _run_or_resume(result.run["run_id"], target, opts, repo)
     except FatalError as err:  # this ticket's run could not start (bad input, no key): the others still go
-        result.reasons = [f"the fix run could not start: {err.message}"]
-        result.phase = "done"
+        # the phase stays "fix": nothing ran, so the next call (with the key, or --model) starts it
+        result.reasons = [f"the fix run could not start: {err.message} (fix that, then run close-loop again)"]
         _save(out, result)
         return
+    result.reasons = []
     outcome = record.outcome or {}
     result.run.update(status=record.status, branch=record.branch, head=record.head, base=record.base,
                       base_sha=record.base_sha, summary=str(outcome.get("message") or outcome.get("reason") or "")[:400],

@@ -36,6 +36,7 @@ BUILTIN = {
     "openai-agents": "agentbook.traces.readers.openai_agents:READER",
     "pydantic-ai": "agentbook.traces.readers.pydantic_ai:READER",
     "langsmith": "agentbook.traces.readers.langsmith:READER",
+    "weave": "agentbook.traces.readers.weave:READER",
     "langfuse": "agentbook.traces.readers.langfuse:READER",
     "atif": "agentbook.traces.readers.atif:READER",
     "openinference": "agentbook.traces.readers.spans:OPENINFERENCE",

@@ -35,7 +35,10 @@ Causes, as shares of the failures (~72 of 160 investigations by default):
 Writes `manifest.jsonl`, `traces/`, `planted.jsonl` (each investigation's cause: tests and benchmarks
 only), `templated.jsonl` (one analysis per failure, stored with support-agent's `write_analyses`) and
 `quoting.jsonl` (the same failures as an analyst that quotes the run's error, else the reviewer note).
-The traces record each cause's error where it has one; with `noisy_traces` they also record errors
+The traces record each cause's error where it has one, and the marks a cause leaves in what the run did:
+renamed-column and join-fanout in the SQL (the tool's arguments), fiscal-quarter only in the answer
+model's own words (the period it says it used, in some runs), row-limit also in the warehouse's result.
+With `noisy_traces` they also record errors
 that are not a cause (a retried timeout in any run, right or wrong; a totals check that flags several
 causes and causeless failures alike), so clustering on what traces record is tried against both.
 Same seed, same bytes.
@@ -289,7 +292,8 @@ RUN_FAILED_SHARE = 0.6  # failed runs whose agent span is marked ERROR without a
 
 
 def _trace(rng: random.Random, n: int, question: str, sql: str, error: str, answer: str,
-           extra: tuple[bool, str, bool] = (False, "", False), extra_rng: random.Random | None = None) -> dict[str, Any]:
+           extra: tuple[bool, str, bool] = (False, "", False), extra_rng: random.Random | None = None,
+           result: str = "") -> dict[str, Any]:
     """OTLP/JSON with OTel GenAI attributes: an agent span, the SQL model call, the warehouse tool call,
     the answer model call; with `extra` (noisy traces) a timed-out first warehouse call before it, and
     a ledger check after the answer that fails with the given message."""
@@ -321,9 +325,11 @@ def _trace(rng: random.Random, n: int, question: str, sql: str, error: str, answ
         span("execute_tool warehouse.query", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "warehouse.query",
                                               "gen_ai.tool.call.arguments": json.dumps({"sql": sql})}, 30000, root, TRANSIENT,
              extra_rng or rng)
-    span("execute_tool warehouse.query", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "warehouse.query",
-                                          "gen_ai.tool.call.arguments": json.dumps({"sql": sql})},
-         rng.randint(200, 4000), root, error)
+    call = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "warehouse.query",
+            "gen_ai.tool.call.arguments": json.dumps({"sql": sql})}
+    if result:
+        call["gen_ai.tool.call.result"] = result
+    span("execute_tool warehouse.query", call, rng.randint(200, 4000), root, error)
     span("chat answer", {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4.1",
                          "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": question,
                          "gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": answer}, 700, root)
@@ -332,6 +338,38 @@ def _trace(rng: random.Random, n: int, question: str, sql: str, error: str, answ
              40, root, check, extra_rng or rng)
     return {"resourceSpans": [{"resource": {"attributes": [_attr("service.name", "ledgerlens")]},
                                "scopeSpans": [{"scope": {"name": "ledgerlens"}, "spans": spans}]}]}
+
+
+# What the answer model says of the period it used, and what the warehouse returned: drawn from a
+# stream of their own (generate's `said_rng`), so every other draw is as before. A fiscal-quarter failure
+# leaves no error and no mark in its SQL (the months are in a parameter the trace does not record); its
+# only mark in the trace is the answer model's own words, where it states the period it summed, in some
+# runs only (PERIOD_SAID), as right runs state the fiscal one. The row cap shows in the warehouse's result.
+PERIOD_SAID = 0.7
+CALENDAR_SAID = ["Period used: calendar Q{q}, {a} to {b}.", "These figures cover {a} through {b} (calendar quarter).",
+                 "Quarter taken as the calendar months {a}-{b}."]
+FISCAL_SAID = ["Period used: fiscal Q{q}, {a} to {b}.", "These figures cover fiscal Q{q} ({a} through {b}).",
+               "Quarter taken from the account's fiscal year: {a}-{b}."]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]
+
+
+def _period(rng: random.Random, question: str, cause: str | None) -> str:
+    """The answer model's sentence on the period it used, "" where it says none (see PERIOD_SAID)."""
+    if rng.random() >= PERIOD_SAID or (cause != "fiscal-quarter" and "Q" not in question and "quarter" not in question):
+        return ""
+    q = rng.randint(1, 4)
+    start = 3 * (q - 1) + (0 if cause == "fiscal-quarter" else 1)
+    said = CALENDAR_SAID if cause == "fiscal-quarter" else FISCAL_SAID
+    return " " + rng.choice(said).format(q=q, a=MONTHS[start % 12], b=MONTHS[(start + 2) % 12])
+
+
+def _result(rng: random.Random, cause: str | None, error: str) -> str:
+    """What the warehouse returned (JSON), "" where the call failed without returning rows."""
+    if error and cause != "row-limit":
+        return ""
+    rows = 1000 if cause == "row-limit" else rng.randint(1, 400)
+    return json.dumps({"columns": ["sum"], "row_count": rows, "truncated": cause == "row-limit"})
 
 
 QUESTIONS = ["What was our revenue in fiscal Q{q}?", "Total invoiced amount for {region} last quarter?",
@@ -378,6 +416,7 @@ def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = F
     a second random stream, so everything else (plant, analyses) is the same as without."""
     rng = random.Random(seed)
     trace_rng = random.Random(seed + 1_000_003)
+    said_rng = random.Random(seed + 2_000_003)
     (out / "traces").mkdir(parents=True, exist_ok=True)
     manifest, planted, templated, quoting = [], [], [], []
     for n, (account, cause, noise) in enumerate(_plan(rng, count, ACCOUNTS), 1):
@@ -391,8 +430,9 @@ def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = F
             sql = "SELECT SUM(i.amount_net) FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id"
         wrong = cause is not None or noise is not None
         answer = rng.choice(["Revenue was 4.2M EUR.", "The total is 1,284,330 SEK.", "Here are the figures you asked for."])
+        answer += _period(said_rng, question, cause)
         extra = _noise_in_trace(trace_rng, cause, noise) if noisy_traces else (False, "", False)
-        trace = _trace(rng, n, question, sql, error, answer, extra, trace_rng)
+        trace = _trace(rng, n, question, sql, error, answer, extra, trace_rng, _result(said_rng, cause, error))
         (out / "traces" / f"{inv_id}.json").write_text(json.dumps(trace, separators=(",", ":")) + "\n")
         note = (rng.choice(CAUSES[cause]["en"]) if cause else NOISE[noise][3] if noise is not None else "")
         truth = "Expected: the figure finance reports for this question." + (f"\nReviewer note: {note}." if note else "")

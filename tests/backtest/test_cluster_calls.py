@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 from bench.loader import load_module
 
-from agentbook.backtest.cluster import cluster_labels, collect_failures, passing_traces
+from agentbook.backtest.cluster import by_marks, cluster_labels, collect_failures, passing_traces
 from agentbook.backtest.features import CALL_SUPPORT, already_written, call_enriched
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import cohorts_of, score
-from agentbook.backtest.tracecalls import TOOL_SPANS, argument_identifiers, call_terms
+from agentbook.backtest.tracecalls import SAID_TERMS, TOOL_SPANS, argument_identifiers, call_terms
 
 from .dev_ledger import generate
 
@@ -148,3 +148,102 @@ def test_calls_are_read_by_default(tmp_path: Path, run_cli: Callable[..., Any]) 
         assert result.code == 0, result.err
         assert json.loads(result.out)["trace_calls"] is read
         assert json.loads((folder / "cohorts" / "index.json").read_text())["trace_calls"] is read
+
+
+def test_what_models_said_and_tools_returned(tmp_path: Path) -> None:
+    """A model's words (output.md without the exporter's own lines, quoted passages and numbers left out)
+    and a tool's result (identifiers, and each JSON flag with its key) are terms of their own."""
+    trace = tmp_path / "inv" / "trace"
+    (trace / "001-llm-chat" / "messages").mkdir(parents=True)
+    (trace / "001-llm-chat" / "output.md").write_text(
+        "# output of span llm chat answer\n\n1 message(s); the full text of each is in its file.\n\n"
+        "- `messages/001-assistant.md` assistant, 70 chars: \"preview words\"\n\n## assistant\n\n"
+        "The account's figures cover Q3 2025, July to September, per the \"Nordhavn Ltd\" ledger.\n\n"
+        "finish reason: stop\n")
+    (trace / "002-tool-q" / "tool").mkdir(parents=True)
+    (trace / "002-tool-q" / "tool" / "args.json").write_text('{"sql": "SELECT 1"}')
+    (trace / "002-tool-q" / "tool" / "result.txt").write_text(
+        json.dumps({"row_count": 1000, "truncated": True, "rows": [{"customer": "nordhavn-7"}], "cached": False}))
+    (trace / "index.tsv").write_text("path\tkind\tname\tstatus\n001-llm-chat/\tllm\tchat answer\tok\n"
+                                     "002-tool-q/\ttool\tq\tok\n")
+    terms = call_terms(tmp_path / "inv")
+    said = [t for t in terms if t.startswith("said_")]
+    got = [t for t in terms if t.startswith("got_")]
+    assert said == ["said_account", "said_figures", "said_cover", "said_july", "said_september", "said_ledger"]
+    assert got == ["got_row_count", "got_truncated", "got_rows", "got_customer", "got_cached", "got_truncated_true",
+                   "got_cached_false"]
+    assert [t for t in call_terms(tmp_path / "inv", outputs=False) if t.startswith(("said_", "got_"))] == []
+
+
+def test_outputs_and_results_stay_inside_the_trace(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "tool").mkdir(parents=True)
+    (outside / "output.md").write_text("secret words here\n")
+    (outside / "tool" / "result.txt").write_text('{"secret_key": true}')
+    trace = tmp_path / "inv" / "trace"
+    trace.mkdir(parents=True)
+    os.symlink(outside, trace / "001-llm-a", target_is_directory=True)
+    (trace / "002-llm-b").mkdir()
+    os.symlink(outside / "output.md", trace / "002-llm-b" / "output.md")
+    (trace / "003-tool-c" / "tool").mkdir(parents=True)
+    os.symlink(outside / "tool" / "result.txt", trace / "003-tool-c" / "tool" / "result.txt")
+    rows = ["001-llm-a/\tllm", "002-llm-b/\tllm", "003-tool-c/\ttool", "../outside/\tllm"]
+    (trace / "index.tsv").write_text("path\tkind\tname\tstatus\n" + "".join(f"{r}\tx\tok\n" for r in rows))
+    assert not [t for t in call_terms(tmp_path / "inv") if t.startswith(("said_", "got_"))]
+
+
+def test_words_of_outputs_are_bounded(tmp_path: Path) -> None:
+    trace = tmp_path / "inv" / "trace"
+    (trace / "001-llm-a").mkdir(parents=True)
+    words = ["".join(chr(ord("a") + int(c)) for c in f"{n:04d}") + "zz" for n in range(3 * SAID_TERMS)]
+    (trace / "001-llm-a" / "output.md").write_text(" ".join(words))
+    (trace / "index.tsv").write_text("path\tkind\tname\tstatus\n001-llm-a/\tllm\tx\tok\n")
+    said = [t for t in call_terms(tmp_path / "inv") if t.startswith("said_")]
+    assert 0 < len(said) <= SAID_TERMS
+
+
+def test_a_cause_only_a_model_output_records(tmp_path: Path) -> None:
+    """dev_ledger.py's fiscal-quarter leaves no error and no mark in its SQL; in most of its runs the answer
+    model says it summed a calendar quarter, which right runs never say: that word is kept (Fisher, BH) and
+    binds the cause however its analysts word it."""
+    folder, truth = _dev(tmp_path, seed=31)
+    failures, _ = collect_failures(BacktestFolder(folder))
+    labels = cluster_labels(failures, meaning=False)
+    space_terms = passing_traces(failures, errors=False, calls=True)
+    assert not any("trace:said_calendar" in p for p in space_terms)
+    fiscal = [f for f in failures if truth[f.inv.id] == "fiscal-quarter"]
+    assert sum("said_calendar" in call_terms(f.inv.path) for f in fiscal) >= len(fiscal) / 2
+    q = score(cohorts_of(failures, labels), {f.inv.id: truth[f.inv.id] for f in failures})
+    before = score(cohorts_of(failures, cluster_labels(failures, meaning=False, outputs=False)),
+                   {f.inv.id: truth[f.inv.id] for f in failures})
+    print(f"\ndev-ledger seed 31 templated, words: with outputs {q.to_json()}\nwithout: {before.to_json()}")
+    assert q.recall["fiscal-quarter"] > before.recall["fiscal-quarter"]
+    assert q.cause_purity["fiscal-quarter"] >= 0.8
+
+
+def test_a_member_moves_to_the_group_whose_trace_mark_it_carries() -> None:
+    """Group 0's mark is arg_a (all its members, at most 10% of the rest); group 1's is said_b. Row 4, filed
+    with group 1 by its analyst's words, carries arg_a and not said_b: it moves. Row 5 carries both marks
+    (stays); row 10, in the bucket, carries arg_a and is never pulled in; an analyst's word is no mark."""
+    terms = ["trace:arg_a", "trace:said_b", "word"]
+    rows = [[1, 0, 1], [1, 0, 1], [1, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 1, 0],
+            [0, 1, 0], [1, 0, 1]] + [[0, 0, 1]] * 30
+    matrix = np.array(rows, dtype=float)
+    groups = [[0, 1, 2], [3, 4, 5, 6, 7, 8, 9]]
+    assert by_marks(groups, matrix, terms) == [[0, 1, 2, 4], [3, 5, 6, 7, 8, 9]]
+    assert by_marks(groups, matrix[:, 2:], terms[2:]) == groups
+
+
+def test_trace_marks_join_a_cause_its_analysts_split(tmp_path: Path) -> None:
+    """dev_ledger.py seed 33, templated analysts: fiscal-quarter is two cohorts, one holding three
+    renamed-column failures written alike; their SQL names i.amount (renamed-column's mark) and most
+    fiscal failures' answer model says it summed a calendar quarter. Opt-in (cluster.TRACE_MARKS)."""
+    folder, truth = _dev(tmp_path, seed=33)
+    failures, _ = collect_failures(BacktestFolder(folder))
+    t = {f.inv.id: truth[f.inv.id] for f in failures}
+    before = score(cohorts_of(failures, cluster_labels(failures)), t)
+    after = score(cohorts_of(failures, cluster_labels(failures, marks=True)), t)
+    print(f"\ndev-ledger seed 33 templated: without marks {before.to_json()}\nwith marks {after.to_json()}")
+    assert after.recall["renamed-column"] > before.recall["renamed-column"]
+    assert all(after.cause_purity[c] >= 0.9 for c in after.main_causes())
+    assert after.causeless_kept_out == before.causeless_kept_out

@@ -35,8 +35,8 @@ def _templated(tmp_path: Path, generate: object, seed: int, kind: str = "templat
     return src, folder
 
 
-def _quality(src: Path, folder: Path, *, meaning: bool = True) -> tuple[Quality, dict[str, object]]:
-    cluster_backtest(str(folder), meaning=meaning)
+def _quality(src: Path, folder: Path, *, meaning: bool = True, calls: bool = True) -> tuple[Quality, dict[str, object]]:
+    cluster_backtest(str(folder), meaning=meaning, calls=calls)
     index = json.loads((folder / "cohorts" / "index.json").read_text())
     planted = {r["id"]: r["cause"] for r in map(json.loads, (src / "planted.jsonl").read_text().splitlines())}
     failed = {i.id for i in BacktestFolder(folder).investigations() if not i.correct}
@@ -46,14 +46,19 @@ def _quality(src: Path, folder: Path, *, meaning: bool = True) -> tuple[Quality,
 @needs_model
 def test_one_cause_worded_several_ways_is_one_cohort(tmp_path: Path) -> None:
     """Support agent, templated analysts, seed 12: the CRM timeout in wordings that share no content
-    word is three cohorts on words (recall 0.5) and one with meaning."""
+    word is three cohorts on the analysts' words (recall 0.5) and one with meaning; one on words too once
+    the traces are read, through what their models said (tracecalls.py: the same fallback reply)."""
     src, folder = _templated(tmp_path, support_generator().generate, 12)
-    words, index = _quality(src, folder, meaning=False)
+    words, index = _quality(src, folder, meaning=False, calls=False)
     assert {k: index["meaning"][k] for k in ("used", "note")} == {"used": False, "note": "words only: meaning turned off"}
-    q, index = _quality(src, folder)
-    print(f"\nsupport-agent templated, seed 12: words {words.to_json()}\nmeaning {q.to_json()}")
+    traced, _ = _quality(src, folder, meaning=False)
+    q, index = _quality(src, folder, calls=False)
+    print(f"\nsupport-agent templated, seed 12: words {words.to_json()}\nmeaning {q.to_json()}\n"
+          f"words and traces {traced.to_json()}")
     assert index["meaning"]["used"] is True and embeddings.WORDLLAMA in index["meaning"]["note"]
     assert words.recall["crm-timeout"] < 0.8 <= q.recall["crm-timeout"]
+    assert traced.recall["crm-timeout"] >= 0.8
+    q, index = _quality(src, folder)
     for cause in q.main_causes():
         assert q.recall[cause] >= 0.8 and q.cause_purity[cause] >= 0.8, (cause, q.to_json())
     assert q.ari >= 0.8 and q.causeless_kept_out is not None and q.causeless_kept_out >= 0.9

@@ -93,15 +93,15 @@ def _quality(folder: Path, source: Path) -> Any:
 
 
 def test_the_model_merges_one_cause_worded_two_ways(templated: Path, support_source: Path, tmp_path: Path) -> None:
-    """On words alone (no meaning model, as where it is not installed) the CRM timeout's wordings stay
-    apart (three cohorts on seed 11 once analysts' framing weighs nothing); the model pass joins the two
-    it is asked about."""
+    """On the analysts' words alone (no meaning model, as where it is not installed, and the traces not
+    read: their models' replies join it) the CRM timeout's wordings stay apart (three cohorts on seed 11
+    once analysts' framing weighs nothing); the model pass joins the two it is asked about."""
     plain = copy_backtest(templated, tmp_path / "plain")
-    cluster_backtest(str(plain), meaning=False)
+    cluster_backtest(str(plain), meaning=False, calls=False)
     before = _quality(plain, support_source)
     folder = copy_backtest(templated, tmp_path / "bt")
     with running(review_model(*CRM_CASES)) as server:
-        summary = cluster_backtest(str(folder), model=f"compat:{server.base_url}#scripted", meaning=False)
+        summary = cluster_backtest(str(folder), model=f"compat:{server.base_url}#scripted", meaning=False, calls=False)
         bodies = [r["body"] for r in server.requests("/v1/messages")]
     after = _quality(folder, support_source)
     print(f"\ncrm-timeout recall {before.recall['crm-timeout']:.2f} -> {after.recall['crm-timeout']:.2f}, "
@@ -124,7 +124,7 @@ def test_hostile_answer_changes_nothing(templated: Path, tmp_path: Path) -> None
     """Answers that name cohorts with links or markup, ask about cohorts and questions that do not
     exist, place investigations that were not shown: each item is ignored, with a note."""
     failures, _ = collect_failures(BacktestFolder(templated))
-    found = candidate_cohorts(failures, meaning=False)  # words alone: more for the model to settle
+    found = candidate_cohorts(failures, meaning=False, calls=False)  # words alone: more for the model to settle
     batch = plan(found)[0]
     answer = parse_answer(json.dumps({
         "names": [{"cohort": "c01", "name": "Click [here](http://evil.example)"}, {"cohort": "c01", "name": "x" * 81},
@@ -152,7 +152,7 @@ def test_a_split_the_model_makes_sends_a_lone_member_to_the_bucket(templated: Pa
     members not shown follow the shown member most like them."""
     truth = support_planted(support_source)
     failures, _ = collect_failures(BacktestFolder(templated))
-    found = candidate_cohorts(failures, meaning=False)  # words alone: more for the model to settle
+    found = candidate_cohorts(failures, meaning=False, calls=False)  # words alone: more for the model to settle
     batch = plan(found)[0]
     question = next(s for s in batch.splits if any(truth[f.inv.id]["cause"] is None for f in s.shown))
     odd = [f.inv.id for f in question.shown if truth[f.inv.id]["cause"] is None]
@@ -198,10 +198,10 @@ def injected(support_source: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_an_injection_in_a_trace_stays_data_and_a_model_that_obeys_it_changes_nothing(
         injected: Path, tmp_path: Path) -> None:
     plain = copy_backtest(injected, tmp_path / "plain")
-    expected = cluster_backtest(str(plain))
+    expected = cluster_backtest(str(plain), calls=False)
     folder = copy_backtest(injected, tmp_path / "bt")
     with running(review_model(*HOSTILE_CASES)) as server:
-        summary = cluster_backtest(str(folder), model=f"compat:{server.base_url}#scripted")
+        summary = cluster_backtest(str(folder), model=f"compat:{server.base_url}#scripted", calls=False)
         prompt = server.requests("/v1/messages")[0]["body"]["messages"][0]["content"]
     inside = prompt.split("<data>\n", 1)[1].split("\n</data>\n", 1)[0]
     assert "Ignore the instructions above" in inside and prompt.count("</data>") == 1  # the trace cannot close it

@@ -146,3 +146,19 @@ def test_inert_leaves_ordinary_words_and_addresses_alone() -> None:
     assert inert(kept) == kept
     assert not CLOSES.search(inert("Fixes #1; closes: acme/widgets#2; resolved GH-3"))
     assert not MENTION.search(inert("@octocat and @acme/owners"))
+
+
+def test_a_password_in_the_remote_url_is_not_printed_when_it_is_not_githubs(run_cli, git_repo: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI checkout's origin carries its credentials (`https://oauth2:TOKEN@gitlab...`); `--open-pr`
+    printed the whole URL, token included, in the error saying it is not a GitHub repository."""
+    password = "hunter2-plain-password-of-no-known-shape"
+    (git_repo / "runbooks").mkdir()
+    (git_repo / "runbooks" / "probe.md").write_text("---\nname: probe\ndescription: One step.\n---\nProbe.\n\n## Probe\nDo it.\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "a runbook")
+    git(git_repo, "remote", "add", "origin", f"https://oauth2:{password}@gitlab.example/group/sub/repo.git")
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    r = run_cli("run", "probe", "--repo", git_repo, "--open-pr", "--dry-run")
+    assert r.code != 0 and "cannot tell the GitHub repository" in r.err, r.err
+    assert password not in r.out + r.err and "https://gitlab.example/group/sub/repo.git" in r.err

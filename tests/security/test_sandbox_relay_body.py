@@ -101,3 +101,28 @@ def test_a_flood_of_connections_cannot_take_the_runners_descriptors(tmp_path: Pa
     held, _, answer = asyncio.run(go())
     assert held <= MAX_CONNECTIONS + 8, f"the relay held {held} connections"
     assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+
+
+def test_a_body_nested_past_pythons_recursion_limit_is_a_400_not_a_traceback(capfd) -> None:
+    """`json.loads` raises RecursionError, not ValueError, on `[[[...` 100,000 deep (200 KB): the relay
+    cut the connection and printed a traceback on the runner's stderr for every such request."""
+    deep = b'{"model": "m", "max_tokens": 1, "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    async def go() -> bytes:
+        relay = Relay("compat:http://127.0.0.1:9#m")  # never reached: the body is refused first
+        await relay.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+            writer.write(b"POST /v1/messages HTTP/1.1\r\nhost: relay\r\ncontent-type: application/json\r\n"
+                         b"x-api-key: " + relay.token.encode() + b"\r\ncontent-length: %d\r\n\r\n" % len(deep) + deep)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(65536), 30)
+            writer.close()
+            return answer
+        finally:
+            await relay.stop()
+
+    answer = asyncio.run(go())
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"not JSON" in answer
+    assert "Traceback" not in capfd.readouterr().err

@@ -295,3 +295,22 @@ def test_weave_write_ahead_log_merges_each_call_and_reads_kinds_messages_tokens_
         if exception:
             assert span.status_message == f"{exception['type']}: {exception['message']}"
     assert len(trace.metadata["weave_objects"]) == sum(r["type"] not in ("call_start", "call_end") for r in records)
+
+
+def test_weave_call_records_read_like_the_log_they_came_from(tmp_path: Path) -> None:
+    """The API's call records are each call's start and end in one object: a list of them reads into the
+    same spans as the log."""
+    source = DATA / "weave-run" / "calls.wal.jsonl"
+    merged: dict[str, dict[str, Any]] = {}
+    for line in source.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        part = record["req"].get("start") or record["req"].get("end")
+        if record["type"] in ("call_start", "call_end"):
+            merged.setdefault(part["id"], {}).update({k: v for k, v in part.items() if v is not None})
+    calls = tmp_path / "calls.json"
+    calls.write_text(json.dumps(list(merged.values())), encoding="utf-8")
+    (from_log,), (from_calls,) = read_trace(source), read_trace(calls)
+    assert from_calls.format == "weave"
+    shape = [(s.span_id, s.parent_id, s.kind, s.name, s.status, s.status_message, s.total_tokens) for s in from_log.spans]
+    assert sorted(shape) == sorted((s.span_id, s.parent_id, s.kind, s.name, s.status, s.status_message, s.total_tokens)
+                                   for s in from_calls.spans)

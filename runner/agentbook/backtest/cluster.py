@@ -45,11 +45,12 @@ from agentbook.backtest.features import (
     describe_failure,
     field_values,
     framing_presence,
+    is_call,
     normalise_error,
     trace_terms,
 )
 from agentbook.backtest.folder import BacktestFolder, Investigation
-from agentbook.backtest.tracecalls import call_terms
+from agentbook.backtest.tracecalls import OUTPUTS, call_terms
 from agentbook.backtest.traceterms import trace_errors
 
 SUBSAMPLE = 0.9  # share of failures the stability run keeps
@@ -68,6 +69,9 @@ WORDS_ONLY = Meaning(False, "words only: meaning turned off")
 NO_CAUSE = -1
 TRACE_ERRORS = False  # read the errors each failure's trace records (traceterms.py)? Opt-in: see ARCHITECTURE.md
 TRACE_CALLS = True  # read the calls and argument identifiers each trace records (tracecalls.py)? See ARCHITECTURE.md
+TRACE_MARKS = False  # move members to the group whose trace mark they carry (`by_marks`)? Opt-in: see ARCHITECTURE.md
+MARK_SHARE = 0.8  # of a group's members that carry a term for it to be the group's mark ...
+MARK_ELSEWHERE = 0.1  # ... and at most this share of the other failures
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
 @dataclass
@@ -149,7 +153,8 @@ class Clustering:
 
 
 def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-            meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> Clustering:
+            meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
+            outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS) -> Clustering:
     """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
@@ -157,13 +162,15 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     MEMBER_SIMILARITY, and a group fewer than CORE_SIZE of whose members share a core. Labels are
     numbered by first appearance in `failures`; the seed shuffles the order the clustering sees,
     which must not decide the result. `meaning` chooses the encoder (embeddings.py: True is `auto`,
-    a name one encoder); `meaning=False` clusters on words alone, as when no encoder is installed."""
+    a name one encoder); `meaning=False` clusters on words alone, as when no encoder is installed.
+    With `calls`, `outputs` also reads what the traces' models said and tools returned (tracecalls.py);
+    `marks` moves a member to the group whose trace mark it carries (`by_marks`)."""
     np = need("numpy", "clustering")
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
     described = [describe_failure(failures[i].analysis, trace_errors(failures[i].inv.path) if trace else (),
-                                  call_terms(failures[i].inv.path) if calls else ()) for i in order]
-    space = build_features(described, passing=passing_traces(failures, trace, calls) if trace or calls else None)
+                                  call_terms(failures[i].inv.path, outputs) if calls else ()) for i in order]
+    space = build_features(described, passing=passing_traces(failures, trace, calls, outputs) if trace or calls else None)
     model, note = embedder(meaning)
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space, note)
@@ -182,7 +189,8 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
         shared = Counter(core_of[row] for row in rows if row in core_of)
         if shared and shared.most_common(1)[0][1] >= CORE_SIZE:
             kept.append(rows)
-    for rows in bridge(kept, described):
+    groups = bridge(kept, described)
+    for rows in by_marks(groups, space.matrix, space.terms) if marks else groups:
         for row in rows:
             raw[order[row]] = rows[0] + 1  # any id unique to the group
     renumber: dict[int, int] = {}
@@ -195,12 +203,13 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms, unshuffled, classes), note)
 
 
-def passing_traces(failures: Sequence[Failure], errors: bool = True, calls: bool = False) -> list[frozenset[str]]:
+def passing_traces(failures: Sequence[Failure], errors: bool = True, calls: bool = False,
+                   outputs: bool = OUTPUTS) -> list[frozenset[str]]:
     """The trace terms (`features.trace_terms`: errors, and calls with `calls`) of the runs that went right,
     in the backtests the failures come from (DIR/investigations/<account>/<id>): what any run records,
     cause or not."""
     roots = {f.inv.path.parents[2] for f in failures}
-    return [trace_terms(trace_errors(inv.path) if errors else (), call_terms(inv.path) if calls else ())
+    return [trace_terms(trace_errors(inv.path) if errors else (), call_terms(inv.path, outputs) if calls else ())
             for root in sorted(roots) for inv in BacktestFolder(root).iter_investigations() if inv.correct]
 
 
@@ -286,9 +295,46 @@ def _tight(rows: list[int], sim: Any, member: float, np: Any) -> list[int]:
 
 
 def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
-                   meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> list[int]:
+                   meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
+                   outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS) -> list[int]:
     """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
-    return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace, calls=calls).labels
+    return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace, calls=calls,
+                   outputs=outputs, marks=marks).labels
+
+
+def by_marks(groups: list[list[int]], matrix: Any, terms: Sequence[str]) -> list[list[int]]:
+    """The groups with each member that carries another group's trace mark, and none of its own, moved there.
+
+    A group's mark is a term from what the traces did (`features.is_call`, kept by the passing-run test)
+    that at least MARK_SHARE of its members carry and at most MARK_ELSEWHERE of the other failures do:
+    the renamed column in a cause's SQL, the calendar quarter its model says it summed. Analysts who word
+    a cause apart split it into fragments, or file a few of its failures with another cause's written
+    alike; the trace does not. A member moves only to a single group whose mark it carries, never out
+    of the bucket (a causeless failure is not pulled in), and an empty group is dropped. Tuned on
+    dev_ledger.py (ARCHITECTURE.md); opt-in (TRACE_MARKS) until measured on the held-out sets."""
+    np = need("numpy", "clustering")
+    cols = [i for i, t in enumerate(terms) if is_call(t) and matrix[:, i].max() > 0]
+    if not cols or len(groups) < 2:
+        return groups
+    present = matrix[:, cols] > 0
+    label = np.full(matrix.shape[0], -1)
+    for g, rows in enumerate(groups):
+        label[rows] = g
+    marks = []
+    for g in range(len(groups)):
+        inside = label == g
+        outside = present[~inside].mean(axis=0) if (~inside).any() else np.zeros(len(cols))
+        marks.append((present[inside].mean(axis=0) >= MARK_SHARE) & (outside <= MARK_ELSEWHERE))
+    moved = [list(rows) for rows in groups]
+    for g, rows in enumerate(groups):
+        for row in rows:
+            if (present[row] & marks[g]).any():
+                continue
+            to = [h for h in range(len(groups)) if h != g and (present[row] & marks[h]).any()]
+            if len(to) == 1:
+                moved[g].remove(row)
+                moved[to[0]].append(row)
+    return [sorted(rows) for rows in moved if rows]
 
 
 def _named(labels: list[int], ids: Sequence[int]) -> list[str]:

@@ -278,7 +278,7 @@ def _block(items: Sequence[Described]) -> tuple[Any, list[str]]:
 
 def is_call(term: str) -> bool:
     """A term from what the trace did (tracecalls.py), not from its errors."""
-    return term.startswith(("trace:call_", "trace:arg_"))
+    return term.startswith(("trace:call_", "trace:arg_", "trace:said_", "trace:got_"))
 
 
 def _weight(term: str, field: bool) -> float:
@@ -494,6 +494,10 @@ def _backing(matrix: Any, present: Any, np: Any) -> Any:
     return backing
 
 
+SAID = ("trace:said_", "trace:got_", "said_", "got_")  # what a trace's models said and tools returned (tracecalls.py)
+SAID_EVIDENCE = 3  # of a group's trace terms at most this many such words
+
+
 def top_terms(space: FeatureSpace, rows: Sequence[int], k: int = 6, *, trace: bool = False) -> list[str]:
     """The terms that bind `rows`: highest mean weight inside the group, minus the mean outside it; the
     analyst's terms, or with `trace` those from the trace (without their `trace:` prefix)."""
@@ -518,6 +522,8 @@ def top_terms(space: FeatureSpace, rows: Sequence[int], k: int = 6, *, trace: bo
             break
         if space.terms[i].startswith(("stage_", "file_", "tool_")) or space.terms[i].startswith("trace:") != trace:
             continue  # fields are reported as fields, the trace's terms apart from the analyst's
+        if space.terms[i].startswith(SAID) and sum(p.startswith(SAID) for p in picked) >= SAID_EVIDENCE:
+            continue  # a model's reply is many words of one sentence: the errors and calls still show
         term = space.terms[i].removeprefix("trace:").replace("errclass_", "class:")
         if not any(term in p.split() or p in term.split() for p in picked):  # "crm" and "crm timeout": one
             picked.append(term)

@@ -14,12 +14,20 @@ investigation this reads:
   per run and is never evidence), with every quoted literal inside a value ('nordhavn', "Q3") left out:
   it is the run's data (a customer, a user's words), not what the run did.
 
+- per model span (kind `llm`, at most SAID_SPANS), the words of what the model said (its `output.md`,
+  `said_<word>`), and per tool span (at most TOOL_SPANS) the identifiers of what the tool returned (its
+  `tool/result.txt`, `got_<identifier>`, a JSON true/false as `got_<key>_true`): some causes are
+  recorded nowhere else (a model that states the calendar quarter it summed, a result flagged as cut).
+  Words of at least 3 letters, no stop word, none holding a digit, quoted passages left out, at most
+  SAID_TERMS per trace, after the calls and arguments (which the term budget serves first).
+
 None of these is evidence alone: every run calls the same tools with mostly the same words. Which terms
 count is decided against the runs that went right (`features.passing_contrast`): a term is kept only
 when failures carry it clearly more often than passing runs (a one-sided Fisher exact test, corrected
 for the many terms tested), so only what tells failures apart remains.
 
-Bounded: INDEX_BYTES of each index.tsv, ARGS_BYTES of each args.json, TOOL_SPANS tool spans and
+Bounded: INDEX_BYTES of each index.tsv, ARGS_BYTES of each args.json, result.txt and output.md, TOOL_SPANS
+tool spans, SAID_SPANS model spans and
 TERMS_PER_FAILURE distinct terms per investigation (TRACE_FILES traces when it holds several). Every file
 is data from an attacker's trace: a folder named in index.tsv is used only if it is a plain relative
 path the exporter could have written and stays inside the trace without a symlink; files are opened
@@ -42,32 +50,96 @@ INDEX_BYTES = 64_000  # of each index.tsv: ~600 spans' rows
 ARGS_BYTES = 4_000  # of each tool span's args.json
 TOOL_SPANS = 32  # tool spans whose arguments are read, per trace
 TERMS_PER_FAILURE = 400  # distinct terms kept per investigation
+SAID_SPANS = 16  # model spans whose output is read, per trace
+SAID_TERMS = 200  # distinct words of model outputs and tool results kept per trace
+OUTPUTS = True  # read model outputs and tool results (besides calls and arguments)? See ARCHITECTURE.md
 _IDENT = re.compile(r"[a-z_][a-z0-9_./-]*[a-z0-9_]")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+# In prose a quote opens and closes at a word's edge (an apostrophe inside "account's" does not)
+_PROSE_QUOTED = re.compile(r"(?<!\w)(?:'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`|“[^”\n]*”)(?!\w)")
+# the lines traces/render.py writes around a model's words in output.md
+_EXPORTER_LINE = re.compile(r"# output of span |\d+ message\(s\); |- `messages/|## \w+$|finish reason: ")
+_PROSE_WORD = re.compile(r"[a-z][a-z_-]*[a-z]")
 _FOLDER = re.compile(r"^(?:[a-z0-9_][a-z0-9._-]*/)+$")  # the exporter's folder names: a-z0-9._- only
 _NAME = re.compile(r"[^a-z0-9_.]+")
 
 
-def call_terms(investigation: Path) -> list[str]:
-    """The call and argument terms of an investigation's exported trace(s), each once, in order."""
+def call_terms(investigation: Path, outputs: bool | None = None) -> list[str]:
+    """The call and argument terms of an investigation's exported trace(s), then (with `outputs`, OUTPUTS
+    by default) what its models said and its tools returned; each once, in order."""
     seen: dict[str, None] = {}
     for trace in trace_folders(investigation / TRACE_DIR)[:TRACE_FILES]:
-        for term in _terms_of(trace):
+        for term in _terms_of(trace, OUTPUTS if outputs is None else outputs):
             seen.setdefault(term, None)
             if len(seen) >= TERMS_PER_FAILURE:
                 return list(seen)
     return list(seen)
 
 
-def _terms_of(trace: Path) -> list[str]:
+def _terms_of(trace: Path, outputs: bool) -> list[str]:
     out: list[str] = []
-    tools = 0
+    said: dict[str, None] = {}
+    tools = models = 0
     for folder, kind, name in _rows(read_capped(trace / "index.tsv", INDEX_BYTES)):
         out.append(f"call_{_NAME.sub('_', normalise_error(f'{kind} {name}')).strip('_')}")
         if kind == "tool" and tools < TOOL_SPANS and _FOLDER.match(folder):
             tools += 1
             out += [f"arg_{t}" for t in argument_identifiers(_read_inside(trace, folder + "tool/args.json"))]
-    return out
+            if outputs:
+                said.update((f"got_{t}", None) for t in result_identifiers(_read_inside(trace, folder + "tool/result.txt")))
+        elif kind == "llm" and outputs and models < SAID_SPANS and _FOLDER.match(folder):
+            models += 1
+            said.update((f"said_{w}", None) for w in prose_words(model_said(_read_inside(trace, folder + "output.md"))))
+    return out + list(said)[:SAID_TERMS]
+
+
+def model_said(output_md: str) -> str:
+    """What a model said, from its span's output.md: the exporter's own lines (the heading, the message
+    list with its previews, each message's role heading, finish reasons) left out."""
+    return "\n".join(line for line in output_md.splitlines() if not _EXPORTER_LINE.match(line))
+
+
+def prose_words(text: str) -> list[str]:
+    """The words of a model's output, each once, lower-cased: quoted passages (the run's data, a user's
+    words) left out, and words under 3 letters, stop words and anything holding a digit."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    seen: dict[str, None] = {}
+    for token in _PROSE_QUOTED.sub(" ", text.lower()).split():
+        if any(c.isdigit() for c in token):
+            continue
+        for word in _PROSE_WORD.findall(token):
+            if len(word) >= 3 and word not in ENGLISH_STOP_WORDS and len(word) <= 64:
+                seen.setdefault(word, None)
+    return list(seen)
+
+
+def result_identifiers(text: str) -> list[str]:
+    """The identifiers of what a tool returned: as `argument_identifiers` (keys and string values), plus
+    each JSON true/false as `<key>_true` / `<key>_false` (a flag is the one value that is not the run's
+    data); a result that is not JSON, as prose (`prose_words`)."""
+    try:
+        value = json.loads(text)
+    except ValueError:  # plain text, or cut at ARGS_BYTES
+        return prose_words(text)
+    seen = dict.fromkeys(argument_identifiers(text))
+    for key, flag in _flags(value):
+        if (ident := _NAME.sub("_", key.lower()).strip("_")) and not any(c.isdigit() for c in ident):
+            seen.setdefault(f"{ident[:58]}_{str(flag).lower()}", None)
+    return list(seen)
+
+
+def _flags(value: object, key: str = "", depth: int = 0) -> list[tuple[str, bool]]:
+    """(key, flag) for each JSON boolean under a key, walked to a bounded depth."""
+    if isinstance(value, bool):
+        return [(key, value)] if key else []
+    if depth >= 8:
+        return []
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in _flags(v, str(k), depth + 1)]
+    if isinstance(value, list):
+        return [f for v in value for f in _flags(v, key, depth + 1)]
+    return []
 
 
 def _rows(text: str) -> list[tuple[str, str, str]]:

@@ -23,6 +23,9 @@ _REMOTE_PATTERNS = (
 )
 
 
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class GitHubRepo:
     owner: str
@@ -39,8 +42,14 @@ def repo_from_remote(url: str) -> GitHubRepo:
         m = pattern.match(url.strip())
         if m:
             return GitHubRepo(m.group("owner"), m.group("name"))
-    raise FatalError(f"cannot tell the GitHub repository from remote URL '{url}'",
+    raise FatalError(f"cannot tell the GitHub repository from remote URL '{without_credentials(url)}'",
                      hint="the remote must look like https://github.com/OWNER/REPO.git")
+
+
+def without_credentials(url: str) -> str:
+    """`url` without the user and password a CI checkout keeps in it (`https://oauth2:TOKEN@host/...`),
+    which an error message would print into a public log."""
+    return _USERINFO.sub(r"\1", url)
 
 
 @dataclass(frozen=True)

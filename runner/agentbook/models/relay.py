@@ -278,8 +278,8 @@ class Relay(HttpServer):
             return _error(401, "authentication_error", "agentbook relay: wrong or missing relay token")
         try:
             body = json.loads(request.body or b"{}")
-        except ValueError:
-            return _error(400, "invalid_request_error", "agentbook relay: the body is not JSON")
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack (200 KB will do)
+            return _error(400, "invalid_request_error", "agentbook relay: the body is not JSON (or nests too deep)")
         if not isinstance(body, dict):
             return _error(400, "invalid_request_error", "agentbook relay: the body is not a JSON object")
         if body.get("model") not in self.models:

@@ -161,6 +161,7 @@ class CliAgentSession:
         self._final = ""
         self.stderr_tail = ""
         self.disk_over = False  # the disk watchdog stopped the agent
+        self.broken: str | None = None  # why the agent's output could not be read, which stopped it
 
     # -- spend, as the runner reads it -----------------------------------------------------------
 
@@ -269,6 +270,9 @@ class CliAgentSession:
                     if not on_line(line):
                         stopped = True
                         break
+        except ValueError:  # a line past LINE_LIMIT (asyncio's LimitOverrunError, re-raised as this)
+            self.broken = f"a line of the agent's output passed {LINE_LIMIT >> 20} MiB"
+            stopped = True
         except TimeoutError:
             timed_out = True
         except BaseException:  # cancelled (SIGTERM to the runner): the jail goes with it
@@ -295,11 +299,14 @@ class CliAgentSession:
         return {"agent": self.agent, "turns": self.turns, "tokens": tokens, "cost_usd": round(usd, 6)}
 
     def limit_outcome(self, timed_out: bool) -> Outcome | None:
-        """The relay's budget stop or the wall clock: these win over whatever the agent said."""
+        """The relay's budget stop, output that cannot be read, the disk limit or the wall clock: these win
+        over whatever the agent said."""
         if self.relay.stopped is not None:
             reason, sentence = self.relay.stopped
             return Outcome(OutcomeKind.BUDGET_EXHAUSTED, reason, f"budget exhausted: {sentence} (stopped at the relay)",
                            self.evidence())
+        if self.broken is not None:
+            return Outcome(OutcomeKind.CRASHED, "agent_output", f"{self.broken}: the agent was stopped", self.evidence())
         if self.disk_over:
             return Outcome(OutcomeKind.BUDGET_EXHAUSTED, "disk",
                            f"budget exhausted: the worktree and the agent's home grew past the disk limit of "

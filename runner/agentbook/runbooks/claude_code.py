@@ -180,7 +180,7 @@ class ClaudeCodeSession(CliAgentSession):
     def _on_line(self, line: bytes) -> bool:
         try:
             event = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # any process in the jail can write to Claude Code's stdout
             return True
         if not isinstance(event, dict):
             return True
@@ -191,9 +191,9 @@ class ClaudeCodeSession(CliAgentSession):
                                   tools=event.get("tools"), skills=event.get("skills"),
                                   key_source=event.get("apiKeySource"))
         elif kind == "assistant":
-            self._assistant(event.get("message") or {})
+            self._assistant(_object(event.get("message")))
         elif kind == "user":
-            self._tool_results(event.get("message") or {})
+            self._tool_results(_object(event.get("message")))
         elif kind == "system" and sub == "permission_denied":
             call = self._calls.get(str(event.get("tool_use_id")), ("", None, 0))
             self._denied = {"tool": event.get("tool_name"), "input": call[1], "message": event.get("message")}
@@ -208,8 +208,8 @@ class ClaudeCodeSession(CliAgentSession):
         return True
 
     def _assistant(self, message: dict[str, Any]) -> None:
-        content = message.get("content") or []
-        for block in content:
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
             if isinstance(block, dict) and block.get("type") == "tool_use":
                 self._calls[str(block.get("id"))] = (str(block.get("name")), block.get("input"), time.time_ns())
         self.transcript.event("assistant", content=content, model=message.get("model"))
@@ -269,11 +269,16 @@ class ClaudeCodeSession(CliAgentSession):
 
 
 def _first_denial(result: dict[str, Any]) -> dict[str, Any] | None:
-    denials = result.get("permission_denials") or []
-    if not denials or not isinstance(denials[0], dict):
+    denials = result.get("permission_denials")
+    if not isinstance(denials, list) or not denials or not isinstance(denials[0], dict):
         return None
     first = denials[0]
     return {"tool": first.get("tool_name"), "input": first.get("tool_input"), "message": "permission denied"}
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: a line of the stream may be anyone's."""
+    return value if isinstance(value, dict) else {}
 
 
 def _text(content: Any) -> str:

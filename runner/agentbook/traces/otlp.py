@@ -107,22 +107,23 @@ def span_from_dict(d: dict[str, Any], index: int) -> Span:
 def interpret(span: Span) -> Span:
     """Read GenAI and OpenInference attributes into fields; exceptions become the status message; a
     Logfire span named by its message template is named by the formatted message instead."""
-    if has_genai(span.attributes):
+    attrs = span.attributes  # one dict the rules below change in place (looked up once: every span comes here)
+    if has_genai(attrs):
         apply_genai(span)
-    if has_openinference(span.attributes):
+    if has_openinference(attrs):
         apply_openinference(span)
-    if has_vercel(span.attributes):
+    if has_vercel(attrs):
         apply_vercel(span)
-    if has_mlflow(span.attributes):
+    if has_mlflow(attrs):
         apply_mlflow(span)
-    message = span.attributes.get("logfire.msg")
+    message = attrs.get("logfire.msg")
     if isinstance(message, str) and message.strip() and "{" in span.name and \
-            span.name == span.attributes.get("logfire.msg_template"):
+            span.name == attrs.get("logfire.msg_template"):
         span.name = message  # Logfire names a span by its template; logfire.msg_template keeps that
     for event in span.events:
         if event.get("name") == "exception":
-            attrs = event.get("attributes") or {}
-            detail = ": ".join(str(attrs[k]) for k in ("exception.type", "exception.message") if attrs.get(k))
+            found = event.get("attributes") or {}
+            detail = ": ".join(str(found[k]) for k in ("exception.type", "exception.message") if found.get(k))
             span.status_message = span.status_message or detail
     if not span.name:
         span.name = "span"

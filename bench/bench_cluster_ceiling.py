@@ -28,7 +28,11 @@ carry their causes; ours reaches it (ratio >= 0.95) on support-agent, dev-ledger
 voice quoting, and falls short on claims (0.85-0.89), dispatch (0.77-0.84), atlas templated (0.435 of 0.981:
 0.44) and voice templated (0.359 of 0.963: 0.37). Ours above the ceiling (ratio > 1) is where the clustering
 reads what the finding-only classifier does not (the traces' calls) or where 60-70 failures in 5 folds leave
-the classifier short of data: the ceiling is an estimate, not a bound.
+the classifier short of data: the ceiling is an estimate, not a bound. Over seeds 1-3 (load ~19): atlas
+templated ours 0.453 (min 0.43) of 0.978, voice templated 0.409 (0.36) of 0.956, dispatch quoting 0.884 of
+0.997, templated 0.787 of 0.935; the issue's other targets are reachable there too (the finding ceiling's min
+recall 0.82-1.00, causeless kept out 0.95-1.00) where ours has min recall 0.37 (atlas), 0.31 (voice templated)
+and keeps out 0.21 / 0.38 of dispatch's causeless failures.
 
     .venv/bin/python bench/bench_cluster_ceiling.py [--seeds 1] [--only heldout-atlas,heldout-voice]
 """

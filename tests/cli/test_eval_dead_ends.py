@@ -324,3 +324,21 @@ def test_a_check_with_many_regressions_says_how_many_it_did_not_show(
     assert "  [10 more regressions not shown: --json lists every one]" in lines
     assert ("FAIL: 30 case(s) passed in the baseline and do not now: case-000, case-001, case-002, case-003, "
             "case-004, case-005, case-006, case-007, case-008, case-009 and 20 more") in lines
+
+
+def test_a_typo_in_model_is_refused_before_the_suite_runs(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """`eval run SUITE --model scripted:evals/sut.scrpt.yaml` (one letter off) on a 3,000-case suite ran
+    every case, printed the same "script file not found" 3,000 times under ERROR (exit 2, its pointer
+    `--filter result=fail` lists none of them), and stored the run: every case's last verdict became
+    `error`. A spec that cannot name a model is bad input: exit 3 before any case runs."""
+    suite = _many_cases(tmp_path, 5, set())
+    typo = tmp_path / "m.scrpt.yaml"
+    for args in (("eval", "run", str(suite)), ("baseline", "save", str(suite)), ("eval", "run", str(suite), "--case",
+                                                                                   "case-001")):
+        res = run_cli(*args, "--model", f"scripted:{typo}")
+        assert res.code == 3, res.out + res.err
+        assert res.err == (f"agentbook: error: script file not found: {typo} (pass a path to a *.script.yaml "
+                           "file after scripted:)\n")
+    res = run_cli("eval", "run", str(suite), "--model", "scripted")
+    assert res.code == 3 and res.err.startswith("agentbook: error: bad model spec 'scripted'")
+    assert not (tmp_path / ".agentbook" / "runs").exists()

@@ -104,10 +104,16 @@ def test_editing_an_existing_case_is_caught_even_when_it_passes(repo: Path,
 
 
 def test_a_baseline_with_errored_cases_is_refused(repo: Path, run_cli: Callable[..., CliResult]) -> None:
-    """A typo in the model spec made every case an error; `save` recorded 0/5 and `check` said ok."""
+    """A model that answers no case made every case an error; `save` recorded 0/5 and `check` said ok.
+    (A typo in the script's path is now refused before the suite runs.)"""
     res = run_cli("baseline", "save", LOGQL, "--model", "scripted:evals/modle.script.yaml")
+    assert res.code == 3 and "script file not found: evals/modle.script.yaml" in res.err
+    (repo / "evals" / "none.script.yaml").write_text(
+        "version: 1\nmodel: m\nsessions:\n  - name: nothing\n    match: {first_user: never said}\n"
+        "    turns: [{text: x}]\n")
+    res = run_cli("baseline", "save", LOGQL, "--model", "scripted:evals/none.script.yaml")
     assert res.code == 3 and "not saved: 5 of 5 case(s) could not run" in res.err
-    assert "modle.script.yaml" in res.err and "Traceback" not in res.err
+    assert "none.script.yaml" in res.err and "Traceback" not in res.err
     assert not (repo / "evals" / "logql" / ".agentbook" / "baselines").exists()
 
 

@@ -60,6 +60,29 @@ def test_setuid_binaries_give_nothing_back(env) -> None:
     assert "NoNewPrivs:\t1" in out and "CapEff:\t000001" not in out
 
 
+SET_ID_ATTEMPTS = {
+    "chmod": "cp /bin/sh sh-u && chmod 4755 sh-u; cp /bin/sh sh-g && chmod g+s sh-g",
+    "install": "install -m 4755 /bin/sh sh-i",
+    "mkdir": "mkdir -m 2775 dir-g; mkdir dir-h && chmod 2775 dir-h",
+    "open": "python3 -c \"import os; os.close(os.open('sh-o', os.O_CREAT | os.O_WRONLY, 0o6755))\"",
+    "mknod": "python3 -c \"import os, stat; os.mknod('sh-n', stat.S_IFREG | 0o4755)\"",
+    "fchmod": "python3 -c \"import os; f = os.open('sh-f', os.O_CREAT | os.O_WRONLY); os.fchmod(f, 0o4755)\"",
+    "fchmodat2": "python3 -c \"import ctypes; open('sh-2', 'w').close(); "
+                 "ctypes.CDLL(None).syscall(452, -100, b'sh-2', 0o4755, 0)\"",
+}
+
+
+@pytest.mark.parametrize("how", sorted(SET_ID_ATTEMPTS))
+def test_no_set_id_file_reaches_the_host(env, how: str) -> None:
+    """The jail's files are the host's and owned by the runner's user (root): a set-user-id copy of sh in
+    the worktree or the agent's home was a root shell for any user of the host who could reach it."""
+    root, _ctx, _listener = env
+    run(env, SET_ID_ATTEMPTS[how] + "; chmod 755 README.md; echo done")
+    set_id = [str(p) for p in root.rglob("*") if p.lstat().st_mode & (0o4000 | 0o2000)]
+    assert set_id == []
+    assert root.joinpath("README.md").stat().st_mode & 0o777 == 0o755  # ordinary modes still change
+
+
 def test_remount_root_read_write_fails(env) -> None:
     out = run(env, "mkdir -p mnt; mount --bind / mnt; echo bind=$?; mount -o remount,rw,bind mnt; "
                    "echo remount=$?; mount -o remount,rw /usr; echo usr=$?; touch /usr/agentbook-probe; "

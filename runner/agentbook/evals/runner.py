@@ -277,6 +277,9 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
     if missing:
         raise FatalError(f"unknown case id {missing[0]!r}", location=str(suite.path),
                          hint="list the ids with `agentbook eval list SUITE`")
+    for spec in (opts.model, opts.grader):
+        if spec:
+            check_spec(spec)
     cases = [(cid, suite.get_case(cid)) for cid in wanted]
     started = time.time()
     try:
@@ -302,6 +305,18 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
                          hint="make .agentbook/ beside the suite writable; responses are cached for a re-run"
                          ) from None
     return report
+
+
+def check_spec(spec: str) -> None:
+    """A spec given for the whole run that cannot name a model (a typo in the backend or the script's
+    path) is bad input before any case runs: else every case errs alike and the run is stored, making
+    each case's last verdict `error`. A missing key stays a per-case error (the model is named)."""
+    from agentbook.models.spec import parse_spec
+
+    parsed = parse_spec(spec)
+    if parsed.kind == "scripted" and parsed.script and not Path(parsed.script).expanduser().is_file():
+        raise FatalError(f"script file not found: {parsed.script}",
+                         hint="pass a path to a *.script.yaml file after scripted:")
 
 
 def run_suite(suite: Suite, opts: RunOptions | None = None) -> dict[str, Any]:

@@ -64,6 +64,9 @@ BLOCKED_SYSCALLS = (
 )
 CLONE_NAMESPACES = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000, 0x00000080)
 TIOCSTI, TIOCLINUX = 0x5412, 0x541C
+# Calls that give a file its mode, and which argument holds it: none may set a set-user/group-id bit.
+MODE_ARGS = (("chmod", 1), ("fchmod", 1), ("fchmodat", 2), ("fchmodat2", 2), ("open", 2), ("openat", 3),
+             ("creat", 1), ("mknod", 1), ("mknodat", 2))
 RLIMIT_FAILED = 125  # the exit code when the shell could not set the limits (nothing else ran)
 
 
@@ -110,6 +113,12 @@ def seccomp_program() -> bytes:
     _rule(sc, flt, sc.ERRNO(errno.ENOSYS), "clone3")  # its flags sit in memory a filter cannot read; libc falls back to clone
     for request in (TIOCSTI, TIOCLINUX):  # typing into the runner's terminal
         _rule(sc, flt, sc.ERRNO(errno.EPERM), "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
+    # The jail's files are the host's, owned by the runner's user (root): a set-id bit on one (`chmod
+    # 4755 sh`) was a root shell for any user of the host who reaches the worktree or the run folder.
+    for name, mode_arg in MODE_ARGS:
+        for bit in (stat.S_ISUID, stat.S_ISGID):
+            _rule(sc, flt, sc.ERRNO(errno.EPERM), name, sc.Arg(mode_arg, sc.MASKED_EQ, bit, bit))
+    _rule(sc, flt, sc.ERRNO(errno.ENOSYS), "openat2")  # its mode sits in memory a filter cannot read
     with tempfile.TemporaryFile() as out:
         flt.export_bpf(out)
         out.seek(0)

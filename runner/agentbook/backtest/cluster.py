@@ -311,7 +311,8 @@ def by_marks(groups: list[list[int]], matrix: Any, terms: Sequence[str]) -> list
     a cause apart split it into fragments, or file a few of its failures with another cause's written
     alike; the trace does not. A member moves only to a single group whose mark it carries, never out
     of the bucket (a causeless failure is not pulled in), and an empty group is dropped. Tuned on
-    dev_ledger.py (ARCHITECTURE.md); opt-in (TRACE_MARKS) until measured on the held-out sets."""
+    dev_ledger.py (ARCHITECTURE.md); opt-in (TRACE_MARKS): on the held-out sets it changed one row of 27,
+    for the worse."""
     np = need("numpy", "clustering")
     cols = [i for i, t in enumerate(terms) if is_call(t) and matrix[:, i].max() > 0]
     if not cols or len(groups) < 2:

@@ -277,10 +277,10 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
     if missing:
         raise FatalError(f"unknown case id {missing[0]!r}", location=str(suite.path),
                          hint="list the ids with `agentbook eval list SUITE`")
+    cases = [(cid, suite.get_case(cid)) for cid in wanted]  # first: a bad case is the file's error, at its line
     for spec in (opts.model, opts.grader):
         if spec:
             check_spec(spec)
-    cases = [(cid, suite.get_case(cid)) for cid in wanted]
     started = time.time()
     try:
         results = await asyncio.gather(*(run.case(cid, case) for cid, case in cases))

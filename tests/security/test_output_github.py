@@ -146,6 +146,12 @@ def test_inert_leaves_ordinary_words_and_addresses_alone() -> None:
     assert inert(kept) == kept
     assert not CLOSES.search(inert("Fixes #1; closes: acme/widgets#2; resolved GH-3"))
     assert not MENTION.search(inert("@octocat and @acme/owners"))
+    # a keyword that goes on as a word or a path is no keyword: a ticket GH-12's branch, named in the
+    # report (a code span, where a joiner hides in what a reviewer copies), is left whole
+    branch = "git checkout agentbook/fix-prompt/gh-12 (fixed_in/#3, closed-form #4)"
+    assert inert(branch) == branch
+    for text in ("Fixes GH-12", "fixes: gh-12", "prefixes #1", "Fixes**#1**", "resolved acme/w#2", "closes(#3)"):
+        assert not CLOSES.search(inert(text)), text
 
 
 def test_a_password_in_the_remote_url_is_not_printed_when_it_is_not_githubs(run_cli, git_repo: Path,

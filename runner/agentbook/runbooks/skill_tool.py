@@ -4,6 +4,7 @@ its folder (references/, scripts/, assets/) when the body points to one."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from agentbook.session.tools import ToolContext, ToolResult
 from agentbook.session.tools.files import open_regular
 
 MAX_CHARS = 40_000
+MAX_LISTED = 50  # files of a skill's folder named when its body is read
 
 
 class SkillTool:
@@ -39,10 +41,9 @@ class SkillTool:
         path, body = skills[name]
         rel = args.get("file")
         if not rel:
-            files = sorted(str(p.relative_to(path.parent)) for p in path.parent.rglob("*")
-                           if p.is_file() and p != path)
-            listing = ("\n\nFiles in this skill (read one with the `file` argument): " + ", ".join(files[:50])
-                       if files else "")
+            files, more = _files(path.parent, path.name)
+            listing = ("\n\nFiles in this skill (read one with the `file` argument): " + ", ".join(files)
+                       + (" and more (the body names the ones to read)" if more else "") if files else "")
             return ToolResult(_bounded(body.strip() + listing))
         folder = path.parent.resolve()
         target = (path.parent / str(rel)).resolve()
@@ -56,6 +57,23 @@ class SkillTool:
         text = raw.decode("utf-8", errors="replace")
         return ToolResult(_bounded(text) if len(raw) <= MAX_CHARS * 4 else
                           text[:MAX_CHARS] + "\n[truncated: the file is longer]")
+
+
+def _files(folder: Path, skill_md: str) -> tuple[list[str], bool]:
+    """Up to MAX_LISTED files of a skill's folder (its own files first, then each folder in name order), and
+    whether there are more.
+    The walk stops there: a skill folder may be (or link to) a checkout's top, and listing it whole
+    (rglob, then sort) walked every file of the repository, its git data too, on each call."""
+    found: list[str] = []
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d.lower() != ".git")
+        rel = Path(top).relative_to(folder)
+        for name in sorted(names):
+            if rel.parts or name != skill_md:
+                found.append((rel / name).as_posix())
+                if len(found) > MAX_LISTED:
+                    return found[:MAX_LISTED], True
+    return found, False
 
 
 def _git_data(folder: Path, target: Path) -> bool:

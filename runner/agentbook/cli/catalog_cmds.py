@@ -11,10 +11,11 @@ import yaml
 from agentbook.catalog.install import install_skills
 from agentbook.catalog.loader import Catalog, LoadProblem, load_catalog
 from agentbook.catalog.runbook import Runbook
-from agentbook.catalog.skill import Skill
+from agentbook.catalog.skill import Skill, folder_files
 from agentbook.cli.output import bounded, emit_json, json_option
 
 MAX_PROBLEMS = 10
+FILES_SHOWN = 50  # files of a skill's folder `skills show` names; --json lists them all
 repo_option = click.option("--repo", "repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
                            show_default=True, help="Repository whose catalog to read.")
 
@@ -100,14 +101,15 @@ def skill_json(skill: Skill) -> dict[str, Any]:
 def skills_show(name: str, full: bool, repo: Path, as_json: bool) -> None:
     """Front-matter, files and the outline of one skill (--full for the body)."""
     skill = load_catalog(repo).require_skill(name)
-    files = sorted(str(p.relative_to(skill.dir)) for p in skill.dir.rglob("*") if p.is_file())
     outline = [line for line in skill.body.split("\n") if line.startswith("#")]
     if as_json:
-        emit_json({**skill_json(skill), "front": skill.front, "files": files, "outline": outline,
-                   **({"body": skill.body} if full else {})})
+        emit_json({**skill_json(skill), "front": skill.front, "files": folder_files(skill.dir, "")[0],
+                   "outline": outline, **({"body": skill.body} if full else {})})
         return
+    files, more = folder_files(skill.dir, "", FILES_SHOWN)  # SKILL.md too, as before
     click.echo(f"# {skill.name}  ({_source(skill)}: {skill.path})\n{_front_yaml(skill.front)}\n")
-    click.echo("files: " + bounded(", ".join(files), 600, "see the folder"))
+    click.echo("files: " + bounded(", ".join(files), 600, "see the folder")
+               + (" and more (--json lists them all)" if more else ""))
     if full:
         click.echo("\n" + skill.body.strip("\n"))
     else:

@@ -132,10 +132,12 @@ def skills_install(names: tuple[str, ...], target: Path, link: bool, force: bool
     chosen = [catalog.require_skill(n) for n in names] if names else _installable(catalog, target)
     results = install_skills(chosen, target, link=link, force=force)
     errors = {r.name: _spec_errors(r.path) for r in results}
+    outside = _links_out(results) if link else []
     if as_json:
         emit_json({"target": str(target), "installed": [
             {"name": r.name, "path": str(r.path), "action": r.action, "source": str(r.source),
-             "errors": [f.to_json() for f in errors[r.name]]} for r in results]})
+             "errors": [f.to_json() for f in errors[r.name]], "link_leaves_repository": r.name in outside}
+            for r in results]})
         return
     for r in results:
         click.echo(f"{r.action:<9} {r.name} -> {r.path}")
@@ -145,8 +147,25 @@ def skills_install(names: tuple[str, ...], target: Path, link: bool, force: bool
     if broken:  # a copy of someone else's slip: the repository's own `validate` fails on it from now on
         click.echo(f"{broken} installed skill{'s break' if broken > 1 else ' breaks'} the spec: agentbook validate "
                    "(or --json) in the repository fails on it until it is fixed there or upstream")
+    if outside:  # what the repository's validate then says of each, and what a clone holds
+        click.echo(f"note: {len(outside)} link{'s lead' if len(outside) > 1 else ' leads'} out of the repository "
+                   f"{target}/ is in: its agentbook validate reports each (link-outside) and a clone has none "
+                   "of them; install without --link to commit copies")
     if not results:
         click.echo("no skills to install")
+
+
+def _links_out(results: list[Any]) -> list[str]:
+    """The installed links that lead out of the git work tree their folder is in (none outside one)."""
+    from agentbook.catalog.loader import leads_out
+
+    out = []
+    for r in results:
+        top = next((d for d in [r.path.parent.resolve(), *r.path.parent.resolve().parents] if (d / ".git").exists()),
+                   None)
+        if top is not None and leads_out(r.path, top):
+            out.append(r.name)
+    return out
 
 
 def _spec_errors(installed: Path) -> list[Any]:

@@ -4,10 +4,10 @@ its folder (references/, scripts/, assets/) when the body points to one."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from agentbook.catalog.skill import folder_files
 from agentbook.session.paths import git_data_places
 from agentbook.session.tools import ToolContext, ToolResult
 from agentbook.session.tools.files import open_regular
@@ -41,7 +41,7 @@ class SkillTool:
         path, body = skills[name]
         rel = args.get("file")
         if not rel:
-            files, more = _files(path.parent, path.name)
+            files, more = folder_files(path.parent, path.name, MAX_LISTED)
             listing = ("\n\nFiles in this skill (read one with the `file` argument): " + ", ".join(files)
                        + (" and more (the body names the ones to read)" if more else "") if files else "")
             return ToolResult(_bounded(body.strip() + listing))
@@ -57,23 +57,6 @@ class SkillTool:
         text = raw.decode("utf-8", errors="replace")
         return ToolResult(_bounded(text) if len(raw) <= MAX_CHARS * 4 else
                           text[:MAX_CHARS] + "\n[truncated: the file is longer]")
-
-
-def _files(folder: Path, skill_md: str) -> tuple[list[str], bool]:
-    """Up to MAX_LISTED files of a skill's folder (its own files first, then each folder in name order), and
-    whether there are more.
-    The walk stops there: a skill folder may be (or link to) a checkout's top, and listing it whole
-    (rglob, then sort) walked every file of the repository, its git data too, on each call."""
-    found: list[str] = []
-    for top, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d.lower() != ".git")
-        rel = Path(top).relative_to(folder)
-        for name in sorted(names):
-            if rel.parts or name != skill_md:
-                found.append((rel / name).as_posix())
-                if len(found) > MAX_LISTED:
-                    return found[:MAX_LISTED], True
-    return found, False
 
 
 def _git_data(folder: Path, target: Path) -> bool:

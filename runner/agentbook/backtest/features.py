@@ -27,6 +27,12 @@ land together however they are worded, and keep failures that share nothing apar
   failures carry them clearly more often than passing runs (`call_enriched`: a one-sided Fisher test,
   Benjamini-Hochberg corrected), so a cause that leaves no error but a mark in what the run did (the SQL
   names a renamed column, joins a line table) is bound by that mark;
+- an analyst's word, word pair or error class that names an error the failures' traces record weighs by
+  how much more often failures' traces record it than passing runs' (`quoted_contrast`, the same
+  Fisher test as the calls), whether or not the traces' errors are features: an analyst that quotes a
+  run's first error quotes a harmless one (a timeout retried with success) in a causeless failure as
+  in a cause's, and it must bind neither; a failure's meaning counts as far as its words are not such
+  terms (`Unbound.kept`), and each cohort's evidence says what binds nothing (evidence.py);
 - words an analyst's writing style puts around every finding weigh nothing: a term counts as far as
   the failures using it agree on those fields beyond chance (`field_agreement`), which a style's
   framing ("Finding: ... Impact: ...", "I traced the run ...", a shorthand's function words) never

@@ -131,3 +131,16 @@ def test_validate_of_a_report_says_it_is_no_runbook_instead_of_asking_for_front_
     Path("runbooks").mkdir()
     Path("runbooks/half.md").write_text("## A step\n")
     assert "error[frontmatter-missing]" in run_cli("validate", "runbooks/half.md").out
+
+
+def test_a_manifest_of_another_shape_is_summed_up_by_kind(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """A manifest whose 2,000 lines all lack the same fields (a file of another shape) gave five problems
+    and 'and 5995 more problems': not that every line had the same three, nor how many lines each."""
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({"id": f"x{n}"}) + "\n" for n in range(2000)) + "not json\n")
+    res = run_cli("backtest", "import", manifest, tmp_path / "bt")
+    assert res.code == 3
+    assert res.err.strip().endswith(
+        " and 5996 more problems; in all: 'account' must be a non-empty string (2000 lines); 'trace' must be a "
+        "non-empty string (2000 lines); needs 'verdict' (one of correct, wrong, partial) or a numeric 'score' "
+        "(2000 lines); 1 other kind (fix the manifest; nothing was imported)"), res.err

@@ -200,5 +200,6 @@ def test_a_chosen_encoder_that_is_not_installed_is_a_clear_error(backtest: Path)
                          env={**os.environ, "NO_COLOR": "1"})
     assert run.returncode == 3, run.stderr
     assert f"--meaning minilm: {hidden} is not installed" in run.stderr and "make meaning" in run.stderr
+    assert run.stderr.count("make meaning") == 1, run.stderr  # the hint once, not in the message and again after it
     assert "Traceback" not in run.stderr + run.stdout
     assert not (backtest / "cohorts" / "index.json").exists()

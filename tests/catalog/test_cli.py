@@ -211,3 +211,20 @@ def test_agentbooks_own_catalog_validates_clean(run_cli) -> None:
     # show, agentbook's own skills and runbooks validating, is checked here.
     res = run_cli("validate", "--profile", "anthropic", REPO_ROOT / "skills", REPO_ROOT / "runbooks", "--json")
     assert res.code == 0, res.out
+
+
+def test_skills_show_of_a_folder_that_is_a_checkout_names_50_files_and_no_git_data(run_cli, tmp_path: Path) -> None:
+    """`skills show` listed a skill's folder by walking all of it (rglob): a folder that is a checkout's
+    top was walked whole, git data included, and cut at 600 characters without saying how to see the rest."""
+    skill = tmp_path / "skills" / "big"
+    (skill / ".git" / "objects").mkdir(parents=True)
+    (skill / "SKILL.md").write_text("---\nname: big\ndescription: A skill in a checkout.\n---\nBody.\n")
+    for n in range(80):
+        (skill / ".git" / "objects" / f"{n:02d}").write_text("x")
+        (skill / f"f{n:02d}.md").write_text("x")
+    shown = run_cli("skills", "show", "big", "--repo", str(tmp_path))
+    files = next(line for line in shown.out.splitlines() if line.startswith("files: "))
+    assert files.startswith("files: SKILL.md, f00.md, f01.md") and ".git" not in files
+    assert files.endswith(" and more (--json lists them all)"), files
+    listed = json.loads(run_cli("skills", "show", "big", "--repo", str(tmp_path), "--json").out)["files"]
+    assert listed == ["SKILL.md", *(f"f{n:02d}.md" for n in range(80))]

@@ -36,7 +36,7 @@ def test_link(run_cli, repo: Path) -> None:
     res = run_cli("skills", "install", "alpha", "--target", ".agents/skills", "--link", "--json")
     data = json.loads(res.out)
     assert data["installed"] == [{"name": "alpha", "path": ".agents/skills/alpha", "action": "linked",
-                                  "source": str(repo / "skills/alpha"), "errors": []}]
+                                  "source": str(repo / "skills/alpha"), "errors": [], "link_leaves_repository": False}]
     link = repo / ".agents/skills/alpha"
     assert link.is_symlink() and link.resolve() == repo / "skills/alpha"
 
@@ -98,3 +98,55 @@ def test_installed_copies_never_shadow_agentbook_and_upgrade_without_force(run_c
     again = run_cli("skills", "install", "eval-tool", "--target", ".claude/skills")
     assert again.out == "unchanged eval-tool -> .claude/skills/eval-tool\n"
     assert skill_md.read_text().endswith("Our team's extra rule.\n")
+
+
+def test_an_untouched_copy_is_known_by_its_stat_and_an_edit_by_its_bytes(run_cli, repo: Path) -> None:
+    """The catalog asks of every installed copy, each time it loads, whether it is unchanged; that read
+    every byte of the copy (a skill with 135 MB of assets: 0.7 s per `skills list`, per skill tool call).
+    Untouched files are known by their paths, sizes and times; an edit that keeps a file's size and
+    puts its mtime back is still an edit (its ctime moved), and a copy of the copy is judged by bytes."""
+    import os
+    import shutil
+    import time
+
+    from agentbook.catalog.install import MARKER, pristine_copy
+
+    assert run_cli("skills", "install", "alpha", "--target", ".claude/skills").code == 0
+    copy = repo / ".claude/skills/alpha"
+    marker = json.loads((copy / MARKER).read_text())
+    (copy / MARKER).write_text(json.dumps({**marker, "tree": "0" * 64}))  # a wrong byte hash: never consulted
+    assert pristine_copy(copy)
+    (copy / MARKER).write_text(json.dumps(marker))
+    elsewhere = repo / "elsewhere-alpha"
+    shutil.copytree(copy, elsewhere)  # new ctimes: the bytes decide
+    assert pristine_copy(elsewhere)
+    notes = copy / "references/notes.md"
+    before = notes.stat()
+    time.sleep(0.05)  # past the kernel's timestamp tick, so the edit gets a ctime of its own
+    notes.write_text(notes.read_text().replace("notes", "NOTES"))
+    os.utime(notes, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert notes.stat().st_size == before.st_size and notes.stat().st_mtime_ns == before.st_mtime_ns
+    assert not pristine_copy(copy)
+
+
+def test_links_out_of_the_targets_repository_are_named_with_what_follows(run_cli, repo: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`skills install --link` into another git repository said only "linked ...": that repository's
+    `agentbook validate` then failed on each link (link-outside) and its clones had none of them."""
+    import subprocess
+
+    (repo / ".git").mkdir()  # the skills' own repository: links inside it are fine
+    inside = run_cli("skills", "install", "alpha", "--target", ".agents/skills", "--link")
+    assert inside.out == "linked    alpha -> .agents/skills/alpha\n"
+    other = repo / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    target = other / ".claude" / "skills"
+    out = run_cli("skills", "install", "alpha", "beta", "--target", target, "--link")
+    assert out.code == 0
+    assert out.out.splitlines()[-1] == (
+        f"note: 2 links lead out of the repository {target}/ is in: its agentbook validate reports each "
+        "(link-outside) and a clone has none of them; install without --link to commit copies")
+    data = json.loads(run_cli("skills", "install", "alpha", "--target", target, "--link", "--json").out)
+    assert data["installed"][0]["link_leaves_repository"] is True
+    monkeypatch.chdir(other)
+    assert "error[link-outside]" in run_cli("validate").out  # what the note says follows

@@ -74,3 +74,28 @@ def test_bom_and_crlf_skills_load(tmp_path: Path) -> None:
     cat = load_catalog(tmp_path, shipped=None)
     assert [(s.name, s.description) for s in cat.skills] == [("windows", "Saved on Windows.")]
     assert cat.problems == []
+
+
+def test_a_skill_reached_again_by_a_link_is_read_once_without_a_note(tmp_path: Path, write_skill) -> None:
+    """`.claude/skills` a link to `skills/` (so Claude Code sees the repo's skills), and `skills install
+    --link` of agentbook's own skills into `.agents/skills`: `skills list` said "skipped" of each link
+    (twice for a broken skill, once per linked shipped skill, "a symlink that leads out of the
+    repository"), though each skill behind them is listed, or noted, once already."""
+    shipped = tmp_path / "shipped"
+    write_skill(shipped / "skills", "tool", "name: tool\ndescription: Shipped.\n")
+    repo = tmp_path / "repo"
+    write_skill(repo / "skills", "mine", "name: mine\ndescription: Mine.\n")
+    write_skill(repo / "skills", "broken", "name: broken\n")
+    (repo / ".claude").mkdir()
+    (repo / ".claude" / "skills").symlink_to("../skills")
+    (repo / ".agents" / "skills").mkdir(parents=True)
+    (repo / ".agents" / "skills" / "tool").symlink_to(shipped / "skills" / "tool")
+    cat = load_catalog(repo, shipped=shipped)
+    assert [(s.name, s.source, s.path) for s in cat.skills] == [
+        ("mine", "repo", repo / "skills/mine/SKILL.md"), ("tool", "agentbook", shipped.resolve() / "skills/tool/SKILL.md")]
+    assert [(p.path, p.reason) for p in cat.problems] == [
+        (repo / "skills/broken/SKILL.md", "skipped: no description in the front-matter")]
+    (repo / ".agents" / "skills" / "away").symlink_to(tmp_path / "elsewhere")  # out, and not agentbook's: noted
+    write_skill(tmp_path, "elsewhere", "name: away\ndescription: Out of the repo.\n")
+    assert [p.reason for p in load_catalog(repo, shipped=shipped).problems][-1] == (
+        "skipped: a symlink that leads out of the repository")

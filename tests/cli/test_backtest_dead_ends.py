@@ -5,10 +5,15 @@ whatever it finds)."""
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import CliResult
+from tests.conftest import REPO_ROOT, CliResult
+
+from agentbook.catalog import parse_runbook
+from agentbook.runbooks.render import fill
 
 FOLDER = "backtests/2026-11"
 ANALYSIS = f"{FOLDER}/investigations/acme/inv-0070/analysis.json"
@@ -53,3 +58,57 @@ def test_each_step_names_the_next_as_the_runbook_runs_it(example_cwd: Path, run_
     assert report.code == 0
     assert report.out.splitlines()[-1] == (f"next: read {FOLDER}/report.md; a fix per top cohort: agentbook backtest "
                                            f"fixes {FOLDER} --code PATH --eval-model SPEC")
+
+
+def _gate(step: int) -> Callable[[], subprocess.CompletedProcess[str]]:
+    """analyze-backtest's gate of `step`, filled with the example ticket's inputs, run by bash here."""
+    (gate,) = parse_runbook(REPO_ROOT / "runbooks" / "analyze-backtest.md").steps[step - 1].gates
+    command = fill(gate.command, {"inputs": {"backtest": FOLDER}}, where="analyze-backtest.md", quote=shlex.quote)
+    return lambda: subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
+
+
+def test_the_cluster_and_report_gates_prove_there_are_causes_and_show_them(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """analyze-backtest's report gate was `grep -q "## Top causes by impact" report.md`: it passed on a
+    report of no cause at all (report.md has that heading with "No cohorts yet" under it), and, like the
+    cluster gate (`test -s cohorts/index.json`), it passed without a word, so the next step's message
+    (which opens with the passing gates' output) said nothing of the cohorts the fixes are proposed for."""
+    cluster_gate, report_gate = _gate(3), _gate(4)
+    assert run_cli("backtest", "import", "backtest/manifest.jsonl", FOLDER).code == 0
+    assert run_cli("backtest", "analyze", FOLDER, "--model", "scripted:backtest/analyst.script.yaml").code == 0
+    assert run_cli("backtest", "report", FOLDER, "--no-charts").code == 0  # before cluster: no causes
+    assert "No cohorts yet" in Path(FOLDER, "report.md").read_text()
+    assert report_gate().returncode == 1 and cluster_gate().returncode != 0
+    assert run_cli("backtest", "cluster", FOLDER, "--code", ".", "--meaning", "none").code == 0
+    assert run_cli("backtest", "report", FOLDER, "--no-charts").code == 0
+    clustered, reported = cluster_gate(), report_gate()
+    assert clustered.returncode == 0 and reported.returncode == 0, clustered.stderr + reported.stderr
+    assert (f"{FOLDER}/cohorts/query-generation-logql-parse-syntax-unexpected.md:- count: 18 failures "
+            in clustered.stdout), clustered.stdout
+    lines = reported.stdout.splitlines()
+    assert lines[0].startswith("### 1. Missing \\| logfmt parser") and lines[1] == "- code: `prompts/logql.md:10`", lines
+    assert sum(line.startswith("### ") for line in lines) == 5  # the top causes, bounded as report.md is
+
+
+def test_import_names_ten_kept_ids_and_says_json_has_them_all(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """`backtest import --update` listed every id in --json (right: JSON is complete) but put the counts
+    nowhere, so a reader of its first 1,500 characters (the runbook's gate output, cut for the next step)
+    saw a list of ids and no totals; its text named ten kept ids and not how many more there were."""
+    manifest = Path("backtest/manifest.jsonl")
+    assert run_cli("backtest", "import", manifest, FOLDER).code == 0
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    for row in rows[:12]:
+        Path(FOLDER, "investigations", row["account"], row["id"], "analysis.json").write_text('{"verdict": "wrong"}')
+        row["answer"] = "changed"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = run_cli("backtest", "import", manifest, FOLDER, "--update")
+    assert text.code == 0
+    kept = text.out.splitlines()[1]
+    assert kept.startswith("12 changed in the manifest but already analysed") and kept.endswith(
+        f"{rows[9]['id']} and 2 more (--json lists them all)"), kept
+    whole = run_cli("backtest", "import", manifest, FOLDER, "--update", "--json")
+    data = json.loads(whole.out)
+    assert list(data)[:3] == ["out", "total", "counts"]
+    assert data["counts"] == {"imported": 0, "refreshed": 0, "unchanged": 188, "kept_changed": 12}
+    assert len(data["unchanged"]) == 188 and len(data["kept_changed"]) == 12

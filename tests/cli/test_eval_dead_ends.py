@@ -342,3 +342,24 @@ def test_a_typo_in_model_is_refused_before_the_suite_runs(tmp_path: Path, run_cl
     res = run_cli("eval", "run", str(suite), "--model", "scripted")
     assert res.code == 3 and res.err.startswith("agentbook: error: bad model spec 'scripted'")
     assert not (tmp_path / ".agentbook" / "runs").exists()
+
+
+def test_a_case_of_many_fields_is_cut_before_a_field_and_names_it(tmp_path: Path,
+                                                                 run_cli: Callable[..., CliResult]) -> None:
+    """A case whose fields are each short but add up past the view's 8,000 characters was cut at the
+    8,000th: inside a quoted string (`v28: "key: value # ke`), so the view read as no YAML at all, and
+    its pointer said `--field PATH` without naming the first field left out."""
+    value = ("key: value # " * 21)[:270]
+    fields = "".join(f'      v{n:02d}: "{value}"\n' for n in range(40))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"prompts: ['{{{{v00}}}}']\ntests:\n  - id: many\n    vars:\n{fields}"
+                     "    assert: [{type: contains, value: x}]\n")
+    shown = run_cli("eval", "show", suite, "many")
+    assert shown.code == 0
+    *view, last = shown.out.rstrip("\n").split("\n")
+    case = yaml.safe_load("\n".join(view[1:]))  # after the `# case` line: YAML whole fields only
+    first = f"v{len(case['vars']):02d}"
+    assert 20 < len(case["vars"]) < 40 and all(v == value for v in case["vars"].values())
+    assert last.startswith("[... ") and last.endswith(
+        f" bytes more, from vars.{first} on: read it with --field vars.{first}, or everything with --full]"), last
+    assert run_cli("eval", "show", suite, "many", "--field", f"vars.{first}").out == value + "\n"

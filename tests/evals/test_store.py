@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from agentbook.errors import FatalError
 from agentbook.evals import state
 from agentbook.evals.index import build_index
 from agentbook.evals.indexstore import IndexStore, stat_key
@@ -103,6 +105,56 @@ def test_anchors_take_the_full_round_trip(tmp_path: Path) -> None:
     text = path.read_text()
     assert "assert: *common" in text and "- id: a  # first" in text and "vars: {q: 3}" in text
     assert suite.get_case("a")["assert"] == [{"type": "contains", "value": "ok"}]
+
+
+MERGED = ("description: merge keys\nprompts:\n  - 'Answer: {{q}}'\n"
+          "x-base: &base\n  vars:\n    q: hello\n  assert:\n    - type: contains\n      value: hello\n"
+          "tests:\n  - <<: *base\n    description: first\n"
+          "  - <<: *base\n    description: second\n    vars:\n      q: other\n")
+
+
+def test_cases_without_ids_that_merge_an_anchor_list_and_show_what_they_run_with(tmp_path: Path) -> None:
+    """promptfoo users share a case's parts with `<<: *base` and write no ids: each case, cut out to
+    derive its id, named an anchor outside it (the suite did not list: undefined alias); `show` printed
+    the merge key and the anchor's copy rather than the fields the case runs with."""
+    path = tmp_path / "suite.yaml"
+    path.write_text(MERGED)
+    suite = open_suite(path)
+    _first, second = (c.id for c in suite.list_cases())
+    assert suite.get_case(second) == {"description": "second", "vars": {"q": "other"},
+                                      "assert": [{"type": "contains", "value": "hello"}]}
+    text = suite.case_text(second)
+    assert yaml.safe_load(text) == suite.get_case(second)
+    assert not [line for line in text.splitlines() if "<<" in line and not line.startswith("#")]
+    assert "(line 13 writes them)" in text.splitlines()[0]
+
+
+def test_an_edit_through_a_merge_key_changes_that_case_only(tmp_path: Path) -> None:
+    """`assert[0].value` of a case that merges `assert` from an anchor was changed in the anchor, so
+    every case merging it changed too; now the case gets its own `assert`, written after its keys."""
+    path = tmp_path / "suite.yaml"
+    path.write_text(MERGED)
+    suite = open_suite(path)
+    first, second = (c.id for c in suite.list_cases())
+    suite.edit_case(first, [("assert[0].value", "bye")])
+    assert suite.get_case(first)["assert"] == [{"type": "contains", "value": "bye"}]
+    assert suite.get_case(second)["assert"] == [{"type": "contains", "value": "hello"}]
+    assert yaml.safe_load(path.read_text())["x-base"]["assert"][0]["value"] == "hello"
+    assert changed_lines(MERGED, path.read_text()) == [
+        "-  - <<: *base", f"+  - id: {first}", "+    <<: *base",
+        "+    assert:", "+      - type: contains", "+        value: bye"]
+
+
+def test_unsetting_a_merged_key_is_refused_not_a_silent_no_op(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text(MERGED)
+    suite = open_suite(path)
+    first = suite.list_cases()[0].id
+    with pytest.raises(FatalError, match="comes from a `<<:` merge key") as err:
+        suite.edit_case(first, unsets=["vars"])
+    assert err.value.exit_code == 3 and path.read_text() == MERGED
+    suite.edit_case(first, unsets=["vars.q"])  # inside the merged mapping: the case's own copy loses it
+    assert suite.get_case(first)["vars"] == {} and yaml.safe_load(path.read_text())["x-base"]["vars"] == {"q": "hello"}
 
 
 def test_flow_style_and_multi_document_files_are_flagged() -> None:

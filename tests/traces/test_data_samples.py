@@ -314,3 +314,41 @@ def test_weave_call_records_read_like_the_log_they_came_from(tmp_path: Path) -> 
     shape = [(s.span_id, s.parent_id, s.kind, s.name, s.status, s.status_message, s.total_tokens) for s in from_log.spans]
     assert sorted(shape) == sorted((s.span_id, s.parent_id, s.kind, s.name, s.status, s.status_message, s.total_tokens)
                                    for s in from_calls.spans)
+
+
+def _weave_calls() -> list[dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for line in (DATA / "weave-run" / "calls.wal.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["type"] in ("call_start", "call_end"):
+            part = record["req"].get("start") or record["req"].get("end")
+            merged.setdefault(part["id"], {}).update({k: v for k, v in part.items() if v is not None})
+    return list(merged.values())
+
+
+def _summed(call: dict[str, Any]) -> tuple[int, int]:
+    usage = call["summary"]["usage"].values()
+    return sum(u["prompt_tokens"] for u in usage), sum(u["completion_tokens"] for u in usage)
+
+
+def test_weave_summary_usage_is_a_calls_own_tokens_less_its_childrens(tmp_path: Path) -> None:
+    """`summary.usage` sums a call and everything under it: the whole log counts each model call's tokens
+    once (the agent above them none); the root alone (as the calls table exports it) carries them all;
+    an op with no kind whose output is not a completion but whose own usage made requests is a model call."""
+    calls = _weave_calls()
+    root = next(c for c in calls if c.get("parent_id") is None and "usage" in c.get("summary", {}))
+    (whole,) = read_trace(DATA / "weave-run" / "calls.wal.jsonl")
+    assert (sum(s.input_tokens or 0 for s in whole.spans), sum(s.output_tokens or 0 for s in whole.spans)) == _summed(root)
+    assert next(s for s in whole.spans if s.span_id == root["id"]).input_tokens is None
+    alone = tmp_path / "roots.json"
+    alone.write_text(json.dumps([root]), encoding="utf-8")
+    (trace,) = read_trace(alone)
+    assert (trace.spans[0].input_tokens, trace.spans[0].output_tokens) == _summed(root)
+    assert trace.spans[0].kind == root["attributes"]["weave"]["kind"]
+    chat = next(c for c in calls if isinstance(c.get("output"), dict) and "usage" in c["output"])
+    assert "kind" not in chat["attributes"]["weave"]
+    wrapped = dict(chat, output=chat["output"]["choices"][0]["message"]["content"], inputs={"question": "why?"})
+    (alone := tmp_path / "wrapped.json").write_text(json.dumps([wrapped]), encoding="utf-8")
+    (trace,) = read_trace(alone)
+    assert trace.spans[0].kind == "llm"
+    assert (trace.spans[0].input_tokens, trace.spans[0].output_tokens) == _summed(chat)

@@ -73,10 +73,13 @@ BATCH = 256
 DATA = Path(__file__).resolve().parents[1] / "data" / "meaning"
 def install_hint() -> str:
     """How to install the encoders: never `pip install 'agentbook[meaning]'`, which on a package index
-    installs another project of that name (`version.extra_hint`)."""
-    from agentbook.version import extra_hint
+    installs another project of that name (`version.extra_hint`); `make meaning` only in a checkout,
+    the one place that has the Makefile (a wheel's user was told to run it)."""
+    from agentbook.version import extra_hint, version_info
 
-    return f"make meaning, or {extra_hint('meaning')}"
+    if version_info().source == "checkout":
+        return f"make meaning, or {extra_hint('meaning')}"
+    return extra_hint("meaning")
 
 # WordLlama: a static token-embedding table
 PACKAGE = "wordllama"
@@ -258,7 +261,7 @@ def package_root(package: str = PACKAGE, version: str = VERSION) -> Path:
     """Where an installed package's files are, without running its code."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.origin:
-        raise Unavailable(f"{package} is not installed ({install_hint()})")
+        raise Unavailable(f"{package} is not installed")  # how to install it: _embedder adds install_hint()
     return Path(spec.origin).parent
 
 
@@ -383,7 +386,7 @@ def _embedder(name: str) -> tuple[Model | None, Meaning]:
         if name != AUTO:
             raise MeaningUnavailable(f"--meaning {name}: {e}",
                                          hint=f"{install_hint()}; --meaning auto falls back to words") from None
-        return None, Meaning(False, f"words only: {e}", chosen=AUTO)
+        return None, Meaning(False, f"words only: {e} ({install_hint()})", chosen=AUTO)
     described = f"{encoder.model} ({encoder.package} {encoder.version})"
     return model, Meaning(True, f"words and meaning ({encoder.name}: {described})", encoder=encoder.name,
                           chosen=name, model=described, sha256=encoder.weights_sha256)

@@ -61,7 +61,12 @@ class ImportSummary:
     total: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every id (JSON is complete: a script diffs them), with the counts first: a reader that sees
+        only the start of it (a gate's output cut for the next step) still learns how many of each."""
+        lists = ("imported", "refreshed", "unchanged", "kept_changed")
+        return {"out": self.out, "total": self.total,
+                "counts": {name: len(getattr(self, name)) for name in lists},
+                **{name: getattr(self, name) for name in lists}}
 
 
 def _file_sha(path: Path) -> str:

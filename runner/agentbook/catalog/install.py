@@ -58,7 +58,7 @@ def _install_one(skill: Skill, dest: Path, link: bool) -> Installed:
     else:
         shutil.copytree(source, new, symlinks=True, ignore=shutil.ignore_patterns(MARKER))
         marker = {"installed_by": "agentbook skills install", "skill": skill.name, "source": skill.source,
-                  "from": str(source), "tree": tree_hash(new)}
+                  "from": str(source), "tree": tree_hash(new), "stat": tree_stat(new)}
         (new / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     if existed:
         _remove(dest)
@@ -68,21 +68,66 @@ def _install_one(skill: Skill, dest: Path, link: bool) -> Installed:
     return Installed(skill.name, dest, action, source)
 
 
+CHUNK = 1 << 20
+
+
+def _tree_files(folder: Path) -> list[tuple[tuple[str, ...], os.DirEntry[str]]]:
+    """Every file and link under `folder` (links to folders not followed), the marker left out, as
+    (path parts, entry), in the order of sorted Paths (the hashes in existing markers depend on it)."""
+    out: list[tuple[tuple[str, ...], os.DirEntry[str]]] = []
+    pending: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
+    while pending:
+        parts, where = pending.pop()
+        with os.scandir(where) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(((*parts, entry.name), entry.path))
+                elif entry.name != MARKER and (entry.is_symlink() or entry.is_file()):
+                    out.append(((*parts, entry.name), entry))
+    return sorted(out, key=lambda item: item[0])
+
+
 def tree_hash(folder: Path) -> str:
-    """A hash of every file under `folder` (paths and bytes), the marker left out."""
+    """A hash of every file under `folder` (paths and bytes), the marker left out; files are read a
+    chunk at a time (a skill's asset may be larger than the memory to spare)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.name != MARKER and (p.is_file() or p.is_symlink())):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(os.readlink(path).encode() if path.is_symlink() else path.read_bytes())
+    for parts, entry in _tree_files(folder):
+        digest.update("/".join(parts).encode(errors="surrogateescape") + b"\0")
+        if entry.is_symlink():
+            digest.update(os.readlink(entry.path).encode(errors="surrogateescape"))
+        else:
+            with open(entry.path, "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    digest.update(chunk)
         digest.update(b"\0")
     return digest.hexdigest()
 
 
+def tree_stat(folder: Path) -> str:
+    """A hash of every file's path, size, mtime and ctime (never its bytes): equal to the marker's while
+    nobody has touched a file since the install wrote it. The ctime cannot be set back by hand, and a
+    clone or a copy gives new ones (then `pristine_copy` reads the bytes)."""
+    digest = hashlib.sha256()
+    for parts, entry in _tree_files(folder):
+        st = entry.stat(follow_symlinks=False)
+        digest.update(f"{'/'.join(parts)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n"
+                      .encode(errors="surrogateescape"))
+    return digest.hexdigest()
+
+
 def pristine_copy(folder: Path) -> bool:
-    """True for a copy `skills install` made that nobody has changed since."""
+    """True for a copy `skills install` made that nobody has changed since. The catalog asks this of
+    every installed copy each time it loads (skills list, each run, the skill tool): when no file was
+    touched since the install the stat hash says so without reading the bytes; else the tree hash
+    decides. (The marker is the repository's to write, like the copy: a forged one makes an edited
+    copy give way to agentbook's own skill, never the other way round.)"""
     try:
         marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-        return not folder.is_symlink() and isinstance(marker, dict) and marker.get("tree") == tree_hash(folder)
+        if folder.is_symlink() or not isinstance(marker, dict):
+            return False
+        if marker.get("stat") and marker.get("stat") == tree_stat(folder):
+            return True
+        return bool(marker.get("tree") == tree_hash(folder))
     except (OSError, ValueError):
         return False
 

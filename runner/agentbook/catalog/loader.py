@@ -90,10 +90,13 @@ def load_catalog(repo_root: Path | str = ".", *, shipped: Path | None | Literal[
     None: leave it out)."""
     catalog = Catalog(root=Path(repo_root).resolve())
     installed: list[Path] = []
-    for root, source in catalog_roots(catalog.root, shipped):
+    roots = catalog_roots(catalog.root, shipped)
+    seen: set[Path] = set()
+    for root, source in roots:
         for sub in REPO_SKILL_DIRS if source == "repo" else ("skills",):
             for path in skill_files(root / sub):
-                _add_skill(catalog, path, source, installed)
+                if not _linked_again(path, source, seen, [r for r, s in roots if s == "agentbook"]):
+                    _add_skill(catalog, path, source, installed)
         for path in runbook_files(root / RUNBOOK_DIR):
             _add_runbook(catalog, path, source)
     for path in installed:  # unchanged installed copies only fill in for a skill agentbook does not ship
@@ -101,6 +104,20 @@ def load_catalog(repo_root: Path | str = ".", *, shipped: Path | None | Literal[
     catalog.skills.sort(key=lambda s: s.name)
     catalog.runbooks.sort(key=lambda r: r.name)
     return catalog
+
+
+def _linked_again(path: Path, source: str, seen: set[Path], shipped: list[Path]) -> bool:
+    """Whether a repository's SKILL.md is one the catalog reads anyway, by a link: the same file by a
+    second folder (`.claude/skills` a link to `skills/`), or agentbook's own shipped skill (`skills
+    install --link`). Each is left out without a note: `skills list` said "skipped" of every such
+    link, twice for a broken skill, though the skill it leads to is listed (or noted) once already."""
+    real = path.resolve()
+    if source == "repo" and any(root in real.parents for root in shipped):
+        return True
+    if real in seen:
+        return True
+    seen.add(real)
+    return False
 
 
 def leads_out(path: Path, root: Path) -> bool:

@@ -3,6 +3,7 @@ instructions), optionally with scripts/, references/ and assets/."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,23 @@ class SkillRead:
     path: Path
     front_matter: FrontMatter | None
     findings: list[Finding] = field(default_factory=list)
+
+
+def folder_files(folder: Path, skill_md: str = "SKILL.md", limit: int | None = None) -> tuple[list[str], bool]:
+    """The files of a skill's folder but `skill_md` ("" keeps it) (its own first, then each folder in name order),
+    at most `limit` of them, and whether there are more; never what is under a `.git` folder. With a
+    limit the walk stops there: a skill folder may be (or link to) a checkout's top, and listing it
+    whole (rglob, then sort) walked every file of the repository, its git data too, on each call."""
+    found: list[str] = []
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d.lower() != ".git")
+        rel = Path(top).relative_to(folder)
+        for name in sorted(names):
+            if rel.parts or name != skill_md:
+                found.append((rel / name).as_posix())
+                if limit is not None and len(found) > limit:
+                    return found[:limit], True
+    return found, False
 
 
 def find_skill_md(skill_dir: Path) -> Path | None:

@@ -13,6 +13,7 @@ from agentbook.models.spec import DEFAULT_MODEL, default_model
 # the choices of `backtest cluster --meaning` (agentbook.backtest.embeddings.CHOICES; kept here so --help
 # does not import the backtest package, and tests/backtest/test_embeddings.py checks the two agree)
 MEANING_CHOICES = ("auto", "wordllama", "minilm", "e5", "none")
+KEPT_SHOWN = 10  # ids `backtest import` names of those it kept unchanged; --json has them all
 
 
 @click.group("backtest")
@@ -92,8 +93,11 @@ def import_cmd(manifest: Path, out: Path, update: bool, jobs: int | None, as_jso
     click.echo(f"{out}: {len(summary.imported)} imported, {len(summary.refreshed)} refreshed, "
                f"{len(summary.unchanged)} unchanged of {summary.total}")
     if summary.kept_changed:
+        shown = ", ".join(summary.kept_changed[:KEPT_SHOWN])
+        more = len(summary.kept_changed) - KEPT_SHOWN
         click.echo(f"{len(summary.kept_changed)} changed in the manifest but already analysed, kept as they are "
-                   f"(delete their folders to re-import): {', '.join(summary.kept_changed[:10])}")
+                   f"(delete their folders to re-import): {shown}"
+                   + (f" and {more} more (--json lists them all)" if more > 0 else ""))
     click.echo(f"next: agentbook backtest analyze {out} --model SPEC")
     return EXIT_OK
 

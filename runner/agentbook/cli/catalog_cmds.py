@@ -11,10 +11,11 @@ import yaml
 from agentbook.catalog.install import install_skills
 from agentbook.catalog.loader import Catalog, LoadProblem, load_catalog
 from agentbook.catalog.runbook import Runbook
-from agentbook.catalog.skill import Skill
+from agentbook.catalog.skill import Skill, folder_files
 from agentbook.cli.output import bounded, emit_json, json_option
 
 MAX_PROBLEMS = 10
+FILES_SHOWN = 50  # files of a skill's folder `skills show` names; --json lists them all
 repo_option = click.option("--repo", "repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
                            show_default=True, help="Repository whose catalog to read.")
 
@@ -100,14 +101,15 @@ def skill_json(skill: Skill) -> dict[str, Any]:
 def skills_show(name: str, full: bool, repo: Path, as_json: bool) -> None:
     """Front-matter, files and the outline of one skill (--full for the body)."""
     skill = load_catalog(repo).require_skill(name)
-    files = sorted(str(p.relative_to(skill.dir)) for p in skill.dir.rglob("*") if p.is_file())
     outline = [line for line in skill.body.split("\n") if line.startswith("#")]
     if as_json:
-        emit_json({**skill_json(skill), "front": skill.front, "files": files, "outline": outline,
-                   **({"body": skill.body} if full else {})})
+        emit_json({**skill_json(skill), "front": skill.front, "files": folder_files(skill.dir, "")[0],
+                   "outline": outline, **({"body": skill.body} if full else {})})
         return
+    files, more = folder_files(skill.dir, "", FILES_SHOWN)  # SKILL.md too, as before
     click.echo(f"# {skill.name}  ({_source(skill)}: {skill.path})\n{_front_yaml(skill.front)}\n")
-    click.echo("files: " + bounded(", ".join(files), 600, "see the folder"))
+    click.echo("files: " + bounded(", ".join(files), 600, "see the folder")
+               + (" and more (--json lists them all)" if more else ""))
     if full:
         click.echo("\n" + skill.body.strip("\n"))
     else:
@@ -130,10 +132,12 @@ def skills_install(names: tuple[str, ...], target: Path, link: bool, force: bool
     chosen = [catalog.require_skill(n) for n in names] if names else _installable(catalog, target)
     results = install_skills(chosen, target, link=link, force=force)
     errors = {r.name: _spec_errors(r.path) for r in results}
+    outside = _links_out(results) if link else []
     if as_json:
         emit_json({"target": str(target), "installed": [
             {"name": r.name, "path": str(r.path), "action": r.action, "source": str(r.source),
-             "errors": [f.to_json() for f in errors[r.name]]} for r in results]})
+             "errors": [f.to_json() for f in errors[r.name]], "link_leaves_repository": r.name in outside}
+            for r in results]})
         return
     for r in results:
         click.echo(f"{r.action:<9} {r.name} -> {r.path}")
@@ -143,8 +147,25 @@ def skills_install(names: tuple[str, ...], target: Path, link: bool, force: bool
     if broken:  # a copy of someone else's slip: the repository's own `validate` fails on it from now on
         click.echo(f"{broken} installed skill{'s break' if broken > 1 else ' breaks'} the spec: agentbook validate "
                    "(or --json) in the repository fails on it until it is fixed there or upstream")
+    if outside:  # what the repository's validate then says of each, and what a clone holds
+        click.echo(f"note: {len(outside)} link{'s lead' if len(outside) > 1 else ' leads'} out of the repository "
+                   f"{target}/ is in: its agentbook validate reports each (link-outside) and a clone has none "
+                   "of them; install without --link to commit copies")
     if not results:
         click.echo("no skills to install")
+
+
+def _links_out(results: list[Any]) -> list[str]:
+    """The installed links that lead out of the git work tree their folder is in (none outside one)."""
+    from agentbook.catalog.loader import leads_out
+
+    out = []
+    for r in results:
+        top = next((d for d in [r.path.parent.resolve(), *r.path.parent.resolve().parents] if (d / ".git").exists()),
+                   None)
+        if top is not None and leads_out(r.path, top):
+            out.append(r.name)
+    return out
 
 
 def _spec_errors(installed: Path) -> list[Any]:

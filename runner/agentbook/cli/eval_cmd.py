@@ -15,7 +15,7 @@ from agentbook.console import echo
 from agentbook.errors import FatalError, UsageError
 from agentbook.evals import runs as runstore
 from agentbook.evals.cases import EditResult
-from agentbook.evals.fieldpath import get_path, parse_path, parse_value
+from agentbook.evals.fieldpath import format_path, get_path, parse_path, parse_value
 from agentbook.evals.listing import LIST_LIMIT, list_output
 from agentbook.evals.store import Suite, open_suite
 from agentbook.evals.views import (
@@ -83,10 +83,41 @@ def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None,
         return
     # the case as written (comments and all) when it fits; otherwise the cut view with pointers
     text = s.case_text(case_id) if full or not cuts else render_case(shown)
-    if not full:  # many small fields can still add up
-        text = bounded(text, 2 * DEFAULT_BUDGET, "read one field with --field PATH, or everything with --full")
+    if not full and len(text) > CASE_BUDGET:  # many small fields can still add up
+        text = _cut_at_a_field(render_case(shown), CASE_BUDGET)
     click.echo(f"# case {case_id} in {s.path}")
     click.echo(text.rstrip("\n"))
+
+
+CASE_BUDGET = 2 * DEFAULT_BUDGET  # characters of a case view
+
+
+def _cut_at_a_field(text: str, budget: int) -> str:
+    """The YAML view `text` cut before the first field that does not fit, with that field's path: a cut
+    at `budget` characters ended inside a quoted string (`v28: "key: value # ke`), which reads as no
+    YAML at all, and pointed at no field. Each key and list item starts a line here (block style)."""
+    import yaml
+
+    starts: list[tuple[int, str]] = []
+
+    def walk(node: yaml.Node, path: list[str | int]) -> None:
+        items: list[tuple[yaml.Node, yaml.Node, str | int]] = []
+        if isinstance(node, yaml.MappingNode):
+            items = [(k, v, str(k.value)) for k, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            items = [(v, v, i) for i, v in enumerate(node.value)]
+        for head, value, part in items:
+            starts.append((text.rfind("\n", 0, head.start_mark.index) + 1, format_path([*path, part])))
+            walk(value, [*path, part])
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, [])
+    fits = [(at, where) for at, where in starts if 0 < at <= budget]
+    at, where = max(fits, key=lambda fit: fit[0]) if fits else (text.rfind("\n", 0, budget) + 1 or budget, "")
+    first = next((w for a, w in starts if a == at), where)  # the outermost field that starts on that line
+    more = f", from {first} on: read it with --field {first}" if first else ": read one field with --field PATH"
+    return text[:at] + f"[... {len(text) - at} bytes more{more}, or everything with --full]"
 
 
 def _show_field(s: Suite, case_id: str, field_path: str, rng: str | None, full: bool, as_json: bool) -> None:

@@ -40,6 +40,7 @@ from agentbook.evals.index import (
 )
 from agentbook.evals.indexstore import IndexStore, Located, StatKey, stat_key
 from agentbook.evals.rows import CaseInfo
+from agentbook.evals.views import render_case
 from agentbook.evals.yamlio import (
     Style,
     dump_all_rt,
@@ -173,7 +174,11 @@ class CaseFile:
         from ruamel.yaml.comments import CommentedSeq
 
         _docs, seq, ids = self._slow_load(data)
-        return dump_rt(CommentedSeq([seq[self._locate_id(ids, case_id)]]))
+        case = seq[self._locate_id(ids, case_id)]
+        if _has_merge(case):  # as written it shows `<<:` and the anchor's copy, not what the case runs with
+            return (f"# `<<:` merge keys resolved (line {case.lc.line + 1} writes them): the case as it runs\n"
+                    + render_case(to_plain(case)))
+        return dump_rt(CommentedSeq([case]))
 
     def get_case(self, case_id: str) -> dict[str, Any]:
         one = self._one(case_id)
@@ -487,6 +492,15 @@ class _Fast:
     key: StatKey
     size: int
     before: bytes = b""  # `_last` only: the byte before the end of the list
+
+
+def _has_merge(node: Any) -> bool:
+    """Whether a loaded case uses a `<<:` merge key anywhere (ruamel keeps the merged maps in `.merge`)."""
+    if isinstance(node, dict):
+        return bool(getattr(node, "merge", None)) or any(_has_merge(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_merge(v) for v in node)
+    return False
 
 
 def _dash_first(chunk: bytes, dash_col: int) -> bool:

@@ -46,6 +46,12 @@ def mutation_for(sets: list[tuple[str, Any]], unsets: list[str]) -> Mutation:
             fieldpath.set_path(case, parts, value, case_id=case_id, styler=styled_like)
         for parts in parsed_unsets:
             _own_path(case, parts)
+            parent = fieldpath.get_path(case, parts[:-1], case_id=case_id) if len(parts) > 1 else case
+            if isinstance(parent, MutableMapping) and _merged(parent, str(parts[-1])):
+                path = fieldpath.format_path(parts)
+                raise FatalError(f"{path} of case {case_id} comes from a `<<:` merge key: removing it here "
+                                 "would leave the merged value in place", hint=f"set it instead "
+                                 f"(--set '{path}=...'), or change the mapping the merge key names")
             fieldpath.unset_path(case, parts, case_id=case_id)
 
     return apply
@@ -54,7 +60,9 @@ def mutation_for(sets: list[tuple[str, Any]], unsets: list[str]) -> Mutation:
 def _own_path(case: CommentedMap, parts: list[fieldpath.PathPart]) -> None:
     """Give the case its own copy of each anchored mapping or list on the way to the parent of `parts`.
     An alias (`assert: *checks`) loads as the very object its anchor does, so a change made in place
-    would change the anchor and every case that shares it, not only the case named."""
+    would change the anchor and every case that shares it, not only the case named. A key a `<<:` merge
+    key brings in is the merged mapping's own value, so it is copied in the same way (the case then
+    writes that key itself, which overrides the merge)."""
     node: Any = case
     for part in parts[:-1]:
         if isinstance(node, MutableMapping) and str(part) in node:
@@ -64,11 +72,22 @@ def _own_path(case: CommentedMap, parts: list[fieldpath.PathPart]) -> None:
         else:
             return  # a missing step: set_path/unset_path say what is missing
         child = node[key]
-        if _anchored(child):
+        if _merged(node, key):
+            child = copy.deepcopy(child)
+            _drop_anchors(child)
+            node[key] = child
+            node.move_to_end(key)  # written after the mapping's own keys, as one would write an override
+        elif _anchored(child):
             child = copy.deepcopy(child)
             _drop_anchors(child)  # the copy is this case's: no second definition of the anchor's name
             node[key] = child
         node = child
+
+
+def _merged(node: Any, key: str | int) -> bool:
+    """Whether `key` of this mapping comes from a `<<:` merge key rather than the mapping itself."""
+    own = getattr(node, "non_merged_items", None)
+    return bool(getattr(node, "merge", None)) and own is not None and key not in {k for k, _ in own()}
 
 
 def _anchor(node: Any) -> Any:

@@ -116,7 +116,8 @@ def _cut_spans(index: SuiteIndex, data: bytes, walk: _Walker) -> None:
         index.cases.append(CaseSpan(id=item.id or "", explicit_id=item.id is not None, lead=lead,
                                     start=start, end=end, line=item.line + 1,
                                     description=item.description, asserts=item.asserts))
-    _assign_missing_ids(index, data)
+    if index.fast:  # a slow-path file's cases are read whole (an alias's anchor may be in another case)
+        _assign_missing_ids(index, data)
 
 
 def _trailing_comment_start(data: bytes, start: int, end: int, dash_col: int) -> int:

@@ -23,9 +23,12 @@ from agentbook.fence import visible
 
 JOINER = "\u2060"
 # GitHub's closing keywords, when a reference follows: #12, owner/repo#12, GH-12, .../issues/12 or /pull/12
-# (inside a longer word too: breaking "prefix #1" costs nothing, missing a form GitHub reads would)
-_CLOSING = re.compile(r"(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)(?=[\s:]*\S*?(?:#\d|gh-\d|/(?:issues|pull)/\d))",
-                      re.IGNORECASE)
+# (at the end of a longer word too: breaking "prefix #1" costs nothing, missing a form GitHub reads would).
+# Not a keyword that goes on as a word or a path ("fix-prompt/gh-12", "fixed_in/#3"): GitHub reads the
+# keyword only before a space, a colon or the reference, and the joiner hid itself inside the branch a
+# report names (`agentbook/f<U+2060>ix-prompt/gh-12`: a ticket GH-12's branch, copied, is not found)
+_CLOSING = re.compile(r"(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)(?![\w/-])"
+                      r"(?=[\s:]*\S*?(?:#\d|gh-\d|/(?:issues|pull)/\d))", re.IGNORECASE)
 # an @-mention: @user or @org/team, not the @ inside an e-mail address or a package@version
 _MENTION = re.compile(r"(?<![\w.+/`-])@(?=[A-Za-z0-9])")
 _BACKTICKS = re.compile(r"`+")

@@ -5,6 +5,17 @@ the runner's relay (or anything else) over TCP. This launcher listens on a free 
 the sandbox, starts the agent with `ANTHROPIC_BASE_URL` set to it, and copies each connection's bytes
 to and from the relay's unix socket (bound read-only into the sandbox). It exits with the agent's
 exit code. Standard library only: it runs with `-I`, before anything of the agent's can load.
+
+`--out FD` makes the agent's stdout FD, a pipe the runner passed in for it alone, instead of the
+jail's stdout, which bubblewrap's init and this launcher hold too. `--sealed` (Claude Code, whose
+events decide a step's outcome) checks that the agent is sealed from its own tools before letting it
+run: every process in the jail has the same user, so a command the agent runs could open
+`/proc/<agent>/fd/1` and write events of its own into what the runner reads. The runner seals it by
+laying an execute-only copy of the ELF interpreter over the jail's (agent_cli.seal_loader): the kernel
+marks a process that runs a program it cannot read not dumpable, and the `/proc/<pid>/fd`, `mem` and
+`environ` of a process that is not dumpable are closed to processes without CAP_SYS_PTRACE (the jail
+has no capability). This launcher makes itself not dumpable. Where the agent is not sealed (a host
+with `fs.suid_dumpable=1`), it stops the agent and exits UNSEALED.
 """
 
 from __future__ import annotations
@@ -15,6 +26,10 @@ import socket
 import subprocess
 import sys
 import threading
+
+PR_SET_DUMPABLE = 4
+UNSEALED = 86  # the exit code when the agent's output could not be sealed from its tools
+UNSEALED_SAYS = "relay_forward: the agent is readable through /proc by its own tools"
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -51,11 +66,47 @@ def _serve(listener: socket.socket, path: str) -> None:
             threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
 
 
+def seal_self() -> None:
+    """No process of the agent's may open this launcher's descriptors or memory through /proc."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE)")
+
+
+def sealed(pid: int) -> bool:
+    """Whether a process of the same user (no capability) is kept out of `pid`'s descriptors."""
+    try:
+        os.readlink(f"/proc/{pid}/fd/0")
+    except PermissionError:
+        return True
+    except FileNotFoundError:  # gone already: nothing of it is left to write through
+        return True
+    return False
+
+
+def parse(argv: list[str]) -> tuple[str, int | None, bool, list[str]] | None:
+    """(socket, --out FD, --sealed, command), or None when the line is not one of ours."""
+    if len(argv) < 3 or "--" not in argv:
+        return None
+    cut = argv.index("--")
+    path, options, command = argv[0], argv[1:cut], argv[cut + 1:]
+    sealed = "--sealed" in options
+    if sealed:
+        options.remove("--sealed")
+    if not command or (options and (len(options) != 2 or options[0] != "--out" or not options[1].isdigit())):
+        return None
+    return path, int(options[1]) if options else None, sealed, command
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] != "--":
-        sys.stderr.write("usage: relay_forward.py SOCKET -- COMMAND [ARG...]\n")
+    parsed = parse(argv)
+    if parsed is None:
+        sys.stderr.write("usage: relay_forward.py SOCKET [--out FD] [--sealed] -- COMMAND [ARG...]\n")
         return 2
-    path, command = argv[0], argv[2:]
+    path, out, check_sealed, command = parsed
+    seal_self()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -63,10 +114,18 @@ def main(argv: list[str]) -> int:
     threading.Thread(target=_serve, args=(listener, path), daemon=True).start()
     env = dict(os.environ, ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}")
     try:
-        child = subprocess.Popen(command, env=env)
+        child = subprocess.Popen(command, env=env, stdout=out)
     except OSError as err:
         sys.stderr.write(f"relay_forward: cannot start {command[0]}: {err}\n")
         return 127
+    finally:
+        if out is not None:
+            os.close(out)  # the agent holds the runner's pipe alone now
+    if check_sealed and not sealed(child.pid):
+        child.kill()
+        child.wait()
+        sys.stderr.write(f"{UNSEALED_SAYS} (is fs.suid_dumpable 1 on this host?)\n")
+        return UNSEALED
     # the runner stops a step with SIGTERM to this launcher: pass it on, so the agent can save its session
     signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     return child.wait()

@@ -8,6 +8,8 @@ turns back into `ANTHROPIC_BASE_URL=http://127.0.0.1:<port>` for the agent. Its 
 token; the real key stays in the runner. Its home is the run's own `agent-home` folder (bound
 writable, outside the worktree, so nothing there is committed), where its session files survive a
 kill for `--resume`. Without bubblewrap there is no such confinement: these engines refuse to start.
+Its stdout reaches the runner over a pipe of its own, and Claude Code, whose events decide a step, is
+sealed from the commands it runs (`seal_loader`): none can write into that pipe through /proc.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 import shutil
 import signal
 import stat
+import struct
 import sys
 import tempfile
 import time
@@ -29,7 +32,7 @@ from typing import Any
 
 from agentbook.confine import MODEL_ENV
 from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_text
+from agentbook.fsutil import atomic_write_bytes, atomic_write_text
 from agentbook.models import relay_forward
 from agentbook.models.base import Usage
 from agentbook.models.relay import Relay, RelayLimits
@@ -39,6 +42,7 @@ from agentbook.runbooks.engines import EngineContext
 from agentbook.session import jail
 from agentbook.session.limits import GIB, Limits
 from agentbook.session.sandbox import bwrap_works, clean_env, protected_binds
+from agentbook.session.tools.files import open_regular
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
 from agentbook.session.watchdog import DiskMeter, Watchdog
@@ -48,6 +52,63 @@ LINE_LIMIT = 64 << 20  # one stream-json line carries a whole tool result
 QUIET_ENV = {  # no updater, telemetry or error reports: there is no network to send them over anyway
     "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1",
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "NO_COLOR": "1"}
+
+
+def elf_interpreter(binary: Path) -> str | None:
+    """The ELF interpreter (PT_INTERP) `binary` names, or None: not ELF, static, or unreadable."""
+    try:
+        with open_regular(binary, follow=True) as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return None
+    if head[:4] != b"\x7fELF" or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return None
+    wide, order = head[4] == 2, "<" if head[5] == 1 else ">"
+    try:
+        if wide:
+            phoff, = struct.unpack_from(order + "Q", head, 0x20)
+            entsize, count = struct.unpack_from(order + "HH", head, 0x36)
+        else:
+            phoff, = struct.unpack_from(order + "I", head, 0x1C)
+            entsize, count = struct.unpack_from(order + "HH", head, 0x2A)
+        for i in range(count):
+            at = phoff + i * entsize
+            kind, = struct.unpack_from(order + "I", head, at)
+            if kind != 3:  # PT_INTERP
+                continue
+            offset, size = (struct.unpack_from(order + "QxxxxxxxxxxxxxxxxQ", head, at + 8) if wide else
+                            struct.unpack_from(order + "IxxxxxxxxI", head, at + 4))
+            name = head[offset:offset + size].split(b"\0", 1)[0]
+            return name.decode() if name.startswith(b"/") else None
+    except (struct.error, UnicodeDecodeError):
+        return None
+    return None
+
+
+def seal_loader(binary: Path, folder: Path) -> tuple[Path, str]:
+    """(an execute-only copy of `binary`'s ELF interpreter in `folder`, the interpreter's real path), to
+    lay over the interpreter in the agent's jail. A process that runs a program it cannot read is not
+    dumpable, so every dynamically linked process there (the agent first) has its `/proc/<pid>/fd`,
+    `mem` and `environ` closed to the others: no command the agent runs opens `/proc/<agent>/fd/1` to
+    write events into what the runner reads (relay_forward.py checks it held). A binary that is not a
+    dynamically linked ELF program cannot be sealed so, and is refused."""
+    interpreter = elf_interpreter(binary)
+    if interpreter is None:
+        raise FatalError(f"{binary} is not a dynamically linked program: its output could not be kept from "
+                         "the commands it runs, which could then write events of their own into it",
+                         hint="point AGENTBOOK_CLAUDE at Claude Code's native binary (claude.exe in the npm "
+                              "package, or the one its installer puts in ~/.local/share/claude)")
+    real = os.path.realpath(interpreter)
+    try:
+        with open_regular(Path(real), follow=False) as handle:
+            data = handle.read()
+    except OSError as err:
+        raise FatalError(f"cannot read {real}, the interpreter {binary} names: {err.strerror}") from None
+    loader = folder / "loader"
+    folder.mkdir(parents=True, exist_ok=True)  # the run's own folder: the jail does not show it
+    clear(loader)
+    atomic_write_bytes(loader, data, mode=0o111)
+    return loader, real
 
 
 def require_jail(agent: str) -> None:
@@ -64,11 +125,12 @@ def agent_limits(limits: Limits, wall_seconds: float | None) -> Limits:
 
 
 def jail_call(root: Path, argv: list[str], *, protected: list[str], writable: list[Path],
-              readable: list[Path], limits: Limits) -> jail.Call:
+              readable: list[Path], limits: Limits, ro_at: list[tuple[str, str]] | None = None) -> jail.Call:
     """`argv` in the same jail as the agent's bash (session/jail.py), plus the agent's own binds:
-    `readable` host folders (the relay's socket, the agent's binary) and `writable` ones (its home)."""
+    `readable` host folders (the relay's socket, the agent's binary), `writable` ones (its home), and
+    `ro_at` files shown read-only at another path (the sealing loader over the interpreter)."""
     call = jail.prepare(root, limits, argv=argv, read_only=protected_binds(root, [*protected, ".git"]),
-                        host_ro=[str(p) for p in readable])
+                        host_ro=[str(p) for p in readable], ro_at=ro_at)
     cut = call.argv.index("--chdir")  # bubblewrap's own options end with --chdir ROOT --seccomp FD --
     extra = [part for path in writable for part in ("--bind", str(path), str(path))]
     return jail.Call([*call.argv[:cut], *extra, *call.argv[cut:]], call.pass_fds, call.cgroup)
@@ -162,6 +224,7 @@ class CliAgentSession:
         self.stderr_tail = ""
         self.disk_over = False  # the disk watchdog stopped the agent
         self.broken: str | None = None  # why the agent's output could not be read, which stopped it
+        self.loader: tuple[Path, str] | None = None  # seal_loader's, for an agent whose events decide steps
 
     # -- spend, as the runner reads it -----------------------------------------------------------
 
@@ -226,34 +289,60 @@ class CliAgentSession:
                  MODEL_ENV: self.ctx.model}
         return clean_env(extra, self.root)
 
-    def call_in_jail(self, argv: list[str]) -> jail.Call:
-        forward = [sys.executable, "-I", relay_forward.__file__, str(self.relay.socket_path), "--", *argv]
+    def call_in_jail(self, argv: list[str], out_fd: int) -> jail.Call:
+        """`argv` behind the relay's forwarder, its stdout the runner's pipe `out_fd`, and sealed when the
+        engine has a loader (seal_loader)."""
+        sealing = ["--out", str(out_fd)] + (["--sealed"] if self.loader is not None else [])
+        forward = [sys.executable, "-I", relay_forward.__file__, str(self.relay.socket_path), *sealing, "--", *argv]
         readable = [self._sock_dir]
         if self.binary is not None:  # the jail shows /usr and agentbook's install, not where npm put the agent
             readable.append(Path(os.path.realpath(self.binary)).parent)
+        over = [(str(self.loader[0]), self.loader[1])] if self.loader is not None else None
         return jail_call(self.root, forward, protected=self.ctx.protected, writable=[self.home.resolve()],
-                         readable=readable, limits=agent_limits(self.ctx.limits, self.ctx.budgets.wall_seconds))
+                         readable=readable, limits=agent_limits(self.ctx.limits, self.ctx.budgets.wall_seconds),
+                         ro_at=over)
 
     async def run_jailed(self, argv: list[str], stdin: bytes, on_line: Callable[[bytes], bool]) -> tuple[int | None, bool]:
-        """Run `argv` in the jail, feeding each stdout line to `on_line` (False: stop the agent now).
-        Returns (exit code or None when stopped, whether the wall clock ran out)."""
-        call = self.call_in_jail(argv)
+        """Run `argv` in the jail, feeding each line of its stdout to `on_line` (False: stop the agent now).
+        Returns (exit code or None when stopped, whether the wall clock ran out).
+
+        The agent's stdout is a pipe of its own, not the jail's: bubblewrap's init and the forwarder
+        hold the jail's stdout, and any process in the jail could write into it through /proc."""
+        read_fd, write_fd = os.pipe()
+        try:
+            call = self.call_in_jail(argv, write_fd)
+        except BaseException:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         try:
             proc = await asyncio.create_subprocess_exec(
                 *call.argv, cwd=self.root, env=self.env(), stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT,
-                start_new_session=True, pass_fds=call.pass_fds)
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                start_new_session=True, pass_fds=(*call.pass_fds, write_fd))
         except BaseException:
             call.close()
+            os.close(read_fd)
             raise
-        try:
-            return await self._watch(proc, stdin, on_line)
         finally:
+            os.close(write_fd)  # the agent's end: this process keeps only the reading one
+        output = asyncio.StreamReader(limit=LINE_LIMIT)
+        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(output), os.fdopen(read_fd, "rb", buffering=0))
+        try:
+            code, timed_out = await self._watch(proc, output, stdin, on_line)
+        finally:
+            transport.close()
             call.close()
+        if code == relay_forward.UNSEALED and relay_forward.UNSEALED_SAYS in self.stderr_tail:
+            self.broken = ("the agent's output could not be kept from the commands it runs (a process that runs "
+                           "a program it cannot read stays dumpable here: is fs.suid_dumpable 1?)")
+            return None, timed_out
+        return code, timed_out
 
-    async def _watch(self, proc: asyncio.subprocess.Process, stdin: bytes,
+    async def _watch(self, proc: asyncio.subprocess.Process, output: asyncio.StreamReader, stdin: bytes,
                      on_line: Callable[[bytes], bool]) -> tuple[int | None, bool]:
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        assert proc.stdin is not None and proc.stderr is not None
         proc.stdin.write(stdin)
         with contextlib.suppress(ConnectionError):
             await proc.stdin.drain()
@@ -266,7 +355,7 @@ class CliAgentSession:
         dog.start()
         try:
             async with asyncio.timeout(self.wall_remaining()):
-                while line := await proc.stdout.readline():
+                while line := await output.readline():
                     if not on_line(line):
                         stopped = True
                         break

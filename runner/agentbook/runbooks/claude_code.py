@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -36,7 +37,14 @@ from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text
 from agentbook.models.relay import wire_model
 from agentbook.outcome import Outcome, OutcomeKind
-from agentbook.runbooks.agent_cli import CliAgentSession, clear, home_folder, require_jail
+from agentbook.runbooks.agent_cli import (
+    CliAgentSession,
+    clear,
+    elf_interpreter,
+    home_folder,
+    require_jail,
+    seal_loader,
+)
 from agentbook.runbooks.engines import AgentSession, EngineContext
 from agentbook.session.tools.files import open_regular
 
@@ -87,13 +95,36 @@ class ClaudeCodeEngine:
             raise FatalError("agent 'claude-code': no `claude` command found",
                              hint=f"npm i -g @anthropic-ai/claude-code, or set {BINARY_ENV}=/path/to/claude")
         require_jail(self.name)
+        require_sealable(find_claude())
 
     def open(self, ctx: EngineContext, state: dict[str, Any] | None) -> AgentSession:
         binary = find_claude()
         if binary is None:
             raise FatalError("agent 'claude-code': no `claude` command found", hint=f"set {BINARY_ENV}")
         require_jail(self.name)
-        return ClaudeCodeSession(ctx, binary, (state or {}).get("claude_session"))
+        require_sealable(binary)
+        session = (state or {}).get("claude_session")
+        return ClaudeCodeSession(ctx, binary, session if _session_id(session) else None)
+
+
+def require_sealable(binary: Path | None) -> None:
+    """Claude Code's events decide a step's outcome and reach the report, so they must come from it
+    alone: it is started so no command it runs can write into its output (agent_cli.seal_loader),
+    which needs a dynamically linked program."""
+    if binary is not None and elf_interpreter(Path(os.path.realpath(binary))) is None:
+        raise FatalError(f"agent 'claude-code': {binary} is not a dynamically linked program, so the commands it "
+                         "runs could write events of their own into the output the runner reads",
+                         hint=f"point {BINARY_ENV} at Claude Code's native binary (bin/claude.exe of the npm "
+                              "package, or the one its installer puts in ~/.local/share/claude)")
+
+
+SESSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _session_id(value: Any) -> bool:
+    """A session id as Claude Code makes them. It is passed as `--resume ID`, whose value is optional:
+    an id like `--settings={...}` would be read as an option of its own."""
+    return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
 
 
 MODEL_VARIABLES = ("ANTHROPIC_MODEL", "ANTHROPIC_SMALL_FAST_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL",
@@ -108,6 +139,8 @@ class ClaudeCodeSession(CliAgentSession):
         self.session = session
         self.model_name = wire_model(ctx.model)
         self.offered, self.rules = permission_rules(ctx.tools, ctx.bash_allow)
+        assert self.binary is not None
+        self.loader = seal_loader(self.binary, ctx.state_dir / "agent-loader")
         self._install_skills()
         self.transcript.event("session_start", agent=self.agent, model=ctx.model, root=str(self.root),
                               sandbox="bwrap", tools=self.offered, allowed=self.rules, budgets=ctx.budgets.to_json(),
@@ -186,7 +219,8 @@ class ClaudeCodeSession(CliAgentSession):
             return True
         kind, sub = event.get("type"), event.get("subtype")
         if kind == "system" and sub == "init":
-            self.session = str(event.get("session_id") or self.session)
+            if _session_id(event.get("session_id")):
+                self.session = str(event["session_id"])
             self.transcript.event("agent_init", session=self.session, version=event.get("claude_code_version"),
                                   tools=event.get("tools"), skills=event.get("skills"),
                                   key_source=event.get("apiKeySource"))

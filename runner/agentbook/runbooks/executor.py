@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agentbook.errors import FatalError
+from agentbook.fence import visible
 from agentbook.fsutil import atomic_write_text, exclusive_lock, file_lock
 from agentbook.gitops import nested
 from agentbook.gitops.commits import (
@@ -325,9 +326,10 @@ class _Runner:
         if wip:
             subject = f"WIP {subject}"
             body += f"\n\nUnfinished: {wip}"
-        # redacted before made inert: a joiner inside a secret would hide it from the redactor
-        return inert(self.redactor.text(commit_message(subject, body + ".",
-                                                       self._trailers(index, " (WIP)" if wip else ""))))
+        # redacted before made inert: a joiner inside a secret would hide it from the redactor; the ticket's
+        # title and co-authors are shown, never acted on, by a terminal running `git log` (fence.visible)
+        return inert(visible(self.redactor.text(commit_message(subject, body + ".",
+                                                               self._trailers(index, " (WIP)" if wip else "")))))
 
     def _commit_step(self, index: int, session: AgentSession) -> None:
         head = self.record.head or self.record.base_sha

@@ -7,13 +7,14 @@ A run with no commits pushes and opens nothing and says so. The PR is a draft un
 from __future__ import annotations
 
 from agentbook.errors import FatalError
-from agentbook.fence import one_line
+from agentbook.fence import one_line, visible
 from agentbook.gitops.github import GitHubClient, GitHubRepo, repo_from_remote
 from agentbook.gitops.inert import inert
 from agentbook.gitops.leaks import scan_push
 from agentbook.gitops.push import push_branch
 from agentbook.gitops.repo import Repo, remote_url
 from agentbook.outcome import Outcome, OutcomeKind
+from agentbook.redaction import process_redactor
 from agentbook.runbooks.record import RunRecord
 from agentbook.secretscan import SecretScanner
 
@@ -76,9 +77,11 @@ def _all_green(record: RunRecord) -> bool:
 
 
 def _title(record: RunRecord) -> str:
-    """One line, no closing keyword or mention that acts (the ticket's author wrote the title)."""
+    """One line, no closing keyword or mention that acts, no secret, and no control character or
+    bidirectional override (the ticket's author wrote the title: `ESC]52` sets the clipboard of whoever
+    shows it in a terminal, U+202E shows `gpj.exe` as `exe.jpg`)."""
     what = record.ticket.get("title") or f"ticket {record.ticket.get('id')}"
-    return inert(one_line(f"{record.runbook}: {what}", 240))
+    return inert(visible(process_redactor().text(one_line(f"{record.runbook}: {what}", 240))))
 
 
 def _body(report: str) -> str:

@@ -7,11 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agentbook.catalog.skill import folder_files
 from agentbook.session.paths import git_data_places
 from agentbook.session.tools import ToolContext, ToolResult
 from agentbook.session.tools.files import open_regular
 
 MAX_CHARS = 40_000
+MAX_LISTED = 50  # files of a skill's folder named when its body is read
 
 
 class SkillTool:
@@ -39,10 +41,9 @@ class SkillTool:
         path, body = skills[name]
         rel = args.get("file")
         if not rel:
-            files = sorted(str(p.relative_to(path.parent)) for p in path.parent.rglob("*")
-                           if p.is_file() and p != path)
-            listing = ("\n\nFiles in this skill (read one with the `file` argument): " + ", ".join(files[:50])
-                       if files else "")
+            files, more = folder_files(path.parent, path.name, MAX_LISTED)
+            listing = ("\n\nFiles in this skill (read one with the `file` argument): " + ", ".join(files)
+                       + (" and more (the body names the ones to read)" if more else "") if files else "")
             return ToolResult(_bounded(body.strip() + listing))
         folder = path.parent.resolve()
         target = (path.parent / str(rel)).resolve()

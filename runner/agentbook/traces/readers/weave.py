@@ -10,7 +10,11 @@ per line).
 
 A call is a span: named by its display name or op (`weave:///entity/project/op/NAME:digest`), its kind
 from `attributes.weave.kind` or its content (OpenAI chat shapes in and out make it a model call), an
-exception fails it. Fields no rule reads stay attributes; the object and file records are kept whole in
+exception fails it. Token counts come from the completion's `usage`, else from `summary.usage` (per
+model, and summed over the call and everything under it): a call's own share is its sum less its
+children's in the file, so a root exported alone (the calls table lists roots) carries the trace's
+tokens, and a parent of model calls in the file carries none of theirs. An op with no kind whose own
+share made model requests is a model call. Fields no rule reads stay attributes; the object and file records are kept whole in
 the trace's metadata, so nothing is dropped.
 """
 
@@ -66,7 +70,31 @@ def _exception(value: Any) -> str:
     return as_text(value)
 
 
-def _span(call: dict[str, Any], n: int) -> Span:
+def _usage(call: dict[str, Any]) -> tuple[int, int, int]:
+    """Requests, input and output tokens in `summary.usage` (per model), summed over the models."""
+    totals = [0, 0, 0]
+    for usage in as_dict(as_dict(call.get("summary")).get("usage")).values():
+        usage = as_dict(usage)
+        for i, keys in enumerate((("requests",), ("prompt_tokens", "input_tokens"),
+                                  ("completion_tokens", "output_tokens"))):
+            totals[i] += next((n for n in (as_int(usage.get(k)) for k in keys) if n is not None), 0)
+    return totals[0], totals[1], totals[2]
+
+
+def _own_usage(calls: list[dict[str, Any]]) -> dict[int, tuple[int, int, int]]:
+    """Each call's own share of its `summary.usage` (its sum less its children's), by position; calls
+    with no share left out."""
+    ids = {str(c.get("id")): n for n, c in enumerate(calls) if c.get("id")}
+    sums = [_usage(c) for c in calls]
+    own = [list(u) for u in sums]
+    for n, call in enumerate(calls):
+        parent = ids.get(str(call.get("parent_id") or ""))
+        if parent is not None and parent != n:
+            own[parent] = [a - b for a, b in zip(own[parent], sums[n])]
+    return {n: (u[0], u[1], u[2]) for n, u in enumerate(own) if u[1] > 0 or u[2] > 0}
+
+
+def _span(call: dict[str, Any], n: int, usage: tuple[int, int, int] | None = None) -> Span:
     weave = as_dict(as_dict(call.get("attributes")).get("weave"))
     span = Span(str(call.get("id") or f"span-{n:06d}"), str(call.get("parent_id") or "") or None,
                 str(call.get("trace_id") or ""), str(call.get("display_name") or _op(call) or "call"),
@@ -83,6 +111,10 @@ def _span(call: dict[str, Any], n: int) -> Span:
         span.tool_result = None if output is None else as_text(output)
     else:
         _content(span, inputs, output)
+    if usage is not None and span.input_tokens is None and span.output_tokens is None:
+        span.input_tokens, span.output_tokens = usage[1] or None, usage[2] or None
+        if usage[0] > 0 and span.kind == "other":
+            span.kind = "llm"
     span.attributes.update({k: v for k, v in call.items() if k not in READ and v not in (None, "", [], {})})
     if call.get("exception"):
         span.attributes["exception"] = call["exception"]  # its traceback, whole
@@ -136,7 +168,9 @@ def _calls(docs: Documents, objects: list[Any], skipped: list[Any]) -> Iterator[
 def _read(docs: Documents, source: str) -> list[Trace]:
     objects: list[Any] = []
     skipped: list[Any] = []
-    traces = group((_span(c, n) for n, c in enumerate(_calls(docs, objects, skipped))), "weave", source)
+    calls = list(_calls(docs, objects, skipped))
+    usage = _own_usage(calls)
+    traces = group((_span(c, n, usage.get(n)) for n, c in enumerate(calls)), "weave", source)
     if objects and traces:  # the ops' code and the objects the calls refer to
         traces[0].metadata["weave_objects"] = objects
     for trace in traces:

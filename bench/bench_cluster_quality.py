@@ -10,7 +10,9 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
   dev-ledger     / templated:    the development generator (tests/backtest/dev_ledger.py, a text-to-SQL
                                  assistant): five analyst styles with framing words (one French
                                  shorthand), causeless failures in every style, fields sometimes off
-  dev-ledger     / quoting:      the same runs, analyses quoting each run's own error or reviewer note
+  dev-ledger     / quoting:      the same runs, analyses quoting each run's first error or reviewer note; a
+                                 third of all runs, right or wrong, first hit a retried connection pool
+                                 timeout, which these analysts quote (causeless failures' too)
   dev-ledger-noisy / both:       the same plant with noisy traces: errors that are no cause (a retried
                                  timeout in any run, a totals check flagging several causes alike)
   incident-assistant / scripted: the example backtest's own analyst

@@ -38,6 +38,9 @@ only), `templated.jsonl` (one analysis per failure, stored with support-agent's 
 The traces record each cause's error where it has one, and the marks a cause leaves in what the run did:
 renamed-column and join-fanout in the SQL (the tool's arguments), fiscal-quarter only in the answer
 model's own words (the period it says it used, in some runs), row-limit also in the warehouse's result.
+About a third of all runs, right or wrong, first hit a harmless error (a connection pool timeout, retried
+with success: POOL_TIMEOUT), which the quoting analysts quote as the run's first error, causeless
+failures' analysts as much as causes': an error quoted by analysts that says nothing about the cause.
 With `noisy_traces` they also record errors
 that are not a cause (a retried timeout in any run, right or wrong; a totals check that flags several
 causes and causeless failures alike), so clustering on what traces record is tried against both.
@@ -263,8 +266,9 @@ def templated_analysis(rng: random.Random, cause: str | None, noise: int | None,
 
 
 def quoting_analysis(templated: dict[str, Any], error: str, note: str) -> dict[str, Any]:
-    """An analyst that quotes what it read: the run's own error where the system reported one, else the
-    reviewer's note, verbatim; its fields are the templated analyst's (as noisy), no random draw."""
+    """An analyst that quotes what it read: the run's first error where the system reported one (the
+    harmless POOL_TIMEOUT where the run hit it, else the cause's), else the reviewer's note, verbatim;
+    its fields are the templated analyst's (as noisy), no random draw."""
     quote = error or f"Reviewer note: {note}."
     return {**templated, "failure_mode": quote, "summary": quote[:200], "error_signature": error or None,
             "proposed_change": None}
@@ -291,12 +295,22 @@ SYMPTOM_NOISE_SHARE = 0.5
 RUN_FAILED_SHARE = 0.6  # failed runs whose agent span is marked ERROR without a message
 
 
+# A harmless error in any run, right or wrong, by default: the warehouse connection pool was exhausted for
+# a moment and the connect call timed out, then succeeded on retry. It is the first error the run reports,
+# so an analyst that quotes the run's first error quotes it (`quoting_analysis`), a causeless failure's
+# analyst as much as a cause's. Drawn from a stream of its own (generate's `pool_rng`), so every other
+# draw is as before; `harmless=False` leaves it out.
+POOL_TIMEOUT = "QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"
+POOL_TIMEOUT_SHARE = 0.35
+
+
 def _trace(rng: random.Random, n: int, question: str, sql: str, error: str, answer: str,
            extra: tuple[bool, str, bool] = (False, "", False), extra_rng: random.Random | None = None,
-           result: str = "") -> dict[str, Any]:
+           result: str = "", pool_rng: random.Random | None = None) -> dict[str, Any]:
     """OTLP/JSON with OTel GenAI attributes: an agent span, the SQL model call, the warehouse tool call,
-    the answer model call; with `extra` (noisy traces) a timed-out first warehouse call before it, and
-    a ledger check after the answer that fails with the given message."""
+    the answer model call; with `pool_rng` a connect call that timed out (POOL_TIMEOUT) and its retry
+    first; with `extra` (noisy traces) a timed-out first warehouse call before the query, and a ledger
+    check after the answer that fails with the given message."""
     trace_id, clock = _hex(rng, 32), 1_770_000_000_000_000_000 + n * 60_000_000_000
     spans: list[dict[str, Any]] = []
 
@@ -318,6 +332,10 @@ def _trace(rng: random.Random, n: int, question: str, sql: str, error: str, answ
     root = span("invoke_agent ledgerlens", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "ledgerlens",
                                             "input.value": question}, 5, None, err=(error or check) if run_failed else "",
                 failed=run_failed)
+    if pool_rng is not None:
+        connect = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "warehouse.connect"}
+        span("execute_tool warehouse.connect", connect, 30000, root, POOL_TIMEOUT, pool_rng)
+        span("execute_tool warehouse.connect", connect, 40, root, ids=pool_rng)
     span("chat write_sql", {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4.1",
                             "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": question,
                             "gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": sql}, 900, root)
@@ -411,12 +429,15 @@ def _noise_in_trace(rng: random.Random, cause: str | None, noise: int | None) ->
     return retried, SYMPTOM.format(pct=rng.randint(2, 300)) if flagged else "", run_failed
 
 
-def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = False) -> None:
+def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = False, harmless: bool = True) -> None:
     """`noisy_traces`: traces also record errors that are not the cause (TRANSIENT, SYMPTOM), drawn from
-    a second random stream, so everything else (plant, analyses) is the same as without."""
+    a second random stream, so everything else (plant, analyses) is the same as without. `harmless`: some
+    runs, right or wrong, first hit a retried connection pool timeout (POOL_TIMEOUT), which quoting
+    analysts quote; its own stream too, so only the traces and quoting.jsonl differ without it."""
     rng = random.Random(seed)
     trace_rng = random.Random(seed + 1_000_003)
     said_rng = random.Random(seed + 2_000_003)
+    pool_rng = random.Random(seed + 3_000_003)
     (out / "traces").mkdir(parents=True, exist_ok=True)
     manifest, planted, templated, quoting = [], [], [], []
     for n, (account, cause, noise) in enumerate(_plan(rng, count, ACCOUNTS), 1):
@@ -432,7 +453,9 @@ def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = F
         answer = rng.choice(["Revenue was 4.2M EUR.", "The total is 1,284,330 SEK.", "Here are the figures you asked for."])
         answer += _period(said_rng, question, cause)
         extra = _noise_in_trace(trace_rng, cause, noise) if noisy_traces else (False, "", False)
-        trace = _trace(rng, n, question, sql, error, answer, extra, trace_rng, _result(said_rng, cause, error))
+        pooled = harmless and pool_rng.random() < POOL_TIMEOUT_SHARE
+        trace = _trace(rng, n, question, sql, error, answer, extra, trace_rng, _result(said_rng, cause, error),
+                       pool_rng if pooled else None)
         (out / "traces" / f"{inv_id}.json").write_text(json.dumps(trace, separators=(",", ":")) + "\n")
         note = (rng.choice(CAUSES[cause]["en"]) if cause else NOISE[noise][3] if noise is not None else "")
         truth = "Expected: the figure finance reports for this question." + (f"\nReviewer note: {note}." if note else "")
@@ -444,7 +467,7 @@ def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = F
             analysis = templated_analysis(rng, cause, noise, error)
             planted[-1]["style"] = analysis.pop("style")
             templated.append({"id": inv_id, **analysis})
-            quoting.append({"id": inv_id, **quoting_analysis(analysis, error, note)})
+            quoting.append({"id": inv_id, **quoting_analysis(analysis, POOL_TIMEOUT if pooled else error, note)})
     (out / "manifest.jsonl").write_text("".join(json.dumps(m) + "\n" for m in manifest))
     (out / "planted.jsonl").write_text("".join(json.dumps(p) + "\n" for p in planted))
     (out / "templated.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in templated))

@@ -12,7 +12,7 @@ from pathlib import Path
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 
-from .dev_ledger import CAUSES, STYLE_NAMES, SYMPTOM_CAUSES, TRANSIENT, generate
+from .dev_ledger import CAUSES, POOL_TIMEOUT, STYLE_NAMES, SYMPTOM_CAUSES, TRANSIENT, generate
 from .support import support_generator
 
 
@@ -70,3 +70,21 @@ def test_noisy_traces_change_only_the_traces(tmp_path: Path) -> None:
     quoted = {a["id"]: a for a in _rows(tmp_path / "noisy" / "quoting.jsonl")}
     assert all(a["failure_mode"] == a["error_signature"] or a["failure_mode"].startswith("Reviewer note:")
                for a in quoted.values())
+
+
+def test_a_harmless_first_error_changes_only_the_traces_and_the_quotes(tmp_path: Path) -> None:
+    """The retried pool timeout (POOL_TIMEOUT) is drawn from a stream of its own: without it the plant, the
+    manifest and the templated analyses are the same bytes. Runs that went right record it as well as
+    failures, and the quoting analysts quote it as the run's first error, causeless failures' included."""
+    generate(tmp_path / "with", seed=34)
+    generate(tmp_path / "without", seed=34, harmless=False)
+    for name in ("manifest.jsonl", "planted.jsonl", "templated.jsonl"):
+        assert (tmp_path / "with" / name).read_bytes() == (tmp_path / "without" / name).read_bytes()
+    planted = {p["id"]: p for p in _rows(tmp_path / "with" / "planted.jsonl")}
+    hit = {i for i in planted if POOL_TIMEOUT in (tmp_path / "with" / "traces" / f"{i}.json").read_text()}
+    assert not any(POOL_TIMEOUT in p.read_text() for p in (tmp_path / "without" / "traces").iterdir())
+    passing = [i for i, p in planted.items() if p["cause"] is None and p["noise"] is None]
+    assert 0.2 < len(hit & set(passing)) / len(passing) < 0.5
+    quoted = {a["id"]: a["error_signature"] for a in _rows(tmp_path / "with" / "quoting.jsonl")}
+    assert all((quoted[i] == POOL_TIMEOUT) == (i in hit) for i in quoted)
+    assert any(quoted[i] == POOL_TIMEOUT for i, p in planted.items() if p["noise"] is not None)

@@ -129,8 +129,7 @@ def test_auto_without_the_default_is_words_only_and_says_why() -> None:
               "    print(e.exit_code, e)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     first, second = out.splitlines()
-    assert first == (f"True False none words only: {hidden} is not installed (make meaning, or in agentbook's "
-                     "checkout: .venv/bin/python -m pip install -e '.[meaning]')")
+    assert first == f"True False none words only: {hidden} is not installed"  # cluster's output says how to install
     assert second.startswith(f"3 --meaning {embeddings.DEFAULT}: {hidden} is not installed")
 
 
@@ -203,3 +202,23 @@ def test_a_chosen_encoder_that_is_not_installed_is_a_clear_error(backtest: Path)
     assert run.stderr.count("make meaning") == 1, run.stderr  # the hint once, not in the message and again after it
     assert "Traceback" not in run.stderr + run.stdout
     assert not (backtest / "cohorts" / "index.json").exists()
+
+
+def test_words_only_says_how_to_install_on_screen_and_nothing_of_it_in_the_files(backtest: Path) -> None:
+    """The note `auto` leaves when the default encoder is not installed went into index.json and the
+    report.md a pull request commits, install line and all: for a wheel's user that is the path of the
+    wheel on their machine. The files say why; cluster's output says how to install, once."""
+    (backtest / "cohorts" / "index.json").unlink(missing_ok=True)
+    hidden = embeddings.ENCODERS[embeddings.DEFAULT].package
+    script = (f"import sys; sys.modules[{hidden!r}] = None\n"
+              "from agentbook.cli import main\n"
+              f"code = main(['backtest', 'cluster', {str(backtest)!r}])\n"
+              f"sys.exit(code or main(['backtest', 'report', {str(backtest)!r}, '--no-charts']))\n")
+    run = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True,
+                         env={**os.environ, "NO_COLOR": "1"})
+    assert run.returncode == 0, run.stderr
+    assert (f"clustered on words only: {hidden} is not installed (make meaning, or in agentbook's checkout: "
+            ".venv/bin/python -m pip install -e '.[meaning]')") in run.stdout.splitlines()
+    index = json.loads((backtest / "cohorts" / "index.json").read_text())
+    assert index["meaning"]["note"] == f"words only: {hidden} is not installed"
+    assert f"Cohorts clustered on words only: {hidden} is not installed.\n" in (backtest / "report.md").read_text()

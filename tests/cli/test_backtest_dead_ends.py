@@ -112,3 +112,35 @@ def test_import_names_ten_kept_ids_and_says_json_has_them_all(
     assert list(data)[:3] == ["out", "total", "counts"]
     assert data["counts"] == {"imported": 0, "refreshed": 0, "unchanged": 188, "kept_changed": 12}
     assert len(data["unchanged"]) == 188 and len(data["kept_changed"]) == 12
+
+
+def test_validate_of_a_report_says_it_is_no_runbook_instead_of_asking_for_front_matter(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """backtest-analysis has the agent `agentbook validate` the backtest; one that named the folder's
+    report.md was told `frontmatter-missing ... (add '---', the keys, and '---' at the top of the file)`:
+    checked as a runbook, with a fix that would break the report. A runbook in runbooks/ without its
+    front-matter still gets that finding."""
+    assert run_cli("backtest", "import", "backtest/manifest.jsonl", FOLDER).code == 0
+    assert run_cli("backtest", "report", FOLDER, "--no-charts").code == 0
+    res = run_cli("validate", f"{FOLDER}/report.md")
+    assert res.code == 1
+    assert res.out.splitlines()[0] == (
+        f"{FOLDER}/report.md:1:1: error[unknown-file]: not a runbook (no '---' front-matter on line 1) nor a "
+        "SKILL.md: nothing here to check (a runbook opens with front-matter, as runbooks/*.md do; a backtest's "
+        "analyses are checked by validating its folder)")
+    Path("runbooks").mkdir()
+    Path("runbooks/half.md").write_text("## A step\n")
+    assert "error[frontmatter-missing]" in run_cli("validate", "runbooks/half.md").out
+
+
+def test_a_manifest_of_another_shape_is_summed_up_by_kind(tmp_path: Path, run_cli: Callable[..., CliResult]) -> None:
+    """A manifest whose 2,000 lines all lack the same fields (a file of another shape) gave five problems
+    and 'and 5995 more problems': not that every line had the same three, nor how many lines each."""
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({"id": f"x{n}"}) + "\n" for n in range(2000)) + "not json\n")
+    res = run_cli("backtest", "import", manifest, tmp_path / "bt")
+    assert res.code == 3
+    assert res.err.strip().endswith(
+        " and 5996 more problems; in all: 'account' must be a non-empty string (2000 lines); 'trace' must be a "
+        "non-empty string (2000 lines); needs 'verdict' (one of correct, wrong, partial) or a numeric 'score' "
+        "(2000 lines); 1 other kind (fix the manifest; nothing was imported)"), res.err

@@ -363,3 +363,23 @@ def test_a_case_of_many_fields_is_cut_before_a_field_and_names_it(tmp_path: Path
     assert last.startswith("[... ") and last.endswith(
         f" bytes more, from vars.{first} on: read it with --field vars.{first}, or everything with --full]"), last
     assert run_cli("eval", "show", suite, "many", "--field", f"vars.{first}").out == value + "\n"
+
+
+def test_a_capture_that_missed_the_template_names_the_variables_the_prompt_reads(
+        example_cwd: Path, run_cli: Callable[..., CliResult]) -> None:
+    """A backtest trace records only the end of the logql prompt ("Question: ..."), so `eval capture`
+    could not match the suite's template and put the whole message in vars.input; it said so, and then
+    only how to add an assertion: the case ran the prompt with {{question}} and {{labels}} empty."""
+    res = run_cli("eval", "capture", SUITE, "--otlp", "backtest/traces/inv-0070.json", "--span-id",
+                  "941c081826796c88", "--id", "latency-needs-logfmt")
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    assert lines[0].endswith("(did not match the prompt template: the whole message is vars.input)")
+    assert lines[-2] == ("the suite's prompt reads vars.labels, vars.question: set each from vars.input, e.g. "
+                         f"agentbook eval edit {SUITE} latency-needs-logfmt --set 'vars.labels=...' --unset vars.input")
+    edited = run_cli("eval", "edit", SUITE, "latency-needs-logfmt", "--set", "vars.question=why is inventory failing?",
+                     "--set", "vars.labels=service_name", "--unset", "vars.input")
+    assert edited.code == 0, edited.err
+    data = json.loads(run_cli("eval", "capture", SUITE, "--otlp", "backtest/traces/inv-0070.json", "--span-id",
+                              "941c081826796c88", "--id", "again", "--json").out)
+    assert data["matched_template"] is False and data["template_vars"] == ["labels", "question"]

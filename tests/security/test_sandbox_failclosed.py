@@ -112,3 +112,18 @@ def test_a_run_whose_agent_loots_gets_nothing_of_the_runners(tmp_path: Path, mon
     shadow = [line for line in Path("/etc/shadow").read_text().splitlines() if line.strip()]
     assert shadow and not any(line in stolen for line in shadow)
     assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_an_agent_cli_refuses_to_start_and_says_why(tmp_path: Path) -> None:
+    """An agent CLI (here `command:`, as Claude Code) never runs unconfined, and the refusal names what
+    failed (as the built-in agent's does): a plain user whose host refuses user namespaces otherwise
+    read only "does not work here"."""
+    root = make_root(tmp_path)
+    repo = gitkit.make_repo(root)
+    agent = gitkit.agent(root)
+    (root / "T.md").write_text(gitkit.TICKET)
+    code, out = agentbook_in_jail(root, "run", "attack", "--ticket", "T.md", "--repo", "repo", "--model",
+                                  f"scripted:{agent}", "--agent", "command:sh -c 'echo ran > ran.txt'")
+    assert code == 3 and "runs only inside the bubblewrap sandbox" in out, out
+    assert "bubblewrap failed here" in out and "namespace" in out, out
+    assert gitkit.git(repo, "branch", "--list", "agentbook/*") == "" and not (repo / "ran.txt").exists()

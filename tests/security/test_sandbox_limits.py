@@ -190,3 +190,14 @@ def _settles(group: Path) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def test_disk_limit_counts_files_that_hold_no_data(root: Path) -> None:
+    """Empty files and symlinks take no data block, only an inode and a directory entry: under the
+    default 2G limit an agent could make some 60 million of them and use up every inode of the host's
+    file system (this one has 16 million), after which nothing on the host can make a file. Each entry
+    now counts at least one block."""
+    result = bash(ctx_for(root, disk=8 * MIB),
+                  "mkdir many && python3 -c 'import os\n"
+                  "for i in range(20000): os.symlink(\"x\", f\"many/{i}\")' && echo made", timeout=60)
+    assert result.is_error and "disk limit of 8M" in result.content and "made" not in result.content, result.content

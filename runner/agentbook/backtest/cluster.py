@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from agentbook.backtest import features
 from agentbook.backtest.deps import need
 from agentbook.backtest.embeddings import MINILM, Choice, Meaning, MeaningUnavailable, embedder
 from agentbook.backtest.features import (
@@ -174,9 +175,13 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     np = need("numpy", "clustering")
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
-    described = [describe_failure(failures[i].analysis, trace_errors(failures[i].inv.path) if trace else (),
-                                  call_terms(failures[i].inv.path, outputs) if calls else ()) for i in order]
-    space = build_features(described, passing=passing_traces(failures, trace, calls, outputs) if trace or calls else None)
+    quoted = features.QUOTED_CONTRAST  # the errors are read for the analysts' words that name them too
+    errors = [trace_errors(failures[i].inv.path) if trace or quoted else [] for i in order]
+    described = [describe_failure(failures[i].analysis, errors[row] if trace else (),
+                                  call_terms(failures[i].inv.path, outputs) if calls else (), errors[row])
+                 for row, i in enumerate(order)]
+    space = build_features(described, passing=passing_traces(failures, trace or quoted, calls, outputs)
+                           if trace or calls or quoted else None)
     model, note = embedder(meaning)
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space, note)
@@ -204,9 +209,7 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     inverse = [0] * len(order)
     for row, i in enumerate(order):
         inverse[i] = row
-    unshuffled = None if space.meaning is None else space.meaning[inverse]
-    classes = None if space.classes is None else [space.classes[row] for row in inverse]
-    return Clustering(labels, FeatureSpace(space.matrix[inverse], space.terms, unshuffled, classes), note)
+    return Clustering(labels, space.reordered(inverse), note)
 
 
 def passing_traces(failures: Sequence[Failure], errors: bool = True, calls: bool = False,

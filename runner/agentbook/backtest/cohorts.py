@@ -19,7 +19,7 @@ from agentbook.backtest.cluster import (
     stability,
 )
 from agentbook.backtest.embeddings import Meaning
-from agentbook.backtest.evidence import annotate
+from agentbook.backtest.evidence import annotate, unbound_terms
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json, atomic_write_text
@@ -125,6 +125,8 @@ def render_cohort(cohort: Cohort, total_failures: int) -> str:
             [f"{what} " + ", ".join(span(t) for t in evidence[key])
              for key, what in (("terms", "terms"), ("trace_terms", "the traces")) if evidence.get(key)]
             + [f"{plain(k)} {span(str(v))}" for k, v in evidence.get("fields", {}).items()]))
+    if evidence.get("unbound"):
+        lines.append(unbound_line(evidence["unbound"]))
     lines += ["", "## Suspected code locations", ""]
     shown = [loc for loc in cohort.locations if loc["exists"] is not False][:5]
     lines += [f"- {span(loc['location'])} (cited by {loc['count']})" + (" (not checked: no --code)"
@@ -191,7 +193,8 @@ def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code
                              refined_by=model, refine_note=note, refine_stats=stats,
                              no_common_cause=sorted(f.inv.id for f in found.unassigned),
                              code=str(code_dir) if code_dir else None, meaning=found.meaning)
-    _write(folder, cohorts, summary, found.unassigned)
+    _write(folder, cohorts, summary, found.unassigned,
+           unbound_terms(found.space, [found.rows[f.inv.id] for f in found.unassigned]))
     return summary
 
 
@@ -250,23 +253,33 @@ def account_shares(folder: BacktestFolder) -> dict[str, float]:
     return {a: n / total for a, n in counts.items()} if total else {}
 
 
-def render_bucket(bucket: list[Failure]) -> str:
+def unbound_line(unbound: list[dict[str, Any]]) -> str:
+    """What analysts wrote that binds nothing, passing runs' traces recording it as often (evidence.py)."""
+    return ("- written, but binding nothing (runs that went right record it as often): " + ", ".join(
+        f"{span(u['term'])} ({u['members']} written; in {u['failures_traces']:.0%} of failures' traces, "
+        f"{u['passing_traces']:.0%} of passing runs')" for u in unbound))
+
+
+def render_bucket(bucket: list[Failure], unbound: list[dict[str, Any]] | None = None) -> str:
     lines = ["# Failures with no common cause", "",
              (f"{len(bucket)} failures whose findings share no cause with any other failure (or too little "
               "to be one). Each may still be worth a look; none is counted as a cause."), ""]
+    if unbound:
+        lines += [unbound_line(unbound), ""]
     lines += [_rep_line(f) for f in sorted(bucket, key=lambda f: f.inv.id)[:MEMBERS_LISTED]]
     if len(bucket) > MEMBERS_LISTED:
         lines.append(f"- ... {len(bucket) - MEMBERS_LISTED} more in cohorts/index.json")
     return "\n".join(lines) + "\n"
 
 
-def _write(folder: BacktestFolder, cohorts: list[Cohort], summary: ClusterSummary, bucket: list[Failure]) -> None:
+def _write(folder: BacktestFolder, cohorts: list[Cohort], summary: ClusterSummary, bucket: list[Failure],
+           unbound: list[dict[str, Any]] | None = None) -> None:
     out = folder.cohorts_dir
     keep = {f"{c.slug}.md" for c in cohorts} | {"index.json"} | ({f"{BUCKET_SLUG}.md"} if bucket else set())
     for cohort in cohorts:
         atomic_write_text(out / f"{cohort.slug}.md", render_cohort(cohort, summary.failures))
     if bucket:
-        atomic_write_text(out / f"{BUCKET_SLUG}.md", render_bucket(bucket))
+        atomic_write_text(out / f"{BUCKET_SLUG}.md", render_bucket(bucket, unbound))
     atomic_write_json(out / "index.json", summary.to_json())
     for stale in out.glob("*.md"):
         if stale.name not in keep:

@@ -261,7 +261,7 @@ def package_root(package: str = PACKAGE, version: str = VERSION) -> Path:
     """Where an installed package's files are, without running its code."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.origin:
-        raise Unavailable(f"{package} is not installed")  # how to install it: _embedder adds install_hint()
+        raise Unavailable(f"{package} is not installed")  # how to install it: install_hint(), added by the caller
     return Path(spec.origin).parent
 
 
@@ -386,7 +386,7 @@ def _embedder(name: str) -> tuple[Model | None, Meaning]:
         if name != AUTO:
             raise MeaningUnavailable(f"--meaning {name}: {e}",
                                          hint=f"{install_hint()}; --meaning auto falls back to words") from None
-        return None, Meaning(False, f"words only: {e} ({install_hint()})", chosen=AUTO)
+        return None, Meaning(False, f"words only: {e}", chosen=AUTO)  # cluster's output adds install_hint()
     described = f"{encoder.model} ({encoder.package} {encoder.version})"
     return model, Meaning(True, f"words and meaning ({encoder.name}: {described})", encoder=encoder.name,
                           chosen=name, model=described, sha256=encoder.weights_sha256)

@@ -6,7 +6,9 @@ whether one account holds more of it than chance would give, and which cited cod
   happens to be first.
 - Evidence: the terms whose weight inside the cohort most exceeds their weight outside it (the
   analysts' and, apart, the ones from the errors their traces record: traceterms.py), and the
-  stage / suspected file / failing tool shared by most members.
+  stage / suspected file / failing tool shared by most members; and what the members' analysts wrote
+  that binds nothing because passing runs' traces record it as often (`unbound`: a harmless error
+  quoted as the run's first, features.quoted_contrast), with the shares that say so.
 - Account test: one-sided binomial test of "k of the cohort's n failures are in account A" against
   A's share of all investigations, Bonferroni-corrected for the number of accounts. Account-specific
   means an adjusted p-value under ACCOUNT_ALPHA; two failures of six accounts landing together is not.
@@ -49,7 +51,37 @@ def binding(members: Sequence[Failure], space: FeatureSpace, rows: Mapping[str, 
             if n / len(members) >= FIELD_SHARE:
                 fields[key] = f"{top} ({n}/{len(members)})"
     idx = [rows[f.inv.id] for f in members]
-    return {"terms": top_terms(space, idx), "trace_terms": top_terms(space, idx, trace=True), "fields": fields}
+    out: dict[str, Any] = {"terms": top_terms(space, idx), "trace_terms": top_terms(space, idx, trace=True),
+                           "fields": fields}
+    if unbound := unbound_terms(space, idx):
+        out["unbound"] = unbound
+    return out
+
+
+UNBOUND_SHOWN = 3  # terms listed as written by members but binding nothing
+UNBOUND_MEMBERS = 2  # members that must have written a term for it to be listed
+
+
+def unbound_terms(space: FeatureSpace, rows: Sequence[int]) -> list[dict[str, Any]]:
+    """What the members' analysts wrote most that binds nothing because passing runs' traces record it as
+    often as failures' do (features.quoted_contrast): a harmless error quoted as the run's first. Phrases
+    before words, a word inside a listed phrase left out; each with the shares that weighed it down."""
+    u = space.unbound
+    if u is None or not u.terms or not rows:
+        return []
+    written = u.written[list(rows)].sum(axis=0)
+    order = sorted((i for i in range(len(u.terms)) if written[i] >= UNBOUND_MEMBERS),
+                   key=lambda i: (-int(written[i]), -u.terms[i].count(" "), u.terms[i]))
+    out: list[dict[str, Any]] = []
+    for i in order:
+        term = u.terms[i].replace("errclass_", "class:")
+        if len(out) >= UNBOUND_SHOWN:
+            break
+        if any(term in o["term"].split() or o["term"] in term.split() for o in out):
+            continue
+        out.append({"term": term, "members": int(written[i]), "weight": round(float(u.weight[i]), 3),
+                    "failures_traces": round(float(u.failing[i]), 3), "passing_traces": round(float(u.passing[i]), 3)})
+    return out
 
 
 def _tool(f: Failure) -> str:
@@ -144,17 +176,31 @@ def annotate(cohort: Cohort, space: FeatureSpace, rows: Mapping[str, int], share
              code: Path | None) -> None:
     """Fill a cohort's medoid, evidence, account test, checked locations and (unless a model named
     it) name, definition and proposed change."""
-    ordered = by_centrality(cohort.members, space, rows)
+    ordered = saying_something_first(by_centrality(cohort.members, space, rows), space, rows)
     cohort.medoid = ordered[0]
     cohort.evidence = binding(cohort.members, space, rows)
     cohort.account_test = account_test(cohort.members, shares)
     cohort.locations = locations(cohort, code)
     if not cohort.name or not cohort.definition:
-        name, definition = summarise(cohort)
+        kept = space.unbound.kept[rows[ordered[0].inv.id]] if space.unbound is not None else 1.0
+        name, definition = summarise(cohort, quoted_nothing=float(kept) < NAMING_KEPT)
         cohort.name, cohort.definition = cohort.name or name, cohort.definition or definition
     if not cohort.proposed_change:
         change, where = proposed_change(ordered, code)
         cohort.proposed_change = f"{change} (at `{where}`)" if change and where else change
+
+
+NAMING_KEPT = 0.5  # a member whose words keep less than this (features.Unbound.kept) names no cohort
+
+
+def saying_something_first(ordered: Sequence[Failure], space: FeatureSpace, rows: Mapping[str, int]) -> list[Failure]:
+    """Members in `ordered`'s order, those whose analyst wrote mostly what binds nothing (a harmless error
+    quoted: features.quoted_contrast) last, so the cohort is not named after it when another member
+    says more."""
+    kept = space.unbound.kept if space.unbound is not None else None
+    if kept is None:
+        return list(ordered)
+    return sorted(ordered, key=lambda f: float(kept[rows[f.inv.id]]) < NAMING_KEPT)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -162,13 +208,15 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
 
 
-def summarise(cohort: Cohort) -> tuple[str, str]:
+def summarise(cohort: Cohort, quoted_nothing: bool = False) -> tuple[str, str]:
     """Name and definition from the medoid's finding and the binding evidence."""
     m = cohort.medoid or cohort.members[0]
     finding = str(m.analysis.get("summary") or m.analysis.get("failure_mode") or "")
     name = _cut(finding, 80) or f"{m.stage} failures"
     terms = ", ".join(f"`{t}`" for t in cohort.evidence.get("terms", [])[:5])
     traced = ", ".join(f"`{t}`" for t in cohort.evidence.get("trace_terms", [])[:3])
+    if quoted_nothing and traced:  # every member's analyst quoted what binds nothing: name what does
+        name = _cut(f"{m.stage} failures whose traces share {', '.join(cohort.evidence['trace_terms'][:3])}", 80)
     fields = "; ".join(f"{k} {v}" for k, v in cohort.evidence.get("fields", {}).items())
     definition = (f"Failures like {m.inv.id}, the most representative member: "
                   f"{_cut(str(m.analysis.get('failure_mode') or finding), 300)}")

@@ -27,6 +27,12 @@ land together however they are worded, and keep failures that share nothing apar
   failures carry them clearly more often than passing runs (`call_enriched`: a one-sided Fisher test,
   Benjamini-Hochberg corrected), so a cause that leaves no error but a mark in what the run did (the SQL
   names a renamed column, joins a line table) is bound by that mark;
+- an analyst's word, word pair or error class that names an error the failures' traces record weighs by
+  how much more often failures' traces record it than passing runs' (`quoted_contrast`, the same
+  Fisher test as the calls), whether or not the traces' errors are features: an analyst that quotes a
+  run's first error quotes a harmless one (a timeout retried with success) in a causeless failure as
+  in a cause's, and it must bind neither; a failure's meaning counts as far as its words are not such
+  terms (`Unbound.kept`), and each cohort's evidence says what binds nothing (evidence.py);
 - words an analyst's writing style puts around every finding weigh nothing: a term counts as far as
   the failures using it agree on those fields beyond chance (`field_agreement`), which a style's
   framing ("Finding: ... Impact: ...", "I traced the run ...", a shorthand's function words) never
@@ -74,6 +80,7 @@ TRACE_WEIGHT = 3.0  # a term from the trace (traceterms.py) against one of the a
 CALL_WEIGHT = 3.0  # a call or argument identifier from the trace (tracecalls.py) against one of the analyst's words
 CALL_SUPPORT = 3  # failures that must carry a call term before it is tested at all
 CALL_FDR = 0.05  # false discovery rate (Benjamini-Hochberg) over the call terms' Fisher tests
+QUOTED_CONTRAST = True  # weigh the analysts' words naming a trace's error by passing runs' traces (`quoted_contrast`)
 MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain view (the corroborated one is words)
 FRAMING_MIN_DF = 3  # a term is tested for framing only when this many failures use it
 FRAMING_FULL = 0.3  # field agreement (kappa) among a term's failures from which it counts in full
@@ -124,6 +131,7 @@ class Described:
     component: str
     tool: str
     text: str = ""  # what the analyst wrote, as written: what the meaning model reads (embeddings.py)
+    seen: frozenset[str] = frozenset()  # the `trace:` terms of the errors its trace records (`quoted_contrast`)
 
 
 def normalise_error(text: str) -> str:
@@ -155,10 +163,12 @@ def component_of(analysis: dict[str, Any]) -> str:
     return str(PurePosixPath(str(suspected[0]["path"]).split(":")[0])).lower() if suspected else ""
 
 
-def describe_failure(analysis: dict[str, Any], trace: Sequence[TraceError] = (), calls: Sequence[str] = ()) -> Described:
+def describe_failure(analysis: dict[str, Any], trace: Sequence[TraceError] = (), calls: Sequence[str] = (),
+                     seen: Sequence[TraceError] = ()) -> Described:
     """The parts of a failure: what its analyst wrote, its fields, the errors its trace records
     (traceterms.py), each masked as `normalise_error` masks error text, and the calls and argument
-    identifiers its trace records (tracecalls.py), as they are."""
+    identifiers its trace records (tracecalls.py), as they are. `seen`: the errors its trace records,
+    not as features but to tell which of the analyst's words name them (`quoted_contrast`)."""
     step = analysis.get("first_wrong_step") or {}
     error = str(analysis.get("error_signature") or "")
     finding = " ".join(str(x or "") for x in (analysis.get("failure_mode"), analysis.get("summary"),
@@ -172,7 +182,8 @@ def describe_failure(analysis: dict[str, Any], trace: Sequence[TraceError] = (),
              "error": " ".join([normalise_error(error), *classes]), "where": " ".join(where),
              "trace": trace_part(trace), "calls": " ".join(calls)}
     text = " ".join(x for x in (finding, str(analysis.get("proposed_change") or ""), error) if x.strip())
-    return Described(parts=parts, stage=stage, component=component, tool=tool, text=text)
+    return Described(parts=parts, stage=stage, component=component, tool=tool, text=text,
+                     seen=frozenset(_trace_tokens(trace_part(seen))))
 
 
 def trace_part(trace: Sequence[TraceError]) -> str:
@@ -192,17 +203,49 @@ class FeatureSpace:
     terms: list[str]  # one per column, "part:term"
     meaning: np.ndarray | None = None  # one unit-length embedding per failure (embeddings.py), if any
     classes: list[frozenset[str]] | None = None  # each failure's error classes, where meaning is used
+    unbound: Unbound | None = None  # the analysts' words passing runs' traces record as often (`quoted_contrast`)
 
     def similarity(self) -> np.ndarray:
         """The cosine of the word vectors, blended MEANING_WEIGHT to the meaning's (above the typical pair's)
-        when there is one."""
+        when there is one; a failure's meaning counts as far as its words are not what passing runs'
+        traces record as often (`Unbound.kept`): a harmless error quoted means the same in every failure."""
         words = self.matrix @ self.matrix.T  # rows are unit length: the cosine
         if self.meaning is None:
             return words
         meaning = above_typical(self.meaning @ self.meaning.T)
         if self.classes is not None:
             meaning = meaning * ~class_conflicts(self.classes)
+        if self.unbound is not None:
+            kept = self.unbound.kept
+            meaning = meaning * kept[:, None] * kept[None, :]
+            meaning[range(len(kept)), range(len(kept))] = 1.0
         return (1 - MEANING_WEIGHT) * words + MEANING_WEIGHT * meaning
+
+    def reordered(self, rows: Sequence[int]) -> FeatureSpace:
+        """The same space with its failures in the order `rows` gives."""
+        meaning = None if self.meaning is None else self.meaning[list(rows)]
+        classes = None if self.classes is None else [self.classes[r] for r in rows]
+        unbound = None if self.unbound is None else self.unbound.reordered(rows)
+        return FeatureSpace(self.matrix[list(rows)], self.terms, meaning, classes, unbound)
+
+
+@dataclass
+class Unbound:
+    """The analysts' words (and word pairs, error classes) that name an error their failures' traces record
+    and passing runs' traces record as often, weighed down by `quoted_contrast`: what each weighs now,
+    the share of failures' and of passing runs' traces recording it, which failures' analysts wrote it,
+    and per failure the share of its words' weight kept (what its meaning counts for)."""
+
+    terms: list[str]
+    weight: np.ndarray  # per term, in [0, 1)
+    failing: np.ndarray  # per term, the share of failures whose trace records it
+    passing: np.ndarray  # per term, the share of passing runs whose trace records it
+    written: np.ndarray  # failures x terms: whose analyst wrote it
+    kept: np.ndarray  # per failure, in [0, 1]
+
+    def reordered(self, rows: Sequence[int]) -> Unbound:
+        return Unbound(self.terms, self.weight, self.failing, self.passing, self.written[list(rows)],
+                       self.kept[list(rows)])
 
 
 def class_conflicts(classes: Sequence[frozenset[str]]) -> np.ndarray:
@@ -312,8 +355,84 @@ def build_features(items: Sequence[Described], *, framing: bool = True,
         weights = weights * np.where(fields, 1.0, field_agreement(block > 0, items))
     if passing is not None and terms:
         weights = weights * passing_contrast(block > 0, terms, passing)
+    unbound = None
+    if passing is not None and terms and QUOTED_CONTRAST and any(d.seen for d in items):
+        contrast = quoted_contrast(terms, [d.seen for d in items], passing)
+        unbound = _unbound(block, terms, contrast, [d.seen for d in items], passing)
+        weights = weights * contrast
     matrix = block * weights * already_written(block > 0, terms) if terms else block
-    return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms)
+    return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms, unbound=unbound)
+
+
+def quoted_contrast(terms: Sequence[str], seen: Sequence[frozenset[str]], passing: Sequence[frozenset[str]]) -> Any:
+    """Per term, in [0, 1]: for an analyst's word, word pair or error class that names an error the
+    failures' traces record (`seen`, their `trace:` error terms), 1 - (share of passing runs whose trace
+    records it) / (share of failures whose trace does), and 0 where enough failures record it to test
+    (CALL_SUPPORT) and they do not record it clearly more often than passing runs (`call_enriched`:
+    Fisher, Benjamini-Hochberg); 1 for every other term, and for one no passing run's trace records. A
+    word pair weighs no more than either of its words (a pair may join the end of one quoted part to
+    the start of the next, which no trace records).
+
+    An analyst that quotes the run's first error quotes whatever the run hit first, and that is often
+    a harmless error every run may hit (a timeout retried with success). Failures that quote it, a
+    cause's and a causeless one's alike, share its words and what they mean, so they bound into one
+    cohort, mixed, and pulled causeless failures in. The error's words then say nothing about a cause
+    however often analysts quote them, as an error term from the trace itself says nothing
+    (`passing_contrast`): the same test, on the analysts' words that name what traces record."""
+    np = need("numpy", "clustering")
+    out = np.ones(len(terms))
+    if not passing or not seen:
+        return out
+    analyst = [i for i, t in enumerate(terms) if not t.startswith(("trace:", "stage_", "file_", "tool_"))]
+    failing, counted = _counted(seen), _counted(passing)
+    in_failures = np.array([failing[f"trace:{terms[i]}"] for i in analyst], dtype=float)
+    in_passing = np.array([counted[f"trace:{terms[i]}"] for i in analyst], dtype=float)
+    named = (in_failures > 0) & (in_passing > 0)
+    if not named.any():
+        return out
+    lift = np.clip(1.0 - (in_passing / len(passing)) / np.maximum(in_failures / len(seen), 1e-12), 0.0, 1.0)
+    tested = in_failures >= CALL_SUPPORT
+    kept = call_enriched(np.where(named, in_failures, 0.0), in_passing, len(seen), len(passing))
+    weight = np.where(tested & ~kept, 0.0, lift)
+    cols = np.array(analyst, dtype=int)
+    out[cols[named]] = weight[named]
+    column = {t: i for i, t in enumerate(terms)}
+    for i in analyst:  # a word pair weighs no more than its words: "timeout queuepool" joins two quotes' ends
+        if " " in terms[i]:
+            a, _, b = terms[i].partition(" ")
+            out[i] = min(out[i], out[column[a]] if a in column else 1.0, out[column[b]] if b in column else 1.0)
+    return out
+
+
+UNBOUND_UNDER = 0.5  # a term weighed under this by `quoted_contrast` is listed as unbound (evidence.py)
+
+
+def _unbound(block: Any, terms: Sequence[str], contrast: Any, seen: Sequence[frozenset[str]],
+             passing: Sequence[frozenset[str]]) -> Unbound:
+    """What `quoted_contrast` weighed down, for a cohort's evidence, and each failure's kept share: of
+    its words' TF-IDF weight, what `quoted_contrast` leaves (other weights aside: an error quoted by
+    analysts of every kind of failure is spread over the fields as a style's framing is, so
+    `field_agreement` may have weighed its words down already, but what it means still binds)."""
+    np = need("numpy", "clustering")
+    analyst = np.array([not t.startswith(("trace:", "stage_", "file_", "tool_")) for t in terms], dtype=bool)
+    words = analyst & np.array([" " not in t for t in terms], dtype=bool)  # a pair may join two parts' ends
+    before = np.linalg.norm(block * words, axis=1)
+    after = np.linalg.norm(block * (words * contrast), axis=1)
+    kept = np.where(before > 0, after / np.maximum(before, 1e-12), 1.0)
+    cols = np.flatnonzero(analyst & (contrast < UNBOUND_UNDER) & (block > 0).any(axis=0))
+    names = [terms[i] for i in cols]
+    failing, counted = _counted(seen), _counted(passing)
+    share = np.array([failing[f"trace:{t}"] for t in names], dtype=float) / max(len(seen), 1)
+    in_passing = np.array([counted[f"trace:{t}"] for t in names], dtype=float) / max(len(passing), 1)
+    return Unbound(names, contrast[cols], share, in_passing, block[:, cols] > 0, kept)
+
+
+def _counted(runs: Sequence[frozenset[str]]) -> Counter[str]:
+    """Per error term (calls left out), the runs whose trace records it."""
+    out: Counter[str] = Counter()
+    for run in runs:
+        out.update(t for t in run if not is_call(t))
+    return out
 
 
 def already_written(present: Any, terms: Sequence[str]) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 from agentbook.errors import FatalError
 
 MAX_PROBLEMS_SHOWN = 5
+MAX_KINDS_SHOWN = 3  # the commonest problems counted when more are hidden
 
 
 class LineProblems:
@@ -32,8 +33,20 @@ class LineProblems:
         first_line, first = self.items[0]
         more = "; ".join(f"line {n}: {p}" for n, p in self.items[1:MAX_PROBLEMS_SHOWN])
         hidden = len(self.items) - MAX_PROBLEMS_SHOWN
-        extra = (f" (also {more})" if more else "") + (f" and {hidden} more problems" if hidden > 0 else "")
+        extra = (f" (also {more})" if more else "") + (f" and {hidden} more problems{self._kinds()}" if hidden > 0 else "")
         raise FatalError(f"{first}{extra}", location=f"{path}:{first_line}", hint=hint)
+
+    def _kinds(self) -> str:
+        """The commonest problems with the number of lines each is on: 15,000 problems of 5,000 lines
+        were 'and 14995 more problems', which did not say that every line lacked the same fields (a
+        file of another shape), nor which."""
+        from collections import Counter
+
+        lines = Counter(p for _, p in dict.fromkeys(self.items))
+        top = lines.most_common(MAX_KINDS_SHOWN)
+        rest = len(lines) - len(top)
+        return ("; in all: " + "; ".join(f"{p} ({n} line{'s' if n > 1 else ''})" for p, n in top)
+                + (f"; {rest} other kind{'s' if rest > 1 else ''}" if rest > 0 else ""))
 
 
 def json_lines(text: str, problems: LineProblems) -> Iterator[tuple[int, str, Any]]:

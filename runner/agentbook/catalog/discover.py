@@ -58,15 +58,32 @@ def _classify_file(path: Path, *, explicit: bool) -> tuple[list[Target], list[Fi
         return [Target("skill", path)], []
     if path.name == ANALYSIS_JSON:
         return [Target("analysis", path)], []
-    if path.suffix == ".md":
+    if path.suffix == ".md" and (not explicit or path.parent.name == RUNBOOK_DIR or _starts_front_matter(path)):
         return [Target("runbook", path)], []
     if path.suffix in (".yaml", ".yml") and (path.name in _SUITE_NAMES or _looks_like_suite(path)):
         return [Target("suite", path)], []
     if not explicit:
         return [], []
+    if path.suffix == ".md":
+        return [], [Finding(str(path), 1, 1, "unknown-file", "not a runbook (no '---' front-matter on line 1) "
+                            "nor a SKILL.md: nothing here to check",
+                            "a runbook opens with front-matter, as runbooks/*.md do; a backtest's analyses are "
+                            "checked by validating its folder")]
     return [], [Finding(str(path), 1, 1, "unknown-file", "not a skill, runbook, eval suite or analysis.json",
                         "pass a skill folder, a SKILL.md, a runbook .md, an eval suite .yaml or a backtest's "
                         "analysis.json")]
+
+
+def _starts_front_matter(path: Path) -> bool:
+    """Whether a Markdown file opens as a runbook does. Another one named on the command line (a
+    backtest's report.md, a README) was checked as a runbook and told to add front-matter."""
+    from agentbook.session.tools.files import open_regular
+
+    try:
+        with open_regular(path) as fh:
+            return fh.read(4).lstrip(b"\xef\xbb\xbf").startswith(b"---")
+    except OSError:
+        return True  # unreadable: the runbook check says so
 
 
 def _looks_like_suite(path: Path) -> bool:

@@ -196,8 +196,11 @@ def cluster_cmd(folder: Path, model: str | None, seed: int, code: Path | None, m
                      f"{len(r.get('split', []))}, named {r.get('named', 0)}")
     if summary.refine_note:
         lines.append(f"model pass: {summary.refine_note}")
-    if not summary.meaning.used:
-        lines.append(f"clustered on {summary.meaning.note}")
+    if not summary.meaning.used:  # the note is in index.json and report.md too: how to install is said only here
+        from agentbook.backtest.embeddings import AUTO, install_hint
+
+        hint = f" ({install_hint()})" if summary.meaning.chosen == AUTO else ""
+        lines.append(f"clustered on {summary.meaning.note}{hint}")
     lines.append(f"details: {folder}/cohorts/<slug>.md; next: agentbook backtest report {folder}")
     click.echo(bounded("\n".join(lines), more_hint=f"see {folder}/cohorts/index.json"))
     return EXIT_OK

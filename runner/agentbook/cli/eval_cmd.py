@@ -463,4 +463,8 @@ def capture_cmd(suite: Path, span_dir: Path | None, otlp: Path | None, span_id: 
     big = [n for n in report.sidecars]
     if big:
         click.echo(f"trim: keep only the lines the expected answer depends on in {', '.join(report.sidecars[n] for n in big)}")
+    if not report.matched_template and report.template_vars:  # the case would run with none of them
+        first = report.template_vars[0]
+        click.echo(f"the suite's prompt reads {', '.join('vars.' + n for n in report.template_vars)}: set each from "
+                   f"vars.input, e.g. agentbook eval edit {suite} {cid} --set 'vars.{first}=...' --unset vars.input")
     click.echo(f"next: agentbook eval edit {suite} {cid} --set 'assert[0]={{type: icontains, value: ...}}'")

@@ -141,10 +141,11 @@ class CaptureReport:
     matched_template: bool  # the suite's prompt template gave the variables
     sizes: dict[str, int]
     sidecars: dict[str, str]
+    template_vars: list[str] = field(default_factory=list)  # the variables the suite's prompt reads
 
     def to_json(self) -> dict[str, Any]:
         return {**self.result.to_json(), "matched_template": self.matched_template, "var_sizes": self.sizes,
-                "sidecars": self.sidecars}
+                "sidecars": self.sidecars, "template_vars": self.template_vars}
 
 
 def capture_case(suite: Suite, call: CapturedCall, *, case_id: str | None = None,
@@ -173,5 +174,6 @@ def capture_case(suite: Suite, call: CapturedCall, *, case_id: str | None = None
             "vars": values, "assert": [],
             "metadata": {"source": "trace", **{k: v for k, v in call.meta.items() if v}}}
     result = suite.add_case(case)
+    names = list(dict.fromkeys(_PLACEHOLDER.findall(template or "")))
     return CaptureReport(result, found is not None, {k: len(v.encode("utf-8")) for k, v in variables.items()},
-                         sidecars)
+                         sidecars, names)

@@ -3,7 +3,8 @@
 Two layouts, one API (`open_suite`):
 - single file: `tests:` is an inline list, handled by `CaseFile` (byte splice of one case).
 - split: `tests: file://cases/*.yaml` (promptfoo globs); each case file holds one case mapping (or a
-  list of cases, which is a `CaseFile` whose root is the list).
+  list of cases, which is a `CaseFile` whose root is the list), or is a CSV file of cases, one per row
+  (`csvcases.py`: read, listed and run, not written).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
-from agentbook.evals import state
+from agentbook.evals import csvcases, state
 from agentbook.evals.casefile import CaseFile, changed_lines
 from agentbook.evals.cases import (
     EditResult,
@@ -148,6 +149,7 @@ class SplitSuite(Suite):
     def __init__(self, path: Path, globs: list[str]) -> None:
         self.path = path
         self.globs = globs
+        self._rows: dict[tuple[Path, str], int] = {}  # (CSV file, case id) -> line of its row
 
     def _patterns(self) -> list[str]:
         out = []
@@ -159,12 +161,12 @@ class SplitSuite(Suite):
     def case_files(self) -> list[Path]:
         files: dict[Path, None] = {}  # ordered and de-duplicated
         for full in self._patterns():
-            if full.endswith((".csv", ".xlsx", ".jsonl", ".js", ".py")):
+            if full.endswith((".xlsx", ".jsonl", ".js", ".py")):
                 raise FatalError(f"tests from {Path(full).suffix} files are not supported by agentbook eval",
                                  location=str(self.path), hint="keep cases as YAML (one mapping or a list per file)")
             matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
             for m in matched:
-                if m.endswith((".yaml", ".yml", ".json")):
+                if m.endswith((".yaml", ".yml", ".json", ".csv")):
                     confine.check_ref(m, self.root, "case file")
                     files.setdefault(Path(m), None)
         return list(files)
@@ -184,6 +186,11 @@ class SplitSuite(Suite):
     def _entries(self) -> Iterator[tuple[str, Path, Any]]:
         """(id, file, value or None for a list file) for every case, in glob order."""
         for p in self.case_files():
+            if p.suffix == ".csv":
+                for cid, line, case in csvcases.read_cases(p):
+                    self._rows[(p, cid)] = line
+                    yield cid, p, case
+                continue
             value = _load_file(p)
             if isinstance(value, list):
                 for cid in CaseFile(p, seq_key=None).ids():
@@ -195,7 +202,7 @@ class SplitSuite(Suite):
 
     def _find(self, case_id: str) -> tuple[Path, Any]:
         direct = self.cases_dir() / f"{case_id}.yaml"
-        if direct.is_file() and self._is_case_file(direct):
+        if direct.suffix == ".yaml" and direct.is_file() and self._is_case_file(direct):
             value = _load_file(direct)
             if isinstance(value, dict) and str(value.get("id") or direct.stem) == case_id:
                 return direct, value
@@ -218,6 +225,11 @@ class SplitSuite(Suite):
                 continue
             asserts = [str(a["type"]) if "type" in a else f"{REF_PREFIX}{a['$ref']}" if "$ref" in a else "?"
                        for a in value.get("assert") or [] if isinstance(a, dict)]
+            line = self._rows.get((p, _cid))
+            if line is not None:  # a CSV row: its size is that of the case it makes
+                out.append(CaseInfo(_cid, str(value.get("description", "")), asserts, len(dump_rt(value).encode()),
+                                    f"{p}:{line}", False))
+                continue
             out.append(CaseInfo(str(value.get("id") or p.stem), str(value.get("description", "")), asserts,
                                 p.stat().st_size, f"{p}:1", "id" in value))
         return named_refs(out, self.config)
@@ -237,6 +249,9 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).case_text(case_id)
+        if p.suffix == ".csv":
+            return (f"# the row at line {self._rows[(p, case_id)]} of {p.name}, as promptfoo reads it\n"
+                    + dump_rt(value))
         return p.read_text(encoding="utf-8")
 
     def get_case(self, case_id: str) -> dict[str, Any]:
@@ -250,6 +265,10 @@ class SplitSuite(Suite):
         case_id = new_id(case)
         ensure_id(case, case_id)
         check_case(to_plain(case), f"new case {case_id}")
+        if self.cases_dir().suffix == ".csv":
+            raise FatalError(f"the suite's cases are the rows of {self.cases_dir().name}: agentbook does not "
+                             "write CSV", location=str(self.path),
+                             hint="add the row to the CSV, or add a YAML glob to `tests:` for new cases")
         target = self.cases_dir() / f"{case_id}.yaml"
         with state.locked(self.path):
             if target.exists() or case_id in {cid for cid, _, _ in self._entries()}:
@@ -269,6 +288,8 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).remove(case_id)
+        if p.suffix == ".csv":  # unlinking the file would remove every row
+            raise csvcases.row_of(case_id, p, self._rows[(p, case_id)])
         with state.locked(p):
             try:
                 p.unlink()
@@ -280,6 +301,8 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).edit(case_id, mutate)
+        if p.suffix == ".csv":
+            raise csvcases.row_of(case_id, p, self._rows[(p, case_id)])
         with state.locked(p):
             old = p.read_bytes()  # not read_text: its newline translation would lose a file's CRLF
             text = old.decode("utf-8")

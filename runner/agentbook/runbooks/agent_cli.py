@@ -41,7 +41,7 @@ from agentbook.redaction import Redactor
 from agentbook.runbooks.engines import EngineContext
 from agentbook.session import jail
 from agentbook.session.limits import GIB, Limits
-from agentbook.session.sandbox import bwrap_works, clean_env, protected_binds
+from agentbook.session.sandbox import clean_env, protected_binds
 from agentbook.session.tools.files import open_regular
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
@@ -112,8 +112,9 @@ def seal_loader(binary: Path, folder: Path) -> tuple[Path, str]:
 
 
 def require_jail(agent: str) -> None:
-    if not bwrap_works():
-        raise FatalError(f"agent {agent!r} runs only inside the bubblewrap sandbox, which does not work here",
+    why = jail.problem()
+    if why is not None:
+        raise FatalError(f"agent {agent!r} runs only inside the bubblewrap sandbox, which does not work here: {why}",
                          hint="install bubblewrap (and allow user namespaces), or use --agent agentbook")
 
 

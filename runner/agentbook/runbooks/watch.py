@@ -17,12 +17,13 @@ import queue
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -70,7 +71,8 @@ class Watcher:
         self.once, self.emit = once, emit
         self.events: queue.Queue[Path] = queue.Queue()
         self.pending: dict[str, float] = {}  # ticket name -> when it was last seen changing
-        self.running: dict[str, subprocess.Popen[str]] = {}
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self.errors: dict[str, IO[bytes]] = {}  # each run's stderr, kept in a file (see _start)
         self.stopping = False
         self.failed = 0  # tickets that failed in this watcher's lifetime (`--once` exits 1)
 
@@ -170,9 +172,17 @@ class Watcher:
             args = ["run", "--ticket", str(self.dir / name), "--run-id", state.run_id, *self.run_args]
         state.status = "running"
         self.save_state(state)
-        self.running[name] = subprocess.Popen(
-            [sys.executable, "-m", "agentbook", *args, "--repo", str(self.repo), "--json"], text=True,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        # its stderr goes to a file, not a pipe read once it exits: a message past the pipe's 64 KiB (a ticket's
+        # 200 KB runbook name, refused) blocked the run in write() for ever, and with it a watcher slot
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _tail when the run ends
+        try:
+            self.running[name] = subprocess.Popen(
+                [sys.executable, "-m", "agentbook", *args, "--repo", str(self.repo), "--json"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+        except BaseException:
+            errors.close()
+            raise
+        self.errors[name] = errors
 
     def _record(self, run_id: str | None) -> dict[str, Any] | None:
         path = self.repo / ".agentbook" / "runs" / str(run_id) / "run.json"
@@ -194,7 +204,7 @@ class Watcher:
             if code is None:
                 continue
             del self.running[name]
-            err = proc.stderr.read() if proc.stderr else ""
+            err = _tail(self.errors.pop(name))
             state = self.load_state(name) or TicketState(name)
             if code == EXIT_INTERRUPTED or (self.stopping and code < 0):
                 state.exit_code = code
@@ -238,6 +248,17 @@ class Watcher:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+ERROR_TAIL = 8192
+
+
+def _tail(errors: IO[bytes]) -> str:
+    """The end of a finished run's stderr (the file closed after)."""
+    with errors:
+        size = errors.seek(0, os.SEEK_END)
+        errors.seek(max(0, size - ERROR_TAIL))
+        return errors.read().decode("utf-8", "replace")
 
 
 def _sha(path: Path) -> str:

@@ -23,7 +23,8 @@ REWALK_SECONDS = 1.0
 
 class DiskMeter:
     """The size of everything under `root` (and the `also` folders: an agent CLI's home beside its
-    worktree), allocated blocks, hard links once, cheaply kept current."""
+    worktree), allocated blocks (at least ENTRY_BYTES a file, folder or link), hard links once, cheaply
+    kept current."""
 
     def __init__(self, root: Path, limit: int, also: tuple[Path, ...] = ()) -> None:
         self.root, self.limit = root, limit
@@ -43,15 +44,22 @@ class DiskMeter:
         return self._known if self._known > self.limit else None
 
 
+# What one file, folder or link counts at least: one that holds no data block (empty, a link) still takes
+# an inode and a directory entry, and under a limit counted in blocks alone an agent made tens of
+# millions of them, more than the host's file system has inodes.
+ENTRY_BYTES = 4096
+
+
 def _free_bytes(paths: tuple[Path, ...]) -> int:
-    """Free bytes summed over the distinct file systems holding `paths`."""
+    """Free bytes, and free inodes at ENTRY_BYTES each, summed over the distinct file systems holding
+    `paths` (making empty files uses up no byte, only inodes)."""
     free: dict[int, int] = {}
     for path in paths:
         try:
             st, dev = os.statvfs(path), os.stat(path).st_dev
         except OSError:
             continue
-        free[dev] = st.f_bavail * st.f_frsize
+        free[dev] = st.f_bavail * st.f_frsize + st.f_favail * ENTRY_BYTES
     return sum(free.values())
 
 
@@ -74,7 +82,7 @@ def tree_bytes(*roots: Path) -> int:
                 if (st.st_dev, st.st_ino) in seen:
                     continue
                 seen.add((st.st_dev, st.st_ino))
-            total += st.st_blocks * 512
+            total += max(st.st_blocks * 512, ENTRY_BYTES)
     return total
 
 

@@ -44,17 +44,17 @@ def _pretty(text: str | None) -> str:
 
 
 def header(span: Span, layout: Layout) -> str:
-    number = f"{layout.number[id(span)]:0{layout.width}d}"
+    number = f"{layout.number[span]:0{layout.width}d}"
     tokens = f" {span.total_tokens} tok" if span.total_tokens is not None else ""
     return (f"## {number} {span.kind} {one_line(clean_text(span.name), 100)} [{span.status}] "
             f"{fmt_ms(span.duration_ms)}{tokens}")
 
 
 def _facts(span: Span, c: Content, layout: Layout) -> list[str]:
-    parent = layout.parents.get(id(span))
+    parent = layout.parents.get(span)
     facts = [f"id {clean_text(span.span_id)}"]
     if parent is not None:
-        facts.append(f"parent {layout.number[id(parent)]:0{layout.width}d}")
+        facts.append(f"parent {layout.number[parent]:0{layout.width}d}")
     facts += [f"start {iso(span.start_ns)}"] if span.start_ns is not None else []
     if span.model:
         facts.append(f"model {clean_text(span.model)}")
@@ -137,10 +137,10 @@ def _message_record(msg: Message) -> dict[str, Any]:
 
 def record(span: Span, layout: Layout) -> dict[str, Any]:
     """Every field of a span, in full (a spans-*.jsonl line)."""
-    parent = layout.parents.get(id(span))
+    parent = layout.parents.get(span)
     out: dict[str, Any] = {
-        "number": layout.number[id(span)], "id": span.span_id, "parent_id": span.parent_id,
-        "parent_number": layout.number[id(parent)] if parent is not None else None, "trace_id": span.trace_id,
+        "number": layout.number[span], "id": span.span_id, "parent_id": span.parent_id,
+        "parent_number": layout.number[parent] if parent is not None else None, "trace_id": span.trace_id,
         "kind": span.kind, "name": span.name, "status": span.status, "status_message": span.status_message,
         "start": iso(span.start_ns), "end": iso(span.end_ns), "model": span.model,
         "input_tokens": span.input_tokens, "output_tokens": span.output_tokens, "cost_usd": span.cost_usd,
@@ -164,14 +164,14 @@ def chunks(members: list[Span]) -> list[list[Span]]:
 
 
 def file_stem(layout: Layout, chunk: list[Span]) -> str:
-    first, last = layout.number[id(chunk[0])], layout.number[id(chunk[-1])]
+    first, last = layout.number[chunk[0]], layout.number[chunk[-1]]
     return f"spans-{first:0{layout.width}d}-{last:0{layout.width}d}"
 
 
 def write_group(writer: Any, head: Span, members: list[Span]) -> None:
     """One agent subtree: its spans.md/.jsonl pairs; each span's place (`file:line`) goes into the layout."""
     layout: Layout = writer.layout
-    folder = layout.path[id(head)]
+    folder = layout.path[head]
     for chunk in chunks(members):
         stem = file_stem(layout, chunk)
         md: list[str] = [(f"# spans {stem.removeprefix('spans-')} of the subtree at `{folder}/` "
@@ -179,7 +179,7 @@ def write_group(writer: Any, head: Span, members: list[Span]) -> None:
         jsonl: list[str] = []
         for n, span in enumerate(chunk, 1):
             shared = {id(m): ref for m in span.input_messages if (ref := writer._shared_ref(m)) is not None}
-            layout.path[id(span)] = f"{folder}/{stem}.md:{len(md) + 1}"
+            layout.path[span] = f"{folder}/{stem}.md:{len(md) + 1}"
             md += section(span, layout, shared, f"{stem}.jsonl line {n}")
             jsonl.append(json.dumps(record(span, layout), ensure_ascii=False, default=str))
             writer.findings += span_findings(span)

@@ -127,9 +127,9 @@ class _Writer:
 
     def span(self, span: Span) -> None:
         lay = self.layout
-        path = lay.path[id(span)]
+        path = lay.path[span]
         parent = self._parent_path(span)
-        text, full = span_files(span, lay.number[id(span)], path, parent)
+        text, full = span_files(span, lay.number[span], path, parent)
         self.write(f"{path}/span.yaml", text)
         if full is not None:
             self.write(f"{path}/span.json", full, cut_long=False)
@@ -143,9 +143,9 @@ class _Writer:
             self.write(f"{path}/tool/args.json", pretty_json(span.tool_args) + "\n")
         if span.tool_result is not None:
             self.write(f"{path}/tool/result.txt", clean_text(span.tool_result) + "\n")
-        moved = lay.continued.get(id(span))
+        moved = lay.continued.get(span)
         if moved:
-            lines = [f"- `{lay.path[id(c)]}/`" for c in moved]
+            lines = [f"- `{lay.path[c]}/`" for c in moved]
             self.write(f"{path}/continued.md", "# children of this span continue elsewhere\n\nThe folder path "
                        "got too long, so these children (and their subtrees) live at:\n\n" + "\n".join(lines) + "\n")
         self.findings += span_findings(span)
@@ -154,7 +154,7 @@ class _Writer:
 
     def _parent_path(self, span: Span) -> str | None:
         parent = self._by_id.get(span.parent_id or "")
-        return self.layout.path.get(id(parent)) if parent is not None else None
+        return self.layout.path.get(parent) if parent is not None else None
 
     def _names(self, span: Span, side: str) -> list[str]:
         offset = 0 if side == "input" else len(span.input_messages)
@@ -185,7 +185,8 @@ class _Writer:
         return ref
 
     def all(self) -> list[Finding]:
-        self._by_id = {s.span_id: s for s in self.trace.spans}
+        # a span's parent folder (span.yaml names it); the compact layout has its parents already
+        self._by_id = {} if self.layout.compact else {s.span_id: s for s in self.trace.spans}
         self._written: set[str] = set()
         self.findings: list[Finding] = []
         self.spans()
@@ -284,7 +285,7 @@ def tree_lines(trace: Trace, layout: Layout, findings: list[Finding]) -> Iterato
         status = span.status.upper() if span.status == "error" else span.status
         tokens = f"{span.total_tokens} tok" if span.total_tokens is not None else "-"
         mark = "!! " if id(span) in flagged else ""
-        yield (f"{'  ' * depth}{mark}{layout.number[id(span)]:0{layout.width}d} {span.kind} "
+        yield (f"{'  ' * depth}{mark}{layout.number[span]:0{layout.width}d} {span.kind} "
                f"{one_line(clean_text(span.name), 80)} [{status}] {fmt_ms(span.duration_ms)} {tokens}")
 
 

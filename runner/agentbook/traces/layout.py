@@ -31,22 +31,23 @@ Kids = Callable[[Span], list[Span]]
 
 @dataclass
 class Layout:
-    number: dict[int, int] = field(default_factory=dict)  # id(span) -> tree-order number
-    path: dict[int, str] = field(default_factory=dict)  # id(span) -> folder path relative to OUT
+    # Keyed by the span itself (spans hash by identity): a key costs nothing, where an `span` key
+    # was one more int object per span per map, and a trace may have 100,000 spans.
+    number: dict[Span, int] = field(default_factory=dict)  # span -> tree-order number
+    path: dict[Span, str] = field(default_factory=dict)  # span -> folder path relative to OUT (compact: file:line)
     order: list[tuple[int, Span]] = field(default_factory=list)  # (depth, span) in tree order
-    continued: dict[int, list[Span]] = field(default_factory=dict)  # id(parent) -> children moved to _deep/
+    continued: dict[Span, list[Span]] = field(default_factory=dict)  # parent -> children moved to _deep/
     width: int = 3
     compact: bool = False
     groups: list[tuple[Span, list[Span]]] = field(default_factory=list)  # compact: (head, its spans) in order
-    group_of: dict[int, Span] = field(default_factory=dict)  # compact: id(span) -> the head of its group
-    parents: dict[int, Span | None] = field(default_factory=dict)  # compact: id(span) -> its parent in the tree
+    parents: dict[Span, Span] = field(default_factory=dict)  # compact: span -> its parent in the tree (tops: none)
 
     def folder(self, span: Span) -> str:
-        return f"{self.number[id(span)]:0{self.width}d}-{slug(span.kind, 12, 'other')}-{slug(span.name)}"
+        return f"{self.number[span]:0{self.width}d}-{slug(span.kind, 12, 'other')}-{slug(span.name)}"
 
     def ref(self, span: Span) -> str:
         """Where to look for a span: its folder (`path/`), or in the compact layout its `file:line`."""
-        return self.path[id(span)] if self.compact else self.path[id(span)] + "/"
+        return self.path[span] if self.compact else self.path[span] + "/"
 
 
 def _children(span: Span) -> list[Span]:
@@ -58,47 +59,49 @@ def plan(trace: Trace, layout_name: str = "auto") -> Layout:
     layout.order = walk(trace.roots) + walk(trace.orphans)
     layout.width = max(3, len(str(len(layout.order))))
     for n, (_, span) in enumerate(layout.order, 1):
-        layout.number[id(span)] = n
+        layout.number[span] = n
     layout.compact = layout_name == "compact" or (layout_name == "auto" and len(layout.order) > COMPACT_MIN)
     if not layout.compact:
         _plan(layout, trace.roots, trace.orphans, _children)
         return layout
-    heads = _group(layout, trace)
+    heads, outer = _group(layout, trace)
     # Group folders nest like the agents do: a head's folder goes inside the folder of its parent's group.
-    kids: dict[int, list[Span]] = {id(h): [] for h in heads}
+    kids: dict[Span, list[Span]] = {h: [] for h in heads}
     for head in heads:
-        parent = layout.parents.get(id(head))
-        if parent is not None:
-            kids[id(layout.group_of[id(parent)])].append(head)
-    orphans = {id(s) for s in trace.orphans}
-    tops = [h for h in heads if layout.parents.get(id(h)) is None]
-    _plan(layout, [h for h in tops if id(h) not in orphans], [h for h in tops if id(h) in orphans],
-          lambda s: kids[id(s)])
+        if head in outer:
+            kids[outer[head]].append(head)
+    orphans = set(trace.orphans)
+    tops = [h for h in heads if h not in outer]
+    _plan(layout, [h for h in tops if h not in orphans], [h for h in tops if h in orphans], kids.__getitem__)
     return layout
 
 
-def _group(layout: Layout, trace: Trace) -> list[Span]:
-    """Assign each span to its group (compact layout); the heads, in tree order."""
-    tops = {id(s) for s in trace.roots + trace.orphans}
+def _group(layout: Layout, trace: Trace) -> tuple[list[Span], dict[Span, Span]]:
+    """Assign each span to its group (compact layout): the heads in tree order, and for each head
+    below a top the head of the group its parent is in."""
+    tops = set(trace.roots + trace.orphans)
     stack: list[tuple[int, Span]] = []  # (depth, head) of the groups enclosing the current span
     path: list[Span] = []  # ancestors of the current span
     heads: list[Span] = []
-    members: dict[int, list[Span]] = {}
+    outer: dict[Span, Span] = {}
+    members: dict[Span, list[Span]] = {}
     for depth, span in layout.order:
         del path[depth:]
-        layout.parents[id(span)] = path[-1] if path and id(span) not in tops else None
+        top = span in tops or not path
+        if not top:
+            layout.parents[span] = path[-1]
         path.append(span)
         while stack and stack[-1][0] >= depth:
             stack.pop()
-        if id(span) in tops or span.kind == "agent" or not stack:
+        if top or span.kind == "agent" or not stack:
+            if stack and not top:
+                outer[span] = stack[-1][1]
             stack.append((depth, span))
             heads.append(span)
-            members[id(span)] = []
-        head = stack[-1][1]
-        layout.group_of[id(span)] = head
-        members[id(head)].append(span)
-    layout.groups = [(h, members[id(h)]) for h in heads]
-    return heads
+            members[span] = []
+        members[stack[-1][1]].append(span)
+    layout.groups = [(h, members[h]) for h in heads]
+    return heads, outer
 
 
 def _plan(layout: Layout, roots: list[Span], orphans: list[Span], kids: Kids) -> None:
@@ -108,20 +111,20 @@ def _plan(layout: Layout, roots: list[Span], orphans: list[Span], kids: Kids) ->
     # Cut subtrees are laid out under a placeholder as long as any real `_deep/<range>/` prefix, so
     # swapping in the real prefix afterwards can only shorten paths.
     placeholder = "_deep/" + "#" * (2 * (2 * layout.width + 2))
-    members: dict[int, list[Span]] = {}
+    members: dict[Span, list[Span]] = {}
     deep_roots: list[Span] = []
     while cut:
         batch, cut = cut, []
         for root in batch:
             deep_roots.append(root)
-            members[id(root)] = _place(layout, [root], placeholder, cut, kids)
-    deep_roots.sort(key=lambda s: layout.number[id(s)])
+            members[root] = _place(layout, [root], placeholder, cut, kids)
+    deep_roots.sort(key=lambda s: layout.number[s])
     for group_dir, group in _groups(layout, deep_roots, "_deep"):
         for root in group:
-            for span in members[id(root)]:
-                old = layout.path[id(span)]
+            for span in members[root]:
+                old = layout.path[span]
                 if old.startswith(placeholder + "/"):
-                    layout.path[id(span)] = group_dir + old[len(placeholder):]
+                    layout.path[span] = group_dir + old[len(placeholder):]
 
 
 def _join(base: str, name: str) -> str:
@@ -138,7 +141,7 @@ def _groups(layout: Layout, spans: list[Span], base: str) -> list[tuple[str, lis
     out: list[tuple[str, list[Span]]] = []
     for start in range(0, len(spans), size):
         chunk = spans[start:start + size]
-        first, last = layout.number[id(chunk[0])], layout.number[id(chunk[-1])]
+        first, last = layout.number[chunk[0]], layout.number[chunk[-1]]
         name = f"{first:0{layout.width}d}-{last:0{layout.width}d}"
         out += _groups(layout, chunk, _join(base, name))
     return out
@@ -155,9 +158,9 @@ def _place(layout: Layout, spans: list[Span], base: str, cut: list[Span], kids: 
                 path = _join(group_dir, layout.folder(span))
                 if len(path) > MAX_DIR_CHARS and owner is not None:
                     cut.append(span)
-                    layout.continued.setdefault(id(owner), []).append(span)
+                    layout.continued.setdefault(owner, []).append(span)
                     continue
-                layout.path[id(span)] = path
+                layout.path[span] = path
                 placed.append(span)
                 children = kids(span)
                 if children:

@@ -27,8 +27,22 @@ KINDS = ("agent", "llm", "tool", "chain", "retrieval", "other")
 SHARED_MIN = 200  # system prompts at least this long, used by two or more spans, are written once
 
 
+# Recent texts' digests: an agent's system prompt repeats in every model call of a trace, and a dict
+# lookup (str's own hash) costs less than encoding and hashing it again. Bounded in entries and size.
+_DIGESTS: dict[str, str] = {}
+_DIGESTS_MAX, _DIGEST_CHARS = 64, 1 << 16
+
+
 def text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+    if len(text) > _DIGEST_CHARS:
+        return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+    found = _DIGESTS.get(text)
+    if found is None:
+        found = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+        if len(_DIGESTS) >= _DIGESTS_MAX:
+            _DIGESTS.clear()
+        _DIGESTS[text] = found
+    return found
 
 
 @dataclass(slots=True)

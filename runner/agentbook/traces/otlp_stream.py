@@ -19,6 +19,10 @@ from .model import Span
 from .otlp import interpret, note_scope, span_from_dict
 
 CHUNK = 1 << 20
+# Text kept ahead of the next value before decoding it: a value cut by the end of the window fails to
+# decode, and the failure (json's JSONDecodeError) counts the newlines of the whole window before it,
+# once per chunk read; with this much ahead only a value longer than it is ever cut.
+AHEAD = 1 << 16
 RESOURCE_LISTS = ("resourceSpans", "resource_spans")
 SCOPE_LISTS = ("scopeSpans", "scope_spans", "instrumentationLibrarySpans")
 _WS = " \t\n\r"
@@ -77,6 +81,8 @@ class _Text:
 
     def value(self) -> Any:
         self.peek()
+        if len(self.buf) - self.pos < AHEAD:
+            self.more()
         while True:
             try:
                 value, end = self.json.raw_decode(self.buf, self.pos)

@@ -1,0 +1,97 @@
+"""Suites whose cases are CSV rows (`tests: file://tests.csv`), as promptfoo reads them: listed, shown
+and run; a change to a row is refused (the CSV is the user's), never written as YAML into it.
+
+A sample of public promptfoo suites had a CSV test file in about one suite in six; each was refused
+whole ("tests from .csv files are not supported") before this."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentbook.evals.csvcases import assertion
+
+CSV = (
+    "question,__expected1,__expected2,__description,__metric,__threshold,__prefix,__metadata:tier\n"
+    "What is the capital of France?,contains: Paris,\"icontains-any: paris, lutetia\",capital,geo,0.5,Q: ,smoke\n"
+    "\"A question, with a comma\nand a second line\",Paris is the capital.,,,,,,full\n"
+    "\n"
+    "Say nothing,not-contains: Paris,grade: says nothing,,,,,\n"
+)
+
+
+def _suite(tmp_path: Path) -> Path:
+    (tmp_path / "tests.csv").write_text(CSV, encoding="utf-8")
+    (tmp_path / "p.txt").write_text("{{question}}")
+    suite = tmp_path / "promptfooconfig.yaml"
+    suite.write_text("prompts: [file://p.txt]\nproviders: [echo]\ntests: file://tests.csv\n")
+    return suite
+
+
+def test_rows_list_and_show_as_promptfoo_reads_them(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    suite = _suite(tmp_path)
+    res = run_cli("eval", "list", suite, "--json")
+    assert res.code == 0, res.err
+    cases = json.loads(res.out)["cases"]
+    assert [c["location"].rsplit(":", 1)[1] for c in cases] == ["2", "3", "6"]  # a quoted newline, a blank line
+    assert [c["asserts"] for c in cases] == [["contains", "icontains-any"], ["equals"], ["not-contains", "llm-rubric"]]
+    # promptfoo keeps what follows `contains:` whole, its leading space too
+    shown = json.loads(run_cli("eval", "show", suite, cases[0]["id"], "--json").out)["case"]
+    assert shown == {"description": "capital", "threshold": 0.5, "options": {"prefix": "Q: "},
+                     "metadata": {"tier": "smoke"}, "vars": {"question": "What is the capital of France?"},
+                     "assert": [{"type": "contains", "value": " Paris", "metric": "geo"},
+                                {"type": "icontains-any", "value": ["paris", "lutetia"], "metric": "geo"}]}
+    second = json.loads(run_cli("eval", "show", suite, cases[1]["id"], "--json").out)["case"]
+    assert second["vars"] == {"question": "A question, with a comma\nand a second line"}
+    assert second["assert"] == [{"type": "equals", "value": "Paris is the capital."}]
+    text = run_cli("eval", "show", suite, cases[2]["id"]).out
+    assert "the row at line 6 of tests.csv" in text and "llm-rubric" in text
+
+
+def test_a_change_to_a_row_is_refused_at_its_line_and_the_csv_is_untouched(run_cli: Callable[..., Any],
+                                                                          tmp_path: Path) -> None:
+    suite = _suite(tmp_path)
+    first = json.loads(run_cli("eval", "list", suite, "--json").out)["cases"][0]["id"]
+    (tmp_path / "new.yaml").write_text("vars: {question: new}\n")
+    for args in (("edit", suite, first, "--set", "vars.question=x"), ("rm", suite, first),
+                 ("add", suite, tmp_path / "new.yaml")):
+        res = run_cli("eval", *args, "--json")
+        assert res.code == 3, (args, res.out)
+        error = json.loads(res.out)
+        assert "CSV" in error["error"] and error["hint"]
+        if args[0] != "add":
+            assert error["location"].endswith("tests.csv:2")
+    assert (tmp_path / "tests.csv").read_text(encoding="utf-8") == CSV and not list(tmp_path.glob("tests.csv/*"))
+
+
+def test_rows_run_and_are_graded(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    suite = _suite(tmp_path)
+    script = tmp_path / "paris.script.yaml"
+    script.write_text("version: 1\nmodel: scripted-paris\ndefault:\n  turns: [{text: \"Paris is the capital.\"}]\n")
+    res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json")
+    report = json.loads(res.out)
+    verdicts = [c["verdict"] for c in report["cases"]]
+    assert verdicts[:2] == ["pass", "pass"] and verdicts[2] in ("fail", "error")  # no grader for the rubric
+
+
+@pytest.mark.parametrize("cell,expected", [
+    ("Paris", {"type": "equals", "value": "Paris"}),
+    ("contains:Paris", {"type": "contains", "value": "Paris"}),
+    ("not-regex:^x", {"type": "not-regex", "value": "^x"}),
+    ("contains-all: a, b ,c", {"type": "contains-all", "value": ["a", "b", "c"]}),
+    ("is-json", {"type": "is-json"}),
+    ("similar(0.9):text", {"type": "similar", "value": "text", "threshold": 0.9}),
+    ("similar:text", {"type": "similar", "value": "text", "threshold": 0.8}),
+    ("starts-with:Yes", {"type": "starts-with", "value": "Yes", "threshold": 0.75}),
+    ("grade: is polite", {"type": "llm-rubric", "value": " is polite"}),
+    ("llm-rubric:is polite", {"type": "llm-rubric", "value": "is polite"}),
+    ("javascript: output.length < 10", {"type": "javascript", "value": "output.length < 10"}),
+    ("file://checks/grade.py", {"type": "python", "value": "checks/grade.py"}),
+    ("containsParis", {"type": "equals", "value": "containsParis"}),
+])
+def test_expected_cells(cell: str, expected: dict[str, Any]) -> None:
+    assert assertion(cell) == expected

@@ -267,8 +267,8 @@ def joined(groups: list[list[int]], i: int, j: int, sim: Any, np: Any) -> bool:
     quoted in two wordings) or two causes at one place (two bugs in one prompt, written by one analyst).
     The clustering's own view already kept them apart, so it cannot say which; a second encoder, read
     only here, sometimes can: dev_ledger.py's stale-fx, whose run reports its error in two wordings that
-    the quoting analyst copies, is more alike in MiniLM (0.33) than a typical pair (0.19-0.22) and than
-    either fragment is to any other group (0.13), where the example's LogQL parser and stream label
+    the quoting analyst copies, is more alike in MiniLM (0.33) than a typical pair (0.14-0.22) and than
+    either fragment is to any other group (0.12-0.13), where the example's LogQL parser and stream label
     causes (one prompt, one stage) are not (0.43 against 0.43-0.47). Not always: two causes at one place
     that mean nearly alike (an answer anchored on the first error, one blaming a deploy that came after
     it) are more alike still (0.66 against 0.46), so this is opt-in (JOIN_SPLITS)."""

@@ -14,6 +14,9 @@ Deterministic first, in two views of what the analysts found (features.py):
    together only by wording that failures with nothing else in common share goes to the bucket.
 3. Bridges: groups whose members' stages and files agree (`bridge`) are one cause written in styles or
    languages whose words never meet (English notes and another language's shorthand), and merge.
+   Groups written alike whose stages and files agree are two causes at one place, or, opt-in (`join`),
+   one cause worded apart where a second view agrees (`joined`: a second encoder, MiniLM, finds them
+   each other's nearest and more alike than a typical pair).
 
 Groups come from the plain view because it keeps one cause worded several ways whole (the words
 the wordings share, the framing around them, and their meaning add up; meaning joins wordings that
@@ -28,14 +31,14 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
 from agentbook.backtest import features
 from agentbook.backtest.deps import need
-from agentbook.backtest.embeddings import Choice, Meaning, embedder
+from agentbook.backtest.embeddings import MINILM, Choice, Meaning, MeaningUnavailable, embedder
 from agentbook.backtest.features import (
     FRAMING_FIELDS,
     Described,
@@ -73,6 +76,8 @@ TRACE_CALLS = True  # read the calls and argument identifiers each trace records
 TRACE_MARKS = False  # move members to the group whose trace mark they carry (`by_marks`)? Opt-in: see ARCHITECTURE.md
 MARK_SHARE = 0.8  # of a group's members that carry a term for it to be the group's mark ...
 MARK_ELSEWHERE = 0.1  # ... and at most this share of the other failures
+JOIN_SPLITS = False  # bridge groups written alike when a second view agrees (`joined`)? Opt-in: see ARCHITECTURE.md
+JOIN_ENCODER = MINILM  # the second view that must agree before groups written alike are bridged (`joined`)
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
 @dataclass
@@ -155,7 +160,7 @@ class Clustering:
 
 def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
             meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
-            outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS) -> Clustering:
+            outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS, join: bool = JOIN_SPLITS) -> Clustering:
     """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
@@ -165,7 +170,8 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     which must not decide the result. `meaning` chooses the encoder (embeddings.py: True is `auto`,
     a name one encoder); `meaning=False` clusters on words alone, as when no encoder is installed.
     With `calls`, `outputs` also reads what the traces' models said and tools returned (tracecalls.py);
-    `marks` moves a member to the group whose trace mark it carries (`by_marks`)."""
+    `marks` moves a member to the group whose trace mark it carries (`by_marks`); `join` bridges groups
+    written alike where a second encoder agrees (`joined`)."""
     np = need("numpy", "clustering")
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
@@ -194,7 +200,7 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
         shared = Counter(core_of[row] for row in rows if row in core_of)
         if shared and shared.most_common(1)[0][1] >= CORE_SIZE:
             kept.append(rows)
-    groups = bridge(kept, described)
+    groups = bridge(kept, described, second_view(described) if join and model is not None else None)
     for rows in by_marks(groups, space.matrix, space.terms) if marks else groups:
         for row in rows:
             raw[order[row]] = rows[0] + 1  # any id unique to the group
@@ -234,7 +240,51 @@ def _overlap(a: Counter[str], b: Counter[str]) -> float | None:
     return sum((a[v] / na * b[v] / nb) ** 0.5 for v in a.keys() & b.keys())
 
 
-def bridge(groups: list[list[int]], described: Sequence[Described]) -> list[list[int]]:
+def second_view(described: Sequence[Described]) -> Callable[[], Any] | None:
+    """The findings' cosines under JOIN_ENCODER, computed when first asked for (most backtests never ask),
+    or None where that encoder cannot be used."""
+    try:
+        model, _ = embedder(JOIN_ENCODER)
+    except MeaningUnavailable:
+        return None
+    if model is None:
+        return None
+    cached: list[Any] = []
+
+    def sim() -> Any:
+        if not cached:
+            vectors = model.embed([d.text for d in described])
+            cached.append(vectors @ vectors.T)
+        return cached[0]
+    return sim
+
+
+def joined(groups: list[list[int]], i: int, j: int, sim: Any, np: Any) -> bool:
+    """Do groups i and j mean one thing in the second view: each the other's nearest group, and more
+    alike than the backtest's typical pair of failures?
+
+    Two groups written alike whose stages and files agree are either one cause worded apart (an error
+    quoted in two wordings) or two causes at one place (two bugs in one prompt, written by one analyst).
+    The clustering's own view already kept them apart, so it cannot say which; a second encoder, read
+    only here, sometimes can: dev_ledger.py's stale-fx, whose run reports its error in two wordings that
+    the quoting analyst copies, is more alike in MiniLM (0.33) than a typical pair (0.14-0.22) and than
+    either fragment is to any other group (0.12-0.13), where the example's LogQL parser and stream label
+    causes (one prompt, one stage) are not (0.43 against 0.43-0.47). Not always: two causes at one place
+    that mean nearly alike (an answer anchored on the first error, one blaming a deploy that came after
+    it) are more alike still (0.66 against 0.46), so this is opt-in (JOIN_SPLITS)."""
+    def cross(a: int, b: int) -> float:
+        return float(sim[np.ix_(groups[a], groups[b])].mean())
+
+    typical = float(np.median(sim[np.triu_indices(sim.shape[0], 1)]))
+    here = cross(i, j)
+    if here <= typical:
+        return False
+    others = [k for k in range(len(groups)) if k not in (i, j)]
+    return all(cross(i, k) < here and cross(j, k) < here for k in others)
+
+
+def bridge(groups: list[list[int]], described: Sequence[Described],
+           second: Callable[[], Any] | None = None) -> list[list[int]]:
     """Groups (rows of `described`) whose stages and files agree (every varying field's distribution
     over the groups' members at least BRIDGE_FIELDS alike) merged, most alike first.
 
@@ -242,7 +292,9 @@ def bridge(groups: list[list[int]], described: Sequence[Described]) -> list[list
     can share no word that weighs, so words and an English meaning model keep it apart; what analysts
     put in the fields does not depend on how they write. Groups only, never a bucketed failure: a
     causeless failure sharing a cause's file and stage stays out. Not where fewer than FRAMING_FIELDS
-    fields vary (one field, such as the blamed agent alone, says too little about where)."""
+    fields vary (one field, such as the blamed agent alone, says too little about where). Groups written
+    alike (framing profiles' cosine at least BRIDGE_STYLE) merge only when `second` (the findings'
+    cosines in a second view, `second_view`) says they are one (`joined`); without it, never."""
     fields = [values for values in field_values(described) if len({v for v in values if v}) >= 2]
     if len(fields) < FRAMING_FIELDS or len(groups) < 2:
         return groups
@@ -255,11 +307,13 @@ def bridge(groups: list[list[int]], described: Sequence[Described]) -> list[list
         styles = [framing[g].mean(axis=0) for g in groups]
         for i in range(len(groups)):
             for j in range(i + 1, len(groups)):
-                if _alike(styles[i], styles[j], np) >= BRIDGE_STYLE:
-                    continue  # written alike: different words then mean different causes
                 overlaps = [o for a, b in zip(profiles[i], profiles[j], strict=True) if (o := _overlap(a, b)) is not None]
-                if len(overlaps) >= FRAMING_FIELDS and min(overlaps) >= best:
-                    best, pair = min(overlaps), (i, j)
+                if len(overlaps) < FRAMING_FIELDS or min(overlaps) < best:
+                    continue
+                # written alike, different words mean different causes, unless a second view says one
+                if _alike(styles[i], styles[j], np) >= BRIDGE_STYLE and (second is None or not joined(groups, i, j, second(), np)):
+                    continue
+                best, pair = min(overlaps), (i, j)
         if pair is None:
             return groups
         i, j = pair
@@ -299,10 +353,10 @@ def _tight(rows: list[int], sim: Any, member: float, np: Any) -> list[int]:
 
 def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
                    meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
-                   outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS) -> list[int]:
+                   outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS, join: bool = JOIN_SPLITS) -> list[int]:
     """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
     return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace, calls=calls,
-                   outputs=outputs, marks=marks).labels
+                   outputs=outputs, marks=marks, join=join).labels
 
 
 def by_marks(groups: list[list[int]], matrix: Any, terms: Sequence[str]) -> list[list[int]]:

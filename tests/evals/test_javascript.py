@@ -67,12 +67,17 @@ def test_syntax_errors_name_the_line_and_the_run_exits_2(run_cli: Callable[..., 
     suite = suite_with(folder, "{type: javascript, value: \"const n = output.length;\\nreturn n >\"}",
                        "{type: javascript, value: 'file://checks/broken.js'}",
                        "{type: javascript, value: 'file://checks/missing.js'}",
-                       "{type: javascript, value: 'file://../outside.js'}")
+                       "{type: javascript, value: 'file://../outside.js'}",
+                       "{type: javascript, value: 'file://checks/esm.js'}")
     (tmp_path / "outside.js").write_text("module.exports = () => true;\n")
+    (folder / "checks" / "esm.js").write_text("// promptfoo loads ES modules; agentbook does not\n"
+                                              "export default (output) => output.length > 0;\n")
     code, report = run_json(run_cli, suite)
     assert code == 2
-    inline, broken, missing, outside = asserts_of(report, "only")
-    assert all(a["error"] and not a["pass"] for a in (inline, broken, missing, outside))
+    inline, broken, missing, outside, esm = asserts_of(report, "only")
+    assert all(a["error"] and not a["pass"] for a in (inline, broken, missing, outside, esm))
+    assert esm["reason"] == (f"SyntaxError: Unexpected token 'export' (at {folder.resolve() / 'checks' / 'esm.js'}:2): "
+                             "ES module syntax is not supported, write module.exports = (output, context) => ...")
     assert inline["reason"].startswith("SyntaxError: ") and inline["reason"].endswith("(at javascript assertion:2)")
     assert broken["reason"].startswith("SyntaxError: ")
     assert broken["reason"].endswith(f"(at {folder.resolve() / 'checks' / 'broken.js'}:3)")

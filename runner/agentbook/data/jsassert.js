@@ -32,7 +32,9 @@ function describe(err, filename, lineShift, lineCount) {
     const m = found.match(/:(\d+)$/);
     if (m) place = `${filename}:${Math.min(Number(m[1]) - lineShift, lineCount)}`;
   }
-  return `${name}: ${message} (at ${place})`;
+  const esm = name === 'SyntaxError' && /import statement|Unexpected token 'export'/.test(message);
+  const hint = esm ? ': ES module syntax is not supported, write module.exports = (output, context) => ...' : '';
+  return `${name}: ${message} (at ${place})${hint}`;
 }
 
 function builtinRequire(name) {

@@ -3,6 +3,7 @@ round-trip, bytes outside the edited case, the split layout, and the bytes an ag
 
     .venv/bin/python bench/bench_eval.py            # 5 MB suite (1,280 cases)
     .venv/bin/python bench/bench_eval.py --full     # also the 20 MB suite (5,000 cases; ~1 min more)
+    .venv/bin/python bench/bench_eval.py --js       # only `javascript` assertions: jailed node, shared vs per assertion
 
 Figures are wall-clock seconds on this machine, printed as ratios against the full round-trip measured in
 the same run. `cli` times are whole `agentbook` processes (interpreter start included); `lib` times are
@@ -157,10 +158,59 @@ def bench_size(label: str, n: int, size: int, work: Path) -> None:
           f"cli {sedit_cli:.3f}s  (target < 0.1 s lib; cli includes the {floor:.2f}s interpreter floor)")
 
 
+def bench_js(rounds: int = 300, fresh: int = 10) -> None:
+    """A `javascript` assertion's cost in the run's one jailed node, against a jailed node per assertion
+    and against the floor of starting node at all (`node -e ''`, no jail), all measured here and now."""
+    import asyncio
+
+    from agentbook.evals.jsassert import JsRunner, node_path, problem
+
+    why = problem()
+    node = node_path()
+    if why is not None or node is None:
+        print(f"javascript: skipped ({why})")
+        return
+    floor = min(timed(lambda: subprocess.run([node, "-e", ""], check=True), 1)[0] for _ in range(5))
+    here = Path.cwd()
+
+    async def shared() -> float:
+        js = JsRunner(here, here)
+        try:
+            await js.run("output.length > 0", "warm-up", {})
+            start = time.perf_counter()
+            for i in range(rounds):
+                await js.run("output.includes('disk') && context.vars.n >= 0", f"disk {i}", {"vars": {"n": i}})
+            return (time.perf_counter() - start) / rounds
+        finally:
+            await js.close()
+
+    async def one_each() -> float:
+        start = time.perf_counter()
+        for i in range(fresh):
+            js = JsRunner(here, here)
+            try:
+                await js.run("output.includes('disk')", f"disk {i}", {})
+            finally:
+                await js.close()
+        return (time.perf_counter() - start) / fresh
+
+    per_shared = asyncio.run(shared())
+    per_fresh = asyncio.run(one_each())
+    print(f"javascript assertion: {per_shared * 1000:.2f} ms each in the run's one jailed node ({rounds} assertions); "
+          f"{per_fresh * 1000:.0f} ms each with a jailed node per assertion ({fresh}); floor `node -e ''` unjailed "
+          f"{floor * 1000:.0f} ms")
+    print(f"ratio node per assertion / shared node: {per_fresh / per_shared:.0f}x; "
+          f"shared assertion / node start floor: {per_shared / floor:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="also run the 20 MB / 5,000-case suite")
+    parser.add_argument("--js", action="store_true", help="only the javascript assertion figures")
     args = parser.parse_args()
+    if args.js:
+        bench_js()
+        return
     with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp:
         work = Path(tmp)
         bench_size("5MB", 1280, 5_000_000, work)

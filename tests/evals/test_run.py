@@ -137,7 +137,8 @@ def test_deterministic_assertions(assertion: dict[str, Any], output: str, passed
 
 
 @pytest.mark.parametrize("assertion,reason", [
-    ({"type": "javascript", "value": "output.length > 3"}, "assertion type 'javascript' is not supported"),
+    ({"type": "python", "value": "len(output) > 3"}, "assertion type 'python' is not supported"),
+    ({"type": "javascript", "value": "output.length > 3"}, "javascript is not supported here: needs node and a working sandbox"),
     ({"type": "regex", "value": "("}, "bad assertion value: /(/ is not a regular expression: missing ) at position 1"),
     ({"type": "llm-rubric", "value": "x"}, "no grader model (pass --grader SPEC)"),
     ({"type": "contains", "value": "a", "transform": "output.trim()"}, "`transform` is not supported"),

@@ -13,7 +13,7 @@ tests:
   - id: a
     vars: {logs: file://missing.txt}
     assert:
-      - type: javascript
+      - type: python
         value: x
   - id: a
     vars: {}
@@ -30,7 +30,7 @@ def test_findings_name_file_line_and_rule(tmp_path: Path) -> None:
     rendered = [f.render().replace(str(tmp_path) + "/", "") for f in validate_suite(path)]
     assert rendered == [
         "suite.yaml:1:1: error[eval-prompt]: cannot read file://nope.txt: No such file or directory",
-        ("suite.yaml:3:1: warning[eval-assert-type]: assertion type 'javascript' is not run by agentbook eval"
+        ("suite.yaml:3:1: warning[eval-assert-type]: assertion type 'python' is not run by agentbook eval"
          " run (promptfoo may still run it)"),
         (f"suite.yaml:3:1: error[eval-missing-file]: vars.logs: file://missing.txt does not exist (paths are "
          f"relative to {tmp_path})"),

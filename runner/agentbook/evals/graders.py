@@ -22,6 +22,10 @@ import jsonschema
 import referencing.exceptions
 import regex
 
+from agentbook.errors import FatalError
+from agentbook.evals.jsassert import JS_KINDS, JsRunner, JsUnavailable
+from agentbook.evals.jsassert import judge as judge_js
+
 Judge = Callable[[str, str, Any], Awaitable[str]]  # (rubric, output, provider) -> raw judge text
 
 
@@ -209,6 +213,8 @@ CHECKS: dict[str, Callable[[str, Any], tuple[bool, str]]] = {
     "icontains-any": _any_all(_icontains, False), "icontains-all": _any_all(_icontains, True),
 }
 SUPPORTED = sorted([*CHECKS, *(f"not-{k}" for k in CHECKS), "llm-rubric"])
+# what `eval run` grades: SUPPORTED and, with node and a working jail, `javascript` (agentbook.evals.jsassert)
+RUN_SUPPORTED = sorted([*SUPPORTED, "javascript", "not-javascript"])
 
 JUDGE_PROMPT = """You are grading the output of an AI system against a rubric.
 
@@ -224,13 +230,18 @@ Reply with only a JSON object: {{"pass": true or false, "score": a number from 0
 
 
 async def grade(assertion: dict[str, Any], output: str, judge: Judge | None,
-                default_provider: Any = None) -> AssertResult:
+                default_provider: Any = None, js: JsRunner | None = None,
+                context: dict[str, Any] | None = None) -> AssertResult:
+    """One assertion's result. `js` runs `javascript` ones (none: they are an error saying why), with
+    `context` as promptfoo's (`vars`, `prompt`, `test`)."""
     kind = str(assertion.get("type", ""))
     weight = float(assertion.get("weight", 1.0))
     if "transform" in assertion:
         return AssertResult(kind, False, "`transform` is not supported by agentbook eval run", error=True)
     if kind == "llm-rubric":
         return await _rubric(assertion, output, judge, default_provider, weight)
+    if kind in JS_KINDS:
+        return await _javascript(assertion, output, js, context or {}, weight)
     negate = kind.startswith("not-")
     check = CHECKS.get(kind[4:] if negate else kind)
     if check is None:
@@ -259,6 +270,25 @@ async def _rubric(assertion: dict[str, Any], output: str, judge: Judge | None, d
     if isinstance(threshold, (int, float)):
         passed = score >= threshold
     return AssertResult("llm-rubric", passed, reason, score=score, weight=weight)
+
+
+async def _javascript(assertion: dict[str, Any], output: str, js: JsRunner | None, context: dict[str, Any],
+                      weight: float) -> AssertResult:
+    kind = str(assertion.get("type"))
+    if js is None:
+        return AssertResult(kind, False, f"{kind} is not supported here: needs node and a working sandbox "
+                            "(agentbook eval run)", error=True, weight=weight)
+    config = assertion.get("config")
+    context = {**context, **({"config": config} if isinstance(config, dict) else {})}
+    try:
+        result = await js.run(assertion.get("value"), output, context)
+        passed, score, reason = judge_js(kind, result, assertion.get("threshold"))
+    except JsUnavailable as err:
+        return AssertResult(kind, False, f"{kind} is not supported here: needs node and a working sandbox ({err})",
+                            error=True, weight=weight)
+    except FatalError as err:
+        return AssertResult(kind, False, err.render()[:500], error=True, weight=weight)
+    return AssertResult(kind, passed, reason, score=score, weight=weight)
 
 
 def parse_verdict(raw: str) -> tuple[bool, float, str] | None:

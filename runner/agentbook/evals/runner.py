@@ -23,6 +23,7 @@ from agentbook.evals import state
 from agentbook.evals.cache import ResponseCache, cache_key
 from agentbook.evals.graders import JUDGE_PROMPT, AssertResult, grade
 from agentbook.evals.index import Loader
+from agentbook.evals.jsassert import JsRunner
 from agentbook.evals.render import Prompt, load_prompts, read_ref, render, render_value, resolve_vars
 from agentbook.evals.stats import repeat_stats
 from agentbook.evals.store import Suite
@@ -114,6 +115,7 @@ class _Run:
         self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
         self.cache.open()
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
+        self.js = JsRunner(self.base, suite.root)  # node starts on the first javascript assertion
 
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
                        repeat_index: int) -> tuple[str, bool]:
@@ -166,11 +168,12 @@ class _Run:
                     output, cached = await self._generate(prompt, variables, case, i)
                     outputs.append({"prompt": prompt.label + label, "output": output[:MAX_STORED_OUTPUT],
                                     "cached": cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
+                    context = js_context(prompt, variables, case)
                     for a in asserts:
                         assertion = self.resolve_ref(a, case_id)
                         if "value" in assertion:
                             assertion = {**assertion, "value": render_value(assertion["value"], variables)}
-                        results.append(await grade(assertion, output, self._judge_for(i), None))
+                        results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context))
         except ModelError as err:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.render()}{self._whose()}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
@@ -222,6 +225,17 @@ class _Run:
         spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
             else self.model_spec
         return await self.complete(spec, system, messages, i)
+
+
+def js_context(prompt: Prompt, variables: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
+    """promptfoo's `context` of a javascript assertion: the rendered prompt, the vars, the test."""
+    try:
+        system, messages = render(prompt, variables)
+    except FatalError:
+        system, messages = None, []
+    text = "\n\n".join([*([system] if system else []), *(str(m["content"]) for m in messages)])
+    test = {k: case[k] for k in ("description", "vars", "metadata") if k in case}
+    return {"prompt": text, "vars": variables, "test": test}
 
 
 def failing_answer(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -286,6 +300,7 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
         results = await asyncio.gather(*(run.case(cid, case) for cid, case in cases))
     finally:
         await run.models.close()
+        await run.js.close()
         run.cache.close()
     summary = {"cases": len(results), "passed": sum(r["verdict"] == "pass" for r in results),
                "failed": sum(r["verdict"] == "fail" for r in results),

@@ -1,5 +1,5 @@
-"""A local server that answers pull-request creation (POST /repos/{owner}/{repo}/pulls) as GitHub's REST
-API does, and with GitHub's 4xx error body when a request is malformed: what the runner's `--open-pr`
+"""A local server that answers pull-request creation (POST /repos/{owner}/{repo}/pulls) and reading an issue
+(GET /repos/{owner}/{repo}/issues/{n}) as GitHub's REST API does, and with GitHub's 4xx error body when a request is malformed: what the runner's `--open-pr`
 talks to in tests (the `github` fixture in tests/conftest.py points GITHUB_API_URL at it)."""
 
 from __future__ import annotations
@@ -46,6 +46,17 @@ class FakeGitHub(BaseHTTPRequestHandler):
         self._reply(201, {"number": 17, "html_url": f"https://github.com/{REPO}/pull/17",
                           "draft": body["draft"], "head": {"ref": body["head"]}, "base": {"ref": body["base"]}})
 
+    def do_GET(self) -> None:
+        """GET /repos/{REPO}/issues/{N}: the issues in `server.issues` (number -> the API's fields)."""
+        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": None})
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return self._reply(401, {"message": "Bad credentials"})
+        prefix = f"/repos/{REPO}/issues/"
+        number = self.path.removeprefix(prefix)
+        if not self.path.startswith(prefix) or not number.isdigit() or int(number) not in self.server.issues:
+            return self._reply(404, {"message": "Not Found"})
+        self._reply(200, {"number": int(number), "state": "open", **self.server.issues[int(number)]})
+
     def _reply(self, status: int, data: dict[str, Any]) -> None:
         raw = json.dumps(data).encode()
         self.send_response(status)
@@ -62,6 +73,7 @@ class GitHubServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), FakeGitHub)
         self.requests: list[dict[str, Any]] = []
+        self.issues: dict[int, dict[str, Any]] = {}  # what GET .../issues/N answers (title, body, state...)
         self.url = f"http://127.0.0.1:{self.server_port}"
 
 

@@ -51,7 +51,7 @@ def test_open_pr_after_a_green_run_is_ready_for_review(run_cli, runner_repo: Pat
     assert body["head"] == data["branch"] and body["base"] == "main" and body["draft"] is False
     assert body["body"] == (Path(data["run_dir"]) / "report.md").read_text()
     assert data["pull_request"] == {"opened": True, "number": 17, "url": "https://github.com/acme/widgets/pull/17",
-                                    "draft": False}
+                                    "draft": False, "closes": None}
     assert "opened pull request #17 https://github.com/acme/widgets/pull/17" in data["notes"]
     assert TOKEN not in (Path(data["run_dir"]) / "transcript.jsonl").read_text()
     assert TOKEN not in r.out

@@ -1,4 +1,4 @@
-"""A minimal GitHub REST client: open one pull request for a pushed branch.
+"""A minimal GitHub REST client: open one pull request for a pushed branch, read one issue.
 
 The token comes from `GITHUB_TOKEN`; the API root from `GITHUB_API_URL` (set by GitHub Actions and
 GitHub Enterprise; tests point it at a local server). The token never appears in errors or output.
@@ -75,9 +75,13 @@ class GitHubClient:
         data = self._request("POST", f"/repos/{repo.owner}/{repo.name}/pulls", payload)
         return PullRequest(int(data["number"]), str(data.get("html_url", "")), bool(data.get("draft", draft)))
 
-    def _request(self, method: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def issue(self, repo: GitHubRepo, number: int) -> dict[str, Any]:
+        """GET /repos/{owner}/{repo}/issues/{number} (a pull request answers too, with `pull_request`)."""
+        return self._request("GET", f"/repos/{repo.owner}/{repo.name}/issues/{number}", None)
+
+    def _request(self, method: str, path: str, payload: dict[str, Any] | None) -> dict[str, Any]:
         req = urllib.request.Request(
-            self.api_url + path, method=method, data=json.dumps(payload).encode("utf-8"),
+            self.api_url + path, method=method, data=None if payload is None else json.dumps(payload).encode("utf-8"),
             headers={"Accept": "application/vnd.github+json", "Authorization": f"Bearer {self._token}",
                      "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
                      "User-Agent": "agentbook"})

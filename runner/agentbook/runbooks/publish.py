@@ -1,10 +1,13 @@
 """After a run: push its branch (only that ref) and open a pull request with the report as body.
 
 A run with no commits pushes and opens nothing and says so. The PR is a draft unless the run
-`completed` with every gate green.
+`completed` with every gate green. A run on a GitHub issue's ticket ends the body with the runner's own
+`Closes #N` once the API confirms the issue is the ticket (issue_to_close).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from agentbook.errors import FatalError
 from agentbook.fence import one_line, visible
@@ -16,6 +19,7 @@ from agentbook.gitops.repo import Repo, remote_url
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.redaction import process_redactor
 from agentbook.runbooks.record import RunRecord
+from agentbook.runbooks.tickets import text_sha256
 from agentbook.secretscan import SecretScanner
 
 PR_BODY_MAX = 60_000  # GitHub rejects bodies over 65,536 characters
@@ -62,14 +66,45 @@ def publish(repo: Repo, record: RunRecord, report: str) -> list[str]:
             else repo_from_remote(url or remote_url(repo, remote))
         draft = not (record.status == "completed" and _all_green(record))
         try:
-            pr = GitHubClient().open_pull_request(gh, head=record.branch, base=record.base, title=_title(record),
-                                                  body=_body(report), draft=draft)
+            client = GitHubClient()
+            closes, why = issue_to_close(client, gh, record.ticket)
+            body = _body(report) + (f"\n\nCloses #{closes}\n" if closes else "")
+            pr = client.open_pull_request(gh, head=record.branch, base=record.base, title=_title(record),
+                                          body=body, draft=draft)
         except FatalError as err:
             record.pull_request = {"opened": False, "error": err.message}
             raise
-        record.pull_request = {"opened": True, "number": pr.number, "url": pr.url, "draft": pr.draft}
+        record.pull_request = {"opened": True, "number": pr.number, "url": pr.url, "draft": pr.draft,
+                               "closes": closes}
         notes.append(f"opened {'draft ' if pr.draft else ''}pull request #{pr.number} {pr.url}".rstrip())
+        notes += [why] if why else []
     return notes
+
+
+def issue_to_close(client: GitHubClient, gh: GitHubRepo, ticket: dict[str, Any]) -> tuple[int | None, str | None]:
+    """(the issue the pull request closes, or None; a note when a ticket's issue is not linked).
+
+    Only a ticket read from a GitHub issue (`gh issue view --json`) names one, and only its number, never
+    its text: every closing keyword in the ticket, the report and the agent's words is broken (inert).
+    A ticket file can claim any number, so the runner reads that issue from the API, in the repository
+    the pull request goes to, and links it only when it is an open issue (not a pull request) whose
+    title and body are exactly the ticket's: a ticket can close no issue but the one it is."""
+    given = ticket.get("issue")
+    issue: dict[str, Any] = given if isinstance(given, dict) else {}
+    number = issue.get("number")
+    if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
+        return None, None
+    try:
+        data = client.issue(gh, number)
+    except FatalError as err:
+        return None, f"issue #{number} not linked: {err.message}"
+    same = (data.get("number") == number and "pull_request" not in data and data.get("state") == "open"
+            and text_sha256(data.get("title")) == issue.get("title_sha256")
+            and text_sha256(data.get("body")) == issue.get("body_sha256"))
+    if not same:
+        return None, (f"issue #{number} not linked: {gh.slug}#{number} is not an open issue with the "
+                      "ticket's title and body")
+    return number, None
 
 
 def _all_green(record: RunRecord) -> bool:

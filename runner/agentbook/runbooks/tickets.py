@@ -42,17 +42,21 @@ class Ticket:
     source: str = "-"
     inputs_line: dict[str, int] = field(default_factory=dict)  # input name -> line in the source
     agent: str | None = None  # a registered agent's name (runbooks/engines.py)
+    # a GitHub issue's JSON: its number and the sha256 of its title and body as given, for publish to check
+    # against the API before it links the pull request to the issue (a ticket file can claim any number)
+    issue: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "body": self.body, "runbook": self.runbook,
                 "inputs": self.inputs, "co_authors": self.co_authors, "labels": self.labels,
-                "source": self.source, "agent": self.agent}
+                "source": self.source, "agent": self.agent, "issue": self.issue}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Ticket:
         return cls(str(data["id"]), data.get("title", ""), data.get("body", ""), data.get("runbook"),
                    dict(data.get("inputs") or {}), list(data.get("co_authors") or []),
-                   list(data.get("labels") or []), data.get("source", "-"), agent=data.get("agent"))
+                   list(data.get("labels") or []), data.get("source", "-"), agent=data.get("agent"),
+                   issue=data.get("issue") if isinstance(data.get("issue"), dict) else None)
 
 
 def empty_ticket(run_id: str) -> Ticket:
@@ -245,6 +249,8 @@ def _from_github_json(text: str, source: str) -> Ticket:
     front.setdefault("title", str(data.get("title") or ""))
     ticket = _from_front(front, body.strip(), source, default_id=None)
     ticket.labels = labels
+    ticket.issue = {"number": int(data["number"]), "title_sha256": text_sha256(data.get("title")),
+                    "body_sha256": text_sha256(data.get("body"))}
     return ticket
 
 
@@ -266,3 +272,8 @@ def _check_issue_fields(data: dict[str, Any], source: str) -> None:
         if not isinstance(name, str):
             raise FatalError(f"issue label must be a string or {{\"name\": string}}, got {_kind(label)}",
                              location=source)
+
+
+def text_sha256(text: Any) -> str:
+    """The sha256 of an issue's title or body as GitHub gives it (null as empty)."""
+    return hashlib.sha256(str(text or "").encode("utf-8", "surrogatepass")).hexdigest()

@@ -50,7 +50,7 @@ def test_a_cause_whose_error_is_quoted_in_two_wordings_is_one_cohort(tmp_path: P
     word that weighs and WordLlama puts them further apart than a typical pair, so by default they are two
     pure cohorts at one stage and file (data, fx_cache.py). Joined, they are one, and nothing else moves."""
     src, folder = tmp_path / "src", tmp_path / "bt"
-    generate(src, seed=seed)
+    generate(src, seed=seed, benign=False)  # measured before the benign content (test_cluster_content.py)
     import_backtest(src / "manifest.jsonl", folder)
     load_module(REPO / "examples" / "support-agent" / "generate.py", "join_support").write_analyses(
         folder, src / "quoting.jsonl")

@@ -46,10 +46,12 @@ cost of meaning: embedding 1,000 failures' findings with each model, and `cluste
 without meaning. Beside them, the same clustering with the other setting of `--trace-errors` (the errors
 each failure's trace records, backtest/traceterms.py, read as terms beside the analysts' words), and
 what reading them costs on about 1,000 dev-ledger failures: the reads, and `cluster` with and without.
-Last, the opt-in join (`cluster_labels(join=True)`, cluster.joined): groups written alike whose stages and
-files agree bridged where a second encoder (MiniLM) finds them each other's nearest group and more alike
-than a typical pair (one cause whose error is quoted in two wordings); not the default because it also
-joins two causes at one place whose findings mean nearly alike.
+Last, two joins of groups written alike whose stages and files agree. "+MiniLM join (opt-in)" is the default
+plus `cluster_labels(join=True)` (cluster.joined): such groups also bridged where a second encoder (MiniLM)
+finds them each other's nearest group and more alike than a typical pair (one cause whose error is quoted in
+two wordings); not the default because it also joins two causes at one place whose findings mean nearly
+alike. "mark join off" is the default without its join of such groups that carry one trace mark
+(`cluster_labels(join_marks=False)`, cluster.share_mark): the figures before that join, in the same run.
 Targets (issue 14): recall and purity >= 0.8 per cause, causeless kept out >= 0.7, ARI >= 0.8 with
 file-reading analysts and >= 0.6 with templated ones.
 
@@ -97,7 +99,8 @@ class Measured(NamedTuple):
     other: Quality  # with meaning, the traces' errors read if `cluster` does not by default, else not (traceterms.py)
     calls: Quality  # with meaning, the other setting of the traces' calls (tracecalls.py)
     both: Quality  # with meaning, the traces' errors and calls read
-    join: Quality  # with the opt-in join of groups written alike that a second encoder says are one (cluster.joined)
+    join: Quality  # plus the opt-in join of groups written alike that a second encoder says are one (cluster.joined)
+    unmarked: Quality  # without the default join of groups written alike that carry one trace mark (cluster.share_mark)
 
 
 def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
@@ -142,7 +145,9 @@ def measure(folder: Path, source: Path) -> Measured:
     calls = score(cohorts_of(failures, cluster_labels(failures, calls=not TRACE_CALLS)), truth)
     both = score(cohorts_of(failures, cluster_labels(failures, trace=True, calls=True)), truth)
     join = score(cohorts_of(failures, cluster_labels(failures, join=True)), truth)
-    return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other, calls, both, join)
+    unmarked = score(cohorts_of(failures, cluster_labels(failures, join_marks=False)), truth)
+    return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other, calls, both, join,
+                    unmarked)
 
 
 # One seed's analysed backtests: row name -> (the analysed backtest folder, the generator's folder with the plant).
@@ -282,10 +287,10 @@ def report(results: dict[str, list[Measured]]) -> None:
     print()
     print(f"{'other trace settings':32} " + "   ".join(f"{what:>34}" for what in (
         f"calls ({'off' if TRACE_CALLS else 'on'}) ARI min/med rec pur out", "errors+calls ARI min/med rec pur out",
-        "join (opt-in) ARI min/med rec pur out")))
+        "+MiniLM join (opt-in) ARI min/med rec pur out", "mark join off ARI min/med rec pur out")))
     for name, rows in results.items():
         cells = []
-        for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join):
+        for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join, lambda m: m.unmarked):
             qs = [pick(m) for m in rows]
             aris, worst = [q.ari for q in qs], [_worst(q) for q in qs]
             out = [q.causeless_kept_out for q in qs if q.causeless_kept_out is not None]

@@ -1,12 +1,14 @@
 """Groups written alike whose stages and files agree: one cause worded apart, or two causes at one place?
 
 Developed on dev_ledger.py and the example backtest (never on the held-out generators). The clustering's
-own view (words and WordLlama) already kept such groups apart, so it cannot tell; opt-in (`join`),
+own view (words and WordLlama) already kept such groups apart, so it cannot tell. By default
+(`join_marks`) the traces can: groups that carry one trace mark (`cluster.share_mark`: a term from what
+the traces did that most of each group carries and few other failures) are one cause. Opt-in (`join`),
 `cluster.joined` asks a second encoder (MiniLM), read only for those groups: fragments of one cause are
 each other's nearest group there and more alike than the backtest's typical pair of failures. Two causes
 at one place whose findings mean nearly alike are joined too (test_compare.py's re-run, where half the
 "anchors on the first error" failures are re-analysed as "blamed a deploy that came after it"), which is
-why it is not the default."""
+why MiniLM's join is not the default; those halves share no trace mark."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pytest
 from bench.loader import load_module
 
 from agentbook.backtest import embeddings
-from agentbook.backtest.cluster import NO_CAUSE, cluster_labels, collect_failures
+from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import cohorts_of, score
@@ -38,8 +40,46 @@ def _second_view_usable() -> str:
     return ""
 
 
+def _wordllama_usable() -> str:
+    try:
+        embeddings.load(embeddings.WORDLLAMA)
+    except embeddings.Unavailable as e:
+        return str(e)
+    return ""
+
+
 WHY = _second_view_usable()
 needs_both = pytest.mark.skipif(bool(WHY), reason=f"the encoders are not usable here: {WHY}")
+WHY_DEFAULT = _wordllama_usable()
+needs_default = pytest.mark.skipif(bool(WHY_DEFAULT), reason=f"the default encoder is not usable here: {WHY_DEFAULT}")
+
+
+def _quoting(tmp_path: Path, seed: int) -> tuple[list[Failure], dict[str, str | None]]:
+    """dev_ledger.py's runs of `seed`, imported, with the quoting analysts' findings; the failures and their causes."""
+    src, folder = tmp_path / "src", tmp_path / "bt"
+    generate(src, seed=seed)
+    import_backtest(src / "manifest.jsonl", folder)
+    load_module(REPO / "examples" / "support-agent" / "generate.py", "join_support").write_analyses(
+        folder, src / "quoting.jsonl")
+    plant = {r["id"]: r["cause"] for r in map(json.loads, (src / "planted.jsonl").read_text().splitlines())}
+    failures, _ = collect_failures(BacktestFolder(folder))
+    return failures, {f.inv.id: plant[f.inv.id] for f in failures}
+
+
+@needs_default
+def test_fragments_that_carry_one_trace_mark_are_one_cohort(tmp_path: Path) -> None:
+    """dev_ledger.py's fiscal-quarter, seed 32, quoting analysts: they quote the reviewer's note, worded
+    several ways, so the cause falls into fragments written alike at one stage and file; what the answer
+    model said (it summed a calendar quarter) is in most of each fragment and in no other failure. By
+    default the fragments are one cohort; without the mark join they are not, and nothing else moves."""
+    failures, truth = _quoting(tmp_path, 32)
+    q = score(cohorts_of(failures, cluster_labels(failures)), truth)
+    unmarked = score(cohorts_of(failures, cluster_labels(failures, join_marks=False)), truth)
+    print(f"\ndev-ledger seed 32 quoting: {q.to_json()}\nwithout the mark join: {unmarked.to_json()}")
+    assert q.recall["fiscal-quarter"] >= 0.8 > unmarked.recall["fiscal-quarter"], (q.to_json(), unmarked.to_json())
+    assert q.cause_purity["fiscal-quarter"] >= 0.8 and q.purity == unmarked.purity and q.ari > unmarked.ari, q.to_json()
+    assert ({c: r for c, r in q.recall.items() if c != "fiscal-quarter"}
+            == {c: r for c, r in unmarked.recall.items() if c != "fiscal-quarter"})
 
 
 @needs_both
@@ -49,14 +89,7 @@ def test_a_cause_whose_error_is_quoted_in_two_wordings_is_one_cohort(tmp_path: P
     `fx cache last refreshed 19 days ago`, and the quoting analyst copies it; the two wordings share no
     word that weighs and WordLlama puts them further apart than a typical pair, so by default they are two
     pure cohorts at one stage and file (data, fx_cache.py). Joined, they are one, and nothing else moves."""
-    src, folder = tmp_path / "src", tmp_path / "bt"
-    generate(src, seed=seed)
-    import_backtest(src / "manifest.jsonl", folder)
-    load_module(REPO / "examples" / "support-agent" / "generate.py", "join_support").write_analyses(
-        folder, src / "quoting.jsonl")
-    plant = {r["id"]: r["cause"] for r in map(json.loads, (src / "planted.jsonl").read_text().splitlines())}
-    failures, _ = collect_failures(BacktestFolder(folder))
-    truth = {f.inv.id: plant[f.inv.id] for f in failures}
+    failures, truth = _quoting(tmp_path, seed)
     q = score(cohorts_of(failures, cluster_labels(failures, join=True)), truth)
     plain = score(cohorts_of(failures, cluster_labels(failures)), truth)
     print(f"\ndev-ledger seed {seed} quoting, joined: {q.to_json()}\ndefault: {plain.to_json()}")

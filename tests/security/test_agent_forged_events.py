@@ -115,8 +115,9 @@ def test_a_jailed_process_cannot_forge_claude_codes_events(
     reached = next(line for line in tools["Bash"].splitlines() if line.startswith("reached:"))
     forged, seen = (part.split() for part in reached.removeprefix("reached:").split(" of "))
     assert {"claude", "relay_forward"} <= set(seen) and not {"claude", "relay_forward"} & set(forged), reached
-    # nothing it wrote became an event: only the Bash call's own output holds its lines
-    assert [e["event"] for e in events if MARK in json.dumps(e)] == []
+    # nothing it wrote became an event: only the Bash call's own output holds its lines (and the jail's
+    # stderr, which bubblewrap's init holds, kept in the transcript as what anyone in the jail could write)
+    assert [e["event"] for e in events if MARK in json.dumps(e) and e["event"] != "jail_stderr"] == []
     assert not any(e["event"] == "agent_init" and e["session"] != events[0]["session"] and
                    not e["session"][:1].isalnum() for e in events)
     report = (run_dir / "report.md").read_text()

@@ -14,9 +14,10 @@ Deterministic first, in two views of what the analysts found (features.py):
    together only by wording that failures with nothing else in common share goes to the bucket.
 3. Bridges: groups whose members' stages and files agree (`bridge`) are one cause written in styles or
    languages whose words never meet (English notes and another language's shorthand), and merge.
-   Groups written alike whose stages and files agree are two causes at one place, or, opt-in (`join`),
-   one cause worded apart where a second view agrees (`joined`: a second encoder, MiniLM, finds them
-   each other's nearest and more alike than a typical pair).
+   Groups written alike whose stages and files agree are two causes at one place, or one cause worded
+   apart where a second view agrees: both carry one trace mark (`share_mark`, the default), or, opt-in
+   (`join`), a second encoder, MiniLM, finds them each other's nearest and more alike than a typical
+   pair (`joined`).
 
 Groups come from the plain view because it keeps one cause worded several ways whole (the words
 the wordings share, the framing around them, and their meaning add up; meaning joins wordings that
@@ -76,7 +77,9 @@ TRACE_CALLS = True  # read the calls and argument identifiers each trace records
 TRACE_MARKS = False  # move members to the group whose trace mark they carry (`by_marks`)? Opt-in: see ARCHITECTURE.md
 MARK_SHARE = 0.8  # of a group's members that carry a term for it to be the group's mark ...
 MARK_ELSEWHERE = 0.1  # ... and at most this share of the other failures
-JOIN_SPLITS = False  # bridge groups written alike when a second view agrees (`joined`)? Opt-in: see ARCHITECTURE.md
+JOIN_MARKS = True  # bridge groups written alike that carry one trace mark (`share_mark`)? See ARCHITECTURE.md
+JOIN_MARK_SHARE = 0.5  # more than this share of each group carries the mark ... (MARK_ELSEWHERE of the others at most)
+JOIN_SPLITS = False  # bridge groups written alike when a second encoder agrees (`joined`)? Opt-in: see ARCHITECTURE.md
 JOIN_ENCODER = MINILM  # the second view that must agree before groups written alike are bridged (`joined`)
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
@@ -160,7 +163,8 @@ class Clustering:
 
 def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
             meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
-            outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS, join: bool = JOIN_SPLITS) -> Clustering:
+            outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS, join: bool = JOIN_SPLITS,
+            join_marks: bool = JOIN_MARKS) -> Clustering:
     """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
@@ -170,8 +174,9 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     which must not decide the result. `meaning` chooses the encoder (embeddings.py: True is `auto`,
     a name one encoder); `meaning=False` clusters on words alone, as when no encoder is installed.
     With `calls`, `outputs` also reads what the traces' models said and tools returned (tracecalls.py);
-    `marks` moves a member to the group whose trace mark it carries (`by_marks`); `join` bridges groups
-    written alike where a second encoder agrees (`joined`)."""
+    `marks` moves a member to the group whose trace mark it carries (`by_marks`); `join_marks` bridges
+    groups written alike that carry one trace mark (`share_mark`), `join` those a second encoder finds
+    one (`joined`)."""
     np = need("numpy", "clustering")
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
@@ -200,7 +205,8 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
         shared = Counter(core_of[row] for row in rows if row in core_of)
         if shared and shared.most_common(1)[0][1] >= CORE_SIZE:
             kept.append(rows)
-    groups = bridge(kept, described, second_view(described) if join and model is not None else None)
+    groups = bridge(kept, described, second_view(described) if join and model is not None else None,
+                    call_presence(space.matrix, space.terms) if join_marks else None)
     for rows in by_marks(groups, space.matrix, space.terms) if marks else groups:
         for row in rows:
             raw[order[row]] = rows[0] + 1  # any id unique to the group
@@ -271,7 +277,8 @@ def joined(groups: list[list[int]], i: int, j: int, sim: Any, np: Any) -> bool:
     either fragment is to any other group (0.12-0.13), where the example's LogQL parser and stream label
     causes (one prompt, one stage) are not (0.43 against 0.43-0.47). Not always: two causes at one place
     that mean nearly alike (an answer anchored on the first error, one blaming a deploy that came after
-    it) are more alike still (0.66 against 0.46), so this is opt-in (JOIN_SPLITS)."""
+    it) are more alike still (0.66 against 0.46), so this is opt-in (JOIN_SPLITS); the traces' marks
+    (`share_mark`) tell those apart and are the default."""
     def cross(a: int, b: int) -> float:
         return float(sim[np.ix_(groups[a], groups[b])].mean())
 
@@ -283,8 +290,32 @@ def joined(groups: list[list[int]], i: int, j: int, sim: Any, np: Any) -> bool:
     return all(cross(i, k) < here and cross(j, k) < here for k in others)
 
 
+def call_presence(matrix: Any, terms: Sequence[str]) -> Any | None:
+    """Which failure (row) carries which term from what the traces did (`features.is_call`, kept by the
+    passing-run test: a column that weighs in some row), or None where no such term weighs."""
+    cols = [i for i, t in enumerate(terms) if is_call(t) and matrix[:, i].max() > 0]
+    return matrix[:, cols] > 0 if cols else None
+
+
+def share_mark(groups: list[list[int]], i: int, j: int, present: Any) -> bool:
+    """Do groups i and j carry one trace mark: a term from what the traces did that more than
+    JOIN_MARK_SHARE of each group's members carry and at most MARK_ELSEWHERE of the other failures
+    (the bucket's too)?
+
+    Analysts' words split dev_ledger.py's fiscal-quarter (templated) into fragments written alike at one
+    stage and file; what its answer model said (`trace:said_calendar`) is in most of each fragment and in
+    no other failure. Two causes at one place written alike (the example's LogQL parser and stream label,
+    test_compare.py's re-run where half of one cause's failures are re-analysed as another) leave no such
+    shared mark, where MiniLM (`joined`) finds the re-run's halves alike."""
+    inside = set(groups[i] + groups[j])
+    rest = [row for row in range(present.shape[0]) if row not in inside]
+    outside = present[rest].mean(axis=0) if rest else present[:0].sum(axis=0)  # no other failure: 0 each
+    return bool(((present[groups[i]].mean(axis=0) > JOIN_MARK_SHARE)
+                 & (present[groups[j]].mean(axis=0) > JOIN_MARK_SHARE) & (outside <= MARK_ELSEWHERE)).any())
+
+
 def bridge(groups: list[list[int]], described: Sequence[Described],
-           second: Callable[[], Any] | None = None) -> list[list[int]]:
+           second: Callable[[], Any] | None = None, marked: Any | None = None) -> list[list[int]]:
     """Groups (rows of `described`) whose stages and files agree (every varying field's distribution
     over the groups' members at least BRIDGE_FIELDS alike) merged, most alike first.
 
@@ -293,8 +324,9 @@ def bridge(groups: list[list[int]], described: Sequence[Described],
     put in the fields does not depend on how they write. Groups only, never a bucketed failure: a
     causeless failure sharing a cause's file and stage stays out. Not where fewer than FRAMING_FIELDS
     fields vary (one field, such as the blamed agent alone, says too little about where). Groups written
-    alike (framing profiles' cosine at least BRIDGE_STYLE) merge only when `second` (the findings'
-    cosines in a second view, `second_view`) says they are one (`joined`); without it, never."""
+    alike (framing profiles' cosine at least BRIDGE_STYLE) merge only when they carry one trace mark
+    (`share_mark`, in `marked`, `call_presence`) or `second` (the findings' cosines in a second encoder,
+    `second_view`) says they are one (`joined`); without either, never."""
     fields = [values for values in field_values(described) if len({v for v in values if v}) >= 2]
     if len(fields) < FRAMING_FIELDS or len(groups) < 2:
         return groups
@@ -311,7 +343,9 @@ def bridge(groups: list[list[int]], described: Sequence[Described],
                 if len(overlaps) < FRAMING_FIELDS or min(overlaps) < best:
                     continue
                 # written alike, different words mean different causes, unless a second view says one
-                if _alike(styles[i], styles[j], np) >= BRIDGE_STYLE and (second is None or not joined(groups, i, j, second(), np)):
+                if _alike(styles[i], styles[j], np) >= BRIDGE_STYLE and not (
+                        (marked is not None and share_mark(groups, i, j, marked))
+                        or (second is not None and joined(groups, i, j, second(), np))):
                     continue
                 best, pair = min(overlaps), (i, j)
         if pair is None:
@@ -353,10 +387,11 @@ def _tight(rows: list[int], sim: Any, member: float, np: Any) -> list[int]:
 
 def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
                    meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
-                   outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS, join: bool = JOIN_SPLITS) -> list[int]:
+                   outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS, join: bool = JOIN_SPLITS,
+                   join_marks: bool = JOIN_MARKS) -> list[int]:
     """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
     return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace, calls=calls,
-                   outputs=outputs, marks=marks, join=join).labels
+                   outputs=outputs, marks=marks, join=join, join_marks=join_marks).labels
 
 
 def by_marks(groups: list[list[int]], matrix: Any, terms: Sequence[str]) -> list[list[int]]:
@@ -371,17 +406,16 @@ def by_marks(groups: list[list[int]], matrix: Any, terms: Sequence[str]) -> list
     dev_ledger.py (ARCHITECTURE.md); opt-in (TRACE_MARKS): on the held-out sets it changed one row of 27,
     for the worse."""
     np = need("numpy", "clustering")
-    cols = [i for i, t in enumerate(terms) if is_call(t) and matrix[:, i].max() > 0]
-    if not cols or len(groups) < 2:
+    present = call_presence(matrix, terms)
+    if present is None or len(groups) < 2:
         return groups
-    present = matrix[:, cols] > 0
     label = np.full(matrix.shape[0], -1)
     for g, rows in enumerate(groups):
         label[rows] = g
     marks = []
     for g in range(len(groups)):
         inside = label == g
-        outside = present[~inside].mean(axis=0) if (~inside).any() else np.zeros(len(cols))
+        outside = present[~inside].mean(axis=0) if (~inside).any() else np.zeros(present.shape[1])
         marks.append((present[inside].mean(axis=0) >= MARK_SHARE) & (outside <= MARK_ELSEWHERE))
     moved = [list(rows) for rows in groups]
     for g, rows in enumerate(groups):

@@ -6,8 +6,9 @@ the sandbox, starts the agent with `ANTHROPIC_BASE_URL` set to it, and copies ea
 to and from the relay's unix socket (bound read-only into the sandbox). It exits with the agent's
 exit code. Standard library only: it runs with `-I`, before anything of the agent's can load.
 
-`--out FD` makes the agent's stdout FD, a pipe the runner passed in for it alone, instead of the
-jail's stdout, which bubblewrap's init and this launcher hold too. `--sealed` (Claude Code, whose
+`--out FD` and `--err FD` make the agent's stdout and stderr FD, pipes the runner passed in for it
+alone, instead of the jail's, which bubblewrap's init (dumpable: any process in the jail can open
+`/proc/1/fd/2`) and this launcher hold too. `--sealed` (Claude Code, whose
 events decide a step's outcome) checks that the agent is sealed from its own tools before letting it
 run: every process in the jail has the same user, so a command the agent runs could open
 `/proc/<agent>/fd/1` and write events of its own into what the runner reads. The runner seals it by
@@ -86,8 +87,8 @@ def sealed(pid: int) -> bool:
     return False
 
 
-def parse(argv: list[str]) -> tuple[str, int | None, bool, list[str]] | None:
-    """(socket, --out FD, --sealed, command), or None when the line is not one of ours."""
+def parse(argv: list[str]) -> tuple[str, dict[str, int], bool, list[str]] | None:
+    """(socket, {"--out"/"--err": FD}, --sealed, command), or None when the line is not one of ours."""
     if len(argv) < 3 or "--" not in argv:
         return None
     cut = argv.index("--")
@@ -95,17 +96,22 @@ def parse(argv: list[str]) -> tuple[str, int | None, bool, list[str]] | None:
     sealed = "--sealed" in options
     if sealed:
         options.remove("--sealed")
-    if not command or (options and (len(options) != 2 or options[0] != "--out" or not options[1].isdigit())):
+    fds: dict[str, int] = {}
+    for name, value in zip(options[::2], options[1::2], strict=False):
+        if name not in ("--out", "--err") or name in fds or not value.isdigit():
+            return None
+        fds[name] = int(value)
+    if not command or len(options) % 2:
         return None
-    return path, int(options[1]) if options else None, sealed, command
+    return path, fds, sealed, command
 
 
 def main(argv: list[str]) -> int:
     parsed = parse(argv)
     if parsed is None:
-        sys.stderr.write("usage: relay_forward.py SOCKET [--out FD] [--sealed] -- COMMAND [ARG...]\n")
+        sys.stderr.write("usage: relay_forward.py SOCKET [--out FD] [--err FD] [--sealed] -- COMMAND [ARG...]\n")
         return 2
-    path, out, check_sealed, command = parsed
+    path, fds, check_sealed, command = parsed
     seal_self()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
@@ -114,13 +120,13 @@ def main(argv: list[str]) -> int:
     threading.Thread(target=_serve, args=(listener, path), daemon=True).start()
     env = dict(os.environ, ANTHROPIC_BASE_URL=f"http://127.0.0.1:{port}")
     try:
-        child = subprocess.Popen(command, env=env, stdout=out)
+        child = subprocess.Popen(command, env=env, stdout=fds.get("--out"), stderr=fds.get("--err"))
     except OSError as err:
         sys.stderr.write(f"relay_forward: cannot start {command[0]}: {err}\n")
         return 127
     finally:
-        if out is not None:
-            os.close(out)  # the agent holds the runner's pipe alone now
+        for fd in fds.values():
+            os.close(fd)  # the agent holds the runner's pipes alone now
     if check_sealed and not sealed(child.pid):
         child.kill()
         child.wait()

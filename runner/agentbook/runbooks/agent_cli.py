@@ -8,8 +8,10 @@ turns back into `ANTHROPIC_BASE_URL=http://127.0.0.1:<port>` for the agent. Its 
 token; the real key stays in the runner. Its home is the run's own `agent-home` folder (bound
 writable, outside the worktree, so nothing there is committed), where its session files survive a
 kill for `--resume`. Without bubblewrap there is no such confinement: these engines refuse to start.
-Its stdout reaches the runner over a pipe of its own, and Claude Code, whose events decide a step, is
-sealed from the commands it runs (`seal_loader`): none can write into that pipe through /proc.
+Its stdout and stderr reach the runner over pipes of its own, and Claude Code, whose events decide a
+step, is sealed from the commands it runs (`seal_loader`): none can write into those pipes through
+/proc. The jail's own stderr (bubblewrap's and the launcher's, which any process there can write
+through `/proc/1/fd/2`) is kept apart: never evidence, only in the transcript as `jail_stderr`.
 """
 
 from __future__ import annotations
@@ -222,7 +224,8 @@ class CliAgentSession:
         self._started = False
         self._clock: float | None = None
         self._final = ""
-        self.stderr_tail = ""
+        self.stderr_tail = ""  # the agent's own stderr: evidence in the record of a crash
+        self.jail_tail = ""  # the jail's (bubblewrap's init, the launcher): anyone's in the jail to write
         self.disk_over = False  # the disk watchdog stopped the agent
         self.broken: str | None = None  # why the agent's output could not be read, which stopped it
         self.loader: tuple[Path, str] | None = None  # seal_loader's, for an agent whose events decide steps
@@ -290,10 +293,10 @@ class CliAgentSession:
                  MODEL_ENV: self.ctx.model}
         return clean_env(extra, self.root)
 
-    def call_in_jail(self, argv: list[str], out_fd: int) -> jail.Call:
-        """`argv` behind the relay's forwarder, its stdout the runner's pipe `out_fd`, and sealed when the
-        engine has a loader (seal_loader)."""
-        sealing = ["--out", str(out_fd)] + (["--sealed"] if self.loader is not None else [])
+    def call_in_jail(self, argv: list[str], out_fd: int, err_fd: int) -> jail.Call:
+        """`argv` behind the relay's forwarder, its stdout and stderr the runner's pipes `out_fd` and
+        `err_fd`, and sealed when the engine has a loader (seal_loader)."""
+        sealing = ["--out", str(out_fd), "--err", str(err_fd)] + (["--sealed"] if self.loader is not None else [])
         forward = [sys.executable, "-I", relay_forward.__file__, str(self.relay.socket_path), *sealing, "--", *argv]
         readable = [self._sock_dir]
         if self.binary is not None:  # the jail shows /usr and agentbook's install, not where npm put the agent
@@ -307,48 +310,59 @@ class CliAgentSession:
         """Run `argv` in the jail, feeding each line of its stdout to `on_line` (False: stop the agent now).
         Returns (exit code or None when stopped, whether the wall clock ran out).
 
-        The agent's stdout is a pipe of its own, not the jail's: bubblewrap's init and the forwarder
-        hold the jail's stdout, and any process in the jail could write into it through /proc."""
-        read_fd, write_fd = os.pipe()
+        The agent's stdout and stderr are pipes of its own, not the jail's: bubblewrap's init and the
+        forwarder hold the jail's, and any process in the jail could write into them through /proc."""
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
         try:
-            call = self.call_in_jail(argv, write_fd)
+            call = self.call_in_jail(argv, out_write, err_write)
         except BaseException:
-            os.close(read_fd)
-            os.close(write_fd)
+            for fd in (out_read, out_write, err_read, err_write):
+                os.close(fd)
             raise
         try:
             proc = await asyncio.create_subprocess_exec(
                 *call.argv, cwd=self.root, env=self.env(), stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-                start_new_session=True, pass_fds=(*call.pass_fds, write_fd))
+                start_new_session=True, pass_fds=(*call.pass_fds, out_write, err_write))
         except BaseException:
             call.close()
-            os.close(read_fd)
+            os.close(out_read)
+            os.close(err_read)
             raise
         finally:
-            os.close(write_fd)  # the agent's end: this process keeps only the reading one
-        output = asyncio.StreamReader(limit=LINE_LIMIT)
-        transport, _ = await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(output), os.fdopen(read_fd, "rb", buffering=0))
+            os.close(out_write)  # the agent's ends: this process keeps only the reading ones
+            os.close(err_write)
+        loop = asyncio.get_running_loop()
+        output, errors = asyncio.StreamReader(limit=LINE_LIMIT), asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(output), os.fdopen(out_read, "rb", buffering=0))
+        err_transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(errors), os.fdopen(err_read, "rb", buffering=0))
         try:
-            code, timed_out = await self._watch(proc, output, stdin, on_line)
+            code, timed_out = await self._watch(proc, output, errors, stdin, on_line)
         finally:
             transport.close()
+            err_transport.close()
             call.close()
-        if code == relay_forward.UNSEALED and relay_forward.UNSEALED_SAYS in self.stderr_tail:
+        if self.jail_tail.strip():  # kept, as data of unknown origin, for whoever debugs the jail
+            self.transcript.event("jail_stderr", text=self.jail_tail,
+                                  note="bubblewrap's and the launcher's stderr: any process in the jail could write it")
+        if code == relay_forward.UNSEALED and relay_forward.UNSEALED_SAYS in self.jail_tail:
             self.broken = ("the agent's output could not be kept from the commands it runs (a process that runs "
                            "a program it cannot read stays dumpable here: is fs.suid_dumpable 1?)")
             return None, timed_out
         return code, timed_out
 
-    async def _watch(self, proc: asyncio.subprocess.Process, output: asyncio.StreamReader, stdin: bytes,
+    async def _watch(self, proc: asyncio.subprocess.Process, output: asyncio.StreamReader,
+                     agent_errors: asyncio.StreamReader, stdin: bytes,
                      on_line: Callable[[bytes], bool]) -> tuple[int | None, bool]:
         assert proc.stdin is not None and proc.stderr is not None
         proc.stdin.write(stdin)
         with contextlib.suppress(ConnectionError):
             await proc.stdin.drain()
         proc.stdin.close()
-        errors = asyncio.ensure_future(self._tail(proc.stderr))
+        errors = asyncio.gather(self._tail(agent_errors, "stderr_tail"), self._tail(proc.stderr, "jail_tail"))
         stopped = timed_out = False
         # the worktree and the home are host folders: their growth is the jail's disk limit, as for bash
         meter = DiskMeter(self.root, self.ctx.limits.disk, also=(self.home,))
@@ -381,9 +395,9 @@ class CliAgentSession:
         await errors
         return (None if stopped or timed_out else code), timed_out
 
-    async def _tail(self, stream: asyncio.StreamReader) -> None:
+    async def _tail(self, stream: asyncio.StreamReader, into: str) -> None:
         while chunk := await stream.read(65536):
-            self.stderr_tail = (self.stderr_tail + chunk.decode("utf-8", "replace"))[-STDERR_TAIL:]
+            setattr(self, into, (getattr(self, into) + chunk.decode("utf-8", "replace"))[-STDERR_TAIL:])
 
     # -- shared outcomes -------------------------------------------------------------------------
 

@@ -46,8 +46,7 @@ def test_four_steps_make_four_commits_with_trailers(run_cli, runner_repo: Path, 
     first = next(e for e in entries if e[1].endswith("first note"))
     assert first[2].splitlines() == [
         f"Agentbook-Run: {data['run_id']}", f"Agentbook-Runbook: four-steps@{sha}",
-        "Agentbook-Step: 1/4 Write the first note", f"Agentbook-Model: scripted:{script}",
-        "Co-authored-by: Ann Example <ann@example.com>"]
+        "Agentbook-Step: 1/4 Write the first note", f"Agentbook-Model: scripted:{script}"]
     # main and the main checkout are untouched; the branch holds exactly the four files
     assert git(runner_repo, "rev-parse", "main").strip() == main_before
     assert git(runner_repo, "status", "--porcelain") == ""

@@ -315,7 +315,7 @@ class _Runner:
     def _trailers(self, index: int, suffix: str = "") -> StepTrailers:
         step = self.steps[index]
         return StepTrailers(self.record.run_id, f"{self.record.runbook}@{self.record.runbook_sha}",
-                            step.label + suffix, self.record.model, list(self.record.ticket.get("co_authors") or []))
+                            step.label + suffix, self.record.model)  # no co-author from the ticket: _named
 
     def _message(self, index: int, wip: str | None = None) -> str:
         step = self.steps[index]
@@ -326,6 +326,7 @@ class _Runner:
         if wip:
             subject = f"WIP {subject}"
             body += f"\n\nUnfinished: {wip}"
+        body += _named(self.record.ticket.get("co_authors"))
         # redacted before made inert: a joiner inside a secret would hide it from the redactor; the ticket's
         # title and co-authors are shown, never acted on, by a terminal running `git log` (fence.visible)
         return inert(visible(self.redactor.text(commit_message(subject, body + ".",
@@ -460,3 +461,13 @@ def _skills(paths: dict[str, str]) -> dict[str, tuple[Path, str]]:
         if skill is not None:
             out[name] = (skill.path, skill.body)
     return out
+
+
+def _named(co_authors: Any) -> str:
+    """The co-authors a ticket names, as words in the body, never as `Co-authored-by:` trailers: the
+    ticket's author may be anyone (an issue's), and a trailer credits whoever it names on GitHub as the
+    commit's co-author, and puts their name on a change they never saw. Marked as the ticket's."""
+    names = [str(c) for c in co_authors or [] if str(c).strip()]
+    if not names:
+        return ""
+    return "\n\nCo-authors named by the ticket (not verified, not credited): " + "; ".join(names)

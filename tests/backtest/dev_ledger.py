@@ -41,6 +41,10 @@ model's own words (the period it says it used, in some runs), row-limit also in 
 About a third of all runs, right or wrong, first hit a harmless error (a connection pool timeout, retried
 with success: POOL_TIMEOUT), which the quoting analysts quote as the run's first error, causeless
 failures' analysts as much as causes': an error quoted by analysts that says nothing about the cause.
+By default too, runs right or wrong carry benign content that is no error (BENIGN: the warehouse's result
+notes that it came from its result cache, the answer model notes the timezone it applied by default), which
+causeless failures' analysts describe wherever their trace carries it, and causes' analysts sometimes, in
+several wordings (planted.jsonl's `observed`): words that bind nothing, as common in passing runs' traces.
 With `noisy_traces` they also record errors
 that are not a cause (a retried timeout in any run, right or wrong; a totals check that flags several
 causes and causeless failures alike), so clustering on what traces record is tried against both.
@@ -234,9 +238,11 @@ def _french(fr: str, fix_fr: str) -> str:
 STYLE_NAMES = ["report", "bullets", "question", "narrative", "french"]
 
 
-def templated_analysis(rng: random.Random, cause: str | None, noise: int | None, error: str) -> dict[str, Any]:
+def templated_analysis(rng: random.Random, cause: str | None, noise: int | None, error: str,
+                       observed: tuple[str, str] = ("", "")) -> dict[str, Any]:
     """One failure as an analyst writes it: a style picked at random, the cause's wording in it, the
-    structured fields filled as an analyst fills them (sometimes off, sometimes missing)."""
+    structured fields filled as an analyst fills them (sometimes off, sometimes missing); `observed`
+    (English, French): benign trace content the analyst also describes (see BENIGN), "" for none."""
     style = rng.choice(STYLE_NAMES)
     if cause:
         spec = CAUSES[cause]
@@ -245,6 +251,9 @@ def templated_analysis(rng: random.Random, cause: str | None, noise: int | None,
         stage, path = spec["stage"], spec["file"]
     else:
         stage, path, _, en, fr = NOISE[noise or 0]
+    if observed[0]:
+        en, fr = f"{en} ({observed[0]})", f"{fr} ({observed[1]})"
+    if not cause:
         fix = rng.choice(["Add an eval case for this question.", "Handle this case in the agent loop.",
                           "Tighten the answer prompt for this case."])
         fix_fr = rng.choice(["ajouter un cas de test", "traiter ce cas dans la boucle"])
@@ -265,11 +274,12 @@ def templated_analysis(rng: random.Random, cause: str | None, noise: int | None,
             "summary": text.split("\n")[0][:200], "style": style}
 
 
-def quoting_analysis(templated: dict[str, Any], error: str, note: str) -> dict[str, Any]:
+def quoting_analysis(templated: dict[str, Any], error: str, note: str, observed: str = "") -> dict[str, Any]:
     """An analyst that quotes what it read: the run's first error where the system reported one (the
-    harmless POOL_TIMEOUT where the run hit it, else the cause's), else the reviewer's note, verbatim;
-    its fields are the templated analyst's (as noisy), no random draw."""
-    quote = error or f"Reviewer note: {note}."
+    harmless POOL_TIMEOUT where the run hit it, else the cause's), else the reviewer's note, verbatim,
+    then what else it saw in the trace (`observed`, see BENIGN); its fields are the templated analyst's
+    (as noisy), no random draw."""
+    quote = (error or f"Reviewer note: {note}.") + (f" The trace also shows {observed}." if observed else "")
     return {**templated, "failure_mode": quote, "summary": quote[:200], "error_signature": error or None,
             "proposed_change": None}
 
@@ -390,6 +400,47 @@ def _result(rng: random.Random, cause: str | None, error: str) -> str:
     return json.dumps({"columns": ["sum"], "row_count": rows, "truncated": cause == "row-limit"})
 
 
+# Benign content in any run's trace, right or wrong, by default: the warehouse answered from its result
+# cache (a note in the tool's result), the answer model notes the timezone it applied by default. Neither
+# is an error, and runs that went right carry them as often. Analysts describe what they saw the run do:
+# a causeless failure's analyst describes it wherever its trace carries it, a cause's analyst sometimes
+# (BENIGN_CAUSE_SAID), in several wordings, English or French as the style. Drawn from a stream of its own
+# (generate's `benign_rng`), so every other draw is as before; `benign=False` leaves it out.
+CACHE_SHARE = 0.4
+CACHE_RESULT = {"cache": "hit", "note": "served from the warehouse result cache"}
+DEFAULT_SHARE = 0.35
+DEFAULT_SAID = " Note: the workspace timezone (UTC) was applied by default."
+BENIGN_CAUSE_SAID = 0.25
+BENIGN: dict[str, tuple[list[str], list[str]]] = {
+    "cache": (["the warehouse answered from its result cache", "the query result was served from cache",
+               "a cache hit on the warehouse query", "the tool result says it came from the result cache"],
+              ["résultat servi depuis le cache", "réponse tirée du cache de l'entrepôt"]),
+    "timezone": (["the workspace timezone UTC was applied by default", "the answer notes the default UTC timezone",
+                  "dates were read in UTC, the workspace default"],
+                 ["fuseau UTC appliqué par défaut", "fuseau horaire par défaut: UTC"]),
+}
+
+
+def _benign(rng: random.Random, result: str) -> tuple[str, str, list[str]]:
+    """The run's tool result and answer note with the benign content it carries, and which (see BENIGN)."""
+    cached, defaulted = rng.random() < CACHE_SHARE, rng.random() < DEFAULT_SHARE
+    carried = []
+    if cached and result:
+        result = json.dumps({**json.loads(result), **CACHE_RESULT})
+        carried.append("cache")
+    if defaulted:
+        carried.append("timezone")
+    return result, DEFAULT_SAID if defaulted else "", carried
+
+
+def _observed(rng: random.Random, carried: list[str], causeless: bool) -> tuple[str, str]:
+    """What a failure's analyst describes of the benign content its trace carries (English, French)."""
+    if not carried or (not causeless and rng.random() >= BENIGN_CAUSE_SAID):
+        return "", ""
+    en, fr = BENIGN[rng.choice(carried)]
+    return rng.choice(en), rng.choice(fr)
+
+
 QUESTIONS = ["What was our revenue in fiscal Q{q}?", "Total invoiced amount for {region} last quarter?",
              "How much did we bill {region} customers in EUR, in SEK?", "Top 10 customers by revenue this year?",
              "Gross margin by product line for Q{q}?"]
@@ -429,15 +480,18 @@ def _noise_in_trace(rng: random.Random, cause: str | None, noise: int | None) ->
     return retried, SYMPTOM.format(pct=rng.randint(2, 300)) if flagged else "", run_failed
 
 
-def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = False, harmless: bool = True) -> None:
+def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = False, harmless: bool = True,
+             benign: bool = True) -> None:
     """`noisy_traces`: traces also record errors that are not the cause (TRANSIENT, SYMPTOM), drawn from
     a second random stream, so everything else (plant, analyses) is the same as without. `harmless`: some
     runs, right or wrong, first hit a retried connection pool timeout (POOL_TIMEOUT), which quoting
-    analysts quote; its own stream too, so only the traces and quoting.jsonl differ without it."""
+    analysts quote; its own stream too, so only the traces and quoting.jsonl differ without it. `benign`:
+    runs carry benign content (BENIGN) that some failures' analysts describe; its own stream, too."""
     rng = random.Random(seed)
     trace_rng = random.Random(seed + 1_000_003)
     said_rng = random.Random(seed + 2_000_003)
     pool_rng = random.Random(seed + 3_000_003)
+    benign_rng = random.Random(seed + 4_000_003)
     (out / "traces").mkdir(parents=True, exist_ok=True)
     manifest, planted, templated, quoting = [], [], [], []
     for n, (account, cause, noise) in enumerate(_plan(rng, count, ACCOUNTS), 1):
@@ -454,8 +508,11 @@ def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = F
         answer += _period(said_rng, question, cause)
         extra = _noise_in_trace(trace_rng, cause, noise) if noisy_traces else (False, "", False)
         pooled = harmless and pool_rng.random() < POOL_TIMEOUT_SHARE
-        trace = _trace(rng, n, question, sql, error, answer, extra, trace_rng, _result(said_rng, cause, error),
-                       pool_rng if pooled else None)
+        result, note_said, carried = _result(said_rng, cause, error), "", []
+        if benign:
+            result, note_said, carried = _benign(benign_rng, result)
+        answer += note_said
+        trace = _trace(rng, n, question, sql, error, answer, extra, trace_rng, result, pool_rng if pooled else None)
         (out / "traces" / f"{inv_id}.json").write_text(json.dumps(trace, separators=(",", ":")) + "\n")
         note = (rng.choice(CAUSES[cause]["en"]) if cause else NOISE[noise][3] if noise is not None else "")
         truth = "Expected: the figure finance reports for this question." + (f"\nReviewer note: {note}." if note else "")
@@ -464,10 +521,14 @@ def generate(out: Path, seed: int = 31, count: int = 160, noisy_traces: bool = F
                          "metadata": {"question": question}})
         planted.append({"id": inv_id, "account": account, "cause": cause, "noise": noise})
         if wrong:
-            analysis = templated_analysis(rng, cause, noise, error)
+            observed = _observed(benign_rng, carried, cause is None)
+            analysis = templated_analysis(rng, cause, noise, error, observed)
             planted[-1]["style"] = analysis.pop("style")
+            if benign:
+                planted[-1]["observed"] = observed[0] or None
             templated.append({"id": inv_id, **analysis})
-            quoting.append({"id": inv_id, **quoting_analysis(analysis, POOL_TIMEOUT if pooled else error, note)})
+            quoting.append({"id": inv_id, **quoting_analysis(analysis, POOL_TIMEOUT if pooled else error, note,
+                                                             observed[0])})
     (out / "manifest.jsonl").write_text("".join(json.dumps(m) + "\n" for m in manifest))
     (out / "planted.jsonl").write_text("".join(json.dumps(p) + "\n" for p in planted))
     (out / "templated.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in templated))

@@ -57,7 +57,7 @@ needs_default = pytest.mark.skipif(bool(WHY_DEFAULT), reason=f"the default encod
 def _quoting(tmp_path: Path, seed: int) -> tuple[list[Failure], dict[str, str | None]]:
     """dev_ledger.py's runs of `seed`, imported, with the quoting analysts' findings; the failures and their causes."""
     src, folder = tmp_path / "src", tmp_path / "bt"
-    generate(src, seed=seed)
+    generate(src, seed=seed, benign=False)  # measured before the benign content (test_cluster_content.py)
     import_backtest(src / "manifest.jsonl", folder)
     load_module(REPO / "examples" / "support-agent" / "generate.py", "join_support").write_analyses(
         folder, src / "quoting.jsonl")

@@ -47,7 +47,7 @@ def test_a_quoted_error_passing_runs_record_as_often_weighs_nothing() -> None:
 
 def _quoting(tmp: Path, seed: int) -> tuple[Path, dict[str, dict[str, object]]]:
     src, folder = tmp / "src", tmp / "bt"
-    generate(src, seed=seed)
+    generate(src, seed=seed, benign=False)  # measured before the benign content (test_cluster_content.py)
     import_backtest(src / "manifest.jsonl", folder)
     load_module(REPO / "examples" / "support-agent" / "generate.py", "quoted_support").write_analyses(
         folder, src / "quoting.jsonl")

@@ -12,7 +12,7 @@ from pathlib import Path
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 
-from .dev_ledger import CAUSES, POOL_TIMEOUT, STYLE_NAMES, SYMPTOM_CAUSES, TRANSIENT, generate
+from .dev_ledger import CACHE_RESULT, CAUSES, POOL_TIMEOUT, STYLE_NAMES, SYMPTOM_CAUSES, TRANSIENT, generate
 from .support import support_generator
 
 
@@ -68,8 +68,7 @@ def test_noisy_traces_change_only_the_traces(tmp_path: Path) -> None:
     flagged = {p["cause"] for p in planted if "ledger check" in text[p["id"]]}
     assert SYMPTOM_CAUSES <= flagged and None in flagged
     quoted = {a["id"]: a for a in _rows(tmp_path / "noisy" / "quoting.jsonl")}
-    assert all(a["failure_mode"] == a["error_signature"] or a["failure_mode"].startswith("Reviewer note:")
-               for a in quoted.values())
+    assert all(a["failure_mode"].startswith(a["error_signature"] or "Reviewer note:") for a in quoted.values())
 
 
 def test_a_harmless_first_error_changes_only_the_traces_and_the_quotes(tmp_path: Path) -> None:
@@ -88,3 +87,28 @@ def test_a_harmless_first_error_changes_only_the_traces_and_the_quotes(tmp_path:
     quoted = {a["id"]: a["error_signature"] for a in _rows(tmp_path / "with" / "quoting.jsonl")}
     assert all((quoted[i] == POOL_TIMEOUT) == (i in hit) for i in quoted)
     assert any(quoted[i] == POOL_TIMEOUT for i, p in planted.items() if p["noise"] is not None)
+
+
+def test_benign_content_changes_only_the_traces_answers_and_the_analyses_describing_it(tmp_path: Path) -> None:
+    """The benign content (BENIGN: a result-cache note, a default timezone) is drawn from a stream of its
+    own: without it the plant is the same and every analysis not describing it is the same bytes. Runs
+    that went right carry it as well as failures; causeless failures' analysts describe it wherever
+    their trace carries it, in several wordings, quoting and templated analysts alike."""
+    generate(tmp_path / "with", seed=35)
+    generate(tmp_path / "without", seed=35, benign=False)
+    planted = _rows(tmp_path / "with" / "planted.jsonl")
+    assert [{k: v for k, v in p.items() if k != "observed"} for p in planted] == _rows(tmp_path / "without" / "planted.jsonl")
+    observed = {p["id"]: p["observed"] for p in planted if p.get("observed")}
+    for kind in ("templated", "quoting"):
+        with_, without = _rows(tmp_path / "with" / f"{kind}.jsonl"), _rows(tmp_path / "without" / f"{kind}.jsonl")
+        assert [a for a in with_ if a["id"] not in observed] == [a for a in without if a["id"] not in observed]
+        assert all(a["failure_mode"] != b["failure_mode"] for a, b in zip(with_, without, strict=True) if a["id"] in observed)
+    quoting = {a["id"]: a for a in _rows(tmp_path / "with" / "quoting.jsonl")}
+    assert all(text in quoting[i]["failure_mode"] for i, text in observed.items())
+    right = [p["id"] for p in planted if p["cause"] is None and p["noise"] is None]
+    text = {i: (tmp_path / "with" / "traces" / f"{i}.json").read_text() for i in right}
+    assert sum(CACHE_RESULT["note"] in t for t in text.values()) >= len(right) // 4
+    assert sum("timezone (UTC)" in t for t in text.values()) >= len(right) // 4
+    causeless = [p for p in planted if p["cause"] is None and p["noise"] is not None]
+    assert len({p["observed"] for p in causeless if p["observed"]}) >= 4
+    assert sum(1 for p in causeless if p["observed"]) >= len(causeless) // 3

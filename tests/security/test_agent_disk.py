@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from gitkit import commit_files, git, make_repo
 
+from agentbook.session import watchdog
 from agentbook.session.sandbox import bwrap_works
 from agentbook.session.watchdog import tree_bytes
 
@@ -51,3 +52,18 @@ def test_an_agent_cli_filling_the_disk_is_stopped_at_the_disk_limit(where: str, 
     assert tree_bytes(Path(data["run_dir"]) / "agent-home") < 40 * MIB
     committed = git(repo, "ls-tree", "-r", "-l", data["branch"], check=False).split("\n")
     assert sum(int(line.split()[3]) for line in committed if line.strip()) < 40 * MIB
+
+
+def test_an_agent_cli_past_the_limit_that_exits_between_two_looks_is_still_stopped(
+        run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog looks every tick; an agent that writes past the limit and exits before a look (a loaded
+    host, another writer freeing space at the same moment) ended `completed`, the overflow committed (CI saw
+    it once). One exact walk after the agent exits decides, and a disk stop commits nothing."""
+    monkeypatch.setattr(watchdog, "TICK_SECONDS", 3600.0)  # the watchdog never looks during the run
+    repo = commit_files(make_repo(tmp_path), {"runbooks/fill.md": RUNBOOK}, "a runbook")
+    r = run_cli("run", "fill", "--repo", repo, "--json", "--limit", "disk=4M", "--agent", "command:" +
+                shlex.join(["sh", "-c", "head -c 12582912 /dev/zero > burst; echo wrote"]), "--model",
+                "scripted:" + str(Path(__file__).parents[1] / "agent" / "data" / "command-agent.script.yaml"))
+    data = json.loads(r.out)
+    assert data["outcome"]["kind"] == "budget_exhausted" and data["outcome"]["reason"] == "disk", data["outcome"]
+    assert " burst" not in git(repo, "rev-list", "--all", "--objects")  # no commit holds the overflow

@@ -45,7 +45,10 @@ def _agent(tmp_path: Path, link: str, outside: Path) -> Path:
     """Plants the link with a script (Claude Code refuses `ln` outside the worktree as a Bash command,
     not what a script it runs does), once, then the model's servers answer 400: the run ends resumable
     (the resumed run plays the same turns)."""
-    plant = f'[ -e "$HOME/planted" ] || {{ touch "$HOME/planted"; rm -rf "$HOME/{link}"; ln -s {outside} "$HOME/{link}"; }}\n'
+    # Claude Code writes into ~/.claude while it runs and can make the folder again between `rm` and `ln`
+    # (CI saw it once on a loaded host), so the link is planted until it stands
+    plant = (f'[ -e "$HOME/planted" ] || {{ touch "$HOME/planted"; for i in 1 2 3 4 5 6 7 8 9 10; do '
+             f'[ -L "$HOME/{link}" ] && break; rm -rf "$HOME/{link}"; ln -sn {outside} "$HOME/{link}"; done; }}\n')
     script = tmp_path / "agent.script.yaml"
     script.write_text(yaml.safe_dump({"version": 1, "model": "claude-haiku-4-5", "sessions": [
         {"name": "probe", "match": {"system": 'agentbook runbook "probe"'}, "turns": [

@@ -196,7 +196,7 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     cores = _groups(corroborated(space).similarity(), distance or DISTANCE, MEMBER_SIMILARITY, np)
     core_of = {row: n for n, rows in enumerate(cores) for row in rows}
     if model is not None:
-        space.meaning = model.embed([d.text for d in described])
+        space.meaning = model.embed(space.meaning_texts(described))  # less clauses describing benign trace content
         space.classes = [classes_of(d) for d in described]
     cut, member = (MEANING_DISTANCE, MEANING_MEMBER_SIMILARITY) if model is not None else (DISTANCE, MEMBER_SIMILARITY)
     raw = [NO_CAUSE] * len(failures)

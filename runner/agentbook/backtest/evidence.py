@@ -64,7 +64,8 @@ UNBOUND_MEMBERS = 2  # members that must have written a term for it to be listed
 
 def unbound_terms(space: FeatureSpace, rows: Sequence[int]) -> list[dict[str, Any]]:
     """What the members' analysts wrote most that binds nothing because passing runs' traces record it as
-    often as failures' do (features.quoted_contrast): a harmless error quoted as the run's first. Phrases
+    often as failures' do (features.quoted_contrast, and with CONTENT_CONTRAST features.content_cells): a
+    harmless error quoted as the run's first, benign content described (a cache that answered). Phrases
     before words, a word inside a listed phrase left out; each with the shares that weighed it down."""
     u = space.unbound
     if u is None or not u.terms or not rows:

@@ -32,7 +32,10 @@ land together however they are worded, and keep failures that share nothing apar
   Fisher test as the calls), whether or not the traces' errors are features: an analyst that quotes a
   run's first error quotes a harmless one (a timeout retried with success) in a causeless failure as
   in a cause's, and it must bind neither; a failure's meaning counts as far as its words are not such
-  terms (`Unbound.kept`), and each cohort's evidence says what binds nothing (evidence.py);
+  terms (`Unbound.kept`), and each cohort's evidence says what binds nothing (evidence.py); opt-in
+  (CONTENT_CONTRAST), the same for a word naming what the failure's own trace did, said or returned
+  (`content_cells`), where analysts write it where their trace carries it (`written_where_carried`), and
+  a clause describing such content is left out of what the meaning model reads (`meaning_text`);
 - words an analyst's writing style puts around every finding weigh nothing: a term counts as far as
   the failures using it agree on those fields beyond chance (`field_agreement`), which a style's
   framing ("Finding: ... Impact: ...", "I traced the run ...", a shorthand's function words) never
@@ -58,7 +61,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import PurePosixPath
@@ -81,6 +84,8 @@ CALL_WEIGHT = 3.0  # a call or argument identifier from the trace (tracecalls.py
 CALL_SUPPORT = 3  # failures that must carry a call term before it is tested at all
 CALL_FDR = 0.05  # false discovery rate (Benjamini-Hochberg) over the call terms' Fisher tests
 QUOTED_CONTRAST = True  # weigh the analysts' words naming a trace's error by passing runs' traces (`quoted_contrast`)
+CONTENT_CONTRAST = False  # ... and those naming what a trace did, said or returned (`content_contrast`)
+CONTENT_COMMON = 0.8  # a word this share of passing runs' traces carry is the system's vocabulary, not an observation
 MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain view (the corroborated one is words)
 FRAMING_MIN_DF = 3  # a term is tested for framing only when this many failures use it
 FRAMING_FULL = 0.3  # field agreement (kappa) among a term's failures from which it counts in full
@@ -221,6 +226,12 @@ class FeatureSpace:
             meaning[range(len(kept)), range(len(kept))] = 1.0
         return (1 - MEANING_WEIGHT) * words + MEANING_WEIGHT * meaning
 
+    def meaning_texts(self, described: Sequence[Described]) -> list[str]:
+        """What the meaning model reads of each failure (`meaning_text`), in this space's order."""
+        u = self.unbound
+        return [meaning_text(d.text, u.described[i] if u is not None and u.described is not None else frozenset())
+                for i, d in enumerate(described)]
+
     def reordered(self, rows: Sequence[int]) -> FeatureSpace:
         """The same space with its failures in the order `rows` gives."""
         meaning = None if self.meaning is None else self.meaning[list(rows)]
@@ -242,10 +253,31 @@ class Unbound:
     passing: np.ndarray  # per term, the share of passing runs whose trace records it
     written: np.ndarray  # failures x terms: whose analyst wrote it
     kept: np.ndarray  # per failure, in [0, 1]
+    described: list[frozenset[str]] | None = None  # per failure, its words naming benign trace content (`content_cells`)
 
     def reordered(self, rows: Sequence[int]) -> Unbound:
+        described = None if self.described is None else [self.described[r] for r in rows]
         return Unbound(self.terms, self.weight, self.failing, self.passing, self.written[list(rows)],
-                       self.kept[list(rows)])
+                       self.kept[list(rows)], described)
+
+
+_CLAUSE = re.compile(r"[^.;!?()\n]+")  # a sentence or a parenthesised aside
+DESCRIBED_WORDS = 2  # a clause naming this many words of benign trace content is a description of it
+
+
+def meaning_text(text: str, described: frozenset[str]) -> str:
+    """What the meaning model reads of a finding: its clauses (sentences, parenthesised asides) less those
+    that name DESCRIBED_WORDS or more of `described`, the words `content_cells` found it writes of
+    benign content its trace carries (a cache that answered, a default applied). Such a clause means
+    the same in every failure that has it, so two causeless failures describing it read alike; the
+    words' own weight is already taken down in the word vectors."""
+    if not described:
+        return text
+    out = text
+    for clause in reversed(list(_CLAUSE.finditer(text))):  # from the end: earlier spans stay put
+        if len({w for w in _WORD.findall(normalise_error(clause.group())) if w in described}) >= DESCRIBED_WORDS:
+            out = out[:clause.start()] + out[clause.end():]
+    return out.strip() if out.strip(" .;!?()\n") else text
 
 
 def class_conflicts(classes: Sequence[frozenset[str]]) -> np.ndarray:
@@ -356,12 +388,119 @@ def build_features(items: Sequence[Described], *, framing: bool = True,
     if passing is not None and terms:
         weights = weights * passing_contrast(block > 0, terms, passing)
     unbound = None
-    if passing is not None and terms and QUOTED_CONTRAST and any(d.seen for d in items):
-        contrast = quoted_contrast(terms, [d.seen for d in items], passing)
-        unbound = _unbound(block, terms, contrast, [d.seen for d in items], passing)
+    seen, passed = [d.seen for d in items], list(passing or [])
+    contrast, cells = np.ones(len(terms)), np.ones(block.shape)
+    if passing is not None and terms and QUOTED_CONTRAST and any(seen):
+        contrast = quoted_contrast(terms, seen, passing)
+    if passing is not None and terms and CONTENT_CONTRAST and any(d.parts.get("calls") for d in items):
+        content = [content_words(d.parts.get("calls", "").split()) for d in items]
+        passed_content = [content_words(run) for run in passing]
+        cells = content_cells(block > 0, terms, content, passed_content)
+        seen = [s | c for s, c in zip(seen, content, strict=True)]
+        passed = [s | c for s, c in zip(passed, passed_content, strict=True)]
+    if (contrast < 1).any() or (cells < 1).any():
+        unbound = _unbound(block, terms, contrast, seen, passed, cells)
         weights = weights * contrast
-    matrix = block * weights * already_written(block > 0, terms) if terms else block
+    matrix = block * weights * already_written(block > 0, terms) * cells if terms else block
     return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms, unbound=unbound)
+
+
+_PARTS = re.compile(r"[_./-]+")
+
+
+def content_words(terms: Iterable[str]) -> frozenset[str]:
+    """The words of what a trace did, said and returned (its `call_`, `arg_`, `said_`, `got_` terms,
+    tracecalls.py), each as `trace:<word>`: the identifier as it is and its parts of 3 letters or more
+    (`got_served_from` names "served_from", "served" and "from"), as an analyst might write them."""
+    out: set[str] = set()
+    for term in terms:
+        term = term.removeprefix("trace:")
+        kind, _, ident = term.partition("_")
+        if kind not in ("call", "arg", "said", "got") or not ident:
+            continue
+        out.add(ident)
+        out.update(p for p in _PARTS.split(ident) if len(p) >= 3)
+    return frozenset(f"trace:{w}" for w in out)
+
+
+def written_where_carried(written: Any, carries: Any) -> Any:
+    """Per term: do failures' analysts write it where their trace carries it, clearly more often than
+    where it does not? One-sided Fisher exact test (writers among the carrying failures, against all its
+    writers), Benjamini-Hochberg at CALL_FDR over the terms CALL_SUPPORT carrying failures' analysts wrote.
+
+    What tells an analyst describing what the run did from one naming a cause in words a trace happens to
+    carry: a cause's words are written whether or not the run's trace carries them (a fiscal-quarter
+    failure's analyst writes "april" whichever months the model said it summed)."""
+    np = need("numpy", "clustering")
+    from scipy.stats import hypergeom
+
+    written, carries = np.asarray(written, dtype=bool), np.asarray(carries, dtype=bool)
+    both = (written & carries).sum(axis=0).astype(float)
+    writers = written.sum(axis=0).astype(float)
+    tested = np.flatnonzero(both >= CALL_SUPPORT)
+    out = np.zeros(written.shape[1], dtype=bool)
+    if not len(tested):
+        return out
+    p = hypergeom.sf(both[tested] - 1, written.shape[0], writers[tested], carries.sum(axis=0)[tested])
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * len(tested) / np.arange(1, len(tested) + 1)
+    passed = np.flatnonzero(ranked <= CALL_FDR)
+    if len(passed):
+        out[tested[order[: passed.max() + 1]]] = True
+    return out
+
+
+def content_cells(present: Any, terms: Sequence[str], content: Sequence[frozenset[str]],
+                  passing: Sequence[frozenset[str]]) -> Any:
+    """Per failure and term, in [0, 1]: an analyst's word that names what this failure's own trace did,
+    said or returned (`content_words`) weighs, in this failure, as `quoted_contrast` weighs a word naming
+    an error: 1 - (share of passing runs' traces carrying it) / (share of failures' traces carrying it),
+    0 where at least CALL_SUPPORT failures carry it and `call_enriched` finds it not enriched. A word
+    CONTENT_COMMON of passing runs carry (the system's vocabulary: its tools, tables, columns) is left
+    alone, as is the same word in a failure whose trace does not carry it; a word pair weighs no more
+    than its words; 1 everywhere else.
+
+    Analysts describe what they saw the run do, not only its errors: a cache that answered, a default
+    the model applied, a note a tool returned. Runs that went right do it as often, so it says nothing of
+    a cause, yet failures whose analysts describe it share its words: causeless failures bound to each
+    other and to causes. Per failure, not per term, because the same word is a cause's where the trace
+    does not carry it (a stale exchange-rate cache, written of a run that never saw the result cache)."""
+    np = need("numpy", "clustering")
+    present = np.asarray(present, dtype=bool)
+    cells = np.ones(present.shape)
+    if not passing or not any(content):
+        return cells
+    in_passing_all: Counter[str] = Counter()
+    for run in passing:
+        in_passing_all.update(run)
+    common = {w for w, n in in_passing_all.items() if n >= CONTENT_COMMON * len(passing)}
+    in_failures_all: Counter[str] = Counter()
+    for run in content:
+        in_failures_all.update(run)
+    analyst = [i for i, t in enumerate(terms) if " " not in t
+               and not t.startswith(("trace:", "stage_", "file_", "tool_", "errclass_"))
+               and f"trace:{t}" not in common]
+    if not analyst:
+        return cells
+    in_failures = np.array([in_failures_all[f"trace:{terms[i]}"] for i in analyst], dtype=float)
+    in_passing = np.array([in_passing_all[f"trace:{terms[i]}"] for i in analyst], dtype=float)
+    named = (in_failures > 0) & (in_passing > 0)
+    lift = np.clip(1.0 - (in_passing / len(passing)) / np.maximum(in_failures / len(content), 1e-12), 0.0, 1.0)
+    kept = call_enriched(np.where(named, in_failures, 0.0), in_passing, len(content), len(passing))
+    weight = np.where((in_failures >= CALL_SUPPORT) & ~kept, 0.0, lift)
+    carries = np.array([[f"trace:{terms[i]}" in run for i in analyst] for run in content], dtype=bool)
+    described = written_where_carried(present[:, analyst], carries) & named & (weight < 1)
+    for k, i in enumerate(analyst):
+        if described[k]:
+            cells[carries[:, k] & present[:, i], i] = weight[k]
+    column = {t: i for i, t in enumerate(terms)}
+    for i, term in enumerate(terms):  # a pair weighs no more than its words, in each failure
+        if " " in term and not term.startswith("trace:"):
+            a, _, b = term.partition(" ")
+            for j in (column.get(a), column.get(b)):
+                if j is not None:
+                    cells[:, i] = np.minimum(cells[:, i], cells[:, j])
+    return cells
 
 
 def quoted_contrast(terms: Sequence[str], seen: Sequence[frozenset[str]], passing: Sequence[frozenset[str]]) -> Any:
@@ -408,23 +547,33 @@ UNBOUND_UNDER = 0.5  # a term weighed under this by `quoted_contrast` is listed 
 
 
 def _unbound(block: Any, terms: Sequence[str], contrast: Any, seen: Sequence[frozenset[str]],
-             passing: Sequence[frozenset[str]]) -> Unbound:
-    """What `quoted_contrast` weighed down, for a cohort's evidence, and each failure's kept share: of
-    its words' TF-IDF weight, what `quoted_contrast` leaves (other weights aside: an error quoted by
-    analysts of every kind of failure is spread over the fields as a style's framing is, so
-    `field_agreement` may have weighed its words down already, but what it means still binds)."""
+             passing: Sequence[frozenset[str]], cells: Any = None) -> Unbound:
+    """What `quoted_contrast` and `content_cells` weighed down, for a cohort's evidence, and each
+    failure's kept share: of its words' TF-IDF weight, what they leave (other weights aside: an error
+    quoted by analysts of every kind of failure is spread over the fields as a style's framing is, so
+    `field_agreement` may have weighed its words down already, but what it means still binds). A term
+    `content_cells` weighs down is listed at its lowest weight in a failure that wrote it."""
     np = need("numpy", "clustering")
+    cells = np.ones(block.shape) if cells is None else cells
     analyst = np.array([not t.startswith(("trace:", "stage_", "file_", "tool_")) for t in terms], dtype=bool)
     words = analyst & np.array([" " not in t for t in terms], dtype=bool)  # a pair may join two parts' ends
     before = np.linalg.norm(block * words, axis=1)
-    after = np.linalg.norm(block * (words * contrast), axis=1)
+    after = np.linalg.norm(block * (words * contrast) * cells, axis=1)
     kept = np.where(before > 0, after / np.maximum(before, 1e-12), 1.0)
+    contrast = np.minimum(contrast, np.where(block > 0, cells, 1.0).min(axis=0))
     cols = np.flatnonzero(analyst & (contrast < UNBOUND_UNDER) & (block > 0).any(axis=0))
     names = [terms[i] for i in cols]
     failing, counted = _counted(seen), _counted(passing)
-    share = np.array([failing[f"trace:{t}"] for t in names], dtype=float) / max(len(seen), 1)
-    in_passing = np.array([counted[f"trace:{t}"] for t in names], dtype=float) / max(len(passing), 1)
-    return Unbound(names, contrast[cols], share, in_passing, block[:, cols] > 0, kept)
+
+    def runs(counter: Counter[str], term: str) -> int:  # a pair no trace records as such: its rarer word
+        return counter[f"trace:{term}"] or min(counter[f"trace:{w}"] for w in term.split())
+
+    share = np.array([runs(failing, t) for t in names], dtype=float) / max(len(seen), 1)
+    in_passing = np.array([runs(counted, t) for t in names], dtype=float) / max(len(passing), 1)
+    single = np.array([" " not in t for t in terms], dtype=bool)
+    low = (cells < UNBOUND_UNDER) & (block > 0) & (analyst & single)[None, :]
+    described = [frozenset(terms[j] for j in np.flatnonzero(row)) for row in low]
+    return Unbound(names, contrast[cols], share, in_passing, block[:, cols] > 0, kept, described)
 
 
 def _counted(runs: Sequence[frozenset[str]]) -> Counter[str]:

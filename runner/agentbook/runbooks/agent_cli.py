@@ -384,7 +384,10 @@ class CliAgentSession:
             raise
         finally:
             dog.stop()
-        self.disk_over = self.disk_over or dog.reason == "disk"
+        # an agent that wrote past the limit and exited between two of the watchdog's looks (a free-space
+        # bound that other writers on the disk hid, or no tick at all on a loaded host) is caught by one
+        # exact walk: the limit must not depend on timing
+        self.disk_over = self.disk_over or dog.reason == "disk" or meter.over(rewalk_after=0) is not None
         stopped = stopped or self.disk_over
         if stopped or timed_out:
             _kill(proc)

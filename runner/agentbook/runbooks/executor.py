@@ -367,7 +367,8 @@ class _Runner:
 
     def _stop_in_step(self, index: int, outcome: Outcome) -> Outcome:
         """A step that cannot finish: budget and gate/permission stops keep the work as a WIP commit
-        (after the pre-commit checks; a secret in it means no commit at all, and the run is blocked);
+        (after the pre-commit checks; a secret in it means no commit at all, and the run is blocked; so
+        does a disk stop, whose worktree stays in the run's folder);
         API errors and crashes leave the worktree for `--resume` to redo the step."""
         srec = self.record.steps[index]
         srec.finished_at = now_iso()
@@ -376,7 +377,7 @@ class _Runner:
             return outcome
         if outcome.reason not in GUARD_REASONS:
             outcome = self._guard() or outcome
-        if outcome.reason != "secret":
+        if outcome.reason not in ("secret", "disk"):  # a disk stop's overflow is not copied into .git as well
             srec.commit = commit_all(self.worktree, self._message(index, wip=outcome.message))
             self.record.head = srec.commit or self.record.head
         srec.status = "wip" if outcome.kind is OutcomeKind.BUDGET_EXHAUSTED else "blocked"

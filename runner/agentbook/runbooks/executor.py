@@ -68,6 +68,7 @@ from agentbook.secretscan import Secret, SecretScanner, held_secrets, hold
 from agentbook.session import Budgets
 from agentbook.session.limits import Limits
 from agentbook.session.sandbox import UNCONFINED
+from agentbook.session.watchdog import tree_bytes
 from agentbook.warm import calls_agentbook
 from agentbook.warm import pool as warm_pool
 
@@ -142,6 +143,10 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
                 rd.save(record)
             raise
         record.timings["worktree"] = round(time.perf_counter() - started, 4)
+        # the disk limit meters what the run adds: the checkout is there before it, and at ENTRY_BYTES a
+        # file a repository of 500,000 files was over the default 2G before the agent wrote a byte
+        record.options["disk_base"] = tree_bytes(worktree)
+        rd.save(record)
         rd.save_checkpoint({"completed": 0, "messages": [], "commit_state": "done", "head": plan.base_sha})
         return _Runner(repo, rd, record, worktree).run(start=0, state=None)
 
@@ -253,7 +258,10 @@ class _Runner:
         return str(self.opts.get("sandbox") or "auto")  # runs recorded before --sandbox existed: the default
 
     def _limits(self) -> Limits:
-        return Limits(**self.opts.get("sandbox_limits") or {})
+        """The run's jail limits; `disk` counted over the checkout the run started from (disk_base)."""
+        limits = Limits(**self.opts.get("sandbox_limits") or {})
+        base = self.opts.get("disk_base")
+        return replace(limits, disk=limits.disk + base) if isinstance(base, int) and base > 0 else limits
 
     def _trace_path(self) -> Path:
         """The first session's trace is trace.otlp.json; each resume adds its own file, losing none."""

@@ -28,7 +28,7 @@ HELP = {
     "file_size": "largest file a sandboxed process may write (RLIMIT_FSIZE)",
     "cpu": "CPU seconds per sandboxed process (RLIMIT_CPU)",
     "open_files": "open files per sandboxed process (RLIMIT_NOFILE)",
-    "disk": "size of the worktree; a bash call that grows it past this is killed",
+    "disk": "what a run adds to its worktree; a bash call that grows it past this is killed",
     "tmp": "size of the sandbox's private /tmp",
     "tool_seconds": "wall clock of one tool call (bash's own timeout can only be shorter)",
 }

@@ -442,11 +442,7 @@ def written_where_carried(written: Any, carries: Any) -> Any:
     if not len(tested):
         return out
     p = hypergeom.sf(both[tested] - 1, written.shape[0], writers[tested], carries.sum(axis=0)[tested])
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * len(tested) / np.arange(1, len(tested) + 1)
-    passed = np.flatnonzero(ranked <= CALL_FDR)
-    if len(passed):
-        out[tested[order[: passed.max() + 1]]] = True
+    out[tested[_discoveries(p, np)]] = True
     return out
 
 
@@ -654,12 +650,17 @@ def call_enriched(in_failures: Any, in_passing: Any, failures: int, passing: int
         return kept
     carrying = in_failures[tested] + np.asarray(in_passing, dtype=float)[tested]
     p = hypergeom.sf(in_failures[tested] - 1, failures + passing, carrying, failures)
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * len(tested) / np.arange(1, len(tested) + 1)
-    passed = np.flatnonzero(ranked <= CALL_FDR)
-    if len(passed):
-        kept[tested[order[: passed.max() + 1]]] = True
+    kept[tested[_discoveries(p, np)]] = True
     return kept
+
+
+def _discoveries(p: Any, np: Any) -> Any:
+    """Indexes into `p` that Benjamini-Hochberg keeps at CALL_FDR (the step-up: every p-value up to the
+    largest rank whose p * n / rank passes)."""
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
+    passed = np.flatnonzero(ranked <= CALL_FDR)
+    return order[: passed.max() + 1] if len(passed) else order[:0]
 
 
 def framing_presence(items: Sequence[Described]) -> Any:

@@ -90,6 +90,15 @@ def agent(tmp_path: Path, *turns: dict[str, Any], name: str = "agent") -> Path:
     return path
 
 
+def claude_probe(tmp_path: Path, *turns: dict[str, Any]) -> Path:
+    """A scripted Claude Code session for the runbook "probe": `turns` in order (Claude Code's own tool
+    names: Write, Bash, Grep), then "Done."."""
+    path = tmp_path / "agent.script.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "model": "claude-haiku-4-5", "sessions": [
+        {"name": "probe", "match": {"system": 'agentbook runbook "probe"'}, "turns": [*turns, {"text": "Done."}]}]}))
+    return path
+
+
 def bash(command: str, **extra: Any) -> dict[str, Any]:
     return {"tool_use": {"name": "bash", "input": {"command": command}}, **extra}
 

@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gitkit import commit_files, make_repo
+from gitkit import claude_probe, commit_files, make_repo
 from test_agent_skill_frontmatter import claude  # noqa: F401 - the fixture
 
 from agentbook.session.sandbox import bwrap_works
@@ -61,13 +60,11 @@ def test_lines_a_jailed_process_writes_into_claude_codes_output_do_not_crash_the
         claude: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli) -> None:  # noqa: F811
     monkeypatch.setenv("AGENTBOOK_CLAUDE", str(claude))
     repo = commit_files(make_repo(tmp_path), {"runbooks/probe.md": RUNBOOK}, "a runbook")
-    script = tmp_path / "agent.script.yaml"
-    script.write_text(yaml.safe_dump({"version": 1, "model": "claude-haiku-4-5", "sessions": [
-        {"name": "probe", "match": {"system": 'agentbook runbook "probe"'}, "turns": [
-            {"tool_use": {"name": "Write", "input": {"file_path": "inject.sh", "content": INJECT}}},
-            {"tool_use": {"name": "Bash", "input": {"command": "sh inject.sh"}}},
-            {"tool_use": {"name": "Write", "input": {"file_path": "probe.txt", "content": "done\n"}}},
-            {"text": "Done."}]}]}))
+    script = claude_probe(
+        tmp_path,
+        {"tool_use": {"name": "Write", "input": {"file_path": "inject.sh", "content": INJECT}}},
+        {"tool_use": {"name": "Bash", "input": {"command": "sh inject.sh"}}},
+        {"tool_use": {"name": "Write", "input": {"file_path": "probe.txt", "content": "done\n"}}})
     r = run_cli("run", "probe", "--repo", repo, "--model", f"scripted:{script}", "--agent", "claude-code", "--json")
     assert "Traceback" not in r.err and r.code == 0, r.out + r.err[-2000:]
     data = json.loads(r.out)

@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gitkit import commit_files, make_repo
+from gitkit import claude_probe, commit_files, make_repo
 from test_agent_forged_events import RUNBOOK
 from test_agent_skill_frontmatter import claude  # noqa: F401 - the fixture
 
@@ -58,12 +57,10 @@ def test_a_jailed_process_cannot_write_claude_codes_stderr(
         claude: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli) -> None:  # noqa: F811
     monkeypatch.setenv("AGENTBOOK_CLAUDE", str(claude))
     repo = commit_files(make_repo(tmp_path), {"runbooks/probe.md": RUNBOOK}, "a runbook")
-    script = tmp_path / "agent.script.yaml"
-    script.write_text(yaml.safe_dump({"version": 1, "model": "claude-haiku-4-5", "sessions": [
-        {"name": "probe", "match": {"system": 'agentbook runbook "probe"'}, "turns": [
-            {"tool_use": {"name": "Write", "input": {"file_path": "/tmp/forge.py", "content": FORGE}}},
-            {"tool_use": {"name": "Bash", "input": {"command": f"python3 /tmp/forge.py {MARK[::-1]}"}}},
-            {"text": "Done."}]}]}))
+    script = claude_probe(
+        tmp_path,
+        {"tool_use": {"name": "Write", "input": {"file_path": "/tmp/forge.py", "content": FORGE}}},
+        {"tool_use": {"name": "Bash", "input": {"command": f"python3 /tmp/forge.py {MARK[::-1]}"}}})
     r = run_cli("run", "probe", "--repo", repo, "--model", f"scripted:{script}", "--agent", "claude-code", "--json")
     assert "Traceback" not in r.err, r.err[-2000:]
     data = json.loads(r.out)

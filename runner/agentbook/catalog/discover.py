@@ -12,7 +12,7 @@ from agentbook.catalog.findings import Finding
 from agentbook.catalog.loader import REPO_SKILL_DIRS, RUNBOOK_DIR
 from agentbook.catalog.skill import SKILL_FILES, find_skill_md
 
-Kind = Literal["skill", "runbook", "suite", "analysis"]
+Kind = Literal["skill", "runbook", "suite", "analysis", "ticket"]
 ANALYSIS_JSON = "analysis.json"  # a backtest investigation's finding (schemas/analysis.schema.json)
 # Where `agentbook validate` with no PATH looks, relative to the repository root.
 DEFAULT_PLACES = (*REPO_SKILL_DIRS, RUNBOOK_DIR, "evals", "examples")
@@ -23,6 +23,9 @@ _SKIP_DOT_DIRS = frozenset({".git", ".hg", ".svn", ".venv", ".tox", ".nox", ".my
                             ".ruff_cache", ".cache", ".agentbook", ".idea", ".vscode", ".eggs"})
 _SUITE_KEYS = re.compile(r"^(tests|prompts):", re.MULTILINE)
 _SUITE_NAMES = frozenset({"suite.yaml", "suite.yml"})
+# front-matter keys only a ticket has (runbooks/tickets.py reads the rest); a runbook always has `name`
+_TICKET_KEYS = frozenset({"id", "title", "runbook", "inputs"})
+_TICKET_HEAD = 65536
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ def _classify_file(path: Path, *, explicit: bool) -> tuple[list[Target], list[Fi
         return [Target("skill", path)], []
     if path.name == ANALYSIS_JSON:
         return [Target("analysis", path)], []
+    if path.suffix == ".md" and explicit and path.parent.name != RUNBOOK_DIR and _is_ticket(path):
+        return [Target("ticket", path)], []
     if path.suffix == ".md" and (not explicit or path.parent.name == RUNBOOK_DIR or _starts_front_matter(path)):
         return [Target("runbook", path)], []
     if path.suffix in (".yaml", ".yml") and (path.name in _SUITE_NAMES or _looks_like_suite(path)):
@@ -84,6 +89,21 @@ def _starts_front_matter(path: Path) -> bool:
             return fh.read(4).lstrip(b"\xef\xbb\xbf").startswith(b"---")
     except OSError:
         return True  # unreadable: the runbook check says so
+
+
+def _is_ticket(path: Path) -> bool:
+    """A Markdown file whose front-matter is a ticket's (`agentbook run --ticket`): it names an id, a
+    title, a runbook or inputs, and no `name`, which every runbook has and no ticket may have."""
+    from agentbook.catalog.frontmatter import parse_front_matter
+    from agentbook.session.tools.files import open_regular
+
+    try:
+        with open_regular(path) as fh:  # a ticket is small (the runner takes 256 KiB): its head is enough
+            head = fh.read(_TICKET_HEAD).decode("utf-8", "replace")
+    except OSError:
+        return False
+    keys = set(map(str, parse_front_matter(head.lstrip("\ufeff").replace("\r\n", "\n"), str(path)).data))
+    return "name" not in keys and bool(keys & _TICKET_KEYS)
 
 
 def _looks_like_suite(path: Path) -> bool:

@@ -4,7 +4,7 @@ traced with LangSmith), written apart from the clustering work and never tuned o
 Issue 14's targets: each cause with >= 5 failures one cohort with purity and recall >= 0.8, >= 70% of
 causeless failures kept out of cause cohorts, ARI >= 0.8 with file-reading analysts and >= 0.6 with
 templated ones. Measured once when it was written (tests/backtest/support.py's harness, meaning on
-(WordLlama), seed 141, main at cf586e7):
+(WordLlama), seed 141, main at cf586e7 plus the generator):
 
 - templated analysts: ARI 0.891, purity 0.952, min main-cause recall 0.71 (vendor-lookalike), causeless
   kept out 0.70: ARI, purity and kept-out meet the targets, recall falls short (0.71 < 0.8);

@@ -40,19 +40,27 @@ def triage(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return analysed(tmp_path_factory.mktemp("triage"), generate, SEED, ("quoting", "templated"))
 
 
-def _planted(root: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in (root / "src" / "planted.jsonl").read_text().splitlines()]
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generator's output alone (no import, no analysis): what the plant tests read."""
+    out = tmp_path_factory.mktemp("triage-src")
+    generate(out, seed=SEED)
+    return out
 
 
-def test_same_seed_same_bytes(triage: Path, tmp_path: Path) -> None:
+def _planted(src: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (src / "planted.jsonl").read_text().splitlines()]
+
+
+def test_same_seed_same_bytes(source: Path, tmp_path: Path) -> None:
     generate(tmp_path / "again", seed=SEED)
-    assert digest(tmp_path / "again") == digest(triage / "src")
+    assert digest(tmp_path / "again") == digest(source)
     generate(tmp_path / "other", seed=SEED + 1)
-    assert digest(tmp_path / "other") != digest(triage / "src")
+    assert digest(tmp_path / "other") != digest(source)
 
 
-def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(triage: Path) -> None:
-    planted = _planted(triage)
+def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(source: Path) -> None:
+    planted = _planted(source)
     causes = Counter(p["cause"] for p in planted if p["cause"])
     assert causes == {"infant-age-months": 26, "late-red-flag": 19, "unknown-drug": 14, "slot-retries-exhausted": 10,
                       "fahrenheit-temp": 7, "wrong-service-slot": 3}
@@ -65,7 +73,7 @@ def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(triag
 
 
 def test_pydantic_ai_histories_record_the_causes(triage: Path) -> None:
-    planted = {str(p["id"]): p for p in _planted(triage)}
+    planted = {str(p["id"]): p for p in _planted(triage / "src")}
     for inv in BacktestFolder(triage / "quoting").investigations():
         p, trace = planted[inv.id], inv.path / "trace"
         assert "(pydantic-ai)" in (trace / "README.md").read_text()
@@ -90,8 +98,7 @@ def test_the_quoting_analyst_quotes_the_history_or_the_review(triage: Path) -> N
         quote = analysis["evidence"][0]["note"]
         inv = by_id[analysis["id"]]
         if analysis["error_signature"]:
-            assert quote.split(": ", 1)[1].split(" (")[0] in (inv.path / "trace" / "errors.md").read_text() or \
-                "temp_c" in quote, analysis
+            assert quote.rsplit(": ", 1)[-1] in (inv.path / "trace" / "errors.md").read_text(), analysis
         elif analysis["evidence"][0]["path"] == "truth.md":
             assert quote in (inv.path / "truth.md").read_text(), analysis
 

@@ -32,6 +32,7 @@ class Snapshot:
     case_hashes: dict[str, str] = field(default_factory=dict)  # case id -> hash of its content
     answers: dict[str, str] = field(default_factory=dict)  # case id -> start of its answer, when not a pass
     reasons: dict[str, str] = field(default_factory=dict)  # case id -> why it did not pass
+    grader: str | None = None  # the --grader it was saved with (None: the suite's, else the model)
 
     @property
     def errored(self) -> list[str]:
@@ -84,21 +85,22 @@ def prompt_tokens(path: Path) -> int:
         raise FatalError(f"cannot read prompt: {err.strerror}", location=str(path)) from None
 
 
-def take(suite_path: Path, model: str | None, prompt: Path | None = None) -> Snapshot:
-    """Run the whole suite now (the cases' own repeat policies apply) and reduce it to a snapshot."""
+def take(suite_path: Path, model: str | None, prompt: Path | None = None, grader: str | None = None) -> Snapshot:
+    """Run the whole suite now (the cases' own repeat policies apply) and reduce it to a snapshot;
+    `grader` grades llm-rubric checks as eval run's --grader does."""
     from agentbook.evals.runner import RunOptions, run_suite
     from agentbook.evals.store import open_suite
 
     suite = open_suite(suite_path)
     tokens = prompt_tokens(prompt) if prompt else None  # before the run: a wrong path must not cost one
-    report = run_suite(suite, RunOptions(model=model))
+    report = run_suite(suite, RunOptions(model=model, grader=grader))
     failing = [c for c in report["cases"] if c["verdict"] != "pass"]
     return Snapshot(suite=str(suite_path), run_id=report["run_id"], model=str(report["model"]),
                     verdicts={c["id"]: c["verdict"] for c in report["cases"]},
                     answers={c["id"]: c["answer"]["text"] for c in failing if c.get("answer")},
                     reasons={c["id"]: _reason(c) for c in failing},
                     prompt=str(prompt) if prompt else None,
-                    prompt_tokens=tokens,
+                    prompt_tokens=tokens, grader=grader,
                     case_hashes={c["id"]: case_hash(suite.get_case(c["id"])) for c in report["cases"]})
 
 
@@ -113,7 +115,8 @@ def check_savable(snapshot: Snapshot, suite_path: Path, model: str | None) -> No
     errored = snapshot.errored
     if errored:
         first = snapshot.reasons.get(errored[0], "")
-        rerun = f"agentbook eval run {suite_path} --case {errored[0]} --model {model or 'SPEC'}"
+        rerun = f"agentbook eval run {suite_path} --case {errored[0]} --model {model or 'SPEC'}" + \
+            (f" --grader {snapshot.grader}" if snapshot.grader else "")
         raise FatalError(f"not saved: {len(errored)} of {snapshot.total} case(s) could not run "
                          f"({', '.join(errored[:5])}); first: {first}",
                          hint=f"fix the model spec or the cases ({rerun} shows why), then save again")
@@ -124,6 +127,16 @@ def check_model(before: Snapshot, model: str, *, other_model: bool) -> None:
     if model != before.model and not other_model:
         raise FatalError(f"the baseline was recorded with {before.model}, this check runs {model}",
                          hint=f"check with --model {before.model}, or pass --other-model to compare anyway")
+
+
+def check_grader(before: Snapshot, grader: str | None, *, other_model: bool) -> str | None:
+    """The grader the check runs: the one given, else the baseline's; llm-rubric verdicts of another
+    grader say nothing about the prompt either."""
+    if grader is not None and before.grader is not None and grader != before.grader and not other_model:
+        raise FatalError(f"the baseline was graded by {before.grader}, this check grades with {grader}",
+                         hint=f"check with --grader {before.grader} (or leave --grader out), or pass --other-model "
+                              "to compare anyway")
+    return grader or before.grader
 
 
 def check_prompt(before: Snapshot, prompt: Path | None) -> None:

@@ -35,6 +35,9 @@ sessions:
   - name: bananas
     match: {first_user: bananas}
     turns: [{text: "Bananas: nature's way of saying snack time is a-peeling. #bananas"}]
+  - name: reviews
+    match: {first_user: "Review: "}
+    turns: [{text: negative}]
 default: {turns: [{text: Here is a tweet.}]}
 """
 GRADER = """\
@@ -105,3 +108,40 @@ def test_the_standin_help_holds_a_script_that_works(workshop: Path, run_cli: Cal
     res = run_cli("eval", "run", "promptfooconfig.yaml", "--model", "scripted:evals/help.script.yaml",
                   "--grader", GRADED_BY)
     assert res.code == 0 and "1 passed" in res.out
+
+
+TWO_PROMPTS = """\
+prompts:
+  - "Determine if the following movie review expresses a positive or negative opinion. Reply with exactly one word: 'positive' or 'negative'.\\n\\nReview: {{text}}"
+  - "Is this movie review positive or negative? Answer with a single word: 'positive' or 'negative'.\\n\\nReview: {{text}}"
+tests:
+  - vars: {text: A waste of two hours.}
+    assert: [{type: icontains, value: negative}]
+"""
+ONE_PROMPT = """\
+prompts:
+  - "Is this movie review positive or negative? Answer with one word: 'positive' or 'negative'.\\n\\nReview: {{text}}"
+tests:
+  - vars: {text: A waste of two hours.}
+    assert: [{type: icontains, value: negative}]
+"""
+
+
+def test_consolidating_prompts_written_in_the_suite_is_measured(
+        workshop: Path, run_cli: Callable[..., CliResult]) -> None:
+    """Two near-duplicate prompts written in the suite (promptfoo's usual form) made one: --prompt takes a
+    file, so `baseline check --shorter` could only say 'no prompt token count to compare'. Without
+    --prompt the baseline now measures every prompt the suite lists."""
+    Path("imdb.yaml").write_text(TWO_PROMPTS)
+    saved = run_cli("baseline", "save", "imdb.yaml", "--model", MODEL)
+    assert saved.code == 0
+    assert saved.out.startswith("baseline 1/1 passed (100%), the suite's 2 prompts 68 tokens (run ")
+    Path("imdb.yaml").write_text(ONE_PROMPT)
+    checked = run_cli("baseline", "check", "imdb.yaml", "--model", MODEL, "--shorter")
+    assert checked.code == 0, checked.out
+    assert checked.out.splitlines()[1].startswith("after  1/1 passed (100%), the suite's 1 prompt 27 tokens (run ")
+    assert checked.out.splitlines()[-1] == "ok: no regressions, prompt shorter"
+    a_file = run_cli("baseline", "check", "imdb.yaml", "--model", MODEL, "--prompt", "prompts/tweet.txt")
+    assert (a_file.code, a_file.err) == (3, ("agentbook: error: the baseline measured the suite's 2 prompt(s), this "
+                                            "check would measure prompts/tweet.txt (check without --prompt, or save "
+                                            "a new baseline with --prompt)\n"))

@@ -141,6 +141,8 @@ def _numbers(snap: object) -> str:
 
     assert isinstance(snap, Snapshot)
     text = f"{snap.passed}/{snap.total} passed ({snap.pass_rate:.0%})"
-    if snap.prompt_tokens is not None:
+    if snap.prompt_tokens is not None and snap.prompt is not None:
         text += f", prompt {snap.prompt} {snap.prompt_tokens} tokens"
+    elif snap.prompt_tokens is not None:
+        text += f", the suite's {snap.prompts} prompt{'s' if snap.prompts != 1 else ''} {snap.prompt_tokens} tokens"
     return text

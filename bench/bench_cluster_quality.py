@@ -38,6 +38,11 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
                                  match's block reason, else the clerk's correction
   heldout-invoice / templated:   the same invoices: AP-desk ticket lines, five-whys chains, Polish shorthand, hedgers
                                  weighing two causes, misblamers naming the wrong component, hashtag notes
+  heldout-triage / quoting:      held-out generator (tests/backtest/heldout_triage.py, a symptom-triage chat agent in
+                                 English and Portuguese, Pydantic AI message histories), a reviewer quoting the
+                                 part of the chat she finds decisive, else the first retried error, else the nurse
+  heldout-triage / templated:    the same chats: SOAP notes, Portuguese shorthand, incident forms, probabilities over
+                                 two or three causes, analysts blaming the model or the patient, team-chat messages
 
 The clustering may be tuned on support-agent, dev-ledger and the hand-annotated real failures
 (bench_cluster_real.py); the held-out generators are never tuned on: they say whether the figures hold on a backtest the
@@ -98,6 +103,7 @@ DEV = REPO / "tests" / "backtest" / "dev_ledger.py"
 CLAIMS = REPO / "tests" / "backtest" / "heldout_claims.py"
 DISPATCH = REPO / "tests" / "backtest" / "heldout_dispatch.py"
 INVOICE = REPO / "tests" / "backtest" / "heldout_invoice.py"
+TRIAGE = REPO / "tests" / "backtest" / "heldout_triage.py"
 class Measured(NamedTuple):
     ours: Quality  # with meaning: what `cluster` does
     words: Quality  # words alone (no meaning model)
@@ -237,6 +243,7 @@ GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's ba
     "heldout-claims": lambda work, n: _heldout(work, "heldout-claims", CLAIMS, 61 + n, ("quoting", "templated")),
     "heldout-dispatch": lambda work, n: _heldout(work, "heldout-dispatch", DISPATCH, 81 + n, ("quoting", "templated")),
     "heldout-invoice": _invoice,
+    "heldout-triage": lambda work, n: _heldout(work, "heldout-triage", TRIAGE, 171 + n, ("quoting", "templated")),
 }
 
 
@@ -267,7 +274,8 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "d
            "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6,
            "heldout-claims/quoting": 0.8, "heldout-claims/templated": 0.6,
            "heldout-dispatch/quoting": 0.8, "heldout-dispatch/templated": 0.6,
-           "heldout-invoice/scripted": 0.8, "heldout-invoice/templated": 0.6}
+           "heldout-invoice/scripted": 0.8, "heldout-invoice/templated": 0.6,
+           "heldout-triage/quoting": 0.8, "heldout-triage/templated": 0.6}
 
 
 def report(results: dict[str, list[Measured]]) -> None:

@@ -58,6 +58,7 @@ import hashlib
 import json
 import random
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -631,15 +632,15 @@ sessions:
 
 # --- the backtest ---------------------------------------------------------------------------------
 
-def _plan(rng: random.Random) -> list[tuple[str, str | None, bool]]:
-    """(account, cause, failed) per invoice, shuffled; the local cause only in its account."""
-    accounts = list(ACCOUNTS)
+def plan(rng: random.Random, counts: dict[str, int], local: tuple[str, str], accounts: list[str], noise: int,
+         passing: int) -> list[tuple[str, str | None, bool]]:
+    """(account, cause, failed) per investigation, shuffled; the local cause (`local`: cause, account) only in
+    its account. heldout_triage.py plans its chats with it too."""
     rows: list[tuple[str, str | None, bool]] = []
-    for cause, count in COUNTS.items():
-        rows += [(LOCAL_ACCOUNT if cause == "credit-note-sign" else rng.choice(accounts), cause, True)
-                 for _ in range(count)]
-    rows += [(rng.choice(accounts), None, True) for _ in range(NOISE)]
-    rows += [(rng.choice(accounts), None, False) for _ in range(PASSING)]
+    for cause, count in counts.items():
+        rows += [(local[1] if cause == local[0] else rng.choice(accounts), cause, True) for _ in range(count)]
+    rows += [(rng.choice(accounts), None, True) for _ in range(noise)]
+    rows += [(rng.choice(accounts), None, False) for _ in range(passing)]
     rng.shuffle(rows)
     return rows
 
@@ -648,7 +649,8 @@ def generate(out: Path, seed: int = 141) -> None:
     rng = random.Random(seed)
     (out / "traces").mkdir(parents=True, exist_ok=True)
     manifest, planted, templated = [], [], []
-    for n, (account, cause, failed) in enumerate(_plan(rng)):
+    for n, (account, cause, failed) in enumerate(plan(rng, COUNTS, ("credit-note-sign", LOCAL_ACCOUNT),
+                                                           list(ACCOUNTS), NOISE, PASSING)):
         inv = _invoice(rng, n, account, cause)
         facts: dict[str, Any] = {}
         runs = _run(rng, inv, cause, facts)
@@ -668,15 +670,17 @@ def generate(out: Path, seed: int = 141) -> None:
 
 
 def digest(out: Path) -> str:
+    """One hash of everything a generator wrote (its JSON Lines, YAML and traces), for the same-bytes tests."""
     h = hashlib.sha256()
-    for p in sorted([*out.glob("*.jsonl"), out / "analyst.script.yaml", *(out / "traces").glob("*.json")]):
+    for p in sorted([*out.glob("*.jsonl"), *out.glob("*.yaml"), *(out / "traces").glob("*.json")]):
         h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--seed", type=int, default=141)
+def cli(generate: Callable[..., None], seed: int, doc: str | None) -> None:
+    """A generator's command line: `--out DIR [--seed N]`."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument("--seed", type=int, default=seed)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     generate(args.out, args.seed)
@@ -684,4 +688,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(generate, 141, __doc__)

@@ -371,6 +371,40 @@ def test_codex_rollout_of_earlier_releases_is_read(tmp_path: Path) -> None:
     assert any(s.output_messages and s.output_messages[-1].content == "There is no tests folder." for s in trace.spans)
 
 
+def test_claude_code_subagent_goes_under_the_task_call_that_ran_it(tmp_path: Path) -> None:
+    """A Task subagent's records (`isSidechain`, its `agentId`) come between the Task call and its result,
+    whose record names the same `agentId`: the subagent's agent span is the Task tool span's child, not
+    a sibling of the session's turns; a second stretch of its records whose chain the file breaks joins it."""
+    def rec(uuid: str, parent: str | None, kind: str, content: list[dict[str, Any]], *, side: bool = False,
+            agent: str | None = None, t: int = 0) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": kind, "content": content}
+        if kind == "assistant":
+            message.update(id=f"msg_{uuid}", model="claude-sonnet-4-5")
+        out = {"type": kind, "uuid": uuid, "parentUuid": parent, "sessionId": "s1", "isSidechain": side,
+               "timestamp": f"2025-11-19T22:53:{t:02d}Z", "message": message}
+        return {**out, "agentId": agent} if agent else out
+    lines = [
+        rec("u1", None, "user", [{"type": "text", "text": "find the colour attribute"}], t=1),
+        rec("a1", "u1", "assistant", [{"type": "tool_use", "id": "toolu_task", "name": "Task",
+                                       "input": {"prompt": "research data-border-color"}}], t=2),
+        rec("s1", None, "user", [{"type": "text", "text": "research data-border-color"}], side=True, agent="e1c8", t=3),
+        rec("s2", "s1", "assistant", [{"type": "tool_use", "id": "toolu_grep", "name": "Grep",
+                                       "input": {"pattern": "data-border-color"}}], side=True, agent="e1c8", t=4),
+        rec("s4", "s3-not-in-file", "assistant", [{"type": "text", "text": "used in two templates"}],
+            side=True, agent="e1c8", t=6),
+        rec("u2", "a1", "user", [{"type": "tool_result", "tool_use_id": "toolu_task",
+                                  "content": [{"type": "text", "text": "used in two templates"}]}], agent="e1c8", t=7),
+    ]
+    source = tmp_path / "s1.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    (trace,) = read_trace(source)
+    task = next(s for s in trace.spans if s.tool_name == "Task")
+    subagents = [s for s in trace.spans if s.name == "subagent (sidechain)"]
+    assert len(subagents) == 1 and subagents[0].parent_id == task.span_id
+    turns = [s for s in trace.spans if s.parent_id == subagents[0].span_id]
+    assert [t.kind for t in turns] == ["llm", "llm"]
+
+
 def test_atif_embedded_subagent_is_read_under_the_call_that_started_it(tmp_path: Path) -> None:
     """ATIF v1.7 embeds subagent trajectories (`subagent_trajectories[]`, referenced by `trajectory_id`):
     the subagent's run and steps go under the tool span whose result references it, with span ids of their

@@ -267,7 +267,7 @@ def test_missing_path_and_empty_folder(tmp_path: Path) -> None:
     assert (missing.rule, missing.message) == ("path-missing", "path does not exist")
     (tmp_path / "empty").mkdir()
     (empty,) = validate_paths([tmp_path / "empty"])
-    assert (empty.rule, empty.message) == ("nothing-found", "no SKILL.md, runbook or eval suite found here")
+    assert (empty.rule, empty.message) == ("nothing-found", "no SKILL.md, runbook, ticket or eval suite found here")
 
 
 def test_skill_folder_without_skill_md(tmp_path: Path) -> None:

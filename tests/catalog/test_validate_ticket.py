@@ -75,3 +75,18 @@ def test_a_runbook_is_still_checked_as_a_runbook(run_cli, git_repo: Path) -> Non
     page.write_text("---\nname: triage\n---\n## Look\n")
     res = run_cli("validate", page)
     assert res.code == 1 and "error[schema]: missing required key 'description'" in res.out
+
+
+def test_a_folder_of_tickets_is_checked_ticket_by_ticket(run_cli, git_repo: Path) -> None:
+    """`agentbook validate tickets/` said 'no SKILL.md, runbook or eval suite found here'."""
+    ticket = _repo(git_repo)
+    (ticket.parent / "README.md").write_text("# Tickets\n\nOne a file.\n")
+    (ticket.parent / "TW-2.md").write_text(TICKET.format(suite="gone.yaml").replace("TW-1", "TW-2"))
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "another ticket")
+    res = run_cli("validate", ticket.parent)
+    assert res.code == 1
+    assert res.out.splitlines() == [
+        (f"{ticket.parent / 'TW-2.md'}:6:1: error[ticket]: input 'suite': path 'gone.yaml' does not exist in the "
+        "repository (paths are checked at the base commit; commit the file first)"),
+        "checked 0 skills, 0 runbooks, 0 eval suites, 2 tickets: 1 error, 0 warnings"]

@@ -38,8 +38,10 @@ def default_paths(root: Path) -> list[Path]:
     return [root / place for place in DEFAULT_PLACES if (root / place).exists()]
 
 
-def discover(path: Path) -> tuple[list[Target], list[Finding]]:
-    """Targets under `path` (a file or a folder), and findings for what cannot be checked."""
+def discover(path: Path, *, tickets: bool = False) -> tuple[list[Target], list[Finding]]:
+    """Targets under `path` (a file or a folder), and findings for what cannot be checked; `tickets`:
+    the Markdown files with a ticket's front-matter directly in a folder the user named (`tickets/`;
+    not deeper, where an example's tickets are relative to a repository that is not this one)."""
     if not path.exists() and not path.is_symlink():
         return [], [Finding(str(path), 1, 1, "path-missing", "path does not exist", "check the spelling")]
     if path.is_file() or not path.exists() or path.name in SKILL_FILES:
@@ -49,10 +51,11 @@ def discover(path: Path) -> tuple[list[Target], list[Finding]]:
         return [Target("skill", skill_md)], []
     targets: list[Target] = []
     findings: list[Finding] = []
-    _walk(path, targets, findings, set())
+    _walk(path, targets, findings, set(), tickets)
     if not targets and not findings:
-        findings.append(Finding(str(path), 1, 1, "nothing-found", "no SKILL.md, runbook or eval suite found here",
-                                "a skill is a folder holding SKILL.md; runbooks live in runbooks/*.md"))
+        findings.append(Finding(str(path), 1, 1, "nothing-found", "no SKILL.md, runbook, ticket or eval suite found "
+                                "here", "a skill is a folder holding SKILL.md; runbooks live in runbooks/*.md; a "
+                                "ticket is a .md whose front-matter names its runbook or inputs"))
     return targets, findings
 
 
@@ -119,7 +122,8 @@ def _looks_like_suite(path: Path) -> bool:
     return bool(_SUITE_KEYS.search(head))
 
 
-def _walk(folder: Path, targets: list[Target], findings: list[Finding], visited: set[tuple[int, int]]) -> None:
+def _walk(folder: Path, targets: list[Target], findings: list[Finding], visited: set[tuple[int, int]],
+          tickets: bool = False) -> None:
     """Collect targets under `folder`; `visited` holds (device, inode) of folders seen, so a symlink
     loop is walked once."""
     try:
@@ -141,11 +145,13 @@ def _walk(folder: Path, targets: list[Target], findings: list[Finding], visited:
                 targets.append(Target("skill", skill_md))
                 continue
             before = len(targets)
-            _walk(entry, targets, findings, visited)
+            _walk(entry, targets, findings, visited)  # tickets: the named folder's own, not a tree's
             if in_skills and len(targets) == before:  # a category folder that holds skills is fine
                 findings.append(Finding(str(entry), 1, 1, "no-skill-md", "skill folder has no SKILL.md",
                                         "add SKILL.md with name and description front-matter"))
         elif folder.name == RUNBOOK_DIR and entry.suffix == ".md" and entry.name.lower() != "readme.md":
             targets.append(Target("runbook", entry))
+        elif tickets and entry.suffix == ".md" and _is_ticket(entry):
+            targets.append(Target("ticket", entry))
         elif entry.suffix in (".yaml", ".yml") or entry.name == ANALYSIS_JSON:
             targets.extend(_classify_file(entry, explicit=False)[0])

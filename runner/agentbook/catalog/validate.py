@@ -57,7 +57,7 @@ def collect_targets(paths: Sequence[Path | str], root: Path) -> tuple[list[Targe
     findings: list[Finding] = []
     seen: set[object] = set()
     for path in given:
-        found, problems = discover(path)
+        found, problems = discover(path, tickets=bool(paths))  # the catalog's places hold no tickets
         findings += problems
         for target in found:
             if not paths and leads_out(target.path, root):  # the repository's own: not a file it links to

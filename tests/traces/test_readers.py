@@ -405,6 +405,48 @@ def test_claude_code_subagent_goes_under_the_task_call_that_ran_it(tmp_path: Pat
     assert [t.kind for t in turns] == ["llm", "llm"]
 
 
+def test_google_adk_request_response_and_tool_attributes_are_read(tmp_path: Path) -> None:
+    """Google ADK writes a model call's request and response as JSON (`gcp.vertex.agent.llm_request` /
+    `llm_response`: system instruction, contents of text, function_call and function_response parts,
+    usage) and a tool's arguments and response beside `gen_ai.*`; its API server's debug trace lists the
+    spans with integer ids. The call is an llm span with its messages, the tool has its arguments and
+    result, and the request's other config stays an attribute."""
+    request = {"model": "gemini-2.0-flash-lite",
+               "config": {"system_instruction": "You answer on-call questions.", "labels": {"team": "sre"}},
+               "contents": [{"role": "user", "parts": [{"text": "is db-2 out of disk?"}]},
+                            {"role": "model", "parts": [{"function_call": {"id": "adk-1", "name": "df", "args": {"host": "db-2"}}}]},
+                            {"role": "user", "parts": [{"function_response": {"id": "adk-1", "name": "df",
+                                                                              "response": {"used_pct": 97}}}]}]}
+    response = {"content": {"role": "model", "parts": [{"text": "checking", "thought": True}, {"text": "Yes: 97% full."}]},
+                "finish_reason": "STOP", "usage_metadata": {"prompt_token_count": 230, "candidates_token_count": 12}}
+    spans = [
+        {"name": "invoke_agent oncall", "span_id": 2, "trace_id": 211, "parent_span_id": None,
+         "start_time": 1766731818000000000, "end_time": 1766731823000000000, "attributes": {"gen_ai.operation.name": "invoke_agent"}},
+        {"name": "call_llm", "span_id": 3, "trace_id": 211, "parent_span_id": 2, "start_time": 1766731818800000000,
+         "end_time": 1766731822900000000, "attributes": {"gen_ai.system": "gcp.vertex.agent",
+                                                         "gcp.vertex.agent.llm_request": json.dumps(request),
+                                                         "gcp.vertex.agent.llm_response": json.dumps(response)}},
+        {"name": "execute_tool df", "span_id": 4, "trace_id": 211, "parent_span_id": 2, "start_time": 1766731819000000000,
+         "end_time": 1766731819100000000, "attributes": {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "df",
+                                                         "gcp.vertex.agent.tool_call_args": '{"host": "db-2"}',
+                                                         "gcp.vertex.agent.tool_response": json.dumps(
+                                                             {"id": "adk-1", "name": "df", "response": {"used_pct": 97}})}}]
+    source = tmp_path / "adk_trace.json"
+    source.write_text(json.dumps(spans), encoding="utf-8")
+    (trace,) = read_trace(source)
+    llm = next(s for s in trace.spans if s.name == "call_llm")
+    assert llm.kind == "llm" and (llm.input_tokens, llm.output_tokens) == (230, 12)
+    assert [m.role for m in llm.input_messages] == ["system", "user", "assistant", "tool"]
+    assert [(c.name, c.id) for c in llm.input_messages[2].tool_calls] == [("df", "adk-1")]
+    assert json.loads(llm.input_messages[3].content) == {"used_pct": 97}
+    (answer,) = llm.output_messages
+    assert (answer.content, answer.reasoning, answer.finish_reason) == ("Yes: 97% full.", "checking", "STOP")
+    assert llm.attributes["gcp.vertex.agent.llm_request.rest"] == {"config": {"labels": {"team": "sre"}}}
+    tool = next(s for s in trace.spans if s.kind == "tool")
+    assert (json.loads(tool.tool_args or ""), json.loads(tool.tool_result or ""), tool.tool_call_id) == (
+        {"host": "db-2"}, {"used_pct": 97}, "adk-1")
+
+
 def test_atif_embedded_subagent_is_read_under_the_call_that_started_it(tmp_path: Path) -> None:
     """ATIF v1.7 embeds subagent trajectories (`subagent_trajectories[]`, referenced by `trajectory_id`):
     the subagent's run and steps go under the tool span whose result references it, with span ids of their

@@ -22,7 +22,7 @@ from agentbook.errors import FatalError
 from agentbook.evals import runs as runstore
 from agentbook.evals import state
 from agentbook.evals.cache import ResponseCache, cache_key
-from agentbook.evals.graders import JUDGE_PROMPT, AssertResult, grade
+from agentbook.evals.graders import JUDGE_PROMPT, SIMILAR, AssertResult, grade
 from agentbook.evals.index import Loader
 from agentbook.evals.jsassert import JsRunner
 from agentbook.evals.render import Prompt, load_prompts, read_ref, render, render_value, resolve_vars
@@ -175,6 +175,7 @@ class _Run:
                         assertion = self.resolve_ref(a, case_id)
                         if "value" in assertion:
                             assertion = {**assertion, "value": render_value(assertion["value"], variables)}
+                            assertion = self.expected_files(assertion)
                         results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context,
                                                    structured))
         except ModelError as err:
@@ -189,6 +190,17 @@ class _Run:
                 "reason": "; ".join(f"{r.type}: {r.reason}" for r in failing)[:500],
                 "asserts": [r.to_json() for r in results], "outputs": outputs,
                 "seconds": round(time.monotonic() - start, 3)}
+
+    def expected_files(self, assertion: dict[str, Any]) -> dict[str, Any]:
+        """promptfoo reads a `similar` value given as `file://expected.txt` (alone or in the list): its
+        text, read inside the repository like every file:// reference."""
+        if str(assertion.get("type", "")).removeprefix("not-") not in SIMILAR:
+            return assertion
+        value = assertion["value"]
+        items = value if isinstance(value, list) else [value]
+        read = [read_ref(v, self.base, self.suite.root)[1] if isinstance(v, str) and v.startswith("file://") else v
+                for v in items]
+        return {**assertion, "value": read if isinstance(value, list) else read[0]}
 
     def _whose(self) -> str:
         """Where the failing model came from, when the user did not choose it: an agent that ran `eval run

@@ -147,7 +147,7 @@ def _number_forms(number: float) -> list[str]:
     stamp = iso(ns) if ns is not None and ns > 10**18 else None  # after 2001: a timestamp, written in ISO
     if stamp:
         forms.append(stamp[:19])
-    if isinstance(number, int) and number > 2**40:
+    if isinstance(number, int) and number > 0:  # an integer id is written in hex, padded (a specific form)
         forms += [norm_id(number, 16), norm_id(number, 32)]
     return forms
 

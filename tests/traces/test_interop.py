@@ -218,3 +218,21 @@ def test_atif_trajectories_keep_every_step_result_and_call(tmp_path: Path, count
         found = count_folder(tmp_path / source.stem)
         assert (found.spans, found.tool_calls) == (spans, calls), source.name
         assert sum(1 for s in trace.spans if s.kind == "agent") == 1 + subagents and not trace.orphans, source.name
+
+
+def test_langfuse_framework_exports_keep_every_observation(tmp_path: Path, count_folder: Callable[..., Any]) -> None:
+    """Langfuse's exports of twenty framework integrations (read from the interop folder): every
+    observation is a span of the folder, with its id in index.tsv, each TOOL observation a tool span."""
+    folder = INTEROP / "langfuse"
+    sources = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not sources:
+        pytest.skip(f"Langfuse samples not present at {folder}")
+    for source in sources:
+        spans, _messages, _calls, tools, ids = _langfuse(json.loads(source.read_text(encoding="utf-8")))
+        (trace,) = read_trace(source)
+        assert trace.format == "langfuse"
+        export_trace(trace, tmp_path / source.stem)
+        found = count_folder(tmp_path / source.stem)
+        index = (tmp_path / source.stem / "index.tsv").read_text(encoding="utf-8")
+        assert (found.spans, sum(1 for s in trace.spans if s.kind == "tool") >= tools) == (spans, True), source.name
+        assert ids <= {row.split("\t")[-1] for row in index.splitlines()[1:]}, source.name

@@ -36,6 +36,17 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
                                  off, OpenAI Agents SDK traces), analyses quoting the run's first error, else the span
   heldout-dispatch / templated:  the same runs: root-cause trees, bug reports, one-liners, Dutch shorthand, analysts
                                  blaming a neighbouring agent, analysts listing three candidate causes
+  heldout-invoice / scripted:    held-out generator (tests/backtest/heldout_invoice.py, an accounts-payable pipeline
+                                 reading supplier invoices, LangSmith run exports), its scripted analyst run through
+                                 `analyze`: quotes the run's first error (often a harmless retry), else the PO
+                                 match's block reason, else the clerk's correction
+  heldout-invoice / templated:   the same invoices: AP-desk ticket lines, five-whys chains, Polish shorthand, hedgers
+                                 weighing two causes, misblamers naming the wrong component, hashtag notes
+  heldout-triage / quoting:      held-out generator (tests/backtest/heldout_triage.py, a symptom-triage chat agent in
+                                 English and Portuguese, Pydantic AI message histories), a reviewer quoting the
+                                 part of the chat she finds decisive, else the first retried error, else the nurse
+  heldout-triage / templated:    the same chats: SOAP notes, Portuguese shorthand, incident forms, probabilities over
+                                 two or three causes, analysts blaming the model or the patient, team-chat messages
 
 The clustering may be tuned on support-agent, dev-ledger and the hand-annotated real failures
 (bench_cluster_real.py); the held-out generators are never tuned on: they say whether the figures hold on a backtest the
@@ -99,6 +110,8 @@ VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
 DEV = REPO / "tests" / "backtest" / "dev_ledger.py"
 CLAIMS = REPO / "tests" / "backtest" / "heldout_claims.py"
 DISPATCH = REPO / "tests" / "backtest" / "heldout_dispatch.py"
+INVOICE = REPO / "tests" / "backtest" / "heldout_invoice.py"
+TRIAGE = REPO / "tests" / "backtest" / "heldout_triage.py"
 class Measured(NamedTuple):
     ours: Quality  # with meaning: what `cluster` does
     words: Quality  # words alone (no meaning model)
@@ -223,6 +236,20 @@ def _heldout(work: Path, name: str, path: Path, seed: int, kinds: tuple[str, ...
     return out
 
 
+def _invoice(work: Path, n: int) -> Built:
+    """heldout-invoice: its own scripted analyst run through `analyze` (the script is in the generator's
+    output), and the templated analyses."""
+    seed = 141 + n
+    src = work / f"heldout-invoice-src-{seed}"
+    load_module(INVOICE, "bench_heldout_invoice").generate(src, seed=seed)
+    read, tpl = work / f"heldout-invoice-scripted-{seed}", work / f"heldout-invoice-templated-{seed}"
+    import_backtest(src / "manifest.jsonl", read)
+    shutil.copytree(read, tpl)
+    analyze_backtest(read, AnalyzeOptions(model=f"scripted:{src / 'analyst.script.yaml'}", progress=False))
+    load_module(SUPPORT / "generate.py", "bench_support_generate").write_analyses(tpl, src / "templated.jsonl")
+    return {"heldout-invoice/scripted": (read, src), "heldout-invoice/templated": (tpl, src)}
+
+
 GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's backtests (n: 0, 1, ...)
     "support-agent": _support,
     "dev-ledger": _dev,
@@ -233,6 +260,8 @@ GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's ba
     "heldout-voice": lambda work, n: _heldout(work, "heldout-voice", VOICE, 21 + n, ("quoting", "templated")),
     "heldout-claims": lambda work, n: _heldout(work, "heldout-claims", CLAIMS, 61 + n, ("quoting", "templated")),
     "heldout-dispatch": lambda work, n: _heldout(work, "heldout-dispatch", DISPATCH, 81 + n, ("quoting", "templated")),
+    "heldout-invoice": _invoice,
+    "heldout-triage": lambda work, n: _heldout(work, "heldout-triage", TRIAGE, 171 + n, ("quoting", "templated")),
 }
 
 
@@ -264,7 +293,9 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "s
            "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
            "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6,
            "heldout-claims/quoting": 0.8, "heldout-claims/templated": 0.6,
-           "heldout-dispatch/quoting": 0.8, "heldout-dispatch/templated": 0.6}
+           "heldout-dispatch/quoting": 0.8, "heldout-dispatch/templated": 0.6,
+           "heldout-invoice/scripted": 0.8, "heldout-invoice/templated": 0.6,
+           "heldout-triage/quoting": 0.8, "heldout-triage/templated": 0.6}
 
 
 def report(results: dict[str, list[Measured]]) -> None:

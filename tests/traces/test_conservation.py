@@ -1,7 +1,9 @@
-"""Conservation: no content is dropped silently. Every string of 20+ characters and every number of two
-or more digits in an input file is findable in its export (whatever the reader understood is rendered; whatever it did not is kept
-verbatim), for every fixture, every third-party sample in `fixtures/wild/` and `data/<source>/`, and the
-interop samples. How strings are counted and found: `agentbook.traces.conservation`.
+"""Conservation: no content is dropped silently. Every string of 20+ characters, every shorter one that is
+not one of the format's own words (a tool argument, a name, a short answer), and every number of two or
+more digits in an input file is findable in its export (whatever the reader understood is rendered;
+whatever it did not is kept verbatim), for every fixture, every third-party sample in `fixtures/wild/`
+and `data/<source>/`, and the interop samples (`$AGENTBOOK_INTEROP/<tool>/*`, one folder per source).
+How strings are counted and found: `agentbook.traces.conservation`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.traces.conftest import INTEROP_TRACES
+from tests.conftest import INTEROP
 
 from agentbook.traces.conservation import measure
 from agentbook.traces.export import export_many
@@ -23,7 +25,7 @@ def _sources() -> list[Path]:
     mine = sorted(p for d in (HERE / "fixtures", HERE / "fixtures" / "wild") if d.is_dir()
                   for p in d.iterdir() if p.suffix in SUFFIXES)
     mine += sorted(p for p in (HERE / "data").rglob("*") if p.suffix in SUFFIXES)
-    interop = sorted(INTEROP_TRACES.glob("*.json")) if INTEROP_TRACES.is_dir() else []
+    interop = sorted(p for p in INTEROP.glob("*/*") if p.suffix in SUFFIXES) if INTEROP.is_dir() else []
     return mine + interop
 
 
@@ -64,3 +66,22 @@ def test_the_check_catches_a_dropped_number(tmp_path: Path) -> None:
     in_json, in_yaml = '"duration_api_ms": 2325', '\\"duration_api_ms\\": 2325'
     edits = {in_json: in_json.replace("2325", "0"), in_yaml: in_yaml.replace("2325", "0")}
     assert _lost_after_editing(source, tmp_path / "out", edits) == ["2325"]
+
+
+def test_the_check_catches_a_dropped_short_argument(tmp_path: Path) -> None:
+    """A short value counts too: a tool argument ("errror", 6 characters) the export no longer holds is
+    reported, while a format's own words (a role, a part type) are not asked for."""
+    source = HERE / "fixtures" / "pydantic_ai_messages.json"
+    lost = _lost_after_editing(source, tmp_path / "out", {"errror": "gone"})
+    assert lost == ["errror"]
+
+
+def test_a_torn_last_line_is_measured_as_the_reader_reads_it(tmp_path: Path) -> None:
+    """A JSON Lines file whose writer was killed mid-line: the reader skips the torn line (and says so),
+    and the check counts the lines before it instead of failing on it."""
+    source = tmp_path / "torn.jsonl"
+    lines = (HERE / "fixtures" / "agentbook_transcript.jsonl").read_text(encoding="utf-8").splitlines()
+    source.write_text("\n".join(lines) + '\n{"event": "note", "sess', encoding="utf-8")
+    export_many(read_trace(source), tmp_path / "out")
+    result = measure(source, tmp_path / "out")
+    assert result.lost == [] and result.total > 20

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import INTEROP
 
 from agentbook.traces import export_trace, read_trace
 
@@ -142,3 +143,45 @@ def test_otlp_sample_orphan_is_placed_and_explained(interop_traces: Path, tmp_pa
     assert [p.name for p in (tmp_path / "out" / "_orphans").iterdir()] == ["001-other-i-m-a-server-span"]
     errors = (tmp_path / "out" / "errors.md").read_text(encoding="utf-8")
     assert "has parent eee19b7ec3c1b173, which is not in this trace" in errors
+
+
+def _phoenix_expected(spans: list[dict[str, Any]]) -> tuple[int, int, int, dict[str, list[str]]]:
+    """Spans, messages, tool calls and each span's message roles in index order, counted from Phoenix's
+    span export (flat OpenInference attributes whose keys sort as strings: `.10` before `.2`)."""
+    messages = calls = 0
+    roles: dict[str, list[str]] = {}
+    for span in spans:
+        attrs = span["attributes"]
+        found: dict[tuple[str, int], str] = {}
+        for key, value in attrs.items():
+            if m := re.match(r"llm\.(input|output)_messages\.(\d+)\.message\.role$", key):
+                found[(m.group(1), int(m.group(2)))] = value
+        messages += len(found)
+        calls += len({m.group(1) for k in attrs if (m := re.match(r"(llm\.\w+\.\d+\.message\.tool_calls\.\d+)\.", k))})
+        roles[span["context"]["span_id"]] = [found[k] for k in sorted(found)]
+    return len(spans), messages, calls, roles
+
+
+def test_phoenix_span_exports_keep_every_message_and_call_in_order(tmp_path: Path,
+                                                                    count_folder: Callable[..., Any]) -> None:
+    """Phoenix's span JSON (its client's and REST API's export): every span, message and tool call of the
+    file reaches the folders, and a span's messages keep their numeric order (`.2` before `.10`)."""
+    folder = INTEROP / "phoenix"
+    sources = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not sources:
+        pytest.skip(f"Phoenix samples not present at {folder}")
+    for source in sources:
+        doc = json.loads(source.read_text(encoding="utf-8"))  # a list of spans, or named lists of them
+        spans, messages, calls, roles = _phoenix_expected(
+            [s for group in doc.values() for s in group] if isinstance(doc, dict) else doc)
+        traces = read_trace(source)
+        assert {t.format for t in traces} == {"openinference"}
+        got = [0, 0, 0]
+        for n, trace in enumerate(traces):
+            export_trace(trace, tmp_path / source.stem / str(n))
+            found = count_folder(tmp_path / source.stem / str(n))
+            got = [got[0] + found.spans, got[1] + found.messages, got[2] + found.tool_calls]
+            for span in trace.spans:
+                if roles.get(span.span_id):
+                    assert [m.role for m in span.input_messages + span.output_messages] == roles[span.span_id]
+        assert got == [spans, messages, calls], source.name

@@ -346,7 +346,23 @@ def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: s
     click.echo(text.lstrip("\n"))
     click.echo(f"run {report['run_id']}: {s['passed']} passed, {s['failed']} failed, {s['errors']} errors, "
                f"{s['flaky']} flaky ({s['cache_hits']} cached responses) with {report['model']}")
+    if _unparsable_verdicts(report):
+        click.echo(grader_hint(report["grader"], report["model"]))
     return exit_code(report)
+
+
+def _unparsable_verdicts(report: dict[str, Any]) -> bool:
+    return any("unparsable grader verdict" in str(a.get("reason", "")) for c in report["cases"] for a in c["attempts"])
+
+
+def grader_hint(grader: str, model: str) -> str:
+    """Why llm-rubric checks had no verdict: the grader (often the model under test itself, when neither
+    --grader nor the suite names one) must answer a JSON verdict."""
+    which = "the model under test, as neither --grader nor defaultTest.options.provider names a grader" \
+        if grader == model else "its grader"
+    return (f"llm-rubric: {grader} ({which}) did not answer a verdict; a grader replies with "
+            '{"pass": true|false, "score": 0..1, "reason": "..."}: pass --grader SPEC or set '
+            "defaultTest.options.provider in the suite")
 
 
 def _case_line(c: dict[str, Any], suite: str, run_id: str) -> str:

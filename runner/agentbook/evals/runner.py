@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -169,11 +170,13 @@ class _Run:
                     outputs.append({"prompt": prompt.label + label, "output": output[:MAX_STORED_OUTPUT],
                                     "cached": cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
                     context = js_context(prompt, variables, case)
+                    structured = structured_output(case)
                     for a in asserts:
                         assertion = self.resolve_ref(a, case_id)
                         if "value" in assertion:
                             assertion = {**assertion, "value": render_value(assertion["value"], variables)}
-                        results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context))
+                        results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context,
+                                                   structured))
         except ModelError as err:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.render()}{self._whose()}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
@@ -220,11 +223,23 @@ class _Run:
                         i: int) -> tuple[str, bool]:
         if "providerOutput" in case:  # promptfoo: grade a recorded output without calling a model
             out = case["providerOutput"]
-            return (out if isinstance(out, str) else str(out.get("output", ""))), True
+            return (out if isinstance(out, str) else json_text(out)), True
         system, messages = render(prompt, variables)
         spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
             else self.model_spec
         return await self.complete(spec, system, messages, i)
+
+
+def structured_output(case: dict[str, Any]) -> Any:
+    """The output as an object when the provider gave one (a `providerOutput` mapping or list), as promptfoo
+    hands it to a javascript assertion; None when it is text. Other assertions read its JSON text."""
+    out = case.get("providerOutput")
+    return out if isinstance(out, (dict, list)) else None
+
+
+def json_text(value: Any) -> str:
+    """A structured output as promptfoo's string assertions see it (JSON.stringify: no spaces)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def js_context(prompt: Prompt, variables: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:

@@ -96,7 +96,7 @@ def maybe_json(value: Any) -> Any:
         if text[:1] in ("{", "[") and text[-1:] in ("}", "]"):
             try:  # the decoder itself, not json.loads: its checks and regexes cost more than a small value
                 parsed, end = _JSON.raw_decode(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested past what Python parses: a trace's text, kept as text
                 return value
             return parsed if end == len(text) else value
     return value

@@ -11,7 +11,8 @@ read alike.
 The session becomes an agent span; each assistant message an llm span whose input is what the
 conversation gained since the previous one (user text, tool results), and each `tool_use` a tool span
 under it whose result is the matching `tool_result` (`is_error` fails it). Sidechain records (Task
-subagents) hang under one agent span per sidechain root.
+subagents) hang under one agent span per sidechain root, under the Task call whose result names its
+`agentId`.
 """
 
 from __future__ import annotations
@@ -67,20 +68,34 @@ class Session(SessionLog):
         self.seen: set[str] = set()  # uuids of the records read so far
         self.dangling = 0  # records whose parentUuid is not among them
         self.matched: Any = None  # the record's toolUseResult, once a tool span took it
+        self.by_agent: dict[str, Span] = {}  # a subagent's agentId -> its sidechain span
+        self.task_of: dict[str, Span] = {}  # a subagent's agentId -> the tool span (Task) whose result names it
 
     def agent_for(self, rec: dict[str, Any], n: int) -> Span:
         parent_uuid = str(rec.get("parentUuid") or "")
+        agent_id = as_text(rec.get("agentId") or "")
         if not rec.get("isSidechain"):
             owner = self.root
         elif parent_uuid in self.owner and self.owner[parent_uuid] is not self.root:
             owner = self.owner[parent_uuid]
+        elif agent_id in self.by_agent:  # the same subagent, its chain broken by lines the file lacks
+            owner = self.by_agent[agent_id]
         else:
             owner = self.child(self.root, f"sidechain-{n:05d}", kind="agent", name="subagent (sidechain)",
                                status="ok", start_ns=to_ns(rec.get("timestamp")))
             self.sidechains[str(rec.get("uuid") or n)] = owner
+        if agent_id and owner is not self.root and agent_id not in self.by_agent:
+            self.by_agent[agent_id] = owner
+            self.attach(agent_id)
         self.owner[str(rec.get("uuid") or n)] = owner
         owner.end_ns = to_ns(rec.get("timestamp")) or owner.end_ns
         return owner
+
+    def attach(self, agent_id: str) -> None:
+        """A subagent's sidechain goes under the Task call that ran it, once both are read (its records
+        and the call's result both name its `agentId`)."""
+        if agent_id in self.by_agent and agent_id in self.task_of:
+            self.by_agent[agent_id].parent_id = self.task_of[agent_id].span_id
 
     def add(self, n: int, rec: dict[str, Any]) -> None:
         self.check_parent(rec)
@@ -157,6 +172,10 @@ class Session(SessionLog):
             return
         if rec.get("toolUseResult") is not None:
             span.attributes["toolUseResult"] = self.matched = rec["toolUseResult"]
+        agent_id = as_text(rec.get("agentId") or "")
+        if agent_id and not rec.get("isSidechain"):  # the Task call that ran subagent `agentId`
+            self.task_of[agent_id] = span
+            self.attach(agent_id)
         if block.get("is_error"):
             span.status, span.status_message = "error", _first_line(text) or "tool returned an error"
 

@@ -145,3 +145,17 @@ def test_consolidating_prompts_written_in_the_suite_is_measured(
     assert (a_file.code, a_file.err) == (3, ("agentbook: error: the baseline measured the suite's 2 prompt(s), this "
                                             "check would measure prompts/tweet.txt (check without --prompt, or save "
                                             "a new baseline with --prompt)\n"))
+
+
+def test_a_check_failed_on_each_prompt_is_named_once(workshop: Path, run_cli: Callable[..., CliResult]) -> None:
+    """The workshop's tweet suite runs three prompts: a check that failed on each was printed three times
+    on the case's line, which is cut at 240 characters, so the other checks that failed never showed."""
+    Path("tweets.yaml").write_text(
+        'prompts: ["Write a tweet about {{topic}}", "Write a concise, funny tweet about {{topic}}",\n'
+        '          "Write a tweet about {{topic}} that would get at least 100 retweets"]\n'
+        "tests:\n  - id: tweet-no-hashtags\n    vars: {topic: bananas}\n"
+        "    assert: [{type: not-regex, value: '#\\w+'}, {type: icontains, value: rent}]\n")
+    res = run_cli("eval", "run", "tweets.yaml", "--model", MODEL)
+    assert res.code == 1
+    assert res.out.splitlines()[1] == ("      failed: not-regex: not: output matches /#\\w+/ (3 times); "
+                                       "icontains: output contains 'rent' (any case) (3 times)")

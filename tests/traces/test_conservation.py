@@ -8,6 +8,7 @@ How strings are counted and found: `agentbook.traces.conservation`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,18 @@ def test_a_torn_last_line_is_measured_as_the_reader_reads_it(tmp_path: Path) -> 
     export_many(read_trace(source), tmp_path / "out")
     result = measure(source, tmp_path / "out")
     assert result.lost == [] and result.total > 20
+
+
+def test_json_text_escaped_as_dotnet_writes_it_is_found_where_kept_verbatim(tmp_path: Path) -> None:
+    """A C# agent's tool schema, JSON text inside an attribute, escapes quotes and backquotes as .NET's
+    System.Text.Json does (\\u0022, \\u0060); the export keeps that text verbatim, and the check finds
+    the description in it rather than reporting it lost."""
+    schema = ('{"description": "Dates are inclusive.\\r\\nSay \\u0022last 7 days\\u0022 for a week; '
+              'put notes in the \\u0060comment\\u0060 field."}')
+    span = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat",
+            "startTimeUnixNano": "1732000000000000000", "endTimeUnixNano": "1732000001000000000",
+            "attributes": [{"key": "app.tool_schema", "value": {"stringValue": schema}}]}
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}), encoding="utf-8")
+    export_many(read_trace(source), tmp_path / "out")
+    assert missing(source, tmp_path / "out") == []

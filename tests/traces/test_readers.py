@@ -447,6 +447,24 @@ def test_google_adk_request_response_and_tool_attributes_are_read(tmp_path: Path
         {"host": "db-2"}, {"used_pct": 97}, "adk-1")
 
 
+def test_a_message_part_of_a_kind_not_read_is_kept_whole(tmp_path: Path) -> None:
+    """A provider's own part kind (Microsoft.Extensions.AI's reasoning content with its protected data, as a
+    C# agent's GenAI messages carry it) is shown whole, its kind included; only its `content` was kept."""
+    messages = [{"role": "assistant", "parts": [
+        {"type": "tool_call", "id": "c1", "name": "get_report", "arguments": {"months": 3}},
+        {"type": "Microsoft.Extensions.AI.TextReasoningContent", "content": {"text": "", "protectedData": "CooKAY89a1"}}]}]
+    span = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat",
+            "startTimeUnixNano": "1732000000000000000", "endTimeUnixNano": "1732000001000000000",
+            "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                           {"key": "gen_ai.output.messages", "value": {"stringValue": json.dumps(messages)}}]}
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}), encoding="utf-8")
+    (got,) = read_trace(source)[0].spans
+    (reply,) = got.output_messages
+    assert [c.name for c in reply.tool_calls] == ["get_report"]
+    assert json.loads(reply.content) == messages[0]["parts"][1]
+
+
 def test_atif_embedded_subagent_is_read_under_the_call_that_started_it(tmp_path: Path) -> None:
     """ATIF v1.7 embeds subagent trajectories (`subagent_trajectories[]`, referenced by `trajectory_id`):
     the subagent's run and steps go under the tool span whose result references it, with span ids of their

@@ -373,8 +373,21 @@ def _case_line(c: dict[str, Any], suite: str, run_id: str) -> str:
             f"[{st['wilson_low']:.2f}, {st['wilson_high']:.2f}]{hat}" + (" flaky" if st["flaky"] else ""))
     failing = next((a for a in c["attempts"] if a["error"] or not a["pass"]), None)
     # a failed check reads as the check ("contains: output contains 'x'"): say that it failed
-    line = head + (f"\n      {'' if failing['error'] else 'failed: '}{failing['reason'][:240]}" if failing else "")
+    line = head + (f"\n      {'' if failing['error'] else 'failed: '}{_distinct_reasons(failing)[:240]}"
+                   if failing else "")
     return line + _answer_line(c.get("answer"), suite, c["id"], run_id)
+
+
+def _distinct_reasons(attempt: dict[str, Any]) -> str:
+    """The checks that did not pass, each once with how often: a suite of three prompts failed one check
+    three times, and the line, cut at 240 characters, showed it thrice and the others not at all."""
+    checks = [f"{a['type']}: {a['reason']}" for a in attempt.get("asserts") or [] if a.get("error") or not a.get("pass")]
+    if not checks:
+        return str(attempt["reason"])
+    counts: dict[str, int] = {}
+    for check in checks:
+        counts[check] = counts.get(check, 0) + 1
+    return "; ".join(check + (f" ({n} times)" if n > 1 else "") for check, n in counts.items())
 
 
 def _answer_line(answer: dict[str, Any] | None, suite: str, case_id: str, run_id: str) -> str:

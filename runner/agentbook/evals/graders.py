@@ -319,9 +319,6 @@ def _similar(assertion: dict[str, Any], output: str, weight: float) -> AssertRes
         return AssertResult(kind, False, "bad assertion value: similar needs a string or a list of strings",
                             error=True, weight=weight)
     values = [str(v) for v in raw]
-    if any(v.startswith("file://") for v in values):
-        return AssertResult(kind, False, "similar does not read file:// values here: write the text in the suite",
-                            error=True, weight=weight)
     threshold = assertion.get("threshold", SIMILAR_THRESHOLD)
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
         return AssertResult(kind, False, f"bad threshold {threshold!r}: a number", error=True, weight=weight)

@@ -371,7 +371,7 @@ class CliAgentSession:
         errors = asyncio.gather(self._tail(agent_errors, "stderr_tail"), self._tail(proc.stderr, "jail_tail"))
         stopped = timed_out = False
         # the worktree and the home are host folders: their growth is the jail's disk limit, as for bash
-        meter = DiskMeter(self.root, self.ctx.limits.disk, also=(self.home,))
+        meter = DiskMeter(self.root, self.ctx.limits.disk_total, also=(self.home,))
         dog = Watchdog(math.inf, meter, lambda _reason: _kill(proc), rewalk=DISK_REWALK_SECONDS)
         dog.start()
         try:

@@ -42,6 +42,7 @@ _WRAPPERS = frozenset({"stringValue", "intValue", "doubleValue", "boolValue", "b
                        "kvlistValue", "values", "value", "string_value", "int_value", "double_value",
                        "bool_value", "array_value", "kvlist_value"})
 _REST = re.compile(r"\n\n\[truncated: \d+ bytes, rest in ([^\]]+)\]\n$")
+_HEX = re.compile(r"\\u([0-9a-f]{4})")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -198,7 +199,7 @@ def _forms(text: str) -> list[str]:
     forms = [text]
     escaped = json.dumps(text, ensure_ascii=False)[1:-1]
     if escaped != text:
-        forms.append(escaped)
+        forms += [escaped, _dotnet_escaped(text)]
     if norm_id(text, 32) != text:
         forms += [norm_id(text, 32), norm_id(text, 16)]
     ns = to_ns(text)
@@ -206,6 +207,17 @@ def _forms(text: str) -> list[str]:
     if stamp:
         forms.append(stamp[:19])
     return forms
+
+
+_DOTNET = {'"': "\\u0022", "'": "\\u0027", "<": "\\u003C", ">": "\\u003E", "&": "\\u0026", "+": "\\u002B",
+           "`": "\\u0060"}
+
+
+def _dotnet_escaped(text: str) -> str:
+    """`text` as .NET's System.Text.Json writes it by default (quotes, <, >, &, ', + and backquote as
+    \\u00XX, all non-ASCII as \\uXXXX): a JSON text a C# agent put inside a string is kept verbatim so."""
+    escaped = "".join(_DOTNET.get(char, char) for char in json.dumps(text)[1:-1].replace('\\"', '"'))
+    return _HEX.sub(lambda m: "\\u" + m.group(1).upper(), escaped)
 
 
 def measure(source: Path, out: Path) -> Conservation:

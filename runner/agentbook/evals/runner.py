@@ -106,7 +106,7 @@ class _Run:
         self.defaults: dict[str, Any] = default if isinstance(default, dict) else {}
         first = _first_provider(self.config)
         self.model_spec = opts.model or provider_spec(first)
-        grader = (self.defaults.get("options") or {}).get("provider")
+        grader = text_provider((self.defaults.get("options") or {}).get("provider"))
         self.grader_spec = opts.grader or (provider_spec(grader) if grader else self.model_spec)
         self.max_tokens = _max_tokens(first)
         confinement = opts.confinement or from_env()
@@ -134,6 +134,7 @@ class _Run:
         return text, False
 
     async def judge(self, rubric: str, output: str, provider: Any, repeat_index: int) -> str:
+        provider = text_provider(provider)
         spec = self.opts.grader or (provider_spec(provider) if provider else self.grader_spec)
         messages = [{"role": "user", "content": JUDGE_PROMPT.format(rubric=rubric, output=output)}]
         text, _ = await self.complete(spec, None, messages, repeat_index)
@@ -175,7 +176,7 @@ class _Run:
                         assertion = self.resolve_ref(a, case_id)
                         if "value" in assertion:
                             assertion = {**assertion, "value": render_value(assertion["value"], variables)}
-                            assertion = self.expected_files(assertion)
+                            assertion = self.expected_files(assertion, case)
                         results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context,
                                                    structured))
         except ModelError as err:
@@ -191,11 +192,19 @@ class _Run:
                 "asserts": [r.to_json() for r in results], "outputs": outputs,
                 "seconds": round(time.monotonic() - start, 3)}
 
-    def expected_files(self, assertion: dict[str, Any]) -> dict[str, Any]:
+    def expected_files(self, assertion: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
         """promptfoo reads a `similar` value given as `file://expected.txt` (alone or in the list): its
-        text, read inside the repository like every file:// reference."""
+        text, read inside the repository like every file:// reference. The embedding provider a case's
+        or the suite's `options.provider.embedding` names is the assertion's when it names none (so one
+        agentbook cannot call is refused, not silently replaced)."""
         if str(assertion.get("type", "")).removeprefix("not-") not in SIMILAR:
             return assertion
+        if "provider" not in assertion:
+            for options in (case.get("options"), self.defaults.get("options")):
+                embedding = as_mapping(as_mapping(options).get("provider")).get("embedding")
+                if embedding:
+                    assertion = {**assertion, "provider": embedding}
+                    break
         value = assertion["value"]
         items = value if isinstance(value, list) else [value]
         read = [read_ref(v, self.base, self.suite.root)[1] if isinstance(v, str) and v.startswith("file://") else v
@@ -240,6 +249,18 @@ class _Run:
         spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
             else self.model_spec
         return await self.complete(spec, system, messages, i)
+
+
+def text_provider(provider: Any) -> Any:
+    """The grading model of promptfoo's `options.provider`: itself, or its `text` where it names a text and
+    an embedding provider apart (`{text: ..., embedding: ...}`; `similar` reads the embedding one)."""
+    if isinstance(provider, dict) and ("text" in provider or "embedding" in provider) and "id" not in provider:
+        return provider.get("text")
+    return provider
+
+
+def as_mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def structured_output(case: dict[str, Any]) -> Any:

@@ -7,13 +7,17 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
 
   support-agent  / file-reading: the scripted analyst that reads each trace (on_result turns)
   support-agent  / templated:    analyses in three writing styles, several phrasings per cause
+  support-agent  / paraphrased:  the same runs told by paraphrasing analysts (tests/backtest/support.py,
+                                 write_paraphrased): a cause's findings share almost no word (synonyms,
+                                 other angles, German/Spanish/Dutch), stage and file disputed, nothing quoted
   dev-ledger     / templated:    the development generator (tests/backtest/dev_ledger.py, a text-to-SQL
                                  assistant): five analyst styles with framing words (one French
                                  shorthand), causeless failures in every style, fields sometimes off
   dev-ledger     / quoting:      the same runs, analyses quoting each run's first error or reviewer note; a
                                  third of all runs, right or wrong, first hit a retried connection pool
                                  timeout, which these analysts quote (causeless failures' too)
-  dev-ledger-noisy / both:       the same plant with noisy traces: errors that are no cause (a retried
+  dev-ledger     / paraphrased:  the same runs told by paraphrasing analysts (write_paraphrased, as above)
+  dev-ledger-noisy / all three:  the same plant with noisy traces: errors that are no cause (a retried
                                  timeout in any run, a totals check flagging several causes alike)
   incident-assistant / scripted: the example backtest's own analyst
   heldout-coding / quoting:      held-out generator (tests/backtest/heldout_coding.py, a coding agent),
@@ -32,6 +36,17 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
                                  off, OpenAI Agents SDK traces), analyses quoting the run's first error, else the span
   heldout-dispatch / templated:  the same runs: root-cause trees, bug reports, one-liners, Dutch shorthand, analysts
                                  blaming a neighbouring agent, analysts listing three candidate causes
+  heldout-invoice / scripted:    held-out generator (tests/backtest/heldout_invoice.py, an accounts-payable pipeline
+                                 reading supplier invoices, LangSmith run exports), its scripted analyst run through
+                                 `analyze`: quotes the run's first error (often a harmless retry), else the PO
+                                 match's block reason, else the clerk's correction
+  heldout-invoice / templated:   the same invoices: AP-desk ticket lines, five-whys chains, Polish shorthand, hedgers
+                                 weighing two causes, misblamers naming the wrong component, hashtag notes
+  heldout-triage / quoting:      held-out generator (tests/backtest/heldout_triage.py, a symptom-triage chat agent in
+                                 English and Portuguese, Pydantic AI message histories), a reviewer quoting the
+                                 part of the chat she finds decisive, else the first retried error, else the nurse
+  heldout-triage / templated:    the same chats: SOAP notes, Portuguese shorthand, incident forms, probabilities over
+                                 two or three causes, analysts blaming the model or the patient, team-chat messages
 
 The clustering may be tuned on support-agent, dev-ledger and the hand-annotated real failures
 (bench_cluster_real.py); the held-out generators are never tuned on: they say whether the figures hold on a backtest the
@@ -51,7 +66,10 @@ plus `cluster_labels(join=True)` (cluster.joined): such groups also bridged wher
 finds them each other's nearest group and more alike than a typical pair (one cause whose error is quoted in
 two wordings); not the default because it also joins two causes at one place whose findings mean nearly
 alike. "mark join off" is the default without its join of such groups that carry one trace mark
-(`cluster_labels(join_marks=False)`, cluster.share_mark): the figures before that join, in the same run.
+(`cluster_labels(join_marks=False)`, cluster.share_mark): the figures before that join, in the same run. "+trace
+view (opt-in)" is the default plus `cluster_labels(traced=True)` (cluster.trace_view): failures whose traces carry
+the same marks are at least half as alike as those marks, however their analysts word them; not the default
+because it mixed causes of a held-out set (tests/backtest/test_heldout_claims.py fails with it).
 "reads kept (opt-in)" is the default with features.MEANING_READS_KEPT, CONTENT_CONTRAST and CORE_FIELDS_KEPT on:
 the meaning model reads only what the word weights keep and only lifts the words' cosine, the analysts' words
 describing benign trace content weigh by passing runs' traces, and the corroborated view counts a failure's
@@ -90,12 +108,15 @@ from agentbook.backtest.traceterms import TRACE_BYTES, trace_errors
 REPO = Path(__file__).resolve().parents[1]
 SUPPORT = REPO / "examples" / "support-agent"
 INCIDENT = REPO / "examples" / "incident-assistant" / "backtest"
+PARAPHRASING = REPO / "tests" / "backtest" / "support.py"  # the paraphrasing analysts (write_paraphrased)
 HELDOUT = REPO / "tests" / "backtest" / "heldout_coding.py"
 ATLAS = REPO / "tests" / "backtest" / "heldout_atlas.py"
 VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
 DEV = REPO / "tests" / "backtest" / "dev_ledger.py"
 CLAIMS = REPO / "tests" / "backtest" / "heldout_claims.py"
 DISPATCH = REPO / "tests" / "backtest" / "heldout_dispatch.py"
+INVOICE = REPO / "tests" / "backtest" / "heldout_invoice.py"
+TRIAGE = REPO / "tests" / "backtest" / "heldout_triage.py"
 class Measured(NamedTuple):
     ours: Quality  # with meaning: what `cluster` does
     words: Quality  # words alone (no meaning model)
@@ -106,6 +127,7 @@ class Measured(NamedTuple):
     both: Quality  # with meaning, the traces' errors and calls read
     join: Quality  # plus the opt-in join of groups written alike that a second encoder says are one (cluster.joined)
     unmarked: Quality  # without the default join of groups written alike that carry one trace mark (cluster.share_mark)
+    traced: Quality  # plus the opt-in trace view (cluster.trace_view): failures whose traces carry the same marks bound
     kept: Quality  # with the opt-in reading of what the weights keep (features.MEANING_READS_KEPT and its companions)
 
 
@@ -152,8 +174,9 @@ def measure(folder: Path, source: Path) -> Measured:
     both = score(cohorts_of(failures, cluster_labels(failures, trace=True, calls=True)), truth)
     join = score(cohorts_of(failures, cluster_labels(failures, join=True)), truth)
     unmarked = score(cohorts_of(failures, cluster_labels(failures, join_marks=False)), truth)
+    traced = score(cohorts_of(failures, cluster_labels(failures, traced=True)), truth)
     return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other, calls, both, join,
-                    unmarked, score(cohorts_of(failures, reading_kept(failures)), truth))
+                    unmarked, traced, score(cohorts_of(failures, reading_kept(failures)), truth))
 
 
 KEPT_FLAGS = ("MEANING_READS_KEPT", "CONTENT_CONTRAST", "CORE_FIELDS_KEPT")
@@ -181,21 +204,29 @@ def _support(work: Path, n: int) -> Built:
     seed = 11 + n
     src = work / f"sa-src-{seed}"
     support.generate(src, seed=seed)
-    read, tpl = work / f"sa-read-{seed}", work / f"sa-tpl-{seed}"
+    read, tpl, para = work / f"sa-read-{seed}", work / f"sa-tpl-{seed}", work / f"sa-para-{seed}"
     import_backtest(src / "manifest.jsonl", read)
     shutil.copytree(read, tpl)
+    shutil.copytree(read, para)
     analyze_backtest(read, AnalyzeOptions(model=f"scripted:{SUPPORT / 'analyst.script.yaml'}", progress=False))
     support.write_analyses(tpl, src / "templated.jsonl")
-    return {"support-agent/file-reading": (read, src), "support-agent/templated": (tpl, src)}
+    paraphrasing = load_module(PARAPHRASING, "bench_support_paraphrasing")
+    support.write_analyses(para, paraphrasing.write_paraphrased(src, seed, paraphrasing.PARAPHRASES,
+                                                                 paraphrasing.support_noises(support)))
+    return {"support-agent/file-reading": (read, src), "support-agent/templated": (tpl, src),
+            "support-agent/paraphrased": (para, src)}
 
 
 def _dev(work: Path, n: int, noisy: bool = False) -> Built:
     seed, name = 31 + n, "dev-ledger-noisy" if noisy else "dev-ledger"
     src = work / f"{name}-src-{seed}"
-    load_module(DEV, "bench_dev_ledger").generate(src, seed=seed, noisy_traces=noisy)
+    dev = load_module(DEV, "bench_dev_ledger")
+    dev.generate(src, seed=seed, noisy_traces=noisy)
     support = load_module(SUPPORT / "generate.py", "bench_support_generate")
+    paraphrasing = load_module(PARAPHRASING, "bench_support_paraphrasing")
+    paraphrasing.write_paraphrased(src, seed, paraphrasing.LEDGER_PARAPHRASES, paraphrasing.ledger_noises(dev))
     out = {}
-    for kind in ("templated", "quoting"):
+    for kind in ("templated", "quoting", "paraphrased"):
         folder = work / f"{name}-{kind}-{seed}"
         import_backtest(src / "manifest.jsonl", folder)
         support.write_analyses(folder, src / f"{kind}.jsonl")
@@ -226,6 +257,20 @@ def _heldout(work: Path, name: str, path: Path, seed: int, kinds: tuple[str, ...
     return out
 
 
+def _invoice(work: Path, n: int) -> Built:
+    """heldout-invoice: its own scripted analyst run through `analyze` (the script is in the generator's
+    output), and the templated analyses."""
+    seed = 141 + n
+    src = work / f"heldout-invoice-src-{seed}"
+    load_module(INVOICE, "bench_heldout_invoice").generate(src, seed=seed)
+    read, tpl = work / f"heldout-invoice-scripted-{seed}", work / f"heldout-invoice-templated-{seed}"
+    import_backtest(src / "manifest.jsonl", read)
+    shutil.copytree(read, tpl)
+    analyze_backtest(read, AnalyzeOptions(model=f"scripted:{src / 'analyst.script.yaml'}", progress=False))
+    load_module(SUPPORT / "generate.py", "bench_support_generate").write_analyses(tpl, src / "templated.jsonl")
+    return {"heldout-invoice/scripted": (read, src), "heldout-invoice/templated": (tpl, src)}
+
+
 GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's backtests (n: 0, 1, ...)
     "support-agent": _support,
     "dev-ledger": _dev,
@@ -236,6 +281,8 @@ GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's ba
     "heldout-voice": lambda work, n: _heldout(work, "heldout-voice", VOICE, 21 + n, ("quoting", "templated")),
     "heldout-claims": lambda work, n: _heldout(work, "heldout-claims", CLAIMS, 61 + n, ("quoting", "templated")),
     "heldout-dispatch": lambda work, n: _heldout(work, "heldout-dispatch", DISPATCH, 81 + n, ("quoting", "templated")),
+    "heldout-invoice": _invoice,
+    "heldout-triage": lambda work, n: _heldout(work, "heldout-triage", TRIAGE, 171 + n, ("quoting", "templated")),
 }
 
 
@@ -259,13 +306,17 @@ def _fmt(x: float | None) -> str:
     return "  n/a" if x is None else f"{x:5.3f}"
 
 
-TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "dev-ledger/templated": 0.6,
+TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "support-agent/paraphrased": 0.6,
+           "dev-ledger/templated": 0.6,
            "dev-ledger/quoting": 0.8, "dev-ledger-noisy/templated": 0.6, "dev-ledger-noisy/quoting": 0.8,
+           "dev-ledger/paraphrased": 0.6, "dev-ledger-noisy/paraphrased": 0.6,
            "incident-assistant/scripted": 0.8,
            "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
            "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6,
            "heldout-claims/quoting": 0.8, "heldout-claims/templated": 0.6,
-           "heldout-dispatch/quoting": 0.8, "heldout-dispatch/templated": 0.6}
+           "heldout-dispatch/quoting": 0.8, "heldout-dispatch/templated": 0.6,
+           "heldout-invoice/scripted": 0.8, "heldout-invoice/templated": 0.6,
+           "heldout-triage/quoting": 0.8, "heldout-triage/templated": 0.6}
 
 
 def report(results: dict[str, list[Measured]]) -> None:
@@ -309,10 +360,11 @@ def report(results: dict[str, list[Measured]]) -> None:
     print(f"{'other trace settings':32} " + "   ".join(f"{what:>34}" for what in (
         f"calls ({'off' if TRACE_CALLS else 'on'}) ARI min/med rec pur out", "errors+calls ARI min/med rec pur out",
         "+MiniLM join (opt-in) ARI min/med rec pur out", "mark join off ARI min/med rec pur out",
-        "reads kept (opt-in) ARI min/med rec pur out")))
+        "+trace view (opt-in) ARI min/med rec pur out", "reads kept (opt-in) ARI min/med rec pur out")))
     for name, rows in results.items():
         cells = []
-        for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join, lambda m: m.unmarked, lambda m: m.kept):
+        for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join, lambda m: m.unmarked, lambda m: m.traced,
+                     lambda m: m.kept):
             qs = [pick(m) for m in rows]
             aris, worst = [q.ari for q in qs], [_worst(q) for q in qs]
             out = [q.causeless_kept_out for q in qs if q.causeless_kept_out is not None]

@@ -8,7 +8,7 @@ layout and in the compact layout large traces get. Each measurement runs in its 
 peak RSS is that job's alone.
 
 Then, on the real third-party samples (`tests/traces/data/`, `tests/traces/fixtures/wild/`, and the
-interop samples in `$AGENTBOOK_INTEROP/traces` or `../shared/interop/traces` when present): each file's
+interop samples in `$AGENTBOOK_INTEROP/<source>/` or `../shared/interop/<source>/` when present): each file's
 export CPU time against a floor measured in the same run (`json.load` of the file and a walk over every
 leaf), and the conservation ratio per format (strings and numbers of the input found in the export /
 those in the input, as `agentbook.traces.conservation` counts them; a file no reader recognises counts
@@ -153,7 +153,7 @@ def reads_to_failure(out: Path) -> int:
 
 
 def sample_files() -> list[Path]:
-    interop = Path(os.environ.get("AGENTBOOK_INTEROP") or REPO.parent / "shared" / "interop") / "traces"
+    interop = Path(os.environ.get("AGENTBOOK_INTEROP") or REPO.parent / "shared" / "interop")  # a folder per source
     folders = [REPO / "tests" / "traces" / "data", REPO / "tests" / "traces" / "fixtures" / "wild", interop]
     return [p for folder in folders if folder.is_dir() for p in sorted(folder.rglob("*"))
             if p.suffix in SAMPLE_SUFFIXES]

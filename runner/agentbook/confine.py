@@ -106,9 +106,30 @@ def data_root(start: Path) -> Path:
 
 
 def check_ref(path: Path | str, root: Path, what: str) -> Path:
-    """`path` resolved, refused when it leaves `root` (a `../`, an absolute path, a symlink out)."""
+    """`path` resolved, refused when it leaves `root` (a `../`, an absolute path, a symlink out) or is git's
+    own data there: a checkout keeps the job's token in `.git/config` (actions/checkout's extraheader, a
+    remote URL), and a suite's `vars: {x: file://.git/config}` put it in the prompt, the grader's reason
+    and the stored run, and in the agent's hands through the in-process `eval` tool."""
     real = Path(os.path.realpath(path))
-    if not is_within(real, Path(os.path.realpath(root))):
+    top = Path(os.path.realpath(root))
+    if not is_within(real, top):
         raise ConfinementError(f"{what} {path} is outside {root}",
                                hint="a suite may only reference files inside its own repository (or session root)")
+    if is_git_data(Path(os.path.normpath(Path(root) / path)), top) or is_git_data(real, top):
+        raise ConfinementError(f"{what} {path} is git's own data (it may hold the checkout's credentials)",
+                               hint="a suite may reference its repository's files, never what lies in a .git")
     return real
+
+
+def is_git_data(path: Path, root: Path) -> bool:
+    """`path` lies in a `.git` below `root` (any letter case: a nested repository's, a submodule's, by name)
+    or where the root's `.git` leads to inside it (a symlink, a `gitdir:` file)."""
+    from agentbook.session.paths import git_data_places
+
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        rel = path
+    if any(part.casefold() == ".git" for part in rel.parts):
+        return True
+    return any(path == place or place in path.parents for place in git_data_places(root))

@@ -267,7 +267,7 @@ def test_missing_path_and_empty_folder(tmp_path: Path) -> None:
     assert (missing.rule, missing.message) == ("path-missing", "path does not exist")
     (tmp_path / "empty").mkdir()
     (empty,) = validate_paths([tmp_path / "empty"])
-    assert (empty.rule, empty.message) == ("nothing-found", "no SKILL.md, runbook or eval suite found here")
+    assert (empty.rule, empty.message) == ("nothing-found", "no SKILL.md, runbook, ticket or eval suite found here")
 
 
 def test_skill_folder_without_skill_md(tmp_path: Path) -> None:
@@ -357,3 +357,21 @@ def test_all_findings_of_a_file_come_in_one_pass(tmp_path: Path) -> None:
     found = validate_paths([_write(tmp_path, Case("x", text, [], folder="Refund_Rules"))])
     assert [(f.line, f.rule) for f in found] == [(2, "name-case"), (2, "name-chars"), (4, "unknown-key"),
                                                  (6, "metadata-value"), (9, "broken-link")]
+
+
+def test_nested_skills_are_not_searched_in_tools_folders_nor_past_the_bound(tmp_path: Path) -> None:
+    """The nested-skill walk went through a skill folder whole (rglob), its node_modules and git data too:
+    a package's own SKILL.md there is not one the author nested, and a huge folder is searched only as
+    far as the skill tool lists one."""
+    skill_dir = _write(tmp_path, Case("x", fm(*OK), []))
+    (skill_dir / "node_modules" / "pkg").mkdir(parents=True)
+    (skill_dir / "node_modules" / "pkg" / "SKILL.md").write_text(fm(*OK))
+    (skill_dir / "inner").mkdir()
+    (skill_dir / "inner" / "SKILL.md").write_text(fm(*OK))
+    (skill_dir / "many").mkdir()  # walked after inner/, before zz/
+    for i in range(2001):  # past body_rules.NESTED_WALK_LIMIT
+        (skill_dir / "many" / f"{i}.txt").write_text("")
+    (skill_dir / "zz").mkdir()
+    (skill_dir / "zz" / "SKILL.md").write_text(fm(*OK))
+    assert [(f.rule, f.message) for f in validate_paths([skill_dir])] == [
+        ("nested-skill", "nested inner/SKILL.md is not loaded as a skill")]

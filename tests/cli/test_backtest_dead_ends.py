@@ -144,3 +144,17 @@ def test_a_manifest_of_another_shape_is_summed_up_by_kind(tmp_path: Path, run_cl
         " and 5996 more problems; in all: 'account' must be a non-empty string (2000 lines); 'trace' must be a "
         "non-empty string (2000 lines); needs 'verdict' (one of correct, wrong, partial) or a numeric 'score' "
         "(2000 lines); 1 other kind (fix the manifest; nothing was imported)"), res.err
+
+
+def test_analyze_without_a_key_says_to_pass_model(example_cwd: Path, run_cli: Callable[..., CliResult],
+                                                  monkeypatch) -> None:
+    """With no --model and no API key, analyze started every analyst and failed each on the key (exit 13),
+    where `agentbook run` says to pass --model; it now stops before the first one, as run does."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "AGENTBOOK_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    assert run_cli("backtest", "import", "backtest/manifest.jsonl", FOLDER).code == 0
+    res = run_cli("backtest", "analyze", FOLDER)
+    assert (res.code, res.out) == (3, "")
+    assert res.err == ("agentbook: error: model anthropic:claude-sonnet-4-5 needs an API key "
+                       "(set ANTHROPIC_API_KEY, or pass --model)\n")
+    assert not list(Path(FOLDER).glob("investigations/*/*/analysis*.json"))

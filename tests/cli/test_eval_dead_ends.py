@@ -287,7 +287,7 @@ def test_baseline_show_of_a_big_suite_lists_what_failed_and_says_what_it_left_ou
     res = run_cli("baseline", "show", str(suite))
     assert res.code == 0
     lines = res.out.splitlines()
-    assert lines[0].startswith("baseline 299/300 passed (100%) (run ")
+    assert lines[0].startswith("baseline 299/300 passed (100%), the suite's 1 prompt 2 tokens (run ")
     assert lines[1:] == ["  fail  case-250", "[299 passing cases not listed: --json lists every case]"]
     assert len(json.loads(run_cli("baseline", "show", str(suite), "--json").out)["verdicts"]) == 300
 

@@ -86,6 +86,55 @@ def test_syntax_errors_name_the_line_and_the_run_exits_2(run_cli: Callable[..., 
 
 
 @needs_js
+def test_a_script_requires_files_of_its_repository_by_relative_path(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """`require('./lib/words')` in a file:// script: agentbook reads the file (and what it requires, a JSON
+    file too) inside the repository and hands it in; the jail still shows none of the folder. A require
+    that leads out of the repository, or to no file, is an error of that assertion."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    folder = repo / "evals"
+    (folder / "checks" / "lib").mkdir(parents=True)
+    (repo / "shared").mkdir()
+    (repo / "shared" / "limits.json").write_text('{"max_words": 8}')
+    (folder / "checks" / "lib" / "words.js").write_text(
+        "const { max_words } = require('../../../shared/limits.json');\n"
+        "module.exports = { count: (t) => t.split(/\\s+/).length, max_words };\n")
+    (folder / "checks" / "short.js").write_text(
+        "const words = require('./lib/words');\nconst path = require('path');\n"
+        "module.exports = (output) => ({pass: words.count(output) <= words.max_words && path.sep === '/',"
+        " score: 1, reason: `${words.count(output)} words of ${words.max_words}`});\n")
+    (tmp_path / "outside.js").write_text("module.exports = 1;\n")
+    (folder / "checks" / "escape.js").write_text("const x = require('../../../outside.js');\nmodule.exports = () => x === 1;\n")
+    (folder / "checks" / "nofile.js").write_text("module.exports = () => require('./nothing-here') === 1;\n")
+    suite = suite_with(folder, "{type: javascript, value: 'file://checks/short.js'}",
+                       "{type: javascript, value: 'file://checks/escape.js'}",
+                       "{type: javascript, value: 'file://checks/nofile.js'}")
+    code, report = run_json(run_cli, suite)
+    assert code == 2
+    short, escape, nofile = asserts_of(report, "only")
+    assert (short["pass"], short["error"], short["reason"]) == (True, False, "6 words of 8")
+    assert escape["error"] and "outside.js is outside" in escape["reason"]
+    assert nofile["error"] and "require('./nothing-here')" in nofile["reason"]
+
+
+@needs_js
+def test_a_structured_output_reaches_the_code_as_an_object(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """A provider that returns an object (here a recorded `providerOutput` mapping): the javascript sees
+    `output` as that object, as in promptfoo; string assertions read its JSON text."""
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    (folder / "p.txt").write_text("Question: {{question}}")
+    (folder / "suite.yaml").write_text(
+        "prompts: [file://p.txt]\nproviders: [anthropic:messages:claude-haiku-4-5]\ntests:\n"
+        "  - id: only\n    vars: {question: Where?}\n    providerOutput: {city: Paris, tags: [fr, eu]}\n    assert:\n"
+        "      - {type: javascript, value: \"output.city === 'Paris' && output.tags.length === 2\"}\n"
+        "      - {type: contains, value: '\"city\":\"Paris\"'}\n      - {type: is-json}\n")
+    code, report = run_json(run_cli, folder / "suite.yaml")
+    assert code == 0, report
+    assert [a["pass"] for a in asserts_of(report, "only")] == [True, True, True]
+
+
+@needs_js
 def test_a_loop_without_end_is_stopped_and_the_next_assertion_runs() -> None:
     async def go() -> tuple[list[str], Any, int]:
         js = JsRunner(Path("."), Path("."), seconds=1)

@@ -145,6 +145,57 @@ def test_an_edit_through_a_merge_key_changes_that_case_only(tmp_path: Path) -> N
         "+    assert:", "+      - type: contains", "+        value: bye"]
 
 
+CASE_BASE = ("prompts:\n  - 'Answer: {{q}}'\n"
+             "tests:\n  - &base\n    description: first\n    vars:\n      q: one\n"
+             "    assert:\n      - type: contains\n        value: Paris\n"
+             "  - <<: *base\n    description: second\n"
+             "  - <<: *base\n    description: third\n    vars:\n      q: three\n")
+
+
+def test_editing_the_case_that_defines_an_anchor_changes_that_case_only(tmp_path: Path) -> None:
+    """The first case is itself the anchor the others merge (`- &base`): its id was written into the
+    anchor, so every case merging it had that id (three cases, one id, none editable), and its edit
+    reached them all. Now it gets its own copy: the others still merge the original, same ids, same
+    content."""
+    path = tmp_path / "suite.yaml"
+    path.write_text(CASE_BASE)
+    suite = open_suite(path)
+    before = {c.id: suite.get_case(c.id) for c in suite.list_cases()}
+    first, second, third = before
+    suite.edit_case(first, [("assert[0].value", "Rome")])
+    after = {c.id: suite.get_case(c.id) for c in suite.list_cases()}
+    assert list(after) == [first, second, third]
+    assert after[first]["assert"] == [{"type": "contains", "value": "Rome"}]
+    assert (after[second], after[third]) == (before[second], before[third])
+    assert path.read_text().count("<<: ") == 2  # still merges
+
+
+def test_editing_the_case_that_defines_an_alias_keeps_the_others_aliases(tmp_path: Path) -> None:
+    """A case defines `assert: &common` that one other case aliases: the edit gives the first case its
+    own checks, and the other keeps the name (written where it now stands), not a nameless copy."""
+    path = tmp_path / "suite.yaml"
+    text = ("prompts:\n  - 'Answer: {{q}}'\ntests:\n  - id: a\n    vars: {q: 1}\n"
+            "    assert: &common\n      - type: contains\n        value: Paris\n"
+            "  - id: b\n    vars: {q: 2}\n    assert: *common\n")
+    path.write_text(text)
+    suite = open_suite(path)
+    suite.edit_case("a", [("assert[0].value", "Rome")])
+    assert suite.get_case("b")["assert"] == [{"type": "contains", "value": "Paris"}]
+    assert suite.get_case("a")["assert"] == [{"type": "contains", "value": "Rome"}]
+    assert "assert: &common" in path.read_text().split("- id: b")[1]
+
+
+def test_removing_the_case_that_defines_an_anchor_keeps_its_name_for_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text(CASE_BASE)
+    suite = open_suite(path)
+    first, second, third = (c.id for c in suite.list_cases())
+    kept = {cid: suite.get_case(cid) for cid in (second, third)}
+    suite.remove_case(first)
+    assert {c.id: suite.get_case(c.id) for c in suite.list_cases()} == kept
+    assert "<<: &base" in path.read_text() and "<<: *base" in path.read_text()
+
+
 def test_unsetting_a_merged_key_is_refused_not_a_silent_no_op(tmp_path: Path) -> None:
     path = tmp_path / "suite.yaml"
     path.write_text(MERGED)

@@ -43,7 +43,7 @@ def test_every_skill_teaches_commands_and_every_runbook_loads_skills() -> None:
     for skill in ("eval-tool", "debug-trace", "prompt-craft", "backtest-analysis"):
         assert skill_commands(REPO_ROOT / "skills" / skill), skill
     taught = [c for _, c in skill_commands(REPO_ROOT / "skills" / "eval-tool")]
-    assert "agentbook eval add SUITE --file case.yaml" in taught
+    assert "agentbook eval add SUITE --file .agentbook/new-case.yaml" in taught
     assert any(c.startswith("agentbook eval add SUITE --file - <<'EOF'\n") for c in taught)
 
 

@@ -79,3 +79,24 @@ def test_commands_show_nothing_of_a_file_outside(repo: Path, run_cli: Callable[.
     outside = {f["path"] for f in findings if f["rule"] == "link-outside"}
     assert outside == {"skills/linked/SKILL.md", "skills/environ/SKILL.md", "skills/folder/SKILL.md",
                        "runbooks/private.md", "runbooks/environ.md"}
+
+
+@pytest.mark.timeout(60)  # a fifo in the skill's folder blocked the copy
+def test_an_installed_copy_carries_no_link_out_of_the_skill(repo: Path, run_cli: Callable[..., CliResult],
+                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A skill's other files that are links out of its folder (`notes.txt -> /etc/shadow`, `home -> /root`)
+    were copied as links into the target (`~/.claude/skills`): the next agent that followed the skill read
+    the user's files as the skill's own. A copy carries no link leading out of the skill, and no fifo."""
+    fine = repo / "skills" / "fine"
+    (fine / "notes.txt").symlink_to(tmp_path / "outside" / "private.md")
+    (fine / "home").symlink_to(tmp_path / "outside")
+    (fine / "climb").symlink_to("../../../outside/private.md")
+    (fine / "environ").symlink_to("/proc/self/environ")
+    os.mkfifo(fine / "pipe")
+    (fine / "same").symlink_to("SKILL.md")  # a link inside the skill stays
+    monkeypatch.chdir(repo)
+    result = run_cli("skills", "install", "fine", "--target", str(tmp_path / "installed"), "--json")
+    assert result.code == 0, result.err
+    copy = tmp_path / "installed" / "fine"
+    assert sorted(p.name for p in copy.iterdir()) == [".agentbook-install.json", "SKILL.md", "same"]
+    assert os.readlink(copy / "same") == "SKILL.md"

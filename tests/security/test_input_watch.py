@@ -28,3 +28,23 @@ def test_a_ticket_whose_refusal_fills_the_pipe_does_not_hang_the_watcher(tmp_pat
     state = json.loads((inbox / ".agentbook-watch" / "big.md.state.json").read_text())
     assert state["status"] == "failed" and state["exit_code"] == 3
     assert "runbook" in state["error"] and len(state["error"]) <= 2000
+
+
+def test_a_ticket_that_is_a_link_is_never_run(tmp_path: Path) -> None:
+    """A link dropped in the watched folder (`environ.md -> /proc/self/environ`, `notes.md` -> a file of the
+    user's) was a ticket like any other: its run read the runner's environment (its API key, the GitHub
+    token) or the user's file as the ticket, into the agent's prompt. Only regular files are tickets."""
+    repo = make_repo(tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    outside = tmp_path / "private.md"
+    outside.write_text("---\nid: private\nrunbook: nothing-such\n---\nPRIVATE-9f3k2m\n")
+    (inbox / "environ.md").symlink_to("/proc/self/environ")
+    (inbox / "notes.md").symlink_to(outside)
+    (inbox / "plain.md").write_text("---\nid: plain\nrunbook: nothing-such\n---\nGo.\n")
+    r = subprocess.run([sys.executable, "-m", "agentbook", "watch", str(inbox), "--repo", str(repo), "--once",
+                        "--json"], capture_output=True, text=True, timeout=120, check=False)
+    assert "Traceback" not in r.stderr, r.stderr[-2000:]
+    started = sorted(p.name for p in (inbox / ".agentbook-watch").glob("*.state.json"))
+    assert started == ["plain.md.state.json"], started  # refused for its runbook, but it was run
+    assert "PRIVATE-9f3k2m" not in r.stdout + r.stderr

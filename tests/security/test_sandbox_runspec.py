@@ -120,3 +120,33 @@ def test_the_repositorys_git_data_is_not_shown(tmp_path: Path) -> None:
     seen = (tmp_path / "out" / "runs" / "i1" / "stdout.txt").read_text()
     assert "command:" in seen and TOKEN not in seen
     assert TOKEN in (repo / ".git" / "config").read_text()  # still there for the runner's own git
+
+
+# --- the disk limit of the system's command -------------------------------------------------------
+
+FLOOD = ("import os, sys; open(os.environ['AGENTBOOK_TRACE_FILE'], 'w').write('{}'); "
+         "[sys.stdout.buffer.write(bytes(1 << 20)) for _ in range(48)]")
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_output_past_the_disk_limit_stops_the_command(tmp_path: Path, stream: str) -> None:
+    """The command's stdout and stderr are files of its run folder, beside its `work` folder, which was all
+    the disk limit metered: each grew to the 1G file_size, 25 investigations at once. It writes 48 MiB past
+    a limit of 8M and exits at once: the walk after it exits stops it too."""
+    repo = _world(tmp_path, "inputs: in.jsonl\nlimits: {disk: 8M}\n")
+    (repo / "run.yaml").write_text((repo / "run.yaml").read_text().replace(
+        json.dumps(SYSTEM), json.dumps(FLOOD.replace("stdout", stream))))
+    summary = produce_backtest(repo / "run.yaml", tmp_path / "out")
+    assert summary.done == 0 and [f["reason"] for f in summary.failed] == ["disk"], summary.failed
+
+
+def test_a_large_input_is_not_counted_against_the_command(tmp_path: Path) -> None:
+    """The input the runner writes into `work` is there before the command starts: a 12 MiB one under a
+    limit of 8M is not the command's growth."""
+    repo = _world(tmp_path, "inputs: in.jsonl\nlimits: {disk: 8M}\n")
+    row = {"id": "i1", "account": "a", "input": {"logs": "x" * (12 << 20)}, "truth": "t"}
+    (repo / "in.jsonl").write_text(json.dumps(row) + "\n")
+    (repo / "run.yaml").write_text((repo / "run.yaml").read_text().replace(
+        json.dumps(SYSTEM), json.dumps("import os; open(os.environ['AGENTBOOK_TRACE_FILE'], 'w').write('{}')")))
+    summary = produce_backtest(repo / "run.yaml", tmp_path / "out")
+    assert summary.done == 1, summary.failed

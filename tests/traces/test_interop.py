@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import INTEROP
 
 from agentbook.traces import export_trace, read_trace
 
@@ -142,3 +143,96 @@ def test_otlp_sample_orphan_is_placed_and_explained(interop_traces: Path, tmp_pa
     assert [p.name for p in (tmp_path / "out" / "_orphans").iterdir()] == ["001-other-i-m-a-server-span"]
     errors = (tmp_path / "out" / "errors.md").read_text(encoding="utf-8")
     assert "has parent eee19b7ec3c1b173, which is not in this trace" in errors
+
+
+def _phoenix_expected(spans: list[dict[str, Any]]) -> tuple[int, int, int, dict[str, list[str]]]:
+    """Spans, messages, tool calls and each span's message roles in index order, counted from Phoenix's
+    span export (flat OpenInference attributes whose keys sort as strings: `.10` before `.2`)."""
+    messages = calls = 0
+    roles: dict[str, list[str]] = {}
+    for span in spans:
+        attrs = span["attributes"]
+        found: dict[tuple[str, int], str] = {}
+        for key, value in attrs.items():
+            if m := re.match(r"llm\.(input|output)_messages\.(\d+)\.message\.role$", key):
+                found[(m.group(1), int(m.group(2)))] = value
+        messages += len(found)
+        calls += len({m.group(1) for k in attrs if (m := re.match(r"(llm\.\w+\.\d+\.message\.tool_calls\.\d+)\.", k))})
+        roles[span["context"]["span_id"]] = [found[k] for k in sorted(found)]
+    return len(spans), messages, calls, roles
+
+
+def test_phoenix_span_exports_keep_every_message_and_call_in_order(tmp_path: Path,
+                                                                    count_folder: Callable[..., Any]) -> None:
+    """Phoenix's span JSON (its client's and REST API's export): every span, message and tool call of the
+    file reaches the folders, and a span's messages keep their numeric order (`.2` before `.10`)."""
+    folder = INTEROP / "phoenix"
+    sources = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not sources:
+        pytest.skip(f"Phoenix samples not present at {folder}")
+    for source in sources:
+        doc = json.loads(source.read_text(encoding="utf-8"))  # a list of spans, or named lists of them
+        spans, messages, calls, roles = _phoenix_expected(
+            [s for group in doc.values() for s in group] if isinstance(doc, dict) else doc)
+        traces = read_trace(source)
+        assert {t.format for t in traces} == {"openinference"}
+        got = [0, 0, 0]
+        for n, trace in enumerate(traces):
+            export_trace(trace, tmp_path / source.stem / str(n))
+            found = count_folder(tmp_path / source.stem / str(n))
+            got = [got[0] + found.spans, got[1] + found.messages, got[2] + found.tool_calls]
+            for span in trace.spans:
+                if roles.get(span.span_id):
+                    assert [m.role for m in span.input_messages + span.output_messages] == roles[span.span_id]
+        assert got == [spans, messages, calls], source.name
+
+
+def _atif_expected(doc: dict[str, Any]) -> tuple[int, int, int]:
+    """Spans (one run per trajectory, one per step, one per observation result) and tool calls of an ATIF
+    document, embedded subagent trajectories included, counted from the JSON."""
+    spans, calls = 1, 0
+    for step in doc.get("steps") or []:
+        spans += 1
+        if step.get("source") == "agent":
+            calls += len(step.get("tool_calls") or [])
+        observation = step.get("observation")
+        if isinstance(observation, dict):
+            spans += len(observation["results"]) if isinstance(observation.get("results"), list) else 1
+    for sub in doc.get("subagent_trajectories") or []:
+        sub_spans, sub_calls, _ = _atif_expected(sub)
+        spans, calls = spans + sub_spans, calls + sub_calls
+    return spans, calls, sum(1 for _ in doc.get("subagent_trajectories") or [])
+
+
+def test_atif_trajectories_keep_every_step_result_and_call(tmp_path: Path, count_folder: Callable[..., Any]) -> None:
+    """Harbor's and Phoenix's ATIF trajectories (read from the interop folder): every step, observation
+    result and tool call reaches the folder, embedded subagents as runs of their own."""
+    folder = INTEROP / "atif"
+    sources = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not sources:
+        pytest.skip(f"ATIF samples not present at {folder}")
+    for source in sources:
+        spans, calls, subagents = _atif_expected(json.loads(source.read_text(encoding="utf-8")))
+        (trace,) = read_trace(source)
+        export_trace(trace, tmp_path / source.stem)
+        found = count_folder(tmp_path / source.stem)
+        assert (found.spans, found.tool_calls) == (spans, calls), source.name
+        assert sum(1 for s in trace.spans if s.kind == "agent") == 1 + subagents and not trace.orphans, source.name
+
+
+def test_langfuse_framework_exports_keep_every_observation(tmp_path: Path, count_folder: Callable[..., Any]) -> None:
+    """Langfuse's exports of twenty framework integrations (read from the interop folder): every
+    observation is a span of the folder, with its id in index.tsv, each TOOL observation a tool span."""
+    folder = INTEROP / "langfuse"
+    sources = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not sources:
+        pytest.skip(f"Langfuse samples not present at {folder}")
+    for source in sources:
+        spans, _messages, _calls, tools, ids = _langfuse(json.loads(source.read_text(encoding="utf-8")))
+        (trace,) = read_trace(source)
+        assert trace.format == "langfuse"
+        export_trace(trace, tmp_path / source.stem)
+        found = count_folder(tmp_path / source.stem)
+        index = (tmp_path / source.stem / "index.tsv").read_text(encoding="utf-8")
+        assert (found.spans, sum(1 for s in trace.spans if s.kind == "tool") >= tools) == (spans, True), source.name
+        assert ids <= {row.split("\t")[-1] for row in index.splitlines()[1:]}, source.name

@@ -321,6 +321,184 @@ def test_atif_of_another_shape_is_read_not_misread(tmp_path: Path) -> None:
     assert "15013" in (tmp_path / "out" / "001-agent-claude-code" / "span.yaml").read_text(encoding="utf-8")
 
 
+def test_genai_messages_recorded_on_the_operation_details_event_are_read(tmp_path: Path) -> None:
+    """The newer GenAI conventions let an instrumentation record content on a
+    `gen_ai.client.inference.operation.details` event instead of the span: its messages (system, user, a
+    tool call, the answer) are the span's; what else it carries stays on the event."""
+    def attr(key: str, value: Any) -> dict[str, Any]:
+        return {"key": key, "value": {"stringValue": value if isinstance(value, str) else json.dumps(value)}}
+    event = {"name": "gen_ai.client.inference.operation.details", "timeUnixNano": "1732000000500000000",
+             "attributes": [
+                 attr("gen_ai.system_instructions", [{"type": "text", "content": "You answer on-call questions."}]),
+                 attr("gen_ai.input.messages", [{"role": "user", "parts": [{"type": "text", "content": "disk on db-2?"}]}]),
+                 attr("gen_ai.output.messages", [{"role": "assistant", "finish_reason": "tool_call", "parts": [
+                     {"type": "tool_call", "id": "c1", "name": "df", "arguments": {"host": "db-2"}}]}]),
+                 attr("gen_ai.response.id", "resp-77")]}
+    span = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat m",
+            "kind": 3, "startTimeUnixNano": "1732000000000000000", "endTimeUnixNano": "1732000001000000000",
+            "attributes": [attr("gen_ai.operation.name", "chat"), attr("gen_ai.request.model", "m")],
+            "events": [event]}
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}), encoding="utf-8")
+    (got,) = read_trace(source)[0].spans
+    assert [(m.role, m.content) for m in got.input_messages] == [
+        ("system", "You answer on-call questions."), ("user", "disk on db-2?")]
+    (answer,) = got.output_messages
+    assert [(c.name, c.id, json.loads(c.arguments)) for c in answer.tool_calls] == [("df", "c1", {"host": "db-2"})]
+    assert [e["attributes"] for e in got.events] == [{"gen_ai.response.id": "resp-77"}]
+
+
+def test_codex_rollout_of_earlier_releases_is_read(tmp_path: Path) -> None:
+    """Codex CLI once wrote its rollout as a `{id, timestamp, instructions}` line then the response items
+    bare (and `record_type: state` lines): read as a session like the current `{timestamp, type, payload}`
+    lines, not refused as an unknown format."""
+    lines = [{"id": "4f0c", "timestamp": "2025-05-01T10:00:00Z", "instructions": "Work in the repository."},
+             {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "list the tests"}]},
+             {"record_type": "state"},
+             {"type": "function_call", "name": "shell", "arguments": '{"command": ["ls", "tests"]}', "call_id": "c1"},
+             {"type": "function_call_output", "call_id": "c1",
+              "output": '{"output": "ls: tests: No such file", "metadata": {"exit_code": 1}}'},
+             {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "There is no tests folder."}]}]
+    source = tmp_path / "rollout-2025-05-01-4f0c.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    (trace,) = read_trace(source)
+    assert (trace.format, trace.trace_id) == ("codex", "4f0c")
+    tool = next(s for s in trace.spans if s.kind == "tool")
+    assert (tool.tool_name, tool.status, tool.tool_result) == ("shell", "error", "ls: tests: No such file")
+    first = next(s for s in trace.spans if s.kind == "llm")
+    assert [(m.role, m.content) for m in first.input_messages] == [
+        ("system", "Work in the repository."), ("user", "list the tests")]
+    assert any(s.output_messages and s.output_messages[-1].content == "There is no tests folder." for s in trace.spans)
+
+
+def test_claude_code_subagent_goes_under_the_task_call_that_ran_it(tmp_path: Path) -> None:
+    """A Task subagent's records (`isSidechain`, its `agentId`) come between the Task call and its result,
+    whose record names the same `agentId`: the subagent's agent span is the Task tool span's child, not
+    a sibling of the session's turns; a second stretch of its records whose chain the file breaks joins it."""
+    def rec(uuid: str, parent: str | None, kind: str, content: list[dict[str, Any]], *, side: bool = False,
+            agent: str | None = None, t: int = 0) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": kind, "content": content}
+        if kind == "assistant":
+            message.update(id=f"msg_{uuid}", model="claude-sonnet-4-5")
+        out = {"type": kind, "uuid": uuid, "parentUuid": parent, "sessionId": "s1", "isSidechain": side,
+               "timestamp": f"2025-11-19T22:53:{t:02d}Z", "message": message}
+        return {**out, "agentId": agent} if agent else out
+    lines = [
+        rec("u1", None, "user", [{"type": "text", "text": "find the colour attribute"}], t=1),
+        rec("a1", "u1", "assistant", [{"type": "tool_use", "id": "toolu_task", "name": "Task",
+                                       "input": {"prompt": "research data-border-color"}}], t=2),
+        rec("s1", None, "user", [{"type": "text", "text": "research data-border-color"}], side=True, agent="e1c8", t=3),
+        rec("s2", "s1", "assistant", [{"type": "tool_use", "id": "toolu_grep", "name": "Grep",
+                                       "input": {"pattern": "data-border-color"}}], side=True, agent="e1c8", t=4),
+        rec("s4", "s3-not-in-file", "assistant", [{"type": "text", "text": "used in two templates"}],
+            side=True, agent="e1c8", t=6),
+        rec("u2", "a1", "user", [{"type": "tool_result", "tool_use_id": "toolu_task",
+                                  "content": [{"type": "text", "text": "used in two templates"}]}], agent="e1c8", t=7),
+    ]
+    source = tmp_path / "s1.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    (trace,) = read_trace(source)
+    task = next(s for s in trace.spans if s.tool_name == "Task")
+    subagents = [s for s in trace.spans if s.name == "subagent (sidechain)"]
+    assert len(subagents) == 1 and subagents[0].parent_id == task.span_id
+    turns = [s for s in trace.spans if s.parent_id == subagents[0].span_id]
+    assert [t.kind for t in turns] == ["llm", "llm"]
+
+
+def test_google_adk_request_response_and_tool_attributes_are_read(tmp_path: Path) -> None:
+    """Google ADK writes a model call's request and response as JSON (`gcp.vertex.agent.llm_request` /
+    `llm_response`: system instruction, contents of text, function_call and function_response parts,
+    usage) and a tool's arguments and response beside `gen_ai.*`; its API server's debug trace lists the
+    spans with integer ids. The call is an llm span with its messages, the tool has its arguments and
+    result, and the request's other config stays an attribute."""
+    request = {"model": "gemini-2.0-flash-lite",
+               "config": {"system_instruction": "You answer on-call questions.", "labels": {"team": "sre"}},
+               "contents": [{"role": "user", "parts": [{"text": "is db-2 out of disk?"}]},
+                            {"role": "model", "parts": [{"function_call": {"id": "adk-1", "name": "df", "args": {"host": "db-2"}}}]},
+                            {"role": "user", "parts": [{"function_response": {"id": "adk-1", "name": "df",
+                                                                              "response": {"used_pct": 97}}}]}]}
+    response = {"content": {"role": "model", "parts": [{"text": "checking", "thought": True}, {"text": "Yes: 97% full."}]},
+                "finish_reason": "STOP", "usage_metadata": {"prompt_token_count": 230, "candidates_token_count": 12}}
+    spans = [
+        {"name": "invoke_agent oncall", "span_id": 2, "trace_id": 211, "parent_span_id": None,
+         "start_time": 1766731818000000000, "end_time": 1766731823000000000, "attributes": {"gen_ai.operation.name": "invoke_agent"}},
+        {"name": "call_llm", "span_id": 3, "trace_id": 211, "parent_span_id": 2, "start_time": 1766731818800000000,
+         "end_time": 1766731822900000000, "attributes": {"gen_ai.system": "gcp.vertex.agent",
+                                                         "gcp.vertex.agent.llm_request": json.dumps(request),
+                                                         "gcp.vertex.agent.llm_response": json.dumps(response)}},
+        {"name": "execute_tool df", "span_id": 4, "trace_id": 211, "parent_span_id": 2, "start_time": 1766731819000000000,
+         "end_time": 1766731819100000000, "attributes": {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "df",
+                                                         "gcp.vertex.agent.tool_call_args": '{"host": "db-2"}',
+                                                         "gcp.vertex.agent.tool_response": json.dumps(
+                                                             {"id": "adk-1", "name": "df", "response": {"used_pct": 97}})}}]
+    source = tmp_path / "adk_trace.json"
+    source.write_text(json.dumps(spans), encoding="utf-8")
+    (trace,) = read_trace(source)
+    llm = next(s for s in trace.spans if s.name == "call_llm")
+    assert llm.kind == "llm" and (llm.input_tokens, llm.output_tokens) == (230, 12)
+    assert [m.role for m in llm.input_messages] == ["system", "user", "assistant", "tool"]
+    assert [(c.name, c.id) for c in llm.input_messages[2].tool_calls] == [("df", "adk-1")]
+    assert json.loads(llm.input_messages[3].content) == {"used_pct": 97}
+    (answer,) = llm.output_messages
+    assert (answer.content, answer.reasoning, answer.finish_reason) == ("Yes: 97% full.", "checking", "STOP")
+    assert llm.attributes["gcp.vertex.agent.llm_request.rest"] == {"config": {"labels": {"team": "sre"}}}
+    tool = next(s for s in trace.spans if s.kind == "tool")
+    assert (json.loads(tool.tool_args or ""), json.loads(tool.tool_result or ""), tool.tool_call_id) == (
+        {"host": "db-2"}, {"used_pct": 97}, "adk-1")
+
+
+def test_a_message_part_of_a_kind_not_read_is_kept_whole(tmp_path: Path) -> None:
+    """A provider's own part kind (Microsoft.Extensions.AI's reasoning content with its protected data, as a
+    C# agent's GenAI messages carry it) is shown whole, its kind included; only its `content` was kept."""
+    messages = [{"role": "assistant", "parts": [
+        {"type": "tool_call", "id": "c1", "name": "get_report", "arguments": {"months": 3}},
+        {"type": "Microsoft.Extensions.AI.TextReasoningContent", "content": {"text": "", "protectedData": "CooKAY89a1"}}]}]
+    span = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat",
+            "startTimeUnixNano": "1732000000000000000", "endTimeUnixNano": "1732000001000000000",
+            "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                           {"key": "gen_ai.output.messages", "value": {"stringValue": json.dumps(messages)}}]}
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}), encoding="utf-8")
+    (got,) = read_trace(source)[0].spans
+    (reply,) = got.output_messages
+    assert [c.name for c in reply.tool_calls] == ["get_report"]
+    assert json.loads(reply.content) == messages[0]["parts"][1]
+
+
+def test_atif_embedded_subagent_is_read_under_the_call_that_started_it(tmp_path: Path) -> None:
+    """ATIF v1.7 embeds subagent trajectories (`subagent_trajectories[]`, referenced by `trajectory_id`):
+    the subagent's run and steps go under the tool span whose result references it, with span ids of their
+    own (its step 1 is not the parent's step 1); the reference's fields and a call's `extra` are kept."""
+    child = {"schema_version": "ATIF-v1.7", "trajectory_id": "child-7", "agent": {"name": "researcher"},
+             "steps": [{"step_id": 1, "source": "user", "message": "look up the quota"},
+                       {"step_id": 2, "source": "agent", "message": "quota is 5",
+                        "metrics": {"prompt_tokens": 25, "completion_tokens": 9}}]}
+    doc = {"schema_version": "ATIF-v1.7", "session_id": "s-7", "agent": {"name": "lead"},
+           "steps": [{"step_id": 1, "source": "user", "message": "what is the quota?"},
+                     {"step_id": 2, "source": "agent", "message": "",
+                      "tool_calls": [{"tool_call_id": "c1", "function_name": "delegate", "arguments": {"q": "quota"},
+                                      "extra": {"runtime": "graph-dispatch"}}],
+                      "observation": {"results": [{"source_call_id": "c1", "content": "delegated",
+                                                   "subagent_trajectory_ref": [
+                                                       {"trajectory_id": "child-7", "extra": {"summary": "quota probe"}}]}]}}],
+           "subagent_trajectories": [child]}
+    source = tmp_path / "trajectory.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    (trace,) = read_trace(source)
+    assert trace.orphans == [] and len({s.span_id for s in trace.spans}) == len(trace.spans) == 7
+    by_id = {s.span_id: s for s in trace.spans}
+    sub = next(s for s in trace.spans if s.name == "researcher")
+    caller = by_id[sub.parent_id or ""]
+    assert (caller.kind, caller.tool_name) == ("tool", "delegate")
+    assert "trajectory_id child-7" in (caller.tool_result or "") and "summary quota probe" in (caller.tool_result or "")
+    assert [s.name for s in trace.spans if s.parent_id == sub.span_id] == ["step 1 user", "step 2 agent"]
+    assert (sub.input_tokens, sub.output_tokens) == (25, 9)
+    assert "subagent_trajectories" not in trace.metadata
+    export_trace(trace, tmp_path / "out")
+    spans = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("span.yaml"))
+    assert "graph-dispatch" in spans
+
+
 def test_a_line_that_is_no_trajectory_is_kept_not_dropped(tmp_path: Path) -> None:
     doc = {"schema_version": "ATIF-v1.4", "session_id": "s", "agent": {"name": "a"},
            "steps": [{"step_id": 1, "source": "user", "message": "hello"}]}

@@ -397,3 +397,17 @@ def embedder(choice: Choice = AUTO) -> tuple[Model | None, Meaning]:
     is DEFAULT when it is installed and verified, else words alone (the Meaning says why); a named
     encoder that cannot be used raises MeaningUnavailable."""
     return _embedder(resolve(choice))
+
+
+def text_vectors(texts: list[str], name: str = AUTO) -> np.ndarray:
+    """Each text as one unit vector of encoder `name` (`auto`: DEFAULT), computed from that text alone:
+    for comparing two texts (`eval run`'s `similar` assertion). Unlike `embed` on findings, no sentence
+    is weighed by the other texts embedded with it (two texts that say the same would weigh to zero);
+    a sentence encoder reads the whole text as one input (cut at its MAX_TOKENS). MeaningUnavailable
+    when the encoder is not installed or its files fail their check."""
+    name = DEFAULT if name == AUTO else name
+    if name not in ENCODERS:
+        raise FatalError(f"unknown meaning encoder {name!r}", hint=f"one of {', '.join(ENCODERS)}")
+    model, _meaning = _embedder(name)
+    assert model is not None  # a named encoder that cannot be used raised MeaningUnavailable
+    return _unit(model.encode(texts) if isinstance(model, SentenceEncoder) else model.embed(texts))

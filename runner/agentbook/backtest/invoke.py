@@ -137,7 +137,7 @@ def command_env(job: Job, work: Path) -> dict[str, str]:
 def _run(job: Job, run_dir: Path, work: Path, input_file: Path) -> tuple[int, str | None]:
     """(exit code, why it was stopped or None). Jailed: the repo read-only, `work` writable, no network."""
     from agentbook.session import jail
-    from agentbook.session.watchdog import DiskMeter, Watchdog
+    from agentbook.session.watchdog import DiskMeter, Watchdog, tree_bytes
 
     spec = job.spec
     call = None
@@ -173,14 +173,19 @@ def _run(job: Job, run_dir: Path, work: Path, input_file: Path) -> tuple[int, st
             except OSError as error:
                 raise FatalError(f"cannot run {argv[0]}: {error.strerror}",
                                  location=str(spec.path), hint="check `command:` in the run spec") from None
-            dog = Watchdog(spec.timeout, DiskMeter(work, spec.limits.disk) if call else None,
-                           lambda _reason: _kill(proc))
+            # the disk limit meters what the command adds to the whole run folder: its stdout and stderr
+            # files lie beside `work`, and unmetered each grew to the 1G file_size, 25 investigations at once;
+            # the folder's size before it starts (the input, which may be large) is not the command's
+            meter = DiskMeter(run_dir, spec.limits.disk + tree_bytes(run_dir)) if call else None
+            dog = Watchdog(spec.timeout, meter, lambda _reason: _kill(proc))
             dog.start()
             try:
                 proc.wait()
             finally:
                 dog.stop()
                 _kill(proc)  # whatever it left running
+            if dog.reason is None and meter is not None and meter.over(rewalk_after=0) is not None:
+                dog.reason = "disk"  # past the limit and gone between two looks: one exact walk decides
     finally:
         if call is not None:
             call.close()

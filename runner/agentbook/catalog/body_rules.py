@@ -3,6 +3,7 @@ SKILL.md files nested inside the skill (agents would not load them as skills).""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -15,6 +16,9 @@ from agentbook.catalog.findings import Finding
 from agentbook.catalog.frontmatter import FrontMatter
 
 MAX_BODY_LINES = 500
+NESTED_WALK_LIMIT = 2000  # entries of a skill's folder searched for nested SKILL.md files
+# folders that hold a tool's data, never a skill someone meant to nest
+_NOT_SKILL_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"})
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -122,7 +126,23 @@ def _locate(href: str, lines: list[str], start: int) -> tuple[int, int]:
 
 
 def _nested_skills(fm: FrontMatter, skill_md: Path) -> list[Finding]:
-    nested = [p for p in skill_md.parent.rglob("*") if p.name in ("SKILL.md", "skill.md") and p.parent != skill_md.parent]
-    return [Finding(fm.path, 1, 1, "nested-skill",
-                    f"nested {p.relative_to(skill_md.parent)} is not loaded as a skill",
-                    "move it to its own folder next to this skill", "warning") for p in sorted(nested)]
+    return [Finding(fm.path, 1, 1, "nested-skill", f"nested {rel} is not loaded as a skill",
+                    "move it to its own folder next to this skill", "warning")
+            for rel in sorted(nested_skill_files(skill_md.parent))]
+
+
+def nested_skill_files(folder: Path, limit: int = NESTED_WALK_LIMIT) -> list[str]:
+    """SKILL.md files in subfolders of a skill's folder, among its first `limit` entries in walk order
+    (the skill tool's listing is bounded so too): a skill folder may be, or link to, a checkout's top,
+    and walking it whole (its git data, its node_modules) cost a quarter of a second for each
+    validation of each skill on 10,000 files. Tools' folders are never entered."""
+    found: list[str] = []
+    seen = 0
+    for top, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d.lower() not in _NOT_SKILL_DIRS)
+        seen += len(dirs) + len(names)
+        if top != str(folder):
+            found += [Path(top, n).relative_to(folder).as_posix() for n in names if n in ("SKILL.md", "skill.md")]
+        if seen > limit:
+            break
+    return found

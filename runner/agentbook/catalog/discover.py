@@ -12,7 +12,7 @@ from agentbook.catalog.findings import Finding
 from agentbook.catalog.loader import REPO_SKILL_DIRS, RUNBOOK_DIR
 from agentbook.catalog.skill import SKILL_FILES, find_skill_md
 
-Kind = Literal["skill", "runbook", "suite", "analysis"]
+Kind = Literal["skill", "runbook", "suite", "analysis", "ticket"]
 ANALYSIS_JSON = "analysis.json"  # a backtest investigation's finding (schemas/analysis.schema.json)
 # Where `agentbook validate` with no PATH looks, relative to the repository root.
 DEFAULT_PLACES = (*REPO_SKILL_DIRS, RUNBOOK_DIR, "evals", "examples")
@@ -23,6 +23,9 @@ _SKIP_DOT_DIRS = frozenset({".git", ".hg", ".svn", ".venv", ".tox", ".nox", ".my
                             ".ruff_cache", ".cache", ".agentbook", ".idea", ".vscode", ".eggs"})
 _SUITE_KEYS = re.compile(r"^(tests|prompts):", re.MULTILINE)
 _SUITE_NAMES = frozenset({"suite.yaml", "suite.yml"})
+# front-matter keys only a ticket has (runbooks/tickets.py reads the rest); a runbook always has `name`
+_TICKET_KEYS = frozenset({"id", "title", "runbook", "inputs"})
+_TICKET_HEAD = 65536
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,10 @@ def default_paths(root: Path) -> list[Path]:
     return [root / place for place in DEFAULT_PLACES if (root / place).exists()]
 
 
-def discover(path: Path) -> tuple[list[Target], list[Finding]]:
-    """Targets under `path` (a file or a folder), and findings for what cannot be checked."""
+def discover(path: Path, *, tickets: bool = False) -> tuple[list[Target], list[Finding]]:
+    """Targets under `path` (a file or a folder), and findings for what cannot be checked; `tickets`:
+    the Markdown files with a ticket's front-matter directly in a folder the user named (`tickets/`;
+    not deeper, where an example's tickets are relative to a repository that is not this one)."""
     if not path.exists() and not path.is_symlink():
         return [], [Finding(str(path), 1, 1, "path-missing", "path does not exist", "check the spelling")]
     if path.is_file() or not path.exists() or path.name in SKILL_FILES:
@@ -46,10 +51,11 @@ def discover(path: Path) -> tuple[list[Target], list[Finding]]:
         return [Target("skill", skill_md)], []
     targets: list[Target] = []
     findings: list[Finding] = []
-    _walk(path, targets, findings, set())
+    _walk(path, targets, findings, set(), tickets)
     if not targets and not findings:
-        findings.append(Finding(str(path), 1, 1, "nothing-found", "no SKILL.md, runbook or eval suite found here",
-                                "a skill is a folder holding SKILL.md; runbooks live in runbooks/*.md"))
+        findings.append(Finding(str(path), 1, 1, "nothing-found", "no SKILL.md, runbook, ticket or eval suite found "
+                                "here", "a skill is a folder holding SKILL.md; runbooks live in runbooks/*.md; a "
+                                "ticket is a .md whose front-matter names its runbook or inputs"))
     return targets, findings
 
 
@@ -58,6 +64,8 @@ def _classify_file(path: Path, *, explicit: bool) -> tuple[list[Target], list[Fi
         return [Target("skill", path)], []
     if path.name == ANALYSIS_JSON:
         return [Target("analysis", path)], []
+    if path.suffix == ".md" and explicit and path.parent.name != RUNBOOK_DIR and _is_ticket(path):
+        return [Target("ticket", path)], []
     if path.suffix == ".md" and (not explicit or path.parent.name == RUNBOOK_DIR or _starts_front_matter(path)):
         return [Target("runbook", path)], []
     if path.suffix in (".yaml", ".yml") and (path.name in _SUITE_NAMES or _looks_like_suite(path)):
@@ -86,6 +94,21 @@ def _starts_front_matter(path: Path) -> bool:
         return True  # unreadable: the runbook check says so
 
 
+def _is_ticket(path: Path) -> bool:
+    """A Markdown file whose front-matter is a ticket's (`agentbook run --ticket`): it names an id, a
+    title, a runbook or inputs, and no `name`, which every runbook has and no ticket may have."""
+    from agentbook.catalog.frontmatter import parse_front_matter
+    from agentbook.session.tools.files import open_regular
+
+    try:
+        with open_regular(path) as fh:  # a ticket is small (the runner takes 256 KiB): its head is enough
+            head = fh.read(_TICKET_HEAD).decode("utf-8", "replace")
+    except OSError:
+        return False
+    keys = set(map(str, parse_front_matter(head.lstrip("\ufeff").replace("\r\n", "\n"), str(path)).data))
+    return "name" not in keys and bool(keys & _TICKET_KEYS)
+
+
 def _looks_like_suite(path: Path) -> bool:
     if path.name.endswith(".script.yaml"):
         return False
@@ -99,7 +122,8 @@ def _looks_like_suite(path: Path) -> bool:
     return bool(_SUITE_KEYS.search(head))
 
 
-def _walk(folder: Path, targets: list[Target], findings: list[Finding], visited: set[tuple[int, int]]) -> None:
+def _walk(folder: Path, targets: list[Target], findings: list[Finding], visited: set[tuple[int, int]],
+          tickets: bool = False) -> None:
     """Collect targets under `folder`; `visited` holds (device, inode) of folders seen, so a symlink
     loop is walked once."""
     try:
@@ -121,11 +145,13 @@ def _walk(folder: Path, targets: list[Target], findings: list[Finding], visited:
                 targets.append(Target("skill", skill_md))
                 continue
             before = len(targets)
-            _walk(entry, targets, findings, visited)
+            _walk(entry, targets, findings, visited)  # tickets: the named folder's own, not a tree's
             if in_skills and len(targets) == before:  # a category folder that holds skills is fine
                 findings.append(Finding(str(entry), 1, 1, "no-skill-md", "skill folder has no SKILL.md",
                                         "add SKILL.md with name and description front-matter"))
         elif folder.name == RUNBOOK_DIR and entry.suffix == ".md" and entry.name.lower() != "readme.md":
             targets.append(Target("runbook", entry))
+        elif tickets and entry.suffix == ".md" and _is_ticket(entry):
+            targets.append(Target("ticket", entry))
         elif entry.suffix in (".yaml", ".yml") or entry.name == ANALYSIS_JSON:
             targets.extend(_classify_file(entry, explicit=False)[0])

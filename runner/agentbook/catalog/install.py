@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -56,7 +58,7 @@ def _install_one(skill: Skill, dest: Path, link: bool) -> Installed:
     if link:
         os.symlink(source, new, target_is_directory=True)
     else:
-        shutil.copytree(source, new, symlinks=True, ignore=shutil.ignore_patterns(MARKER))
+        shutil.copytree(source, new, symlinks=True, ignore=_left_out(source))
         marker = {"installed_by": "agentbook skills install", "skill": skill.name, "source": skill.source,
                   "from": str(source), "tree": tree_hash(new), "stat": tree_stat(new)}
         (new / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
@@ -66,6 +68,30 @@ def _install_one(skill: Skill, dest: Path, link: bool) -> Installed:
     staging.rmdir()
     action: Action = "upgraded" if upgrade else "replaced" if existed else ("linked" if link else "copied")
     return Installed(skill.name, dest, action, source)
+
+
+def _left_out(source: Path) -> Callable[[str, list[str]], set[str]]:
+    """copytree's `ignore`: the marker, and what a copy must not carry out of a repository anyone may
+    have written: a link that leads out of the skill's folder (`notes.txt -> /etc/shadow`, `home -> /root`
+    installed into ~/.claude/skills had the next agent that followed the skill read the user's files as
+    the skill's own), and anything but files, folders and links (a fifo blocks the copy)."""
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        out = {MARKER} & set(names)
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                out.add(name)
+                continue
+            if stat.S_ISLNK(mode):
+                real = os.path.realpath(path)
+                if not (real == str(source) or real.startswith(str(source) + os.sep)):
+                    out.add(name)
+            elif not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                out.add(name)
+        return out
+    return ignore
 
 
 CHUNK = 1 << 20

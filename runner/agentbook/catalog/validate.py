@@ -27,7 +27,8 @@ from agentbook.errors import FatalError, UsageError
 @dataclass
 class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
-    checked: dict[str, int] = field(default_factory=lambda: {"skill": 0, "runbook": 0, "suite": 0, "analysis": 0})
+    checked: dict[str, int] = field(default_factory=lambda: {"skill": 0, "runbook": 0, "suite": 0, "analysis": 0,
+                                                                 "ticket": 0})
     suites_skipped: int = 0  # suites found while the eval-suite validator is not installed
 
     @property
@@ -56,7 +57,7 @@ def collect_targets(paths: Sequence[Path | str], root: Path) -> tuple[list[Targe
     findings: list[Finding] = []
     seen: set[object] = set()
     for path in given:
-        found, problems = discover(path)
+        found, problems = discover(path, tickets=bool(paths))  # the catalog's places hold no tickets
         findings += problems
         for target in found:
             if not paths and leads_out(target.path, root):  # the repository's own: not a file it links to
@@ -112,6 +113,8 @@ def _check_target(target: Target, profile: Profile, skills_for: Callable[[Path],
         return check_runbook_file(target.path, skills_for(target.path))
     if target.kind == "analysis":
         return check_analysis(target.path)
+    if target.kind == "ticket":
+        return check_ticket(target.path)
     return check_suite(target.path)
 
 
@@ -147,6 +150,53 @@ def check_suite(path: Path) -> list[Finding] | None:
     except FatalError as err:
         line, col = _location_numbers(err.location)
         return [Finding(str(path), line, col, "suite", err.message, err.hint or "")]
+
+
+def check_ticket(path: Path) -> list[Finding]:
+    """A ticket for `agentbook run --ticket` (not a runbook: it has no steps): its front-matter as the
+    runner reads it, the runbook it names, and its inputs against that runbook's, paths as the runner
+    sees them (committed at HEAD of the repository the ticket is in). The first problem is the finding,
+    as for the runner."""
+    from agentbook.catalog.loader import load_catalog
+    from agentbook.runbooks.inputs import resolve_inputs
+    from agentbook.runbooks.tickets import read_ticket
+
+    hint_run = f"agentbook run --ticket {path} --dry-run shows the run it would start"
+    try:
+        ticket = read_ticket(str(path))
+        if not ticket.runbook:
+            return []  # the runbook is named on the command line: nothing more to check against
+        root, committed = _repo_paths(path)
+        try:
+            listed = load_catalog(root).require_runbook(ticket.runbook)
+        except FatalError as err:  # placed at the ticket's `runbook:` line
+            return [Finding(str(path), _line_of(path, "runbook:"), 1, "ticket", err.message, err.hint or hint_run)]
+        read = read_runbook(listed.path, str(listed.path))
+        spec = read.runbook.front.get("inputs") if read.runbook else None
+        resolve_inputs(spec if isinstance(spec, dict) else {}, ticket.inputs, {}, runbook=ticket.runbook,
+                       ticket_source=ticket.source, ticket_lines=ticket.inputs_line,
+                       path_exists=committed)
+    except FatalError as err:
+        line, col = _location_numbers(err.location)
+        return [Finding(str(path), line, col, "ticket", err.message, err.hint or hint_run)]
+    return []
+
+
+def _line_of(path: Path, prefix: str) -> int:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return next((n for n, text in enumerate(lines, 1) if text.startswith(prefix)), 1)
+
+
+def _repo_paths(path: Path) -> tuple[Path, Callable[[str], bool]]:
+    """The root of the repository holding a ticket (its paths are relative to it) and whether a path is
+    committed there at HEAD, where `agentbook run` starts; outside a repository, the current folder."""
+    from agentbook.gitops.git import Git
+
+    git = Git(path.resolve().parent)
+    top = git.out("rev-parse", "--show-toplevel") if git.ok("rev-parse", "--verify", "-q", "HEAD") else ""
+    if not top:
+        return Path.cwd(), lambda p: Path(p).exists()
+    return Path(top), lambda p: git.ok("cat-file", "-e", f"HEAD:{p}")
 
 
 def check_analysis(path: Path) -> list[Finding]:

@@ -126,7 +126,9 @@ def analyze_cmd(folder: Path, model: str, concurrency: int, code: Path | None, l
     Re-running skips finished analyses whose inputs and prompt are unchanged and retries failed ones.
     """
     from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
+    from agentbook.runbooks.plan import check_model
 
+    check_model(model)  # before any analyst starts: the default model without a key says to pass --model
     ids = [i for item in only for i in item.split(",") if i]
     options = AnalyzeOptions(model=model, concurrency=concurrency, code=str(code) if code else None, limit=limit,
                              only=ids, batch=batch, executor=executor, retries=retries, max_turns=max_turns,

@@ -18,6 +18,8 @@ from agentbook.errors import EXIT_FINDINGS, EXIT_OK
 
 suite_arg = click.argument("suite", type=click.Path(path_type=Path))
 model_opt = click.option("--model", help="Model spec for the run (default: the suite's provider).")
+grader_opt = click.option("--grader", help="Model spec for llm-rubric checks (default: the suite's "
+                          "defaultTest.options.provider, else --model); check uses the baseline's unless given.")
 prompt_opt = click.option("--prompt", type=click.Path(path_type=Path, dir_okay=False),
                           help="The prompt file whose token count is recorded and compared.")
 
@@ -31,13 +33,14 @@ def command() -> None:
 @suite_arg
 @model_opt
 @prompt_opt
+@grader_opt
 @json_option
-def save_cmd(suite: Path, model: str | None, prompt: Path | None, as_json: bool) -> int:
+def save_cmd(suite: Path, model: str | None, prompt: Path | None, grader: str | None, as_json: bool) -> int:
     """Run the whole suite and record the result as the baseline (failing cases are allowed; cases
     that could not run are not: nothing is saved)."""
     from agentbook.workflows import baseline
 
-    snap = baseline.take(suite, model, prompt)
+    snap = baseline.take(suite, model, prompt, grader)
     baseline.check_savable(snap, suite, model)
     path = baseline.save(snap, suite)
     if as_json:
@@ -53,10 +56,12 @@ def save_cmd(suite: Path, model: str | None, prompt: Path | None, as_json: bool)
 @model_opt
 @prompt_opt
 @click.option("--shorter", is_flag=True, help="Also require the prompt's token count to have dropped.")
-@click.option("--other-model", is_flag=True, help="Compare even though --model differs from the baseline's.")
+@grader_opt
+@click.option("--other-model", is_flag=True, help="Compare even though --model (or --grader) differs from the "
+              "baseline's.")
 @json_option
-def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool, other_model: bool,
-              as_json: bool) -> int:
+def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool, grader: str | None,
+              other_model: bool, as_json: bool) -> int:
     """Run the whole suite again and compare with the baseline; exit 1 on any regression or error."""
     from agentbook.evals.runner import suite_model
     from agentbook.evals.store import open_suite
@@ -66,7 +71,8 @@ def check_cmd(suite: Path, model: str | None, prompt: Path | None, shorter: bool
     # before the run, which may cost money: without --model the run is the suite's providers: model
     baseline.check_model(before, model or suite_model(open_suite(suite)), other_model=other_model)
     baseline.check_prompt(before, prompt)
-    after = baseline.take(suite, model, prompt or (Path(before.prompt) if before.prompt else None))
+    grader = baseline.check_grader(before, grader, other_model=other_model)
+    after = baseline.take(suite, model, prompt or (Path(before.prompt) if before.prompt else None), grader)
     baseline.check_model(before, after.model, other_model=other_model)
     result = baseline.compare(before, after, require_shorter=shorter)
     if as_json:
@@ -135,6 +141,8 @@ def _numbers(snap: object) -> str:
 
     assert isinstance(snap, Snapshot)
     text = f"{snap.passed}/{snap.total} passed ({snap.pass_rate:.0%})"
-    if snap.prompt_tokens is not None:
+    if snap.prompt_tokens is not None and snap.prompt is not None:
         text += f", prompt {snap.prompt} {snap.prompt_tokens} tokens"
+    elif snap.prompt_tokens is not None:
+        text += f", the suite's {snap.prompts} prompt{'s' if snap.prompts != 1 else ''} {snap.prompt_tokens} tokens"
     return text

@@ -346,7 +346,23 @@ def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: s
     click.echo(text.lstrip("\n"))
     click.echo(f"run {report['run_id']}: {s['passed']} passed, {s['failed']} failed, {s['errors']} errors, "
                f"{s['flaky']} flaky ({s['cache_hits']} cached responses) with {report['model']}")
+    if _unparsable_verdicts(report):
+        click.echo(grader_hint(report["grader"], report["model"]))
     return exit_code(report)
+
+
+def _unparsable_verdicts(report: dict[str, Any]) -> bool:
+    return any("unparsable grader verdict" in str(a.get("reason", "")) for c in report["cases"] for a in c["attempts"])
+
+
+def grader_hint(grader: str, model: str) -> str:
+    """Why llm-rubric checks had no verdict: the grader (often the model under test itself, when neither
+    --grader nor the suite names one) must answer a JSON verdict."""
+    which = "the model under test, as neither --grader nor defaultTest.options.provider names a grader" \
+        if grader == model else "its grader"
+    return (f"llm-rubric: {grader} ({which}) did not answer a verdict; a grader replies with "
+            '{"pass": true|false, "score": 0..1, "reason": "..."}: pass --grader SPEC or set '
+            "defaultTest.options.provider in the suite")
 
 
 def _case_line(c: dict[str, Any], suite: str, run_id: str) -> str:
@@ -357,8 +373,21 @@ def _case_line(c: dict[str, Any], suite: str, run_id: str) -> str:
             f"[{st['wilson_low']:.2f}, {st['wilson_high']:.2f}]{hat}" + (" flaky" if st["flaky"] else ""))
     failing = next((a for a in c["attempts"] if a["error"] or not a["pass"]), None)
     # a failed check reads as the check ("contains: output contains 'x'"): say that it failed
-    line = head + (f"\n      {'' if failing['error'] else 'failed: '}{failing['reason'][:240]}" if failing else "")
+    line = head + (f"\n      {'' if failing['error'] else 'failed: '}{_distinct_reasons(failing)[:240]}"
+                   if failing else "")
     return line + _answer_line(c.get("answer"), suite, c["id"], run_id)
+
+
+def _distinct_reasons(attempt: dict[str, Any]) -> str:
+    """The checks that did not pass, each once with how often: a suite of three prompts failed one check
+    three times, and the line, cut at 240 characters, showed it thrice and the others not at all."""
+    checks = [f"{a['type']}: {a['reason']}" for a in attempt.get("asserts") or [] if a.get("error") or not a.get("pass")]
+    if not checks:
+        return str(attempt["reason"])
+    counts: dict[str, int] = {}
+    for check in checks:
+        counts[check] = counts.get(check, 0) + 1
+    return "; ".join(check + (f" ({n} times)" if n > 1 else "") for check, n in counts.items())
 
 
 def _answer_line(answer: dict[str, Any] | None, suite: str, case_id: str, run_id: str) -> str:

@@ -20,7 +20,25 @@ script_option = click.option("--script", "script_path", required=True, type=clic
 
 @click.group(name="standin")
 def command() -> None:
-    """An Anthropic-compatible scripted model server (see runner/agentbook/standin/README.md)."""
+    """An Anthropic-compatible scripted model server; `scripted:FILE` model specs run the same scripts.
+
+    \b
+    A script (FILE.script.yaml) in short:
+      version: 1
+      model: scripted                      # the model name replies carry
+      sessions:                            # the first whose match holds answers
+        - name: hashtags
+          match: {first_user: "bananas"}   # text in the first user message (the
+                                           # rendered prompt), or {regex: ...};
+                                           # also system:, model:
+          turns:                           # turn N answers a request holding N-1
+            - text: "Bananas! #fruit"      # assistant messages; tool_use: too
+      default: {turns: [{text: "..."}]}    # when no session matches
+    A grader for llm-rubric answers {"pass": true, "score": 1, "reason": "..."}.
+    Check one with `agentbook standin check --script FILE`. Everything else
+    (placeholders, on_result, variants, faults, usage): runner/agentbook/standin/README.md
+    in agentbook's source.
+    """
 
 
 def _summary(script: Script) -> dict[str, object]:

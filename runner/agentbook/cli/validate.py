@@ -55,14 +55,14 @@ def _print_findings(findings: list[Finding]) -> None:
 
 def summary(report: ValidationReport) -> str:
     counts = ", ".join(_plural(n, _LABELS[kind]) for kind, n in report.checked.items()
-                       if n or kind != "analysis")  # the three kinds always, analyses when there were any
+                       if n or kind not in ("analysis", "ticket"))  # three kinds always, others when there were any
     text = f"checked {counts}: {_plural(report.errors, 'error')}, {_plural(report.warnings, 'warning')}"
     if report.suites_skipped:
         text += f" ({_plural(report.suites_skipped, 'eval suite')} not checked: the eval-suite validator is not installed)"
     return text
 
 
-_LABELS = {"skill": "skill", "runbook": "runbook", "suite": "eval suite", "analysis": "backtest analysis"}
+_LABELS = {"skill": "skill", "runbook": "runbook", "suite": "eval suite", "analysis": "backtest analysis", "ticket": "ticket"}
 
 
 def _plural(n: int, word: str) -> str:

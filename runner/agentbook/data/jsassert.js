@@ -1,10 +1,13 @@
 // agentbook's evaluator of promptfoo `javascript` assertions (runner/agentbook/evals/jsassert.py).
 // It runs inside the jail; one process answers every assertion of a run. Each stdin line is a JSON
-// request {id, code, filename, fn, module, output, context, ms}; each answer is one stdout line
+// request {id, code, filename, fn, module, modules, output, context, ms}; each answer is one stdout line
 // {id, ok: true, result} or {id, ok: false, error}. The suite's code runs in a fresh vm context per
 // assertion with a deadline on its synchronous part; the jail (not vm) is what confines it, and the
-// runner kills this process when an answer does not come in time.
+// runner kills this process when an answer does not come in time. A script's relative `require`s are
+// answered from `modules` ({path: source}: the files agentbook read inside the repository and handed
+// over); nothing is read from disk here.
 'use strict';
+const path = require('path');
 const vm = require('vm');
 const readline = require('readline');
 const { builtinModules } = require('module');
@@ -45,6 +48,34 @@ function builtinRequire(name) {
   return require(bare);
 }
 
+const EXTENSIONS = ['', '.js', '.cjs', '.json', '/index.js'];
+
+function moduleRequire(req, ctx, dir, cache) {
+  // node's resolution of './x' and '../x' against the requiring file's folder, over the files handed in
+  return function (name) {
+    const spec = String(name);
+    if (!spec.startsWith('./') && !spec.startsWith('../')) return builtinRequire(spec);
+    const base = path.resolve(dir, spec);
+    const file = EXTENSIONS.map((ext) => base + ext).find((f) => Object.prototype.hasOwnProperty.call(req.modules || {}, f));
+    if (file === undefined) {
+      throw new Error(`require('${spec}'): ${base} is no file inside the repository that agentbook read for this ` +
+        `script (it follows require() of a quoted ./ or ../ path, inside the repository only)`);
+    }
+    if (cache[file]) return cache[file].exports;
+    const code = req.modules[file];
+    if (file.endsWith('.json')) {
+      cache[file] = { exports: JSON.parse(code) };
+      return cache[file].exports;
+    }
+    const mod = vm.runInContext('({ exports: {} })', ctx);
+    cache[file] = mod; // before it runs: a cycle gets the exports so far, as in node
+    const wrapper = new vm.Script('(function (exports, require, module, __filename, __dirname) {\n' + code + '\n})',
+      { filename: file }).runInContext(ctx);
+    wrapper.call(mod.exports, mod.exports, moduleRequire(req, ctx, path.dirname(file), cache), mod, file, path.dirname(file));
+    return mod.exports;
+  };
+}
+
 async function evaluate(req) {
   const ctx = vm.createContext({ __input: JSON.stringify({ output: req.output, context: req.context }) });
   const opts = { timeout: req.ms, breakOnSigint: false };
@@ -69,7 +100,7 @@ async function evaluate(req) {
     const wrapper = script.runInContext(ctx, opts);
     if (req.module) {
       const mod = vm.runInContext('({ exports: {} })', ctx);
-      ctx.__require = builtinRequire;
+      ctx.__require = moduleRequire(req, ctx, path.dirname(req.filename), {});
       ctx.__wrapper = wrapper;
       ctx.__mod = mod;
       vm.runInContext('__wrapper.call(__mod.exports, __mod.exports, __require, __mod, "", "")', ctx, opts);

@@ -23,9 +23,12 @@ from agentbook.evals import state
 from agentbook.evals.cases import (
     EditResult,
     Mutation,
+    anchored,
     assert_types,
     check_case,
     ensure_id,
+    own_copy,
+    shared,
     unknown_id,
     write_bytes,
 )
@@ -270,7 +273,9 @@ class CaseFile:
             if index.fast:
                 self._locate(index, case_id)
             docs, seq, ids = self._slow_load(data)
-            del seq[self._locate_id(ids, case_id)]
+            n = self._locate_id(ids, case_id)
+            own_copy(seq[n])  # what other cases alias or merge of it keeps its anchor's name where it moves
+            del seq[n]
             self._slow_write(data, docs)
             return EditResult(case_id, str(self.path), False, index.reason, changed=[str(self.path)])
 
@@ -410,6 +415,8 @@ class CaseFile:
         docs, seq, ids = self._slow_load(data)
         n = self._locate_id(ids, case_id)
         case = seq[n]
+        if anchored(case) and shared(case, docs):  # other cases merge (`<<: *base`) or alias it: they
+            seq[n] = case = own_copy(case)              # keep the original, this case changes alone
         ensure_id(case, case_id)
         mutate(case, case_id)
         new_id = str(case.get("id", case_id))

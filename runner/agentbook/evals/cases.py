@@ -73,15 +73,60 @@ def _own_path(case: CommentedMap, parts: list[fieldpath.PathPart]) -> None:
             return  # a missing step: set_path/unset_path say what is missing
         child = node[key]
         if _merged(node, key):
-            child = copy.deepcopy(child)
-            _drop_anchors(child)
+            child = own_copy(child)
             node[key] = child
             node.move_to_end(key)  # written after the mapping's own keys, as one would write an override
-        elif _anchored(child):
-            child = copy.deepcopy(child)
-            _drop_anchors(child)  # the copy is this case's: no second definition of the anchor's name
+        elif anchored(child):
+            child = own_copy(child)
             node[key] = child
         node = child
+
+
+def own_copy(node: Any) -> Any:
+    """A copy of a node other cases may share (an anchor's), for one case to change alone. The copy has
+    no anchors (no second definition of a name); the original keeps its name even where it is written
+    once more (ruamel writes the anchor where the first case still using it stands, and without
+    `always_dump` a single remaining user would get it written out in full, the name gone)."""
+    if anchored(node):
+        _anchor(node).always_dump = True
+    for child in _nodes(node):
+        if anchored(child):
+            _anchor(child).always_dump = True
+    mine = copy.deepcopy(node)
+    _drop_anchors(mine)
+    return mine
+
+
+def shared(node: Any, root: Any) -> bool:
+    """Whether `node` is used more than once under `root`: an alias of its anchor, or a `<<:` merge of it."""
+    seen: set[int] = set()
+    uses = 0
+    todo = [root]
+    while todo:
+        item = todo.pop()
+        merged = [m[1] if isinstance(m, tuple) else m for m in getattr(item, "merge", None) or []]  # (pos, map) before 0.19
+        children = list(item.values()) if isinstance(item, MutableMapping) else list(item) \
+            if isinstance(item, MutableSequence) else []
+        for child in [*merged, *children]:
+            uses += child is node
+            if id(child) not in seen and isinstance(child, MutableMapping | MutableSequence):
+                seen.add(id(child))
+                todo.append(child)
+    return uses > 1
+
+
+def _nodes(node: Any) -> list[Any]:
+    """Every mapping and list below `node`."""
+    out: list[Any] = []
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        children = list(item.values()) if isinstance(item, MutableMapping) else list(item) \
+            if isinstance(item, MutableSequence) else []
+        found = [c for c in children if isinstance(c, MutableMapping | MutableSequence)]
+        out += found
+        todo += found
+    return out
 
 
 def _merged(node: Any, key: str | int) -> bool:
@@ -95,17 +140,15 @@ def _anchor(node: Any) -> Any:
     return getattr(node, "anchor", None) if isinstance(node, MutableMapping | MutableSequence) else None
 
 
-def _anchored(node: Any) -> bool:
+def anchored(node: Any) -> bool:
     anchor = _anchor(node)
     return anchor is not None and anchor.value is not None
 
 
 def _drop_anchors(node: Any) -> None:
-    if isinstance(node, MutableMapping | MutableSequence):
-        if _anchored(node):
-            _anchor(node).value = None
-        for child in node.values() if isinstance(node, MutableMapping) else node:
-            _drop_anchors(child)
+    for item in [node, *_nodes(node)]:
+        if anchored(item):
+            _anchor(item).value = None
 
 
 def check_case(value: Any, where: str) -> None:

@@ -1,4 +1,5 @@
-"""Assertions, promptfoo's names and meanings: deterministic checks, `not-` forms and `llm-rubric`.
+"""Assertions, promptfoo's names and meanings: deterministic checks, `not-` forms, `llm-rubric` and
+`similar` (embeddings, with agentbook's local sentence encoders: `backtest.embeddings.text_vectors`).
 
 An `llm-rubric` verdict must parse as JSON with a boolean `pass`; anything else is an error of the
 grader (never a pass), so a judge that rambles cannot make a suite green.
@@ -212,7 +213,12 @@ CHECKS: dict[str, Callable[[str, Any], tuple[bool, str]]] = {
     "contains-any": _any_all(_contains, False), "contains-all": _any_all(_contains, True),
     "icontains-any": _any_all(_icontains, False), "icontains-all": _any_all(_icontains, True),
 }
-SUPPORTED = sorted([*CHECKS, *(f"not-{k}" for k in CHECKS), "llm-rubric"])
+SIMILAR = ("similar", "similar:cosine", "similar:dot", "similar:euclidean")
+SIMILAR_THRESHOLD = 0.75  # promptfoo's default
+SUPPORTED = sorted([*CHECKS, *(f"not-{k}" for k in CHECKS), "llm-rubric", *SIMILAR, *(f"not-{k}" for k in SIMILAR)])
+# needs a provider agentbook does not have: refused with why (not "unknown type")
+NEEDS_PROVIDER = {"moderation": "a moderation API (OpenAI's, or Llama Guard through Replicate): agentbook calls no "
+                                "moderation service; grade it with llm-rubric naming the categories, or a javascript check"}
 # what `eval run` grades: SUPPORTED and, with node and a working jail, `javascript` (agentbook.evals.jsassert)
 RUN_SUPPORTED = sorted([*SUPPORTED, "javascript", "not-javascript"])
 
@@ -231,9 +237,10 @@ Reply with only a JSON object: {{"pass": true or false, "score": a number from 0
 
 async def grade(assertion: dict[str, Any], output: str, judge: Judge | None,
                 default_provider: Any = None, js: JsRunner | None = None,
-                context: dict[str, Any] | None = None) -> AssertResult:
+                context: dict[str, Any] | None = None, structured: Any = None) -> AssertResult:
     """One assertion's result. `js` runs `javascript` ones (none: they are an error saying why), with
-    `context` as promptfoo's (`vars`, `prompt`, `test`)."""
+    `context` as promptfoo's (`vars`, `prompt`, `test`) and `output` the object when the provider gave
+    one (`structured`; every other assertion reads its JSON text, `output`)."""
     kind = str(assertion.get("type", ""))
     weight = float(assertion.get("weight", 1.0))
     if "transform" in assertion:
@@ -241,7 +248,12 @@ async def grade(assertion: dict[str, Any], output: str, judge: Judge | None,
     if kind == "llm-rubric":
         return await _rubric(assertion, output, judge, default_provider, weight)
     if kind in JS_KINDS:
-        return await _javascript(assertion, output, js, context or {}, weight)
+        return await _javascript(assertion, output if structured is None else structured, js, context or {}, weight)
+    if kind.removeprefix("not-") in SIMILAR:
+        return _similar(assertion, output, weight)
+    if kind.removeprefix("not-") in NEEDS_PROVIDER:
+        return AssertResult(kind, False, f"{kind} is not supported here: needs {NEEDS_PROVIDER[kind.removeprefix('not-')]}",
+                            error=True, weight=weight)
     negate = kind.startswith("not-")
     check = CHECKS.get(kind[4:] if negate else kind)
     if check is None:
@@ -272,7 +284,7 @@ async def _rubric(assertion: dict[str, Any], output: str, judge: Judge | None, d
     return AssertResult("llm-rubric", passed, reason, score=score, weight=weight)
 
 
-async def _javascript(assertion: dict[str, Any], output: str, js: JsRunner | None, context: dict[str, Any],
+async def _javascript(assertion: dict[str, Any], output: Any, js: JsRunner | None, context: dict[str, Any],
                       weight: float) -> AssertResult:
     kind = str(assertion.get("type"))
     if js is None:
@@ -289,6 +301,54 @@ async def _javascript(assertion: dict[str, Any], output: str, js: JsRunner | Non
     except FatalError as err:
         return AssertResult(kind, False, err.render()[:500], error=True, weight=weight)
     return AssertResult(kind, passed, reason, score=score, weight=weight)
+
+
+def _similar(assertion: dict[str, Any], output: str, weight: float) -> AssertResult:
+    """promptfoo's `similar[:cosine|dot|euclidean]`: the output's embedding against each value's (a string
+    or a list: similar to at least one passes), cosine or dot product at least `threshold` (default 0.75),
+    euclidean distance at most it; `not-` passes where none is. The vectors are agentbook's local encoder's
+    (`provider` may name one of them), unit length; thresholds tuned for another embedding model may need
+    tuning here."""
+    from agentbook.backtest import embeddings
+
+    kind = str(assertion.get("type"))
+    negate, metric = kind.startswith("not-"), kind.removeprefix("not-").partition(":")[2] or "cosine"
+    value = assertion.get("value")
+    raw = value if isinstance(value, list) else [value]
+    if not raw or not all(isinstance(v, str) and v for v in raw):
+        return AssertResult(kind, False, "bad assertion value: similar needs a string or a list of strings",
+                            error=True, weight=weight)
+    values = [str(v) for v in raw]
+    threshold = assertion.get("threshold", SIMILAR_THRESHOLD)
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        return AssertResult(kind, False, f"bad threshold {threshold!r}: a number", error=True, weight=weight)
+    provider = assertion.get("provider")
+    encoder = str((provider.get("id") if isinstance(provider, dict) else provider) or embeddings.AUTO)
+    if encoder not in (embeddings.AUTO, *embeddings.ENCODERS):
+        return AssertResult(kind, False, f"{kind} is not supported here with provider {encoder!r}: agentbook embeds "
+                            f"with its local encoders only ({', '.join(embeddings.ENCODERS)})", error=True, weight=weight)
+    try:
+        vectors = embeddings.text_vectors([output, *values], encoder)
+    except FatalError as err:
+        return AssertResult(kind, False, f"{kind} is not supported here: needs the local sentence encoders "
+                            f"({embeddings.install_hint()}): {err.message}", error=True, weight=weight)
+    scores = [_measure(metric, vectors[0], row) for row in vectors[1:]]
+    hits = [s <= threshold if metric == "euclidean" else s >= threshold for s in scores]
+    best = min(scores) if metric == "euclidean" else max(scores)
+    passed = any(hits) != negate
+    name = "distance" if metric == "euclidean" else "similarity"
+    reason = (f"{'not: ' if negate else ''}{metric} {name} {best:.3f} "
+              f"({'at most' if metric == 'euclidean' else 'at least'} {threshold:g} passes)")
+    score = 1.0 / (1.0 + best) if metric == "euclidean" else best
+    return AssertResult(kind, passed, reason, score=max(0.0, min(1.0, score)), weight=weight)
+
+
+def _measure(metric: str, a: Any, b: Any) -> float:
+    import numpy as np
+
+    if metric == "euclidean":
+        return float(np.linalg.norm(a - b))
+    return float(np.dot(a, b))  # unit vectors: the dot product is the cosine
 
 
 def parse_verdict(raw: str) -> tuple[bool, float, str] | None:

@@ -4,7 +4,8 @@ A suite is anyone's to write, and its JavaScript is code: it runs in the same bu
 session's bash (`agentbook.session.jail`: no network, no capabilities, seccomp, rlimits, a pids and a
 memory cgroup as root) with an empty root folder of its own, an environment of PATH and LANG only,
 and none of the suite's folder shown (a `file://` script is read by agentbook, confined to the suite's
-repository, and handed over as text; its `require` gets node's own modules only). Where node or the
+repository, and handed over as text, with the files it `require`s by a quoted relative path, read the
+same way; any other `require` gets node's own modules only). Where node or the
 jail is missing the assertion is an error saying so: fail closed, never run unconfined.
 
 One node process per run answers every assertion (a line of JSON in, a line out): starting bubblewrap
@@ -41,6 +42,9 @@ START_SECONDS = 30.0
 LINE_LIMIT = 1 << 24
 JS_KINDS = ("javascript", "not-javascript")
 STATEMENT = re.compile(r"\s*(return|const|let|var|if|for|while|do|throw|try|switch)\b")
+REQUIRE = re.compile(r"""\brequire\s*\(\s*(['"`])(\.{1,2}/[^'"`\n]+)\1\s*\)""")
+EXTENSIONS = ("", ".js", ".cjs", ".json", "/index.js")  # node's order, as data/jsassert.js tries them
+MAX_MODULES = 64  # files one script may pull in this way; more is an error, not a silent cut
 
 
 class JsUnavailable(Exception):
@@ -79,7 +83,7 @@ class JsRunner:
         self._dir: str | None = None
         self.started = 0  # node processes started: 1 for a run without a timeout
 
-    async def run(self, value: Any, output: str, context: dict[str, Any]) -> Any:
+    async def run(self, value: Any, output: Any, context: dict[str, Any]) -> Any:
         """What the assertion's code returned (bool, number, or a dict for an object); FatalError when
         it threw, did not compile, or ran over its time; JsUnavailable without node or the jail."""
         request = self._request(value, output, context)
@@ -106,7 +110,7 @@ class JsRunner:
             raise FatalError(str(answer.get("error") or "node answered out of turn")[:500])
         return answer.get("result")
 
-    def _request(self, value: Any, output: str, context: dict[str, Any]) -> dict[str, Any]:
+    def _request(self, value: Any, output: Any, context: dict[str, Any]) -> dict[str, Any]:
         text = value if isinstance(value, str) else ""
         if not text.strip():
             raise FatalError("a javascript assertion needs `value`: an expression, a function body, "
@@ -118,12 +122,33 @@ class JsRunner:
             if ref.endswith((".mjs", ".ts")):
                 raise FatalError(f"{ref}: only CommonJS .js files are supported (module.exports = (output, context) => ...)")
             path, code = read_ref(ref, self.base, self.root)
-            return {**common, "module": True, "code": code, "fn": fn, "filename": str(path)}
+            return {**common, "module": True, "code": code, "fn": fn, "filename": os.path.normpath(path),
+                    "modules": self._modules(Path(os.path.normpath(path)), code)}
         # promptfoo: one line is an expression, several lines a function body that returns (a YAML block's
         # trailing newline alone does not make one: `return x` or `const ...; return` on one line are bodies)
         body = "\n" in text.strip() or STATEMENT.match(text) is not None
         code = text if body else f"return {text}"
         return {**common, "module": False, "code": code, "fn": "", "filename": "javascript assertion"}
+
+    def _modules(self, script: Path, code: str) -> dict[str, str]:
+        """The files `script` requires by a quoted relative path, and theirs, read as the script was
+        (inside the repository: a path out of it, a link out or git's data is an error), keyed by the path
+        node resolves (`path.resolve(dir, spec) + extension`). A require no file answers is left for node
+        to report when the code runs it."""
+        found: dict[str, str] = {}
+        todo = [(script.parent, code)]
+        while todo:
+            folder, text = todo.pop()
+            for match in REQUIRE.finditer(text):
+                base = os.path.normpath(folder / match.group(2))
+                target = next((base + ext for ext in EXTENSIONS if Path(base + ext).is_file()), None)
+                if target is None or target in found or target == str(script):
+                    continue
+                if len(found) == MAX_MODULES:
+                    raise FatalError(f"{script}: requires more than {MAX_MODULES} files")
+                _path, found[target] = read_ref(target, self.base, self.root)
+                todo.append((Path(target).parent, found[target]))
+        return found
 
     async def _ensure(self) -> asyncio.subprocess.Process:
         from agentbook.session import jail

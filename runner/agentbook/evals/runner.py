@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from agentbook.errors import FatalError
 from agentbook.evals import runs as runstore
 from agentbook.evals import state
 from agentbook.evals.cache import ResponseCache, cache_key
-from agentbook.evals.graders import JUDGE_PROMPT, AssertResult, grade
+from agentbook.evals.graders import JUDGE_PROMPT, SIMILAR, AssertResult, grade
 from agentbook.evals.index import Loader
 from agentbook.evals.jsassert import JsRunner
 from agentbook.evals.render import Prompt, load_prompts, read_ref, render, render_value, resolve_vars
@@ -105,7 +106,7 @@ class _Run:
         self.defaults: dict[str, Any] = default if isinstance(default, dict) else {}
         first = _first_provider(self.config)
         self.model_spec = opts.model or provider_spec(first)
-        grader = (self.defaults.get("options") or {}).get("provider")
+        grader = text_provider((self.defaults.get("options") or {}).get("provider"))
         self.grader_spec = opts.grader or (provider_spec(grader) if grader else self.model_spec)
         self.max_tokens = _max_tokens(first)
         confinement = opts.confinement or from_env()
@@ -133,6 +134,7 @@ class _Run:
         return text, False
 
     async def judge(self, rubric: str, output: str, provider: Any, repeat_index: int) -> str:
+        provider = text_provider(provider)
         spec = self.opts.grader or (provider_spec(provider) if provider else self.grader_spec)
         messages = [{"role": "user", "content": JUDGE_PROMPT.format(rubric=rubric, output=output)}]
         text, _ = await self.complete(spec, None, messages, repeat_index)
@@ -169,11 +171,14 @@ class _Run:
                     outputs.append({"prompt": prompt.label + label, "output": output[:MAX_STORED_OUTPUT],
                                     "cached": cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
                     context = js_context(prompt, variables, case)
+                    structured = structured_output(case)
                     for a in asserts:
                         assertion = self.resolve_ref(a, case_id)
                         if "value" in assertion:
                             assertion = {**assertion, "value": render_value(assertion["value"], variables)}
-                        results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context))
+                            assertion = self.expected_files(assertion, case)
+                        results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context,
+                                                   structured))
         except ModelError as err:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.render()}{self._whose()}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
@@ -186,6 +191,25 @@ class _Run:
                 "reason": "; ".join(f"{r.type}: {r.reason}" for r in failing)[:500],
                 "asserts": [r.to_json() for r in results], "outputs": outputs,
                 "seconds": round(time.monotonic() - start, 3)}
+
+    def expected_files(self, assertion: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
+        """promptfoo reads a `similar` value given as `file://expected.txt` (alone or in the list): its
+        text, read inside the repository like every file:// reference. The embedding provider a case's
+        or the suite's `options.provider.embedding` names is the assertion's when it names none (so one
+        agentbook cannot call is refused, not silently replaced)."""
+        if str(assertion.get("type", "")).removeprefix("not-") not in SIMILAR:
+            return assertion
+        if "provider" not in assertion:
+            for options in (case.get("options"), self.defaults.get("options")):
+                embedding = as_mapping(as_mapping(options).get("provider")).get("embedding")
+                if embedding:
+                    assertion = {**assertion, "provider": embedding}
+                    break
+        value = assertion["value"]
+        items = value if isinstance(value, list) else [value]
+        read = [read_ref(v, self.base, self.suite.root)[1] if isinstance(v, str) and v.startswith("file://") else v
+                for v in items]
+        return {**assertion, "value": read if isinstance(value, list) else read[0]}
 
     def _whose(self) -> str:
         """Where the failing model came from, when the user did not choose it: an agent that ran `eval run
@@ -220,11 +244,35 @@ class _Run:
                         i: int) -> tuple[str, bool]:
         if "providerOutput" in case:  # promptfoo: grade a recorded output without calling a model
             out = case["providerOutput"]
-            return (out if isinstance(out, str) else str(out.get("output", ""))), True
+            return (out if isinstance(out, str) else json_text(out)), True
         system, messages = render(prompt, variables)
         spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
             else self.model_spec
         return await self.complete(spec, system, messages, i)
+
+
+def text_provider(provider: Any) -> Any:
+    """The grading model of promptfoo's `options.provider`: itself, or its `text` where it names a text and
+    an embedding provider apart (`{text: ..., embedding: ...}`; `similar` reads the embedding one)."""
+    if isinstance(provider, dict) and ("text" in provider or "embedding" in provider) and "id" not in provider:
+        return provider.get("text")
+    return provider
+
+
+def as_mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def structured_output(case: dict[str, Any]) -> Any:
+    """The output as an object when the provider gave one (a `providerOutput` mapping or list), as promptfoo
+    hands it to a javascript assertion; None when it is text. Other assertions read its JSON text."""
+    out = case.get("providerOutput")
+    return out if isinstance(out, (dict, list)) else None
+
+
+def json_text(value: Any) -> str:
+    """A structured output as promptfoo's string assertions see it (JSON.stringify: no spaces)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def js_context(prompt: Prompt, variables: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:

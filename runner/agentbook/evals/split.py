@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from agentbook import confine
 from agentbook.errors import FatalError
 from agentbook.evals.cases import write_bytes
 from agentbook.evals.index import Loader, dedent_chunk
@@ -141,6 +142,7 @@ def _copy_references(suite: SingleFileSuite, out_dir: Path, summary: SplitSummar
             continue
         if not source.is_relative_to(base):
             continue  # rewritten by _outside_refs, not copied
+        confine.check_ref(base / rel, suite.root, "referenced file")  # never git's data (.git/config's token)
         target = out_dir / rel
         if not target.exists():
             write_bytes(target, source.read_bytes())

@@ -13,7 +13,7 @@ from typing import Any
 
 from agentbook.catalog.findings import Finding
 from agentbook.errors import FatalError
-from agentbook.evals.graders import RUN_SUPPORTED
+from agentbook.evals.graders import NEEDS_PROVIDER, RUN_SUPPORTED
 from agentbook.evals.render import load_prompts
 from agentbook.evals.schema import case_problems, suite_problems
 from agentbook.evals.store import SplitSuite, open_suite
@@ -52,9 +52,10 @@ def _case_findings(case: Any, where: str, line: int, base: Path) -> list[Finding
     for a in case.get("assert") or []:
         kind = a.get("type") if isinstance(a, dict) else None
         if isinstance(kind, str) and kind not in RUN_SUPPORTED and kind != "assert-set":
+            needs = NEEDS_PROVIDER.get(kind.removeprefix("not-"))
             out.append(Finding(where, line, 1, "eval-assert-type",
-                               f"assertion type {kind!r} is not run by agentbook eval run",
-                               "promptfoo may still run it", "warning"))
+                               f"assertion type {kind!r} is not run by agentbook eval run"
+                               + (f" (it needs {needs})" if needs else ""), "promptfoo may still run it", "warning"))
         if isinstance(a, dict) and "transform" in a:  # `eval run` makes such a case an error
             out.append(Finding(where, line, 1, "eval-transform",
                                f"assertion {kind or a.get('$ref', '?')!r} has `transform`, which agentbook eval run "

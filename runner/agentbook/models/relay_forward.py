@@ -17,6 +17,12 @@ marks a process that runs a program it cannot read not dumpable, and the `/proc/
 `environ` of a process that is not dumpable are closed to processes without CAP_SYS_PTRACE (the jail
 has no capability). This launcher makes itself not dumpable. Where the agent is not sealed (a host
 with `fs.suid_dumpable=1`), it stops the agent and exits UNSEALED.
+
+`--status FD` is a pipe the runner reads after the jail has ended: `launching`, written before anything
+of the agent's runs, then `started`, `unsealed` or `cannot start ...`. Only this launcher holds the pipe
+(not dumpable, so no process of the jail opens it through /proc), so the runner knows what happened from
+it and not from the jail's stderr, which any process there can write: nothing on it means the jail never
+started this launcher (bubblewrap's setup failed, and its own words on the jail's stderr say why).
 """
 
 from __future__ import annotations
@@ -88,7 +94,7 @@ def sealed(pid: int) -> bool:
 
 
 def parse(argv: list[str]) -> tuple[str, dict[str, int], bool, list[str]] | None:
-    """(socket, {"--out"/"--err": FD}, --sealed, command), or None when the line is not one of ours."""
+    """(socket, {"--out"/"--err"/"--status": FD}, --sealed, command), or None when the line is not one of ours."""
     if len(argv) < 3 or "--" not in argv:
         return None
     cut = argv.index("--")
@@ -98,7 +104,7 @@ def parse(argv: list[str]) -> tuple[str, dict[str, int], bool, list[str]] | None
         options.remove("--sealed")
     fds: dict[str, int] = {}
     for name, value in zip(options[::2], options[1::2], strict=False):
-        if name not in ("--out", "--err") or name in fds or not value.isdigit():
+        if name not in ("--out", "--err", "--status") or name in fds or not value.isdigit():
             return None
         fds[name] = int(value)
     if not command or len(options) % 2:
@@ -106,13 +112,29 @@ def parse(argv: list[str]) -> tuple[str, dict[str, int], bool, list[str]] | None
     return path, fds, sealed, command
 
 
+def tell(fd: int | None, line: str, last: bool = True) -> None:
+    """A line of `--status`; the pipe is closed after the `last`."""
+    if fd is None:
+        return
+    try:
+        os.write(fd, line.encode("utf-8", "replace")[:4000] + b"\n")
+    except OSError:
+        pass
+    finally:
+        if last:
+            os.close(fd)
+
+
 def main(argv: list[str]) -> int:
     parsed = parse(argv)
     if parsed is None:
-        sys.stderr.write("usage: relay_forward.py SOCKET [--out FD] [--err FD] [--sealed] -- COMMAND [ARG...]\n")
+        sys.stderr.write("usage: relay_forward.py SOCKET [--out FD] [--err FD] [--status FD] [--sealed] "
+                         "-- COMMAND [ARG...]\n")
         return 2
     path, fds, check_sealed, command = parsed
     seal_self()
+    status = fds.pop("--status", None)
+    tell(status, "launching", last=False)  # before anything of the agent's runs: the jail did start
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -123,6 +145,7 @@ def main(argv: list[str]) -> int:
         child = subprocess.Popen(command, env=env, stdout=fds.get("--out"), stderr=fds.get("--err"))
     except OSError as err:
         sys.stderr.write(f"relay_forward: cannot start {command[0]}: {err}\n")
+        tell(status, f"cannot start {command[0]}: {err}")
         return 127
     finally:
         for fd in fds.values():
@@ -131,7 +154,9 @@ def main(argv: list[str]) -> int:
         child.kill()
         child.wait()
         sys.stderr.write(f"{UNSEALED_SAYS} (is fs.suid_dumpable 1 on this host?)\n")
+        tell(status, "unsealed")
         return UNSEALED
+    tell(status, "started")
     # the runner stops a step with SIGTERM to this launcher: pass it on, so the agent can save its session
     signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     return child.wait()

@@ -229,6 +229,7 @@ class CliAgentSession:
         self.disk_over = False  # the disk watchdog stopped the agent
         self.broken: str | None = None  # why the agent's output could not be read, which stopped it
         self.loader: tuple[Path, str] | None = None  # seal_loader's, for an agent whose events decide steps
+        self.launch = ""  # the launcher's status lines for the last message; none: the jail never started it
 
     # -- spend, as the runner reads it -----------------------------------------------------------
 
@@ -293,10 +294,12 @@ class CliAgentSession:
                  MODEL_ENV: self.ctx.model}
         return clean_env(extra, self.root)
 
-    def call_in_jail(self, argv: list[str], out_fd: int, err_fd: int) -> jail.Call:
+    def call_in_jail(self, argv: list[str], out_fd: int, err_fd: int, status_fd: int) -> jail.Call:
         """`argv` behind the relay's forwarder, its stdout and stderr the runner's pipes `out_fd` and
-        `err_fd`, and sealed when the engine has a loader (seal_loader)."""
-        sealing = ["--out", str(out_fd), "--err", str(err_fd)] + (["--sealed"] if self.loader is not None else [])
+        `err_fd`, the forwarder's one line of status `status_fd`, and sealed when the engine has a loader
+        (seal_loader)."""
+        sealing = ["--out", str(out_fd), "--err", str(err_fd), "--status", str(status_fd)] + \
+            (["--sealed"] if self.loader is not None else [])
         forward = [sys.executable, "-I", relay_forward.__file__, str(self.relay.socket_path), *sealing, "--", *argv]
         readable = [self._sock_dir]
         if self.binary is not None:  # the jail shows /usr and agentbook's install, not where npm put the agent
@@ -314,25 +317,27 @@ class CliAgentSession:
         forwarder hold the jail's, and any process in the jail could write into them through /proc."""
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
+        status_read, status_write = os.pipe()
+        os.set_blocking(status_read, False)  # read once the jail has ended: what is there is all there is
         try:
-            call = self.call_in_jail(argv, out_write, err_write)
+            call = self.call_in_jail(argv, out_write, err_write, status_write)
         except BaseException:
-            for fd in (out_read, out_write, err_read, err_write):
+            for fd in (out_read, out_write, err_read, err_write, status_read, status_write):
                 os.close(fd)
             raise
         try:
             proc = await asyncio.create_subprocess_exec(
                 *call.argv, cwd=self.root, env=self.env(), stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-                start_new_session=True, pass_fds=(*call.pass_fds, out_write, err_write))
+                start_new_session=True, pass_fds=(*call.pass_fds, out_write, err_write, status_write))
         except BaseException:
             call.close()
-            os.close(out_read)
-            os.close(err_read)
+            for fd in (out_read, err_read, status_read):
+                os.close(fd)
             raise
         finally:
-            os.close(out_write)  # the agent's ends: this process keeps only the reading ones
-            os.close(err_write)
+            for fd in (out_write, err_write, status_write):  # the jail's ends: this process keeps the reading ones
+                os.close(fd)
         loop = asyncio.get_running_loop()
         output, errors = asyncio.StreamReader(limit=LINE_LIMIT), asyncio.StreamReader()
         transport, _ = await loop.connect_read_pipe(
@@ -345,10 +350,11 @@ class CliAgentSession:
             transport.close()
             err_transport.close()
             call.close()
+            self.launch = _read_status(status_read)
         if self.jail_tail.strip():  # kept, as data of unknown origin, for whoever debugs the jail
             self.transcript.event("jail_stderr", text=self.jail_tail,
                                   note="bubblewrap's and the launcher's stderr: any process in the jail could write it")
-        if code == relay_forward.UNSEALED and relay_forward.UNSEALED_SAYS in self.jail_tail:
+        if self.launch.endswith("unsealed"):
             self.broken = ("the agent's output could not be kept from the commands it runs (a process that runs "
                            "a program it cannot read stays dumpable here: is fs.suid_dumpable 1?)")
             return None, timed_out
@@ -365,7 +371,7 @@ class CliAgentSession:
         errors = asyncio.gather(self._tail(agent_errors, "stderr_tail"), self._tail(proc.stderr, "jail_tail"))
         stopped = timed_out = False
         # the worktree and the home are host folders: their growth is the jail's disk limit, as for bash
-        meter = DiskMeter(self.root, self.ctx.limits.disk, also=(self.home,))
+        meter = DiskMeter(self.root, self.ctx.limits.disk_total, also=(self.home,))
         dog = Watchdog(math.inf, meter, lambda _reason: _kill(proc), rewalk=DISK_REWALK_SECONDS)
         dog.start()
         try:
@@ -405,6 +411,20 @@ class CliAgentSession:
         tokens, usd = self.relay.spent()
         return {"agent": self.agent, "turns": self.turns, "tokens": tokens, "cost_usd": round(usd, 6)}
 
+    def crash_evidence(self) -> dict[str, Any]:
+        """The agent's own stderr, and why it never ran when it did not: the launcher's own words (an
+        agent command that is not there), or, when the jail never started the launcher, the jail's
+        stderr, which then only bubblewrap wrote (a bind it could not make). A crash had no cause to show
+        for either. Once the launcher has started, any process of the agent's may write the jail's
+        stderr: it is never evidence then."""
+        evidence: dict[str, Any] = {"stderr": self.stderr_tail}
+        said = self.launch.splitlines()
+        if not said:
+            evidence["jail_setup"] = self.jail_tail
+        elif said[-1].startswith("cannot start"):
+            evidence["launcher"] = said[-1]
+        return evidence
+
     def limit_outcome(self, timed_out: bool) -> Outcome | None:
         """The relay's budget stop, output that cannot be read, the disk limit or the wall clock: these win
         over whatever the agent said."""
@@ -435,6 +455,21 @@ class CliAgentSession:
                            "agentbook.cost_usd": self.cost_usd, "agentbook.sandbox": "bwrap",
                            "agentbook.agent": self.agent}, error)
         self.trace.write()
+
+
+def _read_status(fd: int) -> str:
+    """The launcher's status line from the pipe's reading end `fd` (closed here); '' when it wrote none."""
+    data = b""
+    try:
+        while chunk := os.read(fd, 4096):
+            data += chunk
+            if len(data) > 8192:
+                break
+    except BlockingIOError:  # a holder of the writing end is still alive: take what is there
+        pass
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", "replace").strip()
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:

@@ -277,7 +277,7 @@ class ClaudeCodeSession(CliAgentSession):
                            {**evidence, "denied": denied})
         if self._result is None:
             return Outcome(OutcomeKind.CRASHED, "agent_exit", f"claude exited ({code}) without a result",
-                           {**evidence, "exit_code": code, "stderr": self.stderr_tail})
+                           {**evidence, "exit_code": code, **self.crash_evidence()})
         sub = result.get("subtype")
         if sub == "error_max_turns":
             return Outcome(OutcomeKind.BUDGET_EXHAUSTED, "turns", f"budget exhausted: used all {result.get('num_turns')} turns",
@@ -291,10 +291,10 @@ class ClaudeCodeSession(CliAgentSession):
                 return Outcome(OutcomeKind.API_ERROR, str(status), f"model API error: {text}",
                                {**evidence, "status": status})
             return Outcome(OutcomeKind.CRASHED, str(sub), f"claude ended with an error: {text}",
-                           {**evidence, "stderr": self.stderr_tail})
+                           {**evidence, **self.crash_evidence()})
         if code not in (0, None):
             return Outcome(OutcomeKind.CRASHED, "agent_exit", f"claude exited {code} after its result",
-                           {**evidence, "stderr": self.stderr_tail})
+                           {**evidence, **self.crash_evidence()})
         return Outcome(OutcomeKind.COMPLETED, "", "the agent ended its turn", evidence)
 
     def _upstream_status(self) -> int | None:

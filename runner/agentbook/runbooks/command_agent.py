@@ -70,7 +70,7 @@ class CommandSession(CliAgentSession):
         if code == 0:
             return Outcome(OutcomeKind.COMPLETED, "", "the agent command exited 0", self.evidence())
         return Outcome(OutcomeKind.CRASHED, "agent_exit", f"the agent command exited {code}",
-                       {**self.evidence(), "exit_code": code, "stderr": self.stderr_tail})
+                       {**self.evidence(), "exit_code": code, **self.crash_evidence()})
 
     def _on_line(self, line: bytes) -> bool:
         self._out = (self._out + line.decode("utf-8", "replace"))[-OUTPUT_TAIL * 2:]

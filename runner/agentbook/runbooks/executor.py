@@ -172,6 +172,10 @@ def resume_run(repo_path: Path, run_id: str) -> RunResult:
             runner.settle_pending_commit(completed, checkpoint)
         record.head = head_sha(worktree)
         reset_to(worktree, record.head)
+        if "disk_base" not in record.options and completed == 0 and record.head == record.base_sha:
+            # killed between making the worktree and saving the base: no step has run, so the checkout as
+            # it stands is the base (without it the limit counted the whole checkout again)
+            record.options["disk_base"] = tree_bytes(worktree)
         for step in record.steps[completed:]:
             step.status, step.commit, step.finished_at = "pending", None, None
         record.resumes += 1
@@ -261,7 +265,7 @@ class _Runner:
         """The run's jail limits; `disk` counted over the checkout the run started from (disk_base)."""
         limits = Limits(**self.opts.get("sandbox_limits") or {})
         base = self.opts.get("disk_base")
-        return replace(limits, disk=limits.disk + base) if isinstance(base, int) and base > 0 else limits
+        return replace(limits, disk_base=base) if isinstance(base, int) and base > 0 else limits
 
     def _trace_path(self) -> Path:
         """The first session's trace is trace.otlp.json; each resume adds its own file, losing none."""

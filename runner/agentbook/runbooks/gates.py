@@ -67,7 +67,7 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
         call = jail.prepare(root, limits, shell=command, read_only=read_only, ro_at=warm.ro_at if warm else None)
         env = warm.env if warm else env
         argv = call.argv
-    meter = DiskMeter(root, limits.disk) if call is not None else None  # gates run the agent's code too
+    meter = DiskMeter(root, limits.disk_total) if call is not None else None  # gates run the agent's code too
     try:
         ran = run_command(argv, root, env, timeout, pass_fds=call.pass_fds if call else (), meter=meter)
     finally:

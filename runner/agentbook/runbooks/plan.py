@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agentbook.catalog import Catalog, Runbook, load_catalog, parse_runbook
@@ -34,6 +34,7 @@ from agentbook.session import allowlist
 from agentbook.session.config import DEFAULT_TOOLS, Budgets
 from agentbook.session.limits import Limits
 from agentbook.session.limits import resolve as resolve_limits
+from agentbook.session.paths import is_protected
 from agentbook.session.sandbox import resolve_mode
 from agentbook.session.tools import get_tools
 
@@ -147,6 +148,7 @@ def plan_run(opts: RunOptions) -> RunPlan:
     skills = _skills(front, catalog, runbook)
     tools = _tools(front, bool(skills))
     protected = [str(p) for p in front.get("protected") or []]
+    protected += [p for p in scripted_models(_mapping(front.get("inputs")), inputs) if is_protected(p, protected) is None]
     allow = _bash_allow(front, runbook)
     push = opts.push or ("origin" if opts.open_pr else None)
     github = _check_publish(repo, push, opts.open_pr, base)
@@ -172,6 +174,25 @@ def plan_run(opts: RunOptions) -> RunPlan:
                    system=_system(runbook, values, inputs, skills, protected, steps), steps=steps, push=push,
                    open_pr=opts.open_pr, github=github, secrets=list(opts.secrets), agent=agent,
                    sandbox=opts.sandbox, limits=sandbox_limits, limits_capped=capped)
+
+
+def scripted_models(spec: dict[str, Any], inputs: dict[str, Any]) -> list[str]:
+    """The script of each `scripted:` model the inputs name (a ticket's eval model: the stand-in for the
+    production model its gates run the suite with), as protected paths: the agent reads it, never
+    changes it, wherever the repository keeps it. A runbook's own `protected:` globs name one layout
+    (`evals/*.script.yaml`); a script elsewhere could be edited to make a case pass."""
+    from agentbook.models.spec import parse_spec
+
+    out = []
+    for name, decl in spec.items():
+        value = inputs.get(name)
+        if not (isinstance(decl, dict) and decl.get("type") == "model" and isinstance(value, str)):
+            continue
+        script = parse_spec(value).script if value.startswith("scripted:") else None
+        if script and not PurePosixPath(script).is_absolute():  # resolve_inputs kept it inside the repository
+            rel = PurePosixPath(script).as_posix().removeprefix("./")
+            out.append("".join(f"[{c}]" if c in "*?[" else c for c in rel))  # a path, not a glob
+    return out
 
 
 def is_shipped(runbook: Runbook) -> bool:

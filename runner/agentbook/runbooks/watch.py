@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -111,7 +112,7 @@ class Watcher:
                 time.sleep(0.05)
 
     def _seen(self, path: Path, initial: bool = False) -> None:
-        if path.parent != self.dir or not path.is_file() or path.name.startswith(".") \
+        if path.parent != self.dir or not _regular(path) or path.name.startswith(".") \
                 or path.suffix not in TICKET_SUFFIXES:
             return
         state = self.load_state(path.name)
@@ -167,6 +168,8 @@ class Watcher:
                 return
             args = ["run", "--resume", str(state.run_id)]
         else:
+            if not _regular(self.dir / name):  # replaced by a link since it was seen
+                return
             state.run_id = state.run_id or new_run_id(slug(Path(name).stem, 24))
             state.ticket_sha = _sha(self.dir / name)
             args = ["run", "--ticket", str(self.dir / name), "--run-id", state.run_id, *self.run_args]
@@ -259,6 +262,15 @@ def _tail(errors: IO[bytes]) -> str:
         size = errors.seek(0, os.SEEK_END)
         errors.seek(max(0, size - ERROR_TAIL))
         return errors.read().decode("utf-8", "replace")
+
+
+def _regular(path: Path) -> bool:
+    """A regular file itself, never through a link: `environ.md -> /proc/self/environ` dropped in the folder
+    had its run read the runner's environment (its keys) as the ticket, and a link to a user's file that."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _sha(path: Path) -> str:

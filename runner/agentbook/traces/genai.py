@@ -1,7 +1,9 @@
 """OTel GenAI semantic conventions -> span fields, in both dialects seen in the wild.
 
 Newer (> v1.36): `gen_ai.input.messages` / `gen_ai.output.messages` / `gen_ai.system_instructions`
-hold JSON with typed parts (`text`, `tool_call`, `tool_call_response`, `reasoning`). Older (<= v1.36):
+hold JSON with typed parts (`text`, `tool_call`, `tool_call_response`, `reasoning`), on the span or on
+its `gen_ai.client.inference.operation.details` event (where an instrumentation records content on
+events only). Older (<= v1.36):
 one span event per message (`gen_ai.system.message`, `gen_ai.user.message`, `gen_ai.assistant.message`,
 `gen_ai.tool.message`, `gen_ai.choice`), or `gen_ai.prompt.N.*` / `gen_ai.completion.N.*` attributes.
 any-agent's variant (`call_llm`, `gen_ai.output`, `gen_ai.tool.args`) is read too.
@@ -20,6 +22,7 @@ OPERATION_KINDS = {
     "completion": "llm", "execute_tool": "tool", "invoke_agent": "agent", "create_agent": "agent",
     "invoke_workflow": "chain", "embeddings": "other", "retrieval": "retrieval",
 }
+DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 ROLE_EVENTS = {
     "gen_ai.system.message": "system", "gen_ai.user.message": "user",
     "gen_ai.assistant.message": "assistant", "gen_ai.tool.message": "tool",
@@ -138,7 +141,8 @@ def _tool(span: Span, a: dict[str, Any]) -> None:
 
 
 def _legacy_events(span: Span) -> None:
-    """Per-message events (<= v1.36): take their content, keep all other events as they are."""
+    """Per-message events (<= v1.36) and the newer operation-details event: take their content, keep
+    all other events (and what a details event carries besides messages) as they are."""
     if not span.events:
         return
     kept = []
@@ -159,6 +163,10 @@ def _legacy_events(span: Span) -> None:
             message.setdefault("role", "assistant")
             message.setdefault("finish_reason", body.get("finish_reason") or "")
             span.output_messages.append(to_message(_unjson(message), "assistant"))
+        elif name == DETAILS_EVENT:  # the newer conventions' messages, as the event's attributes
+            _messages(span, body)
+            if body:  # what it carries besides (model, usage, ids): kept on the event
+                kept.append({**event, "attributes": body})
         elif name == "gen_ai.content.prompt":
             span.input_messages += to_messages(body.get("gen_ai.prompt")) or [
                 Message(role="user", content=as_text(body.get("gen_ai.prompt")))]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .adk import apply_adk, has_adk
 from .attrs import otlp_attributes
 from .genai import apply_genai, has_genai
 from .mlflow import apply_mlflow, has_mlflow
@@ -116,6 +117,8 @@ def interpret(span: Span) -> Span:
         apply_vercel(span)
     if has_mlflow(attrs):
         apply_mlflow(span)
+    if has_adk(attrs):
+        apply_adk(span)
     message = attrs.get("logfire.msg")
     if isinstance(message, str) and message.strip() and "{" in span.name and \
             span.name == attrs.get("logfire.msg_template"):

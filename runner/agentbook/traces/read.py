@@ -7,6 +7,7 @@ format the caller named; the reader makes traces, whose spans are packed as they
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from agentbook.errors import FatalError
@@ -26,6 +27,14 @@ def read_trace(path: Path | str, format: str = "auto") -> list[Trace]:
     check_format(format)
     if not path.is_file():
         raise FatalError(f"{path}: no such trace file")
+    try:
+        return _read(path, format)
+    except RecursionError:  # a trace is anyone's to write: nesting past Python's stack is an error, not a crash
+        raise FatalError(f"{path}: nested too deep to read (past {sys.getrecursionlimit()} levels)",
+                         hint="a trace's JSON nests a few dozen levels; this file is not one") from None
+
+
+def _read(path: Path, format: str) -> list[Trace]:
     docs = load_documents(path)
     if docs is None:  # a large single-document OTLP file
         otlp = registry().get("otlp")

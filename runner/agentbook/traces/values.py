@@ -96,7 +96,7 @@ def maybe_json(value: Any) -> Any:
         if text[:1] in ("{", "[") and text[-1:] in ("}", "]"):
             try:  # the decoder itself, not json.loads: its checks and regexes cost more than a small value
                 parsed, end = _JSON.raw_decode(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested past what Python parses: a trace's text, kept as text
                 return value
             return parsed if end == len(text) else value
     return value
@@ -158,6 +158,9 @@ def _tool_call(obj: dict[str, Any]) -> ToolCall:
     return ToolCall(name=str(name), arguments=as_text(args), id=str(call_id))
 
 
+TEXT_PARTS = {"text", "input_text", "output_text", "summary_text"}  # parts whose text is all they say
+
+
 def _add_part(msg: Message, part: Any, texts: list[str]) -> None:
     """One content part: text, tool call, tool result, reasoning; unknown parts kept as JSON."""
     if isinstance(part, str):
@@ -174,9 +177,9 @@ def _add_part(msg: Message, part: Any, texts: list[str]) -> None:
         texts.append(as_text(first(part, "response", "result", "content", "output")))
     elif kind in ("reasoning", "thinking"):
         msg.reasoning += as_text(first(part, "content", "thinking", "text"))
-    elif "text" in part or "content" in part:
+    elif ("text" in part or "content" in part) and (kind in TEXT_PARTS or part.keys() <= {"text", "content"}):
         texts.append(as_text(first(part, "text", "content")))
-    else:
+    else:  # a part of a kind not read here (a provider's own, with fields of its own): whole, as JSON
         texts.append(as_text(part))
 
 

@@ -13,10 +13,13 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json
+
+if TYPE_CHECKING:
+    from agentbook.evals.store import Suite
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Snapshot:
     case_hashes: dict[str, str] = field(default_factory=dict)  # case id -> hash of its content
     answers: dict[str, str] = field(default_factory=dict)  # case id -> start of its answer, when not a pass
     reasons: dict[str, str] = field(default_factory=dict)  # case id -> why it did not pass
+    grader: str | None = None  # the --grader it was saved with (None: the suite's, else the model)
+    prompts: int | None = None  # without --prompt: how many prompts the suite lists (prompt_tokens counts them all)
 
     @property
     def errored(self) -> list[str]:
@@ -84,21 +89,34 @@ def prompt_tokens(path: Path) -> int:
         raise FatalError(f"cannot read prompt: {err.strerror}", location=str(path)) from None
 
 
-def take(suite_path: Path, model: str | None, prompt: Path | None = None) -> Snapshot:
-    """Run the whole suite now (the cases' own repeat policies apply) and reduce it to a snapshot."""
+def suite_prompt_tokens(suite: Suite) -> tuple[int, int]:
+    """The tokens of every prompt the suite lists, written in it or in files it names, and how many: what
+    a consolidation of prompts written in the suite (`prompts:` strings, two near-duplicates made one)
+    shrinks, where `--prompt FILE` measures one file."""
+    from agentbook.evals.render import load_prompts
+    from agentbook.standin.tokens import count_text
+
+    prompts = load_prompts(suite.config(), suite.base_dir, suite.root)
+    return sum(count_text(p.text if p.chat is None else json.dumps(p.chat)) for p in prompts), len(prompts)
+
+
+def take(suite_path: Path, model: str | None, prompt: Path | None = None, grader: str | None = None) -> Snapshot:
+    """Run the whole suite now (the cases' own repeat policies apply) and reduce it to a snapshot;
+    `grader` grades llm-rubric checks as eval run's --grader does."""
     from agentbook.evals.runner import RunOptions, run_suite
     from agentbook.evals.store import open_suite
 
     suite = open_suite(suite_path)
-    tokens = prompt_tokens(prompt) if prompt else None  # before the run: a wrong path must not cost one
-    report = run_suite(suite, RunOptions(model=model))
+    # before the run: a wrong path must not cost one
+    tokens, count = (prompt_tokens(prompt), None) if prompt else suite_prompt_tokens(suite)
+    report = run_suite(suite, RunOptions(model=model, grader=grader))
     failing = [c for c in report["cases"] if c["verdict"] != "pass"]
     return Snapshot(suite=str(suite_path), run_id=report["run_id"], model=str(report["model"]),
                     verdicts={c["id"]: c["verdict"] for c in report["cases"]},
                     answers={c["id"]: c["answer"]["text"] for c in failing if c.get("answer")},
                     reasons={c["id"]: _reason(c) for c in failing},
                     prompt=str(prompt) if prompt else None,
-                    prompt_tokens=tokens,
+                    prompt_tokens=tokens, grader=grader, prompts=count,
                     case_hashes={c["id"]: case_hash(suite.get_case(c["id"])) for c in report["cases"]})
 
 
@@ -113,7 +131,8 @@ def check_savable(snapshot: Snapshot, suite_path: Path, model: str | None) -> No
     errored = snapshot.errored
     if errored:
         first = snapshot.reasons.get(errored[0], "")
-        rerun = f"agentbook eval run {suite_path} --case {errored[0]} --model {model or 'SPEC'}"
+        rerun = f"agentbook eval run {suite_path} --case {errored[0]} --model {model or 'SPEC'}" + \
+            (f" --grader {snapshot.grader}" if snapshot.grader else "")
         raise FatalError(f"not saved: {len(errored)} of {snapshot.total} case(s) could not run "
                          f"({', '.join(errored[:5])}); first: {first}",
                          hint=f"fix the model spec or the cases ({rerun} shows why), then save again")
@@ -126,8 +145,21 @@ def check_model(before: Snapshot, model: str, *, other_model: bool) -> None:
                          hint=f"check with --model {before.model}, or pass --other-model to compare anyway")
 
 
+def check_grader(before: Snapshot, grader: str | None, *, other_model: bool) -> str | None:
+    """The grader the check runs: the one given, else the baseline's; llm-rubric verdicts of another
+    grader say nothing about the prompt either."""
+    if grader is not None and before.grader is not None and grader != before.grader and not other_model:
+        raise FatalError(f"the baseline was graded by {before.grader}, this check grades with {grader}",
+                         hint=f"check with --grader {before.grader} (or leave --grader out), or pass --other-model "
+                              "to compare anyway")
+    return grader or before.grader
+
+
 def check_prompt(before: Snapshot, prompt: Path | None) -> None:
     """Token counts of two files say nothing about a change: the check measures the baseline's prompt."""
+    if prompt is not None and before.prompt is None and before.prompts is not None:
+        raise FatalError(f"the baseline measured the suite's {before.prompts} prompt(s), this check would measure "
+                         f"{prompt}", hint="check without --prompt, or save a new baseline with --prompt")
     if prompt is not None and before.prompt is not None and Path(before.prompt).resolve() != prompt.resolve():
         raise FatalError(f"the baseline measured the prompt {before.prompt}, this check would measure {prompt}",
                          hint=f"check with --prompt {before.prompt} (or leave --prompt out), or save a new "
@@ -198,7 +230,8 @@ def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False)
                                "(hold the prompt to the cases; do not edit them to pass)")
     if require_shorter:
         if before.prompt_tokens is None or after.prompt_tokens is None:
-            result.problems.append("no prompt token count to compare: pass --prompt to both save and check")
+            result.problems.append("no prompt token count to compare: save the baseline again (without --prompt "
+                                   "it measures the suite's prompts; with --prompt FILE, that file)")
         elif after.prompt_tokens >= before.prompt_tokens:
             result.problems.append(f"the prompt is not shorter: {before.prompt_tokens} -> {after.prompt_tokens} tokens")
     return result

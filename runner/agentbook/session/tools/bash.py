@@ -96,8 +96,8 @@ def _size(n: int) -> str:
 
 def _meter(ctx: ToolContext) -> DiskMeter:
     meter = ctx.state.get("disk_meter")
-    if not isinstance(meter, DiskMeter) or meter.limit != ctx.limits.disk:
-        meter = ctx.state["disk_meter"] = DiskMeter(ctx.root, ctx.limits.disk)
+    if not isinstance(meter, DiskMeter) or meter.limit != ctx.limits.disk_total:
+        meter = ctx.state["disk_meter"] = DiskMeter(ctx.root, ctx.limits.disk_total)
     return meter
 
 

@@ -3,7 +3,9 @@
 Each line is `{"timestamp", "type", "payload"}`: `session_meta` (id, cwd, cli version, instructions),
 `turn_context` (model, policies), `response_item` (the conversation: `message` by role, `reasoning`,
 `function_call` / `custom_tool_call` / `local_shell_call` and their `*_output` by `call_id`), and
-`event_msg` (UI events: `token_count`, `user_message`, `agent_message`, `error`, ...).
+`event_msg` (UI events: `token_count`, `user_message`, `agent_message`, `error`, ...). Earlier releases
+wrote the session's `{id, timestamp, instructions}` as the first line and the response items bare, one a
+line, with `{"record_type": "state"}` lines between: read the same way.
 
 The session becomes an agent span; each run of model output (reasoning, assistant text, tool calls)
 between inputs becomes an llm span whose input is what came since the previous one; each tool call a
@@ -25,12 +27,29 @@ RECORD_TYPES = {"session_meta", "turn_context", "response_item", "event_msg", "c
 CALLS = {"function_call", "custom_tool_call", "local_shell_call", "web_search_call", "tool_search_call"}
 OUTPUTS = {"function_call_output", "custom_tool_call_output", "local_shell_call_output", "tool_search_output"}
 ECHOES = {"user_message", "agent_message", "agent_reasoning"}  # UI copies of response items
+ITEMS = {"message", "reasoning"} | CALLS | OUTPUTS  # response items, as the earlier bare lines have them
 
 
 def _detect(docs: list[Any]) -> bool:
-    return all(isinstance(d, dict) for d in docs) and any(
+    return all(isinstance(d, dict) for d in docs) and (any(
         _kind(d.get("type")) in RECORD_TYPES and isinstance(d.get("payload"), dict) for d in docs) and any(
-        _kind(d.get("type")) in ("session_meta", "response_item", "turn_context") for d in docs)
+        _kind(d.get("type")) in ("session_meta", "response_item", "turn_context") for d in docs) or _bare(docs))
+
+
+def _bare(docs: list[Any]) -> bool:
+    """The earlier rollout: a `{id, timestamp}` session line, then bare response items."""
+    head = docs[0] if docs and isinstance(docs[0], dict) else {}
+    return "id" in head and "timestamp" in head and "type" not in head and "payload" not in head and any(
+        isinstance(d, dict) and _kind(d.get("type")) in ITEMS and "payload" not in d for d in docs[1:])
+
+
+def _enveloped(n: int, rec: dict[str, Any]) -> dict[str, Any]:
+    """A line of the earlier rollout as the current one writes it."""
+    if n == 0:
+        return {"timestamp": rec.get("timestamp"), "type": "session_meta", "payload": rec}
+    if _kind(rec.get("type")) in ITEMS and "payload" not in rec:
+        return {"type": "response_item", "payload": rec}
+    return {"type": f"record {rec.get('record_type')}" if "record_type" in rec else rec.get("type"), "payload": rec}
 
 
 class _Session(SessionLog):
@@ -178,8 +197,11 @@ def _first_line(text: str) -> str:
 
 def _read(docs: Documents, source: str) -> list[Trace]:
     session = _Session(source)
+    bare = _bare(docs.head)
     for n, rec in enumerate(docs.iterate()):
-        session.add(n, rec if isinstance(rec, dict) else {"type": "not-an-object", "payload": rec})
+        if not isinstance(rec, dict):
+            rec = {"type": "not-an-object", "payload": rec}
+        session.add(n, _enveloped(n, rec) if bare else rec)
     if session.pending:
         span = session.child(session.root, "unanswered", kind="chain", name="input after the last model turn",
                              status="ok", start_ns=session.root.end_ns, end_ns=session.root.end_ns)
@@ -188,4 +210,5 @@ def _read(docs: Documents, source: str) -> list[Trace]:
 
 
 READER = Reader(name="codex", priority=20, detect=_detect, read=_read,
-                expects="Codex CLI session (JSON Lines of `{timestamp, type, payload}`: session_meta, response_item)")
+                expects="Codex CLI session (JSON Lines of `{timestamp, type, payload}`: session_meta, response_item; "
+                        "or an `{id, timestamp}` line, then bare response items)")

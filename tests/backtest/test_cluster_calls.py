@@ -237,13 +237,16 @@ def test_a_member_moves_to_the_group_whose_trace_mark_it_carries() -> None:
 def test_trace_marks_join_a_cause_its_analysts_split(tmp_path: Path) -> None:
     """dev_ledger.py seed 33, templated analysts: fiscal-quarter is two cohorts, one holding three
     renamed-column failures written alike; their SQL names i.amount (renamed-column's mark) and most
-    fiscal failures' answer model says it summed a calendar quarter. Opt-in (cluster.TRACE_MARKS)."""
+    fiscal failures' answer model says it summed a calendar quarter. Opt-in (cluster.TRACE_MARKS); the opt-in
+    trace view (cluster.trace_view) binds these failures by their marks as well."""
     folder, truth = _dev(tmp_path, seed=33)
     failures, _ = collect_failures(BacktestFolder(folder))
     t = {f.inv.id: truth[f.inv.id] for f in failures}
-    before = score(cohorts_of(failures, cluster_labels(failures)), t)
-    after = score(cohorts_of(failures, cluster_labels(failures, marks=True)), t)
+    before = score(cohorts_of(failures, cluster_labels(failures, traced=False)), t)
+    after = score(cohorts_of(failures, cluster_labels(failures, traced=False, marks=True)), t)
     print(f"\ndev-ledger seed 33 templated: without marks {before.to_json()}\nwith marks {after.to_json()}")
     assert after.recall["renamed-column"] > before.recall["renamed-column"]
     assert all(after.cause_purity[c] >= 0.9 for c in after.main_causes())
     assert after.causeless_kept_out == before.causeless_kept_out
+    viewed = score(cohorts_of(failures, cluster_labels(failures, traced=True)), t)
+    assert viewed.recall["renamed-column"] >= after.recall["renamed-column"] and viewed.ari >= after.ari

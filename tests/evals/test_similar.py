@@ -58,10 +58,14 @@ def test_similar_passes_a_paraphrase_and_fails_another_answer(run_cli: Callable[
 
 def test_similar_with_a_remote_embedding_provider_is_refused(run_cli: Callable[..., Any], tmp_path: Path) -> None:
     suite = suite_with(tmp_path / "s", "{type: similar, value: 'x', provider: 'openai:embedding:text-embedding-3-large'}",
-                       "{type: similar, value: ['ok', 3]}")
+                       "{type: similar, value: ['ok', 3]}", "{type: similar, value: 'y'}")
+    text = suite.read_text()  # promptfoo's suite-wide override of the embedding provider names one too
+    suite.write_text(text.replace("tests:\n", "defaultTest:\n  options:\n    provider:\n      embedding:\n"
+                                              "        id: azureopenai:embedding:ada\ntests:\n"))
     code, results = graded(run_cli, suite)
     assert code == 2 and all(r["error"] for r in results)
     assert "provider 'openai:embedding:text-embedding-3-large'" in results[0]["reason"]
+    assert "provider 'azureopenai:embedding:ada'" in results[2]["reason"]
     assert results[1]["reason"] == "bad assertion value: similar needs a string or a list of strings"
 
 

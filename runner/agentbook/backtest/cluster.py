@@ -7,7 +7,11 @@ Deterministic first, in two views of what the analysts found (features.py):
    `trace=True` the errors each failure's trace records, traceterms.py, with `calls=True` the calls and
    argument identifiers it records that tell failures from passing runs, tracecalls.py), blended with
    what the findings mean (embeddings.py: a word-embedding model, when installed), cut at a cosine
-   distance; a member too unlike the rest of its group goes to the no-common-cause bucket.
+   distance; a member too unlike the rest of its group goes to the no-common-cause bucket. Beside
+   them, opt-in, what the traces did (`trace_view`, `traced=True`): two failures whose traces carry the same
+   marks (the column their SQL names, what their model said, kept where failures carry it clearly more
+   often than passing runs, symptoms left out) are at least TRACE_VIEW_SHARE times as alike as those
+   marks, so one cause its analysts paraphrase (synonyms, another angle, another language) stays whole.
 2. Cores: the same clustering in the corroborated view, where a term counts in a failure only when
    other evidence backs it, so framing and boilerplate that analysts repeat everywhere bind nothing.
    A group is a cause only if at least CORE_SIZE of its members also share a core; a group held
@@ -45,6 +49,8 @@ from agentbook.backtest.features import (
     Described,
     FeatureSpace,
     build_features,
+    call_enriched,
+    class_conflicts,
     classes_of,
     corroborated,
     describe_failure,
@@ -81,6 +87,11 @@ JOIN_MARKS = True  # bridge groups written alike that carry one trace mark (`sha
 JOIN_MARK_SHARE = 0.5  # more than this share of each group carries the mark ... (MARK_ELSEWHERE of the others at most)
 JOIN_SPLITS = False  # bridge groups written alike when a second encoder agrees (`joined`)? Opt-in: see ARCHITECTURE.md
 JOIN_ENCODER = MINILM  # the second view that must agree before groups written alike are bridged (`joined`)
+TRACE_VIEW = False  # bind failures whose traces carry the same marks (`trace_view`)? Opt-in: see ARCHITECTURE.md
+TRACE_VIEW_SHARE = 0.5  # a pair's similarity is at least this times its cosine in the trace view
+SYMPTOM_TOUCH = 0.2  # a term carried by this share of another's carriers touches it (`symptoms`) ...
+SYMPTOM_INSIDE = 0.8  # ... unless this share of its own carriers carry the other (it is part of it);
+SYMPTOM_APART = 0.1  # a term touching two terms that at most this share of either's carriers share is a symptom
 SYSTEMIC_ACCOUNTS = 3  # a cohort spread over at least this many accounts (and not account-specific)
 
 @dataclass
@@ -164,7 +175,7 @@ class Clustering:
 def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
             meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
             outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS, join: bool = JOIN_SPLITS,
-            join_marks: bool = JOIN_MARKS) -> Clustering:
+            join_marks: bool = JOIN_MARKS, traced: bool = TRACE_VIEW) -> Clustering:
     """Groups in the plain view that hold a core of the corroborated view (see the module doc).
 
     A group too loose to be a cause goes to the bucket: a single failure, a pair less similar than
@@ -174,6 +185,7 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     which must not decide the result. `meaning` chooses the encoder (embeddings.py: True is `auto`,
     a name one encoder); `meaning=False` clusters on words alone, as when no encoder is installed.
     With `calls`, `outputs` also reads what the traces' models said and tools returned (tracecalls.py);
+    `traced` binds failures whose traces carry the same marks (`trace_view`, with `calls` only);
     `marks` moves a member to the group whose trace mark it carries (`by_marks`); `join_marks` bridges
     groups written alike that carry one trace mark (`share_mark`), `join` those a second encoder finds
     one (`joined`)."""
@@ -182,11 +194,16 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     random.Random(seed).shuffle(order)
     quoted = features.QUOTED_CONTRAST  # the errors are read for the analysts' words that name them too
     errors = [trace_errors(failures[i].inv.path) if trace or quoted else [] for i in order]
-    described = [describe_failure(failures[i].analysis, errors[row] if trace else (),
-                                  call_terms(failures[i].inv.path, outputs) if calls else (), errors[row])
+    called = [call_terms(failures[i].inv.path, outputs) if calls else [] for i in order]
+    described = [describe_failure(failures[i].analysis, errors[row] if trace else (), called[row], errors[row])
                  for row, i in enumerate(order)]
-    space = build_features(described, passing=passing_traces(failures, trace or quoted, calls, outputs)
-                           if trace or calls or quoted else None)
+    passing = passing_traces(failures, trace or quoted, calls, outputs) if trace or calls or quoted else None
+    space = build_features(described, passing=passing)
+    # what the traces did, read with the calls (`--no-trace-calls` turns both off)
+    carried = trace_marks([trace_terms((), c) for c in called], passing) if traced and calls and passing else None
+    view = _cosines(carried, np) if carried is not None else None
+    if view is not None:  # two failures whose analysts name unlike errors (a timeout, a parse error) stay apart
+        view = view * ~class_conflicts([classes_of(d) for d in described])
     model, note = embedder(meaning)
     if len(failures) < 2:
         return Clustering([NO_CAUSE] * len(failures), space, note)
@@ -201,7 +218,10 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     cut, member = (MEANING_DISTANCE, MEANING_MEMBER_SIMILARITY) if model is not None else (DISTANCE, MEMBER_SIMILARITY)
     raw = [NO_CAUSE] * len(failures)
     kept = []
-    for rows in _groups(space.similarity(), distance or cut, member, np):
+    sim = space.similarity()
+    if view is not None:  # what the traces did binds failures however their analysts word it
+        sim = np.maximum(sim, TRACE_VIEW_SHARE * view)
+    for rows in _groups(sim, distance or cut, member, np):
         shared = Counter(core_of[row] for row in rows if row in core_of)
         if shared and shared.most_common(1)[0][1] >= CORE_SIZE:
             kept.append(rows)
@@ -244,6 +264,78 @@ def _overlap(a: Counter[str], b: Counter[str]) -> float | None:
     if not na or not nb:
         return None
     return sum((a[v] / na * b[v] / nb) ** 0.5 for v in a.keys() & b.keys())
+
+
+def trace_marks(runs: Sequence[frozenset[str]], passing: Sequence[frozenset[str]]) -> Any:
+    """Which failure (row) carries which trace mark (column): what the traces recorded that tells failures
+    from passing runs; None where nothing does.
+
+    `runs` per failure, `passing` per passing run: their trace terms (`features.trace_terms`; the failures'
+    from what tracecalls.py reads: calls, arguments, model words, tool results; not the errors, where a
+    random share of failed runs records one that passing runs do not, which binds across causes). A term counts
+    only when failures carry it clearly more often than passing runs (`features.call_enriched`), at most
+    MARK_ELSEWHERE times as often in passing runs as in failures, and it is no symptom (`symptoms`).
+    Analysts who paraphrase word one cause apart ("the lookup hung", "no profile came back before the
+    deadline", "Kundendaten fehlten"), so words and meaning split it into pure fragments; its traces
+    still carry the same mark (the column its SQL names, what its model said)."""
+    np = need("numpy", "clustering")
+    terms = sorted({t for run in runs for t in run})
+    if not terms or not passing:
+        return None
+    column = {t: n for n, t in enumerate(terms)}
+    present = np.zeros((len(runs), len(terms)), dtype=bool)
+    for row, run in enumerate(runs):
+        present[row, [column[t] for t in run]] = True
+    seen: Counter[str] = Counter()
+    for run in passing:
+        seen.update(t for t in run if t in column)
+    in_passing = np.array([seen[t] for t in terms], dtype=float)
+    kept = call_enriched(present.sum(axis=0), in_passing, len(runs), len(passing))
+    # a mark is what passing runs (nearly) never do: a term they do now and then (a retry, a stock phrase)
+    # is more common in failures without telling causes apart
+    kept &= in_passing / len(passing) <= MARK_ELSEWHERE * present.mean(axis=0)
+    present = present[:, kept]
+    if present.shape[1]:
+        present = present[:, ~symptoms(present)]
+    return present if present.shape[1] else None
+
+
+def trace_view(runs: Sequence[frozenset[str]], passing: Sequence[frozenset[str]]) -> Any:
+    """Failures' cosines over their trace marks (`trace_marks`), each weighed by how rare it is among
+    failures (log n/df); None where there is no mark. `cluster(traced=True)` counts a pair at least
+    TRACE_VIEW_SHARE times as alike as this says, unless its analysts name unlike error classes."""
+    np = need("numpy", "clustering")
+    marks = trace_marks(runs, passing)
+    return None if marks is None else _cosines(marks, np)
+
+
+def _cosines(present: Any, np: Any) -> Any:
+    weighted = present * np.log(present.shape[0] / present.sum(axis=0))
+    norm = np.linalg.norm(weighted, axis=1)
+    unit = weighted / np.where(norm > 0, norm, 1.0)[:, None]
+    return unit @ unit.T
+
+
+def symptoms(present: Any) -> Any:
+    """Per term (column), is it a symptom: does it touch two terms that are apart, where it touches a term
+    whose carriers (failures that carry it) share at least SYMPTOM_TOUCH of theirs (two at least) and not
+    SYMPTOM_INSIDE of its own, and two terms are apart when at most SYMPTOM_APART of either's carriers
+    carry the other?
+
+    A check that flags wrong totals, a retry every failing run makes: failures of several causes carry
+    it, each cause also carrying its own mark, which never meet. A mark of one cause touches no other
+    cause's mark; two of its failures alike only in a symptom are not one cause."""
+    np = need("numpy", "clustering")
+    p = present.astype(float)
+    both = p.T @ p  # carriers of term a and of term b
+    total = np.diag(both)
+    out = np.zeros(present.shape[1], dtype=bool)
+    for k in range(present.shape[1]):
+        touched = [u for u in np.flatnonzero((both[k] >= np.maximum(2, SYMPTOM_TOUCH * total))
+                                             & (both[k] < SYMPTOM_INSIDE * total[k])) if u != k]
+        out[k] = any(both[u, v] <= SYMPTOM_APART * min(total[u], total[v])
+                     for a, u in enumerate(touched) for v in touched[a + 1:])
+    return out
 
 
 def second_view(described: Sequence[Described]) -> Callable[[], Any] | None:
@@ -388,10 +480,10 @@ def _tight(rows: list[int], sim: Any, member: float, np: Any) -> list[int]:
 def cluster_labels(failures: Sequence[Failure], *, seed: int = 0, distance: float | None = None,
                    meaning: Choice = True, trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS,
                    outputs: bool = OUTPUTS, marks: bool = TRACE_MARKS, join: bool = JOIN_SPLITS,
-                   join_marks: bool = JOIN_MARKS) -> list[int]:
+                   join_marks: bool = JOIN_MARKS, traced: bool = TRACE_VIEW) -> list[int]:
     """A cohort label per failure, NO_CAUSE (-1) for the bucket; labels numbered by first appearance."""
     return cluster(failures, seed=seed, distance=distance, meaning=meaning, trace=trace, calls=calls,
-                   outputs=outputs, marks=marks, join=join, join_marks=join_marks).labels
+                   outputs=outputs, marks=marks, join=join, join_marks=join_marks, traced=traced).labels
 
 
 def by_marks(groups: list[list[int]], matrix: Any, terms: Sequence[str]) -> list[list[int]]:

@@ -12,6 +12,7 @@ import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from agentbook.evals.stats import repeat_stats
 from agentbook.evals.store import Suite
 from agentbook.models import ModelError, ModelRequest, load_model
 from agentbook.models.base import Model
+from agentbook.models.pricing import cost_usd
 from agentbook.models.spec import WRITTEN_SPEC_HINT, written_spec_problem
 
 MAX_STORED_OUTPUT = 2000
@@ -61,6 +63,10 @@ class RunOptions:
     use_cache: bool = True
     concurrency: int = 4
     confinement: Confinement | None = None  # the eval tool's session: its model or scripts in its root
+    # the eval tool's session: what is left of its spend, and where each call's cost goes (its own spend):
+    # the model it calls with the runner's key is the session's, and its calls were counted by nothing
+    max_usd: float | None = None
+    on_spend: Callable[[float], None] | None = None
 
 
 class _Models:
@@ -106,7 +112,7 @@ class _Run:
         self.defaults: dict[str, Any] = default if isinstance(default, dict) else {}
         first = _first_provider(self.config)
         self.model_spec = opts.model or provider_spec(first)
-        grader = (self.defaults.get("options") or {}).get("provider")
+        grader = text_provider((self.defaults.get("options") or {}).get("provider"))
         self.grader_spec = opts.grader or (provider_spec(grader) if grader else self.model_spec)
         self.max_tokens = _max_tokens(first)
         confinement = opts.confinement or from_env()
@@ -116,6 +122,7 @@ class _Run:
         self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
         self.cache.open()
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
+        self.spent = 0.0  # USD of this run's model calls (cached answers cost nothing)
         self.js = JsRunner(self.base, suite.root)  # node starts on the first javascript assertion
 
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
@@ -126,14 +133,22 @@ class _Run:
         if hit is not None:
             return str(hit["text"]), True
         async with self.gate:
+            if self.opts.max_usd is not None and self.spent >= self.opts.max_usd:
+                raise FatalError(f"the session's spend limit is reached (${self.spent:.4f} of this run's "
+                                 f"${self.opts.max_usd:.4f}): no more model calls")
             response = await self.models.get(spec).complete(
                 ModelRequest(messages=messages, system=system, max_tokens=self.max_tokens))
+            usd, _estimated = cost_usd(response.model or spec, response.usage)
+            self.spent += usd
+            if self.opts.on_spend is not None:
+                self.opts.on_spend(usd)
         text = response.text()
         self.cache.put(key, spec, {"text": text, "stop_reason": response.stop_reason,
                                    "usage": response.usage.to_json(), "model": response.model})
         return text, False
 
     async def judge(self, rubric: str, output: str, provider: Any, repeat_index: int) -> str:
+        provider = text_provider(provider)
         spec = self.opts.grader or (provider_spec(provider) if provider else self.grader_spec)
         messages = [{"role": "user", "content": JUDGE_PROMPT.format(rubric=rubric, output=output)}]
         text, _ = await self.complete(spec, None, messages, repeat_index)
@@ -175,7 +190,7 @@ class _Run:
                         assertion = self.resolve_ref(a, case_id)
                         if "value" in assertion:
                             assertion = {**assertion, "value": render_value(assertion["value"], variables)}
-                            assertion = self.expected_files(assertion)
+                            assertion = self.expected_files(assertion, case)
                         results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context,
                                                    structured))
         except ModelError as err:
@@ -191,11 +206,19 @@ class _Run:
                 "asserts": [r.to_json() for r in results], "outputs": outputs,
                 "seconds": round(time.monotonic() - start, 3)}
 
-    def expected_files(self, assertion: dict[str, Any]) -> dict[str, Any]:
+    def expected_files(self, assertion: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
         """promptfoo reads a `similar` value given as `file://expected.txt` (alone or in the list): its
-        text, read inside the repository like every file:// reference."""
+        text, read inside the repository like every file:// reference. The embedding provider a case's
+        or the suite's `options.provider.embedding` names is the assertion's when it names none (so one
+        agentbook cannot call is refused, not silently replaced)."""
         if str(assertion.get("type", "")).removeprefix("not-") not in SIMILAR:
             return assertion
+        if "provider" not in assertion:
+            for options in (case.get("options"), self.defaults.get("options")):
+                embedding = as_mapping(as_mapping(options).get("provider")).get("embedding")
+                if embedding:
+                    assertion = {**assertion, "provider": embedding}
+                    break
         value = assertion["value"]
         items = value if isinstance(value, list) else [value]
         read = [read_ref(v, self.base, self.suite.root)[1] if isinstance(v, str) and v.startswith("file://") else v
@@ -240,6 +263,18 @@ class _Run:
         spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
             else self.model_spec
         return await self.complete(spec, system, messages, i)
+
+
+def text_provider(provider: Any) -> Any:
+    """The grading model of promptfoo's `options.provider`: itself, or its `text` where it names a text and
+    an embedding provider apart (`{text: ..., embedding: ...}`; `similar` reads the embedding one)."""
+    if isinstance(provider, dict) and ("text" in provider or "embedding" in provider) and "id" not in provider:
+        return provider.get("text")
+    return provider
+
+
+def as_mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def structured_output(case: dict[str, Any]) -> Any:

@@ -9,7 +9,9 @@ name is a key. ISO timestamps and hex/base64/integer ids count in the normalised
 writes them in (a number that is a time as an ISO timestamp, an integer id as hex, the JS SDK's
 `[seconds, nanoseconds]` pair as one timestamp), and a string may be found escaped as it stood inside
 JSON text. The export's text is every file as written, plus the decoded strings of its JSON and
-YAML files (which escape what they quote), a cut long payload joined back to its rest file. The tests
+YAML files (which escape what they quote), a cut long payload joined back to its rest file. A Claude
+Code session's input includes its subagents' own files beside it (their messages must reach the export
+too). The tests
 require every string to be found; the trace bench prints the share found per format.
 """
 
@@ -26,6 +28,7 @@ import yaml
 
 from agentbook.yamlsafe import SafeLoader
 
+from .readers.claude_code import named_agents, subagent_files
 from .render import iso
 from .values import maybe_json, norm_id, to_ns
 
@@ -224,6 +227,8 @@ def measure(source: Path, out: Path) -> Conservation:
     """How many of the input's strings and numbers the export at `out` holds, and which it lacks."""
     found = corpus(out)
     docs = documents(source)
+    for _, companion in subagent_files(source, named_agents(docs)):
+        docs += documents(companion)
     wanted = list(dict.fromkeys(s for doc in docs for s in strings(doc)))
     lost = [text for text in wanted if not any(_norm(form) in found for form in _forms(text))]
     counted = list(dict.fromkeys(n for doc in docs for n in numbers(doc)))

@@ -12,15 +12,24 @@ The session becomes an agent span; each assistant message an llm span whose inpu
 conversation gained since the previous one (user text, tool results), and each `tool_use` a tool span
 under it whose result is the matching `tool_result` (`is_error` fails it). Sidechain records (Task
 subagents) hang under one agent span per sidechain root, under the Task call whose result names its
+`agentId`. Newer versions keep each subagent's records in a file of its own beside the session
+(`<session>/subagents/agent-<agentId>.jsonl`, with `agent-<agentId>.meta.json` naming the Task call's
+`toolUseId`; older ones `agent-<agentId>.jsonl` in the project folder): those are read after the
+session, every record of a file belonging to the subagent its name says, whether or not it carries
 `agentId`.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
-from ..load import Documents
+from agentbook.errors import FatalError
+
+from ..load import Documents, load_documents
 from ..model import Message, Span, ToolCall, Trace
 from ..values import as_dict, as_float, as_int, as_list, as_text, to_ns
 from . import Reader
@@ -31,6 +40,8 @@ MAX_DANGLING = 5  # records with a missing parent said one by one; a damaged fil
 CONSUMED = {"type", "uuid", "parentUuid", "sessionId", "timestamp", "message", "requestId", "isSidechain",
             "toolUseResult", "costUSD", "isApiErrorMessage"}
 MESSAGE_FIELDS = {"role", "content", "id", "type", "model", "stop_reason", "stop_sequence", "usage"}
+AGENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a subagent id that is safe to put in a file name
+MAX_META_BYTES = 1 << 16  # an agent-<id>.meta.json is a few hundred bytes; a larger one is not read
 
 
 def _is_message(rec: Any) -> bool:
@@ -70,18 +81,20 @@ class Session(SessionLog):
         self.matched: Any = None  # the record's toolUseResult, once a tool span took it
         self.by_agent: dict[str, Span] = {}  # a subagent's agentId -> its sidechain span
         self.task_of: dict[str, Span] = {}  # a subagent's agentId -> the tool span (Task) whose result names it
+        self.file_agent = ""  # while a subagent's own file is read: its agentId (from the file name)
 
     def agent_for(self, rec: dict[str, Any], n: int) -> Span:
         parent_uuid = str(rec.get("parentUuid") or "")
-        agent_id = as_text(rec.get("agentId") or "")
-        if not rec.get("isSidechain"):
+        agent_id = self.file_agent or as_text(rec.get("agentId") or "")
+        if not rec.get("isSidechain") and not self.file_agent:
             owner = self.root
         elif parent_uuid in self.owner and self.owner[parent_uuid] is not self.root:
             owner = self.owner[parent_uuid]
         elif agent_id in self.by_agent:  # the same subagent, its chain broken by lines the file lacks
             owner = self.by_agent[agent_id]
         else:
-            owner = self.child(self.root, f"sidechain-{n:05d}", kind="agent", name="subagent (sidechain)",
+            prefix = f"subagent-{self.file_agent}-" if self.file_agent else "sidechain-"
+            owner = self.child(self.root, f"{prefix}{n:05d}", kind="agent", name="subagent (sidechain)",
                                status="ok", start_ns=to_ns(rec.get("timestamp")))
             self.sidechains[str(rec.get("uuid") or n)] = owner
         if agent_id and owner is not self.root and agent_id not in self.by_agent:
@@ -172,12 +185,61 @@ class Session(SessionLog):
             return
         if rec.get("toolUseResult") is not None:
             span.attributes["toolUseResult"] = self.matched = rec["toolUseResult"]
-        agent_id = as_text(rec.get("agentId") or "")
-        if agent_id and not rec.get("isSidechain"):  # the Task call that ran subagent `agentId`
-            self.task_of[agent_id] = span
+        result = rec.get("toolUseResult")
+        agent_id = as_text(result.get("agentId") or "") if isinstance(result, dict) else ""
+        if not agent_id and not rec.get("isSidechain") and not self.file_agent:
+            agent_id = as_text(rec.get("agentId") or "")  # 2.0.x: on the record of the Task's result
+        if agent_id:  # the Task call that ran subagent `agentId`
+            self.task_of.setdefault(agent_id, span)
             self.attach(agent_id)
         if block.get("is_error"):
             span.status, span.status_message = "error", _first_line(text) or "tool returned an error"
+
+    def read_subagent(self, agent_id: str, path: Path, start: int) -> int:
+        """The records of subagent `agent_id`'s own file, numbered from `start`; the next free number. Its
+        conversation is its own: the session's gathered input is put aside while it is read."""
+        try:
+            docs = load_documents(path)
+        except (OSError, FatalError) as err:
+            self.trace.problems.append(f"{path.name}: subagent transcript not read: {err}")
+            return start
+        if docs is None:
+            self.trace.problems.append(f"{path.name}: subagent transcript is not JSON Lines: not read")
+            return start
+        saved = self.pending, self.pending_uuids, self.last, self.last_message_id
+        self.pending, self.pending_uuids, self.last, self.last_message_id = [], [], None, ""
+        self.file_agent = agent_id
+        n = start
+        try:
+            for n, rec in enumerate(records(docs, {}), start):
+                self.add(n, rec if isinstance(rec, dict) else {"type": "not-an-object", "value": rec})
+        finally:
+            self.file_agent = ""
+        self.trace.problems += [f"{path.name}: {p}" for p in docs.problems]
+        span = self.by_agent.get(agent_id)
+        if span is not None:
+            self.describe(span, agent_id, path)
+            if self.pending:  # the subagent's last input, which no turn of it answered
+                end = self.child(span, f"unanswered-{agent_id}", kind="chain", name="input after the last model turn",
+                                 status="ok", start_ns=span.end_ns, end_ns=span.end_ns)
+                end.input_messages = self.pending
+        self.pending, self.pending_uuids, self.last, self.last_message_id = saved
+        return n + 1
+
+    def describe(self, span: Span, agent_id: str, path: Path) -> None:
+        """The subagent's id and file on its span, and what its `.meta.json` says (type, description, the
+        Task call's `toolUseId`, which places it when the call's result does not name it)."""
+        span.attributes.update({"agent_id": agent_id, "file": path.name})
+        meta_path = path.with_name(f"agent-{agent_id}.meta.json")
+        meta = _small_json(meta_path)
+        if meta is None:
+            return
+        span.attributes["meta"] = meta
+        span.name = f"subagent {as_text(meta.get('agentType') or '')}".strip() if meta.get("agentType") else span.name
+        tool = self.tools.get(as_text(meta.get("toolUseId") or ""))
+        if tool is not None and agent_id not in self.task_of:
+            self.task_of[agent_id] = tool
+            self.attach(agent_id)
 
     def on_assistant(self, n: int, rec: dict[str, Any], now: int | None) -> None:
         agent = self.agent_for(rec, n)
@@ -262,17 +324,59 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:300] if text.strip() else ""
 
 
+def _small_json(path: Path) -> dict[str, Any] | None:
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_META_BYTES:
+            return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def subagent_files(source: Path, named: Iterable[str] = ()) -> list[tuple[str, Path]]:
+    """(agentId, file) of each subagent transcript Claude Code keeps beside the session file `source`:
+    `<session>/subagents/agent-<id>.jsonl` (2.1), `<session>/agent-<id>.jsonl`, and, for the ids in
+    `named` (those the session's Task results name), `agent-<id>.jsonl` in the session's folder (older
+    versions). Links are not followed: a file reached through one may be anything on the machine."""
+    found: dict[str, Path] = {}
+    folder = source.with_suffix("") if source.suffix == ".jsonl" else None
+    places = [folder / "subagents", folder] if folder is not None else []
+    candidates = [p for place in places if place.is_dir() and not place.is_symlink()
+                  for p in sorted(place.glob("agent-*.jsonl"))]
+    candidates += [source.parent / f"agent-{n}.jsonl" for n in named if AGENT_ID.fullmatch(n)]
+    for path in candidates:
+        agent_id = path.name[len("agent-"):-len(".jsonl")]
+        if AGENT_ID.fullmatch(agent_id) and agent_id not in found and path.is_file() and not path.is_symlink():
+            found[agent_id] = path
+    return sorted(found.items())
+
+
+def named_agents(docs: Iterable[Any]) -> list[str]:
+    """The agentIds a session's records name (on a Task result's record or its `toolUseResult`)."""
+    names: dict[str, None] = {}
+    for rec in docs:
+        if isinstance(rec, dict):
+            result = rec.get("toolUseResult")
+            for value in (rec.get("agentId"), result.get("agentId") if isinstance(result, dict) else None):
+                if isinstance(value, str) and value:
+                    names[value] = None
+    return list(names)
+
+
 def _read(docs: Documents, source: str) -> list[Trace]:
     wrapper: dict[str, Any] = {}
-    traces = read_sessions(records(docs, wrapper), source, Session)
+    traces = read_sessions(records(docs, wrapper), source, Session, subagents=Path(source))
     if wrapper and traces:
         traces[0].metadata["file"] = wrapper
     return traces
 
 
-def read_sessions(recs: Iterable[Any], source: str, session_type: type[Session], key_field: str = "sessionId") -> list[Trace]:
+def read_sessions(recs: Iterable[Any], source: str, session_type: type[Session], key_field: str = "sessionId",
+                  subagents: Path | None = None) -> list[Trace]:
     sessions: dict[str, Session] = {}
     loose: list[tuple[int, dict[str, Any]]] = []  # records without a session id (summaries, snapshots)
+    n = -1
     for n, rec in enumerate(recs):
         if not isinstance(rec, dict):
             rec = {"type": "not-an-object", "value": rec}
@@ -289,9 +393,20 @@ def read_sessions(recs: Iterable[Any], source: str, session_type: type[Session],
         if owner is None:
             owner = sessions[""] = session_type("session", source)
         owner.add(n, rec)
+    if subagents is not None and sessions:
+        _read_subagents(subagents, sessions, n + 1)
     for session in sessions.values():
         _finish(session)
     return [s.trace for s in sessions.values()]
+
+
+def _read_subagents(source: Path, sessions: dict[str, Session], start: int) -> None:
+    """Each subagent file beside `source`, read into the session its Task call is in (the first session
+    when none names it)."""
+    named = {agent: s for s in sessions.values() for agent in s.task_of}
+    first = next(iter(sessions.values()))
+    for agent_id, path in subagent_files(source, named):
+        start = named.get(agent_id, first).read_subagent(agent_id, path, start)
 
 
 def _finish(session: Session) -> None:

@@ -12,6 +12,7 @@ import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from agentbook.evals.stats import repeat_stats
 from agentbook.evals.store import Suite
 from agentbook.models import ModelError, ModelRequest, load_model
 from agentbook.models.base import Model
+from agentbook.models.pricing import cost_usd
 from agentbook.models.spec import WRITTEN_SPEC_HINT, written_spec_problem
 
 MAX_STORED_OUTPUT = 2000
@@ -61,6 +63,10 @@ class RunOptions:
     use_cache: bool = True
     concurrency: int = 4
     confinement: Confinement | None = None  # the eval tool's session: its model or scripts in its root
+    # the eval tool's session: what is left of its spend, and where each call's cost goes (its own spend):
+    # the model it calls with the runner's key is the session's, and its calls were counted by nothing
+    max_usd: float | None = None
+    on_spend: Callable[[float], None] | None = None
 
 
 class _Models:
@@ -116,6 +122,7 @@ class _Run:
         self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
         self.cache.open()
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
+        self.spent = 0.0  # USD of this run's model calls (cached answers cost nothing)
         self.js = JsRunner(self.base, suite.root)  # node starts on the first javascript assertion
 
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
@@ -126,8 +133,15 @@ class _Run:
         if hit is not None:
             return str(hit["text"]), True
         async with self.gate:
+            if self.opts.max_usd is not None and self.spent >= self.opts.max_usd:
+                raise FatalError(f"the session's spend limit is reached (${self.spent:.4f} of this run's "
+                                 f"${self.opts.max_usd:.4f}): no more model calls")
             response = await self.models.get(spec).complete(
                 ModelRequest(messages=messages, system=system, max_tokens=self.max_tokens))
+            usd, _estimated = cost_usd(response.model or spec, response.usage)
+            self.spent += usd
+            if self.opts.on_spend is not None:
+                self.opts.on_spend(usd)
         text = response.text()
         self.cache.put(key, spec, {"text": text, "stop_reason": response.stop_reason,
                                    "usage": response.usage.to_json(), "model": response.model})

@@ -109,8 +109,11 @@ async def _dispatch(command: str, suite: Suite, args: dict[str, Any], ctx: ToolC
         return _edit_json(suite.remove_case(case_id))
     if command == "stats":
         return suite_stats(suite)
+    def spend(usd: float) -> None:  # the session adds it to its own spend once the call returns
+        ctx.state["spent_usd"] = float(ctx.state.get("spent_usd", 0.0)) + usd
+
     opts = RunOptions([str(c) for c in args.get("cases") or []], args.get("repeat"), args.get("model"),
-                      confinement=Confinement(ctx.root, ctx.env.get(MODEL_ENV)))
+                      confinement=Confinement(ctx.root, ctx.env.get(MODEL_ENV)), max_usd=ctx.usd_left, on_spend=spend)
     report = await run_suite_async(suite, opts)
     return {"run_id": report["run_id"], "exit_code": exit_code(report), "summary": report["summary"],
             "cases": [{"id": c["id"], "verdict": c["verdict"], "stats": c["stats"],

@@ -262,6 +262,8 @@ class Session:
         # session's (then the next turn ends the session). A tool that stops itself (bash) gets a grace.
         seconds = self.config.limits.tool_seconds + TOOL_GRACE_SECONDS
         session_ends = remaining is not None and remaining < seconds
+        max_usd = self.config.budgets.max_usd
+        self._ctx.usd_left = None if max_usd is None else max(0.0, max_usd - self.cost_usd)
         try:
             async with asyncio.timeout(max(0.0, remaining) if session_ends and remaining is not None else seconds):
                 return await call_tool(tool, args, self._ctx)
@@ -273,6 +275,8 @@ class Session:
                               "(limit 'tool_seconds') and was abandoned", is_error=True)
         except Exception as err:  # noqa: BLE001 - a tool's bug is the agent's error message, not the session's end
             return ToolResult(f"error: tool {tool.name} failed: {type(err).__name__}: {err}", is_error=True)
+        finally:  # the model calls a tool made (the eval tool's runs) are the session's spend
+            self.cost_usd += float(self._ctx.state.pop("spent_usd", 0.0))
 
     def _note_tool(self, call: dict[str, Any], result: ToolResult, start: int) -> None:
         self.tool_calls += 1

@@ -51,6 +51,9 @@ class ToolContext:
     session_id: str = ""
     limits: Limits = field(default_factory=Limits)
     state: dict[str, Any] = field(default_factory=dict)  # what a tool keeps across calls (bash: the disk meter)
+    # what is left of the session's spend when a call starts (None: no limit); a tool that calls a model
+    # (eval run) stops there and adds what it spent to state["spent_usd"], which the session counts as its own
+    usd_left: float | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()

@@ -70,6 +70,10 @@ alike. "mark join off" is the default without its join of such groups that carry
 view (opt-in)" is the default plus `cluster_labels(traced=True)` (cluster.trace_view): failures whose traces carry
 the same marks are at least half as alike as those marks, however their analysts word them; not the default
 because it mixed causes of a held-out set (tests/backtest/test_heldout_claims.py fails with it).
+"reads kept (opt-in)" is the default with features.MEANING_READS_KEPT, CONTENT_CONTRAST and CORE_FIELDS_KEPT on:
+the meaning model reads only what the word weights keep and only lifts the words' cosine, the analysts' words
+describing benign trace content weigh by passing runs' traces, and the corroborated view counts a failure's
+fields as far as its words are kept.
 Targets (issue 14): recall and purity >= 0.8 per cause, causeless kept out >= 0.7, ARI >= 0.8 with
 file-reading analysts and >= 0.6 with templated ones.
 
@@ -90,6 +94,7 @@ from typing import NamedTuple
 
 from loader import load_module
 
+from agentbook.backtest import features
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cluster import TRACE_CALLS, TRACE_ERRORS, Failure, cluster_labels, collect_failures
 from agentbook.backtest.embeddings import Model, embedder, models
@@ -123,6 +128,7 @@ class Measured(NamedTuple):
     join: Quality  # plus the opt-in join of groups written alike that a second encoder says are one (cluster.joined)
     unmarked: Quality  # without the default join of groups written alike that carry one trace mark (cluster.share_mark)
     traced: Quality  # plus the opt-in trace view (cluster.trace_view): failures whose traces carry the same marks bound
+    kept: Quality  # with the opt-in reading of what the weights keep (features.MEANING_READS_KEPT and its companions)
 
 
 def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
@@ -170,7 +176,22 @@ def measure(folder: Path, source: Path) -> Measured:
     unmarked = score(cohorts_of(failures, cluster_labels(failures, join_marks=False)), truth)
     traced = score(cohorts_of(failures, cluster_labels(failures, traced=True)), truth)
     return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other, calls, both, join,
-                    unmarked, traced)
+                    unmarked, traced, score(cohorts_of(failures, reading_kept(failures)), truth))
+
+
+KEPT_FLAGS = ("MEANING_READS_KEPT", "CONTENT_CONTRAST", "CORE_FIELDS_KEPT")
+
+
+def reading_kept(failures: list[Failure]) -> list[int]:
+    """`cluster_labels` with the opt-in reading of what the word weights keep (KEPT_FLAGS on)."""
+    saved = {flag: getattr(features, flag) for flag in KEPT_FLAGS}
+    try:
+        for flag in KEPT_FLAGS:
+            setattr(features, flag, True)
+        return cluster_labels(failures)
+    finally:
+        for flag, value in saved.items():
+            setattr(features, flag, value)
 
 
 # One seed's analysed backtests: row name -> (the analysed backtest folder, the generator's folder with the plant).
@@ -339,10 +360,11 @@ def report(results: dict[str, list[Measured]]) -> None:
     print(f"{'other trace settings':32} " + "   ".join(f"{what:>34}" for what in (
         f"calls ({'off' if TRACE_CALLS else 'on'}) ARI min/med rec pur out", "errors+calls ARI min/med rec pur out",
         "+MiniLM join (opt-in) ARI min/med rec pur out", "mark join off ARI min/med rec pur out",
-        "+trace view (opt-in) ARI min/med rec pur out")))
+        "+trace view (opt-in) ARI min/med rec pur out", "reads kept (opt-in) ARI min/med rec pur out")))
     for name, rows in results.items():
         cells = []
-        for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join, lambda m: m.unmarked, lambda m: m.traced):
+        for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join, lambda m: m.unmarked, lambda m: m.traced,
+                     lambda m: m.kept):
             qs = [pick(m) for m in rows]
             aris, worst = [q.ari for q in qs], [_worst(q) for q in qs]
             out = [q.causeless_kept_out for q in qs if q.causeless_kept_out is not None]

@@ -71,11 +71,12 @@ PAIR_SIMILARITY = 0.6  # two failures alone make a cohort only when this similar
 CORE_SIZE = 2  # a group is a cause only if this many of its members share a core (corroborated view)
 BRIDGE_FIELDS = 0.8  # two groups written differently whose stages and files agree this much (Bhattacharyya) ...
 BRIDGE_STYLE = 0.5  # ... are one cause; written alike (framing profiles' cosine at least this), they are not
-# With meaning (embeddings.py) the plain view blends words and meaning (features.FeatureSpace.similarity):
+# With meaning (embeddings.py) the plain view lifts the words' cosine by the meaning's (features.FeatureSpace.similarity):
 # every pair more alike in meaning than the backtest's typical pair comes nearer than on words alone, so
-# groups are cut closer and a member must be more like the rest of its group.
+# groups are cut closer. With the default blend a member must be more like the rest of its group; with
+# features.MEANING_READS_KEPT (opt-in) meaning only adds to what words give, and a member is tested as on words alone.
 MEANING_DISTANCE = 0.85
-MEANING_MEMBER_SIMILARITY = 0.2
+MEANING_MEMBER_SIMILARITY = 0.2  # the blend's
 WORDS_ONLY = Meaning(False, "words only: meaning turned off")
 NO_CAUSE = -1
 TRACE_ERRORS = False  # read the errors each failure's trace records (traceterms.py)? Opt-in: see ARCHITECTURE.md
@@ -213,9 +214,11 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     cores = _groups(corroborated(space).similarity(), distance or DISTANCE, MEMBER_SIMILARITY, np)
     core_of = {row: n for n, rows in enumerate(cores) for row in rows}
     if model is not None:
-        space.meaning = model.embed(space.meaning_texts(described))  # less clauses describing benign trace content
+        space.meaning = model.embed(space.meaning_texts(described))  # less what the word weights take down
         space.classes = [classes_of(d) for d in described]
-    cut, member = (MEANING_DISTANCE, MEANING_MEMBER_SIMILARITY) if model is not None else (DISTANCE, MEMBER_SIMILARITY)
+    blend = model is not None and not features.MEANING_READS_KEPT
+    cut, member = (MEANING_DISTANCE if model is not None else DISTANCE,
+                   MEANING_MEMBER_SIMILARITY if blend else MEMBER_SIMILARITY)
     raw = [NO_CAUSE] * len(failures)
     kept = []
     sim = space.similarity()

@@ -36,6 +36,13 @@ land together however they are worded, and keep failures that share nothing apar
   (CONTENT_CONTRAST), the same for a word naming what the failure's own trace did, said or returned
   (`content_cells`), where analysts write it where their trace carries it (`written_where_carried`), and
   a clause describing such content is left out of what the meaning model reads (`meaning_text`);
+- opt-in (MEANING_READS_KEPT), the meaning model reads only what the word weights keep: a finding less its
+  clauses describing benign content and its words that framing or a contrast weighs under MUTED_UNDER
+  of their own (`muted_words`, `meaning_text`), and the meaning only lifts the words' cosine, as far
+  as both findings' words are kept (`FeatureSpace.similarity`): an encoder reading the whole finding
+  bound failures by the benign content their analysts described, the harmless error they quoted, or
+  their style (French shorthand, read by an English encoder); and opt-in (CORE_FIELDS_KEPT) the
+  corroborated view counts a failure's fields as far as its words are kept (`corroborated`);
 - words an analyst's writing style puts around every finding weigh nothing: a term counts as far as
   the failures using it agree on those fields beyond chance (`field_agreement`), which a style's
   framing ("Finding: ... Impact: ...", "I traced the run ...", a shorthand's function words) never
@@ -84,9 +91,12 @@ CALL_WEIGHT = 3.0  # a call or argument identifier from the trace (tracecalls.py
 CALL_SUPPORT = 3  # failures that must carry a call term before it is tested at all
 CALL_FDR = 0.05  # false discovery rate (Benjamini-Hochberg) over the call terms' Fisher tests
 QUOTED_CONTRAST = True  # weigh the analysts' words naming a trace's error by passing runs' traces (`quoted_contrast`)
-CONTENT_CONTRAST = False  # ... and those naming what a trace did, said or returned (`content_contrast`)
+CONTENT_CONTRAST = False  # ... and those naming what a trace did, said or returned (`content_cells`)? Opt-in
 CONTENT_COMMON = 0.8  # a word this share of passing runs' traces carry is the system's vocabulary, not an observation
 MEANING_WEIGHT = 0.5  # the meaning's cosine against the words' in the plain view (the corroborated one is words)
+MEANING_READS_KEPT = False  # meaning reads only what the weights keep, and only adds (`FeatureSpace.similarity`)? Opt-in
+MUTED_UNDER = 0.5  # a word framing or a contrast weighs under this share of its own is not read for meaning
+CORE_FIELDS_KEPT = False  # in the corroborated view a failure's fields count as far as its words are kept (`corroborated`)
 FRAMING_MIN_DF = 3  # a term is tested for framing only when this many failures use it
 FRAMING_FULL = 0.3  # field agreement (kappa) among a term's failures from which it counts in full
 FRAMING_STYLE = 0.1  # a term weighed under this by field agreement is framing: it says how, not what
@@ -209,27 +219,44 @@ class FeatureSpace:
     meaning: np.ndarray | None = None  # one unit-length embedding per failure (embeddings.py), if any
     classes: list[frozenset[str]] | None = None  # each failure's error classes, where meaning is used
     unbound: Unbound | None = None  # the analysts' words passing runs' traces record as often (`quoted_contrast`)
+    muted: list[frozenset[str]] | None = None  # per failure, its words weighed under MUTED_UNDER (`muted_words`)
 
     def similarity(self) -> np.ndarray:
-        """The cosine of the word vectors, blended MEANING_WEIGHT to the meaning's (above the typical pair's)
-        when there is one; a failure's meaning counts as far as its words are not what passing runs'
-        traces record as often (`Unbound.kept`): a harmless error quoted means the same in every failure."""
+        """The cosine of the word vectors, with MEANING_READS_KEPT (opt-in) lifted by the meaning's (above the
+        typical pair's) where the meaning says more: per pair, MEANING_WEIGHT of what the meaning's cosine exceeds the words', as far as both
+        findings' words are not what passing runs' traces record as often (`Unbound.kept`), and nothing for
+        a finding the meaning model reads nothing of (`meaning_text`: every word framing or a contrast weighs
+        down).
+
+        The meaning share joins wordings that share no word ("timed out" / "deadline exceeded"); it never
+        pulls apart what the words bind, since what an encoder reads as unlike may be a language it does
+        not know (one cause's English notes and French shorthand, whose identifiers the words match) or
+        framing. With MEANING_READS_KEPT off (the default: see docs/ARCHITECTURE.md), a plain blend, the
+        meaning scaled by both findings' kept shares: a finding whose words bind nothing (a harmless error
+        quoted) comes out half as similar to everything, its own cause too."""
+        import numpy as np
+
         words = self.matrix @ self.matrix.T  # rows are unit length: the cosine
         if self.meaning is None:
             return words
         meaning = above_typical(self.meaning @ self.meaning.T)
         if self.classes is not None:
             meaning = meaning * ~class_conflicts(self.classes)
-        if self.unbound is not None:
-            kept = self.unbound.kept
-            meaning = meaning * kept[:, None] * kept[None, :]
-            meaning[range(len(kept)), range(len(kept))] = 1.0
-        return (1 - MEANING_WEIGHT) * words + MEANING_WEIGHT * meaning
+        kept = self.unbound.kept if self.unbound is not None else np.ones(len(words))
+        if not MEANING_READS_KEPT:
+            meaning = meaning * np.outer(kept, kept)
+            np.fill_diagonal(meaning, 1.0)
+            return (1 - MEANING_WEIGHT) * words + MEANING_WEIGHT * meaning
+        read = kept * (np.linalg.norm(self.meaning, axis=1) > 0)
+        out = words + MEANING_WEIGHT * np.outer(read, read) * np.maximum(meaning - words, 0.0)
+        np.fill_diagonal(out, 1.0)
+        return out
 
     def meaning_texts(self, described: Sequence[Described]) -> list[str]:
         """What the meaning model reads of each failure (`meaning_text`), in this space's order."""
         u = self.unbound
-        return [meaning_text(d.text, u.described[i] if u is not None and u.described is not None else frozenset())
+        return [meaning_text(d.text, u.described[i] if u is not None and u.described is not None else frozenset(),
+                             self.muted[i] if self.muted is not None and MEANING_READS_KEPT else frozenset())
                 for i, d in enumerate(described)]
 
     def reordered(self, rows: Sequence[int]) -> FeatureSpace:
@@ -237,7 +264,8 @@ class FeatureSpace:
         meaning = None if self.meaning is None else self.meaning[list(rows)]
         classes = None if self.classes is None else [self.classes[r] for r in rows]
         unbound = None if self.unbound is None else self.unbound.reordered(rows)
-        return FeatureSpace(self.matrix[list(rows)], self.terms, meaning, classes, unbound)
+        muted = None if self.muted is None else [self.muted[r] for r in rows]
+        return FeatureSpace(self.matrix[list(rows)], self.terms, meaning, classes, unbound, muted)
 
 
 @dataclass
@@ -265,19 +293,29 @@ _CLAUSE = re.compile(r"[^.;!?()\n]+")  # a sentence or a parenthesised aside
 DESCRIBED_WORDS = 2  # a clause naming this many words of benign trace content is a description of it
 
 
-def meaning_text(text: str, described: frozenset[str]) -> str:
+def meaning_text(text: str, described: frozenset[str], muted: frozenset[str] = frozenset()) -> str:
     """What the meaning model reads of a finding: its clauses (sentences, parenthesised asides) less those
     that name DESCRIBED_WORDS or more of `described`, the words `content_cells` found it writes of
-    benign content its trace carries (a cache that answered, a default applied). Such a clause means
-    the same in every failure that has it, so two causeless failures describing it read alike; the
-    words' own weight is already taken down in the word vectors."""
-    if not described:
+    benign content its trace carries (a cache that answered, a default applied), and less its `muted`
+    words (`muted_words`: framing, a harmless error quoted, benign content named in passing); "" where
+    no word but stop words is left (with no muted words, the whole finding where every clause went). Such a clause or word means the same in every failure that has it,
+    so two causeless failures describing it, or two failures of one style, read alike to the encoder;
+    the word vectors already weigh them down."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    if not described and not muted:
         return text
     out = text
     for clause in reversed(list(_CLAUSE.finditer(text))):  # from the end: earlier spans stay put
         if len({w for w in _WORD.findall(normalise_error(clause.group())) if w in described}) >= DESCRIBED_WORDS:
             out = out[:clause.start()] + out[clause.end():]
-    return out.strip() if out.strip(" .;!?()\n") else text
+    if not muted:  # the clauses alone (MEANING_READS_KEPT off): the whole finding where every clause went
+        return out.strip() if out.strip(" .;!?()\n") else text
+    for word in reversed(list(_WORD.finditer(out))):
+        if word.group().lower() in muted:
+            out = out[:word.start()] + out[word.end():]
+    left = [w for w in _WORD.findall(out.lower()) if w not in ENGLISH_STOP_WORDS]
+    return " ".join(out.split()) if left else ""
 
 
 def class_conflicts(classes: Sequence[frozenset[str]]) -> np.ndarray:
@@ -383,8 +421,10 @@ def build_features(items: Sequence[Described], *, framing: bool = True,
     block, terms = _block(items)
     fields = np.array([t.startswith(("stage_", "file_", "tool_")) for t in terms], dtype=bool)
     weights = np.array([_weight(t, f) for t, f in zip(terms, fields, strict=True)])
+    agreement = np.ones(len(terms))
     if framing and terms:
-        weights = weights * np.where(fields, 1.0, field_agreement(block > 0, items))
+        agreement = np.where(fields, 1.0, field_agreement(block > 0, items))
+        weights = weights * agreement
     if passing is not None and terms:
         weights = weights * passing_contrast(block > 0, terms, passing)
     unbound = None
@@ -402,7 +442,21 @@ def build_features(items: Sequence[Described], *, framing: bool = True,
         unbound = _unbound(block, terms, contrast, seen, passed, cells)
         weights = weights * contrast
     matrix = block * weights * already_written(block > 0, terms) * cells if terms else block
-    return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms, unbound=unbound)
+    return FeatureSpace(matrix=np.asarray(normalize(matrix)), terms=terms, unbound=unbound,
+                        muted=muted_words(block, terms, agreement * contrast * cells))
+
+
+def muted_words(block: Any, terms: Sequence[str], survives: Any) -> list[frozenset[str]]:
+    """Per failure, its analyst's words (single words; not fields, classes or trace terms) that `survives`
+    (per term or per failure and term: field agreement, `quoted_contrast`, `content_cells`) keeps under
+    MUTED_UNDER of: what the meaning model does not read of it (`meaning_text`)."""
+    np = need("numpy", "clustering")
+    if not terms:
+        return [frozenset() for _ in range(block.shape[0])]
+    word = np.array([" " not in t and not t.startswith(("trace:", "stage_", "file_", "tool_", "errclass_"))
+                     for t in terms], dtype=bool)
+    low = (block > 0) & word[None, :] & (np.broadcast_to(survives, block.shape) < MUTED_UNDER)
+    return [frozenset(terms[j] for j in np.flatnonzero(row)) for row in low]
 
 
 _PARTS = re.compile(r"[_./-]+")
@@ -723,11 +777,20 @@ def field_agreement(present: Any, items: Sequence[Described]) -> Any:
 
 def corroborated(space: FeatureSpace) -> FeatureSpace:
     """The space with each failure's terms weighted by how far other evidence backs them (see module
-    doc). A failure whose every term is unbacked becomes a zero row: it resembles nothing."""
+    doc). A failure whose every term is unbacked becomes a zero row: it resembles nothing. A failure's
+    fields (stage, file, tool) count here as far as its analyst's words are kept (`Unbound.kept`): the
+    analysts of causeless failures that quote only a harmless error, their words weighed to nothing,
+    still name a stage and a file, and a generic file (the agent loop) made them a core of their own
+    (dev_ledger.py seed 32 quoting, harmless error alone: 6 of 19 causeless failures in two cohorts);
+    a cause's failure whose analyst quoted only that error still joins its cause in the plain view,
+    by its fields and its trace's marks."""
     np = need("numpy", "clustering")
     from sklearn.preprocessing import normalize
 
     base = space.matrix
+    if CORE_FIELDS_KEPT and space.unbound is not None and space.terms:
+        fields = np.array([t.startswith(("stage_", "file_", "tool_")) for t in space.terms], dtype=bool)
+        base = base * np.where(fields[None, :], space.unbound.kept[:, None], 1.0)
     present = base > 0
     weighted = base
     for _ in range(CORROBORATION_ROUNDS):

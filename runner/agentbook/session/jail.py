@@ -68,6 +68,10 @@ TIOCSTI, TIOCLINUX = 0x5412, 0x541C
 MODE_ARGS = (("chmod", 1), ("fchmod", 1), ("fchmodat", 2), ("fchmodat2", 2), ("open", 2), ("openat", 3),
              ("creat", 1), ("mknod", 1), ("mknodat", 2))
 RLIMIT_FAILED = 125  # the exit code when the shell could not set the limits (nothing else ran)
+# A read-only bind only this jail makes (of /dev/null, in the jail's own /dev): `inside()` reads it from
+# the kernel's mount table, which no file in a repository and no environment variable can write, and
+# where only root of the host could mount.
+JAIL_MARK = "/dev/agentbook-jail"
 
 
 class JailUnavailable(Exception):
@@ -223,7 +227,8 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
             cmd += ["--tmpfs", path, "--remount-ro", path]
         elif os.path.exists(path):
             cmd += ["--ro-bind", "/dev/null", path]
-    cmd += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+    cmd += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
+            "--ro-bind", "/dev/null", JAIL_MARK, "--remount-ro", "/dev",  # the mark: see inside()
             "--size", str(limits.tmp), "--tmpfs", "/tmp"]
     for path in host_ro or []:
         _check_shown(path)
@@ -526,3 +531,24 @@ def problem() -> str | None:
 
 def works() -> bool:
     return problem() is None
+
+
+# -- is this process itself in the jail ------------------------------------------------------------------
+
+def inside() -> str | None:
+    """Why this process is NOT inside agentbook's jail (None when it is), from what the kernel says of it.
+
+    All of: the jail's mark is a read-only mount at JAIL_MARK in this process's mount table (a host has
+    none: only root of the host could mount there, and a repository's files or an environment variable
+    cannot make a mount), no capabilities, no_new_privs, and a seccomp filter. A caller that runs code
+    unjailed on this answer (a nested jail being impossible in the jail) does so only where the code could
+    already run anything: the jail's own limits, filter and namespaces hold it."""
+    mounts = _read(Path("/proc/self/mountinfo")).splitlines()
+    marked = any(len(f) > 5 and f[4] == JAIL_MARK and "ro" in f[5].split(",") for f in (m.split() for m in mounts))
+    if not marked:
+        return f"no sandbox mark mounted at {JAIL_MARK}"
+    status = dict(line.split(":", 1) for line in _read(Path("/proc/self/status")).splitlines() if ":" in line)
+    seen = {key: status.get(key, "").strip() for key in ("CapEff", "NoNewPrivs", "Seccomp")}
+    if seen["CapEff"].strip("0") or seen["CapEff"] == "" or seen["NoNewPrivs"] != "1" or seen["Seccomp"] != "2":
+        return "a sandbox mark, but not the sandbox's confinement (" + ", ".join(f"{k} {v or '?'}" for k, v in seen.items()) + ")"
+    return None

@@ -203,8 +203,9 @@ def ulimit_line(limits: Limits) -> str:
 
 
 def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int, installs: bool = True,
-               host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None) -> list[str]:
-    """bubblewrap's part of the argv, up to and including `--`."""
+               host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None,
+               options: list[str] | None = None) -> list[str]:
+    """bubblewrap's part of the argv, up to and including `--`; `options` go last before it."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise JailUnavailable("bubblewrap (bwrap) is not installed")
@@ -241,6 +242,7 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
         if not os.path.islink(path):
             cmd += ["--ro-bind", path, path]
     cmd += gitview.cover(root)  # after the root's bind: the git folder is seen through a sanitized view
+    cmd += options or []
     cmd += ["--chdir", str(root), "--seccomp", str(seccomp_fd), "--"]
     return cmd
 
@@ -257,13 +259,15 @@ _counter = itertools.count()
 
 def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[str] | None = None,
             read_only: list[str] | None = None, installs: bool = True, cgroup: bool = True,
-            host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None) -> Call:
+            host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None,
+            options: list[str] | None = None) -> Call:
     """A jailed call of `shell` (a bash command line) or `argv` (run as is) in `root`.
 
     `installs=False` leaves this Python and agentbook out (a shell-only jail); `cgroup=False` skips the
     pids cgroup (for a caller that starts bubblewrap as another user); `host_ro` are host paths the
     caller chose to show read-only (the relay's socket folder); `ro_at` are (host path, jail path) pairs
-    shown read-only at another path (the warm worker's folder at `agentbook.warm.JAIL_DIR`)."""
+    shown read-only at another path (the warm worker's folder at `agentbook.warm.JAIL_DIR`); `options` are
+    more of bubblewrap's (a gate's separation library, `agentbook.session.gatesep`)."""
     program = seccomp_program()
     if shell is not None:
         inner = ["/bin/bash", "-c", ulimit_line(limits) + "\n" + shell]
@@ -275,7 +279,7 @@ def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[
     finally:
         os.close(write_fd)
     try:
-        cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs, host_ro, ro_at) + inner
+        cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs, host_ro, ro_at, options) + inner
         group = _new_cgroup(limits) if cgroup else None
     except BaseException:
         os.close(read_fd)

@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
 from agentbook.evals.index import Loader
+from agentbook.fsutil import max_bytes, open_regular
 
 
 @dataclass
@@ -40,8 +41,14 @@ def read_ref(ref: str, base: Path, root: Path | None = None) -> tuple[Path, str]
     path = Path(ref.removeprefix("file://"))
     path = path if path.is_absolute() else base / path
     confine.check_ref(path, root if root is not None else confine.data_root(base), "referenced file")
+    # one descriptor, a regular file, bounded: a fifo the agent made in the root blocked the `eval` tool's
+    # thread (in the runner's process) for ever, and a file of 1 GiB was read whole
     try:
-        return path, path.read_text(encoding="utf-8")
+        with open_regular(path) as fh:
+            raw = fh.read(max_bytes() + 1)
+        if len(raw) > max_bytes():
+            raise FatalError(f"{ref} is more than the limit of {max_bytes():,} bytes", location=str(path))
+        return path, raw.decode("utf-8")
     except OSError as err:
         raise FatalError(f"cannot read {ref}: {err.strerror or err}", location=str(path)) from None
 

@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
+from agentbook.evals import refs
 from agentbook.evals.index import Loader
 
 
@@ -39,7 +40,7 @@ def read_ref(ref: str, base: Path, root: Path | None = None) -> tuple[Path, str]
     `root` (default `confine.data_root(base)`), so a suite cannot read `/etc` or `../../secrets`."""
     path = Path(ref.removeprefix("file://"))
     path = path if path.is_absolute() else base / path
-    confine.check_ref(path, root if root is not None else confine.data_root(base), "referenced file")
+    refs.check(ref, path, root if root is not None else confine.data_root(base), "referenced file", base)
     try:
         return path, path.read_text(encoding="utf-8")
     except OSError as err:

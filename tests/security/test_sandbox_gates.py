@@ -47,10 +47,10 @@ def test_an_unconfined_gate_says_so(tmp_path: Path) -> None:
     assert gate.exit_code == 0 and "ran without a sandbox (--sandbox none-i-accept-the-risk)" in gate.output
 
 
-# Not confined, recorded as such (docs/SECURITY.md, "What is not confined"): every process of a gate's jail
-# has the same user and, with no Yama on the host, may open another's /proc/<pid>/mem for writing,
-# bubblewrap's init (pid 1, whose exit status is the gate's) included. Sealing them the way Claude Code is
-# sealed (an execute-only loader) stops the linker reading the loader, so a gate could not build C code.
+# Code a gate runs (the agent's tests) once chose the gate's exit status: every process of the jail is the same
+# user and, with no Yama on the host, may open another's /proc/<pid>/mem for writing, bubblewrap's init (pid 1,
+# whose exit status is the gate's) included. Each program the gate's shell runs is now in a Landlock domain of
+# its own (agentbook.session.gatesep); more attacks in test_sandbox_gate_verdict.py.
 PATCH_PID_1 = """import os
 fields = open("/proc/1/syscall").read().split()
 with open("/proc/1/mem", "r+b", buffering=0) as mem:
@@ -59,19 +59,11 @@ with open("/proc/1/mem", "r+b", buffering=0) as mem:
 """
 
 
-def _yama_scope() -> str:
-    try:
-        return Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip()
-    except OSError:
-        return "0"  # no Yama: same-user processes may open each other's memory
-
-
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="the patch is x86-64 code")
-@pytest.mark.skipif(_yama_scope() != "0", reason="Yama keeps a process out of its non-descendants' memory here")
-@pytest.mark.xfail(strict=True, reason="known: code a gate runs can choose the gate's exit status through /proc")
 def test_code_a_gate_runs_cannot_choose_its_exit_status(tmp_path: Path) -> None:
     root = make_root(tmp_path)
     (root / "agent_code.py").write_text(PATCH_PID_1)
     gate = run_gate("python3 agent_code.py\necho the protected check fails\nexit 3", root, protected=[])
     assert "the protected check fails" in gate.output
+    assert "PermissionError" in gate.output
     assert gate.exit_code == 3

@@ -45,8 +45,8 @@ WORKSHOP_ROWS = [
     "case-b490476b            -          373B  icontains,javascript,llm-rubric +2 inherited ",
     "case-aa860641            -          573B  llm-rubric,javascript +2 inherited ",
     "case-6c0ae40c            -          322B  llm-rubric,llm-rubric +2 inherited ",
-    "every case also runs the 2 assertions of defaultTest in promptfooconfig.yaml (not-contains, javascript): "
-    "counted as +2 inherited",
+    ("every case also runs the 2 assertions of defaultTest in promptfooconfig.yaml (not-contains, javascript): "
+    "counted as +2 inherited"),
     "4 of 4 cases (single layout)",
 ]
 
@@ -83,8 +83,8 @@ def test_default_test_assertions_are_counted_on_every_case(run_cli: Callable[...
         "    # Check if the output mentions the topic",
         "    - type: icontains",
         "      value: banana",
-        "# inherited from defaultTest in promptfooconfig.yaml (not part of the case; promptfoo runs these "
-        "assertions before the case's own, and the case's vars and options win over these):",
+        ("# inherited from defaultTest in promptfooconfig.yaml (not part of the case; promptfoo runs these "
+        "assertions before the case's own, and the case's vars and options win over these):"),
         "#   assert:",
         "#   - type: not-contains",
         "#     value: AI language model",
@@ -110,8 +110,8 @@ def test_default_test_from_a_file_merges_vars_and_options_as_promptfoo_does(run_
     assert rows == [
         "own-topic                -           92B  icontains +1 inherited       ",
         "no-asserts               -           36B  +1 inherited                 ",
-        "every case also runs the 1 assertion of defaultTest: file://defaults.yaml (from suite.yaml) (not-icontains): "
-        "counted as +1 inherited",
+        ("every case also runs the 1 assertion of defaultTest: file://defaults.yaml (from suite.yaml) (not-icontains): "
+        "counted as +1 inherited"),
         "2 of 2 cases (single layout)",
     ]
     shown = json.loads(run_cli("eval", "show", suite, "own-topic", "--json").out)
@@ -135,15 +135,15 @@ def test_a_csv_suite_is_labelled_as_such_and_counts_its_expected_columns(run_cli
     rows = run_cli("eval", "list", suite).out.splitlines()
     assert len(rows) == 12 and rows[0].startswith("case-") and rows[0].endswith("B  llm-rubric +2 inherited      ")
     assert rows[-2:] == [
-        "every case also runs the 2 assertions of defaultTest in csv.yaml (llm-rubric, javascript): "
-        "counted as +2 inherited",
+        ("every case also runs the 2 assertions of defaultTest in csv.yaml (llm-rubric, javascript): "
+        "counted as +2 inherited"),
         "10 of 10 cases (CSV layout: one case per row of tests.csv)",
     ]
     assert json.loads(run_cli("eval", "list", suite, "--json").out)["layout"] == "csv"
     stats = run_cli("eval", "stats", suite).out.splitlines()
     assert stats[:2] == [
-        "10 cases, 1862 bytes in case text (CSV layout: one case per row of tests.csv; read only: the rows are "
-        "edited in the CSV)",
+        ("10 cases, 1862 bytes in case text (CSV layout: one case per row of tests.csv; read only: the rows are "
+        "edited in the CSV)"),
         "asserts: llm-rubric 20 (10 from defaultTest), javascript 10 (10 from defaultTest)",
     ]
 

@@ -32,8 +32,7 @@ from agentbook.backtest.evidence import check_location
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.errors import FatalError
 from agentbook.fence import fence_tag, fenced
-from agentbook.fsutil import atomic_write_text
-from agentbook.session.tools.files import NotRegular, open_regular
+from agentbook.fsutil import NotRegular, atomic_write_text, open_regular
 
 TOP_FIXES = 5
 MEMBERS_MAX = 500  # a ticket stays far under the runner's 256 KiB cap

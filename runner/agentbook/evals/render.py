@@ -21,6 +21,7 @@ from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
 from agentbook.evals import refs
 from agentbook.evals.index import Loader
+from agentbook.fsutil import max_bytes, open_regular
 
 
 @dataclass
@@ -41,8 +42,14 @@ def read_ref(ref: str, base: Path, root: Path | None = None) -> tuple[Path, str]
     path = Path(ref.removeprefix("file://"))
     path = path if path.is_absolute() else base / path
     refs.check(ref, path, root if root is not None else confine.data_root(base), "referenced file", base)
+    # one descriptor, a regular file, bounded: a fifo the agent made in the root blocked the `eval` tool's
+    # thread (in the runner's process) for ever, and a file of 1 GiB was read whole
     try:
-        return path, path.read_text(encoding="utf-8")
+        with open_regular(path) as fh:
+            raw = fh.read(max_bytes() + 1)
+        if len(raw) > max_bytes():
+            raise FatalError(f"{ref} is more than the limit of {max_bytes():,} bytes", location=str(path))
+        return path, raw.decode("utf-8")
     except OSError as err:
         raise FatalError(f"cannot read {ref}: {err.strerror or err}", location=str(path)) from None
 

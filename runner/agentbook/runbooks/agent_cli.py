@@ -34,7 +34,7 @@ from typing import Any
 
 from agentbook.confine import MODEL_ENV
 from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_bytes, atomic_write_text
+from agentbook.fsutil import atomic_write_bytes, atomic_write_text, open_regular
 from agentbook.models import relay_forward
 from agentbook.models.base import Usage
 from agentbook.models.relay import Relay, RelayLimits
@@ -44,7 +44,6 @@ from agentbook.runbooks.engines import EngineContext
 from agentbook.session import jail
 from agentbook.session.limits import GIB, Limits
 from agentbook.session.sandbox import clean_env, protected_binds
-from agentbook.session.tools.files import open_regular
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
 from agentbook.session.watchdog import DiskMeter, Watchdog

@@ -34,7 +34,7 @@ import yaml
 
 from agentbook.catalog.frontmatter import parse_front_matter
 from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_text
+from agentbook.fsutil import atomic_write_text, open_regular
 from agentbook.models.relay import wire_model
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.runbooks.agent_cli import (
@@ -46,7 +46,6 @@ from agentbook.runbooks.agent_cli import (
     seal_loader,
 )
 from agentbook.runbooks.engines import AgentSession, EngineContext
-from agentbook.session.tools.files import open_regular
 
 BINARY_ENV = "AGENTBOOK_CLAUDE"  # the `claude` to run; default: the one on PATH
 TOOLS = {"read": "Read", "write": "Write", "edit": "Edit", "glob": "Glob", "grep": "Grep", "bash": "Bash",

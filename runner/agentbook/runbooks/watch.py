@@ -30,7 +30,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from agentbook.errors import EXIT_INTERRUPTED, FatalError
-from agentbook.fsutil import atomic_write_json, exclusive_lock
+from agentbook.fsutil import atomic_write_json, exclusive_lock, open_regular
 from agentbook.gitops.branches import slug
 from agentbook.outcome import EXIT_CODES, OutcomeKind
 from agentbook.runbooks.record import RUNNING, new_run_id, now_iso, pid_alive
@@ -275,7 +275,9 @@ def _regular(path: Path) -> bool:
 
 def _sha(path: Path) -> str:
     try:
-        with path.open("rb") as f:  # in chunks: a ticket is whatever someone dropped in the folder
+        # in chunks, never through a link nor from a fifo (which blocked the watcher): a ticket is whatever
+        # someone dropped in the folder, and may have been swapped since it was seen
+        with open_regular(path, follow=False) as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
         return ""

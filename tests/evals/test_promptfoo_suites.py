@@ -15,6 +15,7 @@ PROVENANCE.md) and copied into a git repository in tmp_path; a test skips when t
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -231,3 +232,20 @@ def test_paths_out_of_the_repository_or_into_git_are_refused_at_their_line(run_c
     assert report["cases"][0]["attempts"][0]["reason"] == (
         f"{suite}:6: referenced file file://../.git/config is git's own data (it may hold the checkout's credentials) "
         "(agentbook reads only files inside the repository, never .git: reference a file of the repository instead)")
+
+
+def test_a_refused_reference_in_a_case_file_is_found_there_past_a_fifo(run_cli: Callable[..., Any],
+                                                                       git_repo: Path) -> None:
+    evals = git_repo / "evals"
+    (evals / "cases").mkdir(parents=True)
+    suite = evals / "suite.yaml"
+    suite.write_text("prompts: ['{{q}}']\nproviders: [echo]\ntests: file://cases/*.yaml\n")
+    (evals / "cases" / "b.yaml").write_text("id: b\nvars:\n  q: file:///etc/hostname\n")
+    os.mkfifo(evals / "aa.json")  # read by the search for the reference's line, it would block it for ever
+    script = git_repo / "echo.script.yaml"
+    script.write_text("version: 1\nmodel: scripted-echo\ndefault:\n  turns: [{text: ok}]\n")
+    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json").out)
+    assert report["cases"][0]["attempts"][0]["reason"] == (
+        f"{evals / 'cases' / 'b.yaml'}:3: referenced file file:///etc/hostname is outside the repository {git_repo} "
+        "(make it relative to the suite's folder and keep the file inside the repository; agentbook reads only "
+        "files inside the repository, never .git)")

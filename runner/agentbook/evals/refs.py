@@ -13,6 +13,7 @@ from pathlib import Path
 
 from agentbook import confine
 from agentbook.errors import FatalError
+from agentbook.fsutil import max_bytes, open_regular
 
 SEARCHED = (".yaml", ".yml", ".json", ".csv")  # files a reference can be written in
 MAX_SEARCHED = 2000  # files read to find where a refused reference is written (an error path only)
@@ -74,9 +75,10 @@ def locate(suite: Path, ref: str) -> str | None:
     if suite.is_dir():
         suite = next((suite / n for n in SUITE_NAMES if (suite / n).is_file()), suite)
     for file in _candidates(suite):
-        try:
-            data = file.read_bytes()
-        except OSError:
+        try:  # repository files are anyone's: never a link, a fifo or a device, never more than the limit
+            with open_regular(file, follow=False) as fh:
+                data = fh.read(max_bytes())
+        except OSError:  # NotRegular is one
             continue
         at = data.find(ref.encode("utf-8"))
         if at >= 0:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentbook.session import gatesep, jail
+from agentbook.session import clib, gatesep, jail
 from agentbook.session.limits import Limits
 
 
@@ -47,7 +47,7 @@ def main() -> None:
     if jail.problem() is not None:
         raise SystemExit(f"no sandbox here: {jail.problem()}")
     start = time.perf_counter()
-    library, why = gatesep.build()
+    library, why = clib.build("gatesep")
     build = time.perf_counter() - start
     if library is None or gatesep.separation().library is None:
         raise SystemExit(f"no separation here: {why or gatesep.separation().note}")

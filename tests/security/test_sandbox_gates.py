@@ -3,7 +3,9 @@ the same jail, under the run's limits, and say so when the user chose to run the
 
 from __future__ import annotations
 
+import json
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sandbox_kit import SECRETS, Sentinels, make_root, needs_jail, no_secret
 
 from agentbook.runbooks.gates import run_gate
+from agentbook.session import gatesep
 from agentbook.session.limits import MIB, Limits
 
 pytestmark = needs_jail
@@ -67,3 +70,17 @@ def test_code_a_gate_runs_cannot_choose_its_exit_status(tmp_path: Path) -> None:
     assert "the protected check fails" in gate.output
     assert "PermissionError" in gate.output
     assert gate.exit_code == 3
+
+
+@pytest.mark.skipif(gatesep.yama_scope() != 0, reason="Yama separates a gate's programs here without the library")
+def test_a_gate_that_cannot_be_separated_says_so(tmp_path: Path) -> None:
+    """Without a C compiler (here: none on PATH) the library cannot be built; with no Yama either, the gate
+    runs and its output says its code could have chosen its result, and why."""
+    root = make_root(tmp_path)
+    code = ("import json, sys; from pathlib import Path; from agentbook.runbooks.gates import run_gate; "
+            "g = run_gate('echo checked', Path(sys.argv[1]), protected=[]); print(json.dumps([g.exit_code, g.output]))")
+    done = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=120,
+                          check=False, env={"PATH": str(tmp_path / "no-bin")})
+    exit_code, output = json.loads(done.stdout)
+    assert exit_code == 0 and output.startswith("checked\n")
+    assert "the code this check ran could have chosen its result: there is no C compiler" in output

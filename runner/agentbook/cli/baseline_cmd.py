@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from agentbook.cli.output import emit_json, json_option
+from agentbook.cli.suitearg import suite_arg
 from agentbook.errors import EXIT_FINDINGS, EXIT_OK
 
-suite_arg = click.argument("suite", type=click.Path(path_type=Path))
 model_opt = click.option("--model", help="Model spec for the run (default: the suite's provider).")
 grader_opt = click.option("--grader", help="Model spec for llm-rubric checks (default: the suite's "
                           "defaultTest.options.provider, else --model); check uses the baseline's unless given.")

@@ -11,10 +11,13 @@ import click
 
 from agentbook import confine
 from agentbook.cli.output import DEFAULT_BUDGET, bounded, emit_json, json_option
+from agentbook.cli.suitearg import suite_arg
 from agentbook.console import echo
 from agentbook.errors import FatalError, UsageError
 from agentbook.evals import runs as runstore
 from agentbook.evals.cases import EditResult
+from agentbook.evals.defaults import inherited
+from agentbook.evals.defaults import source as default_source
 from agentbook.evals.fieldpath import format_path, get_path, parse_path, parse_value
 from agentbook.evals.listing import LIST_LIMIT, list_output
 from agentbook.evals.store import Suite, open_suite
@@ -26,8 +29,6 @@ from agentbook.evals.views import (
     truncate_leaves,
 )
 from agentbook.evals.yamlio import load_all_rt
-
-suite_arg = click.argument("suite", type=click.Path(path_type=Path))
 
 
 @click.group("eval")
@@ -78,8 +79,13 @@ def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None,
         raise UsageError("--range needs --field", hint="e.g. --field vars.logs --range 0:2000")
     value = s.get_case(case_id)
     shown, cuts = (value, []) if full else truncate_leaves(value, FIELD_BUDGET)
+    default = s.default_test()
+    taken = inherited(default, value)
+    taken_shown, _ = (taken, []) if full else truncate_leaves(taken, FIELD_BUDGET)
+    source = default_source(s.config(), s.path) if taken else None
     if as_json:
-        emit_json({"id": case_id, "suite": str(s.path), "case": shown, "truncated": [c.to_json() for c in cuts]})
+        emit_json({"id": case_id, "suite": str(s.path), "case": shown, "truncated": [c.to_json() for c in cuts],
+                   "inherited": taken_shown, "inherited_from": source})
         return
     # the case as written (comments and all) when it fits; otherwise the cut view with pointers
     text = s.case_text(case_id) if full or not cuts else render_case(shown)
@@ -87,6 +93,19 @@ def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None,
         text = _cut_at_a_field(render_case(shown), CASE_BUDGET)
     click.echo(f"# case {case_id} in {s.path}")
     click.echo(text.rstrip("\n"))
+    if taken:
+        click.echo(_inherited_view(taken_shown, str(source), full))
+
+
+def _inherited_view(taken: dict[str, Any], source: str, full: bool) -> str:
+    """What the case takes from defaultTest, as YAML comments under the case: read with it, never
+    mistaken for it (--field and --set address the case's own fields)."""
+    body = render_case(taken).rstrip("\n")
+    if not full:
+        body = bounded(body, DEFAULT_BUDGET, "--full or --json shows it all")
+    head = (f"# inherited from {source} (not part of the case; promptfoo runs these assertions before the "
+            "case's own, and the case's vars and options win over these):")
+    return "\n".join([head, *(f"#   {line}" for line in body.splitlines())])
 
 
 CASE_BUDGET = 2 * DEFAULT_BUDGET  # characters of a case view
@@ -302,9 +321,17 @@ def stats_cmd(suite: Path, as_json: bool) -> None:
     if as_json:
         emit_json(stats)
         return
-    click.echo(f"{stats['cases']} cases, {stats['bytes']} bytes in case text ({stats['layout']} layout; "
+    click.echo(f"{stats['cases']} cases, {stats['bytes']} bytes in case text ({stats['layout_words']}; "
                f"{stats['edit_path']})")
-    click.echo("asserts: " + (", ".join(f"{k} {v}" for k, v in stats["asserts"].items()) or "none"))
+    inherited = stats["asserts_inherited"]
+    click.echo("asserts: " + (", ".join(f"{k} {v}" + (f" ({inherited[k]} from defaultTest)" if k in inherited else "")
+                                        for k, v in stats["asserts"].items()) or "none"))
+    default = stats["default_test"]
+    if default:
+        n = len(default["asserts"])
+        parts = [f"{n} assertion{'s' if n != 1 else ''} ({', '.join(default['asserts'])})" if n else "no assertions"]
+        parts += [f"{what} {', '.join(default[what])}" for what in ("vars", "options", "other") if default[what]]
+        click.echo(f"every case inherits from {default['source']}: {'; '.join(parts)}")
     if stats["assigned_ids"]:
         click.echo(f"{stats['assigned_ids']} cases have no id in the file (ids are derived from content)")
     click.echo("largest: " + ", ".join(f"{c['id']} ({c['size']}B)" for c in stats["largest"]))

@@ -148,7 +148,10 @@ def read_cases(path: Path) -> list[tuple[str, int, dict[str, Any]]]:
 
 
 def row_of(case_id: str, path: Path, line: int) -> FatalError:
-    """The refusal of a change to a CSV case."""
-    return FatalError(f"case {case_id} is the row at line {line} of {path.name}: agentbook reads CSV cases "
-                      "but does not write them", location=f"{path}:{line}",
-                      hint="edit that row of the CSV, or move the cases to YAML files (promptfoo reads both)")
+    """The refusal of a change to a CSV case: why, and what to do instead."""
+    return FatalError(f"case {case_id} is the row at line {line} of {path.name}, and agentbook writes cases as "
+                      "YAML, never into a CSV (its cells are promptfoo's shorthand, such as __expected "
+                      "`icontains: Paris`)", location=f"{path}:{line}",
+                      hint=f"edit line {line} of {path} yourself, keeping its quoting; the case's id is derived from "
+                           "the row's content, so it changes: agentbook eval list SUITE shows the new one. Or keep "
+                           "cases you will edit in YAML: tests: [file://" + path.name + ", file://cases/*.yaml]")

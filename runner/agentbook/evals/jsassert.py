@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentbook.errors import FatalError
+from agentbook.evals.refs import RefRefused, placed
 from agentbook.evals.render import read_ref
 from agentbook.session.limits import GIB, MIB, Limits
 
@@ -80,9 +81,10 @@ def problem() -> str | None:
 class JsRunner:
     """One jailed node for a run's `javascript` assertions; `close()` ends it."""
 
-    def __init__(self, base: Path, root: Path | None, seconds: float = SECONDS) -> None:
+    def __init__(self, base: Path, root: Path | None, seconds: float = SECONDS, suite: Path | None = None) -> None:
         self.base = base
         self.root = root
+        self.suite = suite  # where a refused file:// script is reported (the line that names it)
         self.seconds = seconds
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
@@ -94,7 +96,10 @@ class JsRunner:
     async def run(self, value: Any, output: Any, context: dict[str, Any]) -> Any:
         """What the assertion's code returned (bool, number, or a dict for an object); FatalError when
         it threw, did not compile, or ran over its time; JsUnavailable without node or the jail."""
-        request = self._request(value, output, context)
+        try:
+            request = self._request(value, output, context)
+        except RefRefused as err:
+            raise placed(err, self.suite) if self.suite is not None else err from None
         async with self._lock:
             proc = await self._ensure()
             assert proc.stdin is not None and proc.stdout is not None

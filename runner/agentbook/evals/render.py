@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
+from agentbook.evals import refs
 from agentbook.evals.index import Loader
 from agentbook.fsutil import max_bytes, open_regular
 
@@ -40,7 +41,7 @@ def read_ref(ref: str, base: Path, root: Path | None = None) -> tuple[Path, str]
     `root` (default `confine.data_root(base)`), so a suite cannot read `/etc` or `../../secrets`."""
     path = Path(ref.removeprefix("file://"))
     path = path if path.is_absolute() else base / path
-    confine.check_ref(path, root if root is not None else confine.data_root(base), "referenced file")
+    refs.check(ref, path, root if root is not None else confine.data_root(base), "referenced file", base)
     # one descriptor, a regular file, bounded: a fifo the agent made in the root blocked the `eval` tool's
     # thread (in the runner's process) for ever, and a file of 1 GiB was read whole
     try:

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentbook import yamlsafe
 from agentbook.confine import Confinement, from_env
 from agentbook.errors import FatalError
+from agentbook.evals import refs, state
 from agentbook.evals import runs as runstore
-from agentbook.evals import state
 from agentbook.evals.cache import ResponseCache, cache_key
+from agentbook.evals.defaults import load_default_test
 from agentbook.evals.graders import JUDGE_PROMPT, SIMILAR, AssertResult, grade
-from agentbook.evals.index import Loader
 from agentbook.evals.jsassert import JsRunner
 from agentbook.evals.render import Prompt, load_prompts, read_ref, render, render_value, resolve_vars
 from agentbook.evals.stats import repeat_stats
@@ -105,11 +104,7 @@ class _Run:
         self.config = suite.config()
         self.base = suite.base_dir
         self.prompts = load_prompts(self.config, self.base, suite.root)
-        default = self.config.get("defaultTest") or {}
-        if isinstance(default, str) and default.startswith("file://"):
-            path, text = read_ref(default, self.base, suite.root)
-            default = yamlsafe.load(text, str(path), loader=Loader) or {}
-        self.defaults: dict[str, Any] = default if isinstance(default, dict) else {}
+        self.defaults: dict[str, Any] = load_default_test(self.config, self.base, suite.root)
         first = _first_provider(self.config)
         self.model_spec = opts.model or provider_spec(first)
         grader = text_provider((self.defaults.get("options") or {}).get("provider"))
@@ -123,7 +118,7 @@ class _Run:
         self.cache.open()
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
         self.spent = 0.0  # USD of this run's model calls (cached answers cost nothing)
-        self.js = JsRunner(self.base, suite.root)  # node starts on the first javascript assertion
+        self.js = JsRunner(self.base, suite.root, suite=suite.path)  # node starts on the first javascript assertion
 
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
                        repeat_index: int) -> tuple[str, bool]:
@@ -197,6 +192,7 @@ class _Run:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.render()}{self._whose()}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
         except FatalError as err:
+            err = refs.placed(err, self.suite.path)
             return {"index": i, "pass": False, "error": True, "reason": err.render(), "asserts": [],
                     "outputs": [], "seconds": round(time.monotonic() - start, 3)}
         passed = _case_passes(results, case.get("threshold"))

@@ -14,6 +14,7 @@ from typing import Any
 
 from agentbook.confine import MODEL_ENV, Confinement
 from agentbook.errors import FatalError
+from agentbook.evals import refs
 from agentbook.evals import runs as runstore
 from agentbook.evals.cases import EditResult
 from agentbook.evals.fieldpath import get_path, parse_path
@@ -63,8 +64,10 @@ class EvalTool:
         command = str(args.get("command", ""))
         if command not in COMMANDS:
             return ToolResult(f"error: command must be one of {', '.join(COMMANDS)}", is_error=True)
+        where: Path | None = None
         try:
-            suite = open_suite(resolve_in_root(ctx.root, args.get("suite")), root=ctx.root)
+            where = resolve_in_root(ctx.root, args.get("suite"))
+            suite = open_suite(where, root=ctx.root)
             if command in ("add", "edit", "replace", "rm"):
                 refusal = _protected(suite, command, args, ctx)
                 if refusal is not None:
@@ -73,6 +76,7 @@ class EvalTool:
         except PathRefused as err:
             return ToolResult(f"error: {err}", is_error=True)
         except FatalError as err:
+            err = refs.placed(err, where) if where is not None else err
             return ToolResult(f"error: {err.render()}", is_error=True)
         text = json.dumps(result, ensure_ascii=False, default=str)
         if len(text) > MAX_CHARS:

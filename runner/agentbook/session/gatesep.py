@@ -3,29 +3,25 @@ Landlock domain of its own (`agentbook/data/gatesep.c`, preloaded into that shel
 the memory of the shell, of bubblewrap's init (pid 1, whose exit status is the gate's) or of another
 program of the gate, and rewrite what the gate will say. docs/SECURITY.md, "A gate's verdict".
 
-The library is compiled here, once per process, with the host's C compiler, into a folder of this
-process's own, and shown read-only in each gate's jail. Where it cannot be used (no Landlock of ABI 2 or
+The library is compiled here, once per process, with the host's C compiler (`agentbook.session.clib`),
+and shown read-only in each gate's jail. Where it cannot be used (no Landlock of ABI 2 or
 later, no compiler), Yama (`kernel.yama.ptrace_scope` 1 or more) gives the same separation; where neither
 is there, gates still run and every gate's output says that the code it ran could have chosen its result.
 """
 
 from __future__ import annotations
 
-import atexit
 import ctypes
 import functools
-import os
-import shutil
-import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentbook.session import clib
+
 JAIL_PATH = "/run/agentbook-gate/gatesep.so"
 MARKER = "AGENTBOOK_GATE_SEPARATION"  # set by the library's constructor inside the jail
 REFUSED = 125  # the gate's exit code when its shell is not separated (nothing of the gate ran)
-SOURCE = Path(__file__).resolve().parent.parent / "data" / "gatesep.c"
 LANDLOCK_CREATE_RULESET = 444  # the same number on every architecture
 HOW = "docs/SECURITY.md, \"A gate's verdict against the code it runs\""
 
@@ -82,32 +78,10 @@ def _separation() -> Separation:
     why = ("this kernel has no Landlock (Linux 5.19 or later, with landlock among its LSMs)" if abi < 0
            else "this kernel's Landlock is ABI 1 (Linux 5.19 or later is needed)" if abi < 2 else None)
     if why is None:
-        library, why = build()
+        library, why = clib.build("gatesep")
         if library is not None:
             return Separation(library, None)
     if yama_scope() >= 1:
         return Separation(None, None)  # Yama keeps a process out of its non-descendants' memory
     return Separation(None, f"[note: the code this check ran could have chosen its result: {why}, and "
                             f"kernel.yama.ptrace_scope is 0 ({HOW})]")
-
-
-def build() -> tuple[Path | None, str | None]:
-    """(the compiled library, None) or (None, why it could not be built)."""
-    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if compiler is None:
-        return None, "there is no C compiler (cc) to build agentbook's gate separation (install gcc)"
-    folder = Path(tempfile.mkdtemp(prefix="agentbook-gatesep-"))  # 0700, this process's own
-    atexit.register(shutil.rmtree, folder, True)
-    out = folder / "gatesep.so"
-    try:
-        done = subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", str(out), str(SOURCE)],
-                              capture_output=True, text=True, timeout=120, check=False,
-                              env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"},
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return None, f"{compiler} could not build agentbook's gate separation: {err}"
-    if done.returncode != 0 or not out.is_file():
-        said = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        return None, f"{compiler} could not build agentbook's gate separation: {said}"
-    out.chmod(0o555)
-    return out, None

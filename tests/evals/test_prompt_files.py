@@ -84,3 +84,13 @@ def test_a_role_list_that_is_not_a_chat_is_an_error(run_cli: Callable[..., Any],
     res = run_cli("eval", "run", str(suite), "--model", f"scripted:{tmp_path / 's.script.yaml'}")
     assert res.code == 2, res.out + res.err
     assert "a chat prompt must be a list of {role, content}" in res.out + res.err
+
+
+def test_an_openai_provider_points_at_the_stand_in(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """The project's model is `openai:gpt-4o-mini`; the way to run its suite offline must be named."""
+    suite = _suite(tmp_path, '"prompts/tutor.txt"', "prompts/tutor.txt", YAML_CHAT)
+    res = run_cli("eval", "run", str(suite))
+    assert res.code == 3
+    assert res.err == ("agentbook: error: provider 'openai:gpt-4o-mini' is not one agentbook can call (pass --model "
+                       "anthropic:<model>, compat:<url>#<model> (a Messages API server) or scripted:<file> (a "
+                       "stand-in replaying this model's answers: `agentbook standin --help`))\n")

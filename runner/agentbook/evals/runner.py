@@ -50,7 +50,8 @@ def provider_spec(provider: Any) -> str:
             raise FatalError(why, hint=WRITTEN_SPEC_HINT)
         return spec
     raise FatalError(f"provider {spec or '(none)'!r} is not one agentbook can call",
-                     hint="pass --model anthropic:<model>, compat:<url>#<model> or scripted:<file>")
+                     hint="pass --model anthropic:<model>, compat:<url>#<model> (a Messages API server) or "
+                          "scripted:<file> (a stand-in replaying this model's answers: `agentbook standin --help`)")
 
 
 @dataclass
@@ -389,7 +390,8 @@ def check_spec(spec: str) -> None:
     parsed = parse_spec(spec)
     if parsed.kind == "scripted" and parsed.script and not Path(parsed.script).expanduser().is_file():
         raise FatalError(f"script file not found: {parsed.script}",
-                         hint="pass a path to a *.script.yaml file after scripted:")
+                         hint="pass a path to a *.script.yaml file after scripted:; "
+                              "`agentbook standin --help` shows how to write one")
 
 
 def run_suite(suite: Suite, opts: RunOptions | None = None) -> dict[str, Any]:

@@ -94,3 +94,42 @@ def test_an_openai_provider_points_at_the_stand_in(run_cli: Callable[..., Any], 
     assert res.err == ("agentbook: error: provider 'openai:gpt-4o-mini' is not one agentbook can call (pass --model "
                        "anthropic:<model>, compat:<url>#<model> (a Messages API server) or scripted:<file> (a "
                        "stand-in replaying this model's answers: `agentbook standin --help`))\n")
+
+
+def test_one_script_is_model_and_grader_as_the_standin_help_says(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """fix-prompt's gates run `baseline save SUITE --model EVAL_MODEL` with no --grader, so on a suite of
+    llm-rubric cases (the tutor's 24) the eval model grades too; the help must say what a grader is asked."""
+    help_text = run_cli("standin", "--help").out
+    start = help_text.split('starts "', 1)[1].split('"', 1)[0]
+    asked = " ".join(start.split())
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "tutor.txt").write_text(YAML_CHAT)
+    (tmp_path / "s.script.yaml").write_text(
+        "version: 1\nsessions:\n"
+        f"  - name: grader\n    match: {{first_user: {json.dumps(asked)}}}\n"
+        "    turns: [{text: '{\"pass\": true, \"score\": 1, \"reason\": \"gives a hint\"}'}]\n"
+        "  - name: tutor\n    match: {system: teaching assistant}\n    turns: [{text: What would you compare first?}]\n")
+    suite = tmp_path / "promptfooconfig.yaml"
+    suite.write_text("prompts: [prompts/tutor.txt]\ntests:\n  - id: hint\n    vars: {question: max of a list}\n"
+                     "    assert: [{type: llm-rubric, value: Offers a hint instead of the answer}]\n")
+    res = run_cli("eval", "run", str(suite), "--model", f"scripted:{tmp_path / 's.script.yaml'}", "--json")
+    assert res.code == 0, res.out
+    assert json.loads(res.out)["cases"][0]["attempts"][0]["asserts"][0]["reason"] == "gives a hint"
+
+
+def test_an_edited_standin_is_not_answered_from_the_cache(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """Adding a grader session to the stand-in, then `baseline save`, replayed the old script's cached
+    prose as the verdict ('48 cached responses', 24 errors) until --no-cache: the script is the model."""
+    (tmp_path / "p.txt").write_text("Q: {{q}}")
+    script = tmp_path / "s.script.yaml"
+    script.write_text("version: 1\ndefault: {turns: [{text: first answer}]}\n")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("prompts: [file://p.txt]\ntests:\n  - id: one\n    vars: {q: x}\n"
+                     "    assert: [{type: equals, value: second answer}]\n")
+    first = run_cli("eval", "run", str(suite), "--model", f"scripted:{script}")
+    assert first.code == 1 and "(0 cached responses)" in first.out
+    again = run_cli("eval", "run", str(suite), "--model", f"scripted:{script}")
+    assert again.code == 1 and "(1 cached responses)" in again.out
+    script.write_text("version: 1\ndefault: {turns: [{text: second answer}]}\n")
+    edited = run_cli("eval", "run", str(suite), "--model", f"scripted:{script}")
+    assert edited.code == 0 and "(0 cached responses)" in edited.out

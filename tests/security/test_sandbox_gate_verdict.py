@@ -181,15 +181,19 @@ def test_a_shell_the_library_did_not_reach_does_not_run_the_gate(tmp_path: Path)
 
 def test_ordinary_gate_work_is_unchanged(tmp_path: Path) -> None:
     """What gates do keeps working in their domains: moves across folders (Landlock's `refer`), C linked
-    against libc (the loader is readable), a program killing a sibling, job control, here-documents."""
+    against libc (the loader is readable), a program killing a sibling, job control, here-documents; and
+    the preload stays in the shell (bash reads its environment from the array main() is given, not through
+    libc): a program's own posix_spawn works."""
     root = _root(tmp_path)
     (root / "hello.c").write_text('#include <stdio.h>\nint main(void) { puts("hello from C"); return 0; }\n')
     script = ("set -e\nmkdir -p a/b c\necho x > a/b/f\nmv a/b/f c/f\nln c/f a/g\ncat c/f a/g\n"
               "cc -o hello hello.c && ./hello\n"  # the separation needs cc, so this host has one
               "sleep 30 & ( /bin/kill $! ); wait $! || echo sibling killed\n"
               "python3 - <<'EOF'\nprint('heredoc', 6 * 7)\nEOF\n"
+              "echo preload=$(tr '\\0' '\\n' < /proc/self/environ | grep -c '^LD_PRELOAD=' || true)\n"
+              "python3 -c \"import os; os.waitpid(os.posix_spawn('/bin/echo', ['echo', 'spawned'], os.environ), 0)\"\n"
               "echo done")
     gate = run_gate(script, root, protected=[])
     assert gate.exit_code == 0, gate.output
-    for said in ("x\nx", "hello from C", "sibling killed", "heredoc 42", "done"):
+    for said in ("x\nx", "hello from C", "sibling killed", "heredoc 42", "preload=0", "spawned", "done"):
         assert said in gate.output

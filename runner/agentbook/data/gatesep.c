@@ -54,13 +54,34 @@ struct path_beneath_attr {
 
 static pid_t top_shell;
 
+/* LD_PRELOAD's place in the environment becomes `marker`: bash reads the environment main() was given (this
+   same array) and has setenv and unsetenv of its own that do not touch it yet, so the array is edited here
+   in place. No program the shell runs inherits the preload. */
+static void replace_preload(char *marker) {
+    char **out = environ;
+    for (char **in = environ; in != NULL && *in != NULL; in++) {
+        if (strncmp(*in, "LD_PRELOAD=", 11) == 0) {
+            if (marker != NULL)
+                *out++ = marker;
+            marker = NULL;
+            continue;
+        }
+        *out++ = *in;
+    }
+    if (out != NULL)
+        *out = NULL;
+}
+
+/* Writable: bash cuts each entry at its `=` in place while it reads them. */
+static char separated[] = "AGENTBOOK_GATE_SEPARATION=landlock";
+static char abi_1[] = "AGENTBOOK_GATE_SEPARATION=landlock ABI 1 (Linux 5.19 or later is needed)";
+static char none[] = "AGENTBOOK_GATE_SEPARATION=no Landlock in this kernel (Linux 5.19 or later, with landlock "
+                     "among its LSMs, is needed)";
+
 __attribute__((constructor)) static void gatesep_init(void) {
-    unsetenv("LD_PRELOAD"); /* before the shell reads its environment: no program it runs inherits it */
     top_shell = getpid();
     long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, CREATE_RULESET_VERSION);
-    const char *state = abi >= 2 ? "landlock" : abi == 1 ? "landlock ABI 1 (Linux 5.19 or later is needed)"
-                                                         : "no Landlock in this kernel (Linux 5.19 or later, with landlock among its LSMs, is needed)";
-    setenv("AGENTBOOK_GATE_SEPARATION", state, 1);
+    replace_preload(abi >= 2 ? separated : abi == 1 ? abi_1 : none);
 }
 
 static void refuse(const char *what, int err) {

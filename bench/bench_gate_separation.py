@@ -1,9 +1,11 @@
 """What keeping a gate's verdict from its code costs: the Landlock separation of each program a gate runs
-(`agentbook.session.gatesep`, a library preloaded into the gate's shell) against the same jail without it.
+(`agentbook.session.gatesep`, a library preloaded into the gate's programs, acting in its shells) against the
+same jail without it.
 
 Two gates, each run in the gate's jail both ways (interleaved, which goes first alternating, median of R
 rounds):
-  many   200 short programs (`/bin/true`), each entering its own Landlock domain: the cost per program
+  many   200 short programs (`/bin/true`), each entering its own Landlock domain and loading the library
+         (which does nothing in it): the cost per program
   one    a single `/bin/true`: the fixed cost per gate (bubblewrap binds the library, the loader maps it)
 plus the one-time build of the library (once per runner process).
 

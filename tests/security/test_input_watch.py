@@ -89,3 +89,46 @@ def test_a_ticket_swapped_for_a_fifo_blocks_neither_run_nor_watcher(tmp_path: Pa
     except subprocess.TimeoutExpired:
         raise AssertionError("the run blocked opening a fifo as its ticket") from None
     assert r.returncode == 3 and "ticket is a fifo, not a regular file" in r.stderr, r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("planted", ["link", "foreign", "open"])
+def test_a_state_folder_planted_in_the_watched_folder_is_refused(tmp_path: Path, planted: str) -> None:
+    """The watcher keeps its state in DIR/.agentbook-watch, and whoever drops tickets in DIR could make that
+    first: a link to a folder of their choosing (`/etc/logrotate.d`) had the runner, as root, create its
+    lock and a state file per ticket there, and a folder of theirs let them forge states it reads back."""
+    repo = make_repo(tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    state = inbox / ".agentbook-watch"
+    if planted == "link":
+        state.symlink_to(elsewhere)
+    else:
+        state.mkdir()
+        if planted == "foreign":
+            if os.geteuid() != 0:
+                pytest.skip("giving a folder to another user needs root")
+            os.chown(state, 65534, 65534)
+        else:
+            state.chmod(0o777)
+    (inbox / "t.md").write_text("---\nid: t\nrunbook: nothing-such\n---\nGo.\n")
+    r = subprocess.run([sys.executable, "-m", "agentbook", "watch", str(inbox), "--repo", str(repo), "--once",
+                        "--json"], capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 3 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "someone else may have made it" in r.stderr
+    assert list(elsewhere.iterdir()) == [] and (planted == "link" or list(state.iterdir()) == [])
+
+
+def test_the_watchers_own_state_folder_is_kept_by_descriptor(tmp_path: Path) -> None:
+    """A state folder the watcher made is used as before (a restarted watcher finds its states)."""
+    repo = make_repo(tmp_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "t.md").write_text("---\nid: t\nrunbook: nothing-such\n---\nGo.\n")
+    for _ in range(2):
+        r = subprocess.run([sys.executable, "-m", "agentbook", "watch", str(inbox), "--repo", str(repo), "--once",
+                            "--json"], capture_output=True, text=True, timeout=120, check=False)
+        assert "Traceback" not in r.stderr, r.stderr[-2000:]
+    state = json.loads((inbox / ".agentbook-watch" / "t.md.state.json").read_text())
+    assert state["status"] == "failed" and "left alone" in r.stdout

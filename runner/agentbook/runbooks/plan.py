@@ -64,6 +64,7 @@ class RunOptions:
     limits: dict[str, Any] = field(default_factory=dict)  # --limit NAME=VALUE, over the runbook's limits.sandbox
     agent: str | None = None  # --agent: agentbook | claude-code | command:ARGV (runbooks/engines.py)
     dry_run: bool = False  # only plan: no model is called, so no API key is needed
+    allow_ci_changes: bool = False  # --allow-ci-changes: the agent may change CI configuration (gitops/guard.py)
 
 
 @dataclass
@@ -94,6 +95,7 @@ class RunPlan:
     limits: Limits = field(default_factory=Limits)
     agent: str = "agentbook"
     limits_capped: list[str] = field(default_factory=list)  # the runbook's limits above their ceiling, capped
+    allow_ci_changes: bool = False
 
     @property
     def runbook_ref(self) -> str:
@@ -109,7 +111,8 @@ class RunPlan:
                 "steps": [{"index": s.index, "title": s.title, "body": s.body, "gates": s.gates}
                           for s in self.steps],
                 "push": self.push, "open_pr": self.open_pr, "sandbox": self.sandbox,
-                "sandbox_limits": self.limits.to_json(), "limits_capped": self.limits_capped}
+                "sandbox_limits": self.limits.to_json(), "limits_capped": self.limits_capped,
+                "allow_ci_changes": self.allow_ci_changes}
 
 
 def _subdir(root: Path) -> str:
@@ -173,7 +176,8 @@ def plan_run(opts: RunOptions) -> RunPlan:
                    protected=protected, bash_allow=allow,
                    system=_system(runbook, values, inputs, skills, protected, steps), steps=steps, push=push,
                    open_pr=opts.open_pr, github=github, secrets=list(opts.secrets), agent=agent,
-                   sandbox=opts.sandbox, limits=sandbox_limits, limits_capped=capped)
+                   sandbox=opts.sandbox, limits=sandbox_limits, limits_capped=capped,
+                   allow_ci_changes=opts.allow_ci_changes)
 
 
 def scripted_models(spec: dict[str, Any], inputs: dict[str, Any]) -> list[str]:

@@ -97,7 +97,8 @@ class Watcher:
     # -- the loop --------------------------------------------------------------------------------
 
     def run(self) -> int:
-        self.state_dir.mkdir(exist_ok=True)
+        # from here on by its descriptor: a dropper who may rename entries of the folder cannot swap it later
+        self.state_dir = _own_folder(self.state_dir)
         busy = f"another agentbook watch is already watching {self.dir}"
         with exclusive_lock(self.state_dir / "watch.lock", busy), self._observer(), self._sigterm():
             for path in sorted(self.dir.iterdir()):
@@ -262,6 +263,29 @@ def _tail(errors: IO[bytes]) -> str:
         size = errors.seek(0, os.SEEK_END)
         errors.seek(max(0, size - ERROR_TAIL))
         return errors.read().decode("utf-8", "replace")
+
+
+def _own_folder(path: Path) -> Path:
+    """Make `path` (the watcher's state folder, inside the folder strangers drop tickets into) or check
+    the one there is a real folder of this user's that no one else may write, and return a path to it
+    that stays its own (`/proc/self/fd/N` of a descriptor kept open): one planted before the watcher ran
+    (`.agentbook-watch -> /etc/logrotate.d`, or a folder of the dropper's) had the runner, as root,
+    create its lock and state files where the dropper chose, and read forged states back."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        fd = -1
+    info = os.fstat(fd) if fd >= 0 else path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        what = "a link" if stat.S_ISLNK(info.st_mode) else "not a folder" if not stat.S_ISDIR(info.st_mode) \
+            else f"owned by uid {info.st_uid}" if info.st_uid != os.geteuid() else "writable by others"
+        if fd >= 0:
+            os.close(fd)
+        raise FatalError(f"the watcher's state folder {path} is {what}: someone else may have made it",
+                         hint="remove it if it is not yours; the watcher makes its own")
+    return Path(f"/proc/self/fd/{fd}")  # held for the watcher's life
 
 
 def _regular(path: Path) -> bool:

@@ -61,7 +61,7 @@ def load_prompts(config: dict[str, Any], base: Path, root: Path | None = None) -
     if raw is None:
         raise FatalError("the suite has no `prompts`", hint="add prompts: [file://prompt.txt]")
     items = raw if isinstance(raw, list) else [raw]
-    return [p for item in items for p in _prompts(item, base, root)]
+    return [p for item in items for p in item_prompts(item, base, root)]
 
 
 _SEPARATOR = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)
@@ -77,7 +77,7 @@ def prompt_ref(item: Any) -> Any:
     return item
 
 
-def _prompts(item: Any, base: Path, root: Path | None) -> list[Prompt]:
+def item_prompts(item: Any, base: Path, root: Path | None) -> list[Prompt]:
     """promptfoo: a `.txt` prompt file may hold several prompts separated by lines of `---`."""
     item = prompt_ref(item)
     if isinstance(item, str) and item.startswith("file://") and item.endswith(".txt"):

@@ -21,7 +21,7 @@ from agentbook.confine import Confinement, from_env
 from agentbook.errors import FatalError
 from agentbook.evals import refs, state
 from agentbook.evals import runs as runstore
-from agentbook.evals.cache import ResponseCache, cache_key
+from agentbook.evals.cache import ResponseCache, cache_key, model_identity
 from agentbook.evals.defaults import load_default_test
 from agentbook.evals.graders import JUDGE_PROMPT, SIMILAR, AssertResult, grade
 from agentbook.evals.jsassert import JsRunner
@@ -50,7 +50,8 @@ def provider_spec(provider: Any) -> str:
             raise FatalError(why, hint=WRITTEN_SPEC_HINT)
         return spec
     raise FatalError(f"provider {spec or '(none)'!r} is not one agentbook can call",
-                     hint="pass --model anthropic:<model>, compat:<url>#<model> or scripted:<file>")
+                     hint="pass --model anthropic:<model>, compat:<url>#<model> (a Messages API server) or "
+                          "scripted:<file> (a stand-in replaying this model's answers: `agentbook standin --help`)")
 
 
 @dataclass
@@ -116,6 +117,7 @@ class _Run:
         self.models = _Models(confinement)
         self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
         self.cache.open()
+        self.identities: dict[str, str] = {}  # spec -> what its cached answers are keyed by
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
         self.spent = 0.0  # USD of this run's model calls (cached answers cost nothing)
         self.js = JsRunner(self.base, suite.root, suite=suite.path)  # node starts on the first javascript assertion
@@ -123,7 +125,9 @@ class _Run:
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
                        repeat_index: int) -> tuple[str, bool]:
         params = {"max_tokens": self.max_tokens}
-        key = cache_key(spec, system, messages, params, repeat_index)
+        if spec not in self.identities:
+            self.identities[spec] = model_identity(spec)
+        key = cache_key(self.identities[spec], system, messages, params, repeat_index)
         hit = self.cache.get(key)
         if hit is not None:
             return str(hit["text"]), True
@@ -416,7 +420,8 @@ def check_spec(spec: str) -> None:
     parsed = parse_spec(spec)
     if parsed.kind == "scripted" and parsed.script and not Path(parsed.script).expanduser().is_file():
         raise FatalError(f"script file not found: {parsed.script}",
-                         hint="pass a path to a *.script.yaml file after scripted:")
+                         hint="pass a path to a *.script.yaml file after scripted:; "
+                              "`agentbook standin --help` shows how to write one")
 
 
 def run_suite(suite: Suite, opts: RunOptions | None = None) -> dict[str, Any]:

@@ -180,10 +180,11 @@ class _Run:
             outputs = []
             for variables, label in expand_vars(merged, case):
                 for prompt in self.prompts:
+                    prompt = self.affixed(prompt, case)
                     output, cached = await self._generate(prompt, variables, case, i)
                     outputs.append({"prompt": prompt.label + label, "output": output[:MAX_STORED_OUTPUT],
                                     "cached": cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
-                    context = js_context(prompt, variables, case)
+                    context = js_context(prompt, variables, with_default_metadata(case, self.defaults))
                     structured = structured_output(case)
                     for a in asserts:
                         assertion = self.resolve_ref(a, case_id)
@@ -199,12 +200,30 @@ class _Run:
             err = refs.placed(err, self.suite.path)
             return {"index": i, "pass": False, "error": True, "reason": err.render(), "asserts": [],
                     "outputs": [], "seconds": round(time.monotonic() - start, 3)}
-        passed = _case_passes(results, case.get("threshold"))
+        threshold = case.get("threshold")  # promptfoo: the test's, else defaultTest's (`??`)
+        passed = _case_passes(results, threshold if threshold is not None else self.defaults.get("threshold"))
         failing = [r for r in results if r.error or not r.passed]
         return {"index": i, "pass": passed, "error": any(r.error for r in results),
                 "reason": "; ".join(f"{r.type}: {r.reason}" for r in failing)[:500],
                 "asserts": [r.to_json() for r in results], "outputs": outputs,
                 "seconds": round(time.monotonic() - start, 3)}
+
+    def affixed(self, prompt: Prompt, case: dict[str, Any]) -> Prompt:
+        """promptfoo's `options.prefix` / `options.suffix` (the case's, else defaultTest's; a CSV's `__prefix`):
+        text put before and after the prompt template, rendered with it. A chat prompt gets them around its
+        last user message."""
+        own, default = as_mapping(case.get("options")), as_mapping(self.defaults.get("options"))
+        prefix = str(own.get("prefix") or default.get("prefix") or "")
+        suffix = str(own.get("suffix") or default.get("suffix") or "")
+        if not prefix and not suffix:
+            return prompt
+        if prompt.chat is None:
+            return Prompt(prompt.label, None, prefix + prompt.text + suffix)
+        chat = [dict(m) for m in prompt.chat]
+        last = next((m for m in reversed(chat) if m.get("role") == "user"), None)
+        if last is not None:
+            last["content"] = prefix + str(last.get("content", "")) + suffix
+        return Prompt(prompt.label, chat)
 
     def expected_files(self, assertion: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
         """promptfoo reads a `similar` value given as `file://expected.txt` (alone or in the list): its
@@ -282,6 +301,14 @@ def structured_output(case: dict[str, Any]) -> Any:
     hands it to a javascript assertion; None when it is text. Other assertions read its JSON text."""
     out = case.get("providerOutput")
     return out if isinstance(out, (dict, list)) else None
+
+
+def with_default_metadata(case: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The case with defaultTest's `metadata` under its own, key by key, as promptfoo merges them."""
+    default = as_mapping(defaults.get("metadata"))
+    if not default:
+        return case
+    return {**case, "metadata": {**default, **as_mapping(case.get("metadata"))}}
 
 
 def json_text(value: Any) -> str:

@@ -1,9 +1,12 @@
 """What keeping a gate's verdict from its code costs: the Landlock separation of each program a gate runs
-(`agentbook.session.gatesep`, a library preloaded into the gate's shell) against the same jail without it.
+(`agentbook.session.gatesep`, a library preloaded into the gate's programs, acting in its shells) against the
+same jail without it.
 
-Two gates, each run in the gate's jail both ways (interleaved, median of R rounds):
-  many   200 short programs (`/bin/true`), each entering its own Landlock domain: the cost per program
-  one    a single `true`: the fixed cost per gate (bubblewrap binds the library, the loader maps it)
+Two gates, each run in the gate's jail both ways (interleaved, which goes first alternating, median of R
+rounds):
+  many   200 short programs (`/bin/true`), each entering its own Landlock domain and loading the library
+         (which does nothing in it): the cost per program
+  one    a single `/bin/true`: the fixed cost per gate (bubblewrap binds the library, the loader maps it)
 plus the one-time build of the library (once per runner process).
 
     .venv/bin/python bench/bench_gate_separation.py [--repeat 7] [--programs 200]
@@ -51,15 +54,16 @@ def main() -> None:
     build = time.perf_counter() - start
     if library is None or gatesep.separation().library is None:
         raise SystemExit(f"no separation here: {why or gatesep.separation().note}")
-    gates = {"many": f"for i in $(seq {args.programs}); do /bin/true; done", "one": "true"}
+    gates = {"many": f"for i in $(seq {args.programs}); do /bin/true; done", "one": "/bin/true"}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for command in gates.values():  # warm the page cache and the seccomp filter
             timed(root, command, True), timed(root, command, False)
         runs: dict[tuple[str, bool], list[float]] = {(g, s): [] for g in gates for s in (True, False)}
-        for _ in range(args.repeat):
+        for round_ in range(args.repeat):
             for name, command in gates.items():
-                for separated in (True, False):
+                # alternate which goes first: a call after a long one may find no idle cgroup to reuse
+                for separated in ((True, False) if round_ % 2 else (False, True)):
                     runs[(name, separated)].append(timed(root, command, separated))
     print(f"library build (once per process): {build * 1000:.0f} ms")
     for name in gates:

@@ -174,11 +174,12 @@ def test_claude_code_links_c_while_sealed(
     script = claude_probe(
         tmp_path,
         {"tool_use": {"name": "Write", "input": {"file_path": "hello.c", "content": HELLO}}},
-        {"tool_use": {"name": "Bash", "input": {"command": "cc -o /tmp/hello hello.c && /tmp/hello"}}},
+        {"tool_use": {"name": "Bash", "input": {"command": "cc -o /tmp/hello hello.c && /tmp/hello; echo preload=$("
+                                                           "tr '\\0' '\\n' < /proc/self/environ | grep -c '^LD_PRELOAD=')"}}},
         {"tool_use": {"name": "Write", "input": {"file_path": "probe.txt", "content": "done\n"}}})
     r = run_cli("run", "probe", "--repo", repo, "--model", f"scripted:{script}", "--agent", "claude-code", "--json")
     assert "Traceback" not in r.err and r.code == 0, r.out + r.err[-2000:]
     run_dir = Path(json.loads(r.out)["run_dir"])
     events = [json.loads(x) for x in (run_dir / "transcript.jsonl").read_text().splitlines()]
     bash = next(e["content"] for e in events if e["event"] == "tool" and e["name"] == "Bash")
-    assert "hello from C" in bash, bash
+    assert "hello from C" in bash and "preload=0" in bash, bash  # the seal library stays in Claude Code

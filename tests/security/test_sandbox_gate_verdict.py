@@ -95,6 +95,9 @@ ATTACKS = {  # the gate's script; its last line is the check that fails
     "from a pipeline and a command substitution": "echo $(python3 rewrite.py $$) | cat\npython3 patch.py | cat\n"
                                                    "echo the protected check fails\nexit 3",
     "from a script with no #! line (bash runs it itself)": "./no_shebang\necho the protected check fails\nexit 3",
+    "of a script the gate runs (bash)": "bash check.sh",
+    "of a script the gate runs (sh)": "sh check.sh",
+    "of make, through its recipe's shell": "make -s -f check.mk || exit 3",
     "from the background, while the check runs": "python3 -c 'import time; time.sleep(1); exec(open(\"patch.py\").read())' &\n"
                                                  "sleep 2\necho the protected check fails\nexit 3",
 }
@@ -105,6 +108,9 @@ def _root(tmp_path: Path) -> Path:
     (root / "patch.py").write_text(PATCH_PID_1)
     (root / "rewrite.py").write_text(REWRITE_SHELL)
     (root / "scan.py").write_text(SCAN)
+    (root / "check.sh").write_text("python3 rewrite.py\npython3 patch.py\necho the protected check fails\nexit 3\n")
+    (root / "check.mk").write_text("all:\n\t@python3 rewrite.py $$PPID; true\n"
+                                   "\t@echo the protected check fails; exit 3\n")
     (root / "no_shebang").write_text("python3 patch.py\npython3 rewrite.py $PPID\n")
     (root / "no_shebang").chmod(0o755)
     return root
@@ -176,20 +182,25 @@ def test_a_shell_the_library_did_not_reach_does_not_run_the_gate(tmp_path: Path)
     finally:
         call.close()
     assert done.returncode == gatesep.REFUSED and "ran" not in done.stdout
-    assert "gate not run: its commands could not be kept out of its shell" in done.stderr
+    assert "gate not run: the programs it runs could reach its shell" in done.stderr
 
 
 def test_ordinary_gate_work_is_unchanged(tmp_path: Path) -> None:
     """What gates do keeps working in their domains: moves across folders (Landlock's `refer`), C linked
-    against libc (the loader is readable), a program killing a sibling, job control, here-documents."""
+    against libc (the loader is readable), a program killing a sibling, job control, here-documents; and
+    the library acts in shells only: make (which starts its recipes with posix_spawn) and a program's own
+    posix_spawn work."""
     root = _root(tmp_path)
+    (root / "build.mk").write_text("all:\n\t@echo made\n")
     (root / "hello.c").write_text('#include <stdio.h>\nint main(void) { puts("hello from C"); return 0; }\n')
     script = ("set -e\nmkdir -p a/b c\necho x > a/b/f\nmv a/b/f c/f\nln c/f a/g\ncat c/f a/g\n"
               "cc -o hello hello.c && ./hello\n"  # the separation needs cc, so this host has one
               "sleep 30 & ( /bin/kill $! ); wait $! || echo sibling killed\n"
               "python3 - <<'EOF'\nprint('heredoc', 6 * 7)\nEOF\n"
+              "make -s -f build.mk\n"
+              "python3 -c \"import os; os.waitpid(os.posix_spawn('/bin/echo', ['echo', 'spawned'], os.environ), 0)\"\n"
               "echo done")
     gate = run_gate(script, root, protected=[])
     assert gate.exit_code == 0, gate.output
-    for said in ("x\nx", "hello from C", "sibling killed", "heredoc 42", "done"):
+    for said in ("x\nx", "hello from C", "sibling killed", "heredoc 42", "made", "spawned", "done"):
         assert said in gate.output

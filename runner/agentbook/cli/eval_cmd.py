@@ -183,6 +183,28 @@ def _attempt_lines(attempt: dict[str, Any]) -> list[str]:
     return lines
 
 
+@command.command("prompts")
+@suite_arg
+@click.option("--full", is_flag=True, help="Each prompt whole (default: cut at 600 characters).")
+@json_option
+def prompts_cmd(suite: Path, full: bool, as_json: bool) -> None:
+    """The prompts the suite runs: each one's text, where it is written (a file, or lines of the suite
+    itself for inline prompts) and its tokens as `agentbook baseline` counts them."""
+    from agentbook.evals.prompts import list_prompts, prompts_text
+
+    s = open_suite(suite)
+    prompts = list_prompts(s)
+    if as_json:
+        emit_json({"suite": str(s.path), "tokens": sum(p.tokens for p in prompts),
+                   "prompts": [p.to_json() for p in prompts]})
+        return
+    text = prompts_text(s, prompts, None if full else PROMPT_CHARS)
+    click.echo(text if full else bounded(text, 2 * DEFAULT_BUDGET, "--full or --json prints it all"))
+
+
+PROMPT_CHARS = 600  # of one prompt's text in `eval prompts`
+
+
 # -- changing -----------------------------------------------------------------------------------
 def _read_case_input(file: str | None) -> str:
     if file is None:

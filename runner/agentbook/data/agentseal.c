@@ -13,8 +13,19 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+/* LD_PRELOAD out of the environment main() is given (this same array, edited in place: a program may read it
+   rather than through libc, or bring a setenv of its own). */
+static void remove_preload(void) {
+    char **out = environ;
+    for (char **in = environ; in != NULL && *in != NULL; in++)
+        if (strncmp(*in, "LD_PRELOAD=", 11) != 0)
+            *out++ = *in;
+    if (out != NULL)
+        *out = NULL;
+}
+
 __attribute__((constructor)) static void agentseal_init(void) {
-    unsetenv("LD_PRELOAD");
+    remove_preload();
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
         static const char said[] = "agentseal: prctl(PR_SET_DUMPABLE, 0) failed: the agent is not started\n";
         ssize_t ignored = write(2, said, sizeof said - 1);

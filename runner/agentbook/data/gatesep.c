@@ -1,22 +1,25 @@
-/* Preloaded into a gate's shell, and only there (agentbook/session/gatesep.py builds and binds it).
+/* Preloaded into every program of a gate (agentbook/session/gatesep.py builds it; the gate's jail
+   sets LD_PRELOAD), and active in the shells among them (bash, sh, dash ...: the gate's own shell, and
+   any script it runs).
 
    Every process of a gate's jail is the same user, so without this the code a gate runs (the agent's
    tests) could open the shell's /proc/PID/mem and rewrite its unread lines, or patch bubblewrap's init
    (pid 1, whose exit status is the gate's): the gate would pass with its last check failing.
 
    Landlock lets a process in a domain reach (ptrace, /proc/PID/mem, fd, environ) only processes in the
-   same domain or one nested below it. Here every program the shell, or a subshell of it, executes first
-   enters a new domain of its own: the shell, its subshells and pid 1 stay outside every domain, and two
-   programs of the gate are in sibling domains, so none can reach the shell, pid 1 or each other. What
-   the programs themselves start inherits their domain (it may reach them, which changes nothing).
+   same domain or one nested below it. Here every program a shell executes first enters a new domain of
+   its own, nested below the shell's: the gate's shell, its subshells and pid 1 stay outside every domain,
+   two programs of the gate are in sibling domains, and a script's shell (`bash check.sh`, make's `sh -c`)
+   is kept from the programs it runs the same way. In other programs the library does nothing (what they
+   start inherits their domain), so their posix_spawn, system and popen work as ever.
 
    The domain handles only making block devices (impossible without CAP_MKNOD anyway) and renaming or
    linking across folders (Landlock denies that to every domain unless handled and granted; it is
    granted below the root): a ruleset must handle something, and these change nothing a build does.
 
-   Fail closed: the shell's first line refuses to run the gate unless the constructor found Landlock
-   (ABI 2 or later) and said so; a program that cannot enter its domain is not run and the whole gate is
-   stopped (SIGKILL to the top shell, so a `! cmd` cannot turn the refusal into a pass). */
+   Fail closed: the gate's first line checks that a program it runs cannot read the shell's
+   /proc/PID/environ; a program that cannot enter its domain is not run, and every process of the gate
+   is killed (kill(-1)), so a `! cmd` cannot turn the refusal into a pass. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -52,15 +55,25 @@ struct path_beneath_attr {
     int32_t parent_fd;
 } __attribute__((packed));
 
-static pid_t top_shell;
+static int active; /* this process is a shell: what it executes enters a domain of its own */
+
+static int is_shell(void) {
+    static const char *const shells[] = {"bash", "sh", "dash", "ash", "zsh", "ksh", "ksh93", "mksh", "busybox"};
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return 1; /* cannot tell: be a shell (its programs then enter domains) */
+    exe[n] = '\0';
+    const char *base = strrchr(exe, '/');
+    base = base != NULL ? base + 1 : exe;
+    for (size_t i = 0; i < sizeof shells / sizeof shells[0]; i++)
+        if (strcmp(base, shells[i]) == 0)
+            return 1;
+    return 0;
+}
 
 __attribute__((constructor)) static void gatesep_init(void) {
-    unsetenv("LD_PRELOAD"); /* before the shell reads its environment: no program it runs inherits it */
-    top_shell = getpid();
-    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, CREATE_RULESET_VERSION);
-    const char *state = abi >= 2 ? "landlock" : abi == 1 ? "landlock ABI 1 (Linux 5.19 or later is needed)"
-                                                         : "no Landlock in this kernel (Linux 5.19 or later, with landlock among its LSMs, is needed)";
-    setenv("AGENTBOOK_GATE_SEPARATION", state, 1);
+    active = is_shell();
 }
 
 static void refuse(const char *what, int err) {
@@ -72,7 +85,8 @@ static void refuse(const char *what, int err) {
         ssize_t ignored = write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
         (void)ignored;
     }
-    kill(top_shell, SIGKILL);
+    kill(-1, SIGKILL); /* every process of the gate but this one and pid 1: the gate's shell among them */
+    kill(getpid(), SIGKILL); /* and this one, which may be the gate's shell: the gate ends 137 either way */
     _exit(125);
 }
 
@@ -100,17 +114,20 @@ static void enter_domain(void) {
 /* Every way a program is executed goes through one of these. A failed exec leaves the process in its new
    domain (bash then runs a file without `#!` itself): the next exec nests one deeper, never shallower. */
 int execve(const char *path, char *const argv[], char *const envp[]) {
-    enter_domain();
+    if (active)
+        enter_domain();
     return (int)syscall(SYS_execve, path, argv, envp);
 }
 
 int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
-    enter_domain();
+    if (active)
+        enter_domain();
     return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 int fexecve(int fd, char *const argv[], char *const envp[]) {
-    enter_domain();
+    if (active)
+        enter_domain();
     return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
 }
 
@@ -119,7 +136,8 @@ int execv(const char *path, char *const argv[]) {
 }
 
 int execvpe(const char *file, char *const argv[], char *const envp[]) {
-    enter_domain();
+    if (active)
+        enter_domain();
     int (*real)(const char *, char *const[], char *const[]) =
         (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execvpe");
     if (real == NULL)
@@ -164,27 +182,37 @@ int execle(const char *path, const char *arg, ...) {
 }
 
 /* A child made by posix_spawn (and so system, popen) runs before any code here could put it in a
-   domain: refused. bash uses fork and execve. */
+   domain: refused in a shell (bash and dash use fork or vfork, and execve); passed on elsewhere. */
+#define NEXT(name, type) ((type)dlsym(RTLD_NEXT, name))
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+                        char *const[], char *const[]);
+
 int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-    (void)pid, (void)path, (void)actions, (void)attr, (void)argv, (void)envp;
-    return ENOSYS;
+    spawn_fn real = active ? NULL : NEXT("posix_spawn", spawn_fn);
+    return real != NULL ? real(pid, path, actions, attr, argv, envp) : ENOSYS;
 }
 
 int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                  const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-    (void)pid, (void)file, (void)actions, (void)attr, (void)argv, (void)envp;
-    return ENOSYS;
+    spawn_fn real = active ? NULL : NEXT("posix_spawnp", spawn_fn);
+    return real != NULL ? real(pid, file, actions, attr, argv, envp) : ENOSYS;
 }
 
 int system(const char *command) {
-    (void)command;
-    errno = ENOSYS;
-    return -1;
+    int (*real)(const char *) = active ? NULL : NEXT("system", int (*)(const char *));
+    if (real == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real(command);
 }
 
 FILE *popen(const char *command, const char *mode) {
-    (void)command, (void)mode;
-    errno = ENOSYS;
-    return NULL;
+    FILE *(*real)(const char *, const char *) = active ? NULL : NEXT("popen", FILE *(*)(const char *, const char *));
+    if (real == NULL) {
+        errno = ENOSYS;
+        return NULL;
+    }
+    return real(command, mode);
 }

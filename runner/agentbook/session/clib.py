@@ -30,7 +30,10 @@ def _build(name: str) -> tuple[Path | None, str | None]:
     compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if compiler is None:
         return None, f"there is no C compiler (cc) to build agentbook's {name} library (install gcc)"
-    folder = Path(tempfile.mkdtemp(prefix=f"agentbook-{name}-"))  # 0700, this process's own
+    place = _executable_place()
+    if place is None:
+        return None, f"no folder to build agentbook's {name} library in that allows running code (/tmp is noexec)"
+    folder = Path(tempfile.mkdtemp(prefix=f"agentbook-{name}-", dir=place))  # 0700, this process's own
     atexit.register(shutil.rmtree, folder, True)
     out = folder / f"{name}.so"
     try:
@@ -45,3 +48,19 @@ def _build(name: str) -> tuple[Path | None, str | None]:
         return None, f"{compiler} could not build agentbook's {name} library: {said}"
     out.chmod(0o555)
     return out, None
+
+
+def _executable_place() -> str | None:
+    """A folder whose mount lets a library be mapped executable: the temporary folder, else the user's
+    cache (a host may mount /tmp noexec; a library there would not load in the jail, which shows it with
+    its mount's flags)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentbook"
+    for place in (tempfile.gettempdir(), str(cache)):
+        try:
+            Path(place).mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not os.statvfs(place).f_flag & os.ST_NOEXEC:
+                return place
+        except OSError:
+            continue
+    return None
+

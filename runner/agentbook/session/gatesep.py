@@ -1,7 +1,8 @@
-"""Keeping a gate's verdict from the code the gate runs: each program the gate's shell executes enters a
-Landlock domain of its own (`agentbook/data/gatesep.c`, preloaded into that shell only), so none can open
-the memory of the shell, of bubblewrap's init (pid 1, whose exit status is the gate's) or of another
-program of the gate, and rewrite what the gate will say. docs/SECURITY.md, "A gate's verdict".
+"""Keeping a gate's verdict from the code the gate runs: each program a shell of the gate executes enters a
+Landlock domain of its own (`agentbook/data/gatesep.c`, preloaded into the gate's programs, active in its
+shells), so none can open the memory of the shell, of bubblewrap's init (pid 1, whose exit status is the
+gate's) or of another program of the gate, and rewrite what the gate will say. docs/SECURITY.md, "A gate's
+verdict against the code it runs".
 
 The library is compiled here, once per process, with the host's C compiler (`agentbook.session.clib`),
 and shown read-only in each gate's jail. Where it cannot be used (no Landlock of ABI 2 or
@@ -20,7 +21,6 @@ from pathlib import Path
 from agentbook.session import clib
 
 JAIL_PATH = "/run/agentbook-gate/gatesep.so"
-MARKER = "AGENTBOOK_GATE_SEPARATION"  # set by the library's constructor inside the jail
 REFUSED = 125  # the gate's exit code when its shell is not separated (nothing of the gate ran)
 LANDLOCK_CREATE_RULESET = 444  # the same number on every architecture
 HOW = "docs/SECURITY.md, \"A gate's verdict against the code it runs\""
@@ -35,15 +35,17 @@ class Separation:
     note: str | None
 
     def guard(self) -> str:
-        """The shell's first line: refuse (exit REFUSED) unless the preload loaded and found Landlock."""
+        """The shell's first line: refuse (exit REFUSED) if a program it runs can read its /proc/PID/environ
+        (the library did not load, or Landlock did not hold): a real check of the separation itself."""
         if self.library is None:
             return ""
-        return (f'[ "${{{MARKER}-}}" = landlock ] || {{ echo "[gate not run: its commands could not be kept '
-                f'out of its shell: ${{{MARKER}:-the separation library did not load}}]" >&2; exit {REFUSED}; }}; '
-                f"unset {MARKER}\n")
+        return (f"if (exec cat /proc/$$/environ) >/dev/null 2>&1; then echo '[gate not run: the programs it runs "
+                f"could reach its shell: the separation library did not load or Landlock refused it]' >&2; "
+                f"exit {REFUSED}; fi\n")
 
     def bwrap_options(self) -> list[str]:
-        """bubblewrap options that show the library and preload it into the command (the shell) only."""
+        """bubblewrap options that show the library and preload it into every program of the gate (it acts
+        in the shells among them)."""
         if self.library is None:
             return []
         return ["--ro-bind", str(self.library), JAIL_PATH, "--setenv", "LD_PRELOAD", JAIL_PATH]

@@ -6,6 +6,8 @@ generation_info}]], "llm_output": {...}}`. A message is LangChain's serialised o
 "type": "constructor", "id": [..., "AIMessage"], "kwargs": {content, tool_calls, tool_call_id, ...}}`,
 or its older dict forms (`{"type": "human", "data": {...}}`, or the kwargs alone with `type`).
 LangGraph's chain runs hold the same messages flat under `messages`, `input` or `output`.
+OpenInference's LangChain instrumentor writes the same JSON into `input.value` / `output.value`, so its
+reader (`traces/openinference.py`) uses these functions too.
 
 Each becomes a `Message` (role, text, tool calls with name and arguments, the id of the call a tool
 message answers, reasoning); what a message holds besides (its class, ids, response metadata, usage,
@@ -153,6 +155,20 @@ def to_lc_message(obj: Any, default_role: str) -> tuple[Message, Fields] | None:
     if rest:
         fields["kwargs"] = rest
     return msg, fields
+
+
+def tool_message(result: Any) -> tuple[Message, Fields] | None:
+    """A tool's result when it is the ToolMessage LangChain returns: the message (its text is the result,
+    `tool_call_id` the call it answers) and what else it holds, to keep beside the result."""
+    found = to_lc_message(result, "tool") if is_message(result) else None
+    if found is None:
+        return None
+    msg, fields = found
+    kept: Fields = {k: v for k, v in (("tool_call_id", msg.tool_call_id), ("name", msg.name)) if v}
+    kept.update(fields)
+    if msg.tool_calls:
+        kept["tool_calls"] = [{"name": c.name, "arguments": c.arguments, "id": c.id} for c in msg.tool_calls]
+    return msg, kept
 
 
 def _flat(value: Any) -> list[Any] | None:

@@ -127,17 +127,13 @@ def _tool(span: Span, inputs: Any, outputs: Any, extra: dict[str, Any]) -> None:
     span.tool_call_id = str(extra.get("tool_call_id") or "")
     span.tool_args = as_text(inputs.get("input") if isinstance(inputs, dict) and len(inputs) == 1 else inputs)
     result = outputs.get("output") if isinstance(outputs, dict) and len(outputs) == 1 else outputs
-    found = lc.to_lc_message(result, "tool") if lc.is_message(result) else None
+    found = lc.tool_message(result)
     if found is None:
         span.tool_result = as_text(result) if outputs is not None else None
         return
-    msg, fields = found
+    msg, kept = found
     span.tool_result = msg.content
     span.tool_call_id = span.tool_call_id or msg.tool_call_id
-    kept: dict[str, Any] = {k: v for k, v in (("tool_call_id", msg.tool_call_id), ("name", msg.name)) if v}
-    kept.update(fields)
-    if msg.tool_calls:
-        kept["tool_calls"] = [{"name": c.name, "arguments": c.arguments, "id": c.id} for c in msg.tool_calls]
     span.attributes["outputs"] = kept
 
 

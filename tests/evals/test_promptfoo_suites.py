@@ -249,3 +249,29 @@ def test_a_refused_reference_in_a_case_file_is_found_there_past_a_fifo(run_cli: 
         f"{evals / 'cases' / 'b.yaml'}:3: referenced file file:///etc/hostname is outside the repository {git_repo} "
         "(make it relative to the suite's folder and keep the file inside the repository; agentbook reads only "
         "files inside the repository, never .git)")
+
+
+def test_a_run_applies_what_default_test_gives_every_case(run_cli: Callable[..., Any], git_repo: Path) -> None:
+    """promptfoo gives each test defaultTest's assertions first, its vars under the test's, its options'
+    prefix/suffix (the test's own winning) and its threshold when the test has none."""
+    script = git_repo / "sut.script.yaml"
+    script.write_text("version: 1\nmodel: scripted-affixes\nsessions:\n"
+                      "  - name: affixed\n    match: {first_user: {regex: '^Q: say hi to Ann!$'}}\n"
+                      "    turns: [{text: hi Ann}]\n    after_last: repeat_last\n"
+                      "  - name: own-prefix\n    match: {first_user: {regex: '^>> say hi to Bob!$'}}\n"
+                      "    turns: [{text: hi Bob}]\n    after_last: repeat_last\n"
+                      "default:\n  turns: [{text: unprefixed}]\n")
+    suite = git_repo / "suite.yaml"
+    suite.write_text("prompts: ['say hi to {{name}}']\nproviders: [echo]\n"
+                     "defaultTest:\n  vars: {name: Ann}\n  options: {prefix: 'Q: ', suffix: '!'}\n  threshold: 0.5\n"
+                     "  assert: [{type: icontains, value: hi}]\n"
+                     "tests:\n  - id: ann\n    assert: [{type: icontains, value: '{{name}}'}]\n"
+                     "  - id: bob\n    vars: {name: Bob}\n    options: {prefix: '>> '}\n"
+                     "    assert: [{type: icontains, value: '{{name}}'}, {type: equals, value: hi}]\n")
+    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json").out)
+    ann, bob = report["cases"]
+    assert [(a["type"], a["pass"]) for a in ann["attempts"][0]["asserts"]] == [("icontains", True), ("icontains", True)]
+    # Bob's own prefix, the default suffix; `equals hi` fails, and the default threshold 0.5 lets 2 of 3 pass
+    assert [(a["type"], a["pass"]) for a in bob["attempts"][0]["asserts"]] == [
+        ("icontains", True), ("icontains", True), ("equals", False)]
+    assert (ann["verdict"], bob["verdict"]) == ("pass", "pass")

@@ -21,7 +21,7 @@ from agentbook.confine import Confinement, from_env
 from agentbook.errors import FatalError
 from agentbook.evals import refs, state
 from agentbook.evals import runs as runstore
-from agentbook.evals.cache import ResponseCache, cache_key
+from agentbook.evals.cache import ResponseCache, cache_key, model_identity
 from agentbook.evals.defaults import load_default_test
 from agentbook.evals.graders import JUDGE_PROMPT, SIMILAR, AssertResult, grade
 from agentbook.evals.jsassert import JsRunner
@@ -50,7 +50,8 @@ def provider_spec(provider: Any) -> str:
             raise FatalError(why, hint=WRITTEN_SPEC_HINT)
         return spec
     raise FatalError(f"provider {spec or '(none)'!r} is not one agentbook can call",
-                     hint="pass --model anthropic:<model>, compat:<url>#<model> or scripted:<file>")
+                     hint="pass --model anthropic:<model>, compat:<url>#<model> (a Messages API server) or "
+                          "scripted:<file> (a stand-in replaying this model's answers: `agentbook standin --help`)")
 
 
 @dataclass
@@ -116,6 +117,7 @@ class _Run:
         self.models = _Models(confinement)
         self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
         self.cache.open()
+        self.identities: dict[str, str] = {}  # spec -> what its cached answers are keyed by
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
         self.spent = 0.0  # USD of this run's model calls (cached answers cost nothing)
         self.js = JsRunner(self.base, suite.root, suite=suite.path)  # node starts on the first javascript assertion
@@ -123,7 +125,9 @@ class _Run:
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
                        repeat_index: int) -> tuple[str, bool]:
         params = {"max_tokens": self.max_tokens}
-        key = cache_key(spec, system, messages, params, repeat_index)
+        if spec not in self.identities:
+            self.identities[spec] = model_identity(spec)
+        key = cache_key(self.identities[spec], system, messages, params, repeat_index)
         hit = self.cache.get(key)
         if hit is not None:
             return str(hit["text"]), True
@@ -176,10 +180,11 @@ class _Run:
             outputs = []
             for variables, label in expand_vars(merged, case):
                 for prompt in self.prompts:
+                    prompt = self.affixed(prompt, case)
                     output, cached = await self._generate(prompt, variables, case, i)
                     outputs.append({"prompt": prompt.label + label, "output": output[:MAX_STORED_OUTPUT],
                                     "cached": cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
-                    context = js_context(prompt, variables, case)
+                    context = js_context(prompt, variables, with_default_metadata(case, self.defaults))
                     structured = structured_output(case)
                     for a in asserts:
                         assertion = self.resolve_ref(a, case_id)
@@ -195,12 +200,30 @@ class _Run:
             err = refs.placed(err, self.suite.path)
             return {"index": i, "pass": False, "error": True, "reason": err.render(), "asserts": [],
                     "outputs": [], "seconds": round(time.monotonic() - start, 3)}
-        passed = _case_passes(results, case.get("threshold"))
+        threshold = case.get("threshold")  # promptfoo: the test's, else defaultTest's (`??`)
+        passed = _case_passes(results, threshold if threshold is not None else self.defaults.get("threshold"))
         failing = [r for r in results if r.error or not r.passed]
         return {"index": i, "pass": passed, "error": any(r.error for r in results),
                 "reason": "; ".join(f"{r.type}: {r.reason}" for r in failing)[:500],
                 "asserts": [r.to_json() for r in results], "outputs": outputs,
                 "seconds": round(time.monotonic() - start, 3)}
+
+    def affixed(self, prompt: Prompt, case: dict[str, Any]) -> Prompt:
+        """promptfoo's `options.prefix` / `options.suffix` (the case's, else defaultTest's; a CSV's `__prefix`):
+        text put before and after the prompt template, rendered with it. A chat prompt gets them around its
+        last user message."""
+        own, default = as_mapping(case.get("options")), as_mapping(self.defaults.get("options"))
+        prefix = str(own.get("prefix") or default.get("prefix") or "")
+        suffix = str(own.get("suffix") or default.get("suffix") or "")
+        if not prefix and not suffix:
+            return prompt
+        if prompt.chat is None:
+            return Prompt(prompt.label, None, prefix + prompt.text + suffix)
+        chat = [dict(m) for m in prompt.chat]
+        last = next((m for m in reversed(chat) if m.get("role") == "user"), None)
+        if last is not None:
+            last["content"] = prefix + str(last.get("content", "")) + suffix
+        return Prompt(prompt.label, chat)
 
     def expected_files(self, assertion: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
         """promptfoo reads a `similar` value given as `file://expected.txt` (alone or in the list): its
@@ -278,6 +301,14 @@ def structured_output(case: dict[str, Any]) -> Any:
     hands it to a javascript assertion; None when it is text. Other assertions read its JSON text."""
     out = case.get("providerOutput")
     return out if isinstance(out, (dict, list)) else None
+
+
+def with_default_metadata(case: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The case with defaultTest's `metadata` under its own, key by key, as promptfoo merges them."""
+    default = as_mapping(defaults.get("metadata"))
+    if not default:
+        return case
+    return {**case, "metadata": {**default, **as_mapping(case.get("metadata"))}}
 
 
 def json_text(value: Any) -> str:
@@ -389,7 +420,8 @@ def check_spec(spec: str) -> None:
     parsed = parse_spec(spec)
     if parsed.kind == "scripted" and parsed.script and not Path(parsed.script).expanduser().is_file():
         raise FatalError(f"script file not found: {parsed.script}",
-                         hint="pass a path to a *.script.yaml file after scripted:")
+                         hint="pass a path to a *.script.yaml file after scripted:; "
+                              "`agentbook standin --help` shows how to write one")
 
 
 def run_suite(suite: Suite, opts: RunOptions | None = None) -> dict[str, Any]:

@@ -133,3 +133,13 @@ def test_an_edited_standin_is_not_answered_from_the_cache(run_cli: Callable[...,
     script.write_text("version: 1\ndefault: {turns: [{text: second answer}]}\n")
     edited = run_cli("eval", "run", str(suite), "--model", f"scripted:{script}")
     assert edited.code == 0 and "(0 cached responses)" in edited.out
+
+
+def test_eval_prompts_names_a_bare_path_as_the_file_to_edit(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """`eval prompts` called the tutor's `prompts/pytutor-v1.txt` inline and said to edit it in the suite."""
+    suite = _suite(tmp_path, '"prompts/tutor.txt"', "prompts/tutor.txt", YAML_CHAT)
+    res = run_cli("eval", "prompts", str(suite), "--json")
+    assert res.code == 0, res.err
+    prompt = json.loads(res.out)["prompts"][0]
+    assert (prompt["source"], prompt["location"]) == ("file", f"{tmp_path / 'prompts/tutor.txt'} (named at {suite}:2)")
+    assert "inline prompts are edited" not in run_cli("eval", "prompts", str(suite)).out

@@ -21,7 +21,7 @@ from agentbook.backtest.cluster import (
 from agentbook.backtest.embeddings import Meaning
 from agentbook.backtest.evidence import annotate, unbound_terms
 from agentbook.backtest.folder import BacktestFolder
-from agentbook.backtest.report_md import prose
+from agentbook.backtest.report_md import definition, prose
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json, atomic_write_text
 from agentbook.gitops.inert import plain, span
@@ -91,6 +91,7 @@ def assign_slugs(cohorts: list[Cohort]) -> None:
 def cohort_json(cohort: Cohort, total_failures: int) -> dict[str, Any]:
     accounts = cohort.accounts
     return {"slug": cohort.slug, "name": cohort.name, "definition": cohort.definition,
+            "bound_by": cohort.bound_by,
             "count": len(cohort.members), "share": round(len(cohort.members) / max(1, total_failures), 4),
             "scope": cohort.scope, "account_test": cohort.account_test, "accounts": dict(accounts.most_common()),
             "medoid": cohort.medoid.inv.id if cohort.medoid else None, "evidence": cohort.evidence,
@@ -112,7 +113,7 @@ def render_cohort(cohort: Cohort, total_failures: int) -> str:
     # Every field below but the counts restates what analysts wrote about traces anyone may write, and
     # the page is committed and shown in a pull request: it is literal prose or a code span (inert.py;
     # what an analyst quoted in backticks stays a code span: report_md.py).
-    lines = [f"# {prose(cohort.name)}", "", f"**Definition.** {prose(cohort.definition)}", "",
+    lines = [f"# {prose(cohort.name)}", "", f"**Definition.** {definition(cohort.definition, cohort.bound_by)}", "",
              (f"- count: {len(cohort.members)} failures ({len(cohort.members) / max(1, total_failures):.0%} "
              "of all analysed failures)"),
              f"- scope: **{cohort.scope}** ({scope_why(cohort, len(accounts), top_n)})",

@@ -30,6 +30,7 @@ import yaml
 from agentbook.backtest.cohorts import read_index, slugify
 from agentbook.backtest.evidence import check_location
 from agentbook.backtest.folder import BacktestFolder
+from agentbook.backtest.report_md import bound_by
 from agentbook.errors import FatalError
 from agentbook.fence import fence_tag, fenced
 from agentbook.fsutil import NotRegular, atomic_write_text, open_regular
@@ -158,7 +159,9 @@ def _fix(n: int, cohort: dict[str, Any], rel_of: dict[str, str], suites: dict[st
     evidence = [m for m in ([medoid] if medoid else []) + members if m in rel_of]
     evidence = [rel_of[m] for m in dict.fromkeys(evidence)][:2]
     fix = Fix(n=n, slug=cohort["slug"], name=str(cohort.get("name") or cohort["slug"]),
-              definition=str(cohort.get("definition") or ""), count=int(cohort["count"]),
+              definition=" ".join(x for x in (str(cohort.get("definition") or ""),
+                                              bound_by(cohort.get("bound_by") or [])) if x),
+              count=int(cohort["count"]),
               scope=str(cohort.get("scope") or ""), accounts=len(cohort.get("accounts") or {}),
               members=members, evidence=evidence,
               change=_AT_SUFFIX.sub("", str(cohort.get("proposed_change") or "")).strip())

@@ -19,7 +19,7 @@ from typing import Any
 from agentbook.backtest.cohorts import read_index, scope_reason
 from agentbook.backtest.deps import need
 from agentbook.backtest.folder import BacktestFolder, Investigation
-from agentbook.backtest.report_md import prose
+from agentbook.backtest.report_md import definition, prose
 from agentbook.fsutil import atomic_write_bytes, atomic_write_text
 from agentbook.gitops.inert import plain, span
 
@@ -214,7 +214,7 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
     for n, c in enumerate(s.cohorts[:TOP_COHORTS], 1):
         where = ", ".join(span(x["location"]) for x in c["suspected"][:3]) or "no code location named"
         lines += [f"### {n}. {prose(c['name'])} ({c['count']} failures, {c['scope']})", "",
-                  prose(c["definition"]), "",
+                  definition(c["definition"], c.get("bound_by") or []), "",
                   f"- impact: fixing it would lift accuracy by up to {c['impact_pp']:.1f} points",
                   f"- scope: {c['scope']} (" + scope_reason(c["scope"], c.get("account_test") or {}, len(c["accounts"]),
                                                            max(c["accounts"].values(), default=0)) + ")",

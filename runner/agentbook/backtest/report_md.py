@@ -14,6 +14,8 @@ span would still split the cell.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from agentbook.fence import visible
 from agentbook.gitops.inert import plain, span
@@ -48,6 +50,21 @@ def prose(text: str, limit: int = 2000) -> str:
     if len(flat) > limit:
         flat = flat[:limit] + "..."
     return "".join(span(part, limit) if code else _literal(part, limit) for code, part in _segments(flat))
+
+
+def bound_by(parts: Sequence[Sequence[Any]]) -> str:
+    """agentbook's own sentence on what binds a cohort (`[label, [thing, ...]]` pairs: evidence.summarise),
+    each thing a code span of its own."""
+    said = [f"{plain(str(part[0]))} " + ", ".join(span(str(t)) for t in part[1])
+            for part in parts if isinstance(part, list | tuple) and len(part) == 2 and isinstance(part[1], list)
+            and part[1]]
+    return "Bound by " + " and ".join(said) + "." if said else ""
+
+
+def definition(text: str, parts: Sequence[Sequence[Any]]) -> str:
+    """A cohort's definition: the analyst's words and agentbook's own, each rendered on its own, so a
+    backtick the analyst left unpaired cannot pair with the first one of agentbook's sentence."""
+    return " ".join(x for x in (prose(text), bound_by(parts)) if x)
 
 
 def _literal(part: str, limit: int) -> str:

@@ -18,7 +18,7 @@ import yaml
 
 from agentbook import yamlsafe
 from agentbook.evals.index import Loader
-from agentbook.evals.render import item_prompts
+from agentbook.evals.render import item_prompts, prompt_ref
 from agentbook.evals.store import Suite
 
 
@@ -44,9 +44,9 @@ def list_prompts(suite: Suite) -> list[PromptInfo]:
     places = item_lines(yamlsafe.read_bytes(suite.path))
     out: list[PromptInfo] = []
     for n, item in enumerate(items):
-        file = item if isinstance(item, str) and item.startswith("file://") else None
-        if isinstance(item, dict) and str(item.get("raw") or item.get("id") or "").startswith("file://"):
-            file = str(item.get("raw") or item.get("id"))
+        # a bare `prompts/x.txt` is a file too (promptfoo reads it so): never "edit it in the suite"
+        ref = prompt_ref(str(item.get("raw") or item.get("id") or "") if isinstance(item, dict) else item)
+        file = ref if isinstance(ref, str) and ref.startswith("file://") else None
         first, last = places[n] if n < len(places) else (0, 0)
         where = f"{suite.path}:{first}" + (f"-{last}" if last > first else "")
         for prompt in item_prompts(item, suite.base_dir, suite.root):

@@ -115,7 +115,10 @@ class _Run:
         if confinement is not None:  # refuse before a case runs, not on its first uncached call
             confinement.check_model(self.model_spec)
         self.models = _Models(confinement)
-        self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
+        # in an agent's jail (its bash, a gate) the cache beside the suite is the agent's to write: rows it
+        # forged were a gate's answers (`eval run` in fix-prompt's checks passed on them), so none is read
+        self.cache = ResponseCache(state.response_cache_file(suite.path),
+                                   enabled=opts.use_cache and from_env() is None)
         self.cache.open()
         self.identities: dict[str, str] = {}  # spec -> what its cached answers are keyed by
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))

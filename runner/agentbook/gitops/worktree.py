@@ -14,11 +14,11 @@ from agentbook.errors import FatalError
 from agentbook.fsutil import file_lock
 from agentbook.gitops.branches import branch_exists, unique_branch
 from agentbook.gitops.git import Git
-from agentbook.gitops.repo import Repo, ensure_state_ignored
+from agentbook.gitops.repo import Repo, check_state_folder, ensure_state_ignored
 
 
 def worktree_path(repo: Repo, run_id: str) -> Path:
-    return repo.state_dir / "worktrees" / run_id
+    return check_state_folder(repo.root) / "worktrees" / run_id
 
 
 def create_worktree(repo: Repo, run_id: str, branch: str, base_sha: str, *, dedupe: bool = False,

@@ -275,3 +275,15 @@ def test_a_run_applies_what_default_test_gives_every_case(run_cli: Callable[...,
     assert [(a["type"], a["pass"]) for a in bob["attempts"][0]["asserts"]] == [
         ("icontains", True), ("icontains", True), ("equals", False)]
     assert (ann["verdict"], bob["verdict"]) == ("pass", "pass")
+
+
+def test_a_split_of_a_suite_reading_git_data_is_refused_at_its_line(run_cli: Callable[..., Any],
+                                                                   git_repo: Path) -> None:
+    suite = git_repo / "s.yaml"
+    suite.write_text('prompts: ["{{q}}"]\ntests:\n  - id: a\n    vars: {q: file://.git/config}\n')
+    res = run_cli("eval", "split", suite, "--out", git_repo / "out")
+    assert (res.code, res.err.strip()) == (3, (
+        f"agentbook: error: {suite}:4: referenced file file://.git/config is git's own data (it may hold the "
+        "checkout's credentials) (agentbook reads only files inside the repository, never .git: reference a file of "
+        "the repository instead)"))
+    assert not (git_repo / "out" / ".git").exists()

@@ -208,7 +208,7 @@ class SplitSuite(Suite):
             matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
             for m in matched:
                 if m.endswith((".yaml", ".yml", ".json", ".csv")):
-                    refs.check(written, m, self.root, "case file", self.base_dir)
+                    refs.check(written, m, self.root, "case file", self.base_dir, matched=globlib.has_magic(full))
                     files.setdefault(Path(m), None)
         return list(files)
 

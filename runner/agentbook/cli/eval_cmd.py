@@ -186,13 +186,19 @@ def _attempt_lines(attempt: dict[str, Any]) -> list[str]:
 @command.command("prompts")
 @suite_arg
 @click.option("--full", is_flag=True, help="Each prompt whole (default: cut at 600 characters).")
+@click.option("--case", "case_id", default=None,
+              help="Show what `eval run` sends for this case: system text and messages, rendered.")
 @json_option
-def prompts_cmd(suite: Path, full: bool, as_json: bool) -> None:
+def prompts_cmd(suite: Path, full: bool, case_id: str | None, as_json: bool) -> None:
     """The prompts the suite runs: each one's text, where it is written (a file, or lines of the suite
-    itself for inline prompts) and its tokens as `agentbook baseline` counts them."""
+    itself for inline prompts) and its tokens as `agentbook baseline` counts them; with --case, what the
+    model is sent for that case (what a stand-in's `match:` sees)."""
     from agentbook.evals.prompts import list_prompts, prompts_text
 
     s = open_suite(suite)
+    if case_id is not None:
+        _rendered(s, case_id, full, as_json)
+        return
     prompts = list_prompts(s)
     if as_json:
         emit_json({"suite": str(s.path), "tokens": sum(p.tokens for p in prompts),
@@ -203,6 +209,27 @@ def prompts_cmd(suite: Path, full: bool, as_json: bool) -> None:
 
 
 PROMPT_CHARS = 600  # of one prompt's text in `eval prompts`
+
+
+def _rendered(s: Suite, case_id: str, full: bool, as_json: bool) -> None:
+    from agentbook.evals.runner import rendered_requests
+
+    requests = rendered_requests(s, case_id)
+    if as_json:
+        emit_json({"suite": str(s.path), "case": case_id, "requests": requests})
+        return
+    lines: list[str] = []
+    for req in requests:
+        lines.append(f"# case {case_id}, prompt {req['prompt']}: what the model is sent")
+        parts = ([("system", req["system"])] if req["system"] else []) + \
+            [(m["role"], str(m["content"])) for m in req["messages"]]
+        for role, text in parts:
+            cut = text if full or len(text) <= PROMPT_CHARS else \
+                text[:PROMPT_CHARS] + f" [... {len(text) - PROMPT_CHARS} chars more: --full or --json]"
+            lines.append(f"{role}:")
+            lines += [f"    {line}" for line in cut.splitlines() or [""]]
+    text = "\n".join(lines)
+    click.echo(text if full else bounded(text, 2 * DEFAULT_BUDGET, "--full or --json prints it all"))
 
 
 # -- changing -----------------------------------------------------------------------------------

@@ -244,13 +244,17 @@ def _read_case_input(file: str | None) -> str:
         raise FatalError(f"cannot read {file}: {err.strerror or err}") from None
 
 
-def _report(result: EditResult, verb: str, as_json: bool) -> None:
+def _report(result: EditResult, verb: str, as_json: bool, was: str | None = None) -> None:
+    """`was`: the id the user named, when the change gave the case another (a CSV row's id is its content's)."""
+    renamed = was is not None and was != result.id
     if as_json:
-        emit_json({"action": verb, **result.to_json()})
+        emit_json({"action": verb, **result.to_json(), **({"was": was} if renamed else {})})
         return
     first, last = result.lines
     lines = "" if not first else f", line {first}" if first == last else f", lines {first}-{last}"
-    click.echo(f"{verb} {result.id} in {result.path}{lines}{_what_was_written(result)}")
+    click.echo(f"{verb} {was if renamed else result.id} in {result.path}{lines}{_what_was_written(result)}")
+    if renamed:
+        click.echo(f"its id is now {result.id} (the id of a CSV row is derived from its content)")
 
 
 def _what_was_written(result: EditResult) -> str:
@@ -300,7 +304,7 @@ def edit_cmd(suite: Path, case_id: str, sets: tuple[str, ...], unsets: tuple[str
     if not sets and not unsets:
         raise UsageError("nothing to change", hint="give --set PATH=VALUE or --unset PATH")
     pairs = [_parse_set(item) for item in sets]
-    _report(open_suite(suite).edit_case(case_id, pairs, list(unsets)), "edited", as_json)
+    _report(open_suite(suite).edit_case(case_id, pairs, list(unsets)), "edited", as_json, case_id)
 
 
 def _parse_set(item: str) -> tuple[str, Any]:
@@ -322,7 +326,7 @@ def _parse_set(item: str) -> tuple[str, Any]:
 @json_option
 def replace_cmd(suite: Path, case_id: str, file: str | None, as_json: bool) -> None:
     """Replace one case wholesale (its id is kept)."""
-    _report(open_suite(suite).replace_case(case_id, _read_case_input(file)), "replaced", as_json)
+    _report(open_suite(suite).replace_case(case_id, _read_case_input(file)), "replaced", as_json, case_id)
 
 
 @command.command("rm")

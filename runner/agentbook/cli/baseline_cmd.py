@@ -44,11 +44,14 @@ def save_cmd(suite: Path, model: str | None, prompt: Path | None, grader: str | 
     snap = baseline.take(suite, model, prompt, grader)
     baseline.check_savable(snap, suite, model)
     path = baseline.save(snap, suite)
+    # the agent's own save (its bash in a run): a copy for its own checks; the gates compare with theirs
+    note = "for your own checks only: the run's gates compare with the baseline their save step recorded" \
+        if baseline.unread_by_gates() else None
     if as_json:
-        emit_json({**snap.to_json(), "path": str(path)})
+        emit_json({**snap.to_json(), "path": str(path), "note": note})
     else:
         click.echo(f"baseline {_numbers(snap)} (run {snap.run_id}, {snap.model})")
-        click.echo(f"saved {path}")
+        click.echo(f"saved {path}" + (f" ({note})" if note else ""))
     return EXIT_OK
 
 

@@ -47,7 +47,7 @@ from agentbook.gitops.worktree import (
 from agentbook.models.base import Usage
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.redaction import Redactor
-from agentbook.runbooks import publish
+from agentbook.runbooks import gatestate, publish
 from agentbook.runbooks.engines import DEFAULT_ENGINE, AgentSession, EngineContext, engine_for
 from agentbook.runbooks.gates import prewarm, run_gate, tool_path
 from agentbook.runbooks.plan import RunOptions, RunPlan, plan_run
@@ -236,7 +236,8 @@ class _Runner:
         engine = engine_for(self.opts.get("agent") or DEFAULT_ENGINE)
         if self._sandbox() != UNCONFINED and any(calls_agentbook(g) for s in self.steps[start:] for g in s.gates):
             # the gates' warm worker imports agentbook while the agent works on the first step
-            prewarm(self.worktree, protected=list(self.opts["protected"]), limits=self._limits())
+            prewarm(self.worktree, protected=list(self.opts["protected"]), limits=self._limits(),
+                    gate_state=self.rd.gate_state)
         try:
             with self._timed("model"):  # opening the session connects the model backend
                 session = engine.open(self._context(), state)
@@ -301,7 +302,9 @@ class _Runner:
             attempt += 1
             with self._timed("gates"):
                 results = [await asyncio.to_thread(run_gate, g, self.worktree, protected=self.opts["protected"],
-                                                   sandbox=self._sandbox(), limits=self._limits())
+                                                   sandbox=self._sandbox(), limits=self._limits(),
+                                                   gate_state=self.rd.gate_state,
+                                                   sealed=gatestate.sealed(self.rd.path, step.index))
                            for g in step.gates]
             srec.tries, srec.gates = attempt, [vars(r) for r in results]
             for r in results:  # the transcript is the whole story: gate runs go in it too
@@ -311,6 +314,7 @@ class _Runner:
                 self._save_progress()
             failed = [r for r in results if not r.ok]
             if not failed:
+                gatestate.seal(self.rd.path, self.rd.gate_state, step.index)  # before the checkpoint that ends it
                 break
             if attempt > retries:
                 first = failed[0]

@@ -7,10 +7,16 @@ started with `--sandbox none-i-accept-the-risk`; then it runs unconfined and the
 
 A gate's own `agentbook ...` calls are answered by a warm worker in a jail like the gate's
 (`agentbook.warm`) once one is ready for the worktree, and start cold otherwise.
+
+Gates also get the run's gate-state folder (`gate_state`: in the run's own folder, outside the worktree),
+bound read-write at GATE_STATE_JAIL in their jail and their worker's alone and named by
+`AGENTBOOK_GATE_STATE`: what one gate keeps for a later one (`agentbook baseline save`) is kept there,
+where the agent's bash and Claude Code never see it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -23,6 +29,7 @@ from agentbook.session.sandbox import UNCONFINED, clean_env, protected_binds
 from agentbook.session.tools.bash import run_command
 from agentbook.session.watchdog import DiskMeter
 from agentbook.warm import pool
+from agentbook.workflows.baseline import GATE_SEALED_ENV, GATE_STATE_ENV
 
 OUTPUT_TAIL = 4000  # characters of gate output kept for the agent and the report
 
@@ -39,23 +46,42 @@ def tool_path() -> str:
 # starts the system's Python (and could end it 0 before the check ran), and a `.gitconfig` there chose how
 # a check's git reads the tree (core.fsmonitor). Neither is read by a gate.
 GATE_ENV = {"PYTHONNOUSERSITE": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
+GATE_STATE_JAIL = "/agentbook-gate-state"  # a place of its own in the jail: no path of the host's is shown
 
 
-def gate_env(worktree: Path) -> dict[str, str]:
-    """The environment every gate of `worktree` runs with (before the warm worker's PATH)."""
+def gate_env(worktree: Path, gate_state: Path | None = None, *, jailed: bool = True,
+             sealed: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every gate of `worktree` runs with (before the warm worker's PATH); `sealed` are the
+    digests of what earlier steps' gates saved (`agentbook.runbooks.gatestate`)."""
     root = worktree.resolve()
-    return clean_env({"PATH": tool_path(), **GATE_ENV}, root)
+    extra = {"PATH": tool_path(), **GATE_ENV}
+    if gate_state is not None:
+        extra[GATE_STATE_ENV] = GATE_STATE_JAIL if jailed else str(gate_state)
+        extra[GATE_SEALED_ENV] = json.dumps(sealed or {}, sort_keys=True)
+    return clean_env(extra, root)
 
 
-def prewarm(worktree: Path, *, protected: list[str], limits: Limits | None = None, wait: float = 0.0) -> bool:
+def state_binds(gate_state: Path | None) -> list[str]:
+    """bubblewrap's options that show the run's gate-state folder to a gate (and to no one else)."""
+    if gate_state is None:
+        return []
+    gate_state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return ["--bind", str(gate_state.resolve()), GATE_STATE_JAIL]
+
+
+def prewarm(worktree: Path, *, protected: list[str], limits: Limits | None = None, wait: float = 0.0,
+            gate_state: Path | None = None) -> bool:
     """Start the warm worker the gates of `worktree` will use; True when it is ready."""
     root = worktree.resolve()
     return pool.prewarm("gate", root, limits or Limits(), protected_binds(root, protected) if protected else [],
-                        gate_env(root), wait=wait)
+                        gate_env(root, gate_state), wait=wait, options=state_binds(gate_state))
 
 
 def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: float = 600.0,
-             sandbox: str = "auto", limits: Limits | None = None) -> GateResult:
+             sandbox: str = "auto", limits: Limits | None = None, gate_state: Path | None = None,
+             sealed: dict[str, str] | None = None) -> GateResult:
+    """Run one check; `gate_state` is the run's gate-state folder (None: a gate outside a run), `sealed`
+    the digests of what earlier steps' gates kept there."""
     root = worktree.resolve()
     start = time.monotonic()
     why = None if sandbox == UNCONFINED else jail.problem()
@@ -66,14 +92,15 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
     note = f"\n[note: this check ran without a sandbox (--sandbox {UNCONFINED})]"
     argv = ["bash", "-c", command]
     limits = limits or Limits()
-    env = gate_env(root)
+    env = gate_env(root, gate_state, jailed=sandbox != UNCONFINED, sealed=sealed)
     if sandbox != UNCONFINED:
         # protected_binds walks the whole tree: skip it when there is nothing to protect
         read_only = protected_binds(root, protected) if protected else []
-        warm = pool.use("gate", root, limits, read_only, env)  # None: agentbook starts cold in the call
+        binds = state_binds(gate_state)
+        warm = pool.use("gate", root, limits, read_only, env, options=binds)  # None: agentbook starts cold
         separated = gatesep.separation()  # the code the gate runs must not choose the gate's exit status
         call = jail.prepare(root, limits, shell=separated.guard() + command, read_only=read_only,
-                            ro_at=warm.ro_at if warm else None, options=separated.bwrap_options())
+                            ro_at=warm.ro_at if warm else None, options=[*binds, *separated.bwrap_options()])
         note = "\n" + separated.note if separated.note else ""
         env = warm.env if warm else env
         argv = call.argv

@@ -150,6 +150,9 @@ class RunDir:
         self.transcript = self.path / "transcript.jsonl"
         self.trace = self.path / "trace.otlp.json"
         self.report = self.path / "report.md"
+        # what a gate keeps for a later gate (baselines): bound into the gates' jail alone, never the agent's,
+        # and here, not in the worktree, so the agent cannot rewrite it; a resume finds it where it was
+        self.gate_state = self.path / "gate-state"
 
     def save(self, record: RunRecord) -> None:
         # gate output, outcome messages and notes can quote what the agent wrote: no held secret stays

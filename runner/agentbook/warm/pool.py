@@ -50,10 +50,12 @@ class Use:
 
 
 class Worker:
-    def __init__(self, role: str, root: Path, limits: Limits, read_only: list[str], env: dict[str, str]) -> None:
+    def __init__(self, role: str, root: Path, limits: Limits, read_only: list[str], env: dict[str, str],
+                 options: list[str] | None = None) -> None:
         self.role, self.root, self.limits, self.read_only = role, root, limits, list(read_only)
+        self.options = list(options or [])  # more of bubblewrap's: the gates' gate-state folder
         self.env = with_shim(env)
-        self.key = _key(limits, read_only, env)
+        self.key = _key(limits, read_only, env, self.options)
         self.home = Path(tempfile.mkdtemp(prefix="agentbook-warm-", dir=_runtime_dir()))
         self.log = self.home.with_name(self.home.name + ".log")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -93,7 +95,7 @@ class Worker:
             listener.listen(64)
             argv = [sys.executable, "-I", "-m", "agentbook.warm.server", "--listen-fd", str(listener.fileno()),
                     "--ready-fd", str(write_fd)]
-            call = jail.prepare(self.root, self.limits, argv=argv, read_only=self.read_only)
+            call = jail.prepare(self.root, self.limits, argv=argv, read_only=self.read_only, options=self.options)
             try:
                 with open(self.log, "wb") as log:
                     proc = subprocess.Popen(call.argv, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
@@ -173,8 +175,8 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)  # bubblewrap: its pid namespace, and the worker, go with it
 
 
-def _key(limits: Limits, read_only: list[str], env: dict[str, str]) -> tuple[object, ...]:
-    return limits, tuple(read_only), tuple(sorted(env.items()))
+def _key(limits: Limits, read_only: list[str], env: dict[str, str], options: list[str]) -> tuple[object, ...]:
+    return limits, tuple(read_only), tuple(sorted(env.items())), tuple(options)
 
 
 def with_shim(env: dict[str, str]) -> dict[str, str]:
@@ -189,7 +191,7 @@ _starts: dict[tuple[str, str], int] = {}
 
 
 def use(role: str, root: Path, limits: Limits, read_only: list[str], env: dict[str, str], *,
-        start: bool = False) -> Use | None:
+        start: bool = False, options: list[str] | None = None) -> Use | None:
     """For one jailed call in `root`: how to reach a ready worker, or None to run cold. `prewarm`
     starts a worker (a run whose gates call agentbook), or a call with `start` (the agent's first bash
     call of agentbook: it runs cold itself); one still importing is waited for (a cold start would cost
@@ -197,21 +199,21 @@ def use(role: str, root: Path, limits: Limits, read_only: list[str], env: dict[s
     call's is replaced, for the next call."""
     with _lock:
         fresh = (str(root.resolve()), role) not in _workers
-    worker = _get(role, root, limits, read_only, env, start=start)
+    worker = _get(role, root, limits, read_only, env, options or [], start=start)
     if worker is None or (fresh and not worker.ready()):
         return None
     return worker.use() if worker.wait_ready(WAIT_FOR_START) else None
 
 
 def prewarm(role: str, root: Path, limits: Limits, read_only: list[str], env: dict[str, str],
-            wait: float = 0.0) -> bool:
+            wait: float = 0.0, options: list[str] | None = None) -> bool:
     """Start the worker a root's calls will use (a run does this before its first step), and optionally
     wait for it; True when it is ready."""
-    worker = _get(role, root, limits, read_only, env, start=True)
+    worker = _get(role, root, limits, read_only, env, options or [], start=True)
     return worker is not None and worker.wait_ready(wait)
 
 
-def _get(role: str, root: Path, limits: Limits, read_only: list[str], env: dict[str, str], *,
+def _get(role: str, root: Path, limits: Limits, read_only: list[str], env: dict[str, str], options: list[str], *,
          start: bool) -> Worker | None:
     if not enabled() or role not in ROLES or not os.path.exists(real_agentbook()):
         return None
@@ -219,12 +221,12 @@ def _get(role: str, root: Path, limits: Limits, read_only: list[str], env: dict[
     old = None
     with _lock:
         worker = _workers.get(slot)
-        if worker is not None and (worker.key != _key(limits, read_only, env) or worker.dead()):
+        if worker is not None and (worker.key != _key(limits, read_only, env, options) or worker.dead()):
             old, worker = _workers.pop(slot), None
             start = True  # this root is warm: the next call finds a worker that fits
         if worker is None and start and _starts.get(slot, 0) < STARTS_PER_ROOT:
             _starts[slot] = _starts.get(slot, 0) + 1
-            worker = _workers[slot] = Worker(role, Path(slot[0]), limits, read_only, env)
+            worker = _workers[slot] = Worker(role, Path(slot[0]), limits, read_only, env, options)
             worker.start()
     if old is not None:
         old.stop()

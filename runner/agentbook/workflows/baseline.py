@@ -3,18 +3,29 @@
 A runbook's first step records how the suite does on the unchanged prompt (`agentbook baseline
 save`); a later gate runs the suite again and compares (`agentbook baseline check`): no case that
 passed may stop passing, the pass rate may not drop, no case of the baseline may have been edited
-(each case's content is hashed), and for a consolidation the prompt's token count must drop. The baseline is a file beside the suite's other eval state (`.agentbook/`, never
-committed), so it lives in the run's worktree and dies with it.
+(each case's content is hashed), and for a consolidation the prompt's token count must drop.
+
+Where the baseline is kept depends on who runs the command:
+
+- a runbook's gate (`AGENTBOOK_GATE_STATE` set by the runner, for gates only): in that folder, the run's
+  own and outside the worktree, bound into the gates' jail alone; `check` reads it from there only and
+  fails when it is missing (the worktree's copy is the agent's to rewrite: a baseline where every case
+  failed let any regression through). `save` also leaves a copy in the worktree for the agent to read;
+- anyone else (a user by hand, the agent's own bash): beside the suite's other eval state
+  (`.agentbook/baselines/`, never committed), which no gate reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentbook import confine
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json
 
@@ -195,7 +206,12 @@ def case_hash(case: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+GATE_STATE_ENV = "AGENTBOOK_GATE_STATE"  # the run's gate-state folder, set by the runner for gates only
+GATE_SEALED_ENV = "AGENTBOOK_GATE_SEALED"  # {path in it: sha256} of what earlier steps' gates saved there
+
+
 def baseline_path(suite_path: Path) -> Path:
+    """The worktree's copy, beside the suite: the one a user's (and the agent's) commands use."""
     from agentbook.evals.state import state_dir
     from agentbook.evals.store import open_suite
 
@@ -203,25 +219,90 @@ def baseline_path(suite_path: Path) -> Path:
     return state_dir(suite) / "baselines" / f"{suite.name}.json"  # one per suite file in the folder
 
 
+def gate_state() -> Path | None:
+    """The run's gate-state folder when a runbook's gate runs this command, else None. A gate told of one
+    that is not there fails: it never falls back to what the agent could write."""
+    raw = os.environ.get(GATE_STATE_ENV)
+    if raw is None:
+        return None
+    folder = Path(raw)
+    if not raw or not folder.is_dir() or folder.is_symlink():
+        raise FatalError(f"the run's gate-state folder {raw!r} ({GATE_STATE_ENV}) is not a folder",
+                         hint="gates keep their baselines there; the runner makes it for each run")
+    return folder
+
+
+def gate_baseline_path(folder: Path, suite_path: Path) -> Path:
+    """The gates' own copy: named by the suite's place in the worktree, so two `suite.yaml` in two
+    folders keep two baselines, and a resumed run (the same worktree) finds its own."""
+    from agentbook.evals.store import open_suite
+
+    suite = open_suite(suite_path).path.resolve()
+    confined = confine.from_env()
+    place = str(suite.relative_to(confined.root)) if confined and suite.is_relative_to(confined.root) else str(suite)
+    digest = hashlib.sha256(place.encode()).hexdigest()[:16]
+    return folder / "baselines" / f"{suite.name}.{digest}.json"
+
+
 def save(snapshot: Snapshot, suite_path: Path) -> Path:
-    path = baseline_path(suite_path)
-    atomic_write_json(path, snapshot.to_json())
-    return path
+    """Where it was saved: in a gate, the gate-state folder (and a copy in the worktree for the agent)."""
+    folder = gate_state()
+    if folder is None:
+        path = baseline_path(suite_path)
+        atomic_write_json(path, snapshot.to_json())
+        return path
+    trusted = gate_baseline_path(folder, suite_path)
+    if _sealed_digest(folder, trusted) is not None:
+        raise FatalError(f"a gate of an earlier step of this run saved the baseline of {suite_path}: a later "
+                         "step does not replace it", hint="save the baseline in one step, before the change")
+    atomic_write_json(trusted, snapshot.to_json())
+    with contextlib.suppress(OSError, FatalError):  # the agent's copy: a worktree it broke costs it that alone
+        atomic_write_json(baseline_path(suite_path), snapshot.to_json())
+    return trusted
+
+
+def _sealed_digest(folder: Path, path: Path) -> str | None:
+    """The digest the runner recorded for `path` when an earlier step's gates passed, or None."""
+    try:
+        sealed = json.loads(os.environ.get(GATE_SEALED_ENV) or "{}")
+    except ValueError:
+        raise FatalError(f"{GATE_SEALED_ENV} is not JSON") from None
+    digest = sealed.get(path.relative_to(folder).as_posix()) if isinstance(sealed, dict) else None
+    return str(digest) if digest is not None else None
+
+
+def unread_by_gates() -> bool:
+    """True for the agent's own commands in a run: what they save no gate reads."""
+    return confine.from_env() is not None and os.environ.get(GATE_STATE_ENV) is None
 
 
 def load(suite_path: Path, model: str | None = None, prompt: Path | None = None) -> Snapshot:
     """The recorded baseline; `model` and `prompt` (the check's) go into the hint that saves a missing one,
     so the command it names runs the same model as the check."""
-    path = baseline_path(suite_path)
+    save = f"agentbook baseline save {suite_path}" + (f" --model {model}" if model else "") + \
+        (f" --prompt {prompt}" if prompt else "")
+    folder = gate_state()
+    path = baseline_path(suite_path) if folder is None else gate_baseline_path(folder, suite_path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw)
     except FileNotFoundError:
-        save = f"agentbook baseline save {suite_path}" + (f" --model {model}" if model else "") + \
-            (f" --prompt {prompt}" if prompt else "")
+        if folder is not None:
+            raise FatalError(f"no baseline recorded by this run's gates for {suite_path}",
+                             hint=f"an earlier step needs the gate `{save}` (on the unchanged prompt); a "
+                                  "gate never reads the worktree's .agentbook/baselines/, which the agent "
+                                  "can write") from None
         raise FatalError(f"no baseline recorded for {suite_path}",
                          hint=f"record one on the unchanged prompt first: {save}") from None
     except (OSError, ValueError) as err:
         raise FatalError(f"cannot read the baseline: {err}", location=str(path)) from None
+    if not isinstance(data, dict):
+        raise FatalError("cannot read the baseline: not a JSON object", location=str(path))
+    sealed = _sealed_digest(folder, path) if folder is not None else None
+    if sealed is not None and hashlib.sha256(raw).hexdigest() != sealed:
+        raise FatalError(f"the baseline of {suite_path} changed after the step that saved it",
+                         hint="code a gate ran after that step rewrote it: the check cannot trust it",
+                         location=str(path))
     known = set(Snapshot.__dataclass_fields__)
     return Snapshot(**{k: v for k, v in data.items() if k in known})
 

@@ -143,3 +143,21 @@ def test_eval_prompts_names_a_bare_path_as_the_file_to_edit(run_cli: Callable[..
     prompt = json.loads(res.out)["prompts"][0]
     assert (prompt["source"], prompt["location"]) == ("file", f"{tmp_path / 'prompts/tutor.txt'} (named at {suite}:2)")
     assert "inline prompts are edited" not in run_cli("eval", "prompts", str(suite)).out
+
+
+def test_eval_prompts_case_shows_what_the_model_is_sent(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """Writing the tutor's stand-in took a probe script to learn that the path itself was sent: the
+    request a case makes (what a session's `system:` / `first_user:` is matched against) is now shown."""
+    suite = _suite(tmp_path, '"prompts/tutor.txt"', "prompts/tutor.txt", YAML_CHAT)
+    res = run_cli("eval", "prompts", str(suite), "--case", "max-of-list")
+    assert res.code == 0, res.err
+    assert res.out == ("# case max-of-list, prompt file://prompts/tutor.txt: what the model is sent\n"
+                       "system:\n    You are a teaching assistant in an intro python course.\n"
+                       "user:\n    Write a function that returns the largest number\n")
+    data = json.loads(run_cli("eval", "prompts", str(suite), "--case", "max-of-list", "--json").out)
+    assert data["requests"] == [{"prompt": "file://prompts/tutor.txt",
+                                 "system": "You are a teaching assistant in an intro python course.\n",
+                                 "messages": [{"role": "user",
+                                               "content": "Write a function that returns the largest number"}]}]
+    missing = run_cli("eval", "prompts", str(suite), "--case", "nope")
+    assert missing.code == 3

@@ -143,41 +143,51 @@ def test_a_csv_suite_is_labelled_as_such_and_counts_its_expected_columns(run_cli
     assert json.loads(run_cli("eval", "list", suite, "--json").out)["layout"] == "csv"
     stats = run_cli("eval", "stats", suite).out.splitlines()
     assert stats[:2] == [
-        ("10 cases, 1862 bytes in case text (CSV layout: one case per row of tests.csv; read only: the rows are "
-        "edited in the CSV)"),
+        ("10 cases, 1862 bytes in case text (CSV layout: one case per row of tests.csv; rows rewritten in place; new "
+         "rows are written in the CSV)"),
         "asserts: llm-rubric 20 (10 from defaultTest), javascript 10 (10 from defaultTest)",
     ]
 
 
-def test_a_change_to_a_csv_row_is_refused_saying_why_and_what_to_do(run_cli: Callable[..., Any],
-                                                                  tmp_path: Path) -> None:
+def test_a_csv_row_is_edited_in_place_keeping_its_quoting(run_cli: Callable[..., Any], tmp_path: Path) -> None:
     folder = _repo(tmp_path, "promptfoo-examples/simple-csv") / "simple-csv"
-    before = (folder / "tests.csv").read_bytes()  # quoted cells holding JSON with "" escapes
+    csv = folder / "tests.csv"
+    before = csv.read_text(encoding="utf-8")  # quoted cells holding JSON with "" escapes
     listed = run_cli("eval", "list", folder).out.splitlines()
     assert listed[-1] == "4 of 4 cases (CSV layout: one case per row of tests.csv)"
-    first = listed[0].split()[0]
-    res = run_cli("eval", "edit", folder, first, "--set", "vars.body=Hi there")
-    csv = folder / "tests.csv"
+    first, second = listed[0].split()[0], listed[1].split()[0]
+    res = run_cli("eval", "edit", folder, first, "--set", "vars.body=Hello, world")
+    assert res.code == 0, res.err
+    new_id = res.out.splitlines()[1].split()[4]
+    assert res.out.splitlines() == [
+        f"edited {first} in {csv}, line 2 (the rest of the file is as it was)",
+        f"its id is now {new_id} (the id of a CSV row is derived from its content)"]
+    assert csv.read_text(encoding="utf-8") == before.replace('French,"Hello world"', 'French,"Hello, world"', 1)
+    assert run_cli("eval", "show", folder, new_id, "--field", "vars.body").out == "Hello, world\n"
+    # a change no row can hold is refused, and the file is untouched
+    res = run_cli("eval", "edit", folder, second, "--set", "vars.tone=dry")
     assert (res.code, res.err.strip()) == (3, (
-        f"agentbook: error: {csv}:2: case {first} is the row at line 2 of tests.csv, and agentbook writes cases as "
-        "YAML, never into a CSV (its cells are promptfoo's shorthand, such as __expected `icontains: Paris`) (edit "
-        f"line 2 of {csv} yourself, keeping its quoting; the case's id is derived from the row's content, so it "
-        "changes: agentbook eval list SUITE shows the new one. Or keep cases you will edit in YAML: "
-        "tests: [file://tests.csv, file://cases/*.yaml])"))
-    err = json.loads(run_cli("eval", "rm", folder, first, "--json").out)
-    assert (err["location"], err["exit_code"]) == (f"{csv}:2", 3)
+        f"agentbook: error: {csv}:1: tests.csv has no column 'tone' for case {second}'s vars (add the column to the "
+        "CSV's header (every row then has a cell for it), or keep the case in YAML)"))
+    edited = csv.read_bytes()
     (tmp_path / "new.yaml").write_text("id: ahoy\nvars: {language: Pirate, body: Hello}\n")
     res = run_cli("eval", "add", folder, "--file", tmp_path / "new.yaml")
-    assert res.code == 3 and "add the row to tests.csv yourself, or keep new cases in YAML beside it" in res.err
-    assert csv.read_bytes() == before
-    # the way out the refusals name: new cases in YAML beside the CSV (a split layout again)
+    assert (res.code, res.err.strip()) == (3, (
+        f"agentbook: error: {folder / 'promptfooconfig.yaml'}: the suite's cases are the rows of tests.csv, and "
+        "agentbook does not add rows to a CSV (it rewrites or removes one) (add the row to tests.csv yourself, or keep "
+        "new cases in YAML beside it: tests: [file://tests.csv, file://cases/*.yaml] (promptfoo reads both))"))
+    assert csv.read_bytes() == edited
+    # the way out the refusal names: new cases in YAML beside the CSV (a split layout again)
     config = folder / "promptfooconfig.yaml"
     config.write_text(config.read_text().replace("tests: file://tests.csv",
                                                  "tests: [file://tests.csv, file://cases/*.yaml]"))
     res = run_cli("eval", "add", folder, "--file", tmp_path / "new.yaml")
     assert (res.code, (folder / "cases" / "ahoy.yaml").is_file()) == (0, True), res.err
     assert run_cli("eval", "list", folder).out.splitlines()[-1] == "5 of 5 cases (split layout)"
-    assert csv.read_bytes() == before
+    res = run_cli("eval", "rm", folder, second)
+    assert res.code == 0, res.err
+    assert csv.read_text(encoding="utf-8").count("\n") == before.count("\n") - 1
+    assert run_cli("eval", "list", folder).out.splitlines()[-1] == "4 of 4 cases (split layout)"
 
 
 # -- references out of the repository ------------------------------------------------------------
@@ -275,3 +285,15 @@ def test_a_run_applies_what_default_test_gives_every_case(run_cli: Callable[...,
     assert [(a["type"], a["pass"]) for a in bob["attempts"][0]["asserts"]] == [
         ("icontains", True), ("icontains", True), ("equals", False)]
     assert (ann["verdict"], bob["verdict"]) == ("pass", "pass")
+
+
+def test_a_split_of_a_suite_reading_git_data_is_refused_at_its_line(run_cli: Callable[..., Any],
+                                                                   git_repo: Path) -> None:
+    suite = git_repo / "s.yaml"
+    suite.write_text('prompts: ["{{q}}"]\ntests:\n  - id: a\n    vars: {q: file://.git/config}\n')
+    res = run_cli("eval", "split", suite, "--out", git_repo / "out")
+    assert (res.code, res.err.strip()) == (3, (
+        f"agentbook: error: {suite}:4: referenced file file://.git/config is git's own data (it may hold the "
+        "checkout's credentials) (agentbook reads only files inside the repository, never .git: reference a file of "
+        "the repository instead)"))
+    assert not (git_repo / "out" / ".git").exists()

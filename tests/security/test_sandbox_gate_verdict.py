@@ -204,3 +204,22 @@ def test_ordinary_gate_work_is_unchanged(tmp_path: Path) -> None:
     assert gate.exit_code == 0, gate.output
     for said in ("x\nx", "hello from C", "sibling killed", "heredoc 42", "made", "spawned", "done"):
         assert said in gate.output
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="no system Python")
+def test_files_the_agent_leaves_in_its_home_do_not_choose_a_check(tmp_path: Path) -> None:
+    """HOME is the worktree: a `.pth` in its Python user site ran in every check on the system's Python (and
+    ended it 0 before the check ran); a `.gitconfig` there set how a check's git reads the tree."""
+    root = _root(tmp_path)
+    version = subprocess.run(["/usr/bin/python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    site = root / ".local" / "lib" / f"python{version}" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "agent.pth").write_text("import os; os._exit(0)\n")
+    (root / ".gitconfig").write_text("[core]\n\tfsmonitor = true\n[alias]\n\tcheck = !true\n")
+    gate = run_gate("git config --global --list; echo listed=$?\n"
+                    "/usr/bin/python3 -c 'print(\"the protected check fails\"); raise SystemExit(3)'",
+                    root, protected=[])
+    assert gate.exit_code == 3 and "the protected check fails" in gate.output, gate.output
+    assert "fsmonitor" not in gate.output and "listed=" in gate.output
+

@@ -188,6 +188,7 @@ def _fix(n: int, cohort: dict[str, Any], rel_of: dict[str, str], suites: dict[st
 def _suites_by_prompt(code_dir: Path) -> dict[str, str]:
     """Prompt file -> the eval suite that runs it, both relative to the code (the first suite found,
     in path order, when several do)."""
+    from agentbook.evals.render import prompt_ref
     from agentbook.evals.store import open_suite
 
     found: dict[str, str] = {}
@@ -200,14 +201,14 @@ def _suites_by_prompt(code_dir: Path) -> dict[str, str]:
                 head = fh.read(SUITE_HEAD).decode("utf-8", "replace")
         except OSError:
             continue
-        if not re.search(r"^prompts:", head, re.MULTILINE) or "file://" not in head:
-            continue
+        if not re.search(r"^prompts:", head, re.MULTILINE):
+            continue  # (a suite naming its prompt file bare, `prompts: [prompts/x.txt]`, has no file:// to look for)
         try:
             prompts = open_suite(path).config().get("prompts") or []
         except FatalError:
             continue  # not a suite after all (or a broken one): it cannot be a ticket's suite
         for entry in prompts if isinstance(prompts, list) else []:
-            ref = entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry
+            ref = prompt_ref(entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry)
             if isinstance(ref, str) and ref.startswith("file://"):
                 target = (path.parent / ref.removeprefix("file://")).resolve()
                 if target.is_relative_to(code_dir):

@@ -186,13 +186,19 @@ def _attempt_lines(attempt: dict[str, Any]) -> list[str]:
 @command.command("prompts")
 @suite_arg
 @click.option("--full", is_flag=True, help="Each prompt whole (default: cut at 600 characters).")
+@click.option("--case", "case_id", default=None,
+              help="Show what `eval run` sends for this case: system text and messages, rendered.")
 @json_option
-def prompts_cmd(suite: Path, full: bool, as_json: bool) -> None:
+def prompts_cmd(suite: Path, full: bool, case_id: str | None, as_json: bool) -> None:
     """The prompts the suite runs: each one's text, where it is written (a file, or lines of the suite
-    itself for inline prompts) and its tokens as `agentbook baseline` counts them."""
+    itself for inline prompts) and its tokens as `agentbook baseline` counts them; with --case, what the
+    model is sent for that case (what a stand-in's `match:` sees)."""
     from agentbook.evals.prompts import list_prompts, prompts_text
 
     s = open_suite(suite)
+    if case_id is not None:
+        _rendered(s, case_id, full, as_json)
+        return
     prompts = list_prompts(s)
     if as_json:
         emit_json({"suite": str(s.path), "tokens": sum(p.tokens for p in prompts),
@@ -203,6 +209,27 @@ def prompts_cmd(suite: Path, full: bool, as_json: bool) -> None:
 
 
 PROMPT_CHARS = 600  # of one prompt's text in `eval prompts`
+
+
+def _rendered(s: Suite, case_id: str, full: bool, as_json: bool) -> None:
+    from agentbook.evals.runner import rendered_requests
+
+    requests = rendered_requests(s, case_id)
+    if as_json:
+        emit_json({"suite": str(s.path), "case": case_id, "requests": requests})
+        return
+    lines: list[str] = []
+    for req in requests:
+        lines.append(f"# case {case_id}, prompt {req['prompt']}: what the model is sent")
+        parts = ([("system", req["system"])] if req["system"] else []) + \
+            [(m["role"], str(m["content"])) for m in req["messages"]]
+        for role, text in parts:
+            cut = text if full or len(text) <= PROMPT_CHARS else \
+                text[:PROMPT_CHARS] + f" [... {len(text) - PROMPT_CHARS} chars more: --full or --json]"
+            lines.append(f"{role}:")
+            lines += [f"    {line}" for line in cut.splitlines() or [""]]
+    text = "\n".join(lines)
+    click.echo(text if full else bounded(text, 2 * DEFAULT_BUDGET, "--full or --json prints it all"))
 
 
 # -- changing -----------------------------------------------------------------------------------
@@ -217,13 +244,17 @@ def _read_case_input(file: str | None) -> str:
         raise FatalError(f"cannot read {file}: {err.strerror or err}") from None
 
 
-def _report(result: EditResult, verb: str, as_json: bool) -> None:
+def _report(result: EditResult, verb: str, as_json: bool, was: str | None = None) -> None:
+    """`was`: the id the user named, when the change gave the case another (a CSV row's id is its content's)."""
+    renamed = was is not None and was != result.id
     if as_json:
-        emit_json({"action": verb, **result.to_json()})
+        emit_json({"action": verb, **result.to_json(), **({"was": was} if renamed else {})})
         return
     first, last = result.lines
     lines = "" if not first else f", line {first}" if first == last else f", lines {first}-{last}"
-    click.echo(f"{verb} {result.id} in {result.path}{lines}{_what_was_written(result)}")
+    click.echo(f"{verb} {was if renamed else result.id} in {result.path}{lines}{_what_was_written(result)}")
+    if renamed:
+        click.echo(f"its id is now {result.id} (the id of a CSV row is derived from its content)")
 
 
 def _what_was_written(result: EditResult) -> str:
@@ -273,7 +304,7 @@ def edit_cmd(suite: Path, case_id: str, sets: tuple[str, ...], unsets: tuple[str
     if not sets and not unsets:
         raise UsageError("nothing to change", hint="give --set PATH=VALUE or --unset PATH")
     pairs = [_parse_set(item) for item in sets]
-    _report(open_suite(suite).edit_case(case_id, pairs, list(unsets)), "edited", as_json)
+    _report(open_suite(suite).edit_case(case_id, pairs, list(unsets)), "edited", as_json, case_id)
 
 
 def _parse_set(item: str) -> tuple[str, Any]:
@@ -295,7 +326,7 @@ def _parse_set(item: str) -> tuple[str, Any]:
 @json_option
 def replace_cmd(suite: Path, case_id: str, file: str | None, as_json: bool) -> None:
     """Replace one case wholesale (its id is kept)."""
-    _report(open_suite(suite).replace_case(case_id, _read_case_input(file)), "replaced", as_json)
+    _report(open_suite(suite).replace_case(case_id, _read_case_input(file)), "replaced", as_json, case_id)
 
 
 @command.command("rm")

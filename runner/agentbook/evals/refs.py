@@ -33,25 +33,27 @@ class RefRefused(confine.ConfinementError):
         return RefRefused(self.ref, self.message, location=location, hint=self.hint)
 
 
-def check(ref: str, path: Path | str, root: Path, what: str, base: Path) -> Path:
-    """`confine.check_ref` for a reference written `ref` in a suite whose folder is `base`."""
+def check(ref: str, path: Path | str, root: Path, what: str, base: Path, *, matched: bool = False) -> Path:
+    """`confine.check_ref` for a reference written `ref` in a suite whose folder is `base`; `matched`: `path`
+    is a file the glob `ref` matched (a link out, a `..` in the pattern), named in the refusal."""
     try:
         return confine.check_ref(path, root, what)
     except confine.ConfinementError:
-        raise refused(ref, path, root, what, base) from None
+        raise refused(ref, path, root, what, base, matched=matched) from None
 
 
-def refused(ref: str, path: Path | str, root: Path, what: str, base: Path) -> RefRefused:
+def refused(ref: str, path: Path | str, root: Path, what: str, base: Path, *, matched: bool = False) -> RefRefused:
     real = Path(os.path.realpath(path))
     top = Path(os.path.realpath(root))
     rule = "agentbook reads only files inside the repository, never .git"
+    named = f"{path} (matched by {ref})" if matched else ref
     if confine.is_within(real, top):
-        return RefRefused(ref, f"{what} {ref} is git's own data (it may hold the checkout's credentials)",
+        return RefRefused(ref, f"{what} {named} is git's own data (it may hold the checkout's credentials)",
                           hint=f"{rule}: reference a file of the repository instead")
-    nearby = _inside_twin(Path(str(path)), base, top)
+    nearby = None if matched else _inside_twin(Path(str(path)), base, top)
     fix = f"write it as file://{nearby}" if nearby else "make it relative to the suite's folder and keep the file " \
         "inside the repository"
-    return RefRefused(ref, f"{what} {ref} is outside the repository {root}", hint=f"{fix}; {rule}")
+    return RefRefused(ref, f"{what} {named} is outside the repository {root}", hint=f"{fix}; {rule}")
 
 
 def _inside_twin(path: Path, base: Path, top: Path) -> str | None:

@@ -170,6 +170,17 @@ def _chat_text(text: str, label: str) -> list[dict[str, Any]] | None:
     return None
 
 
+def chat_template(prompt: Prompt) -> list[dict[str, Any]] | None:
+    """The prompt's messages as templates: its chat, or a text prompt's own `- role:` / JSON list read
+    before rendering (None when that does not parse: it is a chat only once rendered, or plain text)."""
+    if prompt.chat is not None:
+        return prompt.chat
+    try:
+        return _chat_text(prompt.text, prompt.label)
+    except FatalError:
+        return None
+
+
 def _to_messages(chat: list[dict[str, Any]], fill: Callable[[str], str]) -> tuple[str | None, list[dict[str, Any]]]:
     """System messages joined into `system`, the rest as Messages API messages, each content `fill`ed."""
     system: list[str] = []

@@ -115,7 +115,10 @@ class _Run:
         if confinement is not None:  # refuse before a case runs, not on its first uncached call
             confinement.check_model(self.model_spec)
         self.models = _Models(confinement)
-        self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
+        # in an agent's jail (its bash, a gate) the cache beside the suite is the agent's to write: rows it
+        # forged were a gate's answers (`eval run` in fix-prompt's checks passed on them), so none is read
+        self.cache = ResponseCache(state.response_cache_file(suite.path),
+                                   enabled=opts.use_cache and from_env() is None)
         self.cache.open()
         self.identities: dict[str, str] = {}  # spec -> what its cached answers are keyed by
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
@@ -209,21 +212,7 @@ class _Run:
                 "seconds": round(time.monotonic() - start, 3)}
 
     def affixed(self, prompt: Prompt, case: dict[str, Any]) -> Prompt:
-        """promptfoo's `options.prefix` / `options.suffix` (the case's, else defaultTest's; a CSV's `__prefix`):
-        text put before and after the prompt template, rendered with it. A chat prompt gets them around its
-        last user message."""
-        own, default = as_mapping(case.get("options")), as_mapping(self.defaults.get("options"))
-        prefix = str(own.get("prefix") or default.get("prefix") or "")
-        suffix = str(own.get("suffix") or default.get("suffix") or "")
-        if not prefix and not suffix:
-            return prompt
-        if prompt.chat is None:
-            return Prompt(prompt.label, None, prefix + prompt.text + suffix)
-        chat = [dict(m) for m in prompt.chat]
-        last = next((m for m in reversed(chat) if m.get("role") == "user"), None)
-        if last is not None:
-            last["content"] = prefix + str(last.get("content", "")) + suffix
-        return Prompt(prompt.label, chat)
+        return affixed(prompt, case, self.defaults)
 
     def expected_files(self, assertion: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
         """promptfoo reads a `similar` value given as `file://expected.txt` (alone or in the list): its
@@ -338,6 +327,39 @@ def failing_answer(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
         return {"attempt": attempt["index"], "prompt": first["prompt"], "text": text[:ANSWER_CHARS],
                 "chars": len(text) + int(first.get("truncated") or 0)}
     return None
+
+
+def affixed(prompt: Prompt, case: dict[str, Any], defaults: dict[str, Any]) -> Prompt:
+    """promptfoo's `options.prefix` / `options.suffix` (the case's, else defaultTest's; a CSV's `__prefix`):
+    text put before and after the prompt template, rendered with it. A chat prompt gets them around its
+    last user message."""
+    own, default = as_mapping(case.get("options")), as_mapping(defaults.get("options"))
+    prefix = str(own.get("prefix") or default.get("prefix") or "")
+    suffix = str(own.get("suffix") or default.get("suffix") or "")
+    if not prefix and not suffix:
+        return prompt
+    if prompt.chat is None:
+        return Prompt(prompt.label, None, prefix + prompt.text + suffix)
+    chat = [dict(m) for m in prompt.chat]
+    last = next((m for m in reversed(chat) if m.get("role") == "user"), None)
+    if last is not None:
+        last["content"] = prefix + str(last.get("content", "")) + suffix
+    return Prompt(prompt.label, chat)
+
+
+def rendered_requests(suite: Suite, case_id: str) -> list[dict[str, Any]]:
+    """What `eval run` sends the model for one case, per prompt (and combination of list vars): the system
+    text and the messages, so a stand-in's `match:` can be written against what it will see."""
+    config = suite.config()
+    defaults = load_default_test(config, suite.base_dir, suite.root)
+    case = suite.get_case(case_id)
+    merged = resolve_vars(defaults.get("vars") or {}, case.get("vars") or {}, suite.base_dir, suite.root)
+    out: list[dict[str, Any]] = []
+    for variables, label in expand_vars(merged, case):
+        for prompt in load_prompts(config, suite.base_dir, suite.root):
+            system, messages = render(affixed(prompt, case, defaults), variables)
+            out.append({"prompt": prompt.label + label, "system": system, "messages": messages})
+    return out
 
 
 def expand_vars(variables: dict[str, Any], case: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:

@@ -4,7 +4,7 @@ Three layouts, one API (`open_suite`):
 - single file: `tests:` is an inline list, handled by `CaseFile` (byte splice of one case).
 - split: `tests: file://cases/*.yaml` (promptfoo globs); each case file holds one case mapping (or a
   list of cases, which is a `CaseFile` whose root is the list), or is a CSV file of cases, one per row
-  (`csvcases.py`: read, listed and run, not written).
+  (`csvcases.py`: read, listed and run; a row is rewritten or removed in place, never added).
 - csv: `tests: file://tests.csv` alone, a `SplitSuite` whose files are all CSV (labelled so: its cases
   are rows, not case files).
 """
@@ -208,7 +208,7 @@ class SplitSuite(Suite):
             matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
             for m in matched:
                 if m.endswith((".yaml", ".yml", ".json", ".csv")):
-                    refs.check(written, m, self.root, "case file", self.base_dir)
+                    refs.check(written, m, self.root, "case file", self.base_dir, matched=globlib.has_magic(full))
                     files.setdefault(Path(m), None)
         return list(files)
 
@@ -308,8 +308,8 @@ class SplitSuite(Suite):
         check_case(to_plain(case), f"new case {case_id}")
         if self.cases_dir().suffix == ".csv":
             csv_name = self.cases_dir().name
-            raise FatalError(f"the suite's cases are the rows of {csv_name}, and agentbook writes cases as YAML, "
-                             "never into a CSV", location=str(self.path),
+            raise FatalError(f"the suite's cases are the rows of {csv_name}, and agentbook does not add rows to a "
+                             "CSV (it rewrites or removes one)", location=str(self.path),
                              hint=f"add the row to {csv_name} yourself, or keep new cases in YAML beside it: "
                                   f"tests: [file://{csv_name}, file://cases/*.yaml] (promptfoo reads both)")
         target = self.cases_dir() / f"{case_id}.yaml"
@@ -331,8 +331,11 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).remove(case_id)
-        if p.suffix == ".csv":  # unlinking the file would remove every row
-            raise csvcases.row_of(case_id, p, self._rows[(p, case_id)])
+        if p.suffix == ".csv":  # its row, not the file (unlinking it would remove every row)
+            with state.locked(p):
+                old, new = csvcases.remove_row(p, self._rows[(p, case_id)])
+                write_bytes(p, new)
+            return EditResult(case_id, str(p), True, lines=changed_lines(old, new, 1), changed=[str(p)])
         with state.locked(p):
             try:
                 p.unlink()
@@ -345,7 +348,7 @@ class SplitSuite(Suite):
         if value is None:
             return CaseFile(p, seq_key=None).edit(case_id, mutate)
         if p.suffix == ".csv":
-            raise csvcases.row_of(case_id, p, self._rows[(p, case_id)])
+            return self._rewrite_row(p, case_id, mutate)
         with state.locked(p):
             old = p.read_bytes()  # not read_text: its newline translation would lose a file's CRLF
             text = old.decode("utf-8")
@@ -361,6 +364,16 @@ class SplitSuite(Suite):
             if new != old:
                 write_bytes(p, new)
         return EditResult(case_id, str(p), True, lines=changed_lines(old, new, 1),
+                          changed=[str(p)] if new != old else [])
+
+    def _rewrite_row(self, p: Path, case_id: str, mutate: Mutation) -> EditResult:
+        """One row of a CSV of cases rewritten in place (its id, derived from its content, changes with it)."""
+        with state.locked(p):
+            line = self._rows[(p, case_id)]
+            new_id, old, new = csvcases.rewrite_row(p, line, case_id, mutate)
+            if new != old:
+                write_bytes(p, new)
+        return EditResult(new_id, str(p), True, lines=changed_lines(old, new, 1) if new != old else (0, 0),
                           changed=[str(p)] if new != old else [])
 
     def config(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from agentbook.errors import FatalError
 from agentbook.evals import refs
 from agentbook.evals import runs as runstore
 from agentbook.evals.cases import EditResult
+from agentbook.evals.defaults import inherited
 from agentbook.evals.fieldpath import get_path, parse_path
 from agentbook.evals.listing import match_filter
 from agentbook.evals.runner import RunOptions, exit_code, run_suite_async
@@ -98,7 +99,8 @@ async def _dispatch(command: str, suite: Suite, args: dict[str, Any], ctx: ToolC
                                                   str(args["field"]), args.get("range"))
             return {"id": case_id, "field": args["field"], "start": start, "end": end, "size": total, "text": text}
         shown, cuts = truncate_leaves(value, FIELD_BUDGET)
-        return {"id": case_id, "case": shown, "truncated": [c.to_json() for c in cuts]}
+        taken, _ = truncate_leaves(inherited(suite.default_test(), value), FIELD_BUDGET)
+        return {"id": case_id, "case": shown, "truncated": [c.to_json() for c in cuts], "inherited": taken}
     if command == "add":
         return _edit_json(suite.add_case(_need(args, "case")))
     if command == "edit":

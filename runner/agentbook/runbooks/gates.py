@@ -35,10 +35,16 @@ def tool_path() -> str:
     return os.pathsep.join([own, *parts])
 
 
+# HOME is the worktree, which the agent writes: a `.pth` file in its Python user site ran in every check that
+# starts the system's Python (and could end it 0 before the check ran), and a `.gitconfig` there chose how
+# a check's git reads the tree (core.fsmonitor). Neither is read by a gate.
+GATE_ENV = {"PYTHONNOUSERSITE": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
+
+
 def gate_env(worktree: Path) -> dict[str, str]:
     """The environment every gate of `worktree` runs with (before the warm worker's PATH)."""
     root = worktree.resolve()
-    return clean_env({"PATH": tool_path()}, root)
+    return clean_env({"PATH": tool_path(), **GATE_ENV}, root)
 
 
 def prewarm(worktree: Path, *, protected: list[str], limits: Limits | None = None, wait: float = 0.0) -> bool:

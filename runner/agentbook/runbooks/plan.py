@@ -14,7 +14,15 @@ from agentbook.errors import FatalError, UsageError
 from agentbook.fence import one_line
 from agentbook.gitops.branches import branch_exists, check_branch_name, slug, unique_branch
 from agentbook.gitops.github import GitHubRepo, repo_from_remote
-from agentbook.gitops.repo import Repo, check_clean, identity, open_repo, remote_url, resolve_base
+from agentbook.gitops.repo import (
+    Repo,
+    check_clean,
+    check_state_untracked,
+    identity,
+    open_repo,
+    remote_url,
+    resolve_base,
+)
 from agentbook.models.spec import default_model
 from agentbook.runbooks.engines import DEFAULT_ENGINE, engine_for, engine_names, parse_agent
 from agentbook.runbooks.inputs import resolve_inputs
@@ -127,6 +135,7 @@ def _subdir(root: Path) -> str:
 def plan_run(opts: RunOptions) -> RunPlan:
     """Resolve and check everything, in the order a user fixes things; no side effects."""
     repo = open_repo(opts.repo)
+    check_state_untracked(repo)
     ticket = read_ticket(opts.ticket, opts.stdin_text) if opts.ticket else None
     catalog = load_catalog(repo.root)
     runbook = _pick_runbook(opts.runbook, ticket, catalog, repo)

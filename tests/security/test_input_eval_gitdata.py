@@ -150,3 +150,18 @@ def test_a_fifo_the_agent_made_does_not_block_the_eval_tool(tmp_path: Path, wher
     worker.join(120)
     assert done, "the eval tool blocked opening a fifo"
     assert "fifo, not a regular file" in done[0].content, done[0].content
+
+
+def test_a_state_link_beside_the_suite_is_not_followed_by_the_eval_tool(tmp_path: Path) -> None:
+    """The `eval` tool runs in the runner's process, as root: a `.agentbook -> /host/folder` the agent left
+    beside a suite had it write the suite's response cache, index, locks and runs there (and read them)."""
+    root = _checkout(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / ".agentbook").symlink_to(elsewhere)
+    (root / "ok.yaml").write_text('prompts: ["Say: {{c}}"]\nproviders: [echo]\ntests:\n  - id: t\n    vars: {c: x}\n')
+    (tool,) = get_tools(["eval"])
+    result: Any = asyncio.run(tool.run({"command": "run", "suite": "ok.yaml",  # type: ignore[arg-type]
+                                        "model": f"scripted:{root / 'm.script.yaml'}"}, ToolContext(root=root)))
+    assert list(elsewhere.iterdir()) == [], sorted(p.name for p in elsewhere.iterdir())
+    assert ".agentbook is a link" in result.content, result.content

@@ -11,13 +11,15 @@ import errno
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from agentbook.errors import FatalError
 
 TYPE_CHECKING = False  # `typing` at run time would cost `agentbook eval list` several ms
 if TYPE_CHECKING:
+    from io import BufferedReader
     from typing import Any
 
 MAX_BYTES = 64 << 20  # the default cap on a file agentbook parses whole (YAML suites, catalogs)
@@ -28,6 +30,59 @@ def max_bytes() -> int:
     Here rather than in yamlsafe (which re-exports it) so `eval list` checks it without a YAML parser."""
     raw = os.environ.get("AGENTBOOK_YAML_MAX_BYTES", "")
     return int(raw) if raw.isdigit() and int(raw) > 0 else MAX_BYTES
+
+
+class NotRegular(OSError):
+    """A fifo, socket, device or folder where a file was expected: reading it could block for ever."""
+
+
+def file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "regular file" if stat.S_ISREG(mode) else "special file"
+
+
+def open_regular(path: Path | str, follow: bool = True) -> BufferedReader:
+    """`path` opened for reading if it is a regular file (not a symlink either, unless `follow`), else
+    NotRegular (or OSError: ELOOP for a link). The open cannot block (O_NONBLOCK: a fifo with no writer)
+    and the type is checked on the descriptor, so nothing swapped in after a check is read."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotRegular(f"{file_kind(mode)}, not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def read_untrusted(path: Path | str, *, limit: int, what: str, follow: bool = False,
+                   too_big: Callable[[int], FatalError] | None = None) -> bytes:
+    """The bytes of a file someone else may have written (a ticket, a suite, a trace), read from one
+    descriptor that is a regular file (never a link unless `follow`, never a fifo or device) and at most
+    `limit` bytes long (else `too_big(size)`), else a FatalError naming `what`. A check by path and a
+    later read by path let a file swapped for `-> /proc/self/environ` in between be read: the runner's
+    keys in a prompt. (`/proc` files are regular to fstat: only refusing the link keeps them out.)"""
+    data = b""
+    try:
+        with open_regular(path, follow=follow) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size <= limit:
+                data = fh.read(limit + 1)  # a file that grows while read is cut at the limit and refused
+                size = len(data)
+    except NotRegular as err:
+        raise FatalError(f"{what} is a {err}: {path}", hint="name a regular file") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise FatalError(f"{what} is a symbolic link, which is not followed: {path}",
+                             hint="name the file it leads to") from None
+        raise FatalError(f"cannot read {path}: {err.strerror or err}") from None
+    if size > limit:
+        raise too_big(size) if too_big else FatalError(
+            f"{what} is {size:,} bytes, more than the limit of {limit:,}", location=str(path),
+            hint="split it into smaller files")
+    return data
 
 
 def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:

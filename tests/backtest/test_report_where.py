@@ -9,7 +9,7 @@ from pathlib import Path
 
 from agentbook.backtest.cohorts import cluster_backtest
 from agentbook.backtest.report import build_report
-from agentbook.gitops.inert import plain
+from agentbook.backtest.report_md import prose
 
 from .conftest import copy_backtest
 
@@ -23,7 +23,7 @@ def test_report_says_why_each_scope_and_where_each_change_lands(analysed: Path, 
     text = (folder / "report.md").read_text()
     sections = text.split("\n### ")[1:]
     for n, c in enumerate(summary.cohorts[:5], 1):
-        section = next(x for x in sections if x.startswith(f"{n}. {plain(c['name'])} ({c['count']} failures, {c['scope']})"))
+        section = next(x for x in sections if x.startswith(f"{n}. {prose(c['name'])} ({c['count']} failures, {c['scope']})"))
         line = next(x for x in section.splitlines() if x.startswith("- scope: "))
         assert line.startswith(f"- scope: {c['scope']} (")
         if c["scope"] == "account-specific":

@@ -338,7 +338,7 @@ def test_a_typo_in_model_is_refused_before_the_suite_runs(tmp_path: Path, run_cl
         res = run_cli(*args, "--model", f"scripted:{typo}")
         assert res.code == 3, res.out + res.err
         assert res.err == (f"agentbook: error: script file not found: {typo} (pass a path to a *.script.yaml "
-                           "file after scripted:)\n")
+                           "file after scripted:; `agentbook standin --help` shows how to write one)\n")
     res = run_cli("eval", "run", str(suite), "--model", "scripted")
     assert res.code == 3 and res.err.startswith("agentbook: error: bad model spec 'scripted'")
     assert not (tmp_path / ".agentbook" / "runs").exists()

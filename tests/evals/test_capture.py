@@ -96,3 +96,19 @@ def test_capture_refuses_a_span_that_is_not_an_llm_call(run_cli: Callable[..., A
 ])
 def test_extract_vars(template: str, text: str, expected: dict[str, str] | None) -> None:
     assert extract_vars(template, text) == expected
+
+
+def test_capture_into_a_suite_whose_txt_prompt_is_a_yaml_chat(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """The tutor's layout (CharlieChenyuZhang/mit-media-lab-pytutor-promptfoo): `prompts: [prompts/x.txt]`,
+    the file a `- role:` list. capture put the whole message in vars.input, not matching the template."""
+    body = (EXAMPLE / "prompts" / "root-cause.md").read_text()
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "root-cause.txt").write_text(
+        "- role: user\n  content: |\n" + "".join(f"    {line}" if line.strip() else line
+                                                 for line in body.splitlines(keepends=True)))
+    suite = tmp_path / "promptfooconfig.yaml"
+    suite.write_text('prompts: ["prompts/root-cause.txt"]\ntests:\n  - id: seed\n    vars: {alert: a, evidence: b}\n')
+    res = run_cli("eval", "capture", str(suite), "--otlp", str(TRACE), "--span-id", SPAN_ID, "--json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["matched_template"] is True
+    assert open_suite(suite).get_case(f"capture-{SPAN_ID}")["vars"] == {"alert": ALERT, "evidence": EVIDENCE}

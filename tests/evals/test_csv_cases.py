@@ -52,20 +52,25 @@ def test_rows_list_and_show_as_promptfoo_reads_them(run_cli: Callable[..., Any],
     assert "the row at line 6 of tests.csv" in text and "llm-rubric" in text
 
 
-def test_a_change_to_a_row_is_refused_at_its_line_and_the_csv_is_untouched(run_cli: Callable[..., Any],
-                                                                          tmp_path: Path) -> None:
+def test_a_row_is_rewritten_in_place_or_removed_and_a_new_row_is_refused(run_cli: Callable[..., Any],
+                                                                        tmp_path: Path) -> None:
     suite = _suite(tmp_path)
-    first = json.loads(run_cli("eval", "list", suite, "--json").out)["cases"][0]["id"]
+    ids = [c["id"] for c in json.loads(run_cli("eval", "list", suite, "--json").out)["cases"]]
+    # the row holding a quoted newline: only its changed cell is written anew, the others keep their text
+    res = run_cli("eval", "edit", suite, ids[1], "--set", "assert[0].value=Paris, France.", "--json")
+    assert res.code == 0, res.err
+    edited = json.loads(res.out)
+    assert (edited["was"], edited["lines"]) == (ids[1], [4, 4])  # the record's second line holds the cell
+    assert (tmp_path / "tests.csv").read_text(encoding="utf-8") == CSV.replace(
+        ",Paris is the capital.,,,,,,full", ',"Paris, France.",,,,,,full')
+    shown = json.loads(run_cli("eval", "show", suite, edited["id"], "--json").out)["case"]
+    assert shown["assert"] == [{"type": "equals", "value": "Paris, France."}]
+    res = run_cli("eval", "rm", suite, ids[2])
+    assert res.code == 0, res.err
+    assert (tmp_path / "tests.csv").read_text(encoding="utf-8").endswith(",,,,,full\n\n")
     (tmp_path / "new.yaml").write_text("vars: {question: new}\n")
-    for args in (("edit", suite, first, "--set", "vars.question=x"), ("rm", suite, first),
-                 ("add", suite, tmp_path / "new.yaml")):
-        res = run_cli("eval", *args, "--json")
-        assert res.code == 3, (args, res.out)
-        error = json.loads(res.out)
-        assert "CSV" in error["error"] and error["hint"]
-        if args[0] != "add":
-            assert error["location"].endswith("tests.csv:2")
-    assert (tmp_path / "tests.csv").read_text(encoding="utf-8") == CSV and not list(tmp_path.glob("tests.csv/*"))
+    res = run_cli("eval", "add", suite, tmp_path / "new.yaml", "--json")
+    assert res.code == 3 and "does not add rows to a CSV" in json.loads(res.out)["error"]
 
 
 def test_rows_run_and_are_graded(run_cli: Callable[..., Any], tmp_path: Path) -> None:

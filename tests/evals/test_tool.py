@@ -76,3 +76,15 @@ def test_a_session_agent_edits_a_case_through_the_tool(suite_copy: Callable[[str
     assert result.outcome.ok, result.outcome
     assert open_suite(root).get_case("checkout-timeout")["assert"][0]["value"] == "payments-api"
     assert "promptfooconfig.yaml" in result.files_changed
+
+
+def test_tool_shows_what_a_case_inherits_from_default_test(tmp_path: Path) -> None:
+    (tmp_path / "suite.yaml").write_text(
+        "prompts: ['{{q}}']\ndefaultTest:\n  vars: {tone: dry, q: default}\n  assert: [{type: not-icontains, value: AI}]\n"
+        "tests:\n  - id: a\n    vars: {q: hello}\n    assert: [{type: icontains, value: hello}]\n")
+    listed = json.loads(call(tmp_path, command="list", suite="suite.yaml").content)
+    assert listed["cases"][0]["asserts"] == ["not-icontains", "icontains"]
+    assert listed["cases"][0]["inherited"] == ["not-icontains"]
+    shown = json.loads(call(tmp_path, command="show", suite="suite.yaml", id="a").content)
+    assert shown["case"] == {"id": "a", "vars": {"q": "hello"}, "assert": [{"type": "icontains", "value": "hello"}]}
+    assert shown["inherited"] == {"vars": {"tone": "dry"}, "assert": [{"type": "not-icontains", "value": "AI"}]}

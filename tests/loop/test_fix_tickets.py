@@ -110,3 +110,15 @@ def test_a_ticket_carries_what_its_evidence_recorded_fenced_and_never_a_linked_f
     again = next(f for f in write_fixes(bt, code=example_repo, eval_model=EVAL_MODEL).fixes if f.slug == fix.slug)
     body = read_ticket(str(example_repo / str(again.ticket))).body
     assert "not-for-tickets" not in body and finding[:200] in body
+
+
+def test_a_suite_naming_its_prompt_file_bare_is_the_prompts_suite(tmp_path: Path) -> None:
+    """The tutor's suite (CharlieChenyuZhang/mit-media-lab-pytutor-promptfoo) writes `prompts:
+    ["prompts/pytutor-v1.txt"]`, no file://: a fix to that prompt found no suite, so got no ticket."""
+    from agentbook.backtest.fixes import _suites_by_prompt
+
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "pytutor-v1.txt").write_text("- role: user\n  content: '{{ question }}'\n")
+    (tmp_path / "promptfooconfig.yaml").write_text('prompts:\n  - "prompts/pytutor-v1.txt"\ntests: []\n')
+    (tmp_path / "inline.yaml").write_text("prompts:\n  - 'Answer {{q}} in prompts/x.txt style'\ntests: []\n")
+    assert _suites_by_prompt(tmp_path.resolve()) == {"prompts/pytutor-v1.txt": "promptfooconfig.yaml"}

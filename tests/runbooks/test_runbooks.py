@@ -14,9 +14,10 @@ from tests.conftest import REPO_ROOT, CliResult, git
 
 from agentbook.runbooks.executor import dry_run
 from agentbook.workflows import runbook_test as rt
+from agentbook.workflows.fixture import make_repo
 
 SPECS = REPO_ROOT / "tests" / "runbooks"
-NAMES = ["add-eval", "fix-prompt", "consolidate-prompt", "analyze-backtest", "fix-prompt-blocked"]
+NAMES = ["add-eval", "fix-prompt", "consolidate-prompt", "consolidate-prompt-inline", "analyze-backtest", "fix-prompt-blocked"]
 
 
 def _eval_run_landed() -> bool:
@@ -26,9 +27,10 @@ def _eval_run_landed() -> bool:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_dry_run_prompt_is_printed_and_within_budget(name: str, example_repo: Path) -> None:
+def test_dry_run_prompt_is_printed_and_within_budget(name: str, tmp_path: Path) -> None:
     spec = rt.load_spec(SPECS / f"{name}.test.yaml")
-    plan = dry_run(rt.run_options(spec, example_repo))
+    repo = make_repo(spec.fixture, tmp_path / "repo", spec.setup)  # the spec's own fixture, as test-runbook makes it
+    plan = dry_run(rt.run_options(spec, repo))
     tokens = rt.prompt_tokens(plan)
     print(f"\n===== {name}: dry-run prompt, {tokens} tokens (budget {spec.dry_run_max_tokens}) =====")
     print(plan["system"])
@@ -38,7 +40,7 @@ def test_dry_run_prompt_is_printed_and_within_budget(name: str, example_repo: Pa
     assert spec.dry_run_max_tokens is not None and 0 < tokens <= spec.dry_run_max_tokens
     assert f'agentbook runbook "{spec.runbook}"' in plan["system"]
     # a dry run touches nothing
-    assert git(example_repo, "branch", "--list", "agentbook/*") == ""
+    assert git(repo, "branch", "--list", "agentbook/*") == ""
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ def test_unknown_name_lists_the_known_ones(run_cli: Callable[..., CliResult]) ->
     res = run_cli("test-runbook", "nope", "--dir", SPECS)
     assert res.code == 3
     assert res.err.startswith("agentbook: error: no runbook test named 'nope'")
-    assert "known: add-eval, analyze-backtest, consolidate-prompt, fix-prompt" in res.err
+    assert "known: add-eval, analyze-backtest, consolidate-prompt, consolidate-prompt-inline, fix-prompt" in res.err
 
 
 def test_a_name_or_all_is_required(run_cli: Callable[..., CliResult]) -> None:

@@ -20,8 +20,8 @@ from gitkit import claude_probe, commit_files, make_repo
 from test_agent_skill_frontmatter import claude  # noqa: F401 - the fixture
 
 from agentbook.models import relay_forward
-from agentbook.runbooks.agent_cli import seal_loader
-from agentbook.session import jail
+from agentbook.runbooks.agent_cli import SEAL_AT, seal_loader
+from agentbook.session import clib, jail
 from agentbook.session.limits import Limits
 from agentbook.session.sandbox import bwrap_works
 
@@ -122,9 +122,12 @@ def test_a_jailed_process_cannot_forge_claude_codes_events(
     assert data["outcome"]["kind"] == "completed"
 
 
-def _forward(tmp_path: Path, over: list[tuple[str, str]] | None) -> subprocess.CompletedProcess[bytes]:
+def _forward(tmp_path: Path, over: list[tuple[str, str]] | None,
+             preload: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    options = ["--preload", preload] if preload else []
     call = jail.prepare(tmp_path, Limits(), argv=[sys.executable, "-I", relay_forward.__file__,
-                                                  str(tmp_path / "no.sock"), "--sealed", "--", "/bin/sleep", "1"],
+                                                  str(tmp_path / "no.sock"), "--sealed", *options, "--",
+                                                  "/bin/sleep", "1"],
                         ro_at=over)
     try:
         return subprocess.run(call.argv, pass_fds=call.pass_fds, capture_output=True, timeout=60, check=False,
@@ -142,3 +145,41 @@ def test_an_agent_the_loader_did_not_seal_is_stopped_before_it_runs(tmp_path: Pa
     loader, interpreter = seal_loader(Path("/bin/sleep").resolve(), tmp_path / "state" / "agent-loader")
     sealed = _forward(tmp_path, [(str(loader), interpreter)])
     assert sealed.returncode == 0, sealed.stderr
+
+
+@pytest.mark.skipif(clib.build("agentseal")[0] is None, reason="no C compiler: the loader's seal is used")
+def test_an_agent_its_seal_library_did_not_reach_is_stopped(tmp_path: Path) -> None:
+    """The library seals the agent as it loads; where it did not load (here: not shown in the jail, the
+    loader says so and goes on) the agent is never seen sealed and is stopped."""
+    library, _ = clib.build("agentseal")
+    assert library is not None
+    missed = _forward(tmp_path, None, preload=SEAL_AT)
+    assert missed.returncode == relay_forward.UNSEALED, missed.stderr
+    assert relay_forward.UNSEALED_SAYS in missed.stderr.decode()
+    sealed = _forward(tmp_path, [(str(library), SEAL_AT)], preload=SEAL_AT)
+    assert sealed.returncode == 0, sealed.stderr
+
+
+HELLO = '#include <stdio.h>\nint main(void) { puts("hello from C"); return 0; }\n'
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(clib.build("agentseal")[0] is None, reason="no C compiler here")
+def test_claude_code_links_c_while_sealed(
+        claude: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli) -> None:  # noqa: F811
+    """The loader's seal (an execute-only interpreter) stopped `ld`, which reads the loader: a C build
+    failed in Claude Code's jail with `Permission denied`. The library's seal leaves the loader alone."""
+    monkeypatch.setenv("AGENTBOOK_CLAUDE", str(claude))
+    repo = commit_files(make_repo(tmp_path), {"runbooks/probe.md": RUNBOOK}, "a runbook")
+    script = claude_probe(
+        tmp_path,
+        {"tool_use": {"name": "Write", "input": {"file_path": "hello.c", "content": HELLO}}},
+        {"tool_use": {"name": "Bash", "input": {"command": "cc -o /tmp/hello hello.c && /tmp/hello; echo preload=$("
+                                                           "tr '\\0' '\\n' < /proc/self/environ | grep -c '^LD_PRELOAD=')"}}},
+        {"tool_use": {"name": "Write", "input": {"file_path": "probe.txt", "content": "done\n"}}})
+    r = run_cli("run", "probe", "--repo", repo, "--model", f"scripted:{script}", "--agent", "claude-code", "--json")
+    assert "Traceback" not in r.err and r.code == 0, r.out + r.err[-2000:]
+    run_dir = Path(json.loads(r.out)["run_dir"])
+    events = [json.loads(x) for x in (run_dir / "transcript.jsonl").read_text().splitlines()]
+    bash = next(e["content"] for e in events if e["event"] == "tool" and e["name"] == "Bash")
+    assert "hello from C" in bash and "preload=0" in bash, bash  # the seal library stays in Claude Code

@@ -103,3 +103,19 @@ def test_submodule_in_base_with_agent_made_repo(tmp_path: Path, monkeypatch, cap
     assert code == 11 and data["outcome"]["reason"] == "nested_repo", out
     assert branch_files(repo, data["branch"])["vendor/lib"] == "160000"  # the base's gitlink, untouched
     assert git(repo, "rev-parse", f"{data['branch']}:vendor/lib") == git(repo, "rev-parse", "main:vendor/lib")
+
+
+def test_a_folder_past_path_max_is_not_committed_unchecked(tmp_path: Path, capsys) -> None:
+    """The nested-repository, protected-path and secret checks walk the worktree by full path; git works
+    below its top. A folder 4,000 characters below the top (20 of 200) could not be listed (ENAMETOOLONG),
+    so whatever it held (a `.git`, a key) went into the commit unchecked, the run `completed`. Now a folder
+    the runner cannot list stops the commit."""
+    repo = make_repo(tmp_path)
+    folder = "a" * 200
+    make = f"for i in $(seq 20); do mkdir {folder} && cd {folder} || exit 1; done; echo x > f"
+    code, data, out = run(repo, agent(tmp_path, bash(make)), capsys=capsys)
+    assert code == 11, out
+    outcome = data["outcome"]
+    assert outcome["kind"] == "blocked" and outcome["reason"] == "secret", outcome
+    assert any("cannot list" in str(h) for h in outcome["evidence"]["secrets"]), outcome["evidence"]
+    assert folder not in git(repo, "log", "--all", "--name-only", "--format=")

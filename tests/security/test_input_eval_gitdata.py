@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -127,3 +129,39 @@ def test_the_eval_tool_in_a_session_on_a_checkout_shows_no_git_data(tmp_path: Pa
     assert not _leaks(result.content)
     assert "is git's own data" in result.content, result.content
     assert _written_leaks(root) == []
+
+
+@pytest.mark.parametrize("where", ["prompt", "var"])
+def test_a_fifo_the_agent_made_does_not_block_the_eval_tool(tmp_path: Path, where: str) -> None:
+    """The `eval` tool runs in the runner's process: a suite whose prompt or var is `file://p.txt`, a fifo
+    the agent made in the root with its bash, blocked the tool's thread in open() for ever (abandoned at
+    `tool_seconds`, one more each call). A reference is now opened without blocking, regular files only."""
+    root = _checkout(tmp_path)
+    os.mkfifo(root / "p.txt")
+    suite = root / "evil.yaml"
+    prompt = "file://p.txt" if where == "prompt" else "'Say: {{c}}'"
+    suite.write_text(f"prompts: [{prompt}]\nproviders: [echo]\ntests:\n  - id: t\n    vars: {{c: 'file://p.txt'}}\n")
+    (tool,) = get_tools(["eval"])
+    done: list[Any] = []
+    worker = threading.Thread(target=lambda: done.append(asyncio.run(tool.run(  # type: ignore[arg-type]
+        {"command": "run", "suite": "evil.yaml", "model": f"scripted:{root / 'm.script.yaml'}"},
+        ToolContext(root=root)))), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert done, "the eval tool blocked opening a fifo"
+    assert "fifo, not a regular file" in done[0].content, done[0].content
+
+
+def test_a_state_link_beside_the_suite_is_not_followed_by_the_eval_tool(tmp_path: Path) -> None:
+    """The `eval` tool runs in the runner's process, as root: a `.agentbook -> /host/folder` the agent left
+    beside a suite had it write the suite's response cache, index, locks and runs there (and read them)."""
+    root = _checkout(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / ".agentbook").symlink_to(elsewhere)
+    (root / "ok.yaml").write_text('prompts: ["Say: {{c}}"]\nproviders: [echo]\ntests:\n  - id: t\n    vars: {c: x}\n')
+    (tool,) = get_tools(["eval"])
+    result: Any = asyncio.run(tool.run({"command": "run", "suite": "ok.yaml",  # type: ignore[arg-type]
+                                        "model": f"scripted:{root / 'm.script.yaml'}"}, ToolContext(root=root)))
+    assert list(elsewhere.iterdir()) == [], sorted(p.name for p in elsewhere.iterdir())
+    assert ".agentbook is a link" in result.content, result.content

@@ -184,3 +184,18 @@ def test_a_secret_in_unfinished_work_is_not_committed_as_wip(tmp_path: Path, mon
     assert code == 11 and data["outcome"]["reason"] == "secret", out
     assert _committed(repo, data["branch"]) == 0
     _nowhere(ANTHROPIC_KEY[::-1], out, all_objects_text(repo / ".git"))
+
+
+def test_a_secret_past_path_max_commits_nothing(tmp_path: Path, capsys) -> None:
+    """git adds a file by its path below the worktree's top, the scan read it by its full path: a file
+    4,080 characters below the top (20 folders of 200) has a full path past PATH_MAX, so the scan's
+    `lstat` failed (ENAMETOOLONG) and skipped it, and git committed the key in it unread."""
+    repo = make_repo(tmp_path)
+    folder, name = "a" * 200, "f" * 60
+    make = f"for i in $(seq 20); do mkdir {folder} && cd {folder} || exit 1; done; printf 'k = %s\\n' '{GITHUB_TOKEN}' > {name}"
+    code, data, out = run(repo, agent(tmp_path, bash(make)), capsys=capsys)
+    assert code == 11, out
+    outcome = data["outcome"]
+    assert outcome["kind"] == "blocked" and outcome["reason"] == "secret", outcome
+    assert any("cannot be read" in str(h) for h in outcome["evidence"]["secrets"]), outcome["evidence"]
+    assert GITHUB_TOKEN not in all_objects_text(repo / ".git")

@@ -21,8 +21,8 @@ import jsonschema
 
 from agentbook.backtest.folder import ANALYSIS_ERROR, ANALYSIS_JSON, ANALYSIS_MD, TRACE_DIR, Investigation
 from agentbook.fence import fence_tag, fenced, one_line
+from agentbook.fsutil import file_kind, open_regular
 from agentbook.session.paths import PathRefused, resolve_in_root
-from agentbook.session.tools.files import file_kind, open_regular
 from agentbook.shipped import load_schema
 
 PIPELINE_FIELDS = ("id", "account", "meta")

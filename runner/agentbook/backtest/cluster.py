@@ -133,6 +133,9 @@ class Cohort:
     name: str = ""
     slug: str = ""
     definition: str = ""
+    # agentbook's own words beside an analyst's definition: what binds it, as [label, [thing, ...]] pairs
+    # (evidence.summarise), kept apart so the analyst's backticks never pair with ours (report_md.definition)
+    bound_by: list[list[Any]] = field(default_factory=list)
     proposed_change: str = ""
     sources: list[str] = field(default_factory=list)  # candidate keys it came from
     medoid: Failure | None = None  # the most representative member (evidence.py)

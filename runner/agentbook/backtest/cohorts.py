@@ -21,6 +21,7 @@ from agentbook.backtest.cluster import (
 from agentbook.backtest.embeddings import Meaning
 from agentbook.backtest.evidence import annotate, unbound_terms
 from agentbook.backtest.folder import BacktestFolder
+from agentbook.backtest.report_md import definition, prose
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json, atomic_write_text
 from agentbook.gitops.inert import plain, span
@@ -90,6 +91,7 @@ def assign_slugs(cohorts: list[Cohort]) -> None:
 def cohort_json(cohort: Cohort, total_failures: int) -> dict[str, Any]:
     accounts = cohort.accounts
     return {"slug": cohort.slug, "name": cohort.name, "definition": cohort.definition,
+            "bound_by": cohort.bound_by,
             "count": len(cohort.members), "share": round(len(cohort.members) / max(1, total_failures), 4),
             "scope": cohort.scope, "account_test": cohort.account_test, "accounts": dict(accounts.most_common()),
             "medoid": cohort.medoid.inv.id if cohort.medoid else None, "evidence": cohort.evidence,
@@ -102,15 +104,16 @@ def cohort_json(cohort: Cohort, total_failures: int) -> dict[str, Any]:
 def _rep_line(f: Failure) -> str:
     mode = str(f.analysis.get("failure_mode") or f.analysis.get("summary") or "")
     # ids and accounts are safe names (manifest.SAFE_NAME), so the link is the page's own
-    return f"- [{f.inv.id}](../{f.inv.rel}/analysis.md) ({f.inv.account}): {plain(mode, 200)}"
+    return f"- [{f.inv.id}](../{f.inv.rel}/analysis.md) ({f.inv.account}): {prose(mode, 200)}"
 
 
 def render_cohort(cohort: Cohort, total_failures: int) -> str:
     accounts = cohort.accounts
     top_n = accounts.most_common(1)[0][1]
     # Every field below but the counts restates what analysts wrote about traces anyone may write, and
-    # the page is committed and shown in a pull request: it is literal prose or a code span (inert.py).
-    lines = [f"# {plain(cohort.name)}", "", f"**Definition.** {plain(cohort.definition)}", "",
+    # the page is committed and shown in a pull request: it is literal prose or a code span (inert.py;
+    # what an analyst quoted in backticks stays a code span: report_md.py).
+    lines = [f"# {prose(cohort.name)}", "", f"**Definition.** {definition(cohort.definition, cohort.bound_by)}", "",
              (f"- count: {len(cohort.members)} failures ({len(cohort.members) / max(1, total_failures):.0%} "
              "of all analysed failures)"),
              f"- scope: **{cohort.scope}** ({scope_why(cohort, len(accounts), top_n)})",
@@ -136,7 +139,7 @@ def render_cohort(cohort: Cohort, total_failures: int) -> str:
         lines.append("- not in the code, so not listed as where to fix: "
                      + ", ".join(f"{span(loc['location'])} ({loc['count']})" for loc in missing[:5]))
     if cohort.proposed_change:
-        lines += ["", "## Proposed change (from the most representative members)", "", plain(cohort.proposed_change)]
+        lines += ["", "## Proposed change (from the most representative members)", "", prose(cohort.proposed_change)]
     reps = [cohort.medoid] if cohort.medoid else []
     reps += sorted((f for f in cohort.members if f is not cohort.medoid),
                    key=lambda f: (-float(f.analysis.get("confidence", 0)), f.inv.id))

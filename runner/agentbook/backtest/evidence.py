@@ -184,8 +184,10 @@ def annotate(cohort: Cohort, space: FeatureSpace, rows: Mapping[str, int], share
     cohort.locations = locations(cohort, code)
     if not cohort.name or not cohort.definition:
         kept = space.unbound.kept[rows[ordered[0].inv.id]] if space.unbound is not None else 1.0
-        name, definition = summarise(cohort, quoted_nothing=float(kept) < NAMING_KEPT)
-        cohort.name, cohort.definition = cohort.name or name, cohort.definition or definition
+        name, definition, bound = summarise(cohort, quoted_nothing=float(kept) < NAMING_KEPT)
+        if not cohort.definition:
+            cohort.definition, cohort.bound_by = definition, bound
+        cohort.name = cohort.name or name
     if not cohort.proposed_change:
         change, where = proposed_change(ordered, code)
         cohort.proposed_change = f"{change} (at `{where}`)" if change and where else change
@@ -209,20 +211,18 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
 
 
-def summarise(cohort: Cohort, quoted_nothing: bool = False) -> tuple[str, str]:
-    """Name and definition from the medoid's finding and the binding evidence."""
+def summarise(cohort: Cohort, quoted_nothing: bool = False) -> tuple[str, str, list[list[Any]]]:
+    """Name and definition from the medoid's finding, and what binds the cohort (agentbook's own words,
+    rendered apart from the analyst's: report_md.definition)."""
     m = cohort.medoid or cohort.members[0]
     finding = str(m.analysis.get("summary") or m.analysis.get("failure_mode") or "")
     name = _cut(finding, 80) or f"{m.stage} failures"
-    terms = ", ".join(f"`{t}`" for t in cohort.evidence.get("terms", [])[:5])
-    traced = ", ".join(f"`{t}`" for t in cohort.evidence.get("trace_terms", [])[:3])
-    if quoted_nothing and traced:  # every member's analyst quoted what binds nothing: name what does
+    # every member's analyst quoted what binds nothing: name what does
+    if quoted_nothing and cohort.evidence.get("trace_terms"):
         name = _cut(f"{m.stage} failures whose traces share {', '.join(cohort.evidence['trace_terms'][:3])}", 80)
-    fields = "; ".join(f"{k} {v}" for k, v in cohort.evidence.get("fields", {}).items())
     definition = (f"Failures like {m.inv.id}, the most representative member: "
                   f"{_cut(str(m.analysis.get('failure_mode') or finding), 300)}")
-    if terms or traced or fields:
-        definition += " Bound by " + " and ".join(
-            x for x in (f"the terms {terms}" if terms else "", f"the traces {traced}" if traced else "", fields)
-            if x) + "."
-    return name, definition
+    bound = [["the terms", list(cohort.evidence.get("terms", [])[:5])],
+             ["the traces", list(cohort.evidence.get("trace_terms", [])[:3])]]
+    bound += [[k, [str(v)]] for k, v in cohort.evidence.get("fields", {}).items()]
+    return name, definition, [b for b in bound if b[1]]

@@ -30,10 +30,10 @@ import yaml
 from agentbook.backtest.cohorts import read_index, slugify
 from agentbook.backtest.evidence import check_location
 from agentbook.backtest.folder import BacktestFolder
+from agentbook.backtest.report_md import bound_by
 from agentbook.errors import FatalError
 from agentbook.fence import fence_tag, fenced
-from agentbook.fsutil import atomic_write_text
-from agentbook.session.tools.files import NotRegular, open_regular
+from agentbook.fsutil import NotRegular, atomic_write_text, open_regular
 
 TOP_FIXES = 5
 MEMBERS_MAX = 500  # a ticket stays far under the runner's 256 KiB cap
@@ -159,7 +159,9 @@ def _fix(n: int, cohort: dict[str, Any], rel_of: dict[str, str], suites: dict[st
     evidence = [m for m in ([medoid] if medoid else []) + members if m in rel_of]
     evidence = [rel_of[m] for m in dict.fromkeys(evidence)][:2]
     fix = Fix(n=n, slug=cohort["slug"], name=str(cohort.get("name") or cohort["slug"]),
-              definition=str(cohort.get("definition") or ""), count=int(cohort["count"]),
+              definition=" ".join(x for x in (str(cohort.get("definition") or ""),
+                                              bound_by(cohort.get("bound_by") or [])) if x),
+              count=int(cohort["count"]),
               scope=str(cohort.get("scope") or ""), accounts=len(cohort.get("accounts") or {}),
               members=members, evidence=evidence,
               change=_AT_SUFFIX.sub("", str(cohort.get("proposed_change") or "")).strip())
@@ -186,6 +188,7 @@ def _fix(n: int, cohort: dict[str, Any], rel_of: dict[str, str], suites: dict[st
 def _suites_by_prompt(code_dir: Path) -> dict[str, str]:
     """Prompt file -> the eval suite that runs it, both relative to the code (the first suite found,
     in path order, when several do)."""
+    from agentbook.evals.render import prompt_ref
     from agentbook.evals.store import open_suite
 
     found: dict[str, str] = {}
@@ -198,14 +201,14 @@ def _suites_by_prompt(code_dir: Path) -> dict[str, str]:
                 head = fh.read(SUITE_HEAD).decode("utf-8", "replace")
         except OSError:
             continue
-        if not re.search(r"^prompts:", head, re.MULTILINE) or "file://" not in head:
-            continue
+        if not re.search(r"^prompts:", head, re.MULTILINE):
+            continue  # (a suite naming its prompt file bare, `prompts: [prompts/x.txt]`, has no file:// to look for)
         try:
             prompts = open_suite(path).config().get("prompts") or []
         except FatalError:
             continue  # not a suite after all (or a broken one): it cannot be a ticket's suite
         for entry in prompts if isinstance(prompts, list) else []:
-            ref = entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry
+            ref = prompt_ref(entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry)
             if isinstance(ref, str) and ref.startswith("file://"):
                 target = (path.parent / ref.removeprefix("file://")).resolve()
                 if target.is_relative_to(code_dir):

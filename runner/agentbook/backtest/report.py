@@ -19,6 +19,7 @@ from typing import Any
 from agentbook.backtest.cohorts import read_index, scope_reason
 from agentbook.backtest.deps import need
 from agentbook.backtest.folder import BacktestFolder, Investigation
+from agentbook.backtest.report_md import definition, prose
 from agentbook.fsutil import atomic_write_bytes, atomic_write_text
 from agentbook.gitops.inert import plain, span
 
@@ -185,12 +186,12 @@ def build_report(root: str, *, charts: bool = True) -> ReportSummary:
 
 
 def _change(text: str) -> str:
-    """A proposed change as prose, and the location agentbook checked and appended (` (at `file:line`)`,
-    backtest/evidence.py) as code."""
+    """A proposed change as prose (what the analyst quoted in backticks as code), and the location
+    agentbook checked and appended (` (at `file:line`)`, backtest/evidence.py) as code."""
     where = _AT_SUFFIX.search(text)
     if where is None:
-        return plain(text)
-    return f"{plain(text[:where.start()])} (at {span(where.group(1))})"
+        return prose(text)
+    return f"{prose(text[:where.start()])} (at {span(where.group(1))})"
 
 
 def render(s: ReportSummary, index: dict[str, Any]) -> str:
@@ -212,8 +213,8 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
         lines += ["No cohorts yet: run `agentbook backtest cluster` first.", ""]
     for n, c in enumerate(s.cohorts[:TOP_COHORTS], 1):
         where = ", ".join(span(x["location"]) for x in c["suspected"][:3]) or "no code location named"
-        lines += [f"### {n}. {plain(c['name'])} ({c['count']} failures, {c['scope']})", "",
-                  plain(c["definition"]), "",
+        lines += [f"### {n}. {prose(c['name'])} ({c['count']} failures, {c['scope']})", "",
+                  definition(c["definition"], c.get("bound_by") or []), "",
                   f"- impact: fixing it would lift accuracy by up to {c['impact_pp']:.1f} points",
                   f"- scope: {c['scope']} (" + scope_reason(c["scope"], c.get("account_test") or {}, len(c["accounts"]),
                                                            max(c["accounts"].values(), default=0)) + ")",

@@ -43,7 +43,7 @@ from pathlib import Path
 from agentbook.backtest.features import normalise_error
 from agentbook.backtest.folder import TRACE_DIR
 from agentbook.backtest.traceterms import TRACE_FILES, read_capped, trace_folders
-from agentbook.session.tools.files import open_regular
+from agentbook.fsutil import open_regular
 from agentbook.traces.conservation import _all_strings as json_strings
 
 INDEX_BYTES = 64_000  # of each index.tsv: ~600 spans' rows

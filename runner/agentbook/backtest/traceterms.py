@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentbook.backtest.folder import TRACE_DIR
-from agentbook.session.tools.files import open_regular
+from agentbook.fsutil import open_regular
 
 TRACE_BYTES = 16_000  # of each errors.md read: the errors are listed first (traces/findings.py SECTIONS)
 TRACE_FILES = 4  # errors.md files read per investigation (one per trace it holds)

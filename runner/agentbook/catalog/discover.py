@@ -85,7 +85,7 @@ def _classify_file(path: Path, *, explicit: bool) -> tuple[list[Target], list[Fi
 def _starts_front_matter(path: Path) -> bool:
     """Whether a Markdown file opens as a runbook does. Another one named on the command line (a
     backtest's report.md, a README) was checked as a runbook and told to add front-matter."""
-    from agentbook.session.tools.files import open_regular
+    from agentbook.fsutil import open_regular
 
     try:
         with open_regular(path) as fh:
@@ -98,7 +98,7 @@ def _is_ticket(path: Path) -> bool:
     """A Markdown file whose front-matter is a ticket's (`agentbook run --ticket`): it names an id, a
     title, a runbook or inputs, and no `name`, which every runbook has and no ticket may have."""
     from agentbook.catalog.frontmatter import parse_front_matter
-    from agentbook.session.tools.files import open_regular
+    from agentbook.fsutil import open_regular
 
     try:
         with open_regular(path) as fh:  # a ticket is small (the runner takes 256 KiB): its head is enough
@@ -112,7 +112,7 @@ def _is_ticket(path: Path) -> bool:
 def _looks_like_suite(path: Path) -> bool:
     if path.name.endswith(".script.yaml"):
         return False
-    from agentbook.session.tools.files import open_regular
+    from agentbook.fsutil import open_regular
 
     try:
         with open_regular(path) as fh:  # never a fifo's blocking open (NotRegular is an OSError)

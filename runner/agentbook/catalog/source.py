@@ -36,7 +36,7 @@ def git_blob_sha(raw: bytes) -> str:
 
 def read_source(path: Path, shown: str | None = None) -> SourceText | Finding:
     """Read `path`; a file that cannot be read or decoded comes back as a single Finding."""
-    from agentbook.session.tools.files import NotRegular, open_regular
+    from agentbook.fsutil import NotRegular, open_regular
 
     where = shown or str(path)
     try:

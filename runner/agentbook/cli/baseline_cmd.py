@@ -14,14 +14,15 @@ from typing import Any
 import click
 
 from agentbook.cli.output import emit_json, json_option
+from agentbook.cli.suitearg import suite_arg
 from agentbook.errors import EXIT_FINDINGS, EXIT_OK
 
-suite_arg = click.argument("suite", type=click.Path(path_type=Path))
 model_opt = click.option("--model", help="Model spec for the run (default: the suite's provider).")
 grader_opt = click.option("--grader", help="Model spec for llm-rubric checks (default: the suite's "
                           "defaultTest.options.provider, else --model); check uses the baseline's unless given.")
 prompt_opt = click.option("--prompt", type=click.Path(path_type=Path, dir_okay=False),
-                          help="The prompt file whose token count is recorded and compared.")
+                          help="The prompt file whose token count is recorded and compared (the suite itself: the "
+                               "prompts it writes inline).")
 
 
 @click.group("baseline")
@@ -141,7 +142,10 @@ def _numbers(snap: object) -> str:
 
     assert isinstance(snap, Snapshot)
     text = f"{snap.passed}/{snap.total} passed ({snap.pass_rate:.0%})"
-    if snap.prompt_tokens is not None and snap.prompt is not None:
+    if snap.prompt_tokens is not None and snap.prompt is not None and snap.prompts is not None:
+        text += f", the {snap.prompts} prompt{'s' if snap.prompts != 1 else ''} written in {snap.prompt} " \
+            f"{snap.prompt_tokens} tokens"
+    elif snap.prompt_tokens is not None and snap.prompt is not None:
         text += f", prompt {snap.prompt} {snap.prompt_tokens} tokens"
     elif snap.prompt_tokens is not None:
         text += f", the suite's {snap.prompts} prompt{'s' if snap.prompts != 1 else ''} {snap.prompt_tokens} tokens"

@@ -11,10 +11,13 @@ import click
 
 from agentbook import confine
 from agentbook.cli.output import DEFAULT_BUDGET, bounded, emit_json, json_option
+from agentbook.cli.suitearg import suite_arg
 from agentbook.console import echo
 from agentbook.errors import FatalError, UsageError
 from agentbook.evals import runs as runstore
 from agentbook.evals.cases import EditResult
+from agentbook.evals.defaults import inherited
+from agentbook.evals.defaults import source as default_source
 from agentbook.evals.fieldpath import format_path, get_path, parse_path, parse_value
 from agentbook.evals.listing import LIST_LIMIT, list_output
 from agentbook.evals.store import Suite, open_suite
@@ -26,8 +29,6 @@ from agentbook.evals.views import (
     truncate_leaves,
 )
 from agentbook.evals.yamlio import load_all_rt
-
-suite_arg = click.argument("suite", type=click.Path(path_type=Path))
 
 
 @click.group("eval")
@@ -78,8 +79,13 @@ def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None,
         raise UsageError("--range needs --field", hint="e.g. --field vars.logs --range 0:2000")
     value = s.get_case(case_id)
     shown, cuts = (value, []) if full else truncate_leaves(value, FIELD_BUDGET)
+    default = s.default_test()
+    taken = inherited(default, value)
+    taken_shown, _ = (taken, []) if full else truncate_leaves(taken, FIELD_BUDGET)
+    source = default_source(s.config(), s.path) if taken else None
     if as_json:
-        emit_json({"id": case_id, "suite": str(s.path), "case": shown, "truncated": [c.to_json() for c in cuts]})
+        emit_json({"id": case_id, "suite": str(s.path), "case": shown, "truncated": [c.to_json() for c in cuts],
+                   "inherited": taken_shown, "inherited_from": source})
         return
     # the case as written (comments and all) when it fits; otherwise the cut view with pointers
     text = s.case_text(case_id) if full or not cuts else render_case(shown)
@@ -87,6 +93,19 @@ def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None,
         text = _cut_at_a_field(render_case(shown), CASE_BUDGET)
     click.echo(f"# case {case_id} in {s.path}")
     click.echo(text.rstrip("\n"))
+    if taken:
+        click.echo(_inherited_view(taken_shown, str(source), full))
+
+
+def _inherited_view(taken: dict[str, Any], source: str, full: bool) -> str:
+    """What the case takes from defaultTest, as YAML comments under the case: read with it, never
+    mistaken for it (--field and --set address the case's own fields)."""
+    body = render_case(taken).rstrip("\n")
+    if not full:
+        body = bounded(body, DEFAULT_BUDGET, "--full or --json shows it all")
+    head = (f"# inherited from {source} (not part of the case; promptfoo runs these assertions before the "
+            "case's own, and the case's vars and options win over these):")
+    return "\n".join([head, *(f"#   {line}" for line in body.splitlines())])
 
 
 CASE_BUDGET = 2 * DEFAULT_BUDGET  # characters of a case view
@@ -164,6 +183,55 @@ def _attempt_lines(attempt: dict[str, Any]) -> list[str]:
     return lines
 
 
+@command.command("prompts")
+@suite_arg
+@click.option("--full", is_flag=True, help="Each prompt whole (default: cut at 600 characters).")
+@click.option("--case", "case_id", default=None,
+              help="Show what `eval run` sends for this case: system text and messages, rendered.")
+@json_option
+def prompts_cmd(suite: Path, full: bool, case_id: str | None, as_json: bool) -> None:
+    """The prompts the suite runs: each one's text, where it is written (a file, or lines of the suite
+    itself for inline prompts) and its tokens as `agentbook baseline` counts them; with --case, what the
+    model is sent for that case (what a stand-in's `match:` sees)."""
+    from agentbook.evals.prompts import list_prompts, prompts_text
+
+    s = open_suite(suite)
+    if case_id is not None:
+        _rendered(s, case_id, full, as_json)
+        return
+    prompts = list_prompts(s)
+    if as_json:
+        emit_json({"suite": str(s.path), "tokens": sum(p.tokens for p in prompts),
+                   "prompts": [p.to_json() for p in prompts]})
+        return
+    text = prompts_text(s, prompts, None if full else PROMPT_CHARS)
+    click.echo(text if full else bounded(text, 2 * DEFAULT_BUDGET, "--full or --json prints it all"))
+
+
+PROMPT_CHARS = 600  # of one prompt's text in `eval prompts`
+
+
+def _rendered(s: Suite, case_id: str, full: bool, as_json: bool) -> None:
+    from agentbook.evals.runner import rendered_requests
+
+    requests = rendered_requests(s, case_id)
+    if as_json:
+        emit_json({"suite": str(s.path), "case": case_id, "requests": requests})
+        return
+    lines: list[str] = []
+    for req in requests:
+        lines.append(f"# case {case_id}, prompt {req['prompt']}: what the model is sent")
+        parts = ([("system", req["system"])] if req["system"] else []) + \
+            [(m["role"], str(m["content"])) for m in req["messages"]]
+        for role, text in parts:
+            cut = text if full or len(text) <= PROMPT_CHARS else \
+                text[:PROMPT_CHARS] + f" [... {len(text) - PROMPT_CHARS} chars more: --full or --json]"
+            lines.append(f"{role}:")
+            lines += [f"    {line}" for line in cut.splitlines() or [""]]
+    text = "\n".join(lines)
+    click.echo(text if full else bounded(text, 2 * DEFAULT_BUDGET, "--full or --json prints it all"))
+
+
 # -- changing -----------------------------------------------------------------------------------
 def _read_case_input(file: str | None) -> str:
     if file is None:
@@ -176,13 +244,17 @@ def _read_case_input(file: str | None) -> str:
         raise FatalError(f"cannot read {file}: {err.strerror or err}") from None
 
 
-def _report(result: EditResult, verb: str, as_json: bool) -> None:
+def _report(result: EditResult, verb: str, as_json: bool, was: str | None = None) -> None:
+    """`was`: the id the user named, when the change gave the case another (a CSV row's id is its content's)."""
+    renamed = was is not None and was != result.id
     if as_json:
-        emit_json({"action": verb, **result.to_json()})
+        emit_json({"action": verb, **result.to_json(), **({"was": was} if renamed else {})})
         return
     first, last = result.lines
     lines = "" if not first else f", line {first}" if first == last else f", lines {first}-{last}"
-    click.echo(f"{verb} {result.id} in {result.path}{lines}{_what_was_written(result)}")
+    click.echo(f"{verb} {was if renamed else result.id} in {result.path}{lines}{_what_was_written(result)}")
+    if renamed:
+        click.echo(f"its id is now {result.id} (the id of a CSV row is derived from its content)")
 
 
 def _what_was_written(result: EditResult) -> str:
@@ -232,7 +304,7 @@ def edit_cmd(suite: Path, case_id: str, sets: tuple[str, ...], unsets: tuple[str
     if not sets and not unsets:
         raise UsageError("nothing to change", hint="give --set PATH=VALUE or --unset PATH")
     pairs = [_parse_set(item) for item in sets]
-    _report(open_suite(suite).edit_case(case_id, pairs, list(unsets)), "edited", as_json)
+    _report(open_suite(suite).edit_case(case_id, pairs, list(unsets)), "edited", as_json, case_id)
 
 
 def _parse_set(item: str) -> tuple[str, Any]:
@@ -254,7 +326,7 @@ def _parse_set(item: str) -> tuple[str, Any]:
 @json_option
 def replace_cmd(suite: Path, case_id: str, file: str | None, as_json: bool) -> None:
     """Replace one case wholesale (its id is kept)."""
-    _report(open_suite(suite).replace_case(case_id, _read_case_input(file)), "replaced", as_json)
+    _report(open_suite(suite).replace_case(case_id, _read_case_input(file)), "replaced", as_json, case_id)
 
 
 @command.command("rm")
@@ -302,9 +374,17 @@ def stats_cmd(suite: Path, as_json: bool) -> None:
     if as_json:
         emit_json(stats)
         return
-    click.echo(f"{stats['cases']} cases, {stats['bytes']} bytes in case text ({stats['layout']} layout; "
+    click.echo(f"{stats['cases']} cases, {stats['bytes']} bytes in case text ({stats['layout_words']}; "
                f"{stats['edit_path']})")
-    click.echo("asserts: " + (", ".join(f"{k} {v}" for k, v in stats["asserts"].items()) or "none"))
+    inherited = stats["asserts_inherited"]
+    click.echo("asserts: " + (", ".join(f"{k} {v}" + (f" ({inherited[k]} from defaultTest)" if k in inherited else "")
+                                        for k, v in stats["asserts"].items()) or "none"))
+    default = stats["default_test"]
+    if default:
+        n = len(default["asserts"])
+        parts = [f"{n} assertion{'s' if n != 1 else ''} ({', '.join(default['asserts'])})" if n else "no assertions"]
+        parts += [f"{what} {', '.join(default[what])}" for what in ("vars", "options", "other") if default[what]]
+        click.echo(f"every case inherits from {default['source']}: {'; '.join(parts)}")
     if stats["assigned_ids"]:
         click.echo(f"{stats['assigned_ids']} cases have no id in the file (ids are derived from content)")
     click.echo("largest: " + ", ".join(f"{c['id']} ({c['size']}B)" for c in stats["largest"]))

@@ -36,13 +36,15 @@ from agentbook.errors import UsageError
               show_default=True, help="Where bash and the gates run: the jail, or unconfined if you accept the risk.")
 @click.option("--limit", "limit_flags", multiple=True, metavar="NAME=VALUE",
               help="A sandbox limit over the runbook's limits.sandbox, e.g. memory=2G (repeatable).")
+@click.option("--allow-ci-changes", is_flag=True,
+              help="Let the agent change CI configuration (.github/workflows, .gitlab-ci.yml, ...); else restored, blocked.")
 @click.option("--run-id", hidden=True, help="Use this run id (agentbook watch assigns ids up front).")
 @json_option
 def command(runbook: str | None, ticket: str | None, inputs: tuple[str, ...], repo: Path, base: str | None,
             branch: str | None, model: str | None, agent: str | None, max_usd: float | None, max_turns: int | None,
             timeout: str | None, gate_retries: int | None, push: str | None, open_pr: bool, dry_run: bool,
             resume: str | None, secrets: tuple[str, ...], sandbox: str, limit_flags: tuple[str, ...],
-            run_id: str | None, as_json: bool) -> int:
+            allow_ci_changes: bool, run_id: str | None, as_json: bool) -> int:
     """Run RUNBOOK on a ticket in its own worktree and branch; exit code is the typed outcome."""
     from agentbook.runbooks.executor import dry_run as plan_only
     from agentbook.runbooks.executor import resume_run, start_run
@@ -52,16 +54,18 @@ def command(runbook: str | None, ticket: str | None, inputs: tuple[str, ...], re
     from agentbook.session.limits import parse_flags
 
     if resume:
-        if runbook or ticket or inputs or dry_run or secrets or agent or limit_flags or sandbox != "auto":
+        if runbook or ticket or inputs or dry_run or secrets or agent or limit_flags or sandbox != "auto" \
+                or allow_ci_changes:
             raise UsageError("--resume RUN_ID takes no RUNBOOK, --ticket, --input, --dry-run, --secret, --agent, "
-                             "--sandbox or --limit (the run keeps the ones it started with)")
+                             "--sandbox, --limit or --allow-ci-changes (the run keeps the ones it started with)")
         result = resume_run(repo, resume)
     else:
         opts = RunOptions(runbook=runbook, ticket=ticket, inputs=parse_cli_inputs(inputs), repo=repo, base=base,
                           branch=branch, model=model, max_usd=max_usd, max_turns=max_turns, timeout=timeout,
                           gate_retries=gate_retries, push=push, open_pr=open_pr, run_id=run_id, secrets=list(secrets),
                           sandbox=sandbox, limits=parse_flags(limit_flags),
-                          stdin_text=sys.stdin.read() if ticket == "-" else None, agent=agent)
+                          stdin_text=sys.stdin.read() if ticket == "-" else None, agent=agent,
+                          allow_ci_changes=allow_ci_changes)
         if dry_run:
             plan = plan_only(opts)
             emit_json(plan) if as_json else click.echo(_plan_text(plan))

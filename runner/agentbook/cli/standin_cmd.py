@@ -35,6 +35,11 @@ def command() -> None:
             - text: "Bananas! #fruit"      # assistant messages; tool_use: too
       default: {turns: [{text: "..."}]}    # when no session matches
     A grader for llm-rubric answers {"pass": true, "score": 1, "reason": "..."}.
+    It is asked a first user message that starts "You are grading the output of
+    an AI system against a rubric." (then <rubric>...</rubric> <output>...</output>),
+    so one script can be model and grader: put a session matching
+    {first_user: "You are grading the output"} first. A chat prompt's system
+    message is matched by system:, its first user message by first_user:.
     Check one with `agentbook standin check --script FILE`. Everything else
     (placeholders, on_result, variants, faults, usage): runner/agentbook/standin/README.md
     in agentbook's source.

@@ -20,6 +20,24 @@ def cache_key(model: str, system: Any, messages: list[dict[str, Any]], params: d
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def model_identity(spec: str) -> str:
+    """What a cached answer is keyed by for `spec`: a `scripted:` stand-in is its script's content too, so
+    editing the script (a grader session added, a fixed answer) is never answered from the old one."""
+    from agentbook.models.spec import parse_spec
+
+    try:
+        parsed = parse_spec(spec)
+    except FatalError:
+        return spec
+    if parsed.kind != "scripted" or not parsed.script:
+        return spec
+    try:
+        digest = hashlib.sha256(Path(parsed.script).expanduser().read_bytes()).hexdigest()
+    except OSError:
+        return spec  # the call itself says the script is missing
+    return f"{spec}#sha256={digest}"
+
+
 class ResponseCache:
     def __init__(self, path: Path, *, enabled: bool = True) -> None:
         self.path = path

@@ -18,7 +18,7 @@ from typing import Any
 from agentbook import yamlsafe
 from agentbook.errors import FatalError
 from agentbook.evals.cases import EditResult, write_bytes
-from agentbook.evals.render import load_prompts
+from agentbook.evals.render import chat_template, load_prompts
 from agentbook.evals.store import Suite
 
 _HEADER = re.compile(r"\A# message \d+ · (\w+) · (input|output)\n\n?")
@@ -151,9 +151,10 @@ class CaptureReport:
 def capture_case(suite: Suite, call: CapturedCall, *, case_id: str | None = None,
                  sidecar_over: int = 2000) -> CaptureReport:
     prompts = load_prompts(suite.config(), suite.base_dir, suite.root)
-    template = prompts[0].text if prompts and prompts[0].chat is None else None
-    if prompts and prompts[0].chat is not None:
-        template = next((str(m.get("content", "")) for m in prompts[0].chat if m.get("role") == "user"), None)
+    chat = chat_template(prompts[0]) if prompts else None  # a `.txt` holding `- role:` lines is a chat too
+    template = prompts[0].text if prompts and chat is None else None
+    if chat is not None:
+        template = next((str(m.get("content", "")) for m in chat if m.get("role") == "user"), None)
     found = extract_vars(template, call.user_text) if template else None
     variables: dict[str, str] = found if found is not None else {"input": call.user_text}
     cid = case_id or f"capture-{call.meta.get('span_id') or 'span'}"

@@ -135,6 +135,14 @@ class CaseFile:
         index = self.index()
         return index.tests, index.globs
 
+    def defaults(self) -> dict[str, Any] | None:
+        """The file's `defaultTest` as the index keeps it (`SuiteIndex.defaults`), from the cache's header
+        when it matches."""
+        with self._opened() as (_fd, st):
+            key = stat_key(st)
+        found, value = self.store.defaults(key)
+        return value if found else self.index().defaults
+
     def _one(self, case_id: str) -> _Fast | None:
         """One case's bytes and place, read through the cache without touching the rest of the file;
         None when the cache cannot answer (first touch, a file for the full round-trip, duplicates)."""

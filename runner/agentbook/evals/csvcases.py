@@ -7,14 +7,18 @@ string such as `contains: Paris`, `icontains-any: a, b`, `similar(0.9): text`, `
 `__prefix` / `__suffix` (the case's `options`), `__metric` (every assertion's metric),
 `__threshold`, `__providerOutput`, and `__metadata:NAME`.
 
-The cases are read, never written: their rows are the user's to edit (agentbook edits YAML cases).
+A row is rewritten in place by `eval edit`/`replace` (`rewrite_row`: its unchanged cells keep their text and
+quoting, the new row must read back as the changed case) and removed by `eval rm`; `eval add` is refused
+(a new row is the user's to write in the CSV).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +124,11 @@ def _number(text: str) -> float | str:
 def read_cases(path: Path) -> list[tuple[str, int, dict[str, Any]]]:
     """(id, line of the row, case) for every row of the CSV file at `path`; ids are content ids, as for
     any case written without one."""
-    data = yamlsafe.read_bytes(path, what="CSV test file")
+    return parse_cases(yamlsafe.read_bytes(path, what="CSV test file"), path)
+
+
+def parse_cases(data: bytes, path: Path) -> list[tuple[str, int, dict[str, Any]]]:
+    """`read_cases` of the bytes `data` (of the file at `path`, or what it is about to hold)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -148,7 +156,135 @@ def read_cases(path: Path) -> list[tuple[str, int, dict[str, Any]]]:
 
 
 def row_of(case_id: str, path: Path, line: int) -> FatalError:
-    """The refusal of a change to a CSV case."""
-    return FatalError(f"case {case_id} is the row at line {line} of {path.name}: agentbook reads CSV cases "
-                      "but does not write them", location=f"{path}:{line}",
-                      hint="edit that row of the CSV, or move the cases to YAML files (promptfoo reads both)")
+    """The refusal of a change to a CSV case agentbook cannot make: why, and what to do instead."""
+    return FatalError(f"case {case_id} is the row at line {line} of {path.name}, a record agentbook cannot rewrite "
+                      "cell by cell", location=f"{path}:{line}",
+                      hint=f"edit line {line} of {path} yourself, keeping its quoting; the case's id is derived from "
+                           "the row's content, so it changes: agentbook eval list SUITE shows the new one. Or keep "
+                           "cases you will edit in YAML: tests: [file://" + path.name + ", file://cases/*.yaml]")
+
+
+# -- rewriting one row ------------------------------------------------------------------------------
+def rewrite_row(path: Path, line: int, case_id: str, mutate: Callable[[Any, str], None]) -> tuple[str, bytes, bytes]:
+    """The CSV at `path` with the row at `line` (case `case_id`) changed by `mutate`: (the row's new id, old
+    bytes, new bytes). Cells the change leaves as they were keep their text and quoting; a changed cell is
+    written the way promptfoo reads it back (a quoted cell stays quoted). A change a row cannot hold (a new
+    variable, an assertion the `__expected` shorthand cannot write, an id) is refused, and nothing is written:
+    the new row is read back and must give the changed case."""
+    from agentbook.evals.yamlio import dump_rt, load_rt, to_plain
+
+    old = yamlsafe.read_bytes(path, what="CSV test file")
+    bom = b"\xef\xbb\xbf" if old.startswith(b"\xef\xbb\xbf") else b""
+    records = io.StringIO(old[len(bom):].decode("utf-8"), newline="").readlines()
+    header = next(csv.reader([records[0]]))
+    names = [name.strip() for name in header]
+    reader = csv.reader(io.StringIO("".join(records[line - 1:]), newline=""))
+    cells = next(reader)
+    span = reader.line_num  # physical lines of the row (a quoted cell may hold newlines)
+    raw_text = "".join(records[line - 1:line - 1 + span])
+    ending = raw_text[len(raw_text.rstrip("\r\n")):]
+    raw = _raw_cells(raw_text[:len(raw_text) - len(ending)])
+    if [c for c in next(csv.reader([",".join(raw)]), [])] != cells:
+        raise row_of(case_id, path, line)  # a record this reader cannot split by itself: not rewritten
+    cells += [""] * (len(names) - len(cells))
+    raw += [""] * (len(names) - len(raw))
+    case = load_rt(dump_rt(_case(dict(zip(names, cells)))), where=f"{path}:{line}")
+    mutate(case, case_id)
+    wanted = to_plain(case)
+    if str(wanted.pop("id", case_id)) != case_id:
+        raise FatalError(f"case {case_id} is a row of {path.name}, which has no id column", location=f"{path}:{line}",
+                         hint="a CSV case's id is derived from its content: leave the id out")
+    missing = [str(k) for k in (wanted.get("vars") or {}) if str(k) not in names]
+    if missing:
+        raise FatalError(f"{path.name} has no column {', '.join(map(repr, missing))} for case {case_id}'s vars",
+                         location=f"{path}:1", hint="add the column to the CSV's header (every row then has a cell "
+                                                    "for it), or keep the case in YAML")
+    new_raw = [raw[n] if _cell_for(name, wanted, n, names) == cells[n] else _quoted(_cell_for(name, wanted, n, names),
+                                                                                   raw[n].startswith('"'))
+               for n, name in enumerate(names)]
+    got = _case(dict(zip(names, next(csv.reader([",".join(new_raw)])))))
+    if got != wanted:
+        raise FatalError(f"case {case_id} is the row at line {line} of {path.name}, and this change cannot be written "
+                         f"as a row of it: it would read back as {json.dumps(_differs(got, wanted), default=str)[:300]}",
+                         location=f"{path}:{line}",
+                         hint="a row holds a value for each column of the header and its assertions as __expected "
+                              "shorthand (type:value): edit the CSV itself, or move the case to YAML")
+    new_text = "".join(records[:line - 1]) + ",".join(new_raw) + ending + "".join(records[line - 1 + span:])
+    new = bom + new_text.encode("utf-8")
+    rows = parse_cases(new, path)
+    new_id = next(cid for cid, at, _ in rows if at == line)
+    return new_id, old, new
+
+
+def remove_row(path: Path, line: int) -> tuple[bytes, bytes]:
+    """(old bytes, new bytes) of the CSV at `path` without the row at `line` (all its physical lines)."""
+    old = yamlsafe.read_bytes(path, what="CSV test file")
+    bom = b"\xef\xbb\xbf" if old.startswith(b"\xef\xbb\xbf") else b""
+    records = io.StringIO(old[len(bom):].decode("utf-8"), newline="").readlines()
+    reader = csv.reader(io.StringIO("".join(records[line - 1:]), newline=""))
+    next(reader)
+    return old, bom + "".join(records[:line - 1] + records[line - 1 + reader.line_num:]).encode("utf-8")
+
+
+def _raw_cells(record: str) -> list[str]:
+    """The cells of one CSV record as written (quotes and all), split at the commas outside quotes."""
+    out, start, quoted = [], 0, False
+    for n, ch in enumerate(record):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            out.append(record[start:n])
+            start = n + 1
+    out.append(record[start:])
+    return out
+
+
+def _quoted(text: str, keep_quotes: bool) -> str:
+    """`text` as one CSV cell: quoted when it must be (a comma, a quote, a line break) or was before."""
+    if keep_quotes or any(c in text for c in ',"\r\n') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _cell_for(name: str, case: dict[str, Any], n: int, names: list[str]) -> str:
+    """The text column `name` needs for the row to read back as `case`."""
+    if name.startswith("__expected"):
+        slot = [k for k in names if k.startswith("__expected")].index(name)
+        asserts = case.get("assert") or []
+        return _expected(asserts[slot]) if slot < len(asserts) else ""
+    if name in ("__prefix", "__suffix"):
+        return str((case.get("options") or {}).get(name[2:], ""))
+    if name == "__description":
+        return str(case.get("description", ""))
+    if name == "__providerOutput":
+        return str(case.get("providerOutput", ""))
+    if name == "__threshold":
+        value = case.get("threshold")
+        return "" if value is None else str(value)
+    if name == "__metric":
+        metrics = {str(a.get("metric", "")) for a in case.get("assert") or [] if isinstance(a, dict)}
+        return metrics.pop() if len(metrics) == 1 else ""
+    if name.startswith("__metadata:"):
+        return str((case.get("metadata") or {}).get(name[len("__metadata:"):], ""))
+    value = (case.get("vars") or {}).get(name, "")
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _expected(item: Any) -> str:
+    """One assertion in promptfoo's `__expected` shorthand (what `assertion` reads back)."""
+    if not isinstance(item, dict):
+        return str(item)
+    kind, value = str(item.get("type", "")), item.get("value", "")
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if kind == "equals":
+        return text
+    threshold = item.get("threshold")
+    base = kind.removeprefix("not-")
+    default = 0.8 if base == "similar" else 0.75
+    at = f"({threshold:g})" if base in _THRESHOLDS and isinstance(threshold, (int, float)) and threshold != default \
+        else ""
+    return f"{kind}{at}:{text}" if "value" in item else f"{kind}{at}"
+
+
+def _differs(got: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    return {k: got.get(k) for k in {*got, *wanted} if got.get(k) != wanted.get(k)}

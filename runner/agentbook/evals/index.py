@@ -78,7 +78,8 @@ def build_index(data: bytes, *, where: str = "<suite>", seq_key: str | None = "t
     if b"\r\n" in data:
         reason = reason or "CRLF line endings"
     index = SuiteIndex(size=len(data), mtime_ns=0, digest="", tests=walk.kind, globs=walk.globs,
-                       fast=not reason, reason=reason, dash_col=0, items_start=0, items_end=0, cases=[])
+                       fast=not reason, reason=reason, dash_col=0, items_start=0, items_end=0, cases=[],
+                       defaults=walk.defaults)
     if walk.kind == "inline" and walk.items:
         _cut_spans(index, data, walk)
     return index
@@ -271,6 +272,7 @@ class _Walker:
         self.items: list[_Item] = []
         self.seq_end = 0
         self.reason = ""
+        self.defaults: dict[str, Any] | None = None  # `defaultTest`, as `SuiteIndex.defaults` keeps it
 
     def run(self) -> None:
         for ev in self.events:
@@ -297,6 +299,8 @@ class _Walker:
             value = next(self.events)
             if isinstance(key, yaml.ScalarEvent) and key.value == self.seq_key and self.kind == "none":
                 self._tests(value)
+            elif isinstance(key, yaml.ScalarEvent) and key.value == "defaultTest" and self.seq_key == "tests":
+                self._default_test(value)
             else:
                 _skip(key, self.events)
                 _skip(value, self.events)
@@ -338,6 +342,26 @@ class _Walker:
         if scalars and self.items:
             self.reason = self.reason or "a case list mixing files and inline cases"
         self.kind = "files" if scalars else "inline" if self.items else "none"
+
+    def _default_test(self, node: yaml.Event) -> None:
+        """The assert types of `defaultTest` (promptfoo adds them to every case), or its `file://` reference."""
+        if isinstance(node, yaml.ScalarEvent):
+            self.defaults = {"ref": node.value} if node.value else None
+            return
+        if not isinstance(node, yaml.MappingStartEvent):
+            _skip(node, self.events)
+            return
+        self.defaults = {"asserts": []}
+        while True:
+            key = next(self.events)
+            if isinstance(key, yaml.MappingEndEvent):
+                return
+            value = next(self.events)
+            if isinstance(key, yaml.ScalarEvent) and key.value == "assert" and isinstance(value, yaml.SequenceStartEvent):
+                self.defaults["asserts"] = self._assert_types()
+            else:
+                _skip(key, self.events)
+                _skip(value, self.events)
 
     def _case(self, start: yaml.MappingStartEvent) -> _Item:
         item = _Item(start=_mark(start).index, line=_mark(start).line)

@@ -29,14 +29,19 @@ from pathlib import Path
 from agentbook.evals.rows import CaseSpan, SuiteIndex
 from agentbook.records import Record
 
-SCHEMA = 3  # 2: assertions given by $ref are indexed (as "$ref:POINTER"); 3: blocks of span sums, PAGE pages
+TYPE_CHECKING = False  # typing's own constant would import `typing`, which `eval list` does not need
+if TYPE_CHECKING:
+    from typing import Any
+
+SCHEMA = 4  # 2: assertions given by $ref are indexed (as "$ref:POINTER"); 3: blocks of span sums, PAGE pages;
+# 4: the suite's defaultTest (`meta.defaults`)
 BLOCK = 32  # spans per row of `blocks`
 PAGE = 1024
 StatKey = tuple[int, int, int, int, int]
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (one INTEGER PRIMARY KEY CHECK (one = 0), schema INTEGER, size INTEGER,
   mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, dev INTEGER, tests TEXT, globs TEXT, fast INTEGER,
-  reason TEXT, dash_col INTEGER, items_start INTEGER, items_line INTEGER);
+  reason TEXT, dash_col INTEGER, items_start INTEGER, items_line INTEGER, defaults TEXT);
 CREATE TABLE IF NOT EXISTS spans (ord INTEGER PRIMARY KEY, span INTEGER, pre INTEGER, nl_span INTEGER,
   nl_pre INTEGER);
 CREATE TABLE IF NOT EXISTS blocks (blk INTEGER PRIMARY KEY, span INTEGER, nl_span INTEGER);
@@ -125,7 +130,7 @@ class IndexStore:
         try:
             conn = self._connect()
             row = conn.execute("SELECT schema, size, mtime_ns, ctime_ns, ino, dev, tests, globs, fast, reason, "
-                               "dash_col, items_start, items_line FROM meta").fetchone()
+                               "dash_col, items_start, items_line, defaults FROM meta").fetchone()
             if row is None or row[0] != SCHEMA or tuple(row[1:6]) != key:
                 return None
             rows = conn.execute("SELECT s.span, s.pre, s.nl_span, s.nl_pre, c.id, c.explicit, c.description, "
@@ -140,7 +145,7 @@ class IndexStore:
             pos, line = pos + span, line + nl_span
         return SuiteIndex(size=row[1], mtime_ns=row[2], digest="", tests=row[6], globs=json.loads(row[7]),
                           fast=bool(row[8]), reason=row[9], dash_col=row[10], items_start=row[11],
-                          items_end=pos if cases else row[11], cases=cases)
+                          items_end=pos if cases else row[11], cases=cases, defaults=json.loads(row[13]))
 
     def save(self, index: SuiteIndex, key: StatKey, data: bytes) -> None:
         """Replace the cache with `index` of `data`, the bytes of the file with stat `key`."""
@@ -156,16 +161,18 @@ class IndexStore:
             total[0] += span
             total[1] += nl_span
         try:
-            if self._connect().execute("PRAGMA page_size").fetchone()[0] != PAGE:
-                self.drop()  # a cache written before pages were PAGE bytes: started afresh at that size
+            conn = self._connect()
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
+            if conn.execute("PRAGMA page_size").fetchone()[0] != PAGE or "defaults" not in columns:
+                self.drop()  # a cache of an older layout (other pages, fewer columns): started afresh
             with self._write() as conn:
                 conn.execute("DELETE FROM meta")
                 conn.execute("DELETE FROM spans")
                 conn.execute("DELETE FROM blocks")
                 conn.execute("DELETE FROM cases")
-                conn.execute("INSERT INTO meta VALUES (0,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                conn.execute("INSERT INTO meta VALUES (0,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              (SCHEMA, *key, index.tests, json.dumps(index.globs), int(index.fast), index.reason,
-                              index.dash_col, first, items_line))
+                              index.dash_col, first, items_line, json.dumps(index.defaults)))
                 conn.executemany("INSERT INTO spans VALUES (?,?,?,?,?)", spans)
                 conn.executemany("INSERT INTO blocks VALUES (?,?,?)", [(b, *t) for b, t in blocks.items()])
                 conn.executemany("INSERT INTO cases VALUES (?,?,?,?,?)", cases)
@@ -188,6 +195,16 @@ class IndexStore:
         if row is None or row[0] != SCHEMA or tuple(row[1:6]) != key:
             return None
         return row[6], json.loads(row[7])
+
+    def defaults(self, key: StatKey) -> tuple[bool, dict[str, Any] | None]:
+        """(found, the suite's `defaultTest` as `SuiteIndex.defaults` keeps it) without reading the rows."""
+        try:
+            row = self._connect().execute("SELECT schema, size, mtime_ns, ctime_ns, ino, dev, defaults FROM meta").fetchone()
+        except (sqlite3.Error, OSError):
+            return False, None
+        if row is None or row[0] != SCHEMA or tuple(row[1:6]) != key:
+            return False, None
+        return True, json.loads(row[6])
 
     # -- one case ------------------------------------------------------------------------------
     def locate(self, key: StatKey, case_id: str) -> Located | None:

@@ -8,6 +8,12 @@ repository, and handed over as text, with the files it `require`s by a quoted re
 same way; any other `require` gets node's own modules only). Where node or the
 jail is missing the assertion is an error saying so: fail closed, never run unconfined.
 
+`eval run` in a gate or the agent's bash is already in that jail, where no nested one can be made (no
+namespaces, no capabilities). There, and only where `jail.inside()` finds the jail's own mark in the
+kernel's mount table with its confinement (no capabilities, no_new_privs, seccomp), node runs without a
+second jail: the outer one holds it, and the code there could already run anything. The rest is the same
+(the vm deadline, kill and restart, the heap cap and rlimits, an environment of PATH, LANG and HOME).
+
 One node process per run answers every assertion (a line of JSON in, a line out): starting bubblewrap
 and node costs far more than an assertion (`bench/bench_eval.py --js`). Each assertion has a deadline:
 node's vm stops a synchronous loop; when no answer comes at all the process is killed, the assertion
@@ -18,16 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
 import re
+import resource
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentbook.errors import FatalError
+from agentbook.evals.refs import RefRefused, placed
 from agentbook.evals.render import read_ref
 from agentbook.session.limits import GIB, MIB, Limits
 
@@ -72,9 +81,10 @@ def problem() -> str | None:
 class JsRunner:
     """One jailed node for a run's `javascript` assertions; `close()` ends it."""
 
-    def __init__(self, base: Path, root: Path | None, seconds: float = SECONDS) -> None:
+    def __init__(self, base: Path, root: Path | None, seconds: float = SECONDS, suite: Path | None = None) -> None:
         self.base = base
         self.root = root
+        self.suite = suite  # where a refused file:// script is reported (the line that names it)
         self.seconds = seconds
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
@@ -86,7 +96,10 @@ class JsRunner:
     async def run(self, value: Any, output: Any, context: dict[str, Any]) -> Any:
         """What the assertion's code returned (bool, number, or a dict for an object); FatalError when
         it threw, did not compile, or ran over its time; JsUnavailable without node or the jail."""
-        request = self._request(value, output, context)
+        try:
+            request = self._request(value, output, context)
+        except RefRefused as err:
+            raise placed(err, self.suite) if self.suite is not None else err from None
         async with self._lock:
             proc = await self._ensure()
             assert proc.stdin is not None and proc.stdout is not None
@@ -159,21 +172,26 @@ class JsRunner:
         if node is None:
             raise JsUnavailable("no node under /usr on PATH (install nodejs)")
         why = jail.problem()
-        if why is not None:
-            raise JsUnavailable(why)
+        outside = jail.inside() if why is not None else None
+        if why is not None and outside is not None:
+            raise JsUnavailable(f"{why}; nor is this already inside agentbook's sandbox ({outside})")
         # its own root, shown read-only too: the host's disk is not the code's to fill (its /tmp is capped)
         self._dir = tempfile.mkdtemp(prefix="agentbook-js-")
         script = Path(self._dir) / "evaluator.js"
         script.write_text(EVALUATOR.read_text(encoding="utf-8"), encoding="utf-8")
-        try:
-            self._call = jail.prepare(Path(self._dir), LIMITS, installs=False, read_only=[self._dir],
-                                      argv=[node, f"--max-old-space-size={HEAP_MB}", str(script)])
-        except jail.JailUnavailable as err:
-            raise JsUnavailable(str(err)) from None
+        argv = [node, f"--max-old-space-size={HEAP_MB}", str(script)]
+        if why is None:
+            try:
+                self._call = jail.prepare(Path(self._dir), LIMITS, installs=False, read_only=[self._dir], argv=argv)
+            except jail.JailUnavailable as err:
+                raise JsUnavailable(str(err)) from None
+            command, fds = self._call.argv, self._call.pass_fds
+        else:  # inside the jail (a gate's or the agent's `eval run`): no nested one can be made, none is needed
+            command, fds = ["/bin/bash", "-c", jail.ulimit_line(_within(LIMITS)) + '\nexec "$@"', "agentbook-js", *argv], ()
         err_fd = os.open(Path(self._dir) / "stderr", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                *self._call.argv, pass_fds=self._call.pass_fds, stdin=asyncio.subprocess.PIPE,
+                *command, pass_fds=fds, stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=err_fd, cwd=self._dir, limit=LINE_LIMIT,
                 env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": self._dir})
         finally:
@@ -219,6 +237,20 @@ class JsRunner:
 
     async def close(self) -> None:
         await self._stop()
+
+
+def _within(limits: Limits) -> Limits:
+    """`limits`, lowered to the hard limits this process already has: a limit cannot be raised again, and
+    the jail this runs in may have set one lower (the shell would refuse the whole line)."""
+    def hard(which: int, ours: int) -> int:
+        got = resource.getrlimit(which)[1]
+        return ours if got == resource.RLIM_INFINITY else min(ours, got)
+
+    return dataclasses.replace(
+        limits, processes=hard(resource.RLIMIT_NPROC, limits.processes),
+        open_files=hard(resource.RLIMIT_NOFILE, limits.open_files),
+        file_size=hard(resource.RLIMIT_FSIZE, limits.file_size), memory=hard(resource.RLIMIT_DATA, limits.memory),
+        cpu=float(hard(resource.RLIMIT_CPU, int(limits.cpu))))
 
 
 def _split_ref(text: str) -> tuple[str, str, str]:

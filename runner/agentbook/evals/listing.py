@@ -23,16 +23,23 @@ from agentbook.evals.rows import REF_PREFIX, CaseInfo
 from agentbook.evals.runs import last_verdicts
 from agentbook.fsutil import max_bytes
 
+TYPE_CHECKING = False  # typing's own constant would import `typing`, which `eval list` does not need
+if TYPE_CHECKING:
+    from agentbook.evals.store import Suite
+
 SUITE_NAMES = ("suite.yaml", "promptfooconfig.yaml", "promptfooconfig.yml", "suite.yml")
 
 
 class Listing:
     """A suite's path (as `open_suite` resolves it), its layout and its case rows in file order."""
 
-    def __init__(self, path: Path, layout: str, cases: list[CaseInfo]) -> None:
+    def __init__(self, path: Path, layout: str, cases: list[CaseInfo], layout_words: str = "",
+                 default_source: str = "") -> None:
         self.path = path
         self.layout = layout
         self.cases = cases
+        self.layout_words = layout_words or f"{layout} layout"
+        self.default_source = default_source or "defaultTest"  # where inherited assertions are written
 
 
 def list_suite(path: Path | str) -> Listing:
@@ -40,10 +47,16 @@ def list_suite(path: Path | str) -> Listing:
     found = cached_listing(path)
     if found is not None:
         return found
+    from agentbook.evals import refs
     from agentbook.evals.store import open_suite
 
-    suite = open_suite(path)
-    return Listing(suite.path, suite.layout, suite.list_cases())
+    try:
+        suite = open_suite(path)
+        cases = suite.list_cases()
+        source = default_source(suite) if any(c.inherited for c in cases) else ""
+        return Listing(suite.path, suite.layout, cases, suite.layout_words, source)
+    except refs.RefRefused as err:  # `eval list` runs before click: placed here, not by the SUITE argument
+        raise refs.placed(err, Path(path)) from None
 
 
 def cached_listing(path: Path | str) -> Listing | None:
@@ -72,10 +85,15 @@ def cached_listing(path: Path | str) -> Listing | None:
         store.close()
     if index is None or index.tests == "files" or not index.fast:
         return None
-    infos = [CaseInfo(c.id, c.description, c.asserts, c.size, f"{p}:{c.line}", c.explicit_id) for c in index.cases]
-    if any(t.startswith(REF_PREFIX) for info in infos for t in info.asserts):
+    defaults = index.defaults or {}
+    inherited = defaults.get("asserts") or []
+    if "ref" in defaults:
+        return None  # `defaultTest: file://...`: the ordinary way reads that file
+    infos = [CaseInfo(c.id, c.description, c.asserts, c.size, f"{p}:{c.line}", c.explicit_id, list(inherited))
+             for c in index.cases]
+    if any(t.startswith(REF_PREFIX) for info in infos for t in info.all_asserts):
         return None  # `$ref` assertions are named from the suite's config: the ordinary way reads it
-    return Listing(p, "single", infos)
+    return Listing(p, "single", infos, "", f"defaultTest in {p.name}")
 
 
 # -- what `agentbook eval list` prints -----------------------------------------------------------
@@ -91,8 +109,10 @@ def list_output(suite: Path | str, expr: str | None, limit: int, as_json: bool) 
     hits = [(c, v) for c, v in rows if match_filter(expr, c, v)]
     shown = hits if limit <= 0 else hits[:limit]
     if as_json:
+        any_inherited = any(c.inherited for c, _ in rows)
         return json.dumps({"suite": str(listing.path), "layout": listing.layout, "total": len(rows),
-                            "matched": len(hits), "cases": [{**c.to_json(), "last": v} for c, v in shown]},
+                            "matched": len(hits), "inherited_from": listing.default_source if any_inherited else None,
+                            "cases": [{**c.to_json(), "last": v} for c, v in shown]},
                           indent=2, ensure_ascii=False, default=str)
     lines = [_row(c, v) for c, v in shown]
     if len(shown) < len(hits):
@@ -100,8 +120,19 @@ def list_output(suite: Path | str, expr: str | None, limit: int, as_json: bool) 
     if any(len(c.description) > DESCRIPTION_CHARS for c, _ in shown):
         lines.append(f"(descriptions cut at {DESCRIPTION_CHARS} characters: agentbook eval show {suite} ID, "
                      "or --json, has them whole)")
-    lines.append(f"{len(hits)} of {len(rows)} cases ({listing.layout} layout)")
+    inherited = next((c.inherited for c, _ in rows if c.inherited), [])
+    if inherited:  # promptfoo runs them on every case, before its own
+        lines.append(f"every case also runs the {len(inherited)} assertion{'s' if len(inherited) != 1 else ''} of "
+                     f"{listing.default_source} ({', '.join(inherited)}): counted as +{len(inherited)} inherited")
+    lines.append(f"{len(hits)} of {len(rows)} cases ({listing.layout_words})")
     return "\n".join(lines)
+
+
+def default_source(suite: Suite) -> str:
+    """Where a suite's defaultTest is written, in words (`defaultTest in suite.yaml`, or its file)."""
+    from agentbook.evals.defaults import source
+
+    return source(suite.config(), suite.path)
 
 
 DESCRIPTION_CHARS = 48  # of a case's description on its `eval list` row
@@ -109,8 +140,10 @@ DESCRIPTION_CHARS = 48  # of a case's description on its `eval list` row
 
 def _row(c: CaseInfo, verdict: str | None) -> str:
     desc = c.description if len(c.description) <= DESCRIPTION_CHARS else c.description[:DESCRIPTION_CHARS - 1] + "…"
-    asserts = ",".join(c.asserts) or "-"
-    return f"{c.id:<24} {verdict or '-':<5} {c.size:>8}B  {asserts:<28} {desc}"
+    asserts = ",".join(c.asserts)
+    if c.inherited:
+        asserts += f"{' ' if asserts else ''}+{len(c.inherited)} inherited"
+    return f"{c.id:<24} {verdict or '-':<5} {c.size:>8}B  {asserts or '-':<28} {desc}"
 
 
 # -- list filters -------------------------------------------------------------------------------
@@ -154,7 +187,7 @@ def _term(term: str, info: CaseInfo, result: str | None) -> bool:
             raise FatalError(f"bad filter {term!r}: size needs a number") from None
         return info.size > limit if op == ">" else info.size < limit if op == "<" else info.size == limit
     values = {"id": [info.id], "description": [info.description], "desc": [info.description],
-              "assert": info.asserts, "result": [result or "none"]}[field]
+              "assert": info.all_asserts, "result": [result or "none"]}[field]
     if op == "~":
         hit = any(want.lower() in v.lower() for v in values)
     elif op in ("=", "!="):

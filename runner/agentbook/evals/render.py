@@ -1,7 +1,8 @@
 """Prompts and variables as promptfoo reads them, rendered with Jinja2 into Messages API requests.
 
-A prompt is a `file://` template (`.txt`/`.md`: one user message; `.json`/`.yaml`: a chat list of
-`{role, content}`), or an inline string. Variables come from `defaultTest.vars` then the case's `vars`;
+A prompt is a `file://` template (`.txt`/`.md`: one user message, or a chat when its rendered text is a
+`- role:` YAML list or a JSON list, as promptfoo's providers read it; `.json`/`.yaml`: a chat list of
+`{role, content}`), a bare path promptfoo reads as a file (`prompts/tutor.txt`), or an inline string. Variables come from `defaultTest.vars` then the case's `vars`;
 a `file://` value is read relative to the suite's folder. Templates are untrusted data, so they render
 in Jinja2's sandbox, and an undefined variable is an error rather than an empty string.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,9 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
+from agentbook.evals import refs
 from agentbook.evals.index import Loader
+from agentbook.fsutil import max_bytes, open_regular
 
 
 @dataclass
@@ -39,9 +43,15 @@ def read_ref(ref: str, base: Path, root: Path | None = None) -> tuple[Path, str]
     `root` (default `confine.data_root(base)`), so a suite cannot read `/etc` or `../../secrets`."""
     path = Path(ref.removeprefix("file://"))
     path = path if path.is_absolute() else base / path
-    confine.check_ref(path, root if root is not None else confine.data_root(base), "referenced file")
+    refs.check(ref, path, root if root is not None else confine.data_root(base), "referenced file", base)
+    # one descriptor, a regular file, bounded: a fifo the agent made in the root blocked the `eval` tool's
+    # thread (in the runner's process) for ever, and a file of 1 GiB was read whole
     try:
-        return path, path.read_text(encoding="utf-8")
+        with open_regular(path) as fh:
+            raw = fh.read(max_bytes() + 1)
+        if len(raw) > max_bytes():
+            raise FatalError(f"{ref} is more than the limit of {max_bytes():,} bytes", location=str(path))
+        return path, raw.decode("utf-8")
     except OSError as err:
         raise FatalError(f"cannot read {ref}: {err.strerror or err}", location=str(path)) from None
 
@@ -51,14 +61,25 @@ def load_prompts(config: dict[str, Any], base: Path, root: Path | None = None) -
     if raw is None:
         raise FatalError("the suite has no `prompts`", hint="add prompts: [file://prompt.txt]")
     items = raw if isinstance(raw, list) else [raw]
-    return [p for item in items for p in _prompts(item, base, root)]
+    return [p for item in items for p in item_prompts(item, base, root)]
 
 
 _SEPARATOR = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)
+# promptfoo reads a one-line prompt that looks like a file path as that file (`prompts: [prompt1.txt]`,
+# its guide's own example); without this the path itself was sent as the prompt and every case "passed"
+_BARE_PATH = re.compile(r"[\w.@-]+(?:/[\w.@-]+)*\.(?:txt|md|json|jsonl|ya?ml|j2|jinja2?|prompt)")
 
 
-def _prompts(item: Any, base: Path, root: Path | None) -> list[Prompt]:
+def prompt_ref(item: Any) -> Any:
+    """`item` as a `file://` reference when promptfoo would read it as a file, else unchanged."""
+    if isinstance(item, str) and not item.startswith("file://") and _BARE_PATH.fullmatch(item):
+        return "file://" + item
+    return item
+
+
+def item_prompts(item: Any, base: Path, root: Path | None) -> list[Prompt]:
     """promptfoo: a `.txt` prompt file may hold several prompts separated by lines of `---`."""
+    item = prompt_ref(item)
     if isinstance(item, str) and item.startswith("file://") and item.endswith(".txt"):
         _path, text = read_ref(item, base, root)
         parts = [p for p in _SEPARATOR.split(text) if p.strip()]
@@ -71,7 +92,7 @@ def _prompt(item: Any, base: Path, root: Path | None) -> Prompt:
     label = ""
     if isinstance(item, dict):
         label = str(item.get("label") or item.get("id") or "")
-        item = item.get("raw") or item.get("id") or ""
+        item = prompt_ref(item.get("raw") or item.get("id") or "")
     if not isinstance(item, str) or not item:
         raise FatalError(f"cannot read prompt {item!r}", hint="use a string or file:// path")
     if not item.startswith("file://"):
@@ -113,21 +134,64 @@ def render(prompt: Prompt, variables: dict[str, Any]) -> tuple[str | None, list[
     env = _env()
     try:
         if prompt.chat is None:
-            return None, [{"role": "user", "content": env.from_string(prompt.text).render(variables)}]
-        system: list[str] = []
-        messages: list[dict[str, Any]] = []
-        for m in prompt.chat:
-            content = env.from_string(str(m.get("content", ""))).render(variables)
-            if m["role"] == "system":
-                system.append(content)
-            else:
-                messages.append({"role": m["role"], "content": content})
-        return ("\n\n".join(system) or None), messages
+            text = env.from_string(prompt.text).render(variables)
+            chat = _chat_text(text, prompt.label)
+            if chat is None:
+                return None, [{"role": "user", "content": text}]
+            return _to_messages(chat, lambda content: content)
+        return _to_messages(prompt.chat, lambda content: env.from_string(content).render(variables))
     except jinja2.UndefinedError as err:
         raise FatalError(f"prompt {prompt.label}: {err.message}",
                          hint="add the variable to the case's vars or to defaultTest.vars") from None
     except jinja2.TemplateError as err:
         raise FatalError(f"prompt {prompt.label}: template error: {err}") from None
+
+
+def _chat_text(text: str, label: str) -> list[dict[str, Any]] | None:
+    """A rendered text prompt that is a chat, as promptfoo's providers read it: one that starts with
+    `- role:` is YAML (an error when it does not parse), one that parses as a JSON list of `{role,
+    content}` is that list; any other text is one user message (None)."""
+    head = text.lstrip()
+    if head.startswith("- role:"):
+        chat = yamlsafe.load(text, label)
+    elif head.startswith("["):
+        try:
+            chat = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+    else:
+        return None
+    if isinstance(chat, list) and chat and all(isinstance(m, dict) and isinstance(m.get("role"), str)
+                                               for m in chat):
+        return chat
+    if head.startswith("- role:"):
+        raise FatalError(f"prompt {label}: a chat prompt must be a list of {{role, content}}",
+                         hint="each item needs role: and content:")
+    return None
+
+
+def chat_template(prompt: Prompt) -> list[dict[str, Any]] | None:
+    """The prompt's messages as templates: its chat, or a text prompt's own `- role:` / JSON list read
+    before rendering (None when that does not parse: it is a chat only once rendered, or plain text)."""
+    if prompt.chat is not None:
+        return prompt.chat
+    try:
+        return _chat_text(prompt.text, prompt.label)
+    except FatalError:
+        return None
+
+
+def _to_messages(chat: list[dict[str, Any]], fill: Callable[[str], str]) -> tuple[str | None, list[dict[str, Any]]]:
+    """System messages joined into `system`, the rest as Messages API messages, each content `fill`ed."""
+    system: list[str] = []
+    messages: list[dict[str, Any]] = []
+    for m in chat:
+        content = fill(str(m.get("content", "")))
+        if m["role"] == "system":
+            system.append(content)
+        else:
+            messages.append({"role": m["role"], "content": content})
+    return ("\n\n".join(system) or None), messages
 
 
 def render_value(value: Any, variables: dict[str, Any]) -> Any:

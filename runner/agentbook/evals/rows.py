@@ -13,7 +13,7 @@ TYPE_CHECKING = False  # typing's own constant would import `typing`, which `eva
 if TYPE_CHECKING:
     from typing import Any
 
-INDEX_VERSION = 5
+INDEX_VERSION = 6  # 6: the suite's `defaultTest` assert types (`defaults`)
 REF_PREFIX = "$ref:"  # an assertion given by `$ref`: resolved against the suite by the store
 
 
@@ -37,12 +37,12 @@ class CaseSpan(Record):
 
 
 class SuiteIndex(Record):
-    __slots__ = ("cases", "dash_col", "digest", "fast", "globs", "items_end", "items_start", "mtime_ns", "reason",
-                 "size", "tests", "version")
+    __slots__ = ("cases", "dash_col", "defaults", "digest", "fast", "globs", "items_end", "items_start", "mtime_ns",
+                 "reason", "size", "tests", "version")
 
     def __init__(self, size: int, mtime_ns: int, digest: str, tests: str, globs: list[str], fast: bool,
                  reason: str, dash_col: int, items_start: int, items_end: int, cases: list[CaseSpan],
-                 version: int = INDEX_VERSION) -> None:
+                 version: int = INDEX_VERSION, defaults: dict[str, Any] | None = None) -> None:
         self.size = size
         self.mtime_ns = mtime_ns
         self.digest = digest
@@ -55,6 +55,8 @@ class SuiteIndex(Record):
         self.items_end = items_end
         self.cases = cases
         self.version = version
+        # the suite's `defaultTest`: None (none), {"asserts": [types]} written inline, or {"ref": "file://..."}
+        self.defaults = defaults
 
     def to_json(self) -> dict[str, Any]:
         """Cases as rows, not objects: the cache of a 5,000-case suite stays small and fast to write."""
@@ -73,17 +75,24 @@ class SuiteIndex(Record):
 
 
 class CaseInfo(Record):
-    __slots__ = ("asserts", "description", "explicit_id", "id", "location", "size")
+    __slots__ = ("asserts", "description", "explicit_id", "id", "inherited", "location", "size")
 
     def __init__(self, id: str, description: str, asserts: list[str], size: int, location: str,
-                 explicit_id: bool = True) -> None:
+                 explicit_id: bool = True, inherited: list[str] | None = None) -> None:
         self.id = id
         self.description = description
-        self.asserts = asserts
+        self.asserts = asserts  # the case's own, as written
         self.size = size
         self.location = location  # file:line
         self.explicit_id = explicit_id
+        self.inherited = [] if inherited is None else inherited  # the suite's defaultTest.assert types
+
+    @property
+    def all_asserts(self) -> list[str]:
+        """What a run checks, in promptfoo's order: defaultTest's assertions, then the case's own."""
+        return self.inherited + self.asserts
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "description": self.description, "asserts": self.asserts,
-                "size": self.size, "location": self.location, "explicit_id": self.explicit_id}
+        return {"id": self.id, "description": self.description, "asserts": self.all_asserts,
+                "inherited": self.inherited, "size": self.size, "location": self.location,
+                "explicit_id": self.explicit_id}

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentbook import yamlsafe
 from agentbook.confine import Confinement, from_env
 from agentbook.errors import FatalError
+from agentbook.evals import refs, state
 from agentbook.evals import runs as runstore
-from agentbook.evals import state
-from agentbook.evals.cache import ResponseCache, cache_key
+from agentbook.evals.cache import ResponseCache, cache_key, model_identity
+from agentbook.evals.defaults import load_default_test
 from agentbook.evals.graders import JUDGE_PROMPT, SIMILAR, AssertResult, grade
-from agentbook.evals.index import Loader
 from agentbook.evals.jsassert import JsRunner
 from agentbook.evals.render import Prompt, load_prompts, read_ref, render, render_value, resolve_vars
 from agentbook.evals.stats import repeat_stats
@@ -51,7 +50,8 @@ def provider_spec(provider: Any) -> str:
             raise FatalError(why, hint=WRITTEN_SPEC_HINT)
         return spec
     raise FatalError(f"provider {spec or '(none)'!r} is not one agentbook can call",
-                     hint="pass --model anthropic:<model>, compat:<url>#<model> or scripted:<file>")
+                     hint="pass --model anthropic:<model>, compat:<url>#<model> (a Messages API server) or "
+                          "scripted:<file> (a stand-in replaying this model's answers: `agentbook standin --help`)")
 
 
 @dataclass
@@ -105,11 +105,7 @@ class _Run:
         self.config = suite.config()
         self.base = suite.base_dir
         self.prompts = load_prompts(self.config, self.base, suite.root)
-        default = self.config.get("defaultTest") or {}
-        if isinstance(default, str) and default.startswith("file://"):
-            path, text = read_ref(default, self.base, suite.root)
-            default = yamlsafe.load(text, str(path), loader=Loader) or {}
-        self.defaults: dict[str, Any] = default if isinstance(default, dict) else {}
+        self.defaults: dict[str, Any] = load_default_test(self.config, self.base, suite.root)
         first = _first_provider(self.config)
         self.model_spec = opts.model or provider_spec(first)
         grader = text_provider((self.defaults.get("options") or {}).get("provider"))
@@ -119,16 +115,22 @@ class _Run:
         if confinement is not None:  # refuse before a case runs, not on its first uncached call
             confinement.check_model(self.model_spec)
         self.models = _Models(confinement)
-        self.cache = ResponseCache(state.response_cache_file(suite.path), enabled=opts.use_cache)
+        # in an agent's jail (its bash, a gate) the cache beside the suite is the agent's to write: rows it
+        # forged were a gate's answers (`eval run` in fix-prompt's checks passed on them), so none is read
+        self.cache = ResponseCache(state.response_cache_file(suite.path),
+                                   enabled=opts.use_cache and from_env() is None)
         self.cache.open()
+        self.identities: dict[str, str] = {}  # spec -> what its cached answers are keyed by
         self.gate = asyncio.Semaphore(max(1, opts.concurrency))
         self.spent = 0.0  # USD of this run's model calls (cached answers cost nothing)
-        self.js = JsRunner(self.base, suite.root)  # node starts on the first javascript assertion
+        self.js = JsRunner(self.base, suite.root, suite=suite.path)  # node starts on the first javascript assertion
 
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
                        repeat_index: int) -> tuple[str, bool]:
         params = {"max_tokens": self.max_tokens}
-        key = cache_key(spec, system, messages, params, repeat_index)
+        if spec not in self.identities:
+            self.identities[spec] = model_identity(spec)
+        key = cache_key(self.identities[spec], system, messages, params, repeat_index)
         hit = self.cache.get(key)
         if hit is not None:
             return str(hit["text"]), True
@@ -181,10 +183,11 @@ class _Run:
             outputs = []
             for variables, label in expand_vars(merged, case):
                 for prompt in self.prompts:
+                    prompt = self.affixed(prompt, case)
                     output, cached = await self._generate(prompt, variables, case, i)
                     outputs.append({"prompt": prompt.label + label, "output": output[:MAX_STORED_OUTPUT],
                                     "cached": cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
-                    context = js_context(prompt, variables, case)
+                    context = js_context(prompt, variables, with_default_metadata(case, self.defaults))
                     structured = structured_output(case)
                     for a in asserts:
                         assertion = self.resolve_ref(a, case_id)
@@ -197,14 +200,19 @@ class _Run:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.render()}{self._whose()}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
         except FatalError as err:
+            err = refs.placed(err, self.suite.path)
             return {"index": i, "pass": False, "error": True, "reason": err.render(), "asserts": [],
                     "outputs": [], "seconds": round(time.monotonic() - start, 3)}
-        passed = _case_passes(results, case.get("threshold"))
+        threshold = case.get("threshold")  # promptfoo: the test's, else defaultTest's (`??`)
+        passed = _case_passes(results, threshold if threshold is not None else self.defaults.get("threshold"))
         failing = [r for r in results if r.error or not r.passed]
         return {"index": i, "pass": passed, "error": any(r.error for r in results),
                 "reason": "; ".join(f"{r.type}: {r.reason}" for r in failing)[:500],
                 "asserts": [r.to_json() for r in results], "outputs": outputs,
                 "seconds": round(time.monotonic() - start, 3)}
+
+    def affixed(self, prompt: Prompt, case: dict[str, Any]) -> Prompt:
+        return affixed(prompt, case, self.defaults)
 
     def expected_files(self, assertion: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
         """promptfoo reads a `similar` value given as `file://expected.txt` (alone or in the list): its
@@ -284,6 +292,14 @@ def structured_output(case: dict[str, Any]) -> Any:
     return out if isinstance(out, (dict, list)) else None
 
 
+def with_default_metadata(case: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The case with defaultTest's `metadata` under its own, key by key, as promptfoo merges them."""
+    default = as_mapping(defaults.get("metadata"))
+    if not default:
+        return case
+    return {**case, "metadata": {**default, **as_mapping(case.get("metadata"))}}
+
+
 def json_text(value: Any) -> str:
     """A structured output as promptfoo's string assertions see it (JSON.stringify: no spaces)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -311,6 +327,39 @@ def failing_answer(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
         return {"attempt": attempt["index"], "prompt": first["prompt"], "text": text[:ANSWER_CHARS],
                 "chars": len(text) + int(first.get("truncated") or 0)}
     return None
+
+
+def affixed(prompt: Prompt, case: dict[str, Any], defaults: dict[str, Any]) -> Prompt:
+    """promptfoo's `options.prefix` / `options.suffix` (the case's, else defaultTest's; a CSV's `__prefix`):
+    text put before and after the prompt template, rendered with it. A chat prompt gets them around its
+    last user message."""
+    own, default = as_mapping(case.get("options")), as_mapping(defaults.get("options"))
+    prefix = str(own.get("prefix") or default.get("prefix") or "")
+    suffix = str(own.get("suffix") or default.get("suffix") or "")
+    if not prefix and not suffix:
+        return prompt
+    if prompt.chat is None:
+        return Prompt(prompt.label, None, prefix + prompt.text + suffix)
+    chat = [dict(m) for m in prompt.chat]
+    last = next((m for m in reversed(chat) if m.get("role") == "user"), None)
+    if last is not None:
+        last["content"] = prefix + str(last.get("content", "")) + suffix
+    return Prompt(prompt.label, chat)
+
+
+def rendered_requests(suite: Suite, case_id: str) -> list[dict[str, Any]]:
+    """What `eval run` sends the model for one case, per prompt (and combination of list vars): the system
+    text and the messages, so a stand-in's `match:` can be written against what it will see."""
+    config = suite.config()
+    defaults = load_default_test(config, suite.base_dir, suite.root)
+    case = suite.get_case(case_id)
+    merged = resolve_vars(defaults.get("vars") or {}, case.get("vars") or {}, suite.base_dir, suite.root)
+    out: list[dict[str, Any]] = []
+    for variables, label in expand_vars(merged, case):
+        for prompt in load_prompts(config, suite.base_dir, suite.root):
+            system, messages = render(affixed(prompt, case, defaults), variables)
+            out.append({"prompt": prompt.label + label, "system": system, "messages": messages})
+    return out
 
 
 def expand_vars(variables: dict[str, Any], case: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
@@ -393,7 +442,8 @@ def check_spec(spec: str) -> None:
     parsed = parse_spec(spec)
     if parsed.kind == "scripted" and parsed.script and not Path(parsed.script).expanduser().is_file():
         raise FatalError(f"script file not found: {parsed.script}",
-                         hint="pass a path to a *.script.yaml file after scripted:")
+                         hint="pass a path to a *.script.yaml file after scripted:; "
+                              "`agentbook standin --help` shows how to write one")
 
 
 def run_suite(suite: Suite, opts: RunOptions | None = None) -> dict[str, Any]:

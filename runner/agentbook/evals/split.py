@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from agentbook import confine
 from agentbook.errors import FatalError
 from agentbook.evals.cases import write_bytes
 from agentbook.evals.index import Loader, dedent_chunk
+from agentbook.evals.refs import check as check_ref_at
 from agentbook.evals.store import SingleFileSuite, Suite, open_suite
 from agentbook.evals.yamlio import dump_rt
 
@@ -142,7 +142,7 @@ def _copy_references(suite: SingleFileSuite, out_dir: Path, summary: SplitSummar
             continue
         if not source.is_relative_to(base):
             continue  # rewritten by _outside_refs, not copied
-        confine.check_ref(base / rel, suite.root, "referenced file")  # never git's data (.git/config's token)
+        check_ref_at(ref, base / rel, suite.root, "referenced file", base)  # never git's data (.git/config's token)
         target = out_dir / rel
         if not target.exists():
             write_bytes(target, source.read_bytes())

@@ -21,6 +21,10 @@ except ImportError:  # another interpreter
 
 def state_dir(suite_path: Path) -> Path:
     root = suite_path.parent / ".agentbook"
+    if root.is_symlink():  # the agent's to plant beside a suite: the in-process `eval` tool (the runner, as
+        # root) wrote its caches, locks and runs into whatever host folder it named, and read them back
+        raise FatalError(f"{root} is a link: agentbook keeps the suite's caches, locks and runs there",
+                         hint="remove it; agentbook makes its own")
     ignore = root / ".gitignore"
     if not ignore.exists():
         try:

@@ -12,15 +12,20 @@ from agentbook.evals.store import SingleFileSuite, Suite
 
 def suite_stats(suite: Suite) -> dict[str, Any]:
     infos = suite.list_cases()
-    asserts = Counter(t for c in infos for t in c.asserts)
+    asserts = Counter(t for c in infos for t in c.all_asserts)
+    inherited = Counter(t for c in infos for t in c.inherited)
     counts = Counter(c.id for c in infos)
     edit_path = "split files"
     if isinstance(suite, SingleFileSuite):
         index = suite.file.index()
         edit_path = "fast splice" if index.fast else f"full round-trip ({index.reason})"
+    elif suite.layout == "csv":
+        edit_path = "rows rewritten in place; new rows are written in the CSV"
     out: dict[str, Any] = {
-        "suite": str(suite.path), "layout": suite.layout, "cases": len(infos),
+        "suite": str(suite.path), "layout": suite.layout, "layout_words": suite.layout_words, "cases": len(infos),
         "bytes": sum(c.size for c in infos), "asserts": dict(asserts.most_common()),
+        "asserts_inherited": dict(inherited.most_common()),
+        "default_test": _default_test(suite, infos),
         "assigned_ids": sum(not c.explicit_id for c in infos),
         "largest": [{"id": c.id, "size": c.size} for c in sorted(infos, key=lambda c: -c.size)[:5]],
         "duplicates": sorted(i for i, n in counts.items() if n > 1), "edit_path": edit_path,
@@ -30,6 +35,24 @@ def suite_stats(suite: Suite) -> dict[str, Any]:
         run = runstore.load_run(suite.path, "latest")
         out["last_run"] = {"run_id": run["run_id"], **run["summary"]}
     return out
+
+
+def _default_test(suite: Suite, infos: list[Any]) -> dict[str, Any] | None:
+    """What every case inherits from defaultTest: its assertions' types, the names of its vars, the keys of
+    its options, where it is written; None without one."""
+    from agentbook.evals.defaults import source
+
+    default = suite.default_test()
+    if not default:
+        return None
+    def keys(name: str) -> list[str]:
+        value = default.get(name)
+        return [str(k) for k in value] if isinstance(value, dict) else []
+
+    inherited = infos[0].inherited if infos else []
+    return {"source": source(suite.config(), suite.path), "asserts": inherited, "vars": keys("vars"),
+            "options": keys("options"), "other": sorted(str(k) for k in default if k not in
+                                                          ("assert", "vars", "options"))}
 
 
 def wilson(passes: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -1,10 +1,12 @@
 """The suite store: read and change single cases of a suite in either layout without loading it all.
 
-Two layouts, one API (`open_suite`):
+Three layouts, one API (`open_suite`):
 - single file: `tests:` is an inline list, handled by `CaseFile` (byte splice of one case).
 - split: `tests: file://cases/*.yaml` (promptfoo globs); each case file holds one case mapping (or a
   list of cases, which is a `CaseFile` whose root is the list), or is a CSV file of cases, one per row
-  (`csvcases.py`: read, listed and run, not written).
+  (`csvcases.py`: read, listed and run; a row is rewritten or removed in place, never added).
+- csv: `tests: file://tests.csv` alone, a `SplitSuite` whose files are all CSV (labelled so: its cases
+  are rows, not case files).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
-from agentbook.evals import csvcases, state
+from agentbook.evals import csvcases, refs, state
 from agentbook.evals.casefile import CaseFile, changed_lines
 from agentbook.evals.cases import (
     EditResult,
@@ -33,6 +35,7 @@ from agentbook.evals.cases import (
     unknown_id,
     write_bytes,
 )
+from agentbook.evals.defaults import assert_type, assert_types, load_default_test
 from agentbook.evals.index import REF_PREFIX, Loader
 from agentbook.evals.listing import SUITE_NAMES
 from agentbook.evals.rows import CaseInfo
@@ -98,6 +101,21 @@ class Suite(ABC):
     def all_cases(self) -> list[tuple[str, dict[str, Any]]]:
         return [(info.id, self.get_case(info.id)) for info in self.list_cases()]
 
+    def default_test(self) -> dict[str, Any]:
+        """`defaultTest` as a mapping ({} without one; read from its file when it names one)."""
+        return load_default_test(self.config(), self.base_dir, self.root)
+
+    def inherited_types(self) -> list[str]:
+        """The types of defaultTest's assertions, which promptfoo runs on every case before its own."""
+        types = assert_types(self.default_test())
+        return [named_type(t, self.config()) for t in types] if any(t.startswith(REF_PREFIX) for t in types) \
+            else types
+
+    @property
+    def layout_words(self) -> str:
+        """The layout as `eval list` and `eval stats` name it."""
+        return f"{self.layout} layout"
+
     @property
     def base_dir(self) -> Path:
         """What `file://` paths in the suite are relative to (promptfoo: the config's folder)."""
@@ -112,7 +130,16 @@ class SingleFileSuite(Suite):
         self.file = file or CaseFile(path, seq_key="tests")
 
     def list_cases(self) -> list[CaseInfo]:
-        return named_refs(self.file.infos(), self.config)
+        return with_inherited(named_refs(self.file.infos(), self.config), self.inherited_types())
+
+    def inherited_types(self) -> list[str]:
+        defaults = self.file.defaults()  # from the index: a big suite's file is not parsed for it
+        if defaults is None:
+            return []
+        types = defaults.get("asserts")
+        if isinstance(types, list) and not any(str(t).startswith(REF_PREFIX) for t in types):
+            return [str(t) for t in types]
+        return super().inherited_types()
 
     def case_text(self, case_id: str) -> str:
         return self.file.case_text(case_id)
@@ -150,24 +177,38 @@ class SplitSuite(Suite):
         self.path = path
         self.globs = globs
         self._rows: dict[tuple[Path, str], int] = {}  # (CSV file, case id) -> line of its row
+        # `tests: file://tests.csv`: one file of rows, not case files (promptfoo's CSV format)
+        self.layout = "csv" if globs and all(g.lower().endswith(".csv") for g in globs) else "split"
+
+    @property
+    def layout_words(self) -> str:
+        if self.layout != "csv":
+            return super().layout_words
+        return f"CSV layout: one case per row of {', '.join(g.removeprefix('file://') for g in self.globs)}"
 
     def _patterns(self) -> list[str]:
+        return [full for _written, full in self._written_patterns()]
+
+    def _written_patterns(self) -> list[tuple[str, str]]:
+        """(the reference as the suite writes it, the path pattern it stands for) of each `tests:` glob."""
         out = []
         for pattern in self.globs:
             rel = pattern.removeprefix("file://")
-            out.append(rel if os.path.isabs(rel) else str(self.base_dir / rel))
+            out.append((pattern, rel if os.path.isabs(rel) else str(self.base_dir / rel)))
         return out
 
     def case_files(self) -> list[Path]:
         files: dict[Path, None] = {}  # ordered and de-duplicated
-        for full in self._patterns():
+        for written, full in self._written_patterns():
             if full.endswith((".xlsx", ".jsonl", ".js", ".py")):
                 raise FatalError(f"tests from {Path(full).suffix} files are not supported by agentbook eval",
                                  location=str(self.path), hint="keep cases as YAML (one mapping or a list per file)")
+            if not globlib.has_magic(full):  # refused where it is written, whether or not it exists
+                refs.check(written, full, self.root, "case file", self.base_dir)
             matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
             for m in matched:
                 if m.endswith((".yaml", ".yml", ".json", ".csv")):
-                    confine.check_ref(m, self.root, "case file")
+                    refs.check(written, m, self.root, "case file", self.base_dir, matched=globlib.has_magic(full))
                     files.setdefault(Path(m), None)
         return list(files)
 
@@ -175,12 +216,13 @@ class SplitSuite(Suite):
         return any(fnmatch.fnmatchcase(str(path), full) for full in self._patterns())
 
     def cases_dir(self) -> Path:
-        first = self.globs[0].removeprefix("file://") if self.globs else "cases/*.yaml"
-        head = Path(first)
+        # new cases go where the first YAML glob points (`tests: [file://tests.csv, file://cases/*.yaml]`)
+        written = next((g for g in self.globs if not g.lower().endswith(".csv")), self.globs[0] if self.globs else "")
+        head = Path(written.removeprefix("file://") or "cases/*.yaml")
         while globlib.has_magic(str(head)) or head.suffix in (".yaml", ".yml"):
             head = head.parent
         folder = head if head.is_absolute() else self.base_dir / head
-        confine.check_ref(folder, self.root, "cases folder")
+        refs.check(written or str(folder), folder, self.root, "cases folder", self.base_dir)
         return folder
 
     def _entries(self) -> Iterator[tuple[str, Path, Any]]:
@@ -223,8 +265,7 @@ class SplitSuite(Suite):
                     out.extend(CaseFile(p, seq_key=None).infos())
                 seen.add(p)
                 continue
-            asserts = [str(a["type"]) if "type" in a else f"{REF_PREFIX}{a['$ref']}" if "$ref" in a else "?"
-                       for a in value.get("assert") or [] if isinstance(a, dict)]
+            asserts = [assert_type(a) for a in value.get("assert") or [] if isinstance(a, dict)]
             line = self._rows.get((p, _cid))
             if line is not None:  # a CSV row: its size is that of the case it makes
                 out.append(CaseInfo(_cid, str(value.get("description", "")), asserts, len(dump_rt(value).encode()),
@@ -232,7 +273,7 @@ class SplitSuite(Suite):
                 continue
             out.append(CaseInfo(str(value.get("id") or p.stem), str(value.get("description", "")), asserts,
                                 p.stat().st_size, f"{p}:1", "id" in value))
-        return named_refs(out, self.config)
+        return with_inherited(named_refs(out, self.config), self.inherited_types())
 
     def all_cases(self) -> list[tuple[str, dict[str, Any]]]:
         out: list[tuple[str, dict[str, Any]]] = []
@@ -266,9 +307,11 @@ class SplitSuite(Suite):
         ensure_id(case, case_id)
         check_case(to_plain(case), f"new case {case_id}")
         if self.cases_dir().suffix == ".csv":
-            raise FatalError(f"the suite's cases are the rows of {self.cases_dir().name}: agentbook does not "
-                             "write CSV", location=str(self.path),
-                             hint="add the row to the CSV, or add a YAML glob to `tests:` for new cases")
+            csv_name = self.cases_dir().name
+            raise FatalError(f"the suite's cases are the rows of {csv_name}, and agentbook does not add rows to a "
+                             "CSV (it rewrites or removes one)", location=str(self.path),
+                             hint=f"add the row to {csv_name} yourself, or keep new cases in YAML beside it: "
+                                  f"tests: [file://{csv_name}, file://cases/*.yaml] (promptfoo reads both)")
         target = self.cases_dir() / f"{case_id}.yaml"
         with state.locked(self.path):
             if target.exists() or case_id in {cid for cid, _, _ in self._entries()}:
@@ -288,8 +331,11 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).remove(case_id)
-        if p.suffix == ".csv":  # unlinking the file would remove every row
-            raise csvcases.row_of(case_id, p, self._rows[(p, case_id)])
+        if p.suffix == ".csv":  # its row, not the file (unlinking it would remove every row)
+            with state.locked(p):
+                old, new = csvcases.remove_row(p, self._rows[(p, case_id)])
+                write_bytes(p, new)
+            return EditResult(case_id, str(p), True, lines=changed_lines(old, new, 1), changed=[str(p)])
         with state.locked(p):
             try:
                 p.unlink()
@@ -302,7 +348,7 @@ class SplitSuite(Suite):
         if value is None:
             return CaseFile(p, seq_key=None).edit(case_id, mutate)
         if p.suffix == ".csv":
-            raise csvcases.row_of(case_id, p, self._rows[(p, case_id)])
+            return self._rewrite_row(p, case_id, mutate)
         with state.locked(p):
             old = p.read_bytes()  # not read_text: its newline translation would lose a file's CRLF
             text = old.decode("utf-8")
@@ -320,6 +366,16 @@ class SplitSuite(Suite):
         return EditResult(case_id, str(p), True, lines=changed_lines(old, new, 1),
                           changed=[str(p)] if new != old else [])
 
+    def _rewrite_row(self, p: Path, case_id: str, mutate: Mutation) -> EditResult:
+        """One row of a CSV of cases rewritten in place (its id, derived from its content, changes with it)."""
+        with state.locked(p):
+            line = self._rows[(p, case_id)]
+            new_id, old, new = csvcases.rewrite_row(p, line, case_id, mutate)
+            if new != old:
+                write_bytes(p, new)
+        return EditResult(new_id, str(p), True, lines=changed_lines(old, new, 1) if new != old else (0, 0),
+                          changed=[str(p)] if new != old else [])
+
     def config(self) -> dict[str, Any]:
         value = _load_file(self.path)
         return {k: v for k, v in (value or {}).items() if k != "tests"}
@@ -335,16 +391,24 @@ def named_refs(infos: list[CaseInfo], config: Callable[[], dict[str, Any]]) -> l
     if not any(t.startswith(REF_PREFIX) for info in infos for t in info.asserts):
         return infos
     conf = config()
-
-    def named(kind: str) -> str:
-        if not kind.startswith(REF_PREFIX):
-            return kind
-        node: Any = conf
-        pointer = kind.removeprefix(REF_PREFIX)
-        for part in pointer.removeprefix("#/").split("/"):
-            node = node.get(part) if isinstance(node, dict) and pointer.startswith("#/") else None
-        return str(node["type"]) if isinstance(node, dict) and "type" in node else "$ref"
-
     for info in infos:
-        info.asserts = [named(t) for t in info.asserts]
+        info.asserts = [named_type(t, conf) for t in info.asserts]
+    return infos
+
+
+def named_type(kind: str, conf: dict[str, Any]) -> str:
+    """`kind`, or for `$ref:POINTER` the type of the assertion the pointer leads to in the suite."""
+    if not kind.startswith(REF_PREFIX):
+        return kind
+    node: Any = conf
+    pointer = kind.removeprefix(REF_PREFIX)
+    for part in pointer.removeprefix("#/").split("/"):
+        node = node.get(part) if isinstance(node, dict) and pointer.startswith("#/") else None
+    return str(node["type"]) if isinstance(node, dict) and "type" in node else "$ref"
+
+
+def with_inherited(infos: list[CaseInfo], inherited: list[str]) -> list[CaseInfo]:
+    """Each row with the defaultTest assertion types every case runs first."""
+    for info in infos:
+        info.inherited = list(inherited)
     return infos

@@ -14,8 +14,10 @@ from typing import Any
 
 from agentbook.confine import MODEL_ENV, Confinement
 from agentbook.errors import FatalError
+from agentbook.evals import refs
 from agentbook.evals import runs as runstore
 from agentbook.evals.cases import EditResult
+from agentbook.evals.defaults import inherited
 from agentbook.evals.fieldpath import get_path, parse_path
 from agentbook.evals.listing import match_filter
 from agentbook.evals.runner import RunOptions, exit_code, run_suite_async
@@ -63,8 +65,10 @@ class EvalTool:
         command = str(args.get("command", ""))
         if command not in COMMANDS:
             return ToolResult(f"error: command must be one of {', '.join(COMMANDS)}", is_error=True)
+        where: Path | None = None
         try:
-            suite = open_suite(resolve_in_root(ctx.root, args.get("suite")), root=ctx.root)
+            where = resolve_in_root(ctx.root, args.get("suite"))
+            suite = open_suite(where, root=ctx.root)
             if command in ("add", "edit", "replace", "rm"):
                 refusal = _protected(suite, command, args, ctx)
                 if refusal is not None:
@@ -73,6 +77,7 @@ class EvalTool:
         except PathRefused as err:
             return ToolResult(f"error: {err}", is_error=True)
         except FatalError as err:
+            err = refs.placed(err, where) if where is not None else err
             return ToolResult(f"error: {err.render()}", is_error=True)
         text = json.dumps(result, ensure_ascii=False, default=str)
         if len(text) > MAX_CHARS:
@@ -94,7 +99,8 @@ async def _dispatch(command: str, suite: Suite, args: dict[str, Any], ctx: ToolC
                                                   str(args["field"]), args.get("range"))
             return {"id": case_id, "field": args["field"], "start": start, "end": end, "size": total, "text": text}
         shown, cuts = truncate_leaves(value, FIELD_BUDGET)
-        return {"id": case_id, "case": shown, "truncated": [c.to_json() for c in cuts]}
+        taken, _ = truncate_leaves(inherited(suite.default_test(), value), FIELD_BUDGET)
+        return {"id": case_id, "case": shown, "truncated": [c.to_json() for c in cuts], "inherited": taken}
     if command == "add":
         return _edit_json(suite.add_case(_need(args, "case")))
     if command == "edit":

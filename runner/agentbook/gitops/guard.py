@@ -16,6 +16,13 @@ from agentbook.secretscan import SecretHit, SecretScanner
 # Restored like a protected path in every run: a `.gitmodules` the agent wrote would hand whoever
 # clones the branch with --recurse-submodules a URL (`ext::...`) or `update = !command` of its choice.
 ALWAYS_PROTECTED = (".gitmodules",)
+# What a CI service runs when a branch is pushed, with the repository's secrets: a workflow the agent
+# adds (`on: push`, `${{ secrets.X }}`) ran as soon as the runner pushed the branch with credentials that
+# may push workflows (an ssh deploy key, a PAT). Restored like a protected path unless the run was started
+# with --allow-ci-changes. (Code those pipelines run, a Makefile or a test, is the branch's to change.)
+CI_PATHS = (".github/workflows", ".github/actions", ".gitlab-ci.yml", ".gitlab", ".circleci", ".travis.yml",
+            ".buildkite", "azure-pipelines.yml", ".azure-pipelines", "Jenkinsfile", "bitbucket-pipelines.yml",
+            ".drone.yml", ".woodpecker.yml", ".woodpecker")
 
 
 @dataclass
@@ -59,13 +66,20 @@ class GuardReport:
         return out
 
 
-def check_worktree(worktree: Path, base_sha: str, patterns: list[str], scanner: SecretScanner) -> GuardReport:
-    """Take out nested repositories, restore protected paths, then scan what would be committed."""
-    report = GuardReport(nested_repos=nested.find_nested_repos(worktree))
+def check_worktree(worktree: Path, base_sha: str, patterns: list[str], scanner: SecretScanner, *,
+                   allow_ci: bool = False) -> GuardReport:
+    """Take out nested repositories, restore protected paths (and CI configuration, unless `allow_ci`),
+    then scan what would be committed."""
+    unreadable: list[str] = []
+    report = GuardReport(nested_repos=nested.find_nested_repos(worktree, unreadable))
     nested.remove_entries(worktree, report.nested_repos)
     git = Git(worktree)
-    patterns = [*patterns, *ALWAYS_PROTECTED]
+    patterns = [*patterns, *ALWAYS_PROTECTED, *(() if allow_ci else CI_PATHS)]
     report.protected = protected.changes(git, worktree, base_sha, patterns)
     protected.restore(git, worktree, base_sha, patterns, report.protected)
     report.secrets = leaks.scan_pending(git, worktree, scanner)
+    # a folder nothing above could list may hold a nested repository, a protected path or a key: nothing
+    # is committed until it is gone (a 4,080-character path below the top is past PATH_MAX in full)
+    report.secrets += [leaks.unscanned(rel, "a folder the runner cannot list (its full path is too long?)")
+                       for rel in unreadable[:20]]
     return report

@@ -92,10 +92,15 @@ def scan_pending(git: Git, worktree: Path, scanner: SecretScanner) -> list[Secre
 
 def _scan_file(scanner: SecretScanner, path: Path, rel: str, encoding: str | None, limit: int,
                clock: _Clock) -> list[SecretHit]:
+    # a file that cannot be read is not scanned, never skipped: git adds by the path below the worktree's
+    # top, and one whose full path passes PATH_MAX (ENAMETOOLONG here, 4,080 characters below the top) was
+    # committed with a token in it, unread
     try:
         st = os.lstat(path)
-    except OSError:
+    except FileNotFoundError:
         return []
+    except OSError as err:
+        return [unscanned(rel, f"cannot be read: {err.strerror or err}")]
     if stat.S_ISLNK(st.st_mode):
         return scanner.scan(os.readlink(path), rel)  # a symlink is committed as its target's path
     if not stat.S_ISREG(st.st_mode):
@@ -105,8 +110,10 @@ def _scan_file(scanner: SecretScanner, path: Path, rel: str, encoding: str | Non
                                f"({MAX_BYTES_ENV})")]
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below, after the stream is read
-    except OSError:
+    except FileNotFoundError:
         return []
+    except OSError as err:
+        return [unscanned(rel, f"cannot be read: {err.strerror or err}")]
     with fh:
         return _scan_chunks(scanner, _windows(fh, encoding, limit), rel, clock)
 

@@ -15,11 +15,18 @@ from pathlib import Path
 GIT_NAMES = frozenset({".git", "git~1"})  # git~1: the 8.3 short name Windows gives `.git`
 
 
-def find_nested_repos(worktree: Path) -> list[str]:
-    """Worktree-relative paths of every `.git` entry below the top, sorted; never follows symlinks."""
+def find_nested_repos(worktree: Path, unreadable: list[str] | None = None) -> list[str]:
+    """Worktree-relative paths of every `.git` entry below the top, sorted; never follows symlinks.
+    Folders that could not be listed (a full path past PATH_MAX: git, working below the top, reaches
+    them) are added to `unreadable`: no check of the runner's has looked inside them."""
     found: list[str] = []
     top = str(worktree)
-    for dirpath, dirnames, filenames in os.walk(top):
+
+    def failed(err: OSError) -> None:
+        if unreadable is not None:
+            unreadable.append(os.path.relpath(str(err.filename), top))
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=failed):
         rel_dir = os.path.relpath(dirpath, top)
         for name in [*dirnames, *filenames]:
             if rel_dir == "." and name == ".git":

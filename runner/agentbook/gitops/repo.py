@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,33 @@ def open_repo(path: Path | str) -> Repo:
     toplevel = Git(common_dir.parent).out("rev-parse", "--show-toplevel") if common_dir.name == ".git" else ""
     root = Path(toplevel or g.run("rev-parse", "--show-toplevel").strip())
     return Repo(root=root.resolve(), common_dir=common_dir.resolve())
+
+
+def check_state_folder(root: Path) -> Path:
+    """`root/.agentbook` (where runs and worktrees live), refused when it, `runs` or `worktrees` in it is a
+    link or not a folder: the repository is the ticket author's to write, and a committed `.agentbook ->
+    /some/host/folder` had the runner, as root, write its records and check out worktrees there."""
+    state = root / STATE_DIR
+    for path in (state, state / "runs", state / "worktrees"):
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(mode):
+            what = "a link" if stat.S_ISLNK(mode) else "not a folder"
+            raise FatalError(f"{path} is {what}: agentbook keeps its runs and worktrees there",
+                             hint="remove it (a repository must not commit .agentbook/)")
+    return state
+
+
+def check_state_untracked(repo: Repo) -> None:
+    """No file under `.agentbook/` is committed: forged run records (`runs list`, `runs show`, a resume's
+    options) or a link among them would be the repository's, not the runner's."""
+    tracked = repo.git.out("ls-files", "-z", "--", f"{STATE_DIR}/", f"{STATE_DIR}")
+    if tracked:
+        raise FatalError(f"the repository commits {STATE_DIR}/{tracked.split(chr(0))[0].partition('/')[2]}: "
+                         "agentbook keeps its runs and worktrees there",
+                         hint=f"remove {STATE_DIR}/ from the repository (git rm -r --cached {STATE_DIR})")
 
 
 def ensure_state_ignored(repo: Repo) -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 from agentbook.errors import FatalError
 from agentbook.fsutil import file_lock
 from agentbook.gitops.branches import branch_exists, unique_branch
-from agentbook.gitops.git import Git
-from agentbook.gitops.repo import Repo, ensure_state_ignored
+from agentbook.gitops.git import Git, GitError
+from agentbook.gitops.repo import Repo, check_state_folder, ensure_state_ignored
 
 
 def worktree_path(repo: Repo, run_id: str) -> Path:
-    return repo.state_dir / "worktrees" / run_id
+    return check_state_folder(repo.root) / "worktrees" / run_id
 
 
 def create_worktree(repo: Repo, run_id: str, branch: str, base_sha: str, *, dedupe: bool = False,
@@ -64,7 +64,15 @@ def reopen_worktree(repo: Repo, run_id: str, branch: str, base_sha: str) -> Path
 
 def remove_worktree(repo: Repo, path: Path) -> None:
     with file_lock(repo.lock_path):
-        repo.git.run("worktree", "remove", "--force", str(path))
+        try:
+            repo.git.run("worktree", "remove", "--force", str(path))
+        except GitError:
+            # git deletes by full path: a file the agent made past PATH_MAX (ENAMETOOLONG) stopped it, and
+            # the run's outcome with it. Python's rmtree walks by descriptor (and never follows a link).
+            if not path.is_dir():
+                raise
+            shutil.rmtree(path)
+            repo.git.run("worktree", "prune")
 
 
 def has_changes(worktree: Path) -> bool:

@@ -9,8 +9,8 @@ token; the real key stays in the runner. Its home is the run's own `agent-home` 
 writable, outside the worktree, so nothing there is committed), where its session files survive a
 kill for `--resume`. Without bubblewrap there is no such confinement: these engines refuse to start.
 Its stdout and stderr reach the runner over pipes of its own, and Claude Code, whose events decide a
-step, is sealed from the commands it runs (`seal_loader`): none can write into those pipes through
-/proc. The jail's own stderr (bubblewrap's and the launcher's, which any process there can write
+step, is sealed from the commands it runs (`seal`: not dumpable, through a preloaded library, or the
+loader's seal without a C compiler): none can write into those pipes through /proc. The jail's own stderr (bubblewrap's and the launcher's, which any process there can write
 through `/proc/1/fd/2`) is kept apart: never evidence, only in the transcript as `jail_stderr`.
 """
 
@@ -28,23 +28,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from agentbook.confine import MODEL_ENV
 from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_bytes, atomic_write_text
+from agentbook.fsutil import atomic_write_bytes, atomic_write_text, open_regular
 from agentbook.models import relay_forward
 from agentbook.models.base import Usage
 from agentbook.models.relay import Relay, RelayLimits
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.redaction import Redactor
 from agentbook.runbooks.engines import EngineContext
-from agentbook.session import jail
+from agentbook.session import clib, jail
 from agentbook.session.limits import GIB, Limits
 from agentbook.session.sandbox import clean_env, protected_binds
-from agentbook.session.tools.files import open_regular
 from agentbook.session.trace import TraceRecorder
 from agentbook.session.transcript import Transcript
 from agentbook.session.watchdog import DiskMeter, Watchdog
@@ -111,6 +110,34 @@ def seal_loader(binary: Path, folder: Path) -> tuple[Path, str]:
     clear(loader)
     atomic_write_bytes(loader, data, mode=0o111)
     return loader, real
+
+
+SEAL_AT = "/run/agentbook-agent/agentseal.so"  # where the seal library is shown in the agent's jail
+
+
+@dataclass(frozen=True)
+class Seal:
+    """How an agent whose events decide steps is kept from the commands it runs: `preload`, a library
+    that makes it not dumpable as it loads (agentbook/data/agentseal.c), or else `loader`, seal_loader's
+    execute-only interpreter, which also stops `ld` from reading the loader (no C linking in the jail)."""
+
+    preload: Path | None = None
+    loader: tuple[Path, str] | None = None
+
+    def ro_at(self) -> list[tuple[str, str]]:
+        if self.preload is not None:
+            return [(str(self.preload), SEAL_AT)]
+        return [(str(self.loader[0]), self.loader[1])] if self.loader is not None else []
+
+    def launcher_options(self) -> list[str]:
+        return ["--sealed", "--preload", SEAL_AT] if self.preload is not None else ["--sealed"]
+
+
+def seal(binary: Path, folder: Path) -> Seal:
+    """The preloaded library where a C compiler can build it, else the loader's seal (where no compiler is
+    there, no C is linked in the jail anyway: it shows the host's /usr)."""
+    library, _ = clib.build("agentseal")
+    return Seal(preload=library) if library is not None else Seal(loader=seal_loader(binary, folder))
 
 
 def require_jail(agent: str) -> None:
@@ -228,7 +255,7 @@ class CliAgentSession:
         self.jail_tail = ""  # the jail's (bubblewrap's init, the launcher): anyone's in the jail to write
         self.disk_over = False  # the disk watchdog stopped the agent
         self.broken: str | None = None  # why the agent's output could not be read, which stopped it
-        self.loader: tuple[Path, str] | None = None  # seal_loader's, for an agent whose events decide steps
+        self.seal: Seal | None = None  # for an agent whose events decide steps
         self.launch = ""  # the launcher's status lines for the last message; none: the jail never started it
 
     # -- spend, as the runner reads it -----------------------------------------------------------
@@ -296,15 +323,14 @@ class CliAgentSession:
 
     def call_in_jail(self, argv: list[str], out_fd: int, err_fd: int, status_fd: int) -> jail.Call:
         """`argv` behind the relay's forwarder, its stdout and stderr the runner's pipes `out_fd` and
-        `err_fd`, the forwarder's one line of status `status_fd`, and sealed when the engine has a loader
-        (seal_loader)."""
+        `err_fd`, the forwarder's one line of status `status_fd`, and sealed when the engine has a seal."""
         sealing = ["--out", str(out_fd), "--err", str(err_fd), "--status", str(status_fd)] + \
-            (["--sealed"] if self.loader is not None else [])
+            (self.seal.launcher_options() if self.seal is not None else [])
         forward = [sys.executable, "-I", relay_forward.__file__, str(self.relay.socket_path), *sealing, "--", *argv]
         readable = [self._sock_dir]
         if self.binary is not None:  # the jail shows /usr and agentbook's install, not where npm put the agent
             readable.append(Path(os.path.realpath(self.binary)).parent)
-        over = [(str(self.loader[0]), self.loader[1])] if self.loader is not None else None
+        over = self.seal.ro_at() if self.seal is not None else None
         return jail_call(self.root, forward, protected=self.ctx.protected, writable=[self.home.resolve()],
                          readable=readable, limits=agent_limits(self.ctx.limits, self.ctx.budgets.wall_seconds),
                          ro_at=over)
@@ -355,8 +381,9 @@ class CliAgentSession:
             self.transcript.event("jail_stderr", text=self.jail_tail,
                                   note="bubblewrap's and the launcher's stderr: any process in the jail could write it")
         if self.launch.endswith("unsealed"):
-            self.broken = ("the agent's output could not be kept from the commands it runs (a process that runs "
-                           "a program it cannot read stays dumpable here: is fs.suid_dumpable 1?)")
+            self.broken = ("the agent's output could not be kept from the commands it runs (it was not seen sealed: "
+                           "its seal library did not load, or a program one cannot read stays dumpable here, "
+                           "fs.suid_dumpable 1)")
             return None, timed_out
         return code, timed_out
 

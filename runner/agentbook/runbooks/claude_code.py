@@ -34,7 +34,7 @@ import yaml
 
 from agentbook.catalog.frontmatter import parse_front_matter
 from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_text
+from agentbook.fsutil import atomic_write_text, open_regular
 from agentbook.models.relay import wire_model
 from agentbook.outcome import Outcome, OutcomeKind
 from agentbook.runbooks.agent_cli import (
@@ -43,10 +43,9 @@ from agentbook.runbooks.agent_cli import (
     elf_interpreter,
     home_folder,
     require_jail,
-    seal_loader,
+    seal,
 )
 from agentbook.runbooks.engines import AgentSession, EngineContext
-from agentbook.session.tools.files import open_regular
 
 BINARY_ENV = "AGENTBOOK_CLAUDE"  # the `claude` to run; default: the one on PATH
 TOOLS = {"read": "Read", "write": "Write", "edit": "Edit", "glob": "Glob", "grep": "Grep", "bash": "Bash",
@@ -109,8 +108,8 @@ class ClaudeCodeEngine:
 
 def require_sealable(binary: Path | None) -> None:
     """Claude Code's events decide a step's outcome and reach the report, so they must come from it
-    alone: it is started so no command it runs can write into its output (agent_cli.seal_loader),
-    which needs a dynamically linked program."""
+    alone: it is started so no command it runs can write into its output (agent_cli.seal: a preloaded
+    library, or the loader's seal), which needs a dynamically linked program."""
     if binary is not None and elf_interpreter(Path(os.path.realpath(binary))) is None:
         raise FatalError(f"agent 'claude-code': {binary} is not a dynamically linked program, so the commands it "
                          "runs could write events of their own into the output the runner reads",
@@ -140,7 +139,7 @@ class ClaudeCodeSession(CliAgentSession):
         self.model_name = wire_model(ctx.model)
         self.offered, self.rules = permission_rules(ctx.tools, ctx.bash_allow)
         assert self.binary is not None
-        self.loader = seal_loader(self.binary, ctx.state_dir / "agent-loader")
+        self.seal = seal(self.binary, ctx.state_dir / "agent-loader")
         self._install_skills()
         self.transcript.event("session_start", agent=self.agent, model=ctx.model, root=str(self.root),
                               sandbox="bwrap", tools=self.offered, allowed=self.rules, budgets=ctx.budgets.to_json(),

@@ -124,7 +124,8 @@ def _execute(plan: RunPlan, run_id: str, plan_seconds: float) -> RunResult:
                  "bash_allow": plan.bash_allow, "gate_retries": plan.gate_retries, "push": plan.push,
                  "open_pr": plan.open_pr, "github": plan.github.slug if plan.github else None,
                  "secrets": plan.secrets, "agent": plan.agent, "sandbox": plan.sandbox,
-                 "sandbox_limits": plan.limits.to_json(), "limits_capped": plan.limits_capped},
+                 "sandbox_limits": plan.limits.to_json(), "limits_capped": plan.limits_capped,
+                 "allow_ci_changes": plan.allow_ci_changes},
         timings={"plan": round(plan_seconds, 4)})
 
     def claim(branch: str) -> None:  # recorded before git makes it: a kill from here on is resumable
@@ -372,7 +373,8 @@ class _Runner:
     def _guard(self) -> Outcome | None:
         """The checks before any commit (see `gitops.guard`); a `blocked` outcome with the evidence
         (paths, lines, secret names; never a value) when one fails."""
-        report = check_worktree(self.worktree, self.record.base_sha, list(self.opts["protected"]), self.scanner)
+        report = check_worktree(self.worktree, self.record.base_sha, list(self.opts["protected"]), self.scanner,
+                                allow_ci=bool(self.opts.get("allow_ci_changes")))
         if report.clean:
             return None
         return Outcome(OutcomeKind.BLOCKED, report.reason, report.message(), report.evidence())

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from agentbook.runbooks.record import GateResult
-from agentbook.session import jail
+from agentbook.session import gatesep, jail
 from agentbook.session.limits import Limits
 from agentbook.session.sandbox import UNCONFINED, clean_env, protected_binds
 from agentbook.session.tools.bash import run_command
@@ -35,10 +35,16 @@ def tool_path() -> str:
     return os.pathsep.join([own, *parts])
 
 
+# HOME is the worktree, which the agent writes: a `.pth` file in its Python user site ran in every check that
+# starts the system's Python (and could end it 0 before the check ran), and a `.gitconfig` there chose how
+# a check's git reads the tree (core.fsmonitor). Neither is read by a gate.
+GATE_ENV = {"PYTHONNOUSERSITE": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
+
+
 def gate_env(worktree: Path) -> dict[str, str]:
     """The environment every gate of `worktree` runs with (before the warm worker's PATH)."""
     root = worktree.resolve()
-    return clean_env({"PATH": tool_path()}, root)
+    return clean_env({"PATH": tool_path(), **GATE_ENV}, root)
 
 
 def prewarm(worktree: Path, *, protected: list[str], limits: Limits | None = None, wait: float = 0.0) -> bool:
@@ -57,6 +63,7 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
         return GateResult(command, 126, f"[gate not run: it needs a working sandbox and there is none here: {why}]",
                           0.0)
     call = None
+    note = f"\n[note: this check ran without a sandbox (--sandbox {UNCONFINED})]"
     argv = ["bash", "-c", command]
     limits = limits or Limits()
     env = gate_env(root)
@@ -64,7 +71,10 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
         # protected_binds walks the whole tree: skip it when there is nothing to protect
         read_only = protected_binds(root, protected) if protected else []
         warm = pool.use("gate", root, limits, read_only, env)  # None: agentbook starts cold in the call
-        call = jail.prepare(root, limits, shell=command, read_only=read_only, ro_at=warm.ro_at if warm else None)
+        separated = gatesep.separation()  # the code the gate runs must not choose the gate's exit status
+        call = jail.prepare(root, limits, shell=separated.guard() + command, read_only=read_only,
+                            ro_at=warm.ro_at if warm else None, options=separated.bwrap_options())
+        note = "\n" + separated.note if separated.note else ""
         env = warm.env if warm else env
         argv = call.argv
     meter = DiskMeter(root, limits.disk_total) if call is not None else None  # gates run the agent's code too
@@ -78,8 +88,7 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
         code, output = 124, output + f"\n[gate timed out after {timeout:.0f}s]"
     elif ran.stopped == "disk":
         output += f"\n[gate killed: the worktree grew past its disk limit of {limits.disk} bytes (limit 'disk')]"
-    if call is None:
-        output += f"\n[note: this check ran without a sandbox (--sandbox {UNCONFINED})]"
+    output += note
     return GateResult(command, code, _tail(output), round(time.monotonic() - start, 3))
 
 

@@ -14,7 +14,15 @@ from agentbook.errors import FatalError, UsageError
 from agentbook.fence import one_line
 from agentbook.gitops.branches import branch_exists, check_branch_name, slug, unique_branch
 from agentbook.gitops.github import GitHubRepo, repo_from_remote
-from agentbook.gitops.repo import Repo, check_clean, identity, open_repo, remote_url, resolve_base
+from agentbook.gitops.repo import (
+    Repo,
+    check_clean,
+    check_state_untracked,
+    identity,
+    open_repo,
+    remote_url,
+    resolve_base,
+)
 from agentbook.models.spec import default_model
 from agentbook.runbooks.engines import DEFAULT_ENGINE, engine_for, engine_names, parse_agent
 from agentbook.runbooks.inputs import resolve_inputs
@@ -64,6 +72,7 @@ class RunOptions:
     limits: dict[str, Any] = field(default_factory=dict)  # --limit NAME=VALUE, over the runbook's limits.sandbox
     agent: str | None = None  # --agent: agentbook | claude-code | command:ARGV (runbooks/engines.py)
     dry_run: bool = False  # only plan: no model is called, so no API key is needed
+    allow_ci_changes: bool = False  # --allow-ci-changes: the agent may change CI configuration (gitops/guard.py)
 
 
 @dataclass
@@ -94,6 +103,7 @@ class RunPlan:
     limits: Limits = field(default_factory=Limits)
     agent: str = "agentbook"
     limits_capped: list[str] = field(default_factory=list)  # the runbook's limits above their ceiling, capped
+    allow_ci_changes: bool = False
 
     @property
     def runbook_ref(self) -> str:
@@ -109,7 +119,8 @@ class RunPlan:
                 "steps": [{"index": s.index, "title": s.title, "body": s.body, "gates": s.gates}
                           for s in self.steps],
                 "push": self.push, "open_pr": self.open_pr, "sandbox": self.sandbox,
-                "sandbox_limits": self.limits.to_json(), "limits_capped": self.limits_capped}
+                "sandbox_limits": self.limits.to_json(), "limits_capped": self.limits_capped,
+                "allow_ci_changes": self.allow_ci_changes}
 
 
 def _subdir(root: Path) -> str:
@@ -124,6 +135,7 @@ def _subdir(root: Path) -> str:
 def plan_run(opts: RunOptions) -> RunPlan:
     """Resolve and check everything, in the order a user fixes things; no side effects."""
     repo = open_repo(opts.repo)
+    check_state_untracked(repo)
     ticket = read_ticket(opts.ticket, opts.stdin_text) if opts.ticket else None
     catalog = load_catalog(repo.root)
     runbook = _pick_runbook(opts.runbook, ticket, catalog, repo)
@@ -173,7 +185,8 @@ def plan_run(opts: RunOptions) -> RunPlan:
                    protected=protected, bash_allow=allow,
                    system=_system(runbook, values, inputs, skills, protected, steps), steps=steps, push=push,
                    open_pr=opts.open_pr, github=github, secrets=list(opts.secrets), agent=agent,
-                   sandbox=opts.sandbox, limits=sandbox_limits, limits_capped=capped)
+                   sandbox=opts.sandbox, limits=sandbox_limits, limits_capped=capped,
+                   allow_ci_changes=opts.allow_ci_changes)
 
 
 def scripted_models(spec: dict[str, Any], inputs: dict[str, Any]) -> list[str]:

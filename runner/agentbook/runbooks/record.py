@@ -20,6 +20,7 @@ from typing import Any
 
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_json
+from agentbook.gitops.repo import check_state_folder
 from agentbook.redaction import process_redactor
 
 RUNNING = "running"  # status while a runner process works on it (or was killed doing so)
@@ -174,7 +175,7 @@ class RunDir:
 
 
 def runs_root(repo_root: Path) -> Path:
-    return repo_root / ".agentbook" / "runs"
+    return check_state_folder(repo_root) / "runs"
 
 
 def list_runs(repo_root: Path) -> list[RunRecord]:

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from agentbook.catalog.skill import folder_files
+from agentbook.fsutil import open_regular
 from agentbook.session.paths import git_data_places
 from agentbook.session.tools import ToolContext, ToolResult
-from agentbook.session.tools.files import open_regular
 
 MAX_CHARS = 40_000
 MAX_LISTED = 50  # files of a skill's folder named when its body is read

@@ -19,6 +19,7 @@ from typing import Any
 
 from agentbook import yamlsafe
 from agentbook.errors import FatalError
+from agentbook.fsutil import read_untrusted
 
 # `cohort`: the backtest cohort a fix ticket targets (backtest/fixes.py); the runner ignores it and the
 # agent never sees it; what checks the fix against a re-run reads it
@@ -69,15 +70,12 @@ def read_ticket(path: str, stdin_text: str | None = None) -> Ticket:
     if path == "-":
         return parse_ticket(stdin_text or "", "<stdin>")
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            raw = fh.read(MAX_TICKET_BYTES + 1)  # never more: a 50 MB ticket costs 256 KiB to refuse
-    except FileNotFoundError:
+    if not p.exists() and not p.is_symlink():
         where = None if p.is_absolute() else f"a relative path is read from the current folder, {Path.cwd()}"
-        raise FatalError(f"ticket file not found: {path}", hint=where) from None
-    except OSError as err:
-        raise FatalError(f"cannot read ticket {path}: {err.strerror or err}") from None
-    _check_size(len(raw), path)
+        raise FatalError(f"ticket file not found: {path}", hint=where)
+    # one descriptor, never a link nor a fifo: `agentbook watch` checks a dropped file is regular, and one
+    # swapped for `-> /proc/self/environ` after that check put the runner's keys in the prompt
+    raw = read_untrusted(p, limit=MAX_TICKET_BYTES, what="ticket", too_big=lambda _: _too_big(path))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -90,7 +88,8 @@ def read_ticket(path: str, stdin_text: str | None = None) -> Ticket:
 def ticket_front(path: str) -> dict[str, Any]:
     """The front-matter of a Markdown ticket file as a mapping ({} when it has none), for the keys the
     runner itself ignores (`cohort`). Call `read_ticket` first: it reports a bad file."""
-    text = Path(path).read_text(encoding="utf-8").lstrip("\ufeff").replace("\r\n", "\n")
+    raw = read_untrusted(path, limit=MAX_TICKET_BYTES, what="ticket")
+    text = raw.decode("utf-8", "replace").lstrip("\ufeff").replace("\r\n", "\n")
     m = _FENCE.match(text)
     return _load_front(m.group("yaml") or "", path) if m else {}
 
@@ -115,8 +114,12 @@ def parse_ticket(text: str, source: str, stem: str | None = None) -> Ticket:
 
 def _check_size(size: int, source: str) -> None:
     if size > MAX_TICKET_BYTES:
-        raise FatalError(f"ticket is larger than the limit of {MAX_TICKET_BYTES:,} bytes", location=source,
-                         hint="put large data in the repository and name its path in the ticket")
+        raise _too_big(source)
+
+
+def _too_big(source: str) -> FatalError:
+    return FatalError(f"ticket is larger than the limit of {MAX_TICKET_BYTES:,} bytes", location=source,
+                      hint="put large data in the repository and name its path in the ticket")
 
 
 def _from_plain(text: str, source: str, stem: str | None) -> Ticket:

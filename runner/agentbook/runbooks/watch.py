@@ -30,7 +30,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from agentbook.errors import EXIT_INTERRUPTED, FatalError
-from agentbook.fsutil import atomic_write_json, exclusive_lock
+from agentbook.fsutil import atomic_write_json, exclusive_lock, open_regular
 from agentbook.gitops.branches import slug
 from agentbook.outcome import EXIT_CODES, OutcomeKind
 from agentbook.runbooks.record import RUNNING, new_run_id, now_iso, pid_alive
@@ -97,7 +97,8 @@ class Watcher:
     # -- the loop --------------------------------------------------------------------------------
 
     def run(self) -> int:
-        self.state_dir.mkdir(exist_ok=True)
+        # from here on by its descriptor: a dropper who may rename entries of the folder cannot swap it later
+        self.state_dir = _own_folder(self.state_dir)
         busy = f"another agentbook watch is already watching {self.dir}"
         with exclusive_lock(self.state_dir / "watch.lock", busy), self._observer(), self._sigterm():
             for path in sorted(self.dir.iterdir()):
@@ -264,6 +265,29 @@ def _tail(errors: IO[bytes]) -> str:
         return errors.read().decode("utf-8", "replace")
 
 
+def _own_folder(path: Path) -> Path:
+    """Make `path` (the watcher's state folder, inside the folder strangers drop tickets into) or check
+    the one there is a real folder of this user's that no one else may write, and return a path to it
+    that stays its own (`/proc/self/fd/N` of a descriptor kept open): one planted before the watcher ran
+    (`.agentbook-watch -> /etc/logrotate.d`, or a folder of the dropper's) had the runner, as root,
+    create its lock and state files where the dropper chose, and read forged states back."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        fd = -1
+    info = os.fstat(fd) if fd >= 0 else path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        what = "a link" if stat.S_ISLNK(info.st_mode) else "not a folder" if not stat.S_ISDIR(info.st_mode) \
+            else f"owned by uid {info.st_uid}" if info.st_uid != os.geteuid() else "writable by others"
+        if fd >= 0:
+            os.close(fd)
+        raise FatalError(f"the watcher's state folder {path} is {what}: someone else may have made it",
+                         hint="remove it if it is not yours; the watcher makes its own")
+    return Path(f"/proc/self/fd/{fd}")  # held for the watcher's life
+
+
 def _regular(path: Path) -> bool:
     """A regular file itself, never through a link: `environ.md -> /proc/self/environ` dropped in the folder
     had its run read the runner's environment (its keys) as the ticket, and a link to a user's file that."""
@@ -275,7 +299,9 @@ def _regular(path: Path) -> bool:
 
 def _sha(path: Path) -> str:
     try:
-        with path.open("rb") as f:  # in chunks: a ticket is whatever someone dropped in the folder
+        # in chunks, never through a link nor from a fifo (which blocked the watcher): a ticket is whatever
+        # someone dropped in the folder, and may have been swapped since it was seen
+        with open_regular(path, follow=False) as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
         return ""

@@ -68,6 +68,10 @@ TIOCSTI, TIOCLINUX = 0x5412, 0x541C
 MODE_ARGS = (("chmod", 1), ("fchmod", 1), ("fchmodat", 2), ("fchmodat2", 2), ("open", 2), ("openat", 3),
              ("creat", 1), ("mknod", 1), ("mknodat", 2))
 RLIMIT_FAILED = 125  # the exit code when the shell could not set the limits (nothing else ran)
+# A read-only bind only this jail makes (of /dev/null, in the jail's own /dev): `inside()` reads it from
+# the kernel's mount table, which no file in a repository and no environment variable can write, and
+# where only root of the host could mount.
+JAIL_MARK = "/dev/agentbook-jail"
 
 
 class JailUnavailable(Exception):
@@ -199,8 +203,9 @@ def ulimit_line(limits: Limits) -> str:
 
 
 def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int, installs: bool = True,
-               host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None) -> list[str]:
-    """bubblewrap's part of the argv, up to and including `--`."""
+               host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None,
+               options: list[str] | None = None) -> list[str]:
+    """bubblewrap's part of the argv, up to and including `--`; `options` go last before it."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise JailUnavailable("bubblewrap (bwrap) is not installed")
@@ -223,7 +228,8 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
             cmd += ["--tmpfs", path, "--remount-ro", path]
         elif os.path.exists(path):
             cmd += ["--ro-bind", "/dev/null", path]
-    cmd += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+    cmd += ["--dev", "/dev", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
+            "--ro-bind", "/dev/null", JAIL_MARK, "--remount-ro", "/dev",  # the mark: see inside()
             "--size", str(limits.tmp), "--tmpfs", "/tmp"]
     for path in host_ro or []:
         _check_shown(path)
@@ -236,6 +242,7 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
         if not os.path.islink(path):
             cmd += ["--ro-bind", path, path]
     cmd += gitview.cover(root)  # after the root's bind: the git folder is seen through a sanitized view
+    cmd += options or []
     cmd += ["--chdir", str(root), "--seccomp", str(seccomp_fd), "--"]
     return cmd
 
@@ -252,13 +259,15 @@ _counter = itertools.count()
 
 def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[str] | None = None,
             read_only: list[str] | None = None, installs: bool = True, cgroup: bool = True,
-            host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None) -> Call:
+            host_ro: list[str] | None = None, ro_at: list[tuple[str, str]] | None = None,
+            options: list[str] | None = None) -> Call:
     """A jailed call of `shell` (a bash command line) or `argv` (run as is) in `root`.
 
     `installs=False` leaves this Python and agentbook out (a shell-only jail); `cgroup=False` skips the
     pids cgroup (for a caller that starts bubblewrap as another user); `host_ro` are host paths the
     caller chose to show read-only (the relay's socket folder); `ro_at` are (host path, jail path) pairs
-    shown read-only at another path (the warm worker's folder at `agentbook.warm.JAIL_DIR`)."""
+    shown read-only at another path (the warm worker's folder at `agentbook.warm.JAIL_DIR`); `options` are
+    more of bubblewrap's (a gate's separation library, `agentbook.session.gatesep`)."""
     program = seccomp_program()
     if shell is not None:
         inner = ["/bin/bash", "-c", ulimit_line(limits) + "\n" + shell]
@@ -270,7 +279,7 @@ def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[
     finally:
         os.close(write_fd)
     try:
-        cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs, host_ro, ro_at) + inner
+        cmd = bwrap_argv(root.resolve(), limits, read_only or [], read_fd, installs, host_ro, ro_at, options) + inner
         group = _new_cgroup(limits) if cgroup else None
     except BaseException:
         os.close(read_fd)
@@ -526,3 +535,24 @@ def problem() -> str | None:
 
 def works() -> bool:
     return problem() is None
+
+
+# -- is this process itself in the jail ------------------------------------------------------------------
+
+def inside() -> str | None:
+    """Why this process is NOT inside agentbook's jail (None when it is), from what the kernel says of it.
+
+    All of: the jail's mark is a read-only mount at JAIL_MARK in this process's mount table (a host has
+    none: only root of the host could mount there, and a repository's files or an environment variable
+    cannot make a mount), no capabilities, no_new_privs, and a seccomp filter. A caller that runs code
+    unjailed on this answer (a nested jail being impossible in the jail) does so only where the code could
+    already run anything: the jail's own limits, filter and namespaces hold it."""
+    mounts = _read(Path("/proc/self/mountinfo")).splitlines()
+    marked = any(len(f) > 5 and f[4] == JAIL_MARK and "ro" in f[5].split(",") for f in (m.split() for m in mounts))
+    if not marked:
+        return f"no sandbox mark mounted at {JAIL_MARK}"
+    status = dict(line.split(":", 1) for line in _read(Path("/proc/self/status")).splitlines() if ":" in line)
+    seen = {key: status.get(key, "").strip() for key in ("CapEff", "NoNewPrivs", "Seccomp")}
+    if seen["CapEff"].strip("0") or seen["CapEff"] == "" or seen["NoNewPrivs"] != "1" or seen["Seccomp"] != "2":
+        return "a sandbox mark, but not the sandbox's confinement (" + ", ".join(f"{k} {v or '?'}" for k, v in seen.items()) + ")"
+    return None

@@ -8,16 +8,22 @@ readers keep, not the file; a large single-document OTLP file is left to the str
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from agentbook.errors import FatalError
 
 STREAM_BYTES = 8 * 1024 * 1024  # files at least this big are not parsed whole
 HEAD = 5  # documents kept aside for format detection
 HEAD_BYTES = 1 << 20  # how far to look for the end of the first line of a large file
+# A trace is anyone's to write and is parsed in the runner's process, outside any jail: `[[],[],...]` costs
+# Python ~25 times its size (a 64 MiB file took 1.7 GB, a 1 GiB one would take ~26 GB). Counting what could
+# start a value (`[`, `{`, `,`) before parsing bounds that at ~60 bytes each; a line is read at most so far.
+MAX_VALUES = 20_000_000
+MAX_LINE_BYTES = 256 << 20
 
 
 @dataclass
@@ -45,7 +51,27 @@ def load_documents(path: Path) -> Documents | None:
             return _lines_from_file(path)  # JSON Lines: line by line (a torn last line is a problem, not fatal)
         if head.lstrip()[:1] == b"{" and (b'"resourceSpans"' in head[:4096] or b'"resource_spans"' in head[:4096]):
             return None  # one large OTLP document (or lines longer than HEAD_BYTES): streamed span by span
-    return _whole(path, _decode(path, path.read_bytes()))
+    with path.open("rb") as fh:
+        raw = fh.read()
+    _weigh(path, raw, 0, None)
+    return _whole(path, _decode(path, raw))
+
+
+def max_values() -> int:
+    """`AGENTBOOK_TRACE_MAX_VALUES` when set to a positive integer, else MAX_VALUES."""
+    raw = os.environ.get("AGENTBOOK_TRACE_MAX_VALUES", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else MAX_VALUES
+
+
+def _weigh(path: Path, raw: bytes, before: int, line: int | None) -> int:
+    """How many values `raw` could hold at most, added to `before`; an error past `max_values()`."""
+    total = before + raw.count(b"[") + raw.count(b"{") + raw.count(b",")
+    if total > max_values():
+        where = f"{path}:{line}" if line else str(path)
+        raise FatalError(f"more than {max_values():,} JSON values: parsing them would take the runner "
+                         f"~{max_values() * 60 >> 30} GB or more", location=where,
+                         hint="set AGENTBOOK_TRACE_MAX_VALUES higher for a trace you trust, or split the file")
+    return total
 
 
 def _parses(line: bytes) -> bool:
@@ -113,14 +139,27 @@ def _parse_lines(path: Path, lines: Iterator[tuple[int, str]], problems: list[st
             problems.append(f"line {n} is not complete JSON ({err.msg}): skipped, the file may be truncated")
 
 
+def _bounded_lines(path: Path, fh: IO[bytes]) -> Iterator[tuple[int, str]]:
+    """The file's non-blank lines, numbered and decoded, none longer than MAX_LINE_BYTES, their values
+    together no more than `max_values()`."""
+    weight, n = 0, 0
+    while raw := fh.readline(MAX_LINE_BYTES + 1):
+        n += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise FatalError(f"a line longer than {MAX_LINE_BYTES >> 20} MiB", location=f"{path}:{n}",
+                             hint="a JSON Lines trace holds one span or event per line")
+        weight = _weigh(path, raw, weight, n)
+        if raw.strip():
+            yield n, _decode(path, raw)
+
+
 def _lines_from_file(path: Path) -> Documents:
     problems: list[str] = []
 
     def iterate() -> Iterator[Any]:
         problems.clear()
         with path.open("rb") as fh:
-            numbered = ((n, _decode(path, raw)) for n, raw in enumerate(fh, 1) if raw.strip())
-            yield from _parse_lines(path, numbered, problems)
+            yield from _parse_lines(path, _bounded_lines(path, fh), problems)
 
     head: list[Any] = []
     for doc in iterate():

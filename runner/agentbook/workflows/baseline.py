@@ -37,6 +37,7 @@ class Snapshot:
     reasons: dict[str, str] = field(default_factory=dict)  # case id -> why it did not pass
     grader: str | None = None  # the --grader it was saved with (None: the suite's, else the model)
     prompts: int | None = None  # without --prompt: how many prompts the suite lists (prompt_tokens counts them all)
+    config_hashes: dict[str, str] = field(default_factory=dict)  # suite key but prompts/tests -> hash of its value
 
     @property
     def errored(self) -> list[str]:
@@ -107,8 +108,12 @@ def take(suite_path: Path, model: str | None, prompt: Path | None = None, grader
     from agentbook.evals.store import open_suite
 
     suite = open_suite(suite_path)
-    # before the run: a wrong path must not cost one
-    tokens, count = (prompt_tokens(prompt), None) if prompt else suite_prompt_tokens(suite)
+    # before the run: a wrong path must not cost one. The suite as its own --prompt (its prompts are written in
+    # it) is measured by the prompts it writes, not by its cases as well.
+    if prompt is not None and not _is_suite(prompt, suite.path):
+        tokens, count = prompt_tokens(prompt), None
+    else:
+        tokens, count = suite_prompt_tokens(suite)
     report = run_suite(suite, RunOptions(model=model, grader=grader))
     failing = [c for c in report["cases"] if c["verdict"] != "pass"]
     return Snapshot(suite=str(suite_path), run_id=report["run_id"], model=str(report["model"]),
@@ -117,7 +122,24 @@ def take(suite_path: Path, model: str | None, prompt: Path | None = None, grader
                     reasons={c["id"]: _reason(c) for c in failing},
                     prompt=str(prompt) if prompt else None,
                     prompt_tokens=tokens, grader=grader, prompts=count,
-                    case_hashes={c["id"]: case_hash(suite.get_case(c["id"])) for c in report["cases"]})
+                    case_hashes={c["id"]: case_hash(suite.get_case(c["id"])) for c in report["cases"]},
+                    config_hashes=config_hashes(suite, prompts=prompt is not None and not _is_suite(prompt, suite.path)))
+
+
+def _is_suite(prompt: Path, suite: Path) -> bool:
+    return prompt.resolve() == suite.resolve()
+
+
+def config_hashes(suite: Suite, *, prompts: bool) -> dict[str, str]:
+    """What the suite says besides its cases (defaultTest, as read from its file too, providers, ...),
+    hashed per key: a prompt change must leave the checks it is held to as they were, and a suite whose
+    prompts are written in it is not protected from the agent that edits them. `prompts` too when a
+    prompt file is measured: else the suite could run another file than the one that got shorter."""
+    skipped = ("tests",) if prompts else ("prompts", "tests")
+    config = {k: v for k, v in suite.config().items() if k not in skipped}
+    if "defaultTest" in config:
+        config["defaultTest"] = suite.default_test()
+    return {str(k): case_hash(v) for k, v in config.items()}
 
 
 def _reason(case: dict[str, Any]) -> str:
@@ -157,7 +179,8 @@ def check_grader(before: Snapshot, grader: str | None, *, other_model: bool) -> 
 
 def check_prompt(before: Snapshot, prompt: Path | None) -> None:
     """Token counts of two files say nothing about a change: the check measures the baseline's prompt."""
-    if prompt is not None and before.prompt is None and before.prompts is not None:
+    if prompt is not None and before.prompt is None and before.prompts is not None \
+            and not _is_suite(prompt, Path(before.suite)):  # the suite as --prompt measures what no --prompt did
         raise FatalError(f"the baseline measured the suite's {before.prompts} prompt(s), this check would measure "
                          f"{prompt}", hint="check without --prompt, or save a new baseline with --prompt")
     if prompt is not None and before.prompt is not None and Path(before.prompt).resolve() != prompt.resolve():
@@ -228,6 +251,16 @@ def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False)
         ids = ", ".join(result.changed_cases[:10])
         result.problems.append(f"{len(result.changed_cases)} case(s) changed since the baseline: {ids} "
                                "(hold the prompt to the cases; do not edit them to pass)")
+    if before.config_hashes:  # a baseline saved before they were recorded has none
+        changed = sorted(k for k in {*before.config_hashes, *after.config_hashes}
+                         if before.config_hashes.get(k) != after.config_hashes.get(k))
+        if "prompts" in changed:
+            changed.remove("prompts")
+            result.problems.append(f"the suite's prompts: list changed since the baseline, which measured the prompt "
+                                   f"{before.prompt}: change that file, not which prompts the suite runs")
+        if changed:
+            result.problems.append(f"the suite's {', '.join(changed)} changed since the baseline (only its prompts "
+                                   "may change: hold the prompt to the suite's checks, do not edit them)")
     if require_shorter:
         if before.prompt_tokens is None or after.prompt_tokens is None:
             result.problems.append("no prompt token count to compare: save the baseline again (without --prompt "

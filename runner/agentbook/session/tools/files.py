@@ -7,9 +7,9 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from agentbook.fsutil import atomic_write_bytes, atomic_write_text
+from agentbook.fsutil import NotRegular, atomic_write_bytes, atomic_write_text, file_kind, open_regular
 from agentbook.session.paths import PathRefused, is_protected, relative, resolve_in_root
 from agentbook.session.tools import ToolContext, ToolResult
 
@@ -21,18 +21,6 @@ READ_MAX_FILE_BYTES = 20_000_000
 READ_ON_LOOP_BYTES = 256_000  # smaller files are read on the event loop: cheaper than a thread hop
 
 
-class NotRegular(OSError):
-    """A fifo, socket, device or folder where a file was expected: reading it could block for ever."""
-
-
-def file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"),
-                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
-        if test(mode):
-            return name
-    return "regular file" if stat.S_ISREG(mode) else "special file"
-
-
 def read_regular(path: Path, limit: int = -1) -> bytes:
     """The bytes of `path` (at most `limit` of them) if it is a regular file, else NotRegular. Opened
     non-blocking and checked on the open descriptor, so a fifo swapped in after a check cannot hang the
@@ -42,19 +30,6 @@ def read_regular(path: Path, limit: int = -1) -> bytes:
         raise NotRegular(f"{file_kind(st.st_mode)}, not a regular file")
     with open_regular(path) as handle:
         return handle.read(limit)
-
-
-def open_regular(path: Path, follow: bool = True) -> BinaryIO:
-    """`path` opened for reading if it is a regular file (not a symlink either, unless `follow`), else
-    NotRegular (or OSError). The open cannot block (O_NONBLOCK: a fifo with no writer) and the type is
-    checked on the descriptor, so nothing swapped in after a check is read."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
-    fd = os.open(path, flags)
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise NotRegular(f"{file_kind(mode)}, not a regular file")
-    return os.fdopen(fd, "rb")
 
 
 def _path_prop(what: str) -> dict[str, Any]:

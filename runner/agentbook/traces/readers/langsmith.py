@@ -3,10 +3,15 @@
 A file is a list of runs, JSON Lines of runs, an object with `runs`/`traces`, one root run with its
 `child_runs` nested, or a batch as the SDK sends it (`{"post": [runs], "patch": [updates]}`: each
 update is merged into its run by id, else by `dotted_order`). Each run becomes a span: `run_type` gives the kind (llm, tool, chain, retriever,
-...); `inputs`/`outputs` give messages when they hold chat messages (`messages`, LangChain
-`generations`), tool arguments/results for tool runs, plain payloads otherwise; `error` fails it;
-tokens and cost come from `prompt_tokens`/`completion_tokens`/`total_cost` or `extra.metadata.usage_metadata`.
-Parents come from `parent_run_id` (or nesting); traces from `trace_id`.
+...); `inputs`/`outputs` give messages when they hold chat messages (LangChain's serialised messages,
+one list per prompt, and its `generations`: `traces/langsmith_messages.py`; OpenAI-style `messages`),
+tool arguments/results for tool runs (a tool message's text, linked to its call by `extra.tool_call_id`),
+plain payloads otherwise; `error` fails it; tokens and cost come from
+`prompt_tokens`/`completion_tokens`/`total_cost`, `extra.metadata.usage_metadata`, or the LLMResult's
+`llm_output` and messages' `usage_metadata`. What no field renders is kept in the span's attributes
+(`inputs`/`outputs` for the other keys, `inputs.message_fields`/`outputs.message_fields` for each
+message's class, ids, metadata and unread parts). Parents come from `parent_run_id` (or nesting);
+traces from `trace_id`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .. import langsmith_messages as lc
 from ..load import Documents
 from ..model import Span, Trace
 from ..values import (
@@ -88,6 +94,8 @@ def _usage(span: Span, run: dict[str, Any]) -> None:
         as_dict(run.get("outputs")).get("usage_metadata"))
     span.input_tokens = as_int(first(run, "prompt_tokens")) or as_int(usage.get("input_tokens"))
     span.output_tokens = as_int(first(run, "completion_tokens")) or as_int(usage.get("output_tokens"))
+    if span.input_tokens is None and span.output_tokens is None:
+        span.input_tokens, span.output_tokens = lc.usage(run.get("outputs"))
     span.cost_usd = as_float(run.get("total_cost"))
 
 
@@ -100,30 +108,68 @@ def _span(run: dict[str, Any], parent: str | None, n: int) -> Span:
     span.status_message = as_text(run.get("error"))
     _usage(span, run)
     inputs, outputs = run.get("inputs"), run.get("outputs")
-    if kind == "tool":
-        span.tool_name = span.name
-        span.tool_args = as_text(inputs.get("input") if isinstance(inputs, dict) and len(inputs) == 1 else inputs)
-        span.tool_result = as_text(outputs.get("output") if isinstance(outputs, dict) and len(outputs) == 1
-                                   else outputs) if outputs is not None else None
-    else:
-        in_msgs, out_msgs = chat_messages(inputs, "user"), chat_messages(outputs, "assistant")
-        if in_msgs and isinstance(inputs, dict):  # request fields beside the messages (model, tools, ...)
-            rest = {k: v for k, v in inputs.items() if k not in ("messages", "input") and v not in (None, "", [], {})}
-            if rest:
-                span.attributes["inputs"] = rest
-        span.input_messages = in_msgs or []
-        span.output_messages = out_msgs or []
-        if inputs not in (None, {}) and not in_msgs:
-            span.input_text = as_text(inputs)
-        if outputs not in (None, {}) and not out_msgs:
-            span.output_text = as_text(outputs)
-        elif out_msgs and isinstance(outputs, dict) and ("generations" in outputs or "choices" in outputs):
-            span.attributes["outputs"] = outputs  # ids, usage, the generations' extra fields: verbatim
     extra = as_dict(run.get("extra"))
+    if kind == "tool":
+        _tool(span, inputs, outputs, extra)
+    else:
+        _messages(span, inputs, outputs)
     span.model = str(first(as_dict(outputs), "model") or first(as_dict(extra.get("metadata")), "ls_model_name")
-                     or first(as_dict(extra.get("invocation_params")), "model", "model_name") or "")
+                     or first(as_dict(extra.get("invocation_params")), "model", "model_name")
+                     or lc.model_name(outputs) or "")
     span.attributes.update({k: v for k, v in run.items() if k not in CONSUMED and v not in (None, "", [], {})})
     return span
+
+
+def _tool(span: Span, inputs: Any, outputs: Any, extra: dict[str, Any]) -> None:
+    """A tool run: its arguments, and its result (the text of the tool message LangChain returns, the
+    message's other fields kept), linked to the model's call by `extra.tool_call_id`."""
+    span.tool_name = span.name
+    span.tool_call_id = str(extra.get("tool_call_id") or "")
+    span.tool_args = as_text(inputs.get("input") if isinstance(inputs, dict) and len(inputs) == 1 else inputs)
+    result = outputs.get("output") if isinstance(outputs, dict) and len(outputs) == 1 else outputs
+    found = lc.tool_message(result)
+    if found is None:
+        span.tool_result = as_text(result) if outputs is not None else None
+        return
+    msg, kept = found
+    span.tool_result = msg.content
+    span.tool_call_id = span.tool_call_id or msg.tool_call_id
+    span.attributes["outputs"] = kept
+
+
+def _messages(span: Span, inputs: Any, outputs: Any) -> None:
+    """A model or chain run's messages; the keys beside them and each message's unread fields are kept
+    as attributes."""
+    found_in = lc.lc_messages(inputs, "user") or lc.prompts(inputs)
+    found_out = lc.lc_generations(outputs) or lc.lc_messages(outputs, "assistant")
+    in_msgs = found_in[0] if found_in else chat_messages(inputs, "user")
+    out_msgs = found_out[0] if found_out else chat_messages(outputs, "assistant")
+    if found_in:
+        _keep(span, "inputs", found_in[1], 0)
+    elif in_msgs and isinstance(inputs, dict):  # request fields beside the messages (model, tools, ...)
+        rest = {k: v for k, v in inputs.items() if k not in ("messages", "input") and v not in (None, "", [], {})}
+        if rest:
+            span.attributes["inputs"] = rest
+    span.input_messages = in_msgs or []
+    span.output_messages = out_msgs or []
+    if inputs not in (None, {}) and not in_msgs:
+        span.input_text = as_text(inputs)
+    if found_out:
+        _keep(span, "outputs", found_out[1], len(span.input_messages))
+    elif outputs not in (None, {}) and not out_msgs:
+        span.output_text = as_text(outputs)
+    elif out_msgs and isinstance(outputs, dict) and "choices" in outputs:
+        span.attributes["outputs"] = outputs  # ids, usage, the choices' extra fields: verbatim
+
+
+def _keep(span: Span, side: str, kept: dict[str, Any], first_number: int) -> None:
+    """The keys beside the messages, and each message's unread fields under the number of its file
+    in `messages/` (output messages are numbered after the input ones)."""
+    if "rest" in kept:
+        span.attributes[side] = kept["rest"]
+    if "message_fields" in kept:
+        span.attributes[f"{side}.message_fields"] = [
+            {**fields, "message": fields["message"] + first_number} for fields in kept["message_fields"]]
 
 
 def _read(docs: Documents, source: str) -> list[Trace]:

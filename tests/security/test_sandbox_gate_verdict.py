@@ -1,0 +1,225 @@
+"""A gate's verdict against the code it runs: each program a gate's shell runs is in a Landlock domain of its
+own (agentbook.session.gatesep), so none can rewrite the shell's memory, bubblewrap's init's (pid 1, whose exit
+status is the gate's) or another program's, signal its way to a pass, or escape through a deep subshell.
+
+Each attack is also run in the same jail without the separation, where the host lets it work (no Yama), to show
+it is a real one: there it chose the gate's result."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from sandbox_kit import make_root, needs_jail
+
+from agentbook.runbooks.gates import run_gate
+from agentbook.session import gatesep, jail
+from agentbook.session.limits import Limits
+
+pytestmark = [needs_jail,
+              pytest.mark.skipif(gatesep.separation().library is None,
+                                 reason="no Landlock (ABI 2+) or no C compiler here: gates rely on Yama or say so")]
+
+PATCH_PID_1 = """import os
+fields = open("/proc/1/syscall").read().split()
+with open("/proc/1/mem", "r+b", buffering=0) as mem:
+    mem.seek(int(fields[-1], 16))
+    mem.write(bytes.fromhex("31ffb8e70000000f05"))  # exit_group(0) where pid 1 returns from its syscall
+"""
+
+# Rewrites every `exit 3` in the writable memory of the shell (its pid as argv[1], else the parent).
+REWRITE_SHELL = """import os, re, sys
+pid = int(sys.argv[1]) if len(sys.argv) > 1 else os.getppid()
+try:
+    maps = open(f"/proc/{pid}/maps").read()
+    mem = open(f"/proc/{pid}/mem", "r+b", buffering=0)
+except OSError as err:
+    raise SystemExit(f"attack refused: {err}")
+done = 0
+for line in maps.splitlines():
+    span, perms = line.split()[:2]
+    if perms.startswith("rw"):
+        low, high = (int(x, 16) for x in span.split("-"))
+        try:
+            mem.seek(low)
+            data = mem.read(high - low)
+        except OSError:
+            continue
+        for found in re.finditer(rb"exit 3", data):
+            mem.seek(low + found.start())
+            mem.write(b"exit 0")
+            done += 1
+print(f"rewrote {done}")
+"""
+
+# Every process of the jail whose memory, environment or descriptors this one can open, but its own. (A
+# process's fd folder may be listed by its user; what the links lead to is what ptrace's rules guard.)
+SCAN = """import os
+me = os.getpid()
+opened = []
+for name in sorted(os.listdir("/proc")):
+    if not name.isdigit() or int(name) == me:
+        continue
+    for what in ("mem", "environ"):
+        try:
+            open(f"/proc/{name}/{what}", "rb").close()
+            opened.append(f"{name}/{what}")
+        except OSError:
+            pass
+    try:
+        fds = os.listdir(f"/proc/{name}/fd")
+    except OSError:
+        fds = []
+    for fd in fds:
+        for flags in (os.O_WRONLY, os.O_RDONLY):
+            try:
+                os.close(os.open(f"/proc/{name}/fd/{fd}", flags | os.O_NONBLOCK))
+                opened.append(f"{name}/fd/{fd}")
+                break
+            except OSError:
+                pass
+print(f"opened {opened}")
+"""
+
+NESTED = "( " * 20 + "python3 patch.py; python3 rewrite.py $$" + " )" * 20
+
+ATTACKS = {  # the gate's script; its last line is the check that fails
+    "pid 1's exit status": "python3 patch.py\necho the protected check fails\nexit 3",
+    "the shell's unread lines": "python3 rewrite.py\necho the protected check fails\nexit 3",
+    "from a subshell 20 deep": f"{NESTED}\necho the protected check fails\nexit 3",
+    "from a pipeline and a command substitution": "echo $(python3 rewrite.py $$) | cat\npython3 patch.py | cat\n"
+                                                   "echo the protected check fails\nexit 3",
+    "from a script with no #! line (bash runs it itself)": "./no_shebang\necho the protected check fails\nexit 3",
+    "of a script the gate runs (bash)": "bash check.sh",
+    "of a script the gate runs (sh)": "sh check.sh",
+    "of make, through its recipe's shell": "make -s -f check.mk || exit 3",
+    "from the background, while the check runs": "python3 -c 'import time; time.sleep(1); exec(open(\"patch.py\").read())' &\n"
+                                                 "sleep 2\necho the protected check fails\nexit 3",
+}
+
+
+def _root(tmp_path: Path) -> Path:
+    root = make_root(tmp_path)
+    (root / "patch.py").write_text(PATCH_PID_1)
+    (root / "rewrite.py").write_text(REWRITE_SHELL)
+    (root / "scan.py").write_text(SCAN)
+    (root / "check.sh").write_text("python3 rewrite.py\npython3 patch.py\necho the protected check fails\nexit 3\n")
+    (root / "check.mk").write_text("all:\n\t@python3 rewrite.py $$PPID; true\n"
+                                   "\t@echo the protected check fails; exit 3\n")
+    (root / "no_shebang").write_text("python3 patch.py\npython3 rewrite.py $PPID\n")
+    (root / "no_shebang").chmod(0o755)
+    return root
+
+
+def _unseparated(command: str, root: Path) -> tuple[int, str]:
+    """The same jail without the separation: what a gate was before."""
+    call = jail.prepare(root, Limits(), shell=command)
+    try:
+        done = subprocess.run(call.argv, pass_fds=call.pass_fds, capture_output=True, text=True, timeout=60,
+                              cwd=root, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL, check=False)
+    finally:
+        call.close()
+    return done.returncode, done.stdout + done.stderr
+
+
+def _attack_works_unseparated() -> bool:
+    return platform.machine() == "x86_64" and gatesep.yama_scope() == 0
+
+
+@pytest.mark.parametrize("script", list(ATTACKS.values()), ids=list(ATTACKS))
+def test_code_a_gate_runs_cannot_rewrite_its_verdict(tmp_path: Path, script: str) -> None:
+    root = _root(tmp_path)
+    if _attack_works_unseparated():
+        code, _ = _unseparated(script, root)
+        assert code == 0  # the attack is real: without the separation the failing check passed
+    gate = run_gate(script, root, protected=[])
+    assert gate.exit_code == 3, gate.output
+    assert "the protected check fails" in gate.output
+    assert "rewrote" not in gate.output or "rewrote 0" in gate.output
+
+
+def test_no_program_of_a_gate_reaches_another_process(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    script = "sleep 30 & ( python3 scan.py ); python3 scan.py | cat; kill $!"
+    if _attack_works_unseparated():
+        _, said = _unseparated(script, root)
+        assert "1/mem" in said  # without the separation pid 1, the shell and the sibling were open
+    gate = run_gate(script, root, protected=[])
+    assert gate.output.count("opened []") == 2, gate.output
+
+
+@pytest.mark.parametrize("signal", ["KILL", "STOP", "TERM", "INT"])
+def test_a_signal_to_the_shell_never_passes_the_gate(tmp_path: Path, signal: str) -> None:
+    root = _root(tmp_path)
+    script = f"python3 -c 'import os, signal; os.kill(os.getppid(), signal.SIG{signal}); os.kill(1, signal.SIG{signal})'\n" \
+             "sleep 1\necho the protected check fails\nexit 3"
+    gate = run_gate(script, root, protected=[], timeout=8)
+    assert gate.exit_code != 0, gate.output
+
+
+def test_a_command_that_cannot_be_separated_stops_the_gate(tmp_path: Path) -> None:
+    """Each failed exec leaves the shell one Landlock layer deeper; past the kernel's 16 the next exec is
+    refused and the whole gate stopped, so `!` or `|| true` cannot turn the refusal into a pass."""
+    root = _root(tmp_path)
+    gate = run_gate("shopt -s execfail\nfor i in $(seq 20); do exec /nonexistent; done\n! python3 -c pass\n"
+                    "echo survived\nexit 0", root, protected=[])
+    assert gate.exit_code == 137 and "survived" not in gate.output
+    assert "could not be separated from the gate's shell" in gate.output
+
+
+def test_a_shell_the_library_did_not_reach_does_not_run_the_gate(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    broken = gatesep.Separation(Path("/dev/null"), None)  # the loader refuses it: the shell runs without it
+    call = jail.prepare(root, Limits(), shell=broken.guard() + "echo ran; exit 0", options=broken.bwrap_options())
+    try:
+        done = subprocess.run(call.argv, pass_fds=call.pass_fds, capture_output=True, text=True, timeout=60,
+                              cwd=root, env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL, check=False)
+    finally:
+        call.close()
+    assert done.returncode == gatesep.REFUSED and "ran" not in done.stdout
+    assert "gate not run: the programs it runs could reach its shell" in done.stderr
+
+
+def test_ordinary_gate_work_is_unchanged(tmp_path: Path) -> None:
+    """What gates do keeps working in their domains: moves across folders (Landlock's `refer`), C linked
+    against libc (the loader is readable), a program killing a sibling, job control, here-documents; and
+    the library acts in shells only: make (which starts its recipes with posix_spawn) and a program's own
+    posix_spawn work."""
+    root = _root(tmp_path)
+    (root / "build.mk").write_text("all:\n\t@echo made\n")
+    (root / "hello.c").write_text('#include <stdio.h>\nint main(void) { puts("hello from C"); return 0; }\n')
+    script = ("set -e\nmkdir -p a/b c\necho x > a/b/f\nmv a/b/f c/f\nln c/f a/g\ncat c/f a/g\n"
+              "cc -o hello hello.c && ./hello\n"  # the separation needs cc, so this host has one
+              "sleep 30 & ( /bin/kill $! ); wait $! || echo sibling killed\n"
+              "python3 - <<'EOF'\nprint('heredoc', 6 * 7)\nEOF\n"
+              "make -s -f build.mk\n"
+              "python3 -c \"import os; os.waitpid(os.posix_spawn('/bin/echo', ['echo', 'spawned'], os.environ), 0)\"\n"
+              "echo done")
+    gate = run_gate(script, root, protected=[])
+    assert gate.exit_code == 0, gate.output
+    for said in ("x\nx", "hello from C", "sibling killed", "heredoc 42", "made", "spawned", "done"):
+        assert said in gate.output
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="no system Python")
+def test_files_the_agent_leaves_in_its_home_do_not_choose_a_check(tmp_path: Path) -> None:
+    """HOME is the worktree: a `.pth` in its Python user site ran in every check on the system's Python (and
+    ended it 0 before the check ran); a `.gitconfig` there set how a check's git reads the tree."""
+    root = _root(tmp_path)
+    version = subprocess.run(["/usr/bin/python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    site = root / ".local" / "lib" / f"python{version}" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "agent.pth").write_text("import os; os._exit(0)\n")
+    (root / ".gitconfig").write_text("[core]\n\tfsmonitor = true\n[alias]\n\tcheck = !true\n")
+    gate = run_gate("git config --global --list; echo listed=$?\n"
+                    "/usr/bin/python3 -c 'print(\"the protected check fails\"); raise SystemExit(3)'",
+                    root, protected=[])
+    assert gate.exit_code == 3 and "the protected check fails" in gate.output, gate.output
+    assert "fsmonitor" not in gate.output and "listed=" in gate.output
+

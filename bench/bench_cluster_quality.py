@@ -19,6 +19,11 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
   dev-ledger     / paraphrased:  the same runs told by paraphrasing analysts (write_paraphrased, as above)
   dev-ledger-noisy / all three:  the same plant with noisy traces: errors that are no cause (a retried
                                  timeout in any run, a totals check flagging several causes alike)
+  dev-parcel     / templated:    a development generator (tests/backtest/dev_parcel.py, a returns agent) whose
+                                 cause pairs differ in their errors only by a number (carrier 409 / 422,
+                                 refund code 7011 / 7014), four styles (one Italian shorthand)
+  dev-parcel     / framed:       the same runs, an analyst with one fixed framing ("I read file X; the error
+                                 was: `...`") around each run's error, else the reviewer's note
   incident-assistant / scripted: the example backtest's own analyst
   heldout-coding / quoting:      held-out generator (tests/backtest/heldout_coding.py, a coding agent),
                                  analyses quoting each run's own error or reviewer note
@@ -74,6 +79,9 @@ because it mixed causes of a held-out set (tests/backtest/test_heldout_claims.py
 the meaning model reads only what the word weights keep and only lifts the words' cosine, the analysts' words
 describing benign trace content weigh by passing runs' traces, and the corroborated view counts a failure's
 fields as far as its words are kept.
+"codes+framing (opt-in)" is the default with features.KEEP_NUMBERS and STRIP_FRAMING on: numbers the backtest's
+analysts write as constants (codes, limits) kept, groups quoting rival codes in one slot split (cluster.split_codes),
+and word runs most findings share that bind no stage or file left out of what the meaning model reads.
 Targets (issue 14): recall and purity >= 0.8 per cause, causeless kept out >= 0.7, ARI >= 0.8 with
 file-reading analysts and >= 0.6 with templated ones.
 
@@ -113,6 +121,7 @@ HELDOUT = REPO / "tests" / "backtest" / "heldout_coding.py"
 ATLAS = REPO / "tests" / "backtest" / "heldout_atlas.py"
 VOICE = REPO / "tests" / "backtest" / "heldout_voice.py"
 DEV = REPO / "tests" / "backtest" / "dev_ledger.py"
+PARCEL = REPO / "tests" / "backtest" / "dev_parcel.py"
 CLAIMS = REPO / "tests" / "backtest" / "heldout_claims.py"
 DISPATCH = REPO / "tests" / "backtest" / "heldout_dispatch.py"
 INVOICE = REPO / "tests" / "backtest" / "heldout_invoice.py"
@@ -129,6 +138,7 @@ class Measured(NamedTuple):
     unmarked: Quality  # without the default join of groups written alike that carry one trace mark (cluster.share_mark)
     traced: Quality  # plus the opt-in trace view (cluster.trace_view): failures whose traces carry the same marks bound
     kept: Quality  # with the opt-in reading of what the weights keep (features.MEANING_READS_KEPT and its companions)
+    coded: Quality  # with the opt-in codes and framing (features.KEEP_NUMBERS, STRIP_FRAMING)
 
 
 def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
@@ -176,17 +186,20 @@ def measure(folder: Path, source: Path) -> Measured:
     unmarked = score(cohorts_of(failures, cluster_labels(failures, join_marks=False)), truth)
     traced = score(cohorts_of(failures, cluster_labels(failures, traced=True)), truth)
     return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other, calls, both, join,
-                    unmarked, traced, score(cohorts_of(failures, reading_kept(failures)), truth))
+                    unmarked, traced, score(cohorts_of(failures, flagged(failures, KEPT_FLAGS)), truth),
+                    score(cohorts_of(failures, flagged(failures, CODE_FLAGS)), truth))
 
 
 KEPT_FLAGS = ("MEANING_READS_KEPT", "CONTENT_CONTRAST", "CORE_FIELDS_KEPT")
+CODE_FLAGS = ("KEEP_NUMBERS", "STRIP_FRAMING")
 
 
-def reading_kept(failures: list[Failure]) -> list[int]:
-    """`cluster_labels` with the opt-in reading of what the word weights keep (KEPT_FLAGS on)."""
-    saved = {flag: getattr(features, flag) for flag in KEPT_FLAGS}
+def flagged(failures: list[Failure], flags: tuple[str, ...]) -> list[int]:
+    """`cluster_labels` with the opt-in `features` flags named on (KEPT_FLAGS: the reading of what the word
+    weights keep; CODE_FLAGS: codes told apart and framing left out of what the meaning model reads)."""
+    saved = {flag: getattr(features, flag) for flag in flags}
     try:
-        for flag in KEPT_FLAGS:
+        for flag in flags:
             setattr(features, flag, True)
         return cluster_labels(failures)
     finally:
@@ -234,6 +247,11 @@ def _dev(work: Path, n: int, noisy: bool = False) -> Built:
     return out
 
 
+def _parcel(work: Path, n: int) -> Built:
+    """dev-parcel (tests/backtest/dev_parcel.py): its templated and framed analysts."""
+    return _heldout(work, "dev-parcel", PARCEL, 201 + n, ("templated", "framed"))
+
+
 def _incident(work: Path, n: int) -> Built:
     seed = 7 + n
     src = work / f"ia-src-{seed}"
@@ -275,6 +293,7 @@ GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's ba
     "support-agent": _support,
     "dev-ledger": _dev,
     "dev-ledger-noisy": lambda work, n: _dev(work, n, noisy=True),
+    "dev-parcel": _parcel,
     "incident-assistant": _incident,
     "heldout-coding": lambda work, n: _heldout(work, "heldout-coding", HELDOUT, 5 + n, ("quoting", "templated")),
     "heldout-atlas": lambda work, n: _heldout(work, "heldout-atlas", ATLAS, 100 + n, ("templated",)),
@@ -310,7 +329,7 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "s
            "dev-ledger/templated": 0.6,
            "dev-ledger/quoting": 0.8, "dev-ledger-noisy/templated": 0.6, "dev-ledger-noisy/quoting": 0.8,
            "dev-ledger/paraphrased": 0.6, "dev-ledger-noisy/paraphrased": 0.6,
-           "incident-assistant/scripted": 0.8,
+           "dev-parcel/templated": 0.6, "dev-parcel/framed": 0.8, "incident-assistant/scripted": 0.8,
            "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
            "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6,
            "heldout-claims/quoting": 0.8, "heldout-claims/templated": 0.6,
@@ -360,11 +379,12 @@ def report(results: dict[str, list[Measured]]) -> None:
     print(f"{'other trace settings':32} " + "   ".join(f"{what:>34}" for what in (
         f"calls ({'off' if TRACE_CALLS else 'on'}) ARI min/med rec pur out", "errors+calls ARI min/med rec pur out",
         "+MiniLM join (opt-in) ARI min/med rec pur out", "mark join off ARI min/med rec pur out",
-        "+trace view (opt-in) ARI min/med rec pur out", "reads kept (opt-in) ARI min/med rec pur out")))
+        "+trace view (opt-in) ARI min/med rec pur out", "reads kept (opt-in) ARI min/med rec pur out",
+        "codes+framing (opt-in) ARI min/med rec pur out")))
     for name, rows in results.items():
         cells = []
         for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join, lambda m: m.unmarked, lambda m: m.traced,
-                     lambda m: m.kept):
+                     lambda m: m.kept, lambda m: m.coded):
             qs = [pick(m) for m in rows]
             aris, worst = [q.ari for q in qs], [_worst(q) for q in qs]
             out = [q.causeless_kept_out for q in qs if q.causeless_kept_out is not None]

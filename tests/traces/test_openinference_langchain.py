@@ -150,3 +150,67 @@ def test_hiding_the_message_attributes_loses_no_message(tmp_path: Path) -> None:
     # 4 + 7 (the agent's two calls), 2 (streamed), 2 (completion), 1 + 2 (state), 2 + 2 (a batch)
     assert len(rendered[1]) == 22
     assert rendered[1] == rendered[0]
+
+
+def _call_md(name: str, call_id: str, args: str) -> str:
+    return f"## tool call {name} (id {call_id})\n\n```json\n{args}\n```\n"
+
+
+def test_flattened_messages_missing_the_calls_get_them_from_the_value_once(tmp_path: Path) -> None:
+    """The instrumentor flattens an AIMessage's calls from `additional_kwargs` only: with LiteLLM's
+    objects there unserialisable, the flattened message has its role alone and `kwargs.tool_calls` in the
+    value has the calls. They are filled in; calls the flattened message has are not added again."""
+    asked = _lc("AIMessage", content="", type="ai", tool_calls=[CALL], id="run-ai-1",
+                additional_kwargs={"tool_calls": [{"lc": 1, "type": "not_implemented", "id": ["litellm", "X"],
+                                                   "repr": "X(...)"}]})
+    generations = {"generations": [[{"text": "", "type": "ChatGeneration", "message": asked,
+                                     "generation_info": {"finish_reason": "tool_calls"}}]]}
+    flat_call = {"llm__output_messages__0__message__tool_calls__0__tool_call__function__name": "lookup_order",
+                 "llm__output_messages__0__message__tool_calls__0__tool_call__function__arguments": '{"order": "A-17"}',
+                 "llm__output_messages__0__message__tool_calls__0__tool_call__id": "call_lookup_1"}
+    common = {"openinference__span__kind": "LLM", "input__value": {"messages": [[HISTORY[1], asked]]},
+              "output__value": generations, "llm__input_messages__0__message__role": "user",
+              "llm__input_messages__0__message__content": "Where is order A-17?",
+              "llm__input_messages__1__message__role": "assistant",
+              "llm__output_messages__0__message__role": "assistant"}
+    spans = [_span("1" * 16, "ChatLiteLLM", None, **common),  # role only: the calls from the value
+             _span("2" * 16, "ChatLiteLLM", None, **common, **flat_call),  # the calls flattened too
+             # the value's messages are not the flattened ones (another count): nothing is taken from it
+             _span("3" * 16, "ChatLiteLLM", None, **{**common, "input__value": {"messages": [[asked]]}})]
+    source = tmp_path / "spans.json"
+    source.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}), encoding="utf-8")
+    (read,) = read_trace(source)
+    export_trace(read, tmp_path / "out")
+    trace = tmp_path / "out"
+    call = _call_md("lookup_order", "call_lookup_1", '{\n  "order": "A-17"\n}')
+    for folder in ("001-llm-chatlitellm", "002-llm-chatlitellm"):
+        got = _messages(trace / folder)
+        assert got["001-assistant.md"] == "# message 001 · assistant · input\n\n" + call
+        assert got["002-assistant.md"] == "# message 002 · assistant · output\n\n" + call
+    assert _messages(trace / "003-llm-chatlitellm")["001-assistant.md"] == "# message 001 · assistant · input\n"
+    errors = (trace / "errors.md").read_text(encoding="utf-8")
+    assert "no text and no tool calls" not in errors
+    assert measure(source, tmp_path / "out").lost == []
+
+
+def test_real_langchain_trace_renders_the_calls_its_flattened_messages_lack(tmp_path: Path) -> None:
+    """any-agent's LangGraph ReAct run (gpt-4.1-mini through LiteLLM): both tool-calling model spans were
+    flagged "no text and no tool calls"; their calls are in `output.value`'s `kwargs.tool_calls`."""
+    source = REAL[2]
+    if not source.is_file():
+        pytest.skip(f"{source.name} not in the interop folder")
+    export_many(read_trace(source), tmp_path / "out")
+    root = tmp_path / "out" / "001-other-agent_run" / "002-agent-any_agent"
+    first = root / "003-agent-agent" / "005-chain-runnablesequence" / "007-llm-chatlitellm"
+    second = root / "011-agent-agent" / "013-chain-runnablesequence" / "015-llm-chatlitellm"
+    time_call = _call_md("get_current_time", "call_oIYbXNQqRjJgFevQEzCA4lUE",
+                         '{\n  "timezone": "America/New_York"\n}')
+    file_call = _call_md("write_file", "call_zp7LW8H4WGNyXcMvgYfW6oZj", '{\n  "text": "2025"\n}')
+    assert _messages(first)["002-assistant.md"] == "# message 002 · assistant · output\n\n" + time_call
+    assert _messages(second)["002-assistant.md"] == (
+        "# message 002 · assistant · input\nname: any_agent\n\n" + time_call)
+    assert _messages(second)["004-assistant.md"] == "# message 004 · assistant · output\n\n" + file_call
+    errors = (tmp_path / "out" / "errors.md").read_text(encoding="utf-8")
+    assert "Empty outputs" not in errors and "no text and no tool calls" not in errors
+    result = measure(source, tmp_path / "out")
+    assert result.lost == [] and result.total > 50

@@ -371,29 +371,32 @@ def test_codex_rollout_of_earlier_releases_is_read(tmp_path: Path) -> None:
     assert any(s.output_messages and s.output_messages[-1].content == "There is no tests folder." for s in trace.spans)
 
 
+def _claude_rec(uuid: str, parent: str | None, kind: str, content: list[dict[str, Any]], *, side: bool = False,
+                agent: str | None = None, t: int = 0) -> dict[str, Any]:
+    """One Claude Code transcript record (session s1); `side` marks a Task subagent's, `agent` its agentId."""
+    message: dict[str, Any] = {"role": kind, "content": content}
+    if kind == "assistant":
+        message.update(id=f"msg_{uuid}", model="claude-sonnet-4-5")
+    out = {"type": kind, "uuid": uuid, "parentUuid": parent, "sessionId": "s1", "isSidechain": side,
+           "timestamp": f"2025-11-19T22:53:{t:02d}Z", "message": message}
+    return {**out, "agentId": agent} if agent else out
+
+
 def test_claude_code_subagent_goes_under_the_task_call_that_ran_it(tmp_path: Path) -> None:
     """A Task subagent's records (`isSidechain`, its `agentId`) come between the Task call and its result,
     whose record names the same `agentId`: the subagent's agent span is the Task tool span's child, not
     a sibling of the session's turns; a second stretch of its records whose chain the file breaks joins it."""
-    def rec(uuid: str, parent: str | None, kind: str, content: list[dict[str, Any]], *, side: bool = False,
-            agent: str | None = None, t: int = 0) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": kind, "content": content}
-        if kind == "assistant":
-            message.update(id=f"msg_{uuid}", model="claude-sonnet-4-5")
-        out = {"type": kind, "uuid": uuid, "parentUuid": parent, "sessionId": "s1", "isSidechain": side,
-               "timestamp": f"2025-11-19T22:53:{t:02d}Z", "message": message}
-        return {**out, "agentId": agent} if agent else out
     lines = [
-        rec("u1", None, "user", [{"type": "text", "text": "find the colour attribute"}], t=1),
-        rec("a1", "u1", "assistant", [{"type": "tool_use", "id": "toolu_task", "name": "Task",
-                                       "input": {"prompt": "research data-border-color"}}], t=2),
-        rec("s1", None, "user", [{"type": "text", "text": "research data-border-color"}], side=True, agent="e1c8", t=3),
-        rec("s2", "s1", "assistant", [{"type": "tool_use", "id": "toolu_grep", "name": "Grep",
-                                       "input": {"pattern": "data-border-color"}}], side=True, agent="e1c8", t=4),
-        rec("s4", "s3-not-in-file", "assistant", [{"type": "text", "text": "used in two templates"}],
+        _claude_rec("u1", None, "user", [{"type": "text", "text": "find the colour attribute"}], t=1),
+        _claude_rec("a1", "u1", "assistant", [{"type": "tool_use", "id": "toolu_task", "name": "Task",
+                                               "input": {"prompt": "research data-border-color"}}], t=2),
+        _claude_rec("s1", None, "user", [{"type": "text", "text": "research data-border-color"}], side=True, agent="e1c8", t=3),
+        _claude_rec("s2", "s1", "assistant", [{"type": "tool_use", "id": "toolu_grep", "name": "Grep",
+                                               "input": {"pattern": "data-border-color"}}], side=True, agent="e1c8", t=4),
+        _claude_rec("s4", "s3-not-in-file", "assistant", [{"type": "text", "text": "used in two templates"}],
             side=True, agent="e1c8", t=6),
-        rec("u2", "a1", "user", [{"type": "tool_result", "tool_use_id": "toolu_task",
-                                  "content": [{"type": "text", "text": "used in two templates"}]}], agent="e1c8", t=7),
+        _claude_rec("u2", "a1", "user", [{"type": "tool_result", "tool_use_id": "toolu_task",
+                                          "content": [{"type": "text", "text": "used in two templates"}]}], agent="e1c8", t=7),
     ]
     source = tmp_path / "s1.jsonl"
     source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
@@ -404,6 +407,38 @@ def test_claude_code_subagent_goes_under_the_task_call_that_ran_it(tmp_path: Pat
     turns = [s for s in trace.spans if s.parent_id == subagents[0].span_id]
     assert [t.kind for t in turns] == ["llm", "llm"]
 
+
+
+def test_claude_code_subagent_named_on_only_some_records_is_one_subagent(tmp_path: Path) -> None:
+    """Claude Code 2.0.x (claude-code-log's sidechain_integrated.jsonl, 2.0.46) names the subagent's agentId
+    on the Task result's record and on only some of its sidechain records: a named record whose chain the
+    file breaks continues the one unnamed sidechain, under the Task call; with two unnamed sidechains it
+    starts its own rather than guess."""
+    task = [_claude_rec("a1", None, "assistant", [{"type": "tool_use", "id": "toolu_task", "name": "Task",
+                                                   "input": {"prompt": "research data-border-color"}}], t=1),
+            _claude_rec("u2", "a1", "user", [{"type": "tool_result", "tool_use_id": "toolu_task",
+                                              "content": [{"type": "text", "text": "used in two templates"}]}],
+                        agent="e1c8", t=9)]
+    stretch = [_claude_rec("s1", None, "assistant", [{"type": "text", "text": "I'll research it"}], side=True, t=2),
+               _claude_rec("s2", "s1", "assistant", [{"type": "tool_use", "id": "toolu_grep", "name": "Grep",
+                                                      "input": {"pattern": "data-border-color"}}], side=True, t=3)]
+    named = _claude_rec("s4", "s3-not-in-file", "assistant", [{"type": "text", "text": "used in two templates"}],
+                        side=True, agent="e1c8", t=5)
+    other = _claude_rec("x1", None, "assistant", [{"type": "text", "text": "another subagent"}], side=True, t=4)
+
+    def subagents(lines: list[dict[str, Any]], name: str) -> tuple[str, list[tuple[str | None, int]]]:
+        source = tmp_path / name
+        source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+        (trace,) = read_trace(source)
+        call = next(s for s in trace.spans if s.tool_name == "Task")
+        found = [(s.parent_id, sum(1 for c in trace.spans if c.parent_id == s.span_id))
+                 for s in trace.spans if s.name == "subagent (sidechain)"]
+        return call.span_id, found
+
+    call, found = subagents(task + stretch + [named], "one.jsonl")
+    assert found == [(call, 3)]  # under the Task call, with its three turns (s1, s2, s4)
+    call, found = subagents(task + stretch + [other, named], "two.jsonl")
+    assert sorted(found, key=str) == [("session", 1), ("session", 2), (call, 1)]  # none merged
 
 def test_google_adk_request_response_and_tool_attributes_are_read(tmp_path: Path) -> None:
     """Google ADK writes a model call's request and response as JSON (`gcp.vertex.agent.llm_request` /

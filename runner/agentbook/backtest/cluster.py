@@ -23,6 +23,12 @@ Deterministic first, in two views of what the analysts found (features.py):
    (`join`), a second encoder, MiniLM, finds them each other's nearest and more alike than a typical
    pair (`joined`).
 
+4. Codes (opt-in, features.KEEP_NUMBERS): a group whose members quote rival codes
+   (`features.code_conflicts`: numbers that fill one slot,
+   "returned 409" / "returned 422", and that the backtest's numbers say are constants, not values,
+   `features.numbers_kept`) is split by code (`split_codes`), and groups quoting rival codes are never
+   bridged: two causes at one place whose errors differ only in a number.
+
 Groups come from the plain view because it keeps one cause worded several ways whole (the words
 the wordings share, the framing around them, and their meaning add up; meaning joins wordings that
 share no content word, "timed out" / "deadline exceeded"); cores come from the corroborated view
@@ -48,16 +54,21 @@ from agentbook.backtest.features import (
     FRAMING_FIELDS,
     Described,
     FeatureSpace,
+    analyst_texts,
+    bound_codes,
     build_features,
     call_enriched,
     class_conflicts,
     classes_of,
+    code_conflicts,
     corroborated,
     describe_failure,
     field_values,
     framing_presence,
+    framing_stripped,
     is_call,
     normalise_error,
+    numbers_kept,
     trace_terms,
 )
 from agentbook.backtest.folder import BacktestFolder, Investigation
@@ -199,9 +210,11 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     quoted = features.QUOTED_CONTRAST  # the errors are read for the analysts' words that name them too
     errors = [trace_errors(failures[i].inv.path) if trace or quoted else [] for i in order]
     called = [call_terms(failures[i].inv.path, outputs) if calls else [] for i in order]
-    described = [describe_failure(failures[i].analysis, errors[row] if trace else (), called[row], errors[row])
+    keep = (numbers_kept([" ".join(analyst_texts(f.analysis)) for f in failures]) if features.KEEP_NUMBERS
+            else frozenset())  # constants of this backtest (codes, limits): see `features.numbers_kept`
+    described = [describe_failure(failures[i].analysis, errors[row] if trace else (), called[row], errors[row], keep)
                  for row, i in enumerate(order)]
-    passing = passing_traces(failures, trace or quoted, calls, outputs) if trace or calls or quoted else None
+    passing = passing_traces(failures, trace or quoted, calls, outputs, keep) if trace or calls or quoted else None
     space = build_features(described, passing=passing)
     # what the traces did, read with the calls (`--no-trace-calls` turns both off)
     carried = trace_marks([trace_terms((), c) for c in called], passing) if traced and calls and passing else None
@@ -217,7 +230,8 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     cores = _groups(corroborated(space).similarity(), distance or DISTANCE, MEMBER_SIMILARITY, np)
     core_of = {row: n for n, rows in enumerate(cores) for row in rows}
     if model is not None:
-        space.meaning = model.embed(space.meaning_texts(described))  # less what the word weights take down
+        texts = space.meaning_texts(described)  # less what the word weights take down, and framing
+        space.meaning = model.embed(framing_stripped(described, texts) if features.STRIP_FRAMING else texts)
         space.classes = [classes_of(d) for d in described]
     blend = model is not None and not features.MEANING_READS_KEPT
     cut, member = (MEANING_DISTANCE if model is not None else DISTANCE,
@@ -225,14 +239,17 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     raw = [NO_CAUSE] * len(failures)
     kept = []
     sim = space.similarity()
+    codes = bound_codes(described, passing)
+    conflicts = code_conflicts(codes)
     if view is not None:  # what the traces did binds failures however their analysts word it
         sim = np.maximum(sim, TRACE_VIEW_SHARE * view)
     for rows in _groups(sim, distance or cut, member, np):
         shared = Counter(core_of[row] for row in rows if row in core_of)
         if shared and shared.most_common(1)[0][1] >= CORE_SIZE:
             kept.append(rows)
-    groups = bridge(kept, described, second_view(described) if join and model is not None else None,
-                    call_presence(space.matrix, space.terms) if join_marks else None)
+    groups = bridge(split_codes(kept, codes, conflicts, sim), described,
+                    second_view(described) if join and model is not None else None,
+                    call_presence(space.matrix, space.terms) if join_marks else None, conflicts)
     for rows in by_marks(groups, space.matrix, space.terms) if marks else groups:
         for row in rows:
             raw[order[row]] = rows[0] + 1  # any id unique to the group
@@ -245,12 +262,12 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
 
 
 def passing_traces(failures: Sequence[Failure], errors: bool = True, calls: bool = False,
-                   outputs: bool = OUTPUTS) -> list[frozenset[str]]:
+                   outputs: bool = OUTPUTS, keep: frozenset[str] = frozenset()) -> list[frozenset[str]]:
     """The trace terms (`features.trace_terms`: errors, and calls with `calls`) of the runs that went right,
     in the backtests the failures come from (DIR/investigations/<account>/<id>): what any run records,
-    cause or not."""
+    cause or not (numbers in `keep` kept, as in the failures' terms)."""
     roots = {f.inv.path.parents[2] for f in failures}
-    return [trace_terms(trace_errors(inv.path) if errors else (), call_terms(inv.path, outputs) if calls else ())
+    return [trace_terms(trace_errors(inv.path) if errors else (), call_terms(inv.path, outputs) if calls else (), keep)
             for root in sorted(roots) for inv in BacktestFolder(root).iter_investigations() if inv.correct]
 
 
@@ -412,8 +429,60 @@ def share_mark(groups: list[list[int]], i: int, j: int, present: Any) -> bool:
                  & (present[groups[j]].mean(axis=0) > JOIN_MARK_SHARE) & (outside <= MARK_ELSEWHERE)).any())
 
 
+Codes = Sequence[frozenset[tuple[str, str]]]  # per failure, the codes it quotes with their slots (`features.codes_of`)
+
+
+def _code_parts(rows: list[int], codes: Codes) -> list[list[int]]:
+    """`rows` that quote a code, in parts whose members are linked by a code value they share (in any slot)."""
+    parts: list[tuple[list[int], set[str]]] = []
+    for row in (r for r in rows if codes[r]):
+        values = {v for _, v in codes[row]}
+        linked = [p for p in parts if values & p[1]]
+        members, seen = [row], set(values)
+        for p in linked:
+            members += p[0]
+            seen |= p[1]
+        parts = [p for p in parts if not any(p is q for q in linked)] + [(sorted(members), seen)]
+    return [members for members, _ in parts]
+
+
+def split_codes(groups: list[list[int]], codes: Codes, conflicts: Any, sim: Any) -> list[list[int]]:
+    """Each group split where its members quote unlike codes in one slot (`features.code_conflicts`): into
+    parts of at least CORE_SIZE members linked by a code they share, where two such parts conflict; each
+    other member to the part it is most like and conflicts with none of (none: to the bucket).
+
+    Two causes at one place whose errors differ only in a number (the carrier's 409 and 422 on one call,
+    dev_parcel.py) share every other word, file and stage, so average linkage joins them however unlike
+    the codes make each pair; the codes, kept where the backtest's numbers say they are constants
+    (`features.numbers_kept`), tell them apart."""
+    out = []
+    for rows in groups:
+        parts = [p for p in _code_parts(rows, codes) if len(p) >= CORE_SIZE]
+        if not any(conflicts[_ix(a, b)].any() for n, a in enumerate(parts) for b in parts[n + 1:]):
+            out.append(rows)
+            continue
+        placed = [list(p) for p in parts]
+        for row in (r for r in rows if not any(r in p for p in parts)):
+            fits = [k for k, p in enumerate(parts) if not conflicts[row, p].any()]
+            if fits:
+                placed[max(fits, key=lambda k: float(sim[row, parts[k]].mean()))].append(row)
+        out += [sorted(p) for p in placed]
+    return out
+
+
+def _ix(a: list[int], b: list[int]) -> tuple[Any, Any]:
+    """The block of rows `a` and columns `b` of a matrix, as numpy's `ix_` indexes it."""
+    return ([[r] for r in a], b)
+
+
+def _unlike_codes(groups: list[list[int]], i: int, j: int, conflicts: Any | None) -> bool:
+    """Do groups i and j quote unlike codes in one slot (`split_codes`)?"""
+    return conflicts is not None and bool(conflicts[_ix(groups[i], groups[j])].any())
+
+
 def bridge(groups: list[list[int]], described: Sequence[Described],
-           second: Callable[[], Any] | None = None, marked: Any | None = None) -> list[list[int]]:
+           second: Callable[[], Any] | None = None, marked: Any | None = None,
+           conflicts: Any | None = None) -> list[list[int]]:
     """Groups (rows of `described`) whose stages and files agree (every varying field's distribution
     over the groups' members at least BRIDGE_FIELDS alike) merged, most alike first.
 
@@ -438,7 +507,7 @@ def bridge(groups: list[list[int]], described: Sequence[Described],
         for i in range(len(groups)):
             for j in range(i + 1, len(groups)):
                 overlaps = [o for a, b in zip(profiles[i], profiles[j], strict=True) if (o := _overlap(a, b)) is not None]
-                if len(overlaps) < FRAMING_FIELDS or min(overlaps) < best:
+                if len(overlaps) < FRAMING_FIELDS or min(overlaps) < best or _unlike_codes(groups, i, j, conflicts):
                     continue
                 # written alike, different words mean different causes, unless a second view says one
                 if _alike(styles[i], styles[j], np) >= BRIDGE_STYLE and not (

@@ -43,6 +43,11 @@ land together however they are worded, and keep failures that share nothing apar
   bound failures by the benign content their analysts described, the harmless error they quoted, or
   their style (French shorthand, read by an English encoder); and opt-in (CORE_FIELDS_KEPT) the
   corroborated view counts a failure's fields as far as its words are kept (`corroborated`);
+- opt-in (KEEP_NUMBERS), numbers the backtest's analysts write as constants (a status code, an error code,
+  a limit) are told from values (`numbers_kept`), and the codes a failure's quoted error names, with the
+  word before each (`error_codes`), split groups whose members quote rival codes (`code_conflicts`,
+  cluster.split_codes); opt-in (STRIP_FRAMING), word runs most findings share that bind no stage or file
+  (an analyst's fixed framing) are left out of what the meaning model reads (`framing_stripped`);
 - words an analyst's writing style puts around every finding weigh nothing: a term counts as far as
   the failures using it agree on those fields beyond chance (`field_agreement`), which a style's
   framing ("Finding: ... Impact: ...", "I traced the run ...", a shorthand's function words) never
@@ -111,6 +116,12 @@ _MASKS = [
     (re.compile(r"\{[^}]*\}"), "<sel>"),
     (re.compile(r"\s+"), " "),
 ]
+_NUMBER = _MASKS[2][0]
+_BEFORE = re.compile(r"([a-z_]+)[^a-z0-9_]*$")  # the word a number follows: the slot it fills
+KEEP_NUMBERS = False  # tell codes apart (`numbers_kept`, `cluster.split_codes`)? Opt-in: see ARCHITECTURE.md
+KEEP_DF = 3  # a number is a constant only when this many failures' analysts write it ...
+CONSTANT_SLOT = 0.5  # ... and this share of the numbers written after the same word are such constants
+
 
 # How systems and analysts word the same failure class. Each pattern becomes one token, so "read timed
 # out" and "deadline exceeded" share a feature. Generic failure vocabulary, not any one system's.
@@ -147,14 +158,72 @@ class Described:
     tool: str
     text: str = ""  # what the analyst wrote, as written: what the meaning model reads (embeddings.py)
     seen: frozenset[str] = frozenset()  # the `trace:` terms of the errors its trace records (`quoted_contrast`)
+    codes: frozenset[tuple[str, str]] = frozenset()  # its quoted error's codes, with their slots (`error_codes`)
 
 
-def normalise_error(text: str) -> str:
-    """Error text with volatile parts masked and lower-cased: the same error reads the same."""
+def normalise_error(text: str, keep: frozenset[str] = frozenset()) -> str:
+    """Error text with volatile parts masked and lower-cased: the same error reads the same. A number in
+    `keep` (`numbers_kept`: a constant of the backtest, a status or error code) stays, as a word (`n409`)."""
     text = text.strip().lower()
     for rx, repl in _MASKS:
-        text = rx.sub(repl, text)
+        if rx is _NUMBER and keep:
+            text = rx.sub(lambda m: _kept_number(m.group(), keep), text)
+        else:
+            text = rx.sub(repl, text)
     return text.strip()
+
+
+def _kept_number(token: str, keep: frozenset[str]) -> str:
+    if token not in keep:
+        return "<n>"
+    return f"n{token}" if token[0].isdigit() else token
+
+
+def _slotted(text: str) -> set[tuple[str, str]]:
+    """The numbers (and words with digits) in `text`, lower-cased, each with the word before it ("" for none);
+    ids and times masked first, as `normalise_error` masks them."""
+    text = text.lower()
+    for rx, repl in _MASKS[:2]:
+        text = rx.sub(repl, text)
+    out = set()
+    for m in _NUMBER.finditer(text):
+        before = _BEFORE.search(text[max(0, m.start() - 40):m.start()])
+        out.add((m.group(), before.group(1) if before else ""))
+    return out
+
+
+def numbers_kept(texts: Sequence[str]) -> frozenset[str]:
+    """The numbers of these texts (one per failure) that are constants of the backtest, not values.
+
+    Masking every number makes two causes whose errors differ only in a number one ("returned 409" /
+    "returned 422", "code 7011" / "code 7014"). A number at least KEEP_DF failures' analysts write is a
+    constant when the slot it fills (the word before it, its most common) holds such constants in at
+    least CONSTANT_SLOT of its failures: "limit 2500" where most limits written are 2500. A value differs
+    from one run to the next (an order number, an amount, a duration): written by one failure or two, or
+    in a slot where most numbers are so, it stays masked, whatever it is by chance."""
+    df: Counter[str] = Counter()
+    slots: dict[str, Counter[str]] = {}
+    for text in texts:
+        pairs = _slotted(text)
+        df.update({number for number, _ in pairs})
+        for number, slot in pairs:
+            slots.setdefault(slot, Counter())[number] += 1
+    common = {n for n, count in df.items() if count >= KEEP_DF}
+    share = {slot: sum(c for n, c in counts.items() if n in common) / sum(counts.values())
+             for slot, counts in slots.items()}
+    main = {n: max((s for s in slots if n in slots[s]), key=lambda s: (slots[s][n], s)) for n in common}
+    return frozenset(n for n in common if share[main[n]] >= CONSTANT_SLOT)
+
+
+def analyst_texts(analysis: dict[str, Any]) -> tuple[str, str, str]:
+    """What the analyst wrote, as `describe_failure` reads it: the finding, the change (and why each
+    location is suspected), the error quoted."""
+    step = analysis.get("first_wrong_step") or {}
+    finding = " ".join(str(x or "") for x in (analysis.get("failure_mode"), analysis.get("summary"),
+                                               step.get("description")))
+    change = " ".join([str(analysis.get("proposed_change") or "")]
+                      + [str(s.get("why") or "") for s in (analysis.get("suspected") or [])[:3]])
+    return finding, change, str(analysis.get("error_signature") or "")
 
 
 def error_classes(text: str) -> list[str]:
@@ -163,6 +232,62 @@ def error_classes(text: str) -> list[str]:
 
 def classes_of(d: Described) -> frozenset[str]:
     return frozenset(t for t in d.parts["error"].split() if t.startswith("errclass_"))
+
+
+_CODE = re.compile(r"\bn\d+\b")  # a number `numbers_kept` kept, as `normalise_error` writes it
+
+
+def error_codes(error: str, keep: frozenset[str]) -> frozenset[tuple[str, str]]:
+    """The numbers in `keep` (`numbers_kept`: codes, limits) an error names, each with its slot (the word
+    before it: "returned", "code"), as `normalise_error` writes them (`n409`); one with no word before it
+    is left out."""
+    text = normalise_error(error, keep) if keep else ""
+    out = set()
+    for m in _CODE.finditer(text):  # a number no word comes before (a line's start, "8.0") fills no slot
+        if before := _BEFORE.search(text[max(0, m.start() - 40):m.start()]):
+            out.add((before.group(1), m.group()))
+    return frozenset(out)
+
+
+def bound_codes(items: Sequence[Described],
+                passing: Sequence[frozenset[str]] | None) -> list[frozenset[tuple[str, str]]]:
+    """Each failure's codes (`error_codes`) less those passing runs' traces record as often as failures'
+    (weighed under UNBOUND_UNDER as `quoted_contrast` weighs a word): a harmless error's pool size and
+    timeout, which analysts quote from causeless failures as from any cause's."""
+    failing = Counter(t for d in items for t in d.seen)
+    passed = Counter(t for run in passing or () for t in run)
+
+    def bound(value: str) -> bool:
+        f, p = failing[f"trace:{value}"] / max(len(items), 1), passed[f"trace:{value}"] / max(len(passing or ()), 1)
+        return not (f and p) or 1.0 - p / f >= UNBOUND_UNDER
+    return [frozenset(c for c in d.codes if bound(c[1])) for d in items]
+
+
+def code_conflicts(codes: Sequence[frozenset[tuple[str, str]]]) -> np.ndarray:
+    """Pairs that name unlike codes and no code alike, where some code of one and some of the other are
+    rivals: both fill one slot ("returned 409" / "returned 422") in the backtest's failures and no failure
+    names both. Two errors then differ in what the backtest's numbers say is a constant of each, not a
+    value, whatever words each wraps it in ("returned 409" / "responded 422"). Numbers that never fill one
+    slot ("after 8.0s" / "within 8000 ms": one timeout worded by two systems) are no conflict."""
+    import numpy as np
+
+    values = sorted({v for c in codes for _, v in c})
+    if len(values) < 2:
+        return np.zeros((len(codes), len(codes)), dtype=bool)
+    column = {v: k for k, v in enumerate(values)}
+    has = np.zeros((len(codes), len(values)))
+    for i, c in enumerate(codes):
+        has[i, [column[v] for _, v in c]] = 1.0
+    slots: dict[str, set[str]] = {}
+    for c in codes:
+        for slot, v in c:
+            slots.setdefault(slot, set()).add(v)
+    rivals = np.zeros((len(values), len(values)))
+    for members in slots.values():
+        cols = [column[v] for v in members]
+        rivals[np.ix_(cols, cols)] = 1.0
+    rivals *= (has.T @ has) == 0  # named together by one failure: parts of one error, not rivals
+    return ((has @ rivals @ has.T) > 0) & ((has @ has.T) == 0)
 
 
 def _tool_of(analysis: dict[str, Any]) -> str:
@@ -179,17 +304,12 @@ def component_of(analysis: dict[str, Any]) -> str:
 
 
 def describe_failure(analysis: dict[str, Any], trace: Sequence[TraceError] = (), calls: Sequence[str] = (),
-                     seen: Sequence[TraceError] = ()) -> Described:
+                     seen: Sequence[TraceError] = (), keep: frozenset[str] = frozenset()) -> Described:
     """The parts of a failure: what its analyst wrote, its fields, the errors its trace records
-    (traceterms.py), each masked as `normalise_error` masks error text, and the calls and argument
-    identifiers its trace records (tracecalls.py), as they are. `seen`: the errors its trace records,
-    not as features but to tell which of the analyst's words name them (`quoted_contrast`)."""
-    step = analysis.get("first_wrong_step") or {}
-    error = str(analysis.get("error_signature") or "")
-    finding = " ".join(str(x or "") for x in (analysis.get("failure_mode"), analysis.get("summary"),
-                                               step.get("description")))
-    change = " ".join([str(analysis.get("proposed_change") or "")]
-                      + [str(s.get("why") or "") for s in (analysis.get("suspected") or [])[:3]])
+    (traceterms.py), each masked as `normalise_error` masks error text (numbers in `keep` kept), and the
+    calls and argument identifiers its trace records (tracecalls.py), as they are. `seen`: the errors its
+    trace records, not as features but to tell which of the analyst's words name them (`quoted_contrast`)."""
+    finding, change, error = analyst_texts(analysis)
     stage, component, tool = str(analysis.get("stage") or "other"), component_of(analysis), _tool_of(analysis)
     classes = error_classes(f"{error} {finding} {change}")
     where = [f"stage_{stage}"] + ([f"file_{component}"] if component else []) + ([f"tool_{tool}"] if tool else [])
@@ -198,16 +318,16 @@ def describe_failure(analysis: dict[str, Any], trace: Sequence[TraceError] = (),
              "trace": trace_part(trace), "calls": " ".join(calls)}
     text = " ".join(x for x in (finding, str(analysis.get("proposed_change") or ""), error) if x.strip())
     return Described(parts=parts, stage=stage, component=component, tool=tool, text=text,
-                     seen=frozenset(_trace_tokens(trace_part(seen))))
+                     seen=frozenset(_trace_tokens(trace_part(seen, keep))), codes=error_codes(error, keep))
 
 
-def trace_part(trace: Sequence[TraceError]) -> str:
+def trace_part(trace: Sequence[TraceError], keep: frozenset[str] = frozenset()) -> str:
     """The trace's errors as one text: per error, the failing span (`span_<kind>_<name>`), its masked
     message and its error classes, each error on a line of its own (word pairs never span two)."""
     lines = []
     for e in trace:
         name = re.sub(r"\W+", "_", normalise_error(f"{e.kind} {e.name}")).strip("_")
-        message = normalise_error(e.message)
+        message = normalise_error(e.message, keep)
         lines.append(" ".join([f"span_{name}", message, *error_classes(message)]))
     return "\n".join(lines)
 
@@ -316,6 +436,48 @@ def meaning_text(text: str, described: frozenset[str], muted: frozenset[str] = f
             out = out[:word.start()] + out[word.end():]
     left = [w for w in _WORD.findall(out.lower()) if w not in ENGLISH_STOP_WORDS]
     return " ".join(out.split()) if left else ""
+
+
+STRIP_FRAMING = False  # leave shared framing out of what the meaning model reads (`framing_stripped`)? Opt-in
+FRAMING_SHARE = 0.5  # a run of FRAMING_RUN words that this share of the findings write is framing
+FRAMING_RUN = 3
+_TOKEN = re.compile(r"\S+")
+
+
+def _run_key(tokens: Sequence[str]) -> str:
+    return " ".join(re.sub(r"\W+", "", t.lower()) for t in tokens)
+
+
+def framing_stripped(items: Sequence[Described], texts: Sequence[str]) -> list[str]:
+    """The texts (one per failure of `items`) less every word in a run of FRAMING_RUN words (lower-cased,
+    punctuation left out) that at least FRAMING_SHARE of them contain and whose failures agree on their
+    stage and file no more than chance (`field_agreement` under FRAMING_STYLE): what an analyst with a
+    fixed framing wraps around each finding ("I read file ...; the error was: ... Nothing else in the run
+    looked wrong to me"). An encoder that averages a finding's words reads the framing as most of its
+    meaning, so every finding of that analyst, a cause's or a causeless one's, means alike; the word
+    vectors already weigh it down (idf). A cause that is half the failures is not framing: its failures
+    agree on where. A text left with nothing is read whole."""
+    np = need("numpy", "clustering")
+    spans = [list(_TOKEN.finditer(t)) for t in texts]
+    runs = [{_run_key([m.group() for m in ms[k:k + FRAMING_RUN]]) for k in range(len(ms) - FRAMING_RUN + 1)}
+            for ms in spans]
+    df = Counter(r for rs in runs for r in rs)
+    common = sorted(r for r, n in df.items() if n >= FRAMING_SHARE * len(texts) and n >= FRAMING_MIN_DF and r.strip())
+    if not common:
+        return list(texts)
+    present = np.array([[r in rs for r in common] for rs in runs], dtype=bool)
+    framing = {r for r, w in zip(common, field_agreement(present, items), strict=True) if w < FRAMING_STYLE}
+    if not framing:
+        return list(texts)
+    out = []
+    for text, ms in zip(texts, spans, strict=True):
+        covered: set[int] = set()
+        for k in range(len(ms) - FRAMING_RUN + 1):
+            if _run_key([m.group() for m in ms[k:k + FRAMING_RUN]]) in framing:
+                covered.update(range(k, k + FRAMING_RUN))
+        left = " ".join(m.group() for k, m in enumerate(ms) if k not in covered)
+        out.append(left if _WORD.search(left) else text)
+    return out
 
 
 def class_conflicts(classes: Sequence[frozenset[str]]) -> np.ndarray:
@@ -655,9 +817,10 @@ def already_written(present: Any, terms: Sequence[str]) -> Any:
     return out
 
 
-def trace_terms(trace: Sequence[TraceError] = (), calls: Sequence[str] = ()) -> frozenset[str]:
+def trace_terms(trace: Sequence[TraceError] = (), calls: Sequence[str] = (),
+                keep: frozenset[str] = frozenset()) -> frozenset[str]:
     """The `trace:` terms a run's trace gives (its errors, `trace_part`, and its calls), as `_tokens` makes them."""
-    return frozenset(_trace_tokens(trace_part(trace)) + [f"trace:{t}" for t in calls])
+    return frozenset(_trace_tokens(trace_part(trace, keep)) + [f"trace:{t}" for t in calls])
 
 
 def passing_contrast(present: Any, terms: Sequence[str], passing: Sequence[frozenset[str]]) -> Any:

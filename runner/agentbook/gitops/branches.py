@@ -30,7 +30,7 @@ def slug(text: str, max_len: int = 48) -> str:
 _PLAIN = re.compile(r"[!-~]+")  # printable ASCII; git refuses the rest of what would mislead (space, ~^:?*[\\)
 # what a shell reads as plain text: a CI step that pastes the branch's name into a script
 # (`run: echo ${{ github.head_ref }}`, the usual injection) ran `$(...)` or backquotes in it
-_SHELL_INERT = re.compile(r"[A-Za-z0-9._/+-]+")
+_SHELL_INERT = re.compile(r"[A-Za-z0-9._/+{}-]+")  # braces: no expansion runs a command
 _SPECIAL = re.compile(r"[A-Z_]*HEAD")  # HEAD, FETCH_HEAD, ORIG_HEAD, MERGE_HEAD ...
 _OBJECT_ID = re.compile(r"[0-9a-fA-F]{4,64}")
 REF_FOLDERS = ("refs", "heads", "tags", "remotes")
@@ -40,7 +40,7 @@ def check_branch_name(repo: Repo, name: str) -> None:
     if not repo.git.ok("check-ref-format", "--branch", name):
         raise FatalError(f"'{name}' is not a valid branch name", hint="see git check-ref-format")
     if _PLAIN.fullmatch(name) and not _SHELL_INERT.fullmatch(name):
-        raise FatalError(f"'{name}' cannot be the run's branch: only letters, digits and . _ / + - may name it "
+        raise FatalError(f"'{name}' cannot be the run's branch: only letters, digits and . _ / + - {{ }} may name it "
                          "(a CI step that pastes a branch's name into a shell would run `$(...)` in it)",
                          hint="name the branch in the runbook's `branch:` (or --branch) like agentbook/NAME/ID")
     why = _reads_as_another(repo, name)

@@ -3,7 +3,8 @@
 Kind in `openinference.span.kind`; messages flattened as `llm.input_messages.N.message.role|content|
 contents.K.message_content.text|tool_calls.K.tool_call.function.name|arguments`; `input.value` /
 `output.value` for everything else (LangChain's instrumentor writes its serialised messages there, read
-as messages when no flattened ones exist: `traces/langsmith_messages.py`); tokens in `llm.token_count.*`; prompt templates in
+as messages when no flattened ones exist: `traces/langsmith_messages.py`, and filling in the tool calls
+or text a flattened message lacks); tokens in `llm.token_count.*`; prompt templates in
 `llm.prompt_template.*`; retrieved documents in `retrieval.documents.N.document.*`.
 """
 
@@ -86,7 +87,9 @@ def _values(span: Span, a: dict[str, Any]) -> None:
     if span.kind == "tool":
         _tool_values(span, a, in_value, out_value)
         return
-    if in_value is not None and not span.input_messages:
+    if in_value is not None and span.input_messages:
+        _fill(span.input_messages, lc.lc_messages(in_value, "user"))
+    elif in_value is not None:
         if not _lc_input(span, a, in_value):
             parsed = to_messages(in_value)
             if parsed:
@@ -94,7 +97,9 @@ def _values(span: Span, a: dict[str, Any]) -> None:
             else:
                 span.input_text = as_text(in_value)
         a.pop("input.value")
-    if out_value is not None and not span.output_messages:
+    if out_value is not None and span.output_messages:
+        _fill(span.output_messages, lc.lc_generations(out_value) or lc.lc_messages(out_value, "assistant"))
+    elif out_value is not None:
         if not _lc_output(span, a, out_value):
             span.output_text = as_text(out_value)
         a.pop("output.value")
@@ -103,6 +108,22 @@ def _values(span: Span, a: dict[str, Any]) -> None:
     for key in ("input.mime_type", "output.mime_type"):
         if a.get(key.replace("mime_type", "value")) is None:
             a.pop(key, None)
+
+
+def _fill(flat: list[Message], found: tuple[list[Message], dict[str, Any]] | None) -> None:
+    """What the flattened messages lack and the serialised ones in the value hold, filled in message by
+    message when both list the same roles: the instrumentor flattens tool calls from `additional_kwargs`
+    only, so an AIMessage whose provider objects LangChain could not serialise (LiteLLM's) is flattened
+    with its role alone while `kwargs.tool_calls` has the calls. The value stays as it is, in span.json."""
+    serialised = found[0] if found else []
+    if len(serialised) != len(flat) or any(f.role != s.role for f, s in zip(flat, serialised, strict=True)):
+        return
+    for msg, full in zip(flat, serialised, strict=True):
+        msg.tool_calls = msg.tool_calls or full.tool_calls
+        msg.content = msg.content or full.content
+        msg.reasoning = msg.reasoning or full.reasoning
+        msg.tool_call_id = msg.tool_call_id or full.tool_call_id
+        msg.finish_reason = msg.finish_reason or full.finish_reason
 
 
 def _tool_values(span: Span, a: dict[str, Any], in_value: Any, out_value: Any) -> None:

@@ -92,6 +92,10 @@ class Session(SessionLog):
             owner = self.owner[parent_uuid]
         elif agent_id in self.by_agent:  # the same subagent, its chain broken by lines the file lacks
             owner = self.by_agent[agent_id]
+        elif agent_id and parent_uuid and not self.file_agent and len(unnamed := self.unnamed_sidechains()) == 1:
+            # 2.0.x names the agentId on only some of a subagent's records: a named one whose chain the file
+            # breaks continues the one sidechain no agentId has claimed (with several, which one is a guess)
+            owner = unnamed[0]
         else:
             prefix = f"subagent-{self.file_agent}-" if self.file_agent else "sidechain-"
             owner = self.child(self.root, f"{prefix}{n:05d}", kind="agent", name="subagent (sidechain)",
@@ -103,6 +107,11 @@ class Session(SessionLog):
         self.owner[str(rec.get("uuid") or n)] = owner
         owner.end_ns = to_ns(rec.get("timestamp")) or owner.end_ns
         return owner
+
+    def unnamed_sidechains(self) -> list[Span]:
+        """The sidechains none of whose records named an agentId so far."""
+        named = {id(span) for span in self.by_agent.values()}
+        return [span for span in self.sidechains.values() if id(span) not in named]
 
     def attach(self, agent_id: str) -> None:
         """A subagent's sidechain goes under the Task call that ran it, once both are read (its records

@@ -114,7 +114,8 @@ def list_output(suite: Path | str, expr: str | None, limit: int, as_json: bool) 
                             "matched": len(hits), "inherited_from": listing.default_source if any_inherited else None,
                             "cases": [{**c.to_json(), "last": v} for c, v in shown]},
                           indent=2, ensure_ascii=False, default=str)
-    lines = [_row(c, v) for c, v in shown]
+    width = max([ASSERTS_CHARS, *(len(_asserts(c)) + 1 for c, _ in shown)])  # one column, however long a row's is
+    lines = [_row(c, v, width) for c, v in shown]
     if len(shown) < len(hits):
         lines.append(f"[... {len(hits) - len(shown)} more cases: use --filter EXPR or --limit 0]")
     if any(len(c.description) > DESCRIPTION_CHARS for c, _ in shown):
@@ -136,14 +137,19 @@ def default_source(suite: Suite) -> str:
 
 
 DESCRIPTION_CHARS = 48  # of a case's description on its `eval list` row
+ASSERTS_CHARS = 28  # the assertions column's least width
 
 
-def _row(c: CaseInfo, verdict: str | None) -> str:
-    desc = c.description if len(c.description) <= DESCRIPTION_CHARS else c.description[:DESCRIPTION_CHARS - 1] + "…"
+def _asserts(c: CaseInfo) -> str:
     asserts = ",".join(c.asserts)
     if c.inherited:
         asserts += f"{' ' if asserts else ''}+{len(c.inherited)} inherited"
-    return f"{c.id:<24} {verdict or '-':<5} {c.size:>8}B  {asserts or '-':<28} {desc}"
+    return asserts or "-"
+
+
+def _row(c: CaseInfo, verdict: str | None, width: int) -> str:
+    desc = c.description if len(c.description) <= DESCRIPTION_CHARS else c.description[:DESCRIPTION_CHARS - 1] + "…"
+    return f"{c.id:<24} {verdict or '-':<5} {c.size:>8}B  {_asserts(c):<{width}} {desc}"
 
 
 # -- list filters -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """agentbook's small C libraries (`agentbook/data/<name>.c`), compiled here with the host's C compiler,
 once per process and name, into a folder of this process's own (mode 0700, removed at exit), to be shown
 read-only in a jail and preloaded into one program there: `gatesep` (a gate's shell,
-`agentbook.session.gatesep`) and `agentseal` (Claude Code, `agentbook.runbooks.agent_cli`)."""
+`agentbook.session.gatesep`) and `agentseal` (Claude Code, preloaded by the runbook runner's agent CLI)."""
 
 from __future__ import annotations
 

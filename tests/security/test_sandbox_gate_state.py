@@ -192,3 +192,18 @@ def test_code_a_later_gate_runs_cannot_rewrite_an_earlier_steps_baseline(tmp_pat
     assert gates[-1]["exit_code"] != 0
     assert "changed after the step that saved it" in gates[-1]["output"], gates[-1]["output"]
     assert data["outcome"]["kind"] == "blocked" and code != 0
+
+
+def test_a_gate_keeps_the_suite_index_cache_in_its_gate_state(tmp_path: Path) -> None:
+    """The index cache beside the suite is keyed by the file's stat, which the agent can read: rows it
+    forged there could choose the cases, spans and defaultTest a gate runs. A gate reads and writes its own."""
+    from agentbook.runbooks.gates import run_gate
+
+    root = tmp_path / "work"
+    (root / "evals").mkdir(parents=True)
+    (root / "evals" / "suite.yaml").write_text(SUITE.replace("file://../prompts/p.txt", "Say the word: {{word}}"))
+    state = tmp_path / "run" / "gate-state"
+    gate = run_gate("agentbook eval list evals/suite.yaml", root, protected=[], gate_state=state)
+    assert gate.exit_code == 0 and "says-right" in gate.output, gate.output
+    assert [p.suffix for p in (state / "index").iterdir()] == [".sqlite"]
+    assert not (root / "evals" / ".agentbook" / "index").exists()

@@ -7,6 +7,7 @@ ignores everything in it, so nothing there is ever committed by accident.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +41,12 @@ def _key(path: Path) -> str:
 
 
 def index_db(path: Path) -> Path:
-    """The SQLite index cache of a suite or case file (evals/indexstore.py)."""
+    """The SQLite index cache of a suite or case file (evals/indexstore.py). A runbook's gate keeps its own
+    in the run's gate-state folder: the one beside the suite is the agent's to write, and a row forged under
+    the file's stat (which the agent can read) could choose the cases, spans and `defaultTest` a gate runs."""
+    gate = os.environ.get("AGENTBOOK_GATE_STATE")  # workflows.baseline.GATE_STATE_ENV, set for gates only
+    if gate:
+        return Path(gate) / "index" / f"{_key(path)}.sqlite"
     return state_dir(path) / "index" / f"{_key(path)}.sqlite"
 
 

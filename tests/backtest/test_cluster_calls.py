@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from bench.loader import load_module
 
 from agentbook.backtest.cluster import by_marks, cluster_labels, collect_failures, passing_traces
@@ -234,6 +235,7 @@ def test_a_member_moves_to_the_group_whose_trace_mark_it_carries() -> None:
     assert by_marks(groups, matrix[:, 2:], terms[2:]) == groups
 
 
+@pytest.mark.usefixtures("default_meaning")
 def test_trace_marks_join_a_cause_its_analysts_split(tmp_path: Path) -> None:
     """dev_ledger.py seed 33, templated analysts: fiscal-quarter is two cohorts, one holding three
     renamed-column failures written alike; their SQL names i.amount (renamed-column's mark) and most

@@ -209,6 +209,7 @@ def support_baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     return source, folder
 
 
+@pytest.mark.usefixtures("default_meaning")
 def test_support_agent_partial_fix_reads_20_to_12(support_baseline: tuple[Path, Path], tmp_path: Path,
                                                   run_cli: Callable[..., Any]) -> None:
     """Fix 8 of the 20 CRM timeouts, its most representative one among them (so the re-run may name

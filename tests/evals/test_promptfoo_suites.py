@@ -42,10 +42,10 @@ def _repo(tmp_path: Path, *sources: str) -> Path:
 
 # -- defaultTest ---------------------------------------------------------------------------------
 WORKSHOP_ROWS = [
-    "case-d6dd7b19            -          137B  icontains +2 inherited       ",
-    "case-b490476b            -          373B  icontains,javascript,llm-rubric +2 inherited ",
-    "case-aa860641            -          573B  llm-rubric,javascript +2 inherited ",
-    "case-6c0ae40c            -          322B  llm-rubric,llm-rubric +2 inherited ",
+    "case-d6dd7b19            -          137B  icontains +2 inherited",
+    "case-b490476b            -          373B  icontains,javascript,llm-rubric +2 inherited",
+    "case-aa860641            -          573B  llm-rubric,javascript +2 inherited",
+    "case-6c0ae40c            -          322B  llm-rubric,llm-rubric +2 inherited",
     ("every case also runs the 2 assertions of defaultTest in promptfooconfig.yaml (not-contains, javascript): "
     "counted as +2 inherited"),
     "4 of 4 cases (single layout)",
@@ -109,8 +109,8 @@ def test_default_test_from_a_file_merges_vars_and_options_as_promptfoo_does(run_
                      "  - id: no-asserts\n    threshold: 1\n")
     rows = run_cli("eval", "list", suite).out.splitlines()
     assert rows == [
-        "own-topic                -           92B  icontains +1 inherited       ",
-        "no-asserts               -           36B  +1 inherited                 ",
+        "own-topic                -           92B  icontains +1 inherited",
+        "no-asserts               -           36B  +1 inherited",
         ("every case also runs the 1 assertion of defaultTest: file://defaults.yaml (from suite.yaml) (not-icontains): "
         "counted as +1 inherited"),
         "2 of 2 cases (single layout)",
@@ -134,7 +134,7 @@ def test_a_csv_suite_is_labelled_as_such_and_counts_its_expected_columns(run_cli
     config = (folder / "promptfooconfig.yaml").read_text(encoding="utf-8")
     suite.write_text(config[:config.index("tests:")] + "tests: file://tests.csv\n", encoding="utf-8")
     rows = run_cli("eval", "list", suite).out.splitlines()
-    assert len(rows) == 12 and rows[0].startswith("case-") and rows[0].endswith("B  llm-rubric +2 inherited      ")
+    assert len(rows) == 12 and rows[0].startswith("case-") and rows[0].endswith("B  llm-rubric +2 inherited")
     assert rows[-2:] == [
         ("every case also runs the 2 assertions of defaultTest in csv.yaml (llm-rubric, javascript): "
         "counted as +2 inherited"),

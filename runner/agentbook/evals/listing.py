@@ -149,7 +149,7 @@ def _asserts(c: CaseInfo) -> str:
 
 def _row(c: CaseInfo, verdict: str | None, width: int) -> str:
     desc = c.description if len(c.description) <= DESCRIPTION_CHARS else c.description[:DESCRIPTION_CHARS - 1] + "…"
-    return f"{c.id:<24} {verdict or '-':<5} {c.size:>8}B  {_asserts(c):<{width}} {desc}"
+    return f"{c.id:<24} {verdict or '-':<5} {c.size:>8}B  {_asserts(c):<{width}} {desc}".rstrip()
 
 
 # -- list filters -------------------------------------------------------------------------------

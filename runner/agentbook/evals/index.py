@@ -282,14 +282,14 @@ class _Walker:
                     if isinstance(root, yaml.SequenceStartEvent):
                         self._tests(root)
                     else:
-                        _skip(root, self.events)
+                        skip_node(root, self.events)
                 elif isinstance(root, yaml.MappingStartEvent):
                     self._root_mapping()
                 elif not isinstance(root, yaml.ScalarEvent) or root.value:
                     raise FatalError("a suite must be a YAML mapping with a `tests:` key",
                                      location=f"{self.where}:{_line(root)}")
                 else:
-                    _skip(root, self.events)
+                    skip_node(root, self.events)
 
     def _root_mapping(self) -> None:
         while True:
@@ -302,8 +302,8 @@ class _Walker:
             elif isinstance(key, yaml.ScalarEvent) and key.value == "defaultTest" and self.seq_key == "tests":
                 self._default_test(value)
             else:
-                _skip(key, self.events)
-                _skip(value, self.events)
+                skip_node(key, self.events)
+                skip_node(value, self.events)
 
     def _tests(self, node: yaml.Event) -> None:
         if isinstance(node, yaml.ScalarEvent):
@@ -349,7 +349,7 @@ class _Walker:
             self.defaults = {"ref": node.value} if node.value else None
             return
         if not isinstance(node, yaml.MappingStartEvent):
-            _skip(node, self.events)
+            skip_node(node, self.events)
             return
         self.defaults = {"asserts": []}
         while True:
@@ -360,8 +360,8 @@ class _Walker:
             if isinstance(key, yaml.ScalarEvent) and key.value == "assert" and isinstance(value, yaml.SequenceStartEvent):
                 self.defaults["asserts"] = self._assert_types()
             else:
-                _skip(key, self.events)
-                _skip(value, self.events)
+                skip_node(key, self.events)
+                skip_node(value, self.events)
 
     def _case(self, start: yaml.MappingStartEvent) -> _Item:
         item = _Item(start=_mark(start).index, line=_mark(start).line)
@@ -378,8 +378,8 @@ class _Walker:
             elif name == "assert" and isinstance(value, yaml.SequenceStartEvent):
                 item.asserts = self._assert_types()
             else:
-                _skip(key, self.events)
-                _skip(value, self.events)
+                skip_node(key, self.events)
+                skip_node(value, self.events)
 
     def _assert_types(self) -> list[str]:
         types: list[str] = []
@@ -388,7 +388,7 @@ class _Walker:
             if isinstance(ev, yaml.SequenceEndEvent):
                 return types
             if not isinstance(ev, yaml.MappingStartEvent):
-                _skip(ev, self.events)
+                skip_node(ev, self.events)
                 continue
             while True:
                 key = next(self.events)
@@ -402,20 +402,32 @@ class _Walker:
                         value, yaml.ScalarEvent):
                     types.append(REF_PREFIX + value.value)  # the suite's config names the type
                 else:
-                    _skip(key, self.events)
-                    _skip(value, self.events)
+                    skip_node(key, self.events)
+                    skip_node(value, self.events)
 
 
-def _skip(ev: yaml.Event, events: Iterator[yaml.Event]) -> None:
-    if not isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-        return
+_OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def skip_node(first: yaml.Event, events: Iterator[yaml.Event]) -> yaml.Event:
+    """Consume the events of the node that starts with `first`; return its last scalar or alias (`first`
+    for a scalar, the closing event of a collection that holds none), whose end mark is where the node's
+    text ends (a block collection's own end event is marked at the next key, past blank lines)."""
+    if not isinstance(first, _OPENS):
+        return first
     depth = 1
+    last: yaml.Event | None = None
+    ev: yaml.Event = first
     while depth:
-        nxt = next(events)
-        if isinstance(nxt, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+        ev = next(events)
+        if isinstance(ev, _OPENS):
             depth += 1
-        elif isinstance(nxt, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+        elif isinstance(ev, _CLOSES):
             depth -= 1
+        else:
+            last = ev
+    return ev if last is None else last
 
 
 def _yaml_problem(err: yaml.YAMLError) -> str:

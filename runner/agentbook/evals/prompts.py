@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from agentbook import yamlsafe
-from agentbook.evals.index import Loader
+from agentbook.evals.index import Loader, skip_node
 from agentbook.evals.render import item_prompts, prompt_ref
 from agentbook.evals.store import Suite
 
@@ -99,19 +99,7 @@ def _in_root(events: Iterator[yaml.Event]) -> list[tuple[int, int]]:
 
 def _span(first: yaml.Event, events: Iterator[yaml.Event]) -> tuple[int, int]:
     """The 1-based lines a node starting with `first` covers (its events consumed)."""
-    last = first  # the last scalar or alias: a block's end event is marked at the next key, past blank lines
-    if isinstance(first, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-        depth = 1
-        while depth:
-            ev = next(events)
-            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-                last = ev if not depth and last is first else last  # an empty `{}` or `[]`
-            else:
-                last = ev
-    start, end = first.start_mark, last.end_mark
+    start, end = first.start_mark, skip_node(first, events).end_mark
     assert start is not None and end is not None  # libyaml always sets marks
     # an end mark at column 0 is the start of the next line: the node ended on the line before
     return start.line + 1, max(start.line + 1, end.line + (1 if end.column else 0))

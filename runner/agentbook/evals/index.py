@@ -307,9 +307,7 @@ class _Walker:
 
     def _tests(self, node: yaml.Event) -> None:
         if isinstance(node, yaml.ScalarEvent):
-            if node.value and not node.value.startswith("file://"):
-                raise FatalError("`tests` must be a list of cases or a file:// path",
-                                 location=f"{self.where}:{_line(node)}")
+            _file_ref(node, self.where, "`tests` must be a list of cases or a file:// path")
             self.kind = "files" if node.value else "none"
             self.globs = [node.value] if node.value else []
             return
@@ -329,9 +327,7 @@ class _Walker:
                     self.reason = self.reason or "a flow-style case"
                 self.items.append(self._case(ev))
             elif isinstance(ev, yaml.ScalarEvent):
-                if not ev.value.startswith("file://"):
-                    raise FatalError("each entry of `tests` must be a mapping (a case) or a file:// path",
-                                     location=f"{self.where}:{_line(ev)}")
+                _file_ref(ev, self.where, "each entry of `tests` must be a mapping (a case) or a file:// path")
                 scalars += 1
                 self.globs.append(ev.value)
             elif isinstance(ev, yaml.AliasEvent):
@@ -404,6 +400,22 @@ class _Walker:
                 else:
                     skip_node(key, self.events)
                     skip_node(value, self.events)
+
+
+_CASE_FILE = re.compile(r"\S*(?:\*|\.(?:ya?ml|jsonl?|csv|xlsx|[jt]s|py)(?::\w+)?)", re.IGNORECASE)
+
+
+def _file_ref(node: yaml.ScalarEvent, where: str, what: str) -> None:
+    """A `tests:` string names case files: `file://cases/*.yaml`, or the path alone (`evals/tests.jsonl`), as
+    promptfoo reads both; a dataset at a URL (a sheet, `huggingface://`) is not read here."""
+    scheme = node.value.partition("://")[0] if "://" in node.value else ""
+    if scheme and scheme != "file":
+        raise FatalError(f"tests from {scheme}:// are not read by agentbook eval: {node.value[:80]}",
+                         location=f"{where}:{_line(node)}",
+                         hint="export the cases to a file in the repository (YAML, JSON, JSONL or CSV) and name it: "
+                              "tests: file://tests.csv")
+    if not scheme and node.value and not _CASE_FILE.fullmatch(node.value):
+        raise FatalError(what, location=f"{where}:{_line(node)}")
 
 
 _OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)

@@ -212,6 +212,7 @@ PROMPT_CHARS = 600  # of one prompt's text in `eval prompts`
 
 
 def _rendered(s: Suite, case_id: str, full: bool, as_json: bool) -> None:
+    from agentbook.evals.prompts import literal_note
     from agentbook.evals.runner import rendered_requests
 
     requests = rendered_requests(s, case_id)
@@ -228,6 +229,8 @@ def _rendered(s: Suite, case_id: str, full: bool, as_json: bool) -> None:
                 text[:PROMPT_CHARS] + f" [... {len(text) - PROMPT_CHARS} chars more: --full or --json]"
             lines.append(f"{role}:")
             lines += [f"    {line}" for line in cut.splitlines() or [""]]
+        if req.get("literal_braces"):
+            lines.append(f"note: {literal_note(req['literal_braces'])}")
     text = "\n".join(lines)
     click.echo(text if full else bounded(text, 2 * DEFAULT_BUDGET, "--full or --json prints it all"))
 
@@ -245,7 +248,8 @@ def _read_case_input(file: str | None) -> str:
 
 
 def _report(result: EditResult, verb: str, as_json: bool, was: str | None = None) -> None:
-    """`was`: the id the user named, when the change gave the case another (a CSV row's id is its content's)."""
+    """`was`: the id the user named, when the change gave the case another (a CSV row's or JSONL line's id is its
+    content's)."""
     renamed = was is not None and was != result.id
     if as_json:
         emit_json({"action": verb, **result.to_json(), **({"was": was} if renamed else {})})
@@ -254,7 +258,7 @@ def _report(result: EditResult, verb: str, as_json: bool, was: str | None = None
     lines = "" if not first else f", line {first}" if first == last else f", lines {first}-{last}"
     click.echo(f"{verb} {was if renamed else result.id} in {result.path}{lines}{_what_was_written(result)}")
     if renamed:
-        click.echo(f"its id is now {result.id} (the id of a CSV row is derived from its content)")
+        click.echo(f"its id is now {result.id} (the id of a CSV row or JSONL line is derived from its content)")
 
 
 def _what_was_written(result: EditResult) -> str:
@@ -428,6 +432,11 @@ def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: s
                f"{s['flaky']} flaky ({s['cache_hits']} cached responses) with {report['model']}")
     if _unparsable_verdicts(report):
         click.echo(grader_hint(report["grader"], report["model"]))
+    if report["literal_braces"]:
+        from agentbook.evals.prompts import literal_note
+
+        for label, names in list(report["literal_braces"].items())[:5]:
+            click.echo(f"note: prompt {label}: {literal_note(names)}")
     return exit_code(report)
 
 

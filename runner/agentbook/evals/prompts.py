@@ -18,7 +18,7 @@ import yaml
 
 from agentbook import yamlsafe
 from agentbook.evals.index import Loader, skip_node
-from agentbook.evals.render import item_prompts, prompt_ref
+from agentbook.evals.render import item_prompts, literal_braces, prompt_ref
 from agentbook.evals.store import Suite
 
 
@@ -30,10 +30,11 @@ class PromptInfo:
     location: str  # suite.yaml:5-6 for an inline prompt; the file for a file one
     tokens: int
     text: str  # the template (a chat prompt: its messages as JSON)
+    literal_braces: list[str]  # names written `{name}`, which the template sends as text (render.literal_braces)
 
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "label": self.label, "source": self.source, "location": self.location,
-                "tokens": self.tokens, "text": self.text}
+                "tokens": self.tokens, "text": self.text, "literal_braces": self.literal_braces}
 
 
 def list_prompts(suite: Suite) -> list[PromptInfo]:
@@ -54,7 +55,7 @@ def list_prompts(suite: Suite) -> list[PromptInfo]:
             named = os.path.normpath(suite.base_dir / file.removeprefix("file://")) if file else ""
             out.append(PromptInfo(len(out) + 1, prompt.label, "file" if file else "inline",
                                   f"{named} (named at {where})" if file else where,
-                                  count_text(text), text))
+                                  count_text(text), text, literal_braces(prompt)))
     return out
 
 
@@ -105,6 +106,13 @@ def _span(first: yaml.Event, events: Iterator[yaml.Event]) -> tuple[int, int]:
     return start.line + 1, max(start.line + 1, end.line + (1 if end.column else 0))
 
 
+def literal_note(names: list[str]) -> str:
+    """Why `{name}` in a prompt is text, and what a variable looks like."""
+    written = ", ".join("{" + n + "}" for n in names)
+    return (f"{written} {'is' if len(names) == 1 else 'are'} sent as written: promptfoo's templates (Nunjucks) "
+            f"read a variable as {{{{{names[0]}}}}}, so vars.{names[0]} never reaches the model this way")
+
+
 def prompts_text(suite: Suite, prompts: list[PromptInfo], cut: int | None) -> str:
     """What `eval prompts` prints: each prompt's place and tokens, then its text (cut at `cut` characters)."""
     total = sum(p.tokens for p in prompts)
@@ -116,6 +124,8 @@ def prompts_text(suite: Suite, prompts: list[PromptInfo], cut: int | None) -> st
         text = p.text if cut is None or len(p.text) <= cut else \
             p.text[:cut] + f" [... {len(p.text) - cut} chars more: --full or --json]"
         lines += [f"    {line}" for line in text.splitlines() or [""]]
+        if p.literal_braces:
+            lines.append(f"    note: {literal_note(p.literal_braces)}")
     if any(p.source == "inline" for p in prompts):
         lines.append(f"inline prompts are edited in {suite.path} itself, at the lines shown (read just those "
                      f"lines); agentbook baseline ... --prompt {suite.path} counts every prompt the suite runs")

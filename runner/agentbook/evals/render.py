@@ -205,3 +205,25 @@ def render_value(value: Any, variables: dict[str, Any]) -> Any:
                          hint="add the variable to the case's vars or to defaultTest.vars") from None
     except jinja2.TemplateError as err:
         raise FatalError(f"assertion value {value!r}: template error: {err}") from None
+
+
+# `{text}` (Python's str.format) where `{{text}}` was meant: Nunjucks leaves it as written
+_SINGLE_BRACE = re.compile(r"(?<!\{)\{\s*([A-Za-z_]\w*)\s*\}(?!\})")
+
+
+def literal_braces(prompt: Prompt) -> list[str]:
+    """Names the prompt writes in single braces (`{text}`) and its template never reads: promptfoo's Nunjucks
+    sends them as written, so a case's `vars.text` never reaches the model and every case gets the same
+    prompt (a real suite's prompt files did this; its cases could not fail for what they held)."""
+    from jinja2 import meta
+
+    texts = [prompt.text] if prompt.chat is None else [str(m.get("content", "")) for m in prompt.chat
+                                                        if isinstance(m, dict)]
+    names: list[str] = []
+    for text in texts:
+        try:
+            read = meta.find_undeclared_variables(_env().parse(text))
+        except jinja2.TemplateSyntaxError:
+            read = set()  # rendering names the error
+        names += [n for n in _SINGLE_BRACE.findall(text) if n not in read and n not in names]
+    return names

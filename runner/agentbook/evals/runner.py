@@ -23,9 +23,25 @@ from agentbook.evals import refs, state
 from agentbook.evals import runs as runstore
 from agentbook.evals.cache import ResponseCache, cache_key, model_identity
 from agentbook.evals.defaults import load_default_test
-from agentbook.evals.graders import JUDGE_PROMPT, SIMILAR, AssertResult, grade
+from agentbook.evals.graders import (
+    CALL_CHECKS,
+    JUDGE_PROMPT,
+    SIMILAR,
+    AssertResult,
+    CallFacts,
+    grade,
+    grade_call,
+)
 from agentbook.evals.jsassert import JsRunner
-from agentbook.evals.render import Prompt, load_prompts, read_ref, render, render_value, resolve_vars
+from agentbook.evals.render import (
+    Prompt,
+    literal_braces,
+    load_prompts,
+    read_ref,
+    render,
+    render_value,
+    resolve_vars,
+)
 from agentbook.evals.stats import repeat_stats
 from agentbook.evals.store import Suite
 from agentbook.models import ModelError, ModelRequest, load_model
@@ -126,28 +142,30 @@ class _Run:
         self.js = JsRunner(self.base, suite.root, suite=suite.path)  # node starts on the first javascript assertion
 
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
-                       repeat_index: int) -> tuple[str, bool]:
+                       repeat_index: int) -> tuple[str, CallFacts]:
         params = {"max_tokens": self.max_tokens}
         if spec not in self.identities:
             self.identities[spec] = model_identity(spec)
         key = cache_key(self.identities[spec], system, messages, params, repeat_index)
         hit = self.cache.get(key)
         if hit is not None:
-            return str(hit["text"]), True
+            return str(hit["text"]), CallFacts(hit.get("ms"), hit.get("usd"), cached=True)
         async with self.gate:
             if self.opts.max_usd is not None and self.spent >= self.opts.max_usd:
                 raise FatalError(f"the session's spend limit is reached (${self.spent:.4f} of this run's "
                                  f"${self.opts.max_usd:.4f}): no more model calls")
+            started = time.monotonic()
             response = await self.models.get(spec).complete(
                 ModelRequest(messages=messages, system=system, max_tokens=self.max_tokens))
+            ms = round((time.monotonic() - started) * 1000, 1)  # `latency` checks it
             usd, _estimated = cost_usd(response.model or spec, response.usage)
             self.spent += usd
             if self.opts.on_spend is not None:
                 self.opts.on_spend(usd)
         text = response.text()
         self.cache.put(key, spec, {"text": text, "stop_reason": response.stop_reason,
-                                   "usage": response.usage.to_json(), "model": response.model})
-        return text, False
+                                   "usage": response.usage.to_json(), "model": response.model, "ms": ms, "usd": usd})
+        return text, CallFacts(ms, usd, cached=False)
 
     async def judge(self, rubric: str, output: str, provider: Any, repeat_index: int) -> str:
         provider = text_provider(provider)
@@ -184,13 +202,16 @@ class _Run:
             for variables, label in expand_vars(merged, case):
                 for prompt in self.prompts:
                     prompt = self.affixed(prompt, case)
-                    output, cached = await self._generate(prompt, variables, case, i)
+                    output, call = await self._generate(prompt, variables, case, i)
                     outputs.append({"prompt": prompt.label + label, "output": output[:MAX_STORED_OUTPUT],
-                                    "cached": cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
+                                    "cached": call is None or call.cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
                     context = js_context(prompt, variables, with_default_metadata(case, self.defaults))
                     structured = structured_output(case)
                     for a in asserts:
                         assertion = self.resolve_ref(a, case_id)
+                        if assertion.get("type") in CALL_CHECKS:  # the call's time or price, not its text
+                            results.append(grade_call(assertion, call))
+                            continue
                         if "value" in assertion:
                             assertion = {**assertion, "value": render_value(assertion["value"], variables)}
                             assertion = self.expected_files(assertion, case)
@@ -263,10 +284,10 @@ class _Run:
         return judge
 
     async def _generate(self, prompt: Prompt, variables: dict[str, Any], case: dict[str, Any],
-                        i: int) -> tuple[str, bool]:
+                        i: int) -> tuple[str, CallFacts | None]:
         if "providerOutput" in case:  # promptfoo: grade a recorded output without calling a model
             out = case["providerOutput"]
-            return (out if isinstance(out, str) else json_text(out)), True
+            return (out if isinstance(out, str) else json_text(out)), None
         system, messages = render(prompt, variables)
         spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
             else self.model_spec
@@ -358,7 +379,9 @@ def rendered_requests(suite: Suite, case_id: str) -> list[dict[str, Any]]:
     for variables, label in expand_vars(merged, case):
         for prompt in load_prompts(config, suite.base_dir, suite.root):
             system, messages = render(affixed(prompt, case, defaults), variables)
-            out.append({"prompt": prompt.label + label, "system": system, "messages": messages})
+            out.append({"prompt": prompt.label + label, "system": system, "messages": messages,
+                        # the case's vars the prompt writes `{name}`: sent as text, never the value
+                        "literal_braces": [n for n in literal_braces(prompt) if n in variables]})
     return out
 
 
@@ -423,7 +446,7 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
               + "-" + secrets.token_hex(2))
     report = {"run_id": run_id, "suite": str(suite.path), "model": run.model_spec, "grader": run.grader_spec,
               "started": started, "seconds": round(time.time() - started, 3), "summary": summary,
-              "cases": list(results)}
+              "cases": list(results), "literal_braces": _literal_braces(suite, cases)}
     try:
         report["stored"] = str(runstore.save_run(suite.path, report))
     except OSError as err:
@@ -431,6 +454,20 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
                          hint="make .agentbook/ beside the suite writable; responses are cached for a re-run"
                          ) from None
     return report
+
+
+def _literal_braces(suite: Suite, cases: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """Per prompt, the run's case variables it writes `{name}`: sent as text, so no case's value reaches the
+    model (`render.literal_braces`); empty for a suite whose prompts read their variables."""
+    config = suite.config()
+    names = {str(k) for c in [*(case for _, case in cases), load_default_test(config, suite.base_dir, suite.root)]
+             if isinstance(c.get("vars"), dict) for k in c["vars"]}
+    out: dict[str, list[str]] = {}
+    for prompt in load_prompts(config, suite.base_dir, suite.root):
+        unread = [n for n in literal_braces(prompt) if n in names]
+        if unread:
+            out[prompt.label] = unread
+    return out
 
 
 def check_spec(spec: str) -> None:

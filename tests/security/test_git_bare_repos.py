@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gitkit import SECRETS, git, set_secrets
+from gitkit import SECRETS, agent, bash, branch_files, commit_files, git, make_repo, run, set_secrets
 from tests.conftest import CliResult
 
 from agentbook.gitops.git import Git
@@ -72,3 +72,46 @@ def test_the_runners_git_takes_no_folder_for_a_bare_repository(tmp_path: Path) -
     assert "bare" in helper._call(("status",), None).stderr
     assert not pwned.exists()
     assert Git(clone).run("rev-parse", "--show-toplevel").strip() == str(clone)  # the checkout itself still works
+
+
+# A bare repository's files, written by the agent's bash (no git needed): a trap on the pushed branch for
+# whoever runs git in that folder, or whose shell prompt runs `git status` on entering it.
+BARE_FILES = ("mkdir -p {d}/objects {d}/refs/heads && echo 'ref: refs/heads/main' > {d}/HEAD && "
+              "printf '[core]\\n\\tbare = false\\n\\tworktree = ..\\n\\tfsmonitor = \"touch /tmp/pwned; false\"\\n' > {d}/config")
+
+
+@pytest.mark.parametrize("folder", ["sys", "a/b/Tools", "we*rd[x"])
+def test_a_bare_repository_the_agent_writes_never_reaches_the_branch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str], folder: str) -> None:
+    repo = make_repo(tmp_path)
+    script = agent(tmp_path, bash(BARE_FILES.format(d=f"'{folder}'")), bash("echo done > done.txt"))
+    code, data, out = run(repo, script, capsys=capsys)
+    assert code == 11, out
+    assert data["outcome"]["kind"] == "blocked" and data["outcome"]["reason"] == "nested_repo", data["outcome"]
+    assert data["outcome"]["evidence"]["nested_repos"] == [f"{folder} (a bare repository)"]
+    files = branch_files(repo, data["branch"])
+    assert not [p for p in files if p.startswith(folder + "/")], files
+    assert "done.txt" in files  # the step's other work is kept
+
+
+def test_a_bare_repository_the_base_holds_unchanged_is_the_repositorys_own(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A repository that keeps a bare repository as a test fixture (dulwich's testdata) still runs: only
+    what the agent adds or changes there is refused."""
+    repo = make_repo(tmp_path)
+    fixture = repo / "testdata" / "a.git"
+    git(repo, "init", "-q", "--bare", str(fixture))
+    (fixture / "refs" / "heads" / ".keep").write_text("")
+    (fixture / "objects" / ".keep").write_text("")
+    commit_files(repo, {}, "a bare fixture")
+    script = agent(tmp_path, bash("echo x > new.txt"))
+    code, data, out = run(repo, script, capsys=capsys)
+    assert code == 0, out
+    files = branch_files(repo, data["branch"])
+    assert "testdata/a.git/HEAD" in files and "new.txt" in files
+    script = agent(tmp_path, bash("printf '[core]\\n\\tfsmonitor = x\\n' >> testdata/a.git/config && echo y > other.txt"),
+                   name="second")
+    code, data, out = run(repo, script, "--branch", "second", capsys=capsys)
+    assert code == 11 and data["outcome"]["reason"] == "nested_repo", out
+    assert git(repo, "show", f"{data['branch']}:testdata/a.git/config") == (fixture / "config").read_text()
+    assert git(repo, "show", f"{data['branch']}:other.txt") == "y\n"

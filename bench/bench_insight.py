@@ -47,7 +47,7 @@ from agentbook.backtest.compare import SPLIT_MIN, compare_backtests, render
 from agentbook.backtest.report import build_report
 
 QUALITY = load_module(Path(__file__).with_name("bench_cluster_quality.py"), "bench_insight_quality")
-AT = re.compile(r" \(at `([^`]*)`\)$")
+AT = re.compile(r" \(at `([^`]*)`(?:, not checked: no --code)?\)$")
 # a cause of its own for half of one cohort's failures (the split), in words no generator uses
 SPLIT = {"failure_mode": ("The reply quoted a glossary entry from a retired style guide, so the wording of "
                           "the answer contradicted the current terminology sheet"),

@@ -23,7 +23,7 @@ from agentbook.backtest.report_md import definition, prose
 from agentbook.fsutil import atomic_write_bytes, atomic_write_text
 from agentbook.gitops.inert import plain, span
 
-_AT_SUFFIX = re.compile(r" \(at `([^`]*)`\)$")
+_AT_SUFFIX = re.compile(r" \(at `([^`]*)`(, not checked: no --code)?\)$")  # evidence.annotate, UNCHECKED
 TOP_COHORTS = 5
 ACCOUNT_ROWS = 30
 DISPUTED_SHOWN = 10
@@ -205,7 +205,7 @@ def _change(text: str) -> str:
     where = _AT_SUFFIX.search(text)
     if where is None:
         return prose(text)
-    return f"{prose(text[:where.start()])} (at {span(where.group(1))})"
+    return f"{prose(text[:where.start()])} (at {span(where.group(1))}{where.group(2) or ''})"
 
 
 def render(s: ReportSummary, index: dict[str, Any]) -> str:
@@ -226,7 +226,8 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
     if not s.cohorts:
         lines += ["No cohorts yet: run `agentbook backtest cluster` first.", ""]
     for n, c in enumerate(s.cohorts[:TOP_COHORTS], 1):
-        where = ", ".join(span(x["location"]) for x in c["suspected"][:3]) or "no code location named"
+        where = ", ".join(span(x["location"]) + (" (not checked: no --code)" if x.get("exists") is None else "")
+                          for x in c["suspected"][:3]) or "no code location named"
         lines += [f"### {n}. {prose(c['name'])} ({c['count']} failures, {c['scope']})", "",
                   definition(c["definition"], c.get("bound_by") or []), "",
                   f"- impact: fixing it would lift accuracy by up to {c['impact_pp']:.1f} points",

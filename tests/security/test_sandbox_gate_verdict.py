@@ -216,7 +216,7 @@ def test_a_gate_still_signals_what_its_shell_started(tmp_path: Path) -> None:
     start is what the scope refuses."""
     root = _root(tmp_path)
     script = ("sleep 30 & kill %1; wait $! || echo builtin kill\n"
-              "sleep 31 & pkill -x sleep; wait $! || echo pkill\n"
+              "sleep 31 & until pgrep -x sleep >/dev/null; do :; done; pkill -x sleep; wait $! || echo pkill\n"
               "sleep 32 & /usr/bin/kill $!; wait $! || echo system kill\n"
               "sh -c 'sleep 33 & kill $!; wait $! || echo script killed its job'\n"
               "python3 -c 'import subprocess; p = subprocess.Popen([\"sleep\", \"34\"]); p.kill(); "

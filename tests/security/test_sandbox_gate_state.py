@@ -51,6 +51,7 @@ Nothing to do.
 agentbook baseline check evals/suite.yaml --model scripted:evals/sut.script.yaml
 ```
 """
+SUITE = one_case_suite("file://../prompts/p.txt")
 SNOOP = "/agentbook-gate-state"
 FORGE = ("sed -i 's/\"pass\"/\"fail\"/g' evals/.agentbook/baselines/suite.yaml.json; "
          "cat evals/.agentbook/baselines/suite.yaml.json; echo; "
@@ -60,7 +61,7 @@ FORGE = ("sed -i 's/\"pass\"/\"fail\"/g' evals/.agentbook/baselines/suite.yaml.j
 
 def repo_with_suite(tmp_path: Path) -> Path:
     repo = make_repo(tmp_path)
-    return commit_files(repo, {"runbooks/attack.md": RUNBOOK, "evals/suite.yaml": one_case_suite("file://../prompts/p.txt"),
+    return commit_files(repo, {"runbooks/attack.md": RUNBOOK, "evals/suite.yaml": SUITE,
                                "evals/sut.script.yaml": SUT, "prompts/p.txt": GOOD_PROMPT + "\n"},
                         "a suite whose model answers right to the unchanged prompt")
 

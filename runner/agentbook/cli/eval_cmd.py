@@ -409,14 +409,15 @@ def stats_cmd(suite: Path, as_json: bool) -> None:
 @click.option("--grader", "grader", help="Model spec for llm-rubric (default: defaultTest.options.provider).")
 @click.option("--no-cache", is_flag=True, help="Ask the model even when a response is cached.")
 @click.option("--concurrency", default=4, show_default=True, help="Model calls in flight.")
+@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file or label; default: all).")
 @json_option
 def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: str | None, grader: str | None,
-            no_cache: bool, concurrency: int, as_json: bool) -> int:
+            no_cache: bool, concurrency: int, prompt: str | None, as_json: bool) -> int:
     """Run cases against a model and grade them. Exit 0 all pass, 1 failures, 2 errors."""
     from agentbook.evals.runner import RunOptions, exit_code, run_suite
 
     report = run_suite(open_suite(suite), RunOptions(list(case_ids), repeat, model, grader, not no_cache,
-                                                     concurrency))
+                                                     concurrency, prompt))
     if as_json:
         emit_json(_bounded_report(report))
         return exit_code(report)
@@ -470,7 +471,9 @@ def _case_line(c: dict[str, Any], suite: str, run_id: str) -> str:
 def _distinct_reasons(attempt: dict[str, Any]) -> str:
     """The checks that did not pass, each once with how often: a suite of three prompts failed one check
     three times, and the line, cut at 240 characters, showed it thrice and the others not at all."""
-    checks = [f"{a['type']}: {a['reason']}" for a in attempt.get("asserts") or [] if a.get("error") or not a.get("pass")]
+    several = len({a.get("prompt") for a in attempt.get("asserts") or []}) > 1  # then say which prompt failed it
+    checks = [f"{a['type']}: {a['reason']}" + (f" [{a.get('prompt')}]" if several else "")
+              for a in attempt.get("asserts") or [] if a.get("error") or not a.get("pass")]
     if not checks:
         return str(attempt["reason"])
     counts: dict[str, int] = {}
@@ -487,7 +490,8 @@ def _answer_line(answer: dict[str, Any] | None, suite: str, case_id: str, run_id
     more = answer["chars"] - len(answer["text"])
     if more > 0:
         text += f" [... {more} chars more: agentbook eval show {suite} {case_id} --run {run_id}]"
-    return f"\n      answered (attempt {answer['attempt'] + 1}): {text}"
+    prompt = f", prompt {answer['prompt']}" if answer.get("prompts", 1) > 1 else ""
+    return f"\n      answered (attempt {answer['attempt'] + 1}{prompt}): {text}"
 
 
 def _bounded_report(report: dict[str, Any]) -> dict[str, Any]:

@@ -38,10 +38,11 @@ class AssertResult:
     error: bool = False  # the assertion could not be evaluated (bad config, unparsable verdict)
     score: float = 0.0
     weight: float = 1.0
+    prompt: str = ""  # the prompt whose answer it graded (a suite may run each case on several)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "pass": self.passed, "error": self.error, "score": self.score,
-                "reason": self.reason}
+                "reason": self.reason, **({"prompt": self.prompt} if self.prompt else {})}
 
 
 def _text(value: Any) -> str:

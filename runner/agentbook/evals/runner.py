@@ -37,6 +37,7 @@ from agentbook.evals.render import (
     Prompt,
     literal_braces,
     load_prompts,
+    only_prompts,
     read_ref,
     render,
     render_value,
@@ -78,6 +79,7 @@ class RunOptions:
     grader: str | None = None
     use_cache: bool = True
     concurrency: int = 4
+    prompt: str | None = None  # run only this prompt (its file or label: `render.only_prompts`)
     confinement: Confinement | None = None  # the eval tool's session: its model or scripts in its root
     # the eval tool's session: what is left of its spend, and where each call's cost goes (its own spend):
     # the model it calls with the runner's key is the session's, and its calls were counted by nothing
@@ -120,7 +122,7 @@ class _Run:
         self.opts = opts
         self.config = suite.config()
         self.base = suite.base_dir
-        self.prompts = load_prompts(self.config, self.base, suite.root)
+        self.prompts = only_prompts(load_prompts(self.config, self.base, suite.root), opts.prompt, suite.path)
         self.defaults: dict[str, Any] = load_default_test(self.config, self.base, suite.root)
         first = _first_provider(self.config)
         self.model_spec = opts.model or provider_spec(first)
@@ -207,6 +209,7 @@ class _Run:
                                     "cached": call is None or call.cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
                     context = js_context(prompt, variables, with_default_metadata(case, self.defaults))
                     structured = structured_output(case)
+                    first = len(results)
                     for a in asserts:
                         assertion = self.resolve_ref(a, case_id)
                         if assertion.get("type") in CALL_CHECKS:  # the call's time or price, not its text
@@ -217,6 +220,9 @@ class _Run:
                             assertion = self.expected_files(assertion, case)
                         results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context,
                                                    structured))
+                    graded = prompt.label + label
+                    for result in results[first:]:
+                        result.prompt = graded
         except ModelError as err:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.render()}{self._whose()}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
@@ -343,10 +349,14 @@ def failing_answer(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
     for attempt in attempts:
         if attempt["pass"] or not attempt["outputs"]:
             continue
-        first = attempt["outputs"][0]
+        # the answer of the first prompt a check failed on: a suite running several prompts showed the first
+        # prompt's (right) answer under another prompt's failed checks
+        failed = {a.get("prompt") for a in attempt["asserts"] if a.get("error") or not a.get("pass")}
+        first = next((o for o in attempt["outputs"] if o["prompt"] in failed), attempt["outputs"][0])
         text = str(first["output"])
         return {"attempt": attempt["index"], "prompt": first["prompt"], "text": text[:ANSWER_CHARS],
-                "chars": len(text) + int(first.get("truncated") or 0)}
+                "chars": len(text) + int(first.get("truncated") or 0),
+                "prompts": len(attempt["outputs"])}
     return None
 
 

@@ -8,9 +8,10 @@ A B cohort continues an A cohort when at least MIN_SHARE of it came from that co
 MIN_SHARE of that cohort's still-failing members landed in it, one of the two at least MIN_CONTINUES;
 among those, the one-to-one assignment (scipy's linear_sum_assignment) maximises the total Dice index
 of the still-failing members and the B cohort. A matched pair is reported as `N -> M` with how many
-members were fixed, moved out or came in. An A cohort whose still-failing members spread over
-several B cohorts is a split, a B cohort fed by several A cohorts a merge; an A cohort no B cohort
-continues is "gone" only when none of its members still fails, else it says where they went.
+members were fixed, moved out or came in (from other cohorts, from A's no-common-cause bucket, or
+newly failing). An A cohort whose still-failing members spread over several B cohorts is a split, a
+B cohort fed by several A cohorts a merge; an A cohort no B cohort continues is "gone" only when none
+of its members still fails, else it says where they went.
 A member B does not hold (a re-run of some investigations only) is neither fixed nor failing: it is
 counted apart ("not in B"), and a cohort whose re-run members all pass while others were not re-run is
 "not-rerun", never "gone". A member that fails in B without an analysis there is "not analysed in B",
@@ -152,6 +153,8 @@ def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
             if weight[i, j] > 0:
                 pairs[names_a[i]] = names_b[j]
     where_a = {m: slug for slug, members in ca.items() for m in members}
+    # A's failures that shared no cause: a B cohort they join says so, not "came in" from nowhere
+    where_a.update((m, NO_CAUSE) for m in (a.get("no_common_cause") or {}).get("members", []) if m not in where_a)
     where_b = {m: slug for slug, members in cb.items() for m in members}
     where_b.update((m, UNANALYSED) for m in b.get("unanalysed", []) if m not in where_b)
     if in_b is not None:  # a member B does not hold is not fixed: only those B holds are compared
@@ -169,8 +172,9 @@ def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
 
 def _origins(members: set[str], own: str | None, where_a: dict[str, str], correct_a: set[str]) -> dict[str, Any]:
     """Where a B cohort's members were in A, apart from its own A cohort."""
-    others = Counter(where_a[m] for m in members if m in where_a and where_a[m] != own)
+    others = Counter(where_a[m] for m in members if m in where_a and where_a[m] not in (own, NO_CAUSE))
     return {"from": dict(sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "from_no_common_cause": sum(1 for m in members if where_a.get(m) == NO_CAUSE),
             "newly_failing": len(members & correct_a)}
 
 
@@ -194,7 +198,7 @@ def _row_a(slug: str, members: set[str], still: set[str], match: str | None, cb:
                          else "grew" if row["b"] > row["a"] else "shrank")
     else:
         row.update(b=0, moved_in=0, moved_out=len(still), came_from=0.0, landed=0.0, merged_with={},
-                   **{"from": {}, "newly_failing": 0})
+                   **{"from": {}, "from_no_common_cause": 0, "newly_failing": 0})
         row["status"] = ("not-rerun" if not still and not_in_b else "gone" if not still
                          else "split" if len(into) > 1 else "merged" if into else "dissolved")
     row["delta"] = row["b"] - row["a"]
@@ -255,7 +259,9 @@ def _cohort_line(r: dict[str, Any]) -> str:
         parts.append(verb + _counts(r["merged_with"]))
     if r.get("newly_failing"):
         parts.append(f"{r['newly_failing']} newly failing")
-    other = r["moved_in"] - sum(r["merged_with"].values()) - r["newly_failing"]
+    if r.get("from_no_common_cause"):
+        parts.append(f"{r['from_no_common_cause']} from no common cause")
+    other = r["moved_in"] - sum(r["merged_with"].values()) - r["newly_failing"] - r.get("from_no_common_cause", 0)
     if other:
         parts.append(f"{other} came in")
     return f"{name}: {r['a']} -> {r['b']} ({r['status']}" + (f": {', '.join(parts)}" if parts else "") + ")"

@@ -201,7 +201,9 @@ class _Run:
                                   self.suite.root)
             results: list[AssertResult] = []
             outputs = []
-            for variables, label in expand_vars(merged, case):
+            combos = expand_vars(merged, case)
+            several = len(combos) * len(self.prompts) > 1  # then each check names the prompt it graded
+            for variables, label in combos:
                 for prompt in self.prompts:
                     prompt = self.affixed(prompt, case)
                     output, call = await self._generate(prompt, variables, case, i)
@@ -220,9 +222,8 @@ class _Run:
                             assertion = self.expected_files(assertion, case)
                         results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context,
                                                    structured))
-                    graded = prompt.label + label
-                    for result in results[first:]:
-                        result.prompt = graded
+                    for result in results[first:] if several else []:
+                        result.prompt = prompt.label + label
         except ModelError as err:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.render()}{self._whose()}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}

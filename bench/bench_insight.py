@@ -18,7 +18,8 @@ here). The clustering's own figures (ARI, purity, recall) are that bench's; thes
   like another's medoid (a merge), half of another re-analysed with a cause of its own (a split), and two
   correct investigations of the account the fix helped most now fail; re-clustered. What compare says is
   checked against where the re-run's cohorts put those members: the partial fix read `N -> M`, no cohort
-  "gone" while a member fails, the merge and the split named, the account listed as regressed.
+  "gone" while a member fails, the merge and the split named, the account listed as regressed. Then the
+  biggest cohort alone with 1, half and all but one of its failures fixed (a re-run each).
 
     .venv/bin/python bench/bench_insight.py [--only heldout-claims,support-agent] [--seed 0] [--charts DIR]
 
@@ -219,21 +220,10 @@ def check_compare(row: Row, before: Path, after: Path, plan: dict[str, Any]) -> 
     rows = {r["slug_a"]: r for r in result.cohorts if r["slug_a"]}
     news = {r["slug_b"]: r for r in result.cohorts if not r["slug_a"]}
     cb, where = _b_cohorts(after)
-    for r in result.cohorts:
-        if r["status"] == "gone" and r["still_failing"]:
-            row.failures.append(f"compare: {r['slug_a']} gone while {r['still_failing']} still fail")
-    big = plan["partial"]
-    still = set(big["members"]) - set(plan["fixed"])
-    to, n = _most(still, where)
-    r = rows[big["slug"]]
-    line = next((x.strip() for x in text.splitlines() if x.strip().startswith(f"{big['slug']}")), "(no line)")
-    row.compare.append(f"partial fix {big['count']} -> {len(still)} still failing: {line}")
-    if to and n * 2 >= len(still) and n * 2 >= len(cb[to]):
-        if (r["slug_b"], r["a"], r["b"], r["fixed"]) != (to, big["count"], len(cb[to]), len(plan["fixed"])):
-            row.failures.append(f"compare: the partial fix reads {line!r}; the re-run holds {n} of its "
-                                f"{len(still)} still failing in {to} ({len(cb[to])})")
-        elif f": {big['count']} -> {len(cb[to])} (" not in line:
-            row.failures.append(f"compare: the partial fix's line is not `N -> M`: {line!r}")
+    _never_gone_while_failing(row, result.cohorts)
+    said = _partial_said(row, rows, text, plan["partial"], plan["fixed"], cb, where)
+    row.compare.append(f"partial fix {plan['partial']['count']} -> "
+                       f"{plan['partial']['count'] - len(plan['fixed'])} still failing: {said}")
     if "gone" in plan:
         g = rows[plan["gone"]["slug"]]
         row.compare.append(f"all {plan['gone']['count']} fixed: {g['status']}")
@@ -248,6 +238,52 @@ def check_compare(row: Row, before: Path, after: Path, plan: dict[str, Any]) -> 
     row.compare.append(f"account {plan['account']} ({len(plan['broken'])} broke): {said}")
     if plan["broken"] and (not acct or sorted(acct["broken_ids"]) != plan["broken"]):
         row.failures.append(f"compare: account {plan['account']} with {plan['broken']} broken: {said}")
+
+
+def _never_gone_while_failing(row: Row, cohorts: list[dict[str, Any]]) -> None:
+    for r in cohorts:
+        if r["status"] == "gone" and r["still_failing"]:
+            row.failures.append(f"compare: {r['slug_a']} gone while {r['still_failing']} still fail")
+
+
+def _partial_said(row: Row, rows: dict[str, Any], text: str, cohort: dict[str, Any], fixed: list[str],
+                  cb: dict[str, set[str]], where: dict[str, str]) -> str:
+    """compare's line for a cohort some of whose failures pass: `N -> M` with M the re-run cohort that holds
+    most of the rest when it is mostly theirs, never "gone"; the line."""
+    still = set(cohort["members"]) - set(fixed)
+    to, n = _most(still, where)
+    r = rows[cohort["slug"]]
+    line = next((x.strip() for x in text.splitlines() if x.strip().startswith(f"{cohort['slug']}")), "(no line)")
+    if r["status"] == "gone" or (r["fixed"], r["still_failing"]) != (len(fixed), len(still)):
+        row.failures.append(f"compare: {len(fixed)} of {cohort['count']} fixed reads {line!r}")
+    elif to and n * 2 >= len(still) and n * 2 >= len(cb[to]):
+        if (r["slug_b"], r["a"], r["b"]) != (to, cohort["count"], len(cb[to])):
+            row.failures.append(f"compare: the partial fix reads {line!r}; the re-run holds {n} of its "
+                                f"{len(still)} still failing in {to} ({len(cb[to])})")
+        elif f": {cohort['count']} -> {len(cb[to])} (" not in line:
+            row.failures.append(f"compare: the partial fix's line is not `N -> M`: {line!r}")
+    return line
+
+
+def sweep(row: Row, folder: Path, code: Path, index: dict[str, Any], work: Path) -> None:
+    """The biggest cohort with 1, half and all but one of its failures fixed (its medoid first), each
+    re-run re-clustered and compared."""
+    big = max(index["cohorts"], key=lambda c: (c["count"], c["slug"]))
+    order = [big["medoid"], *sorted(m for m in big["members"] if m != big["medoid"])]
+    said = []
+    for k in sorted({1, big["count"] // 2, big["count"] - 1} - {0}):
+        out = work / f"{folder.name}-sweep-{k}"
+        shutil.copytree(folder, out)
+        for inv in order[:k]:
+            _set(out, inv, "correct", None)
+        shutil.rmtree(out / "cohorts")
+        cluster_backtest(str(out), code=str(code))
+        result = compare_backtests(str(folder), str(out))
+        _never_gone_while_failing(row, result.cohorts)
+        line = _partial_said(row, {r["slug_a"]: r for r in result.cohorts if r["slug_a"]}, render(result, limit=100),
+                             big, order[:k], *_b_cohorts(out))
+        said.append(f"-{k}: {line.partition(': ')[2]}")
+    row.compare.append(f"sweep of {big['count']}: " + "; ".join(said))
 
 
 def _merge_said(row: Row, plan: dict[str, Any], rows: dict[str, Any], news: dict[str, Any], where: dict[str, str]) -> None:
@@ -301,6 +337,8 @@ def measure(name: str, folder: Path, src: Path, work: Path, charts: Path | None)
         correct = sorted(i for i, m in metas.items() if m.get("verdict") == "correct")
         after, plan = rerun(folder, work / f"{folder.name}-rerun", code, index, analyses, account_of, correct)
         check_compare(row, folder, after, plan)
+        if max(c["count"] for c in index["cohorts"]) >= 3:
+            sweep(row, folder, code, index, work)
     return row
 
 

@@ -8,9 +8,10 @@ A B cohort continues an A cohort when at least MIN_SHARE of it came from that co
 MIN_SHARE of that cohort's still-failing members landed in it, one of the two at least MIN_CONTINUES;
 among those, the one-to-one assignment (scipy's linear_sum_assignment) maximises the total Dice index
 of the still-failing members and the B cohort. A matched pair is reported as `N -> M` with how many
-members were fixed, moved out or came in. An A cohort whose still-failing members spread over
-several B cohorts is a split, a B cohort fed by several A cohorts a merge; an A cohort no B cohort
-continues is "gone" only when none of its members still fails, else it says where they went.
+members were fixed, moved out or came in (from other cohorts, from A's no-common-cause bucket, or
+newly failing). An A cohort whose still-failing members spread over several B cohorts is a split, a
+B cohort fed by several A cohorts a merge; an A cohort no B cohort continues is "gone" only when none
+of its members still fails, else it says where they went.
 A member B does not hold (a re-run of some investigations only) is neither fixed nor failing: it is
 counted apart ("not in B"), and a cohort whose re-run members all pass while others were not re-run is
 "not-rerun", never "gone". A member that fails in B without an analysis there is "not analysed in B",
@@ -58,6 +59,7 @@ class Comparison:
     cohorts: list[dict[str, Any]] = field(default_factory=list)  # slug, a, b, delta, status, ...
     regressed_accounts: list[dict[str, Any]] = field(default_factory=list)
     improved_accounts: list[dict[str, Any]] = field(default_factory=list)
+    unclustered: list[str] = field(default_factory=list)  # folders with failures but no cohorts/index.json
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -76,7 +78,11 @@ def compare_backtests(dir_a: str, dir_b: str) -> Comparison:
     result.broken = [i for i in common if ia[i].correct and not ib[i].correct]
     failing_b = {i for i in ib if not ib[i].correct}
     correct_a = {i for i in common if ia[i].correct}
-    result.cohorts = match_cohorts(read_index(fa) or {}, read_index(fb) or {}, failing_b, correct_a, in_b=set(ib))
+    index_a, index_b = read_index(fa), read_index(fb)
+    # cohorts missing on a side with failures would read as "nothing changed": say so instead
+    result.unclustered = [str(f.root) for f, index, invs in ((fa, index_a, ia), (fb, index_b, ib))
+                          if index is None and any(not i.correct for i in invs.values())]
+    result.cohorts = match_cohorts(index_a or {}, index_b or {}, failing_b, correct_a, in_b=set(ib))
     acc_a = account_accuracy([ia[i] for i in common])
     acc_b = account_accuracy([ib[i] for i in common])
     could_break = Counter(ia[i].account for i in common if ia[i].correct)
@@ -152,6 +158,8 @@ def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
             if weight[i, j] > 0:
                 pairs[names_a[i]] = names_b[j]
     where_a = {m: slug for slug, members in ca.items() for m in members}
+    # A's failures that shared no cause: a B cohort they join says so, not "came in" from nowhere
+    where_a.update((m, NO_CAUSE) for m in (a.get("no_common_cause") or {}).get("members", []) if m not in where_a)
     where_b = {m: slug for slug, members in cb.items() for m in members}
     where_b.update((m, UNANALYSED) for m in b.get("unanalysed", []) if m not in where_b)
     if in_b is not None:  # a member B does not hold is not fixed: only those B holds are compared
@@ -169,8 +177,9 @@ def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
 
 def _origins(members: set[str], own: str | None, where_a: dict[str, str], correct_a: set[str]) -> dict[str, Any]:
     """Where a B cohort's members were in A, apart from its own A cohort."""
-    others = Counter(where_a[m] for m in members if m in where_a and where_a[m] != own)
+    others = Counter(where_a[m] for m in members if m in where_a and where_a[m] not in (own, NO_CAUSE))
     return {"from": dict(sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "from_no_common_cause": sum(1 for m in members if where_a.get(m) == NO_CAUSE),
             "newly_failing": len(members & correct_a)}
 
 
@@ -194,7 +203,7 @@ def _row_a(slug: str, members: set[str], still: set[str], match: str | None, cb:
                          else "grew" if row["b"] > row["a"] else "shrank")
     else:
         row.update(b=0, moved_in=0, moved_out=len(still), came_from=0.0, landed=0.0, merged_with={},
-                   **{"from": {}, "newly_failing": 0})
+                   **{"from": {}, "from_no_common_cause": 0, "newly_failing": 0})
         row["status"] = ("not-rerun" if not still and not_in_b else "gone" if not still
                          else "split" if len(into) > 1 else "merged" if into else "dissolved")
     row["delta"] = row["b"] - row["a"]
@@ -218,7 +227,10 @@ def render(c: Comparison, limit: int = 20) -> str:
         shown = ", ".join(ids[:limit]) + (f", ... {len(ids) - limit} more" if len(ids) > limit else "")
         lines.append(f"{label}: {len(ids)}" + (f": {shown}" if ids else ""))
     changed = _shown(c.cohorts)
-    if changed:
+    if c.unclustered:
+        lines.append("cohorts not compared: no cohorts yet in " + ", ".join(c.unclustered)
+                     + " (run `agentbook backtest cluster DIR` there)")
+    elif changed:
         lines.append("cohorts (matched by members):")
         lines += [f"  {_cohort_line(r)}" for r in changed[:limit]]
         if len(changed) > limit:
@@ -255,7 +267,9 @@ def _cohort_line(r: dict[str, Any]) -> str:
         parts.append(verb + _counts(r["merged_with"]))
     if r.get("newly_failing"):
         parts.append(f"{r['newly_failing']} newly failing")
-    other = r["moved_in"] - sum(r["merged_with"].values()) - r["newly_failing"]
+    if r.get("from_no_common_cause"):
+        parts.append(f"{r['from_no_common_cause']} from no common cause")
+    other = r["moved_in"] - sum(r["merged_with"].values()) - r["newly_failing"] - r.get("from_no_common_cause", 0)
     if other:
         parts.append(f"{other} came in")
     return f"{name}: {r['a']} -> {r['b']} ({r['status']}" + (f": {', '.join(parts)}" if parts else "") + ")"

@@ -8,6 +8,12 @@ shell script would use), and the previous scan (the file read whole, then `Secre
 MB/s, CPU seconds (this process and its children; on a shared machine wall time measures the
 neighbours), the scan's ratio to each, and each scan's peak memory (tracemalloc, Python allocations).
 
+Then the redactor every record and printed line goes through (`agentbook.redaction.Redactor`: every
+form, escapes unescaped, key shapes), on text like a transcript's (code, base64, JSON-escaped lines,
+URLs with percent-escapes, `printf` formats), as text and as JSON text, and the scan on the same text,
+each against the literal-only pass measured in the same run (one regex of the held values as written,
+`str.find` of each for the scan).
+
     .venv/bin/python bench/bench_secret_stream.py            # a 256 MiB file, best of 3
     .venv/bin/python bench/bench_secret_stream.py --quick    # 32 MiB, once
 """
@@ -15,7 +21,11 @@ neighbours), the scan's ratio to each, and each scan's peak memory (tracemalloc,
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
+import random
+import re
 import resource
 import subprocess
 import sys
@@ -28,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runner"))
 
 from agentbook.gitops import leaks
 from agentbook.gitops.git import Git
+from agentbook.redaction import Redactor
 from agentbook.secretscan import Secret, SecretScanner
 
 HELD = [Secret("ANTHROPIC_API_KEY", "sk-ant-api03-" + "Q7vLr2mXw9KpT4sJd8HfZ1cN6bYe3gUo5aRiVtWq0xMnPl"),
@@ -46,7 +57,7 @@ def make_file(path: Path, size: int) -> None:
     block = b"".join([
         b"def handler(event, context):\n    return {'status': 200, 'body': event.get('q', '')}\n",
         b"# " + os.urandom(48).hex().encode() + b"\n",
-        b"data: " + __import__("base64").b64encode(os.urandom(96)) + b"\n",
+        b"data: " + base64.b64encode(os.urandom(96)) + b"\n",
         bytes(range(256)) + b"\n",
     ])
     with open(path, "wb") as fh:
@@ -55,6 +66,49 @@ def make_file(path: Path, size: int) -> None:
             fh.write(block * 256)
             written += len(block) * 256
         fh.write(HELD[2].value.encode() + b"\n")  # one hit at the very end: the whole file is read
+
+
+def transcript_like(size: int, *, escaped: bool) -> str:
+    """Text like a session's records: code, base64, prose, digests; `escaped`: every line but one of five
+    with escapes (URLs' %XX, JSON's \\u, \\x, printf formats), else one line in forty."""
+    rng = random.Random(5)
+    plain = ["def handler(event, context):\\n    return {'status': 200, 'body': event.get('q', '')}",
+             "The test failed because the fixture was not reset between runs; see the log below.",
+             '{"role": "tool", "content": "ok: 3 passed\\n", "is_error": false}']
+    escapes = ["GET /search?q=caf%C3%A9%20cr%C3%A8me&page=2&sort=%2Bdate HTTP/1.1",
+               '{"text": "na\\u00efve fa\\u00e7ade \\u2014 done", "path": "C:\\\\x64\\\\bin"}',
+               'printf("%02x %5d %s%%\\n", a, b, c);']
+    lines: list[str] = []
+    total = 0
+    while total < size:
+        group = ["data: " + base64.b64encode(rng.randbytes(96)).decode(), "sha=" + rng.randbytes(32).hex()]
+        group += escapes + plain[:1] if escaped else plain * 12 + [escapes[len(lines) % 3]]
+        lines += group
+        total += sum(len(line) + 1 for line in group)
+    return "\n".join(lines)[:size]
+
+
+def redaction_rows(size: int, rounds: int) -> None:
+    print(f"redaction and scan of {size / MIB:.0f} MiB of transcript-like text, CPU seconds, best of {rounds}:")
+    print(f"  {'':38s} {'literal only':>14s} {'every form':>14s}  ratio")
+    for kind, escaped in (("ordinary", False), ("escape-heavy", True)):
+        for name, base, now in redaction_pairs(transcript_like(size, escaped=escaped), rounds):
+            print(f"  {kind + ', ' + name:38s} {size / MIB / max(base, 1e-9):9.0f} MB/s "
+                  f"{size / MIB / max(now, 1e-9):9.1f} MB/s {now / max(base, 1e-9):6.1f}x")
+
+
+def redaction_pairs(text: str, rounds: int) -> list[tuple[str, float, float]]:
+    """(what, literal-only CPU seconds, every-form CPU seconds) for the redactor and the scan on `text`."""
+    values = [s.value for s in HELD]
+    redactor = Redactor(values, from_env=False)
+    literal = re.compile("|".join(re.escape(v) for v in values))
+    scanner = SecretScanner(HELD)
+    as_json = json.dumps(text)
+    assert redactor.text(text) == text and not scanner.scan(text, "t")  # no false positive on ordinary data
+    pairs = (("redact text", lambda: literal.sub("[REDACTED]", text), lambda: redactor.text(text)),
+             ("redact JSON text", lambda: literal.sub("[REDACTED]", as_json), lambda: redactor.json_text(as_json)),
+             ("scan (commit, push)", lambda: [text.find(v) for v in values], lambda: scanner.scan(text, "t")))
+    return [(name, timed(plain, rounds)[0], timed(full, rounds)[0]) for name, plain, full in pairs]
 
 
 def timed(fn: Callable[[], object], rounds: int) -> tuple[float, object]:
@@ -79,7 +133,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--mib", type=int, default=None)
+    parser.add_argument("--redact-mib", type=int, default=None, help="text for the redactor (default 16, quick 4)")
     args = parser.parse_args()
+    redaction_rows((args.redact_mib or (4 if args.quick else 16)) * MIB, 1 if args.quick else 3)
     size = (args.mib or (32 if args.quick else 256)) * MIB
     rounds = 1 if args.quick else 3
     scanner = SecretScanner(HELD)

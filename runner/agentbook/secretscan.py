@@ -3,8 +3,10 @@
 Like GitHub push protection, two kinds of finding:
 - a *held secret*: the value of a variable the runner has (`ANTHROPIC_API_KEY`, `GITHUB_TOKEN`,
   `AGENTBOOK_COMPAT_API_KEY`, ..., and every `--secret NAME`), found as written, reversed, in hex,
-  in base64 at each of the three byte alignments (standard and URL-safe alphabets), and split over
-  lines (the same forms after whitespace, quotes, `+` and backslashes are squeezed out);
+  in base64 at each of the three byte alignments (standard and URL-safe alphabets, padded or not, wrapped
+  at any width), split over lines (the same forms after whitespace, quotes, `+` and backslashes are
+  squeezed out), and written in escapes, some characters or all (`%73`, `\u0073`, `\x73`, `&#115;`:
+  `Unescaped`); hex in any mix of cases;
 - a *key shape*: something that looks like a well-known credential (Anthropic, OpenAI, GitHub,
   AWS, Slack, GitLab, Google, Stripe, npm, PyPI tokens; private-key PEM headers).
 
@@ -16,6 +18,7 @@ flag the commit and blob ids that fill agentbook's records.
 from __future__ import annotations
 
 import base64
+import bisect
 import os
 import re
 from collections.abc import Iterable
@@ -62,6 +65,85 @@ def squeeze(text: str) -> str:
     except UnicodeEncodeError:
         return _SQUEEZED.sub("", text)
     return raw.translate(None, _SQUEEZED_BYTES).decode("latin-1")
+# Escapes that each stand for one character: a URL's (`%73`; `%2573` is the same escaped once more), JSON's,
+# JavaScript's and Python's (`\u0073`, `\x73`; any number of backslashes before, as when the escape was
+# itself escaped in JSON), HTML's (`&#115;`, `&#x73;`).
+_ESCAPE = re.compile(r"%(?:25)*([0-9A-Fa-f]{2})|\\+u([0-9A-Fa-f]{4})|\\+x([0-9A-Fa-f]{2})"
+                     r"|&#[xX]([0-9A-Fa-f]{1,6});|&#([0-9]{1,7});")
+MAX_UNESCAPE = 3  # rounds of unescaping (an escape that unescaped becomes one), each on less text
+
+
+def _escaped_char(m: re.Match[str]) -> str:
+    hexa = m.group(1) or m.group(2) or m.group(3) or m.group(4)
+    code = int(hexa, 16) if hexa else int(m.group(5))
+    if code < 0x20:  # a line break or a tab counts as a gap between pieces, and keeps line numbers
+        return " "
+    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code < 0xE000 else "\ufffd"
+
+
+class Unescaped:
+    """`text` with each escape replaced by the character it stands for (`text`), and where each character
+    of that came from in the original (`span`)."""
+
+    __slots__ = ("_from", "_starts", "escaped_at", "text")
+
+    def __init__(self, original: str, matches: list[re.Match[str]]) -> None:
+        pieces: list[str] = []
+        self._starts: list[int] = []  # piece k begins at this offset of `text` ...
+        self._from: list[int] = []  # ... and at this one of the original
+        self.escaped_at: list[int] = []  # offsets in `text` of the characters that were escapes
+        pos = out = 0
+        for m in matches:
+            if m.start() > pos:
+                pieces.append(original[pos:m.start()])
+                self._starts.append(out)
+                self._from.append(pos)
+                out += m.start() - pos
+            pieces.append(_escaped_char(m))
+            self.escaped_at.append(out)
+            self._starts.append(out)
+            self._from.append(m.start())
+            out += 1
+            pos = m.end()
+        pieces.append(original[pos:])
+        self._starts += [out, out + len(original) - pos]
+        self._from += [pos, len(original)]
+        self.text = "".join(pieces)
+
+    @classmethod
+    def of(cls, text: str) -> Unescaped | None:
+        """`text` unescaped, or None when it holds no escape."""
+        if "%" not in text and "\\" not in text and "&#" not in text:
+            return None
+        matches = list(_ESCAPE.finditer(text))
+        return cls(text, matches) if matches else None
+
+    def windows(self, reach: int) -> list[tuple[int, int]]:
+        """The stretches of `text` within `reach` characters of an escaped one, merged: a form found
+        anywhere else in it was found in the original already."""
+        if len(self.escaped_at) * reach >= len(self.text):  # escapes everywhere: the whole text, at once
+            return [(0, len(self.text))]
+        out: list[tuple[int, int]] = []
+        for at in self.escaped_at:
+            lo, hi = max(0, at - reach), min(len(self.text), at + reach + 1)
+            if out and lo <= out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+            else:
+                out.append((lo, hi))
+        return out
+
+    def span(self, lo: int, hi: int) -> tuple[int, int]:
+        """The stretch of the original that characters `lo` to `hi` (exclusive) of `text` came from."""
+        return self._origin(lo, start=True), self._origin(hi - 1, start=False)
+
+    def _origin(self, i: int, *, start: bool) -> int:
+        k = bisect.bisect_right(self._starts, i) - 1
+        literal = self._from[k + 1] - self._from[k] == self._starts[k + 1] - self._starts[k]
+        if literal:
+            return self._from[k] + i - self._starts[k] + (0 if start else 1)
+        return self._from[k] if start else self._from[k + 1]
+
+
 # Names (paths, branches) are often made branch-safe: lower-cased, every other run of characters one
 # dash, cut to a length. A name holding any 16 characters in a row of a form made safe that way holds
 # most of a secret (the rest is a small search away), so that counts as a hit too.
@@ -151,6 +233,8 @@ class SecretScanner:
     def __init__(self, secrets: Iterable[Secret]) -> None:
         self.secrets = [s for s in secrets if len(s.value) >= MIN_SECRET_LEN]
         self._forms = [(s.name, f, _form_kind(s.value, f)) for s in self.secrets for f in s.forms()]
+        # how far from an escaped character a form holding it may reach, split over lines too
+        self._reach = 4 * max((len(form) for _, form, _ in self._forms), default=0) + 256
         self._squeezed = [(name, _SQUEEZED.sub("", form), kind) for name, form, kind in self._forms]
         self._windows: dict[str, tuple[str, str]] = {}  # every NAME_WINDOW-long piece of a form made safe
         self._short: list[tuple[str, str, str]] = []  # forms shorter than that, made safe, whole
@@ -161,14 +245,20 @@ class SecretScanner:
             for i in range(len(key) - NAME_WINDOW + 1):
                 self._windows.setdefault(key[i:i + NAME_WINDOW], (name, kind))
 
-    def scan(self, text: str, where: str, *, name_only: bool = False, split: bool = True) -> list[SecretHit]:
+    def scan(self, text: str, where: str, *, name_only: bool = False, split: bool = True,
+             rounds: int = MAX_UNESCAPE) -> list[SecretHit]:
         """Hits in `text` (a file's content, a message); with `name_only` the text is a path and
-        every hit is reported on line 0, case-insensitively (branch names are lowercased)."""
+        every hit is reported on line 0, case-insensitively (branch names are lowercased). Escaped
+        text is scanned again unescaped, `rounds` times at most."""
         hits: dict[tuple[int, str], SecretHit] = {}
         haystack = text.lower() if name_only else text
+        lower = haystack if name_only else None
         for name, form, kind in self._forms:
-            needle = form.lower() if name_only else form
-            pos = haystack.find(needle)
+            if kind == "hex":  # hex digits in any mix of cases
+                lower = text.lower() if lower is None else lower
+                pos = lower.find(form.lower())
+            else:
+                pos = haystack.find(form.lower() if name_only else form)
             if pos >= 0:
                 line = 0 if name_only else text.count("\n", 0, pos) + 1
                 hits.setdefault((line, name), SecretHit(where, line, name, kind))
@@ -184,16 +274,32 @@ class SecretScanner:
             for hit in self._split(text, where):
                 hits.setdefault((hit.line, hit.secret), hit)
         if not name_only and "\0" in text:  # UTF-16/UTF-32 text: ASCII with NUL bytes between
-            for hit in self.scan(text.replace("\0", ""), where, split=split):
+            for hit in self.scan(text.replace("\0", ""), where, split=split, rounds=rounds):
                 wide = hit.replace(form=f"{hit.form}, UTF-16/32")
                 hits.setdefault((hit.line, hit.secret), wide)
+        decoded = Unescaped.of(text) if not name_only and rounds > 0 else None
+        if decoded is not None:
+            for hit in self._unescaped(decoded, where, split, rounds - 1):
+                hits.setdefault((hit.line, hit.secret), hit)
         return sorted(hits.values(), key=lambda h: (h.line, h.secret))
+
+    def _unescaped(self, decoded: Unescaped, where: str, split: bool, rounds: int) -> list[SecretHit]:
+        """Hits in text unescaped, near its escaped characters (its lines are the original's: no escape
+        unescapes to a line break)."""
+        out = []
+        for lo, hi in decoded.windows(self._reach):
+            first = decoded.text.count("\n", 0, lo)
+            for hit in self.scan(decoded.text[lo:hi], where, split=split, rounds=rounds):
+                form = hit.form if hit.form.endswith(", escaped") else f"{hit.form}, escaped"
+                out.append(hit.replace(line=hit.line + first, form=form))
+        return out
 
     def overlap(self) -> int:
         """Characters each window of a streamed scan repeats from the one before: enough for the
-        longest form written in UTF-32 (four characters each) and the longest key shape's minimum."""
+        longest form written in UTF-32 (four characters each) or in escapes (up to eight each) and the
+        longest key shape's minimum."""
         longest = max((len(form) for _, form, _ in self._forms), default=0)
-        return 4 * longest + 256
+        return 8 * longest + 256  # `\\u0073` is 6 characters for one, `%2573` 5
 
     def scan_stream(self, chunks: Iterable[str], where: str) -> list[SecretHit]:
         """`scan` over text that comes in pieces (a file read a window at a time, memory bounded by
@@ -213,8 +319,10 @@ class SecretScanner:
                 hits.setdefault((line, hit.secret), hit.replace(line=line))
             squeezed = squeezed_tail + squeeze(chunk.replace("\0", "") if "\0" in chunk else chunk)
             found = {hit.secret for hit in hits.values()}
+            lower = squeezed.lower()
             for name, form, kind in self._squeezed:
-                if name not in found and squeezed.find(form) >= 0:  # its line: where this window begins
+                pos = lower.find(form.lower()) if kind == "hex" else squeezed.find(form)
+                if name not in found and pos >= 0:  # its line: where this window begins
                     hits[(tail_line, name)] = SecretHit(where, tail_line, name, f"{kind}, split over lines")
                     found.add(name)
             squeezed_tail = squeezed[-(longest - 1):] if longest > 1 else ""
@@ -240,9 +348,14 @@ class SecretScanner:
     def _split(self, text: str, where: str) -> list[SecretHit]:
         """Forms cut into pieces over lines (quotes, `+`, backslashes and whitespace between)."""
         squeezed = squeeze(text)
+        lower: str | None = None
         out = []
         for name, form, kind in self._squeezed:
-            pos = squeezed.find(form)
+            if kind == "hex":
+                lower = squeezed.lower() if lower is None else lower
+                pos = lower.find(form.lower())
+            else:
+                pos = squeezed.find(form)
             if pos >= 0:
                 out.append(SecretHit(where, _line_of_squeezed(text, pos), name, f"{kind}, split over lines"))
         return out

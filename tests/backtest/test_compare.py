@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from agentbook.backtest.cohorts import cluster_backtest
-from agentbook.backtest.compare import match_cohorts
+from agentbook.backtest.compare import Comparison, match_cohorts, render
 
 from .conftest import copy_backtest, planted, rewrite
 from .support import SUPPORT_ANALYST, SUPPORT_CODE, support_generator, support_planted
@@ -179,6 +179,49 @@ def test_new_failures_and_a_cohort_that_dissolves(baseline: Path, generated: Pat
     assert f"  acme: 3 broke ({', '.join(victims)}), 0 fixed, accuracy " in result.out
 
 
+def test_members_the_rerun_lacks_or_left_unanalysed_are_neither_fixed_nor_gone(
+        baseline: Path, generated: Path, tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    """A re-run of part of the investigations: the clock-skew ones are not in it at all (not re-run, not
+    "gone: 5 fixed"); of the 18 LogQL-parser failures 2 are not in it, 10 pass, 3 fail without an
+    analysis yet (not analysed, not "in no common cause") and 3 fail in a cohort of their own."""
+    by_cause = _cohorts_by_cause(baseline, planted(generated))
+    logql, skew = by_cause["logql-missing-parser"], by_cause["northwind-clock-skew"]
+    members = logql["members"]
+    absent, fixed, unanalysed, kept = members[:2], members[2:12], members[12:15], members[15:]
+    after = copy_backtest(baseline, tmp_path / "after")
+    for inv_id in [*skew["members"], *absent]:
+        shutil.rmtree(_file(after, inv_id, "meta.yaml").parent)
+    for inv_id in fixed:
+        _set_verdict(after, inv_id, "correct")
+    for inv_id in [*fixed, *unanalysed]:
+        _file(after, inv_id, "analysis.json").unlink()
+    shutil.rmtree(after / "cohorts")
+    cluster_backtest(str(after))
+    kept_slug = _slug_of(after, kept)
+
+    result = run_cli("backtest", "compare", baseline, after)
+    assert "only in A: 7, only in B: 0 (not compared)" in result.out
+    assert _cohort_lines(result.out) == [
+        f"  {_renamed(logql['slug'], kept_slug)}: 18 -> 3 (shrank: 10 fixed, 3 not analysed in B, 2 not in B)",
+        f"  {skew['slug']}: 5 -> not re-run (5 not in B)",
+    ]
+    rows = {r["slug_a"]: r for r in json.loads(run_cli("backtest", "compare", baseline, after, "--json").out)["cohorts"]}
+    assert {k: rows[logql["slug"]][k] for k in ("fixed", "still_failing", "not_in_b", "unanalysed", "no_common_cause")} \
+        == {"fixed": 10, "still_failing": 6, "not_in_b": 2, "unanalysed": 3, "no_common_cause": 0}
+    assert (rows[skew["slug"]]["status"], rows[skew["slug"]]["fixed"]) == ("not-rerun", 0)
+
+
+def test_a_side_not_clustered_is_said_not_read_as_no_change(baseline: Path, tmp_path: Path,
+                                                              run_cli: Callable[..., Any]) -> None:
+    """B re-run but not clustered yet: no cohort line would read as "no cohort changed"."""
+    after = copy_backtest(baseline, tmp_path / "after")
+    shutil.rmtree(after / "cohorts")
+    result = run_cli("backtest", "compare", baseline, after)
+    assert f"cohorts not compared: no cohorts yet in {after.resolve()} (run `agentbook backtest cluster DIR` there)" \
+        in result.out, result.out
+    assert json.loads(run_cli("backtest", "compare", baseline, after, "--json").out)["unclustered"] == [str(after.resolve())]
+
+
 def test_matching_edge_cases_without_folders() -> None:
     """One still-failing member landing in a big unrelated cohort does not make it the continuation;
     empty sides are fine; a cohort split in equal halves stays with the half that kept its name."""
@@ -191,6 +234,17 @@ def test_matching_edge_cases_without_folders() -> None:
     halves = {"cohorts": [{"slug": "other", "members": ["1", "2"]}, {"slug": "x", "members": ["3", "4"]}]}
     row = next(r for r in match_cohorts(a, halves, {"1", "2", "3", "4"}) if r["slug_a"] == "x")
     assert (row["slug_b"], row["status"], row["into"]) == ("x", "split", {"other": 2})
+
+
+def test_a_failure_that_shared_no_cause_joining_a_cohort_is_named() -> None:
+    """A failure in A's no-common-cause bucket that a re-run's analyst ties to a cause comes from there,
+    not "came in" from nowhere; one not in A at all still "came in"."""
+    a = {"cohorts": [{"slug": "x", "members": ["1", "2", "3"]}], "no_common_cause": {"count": 2, "members": ["8", "9"]}}
+    b = {"cohorts": [{"slug": "x", "members": ["1", "2", "3", "8", "n1"]}, {"slug": "y", "members": ["9", "n2"]}]}
+    rows = match_cohorts(a, b, {"1", "2", "3", "8", "9", "n1", "n2"})
+    text = render(Comparison(a="A", b="B", accuracy_a=0.5, accuracy_b=0.5, common=9, cohorts=rows))
+    assert _cohort_lines(text) == ["  x: 3 -> 5 (grew: 1 from no common cause, 1 came in)",
+                                   "  y: 0 -> 2 (new: 1 from no common cause, 1 came in)"]
 
 
 @pytest.fixture(scope="module")

@@ -44,3 +44,21 @@ def test_report_says_why_each_scope_and_where_each_change_lands(analysed: Path, 
     lines = (EXAMPLE_CODE / "assistant" / "accounts.py").read_text().splitlines()
     window = next(n for n, x in enumerate(lines, 1) if x.strip().startswith("def window("))
     assert skew["proposed_change"].endswith(f"(at `assistant/accounts.py:{window}`)")
+
+
+def test_without_code_every_location_says_it_was_not_checked(analysed: Path, tmp_path: Path) -> None:
+    """Clustered without --code nothing is looked up: the page, report.md's code line and the proposed
+    change's location say so, never state a file:line as where to fix; `fixes` still reads the change."""
+    from agentbook.backtest.fixes import _AT_SUFFIX
+
+    folder = copy_backtest(analysed, tmp_path / "bt")
+    summary = cluster_backtest(str(folder))
+    build_report(str(folder), charts=False)
+    text = (folder / "report.md").read_text()
+    changes = [c["proposed_change"] for c in summary.cohorts if "(at `" in c["proposed_change"]]
+    assert changes and all(x.endswith(", not checked: no --code)") for x in changes), changes
+    assert all(_AT_SUFFIX.search(x) for x in changes)
+    code_lines = [x for x in text.splitlines() if x.startswith("- code: `")]
+    change_lines = [x for x in text.splitlines() if x.startswith("- proposed change: ") and "(at `" in x]
+    assert code_lines and all(x.count("`") == 2 * x.count("(not checked: no --code)") for x in code_lines), code_lines
+    assert change_lines and all(x.endswith(", not checked: no --code)") for x in change_lines), change_lines

@@ -194,9 +194,9 @@ def test_code_a_later_gate_runs_cannot_rewrite_an_earlier_steps_baseline(tmp_pat
     assert data["outcome"]["kind"] == "blocked" and code != 0
 
 
-def test_a_gate_keeps_the_suite_index_cache_in_its_gate_state(tmp_path: Path) -> None:
+def test_a_gate_keeps_no_suite_index_cache_on_disk(tmp_path: Path) -> None:
     """The index cache beside the suite is keyed by the file's stat, which the agent can read: rows it
-    forged there could choose the cases, spans and defaultTest a gate runs. A gate reads and writes its own."""
+    forged there could choose the cases, spans and defaultTest a gate runs. A gate indexes in memory."""
     from agentbook.runbooks.gates import run_gate
 
     root = tmp_path / "work"
@@ -205,5 +205,45 @@ def test_a_gate_keeps_the_suite_index_cache_in_its_gate_state(tmp_path: Path) ->
     state = tmp_path / "run" / "gate-state"
     gate = run_gate("agentbook eval list evals/suite.yaml", root, protected=[], gate_state=state)
     assert gate.exit_code == 0 and "says-right" in gate.output, gate.output
-    assert [p.suffix for p in (state / "index").iterdir()] == [".sqlite"]
+    assert not (state / "index").exists()
     assert not (root / "evals" / ".agentbook" / "index").exists()
+
+
+TWO_CASES = SUITE + """  - id: says-left
+    vars: {word: left}
+    assert:
+      - {type: equals, value: left}
+"""
+# The agent's "tests", run by a gate: the index a gate before it cached for the suite (in the gate-state
+# folder, the one place a gate's cache outlives it) loses the failing case, under the suite's stat.
+FORGE_INDEX = """import glob, sqlite3
+for db in glob.glob("/agentbook-gate-state/index/suite.yaml.*.sqlite"):
+    c = sqlite3.connect(db)
+    (span, nl), = c.execute("SELECT span, nl_span FROM spans WHERE ord = 0").fetchall()
+    c.execute("DELETE FROM cases WHERE ord = 1"); c.execute("DELETE FROM spans WHERE ord = 1")
+    c.execute("UPDATE blocks SET span = ?, nl_span = ?", (span, nl)); c.commit()
+    print("forged", db)
+print("tests ok")
+"""
+INDEX_RUNBOOK = RUNBOOK.replace(
+    "agentbook baseline save evals/suite.yaml --model scripted:evals/sut.script.yaml",
+    "agentbook eval list evals/suite.yaml").replace(
+    "Change prompts/p.txt.\n", "Change prompts/p.txt.\n\n```check\npython3 agent_tests.py\n```\n").replace(
+    "agentbook baseline check evals/suite.yaml", "agentbook eval run evals/suite.yaml")
+
+
+def test_code_a_gate_runs_cannot_forge_the_suite_index_a_later_gate_reads(tmp_path: Path, capsys) -> None:
+    """A gate's suite index cache lived in the gate-state folder, which every gate's code writes: the agent's
+    tests dropped the failing case from it, and a later gate's `eval run` passed on the case it ran."""
+    repo = repo_with_suite(tmp_path)
+    commit_files(repo, {"runbooks/attack.md": INDEX_RUNBOOK, "evals/suite.yaml": TWO_CASES}, "a suite with a case the model fails")
+    script = agent(tmp_path, {"text": "Nothing to change."}, write("agent_tests.py", FORGE_INDEX),
+                   {"text": "Wrote my tests."}, {"text": "Checked."})
+    code, data, out = run(repo, script, capsys=capsys)
+    assert data, out
+    gates = [e for e in gate_outputs(Path(data["run_dir"])) if e["event"] == "gate"]
+    assert "says-left" in gates[0]["output"] and "tests ok" in gates[1]["output"]  # the code ran in the gate
+    assert gates[-1]["exit_code"] == 1, gates[-1]["output"]  # both cases ran
+    assert "FAIL  says-left" in gates[-1]["output"], gates[-1]["output"]
+    assert data["outcome"]["kind"] == "blocked" and code != 0
+    assert not (Path(data["run_dir"]) / "gate-state" / "index").exists()

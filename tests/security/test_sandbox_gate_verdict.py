@@ -160,6 +160,75 @@ def test_a_signal_to_the_shell_never_passes_the_gate(tmp_path: Path, signal: str
              "sleep 1\necho the protected check fails\nexit 3"
     gate = run_gate(script, root, protected=[], timeout=8)
     assert gate.exit_code != 0, gate.output
+    if SCOPED:  # the signal never arrived: the shell ran on to its check
+        assert gate.exit_code == 3 and "the protected check fails" in gate.output, gate.output
+        assert "PermissionError" in gate.output
+
+
+SCOPED = gatesep.landlock_abi() >= 6  # Landlock scopes signals: a program signals only what it started
+# The agent's "tests": they pass, and leave a daemon that kills whatever runs `find_todo` next.
+DAEMON = """import os, time
+if os.fork() == 0:
+    os.setsid()
+    tried = refused = 0
+    for _ in range(400):
+        for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+            try:
+                if open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")[1:2] == [b"find_todo.py"]:
+                    tried += 1
+                    os.kill(pid, 9)
+            except PermissionError:
+                refused += 1
+            except OSError:
+                pass
+        if tried:
+            print(f"daemon: tried {tried}, refused {refused}", flush=True)
+            break
+        time.sleep(0.01)
+    os._exit(0)
+print("tests ok")
+"""
+# The protected check whose pass is a program failing: it finds the TODO that is there.
+FIND_TODO = "import sys, time\ntime.sleep(2)\nsys.exit(0 if 'TODO' in open('src.txt').read() else 1)\n"
+NOT_CHECK = "python3 tests.py\n! python3 find_todo.py"
+
+
+@pytest.mark.skipif(not SCOPED, reason="Landlock before ABI 6 does not scope signals (docs/SECURITY.md)")
+def test_code_a_gate_ran_cannot_kill_a_later_check_into_passing(tmp_path: Path) -> None:
+    """`! cmd` passes when cmd dies: a daemon the agent's tests left killed the protected check that ran after
+    them, and the gate passed with a TODO in the source. Each program's domain is scoped for signals now."""
+    root = _root(tmp_path)
+    (root / "tests.py").write_text(DAEMON)
+    (root / "find_todo.py").write_text(FIND_TODO)
+    (root / "src.txt").write_text("def f():\n    pass  # TODO\n")
+    if _attack_works_unseparated():
+        code, said = _unseparated(NOT_CHECK, root)
+        assert code == 0, said  # the attack is real: the check was killed, and `!` made that a pass
+    gate = run_gate(NOT_CHECK, root, protected=[], timeout=30)
+    assert gate.exit_code == 1, gate.output
+    assert "tests ok" in gate.output
+
+
+@pytest.mark.skipif(not SCOPED, reason="Landlock before ABI 6 does not scope signals (docs/SECURITY.md)")
+def test_a_gate_still_signals_what_its_shell_started(tmp_path: Path) -> None:
+    """The shell's builtin kill, the system's kill and pkill run by a shell, a program killing its own child,
+    `timeout`, and a script killing its own background job all work; a program killing a sibling it did not
+    start is what the scope refuses."""
+    root = _root(tmp_path)
+    script = ("sleep 30 & kill %1; wait $! || echo builtin kill\n"
+              "sleep 31 & until pgrep -x sleep >/dev/null; do :; done; pkill -x sleep; wait $! || echo pkill\n"
+              "sleep 32 & /usr/bin/kill $!; wait $! || echo system kill\n"
+              "sh -c 'sleep 33 & kill $!; wait $! || echo script killed its job'\n"
+              "python3 -c 'import subprocess; p = subprocess.Popen([\"sleep\", \"34\"]); p.kill(); "
+              "print(\"own child\", p.wait())'\n"
+              "timeout 1 sleep 35 || echo timeout $?\n"
+              "sleep 36 & python3 -c 'import os, sys; os.kill(int(sys.argv[1]), 9)' $! 2>&1 | tail -1; kill $!\n"
+              "echo done")
+    gate = run_gate(script, root, protected=[], timeout=60)
+    assert gate.exit_code == 0, gate.output
+    for said in ("builtin kill", "pkill", "system kill", "script killed its job", "own child -9", "timeout 124",
+                 "PermissionError: [Errno 1] Operation not permitted", "done"):
+        assert said in gate.output, gate.output
 
 
 def test_a_command_that_cannot_be_separated_stops_the_gate(tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ neither its output nor its records show the key or the form it was written in.""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,19 @@ _SQUEEZE = re.compile(r"(?:\\[nrt]|[\s\"'+\\])+")  # what lies between the piece
 
 def b64(value: str, prefix: str = "") -> str:
     return base64.b64encode((prefix + value).encode()).decode()
+
+
+def pct(value: str) -> str:
+    """Every byte percent-encoded, as a URL may carry it."""
+    return "".join(f"%{b:02X}" for b in value.encode())
+
+
+def u_escapes(value: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in value)
+
+
+def mixed_case_hex(value: str) -> str:
+    return "".join(c.upper() if i % 3 else c for i, c in enumerate(value.encode().hex()))
 
 
 def octal(data: bytes) -> str:
@@ -89,6 +104,31 @@ ATTACKS: dict[str, tuple[list[dict[str, Any]], str, str, int, str]] = {
     "appended to a tracked file deep in the tree": (
         [bash(f"mkdir -p src/a/b/c && cp src/app.py src/a/b/c/app.py && echo '# {GITHUB_TOKEN}' >> src/app.py")],
         GITHUB_TOKEN, "src/app.py", 2, "GITHUB_TOKEN"),
+    "percent-encoded": ([write("p.txt", f"GET /?token={pct(GITHUB_TOKEN)}\n")], pct(GITHUB_TOKEN), "p.txt", 1,
+                        "GITHUB_TOKEN"),
+    "percent-encoded in part": ([write("p2.txt", "x\n" + GITHUB_TOKEN.replace("R8sT", "%52%38s%54"))],
+                                GITHUB_TOKEN.replace("R8sT", "%52%38s%54"), "p2.txt", 2, "GITHUB_TOKEN"),
+    "base64, percent-encoded in a URL": (
+        [write("q.txt", "https://x.example/cb?k=" + urllib.parse.quote(b64(ANTHROPIC_KEY, "ab"), safe="") + "\n")],
+        urllib.parse.quote(b64(ANTHROPIC_KEY, "ab"), safe=""), "q.txt", 1, "ANTHROPIC_API_KEY"),
+    "JSON \\u escapes": ([write("r.json", '{"k": "' + u_escapes(COMPAT_KEY) + '"}\n')], u_escapes(COMPAT_KEY),
+                         "r.json", 1, "AGENTBOOK_COMPAT_API_KEY"),
+    "JSON \\u escapes, escaped again": ([write("r2.json", json.dumps({"k": u_escapes(COMPAT_KEY)}))],
+                                        json.dumps(u_escapes(COMPAT_KEY))[1:-1], "r2.json", 1,
+                                        "AGENTBOOK_COMPAT_API_KEY"),
+    "\\x escapes (python bytes)": ([write("s.py", "K = b'" + "".join(f"\\x{b:02x}" for b in ANTHROPIC_KEY.encode())
+                                          + "'\n")], "".join(f"\\x{b:02x}" for b in ANTHROPIC_KEY.encode()),
+                                   "s.py", 1, "ANTHROPIC_API_KEY"),
+    "HTML character references": ([write("t.html", "<p>" + "".join(f"&#{ord(c)};" for c in GITHUB_TOKEN) + "</p>\n")],
+                                  "".join(f"&#{ord(c)};" for c in GITHUB_TOKEN), "t.html", 1, "GITHUB_TOKEN"),
+    "hex in mixed case": ([write("u.txt", mixed_case_hex(COMPAT_KEY))], mixed_case_hex(COMPAT_KEY), "u.txt", 1,
+                          "AGENTBOOK_COMPAT_API_KEY"),
+    "base64 as `base64` wraps it (76 columns)": (
+        [bash(f"printf %s 'prefix, then the key: {ANTHROPIC_KEY}' | base64 > v.b64")],
+        b64(ANTHROPIC_KEY, "prefix, then the key: "), "v.b64", 1, "ANTHROPIC_API_KEY"),
+    "url-safe base64 without padding": (
+        [write("w.txt", base64.urlsafe_b64encode(b"\xff" + GITHUB_TOKEN.encode()).decode().rstrip("="))],
+        base64.urlsafe_b64encode(b"\xff" + GITHUB_TOKEN.encode()).decode().rstrip("="), "w.txt", 1, "GITHUB_TOKEN"),
     "held under a --secret name": ([write("m.txt", f"pw={EXTRA_SECRET}\n")], EXTRA_SECRET, "m.txt", 1,
                                    "DEPLOY_PASSPHRASE"),
     "held under a --secret name, base64": ([write("n.txt", b64(EXTRA_SECRET, "a"))], b64(EXTRA_SECRET, "a"),
@@ -137,6 +177,7 @@ def _assert_blocked(repo: Path, code: int, data: dict[str, Any], out: str, path:
     assert _committed(repo, data["branch"]) == 0
     records = files_under(Path(data["run_dir"]))
     _nowhere(form, out, all_objects_text(repo / ".git"), *records.values())
+    _nowhere(json.dumps(form)[1:-1], *records.values())  # as the transcript's JSON writes it
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))

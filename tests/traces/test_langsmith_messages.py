@@ -3,8 +3,8 @@
 The fixture `fixtures/langsmith_lc_messages.json` is written here (a LangGraph agent's chain run, an
 Anthropic call with thinking, a tool_use part and an unreadable call, a tool run, an OpenAI call whose
 reply is a chunk); its whole export is also a golden folder. The real samples are runs LangChain's
-tracer sent to a loopback stand-in of the LangSmith API (`$AGENTBOOK_INTEROP/langsmith/`), skipped
-when absent.
+tracer sent to a loopback stand-in of the LangSmith API (`data/langchain-run/`, written here by its
+`generate.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import INTEROP
 
 from agentbook.traces import export_trace, read_trace
 from agentbook.traces.conservation import measure
@@ -22,7 +21,7 @@ from agentbook.traces.export import export_many
 
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "langsmith_lc_messages.json"
-SAMPLES = INTEROP / "langsmith"
+SAMPLES = HERE / "data" / "langchain-run"  # LangChain's tracer's own output, written here (generate.py beside it)
 MESSAGE_CLASSES = {"HumanMessage", "AIMessage", "SystemMessage", "ToolMessage", "ChatMessage", "FunctionMessage"}
 
 
@@ -149,11 +148,9 @@ def _lc_classes(value: Any) -> set[str]:
     return set()
 
 
-@pytest.mark.parametrize("name", ["langchain-core_tracer_batch.json", "langchain-core_tracer_runs.jsonl"])
+@pytest.mark.parametrize("name", ["langsmith_batch.json", "langsmith_runs.jsonl"])
 def test_real_tracer_samples_render_every_message_and_keep_every_string(name: str, tmp_path: Path) -> None:
     source = SAMPLES / name
-    if not source.is_file():
-        pytest.skip(f"{name} not in the interop folder")
     text = source.read_text(encoding="utf-8")
     docs = [json.loads(line) for line in text.splitlines()] if name.endswith(".jsonl") else [json.loads(text)]
     runs = [run for doc in docs for run in _source_runs(doc)]

@@ -3,7 +3,8 @@
 
 The hand-written spans below are in the shapes the instrumentor writes (openinference-instrumentation-
 langchain 0.1.80 with its message attributes hidden, and with them). The real samples are the
-instrumentor's own exports (`$AGENTBOOK_INTEROP/phoenix/`) and any-agent's test asset (`traces/`), skipped when absent.
+instrumentor's own exports (`data/langchain-run/`, written here by its `generate.py`) and any-agent's test asset
+(`$AGENTBOOK_INTEROP/traces/`, skipped when absent).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from agentbook.traces import export_trace, read_trace
 from agentbook.traces.conservation import measure
 from agentbook.traces.export import export_many
 
-REAL = [INTEROP / "phoenix" / "oi-langchain_agent.jsonl", INTEROP / "phoenix" / "oi-langchain_agent_hidden-messages.jsonl",
+RUN = Path(__file__).parent / "data" / "langchain-run"  # written by the instrumentor here (generate.py beside them)
+REAL = [RUN / "openinference_agent.jsonl", RUN / "openinference_agent_hidden-messages.jsonl",
         INTEROP / "traces" / "anyagent_LANGCHAIN_trace.json"]
 
 
@@ -141,14 +143,12 @@ def test_hiding_the_message_attributes_loses_no_message(tmp_path: Path) -> None:
     same run then renders the same messages from the values (it rendered none)."""
     rendered = []
     for source in REAL[:2]:
-        if not source.is_file():
-            pytest.skip(f"{source.name} not in the interop folder")
         traces = read_trace(source)
         # the text's first line: an image part is written as its JSON here, as `[image content]` when flattened
         rendered.append([(m.role, m.content.split("\n")[0], [(c.name, c.arguments, c.id) for c in m.tool_calls],
                           m.tool_call_id) for t in traces for s in t.spans for m in s.input_messages + s.output_messages])
-    # 4 + 7 (the agent's two calls), 2 (streamed), 2 (completion), 1 + 2 (state), 2 + 2 (a batch)
-    assert len(rendered[1]) == 22
+    # 3 + 5 + 8 (the agent's three calls), 3 (streamed), 2 (completion), 2 + 4 (a batch of two prompts)
+    assert len(rendered[1]) == 27
     assert rendered[1] == rendered[0]
 
 

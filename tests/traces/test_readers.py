@@ -534,6 +534,45 @@ def test_atif_embedded_subagent_is_read_under_the_call_that_started_it(tmp_path:
     assert "graph-dispatch" in spans
 
 
+def _trajectory(session: str, refs: tuple[str, ...] = ()) -> dict[str, Any]:
+    results = [{"source_call_id": f"c-{r}", "content": "delegated", "subagent_trajectory_ref": [{"session_id": r}]}
+               for r in refs]
+    steps: list[dict[str, Any]] = [{"step_id": 1, "source": "user", "message": f"task of {session}"}]
+    if refs:
+        steps.append({"step_id": 2, "source": "agent", "message": "",
+                      "tool_calls": [{"tool_call_id": f"c-{r}", "function_name": "delegate", "arguments": {"to": r}}
+                                     for r in refs], "observation": {"results": results}})
+    return {"schema_version": "ATIF-v1.6", "session_id": session, "agent": {"name": session}, "steps": steps}
+
+
+def test_trajectories_named_in_one_object_nest_the_subagents_they_reference(tmp_path: Path) -> None:
+    """An object naming trajectories (Phoenix's `{"parent": ..., "child": ...}`): a trajectory another
+    one references (`subagent_trajectory_ref` by session id) is read under that one's tool call, as an
+    embedded subagent is; its name in the file is kept; one nobody references is a trace of its own."""
+    doc = {"parent": _trajectory("lead", ("researcher",)), "child": _trajectory("researcher"),
+           "unrelated": _trajectory("other")}
+    source = tmp_path / "trajectories.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    lead, other = read_trace(source)
+    assert (lead.trace_id, other.trace_id, lead.metadata["document_key"]) == ("lead", "other", "parent")
+    sub = next(s for s in lead.spans if s.name == "researcher")
+    assert (sub.kind, sub.attributes["document_key"]) == ("agent", "child")
+    caller = next(s for s in lead.spans if s.span_id == sub.parent_id)
+    assert (caller.kind, caller.tool_name) == ("tool", "delegate") and not lead.orphans and not lead.problems
+
+
+def test_trajectories_that_reference_each_other_are_each_read_once(tmp_path: Path) -> None:
+    """Trajectories that reference each other in a cycle are each read once: from the one outside the
+    cycle that references into it, else from the first of the cycle; none is read twice or lost."""
+    for docs, roots in (([_trajectory("a", ("b",)), _trajectory("b", ("a",)), _trajectory("c", ("a",))], ["c"]),
+                        ([_trajectory("a", ("b",)), _trajectory("b", ("a",))], ["a"])):
+        source = tmp_path / "trajectories.json"
+        source.write_text(json.dumps(docs), encoding="utf-8")
+        traces = read_trace(source)
+        runs = [s.name for t in traces for s in t.spans if s.kind == "agent"]
+        assert sorted(runs) == sorted(d["session_id"] for d in docs) and [t.trace_id for t in traces] == roots
+
+
 def test_a_line_that_is_no_trajectory_is_kept_not_dropped(tmp_path: Path) -> None:
     doc = {"schema_version": "ATIF-v1.4", "session_id": "s", "agent": {"name": "a"},
            "steps": [{"step_id": 1, "source": "user", "message": "hello"}]}

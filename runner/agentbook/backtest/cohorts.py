@@ -58,8 +58,22 @@ class ClusterSummary:
                 "no_common_cause": {"count": len(self.no_common_cause), "members": self.no_common_cause}}
 
 
+# letters NFKD does not take apart into an ASCII letter and its marks
+_FOLD = str.maketrans({"ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
+
+
+def ascii_fold(text: str) -> str:
+    """`text` lower-cased, its accented Latin letters as their ASCII letters ("Zeitüberschreitung" ->
+    "zeituberschreitung", not "zeit" and "berschreitung": a slug of those is cut mid-word); other
+    scripts are left as they are (and are separators to a slug)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def slugify(text: str, limit: int = 60) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_fold(text)).strip("-")
     if len(slug) > limit:  # cut at a word's end ("...-add-cascade", not "...-add-cascade-anc")
         end = slug.rfind("-", 0, limit + 1)
         slug = slug[:end] if end > limit // 2 else slug[:limit]
@@ -70,8 +84,8 @@ def _auto_slug(cohort: Cohort) -> str:
     """Stage, file and error words of the most representative member (else the binding terms): never
     whichever member happens to be first."""
     f = cohort.medoid or cohort.members[0]
-    source = re.findall(r"[a-z]{3,}", f.signature) or [
-        w for t in cohort.evidence.get("terms", []) for w in re.findall(r"[a-z]{3,}", t.removeprefix("class:"))]
+    source = re.findall(r"[a-z]{3,}", ascii_fold(f.signature)) or [
+        w for t in cohort.evidence.get("terms", []) for w in re.findall(r"[a-z]{3,}", ascii_fold(t.removeprefix("class:")))]
     head = [f.stage, PurePosixPath(f.component).stem]
     seen = set("-".join(head).split("-"))
     words = [w for w in dict.fromkeys(source) if w not in seen and w not in ("error", "the", "for", "failed", "with")]

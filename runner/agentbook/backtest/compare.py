@@ -8,9 +8,14 @@ A B cohort continues an A cohort when at least MIN_SHARE of it came from that co
 MIN_SHARE of that cohort's still-failing members landed in it, one of the two at least MIN_CONTINUES;
 among those, the one-to-one assignment (scipy's linear_sum_assignment) maximises the total Dice index
 of the still-failing members and the B cohort. A matched pair is reported as `N -> M` with how many
-members were fixed, moved out or came in. An A cohort whose still-failing members spread over
-several B cohorts is a split, a B cohort fed by several A cohorts a merge; an A cohort no B cohort
-continues is "gone" only when none of its members still fails, else it says where they went.
+members were fixed, moved out or came in (from other cohorts, from A's no-common-cause bucket, or
+newly failing). An A cohort whose still-failing members spread over several B cohorts is a split, a
+B cohort fed by several A cohorts a merge; an A cohort no B cohort continues is "gone" only when none
+of its members still fails, else it says where they went.
+A member B does not hold (a re-run of some investigations only) is neither fixed nor failing: it is
+counted apart ("not in B"), and a cohort whose re-run members all pass while others were not re-run is
+"not-rerun", never "gone". A member that fails in B without an analysis there is "not analysed in B",
+never "in no common cause" (that page is for analysed failures that share no cause).
 
 Accounts that regressed are those with investigations that were correct in A and are wrong in B,
 whatever their overall accuracy did; each gets a one-sided binomial test of its share of the new
@@ -37,6 +42,7 @@ TIE = 1e-6
 SPLIT_MIN = 2  # members that must land in another cohort to call it a split or merge
 REGRESSION_ALPHA = 0.05
 NO_CAUSE = ""
+UNANALYSED = "\0unanalysed"  # where a still-failing member with no analysis in B is (no cohort name can be this)
 
 
 @dataclass
@@ -53,6 +59,7 @@ class Comparison:
     cohorts: list[dict[str, Any]] = field(default_factory=list)  # slug, a, b, delta, status, ...
     regressed_accounts: list[dict[str, Any]] = field(default_factory=list)
     improved_accounts: list[dict[str, Any]] = field(default_factory=list)
+    unclustered: list[str] = field(default_factory=list)  # folders with failures but no cohorts/index.json
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -71,7 +78,11 @@ def compare_backtests(dir_a: str, dir_b: str) -> Comparison:
     result.broken = [i for i in common if ia[i].correct and not ib[i].correct]
     failing_b = {i for i in ib if not ib[i].correct}
     correct_a = {i for i in common if ia[i].correct}
-    result.cohorts = match_cohorts(read_index(fa) or {}, read_index(fb) or {}, failing_b, correct_a)
+    index_a, index_b = read_index(fa), read_index(fb)
+    # cohorts missing on a side with failures would read as "nothing changed": say so instead
+    result.unclustered = [str(f.root) for f, index, invs in ((fa, index_a, ia), (fb, index_b, ib))
+                          if index is None and any(not i.correct for i in invs.values())]
+    result.cohorts = match_cohorts(index_a or {}, index_b or {}, failing_b, correct_a, in_b=set(ib))
     acc_a = account_accuracy([ia[i] for i in common])
     acc_b = account_accuracy([ib[i] for i in common])
     could_break = Counter(ia[i].account for i in common if ia[i].correct)
@@ -126,9 +137,10 @@ def _continues(came_from: float, landed: float) -> bool:
 
 
 def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
-                  correct_a: set[str] | None = None) -> list[dict[str, Any]]:
-    """One row per cohort of A (matched, split, merged, dissolved or gone) and per unmatched cohort of
-    B (new, merged from several A cohorts, or split off one). `correct_a`: investigations correct in A (members of B that are new failures)."""
+                  correct_a: set[str] | None = None, in_b: set[str] | None = None) -> list[dict[str, Any]]:
+    """One row per cohort of A (matched, split, merged, dissolved, gone or not-rerun) and per unmatched
+    cohort of B (new, merged from several A cohorts, or split off one). `correct_a`: investigations
+    correct in A (members of B that are new failures); `in_b`: the investigations B holds (None: all of A's)."""
     np = need("numpy", "compare")
     from scipy.optimize import linear_sum_assignment
 
@@ -146,9 +158,17 @@ def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
             if weight[i, j] > 0:
                 pairs[names_a[i]] = names_b[j]
     where_a = {m: slug for slug, members in ca.items() for m in members}
+    # A's failures that shared no cause: a B cohort they join says so, not "came in" from nowhere
+    where_a.update((m, NO_CAUSE) for m in (a.get("no_common_cause") or {}).get("members", []) if m not in where_a)
     where_b = {m: slug for slug, members in cb.items() for m in members}
+    where_b.update((m, UNANALYSED) for m in b.get("unanalysed", []) if m not in where_b)
+    if in_b is not None:  # a member B does not hold is not fixed: only those B holds are compared
+        ca_in = {slug: members & in_b for slug, members in ca.items()}
+    else:
+        ca_in = ca
     matched_a = {y: x for x, y in pairs.items()}
-    rows = [_row_a(x, ca[x], still[x], pairs.get(x), cb, where_b, where_a, correct_a or set()) for x in names_a]
+    rows = [_row_a(x, ca[x], still[x], pairs.get(x), cb, where_b, where_a, correct_a or set(), len(ca[x] - ca_in[x]))
+            for x in names_a]
     for y in names_b:
         if y not in matched_a:
             rows.append(_row_new(y, cb[y], where_a, correct_a or set()))
@@ -157,19 +177,21 @@ def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
 
 def _origins(members: set[str], own: str | None, where_a: dict[str, str], correct_a: set[str]) -> dict[str, Any]:
     """Where a B cohort's members were in A, apart from its own A cohort."""
-    others = Counter(where_a[m] for m in members if m in where_a and where_a[m] != own)
+    others = Counter(where_a[m] for m in members if m in where_a and where_a[m] not in (own, NO_CAUSE))
     return {"from": dict(sorted(others.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "from_no_common_cause": sum(1 for m in members if where_a.get(m) == NO_CAUSE),
             "newly_failing": len(members & correct_a)}
 
 
 def _row_a(slug: str, members: set[str], still: set[str], match: str | None, cb: dict[str, set[str]],
-           where_b: dict[str, str], where_a: dict[str, str], correct_a: set[str]) -> dict[str, Any]:
+           where_b: dict[str, str], where_a: dict[str, str], correct_a: set[str], not_in_b: int = 0) -> dict[str, Any]:
     spread = Counter(where_b.get(m, NO_CAUSE) for m in still)
-    into = sorted((s for s, n in spread.items() if s not in (NO_CAUSE, match) and n >= SPLIT_MIN),
+    into = sorted((s for s, n in spread.items() if s not in (NO_CAUSE, UNANALYSED, match) and n >= SPLIT_MIN),
                   key=lambda s: (-spread[s], s))
     row: dict[str, Any] = {"slug": match or slug, "slug_a": slug, "slug_b": match, "a": len(members),
-                           "fixed": len(members) - len(still), "still_failing": len(still),
-                           "into": {s: spread[s] for s in into}, "no_common_cause": spread.get(NO_CAUSE, 0)}
+                           "fixed": len(members) - len(still) - not_in_b, "still_failing": len(still),
+                           "not_in_b": not_in_b, "into": {s: spread[s] for s in into},
+                           "no_common_cause": spread.get(NO_CAUSE, 0), "unanalysed": spread.get(UNANALYSED, 0)}
     if match:
         target = cb[match]
         came_from, landed, _ = _pair_scores(still, target)
@@ -181,9 +203,9 @@ def _row_a(slug: str, members: set[str], still: set[str], match: str | None, cb:
                          else "grew" if row["b"] > row["a"] else "shrank")
     else:
         row.update(b=0, moved_in=0, moved_out=len(still), came_from=0.0, landed=0.0, merged_with={},
-                   **{"from": {}, "newly_failing": 0})
-        row["status"] = ("gone" if not still else "split" if len(into) > 1 else "merged" if into
-                         else "dissolved")
+                   **{"from": {}, "from_no_common_cause": 0, "newly_failing": 0})
+        row["status"] = ("not-rerun" if not still and not_in_b else "gone" if not still
+                         else "split" if len(into) > 1 else "merged" if into else "dissolved")
     row["delta"] = row["b"] - row["a"]
     return row
 
@@ -192,8 +214,8 @@ def _row_new(slug: str, members: set[str], where_a: dict[str, str], correct_a: s
     origins = _origins(members, None, where_a, correct_a)
     sources = {s: n for s, n in origins["from"].items() if n >= SPLIT_MIN}
     return {"slug": slug, "slug_a": None, "slug_b": slug, "a": 0, "b": len(members), "delta": len(members),
-            "fixed": 0, "still_failing": 0, "moved_in": len(members), "moved_out": 0, "into": {},
-            "no_common_cause": 0, "came_from": 0.0, "landed": 0.0, "merged_with": sources, **origins,
+            "fixed": 0, "still_failing": 0, "not_in_b": 0, "moved_in": len(members), "moved_out": 0, "into": {},
+            "no_common_cause": 0, "unanalysed": 0, "came_from": 0.0, "landed": 0.0, "merged_with": sources, **origins,
             "status": "merged" if len(sources) > 1 else "split-off" if sources else "new"}
 
 
@@ -205,7 +227,10 @@ def render(c: Comparison, limit: int = 20) -> str:
         shown = ", ".join(ids[:limit]) + (f", ... {len(ids) - limit} more" if len(ids) > limit else "")
         lines.append(f"{label}: {len(ids)}" + (f": {shown}" if ids else ""))
     changed = _shown(c.cohorts)
-    if changed:
+    if c.unclustered:
+        lines.append("cohorts not compared: no cohorts yet in " + ", ".join(c.unclustered)
+                     + " (run `agentbook backtest cluster DIR` there)")
+    elif changed:
         lines.append("cohorts (matched by members):")
         lines += [f"  {_cohort_line(r)}" for r in changed[:limit]]
         if len(changed) > limit:
@@ -230,7 +255,11 @@ def _cohort_line(r: dict[str, Any]) -> str:
         parts.append(("into " if r["status"] == "split" else "split into ") + _counts(r["into"]))
     if r.get("no_common_cause"):
         parts.append(f"{r['no_common_cause']} now in no common cause")
-    scattered = r["moved_out"] - sum(r["into"].values()) - r["no_common_cause"]
+    if r.get("unanalysed"):
+        parts.append(f"{r['unanalysed']} not analysed in B")
+    if r.get("not_in_b"):
+        parts.append(f"{r['not_in_b']} not in B")
+    scattered = r["moved_out"] - sum(r["into"].values()) - r["no_common_cause"] - r.get("unanalysed", 0)
     if scattered:
         parts.append(f"{scattered} moved to other cohorts")
     if r.get("merged_with"):
@@ -238,7 +267,9 @@ def _cohort_line(r: dict[str, Any]) -> str:
         parts.append(verb + _counts(r["merged_with"]))
     if r.get("newly_failing"):
         parts.append(f"{r['newly_failing']} newly failing")
-    other = r["moved_in"] - sum(r["merged_with"].values()) - r["newly_failing"]
+    if r.get("from_no_common_cause"):
+        parts.append(f"{r['from_no_common_cause']} from no common cause")
+    other = r["moved_in"] - sum(r["merged_with"].values()) - r["newly_failing"] - r.get("from_no_common_cause", 0)
     if other:
         parts.append(f"{other} came in")
     return f"{name}: {r['a']} -> {r['b']} ({r['status']}" + (f": {', '.join(parts)}" if parts else "") + ")"
@@ -248,11 +279,19 @@ def _unmatched_line(r: dict[str, Any]) -> str:
     """An A cohort no B cohort continues: gone only when none of its members still fails."""
     if r["status"] == "gone":
         return f"{r['slug']}: {r['a']} -> 0 (gone: {r['fixed']} fixed)"
+    if r["status"] == "not-rerun":  # nothing re-run still fails, but not all of it was re-run
+        rerun = r["a"] - r["not_in_b"]
+        return (f"{r['slug']}: {r['a']} -> not re-run ({r['not_in_b']} not in B"
+                + (f"; none of the {rerun} re-run fails: {r['fixed']} fixed" if rerun else "") + ")")
     where = {"merged": "merged into ", "split": "split into "}.get(r["status"], "in no cohort")
     tail = [f"{r['fixed']} fixed"] if r["fixed"] else []
     tail.append(f"{r['still_failing']} still failing")
     if r.get("no_common_cause"):
         tail.append(f"{r['no_common_cause']} in no common cause")
+    if r.get("unanalysed"):
+        tail.append(f"{r['unanalysed']} not analysed in B")
+    if r.get("not_in_b"):
+        tail.append(f"{r['not_in_b']} not in B")
     return f"{r['slug']}: {r['a']} -> {where}{_counts(r['into'])}; {', '.join(tail)}"
 
 

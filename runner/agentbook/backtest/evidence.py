@@ -30,6 +30,7 @@ from agentbook.backtest.features import FeatureSpace, top_terms
 from agentbook.confine import is_within
 
 ACCOUNT_ALPHA = 0.01
+UNCHECKED = ", not checked: no --code"  # after a proposed change's location when there was no code to look in
 FIELD_SHARE = 0.6  # a stage/file/tool shared by at least this share of members binds the cohort
 
 
@@ -190,7 +191,9 @@ def annotate(cohort: Cohort, space: FeatureSpace, rows: Mapping[str, int], share
         cohort.name = cohort.name or name
     if not cohort.proposed_change:
         change, where = proposed_change(ordered, code)
-        cohort.proposed_change = f"{change} (at `{where}`)" if change and where else change
+        # a location nothing checked says so: it may not exist (report.py and fixes.py read both forms)
+        unchecked = UNCHECKED if code is None else ""
+        cohort.proposed_change = f"{change} (at `{where}`{unchecked})" if change and where else change
 
 
 NAMING_KEPT = 0.5  # a member whose words keep less than this (features.Unbound.kept) names no cohort

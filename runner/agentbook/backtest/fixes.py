@@ -38,7 +38,7 @@ from agentbook.fsutil import NotRegular, atomic_write_text, open_regular
 TOP_FIXES = 5
 MEMBERS_MAX = 500  # a ticket stays far under the runner's 256 KiB cap
 SUITE_HEAD = 64 << 10  # `prompts:` sits at the top of a suite; never read a 5 MB suite whole to find it
-_AT_SUFFIX = re.compile(r"\s*\(at `[^`]*`\)\s*$")
+_AT_SUFFIX = re.compile(r"\s*\(at `[^`]*`(?:, not checked: no --code)?\)\s*$")  # evidence.annotate
 EVIDENCE_CHARS = 800  # per recorded text inlined in a ticket (answer, truth, finding)
 
 

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
@@ -35,6 +34,7 @@ from agentbook.backtest.runspec import Incident, RunSpec, load_spec, read_inputs
 from agentbook.backtest.state import EventLog
 from agentbook.errors import FatalError, UsageError
 from agentbook.fsutil import atomic_write_json, atomic_write_text, exclusive_lock
+from agentbook.gitops.git import Git
 
 EXECUTORS = ("local", "ray")
 SANDBOXES = ("auto", UNCONFINED)
@@ -121,11 +121,16 @@ def code_fingerprint(repo: Path, exclude: Path) -> str:
     """The state of the system's code: its git tree plus every changed or untracked file's content
     (outside `exclude`, the run's own folder). Outside git: every file's path, size and mtime."""
     h = hashlib.sha256()
+    # The runner's hardened git: the spec and its folder are the repository's, which anyone may have
+    # committed to (a close-loop's fix branch is the agent's), and a plain `git status` there entered a
+    # bare repository committed as files (HEAD, objects/, refs/, config) and ran its fsmonitor as root with
+    # the runner's environment, API key and GitHub token included.
+    git = Git(repo)
     try:
-        head = _git(repo, "rev-parse", "HEAD^{tree}").strip()
-        status = _git(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", ".")
-        top = Path(_git(repo, "rev-parse", "--show-toplevel").strip())
-    except (OSError, subprocess.CalledProcessError):
+        head = git.run("rev-parse", "HEAD^{tree}").strip()
+        status = git.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", ".")
+        top = Path(git.run("rev-parse", "--show-toplevel").strip())
+    except FatalError:
         return "files-" + _files_fingerprint(repo, exclude)
     h.update(head.encode())
     for entry in sorted(filter(None, status.split("\0"))):
@@ -144,11 +149,6 @@ def _digest_or_gone(path: Path) -> bytes:
         return hashlib.sha256(path.read_bytes()).digest()
     except FileNotFoundError:
         return b"gone"
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True,
-                          env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}).stdout
 
 
 def _within(path: Path, parent: Path) -> bool:

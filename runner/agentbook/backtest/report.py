@@ -23,7 +23,7 @@ from agentbook.backtest.report_md import definition, prose
 from agentbook.fsutil import atomic_write_bytes, atomic_write_text
 from agentbook.gitops.inert import plain, span
 
-_AT_SUFFIX = re.compile(r" \(at `([^`]*)`\)$")
+_AT_SUFFIX = re.compile(r" \(at `([^`]*)`(, not checked: no --code)?\)$")  # evidence.annotate, UNCHECKED
 TOP_COHORTS = 5
 ACCOUNT_ROWS = 30
 DISPUTED_SHOWN = 10
@@ -80,6 +80,20 @@ def _analyses(invs: list[Investigation]) -> tuple[int, dict[str, float], list[In
 
 def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts: list[dict[str, Any]],
             overall: float, bucket: int = 0) -> list[str]:
+    plt = pyplot()
+    out = []
+    fig = account_figure(plt, accounts, overall)
+    out.append(_save(fig, folder.root / "charts" / "accuracy-by-account.png"))
+    plt.close(fig)
+    if cohorts or bucket:
+        fig = cohort_figure(plt, cohorts, bucket)
+        out.append(_save(fig, folder.root / "charts" / "cohort-sizes.png"))
+        plt.close(fig)
+    return out
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot, drawing to files only."""
     # matplotlib caches fonts under $HOME/.cache; in a runner worktree HOME is the repo, and the cache
     # must not end up in a commit
     os.environ.setdefault("MPLCONFIGDIR", str(Path(tempfile.gettempdir()) / "agentbook-matplotlib"))
@@ -87,40 +101,48 @@ def _charts(folder: BacktestFolder, accounts: dict[str, dict[str, Any]], cohorts
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = []
-    names = list(accounts)
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(names) + 2), 4.5))
-    bars = ax.bar(names, [accounts[a]["accuracy"] * 100 for a in names], color="#4c72b0")
-    ax.bar_label(bars, labels=[f"{accounts[a]['correct']}/{accounts[a]['total']}" for a in names], fontsize=7,
-                 padding=2)
-    ax.axhline(overall * 100, color="#333333", linestyle="--", linewidth=1, label=f"overall {overall:.0%}")
-    ax.legend(loc="upper left", fontsize=8)  # worst first: the left bars are the lowest
+    return plt
+
+
+def account_figure(plt: Any, accounts: dict[str, dict[str, Any]], overall: float) -> Any:
+    """Accuracy per account, worst first (the worst ACCOUNTS_CHARTED: a bar per account of thousands made
+    an image tens of thousands of pixels wide that took minutes to draw), correct/total on each bar, the
+    overall accuracy a dashed line explained above the axes (inside, its legend covered the counts of
+    bars near 100%)."""
+    names = list(accounts)[:ACCOUNTS_CHARTED]
+    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(names) + 2), 4.5), layout="constrained")
+    ax.axhline(overall * 100, color="#333333", linestyle="--", linewidth=1, label=f"overall {overall:.0%}", zorder=1)
+    bars = ax.bar(names, [accounts[a]["accuracy"] * 100 for a in names], color="#4c72b0", zorder=2)
+    labels = ax.bar_label(bars, labels=[f"{accounts[a]['correct']}/{accounts[a]['total']}" for a in names],
+                          fontsize=7, padding=2, zorder=3)
+    for label in labels:  # the overall line passes behind a count, never through it
+        label.set_bbox({"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+    fig.legend(loc="outside upper right", fontsize=8, frameon=False)
     ax.set_ylabel("accuracy (%); labels: correct/total")
     ax.set_ylim(0, 110)
-    ax.set_title("Accuracy by account (worst first)")
+    more = f": the worst {len(names)} of {len(accounts)}" if len(accounts) > len(names) else ""
+    ax.set_title(f"Accuracy by account (worst first){more}", loc="left")
     ax.tick_params(axis="x", rotation=60, labelsize=8)
-    fig.tight_layout()
-    out.append(_save(fig, folder.root / "charts" / "accuracy-by-account.png"))
-    plt.close(fig)
-    if cohorts or bucket:
-        out.append(_cohort_chart(plt, folder, cohorts, bucket))
-    return out
+    return fig
 
 
 SCOPE_COLOURS = {"systemic": "#c44e52", "account-specific": "#dd8452", "few-accounts": "#8c8c8c"}
 SCOPE_MEANING = {"systemic": "systemic (3+ accounts)", "account-specific": "account-specific (binomial test)",
                  "few-accounts": "few accounts (1-2, not unusual)"}
+COHORTS_CHARTED = 15
+ACCOUNTS_CHARTED = 40
 
 
-def _cohort_chart(plt: Any, folder: BacktestFolder, cohorts: list[dict[str, Any]], bucket: int) -> str:
+def cohort_figure(plt: Any, cohorts: list[dict[str, Any]], bucket: int) -> Any:
     """Horizontal bars, biggest cause on top, the no-common-cause bucket last; integer ticks, full
-    names wrapped over two lines, the count on each bar and a legend for the colours."""
+    names wrapped over two lines, the count on each bar and a legend for the colours below the
+    axes' label (placed by the layout, so it meets neither the label nor a bar however many there are)."""
     import textwrap
 
     from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
-    shown = cohorts[:15]
+    shown = cohorts[:COHORTS_CHARTED]
     labels = [textwrap.shorten(c["slug"], 80, placeholder="...") for c in shown]
     labels = ["\n".join(textwrap.wrap(label, 42, break_on_hyphens=True)) for label in labels]
     counts = [c["count"] for c in shown]
@@ -131,7 +153,7 @@ def _cohort_chart(plt: Any, folder: BacktestFolder, cohorts: list[dict[str, Any]
         counts.append(bucket)
         colours.append("#e5e5e5")
         hatches.append("//")
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(labels) + 1.8))
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(labels) + 2.2), layout="constrained")
     y = list(range(len(labels)))[::-1]
     bars = ax.barh(y, counts, color=colours, edgecolor="#555555", linewidth=0.5)
     for bar, hatch in zip(bars, hatches, strict=True):
@@ -149,12 +171,8 @@ def _cohort_chart(plt: Any, folder: BacktestFolder, cohorts: list[dict[str, Any]
                if any(c["scope"] == k for c in shown)]
     if bucket:
         handles.append(Patch(facecolor="#e5e5e5", edgecolor="#555555", hatch="//", label="no common cause"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.9 / (len(labels) + 3)),
-              ncol=2, fontsize=8, frameon=False)  # below the axes: never over a bar
-    fig.tight_layout()
-    path = _save(fig, folder.root / "charts" / "cohort-sizes.png")
-    plt.close(fig)
-    return path
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    return fig
 
 
 def _save(fig: Any, path: Path) -> str:
@@ -191,7 +209,7 @@ def _change(text: str) -> str:
     where = _AT_SUFFIX.search(text)
     if where is None:
         return prose(text)
-    return f"{prose(text[:where.start()])} (at {span(where.group(1))})"
+    return f"{prose(text[:where.start()])} (at {span(where.group(1))}{where.group(2) or ''})"
 
 
 def render(s: ReportSummary, index: dict[str, Any]) -> str:
@@ -212,7 +230,8 @@ def render(s: ReportSummary, index: dict[str, Any]) -> str:
     if not s.cohorts:
         lines += ["No cohorts yet: run `agentbook backtest cluster` first.", ""]
     for n, c in enumerate(s.cohorts[:TOP_COHORTS], 1):
-        where = ", ".join(span(x["location"]) for x in c["suspected"][:3]) or "no code location named"
+        where = ", ".join(span(x["location"]) + (" (not checked: no --code)" if x.get("exists") is None else "")
+                          for x in c["suspected"][:3]) or "no code location named"
         lines += [f"### {n}. {prose(c['name'])} ({c['count']} failures, {c['scope']})", "",
                   definition(c["definition"], c.get("bound_by") or []), "",
                   f"- impact: fixing it would lift accuracy by up to {c['impact_pp']:.1f} points",

@@ -15,6 +15,7 @@ from typing import Any
 from agentbook.backtest.analysis import render_markdown
 from agentbook.backtest.folder import ANALYSIS_ERROR, ANALYSIS_JSON, ANALYSIS_MD, Investigation
 from agentbook.fsutil import atomic_write_json, atomic_write_text, exclusive_lock, read_jsonl
+from agentbook.redaction import process_redactor
 
 
 class EventLog:
@@ -52,7 +53,10 @@ def run_lock(path: Path) -> contextlib.AbstractContextManager[None]:
 
 
 def save_analysis(inv: Investigation, analysis: dict[str, Any]) -> None:
-    """analysis.md first, then analysis.json (the marker that the investigation is done), both atomic."""
+    """analysis.md first, then analysis.json (the marker that the investigation is done), both atomic. The
+    analyst quotes the traces, which may hold a secret this process holds: both are redacted (the report,
+    the cohorts and the fix tickets are made from them)."""
+    analysis = process_redactor().json(analysis)
     atomic_write_text(inv.path / ANALYSIS_MD, render_markdown(inv, analysis))
     atomic_write_json(inv.path / ANALYSIS_JSON, analysis)
     with contextlib.suppress(FileNotFoundError):
@@ -60,4 +64,5 @@ def save_analysis(inv: Investigation, analysis: dict[str, Any]) -> None:
 
 
 def save_failure(inv: Investigation, reason: str, message: str, meta: dict[str, Any]) -> None:
-    atomic_write_json(inv.path / ANALYSIS_ERROR, {"reason": reason, "message": message, "meta": meta})
+    failure = {"reason": reason, "message": message, "meta": meta}
+    atomic_write_json(inv.path / ANALYSIS_ERROR, process_redactor().json(failure))

@@ -37,6 +37,7 @@ class Installed:
 
 def install_skills(skills: list[Skill], target: Path, *, link: bool = False, force: bool = False) -> list[Installed]:
     """Check every destination first, then install: a refusal leaves the target untouched."""
+    _check_target(target)
     plan = [(skill, target / skill.name) for skill in skills]
     for skill, dest in plan:
         if (dest.exists() or dest.is_symlink()) and not force and not same_skill(skill.dir, dest) \
@@ -45,6 +46,28 @@ def install_skills(skills: list[Skill], target: Path, *, link: bool = False, for
                              hint="remove it, choose another --target, or pass --force to replace it")
     target.mkdir(parents=True, exist_ok=True)
     return [_install_one(skill, dest, link) for skill, dest in plan]
+
+
+def _check_target(target: Path) -> None:
+    """Refuse a target inside a git work tree that a link leads out of it. The target's folders are the
+    repository's, anyone's to commit (a pull request's checkout): `.claude/skills -> /usr/lib/python3/
+    dist-packages` had the install, as root, write skill folders there (a repository's skill named
+    `sitecustomize`, holding an `__init__.py`, then ran in every Python started on the host). Links
+    above the work tree are the user's own layout and are followed."""
+    absolute = Path(os.path.abspath(target))
+    top: Path | None = None
+    linked = False  # a link passed below the top: no folder after it is the repository's top
+    for folder in [*reversed(absolute.parents), absolute]:
+        if folder.is_symlink():
+            linked = linked or top is not None
+        elif not linked and (folder / ".git").exists():
+            top = folder
+    if top is None:
+        return
+    real, real_top = absolute.resolve(), top.resolve()
+    if real != real_top and real_top not in real.parents:
+        raise FatalError(f"{target} leads out of the repository it is in ({top}) through a link, to {real}",
+                         hint="install into a folder of the repository itself, or give the link's target as --target")
 
 
 def _install_one(skill: Skill, dest: Path, link: bool) -> Installed:

@@ -6,12 +6,73 @@
    dumpable has its /proc/<pid>/fd, mem and environ closed to processes without CAP_SYS_PTRACE (the jail
    has none): this makes the agent so before any of its code runs, and takes LD_PRELOAD out of its
    environment so the commands it runs stay ordinary (gcc among them: the loader stays readable).
-   The launcher (relay_forward.py --sealed) checks that it held before telling the runner it started. */
+   The launcher (relay_forward.py --sealed) checks that it held before telling the runner it started.
+
+   Not dumpable keeps the agent's commands out of the agent, not out of bubblewrap's init (pid 1, whose
+   exit status is the jail's and so the one the runner reads): so the agent also enters a Landlock domain of
+   its own here, which every command it runs inherits. Landlock lets a process reach (ptrace,
+   /proc/PID/mem, fd, environ) only processes of its domain or one nested below it, and, where the kernel
+   has ABI 6, signal only those: pid 1 and the launcher are outside. The domain handles only making block
+   devices and renaming or linking across folders, the latter granted below the root (a ruleset must handle
+   something; neither changes what a build does). Without Landlock (before Linux 5.19 or not among the
+   LSMs) the agent runs as before (docs/SECURITY.md, "Claude Code's exit status"). */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444 /* the same number on every architecture */
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+#define CREATE_RULESET_VERSION (1U << 0)
+#define RULE_PATH_BENEATH 1
+#define ACCESS_FS_MAKE_BLOCK (1ULL << 11)
+#define ACCESS_FS_REFER (1ULL << 13)
+#define SCOPE_SIGNAL (1ULL << 1)
+
+struct ruleset_attr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net; /* ABI 4 */
+    uint64_t scoped;             /* ABI 6 */
+};
+
+struct path_beneath_attr {
+    uint64_t allowed_access;
+    int32_t parent_fd;
+} __attribute__((packed));
+
+static void refuse(const char *what) {
+    char line[200];
+    int n = snprintf(line, sizeof line, "agentseal: %s failed: the agent is not started\n", what);
+    ssize_t ignored = write(2, line, n > 0 && (size_t)n < sizeof line ? (size_t)n : 0);
+    (void)ignored;
+    _exit(86);
+}
+
+/* The agent and all it starts in a Landlock domain that pid 1 and the launcher are outside of. */
+static void enter_domain(void) {
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, CREATE_RULESET_VERSION);
+    if (abi < 2)
+        return; /* no Landlock that grants `refer` (ABI 2): documented, not refused */
+    struct ruleset_attr attr = {ACCESS_FS_MAKE_BLOCK | ACCESS_FS_REFER, 0, abi >= 6 ? SCOPE_SIGNAL : 0};
+    long ruleset = syscall(SYS_landlock_create_ruleset, &attr, abi >= 6 ? sizeof attr : sizeof attr.handled_access_fs, 0);
+    if (ruleset < 0)
+        refuse("landlock_create_ruleset");
+    struct path_beneath_attr below_root = {ACCESS_FS_REFER, open("/", O_PATH | O_CLOEXEC)};
+    if (below_root.parent_fd < 0 || syscall(SYS_landlock_add_rule, (int)ruleset, RULE_PATH_BENEATH, &below_root, 0) != 0)
+        refuse("landlock_add_rule");
+    close(below_root.parent_fd);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_landlock_restrict_self, (int)ruleset, 0) != 0)
+        refuse("landlock_restrict_self");
+    close((int)ruleset);
+}
 
 /* LD_PRELOAD out of the environment main() is given (this same array, edited in place: a program may read it
    rather than through libc, or bring a setenv of its own). */
@@ -26,10 +87,7 @@ static void remove_preload(void) {
 
 __attribute__((constructor)) static void agentseal_init(void) {
     remove_preload();
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-        static const char said[] = "agentseal: prctl(PR_SET_DUMPABLE, 0) failed: the agent is not started\n";
-        ssize_t ignored = write(2, said, sizeof said - 1);
-        (void)ignored;
-        _exit(86);
-    }
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        refuse("prctl(PR_SET_DUMPABLE, 0)");
+    enter_domain();
 }

@@ -17,6 +17,15 @@
    linking across folders (Landlock denies that to every domain unless handled and granted; it is
    granted below the root): a ruleset must handle something, and these change nothing a build does.
 
+   Where Landlock has ABI 6 (Linux 6.12), each domain is also scoped for signals: a program may signal
+   only processes of its own domain and those nested below it (what it started), so the agent's tests
+   cannot kill, stop or interrupt the gate's shell, pid 1, or a program the gate runs after them (a
+   daemon they left killing `grep` made `! grep -q TODO src` pass). The shell's own `kill` (a builtin)
+   is outside every domain, and `kill`, `pkill` and `killall` from the system's /usr/bin (or /bin),
+   executed by a shell, enter a domain without that scope: they signal what that shell may, which is
+   what its command line says (`server & ...; pkill server`). Abstract unix sockets are not scoped: no
+   process the verdict depends on listens on one, and a test's client and server may be two programs.
+
    Fail closed: the gate's first line checks that a program it runs cannot read the shell's
    /proc/PID/environ; a program that cannot enter its domain is not run, and every process of the gate
    is killed (kill(-1)), so a `! cmd` cannot turn the refusal into a pass. */
@@ -45,9 +54,13 @@
 #define RULE_PATH_BENEATH 1
 #define ACCESS_FS_MAKE_BLOCK (1ULL << 11)
 #define ACCESS_FS_REFER (1ULL << 13)
+#define SCOPE_SIGNAL (1ULL << 1)
+#define ABI_SCOPED 6
 
 struct ruleset_attr {
     uint64_t handled_access_fs;
+    uint64_t handled_access_net; /* ABI 4 */
+    uint64_t scoped;             /* ABI 6 */
 };
 
 struct path_beneath_attr {
@@ -56,6 +69,7 @@ struct path_beneath_attr {
 } __attribute__((packed));
 
 static int active; /* this process is a shell: what it executes enters a domain of its own */
+static long abi;   /* Landlock's ABI version (read in shells only) */
 
 static int is_shell(void) {
     static const char *const shells[] = {"bash", "sh", "dash", "ash", "zsh", "ksh", "ksh93", "mksh", "busybox"};
@@ -74,6 +88,19 @@ static int is_shell(void) {
 
 __attribute__((constructor)) static void gatesep_init(void) {
     active = is_shell();
+    if (active)
+        abi = syscall(SYS_landlock_create_ruleset, NULL, 0, CREATE_RULESET_VERSION);
+}
+
+/* The system's signalling tools, whose targets the shell's command line names (as its builtin kill's):
+   read-only in the jail, so no program of the agent's is among them. */
+static int signals_for_its_shell(const char *path) {
+    static const char *const tools[] = {"/usr/bin/kill", "/bin/kill", "/usr/bin/pkill", "/bin/pkill",
+                                        "/usr/bin/killall", "/bin/killall"};
+    for (size_t i = 0; path != NULL && i < sizeof tools / sizeof tools[0]; i++)
+        if (strcmp(path, tools[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static void refuse(const char *what, int err) {
@@ -90,11 +117,15 @@ static void refuse(const char *what, int err) {
     _exit(125);
 }
 
-/* Enter a new Landlock domain nested below this process's, or stop the gate. */
-static void enter_domain(void) {
-    struct ruleset_attr attr = {ACCESS_FS_MAKE_BLOCK | ACCESS_FS_REFER};
+/* Enter a new Landlock domain nested below this process's (scoped for signals where the kernel can, unless
+   the program executed is one of the shell's signalling tools), or stop the gate. */
+static void enter_domain(const char *path) {
+    int scoped = abi >= ABI_SCOPED;
+    struct ruleset_attr attr = {ACCESS_FS_MAKE_BLOCK | ACCESS_FS_REFER, 0,
+                                scoped && !signals_for_its_shell(path) ? SCOPE_SIGNAL : 0};
     int saved = errno;
-    long ruleset = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    long ruleset = syscall(SYS_landlock_create_ruleset, &attr,
+                           scoped ? sizeof attr : sizeof attr.handled_access_fs, 0);
     if (ruleset < 0)
         refuse("landlock_create_ruleset", errno);
     struct path_beneath_attr below_root = {ACCESS_FS_REFER, open("/", O_PATH | O_CLOEXEC)};
@@ -115,19 +146,19 @@ static void enter_domain(void) {
    domain (bash then runs a file without `#!` itself): the next exec nests one deeper, never shallower. */
 int execve(const char *path, char *const argv[], char *const envp[]) {
     if (active)
-        enter_domain();
+        enter_domain(path);
     return (int)syscall(SYS_execve, path, argv, envp);
 }
 
 int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
     if (active)
-        enter_domain();
+        enter_domain(path[0] == '/' ? path : NULL);
     return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 int fexecve(int fd, char *const argv[], char *const envp[]) {
     if (active)
-        enter_domain();
+        enter_domain(NULL);
     return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
 }
 
@@ -137,7 +168,7 @@ int execv(const char *path, char *const argv[]) {
 
 int execvpe(const char *file, char *const argv[], char *const envp[]) {
     if (active)
-        enter_domain();
+        enter_domain(NULL); /* found along PATH later: never one of the shell's signalling tools */
     int (*real)(const char *, char *const[], char *const[]) =
         (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execvpe");
     if (real == NULL)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import regex
+
 from agentbook import yamlsafe
 from agentbook.errors import FatalError
 from agentbook.evals.cases import EditResult, write_bytes
@@ -110,7 +112,7 @@ def extract_vars(template: str, text: str) -> dict[str, str] | None:
     if not names:
         return None
     exact = _pattern(literals, names, re.escape(literals[0]), re.escape(literals[-1]))
-    found = re.fullmatch(exact, text, re.DOTALL)
+    found = _fullmatch(exact, text)
     if found is None:
         preamble = literals[0].rstrip()
         if not preamble:  # nothing before the first placeholder to anchor a loose match: any text would do
@@ -121,8 +123,22 @@ def extract_vars(template: str, text: str) -> dict[str, str] | None:
         tail = literals[-1].strip("\n").split("\n\n")[0]
         loose = _pattern(literals, names, r"[\s\S]*?" + re.escape(head),
                          f"(?:\\s*{re.escape(tail)}[\\s\\S]*)?" if tail else r"\s*")
-        found = re.fullmatch(loose, text, re.DOTALL)
+        found = _fullmatch(loose, text)
     return {k: v for k, v in found.groupdict().items()} if found else None
+
+
+MATCH_SECONDS = 2.0
+
+
+def _fullmatch(pattern: str, text: str) -> regex.Match[str] | None:
+    """`pattern` over the whole `text`, or None, also when it runs past MATCH_SECONDS: each placeholder is a
+    lazy `.*?`, so a prompt with several side by side (the suite's, anyone's to write) backtracks through
+    every split of a message it does not fit (the trace's, anyone's too), and Python's `re` could not be
+    stopped: five took minutes on 300 characters. Not matched, the message is captured whole (`vars.input`)."""
+    try:
+        return regex.fullmatch(pattern, text, regex.DOTALL, timeout=MATCH_SECONDS)
+    except TimeoutError:
+        return None
 
 
 def _pattern(literals: list[str], names: list[str], head: str, tail: str) -> str:

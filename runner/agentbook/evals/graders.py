@@ -263,6 +263,8 @@ async def grade(assertion: dict[str, Any], output: str, judge: Judge | None,
         ok, reason = check(output, assertion.get("value"))
     except (ValueError, jsonschema.SchemaError) as err:
         return AssertResult(kind, False, f"bad assertion value: {err}", error=True, weight=weight)
+    except RecursionError:  # JSON nested past Python's stack: the answer is the model's (or a system's) to write
+        return AssertResult(kind, False, "the output's JSON is nested too deep to check", error=True, weight=weight)
     if negate:
         ok, reason = not ok, "not: " + reason
     return AssertResult(kind, ok, reason, score=1.0 if ok else 0.0, weight=weight)
@@ -357,7 +359,7 @@ def parse_verdict(raw: str) -> tuple[bool, float, str] | None:
     for m in re.finditer(r"\{", raw):
         try:
             doc, _ = decoder.raw_decode(raw, m.start())
-        except ValueError:
+        except (ValueError, RecursionError):  # a reply nested past Python's stack holds no verdict there
             continue
         if isinstance(doc, dict) and isinstance(doc.get("pass"), bool):
             score = doc.get("score", 1.0 if doc["pass"] else 0.0)

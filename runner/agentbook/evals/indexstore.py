@@ -38,6 +38,9 @@ SCHEMA = 4  # 2: assertions given by $ref are indexed (as "$ref:POINTER"); 3: bl
 BLOCK = 32  # spans per row of `blocks`
 PAGE = 1024
 StatKey = tuple[int, int, int, int, int]
+# An index kept in this process's memory only: a gate's (`state.index_db`), which no file of the gate's jail
+# can hold, since the code the gate runs writes every folder the gate's own commands do.
+MEMORY = Path(":memory:")
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (one INTEGER PRIMARY KEY CHECK (one = 0), schema INTEGER, size INTEGER,
   mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, dev INTEGER, tests TEXT, globs TEXT, fast INTEGER,
@@ -88,8 +91,9 @@ class IndexStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.db.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
+            if self.db != MEMORY:
+                self.db.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.db), timeout=30, isolation_level=None)
             conn.execute(f"PRAGMA page_size={PAGE}")  # takes effect only on a new file (see save)
             # WAL: a commit is atomic without rewriting the file; NORMAL: no fsync per commit (a commit
             # lost with the power leaves a cache whose key no longer matches the file: rebuilt)
@@ -181,7 +185,7 @@ class IndexStore:
 
     def drop(self) -> None:
         self.close()
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm") if self.db != MEMORY else ():
             with contextlib.suppress(OSError):
                 os.unlink(f"{self.db}{suffix}")
 

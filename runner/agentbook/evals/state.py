@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from agentbook.errors import FatalError
+from agentbook.evals.indexstore import MEMORY
 from agentbook.fsutil import atomic_write_text, file_lock
 
 try:  # hashlib's blake2b itself, without hashlib's import of the OpenSSL bindings (`eval list` feels it)
@@ -41,12 +42,12 @@ def _key(path: Path) -> str:
 
 
 def index_db(path: Path) -> Path:
-    """The SQLite index cache of a suite or case file (evals/indexstore.py). A runbook's gate keeps its own
-    in the run's gate-state folder: the one beside the suite is the agent's to write, and a row forged under
-    the file's stat (which the agent can read) could choose the cases, spans and `defaultTest` a gate runs."""
-    gate = os.environ.get("AGENTBOOK_GATE_STATE")  # workflows.baseline.GATE_STATE_ENV, set for gates only
-    if gate:
-        return Path(gate) / "index" / f"{_key(path)}.sqlite"
+    """The SQLite index cache of a suite or case file (evals/indexstore.py). A runbook's gate keeps none on
+    disk: the one beside the suite is the agent's to write, and one in the run's gate-state folder is the
+    code's that gates run (the agent's tests), which rewrote its rows under the file's stat (anyone can read
+    it) to drop a failing case from a later gate's `eval run`. A gate indexes the suite afresh, in memory."""
+    if os.environ.get("AGENTBOOK_GATE_STATE"):  # workflows.baseline.GATE_STATE_ENV, set for gates only
+        return MEMORY
     return state_dir(path) / "index" / f"{_key(path)}.sqlite"
 
 

@@ -40,6 +40,9 @@ HARDENED_CONFIG = (
     "submodule.recurse=false", "diff.ignoreSubmodules=all", "status.submoduleSummary=false",
     "fetch.recurseSubmodules=false", "push.recurseSubmodules=no", "log.showSignature=false",
     "core.protectNTFS=true", "core.protectHFS=true", "protocol.ext.allow=never",
+    # A folder holding HEAD, objects/ and refs/ is a bare repository to git's discovery, its `config` (any
+    # fsmonitor, filter or worktree) the repository's: files anyone can commit, below a checkout's top.
+    "safe.bareRepository=explicit",
 )
 # Without push no transport is needed at all: no credential helper, no ssh, no proxy command.
 _OFFLINE_CONFIG = ("protocol.allow=never", "credential.helper=", "core.sshCommand=ssh", "core.gitProxy=",

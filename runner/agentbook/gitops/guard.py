@@ -74,6 +74,7 @@ def check_worktree(worktree: Path, base_sha: str, patterns: list[str], scanner: 
     report = GuardReport(nested_repos=nested.find_nested_repos(worktree, unreadable))
     nested.remove_entries(worktree, report.nested_repos)
     git = Git(worktree)
+    report.nested_repos += _bare_repos(git, worktree, base_sha)
     patterns = [*patterns, *ALWAYS_PROTECTED, *(() if allow_ci else CI_PATHS)]
     report.protected = protected.changes(git, worktree, base_sha, patterns)
     protected.restore(git, worktree, base_sha, patterns, report.protected)
@@ -83,3 +84,21 @@ def check_worktree(worktree: Path, base_sha: str, patterns: list[str], scanner: 
     report.secrets += [leaks.unscanned(rel, "a folder the runner cannot list (its full path is too long?)")
                        for rel in unreadable[:20]]
     return report
+
+
+def _bare_repos(git: Git, worktree: Path, base_sha: str) -> list[str]:
+    """Folders shaped like a git repository that differ from the base (added, or changed), each put back
+    as the base has it (an added one is deleted): what the base holds unchanged is the repository's own."""
+    folders = nested.find_bare_repos(worktree)
+    exact = [_glob_literal(rel) for rel in folders]
+    found = protected.changes(git, worktree, base_sha, exact)
+    protected.restore(git, worktree, base_sha, exact, found)
+    return [f"{rel} (a bare repository)" for rel, pattern in zip(folders, exact, strict=True)
+            if any(protected.matches(c.path, [pattern]) for c in found)]
+
+
+def _glob_literal(rel: str) -> str:
+    """`rel` as a glob that matches itself (and, as every protected glob does, what lies below it); a `[`,
+    which a class cannot hold without a warning, matches any one character: more is put back, never less."""
+    return "".join(f"[{c}]" if c in "*?" else "?" if c == "[" else c for c in rel)
+

@@ -37,6 +37,23 @@ def find_nested_repos(worktree: Path, unreadable: list[str] | None = None) -> li
     return sorted(found)
 
 
+def find_bare_repos(worktree: Path) -> list[str]:
+    """Worktree-relative paths of every folder below the top that git's discovery takes for a repository
+    by its shape alone: `HEAD` beside `objects` and `refs` (or beside `commondir`, a linked worktree's git
+    folder), any letter case. Its `config` is then the repository's for any git started in it or below it
+    (an fsmonitor, a filter, `core.worktree`): a trap on the pushed branch for whoever runs git there, or
+    whose shell prompt does. Never follows symlinks; `.git` entries are `find_nested_repos`'s."""
+    found: list[str] = []
+    top = str(worktree)
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if d.lower() not in GIT_NAMES]
+        rel_dir = os.path.relpath(dirpath, top)
+        names = {n.lower() for n in (*dirnames, *filenames)}
+        if rel_dir != "." and "head" in names and ({"objects", "refs"} <= names or "commondir" in names):
+            found.append(rel_dir)
+    return sorted(found)
+
+
 def remove_entries(worktree: Path, rels: list[str]) -> None:
     """Delete each entry (folder, file or symlink itself, never its target)."""
     for rel in rels:

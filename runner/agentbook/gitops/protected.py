@@ -44,7 +44,7 @@ def base_entries(git: Git, base_sha: str, patterns: list[str]) -> dict[str, tupl
         if not path:
             continue
         mode, kind, sha = meta.split()
-        if kind == "blob" and _matches(path, patterns):
+        if kind == "blob" and matches(path, patterns):
             out[path] = (mode, sha)
     return out
 
@@ -61,7 +61,7 @@ def worktree_entries(worktree: Path, patterns: list[str]) -> dict[str, tuple[str
         links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
         for name in [*filenames, *links]:
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            if _matches(rel, patterns):
+            if matches(rel, patterns):
                 out[rel] = _hash_entry(os.path.join(dirpath, name))
     return out
 
@@ -125,7 +125,7 @@ def _clear(worktree: Path, rel: str) -> Path:
     return target
 
 
-def _matches(rel: str, patterns: list[str]) -> bool:
+def matches(rel: str, patterns: list[str]) -> bool:
     """`rel` or one of its parent folders matches one of the run's own globs (the session's rules,
     `session.paths.is_protected`, without its always-protected names: `.git` is handled apart).
     String slicing rather than pathlib: this runs for every file of the worktree and the base."""

@@ -1,8 +1,10 @@
 """Keeping a gate's verdict from the code the gate runs: each program a shell of the gate executes enters a
 Landlock domain of its own (`agentbook/data/gatesep.c`, preloaded into the gate's programs, active in its
 shells), so none can open the memory of the shell, of bubblewrap's init (pid 1, whose exit status is the
-gate's) or of another program of the gate, and rewrite what the gate will say. docs/SECURITY.md, "A gate's
-verdict against the code it runs".
+gate's) or of another program of the gate, and rewrite what the gate will say; where Landlock has ABI 6 the
+domain is scoped for signals too, so none kills a later check either (`! cmd` passes when cmd dies), while the
+shell's own `kill` and the system's kill, pkill and killall that a shell runs signal what the gate started.
+docs/SECURITY.md, "A gate's verdict against the code it runs".
 
 The library is compiled here, once per process, with the host's C compiler (`agentbook.session.clib`),
 and shown read-only in each gate's jail. Where it cannot be used (no Landlock of ABI 2 or

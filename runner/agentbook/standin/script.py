@@ -26,10 +26,12 @@ import json
 import os
 import random
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import regex
 import yaml
 
 from agentbook import confine, yamlsafe
@@ -40,6 +42,10 @@ from agentbook.shipped import load_schema
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CONTENT_KEYS = ("text", "thinking", "tool_use", "blocks")  # a chosen variant or case replaces these
+# What one request's patterns may take together. A script can be a repository's file (a `scripted:` spec in
+# a suite, a ticket, a runbook), matched in the runner's own process against text the agent chose: Python's
+# `re` cannot be stopped and holds the GIL, so `(a|aa)+$` froze the runner and every session's clock.
+MATCH_SECONDS = 2.0
 
 
 class _FastLoader(CoreLoader):
@@ -60,15 +66,21 @@ def script_schema() -> dict[str, Any]:
 @dataclass(frozen=True)
 class Condition:
     contains: str | None = None
-    regex: re.Pattern[str] | None = None
+    pattern: str | None = None  # the regex as written: two conditions are equal when these are
+    regex: regex.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
-    def test(self, text: str) -> dict[str, str] | None:
-        """The named groups captured (empty when none) if `text` satisfies the condition, else None."""
+    def test(self, text: str, deadline: float) -> dict[str, str] | None:
+        """The named groups captured (empty when none) if `text` satisfies the condition, else None;
+        PatternTimeout when the request's patterns run past `deadline` (a `time.monotonic()`)."""
         if self.contains is not None and self.contains not in text:
             return None
         if self.regex is None:
             return {}
-        found = self.regex.search(text)
+        try:
+            found = self.regex.search(text, timeout=max(deadline - time.monotonic(), 0.001))
+        except TimeoutError:
+            raise PatternTimeout(f"the script's pattern /{self.regex.pattern[:80]}/ ran past {MATCH_SECONDS:g} s "
+                                 "on this request (one that backtracks without end, such as (a|aa)+$)") from None
         if found is None:
             return None
         return {k: v for k, v in found.groupdict().items() if v is not None}
@@ -119,10 +131,10 @@ class PromptCase:
     spec: dict[str, Any]
     conditions: dict[str, Condition] = field(default_factory=dict)
 
-    def test(self, texts: dict[str, str]) -> dict[str, str] | None:
+    def test(self, texts: dict[str, str], deadline: float) -> dict[str, str] | None:
         captures: dict[str, str] = {}
         for part, cond in self.conditions.items():
-            got = cond.test(texts[part])
+            got = cond.test(texts[part], deadline)
             if got is None:
                 return None
             captures.update(got)
@@ -160,6 +172,11 @@ class ScriptExhausted(Exception):
     `on_result:` turn has no case for what the tools returned."""
 
 
+class PatternTimeout(ScriptExhausted):
+    """The script's patterns ran past MATCH_SECONDS on one request: answered like a request the script
+    cannot answer (an HTTP 400), never waited for."""
+
+
 @dataclass
 class Script:
     path: str
@@ -176,17 +193,18 @@ class Script:
         LookupError if no session matches."""
         first_user, system = first_user_text(request), system_text(request)
         model = str(request.get("model", ""))
+        deadline = time.monotonic() + MATCH_SECONDS
         for session in self.sessions:
-            captures = _match(session, first_user=first_user, system=system, model=model)
+            captures = _match(session, deadline, first_user=first_user, system=system, model=model)
             if captures is not None:
-                return self._turn(session, request, captures, attempt)
+                return self._turn(session, request, captures, attempt, deadline)
         if self.default is not None:
-            return self._turn(self.default, request, {}, attempt)
+            return self._turn(self.default, request, {}, attempt, deadline)
         raise LookupError(f"no session in {self.path} matches this request "
                           f"(first user message starts {first_user[:80]!r})")
 
     def _turn(self, session: Session, request: dict[str, Any], captures: dict[str, str],
-              attempt: int) -> Turn:
+              attempt: int, deadline: float) -> Turn:
         index = sum(1 for m in request.get("messages", []) if m.get("role") == "assistant")
         spec_index = index
         if index >= len(session.turns):
@@ -200,9 +218,9 @@ class Script:
             variant = pick_variant(spec, request_key(request), attempt, f"{session.name}:{index}")
             spec = {**{k: v for k, v in spec.items() if k not in _CONTENT_KEYS}, **spec["variants"][variant]}
         if spec_index in session.cases:
-            spec, captures = self._case(session, spec_index, spec, request, captures)
+            spec, captures = self._case(session, spec_index, spec, request, captures, deadline)
         elif spec_index in session.when:
-            spec, captures = self._when(session, spec_index, spec, request, captures)
+            spec, captures = self._when(session, spec_index, spec, request, captures, deadline)
         values = {**session.vars, **captures, "turn": str(index + 1), "session": session.name}
         blocks = [_fill(b, values) for b in turn_blocks(spec)]
         for n, block in enumerate(blocks):
@@ -220,11 +238,11 @@ class Script:
 
 
     def _case(self, session: Session, index: int, spec: dict[str, Any], request: dict[str, Any],
-              captures: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+              captures: dict[str, str], deadline: float) -> tuple[dict[str, Any], dict[str, str]]:
         """The turn's spec with the first matching `on_result:` case's reply, and the captures with its groups."""
         texts = {"last": tool_results_text(request, last_only=True), "all": tool_results_text(request)}
         for case in session.cases[index]:
-            got = case.condition.test(texts[case.results]) if case.condition else {}
+            got = case.condition.test(texts[case.results], deadline) if case.condition else {}
             if got is not None:
                 rest = {k: v for k, v in spec.items() if k not in (*_CONTENT_KEYS, "on_result")}
                 return {**rest, **case.spec}, {**captures, **got}
@@ -233,13 +251,13 @@ class Script:
 
 
     def _when(self, session: Session, index: int, spec: dict[str, Any], request: dict[str, Any],
-              captures: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+              captures: dict[str, str], deadline: float) -> tuple[dict[str, Any], dict[str, str]]:
         """The turn's spec with the first `when:` case whose conditions hold, and its regex groups."""
         texts = {"system": system_text(request), "first_user": first_user_text(request),
                  "last_user": last_user_text(request), "result": tool_results_text(request, last_only=True),
                  "results": tool_results_text(request)}
         for case in session.when[index]:
-            got = case.test(texts)
+            got = case.test(texts, deadline)
             if got is not None:
                 rest = {k: v for k, v in spec.items() if k not in (*_CONTENT_KEYS, "when")}
                 return {**rest, **case.spec}, {**captures, **got}
@@ -265,11 +283,11 @@ def pick_variant(spec: dict[str, Any], key: str, attempt: int, where: str = "") 
     return (max(attempt, 1) - 1) % count
 
 
-def _match(session: Session, *, first_user: str, system: str, model: str) -> dict[str, str] | None:
+def _match(session: Session, deadline: float, *, first_user: str, system: str, model: str) -> dict[str, str] | None:
     texts = {"first_user": first_user, "system": system, "model": model}
     captures: dict[str, str] = {}
     for key, cond in session.match.items():
-        got = cond.test(texts[key])
+        got = cond.test(texts[key], deadline)
         if got is None:
             return None
         captures.update(got)
@@ -518,13 +536,14 @@ def _condition(cond: str | dict[str, str], path: str, raw: Any, keys: list[Any],
     """A `contains`/`regex` condition; a regex that does not compile is reported at its file:line:col."""
     if isinstance(cond, str):
         cond = {"contains": cond}
-    regex = None
+    pattern = None
     if "regex" in cond:
         try:
-            regex = re.compile(cond["regex"], re.DOTALL)
-        except re.error as err:
+            re.compile(cond["regex"], re.DOTALL)  # the syntax (and messages) of `re`, which the format names
+            pattern = regex.compile(cond["regex"], regex.DOTALL)
+        except (re.error, regex.error) as err:
             raise FatalError(f"bad regex for {name}: {err}", location=_location(path, raw, [*keys, "regex"])) from None
-    return Condition(contains=cond.get("contains"), regex=regex)
+    return Condition(contains=cond.get("contains"), pattern=cond.get("regex"), regex=pattern)
 
 
 def _faults(value: Any) -> list[Fault]:

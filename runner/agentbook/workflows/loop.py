@@ -226,6 +226,13 @@ def _rerun(result: FixResult, opts: LoopOptions, repo: Any, out: Path) -> None:
 
     base = out / _safe(result.ticket_id)
     tree = _checkout(repo, str(result.run["head"]), base / "tree")
+    changed = _measure_changed(repo, result.run, tree, opts.spec)
+    if changed:
+        result.reasons = [(f"the fix changed what measures it, so it was not re-run: {', '.join(changed[:5])} "
+                           "(the re-run's spec, its recorded inputs and expectations, or its graders)")]
+        result.phase = "publish"
+        _save(out, result)
+        return
     timings: dict[str, float] = {}
     started = time.monotonic()
     produced = produce_backtest(tree / opts.spec, base / "run",
@@ -255,6 +262,31 @@ def _rerun(result: FixResult, opts: LoopOptions, repo: Any, out: Path) -> None:
                     "seconds": {k: round(v, 2) for k, v in timings.items()}}
     result.phase = "check"
     _save(out, result)
+
+
+def _measure_changed(repo: Any, run: dict[str, Any], tree: Path, spec: str) -> list[str]:
+    """The files of the measure the fix branch changed from its base: the run spec, its inputs (the truth
+    and the expectations its assertions read) and any `scripted:` grader or model script inside the branch.
+    The agent wrote the branch: a spec whose `assert:` it emptied (or inputs whose `expected:` it rewrote)
+    turned every answer correct, and the fix that shrank its cohort that way got a ready pull request;
+    its `limits:` and `timeout:` were the jail's for the re-run too."""
+    from agentbook.backtest.runspec import load_spec
+    from agentbook.gitops.git import Git
+    from agentbook.models.spec import parse_spec
+
+    names = [spec]
+    try:
+        loaded = load_spec(tree / spec)
+    except FatalError:  # the diff below names the spec if the fix broke it; else the re-run says why
+        loaded = None
+    if loaded is not None:
+        files = [loaded.inputs] + [Path(parse_spec(m).script or "") for m in (loaded.grader, loaded.model)
+                                   if m and m.startswith("scripted:")]
+        top = tree.resolve()
+        names += [str(f.resolve().relative_to(top)) for f in files if f.resolve().is_relative_to(top)]
+    listed = Git(repo.root).run("diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv",
+                                str(run["base_sha"]), str(run["head"]), "--", *names)
+    return sorted(filter(None, listed.split("\0")))
 
 
 def _checkout(repo: Any, head: str, tree: Path) -> Path:

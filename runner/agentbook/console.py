@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from agentbook.errors import FatalError
 from agentbook.fence import visible
-from agentbook.redaction import process_redactor
+from agentbook.redaction import StreamRedactor, process_redactor
 
 TYPE_CHECKING = False  # typing's own constant would import `typing`, which the fast path does not need
 if TYPE_CHECKING:
@@ -57,12 +57,20 @@ class _RedactingStream:
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
+        self._stream = StreamRedactor()  # a key printed in two writes is replaced whole
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError("write() argument must be str")  # how click tells text streams from binary
-        self._inner.write(visible(process_redactor().text(text)))
+        self._inner.write(visible(self._stream.feed(text, process_redactor())))
         return len(text)
+
+    def close_stream(self) -> None:
+        """Write what was held back as the possible start of a secret (the command has printed its last)."""
+        rest = self._stream.close(process_redactor())
+        if rest:
+            self._inner.write(visible(rest))
+            self._inner.flush()
 
     def __getattr__(self, name: str) -> Any:
         if name == "buffer":  # writing bytes past the redactor is not offered
@@ -80,8 +88,12 @@ def unredacted(stream: Any) -> Any:
 def redacted_output() -> Iterator[None]:
     """stdout and stderr redacted for the duration (the CLI's `main` runs every command inside)."""
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _RedactingStream(out), _RedactingStream(err)
+    redacting = _RedactingStream(out), _RedactingStream(err)
+    sys.stdout, sys.stderr = redacting
     try:
         yield
     finally:
         sys.stdout, sys.stderr = out, err
+        for stream in redacting:
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more reaches the reader
+                stream.close_stream()

@@ -23,6 +23,11 @@ KEY_SHAPES = [shape for _, shape in _SHAPES]
 # in `secretscan`, and (text that is JSON) the escapes `\n`, `\r`, `\t` that stand for line breaks.
 _GAP = re.compile(r"(?:\\[nrt]|[\s\"'+\\])+")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_GAP_CHARS = " \t\r\n\f\v\"'+\\"
+_CUT_ESCAPE = re.compile(r"(?:%(?:25)*[0-9A-Fa-f]?|\\+(?:u[0-9A-Fa-f]{0,3}|x[0-9A-Fa-f]?)?|&#[xX]?[0-9A-Fa-f]*)$")
+_BREAKS = re.compile(r"[\s\"'+\\]+")
+_PIECE = 8
+MIN_OPEN_BEFORE_BREAK = 4  # a line's end held back as a form's first piece: at least this long
 
 
 class Redactor:
@@ -41,6 +46,10 @@ class Redactor:
         source = [self._exact.pattern] if self._exact is not None else []
         self._decoded = re.compile("|".join(source + [shape.pattern for shape in KEY_SHAPES]))
         self._reach = max(map(len, values), default=0) + 64  # the longest form, or a key shape's usual length
+        # every beginning of every form (hex in lower case), for text that comes in pieces (`StreamRedactor`)
+        self._starts = {v.lower() if _HEX.fullmatch(v) else v for v in values}
+        self._beginnings: set[str] | None = None
+        self._pieces: set[str] = set()  # every stretch of every form up to _PIECE long
 
     def text(self, value: str) -> str:
         if self._exact is not None:
@@ -72,6 +81,40 @@ class Redactor:
             out += [text[last:lo], REDACTED]
             last = hi
         return "".join(out) + text[last:]
+
+    def open_end(self, text: str) -> int:
+        """How many characters at the end of `text` could be where a form begins, its rest still to come:
+        the end itself (`token: sk-an`), the last pieces before a break between pieces (`"sk-ant-api"\\n`),
+        or the same unescaped (`%73%6B`, with an escape cut short: `%7`). The most of them, when several."""
+        if self._beginnings is None:
+            self._beginnings = {v[:n] for v in self._starts for n in range(1, len(v))}
+            self._pieces = {v[i:i + n] for v in self._starts for n in range(1, _PIECE + 1) for i in range(len(v))}
+        tail = text[-8 * self._reach:]
+        cut = _CUT_ESCAPE.search(tail)
+        body = tail[:cut.start()] if cut else tail
+        bare = body.rstrip(_GAP_CHARS)  # a break after the piece: the piece must be longer to count
+        starts = [cut.start()] if cut else []
+        for candidate, least in ((body, 1), (bare, MIN_OPEN_BEFORE_BREAK)):
+            size = self._open_size(candidate, least)
+            starts += [len(candidate) - size] if size else []
+            size = self._open_size(_BREAKS.sub("", candidate), least)  # its earlier pieces on lines before
+            starts += [_start_of_last(candidate, size)] if size else []
+            decoded = Unescaped.of(candidate)
+            size = self._open_size(decoded.text, least) if decoded is not None else 0
+            if decoded is not None and size:
+                starts.append(decoded.span(len(decoded.text) - size, len(decoded.text))[0])
+        return len(tail) - min(starts) if starts else 0
+
+    def _open_size(self, text: str, least: int) -> int:
+        """The longest end of `text`, at least `least` long, that begins a form (0: none)."""
+        beginnings, pieces, best = self._beginnings or set(), self._pieces, 0
+        for size in range(1, min(len(text), self._reach) + 1):
+            end = text[len(text) - size:]
+            if size <= _PIECE and end not in pieces and end.lower() not in pieces:
+                break  # no form holds this end, so none begins with a longer one (the usual case: at once)
+            if end in beginnings or end.lower() in beginnings:
+                best = size
+        return best if best >= least else 0
 
     def _escaped_spans(self, text: str, rounds: int) -> list[tuple[int, int]]:
         decoded = Unescaped.of(text) if rounds > 0 else None
@@ -112,6 +155,42 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.json(v) for v in value]
         return value
+
+
+def _start_of_last(text: str, count: int) -> int:
+    """Where in `text` its last `count` characters that are not breaks between pieces begin."""
+    pos = len(text)
+    while count and pos:
+        pos -= 1
+        count -= text[pos] not in _GAP_CHARS
+    return pos
+
+
+class StreamRedactor:
+    """Text written in pieces (a stream's writes, each flushed): each piece is redacted together with the end
+    of the one before that could begin a secret's form, which is held back until a later piece shows whether
+    it does (or `close`): a key written in two prints, or its two lines in two, is replaced whole."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str, redactor: Redactor) -> str:
+        buf = self._held + text
+        keep = redactor.open_end(buf)
+        whole = redactor.text(buf)
+        if not keep:
+            self._held = ""
+            return whole
+        out = redactor.text(buf[:len(buf) - keep])
+        if not whole.startswith(out):  # a form that ends in what would be held: the whole piece says so
+            self._held = ""
+            return whole
+        self._held = buf[len(buf) - keep:]
+        return out
+
+    def close(self, redactor: Redactor) -> str:
+        out, self._held = redactor.text(self._held), ""
+        return out
 
 
 def _alternatives(values: set[str]) -> re.Pattern[str] | None:

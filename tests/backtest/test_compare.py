@@ -211,6 +211,17 @@ def test_members_the_rerun_lacks_or_left_unanalysed_are_neither_fixed_nor_gone(
     assert (rows[skew["slug"]]["status"], rows[skew["slug"]]["fixed"]) == ("not-rerun", 0)
 
 
+def test_a_side_not_clustered_is_said_not_read_as_no_change(baseline: Path, tmp_path: Path,
+                                                              run_cli: Callable[..., Any]) -> None:
+    """B re-run but not clustered yet: no cohort line would read as "no cohort changed"."""
+    after = copy_backtest(baseline, tmp_path / "after")
+    shutil.rmtree(after / "cohorts")
+    result = run_cli("backtest", "compare", baseline, after)
+    assert f"cohorts not compared: no cohorts yet in {after.resolve()} (run `agentbook backtest cluster DIR` there)" \
+        in result.out, result.out
+    assert json.loads(run_cli("backtest", "compare", baseline, after, "--json").out)["unclustered"] == [str(after.resolve())]
+
+
 def test_matching_edge_cases_without_folders() -> None:
     """One still-failing member landing in a big unrelated cohort does not make it the continuation;
     empty sides are fine; a cohort split in equal halves stays with the half that kept its name."""

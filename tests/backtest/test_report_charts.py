@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from agentbook.backtest.cohorts import slugify
-from agentbook.backtest.report import COHORTS_CHARTED, SCOPE_MEANING, account_figure, cohort_figure, pyplot
+from agentbook.backtest.report import (
+    ACCOUNTS_CHARTED,
+    COHORTS_CHARTED,
+    SCOPE_MEANING,
+    account_figure,
+    cohort_figure,
+    pyplot,
+)
 
 SCOPES = list(SCOPE_MEANING)
 LONGEST = slugify("tool-execution " + " ".join(["reconciliation"] * 10))  # 60 characters, cut at a word's end
@@ -96,7 +103,8 @@ def test_account_chart_reads_whole(rates: list[tuple[int, int]]) -> None:
     try:
         ax = fig.axes[0]
         _no_overlaps(fig, ax)
-        assert [t.get_text() for t in ax.texts] == [f"{r['correct']}/{r['total']}" for r in accounts.values()]
+        shown = list(accounts.values())[:ACCOUNTS_CHARTED]
+        assert [t.get_text() for t in ax.texts] == [f"{r['correct']}/{r['total']}" for r in shown]
         assert [t.get_text() for t in _legends(fig, ax)[0].get_texts()] == [f"overall {overall:.0%}"]
     finally:
         plt.close(fig)
@@ -112,3 +120,19 @@ def test_slugs_keep_accented_words_whole(name: str, slug: str) -> None:
     """A model may name a cohort in the analysts' language: its slug (the page's file name, the chart's
     label) keeps each word whole, not "zeit-berschreitung"."""
     assert slugify(name) == slug
+
+
+def test_thousands_of_accounts_chart_the_worst_and_say_so() -> None:
+    """A bar per account of 300 made a 137-inch-wide image (1,500: 677 inches, over a minute and a half
+    to draw); the chart shows the worst ACCOUNTS_CHARTED and its title says of how many."""
+    plt = pyplot()
+    accounts = _accounts([(n % 3, 3) for n in range(300)])
+    fig = account_figure(plt, accounts, 0.33)
+    try:
+        ax = fig.axes[0]
+        assert fig.get_size_inches()[0] <= 0.45 * ACCOUNTS_CHARTED + 2
+        assert [t.get_text() for t in ax.get_xticklabels()] == list(accounts)[:ACCOUNTS_CHARTED]
+        assert ax.get_title(loc="left") == f"Accuracy by account (worst first): the worst {ACCOUNTS_CHARTED} of 300"
+        _no_overlaps(fig, ax)
+    finally:
+        plt.close(fig)

@@ -59,6 +59,7 @@ class Comparison:
     cohorts: list[dict[str, Any]] = field(default_factory=list)  # slug, a, b, delta, status, ...
     regressed_accounts: list[dict[str, Any]] = field(default_factory=list)
     improved_accounts: list[dict[str, Any]] = field(default_factory=list)
+    unclustered: list[str] = field(default_factory=list)  # folders with failures but no cohorts/index.json
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -77,7 +78,11 @@ def compare_backtests(dir_a: str, dir_b: str) -> Comparison:
     result.broken = [i for i in common if ia[i].correct and not ib[i].correct]
     failing_b = {i for i in ib if not ib[i].correct}
     correct_a = {i for i in common if ia[i].correct}
-    result.cohorts = match_cohorts(read_index(fa) or {}, read_index(fb) or {}, failing_b, correct_a, in_b=set(ib))
+    index_a, index_b = read_index(fa), read_index(fb)
+    # cohorts missing on a side with failures would read as "nothing changed": say so instead
+    result.unclustered = [str(f.root) for f, index, invs in ((fa, index_a, ia), (fb, index_b, ib))
+                          if index is None and any(not i.correct for i in invs.values())]
+    result.cohorts = match_cohorts(index_a or {}, index_b or {}, failing_b, correct_a, in_b=set(ib))
     acc_a = account_accuracy([ia[i] for i in common])
     acc_b = account_accuracy([ib[i] for i in common])
     could_break = Counter(ia[i].account for i in common if ia[i].correct)
@@ -157,13 +162,10 @@ def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
     where_a.update((m, NO_CAUSE) for m in (a.get("no_common_cause") or {}).get("members", []) if m not in where_a)
     where_b = {m: slug for slug, members in cb.items() for m in members}
     where_b.update((m, UNANALYSED) for m in b.get("unanalysed", []) if m not in where_b)
-    if in_b is not None:  # a member B does not hold is not fixed: only those B holds are compared
-        ca_in = {slug: members & in_b for slug, members in ca.items()}
-    else:
-        ca_in = ca
     matched_a = {y: x for x, y in pairs.items()}
-    rows = [_row_a(x, ca[x], still[x], pairs.get(x), cb, where_b, where_a, correct_a or set(), len(ca[x] - ca_in[x]))
-            for x in names_a]
+    # a member B does not hold is not fixed: it is counted apart
+    rows = [_row_a(x, ca[x], still[x], pairs.get(x), cb, where_b, where_a, correct_a or set(),
+                   len(ca[x] - in_b) if in_b is not None else 0) for x in names_a]
     for y in names_b:
         if y not in matched_a:
             rows.append(_row_new(y, cb[y], where_a, correct_a or set()))
@@ -222,7 +224,10 @@ def render(c: Comparison, limit: int = 20) -> str:
         shown = ", ".join(ids[:limit]) + (f", ... {len(ids) - limit} more" if len(ids) > limit else "")
         lines.append(f"{label}: {len(ids)}" + (f": {shown}" if ids else ""))
     changed = _shown(c.cohorts)
-    if changed:
+    if c.unclustered:
+        lines.append("cohorts not compared: no cohorts yet in " + ", ".join(c.unclustered)
+                     + " (run `agentbook backtest cluster DIR` there)")
+    elif changed:
         lines.append("cohorts (matched by members):")
         lines += [f"  {_cohort_line(r)}" for r in changed[:limit]]
         if len(changed) > limit:

@@ -162,13 +162,10 @@ def match_cohorts(a: dict[str, Any], b: dict[str, Any], failing_b: set[str],
     where_a.update((m, NO_CAUSE) for m in (a.get("no_common_cause") or {}).get("members", []) if m not in where_a)
     where_b = {m: slug for slug, members in cb.items() for m in members}
     where_b.update((m, UNANALYSED) for m in b.get("unanalysed", []) if m not in where_b)
-    if in_b is not None:  # a member B does not hold is not fixed: only those B holds are compared
-        ca_in = {slug: members & in_b for slug, members in ca.items()}
-    else:
-        ca_in = ca
     matched_a = {y: x for x, y in pairs.items()}
-    rows = [_row_a(x, ca[x], still[x], pairs.get(x), cb, where_b, where_a, correct_a or set(), len(ca[x] - ca_in[x]))
-            for x in names_a]
+    # a member B does not hold is not fixed: it is counted apart
+    rows = [_row_a(x, ca[x], still[x], pairs.get(x), cb, where_b, where_a, correct_a or set(),
+                   len(ca[x] - in_b) if in_b is not None else 0) for x in names_a]
     for y in names_b:
         if y not in matched_a:
             rows.append(_row_new(y, cb[y], where_a, correct_a or set()))

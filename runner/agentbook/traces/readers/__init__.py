@@ -39,6 +39,7 @@ BUILTIN = {
     "weave": "agentbook.traces.readers.weave:READER",
     "langfuse": "agentbook.traces.readers.langfuse:READER",
     "atif": "agentbook.traces.readers.atif:READER",
+    "inspect": "agentbook.traces.readers.inspect_ai:READER",
     "openinference": "agentbook.traces.readers.spans:OPENINFERENCE",
     "otlp": "agentbook.traces.readers.spans:OTLP",
 }

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_SUFFIXES = (".json", ".jsonl", ".ndjson")
+SAMPLE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".eval")
 
 SYSTEM = ("You are the incident assistant. Read the alert, query the logs with the tools given, and answer "
           "with the root cause and the evidence. " * 2)

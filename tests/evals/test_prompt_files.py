@@ -158,6 +158,7 @@ def test_eval_prompts_case_shows_what_the_model_is_sent(run_cli: Callable[..., A
     assert data["requests"] == [{"prompt": "file://prompts/tutor.txt",
                                  "system": "You are a teaching assistant in an intro python course.\n",
                                  "messages": [{"role": "user",
-                                               "content": "Write a function that returns the largest number"}]}]
+                                               "content": "Write a function that returns the largest number"}],
+                                 "literal_braces": []}]
     missing = run_cli("eval", "prompts", str(suite), "--case", "nope")
     assert missing.code == 3

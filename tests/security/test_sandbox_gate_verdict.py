@@ -231,6 +231,42 @@ def test_a_gate_still_signals_what_its_shell_started(tmp_path: Path) -> None:
         assert said in gate.output, gate.output
 
 
+# The agent's "tests": put a /bin of their own in place of the jail's link (its root was a tmpfs its user
+# owned), whose `sh` says the check passed; the protected check.sh after them starts with `#!/bin/sh`.
+REPLACE_BIN = """import os
+os.makedirs("/tmp/fake", exist_ok=True)
+with open("/tmp/fake/sh", "w") as f:
+    f.write("#!/usr/bin/python3\\nprint('forged: ok')\\n")
+os.chmod("/tmp/fake/sh", 0o755)
+try:
+    os.remove("/bin")
+    os.symlink("/tmp/fake", "/bin")
+    print("replaced /bin")
+except OSError as err:
+    print("refused /bin", err.strerror)
+try:
+    os.rename("/lib64", "/lib64.old")  # where every program's ELF interpreter is found: put back at once
+    os.rename("/lib64.old", "/lib64")
+    print("moved /lib64")
+except OSError as err:
+    print("refused /lib64", err.strerror)
+"""
+
+
+def test_the_code_a_gate_runs_cannot_replace_the_jails_system_links(tmp_path: Path) -> None:
+    """/bin, /lib, /lib64 are links on the jail's root, a tmpfs of the jail's (root) user: the agent's tests
+    replaced /bin, and the protected `#!/bin/sh` check that followed ran their `sh` and passed. The root
+    is read-only now (the ELF interpreter's folder, /lib64, was as open)."""
+    root = _root(tmp_path)
+    (root / "replace.py").write_text(REPLACE_BIN)
+    (root / "check_sh").write_text("#!/bin/sh\necho the protected check fails\nexit 3\n")
+    (root / "check_sh").chmod(0o755)
+    gate = run_gate("python3 replace.py\n./check_sh", root, protected=[])
+    assert gate.exit_code == 3 and "the protected check fails" in gate.output, gate.output
+    assert "replaced" not in gate.output and "moved" not in gate.output and "forged" not in gate.output
+    assert "refused /bin Read-only file system" in gate.output
+
+
 def test_a_command_that_cannot_be_separated_stops_the_gate(tmp_path: Path) -> None:
     """Each failed exec leaves the shell one Landlock layer deeper; past the kernel's 16 the next exec is
     refused and the whole gate stopped, so `!` or `|| true` cannot turn the refusal into a pass."""

@@ -243,7 +243,10 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
             cmd += ["--ro-bind", path, path]
     cmd += gitview.cover(root)  # after the root's bind: the git folder is seen through a sanitized view
     cmd += options or []
-    cmd += ["--chdir", str(root), "--seccomp", str(seccomp_fd), "--"]
+    # Last of all, the jail's own root read-only: it is a tmpfs of the jail's root user, so a process there
+    # could remove the links /bin, /lib64 (the ELF interpreter's folder) ... and put its own in their place,
+    # and every later program of the call (a gate's protected check, its `#!/bin/sh`) would run its code.
+    cmd += ["--remount-ro", "/", "--chdir", str(root), "--seccomp", str(seccomp_fd), "--"]
     return cmd
 
 

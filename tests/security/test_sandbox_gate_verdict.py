@@ -209,6 +209,24 @@ def test_code_a_gate_ran_cannot_kill_a_later_check_into_passing(tmp_path: Path) 
     assert "tests ok" in gate.output
 
 
+# The same daemon, lowering the check's open files to none rather than killing it (Landlock does not govern
+# prlimit; the seccomp filter lets a process set only its own limits).
+LIMITER = DAEMON.replace("os.kill(pid, 9)", "__import__('resource').prlimit(pid, __import__('resource').RLIMIT_NOFILE, (0, 0))")
+
+
+def test_code_a_gate_ran_cannot_lower_a_later_checks_limits(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    (root / "tests.py").write_text(LIMITER)
+    (root / "find_todo.py").write_text(FIND_TODO)
+    (root / "src.txt").write_text("def f():\n    pass  # TODO\n")
+    gate = run_gate(NOT_CHECK + " || echo the check found the TODO\nulimit -n 64 && python3 -c 'import resource; resource.setrlimit("
+                    "resource.RLIMIT_NOFILE, (32, 32)); print(\"own limit\", resource.getrlimit(resource.RLIMIT_NOFILE))'"
+                    "\nexit 7", root, protected=[], timeout=30)
+    assert "daemon: tried 1, refused 1" in gate.output, gate.output  # it found the check, and was refused
+    assert "the check found the TODO" in gate.output, gate.output
+    assert "own limit (32, 32)" in gate.output and gate.exit_code == 7, gate.output
+
+
 @pytest.mark.skipif(not SCOPED, reason="Landlock before ABI 6 does not scope signals (docs/SECURITY.md)")
 def test_a_gate_still_signals_what_its_shell_started(tmp_path: Path) -> None:
     """The shell's builtin kill, the system's kill and pkill run by a shell, a program killing its own child,

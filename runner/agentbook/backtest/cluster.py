@@ -268,8 +268,8 @@ _SHARED: dict[tuple[str, Path, bool], Any] | None = None  # reads kept while `sh
 
 @contextmanager
 def shared_reads() -> Iterator[None]:
-    """Within it each investigation's trace errors and calls are read once, however many clusterings ask
-    (ensemble.py clusters the same failures in several views)."""
+    """Within it each investigation's trace errors and calls, and which investigations went right, are read
+    once, however many clusterings ask (ensemble.py clusters the same failures in several views)."""
     global _SHARED
     outer = _SHARED
     _SHARED = {} if outer is None else outer
@@ -303,8 +303,18 @@ def passing_traces(failures: Sequence[Failure], errors: bool = True, calls: bool
     in the backtests the failures come from (DIR/investigations/<account>/<id>): what any run records,
     cause or not (numbers in `keep` kept, as in the failures' terms)."""
     roots = {f.inv.path.parents[2] for f in failures}
-    return [trace_terms(_errors_of(inv.path) if errors else (), _calls_of(inv.path, outputs) if calls else (), keep)
-            for root in sorted(roots) for inv in BacktestFolder(root).iter_investigations() if inv.correct]
+    return [trace_terms(_errors_of(path) if errors else (), _calls_of(path, outputs) if calls else (), keep)
+            for root in sorted(roots) for path in _passing_of(root)]
+
+
+def _passing_of(root: Path) -> list[Path]:
+    """The folders of the investigations of the backtest at `root` that went right (read once in `shared_reads`)."""
+    if _SHARED is None or ("passing", root, False) not in _SHARED:
+        paths = [inv.path for inv in BacktestFolder(root).iter_investigations() if inv.correct]
+        if _SHARED is None:
+            return paths
+        _SHARED[("passing", root, False)] = paths
+    return list(_SHARED[("passing", root, False)])
 
 
 def _alike(a: Any, b: Any, np: Any) -> float:

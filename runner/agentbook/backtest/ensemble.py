@@ -13,7 +13,7 @@ views put with the rest of its group less often than AGREE on average leaves it,
 does. The five views (VIEWS): the default, the trace view, reads kept, codes+framing, and words alone (no
 meaning model). Views that join (the trace view, words alone) and views that split (codes) are weighed alike:
 two views that join a pair join it, and a split holds only where four of five views make it. The views
-share the trace reads (`cluster.shared_reads`). Each cohort records which views hold it (`Agreed.held`: per
+share the trace reads and the list of passing runs (`cluster.shared_reads`). Each cohort records which views hold it (`Agreed.held`: per
 view, the Jaccard of the cohort with that view's nearest cohort). Opt-in (ENSEMBLE): measured once on the
 held-out generators it helped four rows and lowered two (ARCHITECTURE.md).
 """

@@ -212,11 +212,11 @@ GATE_SEALED_ENV = "AGENTBOOK_GATE_SEALED"  # {path in it: sha256} of what earlie
 
 def baseline_path(suite_path: Path) -> Path:
     """The worktree's copy, beside the suite: the one a user's (and the agent's) commands use."""
-    from agentbook.evals.state import state_dir
+    from agentbook.evals.state import inside
     from agentbook.evals.store import open_suite
 
     suite = open_suite(suite_path).path
-    return state_dir(suite) / "baselines" / f"{suite.name}.json"  # one per suite file in the folder
+    return inside(suite, "baselines", f"{suite.name}.json")  # one per suite file in the folder
 
 
 def gate_state() -> Path | None:

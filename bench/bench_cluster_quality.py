@@ -82,6 +82,9 @@ fields as far as its words are kept.
 "codes+framing (opt-in)" is the default with features.KEEP_NUMBERS and STRIP_FRAMING on: numbers the backtest's
 analysts write as constants (codes, limits) kept, groups quoting rival codes in one slot split (cluster.split_codes),
 and word runs most findings share that bind no stage or file left out of what the meaning model reads.
+"ensemble" (the summary's last columns but the peer's) is the views' consensus (backtest/ensemble.py): the
+default, the trace view, reads kept, codes+framing and words alone, each clustered once here, and the cohorts
+those five agree on (co-association cut at ensemble.AGREE); the cost line says what it costs against the default.
 Targets (issue 14): recall and purity >= 0.8 per cause, causeless kept out >= 0.7, ARI >= 0.8 with
 file-reading analysts and >= 0.6 with templated ones.
 
@@ -102,10 +105,10 @@ from typing import NamedTuple
 
 from loader import load_module
 
-from agentbook.backtest import features
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cluster import TRACE_CALLS, TRACE_ERRORS, Failure, cluster_labels, collect_failures
 from agentbook.backtest.embeddings import Model, embedder, models
+from agentbook.backtest.ensemble import CODE_FLAGS, KEPT_FLAGS, VIEWS, consensus, ensemble, flags_on
 from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
@@ -139,6 +142,7 @@ class Measured(NamedTuple):
     traced: Quality  # plus the opt-in trace view (cluster.trace_view): failures whose traces carry the same marks bound
     kept: Quality  # with the opt-in reading of what the weights keep (features.MEANING_READS_KEPT and its companions)
     coded: Quality  # with the opt-in codes and framing (features.KEEP_NUMBERS, STRIP_FRAMING)
+    agreed: Quality  # the views' consensus (ensemble.py: default, trace view, reads kept, codes+framing, words)
 
 
 def _truth(source: Path, failures: list[Failure]) -> dict[str, str | None]:
@@ -172,8 +176,8 @@ _MODELS: dict[str, Model | str] = {}
 def measure(folder: Path, source: Path) -> Measured:
     failures, _ = collect_failures(BacktestFolder(folder))
     truth = _truth(source, failures)
-    ours = score(cohorts_of(failures, cluster_labels(failures)), truth)
-    words = score(cohorts_of(failures, cluster_labels(failures, meaning=False)), truth)
+    default, bare = cluster_labels(failures), cluster_labels(failures, meaning=False)
+    ours, words = score(cohorts_of(failures, default), truth), score(cohorts_of(failures, bare), truth)
     if not _MODELS:
         _MODELS.update(models())
     texts = [describe_failure(f.analysis).text for f in failures]
@@ -184,27 +188,21 @@ def measure(folder: Path, source: Path) -> Measured:
     both = score(cohorts_of(failures, cluster_labels(failures, trace=True, calls=True)), truth)
     join = score(cohorts_of(failures, cluster_labels(failures, join=True)), truth)
     unmarked = score(cohorts_of(failures, cluster_labels(failures, join_marks=False)), truth)
-    traced = score(cohorts_of(failures, cluster_labels(failures, traced=True)), truth)
+    # the views ensemble.py agrees over, each clustered once here (ensemble.view_labels runs the same)
+    views = {"default": default, "trace view": cluster_labels(failures, traced=True),
+             "reads kept": flagged(failures, KEPT_FLAGS), "codes+framing": flagged(failures, CODE_FLAGS), "words": bare}
+    assert list(views) == [v.name for v in VIEWS]
     return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other, calls, both, join,
-                    unmarked, traced, score(cohorts_of(failures, flagged(failures, KEPT_FLAGS)), truth),
-                    score(cohorts_of(failures, flagged(failures, CODE_FLAGS)), truth))
-
-
-KEPT_FLAGS = ("MEANING_READS_KEPT", "CONTENT_CONTRAST", "CORE_FIELDS_KEPT")
-CODE_FLAGS = ("KEEP_NUMBERS", "STRIP_FRAMING")
+                    unmarked, *(score(cohorts_of(failures, views[name]), truth)
+                                for name in ("trace view", "reads kept", "codes+framing")),
+                    score(cohorts_of(failures, consensus(list(views.values()))), truth))
 
 
 def flagged(failures: list[Failure], flags: tuple[str, ...]) -> list[int]:
     """`cluster_labels` with the opt-in `features` flags named on (KEPT_FLAGS: the reading of what the word
     weights keep; CODE_FLAGS: codes told apart and framing left out of what the meaning model reads)."""
-    saved = {flag: getattr(features, flag) for flag in flags}
-    try:
-        for flag in flags:
-            setattr(features, flag, True)
+    with flags_on(flags):
         return cluster_labels(failures)
-    finally:
-        for flag, value in saved.items():
-            setattr(features, flag, value)
 
 
 # One seed's analysed backtests: row name -> (the analysed backtest folder, the generator's folder with the plant).
@@ -338,6 +336,14 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "s
            "heldout-triage/quoting": 0.8, "heldout-triage/templated": 0.6}
 
 
+def _cell(qs: list[Quality]) -> str:
+    """ARI min/median, min recall, min purity and causeless kept out (min) over seeds."""
+    aris, worst = [q.ari for q in qs], [_worst(q) for q in qs]
+    out = [q.causeless_kept_out for q in qs if q.causeless_kept_out is not None]
+    return (f"{min(aris):6.3f}/{statistics.median(aris):6.3f} {min(r for r, _ in worst):5.2f} "
+            f"{min(p for _, p in worst):5.2f} {_fmt(min(out) if out else None)}")
+
+
 def report(results: dict[str, list[Measured]]) -> None:
     other, short = ("no trace", "(no tr)") if TRACE_ERRORS else ("trace", "(trace)")
     print(f"ARI and the rest with meaning{' and the traces errors' if TRACE_ERRORS else ''}"
@@ -359,7 +365,8 @@ def report(results: dict[str, list[Measured]]) -> None:
                   f"{_worst(m.calls)[1]:5.2f} {m.both.ari:6.3f} {_worst(m.both)[0]:5.2f} {_worst(m.both)[1]:5.2f}")
     print()
     print(f"{'summary over seeds':32} {'ARI min/median':>15} {'words':>6} {other:>8} {'x peer':>7} {'min recall':>10} "
-          f"{'(words)':>7} {short:>7} {'min purity':>10} {'kept out min':>12}  target")
+          f"{'(words)':>7} {short:>7} {'min purity':>10} {'kept out min':>12}  target{'':22} "
+          f"{'ensemble ARI min/med rec pur out':>34} {'peer ARI min/med':>16}")
     for name, rows in results.items():
         aris = [m.ours.ari for m in rows]
         peer = statistics.median(m.peer.ari for m in rows)
@@ -374,7 +381,8 @@ def report(results: dict[str, list[Measured]]) -> None:
               f"{min(r for r, _ in worst):10.2f} {min(_worst(m.words)[0] for m in rows):7.2f} "
               f"{min(_worst(m.other)[0] for m in rows):7.2f} {min(p for _, p in worst):10.2f} "
               f"{_fmt(min(kept) if kept else None):>12}  ARI>={TARGETS[name]}: "
-              + ("all met" if not short else f"NOT met: {', '.join(short)}"))
+              + f"{'all met' if not short else 'NOT met: ' + ', '.join(short):27} "
+              + f"{_cell([m.agreed for m in rows]):>34} {min(m.peer.ari for m in rows):6.3f}/{peer:6.3f}")
     print()
     print(f"{'other trace settings':32} " + "   ".join(f"{what:>34}" for what in (
         f"calls ({'off' if TRACE_CALLS else 'on'}) ARI min/med rec pur out", "errors+calls ARI min/med rec pur out",
@@ -385,11 +393,7 @@ def report(results: dict[str, list[Measured]]) -> None:
         cells = []
         for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join, lambda m: m.unmarked, lambda m: m.traced,
                      lambda m: m.kept, lambda m: m.coded):
-            qs = [pick(m) for m in rows]
-            aris, worst = [q.ari for q in qs], [_worst(q) for q in qs]
-            out = [q.causeless_kept_out for q in qs if q.causeless_kept_out is not None]
-            cells.append(f"{min(aris):6.3f}/{statistics.median(aris):6.3f} {min(r for r, _ in worst):5.2f} "
-                         f"{min(p for _, p in worst):5.2f} {_fmt(min(out) if out else None)}")
+            cells.append(_cell([pick(m) for m in rows]))
         print(f"{name:32} " + "   ".join(f"{c:>34}" for c in cells))
     used = embedder()[1].encoder
     names = sorted({m for rows in results.values() for row in rows for m in row.aucs}, key=lambda m: (m != used, m))
@@ -436,9 +440,13 @@ def cost(work: Path, count: int = 1000) -> None:
     t0 = time.perf_counter()
     cluster_labels(failures)
     both = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ensemble(failures)
+    agreed = time.perf_counter() - t0
     each = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in embed.items())
     print(f"cost on {len(failures)} failures: loading the models {load:.3f}s once; embedding: {each}; cluster {both:.2f}s with meaning, "
-          f"{words:.2f}s on words alone ({both / max(words, 1e-9):.2f}x; {meaning.note})")
+          f"{words:.2f}s on words alone ({both / max(words, 1e-9):.2f}x; {meaning.note}); the ensemble of "
+          f"{len(VIEWS)} views (ensemble.py) {agreed:.2f}s, {agreed / max(both, 1e-9):.2f}x the default")
 
 
 def trace_cost(work: Path, count: int = 1000) -> None:

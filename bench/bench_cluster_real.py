@@ -47,13 +47,14 @@ from loader import load_module
 
 from agentbook.backtest.cluster import cluster_labels, collect_failures
 from agentbook.backtest.embeddings import embedder, models
+from agentbook.backtest.ensemble import ensemble
 from agentbook.backtest.features import describe_failure
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 from agentbook.backtest.quality import Quality, cohorts_of, fingerprint_partition, score
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = ("meaning", "words", "peer", "trace")
+METHODS = ("meaning", "words", "peer", "trace", "ensemble")
 
 
 REAL = load_module(REPO / "tests" / "backtest" / "real_failures.py", "bench_real_failures")
@@ -86,7 +87,8 @@ def partitions(folder: Path) -> dict[str, list[list[str]]]:
     return {"meaning": cohorts_of(failures, cluster_labels(failures)),
             "words": cohorts_of(failures, cluster_labels(failures, meaning=False)),
             "peer": fingerprint_partition(failures),
-            "trace": cohorts_of(failures, cluster_labels(failures, trace=True, calls=True))}
+            "trace": cohorts_of(failures, cluster_labels(failures, trace=True, calls=True)),
+            "ensemble": cohorts_of(failures, ensemble(failures).labels)}
 
 
 def _fmt(x: float | None) -> str:
@@ -111,7 +113,7 @@ def report_dataset(dataset: str, parts: dict[str, list[list[str]]], truth: dict[
             pur = statistics.median(s.cause_purity[c] for c in big) if big else None
             print(f"    {m:8} {s.ari:6.3f} {s.purity:6.3f} {s.cohorts:7d} {s.bucketed:8d} {_fmt(s.causeless_kept_out):>8} "
                   f"{_fmt(rec):>10} {_fmt(pur):>10}")
-        print(f"    {'label':44} {'n':>3}  recall/purity: {'meaning':>11} {'words':>11} {'peer':>11} {'trace':>11}")
+        print(f"    {'label':44} {'n':>3}  recall/purity: {'meaning':>11} {'words':>11} {'peer':>11} {'trace':>11} {'ensemble':>11}")
         for cause, size in sorted(q["meaning"].sizes.items(), key=lambda kv: -kv[1]):
             cells = " ".join(f"{q[m].recall[cause]:5.2f}/{q[m].cause_purity[cause]:4.2f}" for m in METHODS)
             print(f"    {cause[:44]:44} {size:3d}  {'':14} {cells}")

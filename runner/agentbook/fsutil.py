@@ -223,7 +223,7 @@ def file_lock(path: Path | str, *, shared: bool = False) -> Iterator[None]:
     """An advisory lock on `path` (created if missing), released when the block exits or the process dies."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)  # a link there: ELOOP, never a file made where it leads
     try:
         fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
@@ -239,7 +239,7 @@ def exclusive_lock(path: Path | str, busy: str, *, hint: str | None = None) -> I
     the lock when the holder dies, so a `kill -9` never leaves it stuck."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)  # a link there: ELOOP, never a file made where it leads
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -277,8 +277,12 @@ class SecretScanner:
             for hit in self.scan(text.replace("\0", ""), where, split=split, rounds=rounds):
                 wide = hit.replace(form=f"{hit.form}, UTF-16/32")
                 hits.setdefault((hit.line, hit.secret), wide)
-        decoded = Unescaped.of(text) if not name_only and rounds > 0 else None
-        if decoded is not None:
+        decoded = Unescaped.of(text) if rounds > 0 else None
+        if decoded is not None and name_only:  # a path or a branch: short, scanned whole
+            for hit in self.scan(decoded.text, where, name_only=True, rounds=rounds - 1):
+                form = hit.form if ", escaped" in hit.form else f"{hit.form}, escaped"
+                hits.setdefault((0, hit.secret), hit.replace(form=form))
+        elif decoded is not None:
             for hit in self._unescaped(decoded, where, split, rounds - 1):
                 hits.setdefault((hit.line, hit.secret), hit)
         return sorted(hits.values(), key=lambda h: (h.line, h.secret))

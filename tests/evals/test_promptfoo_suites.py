@@ -161,7 +161,7 @@ def test_a_csv_row_is_edited_in_place_keeping_its_quoting(run_cli: Callable[...,
     new_id = res.out.splitlines()[1].split()[4]
     assert res.out.splitlines() == [
         f"edited {first} in {csv}, line 2 (the rest of the file is as it was)",
-        f"its id is now {new_id} (the id of a CSV row is derived from its content)"]
+        f"its id is now {new_id} (the id of a CSV row or JSONL line is derived from its content)"]
     assert csv.read_text(encoding="utf-8") == before.replace('French,"Hello world"', 'French,"Hello, world"', 1)
     assert run_cli("eval", "show", folder, new_id, "--field", "vars.body").out == "Hello, world\n"
     # a change no row can hold is refused, and the file is untouched

@@ -212,7 +212,7 @@ def test_promptfoo_shapes_txt_prompts_yaml12_scalars_refs_default_file(run_cli: 
     assert [a["type"] for a in first["asserts"]] == ["not-icontains", "icontains"] * 2
     second = report["cases"][1]["attempts"][0]["asserts"]
     assert second[1] == {"type": "icontains", "pass": True, "error": False, "score": 1.0,
-                         "reason": "output contains 'bonjour' (any case)"}
+                         "reason": "output contains 'bonjour' (any case)", "prompt": "file://prompts.txt#1"}
     server = ensure_server(SCRIPTS / "french.script.yaml")
     sent = [r["body"]["messages"][0]["content"] for r in server.requests()]
     assert "Translate to French: Yes (sent at 10:02)" in sent  # not True / 602, as PyYAML's YAML 1.1 would

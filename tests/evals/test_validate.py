@@ -57,3 +57,13 @@ def test_fixtures_are_clean_and_validate_command_uses_it(run_cli: Callable[..., 
     res = run_cli("validate", str(split / "suite.yaml"))
     assert res.code == 1
     assert f"{split}/cases/broken.yaml:1:1: error[eval-case-schema]: assert[0]" in res.out
+
+
+def test_default_test_assertions_are_checked_once(tmp_path: Path) -> None:
+    """defaultTest's assertions run on every case, so one eval run cannot grade is a warning (said once, at
+    the suite), not silence: a real suite's `latency` there made all 200 cases errors while validate passed."""
+    path = tmp_path / "suite.yaml"
+    path.write_text('prompts: ["hi {{x}}"]\ndefaultTest:\n  assert:\n    - type: moderation\n    - type: latency\n'
+                    "      threshold: 10\ntests:\n  - vars: {x: 1}\n  - vars: {x: 2}\n")
+    found = [(f.line, f.rule, f.message.split(" is ")[0]) for f in validate_suite(path)]
+    assert found == [(1, "eval-assert-type", "defaultTest: assertion type 'moderation'")]

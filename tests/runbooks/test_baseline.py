@@ -59,6 +59,23 @@ def test_new_cases_are_listed_not_judged(repo: Path, run_cli: Callable[..., CliR
     assert "  new case   errors-checkout: pass" in res.out
 
 
+def test_a_failing_new_case_is_listed_and_the_pass_rate_is_the_baseline_cases(repo: Path,
+                                                                            run_cli: Callable[..., CliResult]) -> None:
+    """fix-prompt on a suite running two prompt versions: its new case passes on the fixed prompt and fails on
+    the other, and the check failed 'pass rate dropped: 8% -> 8%' (17/200 -> 17/201) with no regression."""
+    assert run_cli("baseline", "save", LOGQL, "--model", MODEL).code == 0
+    (repo / "evals" / "logql" / "cases" / "never.yaml").write_text(
+        "id: never\nvars: {question: Show me errors from checkout in the last hour}\n"
+        "assert:\n  - {type: contains, value: no model writes this}\n")
+    res = run_cli("baseline", "check", LOGQL, "--model", MODEL)
+    assert res.code == 0, res.out
+    assert "  new case   never: fail" in res.out
+    case = repo / "evals" / "logql" / "cases" / "timeouts-payments.yaml"
+    case.unlink()  # a baseline case gone: it no longer passes, and the rate on the baseline's cases drops
+    data = json.loads(run_cli("baseline", "check", LOGQL, "--model", MODEL, "--json").out)
+    assert "pass rate dropped on the baseline's 5 cases: 100% -> 80%" in data["problems"]
+
+
 def test_shorter_requires_fewer_tokens(repo: Path, run_cli: Callable[..., CliResult]) -> None:
     args = ("--model", MODEL, "--prompt", "prompts/summarise-alert.md")
     assert run_cli("baseline", "save", ALERTS, *args).code == 0

@@ -2,7 +2,7 @@
 which is in the worktree and so the agent's to write: rows it forged (the expected answer under the key
 of each case) were the model's answers, and fix-prompt's "the new case passes every time" check passed on
 a prompt that fixed nothing. Inside an agent's jail (its bash, a gate) the cache is no longer read. The
-gate here runs in the real jail; the suite's model is a scripted one that answers wrong."""
+gate here runs in the real jail; the suite's model is a scripted one that answers its prompt wrong."""
 
 from __future__ import annotations
 
@@ -17,30 +17,15 @@ import pytest
 from agentbook.runbooks.gates import run_gate
 from agentbook.session import jail
 
-SUITE = """prompts: ["Say the word: {{word}}"]
-providers: ["scripted:sut.script.yaml"]
-tests:
-  - id: says-right
-    vars: {word: right}
-    assert:
-      - {type: equals, value: right}
-"""
-SUT = """version: 1
-model: scripted
-sessions:
-  - name: sut
-    match: {first_user: "Say"}
-    after_last: repeat_last
-    turns:
-      - text: wrong
-"""
+sys.path.insert(0, str(Path(__file__).parent))
+from evalkit import BAD_PROMPT, SUT, one_case_suite
 
 
 @pytest.mark.skipif(jail.problem() is not None, reason="needs a working jail")
 def test_a_gate_does_not_take_answers_from_a_cache_the_agent_wrote(tmp_path: Path) -> None:
     root = tmp_path / "work"
     root.mkdir()
-    (root / "suite.yaml").write_text(SUITE)
+    (root / "suite.yaml").write_text(one_case_suite(BAD_PROMPT))
     (root / "sut.script.yaml").write_text(SUT)
     run = [sys.executable, "-m", "agentbook", "eval", "run", "suite.yaml", "--model", "scripted:sut.script.yaml"]
     first = subprocess.run(run, cwd=root, capture_output=True, text=True, check=False, timeout=300)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from evalkit import BAD_PROMPT, GOOD_PROMPT, SUT, one_case_suite
 from gitkit import agent, bash, commit_files, make_repo, run, write
 from sandbox_kit import needs_jail
 
@@ -50,26 +51,7 @@ Nothing to do.
 agentbook baseline check evals/suite.yaml --model scripted:evals/sut.script.yaml
 ```
 """
-SUITE = """prompts: ["file://../prompts/p.txt"]
-providers: ["scripted:sut.script.yaml"]
-tests:
-  - id: says-right
-    vars: {word: right}
-    assert:
-      - {type: equals, value: right}
-"""
-SUT = """version: 1
-model: scripted
-sessions:
-  - name: good
-    match: {first_user: "Say the word"}
-    after_last: repeat_last
-    turns: [{text: right}]
-  - name: bad
-    match: {first_user: "Mumble"}
-    after_last: repeat_last
-    turns: [{text: wrong}]
-"""
+SUITE = one_case_suite("file://../prompts/p.txt")
 SNOOP = "/agentbook-gate-state"
 FORGE = ("sed -i 's/\"pass\"/\"fail\"/g' evals/.agentbook/baselines/suite.yaml.json; "
          "cat evals/.agentbook/baselines/suite.yaml.json; echo; "
@@ -80,7 +62,7 @@ FORGE = ("sed -i 's/\"pass\"/\"fail\"/g' evals/.agentbook/baselines/suite.yaml.j
 def repo_with_suite(tmp_path: Path) -> Path:
     repo = make_repo(tmp_path)
     return commit_files(repo, {"runbooks/attack.md": RUNBOOK, "evals/suite.yaml": SUITE,
-                               "evals/sut.script.yaml": SUT, "prompts/p.txt": "Say the word: {{word}}\n"},
+                               "evals/sut.script.yaml": SUT, "prompts/p.txt": GOOD_PROMPT + "\n"},
                         "a suite whose model answers right to the unchanged prompt")
 
 
@@ -92,7 +74,7 @@ def gate_outputs(run_dir: Path) -> list[dict[str, Any]]:
 def test_the_agent_cannot_forge_the_baseline_a_gate_checks(tmp_path: Path, capsys) -> None:
     repo = repo_with_suite(tmp_path)
     script = agent(tmp_path, {"text": "Baseline step: nothing to change."},
-                   write("prompts/p.txt", "Mumble: {{word}}\n"), bash(FORGE), {"text": "Changed."},
+                   write("prompts/p.txt", BAD_PROMPT + "\n"), bash(FORGE), {"text": "Changed."},
                    {"text": "Checked."})
     code, data, out = run(repo, script, capsys=capsys)
     assert data, out
@@ -183,7 +165,7 @@ def test_code_a_later_gate_runs_cannot_rewrite_an_earlier_steps_baseline(tmp_pat
     text = RUNBOOK.replace("Change prompts/p.txt.\n", "Change prompts/p.txt.\n\n```check\npython3 agent_tests.py\n```\n")
     commit_files(repo, {"runbooks/attack.md": text}, "a step whose gate runs the agent's tests")
     script = agent(tmp_path, {"text": "Baseline step: nothing to change."},
-                   write("prompts/p.txt", "Mumble: {{word}}\n"), write("agent_tests.py", AGENT_TESTS),
+                   write("prompts/p.txt", BAD_PROMPT + "\n"), write("agent_tests.py", AGENT_TESTS),
                    {"text": "Changed."}, {"text": "Checked."})
     code, data, out = run(repo, script, capsys=capsys)
     assert data, out
@@ -201,7 +183,7 @@ def test_a_gate_keeps_no_suite_index_cache_on_disk(tmp_path: Path) -> None:
 
     root = tmp_path / "work"
     (root / "evals").mkdir(parents=True)
-    (root / "evals" / "suite.yaml").write_text(SUITE.replace("file://../prompts/p.txt", "Say the word: {{word}}"))
+    (root / "evals" / "suite.yaml").write_text(one_case_suite(GOOD_PROMPT))
     state = tmp_path / "run" / "gate-state"
     gate = run_gate("agentbook eval list evals/suite.yaml", root, protected=[], gate_state=state)
     assert gate.exit_code == 0 and "says-right" in gate.output, gate.output

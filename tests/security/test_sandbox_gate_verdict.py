@@ -209,6 +209,24 @@ def test_code_a_gate_ran_cannot_kill_a_later_check_into_passing(tmp_path: Path) 
     assert "tests ok" in gate.output
 
 
+# The same daemon, lowering the check's open files to none rather than killing it (Landlock does not govern
+# prlimit; the seccomp filter lets a process set only its own limits).
+LIMITER = DAEMON.replace("os.kill(pid, 9)", "__import__('resource').prlimit(pid, __import__('resource').RLIMIT_NOFILE, (0, 0))")
+
+
+def test_code_a_gate_ran_cannot_lower_a_later_checks_limits(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    (root / "tests.py").write_text(LIMITER)
+    (root / "find_todo.py").write_text(FIND_TODO)
+    (root / "src.txt").write_text("def f():\n    pass  # TODO\n")
+    gate = run_gate(NOT_CHECK + " || echo the check found the TODO\nulimit -n 64 && python3 -c 'import resource; resource.setrlimit("
+                    "resource.RLIMIT_NOFILE, (32, 32)); print(\"own limit\", resource.getrlimit(resource.RLIMIT_NOFILE))'"
+                    "\nexit 7", root, protected=[], timeout=30)
+    assert "daemon: tried 1, refused 1" in gate.output, gate.output  # it found the check, and was refused
+    assert "the check found the TODO" in gate.output, gate.output
+    assert "own limit (32, 32)" in gate.output and gate.exit_code == 7, gate.output
+
+
 @pytest.mark.skipif(not SCOPED, reason="Landlock before ABI 6 does not scope signals (docs/SECURITY.md)")
 def test_a_gate_still_signals_what_its_shell_started(tmp_path: Path) -> None:
     """The shell's builtin kill, the system's kill and pkill run by a shell, a program killing its own child,
@@ -229,6 +247,42 @@ def test_a_gate_still_signals_what_its_shell_started(tmp_path: Path) -> None:
     for said in ("builtin kill", "pkill", "system kill", "script killed its job", "own child -9", "timeout 124",
                  "PermissionError: [Errno 1] Operation not permitted", "done"):
         assert said in gate.output, gate.output
+
+
+# The agent's "tests": put a /bin of their own in place of the jail's link (its root was a tmpfs its user
+# owned), whose `sh` says the check passed; the protected check.sh after them starts with `#!/bin/sh`.
+REPLACE_BIN = """import os
+os.makedirs("/tmp/fake", exist_ok=True)
+with open("/tmp/fake/sh", "w") as f:
+    f.write("#!/usr/bin/python3\\nprint('forged: ok')\\n")
+os.chmod("/tmp/fake/sh", 0o755)
+try:
+    os.remove("/bin")
+    os.symlink("/tmp/fake", "/bin")
+    print("replaced /bin")
+except OSError as err:
+    print("refused /bin", err.strerror)
+try:
+    os.rename("/lib64", "/lib64.old")  # where every program's ELF interpreter is found: put back at once
+    os.rename("/lib64.old", "/lib64")
+    print("moved /lib64")
+except OSError as err:
+    print("refused /lib64", err.strerror)
+"""
+
+
+def test_the_code_a_gate_runs_cannot_replace_the_jails_system_links(tmp_path: Path) -> None:
+    """/bin, /lib, /lib64 are links on the jail's root, a tmpfs of the jail's (root) user: the agent's tests
+    replaced /bin, and the protected `#!/bin/sh` check that followed ran their `sh` and passed. The root
+    is read-only now (the ELF interpreter's folder, /lib64, was as open)."""
+    root = _root(tmp_path)
+    (root / "replace.py").write_text(REPLACE_BIN)
+    (root / "check_sh").write_text("#!/bin/sh\necho the protected check fails\nexit 3\n")
+    (root / "check_sh").chmod(0o755)
+    gate = run_gate("python3 replace.py\n./check_sh", root, protected=[])
+    assert gate.exit_code == 3 and "the protected check fails" in gate.output, gate.output
+    assert "replaced" not in gate.output and "moved" not in gate.output and "forged" not in gate.output
+    assert "refused /bin Read-only file system" in gate.output
 
 
 def test_a_command_that_cannot_be_separated_stops_the_gate(tmp_path: Path) -> None:

@@ -90,6 +90,8 @@ ATTACKS: dict[str, tuple[list[dict[str, Any]], str, str, int, str]] = {
                            COMPAT_KEY[::-1], "k.txt", 1, "AGENTBOOK_COMPAT_API_KEY"),
     "in a file name": ([bash(f"mkdir -p out && echo x > 'out/{COMPAT_KEY}.txt'")], COMPAT_KEY,
                        "out/[REDACTED].txt", 0, "AGENTBOOK_COMPAT_API_KEY"),  # the finding's path is redacted too
+    "in a file name, percent-encoded": ([bash(f"mkdir -p out && echo x > 'out/{pct(COMPAT_KEY)}.txt'")], pct(COMPAT_KEY),
+                                        "out/[REDACTED].txt", 0, "AGENTBOOK_COMPAT_API_KEY"),
     "as a symlink target": ([bash(f"ln -s '/nowhere/{COMPAT_KEY}' l")], COMPAT_KEY, "l", 1, "AGENTBOOK_COMPAT_API_KEY"),
     "inside a binary file": ([bash(f"printf '{octal(b'PNG' + bytes(range(0, 256, 7)) + COMPAT_KEY.encode() + bytes(9))}'"
                                    " > img.png")], COMPAT_KEY, "img.png", 1, "AGENTBOOK_COMPAT_API_KEY"),

@@ -19,7 +19,7 @@ from agentbook.traces.export import export_many
 from agentbook.traces.read import read_trace
 
 HERE = Path(__file__).parent
-SUFFIXES = (".json", ".jsonl", ".ndjson")
+SUFFIXES = (".json", ".jsonl", ".ndjson", ".eval")
 
 
 def _sources() -> list[Path]:

@@ -352,3 +352,45 @@ def test_weave_summary_usage_is_a_calls_own_tokens_less_its_childrens(tmp_path: 
     (trace,) = read_trace(alone)
     assert trace.spans[0].kind == "llm"
     assert (trace.spans[0].input_tokens, trace.spans[0].output_tokens) == _summed(chat)
+
+
+def test_strands_spans_in_both_genai_dialects_read_to_the_same_calls_and_results() -> None:
+    """Strands' native spans, written by the library here (`strands-run/generate.py`): with the newer GenAI
+    conventions (content on `gen_ai.client.inference.operation.details`) and without (per-message events,
+    Bedrock Converse blocks `toolUse` / `toolResult`), the same model calls, tool calls with arguments,
+    tool results as text (not `[{"text": ...}]`), call ids on the results, and the failing tool."""
+    seen = []
+    for name in ("agent.jsonl", "agent_latest_semconv.jsonl"):
+        (trace,) = read_trace(DATA / "strands-run" / name)
+        llm, tools = _only(trace, "llm"), _only(trace, "tool")
+        assert [len(s.input_messages) for s in llm] == [2, 4, 6, 8], name
+        calls = [(c.name, json.loads(c.arguments), c.id) for s in llm for m in s.output_messages for c in m.tool_calls]
+        results = [(m.tool_call_id, m.content) for m in llm[-1].input_messages if m.tool_call_id]
+        spans = [(s.tool_name, s.tool_call_id, json.loads(s.tool_args or ""), s.tool_result, s.status) for s in tools]
+        seen.append((calls, results, spans, llm[-1].output_messages[0].content))
+    legacy, latest = seen
+    assert [c[0] for c in legacy[0]] == ["deploy_log", "loki_query", "loki_query"]
+    assert legacy[0] == latest[0] and legacy[2] == latest[2] and legacy[3] == latest[3]
+    assert legacy[2][0][3] == "checkout: deploy 4821 at 14:02 UTC by ci-bot (db pool size 20 -> 5)"
+    assert [s[4] for s in legacy[2]] == ["ok", "error", "ok"]
+    # the error result reads as Strands says it in both; the older dialect also names its status
+    assert [r[0] for r in legacy[1]] == [r[0] for r in latest[1]] == ["tooluse_deploy_01", "tooluse_loki_02",
+                                                                     "tooluse_loki_03"]
+    assert legacy[1][1][1] == "[error] Error: limit must be at most 100"
+    assert latest[1][1][1] == "Error: limit must be at most 100"
+
+
+def test_a_tool_result_of_text_blocks_reads_as_its_text_and_other_json_stays_verbatim(tmp_path: Path) -> None:
+    """`[{"text": ...}]` (Bedrock Converse's content blocks) is shown as its text; a list whose blocks carry
+    anything else is not a bare text and is kept exactly as written."""
+    def span(n: int, result: str) -> dict[str, Any]:
+        return {"traceId": "ab" * 16, "spanId": f"{n:016x}", "name": "execute_tool lookup",
+                "startTimeUnixNano": "1732000000000000000", "endTimeUnixNano": "1732000001000000000",
+                "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}},
+                               {"key": "gen_ai.tool.call.result", "value": {"stringValue": result}}]}
+    kept = '[{"text": "A-17", "citations": [1]}]'
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [
+        span(1, '[{"text": "A-17 shipped"}, {"text": "on Monday"}]'), span(2, kept)]}]}]}), encoding="utf-8")
+    first, second = read_trace(source)[0].spans
+    assert (first.tool_result, second.tool_result) == ("A-17 shipped\non Monday", kept)

@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from agentbook.backtest import features
@@ -142,6 +143,7 @@ class Cohort:
     evidence: dict[str, Any] = field(default_factory=dict)  # what binds it (evidence.py)
     account_test: dict[str, Any] = field(default_factory=dict)  # is one account over-represented?
     locations: list[dict[str, Any]] = field(default_factory=list)  # cited code, checked against --code
+    views: dict[str, float] = field(default_factory=dict)  # which views hold it (ensemble.py): name -> Jaccard
 
     @property
     def accounts(self) -> Counter[str]:
@@ -208,8 +210,8 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     order = list(range(len(failures)))
     random.Random(seed).shuffle(order)
     quoted = features.QUOTED_CONTRAST  # the errors are read for the analysts' words that name them too
-    errors = [trace_errors(failures[i].inv.path) if trace or quoted else [] for i in order]
-    called = [call_terms(failures[i].inv.path, outputs) if calls else [] for i in order]
+    errors = [_errors_of(failures[i].inv.path) if trace or quoted else [] for i in order]
+    called = [_calls_of(failures[i].inv.path, outputs) if calls else [] for i in order]
     keep = (numbers_kept([" ".join(analyst_texts(f.analysis)) for f in failures]) if features.KEEP_NUMBERS
             else frozenset())  # constants of this backtest (codes, limits): see `features.numbers_kept`
     described = [describe_failure(failures[i].analysis, errors[row] if trace else (), called[row], errors[row], keep)
@@ -261,14 +263,58 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     return Clustering(labels, space.reordered(inverse), note)
 
 
+_SHARED: dict[tuple[str, Path, bool], Any] | None = None  # reads kept while `shared_reads` is open
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Within it each investigation's trace errors and calls, and which investigations went right, are read
+    once, however many clusterings ask (ensemble.py clusters the same failures in several views)."""
+    global _SHARED
+    outer = _SHARED
+    _SHARED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _SHARED = outer
+
+
+def _errors_of(path: Path) -> Any:
+    if _SHARED is None:
+        return trace_errors(path)
+    key = ("errors", path, False)
+    if key not in _SHARED:
+        _SHARED[key] = trace_errors(path)
+    return _SHARED[key]
+
+
+def _calls_of(path: Path, outputs: bool) -> Any:
+    if _SHARED is None:
+        return call_terms(path, outputs)
+    key = ("calls", path, outputs)
+    if key not in _SHARED:
+        _SHARED[key] = call_terms(path, outputs)
+    return _SHARED[key]
+
+
 def passing_traces(failures: Sequence[Failure], errors: bool = True, calls: bool = False,
                    outputs: bool = OUTPUTS, keep: frozenset[str] = frozenset()) -> list[frozenset[str]]:
     """The trace terms (`features.trace_terms`: errors, and calls with `calls`) of the runs that went right,
     in the backtests the failures come from (DIR/investigations/<account>/<id>): what any run records,
     cause or not (numbers in `keep` kept, as in the failures' terms)."""
     roots = {f.inv.path.parents[2] for f in failures}
-    return [trace_terms(trace_errors(inv.path) if errors else (), call_terms(inv.path, outputs) if calls else (), keep)
-            for root in sorted(roots) for inv in BacktestFolder(root).iter_investigations() if inv.correct]
+    return [trace_terms(_errors_of(path) if errors else (), _calls_of(path, outputs) if calls else (), keep)
+            for root in sorted(roots) for path in _passing_of(root)]
+
+
+def _passing_of(root: Path) -> list[Path]:
+    """The folders of the investigations of the backtest at `root` that went right (read once in `shared_reads`)."""
+    if _SHARED is None or ("passing", root, False) not in _SHARED:
+        paths = [inv.path for inv in BacktestFolder(root).iter_investigations() if inv.correct]
+        if _SHARED is None:
+            return paths
+        _SHARED[("passing", root, False)] = paths
+    return list(_SHARED[("passing", root, False)])
 
 
 def _alike(a: Any, b: Any, np: Any) -> float:
@@ -604,15 +650,17 @@ def _named(labels: list[int], ids: Sequence[int]) -> list[str]:
 def stability(failures: Sequence[Failure], seeds: tuple[int, int] = (0, 1), *, meaning: Choice = True,
               trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> float:
     """Adjusted Rand index between the full clustering (seed A) and a 90% subsample in another order
-    (seed B), over the failures both contain. 1.0 means the same partition."""
+    (seed B), over the failures both contain. 1.0 means the same partition. The views' consensus
+    (ensemble.py) when it makes the cohorts (`ensemble.ENSEMBLE`)."""
     from sklearn.metrics import adjusted_rand_score
 
     if len(failures) < 3:
         return 1.0
-    full = cluster_labels(failures, seed=seeds[0], meaning=meaning, trace=trace, calls=calls)
+    labelled = _labeller()
+    full = labelled(failures, seed=seeds[0], meaning=meaning, trace=trace, calls=calls)
     rng = random.Random(seeds[1])
     kept = sorted(rng.sample(range(len(failures)), max(2, int(len(failures) * SUBSAMPLE))))
-    sub = cluster_labels([failures[i] for i in kept], seed=seeds[1], meaning=meaning, trace=trace, calls=calls)
+    sub = labelled([failures[i] for i in kept], seed=seeds[1], meaning=meaning, trace=trace, calls=calls)
     return float(adjusted_rand_score(_named([full[i] for i in kept], kept), _named(sub, kept)))
 
 
@@ -627,14 +675,32 @@ class Candidates:
 
 def candidate_cohorts(failures: Sequence[Failure], *, seed: int = 0, meaning: Choice = True,
                       trace: bool = TRACE_ERRORS, calls: bool = TRACE_CALLS) -> Candidates:
-    """Deterministic cohorts and the failures that share a cause with none of them."""
-    result = cluster(failures, seed=seed, meaning=meaning, trace=trace, calls=calls)
+    """Deterministic cohorts and the failures that share a cause with none of them; with `ensemble.ENSEMBLE`
+    the cohorts the views agree on (ensemble.py), each recording which views hold it (`Cohort.views`)."""
+    from agentbook.backtest import ensemble  # it builds on this module
+
+    held: dict[int, dict[str, float]] = {}
+    if ensemble.ENSEMBLE:
+        agreed = ensemble.ensemble(failures, seed=seed, meaning=meaning, trace=trace, calls=calls)
+        labels, space, note, held = agreed.labels, agreed.space, agreed.meaning, agreed.held
+    else:
+        result = cluster(failures, seed=seed, meaning=meaning, trace=trace, calls=calls)
+        labels, space, note = result.labels, result.space, result.meaning
     by_label: dict[int, list[Failure]] = {}
-    for f, label in zip(failures, result.labels, strict=True):
+    for f, label in zip(failures, labels, strict=True):
         by_label.setdefault(label, []).append(f)
     bucket = by_label.pop(NO_CAUSE, [])
-    ordered = sorted(by_label.values(), key=lambda ms: (-len(ms), ms[0].inv.id))
-    cohorts = [Cohort(key=f"c{n:02d}", members=members, sources=[f"c{n:02d}"])
-               for n, members in enumerate(ordered, 1)]
+    ordered = sorted(by_label.items(), key=lambda kv: (-len(kv[1]), kv[1][0].inv.id))
+    cohorts = [Cohort(key=f"c{n:02d}", members=members, sources=[f"c{n:02d}"], views=held.get(label, {}))
+               for n, (label, members) in enumerate(ordered, 1)]
     rows = {f.inv.id: i for i, f in enumerate(failures)}
-    return Candidates(cohorts=cohorts, unassigned=bucket, space=result.space, rows=rows, meaning=result.meaning)
+    return Candidates(cohorts=cohorts, unassigned=bucket, space=space, rows=rows, meaning=note)
+
+
+def _labeller() -> Callable[..., list[int]]:
+    """`cluster_labels`, or the views' consensus when it makes the cohorts (`ensemble.ENSEMBLE`)."""
+    from agentbook.backtest import ensemble  # it builds on this module
+
+    if not ensemble.ENSEMBLE:
+        return cluster_labels
+    return lambda failures, **options: ensemble.ensemble(failures, **options).labels

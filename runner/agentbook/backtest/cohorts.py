@@ -19,6 +19,7 @@ from agentbook.backtest.cluster import (
     stability,
 )
 from agentbook.backtest.embeddings import Meaning
+from agentbook.backtest.ensemble import HELD
 from agentbook.backtest.evidence import annotate, unbound_terms
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.report_md import definition, prose
@@ -121,6 +122,13 @@ def _rep_line(f: Failure) -> str:
     return f"- [{f.inv.id}](../{f.inv.rel}/analysis.md) ({f.inv.account}): {prose(mode, 200)}"
 
 
+def views_line(views: dict[str, float]) -> str:
+    """Which of the ensemble's views (ensemble.py) hold the cohort, and how closely (Jaccard of its nearest cohort)."""
+    held = [name for name, j in views.items() if j >= HELD]
+    return (f"- views that agree: {', '.join(held) or 'none alone'} of {len(views)} ("
+            + ", ".join(f"{name} {j:.2f}" for name, j in views.items()) + ")")
+
+
 def render_cohort(cohort: Cohort, total_failures: int) -> str:
     accounts = cohort.accounts
     top_n = accounts.most_common(1)[0][1]
@@ -144,6 +152,8 @@ def render_cohort(cohort: Cohort, total_failures: int) -> str:
             + [f"{plain(k)} {span(str(v))}" for k, v in evidence.get("fields", {}).items()]))
     if evidence.get("unbound"):
         lines.append(unbound_line(evidence["unbound"]))
+    if evidence.get("views"):
+        lines.append(views_line(evidence["views"]))
     lines += ["", "## Suspected code locations", ""]
     shown = [loc for loc in cohort.locations if loc["exists"] is not False][:5]
     lines += [f"- {span(loc['location'])} (cited by {loc['count']})" + (" (not checked: no --code)"
@@ -201,6 +211,8 @@ def cluster_backtest(root: str, *, model: str | None = None, seed: int = 0, code
     shares = account_shares(folder)
     for cohort in cohorts:
         annotate(cohort, found.space, found.rows, shares, code_dir)
+        if cohort.views:  # the views the ensemble agreed over (ensemble.py): which hold this cohort
+            cohort.evidence["views"] = cohort.views
     assign_slugs(cohorts)
     summary = ClusterSummary(failures=len(failures), cohorts=[cohort_json(c, len(failures)) for c in cohorts],
                              unanalysed=sorted(i.id for i in missing),

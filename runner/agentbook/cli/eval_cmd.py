@@ -212,6 +212,7 @@ PROMPT_CHARS = 600  # of one prompt's text in `eval prompts`
 
 
 def _rendered(s: Suite, case_id: str, full: bool, as_json: bool) -> None:
+    from agentbook.evals.prompts import literal_note
     from agentbook.evals.runner import rendered_requests
 
     requests = rendered_requests(s, case_id)
@@ -228,6 +229,8 @@ def _rendered(s: Suite, case_id: str, full: bool, as_json: bool) -> None:
                 text[:PROMPT_CHARS] + f" [... {len(text) - PROMPT_CHARS} chars more: --full or --json]"
             lines.append(f"{role}:")
             lines += [f"    {line}" for line in cut.splitlines() or [""]]
+        if req.get("literal_braces"):
+            lines.append(f"note: {literal_note(req['literal_braces'])}")
     text = "\n".join(lines)
     click.echo(text if full else bounded(text, 2 * DEFAULT_BUDGET, "--full or --json prints it all"))
 
@@ -245,7 +248,8 @@ def _read_case_input(file: str | None) -> str:
 
 
 def _report(result: EditResult, verb: str, as_json: bool, was: str | None = None) -> None:
-    """`was`: the id the user named, when the change gave the case another (a CSV row's id is its content's)."""
+    """`was`: the id the user named, when the change gave the case another (a CSV row's or JSONL line's id is its
+    content's)."""
     renamed = was is not None and was != result.id
     if as_json:
         emit_json({"action": verb, **result.to_json(), **({"was": was} if renamed else {})})
@@ -254,7 +258,7 @@ def _report(result: EditResult, verb: str, as_json: bool, was: str | None = None
     lines = "" if not first else f", line {first}" if first == last else f", lines {first}-{last}"
     click.echo(f"{verb} {was if renamed else result.id} in {result.path}{lines}{_what_was_written(result)}")
     if renamed:
-        click.echo(f"its id is now {result.id} (the id of a CSV row is derived from its content)")
+        click.echo(f"its id is now {result.id} (the id of a CSV row or JSONL line is derived from its content)")
 
 
 def _what_was_written(result: EditResult) -> str:
@@ -405,14 +409,15 @@ def stats_cmd(suite: Path, as_json: bool) -> None:
 @click.option("--grader", "grader", help="Model spec for llm-rubric (default: defaultTest.options.provider).")
 @click.option("--no-cache", is_flag=True, help="Ask the model even when a response is cached.")
 @click.option("--concurrency", default=4, show_default=True, help="Model calls in flight.")
+@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file or label; default: all).")
 @json_option
 def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: str | None, grader: str | None,
-            no_cache: bool, concurrency: int, as_json: bool) -> int:
+            no_cache: bool, concurrency: int, prompt: str | None, as_json: bool) -> int:
     """Run cases against a model and grade them. Exit 0 all pass, 1 failures, 2 errors."""
     from agentbook.evals.runner import RunOptions, exit_code, run_suite
 
     report = run_suite(open_suite(suite), RunOptions(list(case_ids), repeat, model, grader, not no_cache,
-                                                     concurrency))
+                                                     concurrency, prompt))
     if as_json:
         emit_json(_bounded_report(report))
         return exit_code(report)
@@ -428,6 +433,11 @@ def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: s
                f"{s['flaky']} flaky ({s['cache_hits']} cached responses) with {report['model']}")
     if _unparsable_verdicts(report):
         click.echo(grader_hint(report["grader"], report["model"]))
+    if report["literal_braces"]:
+        from agentbook.evals.prompts import literal_note
+
+        for label, names in list(report["literal_braces"].items())[:5]:
+            click.echo(f"note: prompt {label}: {literal_note(names)}")
     return exit_code(report)
 
 
@@ -461,7 +471,9 @@ def _case_line(c: dict[str, Any], suite: str, run_id: str) -> str:
 def _distinct_reasons(attempt: dict[str, Any]) -> str:
     """The checks that did not pass, each once with how often: a suite of three prompts failed one check
     three times, and the line, cut at 240 characters, showed it thrice and the others not at all."""
-    checks = [f"{a['type']}: {a['reason']}" for a in attempt.get("asserts") or [] if a.get("error") or not a.get("pass")]
+    several = len({a.get("prompt") for a in attempt.get("asserts") or []}) > 1  # then say which prompt failed it
+    checks = [f"{a['type']}: {a['reason']}" + (f" [{a.get('prompt')}]" if several else "")
+              for a in attempt.get("asserts") or [] if a.get("error") or not a.get("pass")]
     if not checks:
         return str(attempt["reason"])
     counts: dict[str, int] = {}
@@ -478,7 +490,8 @@ def _answer_line(answer: dict[str, Any] | None, suite: str, case_id: str, run_id
     more = answer["chars"] - len(answer["text"])
     if more > 0:
         text += f" [... {more} chars more: agentbook eval show {suite} {case_id} --run {run_id}]"
-    return f"\n      answered (attempt {answer['attempt'] + 1}): {text}"
+    prompt = f", prompt {answer['prompt']}" if answer.get("prompts", 1) > 1 else ""
+    return f"\n      answered (attempt {answer['attempt'] + 1}{prompt}): {text}"
 
 
 def _bounded_report(report: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agentbook.errors import FatalError
+from agentbook.sqlitecache import Deadline, connect
 
 
 def cache_key(model: str, system: Any, messages: list[dict[str, Any]], params: dict[str, Any],
@@ -45,12 +46,15 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
         self._db: sqlite3.Connection | None = None
+        self._deadline = Deadline()
 
     def _conn(self) -> sqlite3.Connection:
+        """The connection, its deadline started afresh: the file is the agent's to write (sqlitecache)."""
+        self._deadline.start()
         if self._db is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                self._db = connect(self.path, self._deadline)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, "
                                  "body TEXT NOT NULL, created REAL NOT NULL)")
@@ -68,12 +72,15 @@ class ResponseCache:
     def get(self, key: str) -> dict[str, Any] | None:
         if not self.enabled:
             return None
-        row = self._conn().execute("SELECT body FROM responses WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        try:
+            row = self._conn().execute("SELECT body FROM responses WHERE key = ?", (key,)).fetchone()
+            value = json.loads(row[0]) if row is not None else None
+        except (sqlite3.Error, ValueError, RecursionError):  # a row or file we cannot read is no answer
+            value = None
+        if not isinstance(value, dict):
             self.misses += 1
             return None
         self.hits += 1
-        value: dict[str, Any] = json.loads(row[0])
         return value
 
     def put(self, key: str, model: str, body: dict[str, Any]) -> None:

@@ -38,10 +38,11 @@ class AssertResult:
     error: bool = False  # the assertion could not be evaluated (bad config, unparsable verdict)
     score: float = 0.0
     weight: float = 1.0
+    prompt: str = ""  # the prompt whose answer it graded (a suite may run each case on several)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "pass": self.passed, "error": self.error, "score": self.score,
-                "reason": self.reason}
+                "reason": self.reason, **({"prompt": self.prompt} if self.prompt else {})}
 
 
 def _text(value: Any) -> str:
@@ -219,8 +220,41 @@ SUPPORTED = sorted([*CHECKS, *(f"not-{k}" for k in CHECKS), "llm-rubric", *SIMIL
 # needs a provider agentbook does not have: refused with why (not "unknown type")
 NEEDS_PROVIDER = {"moderation": "a moderation API (OpenAI's, or Llama Guard through Replicate): agentbook calls no "
                                 "moderation service; grade it with llm-rubric naming the categories, or a javascript check"}
+# graded on the model call rather than its text (`grade_call`): its time and its price
+CALL_CHECKS = ("latency", "cost")
 # what `eval run` grades: SUPPORTED and, with node and a working jail, `javascript` (agentbook.evals.jsassert)
-RUN_SUPPORTED = sorted([*SUPPORTED, "javascript", "not-javascript"])
+RUN_SUPPORTED = sorted([*SUPPORTED, *CALL_CHECKS, "javascript", "not-javascript"])
+
+
+@dataclass
+class CallFacts:
+    """What `latency` and `cost` read of the call that gave the output (None: not known)."""
+    ms: float | None
+    usd: float | None
+    cached: bool
+
+
+def grade_call(assertion: dict[str, Any], call: CallFacts | None) -> AssertResult:
+    """promptfoo's `latency` (the call took at most `threshold` ms) and `cost` (it cost at most `threshold`
+    USD). A cached answer keeps the time and price of the call that made it; a recorded `providerOutput`
+    has neither, which is an error, as promptfoo has it for answers it cannot time."""
+    kind = str(assertion.get("type"))
+    weight = float(assertion.get("weight", 1.0))
+    threshold = assertion.get("threshold")
+    unit = "ms" if kind == "latency" else "USD"
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        return AssertResult(kind, False, f"{kind} needs a numeric `threshold` ({unit})", error=True, weight=weight)
+    value = None if call is None else call.ms if kind == "latency" else call.usd
+    if value is None:
+        why = "no model call made this output (providerOutput)" if call is None else \
+            "this answer was cached before agentbook recorded its call's time: rerun with --no-cache"
+        return AssertResult(kind, False, why, error=True, weight=weight)
+    ok = value <= threshold
+    shown = f"{value:.0f} ms" if kind == "latency" else f"${value:.6f}"
+    limit = f"{threshold:g} ms" if kind == "latency" else f"${threshold:g}"
+    return AssertResult(kind, ok, f"the call {'took' if kind == 'latency' else 'cost'} {shown} {'<=' if ok else '>'} {limit}"
+                        + (" (the call that made this cached answer)" if call is not None and call.cached else ""),
+                        score=1.0 if ok else 0.0, weight=weight)
 
 JUDGE_PROMPT = """You are grading the output of an AI system against a rubric.
 

@@ -282,14 +282,14 @@ class _Walker:
                     if isinstance(root, yaml.SequenceStartEvent):
                         self._tests(root)
                     else:
-                        _skip(root, self.events)
+                        skip_node(root, self.events)
                 elif isinstance(root, yaml.MappingStartEvent):
                     self._root_mapping()
                 elif not isinstance(root, yaml.ScalarEvent) or root.value:
                     raise FatalError("a suite must be a YAML mapping with a `tests:` key",
                                      location=f"{self.where}:{_line(root)}")
                 else:
-                    _skip(root, self.events)
+                    skip_node(root, self.events)
 
     def _root_mapping(self) -> None:
         while True:
@@ -302,14 +302,12 @@ class _Walker:
             elif isinstance(key, yaml.ScalarEvent) and key.value == "defaultTest" and self.seq_key == "tests":
                 self._default_test(value)
             else:
-                _skip(key, self.events)
-                _skip(value, self.events)
+                skip_node(key, self.events)
+                skip_node(value, self.events)
 
     def _tests(self, node: yaml.Event) -> None:
         if isinstance(node, yaml.ScalarEvent):
-            if node.value and not node.value.startswith("file://"):
-                raise FatalError("`tests` must be a list of cases or a file:// path",
-                                 location=f"{self.where}:{_line(node)}")
+            _file_ref(node, self.where, "`tests` must be a list of cases or a file:// path")
             self.kind = "files" if node.value else "none"
             self.globs = [node.value] if node.value else []
             return
@@ -329,9 +327,7 @@ class _Walker:
                     self.reason = self.reason or "a flow-style case"
                 self.items.append(self._case(ev))
             elif isinstance(ev, yaml.ScalarEvent):
-                if not ev.value.startswith("file://"):
-                    raise FatalError("each entry of `tests` must be a mapping (a case) or a file:// path",
-                                     location=f"{self.where}:{_line(ev)}")
+                _file_ref(ev, self.where, "each entry of `tests` must be a mapping (a case) or a file:// path")
                 scalars += 1
                 self.globs.append(ev.value)
             elif isinstance(ev, yaml.AliasEvent):
@@ -349,7 +345,7 @@ class _Walker:
             self.defaults = {"ref": node.value} if node.value else None
             return
         if not isinstance(node, yaml.MappingStartEvent):
-            _skip(node, self.events)
+            skip_node(node, self.events)
             return
         self.defaults = {"asserts": []}
         while True:
@@ -360,8 +356,8 @@ class _Walker:
             if isinstance(key, yaml.ScalarEvent) and key.value == "assert" and isinstance(value, yaml.SequenceStartEvent):
                 self.defaults["asserts"] = self._assert_types()
             else:
-                _skip(key, self.events)
-                _skip(value, self.events)
+                skip_node(key, self.events)
+                skip_node(value, self.events)
 
     def _case(self, start: yaml.MappingStartEvent) -> _Item:
         item = _Item(start=_mark(start).index, line=_mark(start).line)
@@ -378,8 +374,8 @@ class _Walker:
             elif name == "assert" and isinstance(value, yaml.SequenceStartEvent):
                 item.asserts = self._assert_types()
             else:
-                _skip(key, self.events)
-                _skip(value, self.events)
+                skip_node(key, self.events)
+                skip_node(value, self.events)
 
     def _assert_types(self) -> list[str]:
         types: list[str] = []
@@ -388,7 +384,7 @@ class _Walker:
             if isinstance(ev, yaml.SequenceEndEvent):
                 return types
             if not isinstance(ev, yaml.MappingStartEvent):
-                _skip(ev, self.events)
+                skip_node(ev, self.events)
                 continue
             while True:
                 key = next(self.events)
@@ -402,20 +398,48 @@ class _Walker:
                         value, yaml.ScalarEvent):
                     types.append(REF_PREFIX + value.value)  # the suite's config names the type
                 else:
-                    _skip(key, self.events)
-                    _skip(value, self.events)
+                    skip_node(key, self.events)
+                    skip_node(value, self.events)
 
 
-def _skip(ev: yaml.Event, events: Iterator[yaml.Event]) -> None:
-    if not isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-        return
+_CASE_FILE = re.compile(r"\S*(?:\*|\.(?:ya?ml|jsonl?|csv|xlsx|[jt]s|py)(?::\w+)?)", re.IGNORECASE)
+
+
+def _file_ref(node: yaml.ScalarEvent, where: str, what: str) -> None:
+    """A `tests:` string names case files: `file://cases/*.yaml`, or the path alone (`evals/tests.jsonl`), as
+    promptfoo reads both; a dataset at a URL (a sheet, `huggingface://`) is not read here."""
+    scheme = node.value.partition("://")[0] if "://" in node.value else ""
+    if scheme and scheme != "file":
+        raise FatalError(f"tests from {scheme}:// are not read by agentbook eval: {node.value[:80]}",
+                         location=f"{where}:{_line(node)}",
+                         hint="export the cases to a file in the repository (YAML, JSON, JSONL or CSV) and name it: "
+                              "tests: file://tests.csv")
+    if not scheme and node.value and not _CASE_FILE.fullmatch(node.value):
+        raise FatalError(what, location=f"{where}:{_line(node)}")
+
+
+_OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def skip_node(first: yaml.Event, events: Iterator[yaml.Event]) -> yaml.Event:
+    """Consume the events of the node that starts with `first`; return its last scalar or alias (`first`
+    for a scalar, the closing event of a collection that holds none), whose end mark is where the node's
+    text ends (a block collection's own end event is marked at the next key, past blank lines)."""
+    if not isinstance(first, _OPENS):
+        return first
     depth = 1
+    last: yaml.Event | None = None
+    ev: yaml.Event = first
     while depth:
-        nxt = next(events)
-        if isinstance(nxt, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+        ev = next(events)
+        if isinstance(ev, _OPENS):
             depth += 1
-        elif isinstance(nxt, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+        elif isinstance(ev, _CLOSES):
             depth -= 1
+        else:
+            last = ev
+    return ev if last is None else last
 
 
 def _yaml_problem(err: yaml.YAMLError) -> str:

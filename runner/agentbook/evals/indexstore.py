@@ -28,6 +28,7 @@ from pathlib import Path
 
 from agentbook.evals.rows import CaseSpan, SuiteIndex
 from agentbook.records import Record
+from agentbook.sqlitecache import Deadline, connect
 
 TYPE_CHECKING = False  # typing's own constant would import `typing`, which `eval list` does not need
 if TYPE_CHECKING:
@@ -82,18 +83,36 @@ class Located(Record):
         self.lead_line = lead_line  # 1-based line where the case's leading comments (or its dash) start
 
 
+def _index(row: Any, rows: list[Any]) -> SuiteIndex:
+    pos, line = row[11], row[12]
+    cases = []
+    for span, pre, nl_span, nl_pre, cid, explicit, description, asserts in rows:
+        cases.append(CaseSpan(cid, bool(explicit), pos, pos + pre, pos + span, line + nl_pre, description,
+                              json.loads(asserts)))
+        pos, line = pos + span, line + nl_span
+    return SuiteIndex(size=row[1], mtime_ns=row[2], digest="", tests=row[6], globs=json.loads(row[7]),
+                      fast=bool(row[8]), reason=row[9], dash_col=row[10], items_start=row[11],
+                      items_end=pos if cases else row[11], cases=cases, defaults=json.loads(row[13]))
+
+
 class IndexStore:
     """One suite file's index in `db` (a cache: any failure to use it means "rebuild", never an error)."""
 
     def __init__(self, db: Path) -> None:
         self.db = db
         self._conn: sqlite3.Connection | None = None
+        self._deadline = Deadline()
 
     def _connect(self) -> sqlite3.Connection:
+        """The connection, its deadline started afresh: each use of the store (a load, a save, an edit's
+        update) starts here once, and none may run past the deadline (a file the agent wrote: sqlitecache)."""
+        self._deadline.start()
         if self._conn is None:
             if self.db != MEMORY:
                 self.db.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.db), timeout=30, isolation_level=None)
+                conn = connect(self.db, self._deadline)
+            else:
+                conn = sqlite3.connect(str(self.db), timeout=30, isolation_level=None)
             conn.execute(f"PRAGMA page_size={PAGE}")  # takes effect only on a new file (see save)
             # WAL: a commit is atomic without rewriting the file; NORMAL: no fsync per commit (a commit
             # lost with the power leaves a cache whose key no longer matches the file: rebuilt)
@@ -141,15 +160,10 @@ class IndexStore:
                                 "c.asserts FROM spans s JOIN cases c USING (ord) ORDER BY s.ord").fetchall()
         except (sqlite3.Error, OSError):
             return None
-        pos, line = row[11], row[12]
-        cases = []
-        for span, pre, nl_span, nl_pre, cid, explicit, description, asserts in rows:
-            cases.append(CaseSpan(cid, bool(explicit), pos, pos + pre, pos + span, line + nl_pre, description,
-                                  json.loads(asserts)))
-            pos, line = pos + span, line + nl_span
-        return SuiteIndex(size=row[1], mtime_ns=row[2], digest="", tests=row[6], globs=json.loads(row[7]),
-                          fast=bool(row[8]), reason=row[9], dash_col=row[10], items_start=row[11],
-                          items_end=pos if cases else row[11], cases=cases, defaults=json.loads(row[13]))
+        try:
+            return _index(row, rows)
+        except (ValueError, TypeError, RecursionError):  # rows the agent may have written: rebuilt
+            return None
 
     def save(self, index: SuiteIndex, key: StatKey, data: bytes) -> None:
         """Replace the cache with `index` of `data`, the bytes of the file with stat `key`."""

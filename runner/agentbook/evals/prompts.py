@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from agentbook import yamlsafe
-from agentbook.evals.index import Loader
-from agentbook.evals.render import item_prompts, prompt_ref
+from agentbook.evals.index import Loader, skip_node
+from agentbook.evals.render import item_prompts, literal_braces, prompt_ref
 from agentbook.evals.store import Suite
 
 
@@ -30,10 +30,11 @@ class PromptInfo:
     location: str  # suite.yaml:5-6 for an inline prompt; the file for a file one
     tokens: int
     text: str  # the template (a chat prompt: its messages as JSON)
+    literal_braces: list[str]  # names written `{name}`, which the template sends as text (render.literal_braces)
 
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "label": self.label, "source": self.source, "location": self.location,
-                "tokens": self.tokens, "text": self.text}
+                "tokens": self.tokens, "text": self.text, "literal_braces": self.literal_braces}
 
 
 def list_prompts(suite: Suite) -> list[PromptInfo]:
@@ -54,7 +55,7 @@ def list_prompts(suite: Suite) -> list[PromptInfo]:
             named = os.path.normpath(suite.base_dir / file.removeprefix("file://")) if file else ""
             out.append(PromptInfo(len(out) + 1, prompt.label, "file" if file else "inline",
                                   f"{named} (named at {where})" if file else where,
-                                  count_text(text), text))
+                                  count_text(text), text, literal_braces(prompt)))
     return out
 
 
@@ -99,22 +100,17 @@ def _in_root(events: Iterator[yaml.Event]) -> list[tuple[int, int]]:
 
 def _span(first: yaml.Event, events: Iterator[yaml.Event]) -> tuple[int, int]:
     """The 1-based lines a node starting with `first` covers (its events consumed)."""
-    last = first  # the last scalar or alias: a block's end event is marked at the next key, past blank lines
-    if isinstance(first, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-        depth = 1
-        while depth:
-            ev = next(events)
-            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-                last = ev if not depth and last is first else last  # an empty `{}` or `[]`
-            else:
-                last = ev
-    start, end = first.start_mark, last.end_mark
+    start, end = first.start_mark, skip_node(first, events).end_mark
     assert start is not None and end is not None  # libyaml always sets marks
     # an end mark at column 0 is the start of the next line: the node ended on the line before
     return start.line + 1, max(start.line + 1, end.line + (1 if end.column else 0))
+
+
+def literal_note(names: list[str]) -> str:
+    """Why `{name}` in a prompt is text, and what a variable looks like."""
+    written = ", ".join("{" + n + "}" for n in names)
+    return (f"{written} {'is' if len(names) == 1 else 'are'} sent as written: promptfoo's templates (Nunjucks) "
+            f"read a variable as {{{{{names[0]}}}}}, so vars.{names[0]} never reaches the model this way")
 
 
 def prompts_text(suite: Suite, prompts: list[PromptInfo], cut: int | None) -> str:
@@ -128,6 +124,8 @@ def prompts_text(suite: Suite, prompts: list[PromptInfo], cut: int | None) -> st
         text = p.text if cut is None or len(p.text) <= cut else \
             p.text[:cut] + f" [... {len(p.text) - cut} chars more: --full or --json]"
         lines += [f"    {line}" for line in text.splitlines() or [""]]
+        if p.literal_braces:
+            lines.append(f"    note: {literal_note(p.literal_braces)}")
     if any(p.source == "inline" for p in prompts):
         lines.append(f"inline prompts are edited in {suite.path} itself, at the lines shown (read just those "
                      f"lines); agentbook baseline ... --prompt {suite.path} counts every prompt the suite runs")

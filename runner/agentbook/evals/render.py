@@ -31,6 +31,7 @@ class Prompt:
     label: str
     chat: list[dict[str, Any]] | None  # role/content templates, or None for a single text template
     text: str = ""
+    source: Path | None = None  # the file it was read from (None: written in the suite)
 
 
 def _env() -> SandboxedEnvironment:
@@ -70,6 +71,10 @@ _SEPARATOR = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)
 _BARE_PATH = re.compile(r"[\w.@-]+(?:/[\w.@-]+)*\.(?:txt|md|json|jsonl|ya?ml|j2|jinja2?|prompt)")
 
 
+# promptfoo's prompt functions: `file://prompts.mjs:name`, `file://build.py` (a file it runs, not reads)
+_PROMPT_FUNCTION = re.compile(r"file://.+\.([cm]?js|ts|py)(?::[\w.$]+)?")
+
+
 def prompt_ref(item: Any) -> Any:
     """`item` as a `file://` reference when promptfoo would read it as a file, else unchanged."""
     if isinstance(item, str) and not item.startswith("file://") and _BARE_PATH.fullmatch(item):
@@ -84,7 +89,7 @@ def item_prompts(item: Any, base: Path, root: Path | None) -> list[Prompt]:
         _path, text = read_ref(item, base, root)
         parts = [p for p in _SEPARATOR.split(text) if p.strip()]
         if len(parts) > 1:
-            return [Prompt(f"{item}#{n + 1}", None, part.rstrip("\n")) for n, part in enumerate(parts)]
+            return [Prompt(f"{item}#{n + 1}", None, part.rstrip("\n"), _path) for n, part in enumerate(parts)]
     return [_prompt(item, base, root)]
 
 
@@ -97,13 +102,41 @@ def _prompt(item: Any, base: Path, root: Path | None) -> Prompt:
         raise FatalError(f"cannot read prompt {item!r}", hint="use a string or file:// path")
     if not item.startswith("file://"):
         return Prompt(label or item[:40], None, item)
+    function = _PROMPT_FUNCTION.fullmatch(item)
+    if function:  # read as a file it was "No such file or directory", the `:name` taken as part of the name
+        language = "Python" if function.group(1) == "py" else "JavaScript"
+        raise FatalError(f"prompt {item} is a {language} prompt function (promptfoo runs it to build each prompt), "
+                         "which agentbook eval does not run",
+                         hint="write what it returns as a template (prompts/x.txt with {{var}}, or a .json chat "
+                              "of {role, content}) and name that file in the suite's prompts")
     path, text = read_ref(item, base, root)
     if path.suffix in (".json", ".yaml", ".yml"):
         chat = _data(path, text)
         if not isinstance(chat, list) or not all(isinstance(m, dict) and "role" in m for m in chat):
             raise FatalError("a chat prompt must be a list of {role, content}", location=str(path))
-        return Prompt(label or item, chat)
-    return Prompt(label or item, None, text)
+        return Prompt(label or item, chat, source=path)
+    return Prompt(label or item, None, text, path)
+
+
+def only_prompts(prompts: list[Prompt], wanted: str | None, suite_path: Path) -> list[Prompt]:
+    """The prompts `eval run --prompt P` runs: the one(s) read from file P (a path as the user gives it) or
+    labelled P; all of them for no P, the suite itself (its inline prompts, as `baseline --prompt` reads it) or
+    a file no prompt is read from (the suite may include it).
+    A suite comparing prompt versions runs each case on each, and fix-prompt changes one of them."""
+    if not wanted:
+        return prompts
+    path = Path(wanted).resolve() if Path(wanted).exists() else None
+    if path is not None and path == suite_path.resolve():
+        return prompts
+    keep = [p for p in prompts if p.label == wanted or (path is not None and p.source is not None
+                                                         and p.source.resolve() == path)]
+    if not keep and path is not None:
+        return prompts  # a file the suite reads some other way (an include, a prompt function): all, as before
+    if not keep:
+        raise FatalError(f"no prompt of the suite is {wanted}", location=str(suite_path),
+                         hint="its prompts: " + ", ".join(p.label for p in prompts)[:400]
+                              + " (name one by its file or its label; the suite itself runs them all)")
+    return keep
 
 
 def _data(path: Path, text: str) -> Any:
@@ -205,3 +238,25 @@ def render_value(value: Any, variables: dict[str, Any]) -> Any:
                          hint="add the variable to the case's vars or to defaultTest.vars") from None
     except jinja2.TemplateError as err:
         raise FatalError(f"assertion value {value!r}: template error: {err}") from None
+
+
+# `{text}` (Python's str.format) where `{{text}}` was meant: Nunjucks leaves it as written
+_SINGLE_BRACE = re.compile(r"(?<!\{)\{\s*([A-Za-z_]\w*)\s*\}(?!\})")
+
+
+def literal_braces(prompt: Prompt) -> list[str]:
+    """Names the prompt writes in single braces (`{text}`) and its template never reads: promptfoo's Nunjucks
+    sends them as written, so a case's `vars.text` never reaches the model and every case gets the same
+    prompt (a real suite's prompt files did this; its cases could not fail for what they held)."""
+    from jinja2 import meta
+
+    texts = [prompt.text] if prompt.chat is None else [str(m.get("content", "")) for m in prompt.chat
+                                                        if isinstance(m, dict)]
+    names: list[str] = []
+    for text in texts:
+        try:
+            read = meta.find_undeclared_variables(_env().parse(text))
+        except jinja2.TemplateSyntaxError:
+            read = set()  # rendering names the error
+        names += [n for n in _SINGLE_BRACE.findall(text) if n not in read and n not in names]
+    return names

@@ -23,9 +23,26 @@ from agentbook.evals import refs, state
 from agentbook.evals import runs as runstore
 from agentbook.evals.cache import ResponseCache, cache_key, model_identity
 from agentbook.evals.defaults import load_default_test
-from agentbook.evals.graders import JUDGE_PROMPT, SIMILAR, AssertResult, grade
+from agentbook.evals.graders import (
+    CALL_CHECKS,
+    JUDGE_PROMPT,
+    SIMILAR,
+    AssertResult,
+    CallFacts,
+    grade,
+    grade_call,
+)
 from agentbook.evals.jsassert import JsRunner
-from agentbook.evals.render import Prompt, load_prompts, read_ref, render, render_value, resolve_vars
+from agentbook.evals.render import (
+    Prompt,
+    literal_braces,
+    load_prompts,
+    only_prompts,
+    read_ref,
+    render,
+    render_value,
+    resolve_vars,
+)
 from agentbook.evals.stats import repeat_stats
 from agentbook.evals.store import Suite
 from agentbook.models import ModelError, ModelRequest, load_model
@@ -62,6 +79,7 @@ class RunOptions:
     grader: str | None = None
     use_cache: bool = True
     concurrency: int = 4
+    prompt: str | None = None  # run only this prompt (its file or label: `render.only_prompts`)
     confinement: Confinement | None = None  # the eval tool's session: its model or scripts in its root
     # the eval tool's session: what is left of its spend, and where each call's cost goes (its own spend):
     # the model it calls with the runner's key is the session's, and its calls were counted by nothing
@@ -104,7 +122,7 @@ class _Run:
         self.opts = opts
         self.config = suite.config()
         self.base = suite.base_dir
-        self.prompts = load_prompts(self.config, self.base, suite.root)
+        self.prompts = only_prompts(load_prompts(self.config, self.base, suite.root), opts.prompt, suite.path)
         self.defaults: dict[str, Any] = load_default_test(self.config, self.base, suite.root)
         first = _first_provider(self.config)
         self.model_spec = opts.model or provider_spec(first)
@@ -126,28 +144,30 @@ class _Run:
         self.js = JsRunner(self.base, suite.root, suite=suite.path)  # node starts on the first javascript assertion
 
     async def complete(self, spec: str, system: str | None, messages: list[dict[str, Any]],
-                       repeat_index: int) -> tuple[str, bool]:
+                       repeat_index: int) -> tuple[str, CallFacts]:
         params = {"max_tokens": self.max_tokens}
         if spec not in self.identities:
             self.identities[spec] = model_identity(spec)
         key = cache_key(self.identities[spec], system, messages, params, repeat_index)
         hit = self.cache.get(key)
         if hit is not None:
-            return str(hit["text"]), True
+            return str(hit["text"]), CallFacts(hit.get("ms"), hit.get("usd"), cached=True)
         async with self.gate:
             if self.opts.max_usd is not None and self.spent >= self.opts.max_usd:
                 raise FatalError(f"the session's spend limit is reached (${self.spent:.4f} of this run's "
                                  f"${self.opts.max_usd:.4f}): no more model calls")
+            started = time.monotonic()
             response = await self.models.get(spec).complete(
                 ModelRequest(messages=messages, system=system, max_tokens=self.max_tokens))
+            ms = round((time.monotonic() - started) * 1000, 1)  # `latency` checks it
             usd, _estimated = cost_usd(response.model or spec, response.usage)
             self.spent += usd
             if self.opts.on_spend is not None:
                 self.opts.on_spend(usd)
         text = response.text()
         self.cache.put(key, spec, {"text": text, "stop_reason": response.stop_reason,
-                                   "usage": response.usage.to_json(), "model": response.model})
-        return text, False
+                                   "usage": response.usage.to_json(), "model": response.model, "ms": ms, "usd": usd})
+        return text, CallFacts(ms, usd, cached=False)
 
     async def judge(self, rubric: str, output: str, provider: Any, repeat_index: int) -> str:
         provider = text_provider(provider)
@@ -181,21 +201,29 @@ class _Run:
                                   self.suite.root)
             results: list[AssertResult] = []
             outputs = []
-            for variables, label in expand_vars(merged, case):
+            combos = expand_vars(merged, case)
+            several = len(combos) * len(self.prompts) > 1  # then each check names the prompt it graded
+            for variables, label in combos:
                 for prompt in self.prompts:
                     prompt = self.affixed(prompt, case)
-                    output, cached = await self._generate(prompt, variables, case, i)
+                    output, call = await self._generate(prompt, variables, case, i)
                     outputs.append({"prompt": prompt.label + label, "output": output[:MAX_STORED_OUTPUT],
-                                    "cached": cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
+                                    "cached": call is None or call.cached, "truncated": max(0, len(output) - MAX_STORED_OUTPUT)})
                     context = js_context(prompt, variables, with_default_metadata(case, self.defaults))
                     structured = structured_output(case)
+                    first = len(results)
                     for a in asserts:
                         assertion = self.resolve_ref(a, case_id)
+                        if assertion.get("type") in CALL_CHECKS:  # the call's time or price, not its text
+                            results.append(grade_call(assertion, call))
+                            continue
                         if "value" in assertion:
                             assertion = {**assertion, "value": render_value(assertion["value"], variables)}
                             assertion = self.expected_files(assertion, case)
                         results.append(await grade(assertion, output, self._judge_for(i), None, self.js, context,
                                                    structured))
+                    for result in results[first:] if several else []:
+                        result.prompt = prompt.label + label
         except ModelError as err:
             return {"index": i, "pass": False, "error": True, "reason": f"model error: {err.render()}{self._whose()}",
                     "asserts": [], "outputs": [], "seconds": round(time.monotonic() - start, 3)}
@@ -263,10 +291,10 @@ class _Run:
         return judge
 
     async def _generate(self, prompt: Prompt, variables: dict[str, Any], case: dict[str, Any],
-                        i: int) -> tuple[str, bool]:
+                        i: int) -> tuple[str, CallFacts | None]:
         if "providerOutput" in case:  # promptfoo: grade a recorded output without calling a model
             out = case["providerOutput"]
-            return (out if isinstance(out, str) else json_text(out)), True
+            return (out if isinstance(out, str) else json_text(out)), None
         system, messages = render(prompt, variables)
         spec = provider_spec(case["provider"]) if case.get("provider") and not self.opts.model \
             else self.model_spec
@@ -322,10 +350,14 @@ def failing_answer(attempts: list[dict[str, Any]]) -> dict[str, Any] | None:
     for attempt in attempts:
         if attempt["pass"] or not attempt["outputs"]:
             continue
-        first = attempt["outputs"][0]
+        # the answer of the first prompt a check failed on: a suite running several prompts showed the first
+        # prompt's (right) answer under another prompt's failed checks
+        failed = {a.get("prompt") for a in attempt["asserts"] if a.get("error") or not a.get("pass")}
+        first = next((o for o in attempt["outputs"] if o["prompt"] in failed), attempt["outputs"][0])
         text = str(first["output"])
         return {"attempt": attempt["index"], "prompt": first["prompt"], "text": text[:ANSWER_CHARS],
-                "chars": len(text) + int(first.get("truncated") or 0)}
+                "chars": len(text) + int(first.get("truncated") or 0),
+                "prompts": len(attempt["outputs"])}
     return None
 
 
@@ -358,7 +390,9 @@ def rendered_requests(suite: Suite, case_id: str) -> list[dict[str, Any]]:
     for variables, label in expand_vars(merged, case):
         for prompt in load_prompts(config, suite.base_dir, suite.root):
             system, messages = render(affixed(prompt, case, defaults), variables)
-            out.append({"prompt": prompt.label + label, "system": system, "messages": messages})
+            out.append({"prompt": prompt.label + label, "system": system, "messages": messages,
+                        # the case's vars the prompt writes `{name}`: sent as text, never the value
+                        "literal_braces": [n for n in literal_braces(prompt) if n in variables]})
     return out
 
 
@@ -423,7 +457,7 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
               + "-" + secrets.token_hex(2))
     report = {"run_id": run_id, "suite": str(suite.path), "model": run.model_spec, "grader": run.grader_spec,
               "started": started, "seconds": round(time.time() - started, 3), "summary": summary,
-              "cases": list(results)}
+              "cases": list(results), "literal_braces": _literal_braces(run, cases)}
     try:
         report["stored"] = str(runstore.save_run(suite.path, report))
     except OSError as err:
@@ -431,6 +465,19 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
                          hint="make .agentbook/ beside the suite writable; responses are cached for a re-run"
                          ) from None
     return report
+
+
+def _literal_braces(run: _Run, cases: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """Per prompt the run ran, its case variables it writes `{name}`: sent as text, so no case's value reaches
+    the model (`render.literal_braces`); empty for a suite whose prompts read their variables."""
+    names = {str(k) for c in [*(case for _, case in cases), run.defaults]
+             if isinstance(c.get("vars"), dict) for k in c["vars"]}
+    out: dict[str, list[str]] = {}
+    for prompt in run.prompts:
+        unread = [n for n in literal_braces(prompt) if n in names]
+        if unread:
+            out[prompt.label] = unread
+    return out
 
 
 def check_spec(spec: str) -> None:

@@ -41,6 +41,20 @@ def _key(path: Path) -> str:
     return f"{path.name}.{digest}"
 
 
+def inside(suite_path: Path, *parts: str) -> Path:
+    """`parts` below the suite's state folder, refusing a link at any of them: the folder is the agent's to
+    write (a worktree's), and the in-process `eval` tool, the runner as root, made files where a link there
+    led: `index -> /etc` got its cache, `responses.sqlite -> /etc/ld.so.preload` (dangling) a file made by
+    SQLite holding the model's answers, a lock a file of any name."""
+    path = state_dir(suite_path)
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise FatalError(f"{path} is a link: agentbook keeps the suite's caches, locks and runs there",
+                             hint="remove it; agentbook makes its own")
+    return path
+
+
 def index_db(path: Path) -> Path:
     """The SQLite index cache of a suite or case file (evals/indexstore.py). A runbook's gate keeps none on
     disk: the one beside the suite is the agent's to write, and one in the run's gate-state folder is the
@@ -48,19 +62,19 @@ def index_db(path: Path) -> Path:
     it) to drop a failing case from a later gate's `eval run`. A gate indexes the suite afresh, in memory."""
     if os.environ.get("AGENTBOOK_GATE_STATE"):  # workflows.baseline.GATE_STATE_ENV, set for gates only
         return MEMORY
-    return state_dir(path) / "index" / f"{_key(path)}.sqlite"
+    return inside(path, "index", f"{_key(path)}.sqlite")
 
 
 def lock_file(path: Path) -> Path:
-    return state_dir(path) / "locks" / f"{_key(path)}.lock"
+    return inside(path, "locks", f"{_key(path)}.lock")
 
 
 def runs_dir(suite_path: Path) -> Path:
-    return state_dir(suite_path) / "runs" / _key(suite_path)
+    return inside(suite_path, "runs", _key(suite_path))
 
 
 def response_cache_file(suite_path: Path) -> Path:
-    return state_dir(suite_path) / "responses.sqlite"
+    return inside(suite_path, "responses.sqlite")
 
 
 @contextlib.contextmanager

@@ -21,6 +21,8 @@ def suite_stats(suite: Suite) -> dict[str, Any]:
         edit_path = "fast splice" if index.fast else f"full round-trip ({index.reason})"
     elif suite.layout == "csv":
         edit_path = "rows rewritten in place; new rows are written in the CSV"
+    elif suite.layout == "jsonl":
+        edit_path = "lines rewritten in place; new cases appended as lines"
     out: dict[str, Any] = {
         "suite": str(suite.path), "layout": suite.layout, "layout_words": suite.layout_words, "cases": len(infos),
         "bytes": sum(c.size for c in infos), "asserts": dict(asserts.most_common()),

@@ -4,9 +4,10 @@ Three layouts, one API (`open_suite`):
 - single file: `tests:` is an inline list, handled by `CaseFile` (byte splice of one case).
 - split: `tests: file://cases/*.yaml` (promptfoo globs); each case file holds one case mapping (or a
   list of cases, which is a `CaseFile` whose root is the list), or is a CSV file of cases, one per row
-  (`csvcases.py`: read, listed and run; a row is rewritten or removed in place, never added).
-- csv: `tests: file://tests.csv` alone, a `SplitSuite` whose files are all CSV (labelled so: its cases
-  are rows, not case files).
+  (`csvcases.py`: read, listed and run; a row is rewritten or removed in place, never added), or a JSONL
+  file, one case per line (`jsonlcases.py`: a line is rewritten or removed in place, or appended).
+- csv / jsonl: `tests: file://tests.csv` (or `.jsonl`) alone, a `SplitSuite` whose files are all CSV (all
+  JSONL), labelled so: its cases are rows or lines, not case files.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError
-from agentbook.evals import csvcases, refs, state
+from agentbook.evals import csvcases, jsonlcases, refs, state
 from agentbook.evals.casefile import CaseFile, changed_lines
 from agentbook.evals.cases import (
     EditResult,
@@ -178,13 +179,16 @@ class SplitSuite(Suite):
         self.globs = globs
         self._rows: dict[tuple[Path, str], int] = {}  # (CSV file, case id) -> line of its row
         # `tests: file://tests.csv`: one file of rows, not case files (promptfoo's CSV format)
-        self.layout = "csv" if globs and all(g.lower().endswith(".csv") for g in globs) else "split"
+        kinds = {os.path.splitext(g.lower())[1] for g in globs}
+        self.layout = kinds.pop().lstrip(".") if len(kinds) == 1 and kinds & {".csv", ".jsonl"} else "split"
 
     @property
     def layout_words(self) -> str:
-        if self.layout != "csv":
+        if self.layout not in ("csv", "jsonl"):
             return super().layout_words
-        return f"CSV layout: one case per row of {', '.join(g.removeprefix('file://') for g in self.globs)}"
+        files = ', '.join(g.removeprefix('file://') for g in self.globs)
+        return f"CSV layout: one case per row of {files}" if self.layout == "csv" else \
+            f"JSONL layout: one case per line of {files}"
 
     def _patterns(self) -> list[str]:
         return [full for _written, full in self._written_patterns()]
@@ -200,14 +204,14 @@ class SplitSuite(Suite):
     def case_files(self) -> list[Path]:
         files: dict[Path, None] = {}  # ordered and de-duplicated
         for written, full in self._written_patterns():
-            if full.endswith((".xlsx", ".jsonl", ".js", ".py")):
+            if full.endswith((".xlsx", ".js", ".py")):
                 raise FatalError(f"tests from {Path(full).suffix} files are not supported by agentbook eval",
                                  location=str(self.path), hint="keep cases as YAML (one mapping or a list per file)")
             if not globlib.has_magic(full):  # refused where it is written, whether or not it exists
                 refs.check(written, full, self.root, "case file", self.base_dir)
             matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
             for m in matched:
-                if m.endswith((".yaml", ".yml", ".json", ".csv")):
+                if m.endswith((".yaml", ".yml", ".json", ".csv", ".jsonl")):
                     refs.check(written, m, self.root, "case file", self.base_dir, matched=globlib.has_magic(full))
                     files.setdefault(Path(m), None)
         return list(files)
@@ -217,7 +221,8 @@ class SplitSuite(Suite):
 
     def cases_dir(self) -> Path:
         # new cases go where the first YAML glob points (`tests: [file://tests.csv, file://cases/*.yaml]`)
-        written = next((g for g in self.globs if not g.lower().endswith(".csv")), self.globs[0] if self.globs else "")
+        written = next((g for g in self.globs if not g.lower().endswith((".csv", ".jsonl"))),
+                       self.globs[0] if self.globs else "")
         head = Path(written.removeprefix("file://") or "cases/*.yaml")
         while globlib.has_magic(str(head)) or head.suffix in (".yaml", ".yml"):
             head = head.parent
@@ -228,8 +233,8 @@ class SplitSuite(Suite):
     def _entries(self) -> Iterator[tuple[str, Path, Any]]:
         """(id, file, value or None for a list file) for every case, in glob order."""
         for p in self.case_files():
-            if p.suffix == ".csv":
-                for cid, line, case in csvcases.read_cases(p):
+            if p.suffix in _ROW_FILES:
+                for cid, line, case in _ROW_FILES[p.suffix](p):
                     self._rows[(p, cid)] = line
                     yield cid, p, case
                 continue
@@ -267,7 +272,7 @@ class SplitSuite(Suite):
                 continue
             asserts = [assert_type(a) for a in value.get("assert") or [] if isinstance(a, dict)]
             line = self._rows.get((p, _cid))
-            if line is not None:  # a CSV row: its size is that of the case it makes
+            if line is not None:  # a CSV row or JSONL line: its size is that of the case it makes
                 out.append(CaseInfo(_cid, str(value.get("description", "")), asserts, len(dump_rt(value).encode()),
                                     f"{p}:{line}", False))
                 continue
@@ -290,8 +295,9 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).case_text(case_id)
-        if p.suffix == ".csv":
-            return (f"# the row at line {self._rows[(p, case_id)]} of {p.name}, as promptfoo reads it\n"
+        if p.suffix in _ROW_FILES:
+            what = "row" if p.suffix == ".csv" else "case"
+            return (f"# the {what} at line {self._rows[(p, case_id)]} of {p.name}, as promptfoo reads it\n"
                     + dump_rt(value))
         return p.read_text(encoding="utf-8")
 
@@ -306,6 +312,8 @@ class SplitSuite(Suite):
         case_id = new_id(case)
         ensure_id(case, case_id)
         check_case(to_plain(case), f"new case {case_id}")
+        if self.cases_dir().suffix == ".jsonl":
+            return self._append_line(self.cases_dir(), case_id, to_plain(case))
         if self.cases_dir().suffix == ".csv":
             csv_name = self.cases_dir().name
             raise FatalError(f"the suite's cases are the rows of {csv_name}, and agentbook does not add rows to a "
@@ -331,9 +339,10 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).remove(case_id)
-        if p.suffix == ".csv":  # its row, not the file (unlinking it would remove every row)
+        if p.suffix in _ROW_FILES:  # its row or line, not the file (unlinking it would remove every case)
             with state.locked(p):
-                old, new = csvcases.remove_row(p, self._rows[(p, case_id)])
+                line = self._rows[(p, case_id)]
+                old, new = csvcases.remove_row(p, line) if p.suffix == ".csv" else jsonlcases.remove_line(p, line)
                 write_bytes(p, new)
             return EditResult(case_id, str(p), True, lines=changed_lines(old, new, 1), changed=[str(p)])
         with state.locked(p):
@@ -347,7 +356,7 @@ class SplitSuite(Suite):
         p, value = self._find(case_id)
         if value is None:
             return CaseFile(p, seq_key=None).edit(case_id, mutate)
-        if p.suffix == ".csv":
+        if p.suffix in _ROW_FILES:
             return self._rewrite_row(p, case_id, mutate)
         with state.locked(p):
             old = p.read_bytes()  # not read_text: its newline translation would lose a file's CRLF
@@ -367,18 +376,35 @@ class SplitSuite(Suite):
                           changed=[str(p)] if new != old else [])
 
     def _rewrite_row(self, p: Path, case_id: str, mutate: Mutation) -> EditResult:
-        """One row of a CSV of cases rewritten in place (its id, derived from its content, changes with it)."""
+        """One row of a CSV (line of a JSONL) of cases rewritten in place (an id derived from its content changes
+        with it)."""
+        rewrite = csvcases.rewrite_row if p.suffix == ".csv" else jsonlcases.rewrite_line
         with state.locked(p):
             line = self._rows[(p, case_id)]
-            new_id, old, new = csvcases.rewrite_row(p, line, case_id, mutate)
+            new_id, old, new = rewrite(p, line, case_id, mutate)
             if new != old:
                 write_bytes(p, new)
         return EditResult(new_id, str(p), True, lines=changed_lines(old, new, 1) if new != old else (0, 0),
                           changed=[str(p)] if new != old else [])
 
+    def _append_line(self, p: Path, case_id: str, case: dict[str, Any]) -> EditResult:
+        """A new case as the last line of the JSONL file `p` (every other line keeps its bytes)."""
+        with state.locked(p):
+            if case_id in {cid for cid, _, _ in self._entries()}:
+                raise FatalError(f"duplicate id {case_id!r}: the suite already has a case with it",
+                                 location=str(self.path), hint="pick another id or use `eval replace`")
+            line, _old, new = jsonlcases.append_case(p, case)
+            write_bytes(p, new)
+        return EditResult(case_id, str(p), True, lines=(line, line), changed=[str(p)])
+
     def config(self) -> dict[str, Any]:
         value = _load_file(self.path)
         return {k: v for k, v in (value or {}).items() if k != "tests"}
+
+
+# files whose cases are records in them (rows, lines): each read as (id, line, case) by its module
+_ROW_FILES: dict[str, Callable[[Path], list[tuple[str, int, dict[str, Any]]]]] = {
+    ".csv": csvcases.read_cases, ".jsonl": jsonlcases.read_cases}
 
 
 def _load_file(p: Path) -> Any:

@@ -8,6 +8,7 @@ promptfoo may still run them; `eval run` does not) and `file://` references that
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from agentbook.errors import FatalError
 from agentbook.evals.graders import NEEDS_PROVIDER, RUN_SUPPORTED
 from agentbook.evals.render import load_prompts
 from agentbook.evals.schema import case_problems, suite_problems
-from agentbook.evals.store import SplitSuite, open_suite
+from agentbook.evals.store import SplitSuite, Suite, open_suite
 
 
 def validate_suite(path: Path | str) -> list[Finding]:
@@ -31,6 +32,7 @@ def validate_suite(path: Path | str) -> list[Finding]:
     config = suite.config()
     findings += [Finding(str(suite.path), 1, 1, "eval-suite-schema", p) for p in suite_problems(config)]
     findings += _missing_prompt_files(suite.path, config, suite.base_dir)
+    findings += _default_test_findings(suite)
     seen: dict[str, str] = {}
     for info, case in zip(infos, values):
         where, line = _where(info.location)
@@ -69,6 +71,20 @@ def _case_findings(case: Any, where: str, line: int, base: Path) -> list[Finding
                 out.append(Finding(where, line, 1, "eval-missing-file", f"vars.{name}: {value} does not exist",
                                    f"paths are relative to {base}"))
     return out
+
+
+def _default_test_findings(suite: Suite) -> list[Finding]:
+    """defaultTest's assertions run on every case: one `eval run` cannot grade makes every case an error
+    (a real suite's `latency` did, before it was graded, while this check passed)."""
+    try:
+        default = suite.default_test()
+    except FatalError as err:
+        return [_from_error(suite.path, err)]
+    asserts = default.get("assert")
+    if not isinstance(asserts, list):
+        return []
+    found = _case_findings({"assert": asserts}, str(suite.path), 1, suite.base_dir)
+    return [replace(f, message=f"defaultTest: {f.message}") for f in found if f.rule != "eval-case-schema"]
 
 
 def _missing_prompt_files(path: Path, config: dict[str, Any], base: Path) -> list[Finding]:

@@ -123,6 +123,9 @@ def seccomp_program() -> bytes:
         for bit in (stat.S_ISUID, stat.S_ISGID):
             _rule(sc, flt, sc.ERRNO(errno.EPERM), name, sc.Arg(mode_arg, sc.MASKED_EQ, bit, bit))
     _rule(sc, flt, sc.ERRNO(errno.ENOSYS), "openat2")  # its mode sits in memory a filter cannot read
+    # Limits of its own (pid 0, as setrlimit and `ulimit` ask) only: every process of a jail is the same
+    # user, and a daemon of the agent's lowered a later check's open files to 0, which `! cmd` made a pass.
+    _rule(sc, flt, sc.ERRNO(errno.EPERM), "prlimit64", sc.Arg(0, sc.NE, 0))
     with tempfile.TemporaryFile() as out:
         flt.export_bpf(out)
         out.seek(0)
@@ -243,7 +246,10 @@ def bwrap_argv(root: Path, limits: Limits, read_only: list[str], seccomp_fd: int
             cmd += ["--ro-bind", path, path]
     cmd += gitview.cover(root)  # after the root's bind: the git folder is seen through a sanitized view
     cmd += options or []
-    cmd += ["--chdir", str(root), "--seccomp", str(seccomp_fd), "--"]
+    # Last of all, the jail's own root read-only: it is a tmpfs of the jail's root user, so a process there
+    # could remove the links /bin, /lib64 (the ELF interpreter's folder) ... and put its own in their place,
+    # and every later program of the call (a gate's protected check, its `#!/bin/sh`) would run its code.
+    cmd += ["--remount-ro", "/", "--chdir", str(root), "--seccomp", str(seccomp_fd), "--"]
     return cmd
 
 

@@ -28,6 +28,7 @@ import yaml
 
 from agentbook.yamlsafe import SafeLoader
 
+from .archive import is_archive, read_eval_archive
 from .readers.claude_code import named_agents, subagent_files
 from .render import iso
 from .values import maybe_json, norm_id, to_ns
@@ -60,7 +61,10 @@ class Conservation:
 
 
 def documents(path: Path) -> list[Any]:
-    """The JSON documents of a file: one document, JSON Lines, or objects one after another."""
+    """The JSON documents of a file: one document, JSON Lines, or objects one after another (an Inspect
+    `.eval` archive: the log document it stands for)."""
+    if is_archive(path):
+        return [read_eval_archive(path, lambda raw, before: before)]
     text = path.read_text(encoding="utf-8-sig")
     try:
         return [json.loads(text)]

@@ -15,7 +15,16 @@ from typing import Any
 
 from .attrs import pop_first, pop_indexed
 from .model import Message, Span, ToolCall
-from .values import as_float, as_int, as_text, is_message_list, maybe_json, to_message, to_messages
+from .values import (
+    as_float,
+    as_int,
+    as_text,
+    blocks_text,
+    is_message_list,
+    maybe_json,
+    to_message,
+    to_messages,
+)
 
 OPERATION_KINDS = {
     "chat": "llm", "text_completion": "llm", "generate_content": "llm", "call_llm": "llm",
@@ -45,6 +54,7 @@ def apply_genai(span: Span) -> None:
     _messages(span, a)
     _tool(span, a)
     _legacy_events(span)
+    _tool_from_messages(span)
     error_type = a.get("error.type")
     if error_type and span.status != "error":
         span.status = "error"
@@ -135,9 +145,22 @@ def _tool(span: Span, a: dict[str, Any]) -> None:
         span.tool_args = as_text(args)
     result = a.pop("gen_ai.tool.call.result", None)
     if result is not None:
-        span.tool_result = as_text(result)
+        span.tool_result = blocks_text(result)
     if span.kind == "other" and (span.tool_args is not None or span.tool_name):
         span.kind = "tool"
+
+
+def _tool_from_messages(span: Span) -> None:
+    """A tool span whose call came as messages (Strands' `gen_ai.tool.message` event holds the arguments,
+    its `gen_ai.choice` the result): its arguments and result, when no attribute gave them."""
+    if span.kind != "tool":
+        return
+    asked = [m for m in span.input_messages if m.role == "tool" and not m.tool_calls and m.content]
+    if span.tool_args is None and len(asked) == 1:
+        span.tool_args = asked[0].content
+    answers = [m for m in span.output_messages if m.content and not m.tool_calls]
+    if span.tool_result is None and len(answers) == 1:
+        span.tool_result = answers[0].content
 
 
 def _legacy_events(span: Span) -> None:

@@ -1,4 +1,5 @@
-"""A trace file as JSON documents: one document, JSON Lines, or JSON objects one after another.
+"""A trace file as JSON documents: one document, JSON Lines, or JSON objects one after another (or an
+Inspect `.eval` archive, `archive.py`, as the one log document it stands for).
 
 Small files are read whole. Large JSON Lines files are read line by line, so memory follows what the
 readers keep, not the file; a large single-document OTLP file is left to the streaming reader
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from agentbook.errors import FatalError
+
+from .archive import is_archive, read_eval_archive
 
 STREAM_BYTES = 8 * 1024 * 1024  # files at least this big are not parsed whole
 HEAD = 5  # documents kept aside for format detection
@@ -42,6 +45,9 @@ def _decode(path: Path, raw: bytes) -> str:
 
 
 def load_documents(path: Path) -> Documents | None:
+    if is_archive(path):  # Inspect's .eval log: one document
+        doc = read_eval_archive(path, lambda raw, before: _weigh(path, raw, before, None))
+        return Documents([doc], lambda: iter([doc]))
     size = path.stat().st_size
     if size >= STREAM_BYTES:
         with path.open("rb") as fh:

@@ -161,6 +161,34 @@ def _tool_call(obj: dict[str, Any]) -> ToolCall:
 TEXT_PARTS = {"text", "input_text", "output_text", "summary_text"}  # parts whose text is all they say
 
 
+def blocks_text(value: Any) -> str:
+    """A result that is a list of bare text blocks (`[{"text": ...}]`, as Bedrock Converse and Strands
+    write one; or that list as JSON text) as its text; anything else as `as_text` shows it, verbatim."""
+    blocks = maybe_json(value) if isinstance(value, str) and value.startswith('[{"text"') else value
+    if isinstance(blocks, list) and blocks and all(isinstance(b, dict) and b.keys() == {"text"} for b in blocks):
+        return "\n".join(as_text(b["text"]) for b in blocks)
+    return as_text(value)
+
+
+def _converse_block(msg: Message, part: dict[str, Any], texts: list[str]) -> bool:
+    """A Bedrock Converse content block (`{"toolUse": {...}}`, `{"toolResult": {...}}`), as Strands records
+    them: read when it holds only what is read here, else False (the caller keeps it whole)."""
+    if part.keys() == {"toolUse"} and isinstance(part["toolUse"], dict) and part["toolUse"].keys() <= {
+            "toolUseId", "name", "input"}:
+        use = part["toolUse"]
+        msg.tool_calls.append(ToolCall(name=as_text(use.get("name")), arguments=as_text(use.get("input")),
+                                       id=as_text(use.get("toolUseId"))))
+        return True
+    if part.keys() == {"toolResult"} and isinstance(part["toolResult"], dict) and part["toolResult"].keys() <= {
+            "toolUseId", "status", "content"}:
+        result = part["toolResult"]
+        msg.tool_call_id = msg.tool_call_id or as_text(result.get("toolUseId"))
+        status = as_text(result.get("status"))
+        texts.append(("" if status in ("", "success") else f"[{status}] ") + blocks_text(result.get("content")))
+        return True
+    return False
+
+
 def _add_part(msg: Message, part: Any, texts: list[str]) -> None:
     """One content part: text, tool call, tool result, reasoning; unknown parts kept as JSON."""
     if isinstance(part, str):
@@ -170,11 +198,13 @@ def _add_part(msg: Message, part: Any, texts: list[str]) -> None:
         texts.append(as_text(part))
         return
     kind = str(part.get("type", "text"))
+    if "type" not in part and _converse_block(msg, part, texts):
+        return
     if kind in ("tool_call", "tool_use", "tool-call", "function_call"):
         msg.tool_calls.append(_tool_call(part))
     elif kind in ("tool_call_response", "tool_result", "tool-result", "function_call_output"):
         msg.tool_call_id = msg.tool_call_id or str(first(part, "id", "tool_use_id", "toolCallId", "call_id") or "")
-        texts.append(as_text(first(part, "response", "result", "content", "output")))
+        texts.append(blocks_text(first(part, "response", "result", "content", "output")))
     elif kind in ("reasoning", "thinking"):
         msg.reasoning += as_text(first(part, "content", "thinking", "text"))
     elif ("text" in part or "content" in part) and (kind in TEXT_PARTS or part.keys() <= {"text", "content"}):

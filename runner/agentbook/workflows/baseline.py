@@ -212,11 +212,11 @@ GATE_SEALED_ENV = "AGENTBOOK_GATE_SEALED"  # {path in it: sha256} of what earlie
 
 def baseline_path(suite_path: Path) -> Path:
     """The worktree's copy, beside the suite: the one a user's (and the agent's) commands use."""
-    from agentbook.evals.state import state_dir
+    from agentbook.evals.state import inside
     from agentbook.evals.store import open_suite
 
     suite = open_suite(suite_path).path
-    return state_dir(suite) / "baselines" / f"{suite.name}.json"  # one per suite file in the folder
+    return inside(suite, "baselines", f"{suite.name}.json")  # one per suite file in the folder
 
 
 def gate_state() -> Path | None:
@@ -307,6 +307,14 @@ def load(suite_path: Path, model: str | None = None, prompt: Path | None = None)
     return Snapshot(**{k: v for k, v in data.items() if k in known})
 
 
+def _percent(rate: float, other: float) -> str:
+    """`rate` as a percentage with the decimals that tell it from `other` (85.0% and 84.6%, not 85% and 85%)."""
+    for digits in range(4):
+        if round(rate * 100, digits) != round(other * 100, digits):
+            return f"{rate * 100:.{digits}f}%"
+    return f"{rate * 100:.3f}%"
+
+
 def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False) -> Comparison:
     """Regressions are cases that passed before and do not now; edited cases are problems too (a
     prompt change is held to the cases, never the other way round); new cases are listed, not judged."""
@@ -324,8 +332,13 @@ def compare(before: Snapshot, after: Snapshot, *, require_shorter: bool = False)
     errored = after.errored
     if errored:  # an error is never a pass, nor "no regression", whatever the baseline said
         result.problems.append(f"{len(errored)} case(s) could not run: {_ids(errored)}")
-    if after.pass_rate < before.pass_rate:
-        result.problems.append(f"pass rate dropped: {before.pass_rate:.0%} -> {after.pass_rate:.0%}")
+    # on the baseline's cases: a new case is listed, not judged (on a suite running two prompt versions, the
+    # case fix-prompt added for one of them fails on the other, and 17/200 -> 17/201 read "dropped: 8% -> 8%")
+    kept = [after.verdicts.get(case_id) == "pass" for case_id in before.verdicts]
+    rate = sum(kept) / len(kept) if kept else after.pass_rate
+    if rate < before.pass_rate:
+        result.problems.append(f"pass rate dropped on the baseline's {len(kept)} cases: "
+                               f"{_percent(before.pass_rate, rate)} -> {_percent(rate, before.pass_rate)}")
     result.changed_cases = [i for i, h in before.case_hashes.items()
                             if i in after.case_hashes and after.case_hashes[i] != h]
     if result.changed_cases:

@@ -1,4 +1,5 @@
-"""Inspect AI eval logs (`inspect eval ... --log-format json`; `inspect log dump` of an `.eval` file).
+"""Inspect AI eval logs: `.json` (`--log-format json`, `inspect log dump`) and `.eval` archives (`load.py`
+reads one as the same document, `archive.py`).
 
 A log is one eval run: its header (`version`, `status`, `eval`, `plan`, `results`, `stats`, `error`) and
 its `samples`, each one AI interaction, so each sample is a trace. A sample's root span (an agent) has
@@ -13,7 +14,8 @@ other event are kept verbatim as events of their span (an `error` event also fai
 spans mark solver steps with `step` events (`action` begin / end), read the same way.
 
 Texts Inspect moved out of the events (`attachment://<hash>`, the sample's `attachments`) are put
-back; an attachment nothing refers to is kept on the root span. The conversation's messages that no
+back, and so are the messages a model event names by range in the sample's `message_pool` (`input_refs`,
+as newer logs deduplicate them); an attachment or pooled message nothing refers to is kept on the root. The conversation's messages that no
 model call shows (a log without events, a tool result after the last call) are the root's messages.
 A log without samples is one trace of its header."""
 
@@ -121,6 +123,8 @@ class _Sample:
         self.seen: set[str] = set()  # ids of the messages a model call shows
         self.tool_spans: dict[tuple[str, str], list[Span]] = {}  # `tool` spans no tool event took yet
         self.count = 0
+        self.pool: list[Any] = []  # the sample's message_pool, which model events refer to by index
+        self.pool_used: set[int] = set()
 
     def new(self, parent: Span, kind: str, name: str, time_ns: int | None, span_id: str = "") -> Span:
         self.count += 1
@@ -175,8 +179,21 @@ class _Sample:
         if span_type == "tool":  # the tool event (in the parent span) is this span's: it becomes the tool span
             self.tool_spans.setdefault((parent.span_id, span.name), []).append(span)
 
+    def pooled(self, event: dict[str, Any]) -> list[Any]:
+        """A model event's input: its own messages, then those its `input_refs` ranges name in the
+        sample's `message_pool` (`[start, end)`, as Inspect deduplicates them)."""
+        found = list(as_list(event.get("input")))
+        for ref in as_list(event.get("input_refs")):
+            bounds = [as_int(v) for v in as_list(ref)]
+            if len(bounds) == 2 and bounds[0] is not None and bounds[1] is not None:
+                picked = range(max(bounds[0], 0), min(bounds[1], len(self.pool)))
+                self.pool_used.update(picked)
+                found += [self.pool[i] for i in picked]
+        return found
+
     def model(self, event: dict[str, Any], parent: Span, time_ns: int | None) -> None:
         span = self.new(parent, "llm", as_text(event.get("model")) or "model", time_ns)
+        event = {**event, "input": self.pooled(event)}
         span.model = as_text(event.get("model"))
         span.end_ns = to_ns(event.get("completed")) or time_ns
         span.input_messages, fields = _messages(event.get("input"))
@@ -279,6 +296,7 @@ def _sample(doc: dict[str, Any], sample: dict[str, Any], source: str, n: int) ->
     if sample.get("limit"):
         root.warnings.append(f"limit reached: {as_text(sample['limit'])[:300]}")
     reader = _Sample(trace, root)
+    reader.pool = as_list(sample.get("message_pool"))
     events = sample.get("events")
     if events is None:  # older logs: a transcript holding the events
         events = as_dict(sample.get("transcript")).get("events")
@@ -288,7 +306,10 @@ def _sample(doc: dict[str, Any], sample: dict[str, Any], source: str, n: int) ->
     root.input_messages, fields = _messages(unseen)
     if fields:
         root.attributes["message_fields"] = fields
-    read = {"input", "messages", "events", "scores", "error", "limit"} | ({"transcript"} if events is not None else set())
+    read = {"input", "messages", "events", "scores", "error", "limit", "message_pool"} | (
+        {"transcript"} if events is not None else set())
+    if unused_pool := [m for n, m in enumerate(reader.pool) if n not in reader.pool_used]:
+        root.attributes["message_pool_unreferenced"] = unused_pool
     root.attributes.update(_rest(sample, read))
     if output and not _rest(output, {"choices"}) and root.output_text:
         root.attributes.pop("output", None)  # only its text, which the root's output shows

@@ -1,0 +1,61 @@
+"""`eval run --prompt P`: a suite that compares prompt versions runs every case on each, and fix-prompt
+changes one. Dogfood (ChunkyTortoise/docextract: prompts extraction-v1.1 and -v1.0) found fix-prompt blocked
+at 'the new case passes' after a right fix to v1.1, on v1.0's answers; the failed line showed v1.1's right
+answer under v1.0's failed checks. Now the gates run the ticket's prompt, and a failure names the prompt it
+failed on and shows that prompt's answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SCRIPT = """version: 1
+model: sut
+sessions:
+  - name: new
+    match: {first_user: "NEW"}
+    after_last: repeat_last
+    turns: [{text: right}]
+default:
+  after_last: repeat_last
+  turns: [{text: wrong}]
+"""
+
+
+def _suite(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "new.txt").write_text("NEW: {{q}}")
+    (tmp_path / "prompts" / "old.txt").write_text("OLD: {{q}}")
+    suite = tmp_path / "promptfooconfig.yaml"
+    suite.write_text("prompts:\n  - {label: v2, raw: file://prompts/new.txt}\n  - file://prompts/old.txt\n"
+                     "providers: [echo]\ntests:\n- id: one\n  vars: {q: x}\n  assert: [{type: equals, value: right}]\n")
+    script = tmp_path / "sut.script.yaml"
+    script.write_text(SCRIPT)
+    return suite, script
+
+
+def test_a_failure_names_the_prompt_it_failed_on(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    suite, script = _suite(tmp_path)
+    res = run_cli("eval", "run", suite, "--model", f"scripted:{script}")
+    assert res.code == 1
+    assert "[file://prompts/old.txt]" in res.out  # the check, with the prompt it failed on
+    assert 'answered (attempt 1, prompt file://prompts/old.txt): "wrong"' in res.out  # not v2's "right"
+
+
+def test_run_only_one_prompt_by_file_or_label(run_cli: Callable[..., Any], tmp_path: Path,
+                                              monkeypatch: Any) -> None:
+    suite, script = _suite(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for wanted in ("prompts/new.txt", "v2"):
+        res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", wanted, "--json")
+        report = json.loads(res.out)
+        assert res.code == 0, res.out
+        assert len(report["cases"][0]["attempts"][0]["asserts"]) == 1  # one prompt ran: v2, which passes
+    assert run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", "prompts/old.txt").code == 1
+    # the suite itself, or a file no prompt is read from: every prompt, as before
+    for every in (str(suite), "sut.script.yaml"):
+        assert run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", every).code == 1
+    bad = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", "v3")
+    assert bad.code == 3 and "no prompt of the suite is v3" in bad.err and "v2, file://prompts/old.txt" in bad.err

@@ -36,6 +36,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".eval")
+NOT_TRACES = {"promptfoo", "agent-failures"}  # interop folders of eval suites and backtest data, not traces
 
 SYSTEM = ("You are the incident assistant. Read the alert, query the logs with the tools given, and answer "
           "with the root cause and the evidence. " * 2)
@@ -156,7 +157,7 @@ def sample_files() -> list[Path]:
     interop = Path(os.environ.get("AGENTBOOK_INTEROP") or REPO.parent / "shared" / "interop")  # a folder per source
     folders = [REPO / "tests" / "traces" / "data", REPO / "tests" / "traces" / "fixtures" / "wild", interop]
     return [p for folder in folders if folder.is_dir() for p in sorted(folder.rglob("*"))
-            if p.suffix in SAMPLE_SUFFIXES]
+            if p.suffix in SAMPLE_SUFFIXES and not NOT_TRACES.intersection(p.relative_to(folder).parts[:1])]
 
 
 def _leaves(value: Any) -> int:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from agentbook.backtest import ensemble
-from agentbook.backtest.cluster import NO_CAUSE
+from agentbook.backtest.cluster import NO_CAUSE, cluster_labels, collect_failures
 from agentbook.backtest.ensemble import consensus, held_by
+from agentbook.backtest.folder import BacktestFolder
 
 from . import dev_ledger
 from .support import (
@@ -82,3 +83,17 @@ def test_quoting_analysts_mixed_cohorts_split_where_the_views_disagree(tmp_path:
     assert q.ari >= 0.9, q.to_json()
     assert min(q.cause_purity[c] for c in q.main_causes()) >= 0.95, q.to_json()
     assert q.causeless_kept_out is not None and q.causeless_kept_out >= 0.8, q.to_json()
+
+
+def test_each_view_clusters_as_it_does_alone(tmp_path: Path) -> None:
+    """The views share their reads (`cluster.shared_reads`: trace errors, calls, the passing runs' list);
+    each view's labels are what `cluster_labels` gives with that view's setting, outside the ensemble."""
+    analysed(tmp_path, dev_ledger.generate, 31, ("quoting",))
+    failures, _ = collect_failures(BacktestFolder(tmp_path / "quoting"))
+    agreed = ensemble.ensemble(failures, meaning=False)
+    assert set(agreed.views) == {view.name for view in ensemble.VIEWS}
+    for view in ensemble.VIEWS:
+        with ensemble.flags_on(view.flags):
+            alone = cluster_labels(failures, **{"meaning": False, **view.options})
+        assert agreed.views[view.name] == alone, view.name
+    assert agreed.labels == consensus(list(agreed.views.values()))

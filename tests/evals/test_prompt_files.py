@@ -162,3 +162,19 @@ def test_eval_prompts_case_shows_what_the_model_is_sent(run_cli: Callable[..., A
                                  "literal_braces": []}]
     missing = run_cli("eval", "prompts", str(suite), "--case", "nope")
     assert missing.code == 3
+
+
+@pytest.mark.parametrize(("ref", "language"), [("file://./test/prompts.mjs:documentation_rag", "JavaScript"),
+                                               ("file://prompts.py:create_prompt", "Python"),
+                                               ("file://build.ts", "JavaScript")])
+def test_a_prompt_function_is_named_as_one(run_cli: Callable[..., Any], tmp_path: Path, ref: str,
+                                           language: str) -> None:
+    """promptfoo runs `file://x.mjs:fn` to build each prompt (1712n/wall-e does); read as a file, the error was
+    'No such file or directory' for a file that is there, the `:fn` taken as part of its name."""
+    (tmp_path / "test").mkdir()
+    (tmp_path / "test" / "prompts.mjs").write_text("export function documentation_rag() { return 'x'; }\n")
+    suite = tmp_path / "promptfooconfig.yaml"
+    suite.write_text(f"prompts:\n  - id: {ref}\n    label: rag\nproviders: [echo]\ntests:\n- vars: {{q: 1}}\n")
+    res = run_cli("eval", "prompts", suite)
+    assert res.code == 3 and f"is a {language} prompt function" in res.err and "No such file" not in res.err
+    assert "agentbook eval does not run" in res.err and "{{var}}" in res.err

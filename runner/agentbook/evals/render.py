@@ -71,6 +71,10 @@ _SEPARATOR = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)
 _BARE_PATH = re.compile(r"[\w.@-]+(?:/[\w.@-]+)*\.(?:txt|md|json|jsonl|ya?ml|j2|jinja2?|prompt)")
 
 
+# promptfoo's prompt functions: `file://prompts.mjs:name`, `file://build.py` (a file it runs, not reads)
+_PROMPT_FUNCTION = re.compile(r"file://.+\.([cm]?js|ts|py)(?::[\w.$]+)?")
+
+
 def prompt_ref(item: Any) -> Any:
     """`item` as a `file://` reference when promptfoo would read it as a file, else unchanged."""
     if isinstance(item, str) and not item.startswith("file://") and _BARE_PATH.fullmatch(item):
@@ -98,6 +102,13 @@ def _prompt(item: Any, base: Path, root: Path | None) -> Prompt:
         raise FatalError(f"cannot read prompt {item!r}", hint="use a string or file:// path")
     if not item.startswith("file://"):
         return Prompt(label or item[:40], None, item)
+    function = _PROMPT_FUNCTION.fullmatch(item)
+    if function:  # read as a file it was "No such file or directory", the `:name` taken as part of the name
+        language = "Python" if function.group(1) == "py" else "JavaScript"
+        raise FatalError(f"prompt {item} is a {language} prompt function (promptfoo runs it to build each prompt), "
+                         "which agentbook eval does not run",
+                         hint="write what it returns as a template (prompts/x.txt with {{var}}, or a .json chat "
+                              "of {role, content}) and name that file in the suite's prompts")
     path, text = read_ref(item, base, root)
     if path.suffix in (".json", ".yaml", ".yml"):
         chat = _data(path, text)

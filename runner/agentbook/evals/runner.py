@@ -457,7 +457,7 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
               + "-" + secrets.token_hex(2))
     report = {"run_id": run_id, "suite": str(suite.path), "model": run.model_spec, "grader": run.grader_spec,
               "started": started, "seconds": round(time.time() - started, 3), "summary": summary,
-              "cases": list(results), "literal_braces": _literal_braces(suite, cases)}
+              "cases": list(results), "literal_braces": _literal_braces(run, cases)}
     try:
         report["stored"] = str(runstore.save_run(suite.path, report))
     except OSError as err:
@@ -467,14 +467,13 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
     return report
 
 
-def _literal_braces(suite: Suite, cases: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
-    """Per prompt, the run's case variables it writes `{name}`: sent as text, so no case's value reaches the
-    model (`render.literal_braces`); empty for a suite whose prompts read their variables."""
-    config = suite.config()
-    names = {str(k) for c in [*(case for _, case in cases), load_default_test(config, suite.base_dir, suite.root)]
+def _literal_braces(run: _Run, cases: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """Per prompt the run ran, its case variables it writes `{name}`: sent as text, so no case's value reaches
+    the model (`render.literal_braces`); empty for a suite whose prompts read their variables."""
+    names = {str(k) for c in [*(case for _, case in cases), run.defaults]
              if isinstance(c.get("vars"), dict) for k in c["vars"]}
     out: dict[str, list[str]] = {}
-    for prompt in load_prompts(config, suite.base_dir, suite.root):
+    for prompt in run.prompts:
         unread = [n for n in literal_braces(prompt) if n in names]
         if unread:
             out[prompt.label] = unread

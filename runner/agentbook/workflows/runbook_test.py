@@ -176,13 +176,16 @@ def prompt_tokens(plan: dict[str, Any]) -> int:
     return count_text(plan["system"]) + count_text(steps)
 
 
-def run_test(spec: Spec, workdir: Path | None = None, agent: str | None = None) -> RunbookTestResult:
-    """Make the fixture, dry-run (prompt budget), run, then check every expectation."""
+def run_test(spec: Spec, workdir: Path | None = None, agent: str | None = None, *,
+             setup_sandbox: str = "auto") -> RunbookTestResult:
+    """Make the fixture (its setup commands jailed unless `setup_sandbox` names the risk), dry-run (prompt
+    budget), run, then check every expectation."""
     from agentbook.runbooks.executor import dry_run, start_run
 
     ensure_cli_on_path()
     base = workdir or Path(tempfile.mkdtemp(prefix=f"agentbook-test-{spec.name}-"))
-    repo = make_repo(spec.fixture, base / "repo", spec.setup, f"fixture for runbook test {spec.name}")
+    repo = make_repo(spec.fixture, base / "repo", spec.setup, f"fixture for runbook test {spec.name}",
+                     sandbox=setup_sandbox)
     result = RunbookTestResult(spec, repo)
     plan = dry_run(run_options(spec, repo, agent))
     result.prompt_tokens = prompt_tokens(plan)

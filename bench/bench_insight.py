@@ -11,8 +11,10 @@ here). The clustering's own figures (ARI, purity, recall) are that bench's; thes
 - locations: a code folder holding two thirds of the cited files, each as long as the median line cited
   in it (so some cited lines are past the end); every location listed as where to fix, and the one a
   proposed change is `at`, must exist there (checked here, not by evidence.check_location).
-- account-specific: the cohorts flagged, and whether each one's main cause is the plant's one-account
-  cause; whether the cohort of that cause (>= 5 failures) is flagged, with its p-value and ratio.
+- account-specific: the cohorts flagged, each with its p-value and ratio; a flag fails the check when no
+  cause local to the flagged account (in the plant) is among the cohort's failures. Cohorts of a
+  one-account cause (>= 5 failures, >= 80% of them its own) left unflagged are printed, not failed: the
+  test may rightly call them within chance.
 - compare: a re-run where most of the biggest cohort's failures pass (its medoid among them, so the
   re-run names the rest after another member), all of a small cohort's pass, one cohort is re-analysed
   like another's medoid (a merge), half of another re-analysed with a cause of its own (a split), and two
@@ -48,6 +50,7 @@ from agentbook.backtest.compare import SPLIT_MIN, compare_backtests, render
 from agentbook.backtest.report import build_report
 
 QUALITY = load_module(Path(__file__).with_name("bench_cluster_quality.py"), "bench_insight_quality")
+PURE = 0.8  # the share of a cohort its main cause must make for the cohort to be expected to say so
 AT = re.compile(r" \(at `([^`]*)`(?:, not checked: no --code)?\)$")
 # a cause of its own for half of one cohort's failures (the split), in words no generator uses
 SPLIT = {"failure_mode": ("The reply quoted a glossary entry from a retired style guide, so the wording of "
@@ -68,6 +71,7 @@ class Row:
     listed: int = 0  # locations listed as where to fix
     flagged: list[str] = field(default_factory=list)  # account-specific cohorts: "slug (cause, p, ratio)"
     local: str = ""  # the one-account cause's cohort: flagged or not, p, ratio
+    missed: list[str] = field(default_factory=list)  # cohorts of a one-account cause (>= PURE of them) not flagged
     compare: list[str] = field(default_factory=list)  # what compare said of the planted changes
     failures: list[str] = field(default_factory=list)
 
@@ -147,18 +151,28 @@ def accounts(row: Row, index: dict[str, Any], truth: dict[str, str | None], acco
     for inv, cause in truth.items():
         if cause is not None:
             by_cause.setdefault(cause, set()).add(inv)
-    local = {c for c, invs in by_cause.items() if len({account_of[i] for i in invs}) == 1 and len(invs) >= 3}
+    local = {c: account_of[min(invs)] for c, invs in by_cause.items()
+             if len({account_of[i] for i in invs}) == 1 and len(invs) >= 3}
     for c in index["cohorts"]:
         main, test = _main_cause(c["members"], truth), c.get("account_test") or {}
         if c["scope"] == "account-specific":
             row.flagged.append(f"{c['slug']} ({main}; p {test['p_adjusted']:.2g}, {test['ratio']}x)")
-            if main not in local:
-                row.failures.append(f"{c['slug']}: account-specific, but its main cause {main} is in several accounts")
-        elif main in local and c["count"] >= 5:
-            row.failures.append(f"{c['slug']}: the one-account cause {main} ({c['count']}) not flagged "
-                                f"(p {test.get('p_adjusted', 1):.2g})")
+            # the account's excess is the plant's when a cause local to it is in the cohort (a cohort the
+            # clustering mixed may be mostly another cause: its members still crowd in that account)
+            own = sum(local.get(str(truth[m])) == test["account"] for m in c["members"])
+            if not own:
+                row.failures.append(f"{c['slug']}: account-specific to {test['account']}, where no cause of "
+                                    f"its {c['count']} failures is local (main cause {main})")
+            elif main not in local:
+                row.flagged[-1] += f" [mixed: {own} of {c['count']} of the local cause]"
+        purity = sum(truth[m] == main for m in c["members"]) / c["count"]
+        # not a failure: the test may rightly find 4 of 5 in an account of 18% of investigations within
+        # chance (p 0.025 at alpha 0.01); printed, so a reader sees what a flag needs
+        if c["scope"] != "account-specific" and main in local and c["count"] >= 5 and purity >= PURE:
+            row.missed.append(f"{c['slug']} ({main}, {c['count']}, purity {purity:.2f}; "
+                              f"{test.get('members', 0)} in {test.get('account')}, p {test.get('p_adjusted', 1):.2g})")
         if main in local and c["count"] > int(row.local.partition(" ")[2].partition(" ")[0] or 0):
-            row.local = (f"{main}: {c['count']} in a cohort, {c['scope']}, "
+            row.local = (f"{main}: {c['count']} in a cohort (purity {purity:.2f}), {c['scope']}, "
                          f"p {test.get('p_adjusted', 1):.2g}, {test.get('ratio', 0)}x its share")
 
 
@@ -349,7 +363,8 @@ def _pct(flags: list[bool]) -> str:
 def print_row(row: Row) -> None:
     print(f"{row.name:30} cohorts {row.cohorts:3}  medoid of the main cause {_pct(row.medoid_main):>6} (first "
           f"member {_pct(row.first_main):>6})  change by the main cause {_pct(row.change_main):>6}  locations listed {row.listed:3}")
-    print(f"{'':30} account-specific: {', '.join(row.flagged) or 'none'}; one-account cause: {row.local or 'none'}")
+    print(f"{'':30} account-specific: {', '.join(row.flagged) or 'none'}; one-account cause: {row.local or 'none'}"
+          + (f"; not flagged: {', '.join(row.missed)}" if row.missed else ""))
     for said in row.compare:
         print(f"{'':30} {said}")
     for failure in row.failures:

@@ -45,11 +45,27 @@ class Redactor:
         # what text unescaped (`secretscan.Unescaped`) is searched for: the forms and the key shapes at once
         source = [self._exact.pattern] if self._exact is not None else []
         self._decoded = re.compile("|".join(source + [shape.pattern for shape in KEY_SHAPES]))
+        self._values = re.compile(source[0]) if source else None
         self._reach = max(map(len, values), default=0) + 64  # the longest form, or a key shape's usual length
         # every beginning of every form (hex in lower case), for text that comes in pieces (`StreamRedactor`)
         self._starts = {v.lower() if _HEX.fullmatch(v) else v for v in values}
         self._beginnings: set[str] | None = None
         self._pieces: set[str] = set()  # every stretch of every form up to _PIECE long
+
+    def holds_values(self) -> bool:
+        """True when there is a value to find (key shapes alone never begin in one piece and end in another)."""
+        return bool(self._starts)
+
+    def reach(self) -> int:
+        """How far past its beginning a form's last piece may lie: as far as `open_end` looks back."""
+        return 8 * self._reach
+
+    def held_text(self, value: str) -> str:
+        """`value` with the held values' forms replaced (split, escaped), but no key shape: what runs from one
+        text into another (`Transcript`) is a held value, where a key shape would run on into any word."""
+        if self._exact is None:
+            return value
+        return self._unescaped(self._split(self._exact.sub(REDACTED, value)), self._values)
 
     def text(self, value: str) -> str:
         if self._exact is not None:
@@ -66,10 +82,10 @@ class Redactor:
             text = self._split(self._escaped.sub(REDACTED, text))
         return self._unescaped(_key_shapes(text))
 
-    def _unescaped(self, text: str) -> str:
+    def _unescaped(self, text: str, pattern: re.Pattern[str] | None = None) -> str:
         """Forms written in escapes, some characters or all (`%73k-ant-...`): found in the text unescaped,
         and the whole stretch of the original they came from replaced."""
-        spans = self._escaped_spans(text, MAX_UNESCAPE)
+        spans = self._escaped_spans(text, MAX_UNESCAPE, pattern or self._decoded)
         if not spans:
             return text
         out, last = [], 0
@@ -89,7 +105,7 @@ class Redactor:
         if self._beginnings is None:
             self._beginnings = {v[:n] for v in self._starts for n in range(1, len(v))}
             self._pieces = {v[i:i + n] for v in self._starts for n in range(1, _PIECE + 1) for i in range(len(v))}
-        tail = text[-8 * self._reach:]
+        tail = text[-self.reach():]
         cut = _CUT_ESCAPE.search(tail)
         body = tail[:cut.start()] if cut else tail
         bare = body.rstrip(_GAP_CHARS)  # a break after the piece: the piece must be longer to count
@@ -116,12 +132,12 @@ class Redactor:
                 best = size
         return best if best >= least else 0
 
-    def _escaped_spans(self, text: str, rounds: int) -> list[tuple[int, int]]:
+    def _escaped_spans(self, text: str, rounds: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
         decoded = Unescaped.of(text) if rounds > 0 else None
         if decoded is None:
             return []
-        found = [m.span() for lo, hi in decoded.windows(self._reach) for m in self._decoded.finditer(decoded.text, lo, hi)]
-        found += self._escaped_spans(decoded.text, rounds - 1)  # `%255Cu0073`: an escape made of escapes
+        found = [m.span() for lo, hi in decoded.windows(self._reach) for m in pattern.finditer(decoded.text, lo, hi)]
+        found += self._escaped_spans(decoded.text, rounds - 1, pattern)  # `%255Cu0073`: an escape made of escapes
         return [decoded.span(lo, hi) for lo, hi in found]
 
     def _split(self, text: str) -> str:

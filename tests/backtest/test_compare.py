@@ -247,6 +247,18 @@ def test_a_failure_that_shared_no_cause_joining_a_cohort_is_named() -> None:
                                    "  y: 0 -> 2 (new: 1 from no common cause, 1 came in)"]
 
 
+def test_a_cohort_that_kept_its_size_but_not_its_members_is_shown() -> None:
+    """One fixed and one come in: 29 -> 29 was "same" and left out of the lines (heldout-invoice templated,
+    seed 142, its medoid fixed); the same members are "same"."""
+    a = {"cohorts": [{"slug": "x", "members": ["1", "2", "3"]}, {"slug": "z", "members": ["5", "6"]}],
+         "no_common_cause": {"count": 1, "members": ["9"]}}
+    b = {"cohorts": [{"slug": "x", "members": ["2", "3", "9"]}, {"slug": "z", "members": ["5", "6"]}]}
+    rows = match_cohorts(a, b, {"2", "3", "5", "6", "9"})
+    assert {r["slug"]: r["status"] for r in rows} == {"x": "same-size", "z": "same"}
+    text = render(Comparison(a="A", b="B", accuracy_a=0.5, accuracy_b=0.5, common=9, cohorts=rows))
+    assert _cohort_lines(text) == ["  x: 3 -> 3 (same-size: 1 fixed, 1 from no common cause)"]
+
+
 @pytest.fixture(scope="module")
 def support_baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The second example (a support agent, causes worded several ways), analysed by the analyst

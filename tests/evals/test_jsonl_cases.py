@@ -110,3 +110,11 @@ def test_a_tests_string_that_names_no_file_is_refused(run_cli: Callable[..., Any
     suite = _suite(tmp_path, tests)
     res = run_cli("eval", "list", suite)
     assert res.code == 3 and message in res.err and "Traceback" not in res.err
+
+
+def test_split_names_the_record_file_instead_of_saying_already_split(run_cli: Callable[..., Any],
+                                                                    tmp_path: Path) -> None:
+    suite = _suite(tmp_path)
+    res = run_cli("eval", "split", suite, "--out", tmp_path / "out")
+    assert res.code == 3 and "already split" not in res.err
+    assert "are the records of a file (JSONL layout: one case per line of evals/tests.jsonl)" in res.err

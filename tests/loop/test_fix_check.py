@@ -107,3 +107,33 @@ def test_compare_with_tickets_reports_each_fix(example_repo: Path, run_cli: Call
     assert "fix bt-2026-11-1-" in text and ": 18 -> 8 (" in text and "verdict: ready" in text
     bad = run_cli("backtest", "compare", bt, after, "--ticket", example_repo / "tickets" / "INC-142-logql-error-case.md")
     assert bad.code == 3 and "names no target cohort" in bad.err and "INC-142" in bad.err
+
+
+def test_a_fix_whose_cohort_was_not_re_run_is_not_ready(example_repo: Path) -> None:
+    """A re-run without the targeted investigations sees none of them fail: that is no fix."""
+    target = read_ticket_cohort(_tickets(example_repo)["prompts/logql.md:10"])
+    bt = example_repo / "backtests" / "2026-11"
+    after = _rerun(example_repo, [], {})
+    for inv_id in target.members:
+        shutil.rmtree(next(after.glob(f"investigations/*/{inv_id}")))
+    shutil.rmtree(after / "cohorts")
+    cluster_backtest(str(after), code=str(example_repo))
+    check = check_fix(target, str(bt), str(after))
+    assert (check.before, check.after, check.not_in_b) == (18, 0, 18) and not check.ready, check.to_json()
+    assert check.reasons == ["the targeted cohort was not all re-run (18 not in B)"]
+    assert "verdict: NOT ready: the targeted cohort was not all re-run (18 not in B)" in render_check(check)
+
+
+def test_a_fix_whose_cohort_fails_unanalysed_in_the_re_run_is_not_ready(example_repo: Path) -> None:
+    """Half the cohort still fails in the re-run but was never analysed there: the re-run's cohort
+    holds only the other half, so its count alone would read as a fix."""
+    target = read_ticket_cohort(_tickets(example_repo)["prompts/logql.md:10"])
+    bt = example_repo / "backtests" / "2026-11"
+    after = _rerun(example_repo, [], {})
+    for inv_id in target.members[:9]:
+        (next(after.glob(f"investigations/*/{inv_id}")) / "analysis.json").unlink()
+    shutil.rmtree(after / "cohorts")
+    cluster_backtest(str(after), code=str(example_repo))
+    check = check_fix(target, str(bt), str(after))
+    assert (check.before, check.after, check.unanalysed) == (18, 9, 9) and not check.ready, check.to_json()
+    assert check.reasons == ["9 of the targeted investigations fail in B without an analysis (9 not analysed in B)"]

@@ -75,6 +75,7 @@ from agentbook.backtest.features import (
 from agentbook.backtest.folder import BacktestFolder, Investigation
 from agentbook.backtest.tracecalls import OUTPUTS, call_terms
 from agentbook.backtest.traceterms import trace_errors
+from agentbook.redaction import process_redactor
 
 SUBSAMPLE = 0.9  # share of failures the stability run keeps
 DISTANCE = 0.9  # cosine distance under which groups merge (average linkage)
@@ -176,7 +177,9 @@ def collect_failures(folder: BacktestFolder) -> tuple[list[Failure], list[Invest
         if analysis is None:
             missing.append(inv)
         else:
-            failures.append(Failure(inv, analysis))
+            # redacted as read: a folder analysed before analyses were written redacted, or written by
+            # anyone, may quote a key this process holds, and every page is rendered from these
+            failures.append(Failure(inv, process_redactor().json(analysis)))
     return failures, missing
 
 

@@ -22,9 +22,8 @@ from agentbook.backtest.embeddings import Meaning
 from agentbook.backtest.ensemble import HELD
 from agentbook.backtest.evidence import annotate, unbound_terms
 from agentbook.backtest.folder import BacktestFolder
-from agentbook.backtest.report_md import definition, prose
+from agentbook.backtest.report_md import definition, prose, write_page, write_redacted_json
 from agentbook.errors import FatalError
-from agentbook.fsutil import atomic_write_json, atomic_write_text
 from agentbook.gitops.inert import plain, span
 
 REPRESENTATIVES = 5
@@ -306,10 +305,10 @@ def _write(folder: BacktestFolder, cohorts: list[Cohort], summary: ClusterSummar
     out = folder.cohorts_dir
     keep = {f"{c.slug}.md" for c in cohorts} | {"index.json"} | ({f"{BUCKET_SLUG}.md"} if bucket else set())
     for cohort in cohorts:
-        atomic_write_text(out / f"{cohort.slug}.md", render_cohort(cohort, summary.failures))
+        write_page(out / f"{cohort.slug}.md", render_cohort(cohort, summary.failures))
     if bucket:
-        atomic_write_text(out / f"{BUCKET_SLUG}.md", render_bucket(bucket, unbound))
-    atomic_write_json(out / "index.json", summary.to_json())
+        write_page(out / f"{BUCKET_SLUG}.md", render_bucket(bucket, unbound))
+    write_redacted_json(out / "index.json", summary.to_json())
     for stale in out.glob("*.md"):
         if stale.name not in keep:
             stale.unlink()

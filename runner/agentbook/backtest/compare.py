@@ -196,8 +196,9 @@ def _row_a(slug: str, members: set[str], still: set[str], match: str | None, cb:
         merged = {s: n for s, n in origins["from"].items() if n >= SPLIT_MIN}
         row.update(b=len(target), moved_in=len(target - members), moved_out=len(still - target),
                    came_from=round(came_from, 4), landed=round(landed, 4), merged_with=merged, **origins)
-        row["status"] = ("split" if into else "merged" if merged else "same" if row["b"] == row["a"]
-                         else "grew" if row["b"] > row["a"] else "shrank")
+        # "same" is the same members, not the same count: 1 fixed and 1 come in is a change to show
+        row["status"] = ("split" if into else "merged" if merged else "same" if target == members
+                         else "same-size" if row["b"] == row["a"] else "grew" if row["b"] > row["a"] else "shrank")
     else:
         row.update(b=0, moved_in=0, moved_out=len(still), came_from=0.0, landed=0.0, merged_with={},
                    **{"from": {}, "from_no_common_cause": 0, "newly_failing": 0})

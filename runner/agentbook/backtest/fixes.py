@@ -30,10 +30,11 @@ import yaml
 from agentbook.backtest.cohorts import read_index, slugify
 from agentbook.backtest.evidence import check_location
 from agentbook.backtest.folder import BacktestFolder
-from agentbook.backtest.report_md import bound_by
+from agentbook.backtest.report_md import bound_by, write_page
 from agentbook.errors import FatalError
 from agentbook.fence import fence_tag, fenced
-from agentbook.fsutil import NotRegular, atomic_write_text, open_regular
+from agentbook.fsutil import NotRegular, open_regular
+from agentbook.redaction import process_redactor
 
 TOP_FIXES = 5
 MEMBERS_MAX = 500  # a ticket stays far under the runner's 256 KiB cap
@@ -110,10 +111,10 @@ def write_fixes(root: str | Path, *, code: str | Path, eval_model: str, tickets:
             fix.recorded = [_recorded(path_of[rel]) for rel in fix.evidence]
             fix.ticket_id = f"{prefix}-{n}-{slugify(fix.slug, 36)}"
             path = out / f"{fix.ticket_id}.md"
-            atomic_write_text(path, render_ticket(fix, eval_model, _shown(folder.root, code_dir)))
+            write_page(path, render_ticket(fix, eval_model, _shown(folder.root, code_dir)))
             fix.ticket = _shown(path, code_dir)
         summary.fixes.append(fix)
-    atomic_write_text(folder.root / "fixes.md", render_fixes(summary, _shown(folder.root, code_dir)))
+    write_page(folder.root / "fixes.md", render_fixes(summary, _shown(folder.root, code_dir)))
     return summary
 
 
@@ -143,7 +144,9 @@ def _recorded(inv: Path) -> dict[str, str]:
 def _head(path: Path, limit: int = EVIDENCE_CHARS * 4) -> str:
     try:
         with open_regular(path, follow=False) as fh:
-            return _cut(fh.read(limit).decode("utf-8", "replace"), len(fh.read(1)) > 0)
+            text = fh.read(limit).decode("utf-8", "replace")
+            # redacted before the cut: a key cut in two is not found whole on the page
+            return _cut(process_redactor().text(text), len(fh.read(1)) > 0)
     except (OSError, NotRegular):
         return ""
 

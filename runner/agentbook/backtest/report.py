@@ -19,9 +19,10 @@ from typing import Any
 from agentbook.backtest.cohorts import read_index, scope_reason
 from agentbook.backtest.deps import need
 from agentbook.backtest.folder import BacktestFolder, Investigation
-from agentbook.backtest.report_md import definition, prose
-from agentbook.fsutil import atomic_write_bytes, atomic_write_text
+from agentbook.backtest.report_md import definition, prose, write_page
+from agentbook.fsutil import atomic_write_bytes
 from agentbook.gitops.inert import plain, span
+from agentbook.redaction import process_redactor
 
 _AT_SUFFIX = re.compile(r" \(at `([^`]*)`(, not checked: no --code)?\)$")  # evidence.annotate, UNCHECKED
 TOP_COHORTS = 5
@@ -189,7 +190,8 @@ def build_report(root: str, *, charts: bool = True) -> ReportSummary:
     invs = folder.investigations()
     correct = sum(1 for i in invs if i.correct)
     accounts = account_accuracy(invs)
-    index = read_index(folder) or {"cohorts": [], "unanalysed": []}
+    # redacted before it is rendered too: Markdown escapes and cuts could hide a key from the page's pass
+    index = process_redactor().json(read_index(folder) or {"cohorts": [], "unanalysed": []})
     cohorts = [dict(c, impact_pp=round(100 * c["count"] / max(1, len(invs)), 2)) for c in index["cohorts"]]
     analysed, by_mode, disputed = _analyses(invs)
     summary = ReportSummary(path=str(folder.root / "report.md"), total=len(invs), correct=correct,
@@ -199,7 +201,7 @@ def build_report(root: str, *, charts: bool = True) -> ReportSummary:
     if charts:
         bucket = int((index.get("no_common_cause") or {}).get("count", 0))
         summary.charts = [f"charts/{name}" for name in _charts(folder, accounts, cohorts, summary.accuracy, bucket)]
-    atomic_write_text(folder.root / "report.md", render(summary, index))
+    write_page(folder.root / "report.md", render(summary, index))
     return summary
 
 

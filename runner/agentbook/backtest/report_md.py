@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from agentbook.fence import visible
+from agentbook.fsutil import atomic_write_json, atomic_write_text
 from agentbook.gitops.inert import plain, span
+from agentbook.redaction import process_redactor
 
 _RUN = re.compile(r"`+")
 
@@ -42,6 +45,18 @@ def _segments(text: str) -> list[tuple[bool, str]]:
     if pos < len(text):
         out.append((False, text[pos:]))
     return out
+
+
+def write_page(path: Path, text: str) -> None:
+    """A page made of what analysts and traces said (report.md, a cohort page, fixes.md, a fix ticket),
+    written through the process's redactor: a trace is attacker-written and may hold a key this process
+    holds, plain or encoded, and the page is committed and shown in a pull request."""
+    atomic_write_text(path, process_redactor().text(text))
+
+
+def write_redacted_json(path: Path, value: Any) -> None:
+    """`value` as JSON, through the redactor as `write_page`."""
+    atomic_write_json(path, process_redactor().json(value))
 
 
 def prose(text: str, limit: int = 2000) -> str:

@@ -34,9 +34,13 @@ def list_cmd(repo: Path, limit: int, as_json: bool) -> int:
         return 0
     if not runs:
         click.echo("no runs yet (agentbook run RUNBOOK starts one)")
-    for r in shown:
-        commits = sum(1 for s in r.steps if s.commit)
-        click.echo(f"{r.run_id}  {r.status:<16} {r.branch}  {commits} commit{'s' if commits != 1 else ''}  ${r.cost_usd:.4f}")
+    # columns as wide as the widest shown: a run id holds its runbook's name, so ids differ in length
+    ids, branches = max((len(r.run_id) for r in shown), default=0), max((len(r.branch) for r in shown), default=0)
+    counts = [sum(1 for s in r.steps if s.commit) for r in shown]
+    made = [f"{n} commit{'s' if n != 1 else ''}" for n in counts]
+    width = max(map(len, made), default=0)
+    for r, commits in zip(shown, made, strict=True):
+        click.echo(f"{r.run_id:<{ids}}  {r.status:<16} {r.branch:<{branches}}  {commits:<{width}}  ${r.cost_usd:.4f}")
     if len(runs) > limit:
         click.echo(f"[{len(runs) - limit} older runs: --limit {len(runs)} shows all]")
     return 0

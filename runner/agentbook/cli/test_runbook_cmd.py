@@ -10,6 +10,10 @@ import click
 from agentbook.cli.output import emit_json, json_option
 from agentbook.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
+# A spec is a repository file a pull request may write: its setup runs jailed unless the user names the risk
+# (agentbook.session.sandbox.UNCONFINED; not imported, so `--help` loads no sandbox code).
+SETUP_SANDBOX = ("auto", "none-i-accept-the-risk")
+
 
 @click.command("test-runbook")
 @click.argument("name", required=False)
@@ -20,9 +24,12 @@ from agentbook.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False),
               help="Empty folder for the fixture repository (default: a new temporary folder, kept).")
 @click.option("--agent", metavar="AGENT", help="Run on this agent (claude-code, ...) with the spec's `agents:` script.")
+@click.option("--setup-sandbox", type=click.Choice(SETUP_SANDBOX), default="auto", show_default=True,
+              help="Where the spec's fixture setup commands run: the gates' jail, or (for a spec you trust) "
+                   "unconfined on this machine, still without API keys or tokens.")
 @json_option
 def command(name: str | None, spec_dir: Path | None, list_only: bool, run_all: bool, workdir: Path | None,
-            agent: str | None, as_json: bool) -> int:
+            agent: str | None, setup_sandbox: str, as_json: bool) -> int:
     """Test runbook NAME: fixture repo, scripted agent, real runner, real gates; exit 1 if a check fails."""
     from agentbook.workflows import runbook_test as rt
 
@@ -39,7 +46,8 @@ def command(name: str | None, spec_dir: Path | None, list_only: bool, run_all: b
     names = sorted(rt.list_specs(dirs)) if run_all else [str(name)]
     if run_all and workdir is not None:
         raise UsageError("--workdir holds one fixture: use it with a single NAME")
-    results = [rt.run_test(rt.load_spec(rt.find_spec(n, dirs)), workdir, agent).to_json() for n in names]
+    results = [rt.run_test(rt.load_spec(rt.find_spec(n, dirs)), workdir, agent, setup_sandbox=setup_sandbox).to_json()
+               for n in names]
     if as_json:
         emit_json(results if run_all else results[0])
     else:

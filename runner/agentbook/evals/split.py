@@ -45,6 +45,10 @@ class SplitSummary:
 
 def split_suite(suite: Suite, out_dir: Path, *, sidecar_over: int | None = None) -> SplitSummary:
     if not isinstance(suite, SingleFileSuite):
+        if suite.layout in ("csv", "jsonl"):  # one file of records, which split does not take apart
+            raise FatalError(f"the cases of {suite.path} are the records of a file ({suite.layout_words}); split "
+                             "takes apart a suite that writes its cases inline", hint="its cases are edited one "
+                             "record at a time as they are: agentbook eval edit/rm SUITE ID")
         raise FatalError(f"{suite.path} is already split into case files")
     out_dir = Path(out_dir)
     target = out_dir / "suite.yaml"

@@ -75,7 +75,7 @@ def check_worktree(worktree: Path, base_sha: str, patterns: list[str], scanner: 
     nested.remove_entries(worktree, report.nested_repos)
     git = Git(worktree)
     report.nested_repos += _bare_repos(git, worktree, base_sha)
-    patterns = [*patterns, *ALWAYS_PROTECTED, *(() if allow_ci else CI_PATHS)]
+    patterns = [*patterns, *ALWAYS_PROTECTED, *(() if allow_ci else CI_PATHS), *_agentbook_state(git)]
     report.protected = protected.changes(git, worktree, base_sha, patterns)
     protected.restore(git, worktree, base_sha, patterns, report.protected)
     report.secrets = leaks.scan_pending(git, worktree, scanner)
@@ -90,14 +90,22 @@ def _bare_repos(git: Git, worktree: Path, base_sha: str) -> list[str]:
     """Folders shaped like a git repository that differ from the base (added, or changed), each put back
     as the base has it (an added one is deleted): what the base holds unchanged is the repository's own."""
     folders = nested.find_bare_repos(worktree)
-    exact = [_glob_literal(rel) for rel in folders]
+    exact = [glob_literal(rel) for rel in folders]
     found = protected.changes(git, worktree, base_sha, exact)
     protected.restore(git, worktree, base_sha, exact, found)
     return [f"{rel} (a bare repository)" for rel, pattern in zip(folders, exact, strict=True)
             if any(protected.matches(c.path, [pattern]) for c in found)]
 
 
-def _glob_literal(rel: str) -> str:
+def _agentbook_state(git: Git) -> list[str]:
+    """What the step would commit inside an `.agentbook` folder (beside a suite: its response cache, index,
+    runs; its own `.gitignore` keeps them out unless the agent removed it), each as a protected path, so it
+    is put back as the base has it: a committed response cache answers for the model in every later `eval
+    run` on that branch (a pull request's CI), and committed links there lead those runs' writes out."""
+    return [glob_literal(p) for p in leaks.pending_paths(git) if ".agentbook" in p.lower().split("/")]
+
+
+def glob_literal(rel: str) -> str:
     """`rel` as a glob that matches itself (and, as every protected glob does, what lies below it); a `[`,
     which a class cannot hold without a warning, matches any one character: more is put back, never less."""
     return "".join(f"[{c}]" if c in "*?" else "?" if c == "[" else c for c in rel)

@@ -24,6 +24,7 @@ from agentbook.gitops.repo import (
     resolve_base,
 )
 from agentbook.models.spec import default_model
+from agentbook.runbooks import suitepaths
 from agentbook.runbooks.engines import DEFAULT_ENGINE, engine_for, engine_names, parse_agent
 from agentbook.runbooks.inputs import resolve_inputs
 from agentbook.runbooks.limits import budgets_for, gate_retries_for
@@ -159,7 +160,8 @@ def plan_run(opts: RunOptions) -> RunPlan:
     _check_secrets(opts.secrets, branch)
     skills = _skills(front, catalog, runbook)
     tools = _tools(front, bool(skills))
-    protected = [str(p) for p in front.get("protected") or []]
+    protected = suitepaths.resolve([str(p) for p in front.get("protected") or []], inputs, repo.git, base_sha,
+                                   where=str(runbook.path))
     protected += [p for p in scripted_models(_mapping(front.get("inputs")), inputs) if is_protected(p, protected) is None]
     allow = _bash_allow(front, runbook)
     push = opts.push or ("origin" if opts.open_pr else None)

@@ -9,7 +9,10 @@ fixed, merged into another cause or broke up), the number of its members that st
 
 A fix is ready for a pull request only when its run completed, the targeted cohort shrank, no other
 cohort grew and no investigation that was correct is now wrong. Anything else: not ready, with the
-reasons said in words.
+reasons said in words. It fails closed on what the re-run cannot tell: a targeted investigation the
+re-run does not hold ("not in B"), or one failing there without an analysis ("not analysed in B"), or a
+re-run with failures and no cohorts, is not ready, since the cohort's count after would leave it out and
+a fix that re-ran none of its cohort would read as one that fixed it all.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class FixCheck:
     still_failing: int  # of the targeted investigations
     fixed: int  # of the targeted investigations
     target_status: str  # compare's status of the targeted row (shrank, gone, same, grew, split, moved)
+    not_in_b: int = 0  # of the targeted investigations: absent from the re-run
+    unanalysed: int = 0  # of the targeted investigations: failing in the re-run without an analysis
+    unclustered: bool = False  # the re-run has failures but no cohorts
     grew: list[dict[str, Any]] = field(default_factory=list)  # slug, a, b, status
     broken: list[str] = field(default_factory=list)  # investigations correct before, wrong after
     regressed_accounts: list[dict[str, Any]] = field(default_factory=list)
@@ -56,6 +62,7 @@ class FixCheck:
         return {"ticket_id": self.ticket_id, "target": self.target, "target_jaccard": self.target_jaccard,
                 "before": self.before, "after": self.after, "still_failing": self.still_failing,
                 "fixed": self.fixed, "target_status": self.target_status, "shrank": self.after < self.before,
+                "not_in_b": self.not_in_b, "unanalysed": self.unanalysed, "unclustered": self.unclustered,
                 "grew": self.grew[:LISTED], "broken": self.broken[:LISTED], "broken_count": len(self.broken),
                 "regressed_accounts": [dict(r, broken_ids=r["broken_ids"][:SHOWN]) for r in self.regressed_accounts[:LISTED]],
                 "accuracy_before": self.accuracy_before, "accuracy_after": self.accuracy_after,
@@ -95,6 +102,8 @@ def assess(target: TicketCohort, c: Comparison, cohorts_a: dict[str, set[str]]) 
     check.before = int(row["a"])
     check.still_failing, check.fixed = int(row["still_failing"]), int(row["fixed"])
     check.after = int(row["b"]) if row.get("slug_b") else check.still_failing
+    check.not_in_b, check.unanalysed = int(row.get("not_in_b", 0)), int(row.get("unanalysed", 0))
+    check.unclustered = c.b in c.unclustered
     check.grew = [{"slug": r["slug"], "slug_a": r.get("slug_a"), "a": r["a"], "b": r["b"], "status": r["status"]}
                   for r in c.cohorts if r is not row and _grew(r, slug)]
     check.broken = list(c.broken)
@@ -111,7 +120,7 @@ def _grew(row: dict[str, Any], target: str) -> bool:
 
 
 def _reasons(check: FixCheck) -> list[str]:
-    reasons = []
+    reasons = _unseen(check)
     if check.after >= check.before:
         reasons.append(f"the targeted cohort did not shrink ({check.before} -> {check.after}, "
                        f"{check.still_failing} of its investigations still fail)")
@@ -123,6 +132,19 @@ def _reasons(check: FixCheck) -> list[str]:
         reasons.append(f"{len(check.broken)} investigation(s) that were correct are now wrong "
                        f"({', '.join(check.broken[:SHOWN])}" + (", ..." if len(check.broken) > SHOWN else "")
                        + f"), in accounts {accounts}")
+    return reasons
+
+
+def _unseen(check: FixCheck) -> list[str]:
+    """What the re-run cannot say of the targeted cohort (compare's words): fail closed on each."""
+    reasons = []
+    if check.not_in_b:
+        reasons.append(f"the targeted cohort was not all re-run ({check.not_in_b} not in B)")
+    if check.unanalysed:
+        reasons.append(f"{check.unanalysed} of the targeted investigations fail in B without an analysis "
+                       f"({check.unanalysed} not analysed in B)")
+    if check.unclustered:
+        reasons.append("the re-run has failures but no cohorts: run `agentbook backtest cluster` on it")
     return reasons
 
 

@@ -1,10 +1,19 @@
-"""A fresh git repository made from a folder: what a runbook test or the demo runs on."""
+"""A fresh git repository made from a folder: what a runbook test or the demo runs on.
+
+A runbook test's `setup:` commands come from its spec, a repository file a pull request may write, and CI
+runs `agentbook test-runbook` on pull requests: they run in the jail the gates run in (no network, read-only
+system, only the copy writable, the gates' environment without API keys or tokens). Where the jail cannot
+run they do not run (fail closed) unless the user names the risk (`UNCONFINED`); then they run on the host,
+still without the runner's keys. What a jailed setup leaves is the attacker's too: a `.git` in the copy
+(whose config, filters and fsmonitor the runner's `git add` would run unconfined) is refused, and the
+copy's `.gitignore` is edited only when it is a plain file.
+"""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +23,7 @@ from agentbook.gitops.git import Git
 
 # Never copied: VCS data, run state and caches a previous use of the folder left behind.
 SKIP = (".git", ".agentbook", "__pycache__", "*.pyc", "*.tmp", ".pytest_cache", ".mypy_cache")
+SETUP_SECONDS = 600.0  # each setup command's wall clock
 IDENTITY = (("user.name", "agentbook fixture"), ("user.email", "fixture@agentbook.invalid"),
             ("commit.gpgsign", "false"))
 
@@ -35,19 +45,21 @@ def example_dir(name: str = "incident-assistant") -> Path:
 
 
 def make_repo(src: Path, dest: Path, setup: list[str] | None = None,
-              message: str = "fixture: initial commit") -> Path:
+              message: str = "fixture: initial commit", *, sandbox: str = "auto") -> Path:
     """Copy `src` to `dest`, run each `setup` command in the copy, then `git init` and commit all.
 
     `python` at the start of a setup command means this interpreter, so scripts see the same
-    packages agentbook does.
+    packages agentbook does. `sandbox` is `auto` (the jail) or `UNCONFINED`.
     """
     if not src.is_dir():
         raise FatalError(f"fixture folder not found: {src}")
     if dest.exists() and any(dest.iterdir()):
         raise FatalError(f"fixture destination is not empty: {dest}")
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(*SKIP), dirs_exist_ok=True)
+    # links are copied as links: followed, one to ~/.ssh/id_rsa put that file's bytes in the fixture
+    shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns(*SKIP), dirs_exist_ok=True)
     for command in setup or []:
-        _setup(command, dest)
+        _setup(command, dest, sandbox)
+    _refuse_repos(dest)
     git = Git(dest)
     git.run("init", "-q", "-b", "main")
     for key, value in IDENTITY:
@@ -58,22 +70,57 @@ def make_repo(src: Path, dest: Path, setup: list[str] | None = None,
     return dest
 
 
-def _setup(command: str, cwd: Path) -> None:
+def _setup(command: str, cwd: Path, sandbox: str) -> None:
+    from agentbook.runbooks.gates import gate_env
+    from agentbook.session import jail
+    from agentbook.session.limits import Limits
+    from agentbook.session.sandbox import UNCONFINED
+    from agentbook.session.tools.bash import run_command
+    from agentbook.session.watchdog import DiskMeter
+
     argv = shlex.split(command)
     if argv and argv[0] in ("python", "python3"):
         argv[0] = sys.executable
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise FatalError(f"fixture setup command failed (exit {proc.returncode}): {command}",
-                         hint="\n".join(tail) or None)
+    root = cwd.resolve()
+    env = gate_env(root, jailed=sandbox != UNCONFINED)
+    if sandbox == UNCONFINED:
+        ran = run_command(argv, root, env, SETUP_SECONDS)
+    else:
+        why = jail.problem()
+        if why is not None:
+            raise FatalError(f"fixture setup commands run in the sandbox and there is none here: {why}",
+                             hint="install bubblewrap and libseccomp2 (see .ci/sysdeps), or, for a spec you "
+                                  f"trust, run them unconfined with --setup-sandbox {UNCONFINED}")
+        limits = Limits()
+        call = jail.prepare(root, limits, argv=argv)
+        try:
+            ran = run_command(call.argv, root, env, SETUP_SECONDS, pass_fds=call.pass_fds,
+                              meter=DiskMeter(root, limits.disk_total))
+        finally:
+            call.close()
+    if ran.code != 0 or ran.stopped:
+        why = f"stopped: {ran.stopped}" if ran.stopped else f"exit {ran.code}"
+        tail = ran.output.strip().splitlines()[-5:]
+        raise FatalError(f"fixture setup command failed ({why}): {command}", hint="\n".join(tail) or None)
+
+
+def _refuse_repos(dest: Path) -> None:
+    """A `.git` the setup left (at the top or below), or a folder git takes for a bare repository, is a
+    repository whose config it wrote: the runner's git would run its filters and fsmonitor unconfined."""
+    from agentbook.gitops.nested import find_bare_repos, find_nested_repos
+
+    found = [".git"] if os.path.lexists(dest / ".git") else []
+    found += find_nested_repos(dest) + find_bare_repos(dest)
+    if found:
+        raise FatalError(f"fixture setup left a git repository in the copy: {', '.join(found[:5])}",
+                         hint="a setup command may generate files, not git repositories")
 
 
 def _track_generated(dest: Path) -> None:
     """A setup step may generate files the source folder git-ignores (the example's 5 MB suite):
     in the copy they are ordinary tracked files, so drop ignore lines that name an existing path."""
     ignore = dest / ".gitignore"
-    if not ignore.is_file():
+    if ignore.is_symlink() or not ignore.is_file():  # a link a setup left would have us write its target
         return
     keep = [line for line in ignore.read_text(encoding="utf-8").splitlines()
             if not (line.startswith("/") and (dest / line.lstrip("/")).exists())]

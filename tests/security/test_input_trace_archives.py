@@ -5,7 +5,9 @@ things: 3,000 `attachment://` references to one 1 MiB attachment (a 2.5 KB archi
 MemoryError, 5,000 model events each naming a 5,000-message `message_pool` 3 GB. These held: the unpacked
 bound counts the bytes actually inflated (a member claiming a small size is not trusted), too many members is
 refused, and member names (`../`, absolute, symlink mode bits) and sample ids (paths, NUL, escapes, bidi,
-case and Unicode twins, 10,000 characters) never become paths outside the export or raw escapes on screen."""
+case and Unicode twins, 10,000 characters) never become paths outside the export or raw escapes on screen.
+A central directory of a million entries was parsed whole (525 MB) before its members were counted; one
+past 32 MiB is now refused first."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import struct
 import subprocess
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,6 +121,32 @@ def test_too_many_members_are_refused(run_cli: Cli, tmp_path: Path, monkeypatch:
     path = _archive(tmp_path / "log.eval", [_sample(str(n)) for n in range(60)])
     result = run_cli("trace", "export", path, tmp_path / "out")
     _refused(result.code, result.err, str(path), "more than 50 files")
+
+
+def _wide_directory(path: Path, entries: int) -> Path:
+    """A zip64 archive of one real member and `entries` directory entries that all point at it."""
+    body = json.dumps(HEADER).encode()
+    crc, name = zlib.crc32(body), b"header.json"
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 0, 0, 0, crc, len(body), len(body), len(name), 0)
+
+    def entry(member: bytes) -> bytes:
+        return struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 45, 20, 0, 0, 0, 0, crc, len(body), len(body),
+                           len(member), 0, 0, 0, 0, 0, 0) + member
+
+    directory = entry(name) + b"".join(entry(b"x/%07d" % n) for n in range(entries))
+    start, count = len(local) + len(name) + len(body), entries + 1
+    end64 = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(directory), start)
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, start + len(directory), 1)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    path.write_bytes(local + name + body + directory + end64 + locator + end)
+    return path
+
+
+def test_a_directory_too_big_is_refused_before_it_is_parsed(run_cli: Cli, tmp_path: Path) -> None:
+    """zipfile parsed a million entries (55 MB) into 525 MB in 5.6 s before the member count was checked."""
+    path = _wide_directory(tmp_path / "log.eval", 700_000)
+    result = run_cli("trace", "export", path, tmp_path / "out")
+    _refused(result.code, result.err, str(path), "zip directory is over 32 MiB")
 
 
 def test_member_names_and_sample_ids_stay_inside_the_export(run_cli: Cli, tmp_path: Path) -> None:

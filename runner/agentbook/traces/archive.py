@@ -23,6 +23,10 @@ from agentbook.errors import FatalError
 MAGIC = b"PK\x03\x04"
 MAX_UNPACKED = 512 << 20  # bytes of JSON an archive may unpack to (a plain trace file that big is read whole too)
 MAX_MEMBERS = 100_000
+# zipfile parses the whole central directory before anything can count its members, at ~10 times its size
+# (a 55 MB directory of a million entries: 525 MB, 5.6 s), and it reads as far as the directory's declared
+# size, not its declared count; 100,000 members with long names need a few MiB.
+MAX_DIRECTORY = 32 << 20
 
 
 def is_archive(path: Path) -> bool:
@@ -33,6 +37,7 @@ def is_archive(path: Path) -> bool:
 def read_eval_archive(path: Path, weigh: Any) -> dict[str, Any]:
     """The log document of an `.eval` archive; `weigh(raw, before)` bounds the JSON values parsed."""
     try:
+        _check_directory(path)
         with zipfile.ZipFile(path) as archive:
             names = [i.filename for i in archive.infolist()[:MAX_MEMBERS + 1]]
             if len(names) > MAX_MEMBERS:
@@ -53,6 +58,18 @@ def read_eval_archive(path: Path, weigh: Any) -> dict[str, Any]:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, zlib.error,
             lzma.LZMAError) as err:
         raise FatalError(f"{path}: not a readable .eval archive ({err})") from None
+
+
+def _check_directory(path: Path) -> None:
+    """Refuse a central directory past MAX_DIRECTORY, as zipfile finds its end record (its own reader)."""
+    end_record = getattr(zipfile, "_EndRecData", None)
+    if end_record is None:  # a Python without it: the member count is still bounded, after parsing
+        return
+    with path.open("rb") as fh:
+        end = end_record(fh)
+    if end and end[getattr(zipfile, "_ECD_SIZE", 5)] > MAX_DIRECTORY:
+        raise FatalError(f"{path}: its zip directory is over {MAX_DIRECTORY >> 20} MiB (more files than an "
+                         f"Inspect log holds)", hint=f"an Inspect log has at most {MAX_MEMBERS:,} files")
 
 
 def _member(archive: zipfile.ZipFile, name: str, path: Path, budget: list[int], weigh: Any) -> Any:

@@ -4,6 +4,7 @@ environment, never with the runner's keys or its file system."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sandbox_kit import needs_jail
 
 from agentbook.errors import FatalError
 from agentbook.workflows.fixture import make_repo
+from agentbook.workflows.runbook_test import load_spec
 
 KEY = "sk-ant-api03-setupleak0123456789abcdefXYZ"
 TOKEN = "ghp_setupleak0123456789abcdefghijklmnopq"
@@ -90,3 +92,42 @@ def test_gitignore_left_as_a_link_is_not_written_through(source: Path, tmp_path:
     (source / "target-path").write_text(str(target), encoding="utf-8")
     make_repo(source, tmp_path / "repo", [f"ln -sf {target} .gitignore"])
     assert target.read_text(encoding="utf-8") == "/README.md\nkeep\n"
+
+
+def test_a_link_in_the_fixture_is_copied_as_a_link(source: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "host-secret"
+    secret.write_text(f"{KEY}\n", encoding="utf-8")
+    (source / "id_rsa").symlink_to(secret)
+    repo = make_repo(source, tmp_path / "repo")
+    assert (repo / "id_rsa").is_symlink()
+    blob = subprocess.run(["git", "-C", str(repo), "show", "HEAD:id_rsa"], capture_output=True, text=True,
+                          check=True).stdout
+    assert KEY not in blob
+
+
+@pytest.mark.parametrize("copy", ["/etc", "../../../outside", "link-out"])
+def test_a_fixture_out_of_the_specs_repository_is_refused(copy: str, tmp_path: Path) -> None:
+    repo = tmp_path / "work" / "repo"
+    specs = repo / "tests" / "runbooks"
+    specs.mkdir(parents=True)
+    (repo / ".git").mkdir()
+    (tmp_path / "work" / "outside").mkdir()
+    (specs / "link-out").symlink_to("/root")
+    (specs / "x.yaml").write_text("turns: []\n", encoding="utf-8")
+    spec = specs / "x.test.yaml"
+    spec.write_text(f"runbook: add-eval\nfixture: {{copy: '{copy}'}}\n", encoding="utf-8")
+    with pytest.raises(FatalError) as err:
+        load_spec(spec)
+    assert "leads out of the spec's repository" in err.value.message and err.value.location == str(spec)
+
+
+def test_a_fixture_in_the_specs_repository_is_taken(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    specs = repo / "tests" / "runbooks"
+    (repo / "fixtures" / "small").mkdir(parents=True)
+    specs.mkdir(parents=True)
+    (repo / ".git").mkdir()
+    (specs / "x.yaml").write_text("turns: []\n", encoding="utf-8")
+    spec = specs / "x.test.yaml"
+    spec.write_text("runbook: add-eval\nfixture: {copy: ../../fixtures/small}\n", encoding="utf-8")
+    assert load_spec(spec).fixture == (repo / "fixtures" / "small").resolve()

@@ -12,7 +12,9 @@ file's are, and an archive that would unpack past `MAX_UNPACKED` is refused."""
 from __future__ import annotations
 
 import json
+import lzma
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +49,16 @@ def read_eval_archive(path: Path, weigh: Any) -> dict[str, Any]:
             if "reductions.json" in names:
                 doc["reductions"] = _member(archive, "reductions.json", path, budget, weigh)
             return doc
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as err:
+    # A damaged member fails in its decompressor, not in zipfile: zlib.error, LZMAError (bzip2's is an OSError).
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, zlib.error,
+            lzma.LZMAError) as err:
         raise FatalError(f"{path}: not a readable .eval archive ({err})") from None
 
 
 def _member(archive: zipfile.ZipFile, name: str, path: Path, budget: list[int], weigh: Any) -> Any:
+    if archive.getinfo(name).flag_bits & 0x1:  # zipfile would raise RuntimeError asking for a password
+        raise FatalError(f"{path}: {name} in the archive is encrypted", location=f"{path}:{name}",
+                         hint="Inspect writes its logs unencrypted; this archive is not one")
     with archive.open(name) as fh:
         raw = fh.read(budget[0] + 1)
     budget[0] -= len(raw)

@@ -55,7 +55,8 @@ def make_repo(src: Path, dest: Path, setup: list[str] | None = None,
         raise FatalError(f"fixture folder not found: {src}")
     if dest.exists() and any(dest.iterdir()):
         raise FatalError(f"fixture destination is not empty: {dest}")
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(*SKIP), dirs_exist_ok=True)
+    # links are copied as links: followed, one to ~/.ssh/id_rsa put that file's bytes in the fixture
+    shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns(*SKIP), dirs_exist_ok=True)
     for command in setup or []:
         _setup(command, dest, sandbox)
     _refuse_repos(dest)

@@ -132,9 +132,24 @@ def load_spec(path: Path) -> Spec:
                          location=str(path))
     return Spec(name=name, path=path, runbook=str(data.get("runbook") or name), script=script,
                 agent_scripts={str(k): path.parent / str(v) for k, v in agents.items()},
-                fixture=(path.parent / str(fixture["copy"])).resolve(), setup=list(fixture.get("setup") or []),
+                fixture=fixture_folder(path, str(fixture["copy"])), setup=list(fixture.get("setup") or []),
                 ticket=data.get("ticket"), inputs={str(k): str(v) for k, v in (data.get("inputs") or {}).items()},
                 expect=dict(data.get("expect") or {}), dry_run_max_tokens=data.get("dry_run_max_tokens"))
+
+
+def fixture_folder(spec: Path, copy: str) -> Path:
+    """The folder `fixture: copy:` names, which must lie in the spec's own repository (or agentbook's source
+    checkout): a spec is a file a pull request writes, and `copy: /root/.ssh` put the host's files in the
+    fixture, where the scripted agent and the gates read them into the report and a CI log."""
+    folder = (spec.parent / copy).resolve()
+    top = spec.parent.resolve()
+    while top.parent != top and not (top / ".git").exists():
+        top = top.parent
+    roots = [top if (top / ".git").exists() else spec.parent.resolve(), source_root()]
+    if not any(root is not None and folder.is_relative_to(root) for root in roots):
+        raise FatalError(f"fixture.copy leads out of the spec's repository: {copy}", location=str(spec),
+                         hint="copy a folder of the repository the spec is in")
+    return folder
 
 
 # -- running ---------------------------------------------------------------------------------------

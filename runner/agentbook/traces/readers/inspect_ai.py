@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agentbook.errors import FatalError
+
 from ..load import Documents
 from ..model import Message, Span, ToolCall, Trace
 from ..values import as_dict, as_int, as_list, as_text, to_ns
@@ -34,6 +36,30 @@ ATTACHMENT = re.compile(r"attachment://([0-9a-f]{32})")
 MESSAGE_READ = {"role", "content", "tool_calls", "tool_call_id", "function"}
 CALL_READ = {"id", "function", "arguments"}
 USAGE_READ = {"input_tokens", "output_tokens"}
+# A reference is short and what it names need not be: 3,000 references to one 1 MiB attachment (a 2.5 KB
+# archive) took 2.7 GB before a MemoryError, 5,000 model calls each naming a 5,000-message pool 3 GB. What a
+# log puts back is bounded for the whole file; a million pooled messages export as a million files.
+MAX_PUT_BACK = 256 << 20  # characters of attachment text
+MAX_POOLED = 1_000_000  # messages named by `input_refs`
+
+
+class _Growth:
+    """What putting a file's attachments and pooled messages back has added so far, and its bounds."""
+
+    def __init__(self, source: str) -> None:
+        self.source, self.chars, self.messages = source, 0, 0
+
+    def add(self, chars: int = 0, messages: int = 0) -> None:
+        self.chars += chars
+        self.messages += messages
+        if self.chars > MAX_PUT_BACK:
+            self._refuse(f"its attachment:// references put back more than {MAX_PUT_BACK >> 20} MiB of text")
+        if self.messages > MAX_POOLED:
+            self._refuse(f"its model events name more than {MAX_POOLED:,} messages of the message pool")
+
+    def _refuse(self, what: str) -> None:
+        raise FatalError(f"{self.source}: {what}", hint="far more than a real Inspect log repeats; it is refused "
+                                                        "so that it cannot exhaust the runner's memory")
 
 
 def _detect(docs: list[Any]) -> bool:
@@ -45,9 +71,10 @@ def _detect(docs: list[Any]) -> bool:
 class _Attachments:
     """A sample's attachments, put back where `attachment://<hash>` stands; remembers which were used."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, growth: _Growth) -> None:
         self.table = {str(k): v for k, v in as_dict(table).items()}
         self.used: set[str] = set()
+        self.growth = growth
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -63,7 +90,9 @@ class _Attachments:
         if key not in self.table:
             return match.group(0)
         self.used.add(key)
-        return as_text(self.table[key])
+        text = as_text(self.table[key])
+        self.growth.add(chars=len(text))
+        return text
 
     def references(self) -> list[str]:
         """The `attachment://` references put back, as the log wrote them."""
@@ -116,8 +145,8 @@ def _messages(values: Any) -> tuple[list[Message], dict[str, Any]]:
 class _Sample:
     """One sample being read: its trace, root span and the spans its events open."""
 
-    def __init__(self, trace: Trace, root: Span) -> None:
-        self.trace, self.root = trace, root
+    def __init__(self, trace: Trace, root: Span, growth: _Growth) -> None:
+        self.trace, self.root, self.growth = trace, root, growth
         self.spans: dict[str, Span] = {}
         self.steps: list[Span] = []  # open legacy `step` spans, innermost last
         self.seen: set[str] = set()  # ids of the messages a model call shows
@@ -187,6 +216,7 @@ class _Sample:
             bounds = [as_int(v) for v in as_list(ref)]
             if len(bounds) == 2 and bounds[0] is not None and bounds[1] is not None:
                 picked = range(max(bounds[0], 0), min(bounds[1], len(self.pool)))
+                self.growth.add(messages=len(picked))
                 self.pool_used.update(picked)
                 found += [self.pool[i] for i in picked]
         return found
@@ -272,7 +302,7 @@ def _header(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: doc[k] for k in HEADER if doc.get(k) not in (None, "", {}, [])}
 
 
-def _sample(doc: dict[str, Any], sample: dict[str, Any], source: str, n: int) -> Trace:
+def _sample(doc: dict[str, Any], sample: dict[str, Any], source: str, n: int, growth: _Growth) -> Trace:
     evaluation = as_dict(doc.get("eval"))
     task = as_text(evaluation.get("task")) or "eval"
     ident = f"{as_text(sample.get('id')) or n}-epoch-{as_text(sample.get('epoch')) or 1}"
@@ -282,7 +312,7 @@ def _sample(doc: dict[str, Any], sample: dict[str, Any], source: str, n: int) ->
     if n:
         trace.metadata["eval"] = {k: evaluation[k] for k in ("eval_id", "run_id", "task", "model", "created")
                                   if k in evaluation}
-    attachments = _Attachments(sample.get("attachments"))
+    attachments = _Attachments(sample.get("attachments"), growth)
     sample = attachments.resolve({k: v for k, v in sample.items() if k != "attachments"})
     root = Span(span_id=f"sample-{ident}", trace_id=ident, kind="agent", name=f"{task} sample {ident}",
                 model=as_text(evaluation.get("model")), status="ok")
@@ -295,7 +325,7 @@ def _sample(doc: dict[str, Any], sample: dict[str, Any], source: str, n: int) ->
     _fail(root, sample.get("error"))
     if sample.get("limit"):
         root.warnings.append(f"limit reached: {as_text(sample['limit'])[:300]}")
-    reader = _Sample(trace, root)
+    reader = _Sample(trace, root, growth)
     reader.pool = as_list(sample.get("message_pool"))
     events = sample.get("events")
     if events is None:  # older logs: a transcript holding the events
@@ -340,12 +370,12 @@ def _run_only(doc: dict[str, Any], source: str) -> Trace:
 
 
 def _read(docs: Documents, source: str) -> list[Trace]:
-    traces = []
+    traces, growth = [], _Growth(source)
     for doc in docs.iterate():
         if not isinstance(doc, dict):
             continue
         samples = [s for s in as_list(doc.get("samples")) if isinstance(s, dict)]
-        traces += [_sample(doc, s, source, n) for n, s in enumerate(samples)] or [_run_only(doc, source)]
+        traces += [_sample(doc, s, source, n, growth) for n, s in enumerate(samples)] or [_run_only(doc, source)]
         others = [s for s in as_list(doc.get("samples")) if not isinstance(s, dict)]
         if others:
             traces[0].metadata["not_read"] = others

@@ -50,6 +50,30 @@ def test_retry_points_at_the_failed_sibling() -> None:
     assert [(f.span.span_id, f.related.span_id if f.related else None) for f in retries] == [("b", "a")]
 
 
+BASH_CASES = [
+    ("another command", '{"command": "grep -rn TODO src"}', '{"command": "ls -la docs"}', []),
+    ("the same command", '{"command": "pytest tests/x"}', '{"command":  "pytest tests/x"}', [("b", "a")]),
+    ("a flag added", '{"command": "grep -rn timeout runner/agentbook"}',
+     '{"command": "grep -rni timeout runner/agentbook"}', [("b", "a")]),
+    ("a query cut back to what parses", '{"query": "{app=\\"api\\"} |= \\"error\\" | json | status >= 500"}',
+     '{"query": "{app=\\"api\\"} |= \\"error\\" | json"}', [("b", "a")]),
+]
+
+
+@pytest.mark.parametrize(("case", "first", "then", "expected"), BASH_CASES, ids=[c[0] for c in BASH_CASES])
+def test_a_tool_call_is_a_retry_only_with_the_same_arguments(case: str, first: str, then: str,
+                                                              expected: list[tuple[str, str]]) -> None:
+    """A bash call after a failed one is the next command unless it runs (nearly) the same one again."""
+    spans = [Span("root", kind="agent"),
+             Span("a", parent_id="root", kind="tool", name="bash", tool_name="bash", status="error", start_ns=1,
+                  tool_args=first),
+             Span("b", parent_id="root", kind="tool", name="bash", tool_name="bash", status="ok", start_ns=2,
+                  tool_args=then)]
+    trace = build_tree(Trace(trace_id="t", format="otlp", spans=spans))
+    retries = [f for f in find(trace, spans) if f.section == "retry"]
+    assert [(f.span.span_id, f.related.span_id if f.related else None) for f in retries] == expected
+
+
 def test_errors_md_lists_real_errors_in_full_up_to_a_bound(tmp_path: Path) -> None:
     """Failed spans are listed one by one (the message in full), 200 of them; findings.tsv has the rest.
     A short suspicious section stays a list; a long one is one line per kind."""

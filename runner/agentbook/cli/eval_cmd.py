@@ -469,17 +469,24 @@ def _case_line(c: dict[str, Any], suite: str, run_id: str) -> str:
 
 
 def _distinct_reasons(attempt: dict[str, Any]) -> str:
-    """The checks that did not pass, each once with how often: a suite of three prompts failed one check
-    three times, and the line, cut at 240 characters, showed it thrice and the others not at all."""
-    several = len({a.get("prompt") for a in attempt.get("asserts") or []}) > 1  # then say which prompt failed it
-    checks = [f"{a['type']}: {a['reason']}" + (f" [{a.get('prompt')}]" if several else "")
-              for a in attempt.get("asserts") or [] if a.get("error") or not a.get("pass")]
-    if not checks:
+    """The checks that did not pass, each once: a check that failed on every prompt of the suite with how
+    often (three prompts printed one check thrice, and the line, cut at 240 characters, hid the others),
+    one that failed on only some prompts with the prompts it failed on (a fix to v1.1 read as failing)."""
+    asserts = attempt.get("asserts") or []
+    prompts = {str(a.get("prompt")) for a in asserts}
+    failed: dict[str, list[str]] = {}
+    for a in asserts:
+        if a.get("error") or not a.get("pass"):
+            failed.setdefault(f"{a['type']}: {a['reason']}", []).append(str(a.get("prompt")))
+    if not failed:
         return str(attempt["reason"])
-    counts: dict[str, int] = {}
-    for check in checks:
-        counts[check] = counts.get(check, 0) + 1
-    return "; ".join(check + (f" ({n} times)" if n > 1 else "") for check, n in counts.items())
+    return "; ".join(check + _where_failed(on, prompts) for check, on in failed.items())
+
+
+def _where_failed(on: list[str], prompts: set[str]) -> str:
+    if len(prompts) > 1 and set(on) != prompts:
+        return f" [{', '.join(dict.fromkeys(on))}]"
+    return f" ({len(on)} times)" if len(on) > 1 else ""
 
 
 def _answer_line(answer: dict[str, Any] | None, suite: str, case_id: str, run_id: str) -> str:

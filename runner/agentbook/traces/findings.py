@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
 from dataclasses import dataclass
 
@@ -60,22 +62,53 @@ def _span_findings(span: Span) -> list[Finding]:
 
 
 RETRY_WINDOW = 5  # later siblings looked at for a retry of a failed span
+NEAR_SAME = 0.8  # arguments this alike (difflib's ratio) are the same call again: a typo fixed, a flag added
+MAX_PARSED = 64 * 1024  # larger arguments are compared as text, not parsed
+ARGS_COMPARED = 2000  # characters of each call's arguments compared (difflib is quadratic in the worst case)
 
 
 def _retries(span: Span) -> list[Finding]:
-    """A failed child run again by a later sibling (the same tool or step, or any model call), even with
-    other spans in between; each failure is matched with its first retry only."""
+    """A failed child run again by a later sibling (any model call; a tool or step only when it is the
+    same one with the same or near-same arguments: `ls` after a failed `grep` is the next command, not
+    a retry), even with other spans in between; each failure is matched with its first retry only."""
     out = []
     children = span.children
     for n, before in enumerate(children):
         if before.status != "error":
             continue
         for after in children[n + 1:n + 1 + RETRY_WINDOW]:
-            same = after.name == before.name or (before.tool_name and after.tool_name == before.tool_name)
-            if after.kind == before.kind and (same or after.kind == "llm"):
+            if after.kind == before.kind and (after.kind == "llm" or _same_call(before, after)):
                 out.append(Finding("retry", after, "runs again after a failed span", before))
                 break
     return out
+
+
+def _same_call(before: Span, after: Span) -> bool:
+    """The same tool or step, called with the same or near-same arguments: alike, or one holding the
+    other (a query cut back to its part that parses). When either call's arguments were not recorded,
+    the name alone decides: nothing says the call differed."""
+    if not (after.name == before.name or (before.tool_name and after.tool_name == before.tool_name)):
+        return False
+    was, now = _arguments(before), _arguments(after)
+    if not was or not now or was == now:
+        return True
+    short, long = sorted((was, now), key=len)
+    if short in long and 2 * len(short) >= len(long):
+        return True
+    return difflib.SequenceMatcher(None, was, now, autojunk=False).ratio() >= NEAR_SAME
+
+
+def _arguments(span: Span) -> str:
+    """The call's argument values (a JSON object's keys are the same for every call of a tool and would
+    make any two alike), whitespace folded, cut to what is compared."""
+    raw = span.tool_args if span.tool_args is not None else span.input_text
+    try:
+        parsed = json.loads(raw) if raw.lstrip().startswith("{") and len(raw) <= MAX_PARSED else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        raw = " ".join(v if isinstance(v, str) else json.dumps(v, sort_keys=True) for v in parsed.values())
+    return " ".join(raw.split())[:ARGS_COMPARED]
 
 
 def span_findings(span: Span) -> list[Finding]:

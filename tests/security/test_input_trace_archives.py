@@ -7,7 +7,8 @@ bound counts the bytes actually inflated (a member claiming a small size is not 
 refused, and member names (`../`, absolute, symlink mode bits) and sample ids (paths, NUL, escapes, bidi,
 case and Unicode twins, 10,000 characters) never become paths outside the export or raw escapes on screen.
 A central directory of a million entries was parsed whole (525 MB) before its members were counted; one
-past 32 MiB is now refused first."""
+past 32 MiB is now refused first. A sample id of a million characters was printed whole by `trace export`
+and `trace summary`; the screen shows 80."""
 
 from __future__ import annotations
 
@@ -170,3 +171,14 @@ def test_member_names_and_sample_ids_stay_inside_the_export(run_cli: Cli, tmp_pa
     written = [p.relative_to(out) for p in out.rglob("*")]
     assert all(len(part) <= 80 and part.isascii() and ".." not in part for p in written for part in p.parts)
     assert not any(p.is_symlink() for p in out.rglob("*"))
+
+
+@pytest.mark.parametrize("command", ["export", "summary", "unknown-id"])
+def test_a_long_sample_id_is_shown_cut(run_cli: Cli, tmp_path: Path, command: str) -> None:
+    """A sample id is the log's to choose: three of a million characters printed 3 MB for each command."""
+    path = _archive(tmp_path / "log.eval", [_sample(f"{n}" + "x" * 1_000_000) for n in range(3)])
+    args = {"export": ["export", path, tmp_path / "out"], "summary": ["summary", path],
+            "unknown-id": ["export", path, tmp_path / "out", "--trace-id", "nope"]}[command]
+    result = run_cli("trace", *args)
+    assert result.code == (3 if command == "unknown-id" else 0), result.err[-500:]
+    assert len(result.out) + len(result.err) < 5000

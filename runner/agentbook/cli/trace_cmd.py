@@ -10,6 +10,7 @@ from agentbook.cli.output import emit_json, json_option
 from agentbook.traces import FORMATS, read_trace, summarize, summary_text
 from agentbook.traces.export import export_many, pick_traces
 from agentbook.traces.layout import COMPACT_MIN, LAYOUTS
+from agentbook.traces.names import one_line
 
 # A plain string, checked by read_trace: plugins add formats, and listing them would import every reader.
 format_option = click.option("--format", "fmt", default="auto", show_default=True,
@@ -38,8 +39,8 @@ def export_cmd(file: Path, out: Path, fmt: str, trace_id: str | None, layout_nam
     if as_json:
         emit_json({"out": str(out), "traces": [s.to_json() for s in summaries]})
         return
-    for s in summaries[:20]:
-        click.echo(f"exported trace {s.trace_id} ({s.format}): {s.spans} spans, {s.messages} messages, "
+    for s in summaries[:20]:  # a trace id is the trace's to choose, of any length: shown cut (--json has it whole)
+        click.echo(f"exported trace {one_line(s.trace_id, 80)} ({s.format}): {s.spans} spans, {s.messages} messages, "
                    f"{s.tool_calls} tool calls, {s.errors} failed, {s.flagged} flagged, {s.orphans} orphans "
                    f"-> {s.out_dir}")
     if len(summaries) > 20:

@@ -386,7 +386,7 @@ def pick_traces(traces: list[Trace], trace_id: str | None) -> list[Trace]:
         wanted.add(trace_id.lower().zfill(32))
     chosen = [t for t in traces if t.trace_id in wanted]
     if not chosen:
-        ids = ", ".join(t.trace_id for t in traces[:10]) + (" ..." if len(traces) > 10 else "")
+        ids = ", ".join(one_line(t.trace_id, 80) for t in traces[:10]) + (" ..." if len(traces) > 10 else "")
         raise FatalError(f"no trace with id {trace_id!r} in this file", hint=f"it holds: {ids}")
     return chosen
 

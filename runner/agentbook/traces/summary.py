@@ -62,7 +62,7 @@ def summary_text(data: dict[str, Any]) -> str:
     kinds = ", ".join(f"{n} {k}" for k, n in data["kinds"].items())
     cost = f"${data['cost_usd']:.4f}" if data["cost_usd"] is not None else "n/a"
     lines = [
-        f"trace {data['trace_id']} ({data['format']}) {one_line(clean_text(data['name']), 60)}",
+        f"trace {one_line(data['trace_id'], 80)} ({data['format']}) {one_line(clean_text(data['name']), 60)}",
         f"  spans {data['spans']} ({kinds}); messages {data['messages']}; tool calls {data['tool_calls']}",
         f"  errors {data['errors']}; flagged {data['findings_total']}; orphans {data['orphans']}",
         (f"  duration {fmt_ms(data['duration_ms'])}; tokens in/out {data['input_tokens']}/{data['output_tokens']}; "

@@ -1,6 +1,7 @@
 """Attacks through an Inspect AI log (`.eval` zip archive or JSON), which anyone may have written and the
 runner reads in its own process, as root. A member whose deflate stream is damaged crashed `trace export`
-with zlib.error, an encrypted one with RuntimeError (exit 70, a traceback). Short references that name long
+with zlib.error, an encrypted one with RuntimeError, an LZMA one naming a 4 GiB dictionary with
+MemoryError under a memory limit (exit 70, a traceback). Short references that name long
 things: 3,000 `attachment://` references to one 1 MiB attachment (a 2.5 KB archive) took 2.7 GB and died of
 MemoryError, 5,000 model events each naming a 5,000-message `message_pool` 3 GB. These held: the unpacked
 bound counts the bytes actually inflated (a member claiming a small size is not trusted), too many members is
@@ -82,6 +83,18 @@ def test_a_damaged_or_encrypted_member_is_an_error_not_a_crash(run_cli: Cli, tmp
     result = run_cli("trace", "export", path, tmp_path / "out")
     _refused(result.code, result.err, str(path))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_member_compressed_otherwise_than_inspect_does_is_refused(tmp_path: Path) -> None:
+    """An LZMA member's header names its dictionary size, which liblzma allocates first: 4 GiB was a
+    MemoryError (exit 70) in a process with a memory limit."""
+    path = _archive(tmp_path / "log.eval", [_sample()], zipfile.ZIP_LZMA)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"header.json") + len("header.json")  # LZMA's 4 header bytes, then lc/lp/pb, dictionary size
+    data[at + 5:at + 9] = struct.pack("<I", 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+    result = _run_bounded(["trace", "export", str(path), str(tmp_path / "out")], 1 << 30)
+    _refused(result.returncode, result.stderr, str(path), "not deflate")
 
 
 def test_attachment_references_that_would_fill_memory_are_refused(tmp_path: Path) -> None:

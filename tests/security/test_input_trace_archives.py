@@ -1,7 +1,8 @@
 """Attacks through an Inspect AI log (`.eval` zip archive or JSON), which anyone may have written and the
 runner reads in its own process, as root. A member whose deflate stream is damaged crashed `trace export`
 with zlib.error, an encrypted one with RuntimeError, an LZMA one naming a 4 GiB dictionary with
-MemoryError under a memory limit (exit 70, a traceback). Short references that name long
+MemoryError under a memory limit, a name flagged UTF-8 that is not with UnicodeDecodeError (exit
+70, a traceback). Short references that name long
 things: 3,000 `attachment://` references to one 1 MiB attachment (a 2.5 KB archive) took 2.7 GB and died of
 MemoryError, 5,000 model events each naming a 5,000-message `message_pool` 3 GB. These held: the unpacked
 bound counts the bytes actually inflated (a member claiming a small size is not trusted), too many members is
@@ -65,7 +66,7 @@ def _refused(code: int, err: str, *words: str) -> None:
     assert all(w in err for w in words), err
 
 
-@pytest.mark.parametrize("damage", ["deflate", "encrypted"])
+@pytest.mark.parametrize("damage", ["deflate", "encrypted", "name-not-utf8"])
 def test_a_damaged_or_encrypted_member_is_an_error_not_a_crash(run_cli: Cli, tmp_path: Path, damage: str) -> None:
     path = _archive(tmp_path / "log.eval", [_sample()])
     data = bytearray(path.read_bytes())
@@ -73,12 +74,15 @@ def test_a_damaged_or_encrypted_member_is_an_error_not_a_crash(run_cli: Cli, tmp
         start = data.find(b"samples/1_epoch_1.json") + len("samples/1_epoch_1.json")
         for k in range(start + 5, start + 40):
             data[k] ^= 0x55
-    else:  # the "encrypted" flag bit, in every local and central header
+    else:  # the "encrypted" flag bit, or "the name is UTF-8" and a name that is not, in every header
         for magic, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
             at = data.find(magic)
             while at != -1:
-                data[at + flags] |= 1
+                data[at + flags] |= 1 if damage == "encrypted" else 0
+                data[at + flags + 1] |= 0 if damage == "encrypted" else 0x08
                 at = data.find(magic, at + 4)
+        if damage == "name-not-utf8":
+            data[:] = data.replace(b"samples/1_epoch_1.json", b"samples/\xff_epoch_1.json")
     path.write_bytes(bytes(data))
     result = run_cli("trace", "export", path, tmp_path / "out")
     _refused(result.code, result.err, str(path))

@@ -53,8 +53,10 @@ def read_eval_archive(path: Path, weigh: Any) -> dict[str, Any]:
             if "reductions.json" in names:
                 doc["reductions"] = _member(archive, "reductions.json", path, budget, weigh)
             return doc
-    # A damaged member fails in its decompressor, not in zipfile: zlib.error.
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, zlib.error) as err:
+    # A damaged member fails in its decompressor, not in zipfile: zlib.error; a name flagged UTF-8 that is
+    # not, in zipfile's decoding: UnicodeDecodeError.
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, zlib.error,
+            UnicodeDecodeError) as err:
         raise FatalError(f"{path}: not a readable .eval archive ({err})") from None
 
 

@@ -180,3 +180,19 @@ def test_inspect_logs_keep_every_sample_call_tool_and_message(tmp_path: Path,
         assert sum(s.message_count for s in spans) == messages, source.name
         assert all(not t.orphans for t in read), source.name
         assert measure(source, tmp_path / source.stem).lost == [], source.name
+
+
+def test_an_event_id_that_spells_a_made_up_span_id_keeps_both_spans(tmp_path: Path) -> None:
+    """A `span_begin` id "2" read as span `sample-…-2`, the id this reader gave the 2nd span it made: the
+    two shared an id and the model calls inside became orphans. Each span now has an id of its own."""
+    def call(span: str) -> dict[str, Any]:
+        return {"event": "model", "span_id": span, "model": "m", "input": [], "output": {}}
+    events = [{"event": "span_begin", "id": "2", "name": "a"}, call("2"),
+              {"event": "span_begin", "id": "4", "parent_id": "2", "name": "b"}, call("4"), call("2")]
+    log = {"version": 2, "status": "success", "eval": {"task": "t"}, "plan": {},
+           "samples": [{"id": "s", "epoch": 1, "messages": [], "events": events}]}
+    path = tmp_path / "log.json"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    [trace] = read_trace(path)
+    ids = [s.span_id for s in trace.spans]
+    assert len(ids) == len(set(ids)) == 6 and not trace.orphans, ids

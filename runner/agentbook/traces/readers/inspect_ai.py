@@ -152,12 +152,19 @@ class _Sample:
         self.seen: set[str] = set()  # ids of the messages a model call shows
         self.tool_spans: dict[tuple[str, str], list[Span]] = {}  # `tool` spans no tool event took yet
         self.count = 0
+        self.ids: set[str] = {root.span_id}  # span ids given out, so that none is given twice
+        self.dups = 0
         self.pool: list[Any] = []  # the sample's message_pool, which model events refer to by index
         self.pool_used: set[int] = set()
 
     def new(self, parent: Span, kind: str, name: str, time_ns: int | None, span_id: str = "") -> Span:
         self.count += 1
-        span = Span(span_id=span_id or f"{self.root.span_id}-{self.count}", parent_id=parent.span_id,
+        wanted = span_id or f"{self.root.span_id}-{self.count}"
+        while wanted in self.ids:  # an event's id may spell one made here (`span_begin` id "3"), or repeat
+            self.dups += 1  # one counter for all: each id taken costs one more try at most
+            wanted = f"{span_id or self.root.span_id + '-' + str(self.count)}~{self.dups}"
+        self.ids.add(wanted)
+        span = Span(span_id=wanted, parent_id=parent.span_id,
                     trace_id=self.trace.trace_id, kind=kind, name=name, start_ns=time_ns, end_ns=time_ns,
                     status="ok")
         self.trace.spans.append(span)

@@ -8,7 +8,15 @@ import click
 
 from agentbook.cli.output import emit_json, json_option
 from agentbook.traces import FORMATS, read_trace, summarize, summary_text
-from agentbook.traces.export import export_many, pick_traces
+from agentbook.traces.export import (
+    BYTES_PER_INPUT_BYTE,
+    INPUT_BYTES_PER_FILE,
+    MIN_MAX_BYTES,
+    MIN_MAX_FILES,
+    Limits,
+    export_many,
+    pick_traces,
+)
 from agentbook.traces.layout import COMPACT_MIN, LAYOUTS
 from agentbook.traces.names import one_line
 
@@ -31,11 +39,20 @@ def command() -> None:
 @click.option("--layout", "layout_name", type=click.Choice(LAYOUTS), default="auto", show_default=True,
               help="folders: a folder per span; compact: a file per agent subtree; auto: compact above "
                    f"{COMPACT_MIN:,} spans.")
+@click.option("--max-files", type=click.IntRange(min=1), default=None,
+              help=f"Most files the export may write [default: FILE's size / {INPUT_BYTES_PER_FILE}, "
+                   f"at least {MIN_MAX_FILES:,}].")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=None,
+              help=f"Most bytes the export may write [default: {BYTES_PER_INPUT_BYTE} x FILE's size, "
+                   f"at least {MIN_MAX_BYTES >> 20} MiB].")
 @json_option
-def export_cmd(file: Path, out: Path, fmt: str, trace_id: str | None, layout_name: str, as_json: bool) -> None:
+def export_cmd(file: Path, out: Path, fmt: str, trace_id: str | None, layout_name: str, max_files: int | None,
+               max_bytes: int | None, as_json: bool) -> None:
     """Export FILE as a folder at OUT (a file with several traces: one folder per trace inside OUT)."""
     traces = pick_traces(read_trace(file, fmt), trace_id)
-    summaries = export_many(traces, out, layout_name)
+    limits = Limits.for_input(file.stat().st_size, max_files, max_bytes)
+    limits.source = one_line(str(file), 200)
+    summaries = export_many(traces, out, layout_name, limits)
     if as_json:
         emit_json({"out": str(out), "traces": [s.to_json() for s in summaries]})
         return

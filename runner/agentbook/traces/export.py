@@ -9,6 +9,7 @@ trace can point outside OUT.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -42,6 +43,49 @@ MAX_PENDING = 1024  # queued batches (a span's files, or a compact file pair) be
 MAX_PENDING_CHARS = 8 << 20  # ... or queued text: either bound keeps memory flat on huge traces
 MARKER = ".agentbook-trace"  # marks a folder this exporter made (and may therefore replace)
 CONTAINER_MARKER = ".agentbook-traces"  # marks a folder holding one export per trace of a file
+# What an export may write, from the size of the trace file read. A trace is attacker-written, and a few
+# bytes can name many files (a 139 KB Inspect log of 10,000 empty samples wrote 100k files, 392 MB; a 17 KB
+# one reusing pooled messages 1M files, 4 GB). The real samples we have write at most 10x their size in
+# bytes (a zipped .eval; text formats 1-8x) and 16 files per KB: the defaults allow 10x that, with floors
+# so small files never come near them.
+BYTES_PER_INPUT_BYTE, MIN_MAX_BYTES = 100, 256 << 20
+INPUT_BYTES_PER_FILE, MIN_MAX_FILES = 10, 20_000
+
+
+@dataclass
+class Limits:
+    """The most files and bytes one export (all its traces together) may write; counted before each
+    file is queued, so a bound is never overshot by more than the file that crosses it."""
+
+    max_files: int
+    max_bytes: int
+    files: int = 0
+    bytes: int = 0
+
+    @classmethod
+    def for_input(cls, input_bytes: int, max_files: int | None = None, max_bytes: int | None = None) -> Limits:
+        return cls(max_files if max_files is not None else max(MIN_MAX_FILES, input_bytes // INPUT_BYTES_PER_FILE),
+                   max_bytes if max_bytes is not None else max(MIN_MAX_BYTES, input_bytes * BYTES_PER_INPUT_BYTE))
+
+    source: str = "the trace"  # the file read, for the message
+
+    def add(self, rel: str, files: int, text_bytes: int) -> None:
+        self.files += files
+        self.bytes += text_bytes
+        if self.files > self.max_files:
+            self._stop(rel, f"{self.files:,} files, more than the {self.max_files:,} allowed", "--max-files")
+        if self.bytes > self.max_bytes:
+            self._stop(rel, f"{self.bytes:,} bytes, more than the {self.max_bytes:,} allowed", "--max-bytes")
+
+    def _stop(self, rel: str, reached: str, flag: str) -> None:
+        raise FatalError(f"exporting {self.source} reached {reached} (at {one_line(rel, 120)}); stopped, the "
+                         "partial export is removed and OUT is unchanged",
+                         hint=f"a trace can name far more than it holds; if this one is real, raise {flag}")
+
+
+def _size(text: str) -> int:
+    """Bytes `text` takes in UTF-8 (no copy for the usual ASCII text)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 @dataclass
@@ -64,8 +108,8 @@ class ExportSummary:
 
 
 class _Writer:
-    def __init__(self, root: str, trace: Trace, layout: Layout) -> None:
-        self.root, self.trace, self.layout = root, trace, layout
+    def __init__(self, root: str, trace: Trace, layout: Layout, limits: Limits | None) -> None:
+        self.root, self.trace, self.layout, self.limits = root, trace, layout, limits
         self.files = 0
         # File creation dominates export time on real disks and releases the GIL: a few threads
         # overlap it (_submit). Contents are decided here, in order, so the result does not depend on timing.
@@ -78,6 +122,8 @@ class _Writer:
         """Add one file to the batch; long text is cut and its rest written beside it."""
         rest_name = _rest_name(os.path.basename(rel))
         head, rest = cut(text, rest_name) if cut_long else (text, None)
+        if self.limits is not None:
+            self.limits.add(rel, 1 if rest is None else 2, _size(head) + _size(rest or ""))
         self.files += 1 if rest is None else 2
         self._batch.append((os.path.join(self.root, rel), head, rest, rest_name))
 
@@ -98,8 +144,13 @@ class _Writer:
         future.result()
 
     def write_lines(self, rel: str, lines: Iterable[str]) -> None:
+        if self.limits is not None:
+            self.limits.add(rel, 1, 0)
         with open(os.path.join(self.root, rel), "w", encoding="utf-8", newline="\n") as fh:
-            fh.writelines(line + "\n" for line in lines)
+            for line in lines:
+                if self.limits is not None:
+                    self.limits.add(rel, 0, _size(line) + 1)
+                fh.write(line + "\n")
         self.files += 1
 
     def close(self) -> None:
@@ -311,20 +362,27 @@ def _prepare(out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
 
 
-def export_trace(trace: Trace, out_dir: Path | str, layout_name: str = "auto") -> ExportSummary:
+def export_trace(trace: Trace, out_dir: Path | str, layout_name: str = "auto",
+                 limits: Limits | None = None) -> ExportSummary:
     """Write `trace` as a folder at `out_dir` (replacing an earlier export there) and count what went in.
 
     `layout_name`: `folders` (a folder per span), `compact` (a file per agent subtree), or `auto`
-    (compact above `layout.COMPACT_MIN` spans)."""
+    (compact above `layout.COMPACT_MIN` spans). `limits`: the most it may write (FatalError past it)."""
+    out = Path(out_dir)
+    _prepare(out)
+    with _locked(out):
+        return _export_one(trace, out, layout_name, limits)
+
+
+def _export_one(trace: Trace, out: Path, layout_name: str, limits: Limits | None) -> ExportSummary:
     if layout_name not in LAYOUTS:
         raise FatalError(f"unknown layout {layout_name!r}", hint="use one of: " + ", ".join(LAYOUTS))
-    out = Path(out_dir)
     _prepare(out)
     _remove_stale(out)
     layout = plan(trace, layout_name)
     tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent)
     try:
-        writer = _Writer(tmp, trace, layout)
+        writer = _Writer(tmp, trace, layout, limits)
         try:
             findings = writer.all()
         finally:
@@ -338,6 +396,31 @@ def export_trace(trace: Trace, out_dir: Path | str, layout_name: str = "auto") -
                          messages=counts["messages"], tool_calls=counts["tool_calls"],
                          tool_spans=counts["tool_spans"], errors=counts["errors"], flagged=len(findings),
                          orphans=len(trace.orphans), problems=list(trace.problems), files=writer.files)
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold a lock beside OUT while exporting: two exports swapping OUT at once raced (one renamed away
+    the folder the other was renaming, FileNotFoundError). The lock file is removed after; one that was
+    removed while we waited for it is not the lock any more, so it counts as held."""
+    lock = out.parent / f".{out.name}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            now = os.stat(lock, follow_symlinks=False)
+        except (BlockingIOError, FileNotFoundError):
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (os.fstat(fd).st_dev, os.fstat(fd).st_ino):
+            raise FatalError(f"{out}: another trace export is writing this folder now",
+                             hint="wait for it to finish, or export to another folder")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+    finally:
+        os.close(fd)
 
 
 def _remove_stale(out: Path) -> None:
@@ -391,19 +474,26 @@ def pick_traces(traces: list[Trace], trace_id: str | None) -> list[Trace]:
     return chosen
 
 
-def export_many(traces: list[Trace], out_dir: Path | str, layout_name: str = "auto") -> list[ExportSummary]:
+def export_many(traces: list[Trace], out_dir: Path | str, layout_name: str = "auto",
+                limits: Limits | None = None) -> list[ExportSummary]:
     """One trace: export it at `out_dir`. Several: `out_dir/NN-<trace id>/` each, plus a README listing them.
 
     Either way OUT is built beside itself and swapped in whole, replacing an earlier export of either kind.
+    `limits` bound all the traces together.
     """
     out = Path(out_dir)
-    if len(traces) == 1:
-        return [export_trace(traces[0], out, layout_name)]
     _prepare(out)
+    with _locked(out):
+        if len(traces) == 1:
+            return [_export_one(traces[0], out, layout_name, limits)]
+        return _export_all(traces, out, layout_name, limits)
+
+
+def _export_all(traces: list[Trace], out: Path, layout_name: str, limits: Limits | None) -> list[ExportSummary]:
     _remove_stale(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
-        summaries = _export_each(traces, tmp, layout_name)
+        summaries = _export_each(traces, tmp, layout_name, limits)
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -413,14 +503,14 @@ def export_many(traces: list[Trace], out_dir: Path | str, layout_name: str = "au
     return summaries
 
 
-def _export_each(traces: list[Trace], root: Path, layout_name: str) -> list[ExportSummary]:
+def _export_each(traces: list[Trace], root: Path, layout_name: str, limits: Limits | None) -> list[ExportSummary]:
     width = max(2, len(str(len(traces))))
     summaries = []
     lines = [f"# {len(traces)} traces", "", ("Each folder is one trace exported by `agentbook trace export`; "
              "start with its README.md."), "", "| folder | trace id | spans | failed | name |", "|---|---|---|---|---|"]
     for n, trace in enumerate(traces, 1):
         name = f"{n:0{width}d}-{slug(trace.trace_id, 32, 'trace')}"
-        summary = export_trace(trace, root / name, layout_name)
+        summary = _export_one(trace, root / name, layout_name, limits)
         summaries.append(summary)
         lines.append(f"| `{name}/` | {one_line(clean_text(trace.trace_id), 40)} | {summary.spans} | "
                      f"{summary.errors} | {one_line(clean_text(trace.name), 60).replace('|', '/')} |")

@@ -180,3 +180,21 @@ def test_a_missing_optional_library_names_the_extra() -> None:
         need("agentbook_no_such_library.sub", "--executor ray")
     assert str(err.value) == ("--executor ray needs agentbook_no_such_library, which is not installed "
                               "(in agentbook's checkout: .venv/bin/python -m pip install -e '.[backtest]')")
+
+
+def test_a_trace_naming_too_many_files_is_refused_and_nothing_placed(tmp_path: Path) -> None:
+    """`backtest import` exported with no bound: an attacker's Inspect log of empty samples (about 10 files
+    for 14 bytes) wrote ~1 GB per 100 KB. It is held to `trace export`'s default bounds (20,000 files at
+    least), the error names the manifest line, and no investigation is placed."""
+    samples = [{"id": n, "epoch": 1, "input": "", "messages": [], "events": []} for n in range(2600)]
+    (tmp_path / "bomb.json").write_text(json.dumps({"version": 2, "status": "success", "plan": {},
+                                                    "eval": {"task": "t", "run_id": "r", "model": "m"},
+                                                    "samples": samples}))
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(json.dumps(_row(trace="bomb.json")) + "\n")
+    with pytest.raises(FatalError) as err:
+        import_backtest(manifest, tmp_path / "bt", jobs=1)
+    assert err.value.location == f"{manifest}:1"
+    assert f"investigation inv-1's trace {tmp_path / 'bomb.json'} reached" in err.value.message
+    assert "files, more than the 20,000 allowed" in err.value.message
+    assert not list((tmp_path / "bt").rglob("README.md"))

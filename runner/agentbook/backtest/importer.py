@@ -76,6 +76,7 @@ def _file_sha(path: Path) -> str:
 def _export(entry: ManifestEntry, dest: Path, manifest: Path) -> dict[str, Any]:
     """Export the entry's trace(s) into `dest`; one trace -> dest itself, several -> numbered subfolders."""
     from agentbook.traces import export_trace, read_trace
+    from agentbook.traces.export import Limits
 
     try:
         traces = read_trace(entry.trace)
@@ -85,10 +86,20 @@ def _export(entry: ManifestEntry, dest: Path, manifest: Path) -> dict[str, Any]:
     if not traces:
         raise FatalError(f"investigation {entry.id}: trace file holds no spans: {entry.trace}",
                          location=f"{manifest}:{entry.line}")
+    # an attacker's few bytes can name many files (10,000 empty samples wrote 100k): the bounds `trace
+    # export` applies by default, shared by the investigation's traces
+    limits = Limits.for_input(Path(entry.trace).stat().st_size)
+    limits.source = f"investigation {entry.id}'s trace {entry.trace}"
     summaries = []
     for n, trace in enumerate(traces, 1):
         target = dest if len(traces) == 1 else dest / f"{n:02d}"
-        summary = _plain(export_trace(trace, target))
+        try:
+            summary = _plain(export_trace(trace, target, limits=limits))
+        except FatalError as err:
+            raise FatalError(err.message, location=f"{manifest}:{entry.line}",
+                             hint="a trace can name far more than it holds; nothing of this import was placed. "
+                                  "To look at it, export it alone: agentbook trace export TRACE OUT --max-files N "
+                                  "--max-bytes N") from err
         if isinstance(summary, dict):
             summary.pop("out_dir", None)  # the temp folder it was built in; meaningless once placed
         summaries.append(summary)

@@ -52,6 +52,11 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
                                  part of the chat she finds decisive, else the first retried error, else the nurse
   heldout-triage / templated:    the same chats: SOAP notes, Portuguese shorthand, incident forms, probabilities over
                                  two or three causes, analysts blaming the model or the patient, team-chat messages
+  heldout-querydesk / quoting:   held-out generator (tests/backtest/heldout_querydesk.py, a SQL data-analyst agent
+                                 traced with Arize Phoenix), a reviewer quoting the SQL or table she finds decisive,
+                                 else the run's first error (often a harmless retried one), else her re-check
+  heldout-querydesk / templated: the same runs: ticket lines, postmortems, Danish shorthand, hedgers weighing two
+                                 causes, analysts blaming the question or the warehouse, findings as SQL comments
 
 The clustering may be tuned on support-agent, dev-ledger and the hand-annotated real failures
 (bench_cluster_real.py); the held-out generators are never tuned on: they say whether the figures hold on a backtest the
@@ -129,6 +134,7 @@ CLAIMS = REPO / "tests" / "backtest" / "heldout_claims.py"
 DISPATCH = REPO / "tests" / "backtest" / "heldout_dispatch.py"
 INVOICE = REPO / "tests" / "backtest" / "heldout_invoice.py"
 TRIAGE = REPO / "tests" / "backtest" / "heldout_triage.py"
+QUERYDESK = REPO / "tests" / "backtest" / "heldout_querydesk.py"
 class Measured(NamedTuple):
     ours: Quality  # with meaning: what `cluster` does
     words: Quality  # words alone (no meaning model)
@@ -300,6 +306,8 @@ GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's ba
     "heldout-dispatch": lambda work, n: _heldout(work, "heldout-dispatch", DISPATCH, 81 + n, ("quoting", "templated")),
     "heldout-invoice": _invoice,
     "heldout-triage": lambda work, n: _heldout(work, "heldout-triage", TRIAGE, 171 + n, ("quoting", "templated")),
+    "heldout-querydesk": lambda work, n: _heldout(work, "heldout-querydesk", QUERYDESK, 231 + n,
+                                                  ("quoting", "templated")),
 }
 
 
@@ -333,7 +341,8 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "s
            "heldout-claims/quoting": 0.8, "heldout-claims/templated": 0.6,
            "heldout-dispatch/quoting": 0.8, "heldout-dispatch/templated": 0.6,
            "heldout-invoice/scripted": 0.8, "heldout-invoice/templated": 0.6,
-           "heldout-triage/quoting": 0.8, "heldout-triage/templated": 0.6}
+           "heldout-triage/quoting": 0.8, "heldout-triage/templated": 0.6,
+           "heldout-querydesk/quoting": 0.8, "heldout-querydesk/templated": 0.6}
 
 
 def _cell(qs: list[Quality]) -> str:

@@ -677,6 +677,18 @@ def digest(out: Path) -> str:
     return h.hexdigest()
 
 
+def read_planted(out: Path) -> list[dict[str, object]]:
+    """A generator's planted.jsonl: one row per investigation with its cause (None when causeless)."""
+    return [json.loads(line) for line in (out / "planted.jsonl").read_text().splitlines()]
+
+
+def regenerated(generate: Callable[..., None], work: Path, seed: int) -> tuple[str, str]:
+    """The digests of the generator's output for `seed` again and for `seed + 1`, for the same-bytes tests."""
+    generate(work / "again", seed=seed)
+    generate(work / "other", seed=seed + 1)
+    return digest(work / "again"), digest(work / "other")
+
+
 def cli(generate: Callable[..., None], seed: int, doc: str | None) -> None:
     """A generator's command line: `--out DIR [--seed N]`."""
     parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])

@@ -32,7 +32,7 @@ from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 
-from .heldout_invoice import digest, generate
+from .heldout_invoice import digest, generate, read_planted, regenerated
 from .support import clustered_quality, support_generator
 
 MAIN_CAUSES = ["credit-note-sign", "decimal-comma", "po-tolerance", "validator-timeout", "vendor-lookalike"]
@@ -62,19 +62,15 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _planted(src: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in (src / "planted.jsonl").read_text().splitlines()]
-
 
 def test_same_seed_same_bytes(source: Path, tmp_path: Path) -> None:
-    generate(tmp_path / "again", seed=SEED)
-    assert digest(tmp_path / "again") == digest(source)
-    generate(tmp_path / "other", seed=SEED + 1)
-    assert digest(tmp_path / "other") != digest(source)
+    again, other = regenerated(generate, tmp_path, SEED)
+    assert again == digest(source)
+    assert other != digest(source)
 
 
 def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(source: Path) -> None:
-    planted = _planted(source)
+    planted = read_planted(source)
     causes = Counter(p["cause"] for p in planted if p["cause"])
     assert causes == {"decimal-comma": 30, "po-tolerance": 19, "vendor-lookalike": 14, "validator-timeout": 10,
                       "credit-note-sign": 7, "currency-default": 3}
@@ -87,7 +83,7 @@ def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(sourc
 
 
 def test_langsmith_traces_record_the_causes_as_data(invoice: Path) -> None:
-    planted = {str(p["id"]): p for p in _planted(invoice / "src")}
+    planted = {str(p["id"]): p for p in read_planted(invoice / "src")}
     by_id = {i.id: i for i in BacktestFolder(invoice / "templated").investigations()}
     seen = Counter()
     for inv_id, p in planted.items():

@@ -14,7 +14,7 @@ import pytest
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
 
-from .heldout_invoice import digest
+from .heldout_invoice import digest, read_planted, regenerated
 from .heldout_querydesk import generate
 from .support import support_generator
 
@@ -28,19 +28,15 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _planted(src: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in (src / "planted.jsonl").read_text().splitlines()]
-
 
 def test_same_seed_same_bytes(source: Path, tmp_path: Path) -> None:
-    generate(tmp_path / "again", seed=SEED)
-    assert digest(tmp_path / "again") == digest(source)
-    generate(tmp_path / "other", seed=SEED + 1)
-    assert digest(tmp_path / "other") != digest(source)
+    again, other = regenerated(generate, tmp_path, SEED)
+    assert again == digest(source)
+    assert other != digest(source)
 
 
 def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(source: Path) -> None:
-    planted = _planted(source)
+    planted = read_planted(source)
     assert len(planted) == 150
     causes = Counter(p["cause"] for p in planted if p["cause"])
     assert causes == {"fiscal-quarter": 24, "join-fanout": 18, "stale-snapshot": 13, "timeout-sampled": 9,
@@ -56,7 +52,7 @@ def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(sourc
 
 def test_agentbook_reads_every_trace_and_the_causes_are_in_it(source: Path, tmp_path: Path) -> None:
     import_backtest(source / "manifest.jsonl", tmp_path / "bt")
-    planted = {str(p["id"]): p for p in _planted(source)}
+    planted = {str(p["id"]): p for p in read_planted(source)}
     investigations = list(BacktestFolder(tmp_path / "bt").investigations())
     assert {i.id for i in investigations} == set(planted)
     for kind in ("quoting", "templated"):  # both analysts' records pass agentbook's analysis schema

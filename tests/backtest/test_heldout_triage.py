@@ -29,7 +29,7 @@ import pytest
 
 from agentbook.backtest.folder import BacktestFolder
 
-from .heldout_invoice import digest
+from .heldout_invoice import digest, read_planted, regenerated
 from .heldout_triage import generate
 from .support import analysed, clustered_quality
 
@@ -50,19 +50,15 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _planted(src: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in (src / "planted.jsonl").read_text().splitlines()]
-
 
 def test_same_seed_same_bytes(source: Path, tmp_path: Path) -> None:
-    generate(tmp_path / "again", seed=SEED)
-    assert digest(tmp_path / "again") == digest(source)
-    generate(tmp_path / "other", seed=SEED + 1)
-    assert digest(tmp_path / "other") != digest(source)
+    again, other = regenerated(generate, tmp_path, SEED)
+    assert again == digest(source)
+    assert other != digest(source)
 
 
 def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(source: Path) -> None:
-    planted = _planted(source)
+    planted = read_planted(source)
     causes = Counter(p["cause"] for p in planted if p["cause"])
     assert causes == {"infant-age-months": 26, "late-red-flag": 19, "unknown-drug": 14, "slot-retries-exhausted": 10,
                       "fahrenheit-temp": 7, "wrong-service-slot": 3}
@@ -75,7 +71,7 @@ def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(sourc
 
 
 def test_pydantic_ai_histories_record_the_causes(triage: Path) -> None:
-    planted = {str(p["id"]): p for p in _planted(triage / "src")}
+    planted = {str(p["id"]): p for p in read_planted(triage / "src")}
     for inv in BacktestFolder(triage / "quoting").investigations():
         p, trace = planted[inv.id], inv.path / "trace"
         assert "(pydantic-ai)" in (trace / "README.md").read_text()

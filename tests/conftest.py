@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from tests.github_api import TOKEN, serving
 
 from agentbook.cli import main
@@ -42,6 +43,16 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return _run
+
+
+def scripted_agent(tmp_path: Path, *turns: dict[str, Any], runbook: str, name: str = "agent") -> Path:
+    """A scripted agent for runbook `runbook`: `turns` in order, then "Done." for ever after."""
+    script = {"version": 1, "model": "scripted",
+              "sessions": [{"name": name, "match": {"system": f'agentbook runbook "{runbook}"'},
+                            "after_last": "repeat_last", "turns": [*turns, {"text": "Done."}]}]}
+    path = tmp_path / f"{name}.script.yaml"
+    path.write_text(yaml.safe_dump(script, sort_keys=False))
+    return path
 
 
 def git(cwd: Path, *args: str) -> str:

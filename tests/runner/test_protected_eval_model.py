@@ -10,8 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
-from tests.conftest import git
+from tests.conftest import git, scripted_agent
 
 from agentbook.cli import main
 
@@ -41,11 +40,7 @@ SUT = "version: 1\ndefault: {turns: [{text: 'Bananas! #fruit'}]}\n"
 
 
 def _agent(tmp_path: Path, *turns: dict[str, object]) -> Path:
-    path = tmp_path / "agent.script.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "model": "scripted", "sessions": [
-        {"name": "a", "match": {"system": 'agentbook runbook "prove"'}, "after_last": "repeat_last",
-         "turns": [*turns, {"text": "Done."}]}]}))
-    return path
+    return scripted_agent(tmp_path, *turns, runbook="prove")
 
 
 def _run(git_repo: Path, agent: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:

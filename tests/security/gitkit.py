@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tests.conftest import scripted_agent
 
 from agentbook.cli import main
 
@@ -82,12 +83,7 @@ def commit_files(repo: Path, files: dict[str, str], message: str) -> Path:
 
 def agent(tmp_path: Path, *turns: dict[str, Any], name: str = "agent") -> Path:
     """A scripted agent: `turns` in order (see `bash()`, `write()`), then "Done." for ever after."""
-    script = {"version": 1, "model": "scripted",
-              "sessions": [{"name": name, "match": {"system": 'agentbook runbook "attack"'},
-                            "after_last": "repeat_last", "turns": [*turns, {"text": "Done."}]}]}
-    path = tmp_path / f"{name}.script.yaml"
-    path.write_text(yaml.safe_dump(script, sort_keys=False))
-    return path
+    return scripted_agent(tmp_path, *turns, runbook="attack", name=name)
 
 
 def claude_probe(tmp_path: Path, *turns: dict[str, Any]) -> Path:

@@ -409,7 +409,7 @@ def stats_cmd(suite: Path, as_json: bool) -> None:
 @click.option("--grader", "grader", help="Model spec for llm-rubric (default: defaultTest.options.provider).")
 @click.option("--no-cache", is_flag=True, help="Ask the model even when a response is cached.")
 @click.option("--concurrency", default=4, show_default=True, help="Model calls in flight.")
-@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file or label; default: all).")
+@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file, label, or number in `eval prompts`; default: all).")
 @json_option
 def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: str | None, grader: str | None,
             no_cache: bool, concurrency: int, prompt: str | None, as_json: bool) -> int:

@@ -172,13 +172,17 @@ def test_a_csv_row_is_edited_in_place_keeping_its_quoting(run_cli: Callable[...,
     edited = csv.read_bytes()
     (tmp_path / "new.yaml").write_text("id: ahoy\nvars: {language: Pirate, body: Hello}\n")
     res = run_cli("eval", "add", folder, "--file", tmp_path / "new.yaml")
+    config = folder / "promptfooconfig.yaml"
+    line = config.read_text().splitlines().index("tests: file://tests.csv") + 1
+    # a row's id comes from its content, so a case a runbook names by id (dogfood: kevinschaul/llm-evals' CSV
+    # suites in add-eval) can only go in YAML beside the CSV: the refusal says where and what happens next
     assert (res.code, res.err.strip()) == (3, (
-        f"agentbook: error: {folder / 'promptfooconfig.yaml'}: the suite's cases are the rows of tests.csv, and "
-        "agentbook does not add rows to a CSV (it rewrites or removes one) (add the row to tests.csv yourself, or keep "
-        "new cases in YAML beside it: tests: [file://tests.csv, file://cases/*.yaml] (promptfoo reads both))"))
+        f"agentbook: error: {config}:{line}: the suite's cases are the rows of tests.csv, and agentbook does not "
+        "add rows to a CSV (it rewrites or removes one) (add the row to tests.csv yourself (its id then comes from "
+        "its content), or keep new cases in YAML beside it: make this `tests:` read [file://tests.csv, "
+        "file://cases/*.yaml] (promptfoo reads both) and run this `eval add` again, which writes cases/ahoy.yaml)"))
     assert csv.read_bytes() == edited
     # the way out the refusal names: new cases in YAML beside the CSV (a split layout again)
-    config = folder / "promptfooconfig.yaml"
     config.write_text(config.read_text().replace("tests: file://tests.csv",
                                                  "tests: [file://tests.csv, file://cases/*.yaml]"))
     res = run_cli("eval", "add", folder, "--file", tmp_path / "new.yaml")

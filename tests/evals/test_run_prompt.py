@@ -49,7 +49,7 @@ def test_run_only_one_prompt_by_file_or_label(run_cli: Callable[..., Any], tmp_p
     suite, script = _suite(tmp_path)
     monkeypatch.chdir(tmp_path)
     for wanted in ("prompts/new.txt", "v2"):
-        res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", wanted, "--json")
+        res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", wanted, "--json", "--full")
         report = json.loads(res.out)
         assert res.code == 0, res.out
         assert len(report["cases"][0]["attempts"][0]["asserts"]) == 1  # one prompt ran: v2, which passes
@@ -69,7 +69,7 @@ def test_run_one_prompt_by_the_number_eval_prompts_prints(run_cli: Callable[...,
                                                "  - file://prompts/old.txt\n  - 'NEW inline: {{q}}'\n"))
     assert "[3] inline" in run_cli("eval", "prompts", suite).out
     for number, code in (("1", 0), ("2", 1), ("3", 0)):
-        res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", number, "--json")
+        res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", number, "--json", "--full")
         assert res.code == code, res.out
         assert len(json.loads(res.out)["cases"][0]["attempts"][0]["asserts"]) == 1
     bad = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", "4")

@@ -70,6 +70,19 @@ def test_an_unknown_ticket_key_is_the_runners_error(run_cli, git_repo: Path) -> 
     assert res.out.startswith(f"{ticket}:3:1: error[ticket]: unknown ticket key 'priority' (ticket keys are: ")
 
 
+def test_inputs_written_at_the_top_are_named_in_order_and_sent_under_inputs(run_cli, git_repo: Path) -> None:
+    """Dogfood: a ticket written as `suite: ...` / `case: ...` beside `runbook:` was refused on 'behaviour'
+    (the first key in sorted order, two lines below the first wrong one), saying nothing of `inputs:`."""
+    ticket = _repo(git_repo)
+    ticket.write_text(ticket.read_text().replace("inputs:\n  suite:", "suite:").replace("\n  case:", "\ncase:")
+                      .replace("\n  eval_model:", "\neval_model:").replace("\n  behaviour:", "\nbehaviour:"))
+    res = run_cli("validate", ticket)
+    assert (res.code, res.out.splitlines()[0]) == (1, (
+        f"{ticket}:5:1: error[ticket]: unknown ticket key 'suite' (also 'case', 'eval_model', 'behaviour') (ticket "
+        "keys are: agent, co-authored-by, cohort, id, inputs, labels, runbook, title; a runbook's inputs go under "
+        "`inputs:` (`inputs: {suite: ...}` if it is one))"))
+
+
 def test_a_runbook_is_still_checked_as_a_runbook(run_cli, git_repo: Path) -> None:
     page = git_repo / "notes.md"
     page.write_text("---\nname: triage\n---\n## Look\n")

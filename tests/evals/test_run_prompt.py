@@ -49,7 +49,7 @@ def test_run_only_one_prompt_by_file_or_label(run_cli: Callable[..., Any], tmp_p
     suite, script = _suite(tmp_path)
     monkeypatch.chdir(tmp_path)
     for wanted in ("prompts/new.txt", "v2"):
-        res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", wanted, "--json")
+        res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", wanted, "--json", "--full")
         report = json.loads(res.out)
         assert res.code == 0, res.out
         assert len(report["cases"][0]["attempts"][0]["asserts"]) == 1  # one prompt ran: v2, which passes

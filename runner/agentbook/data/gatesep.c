@@ -26,47 +26,24 @@
    what its command line says (`server & ...; pkill server`). Abstract unix sockets are not scoped: no
    process the verdict depends on listens on one, and a test's client and server may be two programs.
 
+   What earlier commands left running (a process whose parent has exited) is ended before a shell of the gate
+   starts another program, and a shell's fork that fails even then stops the gate: a daemon of the agent's tests
+   held every pid, so a later `! timeout 9 grep ...` could not start grep and passed (end_leftovers below).
+
    Fail closed: the gate's first line checks that a program it runs cannot read the shell's
    /proc/PID/environ; a program that cannot enter its domain is not run, and every process of the gate
    is killed (kill(-1)), so a `! cmd` cannot turn the refusal into a pass. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include <time.h>
 
-#ifndef SYS_landlock_create_ruleset
-#define SYS_landlock_create_ruleset 444 /* the same number on every architecture */
-#define SYS_landlock_add_rule 445
-#define SYS_landlock_restrict_self 446
-#endif
-
-#define CREATE_RULESET_VERSION (1U << 0)
-#define RULE_PATH_BENEATH 1
-#define ACCESS_FS_MAKE_BLOCK (1ULL << 11)
-#define ACCESS_FS_REFER (1ULL << 13)
-#define SCOPE_SIGNAL (1ULL << 1)
-#define ABI_SCOPED 6
-
-struct ruleset_attr {
-    uint64_t handled_access_fs;
-    uint64_t handled_access_net; /* ABI 4 */
-    uint64_t scoped;             /* ABI 6 */
-};
-
-struct path_beneath_attr {
-    uint64_t allowed_access;
-    int32_t parent_fd;
-} __attribute__((packed));
+#include "landlock.h"
 
 static int active; /* this process is a shell: what it executes enters a domain of its own */
 static long abi;   /* Landlock's ABI version (read in shells only) */
@@ -86,10 +63,21 @@ static int is_shell(void) {
     return 0;
 }
 
+/* AGENTBOOK_LANDLOCK_ABI (set by the runner from its own environment) lowers the ABI used here, never raises it:
+   how a host without signal scoping is tried on a kernel that has it. A lower value only drops the scope
+   from domains nested below this shell's, which every scope above them still binds. */
+static long abi_cap(long abi) {
+    const char *cap = getenv("AGENTBOOK_LANDLOCK_ABI");
+    if (cap == NULL || *cap < '0' || *cap > '9')
+        return abi;
+    long value = strtol(cap, NULL, 10);
+    return value < abi ? value : abi;
+}
+
 __attribute__((constructor)) static void gatesep_init(void) {
     active = is_shell();
     if (active)
-        abi = syscall(SYS_landlock_create_ruleset, NULL, 0, CREATE_RULESET_VERSION);
+        abi = abi_cap(landlock_abi());
 }
 
 /* The system's signalling tools, whose targets the shell's command line names (as its builtin kill's):
@@ -103,62 +91,174 @@ static int signals_for_its_shell(const char *path) {
     return 0;
 }
 
-static void refuse(const char *what, int err) {
+/* Stop the gate: `why`, then every process of the gate is killed (kill(-1): all but this one and pid 1, the gate's
+   shell among them, where this process may signal them), then this one: the gate ends 137 either way. */
+static void stop(const char *why, const char *what, int err) {
     char line[256];
-    int n = snprintf(line, sizeof line,
-                     "\n[agentbook: gate stopped: a command could not be separated from the gate's shell "
-                     "(%s: %s)]\n", what, strerror(err));
+    int n = snprintf(line, sizeof line, "\n[agentbook: gate stopped: %s (%s: %s)]\n", why, what, strerror(err));
     if (n > 0) {
         ssize_t ignored = write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
         (void)ignored;
     }
-    kill(-1, SIGKILL); /* every process of the gate but this one and pid 1: the gate's shell among them */
-    kill(getpid(), SIGKILL); /* and this one, which may be the gate's shell: the gate ends 137 either way */
+    kill(-1, SIGKILL);
+    kill(getpid(), SIGKILL);
     _exit(125);
+}
+
+static void refuse(const char *what, int err) {
+    stop("a command could not be separated from the gate's shell", what, err);
 }
 
 /* Enter a new Landlock domain nested below this process's (scoped for signals where the kernel can, unless
    the program executed is one of the shell's signalling tools), or stop the gate. */
 static void enter_domain(const char *path) {
-    int scoped = abi >= ABI_SCOPED;
-    struct ruleset_attr attr = {ACCESS_FS_MAKE_BLOCK | ACCESS_FS_REFER, 0,
-                                scoped && !signals_for_its_shell(path) ? SCOPE_SIGNAL : 0};
-    int saved = errno;
-    long ruleset = syscall(SYS_landlock_create_ruleset, &attr,
-                           scoped ? sizeof attr : sizeof attr.handled_access_fs, 0);
-    if (ruleset < 0)
-        refuse("landlock_create_ruleset", errno);
-    struct path_beneath_attr below_root = {ACCESS_FS_REFER, open("/", O_PATH | O_CLOEXEC)};
-    if (below_root.parent_fd < 0)
-        refuse("open /", errno);
-    if (syscall(SYS_landlock_add_rule, (int)ruleset, RULE_PATH_BENEATH, &below_root, 0) != 0)
-        refuse("landlock_add_rule", errno);
-    close(below_root.parent_fd);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        refuse("no_new_privs", errno);
-    if (syscall(SYS_landlock_restrict_self, (int)ruleset, 0) != 0)
-        refuse("landlock_restrict_self", errno);
-    close((int)ruleset);
-    errno = saved;
+    const char *failed = NULL;
+    if (landlock_enter(abi >= LANDLOCK_ABI_SCOPED && !signals_for_its_shell(path), &failed) != 0)
+        refuse(failed, errno);
+}
+
+/* What earlier commands left running: a process whose parent has exited (the kernel hands it to pid 1,
+   bubblewrap's init) is no job of any shell of the gate. Such a daemon held every pid the jail may have, so
+   a later check could not start a program (`! timeout 9 grep -q BAD src` passed: timeout could not fork
+   grep), and, where signals are not scoped (before ABI 6), killed a later check. So before a shell of the
+   gate starts a program, it ends every such process it may signal (under ABI 6 a script's shell reaches only
+   what its own programs started) but its own ancestors (the gate's shell among them). The shell's own jobs
+   (`server &`) are its children and stay. Raw system calls only: this also runs in a vfork child. */
+struct dirent64 {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+/* The parent of process `pid` (0 when it is gone, a zombie, or unreadable). */
+static long parent_of(long pid) {
+    char path[40] = "/proc/", digits[24], text[512];
+    int len = 0;
+    do
+        digits[len++] = (char)('0' + pid % 10);
+    while ((pid /= 10) > 0 && len < 20);
+    int at = 6;
+    while (len > 0)
+        path[at++] = digits[--len];
+    memcpy(path + at, "/stat", 6);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    const char *end = strrchr(text, ')'); /* the name may hold spaces and brackets: it ends at the last ')' */
+    if (end == NULL || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X' || end[3] != ' ')
+        return 0;
+    long parent = 0;
+    for (const char *c = end + 4; *c >= '0' && *c <= '9'; c++)
+        parent = parent * 10 + (*c - '0');
+    return parent;
+}
+
+#define MAX_ANCESTORS 64
+
+/* One pass: SIGKILL to every orphan this process may signal; how many took it. */
+static int end_orphans(const long *ancestors, int count) {
+    int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return 0;
+    char buf[4096];
+    int ended = 0;
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct dirent64 *entry = (struct dirent64 *)(buf + off);
+            off += entry->reclen;
+            long pid = 0;
+            const char *c = entry->name;
+            for (; *c >= '0' && *c <= '9'; c++)
+                pid = pid * 10 + (*c - '0');
+            if (*c != '\0' || pid <= 1)
+                continue;
+            int mine = 0;
+            for (int i = 0; i < count && !mine; i++)
+                mine = ancestors[i] == pid;
+            if (!mine && parent_of(pid) == 1 && kill((pid_t)pid, SIGKILL) == 0)
+                ended++;
+        }
+    }
+    close(dir);
+    return ended;
+}
+
+static void end_leftovers(void) {
+    long ancestors[MAX_ANCESTORS];
+    int count = 0;
+    for (long pid = getpid(); pid > 1 && count < MAX_ANCESTORS; pid = parent_of(pid))
+        ancestors[count++] = pid;
+    int ended = 0;
+    for (int round = 0; round < 20000; round++) { /* a killed process stays an orphan until it is gone */
+        int now = end_orphans(ancestors, count);
+        if (now == 0) {
+            static const char note[] = "[agentbook: ended processes that earlier commands of this gate left "
+                                       "running (a gate's server must be a job of its shell: `server &`)]\n";
+            if (ended > 0) {
+                ssize_t ignored = write(2, note, sizeof note - 1);
+                (void)ignored;
+            }
+            return;
+        }
+        ended += now;
+        struct timespec pause = {0, 100000};
+        nanosleep(&pause, NULL);
+    }
+    stop("what earlier commands left running did not end", "kill", EBUSY);
+}
+
+/* A fork of a shell of the gate: what earlier commands left running is ended first, and a fork that fails even
+   then (the gate's own jobs hold every process) stops the gate, as a check that cannot start cannot be
+   negated into a pass. The child is marked swept, so its exec does not look again. */
+static pid_t swept; /* the process that ended the leftovers before it was forked: its exec need not */
+
+pid_t fork(void) {
+    static pid_t (*real)(void);
+    if (real == NULL)
+        real = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+    if (real == NULL)
+        refuse("fork", ENOSYS);
+    if (!active)
+        return real();
+    end_leftovers();
+    pid_t pid = real();
+    if (pid < 0)
+        stop("a shell of the gate could not start a process", "fork", errno);
+    if (pid == 0)
+        swept = getpid();
+    return pid;
+}
+
+static void before_exec(const char *path) {
+    if (!active)
+        return;
+    if (swept != getpid()) /* not forked through fork() above: the shell itself, or a vfork child (dash) */
+        end_leftovers();
+    enter_domain(path);
 }
 
 /* Every way a program is executed goes through one of these. A failed exec leaves the process in its new
    domain (bash then runs a file without `#!` itself): the next exec nests one deeper, never shallower. */
 int execve(const char *path, char *const argv[], char *const envp[]) {
-    if (active)
-        enter_domain(path);
+    before_exec(path);
     return (int)syscall(SYS_execve, path, argv, envp);
 }
 
 int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {
-    if (active)
-        enter_domain(path[0] == '/' ? path : NULL);
+    before_exec(path[0] == '/' ? path : NULL);
     return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 int fexecve(int fd, char *const argv[], char *const envp[]) {
-    if (active)
-        enter_domain(NULL);
+    before_exec(NULL);
     return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
 }
 
@@ -167,8 +267,7 @@ int execv(const char *path, char *const argv[]) {
 }
 
 int execvpe(const char *file, char *const argv[], char *const envp[]) {
-    if (active)
-        enter_domain(NULL); /* found along PATH later: never one of the shell's signalling tools */
+    before_exec(NULL); /* found along PATH later: never one of the shell's signalling tools */
     int (*real)(const char *, char *const[], char *const[]) =
         (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execvpe");
     if (real == NULL)

@@ -77,7 +77,7 @@ def test_rows_run_and_are_graded(run_cli: Callable[..., Any], tmp_path: Path) ->
     suite = _suite(tmp_path)
     script = tmp_path / "paris.script.yaml"
     script.write_text("version: 1\nmodel: scripted-paris\ndefault:\n  turns: [{text: \"Paris is the capital.\"}]\n")
-    res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json")
+    res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full")
     report = json.loads(res.out)
     verdicts = [c["verdict"] for c in report["cases"]]
     assert verdicts[:2] == ["pass", "pass"] and verdicts[2] in ("fail", "error")  # no grader for the rubric

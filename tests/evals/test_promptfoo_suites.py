@@ -217,7 +217,7 @@ def test_an_absolute_path_from_the_authors_machine_is_refused_where_it_is_writte
     script = repo / "positive.script.yaml"
     script.write_text("version: 1\nmodel: scripted-positive\ndefault:\n  turns: [{text: positive}]\n")
     first = json.loads(run_cli("eval", "list", suite, "--json").out)["cases"][0]["id"]
-    report = json.loads(run_cli("eval", "run", suite, "--case", first, "--model", f"scripted:{script}", "--json").out)
+    report = json.loads(run_cli("eval", "run", suite, "--case", first, "--model", f"scripted:{script}", "--json", "--full").out)
     js = report["cases"][0]["attempts"][0]["asserts"][1]
     assert (js["type"], js["error"]) == ("javascript", True)
     assert js["reason"] == (
@@ -242,7 +242,7 @@ def test_paths_out_of_the_repository_or_into_git_are_refused_at_their_line(run_c
     suite.write_text(suite.read_text().replace("file://../../outside.txt", "'{{q}}'"))
     script = git_repo / "echo.script.yaml"
     script.write_text("version: 1\nmodel: scripted-echo\ndefault:\n  turns: [{text: ok}]\n")
-    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json").out)
+    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full").out)
     assert report["cases"][0]["attempts"][0]["reason"] == (
         f"{suite}:6: referenced file file://../.git/config is git's own data (it may hold the checkout's credentials) "
         "(agentbook reads only files inside the repository, never .git: reference a file of the repository instead)")
@@ -258,7 +258,7 @@ def test_a_refused_reference_in_a_case_file_is_found_there_past_a_fifo(run_cli: 
     os.mkfifo(evals / "aa.json")  # read by the search for the reference's line, it would block it for ever
     script = git_repo / "echo.script.yaml"
     script.write_text("version: 1\nmodel: scripted-echo\ndefault:\n  turns: [{text: ok}]\n")
-    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json").out)
+    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full").out)
     assert report["cases"][0]["attempts"][0]["reason"] == (
         f"{evals / 'cases' / 'b.yaml'}:3: referenced file file:///etc/hostname is outside the repository {git_repo} "
         "(make it relative to the suite's folder and keep the file inside the repository; agentbook reads only "
@@ -282,7 +282,7 @@ def test_a_run_applies_what_default_test_gives_every_case(run_cli: Callable[...,
                      "tests:\n  - id: ann\n    assert: [{type: icontains, value: '{{name}}'}]\n"
                      "  - id: bob\n    vars: {name: Bob}\n    options: {prefix: '>> '}\n"
                      "    assert: [{type: icontains, value: '{{name}}'}, {type: equals, value: hi}]\n")
-    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json").out)
+    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full").out)
     ann, bob = report["cases"]
     assert [(a["type"], a["pass"]) for a in ann["attempts"][0]["asserts"]] == [("icontains", True), ("icontains", True)]
     # Bob's own prefix, the default suffix; `equals hi` fails, and the default threshold 0.5 lets 2 of 3 pass

@@ -58,4 +58,21 @@ def test_run_only_one_prompt_by_file_or_label(run_cli: Callable[..., Any], tmp_p
     for every in (str(suite), "sut.script.yaml"):
         assert run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", every).code == 1
     bad = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", "v3")
-    assert bad.code == 3 and "no prompt of the suite is v3" in bad.err and "v2, file://prompts/old.txt" in bad.err
+    assert bad.code == 3 and "no prompt of the suite is v3" in bad.err and "v2, [2] file://prompts/old.txt" in bad.err
+
+
+def test_run_one_prompt_by_the_number_eval_prompts_prints(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """Dogfood (kevinschaul/llm-evals): three prompts written in the suite, labelled by their first 40
+    characters (one ending in a space); `eval prompts` numbers them [1]..[3], and `--prompt 3` was refused."""
+    suite, script = _suite(tmp_path)
+    suite.write_text(suite.read_text().replace("  - file://prompts/old.txt\n",
+                                               "  - file://prompts/old.txt\n  - 'NEW inline: {{q}}'\n"))
+    assert "[3] inline" in run_cli("eval", "prompts", suite).out
+    for number, code in (("1", 0), ("2", 1), ("3", 0)):
+        res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", number, "--json", "--full")
+        assert res.code == code, res.out
+        assert len(json.loads(res.out)["cases"][0]["attempts"][0]["asserts"]) == 1
+    bad = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", "4")
+    assert (bad.code, bad.err) == (3, (
+        f"agentbook: error: {suite}: no prompt of the suite is 4 (its prompts: [1] v2, [2] file://prompts/old.txt, "
+        "[3] NEW inline: {{q}} (name one by its file, its label or its number; the suite itself runs them all))\n"))

@@ -410,7 +410,7 @@ def stats_cmd(suite: Path, as_json: bool) -> None:
 @click.option("--grader", "grader", help="Model spec for llm-rubric (default: defaultTest.options.provider).")
 @click.option("--no-cache", is_flag=True, help="Ask the model even when a response is cached.")
 @click.option("--concurrency", default=4, show_default=True, help="Model calls in flight.")
-@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file or label; default: all).")
+@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file, label, or number in `eval prompts`; default: all).")
 @click.option("--limit", default=RUN_LIST_LIMIT, show_default=True,
               help="--json: cases that did not pass to list (0: all).")
 @click.option("--full", is_flag=True, help="Every case: --json with its attempts and checks; else every line, uncut.")

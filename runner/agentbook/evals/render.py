@@ -132,10 +132,14 @@ def only_prompts(prompts: list[Prompt], wanted: str | None, suite_path: Path) ->
                                                          and p.source.resolve() == path)]
     if not keep and path is not None:
         return prompts  # a file the suite reads some other way (an include, a prompt function): all, as before
+    if not keep and wanted.isdigit() and 1 <= int(wanted) <= len(prompts):
+        # the number `eval prompts` prints ([3]): an inline prompt's label is its first 40 characters, which
+        # nobody types (dogfood: kevinschaul/llm-evals' three inline prompts, one ending in a space)
+        return [prompts[int(wanted) - 1]]
     if not keep:
         raise FatalError(f"no prompt of the suite is {wanted}", location=str(suite_path),
-                         hint="its prompts: " + ", ".join(p.label for p in prompts)[:400]
-                              + " (name one by its file or its label; the suite itself runs them all)")
+                         hint="its prompts: " + ", ".join(f"[{n}] {p.label}" for n, p in enumerate(prompts, 1))[:400]
+                              + " (name one by its file, its label or its number; the suite itself runs them all)")
     return keep
 
 

@@ -9,7 +9,6 @@ are protected one by one: a new case file the glob would also pick up may still 
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
 from typing import Any
@@ -19,6 +18,7 @@ import yaml
 from agentbook.errors import FatalError
 from agentbook.gitops.git import Git
 from agentbook.gitops.guard import glob_literal
+from agentbook.session.paths import glob_regex
 
 INPUT_ENTRY = re.compile(r"^\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 MAX_SUITE_BYTES = 4 * 1024 * 1024  # a suite's config is small; a larger one is protected alone, not parsed
@@ -71,21 +71,9 @@ def suite_files(git: Git, base_sha: str, suite: str) -> list[str]:
 
 
 def _glob_match(path: str, pattern: str) -> bool:
-    """promptfoo's globs as far as case files use them: `*` within a folder, `**` (a whole segment) across
-    folders. Matched segment by segment in time proportional to their product: the regular expression
-    this was (`**/` as `(?:.*/)?`) backtracked without end on `**/**/**/...` (ten of them took 33 s against
-    one path 30 folders deep, each more multiplying it), before the run began, on a suite anyone commits."""
+    """promptfoo's globs as far as case files use them: `*` within a folder, `**` across folders, matched a
+    name at a time (`session.paths.Glob`): a regular expression this was backtracked without end on
+    `**/**/**/...` (ten took 33 s against one path 30 folders deep), before the run began."""
     if "*" not in pattern and "?" not in pattern and "[" not in pattern:
         return path == pattern
-    names, parts = path.split("/"), pattern.split("/")
-    # rest[j]: parts[i:] match names[j:], computed from the last part back
-    rest = [False] * len(names) + [True]
-    for part in reversed(parts):
-        now = [False] * (len(names) + 1)
-        for j in range(len(names), -1, -1):
-            if part == "**":
-                now[j] = rest[j] or (j < len(names) and now[j + 1])
-            else:
-                now[j] = j < len(names) and rest[j + 1] and fnmatch.fnmatchcase(names[j], part)
-        rest = now
-    return rest[0]
+    return glob_regex(pattern).fullmatch(path)

@@ -132,7 +132,7 @@ struct dirent64 {
     char name[];
 };
 
-/* The parent of process `pid` (0 when it is gone, a zombie, or unreadable). */
+/* The parent of process `pid` (0 when it is gone or unreadable; negative for a zombie: its parent, negated). */
 static long parent_of(long pid) {
     char path[40] = "/proc/", digits[24], text[512];
     int len = 0;
@@ -152,18 +152,19 @@ static long parent_of(long pid) {
         return 0;
     text[n] = '\0';
     const char *end = strrchr(text, ')'); /* the name may hold spaces and brackets: it ends at the last ')' */
-    if (end == NULL || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X' || end[3] != ' ')
+    if (end == NULL || end[1] != ' ' || end[2] == 'X' || end[3] != ' ')
         return 0;
     long parent = 0;
     for (const char *c = end + 4; *c >= '0' && *c <= '9'; c++)
         parent = parent * 10 + (*c - '0');
-    return parent;
+    return end[2] == 'Z' ? -parent : parent;
 }
 
 #define MAX_ANCESTORS 64
 
-/* One pass: SIGKILL to every orphan this process may signal; how many took it. */
-static int end_orphans(const long *ancestors, int count) {
+/* One pass: SIGKILL to every orphan this process may signal; how many took it. `*zombies`: the orphans that are
+   zombies still (each holds its pid until pid 1 reaps it: the fork after this would find none free). */
+static int end_orphans(const long *ancestors, int count, int *zombies) {
     int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
         return 0;
@@ -183,7 +184,10 @@ static int end_orphans(const long *ancestors, int count) {
             int mine = 0;
             for (int i = 0; i < count && !mine; i++)
                 mine = ancestors[i] == pid;
-            if (!mine && parent_of(pid) == 1 && kill((pid_t)pid, SIGKILL) == 0)
+            long parent = mine ? 0 : parent_of(pid);
+            if (parent == -1)
+                (*zombies)++;
+            else if (parent == 1 && kill((pid_t)pid, SIGKILL) == 0)
                 ended++;
         }
     }
@@ -194,12 +198,13 @@ static int end_orphans(const long *ancestors, int count) {
 static void end_leftovers(void) {
     long ancestors[MAX_ANCESTORS];
     int count = 0;
-    for (long pid = getpid(); pid > 1 && count < MAX_ANCESTORS; pid = parent_of(pid))
+    for (long pid = getpid(); pid > 1 && count < MAX_ANCESTORS; pid = labs(parent_of(pid)))
         ancestors[count++] = pid;
     int ended = 0;
     for (int round = 0; round < 20000; round++) { /* a killed process stays an orphan until it is gone */
-        int now = end_orphans(ancestors, count);
-        if (now == 0) {
+        int zombies = 0;
+        int now = end_orphans(ancestors, count, &zombies);
+        if (now == 0 && zombies == 0) {
             static const char note[] = "[agentbook: ended processes that earlier commands of this gate left "
                                        "running (a gate's server must be a job of its shell: `server &`)]\n";
             if (ended > 0) {

@@ -75,4 +75,36 @@ def test_run_one_prompt_by_the_number_eval_prompts_prints(run_cli: Callable[...,
     bad = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", "4")
     assert (bad.code, bad.err) == (3, (
         f"agentbook: error: {suite}: no prompt of the suite is 4 (its prompts: [1] v2, [2] file://prompts/old.txt, "
-        "[3] NEW inline: {{q}} (name one by its file, its label or its number; the suite itself runs them all))\n"))
+        "[3] NEW inline: {{q}} (name one by its file, its label, its number or SUITE:LINE; the suite itself runs them "
+        "all))\n"))
+
+
+def test_one_prompt_written_in_the_suite_is_named_by_a_line_of_it(run_cli: Callable[..., Any], tmp_path: Path,
+                                                                 monkeypatch: Any) -> None:
+    """fix-prompt's `prompt` is a path: for one of three prompts written inline (kevinschaul/llm-evals) the
+    only path was the suite, and the new case then had to pass on all three. `SUITE:LINE` (any line of it,
+    as `eval prompts` shows the place) names that one, here and in `baseline --prompt`."""
+    monkeypatch.chdir(tmp_path)
+    suite, script = _suite(tmp_path)
+    suite.write_text("prompts:\n  - 'OLD: {{q}}'\n  - |\n    NEW: please read the question twice.\n    {{q}}\n"
+                     "providers: [echo]\ntests:\n- id: one\n  vars: {q: x}\n  assert: [{type: equals, value: right}]\n")
+    assert "[2] inline, promptfooconfig.yaml:3-5," in run_cli("eval", "prompts", "promptfooconfig.yaml").out
+    for at, code in (("2", 1), ("3", 0), ("5", 0), ("3-5", 0)):
+        res = run_cli("eval", "run", "promptfooconfig.yaml", "--model", f"scripted:{script}",
+                      "--prompt", f"promptfooconfig.yaml:{at}")
+        assert res.code == code, (at, res.out, res.err)
+    bad = run_cli("eval", "run", "promptfooconfig.yaml", "--model", f"scripted:{script}",
+                  "--prompt", "promptfooconfig.yaml:7")
+    assert (bad.code, bad.err) == (3, (
+        "agentbook: error: promptfooconfig.yaml:7: line 7 of promptfooconfig.yaml is in none of its prompts (its "
+        "prompts are at lines 2-2, 3-5 (`agentbook eval prompts SUITE` shows them))\n"))
+    saved = run_cli("baseline", "save", "promptfooconfig.yaml", "--model", f"scripted:{script}",
+                    "--prompt", "promptfooconfig.yaml:3")
+    assert saved.code == 0, saved.err
+    assert ", prompt promptfooconfig.yaml:3 11 tokens (run " in saved.out
+    # the other prompt changes too: the suite's `prompts:` is not held fixed (the agent edits it), its tokens
+    # are not counted; this one got shorter
+    suite.write_text(suite.read_text().replace(" please read the question twice.\n    {{q}}", " {{q}}")
+                     .replace("OLD: ", "OLDER: "))
+    checked = run_cli("baseline", "check", "promptfooconfig.yaml", "--model", f"scripted:{script}", "--shorter")
+    assert (checked.code, checked.out.splitlines()[-1]) == (0, "ok: no regressions, prompt shorter"), checked.out

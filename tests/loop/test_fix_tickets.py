@@ -142,8 +142,10 @@ def test_a_cohort_citing_a_prompt_written_in_the_suite_gets_a_ticket_on_the_suit
                       "src/evals/promptfoo-config.yaml:5-8": "src/evals/promptfoo-config.yaml"}
     cohort = {"slug": "missed-newsworthy", "count": 15, "members": ["a", "b"],
               "proposed_change": "say that automation defects are news even without deaths"}
-    for line, suite in ((7, "src/evals/promptfoo-config.yaml"), (10, None)):
+    for line, suite, prompt in ((7, "src/evals/promptfoo-config.yaml", "src/evals/promptfoo-config.yaml:5"),
+                                (10, None, "")):
         cohort["suspected"] = [{"location": f"src/evals/promptfoo-config.yaml:{line}"}]
         fix = _fix(1, cohort, {"a": "x/a", "b": "x/b"}, suites, tmp_path.resolve())
-        assert (fix.location, fix.suite) == (f"src/evals/promptfoo-config.yaml:{line}", suite)
+        # the ticket's prompt is that one prompt, by its first line (which its own edits do not move)
+        assert (fix.location, fix.suite, fix.prompt) == (f"src/evals/promptfoo-config.yaml:{line}", suite, prompt)
         assert (fix.no_ticket is None) == (suite is not None), fix.no_ticket

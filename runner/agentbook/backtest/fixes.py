@@ -58,6 +58,7 @@ class Fix:
     location: str = ""  # path[:line] that exists in --code ("" when none does)
     change: str = ""
     suite: str | None = None
+    prompt: str = ""  # the ticket's prompt: the file, or SUITE:LINE for one written in the suite
     case: str = ""
     ticket: str | None = None  # the ticket written, relative to --code when inside it
     ticket_id: str | None = None
@@ -174,7 +175,7 @@ def _fix(n: int, cohort: dict[str, Any], rel_of: dict[str, str], suites: dict[st
         fix.no_ticket = ("no cited location exists in the code" if cohort.get("suspected")
                          else "the analysts named no code location")
         return fix
-    prompt_locs = [loc for loc in located if _suite_of(loc, suites)]
+    prompt_locs = [loc for loc in located if _suite_of(loc, suites)[0]]
     fix.location = (prompt_locs or located)[0]
     if not prompt_locs:
         fix.no_ticket = (f"{fix.location} is not a prompt any eval suite covers: fix-prompt changes prompts, "
@@ -183,26 +184,26 @@ def _fix(n: int, cohort: dict[str, Any], rel_of: dict[str, str], suites: dict[st
     if not fix.change:
         fix.no_ticket = "the analysts proposed no change"
         return fix
-    fix.suite = _suite_of(fix.location, suites)
+    fix.suite, fix.prompt = _suite_of(fix.location, suites)
     fix.case = slugify(f"bt-{fix.slug}", 60)
     return fix
 
 
-def _suite_of(location: str, suites: dict[str, str]) -> str | None:
-    """The suite covering the prompt at `location` (path[:line]): a prompt file's, or, for a line inside a
-    prompt the suite writes inline (keyed `suite.yaml:FIRST-LAST`), that suite, which fix-prompt then takes
-    as its prompt as well."""
+def _suite_of(location: str, suites: dict[str, str]) -> tuple[str | None, str]:
+    """The suite covering the prompt at `location` (path[:line]) and the ticket's `prompt` for it: a prompt
+    file's suite and that file, or, for a line inside a prompt the suite writes inline (keyed
+    `suite.yaml:FIRST-LAST`), that suite and `suite.yaml:FIRST`, the one prompt fix-prompt then changes."""
     path, _, line = location.partition(":")
     if path in suites:
-        return suites[path]
+        return suites[path], path
     number = line.partition(":")[0]
     for key, suite in suites.items():
         written, _, span = key.partition(":")
         first, _, last = span.partition("-")
         if written == path and number.isdigit() and first.isdigit() and \
                 int(first) <= int(number) <= int(last or first):
-            return suite
-    return None
+            return suite, f"{written}:{first}"
+    return None, ""
 
 
 def _suites_by_prompt(code_dir: Path) -> dict[str, str]:
@@ -264,7 +265,7 @@ def render_ticket(fix: Fix, eval_model: str, backtest: str) -> str:
     front = {"id": fix.ticket_id,
              "title": f"{_one_line(fix.name, 90).rstrip('.')} (cohort {fix.slug}, {fix.count} failures, {fix.accounts} accounts)",
              "runbook": "fix-prompt",
-             "inputs": {"prompt": fix.location.partition(":")[0], "suite": fix.suite, "case": fix.case,
+             "inputs": {"prompt": fix.prompt or fix.location.partition(":")[0], "suite": fix.suite, "case": fix.case,
                         "eval_model": eval_model, "behaviour": _one_line(fix.change, 600)},
              "cohort": {"backtest": backtest, "slug": fix.slug, "count": fix.count, "scope": fix.scope,
                         "location": fix.location}}

@@ -209,7 +209,8 @@ class SplitSuite(Suite):
                                  location=str(self.path), hint="keep cases as YAML (one mapping or a list per file)")
             if not globlib.has_magic(full):  # refused where it is written, whether or not it exists
                 refs.check(written, full, self.root, "case file", self.base_dir)
-            matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
+            matched = sorted(refs.bounded_glob(written, full, self.root, "case file", self.base_dir)) \
+                if globlib.has_magic(full) else [full]
             for m in matched:
                 if m.endswith((".yaml", ".yml", ".json", ".csv", ".jsonl")):
                     refs.check(written, m, self.root, "case file", self.base_dir, matched=globlib.has_magic(full))

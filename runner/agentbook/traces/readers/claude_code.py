@@ -267,6 +267,8 @@ class Session(SessionLog):
             self.root.model = self.root.model or span.model
             if rec.get("requestId"):
                 span.attributes["request_id"] = rec["requestId"]
+        elif rec.get("timestamp"):  # a later line of the same message: when it was written (its blocks' time)
+            span.attributes.setdefault("continued_at", []).append(rec["timestamp"])
         self.last, self.last_message_id = span, message_id
         if rec.get("uuid"):  # one per line: a message split over lines has several
             span.attributes.setdefault("uuids", []).append(rec["uuid"])
@@ -297,6 +299,8 @@ class Session(SessionLog):
             reply.content = "\n".join(x for x in (reply.content, as_text(block.get("text"))) if x)
         elif kind in ("thinking", "redacted_thinking"):
             reply.reasoning += as_text(block.get("thinking") or block.get("data"))
+            if block.get("signature"):  # opaque, but the transcript's: kept beside the reasoning
+                span.attributes.setdefault("thinking_signatures", []).append(block["signature"])
         elif kind == "tool_use":
             self.tool_call(span, reply, ToolCall(name=str(block.get("name") or ""), arguments=as_text(block.get("input")),
                                                  id=str(block.get("id") or "")), now)

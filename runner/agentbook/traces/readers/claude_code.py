@@ -407,7 +407,9 @@ def subagent_files(source: Path, named: Iterable[str] = ()) -> list[tuple[str, P
     versions). Links are not followed: a file reached through one may be anything on the machine."""
     found: dict[str, Path] = {}
     folder = source.with_suffix("") if source.suffix == ".jsonl" else None
-    places = [folder / "subagents", folder] if folder is not None else []
+    # neither the session's folder nor its `subagents` may be a link: `s -> ~/.claude/projects/<the user's>`
+    # beside a stranger's `s.jsonl` exported the user's own subagent transcripts
+    places = [folder / "subagents", folder] if folder is not None and not folder.is_symlink() else []
     candidates = [p for place in places if place.is_dir() and not place.is_symlink()
                   for p in sorted(place.glob("agent-*.jsonl"))]
     candidates += [source.parent / f"agent-{n}.jsonl" for n in named if AGENT_ID.fullmatch(n)]

@@ -111,3 +111,37 @@ def test_progress_copies_of_a_subagent_read_from_its_own_file_are_kept_not_read_
     (trace,) = read_trace(source)
     assert len([s for s in trace.spans if s.tool_call_id == "toolu_R"]) == 1
     assert trace.unread["agent_progress message"] == 3
+
+
+def test_a_session_that_opens_with_hooks_and_snapshots_is_recognised(tmp_path: Path) -> None:
+    """2.1 writes file-history snapshots and a SessionStart hook's progress records before the first
+    message: more lines than format detection looks at."""
+    snapshot = {"type": "file-history-snapshot", "messageId": "m0", "isSnapshotUpdate": False,
+                "snapshot": {"messageId": "m0", "trackedFileBackups": {}, "timestamp": "2026-02-12T14:11:57.624Z"}}
+    hooks = [{"parentUuid": None if i == 0 else f"h{i - 1}", "isSidechain": False, "userType": "external",
+              "sessionId": "s1", "version": "2.1.39", "type": "progress", "uuid": f"h{i}",
+              "timestamp": f"2026-02-12T14:11:5{i}.000Z", "parentToolUseID": "hook-1", "toolUseID": "hook-1",
+              "data": {"type": "hook_progress", "hookEvent": "SessionStart", "command": f"hook-{i}.sh"}}
+             for i in range(5)]
+    lines = [snapshot, snapshot, *hooks, *_session_with_progress()[1:3]]
+    source = tmp_path / "s1.jsonl"
+    source.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    (trace,) = read_trace(source)
+    assert trace.format == "claude-code" and trace.unread["progress"] == 5
+    export_many([trace], tmp_path / "out")
+    assert measure(source, tmp_path / "out").lost == []
+
+
+SESSION = INTEROP / "claude-code" / "ae4a77f8-aedd-4bc1-888f-c94edc91af04.jsonl"
+
+
+@pytest.mark.skipif(not SESSION.is_file(), reason="interop Claude Code 2.1 session with subagents absent")
+def test_real_2_1_session_with_its_subagents_folder(tmp_path: Path) -> None:
+    (trace,) = read_trace(SESSION)
+    by_id = {s.span_id: s for s in trace.spans}
+    agents = {s.attributes.get("agent_id"): s for s in trace.spans if s.kind == "agent" and s.parent_id}
+    assert set(agents) == {"aac57f5", "acompact-946d2b"}
+    assert by_id[agents["aac57f5"].parent_id or ""].tool_name == "Task"
+    assert trace.unread["agent_progress message"] == 25  # the copies of a subagent read from its own file
+    export_many([trace], tmp_path / "out")
+    assert measure(SESSION, tmp_path / "out").lost == []

@@ -52,11 +52,23 @@ def _is_message(rec: Any) -> bool:
     return isinstance(kind, str) and kind in MESSAGE_TYPES and isinstance(rec.get("message"), dict)
 
 
+def _is_record(rec: dict[str, Any]) -> bool:
+    """A line of Claude Code's own shape that is not a message: a record of the session's chain (2.1
+    opens a session with hook `progress` records) or a file-history snapshot."""
+    if rec.get("type") == "file-history-snapshot":
+        return "trackedFileBackups" in as_dict(rec.get("snapshot"))
+    return isinstance(rec.get("type"), str) and isinstance(rec.get("sessionId"), str) and "uuid" in rec \
+        and "parentUuid" in rec and ("isSidechain" in rec or "userType" in rec)
+
+
 def _detect(docs: list[Any]) -> bool:
     lines = [d for d in docs if isinstance(d, dict)]
     if len(docs) == 1 and lines and isinstance(lines[0].get("loglines"), list):
         return any(_is_message(r) for r in lines[0]["loglines"][:20])
-    return len(lines) == len(docs) and any(_is_message(d) and "sessionId" in d for d in lines)
+    # a message, or (a session that opens with hooks and snapshots) records of its chain
+    return len(lines) == len(docs) and any(_is_message(d) and "sessionId" in d for d in lines) or (
+        len(lines) == len(docs) and all(_is_record(d) or _is_message(d) for d in lines)
+        and any(isinstance(d.get("sessionId"), str) for d in lines))
 
 
 def records(docs: Documents, wrapper: dict[str, Any]) -> Iterator[Any]:

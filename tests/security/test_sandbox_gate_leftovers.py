@@ -146,3 +146,35 @@ def test_without_signal_scoping_a_daemon_cannot_kill_a_later_check(tmp_path: Pat
     gate = run_gate("python3 tests.py\n! python3 find_todo.py", root, protected=[], timeout=30)
     assert gate.exit_code == 1, gate.output
     assert "tests ok" in gate.output and "killed the check" not in gate.output and LEFT in gate.output
+
+
+# The same killer as a job of the gate's line, beside the check: nothing is left over, so nothing is ended first.
+KILLER_JOB = KILLER.replace("if os.fork() == 0:\n    os.setsid()\n", "if True:\n")
+STOPPED = "killed by a signal its shell did not send"
+
+
+def test_without_signal_scoping_a_check_killed_by_another_program_stops_the_gate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below ABI 6 a program the gate's shell ran that died of a signal the shell did not send ends the gate as
+    an error: any program may have sent it. What the shell sends (its builtin `kill`, in a subshell too, and the
+    system's kill and pkill it runs: what may signal from ABI 6 on) and a pipeline's SIGPIPE stay as they were;
+    a program killing a sibling it did not start (refused from ABI 6) stops the gate."""
+    monkeypatch.setenv(gatesep.ABI_ENV, "5")
+    root = _root(tmp_path)
+    (root / "tests.py").write_text(KILLER_JOB)
+    (root / "find_todo.py").write_text(FIND_TODO)
+    (root / "src.txt").write_text("def f():\n    pass  # TODO\n")
+    gate = run_gate("python3 tests.py &\n! python3 find_todo.py", root, protected=[], timeout=30)
+    assert gate.exit_code == 137 and STOPPED in gate.output and "signal 9" in gate.output, gate.output
+    ordinary = run_gate("sleep 30 & kill %1; wait $! || echo builtin kill\n"
+                        "sleep 31 & ( kill $! ); wait $! || echo subshell kill\n"
+                        "sleep 32 & /usr/bin/kill $!; wait $! || echo system kill\n"
+                        "sleep 33 & until pgrep -x sleep >/dev/null; do :; done; pkill -x sleep; wait $! || echo pkill\n"
+                        "yes | head -1\nfor i in $(seq 100000); do echo $i; done | head -1\n"
+                        "timeout 1 sleep 5 || echo timeout $?\necho done", root, protected=[])
+    assert ordinary.exit_code == 0, ordinary.output
+    for said in ("builtin kill", "subshell kill", "system kill", "pkill", "y\n", "1\n", "timeout 124", "done"):
+        assert said in ordinary.output, ordinary.output
+    other = run_gate("sleep 34 & python3 -c 'import os, sys; os.kill(int(sys.argv[1]), 9)' $!; wait $!; echo after",
+                     root, protected=[])
+    assert other.exit_code == 137 and STOPPED in other.output and "after" not in other.output, other.output

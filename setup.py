@@ -3,6 +3,9 @@
 - ship agentbook's own skills/, runbooks/ and schemas/ inside the package as agentbook/_catalog/, so
   they work from a wheel in any repository (an editable install reads them from the checkout; see
   agentbook.shipped);
+- ship what `agentbook demo` reads as agentbook/_demo/, under its paths in the checkout: the example
+  system (less what its setup regenerates in the copy: the backtest's traces, 1.8 MB) and the scripted
+  agents of the demo's two acts (agentbook.workflows.fixture.demo_file finds them);
 - write agentbook/_version.py with the version and the commit the build comes from, into the wheel
   and into the sdist (a wheel built from an sdist has no git to ask, so it keeps the sdist's file).
   An editable install gets none: agentbook.version asks git in the checkout at run time.
@@ -21,6 +24,12 @@ from setuptools.command.sdist import sdist
 HERE = Path(__file__).resolve().parent
 CATALOG_DIRS = ("skills", "runbooks", "schemas")
 VERSION_FILE = Path("agentbook") / "_version.py"
+DEMO_FILES = ("examples/incident-assistant", "tests/runbooks/fix-prompt.yaml",
+              "tests/loop/data/example-fixer-good.script.yaml", "tests/loop/data/example-fixer-wrong.script.yaml")
+# written in the demo's copy by backtest/generate.py and scripts/generate.py --big (MANIFEST.in leaves them out too)
+DEMO_GENERATED = ("backtest/traces", "backtest/manifest.jsonl", "backtest/planted.jsonl", "evals/root-cause.yaml",
+                  "evals/sut.script.yaml", "traces")
+SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".agentbook", "*.tmp")
 
 
 def _git(*args: str) -> str | None:
@@ -66,6 +75,23 @@ class BuildPy(build_py):
             if (HERE / name).is_dir():
                 shutil.copytree(HERE / name, dest / name, dirs_exist_ok=True,
                                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+        copy_demo(Path(self.build_lib) / "agentbook" / "_demo")
+
+
+def copy_demo(dest: Path) -> None:
+    example = HERE / DEMO_FILES[0]
+    generated = {example / name for name in DEMO_GENERATED}
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return set(SKIPPED(folder, names)) | {n for n in names if Path(folder, n) in generated}
+
+    for name in DEMO_FILES:
+        src = HERE / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, dirs_exist_ok=True, ignore=ignore)
+        elif src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
 
 
 class Sdist(sdist):

@@ -61,6 +61,11 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
                                  else the run's first error (often a harmless retried one), else her re-check
   heldout-querydesk / templated: the same runs: ticket lines, postmortems, Danish shorthand, hedgers weighing two
                                  causes, analysts blaming the question or the warehouse, findings as SQL comments
+  heldout-firstday / quoting:    held-out generator (tests/backtest/heldout_firstday.py, a multi-agent HR onboarding
+                                 assistant recorded as Inspect AI eval logs), an auditor quoting the log line she finds
+                                 decisive, else the run's first error (often a harmless retried one), else her audit note
+  heldout-firstday / templated:  the same hires: commit messages, long hedged prose, numbered hypotheses with one
+                                 chosen, Swedish shorthand, stand-up updates, analysts filing it under the wrong file
 
 The clustering may be tuned on support-agent, dev-ledger and the hand-annotated real failures
 (bench_cluster_real.py); the held-out generators are never tuned on: they say whether the figures hold on a backtest the
@@ -143,6 +148,7 @@ DISPATCH = REPO / "tests" / "backtest" / "heldout_dispatch.py"
 INVOICE = REPO / "tests" / "backtest" / "heldout_invoice.py"
 TRIAGE = REPO / "tests" / "backtest" / "heldout_triage.py"
 QUERYDESK = REPO / "tests" / "backtest" / "heldout_querydesk.py"
+FIRSTDAY = REPO / "tests" / "backtest" / "heldout_firstday.py"
 class Measured(NamedTuple):
     ours: Quality  # with meaning: what `cluster` does
     words: Quality  # words alone (no meaning model)
@@ -328,6 +334,7 @@ GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's ba
     "heldout-triage": lambda work, n: _heldout(work, "heldout-triage", TRIAGE, 171 + n, ("quoting", "templated")),
     "heldout-querydesk": lambda work, n: _heldout(work, "heldout-querydesk", QUERYDESK, 231 + n,
                                                   ("quoting", "templated")),
+    "heldout-firstday": lambda work, n: _heldout(work, "heldout-firstday", FIRSTDAY, 291 + n, ("quoting", "templated")),
 }
 
 
@@ -363,7 +370,8 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "s
            "heldout-dispatch/quoting": 0.8, "heldout-dispatch/templated": 0.6,
            "heldout-invoice/scripted": 0.8, "heldout-invoice/templated": 0.6,
            "heldout-triage/quoting": 0.8, "heldout-triage/templated": 0.6,
-           "heldout-querydesk/quoting": 0.8, "heldout-querydesk/templated": 0.6}
+           "heldout-querydesk/quoting": 0.8, "heldout-querydesk/templated": 0.6,
+           "heldout-firstday/quoting": 0.8, "heldout-firstday/templated": 0.6}
 
 
 def _cell(qs: list[Quality]) -> str:

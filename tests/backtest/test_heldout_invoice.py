@@ -85,7 +85,7 @@ def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(sourc
 def test_langsmith_traces_record_the_causes_as_data(invoice: Path) -> None:
     planted = {str(p["id"]): p for p in read_planted(invoice / "src")}
     by_id = {i.id: i for i in BacktestFolder(invoice / "templated").investigations()}
-    seen = Counter()
+    seen: Counter[str] = Counter()
     for inv_id, p in planted.items():
         trace = by_id[inv_id].path / "trace"
         if p["cause"] == "decimal-comma":  # the extractor's gross is not what the OCR text prints

@@ -103,7 +103,7 @@ def test_a_long_run_lists_the_cases_that_did_not_pass(tmp_path: Path, run_cli: C
     lines = res.out.splitlines()
     assert lines[:3] == ["FAIL  capital-149                  0/1 [0.00, 0.79]",
                          "      failed: equals: output equals 'Lyon'", '      answered (attempt 1): "Paris"']
-    assert lines[3] == "[149 passing cases not listed: --json lists every case]"
+    assert lines[3] == "[149 passing cases not listed: --full lists every case]"
     assert lines[4].startswith("run ") and lines[4].endswith(": 149 passed, 1 failed, 0 errors, 0 flaky "
                                                               f"(149 cached responses) with scripted:{script}")
 

@@ -25,7 +25,7 @@ def _suite(tmp_path: Path, asserts: str) -> Path:
 
 
 def _run(run_cli: Callable[..., Any], suite: Path, script: Path, *extra: str) -> dict[str, Any]:
-    res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", *extra)
+    res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full", *extra)
     return {c["id"]: c for c in json.loads(res.out)["cases"]}
 
 
@@ -41,7 +41,7 @@ def test_latency_and_cost_are_the_calls(run_cli: Callable[..., Any], tmp_path: P
     recorded = cases["recorded"]
     assert recorded["verdict"] == "error" and "no model call made this output" in recorded["attempts"][0]["reason"]
     # a cached answer keeps the time of the call that made it
-    res = run_cli("eval", "run", suite, "--model", f"scripted:{fast}", "--json", "--case", "one")
+    res = run_cli("eval", "run", suite, "--model", f"scripted:{fast}", "--json", "--full", "--case", "one")
     report = json.loads(res.out)
     again = report["cases"][0]["attempts"][0]
     assert report["summary"]["cache_hits"] == 1 and again["asserts"][0]["pass"]

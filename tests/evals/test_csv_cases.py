@@ -77,7 +77,7 @@ def test_rows_run_and_are_graded(run_cli: Callable[..., Any], tmp_path: Path) ->
     suite = _suite(tmp_path)
     script = tmp_path / "paris.script.yaml"
     script.write_text("version: 1\nmodel: scripted-paris\ndefault:\n  turns: [{text: \"Paris is the capital.\"}]\n")
-    res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json")
+    res = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full")
     report = json.loads(res.out)
     verdicts = [c["verdict"] for c in report["cases"]]
     assert verdicts[:2] == ["pass", "pass"] and verdicts[2] in ("fail", "error")  # no grader for the rubric
@@ -100,3 +100,25 @@ def test_rows_run_and_are_graded(run_cli: Callable[..., Any], tmp_path: Path) ->
 ])
 def test_expected_cells(cell: str, expected: dict[str, Any]) -> None:
     assert assertion(cell) == expected
+
+
+def test_a_named_case_for_a_csv_suite_follows_the_refusal_into_yaml(run_cli: Callable[..., Any],
+                                                                   tmp_path: Path) -> None:
+    """add-eval names its case (`case: insult-low-iq`), and a CSV row's id comes from its content: on
+    kevinschaul/llm-evals' CSV suites the runbook's `eval add` was refused and its check `eval show SUITE ID`
+    could never pass. The refusal points at the `tests:` line and says what the same `eval add` then does."""
+    suite = _suite(tmp_path)
+    (tmp_path / "new.yaml").write_text("id: insult-low-iq\nvars: {question: new}\n")
+    res = run_cli("eval", "add", suite, "--file", tmp_path / "new.yaml")
+    assert (res.code, res.err) == (3, (
+        f"agentbook: error: {suite}:3: the suite's cases are the rows of tests.csv, and agentbook does not add rows "
+        "to a CSV (it rewrites or removes one) (add the row to tests.csv yourself (its id then comes from its "
+        "content), or keep new cases in YAML beside it: make this `tests:` read [file://tests.csv, "
+        "file://cases/*.yaml] (promptfoo reads both) and run this `eval add` again, which writes "
+        "cases/insult-low-iq.yaml)\n"))
+    suite.write_text(suite.read_text().replace("tests: file://tests.csv",
+                                               "tests: [file://tests.csv, file://cases/*.yaml]"))
+    res = run_cli("eval", "add", suite, "--file", tmp_path / "new.yaml")
+    assert (res.code, (tmp_path / "cases" / "insult-low-iq.yaml").is_file()) == (0, True), res.err
+    assert run_cli("eval", "show", suite, "insult-low-iq").code == 0
+    assert (tmp_path / "tests.csv").read_text(encoding="utf-8") == CSV

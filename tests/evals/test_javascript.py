@@ -23,7 +23,7 @@ needs_js = pytest.mark.skipif(WHY_NOT is not None, reason=f"javascript assertion
 
 
 def run_json(run_cli: Callable[..., Any], suite: Path) -> tuple[int, dict[str, Any]]:
-    res = run_cli("eval", "run", str(suite), "--model", MODEL, "--no-cache", "--json")
+    res = run_cli("eval", "run", str(suite), "--model", MODEL, "--no-cache", "--json", "--full")
     return res.code, json.loads(res.out)
 
 

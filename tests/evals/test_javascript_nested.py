@@ -39,7 +39,7 @@ def suite(root: Path, *asserts: str) -> Path:
 
 def gate_report(suite_file: Path) -> tuple[int, dict[str, object], str]:
     """`agentbook eval run --json` as a runbook's gate runs it: in the jail, as the runner starts gates."""
-    ran = run_gate("agentbook eval run suite.yaml --model scripted:model.yaml --no-cache --json", suite_file.parent, protected=[])
+    ran = run_gate("agentbook eval run suite.yaml --model scripted:model.yaml --no-cache --json --full", suite_file.parent, protected=[])
     start = ran.output.find("{")
     report = json.loads(ran.output[start:ran.output.rfind("}") + 1]) if start >= 0 else {}
     return ran.exit_code, report, ran.output
@@ -92,7 +92,7 @@ def test_a_jail_that_is_not_agentbooks_does_not_count_as_one(tmp_path: Path) -> 
     suite(root, "{type: javascript, value: 'true'}")
     probe = ("import json, sys\nfrom agentbook.session import jail\n"
              "from agentbook.cli import main\nprint('INSIDE', jail.inside())\n"
-             "sys.exit(main(['eval', 'run', 'suite.yaml', '--model', 'scripted:model.yaml', '--no-cache', '--json']))\n")
+             "sys.exit(main(['eval', 'run', 'suite.yaml', '--model', 'scripted:model.yaml', '--no-cache', '--json', '--full']))\n")
     call = jail.prepare(root, Limits(), argv=[sys.executable, "-c", probe])
     argv = list(call.argv)
     at = next(i for i in range(len(argv)) if argv[i:i + 3] == ["--ro-bind", "/dev/null", jail.JAIL_MARK])

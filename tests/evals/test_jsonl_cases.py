@@ -50,7 +50,7 @@ def test_lines_list_show_and_run_as_promptfoo_reads_them(run_cli: Callable[..., 
     assert "the case at line 3 of tests.jsonl" in run_cli("eval", "show", suite, "named").out
     script = tmp_path / "paris.script.yaml"
     script.write_text("version: 1\nmodel: scripted-paris\ndefault:\n  turns: [{text: \"Paris, CAFÉ\"}]\n")
-    run = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json")
+    run = run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full")
     assert run.code == 0, run.out + run.err
     assert [c["verdict"] for c in json.loads(run.out)["cases"]] == ["pass", "pass"]
 

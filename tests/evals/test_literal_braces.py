@@ -37,12 +37,12 @@ def test_eval_prompts_and_run_name_the_variables_sent_as_text(run_cli: Callable[
     script.write_text("version: 1\nmodel: sut\ndefault:\n  turns: [{text: ok}]\n")
     run = run_cli("eval", "run", suite, "--model", f"scripted:{script}")
     assert "note: prompt file://p.txt: {doc_type}, {text} are sent as written" in run.out
-    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json").out)
+    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full").out)
     assert report["literal_braces"] == {"file://p.txt": ["doc_type", "text"]}
     (tmp_path / "q.txt").write_text("Read {{doc_type}}: {{text}}")
     suite.write_text(suite.read_text().replace("prompts: [file://p.txt]", "prompts: [file://p.txt, file://q.txt]"))
     only_q = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--prompt", "file://q.txt",
-                                "--json").out)
+                                "--json", "--full").out)
     assert only_q["literal_braces"] == {}  # the prompt that ran reads its variables
     # not a lint: validate --strict, the gate of add-eval and fix-prompt, passes before the prompt is fixed
     assert run_cli("validate", "--strict", suite).code == 0

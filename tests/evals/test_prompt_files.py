@@ -51,7 +51,7 @@ def _suite(tmp_path: Path, prompt_entry: str, prompt_file: str, text: str) -> Pa
 def test_a_bare_path_is_the_file_and_a_role_list_is_a_chat(run_cli: Callable[..., Any], tmp_path: Path,
                                                            entry: str, file: str, text: str) -> None:
     suite = _suite(tmp_path, entry, file, text)
-    res = run_cli("eval", "run", str(suite), "--model", f"scripted:{tmp_path / 's.script.yaml'}", "--json")
+    res = run_cli("eval", "run", str(suite), "--model", f"scripted:{tmp_path / 's.script.yaml'}", "--json", "--full")
     # the case asserts `equals: CHAT SENT`: the stand-in answers that only to the system + user messages
     assert res.code == 0, res.out
     assert json.loads(res.out)["cases"][0]["verdict"] == "pass"
@@ -63,7 +63,7 @@ def test_inline_prompts_stay_text(run_cli: Callable[..., Any], tmp_path: Path) -
     suite = tmp_path / "promptfooconfig.yaml"
     suite.write_text("prompts:\n  - 'Read prompts/tutor.txt then answer: {{question}}'\n"
                      "tests:\n  - id: one\n    vars: {question: hi}\n    assert: [{type: equals, value: PATH SENT}]\n")
-    res = run_cli("eval", "run", str(suite), "--model", f"scripted:{tmp_path / 's.script.yaml'}", "--json")
+    res = run_cli("eval", "run", str(suite), "--model", f"scripted:{tmp_path / 's.script.yaml'}", "--json", "--full")
     assert res.code == 0, res.out
 
 
@@ -112,7 +112,7 @@ def test_one_script_is_model_and_grader_as_the_standin_help_says(run_cli: Callab
     suite = tmp_path / "promptfooconfig.yaml"
     suite.write_text("prompts: [prompts/tutor.txt]\ntests:\n  - id: hint\n    vars: {question: max of a list}\n"
                      "    assert: [{type: llm-rubric, value: Offers a hint instead of the answer}]\n")
-    res = run_cli("eval", "run", str(suite), "--model", f"scripted:{tmp_path / 's.script.yaml'}", "--json")
+    res = run_cli("eval", "run", str(suite), "--model", f"scripted:{tmp_path / 's.script.yaml'}", "--json", "--full")
     assert res.code == 0, res.out
     assert json.loads(res.out)["cases"][0]["attempts"][0]["asserts"][0]["reason"] == "gives a hint"
 

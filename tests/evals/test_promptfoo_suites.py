@@ -172,13 +172,17 @@ def test_a_csv_row_is_edited_in_place_keeping_its_quoting(run_cli: Callable[...,
     edited = csv.read_bytes()
     (tmp_path / "new.yaml").write_text("id: ahoy\nvars: {language: Pirate, body: Hello}\n")
     res = run_cli("eval", "add", folder, "--file", tmp_path / "new.yaml")
+    config = folder / "promptfooconfig.yaml"
+    line = config.read_text().splitlines().index("tests: file://tests.csv") + 1
+    # a row's id comes from its content, so a case a runbook names by id (dogfood: kevinschaul/llm-evals' CSV
+    # suites in add-eval) can only go in YAML beside the CSV: the refusal says where and what happens next
     assert (res.code, res.err.strip()) == (3, (
-        f"agentbook: error: {folder / 'promptfooconfig.yaml'}: the suite's cases are the rows of tests.csv, and "
-        "agentbook does not add rows to a CSV (it rewrites or removes one) (add the row to tests.csv yourself, or keep "
-        "new cases in YAML beside it: tests: [file://tests.csv, file://cases/*.yaml] (promptfoo reads both))"))
+        f"agentbook: error: {config}:{line}: the suite's cases are the rows of tests.csv, and agentbook does not "
+        "add rows to a CSV (it rewrites or removes one) (add the row to tests.csv yourself (its id then comes from "
+        "its content), or keep new cases in YAML beside it: make this `tests:` read [file://tests.csv, "
+        "file://cases/*.yaml] (promptfoo reads both) and run this `eval add` again, which writes cases/ahoy.yaml)"))
     assert csv.read_bytes() == edited
     # the way out the refusal names: new cases in YAML beside the CSV (a split layout again)
-    config = folder / "promptfooconfig.yaml"
     config.write_text(config.read_text().replace("tests: file://tests.csv",
                                                  "tests: [file://tests.csv, file://cases/*.yaml]"))
     res = run_cli("eval", "add", folder, "--file", tmp_path / "new.yaml")
@@ -213,7 +217,7 @@ def test_an_absolute_path_from_the_authors_machine_is_refused_where_it_is_writte
     script = repo / "positive.script.yaml"
     script.write_text("version: 1\nmodel: scripted-positive\ndefault:\n  turns: [{text: positive}]\n")
     first = json.loads(run_cli("eval", "list", suite, "--json").out)["cases"][0]["id"]
-    report = json.loads(run_cli("eval", "run", suite, "--case", first, "--model", f"scripted:{script}", "--json").out)
+    report = json.loads(run_cli("eval", "run", suite, "--case", first, "--model", f"scripted:{script}", "--json", "--full").out)
     js = report["cases"][0]["attempts"][0]["asserts"][1]
     assert (js["type"], js["error"]) == ("javascript", True)
     assert js["reason"] == (
@@ -238,7 +242,7 @@ def test_paths_out_of_the_repository_or_into_git_are_refused_at_their_line(run_c
     suite.write_text(suite.read_text().replace("file://../../outside.txt", "'{{q}}'"))
     script = git_repo / "echo.script.yaml"
     script.write_text("version: 1\nmodel: scripted-echo\ndefault:\n  turns: [{text: ok}]\n")
-    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json").out)
+    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full").out)
     assert report["cases"][0]["attempts"][0]["reason"] == (
         f"{suite}:6: referenced file file://../.git/config is git's own data (it may hold the checkout's credentials) "
         "(agentbook reads only files inside the repository, never .git: reference a file of the repository instead)")
@@ -254,7 +258,7 @@ def test_a_refused_reference_in_a_case_file_is_found_there_past_a_fifo(run_cli: 
     os.mkfifo(evals / "aa.json")  # read by the search for the reference's line, it would block it for ever
     script = git_repo / "echo.script.yaml"
     script.write_text("version: 1\nmodel: scripted-echo\ndefault:\n  turns: [{text: ok}]\n")
-    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json").out)
+    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full").out)
     assert report["cases"][0]["attempts"][0]["reason"] == (
         f"{evals / 'cases' / 'b.yaml'}:3: referenced file file:///etc/hostname is outside the repository {git_repo} "
         "(make it relative to the suite's folder and keep the file inside the repository; agentbook reads only "
@@ -278,7 +282,7 @@ def test_a_run_applies_what_default_test_gives_every_case(run_cli: Callable[...,
                      "tests:\n  - id: ann\n    assert: [{type: icontains, value: '{{name}}'}]\n"
                      "  - id: bob\n    vars: {name: Bob}\n    options: {prefix: '>> '}\n"
                      "    assert: [{type: icontains, value: '{{name}}'}, {type: equals, value: hi}]\n")
-    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json").out)
+    report = json.loads(run_cli("eval", "run", suite, "--model", f"scripted:{script}", "--json", "--full").out)
     ann, bob = report["cases"]
     assert [(a["type"], a["pass"]) for a in ann["attempts"][0]["asserts"]] == [("icontains", True), ("icontains", True)]
     # Bob's own prefix, the default suffix; `equals hi` fails, and the default threshold 0.5 lets 2 of 3 pass

@@ -20,7 +20,7 @@ JUDGE = f"scripted:{SCRIPTS / 'judge.script.yaml'}"
 
 
 def run_json(run_cli: Callable[..., Any], *args: str) -> tuple[int, dict[str, Any]]:
-    res = run_cli("eval", "run", *args, "--model", MODEL, "--grader", JUDGE, "--json")
+    res = run_cli("eval", "run", *args, "--model", MODEL, "--grader", JUDGE, "--json", "--full")
     return res.code, json.loads(res.out)
 
 
@@ -202,7 +202,7 @@ def test_repeat_statistics() -> None:
 def test_promptfoo_shapes_txt_prompts_yaml12_scalars_refs_default_file(run_cli: Callable[..., Any],
                                                                        suite_copy: Callable[[str], Path]) -> None:
     folder = suite_copy("shapes")
-    res = run_cli("eval", "run", str(folder), "--model", f"scripted:{SCRIPTS / 'french.script.yaml'}", "--json")
+    res = run_cli("eval", "run", str(folder), "--model", f"scripted:{SCRIPTS / 'french.script.yaml'}", "--json", "--full")
     report = json.loads(res.out)
     assert res.code == 0, report
     stored = json.loads(Path(report["stored"]).read_text())  # --json leaves model outputs in the run file
@@ -242,7 +242,7 @@ def test_model_errors_make_the_case_an_error(run_cli: Callable[..., Any], tmp_pa
     (tmp_path / "p.txt").write_text("Q: {{q}}")
     (tmp_path / "suite.yaml").write_text("prompts: [file://p.txt]\ntests:\n  - id: a\n    vars: {q: x}\n"
                                          "    assert:\n      - type: contains\n        value: x\n")
-    res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--model", f"scripted:{script}", "--json")
+    res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--model", f"scripted:{script}", "--json", "--full")
     report = json.loads(res.out)
     assert res.code == 2
     assert report["cases"][0]["verdict"] == "error"
@@ -276,7 +276,7 @@ def test_repeat_flags_a_flaky_case_end_to_end(run_cli: Callable[..., Any], tmp_p
     def run(*extra: str) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
         before = len(server.requests())
         res = run_cli("eval", "run", str(tmp_path / "suite.yaml"), "--repeat", "5", *extra,
-                      "--model", f"scripted:{script}", "--json")
+                      "--model", f"scripted:{script}", "--json", "--full")
         return res.code, json.loads(res.out), server.requests()[before:]
 
     code, report, sent = run("--no-cache")

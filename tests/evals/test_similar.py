@@ -29,7 +29,7 @@ ANSWER = "The disk on db-2 is full."
 
 
 def graded(run_cli: Callable[..., Any], suite: Path) -> tuple[int, list[dict[str, Any]]]:
-    res = run_cli("eval", "run", str(suite), "--model", MODEL, "--no-cache", "--json")
+    res = run_cli("eval", "run", str(suite), "--model", MODEL, "--no-cache", "--json", "--full")
     return res.code, asserts_of(json.loads(res.out), "only")
 
 
@@ -85,7 +85,7 @@ def test_similar_without_the_encoders_says_what_it_needs(tmp_path: Path) -> None
     suite = suite_with(tmp_path / "s", "{type: similar, value: 'db-2 ran out of disk space'}", output=ANSWER)
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     proc = subprocess.run([sys.executable, "-c", "import sys; from agentbook.cli import main; sys.exit(main(sys.argv[1:]))",
-                           "eval", "run", str(suite), "--model", MODEL, "--no-cache", "--json"],
+                           "eval", "run", str(suite), "--model", MODEL, "--no-cache", "--json", "--full"],
                           check=False, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 2, proc.stderr
     (result,) = asserts_of(json.loads(proc.stdout), "only")
@@ -98,6 +98,6 @@ def test_a_similar_value_file_outside_the_repository_is_an_error(run_cli: Callab
     (tmp_path / "secret.txt").write_text("db-2 ran out of disk space")
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     suite = suite_with(tmp_path / "repo" / "s", "{type: similar, value: 'file://../../secret.txt'}", output=ANSWER)
-    res = run_cli("eval", "run", str(suite), "--model", MODEL, "--no-cache", "--json")
+    res = run_cli("eval", "run", str(suite), "--model", MODEL, "--no-cache", "--json", "--full")
     (case,) = json.loads(res.out)["cases"]
     assert res.code == 2 and case["verdict"] == "error" and "is outside" in case["attempts"][0]["reason"]

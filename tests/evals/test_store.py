@@ -332,7 +332,7 @@ def test_split_with_sidecars_copies_references_and_still_runs_the_same(
     assert (out / "sidecars" / "checkout-timeout.logs.txt").read_text().startswith("10:01:58 checkout INFO")
     scripts = Path(__file__).parent / "fixtures" / "scripts"
     args = ["--model", f"scripted:{scripts / 'triage.script.yaml'}", "--grader", f"scripted:{scripts / 'judge.script.yaml'}",
-            "--json"]
+            "--json", "--full"]
     before = json.loads(run_cli("eval", "run", str(folder), *args).out)
     after = json.loads(run_cli("eval", "run", str(out), *args).out)
     verdicts = {c["id"]: c["verdict"] for c in before["cases"]}

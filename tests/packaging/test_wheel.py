@@ -167,6 +167,32 @@ def test_the_installed_wheel_runs_fix_prompt_to_a_branch_with_trailers(installed
     assert '|~ "(?i)error"' in prompt
 
 
+def test_the_installed_wheel_runs_the_demo(installed: Installed) -> None:
+    """`agentbook demo` read the example and its scripted agents from the source checkout: an installed wheel
+    said "the example system 'incident-assistant' is not available". The wheel carries them (less the backtest's
+    generated traces, which the demo's copy regenerates byte for byte); act 2 needs the `demo` extra, which the
+    plain wheel lacks, and says so."""
+    names = set(zipfile.ZipFile(installed.wheel).namelist())
+    demo = "agentbook/_demo/"
+    assert {f"{demo}examples/incident-assistant/tickets/INC-142-logql-error-case.md",
+            f"{demo}examples/incident-assistant/backtest/generate.py", f"{demo}tests/runbooks/fix-prompt.yaml",
+            f"{demo}tests/loop/data/example-fixer-good.script.yaml"} <= names
+    assert not [n for n in names if n.startswith(f"{demo}examples/incident-assistant/backtest/traces/")]
+    ran = installed.agentbook("demo", "--workdir", str(installed.work / "demo"), "--json")
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    result = json.loads(ran.stdout)
+    assert (result["outcome"], result["branch"], len(result["commits"])) == ("completed", "agentbook/fix-prompt/inc-142", 2)
+    assert (result["eval"]["before"]["passed"], result["eval"]["after"]["passed"]) == (5, 6)
+    assert result["loop"]["skipped"].startswith("needs scikit-learn: pip install")
+    copy = Path(result["repo"])
+    example = installed.snapshot.root / "examples" / "incident-assistant"
+    for made in ("backtest/manifest.jsonl", "backtest/traces/inv-0070.json", "evals/sut.script.yaml"):
+        assert (copy / made).read_bytes() == (example / made).read_bytes(), made
+    assert sorted(git(copy, "ls-files", "backtest").split()) == sorted(
+        git(installed.snapshot.root, "ls-files", "examples/incident-assistant/backtest").replace(
+            "examples/incident-assistant/", "").split())
+
+
 def test_a_missing_extra_is_named_with_the_install_line_not_the_bare_name(installed: Installed) -> None:
     """analyze-backtest's cluster step on the plain wheel (no `backtest` extra): the hint was `pip install
     'agentbook[backtest]'`, which installs the index's `agentbook`, another project (README, Install), and

@@ -100,7 +100,7 @@ def test_prompt_vars_and_default_test_references_out(run_cli: Cli, world: tuple[
     (root / ".git").mkdir()
     suite = root / "evil.yaml"
     suite.write_text(head.format(outside=outside.path) + "providers: [echo]\ntests:\n  - id: a\n" + case)
-    result = run_cli("eval", "run", suite, "--model", f"scripted:{root / 'triage.script.yaml'}", "--json")
+    result = run_cli("eval", "run", suite, "--model", f"scripted:{root / 'triage.script.yaml'}", "--json", "--full")
     assert "TOP-SECRET" not in result.out + result.err
     assert result.code in (2, 3), (result.code, result.out, result.err)  # an error, never a graded read
     assert "is outside" in result.out + result.err
@@ -192,7 +192,7 @@ def test_a_suites_own_provider_cannot_reach_another_model(run_cli: Cli, confined
 
 def test_the_sessions_own_model_is_allowed(run_cli: Cli, confined: tuple[Path, Outside]) -> None:
     result = run_cli("eval", "run", "suite.yaml", "--case", "cache-stampede", "--model",
-                     os.environ[MODEL_ENV], "--json")
+                     os.environ[MODEL_ENV], "--json", "--full")
     assert result.code == 0, result.err
 
 

@@ -28,7 +28,7 @@ def test_eval_run_grades_a_deep_answer_as_an_error(run_cli: Cli, tmp_path: Path,
                                          f"  - id: deep\n    vars: {{q: hi}}\n    assert: [{assertion}]\n"
                                          "  - id: plain\n    vars: {q: ho}\n    assert: [{type: contains, value: 'pass'}]\n")
     r = run_cli("eval", "run", tmp_path / "suite.yaml", "--grader", f"scripted:{tmp_path / 'm.script.yaml'}",
-                "--json")
+                "--json", "--full")
     assert r.code == 2, r.err[-2000:]
     cases = {c["id"]: c for c in json.loads(r.out)["cases"]}
     assert cases["deep"]["verdict"] == "error" and cases["plain"]["verdict"] == "pass"

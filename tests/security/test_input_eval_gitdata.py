@@ -91,7 +91,7 @@ def test_eval_run_never_reads_git_data(run_cli: Cli, tmp_path: Path, monkeypatch
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)  # on disk only, where CI leaves it
     root = _checkout(tmp_path)
     suite = _suite(root, _plant(root, how))
-    result = run_cli("eval", "run", suite, "--model", f"scripted:{root / 'm.script.yaml'}", "--json")
+    result = run_cli("eval", "run", suite, "--model", f"scripted:{root / 'm.script.yaml'}", "--json", "--full")
     assert not _leaks(result.out + result.err)
     assert result.code in (2, 3) and "is git's own data" in result.out + result.err, (result.code, result.out)
     assert _written_leaks(root) == []
@@ -103,7 +103,7 @@ def test_a_prompt_file_in_git_data_is_refused(run_cli: Cli, tmp_path: Path,
     root = _checkout(tmp_path)
     suite = root / "evil.yaml"
     suite.write_text("prompts: [file://.git/config]\nproviders: [echo]\ntests:\n  - id: leak\n    vars: {q: x}\n")
-    result = run_cli("eval", "run", suite, "--model", f"scripted:{root / 'm.script.yaml'}", "--json")
+    result = run_cli("eval", "run", suite, "--model", f"scripted:{root / 'm.script.yaml'}", "--json", "--full")
     assert not _leaks(result.out + result.err)
     assert result.code in (2, 3) and "is git's own data" in result.out + result.err
     assert _written_leaks(root) == []

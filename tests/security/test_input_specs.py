@@ -168,7 +168,7 @@ def test_which_written_specs_are_refused(spec: str, allowed: bool, run_cli: Cli,
     """Through a suite, promptfoo's `anthropic:messages:` form included."""
     for written in {spec, spec.replace("anthropic:", "anthropic:messages:", 1)}:
         suite = _suite(tmp_path, written)
-        result = run_cli("eval", "run", suite, "--no-cache", "--json")
+        result = run_cli("eval", "run", suite, "--no-cache", "--json", "--full")
         assert (result.code != 3) == allowed or "not found" in result.err, (written, result.code, result.err)
 
 

@@ -132,3 +132,31 @@ def test_the_watchers_own_state_folder_is_kept_by_descriptor(tmp_path: Path) -> 
         assert "Traceback" not in r.stderr, r.stderr[-2000:]
     state = json.loads((inbox / ".agentbook-watch" / "t.md.state.json").read_text())
     assert state["status"] == "failed" and "left alone" in r.stdout
+
+
+SHADOW = '''\
+import json, os, pathlib
+pathlib.Path({stolen!r}).write_text(json.dumps(dict(os.environ)))
+raise SystemExit("the repository's code ran")
+'''
+
+
+@pytest.mark.parametrize("planted", ["agentbook/__init__.py", "yaml.py"])
+def test_the_watchers_runs_import_nothing_from_the_folder_it_was_started_in(tmp_path: Path, planted: str) -> None:
+    """`agentbook watch tickets` typed in the repository's checkout started each run as `python -m agentbook`,
+    which puts that folder first on `sys.path`: the checkout's `agentbook/` (or a `yaml.py`, shadowing PyYAML)
+    ran outside every jail, as root, with the runner's environment (its API key, the GitHub token)."""
+    repo = make_repo(tmp_path)
+    stolen = tmp_path / "stolen.json"
+    (repo / planted).parent.mkdir(parents=True, exist_ok=True)
+    (repo / planted).write_text(SHADOW.format(stolen=str(stolen)))
+    inbox = repo / "tickets"
+    inbox.mkdir()
+    (inbox / "plain.md").write_text("---\nid: plain\nrunbook: nothing-such\n---\nGo.\n")
+    console = Path(sys.executable).parent / "agentbook"  # the console script, as a user runs it
+    env = {**os.environ, "ANTHROPIC_API_KEY": "sk-ant-api03-" + "WatchShadowKey" * 5}
+    r = subprocess.run([str(console), "watch", "tickets", "--once", "--json"], cwd=repo, env=env,
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert not stolen.exists(), f"the checkout's {planted} ran in the watcher's run with the runner's environment"
+    state = json.loads((inbox / ".agentbook-watch" / "plain.md.state.json").read_text())
+    assert state["exit_code"] == 3 and "nothing-such" in state["error"], (state, r.stderr[-2000:])

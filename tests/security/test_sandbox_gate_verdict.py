@@ -191,6 +191,10 @@ print("tests ok")
 # The protected check whose pass is a program failing: it finds the TODO that is there.
 FIND_TODO = "import sys, time\ntime.sleep(2)\nsys.exit(0 if 'TODO' in open('src.txt').read() else 1)\n"
 NOT_CHECK = "python3 tests.py\n! python3 find_todo.py"
+# The same code as a job of the gate's line, running beside the check (what a gate's shell ends before it starts
+# a program is what its parent left: test_sandbox_gate_leftovers.py).
+AS_JOB = ("if os.fork() == 0:\n    os.setsid()\n", "if True:\n")
+JOB_CHECK = "python3 tests.py &\n! python3 find_todo.py"
 
 
 @pytest.mark.skipif(not SCOPED, reason="Landlock before ABI 6 does not scope signals (docs/SECURITY.md)")
@@ -207,6 +211,9 @@ def test_code_a_gate_ran_cannot_kill_a_later_check_into_passing(tmp_path: Path) 
     gate = run_gate(NOT_CHECK, root, protected=[], timeout=30)
     assert gate.exit_code == 1, gate.output
     assert "tests ok" in gate.output
+    (root / "tests.py").write_text(DAEMON.replace(*AS_JOB))
+    beside = run_gate(JOB_CHECK, root, protected=[], timeout=30)
+    assert beside.exit_code == 1 and "daemon: tried 1, refused 1" in beside.output, beside.output
 
 
 # The same daemon, lowering the check's open files to none rather than killing it (Landlock does not govern
@@ -216,10 +223,10 @@ LIMITER = DAEMON.replace("os.kill(pid, 9)", "__import__('resource').prlimit(pid,
 
 def test_code_a_gate_ran_cannot_lower_a_later_checks_limits(tmp_path: Path) -> None:
     root = _root(tmp_path)
-    (root / "tests.py").write_text(LIMITER)
+    (root / "tests.py").write_text(LIMITER.replace(*AS_JOB))
     (root / "find_todo.py").write_text(FIND_TODO)
     (root / "src.txt").write_text("def f():\n    pass  # TODO\n")
-    gate = run_gate(NOT_CHECK + " || echo the check found the TODO\nulimit -n 64 && python3 -c 'import resource; resource.setrlimit("
+    gate = run_gate(JOB_CHECK + " || echo the check found the TODO\nulimit -n 64 && python3 -c 'import resource; resource.setrlimit("
                     "resource.RLIMIT_NOFILE, (32, 32)); print(\"own limit\", resource.getrlimit(resource.RLIMIT_NOFILE))'"
                     "\nexit 7", root, protected=[], timeout=30)
     assert "daemon: tried 1, refused 1" in gate.output, gate.output  # it found the check, and was refused

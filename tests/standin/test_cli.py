@@ -14,6 +14,8 @@ from typing import Any
 import anthropic
 import pytest
 
+from agentbook.shipped import schema_path
+
 REPO = Path(__file__).resolve().parents[2]
 EXPLORE = REPO / "examples" / "sessions" / "explore.script.yaml"
 Run = Callable[..., Any]
@@ -54,9 +56,26 @@ def test_standin_check(run_cli: Run, tmp_path: Path) -> None:
     result = run_cli("standin", "check", "--script", str(bad))
     assert result.code == 3
     assert result.err == (f"agentbook: error: {bad}:5:15: default/turns/0/fault/kind: 'explode' is not one of "
-                          "['status', 'midstream_error', 'stall', 'drop', 'truncate'] (see schemas/script.schema.json and "
-                          "runner/agentbook/standin/README.md)\n")
+                          "['status', 'midstream_error', 'stall', 'drop', 'truncate'] (`agentbook standin --help` has "
+                          f"the format; the schema: {schema_path('script')})\n")
     assert "Traceback" not in result.err
+
+
+def test_a_pattern_written_beside_the_field_names_the_form_it_takes(run_cli: Run, tmp_path: Path) -> None:
+    """The help read `{first_user: "bananas"} ... or {regex: ...}`, so a dogfooding agent wrote
+    `match: {regex: ...}`; the refusal named the schema by a source path a wheel does not have. It now
+    names the forms `match:` takes and the schema where this agentbook has it."""
+    bad = tmp_path / "bad.script.yaml"
+    bad.write_text("version: 1\nsessions:\n  - name: insult\n    match: {regex: '(?i)low iq'}\n"
+                   "    turns: [{text: 'true'}]\n")
+    result = run_cli("standin", "check", "--script", str(bad))
+    assert (result.code, result.err) == (3, (
+        f"agentbook: error: {bad}:4:5: sessions/0/match: Additional properties are not allowed ('regex' was "
+        "unexpected); match: takes first_user:, system:, model:, each a text or {contains: ...} or {regex: ...} "
+        f"(`agentbook standin --help` has the format; the schema: {schema_path('script')})\n"))
+    assert schema_path("script").is_file()
+    bad.write_text(bad.read_text().replace("{regex: '(?i)low iq'}", "{first_user: {regex: '(?i)low iq'}}"))
+    assert run_cli("standin", "check", "--script", str(bad)).code == 0
 
 
 def test_standin_serve_answers_the_real_sdk(tmp_path: Path) -> None:

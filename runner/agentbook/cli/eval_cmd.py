@@ -20,6 +20,7 @@ from agentbook.evals.defaults import inherited
 from agentbook.evals.defaults import source as default_source
 from agentbook.evals.fieldpath import format_path, get_path, parse_path, parse_value
 from agentbook.evals.listing import LIST_LIMIT, list_output
+from agentbook.evals.runview import RUN_LIST_LIMIT
 from agentbook.evals.store import Suite, open_suite
 from agentbook.evals.views import (
     FIELD_BUDGET,
@@ -409,25 +410,29 @@ def stats_cmd(suite: Path, as_json: bool) -> None:
 @click.option("--grader", "grader", help="Model spec for llm-rubric (default: defaultTest.options.provider).")
 @click.option("--no-cache", is_flag=True, help="Ask the model even when a response is cached.")
 @click.option("--concurrency", default=4, show_default=True, help="Model calls in flight.")
-@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file or label; default: all).")
+@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file, label, or number in `eval prompts`; default: all).")
+@click.option("--limit", default=RUN_LIST_LIMIT, show_default=True,
+              help="--json: cases that did not pass to list (0: all).")
+@click.option("--full", is_flag=True, help="Every case: --json with its attempts and checks; else every line, uncut.")
 @json_option
 def run_cmd(suite: Path, case_ids: tuple[str, ...], repeat: int | None, model: str | None, grader: str | None,
-            no_cache: bool, concurrency: int, prompt: str | None, as_json: bool) -> int:
+            no_cache: bool, concurrency: int, prompt: str | None, limit: int, full: bool, as_json: bool) -> int:
     """Run cases against a model and grade them. Exit 0 all pass, 1 failures, 2 errors."""
     from agentbook.evals.runner import RunOptions, exit_code, run_suite
+    from agentbook.evals.runview import full_view, run_view
 
     report = run_suite(open_suite(suite), RunOptions(list(case_ids), repeat, model, grader, not no_cache,
                                                      concurrency, prompt))
     if as_json:
-        emit_json(_bounded_report(report))
+        emit_json(full_view(report) if full else run_view(report, limit))
         return exit_code(report)
     lines = [_case_line(c, str(suite), report["run_id"]) for c in report["cases"]]
     s = report["summary"]
     text = "\n".join(lines)
-    if len(text) > DEFAULT_BUDGET:  # too long for one screen: the cases that did not pass, never cut for passes
+    if len(text) > DEFAULT_BUDGET and not full:  # too long for one screen: the cases that did not pass
         failing = [line for c, line in zip(report["cases"], lines, strict=True) if c["verdict"] != "pass"]
         text = bounded("\n".join(failing), DEFAULT_BUDGET, "eval list SUITE --filter result=fail lists them")
-        text += f"\n[{len(lines) - len(failing)} passing cases not listed: --json lists every case]"
+        text += f"\n[{len(lines) - len(failing)} passing cases not listed: --full lists every case]"
     click.echo(text.lstrip("\n"))
     click.echo(f"run {report['run_id']}: {s['passed']} passed, {s['failed']} failed, {s['errors']} errors, "
                f"{s['flaky']} flaky ({s['cache_hits']} cached responses) with {report['model']}")
@@ -469,24 +474,21 @@ def _case_line(c: dict[str, Any], suite: str, run_id: str) -> str:
 
 
 def _distinct_reasons(attempt: dict[str, Any]) -> str:
-    """The checks that did not pass, each once: a check that failed on every prompt of the suite with how
-    often (three prompts printed one check thrice, and the line, cut at 240 characters, hid the others),
-    one that failed on only some prompts with the prompts it failed on (a fix to v1.1 read as failing)."""
-    asserts = attempt.get("asserts") or []
-    prompts = {str(a.get("prompt")) for a in asserts}
-    failed: dict[str, list[str]] = {}
-    for a in asserts:
-        if a.get("error") or not a.get("pass"):
-            failed.setdefault(f"{a['type']}: {a['reason']}", []).append(str(a.get("prompt")))
-    if not failed:
+    """The checks that did not pass, each once (`runview.failed_checks`): a check that failed on every
+    prompt of the suite with how often, one that failed on only some prompts with the prompts it failed on
+    (a fix to v1.1 read as failing)."""
+    from agentbook.evals.runview import failed_checks
+
+    checks = failed_checks(attempt)
+    if not checks:
         return str(attempt["reason"])
-    return "; ".join(check + _where_failed(on, prompts) for check, on in failed.items())
+    return "; ".join(f"{c['type']}: {c['reason']}" + _where_failed(c) for c in checks)
 
 
-def _where_failed(on: list[str], prompts: set[str]) -> str:
-    if len(prompts) > 1 and set(on) != prompts:
-        return f" [{', '.join(dict.fromkeys(on))}]"
-    return f" ({len(on)} times)" if len(on) > 1 else ""
+def _where_failed(check: dict[str, Any]) -> str:
+    if "prompts" in check and not check["all_prompts"]:
+        return f" [{', '.join(check['prompts'])}]"
+    return f" ({check['times']} times)" if check["times"] > 1 else ""
 
 
 def _answer_line(answer: dict[str, Any] | None, suite: str, case_id: str, run_id: str) -> str:
@@ -499,13 +501,6 @@ def _answer_line(answer: dict[str, Any] | None, suite: str, case_id: str, run_id
         text += f" [... {more} chars more: agentbook eval show {suite} {case_id} --run {run_id}]"
     prompt = f", prompt {answer['prompt']}" if answer.get("prompts", 1) > 1 else ""
     return f"\n      answered (attempt {answer['attempt'] + 1}{prompt}): {text}"
-
-
-def _bounded_report(report: dict[str, Any]) -> dict[str, Any]:
-    """The run as JSON without model outputs (they are in the stored run file)."""
-    cases = [{**c, "attempts": [{k: v for k, v in a.items() if k != "outputs"} for a in c["attempts"]]}
-             for c in report["cases"]]
-    return {**report, "cases": cases}
 
 
 @command.command("diff")

@@ -29,7 +29,8 @@ def command() -> None:
       sessions:                            # the first whose match holds answers
         - name: hashtags
           match: {first_user: "bananas"}   # text in the first user message (the
-                                           # rendered prompt), or {regex: ...};
+                                           # rendered prompt); a pattern instead:
+                                           # {first_user: {regex: "(?i)banana"}};
                                            # also system:, model:
           turns:                           # turn N answers a request holding N-1
             - text: "Bananas! #fruit"      # assistant messages; tool_use: too

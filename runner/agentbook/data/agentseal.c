@@ -17,36 +17,11 @@
    something; neither changes what a build does). Without Landlock (before Linux 5.19 or not among the
    LSMs) the agent runs as before (docs/SECURITY.md, "Claude Code's exit status"). */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#ifndef SYS_landlock_create_ruleset
-#define SYS_landlock_create_ruleset 444 /* the same number on every architecture */
-#define SYS_landlock_add_rule 445
-#define SYS_landlock_restrict_self 446
-#endif
-#define CREATE_RULESET_VERSION (1U << 0)
-#define RULE_PATH_BENEATH 1
-#define ACCESS_FS_MAKE_BLOCK (1ULL << 11)
-#define ACCESS_FS_REFER (1ULL << 13)
-#define SCOPE_SIGNAL (1ULL << 1)
-
-struct ruleset_attr {
-    uint64_t handled_access_fs;
-    uint64_t handled_access_net; /* ABI 4 */
-    uint64_t scoped;             /* ABI 6 */
-};
-
-struct path_beneath_attr {
-    uint64_t allowed_access;
-    int32_t parent_fd;
-} __attribute__((packed));
+#include "landlock.h"
 
 static void refuse(const char *what) {
     char line[200];
@@ -58,20 +33,12 @@ static void refuse(const char *what) {
 
 /* The agent and all it starts in a Landlock domain that pid 1 and the launcher are outside of. */
 static void enter_domain(void) {
-    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, CREATE_RULESET_VERSION);
-    if (abi < 2)
+    long abi = landlock_abi();
+    if (abi < LANDLOCK_ABI_REFER)
         return; /* no Landlock that grants `refer` (ABI 2): documented, not refused */
-    struct ruleset_attr attr = {ACCESS_FS_MAKE_BLOCK | ACCESS_FS_REFER, 0, abi >= 6 ? SCOPE_SIGNAL : 0};
-    long ruleset = syscall(SYS_landlock_create_ruleset, &attr, abi >= 6 ? sizeof attr : sizeof attr.handled_access_fs, 0);
-    if (ruleset < 0)
-        refuse("landlock_create_ruleset");
-    struct path_beneath_attr below_root = {ACCESS_FS_REFER, open("/", O_PATH | O_CLOEXEC)};
-    if (below_root.parent_fd < 0 || syscall(SYS_landlock_add_rule, (int)ruleset, RULE_PATH_BENEATH, &below_root, 0) != 0)
-        refuse("landlock_add_rule");
-    close(below_root.parent_fd);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_landlock_restrict_self, (int)ruleset, 0) != 0)
-        refuse("landlock_restrict_self");
-    close((int)ruleset);
+    const char *failed = NULL;
+    if (landlock_enter(abi >= LANDLOCK_ABI_SCOPED, &failed) != 0)
+        refuse(failed);
 }
 
 /* LD_PRELOAD out of the environment main() is given (this same array, edited in place: a program may read it

@@ -457,7 +457,8 @@ async def run_suite_async(suite: Suite, opts: RunOptions) -> dict[str, Any]:
               + "-" + secrets.token_hex(2))
     report = {"run_id": run_id, "suite": str(suite.path), "model": run.model_spec, "grader": run.grader_spec,
               "started": started, "seconds": round(time.time() - started, 3), "summary": summary,
-              "cases": list(results), "literal_braces": _literal_braces(run, cases)}
+              "prompts": [p.label for p in run.prompts], "cases": list(results),
+              "literal_braces": _literal_braces(run, cases)}
     try:
         report["stored"] = str(runstore.save_run(suite.path, report))
     except OSError as err:

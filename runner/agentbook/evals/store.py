@@ -209,7 +209,8 @@ class SplitSuite(Suite):
                                  location=str(self.path), hint="keep cases as YAML (one mapping or a list per file)")
             if not globlib.has_magic(full):  # refused where it is written, whether or not it exists
                 refs.check(written, full, self.root, "case file", self.base_dir)
-            matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
+            matched = sorted(refs.bounded_glob(written, full, self.root, "case file", self.base_dir)) \
+                if globlib.has_magic(full) else [full]
             for m in matched:
                 if m.endswith((".yaml", ".yml", ".json", ".csv", ".jsonl")):
                     refs.check(written, m, self.root, "case file", self.base_dir, matched=globlib.has_magic(full))
@@ -301,6 +302,20 @@ class SplitSuite(Suite):
                     + dump_rt(value))
         return p.read_text(encoding="utf-8")
 
+    def _no_csv_add(self, case_id: str) -> FatalError:
+        """Where a new case can go instead: a row has no id of its own (its content makes it), so a case a
+        runbook names by id can only be YAML beside the CSV, which promptfoo reads with it."""
+        csv_name = self.cases_dir().name
+        text = self.path.read_text(encoding="utf-8", errors="replace")
+        line = next((n for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("tests:")), None)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return FatalError(f"the suite's cases are the rows of {csv_name}, and agentbook does not add rows to a CSV "
+                          "(it rewrites or removes one)", location=where,
+                          hint=f"add the row to {csv_name} yourself (its id then comes from its content), or keep "
+                               f"new cases in YAML beside it: make this `tests:` read "
+                               f"[file://{csv_name}, file://cases/*.yaml] (promptfoo reads both) and run this "
+                               f"`eval add` again, which writes cases/{case_id}.yaml")
+
     def get_case(self, case_id: str) -> dict[str, Any]:
         p, value = self._find(case_id)
         if value is None:
@@ -315,11 +330,7 @@ class SplitSuite(Suite):
         if self.cases_dir().suffix == ".jsonl":
             return self._append_line(self.cases_dir(), case_id, to_plain(case))
         if self.cases_dir().suffix == ".csv":
-            csv_name = self.cases_dir().name
-            raise FatalError(f"the suite's cases are the rows of {csv_name}, and agentbook does not add rows to a "
-                             "CSV (it rewrites or removes one)", location=str(self.path),
-                             hint=f"add the row to {csv_name} yourself, or keep new cases in YAML beside it: "
-                                  f"tests: [file://{csv_name}, file://cases/*.yaml] (promptfoo reads both)")
+            raise self._no_csv_add(case_id)
         target = self.cases_dir() / f"{case_id}.yaml"
         with state.locked(self.path):
             if target.exists() or case_id in {cid for cid, _, _ in self._entries()}:

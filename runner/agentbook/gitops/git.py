@@ -75,6 +75,10 @@ class GitError(FatalError):
         super().__init__(f"git {' '.join(args)} failed (exit {code}): {detail}", hint=hint)
 
 
+class GitTimeout(GitError):
+    """A git command stopped (killed) at its caller's wall clock."""
+
+
 @dataclass
 class Git:
     """Runs hardened git in `cwd`; `env` adds to the allow-listed environment. `push=True` is for
@@ -103,9 +107,10 @@ class Git:
             argv += ["-c", pair]
         return [*argv, *args]
 
-    def run(self, *args: str, input: str | None = None, hint: str | None = None) -> str:
-        """Run `git ARGS` and return stdout; raise `GitError` with git's stderr when it fails."""
-        proc = self._call(args, input)
+    def run(self, *args: str, input: str | None = None, hint: str | None = None, timeout: float | None = None) -> str:
+        """Run `git ARGS` and return stdout; raise `GitError` with git's stderr when it fails, `GitTimeout`
+        (killed) past `timeout` seconds."""
+        proc = self._call(args, input, timeout)
         if proc.returncode != 0:
             raise GitError(list(args), proc.returncode, proc.stderr, hint=hint)
         return proc.stdout
@@ -144,15 +149,19 @@ class Git:
         proc = self._call(args, None)
         return proc.stdout.strip() if proc.returncode == 0 else ""
 
-    def _call(self, args: tuple[str, ...], input: str | None) -> subprocess.CompletedProcess[str]:
-        proc: subprocess.CompletedProcess[str] = self._spawn(args, input, text=True)
+    def _call(self, args: tuple[str, ...], input: str | None,
+              timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        proc: subprocess.CompletedProcess[str] = self._spawn(args, input, text=True, timeout=timeout)
         return proc
 
-    def _spawn(self, args: tuple[str, ...], input: str | None, *, text: bool) -> subprocess.CompletedProcess[Any]:
+    def _spawn(self, args: tuple[str, ...], input: str | None, *, text: bool,
+               timeout: float | None = None) -> subprocess.CompletedProcess[Any]:
         try:
             return subprocess.run(self._argv(args), cwd=self.cwd, env=self._env(), input=input,
                                   capture_output=True, text=text, check=False, stdin=None if input is not None
-                                  else subprocess.DEVNULL)
+                                  else subprocess.DEVNULL, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise GitTimeout(list(args), -9, f"stopped after {timeout:g}s") from None
         except FileNotFoundError as exc:
             if not Path(self.cwd).is_dir():
                 raise FatalError(f"not a directory: {self.cwd}") from exc

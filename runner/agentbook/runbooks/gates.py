@@ -107,10 +107,17 @@ def run_gate(command: str, worktree: Path, *, protected: list[str], timeout: flo
     meter = DiskMeter(root, limits.disk_total) if call is not None else None  # gates run the agent's code too
     try:
         ran = run_command(argv, root, env, timeout, pass_fds=call.pass_fds if call else (), meter=meter)
+        # A program that could not start one fails, and `! cmd` makes that a pass: a gate that reached its
+        # process limit fails, whatever its commands made of it.
+        crowded = call is not None and call.reached_process_limit()
     finally:
         if call is not None:
             call.close()
     code, output = (ran.code if ran.code >= 0 else 128 - ran.code), ran.output
+    if crowded:
+        code = code or 1
+        output += (f"\n[gate failed: it reached its process limit of {limits.processes} (limit 'processes'): "
+                   "a command that could not start a process may have made a check pass]")
     if ran.stopped == "timeout":
         code, output = 124, output + f"\n[gate timed out after {timeout:.0f}s]"
     elif ran.stopped == "disk":

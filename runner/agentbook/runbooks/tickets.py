@@ -149,10 +149,15 @@ def _load_front(yaml_text: str, source: str, line_offset: int = 1) -> dict[str, 
                          limit=MAX_TICKET_BYTES, max_alias_values=MAX_ALIAS_VALUES) if yaml_text.strip() else {}
     if not isinstance(data, dict):
         raise FatalError("ticket front-matter must be a mapping", location=f"{source}:2:1")
-    unknown = sorted(set(map(str, data)) - FRONT_KEYS)
+    unknown = [key for key in map(str, data) if key not in FRONT_KEYS]  # in the order they are written
     if unknown:
-        raise FatalError(f"unknown ticket key '{unknown[0]}'", location=f"{source}:{_key_line(yaml_text, unknown[0])}:1",
-                         hint=f"ticket keys are: {', '.join(sorted(FRONT_KEYS))}")
+        more = f" (also {', '.join(repr(k) for k in unknown[1:4])}{', ...' if len(unknown) > 4 else ''})" \
+            if len(unknown) > 1 else ""
+        # a runbook's inputs written at the top (`suite: ...`) is the usual slip: say where they go
+        raise FatalError(f"unknown ticket key '{unknown[0]}'{more}",
+                         location=f"{source}:{_key_line(yaml_text, unknown[0])}:1",
+                         hint=f"ticket keys are: {', '.join(sorted(FRONT_KEYS))}; a runbook's inputs go under "
+                              f"`inputs:` (`inputs: {{{unknown[0]}: ...}}` if it is one)")
     return data
 
 

@@ -180,8 +180,10 @@ class Watcher:
         # 200 KB runbook name, refused) blocked the run in write() for ever, and with it a watcher slot
         errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _tail when the run ends
         try:
+            # -P: `python -m` puts the current folder first on sys.path, and the watcher is typed in the
+            # repository's checkout: its `agentbook/` (or a `yaml.py`) ran as root with the runner's keys
             self.running[name] = subprocess.Popen(
-                [sys.executable, "-m", "agentbook", *args, "--repo", str(self.repo), "--json"],
+                [sys.executable, "-P", "-m", "agentbook", *args, "--repo", str(self.repo), "--json"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
         except BaseException:
             errors.close()

@@ -4,6 +4,9 @@ shells), so none can open the memory of the shell, of bubblewrap's init (pid 1, 
 gate's) or of another program of the gate, and rewrite what the gate will say; where Landlock has ABI 6 the
 domain is scoped for signals too, so none kills a later check either (`! cmd` passes when cmd dies), while the
 shell's own `kill` and the system's kill, pkill and killall that a shell runs signal what the gate started.
+Before a shell of the gate starts a program, what earlier commands left running is ended (a daemon that held
+every pid made `! cmd` pass, as did one that killed the check where signals are not scoped); below ABI 6 a program
+a shell waited for that died of a signal the shell did not send stops the gate.
 docs/SECURITY.md, "A gate's verdict against the code it runs".
 
 The library is compiled here, once per process, with the host's C compiler (`agentbook.session.clib`),
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +30,9 @@ JAIL_PATH = "/run/agentbook-gate/gatesep.so"
 REFUSED = 125  # the gate's exit code when its shell is not separated (nothing of the gate ran)
 LANDLOCK_CREATE_RULESET = 444  # the same number on every architecture
 HOW = "docs/SECURITY.md, \"A gate's verdict against the code it runs\""
+# Lowers the Landlock ABI the gates use (never raises it): how a host without signal scoping (ABI 6) is tried on a
+# kernel that has it. Read from the runner's environment and handed to the library in the gate's jail.
+ABI_ENV = "AGENTBOOK_LANDLOCK_ABI"
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,23 @@ class Separation:
         in the shells among them)."""
         if self.library is None:
             return []
-        return ["--ro-bind", str(self.library), JAIL_PATH, "--setenv", "LD_PRELOAD", JAIL_PATH]
+        cap = _abi_cap()
+        return ["--ro-bind", str(self.library), JAIL_PATH, "--setenv", "LD_PRELOAD", JAIL_PATH,
+                *(["--setenv", ABI_ENV, str(cap)] if cap is not None else [])]
 
 
 def landlock_abi() -> int:
-    """The kernel's Landlock ABI version, or -1 without Landlock (an older kernel, or not among its LSMs)."""
+    """The kernel's Landlock ABI version (lowered by AGENTBOOK_LANDLOCK_ABI), or -1 without Landlock (an older
+    kernel, or not among its LSMs)."""
     libc = ctypes.CDLL(None, use_errno=True)
-    return int(libc.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+    abi = int(libc.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+    cap = _abi_cap()
+    return abi if cap is None else min(abi, cap)
+
+
+def _abi_cap() -> int | None:
+    value = os.environ.get(ABI_ENV, "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def yama_scope() -> int:

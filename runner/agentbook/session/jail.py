@@ -87,6 +87,12 @@ class Call:
     argv: list[str]
     pass_fds: tuple[int, ...]
     cgroup: CallGroup | None
+    refused_before: int = 0  # the forks the cgroup had refused before this call (it may be a pooled one)
+
+    def reached_process_limit(self) -> bool:
+        """Whether the kernel refused a fork of this call for its `processes` limit (the pids cgroup's count,
+        which nothing in the jail can lower; False where there is no pids cgroup). Call before close()."""
+        return self.cgroup is not None and self.cgroup.refused_forks() > self.refused_before
 
     def close(self) -> None:
         for fd in self.pass_fds:
@@ -290,9 +296,10 @@ def prepare(root: Path, limits: Limits, *, shell: str | None = None, argv: list[
     except BaseException:
         os.close(read_fd)
         raise
-    if group is not None:  # the shell joins the cgroups, then becomes bubblewrap: every process is counted
-        cmd = [*group.join_command(), *cmd]
-    return Call(cmd, (read_fd,), group)
+    if group is None:
+        return Call(cmd, (read_fd,), None)
+    # the shell joins the cgroups, then becomes bubblewrap: every process is counted
+    return Call([*group.join_command(), *cmd], (read_fd,), group, group.refused_forks())
 
 
 # -- processes as root: a pids cgroup ----------------------------------------------------------------
@@ -368,6 +375,14 @@ class CallGroup:
 
     def idle(self) -> bool:
         return not any(_read(f).strip() for f in self.procs_files())
+
+    def refused_forks(self) -> int:
+        """How many forks the pids group refused for its limit so far (`max` in pids.events, v1 and v2)."""
+        for line in _read(self.pids / "pids.events").splitlines():
+            name, _, count = line.partition(" ")
+            if name == "max" and count.strip().isdigit():
+                return int(count)
+        return 0
 
     def join_command(self) -> list[str]:
         """`sh -c` that moves itself into every group, then becomes the call (exit 125 if it cannot)."""

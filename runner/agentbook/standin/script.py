@@ -38,7 +38,7 @@ from agentbook import confine, yamlsafe
 from agentbook.errors import FatalError, invalid_yaml
 from agentbook.evals.index import Loader as CoreLoader
 from agentbook.fsutil import atomic_write_bytes
-from agentbook.shipped import load_schema
+from agentbook.shipped import load_schema, schema_path
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CONTENT_KEYS = ("text", "thinking", "tool_use", "blocks")  # a chosen variant or case replaces these
@@ -454,9 +454,12 @@ def _parse_located(text: str, origin: str = "<script>") -> Script:
         message = first.message
         if first.validator == "anyOf" and not first.absolute_path:
             message = "a script needs `sessions:`, `default:` or both"
+        if first.validator == "additionalProperties" and list(first.absolute_path)[-1:] == ["match"]:
+            # `match: {regex: ...}` reads naturally and is wrong: the pattern belongs to a field
+            message += "; match: takes first_user:, system:, model:, each a text or {contains: ...} or {regex: ...}"
         raise FatalError(f"{where}: {message}",
                          location=_location(origin, data, list(first.absolute_path)),
-                         hint="see schemas/script.schema.json and runner/agentbook/standin/README.md")
+                         hint=f"`agentbook standin --help` has the format; the schema: {schema_path('script')}")
     return _build(origin, _plain(data), data)
 
 

@@ -19,13 +19,16 @@ from agentbook.gitops.commits import trailers_of
 from agentbook.gitops.git import Git
 from agentbook.models.spec import DEFAULT_MODEL
 from agentbook.workflows import baseline
-from agentbook.workflows.fixture import example_dir, make_repo, source_root
+from agentbook.workflows.fixture import demo_file, example_dir, make_repo
 from agentbook.workflows.runbook_test import ensure_cli_on_path
 
 TICKET = "tickets/INC-142-logql-error-case.md"
 SUITE = "evals/logql/suite.yaml"
 EVAL_MODEL = "scripted:evals/sut.script.yaml"
 CLAUDE_MODEL = DEFAULT_MODEL
+AGENT = "tests/runbooks/fix-prompt.yaml"  # the scripted agent (`agentbook test-runbook fix-prompt`'s)
+# the copy's generated files: the 5 MB suite, and the backtest's 200 traces (1.8 MB a wheel need not carry)
+SETUP = ["python scripts/generate.py --big", "python backtest/generate.py"]
 
 
 @dataclass
@@ -68,11 +71,10 @@ class DemoResult:
 
 
 def agent_script() -> Path:
-    root = source_root()
-    script = root / "tests" / "runbooks" / "fix-prompt.yaml" if root else None
+    script = demo_file(AGENT)
     if script is None or not script.is_file():
-        raise FatalError("the demo's scripted agent (tests/runbooks/fix-prompt.yaml) is not available",
-                         hint="the demo runs from agentbook's source checkout: `make demo` there")
+        raise FatalError(f"the demo's scripted agent ({AGENT}) is not available",
+                         hint="reinstall agentbook, or run `make demo` in its source checkout")
     return script
 
 
@@ -95,7 +97,7 @@ def make_example(workdir: Path | None = None) -> Path:
     """The example system copied into a fresh git repository (its generated files tracked)."""
     ensure_cli_on_path()
     base = workdir or Path(tempfile.mkdtemp(prefix="agentbook-demo-"))
-    return make_repo(example_dir(), base / "incident-assistant", ["python scripts/generate.py --big"],
+    return make_repo(example_dir(), base / "incident-assistant", SETUP,
                      "incident-assistant: prompts, eval suites, traces")
 
 

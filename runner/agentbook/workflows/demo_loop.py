@@ -20,7 +20,7 @@ from typing import Any
 
 from agentbook.errors import FatalError
 from agentbook.gitops.git import Git
-from agentbook.workflows.fixture import source_root
+from agentbook.workflows.fixture import demo_file
 
 SPEC = "backtest/run/run.yaml"
 ANALYST = "backtest/run/analyst.script.yaml"
@@ -56,11 +56,10 @@ FIXERS = {"right": "example-fixer-good.script.yaml", "wrong": "example-fixer-wro
 
 
 def fixer(kind: str) -> Path:
-    root = source_root()
-    script = root / "tests" / "loop" / "data" / FIXERS[kind] if root else None
+    script = demo_file(f"tests/loop/data/{FIXERS[kind]}")
     if script is None or not script.is_file():
         raise FatalError(f"the demo's scripted fixer (tests/loop/data/{FIXERS[kind]}) is not available",
-                         hint="the demo runs from agentbook's source checkout: `make demo` there")
+                         hint="reinstall agentbook, or run `make demo` in its source checkout")
     return script
 
 

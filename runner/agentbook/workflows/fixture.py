@@ -23,6 +23,7 @@ from agentbook.gitops.git import Git
 
 # Never copied: VCS data, run state and caches a previous use of the folder left behind.
 SKIP = (".git", ".agentbook", "__pycache__", "*.pyc", "*.tmp", ".pytest_cache", ".mypy_cache")
+DEMO_DIR = "_demo"  # in the installed package: what the demo reads, under its paths in the checkout
 SETUP_SECONDS = 600.0  # each setup command's wall clock
 IDENTITY = (("user.name", "agentbook fixture"), ("user.email", "fixture@agentbook.invalid"),
             ("commit.gpgsign", "false"))
@@ -34,13 +35,21 @@ def source_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() and (root / "examples").is_dir() else None
 
 
-def example_dir(name: str = "incident-assistant") -> Path:
+def demo_file(relative: str) -> Path | None:
+    """A file or folder the demo reads, by its path in the checkout (`examples/incident-assistant`,
+    `tests/runbooks/fix-prompt.yaml`): there in a checkout, else in the wheel's `agentbook/_demo/`, where
+    setup.py copies them under the same paths (the example without what `backtest/generate.py` writes)."""
     root = source_root()
-    path = root / "examples" / name if root else None
+    path = root / relative if root else Path(agentbook.__file__).resolve().parent / DEMO_DIR / relative
+    return path if path.exists() else None
+
+
+def example_dir(name: str = "incident-assistant") -> Path:
+    path = demo_file(f"examples/{name}")
     if path is None or not path.is_dir():
         raise FatalError(f"the example system '{name}' is not available",
-                         hint="it ships with agentbook's source checkout: clone the repository and run "
-                              "`make demo` there")
+                         hint="it ships with agentbook's source checkout (and incident-assistant with the "
+                              "wheel): clone the repository and run `make demo` there")
     return path
 
 

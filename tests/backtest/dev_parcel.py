@@ -180,7 +180,8 @@ CLOSING = "Nothing else in the run looked wrong to me."
 
 # The unreliable analysts (`unreliable`): per cause, the sibling a hedger weighs it against (the other cause at
 # the same place; return-window, alone at its place, against the refund limit), the place a misblamer names
-# instead (the step before or after it), and German shorthand.
+# instead (the step before or after it), and German shorthand (a cause's in a few wordings, each causeless
+# failure's its own).
 SIBLING = {"label-duplicate": "label-postcode", "label-postcode": "label-duplicate", "refund-limit": "refund-currency",
            "refund-currency": "refund-limit", "return-window": "refund-limit"}
 MISBLAMED = {"label-duplicate": ("planning", GENERIC_FILE), "label-postcode": ("retrieval", "src/tools/address.ts"),
@@ -191,7 +192,14 @@ GERMAN = {"label-duplicate": ["Label doppelt gebucht, Retry ohne Idempotenz-Key"
           "refund-limit": ["Erstattung über Limit, nicht aufgeteilt", "Rückzahlung zu hoch für eine Transaktion"],
           "refund-currency": ["Erstattung in EUR statt SEK", "falsche Währung bei der Rückzahlung"],
           "return-window": ["Mitglied hat 30 Tage, Agent rechnet mit 14", "Rückgabefrist für Mitglieder ignoriert"]}
-GERMAN_NOISE = "Einzelfall, kein Muster erkennbar"
+GERMAN_NOISE = [  # per NOISE entry, in its order
+    "Adressdienst gedrosselt (429)", "Lager-API down beim Deploy", "Erstattung in 2 Tagen versprochen, dauert 10",
+    "Umtausch gewollt, Rücksendung gestartet", "falsche (alte) Bestellung geöffnet", "Antwort Englisch statt Italienisch",
+    "Bestellnummer 4x gefragt, keine Züge mehr", "Bestätigungsmail unzustellbar (550)", "Final-Sale-Artikel angenommen",
+    "zwei Sendungen, nur eine zurück", "interne Notiz in der Antwort", "Tracking beim falschen Spediteur",
+    "Gutschein statt Geld angeboten", "Schadensfoto ignoriert", "Zahlungsanbieter Timeout, einmal",
+    "Geschenk-Erstattung auf Schenker-Karte", "Entschuldigung ohne nächste Schritte", "Label vor Prüfung gebucht",
+    "Produkt ohne SKU im Lager-Check", "Versandkosten bei Sinneswandel erstattet", "falsche Rücksendeadresse"]
 MANNERS = ["confident", "misblame", "hedge", "german"]
 LEAN_WRONG = 0.33  # a hedger leans to the sibling this share of the time
 CAUSE_PLACES = [(CAUSES[c]["stage"], CAUSES[c]["file"]) for c in ("label-duplicate", "refund-limit")]
@@ -222,7 +230,7 @@ def unreliable(rng: random.Random, cause: str | None, noise: int | None, error: 
             first, second, (stage, path) = second, first, (other["stage"], other["file"])
         text = f"Two candidates: either {first}, or {second}. I lean to the first."
     else:
-        text = f"kurz: {rng.choice(GERMAN[cause]) if cause else GERMAN_NOISE} -> {fix}"
+        text = f"kurz: {rng.choice(GERMAN[cause]) if cause else GERMAN_NOISE[noise or 0]} -> {fix}"
     suspected = [{"kind": "prompt" if path.endswith(".md") else "component", "path": path, "line": None}]
     return {"verdict": "wrong", "stage": stage, "first_wrong_step": None, "suspected": suspected,
             "evidence": [{"path": "trace/README.md"}], "confidence": confidence, "failure_mode": text,

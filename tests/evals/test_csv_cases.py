@@ -122,3 +122,15 @@ def test_a_named_case_for_a_csv_suite_follows_the_refusal_into_yaml(run_cli: Cal
     assert (res.code, (tmp_path / "cases" / "insult-low-iq.yaml").is_file()) == (0, True), res.err
     assert run_cli("eval", "show", suite, "insult-low-iq").code == 0
     assert (tmp_path / "tests.csv").read_text(encoding="utf-8") == CSV
+
+
+def test_a_test_file_the_suite_names_but_nobody_committed_is_named_at_the_suites_line(
+        run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """FullFact/health-misinfo-shared's evaluation/*.yaml name tests CSVs that are not in the repository:
+    the error said `cannot read evaluation/tests.csv`, not which suite line names it."""
+    suite = _suite(tmp_path)
+    suite.write_text(suite.read_text().replace("tests: file://tests.csv", "tests: file://tests_quote_in_chunk.csv"))
+    res = run_cli("eval", "list", suite)
+    assert (res.code, res.err) == (3, (
+        f"agentbook: error: {suite}:3: file://tests_quote_in_chunk.csv does not exist (the suite's tests: names it, "
+        f"relative to {tmp_path}; commit the file or fix the path)\n"))

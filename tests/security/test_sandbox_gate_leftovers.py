@@ -8,6 +8,7 @@ jail reached its process limit fails. docs/SECURITY.md, "A gate's verdict agains
 
 from __future__ import annotations
 
+import platform
 import sys
 from pathlib import Path
 
@@ -178,3 +179,23 @@ def test_without_signal_scoping_a_check_killed_by_another_program_stops_the_gate
     other = run_gate("sleep 34 & python3 -c 'import os, sys; os.kill(int(sys.argv[1]), 9)' $!; wait $!; echo after",
                      root, protected=[])
     assert other.exit_code == 137 and STOPPED in other.output and "after" not in other.output, other.output
+
+
+# The agent's "tests" make their daemon a child of the gate's shell (clone with CLONE_PARENT), which no sweep of
+# processes whose parent has exited would see.
+ADOPTED = """import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+pid = libc.syscall(56, 0x00008000 | 17, 0, 0, 0, 0)  # clone(CLONE_PARENT | SIGCHLD): x86_64's number
+if pid == 0:
+    time.sleep(30)
+    os._exit(0)
+print("cloned", pid, "errno", ctypes.get_errno(), flush=True)
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the clone call is written with x86_64's number")
+def test_a_daemon_cannot_make_itself_a_child_of_the_gates_shell(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    (root / "adopted.py").write_text(ADOPTED)
+    gate = run_gate("python3 adopted.py", root, protected=[])
+    assert "cloned -1 errno 1" in gate.output, gate.output  # EPERM: the seccomp filter refuses CLONE_PARENT

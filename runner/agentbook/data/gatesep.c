@@ -84,7 +84,7 @@ static long abi_cap(long abi) {
    gate's line started beside a check killed it, and `! check` passed. Such a death stops the gate instead. What
    the shell (and its subshells, which share this table) signalled is kept here, and the pids of programs whose
    stdout is a pipe of the gate's own (a pipeline's: `yes | head` ends `yes` with SIGPIPE), not the gate's output,
-   which the runner reads to the end. */
+   which the runner reads to the end. From ABI 6 on only a SIGKILL counts (see checked below). */
 #define SENT_MAX 4096
 struct sent {
     int pid; /* 0: every process (kill(-1), a process group) */
@@ -95,7 +95,7 @@ struct sent_table {
     ino_t output; /* the pipe this shell's stdout was when it started */
     struct sent sent[SENT_MAX];
 };
-static struct sent_table *sent; /* shared with this shell's subshells; NULL where signals are scoped */
+static struct sent_table *sent; /* shared with this shell's subshells (NULL: none could be made) */
 static int sent_fd = -1;        /* the table's memfd (close-on-exec) */
 static int signal_tool;         /* this process is one of the system's kill tools a shell ran: its kills count */
 #define SENT_FD 1017            /* where a shell hands its table to the kill tool it runs (and to no other) */
@@ -150,8 +150,6 @@ __attribute__((constructor)) static void gatesep_init(void) {
         return;
     }
     abi = abi_cap(landlock_abi());
-    if (abi >= LANDLOCK_ABI_SCOPED)
-        return;
     sent_fd = memfd_create("agentbook-gate-signals", MFD_CLOEXEC);
     if (sent_fd < 0 || ftruncate(sent_fd, sizeof *sent) != 0 || (sent = map_table(sent_fd)) == NULL)
         return; /* no table: every death by a signal then stops the gate (see checked) */
@@ -375,16 +373,22 @@ int dup3(int fd, int to, int flags) {
     return result;
 }
 
-/* What a shell reaped: a program that died of a signal it did not send stops the gate (below ABI 6). */
+/* What a shell reaped: a program that died of a signal the shell did not send stops the gate. Below ABI 6 any
+   program of the gate may have sent it. From ABI 6 on only a SIGKILL counts: what no other program may send
+   any more, but a script's shell that stopped its part of the gate (stop() above, which under the scope reaches
+   only what that script started) sends itself, and the kernel sends on the memory limit: `! bash check.sh`
+   passed when check.sh's shell stopped. */
 static pid_t checked(pid_t pid, const int *status) {
-    if (pid <= 0 || !active || abi >= LANDLOCK_ABI_SCOPED || !WIFSIGNALED(*status))
+    if (pid <= 0 || !active || !WIFSIGNALED(*status))
         return pid;
-    if (sent != NULL && was_sent(pid, WTERMSIG(*status)))
+    int sig = WTERMSIG(*status);
+    if ((abi >= LANDLOCK_ABI_SCOPED && sig != SIGKILL) || (sent != NULL && was_sent(pid, sig)))
         return pid;
-    char why[200];
-    snprintf(why, sizeof why, "a program it ran was killed by a signal its shell did not send (pid %d, signal %d), "
-                              "which below Landlock ABI 6 any program of the gate may have sent",
-             (int)pid, WTERMSIG(*status));
+    char why[240];
+    snprintf(why, sizeof why, "a program it ran was killed by a signal its shell did not send (pid %d, signal %d): "
+                              "%s", (int)pid, sig, abi >= LANDLOCK_ABI_SCOPED
+                 ? "a script's shell that stopped, or the kernel (out of memory)"
+                 : "below Landlock ABI 6 any program of the gate may have sent it");
     stop(why, NULL, 0);
     return pid;
 }

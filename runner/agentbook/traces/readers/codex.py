@@ -130,6 +130,8 @@ class _Session(SessionLog):
             self.on_output(item, now)
             self.turn = None
         elif kind == "message" or kind == "reasoning" or kind in CALLS:
+            if self.turn is not None and rec.get("timestamp"):  # a later item of the same run of output
+                self.turn.attributes.setdefault("continued_at", []).append(rec["timestamp"])
             turn = self.current_turn(n, now)
             reply = turn.output_messages[-1]
             if kind == "message":
@@ -205,6 +207,8 @@ class _Session(SessionLog):
             if total:
                 self.root.input_tokens = as_int(total.get("input_tokens"))
                 self.root.output_tokens = as_int(total.get("output_tokens"))
+            if info:  # the session's running totals (cached, reasoning, all tokens) and context window: the latest
+                self.root.attributes["token_usage"] = {k: v for k, v in info.items() if k != "last_token_usage"}
             if payload.get("rate_limits"):
                 self.root.attributes["rate_limits"] = payload["rate_limits"]
         elif kind in ECHOES:
@@ -213,6 +217,11 @@ class _Session(SessionLog):
             message = as_text(payload.get("message") or payload.get("reason") or kind)
             self.root.events.append({"name": str(kind), "time_ns": now, "attributes": payload})
             self.root.warnings.append(f"{kind}: {message}")
+            cut = self.turn or next((s for s in reversed(self.trace.spans) if s.kind == "llm"), None)
+            if kind == "turn_aborted" and cut is not None:  # the last turn's calls still running were cut off
+                for tool in self.tools.values():
+                    if tool.parent_id == cut.span_id and tool.tool_result is None and tool.status == "ok":
+                        tool.status, tool.status_message = "error", f"turn aborted ({message}) before the call returned"
         else:
             self.root.events.append({"name": str(kind), "time_ns": now, "attributes": payload})
             if isinstance(payload.get("new_thread_id"), str) and payload.get("call_id"):  # collab_* spawn events
@@ -283,6 +292,9 @@ def _session(docs: Documents, source: str) -> _Session:
         span = session.child(session.root, "unanswered", kind="chain", name="input after the last model turn",
                              status="ok", start_ns=session.root.end_ns, end_ns=session.root.end_ns)
         span.input_messages = session.pending
+    for tool in session.tools.values():
+        if tool.tool_result is None and tool.status == "ok":
+            tool.warnings.append("the rollout records no output for this call")
     return session
 
 

@@ -5,6 +5,7 @@ test to a second or two; the defaults are documented in docs/SECURITY.md (Limits
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -201,3 +202,48 @@ def test_disk_limit_counts_files_that_hold_no_data(root: Path) -> None:
                   "mkdir many && python3 -c 'import os\n"
                   "for i in range(20000): os.symlink(\"x\", f\"many/{i}\")' && echo made", timeout=60)
     assert result.is_error and "disk limit of 8M" in result.content and "made" not in result.content, result.content
+
+
+POOLED_AT_EXIT = """
+import subprocess, sys, time
+from pathlib import Path
+from agentbook.session import jail
+from agentbook.session.limits import Limits
+
+call = jail.prepare(Path(sys.argv[1]), Limits(), argv=["sleep", "600"])
+proc = subprocess.Popen(call.argv, pass_fds=call.pass_fds, cwd=sys.argv[1], start_new_session=True)
+procs = call.cgroup.pids / "cgroup.procs"
+while len(procs.read_text().split()) < 2:  # the joining shell, then bubblewrap's own processes
+    time.sleep(0.01)
+call.close()  # pooled while its processes live, as a warm worker's group is until the worker stops
+print(call.cgroup.pids, call.cgroup.memory or "", proc.pid, flush=True)
+"""
+
+
+needs_cgroup = pytest.mark.skipif(jail.pids_cgroup_base() is None, reason="no pids cgroup here (root with cgroups only)")
+
+
+@needs_cgroup
+def test_a_pooled_cgroup_still_holding_processes_is_removed_when_the_process_exits(root: Path) -> None:
+    """At exit a pooled group may still hold processes (a warm worker's, or a call's pid namespace on its
+    way out); rmdir alone fails then and left the group behind (one per call). Its processes are killed
+    first, and the exit waits a bounded time for them, never on the kernel."""
+    done = subprocess.run([sys.executable, "-c", POOLED_AT_EXIT, str(root)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    pids, memory, _ = done.stdout.split("\n")[0].split(" ")
+    assert not Path(pids).exists()
+    assert not memory or not Path(memory).exists()
+
+
+@needs_cgroup
+def test_closing_the_pool_kills_what_a_pooled_group_holds_and_removes_it(root: Path) -> None:
+    """close_pool itself, in a process of its own (it closes this process's pool for good)."""
+    script = POOLED_AT_EXIT + "left = jail.close_pool()\nprint(left, open(f'/proc/{proc.pid}/stat').read().split()[2])\n"
+    done = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    pids, memory, _ = done.stdout.split("\n")[0].split(" ")
+    left, state = done.stdout.split("\n")[1].rsplit(" ", 1)
+    assert left == "[]" and not Path(pids).exists() and not (memory and Path(memory).exists())
+    assert state in ("Z", "X")  # bubblewrap was killed with everything in its group: only its parent's wait is left

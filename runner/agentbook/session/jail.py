@@ -26,6 +26,7 @@ import itertools
 import os
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -454,11 +455,18 @@ def _limit_memory(group: Path, limit: int) -> bool:
     return True
 
 
+DRAIN_SECONDS = 5.0  # at exit: at most this long for the pooled cgroups' processes to die and the groups to go
+
+
 def _release_cgroup(group: CallGroup) -> None:
     """Back to the pool; it is reused once no process is left in it (the pid namespace of the call that
-    had it takes a moment to go after bubblewrap exits)."""
+    had it takes a moment to go after bubblewrap exits). Once the pool is closed (this process is
+    exiting: a warm worker's thread releases its group after the worker is killed) it is removed."""
     with _pool_lock:
-        _pool.append(group)
+        if not _closed:
+            _pool.append(group)
+            return
+    _end_group(group, time.monotonic() + DRAIN_SECONDS)
 
 
 def pooled_cgroups() -> list[CallGroup]:
@@ -475,15 +483,73 @@ def _idle_from_pool() -> CallGroup | None:
     return None
 
 
-def _drain_pool() -> None:
+def close_pool(seconds: float = DRAIN_SECONDS) -> list[Path]:
+    """Remove every pooled cgroup: its processes killed first (a group is pooled as soon as its call
+    returns, a warm worker's while the worker still runs), then rmdir, all within `seconds`. Returns the
+    groups still there at the deadline. Groups released after this are removed, not pooled."""
+    global _closed
     with _pool_lock:
         groups, _pool[:] = list(_pool), []
-    for group in groups:
-        for path in {group.pids, *([group.memory] if group.memory else [])}:
-            try:
-                path.rmdir()
-            except OSError:
-                pass
+        _closed = True
+    deadline = time.monotonic() + seconds
+    return [path for group in groups for path in _end_group(group, deadline)]
+
+
+def _close_at_exit() -> None:
+    """close_pool from a daemon thread, waited for a bounded time: a kernel that blocks an rmdir (it takes
+    the cgroup lock a busy sibling may hold) leaves that thread behind, never this process's exit."""
+    closer = threading.Thread(target=close_pool, name="agentbook-cgroups-close", daemon=True)
+    closer.start()
+    closer.join(DRAIN_SECONDS + 1)
+
+
+def _end_group(group: CallGroup, deadline: float) -> list[Path]:
+    """Kill the group's processes and rmdir it (each of its hierarchies), retrying until `deadline`;
+    the paths still there then. A cgroup cannot go while a process, even a zombie, is in it."""
+    left = list(dict.fromkeys([group.pids, *([group.memory] if group.memory else [])]))
+    while True:
+        for path in left:
+            _kill_members(path)
+        left = [path for path in left if not _rmdir(path)]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.02)
+
+
+def _rmdir(path: Path) -> bool:
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _kill_members(group: Path) -> None:
+    """SIGKILL every process in `group`: cgroup v2's cgroup.kill, else each pid of cgroup.procs (v1), through
+    a pidfd opened first and used only if that pid is still in the group: a pid freed and reused by then
+    is no longer there."""
+    kill = group / "cgroup.kill"
+    if kill.exists():
+        try:
+            kill.write_text("1")
+            return
+        except OSError:
+            pass
+    procs = group / "cgroup.procs"
+    for pid in _read(procs).split():
+        try:
+            pidfd = os.pidfd_open(int(pid))
+        except (OSError, ValueError):
+            continue  # gone already
+        try:
+            if pid in _read(procs).split():
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except OSError:
+            pass
+        finally:
+            os.close(pidfd)
 
 
 def _remove_group(group: CallGroup) -> None:
@@ -504,7 +570,8 @@ def _sweep(base: Path) -> None:
 
 _pool: list[CallGroup] = []
 _pool_lock = threading.Lock()
-atexit.register(_drain_pool)
+_closed = False
+atexit.register(_close_at_exit)  # registered before warm.pool's (which imports this): runs after the workers stop
 
 
 def _remove_cgroup(path: Path) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -463,3 +466,43 @@ def test_the_spec_and_the_model_call_the_help_shows_run(git_repo: Path, run_cli:
     rows = {r["id"]: r for r in read_jsonl(git_repo / "out" / "manifest.jsonl")}
     assert (rows["n-1"]["verdict"], rows["n-2"]["verdict"]) == ("correct", "wrong")
     assert (git_repo / "out" / rows["n-1"]["trace"]).is_file()
+
+
+@pytest.fixture
+def ray_tmp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The local Ray `--executor ray` starts itself (skipped when the extra is not installed or Ray cannot
+    start here), its folder made in a short temporary one: Ray's socket paths must stay under 108 bytes."""
+    ray = pytest.importorskip("ray")
+    from agentbook.backtest.ray_executor import start
+
+    base = Path(tempfile.mkdtemp(prefix="abr-", dir="/tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(base))
+    try:
+        start(ray)  # what as_finished does when no Ray runs yet
+    except Exception as err:  # noqa: BLE001 - Ray's own start-up (its node's RPC deadline on a loaded machine)
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"Ray could not start a local node here: {type(err).__name__}: {str(err)[:200]}")
+    yield base
+    ray.shutdown()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_ray_run_removes_the_folder_of_the_ray_it_started(system: Path, tmp_path: Path, ray_tmp: Path) -> None:
+    """Each run of a local Ray left /tmp/agentbook-ray-* (Ray's logs and session files, tens of MB)."""
+    summary = produce_backtest(system / "run.yaml", tmp_path / "ray", RunOptions(executor="ray", jobs=2))
+    assert summary.done == 6 and summary.executor == "ray"
+    assert list(ray_tmp.glob("agentbook-ray-*")) == []
+
+
+@pytest.mark.slow
+def test_a_ray_task_that_died_keeps_rays_logs_and_says_where(ray_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agentbook.backtest.ray_executor import TaskDied, as_finished, stopped_after
+
+    with stopped_after():
+        results = list(as_finished(divmod, [1], 1, lambda item: None, 0))  # 1 // 0 in a Ray worker
+    assert isinstance(results[0][1], TaskDied) and "ZeroDivisionError" in str(results[0][1])
+    kept = list(ray_tmp.glob("agentbook-ray-*"))
+    assert len(kept) == 1
+    logs = kept[0] / "ray" / "session_latest" / "logs"
+    assert logs.is_dir() and f"kept in {logs}" in capsys.readouterr().err

@@ -8,6 +8,7 @@ each finished one is written atomically before the next starts counting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import traceback
 import uuid
@@ -187,18 +188,26 @@ def _run_rounds(todo: list[Investigation], settings: AnalystSettings, options: A
             failed.append(inv)
 
     this_round = todo
-    for round_no in range(1 + options.retries):
-        if round_no:
-            bar.retrying(len(this_round))
-        if options.executor == "ray":
-            from agentbook.backtest.ray_executor import run_ray
+    with _ray_stopped_after() if options.executor == "ray" else contextlib.nullcontext():
+        for round_no in range(1 + options.retries):
+            if round_no:
+                bar.retrying(len(this_round))
+            if options.executor == "ray":
+                from agentbook.backtest.ray_executor import run_ray
 
-            run_ray(this_round, settings, options.concurrency, start, collect)
-        else:
-            asyncio.run(run_local(this_round, settings, options.concurrency, start, collect))
-        this_round, failed[:] = list(failed), []
-        if not this_round:
-            return
+                run_ray(this_round, settings, options.concurrency, start, collect)
+            else:
+                asyncio.run(run_local(this_round, settings, options.concurrency, start, collect))
+            this_round, failed[:] = list(failed), []
+            if not this_round:
+                return
+
+
+def _ray_stopped_after() -> contextlib.AbstractContextManager[None]:
+    """One local Ray for every round, shut down (its folder removed unless something failed) after them."""
+    from agentbook.backtest.ray_executor import stopped_after
+
+    return stopped_after()
 
 
 async def run_local(todo: Iterable[Investigation], settings: AnalystSettings, concurrency: int,

@@ -382,11 +382,12 @@ def _execute_ray(jobs: list[Job], concurrency: int,
     """The same investigations as Ray tasks (ray_executor.as_finished, as for `analyze --executor ray`:
     RAY_ADDRESS, else a local Ray, the folder at the same path on every node); a task Ray lost fails
     its investigation only."""
-    from agentbook.backtest.ray_executor import TaskDied, as_finished
+    from agentbook.backtest.ray_executor import TaskDied, as_finished, stopped_after
 
-    for job, outcome in as_finished(investigate, jobs, concurrency, started):
-        yield job, ({"failed": {"reason": "crashed", "message": str(outcome)}} if isinstance(outcome, TaskDied)
-                    else outcome)
+    with stopped_after():
+        for job, outcome in as_finished(investigate, jobs, concurrency, started):
+            yield job, ({"failed": {"reason": "crashed", "message": str(outcome)}} if isinstance(outcome, TaskDied)
+                        else outcome)
 
 
 def _save(job: Job, outcome: dict[str, Any], log: EventLog, summary: RunSummary,

@@ -13,7 +13,9 @@ an analysis opens its own model (a connection pool per worker process) and comes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 from agentbook.backtest.analyst import AnalysisFailed, AnalystSettings
 from agentbook.backtest.deps import need
 from agentbook.backtest.folder import Investigation
+from agentbook.console import echo
 from agentbook.errors import FatalError
 
 Item = TypeVar("Item")
@@ -54,6 +57,7 @@ def as_finished(fn: Callable[..., Any], items: Iterable[Item], concurrency: int,
                 result = ray.get(ref)
             except Exception as err:  # noqa: BLE001 - a dead worker fails this one item, not the run
                 result = TaskDied(f"ray task failed: {type(err).__name__}: {err}")
+                _own.died = True
             yield item, result
 
 
@@ -69,6 +73,7 @@ def start(ray: Any) -> None:
     if address == "local":
         refuse_unauthenticated(str(getattr(ray, "__version__", "0")))
     base = tempfile.mkdtemp(prefix="agentbook-ray-")  # 0700, the runner's alone
+    _own.base, _own.died = base, False
     empty = os.path.join(base, "cwd")
     os.mkdir(empty, 0o700)
     here = os.getcwd()
@@ -78,6 +83,43 @@ def start(ray: Any) -> None:
                  **({"_temp_dir": os.path.join(base, "ray")} if address == "local" else {}))
     finally:
         os.chdir(here)
+
+
+class _OwnRay:
+    """The local Ray `start` made in this process: its folder, and whether a task of it died."""
+
+    base: str | None = None
+    died = False
+
+
+_own = _OwnRay()
+
+
+@contextlib.contextmanager
+def stopped_after() -> Iterator[None]:
+    """Around a command's Ray work: a Ray `start` made is shut down after it and its folder (Ray's logs
+    and session files, one per run) removed, unless a task died or the work stopped with an error, when
+    the folder is kept and its logs' place said on stderr. A Ray the caller started is left alone."""
+    ok = False
+    try:
+        yield
+        ok = not _own.died
+    finally:
+        _finish(ok)
+
+
+def _finish(ok: bool) -> None:
+    base, _own.base = _own.base, None
+    if base is None:
+        return
+    import ray
+
+    ray.shutdown()
+    if ok:
+        shutil.rmtree(base, ignore_errors=True)
+    else:
+        echo(f"--executor ray: Ray's logs of this run are kept in {os.path.join(base, 'ray', 'session_latest', 'logs')}",
+             err=True)
 
 
 AUTH_BY_DEFAULT = (2, 59)  # the first Ray whose local cluster asks for its token unless told not to

@@ -33,6 +33,7 @@ BUILTIN = {
     "claude-stream": "agentbook.traces.readers.claude_stream:READER",
     "claude-sessions": "agentbook.traces.readers.claude_sessions:READER",
     "codex": "agentbook.traces.readers.codex:READER",
+    "gemini-cli": "agentbook.traces.readers.gemini_cli:READER",
     "openai-agents": "agentbook.traces.readers.openai_agents:READER",
     "pydantic-ai": "agentbook.traces.readers.pydantic_ai:READER",
     "langsmith": "agentbook.traces.readers.langsmith:READER",

@@ -134,3 +134,14 @@ def test_a_test_file_the_suite_names_but_nobody_committed_is_named_at_the_suites
     assert (res.code, res.err) == (3, (
         f"agentbook: error: {suite}:3: file://tests_quote_in_chunk.csv does not exist (the suite's tests: names it, "
         f"relative to {tmp_path}; commit the file or fix the path)\n"))
+
+
+def test_a_long_row_shown_cut_still_says_where_it_is(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """kevinschaul/llm-evals: `eval show` of a row with a 4 KB post cut the post and dropped the
+    `# the row at line N of tests.csv` line a short row shows."""
+    suite = _suite(tmp_path)
+    (tmp_path / "tests.csv").write_text(CSV + '"' + "a long post " * 400 + '",contains: post\n', encoding="utf-8")
+    row = json.loads(run_cli("eval", "list", suite, "--json").out)["cases"][-1]
+    shown = run_cli("eval", "show", suite, row["id"]).out.splitlines()
+    assert shown[:2] == [f"# case {row['id']} in {suite}", "# the row at line 7 of tests.csv, as promptfoo reads it"]
+    assert "--field vars.question --range" in "\n".join(shown)

@@ -92,6 +92,9 @@ def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None,
     text = s.case_text(case_id) if full or not cuts else render_case(shown)
     if not full and len(text) > CASE_BUDGET:  # many small fields can still add up
         text = _cut_at_a_field(render_case(shown), CASE_BUDGET)
+    if cuts and not full:  # a row's place (`# the row at line N of tests.csv`) too when its values are cut
+        head = s.case_text(case_id).split("\n", 1)[0]
+        text = f"{head}\n{text}" if head.startswith("# the ") else text
     click.echo(f"# case {case_id} in {s.path}")
     click.echo(text.rstrip("\n"))
     if taken:

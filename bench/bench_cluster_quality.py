@@ -24,6 +24,10 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
                                  refund code 7011 / 7014), four styles (one Italian shorthand)
   dev-parcel     / framed:       the same runs, an analyst with one fixed framing ("I read file X; the error
                                  was: `...`") around each run's error, else the reviewer's note
+  dev-parcel     / unreliable:   the same runs, analysts in four manners: confident (causeless failures pinned on a
+                                 cause's place as surely), misblaming the step before or after, hedging between the
+                                 cause and its sibling at the same place (leaning wrong a third of the time), German
+                                 shorthand
   incident-assistant / scripted: the example backtest's own analyst
   heldout-coding / quoting:      held-out generator (tests/backtest/heldout_coding.py, a coding agent),
                                  analyses quoting each run's own error or reviewer note
@@ -57,6 +61,11 @@ each cause with >= 5 failures, and the share of causeless failures kept out of c
                                  else the run's first error (often a harmless retried one), else her re-check
   heldout-querydesk / templated: the same runs: ticket lines, postmortems, Danish shorthand, hedgers weighing two
                                  causes, analysts blaming the question or the warehouse, findings as SQL comments
+  heldout-firstday / quoting:    held-out generator (tests/backtest/heldout_firstday.py, a multi-agent HR onboarding
+                                 assistant recorded as Inspect AI eval logs), an auditor quoting the log line she finds
+                                 decisive, else the run's first error (often a harmless retried one), else her audit note
+  heldout-firstday / templated:  the same hires: commit messages, long hedged prose, numbered hypotheses with one
+                                 chosen, Swedish shorthand, stand-up updates, analysts filing it under the wrong file
 
 The clustering may be tuned on support-agent, dev-ledger and the hand-annotated real failures
 (bench_cluster_real.py); the held-out generators are never tuned on: they say whether the figures hold on a backtest the
@@ -76,7 +85,10 @@ plus `cluster_labels(join=True)` (cluster.joined): such groups also bridged wher
 finds them each other's nearest group and more alike than a typical pair (one cause whose error is quoted in
 two wordings); not the default because it also joins two causes at one place whose findings mean nearly
 alike. "mark join off" is the default without its join of such groups that carry one trace mark
-(`cluster_labels(join_marks=False)`, cluster.share_mark): the figures before that join, in the same run. "+trace
+(`cluster_labels(join_marks=False)`, cluster.share_mark): the figures before that join, in the same run. "reach
+test off" is the default without its test of a group's members that no core holds (cluster.within_reach, CORE_REACH
+0): such a member stays only where its words reach a core, its trace carries the core's mark, or its stage and file
+are a cored member's; the figures before that test, in the same run. "+trace
 view (opt-in)" is the default plus `cluster_labels(traced=True)` (cluster.trace_view): failures whose traces carry
 the same marks are at least half as alike as those marks, however their analysts word them; not the default
 because it mixed causes of a held-out set (tests/backtest/test_heldout_claims.py fails with it).
@@ -110,6 +122,7 @@ from typing import NamedTuple
 
 from loader import load_module
 
+from agentbook.backtest import cluster as clustering
 from agentbook.backtest.analyze import AnalyzeOptions, analyze_backtest
 from agentbook.backtest.cluster import TRACE_CALLS, TRACE_ERRORS, Failure, cluster_labels, collect_failures
 from agentbook.backtest.embeddings import Model, embedder, models
@@ -135,6 +148,7 @@ DISPATCH = REPO / "tests" / "backtest" / "heldout_dispatch.py"
 INVOICE = REPO / "tests" / "backtest" / "heldout_invoice.py"
 TRIAGE = REPO / "tests" / "backtest" / "heldout_triage.py"
 QUERYDESK = REPO / "tests" / "backtest" / "heldout_querydesk.py"
+FIRSTDAY = REPO / "tests" / "backtest" / "heldout_firstday.py"
 class Measured(NamedTuple):
     ours: Quality  # with meaning: what `cluster` does
     words: Quality  # words alone (no meaning model)
@@ -145,6 +159,7 @@ class Measured(NamedTuple):
     both: Quality  # with meaning, the traces' errors and calls read
     join: Quality  # plus the opt-in join of groups written alike that a second encoder says are one (cluster.joined)
     unmarked: Quality  # without the default join of groups written alike that carry one trace mark (cluster.share_mark)
+    unreached: Quality  # without the default test of members no core holds (cluster.within_reach, CORE_REACH 0)
     traced: Quality  # plus the opt-in trace view (cluster.trace_view): failures whose traces carry the same marks bound
     kept: Quality  # with the opt-in reading of what the weights keep (features.MEANING_READS_KEPT and its companions)
     coded: Quality  # with the opt-in codes and framing (features.KEEP_NUMBERS, STRIP_FRAMING)
@@ -194,14 +209,25 @@ def measure(folder: Path, source: Path) -> Measured:
     both = score(cohorts_of(failures, cluster_labels(failures, trace=True, calls=True)), truth)
     join = score(cohorts_of(failures, cluster_labels(failures, join=True)), truth)
     unmarked = score(cohorts_of(failures, cluster_labels(failures, join_marks=False)), truth)
+    unreached = score(cohorts_of(failures, unreached_labels(failures)), truth)
     # the views ensemble.py agrees over, each clustered once here (ensemble.view_labels runs the same)
     views = {"default": default, "trace view": cluster_labels(failures, traced=True),
              "reads kept": flagged(failures, KEPT_FLAGS), "codes+framing": flagged(failures, CODE_FLAGS), "words": bare}
     assert list(views) == [v.name for v in VIEWS]
     return Measured(ours, words, score(fingerprint_partition(failures), truth), aucs, other, calls, both, join,
-                    unmarked, *(score(cohorts_of(failures, views[name]), truth)
+                    unmarked, unreached, *(score(cohorts_of(failures, views[name]), truth)
                                 for name in ("trace view", "reads kept", "codes+framing")),
                     score(cohorts_of(failures, consensus(list(views.values()))), truth))
+
+
+def unreached_labels(failures: list[Failure]) -> list[int]:
+    """`cluster_labels` without the test of a group's members no core holds (`cluster.within_reach`)."""
+    saved = clustering.CORE_REACH
+    clustering.CORE_REACH = 0.0
+    try:
+        return cluster_labels(failures)
+    finally:
+        clustering.CORE_REACH = saved
 
 
 def flagged(failures: list[Failure], flags: tuple[str, ...]) -> list[int]:
@@ -252,8 +278,8 @@ def _dev(work: Path, n: int, noisy: bool = False) -> Built:
 
 
 def _parcel(work: Path, n: int) -> Built:
-    """dev-parcel (tests/backtest/dev_parcel.py): its templated and framed analysts."""
-    return _heldout(work, "dev-parcel", PARCEL, 201 + n, ("templated", "framed"))
+    """dev-parcel (tests/backtest/dev_parcel.py): its templated, framed and unreliable analysts."""
+    return _heldout(work, "dev-parcel", PARCEL, 201 + n, ("templated", "framed", "unreliable"))
 
 
 def _incident(work: Path, n: int) -> Built:
@@ -308,6 +334,7 @@ GENERATORS: dict[str, Callable[[Path, int], Built]] = {  # name -> one seed's ba
     "heldout-triage": lambda work, n: _heldout(work, "heldout-triage", TRIAGE, 171 + n, ("quoting", "templated")),
     "heldout-querydesk": lambda work, n: _heldout(work, "heldout-querydesk", QUERYDESK, 231 + n,
                                                   ("quoting", "templated")),
+    "heldout-firstday": lambda work, n: _heldout(work, "heldout-firstday", FIRSTDAY, 291 + n, ("quoting", "templated")),
 }
 
 
@@ -335,14 +362,16 @@ TARGETS = {"support-agent/file-reading": 0.8, "support-agent/templated": 0.6, "s
            "dev-ledger/templated": 0.6,
            "dev-ledger/quoting": 0.8, "dev-ledger-noisy/templated": 0.6, "dev-ledger-noisy/quoting": 0.8,
            "dev-ledger/paraphrased": 0.6, "dev-ledger-noisy/paraphrased": 0.6,
-           "dev-parcel/templated": 0.6, "dev-parcel/framed": 0.8, "incident-assistant/scripted": 0.8,
+           "dev-parcel/templated": 0.6, "dev-parcel/framed": 0.8,
+           "dev-parcel/unreliable": 0.6, "incident-assistant/scripted": 0.8,
            "heldout-coding/quoting": 0.8, "heldout-coding/templated": 0.6, "heldout-atlas/templated": 0.6,
            "heldout-voice/quoting": 0.8, "heldout-voice/templated": 0.6,
            "heldout-claims/quoting": 0.8, "heldout-claims/templated": 0.6,
            "heldout-dispatch/quoting": 0.8, "heldout-dispatch/templated": 0.6,
            "heldout-invoice/scripted": 0.8, "heldout-invoice/templated": 0.6,
            "heldout-triage/quoting": 0.8, "heldout-triage/templated": 0.6,
-           "heldout-querydesk/quoting": 0.8, "heldout-querydesk/templated": 0.6}
+           "heldout-querydesk/quoting": 0.8, "heldout-querydesk/templated": 0.6,
+           "heldout-firstday/quoting": 0.8, "heldout-firstday/templated": 0.6}
 
 
 def _cell(qs: list[Quality]) -> str:
@@ -396,12 +425,13 @@ def report(results: dict[str, list[Measured]]) -> None:
     print(f"{'other trace settings':32} " + "   ".join(f"{what:>34}" for what in (
         f"calls ({'off' if TRACE_CALLS else 'on'}) ARI min/med rec pur out", "errors+calls ARI min/med rec pur out",
         "+MiniLM join (opt-in) ARI min/med rec pur out", "mark join off ARI min/med rec pur out",
+        "reach test off ARI min/med rec pur out",
         "+trace view (opt-in) ARI min/med rec pur out", "reads kept (opt-in) ARI min/med rec pur out",
         "codes+framing (opt-in) ARI min/med rec pur out")))
     for name, rows in results.items():
         cells = []
-        for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join, lambda m: m.unmarked, lambda m: m.traced,
-                     lambda m: m.kept, lambda m: m.coded):
+        for pick in (lambda m: m.calls, lambda m: m.both, lambda m: m.join, lambda m: m.unmarked, lambda m: m.unreached,
+                     lambda m: m.traced, lambda m: m.kept, lambda m: m.coded):
             cells.append(_cell([pick(m) for m in rows]))
         print(f"{name:32} " + "   ".join(f"{c:>34}" for c in cells))
     used = embedder()[1].encoder

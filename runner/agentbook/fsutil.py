@@ -175,6 +175,18 @@ def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
+def keep_out_of_git(folder: Path, what: str) -> None:
+    """`folder/.gitignore` holding `*`, once, so agentbook's state in `folder` is never committed with the
+    work around it (a runner's step would commit it, and the guard refuses anything under `.agentbook/`).
+    A link at `folder` is left alone: what it leads to is not agentbook's to write; a read-only place is
+    too (the writes that follow report their own errors)."""
+    ignore = folder / ".gitignore"
+    if folder.is_symlink() or ignore.exists() or ignore.is_symlink():
+        return
+    with contextlib.suppress(OSError):
+        atomic_write_text(ignore, f"# agentbook state: {what}; never committed\n*\n")
+
+
 def atomic_write_json(path: Path | str, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 

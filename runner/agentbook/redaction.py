@@ -1,7 +1,8 @@
 """Secrets never reach a transcript or a trace: known values in every form `agentbook.secretscan`
-knows (plain, reversed, hex in any case, base64 at each alignment, each also split over lines or
-written in escapes: `%73`, `\u0073`, `\x73`, `&#115;`) and anything shaped like an API key. The
-runner's scan before a commit or a push (`SecretScanner`) looks for the same forms, and refuses."""
+knows (plain, reversed, hex in any case, base64 at each alignment, base64 of the hex and hex of the base64,
+each also split over lines or written in escapes: `%73`, `\u0073`, `\x73`, `&#115;`) and anything shaped
+like an API key. The runner's scan before a commit or a push (`SecretScanner`) looks for the same forms, and
+refuses."""
 
 from __future__ import annotations
 

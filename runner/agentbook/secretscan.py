@@ -168,11 +168,17 @@ class Secret(FrozenRecord):
 
 
 def secret_forms(value: str) -> tuple[str, ...]:
+    """`value`, reversed, hex, base64 (each alignment's core, url-safe too), and two of those encodings stacked:
+    base64 of the hex (lower or upper case), hex of each base64 core (`xxd -p | base64`, `base64 | xxd -p`).
+    Escapes over any of them are the scan's and the redactor's to unwrap; a third encoding, base64 of base64 and
+    hex of hex are not forms (docs/SECURITY.md)."""
     forms = {value}
     if len(value) >= MIN_FORM_LEN:
         raw = value.encode("utf-8")
-        forms |= {value[::-1], raw.hex(), raw.hex().upper()}
-        forms |= _base64_cores(raw)
+        cores = _base64_cores(raw)
+        forms |= {value[::-1], raw.hex(), raw.hex().upper(), *cores}
+        forms |= _base64_cores(raw.hex().encode()) | _base64_cores(raw.hex().upper().encode())
+        forms |= {core.encode().hex() for core in cores}
     return tuple(sorted(forms, key=len, reverse=True))
 
 
@@ -376,6 +382,8 @@ def _form_kind(value: str, form: str) -> str:
         return "reversed"
     if re.fullmatch(r"[0-9a-fA-F]+", form) and len(form) == 2 * len(value.encode("utf-8")):
         return "hex"
+    if re.fullmatch(r"[0-9a-fA-F]+", form) and len(form) % 2 == 0 and len(form) > 2 * MIN_CORE_LEN:
+        return "hex"  # of a base64 core: hex digits in any mix of cases
     return "base64"
 
 

@@ -19,7 +19,13 @@ What makes it hard, on purpose:
 - templated analysts (`templated.jsonl`) in four styles: ticket lines, terse notes, Italian shorthand,
   and the framed analyst's framing around a paraphrase; fields sometimes off;
 - causeless failures (about a quarter), several with errors of their own (a 429 from the address service,
-  a 503 from the warehouse), written in every style.
+  a 503 from the warehouse), written in every style;
+- unreliable analysts (`unreliable.jsonl`, opt-in beside the others, its own random stream): each failure told
+  in one of four manners that the analysts of a real team show: confident ("Root cause (high confidence):
+  ..."), causeless failures too, pinned on the place a cause lives (the carrier, the refund call) with the
+  same certainty; misblaming (the cause's own words, but the stage and file of the step before or after
+  it); hedging between two candidate causes, the sibling at the same place named too and leaned to a third
+  of the time (then its stage and file); German shorthand.
 
 Causes, as shares of the failures (~70 of 160 investigations by default):
 
@@ -30,9 +36,10 @@ Causes, as shares of the failures (~70 of 160 investigations by default):
   return-window      8%  no error: the agent applies a 14-day window; members have 30 days
   (none)            ~26% failures with no common cause
 
-Writes `manifest.jsonl`, `traces/`, `planted.jsonl` (each investigation's cause), `templated.jsonl` and
-`framed.jsonl` (one analysis per failure, stored with support-agent's `write_analyses`). Same seed, same
-bytes.
+Writes `manifest.jsonl`, `traces/`, `planted.jsonl` (each investigation's cause), `templated.jsonl`,
+`framed.jsonl` and `unreliable.jsonl` (one analysis per failure, stored with support-agent's
+`write_analyses`). Same seed, same bytes; the unreliable analysts draw from a stream of their own, so every
+other file is the same bytes as before they were added.
 """
 
 from __future__ import annotations
@@ -171,6 +178,65 @@ NOISE: list[tuple[str, str, str, str, str, str]] = [
 
 CLOSING = "Nothing else in the run looked wrong to me."
 
+# The unreliable analysts (`unreliable`): per cause, the sibling a hedger weighs it against (the other cause at
+# the same place; return-window, alone at its place, against the refund limit), the place a misblamer names
+# instead (the step before or after it), and German shorthand (a cause's in a few wordings, each causeless
+# failure's its own).
+SIBLING = {"label-duplicate": "label-postcode", "label-postcode": "label-duplicate", "refund-limit": "refund-currency",
+           "refund-currency": "refund-limit", "return-window": "refund-limit"}
+MISBLAMED = {"label-duplicate": ("planning", GENERIC_FILE), "label-postcode": ("retrieval", "src/tools/address.ts"),
+             "refund-limit": ("reasoning", "src/prompts/policy.md"), "refund-currency": ("retrieval", "src/tools/orders.ts"),
+             "return-window": ("tool-execution", REFUND)}
+GERMAN = {"label-duplicate": ["Label doppelt gebucht, Retry ohne Idempotenz-Key", "Spediteur lehnt zweite Buchung ab"],
+          "label-postcode": ["NL-Postleitzahl ohne Leerzeichen, Adresse abgelehnt", "PLZ-Format falsch (1234AB)"],
+          "refund-limit": ["Erstattung über Limit, nicht aufgeteilt", "Rückzahlung zu hoch für eine Transaktion"],
+          "refund-currency": ["Erstattung in EUR statt SEK", "falsche Währung bei der Rückzahlung"],
+          "return-window": ["Mitglied hat 30 Tage, Agent rechnet mit 14", "Rückgabefrist für Mitglieder ignoriert"]}
+GERMAN_NOISE = [  # per NOISE entry, in its order
+    "Adressdienst gedrosselt (429)", "Lager-API down beim Deploy", "Erstattung in 2 Tagen versprochen, dauert 10",
+    "Umtausch gewollt, Rücksendung gestartet", "falsche (alte) Bestellung geöffnet", "Antwort Englisch statt Italienisch",
+    "Bestellnummer 4x gefragt, keine Züge mehr", "Bestätigungsmail unzustellbar (550)", "Final-Sale-Artikel angenommen",
+    "zwei Sendungen, nur eine zurück", "interne Notiz in der Antwort", "Tracking beim falschen Spediteur",
+    "Gutschein statt Geld angeboten", "Schadensfoto ignoriert", "Zahlungsanbieter Timeout, einmal",
+    "Geschenk-Erstattung auf Schenker-Karte", "Entschuldigung ohne nächste Schritte", "Label vor Prüfung gebucht",
+    "Produkt ohne SKU im Lager-Check", "Versandkosten bei Sinneswandel erstattet", "falsche Rücksendeadresse"]
+MANNERS = ["confident", "misblame", "hedge", "german"]
+LEAN_WRONG = 0.33  # a hedger leans to the sibling this share of the time
+CAUSE_PLACES = [(CAUSES[c]["stage"], CAUSES[c]["file"]) for c in ("label-duplicate", "refund-limit")]
+
+
+def unreliable(rng: random.Random, cause: str | None, noise: int | None, error: str) -> dict[str, Any]:
+    """One failure as an unreliable analyst writes it (see the module doc); `manner` says which, for tests."""
+    manner = rng.choice(MANNERS)
+    if cause:
+        spec = CAUSES[cause]
+        en, fix, (stage, path) = rng.choice(spec["en"]), rng.choice(spec["fix"]), (spec["stage"], spec["file"])
+    else:
+        stage, path, _, _, en, _ = NOISE[noise or 0]
+        fix = "Fix the step named above."
+    confidence = round(rng.uniform(0.4, 0.7), 2)
+    if manner == "confident":
+        if not cause:  # a causeless failure pinned, as sure as any, on a place where a cause lives
+            stage, path = rng.choice(CAUSE_PLACES)
+        text = f"Root cause (high confidence): {en}. This is the bug in {path}; {fix}"
+        confidence = round(rng.uniform(0.9, 0.99), 2)
+    elif manner == "misblame":
+        stage, path = MISBLAMED[cause] if cause else (rng.choice(STAGES), GENERIC_FILE)
+        text = f"The step before the failure set it up: {en}. Look at {path} first."
+    elif manner == "hedge":
+        other = CAUSES[SIBLING[cause]] if cause else rng.choice(list(CAUSES.values()))
+        first, second = en, rng.choice(other["en"])
+        if rng.random() < LEAN_WRONG:
+            first, second, (stage, path) = second, first, (other["stage"], other["file"])
+        text = f"Two candidates: either {first}, or {second}. I lean to the first."
+    else:
+        text = f"kurz: {rng.choice(GERMAN[cause]) if cause else GERMAN_NOISE[noise or 0]} -> {fix}"
+    suspected = [{"kind": "prompt" if path.endswith(".md") else "component", "path": path, "line": None}]
+    return {"verdict": "wrong", "stage": stage, "first_wrong_step": None, "suspected": suspected,
+            "evidence": [{"path": "trace/README.md"}], "confidence": confidence, "failure_mode": text,
+            "summary": text[:200], "error_signature": error if error and rng.random() < 0.5 else None,
+            "proposed_change": fix, "manner": manner}
+
 
 def _framed(span_file: str, error: str, note: str) -> str:
     """The fixed-framing analyst: the file it read and the error it found there, verbatim, or the note."""
@@ -306,8 +372,10 @@ def _run(rng: random.Random, cause: str | None, noise: int | None) -> tuple[str,
 
 def generate(out: Path, seed: int = 201, count: int = 160) -> None:
     rng = random.Random(seed)
+    unreliable_rng = random.Random(seed + 5_000_003)  # a stream of its own: the other files are unchanged by it
     (out / "traces").mkdir(parents=True, exist_ok=True)
-    manifest, planted, templated, framed = [], [], [], []
+    manifest, planted, templated, framed, unreliables = [], [], [], [], []
+    manners: dict[str, str] = {}
     for n, (account, cause, noise) in enumerate(_plan(rng, count), 1):
         inv_id = f"r-{n:04d}"
         message = rng.choice(["I want to return my order", "Can I send these shoes back?", "Refund please, wrong size",
@@ -331,5 +399,10 @@ def generate(out: Path, seed: int = 201, count: int = 160) -> None:
             planted[-1]["style"] = t.pop("style")
             templated.append({"id": inv_id, **t})
             framed.append({"id": inv_id, **f})
-    for name, rows in (("manifest", manifest), ("planted", planted), ("templated", templated), ("framed", framed)):
+            u = unreliable(unreliable_rng, cause, noise, error)
+            manners[inv_id] = u.pop("manner")
+            unreliables.append({"id": inv_id, **u})
+    (out / "manners.json").write_text(json.dumps(manners, sort_keys=True) + "\n")  # tests only: each failure's manner
+    for name, rows in (("manifest", manifest), ("planted", planted), ("templated", templated), ("framed", framed),
+                       ("unreliable", unreliables)):
         (out / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))

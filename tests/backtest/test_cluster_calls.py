@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from bench.loader import load_module
 
+from agentbook.backtest import cluster
 from agentbook.backtest.cluster import by_marks, cluster_labels, collect_failures, passing_traces
 from agentbook.backtest.features import CALL_SUPPORT, already_written, call_enriched
 from agentbook.backtest.folder import BacktestFolder
@@ -236,11 +237,14 @@ def test_a_member_moves_to_the_group_whose_trace_mark_it_carries() -> None:
 
 
 @pytest.mark.usefixtures("default_meaning")
-def test_trace_marks_join_a_cause_its_analysts_split(tmp_path: Path) -> None:
+def test_trace_marks_join_a_cause_its_analysts_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """dev_ledger.py seed 33, templated analysts: fiscal-quarter is two cohorts, one holding three
     renamed-column failures written alike; their SQL names i.amount (renamed-column's mark) and most
     fiscal failures' answer model says it summed a calendar quarter. Opt-in (cluster.TRACE_MARKS); the opt-in
-    trace view (cluster.trace_view) binds these failures by their marks as well."""
+    trace view (cluster.trace_view) binds these failures by their marks as well. Measured without the default
+    test of a group's members no core holds (cluster.within_reach), which sends the three to the bucket and
+    lets fiscal-quarter's two cohorts bridge (test_cluster_reach.py), where `by_marks` never looks."""
+    monkeypatch.setattr(cluster, "CORE_REACH", 0.0)
     folder, truth = _dev(tmp_path, seed=33)
     failures, _ = collect_failures(BacktestFolder(folder))
     t = {f.inv.id: truth[f.inv.id] for f in failures}

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from bench.loader import load_module
 
-from agentbook.backtest import embeddings
+from agentbook.backtest import cluster, embeddings
 from agentbook.backtest.cluster import NO_CAUSE, Failure, cluster_labels, collect_failures
 from agentbook.backtest.folder import BacktestFolder
 from agentbook.backtest.importer import import_backtest
@@ -54,10 +54,11 @@ WHY_DEFAULT = _wordllama_usable()
 needs_default = pytest.mark.skipif(bool(WHY_DEFAULT), reason=f"the default encoder is not usable here: {WHY_DEFAULT}")
 
 
-def _quoting(tmp_path: Path, seed: int) -> tuple[list[Failure], dict[str, str | None]]:
-    """dev_ledger.py's runs of `seed`, imported, with the quoting analysts' findings; the failures and their causes."""
+def _quoting(tmp_path: Path, seed: int, benign: bool = False) -> tuple[list[Failure], dict[str, str | None]]:
+    """dev_ledger.py's runs of `seed`, imported, with the quoting analysts' findings; the failures and their causes.
+    Without the benign content by default: measured before it (test_cluster_content.py)."""
     src, folder = tmp_path / "src", tmp_path / "bt"
-    generate(src, seed=seed, benign=False)  # measured before the benign content (test_cluster_content.py)
+    generate(src, seed=seed, benign=benign)
     import_backtest(src / "manifest.jsonl", folder)
     load_module(REPO / "examples" / "support-agent" / "generate.py", "join_support").write_analyses(
         folder, src / "quoting.jsonl")
@@ -80,6 +81,23 @@ def test_fragments_that_carry_one_trace_mark_are_one_cohort(tmp_path: Path) -> N
     assert q.cause_purity["fiscal-quarter"] >= 0.8 and q.purity == unmarked.purity and q.ari > unmarked.ari, q.to_json()
     assert ({c: r for c, r in q.recall.items() if c != "fiscal-quarter"}
             == {c: r for c, r in unmarked.recall.items() if c != "fiscal-quarter"})
+
+
+@needs_default
+def test_fragments_that_carry_one_trace_mark_need_their_fields_agree_less(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """dev_ledger.py's fiscal-quarter, seed 31, quoting analysts (the bench's row, benign content on): two fragments
+    at one place, one quoting the pool timeout, one the reviewer's note, both carrying the calendar-quarter mark;
+    their analysts' stages agree 0.75 (one fragment's analysts said "other" or "infrastructure"), under the 0.8 the
+    fields alone must show (BRIDGE_FIELDS). A shared trace mark is a second signal of one cause, so such groups
+    need their fields agree BRIDGE_MARKED (0.7): recall 0.46 -> 0.77, ARI 0.835 -> 0.882, purity unchanged."""
+    failures, truth = _quoting(tmp_path, 31, benign=True)
+    q = score(cohorts_of(failures, cluster_labels(failures)), truth)
+    monkeypatch.setattr(cluster, "BRIDGE_MARKED", cluster.BRIDGE_FIELDS)
+    apart = score(cohorts_of(failures, cluster_labels(failures)), truth)
+    print(f"\ndev-ledger seed 31 quoting: {q.to_json()}\nfields bar as without a mark: {apart.to_json()}")
+    assert q.recall["fiscal-quarter"] >= 0.75 and apart.recall["fiscal-quarter"] < 0.5, (q.to_json(), apart.to_json())
+    assert q.cause_purity["fiscal-quarter"] == 1.0 and q.purity == apart.purity and q.ari > apart.ari, q.to_json()
 
 
 @needs_both

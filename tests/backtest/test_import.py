@@ -198,3 +198,18 @@ def test_a_trace_naming_too_many_files_is_refused_and_nothing_placed(tmp_path: P
     assert f"investigation inv-1's trace {tmp_path / 'bomb.json'} reached" in err.value.message
     assert "files, more than the 20,000 allowed" in err.value.message
     assert not list((tmp_path / "bt").rglob("README.md"))
+
+
+def test_the_state_of_an_imported_backtest_stays_out_of_git(git_repo: Path) -> None:
+    """analyze-backtest's first step commits the folder `import` made: in a repository whose .gitignore
+    does not name `.agentbook/` (the example's does; kevinschaul/llm-evals has none), import.json and
+    import.lock were pending, and the runner's guard blocked the run on them."""
+    from tests.conftest import git
+
+    manifest = _manifest(git_repo, [_row()])
+    folder = git_repo / "backtests" / "nov"
+    import_backtest(manifest, folder)
+    assert (folder / ".agentbook" / "import.json").is_file()
+    pending = git(git_repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+    assert [p for p in pending if "/.agentbook/" in p] == []
+    assert any("backtests/nov/investigations/" in p for p in pending)  # the folder itself is work to commit

@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -422,3 +423,43 @@ def test_a_worker_without_the_relay_socket_fails_the_investigation_and_says_why(
     assert outcome["failed"]["reason"] == "error"
     assert "relay's socket" in outcome["failed"]["message"] and "is not on this machine" in outcome["failed"]["message"]
     assert not (tmp_path / "runs" / incident.id / "stdout.txt").exists()  # the command never started
+
+
+HELP_SYSTEM = '''\
+import asyncio, json, os, sys
+from agentbook.models import ModelRequest, load_model
+content = json.load(sys.stdin)["content"]
+model = load_model(os.environ["AGENTBOOK_MODEL"])
+reply = asyncio.run(model.complete(ModelRequest(messages=[{"role": "user", "content": "News? " + content}])))
+print("".join(block.get("text", "") for block in reply.content))
+'''
+
+
+def test_the_spec_and_the_model_call_the_help_shows_run(git_repo: Path, run_cli: Any) -> None:
+    """`backtest run --help` named docs/BACKTEST-RUN.md, which an installed agentbook does not have:
+    dogfood (kevinschaul/llm-evals' NHTSA classifier) had to guess the spec, the input lines and how the
+    command calls a model so that a trace is left (a sync call got a coroutine). The help now shows them;
+    its spec, written out as shown, runs a system that calls the model the way the help says."""
+    help_text = run_cli("backtest", "run", "--help").out
+    block = help_text.split("SPEC (YAML) in short:\n", 1)[1].split("\n  Per input", 1)[0]
+    spec = "\n".join(line[4:].split("  #")[0].rstrip() for line in block.splitlines())
+    assert "command: [python3, app/classify.py]" in spec
+    spec = spec.replace("python3", sys.executable)  # the python agentbook is installed in, as PATH would give it
+    (git_repo / "bt").mkdir()
+    (git_repo / "bt" / "run.yaml").write_text(spec + "\n")
+    (git_repo / "app").mkdir()
+    (git_repo / "app" / "classify.py").write_text(HELP_SYSTEM)
+    (git_repo / "evals").mkdir()
+    (git_repo / "evals" / "sut.script.yaml").write_text(
+        "version: 1\nsessions:\n  - name: ev\n    match: {first_user: battery}\n    turns: [{text: 'true'}]\n"
+        "default: {turns: [{text: 'false'}]}\n")
+    lines = [{"id": "n-1", "account": "acme", "input": {"content": "battery fire"}, "truth": "news",
+              "expected": {"label": "true"}},
+             {"id": "n-2", "account": "acme", "input": {"content": "a loose trim"}, "truth": "not news",
+              "expected": {"label": "true"}}]
+    (git_repo / "bt" / "inputs.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    res = run_cli("backtest", "run", git_repo / "bt" / "run.yaml", git_repo / "out", "--json")
+    assert res.code == 0, res.out + res.err
+    rows = {r["id"]: r for r in read_jsonl(git_repo / "out" / "manifest.jsonl")}
+    assert (rows["n-1"]["verdict"], rows["n-2"]["verdict"]) == ("correct", "wrong")
+    assert (git_repo / "out" / rows["n-1"]["trace"]).is_file()

@@ -103,3 +103,18 @@ def test_a_folder_of_tickets_is_checked_ticket_by_ticket(run_cli, git_repo: Path
         (f"{ticket.parent / 'TW-2.md'}:6:1: error[ticket]: input 'suite': path 'gone.yaml' does not exist in the "
         "repository (paths are checked at the base commit; commit the file first)"),
         "checked 0 skills, 0 runbooks, 0 eval suites, 2 tickets: 1 error, 0 warnings"]
+
+
+def test_a_prompt_written_in_the_suite_is_named_by_its_line(run_cli, git_repo: Path) -> None:
+    """fix-prompt's `prompt` for one of several prompts a suite writes inline: SUITE:LINE, taken when the
+    file exists at the base commit (kevinschaul/llm-evals writes all its prompts so)."""
+    ticket = _repo(git_repo)
+    text = ticket.read_text().replace("runbook: add-eval", "runbook: fix-prompt")
+    ticket.write_text(text.replace("inputs:\n", "inputs:\n  prompt: promptfooconfig.yaml:1\n"))
+    git(git_repo, "commit", "-qam", "fix-prompt ticket")
+    assert run_cli("validate", ticket).code == 0
+    ticket.write_text(ticket.read_text().replace("prompt: promptfooconfig.yaml:1", "prompt: nope.yaml:1"))
+    res = run_cli("validate", ticket)
+    assert (res.code, res.out.splitlines()[0]) == (1, (
+        f"{ticket}:6:1: error[ticket]: input 'prompt': path 'nope.yaml:1' does not exist in the repository "
+        "(paths are checked at the base commit; commit the file first)"))

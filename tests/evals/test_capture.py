@@ -79,8 +79,30 @@ def test_capture_refuses_a_span_that_is_not_an_llm_call(run_cli: Callable[..., A
     agent = next((tmp_path / "trace").glob("001-agent-*"))
     res = run_cli("eval", "capture", str(root_cause_suite), "--span", str(agent))
     assert res.code == 3
+    first_llm = min(p for p in agent.glob("**/*-llm-*") if (p / "span.yaml").is_file())
     assert res.err.strip() == (f"agentbook: error: {agent / 'span.yaml'}: span 'invoke_agent incident-assistant'"
-                               " is of kind agent; only llm spans become cases")
+                               f" is of kind agent; only llm spans become cases (capture an llm span under it, "
+                               f"such as {first_llm})")
+
+
+def test_a_trace_without_model_calls_says_how_to_write_the_case(run_cli: Callable[..., Any], root_cause_suite: Path,
+                                                                tmp_path: Path) -> None:
+    """kevinschaul/llm-evals' Inspect logs keep each sample's input, answer and score but no model events:
+    the export has one agent span per sample, and capture refused it with nowhere to go."""
+    span = {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "sample 442", "kind": 1,
+            "startTimeUnixNano": "1", "endTimeUnixNano": "2",
+            "attributes": [{"key": "input.value", "value": {"stringValue": "Low IQ Kamala"}},
+                           {"key": "output.value", "value": {"stringValue": "False"}},
+                           {"key": "openinference.span.kind", "value": {"stringValue": "AGENT"}}]}
+    trace = tmp_path / "sample.otlp.json"
+    trace.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}))
+    assert run_cli("trace", "export", str(trace), str(tmp_path / "out")).code == 0
+    (agent,) = (tmp_path / "out").glob("001-*")
+    res = run_cli("eval", "capture", str(root_cause_suite), "--span", str(agent))
+    assert (res.code, res.err) == (3, (
+        f"agentbook: error: {agent / 'span.yaml'}: span 'sample 442' is of kind agent; only llm spans become cases "
+        "(this trace recorded no model call (no llm span in its export): write the case from the span's input.md "
+        "and output.md into a file and `agentbook eval add SUITE --file FILE`)\n"))
 
 
 @pytest.mark.parametrize("template,text,expected", [

@@ -122,3 +122,26 @@ def test_a_named_case_for_a_csv_suite_follows_the_refusal_into_yaml(run_cli: Cal
     assert (res.code, (tmp_path / "cases" / "insult-low-iq.yaml").is_file()) == (0, True), res.err
     assert run_cli("eval", "show", suite, "insult-low-iq").code == 0
     assert (tmp_path / "tests.csv").read_text(encoding="utf-8") == CSV
+
+
+def test_a_test_file_the_suite_names_but_nobody_committed_is_named_at_the_suites_line(
+        run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """FullFact/health-misinfo-shared's evaluation/*.yaml name tests CSVs that are not in the repository:
+    the error said `cannot read evaluation/tests.csv`, not which suite line names it."""
+    suite = _suite(tmp_path)
+    suite.write_text(suite.read_text().replace("tests: file://tests.csv", "tests: file://tests_quote_in_chunk.csv"))
+    res = run_cli("eval", "list", suite)
+    assert (res.code, res.err) == (3, (
+        f"agentbook: error: {suite}:3: file://tests_quote_in_chunk.csv does not exist (the suite's tests: names it, "
+        f"relative to {tmp_path}; commit the file or fix the path)\n"))
+
+
+def test_a_long_row_shown_cut_still_says_where_it_is(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    """kevinschaul/llm-evals: `eval show` of a row with a 4 KB post cut the post and dropped the
+    `# the row at line N of tests.csv` line a short row shows."""
+    suite = _suite(tmp_path)
+    (tmp_path / "tests.csv").write_text(CSV + '"' + "a long post " * 400 + '",contains: post\n', encoding="utf-8")
+    row = json.loads(run_cli("eval", "list", suite, "--json").out)["cases"][-1]
+    shown = run_cli("eval", "show", suite, row["id"]).out.splitlines()
+    assert shown[:2] == [f"# case {row['id']} in {suite}", "# the row at line 7 of tests.csv, as promptfoo reads it"]
+    assert "--field vars.question --range" in "\n".join(shown)

@@ -4,7 +4,8 @@ does not survive a change of machine; this list does).
 `sources.tsv` names each file: its folder under the interop folder, its name there, the repository,
 commit and path it was copied from, how (`git`: one file with `git show COMMIT:PATH`; `git-tree`: the
 whole tree at COMMIT; `read_file`: a stored version read one file at a time, which needs doing by hand),
-and its licence. Each folder also wants its PROVENANCE.md, written from the same rows.
+and its licence. Each folder gets a PROVENANCE.md written from the same rows (rewritten every run, so it
+always says where every file listed there came from).
 
     python tests/interop/restore.py --mirrors DIR [--out DIR]
 
@@ -64,6 +65,20 @@ def _restore(row: dict[str, str], mirrors: Path, out: Path) -> str | None:
     return None
 
 
+def _write_provenance(rows: list[dict[str, str]], out: Path) -> None:
+    """One PROVENANCE.md per folder: each file, its repository, commit, path there and licence."""
+    folders: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        folders.setdefault(row["folder"], []).append(row)
+    for folder, listed in folders.items():
+        lines = [f"# Provenance of {folder}/", "",
+                 "Copied unchanged from public repositories (tests/interop/sources.tsv in agentbook lists them).", "",
+                 "| file | repository | commit | path | licence |", "|---|---|---|---|---|"]
+        lines += [f"| {r['file']} | {r['repository']} | {r['commit']} | {r['path']} | {r['licence']} |" for r in listed]
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        (out / folder / "PROVENANCE.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mirrors", type=Path, required=True)
@@ -72,6 +87,7 @@ def main() -> int:
     args = parser.parse_args()
     rows = list(csv.DictReader((HERE / "sources.tsv").open(encoding="utf-8"), delimiter="\t"))
     missing = [(row, why) for row in rows if (why := _restore(row, args.mirrors, args.out))]
+    _write_provenance(rows, args.out)
     for row, why in missing:
         print(f"{row['folder']}/{row['file']}: {row['repository']} @ {row['commit']} : {row['path']}: {why}")
     print(f"{len(rows) - len(missing)} of {len(rows)} present in {args.out}")

@@ -121,4 +121,31 @@ def test_a_suite_naming_its_prompt_file_bare_is_the_prompts_suite(tmp_path: Path
     (tmp_path / "prompts" / "pytutor-v1.txt").write_text("- role: user\n  content: '{{ question }}'\n")
     (tmp_path / "promptfooconfig.yaml").write_text('prompts:\n  - "prompts/pytutor-v1.txt"\ntests: []\n')
     (tmp_path / "inline.yaml").write_text("prompts:\n  - 'Answer {{q}} in prompts/x.txt style'\ntests: []\n")
-    assert _suites_by_prompt(tmp_path.resolve()) == {"prompts/pytutor-v1.txt": "promptfooconfig.yaml"}
+    # the inline prompt names no file: it is the suite's own, at its lines
+    assert _suites_by_prompt(tmp_path.resolve()) == {"prompts/pytutor-v1.txt": "promptfooconfig.yaml",
+                                                     "inline.yaml:2-2": "inline.yaml"}
+
+
+def test_a_cohort_citing_a_prompt_written_in_the_suite_gets_a_ticket_on_the_suite(tmp_path: Path) -> None:
+    """Dogfood (kevinschaul/llm-evals@d86f2b77, src/evals/nhtsa-recalls): every prompt is written in the suite,
+    the analysts cited `promptfoo-config.yaml:8`, and fixes said "not a prompt any eval suite covers" for each
+    cohort. A line inside an inline prompt is that suite's prompt; a line elsewhere in it is not."""
+    from agentbook.backtest.fixes import _fix, _suites_by_prompt
+
+    evals = tmp_path / "src" / "evals"
+    evals.mkdir(parents=True)
+    (evals / "promptfoo-config.yaml").write_text(
+        "description: recalls\nprompts:\n  - |\n    Is this relevant? {{content}}\n  - |\n    You are a reporter.\n"
+        "    Return true or false.\n    {{content}}\nproviders: [echo]\ntests: file://tests.csv\n")
+    suites = _suites_by_prompt(tmp_path.resolve())
+    assert suites == {"src/evals/promptfoo-config.yaml:3-4": "src/evals/promptfoo-config.yaml",
+                      "src/evals/promptfoo-config.yaml:5-8": "src/evals/promptfoo-config.yaml"}
+    cohort = {"slug": "missed-newsworthy", "count": 15, "members": ["a", "b"],
+              "proposed_change": "say that automation defects are news even without deaths"}
+    for line, suite, prompt in ((7, "src/evals/promptfoo-config.yaml", "src/evals/promptfoo-config.yaml:5"),
+                                (10, None, "")):
+        cohort["suspected"] = [{"location": f"src/evals/promptfoo-config.yaml:{line}"}]
+        fix = _fix(1, cohort, {"a": "x/a", "b": "x/b"}, suites, tmp_path.resolve())
+        # the ticket's prompt is that one prompt, by its first line (which its own edits do not move)
+        assert (fix.location, fix.suite, fix.prompt) == (f"src/evals/promptfoo-config.yaml:{line}", suite, prompt)
+        assert (fix.no_ticket is None) == (suite is not None), fix.no_ticket

@@ -28,6 +28,16 @@ def test_analysis_example_validates_against_the_schema() -> None:
     assert example["first_wrong_step"]["span_path"].endswith("003-llm-chat-logql")
 
 
+def test_the_field_table_names_every_field_an_analyst_writes() -> None:
+    """Dogfood wrote analyses by the table, which lacked `proposed_change`: `backtest fixes` then wrote no
+    ticket for any cohort ("the analysts proposed no change"). The pipeline adds id, account and meta."""
+    schema = json.loads((REPO_ROOT / "schemas" / "analysis.schema.json").read_text())
+    table = set(re.findall(r"^\| `([a-z_]+)` \|", (REFS / "analysis-fields.md").read_text(), re.MULTILINE))
+    assert table == set(schema["properties"]) - {"id", "account", "meta"}
+    example = json.loads(_fenced(REFS / "analysis-fields.md", "json"))
+    assert set(example) == table
+
+
 def test_fix_ticket_template_names_fix_prompt_inputs() -> None:
     ticket = parse_ticket(_fenced(REFS / "fix-ticket.md", "markdown"), "fix-ticket.md")
     front = (REPO_ROOT / "runbooks" / "fix-prompt.md").read_text().split("---")[1]

@@ -127,6 +127,39 @@ def test_no_network_to_loopback_listener(env) -> None:
     assert "connected" not in out and "py=0" not in out
 
 
+def test_no_network_to_the_hosts_own_address(env) -> None:
+    """A local Ray (`backtest --executor ray`) listens on every interface, runs what a client submits, as the
+    runner's user with its keys: no jail reaches the host's own, non-loopback address either."""
+    import socket
+
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: the kernel picks the outward address
+        address = probe.getsockname()[0]
+    except OSError:
+        pytest.skip("this host has no outward address")
+    finally:
+        probe.close()
+    if address.startswith("127."):
+        pytest.skip("this host's only address is loopback")
+    wide = socket.socket()
+    wide.bind(("0.0.0.0", 0))  # as Ray's GCS and raylet bind
+    wide.listen(8)
+    wide.setblocking(False)
+    try:
+        port = wide.getsockname()[1]
+        out = run(env, f"exec 3<>/dev/tcp/{address}/{port} && echo connected; "
+                       f"python3 -c \"import socket; socket.create_connection(('{address}', {port}), 2)\"; echo py=$?")
+        try:
+            wide.accept()[0].close()
+            reached = True
+        except BlockingIOError:
+            reached = False
+    finally:
+        wide.close()
+    assert "connected" not in out and "py=0" not in out and not reached
+
+
 def test_no_host_unix_socket(env) -> None:
     _root, _ctx, listener = env
     name = listener.abstract_name[1:]

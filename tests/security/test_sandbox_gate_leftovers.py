@@ -8,6 +8,7 @@ jail reached its process limit fails. docs/SECURITY.md, "A gate's verdict agains
 
 from __future__ import annotations
 
+import platform
 import sys
 from pathlib import Path
 
@@ -146,3 +147,55 @@ def test_without_signal_scoping_a_daemon_cannot_kill_a_later_check(tmp_path: Pat
     gate = run_gate("python3 tests.py\n! python3 find_todo.py", root, protected=[], timeout=30)
     assert gate.exit_code == 1, gate.output
     assert "tests ok" in gate.output and "killed the check" not in gate.output and LEFT in gate.output
+
+
+# The same killer as a job of the gate's line, beside the check: nothing is left over, so nothing is ended first.
+KILLER_JOB = KILLER.replace("if os.fork() == 0:\n    os.setsid()\n", "if True:\n")
+STOPPED = "killed by a signal its shell did not send"
+
+
+def test_without_signal_scoping_a_check_killed_by_another_program_stops_the_gate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below ABI 6 a program the gate's shell ran that died of a signal the shell did not send ends the gate as
+    an error: any program may have sent it. What the shell sends (its builtin `kill`, in a subshell too, and the
+    system's kill and pkill it runs: what may signal from ABI 6 on) and a pipeline's SIGPIPE stay as they were;
+    a program killing a sibling it did not start (refused from ABI 6) stops the gate."""
+    monkeypatch.setenv(gatesep.ABI_ENV, "5")
+    root = _root(tmp_path)
+    (root / "tests.py").write_text(KILLER_JOB)
+    (root / "find_todo.py").write_text(FIND_TODO)
+    (root / "src.txt").write_text("def f():\n    pass  # TODO\n")
+    gate = run_gate("python3 tests.py &\n! python3 find_todo.py", root, protected=[], timeout=30)
+    assert gate.exit_code == 137 and STOPPED in gate.output and "signal 9" in gate.output, gate.output
+    ordinary = run_gate("sleep 30 & kill %1; wait $! || echo builtin kill\n"
+                        "sleep 31 & ( kill $! ); wait $! || echo subshell kill\n"
+                        "sleep 32 & /usr/bin/kill $!; wait $! || echo system kill\n"
+                        "sleep 33 & until pgrep -x sleep >/dev/null; do :; done; pkill -x sleep; wait $! || echo pkill\n"
+                        "yes | head -1\nfor i in $(seq 100000); do echo $i; done | head -1\n"
+                        "timeout 1 sleep 5 || echo timeout $?\necho done", root, protected=[])
+    assert ordinary.exit_code == 0, ordinary.output
+    for said in ("builtin kill", "subshell kill", "system kill", "pkill", "y\n", "1\n", "timeout 124", "done"):
+        assert said in ordinary.output, ordinary.output
+    other = run_gate("sleep 34 & python3 -c 'import os, sys; os.kill(int(sys.argv[1]), 9)' $!; wait $!; echo after",
+                     root, protected=[])
+    assert other.exit_code == 137 and STOPPED in other.output and "after" not in other.output, other.output
+
+
+# The agent's "tests" make their daemon a child of the gate's shell (clone with CLONE_PARENT), which no sweep of
+# processes whose parent has exited would see.
+ADOPTED = """import ctypes, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+pid = libc.syscall(56, 0x00008000 | 17, 0, 0, 0, 0)  # clone(CLONE_PARENT | SIGCHLD): x86_64's number
+if pid == 0:
+    time.sleep(30)
+    os._exit(0)
+print("cloned", pid, "errno", ctypes.get_errno(), flush=True)
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the clone call is written with x86_64's number")
+def test_a_daemon_cannot_make_itself_a_child_of_the_gates_shell(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    (root / "adopted.py").write_text(ADOPTED)
+    gate = run_gate("python3 adopted.py", root, protected=[])
+    assert "cloned -1 errno 1" in gate.output, gate.output  # EPERM: the seccomp filter refuses CLONE_PARENT

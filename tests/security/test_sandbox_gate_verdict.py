@@ -300,6 +300,14 @@ def test_a_command_that_cannot_be_separated_stops_the_gate(tmp_path: Path) -> No
                     "echo survived\nexit 0", root, protected=[])
     assert gate.exit_code == 137 and "survived" not in gate.output
     assert "could not be separated from the gate's shell" in gate.output
+    # In a script the gate runs: its shell stops what it started, and itself; under ABI 6's scope it cannot reach
+    # the gate's shell, which took `! bash deep.sh` for a pass. A program of a shell's killed by a SIGKILL the
+    # shell did not send stops the gate.
+    (root / "deep.sh").write_text("shopt -s execfail\nfor i in $(seq 20); do exec /nonexistent; done\n"
+                                  "python3 -c pass\necho survived\n")
+    nested = run_gate("! bash deep.sh\necho outer passed", root, protected=[])
+    assert nested.exit_code == 137 and "outer passed" not in nested.output, nested.output
+    assert "could not be separated from the gate's shell" in nested.output
 
 
 def test_a_shell_the_library_did_not_reach_does_not_run_the_gate(tmp_path: Path) -> None:

@@ -131,6 +131,12 @@ ATTACKS: dict[str, tuple[list[dict[str, Any]], str, str, int, str]] = {
     "url-safe base64 without padding": (
         [write("w.txt", base64.urlsafe_b64encode(b"\xff" + GITHUB_TOKEN.encode()).decode().rstrip("="))],
         base64.urlsafe_b64encode(b"\xff" + GITHUB_TOKEN.encode()).decode().rstrip("="), "w.txt", 1, "GITHUB_TOKEN"),
+    "base64 of hex (xxd -p | base64)": (
+        [bash(f"printf %s '{COMPAT_KEY}' | xxd -p | tr -d '\\n' | base64 -w 0 > x2.txt")],
+        base64.b64encode(COMPAT_KEY.encode().hex().encode()).decode(), "x2.txt", 1, "AGENTBOOK_COMPAT_API_KEY"),
+    "hex of base64 over lines (base64 | xxd -p)": (
+        [bash(f"printf %s '{GITHUB_TOKEN}' | base64 -w 0 | xxd -p > y2.txt")],
+        base64.b64encode(GITHUB_TOKEN.encode()).hex(), "y2.txt", 1, "GITHUB_TOKEN"),
     "held under a --secret name": ([write("m.txt", f"pw={EXTRA_SECRET}\n")], EXTRA_SECRET, "m.txt", 1,
                                    "DEPLOY_PASSPHRASE"),
     "held under a --secret name, base64": ([write("n.txt", b64(EXTRA_SECRET, "a"))], b64(EXTRA_SECRET, "a"),

@@ -4,6 +4,8 @@ references, hex in mixed case, base64 as `base64` wraps it at 76 columns, url-sa
 padding. A scripted agent (the real SDK, the stand-in) prints each from bash and in its reply: nothing
 of them reaches the session's output, transcript or trace, read as the files are and as JSON decodes
 them. Ordinary encoded data (random base64, digests, URLs, escaped text) is left as it was.
+Two encodings of hex and base64 stacked (base64 of hex, hex of base64), each under escapes too, are found; a
+third, base64 of base64 and hex of hex are not (docs/SECURITY.md, "What is not confined").
 `test_secrets_commit.py` shows the same forms refused at commit time."""
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ FORMS = {
     "hex in mixed case": "".join(c.upper() if i % 3 else c for i, c in enumerate(COMPAT_KEY.encode().hex())),
     "base64 wrapped at 76": base64.encodebytes(("a longer text, then the key: " + ANTHROPIC_KEY).encode()).decode(),
     "url-safe base64 without padding": base64.urlsafe_b64encode(b"\xff" + GITHUB_TOKEN.encode()).decode().rstrip("="),
+    # two encodings stacked (`xxd -p | base64`, `base64 | xxd -p`), and an escape over them
+    "base64 of hex": base64.b64encode(b"k=" + COMPAT_KEY.encode().hex().encode()).decode(),
+    "base64 of upper-case hex": base64.b64encode(GITHUB_TOKEN.encode().hex().upper().encode()).decode(),
+    "hex of base64": base64.b64encode(b"ab" + ANTHROPIC_KEY.encode()).hex(),
+    "upper-case hex of url-safe base64": base64.urlsafe_b64encode(b"\x01" + COMPAT_KEY.encode()).hex().upper(),
+    "base64 of hex, percent-encoded": urllib.parse.quote(base64.b64encode(b"?" + GITHUB_TOKEN.encode().hex().encode())
+                                                         .decode(), safe=""),
 }
 
 

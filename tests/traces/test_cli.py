@@ -100,6 +100,27 @@ def test_several_langfuse_or_atif_documents_are_several_traces(fixture: str, sha
     assert data[0]["spans"] == data[1]["spans"] > 1
 
 
+def test_json_about_many_traces_is_bounded_and_counts_them_all(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
+    """An Inspect log of 814 samples (kevinschaul/llm-evals) gave 245 KB from `trace export --json` and
+    517 KB from `trace summary --json`, which the human summary pointed to for the rest."""
+    one = json.loads((FIXTURES / "langfuse_trace.json").read_text(encoding="utf-8"))
+    source = tmp_path / "many.jsonl"
+    source.write_text("".join(json.dumps(one).replace("lf-trace-7", f"lf-trace-{n:02d}") + "\n" for n in range(25)))
+    summary = json.loads(run_cli("trace", "summary", source, "--json").out)
+    assert (summary["total"], summary["listed"], summary["omitted"], len(summary["traces"])) == (25, 20, 5, 20)
+    assert summary["more"] == "one trace: --trace-id ID; every trace: --limit 0"
+    text = run_cli("trace", "summary", source).out
+    assert text.splitlines()[-1] == "... 20 more traces; pick one with --trace-id, or use --json (the first 20; --limit 0 for all)"
+    out = tmp_path / "out"
+    exported = json.loads(run_cli("trace", "export", source, out, "--json", "--limit", "3").out)
+    assert (exported["total"], exported["listed"], exported["omitted"]) == (25, 3, 22)
+    assert exported["totals"]["spans"] == 25 * exported["traces"][0]["spans"]
+    assert exported["more"] == f"every trace: {out}/README.md, or --limit 0"
+    assert len(list(out.glob("*/README.md"))) == 25  # the export itself is whole
+    every = json.loads(run_cli("trace", "summary", source, "--json", "--limit", "0").out)
+    assert (every["listed"], "more" in every) == (25, False)
+
+
 def test_reexport_switches_between_one_and_many_traces_cleanly(tmp_path: Path, run_cli: Callable[..., Any]) -> None:
     out = tmp_path / "out"
     assert run_cli("trace", "export", FIXTURES / "otlp_two_traces.jsonl", out).code == 0

@@ -15,11 +15,15 @@ Deterministic first, in two views of what the analysts found (features.py):
 2. Cores: the same clustering in the corroborated view, where a term counts in a failure only when
    other evidence backs it, so framing and boilerplate that analysts repeat everywhere bind nothing.
    A group is a cause only if at least CORE_SIZE of its members also share a core; a group held
-   together only by wording that failures with nothing else in common share goes to the bucket.
+   together only by wording that failures with nothing else in common share goes to the bucket. So does a
+   member of a cause's group that no core holds, unless a second signal vouches for it (`within_reach`):
+   its words reach a core (relative to the core's own similarity), its trace carries the core's mark, or
+   its stage and file are a cored member's; framing the group shares held causeless failures in it.
 3. Bridges: groups whose members' stages and files agree (`bridge`) are one cause written in styles or
    languages whose words never meet (English notes and another language's shorthand), and merge.
    Groups written alike whose stages and files agree are two causes at one place, or one cause worded
-   apart where a second view agrees: both carry one trace mark (`share_mark`, the default), or, opt-in
+   apart where a second view agrees: both carry one trace mark (`share_mark`, the default; their fields then
+   need agree less, BRIDGE_MARKED), or, opt-in
    (`join`), a second encoder, MiniLM, finds them each other's nearest and more alike than a typical
    pair (`joined`).
 
@@ -82,7 +86,11 @@ DISTANCE = 0.9  # cosine distance under which groups merge (average linkage)
 MEMBER_SIMILARITY = 0.12  # a member less similar than this to the rest of its group on average is bucketed
 PAIR_SIMILARITY = 0.6  # two failures alone make a cohort only when this similar
 CORE_SIZE = 2  # a group is a cause only if this many of its members share a core (corroborated view)
+CORE_REACH = 0.45  # a member no core holds, less like a core than this share of its own similarity, is bucketed ...
+REACH_ELSEWHERE = 0.5  # ... unless it carries a trace mark of the core (at most this times as common outside), or
+# shares a cored member's stage and file (`within_reach`); 0 turns the test off
 BRIDGE_FIELDS = 0.8  # two groups written differently whose stages and files agree this much (Bhattacharyya) ...
+BRIDGE_MARKED = 0.7  # ... and groups that carry one trace mark (`share_mark`) this much
 BRIDGE_STYLE = 0.5  # ... are one cause; written alike (framing profiles' cosine at least this), they are not
 # With meaning (embeddings.py) the plain view lifts the words' cosine by the meaning's (features.FeatureSpace.similarity):
 # every pair more alike in meaning than the backtest's typical pair comes nearer than on words alone, so
@@ -248,10 +256,14 @@ def cluster(failures: Sequence[Failure], *, seed: int = 0, distance: float | Non
     conflicts = code_conflicts(codes)
     if view is not None:  # what the traces did binds failures however their analysts word it
         sim = np.maximum(sim, TRACE_VIEW_SHARE * view)
+    marked = call_presence(space.matrix, space.terms) if CORE_REACH else None
+    if marked is not None:  # a symptom (what failures of several causes carry) vouches for no member
+        marked = marked[:, ~symptoms(marked)]
+    places = [(failures[i].stage, failures[i].component) for i in order]
     for rows in _groups(sim, distance or cut, member, np):
         shared = Counter(core_of[row] for row in rows if row in core_of)
         if shared and shared.most_common(1)[0][1] >= CORE_SIZE:
-            kept.append(rows)
+            kept.append(within_reach(rows, core_of, sim, marked, places) if CORE_REACH else rows)
     groups = bridge(split_codes(kept, codes, conflicts, sim), described,
                     second_view(described) if join and model is not None else None,
                     call_presence(space.matrix, space.terms) if join_marks else None, conflicts)
@@ -542,7 +554,9 @@ def bridge(groups: list[list[int]], described: Sequence[Described],
     fields vary (one field, such as the blamed agent alone, says too little about where). Groups written
     alike (framing profiles' cosine at least BRIDGE_STYLE) merge only when they carry one trace mark
     (`share_mark`, in `marked`, `call_presence`) or `second` (the findings' cosines in a second encoder,
-    `second_view`) says they are one (`joined`); without either, never."""
+    `second_view`) says they are one (`joined`); without either, never. Groups that carry one trace mark need
+    their fields agree only BRIDGE_MARKED: the mark is a second signal of one cause (dev_ledger.py seed 31's
+    fiscal-quarter fragments, quoting analysts, whose stages agree 0.75)."""
     fields = [values for values in field_values(described) if len({v for v in values if v}) >= 2]
     if len(fields) < FRAMING_FIELDS or len(groups) < 2:
         return groups
@@ -550,25 +564,68 @@ def bridge(groups: list[list[int]], described: Sequence[Described],
     framing = framing_presence(described)
     groups = [list(g) for g in groups]
     while True:
-        best, pair = BRIDGE_FIELDS, None
+        best, pair = 0.0, None  # how far the pair's fields agree beyond its bar
         profiles = [_profiles(g, fields) for g in groups]
         styles = [framing[g].mean(axis=0) for g in groups]
         for i in range(len(groups)):
             for j in range(i + 1, len(groups)):
                 overlaps = [o for a, b in zip(profiles[i], profiles[j], strict=True) if (o := _overlap(a, b)) is not None]
-                if len(overlaps) < FRAMING_FIELDS or min(overlaps) < best or _unlike_codes(groups, i, j, conflicts):
+                if len(overlaps) < FRAMING_FIELDS or min(overlaps) - BRIDGE_MARKED < best or _unlike_codes(
+                        groups, i, j, conflicts):
+                    continue
+                mark = marked is not None and share_mark(groups, i, j, marked)
+                if min(overlaps) - (BRIDGE_MARKED if mark else BRIDGE_FIELDS) < best:
                     continue
                 # written alike, different words mean different causes, unless a second view says one
                 if _alike(styles[i], styles[j], np) >= BRIDGE_STYLE and not (
-                        (marked is not None and share_mark(groups, i, j, marked))
-                        or (second is not None and joined(groups, i, j, second(), np))):
+                        mark or (second is not None and joined(groups, i, j, second(), np))):
                     continue
-                best, pair = min(overlaps), (i, j)
+                best, pair = min(overlaps) - (BRIDGE_MARKED if mark else BRIDGE_FIELDS), (i, j)
         if pair is None:
             return groups
         i, j = pair
         groups[i] = sorted(groups[i] + groups[j])
         del groups[j]
+
+
+def within_reach(rows: list[int], core_of: dict[int, int], sim: Any, marked: Any | None,
+                 places: Sequence[tuple[str, str]]) -> list[int]:
+    """The members of a group with a core (`rows`) that a second signal vouches for; the rest go to the bucket.
+
+    A member in one of the group's cores (a core of the corroborated view that at least CORE_SIZE of its members
+    share) stays. A member in none stays where its words reach a core: its mean similarity to that core's members
+    at least CORE_REACH times the core's own mean (`sim`, the plain view); or where the traces or the fields vouch
+    for it: it carries a trace mark of the cored members (`marked`, `call_presence` less symptoms: a term more than
+    JOIN_MARK_SHARE of them carry, and failures outside the group at most REACH_ELSEWHERE times as often), or its
+    stage and file (`places`) are those of a cored member.
+
+    Average linkage holds a failure in a group by its mean similarity to all the members, so framing that a
+    group's members share ("Reviewer note: ...", "I read file X; the reviewer wrote: ...") holds causeless
+    failures there, each as unlike the cause's core as any failure outside: dev_ledger.py's quoting analysts
+    (seed 32: six causeless failures beside six fiscal-quarter ones, at 0.17-0.42 of the core's own
+    similarity, where the cause's members that no core holds reach 0.45-0.97 or carry its mark), dev_parcel.py's
+    framed analyst (twelve causeless failures with the return-window's three). Relative to the core, not a fixed
+    floor: a core of a cause worded alike is tighter than one worded several ways."""
+    np = need("numpy", "clustering")
+    shared = Counter(core_of[row] for row in rows if row in core_of)
+    cores = [[row for row in rows if core_of.get(row) == c] for c, n in sorted(shared.items()) if n >= CORE_SIZE]
+    cored = sorted(row for core in cores for row in core)
+    inner = [float((sim[np.ix_(c, c)].sum() - len(c)) / (len(c) * (len(c) - 1))) for c in cores]
+    where = {places[row] for row in cored}
+    carries = np.zeros(len(places), dtype=bool)  # per failure: does it carry a mark of the cored members?
+    if marked is not None:
+        outside = np.ones(marked.shape[0], dtype=bool)
+        outside[rows] = False
+        inside = marked[cored].mean(axis=0)
+        elsewhere = marked[outside].mean(axis=0) if outside.any() else np.zeros(marked.shape[1])
+        carries = (marked & ((inside > JOIN_MARK_SHARE) & (elsewhere <= REACH_ELSEWHERE * inside))).any(axis=1)
+
+    def vouched(row: int) -> bool:
+        return (row in core_rows or places[row] in where or bool(carries[row])
+                or any(float(sim[row, c].mean()) >= CORE_REACH * i for c, i in zip(cores, inner, strict=True)))
+
+    core_rows = set(cored)
+    return [row for row in rows if vouched(row)]
 
 
 def _groups(sim: Any, distance: float, member: float, np: Any) -> list[list[int]]:

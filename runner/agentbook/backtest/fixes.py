@@ -58,6 +58,7 @@ class Fix:
     location: str = ""  # path[:line] that exists in --code ("" when none does)
     change: str = ""
     suite: str | None = None
+    prompt: str = ""  # the ticket's prompt: the file, or SUITE:LINE for one written in the suite
     case: str = ""
     ticket: str | None = None  # the ticket written, relative to --code when inside it
     ticket_id: str | None = None
@@ -174,7 +175,7 @@ def _fix(n: int, cohort: dict[str, Any], rel_of: dict[str, str], suites: dict[st
         fix.no_ticket = ("no cited location exists in the code" if cohort.get("suspected")
                          else "the analysts named no code location")
         return fix
-    prompt_locs = [loc for loc in located if loc.partition(":")[0] in suites]
+    prompt_locs = [loc for loc in located if _suite_of(loc, suites)[0]]
     fix.location = (prompt_locs or located)[0]
     if not prompt_locs:
         fix.no_ticket = (f"{fix.location} is not a prompt any eval suite covers: fix-prompt changes prompts, "
@@ -183,14 +184,33 @@ def _fix(n: int, cohort: dict[str, Any], rel_of: dict[str, str], suites: dict[st
     if not fix.change:
         fix.no_ticket = "the analysts proposed no change"
         return fix
-    fix.suite = suites[fix.location.partition(":")[0]]
+    fix.suite, fix.prompt = _suite_of(fix.location, suites)
     fix.case = slugify(f"bt-{fix.slug}", 60)
     return fix
 
 
+def _suite_of(location: str, suites: dict[str, str]) -> tuple[str | None, str]:
+    """The suite covering the prompt at `location` (path[:line]) and the ticket's `prompt` for it: a prompt
+    file's suite and that file, or, for a line inside a prompt the suite writes inline (keyed
+    `suite.yaml:FIRST-LAST`), that suite and `suite.yaml:FIRST`, the one prompt fix-prompt then changes."""
+    path, _, line = location.partition(":")
+    if path in suites:
+        return suites[path], path
+    number = line.partition(":")[0]
+    for key, suite in suites.items():
+        written, _, span = key.partition(":")
+        first, _, last = span.partition("-")
+        if written == path and number.isdigit() and first.isdigit() and \
+                int(first) <= int(number) <= int(last or first):
+            return suite, f"{written}:{first}"
+    return None, ""
+
+
 def _suites_by_prompt(code_dir: Path) -> dict[str, str]:
     """Prompt file -> the eval suite that runs it, both relative to the code (the first suite found,
-    in path order, when several do)."""
+    in path order, when several do); a prompt written in the suite is keyed by its lines there,
+    `suite.yaml:FIRST-LAST` (analysts cite the suite's line: dogfood on kevinschaul/llm-evals, whose
+    prompts are all inline, got "not a prompt any eval suite covers" for every cohort)."""
     from agentbook.evals.render import prompt_ref
     from agentbook.evals.store import open_suite
 
@@ -210,20 +230,42 @@ def _suites_by_prompt(code_dir: Path) -> dict[str, str]:
             prompts = open_suite(path).config().get("prompts") or []
         except FatalError:
             continue  # not a suite after all (or a broken one): it cannot be a ticket's suite
-        for entry in prompts if isinstance(prompts, list) else []:
+        entries = prompts if isinstance(prompts, list) else []
+        places = _places(head) if any(_inline(e) for e in entries) else []
+        for n, entry in enumerate(entries):
             ref = prompt_ref(entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry)
             if isinstance(ref, str) and ref.startswith("file://"):
                 target = (path.parent / ref.removeprefix("file://")).resolve()
                 if target.is_relative_to(code_dir):
                     found.setdefault(str(PurePosixPath(target.relative_to(code_dir))), str(PurePosixPath(rel)))
+            elif isinstance(ref, str) and ref and n < len(places):
+                first, last = places[n]
+                found.setdefault(f"{PurePosixPath(rel)}:{first}-{last}", str(PurePosixPath(rel)))
     return found
+
+
+def _places(head: str) -> list[tuple[int, int]]:
+    """The lines of each `prompts:` item, read from the suite's head (a prompt cut off by it: none)."""
+    from agentbook.evals.prompts import item_lines
+
+    try:
+        return item_lines(head.encode("utf-8"))
+    except yaml.YAMLError:
+        return []
+
+
+def _inline(entry: Any) -> bool:
+    from agentbook.evals.render import prompt_ref
+
+    ref = prompt_ref(entry.get("raw") or entry.get("id") if isinstance(entry, dict) else entry)
+    return isinstance(ref, str) and bool(ref) and not ref.startswith("file://")
 
 
 def render_ticket(fix: Fix, eval_model: str, backtest: str) -> str:
     front = {"id": fix.ticket_id,
              "title": f"{_one_line(fix.name, 90).rstrip('.')} (cohort {fix.slug}, {fix.count} failures, {fix.accounts} accounts)",
              "runbook": "fix-prompt",
-             "inputs": {"prompt": fix.location.partition(":")[0], "suite": fix.suite, "case": fix.case,
+             "inputs": {"prompt": fix.prompt or fix.location.partition(":")[0], "suite": fix.suite, "case": fix.case,
                         "eval_model": eval_model, "behaviour": _one_line(fix.change, 600)},
              "cohort": {"backtest": backtest, "slug": fix.slug, "count": fix.count, "scope": fix.scope,
                         "location": fix.location}}

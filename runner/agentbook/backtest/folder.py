@@ -20,6 +20,7 @@ import yaml
 from agentbook import yamlsafe
 from agentbook.backtest.manifest import SAFE_NAME
 from agentbook.errors import FatalError
+from agentbook.fsutil import keep_out_of_git
 
 STATE_DIR = ".agentbook"
 ANALYSIS_JSON = "analysis.json"
@@ -80,6 +81,10 @@ class BacktestFolder:
 
     @property
     def state(self) -> Path:
+        # in a repository without `.agentbook/` in its .gitignore (the example has it) analyze-backtest's
+        # first step committed import.json and was blocked by the guard (dogfood on kevinschaul/llm-evals)
+        if self.root.is_dir():
+            keep_out_of_git(self.root / STATE_DIR, "import, analysis and cluster records")
         return self.root / STATE_DIR
 
     @property

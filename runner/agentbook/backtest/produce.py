@@ -33,7 +33,7 @@ from agentbook.backtest.progress import AnalyzeProgress
 from agentbook.backtest.runspec import Incident, RunSpec, load_spec, read_inputs
 from agentbook.backtest.state import EventLog
 from agentbook.errors import FatalError, UsageError
-from agentbook.fsutil import atomic_write_json, atomic_write_text, exclusive_lock
+from agentbook.fsutil import atomic_write_json, atomic_write_text, exclusive_lock, keep_out_of_git
 from agentbook.gitops.git import Git
 
 EXECUTORS = ("local", "ray")
@@ -228,6 +228,7 @@ def produce_backtest(spec_path: Path | str, out: Path | str, options: RunOptions
                          unconfined=options.sandbox == UNCONFINED)
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
+    keep_out_of_git(out / STATE_DIR, "backtest run records and cache")
     with exclusive_lock(out / STATE_DIR / "run.lock", f"another `agentbook backtest run` is writing {out}",
                         hint="wait for it to finish, or stop it; a killed run releases the lock"):
         atomic_write_json(out / STATE_DIR / "run.json", {"spec": str(spec.path), "code": code,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agentbook.catalog.skill import Skill
+from agentbook.catalog.skill import Skill, plain_name
 from agentbook.errors import FatalError
 
 Action = Literal["copied", "linked", "unchanged", "replaced", "upgraded"]
@@ -38,6 +38,9 @@ class Installed:
 def install_skills(skills: list[Skill], target: Path, *, link: bool = False, force: bool = False) -> list[Installed]:
     """Check every destination first, then install: a refusal leaves the target untouched."""
     _check_target(target)
+    bad = [skill.name for skill in skills if not plain_name(skill.name)]
+    if bad:  # the catalog gives none such: a skill's folder is made below the target, never beside it
+        raise FatalError(f"skill name {bad[0]!r} is not a plain folder name")
     plan = [(skill, target / skill.name) for skill in skills]
     for skill, dest in plan:
         if (dest.exists() or dest.is_symlink()) and not force and not same_skill(skill.dir, dest) \

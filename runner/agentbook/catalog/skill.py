@@ -73,6 +73,12 @@ def read_skill(path: Path, shown: str | None = None) -> SkillRead:
     return SkillRead(path, fm, [*source.findings, *fm.findings])
 
 
+def plain_name(name: str) -> bool:
+    """One folder name, as a skill's name must be to be a folder of its own below another: no separator, NUL,
+    `.` or `..` (the spec's own rule, lowercase letters, digits and hyphens, is validate's to enforce)."""
+    return name not in (".", "..") and not any(c in name for c in "/\\\0")
+
+
 def load_skill(path: Path) -> tuple[Skill | None, list[str]]:
     """Lenient load, as the Agent Skills client guide says: skip a skill whose YAML cannot be parsed
     or that has no description; load (with a note) one whose name is missing or differs from its folder.
@@ -92,6 +98,10 @@ def load_skill(path: Path) -> tuple[Skill | None, list[str]]:
     folder = path.parent.name
     if not isinstance(name, str) or not name.strip():
         notes.append(f"no name in the front-matter; using the folder name '{folder}'")
+        name = folder
+    elif not plain_name(name.strip()):
+        # the name becomes a folder (skills install, the agent CLI's home): `../x` or `/etc/x` was one out of it
+        notes.append(f"name {name.strip()!r} is not a plain folder name; using the folder name '{folder}'")
         name = folder
     elif name.strip() != folder:
         notes.append(f"name '{name.strip()}' differs from its folder '{folder}'")

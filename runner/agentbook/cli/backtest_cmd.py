@@ -45,10 +45,23 @@ def run_cmd(spec: Path, out: Path, jobs: int, executor: str, model: str | None, 
             limit: int | None, only: tuple[str, ...], sandbox: str, pass_env: tuple[str, ...], as_json: bool) -> int:
     """Run the system SPEC names over its recorded inputs, grade each answer, write OUT/manifest.jsonl.
 
-    SPEC is a YAML file (command, inputs, assert; see docs/BACKTEST-RUN.md). Per input the command
-    runs jailed in the repo with the input on stdin and in $AGENTBOOK_INPUT, answers on stdout (or in
-    $AGENTBOOK_ANSWER) and leaves an OTLP trace at $AGENTBOOK_TRACE_FILE. Re-running resumes: finished
-    investigations of the same code and spec are skipped. Exit 1 if some investigation failed to run.
+    \b
+    SPEC (YAML) in short:
+      command: [python3, app/classify.py]   # argv per input, run jailed in repo
+      inputs: inputs.jsonl                  # relative to SPEC; one input a line:
+                                            # {"id": "n-1", "account": "acme",
+                                            #  "input": {...}, "truth": "...",
+                                            #  "expected": {"label": "true"}}
+      repo: ..                              # where it runs (default: SPEC's folder)
+      assert:                               # eval assertions every answer must pass
+        - {type: icontains, value: "{{ expected.label }}"}
+      model: scripted:evals/sut.script.yaml # the command's $AGENTBOOK_MODEL
+    Per input the command gets the input (JSON) on stdin and in $AGENTBOOK_INPUT, answers on stdout
+    (or in $AGENTBOOK_ANSWER) and leaves an OTLP trace at $AGENTBOOK_TRACE_FILE, which agentbook's
+    model layer writes for it (from agentbook.models import ModelRequest, load_model; model =
+    load_model(os.environ["AGENTBOOK_MODEL"]); await model.complete(ModelRequest(messages=[...]))). Re-running resumes:
+    finished investigations of the same code and spec are skipped. Exit 1 if some investigation failed
+    to run. Everything else (timeout, limits, grader, name): docs/BACKTEST-RUN.md in agentbook's source.
     """
     from agentbook.backtest.produce import RunOptions, produce_backtest
 

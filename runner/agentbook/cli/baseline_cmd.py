@@ -22,7 +22,7 @@ grader_opt = click.option("--grader", help="Model spec for llm-rubric checks (de
                           "defaultTest.options.provider, else --model); check uses the baseline's unless given.")
 prompt_opt = click.option("--prompt", type=click.Path(path_type=Path, dir_okay=False),
                           help="The prompt file whose token count is recorded and compared (the suite itself: the "
-                               "prompts it writes inline).")
+                               "prompts it writes inline; SUITE:LINE: the one written at that line).")
 
 
 @click.group("baseline")

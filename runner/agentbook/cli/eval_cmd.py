@@ -92,6 +92,9 @@ def show_cmd(suite: Path, case_id: str, field_path: str | None, rng: str | None,
     text = s.case_text(case_id) if full or not cuts else render_case(shown)
     if not full and len(text) > CASE_BUDGET:  # many small fields can still add up
         text = _cut_at_a_field(render_case(shown), CASE_BUDGET)
+    if cuts and not full:  # a row's place (`# the row at line N of tests.csv`) too when its values are cut
+        head = s.case_text(case_id).split("\n", 1)[0]
+        text = f"{head}\n{text}" if head.startswith("# the ") else text
     click.echo(f"# case {case_id} in {s.path}")
     click.echo(text.rstrip("\n"))
     if taken:
@@ -410,7 +413,7 @@ def stats_cmd(suite: Path, as_json: bool) -> None:
 @click.option("--grader", "grader", help="Model spec for llm-rubric (default: defaultTest.options.provider).")
 @click.option("--no-cache", is_flag=True, help="Ask the model even when a response is cached.")
 @click.option("--concurrency", default=4, show_default=True, help="Model calls in flight.")
-@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file or label; default: all).")
+@click.option("--prompt", "prompt", help="Run only this prompt of the suite (its file, label, or number in `eval prompts`; default: all).")
 @click.option("--limit", default=RUN_LIST_LIMIT, show_default=True,
               help="--json: cases that did not pass to list (0: all).")
 @click.option("--full", is_flag=True, help="Every case: --json with its attempts and checks; else every line, uncut.")

@@ -29,6 +29,8 @@
    What earlier commands left running (a process whose parent has exited) is ended before a shell of the gate
    starts another program, and a shell's fork that fails even then stops the gate: a daemon of the agent's tests
    held every pid, so a later `! timeout 9 grep ...` could not start grep and passed (end_leftovers below).
+   Below ABI 6 a program a shell waited for that died of a signal the shell did not send stops the gate (a job
+   beside the check killed it: the `sent` table below).
 
    Fail closed: the gate's first line checks that a program it runs cannot read the shell's
    /proc/PID/environ; a program that cannot enter its domain is not run, and every process of the gate
@@ -41,6 +43,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "landlock.h"
@@ -74,10 +79,81 @@ static long abi_cap(long abi) {
     return value < abi ? value : abi;
 }
 
+/* Below ABI 6 any program of the gate may signal any other, so a program a shell ran that died of a signal the
+   shell did not send itself (its builtin kill, in it or a subshell) may have been killed by another: a job the
+   gate's line started beside a check killed it, and `! check` passed. Such a death stops the gate instead. What
+   the shell (and its subshells, which share this table) signalled is kept here, and the pids of programs whose
+   stdout is a pipe of the gate's own (a pipeline's: `yes | head` ends `yes` with SIGPIPE), not the gate's output,
+   which the runner reads to the end. From ABI 6 on only a SIGKILL counts (see checked below). */
+#define SENT_MAX 4096
+struct sent {
+    int pid; /* 0: every process (kill(-1), a process group) */
+    int sig;
+};
+struct sent_table {
+    int count;
+    ino_t output; /* the pipe this shell's stdout was when it started */
+    struct sent sent[SENT_MAX];
+};
+static struct sent_table *sent; /* shared with this shell's subshells (NULL: none could be made) */
+static int sent_fd = -1;        /* the table's memfd (close-on-exec) */
+static int signal_tool;         /* this process is one of the system's kill tools a shell ran: its kills count */
+#define SENT_FD 1017            /* where a shell hands its table to the kill tool it runs (and to no other) */
+
+static int signals_for_its_shell(const char *path);
+
+static void note_sent(int pid, int sig) {
+    if (sent == NULL || sig == 0)
+        return;
+    int at = __atomic_fetch_add(&sent->count, 1, __ATOMIC_RELAXED) % SENT_MAX; /* full: the oldest go, and a
+                                                                                  death they excused stops */
+    sent->sent[at].pid = pid;
+    sent->sent[at].sig = sig;
+}
+
+static int was_sent(int pid, int sig) {
+    int count = __atomic_load_n(&sent->count, __ATOMIC_RELAXED);
+    for (int i = 0; i < count && i < SENT_MAX; i++)
+        if ((sent->sent[i].pid == pid || sent->sent[i].pid == 0) && sent->sent[i].sig == sig)
+            return 1;
+    return 0;
+}
+
+static ino_t pipe_of(int fd) {
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) ? st.st_ino : 0;
+}
+
+static struct sent_table *map_table(int fd) {
+    void *table = mmap(NULL, sizeof *sent, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return table == MAP_FAILED ? NULL : table;
+}
+
+/* A kill tool run by a shell of the gate: the table the shell handed it at SENT_FD, if one is there. */
+static void join_shells_table(void) {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    struct stat st;
+    if (n <= 0 || fstat(SENT_FD, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != (off_t)sizeof *sent)
+        return;
+    exe[n] = '\0';
+    int pkill = strcmp(exe, "/usr/bin/pgrep") == 0 || strcmp(exe, "/bin/pgrep") == 0; /* pkill links to it */
+    if ((signals_for_its_shell(exe) || pkill) && (sent = map_table(SENT_FD)) != NULL)
+        signal_tool = 1;
+    close(SENT_FD);
+}
+
 __attribute__((constructor)) static void gatesep_init(void) {
     active = is_shell();
-    if (active)
-        abi = abi_cap(landlock_abi());
+    if (!active) {
+        join_shells_table();
+        return;
+    }
+    abi = abi_cap(landlock_abi());
+    sent_fd = memfd_create("agentbook-gate-signals", MFD_CLOEXEC);
+    if (sent_fd < 0 || ftruncate(sent_fd, sizeof *sent) != 0 || (sent = map_table(sent_fd)) == NULL)
+        return; /* no table: every death by a signal then stops the gate (see checked) */
+    sent->output = pipe_of(1);
 }
 
 /* The system's signalling tools, whose targets the shell's command line names (as its builtin kill's):
@@ -94,8 +170,10 @@ static int signals_for_its_shell(const char *path) {
 /* Stop the gate: `why`, then every process of the gate is killed (kill(-1): all but this one and pid 1, the gate's
    shell among them, where this process may signal them), then this one: the gate ends 137 either way. */
 static void stop(const char *why, const char *what, int err) {
-    char line[256];
-    int n = snprintf(line, sizeof line, "\n[agentbook: gate stopped: %s (%s: %s)]\n", why, what, strerror(err));
+    char line[320];
+    int n = what == NULL ? snprintf(line, sizeof line, "\n[agentbook: gate stopped: %s]\n", why)
+                         : snprintf(line, sizeof line, "\n[agentbook: gate stopped: %s (%s: %s)]\n", why, what,
+                                    strerror(err));
     if (n > 0) {
         ssize_t ignored = write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
         (void)ignored;
@@ -132,7 +210,7 @@ struct dirent64 {
     char name[];
 };
 
-/* The parent of process `pid` (0 when it is gone, a zombie, or unreadable). */
+/* The parent of process `pid` (0 when it is gone or unreadable; negative for a zombie: its parent, negated). */
 static long parent_of(long pid) {
     char path[40] = "/proc/", digits[24], text[512];
     int len = 0;
@@ -152,18 +230,19 @@ static long parent_of(long pid) {
         return 0;
     text[n] = '\0';
     const char *end = strrchr(text, ')'); /* the name may hold spaces and brackets: it ends at the last ')' */
-    if (end == NULL || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X' || end[3] != ' ')
+    if (end == NULL || end[1] != ' ' || end[2] == 'X' || end[3] != ' ')
         return 0;
     long parent = 0;
     for (const char *c = end + 4; *c >= '0' && *c <= '9'; c++)
         parent = parent * 10 + (*c - '0');
-    return parent;
+    return end[2] == 'Z' ? -parent : parent;
 }
 
 #define MAX_ANCESTORS 64
 
-/* One pass: SIGKILL to every orphan this process may signal; how many took it. */
-static int end_orphans(const long *ancestors, int count) {
+/* One pass: SIGKILL to every orphan this process may signal; how many took it. `*zombies`: the orphans that are
+   zombies still (each holds its pid until pid 1 reaps it: the fork after this would find none free). */
+static int end_orphans(const long *ancestors, int count, int *zombies) {
     int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
         return 0;
@@ -183,7 +262,10 @@ static int end_orphans(const long *ancestors, int count) {
             int mine = 0;
             for (int i = 0; i < count && !mine; i++)
                 mine = ancestors[i] == pid;
-            if (!mine && parent_of(pid) == 1 && kill((pid_t)pid, SIGKILL) == 0)
+            long parent = mine ? 0 : parent_of(pid);
+            if (parent == -1)
+                (*zombies)++;
+            else if (parent == 1 && kill((pid_t)pid, SIGKILL) == 0)
                 ended++;
         }
     }
@@ -194,12 +276,13 @@ static int end_orphans(const long *ancestors, int count) {
 static void end_leftovers(void) {
     long ancestors[MAX_ANCESTORS];
     int count = 0;
-    for (long pid = getpid(); pid > 1 && count < MAX_ANCESTORS; pid = parent_of(pid))
+    for (long pid = getpid(); pid > 1 && count < MAX_ANCESTORS; pid = labs(parent_of(pid)))
         ancestors[count++] = pid;
     int ended = 0;
     for (int round = 0; round < 20000; round++) { /* a killed process stays an orphan until it is gone */
-        int now = end_orphans(ancestors, count);
-        if (now == 0) {
+        int zombies = 0;
+        int now = end_orphans(ancestors, count, &zombies);
+        if (now == 0 && zombies == 0) {
             static const char note[] = "[agentbook: ended processes that earlier commands of this gate left "
                                        "running (a gate's server must be a job of its shell: `server &`)]\n";
             if (ended > 0) {
@@ -240,9 +323,100 @@ pid_t fork(void) {
 static void before_exec(const char *path) {
     if (!active)
         return;
+    if (sent_fd >= 0 && signals_for_its_shell(path))
+        dup2(sent_fd, SENT_FD); /* inherited by that tool alone: what it kills, this shell may (as from ABI 6) */
+
     if (swept != getpid()) /* not forked through fork() above: the shell itself, or a vfork child (dash) */
         end_leftovers();
     enter_domain(path);
+}
+
+#define REAL(name, type) ((type)dlsym(RTLD_NEXT, name))
+
+int kill(pid_t pid, int sig) {
+    if (active || signal_tool)
+        note_sent(pid > 0 ? pid : 0, sig);
+    return (int)syscall(SYS_kill, pid, sig);
+}
+
+int killpg(pid_t group, int sig) {
+    if (active)
+        note_sent(0, sig);
+    return (int)syscall(SYS_kill, -group, sig);
+}
+
+/* A shell making a pipe of the gate's own its stdout (the child's side of a pipeline, before it runs the program
+   or, in a subshell, its own code): that process may die of SIGPIPE when the reader ends. */
+static void note_stdout(int result) {
+    ino_t out = result == 1 && sent != NULL ? pipe_of(1) : 0;
+    if (out != 0 && out != sent->output)
+        note_sent(getpid(), SIGPIPE);
+}
+
+int dup2(int fd, int to) {
+    static int (*real)(int, int);
+    if (real == NULL)
+        real = REAL("dup2", int (*)(int, int));
+    int result = real(fd, to);
+    if (active)
+        note_stdout(result);
+    return result;
+}
+
+int dup3(int fd, int to, int flags) {
+    static int (*real)(int, int, int);
+    if (real == NULL)
+        real = REAL("dup3", int (*)(int, int, int));
+    int result = real(fd, to, flags);
+    if (active)
+        note_stdout(result);
+    return result;
+}
+
+/* What a shell reaped: a program that died of a signal the shell did not send stops the gate. Below ABI 6 any
+   program of the gate may have sent it. From ABI 6 on only a SIGKILL counts: what no other program may send
+   any more, but a script's shell that stopped its part of the gate (stop() above, which under the scope reaches
+   only what that script started) sends itself, and the kernel sends on the memory limit: `! bash check.sh`
+   passed when check.sh's shell stopped. */
+static pid_t checked(pid_t pid, const int *status) {
+    if (pid <= 0 || !active || !WIFSIGNALED(*status))
+        return pid;
+    int sig = WTERMSIG(*status);
+    if ((abi >= LANDLOCK_ABI_SCOPED && sig != SIGKILL) || (sent != NULL && was_sent(pid, sig)))
+        return pid;
+    char why[240];
+    snprintf(why, sizeof why, "a program it ran was killed by a signal its shell did not send (pid %d, signal %d): "
+                              "%s", (int)pid, sig, abi >= LANDLOCK_ABI_SCOPED
+                 ? "a script's shell that stopped, or the kernel (out of memory)"
+                 : "below Landlock ABI 6 any program of the gate may have sent it");
+    stop(why, NULL, 0);
+    return pid;
+}
+
+pid_t waitpid(pid_t pid, int *status, int options) {
+    static pid_t (*real)(pid_t, int *, int);
+    if (real == NULL)
+        real = REAL("waitpid", pid_t(*)(pid_t, int *, int));
+    int own = 0;
+    int *into = status != NULL ? status : &own;
+    return checked(real(pid, into, options), into);
+}
+
+pid_t wait(int *status) {
+    return waitpid(-1, status, 0);
+}
+
+pid_t wait3(int *status, int options, struct rusage *usage) {
+    return wait4(-1, status, options, usage);
+}
+
+pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage) {
+    static pid_t (*real)(pid_t, int *, int, struct rusage *);
+    if (real == NULL)
+        real = REAL("wait4", pid_t(*)(pid_t, int *, int, struct rusage *));
+    int own = 0;
+    int *into = status != NULL ? status : &own;
+    return checked(real(pid, into, options, usage), into);
 }
 
 /* Every way a program is executed goes through one of these. A failed exec leaves the process in its new

@@ -52,7 +52,7 @@ def from_span_folder(folder: Path) -> CapturedCall:
         raise FatalError("span.yaml must be a mapping", location=str(span_file))
     if span.get("kind") != "llm":
         raise FatalError(f"span {span.get('name', folder.name)!r} is of kind {span.get('kind')}; only llm spans become cases",
-                         location=str(span_file))
+                         location=str(span_file), hint=_llm_span_hint(folder))
     inputs: list[tuple[str, str]] = []
     outputs: list[str] = []
     for path in sorted((folder / "messages").glob("*.md")):
@@ -64,6 +64,22 @@ def from_span_folder(folder: Path) -> CapturedCall:
     meta = {"trace_id": span.get("trace_id", ""), "span_id": span.get("id", ""), "span": span.get("name", ""),
             "model": span.get("model", "")}
     return CapturedCall(inputs, "\n".join(outputs).strip(), meta)
+
+
+def _llm_span_hint(folder: Path) -> str | None:
+    """Where the llm spans are: under this span, or nowhere in its export (an Inspect sample scored without
+    its model events, as kevinschaul/llm-evals' logs are, has only its agent span: dogfood found no way on)."""
+    under = min((p for p in folder.glob("**/*-llm-*") if (p / "span.yaml").is_file()), default=None)
+    if under is not None:
+        return f"capture an llm span under it, such as {under}"
+    root = next((p for p in folder.parents if (p / "index.tsv").is_file()), None)
+    if root is None:
+        return None
+    with (root / "index.tsv").open(encoding="utf-8", errors="replace") as fh:
+        if any(line.split("\t")[1:2] == ["llm"] for line in fh):
+            return f"pick an llm span from {root / 'index.tsv'} (kind llm)"
+    return ("this trace recorded no model call (no llm span in its export): write the case from the span's "
+            "input.md and output.md into a file and `agentbook eval add SUITE --file FILE`")
 
 
 def _untruncate(body: str, folder: Path) -> str:

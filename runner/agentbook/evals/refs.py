@@ -8,6 +8,8 @@ that name lies inside, the relative reference that would read it.
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import os
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from agentbook import confine
 from agentbook.errors import FatalError
 from agentbook.fsutil import max_bytes, open_regular
 
+GLOB_ENTRIES = 100_000  # folder entries a `tests:` glob may read: links back into a folder multiply them
 SEARCHED = (".yaml", ".yml", ".json", ".csv")  # files a reference can be written in
 MAX_SEARCHED = 2000  # files read to find where a refused reference is written (an error path only)
 
@@ -107,3 +110,41 @@ def placed(err: FatalError, suite: Path) -> FatalError:
     if isinstance(err, RefRefused) and err.location is None:
         return err.at(locate(suite, err.ref))
     return err
+
+
+def bounded_glob(ref: str, pattern: str, root: Path, what: str, base: Path, *,
+                 limit: int = GLOB_ENTRIES) -> list[str]:
+    """`glob.glob(pattern)` (not recursive: `**` is `*`), from a folder inside `root` only, reading at most
+    `limit` folder entries. A glob follows links to folders, so five links to `.` and a pattern twelve
+    folders deep read 5^12 folders (`agentbook eval list` and the in-process `eval` tool, which runs in the
+    runner, never returned), and `file:///*/*/*.yaml` listed the host's folders from its `/`."""
+    parts = pattern.split(os.sep)
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    head = os.sep.join(parts[:fixed]) or (os.sep if pattern.startswith(os.sep) else os.curdir)
+    check(ref, head, root, what, base)
+    found, read = [head], 0
+    for i, part in enumerate(parts[fixed:], fixed):
+        last, nxt = i == len(parts) - 1, []
+        for folder in found:
+            if not glob.has_magic(part):
+                path = os.path.join(folder, part)
+                if os.path.lexists(path) if last else os.path.isdir(path):
+                    nxt.append(path)
+                continue
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        read += 1
+                        if read > limit:
+                            raise RefRefused(ref, f"{what} pattern {ref} reads more than {limit:,} folder entries "
+                                             "(links that lead back into a folder multiply them)",
+                                             hint="name the case files' folder without links through it")
+                        if (entry.name.startswith(".") and not part.startswith(".")) or \
+                                not fnmatch.fnmatch(entry.name, part):
+                            continue
+                        if last or entry.is_dir():
+                            nxt.append(os.path.join(folder, entry.name))
+            except OSError:
+                continue
+        found = nxt
+    return found

@@ -32,6 +32,7 @@ class Prompt:
     chat: list[dict[str, Any]] | None  # role/content templates, or None for a single text template
     text: str = ""
     source: Path | None = None  # the file it was read from (None: written in the suite)
+    item: int = -1  # its item of the suite's `prompts:` (0-based; a file of `---` parts gives several prompts)
 
 
 def _env() -> SandboxedEnvironment:
@@ -62,7 +63,36 @@ def load_prompts(config: dict[str, Any], base: Path, root: Path | None = None) -
     if raw is None:
         raise FatalError("the suite has no `prompts`", hint="add prompts: [file://prompt.txt]")
     items = raw if isinstance(raw, list) else [raw]
-    return [p for item in items for p in item_prompts(item, base, root)]
+    out = []
+    for n, item in enumerate(items):
+        for prompt in item_prompts(item, base, root):
+            prompt.item = n
+            out.append(prompt)
+    return out
+
+
+_AT_LINE = re.compile(r"(?P<path>.+):(?P<line>[1-9]\d*)(?:-\d+)?")
+
+
+def prompt_at_line(wanted: str, suite_path: Path) -> int | None:
+    """`SUITE:LINE` (or `SUITE:FIRST-LAST`, the place `eval prompts` prints): the item of the suite's `prompts:`
+    whose lines hold LINE, 0-based, so one prompt written inline among several can be named where a path
+    goes (a ticket's `prompt`, `--prompt`): its first line stays put while its own text is edited.
+    None when `wanted` does not name this suite so; a line in no prompt is an error."""
+    m = _AT_LINE.fullmatch(wanted)
+    if m is None or Path(wanted).exists() or not Path(m["path"]).is_file() or \
+            Path(m["path"]).resolve() != suite_path.resolve():
+        return None
+    from agentbook.evals.prompts import item_lines  # (it reads prompts through this module)
+
+    line = int(m["line"])
+    places = item_lines(yamlsafe.read_bytes(suite_path))
+    for n, (first, last) in enumerate(places):
+        if first <= line <= last:
+            return n
+    raise FatalError(f"line {line} of {m['path']} is in none of its prompts", location=f"{m['path']}:{line}",
+                     hint="its prompts are at lines " + ", ".join(f"{a}-{b}" for a, b in places)[:300]
+                          + " (`agentbook eval prompts SUITE` shows them)")
 
 
 _SEPARATOR = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)
@@ -125,6 +155,9 @@ def only_prompts(prompts: list[Prompt], wanted: str | None, suite_path: Path) ->
     A suite comparing prompt versions runs each case on each, and fix-prompt changes one of them."""
     if not wanted:
         return prompts
+    at = prompt_at_line(wanted, suite_path)
+    if at is not None:
+        return [p for p in prompts if p.item == at]
     path = Path(wanted).resolve() if Path(wanted).exists() else None
     if path is not None and path == suite_path.resolve():
         return prompts
@@ -132,10 +165,15 @@ def only_prompts(prompts: list[Prompt], wanted: str | None, suite_path: Path) ->
                                                          and p.source.resolve() == path)]
     if not keep and path is not None:
         return prompts  # a file the suite reads some other way (an include, a prompt function): all, as before
+    if not keep and wanted.isdigit() and 1 <= int(wanted) <= len(prompts):
+        # the number `eval prompts` prints ([3]): an inline prompt's label is its first 40 characters, which
+        # nobody types (dogfood: kevinschaul/llm-evals' three inline prompts, one ending in a space)
+        return [prompts[int(wanted) - 1]]
     if not keep:
         raise FatalError(f"no prompt of the suite is {wanted}", location=str(suite_path),
-                         hint="its prompts: " + ", ".join(p.label for p in prompts)[:400]
-                              + " (name one by its file or its label; the suite itself runs them all)")
+                         hint="its prompts: " + ", ".join(f"[{n}] {p.label}" for n, p in enumerate(prompts, 1))[:400]
+                              + " (name one by its file, its label, its number or SUITE:LINE; the suite itself runs "
+                                "them all)")
     return keep
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agentbook.errors import FatalError
 from agentbook.evals.indexstore import MEMORY
-from agentbook.fsutil import atomic_write_text, file_lock
+from agentbook.fsutil import file_lock, keep_out_of_git
 
 try:  # hashlib's blake2b itself, without hashlib's import of the OpenSSL bindings (`eval list` feels it)
     from _blake2 import blake2b
@@ -27,12 +27,7 @@ def state_dir(suite_path: Path) -> Path:
         # root) wrote its caches, locks and runs into whatever host folder it named, and read them back
         raise FatalError(f"{root} is a link: agentbook keeps the suite's caches, locks and runs there",
                          hint="remove it; agentbook makes its own")
-    ignore = root / ".gitignore"
-    if not ignore.exists():
-        try:
-            atomic_write_text(ignore, "# agentbook state: caches, locks, eval runs; never committed\n*\n")
-        except OSError:
-            pass  # a read-only checkout still reads suites; writes report their own errors
+    keep_out_of_git(root, "caches, locks, eval runs")
     return root
 
 

@@ -209,7 +209,13 @@ class SplitSuite(Suite):
                                  location=str(self.path), hint="keep cases as YAML (one mapping or a list per file)")
             if not globlib.has_magic(full):  # refused where it is written, whether or not it exists
                 refs.check(written, full, self.root, "case file", self.base_dir)
-            matched = sorted(globlib.glob(full)) if globlib.has_magic(full) else [full]
+                if not os.path.lexists(full):  # named where the suite names it (FullFact's configs name
+                    # test CSVs they never committed: "cannot read evaluation/tests.csv" said not where)
+                    raise FatalError(f"{written} does not exist", location=self._tests_where(),
+                                     hint=f"the suite's tests: names it, relative to {self.base_dir}; commit the "
+                                          "file or fix the path")
+            matched = sorted(refs.bounded_glob(written, full, self.root, "case file", self.base_dir)) \
+                if globlib.has_magic(full) else [full]
             for m in matched:
                 if m.endswith((".yaml", ".yml", ".json", ".csv", ".jsonl")):
                     refs.check(written, m, self.root, "case file", self.base_dir, matched=globlib.has_magic(full))
@@ -305,15 +311,19 @@ class SplitSuite(Suite):
         """Where a new case can go instead: a row has no id of its own (its content makes it), so a case a
         runbook names by id can only be YAML beside the CSV, which promptfoo reads with it."""
         csv_name = self.cases_dir().name
-        text = self.path.read_text(encoding="utf-8", errors="replace")
-        line = next((n for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("tests:")), None)
-        where = f"{self.path}:{line}" if line else str(self.path)
+        where = self._tests_where()
         return FatalError(f"the suite's cases are the rows of {csv_name}, and agentbook does not add rows to a CSV "
                           "(it rewrites or removes one)", location=where,
                           hint=f"add the row to {csv_name} yourself (its id then comes from its content), or keep "
                                f"new cases in YAML beside it: make this `tests:` read "
                                f"[file://{csv_name}, file://cases/*.yaml] (promptfoo reads both) and run this "
                                f"`eval add` again, which writes cases/{case_id}.yaml")
+
+    def _tests_where(self) -> str:
+        """SUITE:LINE of its `tests:` key (the suite alone when it cannot be found)."""
+        text = self.path.read_text(encoding="utf-8", errors="replace")
+        line = next((n for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("tests:")), None)
+        return f"{self.path}:{line}" if line else str(self.path)
 
     def get_case(self, case_id: str) -> dict[str, Any]:
         p, value = self._find(case_id)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import re
 import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from agentbook.gitops.git import Git
+from agentbook.session.paths import Glob
 from agentbook.session.paths import _glob_regex as glob_regex  # the session's glob rules, exactly
 
 FILE, EXEC, LINK, OTHER = "100644", "100755", "120000", "other"
@@ -138,7 +138,7 @@ def matches(rel: str, patterns: list[str]) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _regexes(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
+def _regexes(patterns: tuple[str, ...]) -> list[Glob]:
     return [glob_regex(p.strip("/")) for p in patterns]
 
 

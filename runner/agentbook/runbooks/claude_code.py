@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from agentbook.catalog.frontmatter import parse_front_matter
+from agentbook.catalog.skill import plain_name
 from agentbook.errors import FatalError
 from agentbook.fsutil import atomic_write_text, open_regular
 from agentbook.models.relay import wire_model
@@ -162,6 +163,8 @@ class ClaudeCodeSession(CliAgentSession):
         agent), and a repository's skill is a file the ticket's author may have written."""
         target = home_folder(self.home, ".claude", "skills")  # no link the agent left on the way
         for name, (path, body) in self.ctx.skills.items():
+            if not plain_name(name):  # the catalog gives none such; a folder out of the home is never made
+                raise FatalError(f"skill name {name!r} is not a plain folder name")
             dest = target / name
             clear(dest)
             copy_skill_folder(Path(path).parent, dest)

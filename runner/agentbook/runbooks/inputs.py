@@ -7,6 +7,7 @@ A runbook declares `inputs: {name: {type, required, description, default, enum}}
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
@@ -17,6 +18,7 @@ TYPES = ("string", "path", "integer", "number", "boolean", "model")
 _ALIASES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "file": "path"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
+_AT_LINE = re.compile(r"(?P<path>.+):[1-9]\d*(?:-\d+)?")  # SUITE:LINE, as evals.render.prompt_at_line reads it
 
 
 def parse_cli_inputs(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -93,6 +95,9 @@ def _check_path(name: str, value: str, loc: str | None, path_exists: Callable[[s
     norm = str(p).removeprefix("./")
     if p.is_absolute() or ".." in p.parts or not norm or norm == ".":
         raise FatalError(f"input '{name}' must be a path inside the repository, got '{value}'", location=loc)
+    at_line = _AT_LINE.fullmatch(norm)
+    if not path_exists(norm) and at_line is not None and path_exists(at_line["path"]):
+        return norm  # FILE:LINE, one prompt of several a suite writes inline (fix-prompt's `prompt`)
     if not path_exists(norm):
         hint = "paths are checked at the base commit; commit the file first"
         if subdir and path_exists(f"{subdir}/{norm}"):

@@ -5,7 +5,8 @@ gate's) or of another program of the gate, and rewrite what the gate will say; w
 domain is scoped for signals too, so none kills a later check either (`! cmd` passes when cmd dies), while the
 shell's own `kill` and the system's kill, pkill and killall that a shell runs signal what the gate started.
 Before a shell of the gate starts a program, what earlier commands left running is ended (a daemon that held
-every pid made `! cmd` pass, as did one that killed the check where signals are not scoped).
+every pid made `! cmd` pass, as did one that killed the check where signals are not scoped); below ABI 6 a program
+a shell waited for that died of a signal the shell did not send stops the gate.
 docs/SECURITY.md, "A gate's verdict against the code it runs".
 
 The library is compiled here, once per process, with the host's C compiler (`agentbook.session.clib`),

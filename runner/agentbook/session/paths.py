@@ -8,6 +8,7 @@ names, symlinks that point out or loop) with a `PathRefused` whose message the a
 from __future__ import annotations
 
 import errno
+import fnmatch
 import os
 import re
 import stat
@@ -119,34 +120,50 @@ def is_protected(rel_path: str, patterns: list[str] | tuple[str, ...]) -> str | 
     return None
 
 
+class Glob:
+    """A path glob: `**` as a whole name spans folders (none or more; a last `**` one or more), `*` and `?`
+    stay inside one name, `[...]` classes (`[!...]` negated). Matched a name at a time, so the cost is the
+    number of names times the pattern's: the regular expression this was (`**/` as `(?:.*/)?`, `*` as
+    `[^/]*`) backtracked in Python's `re`, holding the GIL and the session's loop, for hours on a pattern
+    the model or a repository's runbook wrote (`*a*a*a*a*a*a*a*a*b` against a long name, ten `**/` against a
+    deep path). Each name is matched by `fnmatch`'s translation, which does not backtrack (a name holds no
+    `/`, so its `*` cannot cross a folder)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        parts = pattern.split("/")
+        self.parts: list[re.Pattern[str] | None] = [None if p == "**" else re.compile(fnmatch.translate(p))
+                                                     for p in parts]
+        # `a/**`: at least one name below `a`, as `a/.*` read (the whole pattern `**` may match nothing)
+        self.tail = len(parts) > 1 and parts[-1] == "**"
+
+    def fullmatch(self, path: str) -> bool:
+        names = path.split("/")
+        if None not in self.parts:
+            return len(names) == len(self.parts) and all(
+                rx.match(name) is not None for rx, name in zip(self.parts, names, strict=True))  # type: ignore[union-attr]
+        first, last = self.parts[0], self.parts[-1]  # most paths are refused by their first or last name
+        if (first is not None and first.match(names[0]) is None) or (last is not None and last.match(names[-1]) is None):
+            return False
+        # rest[j]: the parts from here on match names[j:], computed from the last part back
+        rest = [False] * len(names) + [True]
+        for i in range(len(self.parts) - 1, -1, -1):
+            rx, now = self.parts[i], [False] * (len(names) + 1)
+            for j in range(len(names), -1, -1):
+                if rx is None and self.tail and i == len(self.parts) - 1:  # one name or more
+                    now[j] = j < len(names) and (rest[j + 1] or now[j + 1])
+                elif rx is None:  # none or more
+                    now[j] = rest[j] or (j < len(names) and now[j + 1])
+                else:
+                    now[j] = j < len(names) and rest[j + 1] and rx.match(names[j]) is not None
+            rest = now
+        return rest[0]
+
+
 @lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a path glob: `**` spans folders, `*` and `?` stay inside one name, `[...]` classes."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[" and "]" in pattern[i + 1:]:
-            end = pattern.index("]", i + 1)
-            body = pattern[i + 1:end].replace("\\", "\\\\")
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return re.compile("".join(out))
+def _glob_regex(pattern: str) -> Glob:
+    return Glob(pattern)
 
 
-def glob_regex(pattern: str) -> re.Pattern[str]:
+def glob_regex(pattern: str) -> Glob:
     return _glob_regex(pattern)

@@ -10,8 +10,8 @@ writes them in (a number that is a time as an ISO timestamp, an integer id as he
 `[seconds, nanoseconds]` pair as one timestamp), and a string may be found escaped as it stood inside
 JSON text. The export's text is every file as written, plus the decoded strings of its JSON and
 YAML files (which escape what they quote), a cut long payload joined back to its rest file. A Claude
-Code session's input includes its subagents' own files beside it (their messages must reach the export
-too). The tests
+Code session's input includes its subagents' own files beside it, a Codex rollout's the rollouts of the
+threads it spawned (their messages must reach the export too). The tests
 require every string to be found; the trace bench prints the share found per format.
 """
 
@@ -30,6 +30,7 @@ from agentbook.yamlsafe import SafeLoader
 
 from .archive import is_archive, read_eval_archive
 from .readers.claude_code import named_agents, subagent_files
+from .readers.codex import child_files
 from .render import iso
 from .values import maybe_json, norm_id, to_ns
 
@@ -231,7 +232,8 @@ def measure(source: Path, out: Path) -> Conservation:
     """How many of the input's strings and numbers the export at `out` holds, and which it lacks."""
     found = corpus(out)
     docs = documents(source)
-    for _, companion in subagent_files(source, named_agents(docs)):
+    companions = [path for _, path in subagent_files(source, named_agents(docs))] + child_files(source, docs)
+    for companion in companions:
         docs += documents(companion)
     wanted = list(dict.fromkeys(s for doc in docs for s in strings(doc)))
     lost = [text for text in wanted if not any(_norm(form) in found for form in _forms(text))]

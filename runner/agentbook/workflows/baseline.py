@@ -120,8 +120,11 @@ def take(suite_path: Path, model: str | None, prompt: Path | None = None, grader
 
     suite = open_suite(suite_path)
     # before the run: a wrong path must not cost one. The suite as its own --prompt (its prompts are written in
-    # it) is measured by the prompts it writes, not by its cases as well.
-    if prompt is not None and not _is_suite(prompt, suite.path):
+    # it) is measured by the prompts it writes, not by its cases as well; SUITE:LINE by the one written there.
+    inline = _written_in(prompt, suite)
+    if inline is not None:
+        tokens, count = inline, None
+    elif prompt is not None and not _is_suite(prompt, suite.path):
         tokens, count = prompt_tokens(prompt), None
     else:
         tokens, count = suite_prompt_tokens(suite)
@@ -134,11 +137,24 @@ def take(suite_path: Path, model: str | None, prompt: Path | None = None, grader
                     prompt=str(prompt) if prompt else None,
                     prompt_tokens=tokens, grader=grader, prompts=count,
                     case_hashes={c["id"]: case_hash(suite.get_case(c["id"])) for c in report["cases"]},
-                    config_hashes=config_hashes(suite, prompts=prompt is not None and not _is_suite(prompt, suite.path)))
+                    config_hashes=config_hashes(suite, prompts=prompt is not None and inline is None
+                                                and not _is_suite(prompt, suite.path)))
 
 
 def _is_suite(prompt: Path, suite: Path) -> bool:
     return prompt.resolve() == suite.resolve()
+
+
+def _written_in(prompt: Path | None, suite: Suite) -> int | None:
+    """The tokens of the prompt `SUITE:LINE` names (one of several written in the suite), else None."""
+    from agentbook.evals.render import load_prompts, prompt_at_line
+    from agentbook.standin.tokens import count_text
+
+    at = prompt_at_line(str(prompt), suite.path) if prompt is not None else None
+    if at is None:
+        return None
+    prompts = [p for p in load_prompts(suite.config(), suite.base_dir, suite.root) if p.item == at]
+    return sum(count_text(p.text if p.chat is None else json.dumps(p.chat)) for p in prompts)
 
 
 def config_hashes(suite: Suite, *, prompts: bool) -> dict[str, str]:

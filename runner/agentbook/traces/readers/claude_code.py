@@ -16,7 +16,10 @@ subagents) hang under one agent span per sidechain root, under the Task call who
 (`<session>/subagents/agent-<agentId>.jsonl`, with `agent-<agentId>.meta.json` naming the Task call's
 `toolUseId`; older ones `agent-<agentId>.jsonl` in the project folder): those are read after the
 session, every record of a file belonging to the subagent its name says, whether or not it carries
-`agentId`.
+`agentId`. 2.1 also copies each message of a running subagent into the session as a `progress` record
+(`data.type` `agent_progress`, `data.agentId`, the Task call as `parentToolUseID`): a subagent whose
+own file is not there is read from those copies, under that call; one whose file was read keeps its
+copies verbatim.
 """
 
 from __future__ import annotations
@@ -49,11 +52,23 @@ def _is_message(rec: Any) -> bool:
     return isinstance(kind, str) and kind in MESSAGE_TYPES and isinstance(rec.get("message"), dict)
 
 
+def _is_record(rec: dict[str, Any]) -> bool:
+    """A line of Claude Code's own shape that is not a message: a record of the session's chain (2.1
+    opens a session with hook `progress` records) or a file-history snapshot."""
+    if rec.get("type") == "file-history-snapshot":
+        return "trackedFileBackups" in as_dict(rec.get("snapshot"))
+    return isinstance(rec.get("type"), str) and isinstance(rec.get("sessionId"), str) and "uuid" in rec \
+        and "parentUuid" in rec and ("isSidechain" in rec or "userType" in rec)
+
+
 def _detect(docs: list[Any]) -> bool:
     lines = [d for d in docs if isinstance(d, dict)]
     if len(docs) == 1 and lines and isinstance(lines[0].get("loglines"), list):
         return any(_is_message(r) for r in lines[0]["loglines"][:20])
-    return len(lines) == len(docs) and any(_is_message(d) and "sessionId" in d for d in lines)
+    # a message, or (a session that opens with hooks and snapshots) records of its chain
+    return len(lines) == len(docs) and any(_is_message(d) and "sessionId" in d for d in lines) or (
+        len(lines) == len(docs) and all(_is_record(d) or _is_message(d) for d in lines)
+        and any(isinstance(d.get("sessionId"), str) for d in lines))
 
 
 def records(docs: Documents, wrapper: dict[str, Any]) -> Iterator[Any]:
@@ -82,6 +97,9 @@ class Session(SessionLog):
         self.by_agent: dict[str, Span] = {}  # a subagent's agentId -> its sidechain span
         self.task_of: dict[str, Span] = {}  # a subagent's agentId -> the tool span (Task) whose result names it
         self.file_agent = ""  # while a subagent's own file is read: its agentId (from the file name)
+        self.progress: dict[str, list[dict[str, Any]]] = {}  # agentId -> its messages as progress records copy them
+        self.progress_call: dict[str, str] = {}  # agentId -> the Task call its progress records name
+        self.progress_prompt: dict[str, Any] = {}  # agentId -> the prompt its progress records repeat
 
     def agent_for(self, rec: dict[str, Any], n: int) -> Span:
         parent_uuid = str(rec.get("parentUuid") or "")
@@ -128,6 +146,8 @@ class Session(SessionLog):
             self.trace.metadata.setdefault("summaries", []).append(as_text(rec.get("summary")))
             self.trace.name = as_text(rec.get("summary")) or self.trace.name
             return
+        if kind == "progress" and self.on_progress(rec, now):
+            return
         if kind == "user" and isinstance(rec.get("message"), dict):
             self.on_user(n, rec, now)
         elif kind == "assistant" and isinstance(rec.get("message"), dict):
@@ -136,6 +156,42 @@ class Session(SessionLog):
             self.trace.keep_unread(self.root, str(kind or "record"), rec, now)
             return
         self.keep_rest(rec)
+
+    def on_progress(self, rec: dict[str, Any], now: int | None) -> bool:
+        """2.1 copies each message of a running subagent into the session as an `agent_progress` record
+        (`data.message`, `data.agentId`, the Task call as `parentToolUseID`): gathered, to be read as the
+        subagent's when its own file is not there. The rest of the record is kept verbatim (the prompt,
+        which each copy repeats, once)."""
+        data = as_dict(rec.get("data"))
+        agent_id, message = as_text(data.get("agentId") or ""), data.get("message")
+        if data.get("type") != "agent_progress" or not isinstance(message, dict) or not AGENT_ID.fullmatch(agent_id):
+            return False
+        self.progress.setdefault(agent_id, []).append(message)
+        self.progress_call.setdefault(agent_id, as_text(rec.get("parentToolUseID") or ""))
+        rest = {k: v for k, v in data.items() if k != "message"}
+        if "prompt" in rest and self.progress_prompt.setdefault(agent_id, rest["prompt"]) == rest["prompt"] \
+                and len(self.progress[agent_id]) > 1:
+            del rest["prompt"]
+        self.trace.keep_unread(self.root, "progress", {**rec, "data": rest}, now)
+        return True
+
+    def replay_progress(self, start: int) -> int:
+        """Each subagent known only from its progress records, read from them as from its own file, under
+        its Task call; a subagent whose own file was read keeps its copies verbatim. The next free number."""
+        for agent_id, messages in self.progress.items():
+            if agent_id in self.by_agent:
+                for message in messages:
+                    self.trace.keep_unread(self.root, "agent_progress message", message, to_ns(message.get("timestamp")))
+                continue
+            start = self.read_agent(agent_id, messages, start)
+            span = self.by_agent.get(agent_id)
+            if span is not None:
+                span.attributes.update({"agent_id": agent_id, "read_from": "the session's agent_progress records"})
+            tool = self.tools.get(self.progress_call.get(agent_id, ""))
+            if tool is not None and agent_id not in self.task_of:
+                self.task_of[agent_id] = tool
+                self.attach(agent_id)
+        return start
 
     def check_parent(self, rec: dict[str, Any]) -> None:
         """A record that follows one the file does not hold means lines are missing before it, or the
@@ -215,23 +271,32 @@ class Session(SessionLog):
         if docs is None:
             self.trace.problems.append(f"{path.name}: subagent transcript is not JSON Lines: not read")
             return start
+        start = self.read_agent(agent_id, records(docs, {}), start)
+        self.trace.problems += [f"{path.name}: {p}" for p in docs.problems]
+        span = self.by_agent.get(agent_id)
+        if span is not None:
+            self.describe(span, agent_id, path)
+        return start
+
+    def read_agent(self, agent_id: str, recs: Iterable[Any], start: int) -> int:
+        """Subagent `agent_id`'s records, numbered from `start`; the next free number. Its conversation
+        is its own: the session's gathered input is put aside while they are read."""
         saved = self.pending, self.pending_uuids, self.last, self.last_message_id
         self.pending, self.pending_uuids, self.last, self.last_message_id = [], [], None, ""
         self.file_agent = agent_id
         n = start
         try:
-            for n, rec in enumerate(records(docs, {}), start):
+            for n, rec in enumerate(recs, start):
                 self.add(n, rec if isinstance(rec, dict) else {"type": "not-an-object", "value": rec})
         finally:
             self.file_agent = ""
-        self.trace.problems += [f"{path.name}: {p}" for p in docs.problems]
         span = self.by_agent.get(agent_id)
-        if span is not None:
-            self.describe(span, agent_id, path)
-            if self.pending:  # the subagent's last input, which no turn of it answered
-                end = self.child(span, f"unanswered-{agent_id}", kind="chain", name="input after the last model turn",
-                                 status="ok", start_ns=span.end_ns, end_ns=span.end_ns)
-                end.input_messages = self.pending
+        if span is not None and self.pending:  # the subagent's last input, which no turn of it answered
+            end = self.child(span, f"unanswered-{agent_id}", kind="chain", name="input after the last model turn",
+                             status="ok", start_ns=span.end_ns, end_ns=span.end_ns)
+            end.input_messages = self.pending
+            if self.pending_uuids:
+                end.attributes["input_uuids"] = self.pending_uuids
         self.pending, self.pending_uuids, self.last, self.last_message_id = saved
         return n + 1
 
@@ -267,6 +332,8 @@ class Session(SessionLog):
             self.root.model = self.root.model or span.model
             if rec.get("requestId"):
                 span.attributes["request_id"] = rec["requestId"]
+        elif rec.get("timestamp"):  # a later line of the same message: when it was written (its blocks' time)
+            span.attributes.setdefault("continued_at", []).append(rec["timestamp"])
         self.last, self.last_message_id = span, message_id
         if rec.get("uuid"):  # one per line: a message split over lines has several
             span.attributes.setdefault("uuids", []).append(rec["uuid"])
@@ -297,6 +364,8 @@ class Session(SessionLog):
             reply.content = "\n".join(x for x in (reply.content, as_text(block.get("text"))) if x)
         elif kind in ("thinking", "redacted_thinking"):
             reply.reasoning += as_text(block.get("thinking") or block.get("data"))
+            if block.get("signature"):  # opaque, but the transcript's: kept beside the reasoning
+                span.attributes.setdefault("thinking_signatures", []).append(block["signature"])
         elif kind == "tool_use":
             self.tool_call(span, reply, ToolCall(name=str(block.get("name") or ""), arguments=as_text(block.get("input")),
                                                  id=str(block.get("id") or "")), now)
@@ -350,7 +419,9 @@ def subagent_files(source: Path, named: Iterable[str] = ()) -> list[tuple[str, P
     versions). Links are not followed: a file reached through one may be anything on the machine."""
     found: dict[str, Path] = {}
     folder = source.with_suffix("") if source.suffix == ".jsonl" else None
-    places = [folder / "subagents", folder] if folder is not None else []
+    # neither the session's folder nor its `subagents` may be a link: `s -> ~/.claude/projects/<the user's>`
+    # beside a stranger's `s.jsonl` exported the user's own subagent transcripts
+    places = [folder / "subagents", folder] if folder is not None and not folder.is_symlink() else []
     candidates = [p for place in places if place.is_dir() and not place.is_symlink()
                   for p in sorted(place.glob("agent-*.jsonl"))]
     candidates += [source.parent / f"agent-{n}.jsonl" for n in named if AGENT_ID.fullmatch(n)]
@@ -396,6 +467,7 @@ def read_sessions(recs: Iterable[Any], source: str, session_type: type[Session],
         if key not in sessions:
             sessions[key] = session_type(key, source)
         sessions[key].add(n, rec)
+    free = n + 1  # the next record number (span ids carry it: the loose records below reuse theirs)
     for n, rec in loose:  # a summary names its session by the last message it covers (`leafUuid`)
         leaf = str(rec.get("leafUuid") or "")
         owner = next((s for s in sessions.values() if leaf in s.owner), None) or next(iter(sessions.values()), None)
@@ -403,19 +475,22 @@ def read_sessions(recs: Iterable[Any], source: str, session_type: type[Session],
             owner = sessions[""] = session_type("session", source)
         owner.add(n, rec)
     if subagents is not None and sessions:
-        _read_subagents(subagents, sessions, n + 1)
+        free = _read_subagents(subagents, sessions, free)
+    for session in sessions.values():
+        free = session.replay_progress(free)
     for session in sessions.values():
         _finish(session)
     return [s.trace for s in sessions.values()]
 
 
-def _read_subagents(source: Path, sessions: dict[str, Session], start: int) -> None:
+def _read_subagents(source: Path, sessions: dict[str, Session], start: int) -> int:
     """Each subagent file beside `source`, read into the session its Task call is in (the first session
-    when none names it)."""
+    when none names it); the next free record number."""
     named = {agent: s for s in sessions.values() for agent in s.task_of}
     first = next(iter(sessions.values()))
     for agent_id, path in subagent_files(source, named):
         start = named.get(agent_id, first).read_subagent(agent_id, path, start)
+    return start
 
 
 def _finish(session: Session) -> None:

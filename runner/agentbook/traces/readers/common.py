@@ -68,4 +68,5 @@ class SessionLog:
     def widen(self, now: int | None) -> None:
         if now is not None:
             self.root.start_ns = self.root.start_ns if self.root.start_ns is not None else now
-            self.root.end_ns = now
+            # the latest time seen: records read after the session's own (a subagent's) may be earlier
+            self.root.end_ns = now if self.root.end_ns is None else max(self.root.end_ns, now)

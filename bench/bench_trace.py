@@ -7,6 +7,11 @@ reads to get from the README to the failure (README -> errors.md -> the span), i
 layout and in the compact layout large traces get. Each measurement runs in its own subprocess, so
 peak RSS is that job's alone.
 
+Then a file of many tiny traces (an Inspect AI log of N empty samples, each a trace of its own: the shape a
+few bytes per trace make pathological): its export with the bounds raised, as a ratio against copying the
+same files into a new folder (json.load of the input included) in the same run (was quadratic in the traces:
+each one globbed its growing parent for stale exports), and the refusal under the default bounds.
+
 Then, on the real third-party samples (`tests/traces/data/`, `tests/traces/fixtures/wild/`, and the
 interop samples in `$AGENTBOOK_INTEROP/<source>/` or `../shared/interop/<source>/` when present): each file's
 export CPU time against a floor measured in the same run (`json.load` of the file and a walk over every
@@ -17,6 +22,7 @@ those in the input, as `agentbook.traces.conservation` counts them; a file no re
     .venv/bin/python bench/bench_trace.py              # 100,000 spans, then the samples
     .venv/bin/python bench/bench_trace.py --spans 5000 # a quick run
     .venv/bin/python bench/bench_trace.py --samples-only
+    .venv/bin/python bench/bench_trace.py --spans 0 --many 10000 --samples-only   # only the many traces
 """
 
 from __future__ import annotations
@@ -122,6 +128,17 @@ IDLE = "import agentbook.traces"
 READ = "import sys; from agentbook.traces import read_trace; read_trace(sys.argv[1])"
 EXPORT = ("import sys; from agentbook.traces import read_trace, export_trace; "
           "s = export_trace(read_trace(sys.argv[1])[0], sys.argv[2], sys.argv[3]); print(s.spans, s.files)")
+EXPORT_ALL = ("import sys; from agentbook.traces import read_trace; from agentbook.traces.export import Limits, "
+              "export_many; print(len(export_many(read_trace(sys.argv[1]), sys.argv[2], 'auto', Limits(10**9, 10**15))))")
+REFUSE = ("import contextlib, io, sys; from agentbook.cli import main\nwith contextlib.redirect_stderr(io.StringIO()):\n"
+          "    code = main(['trace', 'export', sys.argv[1], sys.argv[2]])\nsys.exit(0 if code == 3 else 1)")
+COPY = ("import json, os, sys; json.load(open(sys.argv[1], 'rb')); src, dst = sys.argv[2], sys.argv[3]; n = 0\n"
+        "for folder, _, names in os.walk(src):\n"
+        "    into = os.path.join(dst, os.path.relpath(folder, src)); os.makedirs(into, exist_ok=True)\n"
+        "    for name in names:\n"
+        "        with open(os.path.join(folder, name), 'rb') as fh, open(os.path.join(into, name), 'wb') as out:\n"
+        "            out.write(fh.read()); n += 1\n"
+        "print(n)")
 
 
 def reads_to_failure(out: Path) -> int:
@@ -226,10 +243,47 @@ def main() -> None:
                         "to count reads to the failure (the per-span layout of the full trace takes long)")
     parser.add_argument("--samples-only", action="store_true", help="only the real third-party samples")
     parser.add_argument("--repeat", type=int, default=5, help="runs per sample (the least CPU time counts)")
+    parser.add_argument("--many", type=int, default=5_000, help="traces in the file of many tiny traces (0: skip)")
     args = parser.parse_args()
-    if not args.samples_only:
+    if not args.samples_only and args.spans:
         bench_generated(args)
-    bench_samples(args.repeat)
+    if args.many:
+        bench_many_traces(args.many)
+    if not args.samples_only or not args.many:
+        bench_samples(args.repeat)
+
+
+def bench_many_traces(count: int) -> None:
+    """An Inspect log of `count` empty samples: one trace each, ~7 files each, from ~26 bytes each; and one of a
+    quarter as many, to show the cost per trace does not grow with the traces (it did: quadratic)."""
+    work = Path(tempfile.mkdtemp(prefix="bench-trace-many-"))
+    try:
+        per_trace, figures = {}, {}
+        for n in (count // 4, count):
+            src = work / f"empty-{n}.json"
+            src.write_text(json.dumps({"version": 2, "status": "success", "plan": {},
+                                       "eval": {"task": "t", "run_id": "r", "model": "m"},
+                                       "samples": [{"id": i, "epoch": 1} for i in range(n)]}))
+            export_s = copy_s = float("inf")
+            for k in range(2):  # alternated, least of each: file creation's system time swings with the load
+                export_s = min(export_s, _measure(EXPORT_ALL, str(src), str(work / f"out-{n}"))[0])
+                took, _, out = _measure(COPY, str(src), str(work / f"out-{n}"), str(work / f"copy-{n}-{k}"))
+                copy_s = min(copy_s, took)
+            per_trace[n] = export_s / n
+            figures[n] = (export_s, copy_s, int(out), src.stat().st_size)
+        export_s, copy_s, files, size = figures[count]
+        refuse_s, _, _ = _measure(REFUSE, str(work / f"empty-{count}.json"), str(work / "refused"))
+        load_s, _, _ = _measure(LOAD, str(work / f"empty-{count}.json"))
+        print(f"\n{count:,} tiny traces in one file ({size / 1024:.0f} KB, {files:,} files exported), CPU seconds of "
+              "each step's own process, least of 2")
+        print(f"export, bounds raised: {export_s:.2f}s = {export_s / copy_s:.1f}x copying its files "
+              f"({copy_s:.2f}s, json.load of the input included)")
+        print(f"cost per trace at {count:,} traces / at {count // 4:,}: {per_trace[count] / per_trace[count // 4]:.2f}x "
+              f"(1.0: linear; {per_trace[count] * 1000:.2f} ms vs {per_trace[count // 4] * 1000:.2f} ms)")
+        print(f"export, default bounds: refused before writing in {refuse_s:.2f}s = {refuse_s / load_s:.1f}x json.load "
+              f"({load_s:.2f}s, interpreter start included in both)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def bench_generated(args: argparse.Namespace) -> None:

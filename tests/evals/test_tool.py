@@ -58,7 +58,7 @@ def test_tool_runs_cases(suite_copy: Callable[[str], Path]) -> None:
     script.write_bytes((SCRIPTS / "triage.script.yaml").read_bytes())
     out = json.loads(call(root, command="run", suite="suite.yaml", cases=["cache-stampede"],
                           model=f"scripted:{script}").content)
-    assert out["exit_code"] == 0 and [c["verdict"] for c in out["cases"]] == ["pass"]
+    assert out["exit_code"] == 0 and out["summary"]["passed"] == 1 and out["cases"] == []  # `eval run --json`'s view
     outside = call(root, command="run", suite="suite.yaml", cases=["cache-stampede"],
                    model=f"scripted:{SCRIPTS / 'triage.script.yaml'}")
     assert outside.is_error and "is outside the session root" in outside.content

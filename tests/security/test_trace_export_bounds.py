@@ -75,3 +75,30 @@ def test_a_second_export_into_the_same_folder_is_refused_while_one_runs(run_cli:
     assert result.code == 3, result
     assert "another trace export is writing" in result.err and "Traceback" not in result.err
     assert _snapshot(out) == before
+
+
+def test_a_file_of_many_tiny_traces_is_refused_before_anything_is_written(run_cli: Cli, tmp_path: Path) -> None:
+    """10,000 empty samples (259 KB) are 10,000 traces of at least 7 files each: the export wrote 25,901 files
+    (in 30 s here) before it stopped and spent as long removing them; it is now refused before it writes."""
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps({**HEADER, "samples": [{"id": n, "epoch": 1} for n in range(10_000)]}))
+    result = run_cli("trace", "export", path, tmp_path / "out")
+    assert result.code == 3, result
+    assert ("would write at least 70,000 files (10,000 traces, 7 files each), more than the 25,900 allowed; "
+            "nothing was written") in result.err and "--max-files" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.json"]
+
+
+def test_the_traces_of_one_file_are_folders_of_one_export(run_cli: Cli, tmp_path: Path) -> None:
+    """Each trace is written straight into the export's temporary folder (it was exported and swapped in one
+    by one, each globbing its growing parent for stale exports: quadratic in the traces); the folders are as
+    a swapped-in export leaves them."""
+    out = tmp_path / "out"
+    result = run_cli("trace", "export", _log(tmp_path / "three.json", 3), out, "--json")
+    assert result.code == 0, result
+    folders = sorted(p for p in out.iterdir() if p.is_dir())
+    assert [p.name for p in folders] == ["01-s0-epoch-1", "02-s1-epoch-1", "03-s2-epoch-1"]
+    assert {p.stat().st_mode & 0o777 for p in folders} == {0o755}
+    assert [t["out_dir"] for t in json.loads(result.out)["traces"]] == [str(p) for p in folders]
+    assert all((p / ".agentbook-trace").is_file() for p in folders) and (out / ".agentbook-traces").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "three.json"]

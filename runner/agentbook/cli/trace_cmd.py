@@ -41,7 +41,7 @@ def _listed(items: list[dict[str, Any]], limit: int, more: str) -> dict[str, Any
 
 @click.group(name="trace")
 def command() -> None:
-    """Read traces (OTLP/JSON, OpenInference, Langfuse, LangSmith, ATIF, Claude Code, Codex, agentbook)."""
+    """Read traces (OTLP/JSON, OpenInference, Langfuse, LangSmith, ATIF, Claude Code, Codex, Gemini CLI, agentbook)."""
 
 
 @command.command(name="export")

@@ -21,6 +21,7 @@ from agentbook.evals.defaults import inherited
 from agentbook.evals.fieldpath import get_path, parse_path
 from agentbook.evals.listing import match_filter
 from agentbook.evals.runner import RunOptions, exit_code, run_suite_async
+from agentbook.evals.runview import run_view
 from agentbook.evals.stats import suite_stats
 from agentbook.evals.store import SingleFileSuite, SplitSuite, Suite, open_suite
 from agentbook.evals.views import FIELD_BUDGET, slice_field, truncate_leaves
@@ -121,10 +122,9 @@ async def _dispatch(command: str, suite: Suite, args: dict[str, Any], ctx: ToolC
     opts = RunOptions([str(c) for c in args.get("cases") or []], args.get("repeat"), args.get("model"),
                       confinement=Confinement(ctx.root, ctx.env.get(MODEL_ENV)), max_usd=ctx.usd_left, on_spend=spend)
     report = await run_suite_async(suite, opts)
-    return {"run_id": report["run_id"], "exit_code": exit_code(report), "summary": report["summary"],
-            "cases": [{"id": c["id"], "verdict": c["verdict"], "stats": c["stats"],
-                       "reason": next((a["reason"] for a in c["attempts"] if a["reason"]), "")}
-                      for c in report["cases"]]}
+    # what `eval run --json` prints, bounded whatever the suite's size: every case of a 10,000-case run
+    # went into the model's context
+    return {"exit_code": exit_code(report), **run_view(report)}
 
 
 def _need(args: dict[str, Any], key: str) -> str:

@@ -50,6 +50,7 @@ CONTAINER_MARKER = ".agentbook-traces"  # marks a folder holding one export per 
 # so small files never come near them.
 BYTES_PER_INPUT_BYTE, MIN_MAX_BYTES = 100, 256 << 20
 INPUT_BYTES_PER_FILE, MIN_MAX_FILES = 10, 20_000
+FILES_PER_TRACE = 7  # the least one trace's export writes: _Writer.tail's files
 
 
 @dataclass
@@ -76,6 +77,13 @@ class Limits:
             self._stop(rel, f"{self.files:,} files, more than the {self.max_files:,} allowed", "--max-files")
         if self.bytes > self.max_bytes:
             self._stop(rel, f"{self.bytes:,} bytes, more than the {self.max_bytes:,} allowed", "--max-bytes")
+
+    def expect(self, files: int, why: str) -> None:
+        """Refuse up front an export that will write at least `files` files (`why` says how that is counted)."""
+        if self.files + files > self.max_files:
+            raise FatalError(f"exporting {self.source} would write at least {files:,} files ({why}), more than the "
+                             f"{self.max_files:,} allowed; nothing was written and OUT is unchanged",
+                             hint="a trace can name far more than it holds; if this one is real, raise --max-files")
 
     def _stop(self, rel: str, reached: str, flag: str) -> None:
         raise FatalError(f"exporting {self.source} reached {reached} (at {one_line(rel, 120)}); stopped, the "
@@ -375,24 +383,35 @@ def export_trace(trace: Trace, out_dir: Path | str, layout_name: str = "auto",
 
 
 def _export_one(trace: Trace, out: Path, layout_name: str, limits: Limits | None) -> ExportSummary:
-    if layout_name not in LAYOUTS:
-        raise FatalError(f"unknown layout {layout_name!r}", hint="use one of: " + ", ".join(LAYOUTS))
+    _check_layout(layout_name)
     _prepare(out)
     _remove_stale(out)
-    layout = plan(trace, layout_name)
     tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent)
     try:
-        writer = _Writer(tmp, trace, layout, limits)
-        try:
-            findings = writer.all()
-        finally:
-            writer.close()
+        summary = _write_trace(trace, Path(tmp), layout_name, limits)
         _swap(Path(tmp), out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    summary.out_dir = str(out)
+    return summary
+
+
+def _check_layout(layout_name: str) -> None:
+    if layout_name not in LAYOUTS:
+        raise FatalError(f"unknown layout {layout_name!r}", hint="use one of: " + ", ".join(LAYOUTS))
+
+
+def _write_trace(trace: Trace, folder: Path, layout_name: str, limits: Limits | None) -> ExportSummary:
+    """Write `trace` into `folder`, an empty folder of this export's own (nothing to check or swap)."""
+    layout = plan(trace, layout_name)
+    writer = _Writer(str(folder), trace, layout, limits)
+    try:
+        findings = writer.all()
+    finally:
+        writer.close()
     counts = trace.counts()
-    return ExportSummary(out_dir=str(out), trace_id=trace.trace_id, format=trace.format, spans=counts["spans"],
+    return ExportSummary(out_dir=str(folder), trace_id=trace.trace_id, format=trace.format, spans=counts["spans"],
                          messages=counts["messages"], tool_calls=counts["tool_calls"],
                          tool_spans=counts["tool_spans"], errors=counts["errors"], flagged=len(findings),
                          orphans=len(trace.orphans), problems=list(trace.problems), files=writer.files)
@@ -490,6 +509,9 @@ def export_many(traces: list[Trace], out_dir: Path | str, layout_name: str = "au
 
 
 def _export_all(traces: list[Trace], out: Path, layout_name: str, limits: Limits | None) -> list[ExportSummary]:
+    _check_layout(layout_name)
+    if limits is not None:  # refused before anything is written: 10,000 tiny traces wrote 25,901 files first
+        limits.expect(len(traces) * FILES_PER_TRACE, f"{len(traces):,} traces, {FILES_PER_TRACE} files each")
     _remove_stale(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
@@ -510,7 +532,11 @@ def _export_each(traces: list[Trace], root: Path, layout_name: str, limits: Limi
              "start with its README.md."), "", "| folder | trace id | spans | failed | name |", "|---|---|---|---|---|"]
     for n, trace in enumerate(traces, 1):
         name = f"{n:0{width}d}-{slug(trace.trace_id, 32, 'trace')}"
-        summary = _export_one(trace, root / name, layout_name, limits)
+        # straight into the export's own temporary folder, swapped in whole at the end: each trace checking
+        # its folder's siblings for stale exports (a glob of a growing folder) made 10,000 traces quadratic
+        os.mkdir(root / name)
+        os.chmod(root / name, 0o755)  # as a swapped-in folder has it
+        summary = _write_trace(trace, root / name, layout_name, limits)
         summaries.append(summary)
         lines.append(f"| `{name}/` | {one_line(clean_text(trace.trace_id), 40)} | {summary.spans} | "
                      f"{summary.errors} | {one_line(clean_text(trace.name), 60).replace('|', '/')} |")

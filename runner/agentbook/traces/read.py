@@ -18,7 +18,7 @@ from .readers import check_format, choose, registry
 from .tree import build_tree
 
 # The built-in formats (plugins add theirs: `agentbook.traces.readers.registry().names()`).
-FORMATS = ("auto", "otlp", "openinference", "langfuse", "atif", "agentbook", "claude-code", "claude-stream", "claude-sessions", "codex", "openai-agents", "pydantic-ai", "langsmith", "weave", "inspect")
+FORMATS = ("auto", "otlp", "openinference", "langfuse", "atif", "agentbook", "claude-code", "claude-stream", "claude-sessions", "codex", "gemini-cli", "pi-agent", "openai-agents", "pydantic-ai", "langsmith", "weave", "inspect")
 
 
 def read_trace(path: Path | str, format: str = "auto") -> list[Trace]:

@@ -33,6 +33,8 @@ BUILTIN = {
     "claude-stream": "agentbook.traces.readers.claude_stream:READER",
     "claude-sessions": "agentbook.traces.readers.claude_sessions:READER",
     "codex": "agentbook.traces.readers.codex:READER",
+    "gemini-cli": "agentbook.traces.readers.gemini_cli:READER",
+    "pi-agent": "agentbook.traces.readers.pi_agent:READER",
     "openai-agents": "agentbook.traces.readers.openai_agents:READER",
     "pydantic-ai": "agentbook.traces.readers.pydantic_ai:READER",
     "langsmith": "agentbook.traces.readers.langsmith:READER",

@@ -11,7 +11,8 @@ built-ins the runbook names) and the bash allow-list (`--allowedTools "Bash(PATT
 Code refuses `--dangerously-skip-permissions`, and in `-p` mode anything not allowed is denied), the
 turn limit (`--max-turns`, what is left of the run's), the model (its wire name), and the skills
 (copied to `~/.claude/skills/NAME/` of the agent home). Settings come only from that home
-(`--setting-sources user`, rewritten before every step), MCP servers from nowhere
+(`--setting-sources user`; all of Claude Code's configuration there but the sessions' records is
+reset before every step), MCP servers from nowhere
 (`--strict-mcp-config`): a repository's `.claude/settings.json` cannot widen what the agent may do.
 
 The outcome is read from the event stream, never from the exit code alone: a permission denial stops
@@ -127,6 +128,7 @@ def _session_id(value: Any) -> bool:
     return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
 
 
+CONFIG_KEPT = ("projects",)  # of ~/.claude between steps: the sessions' records, which `--resume` reads
 MODEL_VARIABLES = ("ANTHROPIC_MODEL", "ANTHROPIC_SMALL_FAST_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL",
                    "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL", "CLAUDE_CODE_SUBAGENT_MODEL")
 
@@ -141,7 +143,7 @@ class ClaudeCodeSession(CliAgentSession):
         self.offered, self.rules = permission_rules(ctx.tools, ctx.bash_allow)
         assert self.binary is not None
         self.seal = seal(self.binary, ctx.state_dir / "agent-loader")
-        self._install_skills()
+        self._reset_config()
         self.transcript.event("session_start", agent=self.agent, model=ctx.model, root=str(self.root),
                               sandbox="bwrap", tools=self.offered, allowed=self.rules, budgets=ctx.budgets.to_json(),
                               system=ctx.system, resumed=session)
@@ -201,12 +203,26 @@ class ClaudeCodeSession(CliAgentSession):
             argv += ["--allowedTools", *self.rules]
         return argv  # the prompt goes on stdin: nothing it says can be read as an option
 
+    def _reset_config(self) -> None:
+        """Claude Code's configuration in the home as the runner makes it, before every step. The home
+        outlives a step (the session's record, for `--resume`, is in ~/.claude/projects), and the step's
+        allowed commands can write anything in it: `~/.claude.json` (per-project allowed tools, trust),
+        user skills and commands whose front-matter grants tools and whose `!`-lines run commands, user
+        subagents, plugins. All of it but the session records goes; the run's skills are copied again."""
+        claude = home_folder(self.home, ".claude")
+        for entry in list(claude.iterdir()):
+            if entry.name not in CONFIG_KEPT:
+                clear(entry)
+        for entry in list(self.home.iterdir()):
+            if entry.name.startswith(".claude.json"):  # and its .backup files
+                clear(entry)
+        # a folder in the place of settings.json would stop the write; a link is replaced anyway
+        atomic_write_text(claude / "settings.json", "{}\n")
+        self._install_skills()
+
     async def _send(self, text: str) -> Outcome:
         self._reset()
-        # what the agent wrote into its home's settings last step does not carry over
-        settings = home_folder(self.home, ".claude") / "settings.json"
-        clear(settings)  # a folder in its place would stop the write; a link is replaced anyway
-        atomic_write_text(settings, "{}\n")
+        self._reset_config()  # what the agent wrote for Claude Code last step does not carry over
         code, timed_out = await self.run_jailed(self._argv(), text.encode(), self._on_line)
         return self._outcome(code, timed_out)
 

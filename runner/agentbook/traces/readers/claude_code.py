@@ -494,15 +494,10 @@ def _read_subagents(source: Path, sessions: dict[str, Session], start: int) -> i
 
 
 def _finish(session: Session) -> None:
-    if session.pending:  # the conversation ended with input no model turn answered
-        span = session.child(session.root, "unanswered", kind="chain", name="input after the last model turn",
-                             status="ok", start_ns=session.root.end_ns, end_ns=session.root.end_ns)
-        span.input_messages = session.pending
-        if session.pending_uuids:
-            span.attributes["input_uuids"] = session.pending_uuids
-    spans = [s for s in session.trace.spans if s.kind == "llm"]
-    session.root.input_tokens = sum(s.input_tokens or 0 for s in spans) or None
-    session.root.output_tokens = sum(s.output_tokens or 0 for s in spans) or None
+    span = session.keep_unanswered()  # the conversation ended with input no model turn answered
+    if span is not None and session.pending_uuids:
+        span.attributes["input_uuids"] = session.pending_uuids
+    session.total_tokens()
 
 
 READER = Reader(name="claude-code", priority=20, detect=_detect, read=_read,

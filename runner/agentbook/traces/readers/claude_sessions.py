@@ -174,15 +174,10 @@ def _read(docs: Documents, source: str) -> list[Trace]:
     for doc in docs.iterate():
         for rec in _records(doc):
             session.add(rec)
-    if session.pending:
-        tail = session.child(session.root, "unanswered", kind="chain", name="input after the last model request",
-                             status="ok", start_ns=session.root.end_ns, end_ns=session.root.end_ns)
-        tail.input_messages = session.pending
+    session.keep_unanswered("input after the last model request")
     for span in session.trace.spans:
         span.trace_id = session.trace.trace_id
-    llm = [s for s in session.trace.spans if s.kind == "llm"]
-    session.root.input_tokens = sum(s.input_tokens or 0 for s in llm) or None
-    session.root.output_tokens = sum(s.output_tokens or 0 for s in llm) or None
+    session.total_tokens()
     return [session.trace]
 
 

@@ -288,10 +288,7 @@ def _session(docs: Documents, source: str) -> _Session:
         if not isinstance(rec, dict):
             rec = {"type": "not-an-object", "payload": rec}
         session.add(n, _enveloped(n, rec) if bare else rec)
-    if session.pending:
-        span = session.child(session.root, "unanswered", kind="chain", name="input after the last model turn",
-                             status="ok", start_ns=session.root.end_ns, end_ns=session.root.end_ns)
-        span.input_messages = session.pending
+    session.keep_unanswered()
     for tool in session.tools.values():
         if tool.tool_result is None and tool.status == "ok":
             tool.warnings.append("the rollout records no output for this call")

@@ -65,6 +65,23 @@ class SessionLog:
         self.trace.spans.append(span)
         return span
 
+    def keep_unanswered(self, name: str = "input after the last model turn") -> Span | None:
+        """Input gathered after the last model turn (a tool result, a user message nothing answered): kept
+        as a chain span of its own under the root (returned; None when there was none), so no message of
+        the file is lost."""
+        if not self.pending:
+            return None
+        tail = self.child(self.root, "unanswered", kind="chain", name=name, status="ok",
+                          start_ns=self.root.end_ns, end_ns=self.root.end_ns)
+        tail.input_messages = self.pending
+        return tail
+
+    def total_tokens(self) -> None:
+        """The root's token counts: the sum over the session's model turns (None where none says)."""
+        llm = [s for s in self.trace.spans if s.kind == "llm"]
+        self.root.input_tokens = sum(s.input_tokens or 0 for s in llm) or None
+        self.root.output_tokens = sum(s.output_tokens or 0 for s in llm) or None
+
     def widen(self, now: int | None) -> None:
         if now is not None:
             self.root.start_ns = self.root.start_ns if self.root.start_ns is not None else now

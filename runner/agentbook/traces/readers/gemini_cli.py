@@ -144,13 +144,8 @@ def _read(docs: Documents, source: str) -> list[Trace]:
     messages = header.get("messages") if isinstance(header, dict) else None
     for n, msg in enumerate(messages if isinstance(messages, list) else items):
         session.add(n, msg)
-    if session.pending:
-        tail = session.child(session.root, "unanswered", kind="chain", name="input after the last model turn",
-                             status="ok", start_ns=session.root.end_ns, end_ns=session.root.end_ns)
-        tail.input_messages = session.pending
-    llm = [s for s in session.trace.spans if s.kind == "llm"]
-    session.root.input_tokens = sum(s.input_tokens or 0 for s in llm) or None
-    session.root.output_tokens = sum(s.output_tokens or 0 for s in llm) or None
+    session.keep_unanswered()
+    session.total_tokens()
     return [session.trace]
 
 

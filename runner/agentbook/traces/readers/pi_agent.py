@@ -134,15 +134,10 @@ def _read(docs: Documents, source: str) -> list[Trace]:
     session = _Session(source)
     for n, entry in enumerate(docs.iterate()):
         session.add(n, entry)
-    if session.pending:
-        tail = session.child(session.root, "unanswered", kind="chain", name="input after the last model turn",
-                             status="ok", start_ns=session.root.end_ns, end_ns=session.root.end_ns)
-        tail.input_messages = session.pending
+    session.keep_unanswered()
     for span in session.trace.spans:
         span.trace_id = session.trace.trace_id
-    llm = [s for s in session.trace.spans if s.kind == "llm"]
-    session.root.input_tokens = sum(s.input_tokens or 0 for s in llm) or None
-    session.root.output_tokens = sum(s.output_tokens or 0 for s in llm) or None
+    session.total_tokens()
     return [session.trace]
 
 

@@ -141,12 +141,8 @@ def _read(docs: Documents, source: str) -> list[Trace]:
             run = _Run(len(traces), source)
             for n, message in enumerate(history):
                 run.add(n, message)
-            run.root.input_tokens = sum(s.input_tokens or 0 for s in run.trace.spans if s.kind == "llm") or None
-            run.root.output_tokens = sum(s.output_tokens or 0 for s in run.trace.spans if s.kind == "llm") or None
-            if run.pending:  # the history ends with a request no response answered
-                tail = run.child(run.root, "unanswered", kind="chain", name="input after the last response",
-                                 status="ok", start_ns=run.root.end_ns, end_ns=run.root.end_ns)
-                tail.input_messages = run.pending
+            run.total_tokens()
+            run.keep_unanswered("input after the last response")  # a request no response answered
             traces.append(run.trace)
     return keep_skipped(traces, skipped)
 

@@ -63,4 +63,8 @@ def test_a_cache_file_the_agent_forged_does_not_freeze_the_eval_tool(tmp_path: P
     transcript = Path(data["transcript_path"]).read_text()
     tool = next(json.loads(line) for line in transcript.splitlines() if '"event": "tool"' in line)
     assert not tool["is_error"], tool["content"]
-    assert '"c1"' in tool["content"] and ('"verdict": "pass"' in tool["content"] or command == "list"), tool["content"]
+    if command == "run":  # the tool's bounded view lists only cases that did not pass: the one case passed
+        assert json.loads(tool["content"])["summary"]["passed"] == 1, tool["content"]
+    else:
+        assert '"c1"' in tool["content"] and ('"verdict": "pass"' in tool["content"] or command == "list"), \
+            tool["content"]

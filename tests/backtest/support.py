@@ -45,6 +45,14 @@ def analysed(root: Path, generate: Callable[..., None], seed: int, kinds: tuple[
     return root
 
 
+def imported_with_analyses(source: Path, folder: Path, kinds: tuple[str, ...] = ("quoting", "templated")) -> None:
+    """A generator's output imported into `folder` and each kind of analyst's records written over it, in
+    turn (each must pass agentbook's analysis schema; the last kind's analyses are the ones left)."""
+    import_backtest(source / "manifest.jsonl", folder)
+    for kind in kinds:
+        support_generator().write_analyses(folder, source / f"{kind}.jsonl")
+
+
 def clustered_quality(root: Path, kind: str) -> Quality:
     """Cluster `<root>/<kind>` as `backtest cluster` does and score its cohorts against the plant."""
     folder = root / kind

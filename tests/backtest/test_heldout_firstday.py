@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from agentbook.backtest.folder import BacktestFolder
-from agentbook.backtest.importer import import_backtest
 
 from .heldout_firstday import HOME, generate
 from .heldout_invoice import digest, read_planted, regenerated
-from .support import support_generator
+from .support import imported_with_analyses
 
 SEED = 291
 
@@ -68,12 +67,10 @@ def test_causeless_failures_are_written_as_confidently_as_the_rest(source: Path)
 
 
 def test_agentbook_reads_every_log_and_the_causes_are_in_it(source: Path, tmp_path: Path) -> None:
-    import_backtest(source / "manifest.jsonl", tmp_path / "bt")
+    imported_with_analyses(source, tmp_path / "bt")  # both analysts' records pass agentbook's analysis schema
     planted = {str(p["id"]): p for p in read_planted(source)}
     investigations = list(BacktestFolder(tmp_path / "bt").investigations())
     assert {i.id for i in investigations} == set(planted)
-    for kind in ("quoting", "templated"):  # both analysts' records pass agentbook's analysis schema
-        support_generator().write_analyses(tmp_path / "bt", source / f"{kind}.jsonl")
     for inv in investigations:
         p, trace = planted[inv.id], inv.path / "trace"
         readme, tree = (trace / "README.md").read_text(), (trace / "tree.txt").read_text()

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from agentbook.backtest.folder import BacktestFolder
-from agentbook.backtest.importer import import_backtest
 
 from .heldout_invoice import digest, read_planted, regenerated
 from .heldout_querydesk import generate
-from .support import support_generator
+from .support import imported_with_analyses
 
 SEED = 231
 
@@ -51,12 +50,10 @@ def test_generator_plants_skewed_causes_a_local_one_and_causeless_failures(sourc
 
 
 def test_agentbook_reads_every_trace_and_the_causes_are_in_it(source: Path, tmp_path: Path) -> None:
-    import_backtest(source / "manifest.jsonl", tmp_path / "bt")
+    imported_with_analyses(source, tmp_path / "bt")  # both analysts' records pass agentbook's analysis schema
     planted = {str(p["id"]): p for p in read_planted(source)}
     investigations = list(BacktestFolder(tmp_path / "bt").investigations())
     assert {i.id for i in investigations} == set(planted)
-    for kind in ("quoting", "templated"):  # both analysts' records pass agentbook's analysis schema
-        support_generator().write_analyses(tmp_path / "bt", source / f"{kind}.jsonl")
     for inv in investigations:
         p, trace = planted[inv.id], inv.path / "trace"
         assert "(openinference)" in (trace / "README.md").read_text(), inv.id
